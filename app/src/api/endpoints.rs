@@ -1,0 +1,34 @@
+use super::error::AppError;
+use super::types::EndpointView;
+use leptos::prelude::*;
+
+#[server]
+pub async fn list_endpoints() -> Result<Vec<EndpointView>, AppError> {
+    use super::guard::{authorize, state, Permission};
+    authorize(Permission::View).await?;
+    Ok(crate::db::endpoints::list(&state()?.db).await?)
+}
+
+/// Register a vLLM (or other OpenAI-compatible) server after checking that it answers.
+#[server]
+pub async fn add_endpoint(name: String, base_url: String) -> Result<i64, AppError> {
+    use super::guard::{authorize, state, Permission};
+    authorize(Permission::Run).await?;
+    let state = state()?;
+    let url = crate::domain::url::normalize_base_url(&base_url).map_err(|m| AppError::validation("base_url", m))?;
+    let report = state.probe.check(&url).await.map_err(|m| AppError::validation("base_url", m))?;
+    let name = if name.trim().is_empty() { url.clone() } else { name.trim().to_string() };
+    Ok(crate::db::endpoints::insert(&state.db, &name, &url, report.simulated, &report.models).await?)
+}
+
+/// Check an endpoint again and refresh the models it serves.
+#[server]
+pub async fn recheck_endpoint(id: i64) -> Result<EndpointView, AppError> {
+    use super::guard::{authorize, state, Permission};
+    authorize(Permission::View).await?;
+    let state = state()?;
+    let ep = crate::db::endpoints::get(&state.db, id).await?;
+    let report = state.probe.check(&ep.base_url).await.map_err(|m| AppError::validation("endpoint", m))?;
+    crate::db::endpoints::set_models(&state.db, id, &report.models).await?;
+    Ok(crate::db::endpoints::get(&state.db, id).await?)
+}

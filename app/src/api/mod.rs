@@ -1,0 +1,10 @@
+//! Server functions: thin (check the caller, validate, call db/domain, map errors).
+
+pub mod datasets;
+pub mod endpoints;
+pub mod error;
+pub mod guard;
+pub mod runs;
+pub mod types;
+
+pub use error::AppError;

@@ -1,0 +1,87 @@
+use super::error::AppError;
+use super::types::{Launched, RunView};
+use crate::domain::spec::LaunchForm;
+use leptos::prelude::*;
+
+#[server]
+pub async fn list_runs() -> Result<Vec<RunView>, AppError> {
+    use super::guard::{authorize, state, Permission};
+    authorize(Permission::View).await?;
+    Ok(crate::db::runs::list(&state()?.db).await?)
+}
+
+#[server]
+pub async fn get_run(id: i64) -> Result<RunView, AppError> {
+    use super::guard::{authorize, state, Permission};
+    authorize(Permission::View).await?;
+    Ok(crate::db::runs::get(&state()?.db, id).await?)
+}
+
+/// Validate the launch form and queue the run (or a sweep of runs).
+#[server]
+pub async fn launch_run(form: LaunchForm) -> Result<Launched, AppError> {
+    use super::guard::{authorize, state, Permission};
+    authorize(Permission::Run).await?;
+    let state = state()?;
+    let launched = queue_runs(&state, &form).await?;
+    state.wake_worker.notify_one();
+    Ok(launched)
+}
+
+/// Check a launch against what is stored and what the endpoint serves, then queue it. Shared by
+/// the form, the REST API and the CLI.
+#[cfg(feature = "ssr")]
+pub async fn queue_runs(state: &crate::state::AppState, form: &LaunchForm) -> Result<Launched, AppError> {
+    use crate::db;
+    use crate::domain::errors::FieldErrors;
+    let spec = form.parse().map_err(AppError::Validation)?;
+    let levels = form.sweep_levels().map_err(AppError::Validation)?;
+    let endpoint = match db::endpoints::get(&state.db, spec.endpoint_id).await {
+        Ok(e) => e,
+        Err(db::DbError::NotFound(_)) => return Err(AppError::validation("endpoint_id", format!("no endpoint {} (add it on the Endpoints page)", spec.endpoint_id))),
+        Err(e) => return Err(e.into()),
+    };
+    match db::datasets::get(&state.db, spec.dataset_id).await {
+        Ok(_) => {}
+        Err(db::DbError::NotFound(_)) => return Err(AppError::validation("dataset_id", format!("no dataset {}", spec.dataset_id))),
+        Err(e) => return Err(e.into()),
+    }
+    let report = state
+        .probe
+        .check(&endpoint.base_url)
+        .await
+        .map_err(|m| AppError::validation("endpoint_id", m))?;
+    db::endpoints::set_models(&state.db, endpoint.id, &report.models).await?;
+    if !report.models.iter().any(|m| m.id == spec.model) {
+        let served: Vec<&str> = report.models.iter().map(|m| m.id.as_str()).collect();
+        return Err(AppError::Validation(FieldErrors::one(
+            "model",
+            format!("{} does not serve '{}'; it serves: {}", endpoint.base_url, spec.model, served.join(", ")),
+        )));
+    }
+    let simulated = report.simulated || endpoint.simulated;
+    if levels.is_empty() {
+        let id = db::runs::insert(&state.db, &spec, simulated, None).await?;
+        return Ok(Launched { run_ids: vec![id], sweep_id: None });
+    }
+    let base = if spec.name.is_empty() { spec.model.clone() } else { spec.name.clone() };
+    let specs: Vec<_> = levels
+        .iter()
+        .map(|&c| {
+            let mut s = spec.clone();
+            s.load.concurrency = c;
+            s.name = format!("{base} @ concurrency {c}");
+            s
+        })
+        .collect();
+    let ids = db::runs::insert_sweep(&state.db, &specs, simulated).await?;
+    Ok(Launched { sweep_id: ids.first().copied(), run_ids: ids })
+}
+
+#[server]
+pub async fn cancel_run(id: i64) -> Result<String, AppError> {
+    use super::guard::{authorize, state, Permission};
+    authorize(Permission::Run).await?;
+    let status = crate::db::runs::request_cancel(&state()?.db, id).await?;
+    Ok(status.to_string())
+}

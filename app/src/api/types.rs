@@ -1,0 +1,77 @@
+//! What the pages and the REST API receive: plain serialisable views of stored rows.
+
+use crate::domain::spec::RunSpec;
+use crate::domain::status::RunStatus;
+use crate::domain::summary::RunSummary;
+use serde::{Deserialize, Serialize};
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ServedModel {
+    pub id: String,
+    pub max_model_len: Option<u64>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct EndpointView {
+    pub id: i64,
+    pub name: String,
+    pub base_url: String,
+    pub simulated: bool,
+    pub builtin: bool,
+    pub models: Vec<ServedModel>,
+    pub checked_at: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct DatasetView {
+    pub id: i64,
+    pub name: String,
+    pub description: String,
+    pub source: String,
+    pub builtin: bool,
+    pub item_count: i64,
+    pub has_schema: bool,
+    pub created_at: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RunView {
+    pub id: i64,
+    pub name: String,
+    pub status: RunStatus,
+    pub model: String,
+    pub endpoint_name: String,
+    pub dataset_name: String,
+    pub simulated: bool,
+    pub sweep_id: Option<i64>,
+    pub spec: Option<RunSpec>,
+    pub total_requests: i64,
+    pub done_requests: i64,
+    pub error: Option<String>,
+    pub summary: Option<RunSummary>,
+    pub provenance: Option<String>,
+    pub resumed: bool,
+    pub created_at: String,
+    pub started_at: Option<String>,
+    pub finished_at: Option<String>,
+}
+
+impl RunView {
+    /// "simulated" / "imported" / "" — shown wherever the run's figures appear.
+    pub fn origin_label(&self) -> &'static str {
+        if self.provenance.is_some() {
+            "imported"
+        } else if self.simulated {
+            "simulated"
+        } else {
+            ""
+        }
+    }
+}
+
+/// What a launch created: one run, or several grouped as a sweep.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Launched {
+    pub run_ids: Vec<i64>,
+    pub sweep_id: Option<i64>,
+}

@@ -1,0 +1,29 @@
+//! Charts: data in, SVG text out (plotters' SVG backend). The same code draws in the browser
+//! (wasm), in server-rendered pages, and in exported reports.
+
+mod throughput;
+
+pub use throughput::{throughput_bars, ThroughputBar};
+
+/// Colours used across charts (one per series kind).
+pub(crate) mod palette {
+    use plotters::style::RGBColor;
+    pub const OUTPUT: RGBColor = RGBColor(37, 99, 235);
+    pub const TOTAL: RGBColor = RGBColor(234, 88, 12);
+    pub const GRID: RGBColor = RGBColor(229, 231, 235);
+}
+
+/// A chart that could not be drawn says so in place of the SVG.
+pub(crate) fn failed(what: &str, err: impl std::fmt::Display) -> String {
+    format!("<p class=\"chart-error\">could not draw {what}: {err}</p>")
+}
+
+/// Shorten a label for an axis.
+pub(crate) fn short(label: &str, max: usize) -> String {
+    if label.chars().count() <= max {
+        label.to_string()
+    } else {
+        let s: String = label.chars().take(max.saturating_sub(1)).collect();
+        format!("{s}…")
+    }
+}

@@ -1,0 +1,96 @@
+use super::{failed, palette, short};
+use plotters::prelude::*;
+
+/// One run's bars: output and total tokens per second (never compared with each other).
+#[derive(Clone, Debug, PartialEq)]
+pub struct ThroughputBar {
+    pub label: String,
+    pub output_tps: f64,
+    pub total_tps: f64,
+}
+
+/// Side-by-side bars per run: output tok/s and total tok/s, labelled as such.
+pub fn throughput_bars(bars: &[ThroughputBar], width: u32, height: u32) -> String {
+    let mut svg = String::new();
+    if bars.is_empty() {
+        return "<p class=\"chart-empty\">No finished runs yet.</p>".into();
+    }
+    let res = (|| -> Result<(), Box<dyn std::error::Error>> {
+        let root = SVGBackend::with_string(&mut svg, (width, height)).into_drawing_area();
+        root.fill(&WHITE)?;
+        let max = bars.iter().map(|b| b.output_tps.max(b.total_tps)).fold(0.0, f64::max).max(1.0) * 1.12;
+        let n = bars.len();
+        let labels: Vec<String> = bars.iter().map(|b| short(&b.label, 18)).collect();
+        let mut chart = ChartBuilder::on(&root)
+            .caption("Throughput of finished runs", ("sans-serif", 18))
+            .margin(12)
+            .x_label_area_size(40)
+            .y_label_area_size(70)
+            .build_cartesian_2d(0f64..n as f64, 0f64..max)?;
+        chart
+            .configure_mesh()
+            .disable_x_mesh()
+            .light_line_style(palette::GRID)
+            .y_desc("tokens per second")
+            .x_labels(n.min(12) * 2 + 1)
+            .x_label_formatter(&|x| {
+                let i = x.floor() as usize;
+                if (x - x.floor() - 0.5).abs() < 0.01 && i < labels.len() {
+                    labels[i].clone()
+                } else {
+                    String::new()
+                }
+            })
+            .y_label_formatter(&|y| crate::domain::format::int(*y))
+            .draw()?;
+        chart
+            .draw_series(bars.iter().enumerate().map(|(i, b)| {
+                let x = i as f64;
+                Rectangle::new([(x + 0.12, 0.0), (x + 0.48, b.output_tps)], palette::OUTPUT.filled())
+            }))?
+            .label("output tok/s (completion tokens / wall time)")
+            .legend(|(x, y)| Rectangle::new([(x, y - 5), (x + 10, y + 5)], palette::OUTPUT.filled()));
+        chart
+            .draw_series(bars.iter().enumerate().map(|(i, b)| {
+                let x = i as f64;
+                Rectangle::new([(x + 0.52, 0.0), (x + 0.88, b.total_tps)], palette::TOTAL.filled())
+            }))?
+            .label("total tok/s ((prompt + completion) / wall time)")
+            .legend(|(x, y)| Rectangle::new([(x, y - 5), (x + 10, y + 5)], palette::TOTAL.filled()));
+        chart
+            .configure_series_labels()
+            .position(SeriesLabelPosition::UpperRight)
+            .background_style(WHITE.mix(0.85))
+            .border_style(BLACK.mix(0.3))
+            .draw()?;
+        root.present()?;
+        Ok(())
+    })();
+    match res {
+        Ok(()) => svg,
+        Err(e) => failed("the throughput chart", e),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bars_are_labelled_with_their_definitions() {
+        let svg = throughput_bars(
+            &[ThroughputBar { label: "gemma".into(), output_tps: 700.0, total_tps: 2511.0 }],
+            640,
+            320,
+        );
+        assert!(svg.starts_with("<svg"), "{svg}");
+        assert!(svg.contains("output tok/s"));
+        assert!(svg.contains("total tok/s"));
+        assert!(svg.contains("gemma"));
+    }
+
+    #[test]
+    fn no_runs_gives_a_message_not_an_empty_chart() {
+        assert!(throughput_bars(&[], 640, 320).contains("No finished runs"));
+    }
+}

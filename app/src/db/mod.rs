@@ -1,0 +1,11 @@
+//! SQLite through sqlx: one function per query. Only compiled for the server (`ssr`).
+
+mod error;
+pub mod datasets;
+pub mod endpoints;
+pub mod pool;
+pub mod records;
+pub mod runs;
+
+pub use error::DbError;
+pub use pool::{connect, Db};

@@ -1,0 +1,150 @@
+use super::error::DbResult;
+use super::Db;
+use crate::domain::record::{RequestRecord, Tokens};
+use crate::domain::status::Outcome;
+use std::collections::HashSet;
+use std::time::Duration;
+
+/// Store finished requests in one transaction. A `custom_id` already stored for the run is
+/// ignored, so a resumed run can never duplicate a record.
+pub async fn insert_batch(db: &Db, run_id: i64, records: &[RequestRecord]) -> DbResult<u64> {
+    if records.is_empty() {
+        return Ok(0);
+    }
+    let mut tx = db.begin().await?;
+    let mut inserted = 0;
+    for r in records {
+        let res = sqlx::query(
+            "INSERT OR IGNORE INTO request_records (run_id, idx, custom_id, warmup, outcome, http_status, error, finish_reason, \
+             prompt_tokens, completion_tokens, scheduled_us, sent_us, ttft_us, e2e_us, content_chunks, itl_us, response) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(run_id)
+        .bind(i64::from(r.idx))
+        .bind(&r.custom_id)
+        .bind(r.warmup)
+        .bind(r.outcome)
+        .bind(r.http_status.map(i64::from))
+        .bind(&r.error)
+        .bind(&r.finish_reason)
+        .bind(r.prompt_tokens.map(|t| t.0 as i64))
+        .bind(r.completion_tokens.map(|t| t.0 as i64))
+        .bind(r.scheduled.map(micros))
+        .bind(micros(r.sent))
+        .bind(r.ttft.map(micros))
+        .bind(micros(r.e2e))
+        .bind(i64::from(r.content_chunks))
+        .bind(encode_itl(&r.itl))
+        .bind(&r.response)
+        .execute(&mut *tx)
+        .await?;
+        inserted += res.rows_affected();
+    }
+    tx.commit().await?;
+    Ok(inserted)
+}
+
+#[derive(sqlx::FromRow)]
+struct Row {
+    idx: i64,
+    custom_id: String,
+    warmup: bool,
+    outcome: Outcome,
+    http_status: Option<i64>,
+    error: Option<String>,
+    finish_reason: Option<String>,
+    prompt_tokens: Option<i64>,
+    completion_tokens: Option<i64>,
+    scheduled_us: Option<i64>,
+    sent_us: i64,
+    ttft_us: Option<i64>,
+    e2e_us: i64,
+    content_chunks: i64,
+    itl_us: Vec<u8>,
+    response: String,
+}
+
+impl From<Row> for RequestRecord {
+    fn from(r: Row) -> Self {
+        RequestRecord {
+            idx: r.idx as u32,
+            custom_id: r.custom_id,
+            warmup: r.warmup,
+            outcome: r.outcome,
+            http_status: r.http_status.map(|s| s as u16),
+            error: r.error,
+            finish_reason: r.finish_reason,
+            prompt_tokens: r.prompt_tokens.map(|t| Tokens(t as u64)),
+            completion_tokens: r.completion_tokens.map(|t| Tokens(t as u64)),
+            scheduled: r.scheduled_us.map(from_micros),
+            sent: from_micros(r.sent_us),
+            ttft: r.ttft_us.map(from_micros),
+            e2e: from_micros(r.e2e_us),
+            content_chunks: r.content_chunks as u32,
+            itl: decode_itl(&r.itl_us),
+            response: r.response,
+        }
+    }
+}
+
+const COLUMNS: &str = "idx, custom_id, warmup, outcome, http_status, error, finish_reason, prompt_tokens, completion_tokens, \
+                       scheduled_us, sent_us, ttft_us, e2e_us, content_chunks, itl_us, response";
+
+/// Every stored record of a run, in schedule order.
+pub async fn for_run(db: &Db, run_id: i64) -> DbResult<Vec<RequestRecord>> {
+    let rows: Vec<Row> = sqlx::query_as(&format!("SELECT {COLUMNS} FROM request_records WHERE run_id = ? ORDER BY idx"))
+        .bind(run_id)
+        .fetch_all(db)
+        .await?;
+    Ok(rows.into_iter().map(Into::into).collect())
+}
+
+/// The `custom_id`s already stored for a run (what a resume skips).
+pub async fn done_ids(db: &Db, run_id: i64) -> DbResult<HashSet<String>> {
+    let ids: Vec<String> = sqlx::query_scalar("SELECT custom_id FROM request_records WHERE run_id = ?").bind(run_id).fetch_all(db).await?;
+    Ok(ids.into_iter().collect())
+}
+
+/// When the last stored request of a run ended, from the run's start (a resume continues there).
+pub async fn last_finish(db: &Db, run_id: i64) -> DbResult<Duration> {
+    let us: Option<i64> = sqlx::query_scalar("SELECT MAX(sent_us + e2e_us) FROM request_records WHERE run_id = ?")
+        .bind(run_id)
+        .fetch_one(db)
+        .await?;
+    Ok(from_micros(us.unwrap_or(0)))
+}
+
+pub async fn count(db: &Db, run_id: i64) -> DbResult<i64> {
+    Ok(sqlx::query_scalar("SELECT COUNT(*) FROM request_records WHERE run_id = ?").bind(run_id).fetch_one(db).await?)
+}
+
+fn micros(d: Duration) -> i64 {
+    i64::try_from(d.as_micros()).unwrap_or(i64::MAX)
+}
+
+fn from_micros(us: i64) -> Duration {
+    Duration::from_micros(us.max(0) as u64)
+}
+
+/// Inter-token gaps as little-endian u32 microseconds (about 71 minutes at most per gap).
+fn encode_itl(itl: &[Duration]) -> Vec<u8> {
+    itl.iter().flat_map(|d| u32::try_from(d.as_micros()).unwrap_or(u32::MAX).to_le_bytes()).collect()
+}
+
+fn decode_itl(bytes: &[u8]) -> Vec<Duration> {
+    bytes
+        .chunks_exact(4)
+        .map(|c| Duration::from_micros(u64::from(u32::from_le_bytes([c[0], c[1], c[2], c[3]]))))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn itl_round_trips_at_microsecond_precision() {
+        let gaps = vec![Duration::from_micros(1), Duration::from_millis(12), Duration::from_micros(999_999)];
+        assert_eq!(decode_itl(&encode_itl(&gaps)), gaps);
+    }
+}

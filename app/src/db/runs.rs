@@ -1,0 +1,223 @@
+use super::error::{json, to_json, DbError, DbResult};
+use super::Db;
+use crate::api::types::RunView;
+use crate::domain::spec::RunSpec;
+use crate::domain::status::RunStatus;
+use crate::domain::summary::RunSummary;
+
+#[derive(sqlx::FromRow)]
+struct Row {
+    id: i64,
+    name: String,
+    status: RunStatus,
+    model: String,
+    endpoint_name: Option<String>,
+    dataset_name: Option<String>,
+    simulated: bool,
+    sweep_id: Option<i64>,
+    spec: String,
+    total_requests: i64,
+    done_requests: i64,
+    error: Option<String>,
+    summary: Option<String>,
+    provenance: Option<String>,
+    resumed: bool,
+    created_at: String,
+    started_at: Option<String>,
+    finished_at: Option<String>,
+}
+
+impl Row {
+    fn view(self) -> DbResult<RunView> {
+        Ok(RunView {
+            id: self.id,
+            name: self.name,
+            status: self.status,
+            model: self.model,
+            endpoint_name: self.endpoint_name.unwrap_or_default(),
+            dataset_name: self.dataset_name.unwrap_or_default(),
+            simulated: self.simulated,
+            sweep_id: self.sweep_id,
+            // Imported runs carry no spec ("null").
+            spec: json::<Option<RunSpec>>("run spec", &self.spec)?,
+            total_requests: self.total_requests,
+            done_requests: self.done_requests,
+            error: self.error,
+            summary: self.summary.as_deref().map(|s| json("run summary", s)).transpose()?,
+            provenance: self.provenance,
+            resumed: self.resumed,
+            created_at: self.created_at,
+            started_at: self.started_at,
+            finished_at: self.finished_at,
+        })
+    }
+}
+
+const SELECT: &str = "SELECT r.id, r.name, r.status, r.model, e.name AS endpoint_name, d.name AS dataset_name, r.simulated, r.sweep_id, \
+     r.spec, r.total_requests, (SELECT COUNT(*) FROM request_records q WHERE q.run_id = r.id) AS done_requests, r.error, r.summary, \
+     r.provenance, r.resumed, r.created_at, r.started_at, r.finished_at \
+     FROM runs r LEFT JOIN endpoints e ON e.id = r.endpoint_id LEFT JOIN datasets d ON d.id = r.dataset_id";
+
+pub async fn list(db: &Db) -> DbResult<Vec<RunView>> {
+    let rows: Vec<Row> = sqlx::query_as(&format!("{SELECT} ORDER BY r.id DESC")).fetch_all(db).await?;
+    rows.into_iter().map(Row::view).collect()
+}
+
+pub async fn get(db: &Db, id: i64) -> DbResult<RunView> {
+    let row: Option<Row> = sqlx::query_as(&format!("{SELECT} WHERE r.id = ?")).bind(id).fetch_optional(db).await?;
+    row.ok_or_else(|| DbError::NotFound(format!("run {id}")))?.view()
+}
+
+/// Queue a run (status `queued`). The worker picks it up from the database.
+pub async fn insert(db: &Db, spec: &RunSpec, simulated: bool, sweep_id: Option<i64>) -> DbResult<i64> {
+    let name = if spec.name.is_empty() { spec.model.clone() } else { spec.name.clone() };
+    let r = sqlx::query(
+        "INSERT INTO runs (name, status, endpoint_id, dataset_id, model, spec, simulated, sweep_id, total_requests) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(name)
+    .bind(RunStatus::Queued)
+    .bind(spec.endpoint_id)
+    .bind(spec.dataset_id)
+    .bind(&spec.model)
+    .bind(to_json(spec))
+    .bind(simulated)
+    .bind(sweep_id)
+    .bind(i64::from(spec.requests) + i64::from(spec.warmup))
+    .execute(db)
+    .await?;
+    Ok(r.last_insert_rowid())
+}
+
+/// Queue several runs as one sweep (all or none). The sweep id is the first run's id.
+pub async fn insert_sweep(db: &Db, specs: &[RunSpec], simulated: bool) -> DbResult<Vec<i64>> {
+    let mut tx = db.begin().await?;
+    let mut ids = Vec::new();
+    for spec in specs {
+        let r = sqlx::query(
+            "INSERT INTO runs (name, status, endpoint_id, dataset_id, model, spec, simulated, total_requests) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(&spec.name)
+        .bind(RunStatus::Queued)
+        .bind(spec.endpoint_id)
+        .bind(spec.dataset_id)
+        .bind(&spec.model)
+        .bind(to_json(spec))
+        .bind(simulated)
+        .bind(i64::from(spec.requests) + i64::from(spec.warmup))
+        .execute(&mut *tx)
+        .await?;
+        ids.push(r.last_insert_rowid());
+    }
+    if let Some(first) = ids.first() {
+        sqlx::query(&format!("UPDATE runs SET sweep_id = ? WHERE id IN ({})", ids.iter().map(|_| "?").collect::<Vec<_>>().join(",")))
+            .bind(first)
+            .bind_all(&ids)
+            .execute(&mut *tx)
+            .await?;
+    }
+    tx.commit().await?;
+    Ok(ids)
+}
+
+trait BindAll<'q> {
+    fn bind_all(self, ids: &'q [i64]) -> Self;
+}
+impl<'q> BindAll<'q> for sqlx::query::Query<'q, sqlx::Sqlite, sqlx::sqlite::SqliteArguments<'q>> {
+    fn bind_all(mut self, ids: &'q [i64]) -> Self {
+        for id in ids {
+            self = self.bind(*id);
+        }
+        self
+    }
+}
+
+/// A run the worker has taken: its id and what to do.
+pub struct Claimed {
+    pub id: i64,
+    pub spec: RunSpec,
+    pub simulated: bool,
+    /// True when the run had started before (a restart resumes it).
+    pub resumed: bool,
+}
+
+/// Take the oldest queued run, marking it `running`, atomically.
+pub async fn claim_next(db: &Db) -> DbResult<Option<Claimed>> {
+    let row: Option<(i64, String, bool)> = sqlx::query_as(
+        "UPDATE runs SET status = 'running', started_at = COALESCE(started_at, strftime('%Y-%m-%dT%H:%M:%SZ', 'now')) \
+         WHERE id = (SELECT id FROM runs WHERE status = 'queued' ORDER BY id LIMIT 1) RETURNING id, spec, simulated",
+    )
+    .fetch_optional(db)
+    .await?;
+    match row {
+        None => Ok(None),
+        Some((id, spec, simulated)) => Ok(Some(Claimed { id, spec: json("run spec", &spec)?, simulated, resumed: false })),
+    }
+}
+
+/// Runs left `running` by a process that died: put them back at the front of the queue so the
+/// worker resumes them (by custom_id, skipping what is stored).
+pub async fn requeue_interrupted(db: &Db) -> DbResult<Vec<i64>> {
+    let ids: Vec<i64> = sqlx::query_scalar("UPDATE runs SET status = 'queued', resumed = 1 WHERE status = 'running' RETURNING id")
+        .fetch_all(db)
+        .await?;
+    Ok(ids)
+}
+
+/// Mark runs left `running` as `interrupted`, keeping everything stored (the no-resume policy).
+pub async fn mark_interrupted(db: &Db) -> DbResult<u64> {
+    let r = sqlx::query("UPDATE runs SET status = 'interrupted', finished_at = strftime('%Y-%m-%dT%H:%M:%SZ', 'now') WHERE status = 'running'")
+        .execute(db)
+        .await?;
+    Ok(r.rows_affected())
+}
+
+pub async fn status(db: &Db, id: i64) -> DbResult<RunStatus> {
+    let s: Option<RunStatus> = sqlx::query_scalar("SELECT status FROM runs WHERE id = ?").bind(id).fetch_optional(db).await?;
+    s.ok_or_else(|| DbError::NotFound(format!("run {id}")))
+}
+
+pub async fn is_resumed(db: &Db, id: i64) -> DbResult<bool> {
+    Ok(sqlx::query_scalar("SELECT resumed FROM runs WHERE id = ?").bind(id).fetch_optional(db).await?.unwrap_or(false))
+}
+
+/// Ask a run to stop. A queued run is cancelled at once; a running one when the worker sees the
+/// flag (within a second). Returns the status after the request.
+pub async fn request_cancel(db: &Db, id: i64) -> DbResult<RunStatus> {
+    let current = status(db, id).await?;
+    match current {
+        RunStatus::Queued => {
+            sqlx::query("UPDATE runs SET status = 'cancelled', finished_at = strftime('%Y-%m-%dT%H:%M:%SZ', 'now') WHERE id = ? AND status = 'queued'")
+                .bind(id)
+                .execute(db)
+                .await?;
+            status(db, id).await
+        }
+        RunStatus::Running => {
+            sqlx::query("UPDATE runs SET cancel_requested = 1 WHERE id = ?").bind(id).execute(db).await?;
+            Ok(RunStatus::Running)
+        }
+        other => Err(DbError::Conflict(format!("run {id} is already {other}"))),
+    }
+}
+
+pub async fn cancel_requested(db: &Db, id: i64) -> DbResult<bool> {
+    Ok(sqlx::query_scalar("SELECT cancel_requested FROM runs WHERE id = ?").bind(id).fetch_optional(db).await?.unwrap_or(false))
+}
+
+/// Close a run with its final status, summary and error.
+pub async fn finish(db: &Db, id: i64, status: RunStatus, summary: Option<&RunSummary>, error: Option<&str>) -> DbResult<()> {
+    sqlx::query("UPDATE runs SET status = ?, summary = ?, error = ?, finished_at = strftime('%Y-%m-%dT%H:%M:%SZ', 'now') WHERE id = ?")
+        .bind(status)
+        .bind(summary.map(to_json))
+        .bind(error)
+        .bind(id)
+        .execute(db)
+        .await?;
+    Ok(())
+}
+
+/// Store a fresh summary without changing the status (e.g. recomputed after a definition fix).
+pub async fn set_summary(db: &Db, id: i64, summary: &RunSummary) -> DbResult<()> {
+    sqlx::query("UPDATE runs SET summary = ? WHERE id = ?").bind(to_json(summary)).bind(id).execute(db).await?;
+    Ok(())
+}

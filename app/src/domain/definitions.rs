@@ -1,0 +1,33 @@
+//! The exact definition of every figure Bakeoff shows, worded once for the UI, the REST API and
+//! the exports (DESIGN.md "Definitions").
+
+pub const WALL_TIME: &str = "first measured request sent -> last measured response finished; model load time is not included";
+pub const OUTPUT_TPS: &str = "sum of completion tokens (server usage) / wall time";
+pub const TOTAL_TPS: &str = "sum of prompt + completion tokens (server usage) / wall time";
+pub const REQUESTS_PER_S: &str = "finished requests (any outcome) / wall time";
+pub const SUCCESS_RATE: &str = "requests answered (ok or truncated at max_tokens) / measured requests";
+pub const TTFT: &str = "send -> first streamed chunk that carries content";
+pub const TPOT: &str = "(E2E - TTFT) / (completion tokens - 1), per answered request";
+pub const ITL: &str = "gaps between consecutive content chunks, all answered requests pooled";
+pub const CHUNKS_PER_TOKEN: &str = "content chunks / completion tokens (1.0 = one token per chunk)";
+pub const E2E: &str = "send -> last byte of the response";
+pub const TOKENS: &str = "from the server's usage; unknown where the server gave none";
+pub const PERCENTILES: &str = "linear interpolation between closest ranks (NumPy default), over every sample";
+
+/// (name, definition) pairs, for the REST summary and exports.
+pub fn all() -> Vec<(&'static str, &'static str)> {
+    vec![
+        ("wall_time", WALL_TIME),
+        ("output_tokens_per_s", OUTPUT_TPS),
+        ("total_tokens_per_s", TOTAL_TPS),
+        ("requests_per_s", REQUESTS_PER_S),
+        ("success_rate", SUCCESS_RATE),
+        ("ttft", TTFT),
+        ("tpot", TPOT),
+        ("itl", ITL),
+        ("chunks_per_token", CHUNKS_PER_TOKEN),
+        ("e2e", E2E),
+        ("tokens", TOKENS),
+        ("percentiles", PERCENTILES),
+    ]
+}

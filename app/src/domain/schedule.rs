@@ -1,0 +1,84 @@
+//! Which requests a run sends, in what order, and when (the arrival schedule). One request loop
+//! in the worker is driven by this; load shapes differ only here.
+
+use super::rng::SplitMix64;
+use std::time::Duration;
+
+/// One request of a run's plan.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Planned {
+    /// Position in the run (0-based), warm-up first.
+    pub idx: u32,
+    /// Which dataset item it sends.
+    pub item: usize,
+    /// The item's `custom_id`, suffixed `~k` on the k-th pass when the run cycles the dataset.
+    pub custom_id: String,
+    pub warmup: bool,
+}
+
+/// `warmup` warm-up requests, then `requests` measured ones, cycling over the dataset's items.
+pub fn plan(item_ids: &[String], warmup: u32, requests: u32) -> Vec<Planned> {
+    let n = item_ids.len();
+    if n == 0 {
+        return Vec::new();
+    }
+    (0..warmup + requests)
+        .map(|i| {
+            let i = i as usize;
+            let pass = i / n;
+            let base = &item_ids[i % n];
+            Planned {
+                idx: i as u32,
+                item: i % n,
+                custom_id: if pass == 0 { base.clone() } else { format!("{base}~{}", pass + 1) },
+                warmup: i < warmup as usize,
+            }
+        })
+        .collect()
+}
+
+/// Send times for `n` requests arriving as a Poisson process at `rate` per second (exponential
+/// gaps, seeded), as offsets from the start; the first arrives after one gap.
+pub fn poisson_arrivals(n: usize, rate: f64, seed: u64) -> Vec<Duration> {
+    let mut g = SplitMix64::new(seed ^ 0x5eed_a771_7a15);
+    let mean = 1.0 / rate.max(1e-9);
+    let mut t = 0.0;
+    (0..n)
+        .map(|_| {
+            t += g.exponential(mean);
+            Duration::from_secs_f64(t)
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ids(n: usize) -> Vec<String> {
+        (0..n).map(|i| format!("c{i}")).collect()
+    }
+
+    #[test]
+    fn a_run_longer_than_the_dataset_cycles_with_unique_ids() {
+        let p = plan(&ids(3), 1, 6);
+        assert_eq!(p.len(), 7);
+        assert!(p[0].warmup && !p[1].warmup);
+        let got: Vec<&str> = p.iter().map(|x| x.custom_id.as_str()).collect();
+        assert_eq!(got, vec!["c0", "c1", "c2", "c0~2", "c1~2", "c2~2", "c0~3"]);
+    }
+
+    #[test]
+    fn an_empty_dataset_plans_nothing() {
+        assert!(plan(&[], 0, 10).is_empty());
+    }
+
+    #[test]
+    fn poisson_arrivals_have_the_requested_mean_rate() {
+        let a = poisson_arrivals(20_000, 50.0, 1);
+        let rate = a.len() as f64 / a[a.len() - 1].as_secs_f64();
+        assert!((rate - 50.0).abs() < 1.5, "{rate}");
+        assert!(a.windows(2).all(|w| w[0] <= w[1]));
+        assert_eq!(poisson_arrivals(5, 2.0, 9), poisson_arrivals(5, 2.0, 9));
+    }
+}

@@ -1,0 +1,323 @@
+//! What a run is asked to do: the `RunSpec`, and its parsing from the launch form.
+
+use super::errors::FieldErrors;
+use serde::{Deserialize, Serialize};
+use std::time::Duration;
+
+/// How requests are released: at most `concurrency` in flight, and, with `rate`, Poisson arrivals
+/// at that many requests per second (seeded), still capped by `concurrency`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct LoadShape {
+    pub concurrency: u32,
+    pub rate: Option<f64>,
+}
+
+/// Sampling overrides sent with every request (absent = the dataset's own body values).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Sampling {
+    pub max_tokens: Option<u32>,
+    pub temperature: Option<f64>,
+}
+
+/// The vLLM engine settings the server was started with, as the person reports them (or as a
+/// managed launch used them). Stored with the run so results can be compared like for like.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct EngineSettings {
+    pub gpu_memory_utilization: Option<f64>,
+    pub max_model_len: Option<u32>,
+    pub enforce_eager: bool,
+    pub other: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RunSpec {
+    pub name: String,
+    pub endpoint_id: i64,
+    pub dataset_id: i64,
+    pub model: String,
+    /// Measured requests; the dataset's items are cycled when there are fewer.
+    pub requests: u32,
+    /// Requests sent (and finished) before the measured ones, excluded from statistics.
+    pub warmup: u32,
+    pub load: LoadShape,
+    pub sampling: Sampling,
+    /// Stop sending new requests after this long (those in flight finish).
+    pub max_duration: Option<Duration>,
+    /// A request with no complete answer after this long counts as a timeout.
+    pub request_timeout: Duration,
+    /// Seeds the arrival schedule (and the simulator, when it is the endpoint).
+    pub seed: u64,
+    pub engine: EngineSettings,
+    pub notes: String,
+}
+
+pub const MAX_REQUESTS: u32 = 1_000_000;
+pub const MAX_CONCURRENCY: u32 = 10_000;
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(600);
+
+/// The launch form as submitted: every field a string, so that bad input gets a message that
+/// names the field instead of a decoding error.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct LaunchForm {
+    #[serde(default)]
+    pub name: String,
+    #[serde(default)]
+    pub endpoint_id: String,
+    #[serde(default)]
+    pub dataset_id: String,
+    #[serde(default)]
+    pub model: String,
+    #[serde(default)]
+    pub requests: String,
+    #[serde(default)]
+    pub concurrency: String,
+    #[serde(default)]
+    pub rate: String,
+    #[serde(default)]
+    pub warmup: String,
+    #[serde(default)]
+    pub max_tokens: String,
+    #[serde(default)]
+    pub temperature: String,
+    #[serde(default)]
+    pub max_duration_s: String,
+    #[serde(default)]
+    pub timeout_s: String,
+    #[serde(default)]
+    pub seed: String,
+    #[serde(default)]
+    pub gpu_memory_utilization: String,
+    #[serde(default)]
+    pub max_model_len: String,
+    #[serde(default)]
+    pub enforce_eager: Option<String>,
+    #[serde(default)]
+    pub engine_other: String,
+    #[serde(default)]
+    pub notes: String,
+    /// Comma-separated concurrency levels: one run per level, grouped as a sweep.
+    #[serde(default)]
+    pub sweep: String,
+}
+
+/// Parsing helpers: each records a message for its field and returns `None` on failure.
+struct Fields {
+    errors: FieldErrors,
+}
+
+impl Fields {
+    fn required_int(&mut self, field: &str, raw: &str, min: i64, max: i64, what: &str) -> Option<i64> {
+        let raw = raw.trim();
+        if raw.is_empty() {
+            self.errors.push(field, format!("{what} is required"));
+            return None;
+        }
+        self.int(field, raw, min, max, what)
+    }
+
+    fn int(&mut self, field: &str, raw: &str, min: i64, max: i64, what: &str) -> Option<i64> {
+        match raw.trim().parse::<i64>() {
+            Ok(v) if v < min => {
+                self.errors.push(field, format!("{what} must be at least {min}, got {v}"));
+                None
+            }
+            Ok(v) if v > max => {
+                self.errors.push(field, format!("{what} must be at most {max}, got {v}"));
+                None
+            }
+            Ok(v) => Some(v),
+            Err(_) => {
+                self.errors.push(field, format!("{what} must be a whole number, got '{}'", raw.trim()));
+                None
+            }
+        }
+    }
+
+    fn optional_int(&mut self, field: &str, raw: &str, min: i64, max: i64, what: &str) -> Option<i64> {
+        if raw.trim().is_empty() {
+            None
+        } else {
+            self.int(field, raw, min, max, what)
+        }
+    }
+
+    fn optional_float(&mut self, field: &str, raw: &str, min_exclusive: f64, max: f64, what: &str) -> Option<f64> {
+        let raw = raw.trim();
+        if raw.is_empty() {
+            return None;
+        }
+        match raw.parse::<f64>() {
+            Ok(v) if v.is_finite() && v > min_exclusive && v <= max => Some(v),
+            Ok(v) => {
+                self.errors.push(field, format!("{what} must be greater than {min_exclusive} and at most {max}, got {v}"));
+                None
+            }
+            Err(_) => {
+                self.errors.push(field, format!("{what} must be a number, got '{raw}'"));
+                None
+            }
+        }
+    }
+}
+
+impl LaunchForm {
+    /// Validate every field; all problems are reported together.
+    pub fn parse(&self) -> Result<RunSpec, FieldErrors> {
+        let mut f = Fields { errors: FieldErrors::default() };
+        let endpoint_id = f.required_int("endpoint_id", &self.endpoint_id, 1, i64::MAX, "Endpoint");
+        let dataset_id = f.required_int("dataset_id", &self.dataset_id, 1, i64::MAX, "Dataset");
+        let model = self.model.trim().to_string();
+        if model.is_empty() {
+            f.errors.push("model", "Model is required: the name the endpoint serves (see its /v1/models)");
+        }
+        let requests = f.required_int("requests", &self.requests, 1, i64::from(MAX_REQUESTS), "Request count");
+        let concurrency = if self.concurrency.trim().is_empty() && !self.rate.trim().is_empty() {
+            Some(i64::from(MAX_CONCURRENCY))
+        } else {
+            f.required_int("concurrency", &self.concurrency, 1, i64::from(MAX_CONCURRENCY), "Concurrency")
+        };
+        let rate = f.optional_float("rate", &self.rate, 0.0, 1e6, "Request rate (per second)");
+        let warmup = f.optional_int("warmup", &self.warmup, 0, i64::from(MAX_REQUESTS), "Warm-up requests").unwrap_or(0);
+        let max_tokens = f.optional_int("max_tokens", &self.max_tokens, 1, 1_000_000, "Max tokens");
+        let temperature = match self.temperature.trim() {
+            "" => None,
+            "0" | "0.0" => Some(0.0),
+            raw => f.optional_float("temperature", raw, 0.0, 2.0, "Temperature"),
+        };
+        let max_duration = f.optional_int("max_duration_s", &self.max_duration_s, 1, 7 * 24 * 3600, "Maximum duration (s)");
+        let timeout = f.optional_int("timeout_s", &self.timeout_s, 1, 24 * 3600, "Request timeout (s)");
+        let seed = f.optional_int("seed", &self.seed, 0, i64::MAX, "Seed").unwrap_or(0);
+        let gpu_util = f.optional_float("gpu_memory_utilization", &self.gpu_memory_utilization, 0.0, 1.0, "GPU memory utilization");
+        let max_model_len = f.optional_int("max_model_len", &self.max_model_len, 1, 10_000_000, "max_model_len");
+        let name = self.name.trim().to_string();
+        if name.len() > 200 {
+            f.errors.push("name", "Name must be at most 200 characters");
+        }
+
+        f.errors.into_result(())?;
+        // Every `None` below was reported above; the `Some`s are checked values.
+        match (endpoint_id, dataset_id, requests, concurrency) {
+            (Some(endpoint_id), Some(dataset_id), Some(requests), Some(concurrency)) => Ok(RunSpec {
+                name,
+                endpoint_id,
+                dataset_id,
+                model,
+                requests: requests as u32,
+                warmup: warmup as u32,
+                load: LoadShape { concurrency: concurrency as u32, rate },
+                sampling: Sampling { max_tokens: max_tokens.map(|v| v as u32), temperature },
+                max_duration: max_duration.map(|s| Duration::from_secs(s as u64)),
+                request_timeout: timeout.map(|s| Duration::from_secs(s as u64)).unwrap_or(DEFAULT_TIMEOUT),
+                seed: seed as u64,
+                engine: EngineSettings {
+                    gpu_memory_utilization: gpu_util,
+                    max_model_len: max_model_len.map(|v| v as u32),
+                    enforce_eager: self.enforce_eager.as_deref().is_some_and(|v| !v.is_empty() && v != "false"),
+                    other: self.engine_other.trim().to_string(),
+                },
+                notes: self.notes.trim().to_string(),
+            }),
+            _ => Err(FieldErrors::one("form", "incomplete form")),
+        }
+    }
+
+    /// The concurrency levels of a sweep (empty when the field is empty).
+    pub fn sweep_levels(&self) -> Result<Vec<u32>, FieldErrors> {
+        let raw = self.sweep.trim();
+        if raw.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut levels = Vec::new();
+        for part in raw.split([',', ' ']).filter(|p| !p.is_empty()) {
+            match part.parse::<u32>() {
+                Ok(v) if (1..=MAX_CONCURRENCY).contains(&v) => levels.push(v),
+                _ => {
+                    return Err(FieldErrors::one(
+                        "sweep",
+                        format!("Sweep levels must be whole numbers from 1 to {MAX_CONCURRENCY}, separated by commas; '{part}' is not"),
+                    ))
+                }
+            }
+        }
+        levels.sort_unstable();
+        levels.dedup();
+        if levels.len() < 2 {
+            return Err(FieldErrors::one("sweep", "A sweep needs at least two different concurrency levels, e.g. 1,4,16"));
+        }
+        Ok(levels)
+    }
+}
+
+impl RunSpec {
+    /// The load shape in words, for lists and charts.
+    pub fn load_label(&self) -> String {
+        match self.load.rate {
+            Some(r) if self.load.concurrency >= MAX_CONCURRENCY => format!("{r} req/s (Poisson)"),
+            Some(r) => format!("{r} req/s (Poisson), ≤{} in flight", self.load.concurrency),
+            None => format!("concurrency {}", self.load.concurrency),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn form() -> LaunchForm {
+        LaunchForm {
+            endpoint_id: "1".into(),
+            dataset_id: "2".into(),
+            model: "m".into(),
+            requests: "200".into(),
+            concurrency: "16".into(),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn a_complete_form_parses() {
+        let s = form().parse().expect("valid");
+        assert_eq!((s.endpoint_id, s.dataset_id, s.requests, s.load.concurrency), (1, 2, 200, 16));
+        assert_eq!(s.request_timeout, DEFAULT_TIMEOUT);
+        assert_eq!(s.load.rate, None);
+    }
+
+    #[test]
+    fn zero_requests_and_negative_concurrency_are_named_at_their_fields() {
+        let mut f = form();
+        f.requests = "0".into();
+        f.concurrency = "-3".into();
+        let e = f.parse().expect_err("invalid");
+        assert_eq!(e.for_field("requests"), Some("Request count must be at least 1, got 0"));
+        assert_eq!(e.for_field("concurrency"), Some("Concurrency must be at least 1, got -3"));
+    }
+
+    #[test]
+    fn words_where_numbers_go_are_quoted_back() {
+        let mut f = form();
+        f.max_tokens = "lots".into();
+        let e = f.parse().expect_err("invalid");
+        assert_eq!(e.for_field("max_tokens"), Some("Max tokens must be a whole number, got 'lots'"));
+    }
+
+    #[test]
+    fn rate_alone_means_uncapped_concurrency() {
+        let mut f = form();
+        f.concurrency = String::new();
+        f.rate = "2.5".into();
+        let s = f.parse().expect("valid");
+        assert_eq!(s.load.rate, Some(2.5));
+        assert_eq!(s.load.concurrency, MAX_CONCURRENCY);
+    }
+
+    #[test]
+    fn sweep_levels_are_sorted_unique_and_need_two() {
+        let mut f = form();
+        f.sweep = "16, 1,4,4".into();
+        assert_eq!(f.sweep_levels().expect("valid"), vec![1, 4, 16]);
+        f.sweep = "8".into();
+        assert!(f.sweep_levels().is_err());
+        f.sweep = "1,x".into();
+        assert!(f.sweep_levels().is_err());
+    }
+}

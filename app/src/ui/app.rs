@@ -1,0 +1,58 @@
+use super::datasets::DatasetsPage;
+use super::endpoints::EndpointsPage;
+use super::launch::LaunchPage;
+use super::run::RunPage;
+use super::runs::RunsPage;
+use leptos::prelude::*;
+use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
+use leptos_router::components::{Route, Router, Routes, A};
+use leptos_router::path;
+
+/// The HTML document around the app (server-rendered, then hydrated).
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    view! {
+        <!DOCTYPE html>
+        <html lang="en">
+            <head>
+                <meta charset="utf-8"/>
+                <meta name="viewport" content="width=device-width, initial-scale=1"/>
+                <link rel="icon" href="/favicon.svg" type="image/svg+xml"/>
+                <AutoReload options=options.clone()/>
+                <HydrationScripts options/>
+                <MetaTags/>
+            </head>
+            <body>
+                <App/>
+            </body>
+        </html>
+    }
+}
+
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+    view! {
+        <Stylesheet id="leptos" href="/pkg/bakeoff.css"/>
+        <Title text="Bakeoff"/>
+        <Router>
+            <header class="top">
+                <nav aria-label="Main">
+                    <A href="/" attr:class="brand">"Bakeoff"</A>
+                    <A href="/">"Runs"</A>
+                    <A href="/launch">"New run"</A>
+                    <A href="/endpoints">"Endpoints"</A>
+                    <A href="/datasets">"Datasets"</A>
+                </nav>
+            </header>
+            <main>
+                <Routes fallback=|| view! { <h1>"Page not found"</h1> }>
+                    <Route path=path!("/") view=RunsPage/>
+                    <Route path=path!("/launch") view=LaunchPage/>
+                    <Route path=path!("/runs/:id") view=RunPage/>
+                    <Route path=path!("/endpoints") view=EndpointsPage/>
+                    <Route path=path!("/datasets") view=DatasetsPage/>
+                </Routes>
+            </main>
+        </Router>
+    }
+}

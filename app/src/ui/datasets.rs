@@ -1,0 +1,78 @@
+use super::widgets::ErrorBox;
+use crate::api::datasets::list_datasets;
+use leptos::prelude::*;
+use leptos_router::hooks::use_query_map;
+
+#[component]
+pub fn DatasetsPage() -> impl IntoView {
+    let datasets = Resource::new(|| (), |_| list_datasets());
+    let query = use_query_map();
+    let error_field = move || query.read().get("error_field");
+    let error_text = move || query.read().get("error");
+    let uploaded = move || query.read().get("uploaded");
+    let message_for = move |field: &'static str| {
+        move || {
+            (error_field().as_deref() == Some(field)).then(|| {
+                let text = error_text().unwrap_or_default();
+                view! {
+                    <div class="field-error" id=format!("{field}-error") role="alert">
+                        {text.lines().map(|l| view! { <p>{l.to_string()}</p> }).collect_view()}
+                    </div>
+                }
+            })
+        }
+    };
+    view! {
+        <h1>"Datasets"</h1>
+        <p class="lead">
+            "Requests in the OpenAI Batch input format: one JSON object per line, "
+            <code>"{\"custom_id\", \"method\": \"POST\", \"url\": \"/v1/chat/completions\", \"body\": {...}}"</code> "."
+        </p>
+        {move || uploaded().map(|id| view! { <p class="ok" role="status">{format!("Dataset {id} stored.")}</p> })}
+        <Suspense fallback=|| view! { <p>"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match datasets.await {
+                    Ok(ds) => view! {
+                        <table class="datasets">
+                            <thead>
+                                <tr><th>"#"</th><th>"Name"</th><th class="num">"Requests"</th><th>"Answer schema"</th><th>"Source"</th><th>"Added"</th></tr>
+                            </thead>
+                            <tbody>
+                                {ds.into_iter().map(|d| view! {
+                                    <tr>
+                                        <td>{d.id}</td>
+                                        <td>{d.name.clone()} <br/> <small>{d.description.clone()}</small></td>
+                                        <td class="num">{d.item_count}</td>
+                                        <td>{if d.has_schema { "yes" } else { "—" }}</td>
+                                        <td>{d.source.clone()}</td>
+                                        <td>{d.created_at.clone()}</td>
+                                    </tr>
+                                }).collect_view()}
+                            </tbody>
+                        </table>
+                    }.into_any(),
+                    Err(e) => view! { <ErrorBox error=e/> }.into_any(),
+                }
+            })}
+        </Suspense>
+        <h2>"Upload a dataset"</h2>
+        <form class="upload" method="post" action="/datasets/upload" enctype="multipart/form-data" aria-label="Upload a dataset">
+            {message_for("form")}
+            <div class="field">
+                <label for="ds-name">"Name"</label>
+                <input id="ds-name" name="name" type="text" required/>
+                {message_for("name")}
+            </div>
+            <div class="field">
+                <label for="ds-description">"Description"</label>
+                <input id="ds-description" name="description" type="text"/>
+            </div>
+            <div class="field">
+                <label for="ds-file">"OpenAI Batch JSONL file"</label>
+                <input id="ds-file" name="file" type="file" accept=".jsonl,.json,.txt"/>
+                {message_for("file")}
+            </div>
+            <button type="submit" class="primary">"Upload"</button>
+        </form>
+    }
+}

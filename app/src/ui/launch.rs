@@ -1,0 +1,207 @@
+use super::widgets::{ErrorBox, FieldMessage, FormMessage};
+use crate::api::datasets::list_datasets;
+use crate::api::endpoints::list_endpoints;
+use crate::api::runs::LaunchRun;
+use crate::api::types::{DatasetView, EndpointView};
+use crate::api::AppError;
+use leptos::prelude::*;
+use leptos_router::hooks::use_navigate;
+use leptos_router::NavigateOptions;
+
+const FIELDS: [&str; 19] = [
+    "name", "endpoint_id", "dataset_id", "model", "requests", "concurrency", "rate", "warmup", "max_tokens", "temperature",
+    "max_duration_s", "timeout_s", "seed", "gpu_memory_utilization", "max_model_len", "enforce_eager", "engine_other", "notes", "sweep",
+];
+
+#[component]
+pub fn LaunchPage() -> impl IntoView {
+    let endpoints = Resource::new(|| (), |_| list_endpoints());
+    let datasets = Resource::new(|| (), |_| list_datasets());
+    let launch = ServerAction::<LaunchRun>::new();
+    let navigate = use_navigate();
+    Effect::new(move |_| {
+        if let Some(Ok(launched)) = launch.value().get() {
+            let to = match launched.run_ids.as_slice() {
+                [one] => format!("/runs/{one}"),
+                _ => "/".to_string(),
+            };
+            navigate(&to, NavigateOptions::default());
+        }
+    });
+    view! {
+        <h1>"New run"</h1>
+        <p class="lead">"Send a dataset's requests to an endpoint and measure speed. The run is queued and starts as soon as the worker is free."</p>
+        <Suspense fallback=|| view! { <p>"Loading endpoints and datasets…"</p> }>
+            {move || Suspend::new(async move {
+                match (endpoints.await, datasets.await) {
+                    (Ok(eps), Ok(ds)) => view! { <LaunchForm endpoints=eps datasets=ds launch/> }.into_any(),
+                    (Err(e), _) | (_, Err(e)) => view! { <ErrorBox error=e/> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+#[component]
+fn LaunchForm(endpoints: Vec<EndpointView>, datasets: Vec<DatasetView>, launch: ServerAction<LaunchRun>) -> impl IntoView {
+    if endpoints.is_empty() || datasets.is_empty() {
+        return view! { <p class="empty">"Add an endpoint and a dataset first (Endpoints and Datasets pages)."</p> }.into_any();
+    }
+    let error: Signal<Option<AppError>> = Signal::derive(move || launch.value().get().and_then(Result::err));
+    let selected = RwSignal::new(endpoints[0].id);
+    let eps = StoredValue::new(endpoints.clone());
+    let models = move || {
+        let id = selected.get();
+        eps.with_value(|eps| eps.iter().find(|e| e.id == id).map(|e| e.models.clone()).unwrap_or_default())
+    };
+    let pending = launch.pending();
+    view! {
+        <ActionForm action=launch attr:class="launch" attr:aria-label="Launch a run">
+            <FormMessage error fields=FIELDS.to_vec()/>
+            <div class="field">
+                <label for="endpoint_id">"Endpoint"</label>
+                <select
+                    id="endpoint_id"
+                    name="form[endpoint_id]"
+                    on:change=move |ev| {
+                        if let Ok(id) = event_target_value(&ev).parse() {
+                            selected.set(id);
+                        }
+                    }
+                >
+                    {endpoints
+                        .iter()
+                        .map(|e| {
+                            let label = if e.simulated { format!("{} (simulated) — {}", e.name, e.base_url) } else { format!("{} — {}", e.name, e.base_url) };
+                            view! { <option value=e.id.to_string()>{label}</option> }
+                        })
+                        .collect_view()}
+                </select>
+                <FieldMessage error field="endpoint_id"/>
+            </div>
+            <div class="field">
+                <label for="model">"Model"</label>
+                <select id="model" name="form[model]">
+                    {move || {
+                        models()
+                            .into_iter()
+                            .map(|m| {
+                                let label = match m.max_model_len {
+                                    Some(len) => format!("{} (max_model_len {len})", m.id),
+                                    None => m.id.clone(),
+                                };
+                                view! { <option value=m.id.clone()>{label}</option> }
+                            })
+                            .collect_view()
+                    }}
+                </select>
+                <FieldMessage error field="model"/>
+            </div>
+            <div class="field">
+                <label for="dataset_id">"Dataset"</label>
+                <select id="dataset_id" name="form[dataset_id]">
+                    {datasets
+                        .iter()
+                        .map(|d| view! { <option value=d.id.to_string()>{format!("{} ({} requests)", d.name, d.item_count)}</option> })
+                        .collect_view()}
+                </select>
+                <FieldMessage error field="dataset_id"/>
+            </div>
+            <div class="row">
+                <div class="field">
+                    <label for="requests">"Requests"</label>
+                    <input id="requests" name="form[requests]" type="number" value="200"/>
+                    <FieldMessage error field="requests"/>
+                </div>
+                <div class="field">
+                    <label for="concurrency">"Concurrency"</label>
+                    <input id="concurrency" name="form[concurrency]" type="number" value="16"/>
+                    <FieldMessage error field="concurrency"/>
+                </div>
+                <div class="field">
+                    <label for="max_tokens">"Max tokens"</label>
+                    <input id="max_tokens" name="form[max_tokens]" type="number" placeholder="from the dataset"/>
+                    <FieldMessage error field="max_tokens"/>
+                </div>
+            </div>
+            <div class="field">
+                <label for="name">"Name (optional)"</label>
+                <input id="name" name="form[name]" type="text" placeholder="defaults to the model"/>
+                <FieldMessage error field="name"/>
+            </div>
+            <details>
+                <summary>"Load shape, sampling and engine settings"</summary>
+                <div class="row">
+                    <div class="field">
+                        <label for="rate">"Request rate (req/s, Poisson)"</label>
+                        <input id="rate" name="form[rate]" type="text" placeholder="none: as fast as concurrency allows"/>
+                        <FieldMessage error field="rate"/>
+                    </div>
+                    <div class="field">
+                        <label for="warmup">"Warm-up requests"</label>
+                        <input id="warmup" name="form[warmup]" type="number" placeholder="0"/>
+                        <FieldMessage error field="warmup"/>
+                    </div>
+                    <div class="field">
+                        <label for="sweep">"Concurrency sweep"</label>
+                        <input id="sweep" name="form[sweep]" type="text" placeholder="e.g. 1,4,16,64"/>
+                        <FieldMessage error field="sweep"/>
+                    </div>
+                </div>
+                <div class="row">
+                    <div class="field">
+                        <label for="max_duration_s">"Max duration (s)"</label>
+                        <input id="max_duration_s" name="form[max_duration_s]" type="number"/>
+                        <FieldMessage error field="max_duration_s"/>
+                    </div>
+                    <div class="field">
+                        <label for="timeout_s">"Request timeout (s)"</label>
+                        <input id="timeout_s" name="form[timeout_s]" type="number" placeholder="600"/>
+                        <FieldMessage error field="timeout_s"/>
+                    </div>
+                    <div class="field">
+                        <label for="seed">"Seed"</label>
+                        <input id="seed" name="form[seed]" type="number" placeholder="0"/>
+                        <FieldMessage error field="seed"/>
+                    </div>
+                    <div class="field">
+                        <label for="temperature">"Temperature"</label>
+                        <input id="temperature" name="form[temperature]" type="text" placeholder="from the dataset"/>
+                        <FieldMessage error field="temperature"/>
+                    </div>
+                </div>
+                <fieldset>
+                    <legend>"vLLM engine settings the server runs with (recorded with the run)"</legend>
+                    <div class="row">
+                        <div class="field">
+                            <label for="gpu_memory_utilization">"gpu_memory_utilization"</label>
+                            <input id="gpu_memory_utilization" name="form[gpu_memory_utilization]" type="text" placeholder="e.g. 0.9"/>
+                            <FieldMessage error field="gpu_memory_utilization"/>
+                        </div>
+                        <div class="field">
+                            <label for="max_model_len">"max_model_len"</label>
+                            <input id="max_model_len" name="form[max_model_len]" type="number"/>
+                            <FieldMessage error field="max_model_len"/>
+                        </div>
+                        <div class="field checkbox">
+                            <input id="enforce_eager" name="form[enforce_eager]" type="checkbox" value="true"/>
+                            <label for="enforce_eager">"enforce_eager"</label>
+                        </div>
+                    </div>
+                    <div class="field">
+                        <label for="engine_other">"Other engine flags"</label>
+                        <input id="engine_other" name="form[engine_other]" type="text" placeholder="e.g. --enable-prefix-caching"/>
+                    </div>
+                </fieldset>
+                <div class="field">
+                    <label for="notes">"Notes"</label>
+                    <textarea id="notes" name="form[notes]" rows="2"></textarea>
+                </div>
+            </details>
+            <button type="submit" class="primary" disabled=move || pending.get()>
+                {move || if pending.get() { "Launching…" } else { "Launch run" }}
+            </button>
+        </ActionForm>
+    }
+    .into_any()
+}

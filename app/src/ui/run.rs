@@ -1,0 +1,144 @@
+use super::live;
+use super::summary::SummaryTable;
+use super::widgets::{ErrorBox, OriginBadge, StatusBadge};
+use crate::api::runs::{get_run, CancelRun};
+use crate::api::types::RunView;
+use crate::domain::format;
+use crate::domain::progress::Progress;
+use crate::domain::status::RunStatus;
+use leptos::prelude::*;
+use leptos_router::hooks::use_params_map;
+
+#[component]
+pub fn RunPage() -> impl IntoView {
+    let params = use_params_map();
+    let id = move || params.read().get("id").and_then(|s| s.parse::<i64>().ok()).unwrap_or(0);
+    let run = Resource::new(id, get_run);
+    let progress = RwSignal::new(None::<Progress>);
+    Effect::new(move |_| {
+        let id = id();
+        progress.set(None);
+        live::subscribe(id, move |p| {
+            let finished = p.status.is_finished();
+            progress.set(Some(p));
+            if finished {
+                run.refetch();
+            }
+        });
+    });
+    view! {
+        <Transition fallback=|| view! { <p>"Loading run…"</p> }>
+            {move || Suspend::new(async move {
+                match run.await {
+                    Ok(r) => view! { <RunDetail run=r progress/> }.into_any(),
+                    Err(e) => view! { <h1>"Run"</h1> <ErrorBox error=e/> }.into_any(),
+                }
+            })}
+        </Transition>
+    }
+}
+
+#[component]
+fn RunDetail(run: RunView, progress: RwSignal<Option<Progress>>) -> impl IntoView {
+    let origin = run.origin_label();
+    let spec = run.spec.clone();
+    let cancel = ServerAction::<CancelRun>::new();
+    let id = run.id;
+    let can_cancel = matches!(run.status, RunStatus::Queued | RunStatus::Running);
+    view! {
+        <h1>
+            {format!("Run #{}: {}", run.id, run.name)} " " <OriginBadge label=origin/>
+        </h1>
+        <dl class="facts">
+            <dt>"Model"</dt>
+            <dd>{run.model.clone()}</dd>
+            <dt>"Endpoint"</dt>
+            <dd>{run.endpoint_name.clone()}</dd>
+            <dt>"Dataset"</dt>
+            <dd>{run.dataset_name.clone()}</dd>
+            <dt>"Status"</dt>
+            <dd>
+                <StatusBadge status=run.status/>
+            </dd>
+            {spec.map(|s| {
+                view! {
+                    <dt>"Load"</dt>
+                    <dd>{s.load_label()}</dd>
+                    <dt>"Requests"</dt>
+                    <dd>{format!("{} measured + {} warm-up", s.requests, s.warmup)}</dd>
+                    <dt>"Max tokens"</dt>
+                    <dd>{s.sampling.max_tokens.map(|m| m.to_string()).unwrap_or("from the dataset".into())}</dd>
+                }
+            })}
+            <dt>"Created"</dt>
+            <dd>{run.created_at.clone()}</dd>
+        </dl>
+        {(origin == "simulated").then(|| view! {
+            <p class="note simulated-note">
+                "These results come from Bakeoff's built-in vLLM simulator, not from a model on a GPU."
+            </p>
+        })}
+        {run.resumed.then(|| view! { <p class="note">"This run was interrupted and resumed; the outage is not counted in its wall time."</p> })}
+        <ProgressBar run=run.clone() progress/>
+        {can_cancel.then(|| view! {
+            <button class="danger" on:click=move |_| { cancel.dispatch(CancelRun { id }); }>"Cancel run"</button>
+        })}
+        {move || cancel.value().get().map(|r| match r {
+            Ok(status) => view! { <p class="note">{format!("Cancel requested (status: {status}).")}</p> }.into_any(),
+            Err(e) => view! { <ErrorBox error=e/> }.into_any(),
+        })}
+        {run.error.clone().map(|e| view! { <p class="error" role="alert">{e}</p> })}
+        {run.summary.clone().map(|s| view! { <SummaryTable summary=s origin/> })}
+    }
+}
+
+#[component]
+fn ProgressBar(run: RunView, progress: RwSignal<Option<Progress>>) -> impl IntoView {
+    let initial = Progress {
+        run_id: run.id,
+        status: run.status,
+        done: run.done_requests.max(0) as u64,
+        total: run.total_requests.max(0) as u64,
+        errors: 0,
+        elapsed_s: 0.0,
+        tokens_per_s: 0.0,
+        eta_s: None,
+        message: None,
+    };
+    let current = Memo::new(move |_| progress.get().filter(|p| p.run_id == initial.run_id).unwrap_or_else(|| initial.clone()));
+    let pct = move || current.get().percent();
+    view! {
+        <section class="live" aria-labelledby="progress-title">
+            <h2 id="progress-title">"Progress"</h2>
+            <div
+                class="progress"
+                role="progressbar"
+                aria-label="Run progress"
+                aria-valuemin="0"
+                aria-valuemax="100"
+                aria-valuenow=move || format!("{:.0}", pct())
+            >
+                <div class="bar" style:width=move || format!("{:.1}%", pct())></div>
+            </div>
+            <p class="progress-text" aria-live="polite">{move || progress_text(&current.get())}</p>
+        </section>
+    }
+}
+
+fn progress_text(p: &Progress) -> String {
+    let mut parts = vec![format!("{}/{} requests ({:.0}%)", p.done, p.total, p.percent())];
+    if p.status == RunStatus::Running {
+        parts.push(format!("{} output tok/s (last 5 s)", format::int(p.tokens_per_s)));
+        if let Some(eta) = p.eta_s {
+            parts.push(format!("ETA {}", format::seconds(eta)));
+        }
+    }
+    if p.errors > 0 {
+        parts.push(format!("{} failed", p.errors));
+    }
+    parts.push(p.status.label().to_string());
+    if let Some(m) = &p.message {
+        parts.push(m.clone());
+    }
+    parts.join(" · ")
+}

@@ -1,0 +1,115 @@
+use crate::domain::definitions as def;
+use crate::domain::format;
+use crate::domain::stats::Distribution;
+use crate::domain::summary::RunSummary;
+use leptos::prelude::*;
+
+/// The run's figures, each with its definition.
+#[component]
+pub fn SummaryTable(summary: RunSummary, origin: &'static str) -> impl IntoView {
+    let s = summary;
+    let o = &s.outcomes;
+    let tokens_note = if s.usage_unknown > 0 {
+        format!(" ({} answered requests without server usage are not counted)", s.usage_unknown)
+    } else {
+        String::new()
+    };
+    let rows: Vec<(&str, String, &str)> = vec![
+        ("Requests (measured)", format::int(s.requests as f64), "warm-up requests are excluded"),
+        ("Success rate", format!("{} ({}/{})", format::percent(s.success_rate), o.answered(), s.requests), def::SUCCESS_RATE),
+        ("Wall time", format::seconds(s.wall_time_s), def::WALL_TIME),
+        ("Output tokens/s", format::dec(s.output_tokens_per_s, 1), def::OUTPUT_TPS),
+        ("Total tokens/s", format::dec(s.total_tokens_per_s, 1), def::TOTAL_TPS),
+        ("Requests/s", format::dec(s.requests_per_s, 2), def::REQUESTS_PER_S),
+        ("Mean prompt tokens", s.mean_prompt_tokens.map(|v| format::dec(v, 1)).unwrap_or("unknown".into()), def::TOKENS),
+        ("Mean completion tokens", s.mean_completion_tokens.map(|v| format::dec(v, 1)).unwrap_or("unknown".into()), def::TOKENS),
+        ("Chunks per token", s.chunks_per_token.map(|v| format::dec(v, 2)).unwrap_or("—".into()), def::CHUNKS_PER_TOKEN),
+    ];
+    let model_load = s.model_load_time_s.map(|l| view! { <p class="note">"Model load time (not in wall time): " {format::seconds(l)}</p> });
+    view! {
+        <section class="summary" aria-labelledby="summary-title">
+            <h2 id="summary-title">"Summary " {(!origin.is_empty()).then(|| format!("({origin})"))}</h2>
+            <table class="figures">
+                <tbody>
+                    {rows
+                        .into_iter()
+                        .map(|(name, value, definition)| {
+                            view! {
+                                <tr>
+                                    <th scope="row">{name}</th>
+                                    <td class="num">{value}</td>
+                                    <td class="definition">{definition}</td>
+                                </tr>
+                            }
+                        })
+                        .collect_view()}
+                </tbody>
+            </table>
+            <p class="note">{format!("Tokens: {} prompt + {} completion{}", format::int(s.prompt_tokens as f64), format::int(s.completion_tokens as f64), tokens_note)}</p>
+            {model_load}
+            <h3>"Outcomes"</h3>
+            <table class="outcomes">
+                <thead>
+                    <tr>
+                        <th>"ok"</th>
+                        <th>"truncated"</th>
+                        <th>"HTTP error"</th>
+                        <th>"timeout"</th>
+                        <th>"connection error"</th>
+                        <th>"stream error"</th>
+                    </tr>
+                </thead>
+                <tbody>
+                    <tr>
+                        <td class="num">{o.ok}</td>
+                        <td class="num">{o.truncated}</td>
+                        <td class="num">
+                            {o.http_error}
+                            {(!o.http_status.is_empty()).then(|| {
+                                format!(" ({})", o.http_status.iter().map(|(k, v)| format!("{k}: {v}")).collect::<Vec<_>>().join(", "))
+                            })}
+                        </td>
+                        <td class="num">{o.timeout}</td>
+                        <td class="num">{o.connection_error}</td>
+                        <td class="num">{o.stream_error}</td>
+                    </tr>
+                </tbody>
+            </table>
+            <h3>"Latency (ms)"</h3>
+            <table class="latency">
+                <thead>
+                    <tr>
+                        <th>"Metric"</th>
+                        <th class="num">"mean"</th>
+                        <th class="num">"p50"</th>
+                        <th class="num">"p90"</th>
+                        <th class="num">"p99"</th>
+                        <th>"Definition"</th>
+                    </tr>
+                </thead>
+                <tbody>
+                    <LatencyRow name="TTFT" d=s.ttft_ms definition=def::TTFT/>
+                    <LatencyRow name="TPOT" d=s.tpot_ms definition=def::TPOT/>
+                    <LatencyRow name="ITL" d=s.itl_ms definition=def::ITL/>
+                    <LatencyRow name="E2E" d=s.e2e_ms definition=def::E2E/>
+                </tbody>
+            </table>
+            <p class="definition">"Percentiles: " {def::PERCENTILES} "."</p>
+        </section>
+    }
+}
+
+#[component]
+fn LatencyRow(name: &'static str, d: Option<Distribution>, definition: &'static str) -> impl IntoView {
+    let cells = match d {
+        Some(d) => [d.mean, d.p50, d.p90, d.p99].map(|v| format::dec(v, 1)),
+        None => ["—".to_string(), "—".to_string(), "—".to_string(), "—".to_string()],
+    };
+    view! {
+        <tr>
+            <th scope="row">{name}</th>
+            {cells.into_iter().map(|c| view! { <td class="num">{c}</td> }).collect_view()}
+            <td class="definition">{definition}</td>
+        </tr>
+    }
+}

@@ -1,0 +1,57 @@
+use crate::api::AppError;
+use leptos::prelude::*;
+
+/// The message for one form field, shown beside it, from the last submission's error.
+#[component]
+pub fn FieldMessage(#[prop(into)] error: Signal<Option<AppError>>, field: &'static str) -> impl IntoView {
+    let id = format!("{field}-error");
+    move || {
+        error.get().and_then(|e| e.for_field(field)).map(|m| {
+            view! { <p class="field-error" id=id.clone() role="alert">{m}</p> }
+        })
+    }
+}
+
+/// Errors that belong to no single field (or to fields this form does not show).
+#[component]
+pub fn FormMessage(#[prop(into)] error: Signal<Option<AppError>>, #[prop(into)] fields: Vec<&'static str>) -> impl IntoView {
+    move || {
+        error.get().and_then(|e| match e {
+            AppError::Validation(errs) => {
+                let rest: Vec<String> = errs
+                    .0
+                    .iter()
+                    .filter(|f| !fields.contains(&f.field.as_str()))
+                    .map(|f| format!("{}: {}", f.field, f.message))
+                    .collect();
+                (!rest.is_empty()).then(|| view! { <div class="form-error" role="alert">{rest.into_iter().map(|m| view! { <p>{m}</p> }).collect_view()}</div> }.into_any())
+            }
+            other => Some(view! { <div class="form-error" role="alert"><p>{other.to_string()}</p></div> }.into_any()),
+        })
+    }
+}
+
+/// "simulated" / "imported" badge: results from the simulator are never shown unlabelled.
+#[component]
+pub fn OriginBadge(label: &'static str) -> impl IntoView {
+    (!label.is_empty()).then(|| view! { <span class=format!("badge badge-{label}") title=badge_title(label)>{label}</span> })
+}
+
+fn badge_title(label: &str) -> &'static str {
+    match label {
+        "simulated" => "Measured against Bakeoff's built-in vLLM simulator, not a real model on a GPU",
+        "imported" => "Imported from another tool's files, not measured by Bakeoff",
+        _ => "",
+    }
+}
+
+#[component]
+pub fn StatusBadge(status: crate::domain::status::RunStatus) -> impl IntoView {
+    view! { <span class=format!("status status-{}", status.label())>{status.label()}</span> }
+}
+
+/// A server error shown in place of content.
+#[component]
+pub fn ErrorBox(error: AppError) -> impl IntoView {
+    view! { <p class="error" role="alert">{error.to_string()}</p> }
+}

@@ -1,0 +1,172 @@
+//! The `bakeoff` command line.
+
+use crate::serve::{self, OnRestart, ServeOptions};
+use crate::sim::{self, faults::FaultRates, SimConfig, DEFAULT_MODELS};
+use crate::worker::PreflightPolicy;
+use clap::{Args, Parser, Subcommand};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+pub const DEFAULT_DB: &str = "data/bakeoff.db";
+
+#[derive(Parser, Debug)]
+#[command(name = "bakeoff", version, about = "Choose an LLM for a batch job: benchmark vLLM endpoints for speed, quality and cost.")]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Serve the web app (and the built-in simulator) and run queued benchmark runs.
+    Serve(ServeArgs),
+    /// Serve only the vLLM simulator (OpenAI-compatible API, simulated results).
+    Sim(SimArgs),
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct DbArg {
+    /// The SQLite database file (created if missing).
+    #[arg(long = "db", env = "BAKEOFF_DB", default_value = DEFAULT_DB)]
+    pub path: PathBuf,
+}
+
+#[derive(Args, Debug)]
+pub struct ServeArgs {
+    #[arg(long, env = "BAKEOFF_ADDR", default_value = "127.0.0.1:3000")]
+    pub addr: SocketAddr,
+    #[command(flatten)]
+    pub db: DbArg,
+    /// Where `cargo leptos build` put the site (the wasm, JS and CSS).
+    #[arg(long, env = "LEPTOS_SITE_ROOT", default_value = "target/site")]
+    pub site_root: PathBuf,
+    /// Where the built-in simulator listens (port 0: any free port).
+    #[arg(long, env = "BAKEOFF_SIM_ADDR", default_value = "127.0.0.1:8011")]
+    pub sim_addr: SocketAddr,
+    /// Do not start the built-in simulator.
+    #[arg(long)]
+    pub no_sim: bool,
+    /// What to do with runs a previous process left running.
+    #[arg(long, value_enum, default_value = "resume")]
+    pub on_restart: OnRestart,
+    /// Seconds to wait for an endpoint's /health before a run fails.
+    #[arg(long, default_value_t = 60)]
+    pub health_timeout_s: u64,
+    #[command(flatten)]
+    pub sim: SimTuning,
+}
+
+#[derive(Args, Debug)]
+pub struct SimArgs {
+    #[arg(long, env = "BAKEOFF_SIM_ADDR", default_value = "127.0.0.1:8011")]
+    pub addr: SocketAddr,
+    /// A model to serve (repeat for several). Default: the three built-in simulated models.
+    #[arg(long = "model")]
+    pub models: Vec<String>,
+    #[command(flatten)]
+    pub tuning: SimTuning,
+}
+
+/// The simulator's behaviour (shared by `sim` and the one `serve` starts).
+#[derive(Args, Debug, Clone)]
+pub struct SimTuning {
+    #[arg(long, env = "BAKEOFF_SIM_SEED", default_value_t = 0)]
+    pub seed: u64,
+    /// Time to first token, ms (scaled per model).
+    #[arg(long, env = "BAKEOFF_SIM_TTFT_MS", default_value_t = 40.0)]
+    pub ttft_ms: f64,
+    /// Time per output token at batch size 1, ms (scaled per model).
+    #[arg(long, env = "BAKEOFF_SIM_TPOT_MS", default_value_t = 8.0)]
+    pub tpot_ms: f64,
+    /// Requests decoded at once; more wait in a queue.
+    #[arg(long, env = "BAKEOFF_SIM_MAX_CONCURRENCY", default_value_t = 64)]
+    pub max_concurrency: usize,
+    #[arg(long, default_value_t = 4096)]
+    pub max_model_len: u64,
+    #[arg(long, default_value_t = 1)]
+    pub tokens_per_chunk: usize,
+    /// Injected faults per request: http_500, http_429, stall, drop, malformed, error_frame (rates 0..1).
+    #[arg(long = "fault", value_parser = parse_fault)]
+    pub faults: Vec<(String, f64)>,
+    /// Error bodies in the old flat vLLM shape.
+    #[arg(long)]
+    pub flat_errors: bool,
+}
+
+fn parse_fault(s: &str) -> Result<(String, f64), String> {
+    let (name, rate) = s.split_once('=').ok_or_else(|| format!("expected NAME=RATE, e.g. http_500=0.05, got '{s}'"))?;
+    let rate: f64 = rate.parse().map_err(|_| format!("rate must be a number from 0 to 1, got '{rate}'"))?;
+    if !(0.0..=1.0).contains(&rate) {
+        return Err(format!("rate must be from 0 to 1, got {rate}"));
+    }
+    if !["http_500", "http_429", "stall", "drop", "malformed", "error_frame"].contains(&name) {
+        return Err(format!("unknown fault '{name}': use http_500, http_429, stall, drop, malformed or error_frame"));
+    }
+    Ok((name.to_string(), rate))
+}
+
+impl SimTuning {
+    pub fn config(&self, models: &[String]) -> anyhow::Result<SimConfig> {
+        let mut faults = FaultRates { flat_errors: self.flat_errors, stall_for: Duration::from_secs(3600), ..Default::default() };
+        for (name, rate) in &self.faults {
+            match name.as_str() {
+                "http_500" => faults.http_500 = *rate,
+                "http_429" => faults.http_429 = *rate,
+                "stall" => faults.stall = *rate,
+                "drop" => faults.drop = *rate,
+                "malformed" => faults.malformed = *rate,
+                _ => faults.error_frame = *rate,
+            }
+        }
+        anyhow::ensure!(faults.total() <= 1.0, "fault rates add up to {} (more than 1)", faults.total());
+        anyhow::ensure!(self.ttft_ms >= 0.0 && self.tpot_ms >= 0.0, "--ttft-ms and --tpot-ms must not be negative");
+        anyhow::ensure!(self.max_concurrency >= 1, "--max-concurrency must be at least 1");
+        Ok(SimConfig {
+            models: if models.is_empty() { DEFAULT_MODELS.iter().map(|m| m.to_string()).collect() } else { models.to_vec() },
+            seed: self.seed,
+            ttft: Duration::from_secs_f64(self.ttft_ms / 1e3),
+            tpot: Duration::from_secs_f64(self.tpot_ms / 1e3),
+            max_concurrency: self.max_concurrency,
+            max_model_len: self.max_model_len,
+            tokens_per_chunk: self.tokens_per_chunk.max(1),
+            batch_slowdown: 0.5,
+            faults,
+        })
+    }
+}
+
+pub async fn dispatch(cli: Cli) -> anyhow::Result<()> {
+    // No subcommand: serve the demo.
+    let command = match cli.command {
+        Some(c) => c,
+        None => match Cli::parse_from(["bakeoff", "serve"]).command {
+            Some(c) => c,
+            None => anyhow::bail!("no command"),
+        },
+    };
+    match command {
+        Command::Serve(a) => {
+            let sim = if a.no_sim { None } else { Some((a.sim.config(&[])?, a.sim_addr)) };
+            let running = serve::start(ServeOptions {
+                addr: a.addr,
+                db_path: a.db.path.clone(),
+                site_root: a.site_root,
+                sim,
+                on_restart: a.on_restart,
+                preflight: PreflightPolicy { health_timeout: Duration::from_secs(a.health_timeout_s), ..Default::default() },
+            })
+            .await?;
+            eprintln!("Bakeoff is serving on {} (database: {})", running.base_url(), a.db.path.display());
+            tokio::signal::ctrl_c().await?;
+            eprintln!("stopping; runs in progress resume at the next start");
+            Ok(())
+        }
+        Command::Sim(a) => {
+            let handle = sim::start(a.tuning.config(&a.models)?, a.addr).await?;
+            eprintln!("vLLM simulator (simulated results) on {} serving {:?}", handle.base_url(), handle.sim.config.models);
+            tokio::signal::ctrl_c().await?;
+            Ok(())
+        }
+    }
+}

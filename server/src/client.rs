@@ -1,0 +1,458 @@
+//! The client for vLLM's OpenAI-compatible API: endpoint checks and one streamed request,
+//! measured. It classifies every way a request can end (DESIGN.md "Outcomes").
+
+use crate::sse::SseParser;
+use app::api::types::ServedModel;
+use app::domain::dataset::DatasetItem;
+use app::domain::record::Tokens;
+use app::domain::spec::Sampling;
+use app::domain::status::Outcome;
+use bytes::Bytes;
+use futures::StreamExt;
+use serde::Deserialize;
+use serde_json::Value;
+use std::borrow::Cow;
+use std::time::{Duration, Instant};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    #[error("could not connect to {url} ({reason}). Is the server running there? For vLLM: `vllm serve MODEL --host 0.0.0.0 --port PORT`")]
+    Connect { url: String, reason: String },
+    #[error("{url} answered HTTP {status}: {message}")]
+    Http { url: String, status: u16, message: String },
+    #[error("{url} did not answer within {secs} s")]
+    Timeout { url: String, secs: u64 },
+    #[error("{url} answered something that is not the OpenAI API: {reason}")]
+    Protocol { url: String, reason: String },
+}
+
+/// What `/v1/models` says.
+#[derive(Clone, Debug)]
+pub struct ModelsReport {
+    pub models: Vec<ServedModel>,
+    /// `owned_by: "bakeoff-simulator"`: the endpoint is Bakeoff's simulator.
+    pub simulated: bool,
+}
+
+/// One request as measured, before it is placed on the run's time line.
+#[derive(Clone, Debug)]
+pub struct Measured {
+    pub outcome: Outcome,
+    pub http_status: Option<u16>,
+    pub error: Option<String>,
+    pub finish_reason: Option<String>,
+    pub prompt_tokens: Option<Tokens>,
+    pub completion_tokens: Option<Tokens>,
+    pub sent: Instant,
+    pub ttft: Option<Duration>,
+    pub e2e: Duration,
+    pub content_chunks: u32,
+    pub itl: Vec<Duration>,
+    pub response: String,
+}
+
+#[derive(Clone)]
+pub struct Client {
+    http: reqwest::Client,
+}
+
+impl Default for Client {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Client {
+    pub fn new() -> Self {
+        let http = reqwest::Client::builder()
+            .tcp_nodelay(true)
+            .pool_max_idle_per_host(4096)
+            .connect_timeout(Duration::from_secs(10))
+            .build()
+            .expect("the HTTP client's fixed settings are valid");
+        Client { http }
+    }
+
+    /// `GET /health`: Ok on 200.
+    pub async fn health(&self, base_url: &str) -> Result<(), ClientError> {
+        let url = format!("{base_url}/health");
+        let resp = self.get(&url, Duration::from_secs(10)).await?;
+        let status = resp.status().as_u16();
+        if status == 200 {
+            Ok(())
+        } else {
+            Err(ClientError::Http { url, status, message: "not healthy".into() })
+        }
+    }
+
+    /// `GET /v1/models`: the models served and their `max_model_len`.
+    pub async fn models(&self, base_url: &str) -> Result<ModelsReport, ClientError> {
+        let url = format!("{base_url}/v1/models");
+        let resp = self.get(&url, Duration::from_secs(10)).await?;
+        let status = resp.status().as_u16();
+        let text = resp.text().await.map_err(|e| ClientError::Connect { url: url.clone(), reason: e.to_string() })?;
+        if status != 200 {
+            return Err(ClientError::Http { url, status, message: error_message(&text) });
+        }
+        let v: Value = serde_json::from_str(&text).map_err(|e| ClientError::Protocol { url: url.clone(), reason: format!("not JSON ({e})") })?;
+        let data = v
+            .get("data")
+            .and_then(Value::as_array)
+            .ok_or_else(|| ClientError::Protocol { url: url.clone(), reason: "no `data` list of models".into() })?;
+        let mut simulated = !data.is_empty();
+        let mut models = Vec::new();
+        for m in data {
+            let Some(id) = m.get("id").and_then(Value::as_str) else { continue };
+            simulated &= m.get("owned_by").and_then(Value::as_str) == Some(crate::sim::OWNER);
+            models.push(ServedModel { id: id.to_string(), max_model_len: m.get("max_model_len").and_then(Value::as_u64) });
+        }
+        Ok(ModelsReport { models, simulated })
+    }
+
+    /// `GET /metrics` (Prometheus text), for the server-side series.
+    pub async fn metrics(&self, base_url: &str) -> Result<String, ClientError> {
+        let url = format!("{base_url}/metrics");
+        let resp = self.get(&url, Duration::from_secs(5)).await?;
+        let status = resp.status().as_u16();
+        let text = resp.text().await.map_err(|e| ClientError::Connect { url: url.clone(), reason: e.to_string() })?;
+        if status != 200 {
+            return Err(ClientError::Http { url, status, message: error_message(&text) });
+        }
+        Ok(text)
+    }
+
+    async fn get(&self, url: &str, timeout: Duration) -> Result<reqwest::Response, ClientError> {
+        match tokio::time::timeout(timeout, self.http.get(url).send()).await {
+            Err(_) => Err(ClientError::Timeout { url: url.into(), secs: timeout.as_secs() }),
+            Ok(Err(e)) => Err(ClientError::Connect { url: url.into(), reason: reason(&e) }),
+            Ok(Ok(r)) => Ok(r),
+        }
+    }
+
+    /// Send one prepared request, streamed, and measure it. Never fails: every ending is an
+    /// outcome. `timeout` bounds the whole request.
+    pub async fn send(&self, url: &str, body: Bytes, timeout: Duration) -> Measured {
+        let sent = Instant::now();
+        let mut st = StreamState::new(sent);
+        let finished = tokio::time::timeout(timeout, self.stream(url, body, &mut st)).await;
+        if finished.is_err() {
+            st.fail(Outcome::Timeout, None, format!("no complete answer within {} s", timeout.as_secs_f64()));
+            st.last_byte = Instant::now();
+        }
+        st.into_measured()
+    }
+
+    async fn stream(&self, url: &str, body: Bytes, st: &mut StreamState) -> Option<()> {
+        let resp = match self.http.post(url).header("content-type", "application/json").body(body).send().await {
+            Ok(r) => r,
+            Err(e) => {
+                st.last_byte = Instant::now();
+                let outcome = if e.is_timeout() { Outcome::Timeout } else { Outcome::ConnectionError };
+                st.fail(outcome, None, reason(&e));
+                return None;
+            }
+        };
+        let status = resp.status().as_u16();
+        st.http_status = Some(status);
+        if !resp.status().is_success() {
+            let text = resp.text().await.unwrap_or_default();
+            st.last_byte = Instant::now();
+            st.fail(Outcome::HttpError, Some(status), error_message(&text));
+            return None;
+        }
+        let mut body = resp.bytes_stream();
+        let mut parser = SseParser::new();
+        while let Some(chunk) = body.next().await {
+            match chunk {
+                Ok(bytes) => {
+                    let now = Instant::now();
+                    st.last_byte = now;
+                    parser.feed(&bytes, |data| st.on_event(data, now));
+                    if st.ended() {
+                        break;
+                    }
+                }
+                Err(e) => {
+                    st.last_byte = Instant::now();
+                    st.fail(Outcome::ConnectionError, Some(status), format!("connection lost mid-stream: {}", reason(&e)));
+                    return None;
+                }
+            }
+        }
+        if !st.ended() {
+            if st.finish_reason.is_some() {
+                st.done = true;
+            } else {
+                st.fail(Outcome::StreamError, Some(status), "the stream ended without [DONE] or a finish_reason".into());
+            }
+        }
+        Some(())
+    }
+}
+
+/// The request body for `item`, as sent: the run's model, streaming with usage, and the run's
+/// sampling overrides.
+pub fn prepare_body(item: &DatasetItem, model: &str, sampling: &Sampling) -> Bytes {
+    let mut body = item.body.clone();
+    if let Some(obj) = body.as_object_mut() {
+        obj.insert("model".into(), Value::from(model));
+        obj.insert("stream".into(), Value::Bool(true));
+        obj.insert("stream_options".into(), serde_json::json!({"include_usage": true}));
+        if let Some(m) = sampling.max_tokens {
+            obj.remove("max_completion_tokens");
+            obj.insert("max_tokens".into(), Value::from(m));
+        }
+        if let Some(t) = sampling.temperature {
+            obj.insert("temperature".into(), Value::from(t));
+        }
+    }
+    Bytes::from(serde_json::to_vec(&body).unwrap_or_default())
+}
+
+/// A person-readable reason for a reqwest failure (its source chain, which names the cause).
+fn reason(e: &reqwest::Error) -> String {
+    let mut msg = if e.is_connect() { "connection refused or unreachable".to_string() } else { e.to_string() };
+    let mut src = std::error::Error::source(e);
+    while let Some(s) = src {
+        msg = format!("{msg}: {s}");
+        src = s.source();
+    }
+    msg
+}
+
+/// The message of an OpenAI/vLLM error body: nested `{"error": {"message"}}` (new vLLM),
+/// flat `{"object": "error", "message"}` (old vLLM), or the raw text.
+pub fn error_message(text: &str) -> String {
+    let short = |s: &str| s.chars().take(500).collect::<String>();
+    match serde_json::from_str::<Value>(text) {
+        Ok(v) => v
+            .get("error")
+            .and_then(|e| e.get("message").and_then(Value::as_str).map(str::to_string).or_else(|| e.as_str().map(str::to_string)))
+            .or_else(|| v.get("message").and_then(Value::as_str).map(str::to_string))
+            .or_else(|| v.get("detail").map(|d| d.to_string()))
+            .map(|m| short(&m))
+            .unwrap_or_else(|| short(text)),
+        Err(_) => short(text.trim()),
+    }
+}
+
+#[derive(Deserialize)]
+struct Chunk<'a> {
+    #[serde(borrow, default)]
+    choices: Vec<Choice<'a>>,
+    #[serde(default)]
+    usage: Option<Usage>,
+    #[serde(default)]
+    error: Option<Value>,
+}
+
+#[derive(Deserialize)]
+struct Choice<'a> {
+    #[serde(borrow, default)]
+    delta: Option<Delta<'a>>,
+    #[serde(borrow, default)]
+    text: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    finish_reason: Option<Cow<'a, str>>,
+}
+
+#[derive(Deserialize)]
+struct Delta<'a> {
+    #[serde(borrow, default)]
+    content: Option<Cow<'a, str>>,
+}
+
+#[derive(Deserialize)]
+struct Usage {
+    prompt_tokens: Option<u64>,
+    completion_tokens: Option<u64>,
+}
+
+/// What has been seen of one stream so far.
+struct StreamState {
+    sent: Instant,
+    last_byte: Instant,
+    first_content: Option<Instant>,
+    last_content: Option<Instant>,
+    itl: Vec<Duration>,
+    chunks: u32,
+    text: String,
+    finish_reason: Option<String>,
+    usage: Option<(Option<u64>, Option<u64>)>,
+    http_status: Option<u16>,
+    done: bool,
+    failure: Option<(Outcome, String)>,
+}
+
+impl StreamState {
+    fn new(sent: Instant) -> Self {
+        StreamState {
+            sent,
+            last_byte: sent,
+            first_content: None,
+            last_content: None,
+            itl: Vec::new(),
+            chunks: 0,
+            text: String::new(),
+            finish_reason: None,
+            usage: None,
+            http_status: None,
+            done: false,
+            failure: None,
+        }
+    }
+
+    fn ended(&self) -> bool {
+        self.done || self.failure.is_some()
+    }
+
+    fn fail(&mut self, outcome: Outcome, status: Option<u16>, message: String) {
+        if self.failure.is_none() && !self.done {
+            self.failure = Some((outcome, message));
+            if status.is_some() {
+                self.http_status = status;
+            }
+        }
+    }
+
+    fn on_event(&mut self, data: &[u8], now: Instant) {
+        if self.ended() {
+            return;
+        }
+        if data == b"[DONE]" {
+            self.done = true;
+            return;
+        }
+        let chunk: Chunk = match serde_json::from_slice(data) {
+            Ok(c) => c,
+            Err(e) => {
+                let shown = String::from_utf8_lossy(&data[..data.len().min(120)]).into_owned();
+                self.fail(Outcome::StreamError, None, format!("malformed frame ({e}): {shown}"));
+                return;
+            }
+        };
+        if let Some(err) = chunk.error {
+            self.fail(Outcome::StreamError, None, format!("error frame mid-stream: {}", error_message(&err.to_string())));
+            return;
+        }
+        for choice in chunk.choices {
+            let content = choice.delta.and_then(|d| d.content).or(choice.text);
+            if let Some(c) = content.filter(|c| !c.is_empty()) {
+                match self.last_content {
+                    None => self.first_content = Some(now),
+                    Some(prev) => self.itl.push(now - prev),
+                }
+                self.last_content = Some(now);
+                self.chunks += 1;
+                self.text.push_str(&c);
+            }
+            if let Some(f) = choice.finish_reason {
+                self.finish_reason = Some(f.into_owned());
+            }
+        }
+        if let Some(u) = chunk.usage {
+            self.usage = Some((u.prompt_tokens, u.completion_tokens));
+        }
+    }
+
+    fn into_measured(self) -> Measured {
+        let (outcome, error) = match self.failure {
+            Some((o, m)) => (o, Some(m)),
+            None if self.finish_reason.as_deref() == Some("length") => (Outcome::Truncated, None),
+            None => (Outcome::Ok, None),
+        };
+        let (prompt, completion) = self.usage.unwrap_or((None, None));
+        Measured {
+            outcome,
+            http_status: self.http_status,
+            error,
+            finish_reason: self.finish_reason,
+            prompt_tokens: prompt.map(Tokens),
+            completion_tokens: completion.map(Tokens),
+            sent: self.sent,
+            ttft: self.first_content.map(|t| t - self.sent),
+            e2e: self.last_byte.saturating_duration_since(self.sent),
+            content_chunks: self.chunks,
+            itl: self.itl,
+            response: self.text,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn error_bodies_nested_flat_and_plain() {
+        assert_eq!(error_message(r#"{"error":{"message":"boom","type":"x","code":400}}"#), "boom");
+        assert_eq!(error_message(r#"{"object":"error","message":"old","type":"x","code":400}"#), "old");
+        assert_eq!(error_message("Internal Server Error"), "Internal Server Error");
+    }
+
+    #[test]
+    fn a_stream_with_role_chunk_then_content_measures_ttft_at_content() {
+        let t0 = Instant::now();
+        let mut st = StreamState::new(t0);
+        st.on_event(br#"{"choices":[{"delta":{"role":"assistant","content":""}}]}"#, t0 + Duration::from_millis(5));
+        st.on_event(br#"{"choices":[{"delta":{"content":"Hi"}}]}"#, t0 + Duration::from_millis(50));
+        st.on_event(br#"{"choices":[{"delta":{"content":" there"},"finish_reason":"length"}]}"#, t0 + Duration::from_millis(70));
+        st.on_event(br#"{"choices":[],"usage":{"prompt_tokens":3,"completion_tokens":2}}"#, t0 + Duration::from_millis(71));
+        st.on_event(b"[DONE]", t0 + Duration::from_millis(72));
+        st.last_byte = t0 + Duration::from_millis(72);
+        let m = st.into_measured();
+        assert_eq!(m.outcome, Outcome::Truncated);
+        assert_eq!(m.ttft, Some(Duration::from_millis(50)));
+        assert_eq!(m.itl, vec![Duration::from_millis(20)]);
+        assert_eq!(m.content_chunks, 2);
+        assert_eq!(m.completion_tokens, Some(Tokens(2)));
+        assert_eq!(m.response, "Hi there");
+        assert_eq!(m.e2e, Duration::from_millis(72));
+    }
+
+    #[test]
+    fn a_mid_stream_error_frame_is_a_stream_error() {
+        let t0 = Instant::now();
+        let mut st = StreamState::new(t0);
+        st.on_event(br#"{"choices":[{"delta":{"content":"a"}}]}"#, t0);
+        st.on_event(br#"{"error":{"message":"engine died","code":500}}"#, t0);
+        let m = st.into_measured();
+        assert_eq!(m.outcome, Outcome::StreamError);
+        assert!(m.error.as_deref().is_some_and(|e| e.contains("engine died")));
+    }
+
+    #[test]
+    fn a_malformed_frame_is_a_stream_error() {
+        let t0 = Instant::now();
+        let mut st = StreamState::new(t0);
+        st.on_event(b"{\"choices\": [", t0);
+        assert_eq!(st.into_measured().outcome, Outcome::StreamError);
+    }
+
+    #[test]
+    fn no_usage_means_unknown_tokens() {
+        let t0 = Instant::now();
+        let mut st = StreamState::new(t0);
+        st.on_event(br#"{"choices":[{"text":"x","finish_reason":"stop"}]}"#, t0);
+        st.on_event(b"[DONE]", t0);
+        let m = st.into_measured();
+        assert_eq!(m.outcome, Outcome::Ok);
+        assert_eq!(m.completion_tokens, None);
+    }
+
+    #[test]
+    fn the_body_gets_the_run_model_streaming_and_overrides() {
+        let item = DatasetItem {
+            custom_id: "a".into(),
+            url: "/v1/chat/completions".into(),
+            body: serde_json::json!({"model": "other", "messages": [], "max_tokens": 1000}),
+        };
+        let b = prepare_body(&item, "m", &Sampling { max_tokens: Some(7), temperature: Some(0.0) });
+        let v: Value = serde_json::from_slice(&b).expect("json");
+        assert_eq!(v["model"], "m");
+        assert_eq!(v["stream"], true);
+        assert_eq!(v["stream_options"]["include_usage"], true);
+        assert_eq!(v["max_tokens"], 7);
+        assert_eq!(v["temperature"], 0.0);
+    }
+}

@@ -1,0 +1,14 @@
+//! The `bakeoff` server: CLI, HTTP (pages, REST, live events), the run worker, the vLLM client
+//! and the built-in vLLM simulator.
+
+pub mod cli;
+pub mod client;
+pub mod demo;
+pub mod events;
+pub mod probe;
+pub mod rest;
+pub mod serve;
+pub mod sim;
+pub mod sse;
+pub mod upload;
+pub mod worker;

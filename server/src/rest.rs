@@ -1,0 +1,118 @@
+//! The REST API for scripts. Same checks and same code paths as the pages.
+
+use app::api::datasets::store_upload;
+use app::api::guard::{authorize, Permission};
+use app::api::runs::queue_runs;
+use app::api::AppError;
+use app::db;
+use app::domain::export::{record_json, summary_json};
+use app::domain::spec::LaunchForm;
+use app::state::AppState;
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::{header, StatusCode};
+use axum::response::IntoResponse;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/api/runs", get(list_runs).post(launch))
+        .route("/api/runs/{id}", get(get_run))
+        .route("/api/runs/{id}/records", get(records))
+        .route("/api/runs/{id}/cancel", post(cancel))
+        .route("/api/runs/{id}/events", get(crate::events::run_events))
+        .route("/api/endpoints", get(list_endpoints))
+        .route("/api/datasets", get(list_datasets).post(upload_dataset))
+}
+
+async fn list_runs(State(s): State<AppState>) -> Result<impl IntoResponse, AppError> {
+    authorize(Permission::View).await?;
+    Ok(Json(db::runs::list(&s.db).await?))
+}
+
+async fn get_run(State(s): State<AppState>, Path(id): Path<i64>) -> Result<impl IntoResponse, AppError> {
+    authorize(Permission::View).await?;
+    let run = db::runs::get(&s.db, id).await?;
+    let mut body = json!({"run": run});
+    if let Some(summary) = &run.summary {
+        let sj = summary_json(summary);
+        body["summary"] = sj["summary"].clone();
+        body["definitions"] = sj["definitions"].clone();
+    }
+    Ok(Json(body))
+}
+
+/// All records of a run as JSON lines (times in milliseconds).
+async fn records(State(s): State<AppState>, Path(id): Path<i64>) -> Result<impl IntoResponse, AppError> {
+    authorize(Permission::View).await?;
+    db::runs::get(&s.db, id).await?;
+    let recs = db::records::for_run(&s.db, id).await?;
+    let mut out = String::new();
+    for r in &recs {
+        out.push_str(&record_json(r).to_string());
+        out.push('\n');
+    }
+    Ok(([(header::CONTENT_TYPE, "application/x-ndjson")], out))
+}
+
+/// Launch from JSON: the launch form's fields, numbers or strings.
+async fn launch(State(s): State<AppState>, Json(body): Json<Value>) -> Result<impl IntoResponse, AppError> {
+    authorize(Permission::Run).await?;
+    let form = form_from_json(&body)?;
+    let launched = queue_runs(&s, &form).await?;
+    s.wake_worker.notify_one();
+    Ok((StatusCode::CREATED, Json(launched)))
+}
+
+fn form_from_json(body: &Value) -> Result<LaunchForm, AppError> {
+    let Some(obj) = body.as_object() else {
+        return Err(AppError::validation("body", "expected a JSON object with the launch form's fields"));
+    };
+    let strings: serde_json::Map<String, Value> = obj
+        .iter()
+        .map(|(k, v)| {
+            let s = match v {
+                Value::String(s) => s.clone(),
+                Value::Null => String::new(),
+                Value::Array(a) => a.iter().map(|x| x.to_string()).collect::<Vec<_>>().join(","),
+                other => other.to_string(),
+            };
+            (k.clone(), Value::String(s))
+        })
+        .collect();
+    serde_json::from_value(Value::Object(strings)).map_err(|e| AppError::validation("body", e.to_string()))
+}
+
+async fn cancel(State(s): State<AppState>, Path(id): Path<i64>) -> Result<impl IntoResponse, AppError> {
+    authorize(Permission::Run).await?;
+    let status = db::runs::request_cancel(&s.db, id).await?;
+    Ok(Json(json!({"status": status})))
+}
+
+async fn list_endpoints(State(s): State<AppState>) -> Result<impl IntoResponse, AppError> {
+    authorize(Permission::View).await?;
+    Ok(Json(db::endpoints::list(&s.db).await?))
+}
+
+async fn list_datasets(State(s): State<AppState>) -> Result<impl IntoResponse, AppError> {
+    authorize(Permission::View).await?;
+    Ok(Json(db::datasets::list(&s.db).await?))
+}
+
+#[derive(Deserialize)]
+struct UploadQuery {
+    name: String,
+    #[serde(default)]
+    description: String,
+}
+
+/// `POST /api/datasets?name=...` with the JSONL file as the body.
+async fn upload_dataset(State(s): State<AppState>, Query(q): Query<UploadQuery>, body: Bytes) -> Result<impl IntoResponse, AppError> {
+    authorize(Permission::Run).await?;
+    let text = std::str::from_utf8(&body).map_err(|e| AppError::validation("file", format!("the file is not UTF-8 text ({e})")))?;
+    let id = store_upload(&s.db, &q.name, &q.description, "REST upload", text).await?;
+    Ok((StatusCode::CREATED, Json(json!({"id": id}))))
+}

@@ -1,0 +1,458 @@
+//! The built-in vLLM simulator: the OpenAI-compatible API that vLLM serves (`/health`,
+//! `/v1/models`, `/v1/chat/completions`, `/v1/completions`, streaming or not, with `usage`, and
+//! `/metrics`), seeded and deterministic, with a capacity limit and injected faults. Everything it
+//! produces is labelled "simulated" by Bakeoff.
+
+pub mod answer;
+pub mod faults;
+
+use answer::{answer, prompt_tokens, tokenize, Profile};
+use app::domain::dataset::prompt_text;
+use app::domain::rng::SplitMix64;
+use axum::body::{Body, Bytes};
+use axum::extract::State;
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use faults::{Fault, FaultCounts, FaultRates};
+use serde_json::{json, Value};
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use tokio::sync::{mpsc, Semaphore};
+
+/// `owned_by` in `/v1/models`: how Bakeoff recognises its own simulator.
+pub const OWNER: &str = "bakeoff-simulator";
+
+/// The models the built-in simulator serves by default (one profile each).
+pub const DEFAULT_MODELS: [&str; 3] = ["sim-gemma-3-4b", "sim-llama-3.2-1b", "sim-qwen3-4b"];
+
+#[derive(Clone, Debug)]
+pub struct SimConfig {
+    pub models: Vec<String>,
+    pub seed: u64,
+    /// Prefill time before the first token (scaled by the model's profile).
+    pub ttft: Duration,
+    /// Time per output token at a batch of one (scaled by the model's profile).
+    pub tpot: Duration,
+    /// Requests decoded at once; more wait in a queue (`num_requests_waiting`).
+    pub max_concurrency: usize,
+    pub max_model_len: u64,
+    /// Tokens carried by each content chunk.
+    pub tokens_per_chunk: usize,
+    /// Per-token time grows by this fraction at a full batch: tpot x (1 + s x running / capacity).
+    pub batch_slowdown: f64,
+    pub faults: FaultRates,
+}
+
+impl Default for SimConfig {
+    fn default() -> Self {
+        SimConfig {
+            models: DEFAULT_MODELS.iter().map(|m| m.to_string()).collect(),
+            seed: 0,
+            ttft: Duration::from_millis(40),
+            tpot: Duration::from_millis(8),
+            max_concurrency: 64,
+            max_model_len: 4096,
+            tokens_per_chunk: 1,
+            batch_slowdown: 0.5,
+            faults: FaultRates { stall_for: Duration::from_secs(3600), ..Default::default() },
+        }
+    }
+}
+
+/// Counters for `/metrics` and for tests.
+#[derive(Default, Debug)]
+pub struct SimStats {
+    pub requests: AtomicU64,
+    pub running: AtomicU64,
+    pub waiting: AtomicU64,
+    pub prompt_tokens_total: AtomicU64,
+    pub generation_tokens_total: AtomicU64,
+    pub ttft_sum_us: AtomicU64,
+    pub ttft_count: AtomicU64,
+    pub faults: FaultCounts,
+}
+
+pub struct Sim {
+    pub config: SimConfig,
+    pub stats: SimStats,
+    capacity: Arc<Semaphore>,
+    draws: AtomicU64,
+    profiles: Vec<Profile>,
+}
+
+impl Sim {
+    pub fn new(config: SimConfig) -> Arc<Sim> {
+        let profiles = config.models.iter().map(|m| Profile::for_model(m)).collect();
+        Arc::new(Sim {
+            capacity: Arc::new(Semaphore::new(config.max_concurrency.max(1))),
+            config,
+            stats: SimStats::default(),
+            draws: AtomicU64::new(0),
+            profiles,
+        })
+    }
+
+    /// The next fault draw: deterministic for a seed and the order requests arrive in.
+    fn draw_fault(&self) -> Option<Fault> {
+        let n = self.draws.fetch_add(1, Ordering::Relaxed);
+        let mut g = SplitMix64::new(self.config.seed.wrapping_mul(0x9e37_79b9).wrapping_add(n));
+        self.config.faults.pick(g.next_f64())
+    }
+
+    fn error(&self, status: StatusCode, message: &str, kind: &str) -> Response {
+        let body = if self.config.faults.flat_errors {
+            json!({"object": "error", "message": message, "type": kind, "param": null, "code": status.as_u16()})
+        } else {
+            json!({"error": {"message": message, "type": kind, "param": null, "code": status.as_u16()}})
+        };
+        (status, Json(body)).into_response()
+    }
+}
+
+/// A running simulator.
+pub struct SimHandle {
+    pub addr: SocketAddr,
+    pub sim: Arc<Sim>,
+}
+
+impl SimHandle {
+    pub fn base_url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+}
+
+/// Listen on `addr` (port 0 picks a free port) and serve until the process ends.
+pub async fn start(config: SimConfig, addr: SocketAddr) -> std::io::Result<SimHandle> {
+    let listener = tokio::net::TcpListener::bind(addr).await?;
+    let addr = listener.local_addr()?;
+    let sim = Sim::new(config);
+    let app = router(sim.clone());
+    tokio::spawn(async move {
+        if let Err(e) = axum::serve(listener, app).await {
+            tracing::error!("simulator stopped: {e}");
+        }
+    });
+    Ok(SimHandle { addr, sim })
+}
+
+pub fn router(sim: Arc<Sim>) -> Router {
+    Router::new()
+        .route("/health", get(|| async { StatusCode::OK }))
+        .route("/v1/models", get(models))
+        .route("/v1/chat/completions", post(chat))
+        .route("/v1/completions", post(completions))
+        .route("/metrics", get(metrics))
+        .route("/sim/stats", get(stats))
+        .with_state(sim)
+}
+
+async fn models(State(sim): State<Arc<Sim>>) -> Json<Value> {
+    let data: Vec<Value> = sim
+        .config
+        .models
+        .iter()
+        .map(|m| json!({"id": m, "object": "model", "created": now_secs(), "owned_by": OWNER, "root": m, "parent": null, "max_model_len": sim.config.max_model_len}))
+        .collect();
+    Json(json!({"object": "list", "data": data}))
+}
+
+async fn stats(State(sim): State<Arc<Sim>>) -> Json<Value> {
+    let s = &sim.stats;
+    let faults: serde_json::Map<String, Value> = Fault::ALL.iter().map(|f| (f.name().to_string(), Value::from(s.faults.get(*f)))).collect();
+    Json(json!({
+        "requests": s.requests.load(Ordering::Relaxed),
+        "generation_tokens_total": s.generation_tokens_total.load(Ordering::Relaxed),
+        "faults": faults,
+    }))
+}
+
+async fn metrics(State(sim): State<Arc<Sim>>) -> impl IntoResponse {
+    let s = &sim.stats;
+    let running = s.running.load(Ordering::Relaxed);
+    let cap = sim.config.max_concurrency.max(1) as f64;
+    let model = sim.config.models.first().cloned().unwrap_or_default();
+    let l = format!("{{model_name=\"{model}\"}}");
+    let text = format!(
+        "# HELP vllm:num_requests_running Number of requests in model execution batches.\n# TYPE vllm:num_requests_running gauge\nvllm:num_requests_running{l} {running}\n\
+         # HELP vllm:num_requests_waiting Number of requests waiting to be processed.\n# TYPE vllm:num_requests_waiting gauge\nvllm:num_requests_waiting{l} {waiting}\n\
+         # HELP vllm:kv_cache_usage_perc KV-cache usage. 1 means 100 percent usage.\n# TYPE vllm:kv_cache_usage_perc gauge\nvllm:kv_cache_usage_perc{l} {kv}\n\
+         # HELP vllm:prompt_tokens_total Number of prefill tokens processed.\n# TYPE vllm:prompt_tokens_total counter\nvllm:prompt_tokens_total{l} {prompt}\n\
+         # HELP vllm:generation_tokens_total Number of generation tokens processed.\n# TYPE vllm:generation_tokens_total counter\nvllm:generation_tokens_total{l} {generation}\n\
+         # HELP vllm:time_to_first_token_seconds Histogram of time to first token in seconds.\n# TYPE vllm:time_to_first_token_seconds histogram\nvllm:time_to_first_token_seconds_sum{l} {ttft_sum}\nvllm:time_to_first_token_seconds_count{l} {ttft_count}\n",
+        waiting = s.waiting.load(Ordering::Relaxed),
+        kv = (running as f64 / cap).min(1.0),
+        prompt = s.prompt_tokens_total.load(Ordering::Relaxed),
+        generation = s.generation_tokens_total.load(Ordering::Relaxed),
+        ttft_sum = s.ttft_sum_us.load(Ordering::Relaxed) as f64 / 1e6,
+        ttft_count = s.ttft_count.load(Ordering::Relaxed),
+    );
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text)
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum Kind {
+    Chat,
+    Completions,
+}
+
+async fn chat(State(sim): State<Arc<Sim>>, body: Bytes) -> Response {
+    generate(sim, body, Kind::Chat).await
+}
+
+async fn completions(State(sim): State<Arc<Sim>>, body: Bytes) -> Response {
+    generate(sim, body, Kind::Completions).await
+}
+
+/// Decrements a gauge when dropped (the request left the queue or the batch).
+struct Gauge<'a>(&'a AtomicU64);
+impl Drop for Gauge<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+async fn generate(sim: Arc<Sim>, body: Bytes, kind: Kind) -> Response {
+    let req: Value = match serde_json::from_slice(&body) {
+        Ok(v) => v,
+        Err(e) => return sim.error(StatusCode::BAD_REQUEST, &format!("invalid JSON body: {e}"), "BadRequestError"),
+    };
+    let model = req.get("model").and_then(Value::as_str).unwrap_or("");
+    let Some(profile) = sim.profiles.iter().find(|p| p.name == model).cloned() else {
+        return sim.error(StatusCode::NOT_FOUND, &format!("The model `{model}` does not exist."), "NotFoundError");
+    };
+    let prompt = prompt_text(&req);
+    let messages = req.get("messages").and_then(Value::as_array).map(Vec::len).unwrap_or(1);
+    let n_prompt = prompt_tokens(&prompt, messages);
+    let max_len = sim.config.max_model_len;
+    let max_tokens = req
+        .get("max_tokens")
+        .or_else(|| req.get("max_completion_tokens"))
+        .and_then(Value::as_u64)
+        .unwrap_or(max_len.saturating_sub(n_prompt));
+    if n_prompt + max_tokens > max_len {
+        return sim.error(
+            StatusCode::BAD_REQUEST,
+            &format!(
+                "This model's maximum context length is {max_len} tokens. However, you requested {} tokens ({n_prompt} in the messages, {max_tokens} in the completion). Please reduce the length of the messages or completion.",
+                n_prompt + max_tokens
+            ),
+            "BadRequestError",
+        );
+    }
+    let stream = req.get("stream").and_then(Value::as_bool).unwrap_or(false);
+    let include_usage = req.pointer("/stream_options/include_usage").and_then(Value::as_bool).unwrap_or(false);
+    let schema = req
+        .get("response_format")
+        .filter(|f| f.get("type").and_then(Value::as_str) == Some("json_schema"))
+        .and_then(|f| f.pointer("/json_schema/schema"))
+        .cloned();
+
+    sim.stats.requests.fetch_add(1, Ordering::Relaxed);
+    let fault = sim.draw_fault();
+    if let Some(f @ (Fault::Http500 | Fault::Http429)) = fault {
+        sim.stats.faults.add(f);
+        return if f == Fault::Http500 {
+            sim.error(StatusCode::INTERNAL_SERVER_ERROR, "simulated engine failure", "InternalServerError")
+        } else {
+            sim.error(StatusCode::TOO_MANY_REQUESTS, "simulated overload: too many requests", "RateLimitError")
+        };
+    }
+
+    let text = answer(&profile, sim.config.seed, &prompt, schema.as_ref());
+    let all = tokenize(&text);
+    let n = all.len().min(max_tokens as usize);
+    let finish = if all.len() > n { "length" } else { "stop" };
+    let pieces: Vec<String> = all[..n].iter().map(|p| p.to_string()).collect();
+
+    sim.stats.waiting.fetch_add(1, Ordering::Relaxed);
+    let waiting = Gauge(&sim.stats.waiting);
+    let Ok(permit) = sim.capacity.clone().acquire_owned().await else {
+        return sim.error(StatusCode::SERVICE_UNAVAILABLE, "simulator shutting down", "ServiceUnavailable");
+    };
+    drop(waiting);
+    sim.stats.prompt_tokens_total.fetch_add(n_prompt, Ordering::Relaxed);
+    let ttft = sim.config.ttft.mul_f64(profile.ttft_factor);
+    let reply = Reply {
+        id: format!("{}-{}", if kind == Kind::Chat { "chatcmpl" } else { "cmpl" }, sim.stats.requests.load(Ordering::Relaxed)),
+        model: model.to_string(),
+        kind,
+        pieces,
+        finish,
+        n_prompt,
+        include_usage,
+        ttft,
+        tpot_factor: profile.tpot_factor,
+        fault,
+    };
+    if stream {
+        let (tx, rx) = mpsc::channel::<Result<Bytes, std::io::Error>>(32);
+        tokio::spawn(stream_reply(sim, reply, permit, tx));
+        let body = Body::from_stream(futures::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|item| (item, rx)) }));
+        Response::builder()
+            .header(header::CONTENT_TYPE, "text/event-stream")
+            .header(header::CACHE_CONTROL, "no-cache")
+            .body(body)
+            .unwrap_or_else(|_| StatusCode::INTERNAL_SERVER_ERROR.into_response())
+    } else {
+        whole_reply(sim, reply, permit).await
+    }
+}
+
+struct Reply {
+    id: String,
+    model: String,
+    kind: Kind,
+    pieces: Vec<String>,
+    finish: &'static str,
+    n_prompt: u64,
+    include_usage: bool,
+    ttft: Duration,
+    tpot_factor: f64,
+    fault: Option<Fault>,
+}
+
+impl Reply {
+    fn chunk(&self, content: &str, role: bool, finish: Option<&str>) -> Bytes {
+        let created = now_secs();
+        let v = match self.kind {
+            Kind::Chat => {
+                let delta = if role { json!({"role": "assistant", "content": ""}) } else { json!({"content": content}) };
+                json!({"id": self.id, "object": "chat.completion.chunk", "created": created, "model": self.model,
+                       "choices": [{"index": 0, "delta": delta, "logprobs": null, "finish_reason": finish}]})
+            }
+            Kind::Completions => json!({"id": self.id, "object": "text_completion", "created": created, "model": self.model,
+                       "choices": [{"index": 0, "text": content, "logprobs": null, "finish_reason": finish}]}),
+        };
+        frame(&v)
+    }
+
+    fn usage(&self) -> Value {
+        let n = self.pieces.len() as u64;
+        json!({"prompt_tokens": self.n_prompt, "completion_tokens": n, "total_tokens": self.n_prompt + n})
+    }
+}
+
+fn frame(v: &Value) -> Bytes {
+    let mut out = Vec::with_capacity(256);
+    out.extend_from_slice(b"data: ");
+    // Serialising a Value we built cannot fail.
+    let _ = serde_json::to_writer(&mut out, v);
+    out.extend_from_slice(b"\n\n");
+    Bytes::from(out)
+}
+
+impl Sim {
+    /// Time per token now, given how many requests share the batch.
+    fn tpot_now(&self, factor: f64) -> Duration {
+        let running = self.stats.running.load(Ordering::Relaxed) as f64;
+        let cap = self.config.max_concurrency.max(1) as f64;
+        self.config.tpot.mul_f64(factor * (1.0 + self.config.batch_slowdown * (running - 1.0).max(0.0) / cap))
+    }
+}
+
+async fn stream_reply(sim: Arc<Sim>, r: Reply, permit: tokio::sync::OwnedSemaphorePermit, tx: mpsc::Sender<Result<Bytes, std::io::Error>>) {
+    let _permit = permit;
+    sim.stats.running.fetch_add(1, Ordering::Relaxed);
+    let _running = Gauge(&sim.stats.running);
+    let start = Instant::now();
+    let mut next = start + r.ttft;
+    if r.kind == Kind::Chat && tx.send(Ok(r.chunk("", true, None))).await.is_err() {
+        return;
+    }
+    let per_chunk = sim.config.tokens_per_chunk.max(1);
+    let groups: Vec<&[String]> = r.pieces.chunks(per_chunk).collect();
+    let fault_at = groups.len() / 2;
+    if let Some(f) = r.fault {
+        sim.stats.faults.add(f);
+    }
+    for (i, group) in groups.iter().enumerate() {
+        if next > Instant::now() {
+            tokio::time::sleep_until(next.into()).await;
+        }
+        if i == 0 {
+            let t = start.elapsed();
+            sim.stats.ttft_sum_us.fetch_add(t.as_micros() as u64, Ordering::Relaxed);
+            sim.stats.ttft_count.fetch_add(1, Ordering::Relaxed);
+        }
+        if i == fault_at {
+            match r.fault {
+                Some(Fault::Stall) => {
+                    tokio::time::sleep(sim.config.faults.stall_for).await;
+                    return;
+                }
+                Some(Fault::Drop) => {
+                    let _ = tx.send(Err(std::io::Error::new(std::io::ErrorKind::ConnectionReset, "simulated dropped connection"))).await;
+                    return;
+                }
+                Some(Fault::Malformed) => {
+                    let _ = tx.send(Ok(Bytes::from_static(b"data: {\"choices\": [{\"delta\": {\"content\": \"oops\"\n\n"))).await;
+                }
+                Some(Fault::ErrorFrame) => {
+                    let err = if sim.config.faults.flat_errors {
+                        json!({"object": "error", "message": "simulated engine error mid-stream", "type": "InternalServerError", "code": 500})
+                    } else {
+                        json!({"error": {"message": "simulated engine error mid-stream", "type": "InternalServerError", "code": 500}})
+                    };
+                    let _ = tx.send(Ok(frame(&err))).await;
+                    let _ = tx.send(Ok(Bytes::from_static(b"data: [DONE]\n\n"))).await;
+                    return;
+                }
+                _ => {}
+            }
+        }
+        let last = i + 1 == groups.len();
+        let content = group.concat();
+        if tx.send(Ok(r.chunk(&content, false, last.then_some(r.finish)))).await.is_err() {
+            return;
+        }
+        sim.stats.generation_tokens_total.fetch_add(group.len() as u64, Ordering::Relaxed);
+        next += sim.tpot_now(r.tpot_factor) * group.len() as u32;
+    }
+    if groups.is_empty() {
+        let _ = tx.send(Ok(r.chunk("", false, Some(r.finish)))).await;
+    }
+    if r.include_usage {
+        let v = json!({"id": r.id, "object": if r.kind == Kind::Chat { "chat.completion.chunk" } else { "text_completion" },
+                       "created": now_secs(), "model": r.model, "choices": [], "usage": r.usage()});
+        let _ = tx.send(Ok(frame(&v))).await;
+    }
+    let _ = tx.send(Ok(Bytes::from_static(b"data: [DONE]\n\n"))).await;
+}
+
+async fn whole_reply(sim: Arc<Sim>, r: Reply, permit: tokio::sync::OwnedSemaphorePermit) -> Response {
+    let _permit = permit;
+    sim.stats.running.fetch_add(1, Ordering::Relaxed);
+    let _running = Gauge(&sim.stats.running);
+    let mut total = r.ttft;
+    for _ in 0..r.pieces.len().saturating_sub(1) {
+        total += sim.tpot_now(r.tpot_factor);
+    }
+    if let Some(f) = r.fault {
+        // Without a stream, mid-stream faults become what a client would see at the end.
+        sim.stats.faults.add(f);
+        return match f {
+            Fault::Stall => {
+                tokio::time::sleep(sim.config.faults.stall_for).await;
+                StatusCode::GATEWAY_TIMEOUT.into_response()
+            }
+            _ => sim.error(StatusCode::INTERNAL_SERVER_ERROR, "simulated engine error", "InternalServerError"),
+        };
+    }
+    tokio::time::sleep(total).await;
+    sim.stats.generation_tokens_total.fetch_add(r.pieces.len() as u64, Ordering::Relaxed);
+    let text = r.pieces.concat();
+    let choice = match r.kind {
+        Kind::Chat => json!({"index": 0, "message": {"role": "assistant", "content": text}, "logprobs": null, "finish_reason": r.finish}),
+        Kind::Completions => json!({"index": 0, "text": text, "logprobs": null, "finish_reason": r.finish}),
+    };
+    let object = if r.kind == Kind::Chat { "chat.completion" } else { "text_completion" };
+    Json(json!({"id": r.id, "object": object, "created": now_secs(), "model": r.model, "choices": [choice], "usage": r.usage()})).into_response()
+}
+
+fn now_secs() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
+}

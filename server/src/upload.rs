@@ -1,0 +1,69 @@
+//! The datasets page's upload form (multipart), which works without JavaScript: it stores the
+//! file or comes back to the page with the problems at their fields.
+
+use app::api::datasets::store_upload;
+use app::api::guard::{authorize, Permission};
+use app::api::AppError;
+use app::state::AppState;
+use axum::extract::{Multipart, State};
+use axum::response::Redirect;
+
+/// Largest dataset file accepted (the body limit of this route).
+pub const MAX_UPLOAD_BYTES: usize = 256 * 1024 * 1024;
+
+pub async fn upload_form(State(s): State<AppState>, multipart: Multipart) -> Redirect {
+    match store(&s, multipart).await {
+        Ok(id) => Redirect::to(&format!("/datasets?uploaded={id}")),
+        Err(e) => {
+            let (field, message) = match &e {
+                AppError::Validation(errs) => {
+                    let field = errs.0.first().map(|f| if f.field.starts_with("line") || f.field == "file" { "file" } else { f.field.as_str() }).unwrap_or("form");
+                    let lines: Vec<String> = errs.0.iter().map(|f| format!("{}: {}", f.field, f.message)).collect();
+                    (field.to_string(), lines.join("\n"))
+                }
+                other => ("form".to_string(), other.to_string()),
+            };
+            Redirect::to(&format!("/datasets?error_field={}&error={}", encode(&field), encode(&message)))
+        }
+    }
+}
+
+async fn store(s: &AppState, mut multipart: Multipart) -> Result<i64, AppError> {
+    authorize(Permission::Run).await?;
+    let (mut name, mut description, mut file, mut filename) = (String::new(), String::new(), None, String::new());
+    while let Some(field) = multipart.next_field().await.map_err(|e| AppError::validation("file", format!("the upload was cut short or is not a form ({e})")))? {
+        match field.name() {
+            Some("name") => name = field.text().await.unwrap_or_default(),
+            Some("description") => description = field.text().await.unwrap_or_default(),
+            Some("file") => {
+                filename = field.file_name().unwrap_or("upload").to_string();
+                let bytes = field.bytes().await.map_err(|e| AppError::validation("file", format!("could not read the file ({e})")))?;
+                file = Some(bytes);
+            }
+            _ => {}
+        }
+    }
+    let bytes = file.filter(|b| !b.is_empty()).ok_or_else(|| AppError::validation("file", "choose a .jsonl file to upload"))?;
+    let text = std::str::from_utf8(&bytes).map_err(|e| AppError::validation("file", format!("the file is not UTF-8 text ({e})")))?;
+    store_upload(&s.db, &name, &description, &filename, text).await
+}
+
+/// Percent-encoding for a query value.
+fn encode(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() * 3);
+    for b in s.bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => out.push(b as char),
+            _ => out.push_str(&format!("%{b:02X}")),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn query_values_are_percent_encoded() {
+        assert_eq!(super::encode("line 3: `url` ok\n"), "line%203%3A%20%60url%60%20ok%0A");
+    }
+}

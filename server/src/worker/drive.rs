@@ -1,0 +1,195 @@
+//! The one request loop: releases planned requests by the run's load shape (a concurrency bound,
+//! and optionally Poisson arrivals), measures each, and hands records to a writer that stores
+//! them in small transactions.
+
+use super::progress::Tracker;
+use super::{RunError, Worker};
+use crate::client::{prepare_body, Measured};
+use app::db;
+use app::domain::dataset::DatasetItem;
+use app::domain::record::RequestRecord;
+use app::domain::schedule::{poisson_arrivals, Planned};
+use app::domain::spec::RunSpec;
+use app::domain::status::RunStatus;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::sync::{mpsc, watch, Semaphore};
+use tokio::task::JoinSet;
+
+/// Why the loop stopped sending.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Stop {
+    Finished,
+    Cancelled,
+    /// The run's maximum duration passed (requests in flight were allowed to finish).
+    Deadline,
+}
+
+pub struct Context<'a> {
+    pub worker: &'a Worker,
+    pub run_id: i64,
+    pub base_url: &'a str,
+    pub spec: &'a RunSpec,
+    pub items: &'a [DatasetItem],
+    /// This process's time zero for the run.
+    pub origin: Instant,
+    /// Where this process's time line starts on the run's (after a resume: the last stored finish).
+    pub base: Duration,
+    pub tracker: &'a Tracker,
+}
+
+const FLUSH_EVERY: Duration = Duration::from_millis(100);
+const FLUSH_AT: usize = 64;
+const BROADCAST_EVERY: Duration = Duration::from_millis(250);
+const CANCEL_POLL: Duration = Duration::from_millis(300);
+
+pub async fn drive(ctx: &Context<'_>, planned: Vec<Planned>) -> Result<Stop, RunError> {
+    if planned.is_empty() {
+        return Ok(Stop::Finished);
+    }
+    let db = ctx.worker.state.db.clone();
+    let (cancel_tx, mut cancelled) = watch::channel(false);
+    let watcher = {
+        let db = db.clone();
+        let run_id = ctx.run_id;
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(CANCEL_POLL).await;
+                if db::runs::cancel_requested(&db, run_id).await.unwrap_or(false) {
+                    let _ = cancel_tx.send(true);
+                    return;
+                }
+            }
+        })
+    };
+    let (tx, rx) = mpsc::unbounded_channel::<RequestRecord>();
+    let writer = write_records(ctx, rx);
+    let dispatch = dispatch(ctx, planned, tx, &mut cancelled);
+    let (stop, written) = tokio::join!(dispatch, writer);
+    watcher.abort();
+    written?;
+    Ok(stop)
+}
+
+/// Release requests by the schedule; returns when all released requests have finished (or were
+/// abandoned on cancel).
+async fn dispatch(ctx: &Context<'_>, planned: Vec<Planned>, tx: mpsc::UnboundedSender<RequestRecord>, cancelled: &mut watch::Receiver<bool>) -> Stop {
+    let spec = ctx.spec;
+    let phase_start = Instant::now();
+    let arrivals = spec.load.rate.map(|r| poisson_arrivals(planned.len(), r, spec.seed ^ u64::from(planned[0].idx)));
+    let deadline = spec.max_duration.map(|d| ctx.origin + d);
+    let permits = Arc::new(Semaphore::new(spec.load.concurrency.max(1) as usize));
+    let mut tasks = JoinSet::new();
+    let mut stop = Stop::Finished;
+    for (k, req) in planned.into_iter().enumerate() {
+        let scheduled = arrivals.as_ref().map(|a| phase_start + a[k]);
+        if let Some(at) = scheduled {
+            if deadline.is_some_and(|d| at > d) {
+                stop = Stop::Deadline;
+                break;
+            }
+            tokio::select! {
+                _ = tokio::time::sleep_until(at.into()) => {}
+                _ = cancelled.changed() => { stop = Stop::Cancelled; break; }
+            }
+        }
+        let permit = tokio::select! {
+            p = permits.clone().acquire_owned() => match p { Ok(p) => p, Err(_) => break },
+            _ = cancelled.changed() => { stop = Stop::Cancelled; break; }
+        };
+        if *cancelled.borrow() {
+            stop = Stop::Cancelled;
+            break;
+        }
+        if deadline.is_some_and(|d| Instant::now() >= d) {
+            stop = Stop::Deadline;
+            break;
+        }
+        let item = &ctx.items[req.item];
+        let url = format!("{}{}", ctx.base_url, item.url);
+        let body = prepare_body(item, &spec.model, &spec.sampling);
+        let client = ctx.worker.client.clone();
+        let timeout = spec.request_timeout;
+        let tx = tx.clone();
+        let (origin, base) = (ctx.origin, ctx.base);
+        tasks.spawn(async move {
+            let m = client.send(&url, body, timeout).await;
+            drop(permit);
+            let _ = tx.send(to_record(m, req, origin, base, scheduled));
+        });
+        // Reap finished tasks as we go so the set stays small.
+        while tasks.try_join_next().is_some() {}
+    }
+    drop(tx);
+    if stop == Stop::Cancelled {
+        tasks.abort_all();
+    }
+    loop {
+        tokio::select! {
+            next = tasks.join_next() => if next.is_none() { break },
+            _ = cancelled.changed(), if stop != Stop::Cancelled => {
+                stop = Stop::Cancelled;
+                tasks.abort_all();
+            }
+        }
+    }
+    stop
+}
+
+/// Place a measurement on the run's time line.
+fn to_record(m: Measured, req: Planned, origin: Instant, base: Duration, scheduled: Option<Instant>) -> RequestRecord {
+    RequestRecord {
+        idx: req.idx,
+        custom_id: req.custom_id,
+        warmup: req.warmup,
+        outcome: m.outcome,
+        http_status: m.http_status,
+        error: m.error,
+        finish_reason: m.finish_reason,
+        prompt_tokens: m.prompt_tokens,
+        completion_tokens: m.completion_tokens,
+        scheduled: scheduled.map(|s| base + s.saturating_duration_since(origin)),
+        sent: base + m.sent.saturating_duration_since(origin),
+        ttft: m.ttft,
+        e2e: m.e2e,
+        content_chunks: m.content_chunks,
+        itl: m.itl,
+        response: m.response,
+    }
+}
+
+/// Store records in small transactions as they arrive, and keep the progress broadcast going.
+async fn write_records(ctx: &Context<'_>, mut rx: mpsc::UnboundedReceiver<RequestRecord>) -> Result<(), RunError> {
+    let db = &ctx.worker.state.db;
+    let mut buf: Vec<RequestRecord> = Vec::with_capacity(FLUSH_AT);
+    let mut flush_tick = tokio::time::interval(FLUSH_EVERY);
+    let mut last_broadcast = Instant::now();
+    loop {
+        tokio::select! {
+            rec = rx.recv() => match rec {
+                Some(r) => {
+                    ctx.tracker.record(r.outcome.answered(), r.completion_tokens.map(|t| t.0).unwrap_or(0));
+                    buf.push(r);
+                    if buf.len() >= FLUSH_AT {
+                        db::records::insert_batch(db, ctx.run_id, &buf).await?;
+                        buf.clear();
+                    }
+                }
+                None => break,
+            },
+            _ = flush_tick.tick() => {
+                if !buf.is_empty() {
+                    db::records::insert_batch(db, ctx.run_id, &buf).await?;
+                    buf.clear();
+                }
+            }
+        }
+        if last_broadcast.elapsed() >= BROADCAST_EVERY {
+            ctx.tracker.broadcast(RunStatus::Running);
+            last_broadcast = Instant::now();
+        }
+    }
+    db::records::insert_batch(db, ctx.run_id, &buf).await?;
+    ctx.tracker.broadcast(RunStatus::Running);
+    Ok(())
+}

@@ -1,0 +1,122 @@
+//! The run worker: takes queued runs from the database one at a time, checks the endpoint,
+//! drives the requests, stores every record as it goes, and closes the run with its summary.
+
+mod drive;
+mod preflight;
+mod progress;
+
+use crate::client::Client;
+use app::db::{self, runs::Claimed, DbError};
+use app::domain::schedule::plan;
+use app::domain::status::RunStatus;
+use app::domain::summary::summarize;
+use app::state::AppState;
+use drive::{drive, Stop};
+pub use preflight::PreflightPolicy;
+use progress::Tracker;
+use std::time::{Duration, Instant};
+
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error("pre-flight check failed: {0}")]
+    Preflight(String),
+    #[error("dataset problem: {0}")]
+    Dataset(String),
+    #[error("database error: {0}")]
+    Db(#[from] DbError),
+}
+
+/// Everything the worker needs.
+#[derive(Clone)]
+pub struct Worker {
+    pub state: AppState,
+    pub client: Client,
+    pub preflight: PreflightPolicy,
+}
+
+impl Worker {
+    /// Take and execute queued runs until the process ends.
+    pub async fn run_forever(self) {
+        loop {
+            match self.run_next().await {
+                Ok(true) => {}
+                Ok(false) => {
+                    tokio::select! {
+                        _ = self.state.wake_worker.notified() => {}
+                        _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+                    }
+                }
+                Err(e) => {
+                    tracing::error!("worker: {e}");
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                }
+            }
+        }
+    }
+
+    /// Execute the oldest queued run, if any. `Ok(false)` when the queue is empty.
+    pub async fn run_next(&self) -> Result<bool, DbError> {
+        let Some(mut claimed) = db::runs::claim_next(&self.state.db).await? else {
+            return Ok(false);
+        };
+        claimed.resumed = db::runs::is_resumed(&self.state.db, claimed.id).await?;
+        self.execute(claimed).await;
+        Ok(true)
+    }
+
+    /// Run one claimed run to its end and record how it ended.
+    pub async fn execute(&self, claimed: Claimed) {
+        let id = claimed.id;
+        let total = u64::from(claimed.spec.requests) + u64::from(claimed.spec.warmup);
+        let tracker = Tracker::new(self.state.events.clone(), id, total);
+        tracing::info!(run = id, model = %claimed.spec.model, "run started{}", if claimed.resumed { " (resumed)" } else { "" });
+        let outcome = self.execute_inner(&claimed, &tracker).await;
+        let (status, error) = match outcome {
+            Ok(Stop::Finished | Stop::Deadline) => (RunStatus::Completed, None),
+            Ok(Stop::Cancelled) => (RunStatus::Cancelled, None),
+            Err(e) => (RunStatus::Failed, Some(e.to_string())),
+        };
+        let summary = match db::records::for_run(&self.state.db, id).await {
+            Ok(records) if !records.is_empty() => Some(summarize(&records)),
+            Ok(_) => None,
+            Err(e) => {
+                tracing::error!(run = id, "could not load records for the summary: {e}");
+                None
+            }
+        };
+        if let Err(e) = db::runs::finish(&self.state.db, id, status, summary.as_ref(), error.as_deref()).await {
+            tracing::error!(run = id, "could not close the run: {e}");
+        }
+        tracker.finish(status, error);
+        tracing::info!(run = id, %status, "run ended");
+    }
+
+    async fn execute_inner(&self, claimed: &Claimed, tracker: &Tracker) -> Result<Stop, RunError> {
+        let db = &self.state.db;
+        let spec = &claimed.spec;
+        let endpoint = db::endpoints::get(db, spec.endpoint_id).await?;
+        let items = db::datasets::items(db, spec.dataset_id).await?;
+        if items.is_empty() {
+            return Err(RunError::Dataset(format!("dataset {} has no requests", spec.dataset_id)));
+        }
+        tracker.message(Some(format!("pre-flight: checking {}", endpoint.base_url)));
+        preflight::check(&self.client, &endpoint.base_url, spec, &items, &self.preflight).await?;
+        tracker.message(None);
+
+        let done = db::records::done_ids(db, claimed.id).await?;
+        tracker.set_done(done.len() as u64);
+        let base = db::records::last_finish(db, claimed.id).await?;
+        let ids: Vec<String> = items.iter().map(|i| i.custom_id.clone()).collect();
+        let (warmup, measured): (Vec<_>, Vec<_>) =
+            plan(&ids, spec.warmup, spec.requests).into_iter().filter(|p| !done.contains(&p.custom_id)).partition(|p| p.warmup);
+        let origin = Instant::now();
+        let ctx = drive::Context { worker: self, run_id: claimed.id, base_url: &endpoint.base_url, spec, items: &items, origin, base, tracker };
+        if !warmup.is_empty() {
+            match drive(&ctx, warmup).await? {
+                Stop::Finished => {}
+                other => return Ok(other),
+            }
+        }
+        drive(&ctx, measured).await
+    }
+}
