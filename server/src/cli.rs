@@ -74,10 +74,10 @@ pub struct SimTuning {
     #[arg(long, env = "BAKEOFF_SIM_SEED", default_value_t = 0)]
     pub seed: u64,
     /// Time to first token, ms (scaled per model).
-    #[arg(long, env = "BAKEOFF_SIM_TTFT_MS", default_value_t = 40.0)]
+    #[arg(long, env = "BAKEOFF_SIM_TTFT_MS", default_value_t = 30.0)]
     pub ttft_ms: f64,
     /// Time per output token at batch size 1, ms (scaled per model).
-    #[arg(long, env = "BAKEOFF_SIM_TPOT_MS", default_value_t = 8.0)]
+    #[arg(long, env = "BAKEOFF_SIM_TPOT_MS", default_value_t = 3.0)]
     pub tpot_ms: f64,
     /// Requests decoded at once; more wait in a queue.
     #[arg(long, env = "BAKEOFF_SIM_MAX_CONCURRENCY", default_value_t = 64)]

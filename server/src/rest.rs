@@ -24,7 +24,7 @@ pub fn routes() -> Router<AppState> {
         .route("/api/runs/{id}/records", get(records))
         .route("/api/runs/{id}/cancel", post(cancel))
         .route("/api/runs/{id}/events", get(crate::events::run_events))
-        .route("/api/endpoints", get(list_endpoints))
+        .route("/api/endpoints", get(list_endpoints).post(add_endpoint))
         .route("/api/datasets", get(list_datasets).post(upload_dataset))
 }
 
@@ -95,6 +95,20 @@ async fn cancel(State(s): State<AppState>, Path(id): Path<i64>) -> Result<impl I
 async fn list_endpoints(State(s): State<AppState>) -> Result<impl IntoResponse, AppError> {
     authorize(Permission::View).await?;
     Ok(Json(db::endpoints::list(&s.db).await?))
+}
+
+#[derive(Deserialize)]
+struct NewEndpoint {
+    #[serde(default)]
+    name: String,
+    base_url: String,
+}
+
+/// Register an endpoint after checking it answers (`/health`, `/v1/models`).
+async fn add_endpoint(State(s): State<AppState>, Json(e): Json<NewEndpoint>) -> Result<impl IntoResponse, AppError> {
+    authorize(Permission::Run).await?;
+    let (id, models) = app::api::endpoints::register(&s, &e.name, &e.base_url).await?;
+    Ok((StatusCode::CREATED, Json(json!({"id": id, "models": models}))))
 }
 
 async fn list_datasets(State(s): State<AppState>) -> Result<impl IntoResponse, AppError> {

@@ -14,11 +14,17 @@ pub async fn list_endpoints() -> Result<Vec<EndpointView>, AppError> {
 pub async fn add_endpoint(name: String, base_url: String) -> Result<i64, AppError> {
     use super::guard::{authorize, state, Permission};
     authorize(Permission::Run).await?;
-    let state = state()?;
-    let url = crate::domain::url::normalize_base_url(&base_url).map_err(|m| AppError::validation("base_url", m))?;
+    Ok(register(&state()?, &name, &base_url).await?.0)
+}
+
+/// Check an endpoint and store it: shared by the page and the REST API.
+#[cfg(feature = "ssr")]
+pub async fn register(state: &crate::state::AppState, name: &str, base_url: &str) -> Result<(i64, Vec<super::types::ServedModel>), AppError> {
+    let url = crate::domain::url::normalize_base_url(base_url).map_err(|m| AppError::validation("base_url", m))?;
     let report = state.probe.check(&url).await.map_err(|m| AppError::validation("base_url", m))?;
     let name = if name.trim().is_empty() { url.clone() } else { name.trim().to_string() };
-    Ok(crate::db::endpoints::insert(&state.db, &name, &url, report.simulated, &report.models).await?)
+    let id = crate::db::endpoints::insert(&state.db, &name, &url, report.simulated, &report.models).await?;
+    Ok((id, report.models))
 }
 
 /// Check an endpoint again and refresh the models it serves.

@@ -9,3 +9,6 @@ pub mod runs;
 
 pub use error::DbError;
 pub use pool::{connect, Db};
+
+#[cfg(test)]
+mod tests;

@@ -39,11 +39,11 @@ impl Profile {
     pub fn for_model(name: &str) -> Profile {
         let n = name.to_lowercase();
         let (tpot_factor, ttft_factor, style, noise, handback, verbosity) = if n.contains("gemma") {
-            (1.0, 1.0, Style::Fenced, 0.35, 0.0, 3)
+            (1.0, 1.0, Style::Fenced, 0.35, 0.0, 2)
         } else if n.contains("1b") {
             (0.3, 0.5, Style::Bare, 1.4, 0.6, 1)
         } else if n.contains("qwen") {
-            (1.3, 1.2, Style::Bare, 0.55, 0.0, 2)
+            (1.3, 1.2, Style::Bare, 0.55, 0.0, 1)
         } else if n.contains("3b") {
             (0.6, 0.8, Style::Prose, 0.8, 0.05, 2)
         } else {

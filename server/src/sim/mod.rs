@@ -52,8 +52,8 @@ impl Default for SimConfig {
         SimConfig {
             models: DEFAULT_MODELS.iter().map(|m| m.to_string()).collect(),
             seed: 0,
-            ttft: Duration::from_millis(40),
-            tpot: Duration::from_millis(8),
+            ttft: Duration::from_millis(30),
+            tpot: Duration::from_millis(3),
             max_concurrency: 64,
             max_model_len: 4096,
             tokens_per_chunk: 1,
@@ -74,6 +74,25 @@ pub struct SimStats {
     pub ttft_sum_us: AtomicU64,
     pub ttft_count: AtomicU64,
     pub faults: FaultCounts,
+    /// Requests being handled now (queued or decoding), and the most seen at once.
+    pub in_flight: AtomicU64,
+    pub peak_in_flight: AtomicU64,
+}
+
+impl SimStats {
+    fn enter(&self) -> InFlight<'_> {
+        let now = self.in_flight.fetch_add(1, Ordering::Relaxed) + 1;
+        self.peak_in_flight.fetch_max(now, Ordering::Relaxed);
+        InFlight(&self.in_flight)
+    }
+}
+
+/// Counts a request in flight until dropped (its stream ended or its client went away).
+struct InFlight<'a>(&'a AtomicU64);
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
 }
 
 pub struct Sim {
@@ -165,6 +184,7 @@ async fn stats(State(sim): State<Arc<Sim>>) -> Json<Value> {
     let faults: serde_json::Map<String, Value> = Fault::ALL.iter().map(|f| (f.name().to_string(), Value::from(s.faults.get(*f)))).collect();
     Json(json!({
         "requests": s.requests.load(Ordering::Relaxed),
+        "peak_in_flight": s.peak_in_flight.load(Ordering::Relaxed),
         "generation_tokens_total": s.generation_tokens_total.load(Ordering::Relaxed),
         "faults": faults,
     }))
@@ -252,6 +272,8 @@ async fn generate(sim: Arc<Sim>, body: Bytes, kind: Kind) -> Response {
         .cloned();
 
     sim.stats.requests.fetch_add(1, Ordering::Relaxed);
+    let sim_for_guard = sim.clone();
+    let in_flight = sim_for_guard.stats.enter();
     let fault = sim.draw_fault();
     if let Some(f @ (Fault::Http500 | Fault::Http429)) = fault {
         sim.stats.faults.add(f);
@@ -290,7 +312,11 @@ async fn generate(sim: Arc<Sim>, body: Bytes, kind: Kind) -> Response {
     };
     if stream {
         let (tx, rx) = mpsc::channel::<Result<Bytes, std::io::Error>>(32);
-        tokio::spawn(stream_reply(sim, reply, permit, tx));
+        drop(in_flight);
+        tokio::spawn(async move {
+            let _in_flight = sim.stats.enter();
+            stream_reply(sim.clone(), reply, permit, tx).await;
+        });
         let body = Body::from_stream(futures::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|item| (item, rx)) }));
         Response::builder()
             .header(header::CONTENT_TYPE, "text/event-stream")
@@ -298,7 +324,9 @@ async fn generate(sim: Arc<Sim>, body: Bytes, kind: Kind) -> Response {
             .body(body)
             .unwrap_or_else(|_| StatusCode::INTERNAL_SERVER_ERROR.into_response())
     } else {
-        whole_reply(sim, reply, permit).await
+        let r = whole_reply(sim, reply, permit).await;
+        drop(in_flight);
+        r
     }
 }
 

@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Every test: unit, database, worker/client against the simulator, HTTP, and end-to-end in
+# Chromium against the real server. CI runs this (.ci/run).
+set -euo pipefail
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$ROOT"
+source scripts/setup.sh --browser
+
+echo "[test] cargo test (unit, db, worker, HTTP)" >&2
+cargo test --workspace
+
+echo "[test] building the site for the browser tests" >&2
+cargo leptos build
+
+work=$(mktemp -d)
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+port=$(free_port)
+sim_port=$(free_port)
+target/debug/bakeoff serve --addr "127.0.0.1:$port" --sim-addr "127.0.0.1:$sim_port" --db "$work/e2e.db" \
+  --site-root target/site >"$work/server.log" 2>&1 &
+server=$!
+cleanup() { kill "$server" 2>/dev/null || true; wait "$server" 2>/dev/null || true; rm -rf "$work"; }
+trap cleanup EXIT
+
+echo "[test] end-to-end (Playwright + Chromium) against http://127.0.0.1:$port" >&2
+if ! (cd end2end && BASE_URL="http://127.0.0.1:$port" npx playwright test); then
+  echo "[test] server log:" >&2
+  tail -n 50 "$work/server.log" >&2
+  exit 1
+fi
+echo "[test] all passed" >&2

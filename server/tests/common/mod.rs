@@ -1,0 +1,107 @@
+//! Test harness: the whole app on port 0 with a temporary SQLite file and an in-process
+//! simulator on port 0, driven over real HTTP.
+#![allow(dead_code)]
+
+use app::api::types::RunView;
+use serde_json::{json, Value};
+use server::serve::{self, OnRestart, Running, ServeOptions};
+use server::sim::SimConfig;
+use server::worker::PreflightPolicy;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+pub struct TestApp {
+    pub running: Running,
+    pub dir: tempfile::TempDir,
+    pub http: reqwest::Client,
+}
+
+/// A simulator fast enough for tests.
+pub fn fast_sim() -> SimConfig {
+    SimConfig { ttft: Duration::from_millis(5), tpot: Duration::from_micros(200), ..SimConfig::default() }
+}
+
+pub async fn spawn(sim: SimConfig) -> TestApp {
+    let dir = tempfile::tempdir().expect("temp dir");
+    spawn_at(dir, sim, OnRestart::Resume).await
+}
+
+pub async fn spawn_at(dir: tempfile::TempDir, sim: SimConfig, on_restart: OnRestart) -> TestApp {
+    let running = serve::start(ServeOptions {
+        addr: "127.0.0.1:0".parse().expect("addr"),
+        db_path: db_path(&dir),
+        site_root: PathBuf::from("target/site"),
+        sim: Some((sim, "127.0.0.1:0".parse().expect("addr"))),
+        on_restart,
+        preflight: PreflightPolicy { health_timeout: Duration::from_secs(2), first_backoff: Duration::from_millis(50) },
+    })
+    .await
+    .expect("app starts");
+    TestApp { running, dir, http: reqwest::Client::new() }
+}
+
+pub fn db_path(dir: &tempfile::TempDir) -> PathBuf {
+    dir.path().join("bakeoff.db")
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.running.base_url(), path)
+    }
+
+    pub fn sim_url(&self) -> String {
+        self.running.sim.as_ref().expect("sim").base_url()
+    }
+
+    pub async fn get_json(&self, path: &str) -> Value {
+        let r = self.http.get(self.url(path)).send().await.expect("GET");
+        assert!(r.status().is_success(), "GET {path}: {}", r.status());
+        r.json().await.expect("json")
+    }
+
+    /// POST JSON; returns (status, body).
+    pub async fn post_json(&self, path: &str, body: Value) -> (u16, Value) {
+        let r = self.http.post(self.url(path)).json(&body).send().await.expect("POST");
+        let status = r.status().as_u16();
+        (status, r.json().await.unwrap_or(Value::Null))
+    }
+
+    /// Launch through the REST API with the demo dataset on the built-in simulator.
+    pub async fn launch(&self, model: &str, extra: Value) -> i64 {
+        let mut body = json!({"endpoint_id": 1, "dataset_id": 1, "model": model, "requests": 20, "concurrency": 4});
+        if let (Some(b), Some(e)) = (body.as_object_mut(), extra.as_object()) {
+            for (k, v) in e {
+                b.insert(k.clone(), v.clone());
+            }
+        }
+        let (status, v) = self.post_json("/api/runs", body).await;
+        assert_eq!(status, 201, "launch failed: {v}");
+        v["run_ids"][0].as_i64().expect("run id")
+    }
+
+    pub async fn run(&self, id: i64) -> RunView {
+        serde_json::from_value(self.get_json(&format!("/api/runs/{id}")).await["run"].clone()).expect("run view")
+    }
+
+    /// Poll the API until the run has finished (bounded: fails the test after `limit`).
+    pub async fn wait_finished(&self, id: i64, limit: Duration) -> RunView {
+        let deadline = Instant::now() + limit;
+        loop {
+            let r = self.run(id).await;
+            if r.status.is_finished() {
+                return r;
+            }
+            assert!(Instant::now() < deadline, "run {id} did not finish within {limit:?} (status {}, {}/{})", r.status, r.done_requests, r.total_requests);
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    pub async fn records(&self, id: i64) -> Vec<Value> {
+        let text = self.http.get(self.url(&format!("/api/runs/{id}/records"))).send().await.expect("GET").text().await.expect("text");
+        text.lines().map(|l| serde_json::from_str(l).expect("record line")).collect()
+    }
+
+    pub async fn sim_stats(&self) -> Value {
+        reqwest::get(format!("{}/sim/stats", self.sim_url())).await.expect("stats").json().await.expect("json")
+    }
+}

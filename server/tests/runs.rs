@@ -1,0 +1,157 @@
+//! Runs against the simulator, end to end over HTTP: counts, the concurrency bound, faults,
+//! cancel, and bad launches.
+
+mod common;
+
+use app::domain::status::RunStatus;
+use common::{fast_sim, spawn};
+use serde_json::json;
+use server::sim::faults::FaultRates;
+use server::sim::SimConfig;
+use std::collections::HashSet;
+use std::time::{Duration, Instant};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_run_stores_every_request_and_respects_the_concurrency_bound() {
+    let app = spawn(fast_sim()).await;
+    let id = app.launch("sim-gemma-3-4b", json!({"requests": 200, "concurrency": 8})).await;
+    let run = app.wait_finished(id, Duration::from_secs(60)).await;
+    assert_eq!(run.status, RunStatus::Completed);
+    assert!(run.simulated, "runs on the simulator are labelled simulated");
+    assert_eq!(run.done_requests, 200);
+
+    let records = app.records(id).await;
+    let ids: HashSet<&str> = records.iter().filter_map(|r| r["custom_id"].as_str()).collect();
+    assert_eq!(ids.len(), 200, "one record per request, none duplicated");
+
+    let stats = app.sim_stats().await;
+    assert_eq!(stats["requests"], 200);
+    let peak = stats["peak_in_flight"].as_u64().expect("peak");
+    assert!(peak <= 8, "never more than 8 in flight, saw {peak}");
+    assert!(peak >= 2, "requests did overlap (peak {peak})");
+
+    let s = run.summary.expect("summary");
+    assert_eq!(s.outcomes.ok + s.outcomes.truncated, 200);
+    assert!((s.success_rate - 1.0).abs() < 1e-12);
+    // The server's usage is what is summed: equal to what the simulator generated.
+    assert_eq!(s.completion_tokens, stats["generation_tokens_total"].as_u64().expect("tokens"));
+    assert!(s.output_tokens_per_s > 0.0 && s.total_tokens_per_s > s.output_tokens_per_s);
+    let ttft = s.ttft_ms.expect("ttft");
+    assert!(ttft.p50 >= 5.0, "TTFT includes the simulated 5 ms prefill, got {}", ttft.p50);
+    assert!(ttft.p50 <= ttft.p90 && ttft.p90 <= ttft.p99);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_injected_fault_is_counted_in_its_class_and_the_run_finishes() {
+    let faults = FaultRates {
+        http_500: 0.06,
+        http_429: 0.06,
+        stall: 0.05,
+        drop: 0.06,
+        malformed: 0.06,
+        error_frame: 0.06,
+        flat_errors: false,
+        stall_for: Duration::from_secs(3600),
+    };
+    let app = spawn(SimConfig { faults, seed: 7, ..fast_sim() }).await;
+    let id = app.launch("sim-qwen3-4b", json!({"requests": 300, "concurrency": 16, "timeout_s": 2})).await;
+    let run = app.wait_finished(id, Duration::from_secs(90)).await;
+    assert_eq!(run.status, RunStatus::Completed);
+    let s = run.summary.expect("summary");
+    let stats = app.sim_stats().await;
+    let f = |k: &str| stats["faults"][k].as_u64().expect("fault count");
+    assert!(f("http_500") > 0 && f("stall") > 0 && f("drop") > 0 && f("malformed") > 0 && f("error_frame") > 0);
+    assert_eq!(s.outcomes.http_status.get(&500).copied().unwrap_or(0), f("http_500"));
+    assert_eq!(s.outcomes.http_status.get(&429).copied().unwrap_or(0), f("http_429"));
+    assert_eq!(s.outcomes.http_error, f("http_500") + f("http_429"));
+    assert_eq!(s.outcomes.timeout, f("stall"));
+    assert_eq!(s.outcomes.connection_error, f("drop"));
+    assert_eq!(s.outcomes.stream_error, f("malformed") + f("error_frame"));
+    assert_eq!(s.outcomes.total(), 300, "failed requests stay in the counts");
+    assert_eq!(s.requests, 300);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn flat_error_bodies_are_read_like_nested_ones() {
+    let faults = FaultRates { http_500: 1.0, flat_errors: true, ..Default::default() };
+    let app = spawn(SimConfig { faults, ..fast_sim() }).await;
+    let id = app.launch("sim-qwen3-4b", json!({"requests": 3})).await;
+    app.wait_finished(id, Duration::from_secs(20)).await;
+    let records = app.records(id).await;
+    assert!(records.iter().all(|r| r["outcome"] == "http_error" && r["http_status"] == 500));
+    assert!(records.iter().all(|r| r["error"] == "simulated engine failure"), "{:?}", records[0]["error"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cancelling_a_running_run_stops_it_and_keeps_what_finished() {
+    let slow = SimConfig { tpot: Duration::from_millis(20), ..fast_sim() };
+    let app = spawn(slow).await;
+    let id = app.launch("sim-gemma-3-4b", json!({"requests": 100, "concurrency": 2})).await;
+    // Wait until it is running with at least one stored record.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while app.run(id).await.done_requests < 1 {
+        assert!(Instant::now() < deadline, "run never started");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let (status, body) = app.post_json(&format!("/api/runs/{id}/cancel"), json!({})).await;
+    assert_eq!(status, 200, "{body}");
+    let run = app.wait_finished(id, Duration::from_secs(10)).await;
+    assert_eq!(run.status, RunStatus::Cancelled);
+    assert!(run.done_requests >= 1 && run.done_requests < 100, "{}", run.done_requests);
+    assert!(run.summary.is_some(), "a cancelled run still gets its summary");
+    let (status, _) = app.post_json(&format!("/api/runs/{id}/cancel"), json!({})).await;
+    assert_eq!(status, 409, "a finished run cannot be cancelled again");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_launches_are_refused_at_their_fields_and_store_nothing() {
+    let app = spawn(fast_sim()).await;
+    let (status, v) = app
+        .post_json("/api/runs", json!({"endpoint_id": 1, "dataset_id": 1, "model": "sim-gemma-3-4b", "requests": 0, "concurrency": -1}))
+        .await;
+    assert_eq!(status, 422);
+    let fields: Vec<&str> = v["fields"].as_array().expect("fields").iter().filter_map(|f| f["field"].as_str()).collect();
+    assert!(fields.contains(&"requests") && fields.contains(&"concurrency"), "{v}");
+
+    let (status, v) = app.post_json("/api/runs", json!({"endpoint_id": 1, "dataset_id": 1, "model": "gpt-9", "requests": 5, "concurrency": 1})).await;
+    assert_eq!(status, 422);
+    let msg = v["message"].as_str().expect("message");
+    assert!(msg.contains("does not serve 'gpt-9'") && msg.contains("sim-gemma-3-4b"), "{msg}");
+
+    let (status, v) = app.post_json("/api/runs", json!({"endpoint_id": 99, "dataset_id": 1, "model": "x", "requests": 5, "concurrency": 1})).await;
+    assert_eq!(status, 422);
+    assert!(v["message"].as_str().is_some_and(|m| m.contains("no endpoint 99")), "{v}");
+
+    let runs = app.get_json("/api/runs").await;
+    assert_eq!(runs.as_array().map(Vec::len), Some(0), "nothing was queued");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sweep_queues_one_run_per_concurrency_level() {
+    let app = spawn(fast_sim()).await;
+    let (status, v) = app
+        .post_json("/api/runs", json!({"endpoint_id": 1, "dataset_id": 1, "model": "sim-llama-3.2-1b", "requests": 12, "concurrency": 1, "sweep": "1,4"}))
+        .await;
+    assert_eq!(status, 201, "{v}");
+    let ids: Vec<i64> = v["run_ids"].as_array().expect("ids").iter().filter_map(|i| i.as_i64()).collect();
+    assert_eq!(ids.len(), 2);
+    for id in &ids {
+        let r = app.wait_finished(*id, Duration::from_secs(30)).await;
+        assert_eq!(r.status, RunStatus::Completed);
+        assert_eq!(r.sweep_id, Some(ids[0]));
+    }
+    assert_eq!(app.run(ids[1]).await.spec.expect("spec").load.concurrency, 4);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn progress_events_end_with_the_finished_state() {
+    let app = spawn(fast_sim()).await;
+    let id = app.launch("sim-llama-3.2-1b", json!({"requests": 10})).await;
+    app.wait_finished(id, Duration::from_secs(30)).await;
+    let text = app.http.get(app.url(&format!("/api/runs/{id}/events"))).send().await.expect("GET").text().await.expect("body");
+    let events: Vec<serde_json::Value> = text.lines().filter_map(|l| l.strip_prefix("data: ")).map(|d| serde_json::from_str(d).expect("json")).collect();
+    assert_eq!(events.len(), 1, "a finished run sends its state once and ends the stream: {text}");
+    assert_eq!(events[0]["status"], "completed");
+    assert_eq!(events[0]["done"], 10);
+    assert_eq!(events[0]["total"], 10);
+}
