@@ -121,6 +121,34 @@ impl Client {
         Ok(text)
     }
 
+    /// `POST /tokenize` (vLLM): the prompt's exact token count and the server's `max_model_len`.
+    /// `Ok(None)` when the server has no such endpoint.
+    pub async fn tokenize(&self, base_url: &str, model: &str, body: &Value) -> Result<Option<(u64, Option<u64>)>, ClientError> {
+        let url = format!("{base_url}/tokenize");
+        let mut req = serde_json::json!({"model": model});
+        for key in ["messages", "prompt"] {
+            if let Some(v) = body.get(key) {
+                req[key] = v.clone();
+            }
+        }
+        let resp = match tokio::time::timeout(Duration::from_secs(20), self.http.post(&url).json(&req).send()).await {
+            Err(_) => return Err(ClientError::Timeout { url, secs: 20 }),
+            Ok(Err(e)) => return Err(ClientError::Connect { url, reason: reason(&e) }),
+            Ok(Ok(r)) => r,
+        };
+        let status = resp.status().as_u16();
+        if status == 404 || status == 405 {
+            return Ok(None);
+        }
+        let text = resp.text().await.unwrap_or_default();
+        if status != 200 {
+            return Err(ClientError::Http { url, status, message: error_message(&text) });
+        }
+        let v: Value = serde_json::from_str(&text).map_err(|e| ClientError::Protocol { url: url.clone(), reason: format!("not JSON ({e})") })?;
+        let count = v.get("count").and_then(Value::as_u64).ok_or_else(|| ClientError::Protocol { url, reason: "no `count`".into() })?;
+        Ok(Some((count, v.get("max_model_len").and_then(Value::as_u64))))
+    }
+
     async fn get(&self, url: &str, timeout: Duration) -> Result<reqwest::Response, ClientError> {
         match tokio::time::timeout(timeout, self.http.get(url).send()).await {
             Err(_) => Err(ClientError::Timeout { url: url.into(), secs: timeout.as_secs() }),

@@ -3,6 +3,7 @@
 
 pub mod cli;
 pub mod client;
+pub mod cpu;
 pub mod demo;
 pub mod events;
 pub mod probe;

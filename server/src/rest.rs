@@ -23,6 +23,7 @@ pub fn routes() -> Router<AppState> {
         .route("/api/runs/{id}", get(get_run))
         .route("/api/runs/{id}/records", get(records))
         .route("/api/runs/{id}/cancel", post(cancel))
+        .route("/api/runs/{id}/metrics", get(metrics))
         .route("/api/runs/{id}/events", get(crate::events::run_events))
         .route("/api/endpoints", get(list_endpoints).post(add_endpoint))
         .route("/api/datasets", get(list_datasets).post(upload_dataset))
@@ -84,6 +85,13 @@ fn form_from_json(body: &Value) -> Result<LaunchForm, AppError> {
         })
         .collect();
     serde_json::from_value(Value::Object(strings)).map_err(|e| AppError::validation("body", e.to_string()))
+}
+
+/// The endpoint's /metrics series scraped during the run.
+async fn metrics(State(s): State<AppState>, Path(id): Path<i64>) -> Result<impl IntoResponse, AppError> {
+    authorize(Permission::View).await?;
+    db::runs::get(&s.db, id).await?;
+    Ok(Json(db::metrics::for_run(&s.db, id).await?))
 }
 
 async fn cancel(State(s): State<AppState>, Path(id): Path<i64>) -> Result<impl IntoResponse, AppError> {

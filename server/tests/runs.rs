@@ -155,3 +155,39 @@ async fn progress_events_end_with_the_finished_state() {
     assert_eq!(events[0]["done"], 10);
     assert_eq!(events[0]["total"], 10);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_prompt_that_cannot_fit_fails_pre_flight_with_the_numbers() {
+    let app = spawn(SimConfig { max_model_len: 600, ..fast_sim() }).await;
+    let id = app.launch("sim-gemma-3-4b", json!({"requests": 5})).await;
+    let run = app.wait_finished(id, Duration::from_secs(20)).await;
+    assert_eq!(run.status, RunStatus::Failed);
+    let err = run.error.expect("error");
+    assert!(err.contains("does not fit") && err.contains("max_tokens 1000") && err.contains("max_model_len 600"), "{err}");
+    assert!(err.contains("Lower max_tokens to at most"), "{err}");
+    assert_eq!(run.done_requests, 0, "nothing was sent");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn server_metrics_are_scraped_and_integrity_is_assessed() {
+    let slow = SimConfig { tpot: Duration::from_millis(4), ..fast_sim() };
+    let app = spawn(slow).await;
+    let id = app.launch("sim-qwen3-4b", json!({"requests": 40, "concurrency": 8, "rate": 20, "warmup": 4})).await;
+    let run = app.wait_finished(id, Duration::from_secs(60)).await;
+    assert_eq!(run.status, RunStatus::Completed);
+    let series = app.get_json(&format!("/api/runs/{id}/metrics")).await;
+    let series = series.as_array().expect("series");
+    assert!(series.len() >= 2, "scraped about once a second: {}", series.len());
+    assert!(series.iter().all(|m| m["kv_cache_usage"].is_number() && m["running"].is_number()));
+    let s = run.summary.expect("summary");
+    assert_eq!(s.requests, 40);
+    assert_eq!(s.warmup_requests, 4);
+    let i = s.integrity.expect("integrity");
+    // The simulator's generation counter agrees with the usage the client summed (warm-up included).
+    assert_eq!(i.token_mismatch, Some(0.0), "{i:?}");
+    assert_eq!(i.target_rate, Some(20.0));
+    let lag = i.dispatch_lag_ms.expect("rate runs record dispatch lag");
+    assert_eq!(lag.count, 40);
+    assert!(lag.min >= 0.0);
+    assert!(i.client_cpu_s.is_some());
+}

@@ -3,6 +3,7 @@
 mod error;
 pub mod datasets;
 pub mod endpoints;
+pub mod metrics;
 pub mod pool;
 pub mod records;
 pub mod runs;

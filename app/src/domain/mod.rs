@@ -6,6 +6,8 @@ pub mod definitions;
 pub mod errors;
 pub mod export;
 pub mod format;
+pub mod integrity;
+pub mod metrics;
 pub mod progress;
 pub mod record;
 pub mod rng;

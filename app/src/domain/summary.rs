@@ -80,6 +80,9 @@ pub struct RunSummary {
     pub itl_ms: Option<Distribution>,
     pub e2e_ms: Option<Distribution>,
     pub chunks_per_token: Option<f64>,
+    /// Was the client the limit? Filled in by the worker, which knows the schedule and its CPU.
+    #[serde(default)]
+    pub integrity: Option<super::integrity::Integrity>,
 }
 
 impl RunSummary {
@@ -134,6 +137,7 @@ pub fn summarize(records: &[RequestRecord]) -> RunSummary {
         itl_ms: Distribution::of_durations_ms(answered.iter().flat_map(|r| r.itl.iter().copied())),
         e2e_ms: Distribution::of_durations_ms(answered.iter().map(|r| r.e2e)),
         chunks_per_token: (completion_tokens > 0).then(|| chunks as f64 / completion_tokens as f64),
+        integrity: None,
         outcomes,
     }
 }

@@ -164,6 +164,7 @@ pub fn router(sim: Arc<Sim>) -> Router {
         .route("/v1/models", get(models))
         .route("/v1/chat/completions", post(chat))
         .route("/v1/completions", post(completions))
+        .route("/tokenize", post(tokenize_endpoint))
         .route("/metrics", get(metrics))
         .route("/sim/stats", get(stats))
         .with_state(sim)
@@ -177,6 +178,17 @@ async fn models(State(sim): State<Arc<Sim>>) -> Json<Value> {
         .map(|m| json!({"id": m, "object": "model", "created": now_secs(), "owned_by": OWNER, "root": m, "parent": null, "max_model_len": sim.config.max_model_len}))
         .collect();
     Json(json!({"object": "list", "data": data}))
+}
+
+/// vLLM's `/tokenize`: the prompt's token count (the simulator's counting) and `max_model_len`.
+async fn tokenize_endpoint(State(sim): State<Arc<Sim>>, body: Bytes) -> Response {
+    let req: Value = match serde_json::from_slice(&body) {
+        Ok(v) => v,
+        Err(e) => return sim.error(StatusCode::BAD_REQUEST, &format!("invalid JSON body: {e}"), "BadRequestError"),
+    };
+    let messages = req.get("messages").and_then(Value::as_array).map(Vec::len).unwrap_or(1);
+    let count = prompt_tokens(&prompt_text(&req), messages);
+    Json(json!({"count": count, "max_model_len": sim.config.max_model_len, "tokens": []})).into_response()
 }
 
 async fn stats(State(sim): State<Arc<Sim>>) -> Json<Value> {

@@ -11,6 +11,8 @@ use app::domain::schedule::plan;
 use app::domain::status::RunStatus;
 use app::domain::summary::summarize;
 use app::state::AppState;
+use app::domain::integrity::{assess, IntegrityInput};
+use app::domain::metrics::parse_vllm_metrics;
 use drive::{drive, Stop};
 pub use preflight::PreflightPolicy;
 use progress::Tracker;
@@ -70,14 +72,37 @@ impl Worker {
         let total = u64::from(claimed.spec.requests) + u64::from(claimed.spec.warmup);
         let tracker = Tracker::new(self.state.events.clone(), id, total);
         tracing::info!(run = id, model = %claimed.spec.model, "run started{}", if claimed.resumed { " (resumed)" } else { "" });
+        let cpu_before = crate::cpu::process_cpu();
         let outcome = self.execute_inner(&claimed, &tracker).await;
+        let client_cpu_s = match (cpu_before, crate::cpu::process_cpu()) {
+            (Some(a), Some(b)) => Some((b - a).as_secs_f64()),
+            _ => None,
+        };
         let (status, error) = match outcome {
             Ok(Stop::Finished | Stop::Deadline) => (RunStatus::Completed, None),
             Ok(Stop::Cancelled) => (RunStatus::Cancelled, None),
             Err(e) => (RunStatus::Failed, Some(e.to_string())),
         };
         let summary = match db::records::for_run(&self.state.db, id).await {
-            Ok(records) if !records.is_empty() => Some(summarize(&records)),
+            Ok(records) if !records.is_empty() => {
+                let mut s = summarize(&records);
+                let series = db::metrics::for_run(&self.state.db, id).await.unwrap_or_default();
+                let generation: Vec<f64> = series.iter().filter_map(|m| m.generation_tokens_total).collect();
+                s.integrity = Some(assess(&IntegrityInput {
+                    records: &records,
+                    target_rate: claimed.spec.load.rate,
+                    concurrency: claimed.spec.load.concurrency,
+                    wall_time_s: s.wall_time_s,
+                    // A resumed run's CPU is only this process's share: not comparable, left out.
+                    client_cpu_s: client_cpu_s.filter(|_| !claimed.resumed),
+                    cores: std::thread::available_parallelism().map(usize::from).unwrap_or(1),
+                    server_generation: match (generation.first(), generation.last()) {
+                        (Some(a), Some(b)) if generation.len() >= 2 && !claimed.resumed => Some((*a, *b)),
+                        _ => None,
+                    },
+                }));
+                Some(s)
+            }
             Ok(_) => None,
             Err(e) => {
                 tracing::error!(run = id, "could not load records for the summary: {e}");
@@ -110,13 +135,56 @@ impl Worker {
         let (warmup, measured): (Vec<_>, Vec<_>) =
             plan(&ids, spec.warmup, spec.requests).into_iter().filter(|p| !done.contains(&p.custom_id)).partition(|p| p.warmup);
         let origin = Instant::now();
+        let scraper = self.scrape_metrics(claimed.id, endpoint.base_url.clone(), origin, base);
         let ctx = drive::Context { worker: self, run_id: claimed.id, base_url: &endpoint.base_url, spec, items: &items, origin, base, tracker };
-        if !warmup.is_empty() {
-            match drive(&ctx, warmup).await? {
-                Stop::Finished => {}
-                other => return Ok(other),
+        let result = async {
+            if !warmup.is_empty() {
+                match drive(&ctx, warmup).await? {
+                    Stop::Finished => {}
+                    other => return Ok(other),
+                }
+            }
+            drive(&ctx, measured).await
+        }
+        .await;
+        // One last sample, so the server's counters cover the whole run.
+        scraper.abort();
+        self.scrape_once(claimed.id, &endpoint.base_url, origin, base).await;
+        result
+    }
+
+    /// Scrape the endpoint's /metrics about once a second while the run goes, storing each sample.
+    fn scrape_metrics(&self, run_id: i64, base_url: String, origin: Instant, base: Duration) -> tokio::task::JoinHandle<()> {
+        let me = self.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(Duration::from_secs(1));
+            loop {
+                tick.tick().await;
+                if !me.scrape_once(run_id, &base_url, origin, base).await {
+                    return; // no /metrics here: nothing to chart
+                }
+            }
+        })
+    }
+
+    /// One scrape; false when the endpoint has no usable /metrics.
+    async fn scrape_once(&self, run_id: i64, base_url: &str, origin: Instant, base: Duration) -> bool {
+        let t_ms = (base + origin.elapsed()).as_millis() as u64;
+        match self.client.metrics(base_url).await {
+            Ok(text) => {
+                let sample = parse_vllm_metrics(&text, t_ms);
+                if sample.running.is_none() && sample.generation_tokens_total.is_none() {
+                    return false;
+                }
+                if let Err(e) = db::metrics::insert(&self.state.db, run_id, &sample).await {
+                    tracing::warn!(run = run_id, "could not store a metrics sample: {e}");
+                }
+                true
+            }
+            Err(e) => {
+                tracing::debug!(run = run_id, "no /metrics: {e}");
+                false
             }
         }
-        drive(&ctx, measured).await
     }
 }

@@ -19,12 +19,41 @@ impl Default for PreflightPolicy {
     }
 }
 
-pub async fn check(client: &Client, base_url: &str, spec: &RunSpec, _items: &[DatasetItem], policy: &PreflightPolicy) -> Result<(), RunError> {
+/// How many of the longest prompts (by characters) are tokenized to check the context length.
+const LONGEST_CHECKED: usize = 3;
+
+pub async fn check(client: &Client, base_url: &str, spec: &RunSpec, items: &[DatasetItem], policy: &PreflightPolicy) -> Result<(), RunError> {
     wait_healthy(client, base_url, policy).await?;
     let report = client.models(base_url).await.map_err(|e| RunError::Preflight(e.to_string()))?;
-    if !report.models.iter().any(|m| m.id == spec.model) {
+    let Some(model) = report.models.iter().find(|m| m.id == spec.model) else {
         let served: Vec<&str> = report.models.iter().map(|m| m.id.as_str()).collect();
         return Err(RunError::Preflight(format!("{base_url} does not serve '{}'; it serves: {}", spec.model, served.join(", "))));
+    };
+    let Some(max_len) = model.max_model_len else { return Ok(()) };
+    check_context(client, base_url, spec, items, max_len).await
+}
+
+/// Does prompt + max_tokens fit max_model_len for the longest prompts? The exact numbers go in the
+/// message, with what to change.
+async fn check_context(client: &Client, base_url: &str, spec: &RunSpec, items: &[DatasetItem], max_len: u64) -> Result<(), RunError> {
+    let mut by_len: Vec<&DatasetItem> = items.iter().collect();
+    by_len.sort_by_key(|i| std::cmp::Reverse(i.prompt_text().len()));
+    for item in by_len.into_iter().take(LONGEST_CHECKED) {
+        let counted = client.tokenize(base_url, &spec.model, &item.body).await.map_err(|e| RunError::Preflight(e.to_string()))?;
+        let Some((prompt, server_len)) = counted else { return Ok(()) }; // no /tokenize: vLLM will say so per request
+        let max_len = server_len.unwrap_or(max_len);
+        let Some(max_tokens) = spec.sampling.max_tokens.or(item.max_tokens()).map(u64::from) else { continue };
+        if prompt + max_tokens > max_len {
+            return Err(RunError::Preflight(format!(
+                "'{}' does not fit: prompt {prompt} tokens + max_tokens {max_tokens} = {} > max_model_len {max_len} of {}. \
+                 Lower max_tokens to at most {} or start vLLM with --max-model-len {} or more.",
+                item.custom_id,
+                prompt + max_tokens,
+                spec.model,
+                max_len.saturating_sub(prompt),
+                prompt + max_tokens
+            )));
+        }
     }
     Ok(())
 }
