@@ -23,6 +23,56 @@ pub enum Command {
     Serve(ServeArgs),
     /// Serve only the vLLM simulator (OpenAI-compatible API, simulated results).
     Sim(SimArgs),
+    /// Run a benchmark from the terminal (progress on stderr; results in the same database).
+    Run(RunArgs),
+    /// Write a run's OpenAI Batch output JSONL and its summary JSON.
+    Export(ExportArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct RunArgs {
+    /// The OpenAI-compatible server, e.g. http://gpu-box:8000
+    #[arg(long)]
+    pub endpoint: String,
+    /// The model name the endpoint serves.
+    #[arg(long)]
+    pub model: String,
+    /// An OpenAI Batch input JSONL file.
+    #[arg(long)]
+    pub dataset: PathBuf,
+    #[arg(long, default_value_t = 100)]
+    pub requests: u32,
+    #[arg(long, conflicts_with = "rate")]
+    pub concurrency: Option<u32>,
+    /// Requests per second (Poisson arrivals).
+    #[arg(long)]
+    pub rate: Option<f64>,
+    #[arg(long)]
+    pub max_tokens: Option<u32>,
+    #[arg(long, default_value_t = 0)]
+    pub warmup: u32,
+    /// Comma-separated concurrency levels: one run per level.
+    #[arg(long)]
+    pub sweep: Option<String>,
+    #[arg(long)]
+    pub name: Option<String>,
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    #[command(flatten)]
+    pub db: DbArg,
+    /// Print the summary as JSON on stdout.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct ExportArgs {
+    pub run_id: i64,
+    /// Directory for run-ID-output.jsonl and run-ID-summary.json.
+    #[arg(long, default_value = ".")]
+    pub out: PathBuf,
+    #[command(flatten)]
+    pub db: DbArg,
 }
 
 #[derive(Args, Debug, Clone)]
@@ -160,6 +210,26 @@ pub async fn dispatch(cli: Cli) -> anyhow::Result<()> {
             eprintln!("Bakeoff is serving on {} (database: {})", running.base_url(), a.db.path.display());
             tokio::signal::ctrl_c().await?;
             eprintln!("stopping; runs in progress resume at the next start");
+            Ok(())
+        }
+        Command::Run(a) => {
+            let form = app::domain::spec::LaunchForm {
+                name: a.name.unwrap_or_default(),
+                requests: a.requests.to_string(),
+                concurrency: a.concurrency.map(|c| c.to_string()).unwrap_or_else(|| if a.rate.is_some() { String::new() } else { "1".into() }),
+                rate: a.rate.map(|r| r.to_string()).unwrap_or_default(),
+                max_tokens: a.max_tokens.map(|m| m.to_string()).unwrap_or_default(),
+                warmup: a.warmup.to_string(),
+                seed: a.seed.to_string(),
+                sweep: a.sweep.unwrap_or_default(),
+                ..Default::default()
+            };
+            crate::headless::run(crate::headless::RunRequest { db: a.db.path, endpoint: a.endpoint, model: a.model, dataset: a.dataset, form, json: a.json }).await?;
+            Ok(())
+        }
+        Command::Export(a) => {
+            let (out, summary) = crate::headless::export(&a.db.path, a.run_id, &a.out).await?;
+            eprintln!("wrote {} and {}", out.display(), summary.display());
             Ok(())
         }
         Command::Sim(a) => {

@@ -6,6 +6,7 @@ pub mod client;
 pub mod cpu;
 pub mod demo;
 pub mod events;
+pub mod headless;
 pub mod probe;
 pub mod rest;
 pub mod serve;

@@ -126,6 +126,10 @@ pub async fn answer_schema(db: &Db, dataset_id: i64) -> DbResult<Option<Value>> 
     }
 }
 
+pub async fn id_by_name(db: &Db, name: &str) -> DbResult<Option<i64>> {
+    Ok(sqlx::query_scalar("SELECT id FROM datasets WHERE name = ?").bind(name).fetch_optional(db).await?)
+}
+
 pub async fn builtin_id(db: &Db) -> DbResult<Option<i64>> {
     Ok(sqlx::query_scalar("SELECT id FROM datasets WHERE builtin = 1 ORDER BY id LIMIT 1").fetch_optional(db).await?)
 }

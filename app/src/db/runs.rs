@@ -154,6 +154,22 @@ pub async fn claim_next(db: &Db) -> DbResult<Option<Claimed>> {
     }
 }
 
+/// Take one specific queued run (the CLI runs the run it just queued). `None` if another worker
+/// took it first.
+pub async fn claim(db: &Db, id: i64) -> DbResult<Option<Claimed>> {
+    let row: Option<(i64, String, bool)> = sqlx::query_as(
+        "UPDATE runs SET status = 'running', started_at = COALESCE(started_at, strftime('%Y-%m-%dT%H:%M:%SZ', 'now')) \
+         WHERE id = ? AND status = 'queued' RETURNING id, spec, simulated",
+    )
+    .bind(id)
+    .fetch_optional(db)
+    .await?;
+    match row {
+        None => Ok(None),
+        Some((id, spec, simulated)) => Ok(Some(Claimed { id, spec: json("run spec", &spec)?, simulated, resumed: false })),
+    }
+}
+
 /// Runs left `running` by a process that died: put them back at the front of the queue so the
 /// worker resumes them (by custom_id, skipping what is stored).
 pub async fn requeue_interrupted(db: &Db) -> DbResult<Vec<i64>> {

@@ -58,7 +58,7 @@ pub const HANDBACK: &str = "Be clear and concise.\n\n**Your Turn!**\n\nPlease fi
 /// The full answer text for a prompt.
 pub fn answer(profile: &Profile, seed: u64, prompt: &str, schema: Option<&Value>) -> String {
     let mut g = SplitMix64::keyed(seed ^ fnv(&profile.name), prompt);
-    let is_candidate = prompt.contains("**Name:**") || prompt.contains("Candidate Profile");
+    let is_candidate = prompt.contains("**Name:**") || prompt.contains("**Candidate:**") || prompt.contains("Candidate Profile");
     if is_candidate {
         // Structured output (a schema in the request) forbids handing the task back.
         if schema.is_none() && g.chance(profile.handback) {
@@ -97,6 +97,7 @@ fn candidate_evaluation(p: &Profile, g: &mut SplitMix64, prompt: &str) -> Value 
     let name = prompt
         .split("**Name:**")
         .nth(1)
+        .or_else(|| prompt.split("**Candidate:**").nth(1))
         .and_then(|r| r.lines().next())
         .map(|n| n.trim().to_string())
         .unwrap_or_else(|| "The candidate".into());

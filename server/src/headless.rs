@@ -1,0 +1,202 @@
+//! `bakeoff run` and `bakeoff export`: the same runs, from a terminal, into the same database.
+
+use crate::serve::prepare;
+use crate::worker::{PreflightPolicy, Worker};
+use anyhow::{bail, Context};
+use app::api::AppError;
+use app::db;
+use app::domain::dataset::parse_batch_jsonl;
+use app::domain::export::{batch_output_line, summary_json};
+use app::domain::format;
+use app::domain::spec::LaunchForm;
+use app::domain::status::RunStatus;
+use indicatif::{ProgressBar, ProgressStyle};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+pub struct RunRequest {
+    pub db: PathBuf,
+    pub endpoint: String,
+    pub model: String,
+    pub dataset: PathBuf,
+    pub form: LaunchForm,
+    pub json: bool,
+}
+
+/// Queue a run and execute it here, with a progress bar on stderr. Returns the run id.
+pub async fn run(req: RunRequest) -> anyhow::Result<i64> {
+    let (state, client) = prepare(&req.db, Path::new("target/site"), "127.0.0.1:0".parse()?).await?;
+    let url = app::domain::url::normalize_base_url(&req.endpoint).map_err(|m| anyhow::anyhow!("--endpoint: {m}"))?;
+    let endpoint_id = match db::endpoints::find_by_url(&state.db, &url).await? {
+        Some(e) => e.id,
+        None => app::api::endpoints::register(&state, "", &url).await.map_err(explain)?.0,
+    };
+    let dataset_id = store_dataset(&state.db, &req.dataset).await?;
+    let mut form = req.form;
+    form.endpoint_id = endpoint_id.to_string();
+    form.dataset_id = dataset_id.to_string();
+    form.model = req.model;
+    let launched = app::api::runs::queue_runs(&state, &form).await.map_err(explain)?;
+    let worker = Worker { state: state.clone(), client, preflight: PreflightPolicy::default() };
+    let mut last = 0;
+    for id in launched.run_ids {
+        follow(&worker, id, req.json).await?;
+        last = id;
+    }
+    Ok(last)
+}
+
+/// Turn a refusal into a message that names the flag to fix.
+fn explain(e: AppError) -> anyhow::Error {
+    match e {
+        AppError::Validation(errs) => {
+            let lines: Vec<String> = errs.0.iter().map(|f| format!("--{}: {}", f.field.replace('_', "-"), f.message)).collect();
+            anyhow::anyhow!(lines.join("\n"))
+        }
+        other => anyhow::anyhow!(other.to_string()),
+    }
+}
+
+/// Store the file as a dataset, or reuse the one stored from the same content.
+async fn store_dataset(pool: &db::Db, path: &Path) -> anyhow::Result<i64> {
+    let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let items = parse_batch_jsonl(&text).map_err(|e| {
+        let lines: Vec<String> = e.0.iter().map(|f| format!("{}: {}: {}", path.display(), f.field, f.message)).collect();
+        anyhow::anyhow!(lines.join("\n"))
+    })?;
+    let hash = text.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3));
+    let stem = path.file_stem().map(|s| s.to_string_lossy().to_string()).unwrap_or_else(|| "dataset".into());
+    let name = format!("{stem} [{:08x}]", hash as u32);
+    if let Some(id) = db::datasets::id_by_name(pool, &name).await? {
+        return Ok(id);
+    }
+    let source = format!("file: {}", path.display());
+    Ok(db::datasets::insert(
+        pool,
+        db::datasets::NewDataset { name: &name, description: "", source: &source, builtin: false, answer_schema: None, rubric: None, items: &items },
+    )
+    .await?)
+}
+
+/// Execute the run here (or, if a server's worker took it, watch it) with a progress bar.
+async fn follow(worker: &Worker, id: i64, json: bool) -> anyhow::Result<()> {
+    let pool = &worker.state.db;
+    let total = db::runs::get(pool, id).await?.total_requests.max(0) as u64;
+    let bar = ProgressBar::new(total);
+    bar.set_style(
+        ProgressStyle::with_template("{spinner} run {prefix} [{bar:40}] {pos}/{len} {msg} (ETA {eta})")
+            .map_err(|e| anyhow::anyhow!("{e}"))?
+            .progress_chars("=> "),
+    );
+    bar.set_prefix(id.to_string());
+    let mut events = worker.state.events.subscribe();
+    let watcher = {
+        let bar = bar.clone();
+        tokio::spawn(async move {
+            while let Ok(p) = events.recv().await {
+                if p.run_id == id {
+                    bar.set_position(p.done);
+                    let mut msg = format!("{} output tok/s", format::int(p.tokens_per_s));
+                    if p.errors > 0 {
+                        msg.push_str(&format!(", {} failed", p.errors));
+                    }
+                    if let Some(m) = p.message {
+                        msg.push_str(&format!(" ({m})"));
+                    }
+                    bar.set_message(msg);
+                }
+            }
+        })
+    };
+    match db::runs::claim(pool, id).await? {
+        Some(claimed) => worker.execute(claimed).await,
+        None => {
+            // Another Bakeoff process on this database took it: follow it there.
+            bar.set_message("running in another Bakeoff process");
+            while !db::runs::status(pool, id).await?.is_finished() {
+                bar.set_position(db::records::count(pool, id).await?.max(0) as u64);
+                tokio::time::sleep(Duration::from_millis(250)).await;
+            }
+        }
+    }
+    watcher.abort();
+    bar.finish_and_clear();
+    let run = db::runs::get(pool, id).await?;
+    if json {
+        let mut out = serde_json::json!({"run_id": id, "status": run.status, "simulated": run.simulated, "error": run.error});
+        if let Some(s) = &run.summary {
+            let sj = summary_json(s);
+            out["summary"] = sj["summary"].clone();
+            out["definitions"] = sj["definitions"].clone();
+        }
+        println!("{}", serde_json::to_string_pretty(&out)?);
+    } else {
+        eprintln!("{}", human_summary(&run));
+    }
+    if run.status == RunStatus::Failed {
+        bail!("run {id} failed: {}", run.error.unwrap_or_default());
+    }
+    Ok(())
+}
+
+fn human_summary(run: &app::api::types::RunView) -> String {
+    let mut out = format!("run {} ({}) {}{}\n", run.id, run.model, run.status, if run.simulated { " — simulated" } else { "" });
+    if let Some(s) = &run.summary {
+        let o = &s.outcomes;
+        out.push_str(&format!(
+            "  requests {}  ok {}  truncated {}  http errors {}  timeouts {}  connection errors {}  stream errors {}\n",
+            s.requests, o.ok, o.truncated, o.http_error, o.timeout, o.connection_error, o.stream_error
+        ));
+        out.push_str(&format!(
+            "  wall {}  output {} tok/s  total {} tok/s  {} req/s\n",
+            format::seconds(s.wall_time_s),
+            format::dec(s.output_tokens_per_s, 1),
+            format::dec(s.total_tokens_per_s, 1),
+            format::dec(s.requests_per_s, 2)
+        ));
+        for (name, d) in [("TTFT", s.ttft_ms), ("TPOT", s.tpot_ms), ("ITL", s.itl_ms), ("E2E", s.e2e_ms)] {
+            if let Some(d) = d {
+                out.push_str(&format!("  {name:<4} mean {}  p50 {}  p90 {}  p99 {}\n", format::ms(d.mean), format::ms(d.p50), format::ms(d.p90), format::ms(d.p99)));
+            }
+        }
+        if let Some(i) = &s.integrity {
+            for b in &i.client_bottleneck {
+                out.push_str(&format!("  WARNING client may be the bottleneck: {b}\n"));
+            }
+            for w in &i.warnings {
+                out.push_str(&format!("  note: {w}\n"));
+            }
+        }
+    }
+    if let Some(e) = &run.error {
+        out.push_str(&format!("  error: {e}\n"));
+    }
+    out
+}
+
+/// Write `run-ID-output.jsonl` (OpenAI Batch output) and `run-ID-summary.json` into `dir`.
+pub async fn export(db_path: &Path, id: i64, dir: &Path) -> anyhow::Result<(PathBuf, PathBuf)> {
+    let pool = db::connect(db_path).await?;
+    let run = db::runs::get(&pool, id).await.map_err(|e| anyhow::anyhow!("{e} (see `GET /api/runs` for the ids)"))?;
+    let records = db::records::for_run(&pool, id).await?;
+    std::fs::create_dir_all(dir)?;
+    let out_path = dir.join(format!("run-{id}-output.jsonl"));
+    let mut f = std::io::BufWriter::new(std::fs::File::create(&out_path)?);
+    for r in &records {
+        writeln!(f, "{}", batch_output_line(id, r, &run.model))?;
+    }
+    f.flush()?;
+    let summary_path = dir.join(format!("run-{id}-summary.json"));
+    let mut body = serde_json::json!({"run": run});
+    if let Some(s) = &run.summary {
+        let sj = summary_json(s);
+        body["summary"] = sj["summary"].clone();
+        body["definitions"] = sj["definitions"].clone();
+        if let Some(i) = &s.integrity {
+            body["client_bottleneck"] = serde_json::json!(!i.client_bottleneck.is_empty());
+        }
+    }
+    std::fs::write(&summary_path, serde_json::to_string_pretty(&body)?)?;
+    Ok((out_path, summary_path))
+}

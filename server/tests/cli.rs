@@ -1,0 +1,85 @@
+//! The headless CLI: `bakeoff run --json` against a `bakeoff sim` process, then `bakeoff export`.
+
+use serde_json::Value;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+const BIN: &str = env!("CARGO_BIN_EXE_bakeoff");
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port()
+}
+
+struct Killed(std::process::Child);
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn start_sim() -> (Killed, String) {
+    let port = free_port();
+    let child = Command::new(BIN)
+        .args(["sim", "--addr", &format!("127.0.0.1:{port}"), "--ttft-ms", "2", "--tpot-ms", "0.2"])
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("sim");
+    let url = format!("http://127.0.0.1:{port}");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "sim did not start");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    (Killed(child), url)
+}
+
+#[test]
+fn run_prints_a_json_summary_and_export_writes_batch_output() {
+    let (_sim, url) = start_sim();
+    let dir = tempfile::tempdir().expect("tmp");
+    let db = dir.path().join("cli.db");
+    let dataset = concat!(env!("CARGO_MANIFEST_DIR"), "/../app/tests/fixtures/synthetic_100.jsonl");
+    let out = Command::new(BIN)
+        .args(["run", "--endpoint", &url, "--model", "sim-gemma-3-4b", "--dataset", dataset, "--requests", "30", "--concurrency", "6", "--json", "--db"])
+        .arg(&db)
+        .output()
+        .expect("run");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let v: Value = serde_json::from_slice(&out.stdout).expect("stdout is the JSON summary");
+    assert_eq!(v["status"], "completed");
+    assert_eq!(v["simulated"], true);
+    assert_eq!(v["summary"]["requests"], 30);
+    assert_eq!(v["summary"]["outcomes"]["ok"], 30);
+    assert!(v["definitions"]["output_tokens_per_s"].as_str().is_some_and(|d| d.contains("completion tokens")));
+    let run_id = v["run_id"].as_i64().expect("id");
+
+    let out = Command::new(BIN).args(["export", &run_id.to_string(), "--out"]).arg(dir.path()).arg("--db").arg(&db).output().expect("export");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let lines = std::fs::read_to_string(dir.path().join(format!("run-{run_id}-output.jsonl"))).expect("output file");
+    let lines: Vec<Value> = lines.lines().map(|l| serde_json::from_str(l).expect("json line")).collect();
+    assert_eq!(lines.len(), 30);
+    assert!(lines.iter().all(|l| l["response"]["status_code"] == 200 && l["custom_id"].as_str().is_some_and(|c| c.starts_with("candidate-"))));
+    let summary: Value = serde_json::from_str(&std::fs::read_to_string(dir.path().join(format!("run-{run_id}-summary.json"))).expect("summary")).expect("json");
+    assert_eq!(summary["summary"]["requests"], 30);
+    assert_eq!(summary["client_bottleneck"], false);
+}
+
+#[test]
+fn a_bad_dataset_file_exits_non_zero_naming_the_line() {
+    let (_sim, url) = start_sim();
+    let dir = tempfile::tempdir().expect("tmp");
+    let file = dir.path().join("bad.jsonl");
+    std::fs::write(&file, "{\"custom_id\": \"a\", \"method\": \"POST\", \"url\": \"/v1/chat/completions\", \"body\": {\"messages\": []}}\n").expect("write");
+    let out = Command::new(BIN)
+        .args(["run", "--endpoint", &url, "--model", "sim-gemma-3-4b", "--dataset"])
+        .arg(&file)
+        .arg("--db")
+        .arg(dir.path().join("x.db"))
+        .output()
+        .expect("run");
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("line 1") && err.contains("body.messages"), "{err}");
+    assert!(!err.contains("backtrace"), "{err}");
+}
