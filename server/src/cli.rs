@@ -182,6 +182,7 @@ impl SimTuning {
             tokens_per_chunk: self.tokens_per_chunk.max(1),
             batch_slowdown: 0.5,
             faults,
+            record_timing: false,
         })
     }
 }

@@ -85,3 +85,47 @@ pub async fn cancel_run(id: i64) -> Result<String, AppError> {
     let status = crate::db::runs::request_cancel(&state()?.db, id).await?;
     Ok(status.to_string())
 }
+
+/// Latency samples, throughput over time and the server's series, for the run page's charts.
+#[server]
+pub async fn run_series(id: i64) -> Result<crate::domain::series::RunSeries, AppError> {
+    use super::guard::{authorize, state, Permission};
+    authorize(Permission::View).await?;
+    let state = state()?;
+    let run = crate::db::runs::get(&state.db, id).await?;
+    let records = crate::db::records::for_run(&state.db, id).await?;
+    let server = crate::db::metrics::for_run(&state.db, id).await?;
+    Ok(crate::domain::series::run_series(id, format!("#{} {}", run.id, run.name), &records, server))
+}
+
+/// Several runs side by side: their views and latency series (at most 8).
+#[server]
+pub async fn compare_runs(ids: Vec<i64>) -> Result<Vec<(RunView, crate::domain::series::RunSeries)>, AppError> {
+    use super::guard::{authorize, state, Permission};
+    authorize(Permission::View).await?;
+    if ids.len() > 8 {
+        return Err(AppError::validation("run", "compare at most 8 runs at once"));
+    }
+    let state = state()?;
+    let mut out = Vec::new();
+    for id in ids {
+        let run = crate::db::runs::get(&state.db, id).await?;
+        let records = crate::db::records::for_run(&state.db, id).await?;
+        let series = crate::domain::series::run_series(id, format!("#{} {}", run.id, run.name), &records, Vec::new());
+        out.push((run, series));
+    }
+    Ok(out)
+}
+
+/// The runs of one sweep (grouped launch), lowest concurrency first.
+#[server]
+pub async fn sweep_runs(sweep_id: i64) -> Result<Vec<RunView>, AppError> {
+    use super::guard::{authorize, state, Permission};
+    authorize(Permission::View).await?;
+    let mut runs: Vec<RunView> = crate::db::runs::list(&state()?.db).await?.into_iter().filter(|r| r.sweep_id == Some(sweep_id)).collect();
+    if runs.is_empty() {
+        return Err(AppError::NotFound(format!("sweep {sweep_id}")));
+    }
+    runs.sort_by_key(|r| r.spec.as_ref().map(|s| s.load.concurrency).unwrap_or(0));
+    Ok(runs)
+}

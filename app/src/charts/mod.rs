@@ -1,9 +1,15 @@
 //! Charts: data in, SVG text out (plotters' SVG backend). The same code draws in the browser
 //! (wasm), in server-rendered pages, and in exported reports.
 
+mod latency;
+mod sweep;
 mod throughput;
+mod timeline;
 
+pub use latency::{cdf, histogram, Samples};
+pub use sweep::{sweep_curve, SweepPoint};
 pub use throughput::{throughput_bars, ThroughputBar};
+pub use timeline::timeline;
 
 /// Colours used across charts (one per series kind).
 pub(crate) mod palette {
@@ -11,6 +17,16 @@ pub(crate) mod palette {
     pub const OUTPUT: RGBColor = RGBColor(37, 99, 235);
     pub const TOTAL: RGBColor = RGBColor(234, 88, 12);
     pub const GRID: RGBColor = RGBColor(229, 231, 235);
+    pub const SERIES: [RGBColor; 8] = [
+        RGBColor(37, 99, 235),
+        RGBColor(234, 88, 12),
+        RGBColor(22, 163, 74),
+        RGBColor(147, 51, 234),
+        RGBColor(220, 38, 38),
+        RGBColor(8, 145, 178),
+        RGBColor(202, 138, 4),
+        RGBColor(75, 85, 99),
+    ];
 }
 
 /// A chart that could not be drawn says so in place of the SVG.

@@ -1,8 +1,10 @@
+use super::compare::ComparePage;
 use super::datasets::DatasetsPage;
 use super::endpoints::EndpointsPage;
 use super::launch::LaunchPage;
 use super::run::RunPage;
 use super::runs::RunsPage;
+use super::sweep::SweepPage;
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
 use leptos_router::components::{Route, Router, Routes, A};
@@ -55,6 +57,8 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/") view=RunsPage/>
                     <Route path=path!("/launch") view=LaunchPage/>
                     <Route path=path!("/runs/:id") view=RunPage/>
+                    <Route path=path!("/compare") view=ComparePage/>
+                    <Route path=path!("/sweeps/:id") view=SweepPage/>
                     <Route path=path!("/endpoints") view=EndpointsPage/>
                     <Route path=path!("/datasets") view=DatasetsPage/>
                 </Routes>

@@ -1,7 +1,9 @@
+use super::charts::RunCharts;
+use super::integrity::IntegrityPanel;
 use super::live;
 use super::summary::SummaryTable;
 use super::widgets::{ErrorBox, OriginBadge, StatusBadge};
-use crate::api::runs::{get_run, CancelRun};
+use crate::api::runs::{get_run, run_series, CancelRun};
 use crate::api::types::RunView;
 use crate::domain::format;
 use crate::domain::progress::Progress;
@@ -14,15 +16,23 @@ pub fn RunPage() -> impl IntoView {
     let params = use_params_map();
     let id = move || params.read().get("id").and_then(|s| s.parse::<i64>().ok()).unwrap_or(0);
     let run = Resource::new(id, get_run);
+    let series = Resource::new(id, run_series);
     let progress = RwSignal::new(None::<Progress>);
     Effect::new(move |_| {
         let id = id();
         progress.set(None);
+        // Charts refresh every few seconds while the run goes, and once at its end.
+        let last_refresh = StoredValue::new(0.0f64);
         live::subscribe(id, move |p| {
             let finished = p.status.is_finished();
-            progress.set(Some(p));
+            let due = p.elapsed_s - last_refresh.get_value() >= 5.0;
+            progress.set(Some(p.clone()));
             if finished {
                 run.refetch();
+                series.refetch();
+            } else if due {
+                last_refresh.set_value(p.elapsed_s);
+                series.refetch();
             }
         });
     });
@@ -34,6 +44,9 @@ pub fn RunPage() -> impl IntoView {
                     Err(e) => view! { <h1>"Run"</h1> <ErrorBox error=e/> }.into_any(),
                 }
             })}
+        </Transition>
+        <Transition fallback=|| ()>
+            {move || Suspend::new(async move { series.await.ok().map(|s| view! { <RunCharts series=s/> }) })}
         </Transition>
     }
 }
@@ -70,6 +83,7 @@ fn RunDetail(run: RunView, progress: RwSignal<Option<Progress>>) -> impl IntoVie
                     <dd>{s.sampling.max_tokens.map(|m| m.to_string()).unwrap_or("from the dataset".into())}</dd>
                 }
             })}
+            {run.sweep_id.map(|s| view! { <dt>"Sweep"</dt> <dd><a href=format!("/sweeps/{s}")>{format!("sweep #{s}: all concurrency levels")}</a></dd> })}
             <dt>"Created"</dt>
             <dd>{run.created_at.clone()}</dd>
         </dl>
@@ -88,7 +102,13 @@ fn RunDetail(run: RunView, progress: RwSignal<Option<Progress>>) -> impl IntoVie
             Err(e) => view! { <ErrorBox error=e/> }.into_any(),
         })}
         {run.error.clone().map(|e| view! { <p class="error" role="alert">{e}</p> })}
-        {run.summary.clone().map(|s| view! { <SummaryTable summary=s origin/> })}
+        {run.summary.clone().map(|s| {
+            let integrity = s.integrity.clone();
+            view! {
+                <SummaryTable summary=s origin/>
+                {integrity.map(|i| view! { <IntegrityPanel integrity=i/> })}
+            }
+        })}
     }
 }
 

@@ -34,10 +34,12 @@ fn RunsTable(runs: Vec<RunView>) -> impl IntoView {
         return view! { <p class="empty">"No runs yet. " <A href="/launch">"Launch the first one"</A> "."</p> }.into_any();
     }
     view! {
+        <form method="get" action="/compare" class="plain" aria-label="Compare runs">
         <table class="runs">
             <caption class="sr-only">"Runs"</caption>
             <thead>
                 <tr>
+                    <th><span class="sr-only">"Compare"</span></th>
                     <th>"#"</th>
                     <th>"Name"</th>
                     <th>"Model"</th>
@@ -58,6 +60,7 @@ fn RunsTable(runs: Vec<RunView>) -> impl IntoView {
                         let origin = r.origin_label();
                         view! {
                             <tr>
+                                <td><input type="checkbox" name="run" value=r.id.to_string() aria-label=format!("compare run {}", r.id)/></td>
                                 <td>{r.id}</td>
                                 <td>
                                     <A href=href>{r.name.clone()}</A>
@@ -77,6 +80,8 @@ fn RunsTable(runs: Vec<RunView>) -> impl IntoView {
                     .collect_view()}
             </tbody>
         </table>
+        <button type="submit">"Compare selected runs"</button>
+        </form>
     }
     .into_any()
 }

@@ -45,6 +45,16 @@ pub struct SimConfig {
     /// Per-token time grows by this fraction at a full batch: tpot x (1 + s x running / capacity).
     pub batch_slowdown: f64,
     pub faults: FaultRates,
+    /// Record when each request's first and last content chunk left (ground truth for the
+    /// timing-accuracy benchmark). Off by default: it costs a lock per request.
+    pub record_timing: bool,
+}
+
+/// When the simulator emitted a request's first and last content chunk.
+#[derive(Clone, Copy, Debug)]
+pub struct Emitted {
+    pub first: Instant,
+    pub last: Instant,
 }
 
 impl Default for SimConfig {
@@ -59,6 +69,7 @@ impl Default for SimConfig {
             tokens_per_chunk: 1,
             batch_slowdown: 0.5,
             faults: FaultRates { stall_for: Duration::from_secs(3600), ..Default::default() },
+            record_timing: false,
         }
     }
 }
@@ -101,6 +112,8 @@ pub struct Sim {
     capacity: Arc<Semaphore>,
     draws: AtomicU64,
     profiles: Vec<Profile>,
+    /// Ground truth by prompt text, when `record_timing` is on.
+    pub emitted: std::sync::Mutex<std::collections::HashMap<String, Emitted>>,
 }
 
 impl Sim {
@@ -112,6 +125,7 @@ impl Sim {
             stats: SimStats::default(),
             draws: AtomicU64::new(0),
             profiles,
+            emitted: std::sync::Mutex::new(std::collections::HashMap::new()),
         })
     }
 
@@ -311,6 +325,7 @@ async fn generate(sim: Arc<Sim>, body: Bytes, kind: Kind) -> Response {
     sim.stats.prompt_tokens_total.fetch_add(n_prompt, Ordering::Relaxed);
     let ttft = sim.config.ttft.mul_f64(profile.ttft_factor);
     let reply = Reply {
+        key: if sim.config.record_timing { Some(prompt.clone()) } else { None },
         id: format!("{}-{}", if kind == Kind::Chat { "chatcmpl" } else { "cmpl" }, sim.stats.requests.load(Ordering::Relaxed)),
         model: model.to_string(),
         kind,
@@ -343,6 +358,7 @@ async fn generate(sim: Arc<Sim>, body: Bytes, kind: Kind) -> Response {
 }
 
 struct Reply {
+    key: Option<String>,
     id: String,
     model: String,
     kind: Kind,
@@ -406,6 +422,7 @@ async fn stream_reply(sim: Arc<Sim>, r: Reply, permit: tokio::sync::OwnedSemapho
     let per_chunk = sim.config.tokens_per_chunk.max(1);
     let groups: Vec<&[String]> = r.pieces.chunks(per_chunk).collect();
     let fault_at = groups.len() / 2;
+    let mut first_emit = None;
     if let Some(f) = r.fault {
         sim.stats.faults.add(f);
     }
@@ -446,9 +463,13 @@ async fn stream_reply(sim: Arc<Sim>, r: Reply, permit: tokio::sync::OwnedSemapho
         }
         let last = i + 1 == groups.len();
         let content = group.concat();
-        if tx.send(Ok(r.chunk(&content, false, last.then_some(r.finish)))).await.is_err() {
+        let frame = r.chunk(&content, false, last.then_some(r.finish));
+        let emitted_at = Instant::now();
+        first_emit.get_or_insert(emitted_at);
+        if tx.send(Ok(frame)).await.is_err() {
             return;
         }
+
         sim.stats.generation_tokens_total.fetch_add(group.len() as u64, Ordering::Relaxed);
         next += sim.tpot_now(r.tpot_factor) * group.len() as u32;
     }
@@ -460,7 +481,13 @@ async fn stream_reply(sim: Arc<Sim>, r: Reply, permit: tokio::sync::OwnedSemapho
                        "created": now_secs(), "model": r.model, "choices": [], "usage": r.usage()});
         let _ = tx.send(Ok(frame(&v))).await;
     }
+    let done_at = Instant::now();
     let _ = tx.send(Ok(Bytes::from_static(b"data: [DONE]\n\n"))).await;
+    if let (Some(key), Some(first)) = (&r.key, first_emit) {
+        if let Ok(mut m) = sim.emitted.lock() {
+            m.insert(key.clone(), Emitted { first, last: done_at });
+        }
+    }
 }
 
 async fn whole_reply(sim: Arc<Sim>, r: Reply, permit: tokio::sync::OwnedSemaphorePermit) -> Response {

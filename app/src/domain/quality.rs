@@ -1,0 +1,147 @@
+//! Automatic quality checks on an answer: is there JSON (bare, fenced, or wrapped in prose), what
+//! do its fields say, and did the model hand the task back instead of doing it?
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// Where the JSON was found.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum JsonForm {
+    /// The whole answer is one JSON value.
+    Bare,
+    /// Inside a ``` fence (```json or plain).
+    Fenced,
+    /// An object embedded in other text.
+    InProse,
+}
+
+impl JsonForm {
+    pub fn label(self) -> &'static str {
+        match self {
+            JsonForm::Bare => "bare",
+            JsonForm::Fenced => "fenced",
+            JsonForm::InProse => "in prose",
+        }
+    }
+}
+
+/// Find the answer's JSON object, preferring the whole text, then a fence, then the first
+/// balanced `{...}` that parses.
+pub fn extract_json(text: &str) -> Option<(JsonForm, Value)> {
+    let t = text.trim();
+    if let Ok(v @ Value::Object(_)) = serde_json::from_str::<Value>(t) {
+        return Some((JsonForm::Bare, v));
+    }
+    if let Some(start) = t.find("```") {
+        let after = &t[start + 3..];
+        let body_start = after.find('\n').map(|i| i + 1).unwrap_or(0);
+        let body = &after[body_start..];
+        let inner = body.find("```").map(|e| &body[..e]).unwrap_or(body);
+        if let Ok(v @ Value::Object(_)) = serde_json::from_str::<Value>(inner.trim()) {
+            return Some((JsonForm::Fenced, v));
+        }
+    }
+    let bytes = t.as_bytes();
+    let mut from = 0;
+    while let Some(off) = t[from..].find('{') {
+        let start = from + off;
+        if let Some(end) = balanced_end(bytes, start) {
+            if let Ok(v @ Value::Object(_)) = serde_json::from_str::<Value>(&t[start..=end]) {
+                return Some((JsonForm::InProse, v));
+            }
+        }
+        from = start + 1;
+    }
+    None
+}
+
+/// Index of the `}` closing the `{` at `start`, skipping braces inside strings.
+fn balanced_end(b: &[u8], start: usize) -> Option<usize> {
+    let (mut depth, mut in_str, mut escaped) = (0usize, false, false);
+    for (i, &c) in b.iter().enumerate().skip(start) {
+        if in_str {
+            match (escaped, c) {
+                (true, _) => escaped = false,
+                (false, b'\\') => escaped = true,
+                (false, b'"') => in_str = false,
+                _ => {}
+            }
+            continue;
+        }
+        match c {
+            b'"' => in_str = true,
+            b'{' => depth += 1,
+            b'}' => {
+                depth = depth.checked_sub(1)?;
+                if depth == 0 {
+                    return Some(i);
+                }
+            }
+            _ => {}
+        }
+    }
+    None
+}
+
+/// The value at a dotted path (`analysis.trajectory.rating`).
+pub fn field<'a>(v: &'a Value, path: &str) -> Option<&'a Value> {
+    path.split('.').try_fold(v, |cur, key| cur.get(key))
+}
+
+/// A field as text for filtering and charting (`true`, `Strong Yes`, `3`).
+pub fn field_text(v: &Value, path: &str) -> Option<String> {
+    match field(v, path)? {
+        Value::String(s) => Some(s.trim().to_string()),
+        Value::Null => None,
+        other => Some(other.to_string()),
+    }
+}
+
+/// Phrases of a model handing the task back ("please fill in the fields", "your turn").
+const HANDBACK_CUES: [&str; 8] = [
+    "fill in the fields",
+    "your turn",
+    "please fill in",
+    "[insert",
+    "[your",
+    "fill in the following",
+    "use evidence from the candidate profile to support your",
+    "provide your evaluation",
+];
+
+/// The seed's instruction failure: no JSON, and the text asks the user to do the evaluation.
+pub fn hands_task_back(text: &str) -> bool {
+    let lower = text.to_lowercase();
+    extract_json(text).is_none() && HANDBACK_CUES.iter().any(|c| lower.contains(c))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bare_fenced_and_prose_json_are_found_and_told_apart() {
+        assert_eq!(extract_json(" {\"a\": 1} ").map(|x| x.0), Some(JsonForm::Bare));
+        assert_eq!(extract_json("```json\n{\"a\": 1}\n```").map(|x| x.0), Some(JsonForm::Fenced));
+        assert_eq!(extract_json("Here it is:\n\n{\"a\": {\"b\": \"}\"}} hope that helps").map(|x| x.0), Some(JsonForm::InProse));
+        assert_eq!(extract_json("no json here"), None);
+        assert_eq!(extract_json("{\"truncated\": \"abc"), None);
+    }
+
+    #[test]
+    fn dotted_paths_reach_nested_fields() {
+        let v: Value = serde_json::json!({"analysis": {"trajectory": {"rating": "Strong"}, "is_software_engineer": {"value": true}}});
+        assert_eq!(field_text(&v, "analysis.trajectory.rating").as_deref(), Some("Strong"));
+        assert_eq!(field_text(&v, "analysis.is_software_engineer.value").as_deref(), Some("true"));
+        assert_eq!(field_text(&v, "analysis.missing"), None);
+    }
+
+    #[test]
+    fn the_seed_llama_answer_is_a_handback() {
+        let seed = "Be clear and concise.\n\n**Your Turn!**\n\nPlease fill in the fields with your evaluation and rationale.";
+        assert!(hands_task_back(seed));
+        assert!(!hands_task_back("{\"recommendation\": \"Yes\"} your turn"));
+        assert!(!hands_task_back("The candidate is strong."));
+    }
+}

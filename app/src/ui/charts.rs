@@ -1,0 +1,66 @@
+//! Chart sections shared by the run, compare and sweep pages.
+
+use crate::api::types::RunView;
+use crate::charts::{cdf, histogram, sweep_curve, timeline, Samples, SweepPoint};
+use crate::domain::definitions as def;
+use crate::domain::series::RunSeries;
+use leptos::prelude::*;
+
+#[component]
+pub fn RunCharts(series: RunSeries) -> impl IntoView {
+    let tl = timeline(&series, 860, 420);
+    let ttft = histogram("TTFT distribution", &series.ttft_ms, 420, 260);
+    let e2e = histogram("E2E latency distribution", &series.e2e_ms, 420, 260);
+    view! {
+        <section class="chart" aria-labelledby="charts-title">
+            <h2 id="charts-title">"Charts"</h2>
+            <div class="svg" inner_html=tl></div>
+            <p class="definition">
+                "Client line: completion tokens of the requests that finished in each second. Server lines: scraped from the endpoint's /metrics about once a second (absent when it has none)."
+            </p>
+            <div class="pair">
+                <div class="svg" inner_html=ttft></div>
+                <div class="svg" inner_html=e2e></div>
+            </div>
+            <p class="definition">"TTFT: " {def::TTFT} ". E2E: " {def::E2E} "."</p>
+        </section>
+    }
+}
+
+#[component]
+pub fn CdfCharts(series: Vec<RunSeries>) -> impl IntoView {
+    let ttft: Vec<Samples> = series.iter().map(|s| Samples { label: &s.label, values: &s.ttft_ms }).collect();
+    let e2e: Vec<Samples> = series.iter().map(|s| Samples { label: &s.label, values: &s.e2e_ms }).collect();
+    let ttft = cdf("TTFT, cumulative", &ttft, 860, 320);
+    let e2e = cdf("E2E latency, cumulative", &e2e, 860, 320);
+    view! {
+        <section class="chart" aria-labelledby="cdf-title">
+            <h2 id="cdf-title">"Latency distributions"</h2>
+            <div class="svg" inner_html=ttft></div>
+            <div class="svg" inner_html=e2e></div>
+            <p class="definition">"Each curve: the fraction of a run's answered requests at or under that latency."</p>
+        </section>
+    }
+}
+
+#[component]
+pub fn SweepChart(runs: Vec<RunView>) -> impl IntoView {
+    let points = |f: fn(&crate::domain::summary::RunSummary) -> Option<f64>| -> Vec<SweepPoint> {
+        runs.iter()
+            .filter_map(|r| {
+                let s = r.summary.as_ref()?;
+                Some(SweepPoint { concurrency: r.spec.as_ref()?.load.concurrency, output_tps: s.output_tokens_per_s, p90_ms: f(s)? })
+            })
+            .collect()
+    };
+    let e2e = sweep_curve("Throughput vs E2E latency", "E2E", &points(|s| s.e2e_ms.map(|d| d.p90)), 860, 360);
+    let ttft = sweep_curve("Throughput vs TTFT", "TTFT", &points(|s| s.ttft_ms.map(|d| d.p90)), 860, 360);
+    view! {
+        <section class="chart" aria-labelledby="sweep-title">
+            <h2 id="sweep-title">"Sweep curve"</h2>
+            <div class="svg" inner_html=e2e></div>
+            <div class="svg" inner_html=ttft></div>
+            <p class="definition">"One point per concurrency level. Where the curve turns upward, more concurrency buys latency, not throughput."</p>
+        </section>
+    }
+}

@@ -1,0 +1,141 @@
+//! Benchmarks of the run engine (figures go to BENCHMARKS.md; nothing here passes or fails).
+//!
+//!   cargo bench -p server --bench engine -- throughput   # runner output tok/s and CPU per token
+//!   cargo bench -p server --bench engine -- accuracy     # TTFT/E2E error vs the simulator's truth
+//!
+//! `throughput` runs the real worker (client, SQLite writes, progress) on ONE core (a
+//! current-thread runtime; pin it with `taskset -c 0`) against `bakeoff sim` in another process
+//! (pinned to core 1 when `taskset` exists) with zero token time, so the simulator's speed and
+//! the client's cost are what is measured.
+
+use app::domain::candidates::demo_dataset;
+use app::domain::spec::{LaunchForm, Sampling};
+use app::domain::stats::Distribution;
+use server::client::{prepare_body, Client};
+use server::serve::prepare;
+use server::sim::{self, SimConfig};
+use server::worker::{PreflightPolicy, Worker};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+fn main() {
+    let which: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with('-')).collect();
+    let all = which.is_empty();
+    if all || which.iter().any(|w| w == "throughput") {
+        throughput();
+    }
+    if all || which.iter().any(|w| w == "accuracy") {
+        accuracy();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port()
+}
+
+fn throughput() {
+    let port = free_port();
+    let bin = env!("CARGO_BIN_EXE_bakeoff");
+    let sim_args = ["sim", "--addr", &format!("127.0.0.1:{port}"), "--ttft-ms", "0", "--tpot-ms", "0", "--max-concurrency", "4096"];
+    let pinned = Command::new("taskset").arg("--version").stdout(Stdio::null()).status().is_ok();
+    let mut sim = if pinned {
+        Command::new("taskset").args(["-c", "1", bin]).args(sim_args).stderr(Stdio::null()).spawn()
+    } else {
+        Command::new(bin).args(sim_args).stderr(Stdio::null()).spawn()
+    }
+    .expect("start bakeoff sim");
+    let url = format!("http://127.0.0.1:{port}");
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+    rt.block_on(async {
+        let dir = tempfile::tempdir().expect("tmp");
+        let (state, client) = prepare(&dir.path().join("bench.db"), std::path::Path::new("target/site"), "127.0.0.1:0".parse().expect("addr"))
+            .await
+            .expect("db");
+        let (endpoint_id, _) = app::api::endpoints::register(&state, "sim", &url).await.expect("endpoint");
+        let worker = Worker { state: state.clone(), client, preflight: PreflightPolicy::default() };
+        println!("throughput: real worker on one core (current-thread runtime) vs `bakeoff sim` (ttft 0, tpot 0){}", if pinned { ", sim pinned to core 1" } else { "" });
+        println!("{:>11} {:>9} {:>14} {:>14} {:>16}", "concurrency", "requests", "output tok/s", "client CPU-s", "CPU-s per 1M tok");
+        for (concurrency, requests) in [(16u32, 2000u32), (64, 4000), (256, 4000)] {
+            let form = LaunchForm {
+                endpoint_id: endpoint_id.to_string(),
+                dataset_id: "1".into(),
+                model: "sim-gemma-3-4b".into(),
+                requests: requests.to_string(),
+                concurrency: concurrency.to_string(),
+                ..Default::default()
+            };
+            let launched = app::api::runs::queue_runs(&state, &form).await.expect("queue");
+            let id = launched.run_ids[0];
+            let claimed = app::db::runs::claim(&state.db, id).await.expect("claim").expect("queued");
+            let cpu0 = server::cpu::process_cpu().unwrap_or_default();
+            worker.execute(claimed).await;
+            let cpu = server::cpu::process_cpu().unwrap_or_default() - cpu0;
+            let run = app::db::runs::get(&state.db, id).await.expect("run");
+            let s = run.summary.expect("summary");
+            assert_eq!(s.outcomes.ok, u64::from(requests), "every request answered");
+            println!(
+                "{:>11} {:>9} {:>14.0} {:>14.2} {:>16.2}",
+                concurrency,
+                requests,
+                s.output_tokens_per_s,
+                cpu.as_secs_f64(),
+                cpu.as_secs_f64() / (s.completion_tokens as f64 / 1e6)
+            );
+        }
+    });
+    let _ = sim.kill();
+    let _ = sim.wait();
+}
+
+fn accuracy() {
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime");
+    rt.block_on(async {
+        let streams = 1000usize;
+        let config = SimConfig {
+            ttft: Duration::from_millis(200),
+            tpot: Duration::from_millis(10),
+            max_concurrency: 4096,
+            batch_slowdown: 0.0,
+            record_timing: true,
+            ..SimConfig::default()
+        };
+        let handle = sim::start(config, "127.0.0.1:0".parse().expect("addr")).await.expect("sim");
+        let url = format!("{}/v1/chat/completions", handle.base_url());
+        let client = Client::new();
+        let items = demo_dataset(streams, 99);
+        let sampling = Sampling { max_tokens: Some(100), temperature: None };
+        let mut tasks = tokio::task::JoinSet::new();
+        let start = Instant::now();
+        for item in &items {
+            let body = prepare_body(item, "sim-gemma-3-4b", &sampling);
+            let (client, url, key) = (client.clone(), url.clone(), item.prompt_text());
+            tasks.spawn(async move { (key, client.send(&url, body, Duration::from_secs(120)).await) });
+        }
+        let mut ttft_err = Vec::new();
+        let mut e2e_err = Vec::new();
+        let mut results = Vec::new();
+        while let Some(r) = tasks.join_next().await {
+            results.push(r.expect("task"));
+        }
+        let wall = start.elapsed();
+        let truth = handle.sim.emitted.lock().expect("lock").clone();
+        for (key, m) in &results {
+            let Some(t) = truth.get(key) else { continue };
+            if let Some(ttft) = m.ttft {
+                ttft_err.push(((m.sent + ttft).saturating_duration_since(t.first)).as_secs_f64() * 1e3);
+            }
+            e2e_err.push(((m.sent + m.e2e).saturating_duration_since(t.last)).as_secs_f64() * 1e3);
+        }
+        let peak = handle.sim.stats.peak_in_flight.load(std::sync::atomic::Ordering::Relaxed);
+        println!("accuracy: {} streams, peak {} in flight, {} matched to the simulator's emission times, wall {:.1} s", streams, peak, e2e_err.len(), wall.as_secs_f64());
+        println!("  (error = client's timestamp - simulator's emission timestamp, same process clock)");
+        for (name, v) in [("TTFT", &ttft_err), ("E2E", &e2e_err)] {
+            if let Some(d) = Distribution::of(v) {
+                println!("  {name:<5} error ms: mean {:.3}  p50 {:.3}  p90 {:.3}  p99 {:.3}  max {:.3}", d.mean, d.p50, d.p90, d.p99, d.max);
+            }
+        }
+    });
+}
