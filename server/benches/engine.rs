@@ -13,7 +13,7 @@ use app::domain::spec::{LaunchForm, Sampling};
 use app::domain::stats::Distribution;
 use server::client::{prepare_body, Client};
 use server::serve::prepare;
-use server::sim::{self, SimConfig};
+use server::sim;
 use server::worker::{PreflightPolicy, Worker};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -91,51 +91,60 @@ fn throughput() {
 }
 
 fn accuracy() {
-    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime");
+    // The simulator in its own process (core 1), the client on one thread (core 0): the error
+    // measured is the client's, not the two competing for a core.
+    let port = free_port();
+    let bin = env!("CARGO_BIN_EXE_bakeoff");
+    let args = ["sim", "--addr", &format!("127.0.0.1:{port}"), "--ttft-ms", "200", "--tpot-ms", "20", "--max-concurrency", "4096", "--batch-slowdown", "0", "--record-timing"];
+    let pinned = Command::new("taskset").arg("--version").stdout(Stdio::null()).status().is_ok();
+    let mut sim = if pinned { Command::new("taskset").args(["-c", "1", bin]).args(args).stderr(Stdio::null()).spawn() } else { Command::new(bin).args(args).stderr(Stdio::null()).spawn() }
+        .expect("start bakeoff sim");
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let base = format!("http://127.0.0.1:{port}");
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
     rt.block_on(async {
         let streams = 1000usize;
-        let config = SimConfig {
-            ttft: Duration::from_millis(200),
-            tpot: Duration::from_millis(10),
-            max_concurrency: 4096,
-            batch_slowdown: 0.0,
-            record_timing: true,
-            ..SimConfig::default()
-        };
-        let handle = sim::start(config, "127.0.0.1:0".parse().expect("addr")).await.expect("sim");
-        let url = format!("{}/v1/chat/completions", handle.base_url());
+        let url = format!("{base}/v1/chat/completions");
         let client = Client::new();
         let items = demo_dataset(streams, 99);
         let sampling = Sampling { max_tokens: Some(100), temperature: None };
+        // Instants of this process mapped onto the wall clock the simulator stamps with.
+        let (wall0, inst0) = (sim::unix_us(), Instant::now());
+        let to_us = |t: Instant| wall0 as f64 + t.duration_since(inst0).as_secs_f64() * 1e6;
         let mut tasks = tokio::task::JoinSet::new();
-        let start = Instant::now();
         for item in &items {
             let body = prepare_body(item, "sim-gemma-3-4b", &sampling);
-            let (client, url, key) = (client.clone(), url.clone(), item.prompt_text());
+            let (client, url, key) = (client.clone(), url.clone(), sim::prompt_key(&item.prompt_text()));
             tasks.spawn(async move { (key, client.send(&url, body, Duration::from_secs(120)).await) });
         }
-        let mut ttft_err = Vec::new();
-        let mut e2e_err = Vec::new();
         let mut results = Vec::new();
         while let Some(r) = tasks.join_next().await {
             results.push(r.expect("task"));
         }
-        let wall = start.elapsed();
-        let truth = handle.sim.emitted.lock().expect("lock").clone();
+        let truth: std::collections::HashMap<String, sim::Emitted> =
+            reqwest::get(format!("{base}/sim/emitted")).await.expect("truth").json().await.expect("json");
+        let stats: serde_json::Value = reqwest::get(format!("{base}/sim/stats")).await.expect("stats").json().await.expect("json");
+        let (mut ttft_err, mut e2e_err) = (Vec::new(), Vec::new());
         for (key, m) in &results {
             let Some(t) = truth.get(key) else { continue };
             if let Some(ttft) = m.ttft {
-                ttft_err.push(((m.sent + ttft).saturating_duration_since(t.first)).as_secs_f64() * 1e3);
+                ttft_err.push((to_us(m.sent + ttft) - t.first_us as f64) / 1e3);
             }
-            e2e_err.push(((m.sent + m.e2e).saturating_duration_since(t.last)).as_secs_f64() * 1e3);
+            e2e_err.push((to_us(m.sent + m.e2e) - t.last_us as f64) / 1e3);
         }
-        let peak = handle.sim.stats.peak_in_flight.load(std::sync::atomic::Ordering::Relaxed);
-        println!("accuracy: {} streams, peak {} in flight, {} matched to the simulator's emission times, wall {:.1} s", streams, peak, e2e_err.len(), wall.as_secs_f64());
-        println!("  (error = client's timestamp - simulator's emission timestamp, same process clock)");
+        println!(
+            "accuracy: {streams} streams (ttft 200 ms, 100 tokens at 20 ms), peak {} in flight, {} matched to the simulator's emission times",
+            stats["peak_in_flight"], e2e_err.len()
+        );
+        println!("  error = client's timestamp - simulator's emission timestamp (both on the wall clock, separate processes{})", if pinned { ", pinned to cores 0 and 1" } else { "" });
         for (name, v) in [("TTFT", &ttft_err), ("E2E", &e2e_err)] {
             if let Some(d) = Distribution::of(v) {
                 println!("  {name:<5} error ms: mean {:.3}  p50 {:.3}  p90 {:.3}  p99 {:.3}  max {:.3}", d.mean, d.p50, d.p90, d.p99, d.max);
             }
         }
     });
+    let _ = sim.kill();
+    let _ = sim.wait();
 }

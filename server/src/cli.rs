@@ -142,6 +142,13 @@ pub struct SimTuning {
     /// Error bodies in the old flat vLLM shape.
     #[arg(long)]
     pub flat_errors: bool,
+    /// Record when each answer's first chunk and [DONE] left (GET /sim/emitted), for the
+    /// timing-accuracy benchmark.
+    #[arg(long, hide = true)]
+    pub record_timing: bool,
+    /// Per-token slowdown at a full batch (tpot x (1 + s x running / capacity)).
+    #[arg(long, default_value_t = 0.5)]
+    pub batch_slowdown: f64,
 }
 
 fn parse_fault(s: &str) -> Result<(String, f64), String> {
@@ -180,9 +187,9 @@ impl SimTuning {
             max_concurrency: self.max_concurrency,
             max_model_len: self.max_model_len,
             tokens_per_chunk: self.tokens_per_chunk.max(1),
-            batch_slowdown: 0.5,
+            batch_slowdown: self.batch_slowdown,
             faults,
-            record_timing: false,
+            record_timing: self.record_timing,
         })
     }
 }

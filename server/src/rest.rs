@@ -26,6 +26,9 @@ pub fn routes() -> Router<AppState> {
         .route("/api/runs/{id}/metrics", get(metrics))
         .route("/api/runs/{id}/events", get(crate::events::run_events))
         .route("/api/endpoints", get(list_endpoints).post(add_endpoint))
+        .route("/api/prices", get(list_prices))
+        .route("/api/import", post(import))
+        .route("/api/report", get(report))
         .route("/api/datasets", get(list_datasets).post(upload_dataset))
 }
 
@@ -117,6 +120,49 @@ async fn add_endpoint(State(s): State<AppState>, Json(e): Json<NewEndpoint>) -> 
     authorize(Permission::Run).await?;
     let (id, models) = app::api::endpoints::register(&s, &e.name, &e.base_url).await?;
     Ok((StatusCode::CREATED, Json(json!({"id": id, "models": models}))))
+}
+
+async fn list_prices(State(s): State<AppState>) -> Result<impl IntoResponse, AppError> {
+    authorize(Permission::View).await?;
+    Ok(Json(db::prices::list(&s.db).await?))
+}
+
+#[derive(Deserialize)]
+struct ImportQuery {
+    /// The file's name (its extension tells a run summary `.json` from a Batch output `.jsonl`).
+    filename: String,
+}
+
+/// `POST /api/import?filename=F` with the file as the body.
+async fn import(State(s): State<AppState>, Query(q): Query<ImportQuery>, body: Bytes) -> Result<impl IntoResponse, AppError> {
+    authorize(Permission::Run).await?;
+    let text = std::str::from_utf8(&body).map_err(|e| AppError::validation("file", format!("the file is not UTF-8 text ({e})")))?;
+    let id = app::api::import::import_file(&s.db, &q.filename, text, None).await?;
+    Ok((StatusCode::CREATED, Json(json!({"run_id": id}))))
+}
+
+#[derive(Deserialize)]
+struct ReportQuery {
+    #[serde(default)]
+    format: Option<String>,
+    sheet: Option<String>,
+    volume: Option<f64>,
+    screen: Option<i64>,
+    judge: Option<i64>,
+    judge_share: Option<f64>,
+}
+
+/// `GET /api/report?format=md|html&sheet=NAME&volume=N`: the report as a download.
+async fn report(State(s): State<AppState>, Query(q): Query<ReportQuery>) -> Result<impl IntoResponse, AppError> {
+    authorize(Permission::View).await?;
+    let options = app::api::report::ReportOptions { sheet: q.sheet, volume: q.volume, screen: q.screen, judge: q.judge, judge_share: q.judge_share };
+    let doc = app::api::report::build_report(&s.db, &options, &app::api::report::chrono_now()).await?;
+    let (body, ctype, ext) = match q.format.as_deref().unwrap_or("md") {
+        "html" => (doc.to_html("Bakeoff benchmark report"), "text/html; charset=utf-8", "html"),
+        "md" => (doc.to_markdown(), "text/markdown; charset=utf-8", "md"),
+        other => return Err(AppError::validation("format", format!("format must be md or html, got '{other}'"))),
+    };
+    Ok(([(header::CONTENT_TYPE, ctype.to_string()), (header::CONTENT_DISPOSITION, format!("attachment; filename=\"bakeoff-report.{ext}\""))], body))
 }
 
 async fn list_datasets(State(s): State<AppState>) -> Result<impl IntoResponse, AppError> {

@@ -6,7 +6,7 @@ use crate::demo;
 use crate::probe::HttpProbe;
 use crate::rest;
 use crate::sim::{self, SimConfig, SimHandle};
-use crate::upload::{upload_form, MAX_UPLOAD_BYTES};
+use crate::upload::{import_form, upload_form, MAX_UPLOAD_BYTES};
 use crate::worker::{PreflightPolicy, Worker};
 use anyhow::Context as _;
 use app::db;
@@ -59,6 +59,7 @@ impl Running {
 pub async fn prepare(db_path: &std::path::Path, site_root: &std::path::Path, addr: SocketAddr) -> anyhow::Result<(AppState, Client)> {
     let pool = db::connect(db_path).await.with_context(|| format!("opening the database {}", db_path.display()))?;
     demo::ensure_demo_dataset(&pool).await.context("creating the demo dataset")?;
+    db::prices::ensure_starting_sheets(&pool).await.context("adding the starting price sheets")?;
     let leptos_options = LeptosOptions::builder()
         .output_name("bakeoff")
         .site_root(site_root.to_string_lossy().to_string())
@@ -128,6 +129,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(rest::routes().layer(DefaultBodyLimit::max(MAX_UPLOAD_BYTES)))
         .route("/datasets/upload", post(upload_form).layer(DefaultBodyLimit::max(MAX_UPLOAD_BYTES)))
+        .route("/import/upload", post(import_form).layer(DefaultBodyLimit::max(MAX_UPLOAD_BYTES)))
         .leptos_routes_with_context(&state, routes, move || provide_context(context_state.clone()), move || shell(options.clone()))
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
         .with_state(state)

@@ -12,8 +12,39 @@ use axum::response::Redirect;
 pub const MAX_UPLOAD_BYTES: usize = 256 * 1024 * 1024;
 
 pub async fn upload_form(State(s): State<AppState>, multipart: Multipart) -> Redirect {
-    match store(&s, multipart).await {
-        Ok(id) => Redirect::to(&format!("/datasets?uploaded={id}")),
+    back_with("/datasets", "uploaded", store(&s, multipart).await)
+}
+
+/// The import page's form: a run summary or Batch output, with an optional input file.
+pub async fn import_form(State(s): State<AppState>, multipart: Multipart) -> Redirect {
+    back_with("/import", "run", import(&s, multipart).await)
+}
+
+async fn import(s: &AppState, mut multipart: Multipart) -> Result<i64, AppError> {
+    authorize(Permission::Run).await?;
+    let (mut file, mut input) = (None, None);
+    while let Some(field) = multipart.next_field().await.map_err(|e| AppError::validation("file", format!("the upload was cut short ({e})")))? {
+        let which = field.name().unwrap_or("").to_string();
+        let name = field.file_name().unwrap_or("upload").to_string();
+        let bytes = field.bytes().await.map_err(|e| AppError::validation("file", format!("could not read the file ({e})")))?;
+        if bytes.is_empty() {
+            continue;
+        }
+        let text = String::from_utf8(bytes.to_vec()).map_err(|e| AppError::validation(&which, format!("{name} is not UTF-8 text ({e})")))?;
+        match which.as_str() {
+            "file" => file = Some((name, text)),
+            "input" => input = Some((name, text)),
+            _ => {}
+        }
+    }
+    let (name, text) = file.ok_or_else(|| AppError::validation("file", "choose a file to import"))?;
+    app::api::import::import_file(&s.db, &name, &text, input.as_ref().map(|(n, t)| (n.as_str(), t.as_str()))).await
+}
+
+/// Redirect to `page`, with `?{ok_key}=ID` on success or the problem at its field.
+fn back_with(page: &str, ok_key: &str, result: Result<i64, AppError>) -> Redirect {
+    match result {
+        Ok(id) => Redirect::to(&format!("{page}?{ok_key}={id}")),
         Err(e) => {
             let (field, message) = match &e {
                 AppError::Validation(errs) => {
@@ -23,7 +54,7 @@ pub async fn upload_form(State(s): State<AppState>, multipart: Multipart) -> Red
                 }
                 other => ("form".to_string(), other.to_string()),
             };
-            Redirect::to(&format!("/datasets?error_field={}&error={}", encode(&field), encode(&message)))
+            Redirect::to(&format!("{page}?error_field={}&error={}", encode(&field), encode(&message)))
         }
     }
 }

@@ -1,9 +1,13 @@
 //! Server functions: thin (check the caller, validate, call db/domain, map errors).
 
+pub mod cost;
 pub mod datasets;
 pub mod endpoints;
 pub mod error;
 pub mod guard;
+pub mod import;
+pub mod quality;
+pub mod report;
 pub mod runs;
 pub mod types;
 

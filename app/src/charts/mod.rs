@@ -1,11 +1,13 @@
 //! Charts: data in, SVG text out (plotters' SVG backend). The same code draws in the browser
 //! (wasm), in server-rendered pages, and in exported reports.
 
+mod cost;
 mod latency;
 mod sweep;
 mod throughput;
 mod timeline;
 
+pub use cost::{cost_bars, monthly_lines, speed_quality_cost, ScatterPoint};
 pub use latency::{cdf, histogram, Samples};
 pub use sweep::{sweep_curve, SweepPoint};
 pub use throughput::{throughput_bars, ThroughputBar};

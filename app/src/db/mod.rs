@@ -5,6 +5,7 @@ pub mod datasets;
 pub mod endpoints;
 pub mod metrics;
 pub mod pool;
+pub mod prices;
 pub mod records;
 pub mod runs;
 

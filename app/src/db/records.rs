@@ -12,6 +12,13 @@ pub async fn insert_batch(db: &Db, run_id: i64, records: &[RequestRecord]) -> Db
         return Ok(0);
     }
     let mut tx = db.begin().await?;
+    let inserted = insert_batch_tx(&mut tx, run_id, records).await?;
+    tx.commit().await?;
+    Ok(inserted)
+}
+
+/// The same, inside a caller's transaction.
+pub async fn insert_batch_tx(tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>, run_id: i64, records: &[RequestRecord]) -> DbResult<u64> {
     let mut inserted = 0;
     for r in records {
         let res = sqlx::query(
@@ -36,11 +43,10 @@ pub async fn insert_batch(db: &Db, run_id: i64, records: &[RequestRecord]) -> Db
         .bind(i64::from(r.content_chunks))
         .bind(encode_itl(&r.itl))
         .bind(&r.response)
-        .execute(&mut *tx)
+        .execute(&mut **tx)
         .await?;
         inserted += res.rows_affected();
     }
-    tx.commit().await?;
     Ok(inserted)
 }
 

@@ -131,6 +131,36 @@ impl<'q> BindAll<'q> for sqlx::query::Query<'q, sqlx::Sqlite, sqlx::sqlite::Sqli
     }
 }
 
+/// Store a run measured elsewhere (status `imported`), with its records if the file had them,
+/// in one transaction.
+pub async fn insert_imported(db: &Db, run: &crate::domain::import::ImportedRun, dataset_id: Option<i64>) -> DbResult<i64> {
+    let mut tx = db.begin().await?;
+    let r = sqlx::query(
+        "INSERT INTO runs (name, status, dataset_id, model, spec, total_requests, summary, provenance, started_at, finished_at) \
+         VALUES (?, 'imported', ?, ?, 'null', ?, ?, ?, ?, ?)",
+    )
+    .bind(&run.name)
+    .bind(dataset_id)
+    .bind(&run.model)
+    .bind(run.summary.requests as i64)
+    .bind(to_json(&run.summary))
+    .bind(to_json(&run.provenance))
+    .bind(&run.provenance.timestamp)
+    .bind(&run.provenance.timestamp)
+    .execute(&mut *tx)
+    .await?;
+    let id = r.last_insert_rowid();
+    super::records::insert_batch_tx(&mut tx, id, &run.records).await?;
+    tx.commit().await?;
+    Ok(id)
+}
+
+/// The provenance of an imported run.
+pub async fn provenance(db: &Db, id: i64) -> DbResult<Option<crate::domain::import::Provenance>> {
+    let text: Option<Option<String>> = sqlx::query_scalar("SELECT provenance FROM runs WHERE id = ?").bind(id).fetch_optional(db).await?;
+    text.flatten().map(|t| json("provenance", &t)).transpose()
+}
+
 /// A run the worker has taken: its id and what to do.
 pub struct Claimed {
     pub id: i64,

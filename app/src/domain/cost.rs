@@ -144,6 +144,17 @@ pub struct Usage {
     pub requests_per_s: f64,
 }
 
+impl Usage {
+    /// From a run's summary (its exact token totals). `None` without a prompt/completion split.
+    pub fn from_summary(s: &super::summary::RunSummary) -> Option<Usage> {
+        let mean_p = s.mean_prompt_tokens?;
+        let mean_c = s.mean_completion_tokens?;
+        // Requests whose tokens are in the totals.
+        let n = if mean_p + mean_c > 0.0 { ((s.prompt_tokens + s.completion_tokens) as f64 / (mean_p + mean_c)).round() as u64 } else { 0 };
+        Some(Usage { requests: n.max(1), prompt_tokens: s.prompt_tokens, completion_tokens: s.completion_tokens, requests_per_s: s.requests_per_s })
+    }
+}
+
 /// Price `usage` with `row`. `None` when the row lacks what its kind needs, or nothing was measured.
 pub fn cost(usage: &Usage, row: &PriceRow, monthly_volume: f64) -> Option<RunCost> {
     if usage.requests == 0 {

@@ -1,18 +1,24 @@
 //! Pure types and math: no IO, compiled for the server and for the browser (wasm).
 
 pub mod candidates;
+pub mod claims;
 pub mod cost;
 pub mod dataset;
 pub mod definitions;
+pub mod doc;
 pub mod errors;
 pub mod export;
 pub mod format;
 pub mod hybrid;
+pub mod import;
 pub mod integrity;
 pub mod metrics;
+pub mod pareto;
+pub mod prices;
 pub mod progress;
 pub mod quality;
 pub mod record;
+pub mod report;
 pub mod rng;
 pub mod schedule;
 pub mod series;

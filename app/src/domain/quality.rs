@@ -145,3 +145,83 @@ mod tests {
         assert!(!hands_task_back("The candidate is strong."));
     }
 }
+
+/// Automatic checks over a run's answered, measured records. `schema_ok` tells whether a
+/// value is valid against the dataset's schema (`None`: the dataset has no schema).
+pub fn assess_run(records: &[super::record::RequestRecord], schema_ok: Option<&dyn Fn(&Value) -> bool>) -> RunQuality {
+    let mut q = RunQuality { schema_valid: schema_ok.map(|_| 0), ..Default::default() };
+    for r in records.iter().filter(|r| !r.warmup && r.outcome.answered()) {
+        q.answered += 1;
+        if r.outcome == super::status::Outcome::Truncated {
+            q.truncated += 1;
+        }
+        match extract_json(&r.response) {
+            Some((_, v)) => {
+                q.json_found += 1;
+                if let (Some(ok), Some(n)) = (schema_ok, q.schema_valid.as_mut()) {
+                    if ok(&v) {
+                        *n += 1;
+                    }
+                }
+            }
+            None => {
+                if hands_task_back(&r.response) {
+                    q.handback += 1;
+                }
+            }
+        }
+    }
+    q
+}
+
+/// A run's quality as far as Bakeoff knows it: automatic checks over every answer, and the
+/// reviewers' grades where there are any.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct RunQuality {
+    pub answered: u64,
+    pub json_found: u64,
+    /// Valid against the dataset's schema (`None`: the dataset has none).
+    pub schema_valid: Option<u64>,
+    pub handback: u64,
+    pub truncated: u64,
+    /// Reviewers' mean overall grade (1-5) and how many grades.
+    pub mean_grade: Option<f64>,
+    pub grades: u64,
+    /// 95 % confidence half-width of the mean grade.
+    pub grade_ci: Option<f64>,
+}
+
+impl RunQuality {
+    /// One number for ranking, 0..=1: the mean grade if graded, else the schema-valid share,
+    /// else the JSON-found share. `None` with nothing to go on.
+    pub fn score(&self) -> Option<f64> {
+        if let Some(g) = self.mean_grade {
+            return Some((g - 1.0) / 4.0);
+        }
+        if self.answered == 0 {
+            return None;
+        }
+        let n = self.answered as f64;
+        Some(self.schema_valid.map(|v| v as f64 / n).unwrap_or(self.json_found as f64 / n))
+    }
+
+    /// What the score is, in words.
+    pub fn describe(&self) -> String {
+        if self.answered == 0 && self.mean_grade.is_none() {
+            return "no answers to check".into();
+        }
+        let n = self.answered.max(1) as f64;
+        let mut parts = Vec::new();
+        if let Some(g) = self.mean_grade {
+            parts.push(format!("mean grade {g:.2}/5 (n={}{})", self.grades, self.grade_ci.map(|c| format!(", ±{c:.2}")).unwrap_or_default()));
+        }
+        match self.schema_valid {
+            Some(v) => parts.push(format!("{:.0}% schema-valid", v as f64 / n * 100.0)),
+            None => parts.push(format!("{:.0}% JSON found", self.json_found as f64 / n * 100.0)),
+        }
+        if self.handback > 0 {
+            parts.push(format!("{:.0}% hand the task back", self.handback as f64 / n * 100.0));
+        }
+        parts.join(", ")
+    }
+}

@@ -18,6 +18,9 @@ pub struct OutcomeCounts {
     pub timeout: u64,
     pub connection_error: u64,
     pub stream_error: u64,
+    /// Failures an imported file counted without saying how they failed.
+    #[serde(default)]
+    pub unclassified: u64,
 }
 
 impl OutcomeCounts {
@@ -45,7 +48,7 @@ impl OutcomeCounts {
         }
     }
     pub fn total(&self) -> u64 {
-        Outcome::ALL.iter().map(|o| self.get(*o)).sum()
+        Outcome::ALL.iter().map(|o| self.get(*o)).sum::<u64>() + self.unclassified
     }
     pub fn answered(&self) -> u64 {
         self.ok + self.truncated
@@ -83,11 +86,21 @@ pub struct RunSummary {
     /// Was the client the limit? Filled in by the worker, which knows the schedule and its CPU.
     #[serde(default)]
     pub integrity: Option<super::integrity::Integrity>,
+    /// False for imports without times (e.g. a Batch output file): rates are then unknown.
+    #[serde(default = "known")]
+    pub timing_known: bool,
+    /// Total tokens when a file gives only the total, not the prompt/completion split.
+    #[serde(default)]
+    pub total_tokens_only: Option<u64>,
+}
+
+fn known() -> bool {
+    true
 }
 
 impl RunSummary {
     pub fn total_tokens(&self) -> u64 {
-        self.prompt_tokens + self.completion_tokens
+        self.total_tokens_only.unwrap_or(self.prompt_tokens + self.completion_tokens)
     }
     pub fn mean_total_tokens(&self) -> Option<f64> {
         Some(self.mean_prompt_tokens? + self.mean_completion_tokens?)
@@ -138,6 +151,8 @@ pub fn summarize(records: &[RequestRecord]) -> RunSummary {
         e2e_ms: Distribution::of_durations_ms(answered.iter().map(|r| r.e2e)),
         chunks_per_token: (completion_tokens > 0).then(|| chunks as f64 / completion_tokens as f64),
         integrity: None,
+        timing_known: true,
+        total_tokens_only: None,
         outcomes,
     }
 }

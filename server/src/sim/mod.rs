@@ -50,11 +50,23 @@ pub struct SimConfig {
     pub record_timing: bool,
 }
 
-/// When the simulator emitted a request's first and last content chunk.
-#[derive(Clone, Copy, Debug)]
+/// When the simulator emitted a request's first content chunk and its `[DONE]`, as wall-clock
+/// microseconds since the Unix epoch (comparable across processes on one machine).
+#[derive(Clone, Copy, Debug, serde::Serialize, serde::Deserialize)]
 pub struct Emitted {
-    pub first: Instant,
-    pub last: Instant,
+    pub first_us: u64,
+    pub last_us: u64,
+}
+
+/// Wall-clock microseconds since the Unix epoch.
+pub fn unix_us() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_micros() as u64).unwrap_or(0)
+}
+
+/// The key the ground truth is filed under: FNV-1a of the prompt text, in hex.
+pub fn prompt_key(prompt: &str) -> String {
+    let h = prompt.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3));
+    format!("{h:016x}")
 }
 
 impl Default for SimConfig {
@@ -181,6 +193,7 @@ pub fn router(sim: Arc<Sim>) -> Router {
         .route("/tokenize", post(tokenize_endpoint))
         .route("/metrics", get(metrics))
         .route("/sim/stats", get(stats))
+        .route("/sim/emitted", get(emitted))
         .with_state(sim)
 }
 
@@ -203,6 +216,12 @@ async fn tokenize_endpoint(State(sim): State<Arc<Sim>>, body: Bytes) -> Response
     let messages = req.get("messages").and_then(Value::as_array).map(Vec::len).unwrap_or(1);
     let count = prompt_tokens(&prompt_text(&req), messages);
     Json(json!({"count": count, "max_model_len": sim.config.max_model_len, "tokens": []})).into_response()
+}
+
+/// Ground truth for the timing benchmark (empty unless started with timing recorded).
+async fn emitted(State(sim): State<Arc<Sim>>) -> Json<Value> {
+    let m = sim.emitted.lock().map(|m| m.clone()).unwrap_or_default();
+    Json(serde_json::to_value(m).unwrap_or(Value::Null))
 }
 
 async fn stats(State(sim): State<Arc<Sim>>) -> Json<Value> {
@@ -325,7 +344,7 @@ async fn generate(sim: Arc<Sim>, body: Bytes, kind: Kind) -> Response {
     sim.stats.prompt_tokens_total.fetch_add(n_prompt, Ordering::Relaxed);
     let ttft = sim.config.ttft.mul_f64(profile.ttft_factor);
     let reply = Reply {
-        key: if sim.config.record_timing { Some(prompt.clone()) } else { None },
+        key: if sim.config.record_timing { Some(prompt_key(&prompt)) } else { None },
         id: format!("{}-{}", if kind == Kind::Chat { "chatcmpl" } else { "cmpl" }, sim.stats.requests.load(Ordering::Relaxed)),
         model: model.to_string(),
         kind,
@@ -464,8 +483,7 @@ async fn stream_reply(sim: Arc<Sim>, r: Reply, permit: tokio::sync::OwnedSemapho
         let last = i + 1 == groups.len();
         let content = group.concat();
         let frame = r.chunk(&content, false, last.then_some(r.finish));
-        let emitted_at = Instant::now();
-        first_emit.get_or_insert(emitted_at);
+        first_emit.get_or_insert_with(unix_us);
         if tx.send(Ok(frame)).await.is_err() {
             return;
         }
@@ -481,11 +499,11 @@ async fn stream_reply(sim: Arc<Sim>, r: Reply, permit: tokio::sync::OwnedSemapho
                        "created": now_secs(), "model": r.model, "choices": [], "usage": r.usage()});
         let _ = tx.send(Ok(frame(&v))).await;
     }
-    let done_at = Instant::now();
+    let done_at = unix_us();
     let _ = tx.send(Ok(Bytes::from_static(b"data: [DONE]\n\n"))).await;
-    if let (Some(key), Some(first)) = (&r.key, first_emit) {
+    if let (Some(key), Some(first_us)) = (&r.key, first_emit) {
         if let Ok(mut m) = sim.emitted.lock() {
-            m.insert(key.clone(), Emitted { first, last: done_at });
+            m.insert(key.clone(), Emitted { first_us, last_us: done_at });
         }
     }
 }

@@ -1,0 +1,257 @@
+//! Price sheets, costs, the hybrid strategy and the report. The arithmetic is in `domain`, so the
+//! browser recomputes costs and hybrid splits itself from what these return.
+
+use super::error::AppError;
+use crate::domain::cost::PriceSheet;
+use crate::domain::hybrid::Screened;
+use crate::domain::quality::RunQuality;
+use crate::domain::summary::RunSummary;
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+use std::collections::HashSet;
+
+/// A run with what costing and ranking it needs.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CostRun {
+    pub id: i64,
+    pub name: String,
+    pub model: String,
+    pub origin: String,
+    pub dataset_id: Option<i64>,
+    pub summary: RunSummary,
+    pub quality: Option<RunQuality>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CostTables {
+    pub runs: Vec<CostRun>,
+    pub sheets: Vec<PriceSheet>,
+}
+
+#[server]
+pub async fn cost_data() -> Result<CostTables, AppError> {
+    use super::guard::{authorize, state, Permission};
+    authorize(Permission::View).await?;
+    Ok(load_cost_data(&state()?.db).await?)
+}
+
+/// Finished runs (measured or imported) with summaries and quality, and every price sheet.
+#[cfg(feature = "ssr")]
+pub async fn load_cost_data(db: &crate::db::Db) -> Result<CostTables, crate::db::DbError> {
+    use crate::domain::status::RunStatus;
+    let mut runs = Vec::new();
+    for r in crate::db::runs::list(db).await? {
+        if !matches!(r.status, RunStatus::Completed | RunStatus::Imported) {
+            continue;
+        }
+        let Some(summary) = r.summary.clone() else { continue };
+        let quality = crate::api::quality::run_quality(db, r.id).await?;
+        runs.push(CostRun {
+            id: r.id,
+            name: r.name.clone(),
+            model: r.model.clone(),
+            origin: r.origin_label().to_string(),
+            dataset_id: r.spec.as_ref().map(|s| s.dataset_id).or(if r.dataset_name.is_empty() { None } else { Some(-1) }),
+            summary,
+            quality,
+        });
+    }
+    runs.reverse();
+    Ok(CostTables { runs, sheets: crate::db::prices::list(db).await? })
+}
+
+/// What the hybrid view needs from two runs over the same dataset.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct HybridItems {
+    pub screened: Vec<Screened>,
+    pub positives: HashSet<String>,
+    pub positives_are: String,
+    pub common_items: usize,
+}
+
+#[server]
+pub async fn hybrid_data(screen_id: i64, judge_id: i64) -> Result<HybridItems, AppError> {
+    use super::guard::{authorize, state, Permission};
+    authorize(Permission::View).await?;
+    load_hybrid_data(&state()?.db, screen_id, judge_id).await
+}
+
+/// Score each item by the screener's recommendation (Strong Yes = 4 ... Strong No = 0; no usable
+/// answer = unscored) and take the judge's Strong Yes items as the positives.
+#[cfg(feature = "ssr")]
+pub async fn load_hybrid_data(db: &crate::db::Db, screen_id: i64, judge_id: i64) -> Result<HybridItems, AppError> {
+    use crate::domain::candidates::RECOMMENDATIONS;
+    use crate::domain::quality::{extract_json, field_text};
+    use std::collections::HashMap;
+    if screen_id == judge_id {
+        return Err(AppError::validation("judge", "pick two different runs: one screens, the other judges"));
+    }
+    let rec_of = |text: &str| -> Option<usize> {
+        let (_, v) = extract_json(text)?;
+        let r = field_text(&v, "recommendation")?;
+        RECOMMENDATIONS.iter().position(|x| x.eq_ignore_ascii_case(&r))
+    };
+    let screen = crate::db::records::for_run(db, screen_id).await?;
+    let judge = crate::db::records::for_run(db, judge_id).await?;
+    let judged: HashMap<&str, Option<usize>> = judge.iter().filter(|r| !r.warmup).map(|r| (r.custom_id.as_str(), if r.outcome.answered() { rec_of(&r.response) } else { None })).collect();
+    let mut screened = Vec::new();
+    let mut positives = HashSet::new();
+    for r in screen.iter().filter(|r| !r.warmup) {
+        let Some(j) = judged.get(r.custom_id.as_str()) else { continue };
+        let score = if r.outcome.answered() { rec_of(&r.response).map(|i| (4 - i) as f64) } else { None };
+        screened.push(Screened { custom_id: r.custom_id.clone(), score });
+        if *j == Some(0) {
+            positives.insert(r.custom_id.clone());
+        }
+    }
+    if screened.is_empty() {
+        return Err(AppError::validation("judge", "the two runs share no items (custom_id): run both on the same dataset"));
+    }
+    Ok(HybridItems { common_items: screened.len(), screened, positives, positives_are: "the judge rated Strong Yes".into() })
+}
+
+/// A price row as typed in the form (every figure a string, so mistakes are named).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct PriceForm {
+    #[serde(default)]
+    pub id: String,
+    #[serde(default)]
+    pub sheet_id: String,
+    #[serde(default)]
+    pub model_key: String,
+    #[serde(default)]
+    pub kind: String,
+    #[serde(default)]
+    pub input_per_m: String,
+    #[serde(default)]
+    pub output_per_m: String,
+    #[serde(default)]
+    pub usd_per_hour: String,
+    #[serde(default)]
+    pub hardware_usd: String,
+    #[serde(default)]
+    pub years: String,
+    #[serde(default)]
+    pub watts: String,
+    #[serde(default)]
+    pub usd_per_kwh: String,
+    #[serde(default)]
+    pub hours_per_day: String,
+    #[serde(default)]
+    pub note: String,
+}
+
+impl PriceForm {
+    /// Validate into a row; every problem is named at its field.
+    pub fn parse(&self) -> Result<(i64, crate::domain::cost::PriceRow), crate::domain::errors::FieldErrors> {
+        use crate::domain::cost::{PriceKind, PriceRow, SelfHosted};
+        let mut errs = crate::domain::errors::FieldErrors::default();
+        let mut num = |field: &str, raw: &str, required: bool| -> Option<f64> {
+            let raw = raw.trim();
+            if raw.is_empty() {
+                if required {
+                    errs.push(field, "required");
+                }
+                return None;
+            }
+            match raw.trim_start_matches('$').parse::<f64>() {
+                Ok(v) if v.is_finite() && v >= 0.0 => Some(v),
+                _ => {
+                    errs.push(field, format!("must be a number of 0 or more, got '{raw}'"));
+                    None
+                }
+            }
+        };
+        let kind = match self.kind.as_str() {
+            "serverless" => Some(PriceKind::Serverless),
+            "batch" => Some(PriceKind::Batch),
+            "dedicated" => Some(PriceKind::Dedicated),
+            "self_hosted" => Some(PriceKind::SelfHosted),
+            _ => None,
+        };
+        let per_token = kind.is_some_and(PriceKind::per_token);
+        let input = num("input_per_m", &self.input_per_m, per_token);
+        let output = num("output_per_m", &self.output_per_m, per_token);
+        let hourly = num("usd_per_hour", &self.usd_per_hour, kind == Some(PriceKind::Dedicated));
+        let sh = kind == Some(PriceKind::SelfHosted);
+        let hw = num("hardware_usd", &self.hardware_usd, sh);
+        let years = num("years", &self.years, sh);
+        let watts = num("watts", &self.watts, sh);
+        let kwh = num("usd_per_kwh", &self.usd_per_kwh, sh);
+        let hours = num("hours_per_day", &self.hours_per_day, sh);
+        if kind.is_none() {
+            errs.push("kind", "choose serverless, batch, dedicated or self_hosted");
+        }
+        if self.model_key.trim().is_empty() {
+            errs.push("model_key", "name the model (or tier) this price is for; * for any model");
+        }
+        if years == Some(0.0) {
+            errs.push("years", "the hardware's life must be more than 0 years");
+        }
+        if hours.is_some_and(|h| h > 24.0) {
+            errs.push("hours_per_day", "a day has 24 hours");
+        }
+        let sheet_id = self.sheet_id.trim().parse::<i64>().unwrap_or(0);
+        errs.clone().into_result(())?;
+        let Some(kind) = kind else { return Err(errs) };
+        Ok((
+            sheet_id,
+            PriceRow {
+                id: self.id.trim().parse().unwrap_or(0),
+                model_key: self.model_key.trim().to_string(),
+                kind,
+                input_per_m: input,
+                output_per_m: output,
+                usd_per_hour: hourly,
+                self_hosted: match (hw, years, watts, kwh, hours) {
+                    (Some(hardware_usd), Some(years), Some(watts), Some(usd_per_kwh), Some(hours_per_day)) if sh => {
+                        Some(SelfHosted { hardware_usd, years, watts, usd_per_kwh, hours_per_day })
+                    }
+                    _ => None,
+                },
+                note: self.note.trim().to_string(),
+            },
+        ))
+    }
+}
+
+/// Add a price row (no id) or change one (with its id).
+#[server]
+pub async fn save_price(form: PriceForm) -> Result<i64, AppError> {
+    use super::guard::{authorize, state, Permission};
+    authorize(Permission::Run).await?;
+    let (sheet_id, row) = form.parse().map_err(AppError::Validation)?;
+    let db = &state()?.db;
+    if row.id > 0 {
+        crate::db::prices::update_row(db, &row).await?;
+        Ok(row.id)
+    } else {
+        if sheet_id <= 0 {
+            return Err(AppError::validation("sheet_id", "choose the sheet to add the price to"));
+        }
+        Ok(crate::db::prices::add_row(db, sheet_id, &row).await?)
+    }
+}
+
+#[server]
+pub async fn delete_price(id: i64) -> Result<(), AppError> {
+    use super::guard::{authorize, state, Permission};
+    authorize(Permission::Run).await?;
+    Ok(crate::db::prices::delete_row(&state()?.db, id).await?)
+}
+
+/// A new, empty sheet (its rows are added one by one).
+#[server]
+pub async fn add_sheet(name: String, provider: String, source: String, dated: String) -> Result<i64, AppError> {
+    use super::guard::{authorize, state, Permission};
+    authorize(Permission::Run).await?;
+    let mut errs = crate::domain::errors::FieldErrors::default();
+    for (field, v) in [("name", &name), ("provider", &provider), ("source", &source), ("dated", &dated)] {
+        if v.trim().is_empty() {
+            errs.push(field, "required: every price sheet says who, where from and when");
+        }
+    }
+    errs.into_result(()).map_err(AppError::Validation)?;
+    let sheet = PriceSheet { id: 0, name: name.trim().into(), provider: provider.trim().into(), source: source.trim().into(), dated: dated.trim().into(), default_model_key: None, rows: vec![] };
+    Ok(crate::db::prices::insert(&state()?.db, &sheet, false).await?)
+}

@@ -1,0 +1,191 @@
+//! The report: assembled from stored runs, prices and grades, rendered as Markdown or HTML.
+
+use super::error::AppError;
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+/// Which report: the sheet applied, the monthly volume, and optionally the hybrid pair.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct ReportOptions {
+    pub sheet: Option<String>,
+    pub volume: Option<f64>,
+    pub screen: Option<i64>,
+    pub judge: Option<i64>,
+    /// Share judged, 0..=1.
+    pub judge_share: Option<f64>,
+}
+
+pub const DEFAULT_VOLUME: f64 = 1_000_000.0;
+pub const DEFAULT_JUDGE_SHARE: f64 = 0.2;
+
+/// The report as an HTML fragment (for the page) or a whole document (`html`) or Markdown (`md`).
+#[server]
+pub async fn report_text(options: ReportOptions, format: String) -> Result<String, AppError> {
+    use super::guard::{authorize, state, Permission};
+    authorize(Permission::View).await?;
+    let doc = build_report(&state()?.db, &options, &chrono_now()).await?;
+    Ok(match format.as_str() {
+        "md" => doc.to_markdown(),
+        "html" => doc.to_html("Bakeoff benchmark report"),
+        _ => doc.to_html_fragment(),
+    })
+}
+
+#[cfg(feature = "ssr")]
+pub fn chrono_now() -> String {
+    // SystemTime -> UTC "YYYY-MM-DD HH:MM" without a date crate (days-from-civil, Hinnant).
+    let secs = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0);
+    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!("{y:04}-{m:02}-{d:02} {:02}:{:02} UTC", rem / 3600, rem % 3600 / 60)
+}
+
+/// Assemble and build the report document.
+#[cfg(feature = "ssr")]
+pub async fn build_report(db: &crate::db::Db, options: &ReportOptions, now: &str) -> Result<crate::domain::doc::Doc, AppError> {
+    use crate::charts::{cost_bars, monthly_lines, speed_quality_cost, throughput_bars, ScatterPoint, ThroughputBar};
+    use crate::domain::claims::{check, Subject, SEED_REPORT};
+    use crate::domain::cost::{cost, Usage};
+    use crate::domain::hybrid::{hybrid_at, HybridInput};
+    use crate::domain::pareto::{frontier, Candidate};
+    use crate::domain::report::{build, HybridSection, ReportInput, ReportRun};
+
+    let data = super::cost::load_cost_data(db).await?;
+    let sheet = match &options.sheet {
+        Some(name) => data
+            .sheets
+            .iter()
+            .find(|s| &s.name == name)
+            .cloned()
+            .ok_or_else(|| AppError::validation("sheet", format!("no price sheet '{name}'; there are: {}", data.sheets.iter().map(|s| s.name.as_str()).collect::<Vec<_>>().join(", "))))?,
+        None => data.sheets.first().cloned().ok_or_else(|| AppError::validation("sheet", "no price sheets"))?,
+    };
+    let volume = options.volume.unwrap_or(DEFAULT_VOLUME);
+    if !(volume.is_finite() && volume > 0.0) {
+        return Err(AppError::validation("volume", "the monthly volume must be a positive number of requests"));
+    }
+    let mut runs = Vec::new();
+    for r in &data.runs {
+        let row = sheet.row_for(&r.model);
+        let priced = row.and_then(|row| Some((row, cost(&Usage::from_summary(&r.summary)?, row, volume)?)));
+        let records = crate::db::records::for_run(db, r.id).await?;
+        let sample = records.iter().find(|x| x.outcome.answered() && !x.response.is_empty()).map(|x| x.response.clone());
+        let mut notes = crate::db::runs::provenance(db, r.id).await?.map(|p| {
+            let mut n = vec![format!("Imported from {} ({}).", p.file, p.format)];
+            n.extend(p.notes);
+            n
+        }).unwrap_or_default();
+        if r.origin == "simulated" {
+            notes.push("Simulated: measured against Bakeoff's built-in vLLM simulator.".into());
+        }
+        if let Some(i) = r.summary.integrity.as_ref().filter(|i| !i.client_bottleneck.is_empty()) {
+            notes.push(format!("The client may have been the bottleneck: {}.", i.client_bottleneck.join("; ")));
+        }
+        let dataset = crate::db::runs::get(db, r.id).await?.dataset_name;
+        runs.push(ReportRun {
+            id: r.id,
+            name: r.name.clone(),
+            model: r.model.clone(),
+            origin: r.origin.clone(),
+            dataset,
+            summary: r.summary.clone(),
+            quality: r.quality.clone(),
+            sample,
+            notes,
+            price_row: row.map(|row| if sheet.row_for(&r.model).is_some_and(|x| x.model_key == row.model_key) && !r.model.to_lowercase().contains(&row.model_key.to_lowercase()) { format!("{} (the sheet's rate for models it does not list)", row.describe()) } else { row.describe() }),
+            cost_per_request: priced.map(|(_, c)| c.per_request),
+        });
+    }
+
+    let full: Vec<&ReportRun> = runs.iter().filter(|r| r.summary.requests >= 100).collect();
+    // The hybrid pair: given, or the cheapest screens and the best (else dearest) judges.
+    let per100k = |r: &ReportRun| r.cost_per_request.map(|c| c.0);
+    let screen = options.screen.and_then(|id| runs.iter().find(|r| r.id == id)).or_else(|| full.iter().filter(|r| per100k(r).is_some()).min_by(|a, b| per100k(a).unwrap_or(0.0).total_cmp(&per100k(b).unwrap_or(0.0))).copied());
+    let judge = options.judge.and_then(|id| runs.iter().find(|r| r.id == id)).or_else(|| {
+        full.iter()
+            .filter(|r| per100k(r).is_some() && Some(r.id) != screen.map(|s| s.id))
+            .max_by(|a, b| {
+                let qa = a.quality.as_ref().and_then(|q| q.score()).unwrap_or(-1.0);
+                let qb = b.quality.as_ref().and_then(|q| q.score()).unwrap_or(-1.0);
+                qa.total_cmp(&qb).then(per100k(a).unwrap_or(0.0).total_cmp(&per100k(b).unwrap_or(0.0)))
+            })
+            .copied()
+    });
+    let hybrid = match (screen, judge) {
+        (Some(s), Some(j)) if s.id != j.id => {
+            let items = super::cost::load_hybrid_data(db, s.id, j.id).await.ok();
+            let input = HybridInput {
+                volume,
+                screen_cost_per_request: s.cost_per_request.map(|c| c.0).unwrap_or(0.0),
+                judge_cost_per_request: j.cost_per_request.map(|c| c.0).unwrap_or(0.0),
+                screened: items.as_ref().map(|h| h.screened.clone()).unwrap_or_default(),
+                positives: items.as_ref().map(|h| h.positives.clone()).unwrap_or_default(),
+            };
+            Some(HybridSection {
+                screen: format!("{} (run #{})", s.model, s.id),
+                judge: format!("{} (run #{})", j.model, j.id),
+                point: hybrid_at(&input, options.judge_share.unwrap_or(DEFAULT_JUDGE_SHARE)),
+                positives_are: items.map(|h| h.positives_are).unwrap_or_default(),
+            })
+        }
+        _ => None,
+    };
+
+    let imported: Vec<&ReportRun> = runs.iter().filter(|r| r.origin == "imported").collect();
+    let price_pair = |m: &str| sheet.row_for(m).and_then(|r| Some((r.input_per_m?, r.output_per_m?)));
+    let subjects: Vec<Subject> = imported
+        .iter()
+        .map(|r| Subject { model: &r.model, summary: &r.summary, cost_per_100k: r.cost_per_request.map(|c| c.0 * 1e5), prices: price_pair(&r.model) })
+        .collect();
+    let claims = check(SEED_REPORT, &subjects);
+
+    // Charts.
+    let mut charts = Vec::new();
+    let bars: Vec<ThroughputBar> = full
+        .iter()
+        .filter(|r| r.summary.timing_known)
+        .map(|r| ThroughputBar { label: format!("#{} {}", r.id, r.model), output_tps: r.summary.output_tokens_per_s, total_tps: r.summary.total_tokens_per_s })
+        .collect();
+    charts.push(("Throughput: output and total tokens per second".to_string(), throughput_bars(&bars, 860, 360)));
+    let models: Vec<String> = full.iter().map(|r| format!("#{} {}", r.id, r.model)).collect();
+    let sheet_names: Vec<String> = data.sheets.iter().map(|s| s.name.clone()).collect();
+    let matrix: Vec<Vec<Option<f64>>> = full
+        .iter()
+        .map(|r| data.sheets.iter().map(|s| s.row_for(&r.model).and_then(|row| cost(&Usage::from_summary(&r.summary)?, row, volume)).map(|c| c.per_100k.0)).collect())
+        .collect();
+    charts.push(("Cost per 100K requests by model and price sheet".to_string(), cost_bars(&models, &sheet_names, &matrix, 860, 360)));
+    let priced: Vec<&&ReportRun> = full.iter().filter(|r| r.cost_per_request.is_some()).collect();
+    charts.push((
+        format!("Monthly cost by volume ({})", sheet.name),
+        monthly_lines(&priced.iter().map(|r| format!("#{} {}", r.id, r.model)).collect::<Vec<_>>(), &priced.iter().filter_map(|r| r.cost_per_request.map(|c| c.0)).collect::<Vec<_>>(), volume, 860, 320),
+    ));
+    let scatter_runs: Vec<&&ReportRun> = full.iter().filter(|r| r.summary.timing_known && r.cost_per_request.is_some() && r.quality.as_ref().and_then(|q| q.score()).is_some()).collect();
+    let cands: Vec<Candidate> = scatter_runs
+        .iter()
+        .map(|r| Candidate { speed: r.summary.output_tokens_per_s, quality: r.quality.as_ref().and_then(|q| q.score()).unwrap_or(0.0), cost: r.cost_per_request.map(|c| c.0).unwrap_or(0.0) })
+        .collect();
+    let front = frontier(&cands);
+    let points: Vec<ScatterPoint> = scatter_runs
+        .iter()
+        .enumerate()
+        .map(|(i, r)| ScatterPoint {
+            label: format!("#{} {}", r.id, r.model),
+            speed: cands[i].speed,
+            quality: cands[i].quality,
+            quality_ci: r.quality.as_ref().and_then(|q| q.grade_ci).map(|c| c / 4.0),
+            cost_per_100k: cands[i].cost * 1e5,
+            on_frontier: front.contains(&i),
+        })
+        .collect();
+    charts.push(("Speed x quality x cost, with the Pareto frontier".to_string(), speed_quality_cost(&points, 860, 420)));
+
+    Ok(build(&ReportInput { generated_at: now.to_string(), runs, sheet, monthly_volume: volume, hybrid, claims, charts }))
+}

@@ -1,0 +1,386 @@
+//! Runs measured elsewhere, brought in with their provenance: the seed system's run summaries
+//! (two shapes) and OpenAI Batch output files. Bad files are refused whole, with line numbers.
+
+use super::errors::FieldErrors;
+use super::record::{RequestRecord, Tokens};
+use super::status::Outcome;
+use super::summary::{summarize, OutcomeCounts, RunSummary};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use std::time::Duration;
+
+/// Where an imported run came from, and what Bakeoff had to decide to read it.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Provenance {
+    pub file: String,
+    pub format: String,
+    pub test_id: Option<String>,
+    pub timestamp: Option<String>,
+    pub platform: Option<String>,
+    /// Engine settings the file records (max_model_len, gpu_memory_utilization, ...).
+    pub config: Option<Value>,
+    /// Figures the file states itself, kept to compare with what Bakeoff computes.
+    pub reported_total_tps: Option<f64>,
+    pub reported_requests_per_s: Option<f64>,
+    pub reported_total_time_s: Option<f64>,
+    pub notes: Vec<String>,
+}
+
+/// A run ready to store.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ImportedRun {
+    pub name: String,
+    pub model: String,
+    pub summary: RunSummary,
+    pub provenance: Provenance,
+    pub records: Vec<RequestRecord>,
+}
+
+/// Read a seed-system run summary (`../shared/data/seed-metadata/*.json` shapes).
+pub fn seed_summary(file: &str, text: &str) -> Result<ImportedRun, FieldErrors> {
+    let v: Value = serde_json::from_str(text).map_err(|e| FieldErrors::one("file", format!("{file}: not valid JSON ({e})")))?;
+    if v.get("dataset").is_some() && v.get("results").is_none() && v.get("model").is_none() {
+        return Err(FieldErrors::one(
+            "file",
+            format!("{file} describes a dataset ({}), not a run: it has no model and no results to import", v["dataset"]),
+        ));
+    }
+    let model = v.get("model").and_then(Value::as_str).ok_or_else(|| FieldErrors::one("file", format!("{file}: field `model` is missing")))?;
+    if v.get("results").is_some() {
+        nested(file, &v, model)
+    } else if v.get("batch_size").is_some() {
+        flat(file, &v, model)
+    } else {
+        Err(FieldErrors::one("file", format!("{file}: neither a seed run summary (`results`) nor the flat shape (`batch_size`)")))
+    }
+}
+
+fn num(v: &Value, path: &str) -> Option<f64> {
+    path.split('.').try_fold(v, |cur, k| cur.get(k))?.as_f64()
+}
+
+/// Decimal places in a number's shortest form (108.35 -> 2): how precise the file was.
+fn decimals(x: f64) -> i32 {
+    let s = format!("{x}");
+    s.split_once('.').map(|(_, f)| f.len() as i32).unwrap_or(0)
+}
+
+/// The run's time from the file's own fields. A time rounded coarser than the file's throughput
+/// figure loses precision the throughput kept (it was computed from the unrounded time): then the
+/// time is recovered as tokens / throughput. Which was used goes in the notes.
+fn wall_time(time: f64, time_field: &str, tokens: Option<u64>, reported_tps: Option<f64>, notes: &mut Vec<String>) -> f64 {
+    let (Some(tokens), Some(tps)) = (tokens, reported_tps) else { return time };
+    if tokens == 0 || tps <= 0.0 || time <= 0.0 {
+        return time;
+    }
+    let time_precision = 0.5 * 10f64.powi(-decimals(time)) / time;
+    let tps_precision = 0.5 * 10f64.powi(-decimals(tps)) / tps;
+    let from_tps = tokens as f64 / tps;
+    let relative_gap = (from_tps - time).abs() / time;
+    if tps_precision < time_precision && relative_gap < 1e-3 {
+        notes.push(format!(
+            "{time_field} is rounded to {} decimals ({time} s); the file's throughput ({tps}) keeps more precision, so the time used is tokens / throughput = {from_tps:.4} s",
+            decimals(time)
+        ));
+        from_tps
+    } else {
+        if relative_gap >= 1e-3 {
+            notes.push(format!(
+                "the file's throughput ({tps} tok/s) does not follow from its own tokens and time ({:.1} tok/s): Bakeoff uses the time",
+                tokens as f64 / time
+            ));
+        }
+        time
+    }
+}
+
+fn finish(model: &str, requests: u64, ok: u64, failed: u64, prompt: Option<u64>, completion: Option<u64>, total: Option<u64>, wall: f64, load: Option<f64>) -> RunSummary {
+    let per_s = |x: f64| if wall > 0.0 { x / wall } else { 0.0 };
+    let split = prompt.zip(completion);
+    let total = split.map(|(p, c)| p + c).or(total);
+    let answered = ok.max(1) as f64;
+    let _ = model;
+    RunSummary {
+        requests,
+        warmup_requests: 0,
+        outcomes: OutcomeCounts { ok, unclassified: failed, ..Default::default() },
+        success_rate: if requests > 0 { ok as f64 / requests as f64 } else { 0.0 },
+        wall_time_s: wall,
+        model_load_time_s: load,
+        prompt_tokens: prompt.unwrap_or(0),
+        completion_tokens: completion.unwrap_or(0),
+        usage_unknown: 0,
+        output_tokens_per_s: completion.map(|c| per_s(c as f64)).unwrap_or(0.0),
+        total_tokens_per_s: total.map(|t| per_s(t as f64)).unwrap_or(0.0),
+        requests_per_s: per_s(requests as f64),
+        mean_prompt_tokens: prompt.map(|p| p as f64 / answered),
+        mean_completion_tokens: completion.map(|c| c as f64 / answered),
+        ttft_ms: None,
+        tpot_ms: None,
+        itl_ms: None,
+        e2e_ms: None,
+        chunks_per_token: None,
+        integrity: None,
+        timing_known: wall > 0.0,
+        total_tokens_only: if split.is_none() { total } else { None },
+    }
+}
+
+/// `{test_id, model, config, test: {num_requests}, results: {...}}`.
+fn nested(file: &str, v: &Value, model: &str) -> Result<ImportedRun, FieldErrors> {
+    let r = &v["results"];
+    let requests = num(v, "test.num_requests").or_else(|| Some(num(r, "success_count")? + num(r, "failure_count").unwrap_or(0.0)));
+    let Some(requests) = requests else {
+        return Err(FieldErrors::one("file", format!("{file}: neither `test.num_requests` nor `results.success_count`")));
+    };
+    let ok = num(r, "success_count").unwrap_or(requests) as u64;
+    let failed = num(r, "failure_count").unwrap_or(0.0) as u64;
+    let prompt = num(r, "prompt_tokens").map(|x| x as u64);
+    let completion = num(r, "completion_tokens").map(|x| x as u64);
+    let total = num(r, "total_tokens").map(|x| x as u64).or(prompt.zip(completion).map(|(p, c)| p + c));
+    let tps = num(r, "throughput_tokens_per_sec");
+    let load = num(r, "model_load_time_seconds");
+    let mut notes = Vec::new();
+    let wall = if let Some(t) = num(r, "inference_time_seconds") {
+        if let (Some(total_time), Some(l)) = (num(r, "total_time_seconds"), load) {
+            notes.push(format!("total_time_seconds {total_time:.1} = model load {l:.1} + inference {t:.1}: Bakeoff's wall time is the inference part; the load is shown apart"));
+        }
+        wall_time(t, "inference_time_seconds", total, tps, &mut notes)
+    } else if let (Some(t), Some(tps)) = (total, tps) {
+        notes.push(format!("the file gives no time: wall time derived as total tokens / its throughput = {:.2} s", t as f64 / tps));
+        t as f64 / tps
+    } else {
+        notes.push("the file gives no time: rates are unknown".into());
+        0.0
+    };
+    if requests < 100.0 {
+        notes.push(format!("a {requests:.0}-request smoke test, not a full run: compare with care"));
+    }
+    if prompt.is_none() {
+        notes.push("the file gives only total tokens, not the prompt/completion split".into());
+    }
+    let summary = finish(model, requests as u64, ok, failed, prompt, completion, total, wall, load);
+    Ok(ImportedRun {
+        name: v.get("test_id").and_then(Value::as_str).unwrap_or(model).to_string(),
+        model: model.to_string(),
+        summary,
+        provenance: Provenance {
+            file: file.to_string(),
+            format: "seed run summary".into(),
+            test_id: v.get("test_id").and_then(Value::as_str).map(str::to_string),
+            timestamp: v.get("timestamp").and_then(Value::as_str).map(str::to_string),
+            platform: v.get("platform").and_then(Value::as_str).map(str::to_string),
+            config: v.get("config").or_else(|| v.get("configuration")).cloned(),
+            reported_total_tps: tps,
+            reported_requests_per_s: num(r, "throughput_requests_per_sec"),
+            reported_total_time_s: num(r, "total_time_seconds"),
+            notes,
+        },
+        records: Vec::new(),
+    })
+}
+
+/// `{model, batch_size, successful, failed, total_time_seconds, load_time_seconds, ...}`.
+fn flat(file: &str, v: &Value, model: &str) -> Result<ImportedRun, FieldErrors> {
+    let requests = num(v, "batch_size").unwrap_or(0.0) as u64;
+    let ok = num(v, "successful").unwrap_or(requests as f64) as u64;
+    let failed = num(v, "failed").unwrap_or(0.0) as u64;
+    let prompt = num(v, "prompt_tokens").map(|x| x as u64);
+    let completion = num(v, "completion_tokens").map(|x| x as u64);
+    let total = num(v, "total_tokens").map(|x| x as u64);
+    let tps = num(v, "throughput_tokens_per_second");
+    let load = num(v, "load_time_seconds");
+    let mut notes = Vec::new();
+    let Some(t) = num(v, "total_time_seconds") else {
+        return Err(FieldErrors::one("file", format!("{file}: field `total_time_seconds` is missing")));
+    };
+    if let Some(l) = load {
+        notes.push(format!(
+            "this shape's total_time_seconds ({t:.1} s) is what its own throughput divides by; the file does not say whether its load_time_seconds ({l:.1} s) is inside it, so Bakeoff uses it as the wall time and shows the load apart"
+        ));
+    }
+    let wall = wall_time(t, "total_time_seconds", total, tps, &mut notes);
+    let summary = finish(model, requests, ok, failed, prompt, completion, total, wall, load);
+    Ok(ImportedRun {
+        name: format!("{model} ({requests})"),
+        model: model.to_string(),
+        summary,
+        provenance: Provenance {
+            file: file.to_string(),
+            format: "seed run summary (flat)".into(),
+            test_id: None,
+            timestamp: v.get("timestamp").and_then(Value::as_str).map(str::to_string),
+            platform: None,
+            config: v.get("configuration").cloned(),
+            reported_total_tps: tps,
+            reported_requests_per_s: None,
+            reported_total_time_s: Some(t),
+            notes,
+        },
+        records: Vec::new(),
+    })
+}
+
+/// Read an OpenAI Batch output file: one `{id, custom_id, response: {status_code, body}, error}`
+/// per line. Times are not in the format, so rates are unknown.
+pub fn batch_output(file: &str, text: &str) -> Result<ImportedRun, FieldErrors> {
+    let mut errors = FieldErrors::default();
+    let mut records = Vec::new();
+    let mut model: Option<String> = None;
+    for (i, line) in text.lines().enumerate() {
+        let at = format!("line {}", i + 1);
+        if line.trim().is_empty() {
+            continue;
+        }
+        if errors.0.len() >= 20 {
+            errors.push("file", "more problems follow; fix these first");
+            break;
+        }
+        let v: Value = match serde_json::from_str(line) {
+            Ok(v) => v,
+            Err(e) => {
+                errors.push(&at, format!("not valid JSON ({e})"));
+                continue;
+            }
+        };
+        let Some(custom_id) = v.get("custom_id").and_then(Value::as_str) else {
+            errors.push(&at, "field `custom_id` is missing");
+            continue;
+        };
+        if v.get("body").is_some() && v.get("response").is_none() {
+            errors.push(&at, "this is a Batch *input* line (it has `body`): import the output file, and give the input as --input");
+            continue;
+        }
+        let status = v.pointer("/response/status_code").and_then(Value::as_u64);
+        let body = v.pointer("/response/body");
+        let error = v.get("error").filter(|e| !e.is_null());
+        if status.is_none() && error.is_none() {
+            errors.push(&at, "neither `response.status_code` nor `error`");
+            continue;
+        }
+        if model.is_none() {
+            model = body.and_then(|b| b.get("model")).and_then(Value::as_str).map(str::to_string);
+        }
+        let choice = body.and_then(|b| b.pointer("/choices/0"));
+        let content = choice
+            .and_then(|c| c.pointer("/message/content").or_else(|| c.get("text")))
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string();
+        let finish_reason = choice.and_then(|c| c.get("finish_reason")).and_then(Value::as_str).map(str::to_string);
+        let outcome = match (status, error) {
+            (Some(200), None) if finish_reason.as_deref() == Some("length") => Outcome::Truncated,
+            (Some(200), None) => Outcome::Ok,
+            (Some(_), _) => Outcome::HttpError,
+            (None, _) => Outcome::ConnectionError,
+        };
+        let usage = body.and_then(|b| b.get("usage"));
+        records.push(RequestRecord {
+            idx: records.len() as u32,
+            custom_id: custom_id.to_string(),
+            warmup: false,
+            outcome,
+            http_status: status.map(|s| s as u16),
+            error: error.map(|e| e.get("message").and_then(Value::as_str).map(str::to_string).unwrap_or_else(|| e.to_string())),
+            finish_reason,
+            prompt_tokens: usage.and_then(|u| u.get("prompt_tokens")).and_then(Value::as_u64).map(Tokens),
+            completion_tokens: usage.and_then(|u| u.get("completion_tokens")).and_then(Value::as_u64).map(Tokens),
+            scheduled: None,
+            sent: Duration::ZERO,
+            ttft: None,
+            e2e: Duration::ZERO,
+            content_chunks: 0,
+            itl: Vec::new(),
+            response: content,
+        });
+    }
+    if errors.is_empty() && records.is_empty() {
+        errors.push("file", format!("{file} has no result lines"));
+    }
+    let records = errors.into_result(records)?;
+    let mut summary = summarize(&records);
+    summary.timing_known = false;
+    let model = model.unwrap_or_else(|| "unknown model".into());
+    Ok(ImportedRun {
+        name: format!("{model} (batch output)"),
+        model,
+        summary,
+        provenance: Provenance {
+            file: file.to_string(),
+            format: "OpenAI Batch output".into(),
+            notes: vec!["the Batch output format has no timings: throughput and latency are unknown".into()],
+            ..Default::default()
+        },
+        records,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GEMMA: &str = include_str!("../../tests/fixtures/seed-metadata/vllm-native-gemma3-4b-5000-2025-10-28.json");
+    const LLAMA1B: &str = include_str!("../../tests/fixtures/seed-metadata/llama32-1b-5k-2025-10-28.json");
+    const LLAMA3B: &str = include_str!("../../tests/fixtures/seed-metadata/llama32-3b-5k-2025-10-28.json");
+    const SMOKE: &str = include_str!("../../tests/fixtures/seed-metadata/batch-job-google-gemma-3-4b-it-10-2025-10-28.json");
+    const DATASET: &str = include_str!("../../tests/fixtures/seed-metadata/synthetic_100.json");
+
+    #[test]
+    fn gemma_wall_time_is_inference_only_and_total_tps_is_2511() {
+        let r = seed_summary("gemma.json", GEMMA).expect("imports");
+        let s = &r.summary;
+        assert_eq!(r.model, "google/gemma-3-4b-it");
+        assert!((s.wall_time_s - 2183.026051044464).abs() < 1e-9);
+        assert_eq!(s.model_load_time_s, Some(26.083271503448486));
+        assert_eq!(crate::domain::format::int(s.total_tokens_per_s), "2,511");
+        assert_eq!(s.requests, 5000);
+        assert_eq!(s.prompt_tokens, 3_942_154);
+    }
+
+    #[test]
+    fn llama_time_is_recovered_from_its_more_precise_throughput() {
+        let r = seed_summary("llama.json", LLAMA1B).expect("imports");
+        assert_eq!(crate::domain::format::int(r.summary.total_tokens_per_s), "19,813");
+        assert!(r.provenance.notes.iter().any(|n| n.contains("rounded to 2 decimals")), "{:?}", r.provenance.notes);
+        assert_eq!(r.summary.model_load_time_s, Some(210.2));
+    }
+
+    #[test]
+    fn the_flat_shape_imports_with_a_note_about_its_load_time() {
+        let r = seed_summary("llama3b.json", LLAMA3B).expect("imports");
+        assert_eq!(r.summary.requests, 5000);
+        assert_eq!(crate::domain::format::int(r.summary.total_tokens_per_s), "6,696");
+        assert!(r.provenance.notes.iter().any(|n| n.contains("load_time_seconds")));
+    }
+
+    #[test]
+    fn a_smoke_test_without_times_or_split_says_so() {
+        let r = seed_summary("smoke.json", SMOKE).expect("imports");
+        assert_eq!(r.summary.requests, 10);
+        assert_eq!(r.summary.total_tokens(), 11452);
+        assert!(r.summary.mean_prompt_tokens.is_none());
+        assert!(r.provenance.notes.iter().any(|n| n.contains("smoke test")));
+        assert!(r.provenance.notes.iter().any(|n| n.contains("derived")));
+    }
+
+    #[test]
+    fn a_dataset_description_is_refused_not_guessed() {
+        let e = seed_summary("synthetic_100.json", DATASET).expect_err("not a run");
+        assert!(e.0[0].message.contains("describes a dataset"), "{e}");
+    }
+
+    #[test]
+    fn batch_output_lines_become_records_and_bad_lines_are_numbered() {
+        let ok = r#"{"id":"r1","custom_id":"a","response":{"status_code":200,"body":{"model":"m","choices":[{"message":{"content":"{}"},"finish_reason":"stop"}],"usage":{"prompt_tokens":5,"completion_tokens":2}}},"error":null}
+{"id":"r2","custom_id":"b","response":{"status_code":500,"body":null},"error":{"message":"boom"}}"#;
+        let r = batch_output("out.jsonl", ok).expect("imports");
+        assert_eq!(r.model, "m");
+        assert_eq!(r.records.len(), 2);
+        assert_eq!(r.summary.outcomes.ok, 1);
+        assert_eq!(r.summary.outcomes.http_error, 1);
+        assert!(!r.summary.timing_known);
+        let bad = format!("{ok}\nnot json\n");
+        let e = batch_output("out.jsonl", &bad).expect_err("bad line");
+        assert_eq!(e.0[0].field, "line 3");
+    }
+}
