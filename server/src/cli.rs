@@ -27,6 +27,48 @@ pub enum Command {
     Run(RunArgs),
     /// Write a run's OpenAI Batch output JSONL and its summary JSON.
     Export(ExportArgs),
+    /// Import a run measured elsewhere: a seed run summary (.json) or a Batch output (.jsonl).
+    Import(ImportArgs),
+    /// Print the benchmark report (Markdown or HTML) on stdout.
+    Report(ReportArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct ImportArgs {
+    pub file: PathBuf,
+    /// The Batch input file that goes with a Batch output (for the prompts).
+    #[arg(long)]
+    pub input: Option<PathBuf>,
+    #[command(flatten)]
+    pub db: DbArg,
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ReportFormat {
+    Md,
+    Html,
+}
+
+#[derive(Args, Debug)]
+pub struct ReportArgs {
+    #[arg(long, value_enum, default_value = "md")]
+    pub format: ReportFormat,
+    /// The price sheet applied (default: the first, the seed's sheet).
+    #[arg(long)]
+    pub sheet: Option<String>,
+    /// Requests per month for the monthly figures.
+    #[arg(long, default_value_t = 1_000_000.0)]
+    pub volume: f64,
+    /// The hybrid pair: the run that screens and the run that judges (default: cheapest and best).
+    #[arg(long)]
+    pub screen: Option<i64>,
+    #[arg(long)]
+    pub judge: Option<i64>,
+    /// Share of items sent to the judge, 0..1.
+    #[arg(long, default_value_t = 0.2)]
+    pub judge_share: f64,
+    #[command(flatten)]
+    pub db: DbArg,
 }
 
 #[derive(Args, Debug)]
@@ -233,6 +275,28 @@ pub async fn dispatch(cli: Cli) -> anyhow::Result<()> {
                 ..Default::default()
             };
             crate::headless::run(crate::headless::RunRequest { db: a.db.path, endpoint: a.endpoint, model: a.model, dataset: a.dataset, form, json: a.json }).await?;
+            Ok(())
+        }
+        Command::Import(a) => {
+            let pool = crate::serve::prepare(&a.db.path, std::path::Path::new("target/site"), "127.0.0.1:0".parse()?).await?.0.db;
+            let read = |p: &PathBuf| std::fs::read_to_string(p).map_err(|e| anyhow::anyhow!("reading {}: {e}", p.display()));
+            let text = read(&a.file)?;
+            let input = a.input.as_ref().map(|p| Ok::<_, anyhow::Error>((p.display().to_string(), read(p)?))).transpose()?;
+            let name = a.file.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
+            let id = app::api::import::import_file(&pool, &name, &text, input.as_ref().map(|(n, t)| (n.as_str(), t.as_str())))
+                .await
+                .map_err(|e| anyhow::anyhow!("{}: {e}", a.file.display()))?;
+            eprintln!("imported {} as run {id}", a.file.display());
+            Ok(())
+        }
+        Command::Report(a) => {
+            let pool = crate::serve::prepare(&a.db.path, std::path::Path::new("target/site"), "127.0.0.1:0".parse()?).await?.0.db;
+            let options = app::api::report::ReportOptions { sheet: a.sheet, volume: Some(a.volume), screen: a.screen, judge: a.judge, judge_share: Some(a.judge_share) };
+            let doc = app::api::report::build_report(&pool, &options, &app::api::report::chrono_now()).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+            match a.format {
+                ReportFormat::Md => print!("{}", doc.to_markdown()),
+                ReportFormat::Html => print!("{}", doc.to_html("Bakeoff benchmark report")),
+            }
             Ok(())
         }
         Command::Export(a) => {

@@ -83,3 +83,24 @@ fn a_bad_dataset_file_exits_non_zero_naming_the_line() {
     assert!(err.contains("line 1") && err.contains("body.messages"), "{err}");
     assert!(!err.contains("backtrace"), "{err}");
 }
+
+#[test]
+fn import_and_report_from_the_terminal() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let db = dir.path().join("r.db");
+    let seed = concat!(env!("CARGO_MANIFEST_DIR"), "/../app/tests/fixtures/seed-metadata/");
+    for f in ["vllm-native-gemma3-4b-5000-2025-10-28.json", "llama32-1b-5k-2025-10-28.json"] {
+        let out = Command::new(BIN).arg("import").arg(format!("{seed}{f}")).arg("--db").arg(&db).output().expect("import");
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    }
+    let out = Command::new(BIN).arg("import").arg(format!("{seed}synthetic_100.json")).arg("--db").arg(&db).output().expect("import");
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("describes a dataset"));
+    let out = Command::new(BIN).args(["report", "--format", "html", "--db"]).arg(&db).output().expect("report");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let html = String::from_utf8_lossy(&out.stdout);
+    assert!(html.starts_with("<!DOCTYPE html>") && html.contains("<svg") && html.contains("19,813"));
+    let out = Command::new(BIN).args(["report", "--sheet", "No such sheet", "--db"]).arg(&db).output().expect("report");
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no price sheet 'No such sheet'"));
+}

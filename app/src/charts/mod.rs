@@ -2,12 +2,14 @@
 //! (wasm), in server-rendered pages, and in exported reports.
 
 mod cost;
+mod hybrid;
 mod latency;
 mod sweep;
 mod throughput;
 mod timeline;
 
 pub use cost::{cost_bars, monthly_lines, speed_quality_cost, ScatterPoint};
+pub use hybrid::hybrid_curve;
 pub use latency::{cdf, histogram, Samples};
 pub use sweep::{sweep_curve, SweepPoint};
 pub use throughput::{throughput_bars, ThroughputBar};

@@ -124,8 +124,12 @@ pub fn check(claims: &[Claim], subjects: &[Subject]) -> Vec<Checked> {
                 Some(per) => {
                     let v = if c.metric == Metric::MonthlyPer1M { per * 10.0 } else { per };
                     let scale = if c.metric == Metric::MonthlyPer1M { 1e6 } else { 1e5 };
+                    // A monthly figure written as the per-100K figure rounded to cents, x 10.
+                    let from_rounded = c.metric == Metric::MonthlyPer1M && ((per * 100.0).round() / 100.0 * 10.0 - c.claimed).abs() < 0.005;
                     let why = if close(v, 2) {
                         "from the exact token counts and the sheet's prices".to_string()
+                    } else if from_rounded {
+                        format!("the per-100K figure rounded to cents, x 10 (exactly: {})", format::usd(v))
                     } else if let Some((i, o)) = s.prices {
                         let p = sum.mean_prompt_tokens.unwrap_or(0.0).round();
                         let q = sum.mean_completion_tokens.unwrap_or(0.0).round();
@@ -138,7 +142,7 @@ pub fn check(claims: &[Claim], subjects: &[Subject]) -> Vec<Checked> {
                     } else {
                         format!("does not follow from its token counts and the sheet's prices ({})", format::usd(v))
                     };
-                    row(format::usd(v), if close(v, 2) { Verdict::Matches } else { Verdict::Differs }, why)
+                    row(format::usd(v), if close(v, 2) || from_rounded { Verdict::Matches } else { Verdict::Differs }, why)
                 }
                 None => row("not priced".into(), Verdict::NotComparable, "no price row applies".into()),
             },
@@ -163,7 +167,7 @@ pub fn check(claims: &[Claim], subjects: &[Subject]) -> Vec<Checked> {
                     row(
                         format!("{pct:.0}% ({} vs {} per 100K)", format::usd(a), format::usd(b)),
                         if close(pct, 0) { Verdict::Matches } else { Verdict::Differs },
-                        "from the recomputed costs".into(),
+                        if close(pct, 0) { "from the recomputed costs".into() } else { "the claim rests on a cost that does not follow from the data (above)".into() },
                     )
                 }
                 _ => continue,

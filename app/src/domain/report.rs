@@ -117,10 +117,16 @@ pub fn build(input: &ReportInput) -> Doc {
             vec!["Success rate".into(), format!("{} ({}/{})", format::percent(s.success_rate), s.outcomes.answered() + 0, s.requests)],
             vec![
                 "Wall time (generation)".into(),
-                if s.timing_known { format!("{} ({})", format::seconds(s.wall_time_s), format::dec(s.wall_time_s, 1) + " s") } else { "unknown".into() },
+                if !s.timing_known {
+                    "unknown".into()
+                } else if s.wall_time_s >= 120.0 {
+                    format!("{} ({} s)", format::seconds(s.wall_time_s), format::dec(s.wall_time_s, 1))
+                } else {
+                    format::seconds(s.wall_time_s)
+                },
             ],
             vec!["Model load time (apart)".into(), s.model_load_time_s.map(format::seconds).unwrap_or("not recorded".into())],
-            vec!["Output tok/s".into(), tps(s, s.output_tokens_per_s)],
+            vec!["Output tok/s".into(), if s.total_tokens_only.is_some() { "unknown (no completion count)".into() } else { tps(s, s.output_tokens_per_s) }],
             vec!["Total tok/s".into(), tps(s, s.total_tokens_per_s)],
             vec!["Requests/s".into(), if s.timing_known { format::dec(s.requests_per_s, 2) } else { "unknown".into() }],
             vec!["Avg prompt tokens".into(), s.mean_prompt_tokens.map(|v| format::dec(v, 1)).unwrap_or("unknown".into())],
@@ -170,7 +176,10 @@ pub fn build(input: &ReportInput) -> Doc {
             .iter()
             .enumerate()
             .map(|(i, r)| {
-                let vs = slowest_known.filter(|s| *s > 0.0 && by_speed.len() > 1).map(|s| format!(" ({:.1}x the slowest)", r.summary.total_tokens_per_s / s)).unwrap_or_default();
+                let vs = slowest_known
+                    .filter(|s| *s > 0.0 && i + 1 < by_speed.len())
+                    .map(|s| format!(" ({:.1}x the slowest)", r.summary.total_tokens_per_s / s))
+                    .unwrap_or_default();
                 format!("{}. {} — {} total tok/s, {} output tok/s{vs}", i + 1, r.title(), format::int(r.summary.total_tokens_per_s), format::int(r.summary.output_tokens_per_s))
             })
             .collect(),
@@ -294,7 +303,7 @@ pub fn build(input: &ReportInput) -> Doc {
                 .collect(),
         });
         for c in input.claims.iter().filter(|c| c.verdict == Verdict::Differs) {
-            d.push(Block::Note(format!("The hand-written report's \"{}\" for {} {}; Bakeoff computes {}.", c.claim, c.model, c.why, c.computed)));
+            d.push(Block::Note(format!("The hand-written report's \"{}\" for {}: {}; Bakeoff computes {}.", c.claim, c.model, c.why, c.computed)));
         }
     }
 

@@ -1,4 +1,7 @@
 use super::compare::ComparePage;
+use super::costs::CostsPage;
+use super::import::ImportPage;
+use super::report::ReportPage;
 use super::datasets::DatasetsPage;
 use super::endpoints::EndpointsPage;
 use super::launch::LaunchPage;
@@ -48,6 +51,9 @@ pub fn App() -> impl IntoView {
                     <A href="/" attr:class="brand">"Bakeoff"</A>
                     <A href="/">"Runs"</A>
                     <A href="/launch">"New run"</A>
+                    <A href="/costs">"Costs"</A>
+                    <A href="/report">"Report"</A>
+                    <A href="/import">"Import"</A>
                     <A href="/endpoints">"Endpoints"</A>
                     <A href="/datasets">"Datasets"</A>
                 </nav>
@@ -58,6 +64,9 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/launch") view=LaunchPage/>
                     <Route path=path!("/runs/:id") view=RunPage/>
                     <Route path=path!("/compare") view=ComparePage/>
+                    <Route path=path!("/costs") view=CostsPage/>
+                    <Route path=path!("/report") view=ReportPage/>
+                    <Route path=path!("/import") view=ImportPage/>
                     <Route path=path!("/sweeps/:id") view=SweepPage/>
                     <Route path=path!("/endpoints") view=EndpointsPage/>
                     <Route path=path!("/datasets") view=DatasetsPage/>

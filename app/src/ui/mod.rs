@@ -3,11 +3,14 @@
 pub mod app;
 mod charts;
 mod compare;
+mod costs;
 mod datasets;
 mod endpoints;
+mod import;
 mod integrity;
 mod launch;
 mod live;
+mod report;
 mod run;
 mod runs;
 mod summary;

@@ -1,0 +1,380 @@
+//! Costs: every finished run priced by the chosen sheet (recomputed in the browser as you change
+//! the sheet or the volume), the sheets themselves (editable), and the hybrid strategy.
+
+use super::widgets::{ErrorBox, FieldMessage, FormMessage, OriginBadge};
+use crate::api::cost::{cost_data, hybrid_data, AddSheet, CostRun, CostTables, DeletePrice, PriceForm, SavePrice};
+use crate::api::AppError;
+use crate::charts::{cost_bars, hybrid_curve, monthly_lines, speed_quality_cost, ScatterPoint};
+use crate::domain::cost::{cost, PriceKind, PriceSheet, RunCost, Usage};
+use crate::domain::format;
+use crate::domain::hybrid::{hybrid_at, hybrid_curve as curve, HybridInput};
+use crate::domain::pareto::{frontier, Candidate};
+use leptos::prelude::*;
+
+fn priced(run: &CostRun, sheet: &PriceSheet, volume: f64) -> Option<(String, RunCost)> {
+    let row = sheet.row_for(&run.model)?;
+    Some((row.describe(), cost(&Usage::from_summary(&run.summary)?, row, volume)?))
+}
+
+#[component]
+pub fn CostsPage() -> impl IntoView {
+    let save = ServerAction::<SavePrice>::new();
+    let delete = ServerAction::<DeletePrice>::new();
+    let add_sheet = ServerAction::<AddSheet>::new();
+    let data = Resource::new(move || (save.version().get(), delete.version().get(), add_sheet.version().get()), |_| cost_data());
+    view! {
+        <h1>"Costs"</h1>
+        <p class="lead">
+            "What each run's work costs under a price sheet. The model that produced the tokens and the price applied are shown apart. Change the sheet or the volume: the figures are recomputed here, at once."
+        </p>
+        <Transition fallback=|| view! { <p>"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match data.await {
+                    Ok(d) => view! { <CostViews data=d save delete add_sheet/> }.into_any(),
+                    Err(e) => view! { <ErrorBox error=e/> }.into_any(),
+                }
+            })}
+        </Transition>
+    }
+}
+
+#[component]
+fn CostViews(data: CostTables, save: ServerAction<SavePrice>, delete: ServerAction<DeletePrice>, add_sheet: ServerAction<AddSheet>) -> impl IntoView {
+    let sheets = StoredValue::new(data.sheets.clone());
+    let runs = StoredValue::new(data.runs.clone());
+    let sheet_ix = RwSignal::new(0usize);
+    let volume = RwSignal::new(1_000_000.0f64);
+    let sheet = move || sheets.with_value(|s| s.get(sheet_ix.get()).cloned());
+    let table = move || {
+        let Some(sheet) = sheet() else { return view! { <p class="empty">"No price sheets."</p> }.into_any() };
+        let v = volume.get();
+        let rows = runs.with_value(|runs| {
+            runs.iter()
+                .map(|r| {
+                    let p = priced(r, &sheet, v);
+                    view! {
+                        <tr>
+                            <td><a href=format!("/runs/{}", r.id)>{format!("#{} {}", r.id, r.name)}</a> " " <OriginBadge label=badge(&r.origin)/></td>
+                            <td>{r.model.clone()}</td>
+                            <td>{p.as_ref().map(|p| p.0.clone()).unwrap_or("no row applies (or the token split is unknown)".into())}</td>
+                            <td class="num">{r.summary.mean_total_tokens().map(|t| format::int(t)).unwrap_or("unknown".into())}</td>
+                            <td class="num">{p.as_ref().map(|p| format!("${:.6}", p.1.per_request.0)).unwrap_or_default()}</td>
+                            <td class="num">{p.as_ref().map(|p| format::usd(p.1.per_100k.0)).unwrap_or_default()}</td>
+                            <td class="num">{p.as_ref().map(|p| format::usd(p.1.per_month.0)).unwrap_or_default()}</td>
+                        </tr>
+                    }
+                })
+                .collect_view()
+        });
+        view! {
+            <table class="costs">
+                <thead>
+                    <tr>
+                        <th>"Run"</th>
+                        <th>"Model (produced the tokens)"</th>
+                        <th>"Price applied"</th>
+                        <th class="num">"Avg tokens/request"</th>
+                        <th class="num">"Per request"</th>
+                        <th class="num">"Per 100K"</th>
+                        <th class="num">{format!("Per month ({})", format::int(v))}</th>
+                    </tr>
+                </thead>
+                <tbody>{rows}</tbody>
+            </table>
+            <p class="definition">"Per request = prompt tokens x input price + completion tokens x output price (per 1M); hourly rows: $ per hour / requests per hour measured."</p>
+        }
+        .into_any()
+    };
+    let charts = move || {
+        let v = volume.get();
+        let current = sheet();
+        let (all_sheets, all_runs) = (sheets.get_value(), runs.get_value());
+        let full: Vec<&CostRun> = all_runs.iter().filter(|r| r.summary.requests >= 10).collect();
+        let models: Vec<String> = full.iter().map(|r| format!("#{} {}", r.id, r.model)).collect();
+        let names: Vec<String> = all_sheets.iter().map(|s| s.name.clone()).collect();
+        let matrix: Vec<Vec<Option<f64>>> = full.iter().map(|r| all_sheets.iter().map(|s| priced(r, s, v).map(|p| p.1.per_100k.0)).collect()).collect();
+        let bars = cost_bars(&models, &names, &matrix, 860, 340);
+        let (mut lm, mut lc, mut pts_in) = (Vec::new(), Vec::new(), Vec::new());
+        if let Some(s) = &current {
+            for r in &full {
+                if let Some((_, c)) = priced(r, s, v) {
+                    lm.push(format!("#{} {}", r.id, r.model));
+                    lc.push(c.per_request.0);
+                    if let Some(q) = r.quality.as_ref().and_then(|q| q.score()).filter(|_| r.summary.timing_known) {
+                        pts_in.push((r, q, c.per_request.0));
+                    }
+                }
+            }
+        }
+        let lines = monthly_lines(&lm, &lc, v, 860, 300);
+        let cands: Vec<Candidate> = pts_in.iter().map(|(r, q, c)| Candidate { speed: r.summary.output_tokens_per_s, quality: *q, cost: *c }).collect();
+        let front = frontier(&cands);
+        let points: Vec<ScatterPoint> = pts_in
+            .iter()
+            .enumerate()
+            .map(|(i, (r, q, c))| ScatterPoint {
+                label: format!("#{} {}", r.id, r.model),
+                speed: r.summary.output_tokens_per_s,
+                quality: *q,
+                quality_ci: r.quality.as_ref().and_then(|q| q.grade_ci).map(|c| c / 4.0),
+                cost_per_100k: c * 1e5,
+                on_frontier: front.contains(&i),
+            })
+            .collect();
+        let named: Vec<String> = points.iter().filter(|p| p.on_frontier).map(|p| p.label.clone()).collect();
+        let scatter = speed_quality_cost(&points, 860, 420);
+        view! {
+            <div class="svg" inner_html=bars></div>
+            <div class="svg" inner_html=lines></div>
+            <div class="svg" inner_html=scatter></div>
+            <p class="definition">
+                "Quality: the mean reviewer grade where runs are graded, else the share of answers valid against the dataset's schema (or with JSON). "
+                {(!named.is_empty()).then(|| format!("On the Pareto frontier: {}.", named.join(", ")))}
+            </p>
+        }
+    };
+    view! {
+        <section aria-labelledby="price-title">
+            <div class="row controls">
+                <div class="field">
+                    <label for="sheet">"Price sheet"</label>
+                    <select id="sheet" on:change=move |ev| sheet_ix.set(event_target_value(&ev).parse().unwrap_or(0))>
+                        {data.sheets.iter().enumerate().map(|(i, s)| view! { <option value=i.to_string()>{format!("{} ({})", s.name, s.dated)}</option> }).collect_view()}
+                    </select>
+                </div>
+                <div class="field">
+                    <label for="volume">"Requests per month"</label>
+                    <input
+                        id="volume"
+                        type="number"
+                        value="1000000"
+                        on:input=move |ev| {
+                            if let Ok(v) = event_target_value(&ev).parse::<f64>() {
+                                if v > 0.0 {
+                                    volume.set(v);
+                                }
+                            }
+                        }
+                    />
+                </div>
+            </div>
+            <h2 id="price-title">"Cost per run"</h2>
+            {table}
+        </section>
+        <section class="chart" aria-labelledby="cost-charts-title">
+            <h2 id="cost-charts-title">"Cost charts"</h2>
+            {charts}
+        </section>
+        <Hybrid runs=data.runs.clone() sheet=Signal::derive(sheet) volume=volume.into()/>
+        <Sheets sheets=data.sheets save delete add_sheet/>
+    }
+}
+
+fn badge(origin: &str) -> &'static str {
+    match origin {
+        "simulated" => "simulated",
+        "imported" => "imported",
+        _ => "",
+    }
+}
+
+#[component]
+fn Hybrid(runs: Vec<CostRun>, sheet: Signal<Option<PriceSheet>>, volume: Signal<f64>) -> impl IntoView {
+    let with_answers: Vec<CostRun> = runs.into_iter().filter(|r| r.quality.is_some()).collect();
+    if with_answers.len() < 2 {
+        return view! {
+            <section aria-labelledby="hybrid-title">
+                <h2 id="hybrid-title">"Hybrid strategy"</h2>
+                <p class="empty">"Needs two finished runs with stored answers on the same dataset: one to screen, one to judge."</p>
+            </section>
+        }
+        .into_any();
+    }
+    let runs = StoredValue::new(with_answers.clone());
+    let screen = RwSignal::new(with_answers[0].id);
+    let judge = RwSignal::new(with_answers[1].id);
+    let share = RwSignal::new(20.0f64);
+    let items = Resource::new(move || (screen.get(), judge.get()), |(s, j)| hybrid_data(s, j));
+    let run_select = move |id: &'static str, label: &'static str, sig: RwSignal<i64>| {
+        view! {
+            <div class="field">
+                <label for=id>{label}</label>
+                <select id=id on:change=move |ev| sig.set(event_target_value(&ev).parse().unwrap_or(0)) prop:value=move || sig.get().to_string()>
+                    {runs.with_value(|rs| rs.iter().map(|r| view! { <option value=r.id.to_string()>{format!("#{} {} ({})", r.id, r.name, r.model)}</option> }).collect_view())}
+                </select>
+            </div>
+        }
+    };
+    view! {
+        <section aria-labelledby="hybrid-title">
+            <h2 id="hybrid-title">"Hybrid strategy"</h2>
+            <p class="lead">"Screen every item with a cheap run's model, send the top share (by its recommendation) to a better one."</p>
+            <div class="row">
+                {run_select("screen", "Screen with", screen)}
+                {run_select("judge", "Judge with", judge)}
+                <div class="field">
+                    <label for="share">{move || format!("Share judged: {:.0}%", share.get())}</label>
+                    <input id="share" type="range" min="0" max="100" step="5" prop:value=move || share.get().to_string() on:input=move |ev| share.set(event_target_value(&ev).parse().unwrap_or(20.0))/>
+                </div>
+            </div>
+            <Transition fallback=|| view! { <p>"Loading items…"</p> }>
+                {move || Suspend::new(async move {
+                    let items = items.await;
+                    let cost_of = move |id: i64| -> Option<f64> {
+                        let s = sheet.get()?;
+                        runs.with_value(|rs| rs.iter().find(|r| r.id == id).and_then(|r| priced(r, &s, 1.0)).map(|p| p.1.per_request.0))
+                    };
+                    match items {
+                        Err(e) => view! { <ErrorBox error=e/> }.into_any(),
+                        Ok(items) => {
+                            let items = StoredValue::new(items);
+                            view! {
+                                {move || {
+                                    let (Some(sc), Some(jc)) = (cost_of(screen.get()), cost_of(judge.get())) else {
+                                        return view! { <p class="empty">"One of the two runs is not priced by this sheet."</p> }.into_any();
+                                    };
+                                    let input = items.with_value(|h| HybridInput {
+                                        volume: volume.get(),
+                                        screen_cost_per_request: sc,
+                                        judge_cost_per_request: jc,
+                                        screened: h.screened.clone(),
+                                        positives: h.positives.clone(),
+                                    });
+                                    let p = hybrid_at(&input, share.get() / 100.0);
+                                    let svg = hybrid_curve(&curve(&input, 20), share.get() / 100.0, 860, 300);
+                                    let (common, positives_are) = items.with_value(|h| (h.common_items, h.positives_are.clone()));
+                                    view! {
+                                        <table class="figures hybrid" aria-label="Hybrid result">
+                                            <tbody>
+                                                <tr><th scope="row">"Screen + judge"</th><td class="num">{format::usd(p.screen_then_judge)}</td><td class="definition">{format!("{} x (screen + {:.0}% x judge)", format::int(volume.get()), p.p * 100.0)}</td></tr>
+                                                <tr><th scope="row">"Judge only"</th><td class="num">{format::usd(p.judge_only)}</td><td class="definition">"every item judged"</td></tr>
+                                                <tr><th scope="row">"Savings"</th><td class="num">{format::percent(p.savings)}</td><td class="definition">"1 - strategy cost / judge-only (judge-only when screening does not pay)"</td></tr>
+                                                <tr><th scope="row">"Recall"</th><td class="num">{p.recall.map(format::percent).unwrap_or("unknown".into())}</td><td class="definition">{format!("of {} items {} (among {} items both runs answered), the share the screen passes on", p.positives, positives_are, common)}</td></tr>
+                                            </tbody>
+                                        </table>
+                                        <div class="svg" inner_html=svg></div>
+                                    }
+                                    .into_any()
+                                }}
+                            }
+                            .into_any()
+                        }
+                    }
+                })}
+            </Transition>
+        </section>
+    }
+    .into_any()
+}
+
+#[component]
+fn Sheets(sheets: Vec<PriceSheet>, save: ServerAction<SavePrice>, delete: ServerAction<DeletePrice>, add_sheet: ServerAction<AddSheet>) -> impl IntoView {
+    let error: Signal<Option<AppError>> = Signal::derive(move || save.value().get().and_then(Result::err));
+    let sheet_error: Signal<Option<AppError>> = Signal::derive(move || add_sheet.value().get().and_then(Result::err));
+    let editing = RwSignal::new(None::<PriceForm>);
+    let field = move |f: fn(&PriceForm) -> String| move || editing.get().map(|p| f(&p)).unwrap_or_default();
+    view! {
+        <section aria-labelledby="sheets-title">
+            <h2 id="sheets-title">"Price sheets"</h2>
+            {sheets.iter().map(|s| {
+                let rows = s.rows.clone();
+                let sheet_id = s.id;
+                view! {
+                    <h3>{format!("{} — {}", s.name, s.provider)}</h3>
+                    <p class="note">{format!("Dated {}. Source: {}.", s.dated, s.source)} {s.default_model_key.clone().map(|k| format!(" Models it does not list are priced at the '{k}' row."))}</p>
+                    <table class="prices">
+                        <thead><tr><th>"Model / tier"</th><th>"Kind"</th><th class="num">"$ / 1M in"</th><th class="num">"$ / 1M out"</th><th class="num">"$ / hour"</th><th>"Note"</th><th></th></tr></thead>
+                        <tbody>
+                            {rows.into_iter().map(|r| {
+                                let form = PriceForm {
+                                    id: r.id.to_string(),
+                                    sheet_id: sheet_id.to_string(),
+                                    model_key: r.model_key.clone(),
+                                    kind: serde_json::to_value(r.kind).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default(),
+                                    input_per_m: r.input_per_m.map(|v| v.to_string()).unwrap_or_default(),
+                                    output_per_m: r.output_per_m.map(|v| v.to_string()).unwrap_or_default(),
+                                    usd_per_hour: r.usd_per_hour.map(|v| v.to_string()).unwrap_or_default(),
+                                    hardware_usd: r.self_hosted.as_ref().map(|h| h.hardware_usd.to_string()).unwrap_or_default(),
+                                    years: r.self_hosted.as_ref().map(|h| h.years.to_string()).unwrap_or_default(),
+                                    watts: r.self_hosted.as_ref().map(|h| h.watts.to_string()).unwrap_or_default(),
+                                    usd_per_kwh: r.self_hosted.as_ref().map(|h| h.usd_per_kwh.to_string()).unwrap_or_default(),
+                                    hours_per_day: r.self_hosted.as_ref().map(|h| h.hours_per_day.to_string()).unwrap_or_default(),
+                                    note: r.note.clone(),
+                                };
+                                let id = r.id;
+                                let self_hosted = r.self_hosted.clone().map(|h| format!("${} over {} y, {} W at ${}/kWh, {} h/day", h.hardware_usd, h.years, h.watts, h.usd_per_kwh, h.hours_per_day));
+                                view! {
+                                    <tr>
+                                        <td>{r.model_key.clone()}</td>
+                                        <td>{r.kind.label()}</td>
+                                        <td class="num">{r.input_per_m.map(|v| v.to_string()).unwrap_or_default()}</td>
+                                        <td class="num">{r.output_per_m.map(|v| v.to_string()).unwrap_or_default()}</td>
+                                        <td class="num">{r.hourly().map(|h| format!("{h:.4}")).unwrap_or_default()}</td>
+                                        <td>{r.note.clone()} {self_hosted}</td>
+                                        <td>
+                                            <button on:click=move |_| editing.set(Some(form.clone()))>"Edit"</button>
+                                            " "
+                                            <button class="danger" on:click=move |_| { delete.dispatch(DeletePrice { id }); }>"Delete"</button>
+                                        </td>
+                                    </tr>
+                                }
+                            }).collect_view()}
+                        </tbody>
+                    </table>
+                    <button on:click=move |_| editing.set(Some(PriceForm { sheet_id: sheet_id.to_string(), kind: "serverless".into(), ..Default::default() }))>{format!("Add a price to {}", s.name)}</button>
+                }
+            }).collect_view()}
+            <Show when=move || editing.get().is_some()>
+                <ActionForm action=save attr:class="price-form" attr:aria-label="Price">
+                    <h3>{move || if editing.get().is_some_and(|p| !p.id.is_empty()) { "Edit price" } else { "New price" }}</h3>
+                    <FormMessage error fields=vec!["model_key", "kind", "input_per_m", "output_per_m", "usd_per_hour", "hardware_usd", "years", "watts", "usd_per_kwh", "hours_per_day"]/>
+                    <input type="hidden" name="form[id]" prop:value=field(|p| p.id.clone())/>
+                    <input type="hidden" name="form[sheet_id]" prop:value=field(|p| p.sheet_id.clone())/>
+                    <div class="row">
+                        <div class="field"><label for="p-model">"Model or tier"</label><input id="p-model" name="form[model_key]" type="text" prop:value=field(|p| p.model_key.clone())/><FieldMessage error field="model_key"/></div>
+                        <div class="field">
+                            <label for="p-kind">"Kind"</label>
+                            <select id="p-kind" name="form[kind]" prop:value=field(|p| p.kind.clone())>
+                                {[PriceKind::Serverless, PriceKind::Batch, PriceKind::Dedicated, PriceKind::SelfHosted].into_iter().map(|k| {
+                                    let v = serde_json::to_value(k).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default();
+                                    view! { <option value=v>{k.label()}</option> }
+                                }).collect_view()}
+                            </select>
+                            <FieldMessage error field="kind"/>
+                        </div>
+                    </div>
+                    <div class="row">
+                        <div class="field"><label for="p-in">"$ per 1M input tokens"</label><input id="p-in" name="form[input_per_m]" type="text" prop:value=field(|p| p.input_per_m.clone())/><FieldMessage error field="input_per_m"/></div>
+                        <div class="field"><label for="p-out">"$ per 1M output tokens"</label><input id="p-out" name="form[output_per_m]" type="text" prop:value=field(|p| p.output_per_m.clone())/><FieldMessage error field="output_per_m"/></div>
+                        <div class="field"><label for="p-hour">"$ per GPU-hour (dedicated)"</label><input id="p-hour" name="form[usd_per_hour]" type="text" prop:value=field(|p| p.usd_per_hour.clone())/><FieldMessage error field="usd_per_hour"/></div>
+                    </div>
+                    <fieldset>
+                        <legend>"Self-hosted: what owning the GPU costs"</legend>
+                        <div class="row">
+                            <div class="field"><label for="p-hw">"Hardware $"</label><input id="p-hw" name="form[hardware_usd]" type="text" prop:value=field(|p| p.hardware_usd.clone())/><FieldMessage error field="hardware_usd"/></div>
+                            <div class="field"><label for="p-years">"Years of use"</label><input id="p-years" name="form[years]" type="text" prop:value=field(|p| p.years.clone())/><FieldMessage error field="years"/></div>
+                            <div class="field"><label for="p-watts">"Watts"</label><input id="p-watts" name="form[watts]" type="text" prop:value=field(|p| p.watts.clone())/><FieldMessage error field="watts"/></div>
+                            <div class="field"><label for="p-kwh">"$ per kWh"</label><input id="p-kwh" name="form[usd_per_kwh]" type="text" prop:value=field(|p| p.usd_per_kwh.clone())/><FieldMessage error field="usd_per_kwh"/></div>
+                            <div class="field"><label for="p-hours">"Hours a day"</label><input id="p-hours" name="form[hours_per_day]" type="text" prop:value=field(|p| p.hours_per_day.clone())/><FieldMessage error field="hours_per_day"/></div>
+                        </div>
+                    </fieldset>
+                    <div class="field"><label for="p-note">"Note"</label><input id="p-note" name="form[note]" type="text" prop:value=field(|p| p.note.clone())/></div>
+                    <button type="submit" class="primary">"Save price"</button>
+                    " "
+                    <button type="button" on:click=move |_| editing.set(None)>"Close"</button>
+                </ActionForm>
+            </Show>
+            <h3>"Add a price sheet"</h3>
+            <ActionForm action=add_sheet attr:class="sheet-form" attr:aria-label="Add a price sheet">
+                <FormMessage error=sheet_error fields=vec!["name", "provider", "source", "dated"]/>
+                <div class="row">
+                    <div class="field"><label for="s-name">"Sheet name"</label><input id="s-name" name="name" type="text"/><FieldMessage error=sheet_error field="name"/></div>
+                    <div class="field"><label for="s-provider">"Provider"</label><input id="s-provider" name="provider" type="text"/><FieldMessage error=sheet_error field="provider"/></div>
+                    <div class="field"><label for="s-dated">"Dated"</label><input id="s-dated" name="dated" type="text" placeholder="2026-11-28"/><FieldMessage error=sheet_error field="dated"/></div>
+                </div>
+                <div class="field"><label for="s-source">"Source"</label><input id="s-source" name="source" type="text" placeholder="URL or document"/><FieldMessage error=sheet_error field="source"/></div>
+                <button type="submit">"Add sheet"</button>
+            </ActionForm>
+        </section>
+    }
+}
