@@ -266,12 +266,37 @@ pub fn error_message(text: &str) -> String {
 
 #[derive(Deserialize)]
 struct Chunk<'a> {
+    /// Only the first choice is read (Bakeoff sends n = 1); no allocation per chunk.
     #[serde(borrow, default)]
-    choices: Vec<Choice<'a>>,
+    choices: FirstChoice<'a>,
     #[serde(default)]
     usage: Option<Usage>,
     #[serde(default)]
     error: Option<Value>,
+}
+
+#[derive(Default)]
+struct FirstChoice<'a>(Option<Choice<'a>>);
+
+impl<'de: 'a, 'a> Deserialize<'de> for FirstChoice<'a> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V<'a>(std::marker::PhantomData<&'a ()>);
+        impl<'de: 'a, 'a> serde::de::Visitor<'de> for V<'a> {
+            type Value = FirstChoice<'a>;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a list of choices")
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+                let first = seq.next_element::<Choice<'a>>()?;
+                while seq.next_element::<serde::de::IgnoredAny>()?.is_some() {}
+                Ok(FirstChoice(first))
+            }
+            fn visit_unit<E>(self) -> Result<Self::Value, E> {
+                Ok(FirstChoice(None))
+            }
+        }
+        d.deserialize_any(V(std::marker::PhantomData))
+    }
 }
 
 #[derive(Deserialize)]
@@ -363,7 +388,7 @@ impl StreamState {
             self.fail(Outcome::StreamError, None, format!("error frame mid-stream: {}", error_message(&err.to_string())));
             return;
         }
-        for choice in chunk.choices {
+        if let Some(choice) = chunk.choices.0 {
             let content = choice.delta.and_then(|d| d.content).or(choice.text);
             if let Some(c) = content.filter(|c| !c.is_empty()) {
                 match self.last_content {

@@ -5,9 +5,8 @@
 /// Feeds bytes in, hands complete event payloads out.
 #[derive(Default)]
 pub struct SseParser {
-    buf: Vec<u8>,
-    /// Where the scan for the next line end resumes.
-    scanned: usize,
+    /// An incomplete line carried over from the previous read.
+    partial: Vec<u8>,
     data: Vec<u8>,
     has_data: bool,
 }
@@ -17,47 +16,54 @@ impl SseParser {
         Self::default()
     }
 
-    /// Add bytes and call `on_event` with the data of each event completed by them.
+    /// Add bytes and call `on_event` with the data of each event completed by them. Lines are
+    /// read in place; only a line split across reads is copied.
     pub fn feed(&mut self, bytes: &[u8], mut on_event: impl FnMut(&[u8])) {
-        self.buf.extend_from_slice(bytes);
-        let mut start = 0;
-        let mut i = self.scanned;
-        while let Some(pos) = memchr(b'\n', &self.buf[i..]) {
-            let end = i + pos;
-            let mut line = &self.buf[start..end];
-            if let [rest @ .., b'\r'] = line {
-                line = rest;
-            }
-            if line.is_empty() {
-                if self.has_data {
-                    on_event(&self.data);
+        let mut rest = bytes;
+        if !self.partial.is_empty() {
+            match memchr::memchr(b'\n', rest) {
+                None => {
+                    self.partial.extend_from_slice(rest);
+                    return;
                 }
-                self.data.clear();
-                self.has_data = false;
-            } else if let Some(value) = line.strip_prefix(b"data:") {
-                let value = value.strip_prefix(b" ").unwrap_or(value);
-                if self.has_data {
-                    self.data.push(b'\n');
+                Some(i) => {
+                    let mut line = std::mem::take(&mut self.partial);
+                    line.extend_from_slice(&rest[..i]);
+                    self.line(&line, &mut on_event);
+                    rest = &rest[i + 1..];
                 }
-                self.data.extend_from_slice(value);
-                self.has_data = true;
             }
-            // Other fields (event:, id:, retry:) and comments are not used by these servers.
-            start = end + 1;
-            i = start;
         }
-        self.buf.drain(..start);
-        self.scanned = self.buf.len();
+        while let Some(i) = memchr::memchr(b'\n', rest) {
+            self.line(&rest[..i], &mut on_event);
+            rest = &rest[i + 1..];
+        }
+        self.partial.extend_from_slice(rest);
     }
 
-    /// Bytes received but not yet part of a complete line (useful in error messages).
+    fn line(&mut self, line: &[u8], on_event: &mut impl FnMut(&[u8])) {
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        if line.is_empty() {
+            if self.has_data {
+                on_event(&self.data);
+            }
+            self.data.clear();
+            self.has_data = false;
+        } else if let Some(value) = line.strip_prefix(b"data:") {
+            let value = value.strip_prefix(b" ").unwrap_or(value);
+            if self.has_data {
+                self.data.push(b'\n');
+            }
+            self.data.extend_from_slice(value);
+            self.has_data = true;
+        }
+        // Other fields (event:, id:, retry:) and comments are not used by these servers.
+    }
+
+    /// Bytes received but not yet part of a complete event (useful in error messages).
     pub fn pending(&self) -> usize {
-        self.buf.len() + self.data.len()
+        self.partial.len() + self.data.len()
     }
-}
-
-fn memchr(needle: u8, haystack: &[u8]) -> Option<usize> {
-    haystack.iter().position(|b| *b == needle)
 }
 
 #[cfg(test)]

@@ -190,9 +190,21 @@ fn Hybrid(runs: Vec<CostRun>, sheet: Signal<Option<PriceSheet>>, volume: Signal<
         }
         .into_any();
     }
+    // Start from the cheapest run screening and the best-quality other run judging.
+    let cost_now = |r: &CostRun| sheet.get_untracked().and_then(|s| priced(r, &s, 1.0)).map(|p| p.1.per_request.0).unwrap_or(f64::INFINITY);
+    let cheapest = with_answers.iter().min_by(|a, b| cost_now(a).total_cmp(&cost_now(b))).map(|r| r.id).unwrap_or(with_answers[0].id);
+    let best = with_answers
+        .iter()
+        .filter(|r| r.id != cheapest)
+        .max_by(|a, b| {
+            let q = |r: &CostRun| r.quality.as_ref().and_then(|q| q.score()).unwrap_or(0.0);
+            q(a).total_cmp(&q(b))
+        })
+        .map(|r| r.id)
+        .unwrap_or(with_answers[1].id);
     let runs = StoredValue::new(with_answers.clone());
-    let screen = RwSignal::new(with_answers[0].id);
-    let judge = RwSignal::new(with_answers[1].id);
+    let screen = RwSignal::new(cheapest);
+    let judge = RwSignal::new(best);
     let share = RwSignal::new(20.0f64);
     let items = Resource::new(move || (screen.get(), judge.get()), |(s, j)| hybrid_data(s, j));
     let run_select = move |id: &'static str, label: &'static str, sig: RwSignal<i64>| {
