@@ -16,6 +16,12 @@ work=$(mktemp -d)
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 port=$(free_port)
 sim_port=$(free_port)
+# The browser tests log in as these (created before the first start, so no random admin).
+export E2E_ADMIN=e2e-admin E2E_REVIEWER=e2e-reviewer E2E_PASSWORD='e2e password 123'
+for u in "$E2E_ADMIN admin" "$E2E_REVIEWER reviewer"; do
+  set -- $u
+  printf '%s\n' "$E2E_PASSWORD" | target/debug/bakeoff user add "$1" --role "$2" --db "$work/e2e.db" 2>/dev/null
+done
 target/debug/bakeoff serve --addr "127.0.0.1:$port" --sim-addr "127.0.0.1:$sim_port" --db "$work/e2e.db" \
   --site-root target/site >"$work/server.log" 2>&1 &
 server=$!

@@ -1,10 +1,29 @@
 import { expect, Page } from "@playwright/test";
 
-/** Open a page and wait until the wasm has hydrated it (so clicks reach Rust). */
+export const ADMIN = process.env.E2E_ADMIN ?? "e2e-admin";
+export const REVIEWER = process.env.E2E_REVIEWER ?? "e2e-reviewer";
+const PASSWORD = process.env.E2E_PASSWORD ?? "e2e password 123";
+
+/** Wait until the wasm has hydrated the page (so clicks reach Rust). */
+export async function hydrated(page: Page) {
+  await expect(page.locator("body")).toHaveAttribute("data-hydrated", "true");
+}
+
+/** Log in through the form as `user`. */
+export async function login(page: Page, user: string = ADMIN) {
+  await page.goto("/login");
+  await hydrated(page);
+  await page.getByLabel("User name").fill(user);
+  await page.getByLabel("Password").fill(PASSWORD);
+  await page.getByRole("button", { name: "Log in" }).click();
+  await expect(page).not.toHaveURL(/\/login/);
+}
+
+/** Open a page (after logging in) and wait for hydration; returns the page errors seen. */
 export async function open(page: Page, path: string) {
   const errors: string[] = [];
   page.on("pageerror", (e) => errors.push(String(e)));
   await page.goto(path);
-  await expect(page.locator("body")).toHaveAttribute("data-hydrated", "true");
+  await hydrated(page);
   return errors;
 }

@@ -1,5 +1,9 @@
 import { expect, test } from "@playwright/test";
-import { open } from "./helpers";
+import { login, open } from "./helpers";
+
+test.beforeEach(async ({ page }) => {
+  await login(page);
+});
 
 test("launch a 200-request run from the form, watch it fill, read the summary", async ({ page }) => {
   const errors = await open(page, "/launch");

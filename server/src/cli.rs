@@ -31,6 +31,40 @@ pub enum Command {
     Import(ImportArgs),
     /// Print the benchmark report (Markdown or HTML) on stdout.
     Report(ReportArgs),
+    /// Manage users (passwords are read from stdin).
+    #[command(subcommand)]
+    User(UserCommand),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum UserCommand {
+    /// Add a user: `echo PASSWORD | bakeoff user add NAME --role reviewer`.
+    Add {
+        name: String,
+        #[arg(long, default_value = "viewer")]
+        role: String,
+        #[command(flatten)]
+        db: DbArg,
+    },
+    /// Set a user's password (read from stdin).
+    Passwd {
+        name: String,
+        #[command(flatten)]
+        db: DbArg,
+    },
+    /// List users and their roles.
+    List {
+        #[command(flatten)]
+        db: DbArg,
+    },
+}
+
+fn read_password() -> anyhow::Result<String> {
+    let mut line = String::new();
+    std::io::stdin().read_line(&mut line)?;
+    let pw = line.trim_end_matches(['\n', '\r']).to_string();
+    anyhow::ensure!(!pw.is_empty(), "give the password on stdin, e.g. `echo 'long password' | bakeoff user add NAME --role reviewer`");
+    Ok(pw)
 }
 
 #[derive(Args, Debug)]
@@ -296,6 +330,36 @@ pub async fn dispatch(cli: Cli) -> anyhow::Result<()> {
             match a.format {
                 ReportFormat::Md => print!("{}", doc.to_markdown()),
                 ReportFormat::Html => print!("{}", doc.to_html("Bakeoff benchmark report")),
+            }
+            Ok(())
+        }
+        Command::User(u) => {
+            let open = |p: &PathBuf| {
+                let p = p.clone();
+                async move { crate::serve::prepare(&p, std::path::Path::new("target/site"), "127.0.0.1:0".parse()?).await.map(|x| x.0.db) }
+            };
+            match u {
+                UserCommand::Add { name, role, db } => {
+                    let password = read_password()?;
+                    let pool = open(&db.path).await?;
+                    let id = app::api::accounts::create_user(&pool, &name, &role, &password).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+                    eprintln!("user {name} ({role}) added with id {id}");
+                }
+                UserCommand::Passwd { name, db } => {
+                    let password = read_password()?;
+                    app::domain::accounts::valid_password(&password).map_err(|m| anyhow::anyhow!(m))?;
+                    let pool = open(&db.path).await?;
+                    let (user, _) = app::db::users::credentials(&pool, &name).await?.ok_or_else(|| anyhow::anyhow!("no user named '{name}'"))?;
+                    let hash = app::api::accounts::hash_password(&password).map_err(|e| anyhow::anyhow!("{e}"))?;
+                    app::db::users::set_password(&pool, user.id, &hash, false).await?;
+                    app::db::users::delete_sessions_of(&pool, user.id, None).await?;
+                    eprintln!("password of {name} changed; their sessions were closed");
+                }
+                UserCommand::List { db } => {
+                    for u in app::db::users::list(&open(&db.path).await?).await? {
+                        println!("{}\t{}{}", u.name, u.role.label(), if u.must_change_password { "\t(one-time password not yet changed)" } else { "" });
+                    }
+                }
             }
             Ok(())
         }

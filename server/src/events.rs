@@ -2,7 +2,8 @@
 //! stored state (so a page opened late, or after a restart, is right at once); the stream ends
 //! after the event that says the run finished.
 
-use app::api::guard::{authorize, Permission};
+use app::api::guard::{Caller, Permission};
+use axum::Extension;
 use app::api::AppError;
 use app::db;
 use app::domain::progress::Progress;
@@ -14,8 +15,8 @@ use std::convert::Infallible;
 use std::time::Duration;
 use tokio::sync::broadcast;
 
-pub async fn run_events(State(state): State<AppState>, Path(id): Path<i64>) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, AppError> {
-    authorize(Permission::View).await?;
+pub async fn run_events(State(state): State<AppState>, Extension(caller): Extension<Caller>, Path(id): Path<i64>) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, AppError> {
+    caller.require(Permission::View)?;
     // Subscribe before reading the stored state, so nothing falls between the two.
     let rx = state.events.subscribe();
     let run = db::runs::get(&state.db, id).await?;

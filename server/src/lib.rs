@@ -1,6 +1,7 @@
 //! The `bakeoff` server: CLI, HTTP (pages, REST, live events), the run worker, the vLLM client
 //! and the built-in vLLM simulator.
 
+pub mod auth;
 pub mod cli;
 pub mod client;
 pub mod cpu;

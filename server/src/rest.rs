@@ -1,7 +1,8 @@
 //! The REST API for scripts. Same checks and same code paths as the pages.
 
 use app::api::datasets::store_upload;
-use app::api::guard::{authorize, Permission};
+use app::api::guard::{Caller, Permission};
+use axum::Extension;
 use app::api::runs::queue_runs;
 use app::api::AppError;
 use app::db;
@@ -32,13 +33,13 @@ pub fn routes() -> Router<AppState> {
         .route("/api/datasets", get(list_datasets).post(upload_dataset))
 }
 
-async fn list_runs(State(s): State<AppState>) -> Result<impl IntoResponse, AppError> {
-    authorize(Permission::View).await?;
+async fn list_runs(State(s): State<AppState>, Extension(caller): Extension<Caller>) -> Result<impl IntoResponse, AppError> {
+    caller.require(Permission::View)?;
     Ok(Json(db::runs::list(&s.db).await?))
 }
 
-async fn get_run(State(s): State<AppState>, Path(id): Path<i64>) -> Result<impl IntoResponse, AppError> {
-    authorize(Permission::View).await?;
+async fn get_run(State(s): State<AppState>, Extension(caller): Extension<Caller>, Path(id): Path<i64>) -> Result<impl IntoResponse, AppError> {
+    caller.require(Permission::View)?;
     let run = db::runs::get(&s.db, id).await?;
     let mut body = json!({"run": run});
     if let Some(summary) = &run.summary {
@@ -50,8 +51,8 @@ async fn get_run(State(s): State<AppState>, Path(id): Path<i64>) -> Result<impl 
 }
 
 /// All records of a run as JSON lines (times in milliseconds).
-async fn records(State(s): State<AppState>, Path(id): Path<i64>) -> Result<impl IntoResponse, AppError> {
-    authorize(Permission::View).await?;
+async fn records(State(s): State<AppState>, Extension(caller): Extension<Caller>, Path(id): Path<i64>) -> Result<impl IntoResponse, AppError> {
+    caller.require(Permission::View)?;
     db::runs::get(&s.db, id).await?;
     let recs = db::records::for_run(&s.db, id).await?;
     let mut out = String::new();
@@ -63,8 +64,8 @@ async fn records(State(s): State<AppState>, Path(id): Path<i64>) -> Result<impl 
 }
 
 /// Launch from JSON: the launch form's fields, numbers or strings.
-async fn launch(State(s): State<AppState>, Json(body): Json<Value>) -> Result<impl IntoResponse, AppError> {
-    authorize(Permission::Run).await?;
+async fn launch(State(s): State<AppState>, Extension(caller): Extension<Caller>, Json(body): Json<Value>) -> Result<impl IntoResponse, AppError> {
+    caller.require(Permission::Run)?;
     let form = form_from_json(&body)?;
     let launched = queue_runs(&s, &form).await?;
     s.wake_worker.notify_one();
@@ -91,20 +92,20 @@ fn form_from_json(body: &Value) -> Result<LaunchForm, AppError> {
 }
 
 /// The endpoint's /metrics series scraped during the run.
-async fn metrics(State(s): State<AppState>, Path(id): Path<i64>) -> Result<impl IntoResponse, AppError> {
-    authorize(Permission::View).await?;
+async fn metrics(State(s): State<AppState>, Extension(caller): Extension<Caller>, Path(id): Path<i64>) -> Result<impl IntoResponse, AppError> {
+    caller.require(Permission::View)?;
     db::runs::get(&s.db, id).await?;
     Ok(Json(db::metrics::for_run(&s.db, id).await?))
 }
 
-async fn cancel(State(s): State<AppState>, Path(id): Path<i64>) -> Result<impl IntoResponse, AppError> {
-    authorize(Permission::Run).await?;
+async fn cancel(State(s): State<AppState>, Extension(caller): Extension<Caller>, Path(id): Path<i64>) -> Result<impl IntoResponse, AppError> {
+    caller.require(Permission::Run)?;
     let status = db::runs::request_cancel(&s.db, id).await?;
     Ok(Json(json!({"status": status})))
 }
 
-async fn list_endpoints(State(s): State<AppState>) -> Result<impl IntoResponse, AppError> {
-    authorize(Permission::View).await?;
+async fn list_endpoints(State(s): State<AppState>, Extension(caller): Extension<Caller>) -> Result<impl IntoResponse, AppError> {
+    caller.require(Permission::View)?;
     Ok(Json(db::endpoints::list(&s.db).await?))
 }
 
@@ -116,14 +117,14 @@ struct NewEndpoint {
 }
 
 /// Register an endpoint after checking it answers (`/health`, `/v1/models`).
-async fn add_endpoint(State(s): State<AppState>, Json(e): Json<NewEndpoint>) -> Result<impl IntoResponse, AppError> {
-    authorize(Permission::Run).await?;
+async fn add_endpoint(State(s): State<AppState>, Extension(caller): Extension<Caller>, Json(e): Json<NewEndpoint>) -> Result<impl IntoResponse, AppError> {
+    caller.require(Permission::Run)?;
     let (id, models) = app::api::endpoints::register(&s, &e.name, &e.base_url).await?;
     Ok((StatusCode::CREATED, Json(json!({"id": id, "models": models}))))
 }
 
-async fn list_prices(State(s): State<AppState>) -> Result<impl IntoResponse, AppError> {
-    authorize(Permission::View).await?;
+async fn list_prices(State(s): State<AppState>, Extension(caller): Extension<Caller>) -> Result<impl IntoResponse, AppError> {
+    caller.require(Permission::View)?;
     Ok(Json(db::prices::list(&s.db).await?))
 }
 
@@ -134,8 +135,8 @@ struct ImportQuery {
 }
 
 /// `POST /api/import?filename=F` with the file as the body.
-async fn import(State(s): State<AppState>, Query(q): Query<ImportQuery>, body: Bytes) -> Result<impl IntoResponse, AppError> {
-    authorize(Permission::Run).await?;
+async fn import(State(s): State<AppState>, Extension(caller): Extension<Caller>, Query(q): Query<ImportQuery>, body: Bytes) -> Result<impl IntoResponse, AppError> {
+    caller.require(Permission::Run)?;
     let text = std::str::from_utf8(&body).map_err(|e| AppError::validation("file", format!("the file is not UTF-8 text ({e})")))?;
     let id = app::api::import::import_file(&s.db, &q.filename, text, None).await?;
     Ok((StatusCode::CREATED, Json(json!({"run_id": id}))))
@@ -153,8 +154,8 @@ struct ReportQuery {
 }
 
 /// `GET /api/report?format=md|html&sheet=NAME&volume=N`: the report as a download.
-async fn report(State(s): State<AppState>, Query(q): Query<ReportQuery>) -> Result<impl IntoResponse, AppError> {
-    authorize(Permission::View).await?;
+async fn report(State(s): State<AppState>, Extension(caller): Extension<Caller>, Query(q): Query<ReportQuery>) -> Result<impl IntoResponse, AppError> {
+    caller.require(Permission::View)?;
     let options = app::api::report::ReportOptions { sheet: q.sheet, volume: q.volume, screen: q.screen, judge: q.judge, judge_share: q.judge_share };
     let doc = app::api::report::build_report(&s.db, &options, &app::api::report::chrono_now()).await?;
     let (body, ctype, ext) = match q.format.as_deref().unwrap_or("md") {
@@ -165,8 +166,8 @@ async fn report(State(s): State<AppState>, Query(q): Query<ReportQuery>) -> Resu
     Ok(([(header::CONTENT_TYPE, ctype.to_string()), (header::CONTENT_DISPOSITION, format!("attachment; filename=\"bakeoff-report.{ext}\""))], body))
 }
 
-async fn list_datasets(State(s): State<AppState>) -> Result<impl IntoResponse, AppError> {
-    authorize(Permission::View).await?;
+async fn list_datasets(State(s): State<AppState>, Extension(caller): Extension<Caller>) -> Result<impl IntoResponse, AppError> {
+    caller.require(Permission::View)?;
     Ok(Json(db::datasets::list(&s.db).await?))
 }
 
@@ -178,8 +179,8 @@ struct UploadQuery {
 }
 
 /// `POST /api/datasets?name=...` with the JSONL file as the body.
-async fn upload_dataset(State(s): State<AppState>, Query(q): Query<UploadQuery>, body: Bytes) -> Result<impl IntoResponse, AppError> {
-    authorize(Permission::Run).await?;
+async fn upload_dataset(State(s): State<AppState>, Extension(caller): Extension<Caller>, Query(q): Query<UploadQuery>, body: Bytes) -> Result<impl IntoResponse, AppError> {
+    caller.require(Permission::Run)?;
     let text = std::str::from_utf8(&body).map_err(|e| AppError::validation("file", format!("the file is not UTF-8 text ({e})")))?;
     let id = store_upload(&s.db, &q.name, &q.description, "REST upload", text).await?;
     Ok((StatusCode::CREATED, Json(json!({"id": id}))))

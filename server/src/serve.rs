@@ -108,6 +108,13 @@ pub async fn start(opts: ServeOptions) -> anyhow::Result<Running> {
             }
         }
     }
+    if let Some(password) = crate::auth::first_admin(&state.db).await? {
+        let msg = format!(
+            "first start: created user 'admin' with the one-time password {password} — log in at /login and choose a new one (add more users on the Users page or with `bakeoff user add NAME --role ROLE`)"
+        );
+        tracing::warn!("{msg}");
+        eprintln!("\n*** {msg}\n");
+    }
     let worker = Worker { state: state.clone(), client, preflight: opts.preflight };
     tokio::spawn(worker.run_forever());
 
@@ -131,6 +138,8 @@ pub fn router(state: AppState) -> Router {
         .route("/datasets/upload", post(upload_form).layer(DefaultBodyLimit::max(MAX_UPLOAD_BYTES)))
         .route("/import/upload", post(import_form).layer(DefaultBodyLimit::max(MAX_UPLOAD_BYTES)))
         .leptos_routes_with_context(&state, routes, move || provide_context(context_state.clone()), move || shell(options.clone()))
+        .route("/api/token", post(crate::auth::token))
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), crate::auth::require_login))
         .with_state(state)
 }

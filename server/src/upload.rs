@@ -2,7 +2,8 @@
 //! file or comes back to the page with the problems at their fields.
 
 use app::api::datasets::store_upload;
-use app::api::guard::{authorize, Permission};
+use app::api::guard::{Caller, Permission};
+use axum::Extension;
 use app::api::AppError;
 use app::state::AppState;
 use axum::extract::{Multipart, State};
@@ -11,17 +12,17 @@ use axum::response::Redirect;
 /// Largest dataset file accepted (the body limit of this route).
 pub const MAX_UPLOAD_BYTES: usize = 256 * 1024 * 1024;
 
-pub async fn upload_form(State(s): State<AppState>, multipart: Multipart) -> Redirect {
-    back_with("/datasets", "uploaded", store(&s, multipart).await)
+pub async fn upload_form(State(s): State<AppState>, Extension(caller): Extension<Caller>, multipart: Multipart) -> Redirect {
+    back_with("/datasets", "uploaded", store(&s, &caller, multipart).await)
 }
 
 /// The import page's form: a run summary or Batch output, with an optional input file.
-pub async fn import_form(State(s): State<AppState>, multipart: Multipart) -> Redirect {
-    back_with("/import", "run", import(&s, multipart).await)
+pub async fn import_form(State(s): State<AppState>, Extension(caller): Extension<Caller>, multipart: Multipart) -> Redirect {
+    back_with("/import", "run", import(&s, &caller, multipart).await)
 }
 
-async fn import(s: &AppState, mut multipart: Multipart) -> Result<i64, AppError> {
-    authorize(Permission::Run).await?;
+async fn import(s: &AppState, caller: &Caller, mut multipart: Multipart) -> Result<i64, AppError> {
+    caller.require(Permission::Run)?;
     let (mut file, mut input) = (None, None);
     while let Some(field) = multipart.next_field().await.map_err(|e| AppError::validation("file", format!("the upload was cut short ({e})")))? {
         let which = field.name().unwrap_or("").to_string();
@@ -59,8 +60,8 @@ fn back_with(page: &str, ok_key: &str, result: Result<i64, AppError>) -> Redirec
     }
 }
 
-async fn store(s: &AppState, mut multipart: Multipart) -> Result<i64, AppError> {
-    authorize(Permission::Run).await?;
+async fn store(s: &AppState, caller: &Caller, mut multipart: Multipart) -> Result<i64, AppError> {
+    caller.require(Permission::Run)?;
     let (mut name, mut description, mut file, mut filename) = (String::new(), String::new(), None, String::new());
     while let Some(field) = multipart.next_field().await.map_err(|e| AppError::validation("file", format!("the upload was cut short or is not a form ({e})")))? {
         match field.name() {
@@ -80,7 +81,7 @@ async fn store(s: &AppState, mut multipart: Multipart) -> Result<i64, AppError> 
 }
 
 /// Percent-encoding for a query value.
-fn encode(s: &str) -> String {
+pub fn encode(s: &str) -> String {
     let mut out = String::with_capacity(s.len() * 3);
     for b in s.bytes() {
         match b {

@@ -26,21 +26,52 @@ fn start(db: &std::path::Path, port: u16) -> Child {
 
 async fn wait_up(http: &reqwest::Client, base: &str) {
     let deadline = Instant::now() + Duration::from_secs(30);
-    while http.get(format!("{base}/api/runs")).send().await.map(|r| r.status().is_success()).unwrap_or(false) == false {
+    // Up means answering: 401 without a log-in is an answer.
+    while http.get(format!("{base}/api/runs")).send().await.is_err() {
         assert!(Instant::now() < deadline, "server did not come up");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+}
+
+fn add_user(db: &std::path::Path) {
+    use std::io::Write;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_bakeoff"))
+        .args(["user", "add", "ops", "--role", "runner", "--db"])
+        .arg(db)
+        .stdin(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("bakeoff user add");
+    child.stdin.take().expect("stdin").write_all(b"a long password\n").expect("write");
+    assert!(child.wait().expect("wait").success());
+}
+
+async fn login(base: &str) -> reqwest::Client {
+    let r: Value = reqwest::Client::new()
+        .post(format!("{base}/api/token"))
+        .json(&json!({"name": "ops", "password": "a long password"}))
+        .send()
+        .await
+        .expect("token")
+        .json()
+        .await
+        .expect("json");
+    let mut h = reqwest::header::HeaderMap::new();
+    h.insert(reqwest::header::AUTHORIZATION, format!("Bearer {}", r["token"].as_str().expect("token")).parse().expect("header"));
+    reqwest::Client::builder().default_headers(h).build().expect("client")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_run_killed_mid_way_resumes_without_losing_or_duplicating_records() {
     let dir = tempfile::tempdir().expect("tmp");
     let db_path = dir.path().join("crash.db");
+    add_user(&db_path);
     let http = reqwest::Client::new();
     let port = free_port();
     let base = format!("http://127.0.0.1:{port}");
     let mut server = start(&db_path, port);
     wait_up(&http, &base).await;
+    let http = login(&base).await;
 
     let r: Value = http
         .post(format!("{base}/api/runs"))

@@ -66,7 +66,7 @@ async fn a_bad_dataset_names_line_and_field_and_stores_nothing() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_upload_form_comes_back_with_the_problem_at_the_file_field() {
     let app = spawn(fast_sim()).await;
-    let no_redirect = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().expect("client");
+    let no_redirect = app.http.clone();
     let form = reqwest::multipart::Form::new()
         .text("name", "broken")
         .part("file", reqwest::multipart::Part::text("not json at all\n").file_name("broken.jsonl"));

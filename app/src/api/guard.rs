@@ -1,29 +1,49 @@
 //! The one place every server function and REST handler asks "may this caller do this?".
-//! Accounts arrive later: then this reads the session and its role; callers do not change.
+//! The login middleware puts the session's user in the request as a [`Caller`]; this checks its
+//! role.
 
-#[cfg(feature = "ssr")]
 use super::error::AppError;
+pub use crate::domain::accounts::Permission;
+use crate::domain::accounts::Role;
+use serde::{Deserialize, Serialize};
 
-/// What a caller wants to do.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Permission {
-    /// Read runs, charts, datasets, endpoints.
-    View,
-    /// Launch and cancel runs; upload datasets; add endpoints.
-    Run,
-}
-
-/// Who is calling.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// Who is calling: set by the login middleware from the session cookie or bearer token.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Caller {
+    pub id: i64,
     pub name: String,
+    pub role: Role,
+    pub must_change_password: bool,
 }
 
-/// Check the caller may do `what`. Until accounts exist, everyone on this server may do anything.
+impl Caller {
+    /// Ok when the caller's role allows `what` (and a one-time password has been changed).
+    pub fn require(&self, what: Permission) -> Result<(), AppError> {
+        if self.must_change_password {
+            return Err(AppError::Forbidden("change your one-time password first (Account page)".into()));
+        }
+        if self.role.allows(what) {
+            Ok(())
+        } else {
+            Err(AppError::Forbidden(format!("{} may not {}", self.role.label(), what.describe())))
+        }
+    }
+}
+
+/// The caller of the current server function, checked for `what`.
 #[cfg(feature = "ssr")]
 pub async fn authorize(what: Permission) -> Result<Caller, AppError> {
-    let _ = what;
-    Ok(Caller { name: "local".into() })
+    let caller = caller()?;
+    caller.require(what)?;
+    Ok(caller)
+}
+
+/// The caller of the current server function, unchecked (for the account page itself).
+#[cfg(feature = "ssr")]
+pub fn caller() -> Result<Caller, AppError> {
+    leptos::prelude::use_context::<axum::http::request::Parts>()
+        .and_then(|p| p.extensions.get::<Caller>().cloned())
+        .ok_or(AppError::Unauthorized)
 }
 
 /// The server's shared state, from the request context.

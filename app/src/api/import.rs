@@ -1,5 +1,6 @@
 //! Bringing runs measured elsewhere into Bakeoff. All or nothing: a bad file stores nothing.
 
+#[cfg(feature = "ssr")]
 use super::error::AppError;
 
 /// Import one file: a seed-system run summary (JSON) or an OpenAI Batch output (JSONL), the

@@ -1,5 +1,6 @@
 //! Server functions: thin (check the caller, validate, call db/domain, map errors).
 
+pub mod accounts;
 pub mod cost;
 pub mod datasets;
 pub mod endpoints;

@@ -75,3 +75,14 @@ pub struct Launched {
     pub run_ids: Vec<i64>,
     pub sweep_id: Option<i64>,
 }
+
+/// A user as pages see them (never the password hash).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(sqlx::FromRow))]
+pub struct UserView {
+    pub id: i64,
+    pub name: String,
+    pub role: crate::domain::accounts::Role,
+    pub must_change_password: bool,
+    pub created_at: String,
+}

@@ -8,6 +8,7 @@ pub mod pool;
 pub mod prices;
 pub mod records;
 pub mod runs;
+pub mod users;
 
 pub use error::DbError;
 pub use pool::{connect, Db};

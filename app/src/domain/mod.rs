@@ -1,5 +1,6 @@
 //! Pure types and math: no IO, compiled for the server and for the browser (wasm).
 
+pub mod accounts;
 pub mod candidates;
 pub mod claims;
 pub mod cost;

@@ -1,3 +1,4 @@
+use super::accounts::{AccountPage, LoginPage, UserBadge, UsersPage};
 use super::compare::ComparePage;
 use super::costs::CostsPage;
 use super::import::ImportPage;
@@ -56,6 +57,8 @@ pub fn App() -> impl IntoView {
                     <A href="/import">"Import"</A>
                     <A href="/endpoints">"Endpoints"</A>
                     <A href="/datasets">"Datasets"</A>
+                    <span class="spacer"></span>
+                    <UserBadge/>
                 </nav>
             </header>
             <main>
@@ -63,6 +66,9 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/") view=RunsPage/>
                     <Route path=path!("/launch") view=LaunchPage/>
                     <Route path=path!("/runs/:id") view=RunPage/>
+                    <Route path=path!("/login") view=LoginPage/>
+                    <Route path=path!("/account") view=AccountPage/>
+                    <Route path=path!("/users") view=UsersPage/>
                     <Route path=path!("/compare") view=ComparePage/>
                     <Route path=path!("/costs") view=CostsPage/>
                     <Route path=path!("/report") view=ReportPage/>

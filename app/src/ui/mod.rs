@@ -1,5 +1,6 @@
 //! Pages and components. They render; the numbers come from `domain`.
 
+mod accounts;
 pub mod app;
 mod charts;
 mod compare;

@@ -37,7 +37,34 @@ pub async fn spawn_at(dir: tempfile::TempDir, sim: SimConfig, on_restart: OnRest
     })
     .await
     .expect("app starts");
-    TestApp { running, dir, http: reqwest::Client::new() }
+    let mut app = TestApp { running, dir, http: reqwest::Client::new() };
+    for (name, role) in [("tester", "admin"), ("rita", "runner"), ("rev", "reviewer"), ("vic", "viewer"), ("rev2", "reviewer")] {
+        app::api::accounts::create_user(&app.running.state.db, name, role, PASSWORD).await.expect("user");
+    }
+    app.http = app.client_for("tester").await;
+    app
+}
+
+/// Every test user's password.
+pub const PASSWORD: &str = "correct horse battery";
+
+impl TestApp {
+    /// A client logged in as `name` (a bearer token from POST /api/token).
+    pub async fn client_for(&self, name: &str) -> reqwest::Client {
+        let r: serde_json::Value = reqwest::Client::new()
+            .post(self.url("/api/token"))
+            .json(&json!({"name": name, "password": PASSWORD}))
+            .send()
+            .await
+            .expect("token")
+            .json()
+            .await
+            .expect("json");
+        let token = r["token"].as_str().expect("token in the answer");
+        let mut headers = reqwest::header::HeaderMap::new();
+        headers.insert(reqwest::header::AUTHORIZATION, format!("Bearer {token}").parse().expect("header"));
+        reqwest::Client::builder().default_headers(headers).redirect(reqwest::redirect::Policy::none()).build().expect("client")
+    }
 }
 
 pub fn db_path(dir: &tempfile::TempDir) -> PathBuf {

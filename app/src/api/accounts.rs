@@ -1,0 +1,197 @@
+//! Log-in, sessions and user management. Passwords are hashed with Argon2id; sessions are random
+//! tokens in Secure, HttpOnly, SameSite=Strict cookies, stored only as hashes.
+
+use super::error::AppError;
+use super::types::UserView;
+use leptos::prelude::*;
+
+pub const COOKIE: &str = "bakeoff_session";
+pub const SESSION_DAYS: i64 = 14;
+
+#[cfg(feature = "ssr")]
+pub fn hash_password(password: &str) -> Result<String, AppError> {
+    use argon2::password_hash::{rand_core::OsRng, PasswordHasher, SaltString};
+    let salt = SaltString::generate(&mut OsRng);
+    argon2::Argon2::default().hash_password(password.as_bytes(), &salt).map(|h| h.to_string()).map_err(|e| AppError::internal("hashing a password", e))
+}
+
+#[cfg(feature = "ssr")]
+pub fn verify_password(password: &str, hash: &str) -> bool {
+    use argon2::password_hash::{PasswordHash, PasswordVerifier};
+    PasswordHash::new(hash).is_ok_and(|h| argon2::Argon2::default().verify_password(password.as_bytes(), &h).is_ok())
+}
+
+/// A new random token (256 bits, hex) and the hash that is stored.
+#[cfg(feature = "ssr")]
+pub fn new_token() -> (String, String) {
+    use argon2::password_hash::rand_core::{OsRng, RngCore};
+    let mut bytes = [0u8; 32];
+    OsRng.fill_bytes(&mut bytes);
+    let token: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    let hash = token_hash(&token);
+    (token, hash)
+}
+
+#[cfg(feature = "ssr")]
+pub fn token_hash(token: &str) -> String {
+    use blake2::{Blake2s256, Digest};
+    Blake2s256::digest(token.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[cfg(feature = "ssr")]
+pub fn now_secs() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0)
+}
+
+/// A random readable password (for the first admin).
+#[cfg(feature = "ssr")]
+pub fn random_password() -> String {
+    use argon2::password_hash::rand_core::{OsRng, RngCore};
+    const ALPHABET: &[u8] = b"abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
+    (0..16).map(|_| ALPHABET[(OsRng.next_u32() as usize) % ALPHABET.len()] as char).collect()
+}
+
+/// Check a name and password; on success a new session token.
+#[cfg(feature = "ssr")]
+pub async fn open_session(db: &crate::db::Db, name: &str, password: &str) -> Result<(String, UserView), AppError> {
+    let found = crate::db::users::credentials(db, name.trim()).await?;
+    // The same answer whether the name or the password is wrong.
+    let Some((user, hash)) = found.filter(|(_, h)| verify_password(password, h)) else {
+        return Err(AppError::validation("password", "wrong user name or password"));
+    };
+    let _ = hash;
+    let (token, token_hash) = new_token();
+    crate::db::users::create_session(db, &token_hash, user.id, now_secs() + SESSION_DAYS * 86_400).await?;
+    Ok((token, user))
+}
+
+#[cfg(feature = "ssr")]
+pub fn session_cookie(token: &str, max_age_s: i64) -> String {
+    format!("{COOKIE}={token}; Path=/; HttpOnly; Secure; SameSite=Strict; Max-Age={max_age_s}")
+}
+
+/// Log in from the form; sets the session cookie and goes to `next`.
+#[server(endpoint = "login")]
+pub async fn login(name: String, password: String, next: String) -> Result<(), AppError> {
+    use super::guard::state;
+    let (token, _) = open_session(&state()?.db, &name, &password).await?;
+    if let Some(res) = use_context::<leptos_axum::ResponseOptions>() {
+        if let Ok(v) = axum::http::HeaderValue::from_str(&session_cookie(&token, SESSION_DAYS * 86_400)) {
+            res.insert_header(axum::http::header::SET_COOKIE, v);
+        }
+    }
+    let next = if next.starts_with('/') && !next.starts_with("//") { next } else { "/".into() };
+    leptos_axum::redirect(&next);
+    Ok(())
+}
+
+#[server(endpoint = "logout")]
+pub async fn logout() -> Result<(), AppError> {
+    use super::guard::state;
+    if let Some(token) = use_context::<axum::http::request::Parts>().and_then(|p| super::accounts::token_from_headers(&p.headers)) {
+        crate::db::users::delete_session(&state()?.db, &token_hash(&token)).await?;
+    }
+    if let Some(res) = use_context::<leptos_axum::ResponseOptions>() {
+        if let Ok(v) = axum::http::HeaderValue::from_str(&session_cookie("", 0)) {
+            res.insert_header(axum::http::header::SET_COOKIE, v);
+        }
+    }
+    leptos_axum::redirect("/login");
+    Ok(())
+}
+
+/// The session token from the cookie, or from `Authorization: Bearer` (scripts).
+#[cfg(feature = "ssr")]
+pub fn token_from_headers(h: &axum::http::HeaderMap) -> Option<String> {
+    if let Some(t) = h.get(axum::http::header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer ")) {
+        return Some(t.trim().to_string());
+    }
+    h.get_all(axum::http::header::COOKIE).iter().filter_map(|v| v.to_str().ok()).flat_map(|v| v.split(';')).find_map(|kv| {
+        let (k, v) = kv.trim().split_once('=')?;
+        (k == COOKIE && !v.is_empty()).then(|| v.to_string())
+    })
+}
+
+/// Who is logged in (None on the log-in page).
+#[server]
+pub async fn whoami() -> Result<Option<UserView>, AppError> {
+    use super::guard::{caller, state};
+    let Ok(c) = caller() else { return Ok(None) };
+    Ok(crate::db::users::list(&state()?.db).await?.into_iter().find(|u| u.id == c.id))
+}
+
+#[server]
+pub async fn change_password(current: String, new_password: String, repeat: String) -> Result<(), AppError> {
+    use super::guard::{caller, state};
+    let c = caller()?;
+    let db = &state()?.db;
+    let Some((_, hash)) = crate::db::users::credentials(db, &c.name).await? else { return Err(AppError::Unauthorized) };
+    if !verify_password(&current, &hash) {
+        return Err(AppError::validation("current", "that is not your current password"));
+    }
+    crate::domain::accounts::valid_password(&new_password).map_err(|m| AppError::validation("new_password", m))?;
+    if new_password != repeat {
+        return Err(AppError::validation("repeat", "the two new passwords differ"));
+    }
+    crate::db::users::set_password(db, c.id, &hash_password(&new_password)?, false).await?;
+    let keep = use_context::<axum::http::request::Parts>().and_then(|p| token_from_headers(&p.headers)).map(|t| token_hash(&t));
+    crate::db::users::delete_sessions_of(db, c.id, keep.as_deref()).await?;
+    Ok(())
+}
+
+#[server]
+pub async fn list_users() -> Result<Vec<UserView>, AppError> {
+    use super::guard::{authorize, state, Permission};
+    authorize(Permission::Admin).await?;
+    Ok(crate::db::users::list(&state()?.db).await?)
+}
+
+/// Create a user (admins only). Shared with `bakeoff user add`.
+#[cfg(feature = "ssr")]
+pub async fn create_user(db: &crate::db::Db, name: &str, role: &str, password: &str) -> Result<i64, AppError> {
+    use crate::domain::accounts::{valid_password, valid_user_name, Role};
+    let mut errs = crate::domain::errors::FieldErrors::default();
+    if let Err(m) = valid_user_name(name.trim()) {
+        errs.push("name", m);
+    }
+    let role = Role::parse(role);
+    if role.is_none() {
+        errs.push("role", "choose admin, runner, reviewer or viewer");
+    }
+    if let Err(m) = valid_password(password) {
+        errs.push("password", m);
+    }
+    errs.into_result(()).map_err(AppError::Validation)?;
+    let Some(role) = role else { return Err(AppError::validation("role", "unknown role")) };
+    Ok(crate::db::users::create(db, name.trim(), role, &hash_password(password)?, false).await?)
+}
+
+#[server]
+pub async fn add_user(name: String, role: String, password: String) -> Result<i64, AppError> {
+    use super::guard::{authorize, state, Permission};
+    authorize(Permission::Admin).await?;
+    create_user(&state()?.db, &name, &role, &password).await
+}
+
+#[server]
+pub async fn set_user_role(id: i64, role: String) -> Result<(), AppError> {
+    use super::guard::{authorize, state, Permission};
+    use crate::domain::accounts::Role;
+    let me = authorize(Permission::Admin).await?;
+    let role = Role::parse(&role).ok_or_else(|| AppError::validation("role", "choose admin, runner, reviewer or viewer"))?;
+    let db = &state()?.db;
+    if me.id == id && role != Role::Admin && crate::db::users::admins(db).await? <= 1 {
+        return Err(AppError::Conflict("you are the last admin: make someone else admin first".into()));
+    }
+    Ok(crate::db::users::set_role(db, id, role).await?)
+}
+
+#[server]
+pub async fn delete_user(id: i64) -> Result<(), AppError> {
+    use super::guard::{authorize, state, Permission};
+    let me = authorize(Permission::Admin).await?;
+    if me.id == id {
+        return Err(AppError::Conflict("you cannot delete yourself".into()));
+    }
+    Ok(crate::db::users::delete(&state()?.db, id).await?)
+}

@@ -1,0 +1,87 @@
+use super::error::{DbError, DbResult};
+use super::Db;
+pub use crate::api::types::UserView as User;
+use crate::domain::accounts::Role;
+
+pub async fn count(db: &Db) -> DbResult<i64> {
+    Ok(sqlx::query_scalar("SELECT COUNT(*) FROM users").fetch_one(db).await?)
+}
+
+pub async fn create(db: &Db, name: &str, role: Role, password_hash: &str, must_change: bool) -> DbResult<i64> {
+    let r = sqlx::query("INSERT INTO users (name, role, password_hash, must_change_password) VALUES (?, ?, ?, ?)")
+        .bind(name)
+        .bind(role)
+        .bind(password_hash)
+        .bind(must_change)
+        .execute(db)
+        .await;
+    match r {
+        Ok(r) => Ok(r.last_insert_rowid()),
+        Err(sqlx::Error::Database(e)) if e.is_unique_violation() => Err(DbError::Conflict(format!("a user named '{name}' exists"))),
+        Err(e) => Err(e.into()),
+    }
+}
+
+pub async fn list(db: &Db) -> DbResult<Vec<User>> {
+    Ok(sqlx::query_as("SELECT id, name, role, must_change_password, created_at FROM users ORDER BY name").fetch_all(db).await?)
+}
+
+/// The user and their password hash, by name.
+pub async fn credentials(db: &Db, name: &str) -> DbResult<Option<(User, String)>> {
+    let row: Option<(i64, String, Role, bool, String, String)> =
+        sqlx::query_as("SELECT id, name, role, must_change_password, created_at, password_hash FROM users WHERE name = ?").bind(name).fetch_optional(db).await?;
+    Ok(row.map(|(id, name, role, must_change_password, created_at, hash)| (User { id, name, role, must_change_password, created_at }, hash)))
+}
+
+pub async fn set_password(db: &Db, id: i64, password_hash: &str, must_change: bool) -> DbResult<()> {
+    let r = sqlx::query("UPDATE users SET password_hash = ?, must_change_password = ? WHERE id = ?").bind(password_hash).bind(must_change).bind(id).execute(db).await?;
+    if r.rows_affected() == 0 {
+        return Err(DbError::NotFound(format!("user {id}")));
+    }
+    // Other sessions of the user end with the old password.
+    Ok(())
+}
+
+pub async fn set_role(db: &Db, id: i64, role: Role) -> DbResult<()> {
+    let r = sqlx::query("UPDATE users SET role = ? WHERE id = ?").bind(role).bind(id).execute(db).await?;
+    if r.rows_affected() == 0 {
+        return Err(DbError::NotFound(format!("user {id}")));
+    }
+    Ok(())
+}
+
+pub async fn delete(db: &Db, id: i64) -> DbResult<()> {
+    sqlx::query("DELETE FROM users WHERE id = ?").bind(id).execute(db).await?;
+    Ok(())
+}
+
+/// Admins left (a change must not leave none).
+pub async fn admins(db: &Db) -> DbResult<i64> {
+    Ok(sqlx::query_scalar("SELECT COUNT(*) FROM users WHERE role = 'admin'").fetch_one(db).await?)
+}
+
+pub async fn create_session(db: &Db, token_hash: &str, user_id: i64, expires_at: i64) -> DbResult<()> {
+    sqlx::query("INSERT INTO sessions (token_hash, user_id, expires_at) VALUES (?, ?, ?)").bind(token_hash).bind(user_id).bind(expires_at).execute(db).await?;
+    Ok(())
+}
+
+/// The user a live session belongs to.
+pub async fn session_user(db: &Db, token_hash: &str, now: i64) -> DbResult<Option<User>> {
+    Ok(sqlx::query_as(
+        "SELECT u.id, u.name, u.role, u.must_change_password, u.created_at FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash = ? AND s.expires_at > ?",
+    )
+    .bind(token_hash)
+    .bind(now)
+    .fetch_optional(db)
+    .await?)
+}
+
+pub async fn delete_session(db: &Db, token_hash: &str) -> DbResult<()> {
+    sqlx::query("DELETE FROM sessions WHERE token_hash = ?").bind(token_hash).execute(db).await?;
+    Ok(())
+}
+
+pub async fn delete_sessions_of(db: &Db, user_id: i64, except: Option<&str>) -> DbResult<()> {
+    sqlx::query("DELETE FROM sessions WHERE user_id = ? AND token_hash <> ?").bind(user_id).bind(except.unwrap_or("")).execute(db).await?;
+    Ok(())
+}

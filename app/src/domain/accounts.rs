@@ -1,0 +1,105 @@
+//! Who may do what.
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(sqlx::Type))]
+#[cfg_attr(feature = "ssr", sqlx(rename_all = "lowercase"))]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    Admin,
+    Runner,
+    Reviewer,
+    Viewer,
+}
+
+impl Role {
+    pub const ALL: [Role; 4] = [Role::Admin, Role::Runner, Role::Reviewer, Role::Viewer];
+
+    pub fn parse(s: &str) -> Option<Role> {
+        Role::ALL.into_iter().find(|r| r.label() == s.trim().to_lowercase())
+    }
+    pub fn label(self) -> &'static str {
+        match self {
+            Role::Admin => "admin",
+            Role::Runner => "runner",
+            Role::Reviewer => "reviewer",
+            Role::Viewer => "viewer",
+        }
+    }
+    /// What the role may do. Everyone logged in may view; runners run, reviewers grade, admins
+    /// do everything and manage users.
+    pub fn allows(self, p: Permission) -> bool {
+        match p {
+            Permission::View => true,
+            Permission::Run => matches!(self, Role::Admin | Role::Runner),
+            Permission::Grade => matches!(self, Role::Admin | Role::Reviewer),
+            Permission::Admin => self == Role::Admin,
+        }
+    }
+}
+
+/// What a caller wants to do.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Permission {
+    /// Read runs, charts, datasets, endpoints, prices, reports.
+    View,
+    /// Launch and cancel runs; upload datasets; import; add endpoints; edit prices; make queues.
+    Run,
+    /// Grade answers and vote.
+    Grade,
+    /// Manage users.
+    Admin,
+}
+
+impl Permission {
+    pub fn describe(self) -> &'static str {
+        match self {
+            Permission::View => "view",
+            Permission::Run => "launch runs and change data (runner or admin)",
+            Permission::Grade => "grade answers (reviewer or admin)",
+            Permission::Admin => "manage users (admin)",
+        }
+    }
+}
+
+/// A name people can type and read back: 1-64 letters, digits, '.', '-', '_'.
+pub fn valid_user_name(name: &str) -> Result<(), String> {
+    let ok = !name.is_empty() && name.len() <= 64 && name.chars().all(|c| c.is_ascii_alphanumeric() || "._-".contains(c));
+    if ok {
+        Ok(())
+    } else {
+        Err(format!("user names are 1-64 letters, digits, '.', '-' or '_'; got '{name}'"))
+    }
+}
+
+/// Passwords of at least 8 characters (NIST SP 800-63B's minimum).
+pub fn valid_password(pw: &str) -> Result<(), String> {
+    if pw.chars().count() >= 8 {
+        Ok(())
+    } else {
+        Err("a password needs at least 8 characters".into())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn roles_allow_what_their_names_say() {
+        assert!(Role::Viewer.allows(Permission::View) && !Role::Viewer.allows(Permission::Grade) && !Role::Viewer.allows(Permission::Run));
+        assert!(Role::Reviewer.allows(Permission::Grade) && !Role::Reviewer.allows(Permission::Run));
+        assert!(Role::Runner.allows(Permission::Run) && !Role::Runner.allows(Permission::Grade) && !Role::Runner.allows(Permission::Admin));
+        assert!(Role::ALL.iter().all(|p| Role::Admin.allows(match p { Role::Admin => Permission::Admin, Role::Runner => Permission::Run, Role::Reviewer => Permission::Grade, Role::Viewer => Permission::View })));
+    }
+
+    #[test]
+    fn names_and_passwords_are_checked() {
+        assert!(valid_user_name("ana.b-1").is_ok());
+        assert!(valid_user_name("no spaces").is_err());
+        assert!(valid_password("short").is_err());
+        assert!(valid_password("long enough").is_ok());
+        assert_eq!(Role::parse(" Reviewer "), Some(Role::Reviewer));
+    }
+}

@@ -1,0 +1,139 @@
+use super::widgets::{ErrorBox, FieldMessage, FormMessage};
+use crate::api::accounts::{list_users, whoami, AddUser, ChangePassword, DeleteUser, Login, Logout, SetUserRole};
+use crate::api::AppError;
+use crate::domain::accounts::Role;
+use leptos::prelude::*;
+use leptos_router::hooks::use_query_map;
+
+#[component]
+pub fn LoginPage() -> impl IntoView {
+    let login = ServerAction::<Login>::new();
+    let query = use_query_map();
+    let next = move || query.read().get("next").unwrap_or_else(|| "/".into());
+    let error: Signal<Option<AppError>> = Signal::derive(move || login.value().get().and_then(Result::err));
+    view! {
+        <h1>"Log in"</h1>
+        <p class="lead">"Every page of Bakeoff needs a log-in. On a new installation, the first start prints a one-time password for the user admin."</p>
+        <ActionForm action=login attr:class="login" attr:aria-label="Log in">
+            <FormMessage error fields=vec!["password"]/>
+            <input type="hidden" name="next" prop:value=next/>
+            <div class="field">
+                <label for="login-name">"User name"</label>
+                <input id="login-name" name="name" type="text" autocomplete="username" required/>
+            </div>
+            <div class="field">
+                <label for="login-password">"Password"</label>
+                <input id="login-password" name="password" type="password" autocomplete="current-password" required/>
+                <FieldMessage error field="password"/>
+            </div>
+            <button type="submit" class="primary">"Log in"</button>
+        </ActionForm>
+    }
+}
+
+/// The user's name and role, and the log-out button, in the header.
+#[component]
+pub fn UserBadge() -> impl IntoView {
+    let me = Resource::new(|| (), |_| whoami());
+    let logout = ServerAction::<Logout>::new();
+    view! {
+        <Suspense fallback=|| ()>
+            {move || Suspend::new(async move {
+                me.await.ok().flatten().map(|u| view! {
+                    <span class="me">
+                        <a href="/account">{format!("{} ({})", u.name, u.role.label())}</a>
+                        {(u.role == Role::Admin).then(|| view! { " · " <a href="/users">"Users"</a> })}
+                        <ActionForm action=logout attr:class="inline">
+                            <button type="submit" class="link">"Log out"</button>
+                        </ActionForm>
+                    </span>
+                })
+            })}
+        </Suspense>
+    }
+}
+
+#[component]
+pub fn AccountPage() -> impl IntoView {
+    let me = Resource::new(|| (), |_| whoami());
+    let change = ServerAction::<ChangePassword>::new();
+    let error: Signal<Option<AppError>> = Signal::derive(move || change.value().get().and_then(Result::err));
+    view! {
+        <h1>"Your account"</h1>
+        <Suspense fallback=|| ()>
+            {move || Suspend::new(async move {
+                me.await.ok().flatten().map(|u| view! {
+                    <p>{format!("Logged in as {} ({}).", u.name, u.role.label())}</p>
+                    {u.must_change_password.then(|| view! { <p class="form-error" role="alert">"You logged in with a one-time password: choose your own before anything else."</p> })}
+                })
+            })}
+        </Suspense>
+        <h2>"Change password"</h2>
+        <ActionForm action=change attr:aria-label="Change password">
+            <FormMessage error fields=vec!["current", "new_password", "repeat"]/>
+            <div class="field"><label for="pw-current">"Current password"</label><input id="pw-current" name="current" type="password" autocomplete="current-password"/><FieldMessage error field="current"/></div>
+            <div class="field"><label for="pw-new">"New password (8 characters or more)"</label><input id="pw-new" name="new_password" type="password" autocomplete="new-password"/><FieldMessage error field="new_password"/></div>
+            <div class="field"><label for="pw-repeat">"New password again"</label><input id="pw-repeat" name="repeat" type="password" autocomplete="new-password"/><FieldMessage error field="repeat"/></div>
+            <button type="submit" class="primary">"Change password"</button>
+            {move || change.value().get().and_then(Result::ok).map(|_| view! { <p class="ok" role="status">"Password changed. Your other sessions were closed."</p> })}
+        </ActionForm>
+    }
+}
+
+#[component]
+pub fn UsersPage() -> impl IntoView {
+    let add = ServerAction::<AddUser>::new();
+    let set_role = ServerAction::<SetUserRole>::new();
+    let delete = ServerAction::<DeleteUser>::new();
+    let users = Resource::new(move || (add.version().get(), set_role.version().get(), delete.version().get()), |_| list_users());
+    let error: Signal<Option<AppError>> = Signal::derive(move || add.value().get().and_then(Result::err));
+    let other_error = move || set_role.value().get().and_then(Result::err).or_else(|| delete.value().get().and_then(Result::err));
+    view! {
+        <h1>"Users"</h1>
+        <p class="lead">"Roles: admin (everything, and users), runner (launch runs, change data), reviewer (grade), viewer (read only). From a terminal: " <code>"echo PASSWORD | bakeoff user add NAME --role reviewer"</code></p>
+        {move || other_error().map(|e| view! { <ErrorBox error=e/> })}
+        <Transition fallback=|| view! { <p>"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match users.await {
+                    Ok(list) => view! {
+                        <table class="users">
+                            <thead><tr><th>"Name"</th><th>"Role"</th><th>"Added"</th><th></th></tr></thead>
+                            <tbody>
+                                {list.into_iter().map(|u| {
+                                    let id = u.id;
+                                    view! {
+                                        <tr>
+                                            <td>{u.name.clone()} {u.must_change_password.then_some(" (one-time password)")}</td>
+                                            <td>
+                                                <select aria-label=format!("role of {}", u.name) on:change=move |ev| { set_role.dispatch(SetUserRole { id, role: event_target_value(&ev) }); }>
+                                                    {Role::ALL.into_iter().map(|r| view! { <option value=r.label() selected=r == u.role>{r.label()}</option> }).collect_view()}
+                                                </select>
+                                            </td>
+                                            <td>{u.created_at.clone()}</td>
+                                            <td><button class="danger" on:click=move |_| { delete.dispatch(DeleteUser { id }); }>"Delete"</button></td>
+                                        </tr>
+                                    }
+                                }).collect_view()}
+                            </tbody>
+                        </table>
+                    }.into_any(),
+                    Err(e) => view! { <ErrorBox error=e/> }.into_any(),
+                }
+            })}
+        </Transition>
+        <h2>"Add a user"</h2>
+        <ActionForm action=add attr:aria-label="Add a user">
+            <FormMessage error fields=vec!["name", "role", "password"]/>
+            <div class="row">
+                <div class="field"><label for="u-name">"Name"</label><input id="u-name" name="name" type="text"/><FieldMessage error field="name"/></div>
+                <div class="field">
+                    <label for="u-role">"Role"</label>
+                    <select id="u-role" name="role">{Role::ALL.into_iter().map(|r| view! { <option value=r.label()>{r.label()}</option> }).collect_view()}</select>
+                    <FieldMessage error field="role"/>
+                </div>
+                <div class="field"><label for="u-password">"Password"</label><input id="u-password" name="password" type="password" autocomplete="new-password"/><FieldMessage error field="password"/></div>
+            </div>
+            <button type="submit" class="primary">"Add user"</button>
+        </ActionForm>
+    }
+}
