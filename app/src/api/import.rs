@@ -53,5 +53,7 @@ pub async fn import_file(db: &crate::db::Db, filename: &str, text: &str, input: 
             Some(id)
         }
     };
-    Ok(crate::db::runs::insert_imported(db, &run, dataset_id).await?)
+    let id = crate::db::runs::insert_imported(db, &run, dataset_id).await?;
+    super::quality::check_run(db, id).await?;
+    Ok(id)
 }

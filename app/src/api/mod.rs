@@ -5,6 +5,7 @@ pub mod cost;
 pub mod datasets;
 pub mod endpoints;
 pub mod error;
+pub mod grading;
 pub mod guard;
 pub mod import;
 pub mod quality;

@@ -86,3 +86,29 @@ pub struct UserView {
     pub must_change_password: bool,
     pub created_at: String,
 }
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct QueueView {
+    pub id: i64,
+    pub name: String,
+    /// "grade" or "pairwise".
+    pub kind: String,
+    pub blind: bool,
+    pub items: i64,
+    /// Items the asking user has graded or voted on.
+    pub done_by_me: i64,
+    /// Grades (or votes) by everyone.
+    pub judgements: i64,
+    pub created_at: String,
+}
+
+/// A grade as stored.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Grade {
+    pub overall: u8,
+    /// Per rubric path: "correct", "incorrect", or the reviewer's own value.
+    pub fields: std::collections::BTreeMap<String, String>,
+    pub comment: String,
+    pub gold: bool,
+}
+

@@ -4,6 +4,7 @@
 mod cost;
 mod hybrid;
 mod latency;
+mod quality;
 mod sweep;
 mod throughput;
 mod timeline;
@@ -11,6 +12,7 @@ mod timeline;
 pub use cost::{cost_bars, monthly_lines, speed_quality_cost, ScatterPoint};
 pub use hybrid::hybrid_curve;
 pub use latency::{cdf, histogram, Samples};
+pub use quality::{grade_bars, rate_bars, speed_vs_quality};
 pub use sweep::{sweep_curve, SweepPoint};
 pub use throughput::{throughput_bars, ThroughputBar};
 pub use timeline::timeline;

@@ -1,11 +1,13 @@
 //! SQLite through sqlx: one function per query. Only compiled for the server (`ssr`).
 
 mod error;
+pub mod checks;
 pub mod datasets;
 pub mod endpoints;
 pub mod metrics;
 pub mod pool;
 pub mod prices;
+pub mod queues;
 pub mod records;
 pub mod runs;
 pub mod users;

@@ -1,6 +1,8 @@
 //! Pure types and math: no IO, compiled for the server and for the browser (wasm).
 
 pub mod accounts;
+pub mod agreement;
+pub mod bradley_terry;
 pub mod candidates;
 pub mod claims;
 pub mod cost;
@@ -20,7 +22,9 @@ pub mod progress;
 pub mod quality;
 pub mod record;
 pub mod report;
+pub mod rubric;
 pub mod rng;
+pub mod sampling;
 pub mod schedule;
 pub mod series;
 pub mod spec;

@@ -225,3 +225,52 @@ impl RunQuality {
         parts.join(", ")
     }
 }
+
+/// The automatic checks on one answer, as stored.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct AnswerCheck {
+    pub custom_id: String,
+    pub json_form: Option<JsonForm>,
+    /// `None` when the dataset has no schema (or there was no JSON to check).
+    pub schema_valid: Option<bool>,
+    /// Where the answer breaks the schema ("/analysis/trajectory/rating: ...").
+    pub schema_errors: Vec<String>,
+    pub handback: bool,
+    pub truncated: bool,
+    pub recommendation: Option<String>,
+    /// Rubric fields found in the answer, by path.
+    pub fields: std::collections::BTreeMap<String, String>,
+}
+
+/// Check one answer. `schema` returns the schema errors of a JSON value (empty: valid).
+pub fn check_answer(
+    r: &super::record::RequestRecord,
+    rubric: &super::rubric::Rubric,
+    schema: Option<&dyn Fn(&Value) -> Vec<String>>,
+) -> AnswerCheck {
+    let found = extract_json(&r.response);
+    let mut c = AnswerCheck {
+        custom_id: r.custom_id.clone(),
+        json_form: found.as_ref().map(|f| f.0),
+        truncated: r.outcome == super::status::Outcome::Truncated,
+        handback: found.is_none() && hands_task_back(&r.response),
+        ..Default::default()
+    };
+    if let Some((_, v)) = &found {
+        if let Some(check) = schema {
+            let errors = check(v);
+            c.schema_valid = Some(errors.is_empty());
+            c.schema_errors = errors;
+        }
+        c.recommendation = field_text(v, "recommendation");
+        for f in &rubric.fields {
+            if let Some(t) = field_text(v, &f.path) {
+                c.fields.insert(f.path.clone(), t);
+            }
+        }
+    } else if schema.is_some() {
+        c.schema_valid = Some(false);
+        c.schema_errors = vec![if c.truncated { "no complete JSON (cut at max_tokens)".into() } else { "no JSON found".into() }];
+    }
+    c
+}

@@ -1,7 +1,9 @@
 use super::accounts::{AccountPage, LoginPage, UserBadge, UsersPage};
 use super::compare::ComparePage;
 use super::costs::CostsPage;
+use super::grading::{GraderPage, GradingPage};
 use super::import::ImportPage;
+use super::quality::QualityPage;
 use super::report::ReportPage;
 use super::datasets::DatasetsPage;
 use super::endpoints::EndpointsPage;
@@ -52,6 +54,8 @@ pub fn App() -> impl IntoView {
                     <A href="/" attr:class="brand">"Bakeoff"</A>
                     <A href="/">"Runs"</A>
                     <A href="/launch">"New run"</A>
+                    <A href="/quality">"Quality"</A>
+                    <A href="/grade">"Grade"</A>
                     <A href="/costs">"Costs"</A>
                     <A href="/report">"Report"</A>
                     <A href="/import">"Import"</A>
@@ -71,6 +75,9 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/users") view=UsersPage/>
                     <Route path=path!("/compare") view=ComparePage/>
                     <Route path=path!("/costs") view=CostsPage/>
+                    <Route path=path!("/quality") view=QualityPage/>
+                    <Route path=path!("/grade") view=GradingPage/>
+                    <Route path=path!("/grade/:id") view=GraderPage/>
                     <Route path=path!("/report") view=ReportPage/>
                     <Route path=path!("/import") view=ImportPage/>
                     <Route path=path!("/sweeps/:id") view=SweepPage/>

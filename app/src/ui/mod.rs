@@ -1,16 +1,19 @@
 //! Pages and components. They render; the numbers come from `domain`.
 
 mod accounts;
+mod answers;
 pub mod app;
 mod charts;
 mod compare;
 mod costs;
 mod datasets;
 mod endpoints;
+mod grading;
 mod import;
 mod integrity;
 mod launch;
 mod live;
+mod quality;
 mod report;
 mod run;
 mod runs;

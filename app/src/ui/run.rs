@@ -1,3 +1,4 @@
+use super::answers::RunAnswers;
 use super::charts::RunCharts;
 use super::integrity::IntegrityPanel;
 use super::live;
@@ -107,6 +108,7 @@ fn RunDetail(run: RunView, progress: RwSignal<Option<Progress>>) -> impl IntoVie
             view! {
                 <SummaryTable summary=s origin/>
                 {integrity.map(|i| view! { <IntegrityPanel integrity=i/> })}
+                <RunAnswers run_id=id/>
             }
         })}
     }

@@ -109,6 +109,11 @@ impl Worker {
                 None
             }
         };
+        if summary.is_some() {
+            if let Err(e) = app::api::quality::check_run(&self.state.db, id).await {
+                tracing::error!(run = id, "could not check the answers: {e}");
+            }
+        }
         if let Err(e) = db::runs::finish(&self.state.db, id, status, summary.as_ref(), error.as_deref()).await {
             tracing::error!(run = id, "could not close the run: {e}");
         }

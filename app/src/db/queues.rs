@@ -1,0 +1,164 @@
+use super::error::{json, to_json, DbError, DbResult};
+use super::Db;
+
+pub use crate::api::types::{Grade, QueueView};
+
+pub struct NewItem {
+    pub id: String,
+    pub custom_id: String,
+    pub run_id: i64,
+    pub run_b: Option<i64>,
+    pub swap: bool,
+}
+
+/// Store a queue with its runs and items (one transaction).
+pub async fn create(db: &Db, name: &str, kind: &str, blind: bool, dataset_id: Option<i64>, sample_size: usize, seed: u64, created_by: i64, runs: &[i64], items: &[NewItem]) -> DbResult<i64> {
+    let mut tx = db.begin().await?;
+    let id = sqlx::query("INSERT INTO queues (name, kind, blind, dataset_id, sample_size, seed, created_by) VALUES (?, ?, ?, ?, ?, ?, ?)")
+        .bind(name)
+        .bind(kind)
+        .bind(blind)
+        .bind(dataset_id)
+        .bind(sample_size as i64)
+        .bind(seed as i64)
+        .bind(created_by)
+        .execute(&mut *tx)
+        .await?
+        .last_insert_rowid();
+    for r in runs {
+        sqlx::query("INSERT INTO queue_runs (queue_id, run_id) VALUES (?, ?)").bind(id).bind(r).execute(&mut *tx).await?;
+    }
+    for (pos, it) in items.iter().enumerate() {
+        sqlx::query("INSERT INTO queue_items (id, queue_id, position, custom_id, run_id, run_b, swap) VALUES (?, ?, ?, ?, ?, ?, ?)")
+            .bind(&it.id)
+            .bind(id)
+            .bind(pos as i64)
+            .bind(&it.custom_id)
+            .bind(it.run_id)
+            .bind(it.run_b)
+            .bind(it.swap)
+            .execute(&mut *tx)
+            .await?;
+    }
+    tx.commit().await?;
+    Ok(id)
+}
+
+pub async fn list(db: &Db, user_id: i64) -> DbResult<Vec<QueueView>> {
+    Ok(sqlx::query_as::<_, (i64, String, String, bool, i64, i64, i64, String)>(
+        "SELECT q.id, q.name, q.kind, q.blind, \
+           (SELECT COUNT(*) FROM queue_items i WHERE i.queue_id = q.id), \
+           (SELECT COUNT(*) FROM queue_items i WHERE i.queue_id = q.id AND (EXISTS (SELECT 1 FROM grades g WHERE g.item_id = i.id AND g.user_id = ?1) OR EXISTS (SELECT 1 FROM votes v WHERE v.item_id = i.id AND v.user_id = ?1))), \
+           (SELECT COUNT(*) FROM queue_items i JOIN grades g ON g.item_id = i.id WHERE i.queue_id = q.id) + (SELECT COUNT(*) FROM queue_items i JOIN votes v ON v.item_id = i.id WHERE i.queue_id = q.id), \
+           q.created_at FROM queues q ORDER BY q.id DESC",
+    )
+    .bind(user_id)
+    .fetch_all(db)
+    .await?
+    .into_iter()
+    .map(|(id, name, kind, blind, items, done_by_me, judgements, created_at)| QueueView { id, name, kind, blind, items, done_by_me, judgements, created_at })
+    .collect())
+}
+
+pub async fn get(db: &Db, id: i64, user_id: i64) -> DbResult<QueueView> {
+    list(db, user_id).await?.into_iter().find(|q| q.id == id).ok_or_else(|| DbError::NotFound(format!("queue {id}")))
+}
+
+/// An item with what only the server may know (its runs).
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct ItemRow {
+    pub id: String,
+    pub queue_id: i64,
+    pub position: i64,
+    pub custom_id: String,
+    pub run_id: i64,
+    pub run_b: Option<i64>,
+    pub swap: bool,
+}
+
+pub async fn item_at(db: &Db, queue_id: i64, position: i64) -> DbResult<Option<ItemRow>> {
+    Ok(sqlx::query_as("SELECT id, queue_id, position, custom_id, run_id, run_b, swap FROM queue_items WHERE queue_id = ? AND position = ?")
+        .bind(queue_id)
+        .bind(position)
+        .fetch_optional(db)
+        .await?)
+}
+
+pub async fn item(db: &Db, id: &str) -> DbResult<ItemRow> {
+    sqlx::query_as("SELECT id, queue_id, position, custom_id, run_id, run_b, swap FROM queue_items WHERE id = ?")
+        .bind(id)
+        .fetch_optional(db)
+        .await?
+        .ok_or_else(|| DbError::NotFound("grading item".into()))
+}
+
+/// The first position the user has not judged yet.
+pub async fn next_open(db: &Db, queue_id: i64, user_id: i64) -> DbResult<Option<i64>> {
+    Ok(sqlx::query_scalar(
+        "SELECT MIN(i.position) FROM queue_items i WHERE i.queue_id = ?1 AND NOT EXISTS (SELECT 1 FROM grades g WHERE g.item_id = i.id AND g.user_id = ?2) AND NOT EXISTS (SELECT 1 FROM votes v WHERE v.item_id = i.id AND v.user_id = ?2)",
+    )
+    .bind(queue_id)
+    .bind(user_id)
+    .fetch_one(db)
+    .await?)
+}
+
+pub async fn save_grade(db: &Db, item_id: &str, user_id: i64, g: &Grade) -> DbResult<()> {
+    sqlx::query(
+        "INSERT INTO grades (item_id, user_id, overall, fields, comment, gold) VALUES (?, ?, ?, ?, ?, ?) \
+         ON CONFLICT (item_id, user_id) DO UPDATE SET overall = excluded.overall, fields = excluded.fields, comment = excluded.comment, gold = excluded.gold, created_at = strftime('%Y-%m-%dT%H:%M:%SZ', 'now')",
+    )
+    .bind(item_id)
+    .bind(user_id)
+    .bind(i64::from(g.overall))
+    .bind(to_json(&g.fields))
+    .bind(&g.comment)
+    .bind(g.gold)
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+pub async fn my_grade(db: &Db, item_id: &str, user_id: i64) -> DbResult<Option<Grade>> {
+    let row: Option<(i64, String, String, bool)> = sqlx::query_as("SELECT overall, fields, comment, gold FROM grades WHERE item_id = ? AND user_id = ?")
+        .bind(item_id)
+        .bind(user_id)
+        .fetch_optional(db)
+        .await?;
+    row.map(|(overall, fields, comment, gold)| Ok(Grade { overall: overall as u8, fields: json("grade fields", &fields)?, comment, gold })).transpose()
+}
+
+pub async fn save_vote(db: &Db, item_id: &str, user_id: i64, choice: &str) -> DbResult<()> {
+    sqlx::query("INSERT INTO votes (item_id, user_id, choice) VALUES (?, ?, ?) ON CONFLICT (item_id, user_id) DO UPDATE SET choice = excluded.choice")
+        .bind(item_id)
+        .bind(user_id)
+        .bind(choice)
+        .execute(db)
+        .await?;
+    Ok(())
+}
+
+pub async fn my_vote(db: &Db, item_id: &str, user_id: i64) -> DbResult<Option<String>> {
+    Ok(sqlx::query_scalar("SELECT choice FROM votes WHERE item_id = ? AND user_id = ?").bind(item_id).bind(user_id).fetch_optional(db).await?)
+}
+
+/// Every grade with its item and reviewer: (custom_id, run_id, user_id, grade).
+pub async fn all_grades(db: &Db) -> DbResult<Vec<(String, i64, i64, Grade)>> {
+    let rows: Vec<(String, i64, i64, i64, String, String, bool)> = sqlx::query_as(
+        "SELECT i.custom_id, i.run_id, g.user_id, g.overall, g.fields, g.comment, g.gold FROM grades g JOIN queue_items i ON i.id = g.item_id WHERE i.run_b IS NULL",
+    )
+    .fetch_all(db)
+    .await?;
+    rows.into_iter()
+        .map(|(c, r, u, overall, fields, comment, gold)| Ok((c, r, u, Grade { overall: overall as u8, fields: json("grade fields", &fields)?, comment, gold })))
+        .collect()
+}
+
+/// Every pairwise vote: (custom_id, run A as shown? no: the stored run_id, run_b, swap, choice).
+pub async fn all_votes(db: &Db) -> DbResult<Vec<(String, i64, i64, bool, String)>> {
+    Ok(sqlx::query_as(
+        "SELECT i.custom_id, i.run_id, i.run_b, i.swap, v.choice FROM votes v JOIN queue_items i ON i.id = v.item_id WHERE i.run_b IS NOT NULL",
+    )
+    .fetch_all(db)
+    .await?)
+}

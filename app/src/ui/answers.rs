@@ -1,0 +1,94 @@
+use super::widgets::ErrorBox;
+use crate::api::quality::{run_answers, run_quality_summary};
+use crate::domain::format;
+use leptos::prelude::*;
+
+/// The automatic checks of a run's answers, with the extracted fields as filterable columns.
+#[component]
+pub fn RunAnswers(run_id: i64) -> impl IntoView {
+    let summary = Resource::new(move || run_id, run_quality_summary);
+    let rec = RwSignal::new(String::new());
+    let problem = RwSignal::new(String::new());
+    let rows = Resource::new(move || (run_id, rec.get(), problem.get()), |(id, r, p)| run_answers(id, r, p));
+    view! {
+        <section aria-labelledby="checks-title">
+            <h2 id="checks-title">"Quality checks"</h2>
+            <Suspense fallback=|| ()>
+                {move || Suspend::new(async move {
+                    match summary.await {
+                        Ok(Some(q)) => {
+                            let n = q.answered.max(1) as f64;
+                            let pct = |x: u64| format!("{} ({x}/{})", format::percent(x as f64 / n), q.answered);
+                            view! {
+                                <table class="figures">
+                                    <tbody>
+                                        <tr><th scope="row">"JSON found"</th><td class="num">{pct(q.json_found)}</td><td class="definition">"bare, in a ``` fence, or wrapped in prose"</td></tr>
+                                        <tr><th scope="row">"Valid against the dataset's schema"</th><td class="num">{q.schema_valid.map(pct).unwrap_or("the dataset has no schema".into())}</td><td class="definition">"JSON Schema validation of the extracted JSON"</td></tr>
+                                        <tr><th scope="row">"Hands the task back"</th><td class="num">{pct(q.handback)}</td><td class="definition">"no JSON, and the answer asks the user to do the evaluation"</td></tr>
+                                        <tr><th scope="row">"Truncated"</th><td class="num">{pct(q.truncated)}</td><td class="definition">"finish_reason = length"</td></tr>
+                                        <tr><th scope="row">"Mean grade"</th><td class="num">{q.mean_grade.map(|m| format!("{m:.2} ± {:.2} (n={})", q.grade_ci.unwrap_or(0.0), q.grades)).unwrap_or("not graded".into())}</td><td class="definition">"reviewers' overall grade, 1-5, 95% CI"</td></tr>
+                                    </tbody>
+                                </table>
+                            }.into_any()
+                        }
+                        Ok(None) => view! { <p class="empty">"No stored answers to check."</p> }.into_any(),
+                        Err(e) => view! { <ErrorBox error=e/> }.into_any(),
+                    }
+                })}
+            </Suspense>
+            <div class="row">
+                <div class="field">
+                    <label for="f-rec">"Recommendation"</label>
+                    <select id="f-rec" on:change=move |ev| rec.set(event_target_value(&ev))>
+                        <option value="">"any"</option>
+                        {crate::domain::candidates::RECOMMENDATIONS.iter().map(|r| view! { <option value=*r>{*r}</option> }).collect_view()}
+                        <option value="(none)">"(none)"</option>
+                    </select>
+                </div>
+                <div class="field">
+                    <label for="f-problem">"Problem"</label>
+                    <select id="f-problem" on:change=move |ev| problem.set(event_target_value(&ev))>
+                        <option value="">"any"</option>
+                        <option value="no_json">"no JSON"</option>
+                        <option value="invalid">"invalid against the schema"</option>
+                        <option value="handback">"hands the task back"</option>
+                        <option value="truncated">"truncated"</option>
+                    </select>
+                </div>
+            </div>
+            <Transition fallback=|| ()>
+                {move || Suspend::new(async move {
+                    match rows.await {
+                        Ok(list) => view! {
+                            <table class="answers">
+                                <thead><tr><th>"Item"</th><th>"JSON"</th><th>"Schema"</th><th>"Recommendation"</th><th>"Education"</th><th>"Companies"</th><th>"Trajectory"</th><th>"Engineer"</th><th>"Problems"</th></tr></thead>
+                                <tbody>
+                                    {list.into_iter().map(|c| {
+                                        let f = |p: &str| c.fields.get(p).cloned().unwrap_or_default();
+                                        let mut problems = c.schema_errors.clone();
+                                        if c.handback { problems.push("hands the task back".into()); }
+                                        if c.truncated { problems.push("truncated".into()); }
+                                        view! {
+                                            <tr>
+                                                <td>{c.custom_id.clone()}</td>
+                                                <td>{c.json_form.map(|j| j.label()).unwrap_or("none")}</td>
+                                                <td>{match c.schema_valid { Some(true) => "valid", Some(false) => "invalid", None => "—" }}</td>
+                                                <td>{c.recommendation.clone().unwrap_or_default()}</td>
+                                                <td>{f("analysis.educational_pedigree.rating")}</td>
+                                                <td>{f("analysis.company_pedigree.rating")}</td>
+                                                <td>{f("analysis.trajectory.rating")}</td>
+                                                <td>{f("analysis.is_software_engineer.value")}</td>
+                                                <td class="definition">{problems.join("; ")}</td>
+                                            </tr>
+                                        }
+                                    }).collect_view()}
+                                </tbody>
+                            </table>
+                        }.into_any(),
+                        Err(e) => view! { <ErrorBox error=e/> }.into_any(),
+                    }
+                })}
+            </Transition>
+        </section>
+    }
+}

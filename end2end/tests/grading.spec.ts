@@ -1,0 +1,47 @@
+import { expect, test } from "@playwright/test";
+import { ADMIN, REVIEWER, login, open } from "./helpers";
+
+test("a reviewer grades five answers by keyboard only, blind until saved", async ({ page }) => {
+  // Set-up as admin: a small run, and a queue of five of its answers.
+  await login(page, ADMIN);
+  await open(page, "/launch");
+  await page.getByLabel("Model", { exact: true }).selectOption("sim-qwen3-4b");
+  await page.getByLabel("Requests", { exact: true }).fill("30");
+  await page.getByLabel("Concurrency", { exact: true }).fill("30");
+  await page.getByLabel("Name (optional)").fill("grading e2e");
+  await page.getByRole("button", { name: "Launch run" }).click();
+  await expect(page.getByRole("progressbar", { name: "Run progress" })).toHaveAttribute("aria-valuenow", "100", { timeout: 60_000 });
+  const runId = page.url().split("/").pop();
+
+  await open(page, "/grade");
+  await page.getByLabel("Name", { exact: true }).fill("keyboard queue");
+  await page.getByLabel("Sample size (items)").fill("5");
+  await page.getByRole("checkbox", { name: new RegExp(`#${runId} grading e2e`) }).check();
+  await page.getByRole("button", { name: "Make queue" }).click();
+  const start = page.getByRole("link", { name: "Start grading" }).first();
+  await expect(start).toBeVisible();
+  const href = await start.getAttribute("href");
+
+  // The reviewer: only the keyboard from here.
+  await page.context().clearCookies();
+  await login(page, REVIEWER);
+  await open(page, href!);
+  await expect(page.getByRole("status").first()).toContainText("Item");
+  await expect(page.locator("main")).not.toContainText("sim-qwen3-4b");
+  for (let i = 1; i <= 5; i++) {
+    await expect(page.getByRole("region", { name: "Answer" })).toBeVisible();
+    await page.keyboard.press(String(1 + (i % 5)));
+    await expect(page.getByRole("radiogroup", { name: "Overall grade" })).toContainText(`overall ${1 + (i % 5)}/5`);
+    await page.keyboard.press("Enter");
+    await expect(page.getByText("That answer was from sim-qwen3-4b")).toBeVisible();
+    if (i < 5) {
+      // The next item has loaded once the count of judged items moves on.
+      await expect(page.locator(".progress-text")).toContainText(`${i} judged by you`);
+    }
+  }
+  await expect(page.getByText("All done")).toBeVisible();
+
+  // The grades show on the quality page.
+  await open(page, "/quality");
+  await expect(page.getByRole("row", { name: new RegExp(`#${runId} sim-qwen3-4b`) })).toContainText("(n=5)");
+});
