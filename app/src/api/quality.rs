@@ -260,6 +260,9 @@ pub async fn overview(db: &crate::db::Db) -> Result<QualityPicture, crate::db::D
     Ok(out)
 }
 
+/// At most this many answers are listed at once (filter to narrow).
+pub const ANSWERS_SHOWN: usize = 50;
+
 /// A run's checked answers for its page: filter by the extracted recommendation or a problem.
 #[server]
 pub async fn run_answers(run_id: i64, recommendation: String, problem: String) -> Result<Vec<crate::domain::quality::AnswerCheck>, AppError> {
@@ -278,7 +281,7 @@ pub async fn run_answers(run_id: i64, recommendation: String, problem: String) -
             "truncated" => c.truncated,
             _ => true,
         })
-        .take(500)
+        .take(ANSWERS_SHOWN)
         .collect())
 }
 

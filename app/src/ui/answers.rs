@@ -60,6 +60,7 @@ pub fn RunAnswers(run_id: i64) -> impl IntoView {
                 {move || Suspend::new(async move {
                     match rows.await {
                         Ok(list) => view! {
+                            <p class="note">{format!("Showing {} answer(s){}.", list.len(), if list.len() >= crate::api::quality::ANSWERS_SHOWN { " (the first ones; filter to narrow)" } else { "" })}</p>
                             <table class="answers">
                                 <thead><tr><th>"Item"</th><th>"JSON"</th><th>"Schema"</th><th>"Recommendation"</th><th>"Education"</th><th>"Companies"</th><th>"Trajectory"</th><th>"Engineer"</th><th>"Problems"</th></tr></thead>
                                 <tbody>

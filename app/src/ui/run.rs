@@ -49,6 +49,7 @@ pub fn RunPage() -> impl IntoView {
         <Transition fallback=|| ()>
             {move || Suspend::new(async move { series.await.ok().map(|s| view! { <RunCharts series=s/> }) })}
         </Transition>
+        {move || Some(view! { <RunAnswers run_id=id()/> })}
     }
 }
 
@@ -108,7 +109,6 @@ fn RunDetail(run: RunView, progress: RwSignal<Option<Progress>>) -> impl IntoVie
             view! {
                 <SummaryTable summary=s origin/>
                 {integrity.map(|i| view! { <IntegrityPanel integrity=i/> })}
-                <RunAnswers run_id=id/>
             }
         })}
     }
