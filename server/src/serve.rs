@@ -60,6 +60,7 @@ pub async fn prepare(db_path: &std::path::Path, site_root: &std::path::Path, add
     let pool = db::connect(db_path).await.with_context(|| format!("opening the database {}", db_path.display()))?;
     demo::ensure_demo_dataset(&pool).await.context("creating the demo dataset")?;
     db::prices::ensure_starting_sheets(&pool).await.context("adding the starting price sheets")?;
+    db::planning::ensure_presets(&pool).await.context("adding the model presets")?;
     let leptos_options = LeptosOptions::builder()
         .output_name("bakeoff")
         .site_root(site_root.to_string_lossy().to_string())

@@ -11,10 +11,13 @@ pub async fn list_endpoints() -> Result<Vec<EndpointView>, AppError> {
 
 /// Register a vLLM (or other OpenAI-compatible) server after checking that it answers.
 #[server]
-pub async fn add_endpoint(name: String, base_url: String) -> Result<i64, AppError> {
+pub async fn add_endpoint(name: String, base_url: String, launch_template: Option<String>) -> Result<i64, AppError> {
     use super::guard::{authorize, state, Permission};
     authorize(Permission::Run).await?;
-    Ok(register(&state()?, &name, &base_url).await?.0)
+    match launch_template.filter(|t| !t.trim().is_empty()) {
+        Some(t) => register_managed(&state()?, &name, &base_url, &t).await,
+        None => Ok(register(&state()?, &name, &base_url).await?.0),
+    }
 }
 
 /// Check an endpoint and store it: shared by the page and the REST API.
@@ -25,6 +28,20 @@ pub async fn register(state: &crate::state::AppState, name: &str, base_url: &str
     let name = if name.trim().is_empty() { url.clone() } else { name.trim().to_string() };
     let id = crate::db::endpoints::insert(&state.db, &name, &url, report.simulated, &report.models).await?;
     Ok((id, report.models))
+}
+
+/// Register a managed endpoint: Bakeoff starts its server with `template` for each run, so it
+/// is not checked now (nothing listens until a run starts it).
+#[cfg(feature = "ssr")]
+pub async fn register_managed(state: &crate::state::AppState, name: &str, base_url: &str, template: &str) -> Result<i64, AppError> {
+    let url = crate::domain::url::normalize_base_url(base_url).map_err(|m| AppError::validation("base_url", m))?;
+    if !template.contains("{port}") || !template.contains("{model}") {
+        return Err(AppError::validation("launch_template", "the command needs {model} and {port}, e.g. vllm serve {model} --port {port} --gpu-memory-utilization {util} --max-model-len {max_model_len} {eager}"));
+    }
+    let name = if name.trim().is_empty() { url.clone() } else { name.trim().to_string() };
+    let id = crate::db::endpoints::insert(&state.db, &name, &url, false, &[]).await?;
+    crate::db::planning::set_launch_template(&state.db, id, Some(template.trim())).await?;
+    Ok(id)
 }
 
 /// Check an endpoint again and refresh the models it serves.

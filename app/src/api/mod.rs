@@ -8,6 +8,7 @@ pub mod error;
 pub mod grading;
 pub mod guard;
 pub mod import;
+pub mod planning;
 pub mod quality;
 pub mod report;
 pub mod runs;

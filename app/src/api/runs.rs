@@ -46,20 +46,21 @@ pub async fn queue_runs(state: &crate::state::AppState, form: &LaunchForm) -> Re
         Err(db::DbError::NotFound(_)) => return Err(AppError::validation("dataset_id", format!("no dataset {}", spec.dataset_id))),
         Err(e) => return Err(e.into()),
     }
-    let report = state
-        .probe
-        .check(&endpoint.base_url)
-        .await
-        .map_err(|m| AppError::validation("endpoint_id", m))?;
-    db::endpoints::set_models(&state.db, endpoint.id, &report.models).await?;
-    if !report.models.iter().any(|m| m.id == spec.model) {
-        let served: Vec<&str> = report.models.iter().map(|m| m.id.as_str()).collect();
-        return Err(AppError::Validation(FieldErrors::one(
-            "model",
-            format!("{} does not serve '{}'; it serves: {}", endpoint.base_url, spec.model, served.join(", ")),
-        )));
-    }
-    let simulated = report.simulated || endpoint.simulated;
+    // A managed endpoint is started by the worker for each run: nothing answers yet.
+    let simulated = if endpoint.launch_template.is_some() {
+        endpoint.simulated
+    } else {
+        let report = state.probe.check(&endpoint.base_url).await.map_err(|m| AppError::validation("endpoint_id", m))?;
+        db::endpoints::set_models(&state.db, endpoint.id, &report.models).await?;
+        if !report.models.iter().any(|m| m.id == spec.model) {
+            let served: Vec<&str> = report.models.iter().map(|m| m.id.as_str()).collect();
+            return Err(AppError::Validation(FieldErrors::one(
+                "model",
+                format!("{} does not serve '{}'; it serves: {}", endpoint.base_url, spec.model, served.join(", ")),
+            )));
+        }
+        report.simulated || endpoint.simulated
+    };
     if levels.is_empty() {
         let id = db::runs::insert(&state.db, &spec, simulated, None).await?;
         return Ok(Launched { run_ids: vec![id], sweep_id: None });

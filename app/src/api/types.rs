@@ -20,6 +20,9 @@ pub struct EndpointView {
     pub builtin: bool,
     pub models: Vec<ServedModel>,
     pub checked_at: Option<String>,
+    /// A command Bakeoff runs to start the model server for each run (managed launches).
+    #[serde(default)]
+    pub launch_template: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -112,3 +115,47 @@ pub struct Grade {
     pub gold: bool,
 }
 
+
+/// A run planned for later, in priority order.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PlannedTest {
+    pub id: i64,
+    pub position: i64,
+    pub title: String,
+    pub model_id: Option<i64>,
+    pub endpoint_id: Option<i64>,
+    pub dataset_id: Option<i64>,
+    /// The model name the endpoint serves.
+    pub serve_model: String,
+    pub requests: i64,
+    pub concurrency: i64,
+    /// What the team expects, in words ("2-3x faster than Gemma, better than 1B").
+    pub expected: String,
+    pub plan: Option<crate::domain::planner::PlanInput>,
+    /// planned, launched.
+    pub status: String,
+    pub run_id: Option<i64>,
+}
+
+/// The engine settings of one managed vLLM start.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct LaunchSettings {
+    pub gpu_memory_utilization: f64,
+    pub max_model_len: u64,
+    pub max_num_seqs: u32,
+    pub enforce_eager: bool,
+}
+
+/// One attempt at starting vLLM for a run.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct LaunchView {
+    pub run_id: i64,
+    pub attempt: i64,
+    pub command: String,
+    pub settings: LaunchSettings,
+    /// ready, failed, oom, no_kv_memory, context_too_long.
+    pub outcome: String,
+    pub load_time_s: Option<f64>,
+    pub log: String,
+    pub measured: Option<crate::domain::planner::Measured>,
+}

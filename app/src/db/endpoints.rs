@@ -11,6 +11,7 @@ struct Row {
     builtin: bool,
     models_json: String,
     checked_at: Option<String>,
+    launch_template: Option<String>,
 }
 
 impl Row {
@@ -23,11 +24,12 @@ impl Row {
             builtin: self.builtin,
             models: json("endpoint models", &self.models_json)?,
             checked_at: self.checked_at,
+            launch_template: self.launch_template,
         })
     }
 }
 
-const COLUMNS: &str = "id, name, base_url, simulated, builtin, models_json, checked_at";
+const COLUMNS: &str = "id, name, base_url, simulated, builtin, models_json, checked_at, launch_template";
 
 pub async fn list(db: &Db) -> DbResult<Vec<EndpointView>> {
     let rows: Vec<Row> = sqlx::query_as(&format!("SELECT {COLUMNS} FROM endpoints ORDER BY builtin DESC, id"))

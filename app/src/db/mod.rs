@@ -6,6 +6,7 @@ pub mod datasets;
 pub mod endpoints;
 pub mod metrics;
 pub mod pool;
+pub mod planning;
 pub mod prices;
 pub mod queues;
 pub mod records;

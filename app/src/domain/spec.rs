@@ -25,6 +25,8 @@ pub struct Sampling {
 pub struct EngineSettings {
     pub gpu_memory_utilization: Option<f64>,
     pub max_model_len: Option<u32>,
+    #[serde(default)]
+    pub max_num_seqs: Option<u32>,
     pub enforce_eager: bool,
     pub other: String,
 }
@@ -89,6 +91,8 @@ pub struct LaunchForm {
     pub gpu_memory_utilization: String,
     #[serde(default)]
     pub max_model_len: String,
+    #[serde(default)]
+    pub max_num_seqs: String,
     #[serde(default)]
     pub enforce_eager: Option<String>,
     #[serde(default)]
@@ -189,6 +193,7 @@ impl LaunchForm {
         let seed = f.optional_int("seed", &self.seed, 0, i64::MAX, "Seed").unwrap_or(0);
         let gpu_util = f.optional_float("gpu_memory_utilization", &self.gpu_memory_utilization, 0.0, 1.0, "GPU memory utilization");
         let max_model_len = f.optional_int("max_model_len", &self.max_model_len, 1, 10_000_000, "max_model_len");
+        let max_num_seqs = f.optional_int("max_num_seqs", &self.max_num_seqs, 1, 100_000, "max_num_seqs");
         let name = self.name.trim().to_string();
         if name.len() > 200 {
             f.errors.push("name", "Name must be at most 200 characters");
@@ -212,6 +217,7 @@ impl LaunchForm {
                 engine: EngineSettings {
                     gpu_memory_utilization: gpu_util,
                     max_model_len: max_model_len.map(|v| v as u32),
+                    max_num_seqs: max_num_seqs.map(|v| v as u32),
                     enforce_eager: self.enforce_eager.as_deref().is_some_and(|v| !v.is_empty() && v != "false"),
                     other: self.engine_other.trim().to_string(),
                 },

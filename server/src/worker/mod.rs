@@ -26,6 +26,8 @@ pub enum RunError {
     Dataset(String),
     #[error("database error: {0}")]
     Db(#[from] DbError),
+    #[error("could not start the model server: {0}")]
+    Launch(String),
 }
 
 /// Everything the worker needs.
@@ -83,9 +85,11 @@ impl Worker {
             Ok(Stop::Cancelled) => (RunStatus::Cancelled, None),
             Err(e) => (RunStatus::Failed, Some(e.to_string())),
         };
+        let load_time = db::planning::launches(&self.state.db, id).await.ok().and_then(|ls| ls.iter().rev().find(|l| l.outcome == "ready").and_then(|l| l.load_time_s));
         let summary = match db::records::for_run(&self.state.db, id).await {
             Ok(records) if !records.is_empty() => {
                 let mut s = summarize(&records);
+                s.model_load_time_s = load_time;
                 let series = db::metrics::for_run(&self.state.db, id).await.unwrap_or_default();
                 let generation: Vec<f64> = series.iter().filter_map(|m| m.generation_tokens_total).collect();
                 s.integrity = Some(assess(&IntegrityInput {
@@ -129,8 +133,62 @@ impl Worker {
         if items.is_empty() {
             return Err(RunError::Dataset(format!("dataset {} has no requests", spec.dataset_id)));
         }
-        tracker.message(Some(format!("pre-flight: checking {}", endpoint.base_url)));
-        preflight::check(&self.client, &endpoint.base_url, spec, &items, &self.preflight).await?;
+        let mut managed = match db::planning::launch_template(db, endpoint.id).await? {
+            Some(template) => Some(self.managed_start(claimed.id, &template, &endpoint.base_url, spec, tracker).await?),
+            None => None,
+        };
+        let result = self.measure(claimed, &endpoint.base_url, &items, tracker).await;
+        if let Some(m) = managed.as_mut() {
+            tracker.message(Some("stopping the model server".into()));
+            m.stop().await;
+        }
+        result
+    }
+
+    /// Start the endpoint's model server with the run's engine settings, retrying with safer
+    /// settings after an out-of-memory start; every attempt is recorded with its log.
+    async fn managed_start(&self, run_id: i64, template: &str, base_url: &str, spec: &app::domain::spec::RunSpec, tracker: &Tracker) -> Result<crate::launcher::Started, RunError> {
+        use app::api::types::{LaunchSettings, LaunchView};
+        use app::domain::planner::{read_startup_log, safer, EngineKnobs};
+        let port = base_url.rsplit(':').next().and_then(|p| p.trim_end_matches('/').parse::<u16>().ok()).unwrap_or(8000);
+        let mut knobs = EngineKnobs {
+            gpu_memory_utilization: spec.engine.gpu_memory_utilization.unwrap_or(0.9),
+            max_model_len: u64::from(spec.engine.max_model_len.unwrap_or(4096)),
+            max_num_seqs: spec.engine.max_num_seqs.unwrap_or(256),
+            enforce_eager: spec.engine.enforce_eager,
+        };
+        for attempt in 1..=self.preflight.launch_attempts {
+            let command = crate::launcher::render(template, &spec.model, port, &knobs);
+            tracker.message(Some(format!("starting the model server (attempt {attempt}): {command}")));
+            let settings = LaunchSettings { gpu_memory_utilization: knobs.gpu_memory_utilization, max_model_len: knobs.max_model_len, max_num_seqs: knobs.max_num_seqs, enforce_eager: knobs.enforce_eager };
+            match crate::launcher::start(&command, base_url, &self.client, self.preflight.launch_timeout).await {
+                Ok(started) => {
+                    let log = started.log_text();
+                    db::planning::add_launch(&self.state.db, &LaunchView { run_id, attempt: i64::from(attempt), command, settings, outcome: "ready".into(), load_time_s: Some(started.load_time.as_secs_f64()), measured: Some(read_startup_log(&log)), log })
+                        .await?;
+                    return Ok(started);
+                }
+                Err(f) => {
+                    let outcome = serde_json::to_value(f.kind).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_else(|| "failed".into());
+                    db::planning::add_launch(&self.state.db, &LaunchView { run_id, attempt: i64::from(attempt), command, settings, outcome, load_time_s: None, measured: Some(read_startup_log(&f.log)), log: f.log.clone() }).await?;
+                    match safer(knobs, f.kind, &f.log) {
+                        Some(s) if attempt < self.preflight.launch_attempts => {
+                            tracing::warn!(run = run_id, "start failed ({}); retrying with safer settings", f.kind.label());
+                            knobs = s;
+                        }
+                        _ => return Err(RunError::Launch(format!("{} ({})", f.message, f.kind.label()))),
+                    }
+                }
+            }
+        }
+        Err(RunError::Launch("no attempt left".into()))
+    }
+
+    async fn measure(&self, claimed: &Claimed, base_url: &str, items: &[app::domain::dataset::DatasetItem], tracker: &Tracker) -> Result<Stop, RunError> {
+        let db = &self.state.db;
+        let spec = &claimed.spec;
+        tracker.message(Some(format!("pre-flight: checking {base_url}")));
+        preflight::check(&self.client, base_url, spec, items, &self.preflight).await?;
         tracker.message(None);
 
         let done = db::records::done_ids(db, claimed.id).await?;
@@ -140,8 +198,8 @@ impl Worker {
         let (warmup, measured): (Vec<_>, Vec<_>) =
             plan(&ids, spec.warmup, spec.requests).into_iter().filter(|p| !done.contains(&p.custom_id)).partition(|p| p.warmup);
         let origin = Instant::now();
-        let scraper = self.scrape_metrics(claimed.id, endpoint.base_url.clone(), origin, base);
-        let ctx = drive::Context { worker: self, run_id: claimed.id, base_url: &endpoint.base_url, spec, items: &items, origin, base, tracker };
+        let scraper = self.scrape_metrics(claimed.id, base_url.to_string(), origin, base);
+        let ctx = drive::Context { worker: self, run_id: claimed.id, base_url, spec, items, origin, base, tracker };
         let result = async {
             if !warmup.is_empty() {
                 match drive(&ctx, warmup).await? {
@@ -154,7 +212,7 @@ impl Worker {
         .await;
         // One last sample, so the server's counters cover the whole run.
         scraper.abort();
-        self.scrape_once(claimed.id, &endpoint.base_url, origin, base).await;
+        self.scrape_once(claimed.id, base_url, origin, base).await;
         result
     }
 

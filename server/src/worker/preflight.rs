@@ -11,11 +11,15 @@ use std::time::{Duration, Instant};
 pub struct PreflightPolicy {
     pub health_timeout: Duration,
     pub first_backoff: Duration,
+    /// How long a managed start may take to answer /health (loading a model can take minutes).
+    pub launch_timeout: Duration,
+    /// Managed starts tried per run (the first, then safer settings).
+    pub launch_attempts: u32,
 }
 
 impl Default for PreflightPolicy {
     fn default() -> Self {
-        PreflightPolicy { health_timeout: Duration::from_secs(60), first_backoff: Duration::from_millis(250) }
+        PreflightPolicy { health_timeout: Duration::from_secs(60), first_backoff: Duration::from_millis(250), launch_timeout: Duration::from_secs(900), launch_attempts: 3 }
     }
 }
 

@@ -33,7 +33,7 @@ pub async fn spawn_at(dir: tempfile::TempDir, sim: SimConfig, on_restart: OnRest
         site_root: PathBuf::from("target/site"),
         sim: Some((sim, "127.0.0.1:0".parse().expect("addr"))),
         on_restart,
-        preflight: PreflightPolicy { health_timeout: Duration::from_secs(2), first_backoff: Duration::from_millis(50) },
+        preflight: PreflightPolicy { health_timeout: Duration::from_secs(2), first_backoff: Duration::from_millis(50), launch_timeout: Duration::from_secs(30), launch_attempts: 3 },
     })
     .await
     .expect("app starts");

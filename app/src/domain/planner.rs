@@ -1,0 +1,462 @@
+//! GPU memory planner for vLLM: will a model fit a card, with how much KV cache, and which
+//! settings make it fit. Pure functions, so the page recomputes as you type.
+//!
+//! vLLM sizes the KV cache as what is left of `gpu_memory_utilization x GPU memory` after the
+//! weights, the peak activation memory of a profiling forward pass, memory outside PyTorch's
+//! allocator, and (since 0.10) the CUDA graphs it captures. This planner estimates each part.
+//! Every constant below says where it comes from; the activation and graph constants are
+//! calibrated on the one start-up the seed team measured (Gemma 3 4B, bf16, RTX 4080 16 GB,
+//! utilization 0.9, max_model_len 4096: 8.58 GB weights, 1.58 GB KV cache, 0.64 GB CUDA graphs),
+//! so other models carry that uncertainty; where vLLM reports the truth, Bakeoff shows it beside.
+
+use super::models::{Architecture, ModelEntry, Quant};
+use serde::{Deserialize, Serialize};
+
+pub const GIB: f64 = (1u64 << 30) as f64;
+
+/// Bytes of activations per batched token per unit of hidden size in the profiling pass:
+/// residual, norms, q/k/v, attention output and the MLP's gate and up projections are alive at
+/// once (~2 + 3 + 1 + 2 x intermediate/hidden, about 14 for 4x MLPs) with allocator slack;
+/// calibrated to 24 on the seed's Gemma 3 4B start-up.
+pub const ACTIVATION_FACTOR: f64 = 24.0;
+/// Tokens in vLLM's profiling pass when not set (`max_num_batched_tokens`; the V1 engine's
+/// default for the offline `LLM` class on a consumer GPU).
+pub const DEFAULT_BATCHED_TOKENS: u64 = 8192;
+/// The sampler holds fp32 logits and probabilities for every sequence of the batch:
+/// max_num_seqs x vocab x 4 bytes x 2 (vLLM v1 sampler).
+pub const SAMPLER_COPIES: f64 = 2.0;
+/// Memory outside PyTorch's allocator: CUDA context, cuBLAS/cuDNN workspaces (vLLM logs it as
+/// "non-torch memory"; 0.4-0.8 GiB on consumer cards).
+pub const NON_TORCH_GIB: f64 = 0.6;
+/// Extra peak for multimodal models, whose vision encoder is profiled with the largest image
+/// batch (calibrated on Gemma 3 4B's SigLIP tower).
+pub const VISION_PROFILE_GIB: f64 = 2.13;
+/// CUDA graph memory per layer per captured batch size (calibrated: 0.64 GiB / (34 layers x 35
+/// sizes) for Gemma 3 4B).
+pub const GRAPH_MIB_PER_LAYER_SIZE: f64 = 0.55;
+
+/// The batch sizes vLLM captures CUDA graphs for: 1, 2, 4, then every 8 up to 512, capped at
+/// max_num_seqs (vLLM `cudagraph_capture_sizes` default).
+pub fn capture_sizes(max_num_seqs: u32) -> usize {
+    [1u32, 2, 4].iter().chain((8..=512).step_by(8).collect::<Vec<u32>>().iter()).filter(|&&s| s <= max_num_seqs.max(1)).count()
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum KvDtype {
+    /// The model's dtype (16-bit).
+    Auto,
+    Fp8,
+}
+
+impl KvDtype {
+    pub fn bytes(self) -> f64 {
+        match self {
+            KvDtype::Auto => 2.0,
+            KvDtype::Fp8 => 1.0,
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PlanInput {
+    pub gpu_name: String,
+    pub gpu_memory_gib: f64,
+    pub model: ModelEntry,
+    pub kv_dtype: KvDtype,
+    pub max_model_len: u64,
+    pub max_num_seqs: u32,
+    pub max_num_batched_tokens: Option<u64>,
+    pub enforce_eager: bool,
+    pub gpu_memory_utilization: f64,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Plan {
+    pub budget_gib: f64,
+    pub weights_gib: f64,
+    pub activation_gib: f64,
+    pub non_torch_gib: f64,
+    pub cuda_graphs_gib: f64,
+    pub kv_cache_gib: f64,
+    pub kv_bytes_per_token: f64,
+    /// KV bytes of one sequence at max_model_len (sliding-window aware).
+    pub kv_bytes_per_sequence: f64,
+    /// What vLLM would report as "GPU KV cache size: N tokens".
+    pub kv_tokens: u64,
+    /// Sequences of max_model_len that fit at once ("Maximum concurrency").
+    pub max_concurrency: f64,
+    pub fits: bool,
+    /// What is wrong, with the numbers.
+    pub problems: Vec<String>,
+}
+
+/// Estimated weight memory in bytes.
+pub fn weight_bytes(m: &ModelEntry) -> f64 {
+    if let Some(gb) = m.weights_gb {
+        return gb * 1e9;
+    }
+    let a: &Architecture = &m.arch;
+    if m.quant.embeddings_16bit() {
+        let emb = a.embedding_params as f64 * if a.tied_embeddings { 1.0 } else { 2.0 };
+        (a.params as f64 - emb) * m.quant.bytes_per_weight() + emb * 2.0
+    } else {
+        a.params as f64 * m.quant.bytes_per_weight()
+    }
+}
+
+pub fn plan(i: &PlanInput) -> Plan {
+    let a = &i.model.arch;
+    let budget = i.gpu_memory_utilization * i.gpu_memory_gib;
+    let weights = weight_bytes(&i.model) / GIB;
+    let batched = i.max_num_batched_tokens.unwrap_or(DEFAULT_BATCHED_TOKENS).max(i.max_model_len.min(DEFAULT_BATCHED_TOKENS));
+    let activation = (batched as f64 * f64::from(a.hidden) * 2.0 * ACTIVATION_FACTOR
+        + f64::from(i.max_num_seqs) * f64::from(a.vocab) * 4.0 * SAMPLER_COPIES)
+        / GIB
+        + if a.multimodal { VISION_PROFILE_GIB } else { 0.0 };
+    let graphs = if i.enforce_eager { 0.0 } else { f64::from(a.layers) * capture_sizes(i.max_num_seqs) as f64 * GRAPH_MIB_PER_LAYER_SIZE / 1024.0 };
+    let kv = budget - weights - activation - NON_TORCH_GIB - graphs;
+    let per_token = a.kv_bytes_per_token(i.kv_dtype.bytes());
+    let per_seq = a.kv_bytes_per_sequence(i.max_model_len, i.kv_dtype.bytes());
+    let kv_bytes = kv.max(0.0) * GIB;
+    let mut problems = Vec::new();
+    let gib = |x: f64| format!("{x:.2} GiB");
+    if weights > i.gpu_memory_gib {
+        problems.push(format!(
+            "the weights alone need {} and the {} has {}: use a quantised variant or a bigger card",
+            gib(weights),
+            i.gpu_name,
+            gib(i.gpu_memory_gib)
+        ));
+    } else if kv <= 0.0 {
+        problems.push(format!(
+            "no memory left for the KV cache: {} budget ({:.0}% of {}) - {} weights - {} activations - {} non-torch - {} CUDA graphs = {} (vLLM: \"No available memory for the cache blocks\")",
+            gib(budget),
+            i.gpu_memory_utilization * 100.0,
+            gib(i.gpu_memory_gib),
+            gib(weights),
+            gib(activation),
+            gib(NON_TORCH_GIB),
+            gib(graphs),
+            gib(kv)
+        ));
+    } else if kv_bytes < per_seq {
+        problems.push(format!(
+            "max_model_len {} needs {} of KV cache for one sequence but only {} is left (vLLM: \"max_model_len is larger than the maximum number of tokens that can be stored in KV cache\")",
+            i.max_model_len,
+            gib(per_seq / GIB),
+            gib(kv)
+        ));
+    }
+    if i.max_model_len > a.max_positions {
+        problems.push(format!("max_model_len {} is more than the model's max_position_embeddings {}", i.max_model_len, a.max_positions));
+    }
+    if !(0.0..=1.0).contains(&i.gpu_memory_utilization) || i.gpu_memory_utilization == 0.0 {
+        problems.push(format!("gpu_memory_utilization must be in (0, 1], got {}", i.gpu_memory_utilization));
+    }
+    Plan {
+        budget_gib: budget,
+        weights_gib: weights,
+        activation_gib: activation,
+        non_torch_gib: NON_TORCH_GIB,
+        cuda_graphs_gib: graphs,
+        kv_cache_gib: kv,
+        kv_bytes_per_token: per_token,
+        kv_bytes_per_sequence: per_seq,
+        kv_tokens: if per_token > 0.0 { (kv_bytes / per_token) as u64 } else { 0 },
+        max_concurrency: if per_seq > 0.0 { kv_bytes / per_seq } else { 0.0 },
+        fits: problems.is_empty(),
+        problems,
+    }
+}
+
+/// Settings that fit, safest change first: eager mode (no graphs), fewer sequences, a higher
+/// utilisation, a shorter context, an fp8 KV cache. `None` when nothing fits (the weights are too big).
+pub fn recommend(i: &PlanInput) -> Option<(PlanInput, Plan)> {
+    let p = plan(i);
+    if p.fits {
+        return Some((i.clone(), p));
+    }
+    let mut c = i.clone();
+    c.max_model_len = c.max_model_len.min(i.model.arch.max_positions);
+    let steps: [&dyn Fn(&mut PlanInput); 4] = [
+        &|c| c.enforce_eager = true,
+        &|c| c.max_num_seqs = c.max_num_seqs.min(64),
+        &|c| c.gpu_memory_utilization = c.gpu_memory_utilization.max(0.95),
+        &|c| c.kv_dtype = KvDtype::Fp8,
+    ];
+    for step in steps {
+        step(&mut c);
+        if plan(&c).fits {
+            return Some((c.clone(), plan(&c)));
+        }
+        // With these settings, the longest context that fits (multiples of 256, at least 1024).
+        let mut len = c.max_model_len;
+        while len > 1024 {
+            len = ((len / 2) / 256 * 256).max(1024);
+            let mut t = c.clone();
+            t.max_model_len = len;
+            if plan(&t).fits {
+                return Some((t.clone(), plan(&t)));
+            }
+        }
+    }
+    None
+}
+
+/// The `vllm serve` command for these settings.
+pub fn command(i: &PlanInput) -> String {
+    let mut s = format!(
+        "vllm serve {} --gpu-memory-utilization {} --max-model-len {} --max-num-seqs {}",
+        i.model.name, i.gpu_memory_utilization, i.max_model_len, i.max_num_seqs
+    );
+    if i.enforce_eager {
+        s.push_str(" --enforce-eager");
+    }
+    if i.kv_dtype == KvDtype::Fp8 {
+        s.push_str(" --kv-cache-dtype fp8");
+    }
+    if i.model.quant == Quant::Fp8 {
+        s.push_str(" --quantization fp8");
+    }
+    s
+}
+
+/// What vLLM printed at start-up, read from its log (the truth beside the plan).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Measured {
+    pub weights_gib: Option<f64>,
+    pub kv_cache_gib: Option<f64>,
+    pub kv_tokens: Option<u64>,
+    pub max_concurrency: Option<f64>,
+    pub cuda_graphs_gib: Option<f64>,
+}
+
+fn number_after<'a>(line: &'a str, marker: &str) -> Option<f64> {
+    let rest = &line[line.find(marker)? + marker.len()..];
+    let num: String = rest.trim_start().chars().take_while(|c| c.is_ascii_digit() || *c == '.' || *c == ',').filter(|c| *c != ',').collect();
+    num.parse().ok()
+}
+
+/// Read vLLM's start-up lines ("Model loading took 8.58 GiB", "Available KV cache memory: 1.58
+/// GiB", "GPU KV cache size: 11,456 tokens", "Maximum concurrency for 4096 tokens per request:
+/// 2.80x", "Graph capturing finished in 12 secs, took 0.64 GiB").
+pub fn read_startup_log(log: &str) -> Measured {
+    let mut m = Measured::default();
+    for line in log.lines() {
+        if let Some(x) = number_after(line, "Model loading took") {
+            m.weights_gib = Some(x);
+        }
+        if let Some(x) = number_after(line, "Available KV cache memory:") {
+            m.kv_cache_gib = Some(x);
+        }
+        if let Some(x) = number_after(line, "GPU KV cache size:") {
+            m.kv_tokens = Some(x as u64);
+        }
+        if line.contains("Maximum concurrency for") {
+            if let Some(x) = line.rsplit(':').next().and_then(|r| r.trim().trim_end_matches('x').trim().parse::<f64>().ok()) {
+                m.max_concurrency = Some(x);
+            }
+        }
+        if line.contains("Graph capturing finished") {
+            if let Some(x) = number_after(line, "took") {
+                m.cuda_graphs_gib = Some(x);
+            }
+        }
+    }
+    m
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::models::presets;
+
+    fn input(name: &str) -> PlanInput {
+        PlanInput {
+            gpu_name: "RTX 4080 16 GB".into(),
+            gpu_memory_gib: 16.0,
+            model: presets().into_iter().find(|m| m.name == name).expect("preset"),
+            kv_dtype: KvDtype::Auto,
+            max_model_len: 4096,
+            max_num_seqs: 256,
+            max_num_batched_tokens: None,
+            enforce_eager: false,
+            gpu_memory_utilization: 0.9,
+        }
+    }
+
+    fn within(x: f64, target: f64, tol: f64) -> bool {
+        (x - target).abs() / target <= tol
+    }
+
+    #[test]
+    fn the_seeds_gemma_start_up_is_reproduced_within_ten_percent() {
+        let p = plan(&input("google/gemma-3-4b-it"));
+        assert!(within(p.weights_gib, 8.58, 0.10), "weights {}", p.weights_gib);
+        assert!(within(p.kv_cache_gib, 1.58, 0.10), "kv {}", p.kv_cache_gib);
+        assert!(within(p.cuda_graphs_gib, 0.64, 0.10), "graphs {}", p.cuda_graphs_gib);
+        assert!(p.fits);
+    }
+
+    #[test]
+    fn a_12b_model_in_bf16_cannot_fit_a_16_gb_card_and_says_why() {
+        let p = plan(&input("google/gemma-3-12b-it"));
+        assert!(!p.fits);
+        assert!(p.problems[0].contains("the weights alone need 22.70 GiB") && p.problems[0].contains("16.00 GiB"), "{:?}", p.problems);
+        assert!(recommend(&input("google/gemma-3-12b-it")).is_none());
+    }
+
+    #[test]
+    fn the_12b_qat_model_fits_with_safer_settings() {
+        let i = input("google/gemma-3-12b-it-qat-q4_0");
+        let (r, p) = recommend(&i).expect("fits somehow");
+        assert!(p.fits && p.kv_cache_gib > 0.0);
+        assert!(command(&r).starts_with("vllm serve google/gemma-3-12b-it-qat-q4_0 --gpu-memory-utilization"));
+    }
+
+    #[test]
+    fn a_context_too_long_for_the_cache_is_shortened() {
+        let mut i = input("Qwen/Qwen3-4B-Instruct-2507");
+        i.max_model_len = 262_144;
+        let p = plan(&i);
+        assert!(!p.fits && p.problems[0].contains("max_model_len 262144"), "{:?}", p.problems);
+        let (r, p2) = recommend(&i).expect("a shorter context fits");
+        assert!(p2.fits && r.max_model_len < 262_144);
+    }
+
+    #[test]
+    fn eager_mode_frees_the_graph_memory() {
+        let mut i = input("meta-llama/Llama-3.2-1B-Instruct");
+        let with = plan(&i);
+        i.enforce_eager = true;
+        let without = plan(&i);
+        assert_eq!(without.cuda_graphs_gib, 0.0);
+        assert!((without.kv_cache_gib - with.kv_cache_gib - with.cuda_graphs_gib).abs() < 1e-9);
+    }
+
+    #[test]
+    fn vllm_start_up_lines_are_read() {
+        let log = "INFO 10-28 08:40:05 [gpu_model_runner.py:1892] Model loading took 8.5781 GiB and 20.1 seconds\n\
+                   INFO [gpu_worker.py:276] Available KV cache memory: 1.58 GiB\n\
+                   INFO [kv_cache_utils.py:849] GPU KV cache size: 11,456 tokens\n\
+                   INFO [kv_cache_utils.py:853] Maximum concurrency for 4,096 tokens per request: 2.80x\n\
+                   INFO [gpu_model_runner.py:2343] Graph capturing finished in 12 secs, took 0.64 GiB\n";
+        let m = read_startup_log(log);
+        assert_eq!(m.weights_gib, Some(8.5781));
+        assert_eq!(m.kv_cache_gib, Some(1.58));
+        assert_eq!(m.kv_tokens, Some(11_456));
+        assert_eq!(m.max_concurrency, Some(2.80));
+        assert_eq!(m.cuda_graphs_gib, Some(0.64));
+    }
+
+    #[test]
+    fn capture_sizes_follow_vllms_list() {
+        assert_eq!(capture_sizes(256), 35);
+        assert_eq!(capture_sizes(512), 67);
+        assert_eq!(capture_sizes(1), 1);
+    }
+}
+
+/// Why a vLLM start failed, read from its output.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StartFailure {
+    /// "CUDA out of memory" / `OutOfMemoryError`.
+    OutOfMemory,
+    /// "No available memory for the cache blocks".
+    NoKvMemory,
+    /// "max_model_len ... larger than the maximum number of tokens that can be stored in KV cache".
+    ContextTooLong,
+    /// Anything else (a wrong flag, a missing model): retrying with other memory settings will not help.
+    Other,
+}
+
+impl StartFailure {
+    pub fn label(self) -> &'static str {
+        match self {
+            StartFailure::OutOfMemory => "out of memory",
+            StartFailure::NoKvMemory => "no memory for the KV cache",
+            StartFailure::ContextTooLong => "max_model_len too large for the KV cache",
+            StartFailure::Other => "failed",
+        }
+    }
+}
+
+pub fn classify_start_failure(log: &str) -> StartFailure {
+    let l = log.to_lowercase();
+    if l.contains("no available memory for the cache blocks") {
+        StartFailure::NoKvMemory
+    } else if l.contains("larger than the maximum number of tokens that can be stored in kv cache") {
+        StartFailure::ContextTooLong
+    } else if l.contains("out of memory") || l.contains("outofmemoryerror") {
+        StartFailure::OutOfMemory
+    } else {
+        StartFailure::Other
+    }
+}
+
+/// Engine settings of a managed start.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct EngineKnobs {
+    pub gpu_memory_utilization: f64,
+    pub max_model_len: u64,
+    pub max_num_seqs: u32,
+    pub enforce_eager: bool,
+}
+
+/// Safer settings after a failed start (`None`: nothing memory-related to change):
+/// - context too long: the context vLLM says fits (from its message), else half;
+/// - no KV memory / out of memory: eager mode (frees CUDA graph memory), at most 64 sequences,
+///   a 25 % shorter context, and, for "no KV memory", 5 points more utilisation (up to 0.95).
+pub fn safer(k: EngineKnobs, failure: StartFailure, log: &str) -> Option<EngineKnobs> {
+    let mut s = k;
+    match failure {
+        StartFailure::Other => return None,
+        StartFailure::ContextTooLong => {
+            // "... maximum number of tokens that can be stored in KV cache (2048)".
+            let fits = log
+                .split("stored in KV cache")
+                .nth(1)
+                .and_then(|r| r.split(['(', ')']).nth(1))
+                .and_then(|n| n.trim().replace(',', "").parse::<u64>().ok());
+            s.max_model_len = fits.filter(|f| *f < k.max_model_len).unwrap_or(k.max_model_len / 2).max(256) / 256 * 256;
+        }
+        StartFailure::NoKvMemory | StartFailure::OutOfMemory => {
+            s.enforce_eager = true;
+            s.max_num_seqs = k.max_num_seqs.min(64);
+            s.max_model_len = (k.max_model_len * 3 / 4).max(256) / 256 * 256;
+            if failure == StartFailure::NoKvMemory {
+                s.gpu_memory_utilization = (k.gpu_memory_utilization + 0.05).min(0.95);
+            }
+        }
+    }
+    (s != k).then_some(s)
+}
+
+#[cfg(test)]
+mod start_tests {
+    use super::*;
+
+    const K: EngineKnobs = EngineKnobs { gpu_memory_utilization: 0.9, max_model_len: 4096, max_num_seqs: 256, enforce_eager: false };
+
+    #[test]
+    fn failures_are_recognised_from_vllms_messages() {
+        assert_eq!(classify_start_failure("ValueError: No available memory for the cache blocks. Try increasing"), StartFailure::NoKvMemory);
+        assert_eq!(classify_start_failure("torch.OutOfMemoryError: CUDA out of memory. Tried to allocate 2.00 GiB"), StartFailure::OutOfMemory);
+        assert_eq!(
+            classify_start_failure("ValueError: The model's max seq len (4096) is larger than the maximum number of tokens that can be stored in KV cache (2048)."),
+            StartFailure::ContextTooLong
+        );
+        assert_eq!(classify_start_failure("error: unrecognized arguments: --bogus"), StartFailure::Other);
+    }
+
+    #[test]
+    fn safer_settings_follow_the_failure() {
+        let log = "is larger than the maximum number of tokens that can be stored in KV cache (2,300). Try";
+        assert_eq!(safer(K, StartFailure::ContextTooLong, log).map(|s| s.max_model_len), Some(2048));
+        let s = safer(K, StartFailure::NoKvMemory, "").expect("safer");
+        assert!(s.enforce_eager && s.max_num_seqs == 64 && s.max_model_len == 3072 && (s.gpu_memory_utilization - 0.95).abs() < 1e-9);
+        assert_eq!(safer(K, StartFailure::Other, ""), None);
+    }
+}

@@ -1,0 +1,89 @@
+//! Managed launches with a fake `vllm serve` that fails like vLLM does under given settings:
+//! each failure is recorded with its log, the run is retried with safer settings, the model load
+//! time is kept apart, and the server is stopped afterwards.
+
+mod common;
+
+use app::domain::status::RunStatus;
+use common::{fast_sim, spawn, TestApp};
+use serde_json::json;
+use std::time::Duration;
+
+const FAKE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fake-vllm.sh");
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port()
+}
+
+async fn managed(app: &TestApp, env: &str) -> (i64, u16) {
+    let port = free_port();
+    let template = format!("BAKEOFF_BIN={} {env} {FAKE} {{model}} --port {{port}} --gpu-memory-utilization {{util}} --max-model-len {{max_model_len}} --max-num-seqs {{max_num_seqs}} {{eager}}", env!("CARGO_BIN_EXE_bakeoff"));
+    let id = app::api::endpoints::register_managed(&app.running.state, "fake gpu", &format!("http://127.0.0.1:{port}"), &template).await.expect("endpoint");
+    (id, port)
+}
+
+async fn launch(app: &TestApp, endpoint: i64, engine: serde_json::Value) -> i64 {
+    let mut body = json!({"endpoint_id": endpoint, "dataset_id": 1, "model": "google/gemma-3-4b-it", "requests": 6, "concurrency": 3, "max_tokens": 64});
+    for (k, v) in engine.as_object().expect("object") {
+        body[k] = v.clone();
+    }
+    let (status, v) = app.post_json("/api/runs", body).await;
+    assert_eq!(status, 201, "{v}");
+    v["run_ids"][0].as_i64().expect("id")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_context_too_long_start_is_retried_shorter_and_the_server_is_stopped() {
+    let app = spawn(fast_sim()).await;
+    let (endpoint, port) = managed(&app, "FAKE_KV_TOKENS=2048").await;
+    let id = launch(&app, endpoint, json!({"max_model_len": 4096, "gpu_memory_utilization": 0.9})).await;
+    let run = app.wait_finished(id, Duration::from_secs(60)).await;
+    assert_eq!(run.status, RunStatus::Completed, "{:?}", run.error);
+    let launches = app::db::planning::launches(&app.running.state.db, id).await.expect("launches");
+    let outcomes: Vec<&str> = launches.iter().map(|l| l.outcome.as_str()).collect();
+    assert_eq!(outcomes, vec!["context_too_long", "ready"]);
+    assert_eq!(launches[0].settings.max_model_len, 4096);
+    assert_eq!(launches[1].settings.max_model_len, 2048, "the context vLLM said fits");
+    assert!(launches[0].log.contains("larger than the maximum number of tokens"));
+    let measured = launches[1].measured.clone().expect("read from the log");
+    assert_eq!(measured.kv_tokens, Some(2048));
+    assert_eq!(measured.weights_gib, Some(8.5781));
+    let s = run.summary.expect("summary");
+    assert!(s.model_load_time_s.is_some_and(|l| l > 0.0), "load time kept apart");
+    assert_eq!(s.outcomes.ok + s.outcomes.truncated, 6);
+    assert!(std::net::TcpStream::connect(("127.0.0.1", port)).is_err(), "the model server was stopped after the run");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_out_of_memory_start_is_retried_in_eager_mode() {
+    let app = spawn(fast_sim()).await;
+    let (endpoint, _) = managed(&app, "FAKE_OOM_UNLESS_EAGER=1 FAKE_KV_TOKENS=8192").await;
+    let id = launch(&app, endpoint, json!({"max_model_len": 2048})).await;
+    let run = app.wait_finished(id, Duration::from_secs(60)).await;
+    assert_eq!(run.status, RunStatus::Completed, "{:?}", run.error);
+    let launches = app::db::planning::launches(&app.running.state.db, id).await.expect("launches");
+    assert_eq!(launches.iter().map(|l| l.outcome.as_str()).collect::<Vec<_>>(), vec!["out_of_memory", "ready"]);
+    assert!(!launches[0].settings.enforce_eager && launches[1].settings.enforce_eager);
+    assert_eq!(launches[1].settings.max_num_seqs, 64);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_kv_memory_raises_the_utilisation_and_a_command_that_exits_shows_its_output() {
+    let app = spawn(fast_sim()).await;
+    let (endpoint, _) = managed(&app, "FAKE_NO_KV_BELOW_UTIL=0.92 FAKE_KV_TOKENS=8192").await;
+    let id = launch(&app, endpoint, json!({"gpu_memory_utilization": 0.9, "max_model_len": 2048})).await;
+    let run = app.wait_finished(id, Duration::from_secs(60)).await;
+    assert_eq!(run.status, RunStatus::Completed, "{:?}", run.error);
+    let launches = app::db::planning::launches(&app.running.state.db, id).await.expect("launches");
+    assert_eq!(launches[0].outcome, "no_kv_memory");
+    assert!((launches[1].settings.gpu_memory_utilization - 0.95).abs() < 1e-9);
+
+    let port = free_port();
+    let bad = app::api::endpoints::register_managed(&app.running.state, "broken", &format!("http://127.0.0.1:{port}"), &format!("{FAKE} {{model}} --port {{port}} --bogus-flag")).await.expect("endpoint");
+    let id = launch(&app, bad, json!({})).await;
+    let run = app.wait_finished(id, Duration::from_secs(30)).await;
+    assert_eq!(run.status, RunStatus::Failed);
+    let err = run.error.expect("error");
+    assert!(err.contains("exited") && err.contains("unrecognized arguments: --bogus-flag"), "{err}");
+    assert_eq!(app::db::planning::launches(&app.running.state.db, id).await.expect("launches").len(), 1, "no retry for a non-memory failure");
+}
