@@ -3,7 +3,9 @@ use super::compare::ComparePage;
 use super::costs::CostsPage;
 use super::grading::{GraderPage, GradingPage};
 use super::import::ImportPage;
+use super::planner::PlannerPage;
 use super::quality::QualityPage;
+use super::tests::TestsPage;
 use super::report::ReportPage;
 use super::datasets::DatasetsPage;
 use super::endpoints::EndpointsPage;
@@ -57,6 +59,8 @@ pub fn App() -> impl IntoView {
                     <A href="/quality">"Quality"</A>
                     <A href="/grade">"Grade"</A>
                     <A href="/costs">"Costs"</A>
+                    <A href="/planner">"Planner"</A>
+                    <A href="/tests">"Pending tests"</A>
                     <A href="/report">"Report"</A>
                     <A href="/import">"Import"</A>
                     <A href="/endpoints">"Endpoints"</A>
@@ -76,6 +80,8 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/compare") view=ComparePage/>
                     <Route path=path!("/costs") view=CostsPage/>
                     <Route path=path!("/quality") view=QualityPage/>
+                    <Route path=path!("/planner") view=PlannerPage/>
+                    <Route path=path!("/tests") view=TestsPage/>
                     <Route path=path!("/grade") view=GradingPage/>
                     <Route path=path!("/grade/:id") view=GraderPage/>
                     <Route path=path!("/report") view=ReportPage/>

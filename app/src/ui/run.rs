@@ -1,6 +1,7 @@
 use super::answers::RunAnswers;
 use super::charts::RunCharts;
 use super::integrity::IntegrityPanel;
+use super::launches::RunLaunches;
 use super::live;
 use super::summary::SummaryTable;
 use super::widgets::{ErrorBox, OriginBadge, StatusBadge};
@@ -49,7 +50,7 @@ pub fn RunPage() -> impl IntoView {
         <Transition fallback=|| ()>
             {move || Suspend::new(async move { series.await.ok().map(|s| view! { <RunCharts series=s/> }) })}
         </Transition>
-        {move || Some(view! { <RunAnswers run_id=id()/> })}
+        {move || Some(view! { <RunLaunches run_id=id()/> <RunAnswers run_id=id()/> })}
     }
 }
 
