@@ -114,11 +114,18 @@ struct NewEndpoint {
     #[serde(default)]
     name: String,
     base_url: String,
+    /// Managed: Bakeoff starts the server with this command for each run.
+    #[serde(default)]
+    launch_template: Option<String>,
 }
 
 /// Register an endpoint after checking it answers (`/health`, `/v1/models`).
 async fn add_endpoint(State(s): State<AppState>, Extension(caller): Extension<Caller>, Json(e): Json<NewEndpoint>) -> Result<impl IntoResponse, AppError> {
     caller.require(Permission::Run)?;
+    if let Some(t) = e.launch_template.filter(|t| !t.trim().is_empty()) {
+        let id = app::api::endpoints::register_managed(&s, &e.name, &e.base_url, &t).await?;
+        return Ok((StatusCode::CREATED, Json(json!({"id": id, "managed": true}))));
+    }
     let (id, models) = app::api::endpoints::register(&s, &e.name, &e.base_url).await?;
     Ok((StatusCode::CREATED, Json(json!({"id": id, "models": models}))))
 }

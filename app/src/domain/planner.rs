@@ -250,7 +250,8 @@ pub fn read_startup_log(log: &str) -> Measured {
         if let Some(x) = number_after(line, "Available KV cache memory:") {
             m.kv_cache_gib = Some(x);
         }
-        if let Some(x) = number_after(line, "GPU KV cache size:") {
+        // "GPU KV cache size: N tokens" (CUDA) or "CPU KV cache size: N tokens" (CPU backend).
+        if let Some(x) = number_after(line, "KV cache size:") {
             m.kv_tokens = Some(x as u64);
         }
         if line.contains("Maximum concurrency for") {
@@ -348,6 +349,8 @@ mod tests {
         assert_eq!(m.kv_tokens, Some(11_456));
         assert_eq!(m.max_concurrency, Some(2.80));
         assert_eq!(m.cuda_graphs_gib, Some(0.64));
+        let cpu = read_startup_log("(EngineCore pid=1) INFO [kv_cache_utils.py:2327] CPU KV cache size: 262,144 tokens, Maximum concurrency for 2,048 tokens per request: 128.00x");
+        assert_eq!((cpu.kv_tokens, cpu.max_concurrency), (Some(262_144), Some(128.0)));
     }
 
     #[test]
