@@ -215,3 +215,12 @@ pub async fn run_launches(run_id: i64) -> Result<Vec<LaunchView>, AppError> {
     authorize(Permission::View).await?;
     Ok(crate::db::planning::launches(&state()?.db, run_id).await?)
 }
+
+/// The planner's estimate for a run launched from a pending test (to show beside what vLLM reported).
+#[server]
+pub async fn run_plan(run_id: i64) -> Result<Option<crate::domain::planner::Plan>, AppError> {
+    use super::guard::{authorize, state, Permission};
+    authorize(Permission::View).await?;
+    let tests = crate::db::planning::tests(&state()?.db).await?;
+    Ok(tests.into_iter().find(|t| t.run_id == Some(run_id)).and_then(|t| t.plan).map(|p| crate::domain::planner::plan(&p)))
+}

@@ -1,4 +1,4 @@
-use crate::api::planning::run_launches;
+use crate::api::planning::{run_launches, run_plan};
 use crate::domain::format;
 use leptos::prelude::*;
 
@@ -7,10 +7,13 @@ use leptos::prelude::*;
 #[component]
 pub fn RunLaunches(run_id: i64) -> impl IntoView {
     let launches = Resource::new(move || run_id, run_launches);
+    let planned = Resource::new(move || run_id, run_plan);
     view! {
         <Suspense fallback=|| ()>
             {move || Suspend::new(async move {
                 let list = launches.await.unwrap_or_default();
+                let plan = planned.await.ok().flatten();
+                let measured = list.iter().rev().find(|l| l.outcome == "ready").and_then(|l| l.measured.clone());
                 (!list.is_empty()).then(|| view! {
                     <section aria-labelledby="launch-title">
                         <h2 id="launch-title">"Model server starts"</h2>
@@ -38,6 +41,23 @@ pub fn RunLaunches(run_id: i64) -> impl IntoView {
                                 }).collect_view()}
                             </tbody>
                         </table>
+                        {plan.map(|p| {
+                            let m = measured.unwrap_or_default();
+                            let opt = |x: Option<f64>, unit: &str| x.map(|v| format!("{v:.2}{unit}")).unwrap_or("not reported".into());
+                            view! {
+                                <h3>"Plan vs measured"</h3>
+                                <table class="figures">
+                                    <thead><tr><th></th><th class="num">"Planned"</th><th class="num">"vLLM reported"</th></tr></thead>
+                                    <tbody>
+                                        <tr><th scope="row">"Weights"</th><td class="num">{format!("{:.2} GiB", p.weights_gib)}</td><td class="num">{opt(m.weights_gib, " GiB")}</td></tr>
+                                        <tr><th scope="row">"KV cache"</th><td class="num">{format!("{:.2} GiB", p.kv_cache_gib)}</td><td class="num">{opt(m.kv_cache_gib, " GiB")}</td></tr>
+                                        <tr><th scope="row">"KV tokens"</th><td class="num">{format::int(p.kv_tokens as f64)}</td><td class="num">{m.kv_tokens.map(|t| format::int(t as f64)).unwrap_or("not reported".into())}</td></tr>
+                                        <tr><th scope="row">"Max concurrency"</th><td class="num">{format!("{:.2}x", p.max_concurrency)}</td><td class="num">{opt(m.max_concurrency, "x")}</td></tr>
+                                        <tr><th scope="row">"CUDA graphs"</th><td class="num">{format!("{:.2} GiB", p.cuda_graphs_gib)}</td><td class="num">{opt(m.cuda_graphs_gib, " GiB")}</td></tr>
+                                    </tbody>
+                                </table>
+                            }
+                        })}
                         {list.into_iter().map(|l| view! {
                             <details><summary>{format!("Log of attempt {}", l.attempt)}</summary><pre class="log">{l.log}</pre></details>
                         }).collect_view()}

@@ -1,0 +1,20 @@
+import { chromium } from "@playwright/test";
+const [user, url, out, keys] = process.argv.slice(2);
+const browser = await chromium.launch({ executablePath: "/usr/bin/chromium", args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run", "--disable-quic"] });
+const page = await browser.newPage({ viewport: { width: 1300, height: 900 } });
+const errors = [];
+page.on("pageerror", (e) => errors.push(String(e)));
+page.on("console", (m) => { if (m.type() === "error") errors.push(m.text()); });
+await page.goto("http://127.0.0.1:3000/login");
+await page.waitForSelector("body[data-hydrated=true]");
+await page.getByLabel("User name").fill(user);
+await page.getByLabel("Password").fill("dev password 1");
+await page.getByRole("button", { name: "Log in" }).click();
+await page.waitForURL((u) => !u.pathname.startsWith("/login"));
+await page.goto(url, { waitUntil: "networkidle" });
+await page.waitForSelector("body[data-hydrated=true]");
+for (const k of (keys ?? "").split(",").filter(Boolean)) { await page.keyboard.press(k); await page.waitForTimeout(300); }
+await page.waitForTimeout(800);
+await page.locator(process.env.SEL ?? "main").screenshot({ path: out });
+console.log(errors.length ? "page errors:\n" + errors.join("\n") : "no page errors");
+await browser.close();
