@@ -1,6 +1,8 @@
 //! kill -9 of the server mid-run, then a restart: the run resumes where it stopped, keyed by
 //! custom_id, with no record lost or duplicated.
 
+mod common;
+
 use app::db;
 use app::domain::status::RunStatus;
 use serde_json::{json, Value};
@@ -46,21 +48,6 @@ fn add_user(db: &std::path::Path) {
     assert!(child.wait().expect("wait").success());
 }
 
-async fn login(base: &str) -> reqwest::Client {
-    let r: Value = reqwest::Client::new()
-        .post(format!("{base}/api/token"))
-        .json(&json!({"name": "ops", "password": "a long password"}))
-        .send()
-        .await
-        .expect("token")
-        .json()
-        .await
-        .expect("json");
-    let mut h = reqwest::header::HeaderMap::new();
-    h.insert(reqwest::header::AUTHORIZATION, format!("Bearer {}", r["token"].as_str().expect("token")).parse().expect("header"));
-    reqwest::Client::builder().default_headers(h).build().expect("client")
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_run_killed_mid_way_resumes_without_losing_or_duplicating_records() {
     let dir = tempfile::tempdir().expect("tmp");
@@ -71,7 +58,7 @@ async fn a_run_killed_mid_way_resumes_without_losing_or_duplicating_records() {
     let base = format!("http://127.0.0.1:{port}");
     let mut server = start(&db_path, port);
     wait_up(&http, &base).await;
-    let http = login(&base).await;
+    let http = common::bearer_client(&base, "ops", "a long password").await;
 
     let r: Value = http
         .post(format!("{base}/api/runs"))

@@ -1,4 +1,4 @@
-use super::{failed, palette, short};
+use super::{category_labels, failed, palette, short};
 use crate::domain::format;
 use plotters::prelude::*;
 
@@ -13,7 +13,6 @@ pub fn cost_bars(models: &[String], sheets: &[String], per_100k: &[Vec<Option<f6
         let root = SVGBackend::with_string(&mut svg, (width, height)).into_drawing_area();
         root.fill(&WHITE)?;
         let n = models.len();
-        let labels: Vec<String> = models.iter().map(|m| short(m, 22)).collect();
         let mut chart = ChartBuilder::on(&root)
             .caption("Cost per 100K requests, by model and price sheet", ("sans-serif", 15))
             .margin(12)
@@ -26,10 +25,7 @@ pub fn cost_bars(models: &[String], sheets: &[String], per_100k: &[Vec<Option<f6
             .light_line_style(palette::GRID)
             .y_desc("USD per 100K requests")
             .x_labels(n * 2 + 1)
-            .x_label_formatter(&|x| {
-                let i = x.floor() as usize;
-                if (x - x.floor() - 0.5).abs() < 0.01 && i < labels.len() { labels[i].clone() } else { String::new() }
-            })
+            .x_label_formatter(&category_labels(models, 22))
             .y_label_formatter(&|y| format::usd(*y))
             .draw()?;
         let k = sheets.len().max(1) as f64;

@@ -40,6 +40,20 @@ pub(crate) fn failed(what: &str, err: impl std::fmt::Display) -> String {
     format!("<p class=\"chart-error\">could not draw {what}: {err}</p>")
 }
 
+/// Labels for a category axis drawn on 0..n with one category per unit: the label sits at the
+/// middle of its unit (x = i + 0.5), other ticks are blank. Use with `.x_labels(n * 2 + 1)`.
+pub(crate) fn category_labels(labels: &[String], max: usize) -> impl Fn(&f64) -> String {
+    let labels: Vec<String> = labels.iter().map(|l| short(l, max)).collect();
+    move |x: &f64| {
+        let i = x.floor() as usize;
+        if (x - x.floor() - 0.5).abs() < 0.01 && i < labels.len() {
+            labels[i].clone()
+        } else {
+            String::new()
+        }
+    }
+}
+
 /// Shorten a label for an axis.
 pub(crate) fn short(label: &str, max: usize) -> String {
     if label.chars().count() <= max {

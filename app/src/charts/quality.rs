@@ -1,4 +1,4 @@
-use super::{failed, palette, short};
+use super::{category_labels, failed, palette, short};
 use plotters::prelude::*;
 
 /// Mean grade per run with 95 % confidence intervals.
@@ -11,7 +11,6 @@ pub fn grade_bars(labels: &[String], means: &[f64], cis: &[f64], width: u32, hei
         let root = SVGBackend::with_string(&mut svg, (width, height)).into_drawing_area();
         root.fill(&WHITE)?;
         let n = labels.len();
-        let l: Vec<String> = labels.iter().map(|x| short(x, 22)).collect();
         let mut chart = ChartBuilder::on(&root)
             .caption("Mean overall grade per run (95% CI)", ("sans-serif", 15))
             .margin(12)
@@ -24,10 +23,7 @@ pub fn grade_bars(labels: &[String], means: &[f64], cis: &[f64], width: u32, hei
             .light_line_style(palette::GRID)
             .y_desc("grade (1-5)")
             .x_labels(n * 2 + 1)
-            .x_label_formatter(&|x| {
-                let i = x.floor() as usize;
-                if (x - x.floor() - 0.5).abs() < 0.01 && i < l.len() { l[i].clone() } else { String::new() }
-            })
+            .x_label_formatter(&category_labels(labels, 22))
             .draw()?;
         chart.draw_series(means.iter().enumerate().map(|(i, m)| Rectangle::new([(i as f64 + 0.25, 0.0), (i as f64 + 0.75, *m)], palette::OUTPUT.mix(0.8).filled())))?;
         chart.draw_series(means.iter().zip(cis).enumerate().map(|(i, (m, c))| {
@@ -54,7 +50,6 @@ pub fn rate_bars(labels: &[String], rates: &[[f64; 3]], width: u32, height: u32)
         let root = SVGBackend::with_string(&mut svg, (width, height)).into_drawing_area();
         root.fill(&WHITE)?;
         let n = labels.len();
-        let l: Vec<String> = labels.iter().map(|x| short(x, 22)).collect();
         let mut chart = ChartBuilder::on(&root)
             .caption("Automatic checks per run", ("sans-serif", 15))
             .margin(12)
@@ -67,10 +62,7 @@ pub fn rate_bars(labels: &[String], rates: &[[f64; 3]], width: u32, height: u32)
             .light_line_style(palette::GRID)
             .y_desc("% of answers")
             .x_labels(n * 2 + 1)
-            .x_label_formatter(&|x| {
-                let i = x.floor() as usize;
-                if (x - x.floor() - 0.5).abs() < 0.01 && i < l.len() { l[i].clone() } else { String::new() }
-            })
+            .x_label_formatter(&category_labels(labels, 22))
             .draw()?;
         for k in 0..3 {
             let c = colours[k];

@@ -1,4 +1,4 @@
-use super::{failed, palette, short};
+use super::{category_labels, failed, palette};
 use plotters::prelude::*;
 
 /// One run's bars: output and total tokens per second (never compared with each other).
@@ -20,7 +20,7 @@ pub fn throughput_bars(bars: &[ThroughputBar], width: u32, height: u32) -> Strin
         root.fill(&WHITE)?;
         let max = bars.iter().map(|b| b.output_tps.max(b.total_tps)).fold(0.0, f64::max).max(1.0) * 1.12;
         let n = bars.len();
-        let labels: Vec<String> = bars.iter().map(|b| short(&b.label, 18)).collect();
+        let labels: Vec<String> = bars.iter().map(|b| b.label.clone()).collect();
         let mut chart = ChartBuilder::on(&root)
             .caption("Throughput of finished runs", ("sans-serif", 18))
             .margin(12)
@@ -33,14 +33,7 @@ pub fn throughput_bars(bars: &[ThroughputBar], width: u32, height: u32) -> Strin
             .light_line_style(palette::GRID)
             .y_desc("tokens per second")
             .x_labels(n.min(12) * 2 + 1)
-            .x_label_formatter(&|x| {
-                let i = x.floor() as usize;
-                if (x - x.floor() - 0.5).abs() < 0.01 && i < labels.len() {
-                    labels[i].clone()
-                } else {
-                    String::new()
-                }
-            })
+            .x_label_formatter(&category_labels(&labels, 18))
             .y_label_formatter(&|y| crate::domain::format::int(*y))
             .draw()?;
         chart

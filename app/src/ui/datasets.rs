@@ -1,4 +1,4 @@
-use super::widgets::ErrorBox;
+use super::widgets::{ErrorBox, QueryFieldError};
 use crate::api::datasets::list_datasets;
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
@@ -7,21 +7,7 @@ use leptos_router::hooks::use_query_map;
 pub fn DatasetsPage() -> impl IntoView {
     let datasets = Resource::new(|| (), |_| list_datasets());
     let query = use_query_map();
-    let error_field = move || query.read().get("error_field");
-    let error_text = move || query.read().get("error");
     let uploaded = move || query.read().get("uploaded");
-    let message_for = move |field: &'static str| {
-        move || {
-            (error_field().as_deref() == Some(field)).then(|| {
-                let text = error_text().unwrap_or_default();
-                view! {
-                    <div class="field-error" id=format!("{field}-error") role="alert">
-                        {text.lines().map(|l| view! { <p>{l.to_string()}</p> }).collect_view()}
-                    </div>
-                }
-            })
-        }
-    };
     view! {
         <h1>"Datasets"</h1>
         <p class="lead">
@@ -57,11 +43,11 @@ pub fn DatasetsPage() -> impl IntoView {
         </Suspense>
         <h2>"Upload a dataset"</h2>
         <form class="upload" method="post" action="/datasets/upload" enctype="multipart/form-data" aria-label="Upload a dataset">
-            {message_for("form")}
+            <QueryFieldError field="form"/>
             <div class="field">
                 <label for="ds-name">"Name"</label>
                 <input id="ds-name" name="name" type="text" required/>
-                {message_for("name")}
+                <QueryFieldError field="name"/>
             </div>
             <div class="field">
                 <label for="ds-description">"Description"</label>
@@ -70,7 +56,7 @@ pub fn DatasetsPage() -> impl IntoView {
             <div class="field">
                 <label for="ds-file">"OpenAI Batch JSONL file"</label>
                 <input id="ds-file" name="file" type="file" accept=".jsonl,.json,.txt"/>
-                {message_for("file")}
+                <QueryFieldError field="file"/>
             </div>
             <button type="submit" class="primary">"Upload"</button>
         </form>

@@ -1,3 +1,4 @@
+use super::widgets::QueryFieldError;
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
 
@@ -5,19 +6,6 @@ use leptos_router::hooks::use_query_map;
 #[component]
 pub fn ImportPage() -> impl IntoView {
     let query = use_query_map();
-    let error_for = move |field: &'static str| {
-        move || {
-            let q = query.read();
-            (q.get("error_field").as_deref() == Some(field)).then(|| {
-                let text = q.get("error").unwrap_or_default();
-                view! {
-                    <div class="field-error" id=format!("{field}-error") role="alert">
-                        {text.lines().map(|l| view! { <p>{l.to_string()}</p> }).collect_view()}
-                    </div>
-                }
-            })
-        }
-    };
     view! {
         <h1>"Import runs"</h1>
         <p class="lead">
@@ -25,16 +13,16 @@ pub fn ImportPage() -> impl IntoView {
         </p>
         {move || query.read().get("run").map(|id| view! { <p class="ok" role="status">"Imported as " <a href=format!("/runs/{id}")>{format!("run #{id}")}</a> "."</p> })}
         <form class="upload" method="post" action="/import/upload" enctype="multipart/form-data" aria-label="Import a run">
-            {error_for("form")}
+            <QueryFieldError field="form"/>
             <div class="field">
                 <label for="imp-file">"Run summary (.json) or Batch output (.jsonl)"</label>
                 <input id="imp-file" name="file" type="file" accept=".json,.jsonl"/>
-                {error_for("file")}
+                <QueryFieldError field="file"/>
             </div>
             <div class="field">
                 <label for="imp-input">"Batch input file (.jsonl, optional)"</label>
                 <input id="imp-input" name="input" type="file" accept=".jsonl"/>
-                {error_for("input")}
+                <QueryFieldError field="input"/>
             </div>
             <button type="submit" class="primary">"Import"</button>
         </form>

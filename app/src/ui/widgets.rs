@@ -55,3 +55,21 @@ pub fn StatusBadge(status: crate::domain::status::RunStatus) -> impl IntoView {
 pub fn ErrorBox(error: AppError) -> impl IntoView {
     view! { <p class="error" role="alert">{error.to_string()}</p> }
 }
+
+/// For plain (multipart) forms that redirect back with `?error_field=F&error=...`: the message
+/// for `field`, one line per problem.
+#[component]
+pub fn QueryFieldError(field: &'static str) -> impl IntoView {
+    let query = leptos_router::hooks::use_query_map();
+    move || {
+        let q = query.read();
+        (q.get("error_field").as_deref() == Some(field)).then(|| {
+            let text = q.get("error").unwrap_or_default();
+            view! {
+                <div class="field-error" id=format!("{field}-error") role="alert">
+                    {text.lines().map(|l| view! { <p>{l.to_string()}</p> }).collect_view()}
+                </div>
+            }
+        })
+    }
+}

@@ -51,19 +51,7 @@ pub const PASSWORD: &str = "correct horse battery";
 impl TestApp {
     /// A client logged in as `name` (a bearer token from POST /api/token).
     pub async fn client_for(&self, name: &str) -> reqwest::Client {
-        let r: serde_json::Value = reqwest::Client::new()
-            .post(self.url("/api/token"))
-            .json(&json!({"name": name, "password": PASSWORD}))
-            .send()
-            .await
-            .expect("token")
-            .json()
-            .await
-            .expect("json");
-        let token = r["token"].as_str().expect("token in the answer");
-        let mut headers = reqwest::header::HeaderMap::new();
-        headers.insert(reqwest::header::AUTHORIZATION, format!("Bearer {token}").parse().expect("header"));
-        reqwest::Client::builder().default_headers(headers).redirect(reqwest::redirect::Policy::none()).build().expect("client")
+        bearer_client(&self.running.base_url(), name, PASSWORD).await
     }
 }
 
@@ -131,4 +119,22 @@ impl TestApp {
     pub async fn sim_stats(&self) -> Value {
         reqwest::get(format!("{}/sim/stats", self.sim_url())).await.expect("stats").json().await.expect("json")
     }
+}
+
+/// A client that sends `name`'s token (from POST /api/token) with every request, and does not
+/// follow redirects.
+pub async fn bearer_client(base: &str, name: &str, password: &str) -> reqwest::Client {
+    let r: Value = reqwest::Client::new()
+        .post(format!("{base}/api/token"))
+        .json(&json!({"name": name, "password": password}))
+        .send()
+        .await
+        .expect("token")
+        .json()
+        .await
+        .expect("json");
+    let token = r["token"].as_str().expect("token in the answer");
+    let mut headers = reqwest::header::HeaderMap::new();
+    headers.insert(reqwest::header::AUTHORIZATION, format!("Bearer {token}").parse().expect("header"));
+    reqwest::Client::builder().default_headers(headers).redirect(reqwest::redirect::Policy::none()).build().expect("client")
 }
