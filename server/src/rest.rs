@@ -189,6 +189,6 @@ struct UploadQuery {
 async fn upload_dataset(State(s): State<AppState>, Extension(caller): Extension<Caller>, Query(q): Query<UploadQuery>, body: Bytes) -> Result<impl IntoResponse, AppError> {
     caller.require(Permission::Run)?;
     let text = std::str::from_utf8(&body).map_err(|e| AppError::validation("file", format!("the file is not UTF-8 text ({e})")))?;
-    let id = store_upload(&s.db, &q.name, &q.description, "REST upload", text).await?;
+    let id = store_upload(&s.db, &app::api::datasets::Upload { name: &q.name, description: &q.description, filename: "REST upload", text, schema: None, rubric: None }).await?;
     Ok((StatusCode::CREATED, Json(json!({"id": id}))))
 }

@@ -63,10 +63,13 @@ fn back_with(page: &str, ok_key: &str, result: Result<i64, AppError>) -> Redirec
 async fn store(s: &AppState, caller: &Caller, mut multipart: Multipart) -> Result<i64, AppError> {
     caller.require(Permission::Run)?;
     let (mut name, mut description, mut file, mut filename) = (String::new(), String::new(), None, String::new());
+    let (mut schema, mut rubric) = (String::new(), String::new());
     while let Some(field) = multipart.next_field().await.map_err(|e| AppError::validation("file", format!("the upload was cut short or is not a form ({e})")))? {
         match field.name() {
             Some("name") => name = field.text().await.unwrap_or_default(),
             Some("description") => description = field.text().await.unwrap_or_default(),
+            Some("schema") => schema = field.text().await.unwrap_or_default(),
+            Some("rubric") => rubric = field.text().await.unwrap_or_default(),
             Some("file") => {
                 filename = field.file_name().unwrap_or("upload").to_string();
                 let bytes = field.bytes().await.map_err(|e| AppError::validation("file", format!("could not read the file ({e})")))?;
@@ -77,7 +80,7 @@ async fn store(s: &AppState, caller: &Caller, mut multipart: Multipart) -> Resul
     }
     let bytes = file.filter(|b| !b.is_empty()).ok_or_else(|| AppError::validation("file", "choose a .jsonl file to upload"))?;
     let text = std::str::from_utf8(&bytes).map_err(|e| AppError::validation("file", format!("the file is not UTF-8 text ({e})")))?;
-    store_upload(&s.db, &name, &description, &filename, text).await
+    store_upload(&s.db, &app::api::datasets::Upload { name: &name, description: &description, filename: &filename, text, schema: Some(&schema), rubric: Some(&rubric) }).await
 }
 
 /// Percent-encoding for a query value.

@@ -121,3 +121,24 @@ async fn two_reviewers_give_agreement_and_votes_give_a_ranking() {
     let graded = overview.runs.iter().filter(|r| r.quality.grades > 0).count();
     assert_eq!(graded, 2);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_same_item_reads_side_by_side_across_runs() {
+    use app::api::quality::SideBySide;
+    let app = spawn(fast_sim()).await;
+    let (a, b) = two_runs(&app).await;
+    let r = app
+        .http
+        .post(app.url(SideBySide::PATH))
+        .form(&[("run_ids[0]", a.to_string()), ("run_ids[1]", b.to_string()), ("custom_id", "candidate-0003".to_string())])
+        .send()
+        .await
+        .expect("POST");
+    let v: Value = r.json().await.expect("json");
+    assert_eq!(v["items"].as_array().map(Vec::len), Some(40));
+    let answers = v["answers"].as_array().expect("answers");
+    assert_eq!(answers.len(), 2);
+    assert!(answers[0][0].as_str().is_some_and(|l| l.contains("sim-gemma-3-4b")));
+    assert_eq!(answers[0][2]["custom_id"], "candidate-0003");
+    assert!(v["prompt"].as_str().is_some_and(|p| p.contains("**Name:**")));
+}

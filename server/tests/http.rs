@@ -98,3 +98,28 @@ async fn the_run_page_labels_simulated_results() {
     assert!(html.contains("Output tokens/s"));
     assert!(html.contains("aria-valuenow=\"100\""), "the progress bar is full");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_upload_can_carry_an_answer_schema_and_a_rubric_and_bad_ones_are_named() {
+    let app = spawn(fast_sim()).await;
+    let form = |schema: &str, rubric: &str| {
+        reqwest::multipart::Form::new()
+            .text("name", format!("with schema {}", schema.len() + rubric.len()))
+            .text("schema", schema.to_string())
+            .text("rubric", rubric.to_string())
+            .part("file", reqwest::multipart::Part::text(GOOD).file_name("s.jsonl"))
+    };
+    let r = app.http.post(app.url("/datasets/upload")).multipart(form("{\"type\": 12}", "")).send().await.expect("POST");
+    let loc = r.headers()["location"].to_str().expect("location").to_string();
+    assert!(loc.contains("error_field=schema") && loc.contains("not%20a%20valid%20JSON%20Schema"), "{loc}");
+    let r = app.http.post(app.url("/datasets/upload")).multipart(form("", "{\"fields\": 3}")).send().await.expect("POST");
+    assert!(r.headers()["location"].to_str().expect("location").contains("error_field=rubric"));
+    let schema = "{\"type\": \"object\", \"required\": [\"answer\"]}";
+    let rubric = "{\"fields\": [{\"path\": \"answer\", \"label\": \"Answer\", \"scale\": [\"yes\", \"no\"], \"ordered\": false}]}";
+    let r = app.http.post(app.url("/datasets/upload")).multipart(form(schema, rubric)).send().await.expect("POST");
+    assert!(r.headers()["location"].to_str().expect("location").starts_with("/datasets?uploaded="));
+    let list = app.get_json("/api/datasets").await;
+    let stored: Vec<&serde_json::Value> = list.as_array().expect("list").iter().filter(|d| d["name"].as_str().is_some_and(|n| n.starts_with("with schema"))).collect();
+    assert_eq!(stored.len(), 1, "the bad uploads stored nothing");
+    assert_eq!(stored[0]["has_schema"], true);
+}

@@ -191,3 +191,15 @@ async fn server_metrics_are_scraped_and_integrity_is_assessed() {
     assert!(lag.min >= 0.0);
     assert!(i.client_cpu_s.is_some());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_maximum_duration_stops_sending_and_lets_requests_in_flight_finish() {
+    let slow = SimConfig { tpot: Duration::from_millis(10), ..fast_sim() };
+    let app = spawn(slow).await;
+    let id = app.launch("sim-gemma-3-4b", json!({"requests": 500, "concurrency": 4, "max_duration_s": 2})).await;
+    let run = app.wait_finished(id, Duration::from_secs(30)).await;
+    assert_eq!(run.status, RunStatus::Completed);
+    let s = run.summary.expect("summary");
+    assert!(s.requests > 0 && s.requests < 500, "{} requests", s.requests);
+    assert_eq!(s.outcomes.ok + s.outcomes.truncated, s.requests, "the ones in flight finished");
+}

@@ -291,3 +291,47 @@ pub async fn run_quality_summary(run_id: i64) -> Result<Option<Quality>, AppErro
     authorize(Permission::View).await?;
     Ok(run_quality(&state()?.db, run_id).await?)
 }
+
+/// One item's answers from several runs, for reading them side by side (not blind).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ItemAnswers {
+    pub items: Vec<String>,
+    pub prompt: String,
+    pub answers: Vec<(String, String, Option<crate::domain::quality::AnswerCheck>)>,
+}
+
+#[server]
+pub async fn side_by_side(run_ids: Vec<i64>, custom_id: Option<String>) -> Result<ItemAnswers, AppError> {
+    use super::guard::{authorize, state, Permission};
+    authorize(Permission::View).await?;
+    let db = &state()?.db;
+    let mut items: Option<Vec<String>> = None;
+    let mut per_run = Vec::new();
+    for id in &run_ids {
+        let run = crate::db::runs::get(db, *id).await?;
+        run_quality(db, *id).await?;
+        let checks = crate::db::checks::for_run(db, *id).await?;
+        let ids: Vec<String> = checks.iter().map(|c| c.custom_id.clone()).collect();
+        items = Some(match items {
+            None => ids,
+            Some(prev) => prev.into_iter().filter(|i| ids.contains(i)).collect(),
+        });
+        per_run.push((run, checks));
+    }
+    let items = items.unwrap_or_default();
+    let chosen = custom_id.filter(|c| items.contains(c)).or_else(|| items.first().cloned()).unwrap_or_default();
+    let mut answers = Vec::new();
+    let mut prompt = String::new();
+    for (run, checks) in per_run {
+        let records = crate::db::records::for_run(db, run.id).await?;
+        let text = records.iter().find(|r| r.custom_id == chosen).map(|r| r.response.clone()).unwrap_or_default();
+        if prompt.is_empty() {
+            if let Some(d) = run.spec.as_ref().map(|s| s.dataset_id) {
+                let base = chosen.split('~').next().unwrap_or(&chosen);
+                prompt = crate::db::datasets::items(db, d).await?.into_iter().find(|i| i.custom_id == base).map(|i| i.prompt_text()).unwrap_or_default();
+            }
+        }
+        answers.push((format!("#{} {}", run.id, run.model), text, checks.into_iter().find(|c| c.custom_id == chosen)));
+    }
+    Ok(ItemAnswers { items, prompt, answers })
+}

@@ -52,6 +52,21 @@ pub fn parse_vllm_metrics(text: &str, t_ms: u64) -> MetricsSample {
     s
 }
 
+/// KV-cache blocks and tokens per block from `vllm:cache_config_info` (an info gauge whose labels
+/// carry the engine's cache settings): blocks x block size = the KV cache's token capacity.
+pub fn cache_config(text: &str) -> Option<(u64, u64)> {
+    let line = text.lines().find(|l| l.starts_with("vllm:cache_config_info{"))?;
+    let labels = &line[line.find('{')? + 1..line.rfind('}')?];
+    let label = |name: &str| {
+        labels.split(',').find_map(|kv| {
+            let (k, v) = kv.split_once('=')?;
+            (k.trim() == name).then(|| v.trim().trim_matches('"').parse::<u64>().ok()).flatten()
+        })
+    };
+    let blocks = label("num_gpu_blocks").or_else(|| label("num_cpu_blocks"))?;
+    Some((blocks, label("block_size")?))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -71,6 +86,13 @@ mod tests {
         let s = parse_vllm_metrics("vllm:gpu_cache_usage_perc{model_name=\"m\"} 0.5\n", 0);
         assert_eq!(s.kv_cache_usage, Some(0.5));
         assert_eq!(s.running, None);
+    }
+
+    #[test]
+    fn the_cache_config_gives_the_kv_token_capacity() {
+        let t = "vllm:cache_config_info{block_size=\"16\",cache_dtype=\"auto\",gpu_memory_utilization=\"0.9\",num_gpu_blocks=\"716\",num_cpu_blocks=\"None\"} 1.0\n";
+        assert_eq!(cache_config(t), Some((716, 16)));
+        assert_eq!(cache_config("vllm:num_requests_running 1\n"), None);
     }
 
     #[test]

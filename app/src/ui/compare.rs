@@ -1,6 +1,8 @@
 use super::charts::CdfCharts;
-use super::widgets::{ErrorBox, OriginBadge};
+use super::widgets::{tree, ErrorBox, OriginBadge};
+use crate::api::quality::side_by_side;
 use crate::api::runs::compare_runs;
+use crate::domain::quality::extract_json;
 use crate::domain::definitions as def;
 use crate::domain::format;
 use leptos::prelude::*;
@@ -12,6 +14,8 @@ pub fn ComparePage() -> impl IntoView {
     let query = use_query_map();
     let ids = move || query.read().get_all("run").unwrap_or_default().iter().filter_map(|s| s.parse::<i64>().ok()).collect::<Vec<_>>();
     let data = Resource::new(ids, compare_runs);
+    let item = RwSignal::new(None::<String>);
+    let answers = Resource::new(move || (ids(), item.get()), |(ids, item)| side_by_side(ids, item));
     view! {
         <h1>"Compare runs"</h1>
         <Suspense fallback=|| view! { <p>"Loading…"</p> }>
@@ -57,5 +61,46 @@ pub fn ComparePage() -> impl IntoView {
                 }
             })}
         </Suspense>
+        <section aria-labelledby="sbs-title">
+            <h2 id="sbs-title">"Answers side by side"</h2>
+            <p class="note">"The same item from each run, with the model named (for blind judgement use a pairwise grading queue)."</p>
+            <Transition fallback=|| ()>
+                {move || Suspend::new(async move {
+                    match answers.await {
+                        Err(e) => view! { <ErrorBox error=e/> }.into_any(),
+                        Ok(sbs) if sbs.answers.is_empty() => view! { <p class="empty">"No answers stored."</p> }.into_any(),
+                        Ok(sbs) => {
+                            let n = sbs.answers.len();
+                            view! {
+                                <div class="field">
+                                    <label for="sbs-item">"Item"</label>
+                                    <select id="sbs-item" on:change=move |ev| item.set(Some(event_target_value(&ev)))>
+                                        {sbs.items.iter().map(|i| view! { <option value=i.clone() selected=item.get_untracked().as_deref() == Some(i.as_str())>{i.clone()}</option> }).collect_view()}
+                                    </select>
+                                </div>
+                                <details><summary>"Prompt"</summary><pre>{sbs.prompt.clone()}</pre></details>
+                                <div class="side" style=format!("grid-template-columns: repeat({n}, 1fr)")>
+                                    {sbs.answers.into_iter().map(|(label, text, check)| {
+                                        let body = match extract_json(&text) {
+                                            Some((_, v)) => tree(&v, "", &check.as_ref().map(|c| c.fields.keys().cloned().collect::<Vec<_>>()).unwrap_or_default()),
+                                            None => view! { <pre class="answer-text">{text.clone()}</pre> }.into_any(),
+                                        };
+                                        let problems = check.map(|c| { let mut p = c.schema_errors; if c.handback { p.push("hands the task back".into()); } if c.truncated { p.push("truncated".into()); } p }).unwrap_or_default();
+                                        let title = label.clone();
+                                        view! {
+                                            <section class="answer" aria-label=label>
+                                                <h3>{title}</h3>
+                                                {(!problems.is_empty()).then(|| view! { <p class="error">{problems.join("; ")}</p> })}
+                                                {body}
+                                            </section>
+                                        }
+                                    }).collect_view()}
+                                </div>
+                            }.into_any()
+                        }
+                    }
+                })}
+            </Transition>
+        </section>
     }
 }

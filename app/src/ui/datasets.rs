@@ -54,6 +54,16 @@ pub fn DatasetsPage() -> impl IntoView {
                 <input id="ds-description" name="description" type="text"/>
             </div>
             <div class="field">
+                <label for="ds-schema">"Answer JSON Schema (optional)"</label>
+                <textarea id="ds-schema" name="schema" rows="3" placeholder="{\"type\": \"object\", \"required\": [\"recommendation\"], ...}"></textarea>
+                <QueryFieldError field="schema"/>
+            </div>
+            <div class="field">
+                <label for="ds-rubric">"Grading rubric (optional)"</label>
+                <textarea id="ds-rubric" name="rubric" rows="3" placeholder="{\"fields\": [{\"path\": \"recommendation\", \"label\": \"Recommendation\", \"scale\": [\"Yes\", \"No\"], \"ordered\": true}]}"></textarea>
+                <QueryFieldError field="rubric"/>
+            </div>
+            <div class="field">
                 <label for="ds-file">"OpenAI Batch JSONL file"</label>
                 <input id="ds-file" name="file" type="file" accept=".jsonl,.json,.txt"/>
                 <QueryFieldError field="file"/>

@@ -1,14 +1,13 @@
 //! Grading queues and the grader: everything by keyboard (digits, j/k, Enter, ?), blind by
 //! default (the model is shown only after the grade is saved).
 
-use super::widgets::{ErrorBox, FieldMessage, FormMessage, OriginBadge};
+use super::widgets::{tree, ErrorBox, FieldMessage, FormMessage, OriginBadge};
 use crate::api::cost::cost_data;
 use crate::api::grading::{grading_item, list_queues, save_grade, save_vote, CreateQueue, GradeInput, ItemView, Revealed};
 use crate::api::AppError;
 use crate::domain::quality::extract_json;
 use leptos::prelude::*;
 use leptos_router::hooks::{use_params_map, use_query_map};
-use serde_json::Value;
 use std::collections::BTreeMap;
 
 #[component]
@@ -79,24 +78,6 @@ pub fn GradingPage() -> impl IntoView {
             <button type="submit" class="primary">"Make queue"</button>
             {move || create.value().get().and_then(Result::ok).map(|id| view! { <p class="ok" role="status">"Queue made. " <a href=format!("/grade/{id}")>"Start grading"</a></p> })}
         </ActionForm>
-    }
-}
-
-/// A JSON value as a tree, rubric fields highlighted.
-fn tree(v: &Value, path: &str, highlight: &[String]) -> AnyView {
-    match v {
-        Value::Object(m) => view! {
-            <dl class="tree">
-                {m.iter().map(|(k, child)| {
-                    let p = if path.is_empty() { k.clone() } else { format!("{path}.{k}") };
-                    let hl = highlight.contains(&p);
-                    view! { <dt class:hl=hl>{k.clone()}</dt> <dd class:hl=hl>{tree(child, &p, highlight)}</dd> }
-                }).collect_view()}
-            </dl>
-        }.into_any(),
-        Value::Array(a) => view! { <ol class="tree">{a.iter().map(|x| view! { <li>{tree(x, path, highlight)}</li> }).collect_view()}</ol> }.into_any(),
-        Value::String(s) => view! { <span class="str">{s.clone()}</span> }.into_any(),
-        other => view! { <span class="val">{other.to_string()}</span> }.into_any(),
     }
 }
 

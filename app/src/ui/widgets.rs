@@ -73,3 +73,22 @@ pub fn QueryFieldError(field: &'static str) -> impl IntoView {
         })
     }
 }
+
+/// A JSON value as a tree, rubric fields highlighted.
+pub fn tree(v: &serde_json::Value, path: &str, highlight: &[String]) -> AnyView {
+    match v {
+        serde_json::Value::Object(m) => view! {
+            <dl class="tree">
+                {m.iter().map(|(k, child)| {
+                    let p = if path.is_empty() { k.clone() } else { format!("{path}.{k}") };
+                    let hl = highlight.contains(&p);
+                    view! { <dt class:hl=hl>{k.clone()}</dt> <dd class:hl=hl>{tree(child, &p, highlight)}</dd> }
+                }).collect_view()}
+            </dl>
+        }.into_any(),
+        serde_json::Value::Array(a) => view! { <ol class="tree">{a.iter().map(|x| view! { <li>{tree(x, path, highlight)}</li> }).collect_view()}</ol> }.into_any(),
+        serde_json::Value::String(s) => view! { <span class="str">{s.clone()}</span> }.into_any(),
+        other => view! { <span class="val">{other.to_string()}</span> }.into_any(),
+    }
+}
+

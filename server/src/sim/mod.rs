@@ -247,6 +247,7 @@ async fn metrics(State(sim): State<Arc<Sim>>) -> impl IntoResponse {
          # HELP vllm:kv_cache_usage_perc KV-cache usage. 1 means 100 percent usage.\n# TYPE vllm:kv_cache_usage_perc gauge\nvllm:kv_cache_usage_perc{l} {kv}\n\
          # HELP vllm:prompt_tokens_total Number of prefill tokens processed.\n# TYPE vllm:prompt_tokens_total counter\nvllm:prompt_tokens_total{l} {prompt}\n\
          # HELP vllm:generation_tokens_total Number of generation tokens processed.\n# TYPE vllm:generation_tokens_total counter\nvllm:generation_tokens_total{l} {generation}\n\
+         # HELP vllm:cache_config_info Information of the LLMEngine CacheConfig\n# TYPE vllm:cache_config_info gauge\nvllm:cache_config_info{{block_size=\"16\",cache_dtype=\"auto\",num_gpu_blocks=\"{blocks}\"}} 1.0\n\
          # HELP vllm:time_to_first_token_seconds Histogram of time to first token in seconds.\n# TYPE vllm:time_to_first_token_seconds histogram\nvllm:time_to_first_token_seconds_sum{l} {ttft_sum}\nvllm:time_to_first_token_seconds_count{l} {ttft_count}\n",
         waiting = s.waiting.load(Ordering::Relaxed),
         kv = (running as f64 / cap).min(1.0),
@@ -254,6 +255,7 @@ async fn metrics(State(sim): State<Arc<Sim>>) -> impl IntoResponse {
         generation = s.generation_tokens_total.load(Ordering::Relaxed),
         ttft_sum = s.ttft_sum_us.load(Ordering::Relaxed) as f64 / 1e6,
         ttft_count = s.ttft_count.load(Ordering::Relaxed),
+        blocks = sim.config.max_model_len * sim.config.max_concurrency as u64 / 16,
     );
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text)
 }

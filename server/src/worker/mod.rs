@@ -164,7 +164,14 @@ impl Worker {
             match crate::launcher::start(&command, base_url, &self.client, self.preflight.launch_timeout).await {
                 Ok(started) => {
                     let log = started.log_text();
-                    db::planning::add_launch(&self.state.db, &LaunchView { run_id, attempt: i64::from(attempt), command, settings, outcome: "ready".into(), load_time_s: Some(started.load_time.as_secs_f64()), measured: Some(read_startup_log(&log)), log })
+                    let mut measured = read_startup_log(&log);
+                    // The engine's own cache settings, when it exports them.
+                    if let Ok(text) = self.client.metrics(base_url).await {
+                        if let Some((blocks, block_size)) = app::domain::metrics::cache_config(&text) {
+                            measured.kv_tokens.get_or_insert(blocks * block_size);
+                        }
+                    }
+                    db::planning::add_launch(&self.state.db, &LaunchView { run_id, attempt: i64::from(attempt), command, settings, outcome: "ready".into(), load_time_s: Some(started.load_time.as_secs_f64()), measured: Some(measured), log })
                         .await?;
                     return Ok(started);
                 }
