@@ -2,7 +2,7 @@
 //! /health, capture the log, and stop it afterwards so the next run can load another model.
 
 use crate::client::Client;
-use app::domain::planner::{classify_start_failure, EngineKnobs, StartFailure};
+use app::domain::startup::{classify_start_failure, EngineKnobs, StartFailure};
 use std::process::Stdio;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};

@@ -157,5 +157,5 @@ pub struct LaunchView {
     pub outcome: String,
     pub load_time_s: Option<f64>,
     pub log: String,
-    pub measured: Option<crate::domain::planner::Measured>,
+    pub measured: Option<crate::domain::startup::Measured>,
 }

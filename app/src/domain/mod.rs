@@ -31,6 +31,7 @@ pub mod schedule;
 pub mod series;
 pub mod spec;
 pub mod stats;
+pub mod startup;
 pub mod status;
 pub mod summary;
 pub mod url;

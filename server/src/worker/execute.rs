@@ -1,0 +1,255 @@
+//! Taking a run from the queue to its summary.
+
+use crate::client::Client;
+use app::db::{self, runs::Claimed, DbError};
+use app::domain::schedule::plan;
+use app::domain::status::RunStatus;
+use app::domain::summary::summarize;
+use app::state::AppState;
+use app::domain::integrity::{assess, IntegrityInput};
+use app::domain::metrics::parse_vllm_metrics;
+use super::drive::{self, drive, Stop};
+use super::preflight::{self, PreflightPolicy};
+use super::progress::Tracker;
+use std::time::{Duration, Instant};
+
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error("pre-flight check failed: {0}")]
+    Preflight(String),
+    #[error("dataset problem: {0}")]
+    Dataset(String),
+    #[error("database error: {0}")]
+    Db(#[from] DbError),
+    #[error("could not start the model server: {0}")]
+    Launch(String),
+}
+
+/// Everything the worker needs.
+#[derive(Clone)]
+pub struct Worker {
+    pub state: AppState,
+    pub client: Client,
+    pub preflight: PreflightPolicy,
+}
+
+impl Worker {
+    /// Take and execute queued runs until the process ends.
+    pub async fn run_forever(self) {
+        loop {
+            match self.run_next().await {
+                Ok(true) => {}
+                Ok(false) => {
+                    tokio::select! {
+                        _ = self.state.wake_worker.notified() => {}
+                        _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+                    }
+                }
+                Err(e) => {
+                    tracing::error!("worker: {e}");
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                }
+            }
+        }
+    }
+
+    /// Execute the oldest queued run, if any. `Ok(false)` when the queue is empty.
+    pub async fn run_next(&self) -> Result<bool, DbError> {
+        let Some(mut claimed) = db::runs::claim_next(&self.state.db).await? else {
+            return Ok(false);
+        };
+        claimed.resumed = db::runs::is_resumed(&self.state.db, claimed.id).await?;
+        self.execute(claimed).await;
+        Ok(true)
+    }
+
+    /// Run one claimed run to its end and record how it ended.
+    pub async fn execute(&self, claimed: Claimed) {
+        let id = claimed.id;
+        let total = u64::from(claimed.spec.requests) + u64::from(claimed.spec.warmup);
+        let tracker = Tracker::new(self.state.events.clone(), id, total);
+        tracing::info!(run = id, model = %claimed.spec.model, "run started{}", if claimed.resumed { " (resumed)" } else { "" });
+        let cpu_before = crate::cpu::process_cpu();
+        let outcome = self.execute_inner(&claimed, &tracker).await;
+        let client_cpu_s = match (cpu_before, crate::cpu::process_cpu()) {
+            (Some(a), Some(b)) => Some((b - a).as_secs_f64()),
+            _ => None,
+        };
+        let (status, error) = match outcome {
+            Ok(Stop::Finished | Stop::Deadline) => (RunStatus::Completed, None),
+            Ok(Stop::Cancelled) => (RunStatus::Cancelled, None),
+            Err(e) => (RunStatus::Failed, Some(e.to_string())),
+        };
+        let load_time = db::planning::launches(&self.state.db, id).await.ok().and_then(|ls| ls.iter().rev().find(|l| l.outcome == "ready").and_then(|l| l.load_time_s));
+        let summary = match db::records::for_run(&self.state.db, id).await {
+            Ok(records) if !records.is_empty() => {
+                let mut s = summarize(&records);
+                s.model_load_time_s = load_time;
+                let series = db::metrics::for_run(&self.state.db, id).await.unwrap_or_default();
+                let generation: Vec<f64> = series.iter().filter_map(|m| m.generation_tokens_total).collect();
+                s.integrity = Some(assess(&IntegrityInput {
+                    records: &records,
+                    target_rate: claimed.spec.load.rate,
+                    concurrency: claimed.spec.load.concurrency,
+                    wall_time_s: s.wall_time_s,
+                    // A resumed run's CPU is only this process's share: not comparable, left out.
+                    client_cpu_s: client_cpu_s.filter(|_| !claimed.resumed),
+                    cores: std::thread::available_parallelism().map(usize::from).unwrap_or(1),
+                    server_generation: match (generation.first(), generation.last()) {
+                        (Some(a), Some(b)) if generation.len() >= 2 && !claimed.resumed => Some((*a, *b)),
+                        _ => None,
+                    },
+                }));
+                Some(s)
+            }
+            Ok(_) => None,
+            Err(e) => {
+                tracing::error!(run = id, "could not load records for the summary: {e}");
+                None
+            }
+        };
+        if summary.is_some() {
+            if let Err(e) = app::api::quality::check_run(&self.state.db, id).await {
+                tracing::error!(run = id, "could not check the answers: {e}");
+            }
+        }
+        if let Err(e) = db::runs::finish(&self.state.db, id, status, summary.as_ref(), error.as_deref()).await {
+            tracing::error!(run = id, "could not close the run: {e}");
+        }
+        tracker.finish(status, error);
+        tracing::info!(run = id, %status, "run ended");
+    }
+
+    async fn execute_inner(&self, claimed: &Claimed, tracker: &Tracker) -> Result<Stop, RunError> {
+        let db = &self.state.db;
+        let spec = &claimed.spec;
+        let endpoint = db::endpoints::get(db, spec.endpoint_id).await?;
+        let items = db::datasets::items(db, spec.dataset_id).await?;
+        if items.is_empty() {
+            return Err(RunError::Dataset(format!("dataset {} has no requests", spec.dataset_id)));
+        }
+        let mut managed = match db::planning::launch_template(db, endpoint.id).await? {
+            Some(template) => Some(self.managed_start(claimed.id, &template, &endpoint.base_url, spec, tracker).await?),
+            None => None,
+        };
+        let result = self.measure(claimed, &endpoint.base_url, &items, tracker).await;
+        if let Some(m) = managed.as_mut() {
+            tracker.message(Some("stopping the model server".into()));
+            m.stop().await;
+        }
+        result
+    }
+
+    /// Start the endpoint's model server with the run's engine settings, retrying with safer
+    /// settings after an out-of-memory start; every attempt is recorded with its log.
+    async fn managed_start(&self, run_id: i64, template: &str, base_url: &str, spec: &app::domain::spec::RunSpec, tracker: &Tracker) -> Result<crate::launcher::Started, RunError> {
+        use app::api::types::{LaunchSettings, LaunchView};
+        use app::domain::startup::{read_startup_log, safer, EngineKnobs};
+        let port = base_url.rsplit(':').next().and_then(|p| p.trim_end_matches('/').parse::<u16>().ok()).unwrap_or(8000);
+        let mut knobs = EngineKnobs {
+            gpu_memory_utilization: spec.engine.gpu_memory_utilization.unwrap_or(0.9),
+            max_model_len: u64::from(spec.engine.max_model_len.unwrap_or(4096)),
+            max_num_seqs: spec.engine.max_num_seqs.unwrap_or(256),
+            enforce_eager: spec.engine.enforce_eager,
+        };
+        for attempt in 1..=self.preflight.launch_attempts {
+            let command = crate::launcher::render(template, &spec.model, port, &knobs);
+            tracker.message(Some(format!("starting the model server (attempt {attempt}): {command}")));
+            let settings = LaunchSettings { gpu_memory_utilization: knobs.gpu_memory_utilization, max_model_len: knobs.max_model_len, max_num_seqs: knobs.max_num_seqs, enforce_eager: knobs.enforce_eager };
+            match crate::launcher::start(&command, base_url, &self.client, self.preflight.launch_timeout).await {
+                Ok(started) => {
+                    let log = started.log_text();
+                    let mut measured = read_startup_log(&log);
+                    // The engine's own cache settings, when it exports them.
+                    if let Ok(text) = self.client.metrics(base_url).await {
+                        if let Some((blocks, block_size)) = app::domain::metrics::cache_config(&text) {
+                            measured.kv_tokens.get_or_insert(blocks * block_size);
+                        }
+                    }
+                    db::planning::add_launch(&self.state.db, &LaunchView { run_id, attempt: i64::from(attempt), command, settings, outcome: "ready".into(), load_time_s: Some(started.load_time.as_secs_f64()), measured: Some(measured), log })
+                        .await?;
+                    return Ok(started);
+                }
+                Err(f) => {
+                    let outcome = serde_json::to_value(f.kind).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_else(|| "failed".into());
+                    db::planning::add_launch(&self.state.db, &LaunchView { run_id, attempt: i64::from(attempt), command, settings, outcome, load_time_s: None, measured: Some(read_startup_log(&f.log)), log: f.log.clone() }).await?;
+                    match safer(knobs, f.kind, &f.log) {
+                        Some(s) if attempt < self.preflight.launch_attempts => {
+                            tracing::warn!(run = run_id, "start failed ({}); retrying with safer settings", f.kind.label());
+                            knobs = s;
+                        }
+                        _ => return Err(RunError::Launch(format!("{} ({})", f.message, f.kind.label()))),
+                    }
+                }
+            }
+        }
+        Err(RunError::Launch("no attempt left".into()))
+    }
+
+    async fn measure(&self, claimed: &Claimed, base_url: &str, items: &[app::domain::dataset::DatasetItem], tracker: &Tracker) -> Result<Stop, RunError> {
+        let db = &self.state.db;
+        let spec = &claimed.spec;
+        tracker.message(Some(format!("pre-flight: checking {base_url}")));
+        preflight::check(&self.client, base_url, spec, items, &self.preflight).await?;
+        tracker.message(None);
+
+        let done = db::records::done_ids(db, claimed.id).await?;
+        tracker.set_done(done.len() as u64);
+        let base = db::records::last_finish(db, claimed.id).await?;
+        let ids: Vec<String> = items.iter().map(|i| i.custom_id.clone()).collect();
+        let (warmup, measured): (Vec<_>, Vec<_>) =
+            plan(&ids, spec.warmup, spec.requests).into_iter().filter(|p| !done.contains(&p.custom_id)).partition(|p| p.warmup);
+        let origin = Instant::now();
+        let scraper = self.scrape_metrics(claimed.id, base_url.to_string(), origin, base);
+        let ctx = drive::Context { worker: self, run_id: claimed.id, base_url, spec, items, origin, base, tracker };
+        let result = async {
+            if !warmup.is_empty() {
+                match drive(&ctx, warmup).await? {
+                    Stop::Finished => {}
+                    other => return Ok(other),
+                }
+            }
+            drive(&ctx, measured).await
+        }
+        .await;
+        // One last sample, so the server's counters cover the whole run.
+        scraper.abort();
+        self.scrape_once(claimed.id, base_url, origin, base).await;
+        result
+    }
+
+    /// Scrape the endpoint's /metrics about once a second while the run goes, storing each sample.
+    fn scrape_metrics(&self, run_id: i64, base_url: String, origin: Instant, base: Duration) -> tokio::task::JoinHandle<()> {
+        let me = self.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(Duration::from_secs(1));
+            loop {
+                tick.tick().await;
+                if !me.scrape_once(run_id, &base_url, origin, base).await {
+                    return; // no /metrics here: nothing to chart
+                }
+            }
+        })
+    }
+
+    /// One scrape; false when the endpoint has no usable /metrics.
+    async fn scrape_once(&self, run_id: i64, base_url: &str, origin: Instant, base: Duration) -> bool {
+        let t_ms = (base + origin.elapsed()).as_millis() as u64;
+        match self.client.metrics(base_url).await {
+            Ok(text) => {
+                let sample = parse_vllm_metrics(&text, t_ms);
+                if sample.running.is_none() && sample.generation_tokens_total.is_none() {
+                    return false;
+                }
+                if let Err(e) = db::metrics::insert(&self.state.db, run_id, &sample).await {
+                    tracing::warn!(run = run_id, "could not store a metrics sample: {e}");
+                }
+                true
+            }
+            Err(e) => {
+                tracing::debug!(run = run_id, "no /metrics: {e}");
+                false
+            }
+        }
+    }
+}
