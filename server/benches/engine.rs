@@ -30,16 +30,34 @@ fn main() {
 }
 
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port()
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr")
+        .port()
 }
 
 fn throughput() {
     let port = free_port();
     let bin = env!("CARGO_BIN_EXE_bakeoff");
-    let sim_args = ["sim", "--addr", &format!("127.0.0.1:{port}"), "--ttft-ms", "0", "--tpot-ms", "0", "--max-concurrency", "4096"];
+    let sim_args = [
+        "sim",
+        "--addr",
+        &format!("127.0.0.1:{port}"),
+        "--ttft-ms",
+        "0",
+        "--tpot-ms",
+        "0",
+        "--max-concurrency",
+        "4096",
+    ];
     let pinned = Command::new("taskset").arg("--version").stdout(Stdio::null()).status().is_ok();
     let mut sim = if pinned {
-        Command::new("taskset").args(["-c", "1", bin]).args(sim_args).stderr(Stdio::null()).spawn()
+        Command::new("taskset")
+            .args(["-c", "1", bin])
+            .args(sim_args)
+            .stderr(Stdio::null())
+            .spawn()
     } else {
         Command::new(bin).args(sim_args).stderr(Stdio::null()).spawn()
     }
@@ -51,13 +69,27 @@ fn throughput() {
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
     rt.block_on(async {
         let dir = tempfile::tempdir().expect("tmp");
-        let (state, client) = prepare(&dir.path().join("bench.db"), std::path::Path::new("target/site"), "127.0.0.1:0".parse().expect("addr"))
-            .await
-            .expect("db");
+        let (state, client) = prepare(
+            &dir.path().join("bench.db"),
+            std::path::Path::new("target/site"),
+            "127.0.0.1:0".parse().expect("addr"),
+        )
+        .await
+        .expect("db");
         let (endpoint_id, _) = app::api::endpoints::register(&state, "sim", &url).await.expect("endpoint");
-        let worker = Worker { state: state.clone(), client, preflight: PreflightPolicy::default() };
-        println!("throughput: real worker on one core (current-thread runtime) vs `bakeoff sim` (ttft 0, tpot 0){}", if pinned { ", sim pinned to core 1" } else { "" });
-        println!("{:>11} {:>9} {:>14} {:>14} {:>16}", "concurrency", "requests", "output tok/s", "client CPU-s", "CPU-s per 1M tok");
+        let worker = Worker {
+            state: state.clone(),
+            client,
+            preflight: PreflightPolicy::default(),
+        };
+        println!(
+            "throughput: real worker on one core (current-thread runtime) vs `bakeoff sim` (ttft 0, tpot 0){}",
+            if pinned { ", sim pinned to core 1" } else { "" }
+        );
+        println!(
+            "{:>11} {:>9} {:>14} {:>14} {:>16}",
+            "concurrency", "requests", "output tok/s", "client CPU-s", "CPU-s per 1M tok"
+        );
         for (concurrency, requests) in [(16u32, 2000u32), (64, 4000), (256, 4000)] {
             let form = LaunchForm {
                 endpoint_id: endpoint_id.to_string(),
@@ -95,10 +127,31 @@ fn accuracy() {
     // measured is the client's, not the two competing for a core.
     let port = free_port();
     let bin = env!("CARGO_BIN_EXE_bakeoff");
-    let args = ["sim", "--addr", &format!("127.0.0.1:{port}"), "--ttft-ms", "200", "--tpot-ms", "20", "--max-concurrency", "4096", "--batch-slowdown", "0", "--record-timing"];
+    let args = [
+        "sim",
+        "--addr",
+        &format!("127.0.0.1:{port}"),
+        "--ttft-ms",
+        "200",
+        "--tpot-ms",
+        "20",
+        "--max-concurrency",
+        "4096",
+        "--batch-slowdown",
+        "0",
+        "--record-timing",
+    ];
     let pinned = Command::new("taskset").arg("--version").stdout(Stdio::null()).status().is_ok();
-    let mut sim = if pinned { Command::new("taskset").args(["-c", "1", bin]).args(args).stderr(Stdio::null()).spawn() } else { Command::new(bin).args(args).stderr(Stdio::null()).spawn() }
-        .expect("start bakeoff sim");
+    let mut sim = if pinned {
+        Command::new("taskset")
+            .args(["-c", "1", bin])
+            .args(args)
+            .stderr(Stdio::null())
+            .spawn()
+    } else {
+        Command::new(bin).args(args).stderr(Stdio::null()).spawn()
+    }
+    .expect("start bakeoff sim");
     while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
         std::thread::sleep(Duration::from_millis(50));
     }

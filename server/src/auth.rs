@@ -22,7 +22,12 @@ pub async fn require_login(State(state): State<AppState>, mut req: Request, next
     let path = req.uri().path().to_string();
     let caller = match token_from_headers(req.headers()) {
         Some(token) => match db::users::session_user(&state.db, &token_hash(&token), now_secs()).await {
-            Ok(Some(u)) => Some(Caller { id: u.id, name: u.name, role: u.role, must_change_password: u.must_change_password }),
+            Ok(Some(u)) => Some(Caller {
+                id: u.id,
+                name: u.name,
+                role: u.role,
+                must_change_password: u.must_change_password,
+            }),
             Ok(None) => None,
             Err(e) => return AppError::from(e).into_response(),
         },
@@ -36,7 +41,11 @@ pub async fn require_login(State(state): State<AppState>, mut req: Request, next
         None if public(&path) => next.run(req).await,
         None if path.starts_with("/api/") => AppError::Unauthorized.into_response(),
         None => {
-            let next_path = req.uri().path_and_query().map(|p| p.as_str().to_string()).unwrap_or_else(|| "/".into());
+            let next_path = req
+                .uri()
+                .path_and_query()
+                .map(|p| p.as_str().to_string())
+                .unwrap_or_else(|| "/".into());
             Redirect::to(&format!("/login?next={}", crate::upload::encode(&next_path))).into_response()
         }
     }

@@ -11,7 +11,11 @@ use std::time::Duration;
 pub const DEFAULT_DB: &str = "data/bakeoff.db";
 
 #[derive(Parser, Debug)]
-#[command(name = "bakeoff", version, about = "Choose an LLM for a batch job: benchmark vLLM endpoints for speed, quality and cost.")]
+#[command(
+    name = "bakeoff",
+    version,
+    about = "Choose an LLM for a batch job: benchmark vLLM endpoints for speed, quality and cost."
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Option<Command>,
@@ -63,7 +67,10 @@ fn read_password() -> anyhow::Result<String> {
     let mut line = String::new();
     std::io::stdin().read_line(&mut line)?;
     let pw = line.trim_end_matches(['\n', '\r']).to_string();
-    anyhow::ensure!(!pw.is_empty(), "give the password on stdin, e.g. `echo 'long password' | bakeoff user add NAME --role reviewer`");
+    anyhow::ensure!(
+        !pw.is_empty(),
+        "give the password on stdin, e.g. `echo 'long password' | bakeoff user add NAME --role reviewer`"
+    );
     Ok(pw)
 }
 
@@ -228,20 +235,30 @@ pub struct SimTuning {
 }
 
 fn parse_fault(s: &str) -> Result<(String, f64), String> {
-    let (name, rate) = s.split_once('=').ok_or_else(|| format!("expected NAME=RATE, e.g. http_500=0.05, got '{s}'"))?;
-    let rate: f64 = rate.parse().map_err(|_| format!("rate must be a number from 0 to 1, got '{rate}'"))?;
+    let (name, rate) = s
+        .split_once('=')
+        .ok_or_else(|| format!("expected NAME=RATE, e.g. http_500=0.05, got '{s}'"))?;
+    let rate: f64 = rate
+        .parse()
+        .map_err(|_| format!("rate must be a number from 0 to 1, got '{rate}'"))?;
     if !(0.0..=1.0).contains(&rate) {
         return Err(format!("rate must be from 0 to 1, got {rate}"));
     }
     if !["http_500", "http_429", "stall", "drop", "malformed", "error_frame"].contains(&name) {
-        return Err(format!("unknown fault '{name}': use http_500, http_429, stall, drop, malformed or error_frame"));
+        return Err(format!(
+            "unknown fault '{name}': use http_500, http_429, stall, drop, malformed or error_frame"
+        ));
     }
     Ok((name.to_string(), rate))
 }
 
 impl SimTuning {
     pub fn config(&self, models: &[String]) -> anyhow::Result<SimConfig> {
-        let mut faults = FaultRates { flat_errors: self.flat_errors, stall_for: Duration::from_secs(3600), ..Default::default() };
+        let mut faults = FaultRates {
+            flat_errors: self.flat_errors,
+            stall_for: Duration::from_secs(3600),
+            ..Default::default()
+        };
         for (name, rate) in &self.faults {
             match name.as_str() {
                 "http_500" => faults.http_500 = *rate,
@@ -253,10 +270,17 @@ impl SimTuning {
             }
         }
         anyhow::ensure!(faults.total() <= 1.0, "fault rates add up to {} (more than 1)", faults.total());
-        anyhow::ensure!(self.ttft_ms >= 0.0 && self.tpot_ms >= 0.0, "--ttft-ms and --tpot-ms must not be negative");
+        anyhow::ensure!(
+            self.ttft_ms >= 0.0 && self.tpot_ms >= 0.0,
+            "--ttft-ms and --tpot-ms must not be negative"
+        );
         anyhow::ensure!(self.max_concurrency >= 1, "--max-concurrency must be at least 1");
         Ok(SimConfig {
-            models: if models.is_empty() { DEFAULT_MODELS.iter().map(|m| m.to_string()).collect() } else { models.to_vec() },
+            models: if models.is_empty() {
+                DEFAULT_MODELS.iter().map(|m| m.to_string()).collect()
+            } else {
+                models.to_vec()
+            },
             seed: self.seed,
             ttft: Duration::from_secs_f64(self.ttft_ms / 1e3),
             tpot: Duration::from_secs_f64(self.tpot_ms / 1e3),
@@ -288,7 +312,10 @@ pub async fn dispatch(cli: Cli) -> anyhow::Result<()> {
                 site_root: a.site_root,
                 sim,
                 on_restart: a.on_restart,
-                preflight: PreflightPolicy { health_timeout: Duration::from_secs(a.health_timeout_s), ..Default::default() },
+                preflight: PreflightPolicy {
+                    health_timeout: Duration::from_secs(a.health_timeout_s),
+                    ..Default::default()
+                },
             })
             .await?;
             eprintln!("Bakeoff is serving on {} (database: {})", running.base_url(), a.db.path.display());
@@ -300,7 +327,10 @@ pub async fn dispatch(cli: Cli) -> anyhow::Result<()> {
             let form = app::domain::spec::LaunchForm {
                 name: a.name.unwrap_or_default(),
                 requests: a.requests.to_string(),
-                concurrency: a.concurrency.map(|c| c.to_string()).unwrap_or_else(|| if a.rate.is_some() { String::new() } else { "1".into() }),
+                concurrency: a
+                    .concurrency
+                    .map(|c| c.to_string())
+                    .unwrap_or_else(|| if a.rate.is_some() { String::new() } else { "1".into() }),
                 rate: a.rate.map(|r| r.to_string()).unwrap_or_default(),
                 max_tokens: a.max_tokens.map(|m| m.to_string()).unwrap_or_default(),
                 warmup: a.warmup.to_string(),
@@ -308,14 +338,29 @@ pub async fn dispatch(cli: Cli) -> anyhow::Result<()> {
                 sweep: a.sweep.unwrap_or_default(),
                 ..Default::default()
             };
-            crate::headless::run(crate::headless::RunRequest { db: a.db.path, endpoint: a.endpoint, model: a.model, dataset: a.dataset, form, json: a.json }).await?;
+            crate::headless::run(crate::headless::RunRequest {
+                db: a.db.path,
+                endpoint: a.endpoint,
+                model: a.model,
+                dataset: a.dataset,
+                form,
+                json: a.json,
+            })
+            .await?;
             Ok(())
         }
         Command::Import(a) => {
-            let pool = crate::serve::prepare(&a.db.path, std::path::Path::new("target/site"), "127.0.0.1:0".parse()?).await?.0.db;
+            let pool = crate::serve::prepare(&a.db.path, std::path::Path::new("target/site"), "127.0.0.1:0".parse()?)
+                .await?
+                .0
+                .db;
             let read = |p: &PathBuf| std::fs::read_to_string(p).map_err(|e| anyhow::anyhow!("reading {}: {e}", p.display()));
             let text = read(&a.file)?;
-            let input = a.input.as_ref().map(|p| Ok::<_, anyhow::Error>((p.display().to_string(), read(p)?))).transpose()?;
+            let input = a
+                .input
+                .as_ref()
+                .map(|p| Ok::<_, anyhow::Error>((p.display().to_string(), read(p)?)))
+                .transpose()?;
             let name = a.file.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
             let id = app::api::import::import_file(&pool, &name, &text, input.as_ref().map(|(n, t)| (n.as_str(), t.as_str())))
                 .await
@@ -324,9 +369,20 @@ pub async fn dispatch(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Report(a) => {
-            let pool = crate::serve::prepare(&a.db.path, std::path::Path::new("target/site"), "127.0.0.1:0".parse()?).await?.0.db;
-            let options = app::api::report::ReportOptions { sheet: a.sheet, volume: Some(a.volume), screen: a.screen, judge: a.judge, judge_share: Some(a.judge_share) };
-            let doc = app::api::report::build_report(&pool, &options, &app::api::report::chrono_now()).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+            let pool = crate::serve::prepare(&a.db.path, std::path::Path::new("target/site"), "127.0.0.1:0".parse()?)
+                .await?
+                .0
+                .db;
+            let options = app::api::report::ReportOptions {
+                sheet: a.sheet,
+                volume: Some(a.volume),
+                screen: a.screen,
+                judge: a.judge,
+                judge_share: Some(a.judge_share),
+            };
+            let doc = app::api::report::build_report(&pool, &options, &app::api::report::chrono_now())
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
             match a.format {
                 ReportFormat::Md => print!("{}", doc.to_markdown()),
                 ReportFormat::Html => print!("{}", doc.to_html("Bakeoff benchmark report")),
@@ -336,20 +392,28 @@ pub async fn dispatch(cli: Cli) -> anyhow::Result<()> {
         Command::User(u) => {
             let open = |p: &PathBuf| {
                 let p = p.clone();
-                async move { crate::serve::prepare(&p, std::path::Path::new("target/site"), "127.0.0.1:0".parse()?).await.map(|x| x.0.db) }
+                async move {
+                    crate::serve::prepare(&p, std::path::Path::new("target/site"), "127.0.0.1:0".parse()?)
+                        .await
+                        .map(|x| x.0.db)
+                }
             };
             match u {
                 UserCommand::Add { name, role, db } => {
                     let password = read_password()?;
                     let pool = open(&db.path).await?;
-                    let id = app::api::accounts::create_user(&pool, &name, &role, &password).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+                    let id = app::api::accounts::create_user(&pool, &name, &role, &password)
+                        .await
+                        .map_err(|e| anyhow::anyhow!("{e}"))?;
                     eprintln!("user {name} ({role}) added with id {id}");
                 }
                 UserCommand::Passwd { name, db } => {
                     let password = read_password()?;
                     app::domain::accounts::valid_password(&password).map_err(|m| anyhow::anyhow!(m))?;
                     let pool = open(&db.path).await?;
-                    let (user, _) = app::db::users::credentials(&pool, &name).await?.ok_or_else(|| anyhow::anyhow!("no user named '{name}'"))?;
+                    let (user, _) = app::db::users::credentials(&pool, &name)
+                        .await?
+                        .ok_or_else(|| anyhow::anyhow!("no user named '{name}'"))?;
                     let hash = app::api::accounts::hash_password(&password).map_err(|e| anyhow::anyhow!("{e}"))?;
                     app::db::users::set_password(&pool, user.id, &hash, false).await?;
                     app::db::users::delete_sessions_of(&pool, user.id, None).await?;
@@ -357,7 +421,16 @@ pub async fn dispatch(cli: Cli) -> anyhow::Result<()> {
                 }
                 UserCommand::List { db } => {
                     for u in app::db::users::list(&open(&db.path).await?).await? {
-                        println!("{}\t{}{}", u.name, u.role.label(), if u.must_change_password { "\t(one-time password not yet changed)" } else { "" });
+                        println!(
+                            "{}\t{}{}",
+                            u.name,
+                            u.role.label(),
+                            if u.must_change_password {
+                                "\t(one-time password not yet changed)"
+                            } else {
+                                ""
+                            }
+                        );
                     }
                 }
             }
@@ -370,7 +443,11 @@ pub async fn dispatch(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Sim(a) => {
             let handle = sim::start(a.tuning.config(&a.models)?, a.addr).await?;
-            eprintln!("vLLM simulator (simulated results) on {} serving {:?}", handle.base_url(), handle.sim.config.models);
+            eprintln!(
+                "vLLM simulator (simulated results) on {} serving {:?}",
+                handle.base_url(),
+                handle.sim.config.models
+            );
             tokio::signal::ctrl_c().await?;
             Ok(())
         }

@@ -81,7 +81,11 @@ impl Client {
         if status == 200 {
             Ok(())
         } else {
-            Err(ClientError::Http { url, status, message: "not healthy".into() })
+            Err(ClientError::Http {
+                url,
+                status,
+                message: "not healthy".into(),
+            })
         }
     }
 
@@ -90,21 +94,34 @@ impl Client {
         let url = format!("{base_url}/v1/models");
         let resp = self.get(&url, Duration::from_secs(10)).await?;
         let status = resp.status().as_u16();
-        let text = resp.text().await.map_err(|e| ClientError::Connect { url: url.clone(), reason: e.to_string() })?;
+        let text = resp.text().await.map_err(|e| ClientError::Connect {
+            url: url.clone(),
+            reason: e.to_string(),
+        })?;
         if status != 200 {
-            return Err(ClientError::Http { url, status, message: error_message(&text) });
+            return Err(ClientError::Http {
+                url,
+                status,
+                message: error_message(&text),
+            });
         }
-        let v: Value = serde_json::from_str(&text).map_err(|e| ClientError::Protocol { url: url.clone(), reason: format!("not JSON ({e})") })?;
-        let data = v
-            .get("data")
-            .and_then(Value::as_array)
-            .ok_or_else(|| ClientError::Protocol { url: url.clone(), reason: "no `data` list of models".into() })?;
+        let v: Value = serde_json::from_str(&text).map_err(|e| ClientError::Protocol {
+            url: url.clone(),
+            reason: format!("not JSON ({e})"),
+        })?;
+        let data = v.get("data").and_then(Value::as_array).ok_or_else(|| ClientError::Protocol {
+            url: url.clone(),
+            reason: "no `data` list of models".into(),
+        })?;
         let mut simulated = !data.is_empty();
         let mut models = Vec::new();
         for m in data {
             let Some(id) = m.get("id").and_then(Value::as_str) else { continue };
             simulated &= m.get("owned_by").and_then(Value::as_str) == Some(crate::sim::OWNER);
-            models.push(ServedModel { id: id.to_string(), max_model_len: m.get("max_model_len").and_then(Value::as_u64) });
+            models.push(ServedModel {
+                id: id.to_string(),
+                max_model_len: m.get("max_model_len").and_then(Value::as_u64),
+            });
         }
         Ok(ModelsReport { models, simulated })
     }
@@ -114,9 +131,16 @@ impl Client {
         let url = format!("{base_url}/metrics");
         let resp = self.get(&url, Duration::from_secs(5)).await?;
         let status = resp.status().as_u16();
-        let text = resp.text().await.map_err(|e| ClientError::Connect { url: url.clone(), reason: e.to_string() })?;
+        let text = resp.text().await.map_err(|e| ClientError::Connect {
+            url: url.clone(),
+            reason: e.to_string(),
+        })?;
         if status != 200 {
-            return Err(ClientError::Http { url, status, message: error_message(&text) });
+            return Err(ClientError::Http {
+                url,
+                status,
+                message: error_message(&text),
+            });
         }
         Ok(text)
     }
@@ -142,17 +166,33 @@ impl Client {
         }
         let text = resp.text().await.unwrap_or_default();
         if status != 200 {
-            return Err(ClientError::Http { url, status, message: error_message(&text) });
+            return Err(ClientError::Http {
+                url,
+                status,
+                message: error_message(&text),
+            });
         }
-        let v: Value = serde_json::from_str(&text).map_err(|e| ClientError::Protocol { url: url.clone(), reason: format!("not JSON ({e})") })?;
-        let count = v.get("count").and_then(Value::as_u64).ok_or_else(|| ClientError::Protocol { url, reason: "no `count`".into() })?;
+        let v: Value = serde_json::from_str(&text).map_err(|e| ClientError::Protocol {
+            url: url.clone(),
+            reason: format!("not JSON ({e})"),
+        })?;
+        let count = v.get("count").and_then(Value::as_u64).ok_or_else(|| ClientError::Protocol {
+            url,
+            reason: "no `count`".into(),
+        })?;
         Ok(Some((count, v.get("max_model_len").and_then(Value::as_u64))))
     }
 
     async fn get(&self, url: &str, timeout: Duration) -> Result<reqwest::Response, ClientError> {
         match tokio::time::timeout(timeout, self.http.get(url).send()).await {
-            Err(_) => Err(ClientError::Timeout { url: url.into(), secs: timeout.as_secs() }),
-            Ok(Err(e)) => Err(ClientError::Connect { url: url.into(), reason: reason(&e) }),
+            Err(_) => Err(ClientError::Timeout {
+                url: url.into(),
+                secs: timeout.as_secs(),
+            }),
+            Ok(Err(e)) => Err(ClientError::Connect {
+                url: url.into(),
+                reason: reason(&e),
+            }),
             Ok(Ok(r)) => Ok(r),
         }
     }
@@ -164,18 +204,33 @@ impl Client {
         let mut st = StreamState::new(sent);
         let finished = tokio::time::timeout(timeout, self.stream(url, body, &mut st)).await;
         if finished.is_err() {
-            st.fail(Outcome::Timeout, None, format!("no complete answer within {} s", timeout.as_secs_f64()));
+            st.fail(
+                Outcome::Timeout,
+                None,
+                format!("no complete answer within {} s", timeout.as_secs_f64()),
+            );
             st.last_byte = Instant::now();
         }
         st.into_measured()
     }
 
     async fn stream(&self, url: &str, body: Bytes, st: &mut StreamState) -> Option<()> {
-        let resp = match self.http.post(url).header("content-type", "application/json").body(body).send().await {
+        let resp = match self
+            .http
+            .post(url)
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+            .await
+        {
             Ok(r) => r,
             Err(e) => {
                 st.last_byte = Instant::now();
-                let outcome = if e.is_timeout() { Outcome::Timeout } else { Outcome::ConnectionError };
+                let outcome = if e.is_timeout() {
+                    Outcome::Timeout
+                } else {
+                    Outcome::ConnectionError
+                };
                 st.fail(outcome, None, reason(&e));
                 return None;
             }
@@ -202,7 +257,11 @@ impl Client {
                 }
                 Err(e) => {
                     st.last_byte = Instant::now();
-                    st.fail(Outcome::ConnectionError, Some(status), format!("connection lost mid-stream: {}", reason(&e)));
+                    st.fail(
+                        Outcome::ConnectionError,
+                        Some(status),
+                        format!("connection lost mid-stream: {}", reason(&e)),
+                    );
                     return None;
                 }
             }
@@ -211,7 +270,11 @@ impl Client {
             if st.finish_reason.is_some() {
                 st.done = true;
             } else {
-                st.fail(Outcome::StreamError, Some(status), "the stream ended without [DONE] or a finish_reason".into());
+                st.fail(
+                    Outcome::StreamError,
+                    Some(status),
+                    "the stream ended without [DONE] or a finish_reason".into(),
+                );
             }
         }
         Some(())
@@ -239,7 +302,11 @@ pub fn prepare_body(item: &DatasetItem, model: &str, sampling: &Sampling) -> Byt
 
 /// A person-readable reason for a reqwest failure (its source chain, which names the cause).
 fn reason(e: &reqwest::Error) -> String {
-    let mut msg = if e.is_connect() { "connection refused or unreachable".to_string() } else { e.to_string() };
+    let mut msg = if e.is_connect() {
+        "connection refused or unreachable".to_string()
+    } else {
+        e.to_string()
+    };
     let mut src = std::error::Error::source(e);
     while let Some(s) = src {
         msg = format!("{msg}: {s}");
@@ -255,7 +322,12 @@ pub fn error_message(text: &str) -> String {
     match serde_json::from_str::<Value>(text) {
         Ok(v) => v
             .get("error")
-            .and_then(|e| e.get("message").and_then(Value::as_str).map(str::to_string).or_else(|| e.as_str().map(str::to_string)))
+            .and_then(|e| {
+                e.get("message")
+                    .and_then(Value::as_str)
+                    .map(str::to_string)
+                    .or_else(|| e.as_str().map(str::to_string))
+            })
             .or_else(|| v.get("message").and_then(Value::as_str).map(str::to_string))
             .or_else(|| v.get("detail").map(|d| d.to_string()))
             .map(|m| short(&m))
@@ -385,7 +457,11 @@ impl StreamState {
             }
         };
         if let Some(err) = chunk.error {
-            self.fail(Outcome::StreamError, None, format!("error frame mid-stream: {}", error_message(&err.to_string())));
+            self.fail(
+                Outcome::StreamError,
+                None,
+                format!("error frame mid-stream: {}", error_message(&err.to_string())),
+            );
             return;
         }
         if let Some(choice) = chunk.choices.0 {
@@ -447,10 +523,19 @@ mod tests {
     fn a_stream_with_role_chunk_then_content_measures_ttft_at_content() {
         let t0 = Instant::now();
         let mut st = StreamState::new(t0);
-        st.on_event(br#"{"choices":[{"delta":{"role":"assistant","content":""}}]}"#, t0 + Duration::from_millis(5));
+        st.on_event(
+            br#"{"choices":[{"delta":{"role":"assistant","content":""}}]}"#,
+            t0 + Duration::from_millis(5),
+        );
         st.on_event(br#"{"choices":[{"delta":{"content":"Hi"}}]}"#, t0 + Duration::from_millis(50));
-        st.on_event(br#"{"choices":[{"delta":{"content":" there"},"finish_reason":"length"}]}"#, t0 + Duration::from_millis(70));
-        st.on_event(br#"{"choices":[],"usage":{"prompt_tokens":3,"completion_tokens":2}}"#, t0 + Duration::from_millis(71));
+        st.on_event(
+            br#"{"choices":[{"delta":{"content":" there"},"finish_reason":"length"}]}"#,
+            t0 + Duration::from_millis(70),
+        );
+        st.on_event(
+            br#"{"choices":[],"usage":{"prompt_tokens":3,"completion_tokens":2}}"#,
+            t0 + Duration::from_millis(71),
+        );
         st.on_event(b"[DONE]", t0 + Duration::from_millis(72));
         st.last_byte = t0 + Duration::from_millis(72);
         let m = st.into_measured();
@@ -500,7 +585,14 @@ mod tests {
             url: "/v1/chat/completions".into(),
             body: serde_json::json!({"model": "other", "messages": [], "max_tokens": 1000}),
         };
-        let b = prepare_body(&item, "m", &Sampling { max_tokens: Some(7), temperature: Some(0.0) });
+        let b = prepare_body(
+            &item,
+            "m",
+            &Sampling {
+                max_tokens: Some(7),
+                temperature: Some(0.0),
+            },
+        );
         let v: Value = serde_json::from_slice(&b).expect("json");
         assert_eq!(v["model"], "m");
         assert_eq!(v["stream"], true);

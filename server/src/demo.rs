@@ -4,7 +4,7 @@
 use crate::sim::SimHandle;
 use app::api::types::ServedModel;
 use app::db::{self, DbError};
-use app::domain::candidates::{answer_schema, answer_rubric, demo_dataset};
+use app::domain::candidates::{answer_rubric, answer_schema, demo_dataset};
 
 pub const DEMO_DATASET_NAME: &str = "Demo: candidate evaluations (synthetic)";
 pub const DEMO_DATASET_SIZE: usize = 500;
@@ -12,8 +12,16 @@ pub const DEMO_SEED: u64 = 42;
 pub const SIM_ENDPOINT_NAME: &str = "Built-in simulator";
 
 pub async fn register_simulator(pool: &db::Db, sim: &SimHandle) -> Result<i64, DbError> {
-    let models: Vec<ServedModel> =
-        sim.sim.config.models.iter().map(|m| ServedModel { id: m.clone(), max_model_len: Some(sim.sim.config.max_model_len) }).collect();
+    let models: Vec<ServedModel> = sim
+        .sim
+        .config
+        .models
+        .iter()
+        .map(|m| ServedModel {
+            id: m.clone(),
+            max_model_len: Some(sim.sim.config.max_model_len),
+        })
+        .collect();
     db::endpoints::upsert_builtin(pool, SIM_ENDPOINT_NAME, &sim.base_url(), &models).await
 }
 

@@ -3,19 +3,23 @@
 //! after the event that says the run finished.
 
 use app::api::guard::{Caller, Permission};
-use axum::Extension;
 use app::api::AppError;
 use app::db;
 use app::domain::progress::Progress;
 use app::state::AppState;
 use axum::extract::{Path, State};
 use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::Extension;
 use futures::stream::{self, Stream, StreamExt};
 use std::convert::Infallible;
 use std::time::Duration;
 use tokio::sync::broadcast;
 
-pub async fn run_events(State(state): State<AppState>, Extension(caller): Extension<Caller>, Path(id): Path<i64>) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, AppError> {
+pub async fn run_events(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path(id): Path<i64>,
+) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, AppError> {
     caller.require(Permission::View)?;
     // Subscribe before reading the stored state, so nothing falls between the two.
     let rx = state.events.subscribe();

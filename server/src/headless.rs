@@ -38,7 +38,11 @@ pub async fn run(req: RunRequest) -> anyhow::Result<i64> {
     form.dataset_id = dataset_id.to_string();
     form.model = req.model;
     let launched = app::api::runs::queue_runs(&state, &form).await.map_err(explain)?;
-    let worker = Worker { state: state.clone(), client, preflight: PreflightPolicy::default() };
+    let worker = Worker {
+        state: state.clone(),
+        client,
+        preflight: PreflightPolicy::default(),
+    };
     let mut last = 0;
     for id in launched.run_ids {
         follow(&worker, id, req.json).await?;
@@ -51,7 +55,11 @@ pub async fn run(req: RunRequest) -> anyhow::Result<i64> {
 fn explain(e: AppError) -> anyhow::Error {
     match e {
         AppError::Validation(errs) => {
-            let lines: Vec<String> = errs.0.iter().map(|f| format!("--{}: {}", f.field.replace('_', "-"), f.message)).collect();
+            let lines: Vec<String> = errs
+                .0
+                .iter()
+                .map(|f| format!("--{}: {}", f.field.replace('_', "-"), f.message))
+                .collect();
             anyhow::anyhow!(lines.join("\n"))
         }
         other => anyhow::anyhow!(other.to_string()),
@@ -62,11 +70,19 @@ fn explain(e: AppError) -> anyhow::Error {
 async fn store_dataset(pool: &db::Db, path: &Path) -> anyhow::Result<i64> {
     let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
     let items = parse_batch_jsonl(&text).map_err(|e| {
-        let lines: Vec<String> = e.0.iter().map(|f| format!("{}: {}: {}", path.display(), f.field, f.message)).collect();
+        let lines: Vec<String> =
+            e.0.iter()
+                .map(|f| format!("{}: {}: {}", path.display(), f.field, f.message))
+                .collect();
         anyhow::anyhow!(lines.join("\n"))
     })?;
-    let hash = text.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3));
-    let stem = path.file_stem().map(|s| s.to_string_lossy().to_string()).unwrap_or_else(|| "dataset".into());
+    let hash = text.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
+    });
+    let stem = path
+        .file_stem()
+        .map(|s| s.to_string_lossy().to_string())
+        .unwrap_or_else(|| "dataset".into());
     let name = format!("{stem} [{:08x}]", hash as u32);
     if let Some(id) = db::datasets::id_by_name(pool, &name).await? {
         return Ok(id);
@@ -74,7 +90,15 @@ async fn store_dataset(pool: &db::Db, path: &Path) -> anyhow::Result<i64> {
     let source = format!("file: {}", path.display());
     Ok(db::datasets::insert(
         pool,
-        db::datasets::NewDataset { name: &name, description: "", source: &source, builtin: false, answer_schema: None, rubric: None, items: &items },
+        db::datasets::NewDataset {
+            name: &name,
+            description: "",
+            source: &source,
+            builtin: false,
+            answer_schema: None,
+            rubric: None,
+            items: &items,
+        },
     )
     .await?)
 }
@@ -141,7 +165,13 @@ async fn follow(worker: &Worker, id: i64, json: bool) -> anyhow::Result<()> {
 }
 
 fn human_summary(run: &app::api::types::RunView) -> String {
-    let mut out = format!("run {} ({}) {}{}\n", run.id, run.model, run.status, if run.simulated { " — simulated" } else { "" });
+    let mut out = format!(
+        "run {} ({}) {}{}\n",
+        run.id,
+        run.model,
+        run.status,
+        if run.simulated { " — simulated" } else { "" }
+    );
     if let Some(s) = &run.summary {
         let o = &s.outcomes;
         out.push_str(&format!(
@@ -157,7 +187,13 @@ fn human_summary(run: &app::api::types::RunView) -> String {
         ));
         for (name, d) in [("TTFT", s.ttft_ms), ("TPOT", s.tpot_ms), ("ITL", s.itl_ms), ("E2E", s.e2e_ms)] {
             if let Some(d) = d {
-                out.push_str(&format!("  {name:<4} mean {}  p50 {}  p90 {}  p99 {}\n", format::ms(d.mean), format::ms(d.p50), format::ms(d.p90), format::ms(d.p99)));
+                out.push_str(&format!(
+                    "  {name:<4} mean {}  p50 {}  p90 {}  p99 {}\n",
+                    format::ms(d.mean),
+                    format::ms(d.p50),
+                    format::ms(d.p90),
+                    format::ms(d.p99)
+                ));
             }
         }
         if let Some(i) = &s.integrity {
@@ -178,7 +214,9 @@ fn human_summary(run: &app::api::types::RunView) -> String {
 /// Write `run-ID-output.jsonl` (OpenAI Batch output) and `run-ID-summary.json` into `dir`.
 pub async fn export(db_path: &Path, id: i64, dir: &Path) -> anyhow::Result<(PathBuf, PathBuf)> {
     let pool = db::connect(db_path).await?;
-    let run = db::runs::get(&pool, id).await.map_err(|e| anyhow::anyhow!("{e} (see `GET /api/runs` for the ids)"))?;
+    let run = db::runs::get(&pool, id)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e} (see `GET /api/runs` for the ids)"))?;
     let records = db::records::for_run(&pool, id).await?;
     std::fs::create_dir_all(dir)?;
     let out_path = dir.join(format!("run-{id}-output.jsonl"));

@@ -58,10 +58,23 @@ pub async fn start(command: &str, base_url: &str, client: &Client, timeout: Dura
         .process_group(0)
         .kill_on_drop(true)
         .spawn()
-        .map_err(|e| Failed { kind: StartFailure::Other, log: String::new(), message: format!("could not run the launch command: {e}") })?;
-    for stream in [child.stdout.take().map(|s| Box::new(s) as Box<dyn tokio::io::AsyncRead + Unpin + Send>), child.stderr.take().map(|s| Box::new(s) as Box<dyn tokio::io::AsyncRead + Unpin + Send>)]
-        .into_iter()
-        .flatten()
+        .map_err(|e| Failed {
+            kind: StartFailure::Other,
+            log: String::new(),
+            message: format!("could not run the launch command: {e}"),
+        })?;
+    for stream in [
+        child
+            .stdout
+            .take()
+            .map(|s| Box::new(s) as Box<dyn tokio::io::AsyncRead + Unpin + Send>),
+        child
+            .stderr
+            .take()
+            .map(|s| Box::new(s) as Box<dyn tokio::io::AsyncRead + Unpin + Send>),
+    ]
+    .into_iter()
+    .flatten()
     {
         let log = log.clone();
         tokio::spawn(async move {
@@ -79,16 +92,32 @@ pub async fn start(command: &str, base_url: &str, client: &Client, timeout: Dura
             let text = log.lock().map(|l| l.clone()).unwrap_or_default();
             let kind = classify_start_failure(&text);
             let tail: Vec<&str> = text.lines().rev().take(8).collect::<Vec<_>>().into_iter().rev().collect();
-            return Err(Failed { kind, message: format!("the launch command exited ({status}) before /health answered: {}", tail.join(" / ")), log: text });
+            return Err(Failed {
+                kind,
+                message: format!("the launch command exited ({status}) before /health answered: {}", tail.join(" / ")),
+                log: text,
+            });
         }
         if client.health(base_url).await.is_ok() {
-            return Ok(Started { child, log, load_time: started.elapsed() });
+            return Ok(Started {
+                child,
+                log,
+                load_time: started.elapsed(),
+            });
         }
         if started.elapsed() > timeout {
             let text = log.lock().map(|l| l.clone()).unwrap_or_default();
-            let mut s = Started { child, log, load_time: started.elapsed() };
+            let mut s = Started {
+                child,
+                log,
+                load_time: started.elapsed(),
+            };
             s.stop().await;
-            return Err(Failed { kind: classify_start_failure(&text), message: format!("/health did not answer within {} s", timeout.as_secs()), log: text });
+            return Err(Failed {
+                kind: classify_start_failure(&text),
+                message: format!("/health did not answer within {} s", timeout.as_secs()),
+                log: text,
+            });
         }
         tokio::time::sleep(Duration::from_millis(250)).await;
     }

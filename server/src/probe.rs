@@ -15,7 +15,10 @@ impl Probe for HttpProbe {
             if report.models.is_empty() {
                 return Err(format!("{url}/v1/models lists no models: is a model loaded?"));
             }
-            Ok(ProbeReport { models: report.models, simulated: report.simulated })
+            Ok(ProbeReport {
+                models: report.models,
+                simulated: report.simulated,
+            })
         })
     }
 }

@@ -2,7 +2,6 @@
 
 use app::api::datasets::store_upload;
 use app::api::guard::{Caller, Permission};
-use axum::Extension;
 use app::api::runs::queue_runs;
 use app::api::AppError;
 use app::db;
@@ -14,6 +13,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::{header, StatusCode};
 use axum::response::IntoResponse;
 use axum::routing::{get, post};
+use axum::Extension;
 use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -38,7 +38,11 @@ async fn list_runs(State(s): State<AppState>, Extension(caller): Extension<Calle
     Ok(Json(db::runs::list(&s.db).await?))
 }
 
-async fn get_run(State(s): State<AppState>, Extension(caller): Extension<Caller>, Path(id): Path<i64>) -> Result<impl IntoResponse, AppError> {
+async fn get_run(
+    State(s): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path(id): Path<i64>,
+) -> Result<impl IntoResponse, AppError> {
     caller.require(Permission::View)?;
     let run = db::runs::get(&s.db, id).await?;
     let mut body = json!({"run": run});
@@ -51,7 +55,11 @@ async fn get_run(State(s): State<AppState>, Extension(caller): Extension<Caller>
 }
 
 /// All records of a run as JSON lines (times in milliseconds).
-async fn records(State(s): State<AppState>, Extension(caller): Extension<Caller>, Path(id): Path<i64>) -> Result<impl IntoResponse, AppError> {
+async fn records(
+    State(s): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path(id): Path<i64>,
+) -> Result<impl IntoResponse, AppError> {
     caller.require(Permission::View)?;
     db::runs::get(&s.db, id).await?;
     let recs = db::records::for_run(&s.db, id).await?;
@@ -64,7 +72,11 @@ async fn records(State(s): State<AppState>, Extension(caller): Extension<Caller>
 }
 
 /// Launch from JSON: the launch form's fields, numbers or strings.
-async fn launch(State(s): State<AppState>, Extension(caller): Extension<Caller>, Json(body): Json<Value>) -> Result<impl IntoResponse, AppError> {
+async fn launch(
+    State(s): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Json(body): Json<Value>,
+) -> Result<impl IntoResponse, AppError> {
     caller.require(Permission::Run)?;
     let form = form_from_json(&body)?;
     let launched = queue_runs(&s, &form).await?;
@@ -92,13 +104,21 @@ fn form_from_json(body: &Value) -> Result<LaunchForm, AppError> {
 }
 
 /// The endpoint's /metrics series scraped during the run.
-async fn metrics(State(s): State<AppState>, Extension(caller): Extension<Caller>, Path(id): Path<i64>) -> Result<impl IntoResponse, AppError> {
+async fn metrics(
+    State(s): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path(id): Path<i64>,
+) -> Result<impl IntoResponse, AppError> {
     caller.require(Permission::View)?;
     db::runs::get(&s.db, id).await?;
     Ok(Json(db::metrics::for_run(&s.db, id).await?))
 }
 
-async fn cancel(State(s): State<AppState>, Extension(caller): Extension<Caller>, Path(id): Path<i64>) -> Result<impl IntoResponse, AppError> {
+async fn cancel(
+    State(s): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path(id): Path<i64>,
+) -> Result<impl IntoResponse, AppError> {
     caller.require(Permission::Run)?;
     let status = db::runs::request_cancel(&s.db, id).await?;
     Ok(Json(json!({"status": status})))
@@ -120,7 +140,11 @@ struct NewEndpoint {
 }
 
 /// Register an endpoint after checking it answers (`/health`, `/v1/models`).
-async fn add_endpoint(State(s): State<AppState>, Extension(caller): Extension<Caller>, Json(e): Json<NewEndpoint>) -> Result<impl IntoResponse, AppError> {
+async fn add_endpoint(
+    State(s): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Json(e): Json<NewEndpoint>,
+) -> Result<impl IntoResponse, AppError> {
     caller.require(Permission::Run)?;
     if let Some(t) = e.launch_template.filter(|t| !t.trim().is_empty()) {
         let id = app::api::endpoints::register_managed(&s, &e.name, &e.base_url, &t).await?;
@@ -142,7 +166,12 @@ struct ImportQuery {
 }
 
 /// `POST /api/import?filename=F` with the file as the body.
-async fn import(State(s): State<AppState>, Extension(caller): Extension<Caller>, Query(q): Query<ImportQuery>, body: Bytes) -> Result<impl IntoResponse, AppError> {
+async fn import(
+    State(s): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Query(q): Query<ImportQuery>,
+    body: Bytes,
+) -> Result<impl IntoResponse, AppError> {
     caller.require(Permission::Run)?;
     let text = std::str::from_utf8(&body).map_err(|e| AppError::validation("file", format!("the file is not UTF-8 text ({e})")))?;
     let id = app::api::import::import_file(&s.db, &q.filename, text, None).await?;
@@ -161,16 +190,35 @@ struct ReportQuery {
 }
 
 /// `GET /api/report?format=md|html&sheet=NAME&volume=N`: the report as a download.
-async fn report(State(s): State<AppState>, Extension(caller): Extension<Caller>, Query(q): Query<ReportQuery>) -> Result<impl IntoResponse, AppError> {
+async fn report(
+    State(s): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Query(q): Query<ReportQuery>,
+) -> Result<impl IntoResponse, AppError> {
     caller.require(Permission::View)?;
-    let options = app::api::report::ReportOptions { sheet: q.sheet, volume: q.volume, screen: q.screen, judge: q.judge, judge_share: q.judge_share };
+    let options = app::api::report::ReportOptions {
+        sheet: q.sheet,
+        volume: q.volume,
+        screen: q.screen,
+        judge: q.judge,
+        judge_share: q.judge_share,
+    };
     let doc = app::api::report::build_report(&s.db, &options, &app::api::report::chrono_now()).await?;
     let (body, ctype, ext) = match q.format.as_deref().unwrap_or("md") {
         "html" => (doc.to_html("Bakeoff benchmark report"), "text/html; charset=utf-8", "html"),
         "md" => (doc.to_markdown(), "text/markdown; charset=utf-8", "md"),
         other => return Err(AppError::validation("format", format!("format must be md or html, got '{other}'"))),
     };
-    Ok(([(header::CONTENT_TYPE, ctype.to_string()), (header::CONTENT_DISPOSITION, format!("attachment; filename=\"bakeoff-report.{ext}\""))], body))
+    Ok((
+        [
+            (header::CONTENT_TYPE, ctype.to_string()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"bakeoff-report.{ext}\""),
+            ),
+        ],
+        body,
+    ))
 }
 
 async fn list_datasets(State(s): State<AppState>, Extension(caller): Extension<Caller>) -> Result<impl IntoResponse, AppError> {
@@ -186,9 +234,25 @@ struct UploadQuery {
 }
 
 /// `POST /api/datasets?name=...` with the JSONL file as the body.
-async fn upload_dataset(State(s): State<AppState>, Extension(caller): Extension<Caller>, Query(q): Query<UploadQuery>, body: Bytes) -> Result<impl IntoResponse, AppError> {
+async fn upload_dataset(
+    State(s): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Query(q): Query<UploadQuery>,
+    body: Bytes,
+) -> Result<impl IntoResponse, AppError> {
     caller.require(Permission::Run)?;
     let text = std::str::from_utf8(&body).map_err(|e| AppError::validation("file", format!("the file is not UTF-8 text ({e})")))?;
-    let id = store_upload(&s.db, &app::api::datasets::Upload { name: &q.name, description: &q.description, filename: "REST upload", text, schema: None, rubric: None }).await?;
+    let id = store_upload(
+        &s.db,
+        &app::api::datasets::Upload {
+            name: &q.name,
+            description: &q.description,
+            filename: "REST upload",
+            text,
+            schema: None,
+            rubric: None,
+        },
+    )
+    .await?;
     Ok((StatusCode::CREATED, Json(json!({"id": id}))))
 }

@@ -57,9 +57,13 @@ impl Running {
 
 /// Everything but the HTTP server: shared by `serve` and the headless CLI commands.
 pub async fn prepare(db_path: &std::path::Path, site_root: &std::path::Path, addr: SocketAddr) -> anyhow::Result<(AppState, Client)> {
-    let pool = db::connect(db_path).await.with_context(|| format!("opening the database {}", db_path.display()))?;
+    let pool = db::connect(db_path)
+        .await
+        .with_context(|| format!("opening the database {}", db_path.display()))?;
     demo::ensure_demo_dataset(&pool).await.context("creating the demo dataset")?;
-    db::prices::ensure_starting_sheets(&pool).await.context("adding the starting price sheets")?;
+    db::prices::ensure_starting_sheets(&pool)
+        .await
+        .context("adding the starting price sheets")?;
     db::planning::ensure_presets(&pool).await.context("adding the model presets")?;
     let leptos_options = LeptosOptions::builder()
         .output_name("bakeoff")
@@ -86,10 +90,14 @@ pub async fn start(opts: ServeOptions) -> anyhow::Result<Running> {
                 Ok(h) => h,
                 Err(e) => {
                     tracing::warn!("simulator: cannot listen on {addr} ({e}); using a free port instead");
-                    sim::start(config, SocketAddr::new(addr.ip(), 0)).await.context("starting the built-in simulator")?
+                    sim::start(config, SocketAddr::new(addr.ip(), 0))
+                        .await
+                        .context("starting the built-in simulator")?
                 }
             };
-            demo::register_simulator(&state.db, &handle).await.context("registering the simulator")?;
+            demo::register_simulator(&state.db, &handle)
+                .await
+                .context("registering the simulator")?;
             tracing::info!("built-in vLLM simulator (simulated results) on {}", handle.base_url());
             Some(handle)
         }
@@ -116,11 +124,17 @@ pub async fn start(opts: ServeOptions) -> anyhow::Result<Running> {
         tracing::warn!("{msg}");
         eprintln!("\n*** {msg}\n");
     }
-    let worker = Worker { state: state.clone(), client, preflight: opts.preflight };
+    let worker = Worker {
+        state: state.clone(),
+        client,
+        preflight: opts.preflight,
+    };
     tokio::spawn(worker.run_forever());
 
     let app = router(state.clone());
-    let listener = tokio::net::TcpListener::bind(opts.addr).await.with_context(|| format!("listening on {}", opts.addr))?;
+    let listener = tokio::net::TcpListener::bind(opts.addr)
+        .await
+        .with_context(|| format!("listening on {}", opts.addr))?;
     let addr = listener.local_addr()?;
     tokio::spawn(async move {
         if let Err(e) = axum::serve(listener, app.into_make_service()).await {
@@ -138,7 +152,12 @@ pub fn router(state: AppState) -> Router {
         .merge(rest::routes().layer(DefaultBodyLimit::max(MAX_UPLOAD_BYTES)))
         .route("/datasets/upload", post(upload_form).layer(DefaultBodyLimit::max(MAX_UPLOAD_BYTES)))
         .route("/import/upload", post(import_form).layer(DefaultBodyLimit::max(MAX_UPLOAD_BYTES)))
-        .leptos_routes_with_context(&state, routes, move || provide_context(context_state.clone()), move || shell(options.clone()))
+        .leptos_routes_with_context(
+            &state,
+            routes,
+            move || provide_context(context_state.clone()),
+            move || shell(options.clone()),
+        )
         .route("/api/token", post(crate::auth::token))
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
         .layer(axum::middleware::from_fn_with_state(state.clone(), crate::auth::require_login))

@@ -81,7 +81,10 @@ mod tests {
 
     #[test]
     fn frames_split_across_reads_are_joined() {
-        assert_eq!(events(&[b"data: {\"a\"", b":1}\n", b"\ndata: [DONE]\n\n"]), vec!["{\"a\":1}", "[DONE]"]);
+        assert_eq!(
+            events(&[b"data: {\"a\"", b":1}\n", b"\ndata: [DONE]\n\n"]),
+            vec!["{\"a\":1}", "[DONE]"]
+        );
     }
 
     #[test]

@@ -3,11 +3,11 @@
 
 use app::api::datasets::store_upload;
 use app::api::guard::{Caller, Permission};
-use axum::Extension;
 use app::api::AppError;
 use app::state::AppState;
 use axum::extract::{Multipart, State};
 use axum::response::Redirect;
+use axum::Extension;
 
 /// Largest dataset file accepted (the body limit of this route).
 pub const MAX_UPLOAD_BYTES: usize = 256 * 1024 * 1024;
@@ -24,14 +24,22 @@ pub async fn import_form(State(s): State<AppState>, Extension(caller): Extension
 async fn import(s: &AppState, caller: &Caller, mut multipart: Multipart) -> Result<i64, AppError> {
     caller.require(Permission::Run)?;
     let (mut file, mut input) = (None, None);
-    while let Some(field) = multipart.next_field().await.map_err(|e| AppError::validation("file", format!("the upload was cut short ({e})")))? {
+    while let Some(field) = multipart
+        .next_field()
+        .await
+        .map_err(|e| AppError::validation("file", format!("the upload was cut short ({e})")))?
+    {
         let which = field.name().unwrap_or("").to_string();
         let name = field.file_name().unwrap_or("upload").to_string();
-        let bytes = field.bytes().await.map_err(|e| AppError::validation("file", format!("could not read the file ({e})")))?;
+        let bytes = field
+            .bytes()
+            .await
+            .map_err(|e| AppError::validation("file", format!("could not read the file ({e})")))?;
         if bytes.is_empty() {
             continue;
         }
-        let text = String::from_utf8(bytes.to_vec()).map_err(|e| AppError::validation(&which, format!("{name} is not UTF-8 text ({e})")))?;
+        let text =
+            String::from_utf8(bytes.to_vec()).map_err(|e| AppError::validation(&which, format!("{name} is not UTF-8 text ({e})")))?;
         match which.as_str() {
             "file" => file = Some((name, text)),
             "input" => input = Some((name, text)),
@@ -49,7 +57,17 @@ fn back_with(page: &str, ok_key: &str, result: Result<i64, AppError>) -> Redirec
         Err(e) => {
             let (field, message) = match &e {
                 AppError::Validation(errs) => {
-                    let field = errs.0.first().map(|f| if f.field.starts_with("line") || f.field == "file" { "file" } else { f.field.as_str() }).unwrap_or("form");
+                    let field = errs
+                        .0
+                        .first()
+                        .map(|f| {
+                            if f.field.starts_with("line") || f.field == "file" {
+                                "file"
+                            } else {
+                                f.field.as_str()
+                            }
+                        })
+                        .unwrap_or("form");
                     let lines: Vec<String> = errs.0.iter().map(|f| format!("{}: {}", f.field, f.message)).collect();
                     (field.to_string(), lines.join("\n"))
                 }
@@ -64,7 +82,11 @@ async fn store(s: &AppState, caller: &Caller, mut multipart: Multipart) -> Resul
     caller.require(Permission::Run)?;
     let (mut name, mut description, mut file, mut filename) = (String::new(), String::new(), None, String::new());
     let (mut schema, mut rubric) = (String::new(), String::new());
-    while let Some(field) = multipart.next_field().await.map_err(|e| AppError::validation("file", format!("the upload was cut short or is not a form ({e})")))? {
+    while let Some(field) = multipart
+        .next_field()
+        .await
+        .map_err(|e| AppError::validation("file", format!("the upload was cut short or is not a form ({e})")))?
+    {
         match field.name() {
             Some("name") => name = field.text().await.unwrap_or_default(),
             Some("description") => description = field.text().await.unwrap_or_default(),
@@ -72,15 +94,31 @@ async fn store(s: &AppState, caller: &Caller, mut multipart: Multipart) -> Resul
             Some("rubric") => rubric = field.text().await.unwrap_or_default(),
             Some("file") => {
                 filename = field.file_name().unwrap_or("upload").to_string();
-                let bytes = field.bytes().await.map_err(|e| AppError::validation("file", format!("could not read the file ({e})")))?;
+                let bytes = field
+                    .bytes()
+                    .await
+                    .map_err(|e| AppError::validation("file", format!("could not read the file ({e})")))?;
                 file = Some(bytes);
             }
             _ => {}
         }
     }
-    let bytes = file.filter(|b| !b.is_empty()).ok_or_else(|| AppError::validation("file", "choose a .jsonl file to upload"))?;
+    let bytes = file
+        .filter(|b| !b.is_empty())
+        .ok_or_else(|| AppError::validation("file", "choose a .jsonl file to upload"))?;
     let text = std::str::from_utf8(&bytes).map_err(|e| AppError::validation("file", format!("the file is not UTF-8 text ({e})")))?;
-    store_upload(&s.db, &app::api::datasets::Upload { name: &name, description: &description, filename: &filename, text, schema: Some(&schema), rubric: Some(&rubric) }).await
+    store_upload(
+        &s.db,
+        &app::api::datasets::Upload {
+            name: &name,
+            description: &description,
+            filename: &filename,
+            text,
+            schema: Some(&schema),
+            rubric: Some(&rubric),
+        },
+    )
+    .await
 }
 
 /// Percent-encoding for a query value.

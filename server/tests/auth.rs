@@ -8,13 +8,26 @@ use serde_json::json;
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn nobody_unauthenticated_sees_anything() {
     let app = spawn(fast_sim()).await;
-    let anon = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().expect("client");
+    let anon = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client");
     for page in ["/", "/runs/1", "/launch", "/costs", "/report", "/datasets", "/grade"] {
         let r = anon.get(app.url(page)).send().await.expect("GET");
         assert_eq!(r.status(), 303, "{page}");
-        assert!(r.headers()["location"].to_str().expect("location").starts_with("/login?next="), "{page}");
+        assert!(
+            r.headers()["location"].to_str().expect("location").starts_with("/login?next="),
+            "{page}"
+        );
     }
-    for api in ["/api/runs", "/api/datasets", "/api/endpoints", "/api/report", "/api/runs/1/events", "/api/prices"] {
+    for api in [
+        "/api/runs",
+        "/api/datasets",
+        "/api/endpoints",
+        "/api/report",
+        "/api/runs/1/events",
+        "/api/prices",
+    ] {
         let r = anon.get(app.url(api)).send().await.expect("GET");
         assert_eq!(r.status(), 401, "{api}");
         assert!(!r.text().await.expect("body").contains("sim-"), "{api} leaks nothing");
@@ -30,7 +43,10 @@ async fn nobody_unauthenticated_sees_anything() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_log_in_form_sets_a_secure_http_only_strict_cookie() {
     let app = spawn(fast_sim()).await;
-    let anon = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().expect("client");
+    let anon = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client");
     let r = anon
         .post(app.url("/api/login"))
         .header("accept", "text/html")
@@ -48,7 +64,12 @@ async fn the_log_in_form_sets_a_secure_http_only_strict_cookie() {
     let r = anon.get(app.url("/api/runs")).header("cookie", session).send().await.expect("GET");
     assert_eq!(r.status(), 200, "the cookie logs the browser in");
 
-    let wrong = anon.post(app.url("/api/token")).json(&json!({"name": "vic", "password": "nope nope nope"})).send().await.expect("POST");
+    let wrong = anon
+        .post(app.url("/api/token"))
+        .json(&json!({"name": "vic", "password": "nope nope nope"}))
+        .send()
+        .await
+        .expect("POST");
     assert_eq!(wrong.status(), 422);
     let v: serde_json::Value = wrong.json().await.expect("json");
     assert_eq!(v["message"], "password: wrong user name or password");
@@ -66,7 +87,11 @@ async fn each_role_does_only_its_part() {
             let v: serde_json::Value = r.json().await.expect("json");
             assert!(v["message"].as_str().is_some_and(|m| m.contains("may not launch runs")), "{v}");
         }
-        assert_eq!(c.get(app.url("/api/runs")).send().await.expect("GET").status(), 200, "{who} may view");
+        assert_eq!(
+            c.get(app.url("/api/runs")).send().await.expect("GET").status(),
+            200,
+            "{who} may view"
+        );
     }
     let vic = app.client_for("vic").await;
     let r = vic.post(app.url("/api/datasets?name=x")).body("").send().await.expect("POST");
@@ -76,7 +101,10 @@ async fn each_role_does_only_its_part() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_first_start_creates_an_admin_who_must_choose_a_password() {
     let app = spawn(fast_sim()).await;
-    let (admin, _) = app::db::users::credentials(&app.running.state.db, "admin").await.expect("db").expect("admin exists");
+    let (admin, _) = app::db::users::credentials(&app.running.state.db, "admin")
+        .await
+        .expect("db")
+        .expect("admin exists");
     assert_eq!(admin.role, app::domain::accounts::Role::Admin);
     assert!(admin.must_change_password);
 }

@@ -7,7 +7,11 @@ use std::time::{Duration, Instant};
 const BIN: &str = env!("CARGO_BIN_EXE_bakeoff");
 
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port()
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr")
+        .port()
 }
 
 struct Killed(std::process::Child);
@@ -41,7 +45,21 @@ fn run_prints_a_json_summary_and_export_writes_batch_output() {
     let db = dir.path().join("cli.db");
     let dataset = concat!(env!("CARGO_MANIFEST_DIR"), "/../app/tests/fixtures/synthetic_100.jsonl");
     let out = Command::new(BIN)
-        .args(["run", "--endpoint", &url, "--model", "sim-gemma-3-4b", "--dataset", dataset, "--requests", "30", "--concurrency", "6", "--json", "--db"])
+        .args([
+            "run",
+            "--endpoint",
+            &url,
+            "--model",
+            "sim-gemma-3-4b",
+            "--dataset",
+            dataset,
+            "--requests",
+            "30",
+            "--concurrency",
+            "6",
+            "--json",
+            "--db",
+        ])
         .arg(&db)
         .output()
         .expect("run");
@@ -51,16 +69,28 @@ fn run_prints_a_json_summary_and_export_writes_batch_output() {
     assert_eq!(v["simulated"], true);
     assert_eq!(v["summary"]["requests"], 30);
     assert_eq!(v["summary"]["outcomes"]["ok"], 30);
-    assert!(v["definitions"]["output_tokens_per_s"].as_str().is_some_and(|d| d.contains("completion tokens")));
+    assert!(v["definitions"]["output_tokens_per_s"]
+        .as_str()
+        .is_some_and(|d| d.contains("completion tokens")));
     let run_id = v["run_id"].as_i64().expect("id");
 
-    let out = Command::new(BIN).args(["export", &run_id.to_string(), "--out"]).arg(dir.path()).arg("--db").arg(&db).output().expect("export");
+    let out = Command::new(BIN)
+        .args(["export", &run_id.to_string(), "--out"])
+        .arg(dir.path())
+        .arg("--db")
+        .arg(&db)
+        .output()
+        .expect("export");
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let lines = std::fs::read_to_string(dir.path().join(format!("run-{run_id}-output.jsonl"))).expect("output file");
     let lines: Vec<Value> = lines.lines().map(|l| serde_json::from_str(l).expect("json line")).collect();
     assert_eq!(lines.len(), 30);
-    assert!(lines.iter().all(|l| l["response"]["status_code"] == 200 && l["custom_id"].as_str().is_some_and(|c| c.starts_with("candidate-"))));
-    let summary: Value = serde_json::from_str(&std::fs::read_to_string(dir.path().join(format!("run-{run_id}-summary.json"))).expect("summary")).expect("json");
+    assert!(lines
+        .iter()
+        .all(|l| l["response"]["status_code"] == 200 && l["custom_id"].as_str().is_some_and(|c| c.starts_with("candidate-"))));
+    let summary: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join(format!("run-{run_id}-summary.json"))).expect("summary"))
+            .expect("json");
     assert_eq!(summary["summary"]["requests"], 30);
     assert_eq!(summary["client_bottleneck"], false);
 }
@@ -70,7 +100,11 @@ fn a_bad_dataset_file_exits_non_zero_naming_the_line() {
     let (_sim, url) = start_sim();
     let dir = tempfile::tempdir().expect("tmp");
     let file = dir.path().join("bad.jsonl");
-    std::fs::write(&file, "{\"custom_id\": \"a\", \"method\": \"POST\", \"url\": \"/v1/chat/completions\", \"body\": {\"messages\": []}}\n").expect("write");
+    std::fs::write(
+        &file,
+        "{\"custom_id\": \"a\", \"method\": \"POST\", \"url\": \"/v1/chat/completions\", \"body\": {\"messages\": []}}\n",
+    )
+    .expect("write");
     let out = Command::new(BIN)
         .args(["run", "--endpoint", &url, "--model", "sim-gemma-3-4b", "--dataset"])
         .arg(&file)
@@ -90,17 +124,37 @@ fn import_and_report_from_the_terminal() {
     let db = dir.path().join("r.db");
     let seed = concat!(env!("CARGO_MANIFEST_DIR"), "/../app/tests/fixtures/seed-metadata/");
     for f in ["vllm-native-gemma3-4b-5000-2025-10-28.json", "llama32-1b-5k-2025-10-28.json"] {
-        let out = Command::new(BIN).arg("import").arg(format!("{seed}{f}")).arg("--db").arg(&db).output().expect("import");
+        let out = Command::new(BIN)
+            .arg("import")
+            .arg(format!("{seed}{f}"))
+            .arg("--db")
+            .arg(&db)
+            .output()
+            .expect("import");
         assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     }
-    let out = Command::new(BIN).arg("import").arg(format!("{seed}synthetic_100.json")).arg("--db").arg(&db).output().expect("import");
+    let out = Command::new(BIN)
+        .arg("import")
+        .arg(format!("{seed}synthetic_100.json"))
+        .arg("--db")
+        .arg(&db)
+        .output()
+        .expect("import");
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("describes a dataset"));
-    let out = Command::new(BIN).args(["report", "--format", "html", "--db"]).arg(&db).output().expect("report");
+    let out = Command::new(BIN)
+        .args(["report", "--format", "html", "--db"])
+        .arg(&db)
+        .output()
+        .expect("report");
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let html = String::from_utf8_lossy(&out.stdout);
     assert!(html.starts_with("<!DOCTYPE html>") && html.contains("<svg") && html.contains("19,813"));
-    let out = Command::new(BIN).args(["report", "--sheet", "No such sheet", "--db"]).arg(&db).output().expect("report");
+    let out = Command::new(BIN)
+        .args(["report", "--sheet", "No such sheet", "--db"])
+        .arg(&db)
+        .output()
+        .expect("report");
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("no price sheet 'No such sheet'"));
 }

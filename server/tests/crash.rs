@@ -11,7 +11,11 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port()
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr")
+        .port()
 }
 
 fn start(db: &std::path::Path, port: u16) -> Child {
@@ -80,8 +84,17 @@ async fn a_run_killed_mid_way_resumes_without_losing_or_duplicating_records() {
     server.kill().expect("kill -9"); // SIGKILL: no shutdown code runs
     server.wait().expect("reaped");
 
-    assert_eq!(db::runs::status(&pool, id).await.expect("status"), RunStatus::Running, "left running by the dead process");
-    let before: HashMap<String, Duration> = db::records::for_run(&pool, id).await.expect("records").into_iter().map(|r| (r.custom_id, r.e2e)).collect();
+    assert_eq!(
+        db::runs::status(&pool, id).await.expect("status"),
+        RunStatus::Running,
+        "left running by the dead process"
+    );
+    let before: HashMap<String, Duration> = db::records::for_run(&pool, id)
+        .await
+        .expect("records")
+        .into_iter()
+        .map(|r| (r.custom_id, r.e2e))
+        .collect();
     assert!(before.len() >= 40 && before.len() < 300, "killed mid-way ({} stored)", before.len());
 
     let port = free_port();

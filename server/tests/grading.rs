@@ -37,7 +37,12 @@ async fn make_queue(app: &TestApp, kind: &str, runs: (i64, i64), size: usize) ->
 }
 
 async fn item(c: &reqwest::Client, app: &TestApp, queue: i64) -> (u16, String) {
-    let r = c.post(app.url(GradingItem::PATH)).form(&[("queue_id", queue.to_string())]).send().await.expect("POST");
+    let r = c
+        .post(app.url(GradingItem::PATH))
+        .form(&[("queue_id", queue.to_string())])
+        .send()
+        .await
+        .expect("POST");
     (r.status().as_u16(), r.text().await.expect("body"))
 }
 
@@ -49,11 +54,21 @@ async fn reviewers_grade_blind_and_only_reviewers_grade() {
     let rev = app.client_for("rev").await;
 
     // Blind: neither the page nor the item's JSON names the model or the run.
-    let html = rev.get(app.url(&format!("/grade/{q}"))).send().await.expect("GET").text().await.expect("html");
+    let html = rev
+        .get(app.url(&format!("/grade/{q}")))
+        .send()
+        .await
+        .expect("GET")
+        .text()
+        .await
+        .expect("html");
     let (status, body) = item(&rev, &app, q).await;
     assert_eq!(status, 200, "{body}");
     for text in [&html, &body] {
-        assert!(!text.contains("sim-gemma") && !text.contains("sim-llama") && !text.contains("\"run_id\""), "model leaked: {text}");
+        assert!(
+            !text.contains("sim-gemma") && !text.contains("sim-llama") && !text.contains("\"run_id\""),
+            "model leaked: {text}"
+        );
     }
     let it: Value = serde_json::from_str(&body).expect("item json");
     let item_id = it["item_id"].as_str().expect("id").to_string();
@@ -69,7 +84,8 @@ async fn reviewers_grade_blind_and_only_reviewers_grade() {
     }
 
     // Saving reveals the model.
-    let grade = json!({"grade": {"item_id": item_id, "overall": 4, "fields": {"recommendation": "correct"}, "comment": "fine", "gold": false}});
+    let grade =
+        json!({"grade": {"item_id": item_id, "overall": 4, "fields": {"recommendation": "correct"}, "comment": "fine", "gold": false}});
     let r = rev.post(app.url(SaveGrade::PATH)).json(&grade).send().await.expect("POST");
     let revealed: Value = r.json().await.expect("json");
     assert!(revealed["text"].as_str().is_some_and(|t| t.contains("sim-")), "{revealed}");
@@ -77,7 +93,15 @@ async fn reviewers_grade_blind_and_only_reviewers_grade() {
 
     // An out-of-range grade says what to do.
     let bad = json!({"grade": {"item_id": it["item_id"], "overall": 9, "fields": {}, "comment": "", "gold": false}});
-    let body = rev.post(app.url(SaveGrade::PATH)).json(&bad).send().await.expect("POST").text().await.expect("body");
+    let body = rev
+        .post(app.url(SaveGrade::PATH))
+        .json(&bad)
+        .send()
+        .await
+        .expect("POST")
+        .text()
+        .await
+        .expect("body");
     assert!(body.contains("from 1 (bad) to 5"), "{body}");
 }
 
@@ -96,7 +120,14 @@ async fn two_reviewers_give_agreement_and_votes_give_a_ranking() {
             }
             let overall = if who == "rev" { 1 + k % 5 } else { 1 + (k + 1) % 5 };
             let g = json!({"grade": {"item_id": it["item_id"], "overall": overall, "fields": {"recommendation": "correct"}, "comment": "", "gold": false}});
-            assert!(c.post(app.url(SaveGrade::PATH)).json(&g).send().await.expect("POST").status().is_success());
+            assert!(c
+                .post(app.url(SaveGrade::PATH))
+                .json(&g)
+                .send()
+                .await
+                .expect("POST")
+                .status()
+                .is_success());
         }
     }
     let p = make_queue(&app, "pairwise", runs, 8).await;
@@ -109,14 +140,26 @@ async fn two_reviewers_give_agreement_and_votes_give_a_ranking() {
             break;
         }
         assert!(!body.contains("sim-"), "pairwise items are blind too");
-        let r = c.post(app.url(SaveVote::PATH)).form(&[("item_id", it["item_id"].as_str().expect("id")), ("choice", "a")]).send().await.expect("POST");
+        let r = c
+            .post(app.url(SaveVote::PATH))
+            .form(&[("item_id", it["item_id"].as_str().expect("id")), ("choice", "a")])
+            .send()
+            .await
+            .expect("POST");
         assert!(r.status().is_success());
         voted += 1;
     }
     assert_eq!(voted, 8);
     let overview = app::api::quality::overview(&app.running.state.db).await.expect("overview");
     assert_eq!(overview.bradley_terry.len(), 2);
-    assert!(overview.reviewers.iter().any(|k| k.between == "rev and rev2" && k.n == 12 && k.kappa.is_some()), "{:?}", overview.reviewers);
+    assert!(
+        overview
+            .reviewers
+            .iter()
+            .any(|k| k.between == "rev and rev2" && k.n == 12 && k.kappa.is_some()),
+        "{:?}",
+        overview.reviewers
+    );
     assert!(!overview.model_vs_human.is_empty());
     let graded = overview.runs.iter().filter(|r| r.quality.grades > 0).count();
     assert_eq!(graded, 2);
@@ -130,7 +173,11 @@ async fn the_same_item_reads_side_by_side_across_runs() {
     let r = app
         .http
         .post(app.url(SideBySide::PATH))
-        .form(&[("run_ids[0]", a.to_string()), ("run_ids[1]", b.to_string()), ("custom_id", "candidate-0003".to_string())])
+        .form(&[
+            ("run_ids[0]", a.to_string()),
+            ("run_ids[1]", b.to_string()),
+            ("custom_id", "candidate-0003".to_string()),
+        ])
         .send()
         .await
         .expect("POST");

@@ -12,13 +12,19 @@ use std::time::Duration;
 const FAKE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fake-vllm.sh");
 
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port()
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr")
+        .port()
 }
 
 async fn managed(app: &TestApp, env: &str) -> (i64, u16) {
     let port = free_port();
     let template = format!("BAKEOFF_BIN={} {env} {FAKE} {{model}} --port {{port}} --gpu-memory-utilization {{util}} --max-model-len {{max_model_len}} --max-num-seqs {{max_num_seqs}} {{eager}}", env!("CARGO_BIN_EXE_bakeoff"));
-    let id = app::api::endpoints::register_managed(&app.running.state, "fake gpu", &format!("http://127.0.0.1:{port}"), &template).await.expect("endpoint");
+    let id = app::api::endpoints::register_managed(&app.running.state, "fake gpu", &format!("http://127.0.0.1:{port}"), &template)
+        .await
+        .expect("endpoint");
     (id, port)
 }
 
@@ -51,7 +57,10 @@ async fn a_context_too_long_start_is_retried_shorter_and_the_server_is_stopped()
     let s = run.summary.expect("summary");
     assert!(s.model_load_time_s.is_some_and(|l| l > 0.0), "load time kept apart");
     assert_eq!(s.outcomes.ok + s.outcomes.truncated, 6);
-    assert!(std::net::TcpStream::connect(("127.0.0.1", port)).is_err(), "the model server was stopped after the run");
+    assert!(
+        std::net::TcpStream::connect(("127.0.0.1", port)).is_err(),
+        "the model server was stopped after the run"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -62,7 +71,10 @@ async fn an_out_of_memory_start_is_retried_in_eager_mode() {
     let run = app.wait_finished(id, Duration::from_secs(60)).await;
     assert_eq!(run.status, RunStatus::Completed, "{:?}", run.error);
     let launches = app::db::planning::launches(&app.running.state.db, id).await.expect("launches");
-    assert_eq!(launches.iter().map(|l| l.outcome.as_str()).collect::<Vec<_>>(), vec!["out_of_memory", "ready"]);
+    assert_eq!(
+        launches.iter().map(|l| l.outcome.as_str()).collect::<Vec<_>>(),
+        vec!["out_of_memory", "ready"]
+    );
     assert!(!launches[0].settings.enforce_eager && launches[1].settings.enforce_eager);
     assert_eq!(launches[1].settings.max_num_seqs, 64);
 }
@@ -79,11 +91,28 @@ async fn no_kv_memory_raises_the_utilisation_and_a_command_that_exits_shows_its_
     assert!((launches[1].settings.gpu_memory_utilization - 0.95).abs() < 1e-9);
 
     let port = free_port();
-    let bad = app::api::endpoints::register_managed(&app.running.state, "broken", &format!("http://127.0.0.1:{port}"), &format!("{FAKE} {{model}} --port {{port}} --bogus-flag")).await.expect("endpoint");
+    let bad = app::api::endpoints::register_managed(
+        &app.running.state,
+        "broken",
+        &format!("http://127.0.0.1:{port}"),
+        &format!("{FAKE} {{model}} --port {{port}} --bogus-flag"),
+    )
+    .await
+    .expect("endpoint");
     let id = launch(&app, bad, json!({})).await;
     let run = app.wait_finished(id, Duration::from_secs(30)).await;
     assert_eq!(run.status, RunStatus::Failed);
     let err = run.error.expect("error");
-    assert!(err.contains("exited") && err.contains("unrecognized arguments: --bogus-flag"), "{err}");
-    assert_eq!(app::db::planning::launches(&app.running.state.db, id).await.expect("launches").len(), 1, "no retry for a non-memory failure");
+    assert!(
+        err.contains("exited") && err.contains("unrecognized arguments: --bogus-flag"),
+        "{err}"
+    );
+    assert_eq!(
+        app::db::planning::launches(&app.running.state.db, id)
+            .await
+            .expect("launches")
+            .len(),
+        1,
+        "no retry for a non-memory failure"
+    );
 }

@@ -11,7 +11,13 @@ const SEED: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../app/tests/fixtures/s
 
 async fn import(app: &common::TestApp, file: &str) -> (u16, serde_json::Value) {
     let body = std::fs::read_to_string(format!("{SEED}{file}")).expect("fixture");
-    let r = app.http.post(app.url(&format!("/api/import?filename={file}"))).body(body).send().await.expect("POST");
+    let r = app
+        .http
+        .post(app.url(&format!("/api/import?filename={file}")))
+        .body(body)
+        .send()
+        .await
+        .expect("POST");
     let status = r.status().as_u16();
     (status, r.json().await.unwrap_or(serde_json::Value::Null))
 }
@@ -19,7 +25,12 @@ async fn import(app: &common::TestApp, file: &str) -> (u16, serde_json::Value) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_report_from_the_seed_summaries_reproduces_and_corrects_the_seed() {
     let app = spawn(fast_sim()).await;
-    for f in ["vllm-native-gemma3-4b-5000-2025-10-28.json", "llama32-1b-5k-2025-10-28.json", "llama32-3b-5k-2025-10-28.json", "qwen3-4b-10-2025-10-28.json"] {
+    for f in [
+        "vllm-native-gemma3-4b-5000-2025-10-28.json",
+        "llama32-1b-5k-2025-10-28.json",
+        "llama32-3b-5k-2025-10-28.json",
+        "qwen3-4b-10-2025-10-28.json",
+    ] {
         let (status, v) = import(&app, f).await;
         assert_eq!(status, 201, "{f}: {v}");
     }
@@ -32,17 +43,39 @@ async fn the_report_from_the_seed_summaries_reproduces_and_corrects_the_seed() {
     assert_eq!(runs.len(), 4);
     assert!(runs.iter().all(|r| r["status"] == "imported" && r["provenance"].is_string()));
 
-    let md = app.http.get(app.url("/api/report?format=md&sheet=Parasail%20(seed%20sheet,%20Oct%202025)")).send().await.expect("GET");
+    let md = app
+        .http
+        .get(app.url("/api/report?format=md&sheet=Parasail%20(seed%20sheet,%20Oct%202025)"))
+        .send()
+        .await
+        .expect("GET");
     assert_eq!(md.status(), 200);
-    assert!(md.headers()["content-disposition"].to_str().expect("header").contains("bakeoff-report.md"));
+    assert!(md.headers()["content-disposition"]
+        .to_str()
+        .expect("header")
+        .contains("bakeoff-report.md"));
     let md = md.text().await.expect("md");
-    for needle in ["| Total tok/s | 2,511 |", "| Total tok/s | 19,813 |", "$9.31", "7.9x faster than google/gemma-3-4b-it", "| $3.66 |"] {
+    for needle in [
+        "| Total tok/s | 2,511 |",
+        "| Total tok/s | 19,813 |",
+        "$9.31",
+        "7.9x faster than google/gemma-3-4b-it",
+        "| $3.66 |",
+    ] {
         assert!(md.contains(needle), "the report lacks {needle}:\n{md}");
     }
     assert!(md.contains("\"$4.05 per 100K\" for meta-llama/Llama-3.2-1B-Instruct: does not follow from its own token counts and prices: 308 + 121 tokens at $0.04/$0.2 per 1M give $3.65 ($3.66 from the exact counts)"), "{md}");
     assert!(md.contains("Model load times are shown apart"));
 
-    let html = app.http.get(app.url("/api/report?format=html")).send().await.expect("GET").text().await.expect("html");
+    let html = app
+        .http
+        .get(app.url("/api/report?format=html"))
+        .send()
+        .await
+        .expect("GET")
+        .text()
+        .await
+        .expect("html");
     assert!(html.starts_with("<!DOCTYPE html>") && html.contains("<svg") && html.contains("Pareto"));
     let bad = app.http.get(app.url("/api/report?format=pdf")).send().await.expect("GET");
     assert_eq!(bad.status(), 422);
@@ -54,7 +87,13 @@ async fn the_report_from_the_seed_summaries_reproduces_and_corrects_the_seed() {
 async fn a_bad_batch_output_imports_nothing() {
     let app = spawn(fast_sim()).await;
     let body = "{\"id\":\"1\",\"custom_id\":\"a\",\"response\":{\"status_code\":200,\"body\":{\"model\":\"m\",\"choices\":[{\"message\":{\"content\":\"x\"},\"finish_reason\":\"stop\"}],\"usage\":{\"prompt_tokens\":1,\"completion_tokens\":1}}},\"error\":null}\n{\"id\":\"2\"}\n";
-    let r = app.http.post(app.url("/api/import?filename=out.jsonl")).body(body).send().await.expect("POST");
+    let r = app
+        .http
+        .post(app.url("/api/import?filename=out.jsonl"))
+        .body(body)
+        .send()
+        .await
+        .expect("POST");
     assert_eq!(r.status(), 422);
     let v: serde_json::Value = r.json().await.expect("json");
     assert_eq!(v["fields"][0]["field"], "line 2");
@@ -78,7 +117,10 @@ async fn the_hybrid_recall_comes_from_both_runs_answers_on_the_same_items() {
         .await
         .expect("md");
     let line = md.lines().find(|l| l.contains("What the screen loses")).expect("hybrid section");
-    assert!(line.contains("the judge rated Strong Yes") && line.contains("the top 50% keeps"), "{line}");
+    assert!(
+        line.contains("the judge rated Strong Yes") && line.contains("the top 50% keeps"),
+        "{line}"
+    );
     assert!(md.contains("**simulated**"), "simulated runs are labelled in the report");
     assert!(md.contains("hand the task back"), "the 1B profile's handbacks are counted: {md}");
 }

@@ -53,8 +53,15 @@ async fn every_injected_fault_is_counted_in_its_class_and_the_run_finishes() {
         flat_errors: false,
         stall_for: Duration::from_secs(3600),
     };
-    let app = spawn(SimConfig { faults, seed: 7, ..fast_sim() }).await;
-    let id = app.launch("sim-qwen3-4b", json!({"requests": 300, "concurrency": 16, "timeout_s": 2})).await;
+    let app = spawn(SimConfig {
+        faults,
+        seed: 7,
+        ..fast_sim()
+    })
+    .await;
+    let id = app
+        .launch("sim-qwen3-4b", json!({"requests": 300, "concurrency": 16, "timeout_s": 2}))
+        .await;
     let run = app.wait_finished(id, Duration::from_secs(90)).await;
     assert_eq!(run.status, RunStatus::Completed);
     let s = run.summary.expect("summary");
@@ -73,18 +80,29 @@ async fn every_injected_fault_is_counted_in_its_class_and_the_run_finishes() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn flat_error_bodies_are_read_like_nested_ones() {
-    let faults = FaultRates { http_500: 1.0, flat_errors: true, ..Default::default() };
+    let faults = FaultRates {
+        http_500: 1.0,
+        flat_errors: true,
+        ..Default::default()
+    };
     let app = spawn(SimConfig { faults, ..fast_sim() }).await;
     let id = app.launch("sim-qwen3-4b", json!({"requests": 3})).await;
     app.wait_finished(id, Duration::from_secs(20)).await;
     let records = app.records(id).await;
     assert!(records.iter().all(|r| r["outcome"] == "http_error" && r["http_status"] == 500));
-    assert!(records.iter().all(|r| r["error"] == "simulated engine failure"), "{:?}", records[0]["error"]);
+    assert!(
+        records.iter().all(|r| r["error"] == "simulated engine failure"),
+        "{:?}",
+        records[0]["error"]
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cancelling_a_running_run_stops_it_and_keeps_what_finished() {
-    let slow = SimConfig { tpot: Duration::from_millis(20), ..fast_sim() };
+    let slow = SimConfig {
+        tpot: Duration::from_millis(20),
+        ..fast_sim()
+    };
     let app = spawn(slow).await;
     let id = app.launch("sim-gemma-3-4b", json!({"requests": 100, "concurrency": 2})).await;
     // Wait until it is running with at least one stored record.
@@ -107,18 +125,36 @@ async fn cancelling_a_running_run_stops_it_and_keeps_what_finished() {
 async fn bad_launches_are_refused_at_their_fields_and_store_nothing() {
     let app = spawn(fast_sim()).await;
     let (status, v) = app
-        .post_json("/api/runs", json!({"endpoint_id": 1, "dataset_id": 1, "model": "sim-gemma-3-4b", "requests": 0, "concurrency": -1}))
+        .post_json(
+            "/api/runs",
+            json!({"endpoint_id": 1, "dataset_id": 1, "model": "sim-gemma-3-4b", "requests": 0, "concurrency": -1}),
+        )
         .await;
     assert_eq!(status, 422);
-    let fields: Vec<&str> = v["fields"].as_array().expect("fields").iter().filter_map(|f| f["field"].as_str()).collect();
+    let fields: Vec<&str> = v["fields"]
+        .as_array()
+        .expect("fields")
+        .iter()
+        .filter_map(|f| f["field"].as_str())
+        .collect();
     assert!(fields.contains(&"requests") && fields.contains(&"concurrency"), "{v}");
 
-    let (status, v) = app.post_json("/api/runs", json!({"endpoint_id": 1, "dataset_id": 1, "model": "gpt-9", "requests": 5, "concurrency": 1})).await;
+    let (status, v) = app
+        .post_json(
+            "/api/runs",
+            json!({"endpoint_id": 1, "dataset_id": 1, "model": "gpt-9", "requests": 5, "concurrency": 1}),
+        )
+        .await;
     assert_eq!(status, 422);
     let msg = v["message"].as_str().expect("message");
     assert!(msg.contains("does not serve 'gpt-9'") && msg.contains("sim-gemma-3-4b"), "{msg}");
 
-    let (status, v) = app.post_json("/api/runs", json!({"endpoint_id": 99, "dataset_id": 1, "model": "x", "requests": 5, "concurrency": 1})).await;
+    let (status, v) = app
+        .post_json(
+            "/api/runs",
+            json!({"endpoint_id": 99, "dataset_id": 1, "model": "x", "requests": 5, "concurrency": 1}),
+        )
+        .await;
     assert_eq!(status, 422);
     assert!(v["message"].as_str().is_some_and(|m| m.contains("no endpoint 99")), "{v}");
 
@@ -130,7 +166,10 @@ async fn bad_launches_are_refused_at_their_fields_and_store_nothing() {
 async fn a_sweep_queues_one_run_per_concurrency_level() {
     let app = spawn(fast_sim()).await;
     let (status, v) = app
-        .post_json("/api/runs", json!({"endpoint_id": 1, "dataset_id": 1, "model": "sim-llama-3.2-1b", "requests": 12, "concurrency": 1, "sweep": "1,4"}))
+        .post_json(
+            "/api/runs",
+            json!({"endpoint_id": 1, "dataset_id": 1, "model": "sim-llama-3.2-1b", "requests": 12, "concurrency": 1, "sweep": "1,4"}),
+        )
         .await;
     assert_eq!(status, 201, "{v}");
     let ids: Vec<i64> = v["run_ids"].as_array().expect("ids").iter().filter_map(|i| i.as_i64()).collect();
@@ -148,8 +187,20 @@ async fn progress_events_end_with_the_finished_state() {
     let app = spawn(fast_sim()).await;
     let id = app.launch("sim-llama-3.2-1b", json!({"requests": 10})).await;
     app.wait_finished(id, Duration::from_secs(30)).await;
-    let text = app.http.get(app.url(&format!("/api/runs/{id}/events"))).send().await.expect("GET").text().await.expect("body");
-    let events: Vec<serde_json::Value> = text.lines().filter_map(|l| l.strip_prefix("data: ")).map(|d| serde_json::from_str(d).expect("json")).collect();
+    let text = app
+        .http
+        .get(app.url(&format!("/api/runs/{id}/events")))
+        .send()
+        .await
+        .expect("GET")
+        .text()
+        .await
+        .expect("body");
+    let events: Vec<serde_json::Value> = text
+        .lines()
+        .filter_map(|l| l.strip_prefix("data: "))
+        .map(|d| serde_json::from_str(d).expect("json"))
+        .collect();
     assert_eq!(events.len(), 1, "a finished run sends its state once and ends the stream: {text}");
     assert_eq!(events[0]["status"], "completed");
     assert_eq!(events[0]["done"], 10);
@@ -158,21 +209,33 @@ async fn progress_events_end_with_the_finished_state() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_prompt_that_cannot_fit_fails_pre_flight_with_the_numbers() {
-    let app = spawn(SimConfig { max_model_len: 600, ..fast_sim() }).await;
+    let app = spawn(SimConfig {
+        max_model_len: 600,
+        ..fast_sim()
+    })
+    .await;
     let id = app.launch("sim-gemma-3-4b", json!({"requests": 5})).await;
     let run = app.wait_finished(id, Duration::from_secs(20)).await;
     assert_eq!(run.status, RunStatus::Failed);
     let err = run.error.expect("error");
-    assert!(err.contains("does not fit") && err.contains("max_tokens 1000") && err.contains("max_model_len 600"), "{err}");
+    assert!(
+        err.contains("does not fit") && err.contains("max_tokens 1000") && err.contains("max_model_len 600"),
+        "{err}"
+    );
     assert!(err.contains("Lower max_tokens to at most"), "{err}");
     assert_eq!(run.done_requests, 0, "nothing was sent");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn server_metrics_are_scraped_and_integrity_is_assessed() {
-    let slow = SimConfig { tpot: Duration::from_millis(4), ..fast_sim() };
+    let slow = SimConfig {
+        tpot: Duration::from_millis(4),
+        ..fast_sim()
+    };
     let app = spawn(slow).await;
-    let id = app.launch("sim-qwen3-4b", json!({"requests": 40, "concurrency": 8, "rate": 20, "warmup": 4})).await;
+    let id = app
+        .launch("sim-qwen3-4b", json!({"requests": 40, "concurrency": 8, "rate": 20, "warmup": 4}))
+        .await;
     let run = app.wait_finished(id, Duration::from_secs(60)).await;
     assert_eq!(run.status, RunStatus::Completed);
     let series = app.get_json(&format!("/api/runs/{id}/metrics")).await;
@@ -194,9 +257,14 @@ async fn server_metrics_are_scraped_and_integrity_is_assessed() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_maximum_duration_stops_sending_and_lets_requests_in_flight_finish() {
-    let slow = SimConfig { tpot: Duration::from_millis(10), ..fast_sim() };
+    let slow = SimConfig {
+        tpot: Duration::from_millis(10),
+        ..fast_sim()
+    };
     let app = spawn(slow).await;
-    let id = app.launch("sim-gemma-3-4b", json!({"requests": 500, "concurrency": 4, "max_duration_s": 2})).await;
+    let id = app
+        .launch("sim-gemma-3-4b", json!({"requests": 500, "concurrency": 4, "max_duration_s": 2}))
+        .await;
     let run = app.wait_finished(id, Duration::from_secs(30)).await;
     assert_eq!(run.status, RunStatus::Completed);
     let s = run.summary.expect("summary");

@@ -12,7 +12,10 @@ pub const SESSION_DAYS: i64 = 14;
 pub fn hash_password(password: &str) -> Result<String, AppError> {
     use argon2::password_hash::{rand_core::OsRng, PasswordHasher, SaltString};
     let salt = SaltString::generate(&mut OsRng);
-    argon2::Argon2::default().hash_password(password.as_bytes(), &salt).map(|h| h.to_string()).map_err(|e| AppError::internal("hashing a password", e))
+    argon2::Argon2::default()
+        .hash_password(password.as_bytes(), &salt)
+        .map(|h| h.to_string())
+        .map_err(|e| AppError::internal("hashing a password", e))
 }
 
 #[cfg(feature = "ssr")]
@@ -40,7 +43,10 @@ pub fn token_hash(token: &str) -> String {
 
 #[cfg(feature = "ssr")]
 pub fn now_secs() -> i64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0)
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
 }
 
 /// A random readable password (for the first admin).
@@ -48,7 +54,9 @@ pub fn now_secs() -> i64 {
 pub fn random_password() -> String {
     use argon2::password_hash::rand_core::{OsRng, RngCore};
     const ALPHABET: &[u8] = b"abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
-    (0..16).map(|_| ALPHABET[(OsRng.next_u32() as usize) % ALPHABET.len()] as char).collect()
+    (0..16)
+        .map(|_| ALPHABET[(OsRng.next_u32() as usize) % ALPHABET.len()] as char)
+        .collect()
 }
 
 /// Check a name and password; on success a new session token.
@@ -80,7 +88,11 @@ pub async fn login(name: String, password: String, next: String) -> Result<(), A
             res.insert_header(axum::http::header::SET_COOKIE, v);
         }
     }
-    let next = if next.starts_with('/') && !next.starts_with("//") { next } else { "/".into() };
+    let next = if next.starts_with('/') && !next.starts_with("//") {
+        next
+    } else {
+        "/".into()
+    };
     leptos_axum::redirect(&next);
     Ok(())
 }
@@ -103,13 +115,21 @@ pub async fn logout() -> Result<(), AppError> {
 /// The session token from the cookie, or from `Authorization: Bearer` (scripts).
 #[cfg(feature = "ssr")]
 pub fn token_from_headers(h: &axum::http::HeaderMap) -> Option<String> {
-    if let Some(t) = h.get(axum::http::header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer ")) {
+    if let Some(t) = h
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+    {
         return Some(t.trim().to_string());
     }
-    h.get_all(axum::http::header::COOKIE).iter().filter_map(|v| v.to_str().ok()).flat_map(|v| v.split(';')).find_map(|kv| {
-        let (k, v) = kv.trim().split_once('=')?;
-        (k == COOKIE && !v.is_empty()).then(|| v.to_string())
-    })
+    h.get_all(axum::http::header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .find_map(|kv| {
+            let (k, v) = kv.trim().split_once('=')?;
+            (k == COOKIE && !v.is_empty()).then(|| v.to_string())
+        })
 }
 
 /// Who is logged in (None on the log-in page).
@@ -125,7 +145,9 @@ pub async fn change_password(current: String, new_password: String, repeat: Stri
     use super::guard::{caller, state};
     let c = caller()?;
     let db = &state()?.db;
-    let Some((_, hash)) = crate::db::users::credentials(db, &c.name).await? else { return Err(AppError::Unauthorized) };
+    let Some((_, hash)) = crate::db::users::credentials(db, &c.name).await? else {
+        return Err(AppError::Unauthorized);
+    };
     if !verify_password(&current, &hash) {
         return Err(AppError::validation("current", "that is not your current password"));
     }
@@ -134,7 +156,9 @@ pub async fn change_password(current: String, new_password: String, repeat: Stri
         return Err(AppError::validation("repeat", "the two new passwords differ"));
     }
     crate::db::users::set_password(db, c.id, &hash_password(&new_password)?, false).await?;
-    let keep = use_context::<axum::http::request::Parts>().and_then(|p| token_from_headers(&p.headers)).map(|t| token_hash(&t));
+    let keep = use_context::<axum::http::request::Parts>()
+        .and_then(|p| token_from_headers(&p.headers))
+        .map(|t| token_hash(&t));
     crate::db::users::delete_sessions_of(db, c.id, keep.as_deref()).await?;
     Ok(())
 }
@@ -162,7 +186,9 @@ pub async fn create_user(db: &crate::db::Db, name: &str, role: &str, password: &
         errs.push("password", m);
     }
     errs.into_result(()).map_err(AppError::Validation)?;
-    let Some(role) = role else { return Err(AppError::validation("role", "unknown role")) };
+    let Some(role) = role else {
+        return Err(AppError::validation("role", "unknown role"));
+    };
     Ok(crate::db::users::create(db, name.trim(), role, &hash_password(password)?, false).await?)
 }
 

@@ -51,13 +51,20 @@ pub async fn load_cost_data(db: &crate::db::Db) -> Result<CostTables, crate::db:
             name: r.name.clone(),
             model: r.model.clone(),
             origin: r.origin_label().to_string(),
-            dataset_id: r.spec.as_ref().map(|s| s.dataset_id).or(if r.dataset_name.is_empty() { None } else { Some(-1) }),
+            dataset_id: r
+                .spec
+                .as_ref()
+                .map(|s| s.dataset_id)
+                .or(if r.dataset_name.is_empty() { None } else { Some(-1) }),
             summary,
             quality,
         });
     }
     runs.reverse();
-    Ok(CostTables { runs, sheets: crate::db::prices::list(db).await? })
+    Ok(CostTables {
+        runs,
+        sheets: crate::db::prices::list(db).await?,
+    })
 }
 
 /// What the hybrid view needs from two runs over the same dataset.
@@ -84,7 +91,10 @@ pub async fn load_hybrid_data(db: &crate::db::Db, screen_id: i64, judge_id: i64)
     use crate::domain::quality::{extract_json, field_text};
     use std::collections::HashMap;
     if screen_id == judge_id {
-        return Err(AppError::validation("judge", "pick two different runs: one screens, the other judges"));
+        return Err(AppError::validation(
+            "judge",
+            "pick two different runs: one screens, the other judges",
+        ));
     }
     let rec_of = |text: &str| -> Option<usize> {
         let (_, v) = extract_json(text)?;
@@ -93,21 +103,40 @@ pub async fn load_hybrid_data(db: &crate::db::Db, screen_id: i64, judge_id: i64)
     };
     let screen = crate::db::records::for_run(db, screen_id).await?;
     let judge = crate::db::records::for_run(db, judge_id).await?;
-    let judged: HashMap<&str, Option<usize>> = judge.iter().filter(|r| !r.warmup).map(|r| (r.custom_id.as_str(), if r.outcome.answered() { rec_of(&r.response) } else { None })).collect();
+    let judged: HashMap<&str, Option<usize>> = judge
+        .iter()
+        .filter(|r| !r.warmup)
+        .map(|r| (r.custom_id.as_str(), if r.outcome.answered() { rec_of(&r.response) } else { None }))
+        .collect();
     let mut screened = Vec::new();
     let mut positives = HashSet::new();
     for r in screen.iter().filter(|r| !r.warmup) {
         let Some(j) = judged.get(r.custom_id.as_str()) else { continue };
-        let score = if r.outcome.answered() { rec_of(&r.response).map(|i| (4 - i) as f64) } else { None };
-        screened.push(Screened { custom_id: r.custom_id.clone(), score });
+        let score = if r.outcome.answered() {
+            rec_of(&r.response).map(|i| (4 - i) as f64)
+        } else {
+            None
+        };
+        screened.push(Screened {
+            custom_id: r.custom_id.clone(),
+            score,
+        });
         if *j == Some(0) {
             positives.insert(r.custom_id.clone());
         }
     }
     if screened.is_empty() {
-        return Err(AppError::validation("judge", "the two runs share no items (custom_id): run both on the same dataset"));
+        return Err(AppError::validation(
+            "judge",
+            "the two runs share no items (custom_id): run both on the same dataset",
+        ));
     }
-    Ok(HybridItems { common_items: screened.len(), screened, positives, positives_are: "the judge rated Strong Yes".into() })
+    Ok(HybridItems {
+        common_items: screened.len(),
+        screened,
+        positives,
+        positives_are: "the judge rated Strong Yes".into(),
+    })
 }
 
 /// A price row as typed in the form (every figure a string, so mistakes are named).
@@ -204,9 +233,13 @@ impl PriceForm {
                 output_per_m: output,
                 usd_per_hour: hourly,
                 self_hosted: match (hw, years, watts, kwh, hours) {
-                    (Some(hardware_usd), Some(years), Some(watts), Some(usd_per_kwh), Some(hours_per_day)) if sh => {
-                        Some(SelfHosted { hardware_usd, years, watts, usd_per_kwh, hours_per_day })
-                    }
+                    (Some(hardware_usd), Some(years), Some(watts), Some(usd_per_kwh), Some(hours_per_day)) if sh => Some(SelfHosted {
+                        hardware_usd,
+                        years,
+                        watts,
+                        usd_per_kwh,
+                        hours_per_day,
+                    }),
                     _ => None,
                 },
                 note: self.note.trim().to_string(),
@@ -252,6 +285,14 @@ pub async fn add_sheet(name: String, provider: String, source: String, dated: St
         }
     }
     errs.into_result(()).map_err(AppError::Validation)?;
-    let sheet = PriceSheet { id: 0, name: name.trim().into(), provider: provider.trim().into(), source: source.trim().into(), dated: dated.trim().into(), default_model_key: None, rows: vec![] };
+    let sheet = PriceSheet {
+        id: 0,
+        name: name.trim().into(),
+        provider: provider.trim().into(),
+        source: source.trim().into(),
+        dated: dated.trim().into(),
+        default_model_key: None,
+        rows: vec![],
+    };
     Ok(crate::db::prices::insert(&state()?.db, &sheet, false).await?)
 }

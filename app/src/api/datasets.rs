@@ -26,7 +26,14 @@ pub struct Upload<'a> {
 /// REST API and the CLI.
 #[cfg(feature = "ssr")]
 pub async fn store_upload(db: &crate::db::Db, upload: &Upload<'_>) -> Result<i64, AppError> {
-    let Upload { name, description, filename, text, schema, rubric } = *upload;
+    let Upload {
+        name,
+        description,
+        filename,
+        text,
+        schema,
+        rubric,
+    } = *upload;
     let name = name.trim();
     if name.is_empty() {
         return Err(AppError::validation("name", "Name is required"));
@@ -35,15 +42,18 @@ pub async fn store_upload(db: &crate::db::Db, upload: &Upload<'_>) -> Result<i64
     let schema = match schema.map(str::trim).filter(|s| !s.is_empty()) {
         None => None,
         Some(t) => {
-            let v: serde_json::Value = serde_json::from_str(t).map_err(|e| AppError::validation("schema", format!("the answer schema is not valid JSON ({e})")))?;
-            jsonschema::validator_for(&v).map_err(|e| AppError::validation("schema", format!("the answer schema is not a valid JSON Schema: {e}")))?;
+            let v: serde_json::Value = serde_json::from_str(t)
+                .map_err(|e| AppError::validation("schema", format!("the answer schema is not valid JSON ({e})")))?;
+            jsonschema::validator_for(&v)
+                .map_err(|e| AppError::validation("schema", format!("the answer schema is not a valid JSON Schema: {e}")))?;
             Some(v)
         }
     };
     let rubric = match rubric.map(str::trim).filter(|s| !s.is_empty()) {
         None => None,
         Some(t) => {
-            let v: serde_json::Value = serde_json::from_str(t).map_err(|e| AppError::validation("rubric", format!("the rubric is not valid JSON ({e})")))?;
+            let v: serde_json::Value =
+                serde_json::from_str(t).map_err(|e| AppError::validation("rubric", format!("the rubric is not valid JSON ({e})")))?;
             let r = crate::domain::rubric::Rubric::from_value(&v).ok_or_else(|| {
                 AppError::validation("rubric", "a rubric is {\"fields\": [{\"path\": \"recommendation\", \"label\": \"Recommendation\", \"scale\": [\"Yes\", \"No\"], \"ordered\": true}]}")
             })?;

@@ -22,10 +22,18 @@ pub async fn add_endpoint(name: String, base_url: String, launch_template: Optio
 
 /// Check an endpoint and store it: shared by the page and the REST API.
 #[cfg(feature = "ssr")]
-pub async fn register(state: &crate::state::AppState, name: &str, base_url: &str) -> Result<(i64, Vec<super::types::ServedModel>), AppError> {
+pub async fn register(
+    state: &crate::state::AppState,
+    name: &str,
+    base_url: &str,
+) -> Result<(i64, Vec<super::types::ServedModel>), AppError> {
     let url = crate::domain::url::normalize_base_url(base_url).map_err(|m| AppError::validation("base_url", m))?;
     let report = state.probe.check(&url).await.map_err(|m| AppError::validation("base_url", m))?;
-    let name = if name.trim().is_empty() { url.clone() } else { name.trim().to_string() };
+    let name = if name.trim().is_empty() {
+        url.clone()
+    } else {
+        name.trim().to_string()
+    };
     let id = crate::db::endpoints::insert(&state.db, &name, &url, report.simulated, &report.models).await?;
     Ok((id, report.models))
 }
@@ -38,7 +46,11 @@ pub async fn register_managed(state: &crate::state::AppState, name: &str, base_u
     if !template.contains("{port}") || !template.contains("{model}") {
         return Err(AppError::validation("launch_template", "the command needs {model} and {port}, e.g. vllm serve {model} --port {port} --gpu-memory-utilization {util} --max-model-len {max_model_len} {eager}"));
     }
-    let name = if name.trim().is_empty() { url.clone() } else { name.trim().to_string() };
+    let name = if name.trim().is_empty() {
+        url.clone()
+    } else {
+        name.trim().to_string()
+    };
     let id = crate::db::endpoints::insert(&state.db, &name, &url, false, &[]).await?;
     crate::db::planning::set_launch_template(&state.db, id, Some(template.trim())).await?;
     Ok(id)
@@ -51,7 +63,11 @@ pub async fn recheck_endpoint(id: i64) -> Result<EndpointView, AppError> {
     authorize(Permission::View).await?;
     let state = state()?;
     let ep = crate::db::endpoints::get(&state.db, id).await?;
-    let report = state.probe.check(&ep.base_url).await.map_err(|m| AppError::validation("endpoint", m))?;
+    let report = state
+        .probe
+        .check(&ep.base_url)
+        .await
+        .map_err(|m| AppError::validation("endpoint", m))?;
     crate::db::endpoints::set_models(&state.db, id, &report.models).await?;
     Ok(crate::db::endpoints::get(&state.db, id).await?)
 }

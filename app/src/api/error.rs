@@ -2,9 +2,9 @@
 //! browser sees a message it can show (never internal details, which go to the log).
 
 use crate::domain::errors::FieldErrors;
-use serde::{Deserialize, Serialize};
 use leptos::server_fn::codec::JsonEncoding;
 use leptos::server_fn::error::{FromServerFnError, ServerFnErrorErr};
+use serde::{Deserialize, Serialize};
 use std::fmt;
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -85,7 +85,9 @@ impl axum::response::IntoResponse for AppError {
     fn into_response(self) -> axum::response::Response {
         let body = match &self {
             AppError::Validation(e) => serde_json::json!({"error": "validation", "message": e.to_string(), "fields": e.0}),
-            other => serde_json::json!({"error": format!("{other:?}").split('(').next().unwrap_or("error").to_lowercase(), "message": other.to_string()}),
+            other => {
+                serde_json::json!({"error": format!("{other:?}").split('(').next().unwrap_or("error").to_lowercase(), "message": other.to_string()})
+            }
         };
         (self.status(), axum::Json(body)).into_response()
     }

@@ -91,15 +91,38 @@ pub async fn make_queue(db: &crate::db::Db, user_id: i64, form: &QueueForm) -> R
             "grade"
         }
     };
-    let runs: Vec<i64> = form.runs.iter().flat_map(|s| s.split(',')).filter_map(|s| s.trim().parse().ok()).collect::<Vec<_>>();
-    let runs: Vec<i64> = runs.iter().copied().collect::<std::collections::BTreeSet<_>>().into_iter().collect();
+    let runs: Vec<i64> = form
+        .runs
+        .iter()
+        .flat_map(|s| s.split(','))
+        .filter_map(|s| s.trim().parse().ok())
+        .collect::<Vec<_>>();
+    let runs: Vec<i64> = runs
+        .iter()
+        .copied()
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect();
     if runs.is_empty() || (kind == "pairwise" && runs.len() < 2) {
-        errs.push("runs", if kind == "pairwise" { "pick at least two runs to compare" } else { "pick at least one run" });
+        errs.push(
+            "runs",
+            if kind == "pairwise" {
+                "pick at least two runs to compare"
+            } else {
+                "pick at least one run"
+            },
+        );
     }
     let size = match form.sample_size.trim().parse::<usize>() {
         Ok(n) if (1..=5000).contains(&n) => n,
         _ => {
-            errs.push("sample_size", format!("sample size must be a whole number from 1 to 5000, got '{}'", form.sample_size.trim()));
+            errs.push(
+                "sample_size",
+                format!(
+                    "sample size must be a whole number from 1 to 5000, got '{}'",
+                    form.sample_size.trim()
+                ),
+            );
             0
         }
     };
@@ -111,14 +134,24 @@ pub async fn make_queue(db: &crate::db::Db, user_id: i64, form: &QueueForm) -> R
     let mut strata: HashMap<String, String> = HashMap::new();
     let mut dataset = None;
     for (k, r) in runs.iter().enumerate() {
-        let view = crate::db::runs::get(db, *r).await.map_err(|_| AppError::validation("runs", format!("no run {r}")))?;
+        let view = crate::db::runs::get(db, *r)
+            .await
+            .map_err(|_| AppError::validation("runs", format!("no run {r}")))?;
         dataset = dataset.or(view.spec.as_ref().map(|s| s.dataset_id));
         super::quality::run_quality(db, *r).await?;
         let checks = crate::db::checks::for_run(db, *r).await?;
         let ids: HashSet<String> = checks.iter().map(|c| c.custom_id.clone()).collect();
         if k == 0 {
             for c in &checks {
-                let s = c.recommendation.clone().unwrap_or_else(|| if c.handback { "hands back".into() } else if c.json_form.is_none() { "no JSON".into() } else { "other".into() });
+                let s = c.recommendation.clone().unwrap_or_else(|| {
+                    if c.handback {
+                        "hands back".into()
+                    } else if c.json_form.is_none() {
+                        "no JSON".into()
+                    } else {
+                        "other".into()
+                    }
+                });
                 strata.insert(c.custom_id.clone(), s);
             }
         }
@@ -127,10 +160,20 @@ pub async fn make_queue(db: &crate::db::Db, user_id: i64, form: &QueueForm) -> R
             Some(c) => c.intersection(&ids).cloned().collect(),
         });
     }
-    let mut pool: Vec<(String, String)> = common.unwrap_or_default().into_iter().map(|id| { let s = strata.get(&id).cloned().unwrap_or_default(); (id, s) }).collect();
+    let mut pool: Vec<(String, String)> = common
+        .unwrap_or_default()
+        .into_iter()
+        .map(|id| {
+            let s = strata.get(&id).cloned().unwrap_or_default();
+            (id, s)
+        })
+        .collect();
     pool.sort();
     if pool.is_empty() {
-        return Err(AppError::validation("runs", "the runs have no answered item in common: run them on the same dataset"));
+        return Err(AppError::validation(
+            "runs",
+            "the runs have no answered item in common: run them on the same dataset",
+        ));
     }
     let sample = stratified_sample(&pool, size, seed);
     let mut g = SplitMix64::new(seed ^ 0x9a11);
@@ -138,12 +181,24 @@ pub async fn make_queue(db: &crate::db::Db, user_id: i64, form: &QueueForm) -> R
     for id in &sample {
         if kind == "grade" {
             for r in &runs {
-                items.push(crate::db::queues::NewItem { id: super::accounts::new_token().0[..24].to_string(), custom_id: id.clone(), run_id: *r, run_b: None, swap: false });
+                items.push(crate::db::queues::NewItem {
+                    id: super::accounts::new_token().0[..24].to_string(),
+                    custom_id: id.clone(),
+                    run_id: *r,
+                    run_b: None,
+                    swap: false,
+                });
             }
         } else {
             for (i, a) in runs.iter().enumerate() {
                 for b in &runs[i + 1..] {
-                    items.push(crate::db::queues::NewItem { id: super::accounts::new_token().0[..24].to_string(), custom_id: id.clone(), run_id: *a, run_b: Some(*b), swap: g.chance(0.5) });
+                    items.push(crate::db::queues::NewItem {
+                        id: super::accounts::new_token().0[..24].to_string(),
+                        custom_id: id.clone(),
+                        run_id: *a,
+                        run_b: Some(*b),
+                        swap: g.chance(0.5),
+                    });
                 }
             }
         }
@@ -169,12 +224,19 @@ pub async fn load_item(db: &crate::db::Db, user_id: i64, queue_id: i64, position
         None => queues::next_open(db, queue_id, user_id).await?,
     };
     let Some(pos) = pos else { return Ok(None) };
-    let Some(item) = queues::item_at(db, queue_id, pos).await? else { return Ok(None) };
+    let Some(item) = queues::item_at(db, queue_id, pos).await? else {
+        return Ok(None);
+    };
     let answer_of = |run: i64| {
         let custom = item.custom_id.clone();
         async move {
             let recs = crate::db::records::for_run(db, run).await?;
-            Ok::<_, crate::db::DbError>(recs.into_iter().find(|r| r.custom_id == custom).map(|r| r.response).unwrap_or_default())
+            Ok::<_, crate::db::DbError>(
+                recs.into_iter()
+                    .find(|r| r.custom_id == custom)
+                    .map(|r| r.response)
+                    .unwrap_or_default(),
+            )
         }
     };
     let a = answer_of(item.run_id).await?;
@@ -186,19 +248,37 @@ pub async fn load_item(db: &crate::db::Db, user_id: i64, queue_id: i64, position
         Some(b) if item.swap => (b, Some(a)),
         other => (a, other),
     };
-    let dataset: Option<i64> = sqlx::query_scalar("SELECT dataset_id FROM queues WHERE id = ?").bind(queue_id).fetch_one(db).await.map_err(crate::db::DbError::from)?;
+    let dataset: Option<i64> = sqlx::query_scalar("SELECT dataset_id FROM queues WHERE id = ?")
+        .bind(queue_id)
+        .fetch_one(db)
+        .await
+        .map_err(crate::db::DbError::from)?;
     let (prompt, rubric) = match dataset {
         Some(d) => {
             let items = crate::db::datasets::items(db, d).await?;
             let base = item.custom_id.split('~').next().unwrap_or(&item.custom_id).to_string();
-            let prompt = items.iter().find(|i| i.custom_id == base).map(|i| i.prompt_text()).unwrap_or_default();
-            let rubric: Option<String> = sqlx::query_scalar("SELECT rubric FROM datasets WHERE id = ?").bind(d).fetch_one(db).await.map_err(crate::db::DbError::from)?;
-            let rubric = rubric.and_then(|r| serde_json::from_str::<serde_json::Value>(&r).ok()).and_then(|v| crate::domain::rubric::Rubric::from_value(&v)).unwrap_or_default();
+            let prompt = items
+                .iter()
+                .find(|i| i.custom_id == base)
+                .map(|i| i.prompt_text())
+                .unwrap_or_default();
+            let rubric: Option<String> = sqlx::query_scalar("SELECT rubric FROM datasets WHERE id = ?")
+                .bind(d)
+                .fetch_one(db)
+                .await
+                .map_err(crate::db::DbError::from)?;
+            let rubric = rubric
+                .and_then(|r| serde_json::from_str::<serde_json::Value>(&r).ok())
+                .and_then(|v| crate::domain::rubric::Rubric::from_value(&v))
+                .unwrap_or_default();
             (prompt, rubric)
         }
         None => (String::new(), Default::default()),
     };
-    let check = crate::db::checks::for_run(db, item.run_id).await?.into_iter().find(|c| c.custom_id == item.custom_id);
+    let check = crate::db::checks::for_run(db, item.run_id)
+        .await?
+        .into_iter()
+        .find(|c| c.custom_id == item.custom_id);
     Ok(Some(ItemView {
         item_id: item.id.clone(),
         kind: q.kind.clone(),
@@ -210,8 +290,16 @@ pub async fn load_item(db: &crate::db::Db, user_id: i64, queue_id: i64, position
         answer,
         answer_b,
         rubric: rubric.fields,
-        extracted: if item.run_b.is_none() { check.as_ref().map(|c| c.fields.clone()).unwrap_or_default() } else { Default::default() },
-        schema_errors: if item.run_b.is_none() { check.map(|c| c.schema_errors).unwrap_or_default() } else { Vec::new() },
+        extracted: if item.run_b.is_none() {
+            check.as_ref().map(|c| c.fields.clone()).unwrap_or_default()
+        } else {
+            Default::default()
+        },
+        schema_errors: if item.run_b.is_none() {
+            check.map(|c| c.schema_errors).unwrap_or_default()
+        } else {
+            Vec::new()
+        },
         my_grade: queues::my_grade(db, &item.id, user_id).await?,
         my_vote: queues::my_vote(db, &item.id, user_id).await?,
     }))
@@ -237,13 +325,21 @@ pub async fn save_grade(grade: GradeInput) -> Result<Revealed, AppError> {
 #[cfg(feature = "ssr")]
 pub async fn store_grade(db: &crate::db::Db, user_id: i64, g: &GradeInput) -> Result<Revealed, AppError> {
     if !(1..=5).contains(&g.overall) {
-        return Err(AppError::validation("overall", "give an overall grade from 1 (bad) to 5 (excellent): press a digit"));
+        return Err(AppError::validation(
+            "overall",
+            "give an overall grade from 1 (bad) to 5 (excellent): press a digit",
+        ));
     }
     let item = crate::db::queues::item(db, &g.item_id).await?;
     if item.run_b.is_some() {
         return Err(AppError::validation("item", "this item is a pairwise comparison: vote instead"));
     }
-    let grade = crate::db::queues::Grade { overall: g.overall, fields: g.fields.clone(), comment: g.comment.trim().to_string(), gold: g.gold };
+    let grade = crate::db::queues::Grade {
+        overall: g.overall,
+        fields: g.fields.clone(),
+        comment: g.comment.trim().to_string(),
+        gold: g.gold,
+    };
     crate::db::queues::save_grade(db, &g.item_id, user_id, &grade).await?;
     let run = crate::db::runs::get(db, item.run_id).await?;
     Ok(Revealed {
@@ -262,10 +358,15 @@ pub async fn save_vote(item_id: String, choice: String) -> Result<Revealed, AppE
 #[cfg(feature = "ssr")]
 pub async fn store_vote(db: &crate::db::Db, user_id: i64, item_id: &str, choice: &str) -> Result<Revealed, AppError> {
     if !["a", "b", "tie", "both_bad"].contains(&choice) {
-        return Err(AppError::validation("choice", "vote a (left better), b (right better), tie, or both_bad"));
+        return Err(AppError::validation(
+            "choice",
+            "vote a (left better), b (right better), tie, or both_bad",
+        ));
     }
     let item = crate::db::queues::item(db, item_id).await?;
-    let Some(run_b) = item.run_b else { return Err(AppError::validation("item", "this item is graded, not voted on")) };
+    let Some(run_b) = item.run_b else {
+        return Err(AppError::validation("item", "this item is graded, not voted on"));
+    };
     crate::db::queues::save_vote(db, item_id, user_id, choice).await?;
     let (left, right) = if item.swap { (run_b, item.run_id) } else { (item.run_id, run_b) };
     let l = crate::db::runs::get(db, left).await?;

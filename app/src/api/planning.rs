@@ -58,7 +58,14 @@ pub fn parse_model(name: &str, config: &str, quant: &str, weights_gb: &str) -> R
     };
     errs.clone().into_result(())?;
     match (arch, q) {
-        (Some(arch), Some(quant)) => Ok(ModelEntry { id: 0, name: name.trim().to_string(), arch, quant, source: "pasted config.json".into(), weights_gb: gb }),
+        (Some(arch), Some(quant)) => Ok(ModelEntry {
+            id: 0,
+            name: name.trim().to_string(),
+            arch,
+            quant,
+            source: "pasted config.json".into(),
+            weights_gb: gb,
+        }),
         _ => Err(errs),
     }
 }
@@ -168,9 +175,16 @@ pub async fn launch_tests(id: Option<i64>) -> Result<Vec<i64>, AppError> {
     authorize(Permission::Run).await?;
     let state = state()?;
     let mut runs = Vec::new();
-    for t in crate::db::planning::tests(&state.db).await?.into_iter().filter(|t| t.status == "planned" && id.is_none_or(|i| i == t.id)) {
+    for t in crate::db::planning::tests(&state.db)
+        .await?
+        .into_iter()
+        .filter(|t| t.status == "planned" && id.is_none_or(|i| i == t.id))
+    {
         let (Some(endpoint), Some(dataset)) = (t.endpoint_id, t.dataset_id) else {
-            return Err(AppError::validation("test", format!("'{}' has no endpoint or dataset: edit it first", t.title)));
+            return Err(AppError::validation(
+                "test",
+                format!("'{}' has no endpoint or dataset: edit it first", t.title),
+            ));
         };
         let plan = t.plan.as_ref();
         let form = crate::domain::spec::LaunchForm {
@@ -184,7 +198,11 @@ pub async fn launch_tests(id: Option<i64>) -> Result<Vec<i64>, AppError> {
             max_model_len: plan.map(|p| p.max_model_len.to_string()).unwrap_or_default(),
             max_num_seqs: plan.map(|p| p.max_num_seqs.to_string()).unwrap_or_default(),
             enforce_eager: plan.filter(|p| p.enforce_eager).map(|_| "true".to_string()),
-            notes: if t.expected.is_empty() { String::new() } else { format!("Expected: {}", t.expected) },
+            notes: if t.expected.is_empty() {
+                String::new()
+            } else {
+                format!("Expected: {}", t.expected)
+            },
             ..Default::default()
         };
         let launched = super::runs::queue_runs(&state, &form).await?;
@@ -204,7 +222,10 @@ pub async fn set_launch_template(endpoint_id: i64, template: String) -> Result<(
     authorize(Permission::Run).await?;
     let t = template.trim();
     if !t.is_empty() && !t.contains("{port}") {
-        return Err(AppError::validation("template", "the command must listen on the endpoint's port: put {port} in it (e.g. vllm serve {model} --port {port} ...)"));
+        return Err(AppError::validation(
+            "template",
+            "the command must listen on the endpoint's port: put {port} in it (e.g. vllm serve {model} --port {port} ...)",
+        ));
     }
     Ok(crate::db::planning::set_launch_template(&state()?.db, endpoint_id, (!t.is_empty()).then_some(t)).await?)
 }
@@ -222,5 +243,9 @@ pub async fn run_plan(run_id: i64) -> Result<Option<crate::domain::planner::Plan
     use super::guard::{authorize, state, Permission};
     authorize(Permission::View).await?;
     let tests = crate::db::planning::tests(&state()?.db).await?;
-    Ok(tests.into_iter().find(|t| t.run_id == Some(run_id)).and_then(|t| t.plan).map(|p| crate::domain::planner::plan(&p)))
+    Ok(tests
+        .into_iter()
+        .find(|t| t.run_id == Some(run_id))
+        .and_then(|t| t.plan)
+        .map(|p| crate::domain::planner::plan(&p)))
 }

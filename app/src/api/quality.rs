@@ -11,27 +11,63 @@ pub async fn check_run(db: &crate::db::Db, run_id: i64) -> Result<usize, crate::
     let run = crate::db::runs::get(db, run_id).await?;
     let dataset_id = match run.spec.as_ref().map(|s| s.dataset_id) {
         Some(id) => Some(id),
-        None => sqlx::query_scalar::<_, Option<i64>>("SELECT dataset_id FROM runs WHERE id = ?").bind(run_id).fetch_one(db).await?,
+        None => {
+            sqlx::query_scalar::<_, Option<i64>>("SELECT dataset_id FROM runs WHERE id = ?")
+                .bind(run_id)
+                .fetch_one(db)
+                .await?
+        }
     };
     let (schema, rubric) = match dataset_id {
         Some(d) => {
             let schema = crate::db::datasets::answer_schema(db, d).await?;
-            let rubric: Option<String> = sqlx::query_scalar("SELECT rubric FROM datasets WHERE id = ?").bind(d).fetch_one(db).await?;
-            (schema, rubric.and_then(|r| serde_json::from_str(&r).ok()).and_then(|v: serde_json::Value| Rubric::from_value(&v)).unwrap_or_default())
+            let rubric: Option<String> = sqlx::query_scalar("SELECT rubric FROM datasets WHERE id = ?")
+                .bind(d)
+                .fetch_one(db)
+                .await?;
+            (
+                schema,
+                rubric
+                    .and_then(|r| serde_json::from_str(&r).ok())
+                    .and_then(|v: serde_json::Value| Rubric::from_value(&v))
+                    .unwrap_or_default(),
+            )
         }
         None => (None, Rubric::default()),
     };
-    let validator = schema.as_ref().and_then(|s| jsonschema::validator_for(s).map_err(|e| tracing::warn!(run = run_id, "the dataset's schema does not compile: {e}")).ok());
+    let validator = schema.as_ref().and_then(|s| {
+        jsonschema::validator_for(s)
+            .map_err(|e| tracing::warn!(run = run_id, "the dataset's schema does not compile: {e}"))
+            .ok()
+    });
     let check_schema = validator.as_ref().map(|v| {
         move |value: &serde_json::Value| -> Vec<String> {
-            v.iter_errors(value).take(5).map(|e| format!("{}: {e}", if e.instance_path.as_str().is_empty() { "/" } else { e.instance_path.as_str() })).collect()
+            v.iter_errors(value)
+                .take(5)
+                .map(|e| {
+                    format!(
+                        "{}: {e}",
+                        if e.instance_path.as_str().is_empty() {
+                            "/"
+                        } else {
+                            e.instance_path.as_str()
+                        }
+                    )
+                })
+                .collect()
         }
     });
     let records = crate::db::records::for_run(db, run_id).await?;
     let checks: Vec<_> = records
         .iter()
         .filter(|r| !r.warmup && r.outcome.answered())
-        .map(|r| check_answer(r, &rubric, check_schema.as_ref().map(|f| f as &dyn Fn(&serde_json::Value) -> Vec<String>)))
+        .map(|r| {
+            check_answer(
+                r,
+                &rubric,
+                check_schema.as_ref().map(|f| f as &dyn Fn(&serde_json::Value) -> Vec<String>),
+            )
+        })
         .collect();
     crate::db::checks::replace(db, run_id, &checks).await?;
     Ok(checks.len())
@@ -42,7 +78,10 @@ pub async fn check_run(db: &crate::db::Db, run_id: i64) -> Result<usize, crate::
 #[cfg(feature = "ssr")]
 pub async fn run_quality(db: &crate::db::Db, run_id: i64) -> Result<Option<RunQuality>, crate::db::DbError> {
     if crate::db::checks::count(db, run_id).await? == 0 {
-        let answered: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM request_records WHERE run_id = ? AND response <> ''").bind(run_id).fetch_one(db).await?;
+        let answered: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM request_records WHERE run_id = ? AND response <> ''")
+            .bind(run_id)
+            .fetch_one(db)
+            .await?;
         if answered == 0 {
             return Ok(None);
         }
@@ -167,7 +206,15 @@ pub async fn overview(db: &crate::db::Db) -> Result<QualityPicture, crate::db::D
                 continue;
             }
         };
-        bt_votes.push((Vote { a: index[&left], b: index[&right], score_a: score_left }, lengths.get(&(left, custom.clone())).copied().unwrap_or(0), lengths.get(&(right, custom.clone())).copied().unwrap_or(0)));
+        bt_votes.push((
+            Vote {
+                a: index[&left],
+                b: index[&right],
+                score_a: score_left,
+            },
+            lengths.get(&(left, custom.clone())).copied().unwrap_or(0),
+            lengths.get(&(right, custom.clone())).copied().unwrap_or(0),
+        ));
     }
     let plain: Vec<Vote> = bt_votes.iter().map(|v| v.0).collect();
     if let Some(rated) = ratings_with_ci(&plain, index.len(), 300, 11) {
@@ -175,7 +222,13 @@ pub async fn overview(db: &crate::db::Db) -> Result<QualityPicture, crate::db::D
         for (run, i) in &index {
             let r = &rated[*i];
             let n = plain.iter().filter(|v| v.a == *i || v.b == *i).count() as u64;
-            out.bradley_terry.push(BtRow { label: labels.get(run).cloned().unwrap_or(format!("run #{run}")), strength: r.strength, low: r.low, high: r.high, votes: n });
+            out.bradley_terry.push(BtRow {
+                label: labels.get(run).cloned().unwrap_or(format!("run #{run}")),
+                strength: r.strength,
+                low: r.low,
+                high: r.high,
+                votes: n,
+            });
         }
         out.bradley_terry.sort_by(|a, b| b.strength.total_cmp(&a.strength));
         // Length bias: how often the longer answer won decisive votes, against what the ratings predict.
@@ -183,7 +236,11 @@ pub async fn overview(db: &crate::db::Db) -> Result<QualityPicture, crate::db::D
             if v.score_a == 0.5 || la == lb {
                 continue;
             }
-            let (longer, shorter, longer_won) = if la > lb { (v.a, v.b, v.score_a == 1.0) } else { (v.b, v.a, v.score_a == 0.0) };
+            let (longer, shorter, longer_won) = if la > lb {
+                (v.a, v.b, v.score_a == 1.0)
+            } else {
+                (v.b, v.a, v.score_a == 0.0)
+            };
             decisive_longer_won.0 += 1;
             decisive_longer_won.1 += u64::from(longer_won);
             decisive_longer_won.2 += win_probability(&strengths, longer, shorter);
@@ -238,9 +295,23 @@ pub async fn overview(db: &crate::db::Db) -> Result<QualityPicture, crate::db::D
             if overall.is_empty() {
                 continue;
             }
-            let between = format!("{} and {}", users.get(a).cloned().unwrap_or_default(), users.get(b).cloned().unwrap_or_default());
-            out.reviewers.push(KappaRow { what: "overall grade (quadratic weights)".into(), between: between.clone(), n: overall.len(), kappa: cohen_kappa(&overall, 5, Weights::Quadratic) });
-            out.reviewers.push(KappaRow { what: "recommendation (quadratic weights)".into(), between, n: recs.len(), kappa: cohen_kappa(&recs, 5, Weights::Quadratic) });
+            let between = format!(
+                "{} and {}",
+                users.get(a).cloned().unwrap_or_default(),
+                users.get(b).cloned().unwrap_or_default()
+            );
+            out.reviewers.push(KappaRow {
+                what: "overall grade (quadratic weights)".into(),
+                between: between.clone(),
+                n: overall.len(),
+                kappa: cohen_kappa(&overall, 5, Weights::Quadratic),
+            });
+            out.reviewers.push(KappaRow {
+                what: "recommendation (quadratic weights)".into(),
+                between,
+                n: recs.len(),
+                kappa: cohen_kappa(&recs, 5, Weights::Quadratic),
+            });
         }
     }
     let mut per_run: BTreeMap<i64, Vec<(usize, usize)>> = BTreeMap::new();
@@ -265,7 +336,11 @@ pub const ANSWERS_SHOWN: usize = 50;
 
 /// A run's checked answers for its page: filter by the extracted recommendation or a problem.
 #[server]
-pub async fn run_answers(run_id: i64, recommendation: String, problem: String) -> Result<Vec<crate::domain::quality::AnswerCheck>, AppError> {
+pub async fn run_answers(
+    run_id: i64,
+    recommendation: String,
+    problem: String,
+) -> Result<Vec<crate::domain::quality::AnswerCheck>, AppError> {
     use super::guard::{authorize, state, Permission};
     authorize(Permission::View).await?;
     let db = &state()?.db;
@@ -319,19 +394,35 @@ pub async fn side_by_side(run_ids: Vec<i64>, custom_id: Option<String>) -> Resul
         per_run.push((run, checks));
     }
     let items = items.unwrap_or_default();
-    let chosen = custom_id.filter(|c| items.contains(c)).or_else(|| items.first().cloned()).unwrap_or_default();
+    let chosen = custom_id
+        .filter(|c| items.contains(c))
+        .or_else(|| items.first().cloned())
+        .unwrap_or_default();
     let mut answers = Vec::new();
     let mut prompt = String::new();
     for (run, checks) in per_run {
         let records = crate::db::records::for_run(db, run.id).await?;
-        let text = records.iter().find(|r| r.custom_id == chosen).map(|r| r.response.clone()).unwrap_or_default();
+        let text = records
+            .iter()
+            .find(|r| r.custom_id == chosen)
+            .map(|r| r.response.clone())
+            .unwrap_or_default();
         if prompt.is_empty() {
             if let Some(d) = run.spec.as_ref().map(|s| s.dataset_id) {
                 let base = chosen.split('~').next().unwrap_or(&chosen);
-                prompt = crate::db::datasets::items(db, d).await?.into_iter().find(|i| i.custom_id == base).map(|i| i.prompt_text()).unwrap_or_default();
+                prompt = crate::db::datasets::items(db, d)
+                    .await?
+                    .into_iter()
+                    .find(|i| i.custom_id == base)
+                    .map(|i| i.prompt_text())
+                    .unwrap_or_default();
             }
         }
-        answers.push((format!("#{} {}", run.id, run.model), text, checks.into_iter().find(|c| c.custom_id == chosen)));
+        answers.push((
+            format!("#{} {}", run.id, run.model),
+            text,
+            checks.into_iter().find(|c| c.custom_id == chosen),
+        ));
     }
     Ok(ItemAnswers { items, prompt, answers })
 }

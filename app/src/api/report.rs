@@ -34,7 +34,10 @@ pub async fn report_text(options: ReportOptions, format: String) -> Result<Strin
 #[cfg(feature = "ssr")]
 pub fn chrono_now() -> String {
     // SystemTime -> UTC "YYYY-MM-DD HH:MM" without a date crate (days-from-civil, Hinnant).
-    let secs = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0);
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0);
     let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
     let z = days + 719_468;
     let era = z.div_euclid(146_097);
@@ -60,34 +63,53 @@ pub async fn build_report(db: &crate::db::Db, options: &ReportOptions, now: &str
 
     let data = super::cost::load_cost_data(db).await?;
     let sheet = match &options.sheet {
-        Some(name) => data
+        Some(name) => data.sheets.iter().find(|s| &s.name == name).cloned().ok_or_else(|| {
+            AppError::validation(
+                "sheet",
+                format!(
+                    "no price sheet '{name}'; there are: {}",
+                    data.sheets.iter().map(|s| s.name.as_str()).collect::<Vec<_>>().join(", ")
+                ),
+            )
+        })?,
+        None => data
             .sheets
-            .iter()
-            .find(|s| &s.name == name)
+            .first()
             .cloned()
-            .ok_or_else(|| AppError::validation("sheet", format!("no price sheet '{name}'; there are: {}", data.sheets.iter().map(|s| s.name.as_str()).collect::<Vec<_>>().join(", "))))?,
-        None => data.sheets.first().cloned().ok_or_else(|| AppError::validation("sheet", "no price sheets"))?,
+            .ok_or_else(|| AppError::validation("sheet", "no price sheets"))?,
     };
     let volume = options.volume.unwrap_or(DEFAULT_VOLUME);
     if !(volume.is_finite() && volume > 0.0) {
-        return Err(AppError::validation("volume", "the monthly volume must be a positive number of requests"));
+        return Err(AppError::validation(
+            "volume",
+            "the monthly volume must be a positive number of requests",
+        ));
     }
     let mut runs = Vec::new();
     for r in &data.runs {
         let row = sheet.row_for(&r.model);
         let priced = row.and_then(|row| Some((row, cost(&Usage::from_summary(&r.summary)?, row, volume)?)));
         let records = crate::db::records::for_run(db, r.id).await?;
-        let sample = records.iter().find(|x| x.outcome.answered() && !x.response.is_empty()).map(|x| x.response.clone());
-        let mut notes = crate::db::runs::provenance(db, r.id).await?.map(|p| {
-            let mut n = vec![format!("Imported from {} ({}).", p.file, p.format)];
-            n.extend(p.notes);
-            n
-        }).unwrap_or_default();
+        let sample = records
+            .iter()
+            .find(|x| x.outcome.answered() && !x.response.is_empty())
+            .map(|x| x.response.clone());
+        let mut notes = crate::db::runs::provenance(db, r.id)
+            .await?
+            .map(|p| {
+                let mut n = vec![format!("Imported from {} ({}).", p.file, p.format)];
+                n.extend(p.notes);
+                n
+            })
+            .unwrap_or_default();
         if r.origin == "simulated" {
             notes.push("Simulated: measured against Bakeoff's built-in vLLM simulator.".into());
         }
         if let Some(i) = r.summary.integrity.as_ref().filter(|i| !i.client_bottleneck.is_empty()) {
-            notes.push(format!("The client may have been the bottleneck: {}.", i.client_bottleneck.join("; ")));
+            notes.push(format!(
+                "The client may have been the bottleneck: {}.",
+                i.client_bottleneck.join("; ")
+            ));
         }
         let dataset = crate::db::runs::get(db, r.id).await?.dataset_name;
         runs.push(ReportRun {
@@ -100,7 +122,15 @@ pub async fn build_report(db: &crate::db::Db, options: &ReportOptions, now: &str
             quality: r.quality.clone(),
             sample,
             notes,
-            price_row: row.map(|row| if sheet.row_for(&r.model).is_some_and(|x| x.model_key == row.model_key) && !r.model.to_lowercase().contains(&row.model_key.to_lowercase()) { format!("{} (the sheet's rate for models it does not list)", row.describe()) } else { row.describe() }),
+            price_row: row.map(|row| {
+                if sheet.row_for(&r.model).is_some_and(|x| x.model_key == row.model_key)
+                    && !r.model.to_lowercase().contains(&row.model_key.to_lowercase())
+                {
+                    format!("{} (the sheet's rate for models it does not list)", row.describe())
+                } else {
+                    row.describe()
+                }
+            }),
             cost_per_request: priced.map(|(_, c)| c.per_request),
         });
     }
@@ -108,14 +138,20 @@ pub async fn build_report(db: &crate::db::Db, options: &ReportOptions, now: &str
     let full: Vec<&ReportRun> = runs.iter().filter(|r| r.summary.requests >= 100).collect();
     // The hybrid pair: given, or the cheapest screens and the best (else dearest) judges.
     let per100k = |r: &ReportRun| r.cost_per_request.map(|c| c.0);
-    let screen = options.screen.and_then(|id| runs.iter().find(|r| r.id == id)).or_else(|| full.iter().filter(|r| per100k(r).is_some()).min_by(|a, b| per100k(a).unwrap_or(0.0).total_cmp(&per100k(b).unwrap_or(0.0))).copied());
+    let screen = options.screen.and_then(|id| runs.iter().find(|r| r.id == id)).or_else(|| {
+        full.iter()
+            .filter(|r| per100k(r).is_some())
+            .min_by(|a, b| per100k(a).unwrap_or(0.0).total_cmp(&per100k(b).unwrap_or(0.0)))
+            .copied()
+    });
     let judge = options.judge.and_then(|id| runs.iter().find(|r| r.id == id)).or_else(|| {
         full.iter()
             .filter(|r| per100k(r).is_some() && Some(r.id) != screen.map(|s| s.id))
             .max_by(|a, b| {
                 let qa = a.quality.as_ref().and_then(|q| q.score()).unwrap_or(-1.0);
                 let qb = b.quality.as_ref().and_then(|q| q.score()).unwrap_or(-1.0);
-                qa.total_cmp(&qb).then(per100k(a).unwrap_or(0.0).total_cmp(&per100k(b).unwrap_or(0.0)))
+                qa.total_cmp(&qb)
+                    .then(per100k(a).unwrap_or(0.0).total_cmp(&per100k(b).unwrap_or(0.0)))
             })
             .copied()
     });
@@ -143,7 +179,12 @@ pub async fn build_report(db: &crate::db::Db, options: &ReportOptions, now: &str
     let price_pair = |m: &str| sheet.row_for(m).and_then(|r| Some((r.input_per_m?, r.output_per_m?)));
     let subjects: Vec<Subject> = imported
         .iter()
-        .map(|r| Subject { model: &r.model, summary: &r.summary, cost_per_100k: r.cost_per_request.map(|c| c.0 * 1e5), prices: price_pair(&r.model) })
+        .map(|r| Subject {
+            model: &r.model,
+            summary: &r.summary,
+            cost_per_100k: r.cost_per_request.map(|c| c.0 * 1e5),
+            prices: price_pair(&r.model),
+        })
         .collect();
     let claims = check(SEED_REPORT, &subjects);
 
@@ -152,25 +193,57 @@ pub async fn build_report(db: &crate::db::Db, options: &ReportOptions, now: &str
     let bars: Vec<ThroughputBar> = full
         .iter()
         .filter(|r| r.summary.timing_known)
-        .map(|r| ThroughputBar { label: format!("#{} {}", r.id, r.model), output_tps: r.summary.output_tokens_per_s, total_tps: r.summary.total_tokens_per_s })
+        .map(|r| ThroughputBar {
+            label: format!("#{} {}", r.id, r.model),
+            output_tps: r.summary.output_tokens_per_s,
+            total_tps: r.summary.total_tokens_per_s,
+        })
         .collect();
-    charts.push(("Throughput: output and total tokens per second".to_string(), throughput_bars(&bars, 860, 360)));
+    charts.push((
+        "Throughput: output and total tokens per second".to_string(),
+        throughput_bars(&bars, 860, 360),
+    ));
     let models: Vec<String> = full.iter().map(|r| format!("#{} {}", r.id, r.model)).collect();
     let sheet_names: Vec<String> = data.sheets.iter().map(|s| s.name.clone()).collect();
     let matrix: Vec<Vec<Option<f64>>> = full
         .iter()
-        .map(|r| data.sheets.iter().map(|s| s.row_for(&r.model).and_then(|row| cost(&Usage::from_summary(&r.summary)?, row, volume)).map(|c| c.per_100k.0)).collect())
+        .map(|r| {
+            data.sheets
+                .iter()
+                .map(|s| {
+                    s.row_for(&r.model)
+                        .and_then(|row| cost(&Usage::from_summary(&r.summary)?, row, volume))
+                        .map(|c| c.per_100k.0)
+                })
+                .collect()
+        })
         .collect();
-    charts.push(("Cost per 100K requests by model and price sheet".to_string(), cost_bars(&models, &sheet_names, &matrix, 860, 360)));
+    charts.push((
+        "Cost per 100K requests by model and price sheet".to_string(),
+        cost_bars(&models, &sheet_names, &matrix, 860, 360),
+    ));
     let priced: Vec<&&ReportRun> = full.iter().filter(|r| r.cost_per_request.is_some()).collect();
     charts.push((
         format!("Monthly cost by volume ({})", sheet.name),
-        monthly_lines(&priced.iter().map(|r| format!("#{} {}", r.id, r.model)).collect::<Vec<_>>(), &priced.iter().filter_map(|r| r.cost_per_request.map(|c| c.0)).collect::<Vec<_>>(), volume, 860, 320),
+        monthly_lines(
+            &priced.iter().map(|r| format!("#{} {}", r.id, r.model)).collect::<Vec<_>>(),
+            &priced.iter().filter_map(|r| r.cost_per_request.map(|c| c.0)).collect::<Vec<_>>(),
+            volume,
+            860,
+            320,
+        ),
     ));
-    let scatter_runs: Vec<&&ReportRun> = full.iter().filter(|r| r.summary.timing_known && r.cost_per_request.is_some() && r.quality.as_ref().and_then(|q| q.score()).is_some()).collect();
+    let scatter_runs: Vec<&&ReportRun> = full
+        .iter()
+        .filter(|r| r.summary.timing_known && r.cost_per_request.is_some() && r.quality.as_ref().and_then(|q| q.score()).is_some())
+        .collect();
     let cands: Vec<Candidate> = scatter_runs
         .iter()
-        .map(|r| Candidate { speed: r.summary.output_tokens_per_s, quality: r.quality.as_ref().and_then(|q| q.score()).unwrap_or(0.0), cost: r.cost_per_request.map(|c| c.0).unwrap_or(0.0) })
+        .map(|r| Candidate {
+            speed: r.summary.output_tokens_per_s,
+            quality: r.quality.as_ref().and_then(|q| q.score()).unwrap_or(0.0),
+            cost: r.cost_per_request.map(|c| c.0).unwrap_or(0.0),
+        })
         .collect();
     let front = frontier(&cands);
     let points: Vec<ScatterPoint> = scatter_runs
@@ -185,7 +258,18 @@ pub async fn build_report(db: &crate::db::Db, options: &ReportOptions, now: &str
             on_frontier: front.contains(&i),
         })
         .collect();
-    charts.push(("Speed x quality x cost, with the Pareto frontier".to_string(), speed_quality_cost(&points, 860, 420)));
+    charts.push((
+        "Speed x quality x cost, with the Pareto frontier".to_string(),
+        speed_quality_cost(&points, 860, 420),
+    ));
 
-    Ok(build(&ReportInput { generated_at: now.to_string(), runs, sheet, monthly_volume: volume, hybrid, claims, charts }))
+    Ok(build(&ReportInput {
+        generated_at: now.to_string(),
+        runs,
+        sheet,
+        monthly_volume: volume,
+        hybrid,
+        claims,
+        charts,
+    }))
 }

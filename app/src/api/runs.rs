@@ -38,7 +38,12 @@ pub async fn queue_runs(state: &crate::state::AppState, form: &LaunchForm) -> Re
     let levels = form.sweep_levels().map_err(AppError::Validation)?;
     let endpoint = match db::endpoints::get(&state.db, spec.endpoint_id).await {
         Ok(e) => e,
-        Err(db::DbError::NotFound(_)) => return Err(AppError::validation("endpoint_id", format!("no endpoint {} (add it on the Endpoints page)", spec.endpoint_id))),
+        Err(db::DbError::NotFound(_)) => {
+            return Err(AppError::validation(
+                "endpoint_id",
+                format!("no endpoint {} (add it on the Endpoints page)", spec.endpoint_id),
+            ))
+        }
         Err(e) => return Err(e.into()),
     };
     match db::datasets::get(&state.db, spec.dataset_id).await {
@@ -50,22 +55,38 @@ pub async fn queue_runs(state: &crate::state::AppState, form: &LaunchForm) -> Re
     let simulated = if endpoint.launch_template.is_some() {
         endpoint.simulated
     } else {
-        let report = state.probe.check(&endpoint.base_url).await.map_err(|m| AppError::validation("endpoint_id", m))?;
+        let report = state
+            .probe
+            .check(&endpoint.base_url)
+            .await
+            .map_err(|m| AppError::validation("endpoint_id", m))?;
         db::endpoints::set_models(&state.db, endpoint.id, &report.models).await?;
         if !report.models.iter().any(|m| m.id == spec.model) {
             let served: Vec<&str> = report.models.iter().map(|m| m.id.as_str()).collect();
             return Err(AppError::Validation(FieldErrors::one(
                 "model",
-                format!("{} does not serve '{}'; it serves: {}", endpoint.base_url, spec.model, served.join(", ")),
+                format!(
+                    "{} does not serve '{}'; it serves: {}",
+                    endpoint.base_url,
+                    spec.model,
+                    served.join(", ")
+                ),
             )));
         }
         report.simulated || endpoint.simulated
     };
     if levels.is_empty() {
         let id = db::runs::insert(&state.db, &spec, simulated, None).await?;
-        return Ok(Launched { run_ids: vec![id], sweep_id: None });
+        return Ok(Launched {
+            run_ids: vec![id],
+            sweep_id: None,
+        });
     }
-    let base = if spec.name.is_empty() { spec.model.clone() } else { spec.name.clone() };
+    let base = if spec.name.is_empty() {
+        spec.model.clone()
+    } else {
+        spec.name.clone()
+    };
     let specs: Vec<_> = levels
         .iter()
         .map(|&c| {
@@ -76,7 +97,10 @@ pub async fn queue_runs(state: &crate::state::AppState, form: &LaunchForm) -> Re
         })
         .collect();
     let ids = db::runs::insert_sweep(&state.db, &specs, simulated).await?;
-    Ok(Launched { sweep_id: ids.first().copied(), run_ids: ids })
+    Ok(Launched {
+        sweep_id: ids.first().copied(),
+        run_ids: ids,
+    })
 }
 
 #[server]
@@ -96,7 +120,12 @@ pub async fn run_series(id: i64) -> Result<crate::domain::series::RunSeries, App
     let run = crate::db::runs::get(&state.db, id).await?;
     let records = crate::db::records::for_run(&state.db, id).await?;
     let server = crate::db::metrics::for_run(&state.db, id).await?;
-    Ok(crate::domain::series::run_series(id, format!("#{} {}", run.id, run.name), &records, server))
+    Ok(crate::domain::series::run_series(
+        id,
+        format!("#{} {}", run.id, run.name),
+        &records,
+        server,
+    ))
 }
 
 /// Several runs side by side: their views and latency series (at most 8).
@@ -123,7 +152,11 @@ pub async fn compare_runs(ids: Vec<i64>) -> Result<Vec<(RunView, crate::domain::
 pub async fn sweep_runs(sweep_id: i64) -> Result<Vec<RunView>, AppError> {
     use super::guard::{authorize, state, Permission};
     authorize(Permission::View).await?;
-    let mut runs: Vec<RunView> = crate::db::runs::list(&state()?.db).await?.into_iter().filter(|r| r.sweep_id == Some(sweep_id)).collect();
+    let mut runs: Vec<RunView> = crate::db::runs::list(&state()?.db)
+        .await?
+        .into_iter()
+        .filter(|r| r.sweep_id == Some(sweep_id))
+        .collect();
     if runs.is_empty() {
         return Err(AppError::NotFound(format!("sweep {sweep_id}")));
     }

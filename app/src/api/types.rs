@@ -115,7 +115,6 @@ pub struct Grade {
     pub gold: bool,
 }
 
-
 /// A run planned for later, in priority order.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct PlannedTest {

@@ -41,7 +41,12 @@ pub fn cost_bars(models: &[String], sheets: &[String], per_100k: &[Vec<Option<f6
                 .label(short(sheet, 48))
                 .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 10, y + 5)], color.filled()));
         }
-        chart.configure_series_labels().position(SeriesLabelPosition::UpperRight).background_style(WHITE.mix(0.85)).border_style(BLACK.mix(0.3)).draw()?;
+        chart
+            .configure_series_labels()
+            .position(SeriesLabelPosition::UpperRight)
+            .background_style(WHITE.mix(0.85))
+            .border_style(BLACK.mix(0.3))
+            .draw()?;
         root.present()?;
         Ok(())
     })();
@@ -82,7 +87,12 @@ pub fn monthly_lines(models: &[String], per_request: &[f64], max_volume: f64, wi
                 .label(short(m, 40))
                 .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 14, y)], color.stroke_width(2)));
         }
-        chart.configure_series_labels().position(SeriesLabelPosition::UpperLeft).background_style(WHITE.mix(0.85)).border_style(BLACK.mix(0.3)).draw()?;
+        chart
+            .configure_series_labels()
+            .position(SeriesLabelPosition::UpperLeft)
+            .background_style(WHITE.mix(0.85))
+            .border_style(BLACK.mix(0.3))
+            .draw()?;
         root.present()?;
         Ok(())
     })();
@@ -110,7 +120,9 @@ pub fn speed_quality_cost(points: &[ScatterPoint], width: u32, height: u32) -> S
         return "<p class=\"chart-empty\">No run has speed, quality and cost yet.</p>".into();
     }
     let x_max = points.iter().map(|p| p.speed).fold(1.0, f64::max) * 1.15;
-    let (c_lo, c_hi) = points.iter().fold((f64::INFINITY, 0.0f64), |(lo, hi), p| (lo.min(p.cost_per_100k), hi.max(p.cost_per_100k)));
+    let (c_lo, c_hi) = points.iter().fold((f64::INFINITY, 0.0f64), |(lo, hi), p| {
+        (lo.min(p.cost_per_100k), hi.max(p.cost_per_100k))
+    });
     let colour = |c: f64| {
         let t = if c_hi > c_lo { (c - c_lo) / (c_hi - c_lo) } else { 0.0 };
         RGBColor((37.0 + t * 183.0) as u8, (99.0 - t * 61.0) as u8, (235.0 - t * 197.0) as u8)
@@ -120,7 +132,10 @@ pub fn speed_quality_cost(points: &[ScatterPoint], width: u32, height: u32) -> S
         let root = SVGBackend::with_string(&mut svg, (width, height)).into_drawing_area();
         root.fill(&WHITE)?;
         let mut chart = ChartBuilder::on(&root)
-            .caption("Speed x quality x cost (colour: cost per 100K, blue cheap to red dear)", ("sans-serif", 15))
+            .caption(
+                "Speed x quality x cost (colour: cost per 100K, blue cheap to red dear)",
+                ("sans-serif", 15),
+            )
             .margin(12)
             .x_label_area_size(40)
             .y_label_area_size(56)
@@ -135,19 +150,37 @@ pub fn speed_quality_cost(points: &[ScatterPoint], width: u32, height: u32) -> S
         let mut front: Vec<&ScatterPoint> = points.iter().filter(|p| p.on_frontier).collect();
         front.sort_by(|a, b| a.speed.total_cmp(&b.speed));
         chart
-            .draw_series(LineSeries::new(front.iter().map(|p| (p.speed, p.quality)), BLACK.mix(0.4).stroke_width(1)))?
+            .draw_series(LineSeries::new(
+                front.iter().map(|p| (p.speed, p.quality)),
+                BLACK.mix(0.4).stroke_width(1),
+            ))?
             .label("Pareto frontier (no other run is faster, better and cheaper)")
             .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 14, y)], BLACK.mix(0.4)));
         for p in points {
             if let Some(ci) = p.quality_ci {
-                chart.draw_series(std::iter::once(PathElement::new(vec![(p.speed, (p.quality - ci).max(0.0)), (p.speed, (p.quality + ci).min(1.05))], BLACK.mix(0.5))))?;
+                chart.draw_series(std::iter::once(PathElement::new(
+                    vec![(p.speed, (p.quality - ci).max(0.0)), (p.speed, (p.quality + ci).min(1.05))],
+                    BLACK.mix(0.5),
+                )))?;
             }
         }
         chart.draw_series(points.iter().map(|p| {
-            let label = format!("{}{} ({})", if p.on_frontier { "★ " } else { "" }, short(&p.label, 26), format::usd(p.cost_per_100k));
-            EmptyElement::at((p.speed, p.quality)) + Circle::new((0, 0), 6, colour(p.cost_per_100k).filled()) + Text::new(label, (8, -14), ("sans-serif", 12))
+            let label = format!(
+                "{}{} ({})",
+                if p.on_frontier { "★ " } else { "" },
+                short(&p.label, 26),
+                format::usd(p.cost_per_100k)
+            );
+            EmptyElement::at((p.speed, p.quality))
+                + Circle::new((0, 0), 6, colour(p.cost_per_100k).filled())
+                + Text::new(label, (8, -14), ("sans-serif", 12))
         }))?;
-        chart.configure_series_labels().position(SeriesLabelPosition::LowerRight).background_style(WHITE.mix(0.85)).border_style(BLACK.mix(0.3)).draw()?;
+        chart
+            .configure_series_labels()
+            .position(SeriesLabelPosition::LowerRight)
+            .background_style(WHITE.mix(0.85))
+            .border_style(BLACK.mix(0.3))
+            .draw()?;
         root.present()?;
         Ok(())
     })();
@@ -163,10 +196,27 @@ mod tests {
 
     #[test]
     fn cost_charts_draw() {
-        let svg = cost_bars(&["gemma".into(), "llama".into()], &["seed".into()], &[vec![Some(9.31)], vec![Some(3.66)]], 600, 300);
+        let svg = cost_bars(
+            &["gemma".into(), "llama".into()],
+            &["seed".into()],
+            &[vec![Some(9.31)], vec![Some(3.66)]],
+            600,
+            300,
+        );
         assert!(svg.starts_with("<svg") && svg.contains("seed"));
         assert!(monthly_lines(&["gemma".into()], &[9.31e-5], 1e6, 600, 300).starts_with("<svg"));
-        let s = speed_quality_cost(&[ScatterPoint { label: "a".into(), speed: 10.0, quality: 0.5, quality_ci: Some(0.1), cost_per_100k: 1.0, on_frontier: true }], 600, 300);
+        let s = speed_quality_cost(
+            &[ScatterPoint {
+                label: "a".into(),
+                speed: 10.0,
+                quality: 0.5,
+                quality_ci: Some(0.1),
+                cost_per_100k: 1.0,
+                on_frontier: true,
+            }],
+            600,
+            300,
+        );
         assert!(s.contains("Pareto frontier") && s.contains("★ a"));
     }
 }

@@ -24,7 +24,10 @@ pub fn hybrid_curve(points: &[HybridPoint], chosen: f64, width: u32, height: u32
             .y_desc("%")
             .draw()?;
         chart
-            .draw_series(LineSeries::new(points.iter().map(|p| (p.p * 100.0, p.savings * 100.0)), palette::OUTPUT.stroke_width(2)))?
+            .draw_series(LineSeries::new(
+                points.iter().map(|p| (p.p * 100.0, p.savings * 100.0)),
+                palette::OUTPUT.stroke_width(2),
+            ))?
             .label("savings vs judge-only")
             .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 14, y)], palette::OUTPUT.stroke_width(2)));
         let recall: Vec<(f64, f64)> = points.iter().filter_map(|p| Some((p.p * 100.0, p.recall? * 100.0))).collect();
@@ -34,8 +37,16 @@ pub fn hybrid_curve(points: &[HybridPoint], chosen: f64, width: u32, height: u32
                 .label("recall: share of the best items the screen keeps")
                 .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 14, y)], palette::TOTAL.stroke_width(2)));
         }
-        chart.draw_series(std::iter::once(PathElement::new(vec![(chosen * 100.0, 0.0), (chosen * 100.0, 100.0)], BLACK.mix(0.4))))?;
-        chart.configure_series_labels().position(SeriesLabelPosition::MiddleRight).background_style(WHITE.mix(0.85)).border_style(BLACK.mix(0.3)).draw()?;
+        chart.draw_series(std::iter::once(PathElement::new(
+            vec![(chosen * 100.0, 0.0), (chosen * 100.0, 100.0)],
+            BLACK.mix(0.4),
+        )))?;
+        chart
+            .configure_series_labels()
+            .position(SeriesLabelPosition::MiddleRight)
+            .background_style(WHITE.mix(0.85))
+            .border_style(BLACK.mix(0.3))
+            .draw()?;
         root.present()?;
         Ok(())
     })();

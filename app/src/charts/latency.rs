@@ -56,7 +56,11 @@ pub fn histogram(title: &str, values: &[f64], width: u32, height: u32) -> String
 
 /// Empirical CDFs of several runs' latencies, overlaid (one colour per run).
 pub fn cdf(title: &str, runs: &[Samples], width: u32, height: u32) -> String {
-    let all: Vec<f64> = runs.iter().flat_map(|r| r.values.iter().copied()).filter(|v| v.is_finite()).collect();
+    let all: Vec<f64> = runs
+        .iter()
+        .flat_map(|r| r.values.iter().copied())
+        .filter(|v| v.is_finite())
+        .collect();
     if all.is_empty() {
         return "<p class=\"chart-empty\">No answered requests.</p>".into();
     }
@@ -109,7 +113,21 @@ mod tests {
     fn histogram_and_cdf_draw_svg() {
         let v: Vec<f64> = (0..100).map(f64::from).collect();
         assert!(histogram("E2E", &v, 400, 240).starts_with("<svg"));
-        let c = cdf("E2E", &[Samples { label: "run a", values: &v }, Samples { label: "run b", values: &v[..50] }], 400, 240);
+        let c = cdf(
+            "E2E",
+            &[
+                Samples {
+                    label: "run a",
+                    values: &v,
+                },
+                Samples {
+                    label: "run b",
+                    values: &v[..50],
+                },
+            ],
+            400,
+            240,
+        );
         assert!(c.starts_with("<svg") && c.contains("run a") && c.contains("run b"));
         assert!(histogram("E2E", &[], 400, 240).contains("No answered"));
     }

@@ -25,9 +25,17 @@ pub fn grade_bars(labels: &[String], means: &[f64], cis: &[f64], width: u32, hei
             .x_labels(n * 2 + 1)
             .x_label_formatter(&category_labels(labels, 22))
             .draw()?;
-        chart.draw_series(means.iter().enumerate().map(|(i, m)| Rectangle::new([(i as f64 + 0.25, 0.0), (i as f64 + 0.75, *m)], palette::OUTPUT.mix(0.8).filled())))?;
+        chart.draw_series(
+            means
+                .iter()
+                .enumerate()
+                .map(|(i, m)| Rectangle::new([(i as f64 + 0.25, 0.0), (i as f64 + 0.75, *m)], palette::OUTPUT.mix(0.8).filled())),
+        )?;
         chart.draw_series(means.iter().zip(cis).enumerate().map(|(i, (m, c))| {
-            PathElement::new(vec![(i as f64 + 0.5, (m - c).max(0.0)), (i as f64 + 0.5, (m + c).min(5.2))], BLACK.stroke_width(2))
+            PathElement::new(
+                vec![(i as f64 + 0.5, (m - c).max(0.0)), (i as f64 + 0.5, (m + c).min(5.2))],
+                BLACK.stroke_width(2),
+            )
         }))?;
         root.present()?;
         Ok(())
@@ -43,7 +51,11 @@ pub fn rate_bars(labels: &[String], rates: &[[f64; 3]], width: u32, height: u32)
     if labels.is_empty() {
         return "<p class=\"chart-empty\">No checked answers yet.</p>".into();
     }
-    let names = ["valid against the schema (or JSON found)", "hands the task back", "truncated at max_tokens"];
+    let names = [
+        "valid against the schema (or JSON found)",
+        "hands the task back",
+        "truncated at max_tokens",
+    ];
     let colours = [palette::SERIES[2], palette::SERIES[4], palette::SERIES[6]];
     let mut svg = String::new();
     let res = (|| -> Result<(), Box<dyn std::error::Error>> {
@@ -74,7 +86,12 @@ pub fn rate_bars(labels: &[String], rates: &[[f64; 3]], width: u32, height: u32)
                 .label(names[k])
                 .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 10, y + 5)], c.filled()));
         }
-        chart.configure_series_labels().position(SeriesLabelPosition::UpperRight).background_style(WHITE.mix(0.85)).border_style(BLACK.mix(0.3)).draw()?;
+        chart
+            .configure_series_labels()
+            .position(SeriesLabelPosition::UpperRight)
+            .background_style(WHITE.mix(0.85))
+            .border_style(BLACK.mix(0.3))
+            .draw()?;
         root.present()?;
         Ok(())
     })();
@@ -107,9 +124,15 @@ pub fn speed_vs_quality(points: &[(String, f64, f64, f64)], width: u32, height: 
             .y_desc("mean grade (1-5)")
             .x_label_formatter(&|x| crate::domain::format::int(*x))
             .draw()?;
-        chart.draw_series(points.iter().map(|(_, x, m, c)| PathElement::new(vec![(*x, (m - c).max(0.0)), (*x, (m + c).min(5.3))], BLACK.stroke_width(1))))?;
+        chart.draw_series(
+            points
+                .iter()
+                .map(|(_, x, m, c)| PathElement::new(vec![(*x, (m - c).max(0.0)), (*x, (m + c).min(5.3))], BLACK.stroke_width(1))),
+        )?;
         chart.draw_series(points.iter().map(|(l, x, m, _)| {
-            EmptyElement::at((*x, *m)) + Circle::new((0, 0), 5, palette::OUTPUT.filled()) + Text::new(short(l, 26), (7, -14), ("sans-serif", 12))
+            EmptyElement::at((*x, *m))
+                + Circle::new((0, 0), 5, palette::OUTPUT.filled())
+                + Text::new(short(l, 26), (7, -14), ("sans-serif", 12))
         }))?;
         root.present()?;
         Ok(())

@@ -37,7 +37,10 @@ pub fn sweep_curve(title: &str, latency_name: &str, points: &[SweepPoint], width
             .draw()?;
         let mut sorted = points.to_vec();
         sorted.sort_by_key(|p| p.concurrency);
-        chart.draw_series(LineSeries::new(sorted.iter().map(|p| (p.output_tps, p.p90_ms)), palette::OUTPUT.stroke_width(2)))?;
+        chart.draw_series(LineSeries::new(
+            sorted.iter().map(|p| (p.output_tps, p.p90_ms)),
+            palette::OUTPUT.stroke_width(2),
+        ))?;
         chart.draw_series(sorted.iter().map(|p| {
             EmptyElement::at((p.output_tps, p.p90_ms))
                 + Circle::new((0, 0), 4, palette::OUTPUT.filled())
@@ -58,7 +61,18 @@ mod tests {
 
     #[test]
     fn points_are_labelled_by_concurrency() {
-        let pts = [SweepPoint { concurrency: 4, output_tps: 100.0, p90_ms: 50.0 }, SweepPoint { concurrency: 1, output_tps: 30.0, p90_ms: 20.0 }];
+        let pts = [
+            SweepPoint {
+                concurrency: 4,
+                output_tps: 100.0,
+                p90_ms: 50.0,
+            },
+            SweepPoint {
+                concurrency: 1,
+                output_tps: 30.0,
+                p90_ms: 20.0,
+            },
+        ];
         let svg = sweep_curve("Sweep", "E2E", &pts, 500, 300);
         assert!(svg.contains("c=1") && svg.contains("c=4"));
         assert!(svg.contains("E2E p90"));

@@ -72,7 +72,11 @@ mod tests {
     #[test]
     fn bars_are_labelled_with_their_definitions() {
         let svg = throughput_bars(
-            &[ThroughputBar { label: "gemma".into(), output_tps: 700.0, total_tps: 2511.0 }],
+            &[ThroughputBar {
+                label: "gemma".into(),
+                output_tps: 700.0,
+                total_tps: 2511.0,
+            }],
             640,
             320,
         );

@@ -16,7 +16,12 @@ pub fn timeline(s: &RunSeries, width: u32, height: u32) -> String {
         .chain(s.server.iter().map(|m| m.t_ms as f64 / 1e3))
         .fold(1.0, f64::max);
     let tps_max = s.client_tps.iter().chain(server_tps.iter()).map(|p| p.1).fold(1.0, f64::max) * 1.1;
-    let req_max = s.server.iter().flat_map(|m| [m.running.unwrap_or(0.0), m.waiting.unwrap_or(0.0)]).fold(1.0, f64::max) * 1.15;
+    let req_max = s
+        .server
+        .iter()
+        .flat_map(|m| [m.running.unwrap_or(0.0), m.waiting.unwrap_or(0.0)])
+        .fold(1.0, f64::max)
+        * 1.15;
     let mut svg = String::new();
     let res = (|| -> Result<(), Box<dyn std::error::Error>> {
         let root = SVGBackend::with_string(&mut svg, (width, height)).into_drawing_area();
@@ -28,7 +33,11 @@ pub fn timeline(s: &RunSeries, width: u32, height: u32) -> String {
             .x_label_area_size(24)
             .y_label_area_size(60)
             .build_cartesian_2d(0f64..t_max, 0f64..tps_max)?;
-        c1.configure_mesh().light_line_style(palette::GRID).y_desc("output tok/s").y_label_formatter(&|y| crate::domain::format::int(*y)).draw()?;
+        c1.configure_mesh()
+            .light_line_style(palette::GRID)
+            .y_desc("output tok/s")
+            .y_label_formatter(&|y| crate::domain::format::int(*y))
+            .draw()?;
         c1.draw_series(LineSeries::new(s.client_tps.iter().copied(), palette::OUTPUT.stroke_width(2)))?
             .label("client: completion tokens of requests finished that second")
             .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 14, y)], palette::OUTPUT.stroke_width(2)));
@@ -37,7 +46,11 @@ pub fn timeline(s: &RunSeries, width: u32, height: u32) -> String {
                 .label("server: vllm:generation_tokens_total slope")
                 .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 14, y)], palette::TOTAL.stroke_width(2)));
         }
-        c1.configure_series_labels().position(SeriesLabelPosition::UpperRight).background_style(WHITE.mix(0.85)).border_style(BLACK.mix(0.3)).draw()?;
+        c1.configure_series_labels()
+            .position(SeriesLabelPosition::UpperRight)
+            .background_style(WHITE.mix(0.85))
+            .border_style(BLACK.mix(0.3))
+            .draw()?;
 
         let mut c2 = ChartBuilder::on(&bottom)
             .margin(10)
@@ -46,8 +59,15 @@ pub fn timeline(s: &RunSeries, width: u32, height: u32) -> String {
             .right_y_label_area_size(50)
             .build_cartesian_2d(0f64..t_max, 0f64..req_max)?
             .set_secondary_coord(0f64..t_max, 0f64..1.0);
-        c2.configure_mesh().light_line_style(palette::GRID).x_desc("seconds from the run's start").y_desc("requests").draw()?;
-        c2.configure_secondary_axes().y_desc("KV cache").y_label_formatter(&|y| format!("{:.0}%", y * 100.0)).draw()?;
+        c2.configure_mesh()
+            .light_line_style(palette::GRID)
+            .x_desc("seconds from the run's start")
+            .y_desc("requests")
+            .draw()?;
+        c2.configure_secondary_axes()
+            .y_desc("KV cache")
+            .y_label_formatter(&|y| format!("{:.0}%", y * 100.0))
+            .draw()?;
         if s.server.is_empty() {
             return Ok(());
         }
@@ -67,7 +87,11 @@ pub fn timeline(s: &RunSeries, width: u32, height: u32) -> String {
         c2.draw_secondary_series(LineSeries::new(kv, grey.stroke_width(1)))?
             .label("server: KV-cache usage (right axis)")
             .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 14, y)], grey.stroke_width(1)));
-        c2.configure_series_labels().position(SeriesLabelPosition::UpperRight).background_style(WHITE.mix(0.85)).border_style(BLACK.mix(0.3)).draw()?;
+        c2.configure_series_labels()
+            .position(SeriesLabelPosition::UpperRight)
+            .background_style(WHITE.mix(0.85))
+            .border_style(BLACK.mix(0.3))
+            .draw()?;
         root.present()?;
         Ok(())
     })();

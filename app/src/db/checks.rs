@@ -5,7 +5,10 @@ use crate::domain::quality::{AnswerCheck, JsonForm, RunQuality};
 /// Replace a run's checks (one transaction).
 pub async fn replace(db: &Db, run_id: i64, checks: &[AnswerCheck]) -> DbResult<()> {
     let mut tx = db.begin().await?;
-    sqlx::query("DELETE FROM checks WHERE run_id = ?").bind(run_id).execute(&mut *tx).await?;
+    sqlx::query("DELETE FROM checks WHERE run_id = ?")
+        .bind(run_id)
+        .execute(&mut *tx)
+        .await?;
     for c in checks {
         sqlx::query(
             "INSERT INTO checks (run_id, custom_id, json_form, schema_valid, schema_errors, handback, truncated, recommendation, fields) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -41,7 +44,10 @@ struct Row {
 fn from_row(r: Row) -> DbResult<AnswerCheck> {
     Ok(AnswerCheck {
         custom_id: r.custom_id,
-        json_form: r.json_form.map(|f| json::<JsonForm>("json form", &format!("\"{f}\""))).transpose()?,
+        json_form: r
+            .json_form
+            .map(|f| json::<JsonForm>("json form", &format!("\"{f}\"")))
+            .transpose()?,
         schema_valid: r.schema_valid,
         schema_errors: json("schema errors", &r.schema_errors)?,
         handback: r.handback,
@@ -63,7 +69,10 @@ pub async fn for_run(db: &Db, run_id: i64) -> DbResult<Vec<AnswerCheck>> {
 }
 
 pub async fn count(db: &Db, run_id: i64) -> DbResult<i64> {
-    Ok(sqlx::query_scalar("SELECT COUNT(*) FROM checks WHERE run_id = ?").bind(run_id).fetch_one(db).await?)
+    Ok(sqlx::query_scalar("SELECT COUNT(*) FROM checks WHERE run_id = ?")
+        .bind(run_id)
+        .fetch_one(db)
+        .await?)
 }
 
 /// Counts over a run's checks, with the reviewers' grades of its answers.
@@ -74,10 +83,11 @@ pub async fn summary(db: &Db, run_id: i64) -> DbResult<RunQuality> {
     .bind(run_id)
     .fetch_one(db)
     .await?;
-    let grades: Vec<i64> = sqlx::query_scalar("SELECT g.overall FROM grades g JOIN queue_items i ON i.id = g.item_id WHERE i.run_id = ? AND i.run_b IS NULL")
-        .bind(run_id)
-        .fetch_all(db)
-        .await?;
+    let grades: Vec<i64> =
+        sqlx::query_scalar("SELECT g.overall FROM grades g JOIN queue_items i ON i.id = g.item_id WHERE i.run_id = ? AND i.run_b IS NULL")
+            .bind(run_id)
+            .fetch_all(db)
+            .await?;
     let g: Vec<f64> = grades.iter().map(|x| *x as f64).collect();
     let ci = crate::domain::agreement::mean_ci(&g);
     Ok(RunQuality {

@@ -77,7 +77,10 @@ pub async fn insert(db: &Db, d: NewDataset<'_>) -> DbResult<i64> {
     let id = match res {
         Ok(r) => r.last_insert_rowid(),
         Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
-            return Err(DbError::Conflict(format!("a dataset named '{}' already exists; choose another name", d.name)))
+            return Err(DbError::Conflict(format!(
+                "a dataset named '{}' already exists; choose another name",
+                d.name
+            )))
         }
         Err(e) => return Err(e.into()),
     };
@@ -109,7 +112,13 @@ pub async fn items(db: &Db, dataset_id: i64) -> DbResult<Vec<DatasetItem>> {
         .fetch_all(db)
         .await?;
     rows.into_iter()
-        .map(|r| Ok(DatasetItem { custom_id: r.custom_id, url: r.url, body: json("dataset item", &r.body)? }))
+        .map(|r| {
+            Ok(DatasetItem {
+                custom_id: r.custom_id,
+                url: r.url,
+                body: json("dataset item", &r.body)?,
+            })
+        })
         .collect()
 }
 
@@ -127,9 +136,14 @@ pub async fn answer_schema(db: &Db, dataset_id: i64) -> DbResult<Option<Value>> 
 }
 
 pub async fn id_by_name(db: &Db, name: &str) -> DbResult<Option<i64>> {
-    Ok(sqlx::query_scalar("SELECT id FROM datasets WHERE name = ?").bind(name).fetch_optional(db).await?)
+    Ok(sqlx::query_scalar("SELECT id FROM datasets WHERE name = ?")
+        .bind(name)
+        .fetch_optional(db)
+        .await?)
 }
 
 pub async fn builtin_id(db: &Db) -> DbResult<Option<i64>> {
-    Ok(sqlx::query_scalar("SELECT id FROM datasets WHERE builtin = 1 ORDER BY id LIMIT 1").fetch_optional(db).await?)
+    Ok(sqlx::query_scalar("SELECT id FROM datasets WHERE builtin = 1 ORDER BY id LIMIT 1")
+        .fetch_optional(db)
+        .await?)
 }

@@ -69,7 +69,9 @@ pub async fn insert(db: &Db, name: &str, base_url: &str, simulated: bool, models
 /// Register (or move) the built-in simulator: there is one built-in endpoint row, whose URL
 /// follows wherever the simulator listens this time.
 pub async fn upsert_builtin(db: &Db, name: &str, base_url: &str, models: &[ServedModel]) -> DbResult<i64> {
-    let existing: Option<i64> = sqlx::query_scalar("SELECT id FROM endpoints WHERE builtin = 1").fetch_optional(db).await?;
+    let existing: Option<i64> = sqlx::query_scalar("SELECT id FROM endpoints WHERE builtin = 1")
+        .fetch_optional(db)
+        .await?;
     let models = to_json(&models);
     match existing {
         Some(id) => {

@@ -1,12 +1,12 @@
 //! SQLite through sqlx: one function per query. Only compiled for the server (`ssr`).
 
-mod error;
 pub mod checks;
 pub mod datasets;
 pub mod endpoints;
+mod error;
 pub mod metrics;
-pub mod pool;
 pub mod planning;
+pub mod pool;
 pub mod prices;
 pub mod queues;
 pub mod records;

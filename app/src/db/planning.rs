@@ -25,17 +25,25 @@ fn model(r: ModelRow) -> DbResult<ModelEntry> {
 }
 
 pub async fn models(db: &Db) -> DbResult<Vec<ModelEntry>> {
-    let rows: Vec<ModelRow> = sqlx::query_as("SELECT id, name, arch, quant, source, weights_gb FROM models ORDER BY builtin DESC, name").fetch_all(db).await?;
+    let rows: Vec<ModelRow> = sqlx::query_as("SELECT id, name, arch, quant, source, weights_gb FROM models ORDER BY builtin DESC, name")
+        .fetch_all(db)
+        .await?;
     rows.into_iter().map(model).collect()
 }
 
 pub async fn model_by_name(db: &Db, name: &str) -> DbResult<Option<ModelEntry>> {
-    let row: Option<ModelRow> = sqlx::query_as("SELECT id, name, arch, quant, source, weights_gb FROM models WHERE name = ?").bind(name).fetch_optional(db).await?;
+    let row: Option<ModelRow> = sqlx::query_as("SELECT id, name, arch, quant, source, weights_gb FROM models WHERE name = ?")
+        .bind(name)
+        .fetch_optional(db)
+        .await?;
     row.map(model).transpose()
 }
 
 pub async fn add_model(db: &Db, m: &ModelEntry, builtin: bool) -> DbResult<i64> {
-    let quant = serde_json::to_value(m.quant).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default();
+    let quant = serde_json::to_value(m.quant)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default();
     let r = sqlx::query("INSERT INTO models (name, arch, quant, source, weights_gb, builtin) VALUES (?, ?, ?, ?, ?, ?)")
         .bind(&m.name)
         .bind(to_json(&m.arch))
@@ -47,13 +55,17 @@ pub async fn add_model(db: &Db, m: &ModelEntry, builtin: bool) -> DbResult<i64> 
         .await;
     match r {
         Ok(r) => Ok(r.last_insert_rowid()),
-        Err(sqlx::Error::Database(e)) if e.is_unique_violation() => Err(DbError::Conflict(format!("a model named '{}' is registered", m.name))),
+        Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
+            Err(DbError::Conflict(format!("a model named '{}' is registered", m.name)))
+        }
         Err(e) => Err(e.into()),
     }
 }
 
 pub async fn ensure_presets(db: &Db) -> DbResult<()> {
-    let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM models WHERE builtin = 1").fetch_one(db).await?;
+    let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM models WHERE builtin = 1")
+        .fetch_one(db)
+        .await?;
     if n == 0 {
         for m in crate::domain::models::presets() {
             add_model(db, &m, true).await?;
@@ -107,7 +119,9 @@ pub async fn tests(db: &Db) -> DbResult<Vec<PlannedTest>> {
 }
 
 pub async fn add_test(db: &Db, t: &PlannedTest) -> DbResult<i64> {
-    let next: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(position), -1) + 1 FROM planned_tests").fetch_one(db).await?;
+    let next: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(position), -1) + 1 FROM planned_tests")
+        .fetch_one(db)
+        .await?;
     let r = sqlx::query(
         "INSERT INTO planned_tests (position, title, model_id, endpoint_id, dataset_id, serve_model, requests, concurrency, expected, plan) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     )
@@ -129,7 +143,9 @@ pub async fn add_test(db: &Db, t: &PlannedTest) -> DbResult<i64> {
 /// Move a test up (-1) or down (+1) in the queue by swapping positions with its neighbour.
 pub async fn move_test(db: &Db, id: i64, delta: i64) -> DbResult<()> {
     let all = tests(db).await?;
-    let Some(i) = all.iter().position(|t| t.id == id) else { return Err(DbError::NotFound(format!("planned test {id}"))) };
+    let Some(i) = all.iter().position(|t| t.id == id) else {
+        return Err(DbError::NotFound(format!("planned test {id}")));
+    };
     let j = i as i64 + delta.signum();
     if j < 0 || j as usize >= all.len() {
         return Ok(());
@@ -139,14 +155,22 @@ pub async fn move_test(db: &Db, id: i64, delta: i64) -> DbResult<()> {
     let mut order: Vec<i64> = all.iter().map(|t| t.id).collect();
     order.swap(i, j as usize);
     for (pos, tid) in order.iter().enumerate() {
-        sqlx::query("UPDATE planned_tests SET position = ? WHERE id = ?").bind(pos as i64).bind(tid).execute(&mut *tx).await?;
+        sqlx::query("UPDATE planned_tests SET position = ? WHERE id = ?")
+            .bind(pos as i64)
+            .bind(tid)
+            .execute(&mut *tx)
+            .await?;
     }
     tx.commit().await?;
     Ok(())
 }
 
 pub async fn set_test_run(db: &Db, id: i64, run_id: i64) -> DbResult<()> {
-    sqlx::query("UPDATE planned_tests SET status = 'launched', run_id = ? WHERE id = ?").bind(run_id).bind(id).execute(db).await?;
+    sqlx::query("UPDATE planned_tests SET status = 'launched', run_id = ? WHERE id = ?")
+        .bind(run_id)
+        .bind(id)
+        .execute(db)
+        .await?;
     Ok(())
 }
 
@@ -156,35 +180,60 @@ pub async fn delete_test(db: &Db, id: i64) -> DbResult<()> {
 }
 
 pub async fn set_launch_template(db: &Db, endpoint_id: i64, template: Option<&str>) -> DbResult<()> {
-    sqlx::query("UPDATE endpoints SET launch_template = ? WHERE id = ?").bind(template).bind(endpoint_id).execute(db).await?;
+    sqlx::query("UPDATE endpoints SET launch_template = ? WHERE id = ?")
+        .bind(template)
+        .bind(endpoint_id)
+        .execute(db)
+        .await?;
     Ok(())
 }
 
 pub async fn launch_template(db: &Db, endpoint_id: i64) -> DbResult<Option<String>> {
-    Ok(sqlx::query_scalar::<_, Option<String>>("SELECT launch_template FROM endpoints WHERE id = ?").bind(endpoint_id).fetch_optional(db).await?.flatten())
+    Ok(
+        sqlx::query_scalar::<_, Option<String>>("SELECT launch_template FROM endpoints WHERE id = ?")
+            .bind(endpoint_id)
+            .fetch_optional(db)
+            .await?
+            .flatten(),
+    )
 }
 
 pub async fn add_launch(db: &Db, l: &LaunchView) -> DbResult<i64> {
-    let r = sqlx::query("INSERT INTO launches (run_id, attempt, command, settings, outcome, load_time_s, log, measured) VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
-        .bind(l.run_id)
-        .bind(l.attempt)
-        .bind(&l.command)
-        .bind(to_json(&l.settings))
-        .bind(&l.outcome)
-        .bind(l.load_time_s)
-        .bind(&l.log)
-        .bind(l.measured.as_ref().map(to_json))
-        .execute(db)
-        .await?;
+    let r = sqlx::query(
+        "INSERT INTO launches (run_id, attempt, command, settings, outcome, load_time_s, log, measured) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(l.run_id)
+    .bind(l.attempt)
+    .bind(&l.command)
+    .bind(to_json(&l.settings))
+    .bind(&l.outcome)
+    .bind(l.load_time_s)
+    .bind(&l.log)
+    .bind(l.measured.as_ref().map(to_json))
+    .execute(db)
+    .await?;
     Ok(r.last_insert_rowid())
 }
 
 pub async fn launches(db: &Db, run_id: i64) -> DbResult<Vec<LaunchView>> {
-    let rows: Vec<(i64, i64, String, String, String, Option<f64>, String, Option<String>)> =
-        sqlx::query_as("SELECT run_id, attempt, command, settings, outcome, load_time_s, log, measured FROM launches WHERE run_id = ? ORDER BY attempt").bind(run_id).fetch_all(db).await?;
+    let rows: Vec<(i64, i64, String, String, String, Option<f64>, String, Option<String>)> = sqlx::query_as(
+        "SELECT run_id, attempt, command, settings, outcome, load_time_s, log, measured FROM launches WHERE run_id = ? ORDER BY attempt",
+    )
+    .bind(run_id)
+    .fetch_all(db)
+    .await?;
     rows.into_iter()
         .map(|(run_id, attempt, command, settings, outcome, load_time_s, log, measured)| {
-            Ok(LaunchView { run_id, attempt, command, settings: json("launch settings", &settings)?, outcome, load_time_s, log, measured: measured.as_deref().map(|m| json("measured", m)).transpose()? })
+            Ok(LaunchView {
+                run_id,
+                attempt,
+                command,
+                settings: json("launch settings", &settings)?,
+                outcome,
+                load_time_s,
+                log,
+                measured: measured.as_deref().map(|m| json("measured", m)).transpose()?,
+            })
         })
         .collect()
 }

@@ -26,12 +26,15 @@ struct Row {
 }
 
 pub async fn list(db: &Db) -> DbResult<Vec<PriceSheet>> {
-    let sheets: Vec<SheetRow> = sqlx::query_as("SELECT id, name, provider, source, dated, default_model_key FROM price_sheets ORDER BY builtin DESC, id")
-        .fetch_all(db)
-        .await?;
-    let rows: Vec<Row> = sqlx::query_as("SELECT id, sheet_id, model_key, kind, input_per_m, output_per_m, usd_per_hour, self_hosted, note FROM price_rows ORDER BY id")
-        .fetch_all(db)
-        .await?;
+    let sheets: Vec<SheetRow> =
+        sqlx::query_as("SELECT id, name, provider, source, dated, default_model_key FROM price_sheets ORDER BY builtin DESC, id")
+            .fetch_all(db)
+            .await?;
+    let rows: Vec<Row> = sqlx::query_as(
+        "SELECT id, sheet_id, model_key, kind, input_per_m, output_per_m, usd_per_hour, self_hosted, note FROM price_rows ORDER BY id",
+    )
+    .fetch_all(db)
+    .await?;
     let mut out = Vec::new();
     for s in sheets {
         let mut prices = Vec::new();
@@ -43,17 +46,33 @@ pub async fn list(db: &Db) -> DbResult<Vec<PriceSheet>> {
                 input_per_m: r.input_per_m,
                 output_per_m: r.output_per_m,
                 usd_per_hour: r.usd_per_hour,
-                self_hosted: r.self_hosted.as_deref().map(|t| json::<SelfHosted>("self-hosted costs", t)).transpose()?,
+                self_hosted: r
+                    .self_hosted
+                    .as_deref()
+                    .map(|t| json::<SelfHosted>("self-hosted costs", t))
+                    .transpose()?,
                 note: r.note.clone(),
             });
         }
-        out.push(PriceSheet { id: s.id, name: s.name, provider: s.provider, source: s.source, dated: s.dated, default_model_key: s.default_model_key, rows: prices });
+        out.push(PriceSheet {
+            id: s.id,
+            name: s.name,
+            provider: s.provider,
+            source: s.source,
+            dated: s.dated,
+            default_model_key: s.default_model_key,
+            rows: prices,
+        });
     }
     Ok(out)
 }
 
 pub async fn by_name(db: &Db, name: &str) -> DbResult<PriceSheet> {
-    list(db).await?.into_iter().find(|s| s.name == name).ok_or_else(|| DbError::NotFound(format!("price sheet '{name}'")))
+    list(db)
+        .await?
+        .into_iter()
+        .find(|s| s.name == name)
+        .ok_or_else(|| DbError::NotFound(format!("price sheet '{name}'")))
 }
 
 /// Store a sheet with its rows (all or nothing). A sheet name already used is a conflict.
@@ -70,7 +89,9 @@ pub async fn insert(db: &Db, sheet: &PriceSheet, builtin: bool) -> DbResult<i64>
         .await;
     let id = match res {
         Ok(r) => r.last_insert_rowid(),
-        Err(sqlx::Error::Database(e)) if e.is_unique_violation() => return Err(DbError::Conflict(format!("a price sheet named '{}' exists", sheet.name))),
+        Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
+            return Err(DbError::Conflict(format!("a price sheet named '{}' exists", sheet.name)))
+        }
         Err(e) => return Err(e.into()),
     };
     for r in &sheet.rows {
@@ -96,9 +117,11 @@ async fn insert_row_tx(tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>, sheet_id: i
     .await;
     match res {
         Ok(r) => Ok(r.last_insert_rowid()),
-        Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
-            Err(DbError::Conflict(format!("the sheet already has a {} price for '{}'", r.kind.label(), r.model_key)))
-        }
+        Err(sqlx::Error::Database(e)) if e.is_unique_violation() => Err(DbError::Conflict(format!(
+            "the sheet already has a {} price for '{}'",
+            r.kind.label(),
+            r.model_key
+        ))),
         Err(e) => Err(e.into()),
     }
 }
@@ -113,16 +136,18 @@ pub async fn add_row(db: &Db, sheet_id: i64, r: &PriceRow) -> DbResult<i64> {
 
 /// Change a row's figures (the user can change every figure).
 pub async fn update_row(db: &Db, r: &PriceRow) -> DbResult<()> {
-    let res = sqlx::query("UPDATE price_rows SET model_key = ?, input_per_m = ?, output_per_m = ?, usd_per_hour = ?, self_hosted = ?, note = ? WHERE id = ?")
-        .bind(&r.model_key)
-        .bind(r.input_per_m)
-        .bind(r.output_per_m)
-        .bind(r.usd_per_hour)
-        .bind(r.self_hosted.as_ref().map(to_json))
-        .bind(&r.note)
-        .bind(r.id)
-        .execute(db)
-        .await?;
+    let res = sqlx::query(
+        "UPDATE price_rows SET model_key = ?, input_per_m = ?, output_per_m = ?, usd_per_hour = ?, self_hosted = ?, note = ? WHERE id = ?",
+    )
+    .bind(&r.model_key)
+    .bind(r.input_per_m)
+    .bind(r.output_per_m)
+    .bind(r.usd_per_hour)
+    .bind(r.self_hosted.as_ref().map(to_json))
+    .bind(&r.note)
+    .bind(r.id)
+    .execute(db)
+    .await?;
     if res.rows_affected() == 0 {
         return Err(DbError::NotFound(format!("price row {}", r.id)));
     }
@@ -136,7 +161,9 @@ pub async fn delete_row(db: &Db, id: i64) -> DbResult<()> {
 
 /// Ship the starting sheets once (a fresh database, or one from before they existed).
 pub async fn ensure_starting_sheets(db: &Db) -> DbResult<()> {
-    let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM price_sheets WHERE builtin = 1").fetch_one(db).await?;
+    let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM price_sheets WHERE builtin = 1")
+        .fetch_one(db)
+        .await?;
     if n == 0 {
         for s in crate::domain::prices::starting_sheets() {
             insert(db, &s, true).await?;

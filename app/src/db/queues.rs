@@ -12,7 +12,18 @@ pub struct NewItem {
 }
 
 /// Store a queue with its runs and items (one transaction).
-pub async fn create(db: &Db, name: &str, kind: &str, blind: bool, dataset_id: Option<i64>, sample_size: usize, seed: u64, created_by: i64, runs: &[i64], items: &[NewItem]) -> DbResult<i64> {
+pub async fn create(
+    db: &Db,
+    name: &str,
+    kind: &str,
+    blind: bool,
+    dataset_id: Option<i64>,
+    sample_size: usize,
+    seed: u64,
+    created_by: i64,
+    runs: &[i64],
+    items: &[NewItem],
+) -> DbResult<i64> {
     let mut tx = db.begin().await?;
     let id = sqlx::query("INSERT INTO queues (name, kind, blind, dataset_id, sample_size, seed, created_by) VALUES (?, ?, ?, ?, ?, ?, ?)")
         .bind(name)
@@ -26,7 +37,11 @@ pub async fn create(db: &Db, name: &str, kind: &str, blind: bool, dataset_id: Op
         .await?
         .last_insert_rowid();
     for r in runs {
-        sqlx::query("INSERT INTO queue_runs (queue_id, run_id) VALUES (?, ?)").bind(id).bind(r).execute(&mut *tx).await?;
+        sqlx::query("INSERT INTO queue_runs (queue_id, run_id) VALUES (?, ?)")
+            .bind(id)
+            .bind(r)
+            .execute(&mut *tx)
+            .await?;
     }
     for (pos, it) in items.iter().enumerate() {
         sqlx::query("INSERT INTO queue_items (id, queue_id, position, custom_id, run_id, run_b, swap) VALUES (?, ?, ?, ?, ?, ?, ?)")
@@ -61,7 +76,11 @@ pub async fn list(db: &Db, user_id: i64) -> DbResult<Vec<QueueView>> {
 }
 
 pub async fn get(db: &Db, id: i64, user_id: i64) -> DbResult<QueueView> {
-    list(db, user_id).await?.into_iter().find(|q| q.id == id).ok_or_else(|| DbError::NotFound(format!("queue {id}")))
+    list(db, user_id)
+        .await?
+        .into_iter()
+        .find(|q| q.id == id)
+        .ok_or_else(|| DbError::NotFound(format!("queue {id}")))
 }
 
 /// An item with what only the server may know (its runs).
@@ -77,11 +96,15 @@ pub struct ItemRow {
 }
 
 pub async fn item_at(db: &Db, queue_id: i64, position: i64) -> DbResult<Option<ItemRow>> {
-    Ok(sqlx::query_as("SELECT id, queue_id, position, custom_id, run_id, run_b, swap FROM queue_items WHERE queue_id = ? AND position = ?")
+    Ok(
+        sqlx::query_as(
+            "SELECT id, queue_id, position, custom_id, run_id, run_b, swap FROM queue_items WHERE queue_id = ? AND position = ?",
+        )
         .bind(queue_id)
         .bind(position)
         .fetch_optional(db)
-        .await?)
+        .await?,
+    )
 }
 
 pub async fn item(db: &Db, id: &str) -> DbResult<ItemRow> {
@@ -120,12 +143,21 @@ pub async fn save_grade(db: &Db, item_id: &str, user_id: i64, g: &Grade) -> DbRe
 }
 
 pub async fn my_grade(db: &Db, item_id: &str, user_id: i64) -> DbResult<Option<Grade>> {
-    let row: Option<(i64, String, String, bool)> = sqlx::query_as("SELECT overall, fields, comment, gold FROM grades WHERE item_id = ? AND user_id = ?")
-        .bind(item_id)
-        .bind(user_id)
-        .fetch_optional(db)
-        .await?;
-    row.map(|(overall, fields, comment, gold)| Ok(Grade { overall: overall as u8, fields: json("grade fields", &fields)?, comment, gold })).transpose()
+    let row: Option<(i64, String, String, bool)> =
+        sqlx::query_as("SELECT overall, fields, comment, gold FROM grades WHERE item_id = ? AND user_id = ?")
+            .bind(item_id)
+            .bind(user_id)
+            .fetch_optional(db)
+            .await?;
+    row.map(|(overall, fields, comment, gold)| {
+        Ok(Grade {
+            overall: overall as u8,
+            fields: json("grade fields", &fields)?,
+            comment,
+            gold,
+        })
+    })
+    .transpose()
 }
 
 pub async fn save_vote(db: &Db, item_id: &str, user_id: i64, choice: &str) -> DbResult<()> {
@@ -139,7 +171,11 @@ pub async fn save_vote(db: &Db, item_id: &str, user_id: i64, choice: &str) -> Db
 }
 
 pub async fn my_vote(db: &Db, item_id: &str, user_id: i64) -> DbResult<Option<String>> {
-    Ok(sqlx::query_scalar("SELECT choice FROM votes WHERE item_id = ? AND user_id = ?").bind(item_id).bind(user_id).fetch_optional(db).await?)
+    Ok(sqlx::query_scalar("SELECT choice FROM votes WHERE item_id = ? AND user_id = ?")
+        .bind(item_id)
+        .bind(user_id)
+        .fetch_optional(db)
+        .await?)
 }
 
 /// Every grade with its item and reviewer: (custom_id, run_id, user_id, grade).
@@ -150,7 +186,19 @@ pub async fn all_grades(db: &Db) -> DbResult<Vec<(String, i64, i64, Grade)>> {
     .fetch_all(db)
     .await?;
     rows.into_iter()
-        .map(|(c, r, u, overall, fields, comment, gold)| Ok((c, r, u, Grade { overall: overall as u8, fields: json("grade fields", &fields)?, comment, gold })))
+        .map(|(c, r, u, overall, fields, comment, gold)| {
+            Ok((
+                c,
+                r,
+                u,
+                Grade {
+                    overall: overall as u8,
+                    fields: json("grade fields", &fields)?,
+                    comment,
+                    gold,
+                },
+            ))
+        })
         .collect()
 }
 

@@ -107,7 +107,10 @@ pub async fn for_run(db: &Db, run_id: i64) -> DbResult<Vec<RequestRecord>> {
 
 /// The `custom_id`s already stored for a run (what a resume skips).
 pub async fn done_ids(db: &Db, run_id: i64) -> DbResult<HashSet<String>> {
-    let ids: Vec<String> = sqlx::query_scalar("SELECT custom_id FROM request_records WHERE run_id = ?").bind(run_id).fetch_all(db).await?;
+    let ids: Vec<String> = sqlx::query_scalar("SELECT custom_id FROM request_records WHERE run_id = ?")
+        .bind(run_id)
+        .fetch_all(db)
+        .await?;
     Ok(ids.into_iter().collect())
 }
 
@@ -121,7 +124,10 @@ pub async fn last_finish(db: &Db, run_id: i64) -> DbResult<Duration> {
 }
 
 pub async fn count(db: &Db, run_id: i64) -> DbResult<i64> {
-    Ok(sqlx::query_scalar("SELECT COUNT(*) FROM request_records WHERE run_id = ?").bind(run_id).fetch_one(db).await?)
+    Ok(sqlx::query_scalar("SELECT COUNT(*) FROM request_records WHERE run_id = ?")
+        .bind(run_id)
+        .fetch_one(db)
+        .await?)
 }
 
 fn micros(d: Duration) -> i64 {
@@ -134,7 +140,9 @@ fn from_micros(us: i64) -> Duration {
 
 /// Inter-token gaps as little-endian u32 microseconds (about 71 minutes at most per gap).
 fn encode_itl(itl: &[Duration]) -> Vec<u8> {
-    itl.iter().flat_map(|d| u32::try_from(d.as_micros()).unwrap_or(u32::MAX).to_le_bytes()).collect()
+    itl.iter()
+        .flat_map(|d| u32::try_from(d.as_micros()).unwrap_or(u32::MAX).to_le_bytes())
+        .collect()
 }
 
 fn decode_itl(bytes: &[u8]) -> Vec<Duration> {

@@ -64,13 +64,20 @@ pub async fn list(db: &Db) -> DbResult<Vec<RunView>> {
 }
 
 pub async fn get(db: &Db, id: i64) -> DbResult<RunView> {
-    let row: Option<Row> = sqlx::query_as(&format!("{SELECT} WHERE r.id = ?")).bind(id).fetch_optional(db).await?;
+    let row: Option<Row> = sqlx::query_as(&format!("{SELECT} WHERE r.id = ?"))
+        .bind(id)
+        .fetch_optional(db)
+        .await?;
     row.ok_or_else(|| DbError::NotFound(format!("run {id}")))?.view()
 }
 
 /// Queue a run (status `queued`). The worker picks it up from the database.
 pub async fn insert(db: &Db, spec: &RunSpec, simulated: bool, sweep_id: Option<i64>) -> DbResult<i64> {
-    let name = if spec.name.is_empty() { spec.model.clone() } else { spec.name.clone() };
+    let name = if spec.name.is_empty() {
+        spec.model.clone()
+    } else {
+        spec.name.clone()
+    };
     let r = sqlx::query(
         "INSERT INTO runs (name, status, endpoint_id, dataset_id, model, spec, simulated, sweep_id, total_requests) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
     )
@@ -109,11 +116,14 @@ pub async fn insert_sweep(db: &Db, specs: &[RunSpec], simulated: bool) -> DbResu
         ids.push(r.last_insert_rowid());
     }
     if let Some(first) = ids.first() {
-        sqlx::query(&format!("UPDATE runs SET sweep_id = ? WHERE id IN ({})", ids.iter().map(|_| "?").collect::<Vec<_>>().join(",")))
-            .bind(first)
-            .bind_all(&ids)
-            .execute(&mut *tx)
-            .await?;
+        sqlx::query(&format!(
+            "UPDATE runs SET sweep_id = ? WHERE id IN ({})",
+            ids.iter().map(|_| "?").collect::<Vec<_>>().join(",")
+        ))
+        .bind(first)
+        .bind_all(&ids)
+        .execute(&mut *tx)
+        .await?;
     }
     tx.commit().await?;
     Ok(ids)
@@ -157,7 +167,10 @@ pub async fn insert_imported(db: &Db, run: &crate::domain::import::ImportedRun, 
 
 /// The provenance of an imported run.
 pub async fn provenance(db: &Db, id: i64) -> DbResult<Option<crate::domain::import::Provenance>> {
-    let text: Option<Option<String>> = sqlx::query_scalar("SELECT provenance FROM runs WHERE id = ?").bind(id).fetch_optional(db).await?;
+    let text: Option<Option<String>> = sqlx::query_scalar("SELECT provenance FROM runs WHERE id = ?")
+        .bind(id)
+        .fetch_optional(db)
+        .await?;
     text.flatten().map(|t| json("provenance", &t)).transpose()
 }
 
@@ -180,7 +193,12 @@ pub async fn claim_next(db: &Db) -> DbResult<Option<Claimed>> {
     .await?;
     match row {
         None => Ok(None),
-        Some((id, spec, simulated)) => Ok(Some(Claimed { id, spec: json("run spec", &spec)?, simulated, resumed: false })),
+        Some((id, spec, simulated)) => Ok(Some(Claimed {
+            id,
+            spec: json("run spec", &spec)?,
+            simulated,
+            resumed: false,
+        })),
     }
 }
 
@@ -196,7 +214,12 @@ pub async fn claim(db: &Db, id: i64) -> DbResult<Option<Claimed>> {
     .await?;
     match row {
         None => Ok(None),
-        Some((id, spec, simulated)) => Ok(Some(Claimed { id, spec: json("run spec", &spec)?, simulated, resumed: false })),
+        Some((id, spec, simulated)) => Ok(Some(Claimed {
+            id,
+            spec: json("run spec", &spec)?,
+            simulated,
+            resumed: false,
+        })),
     }
 }
 
@@ -211,19 +234,27 @@ pub async fn requeue_interrupted(db: &Db) -> DbResult<Vec<i64>> {
 
 /// Mark runs left `running` as `interrupted`, keeping everything stored (the no-resume policy).
 pub async fn mark_interrupted(db: &Db) -> DbResult<u64> {
-    let r = sqlx::query("UPDATE runs SET status = 'interrupted', finished_at = strftime('%Y-%m-%dT%H:%M:%SZ', 'now') WHERE status = 'running'")
-        .execute(db)
-        .await?;
+    let r =
+        sqlx::query("UPDATE runs SET status = 'interrupted', finished_at = strftime('%Y-%m-%dT%H:%M:%SZ', 'now') WHERE status = 'running'")
+            .execute(db)
+            .await?;
     Ok(r.rows_affected())
 }
 
 pub async fn status(db: &Db, id: i64) -> DbResult<RunStatus> {
-    let s: Option<RunStatus> = sqlx::query_scalar("SELECT status FROM runs WHERE id = ?").bind(id).fetch_optional(db).await?;
+    let s: Option<RunStatus> = sqlx::query_scalar("SELECT status FROM runs WHERE id = ?")
+        .bind(id)
+        .fetch_optional(db)
+        .await?;
     s.ok_or_else(|| DbError::NotFound(format!("run {id}")))
 }
 
 pub async fn is_resumed(db: &Db, id: i64) -> DbResult<bool> {
-    Ok(sqlx::query_scalar("SELECT resumed FROM runs WHERE id = ?").bind(id).fetch_optional(db).await?.unwrap_or(false))
+    Ok(sqlx::query_scalar("SELECT resumed FROM runs WHERE id = ?")
+        .bind(id)
+        .fetch_optional(db)
+        .await?
+        .unwrap_or(false))
 }
 
 /// Ask a run to stop. A queued run is cancelled at once; a running one when the worker sees the
@@ -239,7 +270,10 @@ pub async fn request_cancel(db: &Db, id: i64) -> DbResult<RunStatus> {
             status(db, id).await
         }
         RunStatus::Running => {
-            sqlx::query("UPDATE runs SET cancel_requested = 1 WHERE id = ?").bind(id).execute(db).await?;
+            sqlx::query("UPDATE runs SET cancel_requested = 1 WHERE id = ?")
+                .bind(id)
+                .execute(db)
+                .await?;
             Ok(RunStatus::Running)
         }
         other => Err(DbError::Conflict(format!("run {id} is already {other}"))),
@@ -247,7 +281,11 @@ pub async fn request_cancel(db: &Db, id: i64) -> DbResult<RunStatus> {
 }
 
 pub async fn cancel_requested(db: &Db, id: i64) -> DbResult<bool> {
-    Ok(sqlx::query_scalar("SELECT cancel_requested FROM runs WHERE id = ?").bind(id).fetch_optional(db).await?.unwrap_or(false))
+    Ok(sqlx::query_scalar("SELECT cancel_requested FROM runs WHERE id = ?")
+        .bind(id)
+        .fetch_optional(db)
+        .await?
+        .unwrap_or(false))
 }
 
 /// Close a run with its final status, summary and error.
@@ -264,6 +302,10 @@ pub async fn finish(db: &Db, id: i64, status: RunStatus, summary: Option<&RunSum
 
 /// Store a fresh summary without changing the status (e.g. recomputed after a definition fix).
 pub async fn set_summary(db: &Db, id: i64, summary: &RunSummary) -> DbResult<()> {
-    sqlx::query("UPDATE runs SET summary = ? WHERE id = ?").bind(to_json(summary)).bind(id).execute(db).await?;
+    sqlx::query("UPDATE runs SET summary = ? WHERE id = ?")
+        .bind(to_json(summary))
+        .bind(id)
+        .execute(db)
+        .await?;
     Ok(())
 }

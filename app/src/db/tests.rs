@@ -14,7 +14,11 @@ async fn fresh() -> (tempfile::TempDir, Db) {
 }
 
 fn item(id: &str) -> DatasetItem {
-    DatasetItem { custom_id: id.into(), url: "/v1/completions".into(), body: serde_json::json!({"prompt": id}) }
+    DatasetItem {
+        custom_id: id.into(),
+        url: "/v1/completions".into(),
+        body: serde_json::json!({"prompt": id}),
+    }
 }
 
 async fn seed(db: &Db) -> (i64, i64) {
@@ -22,7 +26,15 @@ async fn seed(db: &Db) -> (i64, i64) {
     let items = vec![item("a"), item("b")];
     let d = datasets::insert(
         db,
-        datasets::NewDataset { name: "d", description: "", source: "test", builtin: false, answer_schema: None, rubric: None, items: &items },
+        datasets::NewDataset {
+            name: "d",
+            description: "",
+            source: "test",
+            builtin: false,
+            answer_schema: None,
+            rubric: None,
+            items: &items,
+        },
     )
     .await
     .expect("dataset");
@@ -120,12 +132,23 @@ async fn a_dataset_is_stored_whole_or_not_at_all() {
     let items = vec![item("a"), item("b"), item("a")];
     let r = datasets::insert(
         &db,
-        datasets::NewDataset { name: "dup", description: "", source: "t", builtin: false, answer_schema: None, rubric: None, items: &items },
+        datasets::NewDataset {
+            name: "dup",
+            description: "",
+            source: "t",
+            builtin: false,
+            answer_schema: None,
+            rubric: None,
+            items: &items,
+        },
     )
     .await;
     assert!(r.is_err());
     assert!(datasets::list(&db).await.expect("list").is_empty());
-    let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM dataset_items").fetch_one(&db).await.expect("count");
+    let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM dataset_items")
+        .fetch_one(&db)
+        .await
+        .expect("count");
     assert_eq!(n, 0, "no orphan items");
 }
 
@@ -134,7 +157,19 @@ async fn a_second_dataset_with_the_same_name_is_a_conflict() {
     let (_d, db) = fresh().await;
     seed(&db).await;
     let items = vec![item("z")];
-    let r = datasets::insert(&db, datasets::NewDataset { name: "d", description: "", source: "t", builtin: false, answer_schema: None, rubric: None, items: &items }).await;
+    let r = datasets::insert(
+        &db,
+        datasets::NewDataset {
+            name: "d",
+            description: "",
+            source: "t",
+            builtin: false,
+            answer_schema: None,
+            rubric: None,
+            items: &items,
+        },
+    )
+    .await;
     assert!(matches!(r, Err(DbError::Conflict(m)) if m.contains("already exists")));
 }
 
@@ -142,7 +177,9 @@ async fn a_second_dataset_with_the_same_name_is_a_conflict() {
 async fn a_sweep_is_queued_as_one_group() {
     let (_d, db) = fresh().await;
     let (e, d) = seed(&db).await;
-    let ids = runs::insert_sweep(&db, &[spec(e, d), spec(e, d), spec(e, d)], true).await.expect("sweep");
+    let ids = runs::insert_sweep(&db, &[spec(e, d), spec(e, d), spec(e, d)], true)
+        .await
+        .expect("sweep");
     let views = runs::list(&db).await.expect("list");
     assert_eq!(views.len(), 3);
     assert!(views.iter().all(|v| v.sweep_id == Some(ids[0]) && v.simulated));

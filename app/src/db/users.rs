@@ -23,18 +23,41 @@ pub async fn create(db: &Db, name: &str, role: Role, password_hash: &str, must_c
 }
 
 pub async fn list(db: &Db) -> DbResult<Vec<User>> {
-    Ok(sqlx::query_as("SELECT id, name, role, must_change_password, created_at FROM users ORDER BY name").fetch_all(db).await?)
+    Ok(
+        sqlx::query_as("SELECT id, name, role, must_change_password, created_at FROM users ORDER BY name")
+            .fetch_all(db)
+            .await?,
+    )
 }
 
 /// The user and their password hash, by name.
 pub async fn credentials(db: &Db, name: &str) -> DbResult<Option<(User, String)>> {
     let row: Option<(i64, String, Role, bool, String, String)> =
-        sqlx::query_as("SELECT id, name, role, must_change_password, created_at, password_hash FROM users WHERE name = ?").bind(name).fetch_optional(db).await?;
-    Ok(row.map(|(id, name, role, must_change_password, created_at, hash)| (User { id, name, role, must_change_password, created_at }, hash)))
+        sqlx::query_as("SELECT id, name, role, must_change_password, created_at, password_hash FROM users WHERE name = ?")
+            .bind(name)
+            .fetch_optional(db)
+            .await?;
+    Ok(row.map(|(id, name, role, must_change_password, created_at, hash)| {
+        (
+            User {
+                id,
+                name,
+                role,
+                must_change_password,
+                created_at,
+            },
+            hash,
+        )
+    }))
 }
 
 pub async fn set_password(db: &Db, id: i64, password_hash: &str, must_change: bool) -> DbResult<()> {
-    let r = sqlx::query("UPDATE users SET password_hash = ?, must_change_password = ? WHERE id = ?").bind(password_hash).bind(must_change).bind(id).execute(db).await?;
+    let r = sqlx::query("UPDATE users SET password_hash = ?, must_change_password = ? WHERE id = ?")
+        .bind(password_hash)
+        .bind(must_change)
+        .bind(id)
+        .execute(db)
+        .await?;
     if r.rows_affected() == 0 {
         return Err(DbError::NotFound(format!("user {id}")));
     }
@@ -43,7 +66,11 @@ pub async fn set_password(db: &Db, id: i64, password_hash: &str, must_change: bo
 }
 
 pub async fn set_role(db: &Db, id: i64, role: Role) -> DbResult<()> {
-    let r = sqlx::query("UPDATE users SET role = ? WHERE id = ?").bind(role).bind(id).execute(db).await?;
+    let r = sqlx::query("UPDATE users SET role = ? WHERE id = ?")
+        .bind(role)
+        .bind(id)
+        .execute(db)
+        .await?;
     if r.rows_affected() == 0 {
         return Err(DbError::NotFound(format!("user {id}")));
     }
@@ -57,11 +84,18 @@ pub async fn delete(db: &Db, id: i64) -> DbResult<()> {
 
 /// Admins left (a change must not leave none).
 pub async fn admins(db: &Db) -> DbResult<i64> {
-    Ok(sqlx::query_scalar("SELECT COUNT(*) FROM users WHERE role = 'admin'").fetch_one(db).await?)
+    Ok(sqlx::query_scalar("SELECT COUNT(*) FROM users WHERE role = 'admin'")
+        .fetch_one(db)
+        .await?)
 }
 
 pub async fn create_session(db: &Db, token_hash: &str, user_id: i64, expires_at: i64) -> DbResult<()> {
-    sqlx::query("INSERT INTO sessions (token_hash, user_id, expires_at) VALUES (?, ?, ?)").bind(token_hash).bind(user_id).bind(expires_at).execute(db).await?;
+    sqlx::query("INSERT INTO sessions (token_hash, user_id, expires_at) VALUES (?, ?, ?)")
+        .bind(token_hash)
+        .bind(user_id)
+        .bind(expires_at)
+        .execute(db)
+        .await?;
     Ok(())
 }
 
@@ -77,11 +111,18 @@ pub async fn session_user(db: &Db, token_hash: &str, now: i64) -> DbResult<Optio
 }
 
 pub async fn delete_session(db: &Db, token_hash: &str) -> DbResult<()> {
-    sqlx::query("DELETE FROM sessions WHERE token_hash = ?").bind(token_hash).execute(db).await?;
+    sqlx::query("DELETE FROM sessions WHERE token_hash = ?")
+        .bind(token_hash)
+        .execute(db)
+        .await?;
     Ok(())
 }
 
 pub async fn delete_sessions_of(db: &Db, user_id: i64, except: Option<&str>) -> DbResult<()> {
-    sqlx::query("DELETE FROM sessions WHERE user_id = ? AND token_hash <> ?").bind(user_id).bind(except.unwrap_or("")).execute(db).await?;
+    sqlx::query("DELETE FROM sessions WHERE user_id = ? AND token_hash <> ?")
+        .bind(user_id)
+        .bind(except.unwrap_or(""))
+        .execute(db)
+        .await?;
     Ok(())
 }

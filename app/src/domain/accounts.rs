@@ -91,7 +91,12 @@ mod tests {
         assert!(Role::Viewer.allows(Permission::View) && !Role::Viewer.allows(Permission::Grade) && !Role::Viewer.allows(Permission::Run));
         assert!(Role::Reviewer.allows(Permission::Grade) && !Role::Reviewer.allows(Permission::Run));
         assert!(Role::Runner.allows(Permission::Run) && !Role::Runner.allows(Permission::Grade) && !Role::Runner.allows(Permission::Admin));
-        assert!(Role::ALL.iter().all(|p| Role::Admin.allows(match p { Role::Admin => Permission::Admin, Role::Runner => Permission::Run, Role::Reviewer => Permission::Grade, Role::Viewer => Permission::View })));
+        assert!(Role::ALL.iter().all(|p| Role::Admin.allows(match p {
+            Role::Admin => Permission::Admin,
+            Role::Runner => Permission::Run,
+            Role::Reviewer => Permission::Grade,
+            Role::Viewer => Permission::View,
+        })));
     }
 
     #[test]

@@ -42,7 +42,11 @@ pub fn fit(votes: &[Vote], n: usize) -> Option<Vec<f64>> {
     for _ in 0..2000 {
         let mut next = vec![0.0; n];
         for i in 0..n {
-            let denom: f64 = (0..n).filter(|&j| games[i][j] > 0.0).map(|j| games[i][j] / (p[i] + p[j])).sum::<f64>() + extra_games / (p[i] + 1.0);
+            let denom: f64 = (0..n)
+                .filter(|&j| games[i][j] > 0.0)
+                .map(|j| games[i][j] / (p[i] + p[j]))
+                .sum::<f64>()
+                + extra_games / (p[i] + 1.0);
             next[i] = (wins[i] + extra_wins) / denom;
         }
         let total: f64 = next.iter().sum();
@@ -90,8 +94,17 @@ pub fn ratings_with_ci(votes: &[Vote], n: usize, resamples: usize, seed: u64) ->
             .map(|(i, &strength)| {
                 let mut s = samples[i].clone();
                 s.sort_by(f64::total_cmp);
-                let (low, high) = if s.is_empty() { (strength, strength) } else { (percentile_sorted(&s, 0.025), percentile_sorted(&s, 0.975)) };
-                Rated { index: i, strength, low, high }
+                let (low, high) = if s.is_empty() {
+                    (strength, strength)
+                } else {
+                    (percentile_sorted(&s, 0.025), percentile_sorted(&s, 0.975))
+                };
+                Rated {
+                    index: i,
+                    strength,
+                    low,
+                    high,
+                }
             })
             .collect(),
     )
@@ -102,7 +115,9 @@ mod tests {
     use super::*;
 
     fn votes(spec: &[(usize, usize, f64, usize)]) -> Vec<Vote> {
-        spec.iter().flat_map(|&(a, b, s, times)| std::iter::repeat(Vote { a, b, score_a: s }).take(times)).collect()
+        spec.iter()
+            .flat_map(|&(a, b, s, times)| std::iter::repeat_n(Vote { a, b, score_a: s }, times))
+            .collect()
     }
 
     #[test]
@@ -120,7 +135,14 @@ mod tests {
         // Each pair met 4 times: A beat B 3-1, B beat C 3-1, A beat C 3-1. The MLE satisfies
         // W_i = sum_j n_ij p_i/(p_i+p_j). With p = (r^2... ) solve numerically by hand: by symmetry
         // p_A/p_B = p_B/p_C = q, and 6 = 4q/(q+1) + 4q^2/(q^2+1) gives q = 1.9355...
-        let v = votes(&[(0, 1, 1.0, 3), (0, 1, 0.0, 1), (1, 2, 1.0, 3), (1, 2, 0.0, 1), (0, 2, 1.0, 3), (0, 2, 0.0, 1)]);
+        let v = votes(&[
+            (0, 1, 1.0, 3),
+            (0, 1, 0.0, 1),
+            (1, 2, 1.0, 3),
+            (1, 2, 0.0, 1),
+            (0, 2, 1.0, 3),
+            (0, 2, 0.0, 1),
+        ]);
         let p = fit(&v, 3).expect("fit");
         let q = p[0] / p[1];
         assert!((q - p[1] / p[2]).abs() < 1e-6, "{p:?}");
@@ -154,7 +176,14 @@ mod tests {
 
     #[test]
     fn bootstrap_intervals_contain_the_estimate_and_are_seeded() {
-        let v = votes(&[(0, 1, 1.0, 20), (0, 1, 0.0, 8), (1, 2, 1.0, 12), (1, 2, 0.0, 9), (0, 2, 1.0, 15), (0, 2, 0.0, 3)]);
+        let v = votes(&[
+            (0, 1, 1.0, 20),
+            (0, 1, 0.0, 8),
+            (1, 2, 1.0, 12),
+            (1, 2, 0.0, 9),
+            (0, 2, 1.0, 15),
+            (0, 2, 0.0, 3),
+        ]);
         let r = ratings_with_ci(&v, 3, 200, 7).expect("ratings");
         assert!(r.iter().all(|x| x.low <= x.strength + 1e-9 && x.strength <= x.high + 1e-9), "{r:?}");
         assert_eq!(r, ratings_with_ci(&v, 3, 200, 7).expect("ratings"));

@@ -55,10 +55,35 @@ const ROLES: &[(&str, bool)] = &[
     ("Product Manager", false),
     ("IT Support Specialist", false),
 ];
-const FIRST: &[&str] = &["Sarah", "Marcus", "Priya", "Min", "Diego", "Aisha", "Tom", "Elena", "Kenji", "Fatima", "Liam", "Zoe", "Omar", "Grace", "Ivan", "Chloe"];
-const LAST: &[&str] = &["Chen", "Johnson", "Patel", "Thet", "Garcia", "Okafor", "Nguyen", "Kowalski", "Tanaka", "Haddad", "Murphy", "Rossi", "Silva", "Kim", "Novak", "Dubois"];
-const DEGREES: &[&str] = &["BS Computer Science", "MEng Computer Science", "BS Mathematics", "BS Statistics", "BA Economics", "BS Electrical Engineering"];
-const SKILLS: &[&str] = &["Python", "Go", "Rust", "Java", "TypeScript", "Kubernetes", "PostgreSQL", "Kafka", "AWS", "React", "Spark", "Terraform"];
+const FIRST: &[&str] = &[
+    "Sarah", "Marcus", "Priya", "Min", "Diego", "Aisha", "Tom", "Elena", "Kenji", "Fatima", "Liam", "Zoe", "Omar", "Grace", "Ivan", "Chloe",
+];
+const LAST: &[&str] = &[
+    "Chen", "Johnson", "Patel", "Thet", "Garcia", "Okafor", "Nguyen", "Kowalski", "Tanaka", "Haddad", "Murphy", "Rossi", "Silva", "Kim",
+    "Novak", "Dubois",
+];
+const DEGREES: &[&str] = &[
+    "BS Computer Science",
+    "MEng Computer Science",
+    "BS Mathematics",
+    "BS Statistics",
+    "BA Economics",
+    "BS Electrical Engineering",
+];
+const SKILLS: &[&str] = &[
+    "Python",
+    "Go",
+    "Rust",
+    "Java",
+    "TypeScript",
+    "Kubernetes",
+    "PostgreSQL",
+    "Kafka",
+    "AWS",
+    "React",
+    "Spark",
+    "Terraform",
+];
 
 /// The answer shape the seed's report shows, as a JSON Schema.
 pub fn answer_schema() -> Value {
@@ -162,7 +187,12 @@ impl Strength {
 /// Recompute a profile's strength from its prompt text (any text: unknown names count as tier 0).
 pub fn strength_from_text(text: &str) -> Strength {
     let school_tier = SCHOOLS.iter().filter(|(n, _)| text.contains(n)).map(|(_, t)| *t).max().unwrap_or(1);
-    let company_tier = COMPANIES.iter().filter(|(n, _)| text.contains(n)).map(|(_, t)| *t).max().unwrap_or(1);
+    let company_tier = COMPANIES
+        .iter()
+        .filter(|(n, _)| text.contains(n))
+        .map(|(_, t)| *t)
+        .max()
+        .unwrap_or(1);
     let years = text
         .split("**Years of Experience:**")
         .nth(1)
@@ -178,9 +208,19 @@ pub fn strength_from_text(text: &str) -> Strength {
     let is_swe = if current_role.is_empty() {
         text.contains("Engineer")
     } else {
-        ROLES.iter().find(|(r, _)| current_role.trim_start().starts_with(r)).map(|(_, swe)| *swe).unwrap_or(current_role.contains("Engineer"))
+        ROLES
+            .iter()
+            .find(|(r, _)| current_role.trim_start().starts_with(r))
+            .map(|(_, swe)| *swe)
+            .unwrap_or(current_role.contains("Engineer"))
     };
-    Strength { school_tier, company_tier, years, promotions, is_swe }
+    Strength {
+        school_tier,
+        company_tier,
+        years,
+        promotions,
+        is_swe,
+    }
 }
 
 /// `n` demo items from `seed` (the same seed gives the same dataset).
@@ -209,10 +249,24 @@ fn demo_item(i: usize, g: &mut SplitMix64) -> DatasetItem {
     let span = (years as i32 / jobs as i32).max(1);
     for (k, company) in companies.iter().enumerate() {
         let from = end_year - span * (k as i32 + 1);
-        let to = if k == 0 { "Present".to_string() } else { (end_year - span * k as i32).to_string() };
+        let to = if k == 0 {
+            "Present".to_string()
+        } else {
+            (end_year - span * k as i32).to_string()
+        };
         let title = if k == 0 { role } else { "Software Engineer" };
         history.push_str(&format!("• {title} at {company} ({from}-{to})\n"));
-        history.push_str(&format!("  - Shipped {} with a team of {}\n", g.pick(&["a billing service", "a search index", "an internal dashboard", "a data pipeline", "a mobile API"]), 2 + g.below(9)));
+        history.push_str(&format!(
+            "  - Shipped {} with a team of {}\n",
+            g.pick(&[
+                "a billing service",
+                "a search index",
+                "an internal dashboard",
+                "a data pipeline",
+                "a mobile API"
+            ]),
+            2 + g.below(9)
+        ));
         if g.chance(0.45) {
             history.push_str("  - Was promoted within two years\n");
         }
@@ -266,9 +320,14 @@ mod tests {
     fn strength_is_recovered_from_the_text() {
         let text = "**Current Role:** Staff Engineer at Google\n**Years of Experience:** 10 years\nWas promoted\nWas promoted\n• BS Computer Science, MIT (2015)";
         let s = strength_from_text(text);
-        assert_eq!((s.school_tier, s.company_tier, s.years, s.promotions, s.is_swe), (3, 3, 10, 2, true));
+        assert_eq!(
+            (s.school_tier, s.company_tier, s.years, s.promotions, s.is_swe),
+            (3, 3, 10, 2, true)
+        );
         assert_eq!(s.recommendation_index(), 0);
-        let weak = strength_from_text("**Current Role:** IT Support Specialist at Local Web Agency\n**Years of Experience:** 1 years\n• Portland Community College");
+        let weak = strength_from_text(
+            "**Current Role:** IT Support Specialist at Local Web Agency\n**Years of Experience:** 1 years\n• Portland Community College",
+        );
         assert!(!weak.is_swe);
         assert_eq!(weak.recommendation_index(), 4);
     }

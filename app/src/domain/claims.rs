@@ -33,23 +33,108 @@ pub struct Claim {
 
 /// The seed report's figures.
 pub const SEED_REPORT: &[Claim] = &[
-    Claim { model: "gemma-3-4b", metric: Metric::TotalTimeMin, claimed: 36.8, text: "Total Time 36.8 minutes" },
-    Claim { model: "gemma-3-4b", metric: Metric::TotalTokensPerS, claimed: 2511.0, text: "Throughput 2,511 tokens/second" },
-    Claim { model: "gemma-3-4b", metric: Metric::AvgPrompt, claimed: 788.0, text: "Avg Prompt Tokens 788" },
-    Claim { model: "gemma-3-4b", metric: Metric::AvgCompletion, claimed: 308.0, text: "Avg Completion Tokens 308" },
-    Claim { model: "gemma-3-4b", metric: Metric::AvgTotal, claimed: 1096.0, text: "Avg Total Tokens 1,096" },
-    Claim { model: "gemma-3-4b", metric: Metric::CostPer100k, claimed: 9.31, text: "$9.31 per 100K" },
-    Claim { model: "gemma-3-4b", metric: Metric::MonthlyPer1M, claimed: 93.10, text: "Monthly (1M) $93.10" },
-    Claim { model: "llama-3.2-1b", metric: Metric::TotalTimeMin, claimed: 1.8, text: "Total Time 1.8 minutes" },
-    Claim { model: "llama-3.2-1b", metric: Metric::TotalTokensPerS, claimed: 19813.0, text: "Throughput 19,813 tokens/second" },
-    Claim { model: "llama-3.2-1b", metric: Metric::AvgPrompt, claimed: 308.0, text: "Avg Prompt Tokens 308" },
-    Claim { model: "llama-3.2-1b", metric: Metric::AvgCompletion, claimed: 121.0, text: "Avg Completion Tokens 121" },
-    Claim { model: "llama-3.2-1b", metric: Metric::AvgTotal, claimed: 429.0, text: "Avg Total Tokens 429" },
-    Claim { model: "llama-3.2-1b", metric: Metric::CostPer100k, claimed: 4.05, text: "$4.05 per 100K" },
-    Claim { model: "llama-3.2-1b", metric: Metric::MonthlyPer1M, claimed: 40.50, text: "Monthly (1M) $40.50" },
-    Claim { model: "llama-3.2-1b", metric: Metric::FasterThan("gemma-3-4b"), claimed: 7.9, text: "7.9x faster than Gemma 3 4B" },
-    Claim { model: "llama-3.2-1b", metric: Metric::CheaperThan("gemma-3-4b"), claimed: 56.0, text: "56% cheaper on Parasail ($4.05 vs $9.31 per 100K)" },
-    Claim { model: "qwen3-4b", metric: Metric::OutputVsTotal("gemma-3-4b"), claimed: 740.0, text: "Slower than Gemma 3 4B (740 vs 2,511 tok/s)" },
+    Claim {
+        model: "gemma-3-4b",
+        metric: Metric::TotalTimeMin,
+        claimed: 36.8,
+        text: "Total Time 36.8 minutes",
+    },
+    Claim {
+        model: "gemma-3-4b",
+        metric: Metric::TotalTokensPerS,
+        claimed: 2511.0,
+        text: "Throughput 2,511 tokens/second",
+    },
+    Claim {
+        model: "gemma-3-4b",
+        metric: Metric::AvgPrompt,
+        claimed: 788.0,
+        text: "Avg Prompt Tokens 788",
+    },
+    Claim {
+        model: "gemma-3-4b",
+        metric: Metric::AvgCompletion,
+        claimed: 308.0,
+        text: "Avg Completion Tokens 308",
+    },
+    Claim {
+        model: "gemma-3-4b",
+        metric: Metric::AvgTotal,
+        claimed: 1096.0,
+        text: "Avg Total Tokens 1,096",
+    },
+    Claim {
+        model: "gemma-3-4b",
+        metric: Metric::CostPer100k,
+        claimed: 9.31,
+        text: "$9.31 per 100K",
+    },
+    Claim {
+        model: "gemma-3-4b",
+        metric: Metric::MonthlyPer1M,
+        claimed: 93.10,
+        text: "Monthly (1M) $93.10",
+    },
+    Claim {
+        model: "llama-3.2-1b",
+        metric: Metric::TotalTimeMin,
+        claimed: 1.8,
+        text: "Total Time 1.8 minutes",
+    },
+    Claim {
+        model: "llama-3.2-1b",
+        metric: Metric::TotalTokensPerS,
+        claimed: 19813.0,
+        text: "Throughput 19,813 tokens/second",
+    },
+    Claim {
+        model: "llama-3.2-1b",
+        metric: Metric::AvgPrompt,
+        claimed: 308.0,
+        text: "Avg Prompt Tokens 308",
+    },
+    Claim {
+        model: "llama-3.2-1b",
+        metric: Metric::AvgCompletion,
+        claimed: 121.0,
+        text: "Avg Completion Tokens 121",
+    },
+    Claim {
+        model: "llama-3.2-1b",
+        metric: Metric::AvgTotal,
+        claimed: 429.0,
+        text: "Avg Total Tokens 429",
+    },
+    Claim {
+        model: "llama-3.2-1b",
+        metric: Metric::CostPer100k,
+        claimed: 4.05,
+        text: "$4.05 per 100K",
+    },
+    Claim {
+        model: "llama-3.2-1b",
+        metric: Metric::MonthlyPer1M,
+        claimed: 40.50,
+        text: "Monthly (1M) $40.50",
+    },
+    Claim {
+        model: "llama-3.2-1b",
+        metric: Metric::FasterThan("gemma-3-4b"),
+        claimed: 7.9,
+        text: "7.9x faster than Gemma 3 4B",
+    },
+    Claim {
+        model: "llama-3.2-1b",
+        metric: Metric::CheaperThan("gemma-3-4b"),
+        claimed: 56.0,
+        text: "56% cheaper on Parasail ($4.05 vs $9.31 per 100K)",
+    },
+    Claim {
+        model: "qwen3-4b",
+        metric: Metric::OutputVsTotal("gemma-3-4b"),
+        claimed: 740.0,
+        text: "Slower than Gemma 3 4B (740 vs 2,511 tok/s)",
+    },
 ];
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -79,7 +164,9 @@ pub struct Subject<'a> {
 }
 
 fn find<'a>(subjects: &'a [Subject<'a>], key: &str) -> Option<&'a Subject<'a>> {
-    subjects.iter().find(|s| s.model.to_lowercase().contains(key) && s.summary.requests >= 100)
+    subjects
+        .iter()
+        .find(|s| s.model.to_lowercase().contains(key) && s.summary.requests >= 100)
 }
 
 /// Check every claim whose model has a run among `subjects`.
@@ -89,7 +176,13 @@ pub fn check(claims: &[Claim], subjects: &[Subject]) -> Vec<Checked> {
         let Some(s) = find(subjects, c.model) else { continue };
         let sum = s.summary;
         let close = |computed: f64, decimals: i32| (computed - c.claimed).abs() <= 0.5 * 10f64.powi(-decimals) + 1e-9;
-        let row = |computed: String, verdict: Verdict, why: String| Checked { model: s.model.to_string(), claim: c.text.to_string(), computed, verdict, why };
+        let row = |computed: String, verdict: Verdict, why: String| Checked {
+            model: s.model.to_string(),
+            claim: c.text.to_string(),
+            computed,
+            verdict,
+            why,
+        };
         let checked = match c.metric {
             Metric::TotalTimeMin => {
                 let wall = sum.wall_time_s / 60.0;
@@ -97,17 +190,44 @@ pub fn check(claims: &[Claim], subjects: &[Subject]) -> Vec<Checked> {
                 let with_load = wall + load / 60.0;
                 let computed = format!("wall {} + model load {}", format::seconds(sum.wall_time_s), format::seconds(load));
                 if close(wall, 1) {
-                    row(computed, Verdict::Matches, format!("the generation time alone; this run's {} model load is not in it", format::seconds(load)))
+                    row(
+                        computed,
+                        Verdict::Matches,
+                        format!(
+                            "the generation time alone; this run's {} model load is not in it",
+                            format::seconds(load)
+                        ),
+                    )
                 } else if close(with_load, 1) {
-                    row(computed, Verdict::NotComparable, format!("only with the {} model load included; the generation alone took {:.1} min", format::seconds(load), wall))
+                    row(
+                        computed,
+                        Verdict::NotComparable,
+                        format!(
+                            "only with the {} model load included; the generation alone took {:.1} min",
+                            format::seconds(load),
+                            wall
+                        ),
+                    )
                 } else {
-                    row(computed, Verdict::Differs, format!("neither the wall time ({wall:.1} min) nor wall + load ({with_load:.1} min)"))
+                    row(
+                        computed,
+                        Verdict::Differs,
+                        format!("neither the wall time ({wall:.1} min) nor wall + load ({with_load:.1} min)"),
+                    )
                 }
             }
             Metric::TotalTokensPerS => {
                 let v = sum.total_tokens_per_s;
-                let verdict = if close(v, 0) || (v - c.claimed).abs() < 1.0 { Verdict::Matches } else { Verdict::Differs };
-                row(format!("{} total tok/s", format::int(v)), verdict, "total tokens (prompt + completion) / wall time".into())
+                let verdict = if close(v, 0) || (v - c.claimed).abs() < 1.0 {
+                    Verdict::Matches
+                } else {
+                    Verdict::Differs
+                };
+                row(
+                    format!("{} total tok/s", format::int(v)),
+                    verdict,
+                    "total tokens (prompt + completion) / wall time".into(),
+                )
             }
             Metric::AvgPrompt | Metric::AvgCompletion | Metric::AvgTotal => {
                 let v = match c.metric {
@@ -116,8 +236,16 @@ pub fn check(claims: &[Claim], subjects: &[Subject]) -> Vec<Checked> {
                     _ => sum.mean_total_tokens(),
                 };
                 match v {
-                    Some(v) => row(format::dec(v, 2), if close(v, 0) { Verdict::Matches } else { Verdict::Differs }, "server usage / requests".into()),
-                    None => row("unknown".into(), Verdict::NotComparable, "the file has no prompt/completion split".into()),
+                    Some(v) => row(
+                        format::dec(v, 2),
+                        if close(v, 0) { Verdict::Matches } else { Verdict::Differs },
+                        "server usage / requests".into(),
+                    ),
+                    None => row(
+                        "unknown".into(),
+                        Verdict::NotComparable,
+                        "the file has no prompt/completion split".into(),
+                    ),
                 }
             }
             Metric::CostPer100k | Metric::MonthlyPer1M => match s.cost_per_100k {
@@ -142,7 +270,15 @@ pub fn check(claims: &[Claim], subjects: &[Subject]) -> Vec<Checked> {
                     } else {
                         format!("does not follow from its token counts and the sheet's prices ({})", format::usd(v))
                     };
-                    row(format::usd(v), if close(v, 2) || from_rounded { Verdict::Matches } else { Verdict::Differs }, why)
+                    row(
+                        format::usd(v),
+                        if close(v, 2) || from_rounded {
+                            Verdict::Matches
+                        } else {
+                            Verdict::Differs
+                        },
+                        why,
+                    )
                 }
                 None => row("not priced".into(), Verdict::NotComparable, "no price row applies".into()),
             },
@@ -157,7 +293,11 @@ pub fn check(claims: &[Claim], subjects: &[Subject]) -> Vec<Checked> {
                     if prompts_differ {
                         why.push_str("; but the two runs used different prompts (mean prompt tokens differ), so this is not like-for-like");
                     }
-                    row(format!("{x:.1}x"), if close(x, 1) { Verdict::Matches } else { Verdict::Differs }, why)
+                    row(
+                        format!("{x:.1}x"),
+                        if close(x, 1) { Verdict::Matches } else { Verdict::Differs },
+                        why,
+                    )
                 }
                 _ => continue,
             },
@@ -167,7 +307,11 @@ pub fn check(claims: &[Claim], subjects: &[Subject]) -> Vec<Checked> {
                     row(
                         format!("{pct:.0}% ({} vs {} per 100K)", format::usd(a), format::usd(b)),
                         if close(pct, 0) { Verdict::Matches } else { Verdict::Differs },
-                        if close(pct, 0) { "from the recomputed costs".into() } else { "the claim rests on a cost that does not follow from the data (above)".into() },
+                        if close(pct, 0) {
+                            "from the recomputed costs".into()
+                        } else {
+                            "the claim rests on a cost that does not follow from the data (above)".into()
+                        },
                     )
                 }
                 _ => continue,
@@ -197,11 +341,29 @@ mod tests {
 
     #[test]
     fn the_seed_claims_are_checked_against_its_own_files() {
-        let g = seed_summary("g", include_str!("../../tests/fixtures/seed-metadata/vllm-native-gemma3-4b-5000-2025-10-28.json")).expect("gemma");
-        let l = seed_summary("l", include_str!("../../tests/fixtures/seed-metadata/llama32-1b-5k-2025-10-28.json")).expect("llama");
+        let g = seed_summary(
+            "g",
+            include_str!("../../tests/fixtures/seed-metadata/vllm-native-gemma3-4b-5000-2025-10-28.json"),
+        )
+        .expect("gemma");
+        let l = seed_summary(
+            "l",
+            include_str!("../../tests/fixtures/seed-metadata/llama32-1b-5k-2025-10-28.json"),
+        )
+        .expect("llama");
         let subjects = [
-            Subject { model: &g.model, summary: &g.summary, cost_per_100k: Some(9.3146), prices: Some((0.04, 0.20)) },
-            Subject { model: &l.model, summary: &l.summary, cost_per_100k: Some(3.6595), prices: Some((0.04, 0.20)) },
+            Subject {
+                model: &g.model,
+                summary: &g.summary,
+                cost_per_100k: Some(9.3146),
+                prices: Some((0.04, 0.20)),
+            },
+            Subject {
+                model: &l.model,
+                summary: &l.summary,
+                cost_per_100k: Some(3.6595),
+                prices: Some((0.04, 0.20)),
+            },
         ];
         let checked = check(SEED_REPORT, &subjects);
         let verdict = |claim: &str| checked.iter().find(|c| c.claim.starts_with(claim)).map(|c| c.verdict);
@@ -210,10 +372,20 @@ mod tests {
         assert_eq!(verdict("56%"), Some(Verdict::Differs));
         assert_eq!(verdict("7.9x"), Some(Verdict::Matches));
         assert_eq!(verdict("Throughput 19,813"), Some(Verdict::Matches));
-        assert_eq!(verdict("Total Time 36.8"), Some(Verdict::NotComparable), "Gemma's 36.8 min includes the load");
+        assert_eq!(
+            verdict("Total Time 36.8"),
+            Some(Verdict::NotComparable),
+            "Gemma's 36.8 min includes the load"
+        );
         assert_eq!(verdict("Total Time 1.8"), Some(Verdict::Matches));
         let llama_cost = checked.iter().find(|c| c.claim.starts_with("$4.05")).expect("claim");
         assert_eq!(llama_cost.computed, "$3.66");
-        assert!(llama_cost.why.contains("308 + 121 tokens at $0.04/$0.2 per 1M give $3.65 ($3.66 from the exact counts)"), "{}", llama_cost.why);
+        assert!(
+            llama_cost
+                .why
+                .contains("308 + 121 tokens at $0.04/$0.2 per 1M give $3.65 ($3.66 from the exact counts)"),
+            "{}",
+            llama_cost.why
+        );
     }
 }

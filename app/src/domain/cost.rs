@@ -112,7 +112,11 @@ impl PriceSheet {
         self.rows
             .iter()
             .find(|r| !r.model_key.starts_with("tier ") && (normalize(&r.model_key) == m || m.ends_with(&normalize(&r.model_key))))
-            .or_else(|| self.default_model_key.as_ref().and_then(|k| self.rows.iter().find(|r| &r.model_key == k)))
+            .or_else(|| {
+                self.default_model_key
+                    .as_ref()
+                    .and_then(|k| self.rows.iter().find(|r| &r.model_key == k))
+            })
             .or_else(|| self.rows.iter().find(|r| !r.kind.per_token() && r.model_key == "*"))
     }
 }
@@ -120,7 +124,10 @@ impl PriceSheet {
 /// Lower-case, without an organisation prefix and punctuation: `google/gemma-3-4b-it` -> `gemma34bit`.
 fn normalize(s: &str) -> String {
     let s = s.rsplit('/').next().unwrap_or(s);
-    s.chars().filter(|c| c.is_ascii_alphanumeric()).collect::<String>().to_ascii_lowercase()
+    s.chars()
+        .filter(|c| c.is_ascii_alphanumeric())
+        .collect::<String>()
+        .to_ascii_lowercase()
 }
 
 /// What a run's work costs under one price row.
@@ -150,8 +157,17 @@ impl Usage {
         let mean_p = s.mean_prompt_tokens?;
         let mean_c = s.mean_completion_tokens?;
         // Requests whose tokens are in the totals.
-        let n = if mean_p + mean_c > 0.0 { ((s.prompt_tokens + s.completion_tokens) as f64 / (mean_p + mean_c)).round() as u64 } else { 0 };
-        Some(Usage { requests: n.max(1), prompt_tokens: s.prompt_tokens, completion_tokens: s.completion_tokens, requests_per_s: s.requests_per_s })
+        let n = if mean_p + mean_c > 0.0 {
+            ((s.prompt_tokens + s.completion_tokens) as f64 / (mean_p + mean_c)).round() as u64
+        } else {
+            0
+        };
+        Some(Usage {
+            requests: n.max(1),
+            prompt_tokens: s.prompt_tokens,
+            completion_tokens: s.completion_tokens,
+            requests_per_s: s.requests_per_s,
+        })
     }
 }
 
@@ -197,12 +213,26 @@ mod tests {
     use proptest::prelude::*;
 
     fn seed_row() -> PriceRow {
-        PriceRow { id: 1, model_key: "gpt-oss-20b".into(), kind: PriceKind::Serverless, input_per_m: Some(0.04), output_per_m: Some(0.20), usd_per_hour: None, self_hosted: None, note: String::new() }
+        PriceRow {
+            id: 1,
+            model_key: "gpt-oss-20b".into(),
+            kind: PriceKind::Serverless,
+            input_per_m: Some(0.04),
+            output_per_m: Some(0.20),
+            usd_per_hour: None,
+            self_hosted: None,
+            note: String::new(),
+        }
     }
 
     #[test]
     fn gemma_at_the_seed_price_is_9_31_per_100k() {
-        let u = Usage { requests: 5000, prompt_tokens: 3_942_154, completion_tokens: 1_540_218, requests_per_s: 2.29 };
+        let u = Usage {
+            requests: 5000,
+            prompt_tokens: 3_942_154,
+            completion_tokens: 1_540_218,
+            requests_per_s: 2.29,
+        };
         let c = cost(&u, &seed_row(), 1e6).expect("priced");
         assert!((c.per_100k.0 - 9.3146).abs() < 1e-3, "{}", c.per_100k.0);
         assert!((c.per_month.0 - 93.146).abs() < 1e-2);
@@ -210,25 +240,55 @@ mod tests {
 
     #[test]
     fn llama_at_the_seed_price_is_3_66_not_4_05() {
-        let exact = Usage { requests: 5000, prompt_tokens: 1_540_000, completion_tokens: 606_875, requests_per_s: 46.15 };
+        let exact = Usage {
+            requests: 5000,
+            prompt_tokens: 1_540_000,
+            completion_tokens: 606_875,
+            requests_per_s: 46.15,
+        };
         let c = cost(&exact, &seed_row(), 1e6).expect("priced");
         assert_eq!(format!("{:.2}", c.per_100k.0), "3.66");
         // From the seed's rounded means (308 + 121) the same price gives 3.65.
-        let rounded = Usage { requests: 1, prompt_tokens: 308, completion_tokens: 121, requests_per_s: 1.0 };
-        assert_eq!(format!("{:.2}", cost(&rounded, &seed_row(), 1e6).expect("priced").per_100k.0), "3.65");
+        let rounded = Usage {
+            requests: 1,
+            prompt_tokens: 308,
+            completion_tokens: 121,
+            requests_per_s: 1.0,
+        };
+        assert_eq!(
+            format!("{:.2}", cost(&rounded, &seed_row(), 1e6).expect("priced").per_100k.0),
+            "3.65"
+        );
     }
 
     #[test]
     fn the_seed_gpu_costs_about_8_cents_an_hour() {
-        let s = SelfHosted { hardware_usd: 1200.0, years: 3.0, watts: 320.0, usd_per_kwh: 0.12, hours_per_day: 24.0 };
+        let s = SelfHosted {
+            hardware_usd: 1200.0,
+            years: 3.0,
+            watts: 320.0,
+            usd_per_kwh: 0.12,
+            hours_per_day: 24.0,
+        };
         // 1200 / 26280 h + 0.32 kW x 0.12 = 0.04566 + 0.0384
         assert!((s.usd_per_hour() - 0.084063).abs() < 1e-5, "{}", s.usd_per_hour());
     }
 
     #[test]
     fn self_hosted_cost_divides_the_hour_by_measured_requests() {
-        let row = PriceRow { kind: PriceKind::Dedicated, usd_per_hour: Some(3.6), input_per_m: None, output_per_m: None, ..seed_row() };
-        let u = Usage { requests: 10, prompt_tokens: 0, completion_tokens: 0, requests_per_s: 1.0 };
+        let row = PriceRow {
+            kind: PriceKind::Dedicated,
+            usd_per_hour: Some(3.6),
+            input_per_m: None,
+            output_per_m: None,
+            ..seed_row()
+        };
+        let u = Usage {
+            requests: 10,
+            prompt_tokens: 0,
+            completion_tokens: 0,
+            requests_per_s: 1.0,
+        };
         let c = cost(&u, &row, 1000.0).expect("priced");
         assert!((c.per_request.0 - 0.001).abs() < 1e-12);
     }
@@ -238,7 +298,15 @@ mod tests {
         let mut gemma = seed_row();
         gemma.model_key = "gemma3-27b-it".into();
         gemma.id = 2;
-        let sheet = PriceSheet { id: 1, name: "s".into(), provider: "p".into(), source: "x".into(), dated: "d".into(), default_model_key: Some("gpt-oss-20b".into()), rows: vec![seed_row(), gemma] };
+        let sheet = PriceSheet {
+            id: 1,
+            name: "s".into(),
+            provider: "p".into(),
+            source: "x".into(),
+            dated: "d".into(),
+            default_model_key: Some("gpt-oss-20b".into()),
+            rows: vec![seed_row(), gemma],
+        };
         assert_eq!(sheet.row_for("google/gemma3-27b-it").map(|r| r.id), Some(2));
         assert_eq!(sheet.row_for("meta-llama/Llama-3.2-1B-Instruct").map(|r| r.id), Some(1));
     }

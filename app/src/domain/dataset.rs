@@ -93,7 +93,10 @@ pub fn parse_batch_jsonl(text: &str) -> Result<Vec<DatasetItem>, FieldErrors> {
             continue;
         };
         if obj.contains_key("response") && !obj.contains_key("body") {
-            errors.push(&at, "this is an OpenAI Batch *output* line (it has `response`); upload the input file here, or import the output as a run");
+            errors.push(
+                &at,
+                "this is an OpenAI Batch *output* line (it has `response`); upload the input file here, or import the output as a run",
+            );
             continue;
         }
         let custom_id = match obj.get("custom_id") {
@@ -158,7 +161,11 @@ pub fn parse_batch_jsonl(text: &str) -> Result<Vec<DatasetItem>, FieldErrors> {
             errors.push(&at, "field `body.prompt` is missing for /v1/completions");
             continue;
         }
-        items.push(DatasetItem { custom_id, url, body: body.clone() });
+        items.push(DatasetItem {
+            custom_id,
+            url,
+            body: body.clone(),
+        });
     }
     if errors.is_empty() && items.is_empty() {
         errors.push("file", "the file has no requests (expected one JSON object per line)");

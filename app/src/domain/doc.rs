@@ -10,10 +10,16 @@ pub enum Block {
     /// A paragraph set apart (warnings, corrections).
     Note(String),
     List(Vec<String>),
-    Table { head: Vec<String>, rows: Vec<Vec<String>> },
+    Table {
+        head: Vec<String>,
+        rows: Vec<Vec<String>>,
+    },
     Code(String),
     /// An SVG chart (HTML only; Markdown gets its caption).
-    Svg { caption: String, svg: String },
+    Svg {
+        caption: String,
+        svg: String,
+    },
 }
 
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -112,7 +118,10 @@ th{background:#f3f4f6}.note{background:#fffbeb;border-left:4px solid #f59e0b;pad
 pre{background:#f3f4f6;padding:.6rem;white-space:pre-wrap}figure{margin:1rem 0}figcaption{color:#6b7280;font-size:.9rem}svg{max-width:100%;height:auto}";
 
 pub fn esc(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
 }
 
 /// Escape, then turn `**bold**` and `` `code` `` into HTML.
@@ -145,7 +154,10 @@ mod tests {
     fn the_same_blocks_render_as_markdown_and_html() {
         let mut d = Doc::default();
         d.push(Block::H2("Cost".into()));
-        d.push(Block::Table { head: vec!["Model".into(), "$/100K".into()], rows: vec![vec!["**Gemma**".into(), "$9.31".into()]] });
+        d.push(Block::Table {
+            head: vec!["Model".into(), "$/100K".into()],
+            rows: vec![vec!["**Gemma**".into(), "$9.31".into()]],
+        });
         d.push(Block::Note("a <b> & c".into()));
         let md = d.to_markdown();
         assert!(md.contains("## Cost") && md.contains("| **Gemma** | $9.31 |") && md.contains("> **Note:**"));

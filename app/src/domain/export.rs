@@ -76,7 +76,10 @@ pub fn batch_output_line(run_id: i64, r: &RequestRecord, model: &str) -> Value {
 
 /// A summary with the definition of every figure beside it.
 pub fn summary_json(summary: &RunSummary) -> Value {
-    let defs: serde_json::Map<String, Value> = definitions::all().into_iter().map(|(k, v)| (k.to_string(), Value::from(v))).collect();
+    let defs: serde_json::Map<String, Value> = definitions::all()
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), Value::from(v)))
+        .collect();
     json!({"summary": summary, "definitions": defs})
 }
 

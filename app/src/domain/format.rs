@@ -29,7 +29,11 @@ pub fn dec(x: f64, places: usize) -> String {
     let s = format!("{:.*}", places, x.abs());
     let (whole, frac) = s.split_once('.').unwrap_or((&s, ""));
     let whole = int(whole.parse::<f64>().unwrap_or(0.0));
-    let sign = if x < 0.0 && s.chars().any(|c| c.is_ascii_digit() && c != '0') { "-" } else { "" };
+    let sign = if x < 0.0 && s.chars().any(|c| c.is_ascii_digit() && c != '0') {
+        "-"
+    } else {
+        ""
+    };
     if frac.is_empty() {
         format!("{sign}{whole}")
     } else {

@@ -47,9 +47,21 @@ pub fn hybrid_at(input: &HybridInput, p: f64) -> HybridPoint {
     let judge_only = input.volume * input.judge_cost_per_request;
     let screen_then_judge = input.volume * (input.screen_cost_per_request + p * input.judge_cost_per_request);
     let cost = if p >= 1.0 { judge_only } else { screen_then_judge.min(judge_only) };
-    let savings = if judge_only > 0.0 { (1.0 - cost / judge_only).max(0.0) } else { 0.0 };
+    let savings = if judge_only > 0.0 {
+        (1.0 - cost / judge_only).max(0.0)
+    } else {
+        0.0
+    };
     let positives = input.screened.iter().filter(|s| input.positives.contains(&s.custom_id)).count();
-    HybridPoint { p, screen_then_judge, judge_only, cost, savings, recall: recall_at(input, p), positives }
+    HybridPoint {
+        p,
+        screen_then_judge,
+        judge_only,
+        cost,
+        savings,
+        recall: recall_at(input, p),
+        positives,
+    }
 }
 
 /// Points at p = 0, 1/steps, ..., 1.
@@ -107,7 +119,13 @@ mod tests {
             volume: 100_000.0,
             screen_cost_per_request: screen,
             judge_cost_per_request: judge,
-            screened: scores.iter().map(|(c, s)| Screened { custom_id: c.to_string(), score: *s }).collect(),
+            screened: scores
+                .iter()
+                .map(|(c, s)| Screened {
+                    custom_id: c.to_string(),
+                    score: *s,
+                })
+                .collect(),
             positives: positives.iter().map(|s| s.to_string()).collect(),
         }
     }
@@ -125,7 +143,12 @@ mod tests {
     #[test]
     fn recall_counts_positives_in_the_top_and_splits_ties() {
         // Scores: a=4 (pos), b=3, c=3 (pos), d=1, e=unscored (pos). Top 40 % = 2 slots: a + half of {b,c}.
-        let i = input(&[("a", Some(4.0)), ("b", Some(3.0)), ("c", Some(3.0)), ("d", Some(1.0)), ("e", None)], &["a", "c", "e"], 1.0, 2.0);
+        let i = input(
+            &[("a", Some(4.0)), ("b", Some(3.0)), ("c", Some(3.0)), ("d", Some(1.0)), ("e", None)],
+            &["a", "c", "e"],
+            1.0,
+            2.0,
+        );
         let h = hybrid_at(&i, 0.4);
         assert!((h.recall.expect("recall") - 1.5 / 3.0).abs() < 1e-12);
         assert_eq!(hybrid_at(&i, 1.0).recall, Some(1.0));

@@ -42,16 +42,25 @@ pub fn seed_summary(file: &str, text: &str) -> Result<ImportedRun, FieldErrors> 
     if v.get("dataset").is_some() && v.get("results").is_none() && v.get("model").is_none() {
         return Err(FieldErrors::one(
             "file",
-            format!("{file} describes a dataset ({}), not a run: it has no model and no results to import", v["dataset"]),
+            format!(
+                "{file} describes a dataset ({}), not a run: it has no model and no results to import",
+                v["dataset"]
+            ),
         ));
     }
-    let model = v.get("model").and_then(Value::as_str).ok_or_else(|| FieldErrors::one("file", format!("{file}: field `model` is missing")))?;
+    let model = v
+        .get("model")
+        .and_then(Value::as_str)
+        .ok_or_else(|| FieldErrors::one("file", format!("{file}: field `model` is missing")))?;
     if v.get("results").is_some() {
         nested(file, &v, model)
     } else if v.get("batch_size").is_some() {
         flat(file, &v, model)
     } else {
-        Err(FieldErrors::one("file", format!("{file}: neither a seed run summary (`results`) nor the flat shape (`batch_size`)")))
+        Err(FieldErrors::one(
+            "file",
+            format!("{file}: neither a seed run summary (`results`) nor the flat shape (`batch_size`)"),
+        ))
     }
 }
 
@@ -69,7 +78,9 @@ fn decimals(x: f64) -> i32 {
 /// figure loses precision the throughput kept (it was computed from the unrounded time): then the
 /// time is recovered as tokens / throughput. Which was used goes in the notes.
 fn wall_time(time: f64, time_field: &str, tokens: Option<u64>, reported_tps: Option<f64>, notes: &mut Vec<String>) -> f64 {
-    let (Some(tokens), Some(tps)) = (tokens, reported_tps) else { return time };
+    let (Some(tokens), Some(tps)) = (tokens, reported_tps) else {
+        return time;
+    };
     if tokens == 0 || tps <= 0.0 || time <= 0.0 {
         return time;
     }
@@ -94,7 +105,17 @@ fn wall_time(time: f64, time_field: &str, tokens: Option<u64>, reported_tps: Opt
     }
 }
 
-fn finish(model: &str, requests: u64, ok: u64, failed: u64, prompt: Option<u64>, completion: Option<u64>, total: Option<u64>, wall: f64, load: Option<f64>) -> RunSummary {
+fn finish(
+    model: &str,
+    requests: u64,
+    ok: u64,
+    failed: u64,
+    prompt: Option<u64>,
+    completion: Option<u64>,
+    total: Option<u64>,
+    wall: f64,
+    load: Option<f64>,
+) -> RunSummary {
     let per_s = |x: f64| if wall > 0.0 { x / wall } else { 0.0 };
     let split = prompt.zip(completion);
     let total = split.map(|(p, c)| p + c).or(total);
@@ -103,7 +124,11 @@ fn finish(model: &str, requests: u64, ok: u64, failed: u64, prompt: Option<u64>,
     RunSummary {
         requests,
         warmup_requests: 0,
-        outcomes: OutcomeCounts { ok, unclassified: failed, ..Default::default() },
+        outcomes: OutcomeCounts {
+            ok,
+            unclassified: failed,
+            ..Default::default()
+        },
         success_rate: if requests > 0 { ok as f64 / requests as f64 } else { 0.0 },
         wall_time_s: wall,
         model_load_time_s: load,
@@ -131,13 +156,18 @@ fn nested(file: &str, v: &Value, model: &str) -> Result<ImportedRun, FieldErrors
     let r = &v["results"];
     let requests = num(v, "test.num_requests").or_else(|| Some(num(r, "success_count")? + num(r, "failure_count").unwrap_or(0.0)));
     let Some(requests) = requests else {
-        return Err(FieldErrors::one("file", format!("{file}: neither `test.num_requests` nor `results.success_count`")));
+        return Err(FieldErrors::one(
+            "file",
+            format!("{file}: neither `test.num_requests` nor `results.success_count`"),
+        ));
     };
     let ok = num(r, "success_count").unwrap_or(requests) as u64;
     let failed = num(r, "failure_count").unwrap_or(0.0) as u64;
     let prompt = num(r, "prompt_tokens").map(|x| x as u64);
     let completion = num(r, "completion_tokens").map(|x| x as u64);
-    let total = num(r, "total_tokens").map(|x| x as u64).or(prompt.zip(completion).map(|(p, c)| p + c));
+    let total = num(r, "total_tokens")
+        .map(|x| x as u64)
+        .or(prompt.zip(completion).map(|(p, c)| p + c));
     let tps = num(r, "throughput_tokens_per_sec");
     let load = num(r, "model_load_time_seconds");
     let mut notes = Vec::new();
@@ -147,7 +177,10 @@ fn nested(file: &str, v: &Value, model: &str) -> Result<ImportedRun, FieldErrors
         }
         wall_time(t, "inference_time_seconds", total, tps, &mut notes)
     } else if let (Some(t), Some(tps)) = (total, tps) {
-        notes.push(format!("the file gives no time: wall time derived as total tokens / its throughput = {:.2} s", t as f64 / tps));
+        notes.push(format!(
+            "the file gives no time: wall time derived as total tokens / its throughput = {:.2} s",
+            t as f64 / tps
+        ));
         t as f64 / tps
     } else {
         notes.push("the file gives no time: rates are unknown".into());
@@ -248,7 +281,10 @@ pub fn batch_output(file: &str, text: &str) -> Result<ImportedRun, FieldErrors> 
             continue;
         };
         if v.get("body").is_some() && v.get("response").is_none() {
-            errors.push(&at, "this is a Batch *input* line (it has `body`): import the output file, and give the input as --input");
+            errors.push(
+                &at,
+                "this is a Batch *input* line (it has `body`): import the output file, and give the input as --input",
+            );
             continue;
         }
         let status = v.pointer("/response/status_code").and_then(Value::as_u64);
@@ -267,7 +303,10 @@ pub fn batch_output(file: &str, text: &str) -> Result<ImportedRun, FieldErrors> 
             .and_then(Value::as_str)
             .unwrap_or("")
             .to_string();
-        let finish_reason = choice.and_then(|c| c.get("finish_reason")).and_then(Value::as_str).map(str::to_string);
+        let finish_reason = choice
+            .and_then(|c| c.get("finish_reason"))
+            .and_then(Value::as_str)
+            .map(str::to_string);
         let outcome = match (status, error) {
             (Some(200), None) if finish_reason.as_deref() == Some("length") => Outcome::Truncated,
             (Some(200), None) => Outcome::Ok,
@@ -281,7 +320,12 @@ pub fn batch_output(file: &str, text: &str) -> Result<ImportedRun, FieldErrors> 
             warmup: false,
             outcome,
             http_status: status.map(|s| s as u16),
-            error: error.map(|e| e.get("message").and_then(Value::as_str).map(str::to_string).unwrap_or_else(|| e.to_string())),
+            error: error.map(|e| {
+                e.get("message")
+                    .and_then(Value::as_str)
+                    .map(str::to_string)
+                    .unwrap_or_else(|| e.to_string())
+            }),
             finish_reason,
             prompt_tokens: usage.and_then(|u| u.get("prompt_tokens")).and_then(Value::as_u64).map(Tokens),
             completion_tokens: usage.and_then(|u| u.get("completion_tokens")).and_then(Value::as_u64).map(Tokens),
@@ -341,7 +385,11 @@ mod tests {
     fn llama_time_is_recovered_from_its_more_precise_throughput() {
         let r = seed_summary("llama.json", LLAMA1B).expect("imports");
         assert_eq!(crate::domain::format::int(r.summary.total_tokens_per_s), "19,813");
-        assert!(r.provenance.notes.iter().any(|n| n.contains("rounded to 2 decimals")), "{:?}", r.provenance.notes);
+        assert!(
+            r.provenance.notes.iter().any(|n| n.contains("rounded to 2 decimals")),
+            "{:?}",
+            r.provenance.notes
+        );
         assert_eq!(r.summary.model_load_time_s, Some(210.2));
     }
 

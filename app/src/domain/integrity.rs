@@ -59,7 +59,10 @@ pub fn assess(i: &IntegrityInput) -> Integrity {
             _ => 0.0,
         }
     });
-    let client_cpu_fraction = i.client_cpu_s.filter(|_| i.wall_time_s > 0.0).map(|c| c / (i.wall_time_s * i.cores.max(1) as f64));
+    let client_cpu_fraction = i
+        .client_cpu_s
+        .filter(|_| i.wall_time_s > 0.0)
+        .map(|c| c / (i.wall_time_s * i.cores.max(1) as f64));
     let client_tokens: u64 = i.records.iter().filter_map(|r| r.completion_tokens).map(|t| t.0).sum();
     let server_tokens = i.server_generation.map(|(a, b)| b - a);
     let token_mismatch = server_tokens.filter(|s| *s > 0.0).map(|s| (client_tokens as f64 - s).abs() / s);
@@ -67,7 +70,10 @@ pub fn assess(i: &IntegrityInput) -> Integrity {
     let mut bottleneck = Vec::new();
     if let Some(l) = &dispatch_lag_ms {
         if l.p99 > MAX_DISPATCH_LAG_P99_MS {
-            bottleneck.push(format!("dispatch lag p99 {:.1} ms > {MAX_DISPATCH_LAG_P99_MS} ms: requests were sent late", l.p99));
+            bottleneck.push(format!(
+                "dispatch lag p99 {:.1} ms > {MAX_DISPATCH_LAG_P99_MS} ms: requests were sent late",
+                l.p99
+            ));
         }
     }
     if let (Some(target), Some(achieved)) = (i.target_rate, achieved_rate) {
@@ -135,7 +141,15 @@ mod tests {
     }
 
     fn input(records: &[RequestRecord]) -> IntegrityInput<'_> {
-        IntegrityInput { records, target_rate: Some(10.0), concurrency: 10_000, wall_time_s: 1.0, client_cpu_s: Some(0.1), cores: 2, server_generation: Some((0.0, 100.0)) }
+        IntegrityInput {
+            records,
+            target_rate: Some(10.0),
+            concurrency: 10_000,
+            wall_time_s: 1.0,
+            client_cpu_s: Some(0.1),
+            cores: 2,
+            server_generation: Some((0.0, 100.0)),
+        }
     }
 
     #[test]

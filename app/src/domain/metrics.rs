@@ -18,7 +18,10 @@ pub struct MetricsSample {
 /// Parse Prometheus text exposition. Values of a metric are summed over its label sets (one per
 /// model or engine); `_created` samples and comments are ignored.
 pub fn parse_vllm_metrics(text: &str, t_ms: u64) -> MetricsSample {
-    let mut s = MetricsSample { t_ms, ..Default::default() };
+    let mut s = MetricsSample {
+        t_ms,
+        ..Default::default()
+    };
     let mut kv_new: Option<f64> = None;
     let mut kv_old: Option<f64> = None;
     for line in text.lines() {
@@ -36,7 +39,9 @@ pub fn parse_vllm_metrics(text: &str, t_ms: u64) -> MetricsSample {
                 None => continue,
             },
         };
-        let Some(value) = rest.split_whitespace().next().and_then(|v| v.parse::<f64>().ok()) else { continue };
+        let Some(value) = rest.split_whitespace().next().and_then(|v| v.parse::<f64>().ok()) else {
+            continue;
+        };
         let slot = match name_labels {
             "vllm:num_requests_running" => &mut s.running,
             "vllm:num_requests_waiting" => &mut s.waiting,
@@ -97,7 +102,10 @@ mod tests {
 
     #[test]
     fn several_engines_are_summed() {
-        let s = parse_vllm_metrics("vllm:num_requests_running{engine=\"0\"} 1\nvllm:num_requests_running{engine=\"1\"} 2\n", 0);
+        let s = parse_vllm_metrics(
+            "vllm:num_requests_running{engine=\"0\"} 1\nvllm:num_requests_running{engine=\"1\"} 2\n",
+            0,
+        );
         assert_eq!(s.running, Some(3.0));
     }
 }

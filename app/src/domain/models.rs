@@ -48,7 +48,12 @@ impl Quant {
         }
     }
     pub fn parse(s: &str) -> Option<Quant> {
-        Quant::ALL.into_iter().find(|q| serde_json::to_value(q).ok().and_then(|v| v.as_str().map(|x| x == s)).unwrap_or(false))
+        Quant::ALL.into_iter().find(|q| {
+            serde_json::to_value(q)
+                .ok()
+                .and_then(|v| v.as_str().map(|x| x == s))
+                .unwrap_or(false)
+        })
     }
 }
 
@@ -120,17 +125,27 @@ pub fn from_hf_config(v: &Value, params_hint: Option<u64>) -> Result<Architectur
         return Err(format!("config.json lacks {}: paste the model's full config.json (for multimodal models the language model is read from `text_config`)", missing.join(", ")));
     }
     let kv_heads = get_u(c, "num_key_value_heads").unwrap_or(u64::from(heads)) as u32;
-    let head_dim = get_u(c, "head_dim").map(|h| h as u32).unwrap_or(if heads > 0 { hidden / heads } else { 0 });
+    let head_dim = get_u(c, "head_dim")
+        .map(|h| h as u32)
+        .unwrap_or(hidden.checked_div(heads).unwrap_or(0));
     if head_dim == 0 || layers == 0 || kv_heads == 0 {
         return Err("config.json has zero layers, heads or head_dim".into());
     }
     let max_positions = get_u(c, "max_position_embeddings").unwrap_or(4096);
-    let tied = c.get("tie_word_embeddings").and_then(Value::as_bool).or_else(|| v.get("tie_word_embeddings").and_then(Value::as_bool)).unwrap_or(false);
-    let sliding_window = get_u(c, "sliding_window").filter(|_| c.get("use_sliding_window").and_then(Value::as_bool) != Some(false)).map(|w| w as u32);
+    let tied = c
+        .get("tie_word_embeddings")
+        .and_then(Value::as_bool)
+        .or_else(|| v.get("tie_word_embeddings").and_then(Value::as_bool))
+        .unwrap_or(false);
+    let sliding_window = get_u(c, "sliding_window")
+        .filter(|_| c.get("use_sliding_window").and_then(Value::as_bool) != Some(false))
+        .map(|w| w as u32);
     let full_layers = match (c.get("layer_types").and_then(Value::as_array), sliding_window) {
         (Some(types), Some(_)) => types.iter().filter(|t| t.as_str() == Some("full_attention")).count() as u32,
         (None, Some(_)) => {
-            let pattern = get_u(c, "sliding_window_pattern").or_else(|| get_u(c, "_sliding_window_pattern")).unwrap_or(6) as u32;
+            let pattern = get_u(c, "sliding_window_pattern")
+                .or_else(|| get_u(c, "_sliding_window_pattern"))
+                .unwrap_or(6) as u32;
             (0..layers).filter(|i| (i + 1) % pattern.max(1) == 0).count() as u32
         }
         _ => layers,
@@ -176,13 +191,48 @@ pub struct ModelEntry {
 /// The seed team's models, from `shared/data/model-configs` (sources in each file's `_source`).
 pub fn presets() -> Vec<ModelEntry> {
     let files: [(&str, &str, Quant, Option<f64>); 7] = [
-        ("google/gemma-3-4b-it", include_str!("../../tests/fixtures/model-configs/google--gemma-3-4b-it.json"), Quant::Bf16, None),
-        ("google/gemma-3-12b-it", include_str!("../../tests/fixtures/model-configs/google--gemma-3-12b-it.json"), Quant::Bf16, None),
-        ("google/gemma-3-12b-it-qat-q4_0", include_str!("../../tests/fixtures/model-configs/google--gemma-3-12b-it-qat-q4_0.json"), Quant::GgufQ4_0, Some(8.07)),
-        ("meta-llama/Llama-3.2-1B-Instruct", include_str!("../../tests/fixtures/model-configs/meta-llama--Llama-3.2-1B-Instruct.json"), Quant::Bf16, None),
-        ("meta-llama/Llama-3.2-3B-Instruct", include_str!("../../tests/fixtures/model-configs/meta-llama--Llama-3.2-3B-Instruct.json"), Quant::Bf16, None),
-        ("Qwen/Qwen3-4B-Instruct-2507", include_str!("../../tests/fixtures/model-configs/Qwen--Qwen3-4B-Instruct-2507.json"), Quant::Bf16, None),
-        ("allenai/OLMo-1B-0724-hf", include_str!("../../tests/fixtures/model-configs/allenai--OLMo-1B-0724-hf.json"), Quant::Fp32, None),
+        (
+            "google/gemma-3-4b-it",
+            include_str!("../../tests/fixtures/model-configs/google--gemma-3-4b-it.json"),
+            Quant::Bf16,
+            None,
+        ),
+        (
+            "google/gemma-3-12b-it",
+            include_str!("../../tests/fixtures/model-configs/google--gemma-3-12b-it.json"),
+            Quant::Bf16,
+            None,
+        ),
+        (
+            "google/gemma-3-12b-it-qat-q4_0",
+            include_str!("../../tests/fixtures/model-configs/google--gemma-3-12b-it-qat-q4_0.json"),
+            Quant::GgufQ4_0,
+            Some(8.07),
+        ),
+        (
+            "meta-llama/Llama-3.2-1B-Instruct",
+            include_str!("../../tests/fixtures/model-configs/meta-llama--Llama-3.2-1B-Instruct.json"),
+            Quant::Bf16,
+            None,
+        ),
+        (
+            "meta-llama/Llama-3.2-3B-Instruct",
+            include_str!("../../tests/fixtures/model-configs/meta-llama--Llama-3.2-3B-Instruct.json"),
+            Quant::Bf16,
+            None,
+        ),
+        (
+            "Qwen/Qwen3-4B-Instruct-2507",
+            include_str!("../../tests/fixtures/model-configs/Qwen--Qwen3-4B-Instruct-2507.json"),
+            Quant::Bf16,
+            None,
+        ),
+        (
+            "allenai/OLMo-1B-0724-hf",
+            include_str!("../../tests/fixtures/model-configs/allenai--OLMo-1B-0724-hf.json"),
+            Quant::Fp32,
+            None,
+        ),
     ];
     files
         .into_iter()
@@ -198,8 +248,16 @@ pub fn presets() -> Vec<ModelEntry> {
                 quant,
                 source: format!(
                     "shared/data/model-configs ({}){}",
-                    if verified { "verified against public config files" } else { "partly unverified: see the file's _verified_note" },
-                    if weights_gb.is_some() { "; weights size 8.07 GB from a third-party model card" } else { "" }
+                    if verified {
+                        "verified against public config files"
+                    } else {
+                        "partly unverified: see the file's _verified_note"
+                    },
+                    if weights_gb.is_some() {
+                        "; weights size 8.07 GB from a third-party model card"
+                    } else {
+                        ""
+                    }
                 ),
                 weights_gb,
             })
@@ -216,7 +274,10 @@ mod tests {
         let p = presets();
         assert_eq!(p.len(), 7);
         let g = &p[0].arch;
-        assert_eq!((g.layers, g.kv_heads, g.head_dim, g.full_attention_layers, g.sliding_window), (34, 4, 256, 5, Some(1024)));
+        assert_eq!(
+            (g.layers, g.kv_heads, g.head_dim, g.full_attention_layers, g.sliding_window),
+            (34, 4, 256, 5, Some(1024))
+        );
         assert!(g.multimodal);
         assert_eq!(g.params, 4_300_079_472);
     }
@@ -224,7 +285,12 @@ mod tests {
     #[test]
     fn kv_bytes_match_the_readme_table() {
         let p = presets();
-        let bytes = |name: &str| p.iter().find(|m| m.name == name).map(|m| m.arch.kv_bytes_per_token(2.0)).expect("preset");
+        let bytes = |name: &str| {
+            p.iter()
+                .find(|m| m.name == name)
+                .map(|m| m.arch.kv_bytes_per_token(2.0))
+                .expect("preset")
+        };
         assert_eq!(bytes("google/gemma-3-4b-it"), 139_264.0);
         assert_eq!(bytes("meta-llama/Llama-3.2-1B-Instruct"), 32_768.0);
         assert_eq!(bytes("Qwen/Qwen3-4B-Instruct-2507"), 147_456.0);
@@ -237,7 +303,10 @@ mod tests {
     #[test]
     fn a_config_without_the_needed_fields_names_them() {
         let e = from_hf_config(&serde_json::json!({"hidden_size": 10}), None).expect_err("incomplete");
-        assert!(e.contains("num_hidden_layers") && e.contains("vocab_size") && e.contains("intermediate_size"), "{e}");
+        assert!(
+            e.contains("num_hidden_layers") && e.contains("vocab_size") && e.contains("intermediate_size"),
+            "{e}"
+        );
     }
 
     #[test]

@@ -31,16 +31,35 @@ mod tests {
     #[test]
     fn a_dominated_run_is_off_the_frontier() {
         let c = vec![
-            Candidate { speed: 10.0, quality: 0.5, cost: 1.0 },
-            Candidate { speed: 5.0, quality: 0.9, cost: 2.0 },
-            Candidate { speed: 4.0, quality: 0.4, cost: 3.0 }, // worse than both on everything
+            Candidate {
+                speed: 10.0,
+                quality: 0.5,
+                cost: 1.0,
+            },
+            Candidate {
+                speed: 5.0,
+                quality: 0.9,
+                cost: 2.0,
+            },
+            Candidate {
+                speed: 4.0,
+                quality: 0.4,
+                cost: 3.0,
+            }, // worse than both on everything
         ];
         assert_eq!(frontier(&c), vec![0, 1]);
     }
 
     #[test]
     fn equal_runs_both_stay() {
-        let c = vec![Candidate { speed: 1.0, quality: 1.0, cost: 1.0 }; 2];
+        let c = vec![
+            Candidate {
+                speed: 1.0,
+                quality: 1.0,
+                cost: 1.0
+            };
+            2
+        ];
         assert_eq!(frontier(&c), vec![0, 1]);
     }
 }

@@ -38,7 +38,11 @@ pub const GRAPH_MIB_PER_LAYER_SIZE: f64 = 0.55;
 /// The batch sizes vLLM captures CUDA graphs for: 1, 2, 4, then every 8 up to 512, capped at
 /// max_num_seqs (vLLM `cudagraph_capture_sizes` default).
 pub fn capture_sizes(max_num_seqs: u32) -> usize {
-    [1u32, 2, 4].iter().chain((8..=512).step_by(8).collect::<Vec<u32>>().iter()).filter(|&&s| s <= max_num_seqs.max(1)).count()
+    [1u32, 2, 4]
+        .iter()
+        .chain((8..=512).step_by(8).collect::<Vec<u32>>().iter())
+        .filter(|&&s| s <= max_num_seqs.max(1))
+        .count()
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -109,12 +113,19 @@ pub fn plan(i: &PlanInput) -> Plan {
     let a = &i.model.arch;
     let budget = i.gpu_memory_utilization * i.gpu_memory_gib;
     let weights = weight_bytes(&i.model) / GIB;
-    let batched = i.max_num_batched_tokens.unwrap_or(DEFAULT_BATCHED_TOKENS).max(i.max_model_len.min(DEFAULT_BATCHED_TOKENS));
+    let batched = i
+        .max_num_batched_tokens
+        .unwrap_or(DEFAULT_BATCHED_TOKENS)
+        .max(i.max_model_len.min(DEFAULT_BATCHED_TOKENS));
     let activation = (batched as f64 * f64::from(a.hidden) * 2.0 * ACTIVATION_FACTOR
         + f64::from(i.max_num_seqs) * f64::from(a.vocab) * 4.0 * SAMPLER_COPIES)
         / GIB
         + if a.multimodal { VISION_PROFILE_GIB } else { 0.0 };
-    let graphs = if i.enforce_eager { 0.0 } else { f64::from(a.layers) * capture_sizes(i.max_num_seqs) as f64 * GRAPH_MIB_PER_LAYER_SIZE / 1024.0 };
+    let graphs = if i.enforce_eager {
+        0.0
+    } else {
+        f64::from(a.layers) * capture_sizes(i.max_num_seqs) as f64 * GRAPH_MIB_PER_LAYER_SIZE / 1024.0
+    };
     let kv = budget - weights - activation - NON_TORCH_GIB - graphs;
     let per_token = a.kv_bytes_per_token(i.kv_dtype.bytes());
     let per_seq = a.kv_bytes_per_sequence(i.max_model_len, i.kv_dtype.bytes());
@@ -149,10 +160,16 @@ pub fn plan(i: &PlanInput) -> Plan {
         ));
     }
     if i.max_model_len > a.max_positions {
-        problems.push(format!("max_model_len {} is more than the model's max_position_embeddings {}", i.max_model_len, a.max_positions));
+        problems.push(format!(
+            "max_model_len {} is more than the model's max_position_embeddings {}",
+            i.max_model_len, a.max_positions
+        ));
     }
     if !(0.0..=1.0).contains(&i.gpu_memory_utilization) || i.gpu_memory_utilization == 0.0 {
-        problems.push(format!("gpu_memory_utilization must be in (0, 1], got {}", i.gpu_memory_utilization));
+        problems.push(format!(
+            "gpu_memory_utilization must be in (0, 1], got {}",
+            i.gpu_memory_utilization
+        ));
     }
     Plan {
         budget_gib: budget,
@@ -258,7 +275,11 @@ mod tests {
     fn a_12b_model_in_bf16_cannot_fit_a_16_gb_card_and_says_why() {
         let p = plan(&input("google/gemma-3-12b-it"));
         assert!(!p.fits);
-        assert!(p.problems[0].contains("the weights alone need 22.70 GiB") && p.problems[0].contains("16.00 GiB"), "{:?}", p.problems);
+        assert!(
+            p.problems[0].contains("the weights alone need 22.70 GiB") && p.problems[0].contains("16.00 GiB"),
+            "{:?}",
+            p.problems
+        );
         assert!(recommend(&input("google/gemma-3-12b-it")).is_none());
     }
 

@@ -3,7 +3,16 @@
 use super::cost::{PriceKind, PriceRow, PriceSheet, SelfHosted};
 
 fn per_token(model_key: &str, kind: PriceKind, input: f64, output: f64, note: &str) -> PriceRow {
-    PriceRow { id: 0, model_key: model_key.into(), kind, input_per_m: Some(input), output_per_m: Some(output), usd_per_hour: None, self_hosted: None, note: note.into() }
+    PriceRow {
+        id: 0,
+        model_key: model_key.into(),
+        kind,
+        input_per_m: Some(input),
+        output_per_m: Some(output),
+        usd_per_hour: None,
+        self_hosted: None,
+        note: note.into(),
+    }
 }
 
 pub const SEED_SHEET: &str = "Parasail (seed sheet, Oct 2025)";
@@ -23,7 +32,13 @@ pub fn starting_sheets() -> Vec<PriceSheet> {
             dated: "2025-10-28".into(),
             default_model_key: Some("gpt-oss-20b".into()),
             rows: vec![
-                per_token("gpt-oss-20b", PriceKind::Serverless, 0.04, 0.20, "the seed priced every model at this rate"),
+                per_token(
+                    "gpt-oss-20b",
+                    PriceKind::Serverless,
+                    0.04,
+                    0.20,
+                    "the seed priced every model at this rate",
+                ),
                 per_token("gemma3-27b-it", PriceKind::Serverless, 0.20, 0.50, ""),
                 per_token("qwen3-14b", PriceKind::Serverless, 0.15, 0.30, ""),
                 per_token("qwen3-30b-a3b", PriceKind::Serverless, 0.15, 0.65, ""),
@@ -65,7 +80,13 @@ pub fn starting_sheets() -> Vec<PriceSheet> {
                 input_per_m: None,
                 output_per_m: None,
                 usd_per_hour: None,
-                self_hosted: Some(SelfHosted { hardware_usd: 1200.0, years: 3.0, watts: 320.0, usd_per_kwh: 0.12, hours_per_day: 24.0 }),
+                self_hosted: Some(SelfHosted {
+                    hardware_usd: 1200.0,
+                    years: 3.0,
+                    watts: 320.0,
+                    usd_per_kwh: 0.12,
+                    hours_per_day: 24.0,
+                }),
                 note: "any model served on this card".into(),
             }],
         },
@@ -79,7 +100,13 @@ mod tests {
     #[test]
     fn batch_prices_are_half_the_serverless_ones() {
         let later = &starting_sheets()[1];
-        let find = |k: PriceKind| later.rows.iter().find(|r| r.model_key == "gpt-oss-20b" && r.kind == k).expect("row");
+        let find = |k: PriceKind| {
+            later
+                .rows
+                .iter()
+                .find(|r| r.model_key == "gpt-oss-20b" && r.kind == k)
+                .expect("row")
+        };
         assert_eq!(find(PriceKind::Batch).input_per_m, Some(0.015));
         assert_eq!(find(PriceKind::Batch).output_per_m, Some(0.075));
         assert_eq!(find(PriceKind::Serverless).output_per_m, Some(0.15));
@@ -87,6 +114,8 @@ mod tests {
 
     #[test]
     fn every_sheet_is_dated_and_sourced() {
-        assert!(starting_sheets().iter().all(|s| !s.dated.is_empty() && !s.source.is_empty() && !s.rows.is_empty()));
+        assert!(starting_sheets()
+            .iter()
+            .all(|s| !s.dated.is_empty() && !s.source.is_empty() && !s.rows.is_empty()));
     }
 }

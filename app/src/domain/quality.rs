@@ -124,7 +124,10 @@ mod tests {
     fn bare_fenced_and_prose_json_are_found_and_told_apart() {
         assert_eq!(extract_json(" {\"a\": 1} ").map(|x| x.0), Some(JsonForm::Bare));
         assert_eq!(extract_json("```json\n{\"a\": 1}\n```").map(|x| x.0), Some(JsonForm::Fenced));
-        assert_eq!(extract_json("Here it is:\n\n{\"a\": {\"b\": \"}\"}} hope that helps").map(|x| x.0), Some(JsonForm::InProse));
+        assert_eq!(
+            extract_json("Here it is:\n\n{\"a\": {\"b\": \"}\"}} hope that helps").map(|x| x.0),
+            Some(JsonForm::InProse)
+        );
         assert_eq!(extract_json("no json here"), None);
         assert_eq!(extract_json("{\"truncated\": \"abc"), None);
     }
@@ -149,7 +152,10 @@ mod tests {
 /// Automatic checks over a run's answered, measured records. `schema_ok` tells whether a
 /// value is valid against the dataset's schema (`None`: the dataset has no schema).
 pub fn assess_run(records: &[super::record::RequestRecord], schema_ok: Option<&dyn Fn(&Value) -> bool>) -> RunQuality {
-    let mut q = RunQuality { schema_valid: schema_ok.map(|_| 0), ..Default::default() };
+    let mut q = RunQuality {
+        schema_valid: schema_ok.map(|_| 0),
+        ..Default::default()
+    };
     for r in records.iter().filter(|r| !r.warmup && r.outcome.answered()) {
         q.answered += 1;
         if r.outcome == super::status::Outcome::Truncated {
@@ -213,7 +219,11 @@ impl RunQuality {
         let n = self.answered.max(1) as f64;
         let mut parts = Vec::new();
         if let Some(g) = self.mean_grade {
-            parts.push(format!("mean grade {g:.2}/5 (n={}{})", self.grades, self.grade_ci.map(|c| format!(", ±{c:.2}")).unwrap_or_default()));
+            parts.push(format!(
+                "mean grade {g:.2}/5 (n={}{})",
+                self.grades,
+                self.grade_ci.map(|c| format!(", ±{c:.2}")).unwrap_or_default()
+            ));
         }
         match self.schema_valid {
             Some(v) => parts.push(format!("{:.0}% schema-valid", v as f64 / n * 100.0)),
@@ -270,7 +280,11 @@ pub fn check_answer(
         }
     } else if schema.is_some() {
         c.schema_valid = Some(false);
-        c.schema_errors = vec![if c.truncated { "no complete JSON (cut at max_tokens)".into() } else { "no JSON found".into() }];
+        c.schema_errors = vec![if c.truncated {
+            "no complete JSON (cut at max_tokens)".into()
+        } else {
+            "no JSON found".into()
+        }];
     }
     c
 }

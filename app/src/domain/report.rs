@@ -92,9 +92,21 @@ pub fn build(input: &ReportInput) -> Doc {
 
     let full: Vec<&ReportRun> = input.runs.iter().filter(|r| r.full()).collect();
     let smoke: Vec<&ReportRun> = input.runs.iter().filter(|r| !r.full()).collect();
-    let fastest = full.iter().filter(|r| r.summary.timing_known).max_by(|a, b| a.summary.total_tokens_per_s.total_cmp(&b.summary.total_tokens_per_s)).copied();
-    let best = full.iter().filter_map(|r| Some((r, r.quality.as_ref()?.score()?))).max_by(|a, b| a.1.total_cmp(&b.1)).map(|x| *x.0);
-    let cheapest = full.iter().filter_map(|r| Some((r, r.per_100k()?))).min_by(|a, b| a.1.total_cmp(&b.1)).map(|x| *x.0);
+    let fastest = full
+        .iter()
+        .filter(|r| r.summary.timing_known)
+        .max_by(|a, b| a.summary.total_tokens_per_s.total_cmp(&b.summary.total_tokens_per_s))
+        .copied();
+    let best = full
+        .iter()
+        .filter_map(|r| Some((r, r.quality.as_ref()?.score()?)))
+        .max_by(|a, b| a.1.total_cmp(&b.1))
+        .map(|x| *x.0);
+    let cheapest = full
+        .iter()
+        .filter_map(|r| Some((r, r.per_100k()?)))
+        .min_by(|a, b| a.1.total_cmp(&b.1))
+        .map(|x| *x.0);
 
     d.push(Block::H2("Completed tests".into()));
     for r in full.iter().chain(smoke.iter()) {
@@ -108,13 +120,31 @@ pub fn build(input: &ReportInput) -> Doc {
         if cheapest.is_some_and(|c| c.id == r.id) {
             tags.push("CHEAPEST");
         }
-        d.push(Block::H3(format!("{}{}", r.title(), if tags.is_empty() { String::new() } else { format!(" — {}", tags.join(", ")) })));
+        d.push(Block::H3(format!(
+            "{}{}",
+            r.title(),
+            if tags.is_empty() {
+                String::new()
+            } else {
+                format!(" — {}", tags.join(", "))
+            }
+        )));
         let s = &r.summary;
         let mut rows = vec![
             vec!["Model".into(), r.model.clone()],
-            vec!["Dataset".into(), if r.dataset.is_empty() { "not recorded".into() } else { r.dataset.clone() }],
+            vec![
+                "Dataset".into(),
+                if r.dataset.is_empty() {
+                    "not recorded".into()
+                } else {
+                    r.dataset.clone()
+                },
+            ],
             vec!["Requests".into(), format::int(s.requests as f64)],
-            vec!["Success rate".into(), format!("{} ({}/{})", format::percent(s.success_rate), s.outcomes.answered() + 0, s.requests)],
+            vec![
+                "Success rate".into(),
+                format!("{} ({}/{})", format::percent(s.success_rate), s.outcomes.answered(), s.requests),
+            ],
             vec![
                 "Wall time (generation)".into(),
                 if !s.timing_known {
@@ -125,21 +155,59 @@ pub fn build(input: &ReportInput) -> Doc {
                     format::seconds(s.wall_time_s)
                 },
             ],
-            vec!["Model load time (apart)".into(), s.model_load_time_s.map(format::seconds).unwrap_or("not recorded".into())],
-            vec!["Output tok/s".into(), if s.total_tokens_only.is_some() { "unknown (no completion count)".into() } else { tps(s, s.output_tokens_per_s) }],
+            vec![
+                "Model load time (apart)".into(),
+                s.model_load_time_s.map(format::seconds).unwrap_or("not recorded".into()),
+            ],
+            vec![
+                "Output tok/s".into(),
+                if s.total_tokens_only.is_some() {
+                    "unknown (no completion count)".into()
+                } else {
+                    tps(s, s.output_tokens_per_s)
+                },
+            ],
             vec!["Total tok/s".into(), tps(s, s.total_tokens_per_s)],
-            vec!["Requests/s".into(), if s.timing_known { format::dec(s.requests_per_s, 2) } else { "unknown".into() }],
-            vec!["Avg prompt tokens".into(), s.mean_prompt_tokens.map(|v| format::dec(v, 1)).unwrap_or("unknown".into())],
-            vec!["Avg completion tokens".into(), s.mean_completion_tokens.map(|v| format::dec(v, 1)).unwrap_or("unknown".into())],
-            vec!["Avg total tokens".into(), s.mean_total_tokens().map(|v| format::dec(v, 1)).unwrap_or("unknown".into())],
+            vec![
+                "Requests/s".into(),
+                if s.timing_known {
+                    format::dec(s.requests_per_s, 2)
+                } else {
+                    "unknown".into()
+                },
+            ],
+            vec![
+                "Avg prompt tokens".into(),
+                s.mean_prompt_tokens.map(|v| format::dec(v, 1)).unwrap_or("unknown".into()),
+            ],
+            vec![
+                "Avg completion tokens".into(),
+                s.mean_completion_tokens.map(|v| format::dec(v, 1)).unwrap_or("unknown".into()),
+            ],
+            vec![
+                "Avg total tokens".into(),
+                s.mean_total_tokens().map(|v| format::dec(v, 1)).unwrap_or("unknown".into()),
+            ],
         ];
         if s.ttft_ms.is_some() || s.e2e_ms.is_some() {
-            let d3 = |d: Option<super::stats::Distribution>| d.map(|d| format!("{} / {} / {}", format::ms(d.p50), format::ms(d.p90), format::ms(d.p99))).unwrap_or("—".into());
+            let d3 = |d: Option<super::stats::Distribution>| {
+                d.map(|d| format!("{} / {} / {}", format::ms(d.p50), format::ms(d.p90), format::ms(d.p99)))
+                    .unwrap_or("—".into())
+            };
             rows.push(vec!["TTFT p50 / p90 / p99".into(), d3(s.ttft_ms)]);
             rows.push(vec!["E2E p50 / p90 / p99".into(), d3(s.e2e_ms)]);
         }
-        rows.push(vec!["Quality".into(), r.quality.as_ref().map(RunQuality::describe).unwrap_or("no answers stored (nothing to check or grade)".into())]);
-        d.push(Block::Table { head: vec!["Metric".into(), "Value".into()], rows });
+        rows.push(vec![
+            "Quality".into(),
+            r.quality
+                .as_ref()
+                .map(RunQuality::describe)
+                .unwrap_or("no answers stored (nothing to check or grade)".into()),
+        ]);
+        d.push(Block::Table {
+            head: vec!["Metric".into(), "Value".into()],
+            rows,
+        });
         if let Some(sample) = &r.sample {
             d.push(Block::P("Sample response:".into()));
             d.push(Block::Code(sample.chars().take(900).collect()));
@@ -151,16 +219,27 @@ pub fn build(input: &ReportInput) -> Doc {
 
     d.push(Block::H2("Performance comparison".into()));
     d.push(Block::Table {
-        head: vec!["Model".into(), "Wall time".into(), "Output tok/s".into(), "Total tok/s".into(), "Avg output tokens".into(), "Quality".into()],
+        head: vec![
+            "Model".into(),
+            "Wall time".into(),
+            "Output tok/s".into(),
+            "Total tok/s".into(),
+            "Avg output tokens".into(),
+            "Quality".into(),
+        ],
         rows: full
             .iter()
             .map(|r| {
                 vec![
                     r.title(),
-                    if r.summary.timing_known { format::seconds(r.summary.wall_time_s) } else { "unknown".into() },
+                    if r.summary.timing_known {
+                        format::seconds(r.summary.wall_time_s)
+                    } else {
+                        "unknown".into()
+                    },
                     tps(&r.summary, r.summary.output_tokens_per_s),
                     tps(&r.summary, r.summary.total_tokens_per_s),
-                    r.summary.mean_completion_tokens.map(|v| format::int(v)).unwrap_or("unknown".into()),
+                    r.summary.mean_completion_tokens.map(format::int).unwrap_or("unknown".into()),
                     r.quality.as_ref().map(RunQuality::describe).unwrap_or("not measured".into()),
                 ]
             })
@@ -180,7 +259,13 @@ pub fn build(input: &ReportInput) -> Doc {
                     .filter(|s| *s > 0.0 && i + 1 < by_speed.len())
                     .map(|s| format!(" ({:.1}x the slowest)", r.summary.total_tokens_per_s / s))
                     .unwrap_or_default();
-                format!("{}. {} — {} total tok/s, {} output tok/s{vs}", i + 1, r.title(), format::int(r.summary.total_tokens_per_s), format::int(r.summary.output_tokens_per_s))
+                format!(
+                    "{}. {} — {} total tok/s, {} output tok/s{vs}",
+                    i + 1,
+                    r.title(),
+                    format::int(r.summary.total_tokens_per_s),
+                    format::int(r.summary.output_tokens_per_s)
+                )
             })
             .collect(),
     ));
@@ -190,7 +275,20 @@ pub fn build(input: &ReportInput) -> Doc {
     if by_quality.is_empty() {
         d.push(Block::P("No run here has stored answers to check or grades: quality is not measured. Run the models on the same dataset in Bakeoff and grade samples to rank them.".into()));
     } else {
-        d.push(Block::List(by_quality.iter().enumerate().map(|(i, (r, _))| format!("{}. {} — {}", i + 1, r.title(), r.quality.as_ref().map(RunQuality::describe).unwrap_or_default())).collect()));
+        d.push(Block::List(
+            by_quality
+                .iter()
+                .enumerate()
+                .map(|(i, (r, _))| {
+                    format!(
+                        "{}. {} — {}",
+                        i + 1,
+                        r.title(),
+                        r.quality.as_ref().map(RunQuality::describe).unwrap_or_default()
+                    )
+                })
+                .collect(),
+        ));
     }
 
     d.push(Block::H2(format!("Production cost estimates ({})", input.sheet.name)));
@@ -199,16 +297,24 @@ pub fn build(input: &ReportInput) -> Doc {
         format::int(input.monthly_volume)
     )));
     d.push(Block::Table {
-        head: vec!["Model".into(), "Price applied".into(), "Avg tokens/req".into(), "Cost per 100K".into(), format!("Monthly ({})", format::int(input.monthly_volume))],
+        head: vec![
+            "Model".into(),
+            "Price applied".into(),
+            "Avg tokens/req".into(),
+            "Cost per 100K".into(),
+            format!("Monthly ({})", format::int(input.monthly_volume)),
+        ],
         rows: full
             .iter()
             .map(|r| {
                 vec![
                     r.title(),
                     r.price_row.clone().unwrap_or("no row applies".into()),
-                    r.summary.mean_total_tokens().map(|v| format::int(v)).unwrap_or("unknown".into()),
+                    r.summary.mean_total_tokens().map(format::int).unwrap_or("unknown".into()),
                     r.per_100k().map(format::usd).unwrap_or("—".into()),
-                    r.cost_per_request.map(|c| format::usd(c.0 * input.monthly_volume)).unwrap_or("—".into()),
+                    r.cost_per_request
+                        .map(|c| format::usd(c.0 * input.monthly_volume))
+                        .unwrap_or("—".into()),
                 ]
             })
             .collect(),
@@ -219,12 +325,29 @@ pub fn build(input: &ReportInput) -> Doc {
         d.push(Block::H2("Hybrid strategy".into()));
         let per = |x: f64| format::usd(x);
         let mut items = vec![
-            format!("Screen all {} with {}, judge the top {} with {}.", format::int(input.monthly_volume), h.screen, format::percent(p.p), h.judge),
+            format!(
+                "Screen all {} with {}, judge the top {} with {}.",
+                format::int(input.monthly_volume),
+                h.screen,
+                format::percent(p.p),
+                h.judge
+            ),
             format!("Screen + judge: {} (judge-only: {}).", per(p.screen_then_judge), per(p.judge_only)),
-            format!("Strategy cost: {}; savings {} against judge-only.", per(p.cost), format::percent(p.savings)),
+            format!(
+                "Strategy cost: {}; savings {} against judge-only.",
+                per(p.cost),
+                format::percent(p.savings)
+            ),
         ];
         match p.recall {
-            Some(r) => items.push(format!("What the screen loses: of {} items {}, the top {} keeps {} ({} missed).", p.positives, h.positives_are, format::percent(p.p), format::percent(r), format::percent(1.0 - r))),
+            Some(r) => items.push(format!(
+                "What the screen loses: of {} items {}, the top {} keeps {} ({} missed).",
+                p.positives,
+                h.positives_are,
+                format::percent(p.p),
+                format::percent(r),
+                format::percent(1.0 - r)
+            )),
             None => items.push("What the screen loses: unknown here (no item-level answers from both runs on the same dataset).".into()),
         }
         if p.screen_then_judge > p.judge_only {
@@ -248,19 +371,36 @@ pub fn build(input: &ReportInput) -> Doc {
         }
     }
     if let Some(c) = cheapest {
-        if let Some(dear) = full.iter().filter_map(|r| Some((r, r.per_100k()?))).max_by(|a, b| a.1.total_cmp(&b.1)) {
+        if let Some(dear) = full
+            .iter()
+            .filter_map(|r| Some((r, r.per_100k()?)))
+            .max_by(|a, b| a.1.total_cmp(&b.1))
+        {
             if let (Some(a), b) = (c.per_100k(), dear.1) {
                 if dear.0.id != c.id {
                     if let Some(pct) = cheaper_by(Usd(a), Usd(b)) {
-                        findings.push(format!("**Cheapest:** {} — {:.0}% cheaper than {} ({} vs {} per 100K).", c.title(), pct * 100.0, dear.0.title(), format::usd(a), format::usd(b)));
+                        findings.push(format!(
+                            "**Cheapest:** {} — {:.0}% cheaper than {} ({} vs {} per 100K).",
+                            c.title(),
+                            pct * 100.0,
+                            dear.0.title(),
+                            format::usd(a),
+                            format::usd(b)
+                        ));
                     }
                 }
             }
         }
     }
     match best {
-        Some(b) => findings.push(format!("**Best quality:** {} — {}.", b.title(), b.quality.as_ref().map(RunQuality::describe).unwrap_or_default())),
-        None => findings.push("**Quality:** not measured for these runs; the speed and cost findings say nothing about which model is good enough.".into()),
+        Some(b) => findings.push(format!(
+            "**Best quality:** {} — {}.",
+            b.title(),
+            b.quality.as_ref().map(RunQuality::describe).unwrap_or_default()
+        )),
+        None => findings.push(
+            "**Quality:** not measured for these runs; the speed and cost findings say nothing about which model is good enough.".into(),
+        ),
     }
     let prompts: Vec<f64> = full.iter().filter_map(|r| r.summary.mean_prompt_tokens).collect();
     if let (Some(lo), Some(hi)) = (prompts.iter().copied().reduce(f64::min), prompts.iter().copied().reduce(f64::max)) {
@@ -280,15 +420,26 @@ pub fn build(input: &ReportInput) -> Doc {
         findings.push("Some runs here are **simulated** (Bakeoff's built-in vLLM simulator): their figures show the tool working, not a model on a GPU.".into());
     }
     if !smoke.is_empty() {
-        findings.push(format!("{} smoke test(s) of fewer than 100 requests are listed but left out of the rankings.", smoke.len()));
+        findings.push(format!(
+            "{} smoke test(s) of fewer than 100 requests are listed but left out of the rankings.",
+            smoke.len()
+        ));
     }
     d.push(Block::List(findings));
 
     if !input.claims.is_empty() {
         d.push(Block::H2("Checked against the hand-written report".into()));
-        d.push(Block::P("Each figure the seed team's report claimed, recomputed from the same run summaries and prices.".into()));
+        d.push(Block::P(
+            "Each figure the seed team's report claimed, recomputed from the same run summaries and prices.".into(),
+        ));
         d.push(Block::Table {
-            head: vec!["Model".into(), "Claim".into(), "Bakeoff computes".into(), "Verdict".into(), "Why".into()],
+            head: vec![
+                "Model".into(),
+                "Claim".into(),
+                "Bakeoff computes".into(),
+                "Verdict".into(),
+                "Why".into(),
+            ],
             rows: input
                 .claims
                 .iter()
@@ -303,12 +454,18 @@ pub fn build(input: &ReportInput) -> Doc {
                 .collect(),
         });
         for c in input.claims.iter().filter(|c| c.verdict == Verdict::Differs) {
-            d.push(Block::Note(format!("The hand-written report's \"{}\" for {}: {}; Bakeoff computes {}.", c.claim, c.model, c.why, c.computed)));
+            d.push(Block::Note(format!(
+                "The hand-written report's \"{}\" for {}: {}; Bakeoff computes {}.",
+                c.claim, c.model, c.why, c.computed
+            )));
         }
     }
 
     for (caption, svg) in &input.charts {
-        d.push(Block::Svg { caption: caption.clone(), svg: svg.clone() });
+        d.push(Block::Svg {
+            caption: caption.clone(),
+            svg: svg.clone(),
+        });
     }
     d
 }

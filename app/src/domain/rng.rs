@@ -77,8 +77,14 @@ mod tests {
 
     #[test]
     fn same_seed_same_sequence() {
-        let a: Vec<u64> = { let mut g = SplitMix64::new(7); (0..5).map(|_| g.next_u64()).collect() };
-        let b: Vec<u64> = { let mut g = SplitMix64::new(7); (0..5).map(|_| g.next_u64()).collect() };
+        let a: Vec<u64> = {
+            let mut g = SplitMix64::new(7);
+            (0..5).map(|_| g.next_u64()).collect()
+        };
+        let b: Vec<u64> = {
+            let mut g = SplitMix64::new(7);
+            (0..5).map(|_| g.next_u64()).collect()
+        };
         assert_eq!(a, b);
     }
 

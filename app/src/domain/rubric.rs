@@ -32,7 +32,10 @@ impl Rubric {
 impl RubricField {
     /// A scale value as the text answers are compared with.
     pub fn options(&self) -> Vec<String> {
-        self.scale.iter().map(|v| v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string())).collect()
+        self.scale
+            .iter()
+            .map(|v| v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string()))
+            .collect()
     }
     /// Position of `value` on the scale (case-insensitive).
     pub fn index_of(&self, value: &str) -> Option<usize> {
@@ -51,6 +54,9 @@ mod tests {
         let rec = r.field("recommendation").expect("field");
         assert!(rec.ordered);
         assert_eq!(rec.index_of("strong no"), Some(4));
-        assert_eq!(r.field("analysis.is_software_engineer.value").expect("field").index_of("false"), Some(1));
+        assert_eq!(
+            r.field("analysis.is_software_engineer.value").expect("field").index_of("false"),
+            Some(1)
+        );
     }
 }

@@ -16,10 +16,13 @@ pub fn stratified_sample(items: &[(String, String)], size: usize, seed: u64) -> 
         strata.entry(s.as_str()).or_default().push(id.as_str());
     }
     let n = items.len() as f64;
-    let mut quota: Vec<(&str, usize, f64)> = strata.iter().map(|(s, ids)| {
-        let exact = ids.len() as f64 * size as f64 / n;
-        (*s, exact.floor() as usize, exact - exact.floor())
-    }).collect();
+    let mut quota: Vec<(&str, usize, f64)> = strata
+        .iter()
+        .map(|(s, ids)| {
+            let exact = ids.len() as f64 * size as f64 / n;
+            (*s, exact.floor() as usize, exact - exact.floor())
+        })
+        .collect();
     // Give every stratum one if the size allows, then the largest remainders.
     if size >= quota.len() {
         for q in quota.iter_mut().filter(|q| q.1 == 0) {

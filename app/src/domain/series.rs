@@ -35,7 +35,11 @@ pub fn client_throughput(records: &[RequestRecord]) -> Vec<(f64, f64)> {
         let i = (r.finished().as_secs_f64() / bucket).floor() as usize;
         buckets[i.min(n - 1)] += r.completion_tokens.map(|t| t.0 as f64).unwrap_or(0.0);
     }
-    buckets.into_iter().enumerate().map(|(i, tokens)| (i as f64 * bucket, tokens / bucket)).collect()
+    buckets
+        .into_iter()
+        .enumerate()
+        .map(|(i, tokens)| (i as f64 * bucket, tokens / bucket))
+        .collect()
 }
 
 /// The server's generation rate between consecutive scrapes (tokens/s), at each later scrape.
@@ -99,7 +103,11 @@ mod tests {
 
     #[test]
     fn server_rate_is_the_counter_slope() {
-        let s = |t_ms, g| MetricsSample { t_ms, generation_tokens_total: Some(g), ..Default::default() };
+        let s = |t_ms, g| MetricsSample {
+            t_ms,
+            generation_tokens_total: Some(g),
+            ..Default::default()
+        };
         assert_eq!(server_throughput(&[s(0, 100.0), s(2000, 300.0)]), vec![(2.0, 100.0)]);
     }
 }

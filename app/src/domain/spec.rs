@@ -131,7 +131,8 @@ impl Fields {
             }
             Ok(v) => Some(v),
             Err(_) => {
-                self.errors.push(field, format!("{what} must be a whole number, got '{}'", raw.trim()));
+                self.errors
+                    .push(field, format!("{what} must be a whole number, got '{}'", raw.trim()));
                 None
             }
         }
@@ -153,7 +154,10 @@ impl Fields {
         match raw.parse::<f64>() {
             Ok(v) if v.is_finite() && v > min_exclusive && v <= max => Some(v),
             Ok(v) => {
-                self.errors.push(field, format!("{what} must be greater than {min_exclusive} and at most {max}, got {v}"));
+                self.errors.push(
+                    field,
+                    format!("{what} must be greater than {min_exclusive} and at most {max}, got {v}"),
+                );
                 None
             }
             Err(_) => {
@@ -167,12 +171,15 @@ impl Fields {
 impl LaunchForm {
     /// Validate every field; all problems are reported together.
     pub fn parse(&self) -> Result<RunSpec, FieldErrors> {
-        let mut f = Fields { errors: FieldErrors::default() };
+        let mut f = Fields {
+            errors: FieldErrors::default(),
+        };
         let endpoint_id = f.required_int("endpoint_id", &self.endpoint_id, 1, i64::MAX, "Endpoint");
         let dataset_id = f.required_int("dataset_id", &self.dataset_id, 1, i64::MAX, "Dataset");
         let model = self.model.trim().to_string();
         if model.is_empty() {
-            f.errors.push("model", "Model is required: the name the endpoint serves (see its /v1/models)");
+            f.errors
+                .push("model", "Model is required: the name the endpoint serves (see its /v1/models)");
         }
         let requests = f.required_int("requests", &self.requests, 1, i64::from(MAX_REQUESTS), "Request count");
         let concurrency = if self.concurrency.trim().is_empty() && !self.rate.trim().is_empty() {
@@ -181,7 +188,9 @@ impl LaunchForm {
             f.required_int("concurrency", &self.concurrency, 1, i64::from(MAX_CONCURRENCY), "Concurrency")
         };
         let rate = f.optional_float("rate", &self.rate, 0.0, 1e6, "Request rate (per second)");
-        let warmup = f.optional_int("warmup", &self.warmup, 0, i64::from(MAX_REQUESTS), "Warm-up requests").unwrap_or(0);
+        let warmup = f
+            .optional_int("warmup", &self.warmup, 0, i64::from(MAX_REQUESTS), "Warm-up requests")
+            .unwrap_or(0);
         let max_tokens = f.optional_int("max_tokens", &self.max_tokens, 1, 1_000_000, "Max tokens");
         let temperature = match self.temperature.trim() {
             "" => None,
@@ -191,7 +200,13 @@ impl LaunchForm {
         let max_duration = f.optional_int("max_duration_s", &self.max_duration_s, 1, 7 * 24 * 3600, "Maximum duration (s)");
         let timeout = f.optional_int("timeout_s", &self.timeout_s, 1, 24 * 3600, "Request timeout (s)");
         let seed = f.optional_int("seed", &self.seed, 0, i64::MAX, "Seed").unwrap_or(0);
-        let gpu_util = f.optional_float("gpu_memory_utilization", &self.gpu_memory_utilization, 0.0, 1.0, "GPU memory utilization");
+        let gpu_util = f.optional_float(
+            "gpu_memory_utilization",
+            &self.gpu_memory_utilization,
+            0.0,
+            1.0,
+            "GPU memory utilization",
+        );
         let max_model_len = f.optional_int("max_model_len", &self.max_model_len, 1, 10_000_000, "max_model_len");
         let max_num_seqs = f.optional_int("max_num_seqs", &self.max_num_seqs, 1, 100_000, "max_num_seqs");
         let name = self.name.trim().to_string();
@@ -209,8 +224,14 @@ impl LaunchForm {
                 model,
                 requests: requests as u32,
                 warmup: warmup as u32,
-                load: LoadShape { concurrency: concurrency as u32, rate },
-                sampling: Sampling { max_tokens: max_tokens.map(|v| v as u32), temperature },
+                load: LoadShape {
+                    concurrency: concurrency as u32,
+                    rate,
+                },
+                sampling: Sampling {
+                    max_tokens: max_tokens.map(|v| v as u32),
+                    temperature,
+                },
                 max_duration: max_duration.map(|s| Duration::from_secs(s as u64)),
                 request_timeout: timeout.map(|s| Duration::from_secs(s as u64)).unwrap_or(DEFAULT_TIMEOUT),
                 seed: seed as u64,
@@ -248,7 +269,10 @@ impl LaunchForm {
         levels.sort_unstable();
         levels.dedup();
         if levels.len() < 2 {
-            return Err(FieldErrors::one("sweep", "A sweep needs at least two different concurrency levels, e.g. 1,4,16"));
+            return Err(FieldErrors::one(
+                "sweep",
+                "A sweep needs at least two different concurrency levels, e.g. 1,4,16",
+            ));
         }
         Ok(levels)
     }

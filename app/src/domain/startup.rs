@@ -13,9 +13,14 @@ pub struct Measured {
     pub cuda_graphs_gib: Option<f64>,
 }
 
-fn number_after<'a>(line: &'a str, marker: &str) -> Option<f64> {
+fn number_after(line: &str, marker: &str) -> Option<f64> {
     let rest = &line[line.find(marker)? + marker.len()..];
-    let num: String = rest.trim_start().chars().take_while(|c| c.is_ascii_digit() || *c == '.' || *c == ',').filter(|c| *c != ',').collect();
+    let num: String = rest
+        .trim_start()
+        .chars()
+        .take_while(|c| c.is_ascii_digit() || *c == '.' || *c == ',')
+        .filter(|c| *c != ',')
+        .collect();
     num.parse().ok()
 }
 
@@ -36,7 +41,11 @@ pub fn read_startup_log(log: &str) -> Measured {
             m.kv_tokens = Some(x as u64);
         }
         if line.contains("Maximum concurrency for") {
-            if let Some(x) = line.rsplit(':').next().and_then(|r| r.trim().trim_end_matches('x').trim().parse::<f64>().ok()) {
+            if let Some(x) = line
+                .rsplit(':')
+                .next()
+                .and_then(|r| r.trim().trim_end_matches('x').trim().parse::<f64>().ok())
+            {
                 m.max_concurrency = Some(x);
             }
         }
@@ -146,18 +155,31 @@ mod tests {
         assert_eq!((cpu.kv_tokens, cpu.max_concurrency), (Some(262_144), Some(128.0)));
     }
 
-
-    const K: EngineKnobs = EngineKnobs { gpu_memory_utilization: 0.9, max_model_len: 4096, max_num_seqs: 256, enforce_eager: false };
+    const K: EngineKnobs = EngineKnobs {
+        gpu_memory_utilization: 0.9,
+        max_model_len: 4096,
+        max_num_seqs: 256,
+        enforce_eager: false,
+    };
 
     #[test]
     fn failures_are_recognised_from_vllms_messages() {
-        assert_eq!(classify_start_failure("ValueError: No available memory for the cache blocks. Try increasing"), StartFailure::NoKvMemory);
-        assert_eq!(classify_start_failure("torch.OutOfMemoryError: CUDA out of memory. Tried to allocate 2.00 GiB"), StartFailure::OutOfMemory);
+        assert_eq!(
+            classify_start_failure("ValueError: No available memory for the cache blocks. Try increasing"),
+            StartFailure::NoKvMemory
+        );
+        assert_eq!(
+            classify_start_failure("torch.OutOfMemoryError: CUDA out of memory. Tried to allocate 2.00 GiB"),
+            StartFailure::OutOfMemory
+        );
         assert_eq!(
             classify_start_failure("ValueError: The model's max seq len (4096) is larger than the maximum number of tokens that can be stored in KV cache (2048)."),
             StartFailure::ContextTooLong
         );
-        assert_eq!(classify_start_failure("error: unrecognized arguments: --bogus"), StartFailure::Other);
+        assert_eq!(
+            classify_start_failure("error: unrecognized arguments: --bogus"),
+            StartFailure::Other
+        );
     }
 
     #[test]

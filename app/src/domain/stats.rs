@@ -72,10 +72,7 @@ pub fn ecdf(samples: &[f64], max_points: usize) -> Vec<(f64, f64)> {
         return Vec::new();
     }
     let step = n.div_ceil(max_points).max(1);
-    let mut out: Vec<(f64, f64)> = (0..n)
-        .step_by(step)
-        .map(|i| (sorted[i], (i + 1) as f64 / n as f64))
-        .collect();
+    let mut out: Vec<(f64, f64)> = (0..n).step_by(step).map(|i| (sorted[i], (i + 1) as f64 / n as f64)).collect();
     if out.last().map(|p| p.1) != Some(1.0) {
         out.push((sorted[n - 1], 1.0));
     }

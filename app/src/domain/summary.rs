@@ -134,7 +134,11 @@ pub fn summarize(records: &[RequestRecord]) -> RunSummary {
     RunSummary {
         requests: measured.len() as u64,
         warmup_requests: (records.len() - measured.len()) as u64,
-        success_rate: if measured.is_empty() { 0.0 } else { answered.len() as f64 / measured.len() as f64 },
+        success_rate: if measured.is_empty() {
+            0.0
+        } else {
+            answered.len() as f64 / measured.len() as f64
+        },
         wall_time_s: wall.as_secs_f64(),
         model_load_time_s: None,
         prompt_tokens,

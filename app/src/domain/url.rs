@@ -12,7 +12,9 @@ pub fn normalize_base_url(raw: &str) -> Result<String, String> {
     } else if let Some(r) = s.strip_prefix("https://") {
         r
     } else {
-        return Err(format!("URL must start with http:// or https:// (got '{s}'), e.g. http://gpu-box:8000"));
+        return Err(format!(
+            "URL must start with http:// or https:// (got '{s}'), e.g. http://gpu-box:8000"
+        ));
     };
     if rest.is_empty() || rest.starts_with('/') || rest.contains(char::is_whitespace) {
         return Err(format!("'{s}' has no host name, e.g. http://gpu-box:8000"));

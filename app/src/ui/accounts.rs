@@ -85,9 +85,18 @@ pub fn UsersPage() -> impl IntoView {
     let add = ServerAction::<AddUser>::new();
     let set_role = ServerAction::<SetUserRole>::new();
     let delete = ServerAction::<DeleteUser>::new();
-    let users = Resource::new(move || (add.version().get(), set_role.version().get(), delete.version().get()), |_| list_users());
+    let users = Resource::new(
+        move || (add.version().get(), set_role.version().get(), delete.version().get()),
+        |_| list_users(),
+    );
     let error: Signal<Option<AppError>> = Signal::derive(move || add.value().get().and_then(Result::err));
-    let other_error = move || set_role.value().get().and_then(Result::err).or_else(|| delete.value().get().and_then(Result::err));
+    let other_error = move || {
+        set_role
+            .value()
+            .get()
+            .and_then(Result::err)
+            .or_else(|| delete.value().get().and_then(Result::err))
+    };
     view! {
         <h1>"Users"</h1>
         <p class="lead">"Roles: admin (everything, and users), runner (launch runs, change data), reviewer (grade), viewer (read only). From a terminal: " <code>"echo PASSWORD | bakeoff user add NAME --role reviewer"</code></p>

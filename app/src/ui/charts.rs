@@ -29,8 +29,20 @@ pub fn RunCharts(series: RunSeries) -> impl IntoView {
 
 #[component]
 pub fn CdfCharts(series: Vec<RunSeries>) -> impl IntoView {
-    let ttft: Vec<Samples> = series.iter().map(|s| Samples { label: &s.label, values: &s.ttft_ms }).collect();
-    let e2e: Vec<Samples> = series.iter().map(|s| Samples { label: &s.label, values: &s.e2e_ms }).collect();
+    let ttft: Vec<Samples> = series
+        .iter()
+        .map(|s| Samples {
+            label: &s.label,
+            values: &s.ttft_ms,
+        })
+        .collect();
+    let e2e: Vec<Samples> = series
+        .iter()
+        .map(|s| Samples {
+            label: &s.label,
+            values: &s.e2e_ms,
+        })
+        .collect();
     let ttft = cdf("TTFT, cumulative", &ttft, 860, 320);
     let e2e = cdf("E2E latency, cumulative", &e2e, 860, 320);
     view! {
@@ -49,7 +61,11 @@ pub fn SweepChart(runs: Vec<RunView>) -> impl IntoView {
         runs.iter()
             .filter_map(|r| {
                 let s = r.summary.as_ref()?;
-                Some(SweepPoint { concurrency: r.spec.as_ref()?.load.concurrency, output_tps: s.output_tokens_per_s, p90_ms: f(s)? })
+                Some(SweepPoint {
+                    concurrency: r.spec.as_ref()?.load.concurrency,
+                    output_tps: s.output_tokens_per_s,
+                    p90_ms: f(s)?,
+                })
             })
             .collect()
     };

@@ -2,9 +2,9 @@ use super::charts::CdfCharts;
 use super::widgets::{tree, ErrorBox, OriginBadge};
 use crate::api::quality::side_by_side;
 use crate::api::runs::compare_runs;
-use crate::domain::quality::extract_json;
 use crate::domain::definitions as def;
 use crate::domain::format;
+use crate::domain::quality::extract_json;
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
 
@@ -12,7 +12,15 @@ use leptos_router::hooks::use_query_map;
 #[component]
 pub fn ComparePage() -> impl IntoView {
     let query = use_query_map();
-    let ids = move || query.read().get_all("run").unwrap_or_default().iter().filter_map(|s| s.parse::<i64>().ok()).collect::<Vec<_>>();
+    let ids = move || {
+        query
+            .read()
+            .get_all("run")
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|s| s.parse::<i64>().ok())
+            .collect::<Vec<_>>()
+    };
     let data = Resource::new(ids, compare_runs);
     let item = RwSignal::new(None::<String>);
     let answers = Resource::new(move || (ids(), item.get()), |(ids, item)| side_by_side(ids, item));
@@ -85,7 +93,18 @@ pub fn ComparePage() -> impl IntoView {
                                             Some((_, v)) => tree(&v, "", &check.as_ref().map(|c| c.fields.keys().cloned().collect::<Vec<_>>()).unwrap_or_default()),
                                             None => view! { <pre class="answer-text">{text.clone()}</pre> }.into_any(),
                                         };
-                                        let problems = check.map(|c| { let mut p = c.schema_errors; if c.handback { p.push("hands the task back".into()); } if c.truncated { p.push("truncated".into()); } p }).unwrap_or_default();
+                                        let problems = check
+                                            .map(|c| {
+                                                let mut p = c.schema_errors;
+                                                if c.handback {
+                                                    p.push("hands the task back".into());
+                                                }
+                                                if c.truncated {
+                                                    p.push("truncated".into());
+                                                }
+                                                p
+                                            })
+                                            .unwrap_or_default();
                                         let title = label.clone();
                                         view! {
                                             <section class="answer" aria-label=label>

@@ -21,7 +21,10 @@ pub fn CostsPage() -> impl IntoView {
     let save = ServerAction::<SavePrice>::new();
     let delete = ServerAction::<DeletePrice>::new();
     let add_sheet = ServerAction::<AddSheet>::new();
-    let data = Resource::new(move || (save.version().get(), delete.version().get(), add_sheet.version().get()), |_| cost_data());
+    let data = Resource::new(
+        move || (save.version().get(), delete.version().get(), add_sheet.version().get()),
+        |_| cost_data(),
+    );
     view! {
         <h1>"Costs"</h1>
         <p class="lead">
@@ -39,14 +42,21 @@ pub fn CostsPage() -> impl IntoView {
 }
 
 #[component]
-fn CostViews(data: CostTables, save: ServerAction<SavePrice>, delete: ServerAction<DeletePrice>, add_sheet: ServerAction<AddSheet>) -> impl IntoView {
+fn CostViews(
+    data: CostTables,
+    save: ServerAction<SavePrice>,
+    delete: ServerAction<DeletePrice>,
+    add_sheet: ServerAction<AddSheet>,
+) -> impl IntoView {
     let sheets = StoredValue::new(data.sheets.clone());
     let runs = StoredValue::new(data.runs.clone());
     let sheet_ix = RwSignal::new(0usize);
     let volume = RwSignal::new(1_000_000.0f64);
     let sheet = move || sheets.with_value(|s| s.get(sheet_ix.get()).cloned());
     let table = move || {
-        let Some(sheet) = sheet() else { return view! { <p class="empty">"No price sheets."</p> }.into_any() };
+        let Some(sheet) = sheet() else {
+            return view! { <p class="empty">"No price sheets."</p> }.into_any();
+        };
         let v = volume.get();
         let rows = runs.with_value(|runs| {
             runs.iter()
@@ -57,7 +67,7 @@ fn CostViews(data: CostTables, save: ServerAction<SavePrice>, delete: ServerActi
                             <td><a href=format!("/runs/{}", r.id)>{format!("#{} {}", r.id, r.name)}</a> " " <OriginBadge label=badge(&r.origin)/></td>
                             <td>{r.model.clone()}</td>
                             <td>{p.as_ref().map(|p| p.0.clone()).unwrap_or("no row applies (or the token split is unknown)".into())}</td>
-                            <td class="num">{r.summary.mean_total_tokens().map(|t| format::int(t)).unwrap_or("unknown".into())}</td>
+                            <td class="num">{r.summary.mean_total_tokens().map(format::int).unwrap_or("unknown".into())}</td>
                             <td class="num">{p.as_ref().map(|p| format!("${:.6}", p.1.per_request.0)).unwrap_or_default()}</td>
                             <td class="num">{p.as_ref().map(|p| format::usd(p.1.per_100k.0)).unwrap_or_default()}</td>
                             <td class="num">{p.as_ref().map(|p| format::usd(p.1.per_month.0)).unwrap_or_default()}</td>
@@ -92,7 +102,10 @@ fn CostViews(data: CostTables, save: ServerAction<SavePrice>, delete: ServerActi
         let full: Vec<&CostRun> = all_runs.iter().filter(|r| r.summary.requests >= 10).collect();
         let models: Vec<String> = full.iter().map(|r| format!("#{} {}", r.id, r.model)).collect();
         let names: Vec<String> = all_sheets.iter().map(|s| s.name.clone()).collect();
-        let matrix: Vec<Vec<Option<f64>>> = full.iter().map(|r| all_sheets.iter().map(|s| priced(r, s, v).map(|p| p.1.per_100k.0)).collect()).collect();
+        let matrix: Vec<Vec<Option<f64>>> = full
+            .iter()
+            .map(|r| all_sheets.iter().map(|s| priced(r, s, v).map(|p| p.1.per_100k.0)).collect())
+            .collect();
         let bars = cost_bars(&models, &names, &matrix, 860, 340);
         let (mut lm, mut lc, mut pts_in) = (Vec::new(), Vec::new(), Vec::new());
         if let Some(s) = &current {
@@ -107,7 +120,14 @@ fn CostViews(data: CostTables, save: ServerAction<SavePrice>, delete: ServerActi
             }
         }
         let lines = monthly_lines(&lm, &lc, v, 860, 300);
-        let cands: Vec<Candidate> = pts_in.iter().map(|(r, q, c)| Candidate { speed: r.summary.output_tokens_per_s, quality: *q, cost: *c }).collect();
+        let cands: Vec<Candidate> = pts_in
+            .iter()
+            .map(|(r, q, c)| Candidate {
+                speed: r.summary.output_tokens_per_s,
+                quality: *q,
+                cost: *c,
+            })
+            .collect();
         let front = frontier(&cands);
         let points: Vec<ScatterPoint> = pts_in
             .iter()
@@ -191,8 +211,18 @@ fn Hybrid(runs: Vec<CostRun>, sheet: Signal<Option<PriceSheet>>, volume: Signal<
         .into_any();
     }
     // Start from the cheapest run screening and the best-quality other run judging.
-    let cost_now = |r: &CostRun| sheet.get_untracked().and_then(|s| priced(r, &s, 1.0)).map(|p| p.1.per_request.0).unwrap_or(f64::INFINITY);
-    let cheapest = with_answers.iter().min_by(|a, b| cost_now(a).total_cmp(&cost_now(b))).map(|r| r.id).unwrap_or(with_answers[0].id);
+    let cost_now = |r: &CostRun| {
+        sheet
+            .get_untracked()
+            .and_then(|s| priced(r, &s, 1.0))
+            .map(|p| p.1.per_request.0)
+            .unwrap_or(f64::INFINITY)
+    };
+    let cheapest = with_answers
+        .iter()
+        .min_by(|a, b| cost_now(a).total_cmp(&cost_now(b)))
+        .map(|r| r.id)
+        .unwrap_or(with_answers[0].id);
     let best = with_answers
         .iter()
         .filter(|r| r.id != cheapest)
@@ -280,7 +310,12 @@ fn Hybrid(runs: Vec<CostRun>, sheet: Signal<Option<PriceSheet>>, volume: Signal<
 }
 
 #[component]
-fn Sheets(sheets: Vec<PriceSheet>, save: ServerAction<SavePrice>, delete: ServerAction<DeletePrice>, add_sheet: ServerAction<AddSheet>) -> impl IntoView {
+fn Sheets(
+    sheets: Vec<PriceSheet>,
+    save: ServerAction<SavePrice>,
+    delete: ServerAction<DeletePrice>,
+    add_sheet: ServerAction<AddSheet>,
+) -> impl IntoView {
     let error: Signal<Option<AppError>> = Signal::derive(move || save.value().get().and_then(Result::err));
     let sheet_error: Signal<Option<AppError>> = Signal::derive(move || add_sheet.value().get().and_then(Result::err));
     let editing = RwSignal::new(None::<PriceForm>);

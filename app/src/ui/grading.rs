@@ -135,7 +135,13 @@ pub fn GraderPage() -> impl IntoView {
     });
     let submit = move || {
         if let Some(it) = current.get_untracked() {
-            save.dispatch(GradeInput { item_id: it.item_id, overall: overall.get_untracked(), fields: fields.get_untracked(), comment: comment.get_untracked(), gold: gold.get_untracked() });
+            save.dispatch(GradeInput {
+                item_id: it.item_id,
+                overall: overall.get_untracked(),
+                fields: fields.get_untracked(),
+                comment: comment.get_untracked(),
+                gold: gold.get_untracked(),
+            });
         }
     };
     let cast = move |choice: &str| {
@@ -154,7 +160,11 @@ pub fn GraderPage() -> impl IntoView {
     Effect::new(move |_| {
         let handle = window_event_listener(leptos::ev::keydown, move |ev: leptos::web_sys::KeyboardEvent| {
             use leptos::wasm_bindgen::JsCast;
-            let tag = ev.target().and_then(|t| t.dyn_into::<leptos::web_sys::Element>().ok()).map(|e| e.tag_name()).unwrap_or_default();
+            let tag = ev
+                .target()
+                .and_then(|t| t.dyn_into::<leptos::web_sys::Element>().ok())
+                .map(|e| e.tag_name())
+                .unwrap_or_default();
             let typing = matches!(tag.as_str(), "TEXTAREA" | "INPUT" | "SELECT");
             let key = ev.key();
             if typing {
@@ -181,7 +191,10 @@ pub fn GraderPage() -> impl IntoView {
                 "g" => gold.update(|g| *g = !*g),
                 "c" => {
                     ev.prevent_default();
-                    if let Some(el) = leptos::prelude::document().get_element_by_id("comment").and_then(|e| e.dyn_into::<leptos::web_sys::HtmlElement>().ok()) {
+                    if let Some(el) = leptos::prelude::document()
+                        .get_element_by_id("comment")
+                        .and_then(|e| e.dyn_into::<leptos::web_sys::HtmlElement>().ok())
+                    {
                         let _ = el.focus();
                     }
                 }

@@ -16,7 +16,11 @@ pub fn IntegrityPanel(integrity: Integrity) -> impl IntoView {
         ));
     }
     if let (Some(t), Some(a)) = (i.target_rate, i.achieved_rate) {
-        rows.push(("Request rate".into(), format!("{a:.2} achieved of {t:.2} req/s target"), format!("flag below {:.0}% of target", rules::MIN_RATE_FRACTION * 100.0)));
+        rows.push((
+            "Request rate".into(),
+            format!("{a:.2} achieved of {t:.2} req/s target"),
+            format!("flag below {:.0}% of target", rules::MIN_RATE_FRACTION * 100.0),
+        ));
     }
     if let (Some(c), Some(f)) = (i.client_cpu_s, i.client_cpu_fraction) {
         rows.push((

@@ -9,8 +9,25 @@ use leptos_router::hooks::use_navigate;
 use leptos_router::NavigateOptions;
 
 const FIELDS: [&str; 19] = [
-    "name", "endpoint_id", "dataset_id", "model", "requests", "concurrency", "rate", "warmup", "max_tokens", "temperature",
-    "max_duration_s", "timeout_s", "seed", "gpu_memory_utilization", "max_model_len", "enforce_eager", "engine_other", "notes", "sweep",
+    "name",
+    "endpoint_id",
+    "dataset_id",
+    "model",
+    "requests",
+    "concurrency",
+    "rate",
+    "warmup",
+    "max_tokens",
+    "temperature",
+    "max_duration_s",
+    "timeout_s",
+    "seed",
+    "gpu_memory_utilization",
+    "max_model_len",
+    "enforce_eager",
+    "engine_other",
+    "notes",
+    "sweep",
 ];
 
 #[component]

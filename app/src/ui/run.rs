@@ -128,7 +128,12 @@ fn ProgressBar(run: RunView, progress: RwSignal<Option<Progress>>) -> impl IntoV
         eta_s: None,
         message: None,
     };
-    let current = Memo::new(move |_| progress.get().filter(|p| p.run_id == initial.run_id).unwrap_or_else(|| initial.clone()));
+    let current = Memo::new(move |_| {
+        progress
+            .get()
+            .filter(|p| p.run_id == initial.run_id)
+            .unwrap_or_else(|| initial.clone())
+    });
     let pct = move || current.get().percent();
     view! {
         <section class="live" aria-labelledby="progress-title">

@@ -96,8 +96,16 @@ fn ThroughputChart(runs: Vec<RunView>) -> impl IntoView {
         .filter_map(|r| {
             let s = r.summary.as_ref()?;
             let origin = r.origin_label();
-            let label = if origin.is_empty() { format!("#{} {}", r.id, r.model) } else { format!("#{} {} ({origin})", r.id, r.model) };
-            Some(ThroughputBar { label, output_tps: s.output_tokens_per_s, total_tps: s.total_tokens_per_s })
+            let label = if origin.is_empty() {
+                format!("#{} {}", r.id, r.model)
+            } else {
+                format!("#{} {} ({origin})", r.id, r.model)
+            };
+            Some(ThroughputBar {
+                label,
+                output_tps: s.output_tokens_per_s,
+                total_tps: s.total_tokens_per_s,
+            })
         })
         .collect();
     let svg = throughput_bars(&bars, 860, 360);

@@ -15,17 +15,39 @@ pub fn SummaryTable(summary: RunSummary, origin: &'static str) -> impl IntoView 
         String::new()
     };
     let rows: Vec<(&str, String, &str)> = vec![
-        ("Requests (measured)", format::int(s.requests as f64), "warm-up requests are excluded"),
-        ("Success rate", format!("{} ({}/{})", format::percent(s.success_rate), o.answered(), s.requests), def::SUCCESS_RATE),
+        (
+            "Requests (measured)",
+            format::int(s.requests as f64),
+            "warm-up requests are excluded",
+        ),
+        (
+            "Success rate",
+            format!("{} ({}/{})", format::percent(s.success_rate), o.answered(), s.requests),
+            def::SUCCESS_RATE,
+        ),
         ("Wall time", format::seconds(s.wall_time_s), def::WALL_TIME),
         ("Output tokens/s", format::dec(s.output_tokens_per_s, 1), def::OUTPUT_TPS),
         ("Total tokens/s", format::dec(s.total_tokens_per_s, 1), def::TOTAL_TPS),
         ("Requests/s", format::dec(s.requests_per_s, 2), def::REQUESTS_PER_S),
-        ("Mean prompt tokens", s.mean_prompt_tokens.map(|v| format::dec(v, 1)).unwrap_or("unknown".into()), def::TOKENS),
-        ("Mean completion tokens", s.mean_completion_tokens.map(|v| format::dec(v, 1)).unwrap_or("unknown".into()), def::TOKENS),
-        ("Chunks per token", s.chunks_per_token.map(|v| format::dec(v, 2)).unwrap_or("—".into()), def::CHUNKS_PER_TOKEN),
+        (
+            "Mean prompt tokens",
+            s.mean_prompt_tokens.map(|v| format::dec(v, 1)).unwrap_or("unknown".into()),
+            def::TOKENS,
+        ),
+        (
+            "Mean completion tokens",
+            s.mean_completion_tokens.map(|v| format::dec(v, 1)).unwrap_or("unknown".into()),
+            def::TOKENS,
+        ),
+        (
+            "Chunks per token",
+            s.chunks_per_token.map(|v| format::dec(v, 2)).unwrap_or("—".into()),
+            def::CHUNKS_PER_TOKEN,
+        ),
     ];
-    let model_load = s.model_load_time_s.map(|l| view! { <p class="note">"Model load time (not in wall time): " {format::seconds(l)}</p> });
+    let model_load = s
+        .model_load_time_s
+        .map(|l| view! { <p class="note">"Model load time (not in wall time): " {format::seconds(l)}</p> });
     view! {
         <section class="summary" aria-labelledby="summary-title">
             <h2 id="summary-title">"Summary " {(!origin.is_empty()).then(|| format!("({origin})"))}</h2>

@@ -11,14 +11,21 @@ pub fn TestsPage() -> impl IntoView {
     let mv = ServerAction::<MoveTest>::new();
     let del = ServerAction::<DeleteTest>::new();
     let launch = ServerAction::<LaunchTests>::new();
-    let tests = Resource::new(move || (mv.version().get(), del.version().get(), launch.version().get()), |_| list_tests());
+    let tests = Resource::new(
+        move || (mv.version().get(), del.version().get(), launch.version().get()),
+        |_| list_tests(),
+    );
     let models = Resource::new(|| (), |_| list_models());
     let selected = RwSignal::new(0usize);
     // Keys: j/k select, J/K (shift) move the selected test down/up, Enter launches it.
     Effect::new(move |_| {
         let handle = window_event_listener(leptos::ev::keydown, move |ev: leptos::web_sys::KeyboardEvent| {
             use leptos::wasm_bindgen::JsCast;
-            let tag = ev.target().and_then(|t| t.dyn_into::<leptos::web_sys::Element>().ok()).map(|e| e.tag_name()).unwrap_or_default();
+            let tag = ev
+                .target()
+                .and_then(|t| t.dyn_into::<leptos::web_sys::Element>().ok())
+                .map(|e| e.tag_name())
+                .unwrap_or_default();
             if matches!(tag.as_str(), "INPUT" | "TEXTAREA" | "SELECT") {
                 return;
             }

@@ -24,7 +24,10 @@ pub fn FormMessage(#[prop(into)] error: Signal<Option<AppError>>, #[prop(into)] 
                     .filter(|f| !fields.contains(&f.field.as_str()))
                     .map(|f| format!("{}: {}", f.field, f.message))
                     .collect();
-                (!rest.is_empty()).then(|| view! { <div class="form-error" role="alert">{rest.into_iter().map(|m| view! { <p>{m}</p> }).collect_view()}</div> }.into_any())
+                (!rest.is_empty()).then(|| {
+                    view! { <div class="form-error" role="alert">{rest.into_iter().map(|m| view! { <p>{m}</p> }).collect_view()}</div> }
+                        .into_any()
+                })
             }
             other => Some(view! { <div class="form-error" role="alert"><p>{other.to_string()}</p></div> }.into_any()),
         })
@@ -85,10 +88,12 @@ pub fn tree(v: &serde_json::Value, path: &str, highlight: &[String]) -> AnyView 
                     view! { <dt class:hl=hl>{k.clone()}</dt> <dd class:hl=hl>{tree(child, &p, highlight)}</dd> }
                 }).collect_view()}
             </dl>
-        }.into_any(),
-        serde_json::Value::Array(a) => view! { <ol class="tree">{a.iter().map(|x| view! { <li>{tree(x, path, highlight)}</li> }).collect_view()}</ol> }.into_any(),
+        }
+        .into_any(),
+        serde_json::Value::Array(a) => {
+            view! { <ol class="tree">{a.iter().map(|x| view! { <li>{tree(x, path, highlight)}</li> }).collect_view()}</ol> }.into_any()
+        }
         serde_json::Value::String(s) => view! { <span class="str">{s.clone()}</span> }.into_any(),
         other => view! { <span class="val">{other.to_string()}</span> }.into_any(),
     }
 }
-

@@ -49,7 +49,15 @@ impl Profile {
         } else {
             (1.0, 1.0, Style::Bare, 0.7, 0.0, 2)
         };
-        Profile { name: name.to_string(), tpot_factor, ttft_factor, style, noise, handback, verbosity }
+        Profile {
+            name: name.to_string(),
+            tpot_factor,
+            ttft_factor,
+            style,
+            noise,
+            handback,
+            verbosity,
+        }
     }
 }
 
@@ -83,7 +91,9 @@ fn styled(style: Style, json: &str) -> String {
 }
 
 fn fnv(s: &str) -> u64 {
-    s.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3))
+    s.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
+    })
 }
 
 /// Move an index on a 5-step scale by the profile's noise.
@@ -140,7 +150,10 @@ fn sentences(g: &mut SplitMix64, n: usize, name: &str, topic: &str) -> String {
         .join(" ")
 }
 
-const WORDS: &[&str] = &["the", "model", "answer", "batch", "token", "request", "result", "server", "quality", "value", "system", "data", "signal", "clear", "simple"];
+const WORDS: &[&str] = &[
+    "the", "model", "answer", "batch", "token", "request", "result", "server", "quality", "value", "system", "data", "signal", "clear",
+    "simple",
+];
 
 fn prose(g: &mut SplitMix64, words: usize) -> String {
     let mut out = String::new();
@@ -165,7 +178,11 @@ fn from_schema(schema: &Value, g: &mut SplitMix64, depth: usize) -> Value {
     if let Some(c) = schema.get("const") {
         return c.clone();
     }
-    let ty = schema.get("type").and_then(|t| t.as_str().map(str::to_string).or_else(|| t.get(0).and_then(Value::as_str).map(str::to_string)));
+    let ty = schema.get("type").and_then(|t| {
+        t.as_str()
+            .map(str::to_string)
+            .or_else(|| t.get(0).and_then(Value::as_str).map(str::to_string))
+    });
     match ty.as_deref() {
         Some("object") | None if schema.get("properties").is_some() => {
             let mut m = Map::new();

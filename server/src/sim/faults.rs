@@ -21,7 +21,14 @@ pub enum Fault {
 }
 
 impl Fault {
-    pub const ALL: [Fault; 6] = [Fault::Http500, Fault::Http429, Fault::Stall, Fault::Drop, Fault::Malformed, Fault::ErrorFrame];
+    pub const ALL: [Fault; 6] = [
+        Fault::Http500,
+        Fault::Http429,
+        Fault::Stall,
+        Fault::Drop,
+        Fault::Malformed,
+        Fault::ErrorFrame,
+    ];
     pub fn index(self) -> usize {
         Fault::ALL.iter().position(|f| *f == self).unwrap_or(0)
     }
@@ -101,7 +108,11 @@ mod tests {
 
     #[test]
     fn draws_fall_into_cumulative_bands() {
-        let r = FaultRates { http_500: 0.1, drop: 0.2, ..Default::default() };
+        let r = FaultRates {
+            http_500: 0.1,
+            drop: 0.2,
+            ..Default::default()
+        };
         assert_eq!(r.pick(0.05), Some(Fault::Http500));
         assert_eq!(r.pick(0.15), Some(Fault::Drop));
         assert_eq!(r.pick(0.35), None);

@@ -38,7 +38,11 @@ impl Reply {
         let created = now_secs();
         let v = match self.kind {
             Kind::Chat => {
-                let delta = if role { json!({"role": "assistant", "content": ""}) } else { json!({"content": content}) };
+                let delta = if role {
+                    json!({"role": "assistant", "content": ""})
+                } else {
+                    json!({"content": content})
+                };
                 json!({"id": self.id, "object": "chat.completion.chunk", "created": created, "model": self.model,
                        "choices": [{"index": 0, "delta": delta, "logprobs": null, "finish_reason": finish}]})
             }
@@ -68,11 +72,18 @@ impl Sim {
     fn tpot_now(&self, factor: f64) -> Duration {
         let running = self.stats.running.load(Ordering::Relaxed) as f64;
         let cap = self.config.max_concurrency.max(1) as f64;
-        self.config.tpot.mul_f64(factor * (1.0 + self.config.batch_slowdown * (running - 1.0).max(0.0) / cap))
+        self.config
+            .tpot
+            .mul_f64(factor * (1.0 + self.config.batch_slowdown * (running - 1.0).max(0.0) / cap))
     }
 }
 
-pub(crate) async fn stream_reply(sim: Arc<Sim>, r: Reply, permit: tokio::sync::OwnedSemaphorePermit, tx: mpsc::Sender<Result<Bytes, std::io::Error>>) {
+pub(crate) async fn stream_reply(
+    sim: Arc<Sim>,
+    r: Reply,
+    permit: tokio::sync::OwnedSemaphorePermit,
+    tx: mpsc::Sender<Result<Bytes, std::io::Error>>,
+) {
     let _permit = permit;
     sim.stats.running.fetch_add(1, Ordering::Relaxed);
     let _running = Gauge(&sim.stats.running);
@@ -104,11 +115,20 @@ pub(crate) async fn stream_reply(sim: Arc<Sim>, r: Reply, permit: tokio::sync::O
                     return;
                 }
                 Some(Fault::Drop) => {
-                    let _ = tx.send(Err(std::io::Error::new(std::io::ErrorKind::ConnectionReset, "simulated dropped connection"))).await;
+                    let _ = tx
+                        .send(Err(std::io::Error::new(
+                            std::io::ErrorKind::ConnectionReset,
+                            "simulated dropped connection",
+                        )))
+                        .await;
                     return;
                 }
                 Some(Fault::Malformed) => {
-                    let _ = tx.send(Ok(Bytes::from_static(b"data: {\"choices\": [{\"delta\": {\"content\": \"oops\"\n\n"))).await;
+                    let _ = tx
+                        .send(Ok(Bytes::from_static(
+                            b"data: {\"choices\": [{\"delta\": {\"content\": \"oops\"\n\n",
+                        )))
+                        .await;
                 }
                 Some(Fault::ErrorFrame) => {
                     let err = if sim.config.faults.flat_errors {
@@ -146,7 +166,13 @@ pub(crate) async fn stream_reply(sim: Arc<Sim>, r: Reply, permit: tokio::sync::O
     let _ = tx.send(Ok(Bytes::from_static(b"data: [DONE]\n\n"))).await;
     if let (Some(key), Some(first_us)) = (&r.key, first_emit) {
         if let Ok(mut m) = sim.emitted.lock() {
-            m.insert(key.clone(), Emitted { first_us, last_us: done_at });
+            m.insert(
+                key.clone(),
+                Emitted {
+                    first_us,
+                    last_us: done_at,
+                },
+            );
         }
     }
 }
@@ -171,13 +197,19 @@ pub(crate) async fn whole_reply(sim: Arc<Sim>, r: Reply, permit: tokio::sync::Ow
         };
     }
     tokio::time::sleep(total).await;
-    sim.stats.generation_tokens_total.fetch_add(r.pieces.len() as u64, Ordering::Relaxed);
+    sim.stats
+        .generation_tokens_total
+        .fetch_add(r.pieces.len() as u64, Ordering::Relaxed);
     let text = r.pieces.concat();
     let choice = match r.kind {
         Kind::Chat => json!({"index": 0, "message": {"role": "assistant", "content": text}, "logprobs": null, "finish_reason": r.finish}),
         Kind::Completions => json!({"index": 0, "text": text, "logprobs": null, "finish_reason": r.finish}),
     };
-    let object = if r.kind == Kind::Chat { "chat.completion" } else { "text_completion" };
-    Json(json!({"id": r.id, "object": object, "created": now_secs(), "model": r.model, "choices": [choice], "usage": r.usage()})).into_response()
+    let object = if r.kind == Kind::Chat {
+        "chat.completion"
+    } else {
+        "text_completion"
+    };
+    Json(json!({"id": r.id, "object": object, "created": now_secs(), "model": r.model, "choices": [choice], "usage": r.usage()}))
+        .into_response()
 }
-

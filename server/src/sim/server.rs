@@ -1,7 +1,7 @@
 //! The simulator's HTTP side: configuration, state, routes and the request handler.
 
-
 use super::answer::{answer, prompt_tokens, tokenize, Profile};
+use super::faults::{Fault, FaultCounts, FaultRates};
 use super::reply::{stream_reply, whole_reply, Kind, Reply};
 use app::domain::dataset::prompt_text;
 use app::domain::rng::SplitMix64;
@@ -11,7 +11,6 @@ use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use super::faults::{Fault, FaultCounts, FaultRates};
 use serde_json::{json, Value};
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -56,12 +55,17 @@ pub struct Emitted {
 
 /// Wall-clock microseconds since the Unix epoch.
 pub fn unix_us() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_micros() as u64).unwrap_or(0)
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_micros() as u64)
+        .unwrap_or(0)
 }
 
 /// The key the ground truth is filed under: FNV-1a of the prompt text, in hex.
 pub fn prompt_key(prompt: &str) -> String {
-    let h = prompt.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3));
+    let h = prompt.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
+    });
     format!("{h:016x}")
 }
 
@@ -76,7 +80,10 @@ impl Default for SimConfig {
             max_model_len: 4096,
             tokens_per_chunk: 1,
             batch_slowdown: 0.5,
-            faults: FaultRates { stall_for: Duration::from_secs(3600), ..Default::default() },
+            faults: FaultRates {
+                stall_for: Duration::from_secs(3600),
+                ..Default::default()
+            },
             record_timing: false,
         }
     }
@@ -222,7 +229,10 @@ async fn emitted(State(sim): State<Arc<Sim>>) -> Json<Value> {
 
 async fn stats(State(sim): State<Arc<Sim>>) -> Json<Value> {
     let s = &sim.stats;
-    let faults: serde_json::Map<String, Value> = Fault::ALL.iter().map(|f| (f.name().to_string(), Value::from(s.faults.get(*f)))).collect();
+    let faults: serde_json::Map<String, Value> = Fault::ALL
+        .iter()
+        .map(|f| (f.name().to_string(), Value::from(s.faults.get(*f))))
+        .collect();
     Json(json!({
         "requests": s.requests.load(Ordering::Relaxed),
         "peak_in_flight": s.peak_in_flight.load(Ordering::Relaxed),
@@ -256,7 +266,6 @@ async fn metrics(State(sim): State<Arc<Sim>>) -> impl IntoResponse {
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text)
 }
 
-
 async fn chat(State(sim): State<Arc<Sim>>, body: Bytes) -> Response {
     generate(sim, body, Kind::Chat).await
 }
@@ -280,7 +289,11 @@ async fn generate(sim: Arc<Sim>, body: Bytes, kind: Kind) -> Response {
     };
     let model = req.get("model").and_then(Value::as_str).unwrap_or("");
     let Some(profile) = sim.profiles.iter().find(|p| p.name == model).cloned() else {
-        return sim.error(StatusCode::NOT_FOUND, &format!("The model `{model}` does not exist."), "NotFoundError");
+        return sim.error(
+            StatusCode::NOT_FOUND,
+            &format!("The model `{model}` does not exist."),
+            "NotFoundError",
+        );
     };
     let prompt = prompt_text(&req);
     let messages = req.get("messages").and_then(Value::as_array).map(Vec::len).unwrap_or(1);
@@ -302,7 +315,10 @@ async fn generate(sim: Arc<Sim>, body: Bytes, kind: Kind) -> Response {
         );
     }
     let stream = req.get("stream").and_then(Value::as_bool).unwrap_or(false);
-    let include_usage = req.pointer("/stream_options/include_usage").and_then(Value::as_bool).unwrap_or(false);
+    let include_usage = req
+        .pointer("/stream_options/include_usage")
+        .and_then(Value::as_bool)
+        .unwrap_or(false);
     let schema = req
         .get("response_format")
         .filter(|f| f.get("type").and_then(Value::as_str) == Some("json_schema"))
@@ -318,7 +334,11 @@ async fn generate(sim: Arc<Sim>, body: Bytes, kind: Kind) -> Response {
         return if f == Fault::Http500 {
             sim.error(StatusCode::INTERNAL_SERVER_ERROR, "simulated engine failure", "InternalServerError")
         } else {
-            sim.error(StatusCode::TOO_MANY_REQUESTS, "simulated overload: too many requests", "RateLimitError")
+            sim.error(
+                StatusCode::TOO_MANY_REQUESTS,
+                "simulated overload: too many requests",
+                "RateLimitError",
+            )
         };
     }
 
@@ -337,8 +357,16 @@ async fn generate(sim: Arc<Sim>, body: Bytes, kind: Kind) -> Response {
     sim.stats.prompt_tokens_total.fetch_add(n_prompt, Ordering::Relaxed);
     let ttft = sim.config.ttft.mul_f64(profile.ttft_factor);
     let reply = Reply {
-        key: if sim.config.record_timing { Some(prompt_key(&prompt)) } else { None },
-        id: format!("{}-{}", if kind == Kind::Chat { "chatcmpl" } else { "cmpl" }, sim.stats.requests.load(Ordering::Relaxed)),
+        key: if sim.config.record_timing {
+            Some(prompt_key(&prompt))
+        } else {
+            None
+        },
+        id: format!(
+            "{}-{}",
+            if kind == Kind::Chat { "chatcmpl" } else { "cmpl" },
+            sim.stats.requests.load(Ordering::Relaxed)
+        ),
         model: model.to_string(),
         kind,
         pieces,
@@ -356,7 +384,9 @@ async fn generate(sim: Arc<Sim>, body: Bytes, kind: Kind) -> Response {
             let _in_flight = sim.stats.enter();
             stream_reply(sim.clone(), reply, permit, tx).await;
         });
-        let body = Body::from_stream(futures::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|item| (item, rx)) }));
+        let body = Body::from_stream(futures::stream::unfold(rx, |mut rx| async move {
+            rx.recv().await.map(|item| (item, rx))
+        }));
         Response::builder()
             .header(header::CONTENT_TYPE, "text/event-stream")
             .header(header::CACHE_CONTROL, "no-cache")

@@ -73,10 +73,18 @@ pub async fn drive(ctx: &Context<'_>, planned: Vec<Planned>) -> Result<Stop, Run
 
 /// Release requests by the schedule; returns when all released requests have finished (or were
 /// abandoned on cancel).
-async fn dispatch(ctx: &Context<'_>, planned: Vec<Planned>, tx: mpsc::UnboundedSender<RequestRecord>, cancelled: &mut watch::Receiver<bool>) -> Stop {
+async fn dispatch(
+    ctx: &Context<'_>,
+    planned: Vec<Planned>,
+    tx: mpsc::UnboundedSender<RequestRecord>,
+    cancelled: &mut watch::Receiver<bool>,
+) -> Stop {
     let spec = ctx.spec;
     let phase_start = Instant::now();
-    let arrivals = spec.load.rate.map(|r| poisson_arrivals(planned.len(), r, spec.seed ^ u64::from(planned[0].idx)));
+    let arrivals = spec
+        .load
+        .rate
+        .map(|r| poisson_arrivals(planned.len(), r, spec.seed ^ u64::from(planned[0].idx)));
     let deadline = spec.max_duration.map(|d| ctx.origin + d);
     let permits = Arc::new(Semaphore::new(spec.load.concurrency.max(1) as usize));
     let mut tasks = JoinSet::new();

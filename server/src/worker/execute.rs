@@ -1,16 +1,16 @@
 //! Taking a run from the queue to its summary.
 
+use super::drive::{self, drive, Stop};
+use super::preflight::{self, PreflightPolicy};
+use super::progress::Tracker;
 use crate::client::Client;
 use app::db::{self, runs::Claimed, DbError};
+use app::domain::integrity::{assess, IntegrityInput};
+use app::domain::metrics::parse_vllm_metrics;
 use app::domain::schedule::plan;
 use app::domain::status::RunStatus;
 use app::domain::summary::summarize;
 use app::state::AppState;
-use app::domain::integrity::{assess, IntegrityInput};
-use app::domain::metrics::parse_vllm_metrics;
-use super::drive::{self, drive, Stop};
-use super::preflight::{self, PreflightPolicy};
-use super::progress::Tracker;
 use std::time::{Duration, Instant};
 
 #[derive(Debug, thiserror::Error)]
@@ -80,7 +80,10 @@ impl Worker {
             Ok(Stop::Cancelled) => (RunStatus::Cancelled, None),
             Err(e) => (RunStatus::Failed, Some(e.to_string())),
         };
-        let load_time = db::planning::launches(&self.state.db, id).await.ok().and_then(|ls| ls.iter().rev().find(|l| l.outcome == "ready").and_then(|l| l.load_time_s));
+        let load_time = db::planning::launches(&self.state.db, id)
+            .await
+            .ok()
+            .and_then(|ls| ls.iter().rev().find(|l| l.outcome == "ready").and_then(|l| l.load_time_s));
         let summary = match db::records::for_run(&self.state.db, id).await {
             Ok(records) if !records.is_empty() => {
                 let mut s = summarize(&records);
@@ -142,10 +145,21 @@ impl Worker {
 
     /// Start the endpoint's model server with the run's engine settings, retrying with safer
     /// settings after an out-of-memory start; every attempt is recorded with its log.
-    async fn managed_start(&self, run_id: i64, template: &str, base_url: &str, spec: &app::domain::spec::RunSpec, tracker: &Tracker) -> Result<crate::launcher::Started, RunError> {
+    async fn managed_start(
+        &self,
+        run_id: i64,
+        template: &str,
+        base_url: &str,
+        spec: &app::domain::spec::RunSpec,
+        tracker: &Tracker,
+    ) -> Result<crate::launcher::Started, RunError> {
         use app::api::types::{LaunchSettings, LaunchView};
         use app::domain::startup::{read_startup_log, safer, EngineKnobs};
-        let port = base_url.rsplit(':').next().and_then(|p| p.trim_end_matches('/').parse::<u16>().ok()).unwrap_or(8000);
+        let port = base_url
+            .rsplit(':')
+            .next()
+            .and_then(|p| p.trim_end_matches('/').parse::<u16>().ok())
+            .unwrap_or(8000);
         let mut knobs = EngineKnobs {
             gpu_memory_utilization: spec.engine.gpu_memory_utilization.unwrap_or(0.9),
             max_model_len: u64::from(spec.engine.max_model_len.unwrap_or(4096)),
@@ -155,7 +169,12 @@ impl Worker {
         for attempt in 1..=self.preflight.launch_attempts {
             let command = crate::launcher::render(template, &spec.model, port, &knobs);
             tracker.message(Some(format!("starting the model server (attempt {attempt}): {command}")));
-            let settings = LaunchSettings { gpu_memory_utilization: knobs.gpu_memory_utilization, max_model_len: knobs.max_model_len, max_num_seqs: knobs.max_num_seqs, enforce_eager: knobs.enforce_eager };
+            let settings = LaunchSettings {
+                gpu_memory_utilization: knobs.gpu_memory_utilization,
+                max_model_len: knobs.max_model_len,
+                max_num_seqs: knobs.max_num_seqs,
+                enforce_eager: knobs.enforce_eager,
+            };
             match crate::launcher::start(&command, base_url, &self.client, self.preflight.launch_timeout).await {
                 Ok(started) => {
                     let log = started.log_text();
@@ -166,13 +185,41 @@ impl Worker {
                             measured.kv_tokens.get_or_insert(blocks * block_size);
                         }
                     }
-                    db::planning::add_launch(&self.state.db, &LaunchView { run_id, attempt: i64::from(attempt), command, settings, outcome: "ready".into(), load_time_s: Some(started.load_time.as_secs_f64()), measured: Some(measured), log })
-                        .await?;
+                    db::planning::add_launch(
+                        &self.state.db,
+                        &LaunchView {
+                            run_id,
+                            attempt: i64::from(attempt),
+                            command,
+                            settings,
+                            outcome: "ready".into(),
+                            load_time_s: Some(started.load_time.as_secs_f64()),
+                            measured: Some(measured),
+                            log,
+                        },
+                    )
+                    .await?;
                     return Ok(started);
                 }
                 Err(f) => {
-                    let outcome = serde_json::to_value(f.kind).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_else(|| "failed".into());
-                    db::planning::add_launch(&self.state.db, &LaunchView { run_id, attempt: i64::from(attempt), command, settings, outcome, load_time_s: None, measured: Some(read_startup_log(&f.log)), log: f.log.clone() }).await?;
+                    let outcome = serde_json::to_value(f.kind)
+                        .ok()
+                        .and_then(|v| v.as_str().map(str::to_string))
+                        .unwrap_or_else(|| "failed".into());
+                    db::planning::add_launch(
+                        &self.state.db,
+                        &LaunchView {
+                            run_id,
+                            attempt: i64::from(attempt),
+                            command,
+                            settings,
+                            outcome,
+                            load_time_s: None,
+                            measured: Some(read_startup_log(&f.log)),
+                            log: f.log.clone(),
+                        },
+                    )
+                    .await?;
                     match safer(knobs, f.kind, &f.log) {
                         Some(s) if attempt < self.preflight.launch_attempts => {
                             tracing::warn!(run = run_id, "start failed ({}); retrying with safer settings", f.kind.label());
@@ -186,7 +233,13 @@ impl Worker {
         Err(RunError::Launch("no attempt left".into()))
     }
 
-    async fn measure(&self, claimed: &Claimed, base_url: &str, items: &[app::domain::dataset::DatasetItem], tracker: &Tracker) -> Result<Stop, RunError> {
+    async fn measure(
+        &self,
+        claimed: &Claimed,
+        base_url: &str,
+        items: &[app::domain::dataset::DatasetItem],
+        tracker: &Tracker,
+    ) -> Result<Stop, RunError> {
         let db = &self.state.db;
         let spec = &claimed.spec;
         tracker.message(Some(format!("pre-flight: checking {base_url}")));
@@ -197,11 +250,22 @@ impl Worker {
         tracker.set_done(done.len() as u64);
         let base = db::records::last_finish(db, claimed.id).await?;
         let ids: Vec<String> = items.iter().map(|i| i.custom_id.clone()).collect();
-        let (warmup, measured): (Vec<_>, Vec<_>) =
-            plan(&ids, spec.warmup, spec.requests).into_iter().filter(|p| !done.contains(&p.custom_id)).partition(|p| p.warmup);
+        let (warmup, measured): (Vec<_>, Vec<_>) = plan(&ids, spec.warmup, spec.requests)
+            .into_iter()
+            .filter(|p| !done.contains(&p.custom_id))
+            .partition(|p| p.warmup);
         let origin = Instant::now();
         let scraper = self.scrape_metrics(claimed.id, base_url.to_string(), origin, base);
-        let ctx = drive::Context { worker: self, run_id: claimed.id, base_url, spec, items, origin, base, tracker };
+        let ctx = drive::Context {
+            worker: self,
+            run_id: claimed.id,
+            base_url,
+            spec,
+            items,
+            origin,
+            base,
+            tracker,
+        };
         let result = async {
             if !warmup.is_empty() {
                 match drive(&ctx, warmup).await? {

@@ -19,19 +19,34 @@ pub struct PreflightPolicy {
 
 impl Default for PreflightPolicy {
     fn default() -> Self {
-        PreflightPolicy { health_timeout: Duration::from_secs(60), first_backoff: Duration::from_millis(250), launch_timeout: Duration::from_secs(900), launch_attempts: 3 }
+        PreflightPolicy {
+            health_timeout: Duration::from_secs(60),
+            first_backoff: Duration::from_millis(250),
+            launch_timeout: Duration::from_secs(900),
+            launch_attempts: 3,
+        }
     }
 }
 
 /// How many of the longest prompts (by characters) are tokenized to check the context length.
 const LONGEST_CHECKED: usize = 3;
 
-pub async fn check(client: &Client, base_url: &str, spec: &RunSpec, items: &[DatasetItem], policy: &PreflightPolicy) -> Result<(), RunError> {
+pub async fn check(
+    client: &Client,
+    base_url: &str,
+    spec: &RunSpec,
+    items: &[DatasetItem],
+    policy: &PreflightPolicy,
+) -> Result<(), RunError> {
     wait_healthy(client, base_url, policy).await?;
     let report = client.models(base_url).await.map_err(|e| RunError::Preflight(e.to_string()))?;
     let Some(model) = report.models.iter().find(|m| m.id == spec.model) else {
         let served: Vec<&str> = report.models.iter().map(|m| m.id.as_str()).collect();
-        return Err(RunError::Preflight(format!("{base_url} does not serve '{}'; it serves: {}", spec.model, served.join(", "))));
+        return Err(RunError::Preflight(format!(
+            "{base_url} does not serve '{}'; it serves: {}",
+            spec.model,
+            served.join(", ")
+        )));
     };
     let Some(max_len) = model.max_model_len else { return Ok(()) };
     check_context(client, base_url, spec, items, max_len).await
@@ -43,10 +58,15 @@ async fn check_context(client: &Client, base_url: &str, spec: &RunSpec, items: &
     let mut by_len: Vec<&DatasetItem> = items.iter().collect();
     by_len.sort_by_key(|i| std::cmp::Reverse(i.prompt_text().len()));
     for item in by_len.into_iter().take(LONGEST_CHECKED) {
-        let counted = client.tokenize(base_url, &spec.model, &item.body).await.map_err(|e| RunError::Preflight(e.to_string()))?;
+        let counted = client
+            .tokenize(base_url, &spec.model, &item.body)
+            .await
+            .map_err(|e| RunError::Preflight(e.to_string()))?;
         let Some((prompt, server_len)) = counted else { return Ok(()) }; // no /tokenize: vLLM will say so per request
         let max_len = server_len.unwrap_or(max_len);
-        let Some(max_tokens) = spec.sampling.max_tokens.or(item.max_tokens()).map(u64::from) else { continue };
+        let Some(max_tokens) = spec.sampling.max_tokens.or(item.max_tokens()).map(u64::from) else {
+            continue;
+        };
         if prompt + max_tokens > max_len {
             return Err(RunError::Preflight(format!(
                 "'{}' does not fit: prompt {prompt} tokens + max_tokens {max_tokens} = {} > max_model_len {max_len} of {}. \
@@ -70,7 +90,10 @@ async fn wait_healthy(client: &Client, base_url: &str, policy: &PreflightPolicy)
         match client.health(base_url).await {
             Ok(()) => return Ok(()),
             Err(e) if Instant::now() + backoff > deadline => {
-                return Err(RunError::Preflight(format!("{e} (waited {} s for /health)", policy.health_timeout.as_secs())))
+                return Err(RunError::Preflight(format!(
+                    "{e} (waited {} s for /health)",
+                    policy.health_timeout.as_secs()
+                )))
             }
             Err(_) => {
                 tokio::time::sleep(backoff).await;

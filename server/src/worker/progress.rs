@@ -35,7 +35,13 @@ impl Tracker {
             run_id,
             total,
             started: Instant::now(),
-            inner: Mutex::new(Inner { done: 0, done_before: 0, errors: 0, recent: VecDeque::new(), message: None }),
+            inner: Mutex::new(Inner {
+                done: 0,
+                done_before: 0,
+                errors: 0,
+                recent: VecDeque::new(),
+                message: None,
+            }),
         }
     }
 

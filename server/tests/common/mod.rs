@@ -18,7 +18,11 @@ pub struct TestApp {
 
 /// A simulator fast enough for tests.
 pub fn fast_sim() -> SimConfig {
-    SimConfig { ttft: Duration::from_millis(5), tpot: Duration::from_micros(200), ..SimConfig::default() }
+    SimConfig {
+        ttft: Duration::from_millis(5),
+        tpot: Duration::from_micros(200),
+        ..SimConfig::default()
+    }
 }
 
 pub async fn spawn(sim: SimConfig) -> TestApp {
@@ -33,13 +37,30 @@ pub async fn spawn_at(dir: tempfile::TempDir, sim: SimConfig, on_restart: OnRest
         site_root: PathBuf::from("target/site"),
         sim: Some((sim, "127.0.0.1:0".parse().expect("addr"))),
         on_restart,
-        preflight: PreflightPolicy { health_timeout: Duration::from_secs(2), first_backoff: Duration::from_millis(50), launch_timeout: Duration::from_secs(30), launch_attempts: 3 },
+        preflight: PreflightPolicy {
+            health_timeout: Duration::from_secs(2),
+            first_backoff: Duration::from_millis(50),
+            launch_timeout: Duration::from_secs(30),
+            launch_attempts: 3,
+        },
     })
     .await
     .expect("app starts");
-    let mut app = TestApp { running, dir, http: reqwest::Client::new() };
-    for (name, role) in [("tester", "admin"), ("rita", "runner"), ("rev", "reviewer"), ("vic", "viewer"), ("rev2", "reviewer")] {
-        app::api::accounts::create_user(&app.running.state.db, name, role, PASSWORD).await.expect("user");
+    let mut app = TestApp {
+        running,
+        dir,
+        http: reqwest::Client::new(),
+    };
+    for (name, role) in [
+        ("tester", "admin"),
+        ("rita", "runner"),
+        ("rev", "reviewer"),
+        ("vic", "viewer"),
+        ("rev2", "reviewer"),
+    ] {
+        app::api::accounts::create_user(&app.running.state.db, name, role, PASSWORD)
+            .await
+            .expect("user");
     }
     app.http = app.client_for("tester").await;
     app
@@ -106,18 +127,37 @@ impl TestApp {
             if r.status.is_finished() {
                 return r;
             }
-            assert!(Instant::now() < deadline, "run {id} did not finish within {limit:?} (status {}, {}/{})", r.status, r.done_requests, r.total_requests);
+            assert!(
+                Instant::now() < deadline,
+                "run {id} did not finish within {limit:?} (status {}, {}/{})",
+                r.status,
+                r.done_requests,
+                r.total_requests
+            );
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
     }
 
     pub async fn records(&self, id: i64) -> Vec<Value> {
-        let text = self.http.get(self.url(&format!("/api/runs/{id}/records"))).send().await.expect("GET").text().await.expect("text");
+        let text = self
+            .http
+            .get(self.url(&format!("/api/runs/{id}/records")))
+            .send()
+            .await
+            .expect("GET")
+            .text()
+            .await
+            .expect("text");
         text.lines().map(|l| serde_json::from_str(l).expect("record line")).collect()
     }
 
     pub async fn sim_stats(&self) -> Value {
-        reqwest::get(format!("{}/sim/stats", self.sim_url())).await.expect("stats").json().await.expect("json")
+        reqwest::get(format!("{}/sim/stats", self.sim_url()))
+            .await
+            .expect("stats")
+            .json()
+            .await
+            .expect("json")
     }
 }
 
@@ -136,5 +176,9 @@ pub async fn bearer_client(base: &str, name: &str, password: &str) -> reqwest::C
     let token = r["token"].as_str().expect("token in the answer");
     let mut headers = reqwest::header::HeaderMap::new();
     headers.insert(reqwest::header::AUTHORIZATION, format!("Bearer {token}").parse().expect("header"));
-    reqwest::Client::builder().default_headers(headers).redirect(reqwest::redirect::Policy::none()).build().expect("client")
+    reqwest::Client::builder()
+        .default_headers(headers)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client")
 }
