@@ -189,3 +189,45 @@ async fn the_same_item_reads_side_by_side_across_runs() {
     assert_eq!(answers[0][2]["custom_id"], "candidate-0003");
     assert!(v["prompt"].as_str().is_some_and(|p| p.contains("**Name:**")));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reviewers_labels_override_the_judge_in_the_hybrid_recall() {
+    let app = spawn(fast_sim()).await;
+    let (judge, screen) = two_runs(&app).await;
+    let q = make_queue(&app, "grade", (judge, screen), 3).await;
+    let rev = app.client_for("rev").await;
+    let mut graded_as_top = Vec::new();
+    loop {
+        let (_, body) = item(&rev, &app, q).await;
+        let it: Value = serde_json::from_str(&body).expect("item");
+        if it.is_null() {
+            break;
+        }
+        let g = json!({"grade": {"item_id": it["item_id"], "overall": 5, "fields": {"recommendation": "Strong Yes"}, "comment": "", "gold": false}});
+        let revealed: Value = rev
+            .post(app.url(SaveGrade::PATH))
+            .json(&g)
+            .send()
+            .await
+            .expect("POST")
+            .json()
+            .await
+            .expect("json");
+        if revealed["text"].as_str().is_some_and(|t| t.contains("sim-gemma")) {
+            graded_as_top.push(it["custom_id"].as_str().expect("id").to_string());
+        }
+    }
+    assert_eq!(graded_as_top.len(), 3);
+    let h = app::api::cost::load_hybrid_data(&app.running.state.db, screen, judge)
+        .await
+        .expect("hybrid");
+    assert!(
+        h.positives_are.contains("by a reviewer for 3 graded item(s)"),
+        "{}",
+        h.positives_are
+    );
+    assert!(
+        graded_as_top.iter().all(|c| h.positives.contains(c)),
+        "the reviewer's Strong Yes count as positives"
+    );
+}

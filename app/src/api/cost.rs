@@ -103,11 +103,34 @@ pub async fn load_hybrid_data(db: &crate::db::Db, screen_id: i64, judge_id: i64)
     };
     let screen = crate::db::records::for_run(db, screen_id).await?;
     let judge = crate::db::records::for_run(db, judge_id).await?;
-    let judged: HashMap<&str, Option<usize>> = judge
+    let mut judged: HashMap<&str, Option<usize>> = judge
         .iter()
         .filter(|r| !r.warmup)
         .map(|r| (r.custom_id.as_str(), if r.outcome.answered() { rec_of(&r.response) } else { None }))
         .collect();
+    // Where a reviewer graded the judge's answer, the reviewer's recommendation wins: "correct"
+    // keeps the judge's, "incorrect" drops it, a value replaces it.
+    let mut humans = 0usize;
+    for (custom, run, _, g) in crate::db::queues::all_grades(db).await? {
+        if run != judge_id {
+            continue;
+        }
+        let Some(slot) = judged.iter_mut().find(|(k, _)| **k == custom.as_str()).map(|(_, v)| v) else {
+            continue;
+        };
+        match g.fields.get("recommendation").map(String::as_str) {
+            Some("correct") => humans += 1,
+            Some("incorrect") => {
+                *slot = None;
+                humans += 1;
+            }
+            Some(v) if !v.is_empty() => {
+                *slot = RECOMMENDATIONS.iter().position(|x| x.eq_ignore_ascii_case(v));
+                humans += 1;
+            }
+            _ => {}
+        }
+    }
     let mut screened = Vec::new();
     let mut positives = HashSet::new();
     for r in screen.iter().filter(|r| !r.warmup) {
@@ -131,11 +154,16 @@ pub async fn load_hybrid_data(db: &crate::db::Db, screen_id: i64, judge_id: i64)
             "the two runs share no items (custom_id): run both on the same dataset",
         ));
     }
+    let positives_are = if humans > 0 {
+        format!("rated Strong Yes (by a reviewer for {humans} graded item(s), by the judge for the rest)")
+    } else {
+        "the judge rated Strong Yes".into()
+    };
     Ok(HybridItems {
         common_items: screened.len(),
         screened,
         positives,
-        positives_are: "the judge rated Strong Yes".into(),
+        positives_are,
     })
 }
 
