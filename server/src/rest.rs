@@ -173,7 +173,7 @@ async fn import(
     body: Bytes,
 ) -> Result<impl IntoResponse, AppError> {
     caller.require(Permission::Run)?;
-    let text = std::str::from_utf8(&body).map_err(|e| AppError::validation("file", format!("the file is not UTF-8 text ({e})")))?;
+    let text = utf8(&body, "file")?;
     let id = app::api::import::import_file(&s.db, &q.filename, text, None).await?;
     Ok((StatusCode::CREATED, Json(json!({"run_id": id}))))
 }
@@ -241,7 +241,7 @@ async fn upload_dataset(
     body: Bytes,
 ) -> Result<impl IntoResponse, AppError> {
     caller.require(Permission::Run)?;
-    let text = std::str::from_utf8(&body).map_err(|e| AppError::validation("file", format!("the file is not UTF-8 text ({e})")))?;
+    let text = utf8(&body, "file")?;
     let id = store_upload(
         &s.db,
         &app::api::datasets::Upload {
@@ -255,4 +255,9 @@ async fn upload_dataset(
     )
     .await?;
     Ok((StatusCode::CREATED, Json(json!({"id": id}))))
+}
+
+/// An uploaded file as text, or a message at `field` saying it is not UTF-8.
+pub fn utf8<'a>(bytes: &'a [u8], field: &str) -> Result<&'a str, AppError> {
+    std::str::from_utf8(bytes).map_err(|e| AppError::validation(field, format!("the file is not UTF-8 text ({e})")))
 }

@@ -106,7 +106,7 @@ async fn store(s: &AppState, caller: &Caller, mut multipart: Multipart) -> Resul
     let bytes = file
         .filter(|b| !b.is_empty())
         .ok_or_else(|| AppError::validation("file", "choose a .jsonl file to upload"))?;
-    let text = std::str::from_utf8(&bytes).map_err(|e| AppError::validation("file", format!("the file is not UTF-8 text ({e})")))?;
+    let text = crate::rest::utf8(&bytes, "file")?;
     store_upload(
         &s.db,
         &app::api::datasets::Upload {

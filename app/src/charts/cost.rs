@@ -1,4 +1,4 @@
-use super::{category_labels, failed, palette, short};
+use super::{category_labels, palette, render, short};
 use crate::domain::format;
 use plotters::prelude::*;
 
@@ -8,12 +8,9 @@ pub fn cost_bars(models: &[String], sheets: &[String], per_100k: &[Vec<Option<f6
     if models.is_empty() || max <= 0.0 {
         return "<p class=\"chart-empty\">Nothing priced yet.</p>".into();
     }
-    let mut svg = String::new();
-    let res = (|| -> Result<(), Box<dyn std::error::Error>> {
-        let root = SVGBackend::with_string(&mut svg, (width, height)).into_drawing_area();
-        root.fill(&WHITE)?;
+    render("the cost chart", width, height, |root| {
         let n = models.len();
-        let mut chart = ChartBuilder::on(&root)
+        let mut chart = ChartBuilder::on(root)
             .caption("Cost per 100K requests, by model and price sheet", ("sans-serif", 15))
             .margin(12)
             .x_label_area_size(40)
@@ -47,13 +44,8 @@ pub fn cost_bars(models: &[String], sheets: &[String], per_100k: &[Vec<Option<f6
             .background_style(WHITE.mix(0.85))
             .border_style(BLACK.mix(0.3))
             .draw()?;
-        root.present()?;
         Ok(())
-    })();
-    match res {
-        Ok(()) => svg,
-        Err(e) => failed("the cost chart", e),
-    }
+    })
 }
 
 /// Monthly cost as volume grows, one line per model (straight: cost scales with requests).
@@ -62,11 +54,8 @@ pub fn monthly_lines(models: &[String], per_request: &[f64], max_volume: f64, wi
     if models.is_empty() || top <= 0.0 {
         return "<p class=\"chart-empty\">Nothing priced yet.</p>".into();
     }
-    let mut svg = String::new();
-    let res = (|| -> Result<(), Box<dyn std::error::Error>> {
-        let root = SVGBackend::with_string(&mut svg, (width, height)).into_drawing_area();
-        root.fill(&WHITE)?;
-        let mut chart = ChartBuilder::on(&root)
+    render("the monthly chart", width, height, |root| {
+        let mut chart = ChartBuilder::on(root)
             .caption("Monthly cost by volume", ("sans-serif", 15))
             .margin(12)
             .x_label_area_size(40)
@@ -93,13 +82,8 @@ pub fn monthly_lines(models: &[String], per_request: &[f64], max_volume: f64, wi
             .background_style(WHITE.mix(0.85))
             .border_style(BLACK.mix(0.3))
             .draw()?;
-        root.present()?;
         Ok(())
-    })();
-    match res {
-        Ok(()) => svg,
-        Err(e) => failed("the monthly chart", e),
-    }
+    })
 }
 
 /// A run on the speed x quality x cost chart.
@@ -127,11 +111,8 @@ pub fn speed_quality_cost(points: &[ScatterPoint], width: u32, height: u32) -> S
         let t = if c_hi > c_lo { (c - c_lo) / (c_hi - c_lo) } else { 0.0 };
         RGBColor((37.0 + t * 183.0) as u8, (99.0 - t * 61.0) as u8, (235.0 - t * 197.0) as u8)
     };
-    let mut svg = String::new();
-    let res = (|| -> Result<(), Box<dyn std::error::Error>> {
-        let root = SVGBackend::with_string(&mut svg, (width, height)).into_drawing_area();
-        root.fill(&WHITE)?;
-        let mut chart = ChartBuilder::on(&root)
+    render("the speed x quality x cost chart", width, height, |root| {
+        let mut chart = ChartBuilder::on(root)
             .caption(
                 "Speed x quality x cost (colour: cost per 100K, blue cheap to red dear)",
                 ("sans-serif", 15),
@@ -181,13 +162,8 @@ pub fn speed_quality_cost(points: &[ScatterPoint], width: u32, height: u32) -> S
             .background_style(WHITE.mix(0.85))
             .border_style(BLACK.mix(0.3))
             .draw()?;
-        root.present()?;
         Ok(())
-    })();
-    match res {
-        Ok(()) => svg,
-        Err(e) => failed("the speed x quality x cost chart", e),
-    }
+    })
 }
 
 #[cfg(test)]

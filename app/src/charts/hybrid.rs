@@ -1,4 +1,4 @@
-use super::{failed, palette};
+use super::{palette, render};
 use crate::domain::hybrid::HybridPoint;
 use plotters::prelude::*;
 
@@ -7,11 +7,8 @@ pub fn hybrid_curve(points: &[HybridPoint], chosen: f64, width: u32, height: u32
     if points.is_empty() {
         return String::new();
     }
-    let mut svg = String::new();
-    let res = (|| -> Result<(), Box<dyn std::error::Error>> {
-        let root = SVGBackend::with_string(&mut svg, (width, height)).into_drawing_area();
-        root.fill(&WHITE)?;
-        let mut chart = ChartBuilder::on(&root)
+    render("the hybrid curve", width, height, |root| {
+        let mut chart = ChartBuilder::on(root)
             .caption("Hybrid: savings and recall by share judged", ("sans-serif", 15))
             .margin(12)
             .x_label_area_size(36)
@@ -47,11 +44,6 @@ pub fn hybrid_curve(points: &[HybridPoint], chosen: f64, width: u32, height: u32
             .background_style(WHITE.mix(0.85))
             .border_style(BLACK.mix(0.3))
             .draw()?;
-        root.present()?;
         Ok(())
-    })();
-    match res {
-        Ok(()) => svg,
-        Err(e) => failed("the hybrid curve", e),
-    }
+    })
 }

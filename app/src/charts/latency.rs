@@ -1,4 +1,4 @@
-use super::{failed, palette, short};
+use super::{palette, render, short};
 use crate::domain::stats::ecdf;
 use plotters::prelude::*;
 
@@ -24,11 +24,8 @@ pub fn histogram(title: &str, values: &[f64], width: u32, height: u32) -> String
         counts[i] += 1;
     }
     let top = counts.iter().copied().max().unwrap_or(1).max(1);
-    let mut svg = String::new();
-    let res = (|| -> Result<(), Box<dyn std::error::Error>> {
-        let root = SVGBackend::with_string(&mut svg, (width, height)).into_drawing_area();
-        root.fill(&WHITE)?;
-        let mut chart = ChartBuilder::on(&root)
+    render(title, width, height, |root| {
+        let mut chart = ChartBuilder::on(root)
             .caption(title, ("sans-serif", 15))
             .margin(10)
             .x_label_area_size(34)
@@ -45,13 +42,8 @@ pub fn histogram(title: &str, values: &[f64], width: u32, height: u32) -> String
             let x0 = lo + i as f64 * width_ms;
             Rectangle::new([(x0, 0), (x0 + width_ms * 0.95, *c)], palette::OUTPUT.mix(0.8).filled())
         }))?;
-        root.present()?;
         Ok(())
-    })();
-    match res {
-        Ok(()) => svg,
-        Err(e) => failed(title, e),
-    }
+    })
 }
 
 /// Empirical CDFs of several runs' latencies, overlaid (one colour per run).
@@ -65,11 +57,8 @@ pub fn cdf(title: &str, runs: &[Samples], width: u32, height: u32) -> String {
         return "<p class=\"chart-empty\">No answered requests.</p>".into();
     }
     let hi = all.iter().copied().fold(0.0, f64::max).max(1e-3) * 1.05;
-    let mut svg = String::new();
-    let res = (|| -> Result<(), Box<dyn std::error::Error>> {
-        let root = SVGBackend::with_string(&mut svg, (width, height)).into_drawing_area();
-        root.fill(&WHITE)?;
-        let mut chart = ChartBuilder::on(&root)
+    render(title, width, height, |root| {
+        let mut chart = ChartBuilder::on(root)
             .caption(title, ("sans-serif", 15))
             .margin(10)
             .x_label_area_size(34)
@@ -96,13 +85,8 @@ pub fn cdf(title: &str, runs: &[Samples], width: u32, height: u32) -> String {
             .background_style(WHITE.mix(0.85))
             .border_style(BLACK.mix(0.3))
             .draw()?;
-        root.present()?;
         Ok(())
-    })();
-    match res {
-        Ok(()) => svg,
-        Err(e) => failed(title, e),
-    }
+    })
 }
 
 #[cfg(test)]

@@ -1,6 +1,9 @@
 //! Charts: data in, SVG text out (plotters' SVG backend). The same code draws in the browser
 //! (wasm), in server-rendered pages, and in exported reports.
 
+use plotters::coord::Shift;
+use plotters::prelude::*;
+
 mod cost;
 mod hybrid;
 mod latency;
@@ -33,6 +36,28 @@ pub(crate) mod palette {
         RGBColor(202, 138, 4),
         RGBColor(75, 85, 99),
     ];
+}
+
+/// Draw a chart on a white SVG canvas of `width` x `height`; a chart that could not be drawn
+/// says so (naming `what`) in place of the SVG.
+pub(crate) fn render(
+    what: &str,
+    width: u32,
+    height: u32,
+    draw: impl FnOnce(&DrawingArea<SVGBackend<'_>, Shift>) -> Result<(), Box<dyn std::error::Error>>,
+) -> String {
+    let mut svg = String::new();
+    let res = {
+        let root = SVGBackend::with_string(&mut svg, (width, height)).into_drawing_area();
+        root.fill(&WHITE)
+            .map_err(|e| e.to_string())
+            .and_then(|()| draw(&root).map_err(|e| e.to_string()))
+            .and_then(|()| root.present().map_err(|e| e.to_string()))
+    };
+    match res {
+        Ok(()) => svg,
+        Err(e) => failed(what, e),
+    }
 }
 
 /// A chart that could not be drawn says so in place of the SVG.

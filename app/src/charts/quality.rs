@@ -1,4 +1,4 @@
-use super::{category_labels, failed, palette, short};
+use super::{category_labels, palette, render, short};
 use plotters::prelude::*;
 
 /// Mean grade per run with 95 % confidence intervals.
@@ -6,12 +6,9 @@ pub fn grade_bars(labels: &[String], means: &[f64], cis: &[f64], width: u32, hei
     if labels.is_empty() {
         return "<p class=\"chart-empty\">No grades yet: grade samples in a queue.</p>".into();
     }
-    let mut svg = String::new();
-    let res = (|| -> Result<(), Box<dyn std::error::Error>> {
-        let root = SVGBackend::with_string(&mut svg, (width, height)).into_drawing_area();
-        root.fill(&WHITE)?;
+    render("the grade chart", width, height, |root| {
         let n = labels.len();
-        let mut chart = ChartBuilder::on(&root)
+        let mut chart = ChartBuilder::on(root)
             .caption("Mean overall grade per run (95% CI)", ("sans-serif", 15))
             .margin(12)
             .x_label_area_size(40)
@@ -37,13 +34,8 @@ pub fn grade_bars(labels: &[String], means: &[f64], cis: &[f64], width: u32, hei
                 BLACK.stroke_width(2),
             )
         }))?;
-        root.present()?;
         Ok(())
-    })();
-    match res {
-        Ok(()) => svg,
-        Err(e) => failed("the grade chart", e),
-    }
+    })
 }
 
 /// Schema-valid, hand-back and truncation rates per run.
@@ -57,12 +49,9 @@ pub fn rate_bars(labels: &[String], rates: &[[f64; 3]], width: u32, height: u32)
         "truncated at max_tokens",
     ];
     let colours = [palette::SERIES[2], palette::SERIES[4], palette::SERIES[6]];
-    let mut svg = String::new();
-    let res = (|| -> Result<(), Box<dyn std::error::Error>> {
-        let root = SVGBackend::with_string(&mut svg, (width, height)).into_drawing_area();
-        root.fill(&WHITE)?;
+    render("the checks chart", width, height, |root| {
         let n = labels.len();
-        let mut chart = ChartBuilder::on(&root)
+        let mut chart = ChartBuilder::on(root)
             .caption("Automatic checks per run", ("sans-serif", 15))
             .margin(12)
             .x_label_area_size(40)
@@ -92,13 +81,8 @@ pub fn rate_bars(labels: &[String], rates: &[[f64; 3]], width: u32, height: u32)
             .background_style(WHITE.mix(0.85))
             .border_style(BLACK.mix(0.3))
             .draw()?;
-        root.present()?;
         Ok(())
-    })();
-    match res {
-        Ok(()) => svg,
-        Err(e) => failed("the checks chart", e),
-    }
+    })
 }
 
 /// Each run a point: output tok/s against mean grade, CIs as bars.
@@ -107,11 +91,8 @@ pub fn speed_vs_quality(points: &[(String, f64, f64, f64)], width: u32, height: 
         return "<p class=\"chart-empty\">No graded run with a measured speed yet.</p>".into();
     }
     let x_max = points.iter().map(|p| p.1).fold(1.0, f64::max) * 1.15;
-    let mut svg = String::new();
-    let res = (|| -> Result<(), Box<dyn std::error::Error>> {
-        let root = SVGBackend::with_string(&mut svg, (width, height)).into_drawing_area();
-        root.fill(&WHITE)?;
-        let mut chart = ChartBuilder::on(&root)
+    render("the speed vs quality chart", width, height, |root| {
+        let mut chart = ChartBuilder::on(root)
             .caption("Speed vs quality", ("sans-serif", 15))
             .margin(12)
             .x_label_area_size(36)
@@ -134,11 +115,6 @@ pub fn speed_vs_quality(points: &[(String, f64, f64, f64)], width: u32, height: 
                 + Circle::new((0, 0), 5, palette::OUTPUT.filled())
                 + Text::new(short(l, 26), (7, -14), ("sans-serif", 12))
         }))?;
-        root.present()?;
         Ok(())
-    })();
-    match res {
-        Ok(()) => svg,
-        Err(e) => failed("the speed vs quality chart", e),
-    }
+    })
 }

@@ -1,4 +1,4 @@
-use super::{failed, palette};
+use super::{palette, render};
 use plotters::prelude::*;
 
 /// One level of a sweep.
@@ -17,11 +17,8 @@ pub fn sweep_curve(title: &str, latency_name: &str, points: &[SweepPoint], width
     }
     let x_max = points.iter().map(|p| p.output_tps).fold(1.0, f64::max) * 1.15;
     let y_max = points.iter().map(|p| p.p90_ms).fold(1.0, f64::max) * 1.15;
-    let mut svg = String::new();
-    let res = (|| -> Result<(), Box<dyn std::error::Error>> {
-        let root = SVGBackend::with_string(&mut svg, (width, height)).into_drawing_area();
-        root.fill(&WHITE)?;
-        let mut chart = ChartBuilder::on(&root)
+    render(title, width, height, |root| {
+        let mut chart = ChartBuilder::on(root)
             .caption(title, ("sans-serif", 15))
             .margin(12)
             .x_label_area_size(36)
@@ -46,13 +43,8 @@ pub fn sweep_curve(title: &str, latency_name: &str, points: &[SweepPoint], width
                 + Circle::new((0, 0), 4, palette::OUTPUT.filled())
                 + Text::new(format!("c={}", p.concurrency), (6, -14), ("sans-serif", 12))
         }))?;
-        root.present()?;
         Ok(())
-    })();
-    match res {
-        Ok(()) => svg,
-        Err(e) => failed(title, e),
-    }
+    })
 }
 
 #[cfg(test)]

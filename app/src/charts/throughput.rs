@@ -1,4 +1,4 @@
-use super::{category_labels, failed, palette};
+use super::{category_labels, palette, render};
 use plotters::prelude::*;
 
 /// One run's bars: output and total tokens per second (never compared with each other).
@@ -11,17 +11,14 @@ pub struct ThroughputBar {
 
 /// Side-by-side bars per run: output tok/s and total tok/s, labelled as such.
 pub fn throughput_bars(bars: &[ThroughputBar], width: u32, height: u32) -> String {
-    let mut svg = String::new();
     if bars.is_empty() {
         return "<p class=\"chart-empty\">No finished runs yet.</p>".into();
     }
-    let res = (|| -> Result<(), Box<dyn std::error::Error>> {
-        let root = SVGBackend::with_string(&mut svg, (width, height)).into_drawing_area();
-        root.fill(&WHITE)?;
+    render("the throughput chart", width, height, |root| {
         let max = bars.iter().map(|b| b.output_tps.max(b.total_tps)).fold(0.0, f64::max).max(1.0) * 1.12;
         let n = bars.len();
         let labels: Vec<String> = bars.iter().map(|b| b.label.clone()).collect();
-        let mut chart = ChartBuilder::on(&root)
+        let mut chart = ChartBuilder::on(root)
             .caption("Throughput of finished runs", ("sans-serif", 18))
             .margin(12)
             .x_label_area_size(40)
@@ -56,13 +53,8 @@ pub fn throughput_bars(bars: &[ThroughputBar], width: u32, height: u32) -> Strin
             .background_style(WHITE.mix(0.85))
             .border_style(BLACK.mix(0.3))
             .draw()?;
-        root.present()?;
         Ok(())
-    })();
-    match res {
-        Ok(()) => svg,
-        Err(e) => failed("the throughput chart", e),
-    }
+    })
 }
 
 #[cfg(test)]

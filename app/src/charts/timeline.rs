@@ -1,4 +1,4 @@
-use super::{failed, palette};
+use super::{palette, render};
 use crate::domain::series::{server_throughput, RunSeries};
 use plotters::prelude::*;
 
@@ -22,10 +22,7 @@ pub fn timeline(s: &RunSeries, width: u32, height: u32) -> String {
         .flat_map(|m| [m.running.unwrap_or(0.0), m.waiting.unwrap_or(0.0)])
         .fold(1.0, f64::max)
         * 1.15;
-    let mut svg = String::new();
-    let res = (|| -> Result<(), Box<dyn std::error::Error>> {
-        let root = SVGBackend::with_string(&mut svg, (width, height)).into_drawing_area();
-        root.fill(&WHITE)?;
+    render("the timeline", width, height, |root| {
         let (top, bottom) = root.split_vertically(height * 55 / 100);
         let mut c1 = ChartBuilder::on(&top)
             .caption("Throughput over time", ("sans-serif", 15))
@@ -92,11 +89,6 @@ pub fn timeline(s: &RunSeries, width: u32, height: u32) -> String {
             .background_style(WHITE.mix(0.85))
             .border_style(BLACK.mix(0.3))
             .draw()?;
-        root.present()?;
         Ok(())
-    })();
-    match res {
-        Ok(()) => svg,
-        Err(e) => failed("the timeline", e),
-    }
+    })
 }
