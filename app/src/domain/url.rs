@@ -9,8 +9,10 @@ pub fn normalize_base_url(raw: &str) -> Result<String, String> {
     }
     let rest = if let Some(r) = s.strip_prefix("http://") {
         r
-    } else if let Some(r) = s.strip_prefix("https://") {
-        r
+    } else if s.starts_with("https://") {
+        return Err(format!(
+            "'{s}': this build of Bakeoff talks plain HTTP, as `vllm serve` does by default; use the server's http:// address"
+        ));
     } else {
         return Err(format!(
             "URL must start with http:// or https:// (got '{s}'), e.g. http://gpu-box:8000"
@@ -41,7 +43,7 @@ mod tests {
     #[test]
     fn v1_and_slashes_are_trimmed() {
         assert_eq!(normalize_base_url(" http://gpu:8000/v1/ ").as_deref(), Ok("http://gpu:8000"));
-        assert_eq!(normalize_base_url("https://x.example").as_deref(), Ok("https://x.example"));
+        assert!(normalize_base_url("https://x.example").expect_err("no TLS").contains("plain HTTP"));
     }
 
     #[test]
