@@ -14,9 +14,7 @@ pub fn normalize_base_url(raw: &str) -> Result<String, String> {
             "'{s}': this build of Bakeoff talks plain HTTP, as `vllm serve` does by default; use the server's http:// address"
         ));
     } else {
-        return Err(format!(
-            "URL must start with http:// or https:// (got '{s}'), e.g. http://gpu-box:8000"
-        ));
+        return Err(format!("URL must start with http:// (got '{s}'), e.g. http://gpu-box:8000"));
     };
     if rest.is_empty() || rest.starts_with('/') || rest.contains(char::is_whitespace) {
         return Err(format!("'{s}' has no host name, e.g. http://gpu-box:8000"));
