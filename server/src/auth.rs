@@ -74,3 +74,22 @@ pub async fn first_admin(pool: &db::Db) -> anyhow::Result<Option<String>> {
     db::users::create(pool, "admin", app::domain::accounts::Role::Admin, &hash, true).await?;
     Ok(Some(password))
 }
+
+/// Server functions answer every error with HTTP 500 (the server_fn default). Give each its real
+/// status from the typed error in the body (422 bad input, 401, 403, 404, 409), so scripts and
+/// logs see what the pages already show. Only /api/ answers with status 500 are read.
+pub async fn error_status(req: Request, next: Next) -> Response {
+    let api = req.uri().path().starts_with("/api/");
+    let res = next.run(req).await;
+    if !api || res.status() != axum::http::StatusCode::INTERNAL_SERVER_ERROR {
+        return res;
+    }
+    let (mut parts, body) = res.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, 1 << 20).await else {
+        return axum::http::StatusCode::INTERNAL_SERVER_ERROR.into_response();
+    };
+    if let Ok(e) = serde_json::from_slice::<AppError>(&bytes) {
+        parts.status = e.status();
+    }
+    Response::from_parts(parts, axum::body::Body::from(bytes))
+}

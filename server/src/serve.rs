@@ -160,6 +160,7 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/api/token", post(crate::auth::token))
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .layer(axum::middleware::from_fn(crate::auth::error_status))
         .layer(axum::middleware::from_fn_with_state(state.clone(), crate::auth::require_login))
         .with_state(state)
 }

@@ -79,8 +79,9 @@ async fn reviewers_grade_blind_and_only_reviewers_grade() {
     // A viewer and a runner cannot grade.
     for who in ["vic", "rita"] {
         let c = app.client_for(who).await;
-        let (_, body) = item(&c, &app, q).await;
+        let (status, body) = item(&c, &app, q).await;
         assert!(body.contains("may not grade"), "{who}: {body}");
+        assert_eq!(status, 403, "{who}: a server function's refusal carries its real status");
     }
 
     // Saving reveals the model.
