@@ -92,19 +92,7 @@ impl Client {
     /// `GET /v1/models`: the models served and their `max_model_len`.
     pub async fn models(&self, base_url: &str) -> Result<ModelsReport, ClientError> {
         let url = format!("{base_url}/v1/models");
-        let resp = self.get(&url, Duration::from_secs(10)).await?;
-        let status = resp.status().as_u16();
-        let text = resp.text().await.map_err(|e| ClientError::Connect {
-            url: url.clone(),
-            reason: e.to_string(),
-        })?;
-        if status != 200 {
-            return Err(ClientError::Http {
-                url,
-                status,
-                message: error_message(&text),
-            });
-        }
+        let text = self.get_text(&url, Duration::from_secs(10)).await?;
         let v: Value = serde_json::from_str(&text).map_err(|e| ClientError::Protocol {
             url: url.clone(),
             reason: format!("not JSON ({e})"),
@@ -129,15 +117,20 @@ impl Client {
     /// `GET /metrics` (Prometheus text), for the server-side series.
     pub async fn metrics(&self, base_url: &str) -> Result<String, ClientError> {
         let url = format!("{base_url}/metrics");
-        let resp = self.get(&url, Duration::from_secs(5)).await?;
+        self.get_text(&url, Duration::from_secs(5)).await
+    }
+
+    /// GET a body as text; anything but 200 is an error carrying the server's message.
+    async fn get_text(&self, url: &str, timeout: Duration) -> Result<String, ClientError> {
+        let resp = self.get(url, timeout).await?;
         let status = resp.status().as_u16();
         let text = resp.text().await.map_err(|e| ClientError::Connect {
-            url: url.clone(),
+            url: url.to_string(),
             reason: e.to_string(),
         })?;
         if status != 200 {
             return Err(ClientError::Http {
-                url,
+                url: url.to_string(),
                 status,
                 message: error_message(&text),
             });

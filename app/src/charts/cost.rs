@@ -1,4 +1,4 @@
-use super::{category_labels, palette, render, short};
+use super::{category_labels, legend, palette, render, short};
 use crate::domain::format;
 use plotters::prelude::*;
 
@@ -38,12 +38,7 @@ pub fn cost_bars(models: &[String], sheets: &[String], per_100k: &[Vec<Option<f6
                 .label(short(sheet, 48))
                 .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 10, y + 5)], color.filled()));
         }
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::UpperRight)
-            .background_style(WHITE.mix(0.85))
-            .border_style(BLACK.mix(0.3))
-            .draw()?;
+        legend(&mut chart, SeriesLabelPosition::UpperRight)?;
         Ok(())
     })
 }
@@ -76,12 +71,7 @@ pub fn monthly_lines(models: &[String], per_request: &[f64], max_volume: f64, wi
                 .label(short(m, 40))
                 .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 14, y)], color.stroke_width(2)));
         }
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::UpperLeft)
-            .background_style(WHITE.mix(0.85))
-            .border_style(BLACK.mix(0.3))
-            .draw()?;
+        legend(&mut chart, SeriesLabelPosition::UpperLeft)?;
         Ok(())
     })
 }
@@ -156,12 +146,7 @@ pub fn speed_quality_cost(points: &[ScatterPoint], width: u32, height: u32) -> S
                 + Circle::new((0, 0), 6, colour(p.cost_per_100k).filled())
                 + Text::new(label, (8, -14), ("sans-serif", 12))
         }))?;
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::LowerRight)
-            .background_style(WHITE.mix(0.85))
-            .border_style(BLACK.mix(0.3))
-            .draw()?;
+        legend(&mut chart, SeriesLabelPosition::LowerRight)?;
         Ok(())
     })
 }

@@ -1,4 +1,4 @@
-use super::{palette, render};
+use super::{legend, palette, render};
 use crate::domain::hybrid::HybridPoint;
 use plotters::prelude::*;
 
@@ -38,12 +38,7 @@ pub fn hybrid_curve(points: &[HybridPoint], chosen: f64, width: u32, height: u32
             vec![(chosen * 100.0, 0.0), (chosen * 100.0, 100.0)],
             BLACK.mix(0.4),
         )))?;
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::MiddleRight)
-            .background_style(WHITE.mix(0.85))
-            .border_style(BLACK.mix(0.3))
-            .draw()?;
+        legend(&mut chart, SeriesLabelPosition::MiddleRight)?;
         Ok(())
     })
 }

@@ -1,4 +1,4 @@
-use super::{palette, render, short};
+use super::{legend, palette, render, short};
 use crate::domain::stats::ecdf;
 use plotters::prelude::*;
 
@@ -79,12 +79,7 @@ pub fn cdf(title: &str, runs: &[Samples], width: u32, height: u32) -> String {
                 .label(short(run.label, 40))
                 .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 14, y)], color.stroke_width(2)));
         }
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::LowerRight)
-            .background_style(WHITE.mix(0.85))
-            .border_style(BLACK.mix(0.3))
-            .draw()?;
+        legend(&mut chart, SeriesLabelPosition::LowerRight)?;
         Ok(())
     })
 }

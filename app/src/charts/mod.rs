@@ -60,6 +60,20 @@ pub(crate) fn render(
     }
 }
 
+/// The series legend, in one style for every chart.
+pub(crate) fn legend<'a, CT: plotters::coord::CoordTranslate>(
+    chart: &mut ChartContext<'a, SVGBackend<'a>, CT>,
+    position: SeriesLabelPosition,
+) -> Result<(), Box<dyn std::error::Error>> {
+    chart
+        .configure_series_labels()
+        .position(position)
+        .background_style(WHITE.mix(0.85))
+        .border_style(BLACK.mix(0.3))
+        .draw()?;
+    Ok(())
+}
+
 /// A chart that could not be drawn says so in place of the SVG.
 pub(crate) fn failed(what: &str, err: impl std::fmt::Display) -> String {
     format!("<p class=\"chart-error\">could not draw {what}: {err}</p>")

@@ -1,4 +1,4 @@
-use super::{category_labels, palette, render, short};
+use super::{category_labels, legend, palette, render, short};
 use plotters::prelude::*;
 
 /// Mean grade per run with 95 % confidence intervals.
@@ -75,12 +75,7 @@ pub fn rate_bars(labels: &[String], rates: &[[f64; 3]], width: u32, height: u32)
                 .label(names[k])
                 .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 10, y + 5)], c.filled()));
         }
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::UpperRight)
-            .background_style(WHITE.mix(0.85))
-            .border_style(BLACK.mix(0.3))
-            .draw()?;
+        legend(&mut chart, SeriesLabelPosition::UpperRight)?;
         Ok(())
     })
 }

@@ -1,4 +1,4 @@
-use super::{category_labels, palette, render};
+use super::{category_labels, legend, palette, render};
 use plotters::prelude::*;
 
 /// One run's bars: output and total tokens per second (never compared with each other).
@@ -47,12 +47,7 @@ pub fn throughput_bars(bars: &[ThroughputBar], width: u32, height: u32) -> Strin
             }))?
             .label("total tok/s ((prompt + completion) / wall time)")
             .legend(|(x, y)| Rectangle::new([(x, y - 5), (x + 10, y + 5)], palette::TOTAL.filled()));
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::UpperRight)
-            .background_style(WHITE.mix(0.85))
-            .border_style(BLACK.mix(0.3))
-            .draw()?;
+        legend(&mut chart, SeriesLabelPosition::UpperRight)?;
         Ok(())
     })
 }

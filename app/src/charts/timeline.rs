@@ -1,4 +1,4 @@
-use super::{palette, render};
+use super::{legend, palette, render};
 use crate::domain::series::{server_throughput, RunSeries};
 use plotters::prelude::*;
 
@@ -43,11 +43,7 @@ pub fn timeline(s: &RunSeries, width: u32, height: u32) -> String {
                 .label("server: vllm:generation_tokens_total slope")
                 .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 14, y)], palette::TOTAL.stroke_width(2)));
         }
-        c1.configure_series_labels()
-            .position(SeriesLabelPosition::UpperRight)
-            .background_style(WHITE.mix(0.85))
-            .border_style(BLACK.mix(0.3))
-            .draw()?;
+        legend(&mut c1, SeriesLabelPosition::UpperRight)?;
 
         let mut c2 = ChartBuilder::on(&bottom)
             .margin(10)
@@ -84,11 +80,7 @@ pub fn timeline(s: &RunSeries, width: u32, height: u32) -> String {
         c2.draw_secondary_series(LineSeries::new(kv, grey.stroke_width(1)))?
             .label("server: KV-cache usage (right axis)")
             .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 14, y)], grey.stroke_width(1)));
-        c2.configure_series_labels()
-            .position(SeriesLabelPosition::UpperRight)
-            .background_style(WHITE.mix(0.85))
-            .border_style(BLACK.mix(0.3))
-            .draw()?;
+        legend(&mut c2, SeriesLabelPosition::UpperRight)?;
         Ok(())
     })
 }
