@@ -89,11 +89,7 @@ pub async fn build_report(db: &crate::db::Db, options: &ReportOptions, now: &str
     for r in &data.runs {
         let row = sheet.row_for(&r.model);
         let priced = row.and_then(|row| Some((row, cost(&Usage::from_summary(&r.summary)?, row, volume)?)));
-        let records = crate::db::records::for_run(db, r.id).await?;
-        let sample = records
-            .iter()
-            .find(|x| x.outcome.answered() && !x.response.is_empty())
-            .map(|x| x.response.clone());
+        let sample = crate::db::records::first_answer(db, r.id).await?;
         let mut notes = crate::db::runs::provenance(db, r.id)
             .await?
             .map(|p| {

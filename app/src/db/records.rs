@@ -123,6 +123,16 @@ pub async fn last_finish(db: &Db, run_id: i64) -> DbResult<Duration> {
     Ok(from_micros(us.unwrap_or(0)))
 }
 
+/// The first stored answer of a run (ok or truncated, non-empty), without loading the others.
+pub async fn first_answer(db: &Db, run_id: i64) -> DbResult<Option<String>> {
+    Ok(sqlx::query_scalar(
+        "SELECT response FROM request_records WHERE run_id = ? AND outcome IN ('ok', 'truncated') AND response <> '' ORDER BY idx LIMIT 1",
+    )
+    .bind(run_id)
+    .fetch_optional(db)
+    .await?)
+}
+
 pub async fn count(db: &Db, run_id: i64) -> DbResult<i64> {
     Ok(sqlx::query_scalar("SELECT COUNT(*) FROM request_records WHERE run_id = ?")
         .bind(run_id)
