@@ -6,6 +6,13 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
 source scripts/setup.sh --browser
 
+# A clean build needs about 3 GB under target/ (debug, wasm and the site).
+avail_kb=$(df -Pk "$ROOT" | awk 'NR==2 {print $4}')
+if [ "${avail_kb:-0}" -lt 3500000 ] && [ ! -d target/debug ]; then
+  echo "[test] warning: only $((avail_kb / 1024)) MB free on $(df -P "$ROOT" | awk 'NR==2 {print $6}');" \
+       "a clean build needs about 3 GB. Free some space if the build fails with 'No space left on device'." >&2
+fi
+
 echo "[test] cargo test (unit, db, worker, HTTP)" >&2
 cargo test --workspace
 

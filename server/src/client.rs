@@ -1,6 +1,7 @@
 //! The client for vLLM's OpenAI-compatible API: endpoint checks and one streamed request,
 //! measured. It classifies every way a request can end (DESIGN.md "Outcomes").
 
+use crate::http1::{self, Pool, Target};
 use crate::sse::SseParser;
 use app::api::types::ServedModel;
 use app::domain::dataset::DatasetItem;
@@ -8,10 +9,10 @@ use app::domain::record::Tokens;
 use app::domain::spec::Sampling;
 use app::domain::status::Outcome;
 use bytes::Bytes;
-use futures::StreamExt;
 use serde::Deserialize;
 use serde_json::Value;
 use std::borrow::Cow;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 #[derive(Debug, thiserror::Error)]
@@ -53,7 +54,10 @@ pub struct Measured {
 
 #[derive(Clone)]
 pub struct Client {
+    /// Endpoint checks, /metrics, /tokenize.
     http: reqwest::Client,
+    /// The measured requests (see `http1`: kernel receive times, one task per request).
+    pool: Arc<Pool>,
 }
 
 impl Default for Client {
@@ -70,7 +74,10 @@ impl Client {
             .connect_timeout(Duration::from_secs(10))
             .build()
             .expect("the HTTP client's fixed settings are valid");
-        Client { http }
+        Client {
+            http,
+            pool: Arc::new(Pool::new(Duration::from_secs(10))),
+        }
     }
 
     /// `GET /health`: Ok on 200.
@@ -196,7 +203,7 @@ impl Client {
         let sent = Instant::now();
         let mut st = StreamState::new(sent);
         let finished = tokio::time::timeout(timeout, self.stream(url, body, &mut st)).await;
-        if finished.is_err() {
+        if finished.is_err() && !st.ended() {
             st.fail(
                 Outcome::Timeout,
                 None,
@@ -208,70 +215,121 @@ impl Client {
     }
 
     async fn stream(&self, url: &str, body: Bytes, st: &mut StreamState) -> Option<()> {
-        let resp = match self
-            .http
-            .post(url)
-            .header("content-type", "application/json")
-            .body(body)
-            .send()
-            .await
-        {
-            Ok(r) => r,
+        let target = match Target::parse(url) {
+            Ok(t) => t,
             Err(e) => {
                 st.last_byte = Instant::now();
-                let outcome = if e.is_timeout() {
-                    Outcome::Timeout
-                } else {
-                    Outcome::ConnectionError
-                };
-                st.fail(outcome, None, reason(&e));
+                st.fail(Outcome::ConnectionError, None, e);
                 return None;
             }
         };
+        let (mut conn, resp) = self.post(&target, body, st).await?;
         let status = resp.status().as_u16();
         st.http_status = Some(status);
-        if !resp.status().is_success() {
-            let text = resp.text().await.unwrap_or_default();
-            st.last_byte = Instant::now();
-            st.fail(Outcome::HttpError, Some(status), error_message(&text));
+        let mut body = resp.into_body();
+        if !resp_ok(status) {
+            let mut text = Vec::new();
+            while let Ok(Some(b)) = http1::next_data(&mut conn, &mut body).await {
+                text.extend_from_slice(&b);
+            }
+            st.last_byte = conn.received_at().unwrap_or_else(Instant::now);
+            st.fail(Outcome::HttpError, Some(status), error_message(&String::from_utf8_lossy(&text)));
             return None;
         }
-        let mut body = resp.bytes_stream();
         let mut parser = SseParser::new();
-        while let Some(chunk) = body.next().await {
-            match chunk {
-                Ok(bytes) => {
-                    let now = Instant::now();
+        loop {
+            match http1::next_data(&mut conn, &mut body).await {
+                Ok(Some(bytes)) => {
+                    // When the bytes arrived (the kernel's receive time), not when they were read.
+                    let now = conn.received_at().unwrap_or_else(Instant::now);
                     st.last_byte = now;
                     parser.feed(&bytes, |data| st.on_event(data, now));
+                    if st.done {
+                        // Read the rest (the end of the chunked body) so the connection is reused.
+                        let drained = tokio::time::timeout(Duration::from_secs(1), async {
+                            loop {
+                                match http1::next_data(&mut conn, &mut body).await {
+                                    Ok(Some(_)) => {}
+                                    Ok(None) => return true,
+                                    Err(_) => return false,
+                                }
+                            }
+                        });
+                        if drained.await == Ok(true) {
+                            self.pool.checkin(&target, conn);
+                        }
+                        return Some(());
+                    }
                     if st.ended() {
-                        break;
+                        return Some(()); // a failed stream's connection is not reused
                     }
                 }
+                Ok(None) => break,
                 Err(e) => {
                     st.last_byte = Instant::now();
                     st.fail(
                         Outcome::ConnectionError,
                         Some(status),
-                        format!("connection lost mid-stream: {}", reason(&e)),
+                        format!("connection lost mid-stream: {}", chain(&e)),
                     );
                     return None;
                 }
             }
         }
-        if !st.ended() {
-            if st.finish_reason.is_some() {
-                st.done = true;
-            } else {
-                st.fail(
-                    Outcome::StreamError,
-                    Some(status),
-                    "the stream ended without [DONE] or a finish_reason".into(),
-                );
-            }
+        if st.finish_reason.is_some() {
+            st.done = true;
+            self.pool.checkin(&target, conn);
+        } else {
+            st.fail(
+                Outcome::StreamError,
+                Some(status),
+                "the stream ended without [DONE] or a finish_reason".into(),
+            );
         }
         Some(())
     }
+
+    /// POST the body and wait for the response head. A kept-alive connection that the server
+    /// closed meanwhile (nothing was answered on it) is replaced once by a new one.
+    async fn post(&self, target: &Target, body: Bytes, st: &mut StreamState) -> Option<(http1::Conn, hyper::Response<hyper::body::Incoming>)> {
+        let mut retried = false;
+        loop {
+            let mut conn = match self.pool.checkout(target).await {
+                Ok(c) => c,
+                Err(e) => {
+                    st.last_byte = Instant::now();
+                    st.fail(Outcome::ConnectionError, None, e);
+                    return None;
+                }
+            };
+            match http1::post_json(&mut conn, target, body.clone()).await {
+                Ok(resp) => return Some((conn, resp)),
+                Err(e) if conn.reused() && !retried && (e.is_canceled() || e.is_closed() || e.is_incomplete_message()) => {
+                    retried = true;
+                }
+                Err(e) => {
+                    st.last_byte = Instant::now();
+                    st.fail(Outcome::ConnectionError, None, chain(&e));
+                    return None;
+                }
+            }
+        }
+    }
+}
+
+fn resp_ok(status: u16) -> bool {
+    (200..300).contains(&status)
+}
+
+/// An error and its sources, joined (the sources name the cause).
+fn chain(e: &dyn std::error::Error) -> String {
+    let mut msg = e.to_string();
+    let mut src = e.source();
+    while let Some(s) = src {
+        msg = format!("{msg}: {s}");
+        src = s.source();
+    }
+    msg
 }
 
 /// The request body for `item`, as sent: the run's model, streaming with usage, and the run's
@@ -295,17 +353,12 @@ pub fn prepare_body(item: &DatasetItem, model: &str, sampling: &Sampling) -> Byt
 
 /// A person-readable reason for a reqwest failure (its source chain, which names the cause).
 fn reason(e: &reqwest::Error) -> String {
-    let mut msg = if e.is_connect() {
-        "connection refused or unreachable".to_string()
+    if e.is_connect() {
+        let cause = std::error::Error::source(e).map(chain).unwrap_or_default();
+        format!("connection refused or unreachable: {cause}")
     } else {
-        e.to_string()
-    };
-    let mut src = std::error::Error::source(e);
-    while let Some(s) = src {
-        msg = format!("{msg}: {s}");
-        src = s.source();
+        chain(e)
     }
-    msg
 }
 
 /// The message of an OpenAI/vLLM error body: nested `{"error": {"message"}}` (new vLLM),

@@ -8,6 +8,7 @@ pub mod cpu;
 pub mod demo;
 pub mod events;
 pub mod headless;
+pub mod http1;
 pub mod launcher;
 pub mod probe;
 pub mod rest;
