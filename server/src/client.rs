@@ -9,9 +9,7 @@ use app::domain::record::Tokens;
 use app::domain::spec::Sampling;
 use app::domain::status::Outcome;
 use bytes::Bytes;
-use serde::Deserialize;
 use serde_json::Value;
-use std::borrow::Cow;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -382,63 +380,6 @@ pub fn error_message(text: &str) -> String {
     }
 }
 
-#[derive(Deserialize)]
-struct Chunk<'a> {
-    /// Only the first choice is read (Bakeoff sends n = 1); no allocation per chunk.
-    #[serde(borrow, default)]
-    choices: FirstChoice<'a>,
-    #[serde(default)]
-    usage: Option<Usage>,
-    #[serde(default)]
-    error: Option<Value>,
-}
-
-#[derive(Default)]
-struct FirstChoice<'a>(Option<Choice<'a>>);
-
-impl<'de: 'a, 'a> Deserialize<'de> for FirstChoice<'a> {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V<'a>(std::marker::PhantomData<&'a ()>);
-        impl<'de: 'a, 'a> serde::de::Visitor<'de> for V<'a> {
-            type Value = FirstChoice<'a>;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a list of choices")
-            }
-            fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
-                let first = seq.next_element::<Choice<'a>>()?;
-                while seq.next_element::<serde::de::IgnoredAny>()?.is_some() {}
-                Ok(FirstChoice(first))
-            }
-            fn visit_unit<E>(self) -> Result<Self::Value, E> {
-                Ok(FirstChoice(None))
-            }
-        }
-        d.deserialize_any(V(std::marker::PhantomData))
-    }
-}
-
-#[derive(Deserialize)]
-struct Choice<'a> {
-    #[serde(borrow, default)]
-    delta: Option<Delta<'a>>,
-    #[serde(borrow, default)]
-    text: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
-    finish_reason: Option<Cow<'a, str>>,
-}
-
-#[derive(Deserialize)]
-struct Delta<'a> {
-    #[serde(borrow, default)]
-    content: Option<Cow<'a, str>>,
-}
-
-#[derive(Deserialize)]
-struct Usage {
-    prompt_tokens: Option<u64>,
-    completion_tokens: Option<u64>,
-}
-
 /// What has been seen of one stream so far.
 struct StreamState {
     sent: Instant,
@@ -494,7 +435,7 @@ impl StreamState {
             self.done = true;
             return;
         }
-        let chunk: Chunk = match serde_json::from_slice(data) {
+        let chunk = match crate::chunk::decode(data) {
             Ok(c) => c,
             Err(e) => {
                 let shown = String::from_utf8_lossy(&data[..data.len().min(120)]).into_owned();
@@ -503,27 +444,20 @@ impl StreamState {
             }
         };
         if let Some(err) = chunk.error {
-            self.fail(
-                Outcome::StreamError,
-                None,
-                format!("error frame mid-stream: {}", error_message(&err.to_string())),
-            );
+            self.fail(Outcome::StreamError, None, format!("error frame mid-stream: {err}"));
             return;
         }
-        if let Some(choice) = chunk.choices.0 {
-            let content = choice.delta.and_then(|d| d.content).or(choice.text);
-            if let Some(c) = content.filter(|c| !c.is_empty()) {
-                match self.last_content {
-                    None => self.first_content = Some(now),
-                    Some(prev) => self.itl.push(now - prev),
-                }
-                self.last_content = Some(now);
-                self.chunks += 1;
-                self.text.push_str(&c);
+        if let Some(c) = chunk.content.filter(|c| !c.is_empty()) {
+            match self.last_content {
+                None => self.first_content = Some(now),
+                Some(prev) => self.itl.push(now - prev),
             }
-            if let Some(f) = choice.finish_reason {
-                self.finish_reason = Some(f.into_owned());
-            }
+            self.last_content = Some(now);
+            self.chunks += 1;
+            self.text.push_str(&c);
+        }
+        if let Some(f) = chunk.finish_reason {
+            self.finish_reason = Some(f.into_owned());
         }
         if let Some(u) = chunk.usage {
             self.usage = Some((u.prompt_tokens, u.completion_tokens));

@@ -2,6 +2,13 @@
 //! as much of it as OpenAI-compatible servers use: `data:` lines, events ended by a blank line,
 //! LF or CRLF line ends, comments (`:`) ignored. Bytes may arrive split or merged in any way.
 
+/// The value of a `data:` line (one leading space dropped, CR of a CRLF end dropped).
+fn data_value(line: &[u8]) -> Option<&[u8]> {
+    let line = line.strip_suffix(b"\r").unwrap_or(line);
+    let value = line.strip_prefix(b"data:")?;
+    Some(value.strip_prefix(b" ").unwrap_or(value))
+}
+
 /// Feeds bytes in, hands complete event payloads out.
 #[derive(Default)]
 pub struct SseParser {
@@ -35,22 +42,39 @@ impl SseParser {
             }
         }
         while let Some(i) = memchr::memchr(b'\n', rest) {
-            self.line(&rest[..i], &mut on_event);
-            rest = &rest[i + 1..];
+            let line = &rest[..i];
+            let after = &rest[i + 1..];
+            // The common case, a one-line event ("data: ...\n\n") whole in this read: handed
+            // out in place, without gathering it in `data`.
+            if !self.has_data {
+                if let Some(value) = data_value(line) {
+                    let blank = match after {
+                        [b'\n', ..] => Some(1),
+                        [b'\r', b'\n', ..] => Some(2),
+                        _ => None,
+                    };
+                    if let Some(k) = blank {
+                        on_event(value);
+                        rest = &after[k..];
+                        continue;
+                    }
+                }
+            }
+            self.line(line, &mut on_event);
+            rest = after;
         }
         self.partial.extend_from_slice(rest);
     }
 
     fn line(&mut self, line: &[u8], on_event: &mut impl FnMut(&[u8])) {
-        let line = line.strip_suffix(b"\r").unwrap_or(line);
-        if line.is_empty() {
+        let bare = line.strip_suffix(b"\r").unwrap_or(line);
+        if bare.is_empty() {
             if self.has_data {
                 on_event(&self.data);
             }
             self.data.clear();
             self.has_data = false;
-        } else if let Some(value) = line.strip_prefix(b"data:") {
-            let value = value.strip_prefix(b" ").unwrap_or(value);
+        } else if let Some(value) = data_value(line) {
             if self.has_data {
                 self.data.push(b'\n');
             }
@@ -102,6 +126,18 @@ mod tests {
         let text = b"data: {\"x\": \"y\"}\n\ndata: [DONE]\n\n";
         let chunks: Vec<&[u8]> = text.chunks(1).collect();
         assert_eq!(events(&chunks), vec!["{\"x\": \"y\"}", "[DONE]"]);
+    }
+
+    #[test]
+    fn every_split_of_a_stream_gives_the_same_events() {
+        let text: &[u8] = b"data: {\"a\":1}\n\n: keep-alive\r\n\r\ndata: x\r\n\r\ndata: l1\ndata: l2\n\ndata: [DONE]\n\n";
+        let whole = events(&[text]);
+        assert_eq!(whole, vec!["{\"a\":1}", "x", "l1\nl2", "[DONE]"]);
+        for i in 0..=text.len() {
+            for j in i..=text.len() {
+                assert_eq!(events(&[&text[..i], &text[i..j], &text[j..]]), whole, "split at {i}, {j}");
+            }
+        }
     }
 
     #[test]

@@ -98,6 +98,24 @@ async fn flat_error_bodies_are_read_like_nested_ones() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn flat_error_frames_mid_stream_are_stream_errors() {
+    let faults = FaultRates {
+        error_frame: 1.0,
+        flat_errors: true,
+        ..Default::default()
+    };
+    let app = spawn(SimConfig { faults, ..fast_sim() }).await;
+    let id = app.launch("sim-qwen3-4b", json!({"requests": 3})).await;
+    app.wait_finished(id, Duration::from_secs(20)).await;
+    let records = app.records(id).await;
+    assert_eq!(records.len(), 3);
+    for r in &records {
+        assert_eq!(r["outcome"], "stream_error", "{r}");
+        assert_eq!(r["error"], "error frame mid-stream: simulated engine error mid-stream", "{r}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cancelling_a_running_run_stops_it_and_keeps_what_finished() {
     let slow = SimConfig {
         tpot: Duration::from_millis(20),

@@ -12,6 +12,7 @@ pub const ITL: &str = "gaps between consecutive content chunks, all answered req
 pub const CHUNKS_PER_TOKEN: &str = "content chunks / completion tokens (1.0 = one token per chunk)";
 pub const E2E: &str = "send -> last byte of the response";
 pub const TOKENS: &str = "from the server's usage; unknown where the server gave none";
+pub const RECEIVE_TIME: &str = "when a chunk arrived: the kernel's receive time of its bytes (SO_TIMESTAMPNS, Linux), not when the client read them; elsewhere the read time";
 pub const PERCENTILES: &str = "linear interpolation between closest ranks (NumPy default), over every sample";
 
 /// (name, definition) pairs, for the REST summary and exports.
@@ -28,6 +29,7 @@ pub fn all() -> Vec<(&'static str, &'static str)> {
         ("chunks_per_token", CHUNKS_PER_TOKEN),
         ("e2e", E2E),
         ("tokens", TOKENS),
+        ("receive_time", RECEIVE_TIME),
         ("percentiles", PERCENTILES),
     ]
 }

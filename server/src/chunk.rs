@@ -1,0 +1,706 @@
+//! Reading one streamed chunk (`data:` payload) of an OpenAI-compatible stream.
+//!
+//! Every chunk of every stream passes through here, so there are two decoders with one meaning:
+//! - `scan`: a single pass over the bytes that validates the JSON structure and picks out the
+//!   few fields Bakeoff reads, in any key order, borrowing the content when it has no escapes.
+//!   It handles the shapes servers send for tokens and usage; for anything else (error frames,
+//!   duplicate keys, unusual types, invalid JSON) it declines.
+//! - `serde`: serde_json into the same fields, which decides every chunk `scan` declines and
+//!   words the error for a malformed one.
+//!
+//! A property test checks that whenever `scan` answers, serde_json gives the same answer.
+
+use serde::Deserialize;
+use serde_json::Value;
+use std::borrow::Cow;
+
+/// What Bakeoff reads from a chunk: the first choice's content (`delta.content` for chat,
+/// `text` for completions) and finish reason, the usage, or an error frame's message.
+#[derive(Debug, Default, PartialEq)]
+pub struct Fields<'a> {
+    pub content: Option<Cow<'a, str>>,
+    pub finish_reason: Option<Cow<'a, str>>,
+    pub usage: Option<Usage>,
+    /// A mid-stream error frame (nested `{"error": {...}}` or flat `{"object": "error", ...}`).
+    pub error: Option<String>,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Deserialize)]
+pub struct Usage {
+    pub prompt_tokens: Option<u64>,
+    pub completion_tokens: Option<u64>,
+}
+
+/// Decode a chunk; `Err` says why it is not a valid chunk.
+pub fn decode(data: &[u8]) -> Result<Fields<'_>, String> {
+    match scan(data) {
+        Some(f) => Ok(f),
+        None => with_serde(data),
+    }
+}
+
+// ---------------------------------------------------------------- serde_json
+
+#[derive(Deserialize)]
+struct Chunk<'a> {
+    /// Only the first choice is read (Bakeoff sends n = 1).
+    #[serde(borrow, default)]
+    choices: FirstChoice<'a>,
+    #[serde(default)]
+    usage: Option<Usage>,
+    #[serde(default)]
+    error: Option<Value>,
+    #[serde(borrow, default)]
+    object: Option<Cow<'a, str>>,
+}
+
+#[derive(Default)]
+struct FirstChoice<'a>(Option<Choice<'a>>);
+
+impl<'de: 'a, 'a> Deserialize<'de> for FirstChoice<'a> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V<'a>(std::marker::PhantomData<&'a ()>);
+        impl<'de: 'a, 'a> serde::de::Visitor<'de> for V<'a> {
+            type Value = FirstChoice<'a>;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a list of choices")
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+                let first = seq.next_element::<Choice<'a>>()?;
+                while seq.next_element::<serde::de::IgnoredAny>()?.is_some() {}
+                Ok(FirstChoice(first))
+            }
+            fn visit_unit<E>(self) -> Result<Self::Value, E> {
+                Ok(FirstChoice(None))
+            }
+        }
+        d.deserialize_any(V(std::marker::PhantomData))
+    }
+}
+
+#[derive(Deserialize)]
+struct Choice<'a> {
+    #[serde(borrow, default)]
+    delta: Option<Delta<'a>>,
+    #[serde(borrow, default)]
+    text: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    finish_reason: Option<Cow<'a, str>>,
+}
+
+#[derive(Deserialize)]
+struct Delta<'a> {
+    #[serde(borrow, default)]
+    content: Option<Cow<'a, str>>,
+}
+
+fn with_serde(data: &[u8]) -> Result<Fields<'_>, String> {
+    let chunk: Chunk = serde_json::from_slice(data).map_err(|e| e.to_string())?;
+    let error = match (chunk.error, chunk.object.as_deref()) {
+        (Some(e), _) => Some(crate::client::error_message(&serde_json::json!({ "error": e }).to_string())),
+        // The old flat shape: {"object": "error", "message": ...}.
+        (None, Some("error")) => Some(crate::client::error_message(&String::from_utf8_lossy(data))),
+        _ => None,
+    };
+    let (content, finish_reason) = match chunk.choices.0 {
+        Some(c) => (c.delta.and_then(|d| d.content).or(c.text), c.finish_reason),
+        None => (None, None),
+    };
+    Ok(Fields {
+        content,
+        finish_reason,
+        usage: chunk.usage,
+        error,
+    })
+}
+
+// ---------------------------------------------------------------- the scanner
+
+/// Nesting deeper than this is left to serde_json.
+const MAX_DEPTH: u32 = 32;
+
+struct Scanner<'a> {
+    b: &'a [u8],
+    i: usize,
+}
+
+/// A string as it stands in the input: the bytes between the quotes, and whether they hold escapes.
+#[derive(Clone, Copy)]
+struct RawStr<'a> {
+    bytes: &'a [u8],
+    escaped: bool,
+}
+
+impl<'a> RawStr<'a> {
+    fn text(self) -> Option<Cow<'a, str>> {
+        if self.escaped {
+            // Rare in the keys and reasons; common in content that is itself JSON. serde_json
+            // knows every escape.
+            let mut quoted = Vec::with_capacity(self.bytes.len() + 2);
+            quoted.push(b'"');
+            quoted.extend_from_slice(self.bytes);
+            quoted.push(b'"');
+            serde_json::from_slice::<String>(&quoted).ok().map(Cow::Owned)
+        } else {
+            std::str::from_utf8(self.bytes).ok().map(Cow::Borrowed)
+        }
+    }
+}
+
+/// Scan a chunk; `None` when it is not one of the plain shapes (serde_json then decides).
+pub fn scan(data: &[u8]) -> Option<Fields<'_>> {
+    let mut s = Scanner { b: data, i: 0 };
+    s.ws();
+    let mut fields = Fields::default();
+    let (mut seen_choices, mut seen_usage, mut seen_object) = (false, false, false);
+    s.object(|s, key| {
+        match key {
+            b"choices" if !seen_choices => {
+                seen_choices = true;
+                let (content, finish) = s.choices()?;
+                fields.content = content;
+                fields.finish_reason = finish;
+            }
+            b"usage" if !seen_usage => {
+                seen_usage = true;
+                fields.usage = s.usage()?;
+            }
+            // Error frames and repeated keys: serde_json's business.
+            b"choices" | b"usage" | b"error" => return None,
+            b"object" if !std::mem::replace(&mut seen_object, true) => {
+                let v = s.string()?;
+                if v.escaped || v.bytes == b"error" {
+                    return None;
+                }
+            }
+            b"object" => return None,
+            _ => s.skip(1)?,
+        }
+        Some(())
+    })?;
+    s.ws();
+    (s.i == s.b.len()).then_some(fields)
+}
+
+type Choice2<'a> = (Option<Cow<'a, str>>, Option<Cow<'a, str>>);
+
+impl<'a> Scanner<'a> {
+    fn ws(&mut self) {
+        while let Some(&c) = self.b.get(self.i) {
+            if matches!(c, b' ' | b'\n' | b'\r' | b'\t') {
+                self.i += 1;
+            } else {
+                break;
+            }
+        }
+    }
+
+    fn peek(&self) -> Option<u8> {
+        self.b.get(self.i).copied()
+    }
+
+    fn eat(&mut self, c: u8) -> Option<()> {
+        self.ws();
+        if self.peek()? == c {
+            self.i += 1;
+            Some(())
+        } else {
+            None
+        }
+    }
+
+    fn literal(&mut self, word: &[u8]) -> Option<()> {
+        if self.b.get(self.i..self.i + word.len())? == word {
+            self.i += word.len();
+            Some(())
+        } else {
+            None
+        }
+    }
+
+    /// `null` (true) or not (false, nothing consumed).
+    fn null(&mut self) -> bool {
+        self.ws();
+        if self.b.get(self.i..self.i + 4) == Some(b"null") {
+            self.i += 4;
+            true
+        } else {
+            false
+        }
+    }
+
+    /// An object, calling `member` with the scanner positioned at each value.
+    fn object(&mut self, mut member: impl FnMut(&mut Self, &'a [u8]) -> Option<()>) -> Option<()> {
+        self.eat(b'{')?;
+        self.ws();
+        if self.peek()? == b'}' {
+            self.i += 1;
+            return Some(());
+        }
+        loop {
+            self.ws();
+            let key = self.string()?;
+            if key.escaped {
+                return None;
+            }
+            self.eat(b':')?;
+            self.ws();
+            member(self, key.bytes)?;
+            self.ws();
+            match self.peek()? {
+                b',' => self.i += 1,
+                b'}' => {
+                    self.i += 1;
+                    return Some(());
+                }
+                _ => return None,
+            }
+        }
+    }
+
+    /// A string; the scanner must be at its opening quote. Control characters are refused, as
+    /// JSON requires; escapes are checked for shape here and decoded only when the text is used.
+    fn string(&mut self) -> Option<RawStr<'a>> {
+        if self.peek()? != b'"' {
+            return None;
+        }
+        let start = self.i + 1;
+        let mut j = start;
+        let mut escaped = false;
+        loop {
+            let k = j + memchr::memchr2(b'"', b'\\', &self.b[j..])?;
+            if self.b[j..k].iter().any(|&c| c < 0x20) {
+                return None;
+            }
+            if self.b[k] == b'"' {
+                // Stricter than needed for values serde_json would only skip: any invalid UTF-8
+                // sends the chunk to serde_json.
+                let bytes = &self.b[start..k];
+                if !bytes.is_ascii() && std::str::from_utf8(bytes).is_err() {
+                    return None;
+                }
+                self.i = k + 1;
+                return Some(RawStr { bytes, escaped });
+            }
+            escaped = true;
+            match *self.b.get(k + 1)? {
+                b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't' => j = k + 2,
+                b'u' => {
+                    let hex = self.b.get(k + 2..k + 6)?;
+                    if !hex.iter().all(u8::is_ascii_hexdigit) {
+                        return None;
+                    }
+                    j = k + 6;
+                }
+                _ => return None,
+            }
+        }
+    }
+
+    /// A JSON number (RFC 8259 grammar).
+    fn number(&mut self) -> Option<&'a [u8]> {
+        let start = self.i;
+        if self.peek() == Some(b'-') {
+            self.i += 1;
+        }
+        match self.peek()? {
+            b'0' => self.i += 1,
+            b'1'..=b'9' => self.digits(),
+            _ => return None,
+        }
+        if self.peek() == Some(b'.') {
+            self.i += 1;
+            let before = self.i;
+            self.digits();
+            if self.i == before {
+                return None;
+            }
+        }
+        if matches!(self.peek(), Some(b'e' | b'E')) {
+            self.i += 1;
+            if matches!(self.peek(), Some(b'+' | b'-')) {
+                self.i += 1;
+            }
+            let before = self.i;
+            self.digits();
+            if self.i == before {
+                return None;
+            }
+        }
+        Some(&self.b[start..self.i])
+    }
+
+    fn digits(&mut self) {
+        while matches!(self.peek(), Some(b'0'..=b'9')) {
+            self.i += 1;
+        }
+    }
+
+    /// Any value, checked and passed over.
+    fn skip(&mut self, depth: u32) -> Option<()> {
+        if depth > MAX_DEPTH {
+            return None;
+        }
+        self.ws();
+        match self.peek()? {
+            b'"' => self.string().map(|_| ()),
+            b'{' => self.object(|s, _| s.skip(depth + 1)),
+            b'[' => self.array(|s, _| s.skip(depth + 1)),
+            b't' => self.literal(b"true"),
+            b'f' => self.literal(b"false"),
+            b'n' => self.literal(b"null"),
+            _ => self.number().map(|_| ()),
+        }
+    }
+
+    /// An array, calling `element` with each element's index.
+    fn array(&mut self, mut element: impl FnMut(&mut Self, usize) -> Option<()>) -> Option<()> {
+        self.eat(b'[')?;
+        self.ws();
+        if self.peek()? == b']' {
+            self.i += 1;
+            return Some(());
+        }
+        let mut n = 0;
+        loop {
+            self.ws();
+            element(self, n)?;
+            n += 1;
+            self.ws();
+            match self.peek()? {
+                b',' => self.i += 1,
+                b']' => {
+                    self.i += 1;
+                    return Some(());
+                }
+                _ => return None,
+            }
+        }
+    }
+
+    /// A string or null, as text.
+    fn opt_text(&mut self) -> Option<Option<Cow<'a, str>>> {
+        if self.null() {
+            return Some(None);
+        }
+        self.string()?.text().map(Some)
+    }
+
+    /// `choices`: null or a list whose first element is an object choice.
+    fn choices(&mut self) -> Option<Choice2<'a>> {
+        if self.null() {
+            return Some((None, None));
+        }
+        let mut out: Choice2<'a> = (None, None);
+        self.array(|s, n| if n == 0 { s.choice(&mut out) } else { s.skip(2) })?;
+        Some(out)
+    }
+
+    fn choice(&mut self, out: &mut Choice2<'a>) -> Option<()> {
+        let (mut delta_content, mut text) = (None, None);
+        let mut seen = [false; 3];
+        self.object(|s, key| {
+            let slot = match key {
+                b"delta" => 0,
+                b"text" => 1,
+                b"finish_reason" => 2,
+                _ => return s.skip(2),
+            };
+            if std::mem::replace(&mut seen[slot], true) {
+                return None;
+            }
+            match slot {
+                0 => {
+                    if !s.null() {
+                        delta_content = s.delta()?;
+                    }
+                }
+                1 => text = s.opt_text()?,
+                _ => out.1 = s.opt_text()?,
+            }
+            Some(())
+        })?;
+        out.0 = delta_content.or(text);
+        Some(())
+    }
+
+    fn delta(&mut self) -> Option<Option<Cow<'a, str>>> {
+        let mut content = None;
+        let mut seen = false;
+        self.object(|s, key| {
+            if key == b"content" {
+                if std::mem::replace(&mut seen, true) {
+                    return None;
+                }
+                content = s.opt_text()?;
+                Some(())
+            } else {
+                s.skip(3)
+            }
+        })?;
+        Some(content)
+    }
+
+    fn usage(&mut self) -> Option<Option<Usage>> {
+        if self.null() {
+            return Some(None);
+        }
+        let mut u = Usage::default();
+        let mut seen = [false; 2];
+        self.object(|s, key| {
+            let slot = match key {
+                b"prompt_tokens" => 0,
+                b"completion_tokens" => 1,
+                _ => return s.skip(2),
+            };
+            if std::mem::replace(&mut seen[slot], true) {
+                return None;
+            }
+            let v = if s.null() { None } else { Some(s.count()?) };
+            if slot == 0 {
+                u.prompt_tokens = v;
+            } else {
+                u.completion_tokens = v;
+            }
+            Some(())
+        })?;
+        Some(Some(u))
+    }
+
+    /// A token count: plain digits that fit a u64 (anything else goes to serde_json).
+    fn count(&mut self) -> Option<u64> {
+        let n = self.number()?;
+        if n.iter().all(u8::is_ascii_digit) {
+            std::str::from_utf8(n).ok()?.parse().ok()
+        } else {
+            None
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn both(data: &str) -> (Option<Fields<'_>>, Result<Fields<'_>, String>) {
+        (scan(data.as_bytes()), with_serde(data.as_bytes()))
+    }
+
+    #[test]
+    fn vllm_and_simulator_token_chunks_in_either_key_order() {
+        for data in [
+            r#"{"id":"chatcmpl-1","object":"chat.completion.chunk","created":1795000000,"model":"m","choices":[{"index":0,"delta":{"content":" the"},"logprobs":null,"finish_reason":null,"stop_reason":null,"token_ids":null}]}"#,
+            r#"{"choices":[{"delta":{"content":" the"},"finish_reason":null,"index":0,"logprobs":null}],"created":1795000000,"id":"chatcmpl-1","model":"m","object":"chat.completion.chunk"}"#,
+        ] {
+            let (fast, slow) = both(data);
+            let fast = fast.expect("scanned");
+            assert_eq!(fast.content.as_deref(), Some(" the"));
+            assert!(matches!(fast.content, Some(Cow::Borrowed(_))), "no copy for plain content");
+            assert_eq!(Ok(fast), slow);
+        }
+    }
+
+    #[test]
+    fn role_finish_usage_and_completions_chunks() {
+        let (f, s) = both(r#"{"choices":[{"index":0,"delta":{"role":"assistant","content":""}}]}"#);
+        assert_eq!(f.as_ref().and_then(|f| f.content.as_deref()), Some(""));
+        assert_eq!(f.map(Ok), Some(s));
+        let (f, s) = both(r#"{"choices":[{"index":0,"delta":{"content":"x"},"finish_reason":"length"}]}"#);
+        assert_eq!(f.as_ref().and_then(|f| f.finish_reason.as_deref()), Some("length"));
+        assert_eq!(f.map(Ok), Some(s));
+        let (f, s) = both(r#"{"id":"c","choices":[],"usage":{"prompt_tokens":12,"total_tokens":20,"completion_tokens":8}}"#);
+        assert_eq!(
+            f.as_ref().and_then(|f| f.usage),
+            Some(Usage {
+                prompt_tokens: Some(12),
+                completion_tokens: Some(8)
+            })
+        );
+        assert_eq!(f.map(Ok), Some(s));
+        let (f, s) = both(r#"{"object":"text_completion","choices":[{"index":0,"text":"hi","logprobs":null,"finish_reason":"stop"}]}"#);
+        assert_eq!(f.as_ref().and_then(|f| f.content.as_deref()), Some("hi"));
+        assert_eq!(f.map(Ok), Some(s));
+    }
+
+    #[test]
+    fn escaped_content_is_decoded() {
+        let (f, s) = both(r#"{"choices":[{"delta":{"content":"{\"a\": \"\u00e9\\n\"}"}}]}"#);
+        assert_eq!(f.as_ref().and_then(|f| f.content.as_deref()), Some("{\"a\": \"é\\n\"}"));
+        assert_eq!(f.map(Ok), Some(s));
+    }
+
+    #[test]
+    fn error_frames_nested_and_flat_are_errors() {
+        let nested = decode(br#"{"error":{"message":"engine died","code":500}}"#).expect("valid");
+        assert_eq!(nested.error.as_deref(), Some("engine died"));
+        let flat = decode(br#"{"object":"error","message":"old engine died","type":"x","code":500}"#).expect("valid");
+        assert_eq!(flat.error.as_deref(), Some("old engine died"));
+    }
+
+    #[test]
+    fn malformed_frames_are_refused_by_both() {
+        for bad in [
+            "{\"choices\": [{\"delta\": {\"content\": \"oops\"\n",
+            r#"{"choices":[{"delta":{"content":"a"}}]"#,
+            r#"{"choices":[{"delta":{"content":"a"}}]}}"#,
+            r#"{"choices":[{"delta":{"content":1}}]}"#,
+            r#"{"choices":[{"delta":{"content":"a"}}],"choices":[]}"#,
+            "{\"choices\":[{\"delta\":{\"content\":\"a\tb\"}}]}",
+            r#"{"usage":{"prompt_tokens":-1}}"#,
+            r#"{"a":01}"#,
+            r#"{"a":tru}"#,
+            "",
+        ] {
+            let (f, s) = both(bad);
+            assert!(f.is_none(), "scanner accepted {bad:?}");
+            assert!(s.is_err(), "serde accepted {bad:?}");
+            assert!(decode(bad.as_bytes()).is_err());
+        }
+    }
+
+    fn text() -> impl Strategy<Value = String> {
+        prop_oneof![
+            "[a-z ]{0,8}",
+            "\\PC{0,6}",
+            Just("{\"k\": \"v\\n\"}".to_string()),
+            Just("tab\there".to_string()),
+            Just("é ü 漢".to_string()),
+        ]
+    }
+
+    fn leaf() -> impl Strategy<Value = Value> {
+        prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::from),
+            any::<i64>().prop_map(Value::from),
+            any::<u32>().prop_map(Value::from),
+            (-1e6f64..1e6).prop_map(Value::from),
+            text().prop_map(Value::from),
+        ]
+    }
+
+    fn any_value() -> impl Strategy<Value = Value> {
+        leaf().prop_recursive(3, 16, 4, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..4).prop_map(Value::from),
+                prop::collection::btree_map("[a-z_]{1,6}", inner, 0..4)
+                    .prop_map(|m| Value::Object(m.into_iter().collect())),
+            ]
+        })
+    }
+
+    /// A value for a known field: usually the right type, sometimes not.
+    fn field(right: BoxedStrategy<Value>) -> BoxedStrategy<Value> {
+        prop_oneof![4 => right, 1 => any_value()].boxed()
+    }
+
+    fn chunk() -> impl Strategy<Value = Value> {
+        let content = field(prop_oneof![text().prop_map(Value::from), Just(Value::Null)].boxed());
+        let delta = field(
+            (content.clone(), any_value(), any::<bool>())
+                .prop_map(|(c, extra, has)| {
+                    let mut m = serde_json::Map::new();
+                    if has {
+                        m.insert("content".into(), c);
+                    }
+                    m.insert("role".into(), extra);
+                    Value::Object(m)
+                })
+                .boxed(),
+        );
+        let reason = field(prop_oneof![Just(Value::Null), "stop|length".prop_map(Value::from)].boxed());
+        let choice = (delta, content, reason, any::<u8>()).prop_map(|(d, t, r, mask)| {
+            let mut m = serde_json::Map::new();
+            if mask & 1 != 0 {
+                m.insert("delta".into(), d);
+            }
+            if mask & 2 != 0 {
+                m.insert("text".into(), t);
+            }
+            if mask & 4 != 0 {
+                m.insert("finish_reason".into(), r);
+            }
+            m.insert("index".into(), Value::from(0));
+            m.insert("logprobs".into(), Value::Null);
+            Value::Object(m)
+        });
+        let choices = field(prop::collection::vec(choice, 0..3).prop_map(Value::from).boxed());
+        let count = field(prop_oneof![any::<u32>().prop_map(Value::from), Just(Value::Null)].boxed());
+        let usage = field(
+            (count.clone(), count)
+                .prop_map(|(p, c)| serde_json::json!({"prompt_tokens": p, "completion_tokens": c, "total_tokens": 1}))
+                .boxed(),
+        );
+        (choices, usage, "chat.completion.chunk|text_completion|error", any::<u8>()).prop_map(|(c, u, object, mask)| {
+            let mut m = serde_json::Map::new();
+            m.insert("id".into(), Value::from("chatcmpl-x"));
+            if mask & 1 != 0 {
+                m.insert("object".into(), Value::from(object));
+            }
+            if mask & 2 != 0 {
+                m.insert("choices".into(), c);
+            }
+            if mask & 4 != 0 {
+                m.insert("usage".into(), u);
+            }
+            Value::Object(m)
+        })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2000))]
+
+        /// Whenever the scanner answers, serde_json gives the same answer.
+        #[test]
+        fn the_scanner_agrees_with_serde(v in chunk(), pretty in any::<bool>()) {
+            let text = if pretty { serde_json::to_string_pretty(&v) } else { serde_json::to_string(&v) }.expect("json");
+            if let Some(fast) = scan(text.as_bytes()) {
+                prop_assert_eq!(Ok(fast), with_serde(text.as_bytes()), "{}", text);
+            }
+        }
+
+        /// Cut or damaged frames: never accepted by the scanner unless serde_json accepts them too.
+        #[test]
+        fn damaged_frames_are_not_accepted_by_the_scanner_alone(v in chunk(), cut in any::<prop::sample::Index>(), byte in any::<u8>()) {
+            let text = serde_json::to_vec(&v).expect("json");
+            let at = cut.index(text.len());
+            let mut damaged = text.clone();
+            damaged[at] = byte;
+            for sample in [&text[..at], &damaged[..]] {
+                if let Some(fast) = scan(sample) {
+                    prop_assert_eq!(Ok(fast), with_serde(sample), "{}", String::from_utf8_lossy(sample));
+                }
+            }
+        }
+    }
+
+    /// The agreement property means something only if the scanner answers often.
+    #[test]
+    fn the_generated_chunks_often_take_the_scanner() {
+        use proptest::strategy::ValueTree;
+        let mut runner = proptest::test_runner::TestRunner::deterministic();
+        let strategy = chunk();
+        let (mut scanned, mut valid, n) = (0, 0, 1000);
+        for _ in 0..n {
+            let v = strategy.new_tree(&mut runner).expect("value").current();
+            let text = serde_json::to_vec(&v).expect("json");
+            scanned += usize::from(scan(&text).is_some());
+            valid += usize::from(with_serde(&text).is_ok());
+        }
+        assert!(scanned * 3 > n, "scanner answered {scanned} of {n}");
+        assert!(valid > scanned, "some generated chunks are left to serde_json ({valid} valid, {scanned} scanned)");
+    }
+
+    #[test]
+    fn plain_token_chunks_take_the_scanner() {
+        // The shapes that make up nearly every chunk must not fall back to serde_json.
+        for data in [
+            r#"{"id":"chatcmpl-1","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":{"content":"a"},"logprobs":null,"finish_reason":null}]}"#,
+            r#"{"id":"cmpl-1","object":"text_completion","created":1,"model":"m","choices":[{"index":0,"text":"a","logprobs":null,"finish_reason":null,"stop_reason":null}]}"#,
+            r#"{"id":"chatcmpl-1","object":"chat.completion.chunk","created":1,"model":"m","choices":[],"usage":{"prompt_tokens":5,"total_tokens":9,"completion_tokens":4,"prompt_tokens_details":null}}"#,
+        ] {
+            assert!(scan(data.as_bytes()).is_some(), "{data}");
+        }
+    }
+}
