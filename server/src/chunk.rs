@@ -260,41 +260,46 @@ impl<'a> Scanner<'a> {
 
     /// A string; the scanner must be at its opening quote. Control characters are refused, as
     /// JSON requires; escapes are checked for shape here and decoded only when the text is used.
+    /// One byte loop: chunk strings are short (keys, a token or two), too short for SIMD search.
     fn string(&mut self) -> Option<RawStr<'a>> {
+        let b = self.b;
         if self.peek()? != b'"' {
             return None;
         }
         let start = self.i + 1;
         let mut j = start;
-        let mut escaped = false;
+        let (mut escaped, mut high) = (false, false);
         loop {
-            let k = j + memchr::memchr2(b'"', b'\\', &self.b[j..])?;
-            if self.b[j..k].iter().any(|&c| c < 0x20) {
-                return None;
-            }
-            if self.b[k] == b'"' {
-                // Stricter than needed for values serde_json would only skip: any invalid UTF-8
-                // sends the chunk to serde_json.
-                let bytes = &self.b[start..k];
-                if !bytes.is_ascii() && std::str::from_utf8(bytes).is_err() {
-                    return None;
-                }
-                self.i = k + 1;
-                return Some(RawStr { bytes, escaped });
-            }
-            escaped = true;
-            match *self.b.get(k + 1)? {
-                b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't' => j = k + 2,
-                b'u' => {
-                    let hex = self.b.get(k + 2..k + 6)?;
-                    if !hex.iter().all(u8::is_ascii_hexdigit) {
-                        return None;
+            match *b.get(j)? {
+                b'"' => break,
+                b'\\' => {
+                    escaped = true;
+                    match *b.get(j + 1)? {
+                        b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't' => j += 2,
+                        b'u' => {
+                            if !b.get(j + 2..j + 6)?.iter().all(u8::is_ascii_hexdigit) {
+                                return None;
+                            }
+                            j += 6;
+                        }
+                        _ => return None,
                     }
-                    j = k + 6;
                 }
-                _ => return None,
+                0..=0x1f => return None,
+                c => {
+                    high |= c >= 0x80;
+                    j += 1;
+                }
             }
         }
+        let bytes = &b[start..j];
+        // Stricter than needed for values serde_json would only skip: any invalid UTF-8 sends
+        // the chunk to serde_json.
+        if high && std::str::from_utf8(bytes).is_err() {
+            return None;
+        }
+        self.i = j + 1;
+        Some(RawStr { bytes, escaped })
     }
 
     /// A JSON number (RFC 8259 grammar).

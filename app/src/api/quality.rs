@@ -6,6 +6,17 @@ use crate::domain::quality::RunQuality;
 /// Run the automatic checks over a run's answers and store them (replacing earlier ones).
 #[cfg(feature = "ssr")]
 pub async fn check_run(db: &crate::db::Db, run_id: i64) -> Result<usize, crate::db::DbError> {
+    let records = crate::db::records::for_run(db, run_id).await?;
+    check_records(db, run_id, &records).await
+}
+
+/// The same, for a run whose records the caller has loaded already.
+#[cfg(feature = "ssr")]
+pub async fn check_records(
+    db: &crate::db::Db,
+    run_id: i64,
+    records: &[crate::domain::record::RequestRecord],
+) -> Result<usize, crate::db::DbError> {
     use crate::domain::quality::check_answer;
     use crate::domain::rubric::Rubric;
     let run = crate::db::runs::get(db, run_id).await?;
@@ -57,7 +68,6 @@ pub async fn check_run(db: &crate::db::Db, run_id: i64) -> Result<usize, crate::
                 .collect()
         }
     });
-    let records = crate::db::records::for_run(db, run_id).await?;
     let checks: Vec<_> = records
         .iter()
         .filter(|r| !r.warmup && r.outcome.answered())

@@ -9,21 +9,23 @@ pub async fn replace(db: &Db, run_id: i64, checks: &[AnswerCheck]) -> DbResult<(
         .bind(run_id)
         .execute(&mut *tx)
         .await?;
-    for c in checks {
-        sqlx::query(
-            "INSERT INTO checks (run_id, custom_id, json_form, schema_valid, schema_errors, handback, truncated, recommendation, fields) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        )
-        .bind(run_id)
-        .bind(&c.custom_id)
-        .bind(c.json_form.map(|f| to_json(&f).trim_matches('"').to_string()))
-        .bind(c.schema_valid)
-        .bind(to_json(&c.schema_errors))
-        .bind(c.handback)
-        .bind(c.truncated)
-        .bind(&c.recommendation)
-        .bind(to_json(&c.fields))
-        .execute(&mut *tx)
-        .await?;
+    // One multi-row INSERT per 1,000 checks (9 values each).
+    for part in checks.chunks(1000) {
+        let mut q = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
+            "INSERT INTO checks (run_id, custom_id, json_form, schema_valid, schema_errors, handback, truncated, recommendation, fields) ",
+        );
+        q.push_values(part, |mut b, c| {
+            b.push_bind(run_id)
+                .push_bind(&c.custom_id)
+                .push_bind(c.json_form.map(|f| to_json(&f).trim_matches('"').to_string()))
+                .push_bind(c.schema_valid)
+                .push_bind(to_json(&c.schema_errors))
+                .push_bind(c.handback)
+                .push_bind(c.truncated)
+                .push_bind(&c.recommendation)
+                .push_bind(to_json(&c.fields));
+        });
+        q.build().execute(&mut *tx).await?;
     }
     tx.commit().await?;
     Ok(())

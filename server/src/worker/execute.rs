@@ -84,38 +84,38 @@ impl Worker {
             .await
             .ok()
             .and_then(|ls| ls.iter().rev().find(|l| l.outcome == "ready").and_then(|l| l.load_time_s));
-        let summary = match db::records::for_run(&self.state.db, id).await {
-            Ok(records) if !records.is_empty() => {
-                let mut s = summarize(&records);
-                s.model_load_time_s = load_time;
-                let series = db::metrics::for_run(&self.state.db, id).await.unwrap_or_default();
-                let generation: Vec<f64> = series.iter().filter_map(|m| m.generation_tokens_total).collect();
-                s.integrity = Some(assess(&IntegrityInput {
-                    records: &records,
-                    target_rate: claimed.spec.load.rate,
-                    concurrency: claimed.spec.load.concurrency,
-                    wall_time_s: s.wall_time_s,
-                    // A resumed run's CPU is only this process's share: not comparable, left out.
-                    client_cpu_s: client_cpu_s.filter(|_| !claimed.resumed),
-                    cores: std::thread::available_parallelism().map(usize::from).unwrap_or(1),
-                    server_generation: match (generation.first(), generation.last()) {
-                        (Some(a), Some(b)) if generation.len() >= 2 && !claimed.resumed => Some((*a, *b)),
-                        _ => None,
-                    },
-                }));
-                Some(s)
-            }
-            Ok(_) => None,
+        let records = match db::records::for_run(&self.state.db, id).await {
+            Ok(r) => r,
             Err(e) => {
                 tracing::error!(run = id, "could not load records for the summary: {e}");
-                None
+                Vec::new()
             }
         };
-        if summary.is_some() {
-            if let Err(e) = app::api::quality::check_run(&self.state.db, id).await {
+        let summary = if records.is_empty() {
+            None
+        } else {
+            let mut s = summarize(&records);
+            s.model_load_time_s = load_time;
+            let series = db::metrics::for_run(&self.state.db, id).await.unwrap_or_default();
+            let generation: Vec<f64> = series.iter().filter_map(|m| m.generation_tokens_total).collect();
+            s.integrity = Some(assess(&IntegrityInput {
+                records: &records,
+                target_rate: claimed.spec.load.rate,
+                concurrency: claimed.spec.load.concurrency,
+                wall_time_s: s.wall_time_s,
+                // A resumed run's CPU is only this process's share: not comparable, left out.
+                client_cpu_s: client_cpu_s.filter(|_| !claimed.resumed),
+                cores: std::thread::available_parallelism().map(usize::from).unwrap_or(1),
+                server_generation: match (generation.first(), generation.last()) {
+                    (Some(a), Some(b)) if generation.len() >= 2 && !claimed.resumed => Some((*a, *b)),
+                    _ => None,
+                },
+            }));
+            if let Err(e) = app::api::quality::check_records(&self.state.db, id, &records).await {
                 tracing::error!(run = id, "could not check the answers: {e}");
             }
-        }
+            Some(s)
+        };
         if let Err(e) = db::runs::finish(&self.state.db, id, status, summary.as_ref(), error.as_deref()).await {
             tracing::error!(run = id, "could not close the run: {e}");
         }
