@@ -147,6 +147,18 @@ impl<'a> RawStr<'a> {
     }
 }
 
+/// Whether any of eight bytes is a quote, a backslash, a control character or non-ASCII
+/// (the classic SWAR tests; a false alarm only costs the byte-by-byte path).
+fn needs_a_look(w: u64) -> bool {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let has_zero = |v: u64| v.wrapping_sub(ONES) & !v & HIGH;
+    let quote = has_zero(w ^ (ONES * u64::from(b'"')));
+    let backslash = has_zero(w ^ (ONES * u64::from(b'\\')));
+    let control = w.wrapping_sub(ONES * 0x20) & !w & HIGH;
+    (quote | backslash | control | (w & HIGH)) != 0
+}
+
 /// Scan a chunk; `None` when it is not one of the plain shapes (serde_json then decides).
 pub fn scan(data: &[u8]) -> Option<Fields<'_>> {
     let mut s = Scanner { b: data, i: 0 };
@@ -270,6 +282,15 @@ impl<'a> Scanner<'a> {
         let mut j = start;
         let (mut escaped, mut high) = (false, false);
         loop {
+            // Eight plain bytes at a time (no quote, backslash, control or non-ASCII byte):
+            // ids and model names run to tens of bytes.
+            while let Some(word) = b.get(j..j + 8) {
+                let Ok(word) = <[u8; 8]>::try_from(word) else { break };
+                if needs_a_look(u64::from_le_bytes(word)) {
+                    break;
+                }
+                j += 8;
+            }
             match *b.get(j)? {
                 b'"' => break,
                 b'\\' => {
@@ -695,6 +716,20 @@ mod tests {
         }
         assert!(scanned * 3 > n, "scanner answered {scanned} of {n}");
         assert!(valid > scanned, "some generated chunks are left to serde_json ({valid} valid, {scanned} scanned)");
+    }
+
+    #[test]
+    fn the_eight_byte_test_flags_exactly_the_bytes_that_need_a_look() {
+        for special in [b'"', b'\\', 0x00, 0x1f, 0x80, 0xff] {
+            for at in 0..8 {
+                let mut w = *b"abcdefgh";
+                w[at] = special;
+                assert!(needs_a_look(u64::from_le_bytes(w)), "{special:#x} at {at}");
+            }
+        }
+        for plain in [*b"abcdefgh", *b"        ", *b"~!#$%&'(", *b"chatcmpl", *b"0123456-"] {
+            assert!(!needs_a_look(u64::from_le_bytes(plain)), "{plain:?}");
+        }
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! The client for vLLM's OpenAI-compatible API: endpoint checks and one streamed request,
 //! measured. It classifies every way a request can end (DESIGN.md "Outcomes").
 
-use crate::http1::{self, Pool, Target};
+use crate::http1::{BodyEnd, Flow, Pool, Target};
 use crate::sse::SseParser;
 use app::api::types::ServedModel;
 use app::domain::dataset::DatasetItem;
@@ -221,97 +221,70 @@ impl Client {
                 return None;
             }
         };
-        let (mut conn, resp) = self.post(&target, body, st).await?;
-        let status = resp.status().as_u16();
+        let (mut conn, head) = match self.pool.request(&target, &body).await {
+            Ok(r) => r,
+            Err(e) => {
+                st.last_byte = Instant::now();
+                st.fail(Outcome::ConnectionError, None, e);
+                return None;
+            }
+        };
+        let status = head.status;
         st.http_status = Some(status);
-        let mut body = resp.into_body();
         if !resp_ok(status) {
             let mut text = Vec::new();
-            while let Ok(Some(b)) = http1::next_data(&mut conn, &mut body).await {
-                text.extend_from_slice(&b);
-            }
-            st.last_byte = conn.received_at().unwrap_or_else(Instant::now);
+            let _ = conn
+                .read_body(head.framing, |data, _| {
+                    text.extend_from_slice(&data[..data.len().min(65536 - text.len().min(65536))]);
+                    Flow::More
+                })
+                .await;
+            st.last_byte = conn.received_at();
             st.fail(Outcome::HttpError, Some(status), error_message(&String::from_utf8_lossy(&text)));
             return None;
         }
         let mut parser = SseParser::new();
-        loop {
-            match http1::next_data(&mut conn, &mut body).await {
-                Ok(Some(bytes)) => {
-                    // When the bytes arrived (the kernel's receive time), not when they were read.
-                    let now = conn.received_at().unwrap_or_else(Instant::now);
-                    st.last_byte = now;
-                    parser.feed(&bytes, |data| st.on_event(data, now));
-                    if st.done {
-                        // Read the rest (the end of the chunked body) so the connection is reused.
-                        let drained = tokio::time::timeout(Duration::from_secs(1), async {
-                            loop {
-                                match http1::next_data(&mut conn, &mut body).await {
-                                    Ok(Some(_)) => {}
-                                    Ok(None) => return true,
-                                    Err(_) => return false,
-                                }
-                            }
-                        });
-                        if drained.await == Ok(true) {
-                            self.pool.checkin(&target, conn);
-                        }
-                        return Some(());
-                    }
-                    if st.ended() {
-                        return Some(()); // a failed stream's connection is not reused
+        let read = conn
+            .read_body(head.framing, |data, at| {
+                // `at`: when the bytes arrived (the kernel's receive time), not when they were read.
+                st.last_byte = at;
+                parser.feed(data, |event| st.on_event(event, at));
+                if st.done {
+                    Flow::Drain // only the end of the body is left; then the connection is reused
+                } else if st.ended() {
+                    Flow::Stop // a failed stream's connection is not reused
+                } else {
+                    Flow::More
+                }
+            })
+            .await;
+        match read {
+            Ok(BodyEnd::Complete) => {
+                if !st.ended() {
+                    if st.finish_reason.is_some() {
+                        st.done = true;
+                    } else {
+                        st.fail(
+                            Outcome::StreamError,
+                            Some(status),
+                            "the stream ended without [DONE] or a finish_reason".into(),
+                        );
                     }
                 }
-                Ok(None) => break,
-                Err(e) => {
+                if st.done && head.keep_alive {
+                    self.pool.checkin(&target, conn);
+                }
+            }
+            Ok(BodyEnd::Stopped) => {}
+            Err(e) => {
+                if !st.ended() {
                     st.last_byte = Instant::now();
-                    st.fail(
-                        Outcome::ConnectionError,
-                        Some(status),
-                        format!("connection lost mid-stream: {}", chain(&e)),
-                    );
+                    st.fail(Outcome::ConnectionError, Some(status), format!("connection lost mid-stream: {e}"));
                     return None;
                 }
             }
-        }
-        if st.finish_reason.is_some() {
-            st.done = true;
-            self.pool.checkin(&target, conn);
-        } else {
-            st.fail(
-                Outcome::StreamError,
-                Some(status),
-                "the stream ended without [DONE] or a finish_reason".into(),
-            );
         }
         Some(())
-    }
-
-    /// POST the body and wait for the response head. A kept-alive connection that the server
-    /// closed meanwhile (nothing was answered on it) is replaced once by a new one.
-    async fn post(&self, target: &Target, body: Bytes, st: &mut StreamState) -> Option<(http1::Conn, hyper::Response<hyper::body::Incoming>)> {
-        let mut retried = false;
-        loop {
-            let mut conn = match self.pool.checkout(target).await {
-                Ok(c) => c,
-                Err(e) => {
-                    st.last_byte = Instant::now();
-                    st.fail(Outcome::ConnectionError, None, e);
-                    return None;
-                }
-            };
-            match http1::post_json(&mut conn, target, body.clone()).await {
-                Ok(resp) => return Some((conn, resp)),
-                Err(e) if conn.reused() && !retried && (e.is_canceled() || e.is_closed() || e.is_incomplete_message()) => {
-                    retried = true;
-                }
-                Err(e) => {
-                    st.last_byte = Instant::now();
-                    st.fail(Outcome::ConnectionError, None, chain(&e));
-                    return None;
-                }
-            }
-        }
     }
 }
 

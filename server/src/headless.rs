@@ -134,7 +134,14 @@ async fn follow(worker: &Worker, id: i64, json: bool) -> anyhow::Result<()> {
         })
     };
     match db::runs::claim(pool, id).await? {
-        Some(claimed) => worker.execute(claimed).await,
+        // On the runtime's worker threads, where the requests run: executed on this (the main)
+        // thread, every finished request would wake it from another thread.
+        Some(claimed) => {
+            let w = worker.clone();
+            tokio::spawn(async move { w.execute(claimed).await })
+                .await
+                .map_err(|e| anyhow::anyhow!("the run's task failed: {e}"))?
+        }
         None => {
             // Another Bakeoff process on this database took it: follow it there.
             bar.set_message("running in another Bakeoff process");

@@ -1,29 +1,23 @@
-//! HTTP/1.1 for the measured requests.
+//! HTTP/1.1 for the measured requests: a purpose-built client for one thing, a POST answered
+//! by a stream, as cheaply and as precisely timed as the machine allows (reqwest is still used
+//! for every other call).
 //!
-//! Two things set this apart from a general-purpose client (reqwest is still used for every other
-//! call):
 //! - **The kernel's receive time.** Each socket asks for `SO_TIMESTAMPNS`, so every read reports
-//!   when its bytes arrived, not when this process got round to reading them. A burst of 1,000
+//!   when its bytes arrived, not when this process got round to reading them: a burst of 1,000
 //!   first tokens handled by one thread is stamped as it arrived, not as it was worked through.
-//! - **One task per request, no hand-off per chunk.** hyper's connection is driven inside the
-//!   request's own task (`Conn::drive`), so a body chunk goes from the socket to the SSE parser
-//!   without waking a second task. Idle connections wait in a small keep-alive pool.
+//! - **No copies, no hand-offs.** The response is read into one buffer per connection; the head
+//!   is parsed with `httparse`, and the chunked body's data is handed to the caller in place, in
+//!   the request's own task.
+//! - **Keep-alive.** Idle connections wait in a small pool; one the server closed meanwhile is
+//!   noticed before use, and a request that finds its kept-alive connection dead before any
+//!   answer is sent once more on a new one.
 
-use bytes::Bytes;
-use http_body_util::{BodyExt, Full};
-use hyper::body::Incoming;
-use hyper::client::conn::http1::{Connection, SendRequest};
-use hyper_util::rt::TokioIo;
 use std::collections::HashMap;
-use std::future::{poll_fn, Future};
 use std::io;
 use std::mem::MaybeUninit;
-use std::pin::{pin, Pin};
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, OnceLock};
-use std::task::{Context, Poll};
+use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
-use tokio::io::{AsyncRead, AsyncWrite, Interest, ReadBuf};
+use tokio::io::{AsyncWriteExt, Interest};
 use tokio::net::TcpStream;
 
 /// An idle connection older than this is closed rather than reused: uvicorn (vLLM's HTTP server)
@@ -62,67 +56,6 @@ impl Target {
     }
 }
 
-/// When the bytes of a read arrived: nanoseconds after [`origin`], 0 when not known.
-type Stamp = Arc<AtomicU64>;
-
-/// A fixed point before any stamp: set when the first socket opens, a minute back so that
-/// receive times (which precede their reads) never fall before it.
-fn origin() -> Instant {
-    static ORIGIN: OnceLock<Instant> = OnceLock::new();
-    *ORIGIN.get_or_init(|| {
-        let now = Instant::now();
-        now.checked_sub(Duration::from_secs(60)).unwrap_or(now)
-    })
-}
-
-/// A stamp as an instant (`None` when the kernel gave none).
-fn stamp_instant(stamp: &Stamp) -> Option<Instant> {
-    match stamp.load(Ordering::Relaxed) {
-        0 => None,
-        ns => Some(origin() + Duration::from_nanos(ns)),
-    }
-}
-
-/// A TCP stream whose reads record the kernel's receive time of their bytes.
-pub struct StampedTcp {
-    tcp: TcpStream,
-    stamp: Stamp,
-}
-
-impl StampedTcp {
-    pub fn new(tcp: TcpStream) -> Self {
-        origin();
-        #[cfg(target_os = "linux")]
-        {
-            use std::os::fd::AsRawFd;
-            keep_timestamping_on();
-            if let Err(e) = enable_timestamps(tcp.as_raw_fd()) {
-                tracing::debug!("SO_TIMESTAMPNS refused: {e}");
-            }
-        }
-        StampedTcp {
-            tcp,
-            stamp: Arc::new(AtomicU64::new(0)),
-        }
-    }
-
-    /// The receive time of the last read's bytes.
-    pub fn stamp(&self) -> Stamp {
-        self.stamp.clone()
-    }
-
-    fn record(&self, kernel: Option<SystemTime>) {
-        let now = Instant::now();
-        let at = kernel
-            .and_then(|t| SystemTime::now().duration_since(t).ok())
-            // A clock step would give nonsense; a real receive time is recent.
-            .filter(|age| *age < Duration::from_secs(10))
-            .and_then(|age| now.checked_sub(age))
-            .unwrap_or(now);
-        let ns = at.saturating_duration_since(origin()).as_nanos().max(1) as u64;
-        self.stamp.store(ns, Ordering::Relaxed);
-    }
-}
 
 #[cfg(target_os = "linux")]
 fn enable_timestamps(fd: std::os::fd::RawFd) -> io::Result<()> {
@@ -199,80 +132,134 @@ fn timestamp_from_control(control: &[u8]) -> Option<SystemTime> {
     None
 }
 
-impl AsyncRead for StampedTcp {
-    fn poll_read(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
-        #[cfg(target_os = "linux")]
-        loop {
-            std::task::ready!(self.tcp.poll_read_ready(cx))?;
-            // SAFETY: recvmsg only writes to the slice; `assume_init` below covers just the bytes it wrote.
-            let unfilled = unsafe { buf.unfilled_mut() };
-            match self.tcp.try_io(Interest::READABLE, || recv_stamped(&self.tcp, unfilled)) {
-                Ok((n, kernel)) => {
-                    if n > 0 {
-                        self.record(kernel);
-                    }
-                    // SAFETY: recvmsg initialised `n` bytes.
-                    unsafe { buf.assume_init(n) };
-                    buf.advance(n);
-                    return Poll::Ready(Ok(()));
-                }
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
-                Err(e) => return Poll::Ready(Err(e)),
-            }
-        }
-        #[cfg(not(target_os = "linux"))]
-        {
-            let me = self.get_mut();
-            let before = buf.filled().len();
-            let r = Pin::new(&mut me.tcp).poll_read(cx, buf);
-            if matches!(r, Poll::Ready(Ok(()))) && buf.filled().len() > before {
-                me.record(None);
-            }
-            r
+
+/// When bytes that arrived at `kernel` (the wall clock) arrived on this process's monotonic clock.
+fn arrival(kernel: Option<SystemTime>) -> Instant {
+    let now = Instant::now();
+    kernel
+        .and_then(|t| SystemTime::now().duration_since(t).ok())
+        // A clock step would give nonsense; a real receive time is recent.
+        .filter(|age| *age < Duration::from_secs(10))
+        .and_then(|age| now.checked_sub(age))
+        .unwrap_or(now)
+}
+
+/// Plain `recv` where there are no kernel timestamps.
+#[cfg(not(target_os = "linux"))]
+fn recv_stamped(tcp: &TcpStream, buf: &mut [MaybeUninit<u8>]) -> io::Result<(usize, Option<SystemTime>)> {
+    // SAFETY: try_read only writes to the slice.
+    let buf = unsafe { &mut *(buf as *mut [MaybeUninit<u8>] as *mut [u8]) };
+    tcp.try_read(buf).map(|n| (n, None))
+}
+
+#[cfg(not(target_os = "linux"))]
+pub fn keep_timestamping_on() {}
+
+/// Why a request failed on the wire.
+#[derive(Debug, thiserror::Error)]
+pub enum WireError {
+    #[error("{0}")]
+    Io(#[from] io::Error),
+    #[error("the server closed the connection {0}")]
+    Closed(&'static str),
+    #[error("not an HTTP/1.1 response: {0}")]
+    Protocol(String),
+}
+
+impl WireError {
+    /// Nothing of an answer was received: on a kept-alive connection, the server had closed it.
+    fn before_answer(&self) -> bool {
+        match self {
+            WireError::Io(e) => matches!(
+                e.kind(),
+                io::ErrorKind::ConnectionReset | io::ErrorKind::BrokenPipe | io::ErrorKind::ConnectionAborted
+            ),
+            WireError::Closed(_) => true,
+            WireError::Protocol(_) => false,
         }
     }
 }
 
-impl AsyncWrite for StampedTcp {
-    fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.get_mut().tcp).poll_write(cx, buf)
-    }
-    fn poll_write_vectored(self: Pin<&mut Self>, cx: &mut Context<'_>, bufs: &[io::IoSlice<'_>]) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.get_mut().tcp).poll_write_vectored(cx, bufs)
-    }
-    fn is_write_vectored(&self) -> bool {
-        self.tcp.is_write_vectored()
-    }
-    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.get_mut().tcp).poll_flush(cx)
-    }
-    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.get_mut().tcp).poll_shutdown(cx)
-    }
+/// How the body of a response is delimited.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Framing {
+    Chunked,
+    Length(u64),
+    /// Until the server closes the connection.
+    Close,
 }
 
-type Driver = Pin<Box<Connection<TokioIo<StampedTcp>, Full<Bytes>>>>;
+/// A response head.
+#[derive(Clone, Debug)]
+pub struct Head {
+    pub status: u16,
+    pub framing: Framing,
+    /// The connection may carry another request once this body is read.
+    pub keep_alive: bool,
+}
 
-/// One HTTP/1.1 connection: the request handle and the connection state machine, which the
-/// request's task polls itself (`drive`).
+/// What the body reader does after handing out data.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Flow {
+    More,
+    /// Only the end of the body is wanted now (so the connection can be reused); give up after a second.
+    Drain,
+    /// Stop reading; the connection is not reused.
+    Stop,
+}
+
+/// How the body reading ended.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum BodyEnd {
+    /// Read to its end.
+    Complete,
+    /// The caller stopped (or draining took too long).
+    Stopped,
+}
+
+const BUF_START: usize = 16 * 1024;
+const HEAD_MAX: usize = 64 * 1024;
+const DRAIN_FOR: Duration = Duration::from_secs(1);
+
+/// One HTTP/1.1 connection and its read buffer.
 pub struct Conn {
-    sender: SendRequest<Full<Bytes>>,
-    driver: Driver,
-    stamp: Stamp,
-    closed: bool,
+    tcp: TcpStream,
+    buf: Vec<u8>,
+    /// Unread bytes are `buf[pos..]`.
+    pos: usize,
     reused: bool,
     idle_since: Instant,
+    /// When the bytes of the latest read arrived.
+    received_at: Instant,
+}
+
+/// A chunked body's decoding state.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Chunk {
+    Size,
+    Data(u64),
+    DataEnd,
+    Trailers,
 }
 
 impl Conn {
-    /// Run `fut` while driving the connection in the same task.
-    pub async fn drive<F: Future>(&mut self, fut: F) -> F::Output {
-        drive_split(&mut self.driver, &mut self.closed, fut).await
-    }
-
-    /// When the bytes most recently read arrived (the kernel's receive time where available).
-    pub fn received_at(&self) -> Option<Instant> {
-        stamp_instant(&self.stamp)
+    fn new(tcp: TcpStream) -> Self {
+        #[cfg(target_os = "linux")]
+        {
+            use std::os::fd::AsRawFd;
+            keep_timestamping_on();
+            if let Err(e) = enable_timestamps(tcp.as_raw_fd()) {
+                tracing::debug!("SO_TIMESTAMPNS refused: {e}");
+            }
+        }
+        Conn {
+            tcp,
+            buf: Vec::with_capacity(BUF_START),
+            pos: 0,
+            reused: false,
+            idle_since: Instant::now(),
+            received_at: Instant::now(),
+        }
     }
 
     /// Whether this connection had served a request before this one.
@@ -280,17 +267,232 @@ impl Conn {
         self.reused
     }
 
-    /// Closed by the peer while idle (checked without waiting).
-    fn closed_while_idle(&mut self) -> bool {
-        if !self.closed {
-            let waker = futures::task::noop_waker();
-            let mut cx = Context::from_waker(&waker);
-            if self.driver.as_mut().poll(&mut cx).is_ready() {
-                self.closed = true;
+    /// When the bytes of the latest read arrived (the kernel's receive time where available).
+    pub fn received_at(&self) -> Instant {
+        self.received_at
+    }
+
+    /// Read more bytes into the buffer; 0 at end of stream.
+    async fn read_more(&mut self) -> io::Result<usize> {
+        if self.pos > 0 {
+            self.buf.drain(..self.pos);
+            self.pos = 0;
+        }
+        if self.buf.capacity() - self.buf.len() < 4096 {
+            self.buf.reserve(self.buf.capacity().max(4096));
+        }
+        loop {
+            self.tcp.readable().await?;
+            let spare = self.buf.spare_capacity_mut();
+            match self.tcp.try_io(Interest::READABLE, || recv_stamped(&self.tcp, spare)) {
+                Ok((n, kernel)) => {
+                    if n > 0 {
+                        self.received_at = arrival(kernel);
+                        // SAFETY: recv initialised the first n spare bytes.
+                        unsafe { self.buf.set_len(self.buf.len() + n) };
+                    }
+                    return Ok(n);
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
+                Err(e) => return Err(e),
             }
         }
-        self.closed || self.sender.is_closed()
     }
+
+    /// Send a POST with a JSON body.
+    pub async fn post_json(&mut self, target: &Target, body: &[u8]) -> io::Result<()> {
+        let mut req = Vec::with_capacity(body.len() + 160);
+        req.extend_from_slice(b"POST ");
+        req.extend_from_slice(target.path.as_bytes());
+        req.extend_from_slice(b" HTTP/1.1\r\nhost: ");
+        req.extend_from_slice(target.authority.as_bytes());
+        req.extend_from_slice(b"\r\ncontent-type: application/json\r\naccept: text/event-stream, application/json\r\ncontent-length: ");
+        req.extend_from_slice(body.len().to_string().as_bytes());
+        req.extend_from_slice(b"\r\n\r\n");
+        req.extend_from_slice(body);
+        self.tcp.write_all(&req).await
+    }
+
+    /// Read the response head (informational 1xx heads are passed over).
+    pub async fn read_head(&mut self) -> Result<Head, WireError> {
+        loop {
+            let parsed = {
+                let mut headers = [httparse::EMPTY_HEADER; 64];
+                let mut resp = httparse::Response::new(&mut headers);
+                match resp.parse(&self.buf[self.pos..]) {
+                    Ok(httparse::Status::Complete(len)) => Some((len, head_of(&resp)?)),
+                    Ok(httparse::Status::Partial) => None,
+                    Err(e) => return Err(WireError::Protocol(e.to_string())),
+                }
+            };
+            match parsed {
+                Some((len, head)) => {
+                    self.pos += len;
+                    if (100..200).contains(&head.status) {
+                        continue;
+                    }
+                    return Ok(head);
+                }
+                None => {
+                    if self.buf.len() - self.pos > HEAD_MAX {
+                        return Err(WireError::Protocol(format!("response head longer than {HEAD_MAX} bytes")));
+                    }
+                    if self.read_more().await? == 0 {
+                        return Err(WireError::Closed(if self.buf.len() == self.pos {
+                            "before answering"
+                        } else {
+                            "in the middle of the response head"
+                        }));
+                    }
+                }
+            }
+        }
+    }
+
+    /// Read the body, handing each piece of data to `on_data` with its arrival time, in place.
+    pub async fn read_body(&mut self, framing: Framing, mut on_data: impl FnMut(&[u8], Instant) -> Flow) -> Result<BodyEnd, WireError> {
+        let mut draining_since: Option<Instant> = None;
+        let mut flow = Flow::More;
+        let mut state = match framing {
+            Framing::Chunked => Chunk::Size,
+            Framing::Length(0) => return Ok(BodyEnd::Complete),
+            Framing::Length(n) => Chunk::Data(n),
+            Framing::Close => Chunk::Data(u64::MAX),
+        };
+        loop {
+            // Decode what is buffered.
+            loop {
+                let avail = &self.buf[self.pos..];
+                match state {
+                    Chunk::Data(rem) => {
+                        if avail.is_empty() {
+                            break;
+                        }
+                        let n = avail.len().min(usize::try_from(rem).unwrap_or(usize::MAX));
+                        if flow != Flow::Drain {
+                            flow = on_data(&avail[..n], self.received_at);
+                            if flow == Flow::Stop {
+                                return Ok(BodyEnd::Stopped);
+                            }
+                        }
+                        self.pos += n;
+                        let rem = rem - n as u64;
+                        state = match (rem, framing) {
+                            (0, Framing::Chunked) => Chunk::DataEnd,
+                            (0, _) => return Ok(BodyEnd::Complete),
+                            _ => Chunk::Data(rem),
+                        };
+                    }
+                    Chunk::Size | Chunk::Trailers => {
+                        let Some(nl) = memchr::memchr(b'\n', avail) else {
+                            if avail.len() > 4096 {
+                                return Err(WireError::Protocol("chunk size line too long".into()));
+                            }
+                            break;
+                        };
+                        let line = &avail[..nl];
+                        let line = line.strip_suffix(b"\r").unwrap_or(line);
+                        if state == Chunk::Trailers {
+                            self.pos += nl + 1;
+                            if line.is_empty() {
+                                return Ok(BodyEnd::Complete);
+                            }
+                            continue;
+                        }
+                        let size = chunk_size(line)?;
+                        self.pos += nl + 1;
+                        state = if size == 0 { Chunk::Trailers } else { Chunk::Data(size) };
+                    }
+                    Chunk::DataEnd => {
+                        if avail.len() < 2 {
+                            if avail.first().is_some_and(|&c| c != b'\r') {
+                                return Err(WireError::Protocol("chunk data not followed by CRLF".into()));
+                            }
+                            break;
+                        }
+                        if &avail[..2] != b"\r\n" {
+                            return Err(WireError::Protocol("chunk data not followed by CRLF".into()));
+                        }
+                        self.pos += 2;
+                        state = Chunk::Size;
+                    }
+                }
+            }
+            // Need more bytes.
+            let read = if flow == Flow::Drain {
+                let since = *draining_since.get_or_insert_with(Instant::now);
+                let left = DRAIN_FOR.saturating_sub(since.elapsed());
+                match tokio::time::timeout(left, self.read_more()).await {
+                    Ok(r) => r?,
+                    Err(_) => return Ok(BodyEnd::Stopped),
+                }
+            } else {
+                self.read_more().await?
+            };
+            if read == 0 {
+                return match (framing, state) {
+                    (Framing::Close, _) => Ok(BodyEnd::Complete),
+                    _ => Err(WireError::Closed("in the middle of the response body")),
+                };
+            }
+        }
+    }
+
+    /// Closed by the peer (or left with unread bytes) while idle, checked without waiting.
+    fn dead_while_idle(&self) -> bool {
+        if self.pos != self.buf.len() {
+            return true;
+        }
+        let mut probe = [0u8; 1];
+        match self.tcp.try_read(&mut probe) {
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => false,
+            _ => true, // end of stream, unexpected bytes, or an error
+        }
+    }
+}
+
+/// The parts of a parsed head that matter here.
+fn head_of(resp: &httparse::Response<'_, '_>) -> Result<Head, WireError> {
+    let status = resp.code.ok_or_else(|| WireError::Protocol("no status code".into()))?;
+    let mut chunked = false;
+    let mut length = None;
+    let mut close = resp.version == Some(0);
+    for h in resp.headers.iter() {
+        if h.name.eq_ignore_ascii_case("transfer-encoding") {
+            chunked = h.value.split(|&c| c == b',').any(|v| v.trim_ascii().eq_ignore_ascii_case(b"chunked"));
+        } else if h.name.eq_ignore_ascii_case("content-length") {
+            let v = std::str::from_utf8(h.value).ok().and_then(|v| v.trim().parse::<u64>().ok());
+            length = Some(v.ok_or_else(|| WireError::Protocol("bad content-length".into()))?);
+        } else if h.name.eq_ignore_ascii_case("connection") {
+            close |= h.value.split(|&c| c == b',').any(|v| v.trim_ascii().eq_ignore_ascii_case(b"close"));
+        }
+    }
+    let framing = if status == 204 || status == 304 || (100..200).contains(&status) {
+        Framing::Length(0)
+    } else if chunked {
+        Framing::Chunked
+    } else if let Some(n) = length {
+        Framing::Length(n)
+    } else {
+        Framing::Close
+    };
+    Ok(Head {
+        status,
+        framing,
+        keep_alive: !close && framing != Framing::Close,
+    })
+}
+
+/// A chunk-size line: hex digits, optionally followed by `;extensions`.
+fn chunk_size(line: &[u8]) -> Result<u64, WireError> {
+    let digits = line.split(|&c| c == b';').next().unwrap_or_default().trim_ascii();
+    if digits.is_empty() || digits.len() > 15 {
+        return Err(WireError::Protocol(format!("bad chunk size {:?}", String::from_utf8_lossy(line))));
+    }
+    std::str::from_utf8(digits)
+        .ok()
+        .and_then(|d| u64::from_str_radix(d, 16).ok())
+        .ok_or_else(|| WireError::Protocol(format!("bad chunk size {:?}", String::from_utf8_lossy(line))))
 }
 
 /// Keep-alive connections by `host:port`.
@@ -319,7 +521,7 @@ impl Pool {
         let mut idle = self.idle.lock().unwrap_or_else(|p| p.into_inner());
         let list = idle.get_mut(&target.authority)?;
         while let Some(mut conn) = list.pop() {
-            if conn.idle_since.elapsed() < IDLE_MAX && !conn.closed_while_idle() {
+            if conn.idle_since.elapsed() < IDLE_MAX && !conn.dead_while_idle() {
                 conn.reused = true;
                 return Some(conn);
             }
@@ -335,26 +537,11 @@ impl Pool {
             Ok(Ok(t)) => t,
         };
         let _ = tcp.set_nodelay(true);
-        let io = StampedTcp::new(tcp);
-        let stamp = io.stamp();
-        let (sender, driver) = hyper::client::conn::http1::handshake(TokioIo::new(io))
-            .await
-            .map_err(|e| format!("HTTP handshake failed: {e}"))?;
-        Ok(Conn {
-            sender,
-            driver: Box::pin(driver),
-            stamp,
-            closed: false,
-            reused: false,
-            idle_since: Instant::now(),
-        })
+        Ok(Conn::new(tcp))
     }
 
     /// Put back a connection whose last response was read to its end.
     pub fn checkin(&self, target: &Target, mut conn: Conn) {
-        if conn.closed || conn.sender.is_closed() {
-            return;
-        }
         conn.idle_since = Instant::now();
         let mut idle = self.idle.lock().unwrap_or_else(|p| p.into_inner());
         let list = idle.entry(target.authority.clone()).or_default();
@@ -362,46 +549,22 @@ impl Pool {
             list.push(conn);
         }
     }
-}
 
-/// Send a POST with a JSON body on `conn`, driving the connection until the response head is in.
-pub async fn post_json(conn: &mut Conn, target: &Target, body: Bytes) -> Result<hyper::Response<Incoming>, hyper::Error> {
-    let req = hyper::Request::post(target.path.as_str())
-        .header(hyper::header::HOST, target.authority.as_str())
-        .header(hyper::header::CONTENT_TYPE, "application/json")
-        .body(Full::new(body))
-        .expect("a POST with a path, two valid headers and a body is a valid request");
-    // A reused connection takes the next request once its last exchange is closed off.
-    let sender = &mut conn.sender;
-    drive_split(&mut conn.driver, &mut conn.closed, poll_fn(|cx| sender.poll_ready(cx))).await?;
-    let fut = conn.sender.send_request(req);
-    conn.drive(fut).await
-}
-
-/// Poll `fut`, driving the connection in the same task (split borrows, so `fut` may borrow the sender).
-async fn drive_split<F: Future>(driver: &mut Driver, closed: &mut bool, fut: F) -> F::Output {
-    let mut fut = pin!(fut);
-    poll_fn(|cx| {
-        if !*closed && driver.as_mut().poll(cx).is_ready() {
-            // Closed or failed: whatever waits on it (response, body) now ends with an error.
-            *closed = true;
-        }
-        fut.as_mut().poll(cx)
-    })
-    .await
-}
-
-/// The next body frame's data (`Ok(None)` at the end), with the connection driven meanwhile.
-pub async fn next_data(conn: &mut Conn, body: &mut Incoming) -> Result<Option<Bytes>, hyper::Error> {
-    loop {
-        match conn.drive(body.frame()).await {
-            None => return Ok(None),
-            Some(Err(e)) => return Err(e),
-            Some(Ok(frame)) => {
-                if let Ok(data) = frame.into_data() {
-                    return Ok(Some(data));
-                }
-                // Trailers: nothing to read.
+    /// Send the POST and read the response head. A kept-alive connection the server closed
+    /// meanwhile (nothing answered on it) is replaced once by a new one.
+    pub async fn request(&self, target: &Target, body: &[u8]) -> Result<(Conn, Head), String> {
+        let mut retried = false;
+        loop {
+            let mut conn = self.checkout(target).await?;
+            let sent = conn.post_json(target, body).await.map_err(WireError::from);
+            let result = match sent {
+                Ok(()) => conn.read_head().await,
+                Err(e) => Err(e),
+            };
+            match result {
+                Ok(head) => return Ok((conn, head)),
+                Err(e) if conn.reused && !retried && e.before_answer() => retried = true,
+                Err(e) => return Err(e.to_string()),
             }
         }
     }
@@ -410,6 +573,9 @@ pub async fn next_data(conn: &mut Conn, body: &mut Incoming) -> Result<Option<By
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::sync::atomic::{AtomicU64, Ordering};
+    use bytes::Bytes;
+    use std::sync::Arc;
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
     #[test]
@@ -434,17 +600,15 @@ mod tests {
         let addr = listener.local_addr().expect("addr");
         let client = TcpStream::connect(addr).await.expect("connect");
         let (mut server, _) = listener.accept().await.expect("accept");
-        let mut stamped = StampedTcp::new(client);
-        let stamp = stamped.stamp();
-        let mut buf = [0u8; 16];
+        let mut conn = Conn::new(client);
         // Stamping switches on a little after the first socket asks (see keep_timestamping_on):
         // exchange bytes until a read carries the kernel's stamp.
         let mut kernel_on = false;
         for _ in 0..100 {
             server.write_all(b"x").await.expect("write");
-            stamped.tcp.readable().await.expect("readable");
+            conn.tcp.readable().await.expect("readable");
             let mut raw = [MaybeUninit::<u8>::uninit(); 1];
-            let (_, kernel) = recv_stamped(&stamped.tcp, &mut raw).expect("recv");
+            let (_, kernel) = recv_stamped(&conn.tcp, &mut raw).expect("recv");
             if kernel.is_some() {
                 kernel_on = true;
                 break;
@@ -457,9 +621,9 @@ mod tests {
         // The bytes are in the client's socket now; read them 50 ms later.
         tokio::time::sleep(Duration::from_millis(50)).await;
         let before_read = Instant::now();
-        let n = stamped.read(&mut buf).await.expect("read");
-        assert_eq!(&buf[..n], b"hello");
-        let at = stamp_instant(&stamp).expect("stamped");
+        let n = conn.read_more().await.expect("read");
+        assert_eq!(&conn.buf[..n], b"hello");
+        let at = conn.received_at();
         assert!(at + Duration::from_millis(40) < before_read, "stamped at the read, not the arrival");
         assert!(at + Duration::from_millis(1) > before_write, "stamped before the bytes were sent");
     }
@@ -563,5 +727,81 @@ mod tests {
             assert_eq!(m.outcome, app::domain::status::Outcome::Ok, "{:?}", m.error);
         }
         assert_eq!(accepted.load(Ordering::SeqCst), 3);
+    }
+
+    /// Serve `pieces` as the raw response (each written separately), read it with a `Conn`.
+    async fn exchange(pieces: Vec<Vec<u8>>) -> (Result<Head, String>, Vec<u8>, Result<BodyEnd, String>) {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let server = tokio::spawn(async move {
+            let (mut sock, _) = listener.accept().await.expect("accept");
+            for p in pieces {
+                sock.write_all(&p).await.expect("write");
+                sock.flush().await.expect("flush");
+                tokio::task::yield_now().await;
+            }
+            // closing ends a read-to-close body, and cuts any unfinished one
+        });
+        let mut conn = Conn::new(TcpStream::connect(addr).await.expect("connect"));
+        let head = conn.read_head().await.map_err(|e| e.to_string());
+        let mut body = Vec::new();
+        let end = match &head {
+            Ok(h) => conn
+                .read_body(h.framing, |d, _| {
+                    body.extend_from_slice(d);
+                    Flow::More
+                })
+                .await
+                .map_err(|e| e.to_string()),
+            Err(e) => Err(e.clone()),
+        };
+        server.await.expect("server");
+        (head, body, end)
+    }
+
+    const CHUNKED: &[u8] = b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n\r\n\
+        7\r\ndata: a\r\n1;ext=1\r\n\n\r\nF\r\n\ndata: [DONE]\n\n\r\n0\r\nx-trailer: 1\r\n\r\n";
+
+    #[tokio::test]
+    async fn a_chunked_body_split_anywhere_reads_the_same() {
+        let expected = b"data: a\n\ndata: [DONE]\n\n".to_vec();
+        // Every split point of the response into two writes (TCP may merge them; the result
+        // must not depend on how the bytes arrive).
+        for at in (1..CHUNKED.len()).step_by(3) {
+            let (head, body, end) = exchange(vec![CHUNKED[..at].to_vec(), CHUNKED[at..].to_vec()]).await;
+            let head = head.expect("head");
+            assert_eq!((head.status, head.framing, head.keep_alive), (200, Framing::Chunked, true));
+            assert_eq!(body, expected, "split at {at}");
+            assert_eq!(end, Ok(BodyEnd::Complete), "split at {at}");
+        }
+    }
+
+    #[tokio::test]
+    async fn length_close_and_informational_responses() {
+        let (head, body, end) = exchange(vec![b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 500 Internal Server Error\r\ncontent-length: 5\r\n\r\nboom!".to_vec()]).await;
+        let head = head.expect("head");
+        assert_eq!((head.status, head.framing, head.keep_alive), (500, Framing::Length(5), true));
+        assert_eq!((body.as_slice(), end), (&b"boom!"[..], Ok(BodyEnd::Complete)));
+
+        let (head, body, end) = exchange(vec![b"HTTP/1.1 200 OK\r\nconnection: close\r\n\r\nuntil the end".to_vec()]).await;
+        let head = head.expect("head");
+        assert_eq!((head.framing, head.keep_alive), (Framing::Close, false));
+        assert_eq!((body.as_slice(), end), (&b"until the end"[..], Ok(BodyEnd::Complete)));
+    }
+
+    #[tokio::test]
+    async fn cut_and_broken_responses_are_errors() {
+        let cut = CHUNKED[..CHUNKED.len() - 20].to_vec();
+        let (_, _, end) = exchange(vec![cut]).await;
+        assert!(end.as_ref().is_err_and(|e| e.contains("in the middle of the response body")), "{end:?}");
+
+        let (_, _, end) = exchange(vec![b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\nzz\r\n".to_vec()]).await;
+        assert!(end.as_ref().is_err_and(|e| e.contains("bad chunk size")), "{end:?}");
+
+        let (head, _, _) = exchange(vec![b"SSH-2.0-OpenSSH\r\n\r\n".to_vec()]).await;
+        assert!(head.as_ref().is_err_and(|e| e.contains("not an HTTP/1.1 response")), "{head:?}");
+
+        let (head, _, _) = exchange(vec![]).await;
+        assert!(head.as_ref().is_err_and(|e| e.contains("before answering")), "{head:?}");
     }
 }
