@@ -27,6 +27,43 @@ fn main() {
     if all || which.iter().any(|w| w == "accuracy") {
         accuracy();
     }
+    if all || which.iter().any(|w| w == "decode") {
+        decode();
+    }
+}
+
+/// Nanoseconds per chunk: the scanner against serde_json on the chunks servers send.
+fn decode() {
+    let chunks: [(&str, &[u8]); 3] = [
+        (
+            "vLLM chat token",
+            br#"{"id":"chatcmpl-4f3a9c2b1e8d4a7f9b6c5d2e1f0a3b4c","object":"chat.completion.chunk","created":1795840013,"model":"google/gemma-3-4b-it","choices":[{"index":0,"delta":{"content":" result"},"logprobs":null,"finish_reason":null,"stop_reason":null,"token_ids":null}]}"#,
+        ),
+        (
+            "simulator chat token",
+            br#"{"choices":[{"delta":{"content":"resu"},"finish_reason":null,"index":0,"logprobs":null}],"created":1795840013,"id":"chatcmpl-1","model":"sim-gemma-3-4b","object":"chat.completion.chunk"}"#,
+        ),
+        (
+            "escaped JSON token",
+            br#"{"id":"chatcmpl-1","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":{"content":"\": \""},"logprobs":null,"finish_reason":null}]}"#,
+        ),
+    ];
+    println!("decode: ns per chunk (1,000,000 decodes each)");
+    println!("{:<22} {:>9} {:>11}", "chunk", "scanner", "serde_json");
+    for (name, data) in chunks {
+        let n = 1_000_000u32;
+        let t = Instant::now();
+        for _ in 0..n {
+            std::hint::black_box(server::chunk::scan(std::hint::black_box(data)).expect("scans"));
+        }
+        let fast = t.elapsed().as_nanos() as f64 / f64::from(n);
+        let t = Instant::now();
+        for _ in 0..n {
+            std::hint::black_box(server::chunk::with_serde(std::hint::black_box(data)).expect("valid"));
+        }
+        let slow = t.elapsed().as_nanos() as f64 / f64::from(n);
+        println!("{name:<22} {fast:>9.1} {slow:>11.1}");
+    }
 }
 
 fn free_port() -> u16 {

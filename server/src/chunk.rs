@@ -94,7 +94,8 @@ struct Delta<'a> {
     content: Option<Cow<'a, str>>,
 }
 
-fn with_serde(data: &[u8]) -> Result<Fields<'_>, String> {
+/// serde_json's reading (public for the decode benchmark).
+pub fn with_serde(data: &[u8]) -> Result<Fields<'_>, String> {
     let chunk: Chunk = serde_json::from_slice(data).map_err(|e| e.to_string())?;
     let error = match (chunk.error, chunk.object.as_deref()) {
         (Some(e), _) => Some(crate::client::error_message(&serde_json::json!({ "error": e }).to_string())),
@@ -547,6 +548,13 @@ mod tests {
         let (f, s) = both(r#"{"object":"text_completion","choices":[{"index":0,"text":"hi","logprobs":null,"finish_reason":"stop"}]}"#);
         assert_eq!(f.as_ref().and_then(|f| f.content.as_deref()), Some("hi"));
         assert_eq!(f.map(Ok), Some(s));
+    }
+
+    #[test]
+    fn escaped_json_tokens_take_the_scanner() {
+        let data = br#"{"id":"chatcmpl-1","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":{"content":"\": \""},"logprobs":null,"finish_reason":null}]}"#;
+        let f = scan(data).expect("scanned");
+        assert_eq!(f.content.as_deref(), Some("\": \""));
     }
 
     #[test]
