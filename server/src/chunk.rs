@@ -148,16 +148,17 @@ impl<'a> RawStr<'a> {
     }
 }
 
-/// Whether any of eight bytes is a quote, a backslash, a control character or non-ASCII
-/// (the classic SWAR tests; a false alarm only costs the byte-by-byte path).
-fn needs_a_look(w: u64) -> bool {
+/// The high bit of each of eight bytes that is a quote, a backslash, a control character or
+/// non-ASCII (the classic SWAR tests). Bits above the lowest may be false alarms; the lowest is
+/// exact, which is all the scanner uses.
+fn look_mask(w: u64) -> u64 {
     const ONES: u64 = 0x0101_0101_0101_0101;
     const HIGH: u64 = 0x8080_8080_8080_8080;
     let has_zero = |v: u64| v.wrapping_sub(ONES) & !v & HIGH;
     let quote = has_zero(w ^ (ONES * u64::from(b'"')));
     let backslash = has_zero(w ^ (ONES * u64::from(b'\\')));
     let control = w.wrapping_sub(ONES * 0x20) & !w & HIGH;
-    (quote | backslash | control | (w & HIGH)) != 0
+    quote | backslash | control | (w & HIGH)
 }
 
 /// Scan a chunk; `None` when it is not one of the plain shapes (serde_json then decides).
@@ -198,6 +199,7 @@ pub fn scan(data: &[u8]) -> Option<Fields<'_>> {
 type Choice2<'a> = (Option<Cow<'a, str>>, Option<Cow<'a, str>>);
 
 impl<'a> Scanner<'a> {
+    #[inline]
     fn ws(&mut self) {
         while let Some(&c) = self.b.get(self.i) {
             if matches!(c, b' ' | b'\n' | b'\r' | b'\t') {
@@ -208,10 +210,12 @@ impl<'a> Scanner<'a> {
         }
     }
 
+    #[inline]
     fn peek(&self) -> Option<u8> {
         self.b.get(self.i).copied()
     }
 
+    #[inline]
     fn eat(&mut self, c: u8) -> Option<()> {
         self.ws();
         if self.peek()? == c {
@@ -232,6 +236,7 @@ impl<'a> Scanner<'a> {
     }
 
     /// `null` (true) or not (false, nothing consumed).
+    #[inline]
     fn null(&mut self) -> bool {
         self.ws();
         if self.b.get(self.i..self.i + 4) == Some(b"null") {
@@ -283,11 +288,13 @@ impl<'a> Scanner<'a> {
         let mut j = start;
         let (mut escaped, mut high) = (false, false);
         loop {
-            // Eight plain bytes at a time (no quote, backslash, control or non-ASCII byte):
-            // ids and model names run to tens of bytes.
+            // Eight bytes at a time: jump straight to the first that needs a look (quote,
+            // backslash, control or non-ASCII); ids and model names run to tens of bytes.
             while let Some(word) = b.get(j..j + 8) {
                 let Ok(word) = <[u8; 8]>::try_from(word) else { break };
-                if needs_a_look(u64::from_le_bytes(word)) {
+                let mask = look_mask(u64::from_le_bytes(word));
+                if mask != 0 {
+                    j += (mask.trailing_zeros() / 8) as usize;
                     break;
                 }
                 j += 8;
@@ -727,16 +734,22 @@ mod tests {
     }
 
     #[test]
-    fn the_eight_byte_test_flags_exactly_the_bytes_that_need_a_look() {
+    fn the_eight_byte_test_finds_the_first_byte_that_needs_a_look() {
         for special in [b'"', b'\\', 0x00, 0x1f, 0x80, 0xff] {
             for at in 0..8 {
-                let mut w = *b"abcdefgh";
-                w[at] = special;
-                assert!(needs_a_look(u64::from_le_bytes(w)), "{special:#x} at {at}");
+                for later in [b'a', b'"', 0x01, 0x81] {
+                    let mut w = *b"abcdefgh";
+                    w[at] = special;
+                    if at < 7 {
+                        w[7] = later;
+                    }
+                    let mask = look_mask(u64::from_le_bytes(w));
+                    assert_eq!(mask.trailing_zeros() / 8, at as u32, "{special:#x} at {at}, then {later:#x}");
+                }
             }
         }
         for plain in [*b"abcdefgh", *b"        ", *b"~!#$%&'(", *b"chatcmpl", *b"0123456-"] {
-            assert!(!needs_a_look(u64::from_le_bytes(plain)), "{plain:?}");
+            assert_eq!(look_mask(u64::from_le_bytes(plain)), 0, "{plain:?}");
         }
     }
 
