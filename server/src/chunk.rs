@@ -625,8 +625,7 @@ mod tests {
         leaf().prop_recursive(3, 16, 4, |inner| {
             prop_oneof![
                 prop::collection::vec(inner.clone(), 0..4).prop_map(Value::from),
-                prop::collection::btree_map("[a-z_]{1,6}", inner, 0..4)
-                    .prop_map(|m| Value::Object(m.into_iter().collect())),
+                prop::collection::btree_map("[a-z_]{1,6}", inner, 0..4).prop_map(|m| Value::Object(m.into_iter().collect())),
             ]
         })
     }
@@ -730,7 +729,10 @@ mod tests {
             valid += usize::from(with_serde(&text).is_ok());
         }
         assert!(scanned * 3 > n, "scanner answered {scanned} of {n}");
-        assert!(valid > scanned, "some generated chunks are left to serde_json ({valid} valid, {scanned} scanned)");
+        assert!(
+            valid > scanned,
+            "some generated chunks are left to serde_json ({valid} valid, {scanned} scanned)"
+        );
     }
 
     #[test]

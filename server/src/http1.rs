@@ -56,7 +56,6 @@ impl Target {
     }
 }
 
-
 #[cfg(target_os = "linux")]
 fn enable_timestamps(fd: std::os::fd::RawFd) -> io::Result<()> {
     let on: libc::c_int = 1;
@@ -131,7 +130,6 @@ fn timestamp_from_control(control: &[u8]) -> Option<SystemTime> {
     }
     None
 }
-
 
 /// When bytes that arrived at `kernel` (the wall clock) arrived on this process's monotonic clock.
 fn arrival(kernel: Option<SystemTime>) -> Instant {
@@ -459,7 +457,10 @@ fn head_of(resp: &httparse::Response<'_, '_>) -> Result<Head, WireError> {
     let mut close = resp.version == Some(0);
     for h in resp.headers.iter() {
         if h.name.eq_ignore_ascii_case("transfer-encoding") {
-            chunked = h.value.split(|&c| c == b',').any(|v| v.trim_ascii().eq_ignore_ascii_case(b"chunked"));
+            chunked = h
+                .value
+                .split(|&c| c == b',')
+                .any(|v| v.trim_ascii().eq_ignore_ascii_case(b"chunked"));
         } else if h.name.eq_ignore_ascii_case("content-length") {
             let v = std::str::from_utf8(h.value).ok().and_then(|v| v.trim().parse::<u64>().ok());
             length = Some(v.ok_or_else(|| WireError::Protocol("bad content-length".into()))?);
@@ -532,7 +533,13 @@ impl Pool {
     /// Open a new connection to `target`.
     pub async fn connect(&self, target: &Target) -> Result<Conn, String> {
         let tcp = match tokio::time::timeout(self.connect_timeout, TcpStream::connect(&target.authority)).await {
-            Err(_) => return Err(format!("connecting to {} timed out after {} s", target.authority, self.connect_timeout.as_secs())),
+            Err(_) => {
+                return Err(format!(
+                    "connecting to {} timed out after {} s",
+                    target.authority,
+                    self.connect_timeout.as_secs()
+                ))
+            }
             Ok(Err(e)) => return Err(format!("connection refused or unreachable: {e}")),
             Ok(Ok(t)) => t,
         };
@@ -573,8 +580,8 @@ impl Pool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::sync::atomic::{AtomicU64, Ordering};
     use bytes::Bytes;
+    use std::sync::atomic::{AtomicU64, Ordering};
     use std::sync::Arc;
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
@@ -587,7 +594,10 @@ mod tests {
                 path: "/v1/chat/completions".into()
             })
         );
-        assert_eq!(Target::parse("http://gpu-box/v1/completions").map(|t| t.authority), Ok("gpu-box:80".into()));
+        assert_eq!(
+            Target::parse("http://gpu-box/v1/completions").map(|t| t.authority),
+            Ok("gpu-box:80".into())
+        );
         assert!(Target::parse("https://x/v1").is_err());
         assert!(Target::parse("http:///v1").is_err());
     }
@@ -646,7 +656,10 @@ mod tests {
         control.extend_from_slice(&1_700_000_000i64.to_ne_bytes());
         control.extend_from_slice(&250_000_000i64.to_ne_bytes());
         let t = timestamp_from_control(&control).expect("found");
-        assert_eq!(t.duration_since(UNIX_EPOCH).expect("after epoch"), Duration::new(1_700_000_000, 250_000_000));
+        assert_eq!(
+            t.duration_since(UNIX_EPOCH).expect("after epoch"),
+            Duration::new(1_700_000_000, 250_000_000)
+        );
         assert_eq!(timestamp_from_control(&control[..other_len + 4]), None);
     }
 
@@ -778,7 +791,10 @@ mod tests {
 
     #[tokio::test]
     async fn length_close_and_informational_responses() {
-        let (head, body, end) = exchange(vec![b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 500 Internal Server Error\r\ncontent-length: 5\r\n\r\nboom!".to_vec()]).await;
+        let (head, body, end) = exchange(vec![
+            b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 500 Internal Server Error\r\ncontent-length: 5\r\n\r\nboom!".to_vec(),
+        ])
+        .await;
         let head = head.expect("head");
         assert_eq!((head.status, head.framing, head.keep_alive), (500, Framing::Length(5), true));
         assert_eq!((body.as_slice(), end), (&b"boom!"[..], Ok(BodyEnd::Complete)));
@@ -793,7 +809,10 @@ mod tests {
     async fn cut_and_broken_responses_are_errors() {
         let cut = CHUNKED[..CHUNKED.len() - 20].to_vec();
         let (_, _, end) = exchange(vec![cut]).await;
-        assert!(end.as_ref().is_err_and(|e| e.contains("in the middle of the response body")), "{end:?}");
+        assert!(
+            end.as_ref().is_err_and(|e| e.contains("in the middle of the response body")),
+            "{end:?}"
+        );
 
         let (_, _, end) = exchange(vec![b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\nzz\r\n".to_vec()]).await;
         assert!(end.as_ref().is_err_and(|e| e.contains("bad chunk size")), "{end:?}");
