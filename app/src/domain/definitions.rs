@@ -6,11 +6,11 @@ pub const OUTPUT_TPS: &str = "sum of completion tokens (server usage) / wall tim
 pub const TOTAL_TPS: &str = "sum of prompt + completion tokens (server usage) / wall time";
 pub const REQUESTS_PER_S: &str = "finished requests (any outcome) / wall time";
 pub const SUCCESS_RATE: &str = "requests answered (ok or truncated at max_tokens) / measured requests";
-pub const TTFT: &str = "send -> first streamed chunk that carries content";
+pub const TTFT: &str = "send -> arrival of the first streamed chunk that carries content (see receive_time)";
 pub const TPOT: &str = "(E2E - TTFT) / (completion tokens - 1), per answered request";
 pub const ITL: &str = "gaps between consecutive content chunks, all answered requests pooled";
 pub const CHUNKS_PER_TOKEN: &str = "content chunks / completion tokens (1.0 = one token per chunk)";
-pub const E2E: &str = "send -> last byte of the response";
+pub const E2E: &str = "send -> arrival of the last byte of the response (see receive_time)";
 pub const TOKENS: &str = "from the server's usage; unknown where the server gave none";
 pub const RECEIVE_TIME: &str = "when a chunk arrived: the kernel's receive time of its bytes (SO_TIMESTAMPNS, Linux), not when the client read them; elsewhere the read time";
 pub const PERCENTILES: &str = "linear interpolation between closest ranks (NumPy default), over every sample";
