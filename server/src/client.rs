@@ -237,7 +237,8 @@ impl Client {
             let mut text = Vec::new();
             let _ = conn
                 .read_body(head.framing, |data, _| {
-                    text.extend_from_slice(&data[..data.len().min(65536 - text.len().min(65536))]);
+                    let room = ERROR_BODY_MAX.saturating_sub(text.len());
+                    text.extend_from_slice(&data[..data.len().min(room)]);
                     Flow::More
                 })
                 .await;
@@ -289,6 +290,9 @@ impl Client {
         Some(())
     }
 }
+
+/// How much of an error response's body is kept for its message.
+const ERROR_BODY_MAX: usize = 64 * 1024;
 
 fn resp_ok(status: u16) -> bool {
     (200..300).contains(&status)

@@ -260,11 +260,6 @@ impl Conn {
         }
     }
 
-    /// Whether this connection had served a request before this one.
-    pub fn reused(&self) -> bool {
-        self.reused
-    }
-
     /// When the bytes of the latest read arrived (the kernel's receive time where available).
     pub fn received_at(&self) -> Instant {
         self.received_at
