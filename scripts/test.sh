@@ -24,8 +24,8 @@ free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",
 port=$(free_port)
 sim_port=$(free_port)
 # The browser tests log in as these (created before the first start, so no random admin).
-export E2E_ADMIN=e2e-admin E2E_REVIEWER=e2e-reviewer E2E_PASSWORD='e2e password 123'
-for u in "$E2E_ADMIN admin" "$E2E_REVIEWER reviewer"; do
+export E2E_ADMIN=e2e-admin E2E_REVIEWER=e2e-reviewer E2E_VIEWER=e2e-viewer E2E_PASSWORD='e2e password 123'
+for u in "$E2E_ADMIN admin" "$E2E_REVIEWER reviewer" "$E2E_VIEWER viewer"; do
   set -- $u
   printf '%s\n' "$E2E_PASSWORD" | target/debug/bakeoff user add "$1" --role "$2" --db "$work/e2e.db" 2>/dev/null
 done

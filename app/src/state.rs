@@ -27,6 +27,31 @@ pub trait Probe: Send + Sync {
     fn check(&self, base_url: &str) -> ProbeFuture;
 }
 
+/// How the web edge sees the world: set once from `bakeoff serve`'s flags.
+#[derive(Clone, Debug)]
+pub struct WebConfig {
+    /// `--public-url`: the origin browsers use (`scheme://host[:port]`); overrides the connection's
+    /// scheme, `Host` and any forwarded header when checking where a request came from.
+    pub public_origin: Option<String>,
+    /// `--trusted-proxy`: peers whose `X-Forwarded-Proto/Host/For` headers are believed.
+    pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// This process terminates TLS itself (`--tls-cert`/`--tls-key`).
+    pub tls: bool,
+    /// A browser session ends after this long without a request (`--session-idle`).
+    pub session_idle: std::time::Duration,
+}
+
+impl Default for WebConfig {
+    fn default() -> Self {
+        WebConfig {
+            public_origin: None,
+            trusted_proxies: Vec::new(),
+            tls: false,
+            session_idle: std::time::Duration::from_secs(8 * 3600),
+        }
+    }
+}
+
 #[derive(Clone)]
 pub struct AppState {
     pub db: Db,
@@ -34,6 +59,9 @@ pub struct AppState {
     pub events: broadcast::Sender<Progress>,
     pub wake_worker: Arc<Notify>,
     pub probe: Arc<dyn Probe>,
+    pub web: Arc<WebConfig>,
+    /// Failed log-ins per name and per address (the back-off).
+    pub logins: Arc<crate::api::throttle::LoginThrottle>,
 }
 
 impl FromRef<AppState> for LeptosOptions {

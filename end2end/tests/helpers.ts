@@ -2,6 +2,7 @@ import { expect, Page } from "@playwright/test";
 
 export const ADMIN = process.env.E2E_ADMIN ?? "e2e-admin";
 export const REVIEWER = process.env.E2E_REVIEWER ?? "e2e-reviewer";
+export const VIEWER = process.env.E2E_VIEWER ?? "e2e-viewer";
 const PASSWORD = process.env.E2E_PASSWORD ?? "e2e password 123";
 
 /** Wait until the wasm has hydrated the page (so clicks reach Rust). */

@@ -3,7 +3,7 @@
 //! the log-in page and the API answers 401.
 
 use app::api::accounts::{now_secs, open_session, token_from_headers, token_hash};
-use app::api::guard::Caller;
+use app::api::guard::{Caller, Site};
 use app::api::AppError;
 use app::db;
 use app::state::AppState;
@@ -14,14 +14,15 @@ use axum::Json;
 use serde::Deserialize;
 
 /// Paths anyone may reach: the log-in page and what it needs.
-fn public(path: &str) -> bool {
-    path == "/login" || path == "/api/login" || path == "/api/token" || path.starts_with("/pkg/") || path == "/favicon.svg"
+pub fn public(path: &str) -> bool {
+    matches!(path, "/login" | "/api/login" | "/api/token" | "/api/whoami" | "/favicon.svg") || path.starts_with("/pkg/")
 }
 
 pub async fn require_login(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
     let path = req.uri().path().to_string();
+    let idle_s = state.web.session_idle.as_secs() as i64;
     let caller = match token_from_headers(req.headers()) {
-        Some(token) => match db::users::session_user(&state.db, &token_hash(&token), now_secs()).await {
+        Some(token) => match db::users::session_user(&state.db, &token_hash(&token), now_secs(), idle_s).await {
             Ok(Some(u)) => Some(Caller {
                 id: u.id,
                 name: u.name,
@@ -59,9 +60,28 @@ pub struct Credentials {
 
 /// `POST /api/token {"name", "password"}`: a session token for scripts (send it as
 /// `Authorization: Bearer TOKEN`).
-pub async fn token(State(state): State<AppState>, Json(c): Json<Credentials>) -> Result<impl IntoResponse, AppError> {
-    let (token, user) = open_session(&state.db, &c.name, &c.password).await?;
+pub async fn token(
+    State(state): State<AppState>,
+    site: Option<axum::Extension<Site>>,
+    Json(c): Json<Credentials>,
+) -> Result<impl IntoResponse, AppError> {
+    let client = site.and_then(|s| s.0.client);
+    let (token, user) = open_session(&state, &c.name, &c.password, client).await?;
     Ok(Json(serde_json::json!({"token": token, "user": user.name, "role": user.role})))
+}
+
+/// Delete expired and idle sessions now and then (they stop working at once anyway: this only
+/// keeps the table small).
+pub async fn purge_sessions_forever(state: AppState) {
+    let idle_s = state.web.session_idle.as_secs() as i64;
+    loop {
+        match db::users::purge_sessions(&state.db, now_secs(), idle_s).await {
+            Ok(n) if n > 0 => tracing::info!("{n} expired session(s) removed"),
+            Ok(_) => {}
+            Err(e) => tracing::warn!("removing expired sessions: {e}"),
+        }
+        tokio::time::sleep(std::time::Duration::from_secs(600)).await;
+    }
 }
 
 /// On a database without users, create `admin` with a one-time password and say where it is.

@@ -188,6 +188,73 @@ pub struct ServeArgs {
     pub health_timeout_s: u64,
     #[command(flatten)]
     pub sim: SimTuning,
+    #[command(flatten)]
+    pub team: TeamArgs,
+}
+
+/// Serving a team: TLS, proxies, sessions, where endpoints may point.
+#[derive(Args, Debug, Clone)]
+pub struct TeamArgs {
+    /// Serve https with this PEM certificate chain (with --tls-key).
+    #[arg(long, env = "BAKEOFF_TLS_CERT", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// The PEM private key for --tls-cert.
+    #[arg(long, env = "BAKEOFF_TLS_KEY", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+    /// A reverse proxy (IP address or network, e.g. 127.0.0.1 or 10.0.0.0/24) whose
+    /// X-Forwarded-Proto, X-Forwarded-Host and X-Forwarded-For headers are believed. Repeatable.
+    #[arg(long = "trusted-proxy", env = "BAKEOFF_TRUSTED_PROXY", value_delimiter = ',', value_parser = parse_net)]
+    pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// The address people type, e.g. https://bakeoff.example.lan (overrides Host and forwarded
+    /// headers when checking that a request comes from Bakeoff's own pages).
+    #[arg(long, env = "BAKEOFF_PUBLIC_URL", value_parser = parse_public_url)]
+    pub public_url: Option<String>,
+    /// Minutes without a request after which a log-in session ends.
+    #[arg(long, env = "BAKEOFF_SESSION_IDLE_MIN", default_value_t = 480, value_parser = clap::value_parser!(u64).range(1..))]
+    pub session_idle_min: u64,
+    /// Host names and networks that endpoints may point at (e.g. gpu-box.lan,10.0.0.0/24).
+    /// Default: any host. Link-local addresses (169.254.0.0/16, fe80::/10) are always refused.
+    #[arg(long = "endpoint-allow", env = "BAKEOFF_ENDPOINT_ALLOW", value_delimiter = ',')]
+    pub endpoint_allow: Vec<String>,
+}
+
+impl TeamArgs {
+    pub fn options(&self) -> crate::serve::WebOptions {
+        crate::serve::WebOptions {
+            tls: self.tls_cert.clone().zip(self.tls_key.clone()),
+            web: app::state::WebConfig {
+                public_origin: self.public_url.clone(),
+                trusted_proxies: self.trusted_proxies.clone(),
+                tls: self.tls_cert.is_some(),
+                session_idle: Duration::from_secs(self.session_idle_min * 60),
+            },
+            endpoint_allow: self.endpoint_allow.iter().map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect(),
+        }
+    }
+}
+
+/// An IP address (a /32 or /128) or a network in CIDR form.
+pub fn parse_net(s: &str) -> Result<ipnet::IpNet, String> {
+    let s = s.trim();
+    if let Ok(n) = s.parse::<ipnet::IpNet>() {
+        return Ok(n.trunc());
+    }
+    s.parse::<std::net::IpAddr>()
+        .map(ipnet::IpNet::from)
+        .map_err(|_| format!("'{s}' is not an IP address or network (e.g. 127.0.0.1 or 10.0.0.0/24)"))
+}
+
+/// `scheme://host[:port]`, without a path: the origin browsers send in `Origin`.
+fn parse_public_url(s: &str) -> Result<String, String> {
+    let t = s.trim().trim_end_matches('/');
+    let rest = t
+        .strip_prefix("http://")
+        .or_else(|| t.strip_prefix("https://"))
+        .ok_or_else(|| format!("'{s}' must start with http:// or https://, e.g. https://bakeoff.example.lan"))?;
+    if rest.is_empty() || rest.contains(['/', '?', '#', '@']) || rest.contains(char::is_whitespace) {
+        return Err(format!("'{s}' must be scheme://host[:port] only, e.g. https://bakeoff.example.lan:8443"));
+    }
+    Ok(t.to_ascii_lowercase())
 }
 
 #[derive(Args, Debug)]
@@ -316,6 +383,7 @@ pub async fn dispatch(cli: Cli) -> anyhow::Result<()> {
                     health_timeout: Duration::from_secs(a.health_timeout_s),
                     ..Default::default()
                 },
+                web: a.team.options(),
             })
             .await?;
             eprintln!("Bakeoff is serving on {} (database: {})", running.base_url(), a.db.path.display());

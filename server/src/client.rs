@@ -1,6 +1,10 @@
 //! The client for vLLM's OpenAI-compatible API: endpoint checks and one streamed request,
 //! measured. It classifies every way a request can end (DESIGN.md "Outcomes").
 
+mod allow;
+
+pub use allow::{is_link_local, EndpointPolicy};
+
 use crate::http1::{BodyEnd, Flow, Pool, Target};
 use crate::sse::SseParser;
 use app::api::types::ServedModel;
@@ -17,12 +21,16 @@ use std::time::{Duration, Instant};
 pub enum ClientError {
     #[error("could not connect to {url} ({reason}). Is the server running there? For vLLM: `vllm serve MODEL --host 0.0.0.0 --port PORT`")]
     Connect { url: String, reason: String },
+    /// `message` says what the status means: never the body (whatever answered wrote it).
     #[error("{url} answered HTTP {status}: {message}")]
     Http { url: String, status: u16, message: String },
     #[error("{url} did not answer within {secs} s")]
     Timeout { url: String, secs: u64 },
     #[error("{url} answered something that is not the OpenAI API: {reason}")]
     Protocol { url: String, reason: String },
+    /// The endpoint policy refuses the URL (see `allow`).
+    #[error("{reason}")]
+    NotAllowed { url: String, reason: String },
 }
 
 /// What `/v1/models` says.
@@ -56,7 +64,16 @@ pub struct Client {
     http: reqwest::Client,
     /// The measured requests (see `http1`: kernel receive times, one task per request).
     pool: Arc<Pool>,
+    /// Where endpoints may point.
+    policy: Arc<EndpointPolicy>,
 }
+
+/// The most models a well-formed `/v1/models` answer may list.
+pub const MAX_MODELS: usize = 1000;
+/// The longest model id accepted from `/v1/models`.
+pub const MAX_MODEL_ID: usize = 256;
+/// The most of a check's answer (`/v1/models`, `/metrics`) that is read.
+const ANSWER_MAX: usize = 4 << 20;
 
 impl Default for Client {
     fn default() -> Self {
@@ -65,19 +82,42 @@ impl Default for Client {
 }
 
 impl Client {
+    /// A client for endpoints anywhere but link-local addresses.
     pub fn new() -> Self {
+        Self::with_policy(EndpointPolicy::default())
+    }
+
+    /// A client that reaches only the endpoints `policy` allows.
+    pub fn with_policy(policy: EndpointPolicy) -> Self {
+        let policy = Arc::new(policy);
         let http = reqwest::Client::builder()
             .tcp_nodelay(true)
             .pool_max_idle_per_host(4096)
             .connect_timeout(Duration::from_secs(10))
             // The measured streams (http1) connect directly; so do the checks, to reach the same server.
             .no_proxy()
+            // A redirect could lead a check anywhere: it is reported, not followed.
+            .redirect(reqwest::redirect::Policy::none())
+            .dns_resolver(Arc::new(allow::PolicyResolver(policy.clone())))
             .build()
             .expect("the HTTP client's fixed settings are valid");
         Client {
             http,
             pool: Arc::new(Pool::new(Duration::from_secs(10))),
+            policy,
         }
+    }
+
+    pub fn endpoint_policy(&self) -> &EndpointPolicy {
+        &self.policy
+    }
+
+    /// May `url` be reached (`--endpoint-allow`, never link-local)? Resolves its host name.
+    pub async fn check_allowed(&self, url: &str) -> Result<(), ClientError> {
+        self.policy.check(url).await.map_err(|r| match r {
+            allow::Refusal::Resolve(reason) => ClientError::Connect { url: url.into(), reason },
+            allow::Refusal::Denied(reason) => ClientError::NotAllowed { url: url.into(), reason },
+        })
     }
 
     /// `GET /health`: Ok on 200.
@@ -91,34 +131,18 @@ impl Client {
             Err(ClientError::Http {
                 url,
                 status,
-                message: "not healthy".into(),
+                message: status_hint(status).into(),
             })
         }
     }
 
-    /// `GET /v1/models`: the models served and their `max_model_len`.
+    /// `GET /v1/models`: the models served and their `max_model_len`. Only a well-formed answer
+    /// counts: an object with a `data` list (at most [`MAX_MODELS`]) of objects, each with a
+    /// string `id` of 1 to [`MAX_MODEL_ID`] characters and no control characters.
     pub async fn models(&self, base_url: &str) -> Result<ModelsReport, ClientError> {
         let url = format!("{base_url}/v1/models");
         let text = self.get_text(&url, Duration::from_secs(10)).await?;
-        let v: Value = serde_json::from_str(&text).map_err(|e| ClientError::Protocol {
-            url: url.clone(),
-            reason: format!("not JSON ({e})"),
-        })?;
-        let data = v.get("data").and_then(Value::as_array).ok_or_else(|| ClientError::Protocol {
-            url: url.clone(),
-            reason: "no `data` list of models".into(),
-        })?;
-        let mut simulated = !data.is_empty();
-        let mut models = Vec::new();
-        for m in data {
-            let Some(id) = m.get("id").and_then(Value::as_str) else { continue };
-            simulated &= m.get("owned_by").and_then(Value::as_str) == Some(crate::sim::OWNER);
-            models.push(ServedModel {
-                id: id.to_string(),
-                max_model_len: m.get("max_model_len").and_then(Value::as_u64),
-            });
-        }
-        Ok(ModelsReport { models, simulated })
+        parse_models(&text).map_err(|reason| ClientError::Protocol { url, reason })
     }
 
     /// `GET /metrics` (Prometheus text), for the server-side series.
@@ -127,28 +151,50 @@ impl Client {
         self.get_text(&url, Duration::from_secs(5)).await
     }
 
-    /// GET a body as text; anything but 200 is an error carrying the server's message.
+    /// GET a body as text (at most [`ANSWER_MAX`] bytes, all within `timeout`); anything but 200
+    /// is an error naming the status.
     async fn get_text(&self, url: &str, timeout: Duration) -> Result<String, ClientError> {
-        let resp = self.get(url, timeout).await?;
-        let status = resp.status().as_u16();
-        let text = resp.text().await.map_err(|e| ClientError::Connect {
-            url: url.to_string(),
-            reason: e.to_string(),
-        })?;
-        if status != 200 {
-            return Err(ClientError::Http {
+        let read = async {
+            let mut resp = self.get(url, timeout).await?;
+            let status = resp.status().as_u16();
+            if status != 200 {
+                return Err(ClientError::Http {
+                    url: url.to_string(),
+                    status,
+                    message: status_hint(status).into(),
+                });
+            }
+            let mut body = Vec::new();
+            while let Some(chunk) = resp.chunk().await.map_err(|e| ClientError::Connect {
                 url: url.to_string(),
-                status,
-                message: error_message(&text),
-            });
-        }
-        Ok(text)
+                reason: format!("the answer broke off: {}", reason(&e)),
+            })? {
+                if body.len() + chunk.len() > ANSWER_MAX {
+                    return Err(ClientError::Protocol {
+                        url: url.to_string(),
+                        reason: format!("the answer is larger than {} MiB", ANSWER_MAX >> 20),
+                    });
+                }
+                body.extend_from_slice(&chunk);
+            }
+            String::from_utf8(body).map_err(|_| ClientError::Protocol {
+                url: url.to_string(),
+                reason: "the answer is not UTF-8 text".into(),
+            })
+        };
+        tokio::time::timeout(timeout, read).await.unwrap_or_else(|_| {
+            Err(ClientError::Timeout {
+                url: url.to_string(),
+                secs: timeout.as_secs(),
+            })
+        })
     }
 
     /// `POST /tokenize` (vLLM): the prompt's exact token count and the server's `max_model_len`.
     /// `Ok(None)` when the server has no such endpoint.
     pub async fn tokenize(&self, base_url: &str, model: &str, body: &Value) -> Result<Option<(u64, Option<u64>)>, ClientError> {
         let url = format!("{base_url}/tokenize");
+        self.check_allowed(&url).await?;
         let mut req = serde_json::json!({"model": model});
         for key in ["messages", "prompt"] {
             if let Some(v) = body.get(key) {
@@ -164,14 +210,14 @@ impl Client {
         if status == 404 || status == 405 {
             return Ok(None);
         }
-        let text = resp.text().await.unwrap_or_default();
         if status != 200 {
             return Err(ClientError::Http {
                 url,
                 status,
-                message: error_message(&text),
+                message: status_hint(status).into(),
             });
         }
+        let text = resp.text().await.unwrap_or_default();
         let v: Value = serde_json::from_str(&text).map_err(|e| ClientError::Protocol {
             url: url.clone(),
             reason: format!("not JSON ({e})"),
@@ -183,7 +229,9 @@ impl Client {
         Ok(Some((count, v.get("max_model_len").and_then(Value::as_u64))))
     }
 
+    /// GET `url` if the endpoint policy allows it; redirects are answers, not followed.
     async fn get(&self, url: &str, timeout: Duration) -> Result<reqwest::Response, ClientError> {
+        self.check_allowed(url).await?;
         match tokio::time::timeout(timeout, self.http.get(url).send()).await {
             Err(_) => Err(ClientError::Timeout {
                 url: url.into(),
@@ -338,6 +386,63 @@ fn reason(e: &reqwest::Error) -> String {
     }
 }
 
+/// What an HTTP status means for an endpoint check, for people fixing the URL. The body is not
+/// shown: whatever answered wrote it.
+pub fn status_hint(status: u16) -> &'static str {
+    match status {
+        301 | 302 | 303 | 307 | 308 => {
+            "a redirect, which Bakeoff does not follow: give the address of the server itself (host, port and path prefix)"
+        }
+        401 => "the server wants an API key (e.g. vLLM started with --api-key)",
+        403 => "access refused (an API key, or a proxy's rules?)",
+        404 => "no such path: is this the base URL of an OpenAI-compatible server (without /v1)?",
+        405 => "method not allowed: is this an OpenAI-compatible server?",
+        429 => "too many requests (rate-limited): try again later",
+        502 | 504 => "a proxy could not reach the server behind it",
+        503 => "unavailable (still loading the model?)",
+        500..=599 => "the server failed (its log says why)",
+        _ => "not the answer an OpenAI-compatible server gives",
+    }
+}
+
+/// Read a `/v1/models` answer (see [`Client::models`]); the reason names what is wrong without
+/// repeating what the server wrote.
+pub fn parse_models(text: &str) -> Result<ModelsReport, String> {
+    let v: Value = serde_json::from_str(text).map_err(|e| format!("/v1/models is not JSON ({e})"))?;
+    let data = v
+        .as_object()
+        .and_then(|o| o.get("data"))
+        .and_then(Value::as_array)
+        .ok_or("/v1/models is not an object with a `data` list of models")?;
+    if data.len() > MAX_MODELS {
+        return Err(format!(
+            "/v1/models lists {} models, more than the {MAX_MODELS} Bakeoff reads",
+            data.len()
+        ));
+    }
+    let mut simulated = !data.is_empty();
+    let mut models = Vec::with_capacity(data.len());
+    for (i, m) in data.iter().enumerate() {
+        let id = m
+            .as_object()
+            .and_then(|o| o.get("id"))
+            .and_then(Value::as_str)
+            .ok_or_else(|| format!("model {} in /v1/models has no string `id`", i + 1))?;
+        if id.trim().is_empty() || id.chars().count() > MAX_MODEL_ID || id.chars().any(char::is_control) {
+            return Err(format!(
+                "model {} in /v1/models has an `id` that is empty, longer than {MAX_MODEL_ID} characters or holds control characters",
+                i + 1
+            ));
+        }
+        simulated &= m.get("owned_by").and_then(Value::as_str) == Some(crate::sim::OWNER);
+        models.push(ServedModel {
+            id: id.to_string(),
+            max_model_len: m.get("max_model_len").and_then(Value::as_u64),
+        });
+    }
+    Ok(ModelsReport { models, simulated })
+}
+
 /// The message of an OpenAI/vLLM error body: nested `{"error": {"message"}}` (new vLLM),
 /// flat `{"object": "error", "message"}` (old vLLM), or the raw text.
 pub fn error_message(text: &str) -> String {
@@ -470,6 +575,42 @@ impl StreamState {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_well_formed_model_list_is_read() {
+        let r = parse_models(r#"{"object":"list","data":[{"id":"m","max_model_len":4096,"owned_by":"vllm"}]}"#).expect("valid");
+        assert_eq!(r.models.len(), 1);
+        assert_eq!(r.models[0].id, "m");
+        assert_eq!(r.models[0].max_model_len, Some(4096));
+        assert!(!r.simulated);
+    }
+
+    #[test]
+    fn a_malformed_model_list_is_refused_without_echoing_it() {
+        for bad in [
+            "SECRET-BODY",
+            r#"["SECRET-BODY"]"#,
+            r#"{"data": "SECRET-BODY"}"#,
+            r#"{"data": ["SECRET-BODY"]}"#,
+            r#"{"data": [{"id": 7, "name": "SECRET-BODY"}]}"#,
+            r#"{"data": [{"id": ""}]}"#,
+            "{\"data\": [{\"id\": \"SECRET\\nBODY\"}]}",
+        ] {
+            let e = parse_models(bad).expect_err(bad);
+            assert!(!e.contains("SECRET"), "{e}");
+        }
+        let long = format!(r#"{{"data": [{{"id": "{}"}}]}}"#, "x".repeat(MAX_MODEL_ID + 1));
+        assert!(parse_models(&long).is_err());
+        let many = format!(r#"{{"data": [{}]}}"#, vec![r#"{"id":"m"}"#; MAX_MODELS + 1].join(","));
+        assert!(parse_models(&many).expect_err("too many").contains("1000"));
+    }
+
+    #[test]
+    fn status_hints_name_the_likely_cause() {
+        assert!(status_hint(401).contains("API key"));
+        assert!(status_hint(302).contains("redirect"));
+        assert!(status_hint(500).contains("failed"));
+    }
 
     #[test]
     fn error_bodies_nested_flat_and_plain() {

@@ -9,9 +9,9 @@ use app::domain::progress::Progress;
 use app::state::AppState;
 use axum::extract::{Path, State};
 use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::response::IntoResponse;
 use axum::Extension;
-use futures::stream::{self, Stream, StreamExt};
-use std::convert::Infallible;
+use futures::stream::{self, StreamExt};
 use std::time::Duration;
 use tokio::sync::broadcast;
 
@@ -19,7 +19,7 @@ pub async fn run_events(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
     Path(id): Path<i64>,
-) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, AppError> {
+) -> Result<impl IntoResponse, AppError> {
     caller.require(Permission::View)?;
     // Subscribe before reading the stored state, so nothing falls between the two.
     let rx = state.events.subscribe();
@@ -53,6 +53,8 @@ pub async fn run_events(
     });
     let events = stream::once(async move { first })
         .chain(live)
-        .map(|p| Ok(Event::default().data(serde_json::to_string(&p).unwrap_or_default())));
-    Ok(Sse::new(events).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))))
+        .map(|p| Ok::<_, std::convert::Infallible>(Event::default().data(serde_json::to_string(&p).unwrap_or_default())));
+    let sse = Sse::new(events).keep_alive(KeepAlive::new().interval(Duration::from_secs(15)));
+    // A proxy (nginx) must pass each event on as it comes, not buffer the stream.
+    Ok(([("x-accel-buffering", "no")], sse))
 }

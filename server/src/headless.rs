@@ -55,14 +55,22 @@ pub async fn run(req: RunRequest) -> anyhow::Result<i64> {
 fn explain(e: AppError) -> anyhow::Error {
     match e {
         AppError::Validation(errs) => {
-            let lines: Vec<String> = errs
-                .0
-                .iter()
-                .map(|f| format!("--{}: {}", f.field.replace('_', "-"), f.message))
-                .collect();
+            let lines: Vec<String> = errs.0.iter().map(|f| format!("{}: {}", flag(&f.field), f.message)).collect();
             anyhow::anyhow!(lines.join("\n"))
         }
         other => anyhow::anyhow!(other.to_string()),
+    }
+}
+
+/// The `bakeoff run` flag that sets a form field (a field no flag sets is named as it is).
+fn flag(field: &str) -> String {
+    match field {
+        "base_url" | "endpoint_id" => "--endpoint".into(),
+        "dataset_id" => "--dataset".into(),
+        "model" | "requests" | "concurrency" | "rate" | "max_tokens" | "warmup" | "sweep" | "name" | "seed" => {
+            format!("--{}", field.replace('_', "-"))
+        }
+        other => other.to_string(),
     }
 }
 

@@ -1,24 +1,15 @@
-//! Managed vLLM starts: run an endpoint's launch command with a run's engine settings, wait for
-//! /health, capture the log, and stop it afterwards so the next run can load another model.
+//! Managed vLLM starts: run an endpoint's launch command (an admin's argument list, no shell)
+//! with a run's engine settings, wait for /health, capture the log, and stop it afterwards so the
+//! next run can load another model. The arguments come rendered from
+//! `app::api::endpoints::command::render`: each placeholder is one whole argument.
 
 use crate::client::Client;
-use app::domain::startup::{classify_start_failure, EngineKnobs, StartFailure};
+use app::domain::startup::{classify_start_failure, StartFailure};
 use std::process::Stdio;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
-
-/// Fill `{model}`, `{port}`, `{util}`, `{max_model_len}`, `{max_num_seqs}`, `{eager}` in a template.
-pub fn render(template: &str, model: &str, port: u16, k: &EngineKnobs) -> String {
-    template
-        .replace("{model}", model)
-        .replace("{port}", &port.to_string())
-        .replace("{util}", &k.gpu_memory_utilization.to_string())
-        .replace("{max_model_len}", &k.max_model_len.to_string())
-        .replace("{max_num_seqs}", &k.max_num_seqs.to_string())
-        .replace("{eager}", if k.enforce_eager { "--enforce-eager" } else { "" })
-}
 
 /// A started server: stop it with [`Started::stop`].
 pub struct Started {
@@ -45,13 +36,19 @@ fn keep(log: &Arc<Mutex<String>>, line: &str) {
     }
 }
 
-/// Start `command` (through `sh -c`, in its own process group) and wait until `base_url` answers
-/// /health, the process exits, or `timeout` passes.
-pub async fn start(command: &str, base_url: &str, client: &Client, timeout: Duration) -> Result<Started, Failed> {
+/// Run `args` (the program, then its arguments: no shell, in its own process group) and wait
+/// until `base_url` answers /health, the process exits, or `timeout` passes.
+pub async fn start(args: &[String], base_url: &str, client: &Client, timeout: Duration) -> Result<Started, Failed> {
     let log = Arc::new(Mutex::new(String::new()));
-    let mut child = Command::new("sh")
-        .arg("-c")
-        .arg(command)
+    let Some((program, rest)) = args.split_first() else {
+        return Err(Failed {
+            kind: StartFailure::Other,
+            log: String::new(),
+            message: "the launch command is empty".into(),
+        });
+    };
+    let mut child = Command::new(program)
+        .args(rest)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .stdin(Stdio::null())
@@ -61,7 +58,7 @@ pub async fn start(command: &str, base_url: &str, client: &Client, timeout: Dura
         .map_err(|e| Failed {
             kind: StartFailure::Other,
             log: String::new(),
-            message: format!("could not run the launch command: {e}"),
+            message: format!("could not run the launch command's program '{program}': {e}"),
         })?;
     for stream in [
         child
@@ -143,5 +140,38 @@ impl Started {
 
     pub fn log_text(&self) -> String {
         self.log.lock().map(|l| l.clone()).unwrap_or_default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn arguments_reach_the_program_verbatim_and_no_shell_runs() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let pwned = dir.path().join("pwned");
+        let model = format!("x & touch {} & wait", pwned.display());
+        let args: Vec<String> = vec!["printf".into(), "[%s]\\n".into(), model.clone()];
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("a free port")
+            .port();
+        let failed = start(&args, &format!("http://127.0.0.1:{port}"), &Client::new(), Duration::from_secs(10))
+            .await
+            .err()
+            .expect("printf exits without serving /health");
+        assert!(failed.log.contains(&format!("[{model}]")), "one argument, verbatim: {}", failed.log);
+        assert!(!pwned.exists(), "no shell ran the model name");
+    }
+
+    #[tokio::test]
+    async fn a_missing_program_is_named() {
+        let args: Vec<String> = vec!["/nonexistent/vllm".into(), "serve".into()];
+        let failed = start(&args, "http://127.0.0.1:9", &Client::new(), Duration::from_secs(5))
+            .await
+            .err()
+            .expect("cannot run");
+        assert!(failed.message.contains("/nonexistent/vllm"), "{}", failed.message);
     }
 }

@@ -15,6 +15,7 @@ pub mod probe;
 pub mod rest;
 pub mod serve;
 pub mod sim;
+pub mod site;
 pub mod sse;
 pub mod upload;
 pub mod worker;

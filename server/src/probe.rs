@@ -1,4 +1,7 @@
-//! The endpoint check the app's server functions use (`app::state::Probe`), done with the client.
+//! The endpoint check the app's server functions use (`app::state::Probe`), done with the client:
+//! the endpoint policy (`--endpoint-allow`, never link-local), `/health`, then a well-formed
+//! `/v1/models`. Failures say what failed (refused, timed out, HTTP status), never what the
+//! server wrote.
 
 use crate::client::Client;
 use app::state::{Probe, ProbeFuture, ProbeReport};

@@ -10,27 +10,37 @@ use app::domain::spec::LaunchForm;
 use app::state::AppState;
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
-use axum::http::{header, StatusCode};
+use axum::http::{header, Method, StatusCode};
 use axum::response::IntoResponse;
-use axum::routing::{get, post};
+use axum::routing::{get, post, MethodRouter};
 use axum::Extension;
 use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
+/// Every REST route, one method each: the router is built from this list, and the
+/// authorization table test walks it, so a new route cannot miss the test.
+pub fn table() -> Vec<(Method, &'static str, MethodRouter<AppState>)> {
+    vec![
+        (Method::GET, "/api/runs", get(list_runs)),
+        (Method::POST, "/api/runs", post(launch)),
+        (Method::GET, "/api/runs/{id}", get(get_run)),
+        (Method::GET, "/api/runs/{id}/records", get(records)),
+        (Method::POST, "/api/runs/{id}/cancel", post(cancel)),
+        (Method::GET, "/api/runs/{id}/metrics", get(metrics)),
+        (Method::GET, "/api/runs/{id}/events", get(crate::events::run_events)),
+        (Method::GET, "/api/endpoints", get(list_endpoints)),
+        (Method::POST, "/api/endpoints", post(add_endpoint)),
+        (Method::GET, "/api/prices", get(list_prices)),
+        (Method::POST, "/api/import", post(import)),
+        (Method::GET, "/api/report", get(report)),
+        (Method::GET, "/api/datasets", get(list_datasets)),
+        (Method::POST, "/api/datasets", post(upload_dataset)),
+    ]
+}
+
 pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/api/runs", get(list_runs).post(launch))
-        .route("/api/runs/{id}", get(get_run))
-        .route("/api/runs/{id}/records", get(records))
-        .route("/api/runs/{id}/cancel", post(cancel))
-        .route("/api/runs/{id}/metrics", get(metrics))
-        .route("/api/runs/{id}/events", get(crate::events::run_events))
-        .route("/api/endpoints", get(list_endpoints).post(add_endpoint))
-        .route("/api/prices", get(list_prices))
-        .route("/api/import", post(import))
-        .route("/api/report", get(report))
-        .route("/api/datasets", get(list_datasets).post(upload_dataset))
+    table().into_iter().fold(Router::new(), |r, (_, path, handler)| r.route(path, handler))
 }
 
 async fn list_runs(State(s): State<AppState>, Extension(caller): Extension<Caller>) -> Result<impl IntoResponse, AppError> {
@@ -60,7 +70,8 @@ async fn records(
     Extension(caller): Extension<Caller>,
     Path(id): Path<i64>,
 ) -> Result<impl IntoResponse, AppError> {
-    caller.require(Permission::View)?;
+    // Answers beside their run: not for reviewers, who grade blind.
+    caller.require(Permission::ReadAnswers)?;
     db::runs::get(&s.db, id).await?;
     let recs = db::records::for_run(&s.db, id).await?;
     let mut out = String::new();
@@ -134,21 +145,41 @@ struct NewEndpoint {
     #[serde(default)]
     name: String,
     base_url: String,
-    /// Managed: Bakeoff starts the server with this command for each run.
+    /// Managed (admins only): Bakeoff starts the server with this argument list for each run.
+    #[serde(default)]
+    launch_args: Option<Vec<String>>,
+    /// The same as one line, split on whitespace into arguments (never given to a shell).
     #[serde(default)]
     launch_template: Option<String>,
+    /// The models a managed endpoint may be started with.
+    #[serde(default)]
+    models: Option<Vec<String>>,
 }
 
-/// Register an endpoint after checking it answers (`/health`, `/v1/models`).
+/// Register an endpoint after checking it answers (`/health`, `/v1/models`), or, with a launch
+/// command (admins only), a managed endpoint that Bakeoff starts for each run.
 async fn add_endpoint(
     State(s): State<AppState>,
     Extension(caller): Extension<Caller>,
     Json(e): Json<NewEndpoint>,
 ) -> Result<impl IntoResponse, AppError> {
     caller.require(Permission::Run)?;
-    if let Some(t) = e.launch_template.filter(|t| !t.trim().is_empty()) {
-        let id = app::api::endpoints::register_managed(&s, &e.name, &e.base_url, &t).await?;
+    let args = match (e.launch_args, e.launch_template) {
+        (Some(a), _) if !a.is_empty() => Some(a),
+        (_, Some(t)) if !t.trim().is_empty() => Some(app::api::endpoints::command::split_template(&t)),
+        _ => None,
+    };
+    let models = e.models.unwrap_or_default();
+    if let Some(args) = args {
+        caller.require(Permission::Admin)?;
+        let id = app::api::endpoints::register_managed(&s, &e.name, &e.base_url, &args, &models).await?;
         return Ok((StatusCode::CREATED, Json(json!({"id": id, "managed": true}))));
+    }
+    if !models.is_empty() {
+        return Err(AppError::validation(
+            "launch_args",
+            "models are listed for a managed endpoint: give its launch_args too, or leave out models",
+        ));
     }
     let (id, models) = app::api::endpoints::register(&s, &e.name, &e.base_url).await?;
     Ok((StatusCode::CREATED, Json(json!({"id": id, "models": models}))))
@@ -196,6 +227,8 @@ async fn report(
     Query(q): Query<ReportQuery>,
 ) -> Result<impl IntoResponse, AppError> {
     caller.require(Permission::View)?;
+    // Reviewers grade blind: their download has no sample answers.
+    let samples = caller.require(Permission::ReadAnswers).is_ok();
     let options = app::api::report::ReportOptions {
         sheet: q.sheet,
         volume: q.volume,
@@ -203,7 +236,7 @@ async fn report(
         judge: q.judge,
         judge_share: q.judge_share,
     };
-    let doc = app::api::report::build_report(&s.db, &options, &app::api::report::chrono_now()).await?;
+    let doc = app::api::report::build_report_for(&s.db, &options, &app::api::report::chrono_now(), samples).await?;
     let (body, ctype, ext) = match q.format.as_deref().unwrap_or("md") {
         "html" => (doc.to_html("Bakeoff benchmark report"), "text/html; charset=utf-8", "html"),
         "md" => (doc.to_markdown(), "text/markdown; charset=utf-8", "md"),

@@ -1,7 +1,7 @@
 //! Start-up: open the database, start the built-in simulator, register the demo, resume what a
 //! crash left, start the worker, and serve the pages, the REST API and the live events.
 
-use crate::client::Client;
+use crate::client::{Client, EndpointPolicy};
 use crate::demo;
 use crate::probe::HttpProbe;
 use crate::rest;
@@ -32,6 +32,16 @@ pub enum OnRestart {
     Interrupt,
 }
 
+/// Who may reach the server and how (the "Serve a team" flags).
+#[derive(Clone, Debug, Default)]
+pub struct WebOptions {
+    /// Serve https with this certificate chain and key (PEM files).
+    pub tls: Option<(PathBuf, PathBuf)>,
+    pub web: app::state::WebConfig,
+    /// `--endpoint-allow`: host names and networks endpoints may point at (empty: any).
+    pub endpoint_allow: Vec<String>,
+}
+
 #[derive(Clone, Debug)]
 pub struct ServeOptions {
     pub addr: SocketAddr,
@@ -41,22 +51,55 @@ pub struct ServeOptions {
     pub sim: Option<(SimConfig, SocketAddr)>,
     pub on_restart: OnRestart,
     pub preflight: PreflightPolicy,
+    pub web: WebOptions,
 }
 
 pub struct Running {
     pub addr: SocketAddr,
     pub state: AppState,
     pub sim: Option<SimHandle>,
+    /// Serving https (`--tls-cert`).
+    pub tls: bool,
 }
 
 impl Running {
     pub fn base_url(&self) -> String {
-        format!("http://{}", self.addr)
+        let scheme = if self.tls { "https" } else { "http" };
+        format!("{scheme}://{}", self.addr)
     }
+}
+
+/// rustls with the ring provider only, installed once for the process.
+pub fn install_tls_provider() {
+    // Err only when a provider is installed already: that is fine.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
+/// The certificate chain and key for `--tls-cert/--tls-key`, read and checked now so that a
+/// wrong file is reported at start-up, not at the first connection.
+async fn tls_config(cert: &std::path::Path, key: &std::path::Path) -> anyhow::Result<axum_server::tls_rustls::RustlsConfig> {
+    install_tls_provider();
+    axum_server::tls_rustls::RustlsConfig::from_pem_file(cert, key).await.with_context(|| {
+        format!(
+            "reading the TLS certificate {} and key {} (PEM files: the certificate chain, then its private key)",
+            cert.display(),
+            key.display()
+        )
+    })
 }
 
 /// Everything but the HTTP server: shared by `serve` and the headless CLI commands.
 pub async fn prepare(db_path: &std::path::Path, site_root: &std::path::Path, addr: SocketAddr) -> anyhow::Result<(AppState, Client)> {
+    prepare_with(db_path, site_root, addr, EndpointPolicy::default()).await
+}
+
+/// [`prepare`] with where endpoints may point (`--endpoint-allow`), for the checks and the worker.
+pub async fn prepare_with(
+    db_path: &std::path::Path,
+    site_root: &std::path::Path,
+    addr: SocketAddr,
+    endpoints: EndpointPolicy,
+) -> anyhow::Result<(AppState, Client)> {
     let pool = db::connect(db_path)
         .await
         .with_context(|| format!("opening the database {}", db_path.display()))?;
@@ -71,19 +114,28 @@ pub async fn prepare(db_path: &std::path::Path, site_root: &std::path::Path, add
         .site_pkg_dir("pkg")
         .site_addr(addr)
         .build();
-    let client = Client::new();
+    let client = Client::with_policy(endpoints);
     let state = AppState {
         db: pool,
         leptos_options,
         events: broadcast::channel(4096).0,
         wake_worker: Arc::new(Notify::new()),
         probe: Arc::new(HttpProbe(client.clone())),
+        web: Arc::new(app::state::WebConfig::default()),
+        logins: Arc::new(app::api::throttle::LoginThrottle::default()),
     };
     Ok((state, client))
 }
 
 pub async fn start(opts: ServeOptions) -> anyhow::Result<Running> {
-    let (state, client) = prepare(&opts.db_path, &opts.site_root, opts.addr).await?;
+    let tls = match &opts.web.tls {
+        Some((cert, key)) => Some(tls_config(cert, key).await?),
+        None => None,
+    };
+    let endpoints = EndpointPolicy::parse(&opts.web.endpoint_allow).map_err(anyhow::Error::msg)?;
+    let (mut state, client) = prepare_with(&opts.db_path, &opts.site_root, opts.addr, endpoints).await?;
+    state.web = Arc::new(opts.web.web.clone());
+    app::api::accounts::warm_up_login().await;
     let sim = match opts.sim {
         Some((config, addr)) => {
             let handle = match sim::start(config.clone(), addr).await {
@@ -124,24 +176,72 @@ pub async fn start(opts: ServeOptions) -> anyhow::Result<Running> {
         tracing::warn!("{msg}");
         eprintln!("\n*** {msg}\n");
     }
+    if let Some(h) = &sim {
+        client.endpoint_policy().allow_builtin(h.addr);
+    }
     let worker = Worker {
         state: state.clone(),
         client,
         preflight: opts.preflight,
     };
     tokio::spawn(worker.run_forever());
+    tokio::spawn(crate::auth::purge_sessions_forever(state.clone()));
 
-    let app = router(state.clone());
+    let app = router(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
     let listener = tokio::net::TcpListener::bind(opts.addr)
         .await
         .with_context(|| format!("listening on {}", opts.addr))?;
     let addr = listener.local_addr()?;
-    tokio::spawn(async move {
-        if let Err(e) = axum::serve(listener, app.into_make_service()).await {
-            tracing::error!("server stopped: {e}");
+    match tls.clone() {
+        Some(config) => {
+            let listener = listener.into_std()?;
+            let server = axum_server::from_tcp_rustls(listener, config)?;
+            tokio::spawn(async move {
+                if let Err(e) = server.serve(app).await {
+                    tracing::error!("server stopped: {e}");
+                }
+            });
         }
-    });
-    Ok(Running { addr, state, sim })
+        None => {
+            tokio::spawn(async move {
+                if let Err(e) = axum::serve(listener, app).await {
+                    tracing::error!("server stopped: {e}");
+                }
+            });
+        }
+    }
+    Ok(Running {
+        addr,
+        state,
+        sim,
+        tls: tls.is_some(),
+    })
+}
+
+/// Routes outside the REST table and the Leptos pages and server functions.
+pub fn other_routes() -> Vec<(axum::http::Method, &'static str)> {
+    use axum::http::Method;
+    vec![
+        (Method::POST, "/datasets/upload"),
+        (Method::POST, "/import/upload"),
+        (Method::POST, "/api/token"),
+    ]
+}
+
+/// Every (method, path) the router answers: REST, forms, pages and server functions. The
+/// authorization table test walks this list.
+pub fn route_list() -> Vec<(axum::http::Method, String)> {
+    let mut all: Vec<(axum::http::Method, String)> = rest::table().into_iter().map(|(m, p, _)| (m, p.to_string())).collect();
+    all.extend(other_routes().into_iter().map(|(m, p)| (m, p.to_string())));
+    for page in generate_route_list(App) {
+        all.push((axum::http::Method::GET, page.path().to_string()));
+    }
+    for (path, method) in leptos::server_fn::axum::server_fn_paths() {
+        all.push((method, path.to_string()));
+    }
+    all.sort_by(|a, b| (a.1.as_str(), a.0.as_str()).cmp(&(b.1.as_str(), b.0.as_str())));
+    all.dedup();
+    all
 }
 
 pub fn router(state: AppState) -> Router {
@@ -162,5 +262,6 @@ pub fn router(state: AppState) -> Router {
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
         .layer(axum::middleware::from_fn(crate::auth::error_status))
         .layer(axum::middleware::from_fn_with_state(state.clone(), crate::auth::require_login))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), crate::site::edge))
         .with_state(state)
 }

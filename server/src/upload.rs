@@ -6,19 +6,27 @@ use app::api::guard::{Caller, Permission};
 use app::api::AppError;
 use app::state::AppState;
 use axum::extract::{Multipart, State};
-use axum::response::Redirect;
+use axum::response::{IntoResponse, Redirect, Response};
 use axum::Extension;
 
 /// Largest dataset file accepted (the body limit of this route).
 pub const MAX_UPLOAD_BYTES: usize = 256 * 1024 * 1024;
 
-pub async fn upload_form(State(s): State<AppState>, Extension(caller): Extension<Caller>, multipart: Multipart) -> Redirect {
-    back_with("/datasets", "uploaded", store(&s, &caller, multipart).await)
+/// A caller whose role may not use the form gets 403 (the form is not shown to them); every
+/// other outcome goes back to the page.
+pub async fn upload_form(State(s): State<AppState>, Extension(caller): Extension<Caller>, multipart: Multipart) -> Response {
+    if let Err(e) = caller.require(Permission::Run) {
+        return e.into_response();
+    }
+    back_with("/datasets", "uploaded", store(&s, &caller, multipart).await).into_response()
 }
 
 /// The import page's form: a run summary or Batch output, with an optional input file.
-pub async fn import_form(State(s): State<AppState>, Extension(caller): Extension<Caller>, multipart: Multipart) -> Redirect {
-    back_with("/import", "run", import(&s, &caller, multipart).await)
+pub async fn import_form(State(s): State<AppState>, Extension(caller): Extension<Caller>, multipart: Multipart) -> Response {
+    if let Err(e) = caller.require(Permission::Run) {
+        return e.into_response();
+    }
+    back_with("/import", "run", import(&s, &caller, multipart).await).into_response()
 }
 
 async fn import(s: &AppState, caller: &Caller, mut multipart: Multipart) -> Result<i64, AppError> {
@@ -122,16 +130,7 @@ async fn store(s: &AppState, caller: &Caller, mut multipart: Multipart) -> Resul
 }
 
 /// Percent-encoding for a query value.
-pub fn encode(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() * 3);
-    for b in s.bytes() {
-        match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => out.push(b as char),
-            _ => out.push_str(&format!("%{b:02X}")),
-        }
-    }
-    out
-}
+pub use app::domain::format::percent_encode as encode;
 
 #[cfg(test)]
 mod tests {

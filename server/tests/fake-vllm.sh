@@ -4,9 +4,11 @@
 #   fake-vllm.sh MODEL --port P [--gpu-memory-utilization U] [--max-model-len L] [--max-num-seqs S] [--enforce-eager]
 # Behaviour: FAKE_KV_TOKENS (tokens the pretend KV cache holds, default 2048),
 #   FAKE_OOM_UNLESS_EAGER=1 (CUDA OOM while capturing graphs unless --enforce-eager),
-#   FAKE_NO_KV_BELOW_UTIL (no KV memory below this utilisation, default 0), BAKEOFF_BIN (the simulator).
+#   FAKE_NO_KV_BELOW_UTIL (no KV memory below this utilisation, default 0), BAKEOFF_BIN (the simulator),
+#   FAKE_MODEL_FILE (write the model argument there, byte for byte, to show what arrived).
 set -u
 model=$1; shift
+if [[ -n ${FAKE_MODEL_FILE:-} ]]; then printf '%s' "$model" > "$FAKE_MODEL_FILE"; fi
 port=8000 util=0.9 len=4096 seqs=256 eager=0
 while [[ $# -gt 0 ]]; do
   case $1 in

@@ -1,12 +1,14 @@
-//! Grading over real HTTP: roles, blindness (no model name reaches a reviewer before the grade is
-//! saved), and agreement statistics from two reviewers.
+//! Grading over real HTTP: roles, blindness (no response a reviewer can get pairs an answer's
+//! text with its model, run, endpoint or custom_id), final grades, closing and the reveal, and
+//! agreement statistics from two reviewers.
 
 mod common;
 
-use app::api::grading::{CreateQueue, GradingItem, SaveGrade, SaveVote};
+use app::api::grading::{CloseQueue, CreateQueue, GradingItem, QueueReveal, SaveGrade, SaveVote};
 use common::{fast_sim, spawn, TestApp};
 use leptos::server_fn::ServerFn;
 use serde_json::{json, Value};
+use std::collections::BTreeSet;
 use std::time::Duration;
 
 async fn two_runs(app: &TestApp) -> (i64, i64) {
@@ -27,7 +29,7 @@ async fn make_queue(app: &TestApp, kind: &str, runs: (i64, i64), size: usize) ->
             ("form[runs][0]", runs.0.to_string()),
             ("form[runs][1]", runs.1.to_string()),
             ("form[sample_size]", size.to_string()),
-            ("form[seed]", "3".to_string()),
+            ("form[seed]", String::new()),
         ])
         .send()
         .await
@@ -37,12 +39,37 @@ async fn make_queue(app: &TestApp, kind: &str, runs: (i64, i64), size: usize) ->
 }
 
 async fn item(c: &reqwest::Client, app: &TestApp, queue: i64) -> (u16, String) {
+    post_form(c, app, GradingItem::PATH, &[("queue_id", queue.to_string())]).await
+}
+
+async fn item_at(c: &reqwest::Client, app: &TestApp, queue: i64, position: i64) -> Value {
+    let (status, body) = post_form(
+        c,
+        app,
+        GradingItem::PATH,
+        &[("queue_id", queue.to_string()), ("position", position.to_string())],
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    serde_json::from_str(&body).expect("item json")
+}
+
+/// POST a server function's form; (status, body).
+async fn post_form(c: &reqwest::Client, app: &TestApp, path: &str, form: &[(&str, String)]) -> (u16, String) {
     let r = c
-        .post(app.url(GradingItem::PATH))
-        .form(&[("queue_id", queue.to_string())])
+        .post(app.url(path))
+        .header("accept", "application/json")
+        .form(form)
         .send()
         .await
         .expect("POST");
+    (r.status().as_u16(), r.text().await.expect("body"))
+}
+
+async fn grade(c: &reqwest::Client, app: &TestApp, item_id: &str, overall: u8) -> (u16, String) {
+    let g =
+        json!({"grade": {"item_id": item_id, "overall": overall, "fields": {"recommendation": "correct"}, "comment": "", "gold": false}});
+    let r = c.post(app.url(SaveGrade::PATH)).json(&g).send().await.expect("POST");
     (r.status().as_u16(), r.text().await.expect("body"))
 }
 
@@ -84,13 +111,15 @@ async fn reviewers_grade_blind_and_only_reviewers_grade() {
         assert_eq!(status, 403, "{who}: a server function's refusal carries its real status");
     }
 
-    // Saving reveals the model.
-    let grade =
-        json!({"grade": {"item_id": item_id, "overall": 4, "fields": {"recommendation": "correct"}, "comment": "fine", "gold": false}});
-    let r = rev.post(app.url(SaveGrade::PATH)).json(&grade).send().await.expect("POST");
-    let revealed: Value = r.json().await.expect("json");
-    assert!(revealed["text"].as_str().is_some_and(|t| t.contains("sim-")), "{revealed}");
-    assert_eq!(revealed["next_position"].as_i64().map(|p| p >= 0), Some(true));
+    // Saving reveals nothing in a blind queue.
+    let (status, body) = grade(&rev, &app, &item_id, 4).await;
+    assert_eq!(status, 200, "{body}");
+    let saved: Value = serde_json::from_str(&body).expect("json");
+    assert!(
+        saved["reveal"].is_null() && !body.contains("sim-") && !body.contains("run #"),
+        "{body}"
+    );
+    assert_eq!(saved["next_position"].as_i64().map(|p| p >= 0), Some(true));
 
     // An out-of-range grade says what to do.
     let bad = json!({"grade": {"item_id": it["item_id"], "overall": 9, "fields": {}, "comment": "", "gold": false}});
@@ -204,18 +233,15 @@ async fn reviewers_labels_override_the_judge_in_the_hybrid_recall() {
         if it.is_null() {
             break;
         }
-        let g = json!({"grade": {"item_id": it["item_id"], "overall": 5, "fields": {"recommendation": "Strong Yes"}, "comment": "", "gold": false}});
-        let revealed: Value = rev
-            .post(app.url(SaveGrade::PATH))
-            .json(&g)
-            .send()
-            .await
-            .expect("POST")
-            .json()
-            .await
-            .expect("json");
-        if revealed["text"].as_str().is_some_and(|t| t.contains("sim-gemma")) {
-            graded_as_top.push(it["custom_id"].as_str().expect("id").to_string());
+        let item_id = it["item_id"].as_str().expect("id").to_string();
+        let g =
+            json!({"grade": {"item_id": item_id, "overall": 5, "fields": {"recommendation": "Strong Yes"}, "comment": "", "gold": false}});
+        let r = rev.post(app.url(SaveGrade::PATH)).json(&g).send().await.expect("POST");
+        assert!(r.status().is_success());
+        // The reviewer is not told who wrote it; the server knows.
+        let row = app::db::queues::item(&app.running.state.db, &item_id).await.expect("item");
+        if row.run_id == judge {
+            graded_as_top.push(row.custom_id);
         }
     }
     assert_eq!(graded_as_top.len(), 3);
@@ -231,4 +257,248 @@ async fn reviewers_labels_override_the_judge_in_the_hybrid_recall() {
         graded_as_top.iter().all(|c| h.positives.contains(c)),
         "the reviewer's Strong Yes count as positives"
     );
+}
+
+/// Pieces of answer text that survive any encoding a response may use (JSON, HTML, the pages'
+/// hydration data): the runs of at least 25 characters between quotes, braces, escapes and
+/// line breaks. They occur in answers only, so a response that contains one shows answer text.
+fn answer_pieces(records: &[Value]) -> BTreeSet<String> {
+    records
+        .iter()
+        .filter_map(|r| r["response"].as_str())
+        .flat_map(|t| {
+            t.split(|c: char| "\"\\\n\r\t<>&'{}[]:,`*".contains(c))
+                .map(str::trim)
+                .filter(|p| p.len() >= 25)
+                .map(str::to_string)
+                .collect::<Vec<_>>()
+        })
+        .collect()
+}
+
+/// The first (answer piece, label) pair a body holds, if it holds both.
+fn pairing<'a>(body: &str, pieces: &'a BTreeSet<String>, labels: &'a [String]) -> Option<(&'a str, &'a str)> {
+    let piece = pieces.iter().find(|p| body.contains(p.as_str()))?;
+    let label = labels.iter().find(|l| body.contains(l.as_str()))?;
+    Some((piece, label))
+}
+
+/// Realistic arguments for each server function a reviewer might call, by name. `None`: not
+/// called here (logging out ends the session this test uses; logging in opens another).
+fn server_fn_args(name: &str, a: i64, b: i64, queue: i64, item_id: &str) -> Option<Result<String, Value>> {
+    let form = |s: String| Some(Ok(s));
+    match name {
+        "login" | "logout" => None,
+        "save_grade" => Some(Err(
+            json!({"grade": {"item_id": item_id, "overall": 3, "fields": {}, "comment": "", "gold": false}}),
+        )),
+        "whoami" | "list_users" | "cost_data" | "list_datasets" | "list_endpoints" | "list_queues" | "list_models" | "list_tests"
+        | "quality_overview" | "list_runs" => form(String::new()),
+        "change_password" => form("current=wrong+password&new_password=x&repeat=y".into()),
+        "add_user" => form("name=x&role=admin&password=short".into()),
+        "set_user_role" => form("id=1&role=viewer".into()),
+        "delete_user" => form("id=999999".into()),
+        "hybrid_data" => form(format!("screen_id={b}&judge_id={a}")),
+        "save_price" => form("form[sheet_id]=1&form[model_key]=x&form[kind]=serverless".into()),
+        "delete_price" => form("id=999999".into()),
+        "add_sheet" => form("name=&provider=&source=&dated=".into()),
+        "add_endpoint" => form("name=x&base_url=http%3A%2F%2F127.0.0.1%3A9".into()),
+        "recheck_endpoint" => form("id=1".into()),
+        "create_queue" => form(format!(
+            "form[name]=mine&form[kind]=grade&form[runs][0]={a}&form[runs][1]={b}&form[sample_size]=1"
+        )),
+        "grading_item" => form(format!("queue_id={queue}&position=1")),
+        "save_vote" => form(format!("item_id={item_id}&choice=a")),
+        "close_queue" | "queue_reveal" => form(format!("queue_id={queue}")),
+        "add_model" => form("name=&config=&quant=bf16&weights_gb=".into()),
+        "add_test" => form("form[title]=".into()),
+        "move_test" | "delete_test" | "launch_tests" => form("id=999999&delta=1".into()),
+        "set_launch_template" => form("endpoint_id=1&template=".into()),
+        "run_launches" | "run_plan" | "run_quality_summary" => form(format!("run_id={a}")),
+        "run_answers" => form(format!("run_id={a}&recommendation=&problem=")),
+        "side_by_side" => form(format!("run_ids[0]={a}&run_ids[1]={b}")),
+        "report_text" => form("options[volume]=1000&format=md".into()),
+        "get_run" | "cancel_run" | "run_series" => form(format!("id={a}")),
+        "launch_run" => form("form[model]=sim-gemma-3-4b&form[endpoint_id]=1&form[dataset_id]=1".into()),
+        "compare_runs" => form(format!("ids[0]={a}&ids[1]={b}")),
+        "sweep_runs" => form(format!("sweep_id={a}")),
+        other => panic!("server function '{other}' is not in the blindness test: give it realistic arguments here"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reviewer_never_gets_an_answer_beside_its_model_run_endpoint_or_custom_id() {
+    let app = spawn(fast_sim()).await;
+    let (a, b) = two_runs(&app).await;
+    let q = make_queue(&app, "grade", (a, b), 3).await;
+    let (rev, vic) = (app.client_for("rev").await, app.client_for("vic").await);
+
+    // What must never meet answer text: the models, the run labels, the endpoint, the items' ids.
+    let mut records = app.records(a).await;
+    records.extend(app.records(b).await);
+    let pieces = answer_pieces(&records);
+    assert!(pieces.len() > 10, "answers to look for: {pieces:?}");
+    let mut labels: Vec<String> = vec![
+        "sim-gemma-3-4b".into(),
+        "sim-llama-3.2-1b".into(),
+        format!("run #{a}"),
+        format!("run #{b}"),
+    ];
+    labels.extend(
+        app.get_json("/api/endpoints")
+            .await
+            .as_array()
+            .expect("endpoints")
+            .iter()
+            .filter_map(|e| e["name"].as_str().map(str::to_string)),
+    );
+    labels.extend(
+        records
+            .iter()
+            .filter_map(|r| r["custom_id"].as_str().map(str::to_string))
+            .collect::<BTreeSet<_>>(),
+    );
+
+    // The detector works: a viewer reads answers beside their models.
+    let (status, body) = post_form(
+        &vic,
+        &app,
+        app::api::quality::SideBySide::PATH,
+        &[("run_ids[0]", a.to_string()), ("run_ids[1]", b.to_string())],
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert!(
+        pairing(&body, &pieces, &labels).is_some(),
+        "a viewer's side by side names the models"
+    );
+    let r = vic.get(app.url(&format!("/api/runs/{a}/records"))).send().await.expect("GET");
+    assert_eq!(r.status(), 200);
+    // ... and a reviewer may not.
+    let (status, _) = post_form(&rev, &app, app::api::quality::SideBySide::PATH, &[("run_ids[0]", a.to_string())]).await;
+    assert_eq!(status, 403);
+    let r = rev.get(app.url(&format!("/api/runs/{a}/records"))).send().await.expect("GET");
+    assert_eq!(r.status(), 403);
+
+    let first = item_at(&rev, &app, q, 0).await;
+    let item_id = first["item_id"].as_str().expect("id").to_string();
+    assert!(first.get("custom_id").is_none() && first["locked"] == false, "{first}");
+
+    // Every page, REST route and server function, as the reviewer, while the queue is open.
+    let mut leaks = Vec::new();
+    let mut with_answers = Vec::new();
+    let fn_paths: BTreeSet<String> = leptos::server_fn::axum::server_fn_paths().map(|(p, _)| p.to_string()).collect();
+    for (method, path) in server::serve::route_list() {
+        let fn_args = if fn_paths.contains(&path) {
+            let name = path.trim_start_matches("/api/").trim_end_matches(|c: char| c.is_ascii_digit());
+            match server_fn_args(name, a, b, q, &item_id) {
+                Some(args) => Some(args),
+                None => continue,
+            }
+        } else {
+            None
+        };
+        let mut urls = Vec::new();
+        if path.contains("{id}") {
+            let ids: Vec<i64> = if path.starts_with("/grade/") { vec![q] } else { vec![a, b] };
+            urls.extend(ids.iter().map(|id| path.replace("{id}", &id.to_string())));
+        } else {
+            urls.push(path.clone());
+        }
+        match path.as_str() {
+            "/compare" => urls.push(format!("/compare?run={a}&run={b}")),
+            "/grade/{id}" => urls.push(format!("/grade/{q}?at=1")),
+            "/report" => urls.push(format!("/report?screen={b}&judge={a}")),
+            "/api/report" => urls.push("/api/report?format=html".into()),
+            _ => {}
+        }
+        for url in urls {
+            let req = rev.request(method.clone(), app.url(&url)).header("accept", "application/json");
+            let req = match &fn_args {
+                Some(Ok(form)) => req.header("content-type", "application/x-www-form-urlencoded").body(form.clone()),
+                Some(Err(json)) => req.json(json),
+                None if method == reqwest::Method::POST => req.json(&json!({})),
+                None => req,
+            };
+            let resp = tokio::time::timeout(Duration::from_secs(20), req.send())
+                .await
+                .unwrap_or_else(|_| panic!("{method} {url} did not answer"))
+                .expect("request");
+            let status = resp.status().as_u16();
+            let body = resp.text().await.unwrap_or_default();
+            if pieces.iter().any(|p| body.contains(p.as_str())) {
+                with_answers.push(url.clone());
+            }
+            if let Some((piece, label)) = pairing(&body, &pieces, &labels) {
+                leaks.push(format!("{method} {url} ({status}): answer text '{piece}' beside '{label}'"));
+            }
+        }
+    }
+    assert!(
+        leaks.is_empty(),
+        "a reviewer got answers beside their origin:\n{}",
+        leaks.join("\n")
+    );
+    // The sweep did reach answers (the grader page and the item), so it could have failed.
+    assert!(with_answers.iter().any(|u| u.starts_with("/grade/")), "{with_answers:?}");
+    assert!(with_answers.iter().any(|u| u.contains("grading_item")), "{with_answers:?}");
+
+    // The sweep graded the first item (save_grade) and it is still the most recent: amendable.
+    let (status, body) = grade(&rev, &app, &item_id, 5).await;
+    assert_eq!(status, 200, "{body}");
+    let second = item_at(&rev, &app, q, 1).await;
+    let (status, body) = grade(&rev, &app, second["item_id"].as_str().expect("id"), 2).await;
+    assert_eq!(status, 200, "{body}");
+    // Moved on: the first grade is final.
+    let (status, body) = grade(&rev, &app, &item_id, 1).await;
+    assert_eq!(status, 409, "{body}");
+    assert!(body.contains("final once you move on"), "{body}");
+    assert_eq!(item_at(&rev, &app, q, 0).await["locked"], true);
+    assert_eq!(item_at(&rev, &app, q, 1).await["locked"], false);
+
+    // Only the maker (or an admin) closes; the reveal waits for it.
+    let (status, _) = post_form(&rev, &app, QueueReveal::PATH, &[("queue_id", q.to_string())]).await;
+    assert_eq!(status, 409, "no reveal while the queue is open");
+    let (status, _) = post_form(&rev, &app, CloseQueue::PATH, &[("queue_id", q.to_string())]).await;
+    assert_eq!(status, 403, "a reviewer may not close someone else's queue");
+    let (status, body) = post_form(&app.http, &app, CloseQueue::PATH, &[("queue_id", q.to_string())]).await;
+    assert_eq!(status, 200, "{body}");
+
+    // Closed: no more grading, and the reviewer sees who wrote what they judged.
+    let (status, body) = grade(&rev, &app, second["item_id"].as_str().expect("id"), 3).await;
+    assert_eq!(status, 409, "{body}");
+    assert!(body.contains("closed"), "{body}");
+    let (status, body) = post_form(&rev, &app, QueueReveal::PATH, &[("queue_id", q.to_string())]).await;
+    assert_eq!(status, 200, "{body}");
+    let rows: Vec<Value> = serde_json::from_str(&body).expect("rows");
+    assert_eq!(
+        rows.iter().map(|r| r["position"].as_i64()).collect::<Vec<_>>(),
+        vec![Some(0), Some(1)]
+    );
+    assert!(
+        rows.iter()
+            .all(|r| r["left"].as_str().is_some_and(|l| l.contains("sim-") && l.contains("(run #"))),
+        "{body}"
+    );
+    let page = rev
+        .get(app.url(&format!("/grade/{q}")))
+        .send()
+        .await
+        .expect("GET")
+        .text()
+        .await
+        .expect("html");
+    assert!(page.contains("(run #"), "the grading page shows the reveal once closed");
+    assert!(
+        pairing(&page, &pieces, &labels).is_none(),
+        "the reveal names models, not beside answers"
+    );
+    let (_, list) = post_form(&rev, &app, app::api::grading::ListQueues::PATH, &[]).await;
+    let list: Value = serde_json::from_str(&list).expect("queues");
+    let mine = list
+        .as_array()
+        .and_then(|qs| qs.iter().find(|x| x["id"] == q))
+        .expect("the queue is listed");
+    assert_eq!(mine["closed"], true);
+    assert!(mine.get("seed").is_none(), "the seed stays on the server");
 }

@@ -1,6 +1,7 @@
 //! Managed launches with a fake `vllm serve` that fails like vLLM does under given settings:
 //! each failure is recorded with its log, the run is retried with safer settings, the model load
-//! time is kept apart, and the server is stopped afterwards.
+//! time is kept apart, and the server is stopped afterwards. Commands are argument lists: a
+//! model name is one argument, and only a model an admin listed is started.
 
 mod common;
 
@@ -19,17 +20,35 @@ fn free_port() -> u16 {
         .port()
 }
 
-async fn managed(app: &TestApp, env: &str) -> (i64, u16) {
+const MODEL: &str = "google/gemma-3-4b-it";
+
+/// The fake server's command: `env` sets its variables, then the script with every placeholder.
+fn fake_command(env: &[&str]) -> Vec<String> {
+    let mut args = vec!["env".to_string(), format!("BAKEOFF_BIN={}", env!("CARGO_BIN_EXE_bakeoff"))];
+    args.extend(env.iter().map(|e| e.to_string()));
+    args.push(FAKE.to_string());
+    args.extend(app::api::endpoints::command::split_template(
+        "{model} --port {port} --gpu-memory-utilization {util} --max-model-len {max_model_len} --max-num-seqs {max_num_seqs} {eager}",
+    ));
+    args
+}
+
+async fn managed_with(app: &TestApp, args: &[String], models: &[&str]) -> (i64, u16) {
     let port = free_port();
-    let template = format!("BAKEOFF_BIN={} {env} {FAKE} {{model}} --port {{port}} --gpu-memory-utilization {{util}} --max-model-len {{max_model_len}} --max-num-seqs {{max_num_seqs}} {{eager}}", env!("CARGO_BIN_EXE_bakeoff"));
-    let id = app::api::endpoints::register_managed(&app.running.state, "fake gpu", &format!("http://127.0.0.1:{port}"), &template)
+    let models: Vec<String> = models.iter().map(|m| m.to_string()).collect();
+    let id = app::api::endpoints::register_managed(&app.running.state, "fake gpu", &format!("http://127.0.0.1:{port}"), args, &models)
         .await
         .expect("endpoint");
     (id, port)
 }
 
+async fn managed(app: &TestApp, env: &str) -> (i64, u16) {
+    let env: Vec<&str> = env.split_whitespace().collect();
+    managed_with(app, &fake_command(&env), &[MODEL]).await
+}
+
 async fn launch(app: &TestApp, endpoint: i64, engine: serde_json::Value) -> i64 {
-    let mut body = json!({"endpoint_id": endpoint, "dataset_id": 1, "model": "google/gemma-3-4b-it", "requests": 6, "concurrency": 3, "max_tokens": 64});
+    let mut body = json!({"endpoint_id": endpoint, "dataset_id": 1, "model": MODEL, "requests": 6, "concurrency": 3, "max_tokens": 64});
     for (k, v) in engine.as_object().expect("object") {
         body[k] = v.clone();
     }
@@ -95,7 +114,14 @@ async fn no_kv_memory_raises_the_utilisation_and_a_command_that_exits_shows_its_
         &app.running.state,
         "broken",
         &format!("http://127.0.0.1:{port}"),
-        &format!("{FAKE} {{model}} --port {{port}} --bogus-flag"),
+        &[
+            FAKE.to_string(),
+            "{model}".into(),
+            "--port".into(),
+            "{port}".into(),
+            "--bogus-flag".into(),
+        ],
+        &[MODEL.to_string()],
     )
     .await
     .expect("endpoint");
@@ -115,4 +141,98 @@ async fn no_kv_memory_raises_the_utilisation_and_a_command_that_exits_shows_its_
         1,
         "no retry for a non-memory failure"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_model_the_admin_did_not_list_is_refused_and_runs_nothing() {
+    let app = spawn(fast_sim()).await;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let pwned = dir.path().join("pwned");
+    let (endpoint, _) = managed(&app, "").await;
+    let injection = format!("x & touch {} & wait", pwned.display());
+    let mut body = json!({"endpoint_id": endpoint, "dataset_id": 1, "model": injection, "requests": 2, "concurrency": 1});
+    let (status, v) = app.post_json("/api/runs", body.clone()).await;
+    assert_eq!(status, 422, "{v}");
+    let message = v["message"].as_str().unwrap_or_default();
+    assert!(
+        message.contains("model") && message.contains(MODEL),
+        "names the allowed models: {v}"
+    );
+    assert_eq!(app.get_json("/api/runs").await.as_array().map(Vec::len), Some(0), "no run stored");
+
+    // A runner is refused the same way.
+    let rita = app.client_for("rita").await;
+    body["model"] = json!(injection);
+    let r = rita.post(app.url("/api/runs")).json(&body).send().await.expect("POST");
+    assert_eq!(r.status(), 422);
+    assert_eq!(app.get_json("/api/runs").await.as_array().map(Vec::len), Some(0));
+    assert!(!pwned.exists(), "nothing ran");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_listed_model_name_reaches_the_server_as_one_argument() {
+    let app = spawn(fast_sim()).await;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let pwned = dir.path().join("pwned");
+    let seen = dir.path().join("model-argument");
+    // Even a name an admin listed carelessly is one argument, never shell text.
+    let model = format!("x & touch {} & wait", pwned.display());
+    let args = fake_command(&[&format!("FAKE_MODEL_FILE={}", seen.display()), "FAKE_KV_TOKENS=4096"]);
+    let (endpoint, _) = managed_with(&app, &args, &[&model]).await;
+    let body = json!({"endpoint_id": endpoint, "dataset_id": 1, "model": model, "requests": 3, "concurrency": 1, "max_tokens": 16, "max_model_len": 2048});
+    let (status, v) = app.post_json("/api/runs", body).await;
+    assert_eq!(status, 201, "{v}");
+    let id = v["run_ids"][0].as_i64().expect("id");
+    let run = app.wait_finished(id, Duration::from_secs(60)).await;
+    assert_eq!(run.status, RunStatus::Completed, "{:?}", run.error);
+    assert_eq!(
+        std::fs::read_to_string(&seen).expect("the fake server wrote its model argument"),
+        model
+    );
+    assert!(!pwned.exists(), "no shell ran the model name");
+    let launches = app::db::planning::launches(&app.running.state.db, id).await.expect("launches");
+    assert!(
+        launches[0].command.contains(&format!("'{model}'")),
+        "shown quoted: {}",
+        launches[0].command
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_shell_command_stored_before_argument_lists_is_never_run() {
+    let app = spawn(fast_sim()).await;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let pwned = dir.path().join("pwned");
+    // What a runner could store before: a shell line.
+    sqlx::query("UPDATE endpoints SET launch_template = ? WHERE id = 1")
+        .bind(format!("touch {} ; vllm serve {{model}} --port {{port}}", pwned.display()))
+        .execute(&app.running.state.db)
+        .await
+        .expect("old row");
+    let (status, v) = app
+        .post_json(
+            "/api/runs",
+            json!({"endpoint_id": 1, "dataset_id": 1, "model": "sim-llama-3.2-1b", "requests": 2, "concurrency": 1}),
+        )
+        .await;
+    assert_eq!(status, 422, "{v}");
+    assert!(
+        v["message"].as_str().is_some_and(|m| m.contains("an admin must enter it again")),
+        "{v}"
+    );
+    assert_eq!(app.get_json("/api/runs").await.as_array().map(Vec::len), Some(0));
+    let eps = app.get_json("/api/endpoints").await;
+    assert_eq!(eps[0]["launch_args"], serde_json::Value::Null);
+    assert!(eps[0]["legacy_launch_template"].as_str().is_some_and(|t| t.starts_with("touch")));
+    let html = app
+        .http
+        .get(app.url("/endpoints"))
+        .send()
+        .await
+        .expect("GET")
+        .text()
+        .await
+        .expect("html");
+    assert!(html.contains("not run until an admin enters it again"), "the page says so");
+    assert!(!pwned.exists());
 }

@@ -1,5 +1,6 @@
-//! Log-in, sessions and user management. Passwords are hashed with Argon2id; sessions are random
-//! tokens in Secure, HttpOnly, SameSite=Strict cookies, stored only as hashes.
+//! Log-in, sessions and user management. Passwords are hashed with Argon2id (off the async
+//! runtime); sessions are random tokens in HttpOnly, SameSite=Strict cookies (Secure whenever the
+//! browser is on https), stored only as hashes, ended by a fixed lifetime or by idleness.
 
 use super::error::AppError;
 use super::types::UserView;
@@ -59,32 +60,74 @@ pub fn random_password() -> String {
         .collect()
 }
 
-/// Check a name and password; on success a new session token.
+/// A hash of a password nobody has, checked when the name is unknown so that an unknown name
+/// costs the same work as a known one (the answer time does not tell which names exist).
 #[cfg(feature = "ssr")]
-pub async fn open_session(db: &crate::db::Db, name: &str, password: &str) -> Result<(String, UserView), AppError> {
-    let found = crate::db::users::credentials(db, name.trim()).await?;
+fn dummy_hash() -> &'static str {
+    static DUMMY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    DUMMY.get_or_init(|| hash_password(&random_password()).unwrap_or_default())
+}
+
+/// Compute the dummy hash now (at start-up), not during somebody's first log-in.
+#[cfg(feature = "ssr")]
+pub async fn warm_up_login() {
+    let _ = tokio::task::spawn_blocking(dummy_hash).await;
+}
+
+/// Check a name and password, with the back-off for repeated failures (per name and per client
+/// address) and the hashing on a blocking thread; on success a new session token.
+#[cfg(feature = "ssr")]
+pub async fn open_session(
+    state: &crate::state::AppState,
+    name: &str,
+    password: &str,
+    client: Option<std::net::IpAddr>,
+) -> Result<(String, UserView), AppError> {
+    let db = &state.db;
+    let name = name.trim();
+    let wait = state.logins.must_wait(name, client, std::time::Instant::now());
+    if !wait.is_zero() {
+        let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+        return Err(AppError::TooManyRequests {
+            message: format!("too many failed log-ins for this name or from this address: try again in {secs} s"),
+            retry_after_s: secs,
+        });
+    }
+    let found = crate::db::users::credentials(db, name).await?;
+    let hash = found.as_ref().map(|(_, h)| h.clone()).unwrap_or_else(|| dummy_hash().to_string());
+    let pw = password.to_string();
+    let matches = tokio::task::spawn_blocking(move || verify_password(&pw, &hash))
+        .await
+        .map_err(|e| AppError::internal("checking a password", e))?;
     // The same answer whether the name or the password is wrong.
-    let Some((user, hash)) = found.filter(|(_, h)| verify_password(password, h)) else {
+    let Some((user, _)) = found.filter(|_| matches) else {
+        state.logins.failed(name, client, std::time::Instant::now());
         return Err(AppError::validation("password", "wrong user name or password"));
     };
-    let _ = hash;
+    state.logins.succeeded(name);
     let (token, token_hash) = new_token();
-    crate::db::users::create_session(db, &token_hash, user.id, now_secs() + SESSION_DAYS * 86_400).await?;
+    let now = now_secs();
+    crate::db::users::create_session(db, &token_hash, user.id, now + SESSION_DAYS * 86_400, now).await?;
     Ok((token, user))
 }
 
+/// The session cookie: HttpOnly and SameSite=Strict always, Secure when the browser is on https
+/// (over plain http a browser drops a Secure cookie, and nobody could log in on a LAN).
 #[cfg(feature = "ssr")]
-pub fn session_cookie(token: &str, max_age_s: i64) -> String {
-    format!("{COOKIE}={token}; Path=/; HttpOnly; Secure; SameSite=Strict; Max-Age={max_age_s}")
+pub fn session_cookie(token: &str, max_age_s: i64, https: bool) -> String {
+    let secure = if https { "; Secure" } else { "" };
+    format!("{COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict; Max-Age={max_age_s}{secure}")
 }
 
 /// Log in from the form; sets the session cookie and goes to `next`.
 #[server(endpoint = "login")]
 pub async fn login(name: String, password: String, next: String) -> Result<(), AppError> {
-    use super::guard::state;
-    let (token, _) = open_session(&state()?.db, &name, &password).await?;
+    use super::guard::{site, state};
+    let site = site();
+    let (token, _) = open_session(&state()?, &name, &password, site.as_ref().and_then(|s| s.client)).await?;
+    let https = site.is_some_and(|s| s.https);
     if let Some(res) = use_context::<leptos_axum::ResponseOptions>() {
-        if let Ok(v) = axum::http::HeaderValue::from_str(&session_cookie(&token, SESSION_DAYS * 86_400)) {
+        if let Ok(v) = axum::http::HeaderValue::from_str(&session_cookie(&token, SESSION_DAYS * 86_400, https)) {
             res.insert_header(axum::http::header::SET_COOKIE, v);
         }
     }
@@ -99,12 +142,13 @@ pub async fn login(name: String, password: String, next: String) -> Result<(), A
 
 #[server(endpoint = "logout")]
 pub async fn logout() -> Result<(), AppError> {
-    use super::guard::state;
+    use super::guard::{site, state};
+    let https = site().is_some_and(|s| s.https);
     if let Some(token) = use_context::<axum::http::request::Parts>().and_then(|p| super::accounts::token_from_headers(&p.headers)) {
         crate::db::users::delete_session(&state()?.db, &token_hash(&token)).await?;
     }
     if let Some(res) = use_context::<leptos_axum::ResponseOptions>() {
-        if let Ok(v) = axum::http::HeaderValue::from_str(&session_cookie("", 0)) {
+        if let Ok(v) = axum::http::HeaderValue::from_str(&session_cookie("", 0, https)) {
             res.insert_header(axum::http::header::SET_COOKIE, v);
         }
     }
@@ -132,8 +176,8 @@ pub fn token_from_headers(h: &axum::http::HeaderMap) -> Option<String> {
         })
 }
 
-/// Who is logged in (None on the log-in page).
-#[server]
+/// Who is logged in (None on the log-in page). Anyone may ask (the log-in page does).
+#[server(endpoint = "whoami")]
 pub async fn whoami() -> Result<Option<UserView>, AppError> {
     use super::guard::{caller, state};
     let Ok(c) = caller() else { return Ok(None) };
@@ -148,14 +192,20 @@ pub async fn change_password(current: String, new_password: String, repeat: Stri
     let Some((_, hash)) = crate::db::users::credentials(db, &c.name).await? else {
         return Err(AppError::Unauthorized);
     };
-    if !verify_password(&current, &hash) {
+    let matches = tokio::task::spawn_blocking(move || verify_password(&current, &hash))
+        .await
+        .map_err(|e| AppError::internal("checking a password", e))?;
+    if !matches {
         return Err(AppError::validation("current", "that is not your current password"));
     }
     crate::domain::accounts::valid_password(&new_password).map_err(|m| AppError::validation("new_password", m))?;
     if new_password != repeat {
         return Err(AppError::validation("repeat", "the two new passwords differ"));
     }
-    crate::db::users::set_password(db, c.id, &hash_password(&new_password)?, false).await?;
+    let new_hash = tokio::task::spawn_blocking(move || hash_password(&new_password))
+        .await
+        .map_err(|e| AppError::internal("hashing a password", e))??;
+    crate::db::users::set_password(db, c.id, &new_hash, false).await?;
     let keep = use_context::<axum::http::request::Parts>()
         .and_then(|p| token_from_headers(&p.headers))
         .map(|t| token_hash(&t));
@@ -189,7 +239,11 @@ pub async fn create_user(db: &crate::db::Db, name: &str, role: &str, password: &
     let Some(role) = role else {
         return Err(AppError::validation("role", "unknown role"));
     };
-    Ok(crate::db::users::create(db, name.trim(), role, &hash_password(password)?, false).await?)
+    let pw = password.to_string();
+    let hash = tokio::task::spawn_blocking(move || hash_password(&pw))
+        .await
+        .map_err(|e| AppError::internal("hashing a password", e))??;
+    Ok(crate::db::users::create(db, name.trim(), role, &hash, false).await?)
 }
 
 #[server]

@@ -1,13 +1,20 @@
-//! Grading: queues of sampled answers, blind by default (the model stays on the server until the
-//! grade is saved), grades on the dataset's rubric, and blind pairwise votes.
+//! Grading: queues of sampled answers, blind by default, grades on the dataset's rubric, and blind
+//! pairwise votes. In a blind queue nothing a reviewer receives depends on the model beyond the
+//! answer text: items carry opaque ids, the order comes from a seed kept on the server, saving
+//! reveals nothing, a judgement is final once the reviewer moves on, and the models are revealed
+//! per queue when its owner closes it.
 
 use super::error::AppError;
 use super::types::{Grade, QueueView};
+use crate::domain::quality::ShownAnswer;
 use crate::domain::rubric::RubricField;
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
-/// One answer to grade, as the reviewer sees it: no run, no model.
+mod judging;
+pub use judging::*;
+
+/// One answer to grade, as the reviewer sees it: no run, no model, no `custom_id`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ItemView {
     /// Opaque token; says nothing about the model.
@@ -16,24 +23,20 @@ pub struct ItemView {
     pub position: i64,
     pub total: i64,
     pub done_by_me: i64,
-    pub custom_id: String,
     pub prompt: String,
-    pub answer: String,
+    /// The extracted JSON shown the same way whatever wrapped it (or the text without JSON).
+    pub answer: ShownAnswer,
     /// The second answer, for pairwise votes (sides already randomised).
-    pub answer_b: Option<String>,
+    pub answer_b: Option<ShownAnswer>,
     pub rubric: Vec<RubricField>,
     /// What the answer says for each rubric field (path -> value).
     pub extracted: std::collections::BTreeMap<String, String>,
     pub schema_errors: Vec<String>,
     pub my_grade: Option<Grade>,
     pub my_vote: Option<String>,
-}
-
-/// Who wrote the answer(s), revealed once the reviewer's judgement is saved.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct Revealed {
-    pub text: String,
-    pub next_position: Option<i64>,
+    /// The caller's judgement of this item can no longer change: a blind queue, and they have
+    /// judged another item since.
+    pub locked: bool,
 }
 
 #[server]
@@ -68,20 +71,35 @@ pub async fn create_queue(form: QueueForm) -> Result<i64, AppError> {
     if me.require(Permission::Run).is_err() {
         me.require(Permission::Grade)?;
     }
-    make_queue(&state()?.db, me.id, &form).await
+    let reads_answers = me.require(Permission::ReadAnswers).is_ok();
+    make_queue(&state()?.db, me.id, reads_answers, &form).await
 }
 
-/// Sample answers and store the queue. Shared by the page and the tests.
+/// A fresh seed from the operating system's generator, for a queue made without one.
 #[cfg(feature = "ssr")]
-pub async fn make_queue(db: &crate::db::Db, user_id: i64, form: &QueueForm) -> Result<i64, AppError> {
+pub fn random_seed() -> u64 {
+    use argon2::password_hash::rand_core::{OsRng, RngCore};
+    OsRng.next_u64()
+}
+
+/// Sample answers and store the queue. Shared by the page and the tests. A maker who may not
+/// read answers with their models (a reviewer) makes only blind queues over two or more models:
+/// a queue over one model would tell them who wrote every answer.
+#[cfg(feature = "ssr")]
+pub async fn make_queue(db: &crate::db::Db, user_id: i64, reads_answers: bool, form: &QueueForm) -> Result<i64, AppError> {
     use crate::domain::errors::FieldErrors;
     use crate::domain::rng::SplitMix64;
     use crate::domain::sampling::{shuffle, stratified_sample};
     use std::collections::{HashMap, HashSet};
+    if !reads_answers && form.unblind.is_some() {
+        return Err(AppError::Forbidden(
+            "reviewers grade blind: only a runner or an admin can make a queue that shows the model".into(),
+        ));
+    }
     let mut errs = FieldErrors::default();
     let name = form.name.trim();
     if name.is_empty() {
-        errs.push("name", "name the queue (e.g. 'gemma vs llama, week 1')");
+        errs.push("name", "name the queue (e.g. 'screening prompts, week 1')");
     }
     let kind = match form.kind.as_str() {
         "grade" | "" => "grade",
@@ -96,11 +114,7 @@ pub async fn make_queue(db: &crate::db::Db, user_id: i64, form: &QueueForm) -> R
         .iter()
         .flat_map(|s| s.split(','))
         .filter_map(|s| s.trim().parse().ok())
-        .collect::<Vec<_>>();
-    let runs: Vec<i64> = runs
-        .iter()
-        .copied()
-        .collect::<std::collections::BTreeSet<_>>()
+        .collect::<std::collections::BTreeSet<i64>>()
         .into_iter()
         .collect();
     if runs.is_empty() || (kind == "pairwise" && runs.len() < 2) {
@@ -126,18 +140,29 @@ pub async fn make_queue(db: &crate::db::Db, user_id: i64, form: &QueueForm) -> R
             0
         }
     };
-    let seed = form.seed.trim().parse::<u64>().unwrap_or(1);
+    let seed = match form.seed.trim() {
+        "" => random_seed(),
+        s => s.parse::<u64>().unwrap_or_else(|_| {
+            errs.push(
+                "seed",
+                format!("the seed is a whole number (or leave it empty for a random one), got '{s}'"),
+            );
+            0
+        }),
+    };
     errs.into_result(()).map_err(AppError::Validation)?;
 
     // Items every chosen run answered, stratified by the first run's recommendation.
     let mut common: Option<HashSet<String>> = None;
     let mut strata: HashMap<String, String> = HashMap::new();
     let mut dataset = None;
+    let mut models = HashSet::new();
     for (k, r) in runs.iter().enumerate() {
         let view = crate::db::runs::get(db, *r)
             .await
             .map_err(|_| AppError::validation("runs", format!("no run {r}")))?;
         dataset = dataset.or(view.spec.as_ref().map(|s| s.dataset_id));
+        models.insert(view.model.clone());
         super::quality::run_quality(db, *r).await?;
         let checks = crate::db::checks::for_run(db, *r).await?;
         let ids: HashSet<String> = checks.iter().map(|c| c.custom_id.clone()).collect();
@@ -169,6 +194,12 @@ pub async fn make_queue(db: &crate::db::Db, user_id: i64, form: &QueueForm) -> R
         })
         .collect();
     pool.sort();
+    if !reads_answers && models.len() < 2 {
+        return Err(AppError::validation(
+            "runs",
+            "pick runs of at least two different models: a queue over one model would not be blind",
+        ));
+    }
     if pool.is_empty() {
         return Err(AppError::validation(
             "runs",
@@ -218,6 +249,11 @@ pub async fn grading_item(queue_id: i64, position: Option<i64>) -> Result<Option
 #[cfg(feature = "ssr")]
 pub async fn load_item(db: &crate::db::Db, user_id: i64, queue_id: i64, position: Option<i64>) -> Result<Option<ItemView>, AppError> {
     use crate::db::queues;
+    use crate::domain::quality::shown_answer;
+    let rules = queues::rules(db, queue_id).await?;
+    if rules.closed {
+        return Err(AppError::Conflict(queues::CLOSED.into()));
+    }
     let q = queues::get(db, queue_id, user_id).await?;
     let pos = match position {
         Some(p) => Some(p),
@@ -234,7 +270,7 @@ pub async fn load_item(db: &crate::db::Db, user_id: i64, queue_id: i64, position
             Ok::<_, crate::db::DbError>(
                 recs.into_iter()
                     .find(|r| r.custom_id == custom)
-                    .map(|r| r.response)
+                    .map(|r| shown_answer(&r.response))
                     .unwrap_or_default(),
             )
         }
@@ -248,12 +284,7 @@ pub async fn load_item(db: &crate::db::Db, user_id: i64, queue_id: i64, position
         Some(b) if item.swap => (b, Some(a)),
         other => (a, other),
     };
-    let dataset: Option<i64> = sqlx::query_scalar("SELECT dataset_id FROM queues WHERE id = ?")
-        .bind(queue_id)
-        .fetch_one(db)
-        .await
-        .map_err(crate::db::DbError::from)?;
-    let (prompt, rubric) = match dataset {
+    let (prompt, rubric) = match rules.dataset_id {
         Some(d) => {
             let items = crate::db::datasets::items(db, d).await?;
             let base = item.custom_id.split('~').next().unwrap_or(&item.custom_id).to_string();
@@ -275,104 +306,28 @@ pub async fn load_item(db: &crate::db::Db, user_id: i64, queue_id: i64, position
         }
         None => (String::new(), Default::default()),
     };
-    let check = crate::db::checks::for_run(db, item.run_id)
-        .await?
-        .into_iter()
-        .find(|c| c.custom_id == item.custom_id);
+    // The checks depend on the answer text only (the rubric and schema are the dataset's).
+    let check = match item.run_b {
+        None => crate::db::checks::for_run(db, item.run_id)
+            .await?
+            .into_iter()
+            .find(|c| c.custom_id == item.custom_id),
+        Some(_) => None,
+    };
     Ok(Some(ItemView {
         item_id: item.id.clone(),
         kind: q.kind.clone(),
         position: pos,
         total: q.items,
         done_by_me: q.done_by_me,
-        custom_id: item.custom_id.clone(),
         prompt,
         answer,
         answer_b,
         rubric: rubric.fields,
-        extracted: if item.run_b.is_none() {
-            check.as_ref().map(|c| c.fields.clone()).unwrap_or_default()
-        } else {
-            Default::default()
-        },
-        schema_errors: if item.run_b.is_none() {
-            check.map(|c| c.schema_errors).unwrap_or_default()
-        } else {
-            Vec::new()
-        },
+        extracted: check.as_ref().map(|c| c.fields.clone()).unwrap_or_default(),
+        schema_errors: check.map(|c| c.schema_errors).unwrap_or_default(),
         my_grade: queues::my_grade(db, &item.id, user_id).await?,
         my_vote: queues::my_vote(db, &item.id, user_id).await?,
+        locked: rules.blind && queues::moved_on_from(db, &item, user_id).await?,
     }))
-}
-
-/// A grade as submitted.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-pub struct GradeInput {
-    pub item_id: String,
-    pub overall: u8,
-    pub fields: std::collections::BTreeMap<String, String>,
-    pub comment: String,
-    pub gold: bool,
-}
-
-#[server(input = leptos::server_fn::codec::Json)]
-pub async fn save_grade(grade: GradeInput) -> Result<Revealed, AppError> {
-    use super::guard::{authorize, state, Permission};
-    let me = authorize(Permission::Grade).await?;
-    store_grade(&state()?.db, me.id, &grade).await
-}
-
-#[cfg(feature = "ssr")]
-pub async fn store_grade(db: &crate::db::Db, user_id: i64, g: &GradeInput) -> Result<Revealed, AppError> {
-    if !(1..=5).contains(&g.overall) {
-        return Err(AppError::validation(
-            "overall",
-            "give an overall grade from 1 (bad) to 5 (excellent): press a digit",
-        ));
-    }
-    let item = crate::db::queues::item(db, &g.item_id).await?;
-    if item.run_b.is_some() {
-        return Err(AppError::validation("item", "this item is a pairwise comparison: vote instead"));
-    }
-    let grade = crate::db::queues::Grade {
-        overall: g.overall,
-        fields: g.fields.clone(),
-        comment: g.comment.trim().to_string(),
-        gold: g.gold,
-    };
-    crate::db::queues::save_grade(db, &g.item_id, user_id, &grade).await?;
-    let run = crate::db::runs::get(db, item.run_id).await?;
-    Ok(Revealed {
-        text: format!("That answer was from {} (run #{}).", run.model, run.id),
-        next_position: crate::db::queues::next_open(db, item.queue_id, user_id).await?,
-    })
-}
-
-#[server]
-pub async fn save_vote(item_id: String, choice: String) -> Result<Revealed, AppError> {
-    use super::guard::{authorize, state, Permission};
-    let me = authorize(Permission::Grade).await?;
-    store_vote(&state()?.db, me.id, &item_id, &choice).await
-}
-
-#[cfg(feature = "ssr")]
-pub async fn store_vote(db: &crate::db::Db, user_id: i64, item_id: &str, choice: &str) -> Result<Revealed, AppError> {
-    if !["a", "b", "tie", "both_bad"].contains(&choice) {
-        return Err(AppError::validation(
-            "choice",
-            "vote a (left better), b (right better), tie, or both_bad",
-        ));
-    }
-    let item = crate::db::queues::item(db, item_id).await?;
-    let Some(run_b) = item.run_b else {
-        return Err(AppError::validation("item", "this item is graded, not voted on"));
-    };
-    crate::db::queues::save_vote(db, item_id, user_id, choice).await?;
-    let (left, right) = if item.swap { (run_b, item.run_id) } else { (item.run_id, run_b) };
-    let l = crate::db::runs::get(db, left).await?;
-    let r = crate::db::runs::get(db, right).await?;
-    Ok(Revealed {
-        text: format!("Left was {} (run #{}), right was {} (run #{}).", l.model, l.id, r.model, r.id),
-        next_position: crate::db::queues::next_open(db, item.queue_id, user_id).await?,
-    })
 }

@@ -30,6 +30,23 @@ impl Caller {
     }
 }
 
+/// How a request reached the server, worked out once by the web edge (see the server's
+/// `site` module) and put in the request: the client's address, whether the browser is on
+/// https, and Bakeoff's own origin as the browser sees it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Site {
+    pub client: Option<std::net::IpAddr>,
+    pub https: bool,
+    /// `scheme://host[:port]`, lower case, as a browser would send it in `Origin`.
+    pub origin: String,
+}
+
+/// The current server function's request site (None outside a request).
+#[cfg(feature = "ssr")]
+pub fn site() -> Option<Site> {
+    leptos::prelude::use_context::<axum::http::request::Parts>().and_then(|p| p.extensions.get::<Site>().cloned())
+}
+
 /// The caller of the current server function, checked for `what`.
 #[cfg(feature = "ssr")]
 pub async fn authorize(what: Permission) -> Result<Caller, AppError> {

@@ -12,6 +12,8 @@ pub mod planning;
 pub mod quality;
 pub mod report;
 pub mod runs;
+#[cfg(feature = "ssr")]
+pub mod throttle;
 pub mod types;
 
 pub use error::AppError;

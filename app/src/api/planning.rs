@@ -215,19 +215,25 @@ pub async fn launch_tests(id: Option<i64>) -> Result<Vec<i64>, AppError> {
     Ok(runs)
 }
 
-/// Set or clear an endpoint's launch command template.
+/// Set or clear (an empty `template`) an endpoint's launch command: admins only, since it runs on
+/// this server. `template` is split on whitespace into arguments (never given to a shell);
+/// `models` (one per line or comma-separated) are the models runs may start it with (`None`:
+/// keep the endpoint's list).
 #[server]
-pub async fn set_launch_template(endpoint_id: i64, template: String) -> Result<(), AppError> {
+pub async fn set_launch_template(endpoint_id: i64, template: String, models: Option<String>) -> Result<(), AppError> {
+    use super::endpoints::command;
     use super::guard::{authorize, state, Permission};
-    authorize(Permission::Run).await?;
-    let t = template.trim();
-    if !t.is_empty() && !t.contains("{port}") {
-        return Err(AppError::validation(
-            "template",
-            "the command must listen on the endpoint's port: put {port} in it (e.g. vllm serve {model} --port {port} ...)",
-        ));
+    authorize(Permission::Admin).await?;
+    let db = state()?.db;
+    if template.trim().is_empty() {
+        return Ok(crate::db::planning::set_launch_command(&db, endpoint_id, None).await?);
     }
-    Ok(crate::db::planning::set_launch_template(&state()?.db, endpoint_id, (!t.is_empty()).then_some(t)).await?)
+    let models = match models {
+        Some(m) => command::split_models(&m),
+        None => crate::db::endpoints::get(&db, endpoint_id).await?.launch_models,
+    };
+    let (args, models) = super::endpoints::check_command(&command::split_template(&template), &models)?;
+    Ok(crate::db::planning::set_launch_command(&db, endpoint_id, Some((&args, &models))).await?)
 }
 
 #[server]

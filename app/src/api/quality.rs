@@ -352,7 +352,8 @@ pub async fn run_answers(
     problem: String,
 ) -> Result<Vec<crate::domain::quality::AnswerCheck>, AppError> {
     use super::guard::{authorize, state, Permission};
-    authorize(Permission::View).await?;
+    // The extracted fields of each answer beside its item and run: not for blind reviewers.
+    authorize(Permission::ReadAnswers).await?;
     let db = &state()?.db;
     run_quality(db, run_id).await?;
     Ok(crate::db::checks::for_run(db, run_id)
@@ -388,7 +389,7 @@ pub struct ItemAnswers {
 #[server]
 pub async fn side_by_side(run_ids: Vec<i64>, custom_id: Option<String>) -> Result<ItemAnswers, AppError> {
     use super::guard::{authorize, state, Permission};
-    authorize(Permission::View).await?;
+    authorize(Permission::ReadAnswers).await?;
     let db = &state()?.db;
     let mut items: Option<Vec<String>> = None;
     let mut per_run = Vec::new();

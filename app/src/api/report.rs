@@ -22,8 +22,10 @@ pub const DEFAULT_JUDGE_SHARE: f64 = 0.2;
 #[server]
 pub async fn report_text(options: ReportOptions, format: String) -> Result<String, AppError> {
     use super::guard::{authorize, state, Permission};
-    authorize(Permission::View).await?;
-    let doc = build_report(&state()?.db, &options, &chrono_now()).await?;
+    let me = authorize(Permission::View).await?;
+    // Reviewers grade blind: their report has no sample answers (which are named by model).
+    let samples = me.require(Permission::ReadAnswers).is_ok();
+    let doc = build_report_for(&state()?.db, &options, &chrono_now(), samples).await?;
     Ok(match format.as_str() {
         "md" => doc.to_markdown(),
         "html" => doc.to_html("Bakeoff benchmark report"),
@@ -51,9 +53,20 @@ pub fn chrono_now() -> String {
     format!("{y:04}-{m:02}-{d:02} {:02}:{:02} UTC", rem / 3600, rem % 3600 / 60)
 }
 
-/// Assemble and build the report document.
+/// Assemble and build the report document, with a sample answer per run.
 #[cfg(feature = "ssr")]
 pub async fn build_report(db: &crate::db::Db, options: &ReportOptions, now: &str) -> Result<crate::domain::doc::Doc, AppError> {
+    build_report_for(db, options, now, true).await
+}
+
+/// The report, with or without the sample answers (left out for readers who grade blind).
+#[cfg(feature = "ssr")]
+pub async fn build_report_for(
+    db: &crate::db::Db,
+    options: &ReportOptions,
+    now: &str,
+    samples: bool,
+) -> Result<crate::domain::doc::Doc, AppError> {
     use crate::charts::{cost_bars, monthly_lines, speed_quality_cost, throughput_bars, ScatterPoint, ThroughputBar};
     use crate::domain::claims::{check, Subject, SEED_REPORT};
     use crate::domain::cost::{cost, Usage};
@@ -89,7 +102,11 @@ pub async fn build_report(db: &crate::db::Db, options: &ReportOptions, now: &str
     for r in &data.runs {
         let row = sheet.row_for(&r.model);
         let priced = row.and_then(|row| Some((row, cost(&Usage::from_summary(&r.summary)?, row, volume)?)));
-        let sample = crate::db::records::first_answer(db, r.id).await?;
+        let sample = if samples {
+            crate::db::records::first_answer(db, r.id).await?
+        } else {
+            None
+        };
         let mut notes = crate::db::runs::provenance(db, r.id)
             .await?
             .map(|p| {

@@ -28,6 +28,9 @@ pub async fn launch_run(form: LaunchForm) -> Result<Launched, AppError> {
     Ok(launched)
 }
 
+/// Why a run cannot start on an endpoint whose launch command predates argument lists.
+pub const LEGACY_LAUNCH: &str = "this endpoint's launch command was stored as a shell line, which Bakeoff no longer runs: an admin must enter it again (as arguments, with the models it may start) on the Endpoints page";
+
 /// Check a launch against what is stored and what the endpoint serves, then queue it. Shared by
 /// the form, the REST API and the CLI.
 #[cfg(feature = "ssr")]
@@ -51,9 +54,22 @@ pub async fn queue_runs(state: &crate::state::AppState, form: &LaunchForm) -> Re
         Err(db::DbError::NotFound(_)) => return Err(AppError::validation("dataset_id", format!("no dataset {}", spec.dataset_id))),
         Err(e) => return Err(e.into()),
     }
-    // A managed endpoint is started by the worker for each run: nothing answers yet.
-    let simulated = if endpoint.launch_template.is_some() {
+    // A managed endpoint is started by the worker for each run: nothing answers yet, and it
+    // may be started only with a model its admin listed.
+    let simulated = if endpoint.launch_args.is_some() {
+        if !endpoint.launch_models.contains(&spec.model) {
+            return Err(AppError::validation(
+                "model",
+                format!(
+                    "{} is started only with the models an admin listed for it: {}",
+                    endpoint.name,
+                    endpoint.launch_models.join(", ")
+                ),
+            ));
+        }
         endpoint.simulated
+    } else if endpoint.legacy_launch_template.is_some() {
+        return Err(AppError::validation("endpoint_id", LEGACY_LAUNCH));
     } else {
         let report = state
             .probe

@@ -20,9 +20,17 @@ pub struct EndpointView {
     pub builtin: bool,
     pub models: Vec<ServedModel>,
     pub checked_at: Option<String>,
-    /// A command Bakeoff runs to start the model server for each run (managed launches).
+    /// Managed launches: the admin-written command Bakeoff runs (no shell) to start the model
+    /// server for each run, one argument per entry (`None`: not managed).
     #[serde(default)]
-    pub launch_template: Option<String>,
+    pub launch_args: Option<Vec<String>>,
+    /// The models a managed endpoint may be started with.
+    #[serde(default)]
+    pub launch_models: Vec<String>,
+    /// A shell command stored before commands became admin-only argument lists: never run; an
+    /// admin must enter it again as an argument list.
+    #[serde(default)]
+    pub legacy_launch_template: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -103,6 +111,11 @@ pub struct QueueView {
     /// Grades (or votes) by everyone.
     pub judgements: i64,
     pub created_at: String,
+    /// Closed by its owner: no more grading, and each reviewer sees which model wrote what they
+    /// judged. (The queue's runs and seed stay on the server.)
+    pub closed: bool,
+    /// The asking user made this queue (and so may close it).
+    pub made_by_me: bool,
 }
 
 /// A grade as stored.

@@ -12,6 +12,8 @@ struct Row {
     models_json: String,
     checked_at: Option<String>,
     launch_template: Option<String>,
+    launch_args: Option<String>,
+    launch_models: String,
 }
 
 impl Row {
@@ -24,12 +26,15 @@ impl Row {
             builtin: self.builtin,
             models: json("endpoint models", &self.models_json)?,
             checked_at: self.checked_at,
-            launch_template: self.launch_template,
+            launch_args: self.launch_args.as_deref().map(|a| json("launch command", a)).transpose()?,
+            launch_models: json("launch models", &self.launch_models)?,
+            // An old shell line is shown (for re-entry) only while no argument list replaced it.
+            legacy_launch_template: self.launch_template.filter(|_| self.launch_args.is_none()),
         })
     }
 }
 
-const COLUMNS: &str = "id, name, base_url, simulated, builtin, models_json, checked_at, launch_template";
+const COLUMNS: &str = "id, name, base_url, simulated, builtin, models_json, checked_at, launch_template, launch_args, launch_models";
 
 pub async fn list(db: &Db) -> DbResult<Vec<EndpointView>> {
     let rows: Vec<Row> = sqlx::query_as(&format!("SELECT {COLUMNS} FROM endpoints ORDER BY builtin DESC, id"))
@@ -57,6 +62,34 @@ pub async fn insert(db: &Db, name: &str, base_url: &str, simulated: bool, models
     .bind(to_json(&models))
     .execute(db)
     .await;
+    match res {
+        Ok(r) => Ok(r.last_insert_rowid()),
+        Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
+            Err(DbError::Conflict(format!("an endpoint with URL {base_url} is already registered")))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Add a managed endpoint: Bakeoff starts its server with `args` (an admin's argument list) for
+/// each run, with one of `models`, which are also what the launch form offers.
+pub async fn insert_managed(db: &Db, name: &str, base_url: &str, args: &[String], models: &[String]) -> DbResult<i64> {
+    let served: Vec<ServedModel> = models
+        .iter()
+        .map(|m| ServedModel {
+            id: m.clone(),
+            max_model_len: None,
+        })
+        .collect();
+    let res =
+        sqlx::query("INSERT INTO endpoints (name, base_url, simulated, models_json, launch_args, launch_models) VALUES (?, ?, 0, ?, ?, ?)")
+            .bind(name)
+            .bind(base_url)
+            .bind(to_json(&served))
+            .bind(to_json(&args))
+            .bind(to_json(&models))
+            .execute(db)
+            .await;
     match res {
         Ok(r) => Ok(r.last_insert_rowid()),
         Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {

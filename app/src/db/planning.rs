@@ -179,23 +179,37 @@ pub async fn delete_test(db: &Db, id: i64) -> DbResult<()> {
     Ok(())
 }
 
-pub async fn set_launch_template(db: &Db, endpoint_id: i64, template: Option<&str>) -> DbResult<()> {
-    sqlx::query("UPDATE endpoints SET launch_template = ? WHERE id = ?")
-        .bind(template)
-        .bind(endpoint_id)
-        .execute(db)
-        .await?;
+/// Set (`Some((args, models))`) or clear an endpoint's launch command. Either way an old shell
+/// line is dropped; the models become what the launch form offers.
+pub async fn set_launch_command(db: &Db, endpoint_id: i64, command: Option<(&[String], &[String])>) -> DbResult<()> {
+    let res = match command {
+        Some((args, models)) => {
+            let served: Vec<crate::api::types::ServedModel> = models
+                .iter()
+                .map(|m| crate::api::types::ServedModel {
+                    id: m.clone(),
+                    max_model_len: None,
+                })
+                .collect();
+            sqlx::query("UPDATE endpoints SET launch_args = ?, launch_models = ?, models_json = ?, launch_template = NULL WHERE id = ?")
+                .bind(to_json(&args))
+                .bind(to_json(&models))
+                .bind(to_json(&served))
+                .bind(endpoint_id)
+                .execute(db)
+                .await?
+        }
+        None => {
+            sqlx::query("UPDATE endpoints SET launch_args = NULL, launch_models = '[]', launch_template = NULL WHERE id = ?")
+                .bind(endpoint_id)
+                .execute(db)
+                .await?
+        }
+    };
+    if res.rows_affected() == 0 {
+        return Err(DbError::NotFound(format!("endpoint {endpoint_id}")));
+    }
     Ok(())
-}
-
-pub async fn launch_template(db: &Db, endpoint_id: i64) -> DbResult<Option<String>> {
-    Ok(
-        sqlx::query_scalar::<_, Option<String>>("SELECT launch_template FROM endpoints WHERE id = ?")
-            .bind(endpoint_id)
-            .fetch_optional(db)
-            .await?
-            .flatten(),
-    )
 }
 
 pub async fn add_launch(db: &Db, l: &LaunchView) -> DbResult<i64> {

@@ -60,18 +60,30 @@ pub async fn create(
 }
 
 pub async fn list(db: &Db, user_id: i64) -> DbResult<Vec<QueueView>> {
-    Ok(sqlx::query_as::<_, (i64, String, String, bool, i64, i64, i64, String)>(
+    type Row = (i64, String, String, bool, i64, i64, i64, String, bool, bool);
+    Ok(sqlx::query_as::<_, Row>(
         "SELECT q.id, q.name, q.kind, q.blind, \
            (SELECT COUNT(*) FROM queue_items i WHERE i.queue_id = q.id), \
            (SELECT COUNT(*) FROM queue_items i WHERE i.queue_id = q.id AND (EXISTS (SELECT 1 FROM grades g WHERE g.item_id = i.id AND g.user_id = ?1) OR EXISTS (SELECT 1 FROM votes v WHERE v.item_id = i.id AND v.user_id = ?1))), \
            (SELECT COUNT(*) FROM queue_items i JOIN grades g ON g.item_id = i.id WHERE i.queue_id = q.id) + (SELECT COUNT(*) FROM queue_items i JOIN votes v ON v.item_id = i.id WHERE i.queue_id = q.id), \
-           q.created_at FROM queues q ORDER BY q.id DESC",
+           q.created_at, q.closed_at IS NOT NULL, COALESCE(q.created_by = ?1, 0) FROM queues q ORDER BY q.id DESC",
     )
     .bind(user_id)
     .fetch_all(db)
     .await?
     .into_iter()
-    .map(|(id, name, kind, blind, items, done_by_me, judgements, created_at)| QueueView { id, name, kind, blind, items, done_by_me, judgements, created_at })
+    .map(|(id, name, kind, blind, items, done_by_me, judgements, created_at, closed, made_by_me)| QueueView {
+        id,
+        name,
+        kind,
+        blind,
+        items,
+        done_by_me,
+        judgements,
+        created_at,
+        closed,
+        made_by_me,
+    })
     .collect())
 }
 
@@ -81,6 +93,38 @@ pub async fn get(db: &Db, id: i64, user_id: i64) -> DbResult<QueueView> {
         .into_iter()
         .find(|q| q.id == id)
         .ok_or_else(|| DbError::NotFound(format!("queue {id}")))
+}
+
+/// What the server decides with and never sends to reviewers.
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct QueueRules {
+    pub blind: bool,
+    pub closed: bool,
+    pub created_by: Option<i64>,
+    pub dataset_id: Option<i64>,
+    pub seed: i64,
+}
+
+pub async fn rules(db: &Db, id: i64) -> DbResult<QueueRules> {
+    sqlx::query_as("SELECT blind, closed_at IS NOT NULL AS closed, created_by, dataset_id, seed FROM queues WHERE id = ?")
+        .bind(id)
+        .fetch_optional(db)
+        .await?
+        .ok_or_else(|| DbError::NotFound(format!("queue {id}")))
+}
+
+/// Close a queue (once): grading stops and the reveal opens.
+pub async fn close(db: &Db, id: i64) -> DbResult<()> {
+    let done = sqlx::query("UPDATE queues SET closed_at = strftime('%Y-%m-%dT%H:%M:%SZ', 'now') WHERE id = ? AND closed_at IS NULL")
+        .bind(id)
+        .execute(db)
+        .await?
+        .rows_affected();
+    if done == 0 {
+        rules(db, id).await?;
+        return Err(DbError::Conflict(format!("queue {id} is already closed")));
+    }
+    Ok(())
 }
 
 /// An item with what only the server may know (its runs).
@@ -126,20 +170,81 @@ pub async fn next_open(db: &Db, queue_id: i64, user_id: i64) -> DbResult<Option<
     .await?)
 }
 
-pub async fn save_grade(db: &Db, item_id: &str, user_id: i64, g: &Grade) -> DbResult<()> {
-    sqlx::query(
-        "INSERT INTO grades (item_id, user_id, overall, fields, comment, gold) VALUES (?, ?, ?, ?, ?, ?) \
-         ON CONFLICT (item_id, user_id) DO UPDATE SET overall = excluded.overall, fields = excluded.fields, comment = excluded.comment, gold = excluded.gold, created_at = strftime('%Y-%m-%dT%H:%M:%SZ', 'now')",
+/// Why a judgement was not stored.
+pub const CLOSED: &str = "this queue is closed: grading has stopped (its owner closed it to reveal the models)";
+pub const FINAL: &str = "grades in a blind queue are final once you move on: only your most recent judgement can still be changed";
+
+/// The SQL guarding a judgement, for the parameters `?{q}` (the queue) and `?{b}` (blind): an
+/// insert only while the queue is open, and in a blind queue an update only of the user's most
+/// recent judgement there.
+fn guards(q: u8, b: u8) -> (String, String) {
+    (
+        format!("WHERE NOT EXISTS (SELECT 1 FROM queues WHERE id = ?{q} AND closed_at IS NOT NULL)"),
+        format!(
+            "WHERE NOT ?{b} OR EXISTS (SELECT 1 FROM last_judgements l WHERE l.queue_id = ?{q} AND l.user_id = excluded.user_id AND l.item_id = excluded.item_id)"
+        ),
     )
-    .bind(item_id)
+}
+
+/// Store a grade, or amend it where the rules allow (see [`guards`]); then it is the
+/// user's most recent judgement in the queue. Refused (Conflict) when the queue is closed or the
+/// grade is final.
+pub async fn save_grade(db: &Db, item: &ItemRow, user_id: i64, blind: bool, g: &Grade) -> DbResult<()> {
+    let (insert_if, update_if) = guards(7, 8);
+    let sql = format!(
+        "INSERT INTO grades (item_id, user_id, overall, fields, comment, gold) SELECT ?1, ?2, ?3, ?4, ?5, ?6 {insert_if} \
+         ON CONFLICT (item_id, user_id) DO UPDATE SET overall = excluded.overall, fields = excluded.fields, comment = excluded.comment, gold = excluded.gold, created_at = strftime('%Y-%m-%dT%H:%M:%SZ', 'now') {update_if}"
+    );
+    let mut tx = db.begin().await?;
+    let stored = sqlx::query(&sql)
+        .bind(&item.id)
+        .bind(user_id)
+        .bind(i64::from(g.overall))
+        .bind(to_json(&g.fields))
+        .bind(&g.comment)
+        .bind(g.gold)
+        .bind(item.queue_id)
+        .bind(blind)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+    judged(&mut tx, item, user_id, stored).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// After the guarded write: refuse with the reason, or note the judgement as the most recent.
+async fn judged(tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>, item: &ItemRow, user_id: i64, stored: u64) -> DbResult<()> {
+    if stored == 0 {
+        let closed: bool = sqlx::query_scalar("SELECT closed_at IS NOT NULL FROM queues WHERE id = ?")
+            .bind(item.queue_id)
+            .fetch_one(&mut **tx)
+            .await?;
+        return Err(DbError::Conflict(if closed { CLOSED } else { FINAL }.into()));
+    }
+    sqlx::query(
+        "INSERT INTO last_judgements (queue_id, user_id, item_id) VALUES (?, ?, ?) \
+         ON CONFLICT (queue_id, user_id) DO UPDATE SET item_id = excluded.item_id",
+    )
+    .bind(item.queue_id)
     .bind(user_id)
-    .bind(i64::from(g.overall))
-    .bind(to_json(&g.fields))
-    .bind(&g.comment)
-    .bind(g.gold)
-    .execute(db)
+    .bind(&item.id)
+    .execute(&mut **tx)
     .await?;
     Ok(())
+}
+
+/// The user judged this item, and it is no longer their most recent judgement in its queue.
+pub async fn moved_on_from(db: &Db, item: &ItemRow, user_id: i64) -> DbResult<bool> {
+    Ok(sqlx::query_scalar(
+        "SELECT (EXISTS (SELECT 1 FROM grades WHERE item_id = ?1 AND user_id = ?2) OR EXISTS (SELECT 1 FROM votes WHERE item_id = ?1 AND user_id = ?2)) \
+           AND NOT EXISTS (SELECT 1 FROM last_judgements WHERE queue_id = ?3 AND user_id = ?2 AND item_id = ?1)",
+    )
+    .bind(&item.id)
+    .bind(user_id)
+    .bind(item.queue_id)
+    .fetch_one(db)
+    .await?)
 }
 
 pub async fn my_grade(db: &Db, item_id: &str, user_id: i64) -> DbResult<Option<Grade>> {
@@ -160,13 +265,25 @@ pub async fn my_grade(db: &Db, item_id: &str, user_id: i64) -> DbResult<Option<G
     .transpose()
 }
 
-pub async fn save_vote(db: &Db, item_id: &str, user_id: i64, choice: &str) -> DbResult<()> {
-    sqlx::query("INSERT INTO votes (item_id, user_id, choice) VALUES (?, ?, ?) ON CONFLICT (item_id, user_id) DO UPDATE SET choice = excluded.choice")
-        .bind(item_id)
+/// Store a vote, under the same rules as [`save_grade`].
+pub async fn save_vote(db: &Db, item: &ItemRow, user_id: i64, blind: bool, choice: &str) -> DbResult<()> {
+    let (insert_if, update_if) = guards(4, 5);
+    let sql = format!(
+        "INSERT INTO votes (item_id, user_id, choice) SELECT ?1, ?2, ?3 {insert_if} \
+         ON CONFLICT (item_id, user_id) DO UPDATE SET choice = excluded.choice, created_at = strftime('%Y-%m-%dT%H:%M:%SZ', 'now') {update_if}"
+    );
+    let mut tx = db.begin().await?;
+    let stored = sqlx::query(&sql)
+        .bind(&item.id)
         .bind(user_id)
         .bind(choice)
-        .execute(db)
-        .await?;
+        .bind(item.queue_id)
+        .bind(blind)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+    judged(&mut tx, item, user_id, stored).await?;
+    tx.commit().await?;
     Ok(())
 }
 
@@ -207,6 +324,30 @@ pub async fn all_votes(db: &Db) -> DbResult<Vec<(String, i64, i64, bool, String)
     Ok(sqlx::query_as(
         "SELECT i.custom_id, i.run_id, i.run_b, i.swap, v.choice FROM votes v JOIN queue_items i ON i.id = v.item_id WHERE i.run_b IS NOT NULL",
     )
+    .fetch_all(db)
+    .await?)
+}
+
+/// One item a user judged, with its runs (for the reveal after the queue is closed).
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct Judged {
+    pub position: i64,
+    pub run_id: i64,
+    pub run_b: Option<i64>,
+    pub swap: bool,
+    /// The user's overall grade, or their vote.
+    pub overall: Option<i64>,
+    pub choice: Option<String>,
+}
+
+pub async fn judged_by(db: &Db, queue_id: i64, user_id: i64) -> DbResult<Vec<Judged>> {
+    Ok(sqlx::query_as(
+        "SELECT i.position, i.run_id, i.run_b, i.swap, g.overall, v.choice FROM queue_items i \
+         LEFT JOIN grades g ON g.item_id = i.id AND g.user_id = ?2 LEFT JOIN votes v ON v.item_id = i.id AND v.user_id = ?2 \
+         WHERE i.queue_id = ?1 AND (g.item_id IS NOT NULL OR v.item_id IS NOT NULL) ORDER BY i.position",
+    )
+    .bind(queue_id)
+    .bind(user_id)
     .fetch_all(db)
     .await?)
 }

@@ -184,3 +184,209 @@ async fn a_sweep_is_queued_as_one_group() {
     assert_eq!(views.len(), 3);
     assert!(views.iter().all(|v| v.sweep_id == Some(ids[0]) && v.simulated));
 }
+
+// Blind grading: seeds, the amend rule, closing.
+
+use crate::api::grading::{make_queue, shut_queue, store_grade, store_vote, GradeInput, QueueForm};
+use crate::api::AppError;
+use crate::domain::accounts::Role;
+
+/// A dataset of `n` items, two runs of different models that answered all of them, and a
+/// reviewer and an admin.
+async fn answered(db: &Db, n: usize) -> (i64, i64, i64, i64) {
+    let e = endpoints::insert(db, "e", "http://x:1", false, &[]).await.expect("endpoint");
+    let ids: Vec<String> = (0..n).map(|i| format!("c{i:03}")).collect();
+    let items: Vec<DatasetItem> = ids.iter().map(|id| item(id)).collect();
+    let d = datasets::insert(
+        db,
+        datasets::NewDataset {
+            name: "graded",
+            description: "",
+            source: "test",
+            builtin: false,
+            answer_schema: None,
+            rubric: None,
+            items: &items,
+        },
+    )
+    .await
+    .expect("dataset");
+    let mut runs_made = Vec::new();
+    for model in ["model-a", "model-b"] {
+        let mut s = spec(e, d);
+        s.model = model.into();
+        let run = runs::insert(db, &s, false, None).await.expect("run");
+        let recs: Vec<RequestRecord> = ids
+            .iter()
+            .enumerate()
+            .map(|(i, id)| RequestRecord {
+                response: format!("{{\"recommendation\": \"Yes\", \"n\": {i}}}"),
+                ..record(id, i as u32)
+            })
+            .collect();
+        records::insert_batch(db, run, &recs).await.expect("records");
+        runs_made.push(run);
+    }
+    let rev = users::create(db, "rev", Role::Reviewer, "x", false).await.expect("user");
+    let admin = users::create(db, "boss", Role::Admin, "x", false).await.expect("user");
+    (runs_made[0], runs_made[1], rev, admin)
+}
+
+fn form(kind: &str, runs: &[i64], size: usize, seed: &str) -> QueueForm {
+    QueueForm {
+        name: "q".into(),
+        kind: kind.into(),
+        runs: runs.iter().map(|r| r.to_string()).collect(),
+        sample_size: size.to_string(),
+        seed: seed.into(),
+        unblind: None,
+    }
+}
+
+/// The queue's items in order: (custom_id, run).
+async fn order(db: &Db, queue: i64) -> Vec<(String, i64)> {
+    let mut out = Vec::new();
+    let mut pos = 0;
+    while let Some(it) = queues::item_at(db, queue, pos).await.expect("item") {
+        out.push((it.custom_id, it.run_id));
+        pos += 1;
+    }
+    out
+}
+
+async fn item_id(db: &Db, queue: i64, pos: i64) -> String {
+    queues::item_at(db, queue, pos).await.expect("item").expect("an item there").id
+}
+
+fn grade(item_id: &str, overall: u8) -> GradeInput {
+    GradeInput {
+        item_id: item_id.into(),
+        overall,
+        ..Default::default()
+    }
+}
+
+fn is_conflict(r: Result<crate::api::grading::Saved, AppError>, says: &str) -> bool {
+    matches!(r, Err(AppError::Conflict(m)) if m.contains(says))
+}
+
+#[tokio::test]
+async fn queues_made_without_a_seed_get_their_own_random_order() {
+    let (_d, db) = fresh().await;
+    let (a, b, rev, _) = answered(&db, 20).await;
+    let q1 = make_queue(&db, rev, false, &form("grade", &[a, b], 20, "")).await.expect("queue");
+    let q2 = make_queue(&db, rev, false, &form("grade", &[a, b], 20, " ")).await.expect("queue");
+    let (s1, s2) = (
+        queues::rules(&db, q1).await.expect("rules").seed,
+        queues::rules(&db, q2).await.expect("rules").seed,
+    );
+    assert_ne!(s1, s2, "seeds come from the OS, not a default");
+    assert_ne!(s1, 1);
+    let (o1, o2) = (order(&db, q1).await, order(&db, q2).await);
+    assert_eq!(o1.len(), 40);
+    assert_ne!(o1, o2, "40 items in the same order by chance: 1 in 40!");
+    // A given seed still reproduces its order.
+    let q3 = make_queue(&db, rev, false, &form("grade", &[a, b], 20, "7")).await.expect("queue");
+    let q4 = make_queue(&db, rev, false, &form("grade", &[a, b], 20, "7")).await.expect("queue");
+    assert_eq!(order(&db, q3).await, order(&db, q4).await);
+    let bad = make_queue(&db, rev, false, &form("grade", &[a, b], 20, "seven")).await;
+    assert!(matches!(bad, Err(e) if e.for_field("seed").is_some()));
+}
+
+#[tokio::test]
+async fn reviewers_make_only_blind_queues_over_two_models() {
+    let (_d, db) = fresh().await;
+    let (a, b, rev, admin) = answered(&db, 4).await;
+    let unblind = QueueForm {
+        unblind: Some("1".into()),
+        ..form("grade", &[a, b], 4, "")
+    };
+    assert!(matches!(make_queue(&db, rev, false, &unblind).await, Err(AppError::Forbidden(_))));
+    let one = make_queue(&db, rev, false, &form("grade", &[a], 4, "")).await;
+    assert!(matches!(one, Err(e) if e.for_field("runs").is_some_and(|m| m.contains("two different models"))));
+    assert!(make_queue(&db, admin, true, &unblind).await.is_ok(), "an admin may");
+}
+
+#[tokio::test]
+async fn a_blind_grade_may_be_amended_only_until_the_reviewer_moves_on() {
+    let (_d, db) = fresh().await;
+    let (a, b, rev, _) = answered(&db, 4).await;
+    let q = make_queue(&db, rev, false, &form("grade", &[a, b], 4, "")).await.expect("queue");
+    let (first, second) = (item_id(&db, q, 0).await, item_id(&db, q, 1).await);
+    let saved = store_grade(&db, rev, false, &grade(&first, 2)).await.expect("grade");
+    assert_eq!(saved.reveal, None, "saving reveals nothing in a blind queue");
+    assert_eq!(saved.next_position, Some(1));
+    store_grade(&db, rev, false, &grade(&first, 3))
+        .await
+        .expect("still the most recent: amend");
+    store_grade(&db, rev, false, &grade(&second, 4)).await.expect("next item");
+    assert!(is_conflict(
+        store_grade(&db, rev, false, &grade(&first, 5)).await,
+        "final once you move on"
+    ));
+    assert_eq!(queues::my_grade(&db, &first, rev).await.expect("grade").map(|g| g.overall), Some(3));
+    store_grade(&db, rev, false, &grade(&second, 1))
+        .await
+        .expect("the most recent one can change");
+    let (one, two) = (
+        queues::item(&db, &first).await.expect("item"),
+        queues::item(&db, &second).await.expect("item"),
+    );
+    assert!(queues::moved_on_from(&db, &one, rev).await.expect("moved"));
+    assert!(!queues::moved_on_from(&db, &two, rev).await.expect("moved"));
+}
+
+#[tokio::test]
+async fn grades_in_a_queue_that_is_not_blind_stay_upserts_and_reveal_to_those_who_may_read_answers() {
+    let (_d, db) = fresh().await;
+    let (a, b, _, admin) = answered(&db, 4).await;
+    let unblind = QueueForm {
+        unblind: Some("1".into()),
+        ..form("grade", &[a, b], 4, "")
+    };
+    let q = make_queue(&db, admin, true, &unblind).await.expect("queue");
+    let (first, second) = (item_id(&db, q, 0).await, item_id(&db, q, 1).await);
+    let saved = store_grade(&db, admin, true, &grade(&first, 2)).await.expect("grade");
+    assert!(saved.reveal.is_some_and(|t| t.contains("model-")));
+    store_grade(&db, admin, true, &grade(&second, 4)).await.expect("next");
+    store_grade(&db, admin, true, &grade(&first, 5))
+        .await
+        .expect("amend after moving on");
+    let hidden = store_grade(&db, admin, false, &grade(&second, 4)).await.expect("grade");
+    assert_eq!(hidden.reveal, None, "no reveal for a role that may not read answers");
+}
+
+#[tokio::test]
+async fn a_closed_queue_takes_no_more_judgements_and_only_its_maker_or_an_admin_closes_it() {
+    let (_d, db) = fresh().await;
+    let (a, b, rev, admin) = answered(&db, 4).await;
+    let other = users::create(&db, "rev2", Role::Reviewer, "x", false).await.expect("user");
+    let q = make_queue(&db, rev, false, &form("grade", &[a, b], 4, "")).await.expect("queue");
+    let p = make_queue(&db, rev, false, &form("pairwise", &[a, b], 4, "")).await.expect("queue");
+    let first = item_id(&db, q, 0).await;
+    store_grade(&db, rev, false, &grade(&first, 2)).await.expect("grade");
+    assert!(matches!(shut_queue(&db, other, false, q).await, Err(AppError::Forbidden(_))));
+    assert!(
+        matches!(crate::api::grading::reveal(&db, rev, q).await, Err(AppError::Conflict(_))),
+        "no reveal while open"
+    );
+    shut_queue(&db, rev, false, q).await.expect("the maker closes");
+    assert!(matches!(shut_queue(&db, admin, true, q).await, Err(AppError::Conflict(m)) if m.contains("already closed")));
+    assert!(is_conflict(store_grade(&db, rev, false, &grade(&first, 3)).await, "closed"));
+    assert!(is_conflict(store_grade(&db, other, false, &grade(&first, 3)).await, "closed"));
+    assert!(matches!(
+        crate::api::grading::load_item(&db, rev, q, None).await,
+        Err(AppError::Conflict(_))
+    ));
+    let shown = crate::api::grading::reveal(&db, rev, q).await.expect("reveal");
+    assert_eq!(shown.len(), 1, "only what this reviewer judged");
+    assert!(shown[0].left.contains("model-") && shown[0].grade == Some(2));
+    assert!(crate::api::grading::reveal(&db, other, q).await.expect("reveal").is_empty());
+    // Votes follow the same rules; an admin may close someone else's queue.
+    let pair = item_id(&db, p, 0).await;
+    store_vote(&db, rev, false, &pair, "a").await.expect("vote");
+    shut_queue(&db, admin, true, p).await.expect("an admin closes");
+    assert!(is_conflict(store_vote(&db, rev, false, &pair, "b").await, "closed"));
+    let v = crate::api::grading::reveal(&db, rev, p).await.expect("reveal");
+    assert!(v[0].right.is_some() && v[0].vote.as_deref() == Some("a"));
+}

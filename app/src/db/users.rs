@@ -89,25 +89,52 @@ pub async fn admins(db: &Db) -> DbResult<i64> {
         .await?)
 }
 
-pub async fn create_session(db: &Db, token_hash: &str, user_id: i64, expires_at: i64) -> DbResult<()> {
-    sqlx::query("INSERT INTO sessions (token_hash, user_id, expires_at) VALUES (?, ?, ?)")
+pub async fn create_session(db: &Db, token_hash: &str, user_id: i64, expires_at: i64, now: i64) -> DbResult<()> {
+    sqlx::query("INSERT INTO sessions (token_hash, user_id, expires_at, last_seen) VALUES (?, ?, ?, ?)")
         .bind(token_hash)
         .bind(user_id)
         .bind(expires_at)
+        .bind(now)
         .execute(db)
         .await?;
     Ok(())
 }
 
-/// The user a live session belongs to.
-pub async fn session_user(db: &Db, token_hash: &str, now: i64) -> DbResult<Option<User>> {
-    Ok(sqlx::query_as(
-        "SELECT u.id, u.name, u.role, u.must_change_password, u.created_at FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash = ? AND s.expires_at > ?",
+/// How often a session's last request is written down (a write per request would be wasteful;
+/// idle limits are minutes to hours).
+pub const TOUCH_EVERY_S: i64 = 60;
+
+/// The user a live session belongs to: not past its lifetime, and used within `idle_s`. Notes
+/// the use (at most once a minute).
+pub async fn session_user(db: &Db, token_hash: &str, now: i64, idle_s: i64) -> DbResult<Option<User>> {
+    let user: Option<User> = sqlx::query_as(
+        "SELECT u.id, u.name, u.role, u.must_change_password, u.created_at FROM sessions s JOIN users u ON u.id = s.user_id \
+         WHERE s.token_hash = ? AND s.expires_at > ? AND s.last_seen > ?",
     )
     .bind(token_hash)
     .bind(now)
+    .bind(now - idle_s)
     .fetch_optional(db)
-    .await?)
+    .await?;
+    if user.is_some() {
+        sqlx::query("UPDATE sessions SET last_seen = ? WHERE token_hash = ? AND last_seen < ?")
+            .bind(now)
+            .bind(token_hash)
+            .bind(now - TOUCH_EVERY_S)
+            .execute(db)
+            .await?;
+    }
+    Ok(user)
+}
+
+/// Delete sessions past their lifetime or idle for longer than `idle_s`; how many went.
+pub async fn purge_sessions(db: &Db, now: i64, idle_s: i64) -> DbResult<u64> {
+    Ok(sqlx::query("DELETE FROM sessions WHERE expires_at <= ? OR last_seen <= ?")
+        .bind(now)
+        .bind(now - idle_s)
+        .execute(db)
+        .await?
+        .rows_affected())
 }
 
 pub async fn delete_session(db: &Db, token_hash: &str) -> DbResult<()> {

@@ -32,6 +32,8 @@ impl Role {
     pub fn allows(self, p: Permission) -> bool {
         match p {
             Permission::View => true,
+            // Reviewers grade blind: they never see an answer beside the model that wrote it.
+            Permission::ReadAnswers => self != Role::Reviewer,
             Permission::Run => matches!(self, Role::Admin | Role::Runner),
             Permission::Grade => matches!(self, Role::Admin | Role::Reviewer),
             Permission::Admin => self == Role::Admin,
@@ -44,11 +46,14 @@ impl Role {
 pub enum Permission {
     /// Read runs, charts, datasets, endpoints, prices, reports.
     View,
+    /// Read answers together with the model, run or endpoint that wrote them (records, answer
+    /// lists, side by side). Everyone but reviewers, who grade blind.
+    ReadAnswers,
     /// Launch and cancel runs; upload datasets; import; add endpoints; edit prices; make queues.
     Run,
     /// Grade answers and vote.
     Grade,
-    /// Manage users.
+    /// Manage users, and what runs on the server (launch commands).
     Admin,
 }
 
@@ -56,9 +61,10 @@ impl Permission {
     pub fn describe(self) -> &'static str {
         match self {
             Permission::View => "view",
+            Permission::ReadAnswers => "see answers with their models (reviewers grade blind)",
             Permission::Run => "launch runs and change data (runner or admin)",
             Permission::Grade => "grade answers (reviewer or admin)",
-            Permission::Admin => "manage users (admin)",
+            Permission::Admin => "manage users and launch commands (admin)",
         }
     }
 }

@@ -81,6 +81,18 @@ pub fn usd(x: f64) -> String {
     format!("${}", dec(x, 2))
 }
 
+/// Percent-encode everything but RFC 3986's unreserved characters (for a query value).
+pub fn percent_encode(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() * 3);
+    for b in s.bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => out.push(b as char),
+            _ => out.push_str(&format!("%{b:02X}")),
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

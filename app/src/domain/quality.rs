@@ -56,6 +56,57 @@ pub fn extract_json(text: &str) -> Option<(JsonForm, Value)> {
     None
 }
 
+/// The answer without a reasoning model's thinking: the text after the last `</think>` (some
+/// chat templates open the block in the prompt, so only the closing tag is in the answer); an
+/// answer that opens `<think>` and never closes it is all thinking, so nothing.
+pub fn without_reasoning(text: &str) -> &str {
+    if let Some(end) = text.rfind("</think>") {
+        return text[end + "</think>".len()..].trim_start();
+    }
+    if text.trim_start().starts_with("<think>") {
+        return "";
+    }
+    text
+}
+
+/// An answer as a blind reviewer reads it: the extracted JSON pretty-printed with sorted keys,
+/// whatever wrapped it (a fence, a sentence, nothing), so the wrapping cannot tell the model; or
+/// the text itself when it holds no JSON object. A reasoning model's thinking is left out.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ShownAnswer {
+    /// `text` is the extracted JSON.
+    pub json: bool,
+    pub text: String,
+}
+
+pub fn shown_answer(response: &str) -> ShownAnswer {
+    let text = without_reasoning(response);
+    match extract_json(text) {
+        Some((_, v)) => ShownAnswer {
+            json: true,
+            text: serde_json::to_string_pretty(&sorted_keys(v)).unwrap_or_default(),
+        },
+        None => ShownAnswer {
+            json: false,
+            text: text.trim().to_string(),
+        },
+    }
+}
+
+/// The value with every object's keys in sorted order (whatever order the model wrote them in,
+/// and whether or not serde_json preserves insertion order).
+fn sorted_keys(v: Value) -> Value {
+    match v {
+        Value::Object(m) => {
+            let mut pairs: Vec<(String, Value)> = m.into_iter().collect();
+            pairs.sort_by(|a, b| a.0.cmp(&b.0));
+            Value::Object(pairs.into_iter().map(|(k, v)| (k, sorted_keys(v))).collect())
+        }
+        Value::Array(a) => Value::Array(a.into_iter().map(sorted_keys).collect()),
+        other => other,
+    }
+}
+
 /// Index of the `}` closing the `{` at `start`, skipping braces inside strings.
 fn balanced_end(b: &[u8], start: usize) -> Option<usize> {
     let (mut depth, mut in_str, mut escaped) = (0usize, false, false);
@@ -130,6 +181,33 @@ mod tests {
         );
         assert_eq!(extract_json("no json here"), None);
         assert_eq!(extract_json("{\"truncated\": \"abc"), None);
+    }
+
+    #[test]
+    fn blind_readers_see_the_same_json_whatever_wrapped_it() {
+        let bare = "{\"b\": 1, \"a\": {\"y\": true, \"x\": \"s\"}}";
+        let fenced = "```json\n{\n    \"a\": {\"x\": \"s\", \"y\": true},\n    \"b\": 1\n}\n```";
+        let prose = "Here is my evaluation of the candidate.\n\n{\"a\": {\"x\": \"s\", \"y\": true}, \"b\": 1}";
+        let shown: Vec<ShownAnswer> = [bare, fenced, prose].iter().map(|t| shown_answer(t)).collect();
+        assert!(shown[0].json);
+        assert_eq!(shown[0], shown[1]);
+        assert_eq!(shown[0], shown[2]);
+        assert_eq!(
+            shown[0].text,
+            "{\n  \"a\": {\n    \"x\": \"s\",\n    \"y\": true\n  },\n  \"b\": 1\n}"
+        );
+        assert!(!shown[2].text.contains("Here is"), "the wrapping sentence is not shown");
+    }
+
+    #[test]
+    fn answers_without_json_are_shown_as_text_and_thinking_is_left_out() {
+        assert_eq!(shown_answer("  plain words ").text, "plain words");
+        assert!(!shown_answer("plain words").json);
+        let thought = "<think>I am model X and I reason {\"a\": 1}</think>\n{\"b\": 2}";
+        assert_eq!(shown_answer(thought).text, "{\n  \"b\": 2\n}");
+        assert_eq!(without_reasoning("reasoning only opened by the template</think>answer"), "answer");
+        assert_eq!(without_reasoning("<think>cut before the end"), "");
+        assert_eq!(without_reasoning("no thinking"), "no thinking");
     }
 
     #[test]

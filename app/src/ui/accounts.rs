@@ -1,4 +1,5 @@
-use super::widgets::{ErrorBox, FieldMessage, FormMessage};
+use super::widgets::{use_me, ErrorBox, FieldMessage, FormMessage, IfAllowed, Me};
+use crate::domain::accounts::Permission;
 use crate::api::accounts::{list_users, whoami, AddUser, ChangePassword, DeleteUser, Login, Logout, SetUserRole};
 use crate::api::AppError;
 use crate::domain::accounts::Role;
@@ -31,15 +32,20 @@ pub fn LoginPage() -> impl IntoView {
     }
 }
 
-/// The user's name and role, and the log-out button, in the header.
+/// The user's name and role, and the log-out button, in the header (from the `Me` context, so
+/// it follows every log-in and log-out).
 #[component]
 pub fn UserBadge() -> impl IntoView {
-    let me = Resource::new(|| (), |_| whoami());
+    let me = use_me();
     let logout = ServerAction::<Logout>::new();
     view! {
         <Suspense fallback=|| ()>
             {move || Suspend::new(async move {
-                me.await.ok().flatten().map(|u| view! {
+                let user = match me {
+                    Some(Me(r)) => r.await.ok().flatten(),
+                    None => None,
+                };
+                user.map(|u| view! {
                     <span class="me">
                         <a href="/account">{format!("{} ({})", u.name, u.role.label())}</a>
                         {(u.role == Role::Admin).then(|| view! { " · " <a href="/users">"Users"</a> })}
@@ -130,6 +136,7 @@ pub fn UsersPage() -> impl IntoView {
                 }
             })}
         </Transition>
+        <IfAllowed what=Permission::Admin otherwise="Admins manage users">
         <h2>"Add a user"</h2>
         <ActionForm action=add attr:aria-label="Add a user">
             <FormMessage error fields=vec!["name", "role", "password"]/>
@@ -144,5 +151,6 @@ pub fn UsersPage() -> impl IntoView {
             </div>
             <button type="submit" class="primary">"Add user"</button>
         </ActionForm>
+        </IfAllowed>
     }
 }

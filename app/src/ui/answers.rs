@@ -1,5 +1,6 @@
-use super::widgets::ErrorBox;
+use super::widgets::{ErrorBox, IfAllowed};
 use crate::api::quality::{run_answers, run_quality_summary};
+use crate::domain::accounts::Permission;
 use crate::domain::format;
 use leptos::prelude::*;
 
@@ -7,9 +8,6 @@ use leptos::prelude::*;
 #[component]
 pub fn RunAnswers(run_id: i64) -> impl IntoView {
     let summary = Resource::new(move || run_id, run_quality_summary);
-    let rec = RwSignal::new(String::new());
-    let problem = RwSignal::new(String::new());
-    let rows = Resource::new(move || (run_id, rec.get(), problem.get()), |(id, r, p)| run_answers(id, r, p));
     view! {
         <section aria-labelledby="checks-title">
             <h2 id="checks-title">"Quality checks"</h2>
@@ -36,60 +34,74 @@ pub fn RunAnswers(run_id: i64) -> impl IntoView {
                     }
                 })}
             </Suspense>
-            <div class="row">
-                <div class="field">
-                    <label for="f-rec">"Recommendation"</label>
-                    <select id="f-rec" on:change=move |ev| rec.set(event_target_value(&ev))>
-                        <option value="">"any"</option>
-                        {crate::domain::candidates::RECOMMENDATIONS.iter().map(|r| view! { <option value=*r>{*r}</option> }).collect_view()}
-                        <option value="(none)">"(none)"</option>
-                    </select>
-                </div>
-                <div class="field">
-                    <label for="f-problem">"Problem"</label>
-                    <select id="f-problem" on:change=move |ev| problem.set(event_target_value(&ev))>
-                        <option value="">"any"</option>
-                        <option value="no_json">"no JSON"</option>
-                        <option value="invalid">"invalid against the schema"</option>
-                        <option value="handback">"hands the task back"</option>
-                        <option value="truncated">"truncated"</option>
-                    </select>
-                </div>
-            </div>
-            <Transition fallback=|| ()>
-                {move || Suspend::new(async move {
-                    match rows.await {
-                        Ok(list) => view! {
-                            <p class="note">{format!("Showing {} answer(s){}.", list.len(), if list.len() >= crate::api::quality::ANSWERS_SHOWN { " (the first ones; filter to narrow)" } else { "" })}</p>
-                            <table class="answers">
-                                <thead><tr><th>"Item"</th><th>"JSON"</th><th>"Schema"</th><th>"Recommendation"</th><th>"Education"</th><th>"Companies"</th><th>"Trajectory"</th><th>"Engineer"</th><th>"Problems"</th></tr></thead>
-                                <tbody>
-                                    {list.into_iter().map(|c| {
-                                        let f = |p: &str| c.fields.get(p).cloned().unwrap_or_default();
-                                        let mut problems = c.schema_errors.clone();
-                                        if c.handback { problems.push("hands the task back".into()); }
-                                        if c.truncated { problems.push("truncated".into()); }
-                                        view! {
-                                            <tr>
-                                                <td>{c.custom_id.clone()}</td>
-                                                <td>{c.json_form.map(|j| j.label()).unwrap_or("none")}</td>
-                                                <td>{match c.schema_valid { Some(true) => "valid", Some(false) => "invalid", None => "—" }}</td>
-                                                <td>{c.recommendation.clone().unwrap_or_default()}</td>
-                                                <td>{f("analysis.educational_pedigree.rating")}</td>
-                                                <td>{f("analysis.company_pedigree.rating")}</td>
-                                                <td>{f("analysis.trajectory.rating")}</td>
-                                                <td>{f("analysis.is_software_engineer.value")}</td>
-                                                <td class="definition">{problems.join("; ")}</td>
-                                            </tr>
-                                        }
-                                    }).collect_view()}
-                                </tbody>
-                            </table>
-                        }.into_any(),
-                        Err(e) => view! { <ErrorBox error=e/> }.into_any(),
-                    }
-                })}
-            </Transition>
+            // Each answer beside its run: not for reviewers, who grade blind.
+            <IfAllowed what=Permission::ReadAnswers>
+                <AnswerList run_id/>
+            </IfAllowed>
         </section>
+    }
+}
+
+/// The run's checked answers, filterable by recommendation and problem.
+#[component]
+fn AnswerList(run_id: i64) -> impl IntoView {
+    let rec = RwSignal::new(String::new());
+    let problem = RwSignal::new(String::new());
+    let rows = Resource::new(move || (run_id, rec.get(), problem.get()), |(id, r, p)| run_answers(id, r, p));
+    view! {
+        <div class="row">
+            <div class="field">
+                <label for="f-rec">"Recommendation"</label>
+                <select id="f-rec" on:change=move |ev| rec.set(event_target_value(&ev))>
+                    <option value="">"any"</option>
+                    {crate::domain::candidates::RECOMMENDATIONS.iter().map(|r| view! { <option value=*r>{*r}</option> }).collect_view()}
+                    <option value="(none)">"(none)"</option>
+                </select>
+            </div>
+            <div class="field">
+                <label for="f-problem">"Problem"</label>
+                <select id="f-problem" on:change=move |ev| problem.set(event_target_value(&ev))>
+                    <option value="">"any"</option>
+                    <option value="no_json">"no JSON"</option>
+                    <option value="invalid">"invalid against the schema"</option>
+                    <option value="handback">"hands the task back"</option>
+                    <option value="truncated">"truncated"</option>
+                </select>
+            </div>
+        </div>
+        <Transition fallback=|| ()>
+            {move || Suspend::new(async move {
+                match rows.await {
+                    Ok(list) => view! {
+                        <p class="note">{format!("Showing {} answer(s){}.", list.len(), if list.len() >= crate::api::quality::ANSWERS_SHOWN { " (the first ones; filter to narrow)" } else { "" })}</p>
+                        <table class="answers">
+                            <thead><tr><th>"Item"</th><th>"JSON"</th><th>"Schema"</th><th>"Recommendation"</th><th>"Education"</th><th>"Companies"</th><th>"Trajectory"</th><th>"Engineer"</th><th>"Problems"</th></tr></thead>
+                            <tbody>
+                                {list.into_iter().map(|c| {
+                                    let f = |p: &str| c.fields.get(p).cloned().unwrap_or_default();
+                                    let mut problems = c.schema_errors.clone();
+                                    if c.handback { problems.push("hands the task back".into()); }
+                                    if c.truncated { problems.push("truncated".into()); }
+                                    view! {
+                                        <tr>
+                                            <td>{c.custom_id.clone()}</td>
+                                            <td>{c.json_form.map(|j| j.label()).unwrap_or("none")}</td>
+                                            <td>{match c.schema_valid { Some(true) => "valid", Some(false) => "invalid", None => "—" }}</td>
+                                            <td>{c.recommendation.clone().unwrap_or_default()}</td>
+                                            <td>{f("analysis.educational_pedigree.rating")}</td>
+                                            <td>{f("analysis.company_pedigree.rating")}</td>
+                                            <td>{f("analysis.trajectory.rating")}</td>
+                                            <td>{f("analysis.is_software_engineer.value")}</td>
+                                            <td class="definition">{problems.join("; ")}</td>
+                                        </tr>
+                                    }
+                                }).collect_view()}
+                            </tbody>
+                        </table>
+                    }.into_any(),
+                    Err(e) => view! { <ErrorBox error=e/> }.into_any(),
+                }
+            })}
+        </Transition>
     }
 }

@@ -13,6 +13,8 @@ use super::run::RunPage;
 use super::runs::RunsPage;
 use super::sweep::SweepPage;
 use super::tests::TestsPage;
+use super::widgets::IfAllowed;
+use crate::domain::accounts::Permission;
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
 use leptos_router::components::{Route, Router, Routes, A};
@@ -51,18 +53,31 @@ pub fn App() -> impl IntoView {
         <Stylesheet id="leptos" href="/pkg/bakeoff.css"/>
         <Title text="Bakeoff"/>
         <Router>
+            <Frame/>
+        </Router>
+    }
+}
+
+/// The header and the pages, with the logged-in user in the context (refetched at every
+/// navigation, so the header follows a log-in, a log-out or an expired session).
+#[component]
+fn Frame() -> impl IntoView {
+    let location = leptos_router::hooks::use_location();
+    let me = Resource::new(move || location.pathname.get(), |_| crate::api::accounts::whoami());
+    provide_context(super::widgets::Me(me));
+    view! {
             <header class="top">
                 <nav aria-label="Main">
                     <A href="/" attr:class="brand">"Bakeoff"</A>
                     <A href="/">"Runs"</A>
-                    <A href="/launch">"New run"</A>
+                    <IfAllowed what=Permission::Run><A href="/launch">"New run"</A></IfAllowed>
                     <A href="/quality">"Quality"</A>
                     <A href="/grade">"Grade"</A>
                     <A href="/costs">"Costs"</A>
                     <A href="/planner">"Planner"</A>
                     <A href="/tests">"Pending tests"</A>
                     <A href="/report">"Report"</A>
-                    <A href="/import">"Import"</A>
+                    <IfAllowed what=Permission::Run><A href="/import">"Import"</A></IfAllowed>
                     <A href="/endpoints">"Endpoints"</A>
                     <A href="/datasets">"Datasets"</A>
                     <span class="spacer"></span>
@@ -91,6 +106,5 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/datasets") view=DatasetsPage/>
                 </Routes>
             </main>
-        </Router>
     }
 }

@@ -1,7 +1,8 @@
 use super::charts::CdfCharts;
-use super::widgets::{tree, ErrorBox, OriginBadge};
+use super::widgets::{tree, ErrorBox, IfAllowed, OriginBadge};
 use crate::api::quality::side_by_side;
 use crate::api::runs::compare_runs;
+use crate::domain::accounts::Permission;
 use crate::domain::definitions as def;
 use crate::domain::format;
 use crate::domain::quality::extract_json;
@@ -22,8 +23,6 @@ pub fn ComparePage() -> impl IntoView {
             .collect::<Vec<_>>()
     };
     let data = Resource::new(ids, compare_runs);
-    let item = RwSignal::new(None::<String>);
-    let answers = Resource::new(move || (ids(), item.get()), |(ids, item)| side_by_side(ids, item));
     view! {
         <h1>"Compare runs"</h1>
         <Suspense fallback=|| view! { <p>"Loading…"</p> }>
@@ -69,6 +68,19 @@ pub fn ComparePage() -> impl IntoView {
                 }
             })}
         </Suspense>
+        // Answers beside their models: not for reviewers, who grade blind.
+        <IfAllowed what=Permission::ReadAnswers>
+            <SideBySide ids=Signal::derive(ids)/>
+        </IfAllowed>
+    }
+}
+
+/// The same item's answer from each run, named by model.
+#[component]
+fn SideBySide(ids: Signal<Vec<i64>>) -> impl IntoView {
+    let item = RwSignal::new(None::<String>);
+    let answers = Resource::new(move || (ids.get(), item.get()), |(ids, item)| side_by_side(ids, item));
+    view! {
         <section aria-labelledby="sbs-title">
             <h2 id="sbs-title">"Answers side by side"</h2>
             <p class="note">"The same item from each run, with the model named (for blind judgement use a pairwise grading queue)."</p>

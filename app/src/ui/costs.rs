@@ -1,7 +1,8 @@
 //! Costs: every finished run priced by the chosen sheet (recomputed in the browser as you change
 //! the sheet or the volume), the sheets themselves (editable), and the hybrid strategy.
 
-use super::widgets::{ErrorBox, FieldMessage, FormMessage, OriginBadge};
+use super::widgets::{can, ErrorBox, FieldMessage, FormMessage, IfAllowed, OriginBadge};
+use crate::domain::accounts::Permission;
 use crate::api::cost::{cost_data, hybrid_data, AddSheet, CostRun, CostTables, DeletePrice, PriceForm, SavePrice};
 use crate::api::AppError;
 use crate::charts::{cost_bars, hybrid_curve, monthly_lines, speed_quality_cost, ScatterPoint};
@@ -319,6 +320,7 @@ fn Sheets(
     let error: Signal<Option<AppError>> = Signal::derive(move || save.value().get().and_then(Result::err));
     let sheet_error: Signal<Option<AppError>> = Signal::derive(move || add_sheet.value().get().and_then(Result::err));
     let editing = RwSignal::new(None::<PriceForm>);
+    let can_run = can(Permission::Run);
     let field = move |f: fn(&PriceForm) -> String| move || editing.get().map(|p| f(&p)).unwrap_or_default();
     view! {
         <section aria-labelledby="sheets-title">
@@ -326,6 +328,7 @@ fn Sheets(
             {sheets.iter().map(|s| {
                 let rows = s.rows.clone();
                 let sheet_id = s.id;
+                let add_label = format!("Add a price to {}", s.name);
                 view! {
                     <h3>{format!("{} — {}", s.name, s.provider)}</h3>
                     <p class="note">{format!("Dated {}. Source: {}.", s.dated, s.source)} {s.default_model_key.clone().map(|k| format!(" Models it does not list are priced at the '{k}' row."))}</p>
@@ -359,16 +362,20 @@ fn Sheets(
                                         <td class="num">{r.hourly().map(|h| format!("{h:.4}")).unwrap_or_default()}</td>
                                         <td>{r.note.clone()} {self_hosted}</td>
                                         <td>
-                                            <button on:click=move |_| editing.set(Some(form.clone()))>"Edit"</button>
+                                            <Show when=move || can_run.get()>
+                                            <button on:click={let form = form.clone(); move |_| editing.set(Some(form.clone()))}>"Edit"</button>
                                             " "
                                             <button class="danger" on:click=move |_| { delete.dispatch(DeletePrice { id }); }>"Delete"</button>
+                                            </Show>
                                         </td>
                                     </tr>
                                 }
                             }).collect_view()}
                         </tbody>
                     </table>
-                    <button on:click=move |_| editing.set(Some(PriceForm { sheet_id: sheet_id.to_string(), kind: "serverless".into(), ..Default::default() }))>{format!("Add a price to {}", s.name)}</button>
+                    <Show when=move || can_run.get()>
+                    <button on:click=move |_| editing.set(Some(PriceForm { sheet_id: sheet_id.to_string(), kind: "serverless".into(), ..Default::default() }))>{add_label.clone()}</button>
+                    </Show>
                 }
             }).collect_view()}
             <Show when=move || editing.get().is_some()>
@@ -411,6 +418,7 @@ fn Sheets(
                     <button type="button" on:click=move |_| editing.set(None)>"Close"</button>
                 </ActionForm>
             </Show>
+            <IfAllowed what=Permission::Run>
             <h3>"Add a price sheet"</h3>
             <ActionForm action=add_sheet attr:class="sheet-form" attr:aria-label="Add a price sheet">
                 <FormMessage error=sheet_error fields=vec!["name", "provider", "source", "dated"]/>
@@ -422,6 +430,7 @@ fn Sheets(
                 <div class="field"><label for="s-source">"Source"</label><input id="s-source" name="source" type="text" placeholder="URL or document"/><FieldMessage error=sheet_error field="source"/></div>
                 <button type="submit">"Add sheet"</button>
             </ActionForm>
+            </IfAllowed>
         </section>
     }
 }

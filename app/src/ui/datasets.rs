@@ -1,4 +1,5 @@
-use super::widgets::{ErrorBox, QueryFieldError};
+use super::widgets::{ErrorBox, IfAllowed, QueryFieldError};
+use crate::domain::accounts::Permission;
 use crate::api::datasets::list_datasets;
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
@@ -41,6 +42,7 @@ pub fn DatasetsPage() -> impl IntoView {
                 }
             })}
         </Suspense>
+        <IfAllowed what=Permission::Run otherwise="Runners and admins upload datasets">
         <h2>"Upload a dataset"</h2>
         <form class="upload" method="post" action="/datasets/upload" enctype="multipart/form-data" aria-label="Upload a dataset">
             <QueryFieldError field="form"/>
@@ -70,5 +72,6 @@ pub fn DatasetsPage() -> impl IntoView {
             </div>
             <button type="submit" class="primary">"Upload"</button>
         </form>
+        </IfAllowed>
     }
 }

@@ -1,12 +1,17 @@
-use super::widgets::{ErrorBox, FieldMessage, FormMessage};
+use super::widgets::{ErrorBox, FieldMessage, FormMessage, IfAllowed};
+use crate::api::endpoints::command::{display, EXAMPLE};
 use crate::api::endpoints::{list_endpoints, AddEndpoint};
+use crate::api::planning::SetLaunchTemplate;
+use crate::api::types::EndpointView;
 use crate::api::AppError;
+use crate::domain::accounts::Permission;
 use leptos::prelude::*;
 
 #[component]
 pub fn EndpointsPage() -> impl IntoView {
     let add = ServerAction::<AddEndpoint>::new();
-    let endpoints = Resource::new(move || add.version().get(), |_| list_endpoints());
+    let set = ServerAction::<SetLaunchTemplate>::new();
+    let endpoints = Resource::new(move || (add.version().get(), set.version().get()), |_| list_endpoints());
     let error: Signal<Option<AppError>> = Signal::derive(move || add.value().get().and_then(Result::err));
     view! {
         <h1>"Endpoints"</h1>
@@ -20,30 +25,19 @@ pub fn EndpointsPage() -> impl IntoView {
             {move || Suspend::new(async move {
                 match endpoints.await {
                     Ok(eps) => view! {
-                        <table class="endpoints">
-                            <thead>
-                                <tr><th>"Name"</th><th>"URL"</th><th>"Models (max_model_len)"</th><th>"Checked"</th><th>"Managed launch"</th></tr>
-                            </thead>
-                            <tbody>
-                                {eps.into_iter().map(|e| view! {
-                                    <tr>
-                                        <td>{e.name.clone()} " " {e.simulated.then(|| view! { <span class="badge badge-simulated">"simulated"</span> })}</td>
-                                        <td><code>{e.base_url.clone()}</code></td>
-                                        <td>{e.models.iter().map(|m| format!("{} ({})", m.id, m.max_model_len.map(|l| l.to_string()).unwrap_or("?".into()))).collect::<Vec<_>>().join(", ")}</td>
-                                        <td>{e.checked_at.clone().unwrap_or_default()}</td>
-                                        <td><code class="small">{e.launch_template.clone().unwrap_or_default()}</code></td>
-                                    </tr>
-                                }).collect_view()}
-                            </tbody>
-                        </table>
+                        <EndpointTable eps=eps.clone()/>
+                        <IfAllowed what=Permission::Admin>
+                            <LaunchCommands eps=eps.clone() set/>
+                        </IfAllowed>
                     }.into_any(),
                     Err(e) => view! { <ErrorBox error=e/> }.into_any(),
                 }
             })}
         </Transition>
+        <IfAllowed what=Permission::Run otherwise="Runners and admins add endpoints.">
         <h2>"Add an endpoint"</h2>
         <ActionForm action=add attr:class="add-endpoint" attr:aria-label="Add an endpoint">
-            <FormMessage error fields=vec!["name", "base_url", "launch_template"]/>
+            <FormMessage error fields=vec!["name", "base_url", "launch_template", "launch_models"]/>
             <div class="field">
                 <label for="ep-name">"Name"</label>
                 <input id="ep-name" name="name" type="text" placeholder="e.g. RTX 4080 box"/>
@@ -54,13 +48,112 @@ pub fn EndpointsPage() -> impl IntoView {
                 <input id="ep-url" name="base_url" type="text" placeholder="http://gpu-box:8000"/>
                 <FieldMessage error field="base_url"/>
             </div>
-            <div class="field">
-                <label for="ep-launch">"Launch command (optional: Bakeoff starts and stops the server for each run)"</label>
-                <input id="ep-launch" name="launch_template" type="text" placeholder="vllm serve {model} --port {port} --gpu-memory-utilization {util} --max-model-len {max_model_len} --max-num-seqs {max_num_seqs} {eager}"/>
-                <FieldMessage error field="launch_template"/>
-            </div>
+            <IfAllowed what=Permission::Admin>
+                <LaunchFields error prefix="ep"/>
+            </IfAllowed>
             <button type="submit" class="primary">"Check and add"</button>
             {move || add.value().get().and_then(Result::ok).map(|id| view! { <p class="ok" role="status">{format!("Endpoint {id} added.")}</p> })}
+        </ActionForm>
+        </IfAllowed>
+    }
+}
+
+#[component]
+fn EndpointTable(eps: Vec<EndpointView>) -> impl IntoView {
+    view! {
+        <table class="endpoints">
+            <thead>
+                <tr><th>"Name"</th><th>"URL"</th><th>"Models (max_model_len)"</th><th>"Checked"</th><th>"Managed launch"</th></tr>
+            </thead>
+            <tbody>
+                {eps.into_iter().map(|e| view! {
+                    <tr>
+                        <td>{e.name.clone()} " " {e.simulated.then(|| view! { <span class="badge badge-simulated">"simulated"</span> })}</td>
+                        <td><code>{e.base_url.clone()}</code></td>
+                        <td>{e.models.iter().map(|m| format!("{} ({})", m.id, m.max_model_len.map(|l| l.to_string()).unwrap_or("?".into()))).collect::<Vec<_>>().join(", ")}</td>
+                        <td>{e.checked_at.clone().unwrap_or_default()}</td>
+                        <td>{managed_cell(&e)}</td>
+                    </tr>
+                }).collect_view()}
+            </tbody>
+        </table>
+    }
+}
+
+fn managed_cell(e: &EndpointView) -> AnyView {
+    match (&e.launch_args, &e.legacy_launch_template) {
+        (Some(args), _) => view! { <code class="small">{display(args)}</code> }.into_any(),
+        (None, Some(_)) => view! {
+            <span class="badge error">"old launch command: not run until an admin enters it again"</span>
+        }
+        .into_any(),
+        (None, None) => ().into_any(),
+    }
+}
+
+/// The launch command and its models (admins only): no shell ever sees them.
+#[component]
+fn LaunchFields(#[prop(into)] error: Signal<Option<AppError>>, prefix: &'static str) -> impl IntoView {
+    let cmd_id = format!("{prefix}-launch");
+    let models_id = format!("{prefix}-models");
+    view! {
+        <div class="field">
+            <label for=cmd_id.clone()>"Launch command (optional: Bakeoff starts and stops the server for each run)"</label>
+            <input id=cmd_id name="launch_template" type="text" placeholder=EXAMPLE/>
+            <p class="note">
+                "Run directly, without a shell: arguments are separated by spaces, and each placeholder ("
+                <code>"{model}"</code> ", " <code>"{port}"</code> ", " <code>"{util}"</code> ", "
+                <code>"{max_model_len}"</code> ", " <code>"{max_num_seqs}"</code> ", " <code>"{eager}"</code>
+                ") is an argument of its own: " <code>"--port {port}"</code> ", not " <code>"--port={port}"</code> "."
+            </p>
+            <FieldMessage error field="launch_template"/>
+        </div>
+        <div class="field">
+            <label for=models_id.clone()>"Models it may start (one per line; runs may use only these)"</label>
+            <textarea id=models_id name="launch_models" rows="3" placeholder="google/gemma-3-4b-it"></textarea>
+            <FieldMessage error field="launch_models"/>
+        </div>
+    }
+}
+
+/// Set, replace or clear managed endpoints' launch commands (admins only).
+#[component]
+fn LaunchCommands(eps: Vec<EndpointView>, set: ServerAction<SetLaunchTemplate>) -> impl IntoView {
+    let error: Signal<Option<AppError>> = Signal::derive(move || set.value().get().and_then(Result::err));
+    let legacy: Vec<EndpointView> = eps.iter().filter(|e| e.legacy_launch_template.is_some()).cloned().collect();
+    let choices: Vec<EndpointView> = eps.into_iter().filter(|e| !e.builtin).collect();
+    view! {
+        <h2>"Launch commands"</h2>
+        {(!legacy.is_empty()).then(|| view! {
+            <div class="form-error" role="note">
+                <p>"These commands were stored as shell lines, which Bakeoff no longer runs. Enter each again below, as arguments, with the models it may start:"</p>
+                <ul>
+                    {legacy.into_iter().map(|e| view! {
+                        <li>{e.name.clone()} ": " <code class="small">{e.legacy_launch_template.clone().unwrap_or_default()}</code></li>
+                    }).collect_view()}
+                </ul>
+            </div>
+        })}
+        <ActionForm action=set attr:class="launch-command" attr:aria-label="Set a launch command">
+            <FormMessage error fields=vec!["endpoint_id", "template", "launch_template", "launch_models"]/>
+            <div class="field">
+                <label for="lc-endpoint">"Endpoint"</label>
+                <select id="lc-endpoint" name="endpoint_id">
+                    {choices.into_iter().map(|e| view! { <option value=e.id.to_string()>{format!("{} ({})", e.name, e.base_url)}</option> }).collect_view()}
+                </select>
+            </div>
+            <div class="field">
+                <label for="lc-command">"Launch command (empty: no longer managed)"</label>
+                <input id="lc-command" name="template" type="text" placeholder=EXAMPLE/>
+                <FieldMessage error field="launch_template"/>
+            </div>
+            <div class="field">
+                <label for="lc-models">"Models it may start (one per line)"</label>
+                <textarea id="lc-models" name="models" rows="3" placeholder="google/gemma-3-4b-it"></textarea>
+                <FieldMessage error field="launch_models"/>
+            </div>
+            <button type="submit">"Save launch command"</button>
+            {move || set.value().get().and_then(Result::ok).map(|_| view! { <p class="ok" role="status">"Launch command saved."</p> })}
         </ActionForm>
     }
 }

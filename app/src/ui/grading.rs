@@ -1,11 +1,16 @@
-//! Grading queues and the grader: everything by keyboard (digits, j/k, Enter, ?), blind by
-//! default (the model is shown only after the grade is saved).
+//! Grading queues and the grader: everything by keyboard (digits, j/k, Enter, ?). Blind by
+//! default: the model is revealed only when the queue's maker closes the queue, and a grade is
+//! final once the reviewer moves on.
 
-use super::widgets::{tree, ErrorBox, FieldMessage, FormMessage, OriginBadge};
+use super::widgets::{use_me, ErrorBox, FieldMessage, FormMessage, IfAllowed, Me, OriginBadge};
 use crate::api::cost::cost_data;
-use crate::api::grading::{grading_item, list_queues, save_grade, save_vote, CreateQueue, GradeInput, ItemView, Revealed};
+use crate::api::grading::{
+    grading_item, list_queues, queue_reveal, save_grade, save_vote, CloseQueue, CreateQueue, GradeInput, ItemView, Saved,
+};
+use crate::api::types::QueueView;
 use crate::api::AppError;
-use crate::domain::quality::extract_json;
+use crate::domain::accounts::{Permission, Role};
+use crate::domain::quality::ShownAnswer;
 use leptos::prelude::*;
 use leptos_router::hooks::{use_params_map, use_query_map};
 use std::collections::BTreeMap;
@@ -13,29 +18,59 @@ use std::collections::BTreeMap;
 #[component]
 pub fn GradingPage() -> impl IntoView {
     let create = ServerAction::<CreateQueue>::new();
-    let queues = Resource::new(move || create.version().get(), |_| list_queues());
+    let close = ServerAction::<CloseQueue>::new();
+    let queues = Resource::new(move || (create.version().get(), close.version().get()), |_| list_queues());
     let runs = Resource::new(|| (), |_| cost_data());
     let error: Signal<Option<AppError>> = Signal::derive(move || create.value().get().and_then(Result::err));
+    // The queue whose Close button was pressed, waiting for the confirmation.
+    let confirming = RwSignal::new(None::<QueueView>);
+    let me = use_me();
     view! {
         <h1>"Grading"</h1>
-        <p class="lead">"Queues of sampled answers to grade on the dataset's rubric, or to compare blind in pairs. The model behind an answer stays hidden until your grade is saved."</p>
+        <p class="lead">"Queues of sampled answers to grade on the dataset's rubric, or to compare blind in pairs. In a blind queue the model behind an answer stays hidden, and a grade is final once you move on to the next; when its maker closes the queue, each reviewer sees which model wrote what they judged."</p>
+        {move || close.value().get().and_then(Result::err).map(|e| view! { <ErrorBox error=e/> })}
+        {move || confirming.get().map(|q| {
+            let id = q.id;
+            view! {
+                <div class="form-error" role="alertdialog" aria-label="Close the queue?">
+                    <p>{format!("Close '{}'? Grading stops for everyone, and each reviewer then sees which model wrote the answers they judged.", q.name)}</p>
+                    <button type="button" class="danger" on:click=move |_| { close.dispatch(CloseQueue { queue_id: id }); confirming.set(None); }>"Close and reveal"</button>
+                    " "
+                    <button type="button" on:click=move |_| confirming.set(None)>"Keep it open"</button>
+                </div>
+            }
+        })}
         <Transition fallback=|| view! { <p>"Loading…"</p> }>
             {move || Suspend::new(async move {
+                let admin = match me {
+                    Some(Me(r)) => r.await.ok().flatten().is_some_and(|u| u.role == Role::Admin),
+                    None => false,
+                };
                 match queues.await {
                     Ok(qs) if qs.is_empty() => view! { <p class="empty">"No queues yet: make one below."</p> }.into_any(),
                     Ok(qs) => view! {
                         <table class="queues">
-                            <thead><tr><th>"Queue"</th><th>"Kind"</th><th class="num">"Items"</th><th class="num">"Done by you"</th><th class="num">"Judgements (all reviewers)"</th><th></th></tr></thead>
+                            <thead><tr><th>"Queue"</th><th>"Kind"</th><th>"Status"</th><th class="num">"Items"</th><th class="num">"Done by you"</th><th class="num">"Judgements (all reviewers)"</th><th></th></tr></thead>
                             <tbody>
-                                {qs.into_iter().map(|q| view! {
-                                    <tr>
-                                        <td>{q.name.clone()} {(!q.blind).then_some(" (not blind)")}</td>
-                                        <td>{if q.kind == "pairwise" { "blind pairwise votes" } else { "grade on the rubric" }}</td>
-                                        <td class="num">{q.items}</td>
-                                        <td class="num">{q.done_by_me}</td>
-                                        <td class="num">{q.judgements}</td>
-                                        <td><a href=format!("/grade/{}", q.id)>{if q.done_by_me >= q.items { "Review" } else { "Start grading" }}</a></td>
-                                    </tr>
+                                {qs.into_iter().map(|q| {
+                                    let may_close = !q.closed && (q.made_by_me || admin);
+                                    let asked = q.clone();
+                                    view! {
+                                        <tr>
+                                            <td>{q.name.clone()} {(!q.blind).then_some(" (not blind)")}</td>
+                                            <td>{if q.kind == "pairwise" { "blind pairwise votes" } else { "grade on the rubric" }}</td>
+                                            <td>{if q.closed { "closed: models revealed" } else { "open" }}</td>
+                                            <td class="num">{q.items}</td>
+                                            <td class="num">{q.done_by_me}</td>
+                                            <td class="num">{q.judgements}</td>
+                                            <td>
+                                                <a href=format!("/grade/{}", q.id)>{if q.closed { "See who wrote what" } else if q.done_by_me >= q.items { "Review" } else { "Start grading" }}</a>
+                                                {may_close.then(|| view! {
+                                                    " " <button type="button" aria-label=format!("Close {}", q.name) on:click=move |_| confirming.set(Some(asked.clone()))>"Close…"</button>
+                                                })}
+                                            </td>
+                                        </tr>
+                                    }
                                 }).collect_view()}
                             </tbody>
                         </table>
@@ -46,7 +81,7 @@ pub fn GradingPage() -> impl IntoView {
         </Transition>
         <h2>"New queue"</h2>
         <ActionForm action=create attr:aria-label="New queue">
-            <FormMessage error fields=vec!["name", "kind", "runs", "sample_size"]/>
+            <FormMessage error fields=vec!["name", "kind", "runs", "sample_size", "seed"]/>
             <div class="row">
                 <div class="field"><label for="q-name">"Name"</label><input id="q-name" name="form[name]" type="text"/><FieldMessage error field="name"/></div>
                 <div class="field">
@@ -58,7 +93,7 @@ pub fn GradingPage() -> impl IntoView {
                     <FieldMessage error field="kind"/>
                 </div>
                 <div class="field"><label for="q-size">"Sample size (items)"</label><input id="q-size" name="form[sample_size]" type="number" value="20"/><FieldMessage error field="sample_size"/></div>
-                <div class="field"><label for="q-seed">"Seed"</label><input id="q-seed" name="form[seed]" type="number" value="1"/></div>
+                <div class="field"><label for="q-seed">"Seed (empty: random)"</label><input id="q-seed" name="form[seed]" type="number" placeholder="random"/><FieldMessage error field="seed"/></div>
             </div>
             <fieldset>
                 <legend>"Runs (same dataset)"</legend>
@@ -74,26 +109,109 @@ pub fn GradingPage() -> impl IntoView {
                 </Suspense>
                 <FieldMessage error field="runs"/>
             </fieldset>
-            <div class="field checkbox"><input id="q-unblind" name="form[unblind]" type="checkbox" value="1"/><label for="q-unblind">"Show the model while grading (not blind)"</label></div>
+            <IfAllowed what=Permission::ReadAnswers>
+                <div class="field checkbox"><input id="q-unblind" name="form[unblind]" type="checkbox" value="1"/><label for="q-unblind">"Show the model while grading (not blind)"</label></div>
+            </IfAllowed>
             <button type="submit" class="primary">"Make queue"</button>
             {move || create.value().get().and_then(Result::ok).map(|id| view! { <p class="ok" role="status">"Queue made. " <a href=format!("/grade/{id}")>"Start grading"</a></p> })}
         </ActionForm>
     }
 }
 
+/// One queue: the grader while it is open, who wrote what once it is closed.
 #[component]
 pub fn GraderPage() -> impl IntoView {
     let params = use_params_map();
-    let query = use_query_map();
     let queue_id = move || params.read().get("id").and_then(|s| s.parse::<i64>().ok()).unwrap_or(0);
+    let queue = Resource::new(queue_id, |id| async move {
+        list_queues().await.map(|qs| qs.into_iter().find(|q| q.id == id))
+    });
+    view! {
+        <h1>"Grade"</h1>
+        <Suspense fallback=|| view! { <p>"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match queue.await {
+                    Err(e) => view! { <ErrorBox error=e/> }.into_any(),
+                    Ok(None) => view! { <p class="error" role="alert">"No such queue."</p> }.into_any(),
+                    Ok(Some(q)) if q.closed => view! { <Reveal queue_id=q.id/> }.into_any(),
+                    Ok(Some(q)) => view! { <Grader queue_id=q.id/> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+/// After the queue is closed: which model wrote each answer the reviewer judged.
+#[component]
+fn Reveal(queue_id: i64) -> impl IntoView {
+    let rows = Resource::new(move || queue_id, queue_reveal);
+    view! {
+        <p class="note" role="status">"This queue is closed: grading has stopped. Here is who wrote the answers you judged."</p>
+        <Suspense fallback=|| ()>
+            {move || Suspend::new(async move {
+                match rows.await {
+                    Err(e) => view! { <ErrorBox error=e/> }.into_any(),
+                    Ok(rows) if rows.is_empty() => view! { <p class="empty">"You judged no item of this queue."</p> }.into_any(),
+                    Ok(rows) => view! {
+                        <table class="reveal" aria-label="Who wrote what">
+                            <thead><tr><th class="num">"Item"</th><th>"Your judgement"</th><th>"Written by"</th></tr></thead>
+                            <tbody>
+                                {rows.into_iter().map(|r| view! {
+                                    <tr>
+                                        <td class="num">{r.position + 1}</td>
+                                        <td>{match (r.grade, r.vote.clone()) {
+                                            (Some(g), _) => format!("{g}/5"),
+                                            (None, Some(v)) => vote_label(&v).to_string(),
+                                            (None, None) => "—".to_string(),
+                                        }}</td>
+                                        <td>{match r.right.clone() {
+                                            Some(right) => format!("A (left): {} · B (right): {}", r.left, right),
+                                            None => r.left.clone(),
+                                        }}</td>
+                                    </tr>
+                                }).collect_view()}
+                            </tbody>
+                        </table>
+                    }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+fn vote_label(v: &str) -> &'static str {
+    match v {
+        "a" => "A is better",
+        "b" => "B is better",
+        "tie" => "tie",
+        "both_bad" => "both bad",
+        _ => "?",
+    }
+}
+
+/// An answer as the blind reviewer reads it (the server already normalised it).
+fn answer_view(a: &ShownAnswer) -> AnyView {
+    if a.json {
+        view! { <pre class="answer-json">{a.text.clone()}</pre> }.into_any()
+    } else {
+        view! { <p class="note">"No JSON found."</p> <pre class="answer-text">{a.text.clone()}</pre> }.into_any()
+    }
+}
+
+/// The keyboard grader of an open queue.
+#[component]
+fn Grader(queue_id: i64) -> impl IntoView {
+    let query = use_query_map();
     let position = RwSignal::new(query.get_untracked().get("at").and_then(|s| s.parse::<i64>().ok()));
-    let item = Resource::new(move || (queue_id(), position.get()), |(q, p)| grading_item(q, p));
+    let item = Resource::new(move || (queue_id, position.get()), |(q, p)| grading_item(q, p));
     let overall = RwSignal::new(0u8);
     let fields = RwSignal::new(BTreeMap::<String, String>::new());
     let comment = RwSignal::new(String::new());
     let gold = RwSignal::new(false);
     let help = RwSignal::new(false);
-    let revealed = RwSignal::new(None::<String>);
+    // What the last save said ("Saved.", and who wrote it where the queue is not blind).
+    let saved = RwSignal::new(None::<String>);
+    // The item shown; its `locked` says the judgement is final (keys and buttons then do nothing).
     let current = RwSignal::new(None::<ItemView>);
     let save = Action::new(|g: &GradeInput| {
         let g = g.clone();
@@ -115,11 +233,11 @@ pub fn GraderPage() -> impl IntoView {
             current.set(it);
         }
     });
-    let after = move |r: Result<Revealed, AppError>| match r {
-        Ok(rv) => {
+    let after = move |r: Result<Saved, AppError>| match r {
+        Ok(s) => {
             error.set(None);
-            revealed.set(Some(rv.text));
-            position.set(Some(rv.next_position.unwrap_or(i64::MAX)));
+            saved.set(Some(s.reveal.map(|t| format!("Saved. {t}")).unwrap_or_else(|| "Saved.".into())));
+            position.set(Some(s.next_position.unwrap_or(i64::MAX)));
         }
         Err(e) => error.set(Some(e)),
     };
@@ -134,7 +252,7 @@ pub fn GraderPage() -> impl IntoView {
         }
     });
     let submit = move || {
-        if let Some(it) = current.get_untracked() {
+        if let Some(it) = current.get_untracked().filter(|i| !i.locked) {
             save.dispatch(GradeInput {
                 item_id: it.item_id,
                 overall: overall.get_untracked(),
@@ -145,14 +263,15 @@ pub fn GraderPage() -> impl IntoView {
         }
     };
     let cast = move |choice: &str| {
-        if let Some(it) = current.get_untracked() {
+        if let Some(it) = current.get_untracked().filter(|i| !i.locked) {
             vote.dispatch((it.item_id, choice.to_string()));
         }
     };
     let step = move |d: i64| {
         if let Some(it) = current.get_untracked() {
             let p = (it.position + d).clamp(0, (it.total - 1).max(0));
-            revealed.set(None);
+            saved.set(None);
+            error.set(None);
             position.set(Some(p));
         }
     };
@@ -176,8 +295,9 @@ pub fn GraderPage() -> impl IntoView {
                 return;
             }
             let pairwise = current.get_untracked().is_some_and(|i| i.answer_b.is_some());
+            let open = !current.get_untracked().is_some_and(|i| i.locked);
             match key.as_str() {
-                "1" | "2" | "3" | "4" | "5" if !pairwise => overall.set(key.parse().unwrap_or(0)),
+                "1" | "2" | "3" | "4" | "5" if !pairwise && open => overall.set(key.parse().unwrap_or(0)),
                 "Enter" if !pairwise => {
                     ev.prevent_default();
                     submit();
@@ -188,7 +308,7 @@ pub fn GraderPage() -> impl IntoView {
                 "x" if pairwise => cast("both_bad"),
                 "j" => step(1),
                 "k" => step(-1),
-                "g" => gold.update(|g| *g = !*g),
+                "g" if open => gold.update(|g| *g = !*g),
                 "c" => {
                     ev.prevent_default();
                     if let Some(el) = leptos::prelude::document()
@@ -205,31 +325,27 @@ pub fn GraderPage() -> impl IntoView {
         on_cleanup(move || handle.remove());
     });
     view! {
-        <h1>"Grade"</h1>
         {move || help.get().then(|| view! {
             <div class="help" role="dialog" aria-label="Keyboard help">
                 <p><strong>"Keys"</strong> " — 1-5: overall grade · Enter: save and go to the next · j / k: next / previous · g: gold star · c: comment (Esc leaves it) · ?: this help"</p>
                 <p>"Pairwise: a = left better · b = right better · t = tie · x = both bad"</p>
             </div>
         })}
-        {move || revealed.get().map(|t| view! { <p class="ok" role="status">"Saved. " {t}</p> })}
+        {move || saved.get().map(|t| view! { <p class="ok" role="status">{t}</p> })}
         {move || error.get().map(|e| view! { <ErrorBox error=e/> })}
         <Transition fallback=|| view! { <p>"Loading…"</p> }>
             {move || Suspend::new(async move {
                 match item.await {
                     Err(e) => view! { <ErrorBox error=e/> }.into_any(),
-                    Ok(None) => view! { <p class="ok">"All done: you have judged every item of this queue. " <a href="/quality">"See the quality page"</a></p> }.into_any(),
+                    Ok(None) => view! { <p class="ok">"All done: you have judged every item of this queue. Your grades are final; you will see which model wrote each answer when the queue's maker closes it. " <a href="/quality">"See the quality page"</a></p> }.into_any(),
                     Ok(Some(it)) => {
-                        let highlight: Vec<String> = it.rubric.iter().map(|f| f.path.clone()).collect();
-                        let answer_view = |text: &str| match extract_json(text) {
-                            Some((form, v)) => view! { <p class="note">{format!("JSON found ({})", form.label())}</p> {tree(&v, "", &highlight)} }.into_any(),
-                            None => view! { <p class="note">"No JSON found."</p> <pre class="answer-text">{text.to_string()}</pre> }.into_any(),
-                        };
                         let progress = format!("Item {} of {} · {} judged by you · press ? for keys", it.position + 1, it.total, it.done_by_me);
                         let rubric = it.rubric.clone();
                         let extracted = it.extracted.clone();
+                        let fixed = it.locked;
                         view! {
                             <p class="progress-text" role="status">{progress}</p>
+                            {fixed.then(|| view! { <p class="note" role="note">"Your judgement of this item is final: in a blind queue a grade cannot change once you have moved on (only your most recent one can)."</p> })}
                             <div class="grader">
                                 <section class="prompt" aria-label="Prompt">
                                     <h2>"Prompt"</h2>
@@ -252,11 +368,11 @@ pub fn GraderPage() -> impl IntoView {
                             {if it.answer_b.is_some() {
                                 view! {
                                     <div class="vote" role="group" aria-label="Vote">
-                                        <button on:click=move |_| cast("a")>"A is better (a)"</button>
-                                        <button on:click=move |_| cast("b")>"B is better (b)"</button>
-                                        <button on:click=move |_| cast("tie")>"Tie (t)"</button>
-                                        <button on:click=move |_| cast("both_bad")>"Both bad (x)"</button>
-                                        {it.my_vote.clone().map(|v| view! { <span class="note">{format!(" your vote: {v}")}</span> })}
+                                        <button disabled=fixed on:click=move |_| cast("a")>"A is better (a)"</button>
+                                        <button disabled=fixed on:click=move |_| cast("b")>"B is better (b)"</button>
+                                        <button disabled=fixed on:click=move |_| cast("tie")>"Tie (t)"</button>
+                                        <button disabled=fixed on:click=move |_| cast("both_bad")>"Both bad (x)"</button>
+                                        {it.my_vote.clone().map(|v| view! { <span class="note">{format!(" your vote: {}", vote_label(&v))}</span> })}
                                     </div>
                                 }.into_any()
                             } else {
@@ -264,7 +380,7 @@ pub fn GraderPage() -> impl IntoView {
                                     <div class="grade-form" aria-label="Your grade">
                                         <div role="radiogroup" aria-label="Overall grade" class="stars">
                                             {(1u8..=5).map(|n| view! {
-                                                <button type="button" role="radio" aria-checked=move || (overall.get() == n).to_string() class:on={move || overall.get() >= n} on:click=move |_| overall.set(n)>{n.to_string()}</button>
+                                                <button type="button" role="radio" disabled=fixed aria-checked=move || (overall.get() == n).to_string() class:on={move || overall.get() >= n} on:click=move |_| overall.set(n)>{n.to_string()}</button>
                                             }).collect_view()}
                                             <span class="note">{move || if overall.get() == 0 { "press 1-5".to_string() } else { format!("overall {}/5", overall.get()) }}</span>
                                         </div>
@@ -280,7 +396,7 @@ pub fn GraderPage() -> impl IntoView {
                                                             <th scope="row">{f.label.clone()}</th>
                                                             <td class="hl">{said}</td>
                                                             <td>
-                                                                <select aria-label=format!("judgement of {}", f.label)
+                                                                <select aria-label=format!("judgement of {}", f.label) disabled=fixed
                                                                     prop:value=move || fields.with(|m| m.get(&p2).cloned().unwrap_or_default())
                                                                     on:change=move |ev| { let v = event_target_value(&ev); let p = path.clone(); fields.update(|m| { if v.is_empty() { m.remove(&p); } else { m.insert(p, v); } }); }>
                                                                     <option value="">"—"</option>
@@ -294,9 +410,9 @@ pub fn GraderPage() -> impl IntoView {
                                                 }).collect_view()}
                                             </tbody>
                                         </table>
-                                        <div class="field"><label for="comment">"Comment (c)"</label><textarea id="comment" rows="2" prop:value=move || comment.get() on:input=move |ev| comment.set(event_target_value(&ev))></textarea></div>
-                                        <div class="field checkbox"><input id="gold" type="checkbox" prop:checked=move || gold.get() on:change=move |ev| gold.set(event_target_checked(&ev))/><label for="gold">"Gold star (g): a model answer worth keeping"</label></div>
-                                        <button type="button" class="primary" on:click=move |_| submit()>"Save grade (Enter)"</button>
+                                        <div class="field"><label for="comment">"Comment (c)"</label><textarea id="comment" rows="2" readonly=fixed prop:value=move || comment.get() on:input=move |ev| comment.set(event_target_value(&ev))></textarea></div>
+                                        <div class="field checkbox"><input id="gold" type="checkbox" disabled=fixed prop:checked=move || gold.get() on:change=move |ev| gold.set(event_target_checked(&ev))/><label for="gold">"Gold star (g): a model answer worth keeping"</label></div>
+                                        {(!fixed).then(|| view! { <button type="button" class="primary" on:click=move |_| submit()>"Save grade (Enter)"</button> })}
                                     </div>
                                 }.into_any()
                             }}

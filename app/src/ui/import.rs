@@ -1,4 +1,5 @@
-use super::widgets::QueryFieldError;
+use super::widgets::{IfAllowed, QueryFieldError};
+use crate::domain::accounts::Permission;
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
 
@@ -12,6 +13,7 @@ pub fn ImportPage() -> impl IntoView {
             "Bring in runs measured elsewhere, marked imported with their provenance: the seed system's run summaries (.json), or an OpenAI Batch output file (.jsonl) with, optionally, its input file for the prompts. A bad file imports nothing."
         </p>
         {move || query.read().get("run").map(|id| view! { <p class="ok" role="status">"Imported as " <a href=format!("/runs/{id}")>{format!("run #{id}")}</a> "."</p> })}
+        <IfAllowed what=Permission::Run otherwise="Runners and admins import runs">
         <form class="upload" method="post" action="/import/upload" enctype="multipart/form-data" aria-label="Import a run">
             <QueryFieldError field="form"/>
             <div class="field">
@@ -26,5 +28,6 @@ pub fn ImportPage() -> impl IntoView {
             </div>
             <button type="submit" class="primary">"Import"</button>
         </form>
+        </IfAllowed>
     }
 }

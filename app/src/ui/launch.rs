@@ -1,4 +1,5 @@
-use super::widgets::{ErrorBox, FieldMessage, FormMessage};
+use super::widgets::{ErrorBox, FieldMessage, FormMessage, IfAllowed};
+use crate::domain::accounts::Permission;
 use crate::api::datasets::list_datasets;
 use crate::api::endpoints::list_endpoints;
 use crate::api::runs::LaunchRun;
@@ -48,14 +49,16 @@ pub fn LaunchPage() -> impl IntoView {
     view! {
         <h1>"New run"</h1>
         <p class="lead">"Send a dataset's requests to an endpoint and measure speed. The run is queued and starts as soon as the worker is free."</p>
-        <Suspense fallback=|| view! { <p>"Loading endpoints and datasets…"</p> }>
-            {move || Suspend::new(async move {
-                match (endpoints.await, datasets.await) {
-                    (Ok(eps), Ok(ds)) => view! { <LaunchForm endpoints=eps datasets=ds launch/> }.into_any(),
-                    (Err(e), _) | (_, Err(e)) => view! { <ErrorBox error=e/> }.into_any(),
-                }
-            })}
-        </Suspense>
+        <IfAllowed what=Permission::Run otherwise="Runners and admins launch runs">
+            <Suspense fallback=|| view! { <p>"Loading endpoints and datasets…"</p> }>
+                {move || Suspend::new(async move {
+                    match (endpoints.await, datasets.await) {
+                        (Ok(eps), Ok(ds)) => view! { <LaunchForm endpoints=eps datasets=ds launch/> }.into_any(),
+                        (Err(e), _) | (_, Err(e)) => view! { <ErrorBox error=e/> }.into_any(),
+                    }
+                })}
+            </Suspense>
+        </IfAllowed>
     }
 }
 

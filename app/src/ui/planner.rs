@@ -1,6 +1,7 @@
 //! The memory planner: recomputed in the browser as you type (the math is in `domain::planner`).
 
-use super::widgets::{ErrorBox, FieldMessage, FormMessage};
+use super::widgets::{ErrorBox, FieldMessage, FormMessage, IfAllowed};
+use crate::domain::accounts::Permission;
 use crate::api::datasets::list_datasets;
 use crate::api::endpoints::list_endpoints;
 use crate::api::planning::{list_models, AddModel, AddTest};
@@ -26,6 +27,7 @@ pub fn PlannerPage() -> impl IntoView {
                 }
             })}
         </Transition>
+        <IfAllowed what=Permission::Run>
         <h2>"Add a model from its config.json"</h2>
         <ActionForm action=add_model attr:aria-label="Add a model">
             <FormMessage error=model_error fields=vec!["name", "config", "quant", "weights_gb"]/>
@@ -43,6 +45,7 @@ pub fn PlannerPage() -> impl IntoView {
             <div class="field"><label for="m-config">"config.json"</label><textarea id="m-config" name="config" rows="6"></textarea><FieldMessage error=model_error field="config"/></div>
             <button type="submit" class="primary">"Add model"</button>
         </ActionForm>
+        </IfAllowed>
     }
 }
 
@@ -127,6 +130,7 @@ fn PlannerForm(models: Vec<ModelEntry>) -> impl IntoView {
                 </section>
             }
         }}
+        <IfAllowed what=Permission::Run otherwise="Runners and admins plan tests">
         <h2>"Plan a test"</h2>
         <ActionForm action=add_test attr:aria-label="Plan a test">
             <FormMessage error=test_error fields=vec!["title", "requests", "concurrency", "serve_model", "plan"]/>
@@ -154,5 +158,6 @@ fn PlannerForm(models: Vec<ModelEntry>) -> impl IntoView {
             <button type="submit" class="primary">"Add to pending tests"</button>
             {move || add_test.value().get().and_then(Result::ok).map(|_| view! { <p class="ok" role="status">"Added. " <a href="/tests">"See pending tests"</a></p> })}
         </ActionForm>
+        </IfAllowed>
     }
 }

@@ -1,7 +1,8 @@
 //! Pending tests: planned runs in priority order, reordered by buttons or keys, launched one at
 //! a time or all; and a "next steps" list like the seed's.
 
-use super::widgets::ErrorBox;
+use super::widgets::{can, ErrorBox};
+use crate::domain::accounts::Permission;
 use crate::api::planning::{list_models, list_tests, DeleteTest, LaunchTests, MoveTest};
 use crate::domain::planner::{command, plan};
 use leptos::prelude::*;
@@ -9,6 +10,7 @@ use leptos::prelude::*;
 #[component]
 pub fn TestsPage() -> impl IntoView {
     let mv = ServerAction::<MoveTest>::new();
+    let can_run = can(Permission::Run);
     let del = ServerAction::<DeleteTest>::new();
     let launch = ServerAction::<LaunchTests>::new();
     let tests = Resource::new(
@@ -92,17 +94,21 @@ pub fn TestsPage() -> impl IntoView {
                                                 <td>{t.expected.clone()}</td>
                                                 <td><code class="small">{plan_text}</code></td>
                                                 <td class="actions">
+                                                    <Show when=move || can_run.get()>
                                                     <button aria-label=format!("move {} up", t.title) on:click=move |_| { mv.dispatch(MoveTest { id, delta: -1 }); }>"↑"</button>
                                                     <button aria-label=format!("move {} down", t.title) on:click=move |_| { mv.dispatch(MoveTest { id, delta: 1 }); }>"↓"</button>
                                                     <button class="primary" on:click=move |_| { launch.dispatch(LaunchTests { id: Some(id) }); }>"Launch"</button>
                                                     <button class="danger" on:click=move |_| { del.dispatch(DeleteTest { id }); }>"Remove"</button>
+                                                    </Show>
                                                 </td>
                                             </tr>
                                         }
                                     }).collect_view()}
                                 </tbody>
                             </table>
-                            <button class="primary" on:click=move |_| { launch.dispatch(LaunchTests { id: None }); }>"Launch the whole queue"</button>
+                            <Show when=move || can_run.get()>
+                                <button class="primary" on:click=move |_| { launch.dispatch(LaunchTests { id: None }); }>"Launch the whole queue"</button>
+                            </Show>
                             <h2>"Next steps"</h2>
                             {if steps.is_empty() { view! { <p class="empty">"Nothing planned."</p> }.into_any() } else { view! { <ol class="steps">{steps.into_iter().map(|s| view! { <li>{s}</li> }).collect_view()}</ol> }.into_any() }}
                             <h2>"Launched"</h2>

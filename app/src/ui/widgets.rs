@@ -97,3 +97,61 @@ pub fn tree(v: &serde_json::Value, path: &str, highlight: &[String]) -> AnyView 
         other => view! { <span class="val">{other.to_string()}</span> }.into_any(),
     }
 }
+
+/// Who is logged in, fetched again on every navigation (so the header and the controls follow a
+/// log-in, a log-out or an expired session). Provided once by `App`.
+#[derive(Clone, Copy)]
+pub struct Me(pub Resource<Result<Option<crate::api::types::UserView>, AppError>>);
+
+/// The logged-in user, from the `Me` context (None while loading, logged out, or outside `App`).
+pub fn use_me() -> Option<Me> {
+    use_context::<Me>()
+}
+
+/// Shows its children only when the logged-in user's role allows `what`. The server checks every
+/// call anyway; this keeps controls a role may not use off its pages.
+/// `otherwise`: a note shown instead (e.g. who may use the form), when there is one.
+#[component]
+pub fn IfAllowed(
+    what: crate::domain::accounts::Permission,
+    #[prop(optional)] otherwise: Option<&'static str>,
+    children: ChildrenFn,
+) -> impl IntoView {
+    let me = use_me();
+    view! {
+        <Suspense fallback=|| ()>
+            {move || {
+                let children = children.clone();
+                Suspend::new(async move {
+                    let user = match me {
+                        Some(Me(r)) => r.await.ok().flatten(),
+                        None => None,
+                    };
+                    let allowed = user.as_ref().is_some_and(|u| u.role.allows(what) && !u.must_change_password);
+                    if allowed {
+                        children().into_any()
+                    } else {
+                        otherwise
+                            .map(|note| {
+                                let role = user.map(|u| u.role.label()).unwrap_or("your role");
+                                view! { <p class="note role-note">{format!("{note} (you are {role}).")}</p> }
+                            })
+                            .into_any()
+                    }
+                })
+            }}
+        </Suspense>
+    }
+}
+
+/// Whether the logged-in user's role allows `what`, as a signal (for controls inside a table
+/// that is already inside a `Suspense`; elsewhere use `IfAllowed`).
+pub fn can(what: crate::domain::accounts::Permission) -> Signal<bool> {
+    let me = use_me();
+    Signal::derive(move || {
+        me.and_then(|Me(r)| r.get())
+            .and_then(Result::ok)
+            .flatten()
+            .is_some_and(|u| u.role.allows(what) && !u.must_change_password)
+    })
+}

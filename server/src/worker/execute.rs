@@ -131,9 +131,21 @@ impl Worker {
         if items.is_empty() {
             return Err(RunError::Dataset(format!("dataset {} has no requests", spec.dataset_id)));
         }
-        let mut managed = match db::planning::launch_template(db, endpoint.id).await? {
-            Some(template) => Some(self.managed_start(claimed.id, &template, &endpoint.base_url, spec, tracker).await?),
-            None => None,
+        let mut managed = match (&endpoint.launch_args, &endpoint.legacy_launch_template) {
+            (Some(args), _) => {
+                // The list may have changed since the run was queued.
+                if !endpoint.launch_models.contains(&spec.model) {
+                    return Err(RunError::Launch(format!(
+                        "{} is started only with the models an admin listed for it ({}), not '{}'",
+                        endpoint.name,
+                        endpoint.launch_models.join(", "),
+                        spec.model
+                    )));
+                }
+                Some(self.managed_start(claimed.id, args, &endpoint.base_url, spec, tracker).await?)
+            }
+            (None, Some(_)) => return Err(RunError::Launch(app::api::runs::LEGACY_LAUNCH.into())),
+            (None, None) => None,
         };
         let result = self.measure(claimed, &endpoint.base_url, &items, tracker).await;
         if let Some(m) = managed.as_mut() {
@@ -148,18 +160,22 @@ impl Worker {
     async fn managed_start(
         &self,
         run_id: i64,
-        template: &str,
+        template: &[String],
         base_url: &str,
         spec: &app::domain::spec::RunSpec,
         tracker: &Tracker,
     ) -> Result<crate::launcher::Started, RunError> {
+        use app::api::endpoints::command;
         use app::api::types::{LaunchSettings, LaunchView};
         use app::domain::startup::{read_startup_log, safer, EngineKnobs};
-        let port = base_url
-            .rsplit(':')
-            .next()
-            .and_then(|p| p.trim_end_matches('/').parse::<u16>().ok())
-            .unwrap_or(8000);
+        let port = app::domain::url::parse_base_url(base_url)
+            .map_err(RunError::Launch)?
+            .port_or_default();
+        // Nothing starts for a URL the endpoint policy refuses.
+        self.client
+            .check_allowed(base_url)
+            .await
+            .map_err(|e| RunError::Preflight(e.to_string()))?;
         let mut knobs = EngineKnobs {
             gpu_memory_utilization: spec.engine.gpu_memory_utilization.unwrap_or(0.9),
             max_model_len: u64::from(spec.engine.max_model_len.unwrap_or(4096)),
@@ -167,7 +183,8 @@ impl Worker {
             enforce_eager: spec.engine.enforce_eager,
         };
         for attempt in 1..=self.preflight.launch_attempts {
-            let command = crate::launcher::render(template, &spec.model, port, &knobs);
+            let args = command::render(template, &spec.model, port, &knobs);
+            let command = command::display(&args);
             tracker.message(Some(format!("starting the model server (attempt {attempt}): {command}")));
             let settings = LaunchSettings {
                 gpu_memory_utilization: knobs.gpu_memory_utilization,
@@ -175,7 +192,7 @@ impl Worker {
                 max_num_seqs: knobs.max_num_seqs,
                 enforce_eager: knobs.enforce_eager,
             };
-            match crate::launcher::start(&command, base_url, &self.client, self.preflight.launch_timeout).await {
+            match crate::launcher::start(&args, base_url, &self.client, self.preflight.launch_timeout).await {
                 Ok(started) => {
                     let log = started.log_text();
                     let mut measured = read_startup_log(&log);

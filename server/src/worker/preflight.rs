@@ -1,7 +1,8 @@
-//! Before sending anything: is the endpoint up, does it serve the model, does every request fit?
+//! Before sending anything: may the endpoint be reached (`--endpoint-allow`, never link-local),
+//! is it up, does it serve the model, does every request fit?
 
 use super::RunError;
-use crate::client::Client;
+use crate::client::{Client, ClientError};
 use app::domain::dataset::DatasetItem;
 use app::domain::spec::RunSpec;
 use std::time::{Duration, Instant};
@@ -38,6 +39,10 @@ pub async fn check(
     items: &[DatasetItem],
     policy: &PreflightPolicy,
 ) -> Result<(), RunError> {
+    client
+        .check_allowed(base_url)
+        .await
+        .map_err(|e| RunError::Preflight(e.to_string()))?;
     wait_healthy(client, base_url, policy).await?;
     let report = client.models(base_url).await.map_err(|e| RunError::Preflight(e.to_string()))?;
     let Some(model) = report.models.iter().find(|m| m.id == spec.model) else {
@@ -89,6 +94,7 @@ async fn wait_healthy(client: &Client, base_url: &str, policy: &PreflightPolicy)
     loop {
         match client.health(base_url).await {
             Ok(()) => return Ok(()),
+            Err(e @ ClientError::NotAllowed { .. }) => return Err(RunError::Preflight(e.to_string())),
             Err(e) if Instant::now() + backoff > deadline => {
                 return Err(RunError::Preflight(format!(
                     "{e} (waited {} s for /health)",

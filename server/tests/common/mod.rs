@@ -31,6 +31,17 @@ pub async fn spawn(sim: SimConfig) -> TestApp {
 }
 
 pub async fn spawn_at(dir: tempfile::TempDir, sim: SimConfig, on_restart: OnRestart) -> TestApp {
+    spawn_full(dir, sim, on_restart, Default::default()).await
+}
+
+/// The app with "Serve a team" options (TLS, proxies, sessions, endpoint policy).
+pub async fn spawn_web(web: serve::WebOptions) -> TestApp {
+    let dir = tempfile::tempdir().expect("temp dir");
+    spawn_full(dir, fast_sim(), OnRestart::Resume, web).await
+}
+
+pub async fn spawn_full(dir: tempfile::TempDir, sim: SimConfig, on_restart: OnRestart, web: serve::WebOptions) -> TestApp {
+    let tls = web.tls.is_some();
     let running = serve::start(ServeOptions {
         addr: "127.0.0.1:0".parse().expect("addr"),
         db_path: db_path(&dir),
@@ -43,6 +54,7 @@ pub async fn spawn_at(dir: tempfile::TempDir, sim: SimConfig, on_restart: OnRest
             launch_timeout: Duration::from_secs(30),
             launch_attempts: 3,
         },
+        web,
     })
     .await
     .expect("app starts");
@@ -62,7 +74,9 @@ pub async fn spawn_at(dir: tempfile::TempDir, sim: SimConfig, on_restart: OnRest
             .await
             .expect("user");
     }
-    app.http = app.client_for("tester").await;
+    if !tls {
+        app.http = app.client_for("tester").await;
+    }
     app
 }
 

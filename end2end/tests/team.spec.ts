@@ -1,0 +1,75 @@
+import { expect, test } from "@playwright/test";
+import { ADMIN, VIEWER, hydrated, login, open } from "./helpers";
+
+// A LAN host name for this machine: Chromium resolves bakeoff.lan to 127.0.0.1.
+const base = new URL(process.env.BASE_URL ?? "http://127.0.0.1:3000");
+const lanBase = `http://bakeoff.lan:${base.port}`;
+
+test.describe("on a LAN host name over plain http", () => {
+  test.use({
+    baseURL: lanBase,
+    launchOptions: {
+      executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
+      args: [
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--no-first-run",
+        "--disable-quic",
+        "--host-resolver-rules=MAP bakeoff.lan 127.0.0.1",
+      ],
+    },
+  });
+
+  test("a user logs in, reaches a page, and the header says who is logged in", async ({ page, context }) => {
+    await login(page, ADMIN);
+    await expect(page).toHaveURL(new RegExp(`^${lanBase}/`));
+    const cookies = await context.cookies(lanBase);
+    const session = cookies.find((c) => c.name === "bakeoff_session");
+    expect(session, "the browser kept the session cookie").toBeTruthy();
+    expect(session!.secure).toBe(false);
+    await open(page, "/costs");
+    await expect(page.getByRole("heading", { level: 1 })).toBeVisible();
+    await expect(page.locator("header")).toContainText(`${ADMIN} (admin)`);
+    // Log out without a reload: the header follows.
+    await page.getByRole("button", { name: "Log out" }).click();
+    await expect(page).toHaveURL(/\/login/);
+    await expect(page.locator("header")).not.toContainText(ADMIN);
+  });
+});
+
+test("an expired session lands on the log-in page and comes back after it", async ({ page }) => {
+  await login(page, ADMIN);
+  await open(page, "/costs");
+  // The session ends on the server (as after the idle limit); the page is still open.
+  const r = await page.request.post("/api/logout", { headers: { Origin: base.origin } });
+  expect(r.status()).toBeLessThan(400);
+  // The next call the page makes finds no session: the browser goes to the log-in page.
+  await page.getByRole("link", { name: "Datasets" }).click();
+  await expect(page).toHaveURL(/\/login\?next=%2Fdatasets/);
+  await hydrated(page);
+  await expect(page.getByRole("heading", { name: "Log in" })).toBeVisible();
+  await expect(page.locator("body")).not.toContainText("unknown variant");
+  await page.getByLabel("User name").fill(ADMIN);
+  await page.getByLabel("Password").fill(process.env.E2E_PASSWORD ?? "e2e password 123");
+  await page.getByRole("button", { name: "Log in" }).click();
+  await expect(page).toHaveURL(/\/datasets$/);
+  await expect(page.locator("header")).toContainText(`${ADMIN} (admin)`);
+});
+
+test("a viewer sees no control it may not use", async ({ page }) => {
+  await login(page, VIEWER);
+  await open(page, "/datasets");
+  await expect(page.getByRole("heading", { name: "Datasets" }).first()).toBeVisible();
+  await expect(page.getByRole("form", { name: "Upload a dataset" })).toHaveCount(0);
+  await expect(page.locator("nav")).not.toContainText("New run");
+  await expect(page.locator("nav")).not.toContainText("Import");
+  await open(page, "/launch");
+  await expect(page.getByRole("button", { name: "Launch run" })).toHaveCount(0);
+  await expect(page.locator("main")).toContainText("Runners and admins launch runs");
+  await open(page, "/endpoints");
+  await expect(page.getByRole("button", { name: /Add/ })).toHaveCount(0);
+});
