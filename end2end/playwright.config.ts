@@ -31,6 +31,8 @@ export default defineConfig({
             "--disable-sync",
             "--no-first-run",
             "--disable-quic",
+            // A LAN host name for this machine (tests/team.spec.ts logs in through it).
+            "--host-resolver-rules=MAP bakeoff.lan 127.0.0.1",
           ],
         },
       },

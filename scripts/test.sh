@@ -17,7 +17,9 @@ echo "[test] cargo test (unit, db, worker, HTTP)" >&2
 cargo test --workspace
 
 echo "[test] building the site for the browser tests" >&2
-cargo leptos build
+# The tests' own site (debug), apart from the release site scripts/run.sh serves at target/site.
+site=target/e2e-site
+LEPTOS_SITE_ROOT=$site cargo leptos build
 
 work=$(mktemp -d)
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
@@ -30,7 +32,7 @@ for u in "$E2E_ADMIN admin" "$E2E_REVIEWER reviewer" "$E2E_VIEWER viewer"; do
   printf '%s\n' "$E2E_PASSWORD" | target/debug/bakeoff user add "$1" --role "$2" --db "$work/e2e.db" 2>/dev/null
 done
 target/debug/bakeoff serve --addr "127.0.0.1:$port" --sim-addr "127.0.0.1:$sim_port" --db "$work/e2e.db" \
-  --site-root target/site >"$work/server.log" 2>&1 &
+  --site-root "$site" >"$work/server.log" 2>&1 &
 server=$!
 cleanup() { kill "$server" 2>/dev/null || true; wait "$server" 2>/dev/null || true; rm -rf "$work"; }
 trap cleanup EXIT

@@ -37,7 +37,7 @@ pub struct WebConfig {
     pub trusted_proxies: Vec<ipnet::IpNet>,
     /// This process terminates TLS itself (`--tls-cert`/`--tls-key`).
     pub tls: bool,
-    /// A browser session ends after this long without a request (`--session-idle`).
+    /// A browser session ends after this long without a request (`--session-idle-min`).
     pub session_idle: std::time::Duration,
 }
 

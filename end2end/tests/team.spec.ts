@@ -1,28 +1,12 @@
 import { expect, test } from "@playwright/test";
 import { ADMIN, VIEWER, hydrated, login, open } from "./helpers";
 
-// A LAN host name for this machine: Chromium resolves bakeoff.lan to 127.0.0.1.
+// A LAN host name for this machine: Chromium resolves bakeoff.lan to 127.0.0.1 (playwright.config.ts).
 const base = new URL(process.env.BASE_URL ?? "http://127.0.0.1:3000");
 const lanBase = `http://bakeoff.lan:${base.port}`;
 
 test.describe("on a LAN host name over plain http", () => {
-  test.use({
-    baseURL: lanBase,
-    launchOptions: {
-      executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
-      args: [
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--no-first-run",
-        "--disable-quic",
-        "--host-resolver-rules=MAP bakeoff.lan 127.0.0.1",
-      ],
-    },
-  });
+  test.use({ baseURL: lanBase });
 
   test("a user logs in, reaches a page, and the header says who is logged in", async ({ page, context }) => {
     await login(page, ADMIN);
