@@ -1,7 +1,7 @@
 import { expect, test } from "@playwright/test";
 import { ADMIN, REVIEWER, login, open } from "./helpers";
 
-test("a reviewer grades five answers by keyboard only, blind until saved", async ({ page }) => {
+test("a reviewer grades five answers by keyboard only, blind until the queue is closed", async ({ page }) => {
   // Set-up as admin: a small run, and a queue of five of its answers.
   await login(page, ADMIN);
   await open(page, "/launch");
@@ -33,13 +33,29 @@ test("a reviewer grades five answers by keyboard only, blind until saved", async
     await page.keyboard.press(String(1 + (i % 5)));
     await expect(page.getByRole("radiogroup", { name: "Overall grade" })).toContainText(`overall ${1 + (i % 5)}/5`);
     await page.keyboard.press("Enter");
-    await expect(page.getByText("That answer was from sim-qwen3-4b")).toBeVisible();
+    // Saved, and still blind: nothing names the model.
+    await expect(page.getByText("Saved.", { exact: true })).toBeVisible();
+    await expect(page.locator("main")).not.toContainText("sim-qwen3-4b");
     if (i < 5) {
       // The next item has loaded once the count of judged items moves on.
       await expect(page.locator(".progress-text")).toContainText(`${i} judged by you`);
     }
   }
   await expect(page.getByText("All done")).toBeVisible();
+
+  // The queue's maker closes it; then the reviewer sees who wrote what they judged.
+  await page.context().clearCookies();
+  await login(page, ADMIN);
+  await open(page, "/grade");
+  await page.getByRole("button", { name: "Close keyboard queue" }).click();
+  await page.getByRole("button", { name: "Close and reveal" }).click();
+  await expect(page.getByRole("row", { name: /keyboard queue/ })).toContainText("closed");
+  await page.context().clearCookies();
+  await login(page, REVIEWER);
+  await open(page, href!);
+  await expect(page.getByRole("table", { name: "Who wrote what" })).toContainText("sim-qwen3-4b");
+  await page.context().clearCookies();
+  await login(page, ADMIN);
 
   // The grades show on the quality page.
   await open(page, "/quality");
