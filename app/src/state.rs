@@ -21,10 +21,11 @@ pub struct ProbeReport {
 
 pub type ProbeFuture = Pin<Box<dyn Future<Output = Result<ProbeReport, String>> + Send>>;
 
-/// Checks an endpoint (`/health`, `/v1/models`). Implemented by the server's HTTP client; the
-/// app only sees this trait, so it does no network IO of its own.
+/// Checks an endpoint (`/health`, `/v1/models`) as runs will reach it: with its key, extra
+/// headers and CA certificate (`access`); a hosted one without `/health`. Implemented by the
+/// server's HTTP client; the app only sees this trait, so it does no network IO of its own.
 pub trait Probe: Send + Sync {
-    fn check(&self, base_url: &str) -> ProbeFuture;
+    fn check(&self, base_url: &str, access: &crate::api::endpoints::access::EndpointAccess) -> ProbeFuture;
 }
 
 /// How the web edge sees the world: set once from `bakeoff serve`'s flags.

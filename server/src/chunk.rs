@@ -3,8 +3,8 @@
 //! Every chunk of every stream passes through here, so there are two decoders with one meaning:
 //! - `scan`: a single pass over the bytes that validates the JSON structure and picks out the
 //!   few fields Bakeoff reads, in any key order, borrowing the content when it has no escapes.
-//!   It handles the shapes servers send for tokens and usage; for anything else (error frames,
-//!   duplicate keys, unusual types, invalid JSON) it declines.
+//!   It handles the shapes servers send for tokens (answer, reasoning, tool calls) and usage; for
+//!   anything else (error frames, duplicate keys, unusual types, invalid JSON) it declines.
 //! - `serde`: serde_json into the same fields, which decides every chunk `scan` declines and
 //!   words the error for a malformed one.
 //!
@@ -14,21 +14,29 @@ use serde::Deserialize;
 use serde_json::Value;
 use std::borrow::Cow;
 
-/// What Bakeoff reads from a chunk: the first choice's content (`delta.content` for chat,
-/// `text` for completions) and finish reason, the usage, or an error frame's message.
+/// What Bakeoff reads from a chunk: the first choice's answer content (`delta.content` for chat,
+/// `text` for completions), reasoning, tool-call flag and finish reason, the usage, or an error
+/// frame's message.
 #[derive(Debug, Default, PartialEq)]
 pub struct Fields<'a> {
     pub content: Option<Cow<'a, str>>,
+    /// `delta.reasoning` (vLLM >= 0.11), else `delta.reasoning_content` (older vLLM; some versions
+    /// send both with the same text, which is read once).
+    pub reasoning: Option<Cow<'a, str>>,
+    /// The delta carries a tool call (a non-empty `delta.tool_calls` list).
+    pub tool_call: bool,
     pub finish_reason: Option<Cow<'a, str>>,
     pub usage: Option<Usage>,
     /// A mid-stream error frame (nested `{"error": {...}}` or flat `{"object": "error", ...}`).
     pub error: Option<String>,
 }
 
-#[derive(Clone, Copy, Debug, Default, PartialEq, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub struct Usage {
     pub prompt_tokens: Option<u64>,
     pub completion_tokens: Option<u64>,
+    /// `usage.completion_tokens_details.reasoning_tokens`, where the server gives it.
+    pub reasoning_tokens: Option<u64>,
 }
 
 /// Decode a chunk; `Err` says why it is not a valid chunk.
@@ -47,7 +55,7 @@ struct Chunk<'a> {
     #[serde(borrow, default)]
     choices: FirstChoice<'a>,
     #[serde(default)]
-    usage: Option<Usage>,
+    usage: Option<UsageDe>,
     #[serde(default)]
     error: Option<Value>,
     #[serde(borrow, default)]
@@ -92,6 +100,51 @@ struct Choice<'a> {
 struct Delta<'a> {
     #[serde(borrow, default)]
     content: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    reasoning: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    reasoning_content: Option<Cow<'a, str>>,
+    #[serde(default)]
+    tool_calls: ToolCalls,
+}
+
+/// `tool_calls`: null or a list; true when the list is not empty.
+#[derive(Default)]
+struct ToolCalls(bool);
+
+impl<'de> Deserialize<'de> for ToolCalls {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = ToolCalls;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a list of tool calls")
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+                let mut any = false;
+                while seq.next_element::<serde::de::IgnoredAny>()?.is_some() {
+                    any = true;
+                }
+                Ok(ToolCalls(any))
+            }
+            fn visit_unit<E>(self) -> Result<Self::Value, E> {
+                Ok(ToolCalls(false))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+#[derive(Deserialize)]
+struct UsageDe {
+    prompt_tokens: Option<u64>,
+    completion_tokens: Option<u64>,
+    completion_tokens_details: Option<DetailsDe>,
+}
+
+#[derive(Deserialize)]
+struct DetailsDe {
+    reasoning_tokens: Option<u64>,
 }
 
 /// serde_json's reading (public for the decode benchmark).
@@ -103,16 +156,25 @@ pub fn with_serde(data: &[u8]) -> Result<Fields<'_>, String> {
         (None, Some("error")) => Some(crate::client::error_message(&String::from_utf8_lossy(data))),
         _ => None,
     };
-    let (content, finish_reason) = match chunk.choices.0 {
-        Some(c) => (c.delta.and_then(|d| d.content).or(c.text), c.finish_reason),
-        None => (None, None),
-    };
-    Ok(Fields {
-        content,
-        finish_reason,
-        usage: chunk.usage,
+    let mut fields = Fields {
+        usage: chunk.usage.map(|u| Usage {
+            prompt_tokens: u.prompt_tokens,
+            completion_tokens: u.completion_tokens,
+            reasoning_tokens: u.completion_tokens_details.and_then(|d| d.reasoning_tokens),
+        }),
         error,
-    })
+        ..Fields::default()
+    };
+    if let Some(c) = chunk.choices.0 {
+        fields.finish_reason = c.finish_reason;
+        fields.content = c.text;
+        if let Some(d) = c.delta {
+            fields.content = d.content.or(fields.content);
+            fields.reasoning = d.reasoning.or(d.reasoning_content);
+            fields.tool_call = d.tool_calls.0;
+        }
+    }
+    Ok(fields)
 }
 
 // ---------------------------------------------------------------- the scanner
@@ -171,9 +233,7 @@ pub fn scan(data: &[u8]) -> Option<Fields<'_>> {
         match key {
             b"choices" if !seen_choices => {
                 seen_choices = true;
-                let (content, finish) = s.choices()?;
-                fields.content = content;
-                fields.finish_reason = finish;
+                s.choices(&mut fields)?;
             }
             b"usage" if !seen_usage => {
                 seen_usage = true;
@@ -196,7 +256,14 @@ pub fn scan(data: &[u8]) -> Option<Fields<'_>> {
     (s.i == s.b.len()).then_some(fields)
 }
 
-type Choice2<'a> = (Option<Cow<'a, str>>, Option<Cow<'a, str>>);
+/// What a chat delta carries.
+#[derive(Default)]
+struct DeltaFields<'a> {
+    content: Option<Cow<'a, str>>,
+    reasoning: Option<Cow<'a, str>>,
+    reasoning_content: Option<Cow<'a, str>>,
+    tool_call: bool,
+}
 
 impl<'a> Scanner<'a> {
     #[inline]
@@ -421,17 +488,15 @@ impl<'a> Scanner<'a> {
     }
 
     /// `choices`: null or a list whose first element is an object choice.
-    fn choices(&mut self) -> Option<Choice2<'a>> {
+    fn choices(&mut self, out: &mut Fields<'a>) -> Option<()> {
         if self.null() {
-            return Some((None, None));
+            return Some(());
         }
-        let mut out: Choice2<'a> = (None, None);
-        self.array(|s, n| if n == 0 { s.choice(&mut out) } else { s.skip(2) })?;
-        Some(out)
+        self.array(|s, n| if n == 0 { s.choice(out) } else { s.skip(2) })
     }
 
-    fn choice(&mut self, out: &mut Choice2<'a>) -> Option<()> {
-        let (mut delta_content, mut text) = (None, None);
+    fn choice(&mut self, out: &mut Fields<'a>) -> Option<()> {
+        let (mut delta, mut text) = (DeltaFields::default(), None);
         let mut seen = [false; 3];
         self.object(|s, key| {
             let slot = match key {
@@ -446,33 +511,56 @@ impl<'a> Scanner<'a> {
             match slot {
                 0 => {
                     if !s.null() {
-                        delta_content = s.delta()?;
+                        delta = s.delta()?;
                     }
                 }
                 1 => text = s.opt_text()?,
-                _ => out.1 = s.opt_text()?,
+                _ => out.finish_reason = s.opt_text()?,
             }
             Some(())
         })?;
-        out.0 = delta_content.or(text);
+        out.content = delta.content.or(text);
+        out.reasoning = delta.reasoning.or(delta.reasoning_content);
+        out.tool_call = delta.tool_call;
         Some(())
     }
 
-    fn delta(&mut self) -> Option<Option<Cow<'a, str>>> {
-        let mut content = None;
-        let mut seen = false;
+    fn delta(&mut self) -> Option<DeltaFields<'a>> {
+        let mut d = DeltaFields::default();
+        let mut seen = [false; 4];
         self.object(|s, key| {
-            if key == b"content" {
-                if std::mem::replace(&mut seen, true) {
-                    return None;
-                }
-                content = s.opt_text()?;
-                Some(())
-            } else {
-                s.skip(3)
+            let slot = match key {
+                b"content" => 0,
+                b"reasoning" => 1,
+                b"reasoning_content" => 2,
+                b"tool_calls" => 3,
+                _ => return s.skip(3),
+            };
+            if std::mem::replace(&mut seen[slot], true) {
+                return None;
             }
+            match slot {
+                0 => d.content = s.opt_text()?,
+                1 => d.reasoning = s.opt_text()?,
+                2 => d.reasoning_content = s.opt_text()?,
+                _ => d.tool_call = s.tool_calls()?,
+            }
+            Some(())
         })?;
-        Some(content)
+        Some(d)
+    }
+
+    /// `tool_calls`: null or a list (each call checked and passed over); true when not empty.
+    fn tool_calls(&mut self) -> Option<bool> {
+        if self.null() {
+            return Some(false);
+        }
+        let mut any = false;
+        self.array(|s, _| {
+            any = true;
+            s.skip(4)
+        })?;
+        Some(any)
     }
 
     fn usage(&mut self) -> Option<Option<Usage>> {
@@ -480,25 +568,54 @@ impl<'a> Scanner<'a> {
             return Some(None);
         }
         let mut u = Usage::default();
-        let mut seen = [false; 2];
+        let mut seen = [false; 3];
         self.object(|s, key| {
             let slot = match key {
                 b"prompt_tokens" => 0,
                 b"completion_tokens" => 1,
+                b"completion_tokens_details" => 2,
                 _ => return s.skip(2),
             };
             if std::mem::replace(&mut seen[slot], true) {
                 return None;
             }
-            let v = if s.null() { None } else { Some(s.count()?) };
-            if slot == 0 {
-                u.prompt_tokens = v;
-            } else {
-                u.completion_tokens = v;
+            match slot {
+                0 => u.prompt_tokens = s.opt_count()?,
+                1 => u.completion_tokens = s.opt_count()?,
+                _ => u.reasoning_tokens = s.details()?,
             }
             Some(())
         })?;
         Some(Some(u))
+    }
+
+    /// `completion_tokens_details`: null or an object; its `reasoning_tokens`.
+    fn details(&mut self) -> Option<Option<u64>> {
+        if self.null() {
+            return Some(None);
+        }
+        let mut reasoning = None;
+        let mut seen = false;
+        self.object(|s, key| {
+            if key != b"reasoning_tokens" {
+                return s.skip(3);
+            }
+            if std::mem::replace(&mut seen, true) {
+                return None;
+            }
+            reasoning = s.opt_count()?;
+            Some(())
+        })?;
+        Some(reasoning)
+    }
+
+    /// A token count or null.
+    fn opt_count(&mut self) -> Option<Option<u64>> {
+        if self.null() {
+            Some(None)
+        } else {
+            self.count().map(Some)
+        }
     }
 
     /// A token count: plain digits that fit a u64 (anything else goes to serde_json).
@@ -548,13 +665,80 @@ mod tests {
             f.as_ref().and_then(|f| f.usage),
             Some(Usage {
                 prompt_tokens: Some(12),
-                completion_tokens: Some(8)
+                completion_tokens: Some(8),
+                reasoning_tokens: None,
             })
         );
         assert_eq!(f.map(Ok), Some(s));
         let (f, s) = both(r#"{"object":"text_completion","choices":[{"index":0,"text":"hi","logprobs":null,"finish_reason":"stop"}]}"#);
         assert_eq!(f.as_ref().and_then(|f| f.content.as_deref()), Some("hi"));
         assert_eq!(f.map(Ok), Some(s));
+    }
+
+    #[test]
+    fn reasoning_in_either_spelling_is_read_apart_from_content() {
+        for data in [
+            r#"{"id":"chatcmpl-1","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":{"reasoning":" hmm"},"logprobs":null,"finish_reason":null}]}"#,
+            r#"{"id":"chatcmpl-1","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":{"reasoning_content":" hmm"},"logprobs":null,"finish_reason":null}]}"#,
+            // vLLM versions that fill both spellings with the same text: read once.
+            r#"{"choices":[{"index":0,"delta":{"reasoning_content":" hmm","content":null,"reasoning":" hmm"}}]}"#,
+        ] {
+            let (fast, slow) = both(data);
+            let fast = fast.expect("scanned");
+            assert_eq!(fast.reasoning.as_deref(), Some(" hmm"), "{data}");
+            assert_eq!(fast.content, None);
+            assert!(!fast.tool_call);
+            assert!(matches!(fast.reasoning, Some(Cow::Borrowed(_))), "no copy for plain reasoning");
+            assert_eq!(Ok(fast), slow);
+        }
+        // The transition chunk can carry both.
+        let (f, s) = both(r#"{"choices":[{"delta":{"reasoning":"done.","content":"Yes"}}]}"#);
+        let f = f.expect("scanned");
+        assert_eq!((f.reasoning.as_deref(), f.content.as_deref()), (Some("done."), Some("Yes")));
+        assert_eq!(Ok(f), s);
+    }
+
+    #[test]
+    fn a_tool_call_delta_is_a_generated_token() {
+        let (f, s) = both(
+            r#"{"choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"id":"call_1","type":"function","function":{"name":"f","arguments":"{\"a\": 1"}}]},"finish_reason":null}]}"#,
+        );
+        let f = f.expect("scanned");
+        assert!(f.tool_call);
+        assert_eq!((f.content.as_deref(), f.reasoning.as_deref()), (None, None));
+        assert_eq!(Ok(f), s);
+        for empty in [r#"{"choices":[{"delta":{"tool_calls":[]}}]}"#, r#"{"choices":[{"delta":{"tool_calls":null}}]}"#] {
+            let (f, s) = both(empty);
+            assert!(!f.as_ref().expect("scanned").tool_call, "{empty}");
+            assert_eq!(f.map(Ok), Some(s));
+        }
+        // Not a list: serde_json decides (and refuses).
+        let (f, s) = both(r#"{"choices":[{"delta":{"tool_calls":{"id":"x"}}}]}"#);
+        assert!(f.is_none() && s.is_err());
+    }
+
+    #[test]
+    fn usage_reasoning_tokens_are_read_from_the_details() {
+        let (f, s) = both(
+            r#"{"choices":[],"usage":{"prompt_tokens":5,"total_tokens":105,"completion_tokens":100,"prompt_tokens_details":null,"completion_tokens_details":{"accepted_prediction_tokens":0,"reasoning_tokens":64}}}"#,
+        );
+        assert_eq!(
+            f.as_ref().and_then(|f| f.usage),
+            Some(Usage {
+                prompt_tokens: Some(5),
+                completion_tokens: Some(100),
+                reasoning_tokens: Some(64),
+            })
+        );
+        assert_eq!(f.map(Ok), Some(s));
+        for absent in [
+            r#"{"choices":[],"usage":{"prompt_tokens":5,"completion_tokens":100,"completion_tokens_details":null}}"#,
+            r#"{"choices":[],"usage":{"prompt_tokens":5,"completion_tokens":100,"completion_tokens_details":{"reasoning_tokens":null}}}"#,
+        ] {
+            let (f, s) = both(absent);
+            assert_eq!(f.as_ref().and_then(|f| f.usage).map(|u| u.reasoning_tokens), Some(None), "{absent}");
+            assert_eq!(f.map(Ok), Some(s));
+        }
     }
 
     #[test]
@@ -589,6 +773,10 @@ mod tests {
             r#"{"choices":[{"delta":{"content":"a"}}],"choices":[]}"#,
             "{\"choices\":[{\"delta\":{\"content\":\"a\tb\"}}]}",
             r#"{"usage":{"prompt_tokens":-1}}"#,
+            r#"{"usage":{"completion_tokens_details":{"reasoning_tokens":1.5}}}"#,
+            r#"{"choices":[{"delta":{"reasoning":7}}]}"#,
+            r#"{"choices":[{"delta":{"reasoning":"a","reasoning":"b"}}]}"#,
+            r#"{"choices":[{"delta":{"tool_calls":"x"}}]}"#,
             r#"{"a":01}"#,
             r#"{"a":tru}"#,
             "",
@@ -637,12 +825,24 @@ mod tests {
 
     fn chunk() -> impl Strategy<Value = Value> {
         let content = field(prop_oneof![text().prop_map(Value::from), Just(Value::Null)].boxed());
+        let call = serde_json::json!({"index": 0, "id": "call_1", "type": "function", "function": {"name": "f", "arguments": "{\"a\""}});
+        let tool_calls = field(
+            prop_oneof![
+                Just(Value::Null),
+                Just(Value::Array(vec![])),
+                Just(Value::Array(vec![call])),
+                prop::collection::vec(any_value(), 1..3).prop_map(Value::from),
+            ]
+            .boxed(),
+        );
         let delta = field(
-            (content.clone(), any_value(), any::<bool>())
-                .prop_map(|(c, extra, has)| {
+            (content.clone(), content.clone(), content.clone(), tool_calls, any_value(), any::<u8>())
+                .prop_map(|(c, r, rc, tc, extra, has)| {
                     let mut m = serde_json::Map::new();
-                    if has {
-                        m.insert("content".into(), c);
+                    for (bit, key, v) in [(1, "content", c), (2, "reasoning", r), (4, "reasoning_content", rc), (8, "tool_calls", tc)] {
+                        if has & bit != 0 {
+                            m.insert(key.into(), v);
+                        }
                     }
                     m.insert("role".into(), extra);
                     Value::Object(m)
@@ -667,9 +867,23 @@ mod tests {
         });
         let choices = field(prop::collection::vec(choice, 0..3).prop_map(Value::from).boxed());
         let count = field(prop_oneof![any::<u32>().prop_map(Value::from), Just(Value::Null)].boxed());
+        let details = field(
+            prop_oneof![
+                Just(Value::Null),
+                count.clone().prop_map(|r| serde_json::json!({"reasoning_tokens": r, "accepted_prediction_tokens": 0})),
+                Just(serde_json::json!({})),
+            ]
+            .boxed(),
+        );
         let usage = field(
-            (count.clone(), count)
-                .prop_map(|(p, c)| serde_json::json!({"prompt_tokens": p, "completion_tokens": c, "total_tokens": 1}))
+            (count.clone(), count, details, any::<bool>())
+                .prop_map(|(p, c, d, has)| {
+                    let mut u = serde_json::json!({"prompt_tokens": p, "completion_tokens": c, "total_tokens": 1});
+                    if has {
+                        u["completion_tokens_details"] = d;
+                    }
+                    u
+                })
                 .boxed(),
         );
         (choices, usage, "chat.completion.chunk|text_completion|error", any::<u8>()).prop_map(|(c, u, object, mask)| {
@@ -762,6 +976,9 @@ mod tests {
             r#"{"id":"chatcmpl-1","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":{"content":"a"},"logprobs":null,"finish_reason":null}]}"#,
             r#"{"id":"cmpl-1","object":"text_completion","created":1,"model":"m","choices":[{"index":0,"text":"a","logprobs":null,"finish_reason":null,"stop_reason":null}]}"#,
             r#"{"id":"chatcmpl-1","object":"chat.completion.chunk","created":1,"model":"m","choices":[],"usage":{"prompt_tokens":5,"total_tokens":9,"completion_tokens":4,"prompt_tokens_details":null}}"#,
+            r#"{"id":"chatcmpl-1","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":{"reasoning":"a"},"logprobs":null,"finish_reason":null}]}"#,
+            r#"{"id":"chatcmpl-1","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":{"reasoning_content":"a"},"logprobs":null,"finish_reason":null}]}"#,
+            r#"{"id":"chatcmpl-1","object":"chat.completion.chunk","created":1,"model":"m","choices":[],"usage":{"prompt_tokens":5,"total_tokens":9,"completion_tokens":4,"completion_tokens_details":{"reasoning_tokens":3}}}"#,
         ] {
             assert!(scan(data.as_bytes()).is_some(), "{data}");
         }

@@ -1,7 +1,7 @@
 //! The `bakeoff` command line.
 
 use crate::serve::{self, OnRestart, ServeOptions};
-use crate::sim::{self, faults::FaultRates, SimConfig, DEFAULT_MODELS};
+use crate::sim::{self, faults::FaultRates, ReasoningField, ReasoningMode, SimConfig, DEFAULT_MODELS};
 use crate::worker::PreflightPolicy;
 use clap::{Args, Parser, Subcommand};
 use std::net::SocketAddr;
@@ -114,9 +114,31 @@ pub struct ReportArgs {
 
 #[derive(Args, Debug)]
 pub struct RunArgs {
-    /// The OpenAI-compatible server, e.g. http://gpu-box:8000
+    /// The OpenAI-compatible server, e.g. http://gpu-box:8000 or https://api.parasail.io/v1
     #[arg(long)]
     pub endpoint: String,
+    /// The environment variable holding the endpoint's API key (sent as `Authorization: Bearer`).
+    /// Without this flag, BAKEOFF_API_KEY is read when it is set. Such a key is held in memory
+    /// for this run only: it is never written to the database.
+    #[arg(long, value_name = "VAR")]
+    pub api_key_env: Option<String>,
+    /// PEM certificate(s) trusted for an https endpoint: its private CA, or the server's own
+    /// self-signed certificate (pinned).
+    #[arg(long, value_name = "PEM")]
+    pub ca_cert: Option<PathBuf>,
+    /// An extra header sent with every request, `Name: value` (repeatable; held in memory only).
+    #[arg(long = "header", value_name = "NAME: VALUE")]
+    pub headers: Vec<String>,
+    /// The endpoint is a hosted provider: no /health, /metrics or /tokenize (Parasail's host is
+    /// known without this flag).
+    #[arg(long)]
+    pub hosted: bool,
+    /// The price sheet the endpoint's runs are priced by (e.g. a hosted provider's listing).
+    #[arg(long, value_name = "NAME")]
+    pub price_sheet: Option<String>,
+    /// Send a 429 or 503 answer again up to N times, after its Retry-After (default: no retries).
+    #[arg(long, value_name = "N")]
+    pub retries: Option<u32>,
     /// The model name the endpoint serves.
     #[arg(long)]
     pub model: String,
@@ -299,6 +321,22 @@ pub struct SimTuning {
     /// Per-token slowdown at a full batch (tpot x (1 + s x running / capacity)).
     #[arg(long, default_value_t = 0.5)]
     pub batch_slowdown: f64,
+    /// Every model reasons before answering (as gpt-oss or Qwen3 do), streaming its reasoning in
+    /// `delta.reasoning` (vLLM >= 0.11) or, with `--reasoning reasoning_content`, in older vLLM's
+    /// `delta.reasoning_content`. Models named "thinking" reason without this flag.
+    #[arg(long, value_name = "FIELD", num_args = 0..=1, default_missing_value = "reasoning", value_parser = parse_reasoning_field)]
+    pub reasoning: Option<ReasoningField>,
+    /// Reasoning tokens before every answer of a reasoning model.
+    #[arg(long, default_value_t = 48)]
+    pub reasoning_tokens: usize,
+    /// Leave `usage.completion_tokens_details.reasoning_tokens` out, as some servers do (clients
+    /// then count the reasoning chunks).
+    #[arg(long)]
+    pub no_reasoning_usage: bool,
+}
+
+fn parse_reasoning_field(s: &str) -> Result<ReasoningField, String> {
+    ReasoningField::parse(s).ok_or_else(|| format!("expected reasoning or reasoning_content, got '{s}'"))
 }
 
 fn parse_fault(s: &str) -> Result<(String, f64), String> {
@@ -357,8 +395,46 @@ impl SimTuning {
             batch_slowdown: self.batch_slowdown,
             faults,
             record_timing: self.record_timing,
+            reasoning: ReasoningMode {
+                all_models: self.reasoning.is_some(),
+                field: self.reasoning.unwrap_or(ReasoningField::Reasoning),
+                tokens: self.reasoning_tokens,
+                usage_details: !self.no_reasoning_usage,
+            },
         })
     }
+}
+
+/// How `bakeoff run` reaches its endpoint: the key from the environment (`--api-key-env VAR`, else
+/// `BAKEOFF_API_KEY` when set), `--ca-cert`, `--header`, `--hosted`, `--retries`. Read here, at
+/// the edge; the key then lives only in memory.
+fn run_access(a: &RunArgs) -> anyhow::Result<app::api::endpoints::access::EndpointAccess> {
+    use app::api::endpoints::access::{check_ca_pem, parse_headers, ApiKey, EndpointAccess, RetryPolicy, MAX_RETRIES};
+    let key = match &a.api_key_env {
+        Some(var) => Some(std::env::var(var).map_err(|_| {
+            anyhow::anyhow!("--api-key-env {var}: the environment variable {var} is not set (export it first)")
+        })?),
+        None => std::env::var("BAKEOFF_API_KEY").ok(),
+    };
+    let var = a.api_key_env.as_deref().unwrap_or("BAKEOFF_API_KEY");
+    let api_key = ApiKey::parse(&key.unwrap_or_default()).map_err(|m| anyhow::anyhow!("{var}: {m}"))?;
+    let headers = parse_headers(&a.headers.join("\n")).map_err(|m| anyhow::anyhow!("--header: {m}"))?;
+    let ca_pem = match &a.ca_cert {
+        Some(path) => {
+            let text = std::fs::read_to_string(path).map_err(|e| anyhow::anyhow!("--ca-cert {}: {e}", path.display()))?;
+            check_ca_pem(&text).map_err(|m| anyhow::anyhow!("--ca-cert {}: {m}", path.display()))?
+        }
+        None => None,
+    };
+    let retries = a.retries.unwrap_or(0);
+    anyhow::ensure!(retries <= MAX_RETRIES, "--retries must be at most {MAX_RETRIES}");
+    Ok(EndpointAccess {
+        api_key,
+        headers,
+        ca_pem,
+        hosted: a.hosted,
+        retry: RetryPolicy::retries(retries),
+    })
 }
 
 pub async fn dispatch(cli: Cli) -> anyhow::Result<()> {
@@ -392,6 +468,7 @@ pub async fn dispatch(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Run(a) => {
+            let access = run_access(&a)?;
             let form = app::domain::spec::LaunchForm {
                 name: a.name.unwrap_or_default(),
                 requests: a.requests.to_string(),
@@ -409,6 +486,8 @@ pub async fn dispatch(cli: Cli) -> anyhow::Result<()> {
             crate::headless::run(crate::headless::RunRequest {
                 db: a.db.path,
                 endpoint: a.endpoint,
+                access,
+                price_sheet: a.price_sheet,
                 model: a.model,
                 dataset: a.dataset,
                 form,

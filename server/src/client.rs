@@ -1,20 +1,30 @@
 //! The client for vLLM's OpenAI-compatible API: endpoint checks and one streamed request,
 //! measured. It classifies every way a request can end (DESIGN.md "Outcomes").
+//!
+//! A `Client` reaches endpoints anywhere its policy allows with the default TLS trust and no
+//! key; [`Client::for_endpoint`] gives one bound to an endpoint's access (API key, extra headers,
+//! CA certificate, hosted flag, retry policy), for its checks and its runs.
 
 mod allow;
+mod stream;
+pub mod tls;
 
 pub use allow::{is_link_local, EndpointPolicy};
+pub use stream::Measured;
 
-use crate::http1::{BodyEnd, Flow, Pool, Target};
+use crate::http1::{BodyEnd, Encoding, Flow, Pool, Route, Target};
 use crate::sse::SseParser;
+use stream::StreamState;
+use app::api::endpoints::access::{EndpointAccess, RetryPolicy};
 use app::api::types::ServedModel;
 use app::domain::dataset::DatasetItem;
-use app::domain::record::Tokens;
 use app::domain::spec::Sampling;
 use app::domain::status::Outcome;
 use bytes::Bytes;
 use serde_json::Value;
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
 #[derive(Debug, thiserror::Error)]
@@ -31,6 +41,9 @@ pub enum ClientError {
     /// The endpoint policy refuses the URL (see `allow`).
     #[error("{reason}")]
     NotAllowed { url: String, reason: String },
+    /// The endpoint's https settings cannot be used (its CA certificate).
+    #[error("{reason}")]
+    Tls { reason: String },
 }
 
 /// What `/v1/models` says.
@@ -41,31 +54,33 @@ pub struct ModelsReport {
     pub simulated: bool,
 }
 
-/// One request as measured, before it is placed on the run's time line.
-#[derive(Clone, Debug)]
-pub struct Measured {
-    pub outcome: Outcome,
-    pub http_status: Option<u16>,
-    pub error: Option<String>,
-    pub finish_reason: Option<String>,
-    pub prompt_tokens: Option<Tokens>,
-    pub completion_tokens: Option<Tokens>,
-    pub sent: Instant,
-    pub ttft: Option<Duration>,
-    pub e2e: Duration,
-    pub content_chunks: u32,
-    pub itl: Vec<Duration>,
-    pub response: String,
-}
-
 #[derive(Clone)]
 pub struct Client {
-    /// Endpoint checks, /metrics, /tokenize.
+    /// Endpoint checks, /metrics, /tokenize (with this client's TLS trust).
     http: reqwest::Client,
+    /// The checks' client with the default TLS trust, shared by every bound client without a CA.
+    base_http: reqwest::Client,
     /// The measured requests (see `http1`: kernel receive times, one task per request).
     pool: Arc<Pool>,
     /// Where endpoints may point.
     policy: Arc<EndpointPolicy>,
+    /// How this client reaches its endpoint.
+    bound: Arc<Bound>,
+    /// Access held only in memory, by base URL: a CLI run's key from the environment, never
+    /// written to the database.
+    remembered: Arc<RwLock<HashMap<String, EndpointAccess>>>,
+}
+
+/// An endpoint's access, ready to use.
+struct Bound {
+    route: Route,
+    /// The key (marked sensitive) and extra headers, for the checks.
+    headers: reqwest::header::HeaderMap,
+    hosted: bool,
+    retry: RetryPolicy,
+    /// Requests sent again under the retry policy, and how many of those were 429s.
+    retries: AtomicU64,
+    rate_limited: AtomicU64,
 }
 
 /// The most models a well-formed `/v1/models` answer may list.
@@ -81,6 +96,67 @@ impl Default for Client {
     }
 }
 
+/// The checks' HTTP client with `tls` trust.
+fn build_http(policy: &Arc<EndpointPolicy>, tls: &rustls::ClientConfig) -> Result<reqwest::Client, reqwest::Error> {
+    reqwest::Client::builder()
+        .tcp_nodelay(true)
+        .pool_max_idle_per_host(4096)
+        .connect_timeout(Duration::from_secs(10))
+        // The measured streams (http1) connect directly; so do the checks, to reach the same server.
+        .no_proxy()
+        // A redirect could lead a check anywhere: it is reported, not followed.
+        .redirect(reqwest::redirect::Policy::none())
+        .dns_resolver(Arc::new(allow::PolicyResolver(policy.clone())))
+        .use_preconfigured_tls(tls.clone())
+        .build()
+}
+
+/// A pool partition for a CA certificate (FNV-1a of its text; 0 is the default trust's).
+fn partition(ca_pem: Option<&str>) -> u64 {
+    ca_pem.map_or(0, |pem| {
+        pem.bytes()
+            .fold(0xcbf2_9ce4_8422_2325u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3))
+            .max(1)
+    })
+}
+
+/// The route and headers for `access`.
+fn bind(policy: &Arc<EndpointPolicy>, access: &EndpointAccess, mut route: Route) -> Result<Bound, ClientError> {
+    use reqwest::header::{HeaderMap, HeaderName, HeaderValue, AUTHORIZATION};
+    let mut lines = Vec::new();
+    let mut headers = HeaderMap::new();
+    let bad = |what: &str| ClientError::Tls {
+        reason: format!("{what} cannot be sent in an HTTP header"),
+    };
+    if let Some(key) = &access.api_key {
+        let mut v = HeaderValue::from_str(&format!("Bearer {}", key.expose())).map_err(|_| bad("the API key"))?;
+        v.set_sensitive(true);
+        headers.insert(AUTHORIZATION, v);
+        lines.extend_from_slice(b"authorization: Bearer ");
+        lines.extend_from_slice(key.expose().as_bytes());
+        lines.extend_from_slice(b"\r\n");
+    }
+    for h in &access.headers {
+        let name = HeaderName::from_bytes(h.name.as_bytes()).map_err(|_| bad("a header name"))?;
+        let mut v = HeaderValue::from_str(&h.value).map_err(|_| bad("a header value"))?;
+        v.set_sensitive(true);
+        headers.insert(name, v);
+        lines.extend_from_slice(format!("{}: {}\r\n", h.name, h.value).as_bytes());
+    }
+    let policy = policy.clone();
+    route.headers = Arc::from(lines);
+    route.allow = Some(Arc::new(move |host, addrs| policy.decide(host, addrs)));
+    Ok(Bound {
+        route,
+        headers,
+        hosted: access.hosted,
+        retry: access.retry,
+        retries: AtomicU64::new(0),
+        rate_limited: AtomicU64::new(0),
+    })
+}
+
+
 impl Client {
     /// A client for endpoints anywhere but link-local addresses.
     pub fn new() -> Self {
@@ -90,26 +166,76 @@ impl Client {
     /// A client that reaches only the endpoints `policy` allows.
     pub fn with_policy(policy: EndpointPolicy) -> Self {
         let policy = Arc::new(policy);
-        let http = reqwest::Client::builder()
-            .tcp_nodelay(true)
-            .pool_max_idle_per_host(4096)
-            .connect_timeout(Duration::from_secs(10))
-            // The measured streams (http1) connect directly; so do the checks, to reach the same server.
-            .no_proxy()
-            // A redirect could lead a check anywhere: it is reported, not followed.
-            .redirect(reqwest::redirect::Policy::none())
-            .dns_resolver(Arc::new(allow::PolicyResolver(policy.clone())))
-            .build()
-            .expect("the HTTP client's fixed settings are valid");
+        let tls = tls::default_config();
+        let http = build_http(&policy, &tls).expect("the HTTP client's fixed settings are valid");
+        let bound = bind(&policy, &EndpointAccess::default(), Route::plain(tls)).expect("no key, no headers");
         Client {
+            base_http: http.clone(),
             http,
             pool: Arc::new(Pool::new(Duration::from_secs(10))),
             policy,
+            bound: Arc::new(bound),
+            remembered: Arc::new(RwLock::new(HashMap::new())),
+        }
+    }
+
+    /// A client bound to the endpoint at `base_url` reached with `stored` (what the database
+    /// holds), and over it whatever [`Client::remember`] holds for that URL. Connections are
+    /// shared with this client's other bound clients.
+    pub fn for_endpoint(&self, base_url: &str, stored: &EndpointAccess) -> Result<Client, ClientError> {
+        let access = match self.remembered.read().ok().and_then(|m| m.get(base_url).cloned()) {
+            Some(over) => stored.overlaid(&over),
+            None => stored.clone(),
+        };
+        let (tls, http) = match &access.ca_pem {
+            None => (tls::default_config(), self.base_http.clone()),
+            Some(pem) => {
+                let tls = tls::config_with_ca(pem).map_err(|reason| ClientError::Tls { reason })?;
+                let http = build_http(&self.policy, &tls).map_err(|e| ClientError::Tls { reason: chain(&e) })?;
+                (tls, http)
+            }
+        };
+        let route = Route {
+            partition: partition(access.ca_pem.as_deref()),
+            tls,
+            headers: Arc::from(&b""[..]),
+            allow: None,
+        };
+        Ok(Client {
+            http,
+            bound: Arc::new(bind(&self.policy, &access, route)?),
+            ..self.clone()
+        })
+    }
+
+    /// Keep `access` in memory for the endpoint at `base_url` (a CLI run's key): every client
+    /// bound to it from this one (or its clones) uses it, over what the database holds.
+    pub fn remember(&self, base_url: &str, access: EndpointAccess) {
+        if let Ok(mut m) = self.remembered.write() {
+            m.insert(base_url.to_string(), access);
         }
     }
 
     pub fn endpoint_policy(&self) -> &EndpointPolicy {
         &self.policy
+    }
+
+    /// The bound endpoint is a hosted provider (no /health, /metrics or /tokenize expected).
+    pub fn hosted(&self) -> bool {
+        self.bound.hosted
+    }
+
+    /// The bound endpoint's retry policy.
+    pub fn retry_policy(&self) -> RetryPolicy {
+        self.bound.retry
+    }
+
+    /// Requests sent again under the retry policy so far, and how many of them answered 429.
+    pub fn retry_counts(&self) -> (u64, u64) {
+        (
+            self.bound.retries.load(Ordering::Relaxed),
+            self.bound.rate_limited.load(Ordering::Relaxed),
+        )
     }
 
     /// May `url` be reached (`--endpoint-allow`, never link-local)? Resolves its host name.
@@ -155,7 +281,7 @@ impl Client {
     /// is an error naming the status.
     async fn get_text(&self, url: &str, timeout: Duration) -> Result<String, ClientError> {
         let read = async {
-            let mut resp = self.get(url, timeout).await?;
+            let resp = self.get(url, timeout).await?;
             let status = resp.status().as_u16();
             if status != 200 {
                 return Err(ClientError::Http {
@@ -164,23 +290,7 @@ impl Client {
                     message: status_hint(status).into(),
                 });
             }
-            let mut body = Vec::new();
-            while let Some(chunk) = resp.chunk().await.map_err(|e| ClientError::Connect {
-                url: url.to_string(),
-                reason: format!("the answer broke off: {}", reason(&e)),
-            })? {
-                if body.len() + chunk.len() > ANSWER_MAX {
-                    return Err(ClientError::Protocol {
-                        url: url.to_string(),
-                        reason: format!("the answer is larger than {} MiB", ANSWER_MAX >> 20),
-                    });
-                }
-                body.extend_from_slice(&chunk);
-            }
-            String::from_utf8(body).map_err(|_| ClientError::Protocol {
-                url: url.to_string(),
-                reason: "the answer is not UTF-8 text".into(),
-            })
+            read_text(url, resp).await
         };
         tokio::time::timeout(timeout, read).await.unwrap_or_else(|_| {
             Err(ClientError::Timeout {
@@ -201,7 +311,14 @@ impl Client {
                 req[key] = v.clone();
             }
         }
-        let resp = match tokio::time::timeout(Duration::from_secs(20), self.http.post(&url).json(&req).send()).await {
+        let send = self
+            .http
+            .post(&url)
+            .headers(self.bound.headers.clone())
+            .header(reqwest::header::ACCEPT_ENCODING, "identity")
+            .json(&req)
+            .send();
+        let resp = match tokio::time::timeout(Duration::from_secs(20), send).await {
             Err(_) => return Err(ClientError::Timeout { url, secs: 20 }),
             Ok(Err(e)) => return Err(ClientError::Connect { url, reason: reason(&e) }),
             Ok(Ok(r)) => r,
@@ -217,7 +334,7 @@ impl Client {
                 message: status_hint(status).into(),
             });
         }
-        let text = resp.text().await.unwrap_or_default();
+        let text = read_text(&url, resp).await?;
         let v: Value = serde_json::from_str(&text).map_err(|e| ClientError::Protocol {
             url: url.clone(),
             reason: format!("not JSON ({e})"),
@@ -229,10 +346,17 @@ impl Client {
         Ok(Some((count, v.get("max_model_len").and_then(Value::as_u64))))
     }
 
-    /// GET `url` if the endpoint policy allows it; redirects are answers, not followed.
+    /// GET `url` if the endpoint policy allows it, with the endpoint's key and headers, asking
+    /// for an uncompressed answer; redirects are answers, not followed.
     async fn get(&self, url: &str, timeout: Duration) -> Result<reqwest::Response, ClientError> {
         self.check_allowed(url).await?;
-        match tokio::time::timeout(timeout, self.http.get(url).send()).await {
+        let send = self
+            .http
+            .get(url)
+            .headers(self.bound.headers.clone())
+            .header(reqwest::header::ACCEPT_ENCODING, "identity")
+            .send();
+        match tokio::time::timeout(timeout, send).await {
             Err(_) => Err(ClientError::Timeout {
                 url: url.into(),
                 secs: timeout.as_secs(),
@@ -246,11 +370,43 @@ impl Client {
     }
 
     /// Send one prepared request, streamed, and measure it. Never fails: every ending is an
-    /// outcome. `timeout` bounds the whole request.
+    /// outcome. `timeout` bounds the whole request, retries included. Under the endpoint's retry
+    /// policy a 429 or 503 answer is sent again after its `Retry-After` (or 1, 2, 4 … s), and the
+    /// last attempt is what is measured; without one (the default) it is measured as it came.
     pub async fn send(&self, url: &str, body: Bytes, timeout: Duration) -> Measured {
+        let deadline = Instant::now() + timeout;
+        let retry = self.bound.retry;
+        let mut attempt = 0u32;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let (m, retry_after) = self.send_once(url, body.clone(), left).await;
+            let status = m.http_status.filter(|_| m.outcome == Outcome::HttpError);
+            if !matches!(status, Some(429 | 503)) || attempt >= retry.max_retries {
+                return m;
+            }
+            let wait = retry_after
+                .as_deref()
+                .and_then(|v| v.parse::<u64>().ok())
+                .map(Duration::from_secs)
+                .unwrap_or(Duration::from_secs(1 << attempt.min(6)));
+            if wait > Duration::from_secs(u64::from(retry.max_wait_s)) || Instant::now() + wait >= deadline {
+                return m;
+            }
+            self.bound.retries.fetch_add(1, Ordering::Relaxed);
+            if status == Some(429) {
+                self.bound.rate_limited.fetch_add(1, Ordering::Relaxed);
+            }
+            tokio::time::sleep(wait).await;
+            attempt += 1;
+        }
+    }
+
+    /// One attempt of [`Client::send`], with the answer's `Retry-After`, if any.
+    async fn send_once(&self, url: &str, body: Bytes, timeout: Duration) -> (Measured, Option<String>) {
         let sent = Instant::now();
         let mut st = StreamState::new(sent);
-        let finished = tokio::time::timeout(timeout, self.stream(url, body, &mut st)).await;
+        let mut retry_after = None;
+        let finished = tokio::time::timeout(timeout, self.stream(url, body, &mut st, &mut retry_after)).await;
         if finished.is_err() && !st.ended() {
             st.fail(
                 Outcome::Timeout,
@@ -259,10 +415,11 @@ impl Client {
             );
             st.last_byte = Instant::now();
         }
-        st.into_measured()
+        (st.into_measured(), retry_after)
     }
 
-    async fn stream(&self, url: &str, body: Bytes, st: &mut StreamState) -> Option<()> {
+    async fn stream(&self, url: &str, body: Bytes, st: &mut StreamState, retry_after: &mut Option<String>) -> Option<()> {
+        let route = &self.bound.route;
         let target = match Target::parse(url) {
             Ok(t) => t,
             Err(e) => {
@@ -271,7 +428,7 @@ impl Client {
                 return None;
             }
         };
-        let (mut conn, head) = match self.pool.request(&target, &body).await {
+        let (mut conn, head) = match self.pool.request(route, &target, &body).await {
             Ok(r) => r,
             Err(e) => {
                 st.last_byte = Instant::now();
@@ -281,22 +438,35 @@ impl Client {
         };
         let status = head.status;
         st.http_status = Some(status);
+        retry_after.clone_from(&head.retry_after);
+        if let Encoding::Other(name) = &head.encoding {
+            st.last_byte = conn.received_at();
+            st.fail(
+                Outcome::StreamError,
+                Some(status),
+                format!(
+                    "the answer came compressed as '{name}', which Bakeoff does not decode (it asks for identity, and decodes gzip and deflate): is a gateway compressing?"
+                ),
+            );
+            return None;
+        }
         if !resp_ok(status) {
             let mut text = Vec::new();
             let _ = conn
-                .read_body(head.framing, |data, _| {
+                .read_content(&head, |data, _| {
                     let room = ERROR_BODY_MAX.saturating_sub(text.len());
                     text.extend_from_slice(&data[..data.len().min(room)]);
                     Flow::More
                 })
                 .await;
             st.last_byte = conn.received_at();
-            st.fail(Outcome::HttpError, Some(status), error_message(&String::from_utf8_lossy(&text)));
+            let message = error_message(&String::from_utf8_lossy(&text));
+            st.fail(Outcome::HttpError, Some(status), http_error(status, head.retry_after.as_deref(), message));
             return None;
         }
         let mut parser = SseParser::new();
         let read = conn
-            .read_body(head.framing, |data, at| {
+            .read_content(&head, |data, at| {
                 // `at`: when the bytes arrived (the kernel's receive time), not when they were read.
                 st.last_byte = at;
                 parser.feed(data, |event| st.on_event(event, at));
@@ -323,7 +493,7 @@ impl Client {
                     }
                 }
                 if st.done && head.keep_alive {
-                    self.pool.checkin(&target, conn);
+                    self.pool.checkin(route, &target, conn);
                 }
             }
             Ok(BodyEnd::Stopped) => {}
@@ -337,6 +507,69 @@ impl Client {
         }
         Some(())
     }
+}
+
+/// The error of a non-2xx answer: the server's message, with what the status means where a
+/// person must act (a key; a rate limit and its `Retry-After`).
+fn http_error(status: u16, retry_after: Option<&str>, message: String) -> String {
+    let retry = match retry_after {
+        Some(r) => format!("Retry-After: {r}"),
+        None => "no Retry-After".into(),
+    };
+    match status {
+        401 => format!("HTTP 401: the endpoint refused the API key, or wants one (set the endpoint's key): {message}"),
+        403 => format!("HTTP 403: access refused (the API key's rights, or a gateway's rules): {message}"),
+        429 => format!("rate-limited (HTTP 429, {retry}): {message}"),
+        _ if retry_after.is_some() => format!("{message} (HTTP {status}, {retry})"),
+        _ => message,
+    }
+}
+
+/// An answer's body as text: at most [`ANSWER_MAX`] bytes, decoded when a gateway compressed
+/// it although asked not to (gzip, deflate); another encoding is named.
+async fn read_text(url: &str, mut resp: reqwest::Response) -> Result<String, ClientError> {
+    let encoding = resp
+        .headers()
+        .get(reqwest::header::CONTENT_ENCODING)
+        .and_then(|v| v.to_str().ok())
+        .map(|v| v.trim().to_ascii_lowercase())
+        .unwrap_or_default();
+    let protocol = |reason: String| ClientError::Protocol { url: url.to_string(), reason };
+    let mut body = Vec::new();
+    while let Some(chunk) = resp.chunk().await.map_err(|e| ClientError::Connect {
+        url: url.to_string(),
+        reason: format!("the answer broke off: {}", reason(&e)),
+    })? {
+        if body.len() + chunk.len() > ANSWER_MAX {
+            return Err(protocol(format!("the answer is larger than {} MiB", ANSWER_MAX >> 20)));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    let body = match encoding.as_str() {
+        "" | "identity" => body,
+        "gzip" | "x-gzip" | "deflate" => {
+            use std::io::Read;
+            let mut out = Vec::new();
+            let limit = ANSWER_MAX as u64 + 1;
+            let read = if encoding == "deflate" {
+                flate2::read::ZlibDecoder::new(&body[..]).take(limit).read_to_end(&mut out)
+            } else {
+                flate2::read::GzDecoder::new(&body[..]).take(limit).read_to_end(&mut out)
+            };
+            read.map_err(|e| protocol(format!("the {encoding}-compressed answer could not be decoded ({e})")))?;
+            if out.len() > ANSWER_MAX {
+                return Err(protocol(format!("the answer is larger than {} MiB", ANSWER_MAX >> 20)));
+            }
+            out
+        }
+        other => {
+            let shown: String = other.chars().filter(|c| c.is_ascii_graphic()).take(32).collect();
+            return Err(protocol(format!(
+                "the answer came compressed as '{shown}', which Bakeoff does not decode (it asks for identity, and decodes gzip and deflate)"
+            )));
+        }
+    };
+    String::from_utf8(body).map_err(|_| protocol("the answer is not UTF-8 text".into()))
 }
 
 /// How much of an error response's body is kept for its message.
@@ -380,7 +613,10 @@ pub fn prepare_body(item: &DatasetItem, model: &str, sampling: &Sampling) -> Byt
 fn reason(e: &reqwest::Error) -> String {
     if e.is_connect() {
         let cause = std::error::Error::source(e).map(chain).unwrap_or_default();
-        format!("connection refused or unreachable: {cause}")
+        match tls::hint(&cause) {
+            Some(hint) => format!("https failed: {hint} ({cause})"),
+            None => format!("connection refused or unreachable: {cause}"),
+        }
     } else {
         chain(e)
     }
@@ -393,7 +629,7 @@ pub fn status_hint(status: u16) -> &'static str {
         301 | 302 | 303 | 307 | 308 => {
             "a redirect, which Bakeoff does not follow: give the address of the server itself (host, port and path prefix)"
         }
-        401 => "the server wants an API key (e.g. vLLM started with --api-key)",
+        401 => "the server wants an API key, or refused the one given (e.g. vLLM started with --api-key): set the endpoint's API key",
         403 => "access refused (an API key, or a proxy's rules?)",
         404 => "no such path: is this the base URL of an OpenAI-compatible server (without /v1)?",
         405 => "method not allowed: is this an OpenAI-compatible server?",
@@ -464,114 +700,6 @@ pub fn error_message(text: &str) -> String {
     }
 }
 
-/// What has been seen of one stream so far.
-struct StreamState {
-    sent: Instant,
-    last_byte: Instant,
-    first_content: Option<Instant>,
-    last_content: Option<Instant>,
-    itl: Vec<Duration>,
-    chunks: u32,
-    text: String,
-    finish_reason: Option<String>,
-    usage: Option<(Option<u64>, Option<u64>)>,
-    http_status: Option<u16>,
-    done: bool,
-    failure: Option<(Outcome, String)>,
-}
-
-impl StreamState {
-    fn new(sent: Instant) -> Self {
-        StreamState {
-            sent,
-            last_byte: sent,
-            first_content: None,
-            last_content: None,
-            itl: Vec::new(),
-            chunks: 0,
-            text: String::new(),
-            finish_reason: None,
-            usage: None,
-            http_status: None,
-            done: false,
-            failure: None,
-        }
-    }
-
-    fn ended(&self) -> bool {
-        self.done || self.failure.is_some()
-    }
-
-    fn fail(&mut self, outcome: Outcome, status: Option<u16>, message: String) {
-        if self.failure.is_none() && !self.done {
-            self.failure = Some((outcome, message));
-            if status.is_some() {
-                self.http_status = status;
-            }
-        }
-    }
-
-    fn on_event(&mut self, data: &[u8], now: Instant) {
-        if self.ended() {
-            return;
-        }
-        if data == b"[DONE]" {
-            self.done = true;
-            return;
-        }
-        let chunk = match crate::chunk::decode(data) {
-            Ok(c) => c,
-            Err(e) => {
-                let shown = String::from_utf8_lossy(&data[..data.len().min(120)]).into_owned();
-                self.fail(Outcome::StreamError, None, format!("malformed frame ({e}): {shown}"));
-                return;
-            }
-        };
-        if let Some(err) = chunk.error {
-            self.fail(Outcome::StreamError, None, format!("error frame mid-stream: {err}"));
-            return;
-        }
-        if let Some(c) = chunk.content.filter(|c| !c.is_empty()) {
-            match self.last_content {
-                None => self.first_content = Some(now),
-                Some(prev) => self.itl.push(now - prev),
-            }
-            self.last_content = Some(now);
-            self.chunks += 1;
-            self.text.push_str(&c);
-        }
-        if let Some(f) = chunk.finish_reason {
-            self.finish_reason = Some(f.into_owned());
-        }
-        if let Some(u) = chunk.usage {
-            self.usage = Some((u.prompt_tokens, u.completion_tokens));
-        }
-    }
-
-    fn into_measured(self) -> Measured {
-        let (outcome, error) = match self.failure {
-            Some((o, m)) => (o, Some(m)),
-            None if self.finish_reason.as_deref() == Some("length") => (Outcome::Truncated, None),
-            None => (Outcome::Ok, None),
-        };
-        let (prompt, completion) = self.usage.unwrap_or((None, None));
-        Measured {
-            outcome,
-            http_status: self.http_status,
-            error,
-            finish_reason: self.finish_reason,
-            prompt_tokens: prompt.map(Tokens),
-            completion_tokens: completion.map(Tokens),
-            sent: self.sent,
-            ttft: self.first_content.map(|t| t - self.sent),
-            e2e: self.last_byte.saturating_duration_since(self.sent),
-            content_chunks: self.chunks,
-            itl: self.itl,
-            response: self.text,
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -617,65 +745,6 @@ mod tests {
         assert_eq!(error_message(r#"{"error":{"message":"boom","type":"x","code":400}}"#), "boom");
         assert_eq!(error_message(r#"{"object":"error","message":"old","type":"x","code":400}"#), "old");
         assert_eq!(error_message("Internal Server Error"), "Internal Server Error");
-    }
-
-    #[test]
-    fn a_stream_with_role_chunk_then_content_measures_ttft_at_content() {
-        let t0 = Instant::now();
-        let mut st = StreamState::new(t0);
-        st.on_event(
-            br#"{"choices":[{"delta":{"role":"assistant","content":""}}]}"#,
-            t0 + Duration::from_millis(5),
-        );
-        st.on_event(br#"{"choices":[{"delta":{"content":"Hi"}}]}"#, t0 + Duration::from_millis(50));
-        st.on_event(
-            br#"{"choices":[{"delta":{"content":" there"},"finish_reason":"length"}]}"#,
-            t0 + Duration::from_millis(70),
-        );
-        st.on_event(
-            br#"{"choices":[],"usage":{"prompt_tokens":3,"completion_tokens":2}}"#,
-            t0 + Duration::from_millis(71),
-        );
-        st.on_event(b"[DONE]", t0 + Duration::from_millis(72));
-        st.last_byte = t0 + Duration::from_millis(72);
-        let m = st.into_measured();
-        assert_eq!(m.outcome, Outcome::Truncated);
-        assert_eq!(m.ttft, Some(Duration::from_millis(50)));
-        assert_eq!(m.itl, vec![Duration::from_millis(20)]);
-        assert_eq!(m.content_chunks, 2);
-        assert_eq!(m.completion_tokens, Some(Tokens(2)));
-        assert_eq!(m.response, "Hi there");
-        assert_eq!(m.e2e, Duration::from_millis(72));
-    }
-
-    #[test]
-    fn a_mid_stream_error_frame_is_a_stream_error() {
-        let t0 = Instant::now();
-        let mut st = StreamState::new(t0);
-        st.on_event(br#"{"choices":[{"delta":{"content":"a"}}]}"#, t0);
-        st.on_event(br#"{"error":{"message":"engine died","code":500}}"#, t0);
-        let m = st.into_measured();
-        assert_eq!(m.outcome, Outcome::StreamError);
-        assert!(m.error.as_deref().is_some_and(|e| e.contains("engine died")));
-    }
-
-    #[test]
-    fn a_malformed_frame_is_a_stream_error() {
-        let t0 = Instant::now();
-        let mut st = StreamState::new(t0);
-        st.on_event(b"{\"choices\": [", t0);
-        assert_eq!(st.into_measured().outcome, Outcome::StreamError);
-    }
-
-    #[test]
-    fn no_usage_means_unknown_tokens() {
-        let t0 = Instant::now();
-        let mut st = StreamState::new(t0);
-        st.on_event(br#"{"choices":[{"text":"x","finish_reason":"stop"}]}"#, t0);
-        st.on_event(b"[DONE]", t0);
-        let m = st.into_measured();
-        assert_eq!(m.outcome, Outcome::Ok);
-        assert_eq!(m.completion_tokens, None);
     }
 
     #[test]

@@ -18,6 +18,12 @@ use std::time::Duration;
 pub struct RunRequest {
     pub db: PathBuf,
     pub endpoint: String,
+    /// How to reach the endpoint. The key and the header values are held in memory only (see
+    /// [`Client::remember`](crate::client::Client::remember)); the CA certificate, the hosted flag
+    /// and the retries are stored with an endpoint this run registers.
+    pub access: app::api::endpoints::access::EndpointAccess,
+    /// The price sheet to link the endpoint to, by name.
+    pub price_sheet: Option<String>,
     pub model: String,
     pub dataset: PathBuf,
     pub form: LaunchForm,
@@ -28,9 +34,38 @@ pub struct RunRequest {
 pub async fn run(req: RunRequest) -> anyhow::Result<i64> {
     let (state, client) = prepare(&req.db, Path::new("target/site"), "127.0.0.1:0".parse()?).await?;
     let url = app::domain::url::normalize_base_url(&req.endpoint).map_err(|m| anyhow::anyhow!("--endpoint: {m}"))?;
+    let sheet = match &req.price_sheet {
+        Some(name) => Some(
+            db::prices::by_name(&state.db, name)
+                .await
+                .map_err(|e| anyhow::anyhow!("--price-sheet: {e} (see `GET /api/prices` for the names)"))?
+                .id,
+        ),
+        None => None,
+    };
+    // The checks, the launch and the worker all reach the endpoint through this client.
+    client.remember(&url, req.access.clone());
     let endpoint_id = match db::endpoints::find_by_url(&state.db, &url).await? {
-        Some(e) => e.id,
-        None => app::api::endpoints::register(&state, "", &url).await.map_err(explain)?.0,
+        Some(e) => {
+            if sheet.is_some() {
+                let link = db::endpoints::AccessUpdate {
+                    price_sheet_id: Some(sheet),
+                    ..Default::default()
+                };
+                db::endpoints::set_access(&state.db, e.id, &link).await?;
+            }
+            e.id
+        }
+        None => {
+            let checked = app::api::endpoints::access::CheckedAccess {
+                access: req.access.clone(),
+                price_sheet_id: sheet,
+            };
+            app::api::endpoints::register_with(&state, "", &url, &checked, false)
+                .await
+                .map_err(explain)?
+                .0
+        }
     };
     let dataset_id = store_dataset(&state.db, &req.dataset).await?;
     let mut form = req.form;
@@ -55,7 +90,18 @@ pub async fn run(req: RunRequest) -> anyhow::Result<i64> {
 fn explain(e: AppError) -> anyhow::Error {
     match e {
         AppError::Validation(errs) => {
-            let lines: Vec<String> = errs.0.iter().map(|f| format!("{}: {}", flag(&f.field), f.message)).collect();
+            let lines: Vec<String> = errs
+                .0
+                .iter()
+                .map(|f| {
+                    let hint = if f.message.contains("API key") {
+                        " (give it with --api-key-env VAR, or in BAKEOFF_API_KEY)"
+                    } else {
+                        ""
+                    };
+                    format!("{}: {}{hint}", flag(&f.field), f.message)
+                })
+                .collect();
             anyhow::anyhow!(lines.join("\n"))
         }
         other => anyhow::anyhow!(other.to_string()),
@@ -66,8 +112,12 @@ fn explain(e: AppError) -> anyhow::Error {
 fn flag(field: &str) -> String {
     match field {
         "base_url" | "endpoint_id" => "--endpoint".into(),
+        "api_key" => "--api-key-env".into(),
+        "ca_cert" => "--ca-cert".into(),
+        "headers" => "--header".into(),
+        "price_sheet_id" => "--price-sheet".into(),
         "dataset_id" => "--dataset".into(),
-        "model" | "requests" | "concurrency" | "rate" | "max_tokens" | "warmup" | "sweep" | "name" | "seed" => {
+        "model" | "requests" | "concurrency" | "rate" | "max_tokens" | "warmup" | "sweep" | "name" | "seed" | "retries" => {
             format!("--{}", field.replace('_', "-"))
         }
         other => other.to_string(),

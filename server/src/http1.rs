@@ -11,13 +11,18 @@
 //! - **Keep-alive.** Idle connections wait in a small pool; one the server closed meanwhile is
 //!   noticed before use, and a request that finds its kept-alive connection dead before any
 //!   answer is sent once more on a new one.
+//! - **https** through rustls, driven here over the same stamped reads (see [`Conn::read_more`]).
+//!   The request asks for `accept-encoding: identity`; a gateway that compresses anyway is
+//!   decoded (gzip, deflate) or named ([`Head::encoding`]).
 
+use app::domain::url::{parse_request_url, Host};
 use std::collections::HashMap;
-use std::io;
+use std::io::{self, Read, Write};
 use std::mem::MaybeUninit;
-use std::sync::{Mutex, OnceLock};
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
-use tokio::io::{AsyncWriteExt, Interest};
+use tokio::io::{AsyncReadExt, AsyncWriteExt, Interest};
 use tokio::net::TcpStream;
 
 /// An idle connection older than this is closed rather than reused: uvicorn (vLLM's HTTP server)
@@ -25,34 +30,67 @@ use tokio::net::TcpStream;
 const IDLE_MAX: Duration = Duration::from_secs(4);
 const IDLE_PER_HOST: usize = 4096;
 
-/// Where a request goes: `host:port` and the path, from an `http://` URL.
+/// Where a request goes, from a URL read by the one URL parser (`app::domain::url`).
 #[derive(Clone, Debug, PartialEq)]
 pub struct Target {
+    /// https: the connection is wrapped in TLS.
+    pub tls: bool,
+    pub host: Host,
+    /// `host:port` to connect to (the scheme's port when none is given).
     pub authority: String,
+    /// The `Host` header (the port only when it is not the scheme's default).
+    pub host_header: String,
     pub path: String,
 }
 
 impl Target {
     pub fn parse(url: &str) -> Result<Target, String> {
-        let rest = url
-            .strip_prefix("http://")
-            .ok_or_else(|| format!("{url}: only http:// URLs are supported"))?;
-        let (authority, path) = match rest.find('/') {
-            Some(i) => (&rest[..i], &rest[i..]),
-            None => (rest, "/"),
-        };
-        if authority.is_empty() {
-            return Err(format!("{url}: no host"));
-        }
-        let authority = if authority.rsplit_once(':').is_some_and(|(_, p)| p.parse::<u16>().is_ok()) {
-            authority.to_string()
-        } else {
-            format!("{authority}:80")
-        };
+        let u = parse_request_url(url)?;
         Ok(Target {
-            authority,
-            path: path.to_string(),
+            tls: u.is_tls(),
+            authority: u.authority(),
+            host_header: u.host_header(),
+            host: u.host,
+            path: u.path,
         })
+    }
+
+    /// The name the server's certificate must hold.
+    fn server_name(&self) -> Result<rustls::pki_types::ServerName<'static>, String> {
+        match &self.host {
+            Host::Ip(ip) => Ok(rustls::pki_types::ServerName::IpAddress((*ip).into())),
+            Host::Name(n) => rustls::pki_types::ServerName::try_from(n.clone())
+                .map_err(|_| format!("'{n}' cannot be checked against a TLS certificate")),
+        }
+    }
+}
+
+/// Decides whether a host may be reached at the addresses it resolved to (the endpoint policy).
+pub type Allow = Arc<dyn Fn(&Host, &[SocketAddr]) -> Result<(), String> + Send + Sync>;
+
+/// How requests reach one endpoint: its TLS trust, the headers every request carries, and where
+/// connections may go.
+#[derive(Clone)]
+pub struct Route {
+    /// Connections are pooled per route partition and host, so a connection whose server was
+    /// verified against one endpoint's CA is never reused for an endpoint that trusts another.
+    pub partition: u64,
+    pub tls: Arc<rustls::ClientConfig>,
+    /// Extra request header lines (`name: value\r\n` each), the API key's included.
+    pub headers: Arc<[u8]>,
+    /// Checked on the resolved addresses of every new connection.
+    pub allow: Option<Allow>,
+}
+
+impl Route {
+    /// Plain routes: the default TLS trust, no extra headers, anywhere.
+    pub fn plain(tls: Arc<rustls::ClientConfig>) -> Self {
+        Route {
+            partition: 0,
+            tls,
+            headers: Arc::from(&b""[..]),
+            allow: None,
+        }
     }
 }
 
@@ -162,6 +200,9 @@ pub enum WireError {
     Closed(&'static str),
     #[error("not an HTTP/1.1 response: {0}")]
     Protocol(String),
+    /// The TLS layer refused the connection or the data (the message says what to do).
+    #[error("{0}")]
+    Tls(String),
 }
 
 impl WireError {
@@ -173,7 +214,7 @@ impl WireError {
                 io::ErrorKind::ConnectionReset | io::ErrorKind::BrokenPipe | io::ErrorKind::ConnectionAborted
             ),
             WireError::Closed(_) => true,
-            WireError::Protocol(_) => false,
+            WireError::Protocol(_) | WireError::Tls(_) => false,
         }
     }
 }
@@ -187,6 +228,17 @@ pub enum Framing {
     Close,
 }
 
+/// How the body of a response is compressed (`Content-Encoding`).
+#[derive(Clone, Debug, PartialEq)]
+pub enum Encoding {
+    Identity,
+    Gzip,
+    /// zlib-wrapped deflate, as HTTP's `deflate` is.
+    Deflate,
+    /// Anything else (`br`, `zstd`, several codings): named, not decoded.
+    Other(String),
+}
+
 /// A response head.
 #[derive(Clone, Debug)]
 pub struct Head {
@@ -194,6 +246,9 @@ pub struct Head {
     pub framing: Framing,
     /// The connection may carry another request once this body is read.
     pub keep_alive: bool,
+    pub encoding: Encoding,
+    /// `Retry-After` as sent (at most 64 visible characters), for 429 and 503 answers.
+    pub retry_after: Option<String>,
 }
 
 /// What the body reader does after handing out data.
@@ -222,6 +277,8 @@ const DRAIN_FOR: Duration = Duration::from_secs(1);
 /// One HTTP/1.1 connection and its read buffer.
 pub struct Conn {
     tcp: TcpStream,
+    /// https: the TLS state, driven over `tcp` by this connection's own reads and writes.
+    tls: Option<Box<TlsLayer>>,
     buf: Vec<u8>,
     /// Unread bytes are `buf[pos..]`.
     pos: usize,
@@ -252,6 +309,7 @@ impl Conn {
         }
         Conn {
             tcp,
+            tls: None,
             buf: Vec::with_capacity(BUF_START),
             pos: 0,
             reused: false,
@@ -266,6 +324,12 @@ impl Conn {
     }
 
     /// Read more bytes into the buffer; 0 at end of stream.
+    ///
+    /// Over https the socket's reads are the same stamped `recvmsg` calls: ciphertext goes to
+    /// rustls, and the plaintext it yields is stamped with the kernel receive time of the read
+    /// that completed its TLS record. That is when the bytes of that data had all arrived (a
+    /// record cannot be decrypted before its last byte is in), which is what a token's arrival
+    /// means; decryption happens after, in this task, and is not counted.
     async fn read_more(&mut self) -> io::Result<usize> {
         if self.pos > 0 {
             self.buf.drain(..self.pos);
@@ -273,6 +337,9 @@ impl Conn {
         }
         if self.buf.capacity() - self.buf.len() < 4096 {
             self.buf.reserve(self.buf.capacity().max(4096));
+        }
+        if self.tls.is_some() {
+            return self.read_more_tls().await;
         }
         loop {
             self.tcp.readable().await?;
@@ -292,18 +359,121 @@ impl Conn {
         }
     }
 
-    /// Send a POST with a JSON body.
-    pub async fn post_json(&mut self, target: &Target, body: &[u8]) -> io::Result<()> {
-        let mut req = Vec::with_capacity(body.len() + 160);
+    /// [`Conn::read_more`] over TLS: plaintext rustls holds already, else one stamped read of
+    /// ciphertext at a time until a record yields some.
+    async fn read_more_tls(&mut self) -> io::Result<usize> {
+        loop {
+            let Some(tls) = self.tls.as_mut() else { return Ok(0) };
+            // The decrypted bytes rustls holds, into the buffer's spare room.
+            let start = self.buf.len();
+            let room = self.buf.capacity() - start;
+            self.buf.resize(start + room, 0);
+            let got = tls.conn.reader().read(&mut self.buf[start..]);
+            self.buf.truncate(start + *got.as_ref().unwrap_or(&0));
+            match got {
+                Ok(0) => return Ok(0), // close_notify: the end of the stream
+                Ok(n) => {
+                    self.received_at = tls.stamp;
+                    return Ok(n);
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+                // Closed without close_notify, as many servers do: the end of the stream (a
+                // cut-off chunked or sized body is still noticed by its framing).
+                Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => return Ok(0),
+                Err(e) => return Err(e),
+            }
+            // No plaintext: feed ciphertext already read, else read more from the socket.
+            if tls.pending.is_empty() {
+                if tls.eof {
+                    return Ok(0);
+                }
+                if tls.pending.capacity() < TLS_READ {
+                    tls.pending.reserve(TLS_READ);
+                }
+                self.tcp.readable().await?;
+                let spare = tls.pending.spare_capacity_mut();
+                match self.tcp.try_io(Interest::READABLE, || recv_stamped(&self.tcp, spare)) {
+                    Ok((0, _)) => tls.eof = true,
+                    Ok((n, kernel)) => {
+                        tls.stamp = arrival(kernel);
+                        // SAFETY: recv initialised the first n spare bytes.
+                        unsafe { tls.pending.set_len(n) };
+                    }
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
+                    Err(e) => return Err(e),
+                }
+            }
+            tls.feed().map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
+            self.flush_tls().await?;
+        }
+    }
+
+    /// Send what rustls has to send (handshake messages, records, alerts).
+    async fn flush_tls(&mut self) -> io::Result<()> {
+        let Some(tls) = self.tls.as_mut() else { return Ok(()) };
+        while tls.conn.wants_write() {
+            let mut out = Vec::new();
+            tls.conn.write_tls(&mut out)?;
+            self.tcp.write_all(&out).await?;
+        }
+        Ok(())
+    }
+
+    /// Wrap the connection in TLS and complete the handshake.
+    async fn start_tls(&mut self, config: Arc<rustls::ClientConfig>, name: rustls::pki_types::ServerName<'static>) -> Result<(), WireError> {
+        let mut conn = rustls::ClientConnection::new(config, name).map_err(|e| WireError::Tls(crate::client::tls::explain(&e)))?;
+        // A request body is written whole, whatever its size.
+        conn.set_buffer_limit(None);
+        self.tls = Some(Box::new(TlsLayer {
+            conn,
+            pending: Vec::with_capacity(TLS_READ),
+            stamp: Instant::now(),
+            eof: false,
+        }));
+        loop {
+            self.flush_tls().await?;
+            let Some(tls) = self.tls.as_mut() else { return Ok(()) };
+            if !tls.conn.is_handshaking() {
+                return Ok(());
+            }
+            if tls.pending.is_empty() {
+                let mut chunk = vec![0u8; TLS_READ];
+                let n = self.tcp.read(&mut chunk).await?;
+                if n == 0 {
+                    return Err(WireError::Tls("the server closed the connection during the TLS handshake: is it https here?".into()));
+                }
+                chunk.truncate(n);
+                tls.pending = chunk;
+            }
+            if let Err(e) = tls.feed() {
+                // Tell the server why (an alert), then give up.
+                let _ = self.flush_tls().await;
+                return Err(WireError::Tls(e));
+            }
+        }
+    }
+    /// Send a POST with a JSON body, asking for an uncompressed answer, with the route's headers.
+    pub async fn post_json(&mut self, target: &Target, headers: &[u8], body: &[u8]) -> io::Result<()> {
+        let mut req = Vec::with_capacity(body.len() + headers.len() + 200);
         req.extend_from_slice(b"POST ");
         req.extend_from_slice(target.path.as_bytes());
         req.extend_from_slice(b" HTTP/1.1\r\nhost: ");
-        req.extend_from_slice(target.authority.as_bytes());
-        req.extend_from_slice(b"\r\ncontent-type: application/json\r\naccept: text/event-stream, application/json\r\ncontent-length: ");
+        req.extend_from_slice(target.host_header.as_bytes());
+        req.extend_from_slice(
+            b"\r\ncontent-type: application/json\r\naccept: text/event-stream, application/json\r\naccept-encoding: identity\r\n",
+        );
+        req.extend_from_slice(headers);
+        req.extend_from_slice(b"content-length: ");
         req.extend_from_slice(body.len().to_string().as_bytes());
         req.extend_from_slice(b"\r\n\r\n");
         req.extend_from_slice(body);
-        self.tcp.write_all(&req).await
+        match self.tls.as_mut() {
+            None => self.tcp.write_all(&req).await,
+            Some(tls) => {
+                tls.conn.writer().write_all(&req)?;
+                self.flush_tls().await
+            }
+        }
     }
 
     /// Read the response head (informational 1xx heads are passed over).
@@ -431,15 +601,124 @@ impl Conn {
         }
     }
 
-    /// Closed by the peer (or left with unread bytes) while idle, checked without waiting.
-    fn dead_while_idle(&self) -> bool {
+    /// Read the body as [`Conn::read_body`] does, decoded when the server compressed it (gzip,
+    /// deflate): each decoded piece carries the arrival time of the bytes that completed it.
+    pub async fn read_content(&mut self, head: &Head, mut on_data: impl FnMut(&[u8], Instant) -> Flow) -> Result<BodyEnd, WireError> {
+        let mut decoder = match &head.encoding {
+            Encoding::Identity => return self.read_body(head.framing, on_data).await,
+            Encoding::Gzip => Decoder::Gzip(flate2::write::GzDecoder::new(Vec::new())),
+            Encoding::Deflate => Decoder::Zlib(flate2::write::ZlibDecoder::new(Vec::new())),
+            Encoding::Other(name) => {
+                return Err(WireError::Protocol(format!("the answer is compressed as '{name}', which Bakeoff does not decode")))
+            }
+        };
+        let mut failed = None;
+        let end = self
+            .read_body(head.framing, |data, at| match decoder.feed(data) {
+                Ok(out) if out.is_empty() => Flow::More,
+                Ok(out) => on_data(&out, at),
+                Err(e) => {
+                    failed = Some(e);
+                    Flow::Stop
+                }
+            })
+            .await?;
+        match failed {
+            Some(e) => Err(WireError::Protocol(format!("the compressed answer could not be decoded ({e})"))),
+            None => Ok(end),
+        }
+    }
+
+    /// Closed by the peer (or left with unread bytes) while idle, checked without waiting. Over
+    /// TLS, records that arrived meanwhile are read: session tickets keep the connection alive,
+    /// data or a close_notify end it.
+    fn dead_while_idle(&mut self) -> bool {
         if self.pos != self.buf.len() {
             return true;
         }
-        let mut probe = [0u8; 1];
-        match self.tcp.try_read(&mut probe) {
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => false,
-            _ => true, // end of stream, unexpected bytes, or an error
+        let Some(tls) = self.tls.as_mut() else {
+            let mut probe = [0u8; 1];
+            return match self.tcp.try_read(&mut probe) {
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => false,
+                _ => true, // end of stream, unexpected bytes, or an error
+            };
+        };
+        loop {
+            let mut chunk = [0u8; 4096];
+            match self.tcp.try_read(&mut chunk) {
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return !tls.pending.is_empty(),
+                Ok(n) if n > 0 => tls.pending.extend_from_slice(&chunk[..n]),
+                _ => return true,
+            }
+            if tls.feed().is_err() {
+                return true;
+            }
+            let mut probe = [0u8; 1];
+            match tls.conn.reader().read(&mut probe) {
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+                _ => return true,
+            }
+        }
+    }
+}
+
+/// How much ciphertext one read takes.
+const TLS_READ: usize = 32 * 1024;
+
+/// A connection's TLS state.
+struct TlsLayer {
+    conn: rustls::ClientConnection,
+    /// Ciphertext read but not yet given to rustls.
+    pending: Vec<u8>,
+    /// When the latest ciphertext read arrived (the kernel's receive time).
+    stamp: Instant,
+    /// The socket reached its end.
+    eof: bool,
+}
+
+impl TlsLayer {
+    /// Give rustls the pending ciphertext and process it, until it yields plaintext (which must
+    /// be read before more is given: rustls holds a bounded amount) or nothing is left.
+    fn feed(&mut self) -> Result<(), String> {
+        if self.pending.is_empty() {
+            // The socket's end: let rustls know, so a missing close_notify is noticed.
+            let _ = self.conn.read_tls(&mut io::empty());
+            self.conn.process_new_packets().map_err(|e| crate::client::tls::explain(&e))?;
+            return Ok(());
+        }
+        while !self.pending.is_empty() {
+            let mut rest: &[u8] = &self.pending;
+            let taken = self.conn.read_tls(&mut rest).map_err(|e| format!("TLS: {e}"))?;
+            self.pending.drain(..taken);
+            let state = self.conn.process_new_packets().map_err(|e| crate::client::tls::explain(&e))?;
+            if taken == 0 || state.plaintext_bytes_to_read() > 0 || state.peer_has_closed() {
+                break;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A streaming decoder of a compressed body.
+enum Decoder {
+    Gzip(flate2::write::GzDecoder<Vec<u8>>),
+    Zlib(flate2::write::ZlibDecoder<Vec<u8>>),
+}
+
+impl Decoder {
+    /// Decode `data`, returning what it yields so far.
+    fn feed(&mut self, data: &[u8]) -> io::Result<Vec<u8>> {
+        match self {
+            Decoder::Gzip(d) => {
+                d.write_all(data)?;
+                d.flush()?;
+                Ok(std::mem::take(d.get_mut()))
+            }
+            Decoder::Zlib(d) => {
+                d.write_all(data)?;
+                d.flush()?;
+                Ok(std::mem::take(d.get_mut()))
+            }
         }
     }
 }
@@ -450,6 +729,8 @@ fn head_of(resp: &httparse::Response<'_, '_>) -> Result<Head, WireError> {
     let mut chunked = false;
     let mut length = None;
     let mut close = resp.version == Some(0);
+    let mut encoding = Encoding::Identity;
+    let mut retry_after = None;
     for h in resp.headers.iter() {
         if h.name.eq_ignore_ascii_case("transfer-encoding") {
             chunked = h
@@ -461,6 +742,10 @@ fn head_of(resp: &httparse::Response<'_, '_>) -> Result<Head, WireError> {
             length = Some(v.ok_or_else(|| WireError::Protocol("bad content-length".into()))?);
         } else if h.name.eq_ignore_ascii_case("connection") {
             close |= h.value.split(|&c| c == b',').any(|v| v.trim_ascii().eq_ignore_ascii_case(b"close"));
+        } else if h.name.eq_ignore_ascii_case("content-encoding") {
+            encoding = encoding_of(h.value);
+        } else if h.name.eq_ignore_ascii_case("retry-after") {
+            retry_after = Some(shown(h.value, 64));
         }
     }
     let framing = if status == 204 || status == 304 || (100..200).contains(&status) {
@@ -476,7 +761,30 @@ fn head_of(resp: &httparse::Response<'_, '_>) -> Result<Head, WireError> {
         status,
         framing,
         keep_alive: !close && framing != Framing::Close,
+        encoding,
+        retry_after,
     })
+}
+
+/// A `Content-Encoding` value.
+fn encoding_of(value: &[u8]) -> Encoding {
+    let v = shown(value, 32).to_ascii_lowercase();
+    match v.as_str() {
+        "" | "identity" => Encoding::Identity,
+        "gzip" | "x-gzip" => Encoding::Gzip,
+        "deflate" => Encoding::Deflate,
+        _ => Encoding::Other(v),
+    }
+}
+
+/// A header value as text that is safe to show: visible ASCII and spaces, at most `max` bytes.
+fn shown(value: &[u8], max: usize) -> String {
+    value
+        .trim_ascii()
+        .iter()
+        .take(max)
+        .map(|&b| if b == b' ' || b.is_ascii_graphic() { b as char } else { '?' })
+        .collect()
 }
 
 /// A chunk-size line: hex digits, optionally followed by `;extensions`.
@@ -491,10 +799,14 @@ fn chunk_size(line: &[u8]) -> Result<u64, WireError> {
         .ok_or_else(|| WireError::Protocol(format!("bad chunk size {:?}", String::from_utf8_lossy(line))))
 }
 
-/// Keep-alive connections by `host:port`.
+/// Keep-alive connections by route partition, scheme and `host:port`.
 pub struct Pool {
     idle: Mutex<HashMap<String, Vec<Conn>>>,
     connect_timeout: Duration,
+}
+
+fn pool_key(route: &Route, target: &Target) -> String {
+    format!("{}|{}|{}", route.partition, if target.tls { "https" } else { "http" }, target.authority)
 }
 
 impl Pool {
@@ -506,16 +818,16 @@ impl Pool {
     }
 
     /// A live idle connection to `target`, else a new one.
-    pub async fn checkout(&self, target: &Target) -> Result<Conn, String> {
-        if let Some(conn) = self.take_idle(target) {
+    pub async fn checkout(&self, route: &Route, target: &Target) -> Result<Conn, String> {
+        if let Some(conn) = self.take_idle(route, target) {
             return Ok(conn);
         }
-        self.connect(target).await
+        self.connect(route, target).await
     }
 
-    fn take_idle(&self, target: &Target) -> Option<Conn> {
+    fn take_idle(&self, route: &Route, target: &Target) -> Option<Conn> {
         let mut idle = self.idle.lock().unwrap_or_else(|p| p.into_inner());
-        let list = idle.get_mut(&target.authority)?;
+        let list = idle.get_mut(&pool_key(route, target))?;
         while let Some(mut conn) = list.pop() {
             if conn.idle_since.elapsed() < IDLE_MAX && !conn.dead_while_idle() {
                 conn.reused = true;
@@ -525,28 +837,48 @@ impl Pool {
         None
     }
 
-    /// Open a new connection to `target`.
-    pub async fn connect(&self, target: &Target) -> Result<Conn, String> {
-        let tcp = match tokio::time::timeout(self.connect_timeout, TcpStream::connect(&target.authority)).await {
-            Err(_) => {
-                return Err(format!(
-                    "connecting to {} timed out after {} s",
-                    target.authority,
-                    self.connect_timeout.as_secs()
-                ))
+    /// Open a new connection to `target`: resolve, check the addresses against the route's
+    /// policy, connect, and for https complete the TLS handshake, all within the connect timeout.
+    pub async fn connect(&self, route: &Route, target: &Target) -> Result<Conn, String> {
+        let open = async {
+            let addrs: Vec<SocketAddr> = match &target.host {
+                Host::Ip(ip) => vec![SocketAddr::new(*ip, port_of(&target.authority))],
+                Host::Name(_) => tokio::net::lookup_host(&target.authority)
+                    .await
+                    .map_err(|e| format!("could not resolve {} ({e})", target.host))?
+                    .collect(),
+            };
+            if let Some(allow) = &route.allow {
+                allow(&target.host, &addrs)?;
             }
-            Ok(Err(e)) => return Err(format!("connection refused or unreachable: {e}")),
-            Ok(Ok(t)) => t,
+            let tcp = TcpStream::connect(&addrs[..])
+                .await
+                .map_err(|e| format!("connection refused or unreachable: {e}"))?;
+            let _ = tcp.set_nodelay(true);
+            let mut conn = Conn::new(tcp);
+            if target.tls {
+                let name = target.server_name()?;
+                conn.start_tls(route.tls.clone(), name)
+                    .await
+                    .map_err(|e| format!("https to {}: {e}", target.authority))?;
+            }
+            Ok(conn)
         };
-        let _ = tcp.set_nodelay(true);
-        Ok(Conn::new(tcp))
+        match tokio::time::timeout(self.connect_timeout, open).await {
+            Err(_) => Err(format!(
+                "connecting to {} timed out after {} s",
+                target.authority,
+                self.connect_timeout.as_secs()
+            )),
+            Ok(r) => r,
+        }
     }
 
     /// Put back a connection whose last response was read to its end.
-    pub fn checkin(&self, target: &Target, mut conn: Conn) {
+    pub fn checkin(&self, route: &Route, target: &Target, mut conn: Conn) {
         conn.idle_since = Instant::now();
         let mut idle = self.idle.lock().unwrap_or_else(|p| p.into_inner());
-        let list = idle.entry(target.authority.clone()).or_default();
+        let list = idle.entry(pool_key(route, target)).or_default();
         if list.len() < IDLE_PER_HOST {
             list.push(conn);
         }
@@ -554,11 +886,11 @@ impl Pool {
 
     /// Send the POST and read the response head. A kept-alive connection the server closed
     /// meanwhile (nothing answered on it) is replaced once by a new one.
-    pub async fn request(&self, target: &Target, body: &[u8]) -> Result<(Conn, Head), String> {
+    pub async fn request(&self, route: &Route, target: &Target, body: &[u8]) -> Result<(Conn, Head), String> {
         let mut retried = false;
         loop {
-            let mut conn = self.checkout(target).await?;
-            let sent = conn.post_json(target, body).await.map_err(WireError::from);
+            let mut conn = self.checkout(route, target).await?;
+            let sent = conn.post_json(target, &route.headers, body).await.map_err(WireError::from);
             let result = match sent {
                 Ok(()) => conn.read_head().await,
                 Err(e) => Err(e),
@@ -571,6 +903,14 @@ impl Pool {
         }
     }
 }
+
+/// The port of a `host:port` authority (always given by `Target`).
+fn port_of(authority: &str) -> u16 {
+    authority.rsplit_once(':').and_then(|(_, p)| p.parse().ok()).unwrap_or(80)
+}
+
+#[cfg(test)]
+mod wire_tests;
 
 #[cfg(test)]
 mod tests {
@@ -585,16 +925,27 @@ mod tests {
         assert_eq!(
             Target::parse("http://127.0.0.1:8000/v1/chat/completions"),
             Ok(Target {
+                tls: false,
+                host: Host::Ip("127.0.0.1".parse().expect("ip")),
                 authority: "127.0.0.1:8000".into(),
+                host_header: "127.0.0.1:8000".into(),
                 path: "/v1/chat/completions".into()
             })
         );
         assert_eq!(
-            Target::parse("http://gpu-box/v1/completions").map(|t| t.authority),
-            Ok("gpu-box:80".into())
+            Target::parse("http://gpu-box/v1/completions").map(|t| (t.authority, t.host_header)),
+            Ok(("gpu-box:80".into(), "gpu-box".into()))
         );
-        assert!(Target::parse("https://x/v1").is_err());
+        let https = Target::parse("https://API.example.com/v1/chat/completions").expect("https");
+        assert!(https.tls);
+        assert_eq!((https.authority.as_str(), https.host_header.as_str()), ("api.example.com:443", "api.example.com"));
+        let v6 = Target::parse("https://[::1]:8443/gw/v1/completions").expect("v6");
+        assert_eq!((v6.authority.as_str(), v6.path.as_str()), ("[::1]:8443", "/gw/v1/completions"));
+        assert_eq!(Target::parse("http://[::1]/v1/models").map(|t| t.authority), Ok("[::1]:80".into()));
         assert!(Target::parse("http:///v1").is_err());
+        // The one URL parser: what the checks refuse, the measured streams refuse too.
+        assert!(Target::parse("http://user:pw@gpu:8000/v1/chat/completions").is_err());
+        assert!(Target::parse("ftp://x/v1").is_err());
     }
 
     /// Bytes that arrived before a late read are stamped with their arrival, not the read.

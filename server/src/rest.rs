@@ -154,6 +154,64 @@ struct NewEndpoint {
     /// The models a managed endpoint may be started with.
     #[serde(default)]
     models: Option<Vec<String>>,
+    /// Sent as `Authorization: Bearer KEY`; write-only (no answer ever holds it).
+    #[serde(default)]
+    api_key: Option<String>,
+    /// Extra headers: `{"Name": "value"}`, `["Name: value"]` or `"Name: value\n…"` (values write-only).
+    #[serde(default)]
+    headers: Option<Value>,
+    /// PEM certificate(s) trusted for https: a private CA, or the server's own (pinned).
+    #[serde(default)]
+    ca_cert: Option<String>,
+    /// A hosted provider (no /health, /metrics, /tokenize).
+    #[serde(default)]
+    hosted: Option<bool>,
+    /// The price sheet its runs are priced by, by id or by name.
+    #[serde(default)]
+    price_sheet_id: Option<i64>,
+    #[serde(default)]
+    price_sheet: Option<String>,
+    /// 429/503 answers sent again up to this many times (default 0: off).
+    #[serde(default)]
+    retries: Option<u32>,
+}
+
+impl NewEndpoint {
+    /// The access fields, checked, each problem named at its field.
+    async fn access(&self, s: &AppState) -> Result<app::api::endpoints::access::CheckedAccess, AppError> {
+        let headers = match &self.headers {
+            None | Some(Value::Null) => None,
+            Some(Value::String(t)) => Some(t.clone()),
+            Some(Value::Object(m)) => Some(
+                m.iter()
+                    .map(|(k, v)| format!("{k}: {}", v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string())))
+                    .collect::<Vec<_>>()
+                    .join("\n"),
+            ),
+            Some(Value::Array(a)) => Some(a.iter().map(|v| v.as_str().unwrap_or_default().to_string()).collect::<Vec<_>>().join("\n")),
+            Some(_) => return Err(AppError::validation("headers", "give headers as {\"Name\": \"value\"} or [\"Name: value\"]")),
+        };
+        let sheet = match (&self.price_sheet_id, &self.price_sheet) {
+            (Some(id), _) => Some(*id),
+            (None, Some(name)) => Some(
+                db::prices::by_name(&s.db, name)
+                    .await
+                    .map_err(|_| AppError::validation("price_sheet", format!("no price sheet named '{name}' (see GET /api/prices)")))?
+                    .id,
+            ),
+            (None, None) => None,
+        };
+        app::api::endpoints::access::AccessForm {
+            api_key: self.api_key.clone(),
+            headers,
+            ca_cert: self.ca_cert.clone(),
+            hosted: self.hosted.map(|h| h.to_string()),
+            price_sheet_id: sheet.map(|id| id.to_string()),
+            retries: self.retries.map(|r| r.to_string()),
+        }
+        .parse()
+        .map_err(AppError::Validation)
+    }
 }
 
 /// Register an endpoint after checking it answers (`/health`, `/v1/models`), or, with a launch
@@ -164,6 +222,7 @@ async fn add_endpoint(
     Json(e): Json<NewEndpoint>,
 ) -> Result<impl IntoResponse, AppError> {
     caller.require(Permission::Run)?;
+    let checked = e.access(&s).await?;
     let args = match (e.launch_args, e.launch_template) {
         (Some(a), _) if !a.is_empty() => Some(a),
         (_, Some(t)) if !t.trim().is_empty() => Some(app::api::endpoints::command::split_template(&t)),
@@ -172,7 +231,7 @@ async fn add_endpoint(
     let models = e.models.unwrap_or_default();
     if let Some(args) = args {
         caller.require(Permission::Admin)?;
-        let id = app::api::endpoints::register_managed(&s, &e.name, &e.base_url, &args, &models).await?;
+        let id = app::api::endpoints::register_managed_with(&s, &e.name, &e.base_url, &args, &models, &checked).await?;
         return Ok((StatusCode::CREATED, Json(json!({"id": id, "managed": true}))));
     }
     if !models.is_empty() {
@@ -181,7 +240,7 @@ async fn add_endpoint(
             "models are listed for a managed endpoint: give its launch_args too, or leave out models",
         ));
     }
-    let (id, models) = app::api::endpoints::register(&s, &e.name, &e.base_url).await?;
+    let (id, models) = app::api::endpoints::register_with(&s, &e.name, &e.base_url, &checked, true).await?;
     Ok((StatusCode::CREATED, Json(json!({"id": id, "models": models}))))
 }
 

@@ -22,8 +22,6 @@ enum Need {
     ReadAnswers,
     Run,
     Grade,
-    /// Runners make queues, reviewers too.
-    RunOrGrade,
     Admin,
 }
 
@@ -34,7 +32,6 @@ impl Need {
             Need::ReadAnswers => role != "reviewer",
             Need::Run => matches!(role, "admin" | "runner"),
             Need::Grade => matches!(role, "admin" | "reviewer"),
-            Need::RunOrGrade => matches!(role, "admin" | "runner" | "reviewer"),
             Need::Admin => role == "admin",
         }
     }
@@ -79,7 +76,7 @@ fn server_fns(run: i64, queue: i64, item: &str, sim: &str) -> BTreeMap<&'static 
     m.insert("set_user_role", row(Admin, form("id=999999&role=viewer")));
     m.insert("delete_user", row(Admin, form("id=999999")));
     m.insert("cost_data", row(View, Body::Empty));
-    m.insert("hybrid_data", row(View, form(format!("screen_id={run}&judge_id={run}"))));
+    m.insert("hybrid_data", row(ReadAnswers, form(format!("screen_id={run}&judge_id={run}"))));
     m.insert("save_price", row(Run, form("form[sheet_id]=999999&form[model_key]=x&form[kind]=serverless")));
     m.insert("delete_price", row(Run, form("id=999999")));
     m.insert("add_sheet", row(Run, form("name=&provider=&source=&dated=")));
@@ -88,7 +85,7 @@ fn server_fns(run: i64, queue: i64, item: &str, sim: &str) -> BTreeMap<&'static 
     m.insert("add_endpoint", row(Run, form(format!("name=authz&base_url={}", urlencode(sim)))));
     m.insert("recheck_endpoint", row(Run, form("id=1")));
     m.insert("list_queues", row(View, Body::Empty));
-    m.insert("create_queue", row(RunOrGrade, form(format!("form[name]=q&form[kind]=grade&form[runs][0]={run}&form[sample_size]=2"))));
+    m.insert("create_queue", row(Run, form(format!("form[name]=q&form[kind]=grade&form[runs][0]={run}&form[sample_size]=2"))));
     m.insert("grading_item", row(Grade, form(format!("queue_id={queue}"))));
     m.insert(
         "save_grade",

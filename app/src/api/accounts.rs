@@ -85,8 +85,7 @@ pub async fn open_session(
 ) -> Result<(String, UserView), AppError> {
     let db = &state.db;
     let name = name.trim();
-    let wait = state.logins.must_wait(name, client, std::time::Instant::now());
-    if !wait.is_zero() {
+    if let Err(wait) = state.logins.begin(name, client, std::time::Instant::now()) {
         let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
         return Err(AppError::TooManyRequests {
             message: format!("too many failed log-ins for this name or from this address: try again in {secs} s"),
@@ -96,15 +95,21 @@ pub async fn open_session(
     let found = crate::db::users::credentials(db, name).await?;
     let hash = found.as_ref().map(|(_, h)| h.clone()).unwrap_or_else(|| dummy_hash().to_string());
     let pw = password.to_string();
+    let permit = state
+        .logins
+        .hashing
+        .acquire()
+        .await
+        .map_err(|e| AppError::internal("waiting to check a password", e))?;
     let matches = tokio::task::spawn_blocking(move || verify_password(&pw, &hash))
         .await
         .map_err(|e| AppError::internal("checking a password", e))?;
+    drop(permit);
     // The same answer whether the name or the password is wrong.
     let Some((user, _)) = found.filter(|_| matches) else {
-        state.logins.failed(name, client, std::time::Instant::now());
         return Err(AppError::validation("password", "wrong user name or password"));
     };
-    state.logins.succeeded(name);
+    state.logins.succeeded(name, client);
     let (token, token_hash) = new_token();
     let now = now_secs();
     crate::db::users::create_session(db, &token_hash, user.id, now + SESSION_DAYS * 86_400, now).await?;
@@ -119,6 +124,15 @@ pub fn session_cookie(token: &str, max_age_s: i64, https: bool) -> String {
     format!("{COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict; Max-Age={max_age_s}{secure}")
 }
 
+/// A path on this site to go back to after log-in: `/` then anything but a second `/` or `\`
+/// (browsers read `//host` and `/\host` as another site), without control characters.
+pub fn local_path(next: &str) -> bool {
+    let mut chars = next.chars();
+    chars.next() == Some('/')
+        && !matches!(chars.next(), Some('/' | '\\'))
+        && !next.chars().any(|c| c.is_control() || c == '\\')
+}
+
 /// Log in from the form; sets the session cookie and goes to `next`.
 #[server(endpoint = "login")]
 pub async fn login(name: String, password: String, next: String) -> Result<(), AppError> {
@@ -131,11 +145,7 @@ pub async fn login(name: String, password: String, next: String) -> Result<(), A
             res.insert_header(axum::http::header::SET_COOKIE, v);
         }
     }
-    let next = if next.starts_with('/') && !next.starts_with("//") {
-        next
-    } else {
-        "/".into()
-    };
+    let next = if local_path(&next) { next } else { "/".into() };
     leptos_axum::redirect(&next);
     Ok(())
 }
@@ -274,4 +284,19 @@ pub async fn delete_user(id: i64) -> Result<(), AppError> {
         return Err(AppError::Conflict("you cannot delete yourself".into()));
     }
     Ok(crate::db::users::delete(&state()?.db, id).await?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::local_path;
+
+    #[test]
+    fn only_paths_on_this_site_are_gone_back_to() {
+        for ok in ["/", "/costs", "/runs/3?tab=x", "/login?next=%2F"] {
+            assert!(local_path(ok), "{ok}");
+        }
+        for bad in ["//evil.example", "/\\evil.example", "https://evil.example", "", "evil", "/a\\b", "/x\ny"] {
+            assert!(!local_path(bad), "{bad:?}");
+        }
+    }
 }

@@ -79,7 +79,8 @@ pub struct HybridItems {
 #[server]
 pub async fn hybrid_data(screen_id: i64, judge_id: i64) -> Result<HybridItems, AppError> {
     use super::guard::{authorize, state, Permission};
-    authorize(Permission::View).await?;
+    // Per-item answers of a chosen run (its extracted recommendations): not for blind reviewers.
+    authorize(Permission::ReadAnswers).await?;
     load_hybrid_data(&state()?.db, screen_id, judge_id).await
 }
 

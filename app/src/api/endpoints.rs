@@ -2,6 +2,7 @@ use super::error::AppError;
 use super::types::EndpointView;
 use leptos::prelude::*;
 
+pub mod access;
 pub mod command;
 
 #[server]
@@ -11,28 +12,46 @@ pub async fn list_endpoints() -> Result<Vec<EndpointView>, AppError> {
     Ok(crate::db::endpoints::list(&state()?.db).await?)
 }
 
-/// Register a vLLM (or other OpenAI-compatible) server after checking that it answers. With a
-/// launch command (admins only) the endpoint is managed: Bakeoff starts it for each run.
+/// Register a vLLM (or other OpenAI-compatible) server after checking that it answers, with
+/// its API key, extra headers, CA certificate, hosted flag, price sheet and retry policy (all
+/// optional). With a launch command (admins only) the endpoint is managed: Bakeoff starts it
+/// for each run.
 #[server]
+#[allow(clippy::too_many_arguments)]
 pub async fn add_endpoint(
     name: String,
     base_url: String,
     launch_template: Option<String>,
     launch_models: Option<String>,
+    api_key: Option<String>,
+    headers: Option<String>,
+    ca_cert: Option<String>,
+    hosted: Option<String>,
+    price_sheet_id: Option<String>,
+    retries: Option<String>,
 ) -> Result<i64, AppError> {
     use super::guard::{authorize, state, Permission};
     let caller = authorize(Permission::Run).await?;
+    let form = access::AccessForm {
+        api_key,
+        headers,
+        ca_cert,
+        hosted,
+        price_sheet_id,
+        retries,
+    };
+    let checked = form.parse().map_err(AppError::Validation)?;
     let models = command::split_models(&launch_models.unwrap_or_default());
     match launch_template.filter(|t| !t.trim().is_empty()) {
         Some(t) => {
             caller.require(Permission::Admin)?;
-            register_managed(&state()?, &name, &base_url, &command::split_template(&t), &models).await
+            register_managed_with(&state()?, &name, &base_url, &command::split_template(&t), &models, &checked).await
         }
         None if !models.is_empty() => Err(AppError::validation(
             "launch_template",
             "models are listed for a managed endpoint: give its launch command too, or leave the models empty",
         )),
-        None => Ok(register(&state()?, &name, &base_url).await?.0),
+        None => Ok(register_with(&state()?, &name, &base_url, &checked, true).await?.0),
     }
 }
 
@@ -43,10 +62,99 @@ pub async fn register(
     name: &str,
     base_url: &str,
 ) -> Result<(i64, Vec<super::types::ServedModel>), AppError> {
-    let url = crate::domain::url::normalize_base_url(base_url).map_err(|m| AppError::validation("base_url", m))?;
-    let report = state.probe.check(&url).await.map_err(|m| AppError::validation("base_url", m))?;
-    let id = crate::db::endpoints::insert(&state.db, &display_name(name, &url), &url, report.simulated, &report.models).await?;
+    register_with(state, name, base_url, &access::CheckedAccess::default(), true).await
+}
+
+/// Check an endpoint as runs will reach it (`checked`: its key, headers, CA, hosted flag, price
+/// sheet and retries) and store it. `store_secrets: false` (a CLI run's key from the
+/// environment) stores everything but the key and the header values, which stay in memory.
+#[cfg(feature = "ssr")]
+pub async fn register_with(
+    state: &crate::state::AppState,
+    name: &str,
+    base_url: &str,
+    checked: &access::CheckedAccess,
+    store_secrets: bool,
+) -> Result<(i64, Vec<super::types::ServedModel>), AppError> {
+    let parsed = crate::domain::url::parse_base_url(base_url).map_err(|m| AppError::validation("base_url", m))?;
+    let url = parsed.to_string();
+    let (access, price_sheet_id) = with_provider_defaults(state, &parsed, checked).await?;
+    let report = state
+        .probe
+        .check(&url, &access)
+        .await
+        .map_err(|m| AppError::validation("base_url", m))?;
+    let id = crate::db::endpoints::insert_with(
+        &state.db,
+        &crate::db::endpoints::NewEndpoint {
+            name: &display_name(name, &url),
+            base_url: &url,
+            simulated: report.simulated,
+            models: &report.models,
+            access: &access,
+            store_secrets,
+            price_sheet_id,
+        },
+    )
+    .await?;
     Ok((id, report.models))
+}
+
+/// A known provider's host (Parasail's) is hosted without being told, and priced by the
+/// provider's latest sheet unless one is chosen; a chosen sheet must exist.
+#[cfg(feature = "ssr")]
+async fn with_provider_defaults(
+    state: &crate::state::AppState,
+    url: &crate::domain::url::BaseUrl,
+    checked: &access::CheckedAccess,
+) -> Result<(access::EndpointAccess, Option<i64>), AppError> {
+    let mut access = checked.access.clone();
+    let provider = access::known_provider(&url.host.to_string());
+    access.hosted |= provider.is_some();
+    let sheet = match (checked.price_sheet_id, provider) {
+        (Some(id), _) => {
+            if !crate::db::prices::sheet_exists(&state.db, id).await? {
+                return Err(AppError::validation("price_sheet_id", format!("there is no price sheet {id}")));
+            }
+            Some(id)
+        }
+        (None, Some(p)) => crate::db::prices::latest_of_provider(&state.db, p).await?,
+        (None, None) => None,
+    };
+    Ok((access, sheet))
+}
+
+/// [`register_managed`] with how the endpoint is reached (its key, headers, CA, hosted flag,
+/// price sheet and retries), stored unchecked: nothing listens until a run starts it.
+#[cfg(feature = "ssr")]
+pub async fn register_managed_with(
+    state: &crate::state::AppState,
+    name: &str,
+    base_url: &str,
+    args: &[String],
+    models: &[String],
+    checked: &access::CheckedAccess,
+) -> Result<i64, AppError> {
+    let id = register_managed(state, name, base_url, args, models).await?;
+    store_access(state, id, checked).await?;
+    Ok(id)
+}
+
+/// Store the access fields given with a managed endpoint (not checked: nothing listens yet).
+#[cfg(feature = "ssr")]
+async fn store_access(state: &crate::state::AppState, id: i64, checked: &access::CheckedAccess) -> Result<(), AppError> {
+    let ep = crate::db::endpoints::get(&state.db, id).await?;
+    let url = crate::domain::url::parse_base_url(&ep.base_url).map_err(|m| AppError::validation("base_url", m))?;
+    let (access, sheet) = with_provider_defaults(state, &url, checked).await?;
+    let update = crate::db::endpoints::AccessUpdate {
+        api_key: access.api_key.clone().map(Some),
+        headers: Some(access.headers.clone()),
+        ca_pem: access.ca_pem.clone().map(Some),
+        hosted: Some(access.hosted),
+        price_sheet_id: sheet.map(Some),
+        retry: Some(access.retry),
+    };
+    Ok(crate::db::endpoints::set_access(&state.db, id, &update).await?)
 }
 
 /// Register a managed endpoint: Bakeoff starts its server with `args` for each run, with one of
@@ -100,11 +208,121 @@ pub async fn recheck_endpoint(id: i64) -> Result<EndpointView, AppError> {
             "a managed endpoint is started for each run, so there is nothing to check now; its models are the ones its admin listed",
         ));
     }
+    let access = crate::db::endpoints::access(&state.db, id).await?;
     let report = state
         .probe
-        .check(&ep.base_url)
+        .check(&ep.base_url, &access)
         .await
         .map_err(|m| AppError::validation("endpoint", m))?;
     crate::db::endpoints::set_models(&state.db, id, &report.models).await?;
     Ok(crate::db::endpoints::get(&state.db, id).await?)
+}
+
+/// Change how an endpoint is reached. Empty fields keep what is stored (a key is never shown, so
+/// it cannot be shown for editing): type a new key to replace it, or tick `clear_api_key` (and
+/// `clear_headers`, `clear_ca_cert`) to remove it. `hosted`: "yes", "no" or empty (keep);
+/// `price_sheet_id`: an id, "none", or empty (keep). The endpoint is checked with the new
+/// access before anything is stored (managed endpoints are not: nothing listens until a run).
+#[server]
+#[allow(clippy::too_many_arguments)]
+pub async fn set_endpoint_access(
+    id: i64,
+    api_key: Option<String>,
+    clear_api_key: Option<String>,
+    headers: Option<String>,
+    clear_headers: Option<String>,
+    ca_cert: Option<String>,
+    clear_ca_cert: Option<String>,
+    hosted: Option<String>,
+    price_sheet_id: Option<String>,
+    retries: Option<String>,
+) -> Result<EndpointView, AppError> {
+    use super::guard::{authorize, state, Permission};
+    authorize(Permission::Run).await?;
+    let state = state()?;
+    let ticked = |o: &Option<String>| o.as_deref().is_some_and(|v| !matches!(v.trim(), "" | "false" | "off" | "0"));
+    let given = |o: &Option<String>| o.as_deref().map(str::trim).filter(|v| !v.is_empty()).map(str::to_string);
+    let mut errs = crate::domain::errors::FieldErrors::default();
+    let form = access::AccessForm {
+        api_key: given(&api_key),
+        headers: given(&headers),
+        ca_cert: given(&ca_cert),
+        hosted: None,
+        price_sheet_id: None,
+        retries: given(&retries),
+    };
+    let checked = form.parse().unwrap_or_else(|e| {
+        errs = e;
+        access::CheckedAccess::default()
+    });
+    let hosted = match given(&hosted).as_deref() {
+        None => None,
+        Some("yes" | "on" | "true") => Some(true),
+        Some("no" | "off" | "false") => Some(false),
+        Some(_) => {
+            errs.push("hosted", "choose hosted (yes), self-hosted (no), or leave it as it is");
+            None
+        }
+    };
+    let sheet = match given(&price_sheet_id).as_deref() {
+        None => None,
+        Some("none") => Some(None),
+        Some(raw) => match raw.parse::<i64>() {
+            Ok(sid) if sid > 0 => Some(Some(sid)),
+            _ => {
+                errs.push("price_sheet_id", "choose a price sheet from the list");
+                None
+            }
+        },
+    };
+    errs.into_result(()).map_err(AppError::Validation)?;
+    if let Some(Some(sid)) = sheet {
+        if !crate::db::prices::sheet_exists(&state.db, sid).await? {
+            return Err(AppError::validation("price_sheet_id", format!("there is no price sheet {sid}")));
+        }
+    }
+    let update = crate::db::endpoints::AccessUpdate {
+        api_key: if ticked(&clear_api_key) { Some(None) } else { checked.access.api_key.clone().map(Some) },
+        headers: if ticked(&clear_headers) {
+            Some(Vec::new())
+        } else {
+            given(&headers).map(|_| checked.access.headers.clone())
+        },
+        ca_pem: if ticked(&clear_ca_cert) { Some(None) } else { checked.access.ca_pem.clone().map(Some) },
+        hosted,
+        price_sheet_id: sheet,
+        retry: given(&retries).map(|_| checked.access.retry),
+    };
+    let ep = crate::db::endpoints::get(&state.db, id).await?;
+    if ep.builtin {
+        return Err(AppError::validation("endpoint", "the built-in simulator needs no key, headers or certificate"));
+    }
+    let after = apply(&crate::db::endpoints::access(&state.db, id).await?, &update);
+    let checked_models = if ep.launch_args.is_none() {
+        let report = state
+            .probe
+            .check(&ep.base_url, &after)
+            .await
+            .map_err(|m| AppError::validation("endpoint", m))?;
+        Some(report.models)
+    } else {
+        None
+    };
+    crate::db::endpoints::set_access(&state.db, id, &update).await?;
+    if let Some(models) = checked_models {
+        crate::db::endpoints::set_models(&state.db, id, &models).await?;
+    }
+    Ok(crate::db::endpoints::get(&state.db, id).await?)
+}
+
+/// What access an endpoint has once `update` is applied.
+#[cfg(feature = "ssr")]
+fn apply(stored: &access::EndpointAccess, u: &crate::db::endpoints::AccessUpdate) -> access::EndpointAccess {
+    access::EndpointAccess {
+        api_key: u.api_key.clone().unwrap_or_else(|| stored.api_key.clone()),
+        headers: u.headers.clone().unwrap_or_else(|| stored.headers.clone()),
+        ca_pem: u.ca_pem.clone().unwrap_or_else(|| stored.ca_pem.clone()),
+        hosted: u.hosted.unwrap_or(stored.hosted),
+        retry: u.retry.unwrap_or(stored.retry),
+    }
 }

@@ -420,7 +420,7 @@ pub async fn side_by_side(run_ids: Vec<i64>, custom_id: Option<String>) -> Resul
             .unwrap_or_default();
         if prompt.is_empty() {
             if let Some(d) = run.spec.as_ref().map(|s| s.dataset_id) {
-                let base = chosen.split('~').next().unwrap_or(&chosen);
+                let base = crate::domain::dataset::base_id(&chosen);
                 prompt = crate::db::datasets::items(db, d)
                     .await?
                     .into_iter()

@@ -71,9 +71,10 @@ pub async fn queue_runs(state: &crate::state::AppState, form: &LaunchForm) -> Re
     } else if endpoint.legacy_launch_template.is_some() {
         return Err(AppError::validation("endpoint_id", LEGACY_LAUNCH));
     } else {
+        let access = db::endpoints::access(&state.db, endpoint.id).await?;
         let report = state
             .probe
-            .check(&endpoint.base_url)
+            .check(&endpoint.base_url, &access)
             .await
             .map_err(|m| AppError::validation("endpoint_id", m))?;
         db::endpoints::set_models(&state.db, endpoint.id, &report.models).await?;

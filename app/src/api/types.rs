@@ -31,6 +31,27 @@ pub struct EndpointView {
     /// admin must enter it again as an argument list.
     #[serde(default)]
     pub legacy_launch_template: Option<String>,
+    /// An API key is stored for it. The key itself is write-only: no view, API or export holds it.
+    #[serde(default)]
+    pub has_api_key: bool,
+    /// The names of the extra headers sent with every request (their values are write-only too).
+    #[serde(default)]
+    pub header_names: Vec<String>,
+    /// A CA certificate (or the server's pinned self-signed certificate) is given for https.
+    #[serde(default)]
+    pub has_ca_cert: bool,
+    /// A hosted provider: no /health, /metrics or /tokenize expected; its runs are priced by
+    /// `price_sheet`.
+    #[serde(default)]
+    pub hosted: bool,
+    /// The price sheet linked to the endpoint (its runs' cost comes from it).
+    #[serde(default)]
+    pub price_sheet_id: Option<i64>,
+    #[serde(default)]
+    pub price_sheet: Option<String>,
+    /// What happens to rate-limited (429) and unavailable (503) answers.
+    #[serde(default)]
+    pub retry: super::endpoints::access::RetryPolicy,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -77,7 +77,9 @@ pub async fn count(db: &Db, run_id: i64) -> DbResult<i64> {
         .await?)
 }
 
-/// Counts over a run's checks, with the reviewers' grades of its answers.
+/// Counts over a run's checks, with the reviewers' grades of its answers. Grades in a blind
+/// queue count once the queue is closed: a figure that moved as a reviewer graded would tell them
+/// which model wrote the answer.
 pub async fn summary(db: &Db, run_id: i64) -> DbResult<RunQuality> {
     let (answered, json_found, schema_checked, schema_valid, handback, truncated): (i64, i64, i64, i64, i64, i64) = sqlx::query_as(
         "SELECT COUNT(*), COUNT(json_form), COUNT(schema_valid), COALESCE(SUM(schema_valid), 0), COALESCE(SUM(handback), 0), COALESCE(SUM(truncated), 0) FROM checks WHERE run_id = ?",
@@ -86,7 +88,8 @@ pub async fn summary(db: &Db, run_id: i64) -> DbResult<RunQuality> {
     .fetch_one(db)
     .await?;
     let grades: Vec<i64> =
-        sqlx::query_scalar("SELECT g.overall FROM grades g JOIN queue_items i ON i.id = g.item_id WHERE i.run_id = ? AND i.run_b IS NULL")
+        sqlx::query_scalar("SELECT g.overall FROM grades g JOIN queue_items i ON i.id = g.item_id JOIN queues q ON q.id = i.queue_id \
+         WHERE i.run_id = ? AND i.run_b IS NULL AND (q.blind = 0 OR q.closed_at IS NOT NULL)")
             .bind(run_id)
             .fetch_all(db)
             .await?;

@@ -1,5 +1,10 @@
+//! Endpoints. The API key and the extra headers' values are secrets: they are written here and
+//! read back only by [`access`] (for the checks and the runs that send them); every view selects
+//! whether there is one, never what it is.
+
 use super::error::{json, to_json, DbError, DbResult};
 use super::Db;
+use crate::api::endpoints::access::{ApiKey, EndpointAccess, Header, RetryPolicy, RunAccess};
 use crate::api::types::{EndpointView, ServedModel};
 
 #[derive(sqlx::FromRow)]
@@ -14,10 +19,18 @@ struct Row {
     launch_template: Option<String>,
     launch_args: Option<String>,
     launch_models: String,
+    has_api_key: bool,
+    headers: String,
+    has_ca_cert: bool,
+    hosted: bool,
+    price_sheet_id: Option<i64>,
+    price_sheet: Option<String>,
+    max_retries: i64,
 }
 
 impl Row {
     fn view(self) -> DbResult<EndpointView> {
+        let headers: Vec<(String, String)> = json("endpoint headers", &self.headers)?;
         Ok(EndpointView {
             id: self.id,
             name: self.name,
@@ -30,45 +43,198 @@ impl Row {
             launch_models: json("launch models", &self.launch_models)?,
             // An old shell line is shown (for re-entry) only while no argument list replaced it.
             legacy_launch_template: self.launch_template.filter(|_| self.launch_args.is_none()),
+            has_api_key: self.has_api_key,
+            // Names only: a header's value may be a key.
+            header_names: headers.into_iter().map(|(n, _)| n).collect(),
+            has_ca_cert: self.has_ca_cert,
+            hosted: self.hosted,
+            price_sheet_id: self.price_sheet_id,
+            price_sheet: self.price_sheet,
+            retry: retry_policy(self.max_retries),
         })
     }
 }
 
-const COLUMNS: &str = "id, name, base_url, simulated, builtin, models_json, checked_at, launch_template, launch_args, launch_models";
+fn retry_policy(max_retries: i64) -> RetryPolicy {
+    RetryPolicy::retries(u32::try_from(max_retries).unwrap_or(0))
+}
+
+/// Never the key or the header values: whether there is a key, and the headers (names are kept
+/// by `Row::view`).
+const COLUMNS: &str = "e.id, e.name, e.base_url, e.simulated, e.builtin, e.models_json, e.checked_at, e.launch_template, \
+    e.launch_args, e.launch_models, e.api_key IS NOT NULL AS has_api_key, e.headers, e.ca_pem IS NOT NULL AS has_ca_cert, \
+    e.hosted, e.price_sheet_id, s.name AS price_sheet, e.max_retries \
+    FROM endpoints e LEFT JOIN price_sheets s ON s.id = e.price_sheet_id";
 
 pub async fn list(db: &Db) -> DbResult<Vec<EndpointView>> {
-    let rows: Vec<Row> = sqlx::query_as(&format!("SELECT {COLUMNS} FROM endpoints ORDER BY builtin DESC, id"))
+    let rows: Vec<Row> = sqlx::query_as(&format!("SELECT {COLUMNS} ORDER BY e.builtin DESC, e.id"))
         .fetch_all(db)
         .await?;
     rows.into_iter().map(Row::view).collect()
 }
 
 pub async fn get(db: &Db, id: i64) -> DbResult<EndpointView> {
-    let row: Option<Row> = sqlx::query_as(&format!("SELECT {COLUMNS} FROM endpoints WHERE id = ?"))
+    let row: Option<Row> = sqlx::query_as(&format!("SELECT {COLUMNS} WHERE e.id = ?"))
         .bind(id)
         .fetch_optional(db)
         .await?;
     row.ok_or_else(|| DbError::NotFound(format!("endpoint {id}")))?.view()
 }
 
+/// What a unique-constraint failure on `endpoints` means, for the person who caused it.
+fn conflict(e: &dyn sqlx::error::DatabaseError, name: &str, base_url: &str) -> DbError {
+    if e.message().contains("endpoints.name") {
+        DbError::Conflict(format!("an endpoint named '{name}' exists: choose another name"))
+    } else {
+        DbError::Conflict(format!("an endpoint with URL {base_url} is already registered"))
+    }
+}
+
+/// An endpoint to store after its check.
+pub struct NewEndpoint<'a> {
+    pub name: &'a str,
+    pub base_url: &'a str,
+    pub simulated: bool,
+    pub models: &'a [ServedModel],
+    pub access: &'a EndpointAccess,
+    /// Store the key and the header values (false for a CLI run's, held only in memory).
+    pub store_secrets: bool,
+    pub price_sheet_id: Option<i64>,
+}
+
 /// Add an endpoint that was just checked. A URL already registered is a conflict.
 pub async fn insert(db: &Db, name: &str, base_url: &str, simulated: bool, models: &[ServedModel]) -> DbResult<i64> {
-    let res = sqlx::query(
-        "INSERT INTO endpoints (name, base_url, simulated, models_json, checked_at) VALUES (?, ?, ?, ?, strftime('%Y-%m-%dT%H:%M:%SZ', 'now'))",
+    insert_with(
+        db,
+        &NewEndpoint {
+            name,
+            base_url,
+            simulated,
+            models,
+            access: &EndpointAccess::default(),
+            store_secrets: false,
+            price_sheet_id: None,
+        },
     )
-    .bind(name)
-    .bind(base_url)
-    .bind(simulated)
-    .bind(to_json(&models))
+    .await
+}
+
+/// Add an endpoint that was just checked, with how it is reached. A URL or name already
+/// registered is a conflict.
+pub async fn insert_with(db: &Db, e: &NewEndpoint<'_>) -> DbResult<i64> {
+    let (key, headers) = secrets(e.access, e.store_secrets);
+    let res = sqlx::query(
+        "INSERT INTO endpoints (name, base_url, simulated, models_json, checked_at, api_key, headers, ca_pem, hosted, price_sheet_id, max_retries) \
+         VALUES (?, ?, ?, ?, strftime('%Y-%m-%dT%H:%M:%SZ', 'now'), ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(e.name)
+    .bind(e.base_url)
+    .bind(e.simulated)
+    .bind(to_json(&e.models))
+    .bind(key)
+    .bind(headers)
+    .bind(&e.access.ca_pem)
+    .bind(e.access.hosted)
+    .bind(e.price_sheet_id)
+    .bind(i64::from(e.access.retry.max_retries))
     .execute(db)
     .await;
     match res {
         Ok(r) => Ok(r.last_insert_rowid()),
-        Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
-            Err(DbError::Conflict(format!("an endpoint with URL {base_url} is already registered")))
-        }
-        Err(e) => Err(e.into()),
+        Err(sqlx::Error::Database(d)) if d.is_unique_violation() => Err(conflict(d.as_ref(), e.name, e.base_url)),
+        Err(err) => Err(err.into()),
     }
+}
+
+/// The key and the headers as stored (`None`/`[]` when they are not to be stored).
+fn secrets(access: &EndpointAccess, store: bool) -> (Option<String>, String) {
+    if !store {
+        return (None, "[]".into());
+    }
+    let headers: Vec<(&str, &str)> = access.headers.iter().map(|h| (h.name.as_str(), h.value.as_str())).collect();
+    (access.api_key.as_ref().map(|k| k.expose().to_string()), to_json(&headers))
+}
+
+/// How to reach endpoint `id`: the one query that reads its key and header values back.
+pub async fn access(db: &Db, id: i64) -> DbResult<EndpointAccess> {
+    type Stored = (Option<String>, String, Option<String>, bool, i64);
+    let row: Option<Stored> = sqlx::query_as("SELECT api_key, headers, ca_pem, hosted, max_retries FROM endpoints WHERE id = ?")
+        .bind(id)
+        .fetch_optional(db)
+        .await?;
+    let (key, headers, ca_pem, hosted, max_retries) = row.ok_or_else(|| DbError::NotFound(format!("endpoint {id}")))?;
+    let pairs: Vec<(String, String)> = json("endpoint headers", &headers)?;
+    Ok(EndpointAccess {
+        // Stored keys were checked when they were written; one that no longer parses is dropped.
+        api_key: key.as_deref().and_then(|k| ApiKey::parse(k).ok().flatten()),
+        headers: pairs.iter().filter_map(|(n, v)| Header::new(n, v).ok()).collect(),
+        ca_pem,
+        hosted,
+        retry: retry_policy(max_retries),
+    })
+}
+
+/// A change to how an endpoint is reached. `None` keeps what is stored.
+#[derive(Debug, Default)]
+pub struct AccessUpdate {
+    /// `Some(None)`: remove the key; `Some(Some(k))`: replace it.
+    pub api_key: Option<Option<ApiKey>>,
+    pub headers: Option<Vec<Header>>,
+    /// `Some(None)`: remove the CA certificate.
+    pub ca_pem: Option<Option<String>>,
+    pub hosted: Option<bool>,
+    /// `Some(None)`: unlink the price sheet.
+    pub price_sheet_id: Option<Option<i64>>,
+    pub retry: Option<RetryPolicy>,
+}
+
+/// Change how endpoint `id` is reached (each field only when given).
+pub async fn set_access(db: &Db, id: i64, u: &AccessUpdate) -> DbResult<()> {
+    let mut tx = db.begin().await?;
+    let exists: Option<i64> = sqlx::query_scalar("SELECT id FROM endpoints WHERE id = ?")
+        .bind(id)
+        .fetch_optional(&mut *tx)
+        .await?;
+    if exists.is_none() {
+        return Err(DbError::NotFound(format!("endpoint {id}")));
+    }
+    if let Some(k) = &u.api_key {
+        sqlx::query("UPDATE endpoints SET api_key = ? WHERE id = ?")
+            .bind(k.as_ref().map(|k| k.expose().to_string()))
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+    }
+    if let Some(h) = &u.headers {
+        let pairs: Vec<(&str, &str)> = h.iter().map(|h| (h.name.as_str(), h.value.as_str())).collect();
+        sqlx::query("UPDATE endpoints SET headers = ? WHERE id = ?")
+            .bind(to_json(&pairs))
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+    }
+    if let Some(c) = &u.ca_pem {
+        sqlx::query("UPDATE endpoints SET ca_pem = ? WHERE id = ?").bind(c).bind(id).execute(&mut *tx).await?;
+    }
+    if let Some(h) = u.hosted {
+        sqlx::query("UPDATE endpoints SET hosted = ? WHERE id = ?").bind(h).bind(id).execute(&mut *tx).await?;
+    }
+    if let Some(s) = u.price_sheet_id {
+        sqlx::query("UPDATE endpoints SET price_sheet_id = ? WHERE id = ?")
+            .bind(s)
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+    }
+    if let Some(r) = u.retry {
+        sqlx::query("UPDATE endpoints SET max_retries = ? WHERE id = ?")
+            .bind(i64::from(r.max_retries))
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+    }
+    tx.commit().await?;
+    Ok(())
 }
 
 /// Add a managed endpoint: Bakeoff starts its server with `args` (an admin's argument list) for
@@ -92,9 +258,7 @@ pub async fn insert_managed(db: &Db, name: &str, base_url: &str, args: &[String]
             .await;
     match res {
         Ok(r) => Ok(r.last_insert_rowid()),
-        Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
-            Err(DbError::Conflict(format!("an endpoint with URL {base_url} is already registered")))
-        }
+        Err(sqlx::Error::Database(e)) if e.is_unique_violation() => Err(conflict(e.as_ref(), name, base_url)),
         Err(e) => Err(e.into()),
     }
 }
@@ -149,9 +313,59 @@ pub async fn set_models(db: &Db, id: i64, models: &[ServedModel]) -> DbResult<()
 
 /// Find an endpoint by URL (used by the CLI, which takes URLs).
 pub async fn find_by_url(db: &Db, base_url: &str) -> DbResult<Option<EndpointView>> {
-    let row: Option<Row> = sqlx::query_as(&format!("SELECT {COLUMNS} FROM endpoints WHERE base_url = ?"))
+    let row: Option<Row> = sqlx::query_as(&format!("SELECT {COLUMNS} WHERE e.base_url = ?"))
         .bind(base_url)
         .fetch_optional(db)
         .await?;
     row.map(Row::view).transpose()
+}
+
+/// Record how run `run_id` reaches its endpoint, as the run starts (kept if the run resumes).
+pub async fn record_run_access(db: &Db, run_id: i64, hosted: bool, price_sheet_id: Option<i64>, retry: &RetryPolicy) -> DbResult<()> {
+    sqlx::query("INSERT INTO run_access (run_id, hosted, price_sheet_id, retry) VALUES (?, ?, ?, ?) ON CONFLICT (run_id) DO NOTHING")
+        .bind(run_id)
+        .bind(hosted)
+        .bind(price_sheet_id)
+        .bind(to_json(retry))
+        .execute(db)
+        .await?;
+    Ok(())
+}
+
+/// Count what the retry policy did during (a part of) run `run_id`.
+pub async fn add_run_retries(db: &Db, run_id: i64, retries: u64, rate_limited: u64) -> DbResult<()> {
+    sqlx::query("UPDATE run_access SET retries_made = retries_made + ?, rate_limited = rate_limited + ? WHERE run_id = ?")
+        .bind(i64::try_from(retries).unwrap_or(i64::MAX))
+        .bind(i64::try_from(rate_limited).unwrap_or(i64::MAX))
+        .bind(run_id)
+        .execute(db)
+        .await?;
+    Ok(())
+}
+
+/// How every run that recorded it reached its endpoint, by run id.
+pub async fn run_accesses(db: &Db) -> DbResult<std::collections::HashMap<i64, RunAccess>> {
+    type Stored = (i64, bool, Option<i64>, Option<String>, Option<String>, String, i64, i64);
+    let rows: Vec<Stored> = sqlx::query_as(
+        "SELECT a.run_id, a.hosted, a.price_sheet_id, s.name, s.provider, a.retry, a.retries_made, a.rate_limited \
+         FROM run_access a LEFT JOIN price_sheets s ON s.id = a.price_sheet_id",
+    )
+    .fetch_all(db)
+    .await?;
+    rows.into_iter()
+        .map(|(run_id, hosted, price_sheet_id, sheet, provider, retry, made, limited)| {
+            Ok((
+                run_id,
+                RunAccess {
+                    hosted,
+                    price_sheet_id,
+                    price_sheet: sheet,
+                    provider,
+                    retry: json("run retry policy", &retry)?,
+                    retries_made: u64::try_from(made).unwrap_or(0),
+                    rate_limited: u64::try_from(limited).unwrap_or(0),
+                },
+            ))
+        })
+        .collect()
 }

@@ -171,3 +171,25 @@ pub async fn ensure_starting_sheets(db: &Db) -> DbResult<()> {
     }
     Ok(())
 }
+
+/// The newest sheet of `provider` (case-insensitive) that lists per-token prices: what a hosted
+/// endpoint of a known provider is priced by unless another sheet is chosen.
+pub async fn latest_of_provider(db: &Db, provider: &str) -> DbResult<Option<i64>> {
+    Ok(sqlx::query_scalar(
+        "SELECT s.id FROM price_sheets s WHERE s.provider = ? COLLATE NOCASE \
+         AND EXISTS (SELECT 1 FROM price_rows r WHERE r.sheet_id = s.id AND r.kind IN ('serverless', 'batch')) \
+         ORDER BY s.id DESC LIMIT 1",
+    )
+    .bind(provider)
+    .fetch_optional(db)
+    .await?)
+}
+
+/// Does sheet `id` exist?
+pub async fn sheet_exists(db: &Db, id: i64) -> DbResult<bool> {
+    let found: Option<i64> = sqlx::query_scalar("SELECT id FROM price_sheets WHERE id = ?")
+        .bind(id)
+        .fetch_optional(db)
+        .await?;
+    Ok(found.is_some())
+}

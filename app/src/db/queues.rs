@@ -295,10 +295,12 @@ pub async fn my_vote(db: &Db, item_id: &str, user_id: i64) -> DbResult<Option<St
         .await?)
 }
 
-/// Every grade with its item and reviewer: (custom_id, run_id, user_id, grade).
+/// Every grade with its item and reviewer: (custom_id, run_id, user_id, grade), from queues
+/// that are closed or not blind (an open blind queue's grades would unblind it as they move).
 pub async fn all_grades(db: &Db) -> DbResult<Vec<(String, i64, i64, Grade)>> {
     let rows: Vec<(String, i64, i64, i64, String, String, bool)> = sqlx::query_as(
-        "SELECT i.custom_id, i.run_id, g.user_id, g.overall, g.fields, g.comment, g.gold FROM grades g JOIN queue_items i ON i.id = g.item_id WHERE i.run_b IS NULL",
+        "SELECT i.custom_id, i.run_id, g.user_id, g.overall, g.fields, g.comment, g.gold FROM grades g JOIN queue_items i ON i.id = g.item_id \
+         JOIN queues q ON q.id = i.queue_id WHERE i.run_b IS NULL AND (q.blind = 0 OR q.closed_at IS NOT NULL)",
     )
     .fetch_all(db)
     .await?;
@@ -319,10 +321,12 @@ pub async fn all_grades(db: &Db) -> DbResult<Vec<(String, i64, i64, Grade)>> {
         .collect()
 }
 
-/// Every pairwise vote: (custom_id, run A as shown? no: the stored run_id, run_b, swap, choice).
+/// Every pairwise vote: (custom_id, the stored run_id, run_b, swap, choice), from queues that are
+/// closed or not blind.
 pub async fn all_votes(db: &Db) -> DbResult<Vec<(String, i64, i64, bool, String)>> {
     Ok(sqlx::query_as(
-        "SELECT i.custom_id, i.run_id, i.run_b, i.swap, v.choice FROM votes v JOIN queue_items i ON i.id = v.item_id WHERE i.run_b IS NOT NULL",
+        "SELECT i.custom_id, i.run_id, i.run_b, i.swap, v.choice FROM votes v JOIN queue_items i ON i.id = v.item_id \
+         JOIN queues q ON q.id = i.queue_id WHERE i.run_b IS NOT NULL AND (q.blind = 0 OR q.closed_at IS NOT NULL)",
     )
     .fetch_all(db)
     .await?)

@@ -1,6 +1,6 @@
 use super::error::DbResult;
 use super::Db;
-use crate::domain::record::{RequestRecord, Tokens};
+use crate::domain::record::{Reasoning, RequestRecord, TokenSource, Tokens};
 use crate::domain::status::Outcome;
 use std::collections::HashSet;
 use std::time::Duration;
@@ -17,7 +17,7 @@ pub async fn insert_batch(db: &Db, run_id: i64, records: &[RequestRecord]) -> Db
     Ok(inserted)
 }
 
-/// Rows per INSERT statement: 17 bound values each, well under SQLite's 32,766 variables.
+/// Rows per INSERT statement: 21 bound values each, well under SQLite's 32,766 variables.
 const ROWS_PER_INSERT: usize = 500;
 
 /// The same, inside a caller's transaction: one multi-row INSERT per 500 records (one round trip
@@ -27,9 +27,11 @@ pub async fn insert_batch_tx(tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>, run_i
     for part in records.chunks(ROWS_PER_INSERT) {
         let mut q = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
             "INSERT OR IGNORE INTO request_records (run_id, idx, custom_id, warmup, outcome, http_status, error, finish_reason, \
-             prompt_tokens, completion_tokens, scheduled_us, sent_us, ttft_us, e2e_us, content_chunks, itl_us, response) ",
+             prompt_tokens, completion_tokens, scheduled_us, sent_us, ttft_us, e2e_us, content_chunks, itl_us, response, \
+             reasoning, reasoning_tokens, reasoning_tokens_source, answer_ttft_us) ",
         );
         q.push_values(part, |mut b, r| {
+            let reasoning = r.reasoning.as_ref();
             b.push_bind(run_id)
                 .push_bind(i64::from(r.idx))
                 .push_bind(&r.custom_id)
@@ -46,7 +48,11 @@ pub async fn insert_batch_tx(tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>, run_i
                 .push_bind(micros(r.e2e))
                 .push_bind(i64::from(r.content_chunks))
                 .push_bind(encode_itl(&r.itl))
-                .push_bind(&r.response);
+                .push_bind(&r.response)
+                .push_bind(reasoning.map(|x| x.text.as_str()))
+                .push_bind(reasoning.map(|x| x.tokens.0 as i64))
+                .push_bind(reasoning.map(|x| x.tokens_source))
+                .push_bind(reasoning.and_then(|x| x.answer_ttft).map(micros));
         });
         inserted += q.build().execute(&mut **tx).await?.rows_affected();
     }
@@ -71,6 +77,10 @@ struct Row {
     content_chunks: i64,
     itl_us: Vec<u8>,
     response: String,
+    reasoning: Option<String>,
+    reasoning_tokens: Option<i64>,
+    reasoning_tokens_source: Option<TokenSource>,
+    answer_ttft_us: Option<i64>,
 }
 
 impl From<Row> for RequestRecord {
@@ -92,12 +102,19 @@ impl From<Row> for RequestRecord {
             content_chunks: r.content_chunks as u32,
             itl: decode_itl(&r.itl_us),
             response: r.response,
+            reasoning: r.reasoning_tokens_source.map(|source| Reasoning {
+                answer_ttft: r.answer_ttft_us.map(from_micros),
+                tokens: Tokens(r.reasoning_tokens.unwrap_or(0).max(0) as u64),
+                tokens_source: source,
+                text: r.reasoning.unwrap_or_default(),
+            }),
         }
     }
 }
 
 const COLUMNS: &str = "idx, custom_id, warmup, outcome, http_status, error, finish_reason, prompt_tokens, completion_tokens, \
-                       scheduled_us, sent_us, ttft_us, e2e_us, content_chunks, itl_us, response";
+                       scheduled_us, sent_us, ttft_us, e2e_us, content_chunks, itl_us, response, \
+                       reasoning, reasoning_tokens, reasoning_tokens_source, answer_ttft_us";
 
 /// Every stored record of a run, in schedule order.
 pub async fn for_run(db: &Db, run_id: i64) -> DbResult<Vec<RequestRecord>> {

@@ -2,7 +2,7 @@
 
 use super::*;
 use crate::domain::dataset::DatasetItem;
-use crate::domain::record::{RequestRecord, Tokens};
+use crate::domain::record::{Reasoning, RequestRecord, TokenSource, Tokens};
 use crate::domain::spec::LaunchForm;
 use crate::domain::status::{Outcome, RunStatus};
 use std::time::Duration;
@@ -72,6 +72,13 @@ fn record(id: &str, idx: u32) -> RequestRecord {
         content_chunks: 4,
         itl: vec![Duration::from_micros(10); 3],
         response: "text".into(),
+        // The second record reasoned first: its reasoning is stored apart and read back.
+        reasoning: (idx == 1).then(|| Reasoning {
+            answer_ttft: Some(Duration::from_millis(9)),
+            tokens: Tokens(2),
+            tokens_source: TokenSource::Usage,
+            text: "hmm".into(),
+        }),
     }
 }
 

@@ -114,6 +114,13 @@ pub fn parse_batch_jsonl(text: &str) -> Result<Vec<DatasetItem>, FieldErrors> {
                 continue;
             }
         };
+        if custom_id.contains(PASS_MARK) {
+            errors.push(
+                &at,
+                format!("field `custom_id` '{custom_id}' holds '{PASS_MARK}', which marks a request's later passes in a run ('a{PASS_MARK}2' is the second pass of 'a'): rename it without '{PASS_MARK}'"),
+            );
+            continue;
+        }
         if !seen.insert(custom_id.clone()) {
             errors.push(&at, format!("field `custom_id` repeats '{custom_id}': each request needs its own"));
             continue;
@@ -184,6 +191,24 @@ fn kind(v: &Value) -> &'static str {
     }
 }
 
+/// Separates a `custom_id` from its pass number when a run cycles through a dataset
+/// (`a~2` is the second pass of `a`), so it may not appear in a dataset's own ids.
+pub const PASS_MARK: char = '~';
+
+/// The dataset item a run's `custom_id` came from (`a~2` -> `a`).
+pub fn base_id(custom_id: &str) -> &str {
+    custom_id.split(PASS_MARK).next().unwrap_or(custom_id)
+}
+
+/// The `custom_id` of a dataset item's pass (0-based): `a`, then `a~2`, `a~3`, ...
+pub fn pass_id(base: &str, pass: usize) -> String {
+    if pass == 0 {
+        base.to_string()
+    } else {
+        format!("{base}{PASS_MARK}{}", pass + 1)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -237,5 +262,14 @@ mod tests {
     fn an_empty_file_says_so() {
         let e = parse_batch_jsonl("\n\n").expect_err("empty");
         assert!(e.0[0].message.contains("no requests"));
+    }
+
+    #[test]
+    fn an_id_holding_the_pass_mark_is_refused_so_passes_cannot_collide() {
+        let line = |id: &str| format!("{{\"custom_id\":\"{id}\",\"method\":\"POST\",\"url\":\"/v1/completions\",\"body\":{{\"prompt\":\"x\"}}}}\n");
+        let text = format!("{}{}", line("a"), line("a~2"));
+        let err = parse_batch_jsonl(&text).expect_err("refused");
+        let msg = err.to_string();
+        assert!(msg.contains("line 2") && msg.contains("a~2") && msg.contains("rename"), "{msg}");
     }
 }

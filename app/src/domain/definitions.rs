@@ -6,10 +6,12 @@ pub const OUTPUT_TPS: &str = "sum of completion tokens (server usage) / wall tim
 pub const TOTAL_TPS: &str = "sum of prompt + completion tokens (server usage) / wall time";
 pub const REQUESTS_PER_S: &str = "finished requests (any outcome) / wall time";
 pub const SUCCESS_RATE: &str = "requests answered (ok or truncated at max_tokens) / measured requests";
-pub const TTFT: &str = "send -> arrival of the first streamed chunk that carries content (see receive_time)";
-pub const TPOT: &str = "(E2E - TTFT) / (completion tokens - 1), per answered request";
-pub const ITL: &str = "gaps between consecutive content chunks, all answered requests pooled";
-pub const CHUNKS_PER_TOKEN: &str = "content chunks / completion tokens (1.0 = one token per chunk)";
+pub const TTFT: &str = "send -> arrival of the first streamed chunk that carries a generated token of any kind: answer content, reasoning (delta.reasoning, older vLLM delta.reasoning_content) or a tool call; vLLM's first chunk, carrying only the role, does not count (see receive_time)";
+pub const ANSWER_TTFT: &str = "send -> arrival of the first streamed chunk that carries answer content or a tool call, after any reasoning; the same as TTFT for models that do not reason (see receive_time)";
+pub const TPOT: &str = "(E2E - TTFT) / (completion tokens - 1), per answered request: every generated token, reasoning included (the server's completion tokens count the reasoning)";
+pub const ITL: &str = "gaps between consecutive chunks that carry generated tokens (answer, reasoning or tool call), all answered requests pooled";
+pub const CHUNKS_PER_TOKEN: &str = "chunks that carry generated tokens (answer, reasoning or tool call) / completion tokens (1.0 = one token per chunk)";
+pub const REASONING_TOKENS: &str = "tokens spent reasoning, part of the completion tokens, over the requests whose usage is known: the server's usage.completion_tokens_details.reasoning_tokens (source \"usage\"), else Bakeoff's count of the chunks that carried reasoning (source \"counted\"; vLLM streams about one token per chunk)";
 pub const E2E: &str = "send -> arrival of the last byte of the response (see receive_time)";
 pub const TOKENS: &str = "from the server's usage; unknown where the server gave none";
 pub const RECEIVE_TIME: &str = "when a chunk arrived: the kernel's receive time of its bytes (SO_TIMESTAMPNS, Linux), not when the client read them; elsewhere the read time";
@@ -24,11 +26,13 @@ pub fn all() -> Vec<(&'static str, &'static str)> {
         ("requests_per_s", REQUESTS_PER_S),
         ("success_rate", SUCCESS_RATE),
         ("ttft", TTFT),
+        ("answer_ttft", ANSWER_TTFT),
         ("tpot", TPOT),
         ("itl", ITL),
         ("chunks_per_token", CHUNKS_PER_TOKEN),
         ("e2e", E2E),
         ("tokens", TOKENS),
+        ("reasoning_tokens", REASONING_TOKENS),
         ("receive_time", RECEIVE_TIME),
         ("percentiles", PERCENTILES),
     ]

@@ -1,7 +1,7 @@
 //! Records and summaries as files: JSON lines of measurements, and OpenAI Batch output lines.
 
 use super::definitions;
-use super::record::RequestRecord;
+use super::record::{RequestRecord, TokenSource};
 use super::status::Outcome;
 use super::summary::RunSummary;
 use serde_json::{json, Value};
@@ -26,11 +26,15 @@ pub fn record_json(r: &RequestRecord) -> Value {
         "scheduled_ms": r.scheduled.map(ms),
         "sent_ms": ms(r.sent),
         "ttft_ms": r.ttft.map(ms),
+        "answer_ttft_ms": r.answer_ttft().map(ms),
         "tpot_ms": r.tpot().map(ms),
         "e2e_ms": ms(r.e2e),
         "content_chunks": r.content_chunks,
         "itl_ms": r.itl.iter().map(|d| ms(*d)).collect::<Vec<_>>(),
         "response": r.response,
+        "reasoning": r.reasoning.as_ref().map(|x| x.text.as_str()),
+        "reasoning_tokens": r.reasoning.as_ref().map(|x| x.tokens.0),
+        "reasoning_tokens_source": r.reasoning.as_ref().map(|x| x.tokens_source),
     })
 }
 
@@ -38,10 +42,18 @@ pub fn record_json(r: &RequestRecord) -> Value {
 pub fn batch_output_line(run_id: i64, r: &RequestRecord, model: &str) -> Value {
     let id = format!("bakeoff-{run_id}-{}", r.idx);
     if r.outcome.answered() {
-        let usage = match (r.prompt_tokens, r.completion_tokens) {
+        let mut usage = match (r.prompt_tokens, r.completion_tokens) {
             (Some(p), Some(c)) => json!({"prompt_tokens": p.0, "completion_tokens": c.0, "total_tokens": p.0 + c.0}),
             _ => Value::Null,
         };
+        let mut message = json!({"role": "assistant", "content": r.response});
+        if let Some(x) = &r.reasoning {
+            // vLLM's spelling (>= 0.11); the count only where the server gave it.
+            message["reasoning"] = Value::from(x.text.as_str());
+            if x.tokens_source == TokenSource::Usage && usage.is_object() {
+                usage["completion_tokens_details"] = json!({"reasoning_tokens": x.tokens.0});
+            }
+        }
         json!({
             "id": id,
             "custom_id": r.custom_id,
@@ -52,7 +64,7 @@ pub fn batch_output_line(run_id: i64, r: &RequestRecord, model: &str) -> Value {
                     "id": id,
                     "object": "chat.completion",
                     "model": model,
-                    "choices": [{"index": 0, "message": {"role": "assistant", "content": r.response}, "finish_reason": r.finish_reason}],
+                    "choices": [{"index": 0, "message": message, "finish_reason": r.finish_reason}],
                     "usage": usage
                 }
             },
@@ -86,7 +98,7 @@ pub fn summary_json(summary: &RunSummary) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::record::Tokens;
+    use crate::domain::record::{Reasoning, Tokens};
 
     fn rec(outcome: Outcome) -> RequestRecord {
         RequestRecord {
@@ -106,6 +118,19 @@ mod tests {
             content_chunks: 2,
             itl: vec![Duration::from_millis(20)],
             response: "hi".into(),
+            reasoning: None,
+        }
+    }
+
+    fn reasoned() -> RequestRecord {
+        RequestRecord {
+            reasoning: Some(Reasoning {
+                answer_ttft: Some(Duration::from_millis(25)),
+                tokens: Tokens(1),
+                tokens_source: TokenSource::Usage,
+                text: "so".into(),
+            }),
+            ..rec(Outcome::Ok)
         }
     }
 
@@ -132,5 +157,30 @@ mod tests {
         assert_eq!(v["ttft_ms"], 10.0);
         assert_eq!(v["tpot_ms"], 20.0);
         assert_eq!(v["itl_ms"][0], 20.0);
+        assert_eq!(v["answer_ttft_ms"], 10.0, "no reasoning: the answer's first token is the first token");
+        assert!(v["reasoning"].is_null() && v["reasoning_tokens"].is_null());
+    }
+
+    #[test]
+    fn reasoning_is_exported_apart_from_the_answer() {
+        let v = record_json(&reasoned());
+        assert_eq!((v["ttft_ms"].as_f64(), v["answer_ttft_ms"].as_f64()), (Some(10.0), Some(25.0)));
+        assert_eq!((&v["response"], &v["reasoning"]), (&json!("hi"), &json!("so")));
+        assert_eq!((&v["reasoning_tokens"], &v["reasoning_tokens_source"]), (&json!(1), &json!("usage")));
+        let b = batch_output_line(7, &reasoned(), "m");
+        let message = &b["response"]["body"]["choices"][0]["message"];
+        assert_eq!((&message["content"], &message["reasoning"]), (&json!("hi"), &json!("so")));
+        assert_eq!(b["response"]["body"]["usage"]["completion_tokens_details"]["reasoning_tokens"], 1);
+    }
+
+    #[test]
+    fn the_summary_names_both_ttfts_and_reasoning_tokens() {
+        let v = summary_json(&crate::domain::summary::summarize(&[reasoned()]));
+        for key in ["ttft", "answer_ttft", "reasoning_tokens", "tpot"] {
+            assert!(v["definitions"][key].is_string(), "{key}");
+        }
+        assert_eq!(v["summary"]["answer_ttft_ms"]["mean"], 25.0);
+        assert_eq!(v["summary"]["ttft_ms"]["mean"], 10.0);
+        assert_eq!((&v["summary"]["reasoning_tokens"], &v["summary"]["reasoning_tokens_source"]), (&json!(1), &json!("usage")));
     }
 }

@@ -141,10 +141,13 @@ fn finish(
         mean_prompt_tokens: prompt.map(|p| p as f64 / answered),
         mean_completion_tokens: completion.map(|c| c as f64 / answered),
         ttft_ms: None,
+        answer_ttft_ms: None,
         tpot_ms: None,
         itl_ms: None,
         e2e_ms: None,
         chunks_per_token: None,
+        reasoning_tokens: 0,
+        reasoning_tokens_source: None,
         integrity: None,
         timing_known: wall > 0.0,
         total_tokens_only: if split.is_none() { total } else { None },
@@ -336,6 +339,7 @@ pub fn batch_output(file: &str, text: &str) -> Result<ImportedRun, FieldErrors> 
             content_chunks: 0,
             itl: Vec::new(),
             response: content,
+            reasoning: None,
         });
     }
     if errors.is_empty() && records.is_empty() {

@@ -137,6 +137,7 @@ mod tests {
             content_chunks: 10,
             itl: vec![],
             response: String::new(),
+            reasoning: None,
         }
     }
 

@@ -8,6 +8,42 @@ use std::time::Duration;
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct Tokens(pub u64);
 
+/// Where a count of reasoning tokens comes from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(sqlx::Type))]
+#[cfg_attr(feature = "ssr", sqlx(rename_all = "lowercase"))]
+#[serde(rename_all = "lowercase")]
+pub enum TokenSource {
+    /// The server's `usage.completion_tokens_details.reasoning_tokens`.
+    Usage,
+    /// The server gave no such count: Bakeoff counted the chunks that carried reasoning (vLLM
+    /// streams about one token per chunk, so this is close but not exact).
+    Counted,
+}
+
+impl TokenSource {
+    pub fn label(self) -> &'static str {
+        match self {
+            TokenSource::Usage => "usage",
+            TokenSource::Counted => "counted",
+        }
+    }
+}
+
+/// What a reasoning model (gpt-oss, Qwen3 thinking, ...) streamed as its reasoning, kept apart
+/// from the answer: quality checks and blind grading read only the answer (`response`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Reasoning {
+    /// Send -> first chunk carrying answer content or a tool call; `None` when none came (e.g.
+    /// cut off at `max_tokens` while still reasoning).
+    pub answer_ttft: Option<Duration>,
+    /// Reasoning tokens; they are part of `completion_tokens` too.
+    pub tokens: Tokens,
+    pub tokens_source: TokenSource,
+    /// The reasoning text as streamed (`delta.reasoning`, older vLLM `delta.reasoning_content`).
+    pub text: String,
+}
+
 /// Everything measured about one request. Times are offsets from the run's start (`sent`) or
 /// from the request's own send (`ttft`, `e2e`, `itl`).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -29,16 +65,21 @@ pub struct RequestRecord {
     pub scheduled: Option<Duration>,
     /// When it was sent, from the run's start.
     pub sent: Duration,
-    /// Send -> first chunk carrying content.
+    /// Send -> first chunk carrying a generated token of any kind: answer content, reasoning or a
+    /// tool call (see `answer_ttft` for the answer's first token).
     pub ttft: Option<Duration>,
     /// Send -> last byte (or -> the failure).
     pub e2e: Duration,
-    /// Chunks that carried content.
+    /// Chunks that carried a generated token (answer content, reasoning or a tool call).
     pub content_chunks: u32,
-    /// Gaps between consecutive content chunks.
+    /// Gaps between consecutive chunks that carried a generated token.
     pub itl: Vec<Duration>,
-    /// The answer's text as streamed (possibly partial for failures).
+    /// The answer's text as streamed (possibly partial for failures); never the reasoning.
     pub response: String,
+    /// Set when the model reasoned before answering; `None` for a model that answers straight
+    /// away (then the answer's first token is the first generated token).
+    #[serde(default)]
+    pub reasoning: Option<Reasoning>,
 }
 
 impl RequestRecord {
@@ -47,8 +88,23 @@ impl RequestRecord {
         self.sent + self.e2e
     }
 
-    /// Time per output token after the first: (E2E - TTFT) / (completion tokens - 1).
-    /// `None` without a TTFT, without usage, or with fewer than two tokens.
+    /// Send -> first chunk carrying answer content or a tool call (after any reasoning).
+    pub fn answer_ttft(&self) -> Option<Duration> {
+        match &self.reasoning {
+            Some(r) => r.answer_ttft,
+            None => self.ttft,
+        }
+    }
+
+    /// Reasoning tokens (0 for a model that did not reason).
+    pub fn reasoning_tokens(&self) -> Tokens {
+        self.reasoning.as_ref().map(|r| r.tokens).unwrap_or_default()
+    }
+
+    /// Time per output token after the first: (E2E - TTFT) / (completion tokens - 1), over every
+    /// generated token (reasoning included: TTFT is the first token of any kind, and the server's
+    /// completion tokens count the reasoning). `None` without a TTFT, without usage, or with
+    /// fewer than two tokens.
     pub fn tpot(&self) -> Option<Duration> {
         let ttft = self.ttft?;
         let n = self.completion_tokens?.0;
@@ -81,6 +137,19 @@ mod tests {
             content_chunks: 11,
             itl: vec![],
             response: String::new(),
+            reasoning: None,
+        }
+    }
+
+    fn reasoned(answer_ms: Option<u64>) -> RequestRecord {
+        RequestRecord {
+            reasoning: Some(Reasoning {
+                answer_ttft: answer_ms.map(Duration::from_millis),
+                tokens: Tokens(8),
+                tokens_source: TokenSource::Usage,
+                text: "think".into(),
+            }),
+            ..rec()
         }
     }
 
@@ -96,6 +165,29 @@ mod tests {
         assert_eq!(r.tpot(), None);
         r.completion_tokens = Some(Tokens(1));
         assert_eq!(r.tpot(), None);
+    }
+
+    #[test]
+    fn tpot_counts_reasoning_tokens_from_the_first_generated_token() {
+        // TTFT 100 ms is the first reasoning token; 11 tokens in all, reasoning included.
+        assert_eq!(reasoned(Some(400)).tpot(), Some(Duration::from_millis(50)));
+    }
+
+    #[test]
+    fn answer_ttft_is_ttft_without_reasoning_and_the_answer_time_with_it() {
+        assert_eq!(rec().answer_ttft(), Some(Duration::from_millis(100)));
+        assert_eq!(rec().reasoning_tokens(), Tokens(0));
+        assert_eq!(reasoned(Some(400)).answer_ttft(), Some(Duration::from_millis(400)));
+        assert_eq!(reasoned(Some(400)).reasoning_tokens(), Tokens(8));
+        assert_eq!(reasoned(None).answer_ttft(), None, "cut off while reasoning: no answer token");
+    }
+
+    #[test]
+    fn records_stored_before_reasoning_existed_still_read() {
+        let mut v = serde_json::to_value(rec()).expect("json");
+        v.as_object_mut().expect("object").remove("reasoning");
+        let back: RequestRecord = serde_json::from_value(v).expect("old shape");
+        assert_eq!(back, rec());
     }
 
     #[test]

@@ -30,7 +30,7 @@ pub fn plan(item_ids: &[String], warmup: u32, requests: u32) -> Vec<Planned> {
             Planned {
                 idx: i as u32,
                 item: i % n,
-                custom_id: if pass == 0 { base.clone() } else { format!("{base}~{}", pass + 1) },
+                custom_id: super::dataset::pass_id(base, pass),
                 warmup: i < warmup as usize,
             }
         })

@@ -92,6 +92,7 @@ mod tests {
             content_chunks: 0,
             itl: vec![],
             response: String::new(),
+            reasoning: None,
         }
     }
 

@@ -1,7 +1,7 @@
 //! A run's summary, computed from its stored records (never from running counters), so the same
 //! numbers come out after a crash, a resume, or an import.
 
-use super::record::RequestRecord;
+use super::record::{RequestRecord, TokenSource};
 use super::stats::Distribution;
 use super::status::Outcome;
 use serde::{Deserialize, Serialize};
@@ -78,11 +78,24 @@ pub struct RunSummary {
     pub requests_per_s: f64,
     pub mean_prompt_tokens: Option<f64>,
     pub mean_completion_tokens: Option<f64>,
+    /// Send -> first generated token of any kind (answer, reasoning or tool call).
     pub ttft_ms: Option<Distribution>,
+    /// Send -> first answer token (content or tool call), after any reasoning; the same as
+    /// `ttft_ms` for models that do not reason.
+    #[serde(default)]
+    pub answer_ttft_ms: Option<Distribution>,
     pub tpot_ms: Option<Distribution>,
     pub itl_ms: Option<Distribution>,
     pub e2e_ms: Option<Distribution>,
     pub chunks_per_token: Option<f64>,
+    /// Reasoning tokens of the requests counted in `completion_tokens` (and included in it).
+    #[serde(default)]
+    pub reasoning_tokens: u64,
+    /// Where `reasoning_tokens` comes from: "usage" when the server counted every request's,
+    /// "counted" when any request's count is Bakeoff's count of reasoning chunks; `None` when
+    /// no request reasoned.
+    #[serde(default)]
+    pub reasoning_tokens_source: Option<TokenSource>,
     /// Was the client the limit? Filled in by the worker, which knows the schedule and its CPU.
     #[serde(default)]
     pub integrity: Option<super::integrity::Integrity>,
@@ -131,6 +144,15 @@ pub fn summarize(records: &[RequestRecord]) -> RunSummary {
     let mean = |sum: u64| (!with_usage.is_empty()).then(|| sum as f64 / with_usage.len() as f64);
 
     let chunks: u64 = with_usage.iter().map(|r| u64::from(r.content_chunks)).sum();
+    let reasoned = || with_usage.iter().filter_map(|r| r.reasoning.as_ref());
+    let reasoning_tokens: u64 = reasoned().map(|r| r.tokens.0).sum();
+    let reasoning_tokens_source = reasoned().map(|r| r.tokens_source).reduce(|a, b| {
+        if a == TokenSource::Counted || b == TokenSource::Counted {
+            TokenSource::Counted
+        } else {
+            TokenSource::Usage
+        }
+    });
     RunSummary {
         requests: measured.len() as u64,
         warmup_requests: (records.len() - measured.len()) as u64,
@@ -150,10 +172,13 @@ pub fn summarize(records: &[RequestRecord]) -> RunSummary {
         mean_prompt_tokens: mean(prompt_tokens),
         mean_completion_tokens: mean(completion_tokens),
         ttft_ms: Distribution::of_durations_ms(answered.iter().filter_map(|r| r.ttft)),
+        answer_ttft_ms: Distribution::of_durations_ms(answered.iter().filter_map(|r| r.answer_ttft())),
         tpot_ms: Distribution::of_durations_ms(answered.iter().filter_map(|r| r.tpot())),
         itl_ms: Distribution::of_durations_ms(answered.iter().flat_map(|r| r.itl.iter().copied())),
         e2e_ms: Distribution::of_durations_ms(answered.iter().map(|r| r.e2e)),
         chunks_per_token: (completion_tokens > 0).then(|| chunks as f64 / completion_tokens as f64),
+        reasoning_tokens,
+        reasoning_tokens_source,
         integrity: None,
         timing_known: true,
         total_tokens_only: None,
@@ -164,7 +189,7 @@ pub fn summarize(records: &[RequestRecord]) -> RunSummary {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::record::Tokens;
+    use crate::domain::record::{Reasoning, Tokens};
 
     fn rec(idx: u32, outcome: Outcome, sent_ms: u64, e2e_ms: u64, usage: Option<(u64, u64)>) -> RequestRecord {
         RequestRecord {
@@ -184,6 +209,20 @@ mod tests {
             content_chunks: usage.map(|u| u.1 as u32).unwrap_or(0),
             itl: vec![Duration::from_millis(2)],
             response: String::new(),
+            reasoning: None,
+        }
+    }
+
+    /// An answered record that reasoned `tokens` tokens, answering at `answer_ms`.
+    fn thinking(idx: u32, tokens: u64, source: TokenSource, answer_ms: u64) -> RequestRecord {
+        RequestRecord {
+            reasoning: Some(Reasoning {
+                answer_ttft: Some(Duration::from_millis(answer_ms)),
+                tokens: Tokens(tokens),
+                tokens_source: source,
+                text: "hmm".into(),
+            }),
+            ..rec(idx, Outcome::Ok, 0, 1000, Some((10, tokens + 10)))
         }
     }
 
@@ -242,6 +281,48 @@ mod tests {
         assert_eq!(s.warmup_requests, 1);
         assert!((s.wall_time_s - 1.0).abs() < 1e-9);
         assert_eq!(s.completion_tokens, 10);
+    }
+
+    #[test]
+    fn reasoning_tokens_are_summed_and_answer_ttft_is_apart_from_ttft() {
+        let rs = vec![
+            thinking(0, 30, TokenSource::Usage, 200),
+            thinking(1, 50, TokenSource::Usage, 400),
+            rec(2, Outcome::Ok, 0, 1000, Some((10, 10))),
+        ];
+        let s = summarize(&rs);
+        assert_eq!(s.reasoning_tokens, 80);
+        assert_eq!(s.completion_tokens, 40 + 60 + 10, "completion tokens include reasoning");
+        assert_eq!(s.reasoning_tokens_source, Some(TokenSource::Usage));
+        let ttft = s.ttft_ms.expect("ttft");
+        let answer = s.answer_ttft_ms.expect("answer ttft");
+        assert!((ttft.max - 10.0).abs() < 1e-9);
+        // 200, 400 and, for the record that did not reason, its TTFT (10).
+        assert!((answer.p50 - 200.0).abs() < 1e-9 && (answer.max - 400.0).abs() < 1e-9 && (answer.min - 10.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn one_counted_reasoning_count_marks_the_total_counted() {
+        let s = summarize(&[thinking(0, 30, TokenSource::Usage, 200), thinking(1, 5, TokenSource::Counted, 90)]);
+        assert_eq!(s.reasoning_tokens, 35);
+        assert_eq!(s.reasoning_tokens_source, Some(TokenSource::Counted));
+    }
+
+    #[test]
+    fn a_run_without_reasoning_has_no_reasoning_source_and_equal_ttfts() {
+        let s = summarize(&[rec(0, Outcome::Ok, 0, 1000, Some((10, 10)))]);
+        assert_eq!((s.reasoning_tokens, s.reasoning_tokens_source), (0, None));
+        assert_eq!(s.ttft_ms, s.answer_ttft_ms);
+    }
+
+    #[test]
+    fn summaries_stored_before_reasoning_existed_still_read() {
+        let mut v = serde_json::to_value(summarize(&[rec(0, Outcome::Ok, 0, 1000, Some((10, 10)))])).expect("json");
+        for k in ["answer_ttft_ms", "reasoning_tokens", "reasoning_tokens_source"] {
+            v.as_object_mut().expect("object").remove(k);
+        }
+        let back: RunSummary = serde_json::from_value(v).expect("old shape");
+        assert_eq!((back.reasoning_tokens, back.answer_ttft_ms), (0, None));
     }
 
     #[test]

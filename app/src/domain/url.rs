@@ -1,15 +1,41 @@
 //! Endpoint URLs as people type them, made canonical. The one parser of endpoint URLs: the
-//! server's checks, its allow policy and the managed launcher's port all read its [`BaseUrl`].
+//! server's checks, its allow policy, the measured streams' HTTP/1.1 client and the managed
+//! launcher's port all read its [`BaseUrl`].
 //!
-//! A base URL is a scheme, a host (a name, an IPv4 address or a bracketed IPv6 address), an
-//! optional port and an optional path prefix (`http://gw.lan/vllm`). Nothing else: no user name
-//! or password, no query, no fragment (a `?` or `#` would turn Bakeoff's `/health` into a query).
+//! A base URL is a scheme (`http` or `https`), a host (a name, an IPv4 address or a bracketed
+//! IPv6 address), an optional port and an optional path prefix (`https://gw.lan/vllm`). Nothing
+//! else: no user name or password (an API key goes in the endpoint's key field, never in the
+//! URL), no query, no fragment (a `?` or `#` would turn Bakeoff's `/health` into a query).
 
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
+/// How a URL is reached: plain HTTP or HTTP over TLS.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Scheme {
+    Http,
+    Https,
+}
+
+impl Scheme {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Scheme::Http => "http",
+            Scheme::Https => "https",
+        }
+    }
+
+    /// 80 for http, 443 for https.
+    pub fn default_port(self) -> u16 {
+        match self {
+            Scheme::Http => 80,
+            Scheme::Https => 443,
+        }
+    }
+}
+
 /// The host part of a base URL.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum Host {
     /// A DNS name, lower-cased.
     Name(String),
@@ -26,26 +52,45 @@ impl fmt::Display for Host {
     }
 }
 
-/// A parsed, canonical base URL (see [`parse_base_url`]).
+/// A parsed, canonical URL (see [`parse_base_url`] and [`parse_request_url`]).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct BaseUrl {
+    pub scheme: Scheme,
     pub host: Host,
     /// As typed (`None`: the scheme's default).
     pub port: Option<u16>,
-    /// A path prefix without a trailing slash (`""` or e.g. `/vllm`).
+    /// A base URL's path prefix without a trailing slash (`""` or e.g. `/vllm`); a request URL's
+    /// whole path (e.g. `/vllm/v1/chat/completions`).
     pub path: String,
 }
 
 impl BaseUrl {
-    /// The port connections go to (http's 80 when none is given).
+    /// The port connections go to (the scheme's default when none is given).
     pub fn port_or_default(&self) -> u16 {
-        self.port.unwrap_or(80)
+        self.port.unwrap_or(self.scheme.default_port())
+    }
+
+    /// `host:port` to connect to, the port always given (`[::1]:443` for IPv6).
+    pub fn authority(&self) -> String {
+        format!("{}:{}", self.host, self.port_or_default())
+    }
+
+    /// The `Host` header: the host, and the port only when it is not the scheme's default.
+    pub fn host_header(&self) -> String {
+        match self.port.filter(|p| *p != self.scheme.default_port()) {
+            Some(p) => format!("{}:{p}", self.host),
+            None => self.host.to_string(),
+        }
+    }
+
+    pub fn is_tls(&self) -> bool {
+        self.scheme == Scheme::Https
     }
 }
 
 impl fmt::Display for BaseUrl {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "http://{}", self.host)?;
+        write!(f, "{}://{}", self.scheme.as_str(), self.host)?;
         if let Some(p) = self.port {
             write!(f, ":{p}")?;
         }
@@ -53,10 +98,11 @@ impl fmt::Display for BaseUrl {
     }
 }
 
-const EXAMPLE: &str = "e.g. http://gpu-box:8000";
+const EXAMPLE: &str = "e.g. http://gpu-box:8000 or https://api.example.com/v1";
 
-/// Accept `http://host[:port][/prefix][/v1][/]` and return it canonical: `http://host[:port][/prefix]`
-/// (host lower-cased, no trailing slash, no `/v1`: Bakeoff adds the paths). The error says what to fix.
+/// Accept `http[s]://host[:port][/prefix][/v1][/]` and return it canonical:
+/// `http[s]://host[:port][/prefix]` (scheme and host lower-cased, no trailing slash, no `/v1`:
+/// Bakeoff adds the paths). The error says what to fix.
 pub fn normalize_base_url(raw: &str) -> Result<String, String> {
     parse_base_url(raw).map(|u| u.to_string())
 }
@@ -64,6 +110,23 @@ pub fn normalize_base_url(raw: &str) -> Result<String, String> {
 /// Parse a base URL (see the module's documentation). Messages never repeat a password typed
 /// into the URL.
 pub fn parse_base_url(raw: &str) -> Result<BaseUrl, String> {
+    let (mut url, s) = parse_parts(raw)?;
+    url.path = base_path(&url.path).map_err(|m| format!("'{s}': {m}"))?;
+    Ok(url)
+}
+
+/// Parse the URL of one request (a base URL and the API path, e.g.
+/// `https://gw.lan/vllm/v1/chat/completions`): the same rules, with the path kept whole.
+pub fn parse_request_url(raw: &str) -> Result<BaseUrl, String> {
+    let (mut url, _) = parse_parts(raw)?;
+    if url.path.is_empty() {
+        url.path = "/".into();
+    }
+    Ok(url)
+}
+
+/// Scheme, host, port and the checked (untrimmed) path; also the trimmed input for messages.
+fn parse_parts(raw: &str) -> Result<(BaseUrl, &str), String> {
     let s = raw.trim();
     if s.is_empty() {
         return Err(format!("URL is required, {EXAMPLE}"));
@@ -72,34 +135,51 @@ pub fn parse_base_url(raw: &str) -> Result<BaseUrl, String> {
         return Err("the URL contains spaces or control characters: type it without them".into());
     }
     let lower = s.to_ascii_lowercase();
-    let rest = if lower.starts_with("http://") {
-        &s["http://".len()..]
+    let (scheme, rest) = if lower.starts_with("http://") {
+        (Scheme::Http, &s["http://".len()..])
     } else if lower.starts_with("https://") {
-        return Err(format!(
-            "'{s}': this build of Bakeoff talks plain HTTP, as `vllm serve` does by default; use the server's http:// address"
-        ));
+        (Scheme::Https, &s["https://".len()..])
     } else {
-        return Err(format!("URL must start with http:// (got '{s}'), {EXAMPLE}"));
+        return Err(format!("URL must start with http:// or https:// (got '{}'), {EXAMPLE}", no_userinfo(s)));
     };
     let (authority, path) = match rest.find('/') {
         Some(i) => rest.split_at(i),
         None => (rest, ""),
     };
     if authority.contains('@') {
-        return Err("a user name or password in the URL (user:password@host) is not accepted: give only http://host:port".into());
+        return Err(
+            "a user name or password in the URL (user:password@host) is not accepted: give only scheme://host:port, and an API key in the endpoint's key field"
+                .into(),
+        );
     }
     if s.contains('?') {
-        return Err(format!("'{s}' has a query ('?…'): a base URL is http://host:port[/path] only"));
+        return Err(format!("'{s}' has a query ('?…'): a base URL is scheme://host:port[/path] only"));
     }
     if s.contains('#') {
-        return Err(format!("'{s}' has a fragment ('#…'): a base URL is http://host:port[/path] only"));
+        return Err(format!("'{s}' has a fragment ('#…'): a base URL is scheme://host:port[/path] only"));
     }
     if authority.is_empty() {
         return Err(format!("'{s}' has no host name, {EXAMPLE}"));
     }
     let (host, port) = split_host_port(authority).map_err(|m| format!("'{s}': {m}"))?;
-    let path = parse_path(path).map_err(|m| format!("'{s}': {m}"))?;
-    Ok(BaseUrl { host, port, path })
+    check_path(path).map_err(|m| format!("'{s}': {m}"))?;
+    Ok((
+        BaseUrl {
+            scheme,
+            host,
+            port,
+            path: path.to_string(),
+        },
+        s,
+    ))
+}
+
+/// The input with anything up to an `@` replaced, so a password typed there is not echoed.
+fn no_userinfo(s: &str) -> String {
+    match s.rfind('@') {
+        Some(i) => format!("…{}", &s[i..]),
+        None => s.to_string(),
+    }
 }
 
 /// `host`, `host:port`, `[v6]` or `[v6]:port`.
@@ -157,9 +237,9 @@ fn parse_host_name(name: &str) -> Result<Host, String> {
     Ok(Host::Name(trimmed.to_ascii_lowercase()))
 }
 
-/// A path prefix: segments of URL-safe characters, without `.`/`..` or empty segments, and
-/// without a trailing `/v1` (or a `/v1/...` API path), which Bakeoff adds itself.
-fn parse_path(path: &str) -> Result<String, String> {
+/// A path prefix without a trailing `/v1` (or a `/v1/...` API path), which Bakeoff adds itself,
+/// and without a trailing slash.
+fn base_path(path: &str) -> Result<String, String> {
     let mut path = path.trim_end_matches('/').to_string();
     for suffix in ["/v1/chat/completions", "/v1/completions", "/v1/models", "/v1"] {
         if let Some(stripped) = path.strip_suffix(suffix) {
@@ -167,8 +247,16 @@ fn parse_path(path: &str) -> Result<String, String> {
             break;
         }
     }
+    check_path(&path)?;
+    Ok(path)
+}
+
+/// Segments of URL-safe characters, without `.`/`..` or empty segments (one trailing slash is
+/// allowed).
+fn check_path(path: &str) -> Result<(), String> {
+    let path = path.trim_end_matches('/');
     if path.is_empty() {
-        return Ok(path);
+        return Ok(());
     }
     for seg in path[1..].split('/') {
         if seg.is_empty() || seg == "." || seg == ".." {
@@ -191,7 +279,7 @@ fn parse_path(path: &str) -> Result<String, String> {
             i += 1;
         }
     }
-    Ok(path)
+    Ok(())
 }
 
 #[cfg(test)]
@@ -205,7 +293,37 @@ mod tests {
             normalize_base_url("http://gpu:8000/v1/chat/completions").as_deref(),
             Ok("http://gpu:8000")
         );
-        assert!(normalize_base_url("https://x.example").expect_err("no TLS").contains("plain HTTP"));
+    }
+
+    #[test]
+    fn https_urls_keep_their_scheme_and_default_to_port_443() {
+        assert_eq!(
+            normalize_base_url("HTTPS://api.parasail.io/v1").as_deref(),
+            Ok("https://api.parasail.io")
+        );
+        let u = parse_base_url("https://api.parasail.io/v1/").expect("https");
+        assert_eq!((u.scheme, u.port_or_default()), (Scheme::Https, 443));
+        assert_eq!(u.authority(), "api.parasail.io:443");
+        assert_eq!(u.host_header(), "api.parasail.io");
+        assert!(u.is_tls());
+        let p = parse_base_url("https://gw.lan:8443/vllm").expect("port");
+        assert_eq!((p.port_or_default(), p.host_header()), (8443, "gw.lan:8443".to_string()));
+        assert_eq!(parse_base_url("http://gw.lan").expect("http").port_or_default(), 80);
+        assert!(normalize_base_url("ftp://gw.lan").expect_err("ftp").contains("https://"));
+    }
+
+    #[test]
+    fn a_request_url_keeps_its_whole_path() {
+        let u = parse_request_url("https://[::1]:8443/vllm/v1/chat/completions").expect("request");
+        assert_eq!(u.path, "/vllm/v1/chat/completions");
+        assert_eq!(u.authority(), "[::1]:8443");
+        assert_eq!(u.host_header(), "[::1]:8443");
+        let bare = parse_request_url("http://[fd00::7]").expect("no path");
+        assert_eq!((bare.path.as_str(), bare.authority()), ("/", "[fd00::7]:80".to_string()));
+        assert_eq!(parse_request_url("http://[::1]/health").expect("v6").host_header(), "[::1]");
+        for bad in ["http://u:pw@gpu:8000/v1/models", "http://gpu/v1?x=1", "http://gpu/../v1", "gpu:8000/v1"] {
+            assert!(parse_request_url(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]
@@ -240,6 +358,10 @@ mod tests {
         assert!(e.contains("password"), "{e}");
         assert!(!e.contains("hunter2"), "the password is not echoed: {e}");
         assert!(normalize_base_url("http://@gpu").is_err());
+        let e = normalize_base_url("https://key:sk-hunter2@api.example.com/v1").expect_err("https userinfo");
+        assert!(!e.contains("hunter2") && e.contains("key field"), "{e}");
+        let e = normalize_base_url("htp://u:hunter2@gpu").expect_err("bad scheme");
+        assert!(!e.contains("hunter2"), "{e}");
     }
 
     #[test]

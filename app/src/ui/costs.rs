@@ -154,6 +154,8 @@ fn CostViews(
             </p>
         }
     };
+    let hybrid_runs = data.runs.clone();
+    let hybrid_sheet = Signal::derive(sheet);
     view! {
         <section aria-labelledby="price-title">
             <div class="row controls">
@@ -186,7 +188,9 @@ fn CostViews(
             <h2 id="cost-charts-title">"Cost charts"</h2>
             {charts}
         </section>
-        <Hybrid runs=data.runs.clone() sheet=Signal::derive(sheet) volume=volume.into()/>
+        <IfAllowed what=Permission::ReadAnswers otherwise="The hybrid strategy reads each answer of the runs it splits, which reviewers (grading blind) do not see">
+            <Hybrid runs=hybrid_runs.clone() sheet=hybrid_sheet volume=volume.into()/>
+        </IfAllowed>
         <Sheets sheets=data.sheets save delete add_sheet/>
     }
 }

@@ -1,6 +1,8 @@
+mod access;
+
 use super::widgets::{ErrorBox, FieldMessage, FormMessage, IfAllowed};
 use crate::api::endpoints::command::{display, EXAMPLE};
-use crate::api::endpoints::{list_endpoints, AddEndpoint};
+use crate::api::endpoints::{list_endpoints, AddEndpoint, SetEndpointAccess};
 use crate::api::planning::SetLaunchTemplate;
 use crate::api::types::EndpointView;
 use crate::api::AppError;
@@ -11,25 +13,39 @@ use leptos::prelude::*;
 pub fn EndpointsPage() -> impl IntoView {
     let add = ServerAction::<AddEndpoint>::new();
     let set = ServerAction::<SetLaunchTemplate>::new();
-    let endpoints = Resource::new(move || (add.version().get(), set.version().get()), |_| list_endpoints());
+    let change = ServerAction::<SetEndpointAccess>::new();
+    let endpoints = Resource::new(
+        move || (add.version().get(), set.version().get(), change.version().get()),
+        |_| list_endpoints(),
+    );
+    let sheets = access::price_sheets();
     let error: Signal<Option<AppError>> = Signal::derive(move || add.value().get().and_then(Result::err));
     view! {
         <h1>"Endpoints"</h1>
         <p class="lead">
             "OpenAI-compatible servers to benchmark: vLLM on your GPU ("
             <code>"vllm serve MODEL --port 8000"</code>
+            "), a gateway in front of it (http or https, with an API key), a hosted provider such as Parasail ("
+            <code>"https://api.parasail.io/v1"</code>
             "), or Bakeoff's built-in simulator. Each is checked ("
-            <code>"/health"</code> ", " <code>"/v1/models"</code> ") when added and before every run."
+            <code>"/health"</code> ", " <code>"/v1/models"</code> ") when added and before every run. "
+            "API keys and header values are write-only: stored and sent, never shown again."
         </p>
         <Transition fallback=|| view! { <p>"Loading…"</p> }>
             {move || Suspend::new(async move {
                 match endpoints.await {
-                    Ok(eps) => view! {
-                        <EndpointTable eps=eps.clone()/>
-                        <IfAllowed what=Permission::Admin>
-                            <LaunchCommands eps=eps.clone() set/>
-                        </IfAllowed>
-                    }.into_any(),
+                    Ok(eps) => {
+                        let (for_access, for_launch) = (eps.clone(), eps.clone());
+                        view! {
+                            <EndpointTable eps/>
+                            <IfAllowed what=Permission::Run>
+                                <access::ChangeAccess eps=for_access.clone() change sheets/>
+                            </IfAllowed>
+                            <IfAllowed what=Permission::Admin>
+                                <LaunchCommands eps=for_launch.clone() set/>
+                            </IfAllowed>
+                        }.into_any()
+                    }
                     Err(e) => view! { <ErrorBox error=e/> }.into_any(),
                 }
             })}
@@ -37,17 +53,18 @@ pub fn EndpointsPage() -> impl IntoView {
         <IfAllowed what=Permission::Run otherwise="Runners and admins add endpoints.">
         <h2>"Add an endpoint"</h2>
         <ActionForm action=add attr:class="add-endpoint" attr:aria-label="Add an endpoint">
-            <FormMessage error fields=vec!["name", "base_url", "launch_template", "launch_models"]/>
+            <FormMessage error fields=vec!["name", "base_url", "launch_template", "launch_models", "api_key", "headers", "ca_cert", "price_sheet_id", "retries"]/>
             <div class="field">
-                <label for="ep-name">"Name"</label>
-                <input id="ep-name" name="name" type="text" placeholder="e.g. RTX 4080 box"/>
+                <label for="ep-name">"Name (unique)"</label>
+                <input id="ep-name" name="name" type="text" required placeholder="e.g. RTX 4080 box"/>
                 <FieldMessage error field="name"/>
             </div>
             <div class="field">
                 <label for="ep-url">"Base URL"</label>
-                <input id="ep-url" name="base_url" type="text" placeholder="http://gpu-box:8000"/>
+                <input id="ep-url" name="base_url" type="text" placeholder="http://gpu-box:8000 or https://api.parasail.io/v1"/>
                 <FieldMessage error field="base_url"/>
             </div>
+            <access::AccessFields error prefix="ep" sheets keep=false/>
             <IfAllowed what=Permission::Admin>
                 <LaunchFields error prefix="ep"/>
             </IfAllowed>
@@ -63,13 +80,14 @@ fn EndpointTable(eps: Vec<EndpointView>) -> impl IntoView {
     view! {
         <table class="endpoints">
             <thead>
-                <tr><th>"Name"</th><th>"URL"</th><th>"Models (max_model_len)"</th><th>"Checked"</th><th>"Managed launch"</th></tr>
+                <tr><th>"Name"</th><th>"URL"</th><th>"Access"</th><th>"Models (max_model_len)"</th><th>"Checked"</th><th>"Managed launch"</th></tr>
             </thead>
             <tbody>
                 {eps.into_iter().map(|e| view! {
                     <tr>
                         <td>{e.name.clone()} " " {e.simulated.then(|| view! { <span class="badge badge-simulated">"simulated"</span> })}</td>
                         <td><code>{e.base_url.clone()}</code></td>
+                        <td class="small">{access::describe(&e)}</td>
                         <td>{e.models.iter().map(|m| format!("{} ({})", m.id, m.max_model_len.map(|l| l.to_string()).unwrap_or("?".into()))).collect::<Vec<_>>().join(", ")}</td>
                         <td>{e.checked_at.clone().unwrap_or_default()}</td>
                         <td>{managed_cell(&e)}</td>

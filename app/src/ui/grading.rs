@@ -2,7 +2,7 @@
 //! default: the model is revealed only when the queue's maker closes the queue, and a grade is
 //! final once the reviewer moves on.
 
-use super::widgets::{use_me, ErrorBox, FieldMessage, FormMessage, IfAllowed, Me, OriginBadge};
+use super::widgets::{can, use_me, ErrorBox, FieldMessage, FormMessage, IfAllowed, Me, OriginBadge};
 use crate::api::cost::cost_data;
 use crate::api::grading::{grading_item, list_queues, save_grade, save_vote, CloseQueue, CreateQueue, GradeInput, ItemView, Saved};
 use crate::api::types::QueueView;
@@ -26,6 +26,7 @@ pub fn GradingPage() -> impl IntoView {
     // The queue whose Close button was pressed, waiting for the confirmation.
     let confirming = RwSignal::new(None::<QueueView>);
     let me = use_me();
+    let can_grade = can(Permission::Grade);
     view! {
         <h1>"Grading"</h1>
         <p class="lead">"Queues of sampled answers to grade on the dataset's rubric, or to compare blind in pairs. In a blind queue the model behind an answer stays hidden, and a grade is final once you move on to the next; when its maker closes the queue, each reviewer sees which model wrote what they judged."</p>
@@ -65,7 +66,9 @@ pub fn GradingPage() -> impl IntoView {
                                             <td class="num">{q.done_by_me}</td>
                                             <td class="num">{q.judgements}</td>
                                             <td>
-                                                <a href=format!("/grade/{}", q.id)>{if q.closed { "See who wrote what" } else if q.done_by_me >= q.items { "Review" } else { "Start grading" }}</a>
+                                                <Show when=move || q.closed || can_grade.get()>
+                                                    <a href=format!("/grade/{}", q.id)>{if q.closed { "See who wrote what" } else if q.done_by_me >= q.items { "Review" } else { "Start grading" }}</a>
+                                                </Show>
                                                 {may_close.then(|| view! {
                                                     " " <button type="button" aria-label=format!("Close {}", q.name) on:click=move |_| confirming.set(Some(asked.clone()))>"Close…"</button>
                                                 })}
@@ -80,6 +83,7 @@ pub fn GradingPage() -> impl IntoView {
                 }
             })}
         </Transition>
+        <IfAllowed what=Permission::Run otherwise="Runners and admins make grading queues">
         <h2>"New queue"</h2>
         <ActionForm action=create attr:aria-label="New queue">
             <FormMessage error fields=vec!["name", "kind", "runs", "sample_size", "seed"]/>
@@ -116,6 +120,7 @@ pub fn GradingPage() -> impl IntoView {
             <button type="submit" class="primary">"Make queue"</button>
             {move || create.value().get().and_then(Result::ok).map(|id| view! { <p class="ok" role="status">"Queue made. " <a href=format!("/grade/{id}")>"Start grading"</a></p> })}
         </ActionForm>
+        </IfAllowed>
     }
 }
 

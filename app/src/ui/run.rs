@@ -4,7 +4,8 @@ use super::integrity::IntegrityPanel;
 use super::launches::RunLaunches;
 use super::live;
 use super::summary::SummaryTable;
-use super::widgets::{ErrorBox, OriginBadge, StatusBadge};
+use super::widgets::{ErrorBox, IfAllowed, OriginBadge, StatusBadge};
+use crate::domain::accounts::Permission;
 use crate::api::runs::{get_run, run_series, CancelRun};
 use crate::api::types::RunView;
 use crate::domain::format;
@@ -98,7 +99,9 @@ fn RunDetail(run: RunView, progress: RwSignal<Option<Progress>>) -> impl IntoVie
         {run.resumed.then(|| view! { <p class="note">"This run was interrupted and resumed; the outage is not counted in its wall time."</p> })}
         <ProgressBar run=run.clone() progress/>
         {can_cancel.then(|| view! {
-            <button class="danger" on:click=move |_| { cancel.dispatch(CancelRun { id }); }>"Cancel run"</button>
+            <IfAllowed what=Permission::Run>
+                <button class="danger" on:click=move |_| { cancel.dispatch(CancelRun { id }); }>"Cancel run"</button>
+            </IfAllowed>
         })}
         {move || cancel.value().get().map(|r| match r {
             Ok(status) => view! { <p class="note">{format!("Cancel requested (status: {status}).")}</p> }.into_any(),

@@ -14,7 +14,7 @@ pub fn SummaryTable(summary: RunSummary, origin: &'static str) -> impl IntoView 
     } else {
         String::new()
     };
-    let rows: Vec<(&str, String, &str)> = vec![
+    let mut rows: Vec<(&str, String, &str)> = vec![
         (
             "Requests (measured)",
             format::int(s.requests as f64),
@@ -45,6 +45,21 @@ pub fn SummaryTable(summary: RunSummary, origin: &'static str) -> impl IntoView 
             def::CHUNKS_PER_TOKEN,
         ),
     ];
+    if let Some(source) = s.reasoning_tokens_source {
+        let share = if s.completion_tokens > 0 {
+            format!(", {} of completion tokens", format::percent(s.reasoning_tokens as f64 / s.completion_tokens as f64))
+        } else {
+            String::new()
+        };
+        rows.push((
+            "Reasoning tokens",
+            format!("{} ({}{share})", format::int(s.reasoning_tokens as f64), source.label()),
+            def::REASONING_TOKENS,
+        ));
+    }
+    let answer_ttft = s
+        .answer_ttft_ms
+        .map(|d| view! { <LatencyRow name="Answer TTFT" d=Some(d) definition=def::ANSWER_TTFT/> });
     let model_load = s
         .model_load_time_s
         .map(|l| view! { <p class="note">"Model load time (not in wall time): " {format::seconds(l)}</p> });
@@ -111,6 +126,7 @@ pub fn SummaryTable(summary: RunSummary, origin: &'static str) -> impl IntoView 
                 </thead>
                 <tbody>
                     <LatencyRow name="TTFT" d=s.ttft_ms definition=def::TTFT/>
+                    {answer_ttft}
                     <LatencyRow name="TPOT" d=s.tpot_ms definition=def::TPOT/>
                     <LatencyRow name="ITL" d=s.itl_ms definition=def::ITL/>
                     <LatencyRow name="E2E" d=s.e2e_ms definition=def::E2E/>

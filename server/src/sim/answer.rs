@@ -32,6 +32,8 @@ pub struct Profile {
     pub handback: f64,
     /// Sentences of reasoning per field.
     pub verbosity: usize,
+    /// Thinks before it answers (a "thinking" model, as Qwen3's or gpt-oss).
+    pub reasons: bool,
 }
 
 impl Profile {
@@ -57,6 +59,7 @@ impl Profile {
             noise,
             handback,
             verbosity,
+            reasons: n.contains("thinking") || n.contains("gpt-oss"),
         }
     }
 }
@@ -80,6 +83,15 @@ pub fn answer(profile: &Profile, seed: u64, prompt: &str, schema: Option<&Value>
         return serde_json::to_string_pretty(&from_schema(schema, &mut g, 0)).unwrap_or_default();
     }
     prose(&mut g, 20 + 30 * profile.verbosity)
+}
+
+/// What a reasoning model thinks before answering `prompt`: exactly `tokens` tokens (as
+/// [`tokenize`] splits them), deterministic for a seed and a prompt.
+pub fn reasoning(profile: &Profile, seed: u64, prompt: &str, tokens: usize) -> String {
+    let mut g = SplitMix64::keyed(seed ^ fnv(&profile.name) ^ fnv("reasoning"), prompt);
+    // Every word is at least one token, so there are enough.
+    let text = format!("Let me think about this. {}", prose(&mut g, tokens));
+    tokenize(&text).into_iter().take(tokens).collect()
 }
 
 fn styled(style: Style, json: &str) -> String {
@@ -240,6 +252,18 @@ mod tests {
         let t = "Hello wonderful wörld,\n  ok";
         assert_eq!(tokenize(t).concat(), t);
         assert!(tokenize(t).iter().all(|p| !p.is_empty()));
+    }
+
+    #[test]
+    fn reasoning_has_exactly_the_tokens_asked_for() {
+        let p = Profile::for_model("sim-qwen3-4b-thinking");
+        assert!(p.reasons && !Profile::for_model("sim-qwen3-4b").reasons);
+        for n in [0, 1, 5, 48, 300] {
+            let r = reasoning(&p, 1, "**Name:** A", n);
+            assert_eq!(tokenize(&r).len(), n, "{r:?}");
+            assert_eq!(r, reasoning(&p, 1, "**Name:** A", n), "deterministic");
+        }
+        assert_ne!(reasoning(&p, 1, "a", 48), reasoning(&p, 1, "b", 48));
     }
 
     #[test]

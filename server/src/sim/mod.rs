@@ -8,4 +8,7 @@ pub mod faults;
 mod reply;
 mod server;
 
-pub use server::{prompt_key, router, start, unix_us, Emitted, Sim, SimConfig, SimHandle, SimStats, DEFAULT_MODELS, OWNER};
+pub use server::{
+    prompt_key, router, start, unix_us, Emitted, ReasoningField, ReasoningMode, Sim, SimConfig, SimHandle, SimStats, DEFAULT_MODELS,
+    OWNER,
+};

@@ -24,7 +24,14 @@ pub(crate) struct Reply {
     pub(crate) id: String,
     pub(crate) model: String,
     pub(crate) kind: Kind,
+    /// The tokens: the reasoning's first, then the answer's.
     pub(crate) pieces: Vec<String>,
+    /// How many of `pieces` are reasoning, for a model that reasons.
+    pub(crate) reasoning: Option<usize>,
+    /// The delta (and message) key of the reasoning.
+    pub(crate) reasoning_key: &'static str,
+    /// Report the reasoning tokens in `usage.completion_tokens_details`.
+    pub(crate) usage_details: bool,
     pub(crate) finish: &'static str,
     pub(crate) n_prompt: u64,
     pub(crate) include_usage: bool,
@@ -33,28 +40,52 @@ pub(crate) struct Reply {
     pub(crate) fault: Option<Fault>,
 }
 
+/// What a streamed chunk carries.
+#[derive(Clone, Copy)]
+enum Part<'a> {
+    /// vLLM's first chat chunk: the role, no token.
+    Role,
+    Content(&'a str),
+    Reasoning(&'a str),
+}
+
 impl Reply {
-    fn chunk(&self, content: &str, role: bool, finish: Option<&str>) -> Bytes {
+    fn chunk(&self, part: Part<'_>, finish: Option<&str>) -> Bytes {
         let created = now_secs();
         let v = match self.kind {
             Kind::Chat => {
-                let delta = if role {
-                    json!({"role": "assistant", "content": ""})
-                } else {
-                    json!({"content": content})
+                let delta = match part {
+                    Part::Role => json!({"role": "assistant", "content": ""}),
+                    Part::Content(c) => json!({"content": c}),
+                    Part::Reasoning(r) => json!({self.reasoning_key: r}),
                 };
                 json!({"id": self.id, "object": "chat.completion.chunk", "created": created, "model": self.model,
                        "choices": [{"index": 0, "delta": delta, "logprobs": null, "finish_reason": finish}]})
             }
-            Kind::Completions => json!({"id": self.id, "object": "text_completion", "created": created, "model": self.model,
-                       "choices": [{"index": 0, "text": content, "logprobs": null, "finish_reason": finish}]}),
+            Kind::Completions => {
+                let text = match part {
+                    Part::Content(t) | Part::Reasoning(t) => t,
+                    Part::Role => "",
+                };
+                json!({"id": self.id, "object": "text_completion", "created": created, "model": self.model,
+                       "choices": [{"index": 0, "text": text, "logprobs": null, "finish_reason": finish}]})
+            }
         };
         frame(&v)
     }
 
     fn usage(&self) -> Value {
         let n = self.pieces.len() as u64;
-        json!({"prompt_tokens": self.n_prompt, "completion_tokens": n, "total_tokens": self.n_prompt + n})
+        let mut u = json!({"prompt_tokens": self.n_prompt, "completion_tokens": n, "total_tokens": self.n_prompt + n});
+        if let (Some(r), true) = (self.reasoning, self.usage_details) {
+            u["completion_tokens_details"] = json!({"reasoning_tokens": r});
+        }
+        u
+    }
+
+    /// The reasoning's pieces and the answer's.
+    fn split(&self) -> (&[String], &[String]) {
+        self.pieces.split_at(self.reasoning.unwrap_or(0).min(self.pieces.len()))
     }
 }
 
@@ -89,17 +120,23 @@ pub(crate) async fn stream_reply(
     let _running = Gauge(&sim.stats.running);
     let start = Instant::now();
     let mut next = start + r.ttft;
-    if r.kind == Kind::Chat && tx.send(Ok(r.chunk("", true, None))).await.is_err() {
+    if r.kind == Kind::Chat && tx.send(Ok(r.chunk(Part::Role, None))).await.is_err() {
         return;
     }
     let per_chunk = sim.config.tokens_per_chunk.max(1);
-    let groups: Vec<&[String]> = r.pieces.chunks(per_chunk).collect();
+    // A chunk carries reasoning or answer, never both.
+    let (think, say) = r.split();
+    let groups: Vec<(bool, &[String])> = think
+        .chunks(per_chunk)
+        .map(|g| (true, g))
+        .chain(say.chunks(per_chunk).map(|g| (false, g)))
+        .collect();
     let fault_at = groups.len() / 2;
     let mut first_emit = None;
     if let Some(f) = r.fault {
         sim.stats.faults.add(f);
     }
-    for (i, group) in groups.iter().enumerate() {
+    for (i, &(thinking, group)) in groups.iter().enumerate() {
         if next > Instant::now() {
             tokio::time::sleep_until(next.into()).await;
         }
@@ -144,8 +181,9 @@ pub(crate) async fn stream_reply(
             }
         }
         let last = i + 1 == groups.len();
-        let content = group.concat();
-        let frame = r.chunk(&content, false, last.then_some(r.finish));
+        let text = group.concat();
+        let part = if thinking { Part::Reasoning(&text) } else { Part::Content(&text) };
+        let frame = r.chunk(part, last.then_some(r.finish));
         first_emit.get_or_insert_with(unix_us);
         if tx.send(Ok(frame)).await.is_err() {
             return;
@@ -155,7 +193,7 @@ pub(crate) async fn stream_reply(
         next += sim.tpot_now(r.tpot_factor) * group.len() as u32;
     }
     if groups.is_empty() {
-        let _ = tx.send(Ok(r.chunk("", false, Some(r.finish)))).await;
+        let _ = tx.send(Ok(r.chunk(Part::Content(""), Some(r.finish)))).await;
     }
     if r.include_usage {
         let v = json!({"id": r.id, "object": if r.kind == Kind::Chat { "chat.completion.chunk" } else { "text_completion" },
@@ -200,9 +238,16 @@ pub(crate) async fn whole_reply(sim: Arc<Sim>, r: Reply, permit: tokio::sync::Ow
     sim.stats
         .generation_tokens_total
         .fetch_add(r.pieces.len() as u64, Ordering::Relaxed);
-    let text = r.pieces.concat();
+    let (think, say) = r.split();
+    let text = say.concat();
     let choice = match r.kind {
-        Kind::Chat => json!({"index": 0, "message": {"role": "assistant", "content": text}, "logprobs": null, "finish_reason": r.finish}),
+        Kind::Chat => {
+            let mut message = json!({"role": "assistant", "content": text});
+            if r.reasoning.is_some() {
+                message[r.reasoning_key] = Value::from(think.concat());
+            }
+            json!({"index": 0, "message": message, "logprobs": null, "finish_reason": r.finish})
+        }
         Kind::Completions => json!({"index": 0, "text": text, "logprobs": null, "finish_reason": r.finish}),
     };
     let object = if r.kind == Kind::Chat {

@@ -1,6 +1,6 @@
 //! The simulator's HTTP side: configuration, state, routes and the request handler.
 
-use super::answer::{answer, prompt_tokens, tokenize, Profile};
+use super::answer::{answer, prompt_tokens, reasoning, tokenize, Profile};
 use super::faults::{Fault, FaultCounts, FaultRates};
 use super::reply::{stream_reply, whole_reply, Kind, Reply};
 use app::domain::dataset::prompt_text;
@@ -21,8 +21,59 @@ use tokio::sync::{mpsc, Semaphore};
 /// `owned_by` in `/v1/models`: how Bakeoff recognises its own simulator.
 pub const OWNER: &str = "bakeoff-simulator";
 
-/// The models the built-in simulator serves by default (one profile each).
-pub const DEFAULT_MODELS: [&str; 3] = ["sim-gemma-3-4b", "sim-llama-3.2-1b", "sim-qwen3-4b"];
+/// The models the built-in simulator serves by default (one profile each). The "thinking" one
+/// reasons before it answers (see [`ReasoningMode`]).
+pub const DEFAULT_MODELS: [&str; 4] = ["sim-gemma-3-4b", "sim-llama-3.2-1b", "sim-qwen3-4b", "sim-qwen3-4b-thinking"];
+
+/// The delta key a reasoning model streams its reasoning in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ReasoningField {
+    /// `delta.reasoning` (vLLM >= 0.11).
+    Reasoning,
+    /// `delta.reasoning_content` (older vLLM, DeepSeek's convention).
+    ReasoningContent,
+}
+
+impl ReasoningField {
+    pub fn key(self) -> &'static str {
+        match self {
+            ReasoningField::Reasoning => "reasoning",
+            ReasoningField::ReasoningContent => "reasoning_content",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<ReasoningField> {
+        [ReasoningField::Reasoning, ReasoningField::ReasoningContent]
+            .into_iter()
+            .find(|f| f.key() == s)
+    }
+}
+
+/// How simulated models reason, as vLLM serves gpt-oss or Qwen3 with a reasoning parser: the
+/// reasoning streamed first in its own delta key, then the answer, all within `max_tokens`,
+/// the usage counting both (chat only: `/v1/completions` has no reasoning parser).
+#[derive(Clone, Debug, PartialEq)]
+pub struct ReasoningMode {
+    /// Every served model reasons (`bakeoff sim --reasoning`); otherwise only the models whose
+    /// name says "thinking" (e.g. `sim-qwen3-4b-thinking`).
+    pub all_models: bool,
+    pub field: ReasoningField,
+    /// Reasoning tokens before every answer.
+    pub tokens: usize,
+    /// Report `usage.completion_tokens_details.reasoning_tokens` (off: clients must count).
+    pub usage_details: bool,
+}
+
+impl Default for ReasoningMode {
+    fn default() -> Self {
+        ReasoningMode {
+            all_models: false,
+            field: ReasoningField::Reasoning,
+            tokens: 48,
+            usage_details: true,
+        }
+    }
+}
 
 #[derive(Clone, Debug)]
 pub struct SimConfig {
@@ -43,6 +94,8 @@ pub struct SimConfig {
     /// Record when each request's first and last content chunk left (ground truth for the
     /// timing-accuracy benchmark). Off by default: it costs a lock per request.
     pub record_timing: bool,
+    /// Which models reason before answering, and how.
+    pub reasoning: ReasoningMode,
 }
 
 /// When the simulator emitted a request's first content chunk and its `[DONE]`, as wall-clock
@@ -85,6 +138,7 @@ impl Default for SimConfig {
                 ..Default::default()
             },
             record_timing: false,
+            reasoning: ReasoningMode::default(),
         }
     }
 }
@@ -343,10 +397,20 @@ async fn generate(sim: Arc<Sim>, body: Bytes, kind: Kind) -> Response {
     }
 
     let text = answer(&profile, sim.config.seed, &prompt, schema.as_ref());
-    let all = tokenize(&text);
-    let n = all.len().min(max_tokens as usize);
-    let finish = if all.len() > n { "length" } else { "stop" };
-    let pieces: Vec<String> = all[..n].iter().map(|p| p.to_string()).collect();
+    let mode = &sim.config.reasoning;
+    let reasons = kind == Kind::Chat && (profile.reasons || mode.all_models);
+    let thought = if reasons {
+        reasoning(&profile, sim.config.seed, &prompt, mode.tokens)
+    } else {
+        String::new()
+    };
+    // Reasoning first, then the answer, within max_tokens together (as vLLM counts them).
+    let (think, say) = (tokenize(&thought), tokenize(&text));
+    let budget = max_tokens as usize;
+    let r = think.len().min(budget);
+    let n = say.len().min(budget - r);
+    let finish = if think.len() + say.len() > r + n { "length" } else { "stop" };
+    let pieces: Vec<String> = think[..r].iter().chain(&say[..n]).map(|p| p.to_string()).collect();
 
     sim.stats.waiting.fetch_add(1, Ordering::Relaxed);
     let waiting = Gauge(&sim.stats.waiting);
@@ -370,6 +434,9 @@ async fn generate(sim: Arc<Sim>, body: Bytes, kind: Kind) -> Response {
         model: model.to_string(),
         kind,
         pieces,
+        reasoning: reasons.then_some(r),
+        reasoning_key: mode.field.key(),
+        usage_details: mode.usage_details,
         finish,
         n_prompt,
         include_usage,

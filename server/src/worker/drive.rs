@@ -163,6 +163,7 @@ fn to_record(m: Measured, req: Planned, origin: Instant, base: Duration, schedul
         content_chunks: m.content_chunks,
         itl: m.itl,
         response: m.response,
+        reasoning: m.reasoning,
     }
 }
 

@@ -131,6 +131,34 @@ impl Worker {
         if items.is_empty() {
             return Err(RunError::Dataset(format!("dataset {} has no requests", spec.dataset_id)));
         }
+        // Bound to the endpoint's access (key, headers, CA, hosted, retries) for everything below.
+        let access = db::endpoints::access(db, endpoint.id).await?;
+        let client = self
+            .client
+            .for_endpoint(&endpoint.base_url, &access)
+            .map_err(|e| RunError::Preflight(e.to_string()))?;
+        db::endpoints::record_run_access(db, claimed.id, client.hosted(), endpoint.price_sheet_id, &client.retry_policy()).await?;
+        let worker = Worker {
+            client,
+            ..self.clone()
+        };
+        let result = worker.execute_bound(claimed, &endpoint, &items, tracker).await;
+        let (retries, rate_limited) = worker.client.retry_counts();
+        if retries > 0 {
+            db::endpoints::add_run_retries(db, claimed.id, retries, rate_limited).await?;
+        }
+        result
+    }
+
+    /// [`Worker::execute_inner`] with the client bound to the endpoint.
+    async fn execute_bound(
+        &self,
+        claimed: &Claimed,
+        endpoint: &app::api::types::EndpointView,
+        items: &[app::domain::dataset::DatasetItem],
+        tracker: &Tracker,
+    ) -> Result<Stop, RunError> {
+        let spec = &claimed.spec;
         let mut managed = match (&endpoint.launch_args, &endpoint.legacy_launch_template) {
             (Some(args), _) => {
                 // The list may have changed since the run was queued.
@@ -147,7 +175,7 @@ impl Worker {
             (None, Some(_)) => return Err(RunError::Launch(app::api::runs::LEGACY_LAUNCH.into())),
             (None, None) => None,
         };
-        let result = self.measure(claimed, &endpoint.base_url, &items, tracker).await;
+        let result = self.measure(claimed, &endpoint.base_url, items, tracker).await;
         if let Some(m) = managed.as_mut() {
             tracker.message(Some("stopping the model server".into()));
             m.stop().await;
@@ -272,7 +300,8 @@ impl Worker {
             .filter(|p| !done.contains(&p.custom_id))
             .partition(|p| p.warmup);
         let origin = Instant::now();
-        let scraper = self.scrape_metrics(claimed.id, base_url.to_string(), origin, base);
+        // Hosted providers have no /metrics.
+        let scraper = (!self.client.hosted()).then(|| self.scrape_metrics(claimed.id, base_url.to_string(), origin, base));
         let ctx = drive::Context {
             worker: self,
             run_id: claimed.id,
@@ -294,8 +323,10 @@ impl Worker {
         }
         .await;
         // One last sample, so the server's counters cover the whole run.
-        scraper.abort();
-        self.scrape_once(claimed.id, base_url, origin, base).await;
+        if let Some(scraper) = scraper {
+            scraper.abort();
+            self.scrape_once(claimed.id, base_url, origin, base).await;
+        }
         result
     }
 

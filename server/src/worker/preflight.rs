@@ -1,5 +1,8 @@
 //! Before sending anything: may the endpoint be reached (`--endpoint-allow`, never link-local),
-//! is it up, does it serve the model, does every request fit?
+//! is it up, does it serve the model, does every request fit? The client is bound to the
+//! endpoint's access (key, headers, CA). A hosted provider has no `/health` or `/tokenize`: it is
+//! up when `/v1/models` answers, and its prompts are not counted in advance; a gateway without
+//! `/health` (404) is treated the same way for that check.
 
 use super::RunError;
 use crate::client::{Client, ClientError};
@@ -43,7 +46,9 @@ pub async fn check(
         .check_allowed(base_url)
         .await
         .map_err(|e| RunError::Preflight(e.to_string()))?;
-    wait_healthy(client, base_url, policy).await?;
+    if !client.hosted() {
+        wait_healthy(client, base_url, policy).await?;
+    }
     let report = client.models(base_url).await.map_err(|e| RunError::Preflight(e.to_string()))?;
     let Some(model) = report.models.iter().find(|m| m.id == spec.model) else {
         let served: Vec<&str> = report.models.iter().map(|m| m.id.as_str()).collect();
@@ -53,7 +58,7 @@ pub async fn check(
             served.join(", ")
         )));
     };
-    let Some(max_len) = model.max_model_len else { return Ok(()) };
+    let Some(max_len) = model.max_model_len.filter(|_| !client.hosted()) else { return Ok(()) };
     check_context(client, base_url, spec, items, max_len).await
 }
 
@@ -94,7 +99,9 @@ async fn wait_healthy(client: &Client, base_url: &str, policy: &PreflightPolicy)
     loop {
         match client.health(base_url).await {
             Ok(()) => return Ok(()),
-            Err(e @ ClientError::NotAllowed { .. }) => return Err(RunError::Preflight(e.to_string())),
+            // No /health on this server (a gateway passing on only the OpenAI API): /v1/models decides.
+            Err(ClientError::Http { status: 404, .. }) => return Ok(()),
+            Err(e @ (ClientError::NotAllowed { .. } | ClientError::Tls { .. })) => return Err(RunError::Preflight(e.to_string())),
             Err(e) if Instant::now() + backoff > deadline => {
                 return Err(RunError::Preflight(format!(
                     "{e} (waited {} s for /health)",
