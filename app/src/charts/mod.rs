@@ -68,6 +68,7 @@ pub(crate) fn legend<'a, CT: plotters::coord::CoordTranslate>(
     chart
         .configure_series_labels()
         .position(position)
+        .label_font(("sans-serif", 13))
         .background_style(WHITE.mix(0.85))
         .border_style(BLACK.mix(0.3))
         .draw()?;

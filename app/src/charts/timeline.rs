@@ -15,13 +15,14 @@ pub fn timeline(s: &RunSeries, width: u32, height: u32) -> String {
         .map(|p| p.0 + 1.0)
         .chain(s.server.iter().map(|m| m.t_ms as f64 / 1e3))
         .fold(1.0, f64::max);
-    let tps_max = s.client_tps.iter().chain(server_tps.iter()).map(|p| p.1).fold(1.0, f64::max) * 1.1;
+    // Headroom above the data for the legend (upper right), so it never covers a line.
+    let tps_max = s.client_tps.iter().chain(server_tps.iter()).map(|p| p.1).fold(1.0, f64::max) * 1.45;
     let req_max = s
         .server
         .iter()
         .flat_map(|m| [m.running.unwrap_or(0.0), m.waiting.unwrap_or(0.0)])
         .fold(1.0, f64::max)
-        * 1.15;
+        * 1.6;
     render("the timeline", width, height, |root| {
         let (top, bottom) = root.split_vertically(height * 55 / 100);
         let mut c1 = ChartBuilder::on(&top)
@@ -36,7 +37,7 @@ pub fn timeline(s: &RunSeries, width: u32, height: u32) -> String {
             .y_label_formatter(&|y| crate::domain::format::int(*y))
             .draw()?;
         c1.draw_series(LineSeries::new(s.client_tps.iter().copied(), palette::OUTPUT.stroke_width(2)))?
-            .label("client: completion tokens of requests finished that second")
+            .label("client: output tokens in the second they arrived")
             .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 14, y)], palette::OUTPUT.stroke_width(2)));
         if !server_tps.is_empty() {
             c1.draw_series(LineSeries::new(server_tps, palette::TOTAL.stroke_width(2)))?
