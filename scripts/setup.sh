@@ -46,6 +46,17 @@ if [[ ! -x "$ROOT/scripts/tools/node_modules/.bin/wasm-opt" ]]; then
 fi
 export PATH="$ROOT/scripts/tools/node_modules/.bin:$PATH"
 
+# Debian's nginx-light: the tests put it in front of the simulator (server/tests/nginx.rs), as
+# teams put a gateway in front of vLLM. Run by the tests as a plain process, never as a service.
+if ! command -v nginx >/dev/null 2>&1 && [[ ! -x /usr/sbin/nginx ]]; then
+  log "installing Debian's nginx-light (for the gateway tests)"
+  SUDO=""; [[ $(id -u) != 0 ]] && SUDO=sudo
+  $SUDO apt-get update -qq || true
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq nginx-light >/dev/null
+  # The package starts a system nginx on port 80 where services run: the tests do not use it.
+  if command -v systemctl >/dev/null 2>&1; then $SUDO systemctl disable --now nginx >/dev/null 2>&1 || true; fi
+fi
+
 if [[ $want_browser == 1 ]]; then
   if [[ ! -x /usr/bin/chromium ]]; then
     log "installing Debian's Chromium"

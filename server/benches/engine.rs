@@ -114,11 +114,8 @@ fn throughput() {
         .await
         .expect("db");
         let (endpoint_id, _) = app::api::endpoints::register(&state, "sim", &url).await.expect("endpoint");
-        let worker = Worker {
-            state: state.clone(),
-            client,
-            preflight: PreflightPolicy::default(),
-        };
+        let (leases, _shutdown) = server::worker::Leases::new(Default::default(), server::worker::AfterDrain::Interrupt, false);
+        let worker = Worker::new(state.clone(), client, PreflightPolicy::default(), leases);
         println!(
             "throughput: real worker on one core (current-thread runtime) vs `bakeoff sim` (ttft 0, tpot 0){}",
             if pinned { ", sim pinned to core 1" } else { "" }
@@ -138,7 +135,10 @@ fn throughput() {
             };
             let launched = app::api::runs::queue_runs(&state, &form).await.expect("queue");
             let id = launched.run_ids[0];
-            let claimed = app::db::runs::claim(&state.db, id).await.expect("claim").expect("queued");
+            let claimed = app::db::leases::claim(&state.db, id, &worker.leases.holder, 30)
+                .await
+                .expect("claim")
+                .expect("queued");
             let cpu0 = server::cpu::process_cpu().unwrap_or_default();
             worker.execute(claimed).await;
             let cpu = server::cpu::process_cpu().unwrap_or_default() - cpu0;

@@ -256,15 +256,6 @@ pub fn scan(data: &[u8]) -> Option<Fields<'_>> {
     (s.i == s.b.len()).then_some(fields)
 }
 
-/// What a chat delta carries.
-#[derive(Default)]
-struct DeltaFields<'a> {
-    content: Option<Cow<'a, str>>,
-    reasoning: Option<Cow<'a, str>>,
-    reasoning_content: Option<Cow<'a, str>>,
-    tool_call: bool,
-}
-
 impl<'a> Scanner<'a> {
     #[inline]
     fn ws(&mut self) {
@@ -496,7 +487,7 @@ impl<'a> Scanner<'a> {
     }
 
     fn choice(&mut self, out: &mut Fields<'a>) -> Option<()> {
-        let (mut delta, mut text) = (DeltaFields::default(), None);
+        let (mut text, mut reasoning_content) = (None, None);
         let mut seen = [false; 3];
         self.object(|s, key| {
             let slot = match key {
@@ -511,7 +502,7 @@ impl<'a> Scanner<'a> {
             match slot {
                 0 => {
                     if !s.null() {
-                        delta = s.delta()?;
+                        s.delta(out, &mut reasoning_content)?;
                     }
                 }
                 1 => text = s.opt_text()?,
@@ -519,14 +510,19 @@ impl<'a> Scanner<'a> {
             }
             Some(())
         })?;
-        out.content = delta.content.or(text);
-        out.reasoning = delta.reasoning.or(delta.reasoning_content);
-        out.tool_call = delta.tool_call;
+        // `delta.content` over `text`; `reasoning` over the older `reasoning_content`.
+        if out.content.is_none() {
+            out.content = text;
+        }
+        if out.reasoning.is_none() {
+            out.reasoning = reasoning_content;
+        }
         Some(())
     }
 
-    fn delta(&mut self) -> Option<DeltaFields<'a>> {
-        let mut d = DeltaFields::default();
+    /// A chat delta: its content, reasoning and tool-call flag into `out`, the older spelling of
+    /// the reasoning into `reasoning_content`.
+    fn delta(&mut self, out: &mut Fields<'a>, reasoning_content: &mut Option<Cow<'a, str>>) -> Option<()> {
         let mut seen = [false; 4];
         self.object(|s, key| {
             let slot = match key {
@@ -540,14 +536,13 @@ impl<'a> Scanner<'a> {
                 return None;
             }
             match slot {
-                0 => d.content = s.opt_text()?,
-                1 => d.reasoning = s.opt_text()?,
-                2 => d.reasoning_content = s.opt_text()?,
-                _ => d.tool_call = s.tool_calls()?,
+                0 => out.content = s.opt_text()?,
+                1 => out.reasoning = s.opt_text()?,
+                2 => *reasoning_content = s.opt_text()?,
+                _ => out.tool_call = s.tool_calls()?,
             }
             Some(())
-        })?;
-        Some(d)
+        })
     }
 
     /// `tool_calls`: null or a list (each call checked and passed over); true when not empty.

@@ -168,6 +168,40 @@ pub struct RunArgs {
     /// Print the summary as JSON on stdout.
     #[arg(long)]
     pub json: bool,
+    #[command(flatten)]
+    pub lease: LeaseArgs,
+}
+
+/// Leases and clean shutdown (`serve` and `run`).
+#[derive(Args, Debug, Clone)]
+pub struct LeaseArgs {
+    /// Seconds a run's lease lasts unless renewed (every 5 s): a run whose worker died is taken
+    /// over (or, with --on-restart interrupt, marked interrupted) once its lease expires.
+    #[arg(long = "lease-s", env = "BAKEOFF_LEASE_S", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..))]
+    pub lease_s: u64,
+    /// On SIGTERM or SIGINT, how long requests in flight may take to finish and be stored, in
+    /// seconds (`30` or `30s`); the rest are aborted and sent again when the run resumes.
+    #[arg(long, env = "BAKEOFF_DRAIN_TIMEOUT", default_value = "30", value_name = "SECONDS", value_parser = parse_seconds)]
+    pub drain_timeout: Duration,
+}
+
+impl LeaseArgs {
+    pub fn settings(&self) -> crate::worker::LeaseSettings {
+        crate::worker::LeaseSettings {
+            lease: Duration::from_secs(self.lease_s),
+            drain_timeout: self.drain_timeout,
+        }
+    }
+}
+
+fn parse_seconds(s: &str) -> Result<Duration, String> {
+    let t = s.trim();
+    let n = t.strip_suffix('s').unwrap_or(t);
+    n.parse::<f64>()
+        .ok()
+        .filter(|x| x.is_finite() && *x >= 0.0 && *x <= 86_400.0)
+        .map(Duration::from_secs_f64)
+        .ok_or_else(|| format!("expected seconds from 0 to 86400, e.g. 30 or 30s, got '{s}'"))
 }
 
 #[derive(Args, Debug)]
@@ -202,7 +236,8 @@ pub struct ServeArgs {
     /// Do not start the built-in simulator.
     #[arg(long)]
     pub no_sim: bool,
-    /// What to do with runs a previous process left running.
+    /// What to do with runs whose worker died (their lease expired): take them over and resume
+    /// them, or mark them interrupted.
     #[arg(long, value_enum, default_value = "resume")]
     pub on_restart: OnRestart,
     /// Seconds to wait for an endpoint's /health before a run fails.
@@ -212,6 +247,8 @@ pub struct ServeArgs {
     pub sim: SimTuning,
     #[command(flatten)]
     pub team: TeamArgs,
+    #[command(flatten)]
+    pub lease: LeaseArgs,
 }
 
 /// Serving a team: TLS, proxies, sessions, where endpoints may point.
@@ -411,9 +448,10 @@ impl SimTuning {
 fn run_access(a: &RunArgs) -> anyhow::Result<app::api::endpoints::access::EndpointAccess> {
     use app::api::endpoints::access::{check_ca_pem, parse_headers, ApiKey, EndpointAccess, RetryPolicy, MAX_RETRIES};
     let key = match &a.api_key_env {
-        Some(var) => Some(std::env::var(var).map_err(|_| {
-            anyhow::anyhow!("--api-key-env {var}: the environment variable {var} is not set (export it first)")
-        })?),
+        Some(var) => Some(
+            std::env::var(var)
+                .map_err(|_| anyhow::anyhow!("--api-key-env {var}: the environment variable {var} is not set (export it first)"))?,
+        ),
         None => std::env::var("BAKEOFF_API_KEY").ok(),
     };
     let var = a.api_key_env.as_deref().unwrap_or("BAKEOFF_API_KEY");
@@ -437,6 +475,31 @@ fn run_access(a: &RunArgs) -> anyhow::Result<app::api::endpoints::access::Endpoi
     })
 }
 
+/// SIGTERM (service managers) and SIGINT (Ctrl-C): both mean "stop cleanly".
+pub struct Signals {
+    term: tokio::signal::unix::Signal,
+    int: tokio::signal::unix::Signal,
+}
+
+impl Signals {
+    /// Listen from now on (the default action, dying at once, no longer applies).
+    pub fn new() -> std::io::Result<Signals> {
+        use tokio::signal::unix::{signal, SignalKind};
+        Ok(Signals {
+            term: signal(SignalKind::terminate())?,
+            int: signal(SignalKind::interrupt())?,
+        })
+    }
+
+    /// The next signal's name.
+    pub async fn next(&mut self) -> &'static str {
+        tokio::select! {
+            _ = self.term.recv() => "SIGTERM",
+            _ = self.int.recv() => "SIGINT",
+        }
+    }
+}
+
 pub async fn dispatch(cli: Cli) -> anyhow::Result<()> {
     // No subcommand: serve the demo.
     let command = match cli.command {
@@ -449,6 +512,8 @@ pub async fn dispatch(cli: Cli) -> anyhow::Result<()> {
     match command {
         Command::Serve(a) => {
             let sim = if a.no_sim { None } else { Some((a.sim.config(&[])?, a.sim_addr)) };
+            // From here on SIGTERM and SIGINT stop cleanly (drain) instead of killing at once.
+            let mut signals = Signals::new()?;
             let running = serve::start(ServeOptions {
                 addr: a.addr,
                 db_path: a.db.path.clone(),
@@ -460,12 +525,24 @@ pub async fn dispatch(cli: Cli) -> anyhow::Result<()> {
                     ..Default::default()
                 },
                 web: a.team.options(),
+                lease: a.lease.settings(),
             })
             .await?;
             eprintln!("Bakeoff is serving on {} (database: {})", running.base_url(), a.db.path.display());
-            tokio::signal::ctrl_c().await?;
-            eprintln!("stopping; runs in progress resume at the next start");
-            Ok(())
+            let first = signals.next().await;
+            eprintln!(
+                "{first}: stopping; requests in flight may finish (up to {:?}), then runs in progress go back to the queue",
+                a.lease.drain_timeout
+            );
+            tokio::select! {
+                _ = running.drain() => {
+                    eprintln!("stopped cleanly");
+                    Ok(())
+                }
+                second = signals.next() => {
+                    anyhow::bail!("{second} again: stopped without draining; runs in progress resume once their lease expires")
+                }
+            }
         }
         Command::Run(a) => {
             let access = run_access(&a)?;
@@ -492,6 +569,7 @@ pub async fn dispatch(cli: Cli) -> anyhow::Result<()> {
                 dataset: a.dataset,
                 form,
                 json: a.json,
+                lease: a.lease.settings(),
             })
             .await?;
             Ok(())

@@ -6,17 +6,17 @@
 //! CA certificate, hosted flag, retry policy), for its checks and its runs.
 
 mod allow;
+mod checks;
 mod stream;
 pub mod tls;
 
 pub use allow::{is_link_local, EndpointPolicy};
+pub use checks::{parse_models, status_hint, ModelsReport, MAX_MODELS, MAX_MODEL_ID};
 pub use stream::Measured;
 
 use crate::http1::{BodyEnd, Encoding, Flow, Pool, Route, Target};
 use crate::sse::SseParser;
-use stream::StreamState;
 use app::api::endpoints::access::{EndpointAccess, RetryPolicy};
-use app::api::types::ServedModel;
 use app::domain::dataset::DatasetItem;
 use app::domain::spec::Sampling;
 use app::domain::status::Outcome;
@@ -26,6 +26,7 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
+use stream::StreamState;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ClientError {
@@ -44,14 +45,6 @@ pub enum ClientError {
     /// The endpoint's https settings cannot be used (its CA certificate).
     #[error("{reason}")]
     Tls { reason: String },
-}
-
-/// What `/v1/models` says.
-#[derive(Clone, Debug)]
-pub struct ModelsReport {
-    pub models: Vec<ServedModel>,
-    /// `owned_by: "bakeoff-simulator"`: the endpoint is Bakeoff's simulator.
-    pub simulated: bool,
 }
 
 #[derive(Clone)]
@@ -83,13 +76,6 @@ struct Bound {
     rate_limited: AtomicU64,
 }
 
-/// The most models a well-formed `/v1/models` answer may list.
-pub const MAX_MODELS: usize = 1000;
-/// The longest model id accepted from `/v1/models`.
-pub const MAX_MODEL_ID: usize = 256;
-/// The most of a check's answer (`/v1/models`, `/metrics`) that is read.
-const ANSWER_MAX: usize = 4 << 20;
-
 impl Default for Client {
     fn default() -> Self {
         Self::new()
@@ -115,7 +101,9 @@ fn build_http(policy: &Arc<EndpointPolicy>, tls: &rustls::ClientConfig) -> Resul
 fn partition(ca_pem: Option<&str>) -> u64 {
     ca_pem.map_or(0, |pem| {
         pem.bytes()
-            .fold(0xcbf2_9ce4_8422_2325u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3))
+            .fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+                (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
+            })
             .max(1)
     })
 }
@@ -155,7 +143,6 @@ fn bind(policy: &Arc<EndpointPolicy>, access: &EndpointAccess, mut route: Route)
         rate_limited: AtomicU64::new(0),
     })
 }
-
 
 impl Client {
     /// A client for endpoints anywhere but link-local addresses.
@@ -236,137 +223,6 @@ impl Client {
             self.bound.retries.load(Ordering::Relaxed),
             self.bound.rate_limited.load(Ordering::Relaxed),
         )
-    }
-
-    /// May `url` be reached (`--endpoint-allow`, never link-local)? Resolves its host name.
-    pub async fn check_allowed(&self, url: &str) -> Result<(), ClientError> {
-        self.policy.check(url).await.map_err(|r| match r {
-            allow::Refusal::Resolve(reason) => ClientError::Connect { url: url.into(), reason },
-            allow::Refusal::Denied(reason) => ClientError::NotAllowed { url: url.into(), reason },
-        })
-    }
-
-    /// `GET /health`: Ok on 200.
-    pub async fn health(&self, base_url: &str) -> Result<(), ClientError> {
-        let url = format!("{base_url}/health");
-        let resp = self.get(&url, Duration::from_secs(10)).await?;
-        let status = resp.status().as_u16();
-        if status == 200 {
-            Ok(())
-        } else {
-            Err(ClientError::Http {
-                url,
-                status,
-                message: status_hint(status).into(),
-            })
-        }
-    }
-
-    /// `GET /v1/models`: the models served and their `max_model_len`. Only a well-formed answer
-    /// counts: an object with a `data` list (at most [`MAX_MODELS`]) of objects, each with a
-    /// string `id` of 1 to [`MAX_MODEL_ID`] characters and no control characters.
-    pub async fn models(&self, base_url: &str) -> Result<ModelsReport, ClientError> {
-        let url = format!("{base_url}/v1/models");
-        let text = self.get_text(&url, Duration::from_secs(10)).await?;
-        parse_models(&text).map_err(|reason| ClientError::Protocol { url, reason })
-    }
-
-    /// `GET /metrics` (Prometheus text), for the server-side series.
-    pub async fn metrics(&self, base_url: &str) -> Result<String, ClientError> {
-        let url = format!("{base_url}/metrics");
-        self.get_text(&url, Duration::from_secs(5)).await
-    }
-
-    /// GET a body as text (at most [`ANSWER_MAX`] bytes, all within `timeout`); anything but 200
-    /// is an error naming the status.
-    async fn get_text(&self, url: &str, timeout: Duration) -> Result<String, ClientError> {
-        let read = async {
-            let resp = self.get(url, timeout).await?;
-            let status = resp.status().as_u16();
-            if status != 200 {
-                return Err(ClientError::Http {
-                    url: url.to_string(),
-                    status,
-                    message: status_hint(status).into(),
-                });
-            }
-            read_text(url, resp).await
-        };
-        tokio::time::timeout(timeout, read).await.unwrap_or_else(|_| {
-            Err(ClientError::Timeout {
-                url: url.to_string(),
-                secs: timeout.as_secs(),
-            })
-        })
-    }
-
-    /// `POST /tokenize` (vLLM): the prompt's exact token count and the server's `max_model_len`.
-    /// `Ok(None)` when the server has no such endpoint.
-    pub async fn tokenize(&self, base_url: &str, model: &str, body: &Value) -> Result<Option<(u64, Option<u64>)>, ClientError> {
-        let url = format!("{base_url}/tokenize");
-        self.check_allowed(&url).await?;
-        let mut req = serde_json::json!({"model": model});
-        for key in ["messages", "prompt"] {
-            if let Some(v) = body.get(key) {
-                req[key] = v.clone();
-            }
-        }
-        let send = self
-            .http
-            .post(&url)
-            .headers(self.bound.headers.clone())
-            .header(reqwest::header::ACCEPT_ENCODING, "identity")
-            .json(&req)
-            .send();
-        let resp = match tokio::time::timeout(Duration::from_secs(20), send).await {
-            Err(_) => return Err(ClientError::Timeout { url, secs: 20 }),
-            Ok(Err(e)) => return Err(ClientError::Connect { url, reason: reason(&e) }),
-            Ok(Ok(r)) => r,
-        };
-        let status = resp.status().as_u16();
-        if status == 404 || status == 405 {
-            return Ok(None);
-        }
-        if status != 200 {
-            return Err(ClientError::Http {
-                url,
-                status,
-                message: status_hint(status).into(),
-            });
-        }
-        let text = read_text(&url, resp).await?;
-        let v: Value = serde_json::from_str(&text).map_err(|e| ClientError::Protocol {
-            url: url.clone(),
-            reason: format!("not JSON ({e})"),
-        })?;
-        let count = v.get("count").and_then(Value::as_u64).ok_or_else(|| ClientError::Protocol {
-            url,
-            reason: "no `count`".into(),
-        })?;
-        Ok(Some((count, v.get("max_model_len").and_then(Value::as_u64))))
-    }
-
-    /// GET `url` if the endpoint policy allows it, with the endpoint's key and headers, asking
-    /// for an uncompressed answer; redirects are answers, not followed.
-    async fn get(&self, url: &str, timeout: Duration) -> Result<reqwest::Response, ClientError> {
-        self.check_allowed(url).await?;
-        let send = self
-            .http
-            .get(url)
-            .headers(self.bound.headers.clone())
-            .header(reqwest::header::ACCEPT_ENCODING, "identity")
-            .send();
-        match tokio::time::timeout(timeout, send).await {
-            Err(_) => Err(ClientError::Timeout {
-                url: url.into(),
-                secs: timeout.as_secs(),
-            }),
-            Ok(Err(e)) => Err(ClientError::Connect {
-                url: url.into(),
-                reason: reason(&e),
-            }),
-            Ok(Ok(r)) => Ok(r),
-        }
     }
 
     /// Send one prepared request, streamed, and measure it. Never fails: every ending is an
@@ -461,7 +317,11 @@ impl Client {
                 .await;
             st.last_byte = conn.received_at();
             let message = error_message(&String::from_utf8_lossy(&text));
-            st.fail(Outcome::HttpError, Some(status), http_error(status, head.retry_after.as_deref(), message));
+            st.fail(
+                Outcome::HttpError,
+                Some(status),
+                http_error(status, head.retry_after.as_deref(), message),
+            );
             return None;
         }
         let mut parser = SseParser::new();
@@ -525,53 +385,6 @@ fn http_error(status: u16, retry_after: Option<&str>, message: String) -> String
     }
 }
 
-/// An answer's body as text: at most [`ANSWER_MAX`] bytes, decoded when a gateway compressed
-/// it although asked not to (gzip, deflate); another encoding is named.
-async fn read_text(url: &str, mut resp: reqwest::Response) -> Result<String, ClientError> {
-    let encoding = resp
-        .headers()
-        .get(reqwest::header::CONTENT_ENCODING)
-        .and_then(|v| v.to_str().ok())
-        .map(|v| v.trim().to_ascii_lowercase())
-        .unwrap_or_default();
-    let protocol = |reason: String| ClientError::Protocol { url: url.to_string(), reason };
-    let mut body = Vec::new();
-    while let Some(chunk) = resp.chunk().await.map_err(|e| ClientError::Connect {
-        url: url.to_string(),
-        reason: format!("the answer broke off: {}", reason(&e)),
-    })? {
-        if body.len() + chunk.len() > ANSWER_MAX {
-            return Err(protocol(format!("the answer is larger than {} MiB", ANSWER_MAX >> 20)));
-        }
-        body.extend_from_slice(&chunk);
-    }
-    let body = match encoding.as_str() {
-        "" | "identity" => body,
-        "gzip" | "x-gzip" | "deflate" => {
-            use std::io::Read;
-            let mut out = Vec::new();
-            let limit = ANSWER_MAX as u64 + 1;
-            let read = if encoding == "deflate" {
-                flate2::read::ZlibDecoder::new(&body[..]).take(limit).read_to_end(&mut out)
-            } else {
-                flate2::read::GzDecoder::new(&body[..]).take(limit).read_to_end(&mut out)
-            };
-            read.map_err(|e| protocol(format!("the {encoding}-compressed answer could not be decoded ({e})")))?;
-            if out.len() > ANSWER_MAX {
-                return Err(protocol(format!("the answer is larger than {} MiB", ANSWER_MAX >> 20)));
-            }
-            out
-        }
-        other => {
-            let shown: String = other.chars().filter(|c| c.is_ascii_graphic()).take(32).collect();
-            return Err(protocol(format!(
-                "the answer came compressed as '{shown}', which Bakeoff does not decode (it asks for identity, and decodes gzip and deflate)"
-            )));
-        }
-    };
-    String::from_utf8(body).map_err(|_| protocol("the answer is not UTF-8 text".into()))
-}
-
 /// How much of an error response's body is kept for its message.
 const ERROR_BODY_MAX: usize = 64 * 1024;
 
@@ -609,76 +422,6 @@ pub fn prepare_body(item: &DatasetItem, model: &str, sampling: &Sampling) -> Byt
     Bytes::from(serde_json::to_vec(&body).unwrap_or_default())
 }
 
-/// A person-readable reason for a reqwest failure (its source chain, which names the cause).
-fn reason(e: &reqwest::Error) -> String {
-    if e.is_connect() {
-        let cause = std::error::Error::source(e).map(chain).unwrap_or_default();
-        match tls::hint(&cause) {
-            Some(hint) => format!("https failed: {hint} ({cause})"),
-            None => format!("connection refused or unreachable: {cause}"),
-        }
-    } else {
-        chain(e)
-    }
-}
-
-/// What an HTTP status means for an endpoint check, for people fixing the URL. The body is not
-/// shown: whatever answered wrote it.
-pub fn status_hint(status: u16) -> &'static str {
-    match status {
-        301 | 302 | 303 | 307 | 308 => {
-            "a redirect, which Bakeoff does not follow: give the address of the server itself (host, port and path prefix)"
-        }
-        401 => "the server wants an API key, or refused the one given (e.g. vLLM started with --api-key): set the endpoint's API key",
-        403 => "access refused (an API key, or a proxy's rules?)",
-        404 => "no such path: is this the base URL of an OpenAI-compatible server (without /v1)?",
-        405 => "method not allowed: is this an OpenAI-compatible server?",
-        429 => "too many requests (rate-limited): try again later",
-        502 | 504 => "a proxy could not reach the server behind it",
-        503 => "unavailable (still loading the model?)",
-        500..=599 => "the server failed (its log says why)",
-        _ => "not the answer an OpenAI-compatible server gives",
-    }
-}
-
-/// Read a `/v1/models` answer (see [`Client::models`]); the reason names what is wrong without
-/// repeating what the server wrote.
-pub fn parse_models(text: &str) -> Result<ModelsReport, String> {
-    let v: Value = serde_json::from_str(text).map_err(|e| format!("/v1/models is not JSON ({e})"))?;
-    let data = v
-        .as_object()
-        .and_then(|o| o.get("data"))
-        .and_then(Value::as_array)
-        .ok_or("/v1/models is not an object with a `data` list of models")?;
-    if data.len() > MAX_MODELS {
-        return Err(format!(
-            "/v1/models lists {} models, more than the {MAX_MODELS} Bakeoff reads",
-            data.len()
-        ));
-    }
-    let mut simulated = !data.is_empty();
-    let mut models = Vec::with_capacity(data.len());
-    for (i, m) in data.iter().enumerate() {
-        let id = m
-            .as_object()
-            .and_then(|o| o.get("id"))
-            .and_then(Value::as_str)
-            .ok_or_else(|| format!("model {} in /v1/models has no string `id`", i + 1))?;
-        if id.trim().is_empty() || id.chars().count() > MAX_MODEL_ID || id.chars().any(char::is_control) {
-            return Err(format!(
-                "model {} in /v1/models has an `id` that is empty, longer than {MAX_MODEL_ID} characters or holds control characters",
-                i + 1
-            ));
-        }
-        simulated &= m.get("owned_by").and_then(Value::as_str) == Some(crate::sim::OWNER);
-        models.push(ServedModel {
-            id: id.to_string(),
-            max_model_len: m.get("max_model_len").and_then(Value::as_u64),
-        });
-    }
-    Ok(ModelsReport { models, simulated })
-}
-
 /// The message of an OpenAI/vLLM error body: nested `{"error": {"message"}}` (new vLLM),
 /// flat `{"object": "error", "message"}` (old vLLM), or the raw text.
 pub fn error_message(text: &str) -> String {
@@ -703,42 +446,6 @@ pub fn error_message(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn a_well_formed_model_list_is_read() {
-        let r = parse_models(r#"{"object":"list","data":[{"id":"m","max_model_len":4096,"owned_by":"vllm"}]}"#).expect("valid");
-        assert_eq!(r.models.len(), 1);
-        assert_eq!(r.models[0].id, "m");
-        assert_eq!(r.models[0].max_model_len, Some(4096));
-        assert!(!r.simulated);
-    }
-
-    #[test]
-    fn a_malformed_model_list_is_refused_without_echoing_it() {
-        for bad in [
-            "SECRET-BODY",
-            r#"["SECRET-BODY"]"#,
-            r#"{"data": "SECRET-BODY"}"#,
-            r#"{"data": ["SECRET-BODY"]}"#,
-            r#"{"data": [{"id": 7, "name": "SECRET-BODY"}]}"#,
-            r#"{"data": [{"id": ""}]}"#,
-            "{\"data\": [{\"id\": \"SECRET\\nBODY\"}]}",
-        ] {
-            let e = parse_models(bad).expect_err(bad);
-            assert!(!e.contains("SECRET"), "{e}");
-        }
-        let long = format!(r#"{{"data": [{{"id": "{}"}}]}}"#, "x".repeat(MAX_MODEL_ID + 1));
-        assert!(parse_models(&long).is_err());
-        let many = format!(r#"{{"data": [{}]}}"#, vec![r#"{"id":"m"}"#; MAX_MODELS + 1].join(","));
-        assert!(parse_models(&many).expect_err("too many").contains("1000"));
-    }
-
-    #[test]
-    fn status_hints_name_the_likely_cause() {
-        assert!(status_hint(401).contains("API key"));
-        assert!(status_hint(302).contains("redirect"));
-        assert!(status_hint(500).contains("failed"));
-    }
 
     #[test]
     fn error_bodies_nested_flat_and_plain() {

@@ -1,7 +1,7 @@
 //! `bakeoff run` and `bakeoff export`: the same runs, from a terminal, into the same database.
 
 use crate::serve::prepare;
-use crate::worker::{PreflightPolicy, Worker};
+use crate::worker::{AfterDrain, LeaseSettings, Leases, PreflightPolicy, Worker};
 use anyhow::{bail, Context};
 use app::api::AppError;
 use app::db;
@@ -28,6 +28,8 @@ pub struct RunRequest {
     pub dataset: PathBuf,
     pub form: LaunchForm,
     pub json: bool,
+    /// `--lease-s`, `--drain-timeout`.
+    pub lease: LeaseSettings,
 }
 
 /// Queue a run and execute it here, with a progress bar on stderr. Returns the run id.
@@ -73,15 +75,34 @@ pub async fn run(req: RunRequest) -> anyhow::Result<i64> {
     form.dataset_id = dataset_id.to_string();
     form.model = req.model;
     let launched = app::api::runs::queue_runs(&state, &form).await.map_err(explain)?;
-    let worker = Worker {
-        state: state.clone(),
-        client,
-        preflight: PreflightPolicy::default(),
-    };
+    // This process holds its runs under leases like any worker; Ctrl-C (or SIGTERM) lets the
+    // requests in flight finish, then marks the run interrupted: no server adopts it.
+    let (leases, shutdown) = Leases::new(req.lease, AfterDrain::Interrupt, false);
+    let mut signals = crate::cli::Signals::new()?;
+    let drain = req.lease.drain_timeout;
+    tokio::spawn(async move {
+        let first = signals.next().await;
+        eprintln!(
+            "\n{first}: stopping; requests in flight may finish (up to {drain:?}), then the run is marked interrupted (again to quit now)"
+        );
+        shutdown.trigger();
+        signals.next().await;
+        std::process::exit(130);
+    });
+    let worker = Worker::new(state.clone(), client, PreflightPolicy::default(), leases);
     let mut last = 0;
-    for id in launched.run_ids {
+    for id in launched.run_ids.iter().copied() {
+        if worker.leases.shutting_down() {
+            if db::leases::interrupt_queued(&state.db, id).await? {
+                eprintln!("run {id} interrupted before it started");
+            }
+            continue;
+        }
         follow(&worker, id, req.json).await?;
         last = id;
+    }
+    if worker.leases.shutting_down() {
+        bail!("interrupted: runs {:?} keep what was stored (status interrupted)", launched.run_ids);
     }
     Ok(last)
 }
@@ -191,21 +212,35 @@ async fn follow(worker: &Worker, id: i64, json: bool) -> anyhow::Result<()> {
             }
         })
     };
-    match db::runs::claim(pool, id).await? {
-        // On the runtime's worker threads, where the requests run: executed on this (the main)
-        // thread, every finished request would wake it from another thread.
-        Some(claimed) => {
-            let w = worker.clone();
-            tokio::spawn(async move { w.execute(claimed).await })
-                .await
-                .map_err(|e| anyhow::anyhow!("the run's task failed: {e}"))?
-        }
-        None => {
-            // Another Bakeoff process on this database took it: follow it there.
-            bar.set_message("running in another Bakeoff process");
-            while !db::runs::status(pool, id).await?.is_finished() {
-                bar.set_position(db::records::count(pool, id).await?.max(0) as u64);
-                tokio::time::sleep(Duration::from_millis(250)).await;
+    let leases = &worker.leases;
+    loop {
+        match db::leases::claim(pool, id, &leases.holder, leases.settings.seconds()).await? {
+            // On the runtime's worker threads, where the requests run: executed on this (the main)
+            // thread, every finished request would wake it from another thread.
+            Some(claimed) => {
+                let w = worker.clone();
+                tokio::spawn(async move { w.execute(claimed).await })
+                    .await
+                    .map_err(|e| anyhow::anyhow!("the run's task failed: {e}"))?;
+                break;
+            }
+            None if db::runs::status(pool, id).await? == RunStatus::Queued => {
+                // Its GPU is busy with another run (one measured run per GPU at a time).
+                bar.set_message("waiting: another run is measuring on this endpoint's GPU");
+                if leases.shutting_down() {
+                    db::leases::interrupt_queued(pool, id).await?;
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(500)).await;
+            }
+            None => {
+                // Another Bakeoff process on this database took it: follow it there.
+                bar.set_message("running in another Bakeoff process");
+                while !db::runs::status(pool, id).await?.is_finished() && !leases.shutting_down() {
+                    bar.set_position(db::records::count(pool, id).await?.max(0) as u64);
+                    tokio::time::sleep(Duration::from_millis(250)).await;
+                }
+                break;
             }
         }
     }

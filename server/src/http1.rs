@@ -17,12 +17,12 @@
 
 use app::domain::url::{parse_request_url, Host};
 use std::collections::HashMap;
-use std::io::{self, Read, Write};
+use std::io;
 use std::mem::MaybeUninit;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
-use tokio::io::{AsyncReadExt, AsyncWriteExt, Interest};
+use tokio::io::{AsyncWriteExt, Interest};
 use tokio::net::TcpStream;
 
 /// An idle connection older than this is closed rather than reused: uvicorn (vLLM's HTTP server)
@@ -59,8 +59,9 @@ impl Target {
     fn server_name(&self) -> Result<rustls::pki_types::ServerName<'static>, String> {
         match &self.host {
             Host::Ip(ip) => Ok(rustls::pki_types::ServerName::IpAddress((*ip).into())),
-            Host::Name(n) => rustls::pki_types::ServerName::try_from(n.clone())
-                .map_err(|_| format!("'{n}' cannot be checked against a TLS certificate")),
+            Host::Name(n) => {
+                rustls::pki_types::ServerName::try_from(n.clone()).map_err(|_| format!("'{n}' cannot be checked against a TLS certificate"))
+            }
         }
     }
 }
@@ -278,7 +279,7 @@ const DRAIN_FOR: Duration = Duration::from_secs(1);
 pub struct Conn {
     tcp: TcpStream,
     /// https: the TLS state, driven over `tcp` by this connection's own reads and writes.
-    tls: Option<Box<TlsLayer>>,
+    tls: Option<Box<tls::TlsLayer>>,
     buf: Vec<u8>,
     /// Unread bytes are `buf[pos..]`.
     pos: usize,
@@ -359,99 +360,6 @@ impl Conn {
         }
     }
 
-    /// [`Conn::read_more`] over TLS: plaintext rustls holds already, else one stamped read of
-    /// ciphertext at a time until a record yields some.
-    async fn read_more_tls(&mut self) -> io::Result<usize> {
-        loop {
-            let Some(tls) = self.tls.as_mut() else { return Ok(0) };
-            // The decrypted bytes rustls holds, into the buffer's spare room.
-            let start = self.buf.len();
-            let room = self.buf.capacity() - start;
-            self.buf.resize(start + room, 0);
-            let got = tls.conn.reader().read(&mut self.buf[start..]);
-            self.buf.truncate(start + *got.as_ref().unwrap_or(&0));
-            match got {
-                Ok(0) => return Ok(0), // close_notify: the end of the stream
-                Ok(n) => {
-                    self.received_at = tls.stamp;
-                    return Ok(n);
-                }
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
-                // Closed without close_notify, as many servers do: the end of the stream (a
-                // cut-off chunked or sized body is still noticed by its framing).
-                Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => return Ok(0),
-                Err(e) => return Err(e),
-            }
-            // No plaintext: feed ciphertext already read, else read more from the socket.
-            if tls.pending.is_empty() {
-                if tls.eof {
-                    return Ok(0);
-                }
-                if tls.pending.capacity() < TLS_READ {
-                    tls.pending.reserve(TLS_READ);
-                }
-                self.tcp.readable().await?;
-                let spare = tls.pending.spare_capacity_mut();
-                match self.tcp.try_io(Interest::READABLE, || recv_stamped(&self.tcp, spare)) {
-                    Ok((0, _)) => tls.eof = true,
-                    Ok((n, kernel)) => {
-                        tls.stamp = arrival(kernel);
-                        // SAFETY: recv initialised the first n spare bytes.
-                        unsafe { tls.pending.set_len(n) };
-                    }
-                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
-                    Err(e) => return Err(e),
-                }
-            }
-            tls.feed().map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
-            self.flush_tls().await?;
-        }
-    }
-
-    /// Send what rustls has to send (handshake messages, records, alerts).
-    async fn flush_tls(&mut self) -> io::Result<()> {
-        let Some(tls) = self.tls.as_mut() else { return Ok(()) };
-        while tls.conn.wants_write() {
-            let mut out = Vec::new();
-            tls.conn.write_tls(&mut out)?;
-            self.tcp.write_all(&out).await?;
-        }
-        Ok(())
-    }
-
-    /// Wrap the connection in TLS and complete the handshake.
-    async fn start_tls(&mut self, config: Arc<rustls::ClientConfig>, name: rustls::pki_types::ServerName<'static>) -> Result<(), WireError> {
-        let mut conn = rustls::ClientConnection::new(config, name).map_err(|e| WireError::Tls(crate::client::tls::explain(&e)))?;
-        // A request body is written whole, whatever its size.
-        conn.set_buffer_limit(None);
-        self.tls = Some(Box::new(TlsLayer {
-            conn,
-            pending: Vec::with_capacity(TLS_READ),
-            stamp: Instant::now(),
-            eof: false,
-        }));
-        loop {
-            self.flush_tls().await?;
-            let Some(tls) = self.tls.as_mut() else { return Ok(()) };
-            if !tls.conn.is_handshaking() {
-                return Ok(());
-            }
-            if tls.pending.is_empty() {
-                let mut chunk = vec![0u8; TLS_READ];
-                let n = self.tcp.read(&mut chunk).await?;
-                if n == 0 {
-                    return Err(WireError::Tls("the server closed the connection during the TLS handshake: is it https here?".into()));
-                }
-                chunk.truncate(n);
-                tls.pending = chunk;
-            }
-            if let Err(e) = tls.feed() {
-                // Tell the server why (an alert), then give up.
-                let _ = self.flush_tls().await;
-                return Err(WireError::Tls(e));
-            }
-        }
-    }
     /// Send a POST with a JSON body, asking for an uncompressed answer, with the route's headers.
     pub async fn post_json(&mut self, target: &Target, headers: &[u8], body: &[u8]) -> io::Result<()> {
         let mut req = Vec::with_capacity(body.len() + headers.len() + 200);
@@ -467,12 +375,10 @@ impl Conn {
         req.extend_from_slice(body.len().to_string().as_bytes());
         req.extend_from_slice(b"\r\n\r\n");
         req.extend_from_slice(body);
-        match self.tls.as_mut() {
-            None => self.tcp.write_all(&req).await,
-            Some(tls) => {
-                tls.conn.writer().write_all(&req)?;
-                self.flush_tls().await
-            }
+        if self.tls.is_some() {
+            self.write_tls(&req).await
+        } else {
+            self.tcp.write_all(&req).await
         }
     }
 
@@ -601,124 +507,18 @@ impl Conn {
         }
     }
 
-    /// Read the body as [`Conn::read_body`] does, decoded when the server compressed it (gzip,
-    /// deflate): each decoded piece carries the arrival time of the bytes that completed it.
-    pub async fn read_content(&mut self, head: &Head, mut on_data: impl FnMut(&[u8], Instant) -> Flow) -> Result<BodyEnd, WireError> {
-        let mut decoder = match &head.encoding {
-            Encoding::Identity => return self.read_body(head.framing, on_data).await,
-            Encoding::Gzip => Decoder::Gzip(flate2::write::GzDecoder::new(Vec::new())),
-            Encoding::Deflate => Decoder::Zlib(flate2::write::ZlibDecoder::new(Vec::new())),
-            Encoding::Other(name) => {
-                return Err(WireError::Protocol(format!("the answer is compressed as '{name}', which Bakeoff does not decode")))
-            }
-        };
-        let mut failed = None;
-        let end = self
-            .read_body(head.framing, |data, at| match decoder.feed(data) {
-                Ok(out) if out.is_empty() => Flow::More,
-                Ok(out) => on_data(&out, at),
-                Err(e) => {
-                    failed = Some(e);
-                    Flow::Stop
-                }
-            })
-            .await?;
-        match failed {
-            Some(e) => Err(WireError::Protocol(format!("the compressed answer could not be decoded ({e})"))),
-            None => Ok(end),
-        }
-    }
-
-    /// Closed by the peer (or left with unread bytes) while idle, checked without waiting. Over
-    /// TLS, records that arrived meanwhile are read: session tickets keep the connection alive,
-    /// data or a close_notify end it.
+    /// Closed by the peer (or left with unread bytes) while idle, checked without waiting.
     fn dead_while_idle(&mut self) -> bool {
         if self.pos != self.buf.len() {
             return true;
         }
-        let Some(tls) = self.tls.as_mut() else {
-            let mut probe = [0u8; 1];
-            return match self.tcp.try_read(&mut probe) {
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => false,
-                _ => true, // end of stream, unexpected bytes, or an error
-            };
-        };
-        loop {
-            let mut chunk = [0u8; 4096];
-            match self.tcp.try_read(&mut chunk) {
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return !tls.pending.is_empty(),
-                Ok(n) if n > 0 => tls.pending.extend_from_slice(&chunk[..n]),
-                _ => return true,
-            }
-            if tls.feed().is_err() {
-                return true;
-            }
-            let mut probe = [0u8; 1];
-            match tls.conn.reader().read(&mut probe) {
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
-                _ => return true,
-            }
+        if self.tls.is_some() {
+            return self.tls_dead_while_idle();
         }
-    }
-}
-
-/// How much ciphertext one read takes.
-const TLS_READ: usize = 32 * 1024;
-
-/// A connection's TLS state.
-struct TlsLayer {
-    conn: rustls::ClientConnection,
-    /// Ciphertext read but not yet given to rustls.
-    pending: Vec<u8>,
-    /// When the latest ciphertext read arrived (the kernel's receive time).
-    stamp: Instant,
-    /// The socket reached its end.
-    eof: bool,
-}
-
-impl TlsLayer {
-    /// Give rustls the pending ciphertext and process it, until it yields plaintext (which must
-    /// be read before more is given: rustls holds a bounded amount) or nothing is left.
-    fn feed(&mut self) -> Result<(), String> {
-        if self.pending.is_empty() {
-            // The socket's end: let rustls know, so a missing close_notify is noticed.
-            let _ = self.conn.read_tls(&mut io::empty());
-            self.conn.process_new_packets().map_err(|e| crate::client::tls::explain(&e))?;
-            return Ok(());
-        }
-        while !self.pending.is_empty() {
-            let mut rest: &[u8] = &self.pending;
-            let taken = self.conn.read_tls(&mut rest).map_err(|e| format!("TLS: {e}"))?;
-            self.pending.drain(..taken);
-            let state = self.conn.process_new_packets().map_err(|e| crate::client::tls::explain(&e))?;
-            if taken == 0 || state.plaintext_bytes_to_read() > 0 || state.peer_has_closed() {
-                break;
-            }
-        }
-        Ok(())
-    }
-}
-
-/// A streaming decoder of a compressed body.
-enum Decoder {
-    Gzip(flate2::write::GzDecoder<Vec<u8>>),
-    Zlib(flate2::write::ZlibDecoder<Vec<u8>>),
-}
-
-impl Decoder {
-    /// Decode `data`, returning what it yields so far.
-    fn feed(&mut self, data: &[u8]) -> io::Result<Vec<u8>> {
-        match self {
-            Decoder::Gzip(d) => {
-                d.write_all(data)?;
-                d.flush()?;
-                Ok(std::mem::take(d.get_mut()))
-            }
-            Decoder::Zlib(d) => {
-                d.write_all(data)?;
-                d.flush()?;
-                Ok(std::mem::take(d.get_mut()))
-            }
+        let mut probe = [0u8; 1];
+        match self.tcp.try_read(&mut probe) {
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => false,
+            _ => true, // end of stream, unexpected bytes, or an error
         }
     }
 }
@@ -806,7 +606,12 @@ pub struct Pool {
 }
 
 fn pool_key(route: &Route, target: &Target) -> String {
-    format!("{}|{}|{}", route.partition, if target.tls { "https" } else { "http" }, target.authority)
+    format!(
+        "{}|{}|{}",
+        route.partition,
+        if target.tls { "https" } else { "http" },
+        target.authority
+    )
 }
 
 impl Pool {
@@ -909,6 +714,9 @@ fn port_of(authority: &str) -> u16 {
     authority.rsplit_once(':').and_then(|(_, p)| p.parse().ok()).unwrap_or(80)
 }
 
+mod decode;
+mod tls;
+
 #[cfg(test)]
 mod wire_tests;
 
@@ -938,7 +746,10 @@ mod tests {
         );
         let https = Target::parse("https://API.example.com/v1/chat/completions").expect("https");
         assert!(https.tls);
-        assert_eq!((https.authority.as_str(), https.host_header.as_str()), ("api.example.com:443", "api.example.com"));
+        assert_eq!(
+            (https.authority.as_str(), https.host_header.as_str()),
+            ("api.example.com:443", "api.example.com")
+        );
         let v6 = Target::parse("https://[::1]:8443/gw/v1/completions").expect("v6");
         assert_eq!((v6.authority.as_str(), v6.path.as_str()), ("[::1]:8443", "/gw/v1/completions"));
         assert_eq!(Target::parse("http://[::1]/v1/models").map(|t| t.authority), Ok("[::1]:80".into()));

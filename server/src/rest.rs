@@ -188,8 +188,18 @@ impl NewEndpoint {
                     .collect::<Vec<_>>()
                     .join("\n"),
             ),
-            Some(Value::Array(a)) => Some(a.iter().map(|v| v.as_str().unwrap_or_default().to_string()).collect::<Vec<_>>().join("\n")),
-            Some(_) => return Err(AppError::validation("headers", "give headers as {\"Name\": \"value\"} or [\"Name: value\"]")),
+            Some(Value::Array(a)) => Some(
+                a.iter()
+                    .map(|v| v.as_str().unwrap_or_default().to_string())
+                    .collect::<Vec<_>>()
+                    .join("\n"),
+            ),
+            Some(_) => {
+                return Err(AppError::validation(
+                    "headers",
+                    "give headers as {\"Name\": \"value\"} or [\"Name: value\"]",
+                ))
+            }
         };
         let sheet = match (&self.price_sheet_id, &self.price_sheet) {
             (Some(id), _) => Some(*id),

@@ -7,7 +7,7 @@ use crate::probe::HttpProbe;
 use crate::rest;
 use crate::sim::{self, SimConfig, SimHandle};
 use crate::upload::{import_form, upload_form, MAX_UPLOAD_BYTES};
-use crate::worker::{PreflightPolicy, Worker};
+use crate::worker::{AfterDrain, LeaseSettings, Leases, PreflightPolicy, Shutdown, Worker};
 use anyhow::Context as _;
 use app::db;
 use app::state::AppState;
@@ -23,10 +23,10 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use tokio::sync::{broadcast, Notify};
 
-/// What to do with runs a previous process left `running`.
+/// What to do with runs whose worker died (their lease expired).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum OnRestart {
-    /// Continue them, skipping the requests already stored (by custom_id).
+    /// Take them over and continue them, skipping the requests already stored (by custom_id).
     Resume,
     /// Mark them `interrupted`, keeping everything stored.
     Interrupt,
@@ -52,17 +52,37 @@ pub struct ServeOptions {
     pub on_restart: OnRestart,
     pub preflight: PreflightPolicy,
     pub web: WebOptions,
+    /// `--lease-s`, `--drain-timeout`.
+    pub lease: LeaseSettings,
 }
 
 pub struct Running {
     pub addr: SocketAddr,
     pub state: AppState,
+    /// The simulator this process started (`None` when another Bakeoff process's simulator
+    /// already serves the built-in endpoint, or with `--no-sim`).
     pub sim: Option<SimHandle>,
     /// Serving https (`--tls-cert`).
     pub tls: bool,
+    /// This process's worker: its leases, and how to stop it.
+    pub leases: Leases,
+    shutdown: Shutdown,
+    worker: tokio::sync::Mutex<Option<tokio::task::JoinHandle<()>>>,
 }
 
 impl Running {
+    /// A clean stop (SIGTERM, SIGINT): take no more runs; let the requests in flight finish (up
+    /// to the drain timeout) and store them; put each run in progress back in the queue, its
+    /// lease released; stop their model servers. Returns when all that is done.
+    pub async fn drain(&self) {
+        self.shutdown.trigger();
+        if let Some(task) = self.worker.lock().await.take() {
+            if let Err(e) = task.await {
+                tracing::error!("the worker failed while draining: {e}");
+            }
+        }
+    }
+
     pub fn base_url(&self) -> String {
         let scheme = if self.tls { "https" } else { "http" };
         format!("{scheme}://{}", self.addr)
@@ -137,38 +157,19 @@ pub async fn start(opts: ServeOptions) -> anyhow::Result<Running> {
     state.web = Arc::new(opts.web.web.clone());
     app::api::accounts::warm_up_login().await;
     let sim = match opts.sim {
-        Some((config, addr)) => {
-            let handle = match sim::start(config.clone(), addr).await {
-                Ok(h) => h,
-                Err(e) => {
-                    tracing::warn!("simulator: cannot listen on {addr} ({e}); using a free port instead");
-                    sim::start(config, SocketAddr::new(addr.ip(), 0))
-                        .await
-                        .context("starting the built-in simulator")?
-                }
-            };
-            demo::register_simulator(&state.db, &handle)
-                .await
-                .context("registering the simulator")?;
-            tracing::info!("built-in vLLM simulator (simulated results) on {}", handle.base_url());
-            Some(handle)
-        }
+        Some((config, addr)) => start_simulator(&state, &client, config, addr).await?,
         None => None,
     };
-    match opts.on_restart {
-        OnRestart::Resume => {
-            let ids = db::runs::requeue_interrupted(&state.db).await?;
-            if !ids.is_empty() {
-                tracing::info!("resuming runs left running by the previous process: {ids:?}");
-            }
-        }
-        OnRestart::Interrupt => {
-            let n = db::runs::mark_interrupted(&state.db).await?;
-            if n > 0 {
-                tracing::info!("{n} run(s) left running by the previous process marked interrupted");
-            }
+    let (leases, shutdown) = Leases::new(opts.lease, AfterDrain::Requeue, opts.on_restart == OnRestart::Resume);
+    announce_other_workers(&state, &leases).await?;
+    if opts.on_restart == OnRestart::Interrupt {
+        let ids = db::leases::interrupt_expired(&state.db).await?;
+        if !ids.is_empty() {
+            tracing::info!("runs whose worker stopped renewing its lease marked interrupted: {ids:?}");
         }
     }
+    // Model servers a dead worker left on this host go before anything is launched again.
+    crate::launcher::stop_orphans(&state.db, &leases.holder, None).await;
     if let Some(password) = crate::auth::first_admin(&state.db).await? {
         let msg = format!(
             "first start: created user 'admin' with the one-time password {password} — log in at /login and choose a new one (add more users on the Users page or with `bakeoff user add NAME --role ROLE`)"
@@ -179,12 +180,8 @@ pub async fn start(opts: ServeOptions) -> anyhow::Result<Running> {
     if let Some(h) = &sim {
         client.endpoint_policy().allow_builtin(h.addr);
     }
-    let worker = Worker {
-        state: state.clone(),
-        client,
-        preflight: opts.preflight,
-    };
-    tokio::spawn(worker.run_forever());
+    let worker = Worker::new(state.clone(), client, opts.preflight, leases.clone());
+    let worker = tokio::spawn(worker.run_forever());
     tokio::spawn(crate::auth::purge_sessions_forever(state.clone()));
 
     let app = router(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
@@ -215,7 +212,75 @@ pub async fn start(opts: ServeOptions) -> anyhow::Result<Running> {
         state,
         sim,
         tls: tls.is_some(),
+        leases,
+        shutdown,
+        worker: tokio::sync::Mutex::new(Some(worker)),
     })
+}
+
+/// The built-in simulator on `addr`, registered as the built-in endpoint. When `addr` is taken:
+/// by another Bakeoff process's simulator (a second `serve` on this database), that one is used
+/// and the endpoint left as it is; by anything else, a free port is used instead.
+async fn start_simulator(state: &AppState, client: &Client, config: SimConfig, addr: SocketAddr) -> anyhow::Result<Option<SimHandle>> {
+    let handle = match sim::start(config.clone(), addr).await {
+        Ok(h) => h,
+        Err(e) => {
+            let url = format!("http://{addr}");
+            client.endpoint_policy().allow_builtin(addr);
+            if let Ok(report) = client.models(&url).await.map_err(|e| e.to_string()) {
+                if report.simulated {
+                    tracing::info!("built-in vLLM simulator: another Bakeoff process's simulator answers on {addr}; using it");
+                    if !db::endpoints::find_by_url(&state.db, &url).await?.is_some_and(|e| e.builtin) {
+                        db::endpoints::upsert_builtin(&state.db, demo::SIM_ENDPOINT_NAME, &url, &report.models).await?;
+                    }
+                    return Ok(None);
+                }
+            }
+            tracing::warn!("simulator: cannot listen on {addr} ({e}); using a free port instead");
+            sim::start(config, SocketAddr::new(addr.ip(), 0))
+                .await
+                .context("starting the built-in simulator")?
+        }
+    };
+    demo::register_simulator(&state.db, &handle)
+        .await
+        .context("registering the simulator")?;
+    tracing::info!("built-in vLLM simulator (simulated results) on {}", handle.base_url());
+    Ok(Some(handle))
+}
+
+/// Say at start-up which other workers share this database and which runs they hold: they keep
+/// them (a run is measured by one worker only); runs whose lease expired are taken over.
+async fn announce_other_workers(state: &AppState, leases: &Leases) -> anyhow::Result<()> {
+    let owner = leases.owner();
+    let others = db::workers::others(&state.db, owner, leases.settings.seconds() + 1).await?;
+    let held = db::leases::held_by_others(&state.db, owner).await?;
+    let mut lines: Vec<String> = others
+        .iter()
+        .map(|w| format!("`bakeoff {}` on {} (pid {}), up since {}", w.kind, w.host, w.pid, w.started_at))
+        .collect();
+    for h in &held {
+        let who = format!(
+            "{} (pid {})",
+            h.host.as_deref().unwrap_or("an unknown host"),
+            h.pid.map(|p| p.to_string()).unwrap_or("?".into())
+        );
+        lines.push(match h.expires_in_s {
+            Some(s) if s >= 0 => format!("run {} is measured by {who} (lease renewed, expires in {s} s)", h.run_id),
+            _ => format!("run {}: its worker {who} stopped renewing its lease", h.run_id),
+        });
+    }
+    if !lines.is_empty() {
+        let msg = format!(
+            "another Bakeoff worker is active on this database:\n  {}\nThis process measures only runs no live worker holds; a run whose worker stops renewing its lease ({} s) is {}.",
+            lines.join("\n  "),
+            leases.settings.seconds(),
+            if leases.takeover { "taken over" } else { "marked interrupted" }
+        );
+        tracing::warn!("{msg}");
+        eprintln!("\n*** {msg}\n");
+    }
+    Ok(())
 }
 
 /// Routes outside the REST table and the Leptos pages and server functions.

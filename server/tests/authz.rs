@@ -84,6 +84,7 @@ fn server_fns(run: i64, queue: i64, item: &str, sim: &str) -> BTreeMap<&'static 
     m.insert("list_endpoints", row(View, Body::Empty));
     m.insert("add_endpoint", row(Run, form(format!("name=authz&base_url={}", urlencode(sim)))));
     m.insert("recheck_endpoint", row(Run, form("id=1")));
+    m.insert("set_endpoint_access", row(Run, form("id=999999")));
     m.insert("list_queues", row(View, Body::Empty));
     m.insert("create_queue", row(Run, form(format!("form[name]=q&form[kind]=grade&form[runs][0]={run}&form[sample_size]=2"))));
     m.insert("grading_item", row(Grade, form(format!("queue_id={queue}"))));

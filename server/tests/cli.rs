@@ -23,9 +23,14 @@ impl Drop for Killed {
 }
 
 fn start_sim() -> (Killed, String) {
+    start_sim_with(&[])
+}
+
+fn start_sim_with(extra: &[&str]) -> (Killed, String) {
     let port = free_port();
     let child = Command::new(BIN)
         .args(["sim", "--addr", &format!("127.0.0.1:{port}"), "--ttft-ms", "2", "--tpot-ms", "0.2"])
+        .args(extra)
         .stderr(Stdio::null())
         .spawn()
         .expect("sim");
@@ -93,6 +98,34 @@ fn run_prints_a_json_summary_and_export_writes_batch_output() {
             .expect("json");
     assert_eq!(summary["summary"]["requests"], 30);
     assert_eq!(summary["client_bottleneck"], false);
+}
+
+#[test]
+fn run_json_reports_both_ttfts_and_reasoning_tokens_of_a_reasoning_model() {
+    let (_sim, url) = start_sim_with(&["--reasoning", "reasoning_content", "--reasoning-tokens", "50", "--no-reasoning-usage"]);
+    let dir = tempfile::tempdir().expect("tmp");
+    let dataset = concat!(env!("CARGO_MANIFEST_DIR"), "/../app/tests/fixtures/synthetic_100.jsonl");
+    let out = Command::new(BIN)
+        .args(["run", "--endpoint", &url, "--model", "sim-gemma-3-4b", "--dataset", dataset])
+        .args(["--requests", "10", "--concurrency", "5", "--json", "--db"])
+        .arg(dir.path().join("r.db"))
+        .output()
+        .expect("run");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let v: Value = serde_json::from_slice(&out.stdout).expect("stdout is the JSON summary");
+    let s = &v["summary"];
+    assert_eq!(s["requests"], 10);
+    // Every model reasons 50 tokens (--reasoning); no usage details, so the chunks are counted.
+    assert_eq!(s["reasoning_tokens"], 500);
+    assert_eq!(s["reasoning_tokens_source"], "counted");
+    assert!(s["completion_tokens"].as_u64().is_some_and(|c| c > 500));
+    let mean = |k: &str| s[k]["mean"].as_f64().unwrap_or_else(|| panic!("{k}: {s}"));
+    assert!(mean("ttft_ms") < mean("answer_ttft_ms"), "{s}");
+    assert!(s["answer_ttft_ms"]["p99"].is_number());
+    for key in ["ttft", "answer_ttft", "reasoning_tokens"] {
+        assert!(v["definitions"][key].is_string(), "{key}");
+    }
+    assert!(v["definitions"]["ttft"].as_str().is_some_and(|d| d.contains("reasoning")));
 }
 
 #[test]

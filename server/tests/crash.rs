@@ -22,7 +22,7 @@ fn start(db: &std::path::Path, port: u16) -> Child {
     Command::new(env!("CARGO_BIN_EXE_bakeoff"))
         .args(["serve", "--addr", &format!("127.0.0.1:{port}"), "--sim-addr", "127.0.0.1:0", "--db"])
         .arg(db)
-        .args(["--ttft-ms", "5", "--tpot-ms", "1.5"])
+        .args(["--ttft-ms", "5", "--tpot-ms", "1.5", "--lease-s", "2"])
         .env("RUST_LOG", "warn")
         .stdout(Stdio::null())
         .stderr(Stdio::null())

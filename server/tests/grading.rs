@@ -19,6 +19,19 @@ async fn two_runs(app: &TestApp) -> (i64, i64) {
     (a, b)
 }
 
+/// Close a queue as its maker (the admin who made it), which reveals it and lets its
+/// judgements count.
+async fn close_queue(app: &TestApp, queue: i64) {
+    let r = app
+        .http
+        .post(app.url(CloseQueue::PATH))
+        .form(&[("queue_id", queue.to_string())])
+        .send()
+        .await
+        .expect("POST");
+    assert!(r.status().is_success(), "{}", r.text().await.unwrap_or_default());
+}
+
 async fn make_queue(app: &TestApp, kind: &str, runs: (i64, i64), size: usize) -> i64 {
     let r = app
         .http
@@ -180,6 +193,12 @@ async fn two_reviewers_give_agreement_and_votes_give_a_ranking() {
         voted += 1;
     }
     assert_eq!(voted, 8);
+    // While the queues are open (and blind), their judgements count nowhere: a figure that moved
+    // as a reviewer graded would tell them which model wrote the answer.
+    let open = app::api::quality::overview(&app.running.state.db).await.expect("overview");
+    assert!(open.bradley_terry.is_empty() && open.runs.iter().all(|r| r.quality.grades == 0));
+    close_queue(&app, q).await;
+    close_queue(&app, p).await;
     let overview = app::api::quality::overview(&app.running.state.db).await.expect("overview");
     assert_eq!(overview.bradley_terry.len(), 2);
     assert!(
@@ -245,6 +264,7 @@ async fn reviewers_labels_override_the_judge_in_the_hybrid_recall() {
         }
     }
     assert_eq!(graded_as_top.len(), 3);
+    close_queue(&app, q).await;
     let h = app::api::cost::load_hybrid_data(&app.running.state.db, screen, judge)
         .await
         .expect("hybrid");
@@ -304,6 +324,7 @@ fn server_fn_args(name: &str, a: i64, b: i64, queue: i64, item_id: &str) -> Opti
         "add_sheet" => form("name=&provider=&source=&dated=".into()),
         "add_endpoint" => form("name=x&base_url=http%3A%2F%2F127.0.0.1%3A9".into()),
         "recheck_endpoint" => form("id=1".into()),
+        "set_endpoint_access" => form("id=999999".into()),
         "create_queue" => form(format!(
             "form[name]=mine&form[kind]=grade&form[runs][0]={a}&form[runs][1]={b}&form[sample_size]=1"
         )),

@@ -477,6 +477,7 @@ async fn endpoints_go_only_where_the_allow_list_says() {
         sim: Some((fast_sim(), "127.0.0.1:0".parse().expect("addr"))),
         on_restart: OnRestart::Resume,
         preflight: Default::default(),
+        lease: Default::default(),
         web: WebOptions {
             endpoint_allow: vec!["10.9.9.0/24".into(), "gpu-box.invalid".into()],
             ..Default::default()
@@ -521,6 +522,7 @@ async fn a_bad_allow_entry_stops_the_start_naming_the_flag() {
         sim: None,
         on_restart: OnRestart::Resume,
         preflight: Default::default(),
+        lease: Default::default(),
         web: WebOptions {
             endpoint_allow: vec!["not a host".into()],
             ..Default::default()

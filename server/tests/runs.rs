@@ -7,7 +7,8 @@ use app::domain::status::RunStatus;
 use common::{fast_sim, spawn};
 use serde_json::json;
 use server::sim::faults::FaultRates;
-use server::sim::SimConfig;
+use server::sim::answer::tokenize;
+use server::sim::{ReasoningField, ReasoningMode, SimConfig};
 use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
@@ -288,4 +289,95 @@ async fn a_maximum_duration_stops_sending_and_lets_requests_in_flight_finish() {
     let s = run.summary.expect("summary");
     assert!(s.requests > 0 && s.requests < 500, "{} requests", s.requests);
     assert_eq!(s.outcomes.ok + s.outcomes.truncated, s.requests, "the ones in flight finished");
+}
+
+/// Reasoning tokens before every answer in the reasoning tests, and the tokens of each request
+/// (the answer is cut at `max_tokens`).
+const THINK: u64 = 40;
+const MAX_TOKENS: u64 = 64;
+
+/// Run `model` on a simulator that reasons as `mode` says, and check the measurement against
+/// what the simulator is known to send: `THINK` reasoning tokens, then the answer up to
+/// `MAX_TOKENS` in all.
+async fn check_reasoning_run(mode: ReasoningMode, model: &str, source: &str) {
+    // Slow tokens (2 ms each at a batch of one): the reasoning lasts 80 ms or more, so its first
+    // chunk and the answer's do not arrive in one read even on a busy machine.
+    let app = spawn(SimConfig {
+        reasoning: mode,
+        tpot: Duration::from_millis(2),
+        ..fast_sim()
+    })
+    .await;
+    let n = 12u64;
+    let id = app
+        .launch(model, json!({"requests": n, "concurrency": 4, "max_tokens": MAX_TOKENS}))
+        .await;
+    let run = app.wait_finished(id, Duration::from_secs(60)).await;
+    assert_eq!(run.status, RunStatus::Completed);
+    let records = app.records(id).await;
+    assert_eq!(records.len() as u64, n);
+    let mut completion = 0;
+    for r in &records {
+        let ms = |k: &str| r[k].as_f64().unwrap_or_else(|| panic!("{k} in {r}"));
+        assert_eq!(r["outcome"], "truncated", "every answer runs past max_tokens: {r}");
+        let answer = r["response"].as_str().expect("answer");
+        let reasoning = r["reasoning"].as_str().expect("reasoning kept");
+        // The reasoning is kept apart: the answer holds none of it.
+        assert!(reasoning.starts_with("Let me think") && !answer.contains("Let me think"), "{r}");
+        assert_eq!(tokenize(reasoning).len() as u64, THINK);
+        assert_eq!(r["reasoning_tokens"], THINK);
+        assert_eq!(r["reasoning_tokens_source"], source);
+        // The server's completion tokens count the reasoning; one token per chunk, every chunk counted.
+        let tokens = THINK + tokenize(answer).len() as u64;
+        assert_eq!((tokens, &r["completion_tokens"]), (MAX_TOKENS, &json!(MAX_TOKENS)), "{r}");
+        assert_eq!(r["content_chunks"], tokens);
+        completion += tokens;
+        // TTFT at the first reasoning chunk; the answer's first token after the reasoning.
+        assert!(ms("ttft_ms") < ms("answer_ttft_ms"), "{r}");
+        assert!(ms("answer_ttft_ms") < ms("e2e_ms"), "{r}");
+        // TPOT over every generated token, from the first one.
+        let tpot = (ms("e2e_ms") - ms("ttft_ms")) / (tokens - 1) as f64;
+        assert!((ms("tpot_ms") - tpot).abs() < 1e-6, "{r}");
+    }
+    let s = run.summary.expect("summary");
+    assert_eq!(s.reasoning_tokens, n * THINK);
+    assert_eq!(s.completion_tokens, n * MAX_TOKENS);
+    assert_eq!(s.completion_tokens, completion);
+    let stats = app.sim_stats().await;
+    assert_eq!(s.completion_tokens, stats["generation_tokens_total"].as_u64().expect("tokens"));
+    assert_eq!(s.reasoning_tokens_source.map(|x| x.label()), Some(source));
+    let (ttft, answer) = (s.ttft_ms.expect("ttft"), s.answer_ttft_ms.expect("answer ttft"));
+    assert!(ttft.min < answer.min && ttft.max < answer.max && ttft.mean < answer.mean);
+    assert_eq!(ttft.count, answer.count);
+
+    // The REST summary carries both TTFTs and the reasoning tokens, each with its definition.
+    let v = app.get_json(&format!("/api/runs/{id}")).await;
+    assert_eq!(v["summary"]["reasoning_tokens"], n * THINK);
+    assert_eq!(v["summary"]["reasoning_tokens_source"], source);
+    assert!(v["summary"]["answer_ttft_ms"]["p99"].is_number());
+    for key in ["ttft", "answer_ttft", "reasoning_tokens"] {
+        assert!(v["definitions"][key].is_string(), "{key}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_thinking_model_in_delta_reasoning_is_timed_from_its_first_reasoning_token() {
+    let mode = ReasoningMode {
+        field: ReasoningField::Reasoning,
+        tokens: THINK as usize,
+        usage_details: true,
+        ..ReasoningMode::default()
+    };
+    check_reasoning_run(mode, "sim-qwen3-4b-thinking", "usage").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn older_vllm_reasoning_content_without_usage_details_is_counted() {
+    let mode = ReasoningMode {
+        all_models: true,
+        field: ReasoningField::ReasoningContent,
+        tokens: THINK as usize,
+        usage_details: false,
+    };
+    check_reasoning_run(mode, "sim-gemma-3-4b", "counted").await;
 }

@@ -139,6 +139,7 @@ async fn a_wrong_certificate_file_is_reported_at_start() {
         sim: None,
         on_restart: server::serve::OnRestart::Resume,
         preflight: Default::default(),
+        lease: Default::default(),
         web: WebOptions {
             tls: Some((bad.clone(), bad)),
             ..Default::default()

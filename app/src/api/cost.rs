@@ -20,6 +20,41 @@ pub struct CostRun {
     pub dataset_id: Option<i64>,
     pub summary: RunSummary,
     pub quality: Option<RunQuality>,
+    /// How the run reached its endpoint (hosted or not, the sheet linked to the endpoint, the
+    /// retry policy and what it did); `None` for runs from before it was recorded, and imports.
+    #[serde(default)]
+    pub access: Option<crate::api::endpoints::access::RunAccess>,
+}
+
+impl CostRun {
+    /// The sheet that prices this run: its own when its endpoint was linked to one (a hosted
+    /// provider's: the run's cost is its measured tokens at that sheet's prices, whatever sheet
+    /// is chosen), else `chosen`.
+    pub fn pricing_sheet<'a>(&self, chosen: &'a PriceSheet, sheets: &'a [PriceSheet]) -> &'a PriceSheet {
+        self.own_sheet(sheets).unwrap_or(chosen)
+    }
+
+    /// The run's cost at `volume` requests a month: the price row applied (described, naming the
+    /// run's own sheet when that is not `chosen`) and the figures. `None` when no row applies or
+    /// the token split is unknown.
+    pub fn priced(&self, chosen: &PriceSheet, sheets: &[PriceSheet], volume: f64) -> Option<(String, crate::domain::cost::RunCost)> {
+        use crate::domain::cost::{cost, Usage};
+        let sheet = self.pricing_sheet(chosen, sheets);
+        let row = sheet.row_for(&self.model)?;
+        let figures = cost(&Usage::from_summary(&self.summary)?, row, volume)?;
+        let described = if sheet.id == chosen.id {
+            row.describe()
+        } else {
+            format!("{} — from its own sheet, {}", row.describe(), sheet.name)
+        };
+        Some((described, figures))
+    }
+
+    /// The sheet linked to the run's endpoint when it ran, if any (and it still exists).
+    pub fn own_sheet<'a>(&self, sheets: &'a [PriceSheet]) -> Option<&'a PriceSheet> {
+        let id = self.access.as_ref()?.price_sheet_id?;
+        sheets.iter().find(|s| s.id == id)
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -40,6 +75,7 @@ pub async fn cost_data() -> Result<CostTables, AppError> {
 pub async fn load_cost_data(db: &crate::db::Db) -> Result<CostTables, crate::db::DbError> {
     use crate::domain::status::RunStatus;
     let mut runs = Vec::new();
+    let mut accesses = crate::db::endpoints::run_accesses(db).await?;
     for r in crate::db::runs::list(db).await? {
         if !matches!(r.status, RunStatus::Completed | RunStatus::Imported) {
             continue;
@@ -58,6 +94,7 @@ pub async fn load_cost_data(db: &crate::db::Db) -> Result<CostTables, crate::db:
                 .or(if r.dataset_name.is_empty() { None } else { Some(-1) }),
             summary,
             quality,
+            access: accesses.remove(&r.id),
         });
     }
     runs.reverse();
@@ -324,4 +361,70 @@ pub async fn add_sheet(name: String, provider: String, source: String, dated: St
         rows: vec![],
     };
     Ok(crate::db::prices::insert(&state()?.db, &sheet, false).await?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::api::endpoints::access::RunAccess;
+    use crate::domain::cost::{PriceKind, PriceRow};
+
+    fn sheet(id: i64, name: &str, input: f64, output: f64) -> PriceSheet {
+        PriceSheet {
+            id,
+            name: name.into(),
+            provider: "p".into(),
+            source: "s".into(),
+            dated: "d".into(),
+            default_model_key: Some("*".into()),
+            rows: vec![PriceRow {
+                id,
+                model_key: "*".into(),
+                kind: PriceKind::Serverless,
+                input_per_m: Some(input),
+                output_per_m: Some(output),
+                usd_per_hour: None,
+                self_hosted: None,
+                note: String::new(),
+            }],
+        }
+    }
+
+    fn run(own: Option<i64>) -> CostRun {
+        CostRun {
+            id: 1,
+            name: "r".into(),
+            model: "m".into(),
+            origin: String::new(),
+            dataset_id: None,
+            summary: RunSummary {
+                requests: 10,
+                prompt_tokens: 1_000,
+                completion_tokens: 500,
+                mean_prompt_tokens: Some(100.0),
+                mean_completion_tokens: Some(50.0),
+                ..Default::default()
+            },
+            quality: None,
+            access: own.map(|id| RunAccess {
+                hosted: true,
+                price_sheet_id: Some(id),
+                ..Default::default()
+            }),
+        }
+    }
+
+    #[test]
+    fn a_hosted_run_is_priced_by_its_own_sheet_whatever_sheet_is_chosen() {
+        let sheets = [sheet(1, "chosen", 1.0, 1.0), sheet(2, "provider", 0.1, 0.2)];
+        let (described, c) = run(Some(2)).priced(&sheets[0], &sheets, 1e6).expect("priced");
+        // 100 prompt x $0.1/1M + 50 completion x $0.2/1M
+        assert!((c.per_request.0 - 2e-5).abs() < 1e-15, "{}", c.per_request.0);
+        assert!(described.contains("from its own sheet, provider"), "{described}");
+        let (described, c) = run(None).priced(&sheets[0], &sheets, 1e6).expect("priced");
+        assert!((c.per_request.0 - 1.5e-4).abs() < 1e-15);
+        assert!(!described.contains("own sheet"));
+        // A sheet since deleted: the chosen one applies.
+        assert_eq!(run(Some(9)).pricing_sheet(&sheets[0], &sheets).name, "chosen");
+    }
 }

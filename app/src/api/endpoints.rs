@@ -282,20 +282,31 @@ pub async fn set_endpoint_access(
         }
     }
     let update = crate::db::endpoints::AccessUpdate {
-        api_key: if ticked(&clear_api_key) { Some(None) } else { checked.access.api_key.clone().map(Some) },
+        api_key: if ticked(&clear_api_key) {
+            Some(None)
+        } else {
+            checked.access.api_key.clone().map(Some)
+        },
         headers: if ticked(&clear_headers) {
             Some(Vec::new())
         } else {
             given(&headers).map(|_| checked.access.headers.clone())
         },
-        ca_pem: if ticked(&clear_ca_cert) { Some(None) } else { checked.access.ca_pem.clone().map(Some) },
+        ca_pem: if ticked(&clear_ca_cert) {
+            Some(None)
+        } else {
+            checked.access.ca_pem.clone().map(Some)
+        },
         hosted,
         price_sheet_id: sheet,
         retry: given(&retries).map(|_| checked.access.retry),
     };
     let ep = crate::db::endpoints::get(&state.db, id).await?;
     if ep.builtin {
-        return Err(AppError::validation("endpoint", "the built-in simulator needs no key, headers or certificate"));
+        return Err(AppError::validation(
+            "endpoint",
+            "the built-in simulator needs no key, headers or certificate",
+        ));
     }
     let after = apply(&crate::db::endpoints::access(&state.db, id).await?, &update);
     let checked_models = if ep.launch_args.is_none() {

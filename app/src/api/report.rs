@@ -100,7 +100,10 @@ pub async fn build_report_for(
     }
     let mut runs = Vec::new();
     for r in &data.runs {
-        let row = sheet.row_for(&r.model);
+        // A hosted run is priced by its own sheet (its provider's), the others by the one applied.
+        let own = r.own_sheet(&data.sheets);
+        let run_sheet = r.pricing_sheet(&sheet, &data.sheets);
+        let row = run_sheet.row_for(&r.model);
         let priced = row.and_then(|row| Some((row, cost(&Usage::from_summary(&r.summary)?, row, volume)?)));
         let sample = if samples {
             crate::db::records::first_answer(db, r.id).await?
@@ -117,6 +120,9 @@ pub async fn build_report_for(
             .unwrap_or_default();
         if r.origin == "simulated" {
             notes.push("Simulated: measured against Bakeoff's built-in vLLM simulator.".into());
+        }
+        if let Some(a) = &r.access {
+            notes.extend(hosted_notes(a, own.map(|s| s.name.as_str())));
         }
         if let Some(i) = r.summary.integrity.as_ref().filter(|i| !i.client_bottleneck.is_empty()) {
             notes.push(format!(
@@ -136,12 +142,16 @@ pub async fn build_report_for(
             sample,
             notes,
             price_row: row.map(|row| {
-                if sheet.row_for(&r.model).is_some_and(|x| x.model_key == row.model_key)
+                let described = if run_sheet.row_for(&r.model).is_some_and(|x| x.model_key == row.model_key)
                     && !r.model.to_lowercase().contains(&row.model_key.to_lowercase())
                 {
                     format!("{} (the sheet's rate for models it does not list)", row.describe())
                 } else {
                     row.describe()
+                };
+                match own {
+                    Some(s) if s.id != sheet.id => format!("{described} — from its own sheet, {}", s.name),
+                    _ => described,
                 }
             }),
             cost_per_request: priced.map(|(_, c)| c.per_request),
@@ -285,4 +295,55 @@ pub async fn build_report_for(
         claims,
         charts,
     }))
+}
+
+/// What a run's access adds to the report: a hosted run's own price sheet, and what its retry
+/// policy did (rate-limited answers sent again are not among its records).
+pub fn hosted_notes(a: &crate::api::endpoints::access::RunAccess, own_sheet: Option<&str>) -> Vec<String> {
+    let mut notes = Vec::new();
+    match (a.hosted, own_sheet) {
+        (true, Some(s)) => notes.push(format!(
+            "Hosted{}: its cost is its measured tokens at the prices of its own sheet, {s}, whatever sheet the report applies.",
+            a.provider.as_deref().map(|p| format!(" ({p})")).unwrap_or_default()
+        )),
+        (true, None) => notes.push("Hosted: no price sheet is linked to its endpoint, so the report's sheet prices it.".into()),
+        (false, Some(s)) => notes.push(format!("Priced by the sheet linked to its endpoint, {s}.")),
+        (false, None) => {}
+    }
+    if !a.retry.is_off() {
+        notes.push(format!(
+            "Retry policy: {}; {} request(s) sent again, {} of them after a 429.",
+            a.retry.describe(),
+            a.retries_made,
+            a.rate_limited
+        ));
+    }
+    notes
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::api::endpoints::access::{RetryPolicy, RunAccess};
+
+    #[test]
+    fn a_hosted_run_says_which_sheet_prices_it_and_what_its_retries_did() {
+        let a = RunAccess {
+            hosted: true,
+            price_sheet_id: Some(2),
+            price_sheet: Some("Parasail (later listing)".into()),
+            provider: Some("Parasail".into()),
+            retry: RetryPolicy::retries(3),
+            retries_made: 5,
+            rate_limited: 4,
+        };
+        let notes = hosted_notes(&a, Some("Parasail (later listing)"));
+        assert!(notes[0].contains("Hosted (Parasail)") && notes[0].contains("own sheet, Parasail (later listing)"));
+        assert!(notes[1].contains("5 request(s) sent again, 4 of them after a 429"), "{notes:?}");
+        let plain = RunAccess::default();
+        assert!(
+            hosted_notes(&plain, None).is_empty(),
+            "a self-hosted run without a sheet or retries adds nothing"
+        );
+    }
 }

@@ -86,6 +86,15 @@ pub struct RunView {
     pub created_at: String,
     pub started_at: Option<String>,
     pub finished_at: Option<String>,
+    /// The worker that holds (or last held) the run's lease: "host (pid N)".
+    #[serde(default)]
+    pub worker: Option<String>,
+    /// How many times a worker took the run over after its holder's lease expired.
+    #[serde(default)]
+    pub takeovers: i64,
+    /// The last take-over: when and from whom.
+    #[serde(default)]
+    pub takeover_note: Option<String>,
 }
 
 impl RunView {

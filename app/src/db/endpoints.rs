@@ -214,10 +214,18 @@ pub async fn set_access(db: &Db, id: i64, u: &AccessUpdate) -> DbResult<()> {
             .await?;
     }
     if let Some(c) = &u.ca_pem {
-        sqlx::query("UPDATE endpoints SET ca_pem = ? WHERE id = ?").bind(c).bind(id).execute(&mut *tx).await?;
+        sqlx::query("UPDATE endpoints SET ca_pem = ? WHERE id = ?")
+            .bind(c)
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
     }
     if let Some(h) = u.hosted {
-        sqlx::query("UPDATE endpoints SET hosted = ? WHERE id = ?").bind(h).bind(id).execute(&mut *tx).await?;
+        sqlx::query("UPDATE endpoints SET hosted = ? WHERE id = ?")
+            .bind(h)
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
     }
     if let Some(s) = u.price_sheet_id {
         sqlx::query("UPDATE endpoints SET price_sheet_id = ? WHERE id = ?")
@@ -368,4 +376,103 @@ pub async fn run_accesses(db: &Db) -> DbResult<std::collections::HashMap<i64, Ru
             ))
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::api::endpoints::access::parse_headers;
+
+    async fn fresh() -> (tempfile::TempDir, Db) {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let db = super::super::connect(&dir.path().join("t.db")).await.expect("connect + migrate");
+        (dir, db)
+    }
+
+    fn keyed() -> EndpointAccess {
+        EndpointAccess {
+            api_key: ApiKey::parse("sk-stored-secret").expect("key"),
+            headers: parse_headers("X-Api-Key: header-secret").expect("headers"),
+            ca_pem: Some("-----BEGIN CERTIFICATE-----\n".into()),
+            hosted: true,
+            retry: RetryPolicy::retries(3),
+        }
+    }
+
+    fn new<'a>(name: &'a str, url: &'a str, access: &'a EndpointAccess, store_secrets: bool) -> NewEndpoint<'a> {
+        NewEndpoint {
+            name,
+            base_url: url,
+            simulated: false,
+            models: &[],
+            access,
+            store_secrets,
+            price_sheet_id: None,
+        }
+    }
+
+    #[tokio::test]
+    async fn a_key_is_stored_and_read_back_for_use_but_no_view_holds_it() {
+        let (_dir, db) = fresh().await;
+        let access = keyed();
+        let id = insert_with(&db, &new("gw", "https://gw.lan", &access, true)).await.expect("insert");
+        assert_eq!(self::access(&db, id).await.expect("access"), access);
+        let view = get(&db, id).await.expect("view");
+        assert!(view.has_api_key && view.has_ca_cert && view.hosted);
+        assert_eq!(view.header_names, vec!["x-api-key".to_string()]);
+        assert_eq!(view.retry.max_retries, 3);
+        let shown = serde_json::to_string(&list(&db).await.expect("list")).expect("json");
+        assert!(!shown.contains("secret"), "{shown}");
+    }
+
+    #[tokio::test]
+    async fn secrets_held_in_memory_are_not_written() {
+        let (_dir, db) = fresh().await;
+        let access = keyed();
+        let id = insert_with(&db, &new("cli", "http://gw.lan:8000", &access, false))
+            .await
+            .expect("insert");
+        let stored = self::access(&db, id).await.expect("access");
+        assert!(stored.api_key.is_none() && stored.headers.is_empty());
+        assert!(stored.hosted && stored.ca_pem.is_some(), "what is not secret is kept");
+    }
+
+    #[tokio::test]
+    async fn names_are_unique_whatever_their_case() {
+        let (_dir, db) = fresh().await;
+        let none = EndpointAccess::default();
+        insert_with(&db, &new("GPU box", "http://a:1", &none, true)).await.expect("first");
+        let e = insert_with(&db, &new("gpu BOX", "http://b:1", &none, true))
+            .await
+            .expect_err("same name");
+        assert!(e.to_string().contains("named 'gpu BOX'"), "{e}");
+        let e = insert_with(&db, &new("other", "http://a:1", &none, true))
+            .await
+            .expect_err("same URL");
+        assert!(e.to_string().contains("URL"), "{e}");
+    }
+
+    #[tokio::test]
+    async fn access_changes_only_what_is_given() {
+        let (_dir, db) = fresh().await;
+        let id = insert_with(&db, &new("gw", "https://gw.lan", &keyed(), true))
+            .await
+            .expect("insert");
+        let keep = AccessUpdate {
+            retry: Some(RetryPolicy::default()),
+            ..Default::default()
+        };
+        set_access(&db, id, &keep).await.expect("update");
+        let a = self::access(&db, id).await.expect("access");
+        assert!(a.api_key.is_some() && a.retry.is_off());
+        let clear = AccessUpdate {
+            api_key: Some(None),
+            headers: Some(Vec::new()),
+            ..Default::default()
+        };
+        set_access(&db, id, &clear).await.expect("update");
+        let a = self::access(&db, id).await.expect("access");
+        assert!(a.api_key.is_none() && a.headers.is_empty() && a.ca_pem.is_some());
+        assert!(matches!(set_access(&db, 999, &clear).await, Err(DbError::NotFound(_))));
+    }
 }

@@ -4,6 +4,7 @@ pub mod checks;
 pub mod datasets;
 pub mod endpoints;
 mod error;
+pub mod leases;
 pub mod metrics;
 pub mod planning;
 pub mod pool;
@@ -12,6 +13,7 @@ pub mod queues;
 pub mod records;
 pub mod runs;
 pub mod users;
+pub mod workers;
 
 pub use error::DbError;
 pub use pool::{connect, Db};

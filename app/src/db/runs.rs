@@ -1,4 +1,5 @@
 use super::error::{json, to_json, DbError, DbResult};
+use super::leases::NOW;
 use super::Db;
 use crate::api::types::RunView;
 use crate::domain::spec::RunSpec;
@@ -25,6 +26,10 @@ struct Row {
     created_at: String,
     started_at: Option<String>,
     finished_at: Option<String>,
+    lease_host: Option<String>,
+    lease_pid: Option<i64>,
+    takeovers: i64,
+    takeover_note: Option<String>,
 }
 
 impl Row {
@@ -49,13 +54,19 @@ impl Row {
             created_at: self.created_at,
             started_at: self.started_at,
             finished_at: self.finished_at,
+            worker: self.lease_host.map(|host| match self.lease_pid {
+                Some(pid) => format!("{host} (pid {pid})"),
+                None => host,
+            }),
+            takeovers: self.takeovers,
+            takeover_note: self.takeover_note,
         })
     }
 }
 
 const SELECT: &str = "SELECT r.id, r.name, r.status, r.model, e.name AS endpoint_name, d.name AS dataset_name, r.simulated, r.sweep_id, \
      r.spec, r.total_requests, (SELECT COUNT(*) FROM request_records q WHERE q.run_id = r.id) AS done_requests, r.error, r.summary, \
-     r.provenance, r.resumed, r.created_at, r.started_at, r.finished_at \
+     r.provenance, r.resumed, r.created_at, r.started_at, r.finished_at, r.lease_host, r.lease_pid, r.takeovers, r.takeover_note \
      FROM runs r LEFT JOIN endpoints e ON e.id = r.endpoint_id LEFT JOIN datasets d ON d.id = r.dataset_id";
 
 pub async fn list(db: &Db) -> DbResult<Vec<RunView>> {
@@ -181,64 +192,8 @@ pub struct Claimed {
     pub simulated: bool,
     /// True when the run had started before (a restart resumes it).
     pub resumed: bool,
-}
-
-/// Take the oldest queued run, marking it `running`, atomically.
-pub async fn claim_next(db: &Db) -> DbResult<Option<Claimed>> {
-    let row: Option<(i64, String, bool)> = sqlx::query_as(
-        "UPDATE runs SET status = 'running', started_at = COALESCE(started_at, strftime('%Y-%m-%dT%H:%M:%SZ', 'now')) \
-         WHERE id = (SELECT id FROM runs WHERE status = 'queued' ORDER BY id LIMIT 1) RETURNING id, spec, simulated",
-    )
-    .fetch_optional(db)
-    .await?;
-    match row {
-        None => Ok(None),
-        Some((id, spec, simulated)) => Ok(Some(Claimed {
-            id,
-            spec: json("run spec", &spec)?,
-            simulated,
-            resumed: false,
-        })),
-    }
-}
-
-/// Take one specific queued run (the CLI runs the run it just queued). `None` if another worker
-/// took it first.
-pub async fn claim(db: &Db, id: i64) -> DbResult<Option<Claimed>> {
-    let row: Option<(i64, String, bool)> = sqlx::query_as(
-        "UPDATE runs SET status = 'running', started_at = COALESCE(started_at, strftime('%Y-%m-%dT%H:%M:%SZ', 'now')) \
-         WHERE id = ? AND status = 'queued' RETURNING id, spec, simulated",
-    )
-    .bind(id)
-    .fetch_optional(db)
-    .await?;
-    match row {
-        None => Ok(None),
-        Some((id, spec, simulated)) => Ok(Some(Claimed {
-            id,
-            spec: json("run spec", &spec)?,
-            simulated,
-            resumed: false,
-        })),
-    }
-}
-
-/// Runs left `running` by a process that died: put them back at the front of the queue so the
-/// worker resumes them (by custom_id, skipping what is stored).
-pub async fn requeue_interrupted(db: &Db) -> DbResult<Vec<i64>> {
-    let ids: Vec<i64> = sqlx::query_scalar("UPDATE runs SET status = 'queued', resumed = 1 WHERE status = 'running' RETURNING id")
-        .fetch_all(db)
-        .await?;
-    Ok(ids)
-}
-
-/// Mark runs left `running` as `interrupted`, keeping everything stored (the no-resume policy).
-pub async fn mark_interrupted(db: &Db) -> DbResult<u64> {
-    let r =
-        sqlx::query("UPDATE runs SET status = 'interrupted', finished_at = strftime('%Y-%m-%dT%H:%M:%SZ', 'now') WHERE status = 'running'")
-            .execute(db)
-            .await?;
-    Ok(r.rows_affected())
+    /// This claim took the run over from a worker whose lease expired: what happened.
+    pub taken_over: Option<String>,
 }
 
 pub async fn status(db: &Db, id: i64) -> DbResult<RunStatus> {
@@ -257,8 +212,9 @@ pub async fn is_resumed(db: &Db, id: i64) -> DbResult<bool> {
         .unwrap_or(false))
 }
 
-/// Ask a run to stop. A queued run is cancelled at once; a running one when the worker sees the
-/// flag (within a second). Returns the status after the request.
+/// Ask a run to stop. A queued run is cancelled at once, and so is a running one whose lease
+/// expired (its worker died); a running one under a live lease when its worker sees the flag
+/// (within a second), or when its lease expires. Returns the status after the request.
 pub async fn request_cancel(db: &Db, id: i64) -> DbResult<RunStatus> {
     let current = status(db, id).await?;
     match current {
@@ -270,6 +226,18 @@ pub async fn request_cancel(db: &Db, id: i64) -> DbResult<RunStatus> {
             status(db, id).await
         }
         RunStatus::Running => {
+            // Nobody renews an expired lease, so nobody would see the flag: cancel it now.
+            let r = sqlx::query(&format!(
+                "UPDATE runs SET status = 'cancelled', cancel_requested = 1, lease_expires_at = NULL, \
+                 finished_at = strftime('%Y-%m-%dT%H:%M:%SZ', 'now') \
+                 WHERE id = ? AND status = 'running' AND COALESCE(lease_expires_at, 0) < {NOW}"
+            ))
+            .bind(id)
+            .execute(db)
+            .await?;
+            if r.rows_affected() == 1 {
+                return Ok(RunStatus::Cancelled);
+            }
             sqlx::query("UPDATE runs SET cancel_requested = 1 WHERE id = ?")
                 .bind(id)
                 .execute(db)
@@ -288,16 +256,21 @@ pub async fn cancel_requested(db: &Db, id: i64) -> DbResult<bool> {
         .unwrap_or(false))
 }
 
-/// Close a run with its final status, summary and error.
-pub async fn finish(db: &Db, id: i64, status: RunStatus, summary: Option<&RunSummary>, error: Option<&str>) -> DbResult<()> {
-    sqlx::query("UPDATE runs SET status = ?, summary = ?, error = ?, finished_at = strftime('%Y-%m-%dT%H:%M:%SZ', 'now') WHERE id = ?")
-        .bind(status)
-        .bind(summary.map(to_json))
-        .bind(error)
-        .bind(id)
-        .execute(db)
-        .await?;
-    Ok(())
+/// Close a run with its final status, summary and error, and end the lease. Only the lease's
+/// `owner` closes it: false when the lease was taken over meanwhile (the run is not closed).
+pub async fn finish(db: &Db, id: i64, owner: &str, status: RunStatus, summary: Option<&RunSummary>, error: Option<&str>) -> DbResult<bool> {
+    let r = sqlx::query(
+        "UPDATE runs SET status = ?, summary = ?, error = ?, finished_at = strftime('%Y-%m-%dT%H:%M:%SZ', 'now'), lease_expires_at = NULL \
+         WHERE id = ? AND lease_owner = ?",
+    )
+    .bind(status)
+    .bind(summary.map(to_json))
+    .bind(error)
+    .bind(id)
+    .bind(owner)
+    .execute(db)
+    .await?;
+    Ok(r.rows_affected() == 1)
 }
 
 /// Store a fresh summary without changing the status (e.g. recomputed after a definition fix).

@@ -82,15 +82,33 @@ fn record(id: &str, idx: u32) -> RequestRecord {
     }
 }
 
+fn holder(name: &str) -> leases::Holder {
+    leases::Holder {
+        owner: format!("{name}/1/x"),
+        host: name.into(),
+        pid: 1,
+    }
+}
+
 #[tokio::test]
 async fn the_worker_claims_the_oldest_queued_run_once() {
     let (_d, db) = fresh().await;
     let (e, d) = seed(&db).await;
+    let other = endpoints::insert(&db, "other", "http://other-gpu:1", false, &[])
+        .await
+        .expect("endpoint");
     let first = runs::insert(&db, &spec(e, d), false, None).await.expect("run");
-    let second = runs::insert(&db, &spec(e, d), false, None).await.expect("run");
-    assert_eq!(runs::claim_next(&db).await.expect("claim").map(|c| c.id), Some(first));
-    assert_eq!(runs::claim_next(&db).await.expect("claim").map(|c| c.id), Some(second));
-    assert!(runs::claim_next(&db).await.expect("claim").is_none());
+    let second = runs::insert(&db, &spec(other, d), false, None).await.expect("run");
+    let w = holder("w");
+    assert_eq!(
+        leases::claim_next(&db, &w, 30, true).await.expect("claim").map(|c| c.id),
+        Some(first)
+    );
+    assert_eq!(
+        leases::claim_next(&db, &w, 30, true).await.expect("claim").map(|c| c.id),
+        Some(second)
+    );
+    assert!(leases::claim_next(&db, &w, 30, true).await.expect("claim").is_none());
     assert_eq!(runs::status(&db, first).await.expect("status"), RunStatus::Running);
 }
 
@@ -119,16 +137,32 @@ async fn cancelling_a_queued_run_is_immediate_and_a_finished_one_is_a_conflict()
 }
 
 #[tokio::test]
-async fn runs_left_running_are_requeued_for_resume_or_marked_interrupted() {
+async fn runs_whose_lease_expired_are_taken_over_or_marked_interrupted() {
     let (_d, db) = fresh().await;
     let (e, d) = seed(&db).await;
     let a = runs::insert(&db, &spec(e, d), false, None).await.expect("run");
-    runs::claim_next(&db).await.expect("claim");
-    assert_eq!(runs::requeue_interrupted(&db).await.expect("requeue"), vec![a]);
-    assert!(runs::is_resumed(&db, a).await.expect("resumed"));
-    assert_eq!(runs::status(&db, a).await.expect("status"), RunStatus::Queued);
-    runs::claim_next(&db).await.expect("claim");
-    assert_eq!(runs::mark_interrupted(&db).await.expect("mark"), 1);
+    // A lease of -1 s: expired as soon as it is written (its holder died).
+    leases::claim_next(&db, &holder("dead"), -1, true).await.expect("claim");
+    let taken = leases::claim_next(&db, &holder("w"), 30, true)
+        .await
+        .expect("claim")
+        .expect("taken over");
+    assert_eq!(taken.id, a);
+    assert!(taken.resumed);
+    assert!(
+        taken.taken_over.as_deref().is_some_and(|n| n.contains("from dead (pid 1)")),
+        "{:?}",
+        taken.taken_over
+    );
+    assert!(
+        leases::interrupt_expired(&db).await.expect("mark").is_empty(),
+        "a live lease is kept"
+    );
+    sqlx::query("UPDATE runs SET lease_expires_at = 0")
+        .execute(&db)
+        .await
+        .expect("expire");
+    assert_eq!(leases::interrupt_expired(&db).await.expect("mark"), vec![a]);
     assert_eq!(runs::status(&db, a).await.expect("status"), RunStatus::Interrupted);
 }
 

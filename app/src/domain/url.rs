@@ -140,7 +140,10 @@ fn parse_parts(raw: &str) -> Result<(BaseUrl, &str), String> {
     } else if lower.starts_with("https://") {
         (Scheme::Https, &s["https://".len()..])
     } else {
-        return Err(format!("URL must start with http:// or https:// (got '{}'), {EXAMPLE}", no_userinfo(s)));
+        return Err(format!(
+            "URL must start with http:// or https:// (got '{}'), {EXAMPLE}",
+            no_userinfo(s)
+        ));
     };
     let (authority, path) = match rest.find('/') {
         Some(i) => rest.split_at(i),
@@ -321,7 +324,12 @@ mod tests {
         let bare = parse_request_url("http://[fd00::7]").expect("no path");
         assert_eq!((bare.path.as_str(), bare.authority()), ("/", "[fd00::7]:80".to_string()));
         assert_eq!(parse_request_url("http://[::1]/health").expect("v6").host_header(), "[::1]");
-        for bad in ["http://u:pw@gpu:8000/v1/models", "http://gpu/v1?x=1", "http://gpu/../v1", "gpu:8000/v1"] {
+        for bad in [
+            "http://u:pw@gpu:8000/v1/models",
+            "http://gpu/v1?x=1",
+            "http://gpu/../v1",
+            "gpu:8000/v1",
+        ] {
             assert!(parse_request_url(bad).is_err(), "{bad}");
         }
     }

@@ -62,7 +62,8 @@ fn CostViews(
         let rows = runs.with_value(|runs| {
             runs.iter()
                 .map(|r| {
-                    let p = priced(r, &sheet, v);
+                    // A hosted run is priced at its own provider's sheet (it says so).
+                    let p = sheets.with_value(|all| r.priced(&sheet, all, v));
                     view! {
                         <tr>
                             <td><a href=format!("/runs/{}", r.id)>{format!("#{} {}", r.id, r.name)}</a> " " <OriginBadge label=badge(&r.origin)/></td>
@@ -111,7 +112,7 @@ fn CostViews(
         let (mut lm, mut lc, mut pts_in) = (Vec::new(), Vec::new(), Vec::new());
         if let Some(s) = &current {
             for r in &full {
-                if let Some((_, c)) = priced(r, s, v) {
+                if let Some((_, c)) = r.priced(s, &all_sheets, v) {
                     lm.push(format!("#{} {}", r.id, r.model));
                     lc.push(c.per_request.0);
                     if let Some(q) = r.quality.as_ref().and_then(|q| q.score()).filter(|_| r.summary.timing_known) {

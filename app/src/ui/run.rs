@@ -77,6 +77,7 @@ fn RunDetail(run: RunView, progress: RwSignal<Option<Progress>>) -> impl IntoVie
             <dd>
                 <StatusBadge status=run.status/>
             </dd>
+            {run.worker.clone().map(|w| view! { <dt>"Measured by"</dt> <dd>{w}</dd> })}
             {spec.map(|s| {
                 view! {
                     <dt>"Load"</dt>
@@ -97,6 +98,10 @@ fn RunDetail(run: RunView, progress: RwSignal<Option<Progress>>) -> impl IntoVie
             </p>
         })}
         {run.resumed.then(|| view! { <p class="note">"This run was interrupted and resumed; the outage is not counted in its wall time."</p> })}
+        {run.takeover_note.clone().map(|n| {
+            let times = if run.takeovers == 1 { "once".to_string() } else { format!("{} times", run.takeovers) };
+            view! { <p class="note" role="status">{format!("A worker stopped renewing its lease; the run was taken over {times}. Last: {n}.")}</p> }
+        })}
         <ProgressBar run=run.clone() progress/>
         {can_cancel.then(|| view! {
             <IfAllowed what=Permission::Run>

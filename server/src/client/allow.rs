@@ -214,4 +214,20 @@ mod tests {
         ));
         assert!(matches!(policy(&[]).check("http://[fe80::1]:80").await, Err(Refusal::Denied(_))));
     }
+
+    #[tokio::test]
+    async fn https_urls_are_checked_the_same_way() {
+        let p = policy(&["127.0.0.0/8"]);
+        assert_eq!(p.check("https://127.0.0.1/v1/models").await, Ok(()));
+        assert_eq!(p.check("https://[::ffff:127.0.0.1]:8443").await, Ok(()));
+        assert!(matches!(p.check("https://10.0.0.1/v1").await, Err(Refusal::Denied(_))));
+        assert!(matches!(
+            policy(&[]).check("https://169.254.169.254/latest").await,
+            Err(Refusal::Denied(_))
+        ));
+        assert!(matches!(
+            policy(&[]).check("https://user:pw@127.0.0.1/v1").await,
+            Err(Refusal::Denied(_))
+        ));
+    }
 }

@@ -31,7 +31,9 @@ fn system_roots() -> &'static RootCertStore {
         let mut store = RootCertStore::empty();
         let (added, _) = store.add_parsable_certificates(found.certs);
         if added == 0 {
-            tracing::info!("no CA certificates found on this system: trusting Mozilla's root certificates (webpki-roots) for https endpoints");
+            tracing::info!(
+                "no CA certificates found on this system: trusting Mozilla's root certificates (webpki-roots) for https endpoints"
+            );
             store.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
         }
         store

@@ -8,6 +8,7 @@ use app::domain::status::Outcome;
 use bytes::Bytes;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+use std::io::{Read, Write};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 const CA: &str = include_str!("../../tests/fixtures/tls/ca.pem");
@@ -140,7 +141,11 @@ fn with_ca(pem: &str) -> EndpointAccess {
 
 async fn send(client: &Client, base: &str) -> crate::client::Measured {
     client
-        .send(&format!("{base}/v1/chat/completions"), Bytes::from_static(b"{}"), Duration::from_secs(5))
+        .send(
+            &format!("{base}/v1/chat/completions"),
+            Bytes::from_static(b"{}"),
+            Duration::from_secs(5),
+        )
         .await
 }
 
@@ -237,7 +242,11 @@ async fn a_429_is_measured_with_its_retry_after_and_retried_only_when_asked() {
     assert_eq!(client.retry_counts(), (1, 1));
 
     // A Retry-After longer than the policy's wait is not waited for.
-    let s = scripted("127.0.0.1", vec![too_many("retry-after: 3600\r\n"), chunked(SSE.as_bytes(), "")], false);
+    let s = scripted(
+        "127.0.0.1",
+        vec![too_many("retry-after: 3600\r\n"), chunked(SSE.as_bytes(), "")],
+        false,
+    );
     let client = Client::new().for_endpoint(&s.base, &access).expect("bound");
     let m = send(&client, &s.base).await;
     assert_eq!(m.http_status, Some(429));
@@ -256,6 +265,11 @@ async fn tls_reads_carry_the_kernel_receive_time() {
         let (sock, _) = listener.accept().expect("accept");
         let conn = rustls::ServerConnection::new(server_config()).expect("server");
         let mut tls = rustls::StreamOwned::new(conn, sock);
+        while tls.conn.is_handshaking() {
+            if tls.conn.complete_io(&mut tls.sock).is_err() {
+                return;
+            }
+        }
         // Pings until the client's reads are stamped, then "hello" once told to.
         while go_rx.recv().is_ok() {
             let at = Instant::now();

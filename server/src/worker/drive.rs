@@ -2,6 +2,7 @@
 //! and optionally Poisson arrivals), measures each, and hands records to a writer that stores
 //! them in small transactions.
 
+use super::lease::{halted, Halt};
 use super::progress::Tracker;
 use super::{RunError, Worker};
 use crate::client::{prepare_body, Measured};
@@ -23,6 +24,20 @@ pub enum Stop {
     Cancelled,
     /// The run's maximum duration passed (requests in flight were allowed to finish).
     Deadline,
+    /// The process is shutting down: no more were sent, those in flight finished (or were
+    /// aborted at the drain timeout, and not stored).
+    Drained,
+    /// Another worker took the run over: everything in flight was aborted.
+    LeaseLost,
+}
+
+impl From<Halt> for Stop {
+    fn from(h: Halt) -> Stop {
+        match h {
+            Halt::Drain => Stop::Drained,
+            Halt::LeaseLost => Stop::LeaseLost,
+        }
+    }
 }
 
 pub struct Context<'a> {
@@ -36,6 +51,10 @@ pub struct Context<'a> {
     /// Where this process's time line starts on the run's (after a resume: the last stored finish).
     pub base: Duration,
     pub tracker: &'a Tracker,
+    /// Shutdown (drain) and lease loss.
+    pub halt: watch::Receiver<Option<Halt>>,
+    /// How long requests in flight may take to finish on a drain.
+    pub drain_timeout: Duration,
 }
 
 const FLUSH_EVERY: Duration = Duration::from_millis(100);
@@ -87,9 +106,14 @@ async fn dispatch(
         .map(|r| poisson_arrivals(planned.len(), r, spec.seed ^ u64::from(planned[0].idx)));
     let deadline = spec.max_duration.map(|d| ctx.origin + d);
     let permits = Arc::new(Semaphore::new(spec.load.concurrency.max(1) as usize));
+    let mut halt = ctx.halt.clone();
     let mut tasks = JoinSet::new();
     let mut stop = Stop::Finished;
     for (k, req) in planned.into_iter().enumerate() {
+        if let Some(h) = *halt.borrow() {
+            stop = h.into();
+            break;
+        }
         let scheduled = arrivals.as_ref().map(|a| phase_start + a[k]);
         if let Some(at) = scheduled {
             if deadline.is_some_and(|d| at > d) {
@@ -99,14 +123,20 @@ async fn dispatch(
             tokio::select! {
                 _ = tokio::time::sleep_until(at.into()) => {}
                 _ = cancelled.changed() => { stop = Stop::Cancelled; break; }
+                h = halted(&mut halt, None) => { stop = h.into(); break; }
             }
         }
         let permit = tokio::select! {
             p = permits.clone().acquire_owned() => match p { Ok(p) => p, Err(_) => break },
             _ = cancelled.changed() => { stop = Stop::Cancelled; break; }
+            h = halted(&mut halt, None) => { stop = h.into(); break; }
         };
         if *cancelled.borrow() {
             stop = Stop::Cancelled;
+            break;
+        }
+        if let Some(h) = *halt.borrow() {
+            stop = h.into();
             break;
         }
         if deadline.is_some_and(|d| Instant::now() >= d) {
@@ -129,14 +159,39 @@ async fn dispatch(
         while tasks.try_join_next().is_some() {}
     }
     drop(tx);
-    if stop == Stop::Cancelled {
-        tasks.abort_all();
-    }
+    // Requests in flight: aborted on cancel or a lost lease (an aborted request stores nothing);
+    // on a drain, given until the drain timeout to finish.
+    let mut seen = match stop {
+        Stop::Cancelled | Stop::LeaseLost => {
+            tasks.abort_all();
+            Some(Halt::LeaseLost)
+        }
+        Stop::Drained => Some(Halt::Drain),
+        Stop::Finished | Stop::Deadline => None,
+    };
+    let mut drain_until = (stop == Stop::Drained).then(|| Instant::now() + ctx.drain_timeout);
     loop {
         tokio::select! {
             next = tasks.join_next() => if next.is_none() { break },
-            _ = cancelled.changed(), if stop != Stop::Cancelled => {
+            _ = cancelled.changed(), if seen < Some(Halt::LeaseLost) => {
                 stop = Stop::Cancelled;
+                seen = Some(Halt::LeaseLost);
+                tasks.abort_all();
+            }
+            h = halted(&mut halt, seen), if seen < Some(Halt::LeaseLost) => {
+                seen = Some(h);
+                if h == Halt::LeaseLost {
+                    stop = Stop::LeaseLost;
+                    tasks.abort_all();
+                } else {
+                    // Sending was over already: if all in flight finish in time, the run is complete.
+                    drain_until = Some(Instant::now() + ctx.drain_timeout);
+                }
+            }
+            _ = tokio::time::sleep_until(drain_until.unwrap_or_else(Instant::now).into()), if drain_until.is_some() => {
+                tracing::warn!(run = ctx.run_id, "drain timeout: aborting {} request(s) still in flight (not stored; sent again on resume)", tasks.len());
+                drain_until = None;
+                stop = Stop::Drained;
                 tasks.abort_all();
             }
         }

@@ -1,6 +1,7 @@
 //! Taking a run from the queue to its summary.
 
 use super::drive::{self, drive, Stop};
+use super::lease::{halted, AfterDrain, Leases, RunLease};
 use super::preflight::{self, PreflightPolicy};
 use super::progress::Tracker;
 use crate::client::Client;
@@ -11,6 +12,8 @@ use app::domain::schedule::plan;
 use app::domain::status::RunStatus;
 use app::domain::summary::summarize;
 use app::state::AppState;
+use std::future::Future;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 #[derive(Debug, thiserror::Error)]
@@ -31,46 +34,51 @@ pub struct Worker {
     pub state: AppState,
     pub client: Client,
     pub preflight: PreflightPolicy,
+    /// This process's leases and shutdown signal.
+    pub leases: Leases,
+    /// While executing one run: its lease.
+    pub(super) run: Option<Arc<RunLease>>,
 }
 
 impl Worker {
-    /// Take and execute queued runs until the process ends.
-    pub async fn run_forever(self) {
-        loop {
-            match self.run_next().await {
-                Ok(true) => {}
-                Ok(false) => {
-                    tokio::select! {
-                        _ = self.state.wake_worker.notified() => {}
-                        _ = tokio::time::sleep(Duration::from_secs(1)) => {}
-                    }
-                }
-                Err(e) => {
-                    tracing::error!("worker: {e}");
-                    tokio::time::sleep(Duration::from_secs(1)).await;
-                }
-            }
+    pub fn new(state: AppState, client: Client, preflight: PreflightPolicy, leases: Leases) -> Worker {
+        Worker {
+            state,
+            client,
+            preflight,
+            leases,
+            run: None,
         }
     }
 
-    /// Execute the oldest queued run, if any. `Ok(false)` when the queue is empty.
-    pub async fn run_next(&self) -> Result<bool, DbError> {
-        let Some(mut claimed) = db::runs::claim_next(&self.state.db).await? else {
-            return Ok(false);
-        };
-        claimed.resumed = db::runs::is_resumed(&self.state.db, claimed.id).await?;
-        self.execute(claimed).await;
-        Ok(true)
-    }
-
-    /// Run one claimed run to its end and record how it ended.
+    /// Run one claimed run to its end and record how it ended, renewing its lease meanwhile. On
+    /// a drain the run goes back to the queue (or, from `bakeoff run`, is marked interrupted); on
+    /// a lost lease it is left to the worker that holds it now.
     pub async fn execute(&self, claimed: Claimed) {
         let id = claimed.id;
+        let owner = self.leases.owner().to_string();
+        if let Some(note) = &claimed.taken_over {
+            tracing::warn!(run = id, "run {note}");
+        }
+        let lease = Arc::new(self.leases.keep(self.state.db.clone(), id));
+        if claimed.resumed {
+            // A model server a dead worker started for this run on this host goes first.
+            crate::launcher::stop_orphans(&self.state.db, &self.leases.holder, Some(id)).await;
+        }
+        let bound = Worker {
+            run: Some(lease.clone()),
+            ..self.clone()
+        };
         let total = u64::from(claimed.spec.requests) + u64::from(claimed.spec.warmup);
         let tracker = Tracker::new(self.state.events.clone(), id, total);
         tracing::info!(run = id, model = %claimed.spec.model, "run started{}", if claimed.resumed { " (resumed)" } else { "" });
         let cpu_before = crate::cpu::process_cpu();
-        let outcome = self.execute_inner(&claimed, &tracker).await;
+        let outcome = until_halted(bound.execute_inner(&claimed, &tracker), &lease).await;
+        if matches!(outcome, Ok(Stop::Drained)) && !lease.measuring() {
+            // Drained while a model server was starting: wait until it is gone before letting go.
+            crate::launcher::stop_orphans(&self.state.db, &self.leases.holder, Some(id)).await;
+        }
+        // The lease is renewed until the run is closed (the summary may take a while).
         let client_cpu_s = match (cpu_before, crate::cpu::process_cpu()) {
             (Some(a), Some(b)) => Some((b - a).as_secs_f64()),
             _ => None,
@@ -78,8 +86,48 @@ impl Worker {
         let (status, error) = match outcome {
             Ok(Stop::Finished | Stop::Deadline) => (RunStatus::Completed, None),
             Ok(Stop::Cancelled) => (RunStatus::Cancelled, None),
+            Ok(Stop::Drained) if self.leases.after_drain == AfterDrain::Interrupt => (RunStatus::Interrupted, None),
+            Ok(Stop::Drained) => {
+                match db::leases::release(&self.state.db, id, &owner).await {
+                    Ok(true) => tracing::info!(run = id, "drained: back in the queue, resumed by the next worker"),
+                    Ok(false) => tracing::warn!(run = id, "drained, but the lease had passed to another worker"),
+                    Err(e) => tracing::error!(run = id, "drained, but could not release the lease (it expires by itself): {e}"),
+                }
+                tracker.finish(RunStatus::Queued, None);
+                return;
+            }
+            Ok(Stop::LeaseLost) => {
+                tracing::warn!(run = id, "stopped: another worker holds the run's lease now");
+                return;
+            }
             Err(e) => (RunStatus::Failed, Some(e.to_string())),
         };
+        let summary = self.summarize_stored(&claimed, client_cpu_s).await;
+        match db::runs::finish(&self.state.db, id, &owner, status, summary.as_ref(), error.as_deref()).await {
+            Ok(true) => {}
+            Ok(false) => {
+                tracing::warn!(run = id, "not closed: another worker took the run over meanwhile");
+                return;
+            }
+            Err(e) => tracing::error!(run = id, "could not close the run: {e}"),
+        }
+        tracker.finish(status, error);
+        tracing::info!(run = id, %status, "run ended");
+    }
+
+    /// Where this worker writes down the model servers it starts for a run.
+    fn ledger(&self, run_id: i64) -> crate::launcher::Ledger {
+        crate::launcher::Ledger {
+            db: self.state.db.clone(),
+            run_id,
+            host: self.leases.holder.host.clone(),
+        }
+    }
+
+    /// The run's summary from its stored records, with the integrity checks; the answers'
+    /// quality checks are stored on the way. `None` without records.
+    pub(super) async fn summarize_stored(&self, claimed: &Claimed, client_cpu_s: Option<f64>) -> Option<app::domain::summary::RunSummary> {
+        let id = claimed.id;
         let load_time = db::planning::launches(&self.state.db, id)
             .await
             .ok()
@@ -91,36 +139,30 @@ impl Worker {
                 Vec::new()
             }
         };
-        let summary = if records.is_empty() {
-            None
-        } else {
-            let mut s = summarize(&records);
-            s.model_load_time_s = load_time;
-            let series = db::metrics::for_run(&self.state.db, id).await.unwrap_or_default();
-            let generation: Vec<f64> = series.iter().filter_map(|m| m.generation_tokens_total).collect();
-            s.integrity = Some(assess(&IntegrityInput {
-                records: &records,
-                target_rate: claimed.spec.load.rate,
-                concurrency: claimed.spec.load.concurrency,
-                wall_time_s: s.wall_time_s,
-                // A resumed run's CPU is only this process's share: not comparable, left out.
-                client_cpu_s: client_cpu_s.filter(|_| !claimed.resumed),
-                cores: std::thread::available_parallelism().map(usize::from).unwrap_or(1),
-                server_generation: match (generation.first(), generation.last()) {
-                    (Some(a), Some(b)) if generation.len() >= 2 && !claimed.resumed => Some((*a, *b)),
-                    _ => None,
-                },
-            }));
-            if let Err(e) = app::api::quality::check_records(&self.state.db, id, &records).await {
-                tracing::error!(run = id, "could not check the answers: {e}");
-            }
-            Some(s)
-        };
-        if let Err(e) = db::runs::finish(&self.state.db, id, status, summary.as_ref(), error.as_deref()).await {
-            tracing::error!(run = id, "could not close the run: {e}");
+        if records.is_empty() {
+            return None;
         }
-        tracker.finish(status, error);
-        tracing::info!(run = id, %status, "run ended");
+        let mut s = summarize(&records);
+        s.model_load_time_s = load_time;
+        let series = db::metrics::for_run(&self.state.db, id).await.unwrap_or_default();
+        let generation: Vec<f64> = series.iter().filter_map(|m| m.generation_tokens_total).collect();
+        s.integrity = Some(assess(&IntegrityInput {
+            records: &records,
+            target_rate: claimed.spec.load.rate,
+            concurrency: claimed.spec.load.concurrency,
+            wall_time_s: s.wall_time_s,
+            // A resumed run's CPU is only this process's share: not comparable, left out.
+            client_cpu_s: client_cpu_s.filter(|_| !claimed.resumed),
+            cores: std::thread::available_parallelism().map(usize::from).unwrap_or(1),
+            server_generation: match (generation.first(), generation.last()) {
+                (Some(a), Some(b)) if generation.len() >= 2 && !claimed.resumed => Some((*a, *b)),
+                _ => None,
+            },
+        }));
+        if let Err(e) = app::api::quality::check_records(&self.state.db, id, &records).await {
+            tracing::error!(run = id, "could not check the answers: {e}");
+        }
+        Some(s)
     }
 
     async fn execute_inner(&self, claimed: &Claimed, tracker: &Tracker) -> Result<Stop, RunError> {
@@ -138,10 +180,7 @@ impl Worker {
             .for_endpoint(&endpoint.base_url, &access)
             .map_err(|e| RunError::Preflight(e.to_string()))?;
         db::endpoints::record_run_access(db, claimed.id, client.hosted(), endpoint.price_sheet_id, &client.retry_policy()).await?;
-        let worker = Worker {
-            client,
-            ..self.clone()
-        };
+        let worker = Worker { client, ..self.clone() };
         let result = worker.execute_bound(claimed, &endpoint, &items, tracker).await;
         let (retries, rate_limited) = worker.client.retry_counts();
         if retries > 0 {
@@ -220,7 +259,15 @@ impl Worker {
                 max_num_seqs: knobs.max_num_seqs,
                 enforce_eager: knobs.enforce_eager,
             };
-            match crate::launcher::start(&args, base_url, &self.client, self.preflight.launch_timeout).await {
+            match crate::launcher::start(
+                &args,
+                base_url,
+                &self.client,
+                self.preflight.launch_timeout,
+                Some(&self.ledger(run_id)),
+            )
+            .await
+            {
                 Ok(started) => {
                     let log = started.log_text();
                     let mut measured = read_startup_log(&log);
@@ -311,7 +358,16 @@ impl Worker {
             origin,
             base,
             tracker,
+            halt: self
+                .run
+                .as_ref()
+                .map(|r| r.halt())
+                .unwrap_or_else(|| tokio::sync::watch::channel(None).1),
+            drain_timeout: self.run.as_ref().map(|r| r.drain_timeout).unwrap_or_default(),
         };
+        if let Some(run) = &self.run {
+            run.start_measuring();
+        }
         let result = async {
             if !warmup.is_empty() {
                 match drive(&ctx, warmup).await? {
@@ -361,6 +417,27 @@ impl Worker {
             Err(e) => {
                 tracing::debug!(run = run_id, "no /metrics: {e}");
                 false
+            }
+        }
+    }
+}
+
+/// Run `inner` (a run's preparation, then its measurement) until it ends or, during the
+/// preparation (pre-flight, a model server loading), until a halt: then it is dropped, which
+/// stops a model server being started (its process group). Once measuring, the request loop
+/// handles a halt itself (drain, store, stop the model server), so it is awaited to its end.
+async fn until_halted(inner: impl Future<Output = Result<Stop, RunError>>, lease: &RunLease) -> Result<Stop, RunError> {
+    let mut halt = lease.halt();
+    tokio::pin!(inner);
+    let mut seen = None;
+    loop {
+        tokio::select! {
+            r = &mut inner => return r,
+            h = halted(&mut halt, seen), if seen.is_none() => {
+                if !lease.measuring() {
+                    return Ok(h.into());
+                }
+                seen = Some(h);
             }
         }
     }

@@ -1,10 +1,14 @@
-//! The run worker: takes queued runs from the database one at a time, checks the endpoint,
-//! drives the requests, stores every record as it goes, and closes the run with its summary.
+//! The run worker: claims queued runs from the database under leases (one measured run per GPU
+//! at a time, runs on different GPUs in parallel), checks the endpoint, drives the requests,
+//! stores every record as it goes, and closes the run with its summary; on shutdown it drains.
 
 mod drive;
 mod execute;
+mod lease;
 mod preflight;
 mod progress;
+mod queue;
 
 pub use execute::{RunError, Worker};
+pub use lease::{host_name, AfterDrain, Halt, LeaseSettings, Leases, Shutdown};
 pub use preflight::PreflightPolicy;

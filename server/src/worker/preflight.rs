@@ -58,7 +58,9 @@ pub async fn check(
             served.join(", ")
         )));
     };
-    let Some(max_len) = model.max_model_len.filter(|_| !client.hosted()) else { return Ok(()) };
+    let Some(max_len) = model.max_model_len.filter(|_| !client.hosted()) else {
+        return Ok(());
+    };
     check_context(client, base_url, spec, items, max_len).await
 }
 

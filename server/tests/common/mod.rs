@@ -6,7 +6,7 @@ use app::api::types::RunView;
 use serde_json::{json, Value};
 use server::serve::{self, OnRestart, Running, ServeOptions};
 use server::sim::SimConfig;
-use server::worker::PreflightPolicy;
+use server::worker::{LeaseSettings, PreflightPolicy};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
@@ -14,6 +14,14 @@ pub struct TestApp {
     pub running: Running,
     pub dir: tempfile::TempDir,
     pub http: reqwest::Client,
+}
+
+/// Short leases, so that tests see a dead worker's run taken over within seconds.
+pub fn test_lease() -> LeaseSettings {
+    LeaseSettings {
+        lease: Duration::from_secs(2),
+        drain_timeout: Duration::from_secs(5),
+    }
 }
 
 /// A simulator fast enough for tests.
@@ -41,6 +49,17 @@ pub async fn spawn_web(web: serve::WebOptions) -> TestApp {
 }
 
 pub async fn spawn_full(dir: tempfile::TempDir, sim: SimConfig, on_restart: OnRestart, web: serve::WebOptions) -> TestApp {
+    spawn_leased(dir, sim, on_restart, web, test_lease()).await
+}
+
+/// [`spawn_full`] with its own lease length and drain timeout.
+pub async fn spawn_leased(
+    dir: tempfile::TempDir,
+    sim: SimConfig,
+    on_restart: OnRestart,
+    web: serve::WebOptions,
+    lease: LeaseSettings,
+) -> TestApp {
     let tls = web.tls.is_some();
     let running = serve::start(ServeOptions {
         addr: "127.0.0.1:0".parse().expect("addr"),
@@ -55,6 +74,7 @@ pub async fn spawn_full(dir: tempfile::TempDir, sim: SimConfig, on_restart: OnRe
             launch_attempts: 3,
         },
         web,
+        lease,
     })
     .await
     .expect("app starts");
@@ -70,6 +90,14 @@ pub async fn spawn_full(dir: tempfile::TempDir, sim: SimConfig, on_restart: OnRe
         ("vic", "viewer"),
         ("rev2", "reviewer"),
     ] {
+        // A restart on the same database finds them there.
+        if app::db::users::credentials(&app.running.state.db, name)
+            .await
+            .expect("user")
+            .is_some()
+        {
+            continue;
+        }
         app::api::accounts::create_user(&app.running.state.db, name, role, PASSWORD)
             .await
             .expect("user");

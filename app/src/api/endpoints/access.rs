@@ -117,7 +117,10 @@ impl Header {
                 "the value of {name} holds control or non-ASCII characters, or is longer than {MAX_KEY_LEN}"
             ));
         }
-        Ok(Header { name: lower, value: value.to_string() })
+        Ok(Header {
+            name: lower,
+            value: value.to_string(),
+        })
     }
 }
 
@@ -152,8 +155,7 @@ pub fn check_ca_pem(text: &str) -> Result<Option<String>, String> {
     }
     if !t.contains("-----BEGIN CERTIFICATE-----") {
         return Err(
-            "paste the CA certificate in PEM form (-----BEGIN CERTIFICATE----- …), or the server's own self-signed certificate"
-                .into(),
+            "paste the CA certificate in PEM form (-----BEGIN CERTIFICATE----- …), or the server's own self-signed certificate".into(),
         );
     }
     if t.contains("PRIVATE KEY-----") {
@@ -353,7 +355,10 @@ mod tests {
 
     #[test]
     fn a_key_is_trimmed_and_a_pasted_bearer_prefix_dropped() {
-        assert_eq!(ApiKey::parse("  Bearer sk-abc  ").expect("ok").map(|k| k.expose().to_string()), Some("sk-abc".into()));
+        assert_eq!(
+            ApiKey::parse("  Bearer sk-abc  ").expect("ok").map(|k| k.expose().to_string()),
+            Some("sk-abc".into())
+        );
         assert_eq!(ApiKey::parse("").expect("empty"), None);
         let e = ApiKey::parse("sk-secret with-space").expect_err("space");
         assert!(!e.contains("secret"), "the key is not echoed: {e}");
@@ -388,9 +393,13 @@ mod tests {
     #[test]
     fn a_ca_must_be_a_pem_certificate_and_never_a_key() {
         assert_eq!(check_ca_pem(" ").expect("empty"), None);
-        assert!(check_ca_pem("-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----").expect("pem").is_some());
+        assert!(check_ca_pem("-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----")
+            .expect("pem")
+            .is_some());
         assert!(check_ca_pem("MIIB").is_err());
-        assert!(check_ca_pem("-----BEGIN CERTIFICATE-----\n-----BEGIN PRIVATE KEY-----").expect_err("key").contains("private key"));
+        assert!(check_ca_pem("-----BEGIN CERTIFICATE-----\n-----BEGIN PRIVATE KEY-----")
+            .expect_err("key")
+            .contains("private key"));
     }
 
     #[test]

@@ -147,7 +147,11 @@ pub fn AccessFields(
 /// Change an endpoint's key, headers, certificate, hosted flag, price sheet or retries. The
 /// endpoint is checked with the new settings before they are stored.
 #[component]
-pub fn ChangeAccess(eps: Vec<EndpointView>, change: ServerAction<SetEndpointAccess>, sheets: Resource<Vec<(i64, String)>>) -> impl IntoView {
+pub fn ChangeAccess(
+    eps: Vec<EndpointView>,
+    change: ServerAction<SetEndpointAccess>,
+    sheets: Resource<Vec<(i64, String)>>,
+) -> impl IntoView {
     let error: Signal<Option<AppError>> = Signal::derive(move || change.value().get().and_then(Result::err));
     let choices: Vec<EndpointView> = eps.into_iter().filter(|e| !e.builtin).collect();
     if choices.is_empty() {

@@ -1,0 +1,440 @@
+//! Runs under leases. A worker claims a run with one conditional UPDATE that writes its lease
+//! (owner, host, pid, expiry), renews it every few seconds, and gives it up when the run ends or
+//! the worker drains. Only a run whose lease expired is taken over. Expiry times are unix seconds
+//! from the database's clock, so workers on machines whose clocks differ agree.
+//!
+//! One measured run per GPU: a run is claimed only while no other run on an endpoint with the
+//! same host (`endpoint_gpus`, see migration 0011) is `running`, whatever that run's lease: a run
+//! whose holder died may still have its model server on the GPU until it is taken over or ends.
+//! Hosted endpoints take no lock.
+//!
+//! For Postgres, the sub-select of [`claim_next`] becomes `... FOR UPDATE SKIP LOCKED`; the rest
+//! of the statement stays as it is.
+
+use super::error::{json, DbResult};
+use super::runs::Claimed;
+use super::Db;
+
+/// Now, in unix seconds, by the database's clock.
+pub(crate) const NOW: &str = "CAST(strftime('%s', 'now') AS INTEGER)";
+
+/// A worker process as its leases name it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Holder {
+    /// Unique per process: host, pid and a random part.
+    pub owner: String,
+    pub host: String,
+    pub pid: u32,
+}
+
+/// No other run on the run's GPU is running (`alias` names the candidate run).
+fn gpu_free(alias: &str) -> String {
+    format!(
+        "NOT EXISTS (SELECT 1 FROM endpoint_gpus g JOIN endpoint_gpus og ON og.gpu = g.gpu \
+         JOIN runs o ON o.endpoint_id = og.endpoint_id \
+         WHERE g.endpoint_id = {alias}.endpoint_id AND o.status = 'running' AND o.id <> {alias}.id)"
+    )
+}
+
+/// The lease written by a claim (binds: owner, host, pid, seconds).
+fn lease_set() -> String {
+    format!(
+        "status = 'running', started_at = COALESCE(started_at, strftime('%Y-%m-%dT%H:%M:%SZ', 'now')), \
+         resumed = (resumed OR status = 'running'), \
+         takeovers = takeovers + (status = 'running'), \
+         takeover_note = CASE WHEN status = 'running' THEN \
+             'taken over at ' || strftime('%Y-%m-%dT%H:%M:%SZ', 'now') || ' from ' || COALESCE(lease_host, 'an unknown host') \
+             || ' (pid ' || COALESCE(lease_pid, '?') || '), whose lease had expired' ELSE takeover_note END, \
+         lease_takeover = (status = 'running'), \
+         lease_owner = ?, lease_host = ?, lease_pid = ?, lease_expires_at = {NOW} + ?"
+    )
+}
+
+const RETURNING: &str = "RETURNING id, spec, simulated, resumed, lease_takeover, takeover_note";
+
+type ClaimRow = (i64, String, bool, bool, bool, Option<String>);
+
+fn claimed(row: Option<ClaimRow>) -> DbResult<Option<Claimed>> {
+    row.map(|(id, spec, simulated, resumed, takeover, note)| {
+        Ok(Claimed {
+            id,
+            spec: json("run spec", &spec)?,
+            simulated,
+            resumed,
+            taken_over: if takeover { note } else { None },
+        })
+    })
+    .transpose()
+}
+
+/// Claim the oldest run that is queued (or, with `takeover`, running under an expired lease and
+/// not asked to cancel) whose GPU is free, under a lease of `seconds`.
+pub async fn claim_next(db: &Db, who: &Holder, seconds: i64, takeover: bool) -> DbResult<Option<Claimed>> {
+    let sql = format!(
+        "UPDATE runs SET {} WHERE id = (SELECT r.id FROM runs r \
+         WHERE (r.status = 'queued' OR (? AND r.status = 'running' AND r.cancel_requested = 0 AND COALESCE(r.lease_expires_at, 0) < {NOW})) \
+         AND {} ORDER BY r.id LIMIT 1) {RETURNING}",
+        lease_set(),
+        gpu_free("r")
+    );
+    let row: Option<ClaimRow> = sqlx::query_as(&sql)
+        .bind(&who.owner)
+        .bind(&who.host)
+        .bind(who.pid)
+        .bind(seconds)
+        .bind(takeover)
+        .fetch_optional(db)
+        .await?;
+    claimed(row)
+}
+
+/// Claim one queued run (the CLI runs the run it queued). `None` if another worker took it first
+/// or its GPU is busy (then it is still `queued`).
+pub async fn claim(db: &Db, id: i64, who: &Holder, seconds: i64) -> DbResult<Option<Claimed>> {
+    let sql = format!(
+        "UPDATE runs SET {} WHERE id = ? AND status = 'queued' AND {} {RETURNING}",
+        lease_set(),
+        gpu_free("runs")
+    );
+    let row: Option<ClaimRow> = sqlx::query_as(&sql)
+        .bind(&who.owner)
+        .bind(&who.host)
+        .bind(who.pid)
+        .bind(seconds)
+        .bind(id)
+        .fetch_optional(db)
+        .await?;
+    claimed(row)
+}
+
+/// Extend the lease by `seconds` from now. False when the lease is no longer this owner's (it
+/// expired and was taken over, or the run was closed by someone else).
+pub async fn renew(db: &Db, id: i64, owner: &str, seconds: i64) -> DbResult<bool> {
+    let r = sqlx::query(&format!(
+        "UPDATE runs SET lease_expires_at = {NOW} + ? WHERE id = ? AND lease_owner = ? AND status = 'running'"
+    ))
+    .bind(seconds)
+    .bind(id)
+    .bind(owner)
+    .execute(db)
+    .await?;
+    Ok(r.rows_affected() == 1)
+}
+
+/// Give a drained run back to the queue (marked resumed) and drop the lease: any worker resumes
+/// it, skipping the requests already stored. False if the lease was not this owner's.
+pub async fn release(db: &Db, id: i64, owner: &str) -> DbResult<bool> {
+    let r = sqlx::query(
+        "UPDATE runs SET status = 'queued', resumed = 1, lease_owner = NULL, lease_expires_at = NULL, lease_takeover = 0 \
+         WHERE id = ? AND lease_owner = ? AND status = 'running'",
+    )
+    .bind(id)
+    .bind(owner)
+    .execute(db)
+    .await?;
+    Ok(r.rows_affected() == 1)
+}
+
+/// Mark a queued run `interrupted` (a `bakeoff run` stopped with Ctrl-C before it started it).
+pub async fn interrupt_queued(db: &Db, id: i64) -> DbResult<bool> {
+    let r = sqlx::query(
+        "UPDATE runs SET status = 'interrupted', finished_at = strftime('%Y-%m-%dT%H:%M:%SZ', 'now') WHERE id = ? AND status = 'queued'",
+    )
+    .bind(id)
+    .execute(db)
+    .await?;
+    Ok(r.rows_affected() == 1)
+}
+
+/// Mark runs whose lease expired `interrupted`, keeping everything stored (`--on-restart
+/// interrupt`). Returns their ids.
+pub async fn interrupt_expired(db: &Db) -> DbResult<Vec<i64>> {
+    Ok(sqlx::query_scalar(&format!(
+        "UPDATE runs SET status = 'interrupted', finished_at = strftime('%Y-%m-%dT%H:%M:%SZ', 'now'), lease_expires_at = NULL \
+         WHERE status = 'running' AND COALESCE(lease_expires_at, 0) < {NOW} RETURNING id"
+    ))
+    .fetch_all(db)
+    .await?)
+}
+
+/// Cancel runs asked to cancel whose holder stopped renewing its lease (nobody else will see the
+/// flag). Returns their ids.
+pub async fn cancel_abandoned(db: &Db) -> DbResult<Vec<i64>> {
+    Ok(sqlx::query_scalar(&format!(
+        "UPDATE runs SET status = 'cancelled', finished_at = strftime('%Y-%m-%dT%H:%M:%SZ', 'now'), lease_expires_at = NULL \
+         WHERE status = 'running' AND cancel_requested = 1 AND COALESCE(lease_expires_at, 0) < {NOW} RETURNING id"
+    ))
+    .fetch_all(db)
+    .await?)
+}
+
+/// A run another worker holds.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HeldRun {
+    pub run_id: i64,
+    pub host: Option<String>,
+    pub pid: Option<i64>,
+    /// Seconds until the lease expires (negative: expired that long ago; `None`: no lease).
+    pub expires_in_s: Option<i64>,
+}
+
+/// Runs `running` under a lease that is not `owner`'s.
+pub async fn held_by_others(db: &Db, owner: &str) -> DbResult<Vec<HeldRun>> {
+    type HeldRow = (i64, Option<String>, Option<i64>, Option<i64>);
+    let rows: Vec<HeldRow> = sqlx::query_as(&format!(
+        "SELECT id, lease_host, lease_pid, lease_expires_at - {NOW} FROM runs \
+         WHERE status = 'running' AND lease_owner IS NOT ? ORDER BY id"
+    ))
+    .bind(owner)
+    .fetch_all(db)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(run_id, host, pid, expires_in_s)| HeldRun {
+            run_id,
+            host,
+            pid,
+            expires_in_s,
+        })
+        .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::db::{connect, datasets, endpoints, runs};
+    use crate::domain::dataset::DatasetItem;
+    use crate::domain::spec::LaunchForm;
+    use crate::domain::status::RunStatus;
+
+    async fn fresh() -> (tempfile::TempDir, Db) {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let db = connect(&dir.path().join("t.db")).await.expect("connect + migrate");
+        (dir, db)
+    }
+
+    fn worker(name: &str) -> Holder {
+        Holder {
+            owner: format!("{name}/7/abc"),
+            host: name.into(),
+            pid: 7,
+        }
+    }
+
+    async fn dataset(db: &Db) -> i64 {
+        let items = vec![DatasetItem {
+            custom_id: "a".into(),
+            url: "/v1/completions".into(),
+            body: serde_json::json!({"prompt": "a"}),
+        }];
+        datasets::insert(
+            db,
+            datasets::NewDataset {
+                name: "d",
+                description: "",
+                source: "test",
+                builtin: false,
+                answer_schema: None,
+                rubric: None,
+                items: &items,
+            },
+        )
+        .await
+        .expect("dataset")
+    }
+
+    async fn queue(db: &Db, endpoint: i64, dataset: i64) -> i64 {
+        let spec = LaunchForm {
+            endpoint_id: endpoint.to_string(),
+            dataset_id: dataset.to_string(),
+            model: "m".into(),
+            requests: "1".into(),
+            concurrency: "1".into(),
+            ..Default::default()
+        }
+        .parse()
+        .expect("spec");
+        runs::insert(db, &spec, false, None).await.expect("run")
+    }
+
+    async fn expire(db: &Db, id: i64) {
+        sqlx::query("UPDATE runs SET lease_expires_at = 0 WHERE id = ?")
+            .bind(id)
+            .execute(db)
+            .await
+            .expect("expire");
+    }
+
+    async fn claim_ids(db: &Db, who: &Holder) -> Vec<i64> {
+        let mut ids = Vec::new();
+        while let Some(c) = claim_next(db, who, 30, true).await.expect("claim") {
+            ids.push(c.id);
+        }
+        ids
+    }
+
+    #[tokio::test]
+    async fn the_gpu_of_an_endpoint_is_its_host_and_hosted_endpoints_have_none() {
+        let (_d, db) = fresh().await;
+        let mut ids = Vec::new();
+        for url in [
+            "http://gpu-a:8000",
+            "https://gpu-a/vllm",
+            "http://[fd00::7]:8443/p",
+            "http://10.0.0.5",
+        ] {
+            ids.push(endpoints::insert(&db, url, url, false, &[]).await.expect("endpoint"));
+        }
+        let hosted = endpoints::insert(&db, "hosted", "https://api.example.com/v1", false, &[])
+            .await
+            .expect("endpoint");
+        sqlx::query("UPDATE endpoints SET hosted = 1 WHERE id = ?")
+            .bind(hosted)
+            .execute(&db)
+            .await
+            .expect("hosted");
+        ids.push(hosted);
+        let mut gpus = Vec::new();
+        for id in ids {
+            let gpu: Option<String> = sqlx::query_scalar("SELECT gpu FROM endpoint_gpus WHERE endpoint_id = ?")
+                .bind(id)
+                .fetch_one(&db)
+                .await
+                .expect("gpu");
+            gpus.push(gpu);
+        }
+        let want = ["gpu-a", "gpu-a", "[fd00::7]", "10.0.0.5"].map(|g| Some(g.to_string()));
+        assert_eq!(gpus[..4], want);
+        assert_eq!(gpus[4], None);
+    }
+
+    #[tokio::test]
+    async fn one_run_at_a_time_per_gpu_host_and_different_gpus_in_parallel() {
+        let (_d, db) = fresh().await;
+        let d = dataset(&db).await;
+        let a1 = endpoints::insert(&db, "a1", "http://gpu-a:8000", false, &[])
+            .await
+            .expect("endpoint");
+        let a2 = endpoints::insert(&db, "a2", "http://gpu-a:8001", false, &[])
+            .await
+            .expect("endpoint");
+        let b = endpoints::insert(&db, "b", "http://gpu-b:8000", false, &[])
+            .await
+            .expect("endpoint");
+        let h = endpoints::insert(&db, "h", "https://api.example.com/v1", false, &[])
+            .await
+            .expect("endpoint");
+        sqlx::query("UPDATE endpoints SET hosted = 1 WHERE id = ?")
+            .bind(h)
+            .execute(&db)
+            .await
+            .expect("hosted");
+        let r1 = queue(&db, a1, d).await;
+        let r2 = queue(&db, a2, d).await;
+        let r3 = queue(&db, b, d).await;
+        let r4 = queue(&db, h, d).await;
+        let r5 = queue(&db, h, d).await;
+        let w = worker("w");
+        assert_eq!(claim_ids(&db, &w).await, vec![r1, r3, r4, r5], "gpu-a is busy with run {r1}");
+        // Another worker (the CLI) cannot claim r2 either while r1 runs.
+        assert!(claim(&db, r2, &worker("cli"), 30).await.expect("claim").is_none());
+        // Even with its lease expired, r1 keeps the GPU until it is taken over or ends.
+        expire(&db, r1).await;
+        assert_eq!(claim_ids(&db, &worker("v")).await, vec![r1], "taken over, r2 still waits");
+        assert!(runs::finish(&db, r1, "v/7/abc", RunStatus::Completed, None, None)
+            .await
+            .expect("finish"));
+        assert_eq!(claim(&db, r2, &worker("cli"), 30).await.expect("claim").map(|c| c.id), Some(r2));
+    }
+
+    #[tokio::test]
+    async fn a_live_lease_is_never_taken_over_and_only_its_holder_renews_or_closes_the_run() {
+        let (_d, db) = fresh().await;
+        let d = dataset(&db).await;
+        let e = endpoints::insert(&db, "e", "http://gpu:8000", false, &[]).await.expect("endpoint");
+        let r = queue(&db, e, d).await;
+        let (a, b) = (worker("a"), worker("b"));
+        let first = claim_next(&db, &a, 30, true).await.expect("claim").expect("queued");
+        assert!(!first.resumed && first.taken_over.is_none());
+        assert!(claim_next(&db, &b, 30, true).await.expect("claim").is_none(), "live lease");
+        assert!(!renew(&db, r, &b.owner, 30).await.expect("renew"));
+        assert!(!runs::finish(&db, r, &b.owner, RunStatus::Failed, None, None).await.expect("finish"));
+        assert!(renew(&db, r, &a.owner, 30).await.expect("renew"));
+
+        expire(&db, r).await;
+        assert!(
+            claim_next(&db, &b, 30, false).await.expect("claim").is_none(),
+            "no take-over without resume"
+        );
+        let taken = claim_next(&db, &b, 30, true).await.expect("claim").expect("expired");
+        assert!(taken.resumed);
+        assert!(taken.taken_over.as_deref().is_some_and(|n| n.contains("from a (pid 7)")));
+        // The old holder finds out at its next renewal, and can close nothing.
+        assert!(!renew(&db, r, &a.owner, 30).await.expect("renew"));
+        assert!(!release(&db, r, &a.owner).await.expect("release"));
+        assert!(!runs::finish(&db, r, &a.owner, RunStatus::Completed, None, None)
+            .await
+            .expect("finish"));
+        let view = runs::get(&db, r).await.expect("run");
+        assert_eq!((view.status, view.takeovers), (RunStatus::Running, 1));
+        assert_eq!(view.worker.as_deref(), Some("b (pid 7)"));
+    }
+
+    #[tokio::test]
+    async fn a_drained_run_goes_back_to_the_queue_for_any_worker() {
+        let (_d, db) = fresh().await;
+        let d = dataset(&db).await;
+        let e = endpoints::insert(&db, "e", "http://gpu:8000", false, &[]).await.expect("endpoint");
+        let r = queue(&db, e, d).await;
+        let (a, b) = (worker("a"), worker("b"));
+        claim_next(&db, &a, 30, true).await.expect("claim").expect("queued");
+        assert!(release(&db, r, &a.owner).await.expect("release"));
+        assert_eq!(runs::status(&db, r).await.expect("status"), RunStatus::Queued);
+        let again = claim_next(&db, &b, 30, false).await.expect("claim").expect("queued again");
+        assert!(again.resumed && again.taken_over.is_none(), "a resume, not a take-over");
+    }
+
+    #[tokio::test]
+    async fn cancelling_a_run_whose_worker_died_takes_effect_once_its_lease_expires() {
+        let (_d, db) = fresh().await;
+        let d = dataset(&db).await;
+        let e = endpoints::insert(&db, "e", "http://gpu:8000", false, &[]).await.expect("endpoint");
+        let r = queue(&db, e, d).await;
+        claim_next(&db, &worker("dead"), 30, true).await.expect("claim").expect("queued");
+        assert_eq!(runs::request_cancel(&db, r).await.expect("cancel"), RunStatus::Running, "asked");
+        assert!(cancel_abandoned(&db).await.expect("sweep").is_empty(), "the lease is still live");
+        expire(&db, r).await;
+        assert!(
+            claim_next(&db, &worker("w"), 30, true).await.expect("claim").is_none(),
+            "not resumed: cancel asked"
+        );
+        assert_eq!(cancel_abandoned(&db).await.expect("sweep"), vec![r]);
+        assert_eq!(runs::status(&db, r).await.expect("status"), RunStatus::Cancelled);
+
+        // Asked after the lease expired: cancelled at once.
+        let r2 = queue(&db, e, d).await;
+        claim_next(&db, &worker("dead"), 30, true).await.expect("claim").expect("queued");
+        expire(&db, r2).await;
+        assert_eq!(runs::request_cancel(&db, r2).await.expect("cancel"), RunStatus::Cancelled);
+    }
+
+    #[tokio::test]
+    async fn a_start_up_sees_the_other_live_workers_and_their_runs() {
+        let (_d, db) = fresh().await;
+        let d = dataset(&db).await;
+        let e = endpoints::insert(&db, "e", "http://gpu:8000", false, &[]).await.expect("endpoint");
+        let r = queue(&db, e, d).await;
+        let (a, b) = (worker("a"), worker("b"));
+        crate::db::workers::beat(&db, &a, "serve").await.expect("beat");
+        claim_next(&db, &a, 30, true).await.expect("claim").expect("queued");
+        let others = crate::db::workers::others(&db, &b.owner, 30).await.expect("others");
+        assert_eq!(others.iter().map(|w| (w.host.as_str(), w.pid)).collect::<Vec<_>>(), vec![("a", 7)]);
+        assert!(crate::db::workers::others(&db, &a.owner, 30).await.expect("others").is_empty());
+        let held = held_by_others(&db, &b.owner).await.expect("held");
+        assert_eq!(held.len(), 1);
+        assert_eq!((held[0].run_id, held[0].host.as_deref()), (r, Some("a")));
+        assert!(held[0].expires_in_s.is_some_and(|s| s > 0));
+        crate::db::workers::leave(&db, &a.owner).await.expect("leave");
+        assert!(crate::db::workers::others(&db, &b.owner, 30).await.expect("others").is_empty());
+    }
+}
