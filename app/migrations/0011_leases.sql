@@ -35,7 +35,8 @@ CREATE TABLE workers (
     host       TEXT NOT NULL,
     pid        INTEGER NOT NULL,
     started_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now')),
-    seen_at    INTEGER NOT NULL          -- unix seconds, the database's clock
+    seen_at    INTEGER NOT NULL,         -- unix seconds, the database's clock
+    sim_url    TEXT                      -- its built-in simulator, if it runs one
 );
 
 -- Model servers a worker started for a run (managed launches), written when the process is

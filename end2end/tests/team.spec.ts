@@ -31,16 +31,18 @@ test("an expired session lands on the log-in page and comes back after it", asyn
   // The session ends on the server (as after the idle limit); the page is still open.
   const r = await page.request.post("/api/logout", { headers: { Origin: base.origin } });
   expect(r.status()).toBeLessThan(400);
-  // The next call the page makes finds no session: the browser goes to the log-in page.
+  // The next call the page makes finds no session: the browser goes to the log-in page, with the
+  // page to come back to (the one it was on, or the one it was going to).
   await page.getByRole("link", { name: "Datasets" }).click();
-  await expect(page).toHaveURL(/\/login\?next=%2Fdatasets/);
+  await expect(page).toHaveURL(/\/login\?next=%2F(datasets|costs)$/);
+  const next = decodeURIComponent(new URL(page.url()).searchParams.get("next")!);
   await hydrated(page);
   await expect(page.getByRole("heading", { name: "Log in" })).toBeVisible();
   await expect(page.locator("body")).not.toContainText("unknown variant");
   await page.getByLabel("User name").fill(ADMIN);
   await page.getByLabel("Password").fill(process.env.E2E_PASSWORD ?? "e2e password 123");
   await page.getByRole("button", { name: "Log in" }).click();
-  await expect(page).toHaveURL(/\/datasets$/);
+  await expect(page).toHaveURL(new RegExp(`${next}$`));
   await expect(page.locator("header")).toContainText(`${ADMIN} (admin)`);
 });
 

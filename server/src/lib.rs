@@ -2,6 +2,7 @@
 //! and the built-in vLLM simulator.
 
 pub mod auth;
+pub mod builtin_sim;
 pub mod chunk;
 pub mod cli;
 pub mod client;

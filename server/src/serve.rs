@@ -5,7 +5,7 @@ use crate::client::{Client, EndpointPolicy};
 use crate::demo;
 use crate::probe::HttpProbe;
 use crate::rest;
-use crate::sim::{self, SimConfig, SimHandle};
+use crate::sim::{SimConfig, SimHandle};
 use crate::upload::{import_form, upload_form, MAX_UPLOAD_BYTES};
 use crate::worker::{AfterDrain, LeaseSettings, Leases, PreflightPolicy, Shutdown, Worker};
 use anyhow::Context as _;
@@ -59,8 +59,8 @@ pub struct ServeOptions {
 pub struct Running {
     pub addr: SocketAddr,
     pub state: AppState,
-    /// The simulator this process started (`None` when another Bakeoff process's simulator
-    /// already serves the built-in endpoint, or with `--no-sim`).
+    /// The simulator this process started (`None` with `--no-sim`). When another Bakeoff
+    /// process's simulator held `--sim-addr`, this one is a standby on a free port.
     pub sim: Option<SimHandle>,
     /// Serving https (`--tls-cert`).
     pub tls: bool,
@@ -68,6 +68,7 @@ pub struct Running {
     pub leases: Leases,
     shutdown: Shutdown,
     worker: tokio::sync::Mutex<Option<tokio::task::JoinHandle<()>>>,
+    client: Client,
 }
 
 impl Running {
@@ -75,6 +76,10 @@ impl Running {
     /// to the drain timeout) and store them; put each run in progress back in the queue, its
     /// lease released; stop their model servers. Returns when all that is done.
     pub async fn drain(&self) {
+        if let Some(sim) = &self.sim {
+            let within = self.leases.settings.seconds() + 1;
+            crate::builtin_sim::hand_over(&self.state, &self.client, sim, self.leases.owner(), within).await;
+        }
         self.shutdown.trigger();
         if let Some(task) = self.worker.lock().await.take() {
             if let Err(e) = task.await {
@@ -157,11 +162,16 @@ pub async fn start(opts: ServeOptions) -> anyhow::Result<Running> {
     state.web = Arc::new(opts.web.web.clone());
     app::api::accounts::warm_up_login().await;
     let sim = match opts.sim {
-        Some((config, addr)) => start_simulator(&state, &client, config, addr).await?,
+        Some((config, addr)) => Some(crate::builtin_sim::start(&state, &client, config, addr).await?),
         None => None,
     };
     let (leases, shutdown) = Leases::new(opts.lease, AfterDrain::Requeue, opts.on_restart == OnRestart::Resume);
     announce_other_workers(&state, &leases).await?;
+    db::workers::beat(&state.db, &leases.holder, "serve").await?;
+    if let Some(h) = &sim {
+        db::workers::set_sim_url(&state.db, leases.owner(), &h.base_url()).await?;
+        crate::builtin_sim::watch(state.clone(), client.clone(), h);
+    }
     if opts.on_restart == OnRestart::Interrupt {
         let ids = db::leases::interrupt_expired(&state.db).await?;
         if !ids.is_empty() {
@@ -180,7 +190,7 @@ pub async fn start(opts: ServeOptions) -> anyhow::Result<Running> {
     if let Some(h) = &sim {
         client.endpoint_policy().allow_builtin(h.addr);
     }
-    let worker = Worker::new(state.clone(), client, opts.preflight, leases.clone());
+    let worker = Worker::new(state.clone(), client.clone(), opts.preflight, leases.clone());
     let worker = tokio::spawn(worker.run_forever());
     tokio::spawn(crate::auth::purge_sessions_forever(state.clone()));
 
@@ -215,38 +225,8 @@ pub async fn start(opts: ServeOptions) -> anyhow::Result<Running> {
         leases,
         shutdown,
         worker: tokio::sync::Mutex::new(Some(worker)),
+        client,
     })
-}
-
-/// The built-in simulator on `addr`, registered as the built-in endpoint. When `addr` is taken:
-/// by another Bakeoff process's simulator (a second `serve` on this database), that one is used
-/// and the endpoint left as it is; by anything else, a free port is used instead.
-async fn start_simulator(state: &AppState, client: &Client, config: SimConfig, addr: SocketAddr) -> anyhow::Result<Option<SimHandle>> {
-    let handle = match sim::start(config.clone(), addr).await {
-        Ok(h) => h,
-        Err(e) => {
-            let url = format!("http://{addr}");
-            client.endpoint_policy().allow_builtin(addr);
-            if let Ok(report) = client.models(&url).await.map_err(|e| e.to_string()) {
-                if report.simulated {
-                    tracing::info!("built-in vLLM simulator: another Bakeoff process's simulator answers on {addr}; using it");
-                    if !db::endpoints::find_by_url(&state.db, &url).await?.is_some_and(|e| e.builtin) {
-                        db::endpoints::upsert_builtin(&state.db, demo::SIM_ENDPOINT_NAME, &url, &report.models).await?;
-                    }
-                    return Ok(None);
-                }
-            }
-            tracing::warn!("simulator: cannot listen on {addr} ({e}); using a free port instead");
-            sim::start(config, SocketAddr::new(addr.ip(), 0))
-                .await
-                .context("starting the built-in simulator")?
-        }
-    };
-    demo::register_simulator(&state.db, &handle)
-        .await
-        .context("registering the simulator")?;
-    tracing::info!("built-in vLLM simulator (simulated results) on {}", handle.base_url());
-    Ok(Some(handle))
 }
 
 /// Say at start-up which other workers share this database and which runs they hold: they keep

@@ -25,6 +25,17 @@ pub async fn beat(db: &Db, who: &Holder, kind: &str) -> DbResult<()> {
     Ok(())
 }
 
+/// Where this worker's built-in simulator listens (another serve may point the built-in
+/// endpoint there).
+pub async fn set_sim_url(db: &Db, owner: &str, url: &str) -> DbResult<()> {
+    sqlx::query("UPDATE workers SET sim_url = ? WHERE id = ?")
+        .bind(url)
+        .bind(owner)
+        .execute(db)
+        .await?;
+    Ok(())
+}
+
 /// A clean stop: this worker is gone.
 pub async fn leave(db: &Db, owner: &str) -> DbResult<()> {
     sqlx::query("DELETE FROM workers WHERE id = ?").bind(owner).execute(db).await?;
@@ -39,12 +50,14 @@ pub struct WorkerRow {
     pub pid: i64,
     pub started_at: String,
     pub seen_s_ago: i64,
+    pub sim_url: Option<String>,
 }
 
 /// Workers other than `owner` seen within the last `within_s` seconds.
 pub async fn others(db: &Db, owner: &str, within_s: i64) -> DbResult<Vec<WorkerRow>> {
-    let rows: Vec<(String, String, i64, String, i64)> = sqlx::query_as(&format!(
-        "SELECT kind, host, pid, started_at, {NOW} - seen_at FROM workers WHERE id <> ? AND seen_at >= {NOW} - ? ORDER BY started_at"
+    type WorkerTuple = (String, String, i64, String, i64, Option<String>);
+    let rows: Vec<WorkerTuple> = sqlx::query_as(&format!(
+        "SELECT kind, host, pid, started_at, {NOW} - seen_at, sim_url FROM workers WHERE id <> ? AND seen_at >= {NOW} - ? ORDER BY started_at"
     ))
     .bind(owner)
     .bind(within_s)
@@ -52,12 +65,13 @@ pub async fn others(db: &Db, owner: &str, within_s: i64) -> DbResult<Vec<WorkerR
     .await?;
     Ok(rows
         .into_iter()
-        .map(|(kind, host, pid, started_at, seen_s_ago)| WorkerRow {
+        .map(|(kind, host, pid, started_at, seen_s_ago, sim_url)| WorkerRow {
             kind,
             host,
             pid,
             started_at,
             seen_s_ago,
+            sim_url,
         })
         .collect())
 }

@@ -170,6 +170,33 @@ pub fn hands_task_back(text: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    #[test]
+    fn checks_read_the_answer_not_inlined_thinking() {
+        let mut r = crate::domain::record::RequestRecord {
+            idx: 0,
+            custom_id: "a".into(),
+            warmup: false,
+            outcome: crate::domain::status::Outcome::Ok,
+            http_status: Some(200),
+            error: None,
+            finish_reason: Some("stop".into()),
+            prompt_tokens: None,
+            completion_tokens: None,
+            scheduled: None,
+            sent: std::time::Duration::ZERO,
+            ttft: None,
+            e2e: std::time::Duration::ZERO,
+            content_chunks: 0,
+            itl: vec![],
+            response: "<think>maybe {\"recommendation\": \"No\"}</think>{\"recommendation\": \"Yes\"}".into(),
+            reasoning: None,
+        };
+        let c = check_answer(&r, &Default::default(), None);
+        assert_eq!(c.recommendation.as_deref(), Some("Yes"));
+        r.response = "<think>{\"recommendation\": \"No\"}</think>I cannot decide.".into();
+        let c = check_answer(&r, &Default::default(), None);
+        assert_eq!(c.json_form, None, "the JSON in the thinking is not the answer's");
+    }
 
     #[test]
     fn bare_fenced_and_prose_json_are_found_and_told_apart() {
@@ -336,12 +363,15 @@ pub fn check_answer(
     rubric: &super::rubric::Rubric,
     schema: Option<&dyn Fn(&Value) -> Vec<String>>,
 ) -> AnswerCheck {
-    let found = extract_json(&r.response);
+    // The answer as a reviewer sees it: thinking inlined in the content (`<think>...</think>`)
+    // is not the answer, and a JSON inside it must not be checked as if it were.
+    let answer = without_reasoning(&r.response);
+    let found = extract_json(answer);
     let mut c = AnswerCheck {
         custom_id: r.custom_id.clone(),
         json_form: found.as_ref().map(|f| f.0),
         truncated: r.outcome == super::status::Outcome::Truncated,
-        handback: found.is_none() && hands_task_back(&r.response),
+        handback: found.is_none() && hands_task_back(answer),
         ..Default::default()
     };
     if let Some((_, v)) = &found {

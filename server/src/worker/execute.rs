@@ -1,18 +1,15 @@
 //! Taking a run from the queue to its summary.
 
 use super::drive::{self, drive, Stop};
-use super::lease::{halted, AfterDrain, Leases, RunLease};
+use super::lease::{until_halted, AfterDrain, Leases, RunLease};
 use super::preflight::{self, PreflightPolicy};
 use super::progress::Tracker;
 use crate::client::Client;
 use app::db::{self, runs::Claimed, DbError};
-use app::domain::integrity::{assess, IntegrityInput};
 use app::domain::metrics::parse_vllm_metrics;
 use app::domain::schedule::plan;
 use app::domain::status::RunStatus;
-use app::domain::summary::summarize;
 use app::state::AppState;
-use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -122,47 +119,6 @@ impl Worker {
             run_id,
             host: self.leases.holder.host.clone(),
         }
-    }
-
-    /// The run's summary from its stored records, with the integrity checks; the answers'
-    /// quality checks are stored on the way. `None` without records.
-    pub(super) async fn summarize_stored(&self, claimed: &Claimed, client_cpu_s: Option<f64>) -> Option<app::domain::summary::RunSummary> {
-        let id = claimed.id;
-        let load_time = db::planning::launches(&self.state.db, id)
-            .await
-            .ok()
-            .and_then(|ls| ls.iter().rev().find(|l| l.outcome == "ready").and_then(|l| l.load_time_s));
-        let records = match db::records::for_run(&self.state.db, id).await {
-            Ok(r) => r,
-            Err(e) => {
-                tracing::error!(run = id, "could not load records for the summary: {e}");
-                Vec::new()
-            }
-        };
-        if records.is_empty() {
-            return None;
-        }
-        let mut s = summarize(&records);
-        s.model_load_time_s = load_time;
-        let series = db::metrics::for_run(&self.state.db, id).await.unwrap_or_default();
-        let generation: Vec<f64> = series.iter().filter_map(|m| m.generation_tokens_total).collect();
-        s.integrity = Some(assess(&IntegrityInput {
-            records: &records,
-            target_rate: claimed.spec.load.rate,
-            concurrency: claimed.spec.load.concurrency,
-            wall_time_s: s.wall_time_s,
-            // A resumed run's CPU is only this process's share: not comparable, left out.
-            client_cpu_s: client_cpu_s.filter(|_| !claimed.resumed),
-            cores: std::thread::available_parallelism().map(usize::from).unwrap_or(1),
-            server_generation: match (generation.first(), generation.last()) {
-                (Some(a), Some(b)) if generation.len() >= 2 && !claimed.resumed => Some((*a, *b)),
-                _ => None,
-            },
-        }));
-        if let Err(e) = app::api::quality::check_records(&self.state.db, id, &records).await {
-            tracing::error!(run = id, "could not check the answers: {e}");
-        }
-        Some(s)
     }
 
     async fn execute_inner(&self, claimed: &Claimed, tracker: &Tracker) -> Result<Stop, RunError> {
@@ -417,27 +373,6 @@ impl Worker {
             Err(e) => {
                 tracing::debug!(run = run_id, "no /metrics: {e}");
                 false
-            }
-        }
-    }
-}
-
-/// Run `inner` (a run's preparation, then its measurement) until it ends or, during the
-/// preparation (pre-flight, a model server loading), until a halt: then it is dropped, which
-/// stops a model server being started (its process group). Once measuring, the request loop
-/// handles a halt itself (drain, store, stop the model server), so it is awaited to its end.
-async fn until_halted(inner: impl Future<Output = Result<Stop, RunError>>, lease: &RunLease) -> Result<Stop, RunError> {
-    let mut halt = lease.halt();
-    tokio::pin!(inner);
-    let mut seen = None;
-    loop {
-        tokio::select! {
-            r = &mut inner => return r,
-            h = halted(&mut halt, seen), if seen.is_none() => {
-                if !lease.measuring() {
-                    return Ok(h.into());
-                }
-                seen = Some(h);
             }
         }
     }

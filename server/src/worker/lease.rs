@@ -2,7 +2,10 @@
 //! long its leases last, and the keeper that renews one run's lease while this process measures
 //! it and tells the request loop to stop when the process drains or the lease is lost.
 
+use super::drive::Stop;
+use super::RunError;
 use app::db::{self, leases::Holder, Db};
+use std::future::Future;
 use std::hash::{BuildHasher, Hasher};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -191,6 +194,27 @@ pub async fn halted(rx: &mut watch::Receiver<Option<Halt>>, above: Option<Halt>)
     match seen {
         Some(h) => h,
         None => std::future::pending().await,
+    }
+}
+
+/// Run `inner` (a run's preparation, then its measurement) until it ends or, during the
+/// preparation (pre-flight, a model server loading), until a halt: then it is dropped, which
+/// stops a model server being started (its process group). Once measuring, the request loop
+/// handles a halt itself (drain, store, stop the model server), so it is awaited to its end.
+pub(super) async fn until_halted(inner: impl Future<Output = Result<Stop, RunError>>, lease: &RunLease) -> Result<Stop, RunError> {
+    let mut halt = lease.halt();
+    tokio::pin!(inner);
+    let mut seen = None;
+    loop {
+        tokio::select! {
+            r = &mut inner => return r,
+            h = halted(&mut halt, seen), if seen.is_none() => {
+                if !lease.measuring() {
+                    return Ok(h.into());
+                }
+                seen = Some(h);
+            }
+        }
     }
 }
 

@@ -2,6 +2,7 @@
 //! at a time, runs on different GPUs in parallel), checks the endpoint, drives the requests,
 //! stores every record as it goes, and closes the run with its summary; on shutdown it drains.
 
+mod close;
 mod drive;
 mod execute;
 mod lease;
