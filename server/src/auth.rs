@@ -95,21 +95,69 @@ pub async fn first_admin(pool: &db::Db) -> anyhow::Result<Option<String>> {
     Ok(Some(password))
 }
 
-/// Server functions answer every error with HTTP 500 (the server_fn default). Give each its real
-/// status from the typed error in the body (422 bad input, 401, 403, 404, 409), so scripts and
-/// logs see what the pages already show. Only /api/ answers with status 500 are read.
+/// One error shape for API clients. Server functions answer every error with HTTP 500 (the
+/// server_fn default): give each its real status from the typed error in the body (422 bad
+/// input, 401, 403, 404, 409, 429). Errors that axum or a body limit answered in plain text (400,
+/// 404, 405, 413, 415, ...) become `{"error", "message", "fields"}` JSON with their status.
+/// Only /api/ answers are read.
 pub async fn error_status(req: Request, next: Next) -> Response {
+    use axum::http::{header, StatusCode};
     let api = req.uri().path().starts_with("/api/");
     let res = next.run(req).await;
-    if !api || res.status() != axum::http::StatusCode::INTERNAL_SERVER_ERROR {
+    let status = res.status();
+    if !api || !(status.is_client_error() || status.is_server_error()) {
         return res;
     }
+    let ctype = res
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_string();
+    let json = ctype.starts_with("application/json");
+    // A page (the HTML 404 of an unknown path) is not a message.
+    let plain = ctype.is_empty() || ctype.starts_with("text/plain");
     let (mut parts, body) = res.into_parts();
     let Ok(bytes) = axum::body::to_bytes(body, 1 << 20).await else {
-        return axum::http::StatusCode::INTERNAL_SERVER_ERROR.into_response();
+        return AppError::Internal.into_response();
     };
     if let Ok(e) = serde_json::from_slice::<AppError>(&bytes) {
-        parts.status = e.status();
+        if status == StatusCode::INTERNAL_SERVER_ERROR {
+            parts.status = e.status();
+        }
+        return Response::from_parts(parts, axum::body::Body::from(bytes));
     }
-    Response::from_parts(parts, axum::body::Body::from(bytes))
+    if json {
+        return Response::from_parts(parts, axum::body::Body::from(bytes));
+    }
+    // A plain-text (or empty) error: say it in the one shape, keeping the status.
+    let text = if plain {
+        String::from_utf8_lossy(&bytes).trim().chars().take(500).collect::<String>()
+    } else {
+        String::new()
+    };
+    let message = match (status, text.is_empty()) {
+        (StatusCode::NOT_FOUND, true) => "no such API route (see the README's REST table)".to_string(),
+        (StatusCode::METHOD_NOT_ALLOWED, _) => "this route does not take that method (see the README's REST table)".to_string(),
+        (StatusCode::PAYLOAD_TOO_LARGE, _) => format!(
+            "the body is larger than this route takes ({} MB at most)",
+            crate::upload::MAX_UPLOAD_BYTES / (1024 * 1024)
+        ),
+        (_, true) => status.canonical_reason().unwrap_or("error").to_string(),
+        (_, false) => text,
+    };
+    let kind = match status {
+        StatusCode::NOT_FOUND => "not_found",
+        StatusCode::UNAUTHORIZED => "unauthorized",
+        StatusCode::FORBIDDEN => "forbidden",
+        StatusCode::TOO_MANY_REQUESTS => "too_many_requests",
+        s if s.is_server_error() => "internal",
+        _ => "bad_request",
+    };
+    let body = serde_json::json!({"error": kind, "message": message, "fields": []});
+    let mut out = (status, axum::Json(body)).into_response();
+    for (k, v) in parts.headers.iter().filter(|(k, _)| *k == header::RETRY_AFTER || *k == header::ALLOW) {
+        out.headers_mut().insert(k.clone(), v.clone());
+    }
+    out
 }

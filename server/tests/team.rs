@@ -292,3 +292,31 @@ async fn a_server_function_without_a_session_answers_the_error_shape_pages_read(
     assert_eq!(r.status(), 200, "the log-in page may ask who is logged in");
     assert_eq!(r.text().await.expect("body"), "null");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_api_error_comes_in_one_json_shape() {
+    let app = spawn(fast_sim()).await;
+    let shape = |v: &Value| v["error"].is_string() && v["message"].is_string() && v["fields"].is_array();
+    // 404: no such route.
+    let r = app.http.get(app.url("/api/nothing-here")).send().await.expect("GET");
+    assert_eq!(r.status(), 404);
+    let v: Value = r.json().await.expect("json");
+    assert!(shape(&v) && v["message"].as_str().is_some_and(|m| m.contains("REST")), "{v}");
+    // 405: the wrong method.
+    let r = app.http.delete(app.url("/api/runs")).send().await.expect("DELETE");
+    assert_eq!(r.status(), 405);
+    assert!(shape(&r.json::<Value>().await.expect("json")));
+    // 400: a query the route cannot read.
+    let r = app.http.post(app.url("/api/datasets")).body("x").send().await.expect("POST");
+    assert_eq!(r.status(), 400);
+    let v: Value = r.json().await.expect("json");
+    assert!(shape(&v) && v["message"].as_str().is_some_and(|m| m.contains("name")), "{v}");
+    // 415 / 422: a JSON route sent something else.
+    let r = app.http.post(app.url("/api/runs")).body("not json").send().await.expect("POST");
+    assert!(r.status().is_client_error());
+    assert!(shape(&r.json::<Value>().await.expect("json")));
+    // 401 with no session, and a server function's own errors: the same shape.
+    let r = no_redirects().get(app.url("/api/runs")).send().await.expect("GET");
+    assert_eq!(r.status(), 401);
+    assert!(shape(&r.json::<Value>().await.expect("json")));
+}
