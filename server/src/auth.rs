@@ -156,7 +156,11 @@ pub async fn error_status(req: Request, next: Next) -> Response {
     };
     let body = serde_json::json!({"error": kind, "message": message, "fields": []});
     let mut out = (status, axum::Json(body)).into_response();
-    for (k, v) in parts.headers.iter().filter(|(k, _)| *k == header::RETRY_AFTER || *k == header::ALLOW) {
+    for (k, v) in parts
+        .headers
+        .iter()
+        .filter(|(k, _)| *k == header::RETRY_AFTER || *k == header::ALLOW)
+    {
         out.headers_mut().insert(k.clone(), v.clone());
     }
     out

@@ -702,7 +702,10 @@ mod tests {
         assert!(f.tool_call);
         assert_eq!((f.content.as_deref(), f.reasoning.as_deref()), (None, None));
         assert_eq!(Ok(f), s);
-        for empty in [r#"{"choices":[{"delta":{"tool_calls":[]}}]}"#, r#"{"choices":[{"delta":{"tool_calls":null}}]}"#] {
+        for empty in [
+            r#"{"choices":[{"delta":{"tool_calls":[]}}]}"#,
+            r#"{"choices":[{"delta":{"tool_calls":null}}]}"#,
+        ] {
             let (f, s) = both(empty);
             assert!(!f.as_ref().expect("scanned").tool_call, "{empty}");
             assert_eq!(f.map(Ok), Some(s));
@@ -831,10 +834,22 @@ mod tests {
             .boxed(),
         );
         let delta = field(
-            (content.clone(), content.clone(), content.clone(), tool_calls, any_value(), any::<u8>())
+            (
+                content.clone(),
+                content.clone(),
+                content.clone(),
+                tool_calls,
+                any_value(),
+                any::<u8>(),
+            )
                 .prop_map(|(c, r, rc, tc, extra, has)| {
                     let mut m = serde_json::Map::new();
-                    for (bit, key, v) in [(1, "content", c), (2, "reasoning", r), (4, "reasoning_content", rc), (8, "tool_calls", tc)] {
+                    for (bit, key, v) in [
+                        (1, "content", c),
+                        (2, "reasoning", r),
+                        (4, "reasoning_content", rc),
+                        (8, "tool_calls", tc),
+                    ] {
                         if has & bit != 0 {
                             m.insert(key.into(), v);
                         }
@@ -865,7 +880,9 @@ mod tests {
         let details = field(
             prop_oneof![
                 Just(Value::Null),
-                count.clone().prop_map(|r| serde_json::json!({"reasoning_tokens": r, "accepted_prediction_tokens": 0})),
+                count
+                    .clone()
+                    .prop_map(|r| serde_json::json!({"reasoning_tokens": r, "accepted_prediction_tokens": 0})),
                 Just(serde_json::json!({})),
             ]
             .boxed(),

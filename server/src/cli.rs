@@ -287,7 +287,12 @@ impl TeamArgs {
                 tls: self.tls_cert.is_some(),
                 session_idle: Duration::from_secs(self.session_idle_min * 60),
             },
-            endpoint_allow: self.endpoint_allow.iter().map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect(),
+            endpoint_allow: self
+                .endpoint_allow
+                .iter()
+                .map(|s| s.trim().to_string())
+                .filter(|s| !s.is_empty())
+                .collect(),
         }
     }
 }
@@ -311,7 +316,9 @@ fn parse_public_url(s: &str) -> Result<String, String> {
         .or_else(|| t.strip_prefix("https://"))
         .ok_or_else(|| format!("'{s}' must start with http:// or https://, e.g. https://bakeoff.example.lan"))?;
     if rest.is_empty() || rest.contains(['/', '?', '#', '@']) || rest.contains(char::is_whitespace) {
-        return Err(format!("'{s}' must be scheme://host[:port] only, e.g. https://bakeoff.example.lan:8443"));
+        return Err(format!(
+            "'{s}' must be scheme://host[:port] only, e.g. https://bakeoff.example.lan:8443"
+        ));
     }
     Ok(t.to_ascii_lowercase())
 }

@@ -102,7 +102,7 @@ pub async fn run(req: RunRequest) -> anyhow::Result<i64> {
         last = id;
     }
     if worker.leases.shutting_down() {
-        bail!("interrupted: runs {:?} keep what was stored (status interrupted)", launched.run_ids);
+        bail!("stopped by a signal: what was stored is kept, and the runs this process measured or queued are marked interrupted");
     }
     Ok(last)
 }

@@ -40,7 +40,9 @@ pub fn table() -> Vec<(Method, &'static str, MethodRouter<AppState>)> {
 }
 
 pub fn routes() -> Router<AppState> {
-    table().into_iter().fold(Router::new(), |r, (_, path, handler)| r.route(path, handler))
+    table()
+        .into_iter()
+        .fold(Router::new(), |r, (_, path, handler)| r.route(path, handler))
 }
 
 async fn list_runs(State(s): State<AppState>, Extension(caller): Extension<Caller>) -> Result<impl IntoResponse, AppError> {

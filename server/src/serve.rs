@@ -104,13 +104,15 @@ pub fn install_tls_provider() {
 /// wrong file is reported at start-up, not at the first connection.
 async fn tls_config(cert: &std::path::Path, key: &std::path::Path) -> anyhow::Result<axum_server::tls_rustls::RustlsConfig> {
     install_tls_provider();
-    axum_server::tls_rustls::RustlsConfig::from_pem_file(cert, key).await.with_context(|| {
-        format!(
-            "reading the TLS certificate {} and key {} (PEM files: the certificate chain, then its private key)",
-            cert.display(),
-            key.display()
-        )
-    })
+    axum_server::tls_rustls::RustlsConfig::from_pem_file(cert, key)
+        .await
+        .with_context(|| {
+            format!(
+                "reading the TLS certificate {} and key {} (PEM files: the certificate chain, then its private key)",
+                cert.display(),
+                key.display()
+            )
+        })
 }
 
 /// Everything but the HTTP server: shared by `serve` and the headless CLI commands.

@@ -163,7 +163,12 @@ mod tests {
 
     #[test]
     fn plain_http_on_a_lan_host_is_http_at_that_host() {
-        let s = site_of(&WebConfig::default(), Some("10.0.0.5".parse().expect("ip")), &headers(&[("host", "Bakeoff.LAN:3000")]), None);
+        let s = site_of(
+            &WebConfig::default(),
+            Some("10.0.0.5".parse().expect("ip")),
+            &headers(&[("host", "Bakeoff.LAN:3000")]),
+            None,
+        );
         assert_eq!(s.origin, "http://bakeoff.lan:3000");
         assert!(!s.https);
         assert_eq!(s.client, Some("10.0.0.5".parse().expect("ip")));
@@ -182,7 +187,10 @@ mod tests {
         assert!(s.https);
         assert_eq!(s.client, Some("10.1.2.3".parse().expect("ip")), "the right-most untrusted address");
         let s = site_of(&proxied(), Some("10.9.9.9".parse().expect("ip")), &h, None);
-        assert_eq!(s.origin, "http://127.0.0.1:3000", "an untrusted peer's forwarded headers are ignored");
+        assert_eq!(
+            s.origin, "http://127.0.0.1:3000",
+            "an untrusted peer's forwarded headers are ignored"
+        );
         assert_eq!(s.client, Some("10.9.9.9".parse().expect("ip")));
     }
 
@@ -195,7 +203,10 @@ mod tests {
         let s = site_of(&cfg, None, &headers(&[("host", "internal:3000")]), None);
         assert_eq!(s.origin, "https://bakeoff.example.lan");
         assert!(s.https);
-        let tls = WebConfig { tls: true, ..Default::default() };
+        let tls = WebConfig {
+            tls: true,
+            ..Default::default()
+        };
         assert_eq!(site_of(&tls, None, &headers(&[("host", "box:443")]), None).origin, "https://box");
     }
 
@@ -208,14 +219,21 @@ mod tests {
         let evil = headers(&[("origin", "http://evil.example"), ("cookie", "bakeoff_session=x")]);
         assert!(cross_site_refusal(&post, &evil, &site).expect("refused").contains("evil.example"));
         let other_port = headers(&[("origin", "http://box:8080")]);
-        assert!(cross_site_refusal(&post, &other_port, &site).is_some(), "another port is another origin");
+        assert!(
+            cross_site_refusal(&post, &other_port, &site).is_some(),
+            "another port is another origin"
+        );
         let sfs = headers(&[("sec-fetch-site", "same-site"), ("cookie", "bakeoff_session=x")]);
         assert!(cross_site_refusal(&post, &sfs, &site).is_some());
         let same = headers(&[("sec-fetch-site", "same-origin"), ("cookie", "bakeoff_session=x")]);
         assert_eq!(cross_site_refusal(&post, &same, &site), None);
         let bare_cookie = headers(&[("cookie", "bakeoff_session=x")]);
         assert!(cross_site_refusal(&post, &bare_cookie, &site).is_some());
-        assert_eq!(cross_site_refusal(&post, &HeaderMap::new(), &site), None, "a script without a cookie");
+        assert_eq!(
+            cross_site_refusal(&post, &HeaderMap::new(), &site),
+            None,
+            "a script without a cookie"
+        );
         let bearer = headers(&[("authorization", "Bearer t"), ("origin", "http://evil.example")]);
         assert_eq!(cross_site_refusal(&post, &bearer, &site), None);
         assert_eq!(cross_site_refusal(&Method::GET, &evil, &site), None, "reads change nothing");

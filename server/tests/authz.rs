@@ -56,7 +56,12 @@ struct Row {
 }
 
 fn row(need: Need, body: Body) -> Row {
-    Row { need, body, order: 0, query: "" }
+    Row {
+        need,
+        body,
+        order: 0,
+        query: "",
+    }
 }
 
 fn form(s: impl Into<String>) -> Body {
@@ -68,7 +73,13 @@ fn server_fns(run: i64, queue: i64, item: &str, sim: &str) -> BTreeMap<&'static 
     use Need::*;
     let mut m = BTreeMap::new();
     m.insert("login", row(Public, form("name=vic&password=wrong+password&next=%2F")));
-    m.insert("logout", Row { order: 2, ..row(LoggedIn, Body::Empty) });
+    m.insert(
+        "logout",
+        Row {
+            order: 2,
+            ..row(LoggedIn, Body::Empty)
+        },
+    );
     m.insert("whoami", row(Public, Body::Empty));
     m.insert("change_password", row(LoggedIn, form("current=wrong&new_password=x&repeat=y")));
     m.insert("list_users", row(Admin, Body::Empty));
@@ -77,7 +88,10 @@ fn server_fns(run: i64, queue: i64, item: &str, sim: &str) -> BTreeMap<&'static 
     m.insert("delete_user", row(Admin, form("id=999999")));
     m.insert("cost_data", row(View, Body::Empty));
     m.insert("hybrid_data", row(ReadAnswers, form(format!("screen_id={run}&judge_id={run}"))));
-    m.insert("save_price", row(Run, form("form[sheet_id]=999999&form[model_key]=x&form[kind]=serverless")));
+    m.insert(
+        "save_price",
+        row(Run, form("form[sheet_id]=999999&form[model_key]=x&form[kind]=serverless")),
+    );
     m.insert("delete_price", row(Run, form("id=999999")));
     m.insert("add_sheet", row(Run, form("name=&provider=&source=&dated=")));
     m.insert("list_datasets", row(View, Body::Empty));
@@ -86,14 +100,29 @@ fn server_fns(run: i64, queue: i64, item: &str, sim: &str) -> BTreeMap<&'static 
     m.insert("recheck_endpoint", row(Run, form("id=1")));
     m.insert("set_endpoint_access", row(Run, form("id=999999")));
     m.insert("list_queues", row(View, Body::Empty));
-    m.insert("create_queue", row(Run, form(format!("form[name]=q&form[kind]=grade&form[runs][0]={run}&form[sample_size]=2"))));
+    m.insert(
+        "create_queue",
+        row(
+            Run,
+            form(format!("form[name]=q&form[kind]=grade&form[runs][0]={run}&form[sample_size]=2")),
+        ),
+    );
     m.insert("grading_item", row(Grade, form(format!("queue_id={queue}"))));
     m.insert(
         "save_grade",
-        row(Grade, Body::Json(json!({"grade": {"item_id": item, "overall": 9, "fields": {}, "comment": "", "gold": false}}))),
+        row(
+            Grade,
+            Body::Json(json!({"grade": {"item_id": item, "overall": 9, "fields": {}, "comment": "", "gold": false}})),
+        ),
     );
     m.insert("save_vote", row(Grade, form(format!("item_id={item}&choice=nonsense"))));
-    m.insert("close_queue", Row { order: 1, ..row(Admin, form(format!("queue_id={queue}"))) });
+    m.insert(
+        "close_queue",
+        Row {
+            order: 1,
+            ..row(Admin, form(format!("queue_id={queue}")))
+        },
+    );
     m.insert("queue_reveal", row(View, form(format!("queue_id={queue}"))));
     m.insert("list_models", row(View, Body::Empty));
     m.insert("add_model", row(Run, form("name=&config=&quant=bf16&weights_gb=")));
@@ -106,7 +135,10 @@ fn server_fns(run: i64, queue: i64, item: &str, sim: &str) -> BTreeMap<&'static 
     m.insert("run_launches", row(View, form(format!("run_id={run}"))));
     m.insert("run_plan", row(View, form(format!("run_id={run}"))));
     m.insert("quality_overview", row(View, Body::Empty));
-    m.insert("run_answers", row(ReadAnswers, form(format!("run_id={run}&recommendation=&problem="))));
+    m.insert(
+        "run_answers",
+        row(ReadAnswers, form(format!("run_id={run}&recommendation=&problem="))),
+    );
     m.insert("run_quality_summary", row(View, form(format!("run_id={run}"))));
     m.insert("side_by_side", row(ReadAnswers, form(format!("run_ids[0]={run}"))));
     m.insert("report_text", row(View, form("options[volume]=1000&format=md")));
@@ -133,18 +165,51 @@ fn routes(sim: &str) -> BTreeMap<(&'static str, &'static str), Row> {
     m.insert(("GET", "/api/runs/{id}/metrics"), row(View, Body::Empty));
     m.insert(("GET", "/api/runs/{id}/events"), row(View, Body::Empty));
     m.insert(("GET", "/api/endpoints"), row(View, Body::Empty));
-    m.insert(("POST", "/api/endpoints"), row(Run, Body::Json(json!({"name": "authz-rest", "base_url": sim}))));
+    m.insert(
+        ("POST", "/api/endpoints"),
+        row(Run, Body::Json(json!({"name": "authz-rest", "base_url": sim}))),
+    );
     m.insert(("GET", "/api/prices"), row(View, Body::Empty));
-    m.insert(("POST", "/api/import"), Row { query: "?filename=authz.json", ..row(Run, Body::Empty) });
+    m.insert(
+        ("POST", "/api/import"),
+        Row {
+            query: "?filename=authz.json",
+            ..row(Run, Body::Empty)
+        },
+    );
     m.insert(("GET", "/api/report"), row(View, Body::Empty));
     m.insert(("GET", "/api/datasets"), row(View, Body::Empty));
-    m.insert(("POST", "/api/datasets"), Row { query: "?name=authz", ..row(Run, Body::Empty) });
+    m.insert(
+        ("POST", "/api/datasets"),
+        Row {
+            query: "?name=authz",
+            ..row(Run, Body::Empty)
+        },
+    );
     m.insert(("POST", "/datasets/upload"), row(Run, Body::Multipart));
     m.insert(("POST", "/import/upload"), row(Run, Body::Multipart));
-    m.insert(("POST", "/api/token"), row(Public, Body::Json(json!({"name": "vic", "password": "wrong password"}))));
+    m.insert(
+        ("POST", "/api/token"),
+        row(Public, Body::Json(json!({"name": "vic", "password": "wrong password"}))),
+    );
     for page in [
-        "/", "/launch", "/runs/{id}", "/account", "/users", "/compare", "/costs", "/quality", "/planner", "/tests", "/grade",
-        "/grade/{id}", "/report", "/import", "/sweeps/{id}", "/endpoints", "/datasets",
+        "/",
+        "/launch",
+        "/runs/{id}",
+        "/account",
+        "/users",
+        "/compare",
+        "/costs",
+        "/quality",
+        "/planner",
+        "/tests",
+        "/grade",
+        "/grade/{id}",
+        "/report",
+        "/import",
+        "/sweeps/{id}",
+        "/endpoints",
+        "/datasets",
     ] {
         m.insert(("GET", page), row(View, Body::Empty));
     }
@@ -234,8 +299,15 @@ async fn every_route_answers_each_role_as_the_table_says() {
             None => missing.push(format!("{method} {path}")),
         }
     }
-    assert!(missing.is_empty(), "routes without a row in the authorization table (add one): {missing:?}");
-    let stale: Vec<_> = fns.keys().map(|k| k.to_string()).chain(rest.keys().map(|(m, p)| format!("{m} {p}"))).collect();
+    assert!(
+        missing.is_empty(),
+        "routes without a row in the authorization table (add one): {missing:?}"
+    );
+    let stale: Vec<_> = fns
+        .keys()
+        .map(|k| k.to_string())
+        .chain(rest.keys().map(|(m, p)| format!("{m} {p}")))
+        .collect();
     assert!(stale.is_empty(), "rows for routes the router does not have: {stale:?}");
     plan.sort_by_key(|(_, _, r, _)| r.order);
 
@@ -261,5 +333,10 @@ async fn every_route_answers_each_role_as_the_table_says() {
             }
         }
     }
-    assert!(wrong.is_empty(), "{} answers differ from the table:\n{}", wrong.len(), wrong.join("\n"));
+    assert!(
+        wrong.is_empty(),
+        "{} answers differ from the table:\n{}",
+        wrong.len(),
+        wrong.join("\n")
+    );
 }

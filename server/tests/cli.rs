@@ -102,7 +102,13 @@ fn run_prints_a_json_summary_and_export_writes_batch_output() {
 
 #[test]
 fn run_json_reports_both_ttfts_and_reasoning_tokens_of_a_reasoning_model() {
-    let (_sim, url) = start_sim_with(&["--reasoning", "reasoning_content", "--reasoning-tokens", "50", "--no-reasoning-usage"]);
+    let (_sim, url) = start_sim_with(&[
+        "--reasoning",
+        "reasoning_content",
+        "--reasoning-tokens",
+        "50",
+        "--no-reasoning-usage",
+    ]);
     let dir = tempfile::tempdir().expect("tmp");
     let dataset = concat!(env!("CARGO_MANIFEST_DIR"), "/../app/tests/fixtures/synthetic_100.jsonl");
     let out = Command::new(BIN)

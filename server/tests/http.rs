@@ -108,7 +108,8 @@ async fn a_bad_dataset_names_line_and_field_and_stores_nothing() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ids_that_would_collide_with_a_later_pass_are_refused_by_name() {
     let app = spawn(fast_sim()).await;
-    let line = |id: &str| format!("{{\"custom_id\":\"{id}\",\"method\":\"POST\",\"url\":\"/v1/completions\",\"body\":{{\"prompt\":\"x\"}}}}\n");
+    let line =
+        |id: &str| format!("{{\"custom_id\":\"{id}\",\"method\":\"POST\",\"url\":\"/v1/completions\",\"body\":{{\"prompt\":\"x\"}}}}\n");
     let r = app
         .http
         .post(app.url("/api/datasets?name=passes"))
@@ -119,8 +120,17 @@ async fn ids_that_would_collide_with_a_later_pass_are_refused_by_name() {
     assert_eq!(r.status(), 422);
     let v: serde_json::Value = r.json().await.expect("json");
     assert_eq!(v["fields"][0]["field"], "line 2");
-    assert!(v["fields"][0]["message"].as_str().is_some_and(|m| m.contains("'a~2'") && m.contains("rename")), "{v}");
-    assert_eq!(app.get_json("/api/datasets").await.as_array().map(Vec::len), Some(1), "nothing stored");
+    assert!(
+        v["fields"][0]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("'a~2'") && m.contains("rename")),
+        "{v}"
+    );
+    assert_eq!(
+        app.get_json("/api/datasets").await.as_array().map(Vec::len),
+        Some(1),
+        "nothing stored"
+    );
 
     // Every pass of a cycling run is its own record: 2 items x 3 passes = 6 records, none dropped.
     let r = app
@@ -133,11 +143,19 @@ async fn ids_that_would_collide_with_a_later_pass_are_refused_by_name() {
     assert_eq!(r.status(), 201);
     let ds: serde_json::Value = r.json().await.expect("json");
     let run = app
-        .launch("sim-llama-3.2-1b", serde_json::json!({"dataset_id": ds["id"], "requests": 6, "concurrency": 2}))
+        .launch(
+            "sim-llama-3.2-1b",
+            serde_json::json!({"dataset_id": ds["id"], "requests": 6, "concurrency": 2}),
+        )
         .await;
     let done = app.wait_finished(run, std::time::Duration::from_secs(60)).await;
     assert_eq!(done.done_requests, 6);
-    let mut ids: Vec<String> = app.records(run).await.iter().map(|r| r["custom_id"].as_str().unwrap_or("").to_string()).collect();
+    let mut ids: Vec<String> = app
+        .records(run)
+        .await
+        .iter()
+        .map(|r| r["custom_id"].as_str().unwrap_or("").to_string())
+        .collect();
     ids.sort();
     assert_eq!(ids, ["a", "a~2", "a~3", "b", "b~2", "b~3"]);
 }

@@ -536,3 +536,112 @@ async fn requests_still_in_flight_at_the_drain_timeout_are_not_stored_and_are_se
         "the resumer sent exactly what was not stored, the aborted ones included"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_serve_keeps_the_first_ones_simulator_and_takes_the_endpoint_over_when_it_stops() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let db_path = dir.path().join("sim.db");
+    add_admin(&db_path);
+    let sim_addr = format!("127.0.0.1:{}", free_port());
+    let with_sim = |log: &str| {
+        let port = free_port();
+        let child = Command::new(BIN)
+            .args([
+                "serve",
+                "--addr",
+                &format!("127.0.0.1:{port}"),
+                "--sim-addr",
+                &sim_addr,
+                "--lease-s",
+                "2",
+                "--db",
+            ])
+            .arg(&db_path)
+            .env("RUST_LOG", "info")
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(dir.path().join(log)).expect("log"))
+            .spawn()
+            .expect("serve");
+        (Proc(child), port)
+    };
+    let (mut a, a_port) = with_sim("a.log");
+    wait_port(a_port);
+    let pool = db::connect(&db_path).await.expect("db");
+    let builtin = |pool: db::Db| async move {
+        db::endpoints::list(&pool)
+            .await
+            .expect("endpoints")
+            .into_iter()
+            .find(|e| e.builtin)
+            .map(|e| e.base_url)
+    };
+    let first = format!("http://{sim_addr}");
+    assert_eq!(builtin(pool.clone()).await.as_deref(), Some(first.as_str()));
+
+    let (_b, b_port) = with_sim("b.log");
+    wait_port(b_port);
+    let said = read(&dir.path().join("b.log"));
+    assert!(said.contains("stays the built-in endpoint"), "{said}");
+    assert_eq!(builtin(pool.clone()).await.as_deref(), Some(first.as_str()), "not re-pointed");
+
+    a.signal(libc::SIGTERM);
+    assert!(a.wait_exit(Duration::from_secs(30)).success());
+    let moved = builtin(pool.clone()).await.expect("built-in endpoint");
+    assert_ne!(moved, first, "handed over before the first serve stopped");
+    assert!(
+        sim_stats(&moved).await["requests"].is_u64(),
+        "the second serve's simulator answers there"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn runs_on_different_gpu_hosts_go_in_parallel_and_one_host_measures_one_run_at_a_time() {
+    let sim = server::sim::SimConfig {
+        ttft: Duration::from_millis(5),
+        tpot: Duration::from_millis(2),
+        ..server::sim::SimConfig::default()
+    };
+    let app = common::spawn(sim.clone()).await;
+    // Another server, reached by another host name: another GPU as far as the locks go.
+    let other = server::sim::start(sim, "127.0.0.1:0".parse().expect("addr")).await.expect("sim");
+    let (status, v) = app
+        .post_json(
+            "/api/endpoints",
+            json!({"name": "other gpu", "base_url": format!("http://localhost:{}", other.addr.port())}),
+        )
+        .await;
+    assert_eq!(status, 201, "{v}");
+    let other_id = v["id"].as_i64().expect("id");
+    let load = json!({"requests": 120, "concurrency": 4, "max_tokens": 64});
+    let here = app.launch("sim-gemma-3-4b", load.clone()).await;
+    let queued_behind = app.launch("sim-gemma-3-4b", load.clone()).await;
+    let mut there_body = load;
+    there_body["endpoint_id"] = json!(other_id);
+    let there = app.launch("sim-gemma-3-4b", there_body).await;
+
+    let pool = app.running.state.db.clone();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let s = |id| db::runs::status(&pool, id);
+        let (a, b, c) = (
+            s(here).await.expect("s"),
+            s(queued_behind).await.expect("s"),
+            s(there).await.expect("s"),
+        );
+        if a == RunStatus::Running && c == RunStatus::Running {
+            assert_eq!(b, RunStatus::Queued, "the second run on the first GPU waits");
+            break;
+        }
+        assert!(b != RunStatus::Running || a.is_finished(), "two runs at once on one GPU");
+        assert!(Instant::now() < deadline, "runs on two GPUs never ran together ({a}, {b}, {c})");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    for id in [here, queued_behind, there] {
+        assert_eq!(app.wait_finished(id, Duration::from_secs(60)).await.status, RunStatus::Completed);
+    }
+    assert_eq!(
+        app.sim_stats().await["peak_in_flight"],
+        4,
+        "never more than one run's requests on one GPU"
+    );
+}

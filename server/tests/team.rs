@@ -119,7 +119,12 @@ async fn bakeoff_serves_https_itself_with_a_secure_cookie() {
     let cookie = set_cookie(&r);
     assert!(cookie.contains("; Secure"), "{cookie}");
     let session = cookie.split(';').next().expect("pair").to_string();
-    let r = c.get(format!("{base}/api/runs")).header("cookie", &session).send().await.expect("GET");
+    let r = c
+        .get(format!("{base}/api/runs"))
+        .header("cookie", &session)
+        .send()
+        .await
+        .expect("GET");
     assert_eq!(r.status(), 200);
     assert!(r.headers().contains_key("strict-transport-security"));
     // Plain http to the https port gets no answer a browser would take for Bakeoff.
@@ -218,7 +223,13 @@ async fn cross_site_requests_with_the_cookie_are_refused() {
         .expect("POST");
     assert_eq!(r.status(), 201);
     let rita = app.client_for("rita").await;
-    let r = rita.post(app.url("/api/runs")).header("origin", "http://evil.example").json(&launch).send().await.expect("POST");
+    let r = rita
+        .post(app.url("/api/runs"))
+        .header("origin", "http://evil.example")
+        .json(&launch)
+        .send()
+        .await
+        .expect("POST");
     assert_eq!(r.status(), 201, "bearer-token clients are unaffected");
 }
 
@@ -261,11 +272,23 @@ async fn an_idle_session_ends_and_is_purged() {
     .await;
     let cookie = cookie_for(&app, "vic").await;
     let c = no_redirects();
-    assert_eq!(c.get(app.url("/api/runs")).header("cookie", &cookie).send().await.expect("GET").status(), 200);
+    assert_eq!(
+        c.get(app.url("/api/runs"))
+            .header("cookie", &cookie)
+            .send()
+            .await
+            .expect("GET")
+            .status(),
+        200
+    );
     // Eleven minutes without a request.
     let db = &app.running.state.db;
     let now = app::api::accounts::now_secs();
-    sqlx::query("UPDATE sessions SET last_seen = ?").bind(now - 660).execute(db).await.expect("update");
+    sqlx::query("UPDATE sessions SET last_seen = ?")
+        .bind(now - 660)
+        .execute(db)
+        .await
+        .expect("update");
     let r = c.get(app.url("/api/runs")).header("cookie", &cookie).send().await.expect("GET");
     assert_eq!(r.status(), 401);
     let v: Value = r.json().await.expect("json");

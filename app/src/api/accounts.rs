@@ -128,9 +128,7 @@ pub fn session_cookie(token: &str, max_age_s: i64, https: bool) -> String {
 /// (browsers read `//host` and `/\host` as another site), without control characters.
 pub fn local_path(next: &str) -> bool {
     let mut chars = next.chars();
-    chars.next() == Some('/')
-        && !matches!(chars.next(), Some('/' | '\\'))
-        && !next.chars().any(|c| c.is_control() || c == '\\')
+    chars.next() == Some('/') && !matches!(chars.next(), Some('/' | '\\')) && !next.chars().any(|c| c.is_control() || c == '\\')
 }
 
 /// Log in from the form; sets the session cookie and goes to `next`.
@@ -295,7 +293,15 @@ mod tests {
         for ok in ["/", "/costs", "/runs/3?tab=x", "/login?next=%2F"] {
             assert!(local_path(ok), "{ok}");
         }
-        for bad in ["//evil.example", "/\\evil.example", "https://evil.example", "", "evil", "/a\\b", "/x\ny"] {
+        for bad in [
+            "//evil.example",
+            "/\\evil.example",
+            "https://evil.example",
+            "",
+            "evil",
+            "/a\\b",
+            "/x\ny",
+        ] {
             assert!(!local_path(bad), "{bad:?}");
         }
     }

@@ -32,7 +32,10 @@ pub enum AppError {
     Unauthorized,
     Forbidden(String),
     /// Too many attempts (log-in back-off): try again after this many seconds.
-    TooManyRequests { message: String, retry_after_s: u64 },
+    TooManyRequests {
+        message: String,
+        retry_after_s: u64,
+    },
     /// Something broke on the server; the details are in its log.
     Internal,
     /// The request never got a proper answer (network, encoding).

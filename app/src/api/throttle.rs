@@ -133,11 +133,23 @@ mod tests {
         for _ in 0..FREE_FAILURES {
             assert_eq!(t.begin("Ana", Some(addr), now), Ok(()));
         }
-        assert_eq!(t.must_wait("ana", None, now), Duration::from_secs(1), "names compare case-insensitively");
-        assert_eq!(t.must_wait("bob", Some(addr), now), Duration::from_secs(1), "the address is throttled for any name");
+        assert_eq!(
+            t.must_wait("ana", None, now),
+            Duration::from_secs(1),
+            "names compare case-insensitively"
+        );
+        assert_eq!(
+            t.must_wait("bob", Some(addr), now),
+            Duration::from_secs(1),
+            "the address is throttled for any name"
+        );
         assert_eq!(t.begin("bob", Some(addr), now), Err(Duration::from_secs(1)));
         assert_eq!(t.must_wait("bob", None, now), Duration::ZERO);
-        assert_eq!(t.must_wait("ana", None, now + Duration::from_secs(2)), Duration::ZERO, "the wait runs out");
+        assert_eq!(
+            t.must_wait("ana", None, now + Duration::from_secs(2)),
+            Duration::ZERO,
+            "the wait runs out"
+        );
         t.succeeded("ana", Some(addr));
         assert_eq!(t.must_wait("ana", None, now), Duration::ZERO);
     }

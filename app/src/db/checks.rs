@@ -87,12 +87,13 @@ pub async fn summary(db: &Db, run_id: i64) -> DbResult<RunQuality> {
     .bind(run_id)
     .fetch_one(db)
     .await?;
-    let grades: Vec<i64> =
-        sqlx::query_scalar("SELECT g.overall FROM grades g JOIN queue_items i ON i.id = g.item_id JOIN queues q ON q.id = i.queue_id \
-         WHERE i.run_id = ? AND i.run_b IS NULL AND (q.blind = 0 OR q.closed_at IS NOT NULL)")
-            .bind(run_id)
-            .fetch_all(db)
-            .await?;
+    let grades: Vec<i64> = sqlx::query_scalar(
+        "SELECT g.overall FROM grades g JOIN queue_items i ON i.id = g.item_id JOIN queues q ON q.id = i.queue_id \
+         WHERE i.run_id = ? AND i.run_b IS NULL AND (q.blind = 0 OR q.closed_at IS NOT NULL)",
+    )
+    .bind(run_id)
+    .fetch_all(db)
+    .await?;
     let g: Vec<f64> = grades.iter().map(|x| *x as f64).collect();
     let ci = crate::domain::agreement::mean_ci(&g);
     Ok(RunQuality {

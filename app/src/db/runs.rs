@@ -204,14 +204,6 @@ pub async fn status(db: &Db, id: i64) -> DbResult<RunStatus> {
     s.ok_or_else(|| DbError::NotFound(format!("run {id}")))
 }
 
-pub async fn is_resumed(db: &Db, id: i64) -> DbResult<bool> {
-    Ok(sqlx::query_scalar("SELECT resumed FROM runs WHERE id = ?")
-        .bind(id)
-        .fetch_optional(db)
-        .await?
-        .unwrap_or(false))
-}
-
 /// Ask a run to stop. A queued run is cancelled at once, and so is a running one whose lease
 /// expired (its worker died); a running one under a live lease when its worker sees the flag
 /// (within a second), or when its lease expires. Returns the status after the request.

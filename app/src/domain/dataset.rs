@@ -266,7 +266,9 @@ mod tests {
 
     #[test]
     fn an_id_holding_the_pass_mark_is_refused_so_passes_cannot_collide() {
-        let line = |id: &str| format!("{{\"custom_id\":\"{id}\",\"method\":\"POST\",\"url\":\"/v1/completions\",\"body\":{{\"prompt\":\"x\"}}}}\n");
+        let line = |id: &str| {
+            format!("{{\"custom_id\":\"{id}\",\"method\":\"POST\",\"url\":\"/v1/completions\",\"body\":{{\"prompt\":\"x\"}}}}\n")
+        };
         let text = format!("{}{}", line("a"), line("a~2"));
         let err = parse_batch_jsonl(&text).expect_err("refused");
         let msg = err.to_string();

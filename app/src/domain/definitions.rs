@@ -9,8 +9,10 @@ pub const SUCCESS_RATE: &str = "requests answered (ok or truncated at max_tokens
 pub const TTFT: &str = "send -> arrival of the first streamed chunk that carries a generated token of any kind: answer content, reasoning (delta.reasoning, older vLLM delta.reasoning_content) or a tool call; vLLM's first chunk, carrying only the role, does not count (see receive_time)";
 pub const ANSWER_TTFT: &str = "send -> arrival of the first streamed chunk that carries answer content or a tool call, after any reasoning; the same as TTFT for models that do not reason (see receive_time)";
 pub const TPOT: &str = "(E2E - TTFT) / (completion tokens - 1), per answered request: every generated token, reasoning included (the server's completion tokens count the reasoning)";
-pub const ITL: &str = "gaps between consecutive chunks that carry generated tokens (answer, reasoning or tool call), all answered requests pooled";
-pub const CHUNKS_PER_TOKEN: &str = "chunks that carry generated tokens (answer, reasoning or tool call) / completion tokens (1.0 = one token per chunk)";
+pub const ITL: &str =
+    "gaps between consecutive chunks that carry generated tokens (answer, reasoning or tool call), all answered requests pooled";
+pub const CHUNKS_PER_TOKEN: &str =
+    "chunks that carry generated tokens (answer, reasoning or tool call) / completion tokens (1.0 = one token per chunk)";
 pub const REASONING_TOKENS: &str = "tokens spent reasoning, part of the completion tokens, over the requests whose usage is known: the server's usage.completion_tokens_details.reasoning_tokens (source \"usage\"), else Bakeoff's count of the chunks that carried reasoning (source \"counted\"; vLLM streams about one token per chunk)";
 pub const E2E: &str = "send -> arrival of the last byte of the response (see receive_time)";
 pub const TOKENS: &str = "from the server's usage; unknown where the server gave none";

@@ -157,7 +157,10 @@ mod tests {
         assert_eq!(v["ttft_ms"], 10.0);
         assert_eq!(v["tpot_ms"], 20.0);
         assert_eq!(v["itl_ms"][0], 20.0);
-        assert_eq!(v["answer_ttft_ms"], 10.0, "no reasoning: the answer's first token is the first token");
+        assert_eq!(
+            v["answer_ttft_ms"], 10.0,
+            "no reasoning: the answer's first token is the first token"
+        );
         assert!(v["reasoning"].is_null() && v["reasoning_tokens"].is_null());
     }
 
@@ -166,7 +169,10 @@ mod tests {
         let v = record_json(&reasoned());
         assert_eq!((v["ttft_ms"].as_f64(), v["answer_ttft_ms"].as_f64()), (Some(10.0), Some(25.0)));
         assert_eq!((&v["response"], &v["reasoning"]), (&json!("hi"), &json!("so")));
-        assert_eq!((&v["reasoning_tokens"], &v["reasoning_tokens_source"]), (&json!(1), &json!("usage")));
+        assert_eq!(
+            (&v["reasoning_tokens"], &v["reasoning_tokens_source"]),
+            (&json!(1), &json!("usage"))
+        );
         let b = batch_output_line(7, &reasoned(), "m");
         let message = &b["response"]["body"]["choices"][0]["message"];
         assert_eq!((&message["content"], &message["reasoning"]), (&json!("hi"), &json!("so")));
@@ -181,6 +187,9 @@ mod tests {
         }
         assert_eq!(v["summary"]["answer_ttft_ms"]["mean"], 25.0);
         assert_eq!(v["summary"]["ttft_ms"]["mean"], 10.0);
-        assert_eq!((&v["summary"]["reasoning_tokens"], &v["summary"]["reasoning_tokens_source"]), (&json!(1), &json!("usage")));
+        assert_eq!(
+            (&v["summary"]["reasoning_tokens"], &v["summary"]["reasoning_tokens_source"]),
+            (&json!(1), &json!("usage"))
+        );
     }
 }

@@ -1,7 +1,7 @@
 use super::widgets::{use_me, ErrorBox, FieldMessage, FormMessage, IfAllowed, Me};
-use crate::domain::accounts::Permission;
 use crate::api::accounts::{list_users, whoami, AddUser, ChangePassword, DeleteUser, Login, Logout, SetUserRole};
 use crate::api::AppError;
+use crate::domain::accounts::Permission;
 use crate::domain::accounts::Role;
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;

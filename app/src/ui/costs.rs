@@ -2,10 +2,10 @@
 //! the sheet or the volume), the sheets themselves (editable), and the hybrid strategy.
 
 use super::widgets::{can, ErrorBox, FieldMessage, FormMessage, IfAllowed, OriginBadge};
-use crate::domain::accounts::Permission;
 use crate::api::cost::{cost_data, hybrid_data, AddSheet, CostRun, CostTables, DeletePrice, PriceForm, SavePrice};
 use crate::api::AppError;
 use crate::charts::{cost_bars, hybrid_curve, monthly_lines, speed_quality_cost, ScatterPoint};
+use crate::domain::accounts::Permission;
 use crate::domain::cost::{cost, PriceKind, PriceSheet, RunCost, Usage};
 use crate::domain::format;
 use crate::domain::hybrid::{hybrid_at, hybrid_curve as curve, HybridInput};

@@ -1,6 +1,6 @@
 use super::widgets::{ErrorBox, IfAllowed, QueryFieldError};
-use crate::domain::accounts::Permission;
 use crate::api::datasets::list_datasets;
+use crate::domain::accounts::Permission;
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
 

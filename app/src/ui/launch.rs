@@ -1,10 +1,10 @@
 use super::widgets::{ErrorBox, FieldMessage, FormMessage, IfAllowed};
-use crate::domain::accounts::Permission;
 use crate::api::datasets::list_datasets;
 use crate::api::endpoints::list_endpoints;
 use crate::api::runs::LaunchRun;
 use crate::api::types::{DatasetView, EndpointView};
 use crate::api::AppError;
+use crate::domain::accounts::Permission;
 use leptos::prelude::*;
 use leptos_router::hooks::use_navigate;
 use leptos_router::NavigateOptions;

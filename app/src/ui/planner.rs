@@ -1,11 +1,11 @@
 //! The memory planner: recomputed in the browser as you type (the math is in `domain::planner`).
 
 use super::widgets::{ErrorBox, FieldMessage, FormMessage, IfAllowed};
-use crate::domain::accounts::Permission;
 use crate::api::datasets::list_datasets;
 use crate::api::endpoints::list_endpoints;
 use crate::api::planning::{list_models, AddModel, AddTest};
 use crate::api::AppError;
+use crate::domain::accounts::Permission;
 use crate::domain::models::{ModelEntry, Quant};
 use crate::domain::planner::{command, plan, recommend, KvDtype, PlanInput, GIB};
 use leptos::prelude::*;

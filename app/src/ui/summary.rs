@@ -47,7 +47,10 @@ pub fn SummaryTable(summary: RunSummary, origin: &'static str) -> impl IntoView 
     ];
     if let Some(source) = s.reasoning_tokens_source {
         let share = if s.completion_tokens > 0 {
-            format!(", {} of completion tokens", format::percent(s.reasoning_tokens as f64 / s.completion_tokens as f64))
+            format!(
+                ", {} of completion tokens",
+                format::percent(s.reasoning_tokens as f64 / s.completion_tokens as f64)
+            )
         } else {
             String::new()
         };

@@ -2,8 +2,8 @@
 //! a time or all; and a "next steps" list like the seed's.
 
 use super::widgets::{can, ErrorBox};
-use crate::domain::accounts::Permission;
 use crate::api::planning::{list_models, list_tests, DeleteTest, LaunchTests, MoveTest};
+use crate::domain::accounts::Permission;
 use crate::domain::planner::{command, plan};
 use leptos::prelude::*;
 

@@ -231,7 +231,8 @@ mod tests {
 
     #[test]
     fn reasoning_in_either_spelling_starts_ttft_and_is_kept_apart_from_the_answer() {
-        let usage = r#"{"choices":[],"usage":{"prompt_tokens":9,"completion_tokens":5,"completion_tokens_details":{"reasoning_tokens":3}}}"#;
+        let usage =
+            r#"{"choices":[],"usage":{"prompt_tokens":9,"completion_tokens":5,"completion_tokens_details":{"reasoning_tokens":3}}}"#;
         for key in ["reasoning", "reasoning_content"] {
             let m = reasoning_stream(key, usage);
             assert_eq!(m.outcome, Outcome::Ok, "{key}");
@@ -241,7 +242,11 @@ mod tests {
             assert_eq!(m.itl.len(), 4, "{key}");
             assert_eq!(m.itl[2], Duration::from_millis(12), "{key}: the gap from reasoning to the answer");
             let r = m.reasoning.expect("reasoned");
-            assert_eq!(r.answer_ttft, Some(Duration::from_millis(60)), "{key}: answer TTFT at the first content");
+            assert_eq!(
+                r.answer_ttft,
+                Some(Duration::from_millis(60)),
+                "{key}: answer TTFT at the first content"
+            );
             assert_eq!(r.text, "Let me think.", "{key}");
             assert_eq!((r.tokens, r.tokens_source), (Tokens(3), TokenSource::Usage), "{key}");
             assert_eq!(m.completion_tokens, Some(Tokens(5)));
@@ -306,7 +311,10 @@ mod tests {
         // After reasoning, the tool call is the answer's first token.
         let m = measure(&[
             (10, r#"{"choices":[{"delta":{"reasoning":"Call f."}}]}"#),
-            (20, r#"{"choices":[{"delta":{"tool_calls":[{"index":0,"id":"c","function":{"name":"f"}}]},"finish_reason":"tool_calls"}]}"#),
+            (
+                20,
+                r#"{"choices":[{"delta":{"tool_calls":[{"index":0,"id":"c","function":{"name":"f"}}]},"finish_reason":"tool_calls"}]}"#,
+            ),
         ]);
         assert_eq!(m.ttft, Some(Duration::from_millis(10)));
         assert_eq!(m.reasoning.and_then(|r| r.answer_ttft), Some(Duration::from_millis(20)));

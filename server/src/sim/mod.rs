@@ -9,6 +9,5 @@ mod reply;
 mod server;
 
 pub use server::{
-    prompt_key, router, start, unix_us, Emitted, ReasoningField, ReasoningMode, Sim, SimConfig, SimHandle, SimStats, DEFAULT_MODELS,
-    OWNER,
+    prompt_key, router, start, unix_us, Emitted, ReasoningField, ReasoningMode, Sim, SimConfig, SimHandle, SimStats, DEFAULT_MODELS, OWNER,
 };

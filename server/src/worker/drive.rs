@@ -160,7 +160,8 @@ async fn dispatch(
     }
     drop(tx);
     // Requests in flight: aborted on cancel or a lost lease (an aborted request stores nothing);
-    // on a drain, given until the drain timeout to finish.
+    // on a drain, given until the drain timeout to finish. `seen` is the strongest halt handled
+    // so far; once everything is aborted (cancel counts as the strongest) nothing more is heard.
     let mut seen = match stop {
         Stop::Cancelled | Stop::LeaseLost => {
             tasks.abort_all();
