@@ -40,6 +40,8 @@ pub struct WebConfig {
     pub tls: bool,
     /// A browser session ends after this long without a request (`--session-idle-min`).
     pub session_idle: std::time::Duration,
+    /// Sizes, lines and turns of uploads.
+    pub uploads: crate::api::spool::UploadLimits,
 }
 
 impl Default for WebConfig {
@@ -49,6 +51,7 @@ impl Default for WebConfig {
             trusted_proxies: Vec::new(),
             tls: false,
             session_idle: std::time::Duration::from_secs(8 * 3600),
+            uploads: crate::api::spool::UploadLimits::default(),
         }
     }
 }
@@ -63,6 +66,8 @@ pub struct AppState {
     pub web: Arc<WebConfig>,
     /// Failed log-ins per name and per address (the back-off).
     pub logins: Arc<crate::api::throttle::LoginThrottle>,
+    /// Uploads' turns (at most `web.uploads.parallel` read at once).
+    pub uploads: Arc<crate::api::spool::UploadGate>,
 }
 
 impl FromRef<AppState> for LeptosOptions {

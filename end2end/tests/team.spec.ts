@@ -1,5 +1,5 @@
 import { expect, test } from "@playwright/test";
-import { ADMIN, VIEWER, hydrated, login, open } from "./helpers";
+import { ADMIN, REVIEWER, VIEWER, hydrated, login, open } from "./helpers";
 
 // A LAN host name for this machine: Chromium resolves bakeoff.lan to 127.0.0.1 (playwright.config.ts).
 const base = new URL(process.env.BASE_URL ?? "http://127.0.0.1:3000");
@@ -59,3 +59,16 @@ test("a viewer sees no control it may not use", async ({ page }) => {
   await open(page, "/endpoints");
   await expect(page.getByRole("button", { name: /Add/ })).toHaveCount(0);
 });
+
+// Runs exist by now (the other files launched some): every page loads and hydrates without a
+// page error, for a role that sees answers and for a reviewer who grades blind.
+for (const who of [ADMIN, REVIEWER]) {
+  test(`every page hydrates without an error for ${who}`, async ({ page }) => {
+    await login(page, who);
+    for (const path of ["/", "/runs/1", "/runs/2", "/compare?run=1&run=2", "/costs", "/quality", "/grade", "/report", "/endpoints", "/datasets", "/planner", "/tests"]) {
+      const errors = await open(page, path);
+      await expect(page.getByRole("heading", { level: 1 })).toBeVisible();
+      expect(errors, `${path} as ${who}`).toEqual([]);
+    }
+  });
+}

@@ -140,8 +140,8 @@ pub async fn error_status(req: Request, next: Next) -> Response {
         (StatusCode::NOT_FOUND, true) => "no such API route (see the README's REST table)".to_string(),
         (StatusCode::METHOD_NOT_ALLOWED, _) => "this route does not take that method (see the README's REST table)".to_string(),
         (StatusCode::PAYLOAD_TOO_LARGE, _) => format!(
-            "the body is larger than this route takes ({} MB at most)",
-            crate::upload::MAX_UPLOAD_BYTES / (1024 * 1024)
+            "the body is larger than this route takes ({} at most)",
+            app::api::spool::size(app::api::spool::UploadLimits::default().max_bytes)
         ),
         (_, true) => status.canonical_reason().unwrap_or("error").to_string(),
         (_, false) => text,

@@ -286,6 +286,7 @@ impl TeamArgs {
                 trusted_proxies: self.trusted_proxies.clone(),
                 tls: self.tls_cert.is_some(),
                 session_idle: Duration::from_secs(self.session_idle_min * 60),
+                ..Default::default()
             },
             endpoint_allow: self
                 .endpoint_allow

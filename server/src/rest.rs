@@ -1,20 +1,22 @@
 //! The REST API for scripts. Same checks and same code paths as the pages.
 
-use app::api::datasets::store_upload;
+use app::api::datasets::{check_upload, store_upload, Upload};
 use app::api::guard::{Caller, Permission};
 use app::api::runs::queue_runs;
+use app::api::spool::{DatasetSpool, TextSpool};
 use app::api::AppError;
 use app::db;
 use app::domain::export::{record_json, summary_json};
 use app::domain::spec::LaunchForm;
 use app::state::AppState;
-use axum::body::Bytes;
+use axum::body::Body;
 use axum::extract::{Path, Query, State};
 use axum::http::{header, Method, StatusCode};
 use axum::response::IntoResponse;
 use axum::routing::{get, post, MethodRouter};
 use axum::Extension;
 use axum::{Json, Router};
+use futures::StreamExt;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
@@ -272,11 +274,21 @@ async fn import(
     State(s): State<AppState>,
     Extension(caller): Extension<Caller>,
     Query(q): Query<ImportQuery>,
-    body: Bytes,
+    body: Body,
 ) -> Result<impl IntoResponse, AppError> {
     caller.require(Permission::Run)?;
-    let text = utf8(&body, "file")?;
-    let id = app::api::import::import_file(&s.db, &q.filename, text, None).await?;
+    // Taken whole (run summaries are small; a Batch output is bounded by the size limit) and
+    // parsed in the upload's turn.
+    let _turn = s.uploads.enter().await?;
+    let mut spool = TextSpool::new(s.uploads.limits());
+    let mut chunks = body.into_data_stream();
+    while let Some(chunk) = chunks.next().await {
+        if !spool.push(&chunk.map_err(cut_short)?) {
+            break;
+        }
+    }
+    let text = spool.finish("file", "the file")?;
+    let id = app::api::import::import_file(&s.db, &q.filename, &text, None).await?;
     Ok((StatusCode::CREATED, Json(json!({"run_id": id}))))
 }
 
@@ -342,26 +354,29 @@ async fn upload_dataset(
     State(s): State<AppState>,
     Extension(caller): Extension<Caller>,
     Query(q): Query<UploadQuery>,
-    body: Bytes,
+    body: Body,
 ) -> Result<impl IntoResponse, AppError> {
     caller.require(Permission::Run)?;
-    let text = utf8(&body, "file")?;
-    let id = store_upload(
-        &s.db,
-        &app::api::datasets::Upload {
-            name: &q.name,
-            description: &q.description,
-            filename: "REST upload",
-            text,
-            schema: None,
-            rubric: None,
-        },
-    )
-    .await?;
+    let upload = Upload {
+        name: &q.name,
+        description: &q.description,
+        filename: "REST upload",
+        schema: None,
+        rubric: None,
+    };
+    let checked = check_upload(&s.db, &upload).await?;
+    // Checked line by line as it arrives, into a spool; any Content-Type (the body is the file).
+    let mut spool = DatasetSpool::new(s.uploads.enter().await?)?;
+    let mut chunks = body.into_data_stream();
+    while let Some(chunk) = chunks.next().await {
+        if !spool.push(&chunk.map_err(cut_short)?).await? {
+            break;
+        }
+    }
+    let id = store_upload(&s.db, &checked, spool.finish().await?).await?;
     Ok((StatusCode::CREATED, Json(json!({"id": id}))))
 }
 
-/// An uploaded file as text, or a message at `field` saying it is not UTF-8.
-pub fn utf8<'a>(bytes: &'a [u8], field: &str) -> Result<&'a str, AppError> {
-    std::str::from_utf8(bytes).map_err(|e| AppError::validation(field, format!("the file is not UTF-8 text ({e})")))
+fn cut_short(e: axum::Error) -> AppError {
+    AppError::validation("file", format!("the upload was cut short ({e})"))
 }

@@ -6,7 +6,7 @@ use crate::demo;
 use crate::probe::HttpProbe;
 use crate::rest;
 use crate::sim::{SimConfig, SimHandle};
-use crate::upload::{import_form, upload_form, MAX_UPLOAD_BYTES};
+use crate::upload::{import_form, upload_form, MAX_FORM_FIELD};
 use crate::worker::{AfterDrain, LeaseSettings, Leases, PreflightPolicy, Shutdown, Worker};
 use anyhow::Context as _;
 use app::db;
@@ -131,6 +131,12 @@ pub async fn prepare_with(
         .await
         .with_context(|| format!("opening the database {}", db_path.display()))?;
     demo::ensure_demo_dataset(&pool).await.context("creating the demo dataset")?;
+    let left = db::datasets::clean_abandoned_uploads(&pool)
+        .await
+        .context("removing what interrupted uploads left")?;
+    if left > 0 {
+        tracing::warn!("removed {left} dataset(s) an interrupted upload left unfinished");
+    }
     db::prices::ensure_starting_sheets(&pool)
         .await
         .context("adding the starting price sheets")?;
@@ -150,6 +156,7 @@ pub async fn prepare_with(
         probe: Arc::new(HttpProbe(client.clone())),
         web: Arc::new(app::state::WebConfig::default()),
         logins: Arc::new(app::api::throttle::LoginThrottle::default()),
+        uploads: app::api::spool::UploadGate::new(app::api::spool::UploadLimits::default()),
     };
     Ok((state, client))
 }
@@ -162,6 +169,7 @@ pub async fn start(opts: ServeOptions) -> anyhow::Result<Running> {
     let endpoints = EndpointPolicy::parse(&opts.web.endpoint_allow).map_err(anyhow::Error::msg)?;
     let (mut state, client) = prepare_with(&opts.db_path, &opts.site_root, opts.addr, endpoints).await?;
     state.web = Arc::new(opts.web.web.clone());
+    state.uploads = app::api::spool::UploadGate::new(opts.web.web.uploads.clone());
     app::api::accounts::warm_up_login().await;
     let sim = match opts.sim {
         Some((config, addr)) => Some(crate::builtin_sim::start(&state, &client, config, addr).await?),
@@ -295,10 +303,15 @@ pub fn router(state: AppState) -> Router {
     let routes = generate_route_list(App);
     let options = state.leptos_options.clone();
     let context_state = state.clone();
+    let form_limit = usize::try_from(state.uploads.limits().max_bytes)
+        .unwrap_or(usize::MAX)
+        .saturating_add(2 * MAX_FORM_FIELD);
     Router::new()
-        .merge(rest::routes().layer(DefaultBodyLimit::max(MAX_UPLOAD_BYTES)))
-        .route("/datasets/upload", post(upload_form).layer(DefaultBodyLimit::max(MAX_UPLOAD_BYTES)))
-        .route("/import/upload", post(import_form).layer(DefaultBodyLimit::max(MAX_UPLOAD_BYTES)))
+        // Uploads stream and count their own bytes (the limit in the message); the body limit
+        // only bounds a form's other fields beyond the file.
+        .merge(rest::routes().layer(DefaultBodyLimit::max(form_limit)))
+        .route("/datasets/upload", post(upload_form).layer(DefaultBodyLimit::max(form_limit)))
+        .route("/import/upload", post(import_form).layer(DefaultBodyLimit::max(form_limit)))
         .leptos_routes_with_context(
             &state,
             routes,

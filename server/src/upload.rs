@@ -1,16 +1,20 @@
 //! The datasets page's upload form (multipart), which works without JavaScript: it stores the
-//! file or comes back to the page with the problems at their fields.
+//! file or comes back to the page with the problem at its field. The file streams through a
+//! spool (`app::api::spool`) as it arrives; the form's other fields are small.
 
-use app::api::datasets::store_upload;
+use app::api::datasets::{check_upload, store_upload, Upload};
 use app::api::guard::{Caller, Permission};
+use app::api::spool::{DatasetSpool, TextSpool};
 use app::api::AppError;
+use app::domain::dataset::clip;
 use app::state::AppState;
+use axum::extract::multipart::Field;
 use axum::extract::{Multipart, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::Extension;
 
-/// Largest dataset file accepted (the body limit of this route).
-pub const MAX_UPLOAD_BYTES: usize = 256 * 1024 * 1024;
+/// The largest form field besides the file (name, description, schema, rubric).
+pub const MAX_FORM_FIELD: usize = 1024 * 1024;
 
 /// A caller whose role may not use the form gets 403 (the form is not shown to them); every
 /// other outcome goes back to the page.
@@ -29,104 +33,143 @@ pub async fn import_form(State(s): State<AppState>, Extension(caller): Extension
     back_with("/import", "run", import(&s, &caller, multipart).await).into_response()
 }
 
+fn cut_short(e: impl std::fmt::Display) -> AppError {
+    AppError::validation("file", format!("the upload was cut short or is not a form ({e})"))
+}
+
 async fn import(s: &AppState, caller: &Caller, mut multipart: Multipart) -> Result<i64, AppError> {
     caller.require(Permission::Run)?;
+    // A run summary or a Batch output is taken whole (bounded by the size limit) and parsed in
+    // the upload's turn.
+    let _turn = s.uploads.enter().await?;
     let (mut file, mut input) = (None, None);
-    while let Some(field) = multipart
-        .next_field()
-        .await
-        .map_err(|e| AppError::validation("file", format!("the upload was cut short ({e})")))?
-    {
+    while let Some(mut field) = multipart.next_field().await.map_err(cut_short)? {
         let which = field.name().unwrap_or("").to_string();
-        let name = field.file_name().unwrap_or("upload").to_string();
-        let bytes = field
-            .bytes()
-            .await
-            .map_err(|e| AppError::validation("file", format!("could not read the file ({e})")))?;
-        if bytes.is_empty() {
+        if which != "file" && which != "input" {
             continue;
         }
-        let text =
-            String::from_utf8(bytes.to_vec()).map_err(|e| AppError::validation(&which, format!("{name} is not UTF-8 text ({e})")))?;
+        let name = field.file_name().unwrap_or("upload").to_string();
+        let mut spool = TextSpool::new(s.uploads.limits());
+        while let Some(chunk) = field.chunk().await.map_err(cut_short)? {
+            if !spool.push(&chunk) {
+                break;
+            }
+        }
+        let text = spool.finish(&which, &clip(&name))?;
+        if text.is_empty() {
+            continue;
+        }
         match which.as_str() {
             "file" => file = Some((name, text)),
-            "input" => input = Some((name, text)),
-            _ => {}
+            _ => input = Some((name, text)),
         }
     }
     let (name, text) = file.ok_or_else(|| AppError::validation("file", "choose a file to import"))?;
     app::api::import::import_file(&s.db, &name, &text, input.as_ref().map(|(n, t)| (n.as_str(), t.as_str()))).await
 }
 
-/// Redirect to `page`, with `?{ok_key}=ID` on success or the problem at its field.
+/// Redirect to `page`, with `?{ok_key}=ID` on success or the problem at its field: the first
+/// problem and how many more, each cut short (a URL is no place for a whole line).
 fn back_with(page: &str, ok_key: &str, result: Result<i64, AppError>) -> Redirect {
     match result {
         Ok(id) => Redirect::to(&format!("{page}?{ok_key}={id}")),
         Err(e) => {
-            let (field, message) = match &e {
-                AppError::Validation(errs) => {
-                    let field = errs
-                        .0
-                        .first()
-                        .map(|f| {
-                            if f.field.starts_with("line") || f.field == "file" {
-                                "file"
-                            } else {
-                                f.field.as_str()
-                            }
-                        })
-                        .unwrap_or("form");
-                    let lines: Vec<String> = errs.0.iter().map(|f| format!("{}: {}", f.field, f.message)).collect();
-                    (field.to_string(), lines.join("\n"))
-                }
-                other => ("form".to_string(), other.to_string()),
-            };
+            let (field, message) = short_message(&e);
             Redirect::to(&format!("{page}?error_field={}&error={}", encode(&field), encode(&message)))
         }
     }
+}
+
+/// The field a form error belongs to, and its message in at most a few hundred characters.
+fn short_message(e: &AppError) -> (String, String) {
+    const MAX: usize = 300;
+    let cut = |s: &str| match s.char_indices().nth(MAX) {
+        None => s.to_string(),
+        Some((at, _)) => format!("{}…", &s[..at]),
+    };
+    match e {
+        AppError::Validation(errs) if !errs.0.is_empty() => {
+            let first = &errs.0[0];
+            let field = if first.field.starts_with("line") || first.field == "file" {
+                "file".to_string()
+            } else {
+                cut(&first.field).chars().take(40).collect()
+            };
+            // The parser's last entry may say how many bad lines it did not list.
+            let unlisted = errs
+                .0
+                .last()
+                .filter(|f| f.field == "file" && errs.0.len() > 1)
+                .and_then(|f| f.message.split_whitespace().next()?.parse::<usize>().ok());
+            let more = errs.0.len() - 1 - usize::from(unlisted.is_some()) + unlisted.unwrap_or(0);
+            let mut message = format!("{}: {}", cut(&first.field), cut(&first.message));
+            if more > 0 {
+                message.push_str(&format!(" (and {more} more problem{})", if more == 1 { "" } else { "s" }));
+            }
+            (field, message)
+        }
+        other => ("form".to_string(), cut(&other.to_string())),
+    }
+}
+
+/// A small form field as text (at most [`MAX_FORM_FIELD`]).
+async fn small_text(mut field: Field<'_>, which: &str) -> Result<String, AppError> {
+    let mut bytes = Vec::new();
+    while let Some(chunk) = field.chunk().await.map_err(cut_short)? {
+        if bytes.len() + chunk.len() > MAX_FORM_FIELD {
+            return Err(AppError::validation(
+                which,
+                format!(
+                    "longer than {}, the most this field may hold",
+                    app::api::spool::size(MAX_FORM_FIELD as u64)
+                ),
+            ));
+        }
+        bytes.extend_from_slice(&chunk);
+    }
+    String::from_utf8(bytes).map_err(|e| AppError::validation(which, format!("not UTF-8 text ({e})")))
 }
 
 async fn store(s: &AppState, caller: &Caller, mut multipart: Multipart) -> Result<i64, AppError> {
     caller.require(Permission::Run)?;
     let (mut name, mut description, mut file, mut filename) = (String::new(), String::new(), None, String::new());
     let (mut schema, mut rubric) = (String::new(), String::new());
-    while let Some(field) = multipart
-        .next_field()
-        .await
-        .map_err(|e| AppError::validation("file", format!("the upload was cut short or is not a form ({e})")))?
-    {
-        match field.name() {
-            Some("name") => name = field.text().await.unwrap_or_default(),
-            Some("description") => description = field.text().await.unwrap_or_default(),
-            Some("schema") => schema = field.text().await.unwrap_or_default(),
-            Some("rubric") => rubric = field.text().await.unwrap_or_default(),
-            Some("file") => {
+    while let Some(mut field) = multipart.next_field().await.map_err(cut_short)? {
+        match field.name().unwrap_or("").to_string().as_str() {
+            "name" => name = small_text(field, "name").await?,
+            "description" => description = small_text(field, "description").await?,
+            "schema" => schema = small_text(field, "schema").await?,
+            "rubric" => rubric = small_text(field, "rubric").await?,
+            "file" => {
                 filename = field.file_name().unwrap_or("upload").to_string();
-                let bytes = field
-                    .bytes()
-                    .await
-                    .map_err(|e| AppError::validation("file", format!("could not read the file ({e})")))?;
-                file = Some(bytes);
+                let mut spool = DatasetSpool::new(s.uploads.enter().await?)?;
+                let mut empty = true;
+                while let Some(chunk) = field.chunk().await.map_err(cut_short)? {
+                    empty &= chunk.is_empty();
+                    if !spool.push(&chunk).await? {
+                        break;
+                    }
+                }
+                if !empty {
+                    file = Some(spool.finish().await?);
+                }
             }
             _ => {}
         }
     }
-    let bytes = file
-        .filter(|b| !b.is_empty())
-        .ok_or_else(|| AppError::validation("file", "choose a .jsonl file to upload"))?;
-    let text = crate::rest::utf8(&bytes, "file")?;
-    store_upload(
+    let file = file.ok_or_else(|| AppError::validation("file", "choose a .jsonl file to upload"))?;
+    let checked = check_upload(
         &s.db,
-        &app::api::datasets::Upload {
+        &Upload {
             name: &name,
             description: &description,
-            filename: &filename,
-            text,
+            filename: &clip(&filename),
             schema: Some(&schema),
             rubric: Some(&rubric),
         },
     )
-    .await
+    .await?;
+    store_upload(&s.db, &checked, file).await
 }
 
 /// Percent-encoding for a query value.
@@ -134,8 +177,26 @@ pub use app::domain::format::percent_encode as encode;
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+    use app::domain::errors::FieldErrors;
+
     #[test]
     fn query_values_are_percent_encoded() {
         assert_eq!(super::encode("line 3: `url` ok\n"), "line%203%3A%20%60url%60%20ok%0A");
+    }
+
+    #[test]
+    fn a_form_error_is_the_first_problem_and_a_count_each_cut_short() {
+        let mut errs = FieldErrors::default();
+        errs.push("line 2", "x".repeat(10_000));
+        errs.push("line 3", "not valid JSON");
+        errs.push("file", "40 more bad line(s) follow; fix these first");
+        let (field, message) = short_message(&AppError::Validation(errs));
+        assert_eq!(field, "file");
+        assert!(message.starts_with("line 2: xxx"), "{message}");
+        assert!(message.ends_with("(and 41 more problems)"), "{message}");
+        assert!(message.chars().count() < 400, "{} characters", message.chars().count());
+        let (_, one) = short_message(&AppError::validation("name", "Name is required"));
+        assert_eq!(one, "name: Name is required");
     }
 }

@@ -9,28 +9,41 @@ pub async fn list_datasets() -> Result<Vec<DatasetView>, AppError> {
     Ok(crate::db::datasets::list(&state()?.db).await?)
 }
 
-/// An uploaded dataset: the JSONL file, and optionally what a good answer looks like.
+/// An uploaded dataset: what describes the JSONL file, and optionally what a good answer looks
+/// like. The file itself arrives in a [`Spooled`](super::spool::Spooled).
 #[derive(Clone, Copy)]
 pub struct Upload<'a> {
     pub name: &'a str,
     pub description: &'a str,
     pub filename: &'a str,
-    pub text: &'a str,
     /// A JSON Schema for the expected answer.
     pub schema: Option<&'a str>,
     /// `{"fields": [{"path", "label", "scale", "ordered"}]}`.
     pub rubric: Option<&'a str>,
 }
 
-/// Parse and store an OpenAI Batch JSONL file (all or nothing). Shared by the upload form, the
-/// REST API and the CLI.
+/// An upload's description, checked.
 #[cfg(feature = "ssr")]
-pub async fn store_upload(db: &crate::db::Db, upload: &Upload<'_>) -> Result<i64, AppError> {
+pub struct CheckedUpload {
+    name: String,
+    description: String,
+    source: String,
+    schema: Option<serde_json::Value>,
+    rubric: Option<serde_json::Value>,
+}
+
+/// Items stored per transaction: short enough that a running run's writes never wait long.
+#[cfg(feature = "ssr")]
+const BATCH: usize = 500;
+
+/// Check an upload's name (free), schema and rubric; before its file is read when they come
+/// first.
+#[cfg(feature = "ssr")]
+pub async fn check_upload(db: &crate::db::Db, upload: &Upload<'_>) -> Result<CheckedUpload, AppError> {
     let Upload {
         name,
         description,
         filename,
-        text,
         schema,
         rubric,
     } = *upload;
@@ -38,7 +51,12 @@ pub async fn store_upload(db: &crate::db::Db, upload: &Upload<'_>) -> Result<i64
     if name.is_empty() {
         return Err(AppError::validation("name", "Name is required"));
     }
-    let items = crate::domain::dataset::parse_batch_jsonl(text).map_err(AppError::Validation)?;
+    if crate::db::datasets::id_by_name(db, name).await?.is_some() {
+        return Err(AppError::Conflict(format!(
+            "a dataset named '{}' already exists; choose another name",
+            crate::domain::dataset::clip(name)
+        )));
+    }
     let schema = match schema.map(str::trim).filter(|s| !s.is_empty()) {
         None => None,
         Some(t) => {
@@ -63,18 +81,70 @@ pub async fn store_upload(db: &crate::db::Db, upload: &Upload<'_>) -> Result<i64
             Some(v)
         }
     };
-    let source = format!("upload: {filename}");
-    Ok(crate::db::datasets::insert(
+    Ok(CheckedUpload {
+        name: name.to_string(),
+        description: description.trim().to_string(),
+        source: format!("upload: {filename}"),
+        schema,
+        rubric,
+    })
+}
+
+/// Store a checked OpenAI Batch JSONL file from its spool (all or nothing): in batches, the
+/// dataset hidden until its last item is in; an upload that fails or is dropped half-way
+/// removes what it stored. Shared by the upload form and the REST API.
+#[cfg(feature = "ssr")]
+pub async fn store_upload(db: &crate::db::Db, upload: &CheckedUpload, mut file: super::spool::Spooled) -> Result<i64, AppError> {
+    use crate::db::datasets;
+    let id = datasets::begin_upload(
         db,
-        crate::db::datasets::NewDataset {
-            name,
-            description: description.trim(),
-            source: &source,
+        datasets::NewDataset {
+            name: &upload.name,
+            description: &upload.description,
+            source: &upload.source,
             builtin: false,
-            answer_schema: schema.as_ref(),
-            rubric: rubric.as_ref(),
-            items: &items,
+            answer_schema: upload.schema.as_ref(),
+            rubric: upload.rubric.as_ref(),
+            items: &[],
         },
     )
-    .await?)
+    .await?;
+    let mut pending = Pending {
+        db: db.clone(),
+        id: Some(id),
+    };
+    let mut stored = 0;
+    loop {
+        let batch = file.next_batch(BATCH).await?;
+        if batch.is_empty() {
+            break;
+        }
+        datasets::add_items(db, id, stored, &batch).await?;
+        stored += batch.len();
+    }
+    datasets::finish_upload(db, id, stored).await?;
+    pending.id = None;
+    Ok(id)
+}
+
+/// A hidden dataset whose upload has not finished: dropped before then (an error, a client gone
+/// away), it is removed.
+#[cfg(feature = "ssr")]
+struct Pending {
+    db: crate::db::Db,
+    id: Option<i64>,
+}
+
+#[cfg(feature = "ssr")]
+impl Drop for Pending {
+    fn drop(&mut self) {
+        if let Some(id) = self.id.take() {
+            let db = self.db.clone();
+            tokio::spawn(async move {
+                if let Err(e) = crate::db::datasets::discard_upload(&db, id).await {
+                    tracing::warn!("removing the unfinished upload of dataset {id}: {e}");
+                }
+            });
+        }
+    }
 }

@@ -13,6 +13,8 @@ pub mod quality;
 pub mod report;
 pub mod runs;
 #[cfg(feature = "ssr")]
+pub mod spool;
+#[cfg(feature = "ssr")]
 pub mod throttle;
 pub mod types;
 

@@ -34,14 +34,16 @@ impl From<Row> for DatasetView {
 const COLUMNS: &str = "id, name, description, source, builtin, answer_schema IS NOT NULL AS has_schema, item_count, created_at";
 
 pub async fn list(db: &Db) -> DbResult<Vec<DatasetView>> {
-    let rows: Vec<Row> = sqlx::query_as(&format!("SELECT {COLUMNS} FROM datasets ORDER BY builtin DESC, id DESC"))
-        .fetch_all(db)
-        .await?;
+    let rows: Vec<Row> = sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM datasets WHERE complete = 1 ORDER BY builtin DESC, id DESC"
+    ))
+    .fetch_all(db)
+    .await?;
     Ok(rows.into_iter().map(Into::into).collect())
 }
 
 pub async fn get(db: &Db, id: i64) -> DbResult<DatasetView> {
-    let row: Option<Row> = sqlx::query_as(&format!("SELECT {COLUMNS} FROM datasets WHERE id = ?"))
+    let row: Option<Row> = sqlx::query_as(&format!("SELECT {COLUMNS} FROM datasets WHERE id = ? AND complete = 1"))
         .bind(id)
         .fetch_optional(db)
         .await?;
@@ -59,11 +61,85 @@ pub struct NewDataset<'a> {
     pub items: &'a [DatasetItem],
 }
 
-/// Store a dataset and all its items in one transaction: all or nothing.
+/// Store a dataset and all its items in one transaction: all or nothing. For datasets held in
+/// memory (the demo, the CLI); uploads go in batches ([`begin_upload`]).
 pub async fn insert(db: &Db, d: NewDataset<'_>) -> DbResult<i64> {
     let mut tx = db.begin().await?;
+    let id = insert_row(&mut tx, &d, true).await?;
+    insert_items(&mut tx, id, 0, d.items).await?;
+    tx.commit().await?;
+    Ok(id)
+}
+
+/// Start an upload: the dataset's row, hidden from every list and look-up until
+/// [`finish_upload`]. Its items go in with [`add_items`], one short transaction per batch, so a
+/// running run's writes never wait long. A leftover of a crashed upload holding the same name
+/// (not touched for a minute) is removed first.
+pub async fn begin_upload(db: &Db, d: NewDataset<'_>) -> DbResult<i64> {
+    let mut tx = db.begin().await?;
+    sqlx::query(&format!("DELETE FROM datasets WHERE name = ? AND {STALE}"))
+        .bind(d.name)
+        .execute(&mut *tx)
+        .await?;
+    let id = insert_row(&mut tx, &d, false).await?;
+    tx.commit().await?;
+    Ok(id)
+}
+
+/// Items `first..` of an upload under way, in one transaction.
+pub async fn add_items(db: &Db, id: i64, first: usize, items: &[DatasetItem]) -> DbResult<()> {
+    let mut tx = db.begin().await?;
+    let touched = sqlx::query("UPDATE datasets SET touched_at = strftime('%Y-%m-%dT%H:%M:%SZ', 'now') WHERE id = ? AND complete = 0")
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+    if touched.rows_affected() == 0 {
+        return Err(DbError::NotFound(format!("upload of dataset {id} (it was cleaned up)")));
+    }
+    insert_items(&mut tx, id, first, items).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// The upload's last item is in: the dataset becomes visible, with its count.
+pub async fn finish_upload(db: &Db, id: i64, item_count: usize) -> DbResult<()> {
+    let done = sqlx::query("UPDATE datasets SET complete = 1, touched_at = NULL, item_count = ? WHERE id = ? AND complete = 0")
+        .bind(item_count as i64)
+        .bind(id)
+        .execute(db)
+        .await?;
+    if done.rows_affected() == 0 {
+        return Err(DbError::NotFound(format!("upload of dataset {id} (it was cleaned up)")));
+    }
+    Ok(())
+}
+
+/// An upload that will not finish: remove what it stored.
+pub async fn discard_upload(db: &Db, id: i64) -> DbResult<()> {
+    sqlx::query("DELETE FROM datasets WHERE id = ? AND complete = 0")
+        .bind(id)
+        .execute(db)
+        .await?;
+    Ok(())
+}
+
+/// At start-up: remove what crashed uploads left (hidden datasets no upload has touched for a
+/// minute; another process's upload under way touches its dataset with every batch). Returns
+/// how many.
+pub async fn clean_abandoned_uploads(db: &Db) -> DbResult<u64> {
+    Ok(sqlx::query(&format!("DELETE FROM datasets WHERE {STALE}"))
+        .execute(db)
+        .await?
+        .rows_affected())
+}
+
+/// A hidden dataset whose upload stopped (a minute without a batch).
+const STALE: &str = "complete = 0 AND COALESCE(touched_at, created_at) < strftime('%Y-%m-%dT%H:%M:%SZ', 'now', '-60 seconds')";
+
+async fn insert_row(tx: &mut sqlx::SqliteConnection, d: &NewDataset<'_>, complete: bool) -> DbResult<i64> {
     let res = sqlx::query(
-        "INSERT INTO datasets (name, description, source, builtin, answer_schema, rubric, item_count) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO datasets (name, description, source, builtin, answer_schema, rubric, item_count, complete, touched_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, CASE WHEN ? THEN NULL ELSE strftime('%Y-%m-%dT%H:%M:%SZ', 'now') END)",
     )
     .bind(d.name)
     .bind(d.description)
@@ -72,30 +148,32 @@ pub async fn insert(db: &Db, d: NewDataset<'_>) -> DbResult<i64> {
     .bind(d.answer_schema.map(to_json))
     .bind(d.rubric.map(to_json))
     .bind(d.items.len() as i64)
+    .bind(complete)
+    .bind(complete)
     .execute(&mut *tx)
     .await;
-    let id = match res {
-        Ok(r) => r.last_insert_rowid(),
-        Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
-            return Err(DbError::Conflict(format!(
-                "a dataset named '{}' already exists; choose another name",
-                d.name
-            )))
-        }
-        Err(e) => return Err(e.into()),
-    };
-    for (idx, item) in d.items.iter().enumerate() {
+    match res {
+        Ok(r) => Ok(r.last_insert_rowid()),
+        Err(sqlx::Error::Database(e)) if e.is_unique_violation() => Err(DbError::Conflict(format!(
+            "a dataset named '{}' already exists (or is being uploaded); choose another name",
+            d.name
+        ))),
+        Err(e) => Err(e.into()),
+    }
+}
+
+async fn insert_items(tx: &mut sqlx::SqliteConnection, id: i64, first: usize, items: &[DatasetItem]) -> DbResult<()> {
+    for (i, item) in items.iter().enumerate() {
         sqlx::query("INSERT INTO dataset_items (dataset_id, idx, custom_id, url, body) VALUES (?, ?, ?, ?, ?)")
             .bind(id)
-            .bind(idx as i64)
+            .bind((first + i) as i64)
             .bind(&item.custom_id)
             .bind(&item.url)
             .bind(to_json(&item.body))
             .execute(&mut *tx)
             .await?;
     }
-    tx.commit().await?;
-    Ok(id)
+    Ok(())
 }
 
 #[derive(sqlx::FromRow)]
@@ -124,7 +202,7 @@ pub async fn items(db: &Db, dataset_id: i64) -> DbResult<Vec<DatasetItem>> {
 
 /// The dataset's answer schema, if it carries one.
 pub async fn answer_schema(db: &Db, dataset_id: i64) -> DbResult<Option<Value>> {
-    let text: Option<Option<String>> = sqlx::query_scalar("SELECT answer_schema FROM datasets WHERE id = ?")
+    let text: Option<Option<String>> = sqlx::query_scalar("SELECT answer_schema FROM datasets WHERE id = ? AND complete = 1")
         .bind(dataset_id)
         .fetch_optional(db)
         .await?;
@@ -136,7 +214,7 @@ pub async fn answer_schema(db: &Db, dataset_id: i64) -> DbResult<Option<Value>> 
 }
 
 pub async fn id_by_name(db: &Db, name: &str) -> DbResult<Option<i64>> {
-    Ok(sqlx::query_scalar("SELECT id FROM datasets WHERE name = ?")
+    Ok(sqlx::query_scalar("SELECT id FROM datasets WHERE name = ? AND complete = 1")
         .bind(name)
         .fetch_optional(db)
         .await?)

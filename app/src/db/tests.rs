@@ -431,3 +431,53 @@ async fn a_closed_queue_takes_no_more_judgements_and_only_its_maker_or_an_admin_
     let v = crate::api::grading::reveal(&db, rev, p).await.expect("reveal");
     assert!(v[0].right.is_some() && v[0].vote.as_deref() == Some("a"));
 }
+
+#[tokio::test]
+async fn an_upload_is_hidden_until_its_last_batch_and_a_stopped_one_is_removed() {
+    let (_dir, db) = fresh().await;
+    let new = |name: &'static str| datasets::NewDataset {
+        name,
+        description: "",
+        source: "upload: t.jsonl",
+        builtin: false,
+        answer_schema: None,
+        rubric: None,
+        items: &[],
+    };
+    let before = datasets::list(&db).await.expect("list").len();
+    let id = datasets::begin_upload(&db, new("up")).await.expect("begin");
+    datasets::add_items(&db, id, 0, &[item("a"), item("b")]).await.expect("batch 1");
+    assert_eq!(datasets::list(&db).await.expect("list").len(), before, "not listed while under way");
+    assert!(datasets::get(&db, id).await.is_err(), "nor found by id");
+    assert_eq!(datasets::id_by_name(&db, "up").await.expect("by name"), None);
+    assert!(
+        matches!(datasets::begin_upload(&db, new("up")).await, Err(DbError::Conflict(_))),
+        "its name is held while it is under way"
+    );
+    datasets::add_items(&db, id, 2, &[item("c")]).await.expect("batch 2");
+    datasets::finish_upload(&db, id, 3).await.expect("finish");
+    let got = datasets::get(&db, id).await.expect("visible");
+    assert_eq!(got.item_count, 3);
+    assert_eq!(datasets::items(&db, id).await.expect("items").len(), 3);
+
+    // A crash leaves a hidden dataset no upload touches: start-up removes it, items and all.
+    let left = datasets::begin_upload(&db, new("left")).await.expect("begin");
+    datasets::add_items(&db, left, 0, &[item("a")]).await.expect("batch");
+    assert_eq!(datasets::clean_abandoned_uploads(&db).await.expect("clean"), 0, "touched just now");
+    sqlx::query("UPDATE datasets SET touched_at = '2000-01-01T00:00:00Z' WHERE id = ?")
+        .bind(left)
+        .execute(&db)
+        .await
+        .expect("age it");
+    assert_eq!(datasets::clean_abandoned_uploads(&db).await.expect("clean"), 1);
+    let items: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM dataset_items WHERE dataset_id = ?")
+        .bind(left)
+        .fetch_one(&db)
+        .await
+        .expect("count");
+    assert_eq!(items, 0);
+    assert!(
+        datasets::add_items(&db, left, 1, &[item("b")]).await.is_err(),
+        "a removed upload cannot go on"
+    );
+}

@@ -67,117 +67,147 @@ pub fn prompt_text(body: &Value) -> String {
 /// Parse an OpenAI Batch input file. All-or-nothing: any bad line fails the whole file, with up
 /// to 20 problems named by line and field.
 pub fn parse_batch_jsonl(text: &str) -> Result<Vec<DatasetItem>, FieldErrors> {
-    let mut errors = FieldErrors::default();
+    let mut parser = BatchParser::default();
     let mut items = Vec::new();
-    let mut seen = HashSet::new();
-    for (i, line) in text.lines().enumerate() {
-        if errors.0.len() >= MAX_REPORTED {
-            errors.push("file", "more problems follow; fix these first");
-            break;
-        }
-        let line_no = i + 1;
-        let at = format!("line {line_no}");
-        let line = line.trim();
-        if line.is_empty() {
-            continue;
-        }
-        let value: Value = match serde_json::from_str(line) {
-            Ok(v) => v,
-            Err(e) => {
-                errors.push(&at, format!("not valid JSON ({e})"));
-                continue;
-            }
-        };
-        let Some(obj) = value.as_object() else {
-            errors.push(&at, "expected a JSON object {custom_id, method, url, body}");
-            continue;
-        };
-        if obj.contains_key("response") && !obj.contains_key("body") {
-            errors.push(
-                &at,
-                "this is an OpenAI Batch *output* line (it has `response`); upload the input file here, or import the output as a run",
-            );
-            continue;
-        }
-        let custom_id = match obj.get("custom_id") {
-            Some(Value::String(s)) if !s.trim().is_empty() => s.clone(),
-            Some(Value::String(_)) => {
-                errors.push(&at, "field `custom_id` is empty");
-                continue;
-            }
-            Some(other) => {
-                errors.push(&at, format!("field `custom_id` must be a string, got {}", kind(other)));
-                continue;
-            }
-            None => {
-                errors.push(&at, "field `custom_id` is missing");
-                continue;
-            }
-        };
-        if custom_id.contains(PASS_MARK) {
-            errors.push(
-                &at,
-                format!("field `custom_id` '{custom_id}' holds '{PASS_MARK}', which marks a request's later passes in a run ('a{PASS_MARK}2' is the second pass of 'a'): rename it without '{PASS_MARK}'"),
-            );
-            continue;
-        }
-        if !seen.insert(custom_id.clone()) {
-            errors.push(&at, format!("field `custom_id` repeats '{custom_id}': each request needs its own"));
-            continue;
-        }
-        match obj.get("method") {
-            Some(Value::String(m)) if m.eq_ignore_ascii_case("POST") => {}
-            Some(other) => {
-                errors.push(&at, format!("field `method` must be \"POST\", got {other}"));
-                continue;
-            }
-            None => {
-                errors.push(&at, "field `method` is missing (OpenAI Batch lines carry \"method\": \"POST\")");
-                continue;
-            }
-        }
-        let url = match obj.get("url").and_then(Value::as_str) {
-            Some(u) if u == CHAT_URL || u == COMPLETIONS_URL => u.to_string(),
-            Some(u) => {
-                errors.push(&at, format!("field `url` must be {CHAT_URL} or {COMPLETIONS_URL}, got \"{u}\""));
-                continue;
-            }
-            None => {
-                errors.push(&at, "field `url` is missing or not a string");
-                continue;
-            }
-        };
-        let Some(body) = obj.get("body").filter(|b| b.is_object()) else {
-            errors.push(&at, "field `body` is missing or not an object");
-            continue;
-        };
-        if url == CHAT_URL {
-            match body.get("messages").and_then(Value::as_array) {
-                Some(ms) if !ms.is_empty() => {
-                    if let Some(bad) = ms.iter().position(|m| m.get("role").and_then(Value::as_str).is_none()) {
-                        errors.push(&at, format!("field `body.messages[{bad}].role` is missing"));
-                        continue;
-                    }
-                }
-                _ => {
-                    errors.push(&at, "field `body.messages` must be a non-empty array for /v1/chat/completions");
-                    continue;
-                }
-            }
-        } else if body.get("prompt").is_none() {
-            errors.push(&at, "field `body.prompt` is missing for /v1/completions");
-            continue;
-        }
-        items.push(DatasetItem {
-            custom_id,
-            url,
-            body: body.clone(),
-        });
+    for line in text.lines() {
+        items.extend(parser.line(line));
     }
-    if errors.is_empty() && items.is_empty() {
-        errors.push("file", "the file has no requests (expected one JSON object per line)");
+    parser.finish().map(|_| items)
+}
+
+/// Checks an OpenAI Batch input file line by line, as it arrives: each line on its own, and the
+/// ids across the file (a set of the ids seen, small beside the file). Keeps the first 20
+/// problems and counts the rest.
+#[derive(Debug, Default)]
+pub struct BatchParser {
+    seen: HashSet<String>,
+    errors: FieldErrors,
+    /// Lines with a problem, including those past the first 20.
+    bad: usize,
+    lines: usize,
+    items: usize,
+}
+
+impl BatchParser {
+    /// The next line (without its newline): its request when the line is good, `None` when it is
+    /// blank or bad (the problem is kept, named by its line).
+    pub fn line(&mut self, line: &str) -> Option<DatasetItem> {
+        self.lines += 1;
+        match parse_line(line) {
+            Ok(None) => None,
+            Ok(Some(item)) if !self.seen.insert(item.custom_id.clone()) => {
+                let msg = format!("field `custom_id` repeats '{}': each request needs its own", clip(&item.custom_id));
+                self.bad_line(msg);
+                None
+            }
+            Ok(Some(item)) => {
+                self.items += 1;
+                Some(item)
+            }
+            Err(msg) => {
+                self.bad_line(msg);
+                None
+            }
+        }
     }
-    errors.into_result(items)
+
+    /// The next line could not be read as text (longer than the limit, not UTF-8): it counts as
+    /// a line, with this problem.
+    pub fn unreadable_line(&mut self, message: impl Into<String>) {
+        self.lines += 1;
+        self.bad_line(message);
+    }
+
+    fn bad_line(&mut self, message: impl Into<String>) {
+        if self.errors.0.len() < MAX_REPORTED {
+            self.errors.push(format!("line {}", self.lines), message);
+        }
+        self.bad += 1;
+    }
+
+    /// The lines found bad so far.
+    pub fn bad(&self) -> usize {
+        self.bad
+    }
+
+    /// The number of requests, or the problems found (the first 20, then how many more).
+    pub fn finish(mut self) -> Result<usize, FieldErrors> {
+        if self.bad > self.errors.0.len() {
+            let more = self.bad - self.errors.0.len();
+            self.errors.push("file", format!("{more} more bad line(s) follow; fix these first"));
+        }
+        if self.errors.is_empty() && self.items == 0 {
+            self.errors
+                .push("file", "the file has no requests (expected one JSON object per line)");
+        }
+        self.errors.into_result(self.items)
+    }
+}
+
+/// One line of an OpenAI Batch input file on its own: `None` when blank, else its request or
+/// what is wrong with it (by field).
+pub fn parse_line(line: &str) -> Result<Option<DatasetItem>, String> {
+    let line = line.trim();
+    if line.is_empty() {
+        return Ok(None);
+    }
+    let value: Value = serde_json::from_str(line).map_err(|e| format!("not valid JSON ({e})"))?;
+    let Some(obj) = value.as_object() else {
+        return Err("expected a JSON object {custom_id, method, url, body}".into());
+    };
+    if obj.contains_key("response") && !obj.contains_key("body") {
+        return Err(
+            "this is an OpenAI Batch *output* line (it has `response`); upload the input file here, or import the output as a run".into(),
+        );
+    }
+    let custom_id = match obj.get("custom_id") {
+        Some(Value::String(s)) if !s.trim().is_empty() => s.clone(),
+        Some(Value::String(_)) => return Err("field `custom_id` is empty".into()),
+        Some(other) => return Err(format!("field `custom_id` must be a string, got {}", kind(other))),
+        None => return Err("field `custom_id` is missing".into()),
+    };
+    if custom_id.contains(PASS_MARK) {
+        return Err(format!("field `custom_id` '{}' holds '{PASS_MARK}', which marks a request's later passes in a run ('a{PASS_MARK}2' is the second pass of 'a'): rename it without '{PASS_MARK}'", clip(&custom_id)));
+    }
+    match obj.get("method") {
+        Some(Value::String(m)) if m.eq_ignore_ascii_case("POST") => {}
+        Some(other) => return Err(format!("field `method` must be \"POST\", got {}", clip(&other.to_string()))),
+        None => return Err("field `method` is missing (OpenAI Batch lines carry \"method\": \"POST\")".into()),
+    }
+    let url = match obj.get("url").and_then(Value::as_str) {
+        Some(u) if u == CHAT_URL || u == COMPLETIONS_URL => u.to_string(),
+        Some(u) => return Err(format!("field `url` must be {CHAT_URL} or {COMPLETIONS_URL}, got \"{}\"", clip(u))),
+        None => return Err("field `url` is missing or not a string".into()),
+    };
+    let Some(body) = obj.get("body").filter(|b| b.is_object()) else {
+        return Err("field `body` is missing or not an object".into());
+    };
+    if url == CHAT_URL {
+        match body.get("messages").and_then(Value::as_array) {
+            Some(ms) if !ms.is_empty() => {
+                if let Some(bad) = ms.iter().position(|m| m.get("role").and_then(Value::as_str).is_none()) {
+                    return Err(format!("field `body.messages[{bad}].role` is missing"));
+                }
+            }
+            _ => return Err("field `body.messages` must be a non-empty array for /v1/chat/completions".into()),
+        }
+    } else if body.get("prompt").is_none() {
+        return Err("field `body.prompt` is missing for /v1/completions".into());
+    }
+    Ok(Some(DatasetItem {
+        custom_id,
+        url,
+        body: body.clone(),
+    }))
+}
+
+/// A value quoted in a message, cut to 80 characters (a message never carries a line whole).
+pub fn clip(s: &str) -> String {
+    const MAX: usize = 80;
+    match s.char_indices().nth(MAX) {
+        None => s.to_string(),
+        Some((at, _)) => format!("{}… ({} characters)", &s[..at], s.chars().count()),
+    }
 }
 
 fn kind(v: &Value) -> &'static str {
@@ -262,6 +292,38 @@ mod tests {
     fn an_empty_file_says_so() {
         let e = parse_batch_jsonl("\n\n").expect_err("empty");
         assert!(e.0[0].message.contains("no requests"));
+    }
+
+    #[test]
+    fn problems_past_the_twentieth_are_counted_not_listed() {
+        let mut text = String::new();
+        for _ in 0..25 {
+            text.push_str("not json\n");
+        }
+        let e = parse_batch_jsonl(&text).expect_err("bad");
+        assert_eq!(e.0.len(), 21);
+        assert_eq!(e.0[20].field, "file");
+        assert!(e.0[20].message.starts_with("5 more bad line(s)"), "{e}");
+    }
+
+    #[test]
+    fn a_long_value_is_clipped_in_the_message() {
+        let id = format!("{}~2", "x".repeat(100_000));
+        let line = format!("{{\"custom_id\":\"{id}\",\"method\":\"POST\",\"url\":\"/v1/completions\",\"body\":{{\"prompt\":\"x\"}}}}");
+        let e = parse_line(&line).expect_err("pass mark");
+        assert!(e.len() < 600, "{} characters", e.len());
+        assert!(e.contains("100002 characters"), "{e}");
+    }
+
+    #[test]
+    fn an_unreadable_line_is_counted_and_named() {
+        let mut p = BatchParser::default();
+        let good = "{\"custom_id\":\"a\",\"method\":\"POST\",\"url\":\"/v1/completions\",\"body\":{\"prompt\":\"x\"}}";
+        assert!(p.line(good).is_some());
+        p.unreadable_line("line 2 is longer than 1 MiB");
+        assert!(p.line("").is_none());
+        let e = p.finish().expect_err("bad");
+        assert_eq!(e.0[0].field, "line 2");
     }
 
     #[test]

@@ -15,6 +15,7 @@ pub mod format;
 pub mod hybrid;
 pub mod import;
 pub mod integrity;
+pub mod lines;
 pub mod metrics;
 pub mod models;
 pub mod pareto;

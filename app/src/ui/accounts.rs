@@ -12,6 +12,14 @@ pub fn LoginPage() -> impl IntoView {
     let query = use_query_map();
     let next = move || query.read().get("next").unwrap_or_else(|| "/".into());
     let error: Signal<Option<AppError>> = Signal::derive(move || login.value().get().and_then(Result::err));
+    // Logged in: load the next page afresh, so everything on it (the header, the controls the
+    // role may use) is for the new session.
+    Effect::new(move |_| {
+        if let Some(Ok(())) = login.value().get() {
+            let to = next();
+            reload_at(if crate::api::accounts::local_path(&to) { &to } else { "/" });
+        }
+    });
     view! {
         <h1>"Log in"</h1>
         <p class="lead">"Every page of Bakeoff needs a log-in. On a new installation, the first start prints a one-time password for the user admin."</p>
@@ -32,12 +40,27 @@ pub fn LoginPage() -> impl IntoView {
     }
 }
 
+/// Load `path` afresh (a full page load, not a client-side navigation).
+fn reload_at(path: &str) {
+    #[cfg(feature = "hydrate")]
+    {
+        let _ = window().location().set_href(path);
+    }
+    #[cfg(not(feature = "hydrate"))]
+    let _ = path;
+}
+
 /// The user's name and role, and the log-out button, in the header (from the `Me` context, so
 /// it follows every log-in and log-out).
 #[component]
 pub fn UserBadge() -> impl IntoView {
     let me = use_me();
     let logout = ServerAction::<Logout>::new();
+    Effect::new(move |_| {
+        if let Some(Ok(())) = logout.value().get() {
+            reload_at("/login");
+        }
+    });
     view! {
         <Suspense fallback=|| ()>
             {move || Suspend::new(async move {

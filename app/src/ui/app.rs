@@ -58,12 +58,13 @@ pub fn App() -> impl IntoView {
     }
 }
 
-/// The header and the pages, with the logged-in user in the context (refetched at every
-/// navigation, so the header follows a log-in, a log-out or an expired session).
+/// The header and the pages, with the logged-in user in the context. It is read once per page
+/// load: log-in and log-out load the next page afresh, and an expired session sends the browser
+/// to the log-in page (so the header always shows who is logged in). Refetching it at every
+/// navigation would re-render the outgoing page's role-dependent parts while it is torn down.
 #[component]
 fn Frame() -> impl IntoView {
-    let location = leptos_router::hooks::use_location();
-    let me = Resource::new(move || location.pathname.get(), |_| crate::api::accounts::whoami());
+    let me = Resource::new(|| (), |_| crate::api::accounts::whoami());
     provide_context(super::widgets::Me(me));
     view! {
             <header class="top">
