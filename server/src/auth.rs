@@ -15,7 +15,10 @@ use serde::Deserialize;
 
 /// Paths anyone may reach: the log-in page and what it needs.
 pub fn public(path: &str) -> bool {
-    matches!(path, "/login" | "/api/login" | "/api/token" | "/api/whoami" | "/favicon.svg") || path.starts_with("/pkg/")
+    matches!(
+        path,
+        "/login" | "/api/login" | "/api/token" | "/api/whoami" | "/healthz" | "/favicon.svg"
+    ) || path.starts_with("/pkg/")
 }
 
 pub async fn require_login(State(state): State<AppState>, mut req: Request, next: Next) -> Response {

@@ -13,7 +13,7 @@ pub const DEFAULT_DB: &str = "data/bakeoff.db";
 #[derive(Parser, Debug)]
 #[command(
     name = "bakeoff",
-    version,
+    version = crate::health::VERSION,
     about = "Choose an LLM for a batch job: benchmark vLLM endpoints for speed, quality and cost."
 )]
 pub struct Cli {

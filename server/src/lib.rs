@@ -10,6 +10,7 @@ pub mod cpu;
 pub mod demo;
 pub mod events;
 pub mod headless;
+pub mod health;
 pub mod http1;
 pub mod launcher;
 pub mod probe;

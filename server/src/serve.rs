@@ -280,6 +280,7 @@ pub fn other_routes() -> Vec<(axum::http::Method, &'static str)> {
         (Method::POST, "/datasets/upload"),
         (Method::POST, "/import/upload"),
         (Method::POST, "/api/token"),
+        (Method::GET, "/healthz"),
     ]
 }
 
@@ -319,6 +320,7 @@ pub fn router(state: AppState) -> Router {
             move || shell(options.clone()),
         )
         .route("/api/token", post(crate::auth::token))
+        .route("/healthz", axum::routing::get(crate::health::healthz))
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
         .layer(axum::middleware::from_fn(crate::auth::error_status))
         .layer(axum::middleware::from_fn_with_state(state.clone(), crate::auth::require_login))

@@ -214,6 +214,7 @@ fn routes(sim: &str) -> BTreeMap<(&'static str, &'static str), Row> {
         m.insert(("GET", page), row(View, Body::Empty));
     }
     m.insert(("GET", "/login"), row(Public, Body::Empty));
+    m.insert(("GET", "/healthz"), row(Public, Body::Empty));
     m
 }
 

@@ -343,3 +343,37 @@ async fn every_api_error_comes_in_one_json_shape() {
     assert_eq!(r.status(), 401);
     assert!(shape(&r.json::<Value>().await.expect("json")));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn healthz_answers_without_a_log_in_and_tells_nothing_private() {
+    let app = spawn(fast_sim()).await;
+    let r = no_redirects().get(app.url("/healthz")).send().await.expect("GET");
+    assert_eq!(r.status(), 200);
+    let text = r.text().await.expect("body");
+    let v: Value = serde_json::from_str(&text).expect("json");
+    assert_eq!(v["status"], "ok");
+    assert_eq!(v["database"], "ok");
+    assert!(v["version"].as_str().is_some_and(|s| s.contains("commit")), "{v}");
+    assert!(
+        v["workers_alive"].as_i64().is_some_and(|n| n >= 1),
+        "this serve's worker beats: {v}"
+    );
+    assert!(v["worker_heartbeat_age_s"].as_i64().is_some_and(|a| (0..60).contains(&a)), "{v}");
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap_or_default();
+    for private in ["tester", "sim-", "Built-in", host.trim()] {
+        assert!(private.is_empty() || !text.contains(private), "{private} in {text}");
+    }
+}
+
+#[test]
+fn the_version_names_the_commit_it_was_built_from() {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_bakeoff"))
+        .arg("--version")
+        .output()
+        .expect("bakeoff --version");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success() && text.starts_with("bakeoff ") && text.contains("(commit "),
+        "{text}"
+    );
+}

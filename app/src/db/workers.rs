@@ -136,3 +136,15 @@ pub async fn unstopped_model_servers(db: &Db, host: &str, owner: &str, run_id: O
         })
         .collect())
 }
+
+/// For `/healthz`: how many workers beat within `within_s`, and the age in seconds of the
+/// latest heartbeat of any worker (None: no worker ever beat), from the database's clock.
+pub async fn health(db: &Db, within_s: i64) -> DbResult<(i64, Option<i64>)> {
+    Ok(sqlx::query_as(
+        "SELECT COUNT(CASE WHEN seen_at >= CAST(strftime('%s', 'now') AS INTEGER) - ?1 THEN 1 END), \
+                CAST(strftime('%s', 'now') AS INTEGER) - MAX(seen_at) FROM workers",
+    )
+    .bind(within_s)
+    .fetch_one(db)
+    .await?)
+}
