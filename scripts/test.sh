@@ -19,7 +19,8 @@ cargo test --workspace
 echo "[test] building the site for the browser tests" >&2
 # The tests' own site (debug), apart from the release site scripts/run.sh serves at target/site.
 site=target/e2e-site
-LEPTOS_SITE_ROOT=$site cargo leptos build
+LEPTOS_SITE_ROOT=$site LEPTOS_HASH_FILE_NAME="$ROOT/$site/hash.txt" cargo leptos build
+node scripts/precompress.mjs "$site"
 
 work=$(mktemp -d)
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }

@@ -59,5 +59,6 @@ test("a reviewer grades five answers by keyboard only, blind until the queue is 
 
   // The grades show on the quality page.
   await open(page, "/quality");
-  await expect(page.getByRole("row", { name: new RegExp(`#${runId} sim-qwen3-4b`) })).toContainText("(n=5)");
+  // Five grades: the mean comes with its interval and n.
+  await expect(page.getByRole("row", { name: new RegExp(`#${runId} sim-qwen3-4b`) })).toContainText(/95% CI .*n=5\)/);
 });

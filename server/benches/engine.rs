@@ -30,6 +30,75 @@ fn main() {
     if all || which.iter().any(|w| w == "decode") {
         decode();
     }
+    if all || which.iter().any(|w| w == "ingest") {
+        ingest();
+    }
+}
+
+/// Records stored per second into a SQLite file on one core, by the writer's batch size: the
+/// worker stores what arrived since its last write in one transaction (at least 64 records, or
+/// whatever came within 100 ms; more when the client outpaces the writes).
+fn ingest() {
+    use app::domain::record::{RequestRecord, Tokens};
+    use app::domain::status::Outcome;
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+    rt.block_on(async {
+        let dir = tempfile::tempdir().expect("tmp");
+        let (state, _client) = prepare(
+            &dir.path().join("bench.db"),
+            std::path::Path::new("target/site"),
+            "127.0.0.1:0".parse().expect("addr"),
+        )
+        .await
+        .expect("db");
+        let (endpoint_id, _) = app::api::endpoints::register(&state, "sim", "http://127.0.0.1:9")
+            .await
+            .expect("endpoint");
+        let spec = LaunchForm {
+            endpoint_id: endpoint_id.to_string(),
+            dataset_id: "1".into(),
+            model: "m".into(),
+            requests: "1".into(),
+            concurrency: "1".into(),
+            ..Default::default()
+        }
+        .parse()
+        .expect("spec");
+        // A record as the simulator's 64-token answers store it: ~300 bytes of answer, 63 gaps.
+        let record = |i: u32| RequestRecord {
+            idx: i,
+            custom_id: format!("candidate-{:04}~{}", i % 100, i / 100),
+            warmup: false,
+            outcome: Outcome::Truncated,
+            http_status: Some(200),
+            error: None,
+            finish_reason: Some("length".into()),
+            prompt_tokens: Some(Tokens(700)),
+            completion_tokens: Some(Tokens(64)),
+            scheduled: None,
+            sent: Duration::from_micros(u64::from(i) * 90),
+            ttft: Some(Duration::from_micros(2_100)),
+            e2e: Duration::from_micros(41_000),
+            content_chunks: 64,
+            itl: vec![Duration::from_micros(610); 63],
+            response: "{\"candidate\": {\"name\": \"x\"}, \"analysis\": {\"educational_pedigree\": {\"rating\": \"high\", \"reasoning\": \""
+                .to_string() + &"a".repeat(220),
+            reasoning: None,
+        };
+        println!("ingest: records stored per second into SQLite (one core, 200,000 records per batch size)");
+        println!("{:>10} {:>12} {:>10}", "batch", "records/s", "seconds");
+        for batch in [64u32, 512, 2000] {
+            let run_id = app::db::runs::insert(&state.db, &spec, true, None).await.expect("run");
+            let n = 200_000u32;
+            let records: Vec<RequestRecord> = (0..n).map(record).collect();
+            let t = Instant::now();
+            for part in records.chunks(batch as usize) {
+                app::db::records::insert_batch(&state.db, run_id, part).await.expect("insert");
+            }
+            let s = t.elapsed().as_secs_f64();
+            println!("{batch:>10} {:>12.0} {s:>10.2}", f64::from(n) / s);
+        }
+    });
 }
 
 /// Nanoseconds per chunk: the scanner against serde_json on the chunks servers send.

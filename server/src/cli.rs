@@ -108,6 +108,10 @@ pub struct ReportArgs {
     /// Share of items sent to the judge, 0..1.
     #[arg(long, default_value_t = 0.2)]
     pub judge_share: f64,
+    /// "Faster" compares each model at its best (its highest throughput with an E2E p90 within
+    /// this many ms) instead of runs at the same load only (the default).
+    #[arg(long, value_name = "MS")]
+    pub best_within_p90_ms: Option<f64>,
     #[command(flatten)]
     pub db: DbArg,
 }
@@ -613,7 +617,11 @@ pub async fn dispatch(cli: Cli) -> anyhow::Result<()> {
                 judge: a.judge,
                 judge_share: Some(a.judge_share),
             };
-            let doc = app::api::report::build_report(&pool, &options, &app::api::report::chrono_now())
+            let speed = match a.best_within_p90_ms {
+                Some(p90_target_ms) => app::domain::report::load::SpeedBasis::EachAtBest { p90_target_ms },
+                None => app::domain::report::load::SpeedBasis::SameLoad,
+            };
+            let doc = app::api::report::build_report_with(&pool, &options, &app::api::report::chrono_now(), true, speed)
                 .await
                 .map_err(|e| anyhow::anyhow!("{e}"))?;
             match a.format {

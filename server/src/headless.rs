@@ -317,12 +317,15 @@ pub async fn export(db_path: &Path, id: i64, dir: &Path) -> anyhow::Result<(Path
     let run = db::runs::get(&pool, id)
         .await
         .map_err(|e| anyhow::anyhow!("{e} (see `GET /api/runs` for the ids)"))?;
-    let records = db::records::for_run(&pool, id).await?;
     std::fs::create_dir_all(dir)?;
     let out_path = dir.join(format!("run-{id}-output.jsonl"));
     let mut f = std::io::BufWriter::new(std::fs::File::create(&out_path)?);
-    for r in &records {
-        writeln!(f, "{}", batch_output_line(id, r, &run.model))?;
+    // A page of records at a time: the export of a run of any size takes the same memory.
+    let mut pages = db::records::Pages::new(id, db::records::Read::Everything);
+    while let Some(page) = pages.next(&pool).await? {
+        for r in &page {
+            writeln!(f, "{}", batch_output_line(id, r, &run.model))?;
+        }
     }
     f.flush()?;
     let summary_path = dir.join(format!("run-{id}-summary.json"));

@@ -1,6 +1,7 @@
 //! The `bakeoff` server: CLI, HTTP (pages, REST, live events), the run worker, the vLLM client
 //! and the built-in vLLM simulator.
 
+pub mod assets;
 pub mod auth;
 pub mod builtin_sim;
 pub mod chunk;
@@ -8,6 +9,7 @@ pub mod cli;
 pub mod client;
 pub mod cpu;
 pub mod demo;
+pub mod download;
 pub mod events;
 pub mod headless;
 pub mod health;

@@ -3,10 +3,11 @@
 use app::api::datasets::{check_upload, store_upload, Upload};
 use app::api::guard::{Caller, Permission};
 use app::api::runs::queue_runs;
-use app::api::spool::{DatasetSpool, TextSpool};
+use app::api::runs::rest as manage;
+use app::api::spool::{DatasetSpool, ImportSpool};
 use app::api::AppError;
 use app::db;
-use app::domain::export::{record_json, summary_json};
+use app::domain::export::summary_json;
 use app::domain::spec::LaunchForm;
 use app::state::AppState;
 use axum::body::Body;
@@ -38,6 +39,18 @@ pub fn table() -> Vec<(Method, &'static str, MethodRouter<AppState>)> {
         (Method::GET, "/api/report", get(report)),
         (Method::GET, "/api/datasets", get(list_datasets)),
         (Method::POST, "/api/datasets", post(upload_dataset)),
+        (Method::DELETE, "/api/runs/{id}", axum::routing::delete(manage::delete_run)),
+        (Method::PATCH, "/api/runs/{id}", axum::routing::patch(manage::rename_run)),
+        (Method::DELETE, "/api/datasets/{id}", axum::routing::delete(manage::delete_dataset)),
+        (Method::PATCH, "/api/datasets/{id}", axum::routing::patch(manage::rename_dataset)),
+        (
+            Method::DELETE,
+            "/api/endpoints/{id}",
+            axum::routing::delete(manage::delete_endpoint),
+        ),
+        (Method::PATCH, "/api/endpoints/{id}", axum::routing::patch(manage::rename_endpoint)),
+        (Method::DELETE, "/api/queues/{id}", axum::routing::delete(manage::delete_queue)),
+        (Method::PATCH, "/api/queues/{id}", axum::routing::patch(manage::rename_queue)),
     ]
 }
 
@@ -68,22 +81,37 @@ async fn get_run(
     Ok(Json(body))
 }
 
-/// All records of a run as JSON lines (times in milliseconds).
+#[derive(Deserialize)]
+struct RecordsQuery {
+    #[serde(default)]
+    format: String,
+}
+
+/// All records of a run, streamed as they are read: JSON lines (times in milliseconds) by
+/// default, `?format=csv`, or `?format=batch` for OpenAI Batch output lines.
 async fn records(
     State(s): State<AppState>,
     Extension(caller): Extension<Caller>,
     Path(id): Path<i64>,
+    Query(q): Query<RecordsQuery>,
 ) -> Result<impl IntoResponse, AppError> {
+    use crate::download::{self, Format};
     // Answers beside their run: not for reviewers, who grade blind.
     caller.require(Permission::ReadAnswers)?;
-    db::runs::get(&s.db, id).await?;
-    let recs = db::records::for_run(&s.db, id).await?;
-    let mut out = String::new();
-    for r in &recs {
-        out.push_str(&record_json(r).to_string());
-        out.push('\n');
-    }
-    Ok(([(header::CONTENT_TYPE, "application/x-ndjson")], out))
+    let format = Format::parse(&q.format)
+        .ok_or_else(|| AppError::validation("format", format!("unknown format '{}': use jsonl, csv or batch", q.format)))?;
+    let run = db::runs::get(&s.db, id).await?;
+    let body = Body::from_stream(download::records(s.db.clone(), id, format, run.model, db::records::PAGE));
+    Ok((
+        [
+            (header::CONTENT_TYPE, format.content_type().to_string()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{}\"", format.file_name(id)),
+            ),
+        ],
+        body,
+    ))
 }
 
 /// Launch from JSON: the launch form's fields, numbers or strings.
@@ -277,18 +305,17 @@ async fn import(
     body: Body,
 ) -> Result<impl IntoResponse, AppError> {
     caller.require(Permission::Run)?;
-    // Taken whole (run summaries are small; a Batch output is bounded by the size limit) and
-    // parsed in the upload's turn.
+    // Read line by line as it arrives, spooled to a temporary file, in the upload's turn; stored
+    // only when every line is good.
     let _turn = s.uploads.enter().await?;
-    let mut spool = TextSpool::new(s.uploads.limits());
+    let mut spool = ImportSpool::new(&q.filename, s.uploads.limits())?;
     let mut chunks = body.into_data_stream();
     while let Some(chunk) = chunks.next().await {
-        if !spool.push(&chunk.map_err(cut_short)?) {
+        if !spool.push(&chunk.map_err(cut_short)?).await? {
             break;
         }
     }
-    let text = spool.finish("file", "the file")?;
-    let id = app::api::import::import_file(&s.db, &q.filename, &text, None).await?;
+    let id = app::api::import::import_spooled(&s.db, spool.finish().await?, None).await?;
     Ok((StatusCode::CREATED, Json(json!({"run_id": id}))))
 }
 
@@ -301,9 +328,13 @@ struct ReportQuery {
     screen: Option<i64>,
     judge: Option<i64>,
     judge_share: Option<f64>,
+    /// `best`: "faster" compares each model at its best within `p90_ms` (default: same load).
+    speed: Option<String>,
+    p90_ms: Option<f64>,
 }
 
-/// `GET /api/report?format=md|html&sheet=NAME&volume=N`: the report as a download.
+/// `GET /api/report?format=md|html&sheet=NAME&volume=N[&speed=best&p90_ms=MS]`: the report as a
+/// download.
 async fn report(
     State(s): State<AppState>,
     Extension(caller): Extension<Caller>,
@@ -319,7 +350,14 @@ async fn report(
         judge: q.judge,
         judge_share: q.judge_share,
     };
-    let doc = app::api::report::build_report_for(&s.db, &options, &app::api::report::chrono_now(), samples).await?;
+    use app::domain::report::load::SpeedBasis;
+    let speed = match (q.speed.as_deref().unwrap_or("same"), q.p90_ms) {
+        ("same" | "", _) => SpeedBasis::SameLoad,
+        ("best", Some(p90_target_ms)) => SpeedBasis::EachAtBest { p90_target_ms },
+        ("best", None) => return Err(AppError::validation("p90_ms", "speed=best needs p90_ms: the E2E p90 target in ms")),
+        (other, _) => return Err(AppError::validation("speed", format!("speed must be same or best, got '{other}'"))),
+    };
+    let doc = app::api::report::build_report_with(&s.db, &options, &app::api::report::chrono_now(), samples, speed).await?;
     let (body, ctype, ext) = match q.format.as_deref().unwrap_or("md") {
         "html" => (doc.to_html("Bakeoff benchmark report"), "text/html; charset=utf-8", "html"),
         "md" => (doc.to_markdown(), "text/markdown; charset=utf-8", "md"),

@@ -141,11 +141,17 @@ pub async fn prepare_with(
         .await
         .context("adding the starting price sheets")?;
     db::planning::ensure_presets(&pool).await.context("adding the model presets")?;
+    // Hashed bundle names (cargo-leptos `hash-files`) when the site was built with them.
+    let hash_file = crate::assets::hash_file(site_root, "bakeoff", "pkg");
     let leptos_options = LeptosOptions::builder()
         .output_name("bakeoff")
         .site_root(site_root.to_string_lossy().to_string())
         .site_pkg_dir("pkg")
         .site_addr(addr)
+        .hash_files(hash_file.is_some())
+        .hash_file(std::sync::Arc::<str>::from(
+            hash_file.as_deref().map_or("hash.txt".into(), |p| p.to_string_lossy()),
+        ))
         .build();
     let client = Client::with_policy(endpoints);
     let state = AppState {
@@ -321,7 +327,10 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/api/token", post(crate::auth::token))
         .route("/healthz", axum::routing::get(crate::health::healthz))
-        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        // The site's files (hashed, precompressed; see assets.rs), else the 404 page.
+        .fallback(crate::assets::files_then_not_found)
+        .layer(axum::middleware::map_response(crate::assets::page_cache_control))
+        .layer(axum::middleware::from_fn(crate::assets::gzip_dynamic))
         .layer(axum::middleware::from_fn(crate::auth::error_status))
         .layer(axum::middleware::from_fn_with_state(state.clone(), crate::auth::require_login))
         .layer(axum::middleware::from_fn_with_state(state.clone(), crate::site::edge))

@@ -4,7 +4,7 @@
 
 use app::api::datasets::{check_upload, store_upload, Upload};
 use app::api::guard::{Caller, Permission};
-use app::api::spool::{DatasetSpool, TextSpool};
+use app::api::spool::{DatasetSpool, ImportSpool, TextSpool};
 use app::api::AppError;
 use app::domain::dataset::clip;
 use app::state::AppState;
@@ -39,33 +39,44 @@ fn cut_short(e: impl std::fmt::Display) -> AppError {
 
 async fn import(s: &AppState, caller: &Caller, mut multipart: Multipart) -> Result<i64, AppError> {
     caller.require(Permission::Run)?;
-    // A run summary or a Batch output is taken whole (bounded by the size limit) and parsed in
-    // the upload's turn.
+    // The file is read line by line as it arrives and spooled (a Batch output of any size in
+    // bounded memory); the optional input file (prompts) is taken whole, bounded by the limit.
     let _turn = s.uploads.enter().await?;
     let (mut file, mut input) = (None, None);
     while let Some(mut field) = multipart.next_field().await.map_err(cut_short)? {
         let which = field.name().unwrap_or("").to_string();
-        if which != "file" && which != "input" {
-            continue;
-        }
         let name = field.file_name().unwrap_or("upload").to_string();
-        let mut spool = TextSpool::new(s.uploads.limits());
-        while let Some(chunk) = field.chunk().await.map_err(cut_short)? {
-            if !spool.push(&chunk) {
-                break;
-            }
-        }
-        let text = spool.finish(&which, &clip(&name))?;
-        if text.is_empty() {
-            continue;
-        }
         match which.as_str() {
-            "file" => file = Some((name, text)),
-            _ => input = Some((name, text)),
+            "file" => {
+                let mut spool = ImportSpool::new(&clip(&name), s.uploads.limits())?;
+                let mut empty = true;
+                while let Some(chunk) = field.chunk().await.map_err(cut_short)? {
+                    empty &= chunk.is_empty();
+                    if !spool.push(&chunk).await? {
+                        break;
+                    }
+                }
+                if !empty {
+                    file = Some(spool.finish().await?);
+                }
+            }
+            "input" => {
+                let mut spool = TextSpool::new(s.uploads.limits());
+                while let Some(chunk) = field.chunk().await.map_err(cut_short)? {
+                    if !spool.push(&chunk) {
+                        break;
+                    }
+                }
+                let text = spool.finish("input", &clip(&name))?;
+                if !text.is_empty() {
+                    input = Some((name, text));
+                }
+            }
+            _ => {}
         }
     }
-    let (name, text) = file.ok_or_else(|| AppError::validation("file", "choose a file to import"))?;
-    app::api::import::import_file(&s.db, &name, &text, input.as_ref().map(|(n, t)| (n.as_str(), t.as_str()))).await
+    let file = file.ok_or_else(|| AppError::validation("file", "choose a file to import"))?;
+    app::api::import::import_spooled(&s.db, file, input.as_ref().map(|(n, t)| (n.as_str(), t.as_str()))).await
 }
 
 /// Redirect to `page`, with `?{ok_key}=ID` on success or the problem at its field: the first

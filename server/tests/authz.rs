@@ -137,7 +137,7 @@ fn server_fns(run: i64, queue: i64, item: &str, sim: &str) -> BTreeMap<&'static 
     m.insert("quality_overview", row(View, Body::Empty));
     m.insert(
         "run_answers",
-        row(ReadAnswers, form(format!("run_id={run}&recommendation=&problem="))),
+        row(ReadAnswers, form(format!("run_id={run}&recommendation=&problem=&page=0"))),
     );
     m.insert("run_quality_summary", row(View, form(format!("run_id={run}"))));
     m.insert("side_by_side", row(ReadAnswers, form(format!("run_ids[0]={run}"))));
@@ -149,6 +149,17 @@ fn server_fns(run: i64, queue: i64, item: &str, sim: &str) -> BTreeMap<&'static 
     m.insert("run_series", row(View, form(format!("id={run}"))));
     m.insert("compare_runs", row(View, form(format!("ids[0]={run}"))));
     m.insert("sweep_runs", row(View, form("sweep_id=999999")));
+    m.insert("list_runs_page", row(View, Body::Empty));
+    // Deletions only say what would go (dry_run); renames are refused for an empty name.
+    m.insert("delete_run", row(Run, form(format!("id={run}&dry_run=true"))));
+    m.insert("rename_run", row(Run, form(format!("id={run}&name="))));
+    m.insert("delete_dataset", row(Run, form("id=1&dry_run=true")));
+    m.insert("rename_dataset", row(Run, form("id=999999&name=x")));
+    m.insert("delete_endpoint", row(Run, form("id=999999&dry_run=true")));
+    m.insert("rename_endpoint", row(Run, form("id=999999&name=x")));
+    // The queue's maker or an admin: runners get past the role check to "no such queue".
+    m.insert("delete_queue", row(Run, form("queue_id=999999&dry_run=true")));
+    m.insert("rename_queue", row(Run, form("queue_id=999999&name=x")));
     m
 }
 
@@ -186,6 +197,21 @@ fn routes(sim: &str) -> BTreeMap<(&'static str, &'static str), Row> {
             ..row(Run, Body::Empty)
         },
     );
+    let dry_run = |need| Row {
+        query: "?dry_run=true",
+        ..row(need, Body::Empty)
+    };
+    let no_name = |need| row(need, Body::Json(json!({"name": ""})));
+    m.insert(("DELETE", "/api/runs/{id}"), dry_run(Run));
+    m.insert(("PATCH", "/api/runs/{id}"), no_name(Run));
+    m.insert(("DELETE", "/api/datasets/{id}"), dry_run(Run));
+    m.insert(("PATCH", "/api/datasets/{id}"), no_name(Run));
+    m.insert(("DELETE", "/api/endpoints/{id}"), dry_run(Run));
+    m.insert(("PATCH", "/api/endpoints/{id}"), no_name(Run));
+    // {id} is the run's id, which is also the one queue's (made by the admin): a runner who did
+    // not make it may not change it.
+    m.insert(("DELETE", "/api/queues/{id}"), dry_run(Admin));
+    m.insert(("PATCH", "/api/queues/{id}"), no_name(Admin));
     m.insert(("POST", "/datasets/upload"), row(Run, Body::Multipart));
     m.insert(("POST", "/import/upload"), row(Run, Body::Multipart));
     m.insert(

@@ -124,3 +124,63 @@ async fn the_hybrid_recall_comes_from_both_runs_answers_on_the_same_items() {
     assert!(md.contains("**simulated**"), "simulated runs are labelled in the report");
     assert!(md.contains("hand the task back"), "the 1B profile's handbacks are counted: {md}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_big_batch_output_streams_in_whole_and_a_summary_is_known_by_its_shape() {
+    let app = spawn(fast_sim()).await;
+    let line = |i: usize| {
+        format!(
+            "{{\"id\":\"b{i}\",\"custom_id\":\"c{i}\",\"response\":{{\"status_code\":200,\"body\":{{\"model\":\"m\",\"choices\":[{{\"message\":{{\"content\":\"answer {i}\"}},\"finish_reason\":\"stop\"}}],\"usage\":{{\"prompt_tokens\":5,\"completion_tokens\":{}}}}}}},\"error\":null}}\n",
+            i % 7 + 1
+        )
+    };
+    let body: String = (0..3_000).map(line).collect();
+    // Sent in small pieces, as a slow network would: lines are split across pieces.
+    let pieces: Vec<Result<Vec<u8>, std::io::Error>> = body.as_bytes().chunks(1_000).map(|c| Ok(c.to_vec())).collect();
+    let r = app
+        .http
+        .post(app.url("/api/import?filename=big-output.jsonl"))
+        .body(reqwest::Body::wrap_stream(futures::stream::iter(pieces)))
+        .send()
+        .await
+        .expect("POST");
+    assert_eq!(r.status(), 201);
+    let id = r.json::<serde_json::Value>().await.expect("json")["run_id"].as_i64().expect("id");
+    let run = app.run(id).await;
+    let s = run.summary.expect("summary");
+    assert_eq!(s.requests, 3_000);
+    assert_eq!(s.completion_tokens, (0..3_000u64).map(|i| i % 7 + 1).sum::<u64>());
+    let records = app.records(id).await;
+    assert_eq!(records.len(), 3_000);
+    assert_eq!(records[2_999]["response"], "answer 2999");
+
+    // A run summary (one JSON document over many lines) is read whole whatever its name says.
+    let text = std::fs::read_to_string(format!("{SEED}llama32-1b-5k-2025-10-28.json")).expect("fixture");
+    let r = app
+        .http
+        .post(app.url("/api/import?filename=llama-summary.txt"))
+        .body(text)
+        .send()
+        .await
+        .expect("POST");
+    assert_eq!(r.status(), 201, "{:?}", r.text().await);
+
+    // A line too long is named, with the limit, and nothing is stored.
+    let before = app.get_json("/api/runs").await.as_array().map(Vec::len);
+    let long = format!("{}{{\"custom_id\":\"x\",\"pad\":\"{}\"}}\n", line(0), "y".repeat(1024 * 1024 + 10));
+    let r = app
+        .http
+        .post(app.url("/api/import?filename=long.jsonl"))
+        .body(long)
+        .send()
+        .await
+        .expect("POST");
+    assert_eq!(r.status(), 422);
+    let v: serde_json::Value = r.json().await.expect("json");
+    assert_eq!(v["fields"][0]["field"], "line 2");
+    assert!(
+        v["fields"][0]["message"].as_str().is_some_and(|m| m.contains("longer than 1 MiB")),
+        "{v}"
+    );
+    assert_eq!(app.get_json("/api/runs").await.as_array().map(Vec::len), before);
+}

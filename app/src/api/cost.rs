@@ -24,6 +24,9 @@ pub struct CostRun {
     /// retry policy and what it did); `None` for runs from before it was recorded, and imports.
     #[serde(default)]
     pub access: Option<crate::api::endpoints::access::RunAccess>,
+    /// The load it was measured under (for like-for-like comparisons).
+    #[serde(default)]
+    pub load: crate::domain::report::load::RunLoad,
 }
 
 impl CostRun {
@@ -40,12 +43,16 @@ impl CostRun {
     pub fn priced(&self, chosen: &PriceSheet, sheets: &[PriceSheet], volume: f64) -> Option<(String, crate::domain::cost::RunCost)> {
         use crate::domain::cost::{cost, Usage};
         let sheet = self.pricing_sheet(chosen, sheets);
-        let row = sheet.row_for(&self.model)?;
+        let (row, applied) = sheet.match_for(&self.model)?;
         let figures = cost(&Usage::from_summary(&self.summary)?, row, volume)?;
+        let row_text = match applied.note() {
+            Some(note) => format!("{} ({note})", row.describe()),
+            None => row.describe(),
+        };
         let described = if sheet.id == chosen.id {
-            row.describe()
+            row_text
         } else {
-            format!("{} — from its own sheet, {}", row.describe(), sheet.name)
+            format!("{row_text} — from its own sheet, {}", sheet.name)
         };
         Some((described, figures))
     }
@@ -95,6 +102,7 @@ pub async fn load_cost_data(db: &crate::db::Db) -> Result<CostTables, crate::db:
             summary,
             quality,
             access: accesses.remove(&r.id),
+            load: crate::domain::report::load::RunLoad::of(r.spec.as_ref(), r.provenance.as_deref()),
         });
     }
     runs.reverse();
@@ -411,6 +419,7 @@ mod tests {
                 price_sheet_id: Some(id),
                 ..Default::default()
             }),
+            load: Default::default(),
         }
     }
 

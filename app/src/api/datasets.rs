@@ -148,3 +148,19 @@ impl Drop for Pending {
         }
     }
 }
+
+/// Delete a dataset no run uses (`dry_run`: only say what would go).
+#[server]
+pub async fn delete_dataset(id: i64, #[server(default)] dry_run: bool) -> Result<super::runs::Removal, AppError> {
+    use super::guard::{authorize, state, Permission};
+    authorize(Permission::Run).await?;
+    Ok(crate::db::datasets::remove(&state()?.db, id, !dry_run).await?)
+}
+
+#[server]
+pub async fn rename_dataset(id: i64, name: String) -> Result<(), AppError> {
+    use super::guard::{authorize, state, Permission};
+    authorize(Permission::Run).await?;
+    let name = super::runs::checked_name(&name)?;
+    Ok(crate::db::datasets::rename(&state()?.db, id, &name).await?)
+}

@@ -337,3 +337,19 @@ fn apply(stored: &access::EndpointAccess, u: &crate::db::endpoints::AccessUpdate
         retry: u.retry.unwrap_or(stored.retry),
     }
 }
+
+/// Delete an endpoint no run uses (`dry_run`: only say what would go).
+#[server]
+pub async fn delete_endpoint(id: i64, #[server(default)] dry_run: bool) -> Result<super::runs::Removal, AppError> {
+    use super::guard::{authorize, state, Permission};
+    authorize(Permission::Run).await?;
+    Ok(crate::db::endpoints::remove(&state()?.db, id, !dry_run).await?)
+}
+
+#[server]
+pub async fn rename_endpoint(id: i64, name: String) -> Result<(), AppError> {
+    use super::guard::{authorize, state, Permission};
+    authorize(Permission::Run).await?;
+    let name = super::runs::checked_name(&name)?;
+    Ok(crate::db::endpoints::rename(&state()?.db, id, &name).await?)
+}

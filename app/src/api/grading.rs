@@ -293,15 +293,7 @@ pub async fn load_item(db: &crate::db::Db, user_id: i64, queue_id: i64, position
                 .find(|i| i.custom_id == base)
                 .map(|i| i.prompt_text())
                 .unwrap_or_default();
-            let rubric: Option<String> = sqlx::query_scalar("SELECT rubric FROM datasets WHERE id = ?")
-                .bind(d)
-                .fetch_one(db)
-                .await
-                .map_err(crate::db::DbError::from)?;
-            let rubric = rubric
-                .and_then(|r| serde_json::from_str::<serde_json::Value>(&r).ok())
-                .and_then(|v| crate::domain::rubric::Rubric::from_value(&v))
-                .unwrap_or_default();
+            let rubric = crate::db::datasets::rubric(db, d).await?;
             (prompt, rubric)
         }
         None => (String::new(), Default::default()),
@@ -330,4 +322,36 @@ pub async fn load_item(db: &crate::db::Db, user_id: i64, queue_id: i64, position
         my_vote: queues::my_vote(db, &item.id, user_id).await?,
         locked: rules.blind && queues::moved_on_from(db, &item, user_id).await?,
     }))
+}
+
+/// Delete a grading queue with its items, grades and votes (`dry_run`: only say what would go).
+/// Only its maker or an admin may.
+#[server]
+pub async fn delete_queue(queue_id: i64, #[server(default)] dry_run: bool) -> Result<super::runs::Removal, AppError> {
+    use super::guard::{authorize, state, Permission};
+    let me = authorize(Permission::Run).await?;
+    let db = state()?.db;
+    may_change_queue(&db, &me, queue_id).await?;
+    Ok(crate::db::queues::remove(&db, queue_id, !dry_run).await?)
+}
+
+/// Rename a grading queue (its maker or an admin).
+#[server]
+pub async fn rename_queue(queue_id: i64, name: String) -> Result<(), AppError> {
+    use super::guard::{authorize, state, Permission};
+    let me = authorize(Permission::Run).await?;
+    let db = state()?.db;
+    may_change_queue(&db, &me, queue_id).await?;
+    let name = super::runs::checked_name(&name)?;
+    Ok(crate::db::queues::rename(&db, queue_id, &name).await?)
+}
+
+/// Queues are changed by their maker or an admin.
+#[cfg(feature = "ssr")]
+pub(crate) async fn may_change_queue(db: &crate::db::Db, me: &super::guard::Caller, queue_id: i64) -> Result<(), AppError> {
+    let rules = crate::db::queues::rules(db, queue_id).await?;
+    if rules.created_by != Some(me.id) && me.require(super::guard::Permission::Admin).is_err() {
+        return Err(AppError::Forbidden("only the queue's maker or an admin may change it".into()));
+    }
+    Ok(())
 }

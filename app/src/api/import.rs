@@ -75,3 +75,100 @@ pub async fn import_file(db: &crate::db::Db, filename: &str, text: &str, input: 
     super::quality::check_run(db, id).await?;
     Ok(id)
 }
+
+/// Import a file received through a spool (REST and the import form): a run summary, or a
+/// Batch output stored from the spool in batches inside one transaction (all or nothing), with
+/// the optional input file (prompts) whose ids must cover the output's.
+#[cfg(feature = "ssr")]
+pub async fn import_spooled(db: &crate::db::Db, file: super::spool::ImportFile, input: Option<(&str, &str)>) -> Result<i64, AppError> {
+    use super::spool::ImportFile;
+    let (run, mut records) = match file {
+        ImportFile::Summary { name, text } => return import_file(db, &name, &text, input).await,
+        ImportFile::BatchOutput(run, records) => (run, records),
+    };
+    let dataset = match input {
+        None => None,
+        Some((input_name, input_text)) => Some(input_items(input_name, input_text)?),
+    };
+    let mut tx = db.begin().await.map_err(crate::db::DbError::from)?;
+    let id = crate::db::runs::insert_imported_tx(&mut tx, &run, None).await?;
+    loop {
+        let batch = records.next_batch(500).await?;
+        if batch.is_empty() {
+            break;
+        }
+        if let Some((_, known)) = &dataset {
+            let missing: Vec<&str> = batch
+                .iter()
+                .map(|r| r.custom_id.as_str())
+                .filter(|c| !known.contains(*c))
+                .take(5)
+                .collect();
+            if !missing.is_empty() {
+                return Err(AppError::validation(
+                    "input",
+                    format!("the input file lacks custom_id(s) the output has: {}", missing.join(", ")),
+                ));
+            }
+        }
+        crate::db::records::insert_batch_tx(&mut tx, id, &batch).await?;
+    }
+    tx.commit().await.map_err(crate::db::DbError::from)?;
+    if let (Some((items, _)), Some((input_name, _))) = (dataset, input) {
+        let dataset_id = store_input(db, input_name, &run.provenance.file, &items).await?;
+        crate::db::runs::set_dataset(db, id, dataset_id).await?;
+    }
+    super::quality::check_run(db, id).await?;
+    Ok(id)
+}
+
+/// The requests of a Batch input file, and their ids.
+#[cfg(feature = "ssr")]
+fn input_items(
+    input_name: &str,
+    input_text: &str,
+) -> Result<(Vec<crate::domain::dataset::DatasetItem>, std::collections::HashSet<String>), AppError> {
+    let _ = input_name;
+    let items = crate::domain::dataset::parse_batch_jsonl(input_text).map_err(|e| {
+        AppError::Validation(crate::domain::errors::FieldErrors(
+            e.0.into_iter()
+                .map(|f| crate::domain::errors::FieldError {
+                    field: format!("input {}", f.field),
+                    message: f.message,
+                })
+                .collect(),
+        ))
+    })?;
+    let known = items.iter().map(|i| i.custom_id.clone()).collect();
+    Ok((items, known))
+}
+
+/// The input file as a dataset named after it and the output it goes with (reused when the
+/// same pair is imported again).
+#[cfg(feature = "ssr")]
+async fn store_input(
+    db: &crate::db::Db,
+    input_name: &str,
+    filename: &str,
+    items: &[crate::domain::dataset::DatasetItem],
+) -> Result<i64, AppError> {
+    let name = format!("{input_name} (input of {filename})");
+    Ok(match crate::db::datasets::id_by_name(db, &name).await? {
+        Some(id) => id,
+        None => {
+            crate::db::datasets::insert(
+                db,
+                crate::db::datasets::NewDataset {
+                    name: &name,
+                    description: "prompts of an imported Batch output",
+                    source: &format!("import: {input_name}"),
+                    builtin: false,
+                    answer_schema: None,
+                    rubric: None,
+                    items,
+                },
+            )
+            .await?
+        }
+    })
+}

@@ -3,101 +3,107 @@
 #[cfg(feature = "ssr")]
 use crate::domain::quality::RunQuality;
 
-/// Run the automatic checks over a run's answers and store them (replacing earlier ones).
+/// Run the automatic checks over a run's answers and store them (replacing earlier ones),
+/// reading the records a page at a time.
 #[cfg(feature = "ssr")]
 pub async fn check_run(db: &crate::db::Db, run_id: i64) -> Result<usize, crate::db::DbError> {
-    let records = crate::db::records::for_run(db, run_id).await?;
-    check_records(db, run_id, &records).await
+    use crate::db::records::{Pages, Read};
+    let checker = Checker::load(db, run_id).await?;
+    crate::db::checks::clear(db, run_id).await?;
+    let mut pages = Pages::new(run_id, Read::Everything);
+    let mut n = 0;
+    while let Some(page) = pages.next(db).await? {
+        n += checker.check_page(db, &page).await?;
+    }
+    crate::db::checks::roll_up(db, run_id).await?;
+    Ok(n)
 }
 
-/// The same, for a run whose records the caller has loaded already.
+/// What checking a run's answers needs: its dataset's schema and rubric.
 #[cfg(feature = "ssr")]
-pub async fn check_records(
-    db: &crate::db::Db,
+pub struct Checker {
     run_id: i64,
-    records: &[crate::domain::record::RequestRecord],
-) -> Result<usize, crate::db::DbError> {
-    use crate::domain::quality::check_answer;
-    use crate::domain::rubric::Rubric;
-    let run = crate::db::runs::get(db, run_id).await?;
-    let dataset_id = match run.spec.as_ref().map(|s| s.dataset_id) {
-        Some(id) => Some(id),
-        None => {
-            sqlx::query_scalar::<_, Option<i64>>("SELECT dataset_id FROM runs WHERE id = ?")
-                .bind(run_id)
-                .fetch_one(db)
-                .await?
-        }
-    };
-    let (schema, rubric) = match dataset_id {
-        Some(d) => {
-            let schema = crate::db::datasets::answer_schema(db, d).await?;
-            let rubric: Option<String> = sqlx::query_scalar("SELECT rubric FROM datasets WHERE id = ?")
-                .bind(d)
-                .fetch_one(db)
-                .await?;
-            (
-                schema,
-                rubric
-                    .and_then(|r| serde_json::from_str(&r).ok())
-                    .and_then(|v: serde_json::Value| Rubric::from_value(&v))
-                    .unwrap_or_default(),
-            )
-        }
-        None => (None, Rubric::default()),
-    };
-    let validator = schema.as_ref().and_then(|s| {
-        jsonschema::validator_for(s)
-            .map_err(|e| tracing::warn!(run = run_id, "the dataset's schema does not compile: {e}"))
-            .ok()
-    });
-    let check_schema = validator.as_ref().map(|v| {
-        move |value: &serde_json::Value| -> Vec<String> {
-            v.iter_errors(value)
-                .take(5)
-                .map(|e| {
-                    format!(
-                        "{}: {e}",
-                        if e.instance_path.as_str().is_empty() {
-                            "/"
-                        } else {
-                            e.instance_path.as_str()
-                        }
-                    )
-                })
-                .collect()
-        }
-    });
-    let checks: Vec<_> = records
-        .iter()
-        .filter(|r| !r.warmup && r.outcome.answered())
-        .map(|r| {
-            check_answer(
-                r,
-                &rubric,
-                check_schema.as_ref().map(|f| f as &dyn Fn(&serde_json::Value) -> Vec<String>),
-            )
-        })
-        .collect();
-    crate::db::checks::replace(db, run_id, &checks).await?;
-    Ok(checks.len())
+    rubric: crate::domain::rubric::Rubric,
+    validator: Option<jsonschema::Validator>,
+}
+
+#[cfg(feature = "ssr")]
+impl Checker {
+    pub async fn load(db: &crate::db::Db, run_id: i64) -> Result<Checker, crate::db::DbError> {
+        use crate::domain::rubric::Rubric;
+        let run = crate::db::runs::get(db, run_id).await?;
+        let dataset_id = match run.spec.as_ref().map(|s| s.dataset_id) {
+            Some(id) => Some(id),
+            None => crate::db::runs::dataset_id(db, run_id).await?,
+        };
+        let (schema, rubric) = match dataset_id {
+            Some(d) => (
+                crate::db::datasets::answer_schema(db, d).await?,
+                crate::db::datasets::rubric(db, d).await?,
+            ),
+            None => (None, Rubric::default()),
+        };
+        let validator = schema.as_ref().and_then(|s| {
+            jsonschema::validator_for(s)
+                .map_err(|e| tracing::warn!(run = run_id, "the dataset's schema does not compile: {e}"))
+                .ok()
+        });
+        Ok(Checker { run_id, rubric, validator })
+    }
+
+    /// Check a page of records' answers (measured and answered ones) and store the checks.
+    pub async fn check_page(
+        &self,
+        db: &crate::db::Db,
+        records: &[crate::domain::record::RequestRecord],
+    ) -> Result<usize, crate::db::DbError> {
+        use crate::domain::quality::check_answer;
+        let check_schema = self.validator.as_ref().map(|v| {
+            move |value: &serde_json::Value| -> Vec<String> {
+                v.iter_errors(value)
+                    .take(5)
+                    .map(|e| {
+                        format!(
+                            "{}: {e}",
+                            if e.instance_path.as_str().is_empty() {
+                                "/"
+                            } else {
+                                e.instance_path.as_str()
+                            }
+                        )
+                    })
+                    .collect()
+            }
+        });
+        let checks: Vec<_> = records
+            .iter()
+            .filter(|r| !r.warmup && r.outcome.answered())
+            .map(|r| {
+                check_answer(
+                    r,
+                    &self.rubric,
+                    check_schema.as_ref().map(|f| f as &dyn Fn(&serde_json::Value) -> Vec<String>),
+                )
+            })
+            .collect();
+        crate::db::checks::append(db, self.run_id, &checks).await?;
+        Ok(checks.len())
+    }
 }
 
 /// A run's quality; `None` when it has no stored answers (e.g. an imported summary). Checks a
 /// run that has answers but no checks yet.
 #[cfg(feature = "ssr")]
 pub async fn run_quality(db: &crate::db::Db, run_id: i64) -> Result<Option<RunQuality>, crate::db::DbError> {
-    if crate::db::checks::count(db, run_id).await? == 0 {
-        let answered: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM request_records WHERE run_id = ? AND response <> ''")
-            .bind(run_id)
-            .fetch_one(db)
-            .await?;
+    if !crate::db::checks::checked(db, run_id).await? {
+        let answered = crate::db::records::answered_count(db, run_id).await?;
         if answered == 0 {
             return Ok(None);
         }
         check_run(db, run_id).await?;
     }
-    Ok(Some(crate::db::checks::summary(db, run_id).await?))
+    let q = crate::db::checks::summary(db, run_id).await?;
+    Ok((q.answered > 0).then_some(q))
 }
 
 use super::error::AppError;
@@ -131,6 +137,24 @@ pub struct KappaRow {
     pub between: String,
     pub n: usize,
     pub kappa: Option<f64>,
+    /// 95 % bootstrap interval (items resampled, fixed seed); `None` with too few items.
+    #[serde(default)]
+    pub interval: Option<crate::domain::stats::Interval>,
+}
+
+impl KappaRow {
+    /// Kappa over `pairs` on a 5-point ordered scale (quadratic weights), with its interval.
+    #[cfg(feature = "ssr")]
+    fn quadratic(what: &str, between: String, pairs: &[(usize, usize)]) -> KappaRow {
+        use crate::domain::agreement::{cohen_kappa, kappa_interval, Weights, KAPPA_RESAMPLES, KAPPA_SEED};
+        KappaRow {
+            what: what.into(),
+            between,
+            n: pairs.len(),
+            kappa: cohen_kappa(pairs, 5, Weights::Quadratic),
+            interval: kappa_interval(pairs, 5, Weights::Quadratic, KAPPA_RESAMPLES, KAPPA_SEED),
+        }
+    }
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -153,7 +177,6 @@ pub async fn quality_overview() -> Result<QualityPicture, AppError> {
 /// Everything the quality page shows, from checks, grades and votes.
 #[cfg(feature = "ssr")]
 pub async fn overview(db: &crate::db::Db) -> Result<QualityPicture, crate::db::DbError> {
-    use crate::domain::agreement::{cohen_kappa, Weights};
     use crate::domain::bradley_terry::{ratings_with_ci, win_probability, Vote};
     use crate::domain::candidates::RECOMMENDATIONS;
     use crate::domain::status::RunStatus;
@@ -162,7 +185,12 @@ pub async fn overview(db: &crate::db::Db) -> Result<QualityPicture, crate::db::D
     let rec_index = |s: &str| RECOMMENDATIONS.iter().position(|r| r.eq_ignore_ascii_case(s.trim()));
     let mut out = QualityPicture::default();
     let mut labels: HashMap<i64, String> = HashMap::new();
-    let mut model_recs: HashMap<(i64, String), usize> = HashMap::new();
+    // The model's recommendation for the answers reviewers graded (not every answer of every run).
+    let model_recs: HashMap<(i64, String), usize> = crate::db::checks::graded_recommendations(db)
+        .await?
+        .into_iter()
+        .filter_map(|(k, rec)| Some((k, rec_index(&rec)?)))
+        .collect();
     for r in crate::db::runs::list(db).await? {
         if !matches!(r.status, RunStatus::Completed | RunStatus::Imported | RunStatus::Cancelled) {
             continue;
@@ -170,21 +198,15 @@ pub async fn overview(db: &crate::db::Db) -> Result<QualityPicture, crate::db::D
         let Some(q) = run_quality(db, r.id).await? else { continue };
         let label = format!("#{} {}", r.id, r.model);
         labels.insert(r.id, label.clone());
-        let mut counts: BTreeMap<String, u64> = BTreeMap::new();
-        for c in crate::db::checks::for_run(db, r.id).await? {
-            let key = c.recommendation.clone().unwrap_or_else(|| "(none)".into());
-            *counts.entry(key).or_default() += 1;
-            if let Some(i) = c.recommendation.as_deref().and_then(rec_index) {
-                model_recs.insert((r.id, c.custom_id.clone()), i);
-            }
-        }
+        // Counted once when the run's answers were checked, not again on every view.
+        let counts = crate::db::checks::recommendations(db, r.id).await?;
         out.runs.push(QualityRow {
             id: r.id,
             label,
             origin: r.origin_label().to_string(),
             output_tps: r.summary.as_ref().filter(|s| s.timing_known).map(|s| s.output_tokens_per_s),
             quality: q,
-            recommendations: counts.into_iter().collect(),
+            recommendations: counts,
         });
     }
 
@@ -200,9 +222,12 @@ pub async fn overview(db: &crate::db::Db) -> Result<QualityPicture, crate::db::D
             index.entry(r).or_insert(n);
         }
     }
-    for &r in index.keys() {
-        for rec in crate::db::records::for_run(db, r).await? {
-            lengths.insert((r, rec.custom_id.clone()), rec.response.len());
+    for (custom, a, b, _, _) in &votes {
+        for r in [*a, *b] {
+            if !lengths.contains_key(&(r, custom.clone())) {
+                let n = crate::db::records::answer_length(db, r, custom).await?;
+                lengths.insert((r, custom.clone()), n);
+            }
         }
     }
     for (custom, a, b, swap, choice) in &votes {
@@ -310,18 +335,10 @@ pub async fn overview(db: &crate::db::Db) -> Result<QualityPicture, crate::db::D
                 users.get(a).cloned().unwrap_or_default(),
                 users.get(b).cloned().unwrap_or_default()
             );
-            out.reviewers.push(KappaRow {
-                what: "overall grade (quadratic weights)".into(),
-                between: between.clone(),
-                n: overall.len(),
-                kappa: cohen_kappa(&overall, 5, Weights::Quadratic),
-            });
-            out.reviewers.push(KappaRow {
-                what: "recommendation (quadratic weights)".into(),
-                between,
-                n: recs.len(),
-                kappa: cohen_kappa(&recs, 5, Weights::Quadratic),
-            });
+            out.reviewers
+                .push(KappaRow::quadratic("overall grade (quadratic weights)", between.clone(), &overall));
+            out.reviewers
+                .push(KappaRow::quadratic("recommendation (quadratic weights)", between, &recs));
         }
     }
     let mut per_run: BTreeMap<i64, Vec<(usize, usize)>> = BTreeMap::new();
@@ -331,51 +348,60 @@ pub async fn overview(db: &crate::db::Db) -> Result<QualityPicture, crate::db::D
         }
     }
     for (run, pairs) in per_run {
-        out.model_vs_human.push(KappaRow {
-            what: "recommendation (quadratic weights)".into(),
-            between: format!("{} and the reviewers", labels.get(&run).cloned().unwrap_or(format!("run #{run}"))),
-            n: pairs.len(),
-            kappa: cohen_kappa(&pairs, 5, Weights::Quadratic),
-        });
+        out.model_vs_human.push(KappaRow::quadratic(
+            "recommendation (quadratic weights)",
+            format!("{} and the reviewers", labels.get(&run).cloned().unwrap_or(format!("run #{run}"))),
+            &pairs,
+        ));
     }
     Ok(out)
 }
 
-/// At most this many answers are listed at once (filter to narrow).
+/// Answers listed per page.
 pub const ANSWERS_SHOWN: usize = 50;
 
-/// A run's checked answers for its page: filter by the extracted recommendation or a problem.
+/// One page of a run's checked answers.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct AnswerPage {
+    pub rows: Vec<crate::domain::quality::AnswerCheck>,
+    /// Answers matching the filter, on every page.
+    pub total: u64,
+    /// 0-based.
+    pub page: u32,
+}
+
+/// A run's checked answers for its page, a page at a time (read from the database page by
+/// page): filter by the extracted recommendation or a problem.
 #[server]
-pub async fn run_answers(
-    run_id: i64,
-    recommendation: String,
-    problem: String,
-) -> Result<Vec<crate::domain::quality::AnswerCheck>, AppError> {
+pub async fn run_answers(run_id: i64, recommendation: String, problem: String, page: u32) -> Result<AnswerPage, AppError> {
     use super::guard::{authorize, state, Permission};
     // The extracted fields of each answer beside its item and run: not for blind reviewers.
     authorize(Permission::ReadAnswers).await?;
     let db = &state()?.db;
     run_quality(db, run_id).await?;
-    Ok(crate::db::checks::for_run(db, run_id)
-        .await?
-        .into_iter()
-        .filter(|c| recommendation.is_empty() || c.recommendation.as_deref().unwrap_or("(none)") == recommendation)
-        .filter(|c| match problem.as_str() {
-            "no_json" => c.json_form.is_none(),
-            "invalid" => c.schema_valid == Some(false),
-            "handback" => c.handback,
-            "truncated" => c.truncated,
-            _ => true,
-        })
-        .take(ANSWERS_SHOWN)
-        .collect())
+    let (rows, total) = crate::db::checks::page(
+        db,
+        run_id,
+        &recommendation,
+        &problem,
+        ANSWERS_SHOWN as u32,
+        u64::from(page) * ANSWERS_SHOWN as u64,
+    )
+    .await?;
+    Ok(AnswerPage { rows, total, page })
 }
 
 #[server]
 pub async fn run_quality_summary(run_id: i64) -> Result<Option<Quality>, AppError> {
     use super::guard::{authorize, state, Permission};
     authorize(Permission::View).await?;
-    Ok(run_quality(&state()?.db, run_id).await?)
+    let db = &state()?.db;
+    // A run's answers are checked as it closes: a run still going shows none yet (checking
+    // its first answers on every view would cost as much as the run's own writes).
+    if !crate::db::runs::get(db, run_id).await?.status.is_finished() {
+        return Ok(None);
+    }
+    Ok(run_quality(db, run_id).await?)
 }
 
 /// One item's answers from several runs, for reading them side by side (not blind).
@@ -386,38 +412,34 @@ pub struct ItemAnswers {
     pub answers: Vec<(String, String, Option<crate::domain::quality::AnswerCheck>)>,
 }
 
+/// At most this many items are offered to read side by side.
+pub const SIDE_BY_SIDE_ITEMS: u32 = 1_000;
+
 #[server]
 pub async fn side_by_side(run_ids: Vec<i64>, custom_id: Option<String>) -> Result<ItemAnswers, AppError> {
     use super::guard::{authorize, state, Permission};
     authorize(Permission::ReadAnswers).await?;
     let db = &state()?.db;
-    let mut items: Option<Vec<String>> = None;
-    let mut per_run = Vec::new();
+    let mut runs = Vec::new();
     for id in &run_ids {
-        let run = crate::db::runs::get(db, *id).await?;
+        runs.push(crate::db::runs::get(db, *id).await?);
         run_quality(db, *id).await?;
-        let checks = crate::db::checks::for_run(db, *id).await?;
-        let ids: Vec<String> = checks.iter().map(|c| c.custom_id.clone()).collect();
-        items = Some(match items {
-            None => ids,
-            Some(prev) => prev.into_iter().filter(|i| ids.contains(i)).collect(),
-        });
-        per_run.push((run, checks));
     }
-    let items = items.unwrap_or_default();
-    let chosen = custom_id
-        .filter(|c| items.contains(c))
-        .or_else(|| items.first().cloned())
-        .unwrap_or_default();
+    // The items every run answered (the first ones by id, however big the runs).
+    let items = crate::db::checks::common_items(db, &run_ids, SIDE_BY_SIDE_ITEMS).await?;
+    let chosen = match custom_id {
+        Some(c) if crate::db::checks::common_items_include(db, &run_ids, &c).await? => c,
+        _ => items.first().cloned().unwrap_or_default(),
+    };
+    let mut per_run = Vec::new();
+    for run in runs {
+        let check = crate::db::checks::get(db, run.id, &chosen).await?;
+        per_run.push((run, check));
+    }
     let mut answers = Vec::new();
     let mut prompt = String::new();
-    for (run, checks) in per_run {
-        let records = crate::db::records::for_run(db, run.id).await?;
-        let text = records
-            .iter()
-            .find(|r| r.custom_id == chosen)
-            .map(|r| r.response.clone())
-            .unwrap_or_default();
+    for (run, check) in per_run {
+        let text = crate::db::records::answer(db, run.id, &chosen).await?.unwrap_or_default();
         if prompt.is_empty() {
             if let Some(d) = run.spec.as_ref().map(|s| s.dataset_id) {
                 let base = crate::domain::dataset::base_id(&chosen);
@@ -429,11 +451,7 @@ pub async fn side_by_side(run_ids: Vec<i64>, custom_id: Option<String>) -> Resul
                     .unwrap_or_default();
             }
         }
-        answers.push((
-            format!("#{} {}", run.id, run.model),
-            text,
-            checks.into_iter().find(|c| c.custom_id == chosen),
-        ));
+        answers.push((format!("#{} {}", run.id, run.model), text, check));
     }
     Ok(ItemAnswers { items, prompt, answers })
 }

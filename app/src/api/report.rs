@@ -1,6 +1,7 @@
 //! The report: assembled from stored runs, prices and grades, rendered as Markdown or HTML.
 
 use super::error::AppError;
+pub use crate::domain::report::load::SpeedBasis;
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -19,13 +20,14 @@ pub const DEFAULT_VOLUME: f64 = 1_000_000.0;
 pub const DEFAULT_JUDGE_SHARE: f64 = 0.2;
 
 /// The report as an HTML fragment (for the page) or a whole document (`html`) or Markdown (`md`).
+/// `speed`: how "faster" claims pick runs (by default only runs at the same load).
 #[server]
-pub async fn report_text(options: ReportOptions, format: String) -> Result<String, AppError> {
+pub async fn report_text(options: ReportOptions, format: String, speed: Option<SpeedBasis>) -> Result<String, AppError> {
     use super::guard::{authorize, state, Permission};
     let me = authorize(Permission::View).await?;
     // Reviewers grade blind: their report has no sample answers (which are named by model).
     let samples = me.require(Permission::ReadAnswers).is_ok();
-    let doc = build_report_for(&state()?.db, &options, &chrono_now(), samples).await?;
+    let doc = build_report_with(&state()?.db, &options, &chrono_now(), samples, speed.unwrap_or_default()).await?;
     Ok(match format.as_str() {
         "md" => doc.to_markdown(),
         "html" => doc.to_html("Bakeoff benchmark report"),
@@ -60,6 +62,7 @@ pub async fn build_report(db: &crate::db::Db, options: &ReportOptions, now: &str
 }
 
 /// The report, with or without the sample answers (left out for readers who grade blind).
+/// "Faster" claims compare runs at the same load only.
 #[cfg(feature = "ssr")]
 pub async fn build_report_for(
     db: &crate::db::Db,
@@ -67,12 +70,31 @@ pub async fn build_report_for(
     now: &str,
     samples: bool,
 ) -> Result<crate::domain::doc::Doc, AppError> {
-    use crate::charts::{cost_bars, monthly_lines, speed_quality_cost, throughput_bars, ScatterPoint, ThroughputBar};
+    build_report_with(db, options, now, samples, SpeedBasis::SameLoad).await
+}
+
+/// The report with the basis of its "faster" claims chosen.
+#[cfg(feature = "ssr")]
+pub async fn build_report_with(
+    db: &crate::db::Db,
+    options: &ReportOptions,
+    now: &str,
+    samples: bool,
+    speed_basis: SpeedBasis,
+) -> Result<crate::domain::doc::Doc, AppError> {
+    use crate::charts::{cost_bars, monthly_lines, throughput_bars, ThroughputBar};
     use crate::domain::claims::{check, Subject, SEED_REPORT};
     use crate::domain::cost::{cost, Usage};
-    use crate::domain::hybrid::{hybrid_at, HybridInput};
-    use crate::domain::pareto::{frontier, Candidate};
+    use crate::domain::hybrid::{default_pair, hybrid_at, HybridInput};
     use crate::domain::report::{build, HybridSection, ReportInput, ReportRun};
+    if let SpeedBasis::EachAtBest { p90_target_ms } = speed_basis {
+        if !(p90_target_ms.is_finite() && p90_target_ms > 0.0) {
+            return Err(AppError::validation(
+                "p90_ms",
+                "the latency target must be a positive number of milliseconds",
+            ));
+        }
+    }
 
     let data = super::cost::load_cost_data(db).await?;
     let sheet = match &options.sheet {
@@ -103,8 +125,10 @@ pub async fn build_report_for(
         // A hosted run is priced by its own sheet (its provider's), the others by the one applied.
         let own = r.own_sheet(&data.sheets);
         let run_sheet = r.pricing_sheet(&sheet, &data.sheets);
-        let row = run_sheet.row_for(&r.model);
-        let priced = row.and_then(|row| Some((row, cost(&Usage::from_summary(&r.summary)?, row, volume)?)));
+        let matched = run_sheet.match_for(&r.model);
+        let priced = matched
+            .as_ref()
+            .and_then(|(row, _)| cost(&Usage::from_summary(&r.summary)?, row, volume));
         let sample = if samples {
             crate::db::records::first_answer(db, r.id).await?
         } else {
@@ -141,42 +165,50 @@ pub async fn build_report_for(
             quality: r.quality.clone(),
             sample,
             notes,
-            price_row: row.map(|row| {
-                let described = if run_sheet.row_for(&r.model).is_some_and(|x| x.model_key == row.model_key)
-                    && !r.model.to_lowercase().contains(&row.model_key.to_lowercase())
-                {
-                    format!("{} (the sheet's rate for models it does not list)", row.describe())
-                } else {
-                    row.describe()
+            price_row: matched.as_ref().map(|(row, applied)| {
+                let described = match applied.note() {
+                    Some(note) => format!("{} ({note})", row.describe()),
+                    None => row.describe(),
                 };
                 match own {
                     Some(s) if s.id != sheet.id => format!("{described} — from its own sheet, {}", s.name),
                     _ => described,
                 }
             }),
-            cost_per_request: priced.map(|(_, c)| c.per_request),
+            cost_per_request: priced.as_ref().map(|c| c.per_request),
+            gpu_month: priced.and_then(|c| c.gpu_month),
+            load: r.load.clone(),
         });
     }
 
     let full: Vec<&ReportRun> = runs.iter().filter(|r| r.summary.requests >= 100).collect();
-    // The hybrid pair: given, or the cheapest screens and the best (else dearest) judges.
-    let per100k = |r: &ReportRun| r.cost_per_request.map(|c| c.0);
-    let screen = options.screen.and_then(|id| runs.iter().find(|r| r.id == id)).or_else(|| {
-        full.iter()
-            .filter(|r| per100k(r).is_some())
-            .min_by(|a, b| per100k(a).unwrap_or(0.0).total_cmp(&per100k(b).unwrap_or(0.0)))
-            .copied()
-    });
-    let judge = options.judge.and_then(|id| runs.iter().find(|r| r.id == id)).or_else(|| {
-        full.iter()
-            .filter(|r| per100k(r).is_some() && Some(r.id) != screen.map(|s| s.id))
-            .max_by(|a, b| {
-                let qa = a.quality.as_ref().and_then(|q| q.score()).unwrap_or(-1.0);
-                let qb = b.quality.as_ref().and_then(|q| q.score()).unwrap_or(-1.0);
-                qa.total_cmp(&qb)
-                    .then(per100k(a).unwrap_or(0.0).total_cmp(&per100k(b).unwrap_or(0.0)))
-            })
-            .copied()
+    // The hybrid pair: given, or the cheapest screens and the best run of another model judges
+    // (never one model screening and judging itself).
+    let candidates: Vec<(i64, String, f64, Option<f64>)> = full
+        .iter()
+        .filter_map(|r| {
+            Some((
+                r.id,
+                r.model.clone(),
+                r.cost_per_request?.0,
+                r.quality.as_ref().and_then(|q| q.score()),
+            ))
+        })
+        .collect();
+    let pair = default_pair(&candidates);
+    let find = |id: i64| runs.iter().find(|r| r.id == id);
+    let screen = options.screen.and_then(find).or_else(|| pair.and_then(|p| find(p.0)));
+    let judge = options.judge.and_then(find).or_else(|| {
+        let s = screen?;
+        if options.screen.is_none() {
+            return pair.and_then(|p| find(p.1));
+        }
+        // A screen chosen by hand: the best-quality run of another model judges it.
+        candidates
+            .iter()
+            .filter(|c| !c.1.eq_ignore_ascii_case(&s.model))
+            .max_by(|a, b| a.3.unwrap_or(-1.0).total_cmp(&b.3.unwrap_or(-1.0)).then(a.2.total_cmp(&b.2)))
+            .and_then(|c| find(c.0))
     });
     let hybrid = match (screen, judge) {
         (Some(s), Some(j)) if s.id != j.id => {
@@ -193,6 +225,7 @@ pub async fn build_report_for(
                 judge: format!("{} (run #{})", j.model, j.id),
                 point: hybrid_at(&input, options.judge_share.unwrap_or(DEFAULT_JUDGE_SHARE)),
                 positives_are: items.map(|h| h.positives_are).unwrap_or_default(),
+                same_model: s.model.eq_ignore_ascii_case(&j.model),
             })
         }
         _ => None,
@@ -224,7 +257,7 @@ pub async fn build_report_for(
         .collect();
     charts.push((
         "Throughput: output and total tokens per second".to_string(),
-        throughput_bars(&bars, 860, 360),
+        throughput_bars(&bars, 1200, 440),
     ));
     let models: Vec<String> = full.iter().map(|r| format!("#{} {}", r.id, r.model)).collect();
     let sheet_names: Vec<String> = data.sheets.iter().map(|s| s.name.clone()).collect();
@@ -243,7 +276,7 @@ pub async fn build_report_for(
         .collect();
     charts.push((
         "Cost per 100K requests by model and price sheet".to_string(),
-        cost_bars(&models, &sheet_names, &matrix, 860, 360),
+        cost_bars(&models, &sheet_names, &matrix, 1200, 440),
     ));
     let priced: Vec<&&ReportRun> = full.iter().filter(|r| r.cost_per_request.is_some()).collect();
     charts.push((
@@ -252,38 +285,27 @@ pub async fn build_report_for(
             &priced.iter().map(|r| format!("#{} {}", r.id, r.model)).collect::<Vec<_>>(),
             &priced.iter().filter_map(|r| r.cost_per_request.map(|c| c.0)).collect::<Vec<_>>(),
             volume,
-            860,
-            320,
+            1200,
+            420,
         ),
     ));
-    let scatter_runs: Vec<&&ReportRun> = full
+    let scatter_in: Vec<crate::domain::pareto::ParetoRun> = full
         .iter()
-        .filter(|r| r.summary.timing_known && r.cost_per_request.is_some() && r.quality.as_ref().and_then(|q| q.score()).is_some())
-        .collect();
-    let cands: Vec<Candidate> = scatter_runs
-        .iter()
-        .map(|r| Candidate {
-            speed: r.summary.output_tokens_per_s,
-            quality: r.quality.as_ref().and_then(|q| q.score()).unwrap_or(0.0),
-            cost: r.cost_per_request.map(|c| c.0).unwrap_or(0.0),
+        .filter(|r| r.summary.timing_known)
+        .filter_map(|r| {
+            Some(crate::domain::pareto::ParetoRun {
+                label: format!("#{} {}", r.id, r.model),
+                output_tps: r.summary.output_tokens_per_s,
+                quality: r.quality.clone()?,
+                cost_per_request: r.cost_per_request?.0,
+                load: r.load.clone(),
+            })
         })
         .collect();
-    let front = frontier(&cands);
-    let points: Vec<ScatterPoint> = scatter_runs
-        .iter()
-        .enumerate()
-        .map(|(i, r)| ScatterPoint {
-            label: format!("#{} {}", r.id, r.model),
-            speed: cands[i].speed,
-            quality: cands[i].quality,
-            quality_ci: r.quality.as_ref().and_then(|q| q.grade_ci).map(|c| c / 4.0),
-            cost_per_100k: cands[i].cost * 1e5,
-            on_frontier: front.contains(&i),
-        })
-        .collect();
+    let pareto = crate::domain::pareto::pareto_view(&scatter_in);
     charts.push((
-        "Speed x quality x cost, with the Pareto frontier".to_string(),
-        speed_quality_cost(&points, 860, 420),
+        format!("Speed x quality x cost, with the Pareto frontier. {}", pareto.caption()),
+        crate::charts::speed_quality_cost(&pareto, 1200, 560),
     ));
 
     Ok(build(&ReportInput {
@@ -293,6 +315,7 @@ pub async fn build_report_for(
         monthly_volume: volume,
         hybrid,
         claims,
+        speed_basis,
         charts,
     }))
 }

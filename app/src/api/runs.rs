@@ -128,24 +128,57 @@ pub async fn cancel_run(id: i64) -> Result<String, AppError> {
     Ok(status.to_string())
 }
 
-/// Latency samples, throughput over time and the server's series, for the run page's charts.
+/// The run page's chart data: bins, curve points and per-bucket rates (never every request),
+/// with the server's series.
 #[server]
 pub async fn run_series(id: i64) -> Result<crate::domain::series::RunSeries, AppError> {
     use super::guard::{authorize, state, Permission};
+    use crate::domain::series::{thin, RunSeries, SERVER_POINTS};
     authorize(Permission::View).await?;
     let state = state()?;
     let run = crate::db::runs::get(&state.db, id).await?;
-    let records = crate::db::records::for_run(&state.db, id).await?;
+    let mut charts = charts(&state.db, &run).await?;
+    // The run page draws histograms, not the cumulative curves (the compare page does).
+    for c in [&mut charts.ttft, &mut charts.e2e].into_iter().flatten() {
+        c.cdf.clear();
+    }
     let server = crate::db::metrics::for_run(&state.db, id).await?;
-    Ok(crate::domain::series::run_series(
-        id,
-        format!("#{} {}", run.id, run.name),
-        &records,
-        server,
-    ))
+    Ok(RunSeries {
+        run_id: id,
+        label: format!("#{} {}", run.id, run.name),
+        charts,
+        server: thin(server, SERVER_POINTS),
+    })
 }
 
-/// Several runs side by side: their views and latency series (at most 8).
+/// A run's chart data: stored when it ended; computed from its records while it runs (without
+/// the inter-token gaps, to stay quick) or, for a run that ended before charts were stored,
+/// computed once and stored.
+#[cfg(feature = "ssr")]
+pub async fn charts(db: &crate::db::Db, run: &RunView) -> Result<crate::domain::series::RunCharts, crate::db::DbError> {
+    use crate::db::records::{Pages, Read};
+    use crate::domain::series::ChartsBuilder;
+    if let Some((_, stored)) = crate::db::charts::get(db, run.id).await? {
+        return Ok(stored);
+    }
+    let finished = run.status.is_finished();
+    let mut builder = ChartsBuilder::default();
+    let mut pages = Pages::new(run.id, if finished { Read::Timing } else { Read::TimingNoGaps });
+    let mut n = 0u64;
+    while let Some(page) = pages.next(db).await? {
+        n += page.len() as u64;
+        for r in &page {
+            builder.add(r);
+        }
+    }
+    let charts = builder.finish();
+    if finished && n > 0 {
+        crate::db::charts::put(db, run.id, n, &charts).await?;
+    }
+    Ok(charts)
+}
+
+/// Several runs side by side: their views and chart data (at most 8).
 #[server]
 pub async fn compare_runs(ids: Vec<i64>) -> Result<Vec<(RunView, crate::domain::series::RunSeries)>, AppError> {
     use super::guard::{authorize, state, Permission};
@@ -157,8 +190,12 @@ pub async fn compare_runs(ids: Vec<i64>) -> Result<Vec<(RunView, crate::domain::
     let mut out = Vec::new();
     for id in ids {
         let run = crate::db::runs::get(&state.db, id).await?;
-        let records = crate::db::records::for_run(&state.db, id).await?;
-        let series = crate::domain::series::run_series(id, format!("#{} {}", run.id, run.name), &records, Vec::new());
+        let series = crate::domain::series::RunSeries {
+            run_id: id,
+            label: format!("#{} {}", run.id, run.name),
+            charts: charts(&state.db, &run).await?,
+            server: Vec::new(),
+        };
         out.push((run, series));
     }
     Ok(out)
@@ -180,3 +217,82 @@ pub async fn sweep_runs(sweep_id: i64) -> Result<Vec<RunView>, AppError> {
     runs.sort_by_key(|r| r.spec.as_ref().map(|s| s.load.concurrency).unwrap_or(0));
     Ok(runs)
 }
+
+/// Runs per page of the runs list.
+pub const RUNS_PER_PAGE: u32 = 50;
+
+// The filter's and deletions' types live in `domain` (the database reads them too).
+pub use crate::domain::views::{Origin, Removal, RunFilter, STATUSES};
+
+/// One page of the runs list.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct RunPage {
+    pub runs: Vec<RunView>,
+    /// Runs matching the filter, on every page.
+    pub total: i64,
+    pub page: u32,
+    pub per_page: u32,
+}
+
+impl RunPage {
+    pub fn pages(&self) -> u32 {
+        let per = i64::from(self.per_page.max(1));
+        u32::try_from((self.total + per - 1) / per).unwrap_or(u32::MAX).max(1)
+    }
+    /// Some listed run is still queued or running (the list then refreshes itself).
+    pub fn any_active(&self) -> bool {
+        self.runs.iter().any(|r| !r.status.is_finished())
+    }
+}
+
+/// A page of runs, newest first, filtered.
+#[server]
+pub async fn list_runs_page(#[server(default)] filter: RunFilter) -> Result<RunPage, AppError> {
+    use super::guard::{authorize, state, Permission};
+    authorize(Permission::View).await?;
+    let page = filter.page.max(1);
+    let (runs, total) = crate::db::runs::page(&state()?.db, &filter, RUNS_PER_PAGE).await?;
+    Ok(RunPage {
+        runs,
+        total,
+        page,
+        per_page: RUNS_PER_PAGE,
+    })
+}
+
+/// A new name as typed: trimmed, 1 to 200 characters, no control characters.
+pub fn checked_name(name: &str) -> Result<String, AppError> {
+    let name = name.trim();
+    if name.is_empty() {
+        return Err(AppError::validation("name", "a name is required"));
+    }
+    if name.chars().count() > 200 {
+        return Err(AppError::validation(
+            "name",
+            format!("at most 200 characters, got {}", name.chars().count()),
+        ));
+    }
+    if name.chars().any(char::is_control) {
+        return Err(AppError::validation("name", "a name is one line of text (no tabs or line breaks)"));
+    }
+    Ok(name.to_string())
+}
+
+/// Delete a finished run with everything stored for it (`dry_run`: only say what would go).
+#[server]
+pub async fn delete_run(id: i64, #[server(default)] dry_run: bool) -> Result<Removal, AppError> {
+    use super::guard::{authorize, state, Permission};
+    authorize(Permission::Run).await?;
+    Ok(crate::db::runs::remove(&state()?.db, id, !dry_run).await?)
+}
+
+#[server]
+pub async fn rename_run(id: i64, name: String) -> Result<(), AppError> {
+    use super::guard::{authorize, state, Permission};
+    authorize(Permission::Run).await?;
+    Ok(crate::db::runs::rename(&state()?.db, id, &checked_name(&name)?).await?)
+}
+
+/// REST handlers for rename and delete (the server's route table lists them).
+#[cfg(feature = "ssr")]
+pub mod rest;

@@ -220,6 +220,166 @@ impl Spooled {
     }
 }
 
+/// A run summary is one JSON document: kept whole up to this size, never streamed.
+pub const MAX_SUMMARY: usize = 16 * 1024 * 1024;
+
+/// A file to import being received: read as a Batch output, each line checked as it completes
+/// while the bytes go to the spool; the first [`MAX_SUMMARY`] bytes are kept too, in case the
+/// file is a run summary (one JSON document over many lines).
+pub struct ImportSpool {
+    name: String,
+    limits: UploadLimits,
+    lines: LineSplitter,
+    reader: crate::domain::import::BatchOutputReader,
+    file: tokio::fs::File,
+    head: Vec<u8>,
+    bytes: u64,
+    over: bool,
+}
+
+/// What an import file turned out to be.
+pub enum ImportFile {
+    /// A run summary, whole.
+    Summary { name: String, text: String },
+    /// A Batch output whose every line is good: the run (without records) and the records,
+    /// read back from the spool in batches.
+    BatchOutput(Box<crate::domain::import::ImportedRun>, SpooledOutput),
+}
+
+impl ImportSpool {
+    pub fn new(name: &str, limits: &UploadLimits) -> Result<Self, AppError> {
+        Ok(ImportSpool {
+            name: name.to_string(),
+            limits: limits.clone(),
+            lines: LineSplitter::new(limits.max_line),
+            reader: Default::default(),
+            file: tokio::fs::File::from_std(tempfile::tempfile().map_err(io)?),
+            head: Vec::new(),
+            bytes: 0,
+            over: false,
+        })
+    }
+
+    /// The next chunk of the file. `false`: the file is over the size limit, stop sending.
+    pub async fn push(&mut self, chunk: &[u8]) -> Result<bool, AppError> {
+        self.bytes += chunk.len() as u64;
+        if self.over || self.bytes > self.limits.max_bytes {
+            self.over = true;
+            return Ok(false);
+        }
+        if self.head.len() < MAX_SUMMARY {
+            let room = MAX_SUMMARY - self.head.len();
+            self.head.extend_from_slice(&chunk[..chunk.len().min(room)]);
+        }
+        let (reader, max_line) = (&mut self.reader, self.limits.max_line as u64);
+        if !reader.gave_up() {
+            self.lines.push(chunk, |line| read_output_line(reader, line, max_line));
+        }
+        if self.reader.bad() == 0 {
+            self.file.write_all(chunk).await.map_err(io)?;
+        }
+        Ok(true)
+    }
+
+    /// The file ended: a run summary, a Batch output ready to store, or every problem found.
+    pub async fn finish(mut self) -> Result<ImportFile, AppError> {
+        if self.over {
+            return Err(AppError::validation(
+                "file",
+                format!(
+                    "{} is larger than {}, the most an upload may be",
+                    self.name,
+                    size(self.limits.max_bytes)
+                ),
+            ));
+        }
+        let whole = self.bytes as usize <= MAX_SUMMARY;
+        if self.name.ends_with(".json") {
+            let text = take_text(&mut self.head).filter(|_| whole).ok_or_else(|| {
+                AppError::validation(
+                    "file",
+                    format!(
+                        "{} is not a run summary: not UTF-8 text of at most {}",
+                        self.name,
+                        size(MAX_SUMMARY as u64)
+                    ),
+                )
+            })?;
+            return Ok(ImportFile::Summary { name: self.name, text });
+        }
+        let (reader, max_line) = (&mut self.reader, self.limits.max_line as u64);
+        if !reader.gave_up() {
+            self.lines.finish(|line| read_output_line(reader, line, max_line));
+        }
+        if self.reader.bad() > 0 && whole {
+            // Not a Batch output: a run summary spread over lines, perhaps.
+            if let Some(text) = take_text(&mut self.head)
+                .filter(|t| t.trim_start().starts_with('{') && serde_json::from_str::<serde_json::Value>(t).is_ok())
+            {
+                return Ok(ImportFile::Summary { name: self.name, text });
+            }
+        }
+        let count = self.reader.records();
+        let run = self.reader.finish(&self.name).map_err(AppError::Validation)?;
+        self.file.flush().await.map_err(io)?;
+        self.file.rewind().await.map_err(io)?;
+        Ok(ImportFile::BatchOutput(
+            Box::new(run),
+            SpooledOutput {
+                reader: BufReader::new(self.file),
+                line: Vec::new(),
+                again: Default::default(),
+                count,
+            },
+        ))
+    }
+}
+
+fn take_text(head: &mut Vec<u8>) -> Option<String> {
+    String::from_utf8(std::mem::take(head)).ok()
+}
+
+fn read_output_line(reader: &mut crate::domain::import::BatchOutputReader, line: Line<'_>, max_line: u64) {
+    match line {
+        Line::TooLong => reader.unreadable_line(format!("the line is longer than {}, the most a line may hold", size(max_line))),
+        Line::Text(bytes) => match std::str::from_utf8(bytes) {
+            Ok(text) => {
+                reader.line(text);
+            }
+            Err(e) => reader.unreadable_line(format!("not UTF-8 text ({e})")),
+        },
+    }
+}
+
+/// A checked Batch output in its spool, read back as records in batches (the spool file
+/// vanishes with it).
+pub struct SpooledOutput {
+    reader: BufReader<tokio::fs::File>,
+    line: Vec<u8>,
+    again: crate::domain::import::BatchOutputReader,
+    /// Records in the file.
+    pub count: u32,
+}
+
+impl SpooledOutput {
+    /// Up to `n` next records (none: the file is done).
+    pub async fn next_batch(&mut self, n: usize) -> Result<Vec<crate::domain::record::RequestRecord>, AppError> {
+        let mut out = Vec::with_capacity(n);
+        while out.len() < n {
+            self.line.clear();
+            if self.reader.read_until(b'\n', &mut self.line).await.map_err(io)? == 0 {
+                break;
+            }
+            // Checked on the way in: every line reads again the same way.
+            let text = std::str::from_utf8(&self.line).map_err(|e| AppError::internal("import spool", e))?;
+            if let Some(r) = self.again.line(text.trim_end_matches(['\n', '\r'])) {
+                out.push(r);
+            }
+        }
+        Ok(out)
+    }
+}
+
 /// A small file taken whole (a run summary or Batch output to import), bounded by the size
 /// limit; read while its caller holds the upload's [`Slot`].
 pub struct TextSpool {

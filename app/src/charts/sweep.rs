@@ -1,4 +1,4 @@
-use super::{palette, render};
+use super::{font, headed, palette, render, text_width};
 use plotters::prelude::*;
 
 /// One level of a sweep.
@@ -18,15 +18,18 @@ pub fn sweep_curve(title: &str, latency_name: &str, points: &[SweepPoint], width
     let x_max = points.iter().map(|p| p.output_tps).fold(1.0, f64::max) * 1.15;
     let y_max = points.iter().map(|p| p.p90_ms).fold(1.0, f64::max) * 1.15;
     render(title, width, height, |root| {
-        let mut chart = ChartBuilder::on(root)
-            .caption(title, ("sans-serif", 15))
-            .margin(12)
-            .x_label_area_size(36)
-            .y_label_area_size(64)
+        let body = headed(root, title, &[])?;
+        let mut chart = ChartBuilder::on(&body)
+            .margin(14)
+            .margin_right(24)
+            .x_label_area_size(52)
+            .y_label_area_size(80)
             .build_cartesian_2d(0f64..x_max, 0f64..y_max)?;
         chart
             .configure_mesh()
             .light_line_style(palette::GRID)
+            .label_style(("sans-serif", font::TICK))
+            .axis_desc_style(("sans-serif", font::AXIS))
             .x_desc("output tok/s (completion tokens / wall time)")
             .y_desc(format!("{latency_name} p90 (ms)"))
             .x_label_formatter(&|x| crate::domain::format::int(*x))
@@ -36,12 +39,20 @@ pub fn sweep_curve(title: &str, latency_name: &str, points: &[SweepPoint], width
         sorted.sort_by_key(|p| p.concurrency);
         chart.draw_series(LineSeries::new(
             sorted.iter().map(|p| (p.output_tps, p.p90_ms)),
-            palette::OUTPUT.stroke_width(2),
+            palette::OUTPUT.stroke_width(3),
         ))?;
+        let plot_w = body.dim_in_pixel().0 as f64 - 80.0 - 38.0;
         chart.draw_series(sorted.iter().map(|p| {
+            let label = format!("c={}", p.concurrency);
+            let w = text_width(&label, font::LABEL);
+            let dx = if p.output_tps / x_max * plot_w + 8.0 + w as f64 > plot_w {
+                -(w + 8)
+            } else {
+                8
+            };
             EmptyElement::at((p.output_tps, p.p90_ms))
-                + Circle::new((0, 0), 4, palette::OUTPUT.filled())
-                + Text::new(format!("c={}", p.concurrency), (6, -14), ("sans-serif", 12))
+                + Circle::new((0, 0), 5, palette::OUTPUT.filled())
+                + Text::new(label, (dx, -20), ("sans-serif", font::LABEL))
         }))?;
         Ok(())
     })

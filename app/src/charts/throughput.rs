@@ -1,4 +1,4 @@
-use super::{category_labels, legend, palette, render};
+use super::{category_labels, font, headed, palette, render, Mark};
 use plotters::prelude::*;
 
 /// One run's bars: output and total tokens per second (never compared with each other).
@@ -15,39 +15,47 @@ pub fn throughput_bars(bars: &[ThroughputBar], width: u32, height: u32) -> Strin
         return "<p class=\"chart-empty\">No finished runs yet.</p>".into();
     }
     render("the throughput chart", width, height, |root| {
-        let max = bars.iter().map(|b| b.output_tps.max(b.total_tps)).fold(0.0, f64::max).max(1.0) * 1.12;
+        let max = bars.iter().map(|b| b.output_tps.max(b.total_tps)).fold(0.0, f64::max).max(1.0) * 1.05;
         let n = bars.len();
         let labels: Vec<String> = bars.iter().map(|b| b.label.clone()).collect();
-        let mut chart = ChartBuilder::on(root)
-            .caption("Throughput of finished runs", ("sans-serif", 18))
-            .margin(12)
-            .x_label_area_size(40)
-            .y_label_area_size(70)
+        let body = headed(
+            root,
+            "Throughput of finished runs",
+            &[
+                (
+                    "output tok/s (completion tokens / wall time)".to_string(),
+                    Mark::Bar(palette::OUTPUT),
+                ),
+                (
+                    "total tok/s ((prompt + completion) / wall time)".to_string(),
+                    Mark::Bar(palette::TOTAL),
+                ),
+            ],
+        )?;
+        let mut chart = ChartBuilder::on(&body)
+            .margin(14)
+            .x_label_area_size(44)
+            .y_label_area_size(84)
             .build_cartesian_2d(0f64..n as f64, 0f64..max)?;
         chart
             .configure_mesh()
             .disable_x_mesh()
             .light_line_style(palette::GRID)
+            .label_style(("sans-serif", font::TICK))
+            .axis_desc_style(("sans-serif", font::AXIS))
             .y_desc("tokens per second")
             .x_labels(n.min(12) * 2 + 1)
-            .x_label_formatter(&category_labels(&labels, 18))
+            .x_label_formatter(&category_labels(&labels, ((1100 / n.max(1)) / 9).clamp(10, 40)))
             .y_label_formatter(&|y| crate::domain::format::int(*y))
             .draw()?;
-        chart
-            .draw_series(bars.iter().enumerate().map(|(i, b)| {
-                let x = i as f64;
-                Rectangle::new([(x + 0.12, 0.0), (x + 0.48, b.output_tps)], palette::OUTPUT.filled())
-            }))?
-            .label("output tok/s (completion tokens / wall time)")
-            .legend(|(x, y)| Rectangle::new([(x, y - 5), (x + 10, y + 5)], palette::OUTPUT.filled()));
-        chart
-            .draw_series(bars.iter().enumerate().map(|(i, b)| {
-                let x = i as f64;
-                Rectangle::new([(x + 0.52, 0.0), (x + 0.88, b.total_tps)], palette::TOTAL.filled())
-            }))?
-            .label("total tok/s ((prompt + completion) / wall time)")
-            .legend(|(x, y)| Rectangle::new([(x, y - 5), (x + 10, y + 5)], palette::TOTAL.filled()));
-        legend(&mut chart, SeriesLabelPosition::UpperRight)?;
+        chart.draw_series(bars.iter().enumerate().map(|(i, b)| {
+            let x = i as f64;
+            Rectangle::new([(x + 0.12, 0.0), (x + 0.48, b.output_tps)], palette::OUTPUT.filled())
+        }))?;
+        chart.draw_series(bars.iter().enumerate().map(|(i, b)| {
+            let x = i as f64;
+            Rectangle::new([(x + 0.52, 0.0), (x + 0.88, b.total_tps)], palette::TOTAL.filled())
+        }))?;
         Ok(())
     })
 }

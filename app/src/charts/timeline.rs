@@ -5,18 +5,18 @@ use plotters::prelude::*;
 /// Throughput over time (client's completions and the server's counter), with the server's
 /// running / waiting requests and KV-cache usage beneath, on one time axis.
 pub fn timeline(s: &RunSeries, width: u32, height: u32) -> String {
-    if s.client_tps.is_empty() {
-        return "<p class=\"chart-empty\">No finished requests yet.</p>".into();
+    let client = &s.charts.client_tps;
+    if client.is_empty() && s.server.is_empty() {
+        return "<p class=\"chart-empty\">No requests finished yet.</p>".into();
     }
     let server_tps = server_throughput(&s.server);
-    let t_max = s
-        .client_tps
+    let t_max = client
         .iter()
         .map(|p| p.0 + 1.0)
         .chain(s.server.iter().map(|m| m.t_ms as f64 / 1e3))
         .fold(1.0, f64::max);
     // Headroom above the data for the legend (upper right), so it never covers a line.
-    let tps_max = s.client_tps.iter().chain(server_tps.iter()).map(|p| p.1).fold(1.0, f64::max) * 1.45;
+    let tps_max = client.iter().chain(server_tps.iter()).map(|p| p.1).fold(1.0, f64::max) * 1.45;
     let req_max = s
         .server
         .iter()
@@ -36,7 +36,7 @@ pub fn timeline(s: &RunSeries, width: u32, height: u32) -> String {
             .y_desc("output tok/s")
             .y_label_formatter(&|y| crate::domain::format::int(*y))
             .draw()?;
-        c1.draw_series(LineSeries::new(s.client_tps.iter().copied(), palette::OUTPUT.stroke_width(2)))?
+        c1.draw_series(LineSeries::new(client.iter().copied(), palette::OUTPUT.stroke_width(2)))?
             .label("client: output tokens in the second they arrived")
             .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 14, y)], palette::OUTPUT.stroke_width(2)));
         if !server_tps.is_empty() {

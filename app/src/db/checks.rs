@@ -9,10 +9,168 @@ pub async fn replace(db: &Db, run_id: i64, checks: &[AnswerCheck]) -> DbResult<(
         .bind(run_id)
         .execute(&mut *tx)
         .await?;
+    insert_tx(&mut tx, run_id, checks).await?;
+    sqlx::query("DELETE FROM check_counts WHERE run_id = ?")
+        .bind(run_id)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Forget a run's checks (before checking it afresh, a page at a time).
+pub async fn clear(db: &Db, run_id: i64) -> DbResult<()> {
+    let mut tx = db.begin().await?;
+    sqlx::query("DELETE FROM checks WHERE run_id = ?")
+        .bind(run_id)
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query("DELETE FROM check_counts WHERE run_id = ?")
+        .bind(run_id)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+type Counts = (i64, i64, i64, i64, i64, i64);
+
+/// Count a run's checks once (answered, JSON found, schema checked, schema valid, hand-backs,
+/// truncated) and keep the counts, which pages read from then on.
+pub async fn roll_up(db: &Db, run_id: i64) -> DbResult<Counts> {
+    let c: Counts = sqlx::query_as(
+        "SELECT COUNT(*), COUNT(json_form), COUNT(schema_valid), COALESCE(SUM(schema_valid), 0), COALESCE(SUM(handback), 0), COALESCE(SUM(truncated), 0) FROM checks WHERE run_id = ?",
+    )
+    .bind(run_id)
+    .fetch_one(db)
+    .await?;
+    let recs: Vec<(String, i64)> =
+        sqlx::query_as("SELECT COALESCE(recommendation, '(none)'), COUNT(*) FROM checks WHERE run_id = ? GROUP BY 1 ORDER BY 1")
+            .bind(run_id)
+            .fetch_all(db)
+            .await?;
+    sqlx::query(
+        "INSERT OR REPLACE INTO check_counts (run_id, answered, json_found, schema_checked, schema_valid, handback, truncated, recommendations) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(run_id)
+    .bind(c.0)
+    .bind(c.1)
+    .bind(c.2)
+    .bind(c.3)
+    .bind(c.4)
+    .bind(c.5)
+    .bind(to_json(&recs))
+    .execute(db)
+    .await?;
+    Ok(c)
+}
+
+async fn stored_counts(db: &Db, run_id: i64) -> DbResult<Option<Counts>> {
+    Ok(
+        sqlx::query_as("SELECT answered, json_found, schema_checked, schema_valid, handback, truncated FROM check_counts WHERE run_id = ?")
+            .bind(run_id)
+            .fetch_optional(db)
+            .await?,
+    )
+}
+
+/// How often each recommendation was extracted from a run's answers ("(none)" without one).
+pub async fn recommendations(db: &Db, run_id: i64) -> DbResult<Vec<(String, u64)>> {
+    let stored: Option<String> = sqlx::query_scalar("SELECT recommendations FROM check_counts WHERE run_id = ?")
+        .bind(run_id)
+        .fetch_optional(db)
+        .await?;
+    let text = match stored {
+        Some(t) => t,
+        None => {
+            roll_up(db, run_id).await?;
+            sqlx::query_scalar("SELECT recommendations FROM check_counts WHERE run_id = ?")
+                .bind(run_id)
+                .fetch_one(db)
+                .await?
+        }
+    };
+    json("recommendation counts", &text)
+}
+
+/// The extracted recommendation of every answer a reviewer was given to grade:
+/// ((run, item), recommendation).
+pub async fn graded_recommendations(db: &Db) -> DbResult<Vec<((i64, String), String)>> {
+    let rows: Vec<(i64, String, String)> = sqlx::query_as(
+        "SELECT DISTINCT c.run_id, c.custom_id, c.recommendation FROM queue_items i \
+         JOIN checks c ON c.run_id = i.run_id AND c.custom_id = i.custom_id WHERE c.recommendation IS NOT NULL",
+    )
+    .fetch_all(db)
+    .await?;
+    Ok(rows.into_iter().map(|(r, c, rec)| ((r, c), rec)).collect())
+}
+
+/// One item's check in a run.
+pub async fn get(db: &Db, run_id: i64, custom_id: &str) -> DbResult<Option<AnswerCheck>> {
+    let row: Option<Row> = sqlx::query_as(
+        "SELECT custom_id, json_form, schema_valid, schema_errors, handback, truncated, recommendation, fields FROM checks WHERE run_id = ? AND custom_id = ?",
+    )
+    .bind(run_id)
+    .bind(custom_id)
+    .fetch_optional(db)
+    .await?;
+    row.map(from_row).transpose()
+}
+
+/// The items (by id) whose answers every one of `runs` has checked: the first `limit`.
+pub async fn common_items(db: &Db, runs: &[i64], limit: u32) -> DbResult<Vec<String>> {
+    if runs.is_empty() {
+        return Ok(Vec::new());
+    }
+    // Walk the first run's items in order, each looked up in the others by key, until `limit`
+    // are found (never a whole run's items per run).
+    let mut q = sqlx::QueryBuilder::<sqlx::Sqlite>::new("SELECT c.custom_id FROM checks c WHERE c.run_id = ");
+    q.push_bind(runs[0]);
+    for r in &runs[1..] {
+        q.push(" AND EXISTS (SELECT 1 FROM checks o WHERE o.run_id = ")
+            .push_bind(*r)
+            .push(" AND o.custom_id = c.custom_id)");
+    }
+    q.push(" ORDER BY c.custom_id LIMIT ").push_bind(i64::from(limit));
+    Ok(q.build_query_scalar().fetch_all(db).await?)
+}
+
+/// Whether every one of `runs` checked an answer for `custom_id`.
+pub async fn common_items_include(db: &Db, runs: &[i64], custom_id: &str) -> DbResult<bool> {
+    for r in runs {
+        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM checks WHERE run_id = ? AND custom_id = ?")
+            .bind(r)
+            .bind(custom_id)
+            .fetch_one(db)
+            .await?;
+        if n == 0 {
+            return Ok(false);
+        }
+    }
+    Ok(!runs.is_empty())
+}
+
+/// Whether a run's answers have been checked (counts kept, or checks stored before counts were).
+pub async fn checked(db: &Db, run_id: i64) -> DbResult<bool> {
+    Ok(stored_counts(db, run_id).await?.is_some() || count(db, run_id).await? > 0)
+}
+
+/// Add checks of a run (one short transaction; a check already stored is replaced).
+pub async fn append(db: &Db, run_id: i64, checks: &[AnswerCheck]) -> DbResult<()> {
+    if checks.is_empty() {
+        return Ok(());
+    }
+    let mut tx = db.begin().await?;
+    insert_tx(&mut tx, run_id, checks).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+async fn insert_tx(tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>, run_id: i64, checks: &[AnswerCheck]) -> DbResult<()> {
     // One multi-row INSERT per 1,000 checks (9 values each).
     for part in checks.chunks(1000) {
         let mut q = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
-            "INSERT INTO checks (run_id, custom_id, json_form, schema_valid, schema_errors, handback, truncated, recommendation, fields) ",
+            "INSERT OR REPLACE INTO checks (run_id, custom_id, json_form, schema_valid, schema_errors, handback, truncated, recommendation, fields) ",
         );
         q.push_values(part, |mut b, c| {
             b.push_bind(run_id)
@@ -25,9 +183,10 @@ pub async fn replace(db: &Db, run_id: i64, checks: &[AnswerCheck]) -> DbResult<(
                 .push_bind(&c.recommendation)
                 .push_bind(to_json(&c.fields));
         });
-        q.build().execute(&mut *tx).await?;
+        // Only full-size statements stay prepared (each size is its own statement).
+        let full = part.len() == 1000;
+        q.build().persistent(full).execute(&mut **tx).await?;
     }
-    tx.commit().await?;
     Ok(())
 }
 
@@ -70,6 +229,43 @@ pub async fn for_run(db: &Db, run_id: i64) -> DbResult<Vec<AnswerCheck>> {
     rows.into_iter().map(from_row).collect()
 }
 
+/// One page of a run's checks (by item id), filtered in the database by the extracted
+/// recommendation ("" any, "(none)" none) and a problem ("no_json", "invalid", "handback",
+/// "truncated", "" any), with how many match in all.
+pub async fn page(db: &Db, run_id: i64, recommendation: &str, problem: &str, limit: u32, offset: u64) -> DbResult<(Vec<AnswerCheck>, u64)> {
+    let filter = |q: &mut sqlx::QueryBuilder<'_, sqlx::Sqlite>| {
+        q.push(" FROM checks WHERE run_id = ").push_bind(run_id);
+        match recommendation {
+            "" => {}
+            "(none)" => {
+                q.push(" AND recommendation IS NULL");
+            }
+            r => {
+                q.push(" AND recommendation = ").push_bind(r.to_string());
+            }
+        }
+        q.push(match problem {
+            "no_json" => " AND json_form IS NULL",
+            "invalid" => " AND schema_valid = 0",
+            "handback" => " AND handback = 1",
+            "truncated" => " AND truncated = 1",
+            _ => "",
+        });
+    };
+    let mut q =
+        sqlx::QueryBuilder::new("SELECT custom_id, json_form, schema_valid, schema_errors, handback, truncated, recommendation, fields");
+    filter(&mut q);
+    q.push(" ORDER BY custom_id LIMIT ")
+        .push_bind(i64::from(limit))
+        .push(" OFFSET ")
+        .push_bind(offset as i64);
+    let rows: Vec<Row> = q.build_query_as().fetch_all(db).await?;
+    let mut c = sqlx::QueryBuilder::new("SELECT COUNT(*)");
+    filter(&mut c);
+    let total: i64 = c.build_query_scalar().fetch_one(db).await?;
+    Ok((rows.into_iter().map(from_row).collect::<DbResult<_>>()?, total.max(0) as u64))
+}
+
 pub async fn count(db: &Db, run_id: i64) -> DbResult<i64> {
     Ok(sqlx::query_scalar("SELECT COUNT(*) FROM checks WHERE run_id = ?")
         .bind(run_id)
@@ -81,12 +277,10 @@ pub async fn count(db: &Db, run_id: i64) -> DbResult<i64> {
 /// queue count once the queue is closed: a figure that moved as a reviewer graded would tell them
 /// which model wrote the answer.
 pub async fn summary(db: &Db, run_id: i64) -> DbResult<RunQuality> {
-    let (answered, json_found, schema_checked, schema_valid, handback, truncated): (i64, i64, i64, i64, i64, i64) = sqlx::query_as(
-        "SELECT COUNT(*), COUNT(json_form), COUNT(schema_valid), COALESCE(SUM(schema_valid), 0), COALESCE(SUM(handback), 0), COALESCE(SUM(truncated), 0) FROM checks WHERE run_id = ?",
-    )
-    .bind(run_id)
-    .fetch_one(db)
-    .await?;
+    let (answered, json_found, schema_checked, schema_valid, handback, truncated) = match stored_counts(db, run_id).await? {
+        Some(c) => c,
+        None => roll_up(db, run_id).await?,
+    };
     let grades: Vec<i64> = sqlx::query_scalar(
         "SELECT g.overall FROM grades g JOIN queue_items i ON i.id = g.item_id JOIN queues q ON q.id = i.queue_id \
          WHERE i.run_id = ? AND i.run_b IS NULL AND (q.blind = 0 OR q.closed_at IS NOT NULL)",

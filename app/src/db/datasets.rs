@@ -1,7 +1,7 @@
 use super::error::{json, to_json, DbError, DbResult};
 use super::Db;
-use crate::api::types::DatasetView;
 use crate::domain::dataset::DatasetItem;
+use crate::domain::views::DatasetView;
 use serde_json::Value;
 
 #[derive(sqlx::FromRow)]
@@ -213,6 +213,19 @@ pub async fn answer_schema(db: &Db, dataset_id: i64) -> DbResult<Option<Value>> 
     }
 }
 
+/// A dataset's grading rubric (the default one when it has none or it does not read).
+pub async fn rubric(db: &Db, dataset_id: i64) -> DbResult<crate::domain::rubric::Rubric> {
+    let text: Option<Option<String>> = sqlx::query_scalar("SELECT rubric FROM datasets WHERE id = ?")
+        .bind(dataset_id)
+        .fetch_optional(db)
+        .await?;
+    Ok(text
+        .flatten()
+        .and_then(|r| serde_json::from_str::<serde_json::Value>(&r).ok())
+        .and_then(|v| crate::domain::rubric::Rubric::from_value(&v))
+        .unwrap_or_default())
+}
+
 pub async fn id_by_name(db: &Db, name: &str) -> DbResult<Option<i64>> {
     Ok(sqlx::query_scalar("SELECT id FROM datasets WHERE name = ? AND complete = 1")
         .bind(name)
@@ -224,4 +237,74 @@ pub async fn builtin_id(db: &Db) -> DbResult<Option<i64>> {
     Ok(sqlx::query_scalar("SELECT id FROM datasets WHERE builtin = 1 ORDER BY id LIMIT 1")
         .fetch_optional(db)
         .await?)
+}
+
+/// Give a dataset another name (names are unique).
+pub async fn rename(db: &Db, id: i64, name: &str) -> DbResult<()> {
+    let res = sqlx::query("UPDATE datasets SET name = ? WHERE id = ? AND complete = 1")
+        .bind(name)
+        .bind(id)
+        .execute(db)
+        .await;
+    match res {
+        Ok(r) if r.rows_affected() == 0 => Err(DbError::NotFound(format!("dataset {id}"))),
+        Ok(_) => Ok(()),
+        Err(sqlx::Error::Database(e)) if e.is_unique_violation() => Err(DbError::Conflict(format!(
+            "a dataset named '{}' already exists; choose another name",
+            crate::domain::dataset::clip(name)
+        ))),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// What deleting dataset `id` takes with it (its requests; pending tests keep their entry
+/// without it). Refused while runs or grading queues use it, naming them: their records need
+/// the dataset's prompts. With `apply`, it is deleted, in one transaction.
+pub async fn remove(db: &Db, id: i64, apply: bool) -> DbResult<crate::domain::views::Removal> {
+    use super::runs::{count, users_of};
+    use crate::domain::dataset::clip;
+    let mut tx = db.begin().await?;
+    let name: Option<String> = sqlx::query_scalar("SELECT name FROM datasets WHERE id = ? AND complete = 1")
+        .bind(id)
+        .fetch_optional(&mut *tx)
+        .await?;
+    let Some(name) = name else {
+        return Err(DbError::NotFound(format!("dataset {id}")));
+    };
+    if let Some((n, runs)) = users_of(&mut tx, "dataset_id", id).await? {
+        return Err(DbError::Conflict(format!(
+            "dataset '{}' is used by {} run{}: {runs}. Delete {} first (with {} records and grades), or keep the dataset.",
+            clip(&name),
+            n,
+            if n == 1 { "" } else { "s" },
+            if n == 1 { "that run" } else { "those runs" },
+            if n == 1 { "its" } else { "their" },
+        )));
+    }
+    let queues: Vec<String> = sqlx::query_scalar("SELECT name FROM queues WHERE dataset_id = ? ORDER BY id")
+        .bind(id)
+        .fetch_all(&mut *tx)
+        .await?;
+    if !queues.is_empty() {
+        let named = queues.iter().map(|q| format!("'{}'", clip(q))).collect::<Vec<_>>().join(", ");
+        return Err(DbError::Conflict(format!(
+            "dataset '{}' is the rubric of grading queue(s) {named}: delete them first (Grade page), or keep the dataset.",
+            clip(&name)
+        )));
+    }
+    let mut r = crate::domain::views::Removal::new(format!("dataset '{}'", clip(&name)));
+    r.counted(
+        count(&mut tx, "SELECT COUNT(*) FROM dataset_items WHERE dataset_id = ?1", id).await?,
+        "request",
+    );
+    r.unlinked(
+        count(&mut tx, "SELECT COUNT(*) FROM planned_tests WHERE dataset_id = ?1", id).await?,
+        "pending test",
+    );
+    if apply {
+        sqlx::query("DELETE FROM datasets WHERE id = ?").bind(id).execute(&mut *tx).await?;
+        tx.commit().await?;
+        r.done = true;
+    }
+    Ok(r)
 }

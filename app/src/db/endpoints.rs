@@ -4,8 +4,8 @@
 
 use super::error::{json, to_json, DbError, DbResult};
 use super::Db;
-use crate::api::endpoints::access::{ApiKey, EndpointAccess, Header, RetryPolicy, RunAccess};
-use crate::api::types::{EndpointView, ServedModel};
+use crate::domain::access::{ApiKey, EndpointAccess, Header, RetryPolicy, RunAccess};
+use crate::domain::views::{EndpointView, ServedModel};
 
 #[derive(sqlx::FromRow)]
 struct Row {
@@ -381,7 +381,7 @@ pub async fn run_accesses(db: &Db) -> DbResult<std::collections::HashMap<i64, Ru
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::api::endpoints::access::parse_headers;
+    use crate::domain::access::parse_headers;
 
     async fn fresh() -> (tempfile::TempDir, Db) {
         let dir = tempfile::tempdir().expect("temp dir");
@@ -475,4 +475,85 @@ mod tests {
         assert!(a.api_key.is_none() && a.headers.is_empty() && a.ca_pem.is_some());
         assert!(matches!(set_access(&db, 999, &clear).await, Err(DbError::NotFound(_))));
     }
+}
+
+/// Give an endpoint another name (unique, ignoring case). The built-in simulator keeps its own:
+/// it is registered again under it at every start.
+pub async fn rename(db: &Db, id: i64, name: &str) -> DbResult<()> {
+    let builtin: Option<bool> = sqlx::query_scalar("SELECT builtin FROM endpoints WHERE id = ?")
+        .bind(id)
+        .fetch_optional(db)
+        .await?;
+    match builtin {
+        None => return Err(DbError::NotFound(format!("endpoint {id}"))),
+        Some(true) => return Err(DbError::Conflict(BUILTIN_KEPT.into())),
+        Some(false) => {}
+    }
+    let res = sqlx::query("UPDATE endpoints SET name = ? WHERE id = ?")
+        .bind(name)
+        .bind(id)
+        .execute(db)
+        .await;
+    match res {
+        Ok(_) => Ok(()),
+        Err(sqlx::Error::Database(e)) if e.is_unique_violation() => Err(DbError::Conflict(format!(
+            "an endpoint named '{}' exists: choose another name",
+            crate::domain::dataset::clip(name)
+        ))),
+        Err(e) => Err(e.into()),
+    }
+}
+
+const BUILTIN_KEPT: &str =
+    "the built-in simulator is registered again, under its own name, every time Bakeoff starts: it cannot be renamed or deleted";
+
+/// What deleting endpoint `id` takes with it (its key, headers and launch command; pending
+/// tests keep their entry without it). Refused while runs use it, naming them: a run's page and
+/// costs need its endpoint. With `apply`, it is deleted, in one transaction.
+pub async fn remove(db: &Db, id: i64, apply: bool) -> DbResult<crate::domain::views::Removal> {
+    use super::runs::{count, users_of};
+    use crate::domain::dataset::clip;
+    let mut tx = db.begin().await?;
+    let row: Option<(String, bool)> = sqlx::query_as("SELECT name, builtin FROM endpoints WHERE id = ?")
+        .bind(id)
+        .fetch_optional(&mut *tx)
+        .await?;
+    let Some((name, builtin)) = row else {
+        return Err(DbError::NotFound(format!("endpoint {id}")));
+    };
+    if builtin {
+        return Err(DbError::Conflict(BUILTIN_KEPT.into()));
+    }
+    if let Some((n, runs)) = users_of(&mut tx, "endpoint_id", id).await? {
+        return Err(DbError::Conflict(format!(
+            "endpoint '{}' is used by {} run{}: {runs}. Delete {} first (with {} records and grades), or keep the endpoint.",
+            clip(&name),
+            n,
+            if n == 1 { "" } else { "s" },
+            if n == 1 { "that run" } else { "those runs" },
+            if n == 1 { "its" } else { "their" },
+        )));
+    }
+    let mut r = crate::domain::views::Removal::new(format!("endpoint '{}'", clip(&name)));
+    let secrets: (bool, String, bool) =
+        sqlx::query_as("SELECT api_key IS NOT NULL, headers, launch_args IS NOT NULL FROM endpoints WHERE id = ?")
+            .bind(id)
+            .fetch_one(&mut *tx)
+            .await?;
+    r.counted(i64::from(secrets.0), "stored API key");
+    r.counted(
+        json::<Vec<(String, String)>>("endpoint headers", &secrets.1)?.len() as i64,
+        "extra header",
+    );
+    r.counted(i64::from(secrets.2), "launch command");
+    r.unlinked(
+        count(&mut tx, "SELECT COUNT(*) FROM planned_tests WHERE endpoint_id = ?1", id).await?,
+        "pending test",
+    );
+    if apply {
+        sqlx::query("DELETE FROM endpoints WHERE id = ?").bind(id).execute(&mut *tx).await?;
+        tx.commit().await?;
+        r.done = true;
+    }
+    Ok(r)
 }

@@ -1,7 +1,7 @@
 use super::error::{json, to_json, DbError, DbResult};
 use super::Db;
-use crate::api::types::{LaunchView, PlannedTest};
 use crate::domain::models::{ModelEntry, Quant};
+use crate::domain::views::{LaunchView, PlannedTest};
 
 #[derive(sqlx::FromRow)]
 struct ModelRow {
@@ -184,9 +184,9 @@ pub async fn delete_test(db: &Db, id: i64) -> DbResult<()> {
 pub async fn set_launch_command(db: &Db, endpoint_id: i64, command: Option<(&[String], &[String])>) -> DbResult<()> {
     let res = match command {
         Some((args, models)) => {
-            let served: Vec<crate::api::types::ServedModel> = models
+            let served: Vec<crate::domain::views::ServedModel> = models
                 .iter()
-                .map(|m| crate::api::types::ServedModel {
+                .map(|m| crate::domain::views::ServedModel {
                     id: m.clone(),
                     max_model_len: None,
                 })

@@ -1,7 +1,7 @@
 use super::error::{json, to_json, DbError, DbResult};
 use super::Db;
 
-pub use crate::api::types::{Grade, QueueView};
+pub use crate::domain::views::{Grade, QueueView};
 
 pub struct NewItem {
     pub id: String,
@@ -354,4 +354,64 @@ pub async fn judged_by(db: &Db, queue_id: i64, user_id: i64) -> DbResult<Vec<Jud
     .bind(user_id)
     .fetch_all(db)
     .await?)
+}
+
+/// Give a queue another name.
+pub async fn rename(db: &Db, id: i64, name: &str) -> DbResult<()> {
+    let done = sqlx::query("UPDATE queues SET name = ? WHERE id = ?")
+        .bind(name)
+        .bind(id)
+        .execute(db)
+        .await?
+        .rows_affected();
+    if done == 0 {
+        return Err(DbError::NotFound(format!("queue {id}")));
+    }
+    Ok(())
+}
+
+/// What deleting queue `id` takes with it: its items, and every reviewer's grades and votes on
+/// them. The runs stay. With `apply`, it is deleted, in one transaction.
+pub async fn remove(db: &Db, id: i64, apply: bool) -> DbResult<crate::domain::views::Removal> {
+    use super::runs::count;
+    let mut tx = db.begin().await?;
+    let name: Option<String> = sqlx::query_scalar("SELECT name FROM queues WHERE id = ?")
+        .bind(id)
+        .fetch_optional(&mut *tx)
+        .await?;
+    let Some(name) = name else {
+        return Err(DbError::NotFound(format!("queue {id}")));
+    };
+    let mut r = crate::domain::views::Removal::new(format!("grading queue '{}'", crate::domain::dataset::clip(&name)));
+    let items = "SELECT id FROM queue_items WHERE queue_id = ?1";
+    r.counted(
+        count(&mut tx, "SELECT COUNT(*) FROM queue_items WHERE queue_id = ?1", id).await?,
+        "item",
+    );
+    r.counted(
+        count(&mut tx, &format!("SELECT COUNT(*) FROM grades WHERE item_id IN ({items})"), id).await?,
+        "grade",
+    );
+    r.counted(
+        count(&mut tx, &format!("SELECT COUNT(*) FROM votes WHERE item_id IN ({items})"), id).await?,
+        "pairwise vote",
+    );
+    let reviewers = count(
+        &mut tx,
+        &format!("SELECT COUNT(DISTINCT user_id) FROM (SELECT user_id FROM grades WHERE item_id IN ({items}) UNION ALL SELECT user_id FROM votes WHERE item_id IN ({items}))"),
+        id,
+    )
+    .await?;
+    if reviewers > 0 {
+        r.with.push(format!(
+            "the judgements of {reviewers} reviewer{}",
+            if reviewers == 1 { "" } else { "s" }
+        ));
+    }
+    if apply {
+        sqlx::query("DELETE FROM queues WHERE id = ?").bind(id).execute(&mut *tx).await?;
+        tx.commit().await?;
+        r.done = true;
+    }
+    Ok(r)
 }

@@ -54,7 +54,11 @@ pub async fn insert_batch_tx(tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>, run_i
                 .push_bind(reasoning.map(|x| x.tokens_source))
                 .push_bind(reasoning.and_then(|x| x.answer_ttft).map(micros));
         });
-        inserted += q.build().execute(&mut **tx).await?.rows_affected();
+        // Only full-size statements are kept prepared: each batch size is its own statement,
+        // and a connection caching a hundred of them (hundreds of KB each) grew the worker by
+        // ~100 MB over a long run.
+        let full = part.len() == ROWS_PER_INSERT;
+        inserted += q.build().persistent(full).execute(&mut **tx).await?.rows_affected();
     }
     Ok(inserted)
 }
@@ -125,6 +129,90 @@ pub async fn for_run(db: &Db, run_id: i64) -> DbResult<Vec<RequestRecord>> {
     Ok(rows.into_iter().map(Into::into).collect())
 }
 
+/// Which columns a page of records carries.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Read {
+    /// Everything stored.
+    Everything,
+    /// Everything but the answer's and the reasoning's text (left empty): what the summary and
+    /// the charts read.
+    Timing,
+    /// [`Read::Timing`] without the inter-token gaps either (a live chart spreads tokens evenly
+    /// between the first token and the end instead).
+    TimingNoGaps,
+}
+
+/// A run's records, read a page at a time in schedule order (keyset paging on the index, so
+/// each page costs the same however far into a run of millions it is).
+pub struct Pages {
+    run_id: i64,
+    read: Read,
+    size: i64,
+    after: Option<(i64, i64)>,
+    done: bool,
+}
+
+pub const PAGE: i64 = 2_000;
+
+impl Pages {
+    pub fn new(run_id: i64, read: Read) -> Pages {
+        Pages {
+            run_id,
+            read,
+            size: PAGE,
+            after: None,
+            done: false,
+        }
+    }
+
+    pub fn with_size(mut self, size: i64) -> Pages {
+        self.size = size.max(1);
+        self
+    }
+
+    /// The next page; `None` after the last.
+    pub async fn next(&mut self, db: &Db) -> DbResult<Option<Vec<RequestRecord>>> {
+        if self.done {
+            return Ok(None);
+        }
+        let columns = match self.read {
+            Read::Everything => COLUMNS.to_string(),
+            Read::Timing => COLUMNS
+                .replace("response,", "'' AS response,")
+                .replace("reasoning,", "NULL AS reasoning,"),
+            Read::TimingNoGaps => COLUMNS
+                .replace("response,", "'' AS response,")
+                .replace("reasoning,", "NULL AS reasoning,")
+                .replace("itl_us,", "X'' AS itl_us,"),
+        };
+        let (idx, rowid) = self.after.unwrap_or((i64::MIN, i64::MIN));
+        let rows: Vec<PagedRow> = sqlx::query_as(&format!(
+            "SELECT rowid AS row_id, {columns} FROM request_records WHERE run_id = ? AND (idx, rowid) > (?, ?) ORDER BY idx, rowid LIMIT ?"
+        ))
+        .bind(self.run_id)
+        .bind(idx)
+        .bind(rowid)
+        .bind(self.size)
+        .fetch_all(db)
+        .await?;
+        if (rows.len() as i64) < self.size {
+            self.done = true;
+        }
+        if rows.is_empty() {
+            return Ok(None);
+        }
+        self.after = rows.last().map(|r| (r.row.idx, r.row_id));
+        Ok(Some(rows.into_iter().map(|r| r.row.into()).collect()))
+    }
+}
+
+#[derive(sqlx::FromRow)]
+struct PagedRow {
+    row_id: i64,
+    #[sqlx(flatten)]
+    row: Row,
+}
+
 /// The `custom_id`s already stored for a run (what a resume skips).
 pub async fn done_ids(db: &Db, run_id: i64) -> DbResult<HashSet<String>> {
     let ids: Vec<String> = sqlx::query_scalar("SELECT custom_id FROM request_records WHERE run_id = ?")
@@ -151,6 +239,38 @@ pub async fn first_answer(db: &Db, run_id: i64) -> DbResult<Option<String>> {
     .bind(run_id)
     .fetch_optional(db)
     .await?)
+}
+
+/// How many of a run's records hold an answer's text.
+pub async fn answered_count(db: &Db, run_id: i64) -> DbResult<i64> {
+    Ok(
+        sqlx::query_scalar("SELECT COUNT(*) FROM request_records WHERE run_id = ? AND response <> ''")
+            .bind(run_id)
+            .fetch_one(db)
+            .await?,
+    )
+}
+
+/// One item's answer in a run, without loading the others.
+pub async fn answer(db: &Db, run_id: i64, custom_id: &str) -> DbResult<Option<String>> {
+    Ok(
+        sqlx::query_scalar("SELECT response FROM request_records WHERE run_id = ? AND custom_id = ?")
+            .bind(run_id)
+            .bind(custom_id)
+            .fetch_optional(db)
+            .await?,
+    )
+}
+
+/// The length in bytes of one item's answer in a run (0 when it has none).
+pub async fn answer_length(db: &Db, run_id: i64, custom_id: &str) -> DbResult<usize> {
+    let n: Option<i64> =
+        sqlx::query_scalar("SELECT LENGTH(CAST(response AS BLOB)) FROM request_records WHERE run_id = ? AND custom_id = ?")
+            .bind(run_id)
+            .bind(custom_id)
+            .fetch_optional(db)
+            .await?;
+    Ok(n.unwrap_or(0).max(0) as usize)
 }
 
 pub async fn count(db: &Db, run_id: i64) -> DbResult<i64> {

@@ -1,10 +1,10 @@
 use super::error::{json, to_json, DbError, DbResult};
 use super::leases::NOW;
 use super::Db;
-use crate::api::types::RunView;
 use crate::domain::spec::RunSpec;
 use crate::domain::status::RunStatus;
 use crate::domain::summary::RunSummary;
+use crate::domain::views::RunView;
 
 #[derive(sqlx::FromRow)]
 struct Row {
@@ -156,6 +156,18 @@ impl<'q> BindAll<'q> for sqlx::query::Query<'q, sqlx::Sqlite, sqlx::sqlite::Sqli
 /// in one transaction.
 pub async fn insert_imported(db: &Db, run: &crate::domain::import::ImportedRun, dataset_id: Option<i64>) -> DbResult<i64> {
     let mut tx = db.begin().await?;
+    let id = insert_imported_tx(&mut tx, run, dataset_id).await?;
+    super::records::insert_batch_tx(&mut tx, id, &run.records).await?;
+    tx.commit().await?;
+    Ok(id)
+}
+
+/// An imported run's row, inside the caller's transaction (its records follow in batches).
+pub async fn insert_imported_tx(
+    tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
+    run: &crate::domain::import::ImportedRun,
+    dataset_id: Option<i64>,
+) -> DbResult<i64> {
     let r = sqlx::query(
         "INSERT INTO runs (name, status, dataset_id, model, spec, total_requests, summary, provenance, started_at, finished_at) \
          VALUES (?, 'imported', ?, ?, 'null', ?, ?, ?, ?, ?)",
@@ -168,12 +180,28 @@ pub async fn insert_imported(db: &Db, run: &crate::domain::import::ImportedRun, 
     .bind(to_json(&run.provenance))
     .bind(&run.provenance.timestamp)
     .bind(&run.provenance.timestamp)
-    .execute(&mut *tx)
+    .execute(&mut **tx)
     .await?;
-    let id = r.last_insert_rowid();
-    super::records::insert_batch_tx(&mut tx, id, &run.records).await?;
-    tx.commit().await?;
-    Ok(id)
+    Ok(r.last_insert_rowid())
+}
+
+/// The dataset a run sent (an imported run's, when its prompts came with it).
+pub async fn dataset_id(db: &Db, id: i64) -> DbResult<Option<i64>> {
+    let d: Option<Option<i64>> = sqlx::query_scalar("SELECT dataset_id FROM runs WHERE id = ?")
+        .bind(id)
+        .fetch_optional(db)
+        .await?;
+    d.ok_or_else(|| DbError::NotFound(format!("run {id}")))
+}
+
+/// Give an imported run the dataset of its prompts.
+pub async fn set_dataset(db: &Db, id: i64, dataset_id: i64) -> DbResult<()> {
+    sqlx::query("UPDATE runs SET dataset_id = ? WHERE id = ?")
+        .bind(dataset_id)
+        .bind(id)
+        .execute(db)
+        .await?;
+    Ok(())
 }
 
 /// The provenance of an imported run.
@@ -273,4 +301,361 @@ pub async fn set_summary(db: &Db, id: i64, summary: &RunSummary) -> DbResult<()>
         .execute(db)
         .await?;
     Ok(())
+}
+
+/// One page of the runs list, newest first, filtered in SQL, with how many runs match in all.
+pub async fn page(db: &Db, f: &crate::domain::views::RunFilter, per_page: u32) -> DbResult<(Vec<RunView>, i64)> {
+    use crate::domain::views::Origin;
+    fn filtered<'a>(
+        mut q: sqlx::QueryBuilder<'a, sqlx::Sqlite>,
+        f: &'a crate::domain::views::RunFilter,
+    ) -> sqlx::QueryBuilder<'a, sqlx::Sqlite> {
+        q.push(" WHERE 1 = 1");
+        if let Some(s) = f.status {
+            q.push(" AND r.status = ").push_bind(s);
+        }
+        match f.origin {
+            Some(Origin::Real) => q.push(" AND r.simulated = 0 AND r.provenance IS NULL"),
+            Some(Origin::Simulated) => q.push(" AND r.simulated = 1 AND r.provenance IS NULL"),
+            Some(Origin::Imported) => q.push(" AND r.provenance IS NOT NULL"),
+            None => &mut q,
+        };
+        let text = f.text.trim();
+        if !text.is_empty() {
+            // LIKE with its wildcards escaped: the text is matched as typed, ignoring ASCII case.
+            let like = format!("%{}%", text.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"));
+            q.push(" AND (r.name LIKE ")
+                .push_bind(like.clone())
+                .push(" ESCAPE '\\' OR r.model LIKE ");
+            q.push_bind(like).push(" ESCAPE '\\')");
+        }
+        q
+    }
+    let from = "FROM runs r LEFT JOIN endpoints e ON e.id = r.endpoint_id LEFT JOIN datasets d ON d.id = r.dataset_id";
+    let total: i64 = filtered(sqlx::QueryBuilder::new(format!("SELECT COUNT(*) {from}")), f)
+        .build_query_scalar()
+        .fetch_one(db)
+        .await?;
+    let mut q = filtered(sqlx::QueryBuilder::new(SELECT), f);
+    q.push(" ORDER BY r.id DESC LIMIT ")
+        .push_bind(i64::from(per_page))
+        .push(" OFFSET ")
+        .push_bind(i64::from(f.page.max(1) - 1) * i64::from(per_page));
+    let rows: Vec<Row> = q.build_query_as().fetch_all(db).await?;
+    Ok((rows.into_iter().map(Row::view).collect::<DbResult<_>>()?, total))
+}
+
+/// Give a run another name.
+pub async fn rename(db: &Db, id: i64, name: &str) -> DbResult<()> {
+    let done = sqlx::query("UPDATE runs SET name = ? WHERE id = ?")
+        .bind(name)
+        .bind(id)
+        .execute(db)
+        .await?
+        .rows_affected();
+    if done == 0 {
+        return Err(DbError::NotFound(format!("run {id}")));
+    }
+    Ok(())
+}
+
+/// What deleting run `id` takes with it: its records, checks, server metrics, launches, chart
+/// data, and the grading items that show its answers (with their grades and votes); pending
+/// tests keep their entry without the link. With `apply`, it is deleted, all in one
+/// transaction. A queued or running run is refused (cancel it first).
+pub async fn remove(db: &Db, id: i64, apply: bool) -> DbResult<crate::domain::views::Removal> {
+    use crate::domain::dataset::clip;
+    let mut tx = db.begin().await?;
+    let run: Option<(String, RunStatus)> = sqlx::query_as("SELECT name, status FROM runs WHERE id = ?")
+        .bind(id)
+        .fetch_optional(&mut *tx)
+        .await?;
+    let Some((name, status)) = run else {
+        return Err(DbError::NotFound(format!("run {id}")));
+    };
+    if !status.is_finished() {
+        return Err(DbError::Conflict(format!(
+            "run #{id} '{}' is {status}: cancel it first, then delete it",
+            clip(&name)
+        )));
+    }
+    let mut r = crate::domain::views::Removal::new(format!("run #{id} '{}'", clip(&name)));
+    let c = &mut *tx;
+    r.counted(
+        count(c, "SELECT COUNT(*) FROM request_records WHERE run_id = ?1", id).await?,
+        "request record",
+    );
+    r.counted(
+        count(c, "SELECT COUNT(*) FROM checks WHERE run_id = ?1", id).await?,
+        "automatic answer check",
+    );
+    r.counted(
+        count(c, "SELECT COUNT(*) FROM server_metrics WHERE run_id = ?1", id).await?,
+        "server metrics sample",
+    );
+    r.counted(
+        count(c, "SELECT COUNT(*) FROM launches WHERE run_id = ?1", id).await?,
+        "model server launch",
+    );
+    let items = "SELECT id FROM queue_items WHERE run_id = ?1 OR run_b = ?1";
+    let in_queues = count(c, &format!("SELECT COUNT(*) FROM ({items})"), id).await?;
+    if in_queues > 0 {
+        let queues: Vec<String> = sqlx::query_scalar(
+            "SELECT q.name FROM queues q WHERE q.id IN (SELECT queue_id FROM queue_items WHERE run_id = ?1 OR run_b = ?1) \
+             OR q.id IN (SELECT queue_id FROM queue_runs WHERE run_id = ?1) ORDER BY q.id",
+        )
+        .bind(id)
+        .fetch_all(&mut *tx)
+        .await?;
+        let named = queues.iter().map(|q| format!("'{}'", clip(q))).collect::<Vec<_>>().join(", ");
+        let c = &mut *tx;
+        r.counted(in_queues, &format!("grading item in {named}"));
+        r.counted(
+            count(c, &format!("SELECT COUNT(*) FROM grades WHERE item_id IN ({items})"), id).await?,
+            "grade",
+        );
+        r.counted(
+            count(c, &format!("SELECT COUNT(*) FROM votes WHERE item_id IN ({items})"), id).await?,
+            "pairwise vote",
+        );
+    }
+    let c = &mut *tx;
+    r.unlinked(
+        count(c, "SELECT COUNT(*) FROM planned_tests WHERE run_id = ?1", id).await?,
+        "pending test",
+    );
+    if apply {
+        // Whatever references the run goes with it (ON DELETE CASCADE) or lets go of it (SET NULL).
+        let done = sqlx::query("DELETE FROM runs WHERE id = ? AND status NOT IN ('queued', 'running')")
+            .bind(id)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        if done == 0 {
+            return Err(DbError::Conflict(format!("run #{id} started meanwhile: cancel it first")));
+        }
+        tx.commit().await?;
+        r.done = true;
+    }
+    Ok(r)
+}
+
+/// A count from `sql`, whose `?1` is `id` (for what a deletion takes with it).
+pub(crate) async fn count(conn: &mut sqlx::SqliteConnection, sql: &str, id: i64) -> DbResult<i64> {
+    Ok(sqlx::query_scalar(sql).bind(id).fetch_one(conn).await?)
+}
+
+/// The runs that use a dataset or an endpoint (`column` = `dataset_id` or `endpoint_id`), named
+/// for a refusal, newest first: "#5 'b', #4 'a' and 3 more". None when no run does.
+pub(crate) async fn users_of(conn: &mut sqlx::SqliteConnection, column: &str, id: i64) -> DbResult<Option<(i64, String)>> {
+    const NAMED: i64 = 8;
+    let total = count(conn, &format!("SELECT COUNT(*) FROM runs WHERE {column} = ?1"), id).await?;
+    if total == 0 {
+        return Ok(None);
+    }
+    let runs: Vec<(i64, String)> = sqlx::query_as(&format!(
+        "SELECT id, name FROM runs WHERE {column} = ? ORDER BY id DESC LIMIT {NAMED}"
+    ))
+    .bind(id)
+    .fetch_all(conn)
+    .await?;
+    let mut named = runs
+        .iter()
+        .map(|(id, name)| format!("#{id} '{}'", crate::domain::dataset::clip(name)))
+        .collect::<Vec<_>>()
+        .join(", ");
+    if total > NAMED {
+        named.push_str(&format!(" and {} more", total - NAMED));
+    }
+    Ok(Some((total, named)))
+}
+
+#[cfg(test)]
+mod removal_tests {
+    use super::super::{connect, datasets, endpoints, queues};
+    use super::*;
+    use crate::domain::views::{Origin, RunFilter};
+
+    async fn fresh() -> (tempfile::TempDir, Db) {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let db = connect(&dir.path().join("t.db")).await.expect("connect + migrate");
+        (dir, db)
+    }
+
+    /// An endpoint, a dataset and three finished runs on them: "gemma" and "llama" simulated,
+    /// "qwen" real; each run has two records.
+    async fn seed(db: &Db) -> (i64, i64, Vec<i64>) {
+        let e = endpoints::insert(db, "gpu", "http://gpu:1", false, &[]).await.expect("endpoint");
+        let items: Vec<_> = ["a", "b"]
+            .iter()
+            .map(|id| crate::domain::dataset::DatasetItem {
+                custom_id: id.to_string(),
+                url: "/v1/completions".into(),
+                body: serde_json::json!({"prompt": id}),
+            })
+            .collect();
+        let d = datasets::insert(
+            db,
+            datasets::NewDataset {
+                name: "prompts",
+                description: "",
+                source: "test",
+                builtin: false,
+                answer_schema: None,
+                rubric: None,
+                items: &items,
+            },
+        )
+        .await
+        .expect("dataset");
+        let mut ids = Vec::new();
+        for (model, simulated) in [("gemma", true), ("llama", true), ("qwen", false)] {
+            let spec = crate::domain::spec::LaunchForm {
+                endpoint_id: e.to_string(),
+                dataset_id: d.to_string(),
+                model: model.into(),
+                requests: "2".into(),
+                concurrency: "1".into(),
+                ..Default::default()
+            }
+            .parse()
+            .expect("spec");
+            let id = insert(db, &spec, simulated, None).await.expect("run");
+            for (idx, custom_id) in ["a", "b"].iter().enumerate() {
+                sqlx::query(
+                    "INSERT INTO request_records (run_id, idx, custom_id, warmup, outcome, sent_us, e2e_us, content_chunks, itl_us, response) \
+                     VALUES (?, ?, ?, 0, 'ok', 0, 1000, 1, x'', 'text')",
+                )
+                .bind(id)
+                .bind(idx as i64)
+                .bind(custom_id)
+                .execute(db)
+                .await
+                .expect("record");
+            }
+            sqlx::query("UPDATE runs SET status = 'completed' WHERE id = ?")
+                .bind(id)
+                .execute(db)
+                .await
+                .expect("done");
+            ids.push(id);
+        }
+        (e, d, ids)
+    }
+
+    fn filter(f: impl FnOnce(&mut RunFilter)) -> RunFilter {
+        let mut r = RunFilter::default();
+        f(&mut r);
+        r
+    }
+
+    #[tokio::test]
+    async fn a_page_of_runs_is_filtered_and_counted_in_sql() {
+        let (_d, db) = fresh().await;
+        let (_, _, ids) = seed(&db).await;
+        sqlx::query("UPDATE runs SET status = 'failed' WHERE id = ?")
+            .bind(ids[1])
+            .execute(&db)
+            .await
+            .expect("fail");
+        let names = |(runs, total): (Vec<RunView>, i64)| (runs.into_iter().map(|r| r.model).collect::<Vec<_>>(), total);
+        let all = names(page(&db, &RunFilter::default(), 2).await.expect("page 1"));
+        assert_eq!(
+            all,
+            (vec!["qwen".to_string(), "llama".into()], 3),
+            "newest first, 2 a page, 3 in all"
+        );
+        let second = names(page(&db, &filter(|f| f.page = 2), 2).await.expect("page 2"));
+        assert_eq!(second, (vec!["gemma".to_string()], 3));
+        let failed = names(
+            page(&db, &filter(|f| f.status = Some(RunStatus::Failed)), 50)
+                .await
+                .expect("status"),
+        );
+        assert_eq!(failed, (vec!["llama".to_string()], 1));
+        let real = names(page(&db, &filter(|f| f.origin = Some(Origin::Real)), 50).await.expect("origin"));
+        assert_eq!(real, (vec!["qwen".to_string()], 1));
+        let text = names(page(&db, &filter(|f| f.text = "GEM".into()), 50).await.expect("text"));
+        assert_eq!(text, (vec!["gemma".to_string()], 1), "name or model, any case");
+        let wild = names(page(&db, &filter(|f| f.text = "%".into()), 50).await.expect("wildcard"));
+        assert_eq!(wild.1, 0, "a % is matched as typed, not as a wildcard");
+    }
+
+    #[tokio::test]
+    async fn deleting_a_run_says_what_goes_then_takes_it_all_at_once() {
+        let (_d, db) = fresh().await;
+        let (_, _, ids) = seed(&db).await;
+        let preview = remove(&db, ids[0], false).await.expect("preview");
+        assert!(!preview.done);
+        assert_eq!(preview.with, vec!["2 request records".to_string()]);
+        assert_eq!(count_records(&db, ids[0]).await, 2, "a preview deletes nothing");
+        let done = remove(&db, ids[0], true).await.expect("delete");
+        assert!(done.done && done.what.contains("gemma"));
+        assert!(matches!(get(&db, ids[0]).await, Err(DbError::NotFound(_))));
+        assert_eq!(count_records(&db, ids[0]).await, 0, "its records went with it");
+        assert_eq!(count_records(&db, ids[1]).await, 2, "other runs keep theirs");
+    }
+
+    #[tokio::test]
+    async fn a_queued_or_running_run_is_not_deleted() {
+        let (_d, db) = fresh().await;
+        let (_, _, ids) = seed(&db).await;
+        sqlx::query("UPDATE runs SET status = 'running' WHERE id = ?")
+            .bind(ids[0])
+            .execute(&db)
+            .await
+            .expect("run");
+        let e = remove(&db, ids[0], true).await.expect_err("refused");
+        assert!(matches!(&e, DbError::Conflict(m) if m.contains("cancel it first")), "{e}");
+        assert_eq!(count_records(&db, ids[0]).await, 2);
+    }
+
+    #[tokio::test]
+    async fn a_dataset_or_endpoint_in_use_is_refused_naming_its_runs() {
+        let (_d, db) = fresh().await;
+        let (e, d, ids) = seed(&db).await;
+        let err = datasets::remove(&db, d, true).await.expect_err("in use");
+        assert!(
+            matches!(&err, DbError::Conflict(m) if m.contains("3 runs") && m.contains(&format!("#{} 'gemma'", ids[0]))),
+            "{err}"
+        );
+        let err = endpoints::remove(&db, e, false).await.expect_err("in use");
+        assert!(matches!(&err, DbError::Conflict(m) if m.contains("used by 3 runs")), "{err}");
+        for id in &ids {
+            remove(&db, *id, true).await.expect("delete run");
+        }
+        let preview = datasets::remove(&db, d, false).await.expect("free now");
+        assert_eq!(preview.with, vec!["2 requests".to_string()]);
+        assert!(datasets::remove(&db, d, true).await.expect("delete").done);
+        assert!(endpoints::remove(&db, e, true).await.expect("delete").done);
+        assert!(matches!(datasets::get(&db, d).await, Err(DbError::NotFound(_))));
+    }
+
+    #[tokio::test]
+    async fn renames_keep_names_unique_where_they_must_be() {
+        let (_d, db) = fresh().await;
+        let (e, d, ids) = seed(&db).await;
+        rename(&db, ids[0], "gemma @ 16").await.expect("rename run");
+        assert_eq!(get(&db, ids[0]).await.expect("run").name, "gemma @ 16");
+        endpoints::insert(&db, "Other", "http://other:1", false, &[])
+            .await
+            .expect("endpoint");
+        assert!(
+            matches!(endpoints::rename(&db, e, "other").await, Err(DbError::Conflict(_))),
+            "names ignore case"
+        );
+        endpoints::rename(&db, e, "4080 box").await.expect("rename endpoint");
+        datasets::rename(&db, d, "candidates").await.expect("rename dataset");
+        assert_eq!(get(&db, ids[0]).await.expect("run").dataset_name, "candidates");
+        assert!(matches!(rename(&db, 999, "x").await, Err(DbError::NotFound(_))));
+        assert!(matches!(queues::rename(&db, 999, "x").await, Err(DbError::NotFound(_))));
+    }
+
+    async fn count_records(db: &Db, run: i64) -> i64 {
+        sqlx::query_scalar("SELECT COUNT(*) FROM request_records WHERE run_id = ?")
+            .bind(run)
+            .fetch_one(db)
+            .await
+            .expect("count")
+    }
 }

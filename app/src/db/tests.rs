@@ -481,3 +481,48 @@ async fn an_upload_is_hidden_until_its_last_batch_and_a_stopped_one_is_removed()
         "a removed upload cannot go on"
     );
 }
+
+#[tokio::test]
+async fn records_page_in_schedule_order_and_the_timing_reads_leave_the_text_out() {
+    let (_dir, db) = fresh().await;
+    let (e, d) = seed(&db).await;
+    let run = runs::insert(&db, &spec(e, d), false, None).await.expect("run");
+    // Stored out of order, two sharing an index (an import may): every one comes back once.
+    let mut recs: Vec<RequestRecord> = (0..7u32).rev().map(|i| record(&format!("r{i}"), i)).collect();
+    recs.push(record("r3-again", 3));
+    for r in &mut recs {
+        r.response = format!("answer of {}", r.custom_id);
+        r.itl = vec![Duration::from_micros(700); 3];
+    }
+    records::insert_batch(&db, run, &recs).await.expect("insert");
+    let mut pages = records::Pages::new(run, records::Read::Everything).with_size(3);
+    let mut seen = Vec::new();
+    let mut sizes = Vec::new();
+    while let Some(page) = pages.next(&db).await.expect("page") {
+        sizes.push(page.len());
+        seen.extend(page);
+    }
+    assert_eq!(sizes, vec![3, 3, 2]);
+    let idx: Vec<u32> = seen.iter().map(|r| r.idx).collect();
+    assert_eq!(idx, vec![0, 1, 2, 3, 3, 4, 5, 6]);
+    assert!(seen
+        .iter()
+        .all(|r| r.response == format!("answer of {}", r.custom_id) && r.itl.len() == 3));
+
+    let timing = records::Pages::new(run, records::Read::Timing)
+        .next(&db)
+        .await
+        .expect("page")
+        .expect("records");
+    assert!(
+        timing.iter().all(|r| r.response.is_empty() && r.itl.len() == 3),
+        "timing keeps the gaps"
+    );
+    let bare = records::Pages::new(run, records::Read::TimingNoGaps)
+        .next(&db)
+        .await
+        .expect("page")
+        .expect("records");
+    assert!(bare.iter().all(|r| r.response.is_empty() && r.itl.is_empty()));
+    assert_eq!(bare.len(), 8);
+}

@@ -1,7 +1,7 @@
 use super::error::{DbError, DbResult};
 use super::Db;
-pub use crate::api::types::UserView as User;
 use crate::domain::accounts::Role;
+pub use crate::domain::views::UserView as User;
 
 pub async fn count(db: &Db) -> DbResult<i64> {
     Ok(sqlx::query_scalar("SELECT COUNT(*) FROM users").fetch_one(db).await?)

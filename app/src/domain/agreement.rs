@@ -5,6 +5,8 @@
 //! with disagreement weights w_ij = |i-j|/(k-1) (linear) or (|i-j|/(k-1))^2 (quadratic), o the
 //! observed and e the expected (product of marginals) proportions.
 
+use super::rng::SplitMix64;
+use super::stats::{mean_interval, percentile_sorted, Interval};
 use serde::{Deserialize, Serialize};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -68,18 +70,59 @@ pub fn describe_kappa(k: f64) -> &'static str {
     }
 }
 
-/// Mean and 95 % half-width (normal approximation: 1.96 s / sqrt(n)) of grades.
+/// Landis & Koch's word for a kappa only when its whole interval lies in that band; otherwise
+/// the items are too few to put it in words (5 items can give a kappa of 0.85 whose interval
+/// runs from "slight" to "almost perfect").
+pub fn kappa_words(interval: Option<&Interval>) -> &'static str {
+    match interval {
+        Some(i) if describe_kappa(i.low) == describe_kappa(i.high) => describe_kappa(i.estimate),
+        _ => "too few items to say",
+    }
+}
+
+/// Kappa with a 95 % bootstrap interval: the items (pairs) resampled with replacement
+/// `resamples` times from a fixed seed (same data, same interval), the 2.5th and 97.5th
+/// percentiles of the kappas that are defined. `None` when the kappa itself is undefined or
+/// there are fewer than 2 items.
+pub fn kappa_interval(pairs: &[(usize, usize)], k: usize, weights: Weights, resamples: usize, seed: u64) -> Option<Interval> {
+    let estimate = cohen_kappa(pairs, k, weights)?;
+    if pairs.len() < 2 {
+        return None;
+    }
+    let mut g = SplitMix64::new(seed);
+    let mut kappas: Vec<f64> = (0..resamples)
+        .filter_map(|_| {
+            let sample: Vec<(usize, usize)> = (0..pairs.len()).map(|_| pairs[g.below(pairs.len() as u64) as usize]).collect();
+            cohen_kappa(&sample, k, weights)
+        })
+        .collect();
+    if kappas.len() < resamples / 2 {
+        // Most resamples had no defined kappa (e.g. one category throughout): no interval.
+        return None;
+    }
+    kappas.sort_by(f64::total_cmp);
+    Some(Interval {
+        estimate,
+        low: percentile_sorted(&kappas, 0.025).min(estimate),
+        high: percentile_sorted(&kappas, 0.975).max(estimate),
+        n: pairs.len() as u64,
+    })
+}
+
+/// Resamples and seed of the kappa intervals Bakeoff shows.
+pub const KAPPA_RESAMPLES: usize = 1000;
+pub const KAPPA_SEED: u64 = 1977;
+
+/// Mean and 95 % half-width of grades: Student's t with n - 1 degrees of freedom (t s / sqrt(n));
+/// the half-width is 0 when it is unknown (one grade, or all equal): show such a mean with
+/// [`super::stats::describe_mean`], which says so, never as "+/- 0".
 pub fn mean_ci(xs: &[f64]) -> Option<(f64, f64)> {
     let n = xs.len();
     if n == 0 {
         return None;
     }
     let mean = xs.iter().sum::<f64>() / n as f64;
-    if n == 1 {
-        return Some((mean, 0.0));
-    }
-    let var = xs.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1) as f64;
-    Some((mean, 1.96 * (var / n as f64).sqrt()))
+    Some((mean, mean_interval(xs).map(|i| i.high - i.estimate).unwrap_or(0.0)))
 }
 
 #[cfg(test)]
@@ -121,7 +164,41 @@ mod tests {
     fn mean_ci_of_constant_grades_is_tight() {
         let (m, h) = mean_ci(&[4.0, 4.0, 4.0]).expect("ci");
         assert_eq!((m, h), (4.0, 0.0));
+        // Two grades: t(1) = 12.706, s = sqrt 8, half = 12.706 x sqrt(8) / sqrt(2) = 25.41.
         let (m, h) = mean_ci(&[1.0, 5.0]).expect("ci");
-        assert!((m - 3.0).abs() < 1e-12 && (h - 1.96 * (8.0f64 / 2.0).sqrt()).abs() < 1e-9);
+        assert!((m - 3.0).abs() < 1e-12 && (h - 12.706 * 2.0).abs() < 1e-9, "{h}");
+    }
+
+    #[test]
+    fn almost_perfect_on_five_items_is_too_few_to_say() {
+        // 5 items, 4 agree exactly, one near miss: kappa is high, but 5 items cannot carry it.
+        let pairs = [(0, 0), (1, 1), (2, 2), (3, 3), (4, 3)];
+        let k = cohen_kappa(&pairs, 5, Weights::Quadratic).expect("kappa");
+        assert!(k > 0.8, "{k}");
+        let i = kappa_interval(&pairs, 5, Weights::Quadratic, KAPPA_RESAMPLES, KAPPA_SEED).expect("interval");
+        assert!(i.low <= k && k <= i.high && i.n == 5);
+        assert!(describe_kappa(i.low) != "almost perfect", "{i:?}");
+        assert_eq!(kappa_words(Some(&i)), "too few items to say");
+        assert_eq!(kappa_words(None), "too few items to say");
+    }
+
+    #[test]
+    fn many_agreeing_items_earn_their_words_and_the_interval_is_seeded() {
+        let mut pairs = Vec::new();
+        for i in 0..200 {
+            let a = i % 5;
+            pairs.push((a, if i % 20 == 0 { (a + 1) % 5 } else { a }));
+        }
+        let i = kappa_interval(&pairs, 5, Weights::Quadratic, KAPPA_RESAMPLES, KAPPA_SEED).expect("interval");
+        assert_eq!(Some(i), kappa_interval(&pairs, 5, Weights::Quadratic, KAPPA_RESAMPLES, KAPPA_SEED));
+        assert!(i.low > 0.8, "{i:?}");
+        assert_eq!(kappa_words(Some(&i)), "almost perfect");
+        let band = Interval {
+            estimate: 0.5,
+            low: 0.45,
+            high: 0.55,
+            n: 100,
+        };
+        assert_eq!(kappa_words(Some(&band)), "moderate");
     }
 }

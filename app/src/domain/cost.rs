@@ -104,21 +104,146 @@ pub struct PriceSheet {
     pub rows: Vec<PriceRow>,
 }
 
+/// Why a row applies to a model.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum Applied {
+    /// The sheet lists the model.
+    Listed,
+    /// A size tier (`tier 0-4B FP8`): the model's parameters read from its name, the precision
+    /// from its name (`fp8`), else 16-bit weights assumed.
+    Tier {
+        params_b: f64,
+        precision: String,
+        precision_assumed: bool,
+    },
+    /// The sheet's rate for models it does not list.
+    SheetDefault,
+    /// An hourly row for any model (`*`): the GPU costs the same whatever runs on it.
+    AnyModel,
+}
+
+impl Applied {
+    /// What to say beside the row's description.
+    pub fn note(&self) -> Option<String> {
+        match self {
+            Applied::Listed | Applied::AnyModel => None,
+            Applied::Tier {
+                params_b,
+                precision,
+                precision_assumed,
+            } => Some(format!(
+                "size tier: {}B parameters read from the model's name, {precision}{}",
+                super::format::dec(*params_b, if params_b.fract() == 0.0 { 0 } else { 1 }),
+                if *precision_assumed { " assumed (no FP8 in the name)" } else { "" }
+            )),
+            Applied::SheetDefault => Some("the sheet's rate for models it does not list".into()),
+        }
+    }
+}
+
 impl PriceSheet {
     /// The row that prices `model`: its own row if the sheet lists it (names compared loosely),
-    /// else the sheet's default row. Per-token and hourly rows are looked up apart.
+    /// else the size tier its parameter count falls in, else the sheet's default row, else an
+    /// hourly row for any model.
     pub fn row_for(&self, model: &str) -> Option<&PriceRow> {
+        self.match_for(model).map(|m| m.0)
+    }
+
+    /// [`PriceSheet::row_for`] with the reason the row applies.
+    pub fn match_for(&self, model: &str) -> Option<(&PriceRow, Applied)> {
         let m = normalize(model);
+        if let Some(r) = self.rows.iter().find(|r| {
+            tier_of(&r.model_key).is_none() && r.model_key != "*" && (normalize(&r.model_key) == m || m.ends_with(&normalize(&r.model_key)))
+        }) {
+            return Some((r, Applied::Listed));
+        }
+        if let Some(found) = self.tier_row(model) {
+            return Some(found);
+        }
+        if let Some(r) = self
+            .default_model_key
+            .as_ref()
+            .and_then(|k| self.rows.iter().find(|r| &r.model_key == k))
+        {
+            return Some((
+                r,
+                if r.model_key == "*" && !r.kind.per_token() {
+                    Applied::AnyModel
+                } else {
+                    Applied::SheetDefault
+                },
+            ));
+        }
         self.rows
             .iter()
-            .find(|r| !r.model_key.starts_with("tier ") && (normalize(&r.model_key) == m || m.ends_with(&normalize(&r.model_key))))
-            .or_else(|| {
-                self.default_model_key
-                    .as_ref()
-                    .and_then(|k| self.rows.iter().find(|r| &r.model_key == k))
-            })
-            .or_else(|| self.rows.iter().find(|r| !r.kind.per_token() && r.model_key == "*"))
+            .find(|r| !r.kind.per_token() && r.model_key == "*")
+            .map(|r| (r, Applied::AnyModel))
     }
+
+    /// The size tier a model falls in, by the parameter count in its name.
+    fn tier_row(&self, model: &str) -> Option<(&PriceRow, Applied)> {
+        let params = params_in_name(model)?;
+        let lower = model.to_ascii_lowercase();
+        let fp8 = lower.contains("fp8") || lower.contains("w8a8");
+        let want = if fp8 { "FP8" } else { "FP16" };
+        let tiers: Vec<(&PriceRow, Tier)> = self.rows.iter().filter_map(|r| Some((r, tier_of(&r.model_key)?))).collect();
+        // The smallest tier whose upper bound holds the model (a model of 4.05B between the
+        // 0-4B and 4.1-8B tiers goes up, never down), in the precision wanted where listed.
+        let fits = |t: &Tier| params <= t.high_b + 1e-9;
+        let best = |precision: Option<&str>| {
+            tiers
+                .iter()
+                .filter(|(_, t)| fits(t) && precision.is_none_or(|p| t.precision.eq_ignore_ascii_case(p)))
+                .min_by(|a, b| a.1.high_b.total_cmp(&b.1.high_b))
+        };
+        let (row, tier) = best(Some(want)).or_else(|| best(None))?;
+        Some((
+            row,
+            Applied::Tier {
+                params_b: params,
+                precision: tier.precision.clone(),
+                precision_assumed: !fp8 && tier.precision.eq_ignore_ascii_case("FP16"),
+            },
+        ))
+    }
+}
+
+/// A size tier named by a row's key: `tier 0-4B FP8` -> 0..=4 B parameters at FP8.
+#[derive(Clone, Debug, PartialEq)]
+struct Tier {
+    high_b: f64,
+    precision: String,
+}
+
+fn tier_of(key: &str) -> Option<Tier> {
+    let rest = key.trim().strip_prefix("tier ")?;
+    let mut words = rest.split_whitespace();
+    let range = words.next()?.trim_end_matches(['B', 'b']);
+    let (lo, hi) = range.split_once('-')?;
+    lo.trim().parse::<f64>().ok()?;
+    Some(Tier {
+        high_b: hi.trim().parse().ok()?,
+        precision: words.next().unwrap_or("").to_string(),
+    })
+}
+
+/// Billions of parameters named in a model's name: `meta-llama/Llama-3.2-1B-Instruct` -> 1,
+/// `Qwen3-30B-A3B` -> 30 (the total, not the active experts), `SmolLM2-360M` -> 0.36.
+pub fn params_in_name(model: &str) -> Option<f64> {
+    let name = model.rsplit('/').next().unwrap_or(model).to_ascii_lowercase();
+    name.split(|c: char| !(c.is_ascii_alphanumeric() || c == '.')).find_map(|word| {
+        let (num, scale) = if let Some(n) = word.strip_suffix('b') {
+            (n, 1.0)
+        } else if let Some(n) = word.strip_suffix('m') {
+            (n, 1e-3)
+        } else {
+            return None;
+        };
+        if num.is_empty() || !num.starts_with(|c: char| c.is_ascii_digit()) {
+            return None;
+        }
+        num.parse::<f64>().ok().filter(|v| *v > 0.0).map(|v| v * scale)
+    })
 }
 
 /// Lower-case, without an organisation prefix and punctuation: `google/gemma-3-4b-it` -> `gemma34bit`.
@@ -135,10 +260,72 @@ fn normalize(s: &str) -> String {
 pub struct RunCost {
     pub per_request: Usd,
     pub per_100k: Usd,
+    /// Per request x the monthly volume (for hourly rows: the GPU hours the job needs).
     pub per_month: Usd,
     pub monthly_volume: f64,
     /// How it was computed, in words (shown beside the figure).
     pub basis: String,
+    /// Hourly rows: the month both ways (the GPU kept around the clock, and the hours the job needs).
+    #[serde(default)]
+    pub gpu_month: Option<GpuMonth>,
+}
+
+/// A GPU paid by the hour, over a month, both ways: kept all month (a fixed cost, whatever the
+/// volume: the hardware is paid for and the card is on), and only the hours the month's volume
+/// needs at the measured rate (what the work itself uses; the rest of the time is idle or
+/// serves something else).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct GpuMonth {
+    pub usd_per_hour: f64,
+    /// Hours a month the GPU is kept: hours a day x 365 / 12 (24 h a day for rented GPUs).
+    pub kept_hours: f64,
+    /// GPUs needed to do the volume within the kept hours (at least 1).
+    pub gpus: u32,
+    /// $ per hour x kept hours x GPUs: independent of the volume.
+    pub around_the_clock: Usd,
+    /// Volume / (requests per hour measured).
+    pub job_hours: f64,
+    /// $ per hour x job hours (= per request x volume).
+    pub job_cost: Usd,
+}
+
+/// Average days in a month (365 / 12).
+pub const DAYS_PER_MONTH: f64 = 365.0 / 12.0;
+
+impl GpuMonth {
+    pub fn new(usd_per_hour: f64, hours_per_day: f64, requests_per_s: f64, volume: f64) -> Option<GpuMonth> {
+        if requests_per_s <= 0.0 || hours_per_day.is_nan() || hours_per_day <= 0.0 {
+            return None;
+        }
+        let kept_hours = hours_per_day.min(24.0) * DAYS_PER_MONTH;
+        let job_hours = volume / (requests_per_s * 3600.0);
+        let gpus = ((job_hours / kept_hours).ceil() as u32).max(1);
+        Some(GpuMonth {
+            usd_per_hour,
+            kept_hours,
+            gpus,
+            around_the_clock: Usd(usd_per_hour * kept_hours * f64::from(gpus)),
+            job_hours,
+            job_cost: Usd(usd_per_hour * job_hours),
+        })
+    }
+
+    /// Both figures in words.
+    pub fn describe(&self) -> String {
+        let kept = if (self.kept_hours - 24.0 * DAYS_PER_MONTH).abs() < 1e-6 {
+            "around the clock".to_string()
+        } else {
+            format!("{:.0} h a month", self.kept_hours)
+        };
+        format!(
+            "{} a month for {} GPU{} kept {kept} (fixed, whatever the volume); {} for the {} GPU-hours the job needs at the measured rate",
+            super::format::usd(self.around_the_clock.0),
+            self.gpus,
+            if self.gpus == 1 { "" } else { "s" },
+            super::format::usd(self.job_cost.0),
+            super::format::dec(self.job_hours, if self.job_hours < 10.0 { 2 } else { 0 })
+        )
+    }
 }
 
 /// The token usage a cost is computed from (totals, for exact means).
@@ -177,6 +364,7 @@ pub fn cost(usage: &Usage, row: &PriceRow, monthly_volume: f64) -> Option<RunCos
         return None;
     }
     let n = usage.requests as f64;
+    let mut gpu_month = None;
     let (per_request, basis) = if row.kind.per_token() {
         let (i, o) = (row.input_per_m?, row.output_per_m?);
         let mean_p = usage.prompt_tokens as f64 / n;
@@ -191,6 +379,8 @@ pub fn cost(usage: &Usage, row: &PriceRow, monthly_volume: f64) -> Option<RunCos
             return None;
         }
         let per_hour = usage.requests_per_s * 3600.0;
+        let hours_per_day = row.self_hosted.as_ref().map(|h| h.hours_per_day).unwrap_or(24.0);
+        gpu_month = GpuMonth::new(hourly, hours_per_day, usage.requests_per_s, monthly_volume);
         (hourly / per_hour, format!("${hourly:.4}/h / {per_hour:.0} requests/h measured"))
     };
     Some(RunCost {
@@ -199,6 +389,7 @@ pub fn cost(usage: &Usage, row: &PriceRow, monthly_volume: f64) -> Option<RunCos
         per_month: Usd(per_request * monthly_volume),
         monthly_volume,
         basis,
+        gpu_month,
     })
 }
 
@@ -309,6 +500,123 @@ mod tests {
         };
         assert_eq!(sheet.row_for("google/gemma3-27b-it").map(|r| r.id), Some(2));
         assert_eq!(sheet.row_for("meta-llama/Llama-3.2-1B-Instruct").map(|r| r.id), Some(1));
+    }
+
+    fn later_sheet() -> PriceSheet {
+        super::super::prices::starting_sheets().remove(1)
+    }
+
+    #[test]
+    fn small_models_are_priced_by_the_later_listings_0_4b_tier() {
+        let sheet = later_sheet();
+        for model in [
+            "meta-llama/Llama-3.2-1B-Instruct",
+            "google/gemma-3-4b-it",
+            "Qwen/Qwen3-4B",
+            "sim-llama-3.2-3b",
+        ] {
+            let (row, applied) = sheet.match_for(model).unwrap_or_else(|| panic!("{model} is not priced"));
+            assert_eq!(row.model_key, "tier 0-4B FP16", "{model}");
+            assert!(
+                matches!(
+                    applied,
+                    Applied::Tier {
+                        precision_assumed: true,
+                        ..
+                    }
+                ),
+                "{model}: {applied:?}"
+            );
+        }
+        let (row, _) = sheet.match_for("RedHatAI/Llama-3.2-3B-Instruct-FP8").expect("priced");
+        assert_eq!(row.model_key, "tier 0-4B FP8");
+        assert_eq!(
+            sheet
+                .match_for("Qwen/Qwen2.5-7B-Instruct")
+                .map(|m| m.0.model_key.clone())
+                .as_deref(),
+            Some("tier 4.1-8B FP16")
+        );
+        assert_eq!(
+            sheet.match_for("qwen3-14b").map(|m| m.0.model_key.clone()).as_deref(),
+            Some("tier 8.1-16B FP16")
+        );
+        // Listed models keep their own row; a 27B model has no tier and no default: not priced.
+        assert_eq!(sheet.match_for("google/gemma3-27b-it").map(|m| m.1), Some(Applied::Listed));
+        assert!(sheet.match_for("Qwen/Qwen3-30B-A3B").is_none());
+        let (row, applied) = sheet.match_for("meta-llama/Llama-3.2-1B-Instruct").expect("priced");
+        assert!(applied.note().expect("note").contains("1B parameters"), "{:?}", applied.note());
+        assert_eq!(row.input_per_m, Some(0.033));
+    }
+
+    #[test]
+    fn parameters_are_read_from_model_names() {
+        assert_eq!(params_in_name("meta-llama/Llama-3.2-1B-Instruct"), Some(1.0));
+        assert_eq!(params_in_name("Qwen3-30B-A3B"), Some(30.0));
+        assert_eq!(params_in_name("gpt-oss-20b"), Some(20.0));
+        assert_eq!(params_in_name("HuggingFaceTB/SmolLM2-360M-Instruct"), Some(0.36));
+        assert_eq!(params_in_name("Qwen2.5-0.5B"), Some(0.5));
+        assert_eq!(params_in_name("mistral-large"), None);
+    }
+
+    #[test]
+    fn a_self_hosted_month_is_shown_both_ways_and_the_fixed_way_ignores_volume() {
+        let row = PriceRow {
+            kind: PriceKind::SelfHosted,
+            input_per_m: None,
+            output_per_m: None,
+            self_hosted: Some(SelfHosted {
+                hardware_usd: 1200.0,
+                years: 3.0,
+                watts: 320.0,
+                usd_per_kwh: 0.12,
+                hours_per_day: 24.0,
+            }),
+            ..seed_row()
+        };
+        let u = Usage {
+            requests: 5000,
+            prompt_tokens: 0,
+            completion_tokens: 0,
+            requests_per_s: 46.15,
+        };
+        let small = cost(&u, &row, 250_000.0).expect("priced").gpu_month.expect("hourly");
+        let big = cost(&u, &row, 25_000_000.0).expect("priced").gpu_month.expect("hourly");
+        // 0.084063 $/h x 730 h = $61.37 a month, for 250K requests as for 25M.
+        assert!((small.around_the_clock.0 - 61.366).abs() < 0.01, "{small:?}");
+        assert_eq!(small.around_the_clock, big.around_the_clock);
+        // 250K / (46.15 x 3600) = 1.505 GPU-hours, at $0.084 = $0.13.
+        assert!(
+            (small.job_hours - 1.5048).abs() < 1e-3 && (small.job_cost.0 - 0.1265).abs() < 1e-3,
+            "{small:?}"
+        );
+        assert!((big.job_cost.0 / small.job_cost.0 - 100.0).abs() < 1e-9);
+        assert!(
+            small.describe().contains("$61.37 a month for 1 GPU kept around the clock"),
+            "{}",
+            small.describe()
+        );
+    }
+
+    #[test]
+    fn a_volume_beyond_one_gpu_month_needs_more_gpus() {
+        // 1 request/s: 2,628,000 requests fill 730 h; 5M need 2 GPUs all month.
+        let m = GpuMonth::new(1.0, 24.0, 1.0, 5_000_000.0).expect("month");
+        assert_eq!(m.gpus, 2);
+        assert!((m.around_the_clock.0 - 2.0 * 730.0).abs() < 1e-9);
+        assert!(GpuMonth::new(1.0, 24.0, 0.0, 1.0).is_none());
+        let per_token = cost(
+            &Usage {
+                requests: 1,
+                prompt_tokens: 1,
+                completion_tokens: 1,
+                requests_per_s: 1.0,
+            },
+            &seed_row(),
+            1.0,
+        )
+        .expect("priced");
+        assert!(per_token.gpu_month.is_none(), "per-token prices have no GPU month");
     }
 
     proptest! {

@@ -144,14 +144,33 @@ impl BatchParser {
     }
 }
 
+/// serde_json's complaint about a line, without its "at line 1 column N" (the line is the file's
+/// line, which the caller names) and with the column counted in the whole line.
+pub(crate) fn json_problem(e: &serde_json::Error, leading: usize) -> String {
+    let text = e.to_string();
+    let at = format!(" at line {} column {}", e.line(), e.column());
+    let what = text.strip_suffix(&at).unwrap_or(&text);
+    if e.column() == 0 {
+        return format!("not valid JSON: {what}");
+    }
+    format!("not valid JSON at column {}: {what}", e.column() + leading)
+}
+
 /// One line of an OpenAI Batch input file on its own: `None` when blank, else its request or
-/// what is wrong with it (by field).
+/// what is wrong with it (by field, or by column when it is not JSON).
 pub fn parse_line(line: &str) -> Result<Option<DatasetItem>, String> {
-    let line = line.trim();
+    let trimmed = line.trim_start();
+    let leading = line.len() - trimmed.len();
+    let line = trimmed.trim_end();
     if line.is_empty() {
         return Ok(None);
     }
-    let value: Value = serde_json::from_str(line).map_err(|e| format!("not valid JSON ({e})"))?;
+    let value: Value = serde_json::from_str(line).map_err(|e| json_problem(&e, leading))?;
+    item(&value).map(Some)
+}
+
+/// The request a parsed line holds, or what is wrong with it (by field).
+fn item(value: &Value) -> Result<DatasetItem, String> {
     let Some(obj) = value.as_object() else {
         return Err("expected a JSON object {custom_id, method, url, body}".into());
     };
@@ -194,11 +213,11 @@ pub fn parse_line(line: &str) -> Result<Option<DatasetItem>, String> {
     } else if body.get("prompt").is_none() {
         return Err("field `body.prompt` is missing for /v1/completions".into());
     }
-    Ok(Some(DatasetItem {
+    Ok(DatasetItem {
         custom_id,
         url,
         body: body.clone(),
-    }))
+    })
 }
 
 /// A value quoted in a message, cut to 80 characters (a message never carries a line whole).
@@ -279,6 +298,18 @@ mod tests {
         assert_eq!(e.0.len(), 2);
         assert_eq!(e.0[0].field, "line 2");
         assert!(e.0[1].message.contains("repeats 'a'"));
+    }
+
+    #[test]
+    fn broken_json_is_named_by_its_line_and_column_once() {
+        let cut = "{\"custom_id\":\"c\",\"method\":\"POST\",\"url\":\"/v1/completions\",\"body\":{\"prompt\":\"x\"}";
+        let text = format!("{GOOD}  {cut}\n");
+        let e = parse_batch_jsonl(&text).expect_err("line 3 is cut short");
+        // serde_json's own position ("line 1 column N") is within the line: not repeated.
+        assert_eq!(e.0[0].field, "line 3");
+        let at = format!("not valid JSON at column {}: EOF while parsing", cut.len() + 2);
+        assert!(e.0[0].message.starts_with(&at), "{e}");
+        assert!(!e.to_string().contains("line 1"), "{e}");
     }
 
     #[test]

@@ -86,6 +86,50 @@ pub fn batch_output_line(run_id: i64, r: &RequestRecord, model: &str) -> Value {
     }
 }
 
+/// The columns of a run's records as CSV (times in milliseconds; the inter-token gaps and the
+/// reasoning's text only in the JSON lines).
+pub const CSV_HEADER: &str = "idx,custom_id,warmup,outcome,http_status,error,finish_reason,prompt_tokens,completion_tokens,\
+reasoning_tokens,scheduled_ms,sent_ms,ttft_ms,answer_ttft_ms,tpot_ms,e2e_ms,content_chunks,response\r\n";
+
+/// One record as a CSV row (RFC 4180: a field with a comma, quote or line break is quoted,
+/// quotes doubled; rows end with CRLF).
+pub fn record_csv(r: &RequestRecord) -> String {
+    fn field(out: &mut String, text: &str) {
+        if text.contains([',', '"', '\n', '\r']) {
+            out.push('"');
+            out.push_str(&text.replace('"', "\"\""));
+            out.push('"');
+        } else {
+            out.push_str(text);
+        }
+        out.push(',');
+    }
+    let num = |v: Option<f64>| v.map(|x| format!("{x:.3}")).unwrap_or_default();
+    let int = |v: Option<u64>| v.map(|x| x.to_string()).unwrap_or_default();
+    let mut out = String::with_capacity(128 + r.response.len());
+    field(&mut out, &r.idx.to_string());
+    field(&mut out, &r.custom_id);
+    field(&mut out, if r.warmup { "true" } else { "false" });
+    field(&mut out, r.outcome.label());
+    field(&mut out, &int(r.http_status.map(u64::from)));
+    field(&mut out, r.error.as_deref().unwrap_or(""));
+    field(&mut out, r.finish_reason.as_deref().unwrap_or(""));
+    field(&mut out, &int(r.prompt_tokens.map(|t| t.0)));
+    field(&mut out, &int(r.completion_tokens.map(|t| t.0)));
+    field(&mut out, &int(r.reasoning.as_ref().map(|x| x.tokens.0)));
+    field(&mut out, &num(r.scheduled.map(ms)));
+    field(&mut out, &num(Some(ms(r.sent))));
+    field(&mut out, &num(r.ttft.map(ms)));
+    field(&mut out, &num(r.answer_ttft().map(ms)));
+    field(&mut out, &num(r.tpot().map(ms)));
+    field(&mut out, &num(Some(ms(r.e2e))));
+    field(&mut out, &r.content_chunks.to_string());
+    field(&mut out, &r.response);
+    out.pop();
+    out.push_str("\r\n");
+    out
+}
+
 /// A summary with the definition of every figure beside it.
 pub fn summary_json(summary: &RunSummary) -> Value {
     let defs: serde_json::Map<String, Value> = definitions::all()

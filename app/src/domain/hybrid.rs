@@ -32,9 +32,10 @@ pub struct HybridPoint {
     /// Screen everything + judge the top p: volume x (screen + p x judge).
     pub screen_then_judge: f64,
     pub judge_only: f64,
-    /// What the strategy costs: the cheaper of the two (judging everything needs no screen).
+    /// What the strategy costs: screen + judge the top p (at p = 100 % nothing is left to
+    /// screen out, so it is judge-only). Never silently replaced by the cheaper plan.
     pub cost: f64,
-    /// 1 - cost / judge-only (never negative).
+    /// 1 - cost / judge-only: negative when screening first costs more than judging all.
     pub savings: f64,
     /// Share of the positives the screen passes to the judge (expected, ties split evenly).
     pub recall: Option<f64>,
@@ -46,12 +47,8 @@ pub fn hybrid_at(input: &HybridInput, p: f64) -> HybridPoint {
     let p = p.clamp(0.0, 1.0);
     let judge_only = input.volume * input.judge_cost_per_request;
     let screen_then_judge = input.volume * (input.screen_cost_per_request + p * input.judge_cost_per_request);
-    let cost = if p >= 1.0 { judge_only } else { screen_then_judge.min(judge_only) };
-    let savings = if judge_only > 0.0 {
-        (1.0 - cost / judge_only).max(0.0)
-    } else {
-        0.0
-    };
+    let cost = if p >= 1.0 { judge_only } else { screen_then_judge };
+    let savings = if judge_only > 0.0 { 1.0 - cost / judge_only } else { 0.0 };
     let positives = input.screened.iter().filter(|s| input.positives.contains(&s.custom_id)).count();
     HybridPoint {
         p,
@@ -62,6 +59,48 @@ pub fn hybrid_at(input: &HybridInput, p: f64) -> HybridPoint {
         recall: recall_at(input, p),
         positives,
     }
+}
+
+impl HybridPoint {
+    /// The saving in words, a negative one said as such: "saves 40.7% against judging all
+    /// with X" or "costs 1.3% more than judging all with X".
+    pub fn savings_words(&self, judge: &str) -> String {
+        let pct = |x: f64| {
+            let p = x * 100.0;
+            if p.abs() < 0.05 {
+                "0%".to_string()
+            } else {
+                format!("{p:.1}%")
+            }
+        };
+        if self.judge_only <= 0.0 {
+            format!("judging all with {judge} costs nothing here, so there is nothing to save")
+        } else if self.savings < -0.0005 {
+            format!("costs {} more than judging all with {judge}", pct(-self.savings))
+        } else if self.savings > 0.0005 {
+            format!("saves {} against judging all with {judge}", pct(self.savings))
+        } else {
+            format!("costs the same as judging all with {judge}")
+        }
+    }
+
+    /// Screening first costs more than judging everything.
+    pub fn screening_costs_more(&self) -> bool {
+        self.cost > self.judge_only + 1e-12
+    }
+}
+
+/// The default pair for the strategy: the cheapest run screens, and the best-quality run of a
+/// *different model* judges (screening and judging with one model is no strategy). Runs are
+/// (id, model, cost per request, quality score); `None` when fewer than two models are priced.
+pub fn default_pair(runs: &[(i64, String, f64, Option<f64>)]) -> Option<(i64, i64)> {
+    let same_model = |a: &str, b: &str| a.trim().eq_ignore_ascii_case(b.trim());
+    let screen = runs.iter().filter(|r| r.2.is_finite()).min_by(|a, b| a.2.total_cmp(&b.2))?;
+    let judge = runs
+        .iter()
+        .filter(|r| r.2.is_finite() && !same_model(&r.1, &screen.1))
+        .max_by(|a, b| a.3.unwrap_or(-1.0).total_cmp(&b.3.unwrap_or(-1.0)).then(a.2.total_cmp(&b.2)))?;
+    Some((screen.0, judge.0))
 }
 
 /// Points at p = 0, 1/steps, ..., 1.
@@ -138,6 +177,30 @@ mod tests {
         assert!((h.screen_then_judge - (3.66 + 0.2 * 9.31)).abs() < 1e-9);
         assert!((h.judge_only - 9.31).abs() < 1e-9);
         assert!((h.savings - (1.0 - 5.522 / 9.31)).abs() < 1e-9);
+        assert_eq!(h.savings_words("Gemma"), "saves 40.7% against judging all with Gemma");
+    }
+
+    #[test]
+    fn a_screen_that_costs_more_is_shown_as_a_loss_not_zero_savings() {
+        // Screening at $89.22-worth per 1M... the issue's case: $90.40 for screen + 20 % judge
+        // against $89.22 judge-only.
+        let i = input(&[], &[], 90.40e-6 - 0.2 * 89.22e-6, 89.22e-6);
+        let h = hybrid_at(&i, 0.2);
+        assert!((h.cost - 9.040).abs() < 1e-9, "the strategy's own cost is reported: {}", h.cost);
+        assert!(h.savings < 0.0 && h.screening_costs_more());
+        assert_eq!(h.savings_words("X"), "costs 1.3% more than judging all with X");
+        assert!(!h.savings_words("X").contains("Savings 0%"));
+    }
+
+    #[test]
+    fn the_default_pair_never_screens_and_judges_with_the_same_model() {
+        let runs = vec![
+            (1, "llama-1b".to_string(), 1e-5, Some(0.2)),
+            (2, "llama-1b".to_string(), 1.1e-5, Some(0.9)),
+            (3, "gemma-4b".to_string(), 5e-5, Some(0.6)),
+        ];
+        assert_eq!(default_pair(&runs), Some((1, 3)));
+        assert_eq!(default_pair(&runs[..2]), None, "one model only: no pair");
     }
 
     #[test]
@@ -164,13 +227,15 @@ mod tests {
 
     proptest! {
         #[test]
-        fn judging_everything_costs_judge_only_and_savings_are_never_negative(s in 0.0f64..1.0, j in 0.0f64..1.0, p in 0.0f64..1.0) {
+        fn judging_everything_costs_judge_only_and_the_strategy_cost_is_screen_plus_judge(s in 0.0f64..1.0, j in 0.001f64..1.0, p in 0.0f64..0.999) {
             let i = input(&[], &[], s, j);
             let all = hybrid_at(&i, 1.0);
             prop_assert!((all.cost - all.judge_only).abs() < 1e-9);
-            prop_assert!(hybrid_at(&i, 0.0).savings >= 0.0);
-            prop_assert!(hybrid_at(&i, p).savings >= 0.0);
-            prop_assert!(hybrid_at(&i, p).cost <= all.judge_only + 1e-9);
+            prop_assert!(all.savings.abs() < 1e-12);
+            let h = hybrid_at(&i, p);
+            prop_assert!((h.cost - h.screen_then_judge).abs() < 1e-9);
+            prop_assert!((h.savings - (1.0 - h.cost / h.judge_only)).abs() < 1e-9);
+            prop_assert_eq!(h.savings < -0.0005, h.savings_words("J").starts_with("costs") && h.savings_words("J").contains("more"));
         }
 
         #[test]

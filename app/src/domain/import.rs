@@ -4,7 +4,7 @@
 use super::errors::FieldErrors;
 use super::record::{RequestRecord, Tokens};
 use super::status::Outcome;
-use super::summary::{summarize, OutcomeCounts, RunSummary};
+use super::summary::{OutcomeCounts, RunSummary};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::time::Duration;
@@ -260,45 +260,77 @@ fn flat(file: &str, v: &Value, model: &str) -> Result<ImportedRun, FieldErrors> 
 /// Read an OpenAI Batch output file: one `{id, custom_id, response: {status_code, body}, error}`
 /// per line. Times are not in the format, so rates are unknown.
 pub fn batch_output(file: &str, text: &str) -> Result<ImportedRun, FieldErrors> {
-    let mut errors = FieldErrors::default();
+    let mut reader = BatchOutputReader::default();
     let mut records = Vec::new();
-    let mut model: Option<String> = None;
-    for (i, line) in text.lines().enumerate() {
-        let at = format!("line {}", i + 1);
-        if line.trim().is_empty() {
-            continue;
+    for line in text.lines() {
+        if let Some(r) = reader.line(line) {
+            records.push(r);
         }
-        if errors.0.len() >= 20 {
-            errors.push("file", "more problems follow; fix these first");
+        if reader.gave_up() {
             break;
         }
+    }
+    let mut run = reader.finish(file)?;
+    run.records = records;
+    Ok(run)
+}
+
+/// A Batch output file read one line at a time (as an upload arrives): each good line becomes
+/// a record; the summary, the model and the first problems are gathered on the way, never the
+/// records themselves.
+#[derive(Default)]
+pub struct BatchOutputReader {
+    errors: FieldErrors,
+    lines: usize,
+    records: u32,
+    model: Option<String>,
+    summary: super::summary::SummaryBuilder,
+    bad_lines: usize,
+}
+
+/// Problems listed before a reader stops looking.
+const MAX_PROBLEMS: usize = 20;
+
+impl BatchOutputReader {
+    /// The next line of the file (numbered from 1 in messages): its record, or `None` for a
+    /// blank or bad line (the problem is kept).
+    pub fn line(&mut self, line: &str) -> Option<RequestRecord> {
+        self.lines += 1;
+        let at = format!("line {}", self.lines);
+        if line.trim().is_empty() {
+            return None;
+        }
+        let mut bad = |errors: &mut FieldErrors, message: String| {
+            self.bad_lines += 1;
+            if errors.0.len() < MAX_PROBLEMS {
+                errors.push(&at, message);
+            }
+            None
+        };
         let v: Value = match serde_json::from_str(line) {
             Ok(v) => v,
             Err(e) => {
-                errors.push(&at, format!("not valid JSON ({e})"));
-                continue;
+                let leading = line.len() - line.trim_start().len();
+                return bad(&mut self.errors, super::dataset::json_problem(&e, leading));
             }
         };
         let Some(custom_id) = v.get("custom_id").and_then(Value::as_str) else {
-            errors.push(&at, "field `custom_id` is missing");
-            continue;
+            return bad(&mut self.errors, "field `custom_id` is missing".into());
         };
         if v.get("body").is_some() && v.get("response").is_none() {
-            errors.push(
-                &at,
-                "this is a Batch *input* line (it has `body`): import the output file, and give the input as --input",
+            return bad(
+                &mut self.errors,
+                "this is a Batch *input* line (it has `body`): import the output file, and give the input as --input".into(),
             );
-            continue;
         }
         let status = v.pointer("/response/status_code").and_then(Value::as_u64);
         let body = v.pointer("/response/body");
         let error = v.get("error").filter(|e| !e.is_null());
         if status.is_none() && error.is_none() {
-            errors.push(&at, "neither `response.status_code` nor `error`");
-            continue;
+            return bad(&mut self.errors, "neither `response.status_code` nor `error`".into());
         }
-        if model.is_none() {
-            model = body.and_then(|b| b.get("model")).and_then(Value::as_str).map(str::to_string);
+        if self.model.is_none() {
+            self.model = body.and_then(|b| b.get("model")).and_then(Value::as_str).map(str::to_string);
         }
         let choice = body.and_then(|b| b.pointer("/choices/0"));
         let content = choice
@@ -317,8 +349,8 @@ pub fn batch_output(file: &str, text: &str) -> Result<ImportedRun, FieldErrors> 
             (None, _) => Outcome::ConnectionError,
         };
         let usage = body.and_then(|b| b.get("usage"));
-        records.push(RequestRecord {
-            idx: records.len() as u32,
+        let record = RequestRecord {
+            idx: self.records,
             custom_id: custom_id.to_string(),
             warmup: false,
             outcome,
@@ -340,27 +372,63 @@ pub fn batch_output(file: &str, text: &str) -> Result<ImportedRun, FieldErrors> 
             itl: Vec::new(),
             response: content,
             reasoning: None,
-        });
+        };
+        self.records += 1;
+        self.summary.add(&record);
+        Some(record)
     }
-    if errors.is_empty() && records.is_empty() {
-        errors.push("file", format!("{file} has no result lines"));
+
+    /// A line that could not be read at all (too long, not UTF-8): counted as bad.
+    pub fn unreadable_line(&mut self, message: String) {
+        self.lines += 1;
+        self.bad_lines += 1;
+        if self.errors.0.len() < MAX_PROBLEMS {
+            self.errors.push(format!("line {}", self.lines), message);
+        }
     }
-    let records = errors.into_result(records)?;
-    let mut summary = summarize(&records);
-    summary.timing_known = false;
-    let model = model.unwrap_or_else(|| "unknown model".into());
-    Ok(ImportedRun {
-        name: format!("{model} (batch output)"),
-        model,
-        summary,
-        provenance: Provenance {
-            file: file.to_string(),
-            format: "OpenAI Batch output".into(),
-            notes: vec!["the Batch output format has no timings: throughput and latency are unknown".into()],
-            ..Default::default()
-        },
-        records,
-    })
+
+    /// Enough problems to stop reading.
+    pub fn gave_up(&self) -> bool {
+        self.errors.0.len() >= MAX_PROBLEMS
+    }
+
+    /// Lines with a problem so far.
+    pub fn bad(&self) -> usize {
+        self.bad_lines
+    }
+
+    /// Records read so far.
+    pub fn records(&self) -> u32 {
+        self.records
+    }
+
+    /// The run (without its records, which the caller kept or stored), or every problem found.
+    pub fn finish(mut self, file: &str) -> Result<ImportedRun, FieldErrors> {
+        if self.bad_lines > self.errors.0.len() {
+            let more = self.bad_lines - self.errors.0.len();
+            self.errors.push("file", format!("{more} more bad line(s) follow; fix these first"));
+        }
+        if self.errors.is_empty() && self.records == 0 {
+            self.errors.push("file", format!("{file} has no result lines"));
+        }
+        let errors = std::mem::take(&mut self.errors);
+        errors.into_result(())?;
+        let mut summary = self.summary.finish();
+        summary.timing_known = false;
+        let model = self.model.unwrap_or_else(|| "unknown model".into());
+        Ok(ImportedRun {
+            name: format!("{model} (batch output)"),
+            model,
+            summary,
+            provenance: Provenance {
+                file: file.to_string(),
+                format: "OpenAI Batch output".into(),
+                notes: vec!["the Batch output format has no timings: throughput and latency are unknown".into()],
+                ..Default::default()
+            },
+            records: Vec::new(),
+        })
+    }
 }
 
 #[cfg(test)]

@@ -4,6 +4,7 @@
 use super::record::RequestRecord;
 use super::stats::Distribution;
 use serde::{Deserialize, Serialize};
+use std::time::Duration;
 
 /// Thresholds, each with why.
 /// More dispatch lag than this at p99 means requests left late: the schedule was not kept.
@@ -33,8 +34,43 @@ pub struct Integrity {
     pub warnings: Vec<String>,
 }
 
+/// What the integrity checks need from a run's records, gathered one record at a time.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ScheduleFacts {
+    /// Actual send - scheduled send (ms) of each measured request that had a schedule.
+    pub dispatch_lags_ms: Vec<f64>,
+    pub measured: u64,
+    pub first_sent: Option<Duration>,
+    pub last_sent: Option<Duration>,
+    /// Completion tokens by the client's count (usage), warm-up included.
+    pub client_tokens: u64,
+}
+
+impl ScheduleFacts {
+    pub fn of(records: &[RequestRecord]) -> ScheduleFacts {
+        let mut f = ScheduleFacts::default();
+        for r in records {
+            f.add(r);
+        }
+        f
+    }
+
+    pub fn add(&mut self, r: &RequestRecord) {
+        self.client_tokens += r.completion_tokens.map(|t| t.0).unwrap_or(0);
+        if r.warmup {
+            return;
+        }
+        self.measured += 1;
+        if let Some(s) = r.scheduled {
+            self.dispatch_lags_ms.push((r.sent.as_secs_f64() - s.as_secs_f64()) * 1e3);
+        }
+        self.first_sent = Some(self.first_sent.map_or(r.sent, |f| f.min(r.sent)));
+        self.last_sent = Some(self.last_sent.map_or(r.sent, |l| l.max(r.sent)));
+    }
+}
+
 pub struct IntegrityInput<'a> {
-    pub records: &'a [RequestRecord],
+    pub facts: &'a ScheduleFacts,
     pub target_rate: Option<f64>,
     pub concurrency: u32,
     pub wall_time_s: f64,
@@ -45,25 +81,17 @@ pub struct IntegrityInput<'a> {
 }
 
 pub fn assess(i: &IntegrityInput) -> Integrity {
-    let measured: Vec<&RequestRecord> = i.records.iter().filter(|r| !r.warmup).collect();
-    let lags: Vec<f64> = measured
-        .iter()
-        .filter_map(|r| r.scheduled.map(|s| (r.sent.as_secs_f64() - s.as_secs_f64()) * 1e3))
-        .collect();
-    let dispatch_lag_ms = Distribution::of(&lags);
-    let achieved_rate = (i.target_rate.is_some() && i.wall_time_s > 0.0).then(|| {
-        let first = measured.iter().map(|r| r.sent).min();
-        let last = measured.iter().map(|r| r.sent).max();
-        match (first, last) {
-            (Some(a), Some(b)) if b > a && measured.len() > 1 => (measured.len() - 1) as f64 / (b - a).as_secs_f64(),
-            _ => 0.0,
-        }
+    let f = i.facts;
+    let dispatch_lag_ms = Distribution::of(&f.dispatch_lags_ms);
+    let achieved_rate = (i.target_rate.is_some() && i.wall_time_s > 0.0).then(|| match (f.first_sent, f.last_sent) {
+        (Some(a), Some(b)) if b > a && f.measured > 1 => (f.measured - 1) as f64 / (b - a).as_secs_f64(),
+        _ => 0.0,
     });
     let client_cpu_fraction = i
         .client_cpu_s
         .filter(|_| i.wall_time_s > 0.0)
         .map(|c| c / (i.wall_time_s * i.cores.max(1) as f64));
-    let client_tokens: u64 = i.records.iter().filter_map(|r| r.completion_tokens).map(|t| t.0).sum();
+    let client_tokens = f.client_tokens;
     let server_tokens = i.server_generation.map(|(a, b)| b - a);
     let token_mismatch = server_tokens.filter(|s| *s > 0.0).map(|s| (client_tokens as f64 - s).abs() / s);
 
@@ -78,7 +106,7 @@ pub fn assess(i: &IntegrityInput) -> Integrity {
     }
     if let (Some(target), Some(achieved)) = (i.target_rate, achieved_rate) {
         // Only the client's fault if concurrency did not cap it.
-        let capped = measured.len() as u32 > i.concurrency && i.concurrency < super::spec::MAX_CONCURRENCY;
+        let capped = f.measured > u64::from(i.concurrency) && i.concurrency < super::spec::MAX_CONCURRENCY;
         if achieved < target * MIN_RATE_FRACTION && !capped {
             bottleneck.push(format!("achieved {achieved:.2} req/s of the {target:.2} req/s target"));
         }
@@ -141,9 +169,9 @@ mod tests {
         }
     }
 
-    fn input(records: &[RequestRecord]) -> IntegrityInput<'_> {
+    fn input(facts: &ScheduleFacts) -> IntegrityInput<'_> {
         IntegrityInput {
-            records,
+            facts,
             target_rate: Some(10.0),
             concurrency: 10_000,
             wall_time_s: 1.0,
@@ -156,7 +184,7 @@ mod tests {
     #[test]
     fn an_on_time_run_is_clean() {
         let rs: Vec<_> = (0..10).map(|i| rec(i, u64::from(i) * 100, u64::from(i) * 100 + 1)).collect();
-        let a = assess(&input(&rs));
+        let a = assess(&input(&ScheduleFacts::of(&rs)));
         assert!(a.client_bottleneck.is_empty(), "{:?}", a.client_bottleneck);
         assert!((a.dispatch_lag_ms.expect("lag").p50 - 1.0).abs() < 1e-9);
         assert!((a.achieved_rate.expect("rate") - 10.0).abs() < 1e-9);
@@ -166,7 +194,8 @@ mod tests {
     #[test]
     fn late_sends_and_a_busy_client_are_flagged() {
         let rs: Vec<_> = (0..10).map(|i| rec(i, u64::from(i) * 100, u64::from(i) * 200)).collect();
-        let mut inp = input(&rs);
+        let facts = ScheduleFacts::of(&rs);
+        let mut inp = input(&facts);
         inp.client_cpu_s = Some(1.9);
         let a = assess(&inp);
         assert_eq!(a.client_bottleneck.len(), 3, "{:?}", a.client_bottleneck);
@@ -175,7 +204,8 @@ mod tests {
     #[test]
     fn a_token_mismatch_is_a_warning() {
         let rs: Vec<_> = (0..10).map(|i| rec(i, u64::from(i) * 100, u64::from(i) * 100)).collect();
-        let mut inp = input(&rs);
+        let facts = ScheduleFacts::of(&rs);
+        let mut inp = input(&facts);
         inp.server_generation = Some((1000.0, 1150.0));
         let a = assess(&inp);
         assert_eq!(a.warnings.len(), 1);

@@ -1,5 +1,6 @@
 //! Pure types and math: no IO, compiled for the server and for the browser (wasm).
 
+pub mod access;
 pub mod accounts;
 pub mod agreement;
 pub mod bradley_terry;
@@ -8,6 +9,7 @@ pub mod claims;
 pub mod cost;
 pub mod dataset;
 pub mod definitions;
+pub mod digest;
 pub mod doc;
 pub mod errors;
 pub mod export;
@@ -36,3 +38,4 @@ pub mod stats;
 pub mod status;
 pub mod summary;
 pub mod url;
+pub mod views;

@@ -9,6 +9,7 @@
 //! utilization 0.9, max_model_len 4096: 8.58 GB weights, 1.58 GB KV cache, 0.64 GB CUDA graphs),
 //! so other models carry that uncertainty; where vLLM reports the truth, Bakeoff shows it beside.
 
+use super::errors::FieldErrors;
 use super::models::{Architecture, ModelEntry, Quant};
 use serde::{Deserialize, Serialize};
 
@@ -82,7 +83,11 @@ pub struct Plan {
     pub activation_gib: f64,
     pub non_torch_gib: f64,
     pub cuda_graphs_gib: f64,
+    /// What is left for the KV cache: never negative (see `shortfall_gib`).
     pub kv_cache_gib: f64,
+    /// How much memory is missing when nothing is left for the KV cache (0 when something is).
+    #[serde(default)]
+    pub shortfall_gib: f64,
     pub kv_bytes_per_token: f64,
     /// KV bytes of one sequence at max_model_len (sliding-window aware).
     pub kv_bytes_per_sequence: f64,
@@ -109,8 +114,63 @@ pub fn weight_bytes(m: &ModelEntry) -> f64 {
     }
 }
 
+/// The settings vLLM refuses to start with (or that make no sense), each named by its field with
+/// the range it takes. Checked before anything is planned: a utilisation of 1.5 is a typo, not a
+/// reason to blame the weights.
+pub fn check_settings(i: &PlanInput) -> FieldErrors {
+    let mut errs = FieldErrors::default();
+    if !(i.gpu_memory_gib.is_finite() && i.gpu_memory_gib > 0.0 && i.gpu_memory_gib <= MAX_GPU_GIB) {
+        errs.push(
+            "gpu_memory_gib",
+            format!(
+                "GPU memory must be more than 0 and at most {MAX_GPU_GIB} GiB, got {}",
+                i.gpu_memory_gib
+            ),
+        );
+    }
+    if !(i.gpu_memory_utilization.is_finite() && i.gpu_memory_utilization > 0.0 && i.gpu_memory_utilization <= 1.0) {
+        errs.push(
+            "gpu_memory_utilization",
+            format!(
+                "gpu_memory_utilization is the share of the GPU's memory vLLM may use: more than 0 and at most 1 (0.9 is vLLM's default), got {}",
+                i.gpu_memory_utilization
+            ),
+        );
+    }
+    let max_positions = i.model.arch.max_positions;
+    if i.max_model_len == 0 || i.max_model_len > max_positions {
+        errs.push(
+            "max_model_len",
+            format!(
+                "max_model_len must be from 1 to {max_positions} (this model's max_position_embeddings), got {}",
+                i.max_model_len
+            ),
+        );
+    }
+    if i.max_num_seqs == 0 || i.max_num_seqs > MAX_NUM_SEQS {
+        errs.push(
+            "max_num_seqs",
+            format!("max_num_seqs must be from 1 to {MAX_NUM_SEQS}, got {}", i.max_num_seqs),
+        );
+    }
+    if i.max_num_batched_tokens == Some(0) {
+        errs.push(
+            "max_num_batched_tokens",
+            "max_num_batched_tokens must be at least 1 (or unset), got 0",
+        );
+    }
+    errs
+}
+
+/// The largest GPU memory the planner takes (a typo guard: today's largest cards hold 288 GB).
+pub const MAX_GPU_GIB: f64 = 1024.0;
+/// The most sequences at once the planner takes (vLLM's sampler and CUDA graphs are sized by it;
+/// its defaults are 256 to 1024).
+pub const MAX_NUM_SEQS: u32 = 16_384;
+
 pub fn plan(i: &PlanInput) -> Plan {
     let a = &i.model.arch;
+    let invalid = check_settings(i);
     let budget = i.gpu_memory_utilization * i.gpu_memory_gib;
     let weights = weight_bytes(&i.model) / GIB;
     let batched = i
@@ -130,18 +190,28 @@ pub fn plan(i: &PlanInput) -> Plan {
     let per_token = a.kv_bytes_per_token(i.kv_dtype.bytes());
     let per_seq = a.kv_bytes_per_sequence(i.max_model_len, i.kv_dtype.bytes());
     let kv_bytes = kv.max(0.0) * GIB;
-    let mut problems = Vec::new();
     let gib = |x: f64| format!("{x:.2} GiB");
-    if weights > i.gpu_memory_gib {
-        problems.push(format!(
+    let problems: Vec<String> = if !invalid.is_empty() {
+        // Impossible settings: say so, and nothing about memory worked out from them.
+        invalid.0.iter().map(|e| e.message.clone()).collect()
+    } else if weights > i.gpu_memory_gib {
+        vec![format!(
             "the weights alone need {} and the {} has {}: use a quantised variant or a bigger card",
             gib(weights),
             i.gpu_name,
             gib(i.gpu_memory_gib)
-        ));
+        )]
+    } else if weights > budget {
+        vec![format!(
+            "the weights need {} but gpu_memory_utilization {} lets vLLM use only {} of the {}: raise it (at most 1) or use a quantised variant",
+            gib(weights),
+            i.gpu_memory_utilization,
+            gib(budget),
+            gib(i.gpu_memory_gib)
+        )]
     } else if kv <= 0.0 {
-        problems.push(format!(
-            "no memory left for the KV cache: {} budget ({:.0}% of {}) - {} weights - {} activations - {} non-torch - {} CUDA graphs = {} (vLLM: \"No available memory for the cache blocks\")",
+        vec![format!(
+            "no memory left for the KV cache: {} budget ({:.0}% of {}) - {} weights - {} activations - {} non-torch - {} CUDA graphs leaves nothing; {} more would be needed (vLLM: \"No available memory for the cache blocks\")",
             gib(budget),
             i.gpu_memory_utilization * 100.0,
             gib(i.gpu_memory_gib),
@@ -149,35 +219,26 @@ pub fn plan(i: &PlanInput) -> Plan {
             gib(activation),
             gib(NON_TORCH_GIB),
             gib(graphs),
-            gib(kv)
-        ));
+            gib(-kv)
+        )]
     } else if kv_bytes < per_seq {
-        problems.push(format!(
+        vec![format!(
             "max_model_len {} needs {} of KV cache for one sequence but only {} is left (vLLM: \"max_model_len is larger than the maximum number of tokens that can be stored in KV cache\")",
             i.max_model_len,
             gib(per_seq / GIB),
             gib(kv)
-        ));
-    }
-    if i.max_model_len > a.max_positions {
-        problems.push(format!(
-            "max_model_len {} is more than the model's max_position_embeddings {}",
-            i.max_model_len, a.max_positions
-        ));
-    }
-    if !(0.0..=1.0).contains(&i.gpu_memory_utilization) || i.gpu_memory_utilization == 0.0 {
-        problems.push(format!(
-            "gpu_memory_utilization must be in (0, 1], got {}",
-            i.gpu_memory_utilization
-        ));
-    }
+        )]
+    } else {
+        Vec::new()
+    };
     Plan {
         budget_gib: budget,
         weights_gib: weights,
         activation_gib: activation,
         non_torch_gib: NON_TORCH_GIB,
         cuda_graphs_gib: graphs,
-        kv_cache_gib: kv,
+        kv_cache_gib: kv.max(0.0),
+        shortfall_gib: (-kv).max(0.0),
         kv_bytes_per_token: per_token,
         kv_bytes_per_sequence: per_seq,
         kv_tokens: if per_token > 0.0 { (kv_bytes / per_token) as u64 } else { 0 },
@@ -188,8 +249,12 @@ pub fn plan(i: &PlanInput) -> Plan {
 }
 
 /// Settings that fit, safest change first: eager mode (no graphs), fewer sequences, a higher
-/// utilisation, a shorter context, an fp8 KV cache. `None` when nothing fits (the weights are too big).
+/// utilisation, a shorter context, an fp8 KV cache. `None` when nothing fits (the weights are too big)
+/// or the settings are impossible ([`check_settings`]).
 pub fn recommend(i: &PlanInput) -> Option<(PlanInput, Plan)> {
+    if !check_settings(i).is_empty() {
+        return None;
+    }
     let p = plan(i);
     if p.fits {
         return Some((i.clone(), p));
@@ -316,5 +381,82 @@ mod tests {
         assert_eq!(capture_sizes(256), 35);
         assert_eq!(capture_sizes(512), 67);
         assert_eq!(capture_sizes(1), 1);
+    }
+
+    #[test]
+    fn max_model_len_zero_is_refused_with_its_range() {
+        let mut i = input("google/gemma-3-4b-it");
+        i.max_model_len = 0;
+        let p = plan(&i);
+        assert!(!p.fits);
+        let msg = check_settings(&i)
+            .for_field("max_model_len")
+            .expect("named at its field")
+            .to_string();
+        assert!(msg.contains("from 1 to 131072") && msg.contains("got 0"), "{msg}");
+        assert_eq!(p.problems, vec![msg]);
+        assert!(recommend(&i).is_none(), "no command for impossible settings");
+    }
+
+    #[test]
+    fn a_utilisation_above_one_is_refused_without_blaming_the_weights() {
+        for util in [1.5, 0.0, -0.2, f64::NAN] {
+            let mut i = input("google/gemma-3-12b-it");
+            i.gpu_memory_utilization = util;
+            let p = plan(&i);
+            assert!(!p.fits);
+            assert_eq!(p.problems.len(), 1, "{:?}", p.problems);
+            assert!(p.problems[0].contains("more than 0 and at most 1"), "{:?}", p.problems);
+            assert!(!p.problems[0].contains("weights"), "{:?}", p.problems);
+            assert!(check_settings(&i).for_field("gpu_memory_utilization").is_some());
+        }
+        let mut ok = input("google/gemma-3-4b-it");
+        ok.gpu_memory_utilization = 1.0;
+        assert!(check_settings(&ok).is_empty(), "1 is allowed");
+    }
+
+    #[test]
+    fn no_sequences_or_no_memory_is_refused_at_its_field() {
+        let mut i = input("google/gemma-3-4b-it");
+        i.max_num_seqs = 0;
+        i.gpu_memory_gib = 0.0;
+        i.max_num_batched_tokens = Some(0);
+        let errs = check_settings(&i);
+        assert!(errs.for_field("max_num_seqs").is_some_and(|m| m.contains("from 1 to")), "{errs}");
+        assert!(errs.for_field("gpu_memory_gib").is_some(), "{errs}");
+        assert!(errs.for_field("max_num_batched_tokens").is_some(), "{errs}");
+        assert!(!plan(&i).fits);
+    }
+
+    #[test]
+    fn a_context_longer_than_the_model_takes_is_refused() {
+        let mut i = input("meta-llama/Llama-3.2-1B-Instruct");
+        i.max_model_len = i.model.arch.max_positions + 1;
+        assert!(check_settings(&i).for_field("max_model_len").is_some());
+        assert!(recommend(&i).is_none());
+    }
+
+    #[test]
+    fn the_kv_cache_is_never_negative_and_the_shortfall_is_named() {
+        let p = plan(&input("google/gemma-3-12b-it"));
+        assert_eq!(p.kv_cache_gib, 0.0);
+        assert!(p.shortfall_gib > 10.0, "short by {}", p.shortfall_gib);
+        assert_eq!(p.kv_tokens, 0);
+        assert_eq!(p.max_concurrency, 0.0);
+        let fits = plan(&input("google/gemma-3-4b-it"));
+        assert_eq!(fits.shortfall_gib, 0.0);
+        assert!(fits.kv_cache_gib > 0.0);
+    }
+
+    #[test]
+    fn weights_over_the_budget_but_under_the_card_ask_for_more_utilisation() {
+        let mut i = input("google/gemma-3-4b-it");
+        i.gpu_memory_utilization = 0.3;
+        let p = plan(&i);
+        assert!(!p.fits);
+        assert!(p.problems[0].contains("gpu_memory_utilization 0.3"), "{:?}", p.problems);
+        assert!(p.shortfall_gib > 0.0);
+        let (r, _) = recommend(&i).expect("a higher utilisation fits");
+        assert!(r.gpu_memory_utilization >= 0.95);
     }
 }

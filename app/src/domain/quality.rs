@@ -317,27 +317,9 @@ impl RunQuality {
     }
 
     /// What the score is, in words.
+    /// In words, each figure with its interval where the sample is small.
     pub fn describe(&self) -> String {
-        if self.answered == 0 && self.mean_grade.is_none() {
-            return "no answers to check".into();
-        }
-        let n = self.answered.max(1) as f64;
-        let mut parts = Vec::new();
-        if let Some(g) = self.mean_grade {
-            parts.push(format!(
-                "mean grade {g:.2}/5 (n={}{})",
-                self.grades,
-                self.grade_ci.map(|c| format!(", ±{c:.2}")).unwrap_or_default()
-            ));
-        }
-        match self.schema_valid {
-            Some(v) => parts.push(format!("{:.0}% schema-valid", v as f64 / n * 100.0)),
-            None => parts.push(format!("{:.0}% JSON found", self.json_found as f64 / n * 100.0)),
-        }
-        if self.handback > 0 {
-            parts.push(format!("{:.0}% hand the task back", self.handback as f64 / n * 100.0));
-        }
-        parts.join(", ")
+        super::report::findings::describe_quality(self)
     }
 }
 

@@ -2,13 +2,18 @@
 //! figures, the comparison, rankings, costs, the hybrid strategy, findings, and the hand-written
 //! claims checked. One document, rendered as Markdown or self-contained HTML.
 
+pub mod findings;
+pub mod load;
+
 use super::claims::{Checked, Verdict};
-use super::cost::{cheaper_by, PriceSheet, Usd};
+use super::cost::{cheaper_by, GpuMonth, PriceSheet, Usd};
 use super::doc::{Block, Doc};
 use super::format;
 use super::hybrid::HybridPoint;
 use super::quality::RunQuality;
 use super::summary::RunSummary;
+use findings::{best_quality, describe_quality, quality_ranking, speed_findings};
+use load::{compare, groups, RunLoad, SpeedBasis};
 
 /// A run as the report sees it.
 #[derive(Clone, Debug, PartialEq)]
@@ -26,6 +31,10 @@ pub struct ReportRun {
     /// Under the sheet applied: the row used and the cost per request.
     pub price_row: Option<String>,
     pub cost_per_request: Option<Usd>,
+    /// Hourly rows: the month both ways (GPU kept all month, and the hours the job needs).
+    pub gpu_month: Option<GpuMonth>,
+    /// The load it was measured under.
+    pub load: RunLoad,
 }
 
 impl ReportRun {
@@ -50,6 +59,8 @@ pub struct HybridSection {
     pub point: HybridPoint,
     /// What "positive" means for the recall (e.g. "rated Strong Yes by the judge").
     pub positives_are: String,
+    /// The two runs are of one model (chosen so by hand): no strategy at all.
+    pub same_model: bool,
 }
 
 pub struct ReportInput {
@@ -59,6 +70,8 @@ pub struct ReportInput {
     pub monthly_volume: f64,
     pub hybrid: Option<HybridSection>,
     pub claims: Vec<Checked>,
+    /// Which runs "faster" claims compare.
+    pub speed_basis: SpeedBasis,
     /// Charts (SVG) for the HTML version: (caption, svg).
     pub charts: Vec<(String, String)>,
 }
@@ -92,16 +105,9 @@ pub fn build(input: &ReportInput) -> Doc {
 
     let full: Vec<&ReportRun> = input.runs.iter().filter(|r| r.full()).collect();
     let smoke: Vec<&ReportRun> = input.runs.iter().filter(|r| !r.full()).collect();
-    let fastest = full
-        .iter()
-        .filter(|r| r.summary.timing_known)
-        .max_by(|a, b| a.summary.total_tokens_per_s.total_cmp(&b.summary.total_tokens_per_s))
-        .copied();
-    let best = full
-        .iter()
-        .filter_map(|r| Some((r, r.quality.as_ref()?.score()?)))
-        .max_by(|a, b| a.1.total_cmp(&b.1))
-        .map(|x| *x.0);
+    let timed: Vec<&ReportRun> = full.iter().filter(|r| r.summary.timing_known).copied().collect();
+    let (speed_lines, fastest_ids) = speed_findings(&timed, input.speed_basis);
+    let (best, measure) = best_quality(&full);
     let cheapest = full
         .iter()
         .filter_map(|r| Some((r, r.per_100k()?)))
@@ -114,8 +120,12 @@ pub fn build(input: &ReportInput) -> Doc {
         if best.is_some_and(|b| b.id == r.id) {
             tags.push("BEST QUALITY");
         }
-        if fastest.is_some_and(|f| f.id == r.id) {
-            tags.push("FASTEST");
+        if fastest_ids.contains(&r.id) {
+            tags.push(if input.speed_basis == SpeedBasis::SameLoad {
+                "FASTEST AT ITS LOAD"
+            } else {
+                "FASTEST AT ITS BEST"
+            });
         }
         if cheapest.is_some_and(|c| c.id == r.id) {
             tags.push("CHEAPEST");
@@ -141,6 +151,7 @@ pub fn build(input: &ReportInput) -> Doc {
                 },
             ],
             vec!["Requests".into(), format::int(s.requests as f64)],
+            vec!["Load".into(), r.load.describe()],
             vec![
                 "Success rate".into(),
                 format!("{} ({}/{})", format::percent(s.success_rate), s.outcomes.answered(), s.requests),
@@ -201,7 +212,7 @@ pub fn build(input: &ReportInput) -> Doc {
             "Quality".into(),
             r.quality
                 .as_ref()
-                .map(RunQuality::describe)
+                .map(describe_quality)
                 .unwrap_or("no answers stored (nothing to check or grade)".into()),
         ]);
         d.push(Block::Table {
@@ -221,6 +232,7 @@ pub fn build(input: &ReportInput) -> Doc {
     d.push(Block::Table {
         head: vec![
             "Model".into(),
+            "Load".into(),
             "Wall time".into(),
             "Output tok/s".into(),
             "Total tok/s".into(),
@@ -232,6 +244,7 @@ pub fn build(input: &ReportInput) -> Doc {
             .map(|r| {
                 vec![
                     r.title(),
+                    r.load.describe(),
                     if r.summary.timing_known {
                         format::seconds(r.summary.wall_time_s)
                     } else {
@@ -240,60 +253,74 @@ pub fn build(input: &ReportInput) -> Doc {
                     tps(&r.summary, r.summary.output_tokens_per_s),
                     tps(&r.summary, r.summary.total_tokens_per_s),
                     r.summary.mean_completion_tokens.map(format::int).unwrap_or("unknown".into()),
-                    r.quality.as_ref().map(RunQuality::describe).unwrap_or("not measured".into()),
+                    r.quality.as_ref().map(describe_quality).unwrap_or("not measured".into()),
                 ]
             })
             .collect(),
     });
+    if full.len() >= 2 {
+        let labelled: Vec<(String, &RunLoad)> = full.iter().map(|r| (format!("run #{}", r.id), &r.load)).collect();
+        let c = compare(&labelled);
+        if c.like_for_like() {
+            d.push(Block::P(c.sentence()));
+        } else {
+            d.push(Block::Note(c.sentence()));
+        }
+    }
 
-    d.push(Block::H3("Speed ranking (total tok/s)".into()));
-    let mut by_speed: Vec<&&ReportRun> = full.iter().filter(|r| r.summary.timing_known).collect();
-    by_speed.sort_by(|a, b| b.summary.total_tokens_per_s.total_cmp(&a.summary.total_tokens_per_s));
-    let slowest_known = by_speed.last().map(|r| r.summary.total_tokens_per_s);
-    d.push(Block::List(
-        by_speed
-            .iter()
-            .enumerate()
-            .map(|(i, r)| {
-                let vs = slowest_known
-                    .filter(|s| *s > 0.0 && i + 1 < by_speed.len())
-                    .map(|s| format!(" ({:.1}x the slowest)", r.summary.total_tokens_per_s / s))
-                    .unwrap_or_default();
-                format!(
-                    "{}. {} — {} total tok/s, {} output tok/s{vs}",
-                    i + 1,
-                    r.title(),
-                    format::int(r.summary.total_tokens_per_s),
-                    format::int(r.summary.output_tokens_per_s)
-                )
-            })
-            .collect(),
+    d.push(Block::H3("Speed ranking (total tok/s), by load".into()));
+    d.push(Block::P(
+        "Runs are ranked only against runs measured at the same load (concurrency or rate, max tokens, engine settings): a run at concurrency 32 is not faster than one at 16 for being measured harder.".into(),
     ));
+    let loads: Vec<&RunLoad> = timed.iter().map(|r| &r.load).collect();
+    for group in groups(&loads) {
+        let mut g: Vec<&ReportRun> = group.iter().map(|&i| timed[i]).collect();
+        g.sort_by(|a, b| b.summary.total_tokens_per_s.total_cmp(&a.summary.total_tokens_per_s));
+        let slowest = g.last().map(|r| r.summary.total_tokens_per_s).unwrap_or(0.0);
+        d.push(Block::P(format!("At {}:", g[0].load.describe())));
+        d.push(Block::List(
+            g.iter()
+                .enumerate()
+                .map(|(i, r)| {
+                    let vs = if slowest > 0.0 && i + 1 < g.len() {
+                        format!(" ({:.1}x the slowest at this load)", r.summary.total_tokens_per_s / slowest)
+                    } else {
+                        String::new()
+                    };
+                    format!(
+                        "{}. {} — {} total tok/s, {} output tok/s{vs}",
+                        i + 1,
+                        r.title(),
+                        format::int(r.summary.total_tokens_per_s),
+                        format::int(r.summary.output_tokens_per_s)
+                    )
+                })
+                .collect(),
+        ));
+    }
     d.push(Block::H3("Quality ranking".into()));
-    let mut by_quality: Vec<(&&ReportRun, f64)> = full.iter().filter_map(|r| Some((r, r.quality.as_ref()?.score()?))).collect();
-    by_quality.sort_by(|a, b| b.1.total_cmp(&a.1));
+    let by_quality = measure.map(|m| quality_ranking(&full, m)).unwrap_or_default();
     if by_quality.is_empty() {
         d.push(Block::P("No run here has stored answers to check or grades: quality is not measured. Run the models on the same dataset in Bakeoff and grade samples to rank them.".into()));
     } else {
+        if let Some(m) = measure {
+            d.push(Block::P(format!(
+                "On one measure for every run: {}, with 95% intervals. Runs whose intervals overlap are not told apart by these samples.",
+                m.label()
+            )));
+        }
         d.push(Block::List(
             by_quality
                 .iter()
                 .enumerate()
-                .map(|(i, (r, _))| {
-                    format!(
-                        "{}. {} — {}",
-                        i + 1,
-                        r.title(),
-                        r.quality.as_ref().map(RunQuality::describe).unwrap_or_default()
-                    )
-                })
+                .map(|(i, (r, _, text))| format!("{}. {} — {text}", i + 1, r.title()))
                 .collect(),
         ));
     }
 
     d.push(Block::H2(format!("Production cost estimates ({})", input.sheet.name)));
     d.push(Block::P(format!(
-        "Cost of a request = prompt tokens x input price + completion tokens x output price (hourly rows: $ per hour / requests per hour measured). Monthly = per request x {} requests. \"Model\" is the model that produced the tokens; \"Price applied\" is the sheet's row used for it.",
+        "Cost of a request = prompt tokens x input price + completion tokens x output price (hourly rows: $ per hour / requests per hour measured). Monthly = per request x {} requests; for a GPU paid by the hour the month is shown both ways: the GPU kept around the clock (fixed, whatever the volume) and the GPU hours the job at this volume needs. \"Model\" is the model that produced the tokens; \"Price applied\" is the sheet's row used for it.",
         format::int(input.monthly_volume)
     )));
     d.push(Block::Table {
@@ -312,9 +339,11 @@ pub fn build(input: &ReportInput) -> Doc {
                     r.price_row.clone().unwrap_or("no row applies".into()),
                     r.summary.mean_total_tokens().map(format::int).unwrap_or("unknown".into()),
                     r.per_100k().map(format::usd).unwrap_or("—".into()),
-                    r.cost_per_request
-                        .map(|c| format::usd(c.0 * input.monthly_volume))
-                        .unwrap_or("—".into()),
+                    match (&r.gpu_month, r.cost_per_request) {
+                        (Some(g), _) => g.describe(),
+                        (None, Some(c)) => format::usd(c.0 * input.monthly_volume),
+                        (None, None) => "—".into(),
+                    },
                 ]
             })
             .collect(),
@@ -332,13 +361,17 @@ pub fn build(input: &ReportInput) -> Doc {
                 format::percent(p.p),
                 h.judge
             ),
-            format!("Screen + judge: {} (judge-only: {}).", per(p.screen_then_judge), per(p.judge_only)),
             format!(
-                "Strategy cost: {}; savings {} against judge-only.",
+                "Strategy cost (screen all + judge the top {}): {}; judge-only: {}.",
+                format::percent(p.p),
                 per(p.cost),
-                format::percent(p.savings)
+                per(p.judge_only)
             ),
+            format!("The strategy {}.", p.savings_words(&h.judge)),
         ];
+        if h.same_model {
+            items.push("Screen and judge are runs of the same model: this is no screen-cheap, judge-better strategy.".into());
+        }
         match p.recall {
             Some(r) => items.push(format!(
                 "What the screen loses: of {} items {}, the top {} keeps {} ({} missed).",
@@ -350,26 +383,14 @@ pub fn build(input: &ReportInput) -> Doc {
             )),
             None => items.push("What the screen loses: unknown here (no item-level answers from both runs on the same dataset).".into()),
         }
-        if p.screen_then_judge > p.judge_only {
+        if p.screening_costs_more() {
             items.push("At this share, screening first costs more than judging everything: judge-only is the cheaper plan.".into());
         }
         d.push(Block::List(items));
     }
 
     d.push(Block::H2("Key findings".into()));
-    let mut findings = Vec::new();
-    if let (Some(f), Some(slowest)) = (fastest, by_speed.last()) {
-        if f.id != slowest.id && slowest.summary.total_tokens_per_s > 0.0 {
-            findings.push(format!(
-                "**Fastest:** {} — {:.1}x faster than {} ({} vs {} total tok/s).",
-                f.title(),
-                f.summary.total_tokens_per_s / slowest.summary.total_tokens_per_s,
-                slowest.title(),
-                format::int(f.summary.total_tokens_per_s),
-                format::int(slowest.summary.total_tokens_per_s)
-            ));
-        }
-    }
+    let mut findings = speed_lines;
     if let Some(c) = cheapest {
         if let Some(dear) = full
             .iter()
@@ -392,13 +413,18 @@ pub fn build(input: &ReportInput) -> Doc {
             }
         }
     }
-    match best {
-        Some(b) => findings.push(format!(
-            "**Best quality:** {} — {}.",
+    match (best, measure) {
+        (Some(b), Some(m)) => findings.push(format!(
+            "**Best quality** ({}): {} — {}; its 95% interval lies above every other run's.",
+            m.label(),
             b.title(),
-            b.quality.as_ref().map(RunQuality::describe).unwrap_or_default()
+            b.quality.as_ref().map(describe_quality).unwrap_or_default()
         )),
-        None => findings.push(
+        (None, Some(m)) => findings.push(format!(
+            "**Quality:** no run is clearly best on {}: the intervals overlap (or rest on too few samples), so these samples do not tell the leaders apart.",
+            m.label()
+        )),
+        (_, None) => findings.push(
             "**Quality:** not measured for these runs; the speed and cost findings say nothing about which model is good enough.".into(),
         ),
     }

@@ -18,37 +18,55 @@ pub struct Planned {
 
 /// `warmup` warm-up requests, then `requests` measured ones, cycling over the dataset's items.
 pub fn plan(item_ids: &[String], warmup: u32, requests: u32) -> Vec<Planned> {
-    let n = item_ids.len();
-    if n == 0 {
-        return Vec::new();
-    }
-    (0..warmup + requests)
-        .map(|i| {
-            let i = i as usize;
-            let pass = i / n;
-            let base = &item_ids[i % n];
-            Planned {
-                idx: i as u32,
-                item: i % n,
-                custom_id: super::dataset::pass_id(base, pass),
-                warmup: i < warmup as usize,
-            }
-        })
-        .collect()
+    plan_iter(item_ids, warmup, requests).collect()
 }
 
-/// Send times for `n` requests arriving as a Poisson process at `rate` per second (exponential
-/// gaps, seeded), as offsets from the start; the first arrives after one gap.
+/// [`plan`], one request at a time (a run of a million requests is never held in memory).
+pub fn plan_iter(item_ids: &[String], warmup: u32, requests: u32) -> impl Iterator<Item = Planned> + Send + '_ {
+    let n = item_ids.len();
+    let total = if n == 0 { 0 } else { warmup + requests };
+    (0..total).map(move |i| {
+        let i = i as usize;
+        let pass = i / n;
+        let base = &item_ids[i % n];
+        Planned {
+            idx: i as u32,
+            item: i % n,
+            custom_id: super::dataset::pass_id(base, pass),
+            warmup: i < warmup as usize,
+        }
+    })
+}
+
+/// Send times of requests arriving as a Poisson process at `rate` per second (exponential gaps,
+/// seeded), as offsets from the start, one at a time; the first arrives after one gap.
+pub struct PoissonArrivals {
+    g: SplitMix64,
+    mean: f64,
+    t: f64,
+}
+
+impl PoissonArrivals {
+    pub fn new(rate: f64, seed: u64) -> PoissonArrivals {
+        PoissonArrivals {
+            g: SplitMix64::new(seed ^ 0x5eed_a771_7a15),
+            mean: 1.0 / rate.max(1e-9),
+            t: 0.0,
+        }
+    }
+}
+
+impl Iterator for PoissonArrivals {
+    type Item = Duration;
+    fn next(&mut self) -> Option<Duration> {
+        self.t += self.g.exponential(self.mean);
+        Some(Duration::from_secs_f64(self.t))
+    }
+}
+
+/// The first `n` of [`PoissonArrivals`].
 pub fn poisson_arrivals(n: usize, rate: f64, seed: u64) -> Vec<Duration> {
-    let mut g = SplitMix64::new(seed ^ 0x5eed_a771_7a15);
-    let mean = 1.0 / rate.max(1e-9);
-    let mut t = 0.0;
-    (0..n)
-        .map(|_| {
-            t += g.exponential(mean);
-            Duration::from_secs_f64(t)
-        })
-        .collect()
+    PoissonArrivals::new(rate, seed).take(n).collect()
 }
 
 #[cfg(test)]

@@ -4,38 +4,103 @@ use super::metrics::MetricsSample;
 use super::record::RequestRecord;
 use serde::{Deserialize, Serialize};
 
-/// What the run page charts.
+/// What the run page charts: what is drawn (bins, curve points, per-bucket rates), never every
+/// request, so a page of a run of a million requests is as light as one of ten.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct RunSeries {
     pub run_id: i64,
     pub label: String,
-    /// Per answered measured request, ms.
-    pub ttft_ms: Vec<f64>,
-    pub e2e_ms: Vec<f64>,
-    /// (seconds from the run's start, output tokens/s in that second), by finish time.
-    pub client_tps: Vec<(f64, f64)>,
-    /// The endpoint's /metrics samples.
+    pub charts: RunCharts,
+    /// The endpoint's /metrics samples (at most [`SERVER_POINTS`], evenly thinned).
     pub server: Vec<MetricsSample>,
+}
+
+/// The charts' data from a run's records: computed once when the run ends and stored, or on
+/// the fly (from the stored records) while it runs.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct RunCharts {
+    /// Answered measured requests.
+    pub ttft: Option<LatencyChart>,
+    pub e2e: Option<LatencyChart>,
+    /// (seconds from the run's start, output tokens/s in that bucket), by arrival time.
+    pub client_tps: Vec<(f64, f64)>,
+}
+
+/// One latency's histogram and cumulative curve (ms).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct LatencyChart {
+    pub count: u64,
+    /// Left edge of the first bin and the bins' width.
+    pub lo: f64,
+    pub width: f64,
+    pub bins: Vec<u64>,
+    /// (value, fraction of requests <= value), at most [`CDF_POINTS`] + 1 points.
+    pub cdf: Vec<(f64, f64)>,
+}
+
+pub const HISTOGRAM_BINS: usize = 30;
+pub const CDF_POINTS: usize = 400;
+pub const SERVER_POINTS: usize = 600;
+
+impl LatencyChart {
+    /// From samples (any order; sorted in place). `None` without a finite one.
+    pub fn of(samples: &mut Vec<f64>) -> Option<LatencyChart> {
+        samples.retain(|v| v.is_finite());
+        if samples.is_empty() {
+            return None;
+        }
+        samples.sort_by(f64::total_cmp);
+        let (lo, hi) = (samples[0], samples[samples.len() - 1]);
+        let width = ((hi - lo) / HISTOGRAM_BINS as f64).max(1e-3);
+        let mut bins = vec![0u64; HISTOGRAM_BINS];
+        for v in samples.iter() {
+            bins[(((v - lo) / width).floor() as usize).min(HISTOGRAM_BINS - 1)] += 1;
+        }
+        // Microseconds and five digits of a fraction are all a chart can show.
+        let round = |v: f64, k: f64| (v * k).round() / k;
+        Some(LatencyChart {
+            count: samples.len() as u64,
+            lo,
+            width,
+            bins,
+            cdf: super::stats::ecdf(samples, CDF_POINTS)
+                .into_iter()
+                .map(|(x, f)| (round(x, 1e3), round(f, 1e5)))
+                .collect(),
+        })
+    }
 }
 
 /// About this many buckets over a run (at least one second each), so long runs stay readable.
 pub const BUCKETS: f64 = 60.0;
 
-/// Output tokens per second over time, counting each token in the bucket where it arrived:
-/// a request's tokens are spread evenly over its chunks, which arrived at send + TTFT and then
-/// after each inter-token gap (or, without stored gaps, evenly between TTFT and the end). A
-/// request without chunk timing (imported) counts at its finish. Buckets are one second wide, or
-/// wider for runs longer than a minute. (Counting a request's tokens in the second it finished
-/// draws a sawtooth for long answers where the server's own line is flat.)
-pub fn client_throughput(records: &[RequestRecord]) -> Vec<(f64, f64)> {
-    let Some(last) = records.iter().map(|r| r.finished().as_secs_f64()).reduce(f64::max) else {
-        return Vec::new();
-    };
-    let bucket = (last / BUCKETS).ceil().max(1.0);
-    let n = (last / bucket).floor() as usize + 1;
-    let mut buckets = vec![0.0; n];
-    let mut add = |t: f64, tokens: f64| buckets[((t / bucket).floor().max(0.0) as usize).min(n - 1)] += tokens;
-    for r in records.iter().filter(|r| r.outcome.answered()) {
+/// Output tokens per second over time, gathered one record at a time: each token counts in the
+/// second where it arrived (a request's tokens are spread evenly over its chunks, which arrived
+/// at send + TTFT and then after each inter-token gap, or, without stored gaps, evenly between
+/// TTFT and the end; a request without chunk timing, e.g. imported, counts at its finish).
+/// Counting a request's tokens in the second it finished draws a sawtooth for long answers where
+/// the server's own line is flat. Memory: one number per second of the run.
+#[derive(Clone, Debug, Default)]
+pub struct ThroughputBuilder {
+    per_second: Vec<f64>,
+    last: Option<f64>,
+}
+
+impl ThroughputBuilder {
+    fn at(&mut self, t: f64, tokens: f64) {
+        let i = t.floor().max(0.0) as usize;
+        if self.per_second.len() <= i {
+            self.per_second.resize(i + 1, 0.0);
+        }
+        self.per_second[i] += tokens;
+    }
+
+    pub fn add(&mut self, r: &RequestRecord) {
+        let end = r.finished().as_secs_f64();
+        self.last = Some(self.last.map_or(end, |l: f64| l.max(end)));
+        if !r.outcome.answered() {
+            return;
+        }
         let tokens = r.completion_tokens.map(|t| t.0 as f64).unwrap_or(0.0);
         let sent = r.sent.as_secs_f64();
         match r.ttft {
@@ -44,29 +109,48 @@ pub fn client_throughput(records: &[RequestRecord]) -> Vec<(f64, f64)> {
                 if !r.itl.is_empty() {
                     let per = tokens / (r.itl.len() + 1) as f64;
                     let mut t = first;
-                    add(t, per);
+                    self.at(t, per);
                     for gap in &r.itl {
                         t += gap.as_secs_f64();
-                        add(t, per);
+                        self.at(t, per);
                     }
                 } else {
                     let chunks = r.content_chunks.max(1) as usize;
-                    let end = r.finished().as_secs_f64().max(first);
+                    let end = end.max(first);
                     let per = tokens / chunks as f64;
                     for k in 0..chunks {
                         let f = if chunks == 1 { 0.0 } else { k as f64 / (chunks - 1) as f64 };
-                        add(first + f * (end - first), per);
+                        self.at(first + f * (end - first), per);
                     }
                 }
             }
-            None => add(r.finished().as_secs_f64(), tokens),
+            None => self.at(end, tokens),
         }
     }
-    buckets
-        .into_iter()
-        .enumerate()
-        .map(|(i, tokens)| (i as f64 * bucket, tokens / bucket))
-        .collect()
+
+    /// Buckets one second wide, or wider (whole seconds) for runs longer than a minute.
+    pub fn finish(&self) -> Vec<(f64, f64)> {
+        let Some(last) = self.last else { return Vec::new() };
+        let bucket = (last / BUCKETS).ceil().max(1.0);
+        let n = (last / bucket).floor() as usize + 1;
+        let mut buckets = vec![0.0; n];
+        for (s, tokens) in self.per_second.iter().enumerate() {
+            buckets[((s as f64 / bucket).floor() as usize).min(n - 1)] += tokens;
+        }
+        buckets
+            .into_iter()
+            .enumerate()
+            .map(|(i, tokens)| (i as f64 * bucket, tokens / bucket))
+            .collect()
+    }
+}
+
+pub fn client_throughput(records: &[RequestRecord]) -> Vec<(f64, f64)> {
+    let mut b = ThroughputBuilder::default();
+    for r in records {
+        b.add(r);
+    }
+    b.finish()
 }
 
 /// The server's generation rate between consecutive scrapes (tokens/s), at each later scrape.
@@ -82,16 +166,66 @@ pub fn server_throughput(samples: &[MetricsSample]) -> Vec<(f64, f64)> {
         .collect()
 }
 
-pub fn run_series(run_id: i64, label: String, records: &[RequestRecord], server: Vec<MetricsSample>) -> RunSeries {
-    let answered = records.iter().filter(|r| !r.warmup && r.outcome.answered());
-    RunSeries {
-        run_id,
-        label,
-        ttft_ms: answered.clone().filter_map(|r| r.ttft).map(|d| d.as_secs_f64() * 1e3).collect(),
-        e2e_ms: answered.map(|r| r.e2e.as_secs_f64() * 1e3).collect(),
-        client_tps: client_throughput(records),
-        server,
+/// At most `max` samples, evenly spaced, the first and last kept (a long run scrapes once a
+/// second; a chart 900 px wide shows no more).
+pub fn thin<T: Clone>(samples: Vec<T>, max: usize) -> Vec<T> {
+    if samples.len() <= max || max < 2 {
+        return samples;
     }
+    let n = samples.len();
+    (0..max).map(|k| samples[k * (n - 1) / (max - 1)].clone()).collect()
+}
+
+/// The charts of a run, gathered one record at a time (see [`ThroughputBuilder`]).
+#[derive(Clone, Debug, Default)]
+pub struct ChartsBuilder {
+    ttft: Vec<f64>,
+    e2e: Vec<f64>,
+    tps: ThroughputBuilder,
+}
+
+impl ChartsBuilder {
+    pub fn add(&mut self, r: &RequestRecord) {
+        self.tps.add(r);
+        if r.warmup || !r.outcome.answered() {
+            return;
+        }
+        if let Some(t) = r.ttft {
+            self.ttft.push(t.as_secs_f64() * 1e3);
+        }
+        self.e2e.push(r.e2e.as_secs_f64() * 1e3);
+    }
+
+    pub fn finish(mut self) -> RunCharts {
+        RunCharts {
+            ttft: LatencyChart::of(&mut self.ttft),
+            e2e: LatencyChart::of(&mut self.e2e),
+            client_tps: self.tps.finish(),
+        }
+    }
+
+    /// The charts of `ttft` and `e2e` samples gathered elsewhere (sorted in place), with the
+    /// throughput of the records added here.
+    pub fn finish_with(self, ttft: &mut Vec<f64>, e2e: &mut Vec<f64>) -> RunCharts {
+        RunCharts {
+            ttft: LatencyChart::of(ttft),
+            e2e: LatencyChart::of(e2e),
+            client_tps: self.tps.finish(),
+        }
+    }
+
+    /// Only the throughput over time (the latencies are gathered by the caller).
+    pub fn add_throughput(&mut self, r: &RequestRecord) {
+        self.tps.add(r);
+    }
+}
+
+pub fn run_charts(records: &[RequestRecord]) -> RunCharts {
+    let mut b = ChartsBuilder::default();
+    for r in records {
+        b.add(r);
+    }
+    b.finish()
 }
 
 #[cfg(test)]

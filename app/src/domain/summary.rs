@@ -122,68 +122,187 @@ impl RunSummary {
 
 /// Summarise stored records by DESIGN.md's definitions. Warm-up records are ignored.
 pub fn summarize(records: &[RequestRecord]) -> RunSummary {
-    let measured: Vec<&RequestRecord> = records.iter().filter(|r| !r.warmup).collect();
-    let mut outcomes = OutcomeCounts::default();
-    for r in &measured {
-        outcomes.add(r.outcome, r.http_status);
+    let mut b = SummaryBuilder::default();
+    for r in records {
+        b.add(r);
     }
-    let start = measured.iter().map(|r| r.sent).min();
-    let end = measured.iter().map(|r| r.finished()).max();
-    let wall = match (start, end) {
-        (Some(s), Some(e)) if e > s => e - s,
-        _ => Duration::ZERO,
-    };
-    let answered: Vec<&&RequestRecord> = measured.iter().filter(|r| r.outcome.answered()).collect();
-    let with_usage: Vec<&&&RequestRecord> = answered
-        .iter()
-        .filter(|r| r.prompt_tokens.is_some() && r.completion_tokens.is_some())
-        .collect();
-    let prompt_tokens: u64 = with_usage.iter().filter_map(|r| r.prompt_tokens).map(|t| t.0).sum();
-    let completion_tokens: u64 = with_usage.iter().filter_map(|r| r.completion_tokens).map(|t| t.0).sum();
-    let per_s = |x: f64| if wall.is_zero() { 0.0 } else { x / wall.as_secs_f64() };
-    let mean = |sum: u64| (!with_usage.is_empty()).then(|| sum as f64 / with_usage.len() as f64);
+    b.finish()
+}
 
-    let chunks: u64 = with_usage.iter().map(|r| u64::from(r.content_chunks)).sum();
-    let reasoned = || with_usage.iter().filter_map(|r| r.reasoning.as_ref());
-    let reasoning_tokens: u64 = reasoned().map(|r| r.tokens.0).sum();
-    let reasoning_tokens_source = reasoned().map(|r| r.tokens_source).reduce(|a, b| {
-        if a == TokenSource::Counted || b == TokenSource::Counted {
-            TokenSource::Counted
-        } else {
-            TokenSource::Usage
+/// A run's summary gathered one record at a time, so a run of any size is summarised from its
+/// stored records read page by page. It keeps counts and sums, one number per answered request
+/// for each per-request latency (exact percentiles need every value: 8 bytes each, never the
+/// records), and the inter-token gaps as counts per distinct gap (the stored resolution is a
+/// microsecond), so the percentiles stay exact.
+#[derive(Clone, Debug, Default)]
+pub struct SummaryBuilder {
+    records: u64,
+    measured: u64,
+    outcomes: OutcomeCounts,
+    start: Option<Duration>,
+    end: Option<Duration>,
+    answered: u64,
+    with_usage: u64,
+    prompt_tokens: u64,
+    completion_tokens: u64,
+    chunks: u64,
+    reasoning_tokens: u64,
+    reasoning_source: Option<TokenSource>,
+    ttft: Vec<f64>,
+    answer_ttft: Vec<f64>,
+    tpot: Vec<f64>,
+    e2e: Vec<f64>,
+    /// Inter-token gap (ns) -> how many.
+    itl: BTreeMap<u64, u64>,
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1e3
+}
+
+impl SummaryBuilder {
+    pub fn add(&mut self, r: &RequestRecord) {
+        self.records += 1;
+        if r.warmup {
+            return;
         }
-    });
-    RunSummary {
-        requests: measured.len() as u64,
-        warmup_requests: (records.len() - measured.len()) as u64,
-        success_rate: if measured.is_empty() {
-            0.0
-        } else {
-            answered.len() as f64 / measured.len() as f64
-        },
-        wall_time_s: wall.as_secs_f64(),
-        model_load_time_s: None,
-        prompt_tokens,
-        completion_tokens,
-        usage_unknown: (answered.len() - with_usage.len()) as u64,
-        output_tokens_per_s: per_s(completion_tokens as f64),
-        total_tokens_per_s: per_s((prompt_tokens + completion_tokens) as f64),
-        requests_per_s: per_s(measured.len() as f64),
-        mean_prompt_tokens: mean(prompt_tokens),
-        mean_completion_tokens: mean(completion_tokens),
-        ttft_ms: Distribution::of_durations_ms(answered.iter().filter_map(|r| r.ttft)),
-        answer_ttft_ms: Distribution::of_durations_ms(answered.iter().filter_map(|r| r.answer_ttft())),
-        tpot_ms: Distribution::of_durations_ms(answered.iter().filter_map(|r| r.tpot())),
-        itl_ms: Distribution::of_durations_ms(answered.iter().flat_map(|r| r.itl.iter().copied())),
-        e2e_ms: Distribution::of_durations_ms(answered.iter().map(|r| r.e2e)),
-        chunks_per_token: (completion_tokens > 0).then(|| chunks as f64 / completion_tokens as f64),
-        reasoning_tokens,
-        reasoning_tokens_source,
-        integrity: None,
-        timing_known: true,
-        total_tokens_only: None,
-        outcomes,
+        self.measured += 1;
+        self.outcomes.add(r.outcome, r.http_status);
+        self.start = Some(self.start.map_or(r.sent, |s| s.min(r.sent)));
+        self.end = Some(self.end.map_or(r.finished(), |e| e.max(r.finished())));
+        if !r.outcome.answered() {
+            return;
+        }
+        self.answered += 1;
+        if let Some(t) = r.ttft {
+            self.ttft.push(ms(t));
+        }
+        if let Some(t) = r.answer_ttft() {
+            self.answer_ttft.push(ms(t));
+        }
+        if let Some(t) = r.tpot() {
+            self.tpot.push(ms(t));
+        }
+        self.e2e.push(ms(r.e2e));
+        for gap in &r.itl {
+            *self.itl.entry(u64::try_from(gap.as_nanos()).unwrap_or(u64::MAX)).or_default() += 1;
+        }
+        if let (Some(p), Some(c)) = (r.prompt_tokens, r.completion_tokens) {
+            self.with_usage += 1;
+            self.prompt_tokens += p.0;
+            self.completion_tokens += c.0;
+            self.chunks += u64::from(r.content_chunks);
+            if let Some(x) = &r.reasoning {
+                self.reasoning_tokens += x.tokens.0;
+                self.reasoning_source = Some(match (self.reasoning_source, x.tokens_source) {
+                    (Some(TokenSource::Counted), _) | (_, TokenSource::Counted) => TokenSource::Counted,
+                    _ => TokenSource::Usage,
+                });
+            }
+        }
     }
+
+    /// Room for `n` more records' latencies at once (a run's record count is known before its
+    /// pass: no vector grows to twice what it needs).
+    pub fn reserve(&mut self, n: usize) {
+        for v in [&mut self.ttft, &mut self.answer_ttft, &mut self.tpot, &mut self.e2e] {
+            v.reserve_exact(n);
+        }
+    }
+
+    /// The answered requests' TTFTs and E2E latencies so far (ms, in the order added), for the
+    /// charts (which draw the very samples the summary counts).
+    pub fn latencies_mut(&mut self) -> (&mut Vec<f64>, &mut Vec<f64>) {
+        (&mut self.ttft, &mut self.e2e)
+    }
+
+    pub fn finish(&self) -> RunSummary {
+        let wall = match (self.start, self.end) {
+            (Some(s), Some(e)) if e > s => e - s,
+            _ => Duration::ZERO,
+        };
+        let per_s = |x: f64| if wall.is_zero() { 0.0 } else { x / wall.as_secs_f64() };
+        let mean = |sum: u64| (self.with_usage > 0).then(|| sum as f64 / self.with_usage as f64);
+        RunSummary {
+            requests: self.measured,
+            warmup_requests: self.records - self.measured,
+            success_rate: if self.measured == 0 {
+                0.0
+            } else {
+                self.answered as f64 / self.measured as f64
+            },
+            wall_time_s: wall.as_secs_f64(),
+            model_load_time_s: None,
+            prompt_tokens: self.prompt_tokens,
+            completion_tokens: self.completion_tokens,
+            usage_unknown: self.answered - self.with_usage,
+            output_tokens_per_s: per_s(self.completion_tokens as f64),
+            total_tokens_per_s: per_s((self.prompt_tokens + self.completion_tokens) as f64),
+            requests_per_s: per_s(self.measured as f64),
+            mean_prompt_tokens: mean(self.prompt_tokens),
+            mean_completion_tokens: mean(self.completion_tokens),
+            ttft_ms: Distribution::of(&self.ttft),
+            answer_ttft_ms: Distribution::of(&self.answer_ttft),
+            tpot_ms: Distribution::of(&self.tpot),
+            itl_ms: of_counts(&self.itl),
+            e2e_ms: Distribution::of(&self.e2e),
+            chunks_per_token: (self.completion_tokens > 0).then(|| self.chunks as f64 / self.completion_tokens as f64),
+            reasoning_tokens: self.reasoning_tokens,
+            reasoning_tokens_source: self.reasoning_source,
+            integrity: None,
+            timing_known: true,
+            total_tokens_only: None,
+            outcomes: self.outcomes.clone(),
+        }
+    }
+}
+
+/// The distribution of durations kept as counts per distinct value (ns -> how many), in ms: the
+/// same figures as [`Distribution::of`] over the expanded values (percentiles by the same rule).
+fn of_counts(counts: &BTreeMap<u64, u64>) -> Option<Distribution> {
+    let n: u64 = counts.values().sum();
+    if n == 0 {
+        return None;
+    }
+    let value = |ns: u64| ms(Duration::from_nanos(ns));
+    let sum: f64 = counts.iter().map(|(k, c)| value(*k) * *c as f64).sum();
+    // The value at each 0-based rank, in one walk (ranks ascending).
+    let at = |ranks: &[u64]| -> Vec<f64> {
+        let mut out = Vec::with_capacity(ranks.len());
+        let mut seen = 0u64;
+        let mut it = counts.iter();
+        let mut cur = it.next();
+        for &rank in ranks {
+            while let Some((k, c)) = cur {
+                if rank < seen + c {
+                    out.push(value(*k));
+                    break;
+                }
+                seen += c;
+                cur = it.next();
+            }
+        }
+        out
+    };
+    let pct = |q: f64| {
+        let h = (n - 1) as f64 * q;
+        let (lo, hi) = (h.floor() as u64, h.ceil() as u64);
+        let v = at(&[lo, hi]);
+        v[0] + (h - lo as f64) * (v[1] - v[0])
+    };
+    let (min, max) = (
+        counts.keys().next().copied().map(value)?,
+        counts.keys().next_back().copied().map(value)?,
+    );
+    Some(Distribution {
+        count: n,
+        mean: sum / n as f64,
+        min,
+        p50: pct(0.50),
+        p90: pct(0.90),
+        p99: pct(0.99),
+        max,
+    })
 }
 
 #[cfg(test)]
@@ -331,5 +450,143 @@ mod tests {
         assert_eq!(s.requests, 0);
         assert_eq!(s.output_tokens_per_s, 0.0);
         assert!(s.ttft_ms.is_none());
+    }
+
+    /// The summary as first written (every record in memory, every latency in one vector): the
+    /// streaming [`SummaryBuilder`] must give the same figures.
+    fn in_memory(records: &[RequestRecord]) -> RunSummary {
+        let measured: Vec<&RequestRecord> = records.iter().filter(|r| !r.warmup).collect();
+        let mut outcomes = OutcomeCounts::default();
+        for r in &measured {
+            outcomes.add(r.outcome, r.http_status);
+        }
+        let start = measured.iter().map(|r| r.sent).min();
+        let end = measured.iter().map(|r| r.finished()).max();
+        let wall = match (start, end) {
+            (Some(s), Some(e)) if e > s => e - s,
+            _ => Duration::ZERO,
+        };
+        let answered: Vec<&&RequestRecord> = measured.iter().filter(|r| r.outcome.answered()).collect();
+        let with_usage: Vec<&&&RequestRecord> = answered
+            .iter()
+            .filter(|r| r.prompt_tokens.is_some() && r.completion_tokens.is_some())
+            .collect();
+        let prompt_tokens: u64 = with_usage.iter().filter_map(|r| r.prompt_tokens).map(|t| t.0).sum();
+        let completion_tokens: u64 = with_usage.iter().filter_map(|r| r.completion_tokens).map(|t| t.0).sum();
+        let per_s = |x: f64| if wall.is_zero() { 0.0 } else { x / wall.as_secs_f64() };
+        let mean = |sum: u64| (!with_usage.is_empty()).then(|| sum as f64 / with_usage.len() as f64);
+        let chunks: u64 = with_usage.iter().map(|r| u64::from(r.content_chunks)).sum();
+        let reasoned = || with_usage.iter().filter_map(|r| r.reasoning.as_ref());
+        RunSummary {
+            requests: measured.len() as u64,
+            warmup_requests: (records.len() - measured.len()) as u64,
+            success_rate: if measured.is_empty() {
+                0.0
+            } else {
+                answered.len() as f64 / measured.len() as f64
+            },
+            wall_time_s: wall.as_secs_f64(),
+            model_load_time_s: None,
+            prompt_tokens,
+            completion_tokens,
+            usage_unknown: (answered.len() - with_usage.len()) as u64,
+            output_tokens_per_s: per_s(completion_tokens as f64),
+            total_tokens_per_s: per_s((prompt_tokens + completion_tokens) as f64),
+            requests_per_s: per_s(measured.len() as f64),
+            mean_prompt_tokens: mean(prompt_tokens),
+            mean_completion_tokens: mean(completion_tokens),
+            ttft_ms: Distribution::of_durations_ms(answered.iter().filter_map(|r| r.ttft)),
+            answer_ttft_ms: Distribution::of_durations_ms(answered.iter().filter_map(|r| r.answer_ttft())),
+            tpot_ms: Distribution::of_durations_ms(answered.iter().filter_map(|r| r.tpot())),
+            itl_ms: Distribution::of_durations_ms(answered.iter().flat_map(|r| r.itl.iter().copied())),
+            e2e_ms: Distribution::of_durations_ms(answered.iter().map(|r| r.e2e)),
+            chunks_per_token: (completion_tokens > 0).then(|| chunks as f64 / completion_tokens as f64),
+            reasoning_tokens: reasoned().map(|r| r.tokens.0).sum(),
+            reasoning_tokens_source: reasoned().map(|r| r.tokens_source).reduce(|a, b| {
+                if a == TokenSource::Counted || b == TokenSource::Counted {
+                    TokenSource::Counted
+                } else {
+                    TokenSource::Usage
+                }
+            }),
+            integrity: None,
+            timing_known: true,
+            total_tokens_only: None,
+            outcomes,
+        }
+    }
+
+    /// Equal, with the mean (a sum in another order) allowed a rounding difference.
+    fn same_distribution(a: Option<Distribution>, b: Option<Distribution>) -> Result<(), String> {
+        match (a, b) {
+            (None, None) => Ok(()),
+            (Some(a), Some(b)) => {
+                let close = (a.mean - b.mean).abs() <= 1e-9 * a.mean.abs().max(1.0);
+                let exact = (a.count, a.min, a.p50, a.p90, a.p99, a.max) == (b.count, b.min, b.p50, b.p90, b.p99, b.max);
+                (close && exact).then_some(()).ok_or(format!("{a:?} != {b:?}"))
+            }
+            _ => Err(format!("{a:?} vs {b:?}")),
+        }
+    }
+
+    fn arb_record() -> impl proptest::strategy::Strategy<Value = RequestRecord> {
+        use proptest::prelude::*;
+        let outcome = prop_oneof![
+            Just(Outcome::Ok),
+            Just(Outcome::Ok),
+            Just(Outcome::Truncated),
+            Just(Outcome::HttpError),
+            Just(Outcome::Timeout)
+        ];
+        (
+            (
+                any::<bool>(),
+                outcome,
+                0u64..5_000_000,
+                proptest::option::of(0u64..900_000),
+                0u64..9_000_000,
+            ),
+            (
+                proptest::option::of((1u64..500, 0u64..300)),
+                proptest::collection::vec(0u64..60_000, 0..8),
+            ),
+            proptest::option::of((0u64..50, any::<bool>(), proptest::option::of(0u64..900_000))),
+        )
+            .prop_map(|((warmup, outcome, sent, ttft, e2e), (usage, itl), reasoning)| RequestRecord {
+                warmup: warmup && sent % 7 == 0,
+                reasoning: reasoning.map(|(tokens, counted, answer)| Reasoning {
+                    answer_ttft: answer.map(Duration::from_micros),
+                    tokens: Tokens(tokens),
+                    tokens_source: if counted { TokenSource::Counted } else { TokenSource::Usage },
+                    text: String::new(),
+                }),
+                sent: Duration::from_micros(sent),
+                ttft: ttft.map(Duration::from_micros),
+                e2e: Duration::from_micros(e2e),
+                itl: itl.into_iter().map(Duration::from_micros).collect(),
+                ..rec(0, outcome, 0, 0, usage)
+            })
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn the_streaming_summary_equals_the_in_memory_one(records in proptest::collection::vec(arb_record(), 0..60)) {
+            let (a, b) = (summarize(&records), in_memory(&records));
+            for (x, y) in [(a.ttft_ms, b.ttft_ms), (a.answer_ttft_ms, b.answer_ttft_ms), (a.tpot_ms, b.tpot_ms), (a.itl_ms, b.itl_ms), (a.e2e_ms, b.e2e_ms)] {
+                same_distribution(x, y).map_err(proptest::test_runner::TestCaseError::fail)?;
+            }
+            let strip = |s: RunSummary| RunSummary { ttft_ms: None, answer_ttft_ms: None, tpot_ms: None, itl_ms: None, e2e_ms: None, ..s };
+            proptest::prop_assert_eq!(strip(a), strip(b));
+        }
+    }
+
+    #[test]
+    fn gaps_kept_as_counts_give_exact_percentiles() {
+        // 1, 2, 2, 3, 10 ms: p50 2, p90 = 3 + 0.6 x 7 = 7.2 by the interpolation rule.
+        let mut r = rec(0, Outcome::Ok, 0, 1000, Some((10, 6)));
+        r.itl = [1, 2, 2, 3, 10].into_iter().map(Duration::from_millis).collect();
+        let d = summarize(&[r]).itl_ms.expect("itl");
+        assert_eq!((d.count, d.min, d.p50, d.max), (5, 1.0, 2.0, 10.0));
+        assert!((d.p90 - 7.2).abs() < 1e-9 && (d.mean - 3.6).abs() < 1e-9, "{d:?}");
     }
 }

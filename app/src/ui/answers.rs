@@ -1,13 +1,18 @@
 use super::widgets::{ErrorBox, IfAllowed};
 use crate::api::quality::{run_answers, run_quality_summary};
 use crate::domain::accounts::Permission;
-use crate::domain::format;
 use leptos::prelude::*;
 
 /// The automatic checks of a run's answers, with the extracted fields as filterable columns.
 #[component]
-pub fn RunAnswers(run_id: i64) -> impl IntoView {
-    let summary = Resource::new(move || run_id, run_quality_summary);
+pub fn RunAnswers(
+    run_id: i64,
+    /// Bumped when the run ends: its answers are checked as it closes.
+    #[prop(optional)]
+    ended: Option<RwSignal<u32>>,
+) -> impl IntoView {
+    let ended = move || ended.map(|e| e.get()).unwrap_or(0);
+    let summary = Resource::new(move || (run_id, ended()), |(id, _)| run_quality_summary(id));
     view! {
         <section aria-labelledby="checks-title">
             <h2 id="checks-title">"Quality checks"</h2>
@@ -15,8 +20,8 @@ pub fn RunAnswers(run_id: i64) -> impl IntoView {
                 {move || Suspend::new(async move {
                     match summary.await {
                         Ok(Some(q)) => {
-                            let n = q.answered.max(1) as f64;
-                            let pct = |x: u64| format!("{} ({x}/{})", format::percent(x as f64 / n), q.answered);
+                            // Under ~30 answers a share carries its interval; a mean grade always does.
+                            let pct = |x: u64| crate::domain::stats::describe_share(x, q.answered);
                             view! {
                                 <table class="figures">
                                     <tbody>
@@ -24,19 +29,19 @@ pub fn RunAnswers(run_id: i64) -> impl IntoView {
                                         <tr><th scope="row">"Valid against the dataset's schema"</th><td class="num">{q.schema_valid.map(pct).unwrap_or("the dataset has no schema".into())}</td><td class="definition">"JSON Schema validation of the extracted JSON"</td></tr>
                                         <tr><th scope="row">"Hands the task back"</th><td class="num">{pct(q.handback)}</td><td class="definition">"no JSON, and the answer asks the user to do the evaluation"</td></tr>
                                         <tr><th scope="row">"Truncated"</th><td class="num">{pct(q.truncated)}</td><td class="definition">"finish_reason = length"</td></tr>
-                                        <tr><th scope="row">"Mean grade"</th><td class="num">{q.mean_grade.map(|m| format!("{m:.2} ± {:.2} (n={})", q.grade_ci.unwrap_or(0.0), q.grades)).unwrap_or("not graded".into())}</td><td class="definition">"reviewers' overall grade, 1-5, 95% CI"</td></tr>
+                                        <tr><th scope="row">"Mean grade"</th><td class="num">{q.mean_grade.map(|m| crate::domain::stats::describe_mean(m, crate::domain::stats::mean_interval_from(m, q.grade_ci, q.grades).as_ref(), q.grades)).unwrap_or("not graded".into())}</td><td class="definition">"reviewers' overall grade, 1-5, 95% CI"</td></tr>
                                     </tbody>
                                 </table>
                             }.into_any()
                         }
-                        Ok(None) => view! { <p class="empty">"No stored answers to check."</p> }.into_any(),
+                        Ok(None) => view! { <p class="empty">"No checked answers: a run's answers are checked when it ends (a run without answers has none)."</p> }.into_any(),
                         Err(e) => view! { <ErrorBox error=e/> }.into_any(),
                     }
                 })}
             </Suspense>
             // Each answer beside its run: not for reviewers, who grade blind.
             <IfAllowed what=Permission::ReadAnswers>
-                <AnswerList run_id/>
+                <AnswerList run_id ended=Signal::derive(ended)/>
             </IfAllowed>
         </section>
     }
@@ -44,15 +49,19 @@ pub fn RunAnswers(run_id: i64) -> impl IntoView {
 
 /// The run's checked answers, filterable by recommendation and problem.
 #[component]
-fn AnswerList(run_id: i64) -> impl IntoView {
+fn AnswerList(run_id: i64, ended: Signal<u32>) -> impl IntoView {
     let rec = RwSignal::new(String::new());
     let problem = RwSignal::new(String::new());
-    let rows = Resource::new(move || (run_id, rec.get(), problem.get()), |(id, r, p)| run_answers(id, r, p));
+    let page = RwSignal::new(0u32);
+    let rows = Resource::new(
+        move || (run_id, rec.get(), problem.get(), page.get(), ended.get()),
+        |(id, r, p, n, _)| run_answers(id, r, p, n),
+    );
     view! {
         <div class="row">
             <div class="field">
                 <label for="f-rec">"Recommendation"</label>
-                <select id="f-rec" on:change=move |ev| rec.set(event_target_value(&ev))>
+                <select id="f-rec" on:change=move |ev| { page.set(0); rec.set(event_target_value(&ev)) }>
                     <option value="">"any"</option>
                     {crate::domain::candidates::RECOMMENDATIONS.iter().map(|r| view! { <option value=*r>{*r}</option> }).collect_view()}
                     <option value="(none)">"(none)"</option>
@@ -60,7 +69,7 @@ fn AnswerList(run_id: i64) -> impl IntoView {
             </div>
             <div class="field">
                 <label for="f-problem">"Problem"</label>
-                <select id="f-problem" on:change=move |ev| problem.set(event_target_value(&ev))>
+                <select id="f-problem" on:change=move |ev| { page.set(0); problem.set(event_target_value(&ev)) }>
                     <option value="">"any"</option>
                     <option value="no_json">"no JSON"</option>
                     <option value="invalid">"invalid against the schema"</option>
@@ -72,8 +81,19 @@ fn AnswerList(run_id: i64) -> impl IntoView {
         <Transition fallback=|| ()>
             {move || Suspend::new(async move {
                 match rows.await {
-                    Ok(list) => view! {
-                        <p class="note">{format!("Showing {} answer(s){}.", list.len(), if list.len() >= crate::api::quality::ANSWERS_SHOWN { " (the first ones; filter to narrow)" } else { "" })}</p>
+                    Ok(p) => {
+                        let per = crate::api::quality::ANSWERS_SHOWN as u64;
+                        let first = u64::from(p.page) * per;
+                        let shown = p.rows.len() as u64;
+                        let more = first + shown < p.total;
+                        let list = p.rows;
+                        view! {
+                        <p class="note">{if shown == 0 { "No answers match.".to_string() } else { format!("Answers {}–{} of {}.", first + 1, first + shown, p.total) }}</p>
+                        <p class="pager">
+                            <button disabled=p.page == 0 on:click=move |_| page.update(|n| *n = n.saturating_sub(1))>"← Previous"</button>
+                            " "
+                            <button disabled=!more on:click=move |_| page.update(|n| *n += 1)>"Next →"</button>
+                        </p>
                         <table class="answers">
                             <thead><tr><th>"Item"</th><th>"JSON"</th><th>"Schema"</th><th>"Recommendation"</th><th>"Education"</th><th>"Companies"</th><th>"Trajectory"</th><th>"Engineer"</th><th>"Problems"</th></tr></thead>
                             <tbody>
@@ -98,7 +118,8 @@ fn AnswerList(run_id: i64) -> impl IntoView {
                                 }).collect_view()}
                             </tbody>
                         </table>
-                    }.into_any(),
+                    }.into_any()
+                    }
                     Err(e) => view! { <ErrorBox error=e/> }.into_any(),
                 }
             })}

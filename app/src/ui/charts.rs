@@ -9,8 +9,8 @@ use leptos::prelude::*;
 #[component]
 pub fn RunCharts(series: RunSeries) -> impl IntoView {
     let tl = timeline(&series, 860, 420);
-    let ttft = histogram("TTFT distribution", &series.ttft_ms, 420, 260);
-    let e2e = histogram("E2E latency distribution", &series.e2e_ms, 420, 260);
+    let ttft = histogram("TTFT distribution", series.charts.ttft.as_ref(), 420, 260);
+    let e2e = histogram("E2E latency distribution", series.charts.e2e.as_ref(), 420, 260);
     view! {
         <section class="chart" aria-labelledby="charts-title">
             <h2 id="charts-title">"Charts"</h2>
@@ -33,14 +33,14 @@ pub fn CdfCharts(series: Vec<RunSeries>) -> impl IntoView {
         .iter()
         .map(|s| Samples {
             label: &s.label,
-            values: &s.ttft_ms,
+            chart: s.charts.ttft.as_ref(),
         })
         .collect();
     let e2e: Vec<Samples> = series
         .iter()
         .map(|s| Samples {
             label: &s.label,
-            values: &s.e2e_ms,
+            chart: s.charts.e2e.as_ref(),
         })
         .collect();
     let ttft = cdf("TTFT, cumulative", &ttft, 860, 320);

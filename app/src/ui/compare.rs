@@ -6,6 +6,7 @@ use crate::domain::accounts::Permission;
 use crate::domain::definitions as def;
 use crate::domain::format;
 use crate::domain::quality::extract_json;
+use crate::domain::report::load::{compare, RunLoad};
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
 
@@ -31,6 +32,11 @@ pub fn ComparePage() -> impl IntoView {
                     Ok(rows) if rows.is_empty() => view! { <p class="empty">"Pick runs to compare on the Runs page."</p> }.into_any(),
                     Ok(rows) => {
                         let series = rows.iter().map(|(_, s)| s.clone()).collect::<Vec<_>>();
+                        // Like for like: each run's load, and whether they differ in it.
+                        let loads: Vec<(String, RunLoad)> = rows.iter().map(|(r, _)| (format!("#{}", r.id), RunLoad::of(r.spec.as_ref(), r.provenance.as_deref()))).collect();
+                        let verdict = compare(&loads.iter().map(|(l, x)| (l.clone(), x)).collect::<Vec<_>>());
+                        let like = verdict.like_for_like();
+                        let load_rows = rows.iter().zip(&loads).map(|((r, _), (_, l))| (format!("#{} {}", r.id, r.name), l.clone())).collect::<Vec<_>>();
                         view! {
                             <table class="compare">
                                 <thead>
@@ -61,6 +67,23 @@ pub fn ComparePage() -> impl IntoView {
                                     }).collect_view()}
                                 </tbody>
                             </table>
+                            <section class="loads" aria-labelledby="load-title">
+                                <h2 id="load-title">"Load of each run"</h2>
+                                <p class=if like { "note like" } else { "note unlike" } role="note">{verdict.sentence()}</p>
+                                <table class="loads">
+                                    <thead><tr><th>"Run"</th><th>"Requests released"</th><th>"Max tokens"</th><th>"Engine settings"</th></tr></thead>
+                                    <tbody>
+                                        {load_rows.into_iter().map(|(label, l)| view! {
+                                            <tr>
+                                                <td>{label}</td>
+                                                <td>{l.shape.clone().unwrap_or("not recorded".into())}</td>
+                                                <td>{l.max_tokens.clone().unwrap_or("not recorded".into())}</td>
+                                                <td>{l.engine_text()}</td>
+                                            </tr>
+                                        }).collect_view()}
+                                    </tbody>
+                                </table>
+                            </section>
                             <CdfCharts series/>
                         }.into_any()
                     }

@@ -4,12 +4,12 @@
 use super::widgets::{can, ErrorBox, FieldMessage, FormMessage, IfAllowed, OriginBadge};
 use crate::api::cost::{cost_data, hybrid_data, AddSheet, CostRun, CostTables, DeletePrice, PriceForm, SavePrice};
 use crate::api::AppError;
-use crate::charts::{cost_bars, hybrid_curve, monthly_lines, speed_quality_cost, ScatterPoint};
+use crate::charts::{cost_bars, hybrid_curve, monthly_lines, speed_quality_cost, WIDTH};
 use crate::domain::accounts::Permission;
 use crate::domain::cost::{cost, PriceKind, PriceSheet, RunCost, Usage};
 use crate::domain::format;
-use crate::domain::hybrid::{hybrid_at, hybrid_curve as curve, HybridInput};
-use crate::domain::pareto::{frontier, Candidate};
+use crate::domain::hybrid::{default_pair, hybrid_at, hybrid_curve as curve, HybridInput};
+use crate::domain::pareto::{pareto_view, ParetoRun};
 use leptos::prelude::*;
 
 fn priced(run: &CostRun, sheet: &PriceSheet, volume: f64) -> Option<(String, RunCost)> {
@@ -72,7 +72,16 @@ fn CostViews(
                             <td class="num">{r.summary.mean_total_tokens().map(format::int).unwrap_or("unknown".into())}</td>
                             <td class="num">{p.as_ref().map(|p| format!("${:.6}", p.1.per_request.0)).unwrap_or_default()}</td>
                             <td class="num">{p.as_ref().map(|p| format::usd(p.1.per_100k.0)).unwrap_or_default()}</td>
-                            <td class="num">{p.as_ref().map(|p| format::usd(p.1.per_month.0)).unwrap_or_default()}</td>
+                            <td class="num">{p.as_ref().map(|p| match &p.1.gpu_month {
+                                Some(g) => view! {
+                                    <span class="both-ways">
+                                        <span>{format!("{} GPU around the clock", format::usd(g.around_the_clock.0))}</span>
+                                        <span>{format!("{} for the {} GPU-hours the job needs", format::usd(g.job_cost.0), format::dec(g.job_hours, if g.job_hours < 10.0 { 2 } else { 0 }))}</span>
+                                    </span>
+                                }.into_any(),
+                                None => view! { <span>{format::usd(p.1.per_month.0)}</span> }.into_any(),
+                            })}</td>
+                            <td class="load">{r.load.describe()}</td>
                         </tr>
                     }
                 })
@@ -89,11 +98,12 @@ fn CostViews(
                         <th class="num">"Per request"</th>
                         <th class="num">"Per 100K"</th>
                         <th class="num">{format!("Per month ({})", format::int(v))}</th>
+                        <th>"Measured at (load)"</th>
                     </tr>
                 </thead>
                 <tbody>{rows}</tbody>
             </table>
-            <p class="definition">"Per request = prompt tokens x input price + completion tokens x output price (per 1M); hourly rows: $ per hour / requests per hour measured."</p>
+            <p class="definition">"Per request = prompt tokens x input price + completion tokens x output price (per 1M); hourly rows: $ per hour / requests per hour measured. A GPU paid by the hour is shown both ways a month: kept around the clock (fixed, whatever the volume) and only the GPU-hours the job at this volume needs (at the rate measured at the run's load)."</p>
         }
         .into_any()
     };
@@ -108,51 +118,41 @@ fn CostViews(
             .iter()
             .map(|r| all_sheets.iter().map(|s| priced(r, s, v).map(|p| p.1.per_100k.0)).collect())
             .collect();
-        let bars = cost_bars(&models, &names, &matrix, 860, 340);
+        let bars = cost_bars(&models, &names, &matrix, WIDTH, 440);
         let (mut lm, mut lc, mut pts_in) = (Vec::new(), Vec::new(), Vec::new());
         if let Some(s) = &current {
             for r in &full {
                 if let Some((_, c)) = r.priced(s, &all_sheets, v) {
                     lm.push(format!("#{} {}", r.id, r.model));
                     lc.push(c.per_request.0);
-                    if let Some(q) = r.quality.as_ref().and_then(|q| q.score()).filter(|_| r.summary.timing_known) {
-                        pts_in.push((r, q, c.per_request.0));
+                    if let Some(q) = r.quality.clone().filter(|_| r.summary.timing_known) {
+                        pts_in.push(ParetoRun {
+                            label: format!("#{} {}", r.id, r.model),
+                            output_tps: r.summary.output_tokens_per_s,
+                            quality: q,
+                            cost_per_request: c.per_request.0,
+                            load: r.load.clone(),
+                        });
                     }
                 }
             }
         }
-        let lines = monthly_lines(&lm, &lc, v, 860, 300);
-        let cands: Vec<Candidate> = pts_in
-            .iter()
-            .map(|(r, q, c)| Candidate {
-                speed: r.summary.output_tokens_per_s,
-                quality: *q,
-                cost: *c,
-            })
-            .collect();
-        let front = frontier(&cands);
-        let points: Vec<ScatterPoint> = pts_in
-            .iter()
-            .enumerate()
-            .map(|(i, (r, q, c))| ScatterPoint {
-                label: format!("#{} {}", r.id, r.model),
-                speed: r.summary.output_tokens_per_s,
-                quality: *q,
-                quality_ci: r.quality.as_ref().and_then(|q| q.grade_ci).map(|c| c / 4.0),
-                cost_per_100k: c * 1e5,
-                on_frontier: front.contains(&i),
-            })
-            .collect();
-        let named: Vec<String> = points.iter().filter(|p| p.on_frontier).map(|p| p.label.clone()).collect();
-        let scatter = speed_quality_cost(&points, 860, 420);
+        let lines = monthly_lines(&lm, &lc, v, WIDTH, 420);
+        let pareto = pareto_view(&pts_in);
+        let scatter = speed_quality_cost(&pareto, WIDTH, 580);
+        let caption = pareto.caption();
+        let load_rows: Vec<(String, String)> = pareto.points.iter().map(|p| (p.label.clone(), p.load.clone())).collect();
         view! {
             <div class="svg" inner_html=bars></div>
             <div class="svg" inner_html=lines></div>
             <div class="svg" inner_html=scatter></div>
-            <p class="definition">
-                "Quality: the mean reviewer grade where runs are graded, else the share of answers valid against the dataset's schema (or with JSON). "
-                {(!named.is_empty()).then(|| format!("On the Pareto frontier: {}.", named.join(", ")))}
-            </p>
+            <p class="definition">{caption}</p>
+            {(!load_rows.is_empty()).then(|| view! {
+                <table class="loads" aria-label="Load of each run on the chart">
+                    <thead><tr><th>"Run"</th><th>"Measured at (concurrency or rate · max tokens · engine settings)"</th></tr></thead>
+                    <tbody>{load_rows.into_iter().map(|(l, d)| view! { <tr><td>{l}</td><td>{d}</td></tr> }).collect_view()}</tbody>
+                </table>
+            })}
         }
     };
     let hybrid_runs = data.runs.clone();
@@ -214,7 +214,8 @@ fn Hybrid(runs: Vec<CostRun>, sheet: Signal<Option<PriceSheet>>, volume: Signal<
         }
         .into_any();
     }
-    // Start from the cheapest run screening and the best-quality other run judging.
+    // Start from the cheapest run screening and the best-quality run of another model judging
+    // (never one model screening and judging itself).
     let cost_now = |r: &CostRun| {
         sheet
             .get_untracked()
@@ -222,20 +223,11 @@ fn Hybrid(runs: Vec<CostRun>, sheet: Signal<Option<PriceSheet>>, volume: Signal<
             .map(|p| p.1.per_request.0)
             .unwrap_or(f64::INFINITY)
     };
-    let cheapest = with_answers
+    let candidates: Vec<(i64, String, f64, Option<f64>)> = with_answers
         .iter()
-        .min_by(|a, b| cost_now(a).total_cmp(&cost_now(b)))
-        .map(|r| r.id)
-        .unwrap_or(with_answers[0].id);
-    let best = with_answers
-        .iter()
-        .filter(|r| r.id != cheapest)
-        .max_by(|a, b| {
-            let q = |r: &CostRun| r.quality.as_ref().and_then(|q| q.score()).unwrap_or(0.0);
-            q(a).total_cmp(&q(b))
-        })
-        .map(|r| r.id)
-        .unwrap_or(with_answers[1].id);
+        .map(|r| (r.id, r.model.clone(), cost_now(r), r.quality.as_ref().and_then(|q| q.score())))
+        .collect();
+    let (cheapest, best) = default_pair(&candidates).unwrap_or((with_answers[0].id, with_answers[1].id));
     let runs = StoredValue::new(with_answers.clone());
     let screen = RwSignal::new(cheapest);
     let judge = RwSignal::new(best);
@@ -291,17 +283,24 @@ fn Hybrid(runs: Vec<CostRun>, sheet: Signal<Option<PriceSheet>>, volume: Signal<
                                         positives: h.positives.clone(),
                                     });
                                     let p = hybrid_at(&input, share.get() / 100.0);
-                                    let svg = hybrid_curve(&curve(&input, 20), share.get() / 100.0, 860, 300);
+                                    let svg = hybrid_curve(&curve(&input, 20), share.get() / 100.0, WIDTH, 420);
+                                    let model_of = |id: i64| runs.with_value(|rs| rs.iter().find(|r| r.id == id).map(|r| r.model.clone()).unwrap_or_default());
+                                    let (screen_model, judge_model) = (model_of(screen.get()), model_of(judge.get()));
+                                    let same_model = screen_model.eq_ignore_ascii_case(&judge_model);
+                                    let words = p.savings_words(&judge_model);
+                                    let loss = p.screening_costs_more();
                                     let (common, positives_are) = items.with_value(|h| (h.common_items, h.positives_are.clone()));
                                     view! {
                                         <table class="figures hybrid" aria-label="Hybrid result">
                                             <tbody>
-                                                <tr><th scope="row">"Screen + judge"</th><td class="num">{format::usd(p.screen_then_judge)}</td><td class="definition">{format!("{} x (screen + {:.0}% x judge)", format::int(volume.get()), p.p * 100.0)}</td></tr>
-                                                <tr><th scope="row">"Judge only"</th><td class="num">{format::usd(p.judge_only)}</td><td class="definition">"every item judged"</td></tr>
-                                                <tr><th scope="row">"Savings"</th><td class="num">{format::percent(p.savings)}</td><td class="definition">"1 - strategy cost / judge-only (judge-only when screening does not pay)"</td></tr>
+                                                <tr><th scope="row">"Strategy cost"</th><td class="num">{format::usd(p.cost)}</td><td class="definition">{format!("{} x (screen + {:.0}% x judge)", format::int(volume.get()), p.p * 100.0)}</td></tr>
+                                                <tr><th scope="row">"Judge only"</th><td class="num">{format::usd(p.judge_only)}</td><td class="definition">{format!("every item judged with {judge_model}")}</td></tr>
+                                                <tr class=if loss { "loss" } else { "" }><th scope="row">{if loss { "Extra cost" } else { "Savings" }}</th><td class="num">{if loss { format!("{:.1}% more", -p.savings * 100.0) } else { format!("{:.1}%", p.savings * 100.0) }}</td><td class="definition">{format!("The strategy {words}.")}</td></tr>
                                                 <tr><th scope="row">"Recall"</th><td class="num">{p.recall.map(format::percent).unwrap_or("unknown".into())}</td><td class="definition">{format!("of {} items {} (among {} items both runs answered), the share the screen passes on", p.positives, positives_are, common)}</td></tr>
                                             </tbody>
                                         </table>
+                                        {same_model.then(|| view! { <p class="form-error" role="note">{format!("Screen and judge are both {screen_model}: one model screening and judging itself is no strategy. Pick a cheaper model to screen or a better one to judge.")}</p> })}
+                                        {loss.then(|| view! { <p class="note">"At this share, screening first costs more than judging everything: judge-only is the cheaper plan."</p> })}
                                         <div class="svg" inner_html=svg></div>
                                     }
                                     .into_any()

@@ -1,14 +1,29 @@
-use super::widgets::{ErrorBox, IfAllowed, QueryFieldError};
+use super::runs::manage::{Buttons, Manage, Panel, Target};
+use super::widgets::{can, ErrorBox, IfAllowed, QueryFieldError};
 use crate::api::datasets::list_datasets;
 use crate::domain::accounts::Permission;
 use leptos::prelude::*;
+use leptos_router::components::Form;
 use leptos_router::hooks::use_query_map;
+use std::sync::Arc;
 
 #[component]
 pub fn DatasetsPage() -> impl IntoView {
-    let datasets = Resource::new(|| (), |_| list_datasets());
+    let manage = Manage::new();
+    // Moves after each upload the page sends itself (the form posts in the background).
+    let sent = RwSignal::new(0usize);
+    let datasets = Resource::new(move || (manage.version.get(), sent.get()), |_| list_datasets());
     let query = use_query_map();
     let uploaded = move || query.read().get("uploaded");
+    let may_change = can(Permission::Run);
+    let uploading = RwSignal::new(false);
+    // The upload could not be sent at all (the network, the server gone).
+    let unsent: RwSignal<Option<Box<dyn std::error::Error + Send + Sync>>> = RwSignal::new(None);
+    Effect::new(move |_| {
+        if unsent.read().is_some() {
+            uploading.set(false);
+        }
+    });
     view! {
         <h1>"Datasets"</h1>
         <p class="lead">
@@ -16,16 +31,21 @@ pub fn DatasetsPage() -> impl IntoView {
             <code>"{\"custom_id\", \"method\": \"POST\", \"url\": \"/v1/chat/completions\", \"body\": {...}}"</code> "."
         </p>
         {move || uploaded().map(|id| view! { <p class="ok" role="status">{format!("Dataset {id} stored.")}</p> })}
-        <Suspense fallback=|| view! { <p>"Loading…"</p> }>
+        <Panel manage/>
+        <Transition fallback=|| view! { <p>"Loading…"</p> }>
             {move || Suspend::new(async move {
                 match datasets.await {
                     Ok(ds) => view! {
                         <table class="datasets">
                             <thead>
-                                <tr><th>"#"</th><th>"Name"</th><th class="num">"Requests"</th><th>"Answer schema"</th><th>"Source"</th><th>"Added"</th></tr>
+                                <tr><th>"#"</th><th>"Name"</th><th class="num">"Requests"</th><th>"Answer schema"</th><th>"Source"</th><th>"Added"</th>
+                                    <Show when=move || may_change.get()><th><span class="sr-only">"Change"</span></th></Show></tr>
                             </thead>
                             <tbody>
-                                {ds.into_iter().map(|d| view! {
+                                {ds.into_iter().map(|d| {
+                                    let label = format!("dataset '{}'", d.name);
+                                    let name = d.name.clone();
+                                    view! {
                                     <tr>
                                         <td>{d.id}</td>
                                         <td>{d.name.clone()} <br/> <small>{d.description.clone()}</small></td>
@@ -33,18 +53,29 @@ pub fn DatasetsPage() -> impl IntoView {
                                         <td>{if d.has_schema { "yes" } else { "—" }}</td>
                                         <td>{d.source.clone()}</td>
                                         <td>{d.created_at.clone()}</td>
+                                        <Show when=move || may_change.get()>
+                                            <td class="actions"><Buttons manage target=Target::Dataset(d.id) label=label.clone() name=name.clone()/></td>
+                                        </Show>
                                     </tr>
-                                }).collect_view()}
+                                }}).collect_view()}
                             </tbody>
                         </table>
                     }.into_any(),
                     Err(e) => view! { <ErrorBox error=e/> }.into_any(),
                 }
             })}
-        </Suspense>
+        </Transition>
         <IfAllowed what=Permission::Run otherwise="Runners and admins upload datasets">
         <h2>"Upload a dataset"</h2>
-        <form class="upload" method="post" action="/datasets/upload" enctype="multipart/form-data" aria-label="Upload a dataset">
+        // Sent in the background once the page is interactive: a refused upload comes back to
+        // this same page, so the name and the chosen file stay as they were, beside the error.
+        // Without JavaScript it is a plain form post.
+        <Form method="post" action="/datasets/upload" enctype="multipart/form-data".to_string() version=sent noscroll=true replace=true
+            error=unsent
+            on_form_data=Arc::new(move |_: &leptos::web_sys::FormData| uploading.set(true))
+            on_response=Arc::new(move |_: &leptos::web_sys::Response| uploading.set(false))
+            attr:class="upload" attr:aria-label="Upload a dataset">
+            {move || unsent.read().as_ref().map(|e| view! { <p class="form-error" role="alert">{format!("The upload did not reach the server ({e}); try again.")}</p> })}
             <QueryFieldError field="form"/>
             <div class="field">
                 <label for="ds-name">"Name"</label>
@@ -70,8 +101,9 @@ pub fn DatasetsPage() -> impl IntoView {
                 <input id="ds-file" name="file" type="file" accept=".jsonl,.json,.txt"/>
                 <QueryFieldError field="file"/>
             </div>
-            <button type="submit" class="primary">"Upload"</button>
-        </form>
+            <button type="submit" class="primary" disabled=move || uploading.get()>"Upload"</button>
+            {move || uploading.get().then(|| view! { <span class="note" role="status">" Uploading and checking every line…"</span> })}
+        </Form>
         </IfAllowed>
     }
 }

@@ -1,6 +1,7 @@
 mod access;
 
-use super::widgets::{ErrorBox, FieldMessage, FormMessage, IfAllowed};
+use super::runs::manage::{Buttons, Manage, Panel, Target};
+use super::widgets::{can, ErrorBox, FieldMessage, FormMessage, IfAllowed};
 use crate::api::endpoints::command::{display, EXAMPLE};
 use crate::api::endpoints::{list_endpoints, AddEndpoint, SetEndpointAccess};
 use crate::api::planning::SetLaunchTemplate;
@@ -14,8 +15,16 @@ pub fn EndpointsPage() -> impl IntoView {
     let add = ServerAction::<AddEndpoint>::new();
     let set = ServerAction::<SetLaunchTemplate>::new();
     let change = ServerAction::<SetEndpointAccess>::new();
+    let manage = Manage::new();
     let endpoints = Resource::new(
-        move || (add.version().get(), set.version().get(), change.version().get()),
+        move || {
+            (
+                add.version().get(),
+                set.version().get(),
+                change.version().get(),
+                manage.version.get(),
+            )
+        },
         |_| list_endpoints(),
     );
     let sheets = access::price_sheets();
@@ -31,13 +40,14 @@ pub fn EndpointsPage() -> impl IntoView {
             <code>"/health"</code> ", " <code>"/v1/models"</code> ") when added and before every run. "
             "API keys and header values are write-only: stored and sent, never shown again."
         </p>
+        <Panel manage/>
         <Transition fallback=|| view! { <p>"Loading…"</p> }>
             {move || Suspend::new(async move {
                 match endpoints.await {
                     Ok(eps) => {
                         let (for_access, for_launch) = (eps.clone(), eps.clone());
                         view! {
-                            <EndpointTable eps/>
+                            <EndpointTable eps manage/>
                             <IfAllowed what=Permission::Run>
                                 <access::ChangeAccess eps=for_access.clone() change sheets/>
                             </IfAllowed>
@@ -76,14 +86,19 @@ pub fn EndpointsPage() -> impl IntoView {
 }
 
 #[component]
-fn EndpointTable(eps: Vec<EndpointView>) -> impl IntoView {
+fn EndpointTable(eps: Vec<EndpointView>, manage: Manage) -> impl IntoView {
+    let may_change = can(Permission::Run);
     view! {
         <table class="endpoints">
             <thead>
-                <tr><th>"Name"</th><th>"URL"</th><th>"Access"</th><th>"Models (max_model_len)"</th><th>"Checked"</th><th>"Managed launch"</th></tr>
+                <tr><th>"Name"</th><th>"URL"</th><th>"Access"</th><th>"Models (max_model_len)"</th><th>"Checked"</th><th>"Managed launch"</th>
+                    <Show when=move || may_change.get()><th><span class="sr-only">"Change"</span></th></Show></tr>
             </thead>
             <tbody>
-                {eps.into_iter().map(|e| view! {
+                {eps.into_iter().map(|e| {
+                    let label = format!("endpoint '{}'", e.name);
+                    let (name, id, builtin) = (e.name.clone(), e.id, e.builtin);
+                    view! {
                     <tr>
                         <td>{e.name.clone()} " " {e.simulated.then(|| view! { <span class="badge badge-simulated">"simulated"</span> })}</td>
                         <td><code>{e.base_url.clone()}</code></td>
@@ -91,8 +106,17 @@ fn EndpointTable(eps: Vec<EndpointView>) -> impl IntoView {
                         <td>{e.models.iter().map(|m| format!("{} ({})", m.id, m.max_model_len.map(|l| l.to_string()).unwrap_or("?".into()))).collect::<Vec<_>>().join(", ")}</td>
                         <td>{e.checked_at.clone().unwrap_or_default()}</td>
                         <td>{managed_cell(&e)}</td>
+                        <Show when=move || may_change.get()>
+                            <td class="actions">
+                                {if builtin {
+                                    view! { <span class="note">"built in"</span> }.into_any()
+                                } else {
+                                    view! { <Buttons manage target=Target::Endpoint(id) label=label.clone() name=name.clone()/> }.into_any()
+                                }}
+                            </td>
+                        </Show>
                     </tr>
-                }).collect_view()}
+                }}).collect_view()}
             </tbody>
         </table>
     }

@@ -2,6 +2,7 @@
 //! default: the model is revealed only when the queue's maker closes the queue, and a grade is
 //! final once the reviewer moves on.
 
+use super::runs::manage::{Buttons, Manage, Panel, Target};
 use super::widgets::{can, use_me, ErrorBox, FieldMessage, FormMessage, IfAllowed, Me, OriginBadge};
 use crate::api::cost::cost_data;
 use crate::api::grading::{grading_item, list_queues, save_grade, save_vote, CloseQueue, CreateQueue, GradeInput, ItemView, Saved};
@@ -20,13 +21,18 @@ use reveal::{vote_label, Reveal};
 pub fn GradingPage() -> impl IntoView {
     let create = ServerAction::<CreateQueue>::new();
     let close = ServerAction::<CloseQueue>::new();
-    let queues = Resource::new(move || (create.version().get(), close.version().get()), |_| list_queues());
+    let manage = Manage::new();
+    let queues = Resource::new(
+        move || (create.version().get(), close.version().get(), manage.version.get()),
+        |_| list_queues(),
+    );
     let runs = Resource::new(|| (), |_| cost_data());
     let error: Signal<Option<AppError>> = Signal::derive(move || create.value().get().and_then(Result::err));
     // The queue whose Close button was pressed, waiting for the confirmation.
     let confirming = RwSignal::new(None::<QueueView>);
     let me = use_me();
     let can_grade = can(Permission::Grade);
+    let can_run = can(Permission::Run);
     view! {
         <h1>"Grading"</h1>
         <p class="lead">"Queues of sampled answers to grade on the dataset's rubric, or to compare blind in pairs. In a blind queue the model behind an answer stays hidden, and a grade is final once you move on to the next; when its maker closes the queue, each reviewer sees which model wrote what they judged."</p>
@@ -42,6 +48,7 @@ pub fn GradingPage() -> impl IntoView {
                 </div>
             }
         })}
+        <Panel manage/>
         <Transition fallback=|| view! { <p>"Loading…"</p> }>
             {move || Suspend::new(async move {
                 let admin = match me {
@@ -56,7 +63,10 @@ pub fn GradingPage() -> impl IntoView {
                             <tbody>
                                 {qs.into_iter().map(|q| {
                                     let may_close = !q.closed && (q.made_by_me || admin);
+                                    let made_by_me = q.made_by_me;
+                                    let may_change = move || admin || (made_by_me && can_run.get());
                                     let asked = q.clone();
+                                    let (label, name) = (format!("queue '{}'", q.name), q.name.clone());
                                     view! {
                                         <tr>
                                             <td>{q.name.clone()} {(!q.blind).then_some(" (not blind)")}</td>
@@ -72,6 +82,9 @@ pub fn GradingPage() -> impl IntoView {
                                                 {may_close.then(|| view! {
                                                     " " <button type="button" aria-label=format!("Close {}", q.name) on:click=move |_| confirming.set(Some(asked.clone()))>"Close…"</button>
                                                 })}
+                                                <Show when=may_change>
+                                                    " " <Buttons manage target=Target::Queue(q.id) label=label.clone() name=name.clone()/>
+                                                </Show>
                                             </td>
                                         </tr>
                                     }

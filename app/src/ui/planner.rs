@@ -7,7 +7,7 @@ use crate::api::planning::{list_models, AddModel, AddTest};
 use crate::api::AppError;
 use crate::domain::accounts::Permission;
 use crate::domain::models::{ModelEntry, Quant};
-use crate::domain::planner::{command, plan, recommend, KvDtype, PlanInput, GIB};
+use crate::domain::planner::{check_settings, command, plan, recommend, KvDtype, PlanInput, GIB};
 use leptos::prelude::*;
 
 #[component]
@@ -85,17 +85,26 @@ fn PlannerForm(models: Vec<ModelEntry>) -> impl IntoView {
                 </select>
             </div>
             <div class="field"><label for="p-gpu">"GPU"</label><input id="p-gpu" type="text" prop:value=move || gpu_name.get() on:input=move |ev| gpu_name.set(event_target_value(&ev))/></div>
-            <div class="field"><label for="p-mem">"GPU memory (GiB)"</label><input id="p-mem" type="number" step="any" value="16" on:input=move |ev| { if let Some(v) = num(event_target_value(&ev)) { gpu_gib.set(v) } }/></div>
+            <div class="field"><label for="p-mem">"GPU memory (GiB)"</label><input id="p-mem" type="number" step="any" value="16" aria-describedby="gpu_memory_gib-error" on:input=move |ev| { if let Some(v) = num(event_target_value(&ev)) { gpu_gib.set(v) } }/><SettingError input field="gpu_memory_gib"/></div>
         </div>
         <div class="row controls">
-            <div class="field"><label for="p-util">"gpu_memory_utilization"</label><input id="p-util" type="number" step="0.01" value="0.9" on:input=move |ev| { if let Some(v) = num(event_target_value(&ev)) { util.set(v) } }/></div>
-            <div class="field"><label for="p-len">"max_model_len"</label><input id="p-len" type="number" value="4096" on:input=move |ev| { if let Some(v) = num(event_target_value(&ev)) { max_len.set(v.max(1.0) as u64) } }/></div>
-            <div class="field"><label for="p-seqs">"max_num_seqs"</label><input id="p-seqs" type="number" value="256" on:input=move |ev| { if let Some(v) = num(event_target_value(&ev)) { seqs.set(v.max(1.0) as u32) } }/></div>
+            <div class="field"><label for="p-util">"gpu_memory_utilization"</label><input id="p-util" type="number" step="0.01" value="0.9" aria-describedby="gpu_memory_utilization-error" on:input=move |ev| { if let Some(v) = num(event_target_value(&ev)) { util.set(v) } }/><SettingError input field="gpu_memory_utilization"/></div>
+            // Whole numbers as typed: 0 or less is shown as refused, never quietly raised to 1.
+            <div class="field"><label for="p-len">"max_model_len"</label><input id="p-len" type="number" value="4096" aria-describedby="max_model_len-error" on:input=move |ev| { if let Some(v) = num(event_target_value(&ev)) { max_len.set(v.max(0.0) as u64) } }/><SettingError input field="max_model_len"/></div>
+            <div class="field"><label for="p-seqs">"max_num_seqs"</label><input id="p-seqs" type="number" value="256" aria-describedby="max_num_seqs-error" on:input=move |ev| { if let Some(v) = num(event_target_value(&ev)) { seqs.set(v.clamp(0.0, f64::from(u32::MAX)) as u32) } }/><SettingError input field="max_num_seqs"/></div>
             <div class="field checkbox"><input id="p-eager" type="checkbox" on:change=move |ev| eager.set(event_target_checked(&ev))/><label for="p-eager">"enforce_eager"</label></div>
             <div class="field checkbox"><input id="p-fp8" type="checkbox" on:change=move |ev| kv_fp8.set(event_target_checked(&ev))/><label for="p-fp8">"fp8 KV cache"</label></div>
         </div>
         {move || {
             let i = input();
+            if !check_settings(&i).is_empty() {
+                return view! {
+                    <section aria-labelledby="plan-title" class="plan">
+                        <h2 id="plan-title">"Check the settings"</h2>
+                        <p class="note">"Some settings are outside what vLLM accepts (see the fields above): nothing is planned from them."</p>
+                    </section>
+                }.into_any();
+            }
             let p = plan(&i);
             let gib = |x: f64| format!("{x:.2} GiB");
             let model = i.model.clone();
@@ -111,7 +120,13 @@ fn PlannerForm(models: Vec<ModelEntry>) -> impl IntoView {
                             <tr><th scope="row">"Activations (profiling peak)"</th><td class="num">{gib(p.activation_gib)}</td><td class="definition">"batched tokens x hidden x 2 B x 24, sampler logits, vision encoder for multimodal models"</td></tr>
                             <tr><th scope="row">"Non-torch memory"</th><td class="num">{gib(p.non_torch_gib)}</td><td class="definition">"CUDA context and library workspaces"</td></tr>
                             <tr><th scope="row">"CUDA graphs"</th><td class="num">{gib(p.cuda_graphs_gib)}</td><td class="definition">"0 with enforce_eager"</td></tr>
-                            <tr><th scope="row">"KV cache"</th><td class="num">{gib(p.kv_cache_gib)}</td><td class="definition">"what is left"</td></tr>
+                            <tr><th scope="row">"KV cache"</th>
+                                {if p.shortfall_gib > 0.0 {
+                                    view! { <td class="num error">"none"</td><td class="definition">{format!("nothing is left: {} short of what the parts above need", gib(p.shortfall_gib))}</td> }.into_any()
+                                } else {
+                                    view! { <td class="num">{gib(p.kv_cache_gib)}</td><td class="definition">"what is left"</td> }.into_any()
+                                }}
+                            </tr>
                             <tr><th scope="row">"KV bytes per token"</th><td class="num">{crate::domain::format::int(p.kv_bytes_per_token)}</td><td class="definition">{format!("2 x {} layers x {} KV heads x {} head dim x {} B", model.arch.layers, model.arch.kv_heads, model.arch.head_dim, i.kv_dtype.bytes())}</td></tr>
                             <tr><th scope="row">"KV tokens"</th><td class="num">{crate::domain::format::int(p.kv_tokens as f64)}</td><td class="definition">"vLLM's \"GPU KV cache size\""</td></tr>
                             <tr><th scope="row">"Max concurrency at max_model_len"</th><td class="num">{format!("{:.2}x", p.max_concurrency)}</td><td class="definition">{format!("one sequence of {} tokens needs {}{}", i.max_model_len, gib(p.kv_bytes_per_sequence / GIB), model.arch.sliding_window.map(|w| format!(" (sliding window {w} on {} of {} layers)", model.arch.layers - model.arch.full_attention_layers, model.arch.layers)).unwrap_or_default())}</td></tr>
@@ -124,11 +139,12 @@ fn PlannerForm(models: Vec<ModelEntry>) -> impl IntoView {
                             <pre class="command">{command(&r)}</pre>
                             <input type="hidden" id="plan-json" value=serde_json::to_string(&r).unwrap_or_default()/>
                         }.into_any(),
-                        None => view! { <p class="error">"Nothing fits this card: the weights are too big. Choose a quantised variant or a bigger GPU."</p> }.into_any(),
+                        None if p.weights_gib > i.gpu_memory_gib => view! { <p class="error">{format!("Nothing fits this card: the weights alone are {} over its memory. Choose a quantised variant or a bigger GPU.", gib(p.weights_gib - i.gpu_memory_gib))}</p> }.into_any(),
+                        None => view! { <p class="error">"No setting the planner tries (eager mode, fewer sequences, utilisation 0.95, an fp8 KV cache, a shorter context) makes it fit this card. Choose a quantised variant or a bigger GPU."</p> }.into_any(),
                     }}
                     <p class="note">{format!("Model source: {}", model.source)}</p>
                 </section>
-            }
+            }.into_any()
         }}
         <IfAllowed what=Permission::Run otherwise="Runners and admins plan tests">
         <h2>"Plan a test"</h2>
@@ -159,5 +175,18 @@ fn PlannerForm(models: Vec<ModelEntry>) -> impl IntoView {
             {move || add_test.value().get().and_then(Result::ok).map(|_| view! { <p class="ok" role="status">"Added. " <a href="/tests">"See pending tests"</a></p> })}
         </ActionForm>
         </IfAllowed>
+    }
+}
+
+/// A planner setting vLLM would refuse, named beside its field with the range it takes.
+#[component]
+fn SettingError<F>(input: F, field: &'static str) -> impl IntoView
+where
+    F: Fn() -> PlanInput + Send + Sync + 'static,
+{
+    move || {
+        check_settings(&input()).for_field(field).map(|m| {
+            view! { <p class="field-error" id=format!("{field}-error") role="alert">{m.to_string()}</p> }
+        })
     }
 }

@@ -21,20 +21,27 @@ pub fn RunPage() -> impl IntoView {
     let run = Resource::new(id, get_run);
     let series = Resource::new(id, run_series);
     let progress = RwSignal::new(None::<Progress>);
+    // Bumped when the run ends: the quality checks (written as the run closes) are read again.
+    let ended = RwSignal::new(0u32);
     Effect::new(move |_| {
         let id = id();
         progress.set(None);
-        // Charts refresh every few seconds while the run goes, and once at its end.
-        let last_refresh = StoredValue::new(0.0f64);
+        // Charts refresh a second into the run, then every five seconds, and once at its end
+        // (each refresh reads the chart data, never every request).
+        let last_refresh = StoredValue::new(None::<f64>);
         live::subscribe(id, move |p| {
             let finished = p.status.is_finished();
-            let due = p.elapsed_s - last_refresh.get_value() >= 5.0;
+            let due = match last_refresh.get_value() {
+                None => p.done > 0 && p.elapsed_s >= 1.0,
+                Some(t) => p.elapsed_s - t >= 5.0,
+            };
             progress.set(Some(p.clone()));
             if finished {
                 run.refetch();
                 series.refetch();
+                ended.update(|n| *n += 1);
             } else if due {
-                last_refresh.set_value(p.elapsed_s);
+                last_refresh.set_value(Some(p.elapsed_s));
                 series.refetch();
             }
         });
@@ -51,7 +58,7 @@ pub fn RunPage() -> impl IntoView {
         <Transition fallback=|| ()>
             {move || Suspend::new(async move { series.await.ok().map(|s| view! { <RunCharts series=s/> }) })}
         </Transition>
-        {move || Some(view! { <RunLaunches run_id=id()/> <RunAnswers run_id=id()/> })}
+        {move || Some(view! { <RunLaunches run_id=id()/> <RunAnswers run_id=id() ended/> })}
     }
 }
 
@@ -113,6 +120,16 @@ fn RunDetail(run: RunView, progress: RwSignal<Option<Progress>>) -> impl IntoVie
             Err(e) => view! { <ErrorBox error=e/> }.into_any(),
         })}
         {run.error.clone().map(|e| view! { <p class="error" role="alert">{e}</p> })}
+        <IfAllowed what=Permission::ReadAnswers>
+            <p class="downloads">
+                "Download the records: "
+                <a href=format!("/api/runs/{id}/records") download=format!("run-{id}-records.jsonl")>"JSON lines"</a>
+                " · "
+                <a href=format!("/api/runs/{id}/records?format=csv") download=format!("run-{id}-records.csv")>"CSV"</a>
+                " · "
+                <a href=format!("/api/runs/{id}/records?format=batch") download=format!("run-{id}-output.jsonl")>"OpenAI Batch output"</a>
+            </p>
+        </IfAllowed>
         {run.summary.clone().map(|s| {
             let integrity = s.integrity.clone();
             view! {

@@ -1,15 +1,64 @@
-use super::widgets::{ErrorBox, OriginBadge, StatusBadge};
-use crate::api::runs::list_runs;
+//! The runs list: newest first, 50 a page, filtered in SQL, refreshed every 2 s while a listed
+//! run is queued or running (one light request, where an event stream per run would use up the
+//! browser's six connections per host), every 10 s otherwise; rename and delete from its rows.
+
+use super::widgets::{can, ErrorBox, OriginBadge, StatusBadge};
+use crate::api::runs::{list_runs_page, Origin, RunFilter, RunPage, STATUSES};
 use crate::api::types::RunView;
 use crate::charts::{throughput_bars, ThroughputBar};
+use crate::domain::accounts::Permission;
 use crate::domain::format;
 use crate::domain::status::RunStatus;
 use leptos::prelude::*;
-use leptos_router::components::A;
+use leptos_router::components::{Form, A};
+use leptos_router::hooks::use_query_map;
+use std::collections::BTreeSet;
+
+pub mod manage;
+use manage::{Buttons, Manage, Panel, Target};
+
+/// How often the list is fetched again while a listed run is queued or running.
+const REFRESH: std::time::Duration = std::time::Duration::from_secs(2);
+/// How often it is fetched again otherwise, in seconds.
+const IDLE_REFRESH_S: u32 = 10;
 
 #[component]
 pub fn RunsPage() -> impl IntoView {
-    let runs = Resource::new(|| (), |_| list_runs());
+    let query = use_query_map();
+    let filter = Memo::new(move |_| {
+        let q = query.read();
+        let get = |k: &str| q.get(k).unwrap_or_default();
+        RunFilter::from_query(&get("status"), &get("q"), &get("origin"), &get("page"))
+    });
+    let manage = Manage::new();
+    let runs = Resource::new(move || (filter.get(), manage.version.get()), |(f, _)| list_runs_page(f));
+    // Live (browser only, while the tab is visible): every 2 s while a listed run is queued or
+    // running, every 10 s otherwise (runs launched elsewhere appear).
+    Effect::new(move |_| {
+        let idle = std::cell::Cell::new(0u32);
+        let handle = set_interval_with_handle(
+            move || {
+                if document().hidden() {
+                    return;
+                }
+                let active = runs.get_untracked().and_then(Result::ok).is_some_and(|p| p.any_active());
+                idle.set(idle.get() + 1);
+                if active || idle.get() * REFRESH.as_secs() as u32 >= IDLE_REFRESH_S {
+                    idle.set(0);
+                    runs.refetch();
+                }
+            },
+            REFRESH,
+        )
+        .ok();
+        on_cleanup(move || {
+            if let Some(h) = handle {
+                h.clear();
+            }
+        });
+    });
+    // Runs ticked for comparison, kept across refreshes.
+    let selected = RwSignal::new(BTreeSet::<i64>::new());
     view! {
         <h1>"Runs"</h1>
         <p class="lead">
@@ -17,22 +66,73 @@ pub fn RunsPage() -> impl IntoView {
             <A href="/launch">"Launch a new run"</A>
             "."
         </p>
-        <Suspense fallback=|| view! { <p>"Loading runs…"</p> }>
+        <FilterForm filter/>
+        <Panel manage/>
+        <Transition fallback=|| view! { <p>"Loading runs…"</p> }>
             {move || Suspend::new(async move {
                 match runs.await {
-                    Ok(runs) => view! { <RunsTable runs=runs.clone()/> <ThroughputChart runs/> }.into_any(),
+                    Ok(page) => {
+                        let list = page.runs.clone();
+                        view! {
+                            <RunsTable page selected manage filter=filter.get_untracked()/>
+                            <ThroughputChart runs=list/>
+                        }.into_any()
+                    }
                     Err(e) => view! { <ErrorBox error=e/> }.into_any(),
                 }
             })}
-        </Suspense>
+        </Transition>
+    }
+}
+
+/// Status, text and origin, as a GET form: the filter lives in the address (shareable, and the
+/// back button works).
+#[component]
+fn FilterForm(filter: Memo<RunFilter>) -> impl IntoView {
+    view! {
+        <Form method="get" action="/" attr:class="filter" attr:aria-label="Filter runs">
+            <div class="field">
+                <label for="f-status">"Status"</label>
+                <select id="f-status" name="status">
+                    <option value="">"any"</option>
+                    {STATUSES.into_iter().map(|s| view! {
+                        <option value=s.label() selected=move || filter.read().status == Some(s)>{s.label()}</option>
+                    }).collect_view()}
+                </select>
+            </div>
+            <div class="field">
+                <label for="f-text">"Name or model contains"</label>
+                <input id="f-text" name="q" type="search" prop:value=move || filter.read().text.clone()/>
+            </div>
+            <div class="field">
+                <label for="f-origin">"Origin"</label>
+                <select id="f-origin" name="origin">
+                    <option value="">"any"</option>
+                    {Origin::ALL.into_iter().map(|o| view! {
+                        <option value=o.label() selected=move || filter.read().origin == Some(o)>{o.label()}</option>
+                    }).collect_view()}
+                </select>
+            </div>
+            <button type="submit">"Filter"</button>
+            {move || (!filter.read().is_empty()).then(|| view! { <A href="/">"Clear"</A> })}
+        </Form>
     }
 }
 
 #[component]
-fn RunsTable(runs: Vec<RunView>) -> impl IntoView {
-    if runs.is_empty() {
-        return view! { <p class="empty">"No runs yet. " <A href="/launch">"Launch the first one"</A> "."</p> }.into_any();
+fn RunsTable(page: RunPage, selected: RwSignal<BTreeSet<i64>>, manage: Manage, filter: RunFilter) -> impl IntoView {
+    if page.runs.is_empty() {
+        return if filter.is_empty() && page.page <= 1 {
+            view! { <p class="empty">"No runs yet. " <A href="/launch">"Launch the first one"</A> "."</p> }.into_any()
+        } else {
+            view! { <p class="empty">"No run matches. " <A href="/">"Show every run"</A> "."</p> }.into_any()
+        };
     }
+    let may_change = can(Permission::Run);
+    let first = i64::from(page.page - 1) * i64::from(page.per_page) + 1;
+    let last = first + page.runs.len() as i64 - 1;
+    let shown = format!("Runs {first}-{last} of {}", page.total);
+    let (at, pages) = (page.page, page.pages());
     view! {
         <form method="get" action="/compare" class="plain" aria-label="Compare runs">
         <table class="runs">
@@ -49,19 +149,30 @@ fn RunsTable(runs: Vec<RunView>) -> impl IntoView {
                     <th class="num" title=crate::domain::definitions::OUTPUT_TPS>"Output tok/s"</th>
                     <th class="num" title=crate::domain::definitions::TOTAL_TPS>"Total tok/s"</th>
                     <th class="num" title=crate::domain::definitions::WALL_TIME>"Wall time"</th>
+                    <Show when=move || may_change.get()><th><span class="sr-only">"Change"</span></th></Show>
                 </tr>
             </thead>
             <tbody>
-                {runs
+                {page.runs
                     .into_iter()
                     .map(|r| {
-                        let href = format!("/runs/{}", r.id);
+                        let id = r.id;
+                        let href = format!("/runs/{id}");
                         let s = r.summary.clone();
                         let origin = r.origin_label();
+                        let label = format!("run #{id} '{}'", r.name);
+                        let name = r.name.clone();
                         view! {
-                            <tr>
-                                <td><input type="checkbox" name="run" value=r.id.to_string() aria-label=format!("compare run {}", r.id)/></td>
-                                <td>{r.id}</td>
+                            <tr data-run=id.to_string()>
+                                <td>
+                                    <input type="checkbox" name="run" value=id.to_string() aria-label=format!("compare run {id}")
+                                        prop:checked=move || selected.read().contains(&id)
+                                        on:change=move |ev| {
+                                            let on = event_target_checked(&ev);
+                                            selected.update(|s| { if on { s.insert(id); } else { s.remove(&id); } });
+                                        }/>
+                                </td>
+                                <td>{id}</td>
                                 <td>
                                     <A href=href>{r.name.clone()}</A>
                                     " "
@@ -74,16 +185,37 @@ fn RunsTable(runs: Vec<RunView>) -> impl IntoView {
                                 <td class="num">{s.as_ref().map(|s| format::int(s.output_tokens_per_s)).unwrap_or_default()}</td>
                                 <td class="num">{s.as_ref().map(|s| format::int(s.total_tokens_per_s)).unwrap_or_default()}</td>
                                 <td class="num">{s.as_ref().map(|s| format::seconds(s.wall_time_s)).unwrap_or_default()}</td>
+                                <Show when=move || may_change.get()>
+                                    <td class="actions"><Buttons manage target=Target::Run(id) label=label.clone() name=name.clone()/></td>
+                                </Show>
                             </tr>
                         }
                     })
                     .collect_view()}
             </tbody>
         </table>
-        <button type="submit">"Compare selected runs"</button>
+        <div class="pager">
+            <button type="submit">"Compare selected runs"</button>
+            <span class="note">{shown}</span>
+            <Pager page=at pages filter/>
+        </div>
         </form>
     }
     .into_any()
+}
+
+/// Previous and next pages, keeping the filter.
+#[component]
+fn Pager(page: u32, pages: u32, filter: RunFilter) -> impl IntoView {
+    (pages > 1).then(|| {
+        view! {
+            <nav class="pages" aria-label="Pages">
+                {(page > 1).then(|| view! { <A href=filter.query(page - 1)>"← Newer"</A> })}
+                <span>{format!("page {page} of {pages}")}</span>
+                {(page < pages).then(|| view! { <A href=filter.query(page + 1)>"Older →"</A> })}
+            </nav>
+        }
+    })
 }
 
 /// Output and total tok/s of the finished runs, side by side.

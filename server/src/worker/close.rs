@@ -1,36 +1,78 @@
-//! Closing a run: its summary from what was stored, with the integrity checks, and the quality
-//! checks of its answers.
+//! Closing a run: one pass over its stored records, read a page at a time, gives its summary
+//! with the integrity checks, its chart data (stored), and the quality checks of its answers
+//! (stored page by page). The worker's memory does not grow with the run's records.
 
 use super::execute::Worker;
-use app::db::{self, runs::Claimed};
+use app::db::{self, records::Pages, records::Read, runs::Claimed};
+use app::domain::digest::RunDigest;
 use app::domain::integrity::{assess, IntegrityInput};
-use app::domain::summary::{summarize, RunSummary};
+use app::domain::summary::RunSummary;
 
 impl Worker {
-    /// The run's summary from its stored records, with the integrity checks; the answers'
-    /// quality checks are stored on the way. `None` without records.
+    /// The run's summary from its stored records, with the integrity checks; the chart data and
+    /// the answers' quality checks are stored on the way. `None` without records.
     pub(super) async fn summarize_stored(&self, claimed: &Claimed, client_cpu_s: Option<f64>) -> Option<RunSummary> {
         let id = claimed.id;
-        let load_time = db::planning::launches(&self.state.db, id)
+        let db = &self.state.db;
+        let load_time = db::planning::launches(db, id)
             .await
             .ok()
             .and_then(|ls| ls.iter().rev().find(|l| l.outcome == "ready").and_then(|l| l.load_time_s));
-        let records = match db::records::for_run(&self.state.db, id).await {
-            Ok(r) => r,
+        let checker = match app::api::quality::Checker::load(db, id).await {
+            Ok(c) => match db::checks::clear(db, id).await {
+                Ok(()) => Some(c),
+                Err(e) => {
+                    tracing::error!(run = id, "could not clear the earlier checks: {e}");
+                    None
+                }
+            },
             Err(e) => {
-                tracing::error!(run = id, "could not load records for the summary: {e}");
-                Vec::new()
+                tracing::error!(run = id, "could not prepare the answers' checks: {e}");
+                None
             }
         };
-        if records.is_empty() {
+        // Room for every record's latencies at once (no vector grows to twice its need).
+        let count = db::records::count(db, id).await.unwrap_or(0).max(0) as usize;
+        let mut digest = RunDigest::with_capacity(count);
+        let mut pages = Pages::new(id, Read::Everything);
+        loop {
+            match pages.next(db).await {
+                Ok(Some(page)) => {
+                    for r in &page {
+                        digest.add(r);
+                    }
+                    if let Some(c) = &checker {
+                        if let Err(e) = c.check_page(db, &page).await {
+                            tracing::error!(run = id, "could not check the answers: {e}");
+                        }
+                    }
+                }
+                Ok(None) => break,
+                Err(e) => {
+                    tracing::error!(run = id, "could not read the records for the summary: {e}");
+                    return None;
+                }
+            }
+        }
+        if checker.is_some() {
+            if let Err(e) = db::checks::roll_up(db, id).await {
+                tracing::error!(run = id, "could not count the checks: {e}");
+            }
+        }
+        let records = digest.records();
+        if records == 0 {
             return None;
         }
-        let mut s = summarize(&records);
+        let out = digest.finish();
+        if let Err(e) = db::charts::put(db, id, records, &out.charts).await {
+            tracing::error!(run = id, "could not store the chart data (drawn from the records instead): {e}");
+        }
+        let mut s = out.summary;
         s.model_load_time_s = load_time;
-        let series = db::metrics::for_run(&self.state.db, id).await.unwrap_or_default();
+        let series = db::metrics::for_run(db, id).await.unwrap_or_default();
         let generation: Vec<f64> = series.iter().filter_map(|m| m.generation_tokens_total).collect();
         s.integrity = Some(assess(&IntegrityInput {
-            records: &records,
+            facts: &out.facts,
             target_rate: claimed.spec.load.rate,
             concurrency: claimed.spec.load.concurrency,
             wall_time_s: s.wall_time_s,
@@ -42,9 +84,6 @@ impl Worker {
                 _ => None,
             },
         }));
-        if let Err(e) = app::api::quality::check_records(&self.state.db, id, &records).await {
-            tracing::error!(run = id, "could not check the answers: {e}");
-        }
         Some(s)
     }
 }

@@ -9,7 +9,7 @@ use crate::client::{prepare_body, Measured};
 use app::db;
 use app::domain::dataset::DatasetItem;
 use app::domain::record::RequestRecord;
-use app::domain::schedule::{poisson_arrivals, Planned};
+use app::domain::schedule::{Planned, PoissonArrivals};
 use app::domain::spec::RunSpec;
 use app::domain::status::RunStatus;
 use std::sync::Arc;
@@ -59,11 +59,15 @@ pub struct Context<'a> {
 
 const FLUSH_EVERY: Duration = Duration::from_millis(100);
 const FLUSH_AT: usize = 64;
+/// At most this many records in one transaction (the database stays free for other writers).
+const MAX_BATCH: usize = 2_000;
 const BROADCAST_EVERY: Duration = Duration::from_millis(250);
 const CANCEL_POLL: Duration = Duration::from_millis(300);
 
-pub async fn drive(ctx: &Context<'_>, planned: Vec<Planned>) -> Result<Stop, RunError> {
-    if planned.is_empty() {
+/// Send the planned requests (made one at a time: a run of any size is never held in memory).
+pub async fn drive(ctx: &Context<'_>, planned: impl Iterator<Item = Planned> + Send) -> Result<Stop, RunError> {
+    let mut planned = planned.peekable();
+    if planned.peek().is_none() {
         return Ok(Stop::Finished);
     }
     let db = ctx.worker.state.db.clone();
@@ -94,27 +98,26 @@ pub async fn drive(ctx: &Context<'_>, planned: Vec<Planned>) -> Result<Stop, Run
 /// abandoned on cancel).
 async fn dispatch(
     ctx: &Context<'_>,
-    planned: Vec<Planned>,
+    planned: std::iter::Peekable<impl Iterator<Item = Planned> + Send>,
     tx: mpsc::UnboundedSender<RequestRecord>,
     cancelled: &mut watch::Receiver<bool>,
 ) -> Stop {
     let spec = ctx.spec;
     let phase_start = Instant::now();
-    let arrivals = spec
-        .load
-        .rate
-        .map(|r| poisson_arrivals(planned.len(), r, spec.seed ^ u64::from(planned[0].idx)));
+    let mut planned = planned;
+    let first_idx = planned.peek().map(|p| p.idx).unwrap_or(0);
+    let mut arrivals = spec.load.rate.map(|r| PoissonArrivals::new(r, spec.seed ^ u64::from(first_idx)));
     let deadline = spec.max_duration.map(|d| ctx.origin + d);
     let permits = Arc::new(Semaphore::new(spec.load.concurrency.max(1) as usize));
     let mut halt = ctx.halt.clone();
     let mut tasks = JoinSet::new();
     let mut stop = Stop::Finished;
-    for (k, req) in planned.into_iter().enumerate() {
+    for req in planned {
         if let Some(h) = *halt.borrow() {
             stop = h.into();
             break;
         }
-        let scheduled = arrivals.as_ref().map(|a| phase_start + a[k]);
+        let scheduled = arrivals.as_mut().and_then(|a| a.next()).map(|at| phase_start + at);
         if let Some(at) = scheduled {
             if deadline.is_some_and(|d| at > d) {
                 stop = Stop::Deadline;
@@ -235,6 +238,17 @@ async fn write_records(ctx: &Context<'_>, mut rx: mpsc::UnboundedReceiver<Reques
                 Some(r) => {
                     ctx.tracker.record(r.outcome.answered(), r.completion_tokens.map(|t| t.0).unwrap_or(0));
                     buf.push(r);
+                    // Whatever else has arrived goes in the same transaction: when the client
+                    // outpaces the writes, batches grow and the writes keep up.
+                    while buf.len() < MAX_BATCH {
+                        match rx.try_recv() {
+                            Ok(r) => {
+                                ctx.tracker.record(r.outcome.answered(), r.completion_tokens.map(|t| t.0).unwrap_or(0));
+                                buf.push(r);
+                            }
+                            Err(_) => break,
+                        }
+                    }
                     if buf.len() >= FLUSH_AT {
                         db::records::insert_batch(db, ctx.run_id, &buf).await?;
                         buf.clear();

@@ -7,7 +7,7 @@ use super::progress::Tracker;
 use crate::client::Client;
 use app::db::{self, runs::Claimed, DbError};
 use app::domain::metrics::parse_vllm_metrics;
-use app::domain::schedule::plan;
+use app::domain::schedule::plan_iter;
 use app::domain::status::RunStatus;
 use app::state::AppState;
 use std::sync::Arc;
@@ -298,10 +298,13 @@ impl Worker {
         tracker.set_done(done.len() as u64);
         let base = db::records::last_finish(db, claimed.id).await?;
         let ids: Vec<String> = items.iter().map(|i| i.custom_id.clone()).collect();
-        let (warmup, measured): (Vec<_>, Vec<_>) = plan(&ids, spec.warmup, spec.requests)
-            .into_iter()
-            .filter(|p| !done.contains(&p.custom_id))
-            .partition(|p| p.warmup);
+        // Made one request at a time as they are sent; a resume skips what is stored.
+        let done = &done;
+        let ids = &ids;
+        let todo = move |warmup: bool| {
+            plan_iter(ids, spec.warmup, spec.requests).filter(move |p| p.warmup == warmup && !done.contains(&p.custom_id))
+        };
+        let mut warmup = todo(true).peekable();
         let origin = Instant::now();
         // Hosted providers have no /metrics.
         let scraper = (!self.client.hosted()).then(|| self.scrape_metrics(claimed.id, base_url.to_string(), origin, base));
@@ -325,13 +328,13 @@ impl Worker {
             run.start_measuring();
         }
         let result = async {
-            if !warmup.is_empty() {
+            if warmup.peek().is_some() {
                 match drive(&ctx, warmup).await? {
                     Stop::Finished => {}
                     other => return Ok(other),
                 }
             }
-            drive(&ctx, measured).await
+            drive(&ctx, todo(false)).await
         }
         .await;
         // One last sample, so the server's counters cover the whole run.

@@ -1,0 +1,392 @@
+//! Like for like: the load each run was measured under (how requests were released, max tokens,
+//! the engine's settings), whether runs differ in it, and which runs a "faster" claim may set
+//! side by side. By default only runs at the same load are compared; "each at its best" (its
+//! highest throughput within a latency target) is a choice that says so.
+
+use super::super::spec::RunSpec;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// The load a run was measured under, as far as it is recorded.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct RunLoad {
+    /// How requests were released ("concurrency 16", "5 req/s Poisson, at most 16 in flight",
+    /// "offline batch: all requests at once"); `None`: not recorded.
+    pub shape: Option<String>,
+    /// "512", or "the dataset's own"; `None`: not recorded.
+    pub max_tokens: Option<String>,
+    /// Engine settings recorded, by name.
+    pub engine: BTreeMap<String, String>,
+}
+
+/// Sampling keys of an imported file's configuration: not engine settings.
+const SAMPLING_KEYS: [&str; 5] = ["max_tokens", "temperature", "top_p", "top_k", "seed"];
+
+impl RunLoad {
+    /// From a launched run's spec.
+    pub fn from_spec(spec: &RunSpec) -> RunLoad {
+        let shape = match spec.load.rate {
+            Some(r) => format!("{} req/s (Poisson), at most {} in flight", trim(r), spec.load.concurrency),
+            None => format!("concurrency {}", spec.load.concurrency),
+        };
+        let mut engine = BTreeMap::new();
+        let e = &spec.engine;
+        if let Some(v) = e.gpu_memory_utilization {
+            engine.insert("gpu_memory_utilization".into(), trim(v));
+        }
+        if let Some(v) = e.max_model_len {
+            engine.insert("max_model_len".into(), v.to_string());
+        }
+        if let Some(v) = e.max_num_seqs {
+            engine.insert("max_num_seqs".into(), v.to_string());
+        }
+        if e.enforce_eager {
+            engine.insert("enforce_eager".into(), "true".into());
+        }
+        if !e.other.trim().is_empty() {
+            engine.insert("other flags".into(), e.other.trim().to_string());
+        }
+        RunLoad {
+            shape: Some(shape),
+            max_tokens: Some(
+                spec.sampling
+                    .max_tokens
+                    .map(|m| m.to_string())
+                    .unwrap_or_else(|| "the dataset's own".into()),
+            ),
+            engine,
+        }
+    }
+
+    /// From an imported file's provenance: its platform and the configuration it records.
+    pub fn from_provenance(platform: Option<&str>, config: Option<&serde_json::Value>) -> RunLoad {
+        let shape = platform.and_then(|p| {
+            let p = p.to_ascii_lowercase();
+            (p.contains("native") || p.contains("batch")).then(|| "offline batch: all requests at once".to_string())
+        });
+        let mut engine = BTreeMap::new();
+        let mut max_tokens = None;
+        if let Some(serde_json::Value::Object(m)) = config {
+            for (k, v) in m {
+                let text = v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string());
+                if k == "max_tokens" {
+                    max_tokens = Some(text);
+                } else if !SAMPLING_KEYS.contains(&k.as_str()) {
+                    engine.insert(k.clone(), text);
+                }
+            }
+        }
+        RunLoad { shape, max_tokens, engine }
+    }
+
+    /// From what a stored run carries: its spec, else its provenance (JSON text).
+    pub fn of(spec: Option<&RunSpec>, provenance: Option<&str>) -> RunLoad {
+        if let Some(s) = spec {
+            return RunLoad::from_spec(s);
+        }
+        let p: Option<super::super::import::Provenance> = provenance.and_then(|t| serde_json::from_str(t).ok());
+        match p {
+            Some(p) => RunLoad::from_provenance(p.platform.as_deref(), p.config.as_ref()),
+            None => RunLoad::default(),
+        }
+    }
+
+    /// Each compared field with its value (`None`: not recorded).
+    fn fields(&self, engine_keys: &[String]) -> Vec<(String, Option<String>)> {
+        let mut out = vec![
+            ("load".to_string(), self.shape.clone()),
+            ("max tokens".to_string(), self.max_tokens.clone()),
+        ];
+        out.extend(engine_keys.iter().map(|k| (k.clone(), self.engine.get(k).cloned())));
+        out
+    }
+
+    /// In one line: "concurrency 16 · max tokens 512 · max_model_len 4096".
+    pub fn describe(&self) -> String {
+        let mut parts = vec![
+            self.shape.clone().unwrap_or_else(|| "load not recorded".into()),
+            format!("max tokens {}", self.max_tokens.as_deref().unwrap_or("not recorded")),
+        ];
+        if self.engine.is_empty() {
+            parts.push("engine settings not recorded".into());
+        } else {
+            parts.push(self.engine.iter().map(|(k, v)| format!("{k} {v}")).collect::<Vec<_>>().join(", "));
+        }
+        parts.join(" · ")
+    }
+
+    /// Engine settings in one phrase ("not recorded" when none are).
+    pub fn engine_text(&self) -> String {
+        if self.engine.is_empty() {
+            "not recorded".into()
+        } else {
+            self.engine.iter().map(|(k, v)| format!("{k} {v}")).collect::<Vec<_>>().join(", ")
+        }
+    }
+
+    /// No field is known for both and different. (A field recorded for one run only is not a
+    /// difference; [`compare`] names it as unknown.)
+    pub fn same_as(&self, other: &RunLoad) -> bool {
+        let keys = engine_keys(&[self, other]);
+        self.fields(&keys)
+            .into_iter()
+            .zip(other.fields(&keys))
+            .all(|((_, a), (_, b))| match (a, b) {
+                (Some(a), Some(b)) => a == b,
+                _ => true,
+            })
+    }
+}
+
+fn trim(x: f64) -> String {
+    let s = format!("{x:.3}");
+    s.trim_end_matches('0').trim_end_matches('.').to_string()
+}
+
+fn engine_keys(loads: &[&RunLoad]) -> Vec<String> {
+    let mut keys: Vec<String> = loads.iter().flat_map(|l| l.engine.keys().cloned()).collect();
+    keys.sort();
+    keys.dedup();
+    keys
+}
+
+/// How a set of runs' loads compare.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct LoadComparison {
+    /// Fields the runs differ in, with each run's value: "load: concurrency 16 (#1), concurrency 32 (#2)".
+    pub differ: Vec<String>,
+    /// Fields not recorded for some runs: "max tokens: not recorded for #1".
+    pub unknown: Vec<String>,
+}
+
+impl LoadComparison {
+    pub fn like_for_like(&self) -> bool {
+        self.differ.is_empty()
+    }
+
+    /// One sentence for the page.
+    pub fn sentence(&self) -> String {
+        let mut s = if self.differ.is_empty() && self.unknown.is_empty() {
+            "All these runs were measured at the same load.".to_string()
+        } else if self.differ.is_empty() {
+            "These runs differ in no recorded part of their load, but not everything was recorded.".to_string()
+        } else {
+            format!(
+                "Not like for like: these runs differ in {}. Speed figures measured at different loads do not compare.",
+                self.differ.join("; ")
+            )
+        };
+        if !self.unknown.is_empty() {
+            s.push_str(&format!(" Not recorded: {}.", self.unknown.join("; ")));
+        }
+        s
+    }
+}
+
+/// Compare the loads of labelled runs.
+pub fn compare(runs: &[(String, &RunLoad)]) -> LoadComparison {
+    let keys = engine_keys(&runs.iter().map(|r| r.1).collect::<Vec<_>>());
+    let per_run: Vec<Vec<(String, Option<String>)>> = runs.iter().map(|(_, l)| l.fields(&keys)).collect();
+    let mut out = LoadComparison::default();
+    let Some(first) = per_run.first() else { return out };
+    for (f, (name, _)) in first.iter().enumerate() {
+        let values: Vec<&Option<String>> = per_run.iter().map(|fields| &fields[f].1).collect();
+        let known: Vec<&String> = values.iter().filter_map(|v| v.as_ref()).collect();
+        if known.windows(2).any(|w| w[0] != w[1]) {
+            out.differ.push(format!(
+                "{name}: {}",
+                runs.iter()
+                    .zip(&values)
+                    .map(|((label, _), v)| format!("{} ({label})", v.as_deref().unwrap_or("not recorded")))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ));
+        }
+        let missing: Vec<&str> = runs
+            .iter()
+            .zip(&values)
+            .filter(|(_, v)| v.is_none())
+            .map(|((label, _), _)| label.as_str())
+            .collect();
+        if !missing.is_empty() && runs.len() > 1 {
+            out.unknown.push(format!("{name} for {}", missing.join(", ")));
+        }
+    }
+    out
+}
+
+/// Runs in groups of one load each (a run joins the first group whose every member it matches),
+/// in input order.
+pub fn groups(loads: &[&RunLoad]) -> Vec<Vec<usize>> {
+    let mut out: Vec<Vec<usize>> = Vec::new();
+    for (i, l) in loads.iter().enumerate() {
+        match out.iter_mut().find(|g| g.iter().all(|&j| loads[j].same_as(l))) {
+            Some(g) => g.push(i),
+            None => out.push(vec![i]),
+        }
+    }
+    out
+}
+
+/// How "faster" claims choose the runs they compare.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub enum SpeedBasis {
+    /// Only runs at the same load (the default).
+    #[default]
+    SameLoad,
+    /// Each model at its best: its run with the highest throughput whose E2E p90 is within the
+    /// target (ms).
+    EachAtBest { p90_target_ms: f64 },
+}
+
+impl SpeedBasis {
+    pub fn describe(&self) -> String {
+        match self {
+            SpeedBasis::SameLoad => "runs at the same load only (concurrency or rate, max tokens, engine settings)".into(),
+            SpeedBasis::EachAtBest { p90_target_ms } => format!(
+                "each model at its best: its run with the highest throughput whose E2E p90 is within {} ms, whatever load that took",
+                trim(*p90_target_ms)
+            ),
+        }
+    }
+}
+
+/// A run as a speed claim sees it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SpeedRun<'a> {
+    pub model: &'a str,
+    pub tokens_per_s: f64,
+    pub e2e_p90_ms: Option<f64>,
+    pub load: &'a RunLoad,
+}
+
+/// Each model's best run within the target: index of the highest throughput among its runs
+/// whose E2E p90 is known and within `p90_target_ms`. Models with no such run are left out.
+pub fn each_at_best(runs: &[SpeedRun], p90_target_ms: f64) -> Vec<usize> {
+    let mut best: BTreeMap<String, usize> = BTreeMap::new();
+    for (i, r) in runs.iter().enumerate() {
+        if !r.e2e_p90_ms.is_some_and(|p| p <= p90_target_ms) || r.tokens_per_s <= 0.0 {
+            continue;
+        }
+        let key = r.model.to_ascii_lowercase();
+        match best.get(&key) {
+            Some(&j) if runs[j].tokens_per_s >= r.tokens_per_s => {}
+            _ => {
+                best.insert(key, i);
+            }
+        }
+    }
+    let mut out: Vec<usize> = best.into_values().collect();
+    out.sort_unstable();
+    out
+}
+
+/// The sets of runs a "faster" claim may compare under `basis`: the same-load groups with at
+/// least two runs, or the one set of each model at its best.
+pub fn comparable_sets(runs: &[SpeedRun], basis: SpeedBasis) -> Vec<Vec<usize>> {
+    match basis {
+        SpeedBasis::SameLoad => groups(&runs.iter().map(|r| r.load).collect::<Vec<_>>())
+            .into_iter()
+            .filter(|g| g.len() >= 2)
+            .collect(),
+        SpeedBasis::EachAtBest { p90_target_ms } => {
+            let set = each_at_best(runs, p90_target_ms);
+            if set.len() >= 2 {
+                vec![set]
+            } else {
+                Vec::new()
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::spec::{EngineSettings, LoadShape, Sampling};
+
+    fn spec(concurrency: u32, max_tokens: Option<u32>) -> RunSpec {
+        RunSpec {
+            name: "r".into(),
+            endpoint_id: 1,
+            dataset_id: 1,
+            model: "m".into(),
+            requests: 100,
+            warmup: 0,
+            load: LoadShape { concurrency, rate: None },
+            sampling: Sampling {
+                max_tokens,
+                temperature: None,
+            },
+            max_duration: None,
+            request_timeout: std::time::Duration::from_secs(60),
+            seed: 1,
+            engine: EngineSettings::default(),
+            notes: String::new(),
+        }
+    }
+
+    #[test]
+    fn runs_at_concurrency_16_and_32_are_not_like_for_like_and_the_page_says_so() {
+        let (a, b) = (RunLoad::from_spec(&spec(16, Some(512))), RunLoad::from_spec(&spec(32, Some(512))));
+        assert!(!a.same_as(&b));
+        let c = compare(&[("#1".into(), &a), ("#2".into(), &b)]);
+        assert_eq!(c.differ, vec!["load: concurrency 16 (#1), concurrency 32 (#2)".to_string()]);
+        assert!(c.sentence().starts_with("Not like for like"), "{}", c.sentence());
+        assert!(compare(&[("#1".into(), &a), ("#3".into(), &a.clone())]).like_for_like());
+    }
+
+    #[test]
+    fn a_setting_recorded_for_one_run_only_is_named_not_counted_as_a_difference() {
+        let gemma = RunLoad::from_provenance(
+            Some("vllm-native"),
+            Some(&serde_json::json!({"max_model_len": 4096, "gpu_memory_utilization": 0.9, "enable_prefix_caching": true})),
+        );
+        let llama = RunLoad::from_provenance(
+            Some("vllm-native"),
+            Some(&serde_json::json!({"max_model_len": 4096, "gpu_memory_utilization": 0.9, "max_tokens": 2000, "temperature": 0.7})),
+        );
+        assert!(gemma.same_as(&llama));
+        let c = compare(&[("gemma".into(), &gemma), ("llama".into(), &llama)]);
+        assert!(c.like_for_like());
+        assert!(c.unknown.contains(&"max tokens for gemma".to_string()), "{c:?}");
+        assert!(c.unknown.contains(&"enable_prefix_caching for llama".to_string()), "{c:?}");
+        assert_eq!(llama.shape.as_deref(), Some("offline batch: all requests at once"));
+    }
+
+    #[test]
+    fn by_default_faster_compares_only_runs_at_the_same_load() {
+        let (l16, l32) = (RunLoad::from_spec(&spec(16, None)), RunLoad::from_spec(&spec(32, None)));
+        let runs = [
+            SpeedRun {
+                model: "a",
+                tokens_per_s: 100.0,
+                e2e_p90_ms: Some(900.0),
+                load: &l16,
+            },
+            SpeedRun {
+                model: "b",
+                tokens_per_s: 150.0,
+                e2e_p90_ms: Some(2500.0),
+                load: &l32,
+            },
+            SpeedRun {
+                model: "b",
+                tokens_per_s: 90.0,
+                e2e_p90_ms: Some(800.0),
+                load: &l16,
+            },
+        ];
+        assert_eq!(comparable_sets(&runs, SpeedBasis::SameLoad), vec![vec![0, 2]]);
+        // Each at its best within 1 s: b's run at 32 breaks the target, so its run at 16 counts.
+        assert_eq!(
+            comparable_sets(&runs, SpeedBasis::EachAtBest { p90_target_ms: 1000.0 }),
+            vec![vec![0, 2]]
+        );
+        // Within 3 s: b at its best is the run at 32.
+        assert_eq!(each_at_best(&runs, 3000.0), vec![0, 1]);
+        assert!(SpeedBasis::EachAtBest { p90_target_ms: 3000.0 }
+            .describe()
+            .contains("within 3000 ms"));
+    }
+}

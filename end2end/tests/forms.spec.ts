@@ -1,0 +1,48 @@
+import { expect, test } from "@playwright/test";
+import { login, open } from "./helpers";
+
+test.use({ viewport: { width: 1366, height: 900 } });
+
+test("a refused upload keeps the form as it was and names the line and the column", async ({ page }) => {
+  await login(page);
+  await open(page, "/datasets");
+  await page.getByLabel("Name", { exact: true }).fill("kept upload");
+  await page.getByLabel("Description").fill("still here");
+  const good = '{"custom_id":"a","method":"POST","url":"/v1/chat/completions","body":{"messages":[{"role":"user","content":"hi"}]}}';
+  await page.getByLabel("OpenAI Batch JSONL file").setInputFiles({
+    name: "cut.jsonl",
+    mimeType: "application/jsonl",
+    buffer: Buffer.from(`${good}\n${good.replace('"a"', '"b"').slice(0, 60)}\n`),
+  });
+  await page.getByRole("button", { name: "Upload" }).click();
+  await expect(page.locator("#file-error")).toContainText("line 2: not valid JSON at column 60: EOF while parsing");
+  await expect(page.locator("#file-error")).not.toContainText("line 1 column");
+  await expect(page.getByLabel("Name", { exact: true })).toHaveValue("kept upload");
+  await expect(page.getByLabel("Description")).toHaveValue("still here");
+  const files = await page.getByLabel("OpenAI Batch JSONL file").evaluate((e) => (e as HTMLInputElement).files?.length ?? 0);
+  expect(files).toBe(1);
+});
+
+test("the planner refuses impossible settings at their field and never shows a negative cache", async ({ page }) => {
+  await login(page);
+  await open(page, "/planner");
+  await page.getByLabel("max_model_len").fill("0");
+  await expect(page.locator("#max_model_len-error")).toContainText("max_model_len must be from 1 to");
+  await expect(page.getByRole("heading", { name: "Check the settings" })).toBeVisible();
+  await expect(page.locator("pre.command")).toHaveCount(0);
+  await page.getByLabel("max_model_len").fill("4096");
+  await page.getByLabel("max_num_seqs").fill("0");
+  await expect(page.locator("#max_num_seqs-error")).toContainText("max_num_seqs must be from 1 to");
+  await page.getByLabel("max_num_seqs").fill("256");
+  await page.getByLabel("gpu_memory_utilization").fill("1.5");
+  await expect(page.locator("#gpu_memory_utilization-error")).toContainText("more than 0 and at most 1");
+  await expect(page.locator("main")).not.toContainText("weights alone");
+  await page.getByLabel("gpu_memory_utilization").fill("0.9");
+  await page.getByLabel("Model", { exact: true }).selectOption({ label: "google/gemma-3-12b-it (bf16)" });
+  await expect(page.getByRole("heading", { name: "It does not fit" })).toBeVisible();
+  const kv = page.getByRole("row", { name: /^KV cache/ });
+  await expect(kv).toContainText("none");
+  await expect(kv).toContainText(/GiB short/);
+  await expect(page.locator("main")).not.toContainText(/KV cache\s*-/);
+  await page.screenshot({ path: "test-results/planner-1366.png", fullPage: true });
+});
