@@ -134,7 +134,6 @@ pub async fn hybrid_data(screen_id: i64, judge_id: i64) -> Result<HybridItems, A
 #[cfg(feature = "ssr")]
 pub async fn load_hybrid_data(db: &crate::db::Db, screen_id: i64, judge_id: i64) -> Result<HybridItems, AppError> {
     use crate::domain::candidates::RECOMMENDATIONS;
-    use crate::domain::quality::{extract_json, field_text};
     use std::collections::HashMap;
     if screen_id == judge_id {
         return Err(AppError::validation(
@@ -142,18 +141,23 @@ pub async fn load_hybrid_data(db: &crate::db::Db, screen_id: i64, judge_id: i64)
             "pick two different runs: one screens, the other judges",
         ));
     }
-    let rec_of = |text: &str| -> Option<usize> {
-        let (_, v) = extract_json(text)?;
-        let r = field_text(&v, "recommendation")?;
-        RECOMMENDATIONS.iter().position(|x| x.eq_ignore_ascii_case(&r))
-    };
-    let screen = crate::db::records::for_run(db, screen_id).await?;
-    let judge = crate::db::records::for_run(db, judge_id).await?;
-    let mut judged: HashMap<&str, Option<usize>> = judge
-        .iter()
-        .filter(|r| !r.warmup)
-        .map(|r| (r.custom_id.as_str(), if r.outcome.answered() { rec_of(&r.response) } else { None }))
+    // The recommendation each answer's check extracted (the checks are stored when a run ends),
+    // never every answer read and parsed again: a run of 100,000 answers is read in a blink.
+    let rec_index = |r: &str| RECOMMENDATIONS.iter().position(|x| x.eq_ignore_ascii_case(r));
+    for id in [screen_id, judge_id] {
+        // A run closed before its answers were checked is checked now, once.
+        super::quality::run_quality(db, id).await?;
+    }
+    let judge_recs = crate::db::checks::recommendation_by_item(db, judge_id).await?;
+    let mut judged: HashMap<String, Option<usize>> = crate::db::records::measured_ids(db, judge_id)
+        .await?
+        .into_iter()
+        .map(|id| {
+            let rec = judge_recs.get(&id).and_then(|r| r.as_deref()).and_then(rec_index);
+            (id, rec)
+        })
         .collect();
+    drop(judge_recs);
     // Where a reviewer graded the judge's answer, the reviewer's recommendation wins: "correct"
     // keeps the judge's, "incorrect" drops it, a value replaces it.
     let mut humans = 0usize;
@@ -161,7 +165,7 @@ pub async fn load_hybrid_data(db: &crate::db::Db, screen_id: i64, judge_id: i64)
         if run != judge_id {
             continue;
         }
-        let Some(slot) = judged.iter_mut().find(|(k, _)| **k == custom.as_str()).map(|(_, v)| v) else {
+        let Some(slot) = judged.get_mut(custom.as_str()) else {
             continue;
         };
         match g.fields.get("recommendation").map(String::as_str) {
@@ -179,20 +183,18 @@ pub async fn load_hybrid_data(db: &crate::db::Db, screen_id: i64, judge_id: i64)
     }
     let mut screened = Vec::new();
     let mut positives = HashSet::new();
-    for r in screen.iter().filter(|r| !r.warmup) {
-        let Some(j) = judged.get(r.custom_id.as_str()) else { continue };
-        let score = if r.outcome.answered() {
-            rec_of(&r.response).map(|i| (4 - i) as f64)
-        } else {
-            None
-        };
-        screened.push(Screened {
-            custom_id: r.custom_id.clone(),
-            score,
-        });
+    let screen_recs = crate::db::checks::recommendation_by_item(db, screen_id).await?;
+    for custom_id in crate::db::records::measured_ids(db, screen_id).await? {
+        let Some(j) = judged.get(custom_id.as_str()) else { continue };
+        let score = screen_recs
+            .get(&custom_id)
+            .and_then(|r| r.as_deref())
+            .and_then(rec_index)
+            .map(|i| (4 - i) as f64);
         if *j == Some(0) {
-            positives.insert(r.custom_id.clone());
+            positives.insert(custom_id.clone());
         }
+        screened.push(Screened { custom_id, score });
     }
     if screened.is_empty() {
         return Err(AppError::validation(

@@ -105,6 +105,15 @@ pub async fn graded_recommendations(db: &Db) -> DbResult<Vec<((i64, String), Str
     Ok(rows.into_iter().map(|(r, c, rec)| ((r, c), rec)).collect())
 }
 
+/// The recommendation each checked answer of a run gave (`None`: none found), by item.
+pub async fn recommendation_by_item(db: &Db, run_id: i64) -> DbResult<std::collections::HashMap<String, Option<String>>> {
+    let rows: Vec<(String, Option<String>)> = sqlx::query_as("SELECT custom_id, recommendation FROM checks WHERE run_id = ?")
+        .bind(run_id)
+        .fetch_all(db)
+        .await?;
+    Ok(rows.into_iter().collect())
+}
+
 /// One item's check in a run.
 pub async fn get(db: &Db, run_id: i64, custom_id: &str) -> DbResult<Option<AnswerCheck>> {
     let row: Option<Row> = sqlx::query_as(

@@ -241,6 +241,16 @@ pub async fn first_answer(db: &Db, run_id: i64) -> DbResult<Option<String>> {
     .await?)
 }
 
+/// The ids of a run's measured (not warm-up) requests, in schedule order.
+pub async fn measured_ids(db: &Db, run_id: i64) -> DbResult<Vec<String>> {
+    Ok(
+        sqlx::query_scalar("SELECT custom_id FROM request_records WHERE run_id = ? AND warmup = 0 ORDER BY idx")
+            .bind(run_id)
+            .fetch_all(db)
+            .await?,
+    )
+}
+
 /// How many of a run's records hold an answer's text.
 pub async fn answered_count(db: &Db, run_id: i64) -> DbResult<i64> {
     Ok(

@@ -58,6 +58,14 @@ fn AnswerList(run_id: i64, ended: Signal<u32>) -> impl IntoView {
         |(id, r, p, n, _)| run_answers(id, r, p, n),
     );
     view! {
+        <p class="downloads">
+            "Download the records: "
+            <a href=format!("/api/runs/{run_id}/records") download=format!("run-{run_id}-records.jsonl")>"JSON lines"</a>
+            " · "
+            <a href=format!("/api/runs/{run_id}/records?format=csv") download=format!("run-{run_id}-records.csv")>"CSV"</a>
+            " · "
+            <a href=format!("/api/runs/{run_id}/records?format=batch") download=format!("run-{run_id}-output.jsonl")>"OpenAI Batch output"</a>
+        </p>
         <div class="row">
             <div class="field">
                 <label for="f-rec">"Recommendation"</label>

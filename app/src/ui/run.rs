@@ -120,16 +120,7 @@ fn RunDetail(run: RunView, progress: RwSignal<Option<Progress>>) -> impl IntoVie
             Err(e) => view! { <ErrorBox error=e/> }.into_any(),
         })}
         {run.error.clone().map(|e| view! { <p class="error" role="alert">{e}</p> })}
-        <IfAllowed what=Permission::ReadAnswers>
-            <p class="downloads">
-                "Download the records: "
-                <a href=format!("/api/runs/{id}/records") download=format!("run-{id}-records.jsonl")>"JSON lines"</a>
-                " · "
-                <a href=format!("/api/runs/{id}/records?format=csv") download=format!("run-{id}-records.csv")>"CSV"</a>
-                " · "
-                <a href=format!("/api/runs/{id}/records?format=batch") download=format!("run-{id}-output.jsonl")>"OpenAI Batch output"</a>
-            </p>
-        </IfAllowed>
+
         {run.summary.clone().map(|s| {
             let integrity = s.integrity.clone();
             view! {
