@@ -6,6 +6,7 @@
 mod common;
 
 use app::domain::status::RunStatus;
+use app::domain::views::LaunchOutcome;
 use common::{fast_sim, spawn, TestApp};
 use serde_json::json;
 use std::time::Duration;
@@ -65,8 +66,8 @@ async fn a_context_too_long_start_is_retried_shorter_and_the_server_is_stopped()
     let run = app.wait_finished(id, Duration::from_secs(60)).await;
     assert_eq!(run.status, RunStatus::Completed, "{:?}", run.error);
     let launches = app::db::planning::launches(&app.running.state.db, id).await.expect("launches");
-    let outcomes: Vec<&str> = launches.iter().map(|l| l.outcome.as_str()).collect();
-    assert_eq!(outcomes, vec!["context_too_long", "ready"]);
+    let outcomes: Vec<LaunchOutcome> = launches.iter().map(|l| l.outcome).collect();
+    assert_eq!(outcomes, vec![LaunchOutcome::ContextTooLong, LaunchOutcome::Ready]);
     assert_eq!(launches[0].settings.max_model_len, 4096);
     assert_eq!(launches[1].settings.max_model_len, 2048, "the context vLLM said fits");
     assert!(launches[0].log.contains("larger than the maximum number of tokens"));
@@ -91,8 +92,8 @@ async fn an_out_of_memory_start_is_retried_in_eager_mode() {
     assert_eq!(run.status, RunStatus::Completed, "{:?}", run.error);
     let launches = app::db::planning::launches(&app.running.state.db, id).await.expect("launches");
     assert_eq!(
-        launches.iter().map(|l| l.outcome.as_str()).collect::<Vec<_>>(),
-        vec!["out_of_memory", "ready"]
+        launches.iter().map(|l| l.outcome).collect::<Vec<_>>(),
+        vec![LaunchOutcome::OutOfMemory, LaunchOutcome::Ready]
     );
     assert!(!launches[0].settings.enforce_eager && launches[1].settings.enforce_eager);
     assert_eq!(launches[1].settings.max_num_seqs, 64);
@@ -106,7 +107,7 @@ async fn no_kv_memory_raises_the_utilisation_and_a_command_that_exits_shows_its_
     let run = app.wait_finished(id, Duration::from_secs(60)).await;
     assert_eq!(run.status, RunStatus::Completed, "{:?}", run.error);
     let launches = app::db::planning::launches(&app.running.state.db, id).await.expect("launches");
-    assert_eq!(launches[0].outcome, "no_kv_memory");
+    assert_eq!(launches[0].outcome, LaunchOutcome::NoKvMemory);
     assert!((launches[1].settings.gpu_memory_utilization - 0.95).abs() < 1e-9);
 
     let port = free_port();

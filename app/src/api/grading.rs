@@ -101,14 +101,11 @@ pub async fn make_queue(db: &crate::db::Db, user_id: i64, reads_answers: bool, f
     if name.is_empty() {
         errs.push("name", "name the queue (e.g. 'screening prompts, week 1')");
     }
-    let kind = match form.kind.as_str() {
-        "grade" | "" => "grade",
-        "pairwise" => "pairwise",
-        other => {
-            errs.push("kind", format!("kind must be grade or pairwise, got '{other}'"));
-            "grade"
-        }
-    };
+    use crate::domain::views::QueueKind;
+    let kind = QueueKind::parse(form.kind.as_str()).unwrap_or_else(|| {
+        errs.push("kind", format!("kind must be grade or pairwise, got '{}'", form.kind));
+        QueueKind::Grade
+    });
     let runs: Vec<i64> = form
         .runs
         .iter()
@@ -117,10 +114,10 @@ pub async fn make_queue(db: &crate::db::Db, user_id: i64, reads_answers: bool, f
         .collect::<std::collections::BTreeSet<i64>>()
         .into_iter()
         .collect();
-    if runs.is_empty() || (kind == "pairwise" && runs.len() < 2) {
+    if runs.is_empty() || (kind == QueueKind::Pairwise && runs.len() < 2) {
         errs.push(
             "runs",
-            if kind == "pairwise" {
+            if kind == QueueKind::Pairwise {
                 "pick at least two runs to compare"
             } else {
                 "pick at least one run"
@@ -210,7 +207,7 @@ pub async fn make_queue(db: &crate::db::Db, user_id: i64, reads_answers: bool, f
     let mut g = SplitMix64::new(seed ^ 0x9a11);
     let mut items = Vec::new();
     for id in &sample {
-        if kind == "grade" {
+        if kind == QueueKind::Grade {
             for r in &runs {
                 items.push(crate::db::queues::NewItem {
                     id: super::accounts::new_token().0[..24].to_string(),
@@ -308,7 +305,7 @@ pub async fn load_item(db: &crate::db::Db, user_id: i64, queue_id: i64, position
     };
     Ok(Some(ItemView {
         item_id: item.id.clone(),
-        kind: q.kind.clone(),
+        kind: q.kind.as_str().to_string(),
         position: pos,
         total: q.items,
         done_by_me: q.done_by_me,
@@ -319,7 +316,7 @@ pub async fn load_item(db: &crate::db::Db, user_id: i64, queue_id: i64, position
         extracted: check.as_ref().map(|c| c.fields.clone()).unwrap_or_default(),
         schema_errors: check.map(|c| c.schema_errors).unwrap_or_default(),
         my_grade: queues::my_grade(db, &item.id, user_id).await?,
-        my_vote: queues::my_vote(db, &item.id, user_id).await?,
+        my_vote: queues::my_vote(db, &item.id, user_id).await?.map(|c| c.as_str().to_string()),
         locked: rules.blind && queues::moved_on_from(db, &item, user_id).await?,
     }))
 }

@@ -7,7 +7,6 @@ use super::error::AppError;
 /// latter optionally with its input file (for the prompts). Returns the new run's id.
 #[cfg(feature = "ssr")]
 pub async fn import_file(db: &crate::db::Db, filename: &str, text: &str, input: Option<(&str, &str)>) -> Result<i64, AppError> {
-    use crate::domain::dataset::parse_batch_jsonl;
     use crate::domain::import::{batch_output, seed_summary};
     let looks_like_json_document =
         filename.ends_with(".json") || (text.trim_start().starts_with('{') && serde_json::from_str::<serde_json::Value>(text).is_ok());
@@ -25,50 +24,9 @@ pub async fn import_file(db: &crate::db::Db, filename: &str, text: &str, input: 
     let dataset_id = match input {
         None => None,
         Some((input_name, input_text)) => {
-            let items = parse_batch_jsonl(input_text).map_err(|e| {
-                AppError::Validation(crate::domain::errors::FieldErrors(
-                    e.0.into_iter()
-                        .map(|f| crate::domain::errors::FieldError {
-                            field: format!("input {}", f.field),
-                            message: f.message,
-                        })
-                        .collect(),
-                ))
-            })?;
-            let known: std::collections::HashSet<&str> = items.iter().map(|i| i.custom_id.as_str()).collect();
-            let missing: Vec<&str> = run
-                .records
-                .iter()
-                .map(|r| r.custom_id.as_str())
-                .filter(|c| !known.contains(c))
-                .take(5)
-                .collect();
-            if !missing.is_empty() {
-                return Err(AppError::validation(
-                    "input",
-                    format!("the input file lacks custom_id(s) the output has: {}", missing.join(", ")),
-                ));
-            }
-            let name = format!("{input_name} (input of {filename})");
-            let id = match crate::db::datasets::id_by_name(db, &name).await? {
-                Some(id) => id,
-                None => {
-                    crate::db::datasets::insert(
-                        db,
-                        crate::db::datasets::NewDataset {
-                            name: &name,
-                            description: "prompts of an imported Batch output",
-                            source: &format!("import: {input_name}"),
-                            builtin: false,
-                            answer_schema: None,
-                            rubric: None,
-                            items: &items,
-                        },
-                    )
-                    .await?
-                }
-            };
-            Some(id)
+            let (items, known) = input_items(input_text)?;
+            lacks(&known, run.records.iter().map(|r| r.custom_id.as_str()))?;
+            Some(store_input(db, input_name, filename, &items).await?)
         }
     };
     let id = crate::db::runs::insert_imported(db, &run, dataset_id).await?;
@@ -88,7 +46,7 @@ pub async fn import_spooled(db: &crate::db::Db, file: super::spool::ImportFile, 
     };
     let dataset = match input {
         None => None,
-        Some((input_name, input_text)) => Some(input_items(input_name, input_text)?),
+        Some((_, input_text)) => Some(input_items(input_text)?),
     };
     let mut tx = db.begin().await.map_err(crate::db::DbError::from)?;
     let id = crate::db::runs::insert_imported_tx(&mut tx, &run, None).await?;
@@ -98,18 +56,7 @@ pub async fn import_spooled(db: &crate::db::Db, file: super::spool::ImportFile, 
             break;
         }
         if let Some((_, known)) = &dataset {
-            let missing: Vec<&str> = batch
-                .iter()
-                .map(|r| r.custom_id.as_str())
-                .filter(|c| !known.contains(*c))
-                .take(5)
-                .collect();
-            if !missing.is_empty() {
-                return Err(AppError::validation(
-                    "input",
-                    format!("the input file lacks custom_id(s) the output has: {}", missing.join(", ")),
-                ));
-            }
+            lacks(known, batch.iter().map(|r| r.custom_id.as_str()))?;
         }
         crate::db::records::insert_batch_tx(&mut tx, id, &batch).await?;
     }
@@ -124,11 +71,7 @@ pub async fn import_spooled(db: &crate::db::Db, file: super::spool::ImportFile, 
 
 /// The requests of a Batch input file, and their ids.
 #[cfg(feature = "ssr")]
-fn input_items(
-    input_name: &str,
-    input_text: &str,
-) -> Result<(Vec<crate::domain::dataset::DatasetItem>, std::collections::HashSet<String>), AppError> {
-    let _ = input_name;
+fn input_items(input_text: &str) -> Result<(Vec<crate::domain::dataset::DatasetItem>, std::collections::HashSet<String>), AppError> {
     let items = crate::domain::dataset::parse_batch_jsonl(input_text).map_err(|e| {
         AppError::Validation(crate::domain::errors::FieldErrors(
             e.0.into_iter()
@@ -141,6 +84,19 @@ fn input_items(
     })?;
     let known = items.iter().map(|i| i.custom_id.clone()).collect();
     Ok((items, known))
+}
+
+/// Refuse outputs whose ids the input file does not hold (naming up to five).
+#[cfg(feature = "ssr")]
+fn lacks<'a>(known: &std::collections::HashSet<String>, ids: impl Iterator<Item = &'a str>) -> Result<(), AppError> {
+    let missing: Vec<&str> = ids.filter(|c| !known.contains(*c)).take(5).collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    Err(AppError::validation(
+        "input",
+        format!("the input file lacks custom_id(s) the output has: {}", missing.join(", ")),
+    ))
 }
 
 /// The input file as a dataset named after it and the output it goes with (reused when the

@@ -147,7 +147,7 @@ pub async fn add_test(form: TestForm) -> Result<i64, AppError> {
         concurrency: concurrency.unwrap_or(1),
         expected: form.expected.trim().to_string(),
         plan,
-        status: "planned".into(),
+        status: crate::domain::views::TestStatus::Planned,
         run_id: None,
     };
     Ok(crate::db::planning::add_test(&state()?.db, &t).await?)
@@ -178,7 +178,7 @@ pub async fn launch_tests(id: Option<i64>) -> Result<Vec<i64>, AppError> {
     for t in crate::db::planning::tests(&state.db)
         .await?
         .into_iter()
-        .filter(|t| t.status == "planned" && id.is_none_or(|i| i == t.id))
+        .filter(|t| t.status == crate::domain::views::TestStatus::Planned && id.is_none_or(|i| i == t.id))
     {
         let (Some(endpoint), Some(dataset)) = (t.endpoint_id, t.dataset_id) else {
             return Err(AppError::validation(

@@ -232,14 +232,9 @@ pub async fn overview(db: &crate::db::Db) -> Result<QualityPicture, crate::db::D
     }
     for (custom, a, b, swap, choice) in &votes {
         let (left, right) = if *swap { (*b, *a) } else { (*a, *b) };
-        let score_left = match choice.as_str() {
-            "a" => 1.0,
-            "b" => 0.0,
-            "tie" => 0.5,
-            _ => {
-                out.both_bad += 1;
-                continue;
-            }
+        let Some(score_left) = choice.score_a() else {
+            out.both_bad += 1;
+            continue;
         };
         bt_votes.push((
             Vote {

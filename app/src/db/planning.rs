@@ -87,7 +87,7 @@ struct TestRow {
     concurrency: i64,
     expected: String,
     plan: Option<String>,
-    status: String,
+    status: crate::domain::views::TestStatus,
     run_id: Option<i64>,
 }
 
@@ -230,7 +230,16 @@ pub async fn add_launch(db: &Db, l: &LaunchView) -> DbResult<i64> {
 }
 
 pub async fn launches(db: &Db, run_id: i64) -> DbResult<Vec<LaunchView>> {
-    let rows: Vec<(i64, i64, String, String, String, Option<f64>, String, Option<String>)> = sqlx::query_as(
+    let rows: Vec<(
+        i64,
+        i64,
+        String,
+        String,
+        crate::domain::views::LaunchOutcome,
+        Option<f64>,
+        String,
+        Option<String>,
+    )> = sqlx::query_as(
         "SELECT run_id, attempt, command, settings, outcome, load_time_s, log, measured FROM launches WHERE run_id = ? ORDER BY attempt",
     )
     .bind(run_id)

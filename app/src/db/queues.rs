@@ -15,7 +15,7 @@ pub struct NewItem {
 pub async fn create(
     db: &Db,
     name: &str,
-    kind: &str,
+    kind: crate::domain::views::QueueKind,
     blind: bool,
     dataset_id: Option<i64>,
     sample_size: usize,
@@ -60,7 +60,18 @@ pub async fn create(
 }
 
 pub async fn list(db: &Db, user_id: i64) -> DbResult<Vec<QueueView>> {
-    type Row = (i64, String, String, bool, i64, i64, i64, String, bool, bool);
+    type Row = (
+        i64,
+        String,
+        crate::domain::views::QueueKind,
+        bool,
+        i64,
+        i64,
+        i64,
+        String,
+        bool,
+        bool,
+    );
     Ok(sqlx::query_as::<_, Row>(
         "SELECT q.id, q.name, q.kind, q.blind, \
            (SELECT COUNT(*) FROM queue_items i WHERE i.queue_id = q.id), \
@@ -266,7 +277,7 @@ pub async fn my_grade(db: &Db, item_id: &str, user_id: i64) -> DbResult<Option<G
 }
 
 /// Store a vote, under the same rules as [`save_grade`].
-pub async fn save_vote(db: &Db, item: &ItemRow, user_id: i64, blind: bool, choice: &str) -> DbResult<()> {
+pub async fn save_vote(db: &Db, item: &ItemRow, user_id: i64, blind: bool, choice: crate::domain::views::VoteChoice) -> DbResult<()> {
     let (insert_if, update_if) = guards(4, 5);
     let sql = format!(
         "INSERT INTO votes (item_id, user_id, choice) SELECT ?1, ?2, ?3 {insert_if} \
@@ -287,7 +298,7 @@ pub async fn save_vote(db: &Db, item: &ItemRow, user_id: i64, blind: bool, choic
     Ok(())
 }
 
-pub async fn my_vote(db: &Db, item_id: &str, user_id: i64) -> DbResult<Option<String>> {
+pub async fn my_vote(db: &Db, item_id: &str, user_id: i64) -> DbResult<Option<crate::domain::views::VoteChoice>> {
     Ok(sqlx::query_scalar("SELECT choice FROM votes WHERE item_id = ? AND user_id = ?")
         .bind(item_id)
         .bind(user_id)
@@ -323,7 +334,7 @@ pub async fn all_grades(db: &Db) -> DbResult<Vec<(String, i64, i64, Grade)>> {
 
 /// Every pairwise vote: (custom_id, the stored run_id, run_b, swap, choice), from queues that are
 /// closed or not blind.
-pub async fn all_votes(db: &Db) -> DbResult<Vec<(String, i64, i64, bool, String)>> {
+pub async fn all_votes(db: &Db) -> DbResult<Vec<(String, i64, i64, bool, crate::domain::views::VoteChoice)>> {
     Ok(sqlx::query_as(
         "SELECT i.custom_id, i.run_id, i.run_b, i.swap, v.choice FROM votes v JOIN queue_items i ON i.id = v.item_id \
          JOIN queues q ON q.id = i.queue_id WHERE i.run_b IS NOT NULL AND (q.blind = 0 OR q.closed_at IS NOT NULL)",
@@ -341,7 +352,7 @@ pub struct Judged {
     pub swap: bool,
     /// The user's overall grade, or their vote.
     pub overall: Option<i64>,
-    pub choice: Option<String>,
+    pub choice: Option<crate::domain::views::VoteChoice>,
 }
 
 pub async fn judged_by(db: &Db, queue_id: i64, user_id: i64) -> DbResult<Vec<Judged>> {

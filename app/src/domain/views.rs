@@ -133,8 +133,7 @@ pub struct UserView {
 pub struct QueueView {
     pub id: i64,
     pub name: String,
-    /// "grade" or "pairwise".
-    pub kind: String,
+    pub kind: QueueKind,
     pub blind: bool,
     pub items: i64,
     /// Items the asking user has graded or voted on.
@@ -175,8 +174,7 @@ pub struct PlannedTest {
     /// What the team expects, in words ("2-3x faster than Gemma, better than 1B").
     pub expected: String,
     pub plan: Option<crate::domain::planner::PlanInput>,
-    /// planned, launched.
-    pub status: String,
+    pub status: TestStatus,
     pub run_id: Option<i64>,
 }
 
@@ -196,8 +194,7 @@ pub struct LaunchView {
     pub attempt: i64,
     pub command: String,
     pub settings: LaunchSettings,
-    /// ready, failed, oom, no_kv_memory, context_too_long.
-    pub outcome: String,
+    pub outcome: LaunchOutcome,
     pub load_time_s: Option<f64>,
     pub log: String,
     pub measured: Option<crate::domain::startup::Measured>,
@@ -347,4 +344,166 @@ fn counted(n: i64, noun: &str) -> String {
         format!("{head}s")
     };
     format!("{} {plural}{tail}", crate::domain::format::int(n as f64))
+}
+
+/// How one managed start of a model server ended (stored as its snake_case name).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(sqlx::Type))]
+#[cfg_attr(feature = "ssr", sqlx(rename_all = "snake_case"))]
+#[serde(rename_all = "snake_case")]
+pub enum LaunchOutcome {
+    /// The server answered its health check: the run measured it.
+    Ready,
+    OutOfMemory,
+    NoKvMemory,
+    ContextTooLong,
+    /// Any other failure (a wrong flag, a missing model).
+    Other,
+}
+
+impl From<crate::domain::startup::StartFailure> for LaunchOutcome {
+    fn from(f: crate::domain::startup::StartFailure) -> Self {
+        use crate::domain::startup::StartFailure as F;
+        match f {
+            F::OutOfMemory => LaunchOutcome::OutOfMemory,
+            F::NoKvMemory => LaunchOutcome::NoKvMemory,
+            F::ContextTooLong => LaunchOutcome::ContextTooLong,
+            F::Other => LaunchOutcome::Other,
+        }
+    }
+}
+
+impl LaunchOutcome {
+    pub fn label(self) -> &'static str {
+        match self {
+            LaunchOutcome::Ready => "ready",
+            LaunchOutcome::OutOfMemory => "out of memory",
+            LaunchOutcome::NoKvMemory => "no memory for the KV cache",
+            LaunchOutcome::ContextTooLong => "max_model_len too large for the KV cache",
+            LaunchOutcome::Other => "failed",
+        }
+    }
+}
+
+/// What reviewers do in a grading queue.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(sqlx::Type))]
+#[cfg_attr(feature = "ssr", sqlx(rename_all = "lowercase"))]
+#[serde(rename_all = "lowercase")]
+pub enum QueueKind {
+    /// Grade each answer on the dataset's rubric.
+    #[default]
+    Grade,
+    /// Blind A/B votes between two runs' answers to the same item.
+    Pairwise,
+}
+
+impl QueueKind {
+    pub fn parse(text: &str) -> Option<QueueKind> {
+        match text {
+            "grade" | "" => Some(QueueKind::Grade),
+            "pairwise" => Some(QueueKind::Pairwise),
+            _ => None,
+        }
+    }
+    pub fn as_str(self) -> &'static str {
+        match self {
+            QueueKind::Grade => "grade",
+            QueueKind::Pairwise => "pairwise",
+        }
+    }
+}
+
+/// A pairwise vote.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(sqlx::Type))]
+#[cfg_attr(feature = "ssr", sqlx(rename_all = "snake_case"))]
+#[serde(rename_all = "snake_case")]
+pub enum VoteChoice {
+    A,
+    B,
+    Tie,
+    BothBad,
+}
+
+impl VoteChoice {
+    pub fn parse(text: &str) -> Option<VoteChoice> {
+        match text {
+            "a" => Some(VoteChoice::A),
+            "b" => Some(VoteChoice::B),
+            "tie" => Some(VoteChoice::Tie),
+            "both_bad" => Some(VoteChoice::BothBad),
+            _ => None,
+        }
+    }
+    pub fn as_str(self) -> &'static str {
+        match self {
+            VoteChoice::A => "a",
+            VoteChoice::B => "b",
+            VoteChoice::Tie => "tie",
+            VoteChoice::BothBad => "both_bad",
+        }
+    }
+    /// The left answer's score (1 won, 0 lost, 0.5 tie); `None` when both were bad.
+    pub fn score_a(self) -> Option<f64> {
+        match self {
+            VoteChoice::A => Some(1.0),
+            VoteChoice::B => Some(0.0),
+            VoteChoice::Tie => Some(0.5),
+            VoteChoice::BothBad => None,
+        }
+    }
+}
+
+/// Where a planned test stands.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(sqlx::Type))]
+#[cfg_attr(feature = "ssr", sqlx(rename_all = "lowercase"))]
+#[serde(rename_all = "lowercase")]
+pub enum TestStatus {
+    #[default]
+    Planned,
+    Launched,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Rows stored before these were enums hold these words: they must read back the same.
+    #[test]
+    fn the_enums_keep_the_words_stored_before_them() {
+        let word = |v: serde_json::Value| v.as_str().map(str::to_string).unwrap_or_default();
+        let kinds = [QueueKind::Grade, QueueKind::Pairwise].map(|k| word(serde_json::json!(k)));
+        assert_eq!(kinds, ["grade", "pairwise"]);
+        for k in [QueueKind::Grade, QueueKind::Pairwise] {
+            assert_eq!(QueueKind::parse(k.as_str()), Some(k));
+        }
+        let votes = [VoteChoice::A, VoteChoice::B, VoteChoice::Tie, VoteChoice::BothBad];
+        assert_eq!(votes.map(|v| word(serde_json::json!(v))), ["a", "b", "tie", "both_bad"]);
+        assert!(votes.iter().all(|v| VoteChoice::parse(v.as_str()) == Some(*v)));
+        assert_eq!(VoteChoice::parse("left"), None);
+        assert_eq!(
+            [TestStatus::Planned, TestStatus::Launched].map(|s| word(serde_json::json!(s))),
+            ["planned", "launched"]
+        );
+        let outcomes = [
+            LaunchOutcome::Ready,
+            LaunchOutcome::OutOfMemory,
+            LaunchOutcome::NoKvMemory,
+            LaunchOutcome::ContextTooLong,
+            LaunchOutcome::Other,
+        ];
+        assert_eq!(
+            outcomes.map(|o| word(serde_json::json!(o))),
+            ["ready", "out_of_memory", "no_kv_memory", "context_too_long", "other"]
+        );
+        // A failure's kind, as the launcher reads it from the log, names the same outcome.
+        use crate::domain::startup::StartFailure;
+        assert_eq!(LaunchOutcome::from(StartFailure::OutOfMemory), LaunchOutcome::OutOfMemory);
+        assert_eq!(
+            word(serde_json::json!(StartFailure::NoKvMemory)),
+            word(serde_json::json!(LaunchOutcome::NoKvMemory))
+        );
+    }
 }

@@ -70,7 +70,7 @@ pub fn GradingPage() -> impl IntoView {
                                     view! {
                                         <tr>
                                             <td>{q.name.clone()} {(!q.blind).then_some(" (not blind)")}</td>
-                                            <td>{if q.kind == "pairwise" { "blind pairwise votes" } else { "grade on the rubric" }}</td>
+                                            <td>{if q.kind == crate::domain::views::QueueKind::Pairwise { "blind pairwise votes" } else { "grade on the rubric" }}</td>
                                             <td>{if q.closed { "closed: models revealed" } else { "open" }}</td>
                                             <td class="num">{q.items}</td>
                                             <td class="num">{q.done_by_me}</td>

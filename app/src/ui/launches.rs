@@ -13,7 +13,7 @@ pub fn RunLaunches(run_id: i64) -> impl IntoView {
             {move || Suspend::new(async move {
                 let list = launches.await.unwrap_or_default();
                 let plan = planned.await.ok().flatten();
-                let measured = list.iter().rev().find(|l| l.outcome == "ready").and_then(|l| l.measured.clone());
+                let measured = list.iter().rev().find(|l| l.outcome == crate::domain::views::LaunchOutcome::Ready).and_then(|l| l.measured.clone());
                 (!list.is_empty()).then(|| view! {
                     <section aria-labelledby="launch-title">
                         <h2 id="launch-title">"Model server starts"</h2>
@@ -33,7 +33,7 @@ pub fn RunLaunches(run_id: i64) -> impl IntoView {
                                         <tr>
                                             <td>{l.attempt}</td>
                                             <td><code class="small">{l.command.clone()}</code></td>
-                                            <td>{l.outcome.replace('_', " ")}</td>
+                                            <td>{l.outcome.label()}</td>
                                             <td class="num">{l.load_time_s.map(format::seconds).unwrap_or_default()}</td>
                                             <td>{reported}</td>
                                         </tr>

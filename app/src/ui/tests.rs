@@ -32,7 +32,10 @@ pub fn TestsPage() -> impl IntoView {
                 return;
             }
             let Some(Ok(list)) = tests.get_untracked() else { return };
-            let pending: Vec<_> = list.into_iter().filter(|t| t.status == "planned").collect();
+            let pending: Vec<_> = list
+                .into_iter()
+                .filter(|t| t.status == crate::domain::views::TestStatus::Planned)
+                .collect();
             let i = selected.get_untracked().min(pending.len().saturating_sub(1));
             match ev.key().as_str() {
                 "j" => selected.set((i + 1).min(pending.len().saturating_sub(1))),
@@ -72,8 +75,8 @@ pub fn TestsPage() -> impl IntoView {
                 match tests.await {
                     Err(e) => view! { <ErrorBox error=e/> }.into_any(),
                     Ok(list) => {
-                        let pending: Vec<_> = list.iter().filter(|t| t.status == "planned").cloned().collect();
-                        let done: Vec<_> = list.iter().filter(|t| t.status != "planned").cloned().collect();
+                        let pending: Vec<_> = list.iter().filter(|t| t.status == crate::domain::views::TestStatus::Planned).cloned().collect();
+                        let done: Vec<_> = list.iter().filter(|t| t.status != crate::domain::views::TestStatus::Planned).cloned().collect();
                         let steps: Vec<String> = pending.iter().enumerate().map(|(n, t)| {
                             let fit = t.plan.as_ref().map(|p| { let r = plan(p); if r.fits { format!("fits: {:.1} GiB KV cache, {:.1}x concurrency at {} tokens", r.kv_cache_gib, r.max_concurrency, p.max_model_len) } else { format!("does not fit: {}", r.problems.join("; ")) } }).unwrap_or("not planned".into());
                             format!("{}. {} — expected: {} ({fit})", n + 1, t.title, if t.expected.is_empty() { "—" } else { &t.expected })

@@ -4,10 +4,11 @@
 //! produces is labelled "simulated" by Bakeoff.
 
 pub mod answer;
+pub mod builtin;
 pub mod faults;
 mod reply;
 mod server;
+mod state;
 
-pub use server::{
-    prompt_key, router, start, unix_us, Emitted, ReasoningField, ReasoningMode, Sim, SimConfig, SimHandle, SimStats, DEFAULT_MODELS, OWNER,
-};
+pub use server::{router, start, SimHandle};
+pub use state::{prompt_key, unix_us, Emitted, ReasoningField, ReasoningMode, Sim, SimConfig, SimStats, DEFAULT_MODELS, OWNER};

@@ -2,7 +2,7 @@
 //! mid-stream faults), or whole.
 
 use super::faults::Fault;
-use super::server::{now_secs, unix_us, Emitted, Gauge, Sim};
+use super::state::{now_secs, unix_us, Emitted, Gauge, Sim};
 use axum::body::Bytes;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};

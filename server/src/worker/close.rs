@@ -14,10 +14,12 @@ impl Worker {
     pub(super) async fn summarize_stored(&self, claimed: &Claimed, client_cpu_s: Option<f64>) -> Option<RunSummary> {
         let id = claimed.id;
         let db = &self.state.db;
-        let load_time = db::planning::launches(db, id)
-            .await
-            .ok()
-            .and_then(|ls| ls.iter().rev().find(|l| l.outcome == "ready").and_then(|l| l.load_time_s));
+        let load_time = db::planning::launches(db, id).await.ok().and_then(|ls| {
+            ls.iter()
+                .rev()
+                .find(|l| l.outcome == app::domain::views::LaunchOutcome::Ready)
+                .and_then(|l| l.load_time_s)
+        });
         let checker = match app::api::quality::Checker::load(db, id).await {
             Ok(c) => match db::checks::clear(db, id).await {
                 Ok(()) => Some(c),

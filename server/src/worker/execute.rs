@@ -189,7 +189,7 @@ impl Worker {
         tracker: &Tracker,
     ) -> Result<crate::launcher::Started, RunError> {
         use app::api::endpoints::command;
-        use app::api::types::{LaunchSettings, LaunchView};
+        use app::api::types::{LaunchOutcome, LaunchSettings, LaunchView};
         use app::domain::startup::{read_startup_log, safer, EngineKnobs};
         let port = app::domain::url::parse_base_url(base_url)
             .map_err(RunError::Launch)?
@@ -240,7 +240,7 @@ impl Worker {
                             attempt: i64::from(attempt),
                             command,
                             settings,
-                            outcome: "ready".into(),
+                            outcome: LaunchOutcome::Ready,
                             load_time_s: Some(started.load_time.as_secs_f64()),
                             measured: Some(measured),
                             log,
@@ -250,10 +250,7 @@ impl Worker {
                     return Ok(started);
                 }
                 Err(f) => {
-                    let outcome = serde_json::to_value(f.kind)
-                        .ok()
-                        .and_then(|v| v.as_str().map(str::to_string))
-                        .unwrap_or_else(|| "failed".into());
+                    let outcome = LaunchOutcome::from(f.kind);
                     db::planning::add_launch(
                         &self.state.db,
                         &LaunchView {

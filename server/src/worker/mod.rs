@@ -3,8 +3,10 @@
 //! stores every record as it goes, and closes the run with its summary; on shutdown it drains.
 
 mod close;
+pub mod cpu;
 mod drive;
 mod execute;
+pub mod launcher;
 mod lease;
 mod preflight;
 mod progress;

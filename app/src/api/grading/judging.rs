@@ -87,12 +87,12 @@ pub async fn save_vote(item_id: String, choice: String) -> Result<Saved, AppErro
 
 #[cfg(feature = "ssr")]
 pub async fn store_vote(db: &crate::db::Db, user_id: i64, reads_answers: bool, item_id: &str, choice: &str) -> Result<Saved, AppError> {
-    if !["a", "b", "tie", "both_bad"].contains(&choice) {
+    let Some(choice) = crate::domain::views::VoteChoice::parse(choice) else {
         return Err(AppError::validation(
             "choice",
             "vote a (left better), b (right better), tie, or both_bad",
         ));
-    }
+    };
     let item = crate::db::queues::item(db, item_id).await?;
     let Some(run_b) = item.run_b else {
         return Err(AppError::validation("item", "this item is graded, not voted on"));
@@ -173,7 +173,7 @@ pub async fn reveal(db: &crate::db::Db, user_id: i64, queue_id: i64) -> Result<V
         out.push(RevealRow {
             position: j.position,
             grade: j.overall.map(|g| g.clamp(0, 5) as u8),
-            vote: j.choice,
+            vote: j.choice.map(|c| c.as_str().to_string()),
             left: labels.get(&left).cloned().unwrap_or_default(),
             right: right.and_then(|r| labels.get(&r).cloned()),
         });

@@ -11,9 +11,9 @@ use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use std::io::{Read, Write};
 use std::sync::atomic::{AtomicU64, Ordering};
 
-const CA: &str = include_str!("../../tests/fixtures/tls/ca.pem");
-const SERVER_CERT: &str = include_str!("../../tests/fixtures/tls/server.pem");
-const SERVER_KEY: &str = include_str!("../../tests/fixtures/tls/server.key");
+const CA: &str = include_str!("../../../tests/fixtures/tls/ca.pem");
+const SERVER_CERT: &str = include_str!("../../../tests/fixtures/tls/server.pem");
+const SERVER_KEY: &str = include_str!("../../../tests/fixtures/tls/server.key");
 const SSE: &str = "data: {\"choices\":[{\"delta\":{\"content\":\"hi\"},\"finish_reason\":\"stop\"}]}\n\ndata: [DONE]\n\n";
 
 /// A 200 stream with `body` as one chunk and `headers` (each ending in CRLF) in its head.

@@ -7,6 +7,10 @@
 
 mod allow;
 mod checks;
+pub mod chunk;
+pub mod http1;
+pub mod probe;
+pub mod sse;
 mod stream;
 pub mod tls;
 
@@ -422,26 +426,7 @@ pub fn prepare_body(item: &DatasetItem, model: &str, sampling: &Sampling) -> Byt
     Bytes::from(serde_json::to_vec(&body).unwrap_or_default())
 }
 
-/// The message of an OpenAI/vLLM error body: nested `{"error": {"message"}}` (new vLLM),
-/// flat `{"object": "error", "message"}` (old vLLM), or the raw text.
-pub fn error_message(text: &str) -> String {
-    let short = |s: &str| s.chars().take(500).collect::<String>();
-    match serde_json::from_str::<Value>(text) {
-        Ok(v) => v
-            .get("error")
-            .and_then(|e| {
-                e.get("message")
-                    .and_then(Value::as_str)
-                    .map(str::to_string)
-                    .or_else(|| e.as_str().map(str::to_string))
-            })
-            .or_else(|| v.get("message").and_then(Value::as_str).map(str::to_string))
-            .or_else(|| v.get("detail").map(|d| d.to_string()))
-            .map(|m| short(&m))
-            .unwrap_or_else(|| short(text)),
-        Err(_) => short(text.trim()),
-    }
-}
+pub use chunk::error_message;
 
 #[cfg(test)]
 mod tests {

@@ -151,9 +151,9 @@ struct DetailsDe {
 pub fn with_serde(data: &[u8]) -> Result<Fields<'_>, String> {
     let chunk: Chunk = serde_json::from_slice(data).map_err(|e| e.to_string())?;
     let error = match (chunk.error, chunk.object.as_deref()) {
-        (Some(e), _) => Some(crate::client::error_message(&serde_json::json!({ "error": e }).to_string())),
+        (Some(e), _) => Some(error_message(&serde_json::json!({ "error": e }).to_string())),
         // The old flat shape: {"object": "error", "message": ...}.
-        (None, Some("error")) => Some(crate::client::error_message(&String::from_utf8_lossy(data))),
+        (None, Some("error")) => Some(error_message(&String::from_utf8_lossy(data))),
         _ => None,
     };
     let mut fields = Fields {
@@ -621,6 +621,27 @@ impl<'a> Scanner<'a> {
         } else {
             None
         }
+    }
+}
+
+/// The message of an OpenAI/vLLM error body: nested `{"error": {"message"}}` (new vLLM),
+/// flat `{"object": "error", "message"}` (old vLLM), or the raw text.
+pub fn error_message(text: &str) -> String {
+    let short = |s: &str| s.chars().take(500).collect::<String>();
+    match serde_json::from_str::<Value>(text) {
+        Ok(v) => v
+            .get("error")
+            .and_then(|e| {
+                e.get("message")
+                    .and_then(Value::as_str)
+                    .map(str::to_string)
+                    .or_else(|| e.as_str().map(str::to_string))
+            })
+            .or_else(|| v.get("message").and_then(Value::as_str).map(str::to_string))
+            .or_else(|| v.get("detail").map(|d| d.to_string()))
+            .map(|m| short(&m))
+            .unwrap_or_else(|| short(text)),
+        Err(_) => short(text.trim()),
     }
 }
 

@@ -1,5 +1,8 @@
 //! The `bakeoff` command line.
 
+pub mod demo;
+pub mod headless;
+
 use crate::serve::{self, OnRestart, ServeOptions};
 use crate::sim::{self, faults::FaultRates, ReasoningField, ReasoningMode, SimConfig, DEFAULT_MODELS};
 use crate::worker::PreflightPolicy;
