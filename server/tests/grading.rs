@@ -274,7 +274,7 @@ async fn reviewers_labels_override_the_judge_in_the_hybrid_recall() {
         h.positives_are
     );
     assert!(
-        graded_as_top.iter().all(|c| h.positives.contains(c)),
+        graded_as_top.iter().all(|c| h.positive_ids.contains(c)),
         "the reviewer's Strong Yes count as positives"
     );
 }

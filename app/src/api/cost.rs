@@ -3,11 +3,13 @@
 
 use super::error::AppError;
 use crate::domain::cost::PriceSheet;
+#[cfg(feature = "ssr")]
 use crate::domain::hybrid::Screened;
 use crate::domain::quality::RunQuality;
 use crate::domain::summary::RunSummary;
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
+#[cfg(feature = "ssr")]
 use std::collections::HashSet;
 
 /// A run with what costing and ranking it needs.
@@ -115,8 +117,12 @@ pub async fn load_cost_data(db: &crate::db::Db) -> Result<CostTables, crate::db:
 /// What the hybrid view needs from two runs over the same dataset.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct HybridItems {
-    pub screened: Vec<Screened>,
-    pub positives: HashSet<String>,
+    /// The items both runs answered, grouped by the screen's score (a handful of groups, whatever
+    /// the runs' size).
+    pub groups: Vec<crate::domain::hybrid::ScoreGroup>,
+    /// Which items are the positives: kept on the server (the report, tests), never sent.
+    #[serde(skip)]
+    pub positive_ids: std::collections::HashSet<String>,
     pub positives_are: String,
     pub common_items: usize,
 }
@@ -209,8 +215,8 @@ pub async fn load_hybrid_data(db: &crate::db::Db, screen_id: i64, judge_id: i64)
     };
     Ok(HybridItems {
         common_items: screened.len(),
-        screened,
-        positives,
+        groups: crate::domain::hybrid::group(&screened, &positives),
+        positive_ids: positives,
         positives_are,
     })
 }

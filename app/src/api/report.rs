@@ -217,8 +217,7 @@ pub async fn build_report_with(
                 volume,
                 screen_cost_per_request: s.cost_per_request.map(|c| c.0).unwrap_or(0.0),
                 judge_cost_per_request: j.cost_per_request.map(|c| c.0).unwrap_or(0.0),
-                screened: items.as_ref().map(|h| h.screened.clone()).unwrap_or_default(),
-                positives: items.as_ref().map(|h| h.positives.clone()).unwrap_or_default(),
+                groups: items.as_ref().map(|h| h.groups.clone()).unwrap_or_default(),
             };
             Some(HybridSection {
                 screen: format!("{} (run #{})", s.model, s.id),

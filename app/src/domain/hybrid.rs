@@ -14,15 +14,49 @@ pub struct Screened {
     pub score: Option<f64>,
 }
 
+/// The items the screen gave one score: how many, and how many of them are positives (the
+/// judge or a person rated them best). Recall depends on nothing else, so a run of 100,000 items
+/// travels to the browser as a handful of these, not as 100,000 ids.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ScoreGroup {
+    /// `None`: no usable answer (ranked last).
+    pub score: Option<f64>,
+    pub items: usize,
+    pub positives: usize,
+}
+
+/// The screened items grouped by score, best first, unscored last.
+pub fn group(screened: &[Screened], positives: &HashSet<String>) -> Vec<ScoreGroup> {
+    let mut groups: HashMap<Option<i64>, (Option<f64>, usize, usize)> = HashMap::new();
+    for s in screened {
+        let key = s.score.map(|x| (x * 1e6).round() as i64);
+        let e = groups.entry(key).or_insert((s.score, 0, 0));
+        e.1 += 1;
+        if positives.contains(&s.custom_id) {
+            e.2 += 1;
+        }
+    }
+    let mut ordered: Vec<(Option<i64>, (Option<f64>, usize, usize))> = groups.into_iter().collect();
+    ordered.sort_by(|a, b| match (a.0, b.0) {
+        (Some(x), Some(y)) => y.cmp(&x),
+        (Some(_), None) => std::cmp::Ordering::Less,
+        (None, Some(_)) => std::cmp::Ordering::Greater,
+        (None, None) => std::cmp::Ordering::Equal,
+    });
+    ordered
+        .into_iter()
+        .map(|(_, (score, items, positives))| ScoreGroup { score, items, positives })
+        .collect()
+}
+
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct HybridInput {
     /// Items a month (or any volume) the strategy is priced for.
     pub volume: f64,
     pub screen_cost_per_request: f64,
     pub judge_cost_per_request: f64,
-    pub screened: Vec<Screened>,
-    /// Items the judge or a person rated best (e.g. Strong Yes).
-    pub positives: HashSet<String>,
+    /// The items both runs answered, grouped by the screen's score (see [`group`]).
+    pub groups: Vec<ScoreGroup>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -49,7 +83,7 @@ pub fn hybrid_at(input: &HybridInput, p: f64) -> HybridPoint {
     let screen_then_judge = input.volume * (input.screen_cost_per_request + p * input.judge_cost_per_request);
     let cost = if p >= 1.0 { judge_only } else { screen_then_judge };
     let savings = if judge_only > 0.0 { 1.0 - cost / judge_only } else { 0.0 };
-    let positives = input.screened.iter().filter(|s| input.positives.contains(&s.custom_id)).count();
+    let positives = input.groups.iter().map(|g| g.positives).sum();
     HybridPoint {
         p,
         screen_then_judge,
@@ -112,37 +146,21 @@ pub fn hybrid_curve(input: &HybridInput, steps: usize) -> Vec<HybridPoint> {
 /// Expected share of positives among the top `p` of items by score. Items tied with the cut
 /// are taken in proportion, as a random tie-break would on average.
 fn recall_at(input: &HybridInput, p: f64) -> Option<f64> {
-    let total_pos = input.screened.iter().filter(|s| input.positives.contains(&s.custom_id)).count();
-    if total_pos == 0 || input.screened.is_empty() {
+    let total_pos: usize = input.groups.iter().map(|g| g.positives).sum();
+    let n: usize = input.groups.iter().map(|g| g.items).sum();
+    if total_pos == 0 || n == 0 {
         return None;
     }
-    let n = input.screened.len();
     let slots = (p * n as f64).round() as usize;
-    // Group by score, best first; unscored last.
-    let mut groups: HashMap<Option<i64>, (usize, usize)> = HashMap::new();
-    for s in &input.screened {
-        let key = s.score.map(|x| (x * 1e6).round() as i64);
-        let e = groups.entry(key).or_default();
-        e.0 += 1;
-        if input.positives.contains(&s.custom_id) {
-            e.1 += 1;
-        }
-    }
-    let mut ordered: Vec<(Option<i64>, (usize, usize))> = groups.into_iter().collect();
-    ordered.sort_by(|a, b| match (a.0, b.0) {
-        (Some(x), Some(y)) => y.cmp(&x),
-        (Some(_), None) => std::cmp::Ordering::Less,
-        (None, Some(_)) => std::cmp::Ordering::Greater,
-        (None, None) => std::cmp::Ordering::Equal,
-    });
+    // The groups are best first, unscored last ([`group`]).
     let mut left = slots;
     let mut kept = 0.0;
-    for (_, (size, pos)) in ordered {
+    for g in input.groups.iter().filter(|g| g.items > 0) {
         if left == 0 {
             break;
         }
-        let take = left.min(size);
-        kept += pos as f64 * take as f64 / size as f64;
+        let take = left.min(g.items);
+        kept += g.positives as f64 * take as f64 / g.items as f64;
         left -= take;
     }
     Some(kept / total_pos as f64)
@@ -154,19 +172,35 @@ mod tests {
     use proptest::prelude::*;
 
     fn input(scores: &[(&str, Option<f64>)], positives: &[&str], screen: f64, judge: f64) -> HybridInput {
+        let screened: Vec<Screened> = scores
+            .iter()
+            .map(|(c, s)| Screened {
+                custom_id: c.to_string(),
+                score: *s,
+            })
+            .collect();
+        let positives: HashSet<String> = positives.iter().map(|s| s.to_string()).collect();
         HybridInput {
             volume: 100_000.0,
             screen_cost_per_request: screen,
             judge_cost_per_request: judge,
-            screened: scores
-                .iter()
-                .map(|(c, s)| Screened {
-                    custom_id: c.to_string(),
-                    score: *s,
-                })
-                .collect(),
-            positives: positives.iter().map(|s| s.to_string()).collect(),
+            groups: group(&screened, &positives),
         }
+    }
+
+    #[test]
+    fn items_group_by_score_best_first_and_unscored_last() {
+        let screened: Vec<Screened> = [("a", Some(1.0)), ("b", None), ("c", Some(4.0)), ("d", Some(1.0))]
+            .iter()
+            .map(|(c, s)| Screened {
+                custom_id: c.to_string(),
+                score: *s,
+            })
+            .collect();
+        let pos: HashSet<String> = ["a", "b"].iter().map(|s| s.to_string()).collect();
+        let g = group(&screened, &pos);
+        let shape: Vec<(Option<f64>, usize, usize)> = g.iter().map(|g| (g.score, g.items, g.positives)).collect();
+        assert_eq!(shape, vec![(Some(4.0), 1, 0), (Some(1.0), 2, 1), (None, 1, 1)]);
     }
 
     #[test]

@@ -279,8 +279,7 @@ fn Hybrid(runs: Vec<CostRun>, sheet: Signal<Option<PriceSheet>>, volume: Signal<
                                         volume: volume.get(),
                                         screen_cost_per_request: sc,
                                         judge_cost_per_request: jc,
-                                        screened: h.screened.clone(),
-                                        positives: h.positives.clone(),
+                                        groups: h.groups.clone(),
                                     });
                                     let p = hybrid_at(&input, share.get() / 100.0);
                                     let svg = hybrid_curve(&curve(&input, 20), share.get() / 100.0, WIDTH, 420);
