@@ -16,7 +16,11 @@ export async function login(page: Page, user: string = ADMIN) {
   await hydrated(page);
   await page.getByLabel("User name").fill(user);
   await page.getByLabel("Password").fill(PASSWORD);
+  // A log-in loads the next page afresh (a full load after the client-side one): wait for that
+  // load, so the test's next navigation is not cut short by it.
+  const loaded = page.waitForEvent("load");
   await page.getByRole("button", { name: "Log in" }).click();
+  await loaded;
   await expect(page).not.toHaveURL(/\/login/);
 }
 
