@@ -69,3 +69,12 @@ pub fn state() -> Result<crate::state::AppState, AppError> {
     leptos::prelude::use_context::<crate::state::AppState>()
         .ok_or_else(|| AppError::internal("server function", "AppState missing from context"))
 }
+
+/// Write an audit entry for the current server function or REST handler's caller (with the
+/// client's address when known). Never fails the action.
+#[cfg(feature = "ssr")]
+pub async fn audit(caller: &Caller, action: &str, target: &str, detail: &str) {
+    let Ok(state) = state() else { return };
+    let actor = crate::db::audit::Actor::user(caller.id, caller.name.clone()).from(site().and_then(|s| s.client));
+    crate::db::audit::record(&state.db, &actor, action, target, detail).await;
+}

@@ -1,5 +1,6 @@
 //! SQLite through sqlx: one function per query. Only compiled for the server (`ssr`).
 
+pub mod audit;
 pub mod charts;
 pub mod checks;
 pub mod datasets;
