@@ -64,10 +64,16 @@ impl Row {
     }
 }
 
+/// A finished run's record count is the one its chart data was computed from (counted once when
+/// it ended); only queued and running runs count their records on every read (a list of 200
+/// runs of 100,000 records each counted 20 million index entries).
 const SELECT: &str = "SELECT r.id, r.name, r.status, r.model, e.name AS endpoint_name, d.name AS dataset_name, r.simulated, r.sweep_id, \
-     r.spec, r.total_requests, (SELECT COUNT(*) FROM request_records q WHERE q.run_id = r.id) AS done_requests, r.error, r.summary, \
+     r.spec, r.total_requests, \
+     CASE WHEN r.status NOT IN ('queued', 'running') AND c.records IS NOT NULL THEN c.records \
+          ELSE (SELECT COUNT(*) FROM request_records q WHERE q.run_id = r.id) END AS done_requests, r.error, r.summary, \
      r.provenance, r.resumed, r.created_at, r.started_at, r.finished_at, r.lease_host, r.lease_pid, r.takeovers, r.takeover_note \
-     FROM runs r LEFT JOIN endpoints e ON e.id = r.endpoint_id LEFT JOIN datasets d ON d.id = r.dataset_id";
+     FROM runs r LEFT JOIN endpoints e ON e.id = r.endpoint_id LEFT JOIN datasets d ON d.id = r.dataset_id \
+     LEFT JOIN run_charts c ON c.run_id = r.id";
 
 pub async fn list(db: &Db) -> DbResult<Vec<RunView>> {
     let rows: Vec<Row> = sqlx::query_as(&format!("{SELECT} ORDER BY r.id DESC")).fetch_all(db).await?;

@@ -526,3 +526,23 @@ async fn records_page_in_schedule_order_and_the_timing_reads_leave_the_text_out(
     assert!(bare.iter().all(|r| r.response.is_empty() && r.itl.is_empty()));
     assert_eq!(bare.len(), 8);
 }
+
+#[tokio::test]
+async fn a_finished_run_reads_its_record_count_from_its_chart_data_and_a_running_one_counts() {
+    let (_d, db) = fresh().await;
+    let (e, d) = seed(&db).await;
+    let run = runs::insert(&db, &spec(e, d), false, None).await.expect("run");
+    let w = holder("w");
+    leases::claim_next(&db, &w, 30, true).await.expect("claim").expect("claimed");
+    records::insert_batch(&db, run, &[record("a", 0), record("b", 1)]).await.expect("insert");
+    // Running: counted live.
+    assert_eq!(runs::get(&db, run).await.expect("get").done_requests, 2);
+    assert!(runs::finish(&db, run, &w.owner, RunStatus::Completed, None, None).await.expect("finish"));
+    // Finished without chart data yet: still counted.
+    assert_eq!(runs::get(&db, run).await.expect("get").done_requests, 2);
+    // Finished with chart data: the count stored with it (a different number shows which is read).
+    charts::put(&db, run, 7, &crate::domain::series::RunCharts::default()).await.expect("charts");
+    assert_eq!(runs::get(&db, run).await.expect("get").done_requests, 7);
+    let listed = runs::list(&db).await.expect("list");
+    assert_eq!(listed.iter().find(|r| r.id == run).map(|r| r.done_requests), Some(7));
+}
