@@ -273,10 +273,18 @@ async fn reviewers_labels_override_the_judge_in_the_hybrid_recall() {
         "{}",
         h.positives_are
     );
+    // Item by item (with the positives' ids), the same counts as the pages' counts made in SQL.
+    let each = app::api::cost::load_hybrid_items(&app.running.state.db, screen, judge)
+        .await
+        .expect("hybrid, item by item");
     assert!(
-        graded_as_top.iter().all(|c| h.positive_ids.contains(c)),
+        graded_as_top.iter().all(|c| each.positive_ids.contains(c)),
         "the reviewer's Strong Yes count as positives"
     );
+    assert_eq!(each.groups, h.groups, "counted in SQL = counted item by item");
+    assert_eq!((each.common_items, &each.positives_are), (h.common_items, &h.positives_are));
+    let positives: usize = h.groups.iter().map(|g| g.positives).sum();
+    assert_eq!(positives, each.positive_ids.len());
 }
 
 /// Pieces of answer text that survive any encoding a response may use (JSON, HTML, the pages'

@@ -120,7 +120,8 @@ pub struct HybridItems {
     /// The items both runs answered, grouped by the screen's score (a handful of groups, whatever
     /// the runs' size).
     pub groups: Vec<crate::domain::hybrid::ScoreGroup>,
-    /// Which items are the positives: kept on the server (the report, tests), never sent.
+    /// Which items are the positives: filled only by [`load_hybrid_items`] (the server's own
+    /// checks and tests), never sent.
     #[serde(skip)]
     pub positive_ids: std::collections::HashSet<String>,
     pub positives_are: String,
@@ -136,73 +137,140 @@ pub async fn hybrid_data(screen_id: i64, judge_id: i64) -> Result<HybridItems, A
 }
 
 /// Score each item by the screener's recommendation (Strong Yes = 4 ... Strong No = 0; no usable
-/// answer = unscored) and take the judge's Strong Yes items as the positives.
+/// answer = unscored) and take the judge's Strong Yes items as the positives. Counted in SQL by
+/// recommendation pair (two runs of 100,000 answers read in one pass of key lookups, nothing per
+/// item sent out of SQLite); only the items a reviewer graded are read one by one.
 #[cfg(feature = "ssr")]
 pub async fn load_hybrid_data(db: &crate::db::Db, screen_id: i64, judge_id: i64) -> Result<HybridItems, AppError> {
+    let overrides = hybrid_start(db, screen_id, judge_id).await?;
+    // (screen's recommendation, judge's) -> items.
+    let mut cells: std::collections::HashMap<(Option<usize>, Option<usize>), usize> = std::collections::HashMap::new();
+    for (s, j, n) in crate::db::checks::hybrid_counts(db, screen_id, judge_id).await? {
+        *cells.entry((rec_index(s.as_deref()), rec_index(j.as_deref()))).or_default() += n as usize;
+    }
+    let mut humans = 0usize;
+    if !overrides.is_empty() {
+        let ids: Vec<String> = overrides.keys().cloned().collect();
+        // Reviewers' labels of the judge's answers, counted over all it measured; applied to the
+        // items both runs measured.
+        humans = crate::db::records::measured_among(db, judge_id, &ids).await?;
+        for (custom_id, s, j) in crate::db::checks::hybrid_items(db, screen_id, judge_id, Some(&ids)).await? {
+            let (s, j) = (rec_index(s.as_deref()), rec_index(j.as_deref()));
+            let Some(human) = overrides.get(&custom_id) else { continue };
+            if let Some(n) = cells.get_mut(&(s, j)) {
+                *n -= 1;
+            }
+            *cells.entry((s, human.apply(j))).or_default() += 1;
+        }
+    }
+    let cells: Vec<(Option<f64>, bool, usize)> = cells.into_iter().map(|((s, j), n)| (score_of(s), j == Some(0), n)).collect();
+    hybrid_finish(crate::domain::hybrid::group_counts(cells), HashSet::new(), humans)
+}
+
+/// The same, item by item, with the positives' ids (the server's own checks and tests: it must
+/// agree with [`load_hybrid_data`]).
+#[cfg(feature = "ssr")]
+pub async fn load_hybrid_items(db: &crate::db::Db, screen_id: i64, judge_id: i64) -> Result<HybridItems, AppError> {
+    let overrides = hybrid_start(db, screen_id, judge_id).await?;
+    let mut screened = Vec::new();
+    let mut positives = HashSet::new();
+    let ids: Vec<String> = overrides.keys().cloned().collect();
+    let humans = crate::db::records::measured_among(db, judge_id, &ids).await?;
+    for (custom_id, s, j) in crate::db::checks::hybrid_items(db, screen_id, judge_id, None).await? {
+        let mut j = rec_index(j.as_deref());
+        if let Some(human) = overrides.get(&custom_id) {
+            j = human.apply(j);
+        }
+        if j == Some(0) {
+            positives.insert(custom_id.clone());
+        }
+        screened.push(Screened {
+            custom_id,
+            score: score_of(rec_index(s.as_deref())),
+        });
+    }
+    let groups = crate::domain::hybrid::group(&screened, &positives);
+    hybrid_finish(groups, positives, humans)
+}
+
+/// A recommendation's place in the scale (Strong Yes = 0).
+#[cfg(feature = "ssr")]
+fn rec_index(r: Option<&str>) -> Option<usize> {
     use crate::domain::candidates::RECOMMENDATIONS;
-    use std::collections::HashMap;
+    r.and_then(|r| RECOMMENDATIONS.iter().position(|x| x.eq_ignore_ascii_case(r)))
+}
+
+/// The screen's score of a recommendation: Strong Yes = 4 ... Strong No = 0.
+#[cfg(feature = "ssr")]
+fn score_of(i: Option<usize>) -> Option<f64> {
+    i.map(|i| (4 - i) as f64)
+}
+
+/// What a reviewer said about one of the judge's answers.
+#[cfg(feature = "ssr")]
+enum Human {
+    /// "correct": the judge's recommendation stands.
+    Keeps,
+    /// "incorrect": the judge's recommendation is dropped.
+    Drops,
+    /// A recommendation given instead.
+    Gives(Option<usize>),
+}
+
+#[cfg(feature = "ssr")]
+impl Human {
+    fn apply(&self, judge: Option<usize>) -> Option<usize> {
+        match self {
+            Human::Keeps => judge,
+            Human::Drops => None,
+            Human::Gives(r) => *r,
+        }
+    }
+}
+
+/// Check the pair, make sure both runs' answers are checked, and read the reviewers' verdicts on
+/// the judge's answers (a reviewer's recommendation wins: "correct" keeps the judge's,
+/// "incorrect" drops it, a value replaces it).
+#[cfg(feature = "ssr")]
+async fn hybrid_start(
+    db: &crate::db::Db,
+    screen_id: i64,
+    judge_id: i64,
+) -> Result<std::collections::HashMap<String, Human>, AppError> {
     if screen_id == judge_id {
         return Err(AppError::validation(
             "judge",
             "pick two different runs: one screens, the other judges",
         ));
     }
-    // The recommendation each answer's check extracted (the checks are stored when a run ends),
-    // never every answer read and parsed again: a run of 100,000 answers is read in a blink.
-    let rec_index = |r: &str| RECOMMENDATIONS.iter().position(|x| x.eq_ignore_ascii_case(r));
     for id in [screen_id, judge_id] {
         // A run closed before its answers were checked is checked now, once.
         super::quality::run_quality(db, id).await?;
     }
-    let judge_recs = crate::db::checks::recommendation_by_item(db, judge_id).await?;
-    let mut judged: HashMap<String, Option<usize>> = crate::db::records::measured_ids(db, judge_id)
-        .await?
-        .into_iter()
-        .map(|id| {
-            let rec = judge_recs.get(&id).and_then(|r| r.as_deref()).and_then(rec_index);
-            (id, rec)
-        })
-        .collect();
-    drop(judge_recs);
-    // Where a reviewer graded the judge's answer, the reviewer's recommendation wins: "correct"
-    // keeps the judge's, "incorrect" drops it, a value replaces it.
-    let mut humans = 0usize;
+    let mut overrides = std::collections::HashMap::new();
     for (custom, run, _, g) in crate::db::queues::all_grades(db).await? {
         if run != judge_id {
             continue;
         }
-        let Some(slot) = judged.get_mut(custom.as_str()) else {
-            continue;
+        let verdict = match g.fields.get("recommendation").map(String::as_str) {
+            Some("correct") => Human::Keeps,
+            Some("incorrect") => Human::Drops,
+            Some(v) if !v.is_empty() => Human::Gives(rec_index(Some(v))),
+            _ => continue,
         };
-        match g.fields.get("recommendation").map(String::as_str) {
-            Some("correct") => humans += 1,
-            Some("incorrect") => {
-                *slot = None;
-                humans += 1;
-            }
-            Some(v) if !v.is_empty() => {
-                *slot = RECOMMENDATIONS.iter().position(|x| x.eq_ignore_ascii_case(v));
-                humans += 1;
-            }
-            _ => {}
-        }
+        overrides.insert(custom, verdict);
     }
-    let mut screened = Vec::new();
-    let mut positives = HashSet::new();
-    let screen_recs = crate::db::checks::recommendation_by_item(db, screen_id).await?;
-    for custom_id in crate::db::records::measured_ids(db, screen_id).await? {
-        let Some(j) = judged.get(custom_id.as_str()) else { continue };
-        let score = screen_recs
-            .get(&custom_id)
-            .and_then(|r| r.as_deref())
-            .and_then(rec_index)
-            .map(|i| (4 - i) as f64);
-        if *j == Some(0) {
-            positives.insert(custom_id.clone());
-        }
-        screened.push(Screened { custom_id, score });
-    }
-    if screened.is_empty() {
+    Ok(overrides)
+}
+
+#[cfg(feature = "ssr")]
+fn hybrid_finish(
+    groups: Vec<crate::domain::hybrid::ScoreGroup>,
+    positive_ids: HashSet<String>,
+    humans: usize,
+) -> Result<HybridItems, AppError> {
+    let common_items: usize = groups.iter().map(|g| g.items).sum();
+    if common_items == 0 {
         return Err(AppError::validation(
             "judge",
             "the two runs share no items (custom_id): run both on the same dataset",
@@ -214,9 +282,9 @@ pub async fn load_hybrid_data(db: &crate::db::Db, screen_id: i64, judge_id: i64)
         "the judge rated Strong Yes".into()
     };
     Ok(HybridItems {
-        common_items: screened.len(),
-        groups: crate::domain::hybrid::group(&screened, &positives),
-        positive_ids: positives,
+        common_items,
+        groups,
+        positive_ids,
         positives_are,
     })
 }

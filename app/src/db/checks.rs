@@ -310,3 +310,53 @@ pub async fn summary(db: &Db, run_id: i64) -> DbResult<RunQuality> {
         grade_ci: ci.map(|c| c.1),
     })
 }
+
+/// The items both runs measured (warm-up left out), counted by the screen's and the judge's
+/// extracted recommendation (NULL: no check or none extracted): a few dozen rows whatever the
+/// runs' size, counted by key lookups in SQL rather than every item sent to Rust.
+pub async fn hybrid_counts(db: &Db, screen: i64, judge: i64) -> DbResult<Vec<(Option<String>, Option<String>, i64)>> {
+    Ok(sqlx::query_as(&format!("SELECT cs.recommendation, cj.recommendation, COUNT(*) {HYBRID_FROM} GROUP BY 1, 2"))
+        .bind(screen)
+        .bind(judge)
+        .fetch_all(db)
+        .await?)
+}
+
+/// The same items one by one (custom_id, screen's, judge's recommendation); `only`: just these
+/// items (the few a reviewer graded).
+pub async fn hybrid_items(
+    db: &Db,
+    screen: i64,
+    judge: i64,
+    only: Option<&[String]>,
+) -> DbResult<Vec<(String, Option<String>, Option<String>)>> {
+    let mut rows = Vec::new();
+    let sql = format!("SELECT s.custom_id, cs.recommendation, cj.recommendation {HYBRID_FROM}");
+    match only {
+        None => {
+            rows = sqlx::query_as(&sql).bind(screen).bind(judge).fetch_all(db).await?;
+        }
+        Some(ids) => {
+            for chunk in ids.chunks(500) {
+                // Numbered like the pair's ?1 and ?2 (sqlx counts a bare `?` from 1 whatever
+                // numbers came before it).
+                let marks = (3..3 + chunk.len()).map(|i| format!("?{i}")).collect::<Vec<_>>().join(", ");
+                let text = format!("{sql} AND s.custom_id IN ({marks})");
+                let mut q = sqlx::query_as(&text)
+                    .bind(screen)
+                    .bind(judge);
+                for id in chunk {
+                    q = q.bind(id);
+                }
+                rows.extend(q.fetch_all(db).await?);
+            }
+        }
+    }
+    Ok(rows)
+}
+
+const HYBRID_FROM: &str = "FROM request_records s \
+     JOIN request_records j ON j.run_id = ?2 AND j.custom_id = s.custom_id AND j.warmup = 0 \
+     LEFT JOIN checks cs ON cs.run_id = ?1 AND cs.custom_id = s.custom_id \
+     LEFT JOIN checks cj ON cj.run_id = ?2 AND cj.custom_id = s.custom_id \
+     WHERE s.run_id = ?1 AND s.warmup = 0";

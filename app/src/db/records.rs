@@ -312,6 +312,23 @@ fn decode_itl(bytes: &[u8]) -> Vec<Duration> {
         .collect()
 }
 
+/// How many of `ids` the run measured (warm-up left out).
+pub async fn measured_among(db: &Db, run_id: i64, ids: &[String]) -> DbResult<usize> {
+    let mut n = 0i64;
+    for chunk in ids.chunks(500) {
+        let text = format!(
+            "SELECT COUNT(*) FROM request_records WHERE run_id = ? AND warmup = 0 AND custom_id IN ({})",
+            vec!["?"; chunk.len()].join(", ")
+        );
+        let mut q = sqlx::query_scalar::<_, i64>(&text).bind(run_id);
+        for id in chunk {
+            q = q.bind(id);
+        }
+        n += q.fetch_one(db).await?;
+    }
+    Ok(n as usize)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -27,13 +27,22 @@ pub struct ScoreGroup {
 
 /// The screened items grouped by score, best first, unscored last.
 pub fn group(screened: &[Screened], positives: &HashSet<String>) -> Vec<ScoreGroup> {
+    group_counts(screened.iter().map(|s| (s.score, positives.contains(&s.custom_id), 1)))
+}
+
+/// The same from counts already made: (score, positive, items) in any order and any number of
+/// pieces per score.
+pub fn group_counts(cells: impl IntoIterator<Item = (Option<f64>, bool, usize)>) -> Vec<ScoreGroup> {
     let mut groups: HashMap<Option<i64>, (Option<f64>, usize, usize)> = HashMap::new();
-    for s in screened {
-        let key = s.score.map(|x| (x * 1e6).round() as i64);
-        let e = groups.entry(key).or_insert((s.score, 0, 0));
-        e.1 += 1;
-        if positives.contains(&s.custom_id) {
-            e.2 += 1;
+    for (score, positive, n) in cells {
+        if n == 0 {
+            continue;
+        }
+        let key = score.map(|x| (x * 1e6).round() as i64);
+        let e = groups.entry(key).or_insert((score, 0, 0));
+        e.1 += n;
+        if positive {
+            e.2 += n;
         }
     }
     let mut ordered: Vec<(Option<i64>, (Option<f64>, usize, usize))> = groups.into_iter().collect();
