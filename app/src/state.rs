@@ -42,6 +42,9 @@ pub struct WebConfig {
     pub session_idle: std::time::Duration,
     /// Sizes, lines and turns of uploads.
     pub uploads: crate::api::spool::UploadLimits,
+    /// Days a deleted run, dataset, endpoint or queue stays in the trash before it is purged
+    /// (`--trash-days`; 0: deletes are final at once).
+    pub trash_days: u32,
 }
 
 impl Default for WebConfig {
@@ -52,6 +55,7 @@ impl Default for WebConfig {
             tls: false,
             session_idle: std::time::Duration::from_secs(8 * 3600),
             uploads: crate::api::spool::UploadLimits::default(),
+            trash_days: crate::domain::trash::DEFAULT_TRASH_DAYS,
         }
     }
 }

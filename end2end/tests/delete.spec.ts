@@ -32,7 +32,7 @@ test("a run is deleted only once confirmed, and the confirmation says what goes 
   // Cancel keeps it.
   await ask.click();
   await expect(dialog).toContainText("With it go 5 request records");
-  await expect(dialog).toContainText("This cannot be undone.");
+  await expect(dialog).toContainText("It goes to the trash for 30 days");
   await page.screenshot({ path: "test-results/delete-confirm-1366.png" });
   await dialog.getByRole("button", { name: "Keep it" }).click();
   await expect(dialog).toHaveCount(0);

@@ -124,6 +124,11 @@ fn server_fns(run: i64, queue: i64, item: &str, sim: &str) -> BTreeMap<&'static 
         },
     );
     m.insert("queue_reveal", row(View, form(format!("queue_id={queue}"))));
+    // Several reviewers per item: choices for the maker, changes by the maker or an admin
+    // (runners get past the role check to "no such queue"), progress for everyone.
+    m.insert("reviewer_choices", row(Run, Body::Empty));
+    m.insert("change_reviewers", row(Run, form("queue_id=999999&add=rev")));
+    m.insert("queue_progress", row(View, form(format!("queue_id={queue}"))));
     m.insert("list_models", row(View, Body::Empty));
     m.insert("add_model", row(Run, form("name=&config=&quant=bf16&weights_gb=")));
     m.insert("list_tests", row(View, Body::Empty));
@@ -160,6 +165,20 @@ fn server_fns(run: i64, queue: i64, item: &str, sim: &str) -> BTreeMap<&'static 
     // The queue's maker or an admin: runners get past the role check to "no such queue".
     m.insert("delete_queue", row(Run, form("queue_id=999999&dry_run=true")));
     m.insert("rename_queue", row(Run, form("queue_id=999999&name=x")));
+    // API tokens: anyone logged in, for themselves (a nameless token is refused, an unknown one
+    // not found); the audit log: admins.
+    m.insert("list_tokens", row(View, Body::Empty));
+    m.insert("create_token", row(View, form("name=&role=&expires_days=")));
+    m.insert("revoke_token", row(View, form("id=999999")));
+    m.insert("audit_entries", row(Admin, Body::Empty));
+    // The trash (admins): nothing of that kind and id is in it.
+    m.insert("list_trash", row(Admin, Body::Empty));
+    m.insert("restore_trashed", row(Admin, form("kind=run&id=999999")));
+    m.insert("purge_trashed", row(Admin, form("kind=run&id=999999&dry_run=true")));
+    // Data rules (issue 17, item 6).
+    m.insert("set_dataset_internal_only", row(Run, form("id=999999&internal_only=true")));
+    m.insert("set_spend_cap", row(Run, form("id=999999&spend_cap=")));
+    m.insert("launch_preview", row(View, form("form[model]=")));
     m
 }
 
@@ -212,6 +231,13 @@ fn routes(sim: &str) -> BTreeMap<(&'static str, &'static str), Row> {
     // not make it may not change it.
     m.insert(("DELETE", "/api/queues/{id}"), dry_run(Admin));
     m.insert(("PATCH", "/api/queues/{id}"), no_name(Admin));
+    m.insert(("GET", "/api/trash"), row(Admin, Body::Empty));
+    m.insert(("POST", "/api/trash/{kind}/{id}/restore"), row(Admin, Body::Empty));
+    m.insert(("DELETE", "/api/trash/{kind}/{id}"), dry_run(Admin));
+    m.insert(("GET", "/api/tokens"), row(View, Body::Empty));
+    m.insert(("POST", "/api/tokens"), row(View, Body::Json(json!({"name": ""}))));
+    m.insert(("DELETE", "/api/tokens/{id}"), row(View, Body::Empty));
+    m.insert(("GET", "/api/audit"), row(Admin, Body::Empty));
     m.insert(("POST", "/datasets/upload"), row(Run, Body::Multipart));
     m.insert(("POST", "/import/upload"), row(Run, Body::Multipart));
     m.insert(
@@ -224,6 +250,8 @@ fn routes(sim: &str) -> BTreeMap<(&'static str, &'static str), Row> {
         "/runs/{id}",
         "/account",
         "/users",
+        "/tokens",
+        "/audit",
         "/compare",
         "/costs",
         "/quality",
@@ -236,9 +264,20 @@ fn routes(sim: &str) -> BTreeMap<(&'static str, &'static str), Row> {
         "/sweeps/{id}",
         "/endpoints",
         "/datasets",
+        "/trash",
     ] {
         m.insert(("GET", page), row(View, Body::Empty));
     }
+    // Data rules (issue 17, item 6): the flag is set on the dataset it already has; a bad cap changes nothing.
+    m.insert(("GET", "/api/launch/preview"), row(View, Body::Empty));
+    m.insert(
+        ("PUT", "/api/datasets/{id}/internal_only"),
+        row(Run, Body::Json(json!({"internal_only": true}))),
+    );
+    m.insert(
+        ("PUT", "/api/endpoints/{id}/spend_cap"),
+        row(Run, Body::Json(json!({"spend_cap_usd": "nonsense"}))),
+    );
     m.insert(("GET", "/login"), row(Public, Body::Empty));
     m.insert(("GET", "/healthz"), row(Public, Body::Empty));
     m

@@ -507,6 +507,15 @@ async fn a_hosted_provider_over_https_with_a_key_is_priced_by_its_own_sheet() {
     .await;
     assert_eq!(status, 201, "{v}");
     let id = v["id"].as_i64().expect("id");
+    // The demo dataset is internal only (candidate profiles): allowed to leave for this test.
+    let r = app
+        .http
+        .put(app.url("/api/datasets/1/internal_only"))
+        .json(&json!({"internal_only": false}))
+        .send()
+        .await
+        .expect("clear the flag");
+    assert_eq!(r.status(), 200);
     let run = run_on(&app, id, 100).await;
     assert_eq!(answered(&run), 100, "{:?}", run.summary.as_ref().map(|s| &s.outcomes));
 

@@ -83,6 +83,7 @@ pub async fn open_session(
     password: &str,
     client: Option<std::net::IpAddr>,
 ) -> Result<(String, UserView), AppError> {
+    use crate::db::audit::{record, Actor};
     let db = &state.db;
     let name = name.trim();
     if let Err(wait) = state.logins.begin(name, client, std::time::Instant::now()) {
@@ -92,6 +93,11 @@ pub async fn open_session(
             retry_after_s: secs,
         });
     }
+    // Failures are written with the name as tried, bounded (anyone may send anything here). Tries
+    // the back-off turns away unchecked are not: they cost an attacker nothing and would fill
+    // the log; the failures before them show the attack.
+    let tried_name: String = name.chars().take(100).collect();
+    let tried = || Actor::named(tried_name.clone()).from(client);
     let found = crate::db::users::credentials(db, name).await?;
     let hash = found.as_ref().map(|(_, h)| h.clone()).unwrap_or_else(|| dummy_hash().to_string());
     let pw = password.to_string();
@@ -107,12 +113,22 @@ pub async fn open_session(
     drop(permit);
     // The same answer whether the name or the password is wrong.
     let Some((user, _)) = found.filter(|_| matches) else {
+        record(
+            db,
+            &tried(),
+            "login.failed",
+            &format!("user {tried_name}"),
+            "wrong user name or password",
+        )
+        .await;
         return Err(AppError::validation("password", "wrong user name or password"));
     };
     state.logins.succeeded(name, client);
     let (token, token_hash) = new_token();
     let now = now_secs();
     crate::db::users::create_session(db, &token_hash, user.id, now + SESSION_DAYS * 86_400, now).await?;
+    let who = Actor::user(user.id, user.name.clone()).from(client);
+    record(db, &who, "login", &format!("user {}", user.name), "").await;
     Ok((token, user))
 }
 
@@ -154,6 +170,11 @@ pub async fn logout() -> Result<(), AppError> {
     let https = site().is_some_and(|s| s.https);
     if let Some(token) = use_context::<axum::http::request::Parts>().and_then(|p| super::accounts::token_from_headers(&p.headers)) {
         crate::db::users::delete_session(&state()?.db, &token_hash(&token)).await?;
+        // An API token is no session: nothing was logged out.
+        let session = !crate::domain::tokens::is_api_token(&token);
+        if let Some(me) = super::guard::caller().ok().filter(|_| session) {
+            super::guard::audit(&me, "logout", &format!("user {}", me.name), "").await;
+        }
     }
     if let Some(res) = use_context::<leptos_axum::ResponseOptions>() {
         if let Ok(v) = axum::http::HeaderValue::from_str(&session_cookie("", 0, https)) {
@@ -218,6 +239,13 @@ pub async fn change_password(current: String, new_password: String, repeat: Stri
         .and_then(|p| token_from_headers(&p.headers))
         .map(|t| token_hash(&t));
     crate::db::users::delete_sessions_of(db, c.id, keep.as_deref()).await?;
+    super::guard::audit(
+        &c,
+        "user.password_change",
+        &format!("user {}", c.name),
+        "changed their own password; their other sessions were closed",
+    )
+    .await;
     Ok(())
 }
 
@@ -257,8 +285,16 @@ pub async fn create_user(db: &crate::db::Db, name: &str, role: &str, password: &
 #[server]
 pub async fn add_user(name: String, role: String, password: String) -> Result<i64, AppError> {
     use super::guard::{authorize, state, Permission};
-    authorize(Permission::Admin).await?;
-    create_user(&state()?.db, &name, &role, &password).await
+    let me = authorize(Permission::Admin).await?;
+    let id = create_user(&state()?.db, &name, &role, &password).await?;
+    super::guard::audit(
+        &me,
+        "user.create",
+        &format!("user {}", name.trim()),
+        &format!("role {}", role.trim()),
+    )
+    .await;
+    Ok(id)
 }
 
 #[server]
@@ -271,7 +307,13 @@ pub async fn set_user_role(id: i64, role: String) -> Result<(), AppError> {
     if me.id == id && role != Role::Admin && crate::db::users::admins(db).await? <= 1 {
         return Err(AppError::Conflict("you are the last admin: make someone else admin first".into()));
     }
-    Ok(crate::db::users::set_role(db, id, role).await?)
+    let before = crate::db::users::list(db).await?.into_iter().find(|u| u.id == id);
+    crate::db::users::set_role(db, id, role).await?;
+    if let Some(u) = before {
+        let detail = format!("{} -> {}", u.role.label(), role.label());
+        super::guard::audit(&me, "user.role", &format!("user {}", u.name), &detail).await;
+    }
+    Ok(())
 }
 
 #[server]
@@ -281,7 +323,14 @@ pub async fn delete_user(id: i64) -> Result<(), AppError> {
     if me.id == id {
         return Err(AppError::Conflict("you cannot delete yourself".into()));
     }
-    Ok(crate::db::users::delete(&state()?.db, id).await?)
+    let db = state()?.db;
+    let gone = crate::db::users::list(&db).await?.into_iter().find(|u| u.id == id);
+    crate::db::users::delete(&db, id).await?;
+    if let Some(u) = gone {
+        let detail = format!("was {}; their sessions and API tokens went with them", u.role.label());
+        super::guard::audit(&me, "user.delete", &format!("user {}", u.name), &detail).await;
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -104,7 +104,7 @@ pub async fn load_cost_data(db: &crate::db::Db) -> Result<CostTables, crate::db:
             summary,
             quality,
             access: accesses.remove(&r.id),
-            load: crate::domain::report::load::RunLoad::of(r.spec.as_ref(), r.provenance.as_deref()),
+            load: crate::domain::report::load::RunLoad::of(r.spec.as_ref(), r.provenance.as_deref()).with_conditions(r.conditions.clone()),
         });
     }
     runs.reverse();
@@ -232,11 +232,7 @@ impl Human {
 /// the judge's answers (a reviewer's recommendation wins: "correct" keeps the judge's,
 /// "incorrect" drops it, a value replaces it).
 #[cfg(feature = "ssr")]
-async fn hybrid_start(
-    db: &crate::db::Db,
-    screen_id: i64,
-    judge_id: i64,
-) -> Result<std::collections::HashMap<String, Human>, AppError> {
+async fn hybrid_start(db: &crate::db::Db, screen_id: i64, judge_id: i64) -> Result<std::collections::HashMap<String, Human>, AppError> {
     if screen_id == judge_id {
         return Err(AppError::validation(
             "judge",
@@ -402,32 +398,37 @@ impl PriceForm {
 #[server]
 pub async fn save_price(form: PriceForm) -> Result<i64, AppError> {
     use super::guard::{authorize, state, Permission};
-    authorize(Permission::Run).await?;
+    let me = authorize(Permission::Run).await?;
     let (sheet_id, row) = form.parse().map_err(AppError::Validation)?;
     let db = &state()?.db;
-    if row.id > 0 {
+    let (id, what) = if row.id > 0 {
         crate::db::prices::update_row(db, &row).await?;
-        Ok(row.id)
+        (row.id, "changed")
     } else {
         if sheet_id <= 0 {
             return Err(AppError::validation("sheet_id", "choose the sheet to add the price to"));
         }
-        Ok(crate::db::prices::add_row(db, sheet_id, &row).await?)
-    }
+        (crate::db::prices::add_row(db, sheet_id, &row).await?, "added")
+    };
+    let detail = format!("{what} the {} price of {}", form.kind.trim(), form.model_key.trim());
+    super::guard::audit(&me, "price.save", &format!("price {id} (sheet {})", form.sheet_id.trim()), &detail).await;
+    Ok(id)
 }
 
 #[server]
 pub async fn delete_price(id: i64) -> Result<(), AppError> {
     use super::guard::{authorize, state, Permission};
-    authorize(Permission::Run).await?;
-    Ok(crate::db::prices::delete_row(&state()?.db, id).await?)
+    let me = authorize(Permission::Run).await?;
+    crate::db::prices::delete_row(&state()?.db, id).await?;
+    super::guard::audit(&me, "price.delete", &format!("price {id}"), "price row deleted").await;
+    Ok(())
 }
 
 /// A new, empty sheet (its rows are added one by one).
 #[server]
 pub async fn add_sheet(name: String, provider: String, source: String, dated: String) -> Result<i64, AppError> {
     use super::guard::{authorize, state, Permission};
-    authorize(Permission::Run).await?;
+    let me = authorize(Permission::Run).await?;
     let mut errs = crate::domain::errors::FieldErrors::default();
     for (field, v) in [("name", &name), ("provider", &provider), ("source", &source), ("dated", &dated)] {
         if v.trim().is_empty() {
@@ -444,7 +445,13 @@ pub async fn add_sheet(name: String, provider: String, source: String, dated: St
         default_model_key: None,
         rows: vec![],
     };
-    Ok(crate::db::prices::insert(&state()?.db, &sheet, false).await?)
+    let id = crate::db::prices::insert(&state()?.db, &sheet, false).await?;
+    let detail = format!(
+        "'{}' by {}, dated {}, from {}",
+        sheet.name, sheet.provider, sheet.dated, sheet.source
+    );
+    super::guard::audit(&me, "price.sheet_add", &format!("price sheet {id}"), &detail).await;
+    Ok(id)
 }
 
 #[cfg(test)]

@@ -30,6 +30,8 @@ pub struct CheckedUpload {
     source: String,
     schema: Option<serde_json::Value>,
     rubric: Option<serde_json::Value>,
+    /// Never sent to a hosted endpoint (set before the dataset becomes visible).
+    pub internal_only: bool,
 }
 
 /// Items stored per transaction: short enough that a running run's writes never wait long.
@@ -51,10 +53,18 @@ pub async fn check_upload(db: &crate::db::Db, upload: &Upload<'_>) -> Result<Che
     if name.is_empty() {
         return Err(AppError::validation("name", "Name is required"));
     }
-    if crate::db::datasets::id_by_name(db, name).await?.is_some() {
+    if let Some(id) = crate::db::datasets::id_by_name(db, name).await? {
+        let trashed = crate::db::trash::trashed_name(db, super::trash::TrashKind::Dataset, id)
+            .await?
+            .is_some();
         return Err(AppError::Conflict(format!(
-            "a dataset named '{}' already exists; choose another name",
-            crate::domain::dataset::clip(name)
+            "a dataset named '{}' {}; choose another name",
+            crate::domain::dataset::clip(name),
+            if trashed {
+                "is in the trash (an admin can restore it, or delete it forever, on the Trash page)"
+            } else {
+                "already exists"
+            }
         )));
     }
     let schema = match schema.map(str::trim).filter(|s| !s.is_empty()) {
@@ -87,6 +97,7 @@ pub async fn check_upload(db: &crate::db::Db, upload: &Upload<'_>) -> Result<Che
         source: format!("upload: {filename}"),
         schema,
         rubric,
+        internal_only: false,
     })
 }
 
@@ -113,6 +124,9 @@ pub async fn store_upload(db: &crate::db::Db, upload: &CheckedUpload, mut file: 
         db: db.clone(),
         id: Some(id),
     };
+    if upload.internal_only {
+        crate::db::data_rules::set_internal_only(db, id, true).await?;
+    }
     let mut stored = 0;
     loop {
         let batch = file.next_batch(BATCH).await?;
@@ -149,18 +163,21 @@ impl Drop for Pending {
     }
 }
 
-/// Delete a dataset no run uses (`dry_run`: only say what would go).
+/// Move a dataset no run uses to the trash (`dry_run`: only say what would go).
 #[server]
 pub async fn delete_dataset(id: i64, #[server(default)] dry_run: bool) -> Result<super::runs::Removal, AppError> {
     use super::guard::{authorize, state, Permission};
-    authorize(Permission::Run).await?;
-    Ok(crate::db::datasets::remove(&state()?.db, id, !dry_run).await?)
+    use super::trash::{delete, TrashKind};
+    let me = authorize(Permission::Run).await?;
+    delete(&state()?, &super::audit::actor_here(&me), TrashKind::Dataset, id, dry_run).await
 }
 
 #[server]
 pub async fn rename_dataset(id: i64, name: String) -> Result<(), AppError> {
     use super::guard::{authorize, state, Permission};
-    authorize(Permission::Run).await?;
-    let name = super::runs::checked_name(&name)?;
-    Ok(crate::db::datasets::rename(&state()?.db, id, &name).await?)
+    let me = authorize(Permission::Run).await?;
+    let (db, name) = (state()?.db, super::runs::checked_name(&name)?);
+    crate::db::datasets::rename(&db, id, &name).await?;
+    super::audit::renamed(&db, &super::audit::actor_here(&me), "dataset", id, &name).await;
+    Ok(())
 }

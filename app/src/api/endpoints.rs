@@ -29,9 +29,11 @@ pub async fn add_endpoint(
     hosted: Option<String>,
     price_sheet_id: Option<String>,
     retries: Option<String>,
+    spend_cap: Option<String>,
 ) -> Result<i64, AppError> {
     use super::guard::{authorize, state, Permission};
     let caller = authorize(Permission::Run).await?;
+    let cap = crate::domain::spend::parse_cap(spend_cap.as_deref().unwrap_or("")).map_err(|m| AppError::validation("spend_cap", m))?;
     let form = access::AccessForm {
         api_key,
         headers,
@@ -42,7 +44,7 @@ pub async fn add_endpoint(
     };
     let checked = form.parse().map_err(AppError::Validation)?;
     let models = command::split_models(&launch_models.unwrap_or_default());
-    match launch_template.filter(|t| !t.trim().is_empty()) {
+    let id = match launch_template.filter(|t| !t.trim().is_empty()) {
         Some(t) => {
             caller.require(Permission::Admin)?;
             register_managed_with(&state()?, &name, &base_url, &command::split_template(&t), &models, &checked).await
@@ -52,7 +54,11 @@ pub async fn add_endpoint(
             "models are listed for a managed endpoint: give its launch command too, or leave the models empty",
         )),
         None => Ok(register_with(&state()?, &name, &base_url, &checked, true).await?.0),
-    }
+    }?;
+    crate::db::trash::set_created_by(&state()?.db, super::trash::TrashKind::Endpoint, &[id], caller.id).await?;
+    super::audit::endpoint_created(&state()?.db, &super::audit::actor_here(&caller), id).await;
+    super::data_rules::initial_cap(&state()?.db, &super::audit::actor_here(&caller), id, cap).await?;
+    Ok(id)
 }
 
 /// Check an endpoint and store it: shared by the page and the REST API.
@@ -238,7 +244,7 @@ pub async fn set_endpoint_access(
     retries: Option<String>,
 ) -> Result<EndpointView, AppError> {
     use super::guard::{authorize, state, Permission};
-    authorize(Permission::Run).await?;
+    let me = authorize(Permission::Run).await?;
     let state = state()?;
     let ticked = |o: &Option<String>| o.as_deref().is_some_and(|v| !matches!(v.trim(), "" | "false" | "off" | "0"));
     let given = |o: &Option<String>| o.as_deref().map(str::trim).filter(|v| !v.is_empty()).map(str::to_string);
@@ -323,6 +329,8 @@ pub async fn set_endpoint_access(
     if let Some(models) = checked_models {
         crate::db::endpoints::set_models(&state.db, id, &models).await?;
     }
+    let detail = super::audit::access_changes(&update);
+    super::guard::audit(&me, "endpoint.edit", &format!("endpoint {id}"), &detail).await;
     Ok(crate::db::endpoints::get(&state.db, id).await?)
 }
 
@@ -338,18 +346,21 @@ fn apply(stored: &access::EndpointAccess, u: &crate::db::endpoints::AccessUpdate
     }
 }
 
-/// Delete an endpoint no run uses (`dry_run`: only say what would go).
+/// Move an endpoint no run uses to the trash (`dry_run`: only say what would go).
 #[server]
 pub async fn delete_endpoint(id: i64, #[server(default)] dry_run: bool) -> Result<super::runs::Removal, AppError> {
     use super::guard::{authorize, state, Permission};
-    authorize(Permission::Run).await?;
-    Ok(crate::db::endpoints::remove(&state()?.db, id, !dry_run).await?)
+    use super::trash::{delete, TrashKind};
+    let me = authorize(Permission::Run).await?;
+    delete(&state()?, &super::audit::actor_here(&me), TrashKind::Endpoint, id, dry_run).await
 }
 
 #[server]
 pub async fn rename_endpoint(id: i64, name: String) -> Result<(), AppError> {
     use super::guard::{authorize, state, Permission};
-    authorize(Permission::Run).await?;
-    let name = super::runs::checked_name(&name)?;
-    Ok(crate::db::endpoints::rename(&state()?.db, id, &name).await?)
+    let me = authorize(Permission::Run).await?;
+    let (db, name) = (state()?.db, super::runs::checked_name(&name)?);
+    crate::db::endpoints::rename(&db, id, &name).await?;
+    super::audit::renamed(&db, &super::audit::actor_here(&me), "endpoint", id, &name).await;
+    Ok(())
 }

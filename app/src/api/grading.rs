@@ -2,7 +2,9 @@
 //! pairwise votes. In a blind queue nothing a reviewer receives depends on the model beyond the
 //! answer text: items carry opaque ids, the order comes from a seed kept on the server, saving
 //! reveals nothing, a judgement is final once the reviewer moves on, and the models are revealed
-//! per queue when its owner closes it.
+//! per queue when its owner closes it. A queue may ask for K judgements per item from reviewers
+//! assigned to it: each item is then dealt to K of them, and each sees only their own items
+//! (`reviewers`); agreement is measured where items overlap (`overlap`).
 
 use super::error::AppError;
 use super::types::{Grade, QueueView};
@@ -13,6 +15,10 @@ use serde::{Deserialize, Serialize};
 
 mod judging;
 pub use judging::*;
+mod overlap;
+mod reviewers;
+pub use overlap::*;
+pub use reviewers::*;
 
 /// One answer to grade, as the reviewer sees it: no run, no model, no `custom_id`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -21,7 +27,16 @@ pub struct ItemView {
     pub item_id: String,
     pub kind: String,
     pub position: i64,
+    /// The caller's items in the queue (every item when the queue has no K).
     pub total: i64,
+    /// This item's place (1-based) among the caller's items.
+    #[serde(default)]
+    pub ordinal: i64,
+    /// Positions of the caller's previous and next items (j / k).
+    #[serde(default)]
+    pub prev: Option<i64>,
+    #[serde(default)]
+    pub next: Option<i64>,
     pub done_by_me: i64,
     pub prompt: String,
     /// The extracted JSON shown the same way whatever wrapped it (or the text without JSON).
@@ -62,6 +77,13 @@ pub struct QueueForm {
     pub seed: String,
     #[serde(default)]
     pub unblind: Option<String>,
+    /// K: grades (or votes) per item, each from a different assigned reviewer. Empty: every
+    /// reviewer judges every item.
+    #[serde(default)]
+    pub grades_per_item: String,
+    /// The assigned reviewers' names (several `reviewers` checkboxes, or comma-separated).
+    #[serde(default)]
+    pub reviewers: Vec<String>,
 }
 
 #[server]
@@ -72,7 +94,16 @@ pub async fn create_queue(form: QueueForm) -> Result<i64, AppError> {
     let me = caller()?;
     me.require(Permission::Run)?;
     let reads_answers = me.require(Permission::ReadAnswers).is_ok();
-    make_queue(&state()?.db, me.id, reads_answers, &form).await
+    let id = make_queue(&state()?.db, me.id, reads_answers, &form).await?;
+    let detail = format!(
+        "{} queue '{}' over runs {}",
+        form.kind.trim(),
+        form.name.trim(),
+        form.runs.join(", ")
+    );
+    super::guard::audit(&me, "queue.create", &format!("queue {id}"), &detail).await;
+    audit_assignment(&me, id, &form).await;
+    Ok(id)
 }
 
 /// A fresh seed from the operating system's generator, for a queue made without one.
@@ -147,6 +178,7 @@ pub async fn make_queue(db: &crate::db::Db, user_id: i64, reads_answers: bool, f
             0
         }),
     };
+    let reviewing = reviewing(db, &form.grades_per_item, &form.reviewers, &mut errs).await?;
     errs.into_result(()).map_err(AppError::Validation)?;
 
     // Items every chosen run answered, stratified by the first run's recommendation.
@@ -215,6 +247,7 @@ pub async fn make_queue(db: &crate::db::Db, user_id: i64, reads_answers: bool, f
                     run_id: *r,
                     run_b: None,
                     swap: false,
+                    judges: Vec::new(),
                 });
             }
         } else {
@@ -226,13 +259,34 @@ pub async fn make_queue(db: &crate::db::Db, user_id: i64, reads_answers: bool, f
                         run_id: *a,
                         run_b: Some(*b),
                         swap: g.chance(0.5),
+                        judges: Vec::new(),
                     });
                 }
             }
         }
     }
     shuffle(&mut items, &mut g);
-    Ok(crate::db::queues::create(db, name, kind, form.unblind.is_none(), dataset, size, seed, user_id, &runs, &items).await?)
+    if let Some(r) = &reviewing {
+        let dealt = crate::domain::dealing::deal(items.len(), &r.reviewers, r.grades_per_item as usize, &[], seed)
+            .map_err(|e| AppError::validation("grades_per_item", e.to_string()))?;
+        for (it, judges) in items.iter_mut().zip(dealt) {
+            it.judges = judges;
+        }
+    }
+    Ok(crate::db::queues::create(
+        db,
+        name,
+        kind,
+        form.unblind.is_none(),
+        dataset,
+        size,
+        seed,
+        user_id,
+        &runs,
+        &items,
+        reviewing.as_ref(),
+    )
+    .await?)
 }
 
 /// The item at `position`, or the caller's next ungraded one.
@@ -252,6 +306,9 @@ pub async fn load_item(db: &crate::db::Db, user_id: i64, queue_id: i64, position
         return Err(AppError::Conflict(queues::CLOSED.into()));
     }
     let q = queues::get(db, queue_id, user_id).await?;
+    if rules.grades_per_item.is_some() && q.mine == 0 {
+        return Err(not_yours(db, queue_id, user_id, 0).await?);
+    }
     let pos = match position {
         Some(p) => Some(p),
         None => queues::next_open(db, queue_id, user_id).await?,
@@ -260,6 +317,10 @@ pub async fn load_item(db: &crate::db::Db, user_id: i64, queue_id: i64, position
     let Some(item) = queues::item_at(db, queue_id, pos).await? else {
         return Ok(None);
     };
+    if !crate::db::reviewers::is_mine(db, &item.id, user_id).await? {
+        return Err(not_yours(db, queue_id, user_id, pos).await?);
+    }
+    let around = crate::db::reviewers::around(db, queue_id, user_id, pos).await?;
     let answer_of = |run: i64| {
         let custom = item.custom_id.clone();
         async move {
@@ -307,7 +368,10 @@ pub async fn load_item(db: &crate::db::Db, user_id: i64, queue_id: i64, position
         item_id: item.id.clone(),
         kind: q.kind.as_str().to_string(),
         position: pos,
-        total: q.items,
+        total: around.count,
+        ordinal: around.ordinal,
+        prev: around.prev,
+        next: around.next,
         done_by_me: q.done_by_me,
         prompt,
         answer,
@@ -321,15 +385,16 @@ pub async fn load_item(db: &crate::db::Db, user_id: i64, queue_id: i64, position
     }))
 }
 
-/// Delete a grading queue with its items, grades and votes (`dry_run`: only say what would go).
-/// Only its maker or an admin may.
+/// Move a grading queue with its items, grades and votes to the trash (`dry_run`: only say what
+/// would go). Only its maker or an admin may.
 #[server]
 pub async fn delete_queue(queue_id: i64, #[server(default)] dry_run: bool) -> Result<super::runs::Removal, AppError> {
     use super::guard::{authorize, state, Permission};
+    use super::trash::{delete, TrashKind};
     let me = authorize(Permission::Run).await?;
-    let db = state()?.db;
-    may_change_queue(&db, &me, queue_id).await?;
-    Ok(crate::db::queues::remove(&db, queue_id, !dry_run).await?)
+    let state = state()?;
+    may_change_queue(&state.db, &me, queue_id).await?;
+    delete(&state, &super::audit::actor_here(&me), TrashKind::Queue, queue_id, dry_run).await
 }
 
 /// Rename a grading queue (its maker or an admin).
@@ -340,7 +405,9 @@ pub async fn rename_queue(queue_id: i64, name: String) -> Result<(), AppError> {
     let db = state()?.db;
     may_change_queue(&db, &me, queue_id).await?;
     let name = super::runs::checked_name(&name)?;
-    Ok(crate::db::queues::rename(&db, queue_id, &name).await?)
+    crate::db::queues::rename(&db, queue_id, &name).await?;
+    super::audit::renamed(&db, &super::audit::actor_here(&me), "queue", queue_id, &name).await;
+    Ok(())
 }
 
 /// Queues are changed by their maker or an admin.

@@ -1,7 +1,9 @@
 //! Server functions: thin (check the caller, validate, call db/domain, map errors).
 
 pub mod accounts;
+pub mod audit;
 pub mod cost;
+pub mod data_rules;
 pub mod datasets;
 pub mod endpoints;
 pub mod error;
@@ -16,6 +18,8 @@ pub mod runs;
 pub mod spool;
 #[cfg(feature = "ssr")]
 pub mod throttle;
+pub mod tokens;
+pub mod trash;
 pub mod types;
 
 pub use error::AppError;

@@ -172,8 +172,9 @@ pub async fn delete_test(id: i64) -> Result<(), AppError> {
 #[server]
 pub async fn launch_tests(id: Option<i64>) -> Result<Vec<i64>, AppError> {
     use super::guard::{authorize, state, Permission};
-    authorize(Permission::Run).await?;
+    let me = authorize(Permission::Run).await?;
     let state = state()?;
+    let actor = super::audit::actor_here(&me);
     let mut runs = Vec::new();
     for t in crate::db::planning::tests(&state.db)
         .await?
@@ -206,6 +207,8 @@ pub async fn launch_tests(id: Option<i64>) -> Result<Vec<i64>, AppError> {
             ..Default::default()
         };
         let launched = super::runs::queue_runs(&state, &form).await?;
+        crate::db::trash::set_created_by(&state.db, super::trash::TrashKind::Run, &launched.run_ids, me.id).await?;
+        super::audit::launched(&state.db, &actor, &form, &launched).await;
         if let Some(run) = launched.run_ids.first() {
             crate::db::planning::set_test_run(&state.db, t.id, *run).await?;
             runs.push(*run);
@@ -223,17 +226,22 @@ pub async fn launch_tests(id: Option<i64>) -> Result<Vec<i64>, AppError> {
 pub async fn set_launch_template(endpoint_id: i64, template: String, models: Option<String>) -> Result<(), AppError> {
     use super::endpoints::command;
     use super::guard::{authorize, state, Permission};
-    authorize(Permission::Admin).await?;
+    let me = authorize(Permission::Admin).await?;
     let db = state()?.db;
+    let actor = super::audit::actor_here(&me);
     if template.trim().is_empty() {
-        return Ok(crate::db::planning::set_launch_command(&db, endpoint_id, None).await?);
+        crate::db::planning::set_launch_command(&db, endpoint_id, None).await?;
+        super::audit::launch_command_set(&db, &actor, endpoint_id, None).await;
+        return Ok(());
     }
     let models = match models {
         Some(m) => command::split_models(&m),
         None => crate::db::endpoints::get(&db, endpoint_id).await?.launch_models,
     };
     let (args, models) = super::endpoints::check_command(&command::split_template(&template), &models)?;
-    Ok(crate::db::planning::set_launch_command(&db, endpoint_id, Some((&args, &models))).await?)
+    crate::db::planning::set_launch_command(&db, endpoint_id, Some((&args, &models))).await?;
+    super::audit::launch_command_set(&db, &actor, endpoint_id, Some((&args, &models))).await;
+    Ok(())
 }
 
 #[server]

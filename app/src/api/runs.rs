@@ -21,9 +21,11 @@ pub async fn get_run(id: i64) -> Result<RunView, AppError> {
 #[server]
 pub async fn launch_run(form: LaunchForm) -> Result<Launched, AppError> {
     use super::guard::{authorize, state, Permission};
-    authorize(Permission::Run).await?;
+    let me = authorize(Permission::Run).await?;
     let state = state()?;
     let launched = queue_runs(&state, &form).await?;
+    crate::db::trash::set_created_by(&state.db, super::trash::TrashKind::Run, &launched.run_ids, me.id).await?;
+    super::audit::launched(&state.db, &super::audit::actor_here(&me), &form, &launched).await;
     state.wake_worker.notify_one();
     Ok(launched)
 }
@@ -38,22 +40,33 @@ pub async fn queue_runs(state: &crate::state::AppState, form: &LaunchForm) -> Re
     use crate::db;
     use crate::domain::errors::FieldErrors;
     let spec = form.parse().map_err(AppError::Validation)?;
-    let levels = form.sweep_levels().map_err(AppError::Validation)?;
+    // Issue 18: a sweep of fixed levels, or an automatic sweep to saturation.
+    let plan = form.sweep_plan().map_err(AppError::Validation)?;
+    let levels = match &plan {
+        crate::domain::spec::SweepPlan::Levels(l) => l.clone(),
+        _ => Vec::new(),
+    };
     let endpoint = match db::endpoints::get(&state.db, spec.endpoint_id).await {
         Ok(e) => e,
         Err(db::DbError::NotFound(_)) => {
-            return Err(AppError::validation(
-                "endpoint_id",
-                format!("no endpoint {} (add it on the Endpoints page)", spec.endpoint_id),
-            ))
+            let missing = format!("no endpoint {} (add it on the Endpoints page)", spec.endpoint_id);
+            let why = super::trash::why_missing(&state.db, super::trash::TrashKind::Endpoint, spec.endpoint_id, missing).await;
+            return Err(AppError::validation("endpoint_id", why));
         }
         Err(e) => return Err(e.into()),
     };
-    match db::datasets::get(&state.db, spec.dataset_id).await {
-        Ok(_) => {}
-        Err(db::DbError::NotFound(_)) => return Err(AppError::validation("dataset_id", format!("no dataset {}", spec.dataset_id))),
+    let dataset = match db::datasets::get(&state.db, spec.dataset_id).await {
+        Ok(d) => d,
+        Err(db::DbError::NotFound(_)) => {
+            let missing = format!("no dataset {}", spec.dataset_id);
+            let why = super::trash::why_missing(&state.db, super::trash::TrashKind::Dataset, spec.dataset_id, missing).await;
+            return Err(AppError::validation("dataset_id", why));
+        }
         Err(e) => return Err(e.into()),
-    }
+    };
+    // Internal-only data never goes to a hosted endpoint; an endpoint past its spend cap takes
+    // no more runs (checked again by the worker when it takes the run).
+    super::data_rules::check_launch(&state.db, &endpoint, &dataset, &spec.model).await?;
     // A managed endpoint is started by the worker for each run: nothing answers yet, and it
     // may be started only with a model its admin listed.
     let simulated = if endpoint.launch_args.is_some() {
@@ -92,6 +105,15 @@ pub async fn queue_runs(state: &crate::state::AppState, form: &LaunchForm) -> Re
         }
         report.simulated || endpoint.simulated
     };
+    if let crate::domain::spec::SweepPlan::Auto { steps } = plan {
+        // Its first step only: the worker plans each next step from the steps measured so far.
+        let first = crate::domain::saturation::first_step(&spec, steps);
+        let ids = db::runs::insert_sweep(&state.db, &[first], simulated).await?;
+        return Ok(Launched {
+            sweep_id: ids.first().copied(),
+            run_ids: ids,
+        });
+    }
     if levels.is_empty() {
         let id = db::runs::insert(&state.db, &spec, simulated, None).await?;
         return Ok(Launched {
@@ -106,10 +128,15 @@ pub async fn queue_runs(state: &crate::state::AppState, form: &LaunchForm) -> Re
     };
     let specs: Vec<_> = levels
         .iter()
-        .map(|&c| {
+        .enumerate()
+        .map(|(i, &c)| {
             let mut s = spec.clone();
             s.load.concurrency = c;
             s.name = format!("{base} @ concurrency {c}");
+            // Warm-up once per sweep: the first level's run warms the server for the rest.
+            if i > 0 {
+                s.warmup = 0;
+            }
             s
         })
         .collect();
@@ -123,8 +150,10 @@ pub async fn queue_runs(state: &crate::state::AppState, form: &LaunchForm) -> Re
 #[server]
 pub async fn cancel_run(id: i64) -> Result<String, AppError> {
     use super::guard::{authorize, state, Permission};
-    authorize(Permission::Run).await?;
-    let status = crate::db::runs::request_cancel(&state()?.db, id).await?;
+    let me = authorize(Permission::Run).await?;
+    let db = state()?.db;
+    let status = crate::db::runs::request_cancel(&db, id).await?;
+    super::audit::cancelled(&db, &super::audit::actor_here(&me), id, &status.to_string()).await;
     Ok(status.to_string())
 }
 
@@ -278,19 +307,24 @@ pub fn checked_name(name: &str) -> Result<String, AppError> {
     Ok(name.to_string())
 }
 
-/// Delete a finished run with everything stored for it (`dry_run`: only say what would go).
+/// Move a finished run, with everything stored for it, to the trash (`dry_run`: only say what
+/// would go, and for how long).
 #[server]
 pub async fn delete_run(id: i64, #[server(default)] dry_run: bool) -> Result<Removal, AppError> {
     use super::guard::{authorize, state, Permission};
-    authorize(Permission::Run).await?;
-    Ok(crate::db::runs::remove(&state()?.db, id, !dry_run).await?)
+    use super::trash::{delete, TrashKind};
+    let me = authorize(Permission::Run).await?;
+    delete(&state()?, &super::audit::actor_here(&me), TrashKind::Run, id, dry_run).await
 }
 
 #[server]
 pub async fn rename_run(id: i64, name: String) -> Result<(), AppError> {
     use super::guard::{authorize, state, Permission};
-    authorize(Permission::Run).await?;
-    Ok(crate::db::runs::rename(&state()?.db, id, &checked_name(&name)?).await?)
+    let me = authorize(Permission::Run).await?;
+    let (db, name) = (state()?.db, checked_name(&name)?);
+    crate::db::runs::rename(&db, id, &name).await?;
+    super::audit::renamed(&db, &super::audit::actor_here(&me), "run", id, &name).await;
+    Ok(())
 }
 
 /// REST handlers for rename and delete (the server's route table lists them).

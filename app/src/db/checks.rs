@@ -292,7 +292,7 @@ pub async fn summary(db: &Db, run_id: i64) -> DbResult<RunQuality> {
     };
     let grades: Vec<i64> = sqlx::query_scalar(
         "SELECT g.overall FROM grades g JOIN queue_items i ON i.id = g.item_id JOIN queues q ON q.id = i.queue_id \
-         WHERE i.run_id = ? AND i.run_b IS NULL AND (q.blind = 0 OR q.closed_at IS NOT NULL)",
+         WHERE i.run_id = ? AND i.run_b IS NULL AND (q.blind = 0 OR q.closed_at IS NOT NULL) AND q.deleted_at IS NULL",
     )
     .bind(run_id)
     .fetch_all(db)
@@ -315,11 +315,13 @@ pub async fn summary(db: &Db, run_id: i64) -> DbResult<RunQuality> {
 /// extracted recommendation (NULL: no check or none extracted): a few dozen rows whatever the
 /// runs' size, counted by key lookups in SQL rather than every item sent to Rust.
 pub async fn hybrid_counts(db: &Db, screen: i64, judge: i64) -> DbResult<Vec<(Option<String>, Option<String>, i64)>> {
-    Ok(sqlx::query_as(&format!("SELECT cs.recommendation, cj.recommendation, COUNT(*) {HYBRID_FROM} GROUP BY 1, 2"))
-        .bind(screen)
-        .bind(judge)
-        .fetch_all(db)
-        .await?)
+    Ok(sqlx::query_as(&format!(
+        "SELECT cs.recommendation, cj.recommendation, COUNT(*) {HYBRID_FROM} GROUP BY 1, 2"
+    ))
+    .bind(screen)
+    .bind(judge)
+    .fetch_all(db)
+    .await?)
 }
 
 /// The same items one by one (custom_id, screen's, judge's recommendation); `only`: just these
@@ -342,9 +344,7 @@ pub async fn hybrid_items(
                 // numbers came before it).
                 let marks = (3..3 + chunk.len()).map(|i| format!("?{i}")).collect::<Vec<_>>().join(", ");
                 let text = format!("{sql} AND s.custom_id IN ({marks})");
-                let mut q = sqlx::query_as(&text)
-                    .bind(screen)
-                    .bind(judge);
+                let mut q = sqlx::query_as(&text).bind(screen).bind(judge);
                 for id in chunk {
                     q = q.bind(id);
                 }

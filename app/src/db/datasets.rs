@@ -12,8 +12,10 @@ struct Row {
     source: String,
     builtin: bool,
     has_schema: bool,
+    internal_only: bool,
     item_count: i64,
     created_at: String,
+    created_by: Option<String>,
 }
 
 impl From<Row> for DatasetView {
@@ -26,16 +28,20 @@ impl From<Row> for DatasetView {
             builtin: r.builtin,
             item_count: r.item_count,
             has_schema: r.has_schema,
+            internal_only: r.internal_only,
             created_at: r.created_at,
+            created_by: r.created_by,
         }
     }
 }
 
-const COLUMNS: &str = "id, name, description, source, builtin, answer_schema IS NOT NULL AS has_schema, item_count, created_at";
+const COLUMNS: &str =
+    "id, name, description, source, builtin, answer_schema IS NOT NULL AS has_schema, internal_only, item_count, created_at, \
+    (SELECT u.name FROM users u WHERE u.id = datasets.created_by) AS created_by";
 
 pub async fn list(db: &Db) -> DbResult<Vec<DatasetView>> {
     let rows: Vec<Row> = sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM datasets WHERE complete = 1 ORDER BY builtin DESC, id DESC"
+        "SELECT {COLUMNS} FROM datasets WHERE complete = 1 AND deleted_at IS NULL ORDER BY builtin DESC, id DESC"
     ))
     .fetch_all(db)
     .await?;
@@ -43,10 +49,12 @@ pub async fn list(db: &Db) -> DbResult<Vec<DatasetView>> {
 }
 
 pub async fn get(db: &Db, id: i64) -> DbResult<DatasetView> {
-    let row: Option<Row> = sqlx::query_as(&format!("SELECT {COLUMNS} FROM datasets WHERE id = ? AND complete = 1"))
-        .bind(id)
-        .fetch_optional(db)
-        .await?;
+    let row: Option<Row> = sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM datasets WHERE id = ? AND complete = 1 AND deleted_at IS NULL"
+    ))
+    .bind(id)
+    .fetch_optional(db)
+    .await?;
     row.map(Into::into).ok_or_else(|| DbError::NotFound(format!("dataset {id}")))
 }
 
@@ -154,10 +162,23 @@ async fn insert_row(tx: &mut sqlx::SqliteConnection, d: &NewDataset<'_>, complet
     .await;
     match res {
         Ok(r) => Ok(r.last_insert_rowid()),
-        Err(sqlx::Error::Database(e)) if e.is_unique_violation() => Err(DbError::Conflict(format!(
-            "a dataset named '{}' already exists (or is being uploaded); choose another name",
-            d.name
-        ))),
+        Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
+            let trashed: Option<bool> = sqlx::query_scalar("SELECT deleted_at IS NOT NULL FROM datasets WHERE name = ?")
+                .bind(d.name)
+                .fetch_optional(&mut *tx)
+                .await?;
+            Err(DbError::Conflict(if trashed == Some(true) {
+                format!(
+                    "a dataset named '{}' is in the trash: an admin can restore it or delete it forever on the Trash page; or choose another name",
+                    d.name
+                )
+            } else {
+                format!(
+                    "a dataset named '{}' already exists (or is being uploaded); choose another name",
+                    d.name
+                )
+            }))
+        }
         Err(e) => Err(e.into()),
     }
 }
@@ -241,7 +262,7 @@ pub async fn builtin_id(db: &Db) -> DbResult<Option<i64>> {
 
 /// Give a dataset another name (names are unique).
 pub async fn rename(db: &Db, id: i64, name: &str) -> DbResult<()> {
-    let res = sqlx::query("UPDATE datasets SET name = ? WHERE id = ? AND complete = 1")
+    let res = sqlx::query("UPDATE datasets SET name = ? WHERE id = ? AND complete = 1 AND deleted_at IS NULL")
         .bind(name)
         .bind(id)
         .execute(db)
@@ -257,54 +278,64 @@ pub async fn rename(db: &Db, id: i64, name: &str) -> DbResult<()> {
     }
 }
 
-/// What deleting dataset `id` takes with it (its requests; pending tests keep their entry
-/// without it). Refused while runs or grading queues use it, naming them: their records need
-/// the dataset's prompts. With `apply`, it is deleted, in one transaction.
-pub async fn remove(db: &Db, id: i64, apply: bool) -> DbResult<crate::domain::views::Removal> {
+/// What deleting dataset `id` takes with it (its requests, and the runs and grading queues in
+/// the trash that use it, which are purged with it; pending tests lose their link only when it
+/// is purged). With `deleting`, it is refused while runs or grading queues not in the trash use
+/// it, naming them: their records need the dataset's prompts. The dataset may be in the trash.
+pub(crate) async fn removal(c: &mut sqlx::SqliteConnection, id: i64, deleting: bool) -> DbResult<crate::domain::views::Removal> {
     use super::runs::{count, users_of};
     use crate::domain::dataset::clip;
-    let mut tx = db.begin().await?;
     let name: Option<String> = sqlx::query_scalar("SELECT name FROM datasets WHERE id = ? AND complete = 1")
         .bind(id)
-        .fetch_optional(&mut *tx)
+        .fetch_optional(&mut *c)
         .await?;
     let Some(name) = name else {
         return Err(DbError::NotFound(format!("dataset {id}")));
     };
-    if let Some((n, runs)) = users_of(&mut tx, "dataset_id", id).await? {
-        return Err(DbError::Conflict(format!(
-            "dataset '{}' is used by {} run{}: {runs}. Delete {} first (with {} records and grades), or keep the dataset.",
-            clip(&name),
-            n,
-            if n == 1 { "" } else { "s" },
-            if n == 1 { "that run" } else { "those runs" },
-            if n == 1 { "its" } else { "their" },
-        )));
-    }
-    let queues: Vec<String> = sqlx::query_scalar("SELECT name FROM queues WHERE dataset_id = ? ORDER BY id")
-        .bind(id)
-        .fetch_all(&mut *tx)
-        .await?;
-    if !queues.is_empty() {
-        let named = queues.iter().map(|q| format!("'{}'", clip(q))).collect::<Vec<_>>().join(", ");
-        return Err(DbError::Conflict(format!(
-            "dataset '{}' is the rubric of grading queue(s) {named}: delete them first (Grade page), or keep the dataset.",
-            clip(&name)
-        )));
+    if deleting {
+        if let Some((n, runs)) = users_of(c, "dataset_id", id).await? {
+            return Err(DbError::Conflict(format!(
+                "dataset '{}' is used by {} run{}: {runs}. Delete {} first (with {} records and grades), or keep the dataset.",
+                clip(&name),
+                n,
+                if n == 1 { "" } else { "s" },
+                if n == 1 { "that run" } else { "those runs" },
+                if n == 1 { "its" } else { "their" },
+            )));
+        }
+        let queues: Vec<String> = sqlx::query_scalar("SELECT name FROM queues WHERE dataset_id = ? AND deleted_at IS NULL ORDER BY id")
+            .bind(id)
+            .fetch_all(&mut *c)
+            .await?;
+        if !queues.is_empty() {
+            let named = queues.iter().map(|q| format!("'{}'", clip(q))).collect::<Vec<_>>().join(", ");
+            return Err(DbError::Conflict(format!(
+                "dataset '{}' is the rubric of grading queue(s) {named}: delete them first (Grade page), or keep the dataset.",
+                clip(&name)
+            )));
+        }
     }
     let mut r = crate::domain::views::Removal::new(format!("dataset '{}'", clip(&name)));
     r.counted(
-        count(&mut tx, "SELECT COUNT(*) FROM dataset_items WHERE dataset_id = ?1", id).await?,
+        count(c, "SELECT COUNT(*) FROM dataset_items WHERE dataset_id = ?1", id).await?,
         "request",
     );
+    r.counted(
+        count(c, "SELECT COUNT(*) FROM runs WHERE dataset_id = ?1 AND deleted_at IS NOT NULL", id).await?,
+        "run in the trash",
+    );
+    r.counted(
+        count(
+            c,
+            "SELECT COUNT(*) FROM queues WHERE dataset_id = ?1 AND deleted_at IS NOT NULL",
+            id,
+        )
+        .await?,
+        "grading queue in the trash",
+    );
     r.unlinked(
-        count(&mut tx, "SELECT COUNT(*) FROM planned_tests WHERE dataset_id = ?1", id).await?,
+        count(c, "SELECT COUNT(*) FROM planned_tests WHERE dataset_id = ?1", id).await?,
         "pending test",
     );
-    if apply {
-        sqlx::query("DELETE FROM datasets WHERE id = ?").bind(id).execute(&mut *tx).await?;
-        tx.commit().await?;
-        r.done = true;
-    }
     Ok(r)
 }

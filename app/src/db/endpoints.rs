@@ -26,6 +26,9 @@ struct Row {
     price_sheet_id: Option<i64>,
     price_sheet: Option<String>,
     max_retries: i64,
+    created_by: Option<String>,
+    spend_cap_usd: Option<f64>,
+    spent_this_month_usd: f64,
 }
 
 impl Row {
@@ -51,6 +54,9 @@ impl Row {
             price_sheet_id: self.price_sheet_id,
             price_sheet: self.price_sheet,
             retry: retry_policy(self.max_retries),
+            created_by: self.created_by,
+            spend_cap_usd: self.spend_cap_usd,
+            spent_this_month_usd: self.spent_this_month_usd,
         })
     }
 }
@@ -63,28 +69,43 @@ fn retry_policy(max_retries: i64) -> RetryPolicy {
 /// by `Row::view`).
 const COLUMNS: &str = "e.id, e.name, e.base_url, e.simulated, e.builtin, e.models_json, e.checked_at, e.launch_template, \
     e.launch_args, e.launch_models, e.api_key IS NOT NULL AS has_api_key, e.headers, e.ca_pem IS NOT NULL AS has_ca_cert, \
-    e.hosted, e.price_sheet_id, s.name AS price_sheet, e.max_retries \
+    e.hosted, e.price_sheet_id, s.name AS price_sheet, e.max_retries, e.spend_cap_usd, \
+    (SELECT COALESCE(SUM(usd), 0.0) FROM run_spend WHERE endpoint_id = e.id AND month = strftime('%Y-%m', 'now')) AS spent_this_month_usd, \
+    (SELECT u.name FROM users u WHERE u.id = e.created_by) AS created_by \
     FROM endpoints e LEFT JOIN price_sheets s ON s.id = e.price_sheet_id";
 
 pub async fn list(db: &Db) -> DbResult<Vec<EndpointView>> {
-    let rows: Vec<Row> = sqlx::query_as(&format!("SELECT {COLUMNS} ORDER BY e.builtin DESC, e.id"))
-        .fetch_all(db)
-        .await?;
+    let rows: Vec<Row> = sqlx::query_as(&format!(
+        "SELECT {COLUMNS} WHERE e.deleted_at IS NULL ORDER BY e.builtin DESC, e.id"
+    ))
+    .fetch_all(db)
+    .await?;
     rows.into_iter().map(Row::view).collect()
 }
 
 pub async fn get(db: &Db, id: i64) -> DbResult<EndpointView> {
-    let row: Option<Row> = sqlx::query_as(&format!("SELECT {COLUMNS} WHERE e.id = ?"))
+    let row: Option<Row> = sqlx::query_as(&format!("SELECT {COLUMNS} WHERE e.id = ? AND e.deleted_at IS NULL"))
         .bind(id)
         .fetch_optional(db)
         .await?;
     row.ok_or_else(|| DbError::NotFound(format!("endpoint {id}")))?.view()
 }
 
-/// What a unique-constraint failure on `endpoints` means, for the person who caused it.
-fn conflict(e: &dyn sqlx::error::DatabaseError, name: &str, base_url: &str) -> DbError {
+/// What a unique-constraint failure on `endpoints` means, for the person who caused it. A URL
+/// stays taken while its endpoint is in the trash (names do not): that is said.
+async fn conflict(db: &Db, e: &dyn sqlx::error::DatabaseError, name: &str, base_url: &str) -> DbError {
     if e.message().contains("endpoints.name") {
-        DbError::Conflict(format!("an endpoint named '{name}' exists: choose another name"))
+        return DbError::Conflict(format!("an endpoint named '{name}' exists: choose another name"));
+    }
+    let trashed: Option<bool> = sqlx::query_scalar("SELECT deleted_at IS NOT NULL FROM endpoints WHERE base_url = ?")
+        .bind(base_url)
+        .fetch_optional(db)
+        .await
+        .unwrap_or(None);
+    if trashed == Some(true) {
+        DbError::Conflict(format!(
+            "the endpoint with URL {base_url} is in the trash: an admin can restore it or delete it forever on the Trash page"
+        ))
     } else {
         DbError::Conflict(format!("an endpoint with URL {base_url} is already registered"))
     }
@@ -141,7 +162,7 @@ pub async fn insert_with(db: &Db, e: &NewEndpoint<'_>) -> DbResult<i64> {
     .await;
     match res {
         Ok(r) => Ok(r.last_insert_rowid()),
-        Err(sqlx::Error::Database(d)) if d.is_unique_violation() => Err(conflict(d.as_ref(), e.name, e.base_url)),
+        Err(sqlx::Error::Database(d)) if d.is_unique_violation() => Err(conflict(db, d.as_ref(), e.name, e.base_url).await),
         Err(err) => Err(err.into()),
     }
 }
@@ -266,7 +287,7 @@ pub async fn insert_managed(db: &Db, name: &str, base_url: &str, args: &[String]
             .await;
     match res {
         Ok(r) => Ok(r.last_insert_rowid()),
-        Err(sqlx::Error::Database(e)) if e.is_unique_violation() => Err(conflict(e.as_ref(), name, base_url)),
+        Err(sqlx::Error::Database(e)) if e.is_unique_violation() => Err(conflict(db, e.as_ref(), name, base_url).await),
         Err(e) => Err(e.into()),
     }
 }
@@ -480,7 +501,7 @@ mod tests {
 /// Give an endpoint another name (unique, ignoring case). The built-in simulator keeps its own:
 /// it is registered again under it at every start.
 pub async fn rename(db: &Db, id: i64, name: &str) -> DbResult<()> {
-    let builtin: Option<bool> = sqlx::query_scalar("SELECT builtin FROM endpoints WHERE id = ?")
+    let builtin: Option<bool> = sqlx::query_scalar("SELECT builtin FROM endpoints WHERE id = ? AND deleted_at IS NULL")
         .bind(id)
         .fetch_optional(db)
         .await?;
@@ -507,38 +528,40 @@ pub async fn rename(db: &Db, id: i64, name: &str) -> DbResult<()> {
 const BUILTIN_KEPT: &str =
     "the built-in simulator is registered again, under its own name, every time Bakeoff starts: it cannot be renamed or deleted";
 
-/// What deleting endpoint `id` takes with it (its key, headers and launch command; pending
-/// tests keep their entry without it). Refused while runs use it, naming them: a run's page and
-/// costs need its endpoint. With `apply`, it is deleted, in one transaction.
-pub async fn remove(db: &Db, id: i64, apply: bool) -> DbResult<crate::domain::views::Removal> {
+/// What deleting endpoint `id` takes with it (its key, headers and launch command, and the runs
+/// in the trash that used it, purged with it; pending tests lose their link only when it is
+/// purged). With `deleting`, it is refused while runs not in the trash use it, naming them: a
+/// run's page and costs need its endpoint. The endpoint may be in the trash.
+pub(crate) async fn removal(c: &mut sqlx::SqliteConnection, id: i64, deleting: bool) -> DbResult<crate::domain::views::Removal> {
     use super::runs::{count, users_of};
     use crate::domain::dataset::clip;
-    let mut tx = db.begin().await?;
     let row: Option<(String, bool)> = sqlx::query_as("SELECT name, builtin FROM endpoints WHERE id = ?")
         .bind(id)
-        .fetch_optional(&mut *tx)
+        .fetch_optional(&mut *c)
         .await?;
     let Some((name, builtin)) = row else {
         return Err(DbError::NotFound(format!("endpoint {id}")));
     };
-    if builtin {
+    if deleting && builtin {
         return Err(DbError::Conflict(BUILTIN_KEPT.into()));
     }
-    if let Some((n, runs)) = users_of(&mut tx, "endpoint_id", id).await? {
-        return Err(DbError::Conflict(format!(
-            "endpoint '{}' is used by {} run{}: {runs}. Delete {} first (with {} records and grades), or keep the endpoint.",
-            clip(&name),
-            n,
-            if n == 1 { "" } else { "s" },
-            if n == 1 { "that run" } else { "those runs" },
-            if n == 1 { "its" } else { "their" },
-        )));
+    if deleting {
+        if let Some((n, runs)) = users_of(c, "endpoint_id", id).await? {
+            return Err(DbError::Conflict(format!(
+                "endpoint '{}' is used by {} run{}: {runs}. Delete {} first (with {} records and grades), or keep the endpoint.",
+                clip(&name),
+                n,
+                if n == 1 { "" } else { "s" },
+                if n == 1 { "that run" } else { "those runs" },
+                if n == 1 { "its" } else { "their" },
+            )));
+        }
     }
     let mut r = crate::domain::views::Removal::new(format!("endpoint '{}'", clip(&name)));
     let secrets: (bool, String, bool) =
         sqlx::query_as("SELECT api_key IS NOT NULL, headers, launch_args IS NOT NULL FROM endpoints WHERE id = ?")
             .bind(id)
-            .fetch_one(&mut *tx)
+            .fetch_one(&mut *c)
             .await?;
     r.counted(i64::from(secrets.0), "stored API key");
     r.counted(
@@ -546,14 +569,13 @@ pub async fn remove(db: &Db, id: i64, apply: bool) -> DbResult<crate::domain::vi
         "extra header",
     );
     r.counted(i64::from(secrets.2), "launch command");
+    r.counted(
+        count(c, "SELECT COUNT(*) FROM runs WHERE endpoint_id = ?1 AND deleted_at IS NOT NULL", id).await?,
+        "run in the trash",
+    );
     r.unlinked(
-        count(&mut tx, "SELECT COUNT(*) FROM planned_tests WHERE endpoint_id = ?1", id).await?,
+        count(c, "SELECT COUNT(*) FROM planned_tests WHERE endpoint_id = ?1", id).await?,
         "pending test",
     );
-    if apply {
-        sqlx::query("DELETE FROM endpoints WHERE id = ?").bind(id).execute(&mut *tx).await?;
-        tx.commit().await?;
-        r.done = true;
-    }
     Ok(r)
 }

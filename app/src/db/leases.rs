@@ -73,7 +73,7 @@ pub async fn claim_next(db: &Db, who: &Holder, seconds: i64, takeover: bool) -> 
     let sql = format!(
         "UPDATE runs SET {} WHERE id = (SELECT r.id FROM runs r \
          WHERE (r.status = 'queued' OR (? AND r.status = 'running' AND r.cancel_requested = 0 AND COALESCE(r.lease_expires_at, 0) < {NOW})) \
-         AND {} ORDER BY r.id LIMIT 1) {RETURNING}",
+         AND r.deleted_at IS NULL AND {} ORDER BY r.id LIMIT 1) {RETURNING}",
         lease_set(),
         gpu_free("r")
     );
@@ -92,7 +92,7 @@ pub async fn claim_next(db: &Db, who: &Holder, seconds: i64, takeover: bool) -> 
 /// or its GPU is busy (then it is still `queued`).
 pub async fn claim(db: &Db, id: i64, who: &Holder, seconds: i64) -> DbResult<Option<Claimed>> {
     let sql = format!(
-        "UPDATE runs SET {} WHERE id = ? AND status = 'queued' AND {} {RETURNING}",
+        "UPDATE runs SET {} WHERE id = ? AND status = 'queued' AND deleted_at IS NULL AND {} {RETURNING}",
         lease_set(),
         gpu_free("runs")
     );

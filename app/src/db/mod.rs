@@ -3,17 +3,23 @@
 pub mod audit;
 pub mod charts;
 pub mod checks;
+pub mod data_rules;
 pub mod datasets;
 pub mod endpoints;
 mod error;
 pub mod leases;
+pub mod maintenance;
 pub mod metrics;
 pub mod planning;
 pub mod pool;
 pub mod prices;
 pub mod queues;
 pub mod records;
+pub mod reviewers;
 pub mod runs;
+pub mod sweeps;
+pub mod tokens;
+pub mod trash;
 pub mod users;
 pub mod workers;
 

@@ -9,9 +9,17 @@ pub struct NewItem {
     pub run_id: i64,
     pub run_b: Option<i64>,
     pub swap: bool,
+    /// The reviewers dealt this item (empty in a queue without K).
+    pub judges: Vec<i64>,
 }
 
-/// Store a queue with its runs and items (one transaction).
+/// K judgements per item from these reviewers (a queue without it: everyone judges everything).
+pub struct Reviewing {
+    pub grades_per_item: i64,
+    pub reviewers: Vec<i64>,
+}
+
+/// Store a queue with its runs, items, and reviewers with their items (one transaction).
 pub async fn create(
     db: &Db,
     name: &str,
@@ -23,9 +31,10 @@ pub async fn create(
     created_by: i64,
     runs: &[i64],
     items: &[NewItem],
+    reviewing: Option<&Reviewing>,
 ) -> DbResult<i64> {
     let mut tx = db.begin().await?;
-    let id = sqlx::query("INSERT INTO queues (name, kind, blind, dataset_id, sample_size, seed, created_by) VALUES (?, ?, ?, ?, ?, ?, ?)")
+    let id = sqlx::query("INSERT INTO queues (name, kind, blind, dataset_id, sample_size, seed, created_by, grades_per_item) VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
         .bind(name)
         .bind(kind)
         .bind(blind)
@@ -33,6 +42,7 @@ pub async fn create(
         .bind(sample_size as i64)
         .bind(seed as i64)
         .bind(created_by)
+        .bind(reviewing.map(|r| r.grades_per_item))
         .execute(&mut *tx)
         .await?
         .last_insert_rowid();
@@ -55,6 +65,10 @@ pub async fn create(
             .execute(&mut *tx)
             .await?;
     }
+    if let Some(r) = reviewing {
+        let dealt: Vec<(String, i64)> = items.iter().flat_map(|it| it.judges.iter().map(|u| (it.id.clone(), *u))).collect();
+        super::reviewers::insert_in(&mut tx, id, &r.reviewers, &dealt).await?;
+    }
     tx.commit().await?;
     Ok(id)
 }
@@ -71,19 +85,24 @@ pub async fn list(db: &Db, user_id: i64) -> DbResult<Vec<QueueView>> {
         String,
         bool,
         bool,
+        Option<i64>,
+        i64,
     );
-    Ok(sqlx::query_as::<_, Row>(
+    Ok(sqlx::query_as::<_, Row>(&format!(
         "SELECT q.id, q.name, q.kind, q.blind, \
-           (SELECT COUNT(*) FROM queue_items i WHERE i.queue_id = q.id), \
-           (SELECT COUNT(*) FROM queue_items i WHERE i.queue_id = q.id AND (EXISTS (SELECT 1 FROM grades g WHERE g.item_id = i.id AND g.user_id = ?1) OR EXISTS (SELECT 1 FROM votes v WHERE v.item_id = i.id AND v.user_id = ?1))), \
-           (SELECT COUNT(*) FROM queue_items i JOIN grades g ON g.item_id = i.id WHERE i.queue_id = q.id) + (SELECT COUNT(*) FROM queue_items i JOIN votes v ON v.item_id = i.id WHERE i.queue_id = q.id), \
-           q.created_at, q.closed_at IS NOT NULL, COALESCE(q.created_by = ?1, 0) FROM queues q ORDER BY q.id DESC",
-    )
+           (SELECT COUNT(*) FROM queue_items i WHERE i.queue_id = q.id AND {live}), \
+           (SELECT COUNT(*) FROM queue_items i WHERE i.queue_id = q.id AND {live} AND (EXISTS (SELECT 1 FROM grades g WHERE g.item_id = i.id AND g.user_id = ?1) OR EXISTS (SELECT 1 FROM votes v WHERE v.item_id = i.id AND v.user_id = ?1))), \
+           (SELECT COUNT(*) FROM queue_items i JOIN grades g ON g.item_id = i.id WHERE i.queue_id = q.id AND {live}) + (SELECT COUNT(*) FROM queue_items i JOIN votes v ON v.item_id = i.id WHERE i.queue_id = q.id AND {live}), \
+           q.created_at, q.closed_at IS NOT NULL, COALESCE(q.created_by = ?1, 0), q.grades_per_item, \
+           (SELECT COUNT(*) FROM queue_items i WHERE i.queue_id = q.id AND {live} AND (q.grades_per_item IS NULL OR EXISTS (SELECT 1 FROM queue_assignments a WHERE a.item_id = i.id AND a.user_id = ?1))) \
+           FROM queues q WHERE q.deleted_at IS NULL ORDER BY q.id DESC",
+        live = super::trash::LIVE_ITEM
+    ))
     .bind(user_id)
     .fetch_all(db)
     .await?
     .into_iter()
-    .map(|(id, name, kind, blind, items, done_by_me, judgements, created_at, closed, made_by_me)| QueueView {
+    .map(|(id, name, kind, blind, items, done_by_me, judgements, created_at, closed, made_by_me, grades_per_item, mine)| QueueView {
         id,
         name,
         kind,
@@ -94,6 +113,8 @@ pub async fn list(db: &Db, user_id: i64) -> DbResult<Vec<QueueView>> {
         created_at,
         closed,
         made_by_me,
+        grades_per_item,
+        mine,
     })
     .collect())
 }
@@ -114,10 +135,12 @@ pub struct QueueRules {
     pub created_by: Option<i64>,
     pub dataset_id: Option<i64>,
     pub seed: i64,
+    /// K: judgements per item from the assigned reviewers (None: everyone judges everything).
+    pub grades_per_item: Option<i64>,
 }
 
 pub async fn rules(db: &Db, id: i64) -> DbResult<QueueRules> {
-    sqlx::query_as("SELECT blind, closed_at IS NOT NULL AS closed, created_by, dataset_id, seed FROM queues WHERE id = ?")
+    sqlx::query_as("SELECT blind, closed_at IS NOT NULL AS closed, created_by, dataset_id, seed, grades_per_item FROM queues WHERE id = ? AND deleted_at IS NULL")
         .bind(id)
         .fetch_optional(db)
         .await?
@@ -151,30 +174,34 @@ pub struct ItemRow {
 }
 
 pub async fn item_at(db: &Db, queue_id: i64, position: i64) -> DbResult<Option<ItemRow>> {
-    Ok(
-        sqlx::query_as(
-            "SELECT id, queue_id, position, custom_id, run_id, run_b, swap FROM queue_items WHERE queue_id = ? AND position = ?",
-        )
-        .bind(queue_id)
-        .bind(position)
-        .fetch_optional(db)
-        .await?,
-    )
+    Ok(sqlx::query_as(&format!(
+        "SELECT id, queue_id, position, custom_id, run_id, run_b, swap FROM queue_items i WHERE queue_id = ? AND position = ? AND {}",
+        super::trash::LIVE_ITEM
+    ))
+    .bind(queue_id)
+    .bind(position)
+    .fetch_optional(db)
+    .await?)
 }
 
 pub async fn item(db: &Db, id: &str) -> DbResult<ItemRow> {
-    sqlx::query_as("SELECT id, queue_id, position, custom_id, run_id, run_b, swap FROM queue_items WHERE id = ?")
-        .bind(id)
-        .fetch_optional(db)
-        .await?
-        .ok_or_else(|| DbError::NotFound("grading item".into()))
+    sqlx::query_as(&format!(
+        "SELECT id, queue_id, position, custom_id, run_id, run_b, swap FROM queue_items i WHERE id = ? AND {}",
+        super::trash::LIVE_ITEM
+    ))
+    .bind(id)
+    .fetch_optional(db)
+    .await?
+    .ok_or_else(|| DbError::NotFound("grading item".into()))
 }
 
-/// The first position the user has not judged yet.
+/// The first position of the user's items (see [`super::reviewers::mine`]) not judged yet.
 pub async fn next_open(db: &Db, queue_id: i64, user_id: i64) -> DbResult<Option<i64>> {
-    Ok(sqlx::query_scalar(
-        "SELECT MIN(i.position) FROM queue_items i WHERE i.queue_id = ?1 AND NOT EXISTS (SELECT 1 FROM grades g WHERE g.item_id = i.id AND g.user_id = ?2) AND NOT EXISTS (SELECT 1 FROM votes v WHERE v.item_id = i.id AND v.user_id = ?2)",
-    )
+    Ok(sqlx::query_scalar(&format!(
+        "SELECT MIN(i.position) FROM queue_items i WHERE i.queue_id = ?1 AND {} AND {} AND NOT EXISTS (SELECT 1 FROM grades g WHERE g.item_id = i.id AND g.user_id = ?2) AND NOT EXISTS (SELECT 1 FROM votes v WHERE v.item_id = i.id AND v.user_id = ?2)",
+        super::reviewers::mine(2),
+        super::trash::LIVE_ITEM
+    ))
     .bind(queue_id)
     .bind(user_id)
     .fetch_one(db)
@@ -309,10 +336,12 @@ pub async fn my_vote(db: &Db, item_id: &str, user_id: i64) -> DbResult<Option<cr
 /// Every grade with its item and reviewer: (custom_id, run_id, user_id, grade), from queues
 /// that are closed or not blind (an open blind queue's grades would unblind it as they move).
 pub async fn all_grades(db: &Db) -> DbResult<Vec<(String, i64, i64, Grade)>> {
-    let rows: Vec<(String, i64, i64, i64, String, String, bool)> = sqlx::query_as(
+    let rows: Vec<(String, i64, i64, i64, String, String, bool)> = sqlx::query_as(&format!(
         "SELECT i.custom_id, i.run_id, g.user_id, g.overall, g.fields, g.comment, g.gold FROM grades g JOIN queue_items i ON i.id = g.item_id \
-         JOIN queues q ON q.id = i.queue_id WHERE i.run_b IS NULL AND (q.blind = 0 OR q.closed_at IS NOT NULL)",
-    )
+         JOIN queues q ON q.id = i.queue_id WHERE i.run_b IS NULL AND (q.blind = 0 OR q.closed_at IS NOT NULL) \
+         AND q.deleted_at IS NULL AND {}",
+        super::trash::LIVE_ITEM
+    ))
     .fetch_all(db)
     .await?;
     rows.into_iter()
@@ -335,10 +364,12 @@ pub async fn all_grades(db: &Db) -> DbResult<Vec<(String, i64, i64, Grade)>> {
 /// Every pairwise vote: (custom_id, the stored run_id, run_b, swap, choice), from queues that are
 /// closed or not blind.
 pub async fn all_votes(db: &Db) -> DbResult<Vec<(String, i64, i64, bool, crate::domain::views::VoteChoice)>> {
-    Ok(sqlx::query_as(
+    Ok(sqlx::query_as(&format!(
         "SELECT i.custom_id, i.run_id, i.run_b, i.swap, v.choice FROM votes v JOIN queue_items i ON i.id = v.item_id \
-         JOIN queues q ON q.id = i.queue_id WHERE i.run_b IS NOT NULL AND (q.blind = 0 OR q.closed_at IS NOT NULL)",
-    )
+         JOIN queues q ON q.id = i.queue_id WHERE i.run_b IS NOT NULL AND (q.blind = 0 OR q.closed_at IS NOT NULL) \
+         AND q.deleted_at IS NULL AND {}",
+        super::trash::LIVE_ITEM
+    ))
     .fetch_all(db)
     .await?)
 }
@@ -356,11 +387,12 @@ pub struct Judged {
 }
 
 pub async fn judged_by(db: &Db, queue_id: i64, user_id: i64) -> DbResult<Vec<Judged>> {
-    Ok(sqlx::query_as(
+    Ok(sqlx::query_as(&format!(
         "SELECT i.position, i.run_id, i.run_b, i.swap, g.overall, v.choice FROM queue_items i \
          LEFT JOIN grades g ON g.item_id = i.id AND g.user_id = ?2 LEFT JOIN votes v ON v.item_id = i.id AND v.user_id = ?2 \
-         WHERE i.queue_id = ?1 AND (g.item_id IS NOT NULL OR v.item_id IS NOT NULL) ORDER BY i.position",
-    )
+         WHERE i.queue_id = ?1 AND (g.item_id IS NOT NULL OR v.item_id IS NOT NULL) AND {} ORDER BY i.position",
+        super::trash::LIVE_ITEM
+    ))
     .bind(queue_id)
     .bind(user_id)
     .fetch_all(db)
@@ -369,7 +401,7 @@ pub async fn judged_by(db: &Db, queue_id: i64, user_id: i64) -> DbResult<Vec<Jud
 
 /// Give a queue another name.
 pub async fn rename(db: &Db, id: i64, name: &str) -> DbResult<()> {
-    let done = sqlx::query("UPDATE queues SET name = ? WHERE id = ?")
+    let done = sqlx::query("UPDATE queues SET name = ? WHERE id = ? AND deleted_at IS NULL")
         .bind(name)
         .bind(id)
         .execute(db)
@@ -382,33 +414,29 @@ pub async fn rename(db: &Db, id: i64, name: &str) -> DbResult<()> {
 }
 
 /// What deleting queue `id` takes with it: its items, and every reviewer's grades and votes on
-/// them. The runs stay. With `apply`, it is deleted, in one transaction.
-pub async fn remove(db: &Db, id: i64, apply: bool) -> DbResult<crate::domain::views::Removal> {
+/// them. The runs stay. The queue may be in the trash.
+pub(crate) async fn removal(c: &mut sqlx::SqliteConnection, id: i64) -> DbResult<crate::domain::views::Removal> {
     use super::runs::count;
-    let mut tx = db.begin().await?;
     let name: Option<String> = sqlx::query_scalar("SELECT name FROM queues WHERE id = ?")
         .bind(id)
-        .fetch_optional(&mut *tx)
+        .fetch_optional(&mut *c)
         .await?;
     let Some(name) = name else {
         return Err(DbError::NotFound(format!("queue {id}")));
     };
     let mut r = crate::domain::views::Removal::new(format!("grading queue '{}'", crate::domain::dataset::clip(&name)));
     let items = "SELECT id FROM queue_items WHERE queue_id = ?1";
+    r.counted(count(c, "SELECT COUNT(*) FROM queue_items WHERE queue_id = ?1", id).await?, "item");
     r.counted(
-        count(&mut tx, "SELECT COUNT(*) FROM queue_items WHERE queue_id = ?1", id).await?,
-        "item",
-    );
-    r.counted(
-        count(&mut tx, &format!("SELECT COUNT(*) FROM grades WHERE item_id IN ({items})"), id).await?,
+        count(c, &format!("SELECT COUNT(*) FROM grades WHERE item_id IN ({items})"), id).await?,
         "grade",
     );
     r.counted(
-        count(&mut tx, &format!("SELECT COUNT(*) FROM votes WHERE item_id IN ({items})"), id).await?,
+        count(c, &format!("SELECT COUNT(*) FROM votes WHERE item_id IN ({items})"), id).await?,
         "pairwise vote",
     );
     let reviewers = count(
-        &mut tx,
+        c,
         &format!("SELECT COUNT(DISTINCT user_id) FROM (SELECT user_id FROM grades WHERE item_id IN ({items}) UNION ALL SELECT user_id FROM votes WHERE item_id IN ({items}))"),
         id,
     )
@@ -418,11 +446,6 @@ pub async fn remove(db: &Db, id: i64, apply: bool) -> DbResult<crate::domain::vi
             "the judgements of {reviewers} reviewer{}",
             if reviewers == 1 { "" } else { "s" }
         ));
-    }
-    if apply {
-        sqlx::query("DELETE FROM queues WHERE id = ?").bind(id).execute(&mut *tx).await?;
-        tx.commit().await?;
-        r.done = true;
     }
     Ok(r)
 }

@@ -30,6 +30,8 @@ struct Row {
     lease_pid: Option<i64>,
     takeovers: i64,
     takeover_note: Option<String>,
+    created_by: Option<String>,
+    conditions: Option<String>,
 }
 
 impl Row {
@@ -60,6 +62,9 @@ impl Row {
             }),
             takeovers: self.takeovers,
             takeover_note: self.takeover_note,
+            created_by: self.created_by,
+            // Captured from the endpoint: a value that no longer reads is left out, not an error.
+            conditions: self.conditions.as_deref().and_then(|c| serde_json::from_str(c).ok()),
         })
     }
 }
@@ -71,16 +76,31 @@ const SELECT: &str = "SELECT r.id, r.name, r.status, r.model, e.name AS endpoint
      r.spec, r.total_requests, \
      CASE WHEN r.status NOT IN ('queued', 'running') AND c.records IS NOT NULL THEN c.records \
           ELSE (SELECT COUNT(*) FROM request_records q WHERE q.run_id = r.id) END AS done_requests, r.error, r.summary, \
-     r.provenance, r.resumed, r.created_at, r.started_at, r.finished_at, r.lease_host, r.lease_pid, r.takeovers, r.takeover_note \
+     r.provenance, r.resumed, r.created_at, r.started_at, r.finished_at, r.lease_host, r.lease_pid, r.takeovers, r.takeover_note, \
+     cu.name AS created_by, r.conditions \
      FROM runs r LEFT JOIN endpoints e ON e.id = r.endpoint_id LEFT JOIN datasets d ON d.id = r.dataset_id \
-     LEFT JOIN run_charts c ON c.run_id = r.id";
+     LEFT JOIN run_charts c ON c.run_id = r.id LEFT JOIN users cu ON cu.id = r.created_by";
 
+/// Every run not in the trash, newest first.
 pub async fn list(db: &Db) -> DbResult<Vec<RunView>> {
-    let rows: Vec<Row> = sqlx::query_as(&format!("{SELECT} ORDER BY r.id DESC")).fetch_all(db).await?;
+    let rows: Vec<Row> = sqlx::query_as(&format!("{SELECT} WHERE r.deleted_at IS NULL ORDER BY r.id DESC"))
+        .fetch_all(db)
+        .await?;
     rows.into_iter().map(Row::view).collect()
 }
 
+/// A run not in the trash (a run in the trash is not found: its pages, charts, downloads and
+/// comparisons are gone until it is restored).
 pub async fn get(db: &Db, id: i64) -> DbResult<RunView> {
+    let row: Option<Row> = sqlx::query_as(&format!("{SELECT} WHERE r.id = ? AND r.deleted_at IS NULL"))
+        .bind(id)
+        .fetch_optional(db)
+        .await?;
+    row.ok_or_else(|| DbError::NotFound(format!("run {id}")))?.view()
+}
+
+/// A run, in the trash or not: for the worker and the CLI, which finish what they started.
+pub async fn get_any(db: &Db, id: i64) -> DbResult<RunView> {
     let row: Option<Row> = sqlx::query_as(&format!("{SELECT} WHERE r.id = ?"))
         .bind(id)
         .fetch_optional(db)
@@ -316,7 +336,7 @@ pub async fn page(db: &Db, f: &crate::domain::views::RunFilter, per_page: u32) -
         mut q: sqlx::QueryBuilder<'a, sqlx::Sqlite>,
         f: &'a crate::domain::views::RunFilter,
     ) -> sqlx::QueryBuilder<'a, sqlx::Sqlite> {
-        q.push(" WHERE 1 = 1");
+        q.push(" WHERE r.deleted_at IS NULL");
         if let Some(s) = f.status {
             q.push(" AND r.status = ").push_bind(s);
         }
@@ -353,7 +373,7 @@ pub async fn page(db: &Db, f: &crate::domain::views::RunFilter, per_page: u32) -
 
 /// Give a run another name.
 pub async fn rename(db: &Db, id: i64, name: &str) -> DbResult<()> {
-    let done = sqlx::query("UPDATE runs SET name = ? WHERE id = ?")
+    let done = sqlx::query("UPDATE runs SET name = ? WHERE id = ? AND deleted_at IS NULL")
         .bind(name)
         .bind(id)
         .execute(db)
@@ -365,28 +385,26 @@ pub async fn rename(db: &Db, id: i64, name: &str) -> DbResult<()> {
     Ok(())
 }
 
-/// What deleting run `id` takes with it: its records, checks, server metrics, launches, chart
-/// data, and the grading items that show its answers (with their grades and votes); pending
-/// tests keep their entry without the link. With `apply`, it is deleted, all in one
-/// transaction. A queued or running run is refused (cancel it first).
-pub async fn remove(db: &Db, id: i64, apply: bool) -> DbResult<crate::domain::views::Removal> {
+/// What deleting run `id` takes with it: its records, checks, server metrics, launches, and the
+/// grading items that show its answers (with their grades and votes); pending tests lose their
+/// link only when it is purged. With `deleting`, a queued or running run is refused (cancel it
+/// first): what is in the trash is restored exactly as it was. The run may be in the trash.
+pub(crate) async fn removal(c: &mut sqlx::SqliteConnection, id: i64, deleting: bool) -> DbResult<crate::domain::views::Removal> {
     use crate::domain::dataset::clip;
-    let mut tx = db.begin().await?;
     let run: Option<(String, RunStatus)> = sqlx::query_as("SELECT name, status FROM runs WHERE id = ?")
         .bind(id)
-        .fetch_optional(&mut *tx)
+        .fetch_optional(&mut *c)
         .await?;
     let Some((name, status)) = run else {
         return Err(DbError::NotFound(format!("run {id}")));
     };
-    if !status.is_finished() {
+    if deleting && !status.is_finished() {
         return Err(DbError::Conflict(format!(
             "run #{id} '{}' is {status}: cancel it first, then delete it",
             clip(&name)
         )));
     }
     let mut r = crate::domain::views::Removal::new(format!("run #{id} '{}'", clip(&name)));
-    let c = &mut *tx;
     r.counted(
         count(c, "SELECT COUNT(*) FROM request_records WHERE run_id = ?1", id).await?,
         "request record",
@@ -411,10 +429,9 @@ pub async fn remove(db: &Db, id: i64, apply: bool) -> DbResult<crate::domain::vi
              OR q.id IN (SELECT queue_id FROM queue_runs WHERE run_id = ?1) ORDER BY q.id",
         )
         .bind(id)
-        .fetch_all(&mut *tx)
+        .fetch_all(&mut *c)
         .await?;
         let named = queues.iter().map(|q| format!("'{}'", clip(q))).collect::<Vec<_>>().join(", ");
-        let c = &mut *tx;
         r.counted(in_queues, &format!("grading item in {named}"));
         r.counted(
             count(c, &format!("SELECT COUNT(*) FROM grades WHERE item_id IN ({items})"), id).await?,
@@ -425,24 +442,10 @@ pub async fn remove(db: &Db, id: i64, apply: bool) -> DbResult<crate::domain::vi
             "pairwise vote",
         );
     }
-    let c = &mut *tx;
     r.unlinked(
         count(c, "SELECT COUNT(*) FROM planned_tests WHERE run_id = ?1", id).await?,
         "pending test",
     );
-    if apply {
-        // Whatever references the run goes with it (ON DELETE CASCADE) or lets go of it (SET NULL).
-        let done = sqlx::query("DELETE FROM runs WHERE id = ? AND status NOT IN ('queued', 'running')")
-            .bind(id)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
-        if done == 0 {
-            return Err(DbError::Conflict(format!("run #{id} started meanwhile: cancel it first")));
-        }
-        tx.commit().await?;
-        r.done = true;
-    }
     Ok(r)
 }
 
@@ -451,16 +454,22 @@ pub(crate) async fn count(conn: &mut sqlx::SqliteConnection, sql: &str, id: i64)
     Ok(sqlx::query_scalar(sql).bind(id).fetch_one(conn).await?)
 }
 
-/// The runs that use a dataset or an endpoint (`column` = `dataset_id` or `endpoint_id`), named
+/// The runs not in the trash that use a dataset or an endpoint (`column` = `dataset_id` or
+/// `endpoint_id`), named
 /// for a refusal, newest first: "#5 'b', #4 'a' and 3 more". None when no run does.
 pub(crate) async fn users_of(conn: &mut sqlx::SqliteConnection, column: &str, id: i64) -> DbResult<Option<(i64, String)>> {
     const NAMED: i64 = 8;
-    let total = count(conn, &format!("SELECT COUNT(*) FROM runs WHERE {column} = ?1"), id).await?;
+    let total = count(
+        conn,
+        &format!("SELECT COUNT(*) FROM runs WHERE {column} = ?1 AND deleted_at IS NULL"),
+        id,
+    )
+    .await?;
     if total == 0 {
         return Ok(None);
     }
     let runs: Vec<(i64, String)> = sqlx::query_as(&format!(
-        "SELECT id, name FROM runs WHERE {column} = ? ORDER BY id DESC LIMIT {NAMED}"
+        "SELECT id, name FROM runs WHERE {column} = ? AND deleted_at IS NULL ORDER BY id DESC LIMIT {NAMED}"
     ))
     .bind(id)
     .fetch_all(conn)
@@ -478,8 +487,9 @@ pub(crate) async fn users_of(conn: &mut sqlx::SqliteConnection, column: &str, id
 
 #[cfg(test)]
 mod removal_tests {
-    use super::super::{connect, datasets, endpoints, queues};
+    use super::super::{connect, datasets, endpoints, queues, trash};
     use super::*;
+    use crate::domain::trash::TrashKind;
     use crate::domain::views::{Origin, RunFilter};
 
     async fn fresh() -> (tempfile::TempDir, Db) {
@@ -591,14 +601,16 @@ mod removal_tests {
     async fn deleting_a_run_says_what_goes_then_takes_it_all_at_once() {
         let (_d, db) = fresh().await;
         let (_, _, ids) = seed(&db).await;
-        let preview = remove(&db, ids[0], false).await.expect("preview");
+        let preview = trash::preview(&db, TrashKind::Run, ids[0]).await.expect("preview");
         assert!(!preview.done);
         assert_eq!(preview.with, vec!["2 request records".to_string()]);
         assert_eq!(count_records(&db, ids[0]).await, 2, "a preview deletes nothing");
-        let done = remove(&db, ids[0], true).await.expect("delete");
+        let done = trash::put(&db, TrashKind::Run, ids[0], None).await.expect("delete");
         assert!(done.done && done.what.contains("gemma"));
         assert!(matches!(get(&db, ids[0]).await, Err(DbError::NotFound(_))));
-        assert_eq!(count_records(&db, ids[0]).await, 0, "its records went with it");
+        assert_eq!(count_records(&db, ids[0]).await, 2, "in the trash, its records stay");
+        trash::purge(&db, TrashKind::Run, ids[0]).await.expect("purge");
+        assert_eq!(count_records(&db, ids[0]).await, 0, "purged, its records went with it");
         assert_eq!(count_records(&db, ids[1]).await, 2, "other runs keep theirs");
     }
 
@@ -611,29 +623,32 @@ mod removal_tests {
             .execute(&db)
             .await
             .expect("run");
-        let e = remove(&db, ids[0], true).await.expect_err("refused");
+        let e = trash::put(&db, TrashKind::Run, ids[0], None).await.expect_err("refused");
         assert!(matches!(&e, DbError::Conflict(m) if m.contains("cancel it first")), "{e}");
         assert_eq!(count_records(&db, ids[0]).await, 2);
+        assert!(get(&db, ids[0]).await.is_ok(), "still listed");
     }
 
     #[tokio::test]
     async fn a_dataset_or_endpoint_in_use_is_refused_naming_its_runs() {
         let (_d, db) = fresh().await;
         let (e, d, ids) = seed(&db).await;
-        let err = datasets::remove(&db, d, true).await.expect_err("in use");
+        let err = trash::put(&db, TrashKind::Dataset, d, None).await.expect_err("in use");
         assert!(
             matches!(&err, DbError::Conflict(m) if m.contains("3 runs") && m.contains(&format!("#{} 'gemma'", ids[0]))),
             "{err}"
         );
-        let err = endpoints::remove(&db, e, false).await.expect_err("in use");
+        let err = trash::preview(&db, TrashKind::Endpoint, e).await.expect_err("in use");
         assert!(matches!(&err, DbError::Conflict(m) if m.contains("used by 3 runs")), "{err}");
         for id in &ids {
-            remove(&db, *id, true).await.expect("delete run");
+            trash::put(&db, TrashKind::Run, *id, None).await.expect("delete run");
         }
-        let preview = datasets::remove(&db, d, false).await.expect("free now");
-        assert_eq!(preview.with, vec!["2 requests".to_string()]);
-        assert!(datasets::remove(&db, d, true).await.expect("delete").done);
-        assert!(endpoints::remove(&db, e, true).await.expect("delete").done);
+        let preview = trash::preview(&db, TrashKind::Dataset, d)
+            .await
+            .expect("runs in the trash use it: free now");
+        assert_eq!(preview.with, vec!["2 requests".to_string(), "3 runs in the trash".into()]);
+        assert!(trash::put(&db, TrashKind::Dataset, d, None).await.expect("delete").done);
+        assert!(trash::put(&db, TrashKind::Endpoint, e, None).await.expect("delete").done);
         assert!(matches!(datasets::get(&db, d).await, Err(DbError::NotFound(_))));
     }
 

@@ -281,6 +281,7 @@ fn form(kind: &str, runs: &[i64], size: usize, seed: &str) -> QueueForm {
         sample_size: size.to_string(),
         seed: seed.into(),
         unblind: None,
+        ..Default::default()
     }
 }
 
@@ -534,14 +535,20 @@ async fn a_finished_run_reads_its_record_count_from_its_chart_data_and_a_running
     let run = runs::insert(&db, &spec(e, d), false, None).await.expect("run");
     let w = holder("w");
     leases::claim_next(&db, &w, 30, true).await.expect("claim").expect("claimed");
-    records::insert_batch(&db, run, &[record("a", 0), record("b", 1)]).await.expect("insert");
+    records::insert_batch(&db, run, &[record("a", 0), record("b", 1)])
+        .await
+        .expect("insert");
     // Running: counted live.
     assert_eq!(runs::get(&db, run).await.expect("get").done_requests, 2);
-    assert!(runs::finish(&db, run, &w.owner, RunStatus::Completed, None, None).await.expect("finish"));
+    assert!(runs::finish(&db, run, &w.owner, RunStatus::Completed, None, None)
+        .await
+        .expect("finish"));
     // Finished without chart data yet: still counted.
     assert_eq!(runs::get(&db, run).await.expect("get").done_requests, 2);
     // Finished with chart data: the count stored with it (a different number shows which is read).
-    charts::put(&db, run, 7, &crate::domain::series::RunCharts::default()).await.expect("charts");
+    charts::put(&db, run, 7, &crate::domain::series::RunCharts::default())
+        .await
+        .expect("charts");
     assert_eq!(runs::get(&db, run).await.expect("get").done_requests, 7);
     let listed = runs::list(&db).await.expect("list");
     assert_eq!(listed.iter().find(|r| r.id == run).map(|r| r.done_requests), Some(7));

@@ -36,8 +36,22 @@ impl Role {
             Permission::ReadAnswers => self != Role::Reviewer,
             Permission::Run => matches!(self, Role::Admin | Role::Runner),
             Permission::Grade => matches!(self, Role::Admin | Role::Reviewer),
-            Permission::Admin => self == Role::Admin,
+            Permission::Admin | Permission::Audit => self == Role::Admin,
         }
+    }
+
+    /// Everything this role may do, `other` may do too (a reviewer is not within a viewer: a
+    /// viewer may not grade; nor a viewer within a reviewer: reviewers never read answers beside
+    /// their models).
+    pub fn within(self, other: Role) -> bool {
+        Permission::ALL.into_iter().all(|p| !self.allows(p) || other.allows(p))
+    }
+
+    /// The role an API token acts with: the highest role within both the token's and its owner's
+    /// current role ("min(token, user)"); None when no role is (a runner token of a user who is
+    /// now a reviewer: neither may do all the other does).
+    pub fn capped(token: Role, user: Role) -> Option<Role> {
+        Role::ALL.into_iter().find(|r| r.within(token) && r.within(user))
     }
 }
 
@@ -55,9 +69,20 @@ pub enum Permission {
     Grade,
     /// Manage users, and what runs on the server (launch commands).
     Admin,
+    /// Read the audit log (who did what and when): admins.
+    Audit,
 }
 
 impl Permission {
+    pub const ALL: [Permission; 6] = [
+        Permission::View,
+        Permission::ReadAnswers,
+        Permission::Run,
+        Permission::Grade,
+        Permission::Admin,
+        Permission::Audit,
+    ];
+
     pub fn describe(self) -> &'static str {
         match self {
             Permission::View => "view",
@@ -65,6 +90,7 @@ impl Permission {
             Permission::Run => "launch runs and change data (runner or admin)",
             Permission::Grade => "grade answers (reviewer or admin)",
             Permission::Admin => "manage users and launch commands (admin)",
+            Permission::Audit => "read the audit log (admin)",
         }
     }
 }
@@ -103,6 +129,23 @@ mod tests {
             Role::Reviewer => Permission::Grade,
             Role::Viewer => Permission::View,
         })));
+    }
+
+    #[test]
+    fn a_token_acts_with_the_lower_of_its_role_and_its_owners() {
+        use Role::*;
+        assert_eq!(Role::capped(Admin, Admin), Some(Admin));
+        assert_eq!(Role::capped(Admin, Runner), Some(Runner));
+        assert_eq!(Role::capped(Runner, Admin), Some(Runner));
+        assert_eq!(Role::capped(Runner, Viewer), Some(Viewer));
+        assert_eq!(Role::capped(Admin, Reviewer), Some(Reviewer));
+        // Neither holds the other: no role is within both (a viewer reads answers, which a
+        // reviewer may not; a runner may not grade).
+        assert_eq!(Role::capped(Viewer, Reviewer), None);
+        assert_eq!(Role::capped(Runner, Reviewer), None);
+        assert!(Role::ALL.iter().all(|r| r.within(Admin) && r.within(*r)));
+        assert!(!Admin.within(Runner) && !Reviewer.within(Viewer) && !Viewer.within(Reviewer));
+        assert!(Viewer.within(Runner));
     }
 
     #[test]

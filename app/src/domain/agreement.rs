@@ -125,6 +125,168 @@ pub fn mean_ci(xs: &[f64]) -> Option<(f64, f64)> {
     Some((mean, mean_interval(xs).map(|i| i.high - i.estimate).unwrap_or(0.0)))
 }
 
+/// What counts as a disagreement in Krippendorff's alpha.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum AlphaMetric {
+    /// Categories: any two different values disagree fully (votes).
+    Nominal,
+    /// Numbers: the squared difference (grades 1-5; the analogue of quadratic weights).
+    Interval,
+}
+
+/// Krippendorff's alpha (Krippendorff 2004, "Content Analysis", ch. 11; 2011, "Computing
+/// Krippendorff's alpha-reliability"): alpha = 1 - D_o / D_e over the units (items) with two or
+/// more values, any number of raters per unit and raters missing freely. With n the pairable
+/// values and m_u the values in unit u:
+/// D_o = (1/n) sum_u 1/(m_u - 1) sum_{i != j in u} delta(v_i, v_j),
+/// D_e = 1/(n (n - 1)) sum_{i != j over all pairable values} delta(v_i, v_j).
+/// `None` with no unit of two values, or when every value is the same (D_e = 0).
+pub fn krippendorff_alpha(units: &[Vec<f64>], metric: AlphaMetric) -> Option<f64> {
+    let pairable: Vec<&Vec<f64>> = units.iter().filter(|u| u.len() >= 2).collect();
+    let n: usize = pairable.iter().map(|u| u.len()).sum();
+    if n < 2 {
+        return None;
+    }
+    // Sum of delta over the ordered pairs (i != j) of a set of values.
+    let pair_sum = |values: &mut dyn Iterator<Item = f64>| -> f64 {
+        match metric {
+            AlphaMetric::Interval => {
+                let (mut count, mut sum, mut squares) = (0.0, 0.0, 0.0);
+                for v in values {
+                    count += 1.0;
+                    sum += v;
+                    squares += v * v;
+                }
+                // sum_{i != j} (v_i - v_j)^2 = 2 (n sum v^2 - (sum v)^2)
+                2.0 * (count * squares - sum * sum)
+            }
+            AlphaMetric::Nominal => {
+                let mut counts: std::collections::BTreeMap<u64, f64> = std::collections::BTreeMap::new();
+                let mut count = 0.0;
+                for v in values {
+                    count += 1.0;
+                    *counts.entry(v.to_bits()).or_default() += 1.0;
+                }
+                count * count - counts.values().map(|c| c * c).sum::<f64>()
+            }
+        }
+    };
+    let observed: f64 = pairable
+        .iter()
+        .map(|u| pair_sum(&mut u.iter().copied()) / (u.len() - 1) as f64)
+        .sum::<f64>()
+        / n as f64;
+    let expected = pair_sum(&mut pairable.iter().flat_map(|u| u.iter().copied())) / (n * (n - 1)) as f64;
+    (expected > 1e-12).then(|| 1.0 - observed / expected)
+}
+
+/// Alpha with a 95 % bootstrap interval: the units with two or more values resampled with
+/// replacement `resamples` times from a fixed seed, the 2.5th and 97.5th percentiles of the
+/// alphas that are defined; `n` is the number of such units. `None` when alpha is undefined or
+/// there are fewer than 2 units, or most resamples have no alpha.
+pub fn alpha_interval(units: &[Vec<f64>], metric: AlphaMetric, resamples: usize, seed: u64) -> Option<Interval> {
+    let estimate = krippendorff_alpha(units, metric)?;
+    let pairable: Vec<Vec<f64>> = units.iter().filter(|u| u.len() >= 2).cloned().collect();
+    if pairable.len() < 2 {
+        return None;
+    }
+    let mut g = SplitMix64::new(seed);
+    let mut alphas: Vec<f64> = (0..resamples)
+        .filter_map(|_| {
+            let sample: Vec<Vec<f64>> = (0..pairable.len())
+                .map(|_| pairable[g.below(pairable.len() as u64) as usize].clone())
+                .collect();
+            krippendorff_alpha(&sample, metric)
+        })
+        .collect();
+    if alphas.len() < resamples / 2 {
+        return None;
+    }
+    alphas.sort_by(f64::total_cmp);
+    spread(Interval {
+        estimate,
+        low: percentile_sorted(&alphas, 0.025).min(estimate),
+        high: percentile_sorted(&alphas, 0.975).max(estimate),
+        n: pairable.len() as u64,
+    })
+}
+
+/// No interval rather than one of zero width: a bootstrap of a few identical items never varies,
+/// and "1.00 - 1.00" would claim a certainty two items cannot give (as [`mean_interval`] does for
+/// grades without spread).
+fn spread(i: Interval) -> Option<Interval> {
+    (i.high - i.low > 1e-12).then_some(i)
+}
+
+/// The share of pairs on which two raters gave the same category.
+pub fn exact_agreement(pairs: &[(usize, usize)]) -> Option<f64> {
+    (!pairs.is_empty()).then(|| pairs.iter().filter(|(a, b)| a == b).count() as f64 / pairs.len() as f64)
+}
+
+/// Agreement between two raters over the items both rated.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PairAgreement {
+    pub a: i64,
+    pub b: i64,
+    /// Items both rated.
+    pub n: usize,
+    /// Share of those items with the same category.
+    pub exact: Option<f64>,
+    pub kappa: Option<f64>,
+    /// 95 % bootstrap interval of kappa (None with too few items).
+    pub interval: Option<Interval>,
+}
+
+/// Agreement where items overlap: Krippendorff's alpha over the items rated two or more times,
+/// and Cohen's kappa for each pair of raters over the items both rated.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Overlap {
+    /// Items rated by two or more raters.
+    pub items: usize,
+    pub alpha: Option<f64>,
+    pub alpha_interval: Option<Interval>,
+    /// Each pair of raters who share at least one item, in rater order.
+    pub pairs: Vec<PairAgreement>,
+}
+
+/// Agreement among `ratings` (item, rater, category in 0..categories; one rating per item and
+/// rater, a later one replacing an earlier), kappa with `weights` and alpha with `metric`.
+pub fn overlap(ratings: &[(String, i64, usize)], categories: usize, weights: Weights, metric: AlphaMetric) -> Overlap {
+    use std::collections::BTreeMap;
+    let mut by_item: BTreeMap<&str, BTreeMap<i64, usize>> = BTreeMap::new();
+    for (item, rater, c) in ratings {
+        by_item.entry(item.as_str()).or_default().insert(*rater, *c);
+    }
+    let shared: Vec<&BTreeMap<i64, usize>> = by_item.values().filter(|r| r.len() >= 2).collect();
+    let units: Vec<Vec<f64>> = shared.iter().map(|r| r.values().map(|c| *c as f64).collect()).collect();
+    let mut raters: Vec<i64> = shared.iter().flat_map(|r| r.keys().copied()).collect();
+    raters.sort_unstable();
+    raters.dedup();
+    let mut pairs = Vec::new();
+    for (i, a) in raters.iter().enumerate() {
+        for b in &raters[i + 1..] {
+            let both: Vec<(usize, usize)> = shared.iter().filter_map(|r| Some((*r.get(a)?, *r.get(b)?))).collect();
+            if both.is_empty() {
+                continue;
+            }
+            pairs.push(PairAgreement {
+                a: *a,
+                b: *b,
+                n: both.len(),
+                exact: exact_agreement(&both),
+                kappa: cohen_kappa(&both, categories, weights),
+                interval: kappa_interval(&both, categories, weights, KAPPA_RESAMPLES, KAPPA_SEED).and_then(spread),
+            });
+        }
+    }
+    Overlap {
+        items: shared.len(),
+        alpha: krippendorff_alpha(&units, metric),
+        alpha_interval: alpha_interval(&units, metric, KAPPA_RESAMPLES, KAPPA_SEED),
+        pairs,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -200,5 +362,111 @@ mod tests {
             n: 100,
         };
         assert_eq!(kappa_words(Some(&band)), "moderate");
+    }
+    /// Krippendorff (2011), "Computing Krippendorff's alpha-reliability", the worked example:
+    /// four observers, twelve units (unit 12 has one value and is not pairable).
+    fn krippendorff_example() -> Vec<Vec<f64>> {
+        vec![
+            vec![1.0, 1.0, 1.0],
+            vec![2.0, 2.0, 3.0, 2.0],
+            vec![3.0, 3.0, 3.0, 3.0],
+            vec![3.0, 3.0, 3.0, 3.0],
+            vec![2.0, 2.0, 2.0, 2.0],
+            vec![1.0, 2.0, 3.0, 4.0],
+            vec![4.0, 4.0, 4.0, 4.0],
+            vec![1.0, 1.0, 2.0, 1.0],
+            vec![2.0, 2.0, 2.0, 2.0],
+            vec![5.0, 5.0, 5.0],
+            vec![1.0, 1.0],
+            vec![3.0],
+        ]
+    }
+
+    #[test]
+    fn alpha_matches_krippendorffs_worked_example() {
+        let units = krippendorff_example();
+        let nominal = krippendorff_alpha(&units, AlphaMetric::Nominal).expect("alpha");
+        let interval = krippendorff_alpha(&units, AlphaMetric::Interval).expect("alpha");
+        assert!((nominal - 0.743).abs() < 0.0005, "{nominal}");
+        assert!((interval - 0.849).abs() < 0.0005, "{interval}");
+    }
+
+    #[test]
+    fn alpha_of_two_raters_on_full_data_is_close_to_their_kappa() {
+        // Two raters, no missing values: alpha is kappa with a small-sample correction.
+        let pairs = [(0, 0), (1, 1), (2, 2), (3, 3), (4, 3), (2, 1), (0, 1), (4, 4)];
+        let units: Vec<Vec<f64>> = pairs.iter().map(|&(a, b)| vec![a as f64, b as f64]).collect();
+        let alpha = krippendorff_alpha(&units, AlphaMetric::Interval).expect("alpha");
+        let kappa = cohen_kappa(&pairs, 5, Weights::Quadratic).expect("kappa");
+        assert!((alpha - kappa).abs() < 0.1, "{alpha} vs {kappa}");
+        let perfect: Vec<Vec<f64>> = (0..5).map(|v| vec![v as f64; 3]).collect();
+        assert_eq!(krippendorff_alpha(&perfect, AlphaMetric::Nominal), Some(1.0));
+    }
+
+    #[test]
+    fn alpha_needs_two_values_in_a_unit_and_some_spread() {
+        assert_eq!(krippendorff_alpha(&[vec![1.0], vec![2.0]], AlphaMetric::Interval), None);
+        assert_eq!(krippendorff_alpha(&[vec![3.0, 3.0], vec![3.0, 3.0]], AlphaMetric::Nominal), None);
+        assert_eq!(alpha_interval(&[vec![1.0, 2.0]], AlphaMetric::Interval, 100, 1), None, "one unit");
+    }
+
+    #[test]
+    fn alpha_interval_rests_on_the_pairable_units_and_is_seeded() {
+        let units = krippendorff_example();
+        let i = alpha_interval(&units, AlphaMetric::Interval, KAPPA_RESAMPLES, KAPPA_SEED).expect("interval");
+        assert_eq!(i.n, 11, "unit 12 has one value");
+        assert!(i.low <= i.estimate && i.estimate <= i.high, "{i:?}");
+        assert_eq!(Some(i), alpha_interval(&units, AlphaMetric::Interval, KAPPA_RESAMPLES, KAPPA_SEED));
+        assert_eq!(kappa_words(Some(&i)), "too few items to say", "11 items cannot carry a word");
+    }
+
+    #[test]
+    fn a_few_identical_items_give_no_interval_rather_than_a_point() {
+        let units = vec![vec![4.0, 4.0], vec![2.0, 2.0]];
+        assert_eq!(krippendorff_alpha(&units, AlphaMetric::Interval), Some(1.0));
+        assert_eq!(alpha_interval(&units, AlphaMetric::Interval, KAPPA_RESAMPLES, KAPPA_SEED), None);
+        let ratings = vec![
+            ("i".to_string(), 1, 3),
+            ("i".to_string(), 2, 3),
+            ("j".to_string(), 1, 1),
+            ("j".to_string(), 2, 1),
+        ];
+        let o = overlap(&ratings, 5, Weights::Quadratic, AlphaMetric::Interval);
+        assert_eq!((o.pairs[0].kappa, o.pairs[0].interval), (Some(1.0), None));
+        assert_eq!(kappa_words(o.pairs[0].interval.as_ref()), "too few items to say");
+    }
+
+    #[test]
+    fn exact_agreement_counts_equal_pairs() {
+        assert_eq!(exact_agreement(&[(1, 1), (2, 3), (4, 4), (0, 0)]), Some(0.75));
+        assert_eq!(exact_agreement(&[]), None);
+    }
+    #[test]
+    fn overlap_counts_only_items_rated_twice_and_pairs_only_shared_items() {
+        let r = |item: &str, rater: i64, c: usize| (item.to_string(), rater, c);
+        let ratings = vec![
+            r("i1", 1, 4),
+            r("i1", 2, 4),
+            r("i2", 1, 2),
+            r("i2", 3, 1),
+            r("i3", 2, 0),
+            r("i3", 3, 0),
+            r("i4", 1, 3),
+            r("i4", 2, 1),
+            r("i4", 3, 3),
+            r("i5", 1, 0),
+            r("i6", 2, 2),
+            r("i6", 2, 3), // a later rating replaces the earlier
+        ];
+        let o = overlap(&ratings, 5, Weights::Quadratic, AlphaMetric::Interval);
+        assert_eq!(o.items, 4, "i5 and i6 have one rater each");
+        let n_of = |a, b| o.pairs.iter().find(|p| p.a == a && p.b == b).map(|p| p.n);
+        assert_eq!((n_of(1, 2), n_of(1, 3), n_of(2, 3)), (Some(2), Some(2), Some(2)));
+        let p12 = o.pairs.iter().find(|p| p.a == 1 && p.b == 2).expect("pair");
+        assert_eq!(p12.exact, Some(0.5));
+        assert!(o.alpha.is_some_and(|a| a > -1.0 && a < 1.0), "{o:?}");
+        assert!(overlap(&ratings[..1], 5, Weights::Quadratic, AlphaMetric::Interval)
+            .pairs
+            .is_empty());
     }
 }

@@ -17,6 +17,8 @@ pub const REASONING_TOKENS: &str = "tokens spent reasoning, part of the completi
 pub const E2E: &str = "send -> arrival of the last byte of the response (see receive_time)";
 pub const TOKENS: &str = "from the server's usage; unknown where the server gave none";
 pub const RECEIVE_TIME: &str = "when a chunk arrived: the kernel's receive time of its bytes (SO_TIMESTAMPNS, Linux), not when the client read them; elsewhere the read time";
+pub const GOODPUT: &str = "requests answered within every per-request target of the run (their own TTFT, TPOT and E2E each at or under its target; TPOT of a one-token answer counts as 0, and a request without server usage cannot show a TPOT target met), and their completion tokens, / wall time: vLLM bench serve --goodput's definition, divided like throughput";
+pub const SLO_AT_PERCENTILE: &str = "the run as a whole meets its targets when each metric's percentile (pNN over the answered requests, the rule below) is at or under its target";
 pub const PERCENTILES: &str = "linear interpolation between closest ranks (NumPy default), over every sample";
 
 /// (name, definition) pairs, for the REST summary and exports.
@@ -36,6 +38,8 @@ pub fn all() -> Vec<(&'static str, &'static str)> {
         ("tokens", TOKENS),
         ("reasoning_tokens", REASONING_TOKENS),
         ("receive_time", RECEIVE_TIME),
+        ("goodput", GOODPUT),
+        ("slo_at_percentile", SLO_AT_PERCENTILE),
         ("percentiles", PERCENTILES),
     ]
 }

@@ -38,6 +38,11 @@ impl RunDigest {
         self.charts.add_throughput(r);
     }
 
+    /// Count goodput against the run's service-level targets in the same pass.
+    pub fn set_slo(&mut self, slo: Option<super::goodput::Slo>) {
+        self.summary.set_slo(slo);
+    }
+
     /// Records seen so far.
     pub fn records(&self) -> u64 {
         self.records
@@ -102,5 +107,30 @@ mod tests {
         let e2e = out.charts.e2e.expect("e2e chart");
         assert_eq!(e2e.count, out.summary.e2e_ms.expect("e2e").count);
         assert_eq!(e2e.bins.iter().sum::<u64>(), e2e.count);
+    }
+
+    #[test]
+    fn goodput_comes_out_of_the_same_pass() {
+        let records: Vec<RequestRecord> = (0..300).map(rec).collect();
+        let slo = crate::domain::goodput::Slo {
+            ttft_ms: Some(60.0),
+            tpot_ms: None,
+            e2e_ms: Some(800.0),
+            percentile: 90.0,
+        };
+        let mut d = RunDigest::with_capacity(records.len());
+        d.set_slo(Some(slo.clone()));
+        for page in records.chunks(64) {
+            for r in page {
+                d.add(r);
+            }
+        }
+        let out = d.finish();
+        let whole = crate::domain::summary::summarize_with(&records, Some(slo.clone()));
+        assert_eq!(out.summary, whole);
+        let by_hand = records.iter().filter(|r| !r.warmup && slo.met_by(r)).count() as u64;
+        let g = out.summary.goodput.expect("goodput");
+        assert_eq!(g.good_requests, by_hand);
+        assert!(by_hand > 0 && by_hand < 299, "the targets split the requests ({by_hand})");
     }
 }

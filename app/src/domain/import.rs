@@ -151,6 +151,7 @@ fn finish(
         integrity: None,
         timing_known: wall > 0.0,
         total_tokens_only: if split.is_none() { total } else { None },
+        goodput: None,
     }
 }
 

@@ -51,6 +51,12 @@ pub struct RunSpec {
     pub seed: u64,
     pub engine: EngineSettings,
     pub notes: String,
+    /// Service-level targets: the summary reports goodput against them.
+    #[serde(default)]
+    pub slo: Option<super::goodput::Slo>,
+    /// Set on every step of an automatic sweep to saturation (`--sweep auto`).
+    #[serde(default)]
+    pub auto_sweep: Option<super::saturation::AutoSweep>,
 }
 
 pub const MAX_REQUESTS: u32 = 1_000_000;
@@ -99,9 +105,35 @@ pub struct LaunchForm {
     pub engine_other: String,
     #[serde(default)]
     pub notes: String,
-    /// Comma-separated concurrency levels: one run per level, grouped as a sweep.
+    /// Comma-separated concurrency levels: one run per level, grouped as a sweep; or `auto`
+    /// (`auto:N`): find the saturation, then N evenly spaced levels up to it.
     #[serde(default)]
     pub sweep: String,
+    /// Service-level targets as `ttft:2000 tpot:50 e2e:10000` (vLLM's `--goodput` form) or a
+    /// JSON object `{"ttft_ms": 2000, "tpot_ms": 50, "e2e_ms": null, "percentile": 90}`.
+    #[serde(default)]
+    pub slo: String,
+    /// One target per field (the launch form's inputs), in ms; they override `slo`'s.
+    #[serde(default)]
+    pub slo_ttft_ms: String,
+    #[serde(default)]
+    pub slo_tpot_ms: String,
+    #[serde(default)]
+    pub slo_e2e_ms: String,
+    /// The percentile the run as a whole is checked at (default 90).
+    #[serde(default)]
+    pub slo_percentile: String,
+}
+
+/// How a launch is spread over runs.
+#[derive(Clone, Debug, PartialEq)]
+pub enum SweepPlan {
+    /// One run.
+    Single,
+    /// One run per concurrency level, queued together.
+    Levels(Vec<u32>),
+    /// Find the saturation step by step, then `steps` evenly spaced levels up to it.
+    Auto { steps: u32 },
 }
 
 /// Parsing helpers: each records a message for its field and returns `None` on failure.
@@ -184,6 +216,9 @@ impl LaunchForm {
         let requests = f.required_int("requests", &self.requests, 1, i64::from(MAX_REQUESTS), "Request count");
         let concurrency = if self.concurrency.trim().is_empty() && !self.rate.trim().is_empty() {
             Some(i64::from(MAX_CONCURRENCY))
+        } else if self.concurrency.trim().is_empty() && super::saturation::parse_auto(&self.sweep).is_some() {
+            // An automatic sweep chooses each step's concurrency.
+            Some(i64::from(super::saturation::START))
         } else {
             f.required_int("concurrency", &self.concurrency, 1, i64::from(MAX_CONCURRENCY), "Concurrency")
         };
@@ -213,6 +248,7 @@ impl LaunchForm {
         if name.len() > 200 {
             f.errors.push("name", "Name must be at most 200 characters");
         }
+        let slo = self.parse_slo(&mut f);
 
         f.errors.into_result(())?;
         // Every `None` below was reported above; the `Some`s are checked values.
@@ -243,9 +279,71 @@ impl LaunchForm {
                     other: self.engine_other.trim().to_string(),
                 },
                 notes: self.notes.trim().to_string(),
+                slo,
+                auto_sweep: None,
             }),
             _ => Err(FieldErrors::one("form", "incomplete form")),
         }
+    }
+
+    /// The targets from `slo` and the per-target fields (a field's value wins over `slo`'s).
+    fn parse_slo(&self, f: &mut Fields) -> Option<super::goodput::Slo> {
+        use super::goodput::{Slo, DEFAULT_PERCENTILE};
+        let base = match Slo::parse(&self.slo, "slo") {
+            Ok(s) => s,
+            Err(e) => {
+                f.errors.0.extend(e.0);
+                return None;
+            }
+        };
+        let ttft = f.optional_float("slo_ttft_ms", &self.slo_ttft_ms, 0.0, 86_400_000.0, "TTFT target (ms)");
+        let tpot = f.optional_float("slo_tpot_ms", &self.slo_tpot_ms, 0.0, 86_400_000.0, "TPOT target (ms)");
+        let e2e = f.optional_float("slo_e2e_ms", &self.slo_e2e_ms, 0.0, 86_400_000.0, "E2E target (ms)");
+        let pct = f.optional_float("slo_percentile", &self.slo_percentile, 0.0, 100.0, "Percentile");
+        if base.is_none() && ttft.is_none() && tpot.is_none() && e2e.is_none() {
+            if pct.is_some() {
+                f.errors
+                    .push("slo_percentile", "A percentile needs at least one target (TTFT, TPOT or E2E in ms)");
+            }
+            return None;
+        }
+        let mut slo = base.unwrap_or(Slo {
+            ttft_ms: None,
+            tpot_ms: None,
+            e2e_ms: None,
+            percentile: DEFAULT_PERCENTILE,
+        });
+        slo.ttft_ms = ttft.or(slo.ttft_ms);
+        slo.tpot_ms = tpot.or(slo.tpot_ms);
+        slo.e2e_ms = e2e.or(slo.e2e_ms);
+        slo.percentile = pct.unwrap_or(slo.percentile);
+        match slo.checked("slo") {
+            Ok(s) => Some(s),
+            Err(e) => {
+                f.errors.0.extend(e.0);
+                None
+            }
+        }
+    }
+
+    /// How the launch is spread over runs: one, fixed levels, or an automatic sweep.
+    pub fn sweep_plan(&self) -> Result<SweepPlan, FieldErrors> {
+        if let Some(auto) = super::saturation::parse_auto(&self.sweep) {
+            let steps = auto.map_err(|m| FieldErrors::one("sweep", m))?;
+            if !self.rate.trim().is_empty() {
+                return Err(FieldErrors::one(
+                    "sweep",
+                    "An automatic sweep raises the concurrency step by step: leave the request rate empty",
+                ));
+            }
+            return Ok(SweepPlan::Auto { steps });
+        }
+        let levels = self.sweep_levels()?;
+        Ok(if levels.is_empty() {
+            SweepPlan::Single
+        } else {
+            SweepPlan::Levels(levels)
+        })
     }
 
     /// The concurrency levels of a sweep (empty when the field is empty).
@@ -261,7 +359,7 @@ impl LaunchForm {
                 _ => {
                     return Err(FieldErrors::one(
                         "sweep",
-                        format!("Sweep levels must be whole numbers from 1 to {MAX_CONCURRENCY}, separated by commas; '{part}' is not"),
+                        format!("Sweep levels must be whole numbers from 1 to {MAX_CONCURRENCY}, separated by commas (or 'auto' to find the saturation); '{part}' is not"),
                     ))
                 }
             }
@@ -338,6 +436,53 @@ mod tests {
         let s = f.parse().expect("valid");
         assert_eq!(s.load.rate, Some(2.5));
         assert_eq!(s.load.concurrency, MAX_CONCURRENCY);
+    }
+
+    #[test]
+    fn targets_come_from_the_text_or_the_fields_and_bad_ones_are_named() {
+        let mut f = form();
+        f.slo = "ttft:2000 tpot:50".into();
+        f.slo_e2e_ms = "10000".into();
+        f.slo_percentile = "95".into();
+        let s = f.parse().expect("valid").slo.expect("targets");
+        assert_eq!(
+            (s.ttft_ms, s.tpot_ms, s.e2e_ms, s.percentile),
+            (Some(2000.0), Some(50.0), Some(10000.0), 95.0)
+        );
+        assert_eq!(form().parse().expect("valid").slo, None);
+        let mut f = form();
+        f.slo_percentile = "90".into();
+        let e = f.parse().expect_err("percentile alone");
+        assert!(e.for_field("slo_percentile").is_some());
+        let mut f = form();
+        f.slo_ttft_ms = "soon".into();
+        let e = f.parse().expect_err("words");
+        assert_eq!(e.for_field("slo_ttft_ms"), Some("TTFT target (ms) must be a number, got 'soon'"));
+    }
+
+    #[test]
+    fn specs_stored_before_targets_existed_still_read() {
+        let mut v = serde_json::to_value(form().parse().expect("valid")).expect("json");
+        for k in ["slo", "auto_sweep"] {
+            v.as_object_mut().expect("object").remove(k);
+        }
+        let back: RunSpec = serde_json::from_value(v).expect("old shape");
+        assert_eq!((back.slo, back.auto_sweep), (None, None));
+    }
+
+    #[test]
+    fn a_sweep_is_fixed_levels_or_auto_and_auto_takes_no_rate() {
+        let mut f = form();
+        assert_eq!(f.sweep_plan().expect("single"), SweepPlan::Single);
+        f.sweep = "auto".into();
+        assert_eq!(f.sweep_plan().expect("auto"), SweepPlan::Auto { steps: 5 });
+        f.sweep = "auto:3".into();
+        assert_eq!(f.sweep_plan().expect("auto"), SweepPlan::Auto { steps: 3 });
+        f.rate = "2".into();
+        assert!(f.sweep_plan().is_err());
+        f.rate.clear();
+        f.sweep = "1,4".into();
+        assert_eq!(f.sweep_plan().expect("levels"), SweepPlan::Levels(vec![1, 4]));
     }
 
     #[test]

@@ -105,6 +105,10 @@ pub struct RunSummary {
     /// Total tokens when a file gives only the total, not the prompt/completion split.
     #[serde(default)]
     pub total_tokens_only: Option<u64>,
+    /// Requests (and tokens) per second within the run's service-level targets, when it has
+    /// targets (see [`super::goodput`]).
+    #[serde(default)]
+    pub goodput: Option<super::goodput::Goodput>,
 }
 
 fn known() -> bool {
@@ -122,7 +126,13 @@ impl RunSummary {
 
 /// Summarise stored records by DESIGN.md's definitions. Warm-up records are ignored.
 pub fn summarize(records: &[RequestRecord]) -> RunSummary {
+    summarize_with(records, None)
+}
+
+/// [`summarize`], with goodput against `slo` when the run has targets.
+pub fn summarize_with(records: &[RequestRecord], slo: Option<super::goodput::Slo>) -> RunSummary {
     let mut b = SummaryBuilder::default();
+    b.set_slo(slo);
     for r in records {
         b.add(r);
     }
@@ -154,6 +164,8 @@ pub struct SummaryBuilder {
     e2e: Vec<f64>,
     /// Inter-token gap (ns) -> how many.
     itl: BTreeMap<u64, u64>,
+    /// The run's service-level targets and what met them (counted in this same pass).
+    slo: Option<(super::goodput::Slo, super::goodput::GoodputCounter)>,
 }
 
 fn ms(d: Duration) -> f64 {
@@ -161,12 +173,20 @@ fn ms(d: Duration) -> f64 {
 }
 
 impl SummaryBuilder {
+    /// Count goodput against these targets too (`None`: no targets, no goodput).
+    pub fn set_slo(&mut self, slo: Option<super::goodput::Slo>) {
+        self.slo = slo.map(|s| (s, Default::default()));
+    }
+
     pub fn add(&mut self, r: &RequestRecord) {
         self.records += 1;
         if r.warmup {
             return;
         }
         self.measured += 1;
+        if let Some((slo, counter)) = &mut self.slo {
+            counter.add(slo, r);
+        }
         self.outcomes.add(r.outcome, r.http_status);
         self.start = Some(self.start.map_or(r.sent, |s| s.min(r.sent)));
         self.end = Some(self.end.map_or(r.finished(), |e| e.max(r.finished())));
@@ -223,6 +243,22 @@ impl SummaryBuilder {
         };
         let per_s = |x: f64| if wall.is_zero() { 0.0 } else { x / wall.as_secs_f64() };
         let mean = |sum: u64| (self.with_usage > 0).then(|| sum as f64 / self.with_usage as f64);
+        let (ttft_ms, tpot_ms, e2e_ms) = (
+            Distribution::of(&self.ttft),
+            Distribution::of(&self.tpot),
+            Distribution::of(&self.e2e),
+        );
+        let goodput = self.slo.as_ref().map(|(slo, counter)| {
+            counter.finish(slo, self.measured, wall, |m| {
+                use super::goodput::SloMetric;
+                let (d, samples) = match m {
+                    SloMetric::Ttft => (ttft_ms, &self.ttft),
+                    SloMetric::Tpot => (tpot_ms, &self.tpot),
+                    SloMetric::E2e => (e2e_ms, &self.e2e),
+                };
+                percentile_of(d?, samples, slo.percentile)
+            })
+        });
         RunSummary {
             requests: self.measured,
             warmup_requests: self.records - self.measured,
@@ -241,11 +277,11 @@ impl SummaryBuilder {
             requests_per_s: per_s(self.measured as f64),
             mean_prompt_tokens: mean(self.prompt_tokens),
             mean_completion_tokens: mean(self.completion_tokens),
-            ttft_ms: Distribution::of(&self.ttft),
+            ttft_ms,
             answer_ttft_ms: Distribution::of(&self.answer_ttft),
-            tpot_ms: Distribution::of(&self.tpot),
+            tpot_ms,
             itl_ms: of_counts(&self.itl),
-            e2e_ms: Distribution::of(&self.e2e),
+            e2e_ms,
             chunks_per_token: (self.completion_tokens > 0).then(|| self.chunks as f64 / self.completion_tokens as f64),
             reasoning_tokens: self.reasoning_tokens,
             reasoning_tokens_source: self.reasoning_source,
@@ -253,8 +289,27 @@ impl SummaryBuilder {
             timing_known: true,
             total_tokens_only: None,
             outcomes: self.outcomes.clone(),
+            goodput,
         }
     }
+}
+
+/// Percentile `p` (1..=100) of the samples behind `d`, by the same rule as [`Distribution`]: the
+/// distribution's own figure for p50, p90 and p99, else from a sorted copy.
+fn percentile_of(d: Distribution, samples: &[f64], p: f64) -> Option<f64> {
+    let exact = |q: f64| (p - q).abs() < 1e-12;
+    if exact(50.0) {
+        return Some(d.p50);
+    }
+    if exact(90.0) {
+        return Some(d.p90);
+    }
+    if exact(99.0) {
+        return Some(d.p99);
+    }
+    let mut sorted: Vec<f64> = samples.iter().copied().filter(|v| v.is_finite()).collect();
+    sorted.sort_by(f64::total_cmp);
+    (!sorted.is_empty()).then(|| super::stats::percentile_sorted(&sorted, p / 100.0))
 }
 
 /// The distribution of durations kept as counts per distinct value (ns -> how many), in ms: the
@@ -513,6 +568,7 @@ mod tests {
             timing_known: true,
             total_tokens_only: None,
             outcomes,
+            goodput: None,
         }
     }
 

@@ -53,6 +53,15 @@ pub struct EndpointView {
     /// What happens to rate-limited (429) and unavailable (503) answers.
     #[serde(default)]
     pub retry: super::access::RetryPolicy,
+    /// Spend cap in US dollars per calendar month (None: no cap), and what its runs spent this
+    /// month at its price sheet.
+    #[serde(default)]
+    pub spend_cap_usd: Option<f64>,
+    #[serde(default)]
+    pub spent_this_month_usd: f64,
+    /// The name of the user who added it (None: before ownership was recorded, or the CLI).
+    #[serde(default)]
+    pub created_by: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -64,7 +73,13 @@ pub struct DatasetView {
     pub builtin: bool,
     pub item_count: i64,
     pub has_schema: bool,
+    /// Never sent to a hosted endpoint (personal or confidential data).
+    #[serde(default)]
+    pub internal_only: bool,
     pub created_at: String,
+    /// The name of the user who uploaded it (None: before ownership was recorded, or the CLI).
+    #[serde(default)]
+    pub created_by: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -96,6 +111,14 @@ pub struct RunView {
     /// The last take-over: when and from whom.
     #[serde(default)]
     pub takeover_note: Option<String>,
+    /// The name of the user who launched or imported it (None: before ownership was recorded,
+    /// or the CLI).
+    #[serde(default)]
+    pub created_by: Option<String>,
+    /// What the endpoint said about itself when the run started (and its prefix-cache use over
+    /// the run): `None` for hosted endpoints, imports and older runs.
+    #[serde(default)]
+    pub conditions: Option<super::conditions::Conditions>,
 }
 
 impl RunView {
@@ -146,6 +169,13 @@ pub struct QueueView {
     pub closed: bool,
     /// The asking user made this queue (and so may close it).
     pub made_by_me: bool,
+    /// K: judgements per item from the assigned reviewers (None: every reviewer judges every
+    /// item).
+    #[serde(default)]
+    pub grades_per_item: Option<i64>,
+    /// Items the asking user is to judge (every item when there is no K).
+    #[serde(default)]
+    pub mine: i64,
 }
 
 /// A grade as stored.
@@ -294,6 +324,10 @@ pub struct Removal {
     pub unlinked: Vec<String>,
     /// Deleted (false: this is what a deletion would do).
     pub done: bool,
+    /// It goes (or went) to the trash for this many days, restorable until then; `None`: it is
+    /// deleted for good (`--trash-days 0`, or purged from the trash).
+    #[serde(default)]
+    pub trash_days: Option<u32>,
 }
 
 impl Removal {
@@ -313,6 +347,19 @@ impl Removal {
     pub fn unlinked(&mut self, n: i64, noun: &str) {
         if n > 0 {
             self.unlinked.push(counted(n, noun));
+        }
+    }
+    /// Where it goes, in a sentence (said after [`Removal::consequences`]).
+    pub fn fate(&self) -> String {
+        use crate::domain::trash::days_label;
+        match (self.trash_days, self.done) {
+            (Some(d), false) => format!(
+                "It goes to the trash for {}: until then an admin can restore it, with all of this.",
+                days_label(d)
+            ),
+            (Some(d), true) => format!("It is in the trash for {}: an admin can restore it until then.", days_label(d)),
+            (None, false) => "This cannot be undone.".into(),
+            (None, true) => "It is deleted for good.".into(),
         }
     }
     /// What goes with it, in a sentence.

@@ -71,7 +71,8 @@ pub fn UserBadge() -> impl IntoView {
                 user.map(|u| view! {
                     <span class="me">
                         <a href="/account">{format!("{} ({})", u.name, u.role.label())}</a>
-                        {(u.role == Role::Admin).then(|| view! { " · " <a href="/users">"Users"</a> })}
+                        " · " <a href="/tokens">"API tokens"</a>
+                        {(u.role == Role::Admin).then(|| view! { " · " <a href="/users">"Users"</a> " · " <a href="/audit">"Audit"</a> })}
                         <ActionForm action=logout attr:class="inline">
                             <button type="submit" class="link">"Log out"</button>
                         </ActionForm>
@@ -97,6 +98,8 @@ pub fn AccountPage() -> impl IntoView {
                 })
             })}
         </Suspense>
+        <h2>"API tokens"</h2>
+        <p>"Scripts call the REST API with a token of their own instead of your password: " <a href="/tokens">"make and revoke API tokens"</a> "."</p>
         <h2>"Change password"</h2>
         <ActionForm action=change attr:aria-label="Change password">
             <FormMessage error fields=vec!["current", "new_password", "repeat"]/>

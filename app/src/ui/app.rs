@@ -1,4 +1,5 @@
 use super::accounts::{AccountPage, LoginPage, UserBadge, UsersPage};
+use super::audit::AuditPage;
 use super::compare::ComparePage;
 use super::costs::CostsPage;
 use super::datasets::DatasetsPage;
@@ -13,6 +14,8 @@ use super::run::RunPage;
 use super::runs::RunsPage;
 use super::sweep::SweepPage;
 use super::tests::TestsPage;
+use super::tokens::TokensPage;
+use super::trash::TrashPage;
 use super::widgets::IfAllowed;
 use crate::domain::accounts::Permission;
 use leptos::prelude::*;
@@ -82,6 +85,7 @@ fn Frame() -> impl IntoView {
                     <IfAllowed what=Permission::Run><A href="/import">"Import"</A></IfAllowed>
                     <A href="/endpoints">"Endpoints"</A>
                     <A href="/datasets">"Datasets"</A>
+                    <IfAllowed what=Permission::Admin><A href="/trash">"Trash"</A></IfAllowed>
                     <span class="spacer"></span>
                     <UserBadge/>
                 </nav>
@@ -94,6 +98,8 @@ fn Frame() -> impl IntoView {
                     <Route path=path!("/login") view=LoginPage/>
                     <Route path=path!("/account") view=AccountPage/>
                     <Route path=path!("/users") view=UsersPage/>
+                    <Route path=path!("/tokens") view=TokensPage/>
+                    <Route path=path!("/audit") view=AuditPage/>
                     <Route path=path!("/compare") view=ComparePage/>
                     <Route path=path!("/costs") view=CostsPage/>
                     <Route path=path!("/quality") view=QualityPage/>
@@ -106,6 +112,7 @@ fn Frame() -> impl IntoView {
                     <Route path=path!("/sweeps/:id") view=SweepPage/>
                     <Route path=path!("/endpoints") view=EndpointsPage/>
                     <Route path=path!("/datasets") view=DatasetsPage/>
+                    <Route path=path!("/trash") view=TrashPage/>
                 </Routes>
             </main>
     }

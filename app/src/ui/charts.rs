@@ -1,7 +1,6 @@
 //! Chart sections shared by the run, compare and sweep pages.
 
-use crate::api::types::RunView;
-use crate::charts::{cdf, histogram, sweep_curve, timeline, Samples, SweepPoint};
+use crate::charts::{cdf, histogram, timeline, Samples};
 use crate::domain::definitions as def;
 use crate::domain::series::RunSeries;
 use leptos::prelude::*;
@@ -51,32 +50,6 @@ pub fn CdfCharts(series: Vec<RunSeries>) -> impl IntoView {
             <div class="svg" inner_html=ttft></div>
             <div class="svg" inner_html=e2e></div>
             <p class="definition">"Each curve: the fraction of a run's answered requests at or under that latency."</p>
-        </section>
-    }
-}
-
-#[component]
-pub fn SweepChart(runs: Vec<RunView>) -> impl IntoView {
-    let points = |f: fn(&crate::domain::summary::RunSummary) -> Option<f64>| -> Vec<SweepPoint> {
-        runs.iter()
-            .filter_map(|r| {
-                let s = r.summary.as_ref()?;
-                Some(SweepPoint {
-                    concurrency: r.spec.as_ref()?.load.concurrency,
-                    output_tps: s.output_tokens_per_s,
-                    p90_ms: f(s)?,
-                })
-            })
-            .collect()
-    };
-    let e2e = sweep_curve("Throughput vs E2E latency", "E2E", &points(|s| s.e2e_ms.map(|d| d.p90)), 860, 360);
-    let ttft = sweep_curve("Throughput vs TTFT", "TTFT", &points(|s| s.ttft_ms.map(|d| d.p90)), 860, 360);
-    view! {
-        <section class="chart" aria-labelledby="sweep-title">
-            <h2 id="sweep-title">"Sweep curve"</h2>
-            <div class="svg" inner_html=e2e></div>
-            <div class="svg" inner_html=ttft></div>
-            <p class="definition">"One point per concurrency level. Where the curve turns upward, more concurrency buys latency, not throughput."</p>
         </section>
     }
 }

@@ -33,9 +33,9 @@ pub fn ComparePage() -> impl IntoView {
                     Ok(rows) => {
                         let series = rows.iter().map(|(_, s)| s.clone()).collect::<Vec<_>>();
                         // Like for like: each run's load, and whether they differ in it.
-                        let loads: Vec<(String, RunLoad)> = rows.iter().map(|(r, _)| (format!("#{}", r.id), RunLoad::of(r.spec.as_ref(), r.provenance.as_deref()))).collect();
+                        let loads: Vec<(String, RunLoad)> = rows.iter().map(|(r, _)| (format!("#{}", r.id), RunLoad::of(r.spec.as_ref(), r.provenance.as_deref()).with_conditions(r.conditions.clone()))).collect();
                         let verdict = compare(&loads.iter().map(|(l, x)| (l.clone(), x)).collect::<Vec<_>>());
-                        let like = verdict.like_for_like();
+                        let like = verdict.like_for_like() && verdict.conditions.is_empty();
                         let load_rows = rows.iter().zip(&loads).map(|((r, _), (_, l))| (format!("#{} {}", r.id, r.name), l.clone())).collect::<Vec<_>>();
                         view! {
                             <table class="compare">
@@ -71,7 +71,7 @@ pub fn ComparePage() -> impl IntoView {
                                 <h2 id="load-title">"Load of each run"</h2>
                                 <p class=if like { "note like" } else { "note unlike" } role="note">{verdict.sentence()}</p>
                                 <table class="loads">
-                                    <thead><tr><th>"Run"</th><th>"Requests released"</th><th>"Max tokens"</th><th>"Engine settings"</th></tr></thead>
+                                    <thead><tr><th>"Run"</th><th>"Requests released"</th><th>"Max tokens"</th><th>"Engine settings"</th><th>"Conditions (captured)"</th></tr></thead>
                                     <tbody>
                                         {load_rows.into_iter().map(|(label, l)| view! {
                                             <tr>
@@ -79,6 +79,7 @@ pub fn ComparePage() -> impl IntoView {
                                                 <td>{l.shape.clone().unwrap_or("not recorded".into())}</td>
                                                 <td>{l.max_tokens.clone().unwrap_or("not recorded".into())}</td>
                                                 <td>{l.engine_text()}</td>
+                                                <td>{l.conditions.as_ref().map(|c| c.short()).unwrap_or_else(|| "not captured".into())}</td>
                                             </tr>
                                         }).collect_view()}
                                     </tbody>

@@ -1,5 +1,7 @@
+use super::data_rules::{internal_badge, InternalOnlyField, InternalOnlyToggle};
 use super::runs::manage::{Buttons, Manage, Panel, Target};
 use super::widgets::{can, ErrorBox, IfAllowed, QueryFieldError};
+use crate::api::data_rules::SetDatasetInternalOnly;
 use crate::api::datasets::list_datasets;
 use crate::domain::accounts::Permission;
 use leptos::prelude::*;
@@ -10,9 +12,13 @@ use std::sync::Arc;
 #[component]
 pub fn DatasetsPage() -> impl IntoView {
     let manage = Manage::new();
+    let flag = ServerAction::<SetDatasetInternalOnly>::new();
     // Moves after each upload the page sends itself (the form posts in the background).
     let sent = RwSignal::new(0usize);
-    let datasets = Resource::new(move || (manage.version.get(), sent.get()), |_| list_datasets());
+    let datasets = Resource::new(
+        move || (manage.version.get(), sent.get(), flag.version().get()),
+        |_| list_datasets(),
+    );
     let query = use_query_map();
     let uploaded = move || query.read().get("uploaded");
     let may_change = can(Permission::Run);
@@ -32,6 +38,7 @@ pub fn DatasetsPage() -> impl IntoView {
         </p>
         {move || uploaded().map(|id| view! { <p class="ok" role="status">{format!("Dataset {id} stored.")}</p> })}
         <Panel manage/>
+        {move || flag.value().get().and_then(Result::err).map(|e| view! { <p class="form-error" role="alert">{e.to_string()}</p> })}
         <Transition fallback=|| view! { <p>"Loading…"</p> }>
             {move || Suspend::new(async move {
                 match datasets.await {
@@ -48,13 +55,14 @@ pub fn DatasetsPage() -> impl IntoView {
                                     view! {
                                     <tr>
                                         <td>{d.id}</td>
-                                        <td>{d.name.clone()} <br/> <small>{d.description.clone()}</small></td>
+                                        <td>{d.name.clone()} " " {internal_badge(d.internal_only)} <br/> <small>{d.description.clone()}</small></td>
                                         <td class="num">{d.item_count}</td>
                                         <td>{if d.has_schema { "yes" } else { "—" }}</td>
                                         <td>{d.source.clone()}</td>
-                                        <td>{d.created_at.clone()}</td>
+                                        <td>{d.created_at.clone()} {d.created_by.clone().map(|u| view! { <br/><small class="by">{format!("by {u}")}</small> })}</td>
                                         <Show when=move || may_change.get()>
-                                            <td class="actions"><Buttons manage target=Target::Dataset(d.id) label=label.clone() name=name.clone()/></td>
+                                            <td class="actions"><Buttons manage target=Target::Dataset(d.id) label=label.clone() name=name.clone()/>
+                                                <InternalOnlyToggle id=d.id internal_only=d.internal_only action=flag/></td>
                                         </Show>
                                     </tr>
                                 }}).collect_view()}
@@ -101,6 +109,7 @@ pub fn DatasetsPage() -> impl IntoView {
                 <input id="ds-file" name="file" type="file" accept=".jsonl,.json,.txt"/>
                 <QueryFieldError field="file"/>
             </div>
+            <InternalOnlyField/>
             <button type="submit" class="primary" disabled=move || uploading.get()>"Upload"</button>
             {move || uploading.get().then(|| view! { <span class="note" role="status">" Uploading and checking every line…"</span> })}
         </Form>

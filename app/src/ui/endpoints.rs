@@ -1,7 +1,9 @@
 mod access;
 
+use super::data_rules::{spend_cell, SpendCapField, SpendCapForm};
 use super::runs::manage::{Buttons, Manage, Panel, Target};
 use super::widgets::{can, ErrorBox, FieldMessage, FormMessage, IfAllowed};
+use crate::api::data_rules::SetSpendCap;
 use crate::api::endpoints::command::{display, EXAMPLE};
 use crate::api::endpoints::{list_endpoints, AddEndpoint, SetEndpointAccess};
 use crate::api::planning::SetLaunchTemplate;
@@ -15,6 +17,7 @@ pub fn EndpointsPage() -> impl IntoView {
     let add = ServerAction::<AddEndpoint>::new();
     let set = ServerAction::<SetLaunchTemplate>::new();
     let change = ServerAction::<SetEndpointAccess>::new();
+    let cap = ServerAction::<SetSpendCap>::new();
     let manage = Manage::new();
     let endpoints = Resource::new(
         move || {
@@ -23,6 +26,7 @@ pub fn EndpointsPage() -> impl IntoView {
                 set.version().get(),
                 change.version().get(),
                 manage.version.get(),
+                cap.version().get(),
             )
         },
         |_| list_endpoints(),
@@ -45,11 +49,12 @@ pub fn EndpointsPage() -> impl IntoView {
             {move || Suspend::new(async move {
                 match endpoints.await {
                     Ok(eps) => {
-                        let (for_access, for_launch) = (eps.clone(), eps.clone());
+                        let (for_access, for_launch, for_cap) = (eps.clone(), eps.clone(), eps.clone());
                         view! {
                             <EndpointTable eps manage/>
                             <IfAllowed what=Permission::Run>
                                 <access::ChangeAccess eps=for_access.clone() change sheets/>
+                                <SpendCapForm eps=for_cap.clone() action=cap/>
                             </IfAllowed>
                             <IfAllowed what=Permission::Admin>
                                 <LaunchCommands eps=for_launch.clone() set/>
@@ -63,7 +68,7 @@ pub fn EndpointsPage() -> impl IntoView {
         <IfAllowed what=Permission::Run otherwise="Runners and admins add endpoints.">
         <h2>"Add an endpoint"</h2>
         <ActionForm action=add attr:class="add-endpoint" attr:aria-label="Add an endpoint">
-            <FormMessage error fields=vec!["name", "base_url", "launch_template", "launch_models", "api_key", "headers", "ca_cert", "price_sheet_id", "retries"]/>
+            <FormMessage error fields=vec!["name", "base_url", "launch_template", "launch_models", "api_key", "headers", "ca_cert", "price_sheet_id", "retries", "spend_cap"]/>
             <div class="field">
                 <label for="ep-name">"Name (unique)"</label>
                 <input id="ep-name" name="name" type="text" required placeholder="e.g. RTX 4080 box"/>
@@ -75,6 +80,7 @@ pub fn EndpointsPage() -> impl IntoView {
                 <FieldMessage error field="base_url"/>
             </div>
             <access::AccessFields error prefix="ep" sheets keep=false/>
+            <SpendCapField error prefix="ep"/>
             <IfAllowed what=Permission::Admin>
                 <LaunchFields error prefix="ep"/>
             </IfAllowed>
@@ -91,7 +97,7 @@ fn EndpointTable(eps: Vec<EndpointView>, manage: Manage) -> impl IntoView {
     view! {
         <table class="endpoints">
             <thead>
-                <tr><th>"Name"</th><th>"URL"</th><th>"Access"</th><th>"Models (max_model_len)"</th><th>"Checked"</th><th>"Managed launch"</th>
+                <tr><th>"Name"</th><th>"URL"</th><th>"Access"</th><th>"Models (max_model_len)"</th><th>"Spend"</th><th>"Checked"</th><th>"Managed launch"</th>
                     <Show when=move || may_change.get()><th><span class="sr-only">"Change"</span></th></Show></tr>
             </thead>
             <tbody>
@@ -100,10 +106,14 @@ fn EndpointTable(eps: Vec<EndpointView>, manage: Manage) -> impl IntoView {
                     let (name, id, builtin) = (e.name.clone(), e.id, e.builtin);
                     view! {
                     <tr>
-                        <td>{e.name.clone()} " " {e.simulated.then(|| view! { <span class="badge badge-simulated">"simulated"</span> })}</td>
+                        <td>
+                            {e.name.clone()} " " {e.simulated.then(|| view! { <span class="badge badge-simulated">"simulated"</span> })}
+                            {e.created_by.clone().map(|u| view! { <br/><small class="by">{format!("added by {u}")}</small> })}
+                        </td>
                         <td><code>{e.base_url.clone()}</code></td>
                         <td class="small">{access::describe(&e)}</td>
                         <td>{e.models.iter().map(|m| format!("{} ({})", m.id, m.max_model_len.map(|l| l.to_string()).unwrap_or("?".into()))).collect::<Vec<_>>().join(", ")}</td>
+                        <td class="small">{spend_cell(&e)}</td>
                         <td>{e.checked_at.clone().unwrap_or_default()}</td>
                         <td>{managed_cell(&e)}</td>
                         <Show when=move || may_change.get()>

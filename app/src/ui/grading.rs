@@ -5,7 +5,9 @@
 use super::runs::manage::{Buttons, Manage, Panel, Target};
 use super::widgets::{can, use_me, ErrorBox, FieldMessage, FormMessage, IfAllowed, Me, OriginBadge};
 use crate::api::cost::cost_data;
-use crate::api::grading::{grading_item, list_queues, save_grade, save_vote, CloseQueue, CreateQueue, GradeInput, ItemView, Saved};
+use crate::api::grading::{
+    grading_item, list_queues, reviewer_choices, save_grade, save_vote, CloseQueue, CreateQueue, GradeInput, ItemView, Saved,
+};
 use crate::api::types::QueueView;
 use crate::api::AppError;
 use crate::domain::accounts::{Permission, Role};
@@ -14,7 +16,9 @@ use leptos::prelude::*;
 use leptos_router::hooks::{use_params_map, use_query_map};
 use std::collections::BTreeMap;
 
+mod progress;
 mod reveal;
+use progress::QueuePanel;
 use reveal::{vote_label, Reveal};
 
 #[component]
@@ -72,12 +76,12 @@ pub fn GradingPage() -> impl IntoView {
                                             <td>{q.name.clone()} {(!q.blind).then_some(" (not blind)")}</td>
                                             <td>{if q.kind == crate::domain::views::QueueKind::Pairwise { "blind pairwise votes" } else { "grade on the rubric" }}</td>
                                             <td>{if q.closed { "closed: models revealed" } else { "open" }}</td>
-                                            <td class="num">{q.items}</td>
-                                            <td class="num">{q.done_by_me}</td>
+                                            <td class="num">{q.items} {q.grades_per_item.map(|k| format!(" ({k} grades each)"))}</td>
+                                            <td class="num">{match q.grades_per_item { Some(_) if q.mine == 0 => "none dealt to you".to_string(), Some(_) => format!("{} of your {}", q.done_by_me, q.mine), None => q.done_by_me.to_string() }}</td>
                                             <td class="num">{q.judgements}</td>
                                             <td>
-                                                <Show when=move || q.closed || can_grade.get()>
-                                                    <a href=format!("/grade/{}", q.id)>{if q.closed { "See who wrote what" } else if q.done_by_me >= q.items { "Review" } else { "Start grading" }}</a>
+                                                <Show when=move || q.closed || can_grade.get() || made_by_me || admin>
+                                                    <a href=format!("/grade/{}", q.id)>{if q.closed { "See who wrote what" } else if !can_grade.get() || q.mine == 0 { "Progress" } else if q.done_by_me >= q.mine { "Review" } else { "Start grading" }}</a>
                                                 </Show>
                                                 {may_close.then(|| view! {
                                                     " " <button type="button" aria-label=format!("Close {}", q.name) on:click=move |_| confirming.set(Some(asked.clone()))>"Close…"</button>
@@ -99,7 +103,7 @@ pub fn GradingPage() -> impl IntoView {
         <IfAllowed what=Permission::Run otherwise="Runners and admins make grading queues">
         <h2>"New queue"</h2>
         <ActionForm action=create attr:aria-label="New queue">
-            <FormMessage error fields=vec!["name", "kind", "runs", "sample_size", "seed"]/>
+            <FormMessage error fields=vec!["name", "kind", "runs", "sample_size", "seed", "grades_per_item", "reviewers"]/>
             <div class="row">
                 <div class="field"><label for="q-name">"Name"</label><input id="q-name" name="form[name]" type="text"/><FieldMessage error field="name"/></div>
                 <div class="field">
@@ -127,6 +131,7 @@ pub fn GradingPage() -> impl IntoView {
                 </Suspense>
                 <FieldMessage error field="runs"/>
             </fieldset>
+            <ReviewersField error/>
             <IfAllowed what=Permission::ReadAnswers>
                 <div class="field checkbox"><input id="q-unblind" name="form[unblind]" type="checkbox" value="1"/><label for="q-unblind">"Show the model while grading (not blind)"</label></div>
             </IfAllowed>
@@ -134,6 +139,28 @@ pub fn GradingPage() -> impl IntoView {
             {move || create.value().get().and_then(Result::ok).map(|id| view! { <p class="ok" role="status">"Queue made. " <a href=format!("/grade/{id}")>"Start grading"</a></p> })}
         </ActionForm>
         </IfAllowed>
+    }
+}
+
+/// K and the reviewers of a new queue: empty K and no reviewers keep "everyone grades
+/// everything".
+#[component]
+fn ReviewersField(error: Signal<Option<AppError>>) -> impl IntoView {
+    let choices = Resource::new(|| (), |_| reviewer_choices());
+    view! {
+        <fieldset>
+            <legend>"Reviewers (optional: several per item)"</legend>
+            <div class="field"><label for="q-k">"Grades per item"</label><input id="q-k" name="form[grades_per_item]" type="number" min="1" placeholder="everyone grades everything"/><FieldMessage error field="grades_per_item"/></div>
+            <Suspense fallback=|| ()>
+                {move || Suspend::new(async move {
+                    choices.await.ok().map(|names| names.into_iter().enumerate().map(|(i, n)| view! {
+                        <label class="check"><input type="checkbox" name=format!("form[reviewers][{i}]") value=n.clone()/>{format!(" {n}")}</label>
+                    }).collect_view())
+                })}
+            </Suspense>
+            <FieldMessage error field="reviewers"/>
+            <p class="definition">"With grades per item K and N reviewers ticked, each item goes to exactly K of them (balanced, in an order drawn from the seed) and each sees only their items; the overlap is where agreement is measured. Leave both empty for every reviewer to grade every item."</p>
+        </fieldset>
     }
 }
 
@@ -145,6 +172,8 @@ pub fn GraderPage() -> impl IntoView {
     let queue = Resource::new(queue_id, |id| async move {
         list_queues().await.map(|qs| qs.into_iter().find(|q| q.id == id))
     });
+    // Moves at each saved judgement, so the progress below follows.
+    let judged = RwSignal::new(0u32);
     view! {
         <h1>"Grade"</h1>
         <Suspense fallback=|| view! { <p>"Loading…"</p> }>
@@ -152,8 +181,12 @@ pub fn GraderPage() -> impl IntoView {
                 match queue.await {
                     Err(e) => view! { <ErrorBox error=e/> }.into_any(),
                     Ok(None) => view! { <p class="error" role="alert">"No such queue."</p> }.into_any(),
-                    Ok(Some(q)) if q.closed => view! { <Reveal queue_id=q.id/> }.into_any(),
-                    Ok(Some(q)) => view! { <Grader queue_id=q.id/> }.into_any(),
+                    Ok(Some(q)) if q.closed => view! { <Reveal queue_id=q.id/> <QueuePanel queue_id=q.id judged/> }.into_any(),
+                    Ok(Some(q)) if q.grades_per_item.is_some() && q.mine == 0 => view! {
+                        <p class="note">"No item of this queue is dealt to you: its maker or an admin assigns its reviewers."</p>
+                        <QueuePanel queue_id=q.id judged/>
+                    }.into_any(),
+                    Ok(Some(q)) => view! { <Grader queue_id=q.id judged/> <QueuePanel queue_id=q.id judged/> }.into_any(),
                 }
             })}
         </Suspense>
@@ -171,7 +204,7 @@ fn answer_view(a: &ShownAnswer) -> AnyView {
 
 /// The keyboard grader of an open queue.
 #[component]
-fn Grader(queue_id: i64) -> impl IntoView {
+fn Grader(queue_id: i64, judged: RwSignal<u32>) -> impl IntoView {
     let query = use_query_map();
     let position = RwSignal::new(query.get_untracked().get("at").and_then(|s| s.parse::<i64>().ok()));
     let item = Resource::new(move || (queue_id, position.get()), |(q, p)| grading_item(q, p));
@@ -207,6 +240,7 @@ fn Grader(queue_id: i64) -> impl IntoView {
     let after = move |r: Result<Saved, AppError>| match r {
         Ok(s) => {
             error.set(None);
+            judged.update(|n| *n += 1);
             saved.set(Some(s.reveal.map(|t| format!("Saved. {t}")).unwrap_or_else(|| "Saved.".into())));
             position.set(Some(s.next_position.unwrap_or(i64::MAX)));
         }
@@ -240,7 +274,8 @@ fn Grader(queue_id: i64) -> impl IntoView {
     };
     let step = move |d: i64| {
         if let Some(it) = current.get_untracked() {
-            let p = (it.position + d).clamp(0, (it.total - 1).max(0));
+            // The caller's next or previous item (in a queue with K, the items dealt to them).
+            let p = if d > 0 { it.next } else { it.prev }.unwrap_or(it.position);
             saved.set(None);
             error.set(None);
             position.set(Some(p));
@@ -310,7 +345,7 @@ fn Grader(queue_id: i64) -> impl IntoView {
                     Err(e) => view! { <ErrorBox error=e/> }.into_any(),
                     Ok(None) => view! { <p class="ok">"All done: you have judged every item of this queue. Your grades are final; you will see which model wrote each answer when the queue's maker closes it. " <a href="/quality">"See the quality page"</a></p> }.into_any(),
                     Ok(Some(it)) => {
-                        let progress = format!("Item {} of {} · {} judged by you · press ? for keys", it.position + 1, it.total, it.done_by_me);
+                        let progress = format!("Item {} of {} · {} judged by you · press ? for keys", it.ordinal, it.total, it.done_by_me);
                         let rubric = it.rubric.clone();
                         let extracted = it.extracted.clone();
                         let fixed = it.locked;

@@ -1,3 +1,5 @@
+use super::data_rules::{track_field, CostPreviewBox};
+use super::targets::{SloFields, SLO_FIELDS};
 use super::widgets::{ErrorBox, FieldMessage, FormMessage, IfAllowed};
 use crate::api::datasets::list_datasets;
 use crate::api::endpoints::list_endpoints;
@@ -39,8 +41,10 @@ pub fn LaunchPage() -> impl IntoView {
     let navigate = use_navigate();
     Effect::new(move |_| {
         if let Some(Ok(launched)) = launch.value().get() {
-            let to = match launched.run_ids.as_slice() {
-                [one] => format!("/runs/{one}"),
+            let to = match (launched.sweep_id, launched.run_ids.as_slice()) {
+                // A sweep (fixed levels, or automatic: its steps come one by one) has its page.
+                (Some(sweep), _) => format!("/sweeps/{sweep}"),
+                (None, [one]) => format!("/runs/{one}"),
                 _ => "/".to_string(),
             };
             navigate(&to, NavigateOptions::default());
@@ -75,9 +79,26 @@ fn LaunchForm(endpoints: Vec<EndpointView>, datasets: Vec<DatasetView>, launch: 
         eps.with_value(|eps| eps.iter().find(|e| e.id == id).map(|e| e.models.clone()).unwrap_or_default())
     };
     let pending = launch.pending();
+    let form_fields: Vec<&'static str> = FIELDS.iter().chain(SLO_FIELDS.iter()).copied().collect();
+    // What the cost preview is computed from, as the choices change (the form's own defaults).
+    let fields = RwSignal::new(crate::domain::spec::LaunchForm {
+        endpoint_id: endpoints[0].id.to_string(),
+        dataset_id: datasets.first().map(|d| d.id.to_string()).unwrap_or_default(),
+        model: endpoints[0].models.first().map(|m| m.id.clone()).unwrap_or_default(),
+        requests: "200".into(),
+        ..Default::default()
+    });
+    let track = move |ev: leptos::ev::Event| {
+        track_field(fields, &ev);
+        // A new endpoint lists its own models: the first is chosen.
+        let model = models().first().map(|m| m.id.clone()).unwrap_or_default();
+        if !models().iter().any(|m| m.id == fields.read_untracked().model) {
+            fields.update(|f| f.model = model);
+        }
+    };
     view! {
-        <ActionForm action=launch attr:class="launch" attr:aria-label="Launch a run">
-            <FormMessage error fields=FIELDS.to_vec()/>
+        <ActionForm action=launch attr:class="launch" attr:aria-label="Launch a run" on:input=track on:change=track>
+            <FormMessage error fields=form_fields/>
             <div class="field">
                 <label for="endpoint_id">"Endpoint"</label>
                 <select
@@ -144,11 +165,13 @@ fn LaunchForm(endpoints: Vec<EndpointView>, datasets: Vec<DatasetView>, launch: 
                     <FieldMessage error field="max_tokens"/>
                 </div>
             </div>
+            <CostPreviewBox fields/>
             <div class="field">
                 <label for="name">"Name (optional)"</label>
                 <input id="name" name="form[name]" type="text" placeholder="defaults to the model"/>
                 <FieldMessage error field="name"/>
             </div>
+            <SloFields error/>
             <details>
                 <summary>"Load shape, sampling and engine settings"</summary>
                 <div class="row">
@@ -164,7 +187,7 @@ fn LaunchForm(endpoints: Vec<EndpointView>, datasets: Vec<DatasetView>, launch: 
                     </div>
                     <div class="field">
                         <label for="sweep">"Concurrency sweep"</label>
-                        <input id="sweep" name="form[sweep]" type="text" placeholder="e.g. 1,4,16,64"/>
+                        <input id="sweep" name="form[sweep]" type="text" placeholder="e.g. 1,4,16,64, or auto" title="auto (or auto:N): raise the concurrency until throughput stops rising or the targets break, then run N evenly spaced levels up to there"/>
                         <FieldMessage error field="sweep"/>
                     </div>
                 </div>

@@ -4,6 +4,7 @@ use super::integrity::IntegrityPanel;
 use super::launches::RunLaunches;
 use super::live;
 use super::summary::SummaryTable;
+use super::targets::ConditionsPanel;
 use super::widgets::{ErrorBox, IfAllowed, OriginBadge, StatusBadge};
 use crate::api::runs::{get_run, run_series, CancelRun};
 use crate::api::types::RunView;
@@ -97,7 +98,7 @@ fn RunDetail(run: RunView, progress: RwSignal<Option<Progress>>) -> impl IntoVie
             })}
             {run.sweep_id.map(|s| view! { <dt>"Sweep"</dt> <dd><a href=format!("/sweeps/{s}")>{format!("sweep #{s}: all concurrency levels")}</a></dd> })}
             <dt>"Created"</dt>
-            <dd>{run.created_at.clone()}</dd>
+            <dd>{run.created_at.clone()} {run.created_by.clone().map(|u| format!("by {u}"))}</dd>
         </dl>
         {(origin == "simulated").then(|| view! {
             <p class="note simulated-note">
@@ -128,6 +129,7 @@ fn RunDetail(run: RunView, progress: RwSignal<Option<Progress>>) -> impl IntoVie
                 {integrity.map(|i| view! { <IntegrityPanel integrity=i/> })}
             }
         })}
+        <ConditionsPanel conditions=run.conditions.clone() imported=run.provenance.is_some()/>
     }
 }
 

@@ -177,6 +177,7 @@ fn RunsTable(page: RunPage, selected: RwSignal<BTreeSet<i64>>, manage: Manage, f
                                     <A href=href>{r.name.clone()}</A>
                                     " "
                                     <OriginBadge label=origin/>
+                                    {r.created_by.clone().map(|u| view! { <br/><small class="by">{format!("by {u}")}</small> })}
                                 </td>
                                 <td>{r.model.clone()}</td>
                                 <td>{r.endpoint_name.clone()}</td>

@@ -45,6 +45,34 @@ pub fn SummaryTable(summary: RunSummary, origin: &'static str) -> impl IntoView 
             def::CHUNKS_PER_TOKEN,
         ),
     ];
+    // Goodput beside throughput, when the run has service-level targets.
+    if let Some(g) = &s.goodput {
+        let good: Vec<(&str, String, &str)> = vec![
+            (
+                "Goodput (output tokens/s)",
+                format!("{} — {}", format::dec(g.output_tokens_per_s, 1), g.targets.describe()),
+                def::GOODPUT,
+            ),
+            ("Goodput (requests/s)", format::dec(g.requests_per_s, 2), def::GOODPUT),
+            (
+                "Requests within every target",
+                format!(
+                    "{} of {} ({})",
+                    format::int(g.good_requests as f64),
+                    format::int(s.requests as f64),
+                    format::percent(g.good_share)
+                ),
+                def::GOODPUT,
+            ),
+            (
+                "Targets met by the run",
+                format!("{}: {}", if g.met { "yes" } else { "no" }, g.checks_text()),
+                def::SLO_AT_PERCENTILE,
+            ),
+        ];
+        let at = rows.iter().position(|r| r.0 == "Requests/s").map_or(rows.len(), |i| i + 1);
+        rows.splice(at..at, good);
+    }
     if let Some(source) = s.reasoning_tokens_source {
         let share = if s.completion_tokens > 0 {
             format!(

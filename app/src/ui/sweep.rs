@@ -1,45 +1,194 @@
-use super::charts::SweepChart;
+//! A sweep's page: its steps (one run per concurrency level), throughput and goodput against
+//! latency with the knee marked, the best setting within the targets, and the prefix cache's
+//! share. An automatic sweep's steps come one by one: the page refreshes every 2 s while one is
+//! queued or running.
+
 use super::widgets::{ErrorBox, OriginBadge, StatusBadge};
 use crate::api::runs::sweep_runs;
+use crate::api::types::RunView;
+use crate::charts::{sweep_curve, SweepPoint};
+use crate::domain::definitions as def;
 use crate::domain::format;
+use crate::domain::saturation::{SweepPhase, MIN_GAIN};
+use crate::domain::summary::RunSummary;
+use crate::domain::sweep_verdict::{best_setting, cache_note, none_within, sweep_knee};
 use leptos::prelude::*;
 use leptos_router::hooks::use_params_map;
+
+/// How often the page reads the sweep again while a step is queued or running.
+const REFRESH: std::time::Duration = std::time::Duration::from_secs(2);
 
 #[component]
 pub fn SweepPage() -> impl IntoView {
     let params = use_params_map();
     let id = move || params.read().get("id").and_then(|s| s.parse::<i64>().ok()).unwrap_or(0);
     let runs = Resource::new(id, sweep_runs);
+    Effect::new(move |_| {
+        let handle = set_interval_with_handle(
+            move || {
+                let active = runs
+                    .get_untracked()
+                    .and_then(Result::ok)
+                    .is_some_and(|rs| rs.iter().any(|r| !r.status.is_finished()));
+                if active && !document().hidden() {
+                    runs.refetch();
+                }
+            },
+            REFRESH,
+        )
+        .ok();
+        on_cleanup(move || {
+            if let Some(h) = handle {
+                h.clear();
+            }
+        });
+    });
     view! {
         <h1>{move || format!("Sweep #{}", id())}</h1>
-        <p class="lead">"One run per concurrency level, same model, dataset and settings."</p>
-        <Suspense fallback=|| view! { <p>"Loading…"</p> }>
+        <Transition fallback=|| view! { <p>"Loading…"</p> }>
             {move || Suspend::new(async move {
                 match runs.await {
-                    Ok(runs) => view! {
-                        <table class="sweep">
-                            <thead><tr><th>"Concurrency"</th><th>"Run"</th><th>"Status"</th><th class="num">"Output tok/s"</th><th class="num">"E2E p90 (ms)"</th><th class="num">"TTFT p90 (ms)"</th></tr></thead>
-                            <tbody>
-                                {runs.iter().map(|r| {
-                                    let s = r.summary.clone();
-                                    view! {
-                                        <tr>
-                                            <td>{r.spec.as_ref().map(|s| s.load.concurrency).unwrap_or(0)}</td>
-                                            <td><a href=format!("/runs/{}", r.id)>{format!("#{}", r.id)}</a> " " <OriginBadge label=r.origin_label()/></td>
-                                            <td><StatusBadge status=r.status/></td>
-                                            <td class="num">{s.as_ref().map(|s| format::int(s.output_tokens_per_s)).unwrap_or_default()}</td>
-                                            <td class="num">{s.as_ref().and_then(|s| s.e2e_ms).map(|d| format::dec(d.p90, 1)).unwrap_or_default()}</td>
-                                            <td class="num">{s.as_ref().and_then(|s| s.ttft_ms).map(|d| format::dec(d.p90, 1)).unwrap_or_default()}</td>
-                                        </tr>
-                                    }
-                                }).collect_view()}
-                            </tbody>
-                        </table>
-                        <SweepChart runs/>
-                    }.into_any(),
+                    Ok(runs) => view! { <SweepDetail runs/> }.into_any(),
                     Err(e) => view! { <ErrorBox error=e/> }.into_any(),
                 }
             })}
-        </Suspense>
+        </Transition>
+    }
+}
+
+#[component]
+fn SweepDetail(runs: Vec<RunView>) -> impl IntoView {
+    let auto = runs.iter().find_map(|r| r.spec.as_ref()?.auto_sweep.clone());
+    let lead = match &auto {
+        Some(a) => format!(
+            "Automatic sweep to saturation: the concurrency doubles from 1 until throughput rises less than {} (or the run's targets break): that is the knee. Then {} evenly spaced levels from 1 up to the knee. Same model, dataset and settings; warm-up once, in the first step.",
+            format::percent(MIN_GAIN),
+            a.steps
+        ),
+        None => "One run per concurrency level, same model, dataset and settings; warm-up once, in the first level's run.".into(),
+    };
+    let active = runs.iter().find(|r| !r.status.is_finished()).map(|r| {
+        format!(
+            "In progress: run #{} at {} is {}; {}",
+            r.id,
+            r.spec.as_ref().map(|s| s.load_label()).unwrap_or_default(),
+            r.status.label(),
+            if auto.is_some() {
+                "the next step is planned from it when it ends."
+            } else {
+                "the other levels follow."
+            }
+        )
+    });
+    let knee = sweep_knee(&runs);
+    let best = best_setting(&runs);
+    let no_best = if best.is_none() { none_within(&runs) } else { None };
+    let cache = cache_note(&runs);
+    let points = |latency: fn(&RunSummary) -> Option<f64>| -> Vec<SweepPoint> {
+        runs.iter()
+            .filter(|r| r.status.is_finished())
+            .filter_map(|r| {
+                let s = r.summary.as_ref()?;
+                Some(SweepPoint {
+                    concurrency: r.spec.as_ref()?.load.concurrency,
+                    output_tps: s.output_tokens_per_s,
+                    p90_ms: latency(s)?,
+                    goodput_tps: s.goodput.as_ref().map(|g| g.output_tokens_per_s),
+                })
+            })
+            .collect()
+    };
+    let at = knee.as_ref().map(|k| k.concurrency);
+    let ttft = sweep_curve(
+        "Throughput and goodput vs TTFT",
+        "TTFT",
+        &points(|s| s.ttft_ms.map(|d| d.p90)),
+        at,
+        860,
+        380,
+    );
+    let e2e = sweep_curve(
+        "Throughput and goodput vs E2E latency",
+        "E2E",
+        &points(|s| s.e2e_ms.map(|d| d.p90)),
+        at,
+        860,
+        380,
+    );
+    let has_targets = runs.iter().any(|r| r.summary.as_ref().is_some_and(|s| s.goodput.is_some()));
+    view! {
+        <p class="lead">{lead}</p>
+        {active.map(|a| view! { <p class="note" role="status">{a}</p> })}
+        <section class="sweep-verdict" aria-labelledby="verdict-title">
+            <h2 id="verdict-title">"Verdict"</h2>
+            <dl class="facts">
+                <dt>"Knee"</dt>
+                <dd>{knee.as_ref().map(|k| k.describe()).unwrap_or_else(|| "not found yet: throughput still rises with concurrency".into())}</dd>
+                <dt>{if has_targets { "Best setting within the targets" } else { "Best setting" }}</dt>
+                <dd>
+                    {match (best, no_best) {
+                        (Some((id, text)), _) => view! { <a href=format!("/runs/{id}")>{text}</a> }.into_any(),
+                        (None, Some(why)) => view! { <span>{why}</span> }.into_any(),
+                        (None, None) => view! { <span>"no finished step yet"</span> }.into_any(),
+                    }}
+                </dd>
+            </dl>
+            {cache.map(|c| view! { <p class="note" role="note">{c}</p> })}
+        </section>
+        <table class="sweep">
+            <thead>
+                <tr>
+                    <th>"Concurrency"</th>
+                    {auto.is_some().then(|| view! { <th>"Step"</th> })}
+                    <th>"Run"</th>
+                    <th>"Status"</th>
+                    <th class="num" title=def::OUTPUT_TPS>"Output tok/s"</th>
+                    {has_targets.then(|| view! {
+                        <th class="num" title=def::GOODPUT>"Goodput tok/s"</th>
+                        <th class="num" title=def::GOODPUT>"Within targets"</th>
+                    })}
+                    <th class="num" title=def::TTFT>"TTFT p90 (ms)"</th>
+                    <th class="num" title=def::E2E>"E2E p90 (ms)"</th>
+                    <th class="num">"Prefix-cache hit rate"</th>
+                </tr>
+            </thead>
+            <tbody>
+                {runs.iter().map(|r| {
+                    let s = r.summary.clone();
+                    let g = s.as_ref().and_then(|s| s.goodput.clone());
+                    let phase = r.spec.as_ref().and_then(|s| s.auto_sweep.as_ref()).map(|a| match a.phase {
+                        SweepPhase::Search => "finding saturation",
+                        SweepPhase::Spread => "spread",
+                    });
+                    let hit = r.conditions.as_ref().and_then(|c| c.prefix_cache).and_then(|p| p.hit_rate());
+                    let is_knee = r.spec.as_ref().map(|s| s.load.concurrency) == at && r.status.is_finished();
+                    view! {
+                        <tr class:knee=is_knee>
+                            <td>{r.spec.as_ref().map(|s| s.load.concurrency).unwrap_or(0)} {is_knee.then_some(" (knee)")}</td>
+                            {auto.is_some().then(|| view! { <td>{phase.unwrap_or("")}</td> })}
+                            <td><a href=format!("/runs/{}", r.id)>{format!("#{}", r.id)}</a> " " <OriginBadge label=r.origin_label()/></td>
+                            <td><StatusBadge status=r.status/></td>
+                            <td class="num">{s.as_ref().map(|s| format::int(s.output_tokens_per_s)).unwrap_or_default()}</td>
+                            {has_targets.then(|| view! {
+                                <td class="num">{g.as_ref().map(|g| format::int(g.output_tokens_per_s)).unwrap_or_default()}</td>
+                                <td class="num">{g.as_ref().map(|g| format!("{}{}", format::percent(g.good_share), if g.met { "" } else { " (targets broken)" })).unwrap_or_default()}</td>
+                            })}
+                            <td class="num">{s.as_ref().and_then(|s| s.ttft_ms).map(|d| format::dec(d.p90, 1)).unwrap_or_default()}</td>
+                            <td class="num">{s.as_ref().and_then(|s| s.e2e_ms).map(|d| format::dec(d.p90, 1)).unwrap_or_default()}</td>
+                            <td class="num">{hit.map(format::percent).unwrap_or_else(|| "—".into())}</td>
+                        </tr>
+                    }
+                }).collect_view()}
+            </tbody>
+        </table>
+        <section class="chart" aria-labelledby="sweep-title">
+            <h2 id="sweep-title">"Sweep curve"</h2>
+            <div class="svg" inner_html=ttft></div>
+            <div class="svg" inner_html=e2e></div>
+            <p class="definition">
+                "One point per concurrency level. Where the curve turns upward, more concurrency buys latency, not throughput; the knee is where throughput stopped rising. Goodput: "
+                {def::GOODPUT} "."
+            </p>
+        </section>
     }
 }

@@ -33,7 +33,7 @@ pub async fn ensure_demo_dataset(pool: &db::Db) -> Result<i64, DbError> {
     let items = demo_dataset(DEMO_DATASET_SIZE, DEMO_SEED);
     let schema = answer_schema();
     let rubric = answer_rubric();
-    db::datasets::insert(
+    let id = db::datasets::insert(
         pool,
         db::datasets::NewDataset {
             name: DEMO_DATASET_NAME,
@@ -45,5 +45,9 @@ pub async fn ensure_demo_dataset(pool: &db::Db) -> Result<i64, DbError> {
             items: &items,
         },
     )
-    .await
+    .await?;
+    // Candidate profiles are personal data (these are synthetic, but stand for real ones): they
+    // are not sent to hosted endpoints unless someone clears the flag.
+    db::data_rules::set_internal_only(pool, id, true).await?;
+    Ok(id)
 }

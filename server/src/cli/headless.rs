@@ -26,6 +26,8 @@ pub struct RunRequest {
     pub price_sheet: Option<String>,
     pub model: String,
     pub dataset: PathBuf,
+    /// `--internal-only`: mark the stored dataset internal only (a mark is never cleared here).
+    pub internal_only: bool,
     pub form: LaunchForm,
     pub json: bool,
     /// `--lease-s`, `--drain-timeout`.
@@ -63,18 +65,24 @@ pub async fn run(req: RunRequest) -> anyhow::Result<i64> {
                 access: req.access.clone(),
                 price_sheet_id: sheet,
             };
-            app::api::endpoints::register_with(&state, "", &url, &checked, false)
+            let id = app::api::endpoints::register_with(&state, "", &url, &checked, false)
                 .await
                 .map_err(explain)?
-                .0
+                .0;
+            app::api::audit::endpoint_created(&state.db, &db::audit::Actor::named("cli"), id).await;
+            id
         }
     };
     let dataset_id = store_dataset(&state.db, &req.dataset).await?;
+    if req.internal_only {
+        db::data_rules::set_internal_only(&state.db, dataset_id, true).await?;
+    }
     let mut form = req.form;
     form.endpoint_id = endpoint_id.to_string();
     form.dataset_id = dataset_id.to_string();
     form.model = req.model;
     let launched = app::api::runs::queue_runs(&state, &form).await.map_err(explain)?;
+    app::api::audit::launched(&state.db, &db::audit::Actor::named("cli"), &form, &launched).await;
     // This process holds its runs under leases like any worker; Ctrl-C (or SIGTERM) lets the
     // requests in flight finish, then marks the run interrupted: no server adopts it.
     let (leases, shutdown) = Leases::new(req.lease, AfterDrain::Interrupt, false);
@@ -91,7 +99,9 @@ pub async fn run(req: RunRequest) -> anyhow::Result<i64> {
     });
     let worker = Worker::new(state.clone(), client, PreflightPolicy::default(), leases);
     let mut last = 0;
-    for id in launched.run_ids.iter().copied() {
+    // An automatic sweep queues each next step when one ends: follow those too.
+    let mut queue: std::collections::VecDeque<i64> = launched.run_ids.iter().copied().collect();
+    while let Some(id) = queue.pop_front() {
         if worker.leases.shutting_down() {
             if db::leases::interrupt_queued(&state.db, id).await? {
                 eprintln!("run {id} interrupted before it started");
@@ -100,6 +110,9 @@ pub async fn run(req: RunRequest) -> anyhow::Result<i64> {
         }
         follow(&worker, id, req.json).await?;
         last = id;
+        if let (true, Some(sweep)) = (queue.is_empty(), launched.sweep_id) {
+            queue.extend(db::sweeps::queued_step(&state.db, sweep).await?);
+        }
     }
     if worker.leases.shutting_down() {
         bail!("stopped by a signal: what was stored is kept, and the runs this process measured or queued are marked interrupted");
@@ -138,7 +151,8 @@ fn flag(field: &str) -> String {
         "headers" => "--header".into(),
         "price_sheet_id" => "--price-sheet".into(),
         "dataset_id" => "--dataset".into(),
-        "model" | "requests" | "concurrency" | "rate" | "max_tokens" | "warmup" | "sweep" | "name" | "seed" | "retries" => {
+        "model" | "requests" | "concurrency" | "rate" | "max_tokens" | "warmup" | "sweep" | "name" | "seed" | "retries" | "slo"
+        | "slo_percentile" => {
             format!("--{}", field.replace('_', "-"))
         }
         other => other.to_string(),
@@ -167,7 +181,7 @@ async fn store_dataset(pool: &db::Db, path: &Path) -> anyhow::Result<i64> {
         return Ok(id);
     }
     let source = format!("file: {}", path.display());
-    Ok(db::datasets::insert(
+    let id = db::datasets::insert(
         pool,
         db::datasets::NewDataset {
             name: &name,
@@ -179,13 +193,15 @@ async fn store_dataset(pool: &db::Db, path: &Path) -> anyhow::Result<i64> {
             items: &items,
         },
     )
-    .await?)
+    .await?;
+    app::api::audit::dataset_uploaded(pool, &db::audit::Actor::named("cli"), id).await;
+    Ok(id)
 }
 
 /// Execute the run here (or, if a server's worker took it, watch it) with a progress bar.
 async fn follow(worker: &Worker, id: i64, json: bool) -> anyhow::Result<()> {
     let pool = &worker.state.db;
-    let total = db::runs::get(pool, id).await?.total_requests.max(0) as u64;
+    let total = db::runs::get_any(pool, id).await?.total_requests.max(0) as u64;
     let bar = ProgressBar::new(total);
     bar.set_style(
         ProgressStyle::with_template("{spinner} run {prefix} [{bar:40}] {pos}/{len} {msg} (ETA {eta})")
@@ -246,7 +262,7 @@ async fn follow(worker: &Worker, id: i64, json: bool) -> anyhow::Result<()> {
     }
     watcher.abort();
     bar.finish_and_clear();
-    let run = db::runs::get(pool, id).await?;
+    let run = db::runs::get_any(pool, id).await?;
     if json {
         let mut out = serde_json::json!({"run_id": id, "status": run.status, "simulated": run.simulated, "error": run.error});
         if let Some(s) = &run.summary {
@@ -285,6 +301,18 @@ fn human_summary(run: &app::api::types::RunView) -> String {
             format::dec(s.total_tokens_per_s, 1),
             format::dec(s.requests_per_s, 2)
         ));
+        if let Some(g) = &s.goodput {
+            out.push_str(&format!(
+                "  goodput {} req/s  {} output tok/s  ({} of {} requests within {}); {}: {}\n",
+                format::dec(g.requests_per_s, 2),
+                format::dec(g.output_tokens_per_s, 1),
+                g.good_requests,
+                s.requests,
+                g.targets.describe(),
+                if g.met { "targets met" } else { "targets NOT met" },
+                g.checks_text()
+            ));
+        }
         for (name, d) in [("TTFT", s.ttft_ms), ("TPOT", s.tpot_ms), ("ITL", s.itl_ms), ("E2E", s.e2e_ms)] {
             if let Some(d) = d {
                 out.push_str(&format!(

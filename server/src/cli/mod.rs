@@ -1,7 +1,9 @@
 //! The `bakeoff` command line.
 
+pub mod db;
 pub mod demo;
 pub mod headless;
+pub mod token;
 
 use crate::serve::{self, OnRestart, ServeOptions};
 use crate::sim::{self, faults::FaultRates, ReasoningField, ReasoningMode, SimConfig, DEFAULT_MODELS};
@@ -41,6 +43,12 @@ pub enum Command {
     /// Manage users (passwords are read from stdin).
     #[command(subcommand)]
     User(UserCommand),
+    /// Back up the database while serving (`db backup FILE`), or check one (`db check`).
+    #[command(subcommand)]
+    Db(db::DbCommand),
+    /// API tokens for scripts: create (printed once), list, revoke.
+    #[command(subcommand)]
+    Token(token::TokenCommand),
 }
 
 #[derive(Subcommand, Debug)]
@@ -152,6 +160,10 @@ pub struct RunArgs {
     /// An OpenAI Batch input JSONL file.
     #[arg(long)]
     pub dataset: PathBuf,
+    /// Mark the dataset internal only (personal or confidential data): it is then never sent
+    /// to a hosted endpoint, by this run or any later one.
+    #[arg(long)]
+    pub internal_only: bool,
     #[arg(long, default_value_t = 100)]
     pub requests: u32,
     #[arg(long, conflicts_with = "rate")]
@@ -163,9 +175,19 @@ pub struct RunArgs {
     pub max_tokens: Option<u32>,
     #[arg(long, default_value_t = 0)]
     pub warmup: u32,
-    /// Comma-separated concurrency levels: one run per level.
+    /// Comma-separated concurrency levels: one run per level. `auto` (or `auto:N`): raise the
+    /// concurrency (1, 2, 4, ...) until throughput stops rising or the --slo targets break, then
+    /// run N (default 5) evenly spaced levels up to that point. Warm-up runs once per sweep.
     #[arg(long)]
     pub sweep: Option<String>,
+    /// Service-level targets in ms, as `vllm bench serve --goodput` takes them: `--slo ttft:2000
+    /// tpot:50 e2e:10000` (or repeated). The summary adds goodput: requests and output tokens per
+    /// second of the requests that met every target.
+    #[arg(long = "slo", alias = "goodput", value_name = "METRIC:MS", num_args = 1..)]
+    pub slo: Vec<String>,
+    /// The percentile the run as a whole is checked at against --slo (default 90).
+    #[arg(long, value_name = "P")]
+    pub slo_percentile: Option<f64>,
     #[arg(long)]
     pub name: Option<String>,
     #[arg(long, default_value_t = 0)]
@@ -282,6 +304,10 @@ pub struct TeamArgs {
     /// Default: any host. Link-local addresses (169.254.0.0/16, fe80::/10) are always refused.
     #[arg(long = "endpoint-allow", env = "BAKEOFF_ENDPOINT_ALLOW", value_delimiter = ',')]
     pub endpoint_allow: Vec<String>,
+    /// Days a deleted run, dataset, endpoint or grading queue stays in the trash (admins restore
+    /// it from the Trash page) before it is deleted for good. 0: deletes are final at once.
+    #[arg(long, env = "BAKEOFF_TRASH_DAYS", default_value_t = app::domain::trash::DEFAULT_TRASH_DAYS)]
+    pub trash_days: u32,
 }
 
 impl TeamArgs {
@@ -293,6 +319,7 @@ impl TeamArgs {
                 trusted_proxies: self.trusted_proxies.clone(),
                 tls: self.tls_cert.is_some(),
                 session_idle: Duration::from_secs(self.session_idle_min * 60),
+                trash_days: self.trash_days,
                 ..Default::default()
             },
             endpoint_allow: self
@@ -353,9 +380,21 @@ pub struct SimTuning {
     /// Time per output token at batch size 1, ms (scaled per model).
     #[arg(long, env = "BAKEOFF_SIM_TPOT_MS", default_value_t = 3.0)]
     pub tpot_ms: f64,
-    /// Requests decoded at once; more wait in a queue.
-    #[arg(long, env = "BAKEOFF_SIM_MAX_CONCURRENCY", default_value_t = 64)]
+    /// Requests decoded at once; more wait in a queue: the saturation point, past which
+    /// throughput stays flat and latency climbs (a sweep's knee).
+    #[arg(long, env = "BAKEOFF_SIM_MAX_CONCURRENCY", default_value_t = 32)]
     pub max_concurrency: usize,
+    /// Saturation by throughput as well: all requests together decode at most this many tokens
+    /// a second (default: no such limit).
+    #[arg(long, value_name = "TOK_PER_S")]
+    pub max_tokens_per_s: Option<f64>,
+    /// Prefix-cache capacity in blocks of 16 prompt tokens: a prompt whose leading blocks were
+    /// seen before answers sooner, and /metrics counts the hits. 0 turns prefix caching off.
+    #[arg(long, default_value_t = 4096)]
+    pub prefix_cache_blocks: usize,
+    /// TTFT of a prompt wholly in the prefix cache, as a share of an uncached prompt's.
+    #[arg(long, default_value_t = 0.2)]
+    pub cached_ttft_factor: f64,
     #[arg(long, default_value_t = 4096)]
     pub max_model_len: u64,
     #[arg(long, default_value_t = 1)]
@@ -432,6 +471,14 @@ impl SimTuning {
             "--ttft-ms and --tpot-ms must not be negative"
         );
         anyhow::ensure!(self.max_concurrency >= 1, "--max-concurrency must be at least 1");
+        anyhow::ensure!(
+            self.max_tokens_per_s.is_none_or(|t| t.is_finite() && t > 0.0),
+            "--max-tokens-per-s must be more than 0"
+        );
+        anyhow::ensure!(
+            (0.0..=1.0).contains(&self.cached_ttft_factor),
+            "--cached-ttft-factor must be from 0 to 1 (the share of the TTFT a fully cached prompt keeps)"
+        );
         Ok(SimConfig {
             models: if models.is_empty() {
                 DEFAULT_MODELS.iter().map(|m| m.to_string()).collect()
@@ -453,6 +500,12 @@ impl SimTuning {
                 tokens: self.reasoning_tokens,
                 usage_details: !self.no_reasoning_usage,
             },
+            prefix_cache: crate::sim::PrefixCacheConfig {
+                capacity_blocks: self.prefix_cache_blocks,
+                cached_ttft_factor: self.cached_ttft_factor,
+            },
+            max_tokens_per_s: self.max_tokens_per_s,
+            ..SimConfig::default()
         })
     }
 }
@@ -573,6 +626,8 @@ pub async fn dispatch(cli: Cli) -> anyhow::Result<()> {
                 warmup: a.warmup.to_string(),
                 seed: a.seed.to_string(),
                 sweep: a.sweep.unwrap_or_default(),
+                slo: a.slo.join(" "),
+                slo_percentile: a.slo_percentile.map(|p| p.to_string()).unwrap_or_default(),
                 ..Default::default()
             };
             crate::headless::run(crate::headless::RunRequest {
@@ -582,6 +637,7 @@ pub async fn dispatch(cli: Cli) -> anyhow::Result<()> {
                 price_sheet: a.price_sheet,
                 model: a.model,
                 dataset: a.dataset,
+                internal_only: a.internal_only,
                 form,
                 json: a.json,
                 lease: a.lease.settings(),
@@ -605,6 +661,8 @@ pub async fn dispatch(cli: Cli) -> anyhow::Result<()> {
             let id = app::api::import::import_file(&pool, &name, &text, input.as_ref().map(|(n, t)| (n.as_str(), t.as_str())))
                 .await
                 .map_err(|e| anyhow::anyhow!("{}: {e}", a.file.display()))?;
+            let cli = app::db::audit::Actor::named("cli");
+            app::db::audit::record(&pool, &cli, "run.import", &format!("run {id}"), &format!("file {name}")).await;
             eprintln!("imported {} as run {id}", a.file.display());
             Ok(())
         }
@@ -649,6 +707,8 @@ pub async fn dispatch(cli: Cli) -> anyhow::Result<()> {
                     let id = app::api::accounts::create_user(&pool, &name, &role, &password)
                         .await
                         .map_err(|e| anyhow::anyhow!("{e}"))?;
+                    let cli = app::db::audit::Actor::named("cli");
+                    app::db::audit::record(&pool, &cli, "user.create", &format!("user {name}"), &format!("role {role}")).await;
                     eprintln!("user {name} ({role}) added with id {id}");
                 }
                 UserCommand::Passwd { name, db } => {
@@ -661,6 +721,9 @@ pub async fn dispatch(cli: Cli) -> anyhow::Result<()> {
                     let hash = app::api::accounts::hash_password(&password).map_err(|e| anyhow::anyhow!("{e}"))?;
                     app::db::users::set_password(&pool, user.id, &hash, false).await?;
                     app::db::users::delete_sessions_of(&pool, user.id, None).await?;
+                    let cli = app::db::audit::Actor::named("cli");
+                    let detail = "password set from the command line; their sessions were closed";
+                    app::db::audit::record(&pool, &cli, "user.password_reset", &format!("user {name}"), detail).await;
                     eprintln!("password of {name} changed; their sessions were closed");
                 }
                 UserCommand::List { db } => {
@@ -680,6 +743,8 @@ pub async fn dispatch(cli: Cli) -> anyhow::Result<()> {
             }
             Ok(())
         }
+        Command::Token(t) => token::dispatch(t).await,
+        Command::Db(c) => db::dispatch(c).await,
         Command::Export(a) => {
             let (out, summary) = crate::headless::export(&a.db.path, a.run_id, &a.out).await?;
             eprintln!("wrote {} and {}", out.display(), summary.display());

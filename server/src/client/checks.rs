@@ -65,7 +65,7 @@ impl Client {
 
     /// GET a body as text (at most [`ANSWER_MAX`] bytes, all within `timeout`); anything but 200
     /// is an error naming the status.
-    async fn get_text(&self, url: &str, timeout: Duration) -> Result<String, ClientError> {
+    pub(super) async fn get_text(&self, url: &str, timeout: Duration) -> Result<String, ClientError> {
         let read = async {
             let resp = self.get(url, timeout).await?;
             let status = resp.status().as_u16();

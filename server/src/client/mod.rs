@@ -5,6 +5,7 @@
 //! key; [`Client::for_endpoint`] gives one bound to an endpoint's access (API key, extra headers,
 //! CA certificate, hosted flag, retry policy), for its checks and its runs.
 
+mod about;
 mod allow;
 mod checks;
 pub mod chunk;

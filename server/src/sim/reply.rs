@@ -101,11 +101,21 @@ fn frame(v: &Value) -> Bytes {
 impl Sim {
     /// Time per token now, given how many requests share the batch.
     fn tpot_now(&self, factor: f64) -> Duration {
-        let running = self.stats.running.load(Ordering::Relaxed) as f64;
-        let cap = self.config.max_concurrency.max(1) as f64;
-        self.config
-            .tpot
-            .mul_f64(factor * (1.0 + self.config.batch_slowdown * (running - 1.0).max(0.0) / cap))
+        decode_time(&self.config, self.stats.running.load(Ordering::Relaxed) as f64, factor)
+    }
+}
+
+/// Per-token time with `running` sequences decoding: tpot x (1 + slowdown x (running - 1) /
+/// capacity), and, with a tokens/s budget, at least running / budget (the sequences share it:
+/// throughput flattens there).
+pub(crate) fn decode_time(config: &super::state::SimConfig, running: f64, factor: f64) -> Duration {
+    let cap = config.max_concurrency.max(1) as f64;
+    let t = config
+        .tpot
+        .mul_f64(factor * (1.0 + config.batch_slowdown * (running - 1.0).max(0.0) / cap));
+    match config.max_tokens_per_s.filter(|b| *b > 0.0) {
+        Some(budget) => t.max(Duration::from_secs_f64(running.max(1.0) / budget)),
+        None => t,
     }
 }
 
@@ -257,4 +267,32 @@ pub(crate) async fn whole_reply(sim: Arc<Sim>, r: Reply, permit: tokio::sync::Ow
     };
     Json(json!({"id": r.id, "object": object, "created": now_secs(), "model": r.model, "choices": [choice], "usage": r.usage()}))
         .into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sim::SimConfig;
+
+    #[test]
+    fn below_the_tokens_per_s_budget_the_batch_sets_the_pace_and_above_it_the_budget_does() {
+        let c = SimConfig {
+            tpot: Duration::from_millis(2),
+            max_concurrency: 64,
+            batch_slowdown: 0.0,
+            max_tokens_per_s: Some(1000.0),
+            ..SimConfig::default()
+        };
+        // One sequence: 2 ms a token (500 tok/s, within the 1,000 budget).
+        assert_eq!(decode_time(&c, 1.0, 1.0), Duration::from_millis(2));
+        // Ten sequences would make 5,000 tok/s: each slows to 10 ms, 1,000 tok/s in all.
+        assert_eq!(decode_time(&c, 10.0, 1.0), Duration::from_millis(10));
+        let total = |running: f64| running / decode_time(&c, running, 1.0).as_secs_f64();
+        assert!((total(20.0) - total(40.0)).abs() < 1e-6, "flat past the budget");
+        let without = SimConfig {
+            max_tokens_per_s: None,
+            ..c
+        };
+        assert_eq!(decode_time(&without, 10.0, 1.0), Duration::from_millis(2));
+    }
 }

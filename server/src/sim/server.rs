@@ -32,8 +32,15 @@ impl SimHandle {
 
 /// Listen on `addr` (port 0 picks a free port) and serve until the process ends.
 pub async fn start(config: SimConfig, addr: SocketAddr) -> std::io::Result<SimHandle> {
+    use axum::serve::ListenerExt;
     let listener = tokio::net::TcpListener::bind(addr).await?;
     let addr = listener.local_addr()?;
+    // Each chunk leaves when it is written, as from vLLM's server: without TCP_NODELAY a chunk
+    // written soon after another waits for the client's delayed ACK (up to 40 ms on Linux),
+    // which would add that to the simulated TTFT.
+    let listener = listener.tap_io(|tcp| {
+        let _ = tcp.set_nodelay(true);
+    });
     let sim = Sim::new(config);
     let app = router(sim.clone());
     tokio::spawn(async move {
@@ -52,6 +59,7 @@ pub fn router(sim: Arc<Sim>) -> Router {
         .route("/v1/completions", post(completions))
         .route("/tokenize", post(tokenize_endpoint))
         .route("/metrics", get(metrics))
+        .route("/version", get(version))
         .route("/sim/stats", get(stats))
         .route("/sim/emitted", get(emitted))
         .with_state(sim)
@@ -84,6 +92,11 @@ async fn emitted(State(sim): State<Arc<Sim>>) -> Json<Value> {
     Json(serde_json::to_value(m).unwrap_or(Value::Null))
 }
 
+/// vLLM's `/version`.
+async fn version(State(sim): State<Arc<Sim>>) -> Json<Value> {
+    Json(json!({"version": sim.config.version}))
+}
+
 async fn stats(State(sim): State<Arc<Sim>>) -> Json<Value> {
     let s = &sim.stats;
     let faults: serde_json::Map<String, Value> = Fault::ALL
@@ -110,7 +123,9 @@ async fn metrics(State(sim): State<Arc<Sim>>) -> impl IntoResponse {
          # HELP vllm:kv_cache_usage_perc KV-cache usage. 1 means 100 percent usage.\n# TYPE vllm:kv_cache_usage_perc gauge\nvllm:kv_cache_usage_perc{l} {kv}\n\
          # HELP vllm:prompt_tokens_total Number of prefill tokens processed.\n# TYPE vllm:prompt_tokens_total counter\nvllm:prompt_tokens_total{l} {prompt}\n\
          # HELP vllm:generation_tokens_total Number of generation tokens processed.\n# TYPE vllm:generation_tokens_total counter\nvllm:generation_tokens_total{l} {generation}\n\
-         # HELP vllm:cache_config_info Information of the LLMEngine CacheConfig\n# TYPE vllm:cache_config_info gauge\nvllm:cache_config_info{{block_size=\"16\",cache_dtype=\"auto\",num_gpu_blocks=\"{blocks}\"}} 1.0\n\
+         # HELP vllm:cache_config_info Information of the LLMEngine CacheConfig\n# TYPE vllm:cache_config_info gauge\nvllm:cache_config_info{{block_size=\"{block}\",cache_dtype=\"auto\",enable_prefix_caching=\"{caching}\",gpu_memory_utilization=\"0.9\",num_gpu_blocks=\"{blocks}\"}} 1.0\n\
+         # HELP vllm:prefix_cache_queries Prefix cache queries, in terms of number of queried tokens.\n# TYPE vllm:prefix_cache_queries counter\nvllm:prefix_cache_queries_total{l} {pq}\n\
+         # HELP vllm:prefix_cache_hits Prefix cache hits, in terms of number of cached tokens.\n# TYPE vllm:prefix_cache_hits counter\nvllm:prefix_cache_hits_total{l} {ph}\n\
          # HELP vllm:time_to_first_token_seconds Histogram of time to first token in seconds.\n# TYPE vllm:time_to_first_token_seconds histogram\nvllm:time_to_first_token_seconds_sum{l} {ttft_sum}\nvllm:time_to_first_token_seconds_count{l} {ttft_count}\n",
         waiting = s.waiting.load(Ordering::Relaxed),
         kv = (running as f64 / cap).min(1.0),
@@ -119,6 +134,10 @@ async fn metrics(State(sim): State<Arc<Sim>>) -> impl IntoResponse {
         ttft_sum = s.ttft_sum_us.load(Ordering::Relaxed) as f64 / 1e6,
         ttft_count = s.ttft_count.load(Ordering::Relaxed),
         blocks = sim.config.max_model_len * sim.config.max_concurrency as u64 / 16,
+        block = super::state::BLOCK_TOKENS,
+        caching = if sim.config.prefix_cache.enabled() { "True" } else { "False" },
+        pq = s.prefix_queries.load(Ordering::Relaxed),
+        ph = s.prefix_hits.load(Ordering::Relaxed),
     );
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text)
 }
@@ -214,7 +233,8 @@ async fn generate(sim: Arc<Sim>, body: Bytes, kind: Kind) -> Response {
     };
     drop(waiting);
     sim.stats.prompt_tokens_total.fetch_add(n_prompt, Ordering::Relaxed);
-    let ttft = sim.config.ttft.mul_f64(profile.ttft_factor);
+    // Prefill: shorter for the part of the prompt the prefix cache already holds.
+    let ttft = sim.prefill(&prompt, n_prompt, sim.config.ttft.mul_f64(profile.ttft_factor));
     let reply = Reply {
         key: if sim.config.record_timing {
             Some(prompt_key(&prompt))

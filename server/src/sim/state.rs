@@ -91,7 +91,39 @@ pub struct SimConfig {
     pub record_timing: bool,
     /// Which models reason before answering, and how.
     pub reasoning: ReasoningMode,
+    /// Repeated prompt prefixes skip their prefill (vLLM's automatic prefix caching).
+    pub prefix_cache: PrefixCacheConfig,
+    /// Saturation by throughput: all sequences together decode at most this many tokens a
+    /// second (each one's per-token time grows as more share the budget). `None`: only the
+    /// concurrency limit (`max_concurrency`) saturates.
+    pub max_tokens_per_s: Option<f64>,
+    /// What `/version` answers (vLLM answers its version, e.g. "0.32.0").
+    pub version: String,
 }
+
+/// The simulated prefix cache (see `prefix`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct PrefixCacheConfig {
+    /// Blocks of 16 tokens kept (least recently used forgotten first); 0: prefix caching off.
+    pub capacity_blocks: usize,
+    /// TTFT of a prompt served wholly from the cache, as a share of an uncached one: a prompt
+    /// whose share `h` of tokens hit gets ttft x (1 - h x (1 - this)).
+    pub cached_ttft_factor: f64,
+}
+
+impl PrefixCacheConfig {
+    /// Prefix caching off (the library default, so tests that time prefills see whole ones).
+    pub const OFF: PrefixCacheConfig = PrefixCacheConfig {
+        capacity_blocks: 0,
+        cached_ttft_factor: 0.2,
+    };
+    pub fn enabled(&self) -> bool {
+        self.capacity_blocks > 0
+    }
+}
+
+/// Tokens per prefix-cache block (vLLM's default block size).
+pub const BLOCK_TOKENS: usize = 16;
 
 /// When the simulator emitted a request's first content chunk and its `[DONE]`, as wall-clock
 /// microseconds since the Unix epoch (comparable across processes on one machine).
@@ -134,6 +166,9 @@ impl Default for SimConfig {
             },
             record_timing: false,
             reasoning: ReasoningMode::default(),
+            prefix_cache: PrefixCacheConfig::OFF,
+            max_tokens_per_s: None,
+            version: format!("bakeoff-sim-{}", env!("CARGO_PKG_VERSION")),
         }
     }
 }
@@ -152,6 +187,9 @@ pub struct SimStats {
     /// Requests being handled now (queued or decoding), and the most seen at once.
     pub in_flight: AtomicU64,
     pub peak_in_flight: AtomicU64,
+    /// Prefix-cache lookups and hits, in prompt tokens (vLLM's counters).
+    pub prefix_queries: AtomicU64,
+    pub prefix_hits: AtomicU64,
 }
 
 impl SimStats {
@@ -178,6 +216,7 @@ pub struct Sim {
     pub(super) profiles: Vec<Profile>,
     /// Ground truth by prompt text, when `record_timing` is on.
     pub emitted: std::sync::Mutex<std::collections::HashMap<String, Emitted>>,
+    pub(super) prefix: std::sync::Mutex<super::prefix::PrefixCache>,
 }
 
 impl Sim {
@@ -185,12 +224,32 @@ impl Sim {
         let profiles = config.models.iter().map(|m| Profile::for_model(m)).collect();
         Arc::new(Sim {
             capacity: Arc::new(Semaphore::new(config.max_concurrency.max(1))),
-            config,
             stats: SimStats::default(),
             draws: AtomicU64::new(0),
             profiles,
             emitted: std::sync::Mutex::new(std::collections::HashMap::new()),
+            prefix: std::sync::Mutex::new(super::prefix::PrefixCache::new(config.prefix_cache.capacity_blocks)),
+            config,
         })
+    }
+
+    /// The prefill time of a prompt of `n_prompt` tokens given its text: the whole `ttft` less
+    /// what the prefix cache saves; the lookup is counted in the prefix-cache counters.
+    pub(super) fn prefill(&self, prompt: &str, n_prompt: u64, ttft: Duration) -> Duration {
+        let pc = &self.config.prefix_cache;
+        if !pc.enabled() || n_prompt == 0 {
+            return ttft;
+        }
+        let hashes = super::prefix::block_hashes(prompt.as_bytes(), BLOCK_TOKENS * super::prefix::BYTES_PER_TOKEN);
+        let blocks = match self.prefix.lock() {
+            Ok(mut c) => c.lookup_and_keep(&hashes),
+            Err(_) => 0,
+        };
+        let hits = ((blocks * BLOCK_TOKENS) as u64).min(n_prompt);
+        self.stats.prefix_queries.fetch_add(n_prompt, Ordering::Relaxed);
+        self.stats.prefix_hits.fetch_add(hits, Ordering::Relaxed);
+        let share = hits as f64 / n_prompt as f64;
+        ttft.mul_f64(1.0 - share * (1.0 - pc.cached_ttft_factor.clamp(0.0, 1.0)))
     }
 
     /// The next fault draw: deterministic for a seed and the order requests arrive in.

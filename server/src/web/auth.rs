@@ -1,11 +1,13 @@
 //! Every page and API needs a log-in. This middleware finds the caller from the session cookie
-//! (or a bearer token for scripts) and puts it in the request; without one, pages redirect to
-//! the log-in page and the API answers 401.
+//! (or a bearer token for scripts: a session's from `POST /api/token`, or an API token `bk_...`)
+//! and puts it in the request; without one, pages redirect to the log-in page and the API
+//! answers 401.
 
 use app::api::accounts::{now_secs, open_session, token_from_headers, token_hash};
 use app::api::guard::{Caller, Site};
 use app::api::AppError;
 use app::db;
+use app::domain::tokens::is_api_token;
 use app::state::AppState;
 use axum::extract::{Request, State};
 use axum::middleware::Next;
@@ -25,6 +27,13 @@ pub async fn require_login(State(state): State<AppState>, mut req: Request, next
     let path = req.uri().path().to_string();
     let idle_s = state.web.session_idle.as_secs() as i64;
     let caller = match token_from_headers(req.headers()) {
+        // An API token (`bk_...`): no idle expiry; refused with the reason when revoked or expired.
+        Some(token) if is_api_token(&token) => match api_token_caller(&state.db, &token).await {
+            Ok(Ok(c)) => Some(c),
+            Ok(Err(_)) if public(&path) => None,
+            Ok(Err(message)) => return refused(&message),
+            Err(e) => return AppError::from(e).into_response(),
+        },
         Some(token) => match db::users::session_user(&state.db, &token_hash(&token), now_secs(), idle_s).await {
             Ok(Some(u)) => Some(Caller {
                 id: u.id,
@@ -55,6 +64,43 @@ pub async fn require_login(State(state): State<AppState>, mut req: Request, next
     }
 }
 
+/// The caller an API token stands for, acting with the lower of the token's role and its
+/// owner's current role; its use noted (at most once a minute). `Ok(Err(message))`: refused,
+/// saying why (revoked, expired, unknown, or beyond its owner's role now).
+pub async fn api_token_caller(pool: &db::Db, token: &str) -> Result<Result<Caller, String>, db::DbError> {
+    let now = now_secs();
+    let Some(found) = db::tokens::by_hash(pool, &token_hash(token)).await? else {
+        return Ok(Err(
+            "unknown API token: check it was copied whole (it is shown once, when made); a deleted user's tokens stop working".into(),
+        ));
+    };
+    let role = match found.check(now) {
+        Ok(role) => role,
+        Err(refusal) => return Ok(Err(refusal.message())),
+    };
+    db::tokens::touch(pool, found.id, now).await?;
+    Ok(Ok(Caller {
+        id: found.user_id,
+        name: found.user_name,
+        role,
+        // A token is its own credential: the one-time password's state does not bind it (a
+        // session with that password could not have made it; the command line may).
+        must_change_password: false,
+    }))
+}
+
+/// 401 with the reason, in the one error shape (this answer does not pass `error_status`).
+fn refused(message: &str) -> Response {
+    use axum::http::{header, StatusCode};
+    let body = serde_json::json!({"error": "unauthorized", "message": message, "fields": []});
+    let mut res = (StatusCode::UNAUTHORIZED, Json(body)).into_response();
+    res.headers_mut().insert(
+        header::WWW_AUTHENTICATE,
+        axum::http::HeaderValue::from_static("Bearer error=\"invalid_token\""),
+    );
+    res
+}
+
 #[derive(Deserialize)]
 pub struct Credentials {
     name: String,
@@ -62,7 +108,8 @@ pub struct Credentials {
 }
 
 /// `POST /api/token {"name", "password"}`: a session token for scripts (send it as
-/// `Authorization: Bearer TOKEN`).
+/// `Authorization: Bearer TOKEN`); it ends like a browser session. Unattended scripts use API
+/// tokens instead (`POST /api/tokens`, `bakeoff token create`), which do not idle out.
 pub async fn token(
     State(state): State<AppState>,
     site: Option<axum::Extension<Site>>,

@@ -10,7 +10,11 @@ use axum::response::IntoResponse;
 use axum::Json;
 use serde_json::json;
 
-/// The version and the commit it was built from (`unknown` outside a git checkout).
+/// The commit the binary was built from (`+dirty`: with changes not in that commit; `unknown`
+/// outside a git checkout; see build.rs).
+pub const COMMIT: &str = env!("BAKEOFF_COMMIT");
+
+/// The version and the commit it was built from.
 pub const VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), " (commit ", env!("BAKEOFF_COMMIT"), ")");
 
 /// A worker that has not beaten for this long is not counted as alive.
@@ -23,6 +27,7 @@ pub async fn healthz(State(s): State<AppState>) -> impl IntoResponse {
             Json(json!({
                 "status": "ok",
                 "version": VERSION,
+                "commit": COMMIT,
                 "database": "ok",
                 "workers_alive": alive,
                 "worker_heartbeat_age_s": age,
@@ -32,7 +37,7 @@ pub async fn healthz(State(s): State<AppState>) -> impl IntoResponse {
             tracing::error!("health check: the database did not answer: {e}");
             (
                 StatusCode::SERVICE_UNAVAILABLE,
-                Json(json!({"status": "error", "version": VERSION, "database": "unreachable"})),
+                Json(json!({"status": "error", "version": VERSION, "commit": COMMIT, "database": "unreachable"})),
             )
         }
     }

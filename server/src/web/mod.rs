@@ -2,6 +2,7 @@
 //! progress events, uploads and downloads, static files and health.
 
 pub mod assets;
+pub mod audit;
 pub mod auth;
 pub mod download;
 pub mod events;

@@ -1,7 +1,7 @@
 //! The REST API for scripts. Same checks and same code paths as the pages.
 
 use app::api::datasets::{check_upload, store_upload, Upload};
-use app::api::guard::{Caller, Permission};
+use app::api::guard::{Caller, Permission, Site};
 use app::api::runs::queue_runs;
 use app::api::runs::rest as manage;
 use app::api::spool::{DatasetSpool, ImportSpool};
@@ -51,6 +51,35 @@ pub fn table() -> Vec<(Method, &'static str, MethodRouter<AppState>)> {
         (Method::PATCH, "/api/endpoints/{id}", axum::routing::patch(manage::rename_endpoint)),
         (Method::DELETE, "/api/queues/{id}", axum::routing::delete(manage::delete_queue)),
         (Method::PATCH, "/api/queues/{id}", axum::routing::patch(manage::rename_queue)),
+        // The trash (issue 17, item 3): admins only.
+        (Method::GET, "/api/trash", get(app::api::trash::rest::list)),
+        (Method::POST, "/api/trash/{kind}/{id}/restore", post(app::api::trash::rest::restore)),
+        (
+            Method::DELETE,
+            "/api/trash/{kind}/{id}",
+            axum::routing::delete(app::api::trash::rest::purge),
+        ),
+        // API tokens and the audit log (issue 17).
+        (Method::GET, "/api/tokens", get(app::api::tokens::rest::list)),
+        (Method::POST, "/api/tokens", post(app::api::tokens::rest::create)),
+        (
+            Method::DELETE,
+            "/api/tokens/{id}",
+            axum::routing::delete(app::api::tokens::rest::revoke),
+        ),
+        (Method::GET, "/api/audit", get(crate::web::audit::entries)),
+        // Data that must not leave, spend caps (issue 17, item 6).
+        (Method::GET, "/api/launch/preview", get(app::api::data_rules::rest::launch_preview)),
+        (
+            Method::PUT,
+            "/api/datasets/{id}/internal_only",
+            axum::routing::put(app::api::data_rules::rest::set_dataset_internal_only),
+        ),
+        (
+            Method::PUT,
+            "/api/endpoints/{id}/spend_cap",
+            axum::routing::put(app::api::data_rules::rest::set_spend_cap),
+        ),
     ]
 }
 
@@ -118,11 +147,14 @@ async fn records(
 async fn launch(
     State(s): State<AppState>,
     Extension(caller): Extension<Caller>,
+    site: Option<Extension<Site>>,
     Json(body): Json<Value>,
 ) -> Result<impl IntoResponse, AppError> {
     caller.require(Permission::Run)?;
     let form = form_from_json(&body)?;
     let launched = queue_runs(&s, &form).await?;
+    db::trash::set_created_by(&s.db, app::api::trash::TrashKind::Run, &launched.run_ids, caller.id).await?;
+    app::api::audit::launched(&s.db, &actor_of(&caller, &site), &form, &launched).await;
     s.wake_worker.notify_one();
     Ok((StatusCode::CREATED, Json(launched)))
 }
@@ -160,10 +192,12 @@ async fn metrics(
 async fn cancel(
     State(s): State<AppState>,
     Extension(caller): Extension<Caller>,
+    site: Option<Extension<Site>>,
     Path(id): Path<i64>,
 ) -> Result<impl IntoResponse, AppError> {
     caller.require(Permission::Run)?;
     let status = db::runs::request_cancel(&s.db, id).await?;
+    app::api::audit::cancelled(&s.db, &actor_of(&caller, &site), id, &status.to_string()).await;
     Ok(Json(json!({"status": status})))
 }
 
@@ -206,6 +240,9 @@ struct NewEndpoint {
     /// 429/503 answers sent again up to this many times (default 0: off).
     #[serde(default)]
     retries: Option<u32>,
+    /// Spend cap in dollars a month (null or absent: none).
+    #[serde(default)]
+    spend_cap_usd: Value,
 }
 
 impl NewEndpoint {
@@ -261,10 +298,12 @@ impl NewEndpoint {
 async fn add_endpoint(
     State(s): State<AppState>,
     Extension(caller): Extension<Caller>,
+    site: Option<Extension<Site>>,
     Json(e): Json<NewEndpoint>,
 ) -> Result<impl IntoResponse, AppError> {
     caller.require(Permission::Run)?;
     let checked = e.access(&s).await?;
+    let cap = app::api::data_rules::rest::cap_from_json(&e.spend_cap_usd)?;
     let args = match (e.launch_args, e.launch_template) {
         (Some(a), _) if !a.is_empty() => Some(a),
         (_, Some(t)) if !t.trim().is_empty() => Some(app::api::endpoints::command::split_template(&t)),
@@ -274,6 +313,9 @@ async fn add_endpoint(
     if let Some(args) = args {
         caller.require(Permission::Admin)?;
         let id = app::api::endpoints::register_managed_with(&s, &e.name, &e.base_url, &args, &models, &checked).await?;
+        db::trash::set_created_by(&s.db, app::api::trash::TrashKind::Endpoint, &[id], caller.id).await?;
+        app::api::audit::endpoint_created(&s.db, &actor_of(&caller, &site), id).await;
+        app::api::data_rules::initial_cap(&s.db, &actor_of(&caller, &site), id, cap).await?;
         return Ok((StatusCode::CREATED, Json(json!({"id": id, "managed": true}))));
     }
     if !models.is_empty() {
@@ -283,6 +325,9 @@ async fn add_endpoint(
         ));
     }
     let (id, models) = app::api::endpoints::register_with(&s, &e.name, &e.base_url, &checked, true).await?;
+    db::trash::set_created_by(&s.db, app::api::trash::TrashKind::Endpoint, &[id], caller.id).await?;
+    app::api::audit::endpoint_created(&s.db, &actor_of(&caller, &site), id).await;
+    app::api::data_rules::initial_cap(&s.db, &actor_of(&caller, &site), id, cap).await?;
     Ok((StatusCode::CREATED, Json(json!({"id": id, "models": models}))))
 }
 
@@ -301,6 +346,7 @@ struct ImportQuery {
 async fn import(
     State(s): State<AppState>,
     Extension(caller): Extension<Caller>,
+    site: Option<Extension<Site>>,
     Query(q): Query<ImportQuery>,
     body: Body,
 ) -> Result<impl IntoResponse, AppError> {
@@ -316,6 +362,8 @@ async fn import(
         }
     }
     let id = app::api::import::import_spooled(&s.db, spool.finish().await?, None).await?;
+    db::trash::set_created_by(&s.db, app::api::trash::TrashKind::Run, &[id], caller.id).await?;
+    app::api::audit::imported(&s.db, &actor_of(&caller, &site), id, &q.filename).await;
     Ok((StatusCode::CREATED, Json(json!({"run_id": id}))))
 }
 
@@ -385,12 +433,16 @@ struct UploadQuery {
     name: String,
     #[serde(default)]
     description: String,
+    /// `true`: never sent to a hosted endpoint.
+    #[serde(default)]
+    internal_only: bool,
 }
 
 /// `POST /api/datasets?name=...` with the JSONL file as the body.
 async fn upload_dataset(
     State(s): State<AppState>,
     Extension(caller): Extension<Caller>,
+    site: Option<Extension<Site>>,
     Query(q): Query<UploadQuery>,
     body: Body,
 ) -> Result<impl IntoResponse, AppError> {
@@ -402,7 +454,8 @@ async fn upload_dataset(
         schema: None,
         rubric: None,
     };
-    let checked = check_upload(&s.db, &upload).await?;
+    let mut checked = check_upload(&s.db, &upload).await?;
+    checked.internal_only = q.internal_only;
     // Checked line by line as it arrives, into a spool; any Content-Type (the body is the file).
     let mut spool = DatasetSpool::new(s.uploads.enter().await?)?;
     let mut chunks = body.into_data_stream();
@@ -412,7 +465,14 @@ async fn upload_dataset(
         }
     }
     let id = store_upload(&s.db, &checked, spool.finish().await?).await?;
+    db::trash::set_created_by(&s.db, app::api::trash::TrashKind::Dataset, &[id], caller.id).await?;
+    app::api::audit::dataset_uploaded(&s.db, &actor_of(&caller, &site), id).await;
     Ok((StatusCode::CREATED, Json(json!({"id": id}))))
+}
+
+/// The audit actor of a REST call: the caller, from the client's address.
+fn actor_of(caller: &Caller, site: &Option<Extension<Site>>) -> db::audit::Actor {
+    app::api::audit::actor_at(caller, site.as_ref().map(|e| &e.0))
 }
 
 fn cut_short(e: axum::Error) -> AppError {

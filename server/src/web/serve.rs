@@ -209,6 +209,7 @@ pub async fn start(opts: ServeOptions) -> anyhow::Result<Running> {
     let worker = Worker::new(state.clone(), client.clone(), opts.preflight, leases.clone());
     let worker = tokio::spawn(worker.run_forever());
     tokio::spawn(crate::auth::purge_sessions_forever(state.clone()));
+    tokio::spawn(app::api::trash::purge_forever(state.clone()));
 
     let app = router(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
     let listener = tokio::net::TcpListener::bind(opts.addr)

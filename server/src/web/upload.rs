@@ -3,7 +3,7 @@
 //! spool (`app::api::spool`) as it arrives; the form's other fields are small.
 
 use app::api::datasets::{check_upload, store_upload, Upload};
-use app::api::guard::{Caller, Permission};
+use app::api::guard::{Caller, Permission, Site};
 use app::api::spool::{DatasetSpool, ImportSpool, TextSpool};
 use app::api::AppError;
 use app::domain::dataset::clip;
@@ -18,26 +18,53 @@ pub const MAX_FORM_FIELD: usize = 1024 * 1024;
 
 /// A caller whose role may not use the form gets 403 (the form is not shown to them); every
 /// other outcome goes back to the page.
-pub async fn upload_form(State(s): State<AppState>, Extension(caller): Extension<Caller>, multipart: Multipart) -> Response {
+pub async fn upload_form(
+    State(s): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    site: Option<Extension<Site>>,
+    multipart: Multipart,
+) -> Response {
     if let Err(e) = caller.require(Permission::Run) {
         return e.into_response();
     }
-    back_with("/datasets", "uploaded", store(&s, &caller, multipart).await).into_response()
+    let stored = store(&s, &caller, multipart).await;
+    if let Ok(id) = stored {
+        owned_by(&s, app::api::trash::TrashKind::Dataset, id, &caller).await;
+        app::api::audit::dataset_uploaded(&s.db, &app::api::audit::actor_at(&caller, site.as_ref().map(|e| &e.0)), id).await;
+    }
+    back_with("/datasets", "uploaded", stored).into_response()
 }
 
 /// The import page's form: a run summary or Batch output, with an optional input file.
-pub async fn import_form(State(s): State<AppState>, Extension(caller): Extension<Caller>, multipart: Multipart) -> Response {
+pub async fn import_form(
+    State(s): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    site: Option<Extension<Site>>,
+    multipart: Multipart,
+) -> Response {
     if let Err(e) = caller.require(Permission::Run) {
         return e.into_response();
     }
-    back_with("/import", "run", import(&s, &caller, multipart).await).into_response()
+    let mut file_name = String::new();
+    let imported = import(&s, &caller, &mut file_name, multipart).await;
+    if let Ok(id) = imported {
+        owned_by(&s, app::api::trash::TrashKind::Run, id, &caller).await;
+        app::api::audit::imported(
+            &s.db,
+            &app::api::audit::actor_at(&caller, site.as_ref().map(|e| &e.0)),
+            id,
+            &file_name,
+        )
+        .await;
+    }
+    back_with("/import", "run", imported).into_response()
 }
 
 fn cut_short(e: impl std::fmt::Display) -> AppError {
     AppError::validation("file", format!("the upload was cut short or is not a form ({e})"))
 }
 
-async fn import(s: &AppState, caller: &Caller, mut multipart: Multipart) -> Result<i64, AppError> {
+async fn import(s: &AppState, caller: &Caller, file_name: &mut String, mut multipart: Multipart) -> Result<i64, AppError> {
     caller.require(Permission::Run)?;
     // The file is read line by line as it arrives and spooled (a Batch output of any size in
     // bounded memory); the optional input file (prompts) is taken whole, bounded by the limit.
@@ -48,6 +75,7 @@ async fn import(s: &AppState, caller: &Caller, mut multipart: Multipart) -> Resu
         let name = field.file_name().unwrap_or("upload").to_string();
         match which.as_str() {
             "file" => {
+                file_name.clone_from(&name);
                 let mut spool = ImportSpool::new(&clip(&name), s.uploads.limits())?;
                 let mut empty = true;
                 while let Some(chunk) = field.chunk().await.map_err(cut_short)? {
@@ -145,12 +173,14 @@ async fn store(s: &AppState, caller: &Caller, mut multipart: Multipart) -> Resul
     caller.require(Permission::Run)?;
     let (mut name, mut description, mut file, mut filename) = (String::new(), String::new(), None, String::new());
     let (mut schema, mut rubric) = (String::new(), String::new());
+    let mut internal_only = false;
     while let Some(mut field) = multipart.next_field().await.map_err(cut_short)? {
         match field.name().unwrap_or("").to_string().as_str() {
             "name" => name = small_text(field, "name").await?,
             "description" => description = small_text(field, "description").await?,
             "schema" => schema = small_text(field, "schema").await?,
             "rubric" => rubric = small_text(field, "rubric").await?,
+            "internal_only" => internal_only = !matches!(small_text(field, "internal_only").await?.trim(), "" | "false" | "off" | "0"),
             "file" => {
                 filename = field.file_name().unwrap_or("upload").to_string();
                 let mut spool = DatasetSpool::new(s.uploads.enter().await?)?;
@@ -169,7 +199,7 @@ async fn store(s: &AppState, caller: &Caller, mut multipart: Multipart) -> Resul
         }
     }
     let file = file.ok_or_else(|| AppError::validation("file", "choose a .jsonl file to upload"))?;
-    let checked = check_upload(
+    let mut checked = check_upload(
         &s.db,
         &Upload {
             name: &name,
@@ -180,7 +210,15 @@ async fn store(s: &AppState, caller: &Caller, mut multipart: Multipart) -> Resul
         },
     )
     .await?;
+    checked.internal_only = internal_only;
     store_upload(&s.db, &checked, file).await
+}
+
+/// Record who made what a form stored (a failure is logged: the upload itself stands).
+async fn owned_by(s: &AppState, kind: app::api::trash::TrashKind, id: i64, caller: &Caller) {
+    if let Err(e) = app::db::trash::set_created_by(&s.db, kind, &[id], caller.id).await {
+        tracing::warn!("{kind} {id}: who made it was not recorded: {e}");
+    }
 }
 
 /// Percent-encoding for a query value.

@@ -36,6 +36,8 @@ impl Worker {
         // Room for every record's latencies at once (no vector grows to twice its need).
         let count = db::records::count(db, id).await.unwrap_or(0).max(0) as usize;
         let mut digest = RunDigest::with_capacity(count);
+        // Goodput against the run's targets, counted in the same pass.
+        digest.set_slo(claimed.spec.slo.clone());
         let mut pages = Pages::new(id, Read::Everything);
         loop {
             match pages.next(db).await {

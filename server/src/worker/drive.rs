@@ -4,6 +4,7 @@
 
 use super::lease::{halted, Halt};
 use super::progress::Tracker;
+use super::spend::SpendMeter;
 use super::{RunError, Worker};
 use crate::client::{prepare_body, Measured};
 use app::db;
@@ -29,6 +30,8 @@ pub enum Stop {
     Drained,
     /// Another worker took the run over: everything in flight was aborted.
     LeaseLost,
+    /// The endpoint's spend cap was reached (requests in flight were allowed to finish).
+    SpendCap,
 }
 
 impl From<Halt> for Stop {
@@ -55,6 +58,8 @@ pub struct Context<'a> {
     pub halt: watch::Receiver<Option<Halt>>,
     /// How long requests in flight may take to finish on a drain.
     pub drain_timeout: Duration,
+    /// What the run spends, on an endpoint priced per token (stops it at the endpoint's cap).
+    pub spend: Option<Arc<SpendMeter>>,
 }
 
 const FLUSH_EVERY: Duration = Duration::from_millis(100);
@@ -146,6 +151,12 @@ async fn dispatch(
             stop = Stop::Deadline;
             break;
         }
+        // Every request that freed a slot has been counted: at most those still in flight go
+        // past the cap.
+        if ctx.spend.as_ref().is_some_and(|s| s.reached()) {
+            stop = Stop::SpendCap;
+            break;
+        }
         let item = &ctx.items[req.item];
         let url = format!("{}{}", ctx.base_url, item.url);
         let body = prepare_body(item, &spec.model, &spec.sampling);
@@ -153,8 +164,12 @@ async fn dispatch(
         let timeout = spec.request_timeout;
         let tx = tx.clone();
         let (origin, base) = (ctx.origin, ctx.base);
+        let spend = ctx.spend.clone();
         tasks.spawn(async move {
             let m = client.send(&url, body, timeout).await;
+            if let Some(s) = &spend {
+                s.add(m.prompt_tokens, m.completion_tokens);
+            }
             drop(permit);
             let _ = tx.send(to_record(m, req, origin, base, scheduled));
         });
@@ -171,7 +186,7 @@ async fn dispatch(
             Some(Halt::LeaseLost)
         }
         Stop::Drained => Some(Halt::Drain),
-        Stop::Finished | Stop::Deadline => None,
+        Stop::Finished | Stop::Deadline | Stop::SpendCap => None,
     };
     let mut drain_until = (stop == Stop::Drained).then(|| Instant::now() + ctx.drain_timeout);
     loop {
@@ -265,10 +280,17 @@ async fn write_records(ctx: &Context<'_>, mut rx: mpsc::UnboundedReceiver<Reques
         }
         if last_broadcast.elapsed() >= BROADCAST_EVERY {
             ctx.tracker.broadcast(RunStatus::Running);
+            // What the run spent, for the endpoint page and for other runs on the endpoint.
+            if let Some(s) = &ctx.spend {
+                s.store(db).await;
+            }
             last_broadcast = Instant::now();
         }
     }
     db::records::insert_batch(db, ctx.run_id, &buf).await?;
+    if let Some(s) = &ctx.spend {
+        s.store(db).await;
+    }
     ctx.tracker.broadcast(RunStatus::Running);
     Ok(())
 }

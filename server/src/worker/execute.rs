@@ -4,6 +4,7 @@ use super::drive::{self, drive, Stop};
 use super::lease::{until_halted, AfterDrain, Leases, RunLease};
 use super::preflight::{self, PreflightPolicy};
 use super::progress::Tracker;
+use super::spend::{self, SpendMeter};
 use crate::client::Client;
 use app::db::{self, runs::Claimed, DbError};
 use app::domain::metrics::parse_vllm_metrics;
@@ -23,6 +24,10 @@ pub enum RunError {
     Db(#[from] DbError),
     #[error("could not start the model server: {0}")]
     Launch(String),
+    /// A data rule forbids the run (an internal-only dataset on a hosted endpoint, a spend cap
+    /// that cannot be counted): the message names the rule.
+    #[error("{0}")]
+    Refused(String),
 }
 
 /// Everything the worker needs.
@@ -35,6 +40,8 @@ pub struct Worker {
     pub leases: Leases,
     /// While executing one run: its lease.
     pub(super) run: Option<Arc<RunLease>>,
+    /// While executing one run on an endpoint priced per token: what it spends.
+    pub(super) spend: Option<Arc<SpendMeter>>,
 }
 
 impl Worker {
@@ -45,6 +52,7 @@ impl Worker {
             preflight,
             leases,
             run: None,
+            spend: None,
         }
     }
 
@@ -83,6 +91,11 @@ impl Worker {
         let (status, error) = match outcome {
             Ok(Stop::Finished | Stop::Deadline) => (RunStatus::Completed, None),
             Ok(Stop::Cancelled) => (RunStatus::Cancelled, None),
+            // Stopped on purpose, by a limit the team set: cancelled, with the reason.
+            Ok(Stop::SpendCap) => (
+                RunStatus::Cancelled,
+                Some(spend::stopped_at_cap(&self.state.db, id, claimed.spec.endpoint_id).await),
+            ),
             Ok(Stop::Drained) if self.leases.after_drain == AfterDrain::Interrupt => (RunStatus::Interrupted, None),
             Ok(Stop::Drained) => {
                 match db::leases::release(&self.state.db, id, &owner).await {
@@ -110,6 +123,8 @@ impl Worker {
         }
         tracker.finish(status, error);
         tracing::info!(run = id, %status, "run ended");
+        // Issue 18: a step of an automatic sweep queues the sweep's next step.
+        self.continue_sweep(&claimed).await;
     }
 
     /// Where this worker writes down the model servers it starts for a run.
@@ -125,6 +140,8 @@ impl Worker {
         let db = &self.state.db;
         let spec = &claimed.spec;
         let endpoint = db::endpoints::get(db, spec.endpoint_id).await?;
+        // The dataset may have been marked internal only (or the endpoint hosted) since it was queued.
+        spend::check_internal_only(db, &endpoint, spec.dataset_id).await?;
         let items = db::datasets::items(db, spec.dataset_id).await?;
         if items.is_empty() {
             return Err(RunError::Dataset(format!("dataset {} has no requests", spec.dataset_id)));
@@ -136,8 +153,16 @@ impl Worker {
             .for_endpoint(&endpoint.base_url, &access)
             .map_err(|e| RunError::Preflight(e.to_string()))?;
         db::endpoints::record_run_access(db, claimed.id, client.hosted(), endpoint.price_sheet_id, &client.retry_policy()).await?;
-        let worker = Worker { client, ..self.clone() };
+        let spend = SpendMeter::open(db, claimed.id, &endpoint, &spec.model).await?.map(Arc::new);
+        let worker = Worker {
+            client,
+            spend: spend.clone(),
+            ..self.clone()
+        };
         let result = worker.execute_bound(claimed, &endpoint, &items, tracker).await;
+        if let Some(s) = &spend {
+            s.store(db).await;
+        }
         let (retries, rate_limited) = worker.client.retry_counts();
         if retries > 0 {
             db::endpoints::add_run_retries(db, claimed.id, retries, rate_limited).await?;
@@ -290,6 +315,8 @@ impl Worker {
         tracker.message(Some(format!("pre-flight: checking {base_url}")));
         preflight::check(&self.client, base_url, spec, items, &self.preflight).await?;
         tracker.message(None);
+        // Issue 18: what the endpoint says about itself, captured (not typed) before the run.
+        let conditions = self.capture_conditions(claimed.id, base_url, &spec.model).await;
 
         let done = db::records::done_ids(db, claimed.id).await?;
         tracker.set_done(done.len() as u64);
@@ -320,6 +347,7 @@ impl Worker {
                 .map(|r| r.halt())
                 .unwrap_or_else(|| tokio::sync::watch::channel(None).1),
             drain_timeout: self.run.as_ref().map(|r| r.drain_timeout).unwrap_or_default(),
+            spend: self.spend.clone(),
         };
         if let Some(run) = &self.run {
             run.start_measuring();
@@ -339,6 +367,7 @@ impl Worker {
             scraper.abort();
             self.scrape_once(claimed.id, base_url, origin, base).await;
         }
+        self.finish_conditions(claimed.id, base_url, conditions).await;
         result
     }
 

@@ -3,6 +3,7 @@
 //! stores every record as it goes, and closes the run with its summary; on shutdown it drains.
 
 mod close;
+mod conditions;
 pub mod cpu;
 mod drive;
 mod execute;
@@ -11,6 +12,8 @@ mod lease;
 mod preflight;
 mod progress;
 mod queue;
+mod spend;
+mod sweep_auto;
 
 pub use execute::{RunError, Worker};
 pub use lease::{host_name, AfterDrain, Halt, LeaseSettings, Leases, Shutdown};

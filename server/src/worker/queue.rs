@@ -99,7 +99,7 @@ impl Worker {
     /// A run closed for a worker that died: its summary from what was stored, and the news.
     async fn close_abandoned(&self, id: i64, status: RunStatus) {
         let db = &self.state.db;
-        let run = match db::runs::get(db, id).await {
+        let run = match db::runs::get_any(db, id).await {
             Ok(r) => r,
             Err(e) => return tracing::warn!(run = id, "{e}"),
         };

@@ -55,6 +55,7 @@ pub async fn store_grade(db: &crate::db::Db, user_id: i64, reads_answers: bool, 
         ));
     }
     let item = crate::db::queues::item(db, &g.item_id).await?;
+    dealt_to(db, &item, user_id).await?;
     if item.run_b.is_some() {
         return Err(AppError::validation("item", "this item is a pairwise comparison: vote instead"));
     }
@@ -94,6 +95,7 @@ pub async fn store_vote(db: &crate::db::Db, user_id: i64, reads_answers: bool, i
         ));
     };
     let item = crate::db::queues::item(db, item_id).await?;
+    dealt_to(db, &item, user_id).await?;
     let Some(run_b) = item.run_b else {
         return Err(AppError::validation("item", "this item is graded, not voted on"));
     };
@@ -115,6 +117,16 @@ pub async fn store_vote(db: &crate::db::Db, user_id: i64, reads_answers: bool, i
     })
 }
 
+/// Refuse a judgement of an item dealt to other reviewers (a queue with K).
+#[cfg(feature = "ssr")]
+async fn dealt_to(db: &crate::db::Db, item: &crate::db::queues::ItemRow, user_id: i64) -> Result<(), AppError> {
+    if crate::db::reviewers::is_mine(db, &item.id, user_id).await? {
+        Ok(())
+    } else {
+        Err(super::not_yours(db, item.queue_id, user_id, item.position).await?)
+    }
+}
+
 /// "model (run #N)".
 #[cfg(feature = "ssr")]
 async fn run_label(db: &crate::db::Db, run_id: i64) -> Result<String, AppError> {
@@ -129,7 +141,10 @@ pub async fn close_queue(queue_id: i64) -> Result<(), AppError> {
     use crate::api::guard::{authorize, state, Permission};
     let me = authorize(Permission::View).await?;
     let is_admin = me.require(Permission::Admin).is_ok();
-    shut_queue(&state()?.db, me.id, is_admin, queue_id).await
+    shut_queue(&state()?.db, me.id, is_admin, queue_id).await?;
+    let detail = "closed: grading stopped, and each reviewer now sees which model wrote what they judged";
+    crate::api::guard::audit(&me, "queue.reveal", &format!("queue {queue_id}"), detail).await;
+    Ok(())
 }
 
 #[cfg(feature = "ssr")]

@@ -103,6 +103,10 @@ pub fn speed_findings(runs: &[&ReportRun], basis: SpeedBasis) -> (Vec<String>, V
                 if !c.unknown.is_empty() {
                     at.push_str(&format!("; not recorded: {}", c.unknown.join("; ")));
                 }
+                // Issue 18: the same load, but not the same conditions (a warm prefix cache, another vLLM).
+                if !c.conditions.is_empty() {
+                    at.push_str(&format!("; but conditions differ: {}", c.conditions.join("; ")));
+                }
                 at
             }
             SpeedBasis::EachAtBest { .. } => format!("{}; loads: {} vs {}", basis.describe(), f.load.describe(), s.load.describe()),

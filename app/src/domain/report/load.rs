@@ -17,6 +17,10 @@ pub struct RunLoad {
     pub max_tokens: Option<String>,
     /// Engine settings recorded, by name.
     pub engine: BTreeMap<String, String>,
+    /// What the endpoint said about itself (version, cache settings, prefix-cache hit rate):
+    /// compared apart from the load, and named where runs differ in it.
+    #[serde(default)]
+    pub conditions: Option<super::super::conditions::Conditions>,
 }
 
 /// Sampling keys of an imported file's configuration: not engine settings.
@@ -47,6 +51,7 @@ impl RunLoad {
             engine.insert("other flags".into(), e.other.trim().to_string());
         }
         RunLoad {
+            conditions: None,
             shape: Some(shape),
             max_tokens: Some(
                 spec.sampling
@@ -76,7 +81,12 @@ impl RunLoad {
                 }
             }
         }
-        RunLoad { shape, max_tokens, engine }
+        RunLoad {
+            shape,
+            max_tokens,
+            engine,
+            conditions: None,
+        }
     }
 
     /// From what a stored run carries: its spec, else its provenance (JSON text).
@@ -89,6 +99,12 @@ impl RunLoad {
             Some(p) => RunLoad::from_provenance(p.platform.as_deref(), p.config.as_ref()),
             None => RunLoad::default(),
         }
+    }
+
+    /// With the conditions captured for the run (`RunView::conditions`).
+    pub fn with_conditions(mut self, conditions: Option<super::super::conditions::Conditions>) -> RunLoad {
+        self.conditions = conditions;
+        self
     }
 
     /// Each compared field with its value (`None`: not recorded).
@@ -157,6 +173,9 @@ pub struct LoadComparison {
     pub differ: Vec<String>,
     /// Fields not recorded for some runs: "max tokens: not recorded for #1".
     pub unknown: Vec<String>,
+    /// How the runs' captured conditions differ: "vLLM 0.32.0 (#1) vs 0.31.1 (#2)".
+    #[serde(default)]
+    pub conditions: Vec<String>,
 }
 
 impl LoadComparison {
@@ -179,6 +198,9 @@ impl LoadComparison {
         if !self.unknown.is_empty() {
             s.push_str(&format!(" Not recorded: {}.", self.unknown.join("; ")));
         }
+        if !self.conditions.is_empty() {
+            s.push_str(&format!(" Conditions differ: {}.", self.conditions.join("; ")));
+        }
         s
     }
 }
@@ -187,7 +209,15 @@ impl LoadComparison {
 pub fn compare(runs: &[(String, &RunLoad)]) -> LoadComparison {
     let keys = engine_keys(&runs.iter().map(|r| r.1).collect::<Vec<_>>());
     let per_run: Vec<Vec<(String, Option<String>)>> = runs.iter().map(|(_, l)| l.fields(&keys)).collect();
-    let mut out = LoadComparison::default();
+    let mut out = LoadComparison {
+        conditions: super::super::conditions::differences(
+            &runs
+                .iter()
+                .map(|(l, load)| (l.clone(), load.conditions.as_ref()))
+                .collect::<Vec<_>>(),
+        ),
+        ..Default::default()
+    };
     let Some(first) = per_run.first() else { return out };
     for (f, (name, _)) in first.iter().enumerate() {
         let values: Vec<&Option<String>> = per_run.iter().map(|fields| &fields[f].1).collect();
@@ -323,6 +353,8 @@ mod tests {
             seed: 1,
             engine: EngineSettings::default(),
             notes: String::new(),
+            slo: None,
+            auto_sweep: None,
         }
     }
 
@@ -352,6 +384,27 @@ mod tests {
         assert!(c.unknown.contains(&"max tokens for gemma".to_string()), "{c:?}");
         assert!(c.unknown.contains(&"enable_prefix_caching for llama".to_string()), "{c:?}");
         assert_eq!(llama.shape.as_deref(), Some("offline batch: all requests at once"));
+    }
+
+    #[test]
+    fn runs_whose_conditions_differ_say_so_beside_their_load() {
+        use crate::domain::conditions::{Conditions, PrefixCacheUse};
+        let cond = |hits: f64| Conditions {
+            version: Some("bakeoff-sim-0.1.0".into()),
+            prefix_cache: Some(PrefixCacheUse { queries: 1000.0, hits }),
+            ..Default::default()
+        };
+        let a = RunLoad::from_spec(&spec(16, Some(512))).with_conditions(Some(cond(0.0)));
+        let b = RunLoad::from_spec(&spec(16, Some(512))).with_conditions(Some(cond(820.0)));
+        let c = compare(&[("#1".into(), &a), ("#2".into(), &b)]);
+        assert!(c.like_for_like(), "the same load");
+        assert_eq!(c.conditions.len(), 1, "{c:?}");
+        assert!(
+            c.sentence()
+                .contains("Conditions differ: prefix-cache hit rate 0% (#1) vs 82% (#2): #2 reused the cache #1 left"),
+            "{}",
+            c.sentence()
+        );
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! Rename and delete, for runs, datasets, endpoints and grading queues. A row's buttons say what
 //! is to change; one panel, outside the (live-refreshed) table, asks for the new name, or shows
-//! what goes with a deletion and waits for the confirmation. The server checks who may, and
-//! deletes all or nothing.
+//! what goes with a deletion (and that it goes to the trash, for how long) and waits for the
+//! confirmation. The server checks who may, and moves all or nothing.
 
 use crate::api::runs::Removal;
 use crate::api::AppError;
@@ -88,7 +88,7 @@ impl Manage {
         };
         Effect::new(move |_| {
             if let Some(Ok(r)) = m.confirm.value().get() {
-                m.finish(format!("Deleted {}.", r.what));
+                m.finish(format!("Deleted {}. {}", r.what, r.fate()));
             }
         });
         Effect::new(move |_| {
@@ -216,7 +216,7 @@ fn DeleteBox(manage: Manage, p: Pending) -> impl IntoView {
                 None => view! { <p class="note">"Working out what goes with it…"</p> }.into_any(),
                 Some(Err(e)) => view! { <ErrorBox error=e/> }.into_any(),
                 Some(Ok(r)) => view! {
-                    <p class="consequences">{r.consequences()} " This cannot be undone."</p>
+                    <p class="consequences">{r.consequences()} " " {r.fate()}</p>
                     <button type="button" class="danger" disabled=move || manage.confirm.pending().get()
                         on:click=move |_| { manage.confirm.dispatch(target); }>{format!("Delete the {}", target.noun())}</button>
                     " "

@@ -1,0 +1,226 @@
+//! Data that must not leave the building, and money that must not run away: the internal-only
+//! flag of datasets, the cost preview of a launch, and endpoints' monthly spend caps. The checks
+//! here are made by every launch (form, REST, CLI, pending tests, sweeps: `runs::queue_runs`),
+//! and again by the worker when it takes a queued run (the flag may have been set since).
+
+use super::error::AppError;
+use super::types::{DatasetView, EndpointView};
+use crate::domain::spec::LaunchForm;
+pub use crate::domain::spend::CostPreview;
+use leptos::prelude::*;
+
+/// Mark a dataset internal only (never sent to a hosted endpoint), or clear the mark.
+#[server]
+pub async fn set_dataset_internal_only(id: i64, internal_only: bool) -> Result<DatasetView, AppError> {
+    use super::guard::{audit, authorize, state, Permission};
+    let caller = authorize(Permission::Run).await?;
+    let state = state()?;
+    let (dataset, detail) = set_internal_only(&state.db, id, internal_only).await?;
+    audit(&caller, "dataset.internal_only", &format!("dataset {id}"), &detail).await;
+    Ok(dataset)
+}
+
+/// Set an endpoint's spend cap in dollars a month (empty: no cap).
+#[server]
+pub async fn set_spend_cap(id: i64, spend_cap: String) -> Result<EndpointView, AppError> {
+    use super::guard::{audit, authorize, state, Permission};
+    let caller = authorize(Permission::Run).await?;
+    let state = state()?;
+    let cap = crate::domain::spend::parse_cap(&spend_cap).map_err(|m| AppError::validation("spend_cap", m))?;
+    let (endpoint, detail) = set_cap(&state.db, id, cap).await?;
+    audit(&caller, "endpoint.spend_cap", &format!("endpoint {id}"), &detail).await;
+    Ok(endpoint)
+}
+
+/// What a launch would send and cost, before it is launched (and whether it would be refused).
+#[server]
+pub async fn launch_preview(form: LaunchForm) -> Result<CostPreview, AppError> {
+    use super::guard::{authorize, state, Permission};
+    authorize(Permission::View).await?;
+    preview(&state()?.db, &form).await
+}
+
+/// Set the flag; returns the dataset and the audit line.
+#[cfg(feature = "ssr")]
+pub async fn set_internal_only(db: &crate::db::Db, id: i64, internal_only: bool) -> Result<(DatasetView, String), AppError> {
+    let before = crate::db::datasets::get(db, id).await?;
+    crate::db::data_rules::set_internal_only(db, id, internal_only).await?;
+    let detail = format!(
+        "dataset '{}' {}",
+        before.name,
+        match (before.internal_only, internal_only) {
+            (false, true) => "marked internal only",
+            (true, false) => "no longer internal only",
+            (true, true) => "kept internal only",
+            (false, false) => "kept not internal only",
+        }
+    );
+    Ok((crate::db::datasets::get(db, id).await?, detail))
+}
+
+/// Set the cap of an endpoint (which must have a price sheet to count it with); returns the
+/// endpoint and the audit line.
+#[cfg(feature = "ssr")]
+pub async fn set_cap(db: &crate::db::Db, id: i64, cap: Option<f64>) -> Result<(EndpointView, String), AppError> {
+    let before = crate::db::endpoints::get(db, id).await?;
+    if cap.is_some() && before.price_sheet_id.is_none() {
+        return Err(AppError::validation(
+            "spend_cap",
+            format!(
+                "endpoint '{}' has no price sheet: a cap is counted at its sheet's prices, so link one first (Change how an endpoint is reached)",
+                before.name
+            ),
+        ));
+    }
+    store_cap(db, before, cap).await
+}
+
+/// Store the cap; returns the endpoint and the audit line.
+#[cfg(feature = "ssr")]
+async fn store_cap(db: &crate::db::Db, before: EndpointView, cap: Option<f64>) -> Result<(EndpointView, String), AppError> {
+    use crate::domain::spend::money;
+    let id = before.id;
+    crate::db::data_rules::set_spend_cap(db, id, cap).await?;
+    let says = |c: Option<f64>| c.map(|c| format!("{} a month", money(c))).unwrap_or_else(|| "none".into());
+    let detail = format!(
+        "endpoint '{}' spend cap: {} -> {}",
+        before.name,
+        says(before.spend_cap_usd),
+        says(cap)
+    );
+    Ok((crate::db::endpoints::get(db, id).await?, detail))
+}
+
+/// The cap given with a new endpoint (none: nothing to do), audited. Not refused for want of a
+/// price sheet (the endpoint exists already): launches say what is missing.
+#[cfg(feature = "ssr")]
+pub async fn initial_cap(db: &crate::db::Db, actor: &crate::db::audit::Actor, id: i64, cap: Option<f64>) -> Result<(), AppError> {
+    if cap.is_some() {
+        let before = crate::db::endpoints::get(db, id).await?;
+        let (_, detail) = store_cap(db, before, cap).await?;
+        crate::db::audit::record(db, actor, "endpoint.spend_cap", &format!("endpoint {id}"), &detail).await;
+    }
+    Ok(())
+}
+
+/// Does Bakeoff send this endpoint's requests out of the building? Hosted endpoints, and the
+/// known providers' hosts whatever their flag says.
+pub fn is_hosted(endpoint: &EndpointView) -> bool {
+    endpoint.hosted
+        || crate::domain::url::parse_base_url(&endpoint.base_url)
+            .ok()
+            .is_some_and(|u| crate::domain::access::known_provider(&u.host.to_string()).is_some())
+}
+
+/// Why `dataset` may not go to `endpoint`, if it may not.
+pub fn internal_only_refusal(endpoint: &EndpointView, dataset: &DatasetView) -> Option<String> {
+    (dataset.internal_only && is_hosted(endpoint)).then(|| crate::domain::spend::internal_only_refusal(&dataset.name, &endpoint.name))
+}
+
+/// The endpoint's price sheet (by name) and the per-token row that prices `model` on it.
+#[cfg(feature = "ssr")]
+pub async fn price_for(
+    db: &crate::db::Db,
+    endpoint: &EndpointView,
+    model: &str,
+) -> Result<(Option<String>, Option<crate::domain::cost::PriceRow>), crate::db::DbError> {
+    let Some(sheet_id) = endpoint.price_sheet_id else {
+        return Ok((None, None));
+    };
+    let sheets = crate::db::prices::list(db).await?;
+    let Some(sheet) = sheets.iter().find(|s| s.id == sheet_id) else {
+        return Ok((None, None));
+    };
+    let row = crate::domain::spend::per_token_price(sheet, model).map(|(r, _)| r.clone());
+    Ok((Some(sheet.name.clone()), row))
+}
+
+/// Why the endpoint's cap stops a launch of `model` now, if it does: the cap is reached this
+/// month, or what a run spends cannot be counted (no per-token price for the model).
+#[cfg(feature = "ssr")]
+pub async fn cap_refusal(db: &crate::db::Db, endpoint: &EndpointView, model: &str) -> Result<Option<String>, crate::db::DbError> {
+    use crate::domain::spend::{cap_reached, cap_reached_refusal, cap_unpriced_refusal};
+    let Some(cap) = endpoint.spend_cap_usd else {
+        return Ok(None);
+    };
+    let (sheet, row) = price_for(db, endpoint, model).await?;
+    if row.is_none() {
+        return Ok(Some(cap_unpriced_refusal(&endpoint.name, cap, sheet.as_deref(), model)));
+    }
+    let spent = crate::db::data_rules::spent_this_month(db, endpoint.id, None).await?;
+    Ok(cap_reached(spent, Some(cap)).then(|| cap_reached_refusal(&endpoint.name, cap, spent)))
+}
+
+/// The launch-time checks of this module (before anything is queued).
+#[cfg(feature = "ssr")]
+pub async fn check_launch(db: &crate::db::Db, endpoint: &EndpointView, dataset: &DatasetView, model: &str) -> Result<(), AppError> {
+    if let Some(m) = internal_only_refusal(endpoint, dataset) {
+        return Err(AppError::validation("dataset_id", m));
+    }
+    if let Some(m) = cap_refusal(db, endpoint, model).await? {
+        return Err(AppError::validation("endpoint_id", m));
+    }
+    Ok(())
+}
+
+/// A dataset's token estimates: computed from its items the first time, then read back.
+#[cfg(feature = "ssr")]
+pub async fn dataset_tokens(db: &crate::db::Db, dataset_id: i64) -> Result<crate::domain::spend::DatasetTokens, crate::db::DbError> {
+    if let Some(t) = crate::db::data_rules::dataset_tokens(db, dataset_id).await? {
+        return Ok(t);
+    }
+    let items = crate::db::datasets::items(db, dataset_id).await?;
+    let t = crate::domain::spend::DatasetTokens::of(&items);
+    crate::db::data_rules::put_dataset_tokens(db, dataset_id, &t).await?;
+    Ok(t)
+}
+
+/// The preview of a launch form: every field the launch needs for it is checked the same way
+/// (concurrency, which costs nothing, may be left out).
+#[cfg(feature = "ssr")]
+pub async fn preview(db: &crate::db::Db, form: &LaunchForm) -> Result<CostPreview, AppError> {
+    use crate::db::{self, DbError};
+    let mut form = form.clone();
+    if form.concurrency.trim().is_empty() {
+        form.concurrency = "1".into();
+    }
+    let spec = form.parse().map_err(AppError::Validation)?;
+    let plan = form.sweep_plan().map_err(AppError::Validation)?;
+    let runs = match &plan {
+        crate::domain::spec::SweepPlan::Levels(levels) => levels.len().max(1) as u64,
+        _ => 1,
+    };
+    let endpoint = match db::endpoints::get(db, spec.endpoint_id).await {
+        Err(DbError::NotFound(_)) => return Err(AppError::validation("endpoint_id", format!("no endpoint {}", spec.endpoint_id))),
+        other => other?,
+    };
+    let dataset = match db::datasets::get(db, spec.dataset_id).await {
+        Err(DbError::NotFound(_)) => return Err(AppError::validation("dataset_id", format!("no dataset {}", spec.dataset_id))),
+        other => other?,
+    };
+    let tokens = dataset_tokens(db, dataset.id).await?;
+    let (sheet, row) = price_for(db, &endpoint, &spec.model).await?;
+    let requests = (u64::from(spec.requests) + u64::from(spec.warmup)) * runs;
+    let mut p = crate::domain::spend::preview(&tokens, requests, spec.sampling.max_tokens, row.as_ref());
+    p.endpoint = endpoint.name.clone();
+    p.hosted = is_hosted(&endpoint);
+    p.dataset = dataset.name.clone();
+    p.model = spec.model.clone();
+    p.sheet = sheet;
+    p.spend_cap_usd = endpoint.spend_cap_usd;
+    p.spent_this_month_usd = endpoint.spent_this_month_usd;
+    p.refusal = match internal_only_refusal(&endpoint, &dataset) {
+        Some(m) => Some(m),
+        None => cap_refusal(db, &endpoint, &spec.model).await?,
+    };
+    p.text = p.describe();
+    if matches!(plan, crate::domain::spec::SweepPlan::Auto { .. }) {
+        p.text
+            .push_str(" An automatic sweep runs as many steps as it needs: these figures are for each step.");
+    }
+    Ok(p)
+}
+
+/// REST: the preview, setting the flag, setting the cap (the server's route table lists them).
+#[cfg(feature = "ssr")]
+pub mod rest;

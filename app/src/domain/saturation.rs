@@ -1,0 +1,374 @@
+//! Sweep to saturation: raise the concurrency step by step (doubling from 1) until throughput
+//! stops rising (less than [`MIN_GAIN`] more than the step before) or the run's targets break;
+//! that level is the knee. Then measure `steps` evenly spaced levels between a light load (1) and
+//! the knee. Each step is a run of the same sweep, planned from the steps measured before it, so
+//! the worker plans the next step when one ends ([`plan`]). The sweep page reads the same steps
+//! (`sweep_verdict`): the knee, the prefix cache's share, and the best setting within the targets.
+
+use super::format;
+use super::spec::RunSpec;
+use super::status::RunStatus;
+use super::summary::RunSummary;
+use super::views::RunView;
+use serde::{Deserialize, Serialize};
+
+/// Evenly spaced levels measured after the search when `auto` gives no number.
+pub const DEFAULT_STEPS: u32 = 5;
+pub const MAX_STEPS: u32 = 20;
+/// The light load the search starts from and the spread begins at.
+pub const START: u32 = 1;
+/// The search stops doubling here even if throughput still rises.
+pub const LIMIT: u32 = 1024;
+/// A step that adds less than this share of throughput over the step before means saturation.
+pub const MIN_GAIN: f64 = 0.10;
+
+/// Which part of an automatic sweep a run is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SweepPhase {
+    /// Doubling the concurrency to find where throughput stops rising.
+    Search,
+    /// One of the evenly spaced levels between a light load and the knee.
+    Spread,
+}
+
+/// Carried by every run of an automatic sweep (in its spec).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AutoSweep {
+    /// Evenly spaced levels to measure between the light load and the knee.
+    pub steps: u32,
+    pub phase: SweepPhase,
+}
+
+/// `auto` or `auto:N` (N evenly spaced levels after the search): `Some(Ok(N))`; `None` when the
+/// text is not an automatic sweep.
+pub fn parse_auto(raw: &str) -> Option<Result<u32, String>> {
+    let t = raw.trim().to_ascii_lowercase();
+    let rest = t.strip_prefix("auto")?;
+    if rest.is_empty() {
+        return Some(Ok(DEFAULT_STEPS));
+    }
+    let n = rest.strip_prefix(':').or_else(|| rest.strip_prefix('=')).unwrap_or(rest).trim();
+    Some(match n.parse::<u32>() {
+        Ok(v) if (2..=MAX_STEPS).contains(&v) => Ok(v),
+        _ => Err(format!(
+            "An automatic sweep is 'auto' or 'auto:N' with N from 2 to {MAX_STEPS} evenly spaced levels; '{}' is not",
+            raw.trim()
+        )),
+    })
+}
+
+/// One measured (or queued) step, as the planner sees it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Step {
+    pub run_id: i64,
+    pub concurrency: u32,
+    pub phase: SweepPhase,
+    pub status: RunStatus,
+    /// Output tok/s (completion tokens / wall time).
+    pub output_tps: f64,
+    /// The run met its targets at their percentile; `None`: no targets.
+    pub slo_met: Option<bool>,
+}
+
+impl Step {
+    /// A run of an automatic sweep (`None` for runs of a sweep of fixed levels).
+    pub fn of(r: &RunView) -> Option<Step> {
+        Step::from_parts(r.id, r.status, r.spec.as_ref()?, r.summary.as_ref())
+    }
+
+    /// From a stored run's parts (`None` unless it is a step of an automatic sweep).
+    pub fn from_parts(run_id: i64, status: RunStatus, spec: &RunSpec, summary: Option<&RunSummary>) -> Option<Step> {
+        let auto = spec.auto_sweep.as_ref()?;
+        Some(Step {
+            run_id,
+            concurrency: spec.load.concurrency,
+            phase: auto.phase,
+            status,
+            output_tps: summary.map(|s| s.output_tokens_per_s).unwrap_or(0.0),
+            slo_met: summary.and_then(|s| s.goodput.as_ref()).map(|g| g.met),
+        })
+    }
+}
+
+/// Where throughput stopped rising, and why.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Knee {
+    pub concurrency: u32,
+    pub why: KneeReason,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum KneeReason {
+    /// Going from `from` to `to` added only `gain` (a share) of throughput.
+    Flattened { from: u32, to: u32, gain: f64 },
+    /// At `at` the run broke its targets (at their percentile).
+    TargetsBroke { at: u32 },
+    /// The search reached [`LIMIT`] still rising.
+    Limit,
+}
+
+impl Knee {
+    pub fn describe(&self) -> String {
+        match &self.why {
+            KneeReason::Flattened { from, to, gain } => format!(
+                "saturation at concurrency {}: going from {from} to {to} added only {} throughput (less than {})",
+                self.concurrency,
+                format::percent(gain.max(0.0)),
+                format::percent(MIN_GAIN)
+            ),
+            KneeReason::TargetsBroke { at } if *at == self.concurrency => {
+                format!("even concurrency {at}, the lightest load, breaks the targets")
+            }
+            KneeReason::TargetsBroke { at } => format!("the targets hold up to concurrency {} and break at {at}", self.concurrency),
+            KneeReason::Limit => format!("throughput still rose at concurrency {}, where the search stops", self.concurrency),
+        }
+    }
+}
+
+/// The knee from search steps in the order they ran (completed ones only); `None` while the
+/// search should go on.
+pub fn knee(search: &[&Step]) -> Option<Knee> {
+    let done: Vec<&&Step> = search.iter().filter(|s| s.status == RunStatus::Completed).collect();
+    for (k, s) in done.iter().enumerate() {
+        let prev = k.checked_sub(1).map(|j| done[j]);
+        if s.slo_met == Some(false) {
+            return Some(Knee {
+                concurrency: prev.map(|p| p.concurrency).unwrap_or(s.concurrency),
+                why: KneeReason::TargetsBroke { at: s.concurrency },
+            });
+        }
+        if let Some(p) = prev {
+            if s.output_tps < p.output_tps * (1.0 + MIN_GAIN) {
+                return Some(Knee {
+                    concurrency: p.concurrency,
+                    why: KneeReason::Flattened {
+                        from: p.concurrency,
+                        to: s.concurrency,
+                        gain: if p.output_tps > 0.0 {
+                            s.output_tps / p.output_tps - 1.0
+                        } else {
+                            0.0
+                        },
+                    },
+                });
+            }
+        }
+    }
+    let last = done.last()?;
+    (last.concurrency.saturating_mul(2) > LIMIT).then_some(Knee {
+        concurrency: last.concurrency,
+        why: KneeReason::Limit,
+    })
+}
+
+/// `n` levels evenly spaced from `light` to `top`, rounded, without repeats.
+pub fn spread_levels(light: u32, top: u32, n: u32) -> Vec<u32> {
+    if top <= light {
+        return vec![light];
+    }
+    let n = n.max(2);
+    let mut out: Vec<u32> = (0..n)
+        .map(|i| (f64::from(light) + f64::from(top - light) * f64::from(i) / f64::from(n - 1)).round() as u32)
+        .collect();
+    out.dedup();
+    out
+}
+
+/// What the worker does after a step ends.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Plan {
+    Run {
+        concurrency: u32,
+        phase: SweepPhase,
+    },
+    /// A step is still queued or running.
+    Wait,
+    Done,
+}
+
+/// The next step of an automatic sweep, from its steps so far (in the order they ran). A step
+/// that did not complete (failed, cancelled, interrupted) ends the sweep.
+pub fn plan(steps: &[Step], spread: u32) -> Plan {
+    if steps.iter().any(|s| !s.status.is_finished()) {
+        return Plan::Wait;
+    }
+    if steps.iter().any(|s| s.status != RunStatus::Completed) {
+        return Plan::Done;
+    }
+    let search: Vec<&Step> = steps.iter().filter(|s| s.phase == SweepPhase::Search).collect();
+    let Some(last) = search.last() else {
+        return Plan::Run {
+            concurrency: START,
+            phase: SweepPhase::Search,
+        };
+    };
+    let Some(k) = knee(&search) else {
+        return Plan::Run {
+            concurrency: last.concurrency.saturating_mul(2).min(LIMIT),
+            phase: SweepPhase::Search,
+        };
+    };
+    // Levels the search measured already are not measured again.
+    match spread_levels(START, k.concurrency, spread)
+        .into_iter()
+        .find(|c| !steps.iter().any(|s| s.concurrency == *c))
+    {
+        Some(concurrency) => Plan::Run {
+            concurrency,
+            phase: SweepPhase::Spread,
+        },
+        None => Plan::Done,
+    }
+}
+
+/// The first step of an automatic sweep: the search's first level, with the launch's warm-up
+/// (the only warm-up of the sweep).
+pub fn first_step(spec: &RunSpec, steps: u32) -> RunSpec {
+    let mut s = spec.clone();
+    s.name = base_name(spec);
+    step_spec(&s, START, SweepPhase::Search, steps, true)
+}
+
+/// The spec of a later step at `concurrency`, from the sweep's first step: no warm-up.
+pub fn next_step(first: &RunSpec, concurrency: u32, phase: SweepPhase) -> RunSpec {
+    let steps = first.auto_sweep.as_ref().map(|a| a.steps).unwrap_or(DEFAULT_STEPS);
+    step_spec(first, concurrency, phase, steps, false)
+}
+
+/// The sweep's name without the step's level ("m @ concurrency 4 (finding saturation)" -> "m").
+fn base_name(spec: &RunSpec) -> String {
+    let name = if spec.name.is_empty() { &spec.model } else { &spec.name };
+    name.split(" @ concurrency ").next().unwrap_or(name).to_string()
+}
+
+fn step_spec(from: &RunSpec, concurrency: u32, phase: SweepPhase, steps: u32, warm: bool) -> RunSpec {
+    let mut s = from.clone();
+    s.load.concurrency = concurrency;
+    s.load.rate = None;
+    if !warm {
+        s.warmup = 0;
+    }
+    s.name = format!(
+        "{} @ concurrency {concurrency}{}",
+        base_name(from),
+        match phase {
+            SweepPhase::Search => " (finding saturation)",
+            SweepPhase::Spread => "",
+        }
+    );
+    s.auto_sweep = Some(AutoSweep { steps, phase });
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn step(id: i64, c: u32, phase: SweepPhase, tps: f64, met: Option<bool>) -> Step {
+        Step {
+            run_id: id,
+            concurrency: c,
+            phase,
+            status: RunStatus::Completed,
+            output_tps: tps,
+            slo_met: met,
+        }
+    }
+    use SweepPhase::{Search, Spread};
+
+    #[test]
+    fn auto_and_auto_n_parse_and_other_text_is_not_auto() {
+        assert_eq!(parse_auto("auto"), Some(Ok(DEFAULT_STEPS)));
+        assert_eq!(parse_auto(" AUTO:8 "), Some(Ok(8)));
+        assert!(matches!(parse_auto("auto:1"), Some(Err(_))));
+        assert!(matches!(parse_auto("auto:x"), Some(Err(_))));
+        assert!(matches!(parse_auto("automatic"), Some(Err(_))), "a typo is not a list of levels");
+        assert_eq!(parse_auto("1,4,16"), None);
+    }
+
+    #[test]
+    fn the_search_doubles_from_one_until_throughput_flattens() {
+        assert_eq!(
+            plan(&[], 5),
+            Plan::Run {
+                concurrency: 1,
+                phase: Search
+            }
+        );
+        let mut s = vec![step(1, 1, Search, 100.0, None), step(2, 2, Search, 190.0, None)];
+        assert_eq!(
+            plan(&s, 5),
+            Plan::Run {
+                concurrency: 4,
+                phase: Search
+            }
+        );
+        s.push(step(3, 4, Search, 360.0, None));
+        s.push(step(4, 8, Search, 650.0, None));
+        s.push(step(5, 16, Search, 700.0, None)); // +7.7%: flattened
+        let search: Vec<&Step> = s.iter().collect();
+        let k = knee(&search).expect("knee");
+        assert_eq!(k.concurrency, 8);
+        assert!(matches!(k.why, KneeReason::Flattened { from: 8, to: 16, .. }));
+        // Spread 1..8 in 5 levels: 1, 3 (2.75), 5 (4.5), 6 (6.25), 8; 1 and 8 were measured.
+        assert_eq!(spread_levels(1, 8, 5), vec![1, 3, 5, 6, 8]);
+        assert_eq!(
+            plan(&s, 5),
+            Plan::Run {
+                concurrency: 3,
+                phase: Spread
+            }
+        );
+        s.push(step(6, 3, Spread, 300.0, None));
+        s.push(step(7, 5, Spread, 500.0, None));
+        assert_eq!(
+            plan(&s, 5),
+            Plan::Run {
+                concurrency: 6,
+                phase: Spread
+            }
+        );
+        s.push(step(8, 6, Spread, 560.0, None));
+        assert_eq!(plan(&s, 5), Plan::Done);
+    }
+
+    #[test]
+    fn broken_targets_end_the_search_at_the_level_before() {
+        let s = vec![
+            step(1, 1, Search, 100.0, Some(true)),
+            step(2, 2, Search, 200.0, Some(true)),
+            step(3, 4, Search, 400.0, Some(false)),
+        ];
+        let k = knee(&s.iter().collect::<Vec<_>>()).expect("knee");
+        assert_eq!((k.concurrency, &k.why), (2, &KneeReason::TargetsBroke { at: 4 }));
+        assert_eq!(k.describe(), "the targets hold up to concurrency 2 and break at 4");
+        // Spread 1..2: both measured: done.
+        assert_eq!(plan(&s, 5), Plan::Done);
+    }
+
+    #[test]
+    fn a_step_still_running_waits_and_a_cancelled_one_ends_the_sweep() {
+        let mut s = vec![step(1, 1, Search, 100.0, None)];
+        s[0].status = RunStatus::Running;
+        assert_eq!(plan(&s, 5), Plan::Wait);
+        s[0].status = RunStatus::Cancelled;
+        assert_eq!(plan(&s, 5), Plan::Done);
+    }
+
+    #[test]
+    fn the_search_stops_at_its_limit() {
+        let s: Vec<Step> = (0..=10)
+            .map(|i| step(i, 1 << i, Search, 100.0 * f64::from(1u32 << i), None))
+            .collect();
+        let k = knee(&s.iter().collect::<Vec<_>>()).expect("knee");
+        assert_eq!((k.concurrency, k.why), (1024, KneeReason::Limit));
+    }
+
+    #[test]
+    fn spread_levels_are_even_and_unique() {
+        assert_eq!(spread_levels(1, 32, 5), vec![1, 9, 17, 24, 32]);
+        assert_eq!(spread_levels(1, 2, 5), vec![1, 2]);
+        assert_eq!(spread_levels(1, 1, 5), vec![1]);
+    }
+}

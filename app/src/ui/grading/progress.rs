@@ -1,0 +1,156 @@
+//! A queue's progress per reviewer, its agreement where items overlap, and (for its maker or an
+//! admin) adding and removing reviewers.
+
+use crate::api::grading::{queue_progress, reviewer_choices, ChangeReviewers, ProgressView, QueueAgreement};
+use crate::domain::agreement::kappa_words;
+use crate::ui::widgets::ErrorBox;
+use leptos::prelude::*;
+
+/// Below the grader (or the reveal): progress, agreement, reviewers. `judged` moves when the
+/// caller saves a judgement, so their row follows.
+#[component]
+pub(super) fn QueuePanel(queue_id: i64, judged: RwSignal<u32>) -> impl IntoView {
+    let change = ServerAction::<ChangeReviewers>::new();
+    let progress = Resource::new(
+        move || (queue_id, judged.get(), change.version().get()),
+        |(q, _, _)| queue_progress(q),
+    );
+    view! {
+        {move || change.value().get().and_then(Result::err).map(|e| view! { <ErrorBox error=e/> })}
+        <Transition fallback=|| ()>
+            {move || Suspend::new(async move {
+                match progress.await {
+                    Err(e) => view! { <ErrorBox error=e/> }.into_any(),
+                    Ok(p) => view! { <Progress p=p.clone() change/> {p.agreement.map(|a| view! { <Agreement a/> })} }.into_any(),
+                }
+            })}
+        </Transition>
+    }
+}
+
+#[component]
+fn Progress(p: ProgressView, change: ServerAction<ChangeReviewers>) -> impl IntoView {
+    let queue_id = p.queue_id;
+    let how = match p.grades_per_item {
+        Some(k) => format!(
+            "Each of the {} items is judged by {k} of the assigned reviewers; each reviewer sees only the items dealt to them.",
+            p.items
+        ),
+        None => format!("Every reviewer judges every one of the {} items.", p.items),
+    };
+    let may_assign = p.may_assign;
+    let row = move |r: crate::api::grading::ReviewerProgress, total: bool| {
+        let name = r.name.clone();
+        let label = match (r.me, r.removed) {
+            (true, _) => format!("{} (you)", r.name),
+            (false, true) => format!("{} (removed; their judgements stay)", r.name),
+            _ => r.name.clone(),
+        };
+        view! {
+            <tr class:total=total>
+                <td>{label}</td>
+                <td class="num">{r.assigned}</td>
+                <td class="num">{r.judged}</td>
+                <td class="num">{r.remaining}</td>
+                {may_assign.then(|| view! {
+                    <td>{(!total && !r.removed).then(|| view! {
+                        <button type="button" aria-label=format!("Remove {name}")
+                            on:click=move |_| { change.dispatch(ChangeReviewers { queue_id, add: String::new(), remove: name.clone() }); }>"Remove"</button>
+                    })}</td>
+                })}
+            </tr>
+        }
+    };
+    let rows = p.reviewers.clone();
+    let total = p.total.clone();
+    view! {
+        <section class="queue-progress" aria-label="Progress per reviewer">
+            <h2>"Progress"</h2>
+            <p class="note">{how}</p>
+            {(!p.sees_everyone).then(|| view! { <p class="note">"You see your own progress and the total; the queue's maker sees everyone's."</p> })}
+            <table class="progress-table" aria-label="Progress per reviewer">
+                <thead><tr><th>"Reviewer"</th><th class="num">"Assigned"</th><th class="num">"Judged"</th><th class="num">"Remaining"</th>{may_assign.then(|| view! { <th></th> })}</tr></thead>
+                <tbody>
+                    {rows.into_iter().map(|r| row(r, false)).collect_view()}
+                    {row(total, true)}
+                </tbody>
+            </table>
+            {may_assign.then(|| view! { <AddReviewer queue_id change/> })}
+        </section>
+    }
+}
+
+/// Pick a user whose role grades and add them; the unjudged items are dealt again.
+#[component]
+fn AddReviewer(queue_id: i64, change: ServerAction<ChangeReviewers>) -> impl IntoView {
+    let choices = Resource::new(|| (), |_| reviewer_choices());
+    let picked = RwSignal::new(String::new());
+    view! {
+        <Suspense fallback=|| ()>
+            {move || Suspend::new(async move {
+                let names = choices.await.unwrap_or_default();
+                view! {
+                    <div class="row">
+                        <div class="field">
+                            <label for="add-reviewer">"Add a reviewer"</label>
+                            <select id="add-reviewer" on:change=move |ev| picked.set(event_target_value(&ev))>
+                                <option value="">"—"</option>
+                                {names.into_iter().map(|n| view! { <option value=n.clone()>{n.clone()}</option> }).collect_view()}
+                            </select>
+                        </div>
+                        <button type="button" on:click=move |_| {
+                            let add = picked.get_untracked();
+                            if !add.is_empty() {
+                                change.dispatch(ChangeReviewers { queue_id, add, remove: String::new() });
+                            }
+                        }>"Add and deal again"</button>
+                    </div>
+                }
+            })}
+        </Suspense>
+        <p class="definition">"Adding or removing a reviewer deals again only the items nobody has judged yet: every grade or vote already given stays with its reviewer and counts towards its item's grades."</p>
+    }
+}
+
+#[component]
+fn Agreement(a: QueueAgreement) -> impl IntoView {
+    let alpha = match (a.alpha, a.alpha_interval) {
+        (Some(x), Some(i)) => format!(
+            "Krippendorff's alpha {x:.2} (95% CI {:.2}–{:.2}, n={} items): {}",
+            i.low,
+            i.high,
+            i.n,
+            kappa_words(Some(&i))
+        ),
+        (Some(x), None) => format!(
+            "Krippendorff's alpha {x:.2} (n={} items: too few to give an interval)",
+            a.overlapping
+        ),
+        (None, _) if a.overlapping == 0 => "No item has been judged by two reviewers yet.".into(),
+        (None, _) => format!("Krippendorff's alpha undefined on {} items (one grade throughout)", a.overlapping),
+    };
+    view! {
+        <section class="queue-agreement" aria-label="Agreement where items overlap">
+            <h2>"Agreement where items overlap"</h2>
+            <p>{format!("Items judged by two or more reviewers: {}. ", a.overlapping)} {alpha}</p>
+            {(!a.pairs.is_empty()).then(|| view! {
+                <table class="kappa" aria-label="Agreement between reviewers">
+                    <thead><tr><th>"Between"</th><th class="num">"Items both judged"</th><th class="num">"Same judgement"</th><th class="num">"Cohen's kappa"</th><th class="num">"95% CI (bootstrap)"</th><th>"Landis-Koch"</th></tr></thead>
+                    <tbody>
+                        {a.pairs.iter().map(|p| view! {
+                            <tr>
+                                <td>{p.between.clone()}</td>
+                                <td class="num">{p.n}</td>
+                                <td class="num">{p.exact.map(|x| format!("{:.0}%", x * 100.0)).unwrap_or("—".into())}</td>
+                                <td class="num">{p.kappa.map(|x| format!("{x:.2}")).unwrap_or("—".into())}</td>
+                                <td class="num">{match (p.kappa, p.interval) { (Some(_), Some(i)) => format!("{:.2} – {:.2}", i.low, i.high), (Some(_), None) => "too few items".into(), _ => "—".into() }}</td>
+                                <td>{if p.kappa.is_some() { kappa_words(p.interval.as_ref()) } else { "undefined (one category throughout)" }}</td>
+                            </tr>
+                        }).collect_view()}
+                    </tbody>
+                </table>
+            })}
+            <p class="definition">{format!("On: {}. Only items judged by two or more reviewers count; each pair is compared on the items both judged (n). Intervals resample the items (1,000 times, fixed seed); Landis and Koch's words are given only when the whole interval lies in one band.", a.what)}</p>
+        </section>
+    }
+}

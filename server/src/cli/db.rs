@@ -1,0 +1,352 @@
+//! `bakeoff db backup FILE` and `bakeoff db check`: a consistent copy of the database while
+//! `serve` runs and writes, and a check of a database file (SQLite's own checks, the migrations
+//! it has against this binary's, rows per table). Restoring is copying a backup back (README,
+//! "Backups").
+
+use app::db::maintenance::{self, AppliedMigration};
+use clap::{Args, Subcommand};
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+#[derive(Subcommand, Debug)]
+pub enum DbCommand {
+    /// Copy the database to FILE, consistently, even while `serve` runs and runs are writing.
+    ///
+    /// SQLite's VACUUM INTO: the copy holds what was committed when it began, and writers are not
+    /// held up. To restore: stop serve, copy the backup over the database file, remove its -wal
+    /// and -shm files, start serve.
+    Backup {
+        /// The copy to write; refused if it exists, unless --force.
+        file: PathBuf,
+        /// Replace FILE if it exists (the old copy stays until the new one is complete).
+        #[arg(long)]
+        force: bool,
+        #[command(flatten)]
+        db: ExistingDb,
+    },
+    /// Check a database: integrity, foreign keys, migrations, rows per table (status 1 on a problem).
+    ///
+    /// SQLite's integrity and foreign-key checks; the migrations applied against this binary's
+    /// (newer than the binary is a problem; older says that `serve` will upgrade it); the rows in
+    /// each table. Reads only: it never creates the file or changes its data.
+    Check {
+        #[command(flatten)]
+        db: ExistingDb,
+    },
+}
+
+/// The database file to read (never created here).
+#[derive(Args, Debug, Clone)]
+pub struct ExistingDb {
+    /// The SQLite database file (it must exist).
+    #[arg(long = "db", env = "BAKEOFF_DB", default_value = super::DEFAULT_DB)]
+    pub path: PathBuf,
+}
+
+pub async fn dispatch(command: DbCommand) -> anyhow::Result<()> {
+    match command {
+        DbCommand::Backup { file, force, db } => backup(&db.path, &file, force).await,
+        DbCommand::Check { db } => check(&db.path).await,
+    }
+}
+
+async fn open(path: &Path) -> anyhow::Result<app::db::Db> {
+    maintenance::open_existing(path)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e} (give the database with --db PATH or BAKEOFF_DB)"))
+}
+
+async fn backup(src: &Path, file: &Path, force: bool) -> anyhow::Result<()> {
+    if file.exists() && !force {
+        anyhow::bail!("{} exists: give another file name, or --force to replace it", file.display());
+    }
+    if let (Ok(a), Ok(b)) = (src.canonicalize(), file.canonicalize()) {
+        anyhow::ensure!(a != b, "{} is the database itself: give another file name", file.display());
+    }
+    let dir = match file.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    anyhow::ensure!(dir.is_dir(), "the directory {} does not exist: create it first", dir.display());
+    let name = file
+        .file_name()
+        .ok_or_else(|| anyhow::anyhow!("{} is not a file name", file.display()))?
+        .to_string_lossy()
+        .to_string();
+    // Written beside FILE under another name, then renamed: FILE is only ever a whole copy.
+    let partial = dir.join(format!(".{name}.partial-{}", std::process::id()));
+    let _ = std::fs::remove_file(&partial);
+
+    let db = open(src).await?;
+    let started = Instant::now();
+    let copied = maintenance::vacuum_into(&db, &partial).await;
+    db.close().await;
+    if let Err(e) = copied {
+        let _ = std::fs::remove_file(&partial);
+        anyhow::bail!("backing up {} failed: {e}", src.display());
+    }
+    // VACUUM INTO does not flush the copy to disk: do it before the copy takes FILE's name.
+    std::fs::File::open(&partial)?.sync_all()?;
+    std::fs::rename(&partial, file).map_err(|e| {
+        let _ = std::fs::remove_file(&partial);
+        anyhow::anyhow!("could not name the backup {}: {e}", file.display())
+    })?;
+    if let Ok(d) = std::fs::File::open(&dir) {
+        let _ = d.sync_all();
+    }
+    let took = started.elapsed();
+
+    // What the copy holds, read from the copy itself.
+    let copy = open(file).await?;
+    let counts = maintenance::table_counts(&copy).await?;
+    let latest = maintenance::applied_migrations(&copy)
+        .await?
+        .and_then(|m| m.iter().map(|m| m.version).max());
+    copy.close().await;
+    let size = std::fs::metadata(file)?.len();
+    println!(
+        "backed up {} to {} in {:.1} s: {}, {} tables, migrations up to {}",
+        src.display(),
+        file.display(),
+        took.as_secs_f64(),
+        human_size(size),
+        counts.len(),
+        latest.map(|v| format!("{v:04}")).unwrap_or_else(|| "none".into())
+    );
+    print_counts(&counts);
+    println!("check it with: bakeoff db check --db {}", file.display());
+    Ok(())
+}
+
+async fn check(path: &Path) -> anyhow::Result<()> {
+    let db = open(path).await?;
+    let mut problems: Vec<String> = Vec::new();
+    println!("database {} ({})", path.display(), human_size(std::fs::metadata(path)?.len()));
+
+    let integrity = maintenance::integrity_problems(&db).await?;
+    if integrity.is_empty() {
+        println!("integrity: ok");
+    } else {
+        println!("integrity: {} finding(s)", integrity.len());
+        for f in &integrity {
+            println!("  {f}");
+        }
+        problems.push("SQLite's integrity check failed: restore the latest backup (README, \"Backups\")".into());
+    }
+
+    let dangling = maintenance::dangling_references(&db).await?;
+    if dangling.is_empty() {
+        println!("foreign keys: ok");
+    } else {
+        let mut by_pair: std::collections::BTreeMap<(String, String), usize> = Default::default();
+        for d in &dangling {
+            *by_pair.entry((d.table.clone(), d.parent.clone())).or_default() += 1;
+        }
+        println!("foreign keys: {} row(s) point at nothing", dangling.len());
+        for ((table, parent), n) in &by_pair {
+            println!("  {n} in {table} refer to a missing row of {parent}");
+        }
+        problems.push(format!("{} row(s) refer to rows that do not exist (foreign keys)", dangling.len()));
+    }
+
+    let known: Vec<Known> = app::db::pool::MIGRATOR
+        .iter()
+        .map(|m| Known {
+            version: m.version,
+            description: m.description.to_string(),
+            checksum: m.checksum.to_vec(),
+        })
+        .collect();
+    match maintenance::applied_migrations(&db).await? {
+        None => {
+            println!("migrations: none (no _sqlx_migrations table)");
+            problems.push("this is not a Bakeoff database: it has no migrations table".into());
+        }
+        Some(applied) => {
+            let state = compare(&applied, &known);
+            println!("migrations: {}", state.summary());
+            problems.extend(state.problems());
+        }
+    }
+
+    let counts = maintenance::table_counts(&db).await?;
+    println!("tables: {}", counts.len());
+    print_counts(&counts);
+    db.close().await;
+
+    if problems.is_empty() {
+        println!("no problems found");
+        Ok(())
+    } else {
+        anyhow::bail!("{} problem(s) in {}:\n  {}", problems.len(), path.display(), problems.join("\n  "))
+    }
+}
+
+fn print_counts(counts: &[(String, i64)]) {
+    let width = counts.iter().map(|(n, _)| n.len()).max().unwrap_or(0);
+    for (name, n) in counts {
+        println!("  {name:<width$}  {n}");
+    }
+}
+
+fn human_size(bytes: u64) -> String {
+    const MB: f64 = 1_000_000.0;
+    if bytes >= 1_000_000_000 {
+        format!("{:.2} GB", bytes as f64 / (MB * 1000.0))
+    } else if bytes >= 100_000 {
+        format!("{:.1} MB", bytes as f64 / MB)
+    } else {
+        format!("{bytes} bytes")
+    }
+}
+
+/// A migration this binary carries.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Known {
+    pub version: i64,
+    pub description: String,
+    pub checksum: Vec<u8>,
+}
+
+/// The database's migrations against this binary's.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct MigrationState {
+    pub applied: usize,
+    pub known: usize,
+    /// This binary's migrations the database does not have yet: `serve` applies them.
+    pub pending: Vec<(i64, String)>,
+    /// Applied migrations this binary does not know: a newer Bakeoff wrote the database.
+    pub unknown: Vec<(i64, String)>,
+    /// Applied with another text than this binary's (checksums differ).
+    pub changed: Vec<(i64, String)>,
+    /// Started and not finished.
+    pub failed: Vec<(i64, String)>,
+}
+
+/// Compare what a database has applied with what this binary carries.
+pub fn compare(applied: &[AppliedMigration], known: &[Known]) -> MigrationState {
+    let mut s = MigrationState {
+        applied: applied.len(),
+        known: known.len(),
+        ..Default::default()
+    };
+    for a in applied {
+        let label = (a.version, a.description.clone());
+        match known.iter().find(|k| k.version == a.version) {
+            None => s.unknown.push(label),
+            Some(k) if !a.success => s.failed.push((k.version, k.description.clone())),
+            Some(k) if k.checksum != a.checksum => s.changed.push((k.version, k.description.clone())),
+            Some(_) => {}
+        }
+    }
+    s.pending = known
+        .iter()
+        .filter(|k| !applied.iter().any(|a| a.version == k.version))
+        .map(|k| (k.version, k.description.clone()))
+        .collect();
+    s
+}
+
+fn listed(items: &[(i64, String)]) -> String {
+    items.iter().map(|(v, d)| format!("{v:04} {d}")).collect::<Vec<_>>().join(", ")
+}
+
+impl MigrationState {
+    /// One line for the report.
+    pub fn summary(&self) -> String {
+        let mut line = format!("{} applied, this binary has {}", self.applied, self.known);
+        if !self.unknown.is_empty() {
+            line.push_str(&format!("; newer than this binary ({})", listed(&self.unknown)));
+        } else if !self.pending.is_empty() {
+            line.push_str(&format!(
+                "; older than this binary: `bakeoff serve` will upgrade it when it starts, applying {} (back up first: bakeoff db backup FILE)",
+                listed(&self.pending)
+            ));
+        } else if self.changed.is_empty() && self.failed.is_empty() {
+            line.push_str(": up to date");
+        }
+        line
+    }
+
+    /// What is wrong, each in a sentence that says what to do.
+    pub fn problems(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        if !self.unknown.is_empty() {
+            out.push(format!(
+                "the database is newer than this binary: it has migration(s) {} that this Bakeoff does not know. \
+                 A newer release wrote it: run that release (or a later one), not this binary, on it",
+                listed(&self.unknown)
+            ));
+        }
+        for (v, d) in &self.changed {
+            out.push(format!(
+                "migration {v:04} {d} was applied from another text than this binary's (its checksum differs): \
+                 a released migration must never change; use the binary that applied it"
+            ));
+        }
+        for (v, d) in &self.failed {
+            out.push(format!(
+                "migration {v:04} {d} failed part-way: restore the backup taken before the upgrade"
+            ));
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn known(v: i64) -> Known {
+        Known {
+            version: v,
+            description: format!("m{v}"),
+            checksum: vec![v as u8],
+        }
+    }
+
+    fn applied(v: i64) -> AppliedMigration {
+        AppliedMigration {
+            version: v,
+            description: format!("m{v}"),
+            success: true,
+            checksum: vec![v as u8],
+        }
+    }
+
+    #[test]
+    fn the_same_migrations_are_up_to_date() {
+        let s = compare(&[applied(1), applied(2)], &[known(1), known(2)]);
+        assert!(s.problems().is_empty() && s.pending.is_empty());
+        assert!(s.summary().ends_with("up to date"), "{}", s.summary());
+    }
+
+    #[test]
+    fn an_older_database_is_not_a_problem_and_says_serve_upgrades_it() {
+        let s = compare(&[applied(1)], &[known(1), known(2), known(3)]);
+        assert!(s.problems().is_empty());
+        assert_eq!(s.pending, vec![(2, "m2".into()), (3, "m3".into())]);
+        assert!(s.summary().contains("serve` will upgrade it"), "{}", s.summary());
+    }
+
+    #[test]
+    fn a_newer_database_is_a_problem_that_names_its_unknown_migrations() {
+        let s = compare(&[applied(1), applied(2), applied(3)], &[known(1), known(2)]);
+        let p = s.problems();
+        assert_eq!(p.len(), 1);
+        assert!(p[0].contains("newer than this binary") && p[0].contains("0003 m3"), "{p:?}");
+        assert!(!s.summary().contains("up to date"));
+    }
+
+    #[test]
+    fn a_changed_or_failed_migration_is_a_problem() {
+        let mut changed = applied(2);
+        changed.checksum = vec![99];
+        let mut failed = applied(3);
+        failed.success = false;
+        let s = compare(&[applied(1), changed, failed], &[known(1), known(2), known(3)]);
+        assert_eq!(s.changed, vec![(2, "m2".into())]);
+        assert_eq!(s.failed, vec![(3, "m3".into())]);
+        assert_eq!(s.problems().len(), 2);
+    }
+}

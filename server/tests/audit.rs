@@ -1,0 +1,377 @@
+//! The audit log over real HTTP and a real SQLite file: each action the issue names, done through
+//! the REST API, the server functions and the command line, then read back from `GET /api/audit`
+//! (JSON lines, admins only) with the right actor and target, and never a secret.
+
+mod common;
+
+use common::{bearer_client, fast_sim, spawn, TestApp, PASSWORD};
+use serde_json::{json, Value};
+use std::io::Write;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+const BIN: &str = env!("CARGO_BIN_EXE_bakeoff");
+
+/// A server function's path (`/api/NAME` plus its hash).
+fn server_fn(name: &str) -> String {
+    server::serve::route_list()
+        .into_iter()
+        .map(|(_, p)| p)
+        .find(|p| p.trim_start_matches("/api/").trim_end_matches(|c: char| c.is_ascii_digit()) == name)
+        .unwrap_or_else(|| panic!("no server function {name}"))
+}
+
+/// Call a server function with a form; (status, body).
+async fn call_fn(app: &TestApp, client: &reqwest::Client, name: &str, form: &str) -> (u16, String) {
+    let r = client
+        .post(app.url(&server_fn(name)))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .header("accept", "application/json")
+        .body(form.to_string())
+        .send()
+        .await
+        .expect("POST");
+    (r.status().as_u16(), r.text().await.unwrap_or_default())
+}
+
+/// Call a server function that must succeed; its answer as JSON.
+async fn ok_fn(app: &TestApp, client: &reqwest::Client, name: &str, form: &str) -> Value {
+    let (status, body) = call_fn(app, client, name, form).await;
+    assert!(status < 400, "{name}: {status} {body}");
+    serde_json::from_str(&body).unwrap_or(Value::Null)
+}
+
+async fn send(req: reqwest::RequestBuilder) -> (u16, Value) {
+    let r = req.send().await.expect("request");
+    let status = r.status().as_u16();
+    (status, r.json().await.unwrap_or(Value::Null))
+}
+
+/// Every entry `GET /api/audit` gives for `query`, checking the answer's type.
+async fn audit(app: &TestApp, query: &str) -> Vec<Value> {
+    let r = app.http.get(app.url(&format!("/api/audit{query}"))).send().await.expect("GET");
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.headers()["content-type"], "application/x-ndjson");
+    let text = r.text().await.expect("body");
+    text.lines().map(|l| serde_json::from_str(l).expect("a JSON line")).collect()
+}
+
+fn id(v: &Value, key: &str) -> i64 {
+    v[key].as_i64().unwrap_or_else(|| panic!("no {key} in {v}"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_action_leaves_one_entry_with_its_actor_and_target_and_only_admins_read_them() {
+    let app = spawn(fast_sim()).await;
+    let admin = &app.http;
+    let base = app.running.base_url();
+
+    // Log-ins: a failure (the name tried, no user), a success, a log-out.
+    let (status, _) = send(
+        reqwest::Client::new()
+            .post(app.url("/api/token"))
+            .json(&json!({"name": "vic", "password": "not the password"})),
+    )
+    .await;
+    assert_eq!(status, 422);
+    let rita = app.client_for("rita").await;
+    let vic = app.client_for("vic").await;
+    ok_fn(&app, &vic, "logout", "").await;
+
+    // API tokens.
+    let (status, made) = send(rita.post(app.url("/api/tokens")).json(&json!({"name": "audit"}))).await;
+    assert_eq!(status, 201, "{made}");
+    let token = made["token"].as_str().expect("token").to_string();
+    let token_id = id(&made, "id");
+    assert_eq!(send(rita.delete(app.url(&format!("/api/tokens/{token_id}")))).await.0, 200);
+
+    // Users: create, role, own password, delete (pages); password reset (command line).
+    ok_fn(&app, admin, "add_user", "name=audited&role=viewer&password=correct+horse+battery").await;
+    let audited_id = app::db::users::credentials(&app.running.state.db, "audited")
+        .await
+        .expect("query")
+        .expect("user")
+        .0
+        .id;
+    ok_fn(&app, admin, "set_user_role", &format!("id={audited_id}&role=reviewer")).await;
+    let audited = bearer_client(&base, "audited", PASSWORD).await;
+    let new_password = "a brand new passphrase";
+    ok_fn(
+        &app,
+        &audited,
+        "change_password",
+        "current=correct+horse+battery&new_password=a+brand+new+passphrase&repeat=a+brand+new+passphrase",
+    )
+    .await;
+    ok_fn(&app, admin, "delete_user", &format!("id={audited_id}")).await;
+    let mut passwd = Command::new(BIN)
+        .args(["user", "passwd", "vic", "--db"])
+        .arg(common::db_path(&app.dir))
+        .stdin(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("bakeoff user passwd");
+    passwd
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(b"reset by the admin 1\n")
+        .expect("password");
+    assert!(passwd.wait().expect("exit").success());
+
+    // Endpoints: create (REST), edit how it is reached and its launch command (pages), rename (REST).
+    let (status, v) = send(
+        rita.post(app.url("/api/endpoints"))
+            .json(&json!({"name": "audit-sim", "base_url": app.sim_url().replace("127.0.0.1", "localhost")})),
+    )
+    .await;
+    assert_eq!(status, 201, "{v}");
+    let endpoint = id(&v, "id");
+    let secret = "sk-audit-secret-123";
+    ok_fn(
+        &app,
+        admin,
+        "set_endpoint_access",
+        &format!("id={endpoint}&api_key={secret}&retries=1"),
+    )
+    .await;
+    ok_fn(
+        &app,
+        admin,
+        "set_launch_template",
+        &format!("endpoint_id={endpoint}&template=vllm+serve+%7Bmodel%7D+--port+%7Bport%7D&models=m1"),
+    )
+    .await;
+    assert_eq!(
+        send(
+            admin
+                .patch(app.url(&format!("/api/endpoints/{endpoint}")))
+                .json(&json!({"name": "audit-sim-2"}))
+        )
+        .await
+        .0,
+        200
+    );
+
+    // A dataset: upload (REST), rename (page).
+    let line = json!({"custom_id": "a1", "method": "POST", "url": "/v1/chat/completions",
+                      "body": {"model": "x", "messages": [{"role": "user", "content": "hello"}]}});
+    let (status, v) = send(rita.post(app.url("/api/datasets?name=audit-ds")).body(format!("{line}\n"))).await;
+    assert_eq!(status, 201, "{v}");
+    let dataset = id(&v, "id");
+    ok_fn(&app, admin, "rename_dataset", &format!("id={dataset}&name=audit-ds-2")).await;
+
+    // Runs: launch (REST and page), cancel (REST), rename (REST), import (REST).
+    let (status, v) = send(
+        rita.post(app.url("/api/runs"))
+            .json(&json!({"endpoint_id": 1, "dataset_id": 1, "model": "sim-llama-3.2-1b", "requests": 4, "concurrency": 2})),
+    )
+    .await;
+    assert_eq!(status, 201, "{v}");
+    let run = v["run_ids"][0].as_i64().expect("run");
+    app.wait_finished(run, Duration::from_secs(60)).await;
+    let v = ok_fn(
+        &app,
+        &rita,
+        "launch_run",
+        "form[model]=sim-llama-3.2-1b&form[endpoint_id]=1&form[dataset_id]=1&form[requests]=5000&form[concurrency]=1",
+    )
+    .await;
+    let long = v["run_ids"][0].as_i64().expect("run");
+    let (status, v) = send(rita.post(app.url(&format!("/api/runs/{long}/cancel")))).await;
+    assert_eq!(status, 200, "{v}");
+    assert_eq!(
+        send(
+            rita.patch(app.url(&format!("/api/runs/{run}")))
+                .json(&json!({"name": "audited run"}))
+        )
+        .await
+        .0,
+        200
+    );
+    let output = "{\"id\":\"1\",\"custom_id\":\"a\",\"response\":{\"status_code\":200,\"body\":{\"model\":\"m\",\"choices\":[{\"message\":{\"content\":\"x\"},\"finish_reason\":\"stop\"}],\"usage\":{\"prompt_tokens\":1,\"completion_tokens\":1}}},\"error\":null}\n";
+    let (status, v) = send(rita.post(app.url("/api/import?filename=out.jsonl")).body(output)).await;
+    assert_eq!(status, 201, "{v}");
+    let imported = id(&v, "run_id");
+
+    // A grading queue: create, rename, close (which reveals).
+    let queue = ok_fn(
+        &app,
+        admin,
+        "create_queue",
+        &format!("form[name]=audit+q&form[kind]=grade&form[runs][0]={run}&form[sample_size]=2"),
+    )
+    .await
+    .as_i64()
+    .expect("queue id");
+    ok_fn(&app, admin, "rename_queue", &format!("queue_id={queue}&name=audit+q+2")).await;
+    ok_fn(&app, admin, "close_queue", &format!("queue_id={queue}")).await;
+
+    // Prices: a sheet and a row.
+    let sheet = ok_fn(
+        &app,
+        admin,
+        "add_sheet",
+        "name=Audit+sheet&provider=acme&source=acme.example%2Fprices&dated=2025-01-01",
+    )
+    .await
+    .as_i64()
+    .expect("sheet id");
+    let price = ok_fn(
+        &app,
+        admin,
+        "save_price",
+        &format!("form[sheet_id]={sheet}&form[model_key]=m&form[kind]=serverless&form[input_per_m]=0.1&form[output_per_m]=0.2"),
+    )
+    .await
+    .as_i64()
+    .expect("price id");
+
+    let entries = audit(&app, "").await;
+    let ids: Vec<i64> = entries.iter().map(|e| id(e, "id")).collect();
+    assert!(ids.windows(2).all(|w| w[0] > w[1]), "newest first: {ids:?}");
+    let token_target = format!("token {token_id} (audit) of rita");
+    let expected: Vec<(&str, &str, String)> = vec![
+        ("login.failed", "vic", "user vic".into()),
+        ("login", "rita", "user rita".into()),
+        ("logout", "vic", "user vic".into()),
+        ("token.create", "rita", token_target.clone()),
+        ("token.revoke", "rita", token_target),
+        ("user.create", "tester", "user audited".into()),
+        ("user.role", "tester", "user audited".into()),
+        ("user.password_change", "audited", "user audited".into()),
+        ("user.delete", "tester", "user audited".into()),
+        ("user.password_reset", "cli", "user vic".into()),
+        ("endpoint.create", "rita", format!("endpoint {endpoint}")),
+        ("endpoint.edit", "tester", format!("endpoint {endpoint}")),
+        ("endpoint.launch_command", "tester", format!("endpoint {endpoint}")),
+        ("endpoint.rename", "tester", format!("endpoint {endpoint}")),
+        ("dataset.upload", "rita", format!("dataset {dataset}")),
+        ("dataset.rename", "tester", format!("dataset {dataset}")),
+        ("run.launch", "rita", format!("run {run}")),
+        ("run.launch", "rita", format!("run {long}")),
+        ("run.cancel", "rita", format!("run {long}")),
+        ("run.rename", "rita", format!("run {run}")),
+        ("run.import", "rita", format!("run {imported}")),
+        ("queue.create", "tester", format!("queue {queue}")),
+        ("queue.rename", "tester", format!("queue {queue}")),
+        ("queue.reveal", "tester", format!("queue {queue}")),
+        ("price.sheet_add", "tester", format!("price sheet {sheet}")),
+        ("price.save", "tester", format!("price {price} (sheet {sheet})")),
+    ];
+    let mut missing = Vec::new();
+    for (action, actor, target) in &expected {
+        let n = entries
+            .iter()
+            .filter(|e| e["action"] == *action && e["actor"] == *actor && e["target"] == target.as_str())
+            .count();
+        if n != 1 {
+            missing.push(format!("{action} by {actor} on {target}: {n} entries"));
+        }
+    }
+    assert!(
+        missing.is_empty(),
+        "{}\n\nlog:\n{}",
+        missing.join("\n"),
+        serde_json::to_string_pretty(&entries).unwrap_or_default()
+    );
+
+    // What the entries say, and never a secret.
+    let find = |action: &str| entries.iter().find(|e| e["action"] == action).cloned().expect(action);
+    assert_eq!(find("login.failed")["client"], "127.0.0.1");
+    assert_eq!(find("user.role")["detail"], "viewer -> reviewer");
+    assert!(find("endpoint.edit")["detail"]
+        .as_str()
+        .is_some_and(|d| d.contains("API key replaced")));
+    assert!(find("endpoint.launch_command")["detail"]
+        .as_str()
+        .is_some_and(|d| d.contains("vllm serve {model}")));
+    assert!(find("run.cancel")["detail"].as_str().is_some_and(|d| d.contains("cancel")));
+    assert!(find("dataset.upload")["detail"]
+        .as_str()
+        .is_some_and(|d| d.contains("'audit-ds', 1 items")));
+    assert!(entries
+        .iter()
+        .all(|e| e["at"].as_str().is_some_and(|t| t.len() == 20 && t.ends_with('Z'))));
+    let all = serde_json::to_string(&entries).expect("json");
+    for secret in [
+        PASSWORD,
+        new_password,
+        "not the password",
+        "reset by the admin",
+        secret,
+        token.as_str(),
+    ] {
+        assert!(!all.contains(secret), "the audit log holds '{secret}'");
+    }
+    let failed_by: Option<i64> = sqlx::query_scalar("SELECT actor_id FROM audit_log WHERE action = 'login.failed'")
+        .fetch_one(&app.running.state.db)
+        .await
+        .expect("entry");
+    assert_eq!(failed_by, None, "a failed log-in is nobody's");
+
+    // Filters: who, what, when, how many.
+    let ritas_runs = audit(&app, "?actor=rita&action=run.").await;
+    assert_eq!(ritas_runs.len(), 5, "{ritas_runs:?}");
+    assert!(ritas_runs
+        .iter()
+        .all(|e| e["actor"] == "rita" && e["action"].as_str().is_some_and(|a| a.starts_with("run."))));
+    assert_eq!(audit(&app, "?limit=3").await.len(), 3);
+    // From the oldest entry's day to the newest's, both whole: everything.
+    let day = |e: Option<&Value>| e.and_then(|e| e["at"].as_str()).map(|t| t[..10].to_string()).expect("a day");
+    let (first, last) = (day(entries.last()), day(entries.first()));
+    assert_eq!(audit(&app, &format!("?since={first}&until={last}")).await.len(), entries.len());
+    assert!(audit(&app, "?until=2001-01-01").await.is_empty());
+    let (status, v) = send(admin.get(app.url("/api/audit?since=yesterday"))).await;
+    assert_eq!(status, 422);
+    assert_eq!(v["fields"][0]["field"], "since");
+
+    // The page: one page of entries, keyset to the next; only for admins.
+    let page = ok_fn(&app, admin, "audit_entries", "query[action]=run").await;
+    assert_eq!(page["entries"].as_array().map(Vec::len), Some(5), "{page}");
+    assert!(page["older"].is_null());
+    let html = admin
+        .get(app.url("/audit?action=queue"))
+        .send()
+        .await
+        .expect("GET")
+        .text()
+        .await
+        .expect("html");
+    assert!(
+        html.contains("queue.reveal") && html.contains("/api/audit?action=queue"),
+        "the page lists and links the filtered entries"
+    );
+    assert_eq!(send(rita.get(app.url("/api/audit"))).await.0, 403);
+    assert_eq!(call_fn(&app, &rita, "audit_entries", "").await.0, 403);
+    let html = rita.get(app.url("/audit")).send().await.expect("GET").text().await.expect("html");
+    assert!(html.contains("Only admins read the audit log") && !html.contains("queue.reveal"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_download_pages_through_every_entry_in_order() {
+    let app = spawn(fast_sim()).await;
+    let db = &app.running.state.db;
+    let cli = app::db::audit::Actor::named("cli");
+    for i in 0..2_500 {
+        app::db::audit::insert(db, &cli, "run.import", &format!("run {i}"), "")
+            .await
+            .expect("entry");
+    }
+    let all = audit(&app, "?action=run.import").await;
+    assert_eq!(all.len(), 2_500, "more than two pages of 1,000");
+    assert_eq!(all.first().map(|e| e["target"].clone()), Some(json!("run 2499")));
+    assert_eq!(all.last().map(|e| e["target"].clone()), Some(json!("run 0")));
+    assert_eq!(audit(&app, "?action=run.import&limit=1500").await.len(), 1_500);
+    // The page goes back 50 at a time.
+    let first = ok_fn(&app, &app.http, "audit_entries", "query[action]=run.import").await;
+    let older = first["older"].as_i64().expect("an older page");
+    let second = ok_fn(
+        &app,
+        &app.http,
+        "audit_entries",
+        &format!("query[action]=run.import&query[before]={older}"),
+    )
+    .await;
+    assert_eq!(second["entries"][0]["target"], "run 2449");
+}

@@ -1,0 +1,576 @@
+//! Data that must not leave the building, and spend caps (issue 17, item 6), over real HTTP with
+//! a real SQLite file: the built-in simulator registered a second time, as a *hosted* endpoint
+//! (under `localhost`, so its URL differs from the built-in one's `127.0.0.1`), with a price
+//! sheet and a small cap.
+
+mod common;
+
+use app::domain::cost::{PriceKind, PriceRow, PriceSheet};
+use app::domain::status::RunStatus;
+use common::{fast_sim, spawn, TestApp};
+use serde_json::{json, Value};
+use std::time::Duration;
+
+const MODEL: &str = "sim-llama-3.2-1b";
+const HOSTED: &str = "parasail-sim";
+
+/// The simulator's URL under another host name (a URL is registered once).
+fn other_url(app: &TestApp) -> String {
+    app.sim_url().replace("127.0.0.1", "localhost")
+}
+
+/// A price sheet that prices the simulated model per token.
+async fn sheet(app: &TestApp, name: &str, input_per_m: f64, output_per_m: f64) {
+    let sheet = PriceSheet {
+        id: 0,
+        name: name.into(),
+        provider: "test".into(),
+        source: "the data rules test".into(),
+        dated: "2026-01-01".into(),
+        default_model_key: None,
+        rows: vec![PriceRow {
+            id: 0,
+            model_key: MODEL.into(),
+            kind: PriceKind::Serverless,
+            input_per_m: Some(input_per_m),
+            output_per_m: Some(output_per_m),
+            usd_per_hour: None,
+            self_hosted: None,
+            note: String::new(),
+        }],
+    };
+    app::db::prices::insert(&app.running.state.db, &sheet, false).await.expect("sheet");
+}
+
+/// Register an endpoint over REST; returns its id.
+async fn add_endpoint(app: &TestApp, body: Value) -> i64 {
+    let (status, v) = app.post_json("/api/endpoints", body).await;
+    assert_eq!(status, 201, "{v}");
+    v["id"].as_i64().expect("id")
+}
+
+/// Upload a small dataset over REST (`query`: extra query parameters); returns its id.
+async fn upload(app: &TestApp, name: &str, prompts: &[&str], query: &str) -> i64 {
+    let body: String = prompts
+        .iter()
+        .enumerate()
+        .map(|(i, p)| {
+            format!(
+                "{}\n",
+                json!({"custom_id": format!("r{i}"), "method": "POST", "url": "/v1/chat/completions",
+                       "body": {"model": "x", "messages": [{"role": "user", "content": p}]}})
+            )
+        })
+        .collect();
+    let r = app
+        .http
+        .post(app.url(&format!("/api/datasets?name={name}{query}")))
+        .body(body)
+        .send()
+        .await
+        .expect("upload");
+    assert_eq!(r.status().as_u16(), 201);
+    r.json::<Value>().await.expect("json")["id"].as_i64().expect("id")
+}
+
+async fn launch(app: &TestApp, body: Value) -> (u16, Value) {
+    app.post_json("/api/runs", body).await
+}
+
+async fn put(app: &TestApp, client: &reqwest::Client, path: &str, body: Value) -> (u16, Value) {
+    let r = client.put(app.url(path)).json(&body).send().await.expect("PUT");
+    let status = r.status().as_u16();
+    (status, r.json().await.unwrap_or(Value::Null))
+}
+
+/// A server function's path (`/api/NAME` plus its hash).
+fn server_fn(name: &str) -> String {
+    server::serve::route_list()
+        .into_iter()
+        .map(|(_, p)| p)
+        .find(|p| p.trim_start_matches("/api/").trim_end_matches(|c: char| c.is_ascii_digit()) == name)
+        .unwrap_or_else(|| panic!("no server function {name}"))
+}
+
+async fn audit(app: &TestApp, action: &str) -> Vec<String> {
+    sqlx::query_scalar("SELECT detail FROM audit_log WHERE action = ? ORDER BY id")
+        .bind(action)
+        .fetch_all(&app.running.state.db)
+        .await
+        .expect("audit")
+}
+
+fn message(v: &Value) -> String {
+    v["message"].as_str().unwrap_or_default().to_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_internal_only_dataset_is_refused_on_a_hosted_endpoint_in_every_launch_path() {
+    let app = spawn(fast_sim()).await;
+    // The demo's candidate profiles are internal only from the start.
+    let datasets = app.get_json("/api/datasets").await;
+    let demo = datasets
+        .as_array()
+        .and_then(|l| l.iter().find(|d| d["id"] == 1))
+        .expect("demo dataset");
+    assert_eq!(demo["internal_only"], true, "{demo}");
+    let hosted = add_endpoint(&app, json!({"name": HOSTED, "base_url": other_url(&app), "hosted": true})).await;
+
+    // REST launch, a sweep, and the launch form's server function: refused, naming the flag.
+    let one = json!({"endpoint_id": hosted, "dataset_id": 1, "model": MODEL, "requests": 4, "concurrency": 2});
+    let (status, v) = launch(&app, one.clone()).await;
+    assert_eq!(status, 422, "{v}");
+    let m = message(&v);
+    assert!(
+        m.contains("is marked internal only") && m.contains(&format!("hosted endpoint '{HOSTED}'")) && m.contains("clear the flag"),
+        "{v}"
+    );
+    let (status, v) = launch(
+        &app,
+        json!({"endpoint_id": hosted, "dataset_id": 1, "model": MODEL, "requests": 4, "concurrency": 1, "sweep": "1,2"}),
+    )
+    .await;
+    assert_eq!(status, 422, "a sweep is refused too: {v}");
+    let r = app
+        .http
+        .post(app.url(&server_fn("launch_run")))
+        .header("accept", "application/json")
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(format!(
+            "form[endpoint_id]={hosted}&form[dataset_id]=1&form[model]={MODEL}&form[requests]=4&form[concurrency]=2"
+        ))
+        .send()
+        .await
+        .expect("server fn");
+    assert_eq!(r.status().as_u16(), 422);
+    let v: Value = r.json().await.expect("json");
+    assert!(message(&v).contains("is marked internal only"), "{v}");
+    let preview = app
+        .get_json(&format!(
+            "/api/launch/preview?endpoint_id={hosted}&dataset_id=1&model={MODEL}&requests=4"
+        ))
+        .await;
+    assert!(
+        preview["refusal"].as_str().is_some_and(|r| r.contains("internal only")),
+        "{preview}"
+    );
+    let runs = app.get_json("/api/runs").await;
+    assert!(runs.as_array().is_some_and(|r| r.is_empty()), "nothing was queued: {runs}");
+
+    // The same dataset on the self-hosted simulator is fine.
+    let run = app.launch(MODEL, json!({"requests": 4})).await;
+    assert_eq!(app.wait_finished(run, Duration::from_secs(60)).await.status, RunStatus::Completed);
+
+    // Only runners and admins change the flag; clearing it lets the launch through, audited.
+    let viewer = app.client_for("vic").await;
+    let (status, _) = put(&app, &viewer, "/api/datasets/1/internal_only", json!({"internal_only": false})).await;
+    assert_eq!(status, 403);
+    let runner = app.client_for("rita").await;
+    let (status, v) = put(&app, &runner, "/api/datasets/1/internal_only", json!({"internal_only": false})).await;
+    assert_eq!(status, 200, "{v}");
+    assert_eq!(v["internal_only"], false);
+    let (status, v) = launch(&app, one).await;
+    assert_eq!(status, 201, "{v}");
+    let run = v["run_ids"][0].as_i64().expect("run");
+    assert_eq!(app.wait_finished(run, Duration::from_secs(60)).await.status, RunStatus::Completed);
+    let entries = audit(&app, "dataset.internal_only").await;
+    assert!(entries.iter().any(|d| d.contains("no longer internal only")), "{entries:?}");
+
+    // Set at upload: REST `internal_only=true`.
+    let id = upload(&app, "secret", &["hello"], "&internal_only=true").await;
+    let datasets = app.get_json("/api/datasets").await;
+    let d = datasets
+        .as_array()
+        .and_then(|l| l.iter().find(|d| d["id"] == id))
+        .expect("uploaded");
+    assert_eq!(d["internal_only"], true, "{d}");
+    let (status, v) = launch(
+        &app,
+        json!({"endpoint_id": hosted, "dataset_id": id, "model": MODEL, "requests": 1, "concurrency": 1}),
+    )
+    .await;
+    assert_eq!(status, 422, "{v}");
+    assert!(message(&v).contains("dataset 'secret' is marked internal only"), "{v}");
+
+    // And on the upload form: its checkbox.
+    let line = json!({"custom_id": "a", "method": "POST", "url": "/v1/chat/completions", "body": {"messages": [{"role": "user", "content": "hi"}]}});
+    let form = reqwest::multipart::Form::new()
+        .text("name", "by form")
+        .text("internal_only", "true")
+        .part("file", reqwest::multipart::Part::text(format!("{line}\n")).file_name("f.jsonl"));
+    let r = app
+        .http
+        .post(app.url("/datasets/upload"))
+        .multipart(form)
+        .send()
+        .await
+        .expect("form");
+    let to = r
+        .headers()
+        .get("location")
+        .and_then(|l| l.to_str().ok())
+        .unwrap_or_default()
+        .to_string();
+    assert!(to.starts_with("/datasets?uploaded="), "{} {to}", r.status());
+    let datasets = app.get_json("/api/datasets").await;
+    let d = datasets
+        .as_array()
+        .and_then(|l| l.iter().find(|d| d["name"] == "by form"))
+        .expect("uploaded by form");
+    assert_eq!(d["internal_only"], true, "{d}");
+    let page = app
+        .http
+        .get(app.url("/datasets"))
+        .send()
+        .await
+        .expect("page")
+        .text()
+        .await
+        .expect("html");
+    assert!(page.contains("badge-internal"), "the datasets page shows the badge");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_worker_refuses_a_queued_run_whose_dataset_was_flagged_after_queueing() {
+    let app = spawn(fast_sim()).await;
+    let db = &app.running.state.db;
+    // Self-hosted at first: its runs take the GPU lock of host `localhost`, one at a time.
+    let ep = add_endpoint(&app, json!({"name": "box", "base_url": other_url(&app)})).await;
+    let data = upload(&app, "profiles", &["a profile", "another profile"], "").await;
+    let (status, v) = launch(
+        &app,
+        json!({"endpoint_id": ep, "dataset_id": 1, "model": MODEL, "requests": 100000, "concurrency": 1}),
+    )
+    .await;
+    assert_eq!(status, 201, "{v}");
+    let busy = v["run_ids"][0].as_i64().expect("run");
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while app.run(busy).await.status != RunStatus::Running {
+        assert!(std::time::Instant::now() < deadline, "the first run did not start");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let (status, v) = launch(
+        &app,
+        json!({"endpoint_id": ep, "dataset_id": data, "model": MODEL, "requests": 2, "concurrency": 1}),
+    )
+    .await;
+    assert_eq!(status, 201, "allowed when queued: {v}");
+    let queued = v["run_ids"][0].as_i64().expect("run");
+    assert_eq!(app.run(queued).await.status, RunStatus::Queued, "it waits for the GPU");
+
+    // Then the dataset is marked internal only, and the endpoint turns out to be hosted (which
+    // also frees it from the GPU lock, so the worker takes the queued run at once).
+    let (status, _) = put(
+        &app,
+        &app.http,
+        &format!("/api/datasets/{data}/internal_only"),
+        json!({"internal_only": true}),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let hosted = app::db::endpoints::AccessUpdate {
+        hosted: Some(true),
+        ..Default::default()
+    };
+    app::db::endpoints::set_access(db, ep, &hosted).await.expect("hosted");
+    let refused = app.wait_finished(queued, Duration::from_secs(60)).await;
+    assert_eq!(refused.status, RunStatus::Failed);
+    let error = refused.error.clone().unwrap_or_default();
+    assert!(
+        error.contains("dataset 'profiles' is marked internal only") && error.contains("hosted endpoint 'box'"),
+        "{error}"
+    );
+    assert_eq!(app::db::records::count(db, queued).await.expect("count"), 0, "nothing was sent");
+    let (status, _) = app.post_json(&format!("/api/runs/{busy}/cancel"), json!({})).await;
+    assert_eq!(status, 200);
+    app.wait_finished(busy, Duration::from_secs(60)).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_spend_cap_stops_a_hosted_run_within_one_request_of_the_cap() {
+    const CAP: f64 = 0.25;
+    const CONCURRENCY: u64 = 4;
+    const IN: f64 = 100.0;
+    const OUT: f64 = 1000.0;
+    let app = spawn(fast_sim()).await;
+    sheet(&app, "dear", IN, OUT).await;
+    let ep = add_endpoint(
+        &app,
+        json!({"name": HOSTED, "base_url": other_url(&app), "hosted": true, "price_sheet": "dear", "spend_cap_usd": CAP}),
+    )
+    .await;
+    let eps = app.get_json("/api/endpoints").await;
+    let listed = eps.as_array().and_then(|l| l.iter().find(|e| e["id"] == ep)).expect("listed");
+    assert_eq!(listed["spend_cap_usd"], CAP, "{listed}");
+    let data = upload(&app, "public", &["What is the capital of France? Answer in one word."], "").await;
+
+    let (status, v) = launch(
+        &app,
+        json!({"endpoint_id": ep, "dataset_id": data, "model": MODEL, "requests": 500, "concurrency": CONCURRENCY, "max_tokens": 24}),
+    )
+    .await;
+    assert_eq!(status, 201, "{v}");
+    let id = v["run_ids"][0].as_i64().expect("run");
+    let run = app.wait_finished(id, Duration::from_secs(120)).await;
+    assert_eq!(run.status, RunStatus::Cancelled, "{:?}", run.error);
+
+    // What each request cost, from its stored usage.
+    let records = app.records(id).await;
+    let costs: Vec<f64> = records
+        .iter()
+        .map(|r| (r["prompt_tokens"].as_f64().unwrap_or(0.0) * IN + r["completion_tokens"].as_f64().unwrap_or(0.0) * OUT) / 1e6)
+        .collect();
+    let spent: f64 = costs.iter().sum();
+    let cheapest = costs.iter().copied().fold(f64::INFINITY, f64::min);
+    let dearest = costs.iter().copied().fold(0.0, f64::max);
+    assert!(cheapest > 0.0, "every request reported its usage");
+    let allowed = (CAP / cheapest).ceil() as u64;
+    let sent = app.sim_stats().await["requests"].as_u64().expect("sim requests");
+    // The request that reaches the cap frees its slot only once counted: besides it, at most
+    // concurrency - 1 were in flight.
+    assert!(
+        sent < allowed + CONCURRENCY && records.len() as u64 == sent,
+        "sent {sent}, stored {}, the cap allows {allowed} (+{} in flight)",
+        records.len(),
+        CONCURRENCY - 1
+    );
+    assert!(records.len() < 500, "the run stopped early");
+    assert!(spent >= CAP, "stopped at the cap, not before: {spent}");
+    assert!(
+        spent < CAP + CONCURRENCY as f64 * dearest,
+        "past the cap by at most what was in flight: {spent}"
+    );
+
+    // The reason is recorded on the run (REST JSON, run page) and in the audit log.
+    let reason = run.error.clone().unwrap_or_default();
+    assert!(
+        reason.starts_with(&format!("stopped at the spend cap of {} a month", app::domain::spend::money(CAP)))
+            && reason.contains(&format!("endpoint '{HOSTED}'")),
+        "{reason}"
+    );
+    assert!(
+        reason.contains(&app::domain::spend::money(spent)),
+        "the reason says what was spent ({spent}): {reason}"
+    );
+    let page = app
+        .http
+        .get(app.url(&format!("/runs/{id}")))
+        .send()
+        .await
+        .expect("page")
+        .text()
+        .await
+        .expect("html");
+    assert!(page.contains("stopped at the spend cap"), "the run page shows the reason");
+    let entries = audit(&app, "run.spend_cap_stop").await;
+    assert_eq!(entries.len(), 1, "{entries:?}");
+    assert!(entries[0].contains("stopped at the spend cap"));
+
+    // The endpoint shows what it spent this month; a new launch is refused at once.
+    let eps = app.get_json("/api/endpoints").await;
+    let listed = eps.as_array().and_then(|l| l.iter().find(|e| e["id"] == ep)).expect("listed");
+    assert!(
+        (listed["spent_this_month_usd"].as_f64().expect("spent") - spent).abs() < 1e-9,
+        "{listed} vs {spent}"
+    );
+    let (status, v) = launch(
+        &app,
+        json!({"endpoint_id": ep, "dataset_id": data, "model": MODEL, "requests": 1, "concurrency": 1}),
+    )
+    .await;
+    assert_eq!(status, 422, "{v}");
+    assert!(
+        message(&v).contains(&format!("reached its spend cap of {}", app::domain::spend::money(CAP))),
+        "{v}"
+    );
+
+    // Raising the cap (audited) lets runs through again.
+    let (status, v) = put(
+        &app,
+        &app.http,
+        &format!("/api/endpoints/{ep}/spend_cap"),
+        json!({"spend_cap_usd": 100}),
+    )
+    .await;
+    assert_eq!(status, 200, "{v}");
+    let (status, v) = put(
+        &app,
+        &app.http,
+        &format!("/api/endpoints/{ep}/spend_cap"),
+        json!({"spend_cap_usd": "lots"}),
+    )
+    .await;
+    assert_eq!(status, 422, "{v}");
+    assert!(message(&v).contains("such as 5"), "{v}");
+    let (status, v) = put(&app, &app.http, "/api/endpoints/1/spend_cap", json!({"spend_cap_usd": 5})).await;
+    assert_eq!(status, 422, "no sheet, nothing to count a cap with: {v}");
+    assert!(message(&v).contains("has no price sheet"), "{v}");
+    let entries = audit(&app, "endpoint.spend_cap").await;
+    assert_eq!(entries.len(), 2, "set at creation, then raised: {entries:?}");
+    assert!(entries[1].contains("$0.250 a month -> $100.00 a month"), "{entries:?}");
+    let (status, v) = launch(
+        &app,
+        json!({"endpoint_id": ep, "dataset_id": data, "model": MODEL, "requests": 1, "concurrency": 1}),
+    )
+    .await;
+    assert_eq!(status, 201, "{v}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_preview_gives_a_known_datasets_tokens_and_price() {
+    let app = spawn(fast_sim()).await;
+    sheet(&app, "preview", 2.0, 10.0).await;
+    let ep = add_endpoint(
+        &app,
+        json!({"name": HOSTED, "base_url": other_url(&app), "hosted": true, "price_sheet": "preview"}),
+    )
+    .await;
+    let bare = 1; // the built-in simulator: no sheet linked
+                  // Text + the newline after each message, 4 bytes a token (rounded up), + 4 for the message.
+    let prompts = ["abcdefg", "a much longer prompt than the first one", "x", "twelve chars"];
+    let per_item: Vec<u64> = prompts.iter().map(|p| (p.len() as u64 + 1).div_ceil(4) + 4).collect();
+    let data = upload(&app, "known", &prompts, "").await;
+
+    // 8 requests cycle the 4 items twice.
+    let p = app
+        .get_json(&format!(
+            "/api/launch/preview?endpoint_id={ep}&dataset_id={data}&model={MODEL}&requests=8&max_tokens=50"
+        ))
+        .await;
+    let input: u64 = 2 * per_item.iter().sum::<u64>();
+    assert_eq!(p["requests"], 8);
+    assert_eq!(p["input_tokens"], input, "{p}");
+    assert_eq!(p["output_tokens_max"], 400);
+    let (in_usd, out_usd) = (input as f64 * 2.0 / 1e6, 400.0 * 10.0 / 1e6);
+    assert!((p["input_usd"].as_f64().expect("input $") - in_usd).abs() < 1e-12, "{p}");
+    assert!((p["output_usd_max"].as_f64().expect("output $") - out_usd).abs() < 1e-12, "{p}");
+    assert!(
+        (p["total_usd_max"].as_f64().expect("total $") - (in_usd + out_usd)).abs() < 1e-12,
+        "{p}"
+    );
+    assert_eq!(p["hosted"], true);
+    let text = p["text"].as_str().expect("text");
+    let expected = format!(
+        "at most {} (input ~{} + output up to {})",
+        app::domain::spend::money(in_usd + out_usd),
+        app::domain::spend::money(in_usd),
+        app::domain::spend::money(out_usd)
+    );
+    assert!(text.contains(&expected) && text.contains("estimated"), "{text}");
+    assert!(p["refusal"].is_null());
+
+    // A sweep sends the requests once per level, warm-up included.
+    let sweep = app
+        .get_json(&format!(
+            "/api/launch/preview?endpoint_id={ep}&dataset_id={data}&model={MODEL}&requests=8&warmup=4&max_tokens=50&sweep=1,2,4"
+        ))
+        .await;
+    assert_eq!(sweep["requests"], 36);
+    // No max tokens anywhere: the output, and so the total, has no bound.
+    let open = app
+        .get_json(&format!(
+            "/api/launch/preview?endpoint_id={ep}&dataset_id={data}&model={MODEL}&requests=8"
+        ))
+        .await;
+    assert!(open["total_usd_max"].is_null() && open["output_tokens_max"].is_null(), "{open}");
+    assert!(open["text"].as_str().is_some_and(|t| t.contains("output unbounded")), "{open}");
+    // No sheet linked: said so.
+    let none = app
+        .get_json(&format!(
+            "/api/launch/preview?endpoint_id={bare}&dataset_id={data}&model={MODEL}&requests=8&max_tokens=5"
+        ))
+        .await;
+    assert!(none["text"].as_str().is_some_and(|t| t.contains("no price sheet linked")), "{none}");
+    // Bad input is named at its field.
+    let r = app
+        .http
+        .get(app.url(&format!(
+            "/api/launch/preview?endpoint_id={ep}&dataset_id={data}&model={MODEL}&requests=zero"
+        )))
+        .send()
+        .await
+        .expect("preview");
+    assert_eq!(r.status().as_u16(), 422);
+
+    // The estimate is the simulator's own count: a run of the same 8 requests reports it exactly.
+    let run = app
+        .launch(MODEL, json!({"dataset_id": data, "requests": 8, "concurrency": 2, "max_tokens": 5}))
+        .await;
+    app.wait_finished(run, Duration::from_secs(60)).await;
+    let sent: u64 = app
+        .records(run)
+        .await
+        .iter()
+        .map(|r| r["prompt_tokens"].as_u64().unwrap_or(0))
+        .sum();
+    assert_eq!(sent, input);
+}
+
+/// `bakeoff run --internal-only` marks the file's dataset; a hosted endpoint is then refused, by
+/// that run and by a later one with the same file (a dataset from the database), while a
+/// self-hosted one takes it.
+#[test]
+fn the_cli_refuses_an_internal_only_dataset_on_a_hosted_endpoint() {
+    const BIN: &str = env!("CARGO_BIN_EXE_bakeoff");
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("port")
+        .port();
+    struct Killed(std::process::Child);
+    impl Drop for Killed {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let _sim = Killed(
+        std::process::Command::new(BIN)
+            .args(["sim", "--addr", &format!("127.0.0.1:{port}"), "--ttft-ms", "2", "--tpot-ms", "0.2"])
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("sim"),
+    );
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(std::time::Instant::now() < deadline, "sim did not start");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let dir = tempfile::tempdir().expect("tmp");
+    let db = dir.path().join("cli.db");
+    let dataset = concat!(env!("CARGO_MANIFEST_DIR"), "/../app/tests/fixtures/synthetic_100.jsonl");
+    let run = |url: &str, extra: &[&str]| {
+        std::process::Command::new(BIN)
+            .args([
+                "run",
+                "--endpoint",
+                url,
+                "--model",
+                MODEL,
+                "--dataset",
+                dataset,
+                "--requests",
+                "3",
+                "--db",
+            ])
+            .arg(&db)
+            .args(extra)
+            .output()
+            .expect("run")
+    };
+    let hosted = format!("http://127.0.0.1:{port}");
+    let out = run(&hosted, &["--hosted", "--internal-only"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        err.contains("--dataset: dataset 'synthetic_100 [") && err.contains("is marked internal only"),
+        "{err}"
+    );
+    let out = run(&hosted, &[]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success() && err.contains("is marked internal only"),
+        "the mark stays: {err}"
+    );
+    let out = run(&format!("http://localhost:{port}"), &[]);
+    assert!(out.status.success(), "self-hosted: {}", String::from_utf8_lossy(&out.stderr));
+}

@@ -1,0 +1,251 @@
+//! Sweeps to saturation over real HTTP (and from the command line) against the simulator: the
+//! search finds the simulator's configured knee within one step, the later steps are planned
+//! from the earlier ones, warm-up runs once per sweep, and the sweep page names the knee and the
+//! best setting within the targets.
+
+mod common;
+
+use app::api::types::RunView;
+use app::domain::saturation::SweepPhase;
+use app::domain::status::RunStatus;
+use common::{fast_sim, spawn, TestApp};
+use serde_json::{json, Value};
+use server::sim::SimConfig;
+use std::time::{Duration, Instant};
+
+/// The simulator saturates at `knee` sequences: past it requests queue, throughput stays flat.
+fn saturating_at(knee: usize) -> SimConfig {
+    SimConfig {
+        ttft: Duration::from_millis(10),
+        tpot: Duration::from_millis(2),
+        max_concurrency: knee,
+        batch_slowdown: 0.2,
+        ..fast_sim()
+    }
+}
+
+/// Every run of the sweep, once no step is queued or running and the sweep has stopped growing.
+async fn finished_sweep(app: &TestApp, sweep: i64, limit: Duration) -> Vec<RunView> {
+    let deadline = Instant::now() + limit;
+    loop {
+        let runs: Vec<RunView> = serde_json::from_value(app.get_json("/api/runs").await).expect("runs");
+        let mut mine: Vec<RunView> = runs.into_iter().filter(|r| r.sweep_id == Some(sweep)).collect();
+        mine.sort_by_key(|r| r.id);
+        if !mine.is_empty() && mine.iter().all(|r| r.status.is_finished()) {
+            // The next step is queued as the last one closes: look once more after a moment.
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            let again: Vec<RunView> = serde_json::from_value(app.get_json("/api/runs").await).expect("runs");
+            if again.iter().filter(|r| r.sweep_id == Some(sweep)).count() == mine.len() {
+                return mine;
+            }
+        }
+        assert!(
+            Instant::now() < deadline,
+            "sweep {sweep} did not finish: {:?}",
+            mine.iter().map(|r| (r.id, r.status)).collect::<Vec<_>>()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+fn level(r: &RunView) -> u32 {
+    r.spec.as_ref().map(|s| s.load.concurrency).unwrap_or(0)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_automatic_sweep_finds_the_simulators_knee_within_one_step() {
+    let app = spawn(saturating_at(4)).await;
+    let (status, v) = app
+        .post_json(
+            "/api/runs",
+            json!({"endpoint_id": 1, "dataset_id": 1, "model": "sim-llama-3.2-1b", "requests": 24, "warmup": 2,
+                   "max_tokens": 24, "sweep": "auto:3", "slo": {"ttft_ms": 60000, "percentile": 90}}),
+        )
+        .await;
+    assert_eq!(status, 201, "{v}");
+    assert_eq!(v["run_ids"].as_array().map(Vec::len), Some(1), "one step at a time: {v}");
+    let sweep = v["sweep_id"].as_i64().expect("sweep id");
+    let runs = finished_sweep(&app, sweep, Duration::from_secs(240)).await;
+    assert!(
+        runs.iter().all(|r| r.status == RunStatus::Completed),
+        "{:?}",
+        runs.iter().map(|r| (r.id, r.status, r.error.clone())).collect::<Vec<_>>()
+    );
+
+    // The search doubles from 1; each step was planned after the one before ended.
+    let phase = |r: &RunView| r.spec.as_ref().and_then(|s| s.auto_sweep.as_ref()).map(|a| a.phase);
+    let search: Vec<u32> = runs.iter().filter(|r| phase(r) == Some(SweepPhase::Search)).map(level).collect();
+    assert_eq!(&search[..3], &[1, 2, 4], "{search:?}");
+    let knee = app::domain::sweep_verdict::sweep_knee(&runs).expect("a knee");
+    assert!(
+        (2..=8).contains(&knee.concurrency),
+        "configured at 4, found at {} (within one doubling step); search {search:?}",
+        knee.concurrency
+    );
+    // Then the spread: 3 evenly spaced levels from 1 to the knee, those not yet measured.
+    let spread: Vec<u32> = runs.iter().filter(|r| phase(r) == Some(SweepPhase::Spread)).map(level).collect();
+    let expected: Vec<u32> = app::domain::saturation::spread_levels(1, knee.concurrency, 3)
+        .into_iter()
+        .filter(|c| !search.contains(c))
+        .collect();
+    assert_eq!(spread, expected, "search {search:?}, knee {}", knee.concurrency);
+    // Warm-up once per sweep: in the first step only.
+    let warm: Vec<u32> = runs.iter().map(|r| r.spec.as_ref().map(|s| s.warmup).unwrap_or(0)).collect();
+    assert_eq!(warm[0], 2);
+    assert!(warm[1..].iter().all(|w| *w == 0), "{warm:?}");
+    assert!(
+        runs.iter().all(|r| r.summary.as_ref().is_some_and(|s| s.goodput.is_some())),
+        "every step has its goodput"
+    );
+
+    // The sweep page names the knee and the best setting within the targets.
+    let html = app
+        .http
+        .get(app.url(&format!("/sweeps/{sweep}")))
+        .send()
+        .await
+        .expect("GET")
+        .text()
+        .await
+        .expect("html");
+    assert!(html.contains(&format!("c={} (knee)", knee.concurrency)), "the chart marks the knee");
+    assert!(html.contains("Best setting within the targets"));
+    let (best, sentence) = app::domain::sweep_verdict::best_setting(&runs).expect("a best setting");
+    assert!(
+        sentence.starts_with("concurrency ") && sentence.contains("tok/s goodput"),
+        "{sentence}"
+    );
+    assert!(html.contains(&format!("/runs/{best}")), "linked");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn targets_that_break_end_the_search_at_the_level_before() {
+    // Two sequences at once, 10 ms prefill, 4 ms a token: at concurrency 4 half the requests
+    // wait a whole request (about 70 ms) for a slot, so the p90 TTFT breaks a 40 ms target;
+    // at 1 and 2 nothing waits.
+    let app = spawn(SimConfig {
+        tpot: Duration::from_millis(4),
+        ..saturating_at(2)
+    })
+    .await;
+    let (status, v) = app
+        .post_json(
+            "/api/runs",
+            json!({"endpoint_id": 1, "dataset_id": 1, "model": "sim-gemma-3-4b", "requests": 16, "max_tokens": 16,
+                   "sweep": "auto", "slo_ttft_ms": "40"}),
+        )
+        .await;
+    assert_eq!(status, 201, "{v}");
+    let sweep = v["sweep_id"].as_i64().expect("sweep id");
+    let runs = finished_sweep(&app, sweep, Duration::from_secs(240)).await;
+    let levels: Vec<u32> = runs.iter().map(level).collect();
+    assert_eq!(
+        levels,
+        vec![1, 2, 4],
+        "the search stops where the targets break; 1 and 2 are the spread already"
+    );
+    let met: Vec<Option<bool>> = runs
+        .iter()
+        .map(|r| r.summary.as_ref().and_then(|s| s.goodput.as_ref()).map(|g| g.met))
+        .collect();
+    assert_eq!(met, vec![Some(true), Some(true), Some(false)]);
+    let knee = app::domain::sweep_verdict::sweep_knee(&runs).expect("a knee");
+    assert_eq!(knee.concurrency, 2);
+    assert_eq!(knee.describe(), "the targets hold up to concurrency 2 and break at 4");
+    let (_, best) = app::domain::sweep_verdict::best_setting(&runs).expect("best within the targets");
+    assert!(best.starts_with("concurrency 2:") && best.contains("p90 TTFT"), "{best}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_automatic_sweep_refuses_a_rate_and_bad_step_counts() {
+    let app = spawn(fast_sim()).await;
+    for (extra, needle) in [
+        (json!({"sweep": "auto", "rate": 5}), "leave the request rate empty"),
+        (json!({"sweep": "auto:1"}), "N from 2 to 20"),
+        (json!({"sweep": "automatic"}), "auto:N"),
+    ] {
+        let mut body = json!({"endpoint_id": 1, "dataset_id": 1, "model": "sim-llama-3.2-1b", "requests": 4});
+        for (k, v) in extra.as_object().expect("obj") {
+            body[k] = v.clone();
+        }
+        let (status, v) = app.post_json("/api/runs", body).await;
+        assert_eq!(status, 422, "{extra}: {v}");
+        assert!(v.to_string().contains(needle), "{extra}: {v}");
+    }
+}
+
+const BIN: &str = env!("CARGO_BIN_EXE_bakeoff");
+
+#[test]
+fn bakeoff_run_follows_an_automatic_sweep_step_by_step() {
+    use std::process::{Command, Stdio};
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr")
+        .port();
+    let mut sim = Command::new(BIN)
+        .args([
+            "sim",
+            "--addr",
+            &format!("127.0.0.1:{port}"),
+            "--ttft-ms",
+            "5",
+            "--tpot-ms",
+            "1",
+            "--max-concurrency",
+            "2",
+        ])
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("sim");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "sim did not start");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let dir = tempfile::tempdir().expect("tmp");
+    let dataset = concat!(env!("CARGO_MANIFEST_DIR"), "/../app/tests/fixtures/synthetic_100.jsonl");
+    let out = Command::new(BIN)
+        .args([
+            "run",
+            "--endpoint",
+            &format!("http://127.0.0.1:{port}"),
+            "--model",
+            "sim-gemma-3-4b",
+            "--dataset",
+            dataset,
+        ])
+        .args([
+            "--requests",
+            "12",
+            "--max-tokens",
+            "16",
+            "--sweep",
+            "auto:2",
+            "--slo",
+            "ttft:60000",
+            "e2e:60000",
+            "--json",
+            "--db",
+        ])
+        .arg(dir.path().join("cli.db"))
+        .output()
+        .expect("run");
+    let _ = sim.kill();
+    let _ = sim.wait();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    // One JSON document per step, in the order they ran.
+    let docs: Vec<Value> = serde_json::Deserializer::from_slice(&out.stdout)
+        .into_iter::<Value>()
+        .collect::<Result<_, _>>()
+        .expect("JSON documents");
+    assert!(docs.len() >= 3, "the search went past the knee at 2: {} steps", docs.len());
+    assert!(docs.iter().all(|d| d["status"] == "completed"));
+    assert!(
+        docs.iter().all(|d| d["summary"]["goodput"]["good_requests"].is_u64()),
+        "goodput in --json"
+    );
+    let ids: Vec<i64> = docs.iter().filter_map(|d| d["run_id"].as_i64()).collect();
+    assert!(ids.windows(2).all(|w| w[0] < w[1]), "{ids:?}");
+}
