@@ -7,7 +7,13 @@ const BASE = process.env.BASE_URL ?? "http://127.0.0.1:3000";
 
 test("an admin makes an API token, a script uses it, revoking it stops it, and the audit log shows each step", async ({ page }) => {
   await login(page);
-  const errors = await open(page, "/tokens");
+  const errors = await open(page, "/");
+  // The account's pages sit in the menu under the user's name.
+  await page.locator("header.top details.menu summary").click();
+  await expect(page.locator("header.top .menu-items")).toContainText("Audit log");
+  await page.locator("header.top .menu-items").getByRole("link", { name: "API tokens" }).click();
+  await expect(page.getByRole("heading", { name: "API tokens", level: 1 })).toBeVisible();
+  await expect(page.locator("header.top .menu-items")).toBeHidden();
   const name = `e2e script ${Date.now()}`;
   await page.getByLabel("Name (what uses it)").fill(name);
   await page.getByRole("button", { name: "Make token" }).click();

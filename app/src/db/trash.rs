@@ -181,10 +181,12 @@ pub async fn restore(db: &Db, kind: TrashKind, id: i64) -> DbResult<Removal> {
     .await;
     match res {
         Ok(_) => {}
-        Err(sqlx::Error::Database(e)) if e.is_unique_violation() => return Err(DbError::Conflict(format!(
+        Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
+            return Err(DbError::Conflict(format!(
             "{} cannot be restored yet: another endpoint has its name now; rename that one (Endpoints page), or delete this one forever",
             r.what
-        ))),
+        )))
+        }
         Err(e) => return Err(e.into()),
     }
     tx.commit().await?;

@@ -68,15 +68,34 @@ pub fn UserBadge() -> impl IntoView {
                     Some(Me(r)) => r.await.ok().flatten(),
                     None => None,
                 };
-                user.map(|u| view! {
-                    <span class="me">
-                        <a href="/account">{format!("{} ({})", u.name, u.role.label())}</a>
-                        " · " <a href="/tokens">"API tokens"</a>
-                        {(u.role == Role::Admin).then(|| view! { " · " <a href="/users">"Users"</a> " · " <a href="/audit">"Audit"</a> })}
-                        <ActionForm action=logout attr:class="inline">
-                            <button type="submit" class="link">"Log out"</button>
-                        </ActionForm>
-                    </span>
+                user.map(|u| {
+                    // The account's pages in one menu under the user's name (the nav keeps to one
+                    // line at 1366 px); a click on one closes it.
+                    let menu = NodeRef::<leptos::html::Details>::new();
+                    let close = move |_| {
+                        if let Some(d) = menu.get() {
+                            let _ = d.remove_attribute("open");
+                        }
+                    };
+                    view! {
+                        <span class="me">
+                            <details class="menu" node_ref=menu>
+                                <summary>{format!("{} ({})", u.name, u.role.label())}</summary>
+                                <div class="menu-items" on:click=close>
+                                    <a href="/account">"Your account"</a>
+                                    <a href="/tokens">"API tokens"</a>
+                                    {(u.role == Role::Admin).then(|| view! {
+                                        <a href="/users">"Users"</a>
+                                        <a href="/audit">"Audit log"</a>
+                                        <a href="/trash">"Trash"</a>
+                                    })}
+                                </div>
+                            </details>
+                            <ActionForm action=logout attr:class="inline">
+                                <button type="submit" class="link">"Log out"</button>
+                            </ActionForm>
+                        </span>
+                    }
                 })
             })}
         </Suspense>

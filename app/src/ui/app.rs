@@ -85,7 +85,6 @@ fn Frame() -> impl IntoView {
                     <IfAllowed what=Permission::Run><A href="/import">"Import"</A></IfAllowed>
                     <A href="/endpoints">"Endpoints"</A>
                     <A href="/datasets">"Datasets"</A>
-                    <IfAllowed what=Permission::Admin><A href="/trash">"Trash"</A></IfAllowed>
                     <span class="spacer"></span>
                     <UserBadge/>
                 </nav>

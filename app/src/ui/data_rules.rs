@@ -8,6 +8,7 @@ use crate::api::types::EndpointView;
 use crate::api::AppError;
 use crate::domain::spec::LaunchForm;
 use crate::domain::spend::money;
+use crate::domain::spend::CostPreview;
 use leptos::prelude::*;
 
 /// "internal only", beside a dataset's name.
@@ -132,25 +133,37 @@ pub fn track_field(fields: RwSignal<LaunchForm>, ev: &leptos::ev::Event) {
 /// launching, whether it would be refused.
 #[component]
 pub fn CostPreviewBox(fields: RwSignal<LaunchForm>) -> impl IntoView {
-    let preview = Resource::new(move || fields.get(), launch_preview);
+    // Asked from the browser only, as the choices change (the server renders "Estimating…", and
+    // so does the browser until the first answer: nothing to hydrate differently). A later answer
+    // to an older question is dropped.
+    let preview: RwSignal<Option<Result<CostPreview, AppError>>> = RwSignal::new(None);
+    let asked = StoredValue::new(0u64);
+    Effect::new(move |_| {
+        let form = fields.get();
+        let n = asked.get_value() + 1;
+        asked.set_value(n);
+        leptos::task::spawn_local(async move {
+            let answer = launch_preview(form).await;
+            if asked.get_value() == n {
+                preview.set(Some(answer));
+            }
+        });
+    });
     view! {
         <section class="cost-preview" aria-label="Cost preview" aria-live="polite">
-            <Transition fallback=|| view! { <p class="note">"Estimating…"</p> }>
-                {move || Suspend::new(async move {
-                    match preview.await {
-                        Ok(p) => view! {
-                            <p class="note">
-                                <strong>{if p.hosted { "Hosted endpoint — cost preview: " } else { "Cost preview: " }}</strong>
-                                {p.text.clone()}
-                            </p>
-                            {p.refusal.clone().map(|m| view! { <p class="form-error" role="alert">{format!("This launch would be refused: {m}")}</p> })}
-                        }
-                        .into_any(),
-                        // A field still being typed: the launch itself names what to fix.
-                        Err(_) => view! { <p class="note">"Cost preview: fill in the endpoint, dataset, model and requests."</p> }.into_any(),
-                    }
-                })}
-            </Transition>
+            {move || match preview.get() {
+                None => view! { <p class="note">"Estimating…"</p> }.into_any(),
+                Some(Ok(p)) => view! {
+                    <p class="note">
+                        <strong>{if p.hosted { "Hosted endpoint — cost preview: " } else { "Cost preview: " }}</strong>
+                        {p.text.clone()}
+                    </p>
+                    {p.refusal.clone().map(|m| view! { <p class="form-error" role="alert">{format!("This launch would be refused: {m}")}</p> })}
+                }
+                .into_any(),
+                // A field still being typed: the launch itself names what to fix.
+                Some(Err(_)) => view! { <p class="note">"Cost preview: fill in the endpoint, dataset, model and requests."</p> }.into_any(),
+            }}
         </section>
     }
 }
