@@ -346,6 +346,21 @@ async fn every_action_leaves_one_entry_with_its_actor_and_target_and_only_admins
     assert_eq!(call_fn(&app, &rita, "audit_entries", "").await.0, 403);
     let html = rita.get(app.url("/audit")).send().await.expect("GET").text().await.expect("html");
     assert!(html.contains("Only admins read the audit log") && !html.contains("queue.reveal"));
+
+    // A failed log-in under a name that is no user keeps no trace of the name (it may be a
+    // password typed in the wrong box).
+    let (status, _) = send(
+        reqwest::Client::new()
+            .post(app.url("/api/token"))
+            .json(&json!({"name": "Tr0ub4dor&3-typed-here", "password": "x"})),
+    )
+    .await;
+    assert_eq!(status, 422);
+    let failed = audit(&app, "?action=login.failed").await;
+    assert_eq!(failed.len(), 2, "{failed:?}");
+    let text = serde_json::to_string(&failed).expect("json");
+    assert!(!text.contains("Tr0ub4dor"), "{text}");
+    assert!(text.contains("an unknown user name"), "{text}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

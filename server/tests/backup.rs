@@ -210,6 +210,17 @@ async fn a_backup_taken_while_a_run_writes_is_consistent_and_serves_the_run() {
         live.to_str().expect("path"),
     ]);
     assert!(ok, "--force replaces it: {stderr}");
+    // Readable by its owner only (it holds password hashes and endpoint keys).
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&second).expect("stat").permissions().mode();
+        assert_eq!(mode & 0o777, 0o600, "{mode:o}");
+    }
+    // Never over the live database's own write-ahead log, even with --force.
+    let wal = format!("{}-wal", live.to_str().expect("path"));
+    let (ok, _, stderr) = run(&["db", "backup", &wal, "--force", "--db", live.to_str().expect("path")]);
+    assert!(!ok && stderr.contains("own -wal file"), "{stderr}");
 
     // The backup is sound, and in a state the live database passed through.
     let (ok, stdout, stderr) = run(&["db", "check", "--db", backup.to_str().expect("path")]);

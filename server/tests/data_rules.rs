@@ -161,12 +161,18 @@ async fn an_internal_only_dataset_is_refused_on_a_hosted_endpoint_in_every_launc
     let run = app.launch(MODEL, json!({"requests": 4})).await;
     assert_eq!(app.wait_finished(run, Duration::from_secs(60)).await.status, RunStatus::Completed);
 
-    // Only runners and admins change the flag; clearing it lets the launch through, audited.
+    // Runners and admins set the flag; only an admin clears it, which lets the launch through,
+    // audited.
     let viewer = app.client_for("vic").await;
     let (status, _) = put(&app, &viewer, "/api/datasets/1/internal_only", json!({"internal_only": false})).await;
     assert_eq!(status, 403);
     let runner = app.client_for("rita").await;
     let (status, v) = put(&app, &runner, "/api/datasets/1/internal_only", json!({"internal_only": false})).await;
+    assert_eq!(status, 403, "{v}");
+    assert!(v["message"].as_str().is_some_and(|m| m.contains("only an admin may clear")), "{v}");
+    let (status, v) = put(&app, &runner, "/api/datasets/1/internal_only", json!({"internal_only": true})).await;
+    assert_eq!(status, 200, "a runner may set it: {v}");
+    let (status, v) = put(&app, &app.http, "/api/datasets/1/internal_only", json!({"internal_only": false})).await;
     assert_eq!(status, 200, "{v}");
     assert_eq!(v["internal_only"], false);
     let (status, v) = launch(&app, one).await;

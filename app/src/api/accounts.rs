@@ -112,15 +112,19 @@ pub async fn open_session(
         .map_err(|e| AppError::internal("checking a password", e))?;
     drop(permit);
     // The same answer whether the name or the password is wrong.
+    let known = found.is_some();
     let Some((user, _)) = found.filter(|_| matches) else {
-        record(
-            db,
-            &tried(),
-            "login.failed",
-            &format!("user {tried_name}"),
-            "wrong user name or password",
-        )
-        .await;
+        // A name that is no user is not kept: it may be a password typed in the wrong box.
+        let (actor, target, detail) = if known {
+            (tried(), format!("user {tried_name}"), "wrong password")
+        } else {
+            (
+                Actor::named("(unknown name)").from(client),
+                "an unknown user name".to_string(),
+                "no user has the name given",
+            )
+        };
+        record(db, &actor, "login.failed", &target, detail).await;
         return Err(AppError::validation("password", "wrong user name or password"));
     };
     state.logins.succeeded(name, client);

@@ -240,7 +240,9 @@ async fn hybrid_start(db: &crate::db::Db, screen_id: i64, judge_id: i64) -> Resu
         ));
     }
     for id in [screen_id, judge_id] {
-        // A run closed before its answers were checked is checked now, once.
+        // A run in the trash is not found; one closed before its answers were checked is
+        // checked now, once.
+        crate::db::runs::get(db, id).await?;
         super::quality::run_quality(db, id).await?;
     }
     let mut overrides = std::collections::HashMap::new();

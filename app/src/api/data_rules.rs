@@ -14,10 +14,21 @@ use leptos::prelude::*;
 pub async fn set_dataset_internal_only(id: i64, internal_only: bool) -> Result<DatasetView, AppError> {
     use super::guard::{audit, authorize, state, Permission};
     let caller = authorize(Permission::Run).await?;
+    may_clear(&caller, internal_only)?;
     let state = state()?;
     let (dataset, detail) = set_internal_only(&state.db, id, internal_only).await?;
     audit(&caller, "dataset.internal_only", &format!("dataset {id}"), &detail).await;
     Ok(dataset)
+}
+
+/// Any runner may mark a dataset internal only; only an admin lets it leave again.
+pub fn may_clear(caller: &super::guard::Caller, internal_only: bool) -> Result<(), AppError> {
+    if internal_only || caller.require(super::guard::Permission::Admin).is_ok() {
+        return Ok(());
+    }
+    Err(AppError::Forbidden(
+        "only an admin may clear 'internal only' (it lets the dataset go to hosted endpoints): ask one".into(),
+    ))
 }
 
 /// Set an endpoint's spend cap in dollars a month (empty: no cap).

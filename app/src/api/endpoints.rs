@@ -314,6 +314,13 @@ pub async fn set_endpoint_access(
             "the built-in simulator needs no key, headers or certificate",
         ));
     }
+    // Internal-only datasets may go to self-hosted endpoints: only an admin says a hosted one is
+    // self-hosted.
+    if hosted == Some(false) && ep.hosted && me.require(Permission::Admin).is_err() {
+        return Err(AppError::Forbidden(
+            "only an admin may mark a hosted endpoint self-hosted (internal-only datasets may be sent to self-hosted ones): ask one".into(),
+        ));
+    }
     let after = apply(&crate::db::endpoints::access(&state.db, id).await?, &update);
     let checked_models = if ep.launch_args.is_none() {
         let report = state

@@ -30,6 +30,29 @@ impl Caller {
     }
 }
 
+/// Put in the request beside the [`Caller`] when the caller came with an API token (`bk_...`),
+/// not a password session: such a caller may not make more tokens (a leaked token could
+/// otherwise make itself a twin that outlives its revocation or expiry).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ViaApiToken;
+
+/// Refused when the current server function's caller came with an API token.
+#[cfg(feature = "ssr")]
+pub fn refuse_api_token(what: &str) -> Result<(), AppError> {
+    let via = leptos::prelude::use_context::<axum::http::request::Parts>().is_some_and(|p| p.extensions.get::<ViaApiToken>().is_some());
+    if via {
+        return Err(api_token_refusal(what));
+    }
+    Ok(())
+}
+
+/// Why an API token may not do `what`.
+pub fn api_token_refusal(what: &str) -> AppError {
+    AppError::Forbidden(format!(
+        "an API token may not {what} (a leaked token could make itself a twin that outlives it): log in with your password (the API tokens page, or a session from POST /api/token)"
+    ))
+}
+
 /// How a request reached the server, worked out once by the web edge (see the server's
 /// `site` module) and put in the request: the client's address, whether the browser is on
 /// https, and Bakeoff's own origin as the browser sees it.

@@ -248,7 +248,10 @@ pub async fn set_launch_template(endpoint_id: i64, template: String, models: Opt
 pub async fn run_launches(run_id: i64) -> Result<Vec<LaunchView>, AppError> {
     use super::guard::{authorize, state, Permission};
     authorize(Permission::View).await?;
-    Ok(crate::db::planning::launches(&state()?.db, run_id).await?)
+    let db = &state()?.db;
+    // A run in the trash is not found.
+    crate::db::runs::get(db, run_id).await?;
+    Ok(crate::db::planning::launches(db, run_id).await?)
 }
 
 /// The planner's estimate for a run launched from a pending test (to show beside what vLLM reported).
@@ -256,7 +259,9 @@ pub async fn run_launches(run_id: i64) -> Result<Vec<LaunchView>, AppError> {
 pub async fn run_plan(run_id: i64) -> Result<Option<crate::domain::planner::Plan>, AppError> {
     use super::guard::{authorize, state, Permission};
     authorize(Permission::View).await?;
-    let tests = crate::db::planning::tests(&state()?.db).await?;
+    let db = &state()?.db;
+    crate::db::runs::get(db, run_id).await?;
+    let tests = crate::db::planning::tests(db).await?;
     Ok(tests
         .into_iter()
         .find(|t| t.run_id == Some(run_id))

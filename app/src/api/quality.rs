@@ -373,6 +373,8 @@ pub async fn run_answers(run_id: i64, recommendation: String, problem: String, p
     // The extracted fields of each answer beside its item and run: not for blind reviewers.
     authorize(Permission::ReadAnswers).await?;
     let db = &state()?.db;
+    // A run in the trash is not found (nor checked again).
+    crate::db::runs::get(db, run_id).await?;
     run_quality(db, run_id).await?;
     let (rows, total) = crate::db::checks::page(
         db,

@@ -23,6 +23,7 @@ pub async fn list_tokens() -> Result<TokenList, AppError> {
 pub async fn create_token(name: String, role: Option<String>, expires_days: Option<String>) -> Result<NewToken, AppError> {
     use super::guard::{authorize, state, Permission};
     let me = authorize(Permission::View).await?;
+    super::guard::refuse_api_token("make API tokens")?;
     let actor = super::audit::actor_here(&me);
     create(
         &state()?.db,
@@ -113,7 +114,8 @@ pub async fn revoke(
 ) -> Result<TokenView, AppError> {
     let t = crate::db::tokens::get(db, id).await?;
     if t.user_id != me.id && me.require(super::guard::Permission::Admin).is_err() {
-        return Err(AppError::NotFound(format!("API token {id} (of yours)")));
+        // The same answer as for an id that does not exist.
+        return Err(AppError::NotFound(format!("API token {id}")));
     }
     revoke_any(db, actor, t).await
 }
@@ -154,14 +156,18 @@ pub mod rest {
     }
 
     /// `{"name", "role"?, "expires_days"?}` -> 201 `{"id", "token", "name", "role", "expires_at"}`.
-    /// A token calling this makes tokens no stronger than itself (its role is the caller's).
+    /// Not with an API token: a password session (the page, or `POST /api/token`) makes tokens.
     pub async fn create(
         State(s): State<AppState>,
         Extension(me): Extension<Caller>,
+        via: Option<Extension<crate::api::guard::ViaApiToken>>,
         site: Option<Extension<Site>>,
         Json(body): Json<Value>,
     ) -> Result<(StatusCode, Json<Value>), AppError> {
         me.require(Permission::View)?;
+        if via.is_some() {
+            return Err(crate::api::guard::api_token_refusal("make API tokens"));
+        }
         let Some(obj) = body.as_object() else {
             return Err(AppError::validation(
                 "body",

@@ -169,11 +169,22 @@ pub async fn restore(db: &Db, kind: TrashKind, id: i64) -> DbResult<Removal> {
         return Err(DbError::NotFound(format!("{} {id} in the trash", kind.word())));
     }
     let mut r = removal(&mut tx, kind, id, false).await?;
+    let being_purged: Option<i64> = sqlx::query_scalar(&format!("SELECT deleted_at FROM {} WHERE id = ?", table(kind)))
+        .bind(id)
+        .fetch_optional(&mut *tx)
+        .await?
+        .flatten();
+    if being_purged == Some(0) {
+        return Err(DbError::Conflict(format!(
+            "{} is being deleted for good: it cannot be restored",
+            r.what
+        )));
+    }
     if let Some(why) = blocked(&mut tx, kind, id).await? {
         return Err(DbError::Conflict(format!("{} cannot be restored yet: {why}", r.what)));
     }
     let res = sqlx::query(&format!(
-        "UPDATE {} SET deleted_at = NULL, deleted_by = NULL WHERE id = ? AND deleted_at IS NOT NULL",
+        "UPDATE {} SET deleted_at = NULL, deleted_by = NULL WHERE id = ? AND deleted_at IS NOT NULL AND deleted_at <> 0",
         table(kind)
     ))
     .bind(id)
@@ -205,8 +216,14 @@ pub async fn purge(db: &Db, kind: TrashKind, id: i64) -> DbResult<Removal> {
         removal(&mut c, kind, id, false).await?
     };
     match kind {
-        TrashKind::Run => purge_run(db, id).await?,
-        TrashKind::Queue => purge_row(db, TrashKind::Queue, id).await?,
+        TrashKind::Run => {
+            mark_purging(db, kind, id).await?;
+            purge_run(db, id).await?
+        }
+        TrashKind::Queue => {
+            mark_purging(db, kind, id).await?;
+            purge_row(db, TrashKind::Queue, id).await?
+        }
         TrashKind::Dataset | TrashKind::Endpoint => {
             let column = if kind == TrashKind::Dataset { "dataset_id" } else { "endpoint_id" };
             let live: i64 = sqlx::query_scalar(&format!("SELECT COUNT(*) FROM runs WHERE {column} = ? AND deleted_at IS NULL"))
@@ -219,6 +236,7 @@ pub async fn purge(db: &Db, kind: TrashKind, id: i64) -> DbResult<Removal> {
                     r.what
                 )));
             }
+            mark_purging(db, kind, id).await?;
             let runs: Vec<i64> = sqlx::query_scalar(&format!("SELECT id FROM runs WHERE {column} = ? ORDER BY id"))
                 .bind(id)
                 .fetch_all(db)
@@ -241,6 +259,27 @@ pub async fn purge(db: &Db, kind: TrashKind, id: i64) -> DbResult<Removal> {
     }
     r.done = true;
     Ok(r)
+}
+
+/// Say `kind` `id` is being deleted for good (its delete time becomes 0), so that a restore
+/// started meanwhile is refused instead of bringing back a part of it; a purge cut short is
+/// finished by the next periodic purge (0 is long past).
+async fn mark_purging(db: &Db, kind: TrashKind, id: i64) -> DbResult<()> {
+    let marked = sqlx::query(&format!(
+        "UPDATE {} SET deleted_at = 0 WHERE id = ? AND deleted_at IS NOT NULL",
+        table(kind)
+    ))
+    .bind(id)
+    .execute(db)
+    .await?
+    .rows_affected();
+    if marked == 0 {
+        return Err(DbError::NotFound(format!(
+            "{} {id} in the trash (restored meanwhile?)",
+            kind.word()
+        )));
+    }
+    Ok(())
 }
 
 /// A run's records and checks a batch at a time, then the run with the rest (server metrics,

@@ -73,9 +73,30 @@ async fn backup(src: &Path, file: &Path, force: bool) -> anyhow::Result<()> {
         .ok_or_else(|| anyhow::anyhow!("{} is not a file name", file.display()))?
         .to_string_lossy()
         .to_string();
-    // Written beside FILE under another name, then renamed: FILE is only ever a whole copy.
+    // Never over the database's own journal files (renaming over the live -wal loses commits).
+    if let (Ok(db_path), Ok(d)) = (src.canonicalize(), dir.canonicalize()) {
+        let target = d.join(&name);
+        for suffix in ["-wal", "-shm", "-journal"] {
+            let mut own = db_path.clone().into_os_string();
+            own.push(suffix);
+            anyhow::ensure!(
+                target != PathBuf::from(own),
+                "{} is the database's own {suffix} file: give another file name",
+                file.display()
+            );
+        }
+    }
+    // Written beside FILE under another name, then renamed: FILE is only ever a whole copy. The
+    // partial file is made here first, new (never through a link someone left at that name) and
+    // readable by its owner only (the copy holds password hashes and endpoint keys).
     let partial = dir.join(format!(".{name}.partial-{}", std::process::id()));
-    let _ = std::fs::remove_file(&partial);
+    let mut new_file = std::fs::OpenOptions::new();
+    new_file.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut new_file, 0o600);
+    new_file
+        .open(&partial)
+        .map_err(|e| anyhow::anyhow!("could not create {}: {e} (remove it if a backup was cut short)", partial.display()))?;
 
     let db = open(src).await?;
     let started = Instant::now();

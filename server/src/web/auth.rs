@@ -29,7 +29,10 @@ pub async fn require_login(State(state): State<AppState>, mut req: Request, next
     let caller = match token_from_headers(req.headers()) {
         // An API token (`bk_...`): no idle expiry; refused with the reason when revoked or expired.
         Some(token) if is_api_token(&token) => match api_token_caller(&state.db, &token).await {
-            Ok(Ok(c)) => Some(c),
+            Ok(Ok(c)) => {
+                req.extensions_mut().insert(app::api::guard::ViaApiToken);
+                Some(c)
+            }
             Ok(Err(_)) if public(&path) => None,
             Ok(Err(message)) => return refused(&message),
             Err(e) => return AppError::from(e).into_response(),

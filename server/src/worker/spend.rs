@@ -31,7 +31,6 @@ pub struct SpendMeter {
     run_id: i64,
     endpoint_id: i64,
     row: PriceRow,
-    cap: Option<f64>,
     count: Mutex<Count>,
 }
 
@@ -42,6 +41,9 @@ struct Count {
     requests: u64,
     /// The endpoint's other runs this month.
     others_usd: f64,
+    /// The endpoint's cap, read again with the other runs' spend (a cap lowered or raised while
+    /// the run goes applies within a store interval).
+    cap: Option<f64>,
 }
 
 impl SpendMeter {
@@ -66,11 +68,11 @@ impl SpendMeter {
         let meter = SpendMeter {
             run_id,
             endpoint_id: endpoint.id,
-            cap: endpoint.spend_cap_usd,
             count: Mutex::new(Count {
                 run_usd: tokens_cost(prompt, completion, &row),
                 requests,
                 others_usd,
+                cap: endpoint.spend_cap_usd,
             }),
             row,
         };
@@ -98,7 +100,7 @@ impl SpendMeter {
 
     /// The cap is reached: send nothing more.
     pub fn reached(&self) -> bool {
-        cap_reached(self.spent_this_month(), self.cap)
+        cap_reached(self.spent_this_month(), self.count().cap)
     }
 
     /// Store this run's count and read the other runs' again (errors are logged: the count in
@@ -115,6 +117,14 @@ impl SpendMeter {
                 }
             }
             Err(e) => tracing::warn!(run = self.run_id, "could not read the endpoint's spend: {e}"),
+        }
+        match db::data_rules::spend_cap(db, self.endpoint_id).await {
+            Ok(cap) => {
+                if let Ok(mut c) = self.count.lock() {
+                    c.cap = cap;
+                }
+            }
+            Err(e) => tracing::warn!(run = self.run_id, "could not read the endpoint's spend cap: {e}"),
         }
     }
 }

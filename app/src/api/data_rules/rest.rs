@@ -43,6 +43,7 @@ pub async fn set_dataset_internal_only(
     let flag = b
         .internal_only
         .ok_or_else(|| AppError::validation("internal_only", "give {\"internal_only\": true} or false"))?;
+    super::may_clear(&c, flag)?;
     let (dataset, detail) = set_internal_only(&s.db, id, flag).await?;
     record(&s.db, &actor(&c, site), "dataset.internal_only", &format!("dataset {id}"), &detail).await;
     Ok(Json(dataset))

@@ -345,3 +345,27 @@ async fn ownership_is_recorded_and_shown_by_name() {
         Some("ana")
     );
 }
+
+#[tokio::test]
+async fn a_run_being_purged_is_not_restored_in_part() {
+    let (_d, db) = fresh().await;
+    let s = seed(&db, 10).await;
+    let [run, _] = s.runs;
+    put(&db, TrashKind::Run, run, None).await.expect("to the trash");
+    // A purge has begun (marked, some records gone) when an admin presses Restore.
+    mark_purging(&db, TrashKind::Run, run).await.expect("mark");
+    sqlx::query("DELETE FROM request_records WHERE run_id = ? AND idx < 5")
+        .bind(run)
+        .execute(&db)
+        .await
+        .expect("part of the records");
+    match restore(&db, TrashKind::Run, run).await {
+        Err(DbError::Conflict(m)) => assert!(m.contains("being deleted for good"), "{m}"),
+        other => panic!("a run half purged came back: {other:?}"),
+    }
+    assert!(runs::get(&db, run).await.is_err(), "still not listed");
+    // The purge cut short is finished by the next one (its delete time, 0, is long past).
+    assert!(due(&db, 1).await.expect("due").contains(&(TrashKind::Run, run)));
+    purge(&db, TrashKind::Run, run).await.expect("finish the purge");
+    assert_eq!(records(&db, run).await, 0);
+}
