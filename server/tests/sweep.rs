@@ -82,13 +82,21 @@ async fn an_automatic_sweep_finds_the_simulators_knee_within_one_step() {
         "configured at 4, found at {} (within one doubling step); search {search:?}",
         knee.concurrency
     );
-    // Then the spread: 3 evenly spaced levels from 1 to the knee, those not yet measured.
-    let spread: Vec<u32> = runs.iter().filter(|r| phase(r) == Some(SweepPhase::Spread)).map(level).collect();
-    let expected: Vec<u32> = app::domain::saturation::spread_levels(1, knee.concurrency, 3)
-        .into_iter()
-        .filter(|c| !search.contains(c))
-        .collect();
-    assert_eq!(spread, expected, "search {search:?}, knee {}", knee.concurrency);
+    // Then the spread: 3 evenly spaced request rates from what concurrency 1 served to what the
+    // knee served, each with room for twice the knee's concurrency in flight.
+    let spread: Vec<&RunView> = runs.iter().filter(|r| phase(r) == Some(SweepPhase::Spread)).collect();
+    let served = |c: u32| {
+        runs.iter()
+            .find(|r| phase(r) == Some(SweepPhase::Search) && level(r) == c)
+            .and_then(|r| r.summary.as_ref())
+            .map(|s| s.requests_per_s)
+            .expect("a search step")
+    };
+    let expected = app::domain::saturation::spread_rates(served(1), served(knee.concurrency), 3);
+    let rates: Vec<f64> = spread.iter().filter_map(|r| r.spec.as_ref()?.load.rate).collect();
+    assert_eq!(rates, expected, "search {search:?}, knee {}", knee.concurrency);
+    assert!(rates.windows(2).all(|w| w[0] < w[1]), "evenly spaced, light to heavy: {rates:?}");
+    assert!(spread.iter().all(|r| level(r) == knee.concurrency * 2));
     // Warm-up once per sweep: in the first step only.
     let warm: Vec<u32> = runs.iter().map(|r| r.spec.as_ref().map(|s| s.warmup).unwrap_or(0)).collect();
     assert_eq!(warm[0], 2);
@@ -112,9 +120,10 @@ async fn an_automatic_sweep_finds_the_simulators_knee_within_one_step() {
     assert!(html.contains("Best setting within the targets"));
     let (best, sentence) = app::domain::sweep_verdict::best_setting(&runs).expect("a best setting");
     assert!(
-        sentence.starts_with("concurrency ") && sentence.contains("tok/s goodput"),
+        (sentence.starts_with("concurrency ") || sentence.contains(" req/s (Poisson)")) && sentence.contains("tok/s goodput"),
         "{sentence}"
     );
+    assert!(html.contains("req/s (≤"), "the rate steps are listed by their rate");
     assert!(html.contains(&format!("/runs/{best}")), "linked");
 }
 
@@ -132,19 +141,17 @@ async fn targets_that_break_end_the_search_at_the_level_before() {
         .post_json(
             "/api/runs",
             json!({"endpoint_id": 1, "dataset_id": 1, "model": "sim-gemma-3-4b", "requests": 16, "max_tokens": 16,
-                   "sweep": "auto", "slo_ttft_ms": "40"}),
+                   "sweep": "auto:2", "slo_ttft_ms": "40"}),
         )
         .await;
     assert_eq!(status, 201, "{v}");
     let sweep = v["sweep_id"].as_i64().expect("sweep id");
     let runs = finished_sweep(&app, sweep, Duration::from_secs(240)).await;
-    let levels: Vec<u32> = runs.iter().map(level).collect();
-    assert_eq!(
-        levels,
-        vec![1, 2, 4],
-        "the search stops where the targets break; 1 and 2 are the spread already"
-    );
-    let met: Vec<Option<bool>> = runs
+    let phase = |r: &RunView| r.spec.as_ref().and_then(|s| s.auto_sweep.as_ref()).map(|a| a.phase);
+    let (search, spread): (Vec<&RunView>, Vec<&RunView>) = runs.iter().partition(|r| phase(r) == Some(SweepPhase::Search));
+    let levels: Vec<u32> = search.iter().map(|r| level(r)).collect();
+    assert_eq!(levels, vec![1, 2, 4], "the search stops where the targets break");
+    let met: Vec<Option<bool>> = search
         .iter()
         .map(|r| r.summary.as_ref().and_then(|s| s.goodput.as_ref()).map(|g| g.met))
         .collect();
@@ -152,8 +159,12 @@ async fn targets_that_break_end_the_search_at_the_level_before() {
     let knee = app::domain::sweep_verdict::sweep_knee(&runs).expect("a knee");
     assert_eq!(knee.concurrency, 2);
     assert_eq!(knee.describe(), "the targets hold up to concurrency 2 and break at 4");
+    // Then two request rates: what concurrency 1 served and what the knee (2) served.
+    let rates: Vec<Option<f64>> = spread.iter().map(|r| r.spec.as_ref().and_then(|s| s.load.rate)).collect();
+    assert_eq!(rates.len(), 2, "{rates:?}");
+    assert!(rates.iter().all(Option::is_some) && rates[0] < rates[1], "{rates:?}");
     let (_, best) = app::domain::sweep_verdict::best_setting(&runs).expect("best within the targets");
-    assert!(best.starts_with("concurrency 2:") && best.contains("p90 TTFT"), "{best}");
+    assert!(best.contains("p90 TTFT") && best.contains("≤ 40.0 ms"), "{best}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

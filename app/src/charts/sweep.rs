@@ -5,6 +5,10 @@ use plotters::prelude::*;
 #[derive(Clone, Debug, PartialEq)]
 pub struct SweepPoint {
     pub concurrency: u32,
+    /// A rate step's requests per second (Poisson arrivals); `None` for a concurrency step.
+    pub rate: Option<f64>,
+    /// Requests per second served: the curve goes from the lightest load to the heaviest.
+    pub req_per_s: f64,
     pub output_tps: f64,
     pub p90_ms: f64,
     /// Output tok/s of the requests within every target, when the run had targets.
@@ -48,7 +52,8 @@ pub fn sweep_curve(title: &str, latency_name: &str, points: &[SweepPoint], knee:
             .y_label_formatter(&|y| crate::domain::format::int(*y))
             .draw()?;
         let mut sorted = points.to_vec();
-        sorted.sort_by_key(|p| p.concurrency);
+        sorted.sort_by(|a, b| a.req_per_s.total_cmp(&b.req_per_s).then(a.concurrency.cmp(&b.concurrency)));
+        let is_knee = |p: &SweepPoint| p.rate.is_none() && Some(p.concurrency) == knee;
         chart.draw_series(LineSeries::new(
             sorted.iter().map(|p| (p.output_tps, p.p90_ms)),
             palette::OUTPUT.stroke_width(3),
@@ -58,7 +63,7 @@ pub fn sweep_curve(title: &str, latency_name: &str, points: &[SweepPoint], knee:
             chart.draw_series(LineSeries::new(g.iter().copied(), good.stroke_width(2)))?;
             chart.draw_series(g.iter().map(|&(x, y)| Circle::new((x, y), 4, good.filled())))?;
         }
-        if let Some(k) = sorted.iter().find(|p| Some(p.concurrency) == knee) {
+        if let Some(k) = sorted.iter().find(|p| is_knee(p)) {
             chart.draw_series(std::iter::once(Circle::new(
                 (k.output_tps, k.p90_ms),
                 11,
@@ -67,11 +72,11 @@ pub fn sweep_curve(title: &str, latency_name: &str, points: &[SweepPoint], knee:
         }
         let plot_w = body.dim_in_pixel().0 as f64 - 80.0 - 38.0;
         chart.draw_series(sorted.iter().map(|p| {
-            let label = if Some(p.concurrency) == knee {
-                format!("c={} (knee)", p.concurrency)
-            } else {
-                format!("c={}", p.concurrency)
+            let level = match p.rate {
+                Some(r) => format!("{} req/s", crate::domain::format::dec(r, 2)),
+                None => format!("c={}", p.concurrency),
             };
+            let label = if is_knee(p) { format!("{level} (knee)") } else { level };
             let w = text_width(&label, font::LABEL);
             let dx = if p.output_tps / x_max * plot_w + 8.0 + w as f64 > plot_w {
                 -(w + 8)
@@ -94,12 +99,16 @@ mod tests {
         [
             SweepPoint {
                 concurrency: 4,
+                rate: None,
+                req_per_s: 4.0,
                 output_tps: 100.0,
                 p90_ms: 50.0,
                 goodput_tps: Some(80.0),
             },
             SweepPoint {
                 concurrency: 1,
+                rate: None,
+                req_per_s: 1.0,
                 output_tps: 30.0,
                 p90_ms: 20.0,
                 goodput_tps: Some(30.0),

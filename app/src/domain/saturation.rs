@@ -1,7 +1,7 @@
 //! Sweep to saturation: raise the concurrency step by step (doubling from 1) until throughput
 //! stops rising (less than [`MIN_GAIN`] more than the step before) or the run's targets break;
-//! that level is the knee. Then measure `steps` evenly spaced levels between a light load (1) and
-//! the knee. Each step is a run of the same sweep, planned from the steps measured before it, so
+//! that level is the knee. Then measure `steps` evenly spaced request rates (Poisson arrivals)
+//! between a light load (what concurrency 1 served) and the knee's requests per second. Each step is a run of the same sweep, planned from the steps measured before it, so
 //! the worker plans the next step when one ends ([`plan`]). The sweep page reads the same steps
 //! (`sweep_verdict`): the knee, the prefix cache's share, and the best setting within the targets.
 
@@ -28,7 +28,7 @@ pub const MIN_GAIN: f64 = 0.10;
 pub enum SweepPhase {
     /// Doubling the concurrency to find where throughput stops rising.
     Search,
-    /// One of the evenly spaced levels between a light load and the knee.
+    /// One of the evenly spaced request rates between a light load and the knee.
     Spread,
 }
 
@@ -67,6 +67,10 @@ pub struct Step {
     pub status: RunStatus,
     /// Output tok/s (completion tokens / wall time).
     pub output_tps: f64,
+    /// Requests per second served (measured requests / wall time).
+    pub req_per_s: f64,
+    /// A spread step's request rate (Poisson arrivals); `None` for the search's concurrency steps.
+    pub rate: Option<f64>,
     /// The run met its targets at their percentile; `None`: no targets.
     pub slo_met: Option<bool>,
 }
@@ -86,6 +90,8 @@ impl Step {
             phase: auto.phase,
             status,
             output_tps: summary.map(|s| s.output_tokens_per_s).unwrap_or(0.0),
+            req_per_s: summary.map(|s| s.requests_per_s).unwrap_or(0.0),
+            rate: spec.load.rate,
             slo_met: summary.and_then(|s| s.goodput.as_ref()).map(|g| g.met),
         })
     }
@@ -162,24 +168,32 @@ pub fn knee(search: &[&Step]) -> Option<Knee> {
     })
 }
 
-/// `n` levels evenly spaced from `light` to `top`, rounded, without repeats.
-pub fn spread_levels(light: u32, top: u32, n: u32) -> Vec<u32> {
-    if top <= light {
-        return vec![light];
+/// `n` request rates evenly spaced from `light` to `top` (requests per second), rounded to two
+/// significant figures' worth (0.01 req/s at the least), without repeats.
+pub fn spread_rates(light: f64, top: f64, n: u32) -> Vec<f64> {
+    let round = |r: f64| {
+        let step = 10f64.powf((r.abs().max(0.01)).log10().floor() - 1.0).max(0.01);
+        ((r / step).round() * step * 1e6).round() / 1e6
+    };
+    if !(light > 0.0 && top > light) {
+        return vec![round(light.max(0.01))];
     }
     let n = n.max(2);
-    let mut out: Vec<u32> = (0..n)
-        .map(|i| (f64::from(light) + f64::from(top - light) * f64::from(i) / f64::from(n - 1)).round() as u32)
+    let mut out: Vec<f64> = (0..n)
+        .map(|i| round(light + (top - light) * f64::from(i) / f64::from(n - 1)))
         .collect();
-    out.dedup();
+    out.dedup_by(|a, b| (*a - *b).abs() < 1e-9);
     out
 }
 
 /// What the worker does after a step ends.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Plan {
+    /// Queue a step: a search step at `concurrency`, or a spread step at `rate` requests per
+    /// second with at most `concurrency` in flight.
     Run {
         concurrency: u32,
+        rate: Option<f64>,
         phase: SweepPhase,
     },
     /// A step is still queued or running.
@@ -200,25 +214,29 @@ pub fn plan(steps: &[Step], spread: u32) -> Plan {
     let Some(last) = search.last() else {
         return Plan::Run {
             concurrency: START,
+            rate: None,
             phase: SweepPhase::Search,
         };
     };
     let Some(k) = knee(&search) else {
         return Plan::Run {
             concurrency: last.concurrency.saturating_mul(2).min(LIMIT),
+            rate: None,
             phase: SweepPhase::Search,
         };
     };
-    // Levels the search measured already are not measured again.
-    match spread_levels(START, k.concurrency, spread)
-        .into_iter()
-        .find(|c| !steps.iter().any(|s| s.concurrency == *c))
-    {
-        Some(concurrency) => Plan::Run {
-            concurrency,
+    // From what the lightest load served to what the knee served, in requests per second, with
+    // room in flight for twice the knee's concurrency (the rate, not the cap, sets the load).
+    let served = |c: u32| search.iter().find(|s| s.concurrency == c).map(|s| s.req_per_s).unwrap_or(0.0);
+    let rates = spread_rates(served(START), served(k.concurrency), spread);
+    let done = steps.iter().filter(|s| s.phase == SweepPhase::Spread).count();
+    match rates.get(done) {
+        Some(rate) if *rate > 0.0 => Plan::Run {
+            concurrency: k.concurrency.saturating_mul(2).clamp(START, LIMIT),
+            rate: Some(*rate),
             phase: SweepPhase::Spread,
         },
-        None => Plan::Done,
+        _ => Plan::Done,
     }
 }
 
@@ -230,16 +248,22 @@ pub fn first_step(spec: &RunSpec, steps: u32) -> RunSpec {
     step_spec(&s, START, SweepPhase::Search, steps, true)
 }
 
-/// The spec of a later step at `concurrency`, from the sweep's first step: no warm-up.
-pub fn next_step(first: &RunSpec, concurrency: u32, phase: SweepPhase) -> RunSpec {
+/// The spec of a later step at `concurrency` (and, for a spread step, `rate`), from the sweep's
+/// first step: no warm-up.
+pub fn next_step(first: &RunSpec, concurrency: u32, rate: Option<f64>, phase: SweepPhase) -> RunSpec {
     let steps = first.auto_sweep.as_ref().map(|a| a.steps).unwrap_or(DEFAULT_STEPS);
-    step_spec(first, concurrency, phase, steps, false)
+    let mut s = step_spec(first, concurrency, phase, steps, false);
+    if let Some(r) = rate {
+        s.load.rate = Some(r);
+        s.name = format!("{} @ {} req/s", base_name(first), format::dec(r, 2));
+    }
+    s
 }
 
 /// The sweep's name without the step's level ("m @ concurrency 4 (finding saturation)" -> "m").
 fn base_name(spec: &RunSpec) -> String {
     let name = if spec.name.is_empty() { &spec.model } else { &spec.name };
-    name.split(" @ concurrency ").next().unwrap_or(name).to_string()
+    name.split(" @ ").next().unwrap_or(name).to_string()
 }
 
 fn step_spec(from: &RunSpec, concurrency: u32, phase: SweepPhase, steps: u32, warm: bool) -> RunSpec {
@@ -272,8 +296,15 @@ mod tests {
             phase,
             status: RunStatus::Completed,
             output_tps: tps,
+            // 100 output tokens a request.
+            req_per_s: tps / 100.0,
+            rate: None,
             slo_met: met,
         }
+    }
+
+    fn run(concurrency: u32, rate: Option<f64>, phase: SweepPhase) -> Plan {
+        Plan::Run { concurrency, rate, phase }
     }
     use SweepPhase::{Search, Spread};
 
@@ -289,21 +320,9 @@ mod tests {
 
     #[test]
     fn the_search_doubles_from_one_until_throughput_flattens() {
-        assert_eq!(
-            plan(&[], 5),
-            Plan::Run {
-                concurrency: 1,
-                phase: Search
-            }
-        );
+        assert_eq!(plan(&[], 5), run(1, None, Search));
         let mut s = vec![step(1, 1, Search, 100.0, None), step(2, 2, Search, 190.0, None)];
-        assert_eq!(
-            plan(&s, 5),
-            Plan::Run {
-                concurrency: 4,
-                phase: Search
-            }
-        );
+        assert_eq!(plan(&s, 5), run(4, None, Search));
         s.push(step(3, 4, Search, 360.0, None));
         s.push(step(4, 8, Search, 650.0, None));
         s.push(step(5, 16, Search, 700.0, None)); // +7.7%: flattened
@@ -311,25 +330,17 @@ mod tests {
         let k = knee(&search).expect("knee");
         assert_eq!(k.concurrency, 8);
         assert!(matches!(k.why, KneeReason::Flattened { from: 8, to: 16, .. }));
-        // Spread 1..8 in 5 levels: 1, 3 (2.75), 5 (4.5), 6 (6.25), 8; 1 and 8 were measured.
-        assert_eq!(spread_levels(1, 8, 5), vec![1, 3, 5, 6, 8]);
-        assert_eq!(
-            plan(&s, 5),
-            Plan::Run {
-                concurrency: 3,
-                phase: Spread
-            }
-        );
-        s.push(step(6, 3, Spread, 300.0, None));
-        s.push(step(7, 5, Spread, 500.0, None));
-        assert_eq!(
-            plan(&s, 5),
-            Plan::Run {
-                concurrency: 6,
-                phase: Spread
-            }
-        );
-        s.push(step(8, 6, Spread, 560.0, None));
+        // Spread in 5 rates from what concurrency 1 served (1 req/s) to what the knee served
+        // (6.5 req/s), at most 16 in flight: 1, 2.4 (2.375), 3.8 (3.75), 5.1 (5.125), 6.5.
+        assert_eq!(spread_rates(1.0, 6.5, 5), vec![1.0, 2.4, 3.8, 5.1, 6.5]);
+        assert_eq!(plan(&s, 5), run(16, Some(1.0), Spread));
+        for (i, r) in [1.0, 2.4, 3.8, 5.1].into_iter().enumerate() {
+            let mut st = step(6 + i as i64, 16, Spread, r * 100.0, None);
+            st.rate = Some(r);
+            s.push(st);
+        }
+        assert_eq!(plan(&s, 5), run(16, Some(6.5), Spread));
+        s.push(step(10, 16, Spread, 650.0, None));
         assert_eq!(plan(&s, 5), Plan::Done);
     }
 
@@ -343,8 +354,9 @@ mod tests {
         let k = knee(&s.iter().collect::<Vec<_>>()).expect("knee");
         assert_eq!((k.concurrency, &k.why), (2, &KneeReason::TargetsBroke { at: 4 }));
         assert_eq!(k.describe(), "the targets hold up to concurrency 2 and break at 4");
-        // Spread 1..2: both measured: done.
-        assert_eq!(plan(&s, 5), Plan::Done);
+        // Spread from 1 to 2 req/s (what concurrency 1 and 2 served), at most 4 in flight.
+        assert_eq!(plan(&s, 5), run(4, Some(1.0), Spread));
+        assert_eq!(spread_rates(1.0, 2.0, 5), vec![1.0, 1.3, 1.5, 1.8, 2.0]);
     }
 
     #[test]
@@ -366,9 +378,26 @@ mod tests {
     }
 
     #[test]
-    fn spread_levels_are_even_and_unique() {
-        assert_eq!(spread_levels(1, 32, 5), vec![1, 9, 17, 24, 32]);
-        assert_eq!(spread_levels(1, 2, 5), vec![1, 2]);
-        assert_eq!(spread_levels(1, 1, 5), vec![1]);
+    fn spread_rates_are_even_rounded_and_unique() {
+        assert_eq!(spread_rates(2.0, 30.0, 3), vec![2.0, 16.0, 30.0]);
+        assert_eq!(spread_rates(0.5, 0.5, 5), vec![0.5], "a knee at the lightest load: one rate");
+        assert_eq!(spread_rates(120.0, 480.0, 4), vec![120.0, 240.0, 360.0, 480.0]);
+        assert_eq!(spread_rates(0.01, 0.012, 5), vec![0.01], "no repeats at the rounding floor");
+        // A spread step's name says its rate; a later step's base name drops it again.
+        let first = crate::domain::spec::LaunchForm {
+            endpoint_id: "1".into(),
+            dataset_id: "1".into(),
+            model: "m".into(),
+            requests: "10".into(),
+            concurrency: "1".into(),
+            ..Default::default()
+        }
+        .parse()
+        .expect("spec");
+        let first = first_step(&first, 5);
+        let s = next_step(&first, 16, Some(2.4), Spread);
+        assert_eq!((s.load.concurrency, s.load.rate, s.warmup), (16, Some(2.4), 0));
+        assert_eq!(s.name, "m @ 2.40 req/s");
+        assert_eq!(next_step(&s, 4, None, Search).name, "m @ concurrency 4 (finding saturation)");
     }
 }

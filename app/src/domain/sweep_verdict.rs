@@ -26,6 +26,8 @@ pub fn sweep_knee(runs: &[RunView]) -> Option<Knee> {
                 phase: SweepPhase::Search,
                 status: r.status,
                 output_tps: r.summary.as_ref().map(|s| s.output_tokens_per_s).unwrap_or(0.0),
+                req_per_s: r.summary.as_ref().map(|s| s.requests_per_s).unwrap_or(0.0),
+                rate: spec.load.rate,
                 slo_met: r.summary.as_ref().and_then(|s| s.goodput.as_ref()).map(|g| g.met),
             })
         })
@@ -45,7 +47,9 @@ pub fn best_setting(runs: &[RunView]) -> Option<(i64, String)> {
         .filter(|r| r.status == RunStatus::Completed && r.summary.is_some())
         .collect();
     let level = |r: &RunView| r.spec.as_ref().map(|s| s.load_label()).unwrap_or_default();
-    let concurrency = |r: &RunView| r.spec.as_ref().map(|s| s.load.concurrency).unwrap_or(0);
+    // The lightest load is the one that served the fewest requests a second (concurrency steps
+    // and rate steps alike).
+    let served = |r: &RunView| r.summary.as_ref().map(|s| s.requests_per_s).unwrap_or(0.0);
     let targets = done.iter().any(|r| r.summary.as_ref().is_some_and(|s| s.goodput.is_some()));
     let value = |r: &RunView| -> Option<f64> {
         let s = r.summary.as_ref()?;
@@ -56,7 +60,7 @@ pub fn best_setting(runs: &[RunView]) -> Option<(i64, String)> {
         }
     };
     let mut within: Vec<(&RunView, f64)> = done.iter().filter_map(|r| Some((*r, value(r)?))).collect();
-    within.sort_by_key(|(r, _)| concurrency(r));
+    within.sort_by(|(a, _), (b, _)| served(a).total_cmp(&served(b)));
     let (top, top_value) = within.iter().copied().max_by(|a, b| a.1.total_cmp(&b.1))?;
     let (r, v) = within.iter().copied().find(|(_, v)| *v >= top_value * (1.0 - NEAR_BEST))?;
     let s = r.summary.as_ref()?;

@@ -187,7 +187,7 @@ fn LaunchForm(endpoints: Vec<EndpointView>, datasets: Vec<DatasetView>, launch: 
                     </div>
                     <div class="field">
                         <label for="sweep">"Concurrency sweep"</label>
-                        <input id="sweep" name="form[sweep]" type="text" placeholder="e.g. 1,4,16,64, or auto" title="auto (or auto:N): raise the concurrency until throughput stops rising or the targets break, then run N evenly spaced levels up to there"/>
+                        <input id="sweep" name="form[sweep]" type="text" placeholder="e.g. 1,4,16,64, or auto" title="auto (or auto:N): raise the concurrency until throughput stops rising or the targets break, then run N evenly spaced request rates up to what that load served"/>
                         <FieldMessage error field="sweep"/>
                     </div>
                 </div>

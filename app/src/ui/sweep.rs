@@ -61,7 +61,7 @@ fn SweepDetail(runs: Vec<RunView>) -> impl IntoView {
     let auto = runs.iter().find_map(|r| r.spec.as_ref()?.auto_sweep.clone());
     let lead = match &auto {
         Some(a) => format!(
-            "Automatic sweep to saturation: the concurrency doubles from 1 until throughput rises less than {} (or the run's targets break): that is the knee. Then {} evenly spaced levels from 1 up to the knee. Same model, dataset and settings; warm-up once, in the first step.",
+            "Automatic sweep to saturation: the concurrency doubles from 1 until throughput rises less than {} (or the run's targets break): that is the knee. Then {} evenly spaced request rates (Poisson arrivals) from what concurrency 1 served up to what the knee served. Same model, dataset and settings; warm-up once, in the first step.",
             format::percent(MIN_GAIN),
             a.steps
         ),
@@ -91,6 +91,8 @@ fn SweepDetail(runs: Vec<RunView>) -> impl IntoView {
                 let s = r.summary.as_ref()?;
                 Some(SweepPoint {
                     concurrency: r.spec.as_ref()?.load.concurrency,
+                    rate: r.spec.as_ref()?.load.rate,
+                    req_per_s: s.requests_per_s,
                     output_tps: s.output_tokens_per_s,
                     p90_ms: latency(s)?,
                     goodput_tps: s.goodput.as_ref().map(|g| g.output_tokens_per_s),
@@ -138,7 +140,7 @@ fn SweepDetail(runs: Vec<RunView>) -> impl IntoView {
         <table class="sweep">
             <thead>
                 <tr>
-                    <th>"Concurrency"</th>
+                    <th>"Load"</th>
                     {auto.is_some().then(|| view! { <th>"Step"</th> })}
                     <th>"Run"</th>
                     <th>"Status"</th>
@@ -161,10 +163,13 @@ fn SweepDetail(runs: Vec<RunView>) -> impl IntoView {
                         SweepPhase::Spread => "spread",
                     });
                     let hit = r.conditions.as_ref().and_then(|c| c.prefix_cache).and_then(|p| p.hit_rate());
-                    let is_knee = r.spec.as_ref().map(|s| s.load.concurrency) == at && r.status.is_finished();
+                    let is_knee = r.spec.as_ref().is_some_and(|s| s.load.rate.is_none() && Some(s.load.concurrency) == at) && r.status.is_finished();
                     view! {
                         <tr class:knee=is_knee>
-                            <td>{r.spec.as_ref().map(|s| s.load.concurrency).unwrap_or(0)} {is_knee.then_some(" (knee)")}</td>
+                            <td>{r.spec.as_ref().map(|s| match s.load.rate {
+                                Some(rate) => format!("{} req/s (≤{} in flight)", format::dec(rate, 2), s.load.concurrency),
+                                None => s.load.concurrency.to_string(),
+                            }).unwrap_or_default()} {is_knee.then_some(" (knee)")}</td>
                             {auto.is_some().then(|| view! { <td>{phase.unwrap_or("")}</td> })}
                             <td><a href=format!("/runs/{}", r.id)>{format!("#{}", r.id)}</a> " " <OriginBadge label=r.origin_label()/></td>
                             <td><StatusBadge status=r.status/></td>

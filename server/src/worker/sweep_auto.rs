@@ -18,9 +18,9 @@ impl Worker {
             };
             let steps = db::sweeps::steps(db, sweep_id).await?;
             match plan(&steps, auto.steps) {
-                Plan::Run { concurrency, phase } => {
+                Plan::Run { concurrency, rate, phase } => {
                     let first = db::runs::get_any(db, sweep_id).await?.spec.unwrap_or_else(|| claimed.spec.clone());
-                    let spec = next_step(&first, concurrency, phase);
+                    let spec = next_step(&first, concurrency, rate, phase);
                     let next = db::sweeps::add_step(db, sweep_id, &spec, claimed.simulated).await?;
                     Ok(Some(next))
                 }
