@@ -22,8 +22,6 @@ pub fn DatasetsPage() -> impl IntoView {
     let query = use_query_map();
     let uploaded = move || query.read().get("uploaded");
     let may_change = can(Permission::Run);
-    // Only an admin lets an internal-only dataset leave again.
-    let is_admin = can(Permission::Admin);
     let uploading = RwSignal::new(false);
     // The upload could not be sent at all (the network, the server gone).
     let unsent: RwSignal<Option<Box<dyn std::error::Error + Send + Sync>>> = RwSignal::new(None);
@@ -64,9 +62,7 @@ pub fn DatasetsPage() -> impl IntoView {
                                         <td>{d.created_at.clone()} {d.created_by.clone().map(|u| view! { <br/><small class="by">{format!("by {u}")}</small> })}</td>
                                         <Show when=move || may_change.get()>
                                             <td class="actions"><Buttons manage target=Target::Dataset(d.id) label=label.clone() name=name.clone()/>
-                                                <Show when=move || !d.internal_only || is_admin.get()>
-                                                    <InternalOnlyToggle id=d.id internal_only=d.internal_only action=flag/>
-                                                </Show></td>
+                                                <InternalOnlyToggle id=d.id internal_only=d.internal_only action=flag/></td>
                                         </Show>
                                     </tr>
                                 }}).collect_view()}
