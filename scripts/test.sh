@@ -33,7 +33,7 @@ for u in "$E2E_ADMIN admin" "$E2E_REVIEWER reviewer" "$E2E_VIEWER viewer"; do
   printf '%s\n' "$E2E_PASSWORD" | target/debug/bakeoff user add "$1" --role "$2" --db "$work/e2e.db" 2>/dev/null
 done
 target/debug/bakeoff serve --addr "127.0.0.1:$port" --sim-addr "127.0.0.1:$sim_port" --db "$work/e2e.db" \
-  --site-root "$site" >"$work/server.log" 2>&1 &
+  --site-root "$site" --batch-poll-s 1 >"$work/server.log" 2>&1 &
 server=$!
 cleanup() { kill "$server" 2>/dev/null || true; wait "$server" 2>/dev/null || true; rm -rf "$work"; }
 trap cleanup EXIT

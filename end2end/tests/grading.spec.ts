@@ -11,6 +11,8 @@ test("a reviewer grades five answers by keyboard only, blind until the queue is 
   await page.getByLabel("Name (optional)").fill("grading e2e");
   await page.getByRole("button", { name: "Launch run" }).click();
   await expect(page.getByRole("progressbar", { name: "Run progress" })).toHaveAttribute("aria-valuenow", "100", { timeout: 60_000 });
+  // 100% comes a moment before the run is stored as ended (summary, quality checks).
+  await expect(page.locator(".progress-text")).toContainText("completed", { timeout: 30_000 });
   const runId = page.url().split("/").pop();
 
   await open(page, "/grade");

@@ -58,6 +58,8 @@ test("a deleted run waits in the trash and an admin restores it with its records
   await page.getByLabel("Name (optional)").fill("trash me e2e");
   await page.getByRole("button", { name: "Launch run" }).click();
   await expect(page.getByRole("progressbar", { name: "Run progress" })).toHaveAttribute("aria-valuenow", "100", { timeout: 60_000 });
+  // 100% comes a moment before the run is stored as ended (summary, quality checks).
+  await expect(page.locator(".progress-text")).toContainText("completed", { timeout: 30_000 });
   const id = page.url().split("/").pop()!;
 
   await open(page, "/");
@@ -97,6 +99,8 @@ test("the launch form previews the cost and takes latency targets; the run page 
   await page.screenshot({ path: "test-results/launch-preview-1366.png", fullPage: true });
   await page.getByRole("button", { name: "Launch run" }).click();
   await expect(page.getByRole("progressbar", { name: "Run progress" })).toHaveAttribute("aria-valuenow", "100", { timeout: 60_000 });
+  // 100% comes a moment before the run is stored as ended (summary, quality checks).
+  await expect(page.locator(".progress-text")).toContainText("completed", { timeout: 30_000 });
   await expect(page.locator("body")).toContainText(/goodput/i);
   const id = page.url().split("/").pop()!;
   const run = await (await page.request.get(`/api/runs/${id}`)).json();

@@ -12,6 +12,8 @@ async function launch(page: Page, model: string, name: string, requests = "12") 
   await page.getByLabel("Name (optional)").fill(name);
   await page.getByRole("button", { name: "Launch run" }).click();
   await expect(page.getByRole("progressbar", { name: "Run progress" })).toHaveAttribute("aria-valuenow", "100", { timeout: 60_000 });
+  // 100% comes a moment before the run is stored as ended (summary, quality checks).
+  await expect(page.locator(".progress-text")).toContainText("completed", { timeout: 30_000 });
   return page.url().split("/").pop()!;
 }
 

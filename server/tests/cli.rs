@@ -197,3 +197,48 @@ fn import_and_report_from_the_terminal() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("no price sheet 'No such sheet'"));
 }
+
+#[test]
+fn batch_runs_a_provider_batch_job_and_prints_its_job_level_summary() {
+    let (_sim, url) = start_sim_with(&["--batch-turnaround-ms", "300", "--batch-fail-rate", "0.2"]);
+    let dir = tempfile::tempdir().expect("tmp");
+    let dataset = concat!(env!("CARGO_MANIFEST_DIR"), "/../app/tests/fixtures/synthetic_100.jsonl");
+    let out = Command::new(BIN)
+        .args(["batch", "--endpoint", &url, "--model", "sim-gemma-3-4b", "--dataset", dataset])
+        .args(["--max-tokens", "32", "--poll-s", "1", "--json", "--db"])
+        .arg(dir.path().join("b.db"))
+        .output()
+        .expect("batch");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let v: Value = serde_json::from_slice(&out.stdout).expect("stdout is the JSON summary");
+    assert_eq!(v["status"], "completed");
+    let job = &v["summary"]["job"];
+    assert_eq!(job["kind"], "provider-batch");
+    // Every line of the dataset once, by default.
+    assert_eq!(job["total"], 100);
+    assert_eq!(v["summary"]["requests"], 100);
+    let failed = job["failed"].as_u64().expect("failed");
+    assert!(failed > 0 && failed < 100, "a 20 % failure rate: {job}");
+    assert_eq!(job["completed"].as_u64().expect("completed") + failed, 100);
+    assert!(v["summary"]["ttft_ms"].is_null(), "no per-request timing");
+
+    // An offline batch names a managed endpoint: an unknown name says so.
+    let out = Command::new(BIN)
+        .args([
+            "batch",
+            "--offline",
+            "--endpoint",
+            "gpu-box-batch",
+            "--model",
+            "m",
+            "--dataset",
+            dataset,
+            "--db",
+        ])
+        .arg(dir.path().join("b.db"))
+        .output()
+        .expect("batch");
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("gpu-box-batch") && err.contains("vllm run-batch"), "{err}");
+}

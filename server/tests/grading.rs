@@ -352,6 +352,7 @@ fn server_fn_args(name: &str, a: i64, b: i64, queue: i64, item_id: &str) -> Opti
         "get_run" | "cancel_run" | "run_series" => form(format!("id={a}")),
         "launch_run" => form("form[model]=sim-gemma-3-4b&form[endpoint_id]=1&form[dataset_id]=1".into()),
         "compare_runs" => form(format!("ids[0]={a}&ids[1]={b}")),
+        "compare_modes" => form(format!("ids[0]={a}&ids[1]={b}")),
         "sweep_runs" => form(format!("sweep_id={a}")),
         "list_runs_page" => form(String::new()),
         "delete_run" => form(format!("id={a}&dry_run=true")),

@@ -29,6 +29,12 @@ pub struct CostRun {
     /// The load it was measured under (for like-for-like comparisons).
     #[serde(default)]
     pub load: crate::domain::report::load::RunLoad,
+    /// Server mode, offline batch or provider batch: a provider batch is priced at batch prices.
+    #[serde(default)]
+    pub kind: crate::domain::spec::RunKind,
+    /// The dataset's name ("" when not recorded), for tables grouped by dataset.
+    #[serde(default)]
+    pub dataset: String,
 }
 
 impl CostRun {
@@ -41,16 +47,11 @@ impl CostRun {
 
     /// The run's cost at `volume` requests a month: the price row applied (described, naming the
     /// run's own sheet when that is not `chosen`) and the figures. `None` when no row applies or
-    /// the token split is unknown.
+    /// the token split is unknown. A provider batch is priced at the sheet's batch price (or, where
+    /// the sheet has none for its model, at the usual price, said so).
     pub fn priced(&self, chosen: &PriceSheet, sheets: &[PriceSheet], volume: f64) -> Option<(String, crate::domain::cost::RunCost)> {
-        use crate::domain::cost::{cost, Usage};
         let sheet = self.pricing_sheet(chosen, sheets);
-        let (row, applied) = sheet.match_for(&self.model)?;
-        let figures = cost(&Usage::from_summary(&self.summary)?, row, volume)?;
-        let row_text = match applied.note() {
-            Some(note) => format!("{} ({note})", row.describe()),
-            None => row.describe(),
-        };
+        let (row_text, figures) = self.priced_at(sheet, volume)?;
         let described = if sheet.id == chosen.id {
             row_text
         } else {
@@ -59,11 +60,44 @@ impl CostRun {
         Some((described, figures))
     }
 
+    /// The run's cost under `sheet` itself (whatever sheet its endpoint is linked to): for charts
+    /// that set every sheet side by side.
+    pub fn priced_at(&self, sheet: &PriceSheet, volume: f64) -> Option<(String, crate::domain::cost::RunCost)> {
+        use crate::domain::cost::{cost, Usage};
+        let m = sheet.match_charged(&self.model, crate::domain::modes::price_kind(self.kind))?;
+        let figures = cost(&Usage::from_summary(&self.summary)?, m.row, volume)?;
+        Some((m.describe(), figures))
+    }
+
     /// The sheet linked to the run's endpoint when it ran, if any (and it still exists).
     pub fn own_sheet<'a>(&self, sheets: &'a [PriceSheet]) -> Option<&'a PriceSheet> {
         let id = self.access.as_ref()?.price_sheet_id?;
         sheets.iter().find(|s| s.id == id)
     }
+}
+
+/// Server mode, offline batch and provider batch side by side over `runs` (issue 14): one table
+/// per dataset with a batch run, each run priced per 100K requests at `chosen` (its own sheet when
+/// its endpoint is linked to one; a provider batch at the batch price). Pure: the browser
+/// recomputes it as the sheet changes.
+pub fn mode_tables(runs: &[CostRun], chosen: &PriceSheet, sheets: &[PriceSheet]) -> Vec<crate::domain::modes::ModeTable> {
+    use crate::domain::modes::{tables, ModeRun};
+    let mode_runs: Vec<ModeRun> = runs
+        .iter()
+        .map(|r| ModeRun {
+            id: r.id,
+            name: &r.name,
+            model: &r.model,
+            dataset_id: r.dataset_id,
+            dataset: &r.dataset,
+            kind: r.kind,
+            summary: &r.summary,
+            quality: r.quality.as_ref(),
+            cost: r.priced(chosen, sheets, 1e5).map(|(price, c)| (c.per_100k.0, price)),
+            load: &r.load,
+        })
+        .collect();
+    tables(&mode_runs)
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -79,14 +113,41 @@ pub async fn cost_data() -> Result<CostTables, AppError> {
     Ok(load_cost_data(&state()?.db).await?)
 }
 
+/// The compare page's batch section (issue 14): the compared runs costed, with every sheet; `None`
+/// when none of them is a batch job (nothing is costed then).
+#[server]
+pub async fn compare_modes(ids: Vec<i64>) -> Result<Option<CostTables>, AppError> {
+    use super::guard::{authorize, state, Permission};
+    authorize(Permission::View).await?;
+    let db = &state()?.db;
+    let mut any_batch = false;
+    for id in ids.iter().take(8) {
+        match crate::db::runs::get(db, *id).await {
+            Ok(r) => any_batch |= crate::domain::modes::kind_of(&r).is_batch(),
+            Err(crate::db::DbError::NotFound(_)) => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    if !any_batch {
+        return Ok(None);
+    }
+    Ok(Some(load_cost_data_for(db, Some(&ids)).await?))
+}
+
 /// Finished runs (measured or imported) with summaries and quality, and every price sheet.
 #[cfg(feature = "ssr")]
 pub async fn load_cost_data(db: &crate::db::Db) -> Result<CostTables, crate::db::DbError> {
+    load_cost_data_for(db, None).await
+}
+
+/// [`load_cost_data`] over the runs `only` names (all when `None`).
+#[cfg(feature = "ssr")]
+pub async fn load_cost_data_for(db: &crate::db::Db, only: Option<&[i64]>) -> Result<CostTables, crate::db::DbError> {
     use crate::domain::status::RunStatus;
     let mut runs = Vec::new();
     let mut accesses = crate::db::endpoints::run_accesses(db).await?;
     for r in crate::db::runs::list(db).await? {
-        if !matches!(r.status, RunStatus::Completed | RunStatus::Imported) {
+        if !matches!(r.status, RunStatus::Completed | RunStatus::Imported) || only.is_some_and(|ids| !ids.contains(&r.id)) {
             continue;
         }
         let Some(summary) = r.summary.clone() else { continue };
@@ -105,6 +166,8 @@ pub async fn load_cost_data(db: &crate::db::Db) -> Result<CostTables, crate::db:
             quality,
             access: accesses.remove(&r.id),
             load: crate::domain::report::load::RunLoad::of(r.spec.as_ref(), r.provenance.as_deref()).with_conditions(r.conditions.clone()),
+            kind: crate::domain::modes::kind_of(&r),
+            dataset: r.dataset_name.clone(),
         });
     }
     runs.reverse();
@@ -505,7 +568,65 @@ mod tests {
                 ..Default::default()
             }),
             load: Default::default(),
+            kind: Default::default(),
+            dataset: String::new(),
         }
+    }
+
+    fn gpt_oss(id: i64, kind: crate::domain::spec::RunKind) -> CostRun {
+        CostRun {
+            id,
+            model: "openai/gpt-oss-20b".into(),
+            dataset_id: Some(1),
+            dataset: "candidates".into(),
+            kind,
+            ..run(None)
+        }
+    }
+
+    #[test]
+    fn a_provider_batch_costs_half_the_same_tokens_as_a_server_run_and_says_so() {
+        use crate::domain::spec::RunKind;
+        let sheets = crate::domain::prices::starting_sheets();
+        let later = &sheets[1];
+        let (_, server) = gpt_oss(1, RunKind::Server).priced(later, &sheets, 1e6).expect("priced");
+        let (described, batch) = gpt_oss(2, RunKind::ProviderBatch).priced(later, &sheets, 1e6).expect("priced");
+        assert!(
+            (batch.per_100k.0 * 2.0 - server.per_100k.0).abs() < 1e-12,
+            "{batch:?} vs {server:?}"
+        );
+        assert!(described.contains("batch per token"), "{described}");
+        // An offline batch on the GPU is no provider job: the usual row.
+        let (_, offline) = gpt_oss(3, RunKind::Offline).priced(later, &sheets, 1e6).expect("priced");
+        assert_eq!(offline.per_100k, server.per_100k);
+        // The seed sheet has no batch rows: the serverless price, said so.
+        let (described, seed) = gpt_oss(2, RunKind::ProviderBatch).priced(&sheets[0], &sheets, 1e6).expect("priced");
+        assert!(described.contains("has no batch price for openai/gpt-oss-20b"), "{described}");
+        let (_, seed_server) = gpt_oss(1, RunKind::Server).priced(&sheets[0], &sheets, 1e6).expect("priced");
+        assert_eq!(seed.per_100k, seed_server.per_100k);
+    }
+
+    #[test]
+    fn the_kinds_over_one_dataset_are_one_table_priced_at_the_chosen_sheet() {
+        use crate::domain::spec::RunKind;
+        let sheets = crate::domain::prices::starting_sheets();
+        let runs = [
+            gpt_oss(3, RunKind::ProviderBatch),
+            gpt_oss(1, RunKind::Server),
+            gpt_oss(2, RunKind::Offline),
+            CostRun {
+                dataset_id: Some(9),
+                ..gpt_oss(4, RunKind::Server)
+            },
+        ];
+        let t = mode_tables(&runs, &sheets[1], &sheets);
+        assert_eq!(t.len(), 1);
+        let ids: Vec<i64> = t[0].rows.iter().map(|r| r.id).collect();
+        assert_eq!(ids, vec![1, 2, 3]);
+        // 100 prompt x $0.03 + 50 completion x $0.15 per 1M = $1.05 per 100K; batch half.
+        assert_eq!(t[0].rows[0].cost_per_100k, "$1.05");
+        assert_eq!(t[0].rows[2].cost_per_100k, "$0.53");
+        assert!(mode_tables(&runs[1..2], &sheets[1], &sheets).is_empty(), "no batch run, no table");
     }
 
     #[test]

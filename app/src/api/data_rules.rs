@@ -146,6 +146,29 @@ pub async fn price_for(
     Ok((Some(sheet.name.clone()), row))
 }
 
+/// [`price_for`] for a run of `kind`: a provider's Batch API job is priced at the sheet's batch
+/// row for the model when it has one (issue 14).
+#[cfg(feature = "ssr")]
+pub async fn price_for_kind(
+    db: &crate::db::Db,
+    endpoint: &EndpointView,
+    model: &str,
+    kind: crate::domain::spec::RunKind,
+) -> Result<(Option<String>, Option<crate::domain::cost::PriceRow>), crate::db::DbError> {
+    let (name, row) = price_for(db, endpoint, model).await?;
+    let Some(charged) = crate::domain::modes::price_kind(kind) else {
+        return Ok((name, row));
+    };
+    let sheets = crate::db::prices::list(db).await?;
+    let batch = sheets
+        .iter()
+        .find(|s| Some(s.id) == endpoint.price_sheet_id)
+        .and_then(|s| s.match_charged(model, Some(charged)))
+        .filter(|m| m.fallback.is_none() && m.row.kind.per_token())
+        .map(|m| m.row.clone());
+    Ok((name, batch.or(row)))
+}
+
 /// Why the endpoint's cap stops a launch of `model` now, if it does: the cap is reached this
 /// month, or what a run spends cannot be counted (no per-token price for the model).
 #[cfg(feature = "ssr")]
@@ -210,7 +233,7 @@ pub async fn preview(db: &crate::db::Db, form: &LaunchForm) -> Result<CostPrevie
         other => other?,
     };
     let tokens = dataset_tokens(db, dataset.id).await?;
-    let (sheet, row) = price_for(db, &endpoint, &spec.model).await?;
+    let (sheet, row) = price_for_kind(db, &endpoint, &spec.model, spec.kind).await?;
     let requests = (u64::from(spec.requests) + u64::from(spec.warmup)) * runs;
     let mut p = crate::domain::spend::preview(&tokens, requests, spec.sampling.max_tokens, row.as_ref());
     p.endpoint = endpoint.name.clone();

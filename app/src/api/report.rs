@@ -84,7 +84,6 @@ pub async fn build_report_with(
 ) -> Result<crate::domain::doc::Doc, AppError> {
     use crate::charts::{cost_bars, monthly_lines, throughput_bars, ThroughputBar};
     use crate::domain::claims::{check, Subject, SEED_REPORT};
-    use crate::domain::cost::{cost, Usage};
     use crate::domain::hybrid::{default_pair, hybrid_at, HybridInput};
     use crate::domain::report::{build, HybridSection, ReportInput, ReportRun};
     if let SpeedBasis::EachAtBest { p90_target_ms } = speed_basis {
@@ -122,13 +121,10 @@ pub async fn build_report_with(
     }
     let mut runs = Vec::new();
     for r in &data.runs {
-        // A hosted run is priced by its own sheet (its provider's), the others by the one applied.
+        // A hosted run is priced by its own sheet (its provider's), the others by the one applied;
+        // a provider batch at the sheet's batch price.
         let own = r.own_sheet(&data.sheets);
-        let run_sheet = r.pricing_sheet(&sheet, &data.sheets);
-        let matched = run_sheet.match_for(&r.model);
-        let priced = matched
-            .as_ref()
-            .and_then(|(row, _)| cost(&Usage::from_summary(&r.summary)?, row, volume));
+        let priced = r.priced(&sheet, &data.sheets, volume);
         let sample = if samples {
             crate::db::records::first_answer(db, r.id).await?
         } else {
@@ -165,19 +161,20 @@ pub async fn build_report_with(
             quality: r.quality.clone(),
             sample,
             notes,
-            price_row: matched.as_ref().map(|(row, applied)| {
-                let described = match applied.note() {
-                    Some(note) => format!("{} ({note})", row.describe()),
-                    None => row.describe(),
-                };
-                match own {
-                    Some(s) if s.id != sheet.id => format!("{described} — from its own sheet, {}", s.name),
-                    _ => described,
-                }
+            price_row: priced.as_ref().map(|(described, _)| described.clone()).or_else(|| {
+                // No cost (the token split is unknown): still say which row would apply.
+                let run_sheet = r.pricing_sheet(&sheet, &data.sheets);
+                let m = run_sheet.match_charged(&r.model, crate::domain::modes::price_kind(r.kind))?;
+                Some(match own {
+                    Some(s) if s.id != sheet.id => format!("{} — from its own sheet, {}", m.describe(), s.name),
+                    _ => m.describe(),
+                })
             }),
-            cost_per_request: priced.as_ref().map(|c| c.per_request),
-            gpu_month: priced.and_then(|c| c.gpu_month),
+            cost_per_request: priced.as_ref().map(|(_, c)| c.per_request),
+            gpu_month: priced.and_then(|(_, c)| c.gpu_month),
             load: r.load.clone(),
+            kind: r.kind,
+            dataset_id: r.dataset_id,
         });
     }
 
@@ -263,13 +260,10 @@ pub async fn build_report_with(
     let matrix: Vec<Vec<Option<f64>>> = full
         .iter()
         .map(|r| {
+            let run = data.runs.iter().find(|c| c.id == r.id);
             data.sheets
                 .iter()
-                .map(|s| {
-                    s.row_for(&r.model)
-                        .and_then(|row| cost(&Usage::from_summary(&r.summary)?, row, volume))
-                        .map(|c| c.per_100k.0)
-                })
+                .map(|s| run.and_then(|c| c.priced_at(s, volume)).map(|(_, c)| c.per_100k.0))
                 .collect()
         })
         .collect();

@@ -67,6 +67,7 @@ pub async fn queue_runs(state: &crate::state::AppState, form: &LaunchForm) -> Re
     // Internal-only data never goes to a hosted endpoint; an endpoint past its spend cap takes
     // no more runs (checked again by the worker when it takes the run).
     super::data_rules::check_launch(&state.db, &endpoint, &dataset, &spec.model).await?;
+    check_kind(&endpoint, spec.kind)?;
     // A managed endpoint is started by the worker for each run: nothing answers yet, and it
     // may be started only with a model its admin listed.
     let simulated = if endpoint.launch_args.is_some() {
@@ -145,6 +146,37 @@ pub async fn queue_runs(state: &crate::state::AppState, form: &LaunchForm) -> Re
         sweep_id: ids.first().copied(),
         run_ids: ids,
     })
+}
+
+/// Does the endpoint suit the kind of run (issue 14)? An offline batch needs a managed endpoint
+/// whose launch list runs `vllm run-batch` (it has `{input}`); such an endpoint runs nothing
+/// else; a provider batch goes to an API, not to a server Bakeoff starts.
+#[cfg(feature = "ssr")]
+pub fn check_kind(endpoint: &crate::api::types::EndpointView, kind: crate::domain::spec::RunKind) -> Result<(), AppError> {
+    use crate::domain::spec::RunKind;
+    let batch_list = endpoint.launch_args.as_ref().map(|args| args.iter().any(|a| a == "{input}"));
+    match (kind, batch_list) {
+        (RunKind::Offline, Some(true)) | (RunKind::Server, None | Some(false)) | (RunKind::ProviderBatch, None) => Ok(()),
+        (RunKind::Offline, _) => Err(AppError::validation(
+            "kind",
+            format!(
+                "An offline batch run needs a managed endpoint whose launch list runs `vllm run-batch -i {{input}} -o {{output}} --model {{model}}`; {} has {}",
+                endpoint.name,
+                if batch_list.is_some() { "a launch list that starts a server (no {input})" } else { "no launch list" }
+            ),
+        )),
+        (RunKind::Server, Some(true)) => Err(AppError::validation(
+            "kind",
+            format!("{} runs `vllm run-batch` (its launch list has {{input}}): choose the offline batch kind", endpoint.name),
+        )),
+        (RunKind::ProviderBatch, Some(_)) => Err(AppError::validation(
+            "kind",
+            format!(
+                "A provider batch goes to a provider's Batch API (/v1/files, /v1/batches), not to a server Bakeoff starts: {} is managed",
+                endpoint.name
+            ),
+        )),
+    }
 }
 
 #[server]

@@ -29,10 +29,14 @@ pub struct Holder {
 
 /// No other run on the run's GPU is running (`alias` names the candidate run).
 fn gpu_free(alias: &str) -> String {
+    // A provider's Batch API job takes no GPU lock and waits for none (issue 16: the provider's
+    // GPUs are not the team's); it is polled for hours while the team's GPU runs other jobs.
     format!(
-        "NOT EXISTS (SELECT 1 FROM endpoint_gpus g JOIN endpoint_gpus og ON og.gpu = g.gpu \
+        "(COALESCE(json_extract({alias}.spec, '$.kind'), 'server') = 'provider-batch' \
+         OR NOT EXISTS (SELECT 1 FROM endpoint_gpus g JOIN endpoint_gpus og ON og.gpu = g.gpu \
          JOIN runs o ON o.endpoint_id = og.endpoint_id \
-         WHERE g.endpoint_id = {alias}.endpoint_id AND o.status = 'running' AND o.id <> {alias}.id)"
+         WHERE g.endpoint_id = {alias}.endpoint_id AND o.status = 'running' AND o.id <> {alias}.id \
+         AND COALESCE(json_extract(o.spec, '$.kind'), 'server') <> 'provider-batch'))"
     )
 }
 

@@ -7,6 +7,7 @@ pub mod data_rules;
 pub mod datasets;
 pub mod endpoints;
 mod error;
+pub mod jobs;
 pub mod leases;
 pub mod maintenance;
 pub mod metrics;

@@ -283,6 +283,16 @@ pub async fn answer_length(db: &Db, run_id: i64, custom_id: &str) -> DbResult<us
     Ok(n.unwrap_or(0).max(0) as usize)
 }
 
+/// Forget a run's records (an offline batch job that starts again: what a worker that died while
+/// storing the last job's output left must not mix with the new job's answers).
+pub async fn clear(db: &Db, run_id: i64) -> DbResult<u64> {
+    Ok(sqlx::query("DELETE FROM request_records WHERE run_id = ?1")
+        .bind(run_id)
+        .execute(db)
+        .await?
+        .rows_affected())
+}
+
 pub async fn count(db: &Db, run_id: i64) -> DbResult<i64> {
     Ok(sqlx::query_scalar("SELECT COUNT(*) FROM request_records WHERE run_id = ?")
         .bind(run_id)

@@ -32,6 +32,7 @@ struct Row {
     takeover_note: Option<String>,
     created_by: Option<String>,
     conditions: Option<String>,
+    job: Option<String>,
 }
 
 impl Row {
@@ -65,6 +66,7 @@ impl Row {
             created_by: self.created_by,
             // Captured from the endpoint: a value that no longer reads is left out, not an error.
             conditions: self.conditions.as_deref().and_then(|c| serde_json::from_str(c).ok()),
+            job: self.job.as_deref().and_then(|j| serde_json::from_str(j).ok()),
         })
     }
 }
@@ -77,9 +79,10 @@ const SELECT: &str = "SELECT r.id, r.name, r.status, r.model, e.name AS endpoint
      CASE WHEN r.status NOT IN ('queued', 'running') AND c.records IS NOT NULL THEN c.records \
           ELSE (SELECT COUNT(*) FROM request_records q WHERE q.run_id = r.id) END AS done_requests, r.error, r.summary, \
      r.provenance, r.resumed, r.created_at, r.started_at, r.finished_at, r.lease_host, r.lease_pid, r.takeovers, r.takeover_note, \
-     cu.name AS created_by, r.conditions \
+     cu.name AS created_by, r.conditions, j.job \
      FROM runs r LEFT JOIN endpoints e ON e.id = r.endpoint_id LEFT JOIN datasets d ON d.id = r.dataset_id \
-     LEFT JOIN run_charts c ON c.run_id = r.id LEFT JOIN users cu ON cu.id = r.created_by";
+     LEFT JOIN run_charts c ON c.run_id = r.id LEFT JOIN users cu ON cu.id = r.created_by \
+     LEFT JOIN run_jobs j ON j.run_id = r.id";
 
 /// Every run not in the trash, newest first.
 pub async fn list(db: &Db) -> DbResult<Vec<RunView>> {

@@ -7,7 +7,7 @@ use crate::domain::spec::LaunchForm;
 use crate::domain::status::{Outcome, RunStatus};
 use std::time::Duration;
 
-async fn fresh() -> (tempfile::TempDir, Db) {
+pub(crate) async fn fresh() -> (tempfile::TempDir, Db) {
     let dir = tempfile::tempdir().expect("temp dir");
     let db = connect(&dir.path().join("t.db")).await.expect("connect + migrate");
     (dir, db)
@@ -21,7 +21,7 @@ fn item(id: &str) -> DatasetItem {
     }
 }
 
-async fn seed(db: &Db) -> (i64, i64) {
+pub(crate) async fn seed(db: &Db) -> (i64, i64) {
     let e = endpoints::insert(db, "e", "http://x:1", false, &[]).await.expect("endpoint");
     let items = vec![item("a"), item("b")];
     let d = datasets::insert(
@@ -41,7 +41,7 @@ async fn seed(db: &Db) -> (i64, i64) {
     (e, d)
 }
 
-fn spec(e: i64, d: i64) -> crate::domain::spec::RunSpec {
+pub(crate) fn spec(e: i64, d: i64) -> crate::domain::spec::RunSpec {
     LaunchForm {
         endpoint_id: e.to_string(),
         dataset_id: d.to_string(),

@@ -151,20 +151,61 @@ impl PriceSheet {
 
     /// [`PriceSheet::row_for`] with the reason the row applies.
     pub fn match_for(&self, model: &str) -> Option<(&PriceRow, Applied)> {
+        self.match_among(model, |_| true)
+    }
+
+    /// The row that prices `model` for a job charged as `kind` (a provider's Batch API job:
+    /// [`PriceKind::Batch`]): the sheet's rows of that kind first (listed, size tier, default),
+    /// else the usual [`PriceSheet::match_for`], with a note that the sheet has no such price for
+    /// the model, so the figure is the other kind's price, said so.
+    pub fn match_preferring(&self, model: &str, kind: PriceKind) -> Option<KindMatch<'_>> {
+        if let Some((row, applied)) = self.match_among(model, |r| r.kind == kind) {
+            return Some(KindMatch {
+                row,
+                applied,
+                fallback: None,
+            });
+        }
+        let (row, applied) = self.match_for(model)?;
+        let fallback = format!(
+            "{} has no {} price for {model}: this is its {} price, not what the job is charged",
+            self.name,
+            kind_word(kind),
+            kind_word(row.kind)
+        );
+        Some(KindMatch {
+            row,
+            applied,
+            fallback: Some(fallback),
+        })
+    }
+
+    /// [`PriceSheet::match_preferring`] when the job is charged as a kind of its own (a provider
+    /// batch: [`PriceKind::Batch`]), else [`PriceSheet::match_for`].
+    pub fn match_charged(&self, model: &str, charged: Option<PriceKind>) -> Option<KindMatch<'_>> {
+        match charged {
+            Some(kind) => self.match_preferring(model, kind),
+            None => self.match_for(model).map(|(row, applied)| KindMatch {
+                row,
+                applied,
+                fallback: None,
+            }),
+        }
+    }
+
+    /// [`PriceSheet::match_for`] over the rows `keep` accepts.
+    fn match_among(&self, model: &str, keep: impl Fn(&PriceRow) -> bool) -> Option<(&PriceRow, Applied)> {
         let m = normalize(model);
-        if let Some(r) = self.rows.iter().find(|r| {
+        let rows = || self.rows.iter().filter(|r| keep(r));
+        if let Some(r) = rows().find(|r| {
             tier_of(&r.model_key).is_none() && r.model_key != "*" && (normalize(&r.model_key) == m || m.ends_with(&normalize(&r.model_key)))
         }) {
             return Some((r, Applied::Listed));
         }
-        if let Some(found) = self.tier_row(model) {
+        if let Some(found) = self.tier_row(model, &keep) {
             return Some(found);
         }
-        if let Some(r) = self
-            .default_model_key
-            .as_ref()
-            .and_then(|k| self.rows.iter().find(|r| &r.model_key == k))
-        {
+        if let Some(r) = self.default_model_key.as_ref().and_then(|k| rows().find(|r| &r.model_key == k)) {
             return Some((
                 r,
                 if r.model_key == "*" && !r.kind.per_token() {
@@ -174,19 +215,23 @@ impl PriceSheet {
                 },
             ));
         }
-        self.rows
-            .iter()
+        rows()
             .find(|r| !r.kind.per_token() && r.model_key == "*")
             .map(|r| (r, Applied::AnyModel))
     }
 
     /// The size tier a model falls in, by the parameter count in its name.
-    fn tier_row(&self, model: &str) -> Option<(&PriceRow, Applied)> {
+    fn tier_row(&self, model: &str, keep: &impl Fn(&PriceRow) -> bool) -> Option<(&PriceRow, Applied)> {
         let params = params_in_name(model)?;
         let lower = model.to_ascii_lowercase();
         let fp8 = lower.contains("fp8") || lower.contains("w8a8");
         let want = if fp8 { "FP8" } else { "FP16" };
-        let tiers: Vec<(&PriceRow, Tier)> = self.rows.iter().filter_map(|r| Some((r, tier_of(&r.model_key)?))).collect();
+        let tiers: Vec<(&PriceRow, Tier)> = self
+            .rows
+            .iter()
+            .filter(|r| keep(r))
+            .filter_map(|r| Some((r, tier_of(&r.model_key)?)))
+            .collect();
         // The smallest tier whose upper bound holds the model (a model of 4.05B between the
         // 0-4B and 4.1-8B tiers goes up, never down), in the precision wanted where listed.
         let fits = |t: &Tier| params <= t.high_b + 1e-9;
@@ -205,6 +250,38 @@ impl PriceSheet {
                 precision_assumed: !fp8 && tier.precision.eq_ignore_ascii_case("FP16"),
             },
         ))
+    }
+}
+
+/// A row found for a kind of price, and whether the sheet had to fall back to another kind.
+#[derive(Clone, Debug, PartialEq)]
+pub struct KindMatch<'a> {
+    pub row: &'a PriceRow,
+    pub applied: Applied,
+    /// Set when the sheet has no row of the kind wanted for the model: what was used instead.
+    pub fallback: Option<String>,
+}
+
+impl KindMatch<'_> {
+    /// The row described, with why it applies and any fallback.
+    pub fn describe(&self) -> String {
+        let mut notes: Vec<String> = self.applied.note().into_iter().collect();
+        notes.extend(self.fallback.clone());
+        if notes.is_empty() {
+            self.row.describe()
+        } else {
+            format!("{} ({})", self.row.describe(), notes.join("; "))
+        }
+    }
+}
+
+/// "batch", "serverless", "dedicated", "self-hosted".
+fn kind_word(kind: PriceKind) -> &'static str {
+    match kind {
+        PriceKind::Serverless => "serverless",
+        PriceKind::Batch => "batch",
+        PriceKind::Dedicated => "dedicated",
+        PriceKind::SelfHosted => "self-hosted",
     }
 }
 
@@ -617,6 +694,89 @@ mod tests {
         )
         .expect("priced");
         assert!(per_token.gpu_month.is_none(), "per-token prices have no GPU month");
+    }
+
+    fn gemma_usage() -> Usage {
+        Usage {
+            requests: 5000,
+            prompt_tokens: 3_942_154,
+            completion_tokens: 1_540_218,
+            requests_per_s: 2.29,
+        }
+    }
+
+    #[test]
+    fn a_batch_job_is_priced_at_the_sheets_batch_row_half_the_serverless_one() {
+        let sheet = later_sheet();
+        let server = sheet.match_for("openai/gpt-oss-20b").expect("priced");
+        assert_eq!(server.0.kind, PriceKind::Serverless);
+        let batch = sheet.match_preferring("openai/gpt-oss-20b", PriceKind::Batch).expect("priced");
+        assert_eq!(batch.row.kind, PriceKind::Batch);
+        assert_eq!(batch.fallback, None);
+        let u = gemma_usage();
+        let (s, b) = (
+            cost(&u, server.0, 1e6).expect("server cost"),
+            cost(&u, batch.row, 1e6).expect("batch cost"),
+        );
+        assert!(
+            (b.per_100k.0 * 2.0 - s.per_100k.0).abs() < 1e-9,
+            "{} vs {}",
+            b.per_100k.0,
+            s.per_100k.0
+        );
+        assert!(batch.describe().contains("batch per token"), "{}", batch.describe());
+    }
+
+    #[test]
+    fn a_batch_job_of_an_unlisted_model_is_priced_by_its_batch_size_tier() {
+        let sheet = later_sheet();
+        let m = sheet
+            .match_preferring("Qwen/Qwen2.5-7B-Instruct", PriceKind::Batch)
+            .expect("priced");
+        assert_eq!(m.row.model_key, "tier 4.1-8B FP16");
+        assert_eq!(m.row.input_per_m, Some(0.052));
+        assert!(m.fallback.is_none());
+        assert!(
+            m.describe().contains("7B parameters read from the model's name"),
+            "{}",
+            m.describe()
+        );
+        let fp8 = sheet
+            .match_preferring("RedHatAI/Llama-3.1-8B-Instruct-FP8", PriceKind::Batch)
+            .expect("priced");
+        assert_eq!(fp8.row.model_key, "tier 4.1-8B FP8");
+        // A listed model keeps its own batch row before any tier.
+        let listed = sheet
+            .match_preferring("meta-llama/Llama-3.2-3B-Instruct", PriceKind::Batch)
+            .expect("priced");
+        assert_eq!(
+            (listed.row.model_key.as_str(), listed.row.input_per_m),
+            ("llama-3.2-3b-instruct", Some(0.025))
+        );
+        // 1,000 requests of 800 prompt + 200 completion tokens at the 7B tier: $0.052 per 1M either way.
+        let u = Usage {
+            requests: 1000,
+            prompt_tokens: 800_000,
+            completion_tokens: 200_000,
+            requests_per_s: 1.0,
+        };
+        let c = cost(&u, m.row, 1e6).expect("priced");
+        assert!((c.per_100k.0 - 100_000.0 * 1000.0 * 0.052 / 1e6).abs() < 1e-9, "{}", c.per_100k.0);
+    }
+
+    #[test]
+    fn a_sheet_without_batch_prices_falls_back_to_its_serverless_price_and_says_so() {
+        let seed = super::super::prices::starting_sheets().remove(0);
+        let m = seed.match_preferring("google/gemma-3-4b-it", PriceKind::Batch).expect("priced");
+        assert_eq!((m.row.kind, m.row.model_key.as_str()), (PriceKind::Serverless, "gpt-oss-20b"));
+        let note = m.fallback.clone().expect("a fallback note");
+        assert!(
+            note.contains("has no batch price for google/gemma-3-4b-it") && note.contains("its serverless price"),
+            "{note}"
+        );
+        assert!(m.describe().contains(&note), "{}", m.describe());
+        // Nothing at all: no row of any kind.
+        assert!(later_sheet().match_preferring("Qwen/Qwen3-30B-A3B", PriceKind::Batch).is_none());
     }
 
     proptest! {

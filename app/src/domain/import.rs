@@ -152,6 +152,7 @@ fn finish(
         timing_known: wall > 0.0,
         total_tokens_only: if split.is_none() { total } else { None },
         goodput: None,
+        job: None,
     }
 }
 
@@ -356,8 +357,10 @@ impl BatchOutputReader {
             warmup: false,
             outcome,
             http_status: status.map(|s| s as u16),
+            // OpenAI: `error: {code, message}`; vLLM's run-batch nests it: `error: {error: {message}}`.
             error: error.map(|e| {
                 e.get("message")
+                    .or_else(|| e.pointer("/error/message"))
                     .and_then(Value::as_str)
                     .map(str::to_string)
                     .unwrap_or_else(|| e.to_string())
@@ -503,5 +506,9 @@ mod tests {
         let bad = format!("{ok}\nnot json\n");
         let e = batch_output("out.jsonl", &bad).expect_err("bad line");
         assert_eq!(e.0[0].field, "line 3");
+        // vLLM's run-batch nests the error (as its CPU build wrote it here).
+        let nested = r#"{"id":"r3","custom_id":"c","response":{"status_code":400,"body":null},"error":{"error":{"message":"max_tokens is too large","type":"BadRequestError"}}}"#;
+        let r = batch_output("out.jsonl", nested).expect("imports");
+        assert_eq!(r.records[0].error.as_deref(), Some("max_tokens is too large"));
     }
 }

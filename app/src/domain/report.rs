@@ -35,6 +35,10 @@ pub struct ReportRun {
     pub gpu_month: Option<GpuMonth>,
     /// The load it was measured under.
     pub load: RunLoad,
+    /// Server mode, offline batch or provider batch.
+    pub kind: super::spec::RunKind,
+    /// The dataset's id (launched runs), for the side-by-side of kinds over one dataset.
+    pub dataset_id: Option<i64>,
 }
 
 impl ReportRun {
@@ -152,6 +156,11 @@ pub fn build(input: &ReportInput) -> Doc {
             ],
             vec!["Requests".into(), format::int(s.requests as f64)],
             vec!["Load".into(), r.load.describe()],
+        ];
+        if r.kind.is_batch() {
+            rows.push(vec!["Kind".into(), r.kind.label().into()]);
+        }
+        rows.extend([
             vec![
                 "Success rate".into(),
                 format!("{} ({}/{})", format::percent(s.success_rate), s.outcomes.answered(), s.requests),
@@ -199,7 +208,7 @@ pub fn build(input: &ReportInput) -> Doc {
                 "Avg total tokens".into(),
                 s.mean_total_tokens().map(|v| format::dec(v, 1)).unwrap_or("unknown".into()),
             ],
-        ];
+        ]);
         if s.ttft_ms.is_some() || s.e2e_ms.is_some() {
             let d3 = |d: Option<super::stats::Distribution>| {
                 d.map(|d| format!("{} / {} / {}", format::ms(d.p50), format::ms(d.p90), format::ms(d.p99)))
@@ -223,8 +232,12 @@ pub fn build(input: &ReportInput) -> Doc {
             d.push(Block::P("Sample response:".into()));
             d.push(Block::Code(sample.chars().take(900).collect()));
         }
-        if !r.notes.is_empty() {
-            d.push(Block::List(r.notes.clone()));
+        let mut notes = r.notes.clone();
+        if let Some(job) = s.job.as_ref().filter(|j| j.kind.is_batch()) {
+            notes.push(job.definition().into());
+        }
+        if !notes.is_empty() {
+            d.push(Block::List(notes));
         }
     }
 
@@ -348,6 +361,27 @@ pub fn build(input: &ReportInput) -> Doc {
             })
             .collect(),
     });
+
+    // Issue 14: one dataset through server mode, offline batch and provider batch, side by side.
+    let mode_runs: Vec<super::modes::ModeRun> = input
+        .runs
+        .iter()
+        .map(|r| super::modes::ModeRun {
+            id: r.id,
+            name: &r.name,
+            model: &r.model,
+            dataset_id: r.dataset_id,
+            dataset: &r.dataset,
+            kind: r.kind,
+            summary: &r.summary,
+            quality: r.quality.as_ref(),
+            cost: r.per_100k().map(|c| (c, r.price_row.clone().unwrap_or_default())),
+            load: &r.load,
+        })
+        .collect();
+    for b in super::modes::blocks(&super::modes::tables(&mode_runs), &input.sheet.name) {
+        d.push(b);
+    }
 
     if let Some(h) = &input.hybrid {
         let p = &h.point;

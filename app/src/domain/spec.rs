@@ -31,6 +31,58 @@ pub struct EngineSettings {
     pub other: String,
 }
 
+/// What kind of job a run is: requests sent to a server under a load (the default), an offline
+/// `vllm run-batch` job on the endpoint's host, or a provider's Batch API job.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RunKind {
+    /// Requests streamed to an OpenAI-compatible server, each timed to the token.
+    #[default]
+    Server,
+    /// `vllm run-batch -i IN.jsonl -o OUT.jsonl` started on the endpoint's host through its
+    /// admin-written launch list: job-level timing (model load apart), no per-token timing.
+    Offline,
+    /// The provider's Batch API (`/v1/files`, `/v1/batches`): submitted, polled, downloaded;
+    /// turnaround is its figure, and it is priced at the sheet's batch prices.
+    ProviderBatch,
+}
+
+impl RunKind {
+    pub const ALL: [RunKind; 3] = [RunKind::Server, RunKind::Offline, RunKind::ProviderBatch];
+
+    /// The word used in REST, the CLI and forms.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RunKind::Server => "server",
+            RunKind::Offline => "offline",
+            RunKind::ProviderBatch => "provider-batch",
+        }
+    }
+
+    /// For people.
+    pub fn label(self) -> &'static str {
+        match self {
+            RunKind::Server => "server mode",
+            RunKind::Offline => "offline batch (vllm run-batch)",
+            RunKind::ProviderBatch => "provider Batch API",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Option<RunKind> {
+        match raw.trim().to_ascii_lowercase().replace('_', "-").as_str() {
+            "" | "server" => Some(RunKind::Server),
+            "offline" | "offline-batch" => Some(RunKind::Offline),
+            "provider-batch" | "batch" => Some(RunKind::ProviderBatch),
+            _ => None,
+        }
+    }
+
+    /// A batch job (no per-request timing, speed figures are job-level).
+    pub fn is_batch(self) -> bool {
+        self != RunKind::Server
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct RunSpec {
     pub name: String,
@@ -57,6 +109,9 @@ pub struct RunSpec {
     /// Set on every step of an automatic sweep to saturation (`--sweep auto`).
     #[serde(default)]
     pub auto_sweep: Option<super::saturation::AutoSweep>,
+    /// Server load test (default), offline batch or provider batch.
+    #[serde(default)]
+    pub kind: RunKind,
 }
 
 pub const MAX_REQUESTS: u32 = 1_000_000;
@@ -123,6 +178,9 @@ pub struct LaunchForm {
     /// The percentile the run as a whole is checked at (default 90).
     #[serde(default)]
     pub slo_percentile: String,
+    /// `server` (default), `offline` or `provider-batch` (see [`RunKind`]).
+    #[serde(default)]
+    pub kind: String,
 }
 
 /// How a launch is spread over runs.
@@ -216,6 +274,9 @@ impl LaunchForm {
         let requests = f.required_int("requests", &self.requests, 1, i64::from(MAX_REQUESTS), "Request count");
         let concurrency = if self.concurrency.trim().is_empty() && !self.rate.trim().is_empty() {
             Some(i64::from(MAX_CONCURRENCY))
+        } else if self.concurrency.trim().is_empty() && RunKind::parse(&self.kind).is_some_and(RunKind::is_batch) {
+            // A batch job has no concurrency of its own (the engine or the provider decides).
+            Some(1)
         } else if self.concurrency.trim().is_empty() && super::saturation::parse_auto(&self.sweep).is_some() {
             // An automatic sweep chooses each step's concurrency.
             Some(i64::from(super::saturation::START))
@@ -249,6 +310,35 @@ impl LaunchForm {
             f.errors.push("name", "Name must be at most 200 characters");
         }
         let slo = self.parse_slo(&mut f);
+        let kind = RunKind::parse(&self.kind).unwrap_or_else(|| {
+            f.errors.push(
+                "kind",
+                format!("Kind must be server, offline or provider-batch, got '{}'", self.kind.trim()),
+            );
+            RunKind::Server
+        });
+        if kind.is_batch() {
+            // A batch job is one job: no load shape, no warm-up, no sweep, no latency targets.
+            let what = kind.label();
+            if !self.rate.trim().is_empty() {
+                f.errors.push(
+                    "rate",
+                    format!("A {what} job has no request rate: the engine or the provider schedules it"),
+                );
+            }
+            if warmup > 0 {
+                f.errors.push("warmup", format!("A {what} job has no warm-up: leave it empty"));
+            }
+            if !self.sweep.trim().is_empty() {
+                f.errors.push("sweep", format!("A {what} job is one job: it cannot be swept"));
+            }
+            if slo.is_some() {
+                f.errors.push(
+                    "slo",
+                    format!("A {what} job has no per-request timing, so no latency targets: leave them empty"),
+                );
+            }
+        }
 
         f.errors.into_result(())?;
         // Every `None` below was reported above; the `Some`s are checked values.
@@ -281,6 +371,7 @@ impl LaunchForm {
                 notes: self.notes.trim().to_string(),
                 slo,
                 auto_sweep: None,
+                kind,
             }),
             _ => Err(FieldErrors::one("form", "incomplete form")),
         }

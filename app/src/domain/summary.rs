@@ -109,6 +109,10 @@ pub struct RunSummary {
     /// targets (see [`super::goodput`]).
     #[serde(default)]
     pub goodput: Option<super::goodput::Goodput>,
+    /// A batch job's job-level timing (offline `vllm run-batch` or a provider's Batch API):
+    /// its records have no per-request times (see [`super::batch`]).
+    #[serde(default)]
+    pub job: Option<super::batch::JobTiming>,
 }
 
 fn known() -> bool {
@@ -290,6 +294,7 @@ impl SummaryBuilder {
             total_tokens_only: None,
             outcomes: self.outcomes.clone(),
             goodput,
+            job: None,
         }
     }
 }
@@ -569,6 +574,7 @@ mod tests {
             total_tokens_only: None,
             outcomes,
             goodput: None,
+            job: None,
         }
     }
 

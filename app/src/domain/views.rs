@@ -119,9 +119,18 @@ pub struct RunView {
     /// the run): `None` for hosted endpoints, imports and older runs.
     #[serde(default)]
     pub conditions: Option<super::conditions::Conditions>,
+    /// A batch job's state as it goes (offline `vllm run-batch` or a provider's Batch API): times,
+    /// line counts, the provider's batch id. `None` for server-mode runs.
+    #[serde(default)]
+    pub job: Option<super::batch::JobTiming>,
 }
 
 impl RunView {
+    /// Server mode, offline batch or provider batch (imports: server mode).
+    pub fn kind(&self) -> super::spec::RunKind {
+        self.spec.as_ref().map(|s| s.kind).unwrap_or_default()
+    }
+
     /// "simulated" / "imported" / "" — shown wherever the run's figures appear.
     pub fn origin_label(&self) -> &'static str {
         if self.provenance.is_some() {

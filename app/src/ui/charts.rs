@@ -5,8 +5,19 @@ use crate::domain::definitions as def;
 use crate::domain::series::RunSeries;
 use leptos::prelude::*;
 
+/// `batch`: the run is a batch job, whose records have no per-request times: the section says so
+/// instead of drawing empty charts.
 #[component]
-pub fn RunCharts(series: RunSeries) -> impl IntoView {
+pub fn RunCharts(series: RunSeries, #[prop(optional)] batch: bool) -> impl IntoView {
+    if batch {
+        return view! {
+            <section class="chart" aria-labelledby="charts-title">
+                <h2 id="charts-title">"Charts"</h2>
+                <p class="note no-timing">{super::job::NO_PER_REQUEST_TIMING}</p>
+            </section>
+        }
+        .into_any();
+    }
     let tl = timeline(&series, 860, 420);
     let ttft = histogram("TTFT distribution", series.charts.ttft.as_ref(), 420, 260);
     let e2e = histogram("E2E latency distribution", series.charts.e2e.as_ref(), 420, 260);
@@ -24,6 +35,7 @@ pub fn RunCharts(series: RunSeries) -> impl IntoView {
             <p class="definition">"TTFT: " {def::TTFT} ". E2E: " {def::E2E} "."</p>
         </section>
     }
+    .into_any()
 }
 
 #[component]

@@ -1,10 +1,13 @@
 use super::charts::CdfCharts;
 use super::widgets::{tree, ErrorBox, IfAllowed, OriginBadge};
+use crate::api::cost::{compare_modes, mode_tables, CostTables};
 use crate::api::quality::side_by_side;
 use crate::api::runs::compare_runs;
+use crate::api::AppError;
 use crate::domain::accounts::Permission;
 use crate::domain::definitions as def;
 use crate::domain::format;
+use crate::domain::modes::{kind_of, ModeTable, DEFINITION, HEAD, TITLE};
 use crate::domain::quality::extract_json;
 use crate::domain::report::load::{compare, RunLoad};
 use leptos::prelude::*;
@@ -24,6 +27,9 @@ pub fn ComparePage() -> impl IntoView {
             .collect::<Vec<_>>()
     };
     let data = Resource::new(ids, compare_runs);
+    // Issue 14: when a batch job is among them, the kinds side by side, priced (made here, at the
+    // page's top, so that the server and the browser create it in the same place).
+    let modes = Resource::new(ids, compare_modes);
     view! {
         <h1>"Compare runs"</h1>
         <Suspense fallback=|| view! { <p>"Loading…"</p> }>
@@ -31,7 +37,9 @@ pub fn ComparePage() -> impl IntoView {
                 match data.await {
                     Ok(rows) if rows.is_empty() => view! { <p class="empty">"Pick runs to compare on the Runs page."</p> }.into_any(),
                     Ok(rows) => {
-                        let series = rows.iter().map(|(_, s)| s.clone()).collect::<Vec<_>>();
+                        // Batch jobs have no per-request times: their (empty) latencies are not drawn.
+                        let series = rows.iter().filter(|(r, _)| !kind_of(r).is_batch()).map(|(_, s)| s.clone()).collect::<Vec<_>>();
+                        let undrawn: Vec<String> = rows.iter().filter(|(r, _)| kind_of(r).is_batch()).map(|(r, _)| format!("#{}", r.id)).collect();
                         // Like for like: each run's load, and whether they differ in it.
                         let loads: Vec<(String, RunLoad)> = rows.iter().map(|(r, _)| (format!("#{}", r.id), RunLoad::of(r.spec.as_ref(), r.provenance.as_deref()).with_conditions(r.conditions.clone()))).collect();
                         let verdict = compare(&loads.iter().map(|(l, x)| (l.clone(), x)).collect::<Vec<_>>());
@@ -85,6 +93,9 @@ pub fn ComparePage() -> impl IntoView {
                                     </tbody>
                                 </table>
                             </section>
+                            {(!undrawn.is_empty()).then(|| view! {
+                                <p class="note">{format!("Not in the latency charts: {} (batch jobs have no per-request timing).", undrawn.join(", "))}</p>
+                            })}
                             <CdfCharts series/>
                         }.into_any()
                     }
@@ -92,6 +103,7 @@ pub fn ComparePage() -> impl IntoView {
                 }
             })}
         </Suspense>
+        <BatchModes data=modes/>
         // Answers beside their models: not for reviewers, who grade blind.
         <IfAllowed what=Permission::ReadAnswers>
             <SideBySide ids=Signal::derive(ids)/>
@@ -156,6 +168,86 @@ fn SideBySide(ids: Signal<Vec<i64>>) -> impl IntoView {
                     }
                 })}
             </Transition>
+        </section>
+    }
+}
+
+/// The compared runs' kinds side by side (a batch job is among them), at a price sheet chosen
+/// here; runs not finished yet are left out (they have no figures).
+#[component]
+fn BatchModes(data: Resource<Result<Option<CostTables>, AppError>>) -> impl IntoView {
+    let sheet_ix = RwSignal::new(0usize);
+    view! {
+        <Suspense fallback=|| ()>
+            {move || {
+                Suspend::new(async move {
+                    match data.await {
+                        Err(e) => view! { <ErrorBox error=e/> }.into_any(),
+                        Ok(None) => ().into_any(),
+                        Ok(Some(d)) => {
+                            let runs = d.runs;
+                            let sheets = StoredValue::new(d.sheets);
+                            let runs = StoredValue::new(runs);
+                            let tables = move || {
+                                sheets.with_value(|all| match all.get(sheet_ix.get()) {
+                                    Some(sheet) => (runs.with_value(|rs| mode_tables(rs, sheet, all)), sheet.name.clone()),
+                                    None => (Vec::new(), String::new()),
+                                })
+                            };
+                            view! {
+                                <div class="field">
+                                    <label for="modes-sheet">"Price sheet"</label>
+                                    <select id="modes-sheet" on:change=move |ev| sheet_ix.set(event_target_value(&ev).parse().unwrap_or(0))>
+                                        {sheets.with_value(|all| all.iter().enumerate().map(|(i, s)| view! { <option value=i.to_string()>{format!("{} ({})", s.name, s.dated)}</option> }).collect_view())}
+                                    </select>
+                                </div>
+                                {move || {
+                                    let (tables, sheet) = tables();
+                                    view! { <ModesSection tables sheet/> }
+                                }}
+                            }
+                            .into_any()
+                        }
+                    }
+                })
+            }}
+        </Suspense>
+    }
+}
+
+/// "Server mode, offline batch and provider batch": one table per dataset, with the definition
+/// of its figures (the compare and costs pages; the report has the same in its document).
+#[component]
+pub fn ModesSection(tables: Vec<ModeTable>, sheet: String) -> impl IntoView {
+    view! {
+        <section class="modes" aria-labelledby="modes-title">
+            <h2 id="modes-title">{TITLE}</h2>
+            <p class="definition">{format!("Prices: {sheet}. {DEFINITION}")}</p>
+            {if tables.is_empty() {
+                view! { <p class="empty">"No batch job shares a dataset with another run here (or its dataset is not recorded)."</p> }.into_any()
+            } else {
+                tables.into_iter().map(|t| {
+                    let label = format!("{TITLE}: {}", t.dataset);
+                    view! {
+                        <h3>{format!("Dataset: {}", t.dataset)}</h3>
+                        <table class="modes" aria-label=label>
+                            <thead><tr>{HEAD.iter().map(|h| view! { <th>{*h}</th> }).collect_view()}</tr></thead>
+                            <tbody>
+                                {t.rows.into_iter().map(|r| {
+                                    let href = format!("/runs/{}", r.id);
+                                    let cells = r.cells();
+                                    view! {
+                                        <tr>
+                                            <td><a href=href>{cells[0].clone()}</a></td>
+                                            {cells.into_iter().skip(1).map(|c| view! { <td>{c}</td> }).collect_view()}
+                                        </tr>
+                                    }
+                                }).collect_view()}
+                            </tbody>
+                        </table>
+                    }
+                }).collect_view().into_any()
+            }}
         </section>
     }
 }

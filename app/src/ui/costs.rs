@@ -2,19 +2,19 @@
 //! the sheet or the volume), the sheets themselves (editable), and the hybrid strategy.
 
 use super::widgets::{can, ErrorBox, FieldMessage, FormMessage, IfAllowed, OriginBadge};
-use crate::api::cost::{cost_data, hybrid_data, AddSheet, CostRun, CostTables, DeletePrice, PriceForm, SavePrice};
+use crate::api::cost::{cost_data, hybrid_data, mode_tables, AddSheet, CostRun, CostTables, DeletePrice, PriceForm, SavePrice};
 use crate::api::AppError;
 use crate::charts::{cost_bars, hybrid_curve, monthly_lines, speed_quality_cost, WIDTH};
 use crate::domain::accounts::Permission;
-use crate::domain::cost::{cost, PriceKind, PriceSheet, RunCost, Usage};
+use crate::domain::cost::{PriceKind, PriceSheet, RunCost};
 use crate::domain::format;
 use crate::domain::hybrid::{default_pair, hybrid_at, hybrid_curve as curve, HybridInput};
 use crate::domain::pareto::{pareto_view, ParetoRun};
 use leptos::prelude::*;
 
+/// A run at `sheet` itself (a provider batch at its batch price).
 fn priced(run: &CostRun, sheet: &PriceSheet, volume: f64) -> Option<(String, RunCost)> {
-    let row = sheet.row_for(&run.model)?;
-    Some((row.describe(), cost(&Usage::from_summary(&run.summary)?, row, volume)?))
+    run.priced_at(sheet, volume)
 }
 
 #[component]
@@ -155,6 +155,12 @@ fn CostViews(
             })}
         }
     };
+    // Issue 14: the finished runs that share a dataset with a batch job, the kinds side by side.
+    let modes = move || {
+        let current = sheet()?;
+        let tables = sheets.with_value(|all| runs.with_value(|rs| mode_tables(rs, &current, all)));
+        (!tables.is_empty()).then(|| view! { <super::compare::ModesSection tables sheet=current.name.clone()/> })
+    };
     let hybrid_runs = data.runs.clone();
     let hybrid_sheet = Signal::derive(sheet);
     view! {
@@ -185,6 +191,7 @@ fn CostViews(
             <h2 id="price-title">"Cost per run"</h2>
             {table}
         </section>
+        {modes}
         <section class="chart" aria-labelledby="cost-charts-title">
             <h2 id="cost-charts-title">"Cost charts"</h2>
             {charts}

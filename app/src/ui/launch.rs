@@ -7,12 +7,14 @@ use crate::api::runs::LaunchRun;
 use crate::api::types::{DatasetView, EndpointView};
 use crate::api::AppError;
 use crate::domain::accounts::Permission;
+use crate::domain::spec::RunKind;
 use leptos::prelude::*;
 use leptos_router::hooks::use_navigate;
 use leptos_router::NavigateOptions;
 
-const FIELDS: [&str; 19] = [
+const FIELDS: [&str; 20] = [
     "name",
+    "kind",
     "endpoint_id",
     "dataset_id",
     "model",
@@ -99,6 +101,7 @@ fn LaunchForm(endpoints: Vec<EndpointView>, datasets: Vec<DatasetView>, launch: 
     view! {
         <ActionForm action=launch attr:class="launch" attr:aria-label="Launch a run" on:input=track on:change=track>
             <FormMessage error fields=form_fields/>
+            <KindField error/>
             <div class="field">
                 <label for="endpoint_id">"Endpoint"</label>
                 <select
@@ -247,4 +250,51 @@ fn LaunchForm(endpoints: Vec<EndpointView>, datasets: Vec<DatasetView>, launch: 
         </ActionForm>
     }
     .into_any()
+}
+
+/// What the run is: a server load test (the default) or one of the batch jobs. A plain select
+/// and a static hint (nothing appears or disappears with the choice: the server refuses, with a
+/// message beside each, the fields a batch job has no use for).
+#[component]
+fn KindField(error: Signal<Option<AppError>>) -> impl IntoView {
+    view! {
+        <div class="field">
+            <label for="kind">"Kind"</label>
+            <select id="kind" name="form[kind]" aria-describedby="kind-hint">
+                {KINDS
+                    .into_iter()
+                    .map(|(kind, label)| view! { <option value=kind.as_str() selected=kind == RunKind::Server>{label}</option> })
+                    .collect_view()}
+            </select>
+            <p class="note" id="kind-hint">
+                "Server load test: requests under the load below, each timed to the token. \
+                 Offline batch: one vllm run-batch job on a managed endpoint whose admin-written launch list runs vllm run-batch ... {input} ... {output}. \
+                 Provider Batch API: one job on the provider's /v1/batches, priced at the sheet's batch price. \
+                 Batch kinds have no per-request timing (throughput is over the whole job) and take no rate, warm-up, sweep or targets."
+            </p>
+            <FieldMessage error field="kind"/>
+        </div>
+    }
+}
+
+/// The choices of the Kind select, in order (the first is the default).
+const KINDS: [(RunKind, &str); 3] = [
+    (RunKind::Server, "Server load test"),
+    (RunKind::Offline, "Offline batch (vllm run-batch on a managed endpoint)"),
+    (RunKind::ProviderBatch, "Provider Batch API (/v1/batches)"),
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_kind_select_offers_every_kind_once_server_first_and_the_server_reads_its_values() {
+        assert_eq!(KINDS[0].0, RunKind::Server);
+        let kinds: Vec<RunKind> = KINDS.iter().map(|k| k.0).collect();
+        assert_eq!(kinds, RunKind::ALL.to_vec());
+        for (kind, _) in KINDS {
+            assert_eq!(RunKind::parse(kind.as_str()), Some(kind));
+        }
+    }
 }

@@ -13,6 +13,7 @@ mod endpoints;
 mod grading;
 mod import;
 mod integrity;
+mod job;
 mod launch;
 mod launches;
 mod live;

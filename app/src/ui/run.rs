@@ -1,6 +1,7 @@
 use super::answers::RunAnswers;
 use super::charts::RunCharts;
 use super::integrity::IntegrityPanel;
+use super::job::BatchJob;
 use super::launches::RunLaunches;
 use super::live;
 use super::summary::SummaryTable;
@@ -11,6 +12,7 @@ use crate::api::types::RunView;
 use crate::domain::accounts::Permission;
 use crate::domain::format;
 use crate::domain::progress::Progress;
+use crate::domain::spec::RunKind;
 use crate::domain::status::RunStatus;
 use leptos::prelude::*;
 use leptos_router::hooks::use_params_map;
@@ -57,7 +59,11 @@ pub fn RunPage() -> impl IntoView {
             })}
         </Transition>
         <Transition fallback=|| ()>
-            {move || Suspend::new(async move { series.await.ok().map(|s| view! { <RunCharts series=s/> }) })}
+            {move || Suspend::new(async move {
+                // A batch job's records have no per-request times: its charts section says so.
+                let batch = run.await.is_ok_and(|r| r.kind().is_batch());
+                series.await.ok().map(|s| view! { <RunCharts series=s batch/> })
+            })}
         </Transition>
         {move || Some(view! { <RunLaunches run_id=id()/> <RunAnswers run_id=id() ended/> })}
     }
@@ -70,6 +76,7 @@ fn RunDetail(run: RunView, progress: RwSignal<Option<Progress>>) -> impl IntoVie
     let cancel = ServerAction::<CancelRun>::new();
     let id = run.id;
     let can_cancel = matches!(run.status, RunStatus::Queued | RunStatus::Running);
+    let kind = run.kind();
     view! {
         <h1>
             {format!("Run #{}: {}", run.id, run.name)} " " <OriginBadge label=origin/>
@@ -87,18 +94,24 @@ fn RunDetail(run: RunView, progress: RwSignal<Option<Progress>>) -> impl IntoVie
             </dd>
             {run.worker.clone().map(|w| view! { <dt>"Measured by"</dt> <dd>{w}</dd> })}
             {spec.map(|s| {
+                // A batch job has no load of its own: the engine or the provider schedules it.
+                let (load, requests) = if kind.is_batch() {
+                    (format!("{}: one job", kind.label()), format!("{} lines", s.requests))
+                } else {
+                    (s.load_label(), format!("{} measured + {} warm-up", s.requests, s.warmup))
+                };
                 view! {
                     <dt>"Load"</dt>
-                    <dd>{s.load_label()}</dd>
+                    <dd>{load}</dd>
                     <dt>"Requests"</dt>
-                    <dd>{format!("{} measured + {} warm-up", s.requests, s.warmup)}</dd>
+                    <dd>{requests}</dd>
                     <dt>"Max tokens"</dt>
                     <dd>{s.sampling.max_tokens.map(|m| m.to_string()).unwrap_or("from the dataset".into())}</dd>
                 }
             })}
             {run.sweep_id.map(|s| view! { <dt>"Sweep"</dt> <dd><a href=format!("/sweeps/{s}")>{format!("sweep #{s}: all concurrency levels")}</a></dd> })}
             <dt>"Created"</dt>
-            <dd>{run.created_at.clone()} {run.created_by.clone().map(|u| format!("by {u}"))}</dd>
+            <dd>{run.created_at.clone()} {run.created_by.clone().map(|u| format!(" by {u}"))}</dd>
         </dl>
         {(origin == "simulated").then(|| view! {
             <p class="note simulated-note">
@@ -111,6 +124,10 @@ fn RunDetail(run: RunView, progress: RwSignal<Option<Progress>>) -> impl IntoVie
             view! { <p class="note" role="status">{format!("A worker stopped renewing its lease; the run was taken over {times}. Last: {n}.")}</p> }
         })}
         <ProgressBar run=run.clone() progress/>
+        {kind.is_batch().then(|| {
+            let running = !run.status.is_finished();
+            view! { <BatchJob run_id=id job=run.job.clone() kind running progress/> }
+        })}
         {can_cancel.then(|| view! {
             <IfAllowed what=Permission::Run>
                 <button class="danger" on:click=move |_| { cancel.dispatch(CancelRun { id }); }>"Cancel run"</button>
@@ -135,12 +152,17 @@ fn RunDetail(run: RunView, progress: RwSignal<Option<Progress>>) -> impl IntoVie
 
 #[component]
 fn ProgressBar(run: RunView, progress: RwSignal<Option<Progress>>) -> impl IntoView {
+    // A batch job's lines are counted by the job (its answers are stored when it ends).
+    let (done, total, errors) = match &run.job {
+        Some(j) if j.total > 0 => ((j.completed + j.failed).min(j.total), j.total, j.failed),
+        _ => (run.done_requests.max(0) as u64, run.total_requests.max(0) as u64, 0),
+    };
     let initial = Progress {
         run_id: run.id,
         status: run.status,
-        done: run.done_requests.max(0) as u64,
-        total: run.total_requests.max(0) as u64,
-        errors: 0,
+        done,
+        total,
+        errors,
         elapsed_s: 0.0,
         tokens_per_s: 0.0,
         eta_s: None,
@@ -153,6 +175,7 @@ fn ProgressBar(run: RunView, progress: RwSignal<Option<Progress>>) -> impl IntoV
             .unwrap_or_else(|| initial.clone())
     });
     let pct = move || current.get().percent();
+    let kind = run.kind();
     view! {
         <section class="live" aria-labelledby="progress-title">
             <h2 id="progress-title">"Progress"</h2>
@@ -166,15 +189,19 @@ fn ProgressBar(run: RunView, progress: RwSignal<Option<Progress>>) -> impl IntoV
             >
                 <div class="bar" style:width=move || format!("{:.1}%", pct())></div>
             </div>
-            <p class="progress-text" aria-live="polite">{move || progress_text(&current.get())}</p>
+            <p class="progress-text" aria-live="polite">{move || progress_text(&current.get(), kind)}</p>
         </section>
     }
 }
 
-fn progress_text(p: &Progress) -> String {
-    let mut parts = vec![format!("{}/{} requests ({:.0}%)", p.done, p.total, p.percent())];
+/// The line under the progress bar. A batch job counts lines, and has no per-request rate.
+fn progress_text(p: &Progress, kind: RunKind) -> String {
+    let unit = if kind.is_batch() { "lines" } else { "requests" };
+    let mut parts = vec![format!("{}/{} {unit} ({:.0}%)", p.done, p.total, p.percent())];
     if p.status == RunStatus::Running {
-        parts.push(format!("{} output tok/s (last 5 s)", format::int(p.tokens_per_s)));
+        if !kind.is_batch() {
+            parts.push(format!("{} output tok/s (last 5 s)", format::int(p.tokens_per_s)));
+        }
         if let Some(eta) = p.eta_s {
             parts.push(format!("ETA {}", format::seconds(eta)));
         }
@@ -187,4 +214,39 @@ fn progress_text(p: &Progress) -> String {
         parts.push(m.clone());
     }
     parts.join(" · ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn progress(status: RunStatus) -> Progress {
+        Progress {
+            run_id: 1,
+            status,
+            done: 450,
+            total: 1000,
+            errors: 3,
+            elapsed_s: 10.0,
+            tokens_per_s: 1234.0,
+            eta_s: Some(12.0),
+            message: None,
+        }
+    }
+
+    #[test]
+    fn a_server_run_counts_requests_and_its_rate() {
+        assert_eq!(
+            progress_text(&progress(RunStatus::Running), RunKind::Server),
+            "450/1000 requests (45%) · 1,234 output tok/s (last 5 s) · ETA 12.0 s · 3 failed · running"
+        );
+    }
+
+    #[test]
+    fn a_batch_job_counts_lines_without_a_per_request_rate() {
+        let text = progress_text(&progress(RunStatus::Running), RunKind::ProviderBatch);
+        assert_eq!(text, "450/1000 lines (45%) · ETA 12.0 s · 3 failed · running");
+        let done = progress_text(&progress(RunStatus::Completed), RunKind::Offline);
+        assert!(done.starts_with("450/1000 lines (45%)") && !done.contains("tok/s"), "{done}");
+    }
 }

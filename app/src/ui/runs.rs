@@ -160,6 +160,7 @@ fn RunsTable(page: RunPage, selected: RwSignal<BTreeSet<i64>>, manage: Manage, f
                         let href = format!("/runs/{id}");
                         let s = r.summary.clone();
                         let origin = r.origin_label();
+                        let kind = r.kind();
                         let label = format!("run #{id} '{}'", r.name);
                         let name = r.name.clone();
                         view! {
@@ -177,6 +178,9 @@ fn RunsTable(page: RunPage, selected: RwSignal<BTreeSet<i64>>, manage: Manage, f
                                     <A href=href>{r.name.clone()}</A>
                                     " "
                                     <OriginBadge label=origin/>
+                                    {super::job::kind_tag(kind).map(|tag| view! {
+                                        " " <span class="badge badge-batch" title=kind.label()>{tag}</span>
+                                    })}
                                     {r.created_by.clone().map(|u| view! { <br/><small class="by">{format!("by {u}")}</small> })}
                                 </td>
                                 <td>{r.model.clone()}</td>
@@ -228,11 +232,16 @@ fn ThroughputChart(runs: Vec<RunView>) -> impl IntoView {
         .filter(|r| matches!(r.status, RunStatus::Completed | RunStatus::Imported))
         .filter_map(|r| {
             let s = r.summary.as_ref()?;
-            let origin = r.origin_label();
-            let label = if origin.is_empty() {
+            // Origin and, for a batch job, its kind: never mistaken for a server run.
+            let tags: Vec<&str> = [r.origin_label()]
+                .into_iter()
+                .chain(super::job::kind_tag(r.kind()))
+                .filter(|t| !t.is_empty())
+                .collect();
+            let label = if tags.is_empty() {
                 format!("#{} {}", r.id, r.model)
             } else {
-                format!("#{} {} ({origin})", r.id, r.model)
+                format!("#{} {} ({})", r.id, r.model, tags.join(", "))
             };
             Some(ThroughputBar {
                 label,

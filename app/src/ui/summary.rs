@@ -14,7 +14,7 @@ pub fn SummaryTable(summary: RunSummary, origin: &'static str) -> impl IntoView 
     } else {
         String::new()
     };
-    let mut rows: Vec<(&str, String, &str)> = vec![
+    let mut rows: Vec<super::job::Row> = vec![
         (
             "Requests (measured)",
             format::int(s.requests as f64),
@@ -25,10 +25,18 @@ pub fn SummaryTable(summary: RunSummary, origin: &'static str) -> impl IntoView 
             format!("{} ({}/{})", format::percent(s.success_rate), o.answered(), s.requests),
             def::SUCCESS_RATE,
         ),
-        ("Wall time", format::seconds(s.wall_time_s), def::WALL_TIME),
-        ("Output tokens/s", format::dec(s.output_tokens_per_s, 1), def::OUTPUT_TPS),
-        ("Total tokens/s", format::dec(s.total_tokens_per_s, 1), def::TOTAL_TPS),
-        ("Requests/s", format::dec(s.requests_per_s, 2), def::REQUESTS_PER_S),
+    ];
+    // A batch job's speed is over the job's time; a server run's over its wall time.
+    rows.extend(match &s.job {
+        Some(job) => super::job::speed_rows(&s, job),
+        None => vec![
+            ("Wall time", format::seconds(s.wall_time_s), def::WALL_TIME),
+            ("Output tokens/s", format::dec(s.output_tokens_per_s, 1), def::OUTPUT_TPS),
+            ("Total tokens/s", format::dec(s.total_tokens_per_s, 1), def::TOTAL_TPS),
+            ("Requests/s", format::dec(s.requests_per_s, 2), def::REQUESTS_PER_S),
+        ],
+    });
+    rows.extend([
         (
             "Mean prompt tokens",
             s.mean_prompt_tokens.map(|v| format::dec(v, 1)).unwrap_or("unknown".into()),
@@ -39,12 +47,14 @@ pub fn SummaryTable(summary: RunSummary, origin: &'static str) -> impl IntoView 
             s.mean_completion_tokens.map(|v| format::dec(v, 1)).unwrap_or("unknown".into()),
             def::TOKENS,
         ),
-        (
+    ]);
+    if s.job.is_none() {
+        rows.push((
             "Chunks per token",
             s.chunks_per_token.map(|v| format::dec(v, 2)).unwrap_or("—".into()),
             def::CHUNKS_PER_TOKEN,
-        ),
-    ];
+        ));
+    }
     // Goodput beside throughput, when the run has service-level targets.
     if let Some(g) = &s.goodput {
         let good: Vec<(&str, String, &str)> = vec![
@@ -91,9 +101,43 @@ pub fn SummaryTable(summary: RunSummary, origin: &'static str) -> impl IntoView 
     let answer_ttft = s
         .answer_ttft_ms
         .map(|d| view! { <LatencyRow name="Answer TTFT" d=Some(d) definition=def::ANSWER_TTFT/> });
-    let model_load = s
-        .model_load_time_s
-        .map(|l| view! { <p class="note">"Model load time (not in wall time): " {format::seconds(l)}</p> });
+    let batch = s.job.is_some();
+    let model_load = s.model_load_time_s.map(|l| {
+        let what = if batch { "job time" } else { "wall time" };
+        view! { <p class="note">{format!("Model load time (not in {what}): {}", format::seconds(l))}</p> }
+    });
+    let latency = if batch {
+        view! {
+            <h3>"Latency"</h3>
+            <p class="note no-timing">{super::job::NO_PER_REQUEST_TIMING}</p>
+        }
+        .into_any()
+    } else {
+        view! {
+            <h3>"Latency (ms)"</h3>
+            <table class="latency">
+                <thead>
+                    <tr>
+                        <th>"Metric"</th>
+                        <th class="num">"mean"</th>
+                        <th class="num">"p50"</th>
+                        <th class="num">"p90"</th>
+                        <th class="num">"p99"</th>
+                        <th>"Definition"</th>
+                    </tr>
+                </thead>
+                <tbody>
+                    <LatencyRow name="TTFT" d=s.ttft_ms definition=def::TTFT/>
+                    {answer_ttft}
+                    <LatencyRow name="TPOT" d=s.tpot_ms definition=def::TPOT/>
+                    <LatencyRow name="ITL" d=s.itl_ms definition=def::ITL/>
+                    <LatencyRow name="E2E" d=s.e2e_ms definition=def::E2E/>
+                </tbody>
+            </table>
+            <p class="definition">"Percentiles: " {def::PERCENTILES} "."</p>
+        }
+        .into_any()
+    };
     view! {
         <section class="summary" aria-labelledby="summary-title">
             <h2 id="summary-title">"Summary " {(!origin.is_empty()).then(|| format!("({origin})"))}</h2>
@@ -143,27 +187,7 @@ pub fn SummaryTable(summary: RunSummary, origin: &'static str) -> impl IntoView 
                     </tr>
                 </tbody>
             </table>
-            <h3>"Latency (ms)"</h3>
-            <table class="latency">
-                <thead>
-                    <tr>
-                        <th>"Metric"</th>
-                        <th class="num">"mean"</th>
-                        <th class="num">"p50"</th>
-                        <th class="num">"p90"</th>
-                        <th class="num">"p99"</th>
-                        <th>"Definition"</th>
-                    </tr>
-                </thead>
-                <tbody>
-                    <LatencyRow name="TTFT" d=s.ttft_ms definition=def::TTFT/>
-                    {answer_ttft}
-                    <LatencyRow name="TPOT" d=s.tpot_ms definition=def::TPOT/>
-                    <LatencyRow name="ITL" d=s.itl_ms definition=def::ITL/>
-                    <LatencyRow name="E2E" d=s.e2e_ms definition=def::E2E/>
-                </tbody>
-            </table>
-            <p class="definition">"Percentiles: " {def::PERCENTILES} "."</p>
+            {latency}
         </section>
     }
 }

@@ -32,12 +32,33 @@ pub struct RunRequest {
     pub json: bool,
     /// `--lease-s`, `--drain-timeout`.
     pub lease: LeaseSettings,
+    /// `bakeoff batch --poll-s`: how often a provider batch is asked how it goes.
+    pub batch_poll: Option<Duration>,
 }
 
 /// Queue a run and execute it here, with a progress bar on stderr. Returns the run id.
 pub async fn run(req: RunRequest) -> anyhow::Result<i64> {
     let (state, client) = prepare(&req.db, Path::new("target/site"), "127.0.0.1:0".parse()?).await?;
-    let url = app::domain::url::normalize_base_url(&req.endpoint).map_err(|m| anyhow::anyhow!("--endpoint: {m}"))?;
+    // An endpoint registered earlier may be named instead of given by URL (a managed endpoint
+    // whose launch list runs `vllm run-batch` has only its name to go by).
+    let named = if req.endpoint.contains("://") {
+        None
+    } else {
+        let all = db::endpoints::list(&state.db).await?;
+        match all.into_iter().find(|e| e.name == req.endpoint) {
+            Some(e) => Some(e),
+            None if req.form.kind == "offline" => bail!(
+                "--endpoint {}: no endpoint of that name; an offline batch names a managed endpoint an admin registered \
+                 (Endpoints page) with a launch list that runs `vllm run-batch -i {{input}} -o {{output}} --model {{model}}`",
+                req.endpoint
+            ),
+            None => None,
+        }
+    };
+    let url = match &named {
+        Some(e) => e.base_url.clone(),
+        None => app::domain::url::normalize_base_url(&req.endpoint).map_err(|m| anyhow::anyhow!("--endpoint: {m}"))?,
+    };
     let sheet = match &req.price_sheet {
         Some(name) => Some(
             db::prices::by_name(&state.db, name)
@@ -97,7 +118,11 @@ pub async fn run(req: RunRequest) -> anyhow::Result<i64> {
         signals.next().await;
         std::process::exit(130);
     });
-    let worker = Worker::new(state.clone(), client, PreflightPolicy::default(), leases);
+    let mut preflight = PreflightPolicy::default();
+    if let Some(p) = req.batch_poll {
+        preflight.batch_poll = p;
+    }
+    let worker = Worker::new(state.clone(), client, preflight, leases);
     let mut last = 0;
     // An automatic sweep queues each next step when one ends: follow those too.
     let mut queue: std::collections::VecDeque<i64> = launched.run_ids.iter().copied().collect();
@@ -118,6 +143,21 @@ pub async fn run(req: RunRequest) -> anyhow::Result<i64> {
         bail!("stopped by a signal: what was stored is kept, and the runs this process measured or queued are marked interrupted");
     }
     Ok(last)
+}
+
+/// The requests in a Batch input file (its non-blank lines): a batch job's default size.
+pub fn dataset_lines(path: &Path) -> anyhow::Result<u32> {
+    use std::io::BufRead;
+    let file = std::fs::File::open(path).with_context(|| format!("--dataset {}", path.display()))?;
+    let mut n = 0u32;
+    for line in std::io::BufReader::new(file).lines() {
+        let line = line.with_context(|| format!("--dataset {}: not UTF-8 text", path.display()))?;
+        if !line.trim().is_empty() {
+            n = n.saturating_add(1);
+        }
+    }
+    anyhow::ensure!(n > 0, "--dataset {}: the file has no lines", path.display());
+    Ok(n)
 }
 
 /// Turn a refusal into a message that names the flag to fix.
@@ -150,8 +190,22 @@ fn flag(field: &str) -> String {
         "ca_cert" => "--ca-cert".into(),
         "headers" => "--header".into(),
         "price_sheet_id" => "--price-sheet".into(),
+        "kind" => "--offline / --endpoint".into(),
         "dataset_id" => "--dataset".into(),
-        "model" | "requests" | "concurrency" | "rate" | "max_tokens" | "warmup" | "sweep" | "name" | "seed" | "retries" | "slo"
+        "model"
+        | "requests"
+        | "concurrency"
+        | "rate"
+        | "max_tokens"
+        | "warmup"
+        | "sweep"
+        | "name"
+        | "seed"
+        | "retries"
+        | "slo"
+        | "max_model_len"
+        | "gpu_memory_utilization"
+        | "max_num_seqs"
         | "slo_percentile" => {
             format!("--{}", field.replace('_', "-"))
         }
@@ -301,6 +355,26 @@ fn human_summary(run: &app::api::types::RunView) -> String {
             format::dec(s.total_tokens_per_s, 1),
             format::dec(s.requests_per_s, 2)
         ));
+        if let Some(j) = &s.job {
+            out.push_str(&format!(
+                "  {}: {} lines, {} answered, {} failed{}{}{}\n  {}\n",
+                j.kind.label(),
+                j.total,
+                j.completed,
+                j.failed,
+                j.turnaround_s()
+                    .map(|t| format!("  turnaround {}", format::seconds(t)))
+                    .unwrap_or_default(),
+                j.load_time_s
+                    .map(|t| format!("  model load {} (not in the wall time)", format::seconds(t)))
+                    .unwrap_or_default(),
+                j.reference.as_ref().map(|r| format!("  ({r})")).unwrap_or_default(),
+                j.definition()
+            ));
+            for n in &j.notes {
+                out.push_str(&format!("  note: {n}\n"));
+            }
+        }
         if let Some(g) = &s.goodput {
             out.push_str(&format!(
                 "  goodput {} req/s  {} output tok/s  ({} of {} requests within {}); {}: {}\n",

@@ -34,6 +34,8 @@ pub enum Command {
     Sim(SimArgs),
     /// Run a benchmark from the terminal (progress on stderr; results in the same database).
     Run(RunArgs),
+    /// Run a batch job from the terminal: a provider's Batch API, or `vllm run-batch` (--offline).
+    Batch(BatchArgs),
     /// Write a run's OpenAI Batch output JSONL and its summary JSON.
     Export(ExportArgs),
     /// Import a run measured elsewhere: a seed run summary (.json) or a Batch output (.jsonl).
@@ -132,28 +134,11 @@ pub struct RunArgs {
     /// The OpenAI-compatible server, e.g. http://gpu-box:8000 or https://api.parasail.io/v1
     #[arg(long)]
     pub endpoint: String,
-    /// The environment variable holding the endpoint's API key (sent as `Authorization: Bearer`).
-    /// Without this flag, BAKEOFF_API_KEY is read when it is set. Such a key is held in memory
-    /// for this run only: it is never written to the database.
-    #[arg(long, value_name = "VAR")]
-    pub api_key_env: Option<String>,
-    /// PEM certificate(s) trusted for an https endpoint: its private CA, or the server's own
-    /// self-signed certificate (pinned).
-    #[arg(long, value_name = "PEM")]
-    pub ca_cert: Option<PathBuf>,
-    /// An extra header sent with every request, `Name: value` (repeatable; held in memory only).
-    #[arg(long = "header", value_name = "NAME: VALUE")]
-    pub headers: Vec<String>,
-    /// The endpoint is a hosted provider: no /health, /metrics or /tokenize (Parasail's host is
-    /// known without this flag).
-    #[arg(long)]
-    pub hosted: bool,
+    #[command(flatten)]
+    pub access: AccessArgs,
     /// The price sheet the endpoint's runs are priced by (e.g. a hosted provider's listing).
     #[arg(long, value_name = "NAME")]
     pub price_sheet: Option<String>,
-    /// Send a 429 or 503 answer again up to N times, after its Retry-After (default: no retries).
-    #[arg(long, value_name = "N")]
-    pub retries: Option<u32>,
     /// The model name the endpoint serves.
     #[arg(long)]
     pub model: String,
@@ -192,6 +177,85 @@ pub struct RunArgs {
     pub name: Option<String>,
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
+    #[command(flatten)]
+    pub db: DbArg,
+    /// Print the summary as JSON on stdout.
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    pub lease: LeaseArgs,
+}
+
+/// How `run` and `batch` reach their endpoint.
+#[derive(Args, Debug, Clone)]
+pub struct AccessArgs {
+    /// The environment variable holding the endpoint's API key (sent as `Authorization: Bearer`).
+    /// Without this flag, BAKEOFF_API_KEY is read when it is set. Such a key is held in memory
+    /// for this run only: it is never written to the database.
+    #[arg(long, value_name = "VAR")]
+    pub api_key_env: Option<String>,
+    /// PEM certificate(s) trusted for an https endpoint: its private CA, or the server's own
+    /// self-signed certificate (pinned).
+    #[arg(long, value_name = "PEM")]
+    pub ca_cert: Option<PathBuf>,
+    /// An extra header sent with every request, `Name: value` (repeatable; held in memory only).
+    #[arg(long = "header", value_name = "NAME: VALUE")]
+    pub headers: Vec<String>,
+    /// The endpoint is a hosted provider: no /health, /metrics or /tokenize (Parasail's host is
+    /// known without this flag).
+    #[arg(long)]
+    pub hosted: bool,
+    /// Send a 429 or 503 answer again up to N times, after its Retry-After (default: no retries).
+    #[arg(long, value_name = "N")]
+    pub retries: Option<u32>,
+}
+
+/// `bakeoff batch`: one batch job, from the terminal.
+#[derive(Args, Debug)]
+pub struct BatchArgs {
+    /// A provider's OpenAI-compatible API with a Batch API (e.g. https://api.parasail.io/v1), by
+    /// URL or by the name it was registered under; with --offline, the name of a managed endpoint
+    /// whose admin-written launch list runs `vllm run-batch -i {input} -o {output} --model {model}`.
+    #[arg(long)]
+    pub endpoint: String,
+    /// The model name (served by the provider; with --offline, one the endpoint's admin listed).
+    #[arg(long)]
+    pub model: String,
+    /// An OpenAI Batch input JSONL file.
+    #[arg(long)]
+    pub dataset: PathBuf,
+    /// Run `vllm run-batch` on this host (the endpoint's launch list) instead of a provider's
+    /// Batch API.
+    #[arg(long)]
+    pub offline: bool,
+    #[command(flatten)]
+    pub access: AccessArgs,
+    /// The price sheet the endpoint's runs are priced by (a provider batch: its batch prices).
+    #[arg(long, value_name = "NAME")]
+    pub price_sheet: Option<String>,
+    /// Lines in the job (default: every line of the dataset once; more cycles it).
+    #[arg(long)]
+    pub requests: Option<u32>,
+    #[arg(long)]
+    pub max_tokens: Option<u32>,
+    /// Mark the dataset internal only: it is then never sent to a hosted endpoint.
+    #[arg(long)]
+    pub internal_only: bool,
+    #[arg(long)]
+    pub name: Option<String>,
+    /// Seconds between two questions to the provider about the batch.
+    #[arg(long, default_value_t = 10)]
+    pub poll_s: u64,
+    /// --offline: the engine settings the launch list's placeholders get ({max_model_len},
+    /// {util}, {max_num_seqs}, {eager}; defaults 4096, 0.9, 256, off).
+    #[arg(long)]
+    pub max_model_len: Option<u32>,
+    #[arg(long)]
+    pub gpu_memory_utilization: Option<f64>,
+    #[arg(long)]
+    pub max_num_seqs: Option<u32>,
+    #[arg(long)]
+    pub enforce_eager: bool,
     #[command(flatten)]
     pub db: DbArg,
     /// Print the summary as JSON on stdout.
@@ -272,6 +336,9 @@ pub struct ServeArgs {
     /// Seconds to wait for an endpoint's /health before a run fails.
     #[arg(long, default_value_t = 60)]
     pub health_timeout_s: u64,
+    /// Seconds between two questions to a provider's Batch API about a batch in progress.
+    #[arg(long, env = "BAKEOFF_BATCH_POLL_S", default_value_t = 10)]
+    pub batch_poll_s: u64,
     #[command(flatten)]
     pub sim: SimTuning,
     #[command(flatten)]
@@ -424,6 +491,13 @@ pub struct SimTuning {
     /// then count the reasoning chunks).
     #[arg(long)]
     pub no_reasoning_usage: bool,
+    /// How long a batch (`/v1/batches`) takes from creation to completion, ms; its lines
+    /// complete evenly over it (0: at once).
+    #[arg(long, value_name = "MS", default_value_t = 2000)]
+    pub batch_turnaround_ms: u64,
+    /// The share of a batch's lines that fail with a 500 (the same lines for a seed), 0 to 1.
+    #[arg(long, value_name = "F", default_value_t = 0.0)]
+    pub batch_fail_rate: f64,
 }
 
 fn parse_reasoning_field(s: &str) -> Result<ReasoningField, String> {
@@ -476,6 +550,11 @@ impl SimTuning {
             "--max-tokens-per-s must be more than 0"
         );
         anyhow::ensure!(
+            (0.0..=1.0).contains(&self.batch_fail_rate),
+            "--batch-fail-rate must be from 0 to 1 (the share of a batch's lines that fail), got {}",
+            self.batch_fail_rate
+        );
+        anyhow::ensure!(
             (0.0..=1.0).contains(&self.cached_ttft_factor),
             "--cached-ttft-factor must be from 0 to 1 (the share of the TTFT a fully cached prompt keeps)"
         );
@@ -505,6 +584,8 @@ impl SimTuning {
                 cached_ttft_factor: self.cached_ttft_factor,
             },
             max_tokens_per_s: self.max_tokens_per_s,
+            batch_turnaround: Duration::from_millis(self.batch_turnaround_ms),
+            batch_fail_rate: self.batch_fail_rate,
             ..SimConfig::default()
         })
     }
@@ -513,7 +594,7 @@ impl SimTuning {
 /// How `bakeoff run` reaches its endpoint: the key from the environment (`--api-key-env VAR`, else
 /// `BAKEOFF_API_KEY` when set), `--ca-cert`, `--header`, `--hosted`, `--retries`. Read here, at
 /// the edge; the key then lives only in memory.
-fn run_access(a: &RunArgs) -> anyhow::Result<app::api::endpoints::access::EndpointAccess> {
+fn run_access(a: &AccessArgs) -> anyhow::Result<app::api::endpoints::access::EndpointAccess> {
     use app::api::endpoints::access::{check_ca_pem, parse_headers, ApiKey, EndpointAccess, RetryPolicy, MAX_RETRIES};
     let key = match &a.api_key_env {
         Some(var) => Some(
@@ -590,6 +671,7 @@ pub async fn dispatch(cli: Cli) -> anyhow::Result<()> {
                 on_restart: a.on_restart,
                 preflight: PreflightPolicy {
                     health_timeout: Duration::from_secs(a.health_timeout_s),
+                    batch_poll: Duration::from_secs(a.batch_poll_s.max(1)),
                     ..Default::default()
                 },
                 web: a.team.options(),
@@ -612,8 +694,40 @@ pub async fn dispatch(cli: Cli) -> anyhow::Result<()> {
                 }
             }
         }
+        Command::Batch(a) => {
+            let access = run_access(&a.access)?;
+            let form = app::domain::spec::LaunchForm {
+                name: a.name.unwrap_or_default(),
+                kind: if a.offline { "offline" } else { "provider-batch" }.into(),
+                requests: match a.requests {
+                    Some(n) => n.to_string(),
+                    None => crate::headless::dataset_lines(&a.dataset)?.to_string(),
+                },
+                max_tokens: a.max_tokens.map(|m| m.to_string()).unwrap_or_default(),
+                max_model_len: a.max_model_len.map(|m| m.to_string()).unwrap_or_default(),
+                gpu_memory_utilization: a.gpu_memory_utilization.map(|m| m.to_string()).unwrap_or_default(),
+                max_num_seqs: a.max_num_seqs.map(|m| m.to_string()).unwrap_or_default(),
+                enforce_eager: a.enforce_eager.then(|| "on".to_string()),
+                ..Default::default()
+            };
+            crate::headless::run(crate::headless::RunRequest {
+                db: a.db.path,
+                endpoint: a.endpoint,
+                access,
+                price_sheet: a.price_sheet,
+                model: a.model,
+                dataset: a.dataset,
+                internal_only: a.internal_only,
+                form,
+                json: a.json,
+                lease: a.lease.settings(),
+                batch_poll: Some(Duration::from_secs(a.poll_s.max(1))),
+            })
+            .await?;
+            Ok(())
+        }
         Command::Run(a) => {
-            let access = run_access(&a)?;
+            let access = run_access(&a.access)?;
             let form = app::domain::spec::LaunchForm {
                 name: a.name.unwrap_or_default(),
                 requests: a.requests.to_string(),
@@ -641,6 +755,7 @@ pub async fn dispatch(cli: Cli) -> anyhow::Result<()> {
                 form,
                 json: a.json,
                 lease: a.lease.settings(),
+                batch_poll: None,
             })
             .await?;
             Ok(())

@@ -7,6 +7,7 @@
 
 mod about;
 mod allow;
+pub mod batch;
 mod checks;
 pub mod chunk;
 pub mod http1;

@@ -6,6 +6,7 @@
 //! produces is labelled "simulated" by Bakeoff.
 
 pub mod answer;
+mod batch;
 pub mod builtin;
 pub mod faults;
 pub mod prefix;

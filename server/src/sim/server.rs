@@ -62,6 +62,8 @@ pub fn router(sim: Arc<Sim>) -> Router {
         .route("/version", get(version))
         .route("/sim/stats", get(stats))
         .route("/sim/emitted", get(emitted))
+        // The OpenAI Files and Batch APIs (a provider's batch jobs).
+        .merge(super::batch::routes())
         .with_state(sim)
 }
 

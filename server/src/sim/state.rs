@@ -99,6 +99,12 @@ pub struct SimConfig {
     pub max_tokens_per_s: Option<f64>,
     /// What `/version` answers (vLLM answers its version, e.g. "0.32.0").
     pub version: String,
+    /// How long a batch (`/v1/batches`) takes from creation to completion; its lines complete
+    /// evenly over it (zero: at once).
+    pub batch_turnaround: Duration,
+    /// The share of a batch's lines that fail with a 500 (chosen from the seed and each line's
+    /// `custom_id`), from 0 to 1.
+    pub batch_fail_rate: f64,
 }
 
 /// The simulated prefix cache (see `prefix`).
@@ -169,6 +175,8 @@ impl Default for SimConfig {
             prefix_cache: PrefixCacheConfig::OFF,
             max_tokens_per_s: None,
             version: format!("bakeoff-sim-{}", env!("CARGO_PKG_VERSION")),
+            batch_turnaround: Duration::from_secs(2),
+            batch_fail_rate: 0.0,
         }
     }
 }
@@ -217,6 +225,8 @@ pub struct Sim {
     /// Ground truth by prompt text, when `record_timing` is on.
     pub emitted: std::sync::Mutex<std::collections::HashMap<String, Emitted>>,
     pub(super) prefix: std::sync::Mutex<super::prefix::PrefixCache>,
+    /// The Files and Batch APIs' uploads, batches and results (see `batch`).
+    pub(super) batches: tokio::sync::Mutex<super::batch::BatchStore>,
 }
 
 impl Sim {
@@ -229,6 +239,7 @@ impl Sim {
             profiles,
             emitted: std::sync::Mutex::new(std::collections::HashMap::new()),
             prefix: std::sync::Mutex::new(super::prefix::PrefixCache::new(config.prefix_cache.capacity_blocks)),
+            batches: tokio::sync::Mutex::new(super::batch::BatchStore::default()),
             config,
         })
     }

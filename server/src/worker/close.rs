@@ -73,6 +73,17 @@ impl Worker {
         }
         let mut s = out.summary;
         s.model_load_time_s = load_time;
+        if claimed.spec.kind.is_batch() {
+            // A batch job's records have no times: its figures are the job's (issue 14).
+            match db::jobs::get(db, id).await {
+                Ok(Some(stored)) => {
+                    app::domain::batch::apply_job(&mut s, &stored.job);
+                    return Some(s);
+                }
+                Ok(None) => tracing::error!(run = id, "a batch run without its job: summarized as records only"),
+                Err(e) => tracing::error!(run = id, "could not read the batch job: {e}"),
+            }
+        }
         let series = db::metrics::for_run(db, id).await.unwrap_or_default();
         let generation: Vec<f64> = series.iter().filter_map(|m| m.generation_tokens_total).collect();
         s.integrity = Some(assess(&IntegrityInput {

@@ -9,6 +9,7 @@ use crate::client::Client;
 use app::db::{self, runs::Claimed, DbError};
 use app::domain::metrics::parse_vllm_metrics;
 use app::domain::schedule::plan_iter;
+use app::domain::spec::RunKind;
 use app::domain::status::RunStatus;
 use app::state::AppState;
 use std::sync::Arc;
@@ -153,13 +154,19 @@ impl Worker {
             .for_endpoint(&endpoint.base_url, &access)
             .map_err(|e| RunError::Preflight(e.to_string()))?;
         db::endpoints::record_run_access(db, claimed.id, client.hosted(), endpoint.price_sheet_id, &client.retry_policy()).await?;
-        let spend = SpendMeter::open(db, claimed.id, &endpoint, &spec.model).await?.map(Arc::new);
+        let spend = SpendMeter::open(db, claimed.id, &endpoint, &spec.model, spec.kind)
+            .await?
+            .map(Arc::new);
         let worker = Worker {
             client,
             spend: spend.clone(),
             ..self.clone()
         };
-        let result = worker.execute_bound(claimed, &endpoint, &items, tracker).await;
+        let result = match spec.kind {
+            RunKind::Server => worker.execute_bound(claimed, &endpoint, &items, tracker).await,
+            RunKind::ProviderBatch => worker.run_provider_batch(claimed, &endpoint.base_url, &items, tracker).await,
+            RunKind::Offline => worker.run_offline(claimed, &endpoint, &items, tracker).await,
+        };
         if let Some(s) = &spend {
             s.store(db).await;
         }

@@ -6,9 +6,13 @@
 //! The server runs in its own process group, stopped as a whole (vLLM's engine and workers are
 //! child processes). It is written down when spawned (`model_servers`), so that if this process
 //! dies, the next worker on this host stops it before anything is relaunched ([`stop_orphans`]).
+//! An offline batch job ([`spawn_job`]: `vllm run-batch`) is spawned, written down and stopped the
+//! same way, and runs to its end instead of serving.
 
+mod job;
 mod orphans;
 
+pub use job::{spawn_job, Job};
 pub use orphans::{stop_orphans, terminate_group};
 
 use crate::client::Client;
@@ -115,38 +119,8 @@ pub async fn start(
     ledger: Option<&Ledger>,
 ) -> Result<Started, Failed> {
     let log = Arc::new(Mutex::new(String::new()));
-    let Some((program, rest)) = args.split_first() else {
-        return Err(Failed {
-            kind: StartFailure::Other,
-            log: String::new(),
-            message: "the launch command is empty".into(),
-        });
-    };
-    let mut child = Command::new(program)
-        .args(rest)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .stdin(Stdio::null())
-        .process_group(0)
-        .spawn()
-        .map_err(|e| Failed {
-            kind: StartFailure::Other,
-            log: String::new(),
-            message: format!("could not run the launch command's program '{program}': {e}"),
-        })?;
-    for stream in [
-        child
-            .stdout
-            .take()
-            .map(|s| Box::new(s) as Box<dyn tokio::io::AsyncRead + Unpin + Send>),
-        child
-            .stderr
-            .take()
-            .map(|s| Box::new(s) as Box<dyn tokio::io::AsyncRead + Unpin + Send>),
-    ]
-    .into_iter()
-    .flatten()
-    {
+    let mut child = spawn_child(args)?;
+    for stream in outputs(&mut child) {
         let log = log.clone();
         tokio::spawn(async move {
             let mut lines = BufReader::new(stream).lines();
@@ -155,14 +129,7 @@ pub async fn start(
             }
         });
     }
-    let pgid = child.id().and_then(|p| i32::try_from(p).ok());
-    let mut group = Group { child, pgid, record: None };
-    if let (Some(l), Some(pgid)) = (ledger, pgid) {
-        match orphans::write_down(l, pgid, args).await {
-            Ok(id) => group.record = Some((l.db.clone(), id)),
-            Err(e) => tracing::warn!(run = l.run_id, "could not write down the model server's process group: {e}"),
-        }
-    }
+    let mut group = write_down(child, ledger, args).await;
     let started = Instant::now();
     loop {
         if let Ok(Some(status)) = group.child.try_wait() {
@@ -201,6 +168,55 @@ pub async fn start(
         }
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
+}
+
+type Output = Box<dyn tokio::io::AsyncRead + Unpin + Send>;
+
+/// Spawn `args` (the program, then its arguments: no shell) in a process group of its own, its
+/// output piped, nothing on its input.
+fn spawn_child(args: &[String]) -> Result<Child, Failed> {
+    let Some((program, rest)) = args.split_first() else {
+        return Err(Failed {
+            kind: StartFailure::Other,
+            log: String::new(),
+            message: "the launch command is empty".into(),
+        });
+    };
+    Command::new(program)
+        .args(rest)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .stdin(Stdio::null())
+        .process_group(0)
+        .spawn()
+        .map_err(|e| Failed {
+            kind: StartFailure::Other,
+            log: String::new(),
+            message: format!("could not run the launch command's program '{program}': {e}"),
+        })
+}
+
+/// The child's stdout and stderr, to be read.
+fn outputs(child: &mut Child) -> impl Iterator<Item = Output> {
+    [
+        child.stdout.take().map(|s| Box::new(s) as Output),
+        child.stderr.take().map(|s| Box::new(s) as Output),
+    ]
+    .into_iter()
+    .flatten()
+}
+
+/// The spawned child as a group, written down in the run's ledger (when given) at once.
+async fn write_down(child: Child, ledger: Option<&Ledger>, args: &[String]) -> Group {
+    let pgid = child.id().and_then(|p| i32::try_from(p).ok());
+    let mut group = Group { child, pgid, record: None };
+    if let (Some(l), Some(pgid)) = (ledger, pgid) {
+        match orphans::write_down(l, pgid, args).await {
+            Ok(id) => group.record = Some((l.db.clone(), id)),
+            Err(e) => tracing::warn!(run = l.run_id, "could not write down the model server's process group: {e}"),
+        }
+    }
+    group
 }
 
 impl Started {

@@ -19,6 +19,8 @@ pub struct PreflightPolicy {
     pub launch_timeout: Duration,
     /// Managed starts tried per run (the first, then safer settings).
     pub launch_attempts: u32,
+    /// How often a provider batch (or an offline batch job) is asked how it is going.
+    pub batch_poll: Duration,
 }
 
 impl Default for PreflightPolicy {
@@ -28,6 +30,7 @@ impl Default for PreflightPolicy {
             first_backoff: Duration::from_millis(250),
             launch_timeout: Duration::from_secs(900),
             launch_attempts: 3,
+            batch_poll: Duration::from_secs(10),
         }
     }
 }

@@ -55,6 +55,14 @@ impl Tracker {
         i.done_before = done;
     }
 
+    /// A batch job's counts as its engine or provider reports them: lines done (answered or
+    /// failed) and failed.
+    pub fn set_counts(&self, done: u64, failed: u64) {
+        let mut i = self.lock();
+        i.done = done.min(self.total);
+        i.errors = failed.min(i.done);
+    }
+
     pub fn message(&self, m: Option<String>) {
         self.lock().message = m;
         self.broadcast(RunStatus::Running);

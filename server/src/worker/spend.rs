@@ -49,8 +49,17 @@ struct Count {
 impl SpendMeter {
     /// A meter for a run on `endpoint` of `model`, when the endpoint's sheet prices the model per
     /// token (`None` otherwise). A cap that cannot be counted fails the run.
-    pub async fn open(db: &Db, run_id: i64, endpoint: &EndpointView, model: &str) -> Result<Option<SpendMeter>, RunError> {
-        let (sheet, row) = app::api::data_rules::price_for(db, endpoint, model).await?;
+    /// A provider's Batch API job is counted at the sheet's batch price; it is submitted whole,
+    /// so the cap refuses its launch but cannot stop it half-way: what it spent is counted when
+    /// its answers are read.
+    pub async fn open(
+        db: &Db,
+        run_id: i64,
+        endpoint: &EndpointView,
+        model: &str,
+        kind: app::domain::spec::RunKind,
+    ) -> Result<Option<SpendMeter>, RunError> {
+        let (sheet, row) = app::api::data_rules::price_for_kind(db, endpoint, model, kind).await?;
         let Some(row) = row else {
             return match endpoint.spend_cap_usd {
                 Some(cap) => Err(RunError::Refused(app::domain::spend::cap_unpriced_refusal(

@@ -72,6 +72,7 @@ pub async fn spawn_leased(
             first_backoff: Duration::from_millis(50),
             launch_timeout: Duration::from_secs(30),
             launch_attempts: 3,
+            batch_poll: Duration::from_millis(100),
         },
         web,
         lease,

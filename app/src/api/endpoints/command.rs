@@ -1,17 +1,35 @@
 //! Managed launch commands: an admin-written argument list, run without a shell. Placeholders
-//! (`{model}`, `{port}`, `{util}`, `{max_model_len}`, `{max_num_seqs}`, `{eager}`) are whole
-//! arguments, replaced by whole arguments, so a model name is always exactly one argument
-//! whatever characters it holds. Pure: checked here when an admin stores a command, rendered by
-//! the server's launcher for each start.
+//! (`{model}`, `{port}`, `{util}`, `{max_model_len}`, `{max_num_seqs}`, `{eager}`, and for an
+//! offline batch job `{input}` and `{output}`) are whole arguments, replaced by whole arguments,
+//! so a model name is always exactly one argument whatever characters it holds. Pure: checked
+//! here when an admin stores a command, rendered by the server's launcher for each start.
+//!
+//! Two kinds of list: one that starts a server (`vllm serve`: needs `{model}` and `{port}`), and
+//! one that runs an offline batch job (`vllm run-batch`: has `{input}`, needs `{output}` and
+//! `{model}`, no port since nothing listens).
 
 use crate::domain::startup::EngineKnobs;
 
 /// The placeholders a command may hold, each as an argument of its own.
-pub const PLACEHOLDERS: [&str; 6] = ["{model}", "{port}", "{util}", "{max_model_len}", "{max_num_seqs}", "{eager}"];
+pub const PLACEHOLDERS: [&str; 8] = [
+    "{model}",
+    "{port}",
+    "{util}",
+    "{max_model_len}",
+    "{max_num_seqs}",
+    "{eager}",
+    "{input}",
+    "{output}",
+];
 
-/// A command that uses every placeholder.
+/// A command that uses every placeholder of a server's start.
 pub const EXAMPLE: &str =
     "vllm serve {model} --port {port} --gpu-memory-utilization {util} --max-model-len {max_model_len} --max-num-seqs {max_num_seqs} {eager}";
+
+/// An offline batch job's command: `{input}` and `{output}` are the job's JSONL files (written
+/// and read by Bakeoff in a fresh temporary directory).
+pub const BATCH_EXAMPLE: &str =
+    "vllm run-batch -i {input} -o {output} --model {model} --gpu-memory-utilization {util} --max-model-len {max_model_len} --max-num-seqs {max_num_seqs} {eager}";
 
 const MAX_ARGS: usize = 256;
 const MAX_ARG_LEN: usize = 4096;
@@ -34,8 +52,14 @@ pub fn split_models(text: &str) -> Vec<String> {
         .collect()
 }
 
+/// An offline batch job's list (it has `{input}`): runs `vllm run-batch`, not a server.
+pub fn is_batch(args: &[String]) -> bool {
+    args.iter().any(|a| a == "{input}")
+}
+
 /// Check an argument list: a program first, placeholders only as whole arguments, and at least
-/// `{model}` and `{port}` (the server must load the run's model and listen where Bakeoff looks).
+/// `{model}` and `{port}` (the server must load the run's model and listen where Bakeoff looks),
+/// or, for an offline batch job (`{input}`), `{output}` and `{model}`.
 pub fn check_args(args: &[String]) -> Result<(), String> {
     let Some(program) = args.first() else {
         return Err(format!("give the command that starts the server, e.g. {EXAMPLE}"));
@@ -79,9 +103,27 @@ pub fn check_args(args: &[String]) -> Result<(), String> {
             ));
         }
     }
+    let has = |p: &str| args.iter().any(|a| a == p);
+    if is_batch(args) {
+        for needed in ["{output}", "{model}"] {
+            if !has(needed) {
+                return Err(format!(
+                    "an offline batch command (it has {{input}}) needs {needed} as an argument, e.g. {BATCH_EXAMPLE}"
+                ));
+            }
+        }
+        return Ok(());
+    }
+    if has("{output}") {
+        return Err(format!(
+            "{{output}} belongs to an offline batch command, which also needs {{input}}, e.g. {BATCH_EXAMPLE}; a server's command has neither, e.g. {EXAMPLE}"
+        ));
+    }
     for needed in ["{model}", "{port}"] {
-        if !args.iter().any(|a| a == needed) {
-            return Err(format!("the command needs {needed} as an argument, e.g. {EXAMPLE}"));
+        if !has(needed) {
+            return Err(format!(
+                "the command needs {needed} as an argument, e.g. {EXAMPLE} (or, for an offline batch job, {BATCH_EXAMPLE})"
+            ));
         }
     }
     Ok(())
@@ -121,15 +163,27 @@ pub fn check_models(models: &[String]) -> Result<Vec<String>, String> {
 /// The arguments for one start: each placeholder replaced by exactly one argument (`{eager}` by
 /// `--enforce-eager`, or by nothing).
 pub fn render(args: &[String], model: &str, port: u16, k: &EngineKnobs) -> Vec<String> {
+    render_with(args, model, port, k, None)
+}
+
+/// The arguments for one offline batch job: as [`render`], with `{input}` and `{output}` the
+/// job's files (each one argument, whatever the path holds).
+pub fn render_batch(args: &[String], model: &str, port: u16, k: &EngineKnobs, input: &str, output: &str) -> Vec<String> {
+    render_with(args, model, port, k, Some((input, output)))
+}
+
+fn render_with(args: &[String], model: &str, port: u16, k: &EngineKnobs, files: Option<(&str, &str)>) -> Vec<String> {
     args.iter()
-        .filter_map(|a| match a.as_str() {
-            "{model}" => Some(model.to_string()),
-            "{port}" => Some(port.to_string()),
-            "{util}" => Some(k.gpu_memory_utilization.to_string()),
-            "{max_model_len}" => Some(k.max_model_len.to_string()),
-            "{max_num_seqs}" => Some(k.max_num_seqs.to_string()),
-            "{eager}" => k.enforce_eager.then(|| "--enforce-eager".to_string()),
-            other => Some(other.to_string()),
+        .filter_map(|a| match (a.as_str(), files) {
+            ("{model}", _) => Some(model.to_string()),
+            ("{port}", _) => Some(port.to_string()),
+            ("{util}", _) => Some(k.gpu_memory_utilization.to_string()),
+            ("{max_model_len}", _) => Some(k.max_model_len.to_string()),
+            ("{max_num_seqs}", _) => Some(k.max_num_seqs.to_string()),
+            ("{eager}", _) => k.enforce_eager.then(|| "--enforce-eager".to_string()),
+            ("{input}", Some((input, _))) => Some(input.to_string()),
+            ("{output}", Some((_, output))) => Some(output.to_string()),
+            (other, _) => Some(other.to_string()),
         })
         .collect()
 }
@@ -169,6 +223,64 @@ mod tests {
     #[test]
     fn the_example_is_a_valid_command() {
         assert_eq!(check_args(&split_template(EXAMPLE)), Ok(()));
+        assert_eq!(check_args(&split_template(BATCH_EXAMPLE)), Ok(()));
+        assert!(is_batch(&split_template(BATCH_EXAMPLE)) && !is_batch(&split_template(EXAMPLE)));
+    }
+
+    #[test]
+    fn an_offline_batch_command_needs_its_output_and_model_but_no_port() {
+        assert_eq!(
+            check_args(&v(&["vllm", "run-batch", "-i", "{input}", "-o", "{output}", "--model", "{model}"])),
+            Ok(())
+        );
+        let e = check_args(&v(&["vllm", "run-batch", "-i", "{input}", "--model", "{model}"])).expect_err("no output");
+        assert!(e.contains("{output}") && e.contains("run-batch"), "{e}");
+        let e = check_args(&v(&["vllm", "run-batch", "-i", "{input}", "-o", "{output}"])).expect_err("no model");
+        assert!(e.contains("{model}"), "{e}");
+        let e = check_args(&v(&["vllm", "run-batch", "-i", "{input}", "-o={output}", "--model", "{model}"])).expect_err("embedded");
+        assert!(e.contains("`-o` `{output}`"), "{e}");
+    }
+
+    #[test]
+    fn an_output_without_an_input_is_neither_kind_of_command() {
+        let e = check_args(&v(&["vllm", "serve", "{model}", "--port", "{port}", "-o", "{output}"])).expect_err("output alone");
+        assert!(e.contains("{input}"), "{e}");
+    }
+
+    #[test]
+    fn a_server_command_still_needs_its_port() {
+        let e = check_args(&v(&["vllm", "serve", "{model}"])).expect_err("no port");
+        assert!(e.contains("{port}") && e.contains("run-batch"), "names both kinds: {e}");
+    }
+
+    #[test]
+    fn the_batch_files_are_whole_arguments() {
+        let args = v(&[
+            "vllm",
+            "run-batch",
+            "-i",
+            "{input}",
+            "-o",
+            "{output}",
+            "--model",
+            "{model}",
+            "{eager}",
+        ]);
+        let out = render_batch(&args, "m", 8000, &knobs(false), "/tmp/a b/in.jsonl", "/tmp/a b/out.jsonl");
+        assert_eq!(
+            out,
+            v(&[
+                "vllm",
+                "run-batch",
+                "-i",
+                "/tmp/a b/in.jsonl",
+                "-o",
+                "/tmp/a b/out.jsonl",
+                "--model",
+                "m"
+            ])
+        );
+        assert_eq!(render(&args, "m", 1, &knobs(false))[3], "{input}", "a server start has no files");
     }
 
     #[test]

@@ -1,9 +1,11 @@
 //! Like for like: the load each run was measured under (how requests were released, max tokens,
 //! the engine's settings), whether runs differ in it, and which runs a "faster" claim may set
 //! side by side. By default only runs at the same load are compared; "each at its best" (its
-//! highest throughput within a latency target) is a choice that says so.
+//! highest throughput within a latency target) is a choice that says so. Runs of different kinds
+//! (server mode, offline batch, provider batch) are never like for like: a batch job's throughput
+//! is job-level.
 
-use super::super::spec::RunSpec;
+use super::super::spec::{RunKind, RunSpec};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -21,6 +23,19 @@ pub struct RunLoad {
     /// compared apart from the load, and named where runs differ in it.
     #[serde(default)]
     pub conditions: Option<super::super::conditions::Conditions>,
+    /// Server mode, offline batch or provider batch (launched runs); `None`: not recorded
+    /// (imports: their shape says what is known).
+    #[serde(default)]
+    pub kind: Option<RunKind>,
+}
+
+/// A batch job's load, in the words the pages use ("offline batch", "provider batch").
+pub fn kind_load(kind: RunKind) -> &'static str {
+    match kind {
+        RunKind::Server => "server mode",
+        RunKind::Offline => "offline batch",
+        RunKind::ProviderBatch => "provider batch",
+    }
 }
 
 /// Sampling keys of an imported file's configuration: not engine settings.
@@ -29,9 +44,11 @@ const SAMPLING_KEYS: [&str; 5] = ["max_tokens", "temperature", "top_p", "top_k",
 impl RunLoad {
     /// From a launched run's spec.
     pub fn from_spec(spec: &RunSpec) -> RunLoad {
-        let shape = match spec.load.rate {
-            Some(r) => format!("{} req/s (Poisson), at most {} in flight", trim(r), spec.load.concurrency),
-            None => format!("concurrency {}", spec.load.concurrency),
+        // A batch job has no concurrency of its own: the engine or the provider schedules it.
+        let shape = match (spec.kind, spec.load.rate) {
+            (RunKind::Offline | RunKind::ProviderBatch, _) => kind_load(spec.kind).to_string(),
+            (RunKind::Server, Some(r)) => format!("{} req/s (Poisson), at most {} in flight", trim(r), spec.load.concurrency),
+            (RunKind::Server, None) => format!("concurrency {}", spec.load.concurrency),
         };
         let mut engine = BTreeMap::new();
         let e = &spec.engine;
@@ -52,6 +69,7 @@ impl RunLoad {
         }
         RunLoad {
             conditions: None,
+            kind: Some(spec.kind),
             shape: Some(shape),
             max_tokens: Some(
                 spec.sampling
@@ -86,6 +104,7 @@ impl RunLoad {
             max_tokens,
             engine,
             conditions: None,
+            kind: None,
         }
     }
 
@@ -141,8 +160,11 @@ impl RunLoad {
     }
 
     /// No field is known for both and different. (A field recorded for one run only is not a
-    /// difference; [`compare`] names it as unknown.)
+    /// difference; [`compare`] names it as unknown.) Runs of different kinds never are.
     pub fn same_as(&self, other: &RunLoad) -> bool {
+        if matches!((self.kind, other.kind), (Some(a), Some(b)) if a != b) {
+            return false;
+        }
         let keys = engine_keys(&[self, other]);
         self.fields(&keys)
             .into_iter()
@@ -176,16 +198,35 @@ pub struct LoadComparison {
     /// How the runs' captured conditions differ: "vLLM 0.32.0 (#1) vs 0.31.1 (#2)".
     #[serde(default)]
     pub conditions: Vec<String>,
+    /// The runs are of different kinds (server mode, offline batch, provider batch): the kinds,
+    /// each with its runs ("server mode (#1), offline batch (#2)").
+    #[serde(default)]
+    pub kinds: Option<String>,
 }
+
+/// Why a server run and a batch job are not set side by side as "faster".
+pub const KINDS_DIFFER: &str = "Runs of different kinds measure different things: a batch job's throughput is job-level (tokens over the whole job: offline without the model load, a provider batch over its turnaround, queue included), a server run's is at its load. None is called faster than a run of another kind.";
 
 impl LoadComparison {
     pub fn like_for_like(&self) -> bool {
-        self.differ.is_empty()
+        self.differ.is_empty() && self.kinds.is_none()
     }
 
     /// One sentence for the page.
     pub fn sentence(&self) -> String {
-        let mut s = if self.differ.is_empty() && self.unknown.is_empty() {
+        let mut s = if let Some(kinds) = &self.kinds {
+            let others: Vec<&str> = self
+                .differ
+                .iter()
+                .filter(|d| !d.starts_with("load: "))
+                .map(String::as_str)
+                .collect();
+            let mut s = format!("Not like for like: these runs are of different kinds: {kinds}. {KINDS_DIFFER}");
+            if !others.is_empty() {
+                s.push_str(&format!(" They differ also in {}.", others.join("; ")));
+            }
+            s
+        } else if self.differ.is_empty() && self.unknown.is_empty() {
             "All these runs were measured at the same load.".to_string()
         } else if self.differ.is_empty() {
             "These runs differ in no recorded part of their load, but not everything was recorded.".to_string()
@@ -218,6 +259,16 @@ pub fn compare(runs: &[(String, &RunLoad)]) -> LoadComparison {
         ),
         ..Default::default()
     };
+    let known: Vec<(&String, RunKind)> = runs.iter().filter_map(|(l, load)| Some((l, load.kind?))).collect();
+    if known.windows(2).any(|w| w[0].1 != w[1].1) {
+        out.kinds = Some(
+            known
+                .iter()
+                .map(|(l, k)| format!("{} ({l})", kind_load(*k)))
+                .collect::<Vec<_>>()
+                .join(", "),
+        );
+    }
     let Some(first) = per_run.first() else { return out };
     for (f, (name, _)) in first.iter().enumerate() {
         let values: Vec<&Option<String>> = per_run.iter().map(|fields| &fields[f].1).collect();
@@ -355,6 +406,7 @@ mod tests {
             notes: String::new(),
             slo: None,
             auto_sweep: None,
+            kind: Default::default(),
         }
     }
 
@@ -405,6 +457,78 @@ mod tests {
             "{}",
             c.sentence()
         );
+    }
+
+    fn batch(kind: RunKind) -> RunSpec {
+        RunSpec {
+            kind,
+            ..spec(1, Some(512))
+        }
+    }
+
+    #[test]
+    fn a_batch_jobs_load_is_its_kind_not_a_concurrency() {
+        let offline = RunLoad::from_spec(&batch(RunKind::Offline));
+        let provider = RunLoad::from_spec(&batch(RunKind::ProviderBatch));
+        assert_eq!(offline.shape.as_deref(), Some("offline batch"));
+        assert_eq!(provider.shape.as_deref(), Some("provider batch"));
+        assert!(
+            provider.describe().starts_with("provider batch · max tokens 512"),
+            "{}",
+            provider.describe()
+        );
+        assert_eq!(RunLoad::from_spec(&spec(16, None)).kind, Some(RunKind::Server));
+    }
+
+    #[test]
+    fn runs_of_different_kinds_are_never_like_for_like_and_faster_is_not_claimed_between_them() {
+        let server = RunLoad::from_spec(&spec(16, Some(512)));
+        let offline = RunLoad::from_spec(&batch(RunKind::Offline));
+        let provider = RunLoad::from_spec(&batch(RunKind::ProviderBatch));
+        assert!(!server.same_as(&offline) && !offline.same_as(&provider) && !server.same_as(&provider));
+        // Even with every other field unrecorded, the kinds alone keep them apart.
+        let bare = |kind| RunLoad {
+            kind: Some(kind),
+            ..Default::default()
+        };
+        assert!(!bare(RunKind::Server).same_as(&bare(RunKind::ProviderBatch)));
+        let c = compare(&[("#1".into(), &server), ("#2".into(), &offline), ("#3".into(), &provider)]);
+        assert!(!c.like_for_like());
+        assert_eq!(
+            c.kinds.as_deref(),
+            Some("server mode (#1), offline batch (#2), provider batch (#3)")
+        );
+        let sentence = c.sentence();
+        assert!(
+            sentence.starts_with("Not like for like: these runs are of different kinds"),
+            "{sentence}"
+        );
+        assert!(sentence.contains("None is called faster than a run of another kind"), "{sentence}");
+        let runs = [
+            SpeedRun {
+                model: "a",
+                tokens_per_s: 100.0,
+                e2e_p90_ms: Some(900.0),
+                load: &server,
+            },
+            SpeedRun {
+                model: "a",
+                tokens_per_s: 2500.0,
+                e2e_p90_ms: None,
+                load: &offline,
+            },
+            SpeedRun {
+                model: "b",
+                tokens_per_s: 300.0,
+                e2e_p90_ms: None,
+                load: &provider,
+            },
+        ];
+        assert!(comparable_sets(&runs, SpeedBasis::SameLoad).is_empty());
+        assert!(comparable_sets(&runs, SpeedBasis::EachAtBest { p90_target_ms: 1e9 }).is_empty());
+        // Two provider batches at the same max tokens are like for like.
+        let c = compare(&[("#3".into(), &provider), ("#4".into(), &provider.clone())]);
+        assert!(c.like_for_like() && c.kinds.is_none(), "{c:?}");
     }
 
     #[test]
