@@ -65,7 +65,10 @@ test("a viewer sees no control it may not use", async ({ page }) => {
 for (const who of [ADMIN, REVIEWER]) {
   test(`every page hydrates without an error for ${who}`, async ({ page }) => {
     await login(page, who);
-    for (const path of ["/", "/runs/1", "/runs/2", "/compare?run=1&run=2", "/costs", "/quality", "/grade", "/report", "/endpoints", "/datasets", "/planner", "/tests"]) {
+    const pages = ["/", "/runs/1", "/runs/2", "/compare?run=1&run=2", "/costs", "/quality", "/grade", "/report", "/endpoints", "/datasets", "/planner", "/tests", "/workers", "/account", "/tokens"];
+    // Admin pages (others get a refusal page, which must hydrate too).
+    pages.push("/audit", "/trash", "/users");
+    for (const path of pages) {
       const errors = await open(page, path);
       await expect(page.getByRole("heading", { level: 1 })).toBeVisible();
       expect(errors, `${path} as ${who}`).toEqual([]);

@@ -180,6 +180,9 @@ fn server_fns(run: i64, queue: i64, item: &str, sim: &str) -> BTreeMap<&'static 
     m.insert("set_dataset_internal_only", row(Run, form("id=999999&internal_only=true")));
     m.insert("set_spend_cap", row(Run, form("id=999999&spend_cap=")));
     m.insert("launch_preview", row(View, form("form[model]=")));
+    // Workers (issue 13): everyone who may view sees them, and why a queued run waits.
+    m.insert("list_workers", row(View, Body::Empty));
+    m.insert("run_waiting", row(View, form(format!("run_id={run}"))));
     m
 }
 
@@ -239,6 +242,7 @@ fn routes(sim: &str) -> BTreeMap<(&'static str, &'static str), Row> {
     m.insert(("POST", "/api/tokens"), row(View, Body::Json(json!({"name": ""}))));
     m.insert(("DELETE", "/api/tokens/{id}"), row(View, Body::Empty));
     m.insert(("GET", "/api/audit"), row(Admin, Body::Empty));
+    m.insert(("GET", "/api/workers"), row(View, Body::Empty));
     m.insert(("POST", "/datasets/upload"), row(Run, Body::Multipart));
     m.insert(("POST", "/import/upload"), row(Run, Body::Multipart));
     m.insert(
@@ -266,6 +270,7 @@ fn routes(sim: &str) -> BTreeMap<(&'static str, &'static str), Row> {
         "/endpoints",
         "/datasets",
         "/trash",
+        "/workers",
     ] {
         m.insert(("GET", page), row(View, Body::Empty));
     }

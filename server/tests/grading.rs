@@ -369,6 +369,8 @@ fn server_fn_args(name: &str, a: i64, b: i64, queue: i64, item_id: &str) -> Opti
         "list_tokens" | "audit_entries" => form(String::new()),
         "create_token" => form("name=reviewer+script&role=reviewer&expires_days=1".into()),
         "revoke_token" => form("id=999999".into()),
+        "list_workers" => form(String::new()),
+        "run_waiting" => form(format!("run_id={a}")),
         other => panic!("server function '{other}' is not in the blindness test: give it realistic arguments here"),
     }
 }

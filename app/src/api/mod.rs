@@ -21,5 +21,6 @@ pub mod throttle;
 pub mod tokens;
 pub mod trash;
 pub mod types;
+pub mod workers;
 
 pub use error::AppError;

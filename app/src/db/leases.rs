@@ -40,17 +40,20 @@ fn gpu_free(alias: &str) -> String {
     )
 }
 
-/// The lease written by a claim (binds: owner, host, pid, seconds).
+/// The lease written by a claim (binds: owner, host, pid, seconds, owner again: the worker's name
+/// is read from its `workers` row).
 fn lease_set() -> String {
     format!(
         "status = 'running', started_at = COALESCE(started_at, strftime('%Y-%m-%dT%H:%M:%SZ', 'now')), \
          resumed = (resumed OR status = 'running'), \
          takeovers = takeovers + (status = 'running'), \
          takeover_note = CASE WHEN status = 'running' THEN \
-             'taken over at ' || strftime('%Y-%m-%dT%H:%M:%SZ', 'now') || ' from ' || COALESCE(lease_host, 'an unknown host') \
+             'taken over at ' || strftime('%Y-%m-%dT%H:%M:%SZ', 'now') || ' from ' || COALESCE(lease_worker || ' on ', '') \
+             || COALESCE(lease_host, 'an unknown host') \
              || ' (pid ' || COALESCE(lease_pid, '?') || '), whose lease had expired' ELSE takeover_note END, \
          lease_takeover = (status = 'running'), \
-         lease_owner = ?, lease_host = ?, lease_pid = ?, lease_expires_at = {NOW} + ?"
+         lease_owner = ?, lease_host = ?, lease_pid = ?, lease_expires_at = {NOW} + ?, \
+         lease_worker = (SELECT w.name FROM workers w WHERE w.id = ?)"
     )
 }
 
@@ -71,22 +74,70 @@ fn claimed(row: Option<ClaimRow>) -> DbResult<Option<Claimed>> {
     .transpose()
 }
 
+/// Which queued runs a worker takes: `serve`'s takes every run; a `bakeoff worker` only those on
+/// its endpoints, and on managed endpoints (Bakeoff starts their model server: a launch list, or
+/// a shell line from before lists) only with `--allow-launch`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ClaimFilter {
+    /// `None`: any endpoint.
+    pub endpoint_ids: Option<Vec<i64>>,
+    /// May it claim runs on managed endpoints?
+    pub allow_launch: bool,
+}
+
+impl ClaimFilter {
+    /// Every run (the worker inside `serve`).
+    pub fn any() -> ClaimFilter {
+        ClaimFilter {
+            endpoint_ids: None,
+            allow_launch: true,
+        }
+    }
+
+    /// The endpoint ids as a JSON array (the form SQL reads with `json_each`), `None`: any.
+    pub fn endpoint_ids_json(&self) -> Option<String> {
+        self.endpoint_ids
+            .as_ref()
+            .map(|ids| serde_json::Value::from(ids.clone()).to_string())
+    }
+}
+
+/// The run `alias` passes the filter (binds: the ids' JSON twice, allow_launch).
+fn filter_sql(alias: &str) -> String {
+    format!(
+        "(? IS NULL OR {alias}.endpoint_id IN (SELECT value FROM json_each(?))) \
+         AND (? OR NOT EXISTS (SELECT 1 FROM endpoints fe WHERE fe.id = {alias}.endpoint_id \
+              AND (fe.launch_args IS NOT NULL OR fe.launch_template IS NOT NULL)))"
+    )
+}
+
 /// Claim the oldest run that is queued (or, with `takeover`, running under an expired lease and
 /// not asked to cancel) whose GPU is free, under a lease of `seconds`.
 pub async fn claim_next(db: &Db, who: &Holder, seconds: i64, takeover: bool) -> DbResult<Option<Claimed>> {
+    claim_next_for(db, who, seconds, takeover, &ClaimFilter::any()).await
+}
+
+/// [`claim_next`] among the runs `filter` lets this worker take.
+pub async fn claim_next_for(db: &Db, who: &Holder, seconds: i64, takeover: bool, filter: &ClaimFilter) -> DbResult<Option<Claimed>> {
     let sql = format!(
         "UPDATE runs SET {} WHERE id = (SELECT r.id FROM runs r \
          WHERE (r.status = 'queued' OR (? AND r.status = 'running' AND r.cancel_requested = 0 AND COALESCE(r.lease_expires_at, 0) < {NOW})) \
-         AND r.deleted_at IS NULL AND {} ORDER BY r.id LIMIT 1) {RETURNING}",
+         AND r.deleted_at IS NULL AND {} AND {} ORDER BY r.id LIMIT 1) {RETURNING}",
         lease_set(),
-        gpu_free("r")
+        gpu_free("r"),
+        filter_sql("r")
     );
+    let ids = filter.endpoint_ids_json();
     let row: Option<ClaimRow> = sqlx::query_as(&sql)
         .bind(&who.owner)
         .bind(&who.host)
         .bind(who.pid)
         .bind(seconds)
+        .bind(&who.owner)
         .bind(takeover)
+        .bind(&ids)
+        .bind(&ids)
+        .bind(filter.allow_launch)
         .fetch_optional(db)
         .await?;
     claimed(row)
@@ -105,6 +156,7 @@ pub async fn claim(db: &Db, id: i64, who: &Holder, seconds: i64) -> DbResult<Opt
         .bind(&who.host)
         .bind(who.pid)
         .bind(seconds)
+        .bind(&who.owner)
         .bind(id)
         .fetch_optional(db)
         .await?;
@@ -429,7 +481,9 @@ mod tests {
         let e = endpoints::insert(&db, "e", "http://gpu:8000", false, &[]).await.expect("endpoint");
         let r = queue(&db, e, d).await;
         let (a, b) = (worker("a"), worker("b"));
-        crate::db::workers::beat(&db, &a, "serve").await.expect("beat");
+        crate::db::workers::beat(&db, &a, &crate::db::workers::Registration::serve(30))
+            .await
+            .expect("beat");
         claim_next(&db, &a, 30, true).await.expect("claim").expect("queued");
         let others = crate::db::workers::others(&db, &b.owner, 30).await.expect("others");
         assert_eq!(others.iter().map(|w| (w.host.as_str(), w.pid)).collect::<Vec<_>>(), vec![("a", 7)]);
@@ -440,5 +494,90 @@ mod tests {
         assert!(held[0].expires_in_s.is_some_and(|s| s > 0));
         crate::db::workers::leave(&db, &a.owner).await.expect("leave");
         assert!(crate::db::workers::others(&db, &b.owner, 30).await.expect("others").is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_worker_claims_only_its_endpoints_and_managed_ones_only_when_allowed_to_launch() {
+        let (_d, db) = fresh().await;
+        let d = dataset(&db).await;
+        let a = endpoints::insert(&db, "a", "http://gpu-a:8000", false, &[])
+            .await
+            .expect("endpoint");
+        let b = endpoints::insert(&db, "b", "http://gpu-b:8000", false, &[])
+            .await
+            .expect("endpoint");
+        let args = ["vllm", "serve", "{model}", "--port", "{port}"].map(String::from);
+        let m = endpoints::insert_managed(&db, "m", "http://gpu-m:8000", &args, &["m".to_string()])
+            .await
+            .expect("managed endpoint");
+        let (ra, rb, rm) = (queue(&db, a, d).await, queue(&db, b, d).await, queue(&db, m, d).await);
+        let only_a = ClaimFilter {
+            endpoint_ids: Some(vec![a]),
+            allow_launch: false,
+        };
+        let no_launch = ClaimFilter {
+            endpoint_ids: None,
+            allow_launch: false,
+        };
+        let w = worker("w");
+        let mut got = Vec::new();
+        while let Some(c) = claim_next_for(&db, &w, 30, true, &only_a).await.expect("claim") {
+            got.push(c.id);
+        }
+        assert_eq!(got, vec![ra], "only endpoint a's run");
+        let c = claim_next_for(&db, &w, 30, true, &no_launch).await.expect("claim");
+        assert_eq!(c.map(|c| c.id), Some(rb), "any unmanaged endpoint");
+        assert!(
+            claim_next_for(&db, &w, 30, true, &no_launch).await.expect("claim").is_none(),
+            "the managed endpoint's run stays queued without --allow-launch"
+        );
+        assert_eq!(runs::status(&db, rm).await.expect("status"), RunStatus::Queued);
+        assert_eq!(
+            claim_next(&db, &w, 30, true).await.expect("claim").map(|c| c.id),
+            Some(rm),
+            "serve takes it"
+        );
+        // An expired lease on endpoint a is taken over only by a worker that takes endpoint a.
+        expire(&db, ra).await;
+        let only_b = ClaimFilter {
+            endpoint_ids: Some(vec![b]),
+            allow_launch: true,
+        };
+        assert!(claim_next_for(&db, &worker("v"), 30, true, &only_b).await.expect("claim").is_none());
+        let taken = claim_next_for(&db, &worker("v"), 30, true, &only_a).await.expect("claim");
+        assert_eq!(taken.map(|c| c.id), Some(ra));
+    }
+
+    #[tokio::test]
+    async fn a_run_names_the_worker_that_measures_it_and_a_take_over_names_the_one_before() {
+        let (_d, db) = fresh().await;
+        let d = dataset(&db).await;
+        let e = endpoints::insert(&db, "e", "http://gpu:8000", false, &[]).await.expect("endpoint");
+        let r = queue(&db, e, d).await;
+        let gpu = worker("gpu-box");
+        let named = crate::db::workers::Registration {
+            kind: crate::domain::workers::WorkerKind::Worker,
+            name: Some("next-to-gpu".into()),
+            filter: ClaimFilter::any(),
+            lease_s: 30,
+        };
+        crate::db::workers::beat(&db, &gpu, &named).await.expect("beat");
+        claim_next(&db, &gpu, 30, true).await.expect("claim").expect("queued");
+        let view = runs::get(&db, r).await.expect("run");
+        assert_eq!(view.worker.as_deref(), Some("next-to-gpu on gpu-box (pid 7)"));
+        expire(&db, r).await;
+        let taken = claim_next(&db, &worker("serve-box"), 30, true)
+            .await
+            .expect("claim")
+            .expect("expired");
+        assert!(
+            taken
+                .taken_over
+                .as_deref()
+                .is_some_and(|n| n.contains("from next-to-gpu on gpu-box (pid 7)")),
+            "{:?}",
+            taken.taken_over
+        );
+        assert_eq!(runs::get(&db, r).await.expect("run").worker.as_deref(), Some("serve-box (pid 7)"));
     }
 }

@@ -14,6 +14,7 @@ pub mod metrics;
 pub mod planning;
 pub mod pool;
 pub mod prices;
+pub mod progress;
 pub mod queues;
 pub mod records;
 pub mod reviewers;

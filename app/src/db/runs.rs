@@ -28,6 +28,7 @@ struct Row {
     finished_at: Option<String>,
     lease_host: Option<String>,
     lease_pid: Option<i64>,
+    lease_worker: Option<String>,
     takeovers: i64,
     takeover_note: Option<String>,
     created_by: Option<String>,
@@ -57,9 +58,16 @@ impl Row {
             created_at: self.created_at,
             started_at: self.started_at,
             finished_at: self.finished_at,
-            worker: self.lease_host.map(|host| match self.lease_pid {
-                Some(pid) => format!("{host} (pid {pid})"),
-                None => host,
+            // A `bakeoff worker` is named too: "gpu-a-worker on gpu-a (pid 42)".
+            worker: self.lease_host.map(|host| {
+                let on = match self.lease_worker {
+                    Some(name) => format!("{name} on {host}"),
+                    None => host,
+                };
+                match self.lease_pid {
+                    Some(pid) => format!("{on} (pid {pid})"),
+                    None => on,
+                }
             }),
             takeovers: self.takeovers,
             takeover_note: self.takeover_note,
@@ -78,7 +86,7 @@ const SELECT: &str = "SELECT r.id, r.name, r.status, r.model, e.name AS endpoint
      r.spec, r.total_requests, \
      CASE WHEN r.status NOT IN ('queued', 'running') AND c.records IS NOT NULL THEN c.records \
           ELSE (SELECT COUNT(*) FROM request_records q WHERE q.run_id = r.id) END AS done_requests, r.error, r.summary, \
-     r.provenance, r.resumed, r.created_at, r.started_at, r.finished_at, r.lease_host, r.lease_pid, r.takeovers, r.takeover_note, \
+     r.provenance, r.resumed, r.created_at, r.started_at, r.finished_at, r.lease_host, r.lease_pid, r.lease_worker, r.takeovers, r.takeover_note, \
      cu.name AS created_by, r.conditions, j.job \
      FROM runs r LEFT JOIN endpoints e ON e.id = r.endpoint_id LEFT JOIN datasets d ON d.id = r.dataset_id \
      LEFT JOIN run_charts c ON c.run_id = r.id LEFT JOIN users cu ON cu.id = r.created_by \

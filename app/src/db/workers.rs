@@ -4,19 +4,50 @@
 //! that host stops it before anything is relaunched.
 
 use super::error::DbResult;
-use super::leases::{Holder, NOW};
+use super::leases::{ClaimFilter, Holder, NOW};
 use super::Db;
+use crate::domain::workers::{HeldRun, Liveness, Serves, WorkerKind, WorkerView};
 
-/// Say this worker is alive (insert or renew its row); forget rows silent for a day.
-pub async fn beat(db: &Db, who: &Holder, kind: &str) -> DbResult<()> {
+/// What a worker says about itself in its row: which command it is, its name, what it takes
+/// from the queue, and its lease (silent for longer, it is not alive).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Registration {
+    pub kind: WorkerKind,
+    /// `bakeoff worker --name` (default: the host name); `None` for `serve`.
+    pub name: Option<String>,
+    pub filter: ClaimFilter,
+    pub lease_s: i64,
+}
+
+impl Registration {
+    /// The worker inside `bakeoff serve`: every run, model servers included.
+    pub fn serve(lease_s: i64) -> Registration {
+        Registration {
+            kind: WorkerKind::Serve,
+            name: None,
+            filter: ClaimFilter::any(),
+            lease_s,
+        }
+    }
+}
+
+/// Say this worker is alive (insert or renew its row, with what it takes); forget rows silent
+/// for a day.
+pub async fn beat(db: &Db, who: &Holder, r: &Registration) -> DbResult<()> {
     sqlx::query(&format!(
-        "INSERT INTO workers (id, kind, host, pid, seen_at) VALUES (?, ?, ?, ?, {NOW}) \
-         ON CONFLICT(id) DO UPDATE SET seen_at = excluded.seen_at"
+        "INSERT INTO workers (id, kind, host, pid, seen_at, name, endpoint_ids, allow_launch, lease_s) \
+         VALUES (?, ?, ?, ?, {NOW}, ?, ?, ?, ?) \
+         ON CONFLICT(id) DO UPDATE SET seen_at = excluded.seen_at, kind = excluded.kind, name = excluded.name, \
+         endpoint_ids = excluded.endpoint_ids, allow_launch = excluded.allow_launch, lease_s = excluded.lease_s, stopped_at = NULL"
     ))
     .bind(&who.owner)
-    .bind(kind)
+    .bind(r.kind)
     .bind(&who.host)
     .bind(who.pid)
+    .bind(&r.name)
+    .bind(r.filter.endpoint_ids_json())
+    .bind(r.filter.allow_launch)
+    .bind(r.lease_s)
     .execute(db)
     .await?;
     sqlx::query(&format!("DELETE FROM workers WHERE seen_at < {NOW} - 86400"))
@@ -36,16 +67,19 @@ pub async fn set_sim_url(db: &Db, owner: &str, url: &str) -> DbResult<()> {
     Ok(())
 }
 
-/// A clean stop: this worker is gone.
+/// A clean stop: this worker is gone (its row stays a day, marked stopped, for the Workers page).
 pub async fn leave(db: &Db, owner: &str) -> DbResult<()> {
-    sqlx::query("DELETE FROM workers WHERE id = ?").bind(owner).execute(db).await?;
+    sqlx::query(&format!("UPDATE workers SET stopped_at = {NOW} WHERE id = ?"))
+        .bind(owner)
+        .execute(db)
+        .await?;
     Ok(())
 }
 
 /// Another worker process, as its row says.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct WorkerRow {
-    pub kind: String,
+    pub kind: WorkerKind,
     pub host: String,
     pub pid: i64,
     pub started_at: String,
@@ -55,9 +89,10 @@ pub struct WorkerRow {
 
 /// Workers other than `owner` seen within the last `within_s` seconds.
 pub async fn others(db: &Db, owner: &str, within_s: i64) -> DbResult<Vec<WorkerRow>> {
-    type WorkerTuple = (String, String, i64, String, i64, Option<String>);
+    type WorkerTuple = (WorkerKind, String, i64, String, i64, Option<String>);
     let rows: Vec<WorkerTuple> = sqlx::query_as(&format!(
-        "SELECT kind, host, pid, started_at, {NOW} - seen_at, sim_url FROM workers WHERE id <> ? AND seen_at >= {NOW} - ? ORDER BY started_at"
+        "SELECT kind, host, pid, started_at, {NOW} - seen_at, sim_url FROM workers \
+         WHERE id <> ? AND stopped_at IS NULL AND seen_at >= {NOW} - ? ORDER BY started_at"
     ))
     .bind(owner)
     .bind(within_s)
@@ -138,13 +173,218 @@ pub async fn unstopped_model_servers(db: &Db, host: &str, owner: &str, run_id: O
 }
 
 /// For `/healthz`: how many workers beat within `within_s`, and the age in seconds of the
-/// latest heartbeat of any worker (None: no worker ever beat), from the database's clock.
+/// latest heartbeat of any worker not stopped cleanly (None: none beat), from the database's clock.
 pub async fn health(db: &Db, within_s: i64) -> DbResult<(i64, Option<i64>)> {
     Ok(sqlx::query_as(
         "SELECT COUNT(CASE WHEN seen_at >= CAST(strftime('%s', 'now') AS INTEGER) - ?1 THEN 1 END), \
-                CAST(strftime('%s', 'now') AS INTEGER) - MAX(seen_at) FROM workers",
+                CAST(strftime('%s', 'now') AS INTEGER) - MAX(seen_at) FROM workers WHERE stopped_at IS NULL",
     )
     .bind(within_s)
     .fetch_one(db)
     .await?)
+}
+
+/// A `workers` row for the page, before its endpoints and runs are attached.
+#[derive(sqlx::FromRow)]
+struct ListRow {
+    id: String,
+    kind: WorkerKind,
+    name: String,
+    host: String,
+    pid: i64,
+    /// JSON array of the current names of its endpoints (NULL: any endpoint).
+    endpoint_names: Option<String>,
+    allow_launch: bool,
+    started_at: String,
+    age_s: i64,
+    lease_s: i64,
+    stopped_at: Option<i64>,
+}
+
+/// Every worker seen in the last day, live ones first (oldest first), with the runs each holds
+/// now (`running` under its lease). Endpoints are named as they are called now (an endpoint
+/// deleted for good: `#ID (deleted)`).
+pub async fn list(db: &Db) -> DbResult<Vec<WorkerView>> {
+    let rows: Vec<ListRow> = sqlx::query_as(&format!(
+        "SELECT w.id, w.kind, COALESCE(w.name, w.host) AS name, w.host, w.pid, \
+         CASE WHEN w.endpoint_ids IS NULL THEN NULL ELSE \
+           (SELECT json_group_array(COALESCE(e.name, '#' || j.value || ' (deleted)')) \
+            FROM json_each(w.endpoint_ids) j LEFT JOIN endpoints e ON e.id = j.value) END AS endpoint_names, \
+         w.allow_launch, w.started_at, {NOW} - w.seen_at AS age_s, w.lease_s, w.stopped_at \
+         FROM workers w WHERE w.seen_at >= {NOW} - 86400 \
+         ORDER BY w.stopped_at IS NOT NULL, w.started_at, w.id"
+    ))
+    .fetch_all(db)
+    .await?;
+    let held: Vec<(String, i64, String)> = sqlx::query_as(
+        "SELECT lease_owner, id, name FROM runs WHERE status = 'running' AND lease_owner IS NOT NULL AND deleted_at IS NULL ORDER BY id",
+    )
+    .fetch_all(db)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| {
+            let endpoints = match r.endpoint_names.as_deref() {
+                None => Serves::ANY,
+                Some(names) => {
+                    let mut names: Vec<String> = serde_json::from_str(names).unwrap_or_default();
+                    names.sort();
+                    Serves::Only(names)
+                }
+            };
+            let runs = held
+                .iter()
+                .filter(|(owner, _, _)| *owner == r.id)
+                .map(|(_, id, name)| HeldRun {
+                    id: *id,
+                    name: name.clone(),
+                    url: format!("/runs/{id}"),
+                })
+                .collect();
+            WorkerView {
+                name: r.name,
+                kind: r.kind,
+                host: r.host,
+                pid: r.pid,
+                endpoints,
+                may_launch: r.allow_launch,
+                started: r.started_at,
+                heartbeat_age_s: r.age_s,
+                lease_s: r.lease_s,
+                state: Liveness::of(r.age_s, r.lease_s, r.stopped_at.is_some()),
+                stopped_at_s: r.stopped_at,
+                runs,
+            }
+        })
+        .collect())
+}
+
+/// Is the run's endpoint managed (Bakeoff starts its model server)? With the endpoint's name,
+/// for [`crate::domain::workers::queue_wait`]. `None`: no such run.
+pub async fn run_endpoint(db: &Db, run_id: i64) -> DbResult<Option<(String, bool)>> {
+    Ok(sqlx::query_as(
+        "SELECT COALESCE(e.name, ''), (e.launch_args IS NOT NULL OR e.launch_template IS NOT NULL) \
+         FROM runs r LEFT JOIN endpoints e ON e.id = r.endpoint_id WHERE r.id = ? AND r.deleted_at IS NULL",
+    )
+    .bind(run_id)
+    .fetch_optional(db)
+    .await?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::db::{connect, datasets, endpoints, leases, runs};
+    use crate::domain::dataset::DatasetItem;
+    use crate::domain::spec::LaunchForm;
+
+    fn holder(name: &str) -> Holder {
+        Holder {
+            owner: format!("{name}/9/x"),
+            host: name.into(),
+            pid: 9,
+        }
+    }
+
+    #[tokio::test]
+    async fn the_page_lists_each_worker_with_its_endpoints_and_the_runs_it_holds() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let db = connect(&dir.path().join("w.db")).await.expect("connect + migrate");
+        let a = endpoints::insert(&db, "gpu-a", "http://gpu-a:8000", false, &[])
+            .await
+            .expect("endpoint");
+        let items = vec![DatasetItem {
+            custom_id: "a".into(),
+            url: "/v1/completions".into(),
+            body: serde_json::json!({"prompt": "a"}),
+        }];
+        let d = datasets::insert(
+            &db,
+            datasets::NewDataset {
+                name: "d",
+                description: "",
+                source: "test",
+                builtin: false,
+                answer_schema: None,
+                rubric: None,
+                items: &items,
+            },
+        )
+        .await
+        .expect("dataset");
+        let spec = LaunchForm {
+            endpoint_id: a.to_string(),
+            dataset_id: d.to_string(),
+            model: "m".into(),
+            requests: "1".into(),
+            concurrency: "1".into(),
+            ..Default::default()
+        }
+        .parse()
+        .expect("spec");
+        let run = runs::insert(&db, &spec, false, None).await.expect("run");
+
+        let (gpu, web) = (holder("gpu-a"), holder("web"));
+        let only_a = Registration {
+            kind: WorkerKind::Worker,
+            name: Some("next-to-a".into()),
+            filter: ClaimFilter {
+                endpoint_ids: Some(vec![a]),
+                allow_launch: false,
+            },
+            lease_s: 5,
+        };
+        beat(&db, &gpu, &only_a).await.expect("beat");
+        beat(&db, &web, &Registration::serve(30)).await.expect("beat");
+        leases::claim_next_for(&db, &gpu, 5, true, &only_a.filter)
+            .await
+            .expect("claim")
+            .expect("queued");
+        leave(&db, &web.owner).await.expect("leave");
+
+        let list = list(&db).await.expect("list");
+        assert_eq!(list.len(), 2, "{list:?}");
+        let w = &list[0];
+        assert_eq!(
+            (w.name.as_str(), w.kind, w.host.as_str(), w.pid),
+            ("next-to-a", WorkerKind::Worker, "gpu-a", 9)
+        );
+        assert_eq!(w.endpoints, Serves::Only(vec!["gpu-a".into()]));
+        assert!(!w.may_launch);
+        assert_eq!((w.state, w.lease_s), (Liveness::Alive, 5));
+        assert_eq!(
+            w.runs.iter().map(|r| (r.id, r.url.as_str())).collect::<Vec<_>>(),
+            vec![(run, format!("/runs/{run}").as_str())]
+        );
+        let s = &list[1];
+        assert_eq!(
+            (s.name.as_str(), s.kind, &s.endpoints, s.may_launch),
+            ("web", WorkerKind::Serve, &Serves::ANY, true)
+        );
+        assert_eq!(s.state, Liveness::Stopped, "a clean stop is kept, marked stopped");
+        assert!(
+            others(&db, &gpu.owner, 30).await.expect("others").is_empty(),
+            "a stopped serve is not another live worker"
+        );
+        assert_eq!(health(&db, 60).await.expect("health").0, 1);
+
+        // Renamed endpoints show their current name; a silent worker is no longer alive.
+        sqlx::query("UPDATE endpoints SET name = 'gpu-a-renamed' WHERE id = ?")
+            .bind(a)
+            .execute(&db)
+            .await
+            .expect("rename");
+        sqlx::query("UPDATE workers SET seen_at = seen_at - 60 WHERE id = ?")
+            .bind(&gpu.owner)
+            .execute(&db)
+            .await
+            .expect("age");
+        let w = list_one(&db, "next-to-a").await;
+        assert_eq!(w.endpoints, Serves::Only(vec!["gpu-a-renamed".into()]));
+        assert_eq!(w.state, Liveness::Silent);
+    }
+
+    async fn list_one(db: &Db, name: &str) -> WorkerView {
+        list(db).await.expect("list").into_iter().find(|w| w.name == name).expect("listed")
+    }
 }

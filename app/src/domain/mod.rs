@@ -51,3 +51,4 @@ pub mod tokens;
 pub mod trash;
 pub mod url;
 pub mod views;
+pub mod workers;

@@ -84,6 +84,7 @@ pub fn UserBadge() -> impl IntoView {
                                 <div class="menu-items" on:click=close>
                                     <a href="/account">"Your account"</a>
                                     <a href="/tokens">"API tokens"</a>
+                                    <a href="/workers">"Workers"</a>
                                     {(u.role == Role::Admin).then(|| view! {
                                         <a href="/users">"Users"</a>
                                         <a href="/audit">"Audit log"</a>

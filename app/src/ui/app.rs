@@ -17,6 +17,7 @@ use super::tests::TestsPage;
 use super::tokens::TokensPage;
 use super::trash::TrashPage;
 use super::widgets::IfAllowed;
+use super::workers::WorkersPage;
 use crate::domain::accounts::Permission;
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, HashedStylesheet, MetaTags, Title};
@@ -112,6 +113,7 @@ fn Frame() -> impl IntoView {
                     <Route path=path!("/endpoints") view=EndpointsPage/>
                     <Route path=path!("/datasets") view=DatasetsPage/>
                     <Route path=path!("/trash") view=TrashPage/>
+                    <Route path=path!("/workers") view=WorkersPage/>
                 </Routes>
             </main>
     }

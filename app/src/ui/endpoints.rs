@@ -156,7 +156,10 @@ fn LaunchFields(#[prop(into)] error: Signal<Option<AppError>>, prefix: &'static 
                 "Run directly, without a shell: arguments are separated by spaces, and each placeholder ("
                 <code>"{model}"</code> ", " <code>"{port}"</code> ", " <code>"{util}"</code> ", "
                 <code>"{max_model_len}"</code> ", " <code>"{max_num_seqs}"</code> ", " <code>"{eager}"</code>
-                ") is an argument of its own: " <code>"--port {port}"</code> ", not " <code>"--port={port}"</code> "."
+                ") is an argument of its own: " <code>"--port {port}"</code> ", not " <code>"--port={port}"</code> ". "
+                "For offline batch runs, a command with " <code>"{input}"</code> " and " <code>"{output}"</code>
+                " (the job's files; no " <code>"{port}"</code> "), e.g. " <code>{crate::api::endpoints::command::BATCH_EXAMPLE}</code>
+                ": such an endpoint runs only offline batch jobs."
             </p>
             <FieldMessage error field="launch_template"/>
         </div>

@@ -29,3 +29,4 @@ mod tests;
 mod tokens;
 mod trash;
 mod widgets;
+mod workers;

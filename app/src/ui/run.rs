@@ -9,6 +9,7 @@ use super::targets::ConditionsPanel;
 use super::widgets::{ErrorBox, IfAllowed, OriginBadge, StatusBadge};
 use crate::api::runs::{get_run, run_series, CancelRun};
 use crate::api::types::RunView;
+use crate::api::workers::run_waiting;
 use crate::domain::accounts::Permission;
 use crate::domain::format;
 use crate::domain::progress::Progress;
@@ -23,6 +24,8 @@ pub fn RunPage() -> impl IntoView {
     let id = move || params.read().get("id").and_then(|s| s.parse::<i64>().ok()).unwrap_or(0);
     let run = Resource::new(id, get_run);
     let series = Resource::new(id, run_series);
+    // A queued run that no live worker takes says so ("waiting for a worker (none is alive)").
+    let waiting = Resource::new(id, run_waiting);
     let progress = RwSignal::new(None::<Progress>);
     // Bumped when the run ends: the quality checks (written as the run closes) are read again.
     let ended = RwSignal::new(0u32);
@@ -52,8 +55,9 @@ pub fn RunPage() -> impl IntoView {
     view! {
         <Transition fallback=|| view! { <p>"Loading run…"</p> }>
             {move || Suspend::new(async move {
+                let waiting = waiting.await.ok().flatten();
                 match run.await {
-                    Ok(r) => view! { <RunDetail run=r progress/> }.into_any(),
+                    Ok(r) => view! { <RunDetail run=r progress waiting/> }.into_any(),
                     Err(e) => view! { <h1>"Run"</h1> <ErrorBox error=e/> }.into_any(),
                 }
             })}
@@ -70,7 +74,7 @@ pub fn RunPage() -> impl IntoView {
 }
 
 #[component]
-fn RunDetail(run: RunView, progress: RwSignal<Option<Progress>>) -> impl IntoView {
+fn RunDetail(run: RunView, progress: RwSignal<Option<Progress>>, waiting: Option<String>) -> impl IntoView {
     let origin = run.origin_label();
     let spec = run.spec.clone();
     let cancel = ServerAction::<CancelRun>::new();
@@ -123,7 +127,7 @@ fn RunDetail(run: RunView, progress: RwSignal<Option<Progress>>) -> impl IntoVie
             let times = if run.takeovers == 1 { "once".to_string() } else { format!("{} times", run.takeovers) };
             view! { <p class="note" role="status">{format!("A worker stopped renewing its lease; the run was taken over {times}. Last: {n}.")}</p> }
         })}
-        <ProgressBar run=run.clone() progress/>
+        <ProgressBar run=run.clone() progress waiting/>
         {kind.is_batch().then(|| {
             let running = !run.status.is_finished();
             view! { <BatchJob run_id=id job=run.job.clone() kind running progress/> }
@@ -151,7 +155,7 @@ fn RunDetail(run: RunView, progress: RwSignal<Option<Progress>>) -> impl IntoVie
 }
 
 #[component]
-fn ProgressBar(run: RunView, progress: RwSignal<Option<Progress>>) -> impl IntoView {
+fn ProgressBar(run: RunView, progress: RwSignal<Option<Progress>>, waiting: Option<String>) -> impl IntoView {
     // A batch job's lines are counted by the job (its answers are stored when it ends).
     let (done, total, errors) = match &run.job {
         Some(j) if j.total > 0 => ((j.completed + j.failed).min(j.total), j.total, j.failed),
@@ -189,13 +193,14 @@ fn ProgressBar(run: RunView, progress: RwSignal<Option<Progress>>) -> impl IntoV
             >
                 <div class="bar" style:width=move || format!("{:.1}%", pct())></div>
             </div>
-            <p class="progress-text" aria-live="polite">{move || progress_text(&current.get(), kind)}</p>
+            <p class="progress-text" aria-live="polite">{move || progress_text(&current.get(), kind, waiting.as_deref())}</p>
         </section>
     }
 }
 
-/// The line under the progress bar. A batch job counts lines, and has no per-request rate.
-fn progress_text(p: &Progress, kind: RunKind) -> String {
+/// The line under the progress bar. A batch job counts lines, and has no per-request rate. A
+/// queued run says why it waits when no live worker takes it (`waiting`).
+fn progress_text(p: &Progress, kind: RunKind, waiting: Option<&str>) -> String {
     let unit = if kind.is_batch() { "lines" } else { "requests" };
     let mut parts = vec![format!("{}/{} {unit} ({:.0}%)", p.done, p.total, p.percent())];
     if p.status == RunStatus::Running {
@@ -209,7 +214,10 @@ fn progress_text(p: &Progress, kind: RunKind) -> String {
     if p.errors > 0 {
         parts.push(format!("{} failed", p.errors));
     }
-    parts.push(p.status.label().to_string());
+    parts.push(match waiting {
+        Some(w) if p.status == RunStatus::Queued => format!("{}: {w}", p.status.label()),
+        _ => p.status.label().to_string(),
+    });
     if let Some(m) = &p.message {
         parts.push(m.clone());
     }
@@ -237,16 +245,33 @@ mod tests {
     #[test]
     fn a_server_run_counts_requests_and_its_rate() {
         assert_eq!(
-            progress_text(&progress(RunStatus::Running), RunKind::Server),
+            progress_text(&progress(RunStatus::Running), RunKind::Server, None),
             "450/1000 requests (45%) · 1,234 output tok/s (last 5 s) · ETA 12.0 s · 3 failed · running"
         );
     }
 
     #[test]
     fn a_batch_job_counts_lines_without_a_per_request_rate() {
-        let text = progress_text(&progress(RunStatus::Running), RunKind::ProviderBatch);
+        let text = progress_text(&progress(RunStatus::Running), RunKind::ProviderBatch, None);
         assert_eq!(text, "450/1000 lines (45%) · ETA 12.0 s · 3 failed · running");
-        let done = progress_text(&progress(RunStatus::Completed), RunKind::Offline);
+        let done = progress_text(&progress(RunStatus::Completed), RunKind::Offline, None);
         assert!(done.starts_with("450/1000 lines (45%)") && !done.contains("tok/s"), "{done}");
+    }
+
+    #[test]
+    fn a_queued_run_no_worker_takes_says_why_it_waits() {
+        let p = Progress {
+            done: 0,
+            errors: 0,
+            eta_s: None,
+            ..progress(RunStatus::Queued)
+        };
+        let note = Some("waiting for a worker (none is alive)");
+        assert_eq!(
+            progress_text(&p, RunKind::Server, note),
+            "0/1000 requests (0%) · queued: waiting for a worker (none is alive)"
+        );
+        let running = progress_text(&progress(RunStatus::Running), RunKind::Server, note);
+        assert!(running.ends_with("· running"), "the note goes once the run starts: {running}");
     }
 }

@@ -4,6 +4,7 @@ pub mod db;
 pub mod demo;
 pub mod headless;
 pub mod token;
+pub mod worker;
 
 use crate::serve::{self, OnRestart, ServeOptions};
 use crate::sim::{self, faults::FaultRates, ReasoningField, ReasoningMode, SimConfig, DEFAULT_MODELS};
@@ -28,10 +29,14 @@ pub struct Cli {
 
 #[derive(Subcommand, Debug)]
 pub enum Command {
-    /// Serve the web app (and the built-in simulator) and run queued benchmark runs.
+    /// Serve the web app (and the built-in simulator) and run queued benchmark runs (with
+    /// --no-worker: the web app only, a `bakeoff worker` runs them).
     Serve(ServeArgs),
     /// Serve only the vLLM simulator (OpenAI-compatible API, simulated results).
     Sim(SimArgs),
+    /// Measure queued runs next to a GPU, without the web app: for the endpoints named (default:
+    /// any), starting their model servers only with --allow-launch.
+    Worker(worker::WorkerArgs),
     /// Run a benchmark from the terminal (progress on stderr; results in the same database).
     Run(RunArgs),
     /// Run a batch job from the terminal: a provider's Batch API, or `vllm run-batch` (--offline).
@@ -329,6 +334,10 @@ pub struct ServeArgs {
     /// Do not start the built-in simulator.
     #[arg(long)]
     pub no_sim: bool,
+    /// Serve the web app only: this process measures no run; `bakeoff worker` processes on the
+    /// same database do (launched runs wait in the queue for one).
+    #[arg(long)]
+    pub no_worker: bool,
     /// What to do with runs whose worker died (their lease expired): take them over and resume
     /// them, or mark them interrupted.
     #[arg(long, value_enum, default_value = "resume")]
@@ -663,7 +672,12 @@ pub async fn dispatch(cli: Cli) -> anyhow::Result<()> {
             let sim = if a.no_sim { None } else { Some((a.sim.config(&[])?, a.sim_addr)) };
             // From here on SIGTERM and SIGINT stop cleanly (drain) instead of killing at once.
             let mut signals = Signals::new()?;
-            let running = serve::start(ServeOptions {
+            let measuring = if a.no_worker {
+                serve::Measuring::Elsewhere
+            } else {
+                serve::Measuring::Here
+            };
+            let opts = ServeOptions {
                 addr: a.addr,
                 db_path: a.db.path.clone(),
                 site_root: a.site_root,
@@ -676,8 +690,8 @@ pub async fn dispatch(cli: Cli) -> anyhow::Result<()> {
                 },
                 web: a.team.options(),
                 lease: a.lease.settings(),
-            })
-            .await?;
+            };
+            let running = serve::start_measuring(opts, measuring).await?;
             eprintln!("Bakeoff is serving on {} (database: {})", running.base_url(), a.db.path.display());
             let first = signals.next().await;
             eprintln!(
@@ -859,6 +873,7 @@ pub async fn dispatch(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Token(t) => token::dispatch(t).await,
+        Command::Worker(a) => worker::run(a).await,
         Command::Db(c) => db::dispatch(c).await,
         Command::Export(a) => {
             let (out, summary) = crate::headless::export(&a.db.path, a.run_id, &a.out).await?;

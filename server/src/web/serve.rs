@@ -1,5 +1,6 @@
 //! Start-up: open the database, start the built-in simulator, register the demo, resume what a
-//! crash left, start the worker, and serve the pages, the REST API and the live events.
+//! crash left, start the worker (unless `--no-worker`: then a `bakeoff worker` measures the runs),
+//! and serve the pages, the REST API and the live events.
 
 use crate::client::{Client, EndpointPolicy};
 use crate::demo;
@@ -10,6 +11,8 @@ use crate::upload::{import_form, upload_form, MAX_FORM_FIELD};
 use crate::worker::{AfterDrain, LeaseSettings, Leases, PreflightPolicy, Shutdown, Worker};
 use anyhow::Context as _;
 use app::db;
+use app::db::workers::Registration;
+use app::domain::workers::{Liveness, WorkerKind};
 use app::state::AppState;
 use app::{shell, App};
 use axum::extract::DefaultBodyLimit;
@@ -64,7 +67,8 @@ pub struct Running {
     pub sim: Option<SimHandle>,
     /// Serving https (`--tls-cert`).
     pub tls: bool,
-    /// This process's worker: its leases, and how to stop it.
+    /// This process's worker: its leases, and how to stop it (with `--no-worker`, leases that
+    /// hold nothing: the process only names itself by them).
     pub leases: Leases,
     shutdown: Shutdown,
     worker: tokio::sync::Mutex<Option<tokio::task::JoinHandle<()>>>,
@@ -167,7 +171,23 @@ pub async fn prepare_with(
     Ok((state, client))
 }
 
+/// Where a `serve`'s runs are measured.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Measuring {
+    /// By this process's own worker (the default).
+    Here,
+    /// By `bakeoff worker` processes on the same database (`serve --no-worker`): this process
+    /// claims no run.
+    Elsewhere,
+}
+
+/// Serve the web app with its worker.
 pub async fn start(opts: ServeOptions) -> anyhow::Result<Running> {
+    start_measuring(opts, Measuring::Here).await
+}
+
+/// Serve the web app, its runs measured `where_` (`--no-worker`: elsewhere).
+pub async fn start_measuring(opts: ServeOptions, where_: Measuring) -> anyhow::Result<Running> {
     let tls = match &opts.web.tls {
         Some((cert, key)) => Some(tls_config(cert, key).await?),
         None => None,
@@ -182,20 +202,29 @@ pub async fn start(opts: ServeOptions) -> anyhow::Result<Running> {
         None => None,
     };
     let (leases, shutdown) = Leases::new(opts.lease, AfterDrain::Requeue, opts.on_restart == OnRestart::Resume);
-    announce_other_workers(&state, &leases).await?;
-    db::workers::beat(&state.db, &leases.holder, "serve").await?;
+    let here = where_ == Measuring::Here;
+    if here {
+        announce_other_workers(&state, &leases).await?;
+        db::workers::beat(&state.db, &leases.holder, &Registration::serve(leases.settings.seconds())).await?;
+    } else {
+        announce_no_worker(&state).await?;
+    }
     if let Some(h) = &sim {
-        db::workers::set_sim_url(&state.db, leases.owner(), &h.base_url()).await?;
+        if here {
+            db::workers::set_sim_url(&state.db, leases.owner(), &h.base_url()).await?;
+        }
         crate::builtin_sim::watch(state.clone(), client.clone(), h);
     }
-    if opts.on_restart == OnRestart::Interrupt {
+    if here && opts.on_restart == OnRestart::Interrupt {
         let ids = db::leases::interrupt_expired(&state.db).await?;
         if !ids.is_empty() {
             tracing::info!("runs whose worker stopped renewing its lease marked interrupted: {ids:?}");
         }
     }
-    // Model servers a dead worker left on this host go before anything is launched again.
-    crate::launcher::stop_orphans(&state.db, &leases.holder, None).await;
+    if here {
+        // Model servers a dead worker left on this host go before anything is launched again.
+        crate::launcher::stop_orphans(&state.db, &leases.holder, None).await;
+    }
     if let Some(password) = crate::auth::first_admin(&state.db).await? {
         let msg = format!(
             "first start: created user 'admin' with the one-time password {password} — log in at /login and choose a new one (add more users on the Users page or with `bakeoff user add NAME --role ROLE`)"
@@ -206,8 +235,10 @@ pub async fn start(opts: ServeOptions) -> anyhow::Result<Running> {
     if let Some(h) = &sim {
         client.endpoint_policy().allow_builtin(h.addr);
     }
-    let worker = Worker::new(state.clone(), client.clone(), opts.preflight, leases.clone());
-    let worker = tokio::spawn(worker.run_forever());
+    let worker = here.then(|| {
+        let worker = Worker::new(state.clone(), client.clone(), opts.preflight, leases.clone());
+        tokio::spawn(worker.run_forever())
+    });
     tokio::spawn(crate::auth::purge_sessions_forever(state.clone()));
     tokio::spawn(app::api::trash::purge_forever(state.clone()));
 
@@ -241,7 +272,7 @@ pub async fn start(opts: ServeOptions) -> anyhow::Result<Running> {
         tls: tls.is_some(),
         leases,
         shutdown,
-        worker: tokio::sync::Mutex::new(Some(worker)),
+        worker: tokio::sync::Mutex::new(worker),
         client,
     })
 }
@@ -254,7 +285,7 @@ async fn announce_other_workers(state: &AppState, leases: &Leases) -> anyhow::Re
     let held = db::leases::held_by_others(&state.db, owner).await?;
     let mut lines: Vec<String> = others
         .iter()
-        .map(|w| format!("`bakeoff {}` on {} (pid {}), up since {}", w.kind, w.host, w.pid, w.started_at))
+        .map(|w| format!("`{}` on {} (pid {}), up since {}", w.kind.label(), w.host, w.pid, w.started_at))
         .collect();
     for h in &held {
         let who = format!(
@@ -280,6 +311,27 @@ async fn announce_other_workers(state: &AppState, leases: &Leases) -> anyhow::Re
     Ok(())
 }
 
+/// `--no-worker`: say that runs wait for a `bakeoff worker`, and which are alive now.
+async fn announce_no_worker(state: &AppState) -> anyhow::Result<()> {
+    let workers = db::workers::list(&state.db).await?;
+    let alive: Vec<String> = workers
+        .iter()
+        .filter(|w| w.state == Liveness::Alive && w.kind != WorkerKind::Run)
+        .map(|w| format!("{} on {} (pid {}): {}", w.name, w.host, w.pid, w.endpoints.label()))
+        .collect();
+    let msg = if alive.is_empty() {
+        "--no-worker: this process measures no run, and no worker is alive on this database: queued runs wait until one starts (`bakeoff worker --db ...`)".to_string()
+    } else {
+        format!(
+            "--no-worker: this process measures no run; the workers alive on this database:\n  {}",
+            alive.join("\n  ")
+        )
+    };
+    tracing::info!("{msg}");
+    eprintln!("\n*** {msg}\n");
+    Ok(())
+}
+
 /// Routes outside the REST table and the Leptos pages and server functions.
 pub fn other_routes() -> Vec<(axum::http::Method, &'static str)> {
     use axum::http::Method;
@@ -296,7 +348,7 @@ pub fn other_routes() -> Vec<(axum::http::Method, &'static str)> {
 pub fn route_list() -> Vec<(axum::http::Method, String)> {
     let mut all: Vec<(axum::http::Method, String)> = rest::table().into_iter().map(|(m, p, _)| (m, p.to_string())).collect();
     all.extend(other_routes().into_iter().map(|(m, p)| (m, p.to_string())));
-    for page in generate_route_list(App) {
+    for page in app_routes() {
         all.push((axum::http::Method::GET, page.path().to_string()));
     }
     for (path, method) in leptos::server_fn::axum::server_fn_paths() {
@@ -307,8 +359,19 @@ pub fn route_list() -> Vec<(axum::http::Method, String)> {
     all
 }
 
+/// The pages' routes, listed once per process. Listing them runs the app with resource loads
+/// suppressed by a process-wide flag (leptos_server's `SuppressResourceLoad`): a page rendered by
+/// another server in the same process while that flag is up waits for its data forever
+/// (leptos#4773). Several servers start in one process in the tests; the flag must never rise
+/// while one of them serves.
+fn app_routes() -> Vec<leptos_axum::AxumRouteListing> {
+    static ROUTES: std::sync::Mutex<Option<Vec<leptos_axum::AxumRouteListing>>> = std::sync::Mutex::new(None);
+    let mut routes = ROUTES.lock().unwrap_or_else(|p| p.into_inner());
+    routes.get_or_insert_with(|| generate_route_list(App)).clone()
+}
+
 pub fn router(state: AppState) -> Router {
-    let routes = generate_route_list(App);
+    let routes = app_routes();
     let options = state.leptos_options.clone();
     let context_state = state.clone();
     let form_limit = usize::try_from(state.uploads.limits().max_bytes)

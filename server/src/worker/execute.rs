@@ -76,7 +76,7 @@ impl Worker {
             ..self.clone()
         };
         let total = u64::from(claimed.spec.requests) + u64::from(claimed.spec.warmup);
-        let tracker = Tracker::new(self.state.events.clone(), id, total);
+        let tracker = Tracker::new(self.state.events.clone(), id, total).stored_in(self.state.db.clone());
         tracing::info!(run = id, model = %claimed.spec.model, "run started{}", if claimed.resumed { " (resumed)" } else { "" });
         let cpu_before = crate::cpu::process_cpu();
         let outcome = until_halted(bound.execute_inner(&claimed, &tracker), &lease).await;

@@ -5,24 +5,32 @@
 
 use super::execute::Worker;
 use super::progress::Tracker;
+use app::db::workers::Registration;
 use app::db::{self, runs::Claimed};
 use app::domain::status::RunStatus;
 use std::time::{Duration, Instant};
 use tokio::task::JoinSet;
 
 impl Worker {
-    /// Take and execute queued runs until a shutdown is triggered; then let the runs in progress
-    /// drain (each goes back to the queue) and return.
+    /// `serve`'s worker: take and execute every queued run until a shutdown is triggered; then
+    /// let the runs in progress drain (each goes back to the queue) and return.
     pub async fn run_forever(self) {
+        let me = Registration::serve(self.leases.settings.seconds());
+        self.run_as(me).await
+    }
+
+    /// [`Worker::run_forever`] as the worker `me` says (a `bakeoff worker`: only the runs its
+    /// filter lets it take), renewing its `workers` row with every heartbeat.
+    pub async fn run_as(self, me: Registration) {
         let mut running = JoinSet::new();
         let mut last_chores: Option<Instant> = None;
         while !self.leases.shutting_down() {
             if last_chores.is_none_or(|t| t.elapsed() >= self.leases.settings.heartbeat()) {
-                self.chores().await;
+                self.chores(&me).await;
                 last_chores = Some(Instant::now());
             }
             while !self.leases.shutting_down() {
-                match self.claim_next().await {
+                match self.claim_next(&me).await {
                     Ok(Some(claimed)) => {
                         let me = self.clone();
                         running.spawn(async move { me.execute(claimed).await });
@@ -59,21 +67,22 @@ impl Worker {
             }
         }
         if let Err(e) = db::workers::leave(&self.state.db, self.leases.owner()).await {
-            tracing::warn!("could not remove this worker from the database: {e}");
+            tracing::warn!("could not mark this worker stopped in the database: {e}");
         }
     }
 
-    /// Claim the oldest run whose GPU is free, under a lease.
-    pub async fn claim_next(&self) -> Result<Option<Claimed>, db::DbError> {
+    /// Claim the oldest run whose GPU is free among those `me` takes (`serve`: all; a `bakeoff
+    /// worker`: its endpoints, and managed ones only with `--allow-launch`), under a lease.
+    pub async fn claim_next(&self, me: &Registration) -> Result<Option<Claimed>, db::DbError> {
         let l = &self.leases;
-        db::leases::claim_next(&self.state.db, &l.holder, l.settings.seconds(), l.takeover).await
+        db::leases::claim_next_for(&self.state.db, &l.holder, l.settings.seconds(), l.takeover, &me.filter).await
     }
 
     /// Say this worker is alive, close the runs asked to cancel whose worker died, and (with
     /// `--on-restart interrupt`) mark runs whose lease expired interrupted.
-    async fn chores(&self) {
+    async fn chores(&self, me: &Registration) {
         let db = &self.state.db;
-        if let Err(e) = db::workers::beat(db, &self.leases.holder, "serve").await {
+        if let Err(e) = db::workers::beat(db, &self.leases.holder, me).await {
             tracing::warn!("could not record this worker as alive: {e}");
         }
         match db::leases::cancel_abandoned(db).await {
