@@ -4,6 +4,8 @@
 
 mod common;
 
+use common::call_fn;
+
 use common::{bearer_client, fast_sim, spawn, TestApp, PASSWORD};
 use serde_json::{json, Value};
 use std::io::Write;
@@ -11,28 +13,6 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 const BIN: &str = env!("CARGO_BIN_EXE_bakeoff");
-
-/// A server function's path (`/api/NAME` plus its hash).
-fn server_fn(name: &str) -> String {
-    server::serve::route_list()
-        .into_iter()
-        .map(|(_, p)| p)
-        .find(|p| p.trim_start_matches("/api/").trim_end_matches(|c: char| c.is_ascii_digit()) == name)
-        .unwrap_or_else(|| panic!("no server function {name}"))
-}
-
-/// Call a server function with a form; (status, body).
-async fn call_fn(app: &TestApp, client: &reqwest::Client, name: &str, form: &str) -> (u16, String) {
-    let r = client
-        .post(app.url(&server_fn(name)))
-        .header("content-type", "application/x-www-form-urlencoded")
-        .header("accept", "application/json")
-        .body(form.to_string())
-        .send()
-        .await
-        .expect("POST");
-    (r.status().as_u16(), r.text().await.unwrap_or_default())
-}
 
 /// Call a server function that must succeed; its answer as JSON.
 async fn ok_fn(app: &TestApp, client: &reqwest::Client, name: &str, form: &str) -> Value {

@@ -4,6 +4,8 @@
 
 mod common;
 
+use common::post_form;
+
 use app::api::grading::{CloseQueue, CreateQueue, GradingItem, QueueReveal, SaveGrade, SaveVote};
 use common::{fast_sim, spawn, TestApp};
 use leptos::server_fn::ServerFn;
@@ -65,18 +67,6 @@ async fn item_at(c: &reqwest::Client, app: &TestApp, queue: i64, position: i64) 
     .await;
     assert_eq!(status, 200, "{body}");
     serde_json::from_str(&body).expect("item json")
-}
-
-/// POST a server function's form; (status, body).
-async fn post_form(c: &reqwest::Client, app: &TestApp, path: &str, form: &[(&str, String)]) -> (u16, String) {
-    let r = c
-        .post(app.url(path))
-        .header("accept", "application/json")
-        .form(form)
-        .send()
-        .await
-        .expect("POST");
-    (r.status().as_u16(), r.text().await.expect("body"))
 }
 
 async fn grade(c: &reqwest::Client, app: &TestApp, item_id: &str, overall: u8) -> (u16, String) {

@@ -6,89 +6,16 @@
 
 mod common;
 
+use common::procs::*;
+
 use app::db;
 use app::domain::status::RunStatus;
 use serde_json::{json, Value};
-use std::collections::HashSet;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-const BIN: &str = env!("CARGO_BIN_EXE_bakeoff");
-const PASSWORD: &str = "a long password";
 const DATASET: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../app/tests/fixtures/synthetic_100.jsonl");
-const FAKE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fake-vllm.sh");
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .expect("bind")
-        .local_addr()
-        .expect("addr")
-        .port()
-}
-
-/// A child process killed (SIGKILL) when dropped, so a failing test leaves nothing behind.
-struct Proc(Child);
-
-impl Proc {
-    fn pid(&self) -> i32 {
-        i32::try_from(self.0.id()).expect("pid")
-    }
-
-    fn signal(&self, sig: i32) {
-        // SAFETY: kill(2) on our own child's pid.
-        unsafe {
-            libc::kill(self.pid(), sig);
-        }
-    }
-
-    /// Wait (bounded) for the process to exit.
-    fn wait_exit(&mut self, limit: Duration) -> std::process::ExitStatus {
-        let deadline = Instant::now() + limit;
-        loop {
-            if let Some(status) = self.0.try_wait().expect("try_wait") {
-                return status;
-            }
-            assert!(Instant::now() < deadline, "process {} did not exit within {limit:?}", self.pid());
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-}
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-/// `bakeoff sim` in its own process: the endpoint, counting every request it receives.
-fn start_sim(tpot_ms: &str) -> (Proc, String) {
-    let port = free_port();
-    let child = Command::new(BIN)
-        .args([
-            "sim",
-            "--addr",
-            &format!("127.0.0.1:{port}"),
-            "--ttft-ms",
-            "5",
-            "--tpot-ms",
-            tpot_ms,
-        ])
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("sim");
-    wait_port(port);
-    (Proc(child), format!("http://127.0.0.1:{port}"))
-}
-
-fn wait_port(port: u16) {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "nothing listens on {port}");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
 
 async fn sim_stats(url: &str) -> Value {
     reqwest::get(format!("{url}/sim/stats"))
@@ -97,24 +24,6 @@ async fn sim_stats(url: &str) -> Value {
         .json()
         .await
         .expect("json")
-}
-
-fn add_admin(db: &Path) {
-    use std::io::Write;
-    let mut child = Command::new(BIN)
-        .args(["user", "add", "ops", "--role", "admin", "--db"])
-        .arg(db)
-        .stdin(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("bakeoff user add");
-    child
-        .stdin
-        .take()
-        .expect("stdin")
-        .write_all(format!("{PASSWORD}\n").as_bytes())
-        .expect("write");
-    assert!(child.wait().expect("wait").success());
 }
 
 /// `bakeoff serve` without its simulator, with 2 s leases; its stderr goes to `log`.
@@ -163,10 +72,6 @@ impl Serve {
     }
 }
 
-fn read(p: &Path) -> String {
-    std::fs::read_to_string(p).unwrap_or_default()
-}
-
 async fn add_endpoint(http: &reqwest::Client, base: &str, body: Value) -> i64 {
     let r = http.post(format!("{base}/api/endpoints")).json(&body).send().await.expect("POST");
     let status = r.status();
@@ -181,32 +86,6 @@ async fn launch(http: &reqwest::Client, base: &str, body: Value) -> i64 {
     let v: Value = r.json().await.expect("json");
     assert_eq!(status, 201, "{v}");
     v["run_ids"][0].as_i64().expect("run id")
-}
-
-async fn wait_records(pool: &db::Db, id: i64, at_least: i64) {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while db::records::count(pool, id).await.expect("count") < at_least {
-        assert!(Instant::now() < deadline, "run {id} made no progress");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-}
-
-async fn wait_status(pool: &db::Db, id: i64, limit: Duration, done: impl Fn(RunStatus) -> bool) -> RunStatus {
-    let deadline = Instant::now() + limit;
-    loop {
-        let s = db::runs::status(pool, id).await.expect("status");
-        if done(s) {
-            return s;
-        }
-        assert!(Instant::now() < deadline, "run {id} still {s} after {limit:?}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
-async fn assert_each_custom_id_once(pool: &db::Db, id: i64, n: usize) {
-    let records = db::records::for_run(pool, id).await.expect("records");
-    let ids: HashSet<&str> = records.iter().map(|r| r.custom_id.as_str()).collect();
-    assert_eq!((records.len(), ids.len()), (n, n), "run {id}: every request stored exactly once");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -301,15 +180,6 @@ async fn sigterm_drains_the_run_and_a_restart_sends_each_request_exactly_once() 
     let view = db::runs::get(&pool, id).await.expect("run");
     assert!(view.resumed);
     assert_eq!(view.takeovers, 0, "a released lease is resumed, not taken over");
-}
-
-/// The fake `vllm serve` (a Bakeoff simulator behind vLLM's start-up lines) as an argument list.
-fn fake_command() -> Vec<String> {
-    let mut args = vec!["env".to_string(), format!("BAKEOFF_BIN={BIN}"), FAKE.to_string()];
-    args.extend(app::api::endpoints::command::split_template(
-        "{model} --port {port} --gpu-memory-utilization {util} --max-model-len {max_model_len} --max-num-seqs {max_num_seqs} {eager}",
-    ));
-    args
 }
 
 /// A process is running (not gone, not a zombie).

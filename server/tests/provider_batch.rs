@@ -193,4 +193,30 @@ async fn batch_runs_refuse_what_does_not_apply_and_say_what_to_fix() {
         .await;
     assert_eq!(status, 422, "{v}");
     assert!(v.to_string().contains("provider-batch"), "{v}");
+    // More lines than a Batch API takes.
+    let (status, v) = app
+        .post_json(
+            "/api/runs",
+            json!({"endpoint_id": 1, "dataset_id": 1, "model": "sim-llama-3.2-1b", "requests": 50_001, "kind": "provider-batch"}),
+        )
+        .await;
+    assert_eq!(status, 422, "{v}");
+    assert!(v.to_string().contains("at most 50000 lines"), "{v}");
+    // An internal-only dataset (the demo's is) never goes to a provider's file storage, whatever
+    // the endpoint's hosted flag says; only Bakeoff's own simulator is exempt.
+    sqlx::query("UPDATE endpoints SET simulated = 0 WHERE id = 1")
+        .execute(&app.running.state.db)
+        .await
+        .expect("not the simulator");
+    let (status, v) = app
+        .post_json(
+            "/api/runs",
+            json!({"endpoint_id": 1, "dataset_id": 1, "model": "sim-llama-3.2-1b", "requests": 5, "kind": "provider-batch"}),
+        )
+        .await;
+    assert_eq!(status, 422, "{v}");
+    assert!(
+        v.to_string().contains("internal only") && v.to_string().contains("file storage"),
+        "{v}"
+    );
 }

@@ -5,24 +5,14 @@
 
 mod common;
 
+use common::post_form as call;
+
 use app::api::grading::{ChangeReviewers, CreateQueue, GradingItem, QueueProgress, SaveGrade, SaveVote};
 use common::{fast_sim, spawn, TestApp, PASSWORD};
 use leptos::server_fn::ServerFn;
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
-
-/// POST a server function's form as `c`; (status, body).
-async fn call(c: &reqwest::Client, app: &TestApp, path: &str, form: &[(&str, String)]) -> (u16, String) {
-    let r = c
-        .post(app.url(path))
-        .header("accept", "application/json")
-        .form(form)
-        .send()
-        .await
-        .expect("POST");
-    (r.status().as_u16(), r.text().await.expect("body"))
-}
 
 /// Make a queue as the admin; (status, body).
 async fn make(app: &TestApp, kind: &str, runs: &[i64], size: usize, k: &str, reviewers: &[&str]) -> (u16, String) {

@@ -5,6 +5,8 @@
 
 mod common;
 
+use common::post_form as server_fn;
+
 use app::api::grading::{CreateQueue, ListQueues, SaveGrade};
 use common::{fast_sim, spawn, spawn_web, TestApp};
 use leptos::server_fn::ServerFn;
@@ -31,18 +33,6 @@ async fn call(c: &reqwest::Client, app: &TestApp, method: reqwest::Method, path:
 async fn json_of(c: &reqwest::Client, app: &TestApp, method: reqwest::Method, path: &str) -> (u16, Value) {
     let (status, body) = call(c, app, method, path).await;
     (status, serde_json::from_str(&body).unwrap_or(Value::Null))
-}
-
-/// A server function's form as `c`; (status, body as text).
-async fn server_fn(c: &reqwest::Client, app: &TestApp, path: &str, form: &[(&str, String)]) -> (u16, String) {
-    let r = c
-        .post(app.url(path))
-        .header("accept", "application/json")
-        .form(form)
-        .send()
-        .await
-        .expect("POST");
-    (r.status().as_u16(), r.text().await.expect("body"))
 }
 
 async fn count(app: &TestApp, sql: &str, id: i64) -> i64 {

@@ -6,93 +6,16 @@
 
 mod common;
 
+use common::procs::*;
+
 use app::db;
 use app::domain::status::RunStatus;
 use serde_json::{json, Value};
-use std::collections::HashSet;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-const BIN: &str = env!("CARGO_BIN_EXE_bakeoff");
-const PASSWORD: &str = "a long password";
-const FAKE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fake-vllm.sh");
 const MODEL: &str = "sim-gemma-3-4b";
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .expect("bind")
-        .local_addr()
-        .expect("addr")
-        .port()
-}
-
-/// A child process killed (SIGKILL) when dropped, so a failing test leaves nothing behind.
-struct Proc(Child);
-
-impl Proc {
-    fn pid(&self) -> i32 {
-        i32::try_from(self.0.id()).expect("pid")
-    }
-
-    fn signal(&self, sig: i32) {
-        // SAFETY: kill(2) on our own child's pid.
-        unsafe {
-            libc::kill(self.pid(), sig);
-        }
-    }
-
-    /// Wait (bounded) for the process to exit.
-    fn wait_exit(&mut self, limit: Duration) -> std::process::ExitStatus {
-        let deadline = Instant::now() + limit;
-        loop {
-            if let Some(status) = self.0.try_wait().expect("try_wait") {
-                return status;
-            }
-            assert!(Instant::now() < deadline, "process {} did not exit within {limit:?}", self.pid());
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-}
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn read(p: &Path) -> String {
-    std::fs::read_to_string(p).unwrap_or_default()
-}
-
-fn wait_port(port: u16) {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "nothing listens on {port}");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
-
-/// `bakeoff sim` in its own process: an endpoint that counts every request it receives.
-fn start_sim(tpot_ms: &str) -> (Proc, String) {
-    let port = free_port();
-    let child = Command::new(BIN)
-        .args([
-            "sim",
-            "--addr",
-            &format!("127.0.0.1:{port}"),
-            "--ttft-ms",
-            "5",
-            "--tpot-ms",
-            tpot_ms,
-        ])
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("sim");
-    wait_port(port);
-    (Proc(child), format!("http://127.0.0.1:{port}"))
-}
 
 async fn sim_requests(url: &str) -> u64 {
     let v: Value = reqwest::get(format!("{url}/sim/stats"))
@@ -102,24 +25,6 @@ async fn sim_requests(url: &str) -> u64 {
         .await
         .expect("json");
     v["requests"].as_u64().expect("requests count")
-}
-
-fn add_admin(db: &Path) {
-    use std::io::Write;
-    let mut child = Command::new(BIN)
-        .args(["user", "add", "ops", "--role", "admin", "--db"])
-        .arg(db)
-        .stdin(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("bakeoff user add");
-    child
-        .stdin
-        .take()
-        .expect("stdin")
-        .write_all(format!("{PASSWORD}\n").as_bytes())
-        .expect("write");
-    assert!(child.wait().expect("wait").success());
 }
 
 /// `bakeoff serve --no-worker` without its simulator; its stderr goes to `log`.
@@ -226,32 +131,6 @@ fn start_worker(db: &Path, log: &Path, extra: &[&str]) -> Proc {
     Proc(child)
 }
 
-async fn wait_status(pool: &db::Db, id: i64, limit: Duration, done: impl Fn(RunStatus) -> bool) -> RunStatus {
-    let deadline = Instant::now() + limit;
-    loop {
-        let s = db::runs::status(pool, id).await.expect("status");
-        if done(s) {
-            return s;
-        }
-        assert!(Instant::now() < deadline, "run {id} still {s} after {limit:?}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
-async fn wait_records(pool: &db::Db, id: i64, at_least: i64) {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while db::records::count(pool, id).await.expect("count") < at_least {
-        assert!(Instant::now() < deadline, "run {id} made no progress");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-}
-
-async fn assert_each_custom_id_once(pool: &db::Db, id: i64, n: usize) {
-    let records = db::records::for_run(pool, id).await.expect("records");
-    let ids: HashSet<&str> = records.iter().map(|r| r.custom_id.as_str()).collect();
-    assert_eq!((records.len(), ids.len()), (n, n), "run {id}: every request stored exactly once");
-}
-
 /// Poll `/api/workers` until `name` is listed in `state`; returns its entry.
 async fn wait_worker(web: &Web, name: &str, state: &str) -> Value {
     let deadline = Instant::now() + Duration::from_secs(30);
@@ -277,15 +156,6 @@ async fn wait_page(web: &Web, path: &str, text: &str) {
         assert!(Instant::now() < deadline, "{path} never said '{text}'");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-}
-
-/// The fake `vllm serve` (a Bakeoff simulator behind vLLM's start-up lines) as an argument list.
-fn fake_command() -> Vec<String> {
-    let mut args = vec!["env".to_string(), format!("BAKEOFF_BIN={BIN}"), FAKE.to_string()];
-    args.extend(app::api::endpoints::command::split_template(
-        "{model} --port {port} --gpu-memory-utilization {util} --max-model-len {max_model_len} --max-num-seqs {max_num_seqs} {eager}",
-    ));
-    args
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -482,4 +352,28 @@ fn an_unknown_endpoint_name_is_refused_naming_the_endpoints_that_exist() {
         said.contains("--endpoint nosuch: no endpoint has that name; the endpoints are: gpu-a, gpu-b"),
         "{said}"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_worker_keeps_to_its_endpoint_allow_list_like_serve() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let db_path = dir.path().join("allow.db");
+    add_admin(&db_path);
+    let (_sim, url) = start_sim("1");
+    let web = Web::start(&db_path, dir.path().join("web.log")).await;
+    let a = web.add_endpoint(json!({"name": "sim-a", "base_url": url})).await;
+    let id = web.launch(a, MODEL, 5, json!({})).await;
+    let pool = db::connect(&db_path).await.expect("db");
+    // The web process allows any host; this worker only a network the endpoint is not in.
+    let log = dir.path().join("worker.log");
+    let _w = start_worker(&db_path, &log, &["--endpoint-allow", "10.9.9.0/24"]);
+    let status = wait_status(&pool, id, Duration::from_secs(30), RunStatus::is_finished).await;
+    assert_eq!(status, RunStatus::Failed, "{}", read(&log));
+    let run = db::runs::get(&pool, id).await.expect("run");
+    let error = run.error.unwrap_or_default();
+    assert!(
+        error.contains("127.0.0.1") && error.contains("allow"),
+        "the refusal names the host and the list: {error}"
+    );
+    assert_eq!(sim_requests(&url).await, 0, "nothing was sent to a host the worker may not reach");
 }

@@ -120,8 +120,13 @@ pub async fn compare_modes(ids: Vec<i64>) -> Result<Option<CostTables>, AppError
     use super::guard::{authorize, state, Permission};
     authorize(Permission::View).await?;
     let db = &state()?.db;
+    // The compare page compares up to 8 runs.
+    let mut ids = ids;
+    ids.sort_unstable();
+    ids.dedup();
+    ids.truncate(8);
     let mut any_batch = false;
-    for id in ids.iter().take(8) {
+    for id in ids.iter() {
         match crate::db::runs::get(db, *id).await {
             Ok(r) => any_batch |= crate::domain::modes::kind_of(&r).is_batch(),
             Err(crate::db::DbError::NotFound(_)) => {}

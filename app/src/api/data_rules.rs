@@ -128,6 +128,20 @@ pub fn internal_only_refusal(endpoint: &EndpointView, dataset: &DatasetView) -> 
     (dataset.internal_only && is_hosted(endpoint)).then(|| crate::domain::spend::internal_only_refusal(&dataset.name, &endpoint.name))
 }
 
+/// [`internal_only_refusal`] for a run of `kind`: a provider batch uploads the whole dataset to
+/// the provider's file storage, so an internal-only dataset never goes in one, whatever the
+/// endpoint's hosted flag says (Bakeoff's own simulator excepted).
+pub fn internal_only_refusal_for(endpoint: &EndpointView, dataset: &DatasetView, kind: crate::domain::spec::RunKind) -> Option<String> {
+    internal_only_refusal(endpoint, dataset).or_else(|| {
+        (kind == crate::domain::spec::RunKind::ProviderBatch && dataset.internal_only && !endpoint.simulated).then(|| {
+            format!(
+                "dataset '{}' is marked internal only: a provider batch uploads the whole dataset to the file storage of '{}', so it may not go in one — clear the flag on the Datasets page if it may leave",
+                dataset.name, endpoint.name
+            )
+        })
+    })
+}
+
 /// The endpoint's price sheet (by name) and the per-token row that prices `model` on it.
 #[cfg(feature = "ssr")]
 pub async fn price_for(

@@ -68,6 +68,9 @@ pub async fn queue_runs(state: &crate::state::AppState, form: &LaunchForm) -> Re
     // no more runs (checked again by the worker when it takes the run).
     super::data_rules::check_launch(&state.db, &endpoint, &dataset, &spec.model).await?;
     check_kind(&endpoint, spec.kind)?;
+    if let Some(m) = super::data_rules::internal_only_refusal_for(&endpoint, &dataset, spec.kind) {
+        return Err(AppError::validation("dataset_id", m));
+    }
     // A managed endpoint is started by the worker for each run: nothing answers yet, and it
     // may be started only with a model its admin listed.
     let simulated = if endpoint.launch_args.is_some() {

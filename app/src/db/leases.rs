@@ -216,12 +216,38 @@ pub async fn interrupt_expired(db: &Db) -> DbResult<Vec<i64>> {
 /// Cancel runs asked to cancel whose holder stopped renewing its lease (nobody else will see the
 /// flag). Returns their ids.
 pub async fn cancel_abandoned(db: &Db) -> DbResult<Vec<i64>> {
+    let mut closed = Vec::new();
+    for id in abandoned_cancels(db).await? {
+        if close_abandoned_cancel(db, id, None).await? {
+            closed.push(id);
+        }
+    }
+    Ok(closed)
+}
+
+/// The runs asked to cancel whose worker died (their lease expired), to close.
+pub async fn abandoned_cancels(db: &Db) -> DbResult<Vec<i64>> {
     Ok(sqlx::query_scalar(&format!(
-        "UPDATE runs SET status = 'cancelled', finished_at = strftime('%Y-%m-%dT%H:%M:%SZ', 'now'), lease_expires_at = NULL \
-         WHERE status = 'running' AND cancel_requested = 1 AND COALESCE(lease_expires_at, 0) < {NOW} RETURNING id"
+        "SELECT id FROM runs WHERE status = 'running' AND cancel_requested = 1 AND COALESCE(lease_expires_at, 0) < {NOW} ORDER BY id"
     ))
     .fetch_all(db)
     .await?)
+}
+
+/// Close one of [`abandoned_cancels`] as cancelled, with the summary of what it stored, in one
+/// step (a page never sees it cancelled without its summary). False when another process closed
+/// it first (or its worker came back).
+pub async fn close_abandoned_cancel(db: &Db, id: i64, summary: Option<&crate::domain::summary::RunSummary>) -> DbResult<bool> {
+    let done = sqlx::query(&format!(
+        "UPDATE runs SET status = 'cancelled', finished_at = strftime('%Y-%m-%dT%H:%M:%SZ', 'now'), lease_expires_at = NULL, \
+         summary = COALESCE(?1, summary) \
+         WHERE id = ?2 AND status = 'running' AND cancel_requested = 1 AND COALESCE(lease_expires_at, 0) < {NOW}"
+    ))
+    .bind(summary.map(|s| super::error::to_json(s)))
+    .bind(id)
+    .execute(db)
+    .await?;
+    Ok(done.rows_affected() == 1)
 }
 
 /// A run another worker holds.

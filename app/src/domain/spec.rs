@@ -115,6 +115,10 @@ pub struct RunSpec {
 }
 
 pub const MAX_REQUESTS: u32 = 1_000_000;
+/// The most lines of one provider batch (OpenAI's Batch API limit; larger jobs are split).
+pub const MAX_BATCH_LINES: u32 = 50_000;
+/// The largest provider batch input file, in bytes (OpenAI's Batch API limit).
+pub const MAX_BATCH_BYTES: usize = 200 << 20;
 pub const MAX_CONCURRENCY: u32 = 10_000;
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(600);
 
@@ -331,6 +335,14 @@ impl LaunchForm {
             }
             if !self.sweep.trim().is_empty() {
                 f.errors.push("sweep", format!("A {what} job is one job: it cannot be swept"));
+            }
+            if kind == RunKind::ProviderBatch && requests.is_some_and(|n| n > i64::from(MAX_BATCH_LINES)) {
+                f.errors.push(
+                    "requests",
+                    format!(
+                        "A provider batch takes at most {MAX_BATCH_LINES} lines (the Batch API's limit): split the job into several runs"
+                    ),
+                );
             }
             if slo.is_some() {
                 f.errors.push(

@@ -307,7 +307,17 @@ async fn follow(worker: &Worker, id: i64, json: bool) -> anyhow::Result<()> {
                 // Another Bakeoff process on this database took it: follow it there.
                 bar.set_message("running in another Bakeoff process");
                 while !db::runs::status(pool, id).await?.is_finished() && !leases.shutting_down() {
-                    bar.set_position(db::records::count(pool, id).await?.max(0) as u64);
+                    // The measuring process's own progress (a batch job stores its records only at
+                    // the end), else the records stored so far.
+                    match db::progress::get(pool, id).await? {
+                        Some(p) => {
+                            bar.set_position(p.progress.done);
+                            if let Some(m) = p.progress.message {
+                                bar.set_message(format!("running in another Bakeoff process ({m})"));
+                            }
+                        }
+                        None => bar.set_position(db::records::count(pool, id).await?.max(0) as u64),
+                    }
                     tokio::time::sleep(Duration::from_millis(250)).await;
                 }
                 break;

@@ -38,6 +38,10 @@ pub struct WorkerArgs {
     /// Seconds between two questions to a provider's Batch API about a batch in progress.
     #[arg(long, env = "BAKEOFF_BATCH_POLL_S", default_value_t = 10)]
     pub batch_poll_s: u64,
+    /// Host names and networks that endpoints may point at, as for `serve` (the same list: every
+    /// request this worker makes is checked against it). Default: any host but link-local ones.
+    #[arg(long = "endpoint-allow", env = "BAKEOFF_ENDPOINT_ALLOW", value_delimiter = ',')]
+    pub endpoint_allow: Vec<String>,
     #[command(flatten)]
     pub lease: LeaseArgs,
 }
@@ -104,7 +108,15 @@ fn worker_name(name: Option<&str>, host: &str) -> anyhow::Result<String> {
 pub async fn run(a: WorkerArgs) -> anyhow::Result<()> {
     // From here on SIGTERM and SIGINT stop cleanly (drain) instead of killing at once.
     let mut signals = Signals::new()?;
-    let (state, client) = crate::serve::prepare(&a.db.path, std::path::Path::new("target/site"), "127.0.0.1:0".parse()?).await?;
+    let allow: Vec<String> = a
+        .endpoint_allow
+        .iter()
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty())
+        .collect();
+    let policy = crate::client::EndpointPolicy::parse(&allow).map_err(|m| anyhow::anyhow!("--endpoint-allow: {m}"))?;
+    let (state, client) =
+        crate::serve::prepare_with(&a.db.path, std::path::Path::new("target/site"), "127.0.0.1:0".parse()?, policy).await?;
     let endpoints = db::endpoints::list(&state.db).await?;
     let filter = filter_for(&a.endpoints, a.allow_launch, &endpoints)?;
     let host = host_name();

@@ -76,6 +76,49 @@ impl BatchObject {
     }
 }
 
+/// The most of a JSON answer (a batch object, a file object) that is read.
+const ANSWER_MAX: usize = 4 << 20;
+/// The most of a refusal's body that is read (its message is kept, cut to 300 characters).
+const ERROR_MAX: usize = 64 << 10;
+/// The longest line of an output or error file (one answer).
+pub const LINE_MAX: usize = 16 << 20;
+
+/// An id the provider gave (a file's, a batch's), checked before it goes into a URL, a log or the
+/// database: letters, digits, `_`, `-`, `.`, at most 256, and not a path step (`.`, `..`).
+pub fn checked_id(url: &str, what: &str, id: &str) -> Result<String, ClientError> {
+    let ok = !id.is_empty()
+        && id.len() <= 256
+        && id.bytes().all(|b| b.is_ascii_alphanumeric() || b"_-.".contains(&b))
+        && !id.bytes().all(|b| b == b'.');
+    if ok {
+        Ok(id.to_string())
+    } else {
+        let shown: String = id.chars().take(40).flat_map(char::escape_default).collect();
+        Err(ClientError::Protocol {
+            url: url.to_string(),
+            reason: format!("the provider gave a {what} id Bakeoff does not accept ('{shown}'): ids are letters, digits, _, - and ."),
+        })
+    }
+}
+
+/// Read at most `max` bytes of an answer; more is an error naming the limit.
+async fn read_capped(url: &str, mut resp: reqwest::Response, max: usize) -> Result<String, ClientError> {
+    let mut body = Vec::new();
+    while let Some(chunk) = resp.chunk().await.map_err(|e| ClientError::Connect {
+        url: url.to_string(),
+        reason: format!("the answer broke off: {}", chain(&e)),
+    })? {
+        if body.len() + chunk.len() > max {
+            return Err(ClientError::Protocol {
+                url: url.to_string(),
+                reason: format!("the answer is larger than {} KiB", max >> 10),
+            });
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(String::from_utf8_lossy(&body).into_owned())
+}
+
 /// Calls that answer within this; an upload of a large file gets longer.
 const CALL_TIMEOUT: Duration = Duration::from_secs(60);
 const UPLOAD_TIMEOUT: Duration = Duration::from_secs(30 * 60);
@@ -109,13 +152,11 @@ impl Client {
                 UPLOAD_TIMEOUT,
             )
             .await?;
-        v.get("id")
-            .and_then(Value::as_str)
-            .map(str::to_string)
-            .ok_or_else(|| ClientError::Protocol {
-                url,
-                reason: "the answer has no file `id`".into(),
-            })
+        let id = v.get("id").and_then(Value::as_str).ok_or_else(|| ClientError::Protocol {
+            url: url.clone(),
+            reason: "the answer has no file `id`".into(),
+        })?;
+        checked_id(&url, "file", id)
     }
 
     /// `POST /v1/batches` over an uploaded file, completion window 24 h.
@@ -136,6 +177,7 @@ impl Client {
 
     /// `GET /v1/batches/{id}`.
     pub async fn get_batch(&self, base_url: &str, id: &str) -> Result<BatchObject, ClientError> {
+        let id = checked_id(&format!("{base_url}/v1/batches"), "batch", id)?;
         let url = format!("{base_url}/v1/batches/{id}");
         let v = self.call(reqwest::Method::GET, &url, None, CALL_TIMEOUT).await?;
         batch_object(&url, v)
@@ -143,6 +185,7 @@ impl Client {
 
     /// `POST /v1/batches/{id}/cancel`.
     pub async fn cancel_batch(&self, base_url: &str, id: &str) -> Result<BatchObject, ClientError> {
+        let id = checked_id(&format!("{base_url}/v1/batches"), "batch", id)?;
         let url = format!("{base_url}/v1/batches/{id}/cancel");
         let v = self.call(reqwest::Method::POST, &url, None, CALL_TIMEOUT).await?;
         batch_object(&url, v)
@@ -151,6 +194,7 @@ impl Client {
     /// `GET /v1/files/{id}/content`, read a line at a time as it arrives (an output file of a
     /// million answers is never held whole).
     pub async fn open_file(&self, base_url: &str, file_id: &str) -> Result<FileLines, ClientError> {
+        let file_id = checked_id(&format!("{base_url}/v1/files"), "file", file_id)?;
         let url = format!("{base_url}/v1/files/{file_id}/content");
         self.check_allowed(&url).await?;
         let send = self.http.get(&url).headers(self.bound.headers.clone()).send();
@@ -166,7 +210,11 @@ impl Client {
         };
         let status = resp.status().as_u16();
         if status != 200 {
-            let text = resp.text().await.unwrap_or_default();
+            let text = tokio::time::timeout(CALL_TIMEOUT, read_capped(&url, resp, ERROR_MAX))
+                .await
+                .ok()
+                .and_then(Result::ok)
+                .unwrap_or_default();
             return Err(refused(&url, status, &text));
         }
         Ok(FileLines {
@@ -201,10 +249,8 @@ impl Client {
                 reason: chain(&e),
             })?;
             let status = resp.status().as_u16();
-            let text = resp.text().await.map_err(|e| ClientError::Connect {
-                url: url.to_string(),
-                reason: format!("the answer broke off: {}", chain(&e)),
-            })?;
+            let max = if (200..300).contains(&status) { ANSWER_MAX } else { ERROR_MAX };
+            let text = read_capped(url, resp, max).await?;
             Ok::<_, ClientError>((status, text))
         };
         let (status, text) = tokio::time::timeout(timeout, exchange).await.map_err(|_| ClientError::Timeout {
@@ -241,6 +287,12 @@ impl FileLines {
             }
             self.pending.drain(..self.start);
             self.start = 0;
+            if self.pending.len() > LINE_MAX {
+                return Err(ClientError::Protocol {
+                    url: self.url.clone(),
+                    reason: format!("a line of the file is longer than {} MiB", LINE_MAX >> 20),
+                });
+            }
             let Some(resp) = self.resp.as_mut() else {
                 if self.pending.is_empty() {
                     return Ok(None);
@@ -286,10 +338,21 @@ fn refused(url: &str, status: u16, body: &str) -> ClientError {
 }
 
 fn batch_object(url: &str, v: Value) -> Result<BatchObject, ClientError> {
-    serde_json::from_value(v).map_err(|e| ClientError::Protocol {
+    let mut b: BatchObject = serde_json::from_value(v).map_err(|e| ClientError::Protocol {
         url: url.to_string(),
         reason: format!("not a batch object ({e})"),
-    })
+    })?;
+    // What the provider says goes into URLs, the database and the pages: checked, bounded.
+    b.id = checked_id(url, "batch", &b.id)?;
+    for f in [&mut b.output_file_id, &mut b.error_file_id] {
+        if let Some(id) = f.as_deref() {
+            *f = Some(checked_id(url, "file", id)?);
+        }
+    }
+    if b.status.len() > 32 || !b.status.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'_') {
+        b.status = "unknown".into();
+    }
+    Ok(b)
 }
 
 #[cfg(test)]
@@ -308,6 +371,23 @@ mod tests {
         assert_eq!(b.ended_at(), Some(12.0));
         assert_eq!(b.error_text().as_deref(), Some("line 2: bad line"));
         assert_eq!(b.request_counts.map(|c| c.total), Some(3));
+    }
+
+    #[test]
+    fn provider_ids_that_could_step_out_of_their_path_are_refused() {
+        for bad in ["..", ".", "../../x", "a/b", "file 1", "a%2e", "", "x\nforged log line"] {
+            assert!(checked_id("http://x/v1/files", "file", bad).is_err(), "{bad:?}");
+        }
+        for good in ["file-abc123", "batch_6723.1", "f.jsonl"] {
+            assert_eq!(checked_id("http://x/v1/files", "file", good).ok().as_deref(), Some(good));
+        }
+        let b = batch_object(
+            "http://x",
+            serde_json::json!({"id": "batch_1", "status": "in_progress", "output_file_id": "../admin"}),
+        );
+        assert!(b.is_err(), "an output file id that steps out is refused");
+        let b = batch_object("http://x", serde_json::json!({"id": "batch_1", "status": "<b>weird</b>"})).expect("batch");
+        assert_eq!(b.status, "unknown");
     }
 
     #[test]

@@ -142,7 +142,7 @@ impl Worker {
         let spec = &claimed.spec;
         let endpoint = db::endpoints::get(db, spec.endpoint_id).await?;
         // The dataset may have been marked internal only (or the endpoint hosted) since it was queued.
-        spend::check_internal_only(db, &endpoint, spec.dataset_id).await?;
+        spend::check_internal_only(db, &endpoint, spec.dataset_id, spec.kind).await?;
         let items = db::datasets::items(db, spec.dataset_id).await?;
         if items.is_empty() {
             return Err(RunError::Dataset(format!("dataset {} has no requests", spec.dataset_id)));

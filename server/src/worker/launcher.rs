@@ -184,6 +184,9 @@ fn spawn_child(args: &[String]) -> Result<Child, Failed> {
     };
     Command::new(program)
         .args(rest)
+        // A key `bakeoff run` / `bakeoff batch` read from the environment is for the endpoint,
+        // not for the model server's process (which logs its environment on some errors).
+        .env_remove("BAKEOFF_API_KEY")
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .stdin(Stdio::null())

@@ -194,6 +194,12 @@ impl Worker {
             jsonl.extend_from_slice(input_line(&p.custom_id, item, &spec.model, &spec.sampling).as_bytes());
             jsonl.push(b'\n');
             lines += 1;
+            if jsonl.len() > app::domain::spec::MAX_BATCH_BYTES {
+                return Err(RunError::Dataset(format!(
+                    "the batch input would be larger than {} MB (the Batch API's file limit) after {lines} lines: launch fewer requests",
+                    app::domain::spec::MAX_BATCH_BYTES >> 20
+                )));
+            }
         }
         let endpoint = endpoint.unwrap_or_else(|| "/v1/chat/completions".into());
         tracker.message(Some(format!(

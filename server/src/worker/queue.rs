@@ -85,11 +85,10 @@ impl Worker {
         if let Err(e) = db::workers::beat(db, &self.leases.holder, me).await {
             tracing::warn!("could not record this worker as alive: {e}");
         }
-        match db::leases::cancel_abandoned(db).await {
+        match db::leases::abandoned_cancels(db).await {
             Ok(ids) => {
                 for id in ids {
-                    tracing::info!(run = id, "cancelled: its worker stopped renewing its lease");
-                    self.close_abandoned(id, RunStatus::Cancelled).await;
+                    self.close_abandoned(id).await;
                 }
             }
             Err(e) => tracing::warn!("could not look for abandoned cancels: {e}"),
@@ -106,28 +105,33 @@ impl Worker {
     }
 
     /// A run closed for a worker that died: its summary from what was stored, and the news.
-    async fn close_abandoned(&self, id: i64, status: RunStatus) {
+    async fn close_abandoned(&self, id: i64) {
         let db = &self.state.db;
         let run = match db::runs::get_any(db, id).await {
             Ok(r) => r,
             Err(e) => return tracing::warn!(run = id, "{e}"),
         };
-        if let Some(spec) = run.spec.clone() {
-            let claimed = Claimed {
-                id,
-                spec,
-                simulated: run.simulated,
-                resumed: true,
-                taken_over: None,
-            };
-            if let Some(s) = self.summarize_stored(&claimed, None).await {
-                if let Err(e) = db::runs::set_summary(db, id, &s).await {
-                    tracing::warn!(run = id, "could not store the summary: {e}");
-                }
+        // Its summary from what was stored, written with the status in one step.
+        let summary = match run.spec.clone() {
+            Some(spec) => {
+                let claimed = Claimed {
+                    id,
+                    spec,
+                    simulated: run.simulated,
+                    resumed: true,
+                    taken_over: None,
+                };
+                self.summarize_stored(&claimed, None).await
             }
+            None => None,
+        };
+        match db::leases::close_abandoned_cancel(db, id, summary.as_ref()).await {
+            Ok(true) => tracing::info!(run = id, "cancelled: its worker stopped renewing its lease"),
+            Ok(false) => return,
+            Err(e) => return tracing::warn!(run = id, "could not close the cancelled run: {e}"),
         }
-        let tracker = Tracker::new(self.state.events.clone(), id, run.total_requests.max(0) as u64);
+        let tracker = Tracker::new(self.state.events.clone(), id, run.total_requests.max(0) as u64).stored_in(self.state.db.clone());
         tracker.set_done(run.done_requests.max(0) as u64);
-        tracker.finish(status, None);
+        tracker.finish(RunStatus::Cancelled, None);
     }
 }

@@ -18,9 +18,14 @@ use app::domain::spend::{cap_reached, cap_stop_reason, tokens_cost};
 use std::sync::Mutex;
 
 /// Refuse the run if its dataset is internal only and its endpoint hosted.
-pub async fn check_internal_only(db: &Db, endpoint: &EndpointView, dataset_id: i64) -> Result<(), RunError> {
+pub async fn check_internal_only(
+    db: &Db,
+    endpoint: &EndpointView,
+    dataset_id: i64,
+    kind: app::domain::spec::RunKind,
+) -> Result<(), RunError> {
     let dataset = db::datasets::get(db, dataset_id).await?;
-    match app::api::data_rules::internal_only_refusal(endpoint, &dataset) {
+    match app::api::data_rules::internal_only_refusal_for(endpoint, &dataset, kind) {
         Some(m) => Err(RunError::Refused(m)),
         None => Ok(()),
     }

@@ -2,6 +2,8 @@
 //! simulator on port 0, driven over real HTTP.
 #![allow(dead_code)]
 
+pub mod procs;
+
 use app::api::types::RunView;
 use serde_json::{json, Value};
 use server::serve::{self, OnRestart, Running, ServeOptions};
@@ -227,4 +229,38 @@ pub async fn bearer_client(base: &str, name: &str, password: &str) -> reqwest::C
         .timeout(std::time::Duration::from_secs(120))
         .build()
         .expect("client")
+}
+
+/// POST a server function's form as `c`; (status, body).
+pub async fn post_form(c: &reqwest::Client, app: &TestApp, path: &str, form: &[(&str, String)]) -> (u16, String) {
+    let r = c
+        .post(app.url(path))
+        .header("accept", "application/json")
+        .form(form)
+        .send()
+        .await
+        .expect("POST");
+    (r.status().as_u16(), r.text().await.expect("body"))
+}
+
+/// A server function's path (`/api/NAME` plus its hash).
+pub fn server_fn_path(name: &str) -> String {
+    server::serve::route_list()
+        .into_iter()
+        .map(|(_, p)| p)
+        .find(|p| p.trim_start_matches("/api/").trim_end_matches(|c: char| c.is_ascii_digit()) == name)
+        .unwrap_or_else(|| panic!("no server function {name}"))
+}
+
+/// Call the server function `name` with an encoded form; (status, body).
+pub async fn call_fn(app: &TestApp, client: &reqwest::Client, name: &str, form: &str) -> (u16, String) {
+    let r = client
+        .post(app.url(&server_fn_path(name)))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .header("accept", "application/json")
+        .body(form.to_string())
+        .send()
+        .await
+        .expect("POST");
+    (r.status().as_u16(), r.text().await.unwrap_or_default())
 }

@@ -1,0 +1,167 @@
+//! Child processes of the real binary for the tests that need several processes on one database
+//! (leases, workers): a `bakeoff sim` endpoint, an admin user, waits with deadlines.
+
+use app::db;
+use app::domain::status::RunStatus;
+use std::collections::HashSet;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_bakeoff");
+pub const PASSWORD: &str = "a long password";
+pub const FAKE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fake-vllm.sh");
+
+/// A child process killed (SIGKILL) when dropped, so a failing test leaves nothing behind.
+pub struct Proc(pub Child);
+
+impl Proc {
+    pub fn pid(&self) -> i32 {
+        i32::try_from(self.0.id()).expect("pid")
+    }
+
+    pub fn signal(&self, sig: i32) {
+        // SAFETY: kill(2) on our own child's pid.
+        unsafe {
+            libc::kill(self.pid(), sig);
+        }
+    }
+
+    /// Wait (bounded) for the process to exit.
+    pub fn wait_exit(&mut self, limit: Duration) -> std::process::ExitStatus {
+        let deadline = Instant::now() + limit;
+        loop {
+            if let Some(status) = self.0.try_wait().expect("try_wait") {
+                return status;
+            }
+            assert!(Instant::now() < deadline, "process {} did not exit within {limit:?}", self.pid());
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr")
+        .port()
+}
+
+pub fn read(p: &Path) -> String {
+    std::fs::read_to_string(p).unwrap_or_default()
+}
+
+pub fn wait_port(port: u16) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "nothing listens on {port}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// `bakeoff sim` in its own process: the endpoint, counting every request it receives.
+pub fn start_sim(tpot_ms: &str) -> (Proc, String) {
+    let port = free_port();
+    let child = Command::new(BIN)
+        .args([
+            "sim",
+            "--addr",
+            &format!("127.0.0.1:{port}"),
+            "--ttft-ms",
+            "5",
+            "--tpot-ms",
+            tpot_ms,
+        ])
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("sim");
+    wait_port(port);
+    (Proc(child), format!("http://127.0.0.1:{port}"))
+}
+
+pub fn add_admin(db: &Path) {
+    use std::io::Write;
+    let mut child = Command::new(BIN)
+        .args(["user", "add", "ops", "--role", "admin", "--db"])
+        .arg(db)
+        .stdin(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("bakeoff user add");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(format!("{PASSWORD}\n").as_bytes())
+        .expect("write");
+    assert!(child.wait().expect("wait").success());
+}
+
+pub async fn wait_status(pool: &db::Db, id: i64, limit: Duration, done: impl Fn(RunStatus) -> bool) -> RunStatus {
+    let deadline = Instant::now() + limit;
+    loop {
+        let s = db::runs::status(pool, id).await.expect("status");
+        if done(s) {
+            return s;
+        }
+        assert!(Instant::now() < deadline, "run {id} still {s} after {limit:?}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+pub async fn wait_records(pool: &db::Db, id: i64, at_least: i64) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while db::records::count(pool, id).await.expect("count") < at_least {
+        assert!(Instant::now() < deadline, "run {id} made no progress");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+pub async fn assert_each_custom_id_once(pool: &db::Db, id: i64, n: usize) {
+    let records = db::records::for_run(pool, id).await.expect("records");
+    let ids: HashSet<&str> = records.iter().map(|r| r.custom_id.as_str()).collect();
+    assert_eq!((records.len(), ids.len()), (n, n), "run {id}: every request stored exactly once");
+}
+
+/// The fake `vllm serve` (a Bakeoff simulator behind vLLM's start-up lines) as an argument list.
+pub fn fake_command() -> Vec<String> {
+    let mut args = vec!["env".to_string(), format!("BAKEOFF_BIN={BIN}"), FAKE.to_string()];
+    args.extend(app::api::endpoints::command::split_template(
+        "{model} --port {port} --gpu-memory-utilization {util} --max-model-len {max_model_len} --max-num-seqs {max_num_seqs} {eager}",
+    ));
+    args
+}
+
+/// A port free on `host` (another loopback address, e.g. `127.0.0.2`, to stand for another machine).
+pub fn free_port_on(host: &str) -> u16 {
+    std::net::TcpListener::bind((host, 0))
+        .expect("bind")
+        .local_addr()
+        .expect("addr")
+        .port()
+}
+
+/// [`start_sim`] listening on `host` (on Linux all of 127.0.0.0/8 reaches this machine, so each
+/// address is a different GPU host to Bakeoff, which locks one measured run per host name).
+pub fn start_sim_on(host: &str, tpot_ms: &str) -> (Proc, String) {
+    let port = free_port_on(host);
+    let child = Command::new(BIN)
+        .args(["sim", "--addr", &format!("{host}:{port}"), "--ttft-ms", "5", "--tpot-ms", tpot_ms])
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("sim");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while std::net::TcpStream::connect((host, port)).is_err() {
+        assert!(Instant::now() < deadline, "nothing listens on {host}:{port}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    (Proc(child), format!("http://{host}:{port}"))
+}
