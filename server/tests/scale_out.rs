@@ -10,109 +10,13 @@ use common::procs::*;
 
 use app::db;
 use app::domain::status::RunStatus;
-use serde_json::{json, Value};
+use serde_json::json;
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 const MODEL: &str = "sim-gemma-3-4b";
-
-async fn sim_requests(url: &str) -> u64 {
-    let v: Value = reqwest::get(format!("{url}/sim/stats"))
-        .await
-        .expect("stats")
-        .json()
-        .await
-        .expect("json");
-    v["requests"].as_u64().expect("requests count")
-}
-
-/// `bakeoff serve --no-worker --no-sim`: the web app only, with an admin's bearer token.
-struct Web {
-    _proc: Proc,
-    base: String,
-    http: reqwest::Client,
-}
-
-impl Web {
-    async fn start(db: &Path, log: PathBuf) -> Web {
-        let port = free_port();
-        let child = Command::new(BIN)
-            .args([
-                "serve",
-                "--no-worker",
-                "--no-sim",
-                "--addr",
-                &format!("127.0.0.1:{port}"),
-                "--lease-s",
-                "2",
-                "--db",
-            ])
-            .arg(db)
-            .stdout(Stdio::null())
-            .stderr(std::fs::File::create(&log).expect("log file"))
-            .spawn()
-            .expect("start bakeoff serve --no-worker");
-        let proc = Proc(child);
-        let base = format!("http://127.0.0.1:{port}");
-        let deadline = Instant::now() + Duration::from_secs(30);
-        // Up means answering: 401 without a log-in is an answer.
-        while reqwest::get(format!("{base}/api/runs")).await.is_err() {
-            assert!(Instant::now() < deadline, "server did not come up: {}", read(&log));
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        let http = common::bearer_client(&base, "ops", PASSWORD).await;
-        Web { _proc: proc, base, http }
-    }
-
-    async fn post(&self, path: &str, body: Value) -> Value {
-        let r = self
-            .http
-            .post(format!("{}{path}", self.base))
-            .json(&body)
-            .send()
-            .await
-            .expect("POST");
-        let status = r.status();
-        let v: Value = r.json().await.expect("json");
-        assert_eq!(status, 201, "POST {path}: {v}");
-        v
-    }
-
-    async fn add_endpoint(&self, name: &str, url: &str) -> i64 {
-        let v = self.post("/api/endpoints", json!({"name": name, "base_url": url})).await;
-        v["id"].as_i64().expect("endpoint id")
-    }
-
-    async fn launch(&self, endpoint: i64, requests: u32, concurrency: u32) -> i64 {
-        let body = json!({"endpoint_id": endpoint, "dataset_id": 1, "model": MODEL, "requests": requests,
-                          "concurrency": concurrency, "max_tokens": 64});
-        self.post("/api/runs", body).await["run_ids"][0].as_i64().expect("run id")
-    }
-
-    /// Poll `GET /api/workers` until `n` workers are alive.
-    async fn wait_alive(&self, n: usize) {
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            let v: Value = self
-                .http
-                .get(format!("{}/api/workers", self.base))
-                .send()
-                .await
-                .expect("GET")
-                .json()
-                .await
-                .expect("json");
-            let alive = v.as_array().expect("list").iter().filter(|w| w["state"] == "alive").count();
-            if alive == n {
-                return;
-            }
-            assert!(Instant::now() < deadline, "{alive} of {n} workers alive: {v}");
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-    }
-}
 
 /// `bakeoff worker` for any endpoint, with 2 s leases; its stderr goes to `log`.
 fn start_worker(db: &Path, log: &Path, name: &str) -> Proc {
@@ -155,7 +59,7 @@ async fn three_workers_measure_six_runs_on_six_gpu_hosts_at_once_each_run_once_a
     let web = Web::start(&db_path, dir.path().join("web.log")).await;
     let mut endpoints = Vec::new();
     for (i, (_, url)) in sims.iter().enumerate() {
-        endpoints.push(web.add_endpoint(&format!("gpu-{}", i + 2), url).await);
+        endpoints.push(web.add_endpoint(json!({"name": format!("gpu-{}", i + 2), "base_url": url})).await);
     }
     let pool = db::connect(&db_path).await.expect("db");
     let gpus: Vec<Option<String>> =
@@ -177,7 +81,7 @@ async fn three_workers_measure_six_runs_on_six_gpu_hosts_at_once_each_run_once_a
     web.wait_alive(3).await;
     let mut runs = Vec::new();
     for e in &endpoints {
-        runs.push(web.launch(*e, REQUESTS, 4).await);
+        runs.push(web.launch(*e, MODEL, REQUESTS, json!({"concurrency": 4})).await);
     }
 
     // Watch the runs until they end: how many run at once, and who holds each one's lease.
@@ -248,8 +152,8 @@ async fn a_worker_killed_mid_run_is_taken_over_after_its_lease_expires_with_noth
     add_admin(&db_path);
     let (_sim, url) = start_sim("4");
     let web = Web::start(&db_path, dir.path().join("web.log")).await;
-    let endpoint = web.add_endpoint("gpu", &url).await;
-    let id = web.launch(endpoint, REQUESTS as u32, 8).await;
+    let endpoint = web.add_endpoint(json!({"name": "gpu", "base_url": url})).await;
+    let id = web.launch(endpoint, MODEL, REQUESTS as u32, json!({"concurrency": 8})).await;
     let pool = db::connect(&db_path).await.expect("db");
 
     let mut a = start_worker(&db_path, &dir.path().join("a.log"), "worker-a");

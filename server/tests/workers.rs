@@ -11,111 +11,11 @@ use common::procs::*;
 use app::db;
 use app::domain::status::RunStatus;
 use serde_json::{json, Value};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 const MODEL: &str = "sim-gemma-3-4b";
-
-async fn sim_requests(url: &str) -> u64 {
-    let v: Value = reqwest::get(format!("{url}/sim/stats"))
-        .await
-        .expect("stats")
-        .json()
-        .await
-        .expect("json");
-    v["requests"].as_u64().expect("requests count")
-}
-
-/// `bakeoff serve --no-worker` without its simulator; its stderr goes to `log`.
-struct Web {
-    _proc: Proc,
-    base: String,
-    log: PathBuf,
-    http: reqwest::Client,
-}
-
-impl Web {
-    async fn start(db: &Path, log: PathBuf) -> Web {
-        let port = free_port();
-        let child = Command::new(BIN)
-            .args([
-                "serve",
-                "--no-worker",
-                "--no-sim",
-                "--addr",
-                &format!("127.0.0.1:{port}"),
-                "--lease-s",
-                "2",
-                "--db",
-            ])
-            .arg(db)
-            .stdout(Stdio::null())
-            .stderr(std::fs::File::create(&log).expect("log file"))
-            .spawn()
-            .expect("start bakeoff serve --no-worker");
-        let base = format!("http://127.0.0.1:{port}");
-        let deadline = Instant::now() + Duration::from_secs(30);
-        // Up means answering: 401 without a log-in is an answer.
-        while reqwest::get(format!("{base}/api/runs")).await.is_err() {
-            assert!(Instant::now() < deadline, "server did not come up: {}", read(&log));
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        let http = common::bearer_client(&base, "ops", PASSWORD).await;
-        Web {
-            _proc: Proc(child),
-            base,
-            log,
-            http,
-        }
-    }
-
-    async fn add_endpoint(&self, body: Value) -> i64 {
-        let r = self
-            .http
-            .post(format!("{}/api/endpoints", self.base))
-            .json(&body)
-            .send()
-            .await
-            .expect("POST");
-        let status = r.status();
-        let v: Value = r.json().await.expect("json");
-        assert_eq!(status, 201, "{v}");
-        v["id"].as_i64().expect("endpoint id")
-    }
-
-    async fn launch(&self, endpoint: i64, model: &str, requests: u32, extra: Value) -> i64 {
-        let mut body =
-            json!({"endpoint_id": endpoint, "dataset_id": 1, "model": model, "requests": requests, "concurrency": 4, "max_tokens": 64});
-        if let (Some(b), Some(e)) = (body.as_object_mut(), extra.as_object()) {
-            b.extend(e.clone());
-        }
-        let r = self
-            .http
-            .post(format!("{}/api/runs", self.base))
-            .json(&body)
-            .send()
-            .await
-            .expect("POST");
-        let status = r.status();
-        let v: Value = r.json().await.expect("json");
-        assert_eq!(status, 201, "{v}");
-        v["run_ids"][0].as_i64().expect("run id")
-    }
-
-    async fn get(&self, path: &str) -> (u16, String) {
-        let r = self.http.get(format!("{}{path}", self.base)).send().await.expect("GET");
-        let status = r.status().as_u16();
-        (status, r.text().await.expect("body"))
-    }
-
-    async fn workers(&self) -> Vec<Value> {
-        let (status, body) = self.get("/api/workers").await;
-        assert_eq!(status, 200, "{body}");
-        let v: Value = serde_json::from_str(&body).expect("json");
-        v.as_array().expect("a list of workers").clone()
-    }
-}
 
 /// `bakeoff worker` with 2 s leases; its stderr goes to `log`.
 fn start_worker(db: &Path, log: &Path, extra: &[&str]) -> Proc {
