@@ -220,18 +220,23 @@ impl Web {
         }
     }
 
-    pub async fn add_endpoint(&self, body: Value) -> i64 {
+    /// POST JSON that must answer 201 Created; the answer.
+    async fn create(&self, path: &str, body: &Value) -> Value {
         let r = self
             .http
-            .post(format!("{}/api/endpoints", self.base))
-            .json(&body)
+            .post(format!("{}{path}", self.base))
+            .json(body)
             .send()
             .await
             .expect("POST");
         let status = r.status();
         let v: Value = r.json().await.expect("json");
         assert_eq!(status, 201, "{v}");
-        v["id"].as_i64().expect("endpoint id")
+        v
+    }
+
+    pub async fn add_endpoint(&self, body: Value) -> i64 {
+        self.create("/api/endpoints", &body).await["id"].as_i64().expect("endpoint id")
     }
 
     pub async fn launch(&self, endpoint: i64, model: &str, requests: u32, extra: Value) -> i64 {
@@ -240,17 +245,7 @@ impl Web {
         if let (Some(b), Some(e)) = (body.as_object_mut(), extra.as_object()) {
             b.extend(e.clone());
         }
-        let r = self
-            .http
-            .post(format!("{}/api/runs", self.base))
-            .json(&body)
-            .send()
-            .await
-            .expect("POST");
-        let status = r.status();
-        let v: Value = r.json().await.expect("json");
-        assert_eq!(status, 201, "{v}");
-        v["run_ids"][0].as_i64().expect("run id")
+        self.create("/api/runs", &body).await["run_ids"][0].as_i64().expect("run id")
     }
 
     pub async fn get(&self, path: &str) -> (u16, String) {
