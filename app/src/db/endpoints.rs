@@ -212,11 +212,15 @@ pub struct AccessUpdate {
 /// Change how endpoint `id` is reached (each field only when given).
 pub async fn set_access(db: &Db, id: i64, u: &AccessUpdate) -> DbResult<()> {
     let mut tx = db.begin().await?;
-    let exists: Option<i64> = sqlx::query_scalar("SELECT id FROM endpoints WHERE id = ?")
+    // A write first: the transaction takes SQLite's write lock at once (waiting its turn) instead
+    // of reading and then upgrading, which fails at once with "database is locked" while another
+    // connection writes (as a run's records and progress do).
+    let exists = sqlx::query("UPDATE endpoints SET id = id WHERE id = ?")
         .bind(id)
-        .fetch_optional(&mut *tx)
-        .await?;
-    if exists.is_none() {
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+    if exists == 0 {
         return Err(DbError::NotFound(format!("endpoint {id}")));
     }
     if let Some(k) = &u.api_key {
