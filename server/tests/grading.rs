@@ -423,6 +423,33 @@ async fn a_reviewer_never_gets_an_answer_beside_its_model_run_endpoint_or_custom
     let item_id = first["item_id"].as_str().expect("id").to_string();
     assert!(first.get("custom_id").is_none() && first["locked"] == false, "{first}");
 
+    // A model server's log that holds answers (vLLM's output logging) next to run a's model.
+    let logged = pieces.iter().next().expect("an answer").clone();
+    app::db::planning::add_launch(
+        &app.running.state.db,
+        &app::domain::views::LaunchView {
+            run_id: a,
+            attempt: 1,
+            command: "vllm serve sim-gemma-3-4b --enable-log-outputs".into(),
+            settings: Default::default(),
+            outcome: app::domain::views::LaunchOutcome::Ready,
+            load_time_s: Some(1.0),
+            log: format!("INFO Generated response for sim-gemma-3-4b: output: {logged:?}"),
+            measured: None,
+        },
+    )
+    .await
+    .expect("launch row");
+    let (status, body) = post_form(&vic, &app, app::api::planning::RunLaunches::PATH, &[("run_id", a.to_string())]).await;
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains(logged.as_str()), "a viewer reads the model server's log: {body}");
+    let (status, body) = post_form(&rev, &app, app::api::planning::RunLaunches::PATH, &[("run_id", a.to_string())]).await;
+    assert_eq!(status, 200, "{body}");
+    assert!(
+        !body.contains(logged.as_str()) && body.contains("hidden from reviewers"),
+        "a reviewer does not: {body}"
+    );
+
     // Every page, REST route and server function, as the reviewer, while the queue is open.
     let mut leaks = Vec::new();
     let mut with_answers = Vec::new();

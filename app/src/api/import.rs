@@ -48,7 +48,7 @@ pub async fn import_spooled(db: &crate::db::Db, file: super::spool::ImportFile, 
         None => None,
         Some((_, input_text)) => Some(input_items(input_text)?),
     };
-    let mut tx = db.begin().await.map_err(crate::db::DbError::from)?;
+    let mut tx = crate::db::write_tx(db).await?;
     let id = crate::db::runs::insert_imported_tx(&mut tx, &run, None).await?;
     loop {
         let batch = records.next_batch(500).await?;

@@ -247,12 +247,23 @@ pub async fn set_launch_template(endpoint_id: i64, template: String, models: Opt
 #[server]
 pub async fn run_launches(run_id: i64) -> Result<Vec<LaunchView>, AppError> {
     use super::guard::{authorize, state, Permission};
-    authorize(Permission::View).await?;
+    let caller = authorize(Permission::View).await?;
     let db = &state()?.db;
     // A run in the trash is not found.
     crate::db::runs::get(db, run_id).await?;
-    Ok(crate::db::planning::launches(db, run_id).await?)
+    let mut launches = crate::db::planning::launches(db, run_id).await?;
+    // vLLM's log can hold the answers it wrote (`--enable-log-outputs`, request logging), next to
+    // this run's model: reviewers, who grade blind, do not see it.
+    if !caller.role.allows(Permission::ReadAnswers) {
+        for l in &mut launches {
+            l.log = HIDDEN_LOG.into();
+        }
+    }
+    Ok(launches)
 }
+
+/// What a reviewer sees instead of a model server's log.
+pub const HIDDEN_LOG: &str = "(hidden from reviewers: vLLM's log can show the answers it wrote next to this run's model)";
 
 /// The planner's estimate for a run launched from a pending test (to show beside what vLLM reported).
 #[server]

@@ -4,7 +4,7 @@ use crate::domain::quality::{AnswerCheck, JsonForm, RunQuality};
 
 /// Replace a run's checks (one transaction).
 pub async fn replace(db: &Db, run_id: i64, checks: &[AnswerCheck]) -> DbResult<()> {
-    let mut tx = db.begin().await?;
+    let mut tx = super::write_tx(db).await?;
     sqlx::query("DELETE FROM checks WHERE run_id = ?")
         .bind(run_id)
         .execute(&mut *tx)
@@ -20,7 +20,7 @@ pub async fn replace(db: &Db, run_id: i64, checks: &[AnswerCheck]) -> DbResult<(
 
 /// Forget a run's checks (before checking it afresh, a page at a time).
 pub async fn clear(db: &Db, run_id: i64) -> DbResult<()> {
-    let mut tx = db.begin().await?;
+    let mut tx = super::write_tx(db).await?;
     sqlx::query("DELETE FROM checks WHERE run_id = ?")
         .bind(run_id)
         .execute(&mut *tx)
@@ -169,7 +169,7 @@ pub async fn append(db: &Db, run_id: i64, checks: &[AnswerCheck]) -> DbResult<()
     if checks.is_empty() {
         return Ok(());
     }
-    let mut tx = db.begin().await?;
+    let mut tx = super::write_tx(db).await?;
     insert_tx(&mut tx, run_id, checks).await?;
     tx.commit().await?;
     Ok(())

@@ -72,7 +72,7 @@ pub struct NewDataset<'a> {
 /// Store a dataset and all its items in one transaction: all or nothing. For datasets held in
 /// memory (the demo, the CLI); uploads go in batches ([`begin_upload`]).
 pub async fn insert(db: &Db, d: NewDataset<'_>) -> DbResult<i64> {
-    let mut tx = db.begin().await?;
+    let mut tx = super::write_tx(db).await?;
     let id = insert_row(&mut tx, &d, true).await?;
     insert_items(&mut tx, id, 0, d.items).await?;
     tx.commit().await?;
@@ -84,7 +84,7 @@ pub async fn insert(db: &Db, d: NewDataset<'_>) -> DbResult<i64> {
 /// running run's writes never wait long. A leftover of a crashed upload holding the same name
 /// (not touched for a minute) is removed first.
 pub async fn begin_upload(db: &Db, d: NewDataset<'_>) -> DbResult<i64> {
-    let mut tx = db.begin().await?;
+    let mut tx = super::write_tx(db).await?;
     sqlx::query(&format!("DELETE FROM datasets WHERE name = ? AND {STALE}"))
         .bind(d.name)
         .execute(&mut *tx)
@@ -96,7 +96,7 @@ pub async fn begin_upload(db: &Db, d: NewDataset<'_>) -> DbResult<i64> {
 
 /// Items `first..` of an upload under way, in one transaction.
 pub async fn add_items(db: &Db, id: i64, first: usize, items: &[DatasetItem]) -> DbResult<()> {
-    let mut tx = db.begin().await?;
+    let mut tx = super::write_tx(db).await?;
     let touched = sqlx::query("UPDATE datasets SET touched_at = strftime('%Y-%m-%dT%H:%M:%SZ', 'now') WHERE id = ? AND complete = 0")
         .bind(id)
         .execute(&mut *tx)

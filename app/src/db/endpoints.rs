@@ -211,10 +211,7 @@ pub struct AccessUpdate {
 
 /// Change how endpoint `id` is reached (each field only when given).
 pub async fn set_access(db: &Db, id: i64, u: &AccessUpdate) -> DbResult<()> {
-    let mut tx = db.begin().await?;
-    // A write first: the transaction takes SQLite's write lock at once (waiting its turn) instead
-    // of reading and then upgrading, which fails at once with "database is locked" while another
-    // connection writes (as a run's records and progress do).
+    let mut tx = super::write_tx(db).await?;
     let exists = sqlx::query("UPDATE endpoints SET id = id WHERE id = ?")
         .bind(id)
         .execute(&mut *tx)

@@ -26,7 +26,7 @@ pub mod users;
 pub mod workers;
 
 pub use error::DbError;
-pub use pool::{connect, Db};
+pub use pool::{connect, write_tx, Db};
 
 #[cfg(test)]
 mod tests;

@@ -150,7 +150,7 @@ pub async fn move_test(db: &Db, id: i64, delta: i64) -> DbResult<()> {
     if j < 0 || j as usize >= all.len() {
         return Ok(());
     }
-    let mut tx = db.begin().await?;
+    let mut tx = super::write_tx(db).await?;
     // Renumber densely, then swap.
     let mut order: Vec<i64> = all.iter().map(|t| t.id).collect();
     order.swap(i, j as usize);

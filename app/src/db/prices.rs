@@ -77,7 +77,7 @@ pub async fn by_name(db: &Db, name: &str) -> DbResult<PriceSheet> {
 
 /// Store a sheet with its rows (all or nothing). A sheet name already used is a conflict.
 pub async fn insert(db: &Db, sheet: &PriceSheet, builtin: bool) -> DbResult<i64> {
-    let mut tx = db.begin().await?;
+    let mut tx = super::write_tx(db).await?;
     let res = sqlx::query("INSERT INTO price_sheets (name, provider, source, dated, default_model_key, builtin) VALUES (?, ?, ?, ?, ?, ?)")
         .bind(&sheet.name)
         .bind(&sheet.provider)
@@ -128,7 +128,7 @@ async fn insert_row_tx(tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>, sheet_id: i
 
 /// Add a row to a sheet.
 pub async fn add_row(db: &Db, sheet_id: i64, r: &PriceRow) -> DbResult<i64> {
-    let mut tx = db.begin().await?;
+    let mut tx = super::write_tx(db).await?;
     let id = insert_row_tx(&mut tx, sheet_id, r).await?;
     tx.commit().await?;
     Ok(id)

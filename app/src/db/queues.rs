@@ -33,7 +33,7 @@ pub async fn create(
     items: &[NewItem],
     reviewing: Option<&Reviewing>,
 ) -> DbResult<i64> {
-    let mut tx = db.begin().await?;
+    let mut tx = super::write_tx(db).await?;
     let id = sqlx::query("INSERT INTO queues (name, kind, blind, dataset_id, sample_size, seed, created_by, grades_per_item) VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
         .bind(name)
         .bind(kind)
@@ -233,7 +233,7 @@ pub async fn save_grade(db: &Db, item: &ItemRow, user_id: i64, blind: bool, g: &
         "INSERT INTO grades (item_id, user_id, overall, fields, comment, gold) SELECT ?1, ?2, ?3, ?4, ?5, ?6 {insert_if} \
          ON CONFLICT (item_id, user_id) DO UPDATE SET overall = excluded.overall, fields = excluded.fields, comment = excluded.comment, gold = excluded.gold, created_at = strftime('%Y-%m-%dT%H:%M:%SZ', 'now') {update_if}"
     );
-    let mut tx = db.begin().await?;
+    let mut tx = super::write_tx(db).await?;
     let stored = sqlx::query(&sql)
         .bind(&item.id)
         .bind(user_id)
@@ -310,7 +310,7 @@ pub async fn save_vote(db: &Db, item: &ItemRow, user_id: i64, blind: bool, choic
         "INSERT INTO votes (item_id, user_id, choice) SELECT ?1, ?2, ?3 {insert_if} \
          ON CONFLICT (item_id, user_id) DO UPDATE SET choice = excluded.choice, created_at = strftime('%Y-%m-%dT%H:%M:%SZ', 'now') {update_if}"
     );
-    let mut tx = db.begin().await?;
+    let mut tx = super::write_tx(db).await?;
     let stored = sqlx::query(&sql)
         .bind(&item.id)
         .bind(user_id)

@@ -11,7 +11,7 @@ pub async fn insert_batch(db: &Db, run_id: i64, records: &[RequestRecord]) -> Db
     if records.is_empty() {
         return Ok(0);
     }
-    let mut tx = db.begin().await?;
+    let mut tx = super::write_tx(db).await?;
     let inserted = insert_batch_tx(&mut tx, run_id, records).await?;
     tx.commit().await?;
     Ok(inserted)

@@ -93,7 +93,7 @@ pub async fn judged(db: &Db, queue_id: i64) -> DbResult<Vec<(String, BTreeSet<i6
 /// Make `reviewers` the queue's reviewers and `assignments` the items they have to judge: every
 /// assignment somebody has judged stays, every other one is replaced (one transaction).
 pub async fn replace(db: &Db, queue_id: i64, reviewers: &[i64], assignments: &[(String, i64)]) -> DbResult<()> {
-    let mut tx = db.begin().await?;
+    let mut tx = super::write_tx(db).await?;
     sqlx::query("DELETE FROM queue_reviewers WHERE queue_id = ?")
         .bind(queue_id)
         .execute(&mut *tx)

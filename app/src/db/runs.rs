@@ -145,7 +145,7 @@ pub async fn insert(db: &Db, spec: &RunSpec, simulated: bool, sweep_id: Option<i
 
 /// Queue several runs as one sweep (all or none). The sweep id is the first run's id.
 pub async fn insert_sweep(db: &Db, specs: &[RunSpec], simulated: bool) -> DbResult<Vec<i64>> {
-    let mut tx = db.begin().await?;
+    let mut tx = super::write_tx(db).await?;
     let mut ids = Vec::new();
     for spec in specs {
         let r = sqlx::query(
@@ -192,7 +192,7 @@ impl<'q> BindAll<'q> for sqlx::query::Query<'q, sqlx::Sqlite, sqlx::sqlite::Sqli
 /// Store a run measured elsewhere (status `imported`), with its records if the file had them,
 /// in one transaction.
 pub async fn insert_imported(db: &Db, run: &crate::domain::import::ImportedRun, dataset_id: Option<i64>) -> DbResult<i64> {
-    let mut tx = db.begin().await?;
+    let mut tx = super::write_tx(db).await?;
     let id = insert_imported_tx(&mut tx, run, dataset_id).await?;
     super::records::insert_batch_tx(&mut tx, id, &run.records).await?;
     tx.commit().await?;

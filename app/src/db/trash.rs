@@ -85,7 +85,7 @@ pub async fn preview(db: &Db, kind: TrashKind, id: i64) -> DbResult<Removal> {
 /// Move `kind` `id` to the trash (by user `by`), saying what goes with it: checked and moved in
 /// one transaction, so a run that started meanwhile is not moved.
 pub async fn put(db: &Db, kind: TrashKind, id: i64, by: Option<i64>) -> DbResult<Removal> {
-    let mut tx = db.begin().await?;
+    let mut tx = super::write_tx(db).await?;
     if in_trash(&mut tx, kind, id).await? != Some(false) {
         return Err(not_found(kind, id));
     }
@@ -164,7 +164,7 @@ async fn blocked(c: &mut sqlx::SqliteConnection, kind: TrashKind, id: i64) -> Db
 /// Take `kind` `id` out of the trash, with everything stored for it. Refused, saying why, while
 /// a parent is in the trash or (endpoints) its name was taken meanwhile.
 pub async fn restore(db: &Db, kind: TrashKind, id: i64) -> DbResult<Removal> {
-    let mut tx = db.begin().await?;
+    let mut tx = super::write_tx(db).await?;
     if in_trash(&mut tx, kind, id).await? != Some(true) {
         return Err(DbError::NotFound(format!("{} {id} in the trash", kind.word())));
     }
