@@ -580,3 +580,71 @@ fn the_cli_refuses_an_internal_only_dataset_on_a_hosted_endpoint() {
     let out = run(&format!("http://localhost:{port}"), &[]);
     assert!(out.status.success(), "self-hosted: {}", String::from_utf8_lossy(&out.stderr));
 }
+
+/// A provider batch is submitted whole and cannot be stopped part-way at the cap, as a server run
+/// is: its worst case (estimated input + max tokens of output) must fit in what the cap leaves,
+/// and a batch with no max tokens is refused on a capped endpoint.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_provider_batch_whose_worst_case_passes_the_cap_is_refused_before_it_is_submitted() {
+    const CAP: f64 = 0.25;
+    const IN: f64 = 100.0;
+    const OUT: f64 = 1000.0;
+    const PROMPT: &str = "What is the capital of France? Answer in one word.";
+    let app = spawn(fast_sim()).await;
+    sheet(&app, "dear", IN, OUT).await;
+    let ep = add_endpoint(
+        &app,
+        json!({"name": HOSTED, "base_url": other_url(&app), "hosted": true, "price_sheet": "dear", "spend_cap_usd": CAP}),
+    )
+    .await;
+    let data = upload(&app, "public", &[PROMPT], "").await;
+    // Worst case of one request: its estimated prompt (text + newline, 4 bytes a token, + 4)
+    // and 24 output tokens.
+    let per_request = (((PROMPT.len() as u64 + 1).div_ceil(4) + 4) as f64 * IN + 24.0 * OUT) / 1e6;
+    let fits = (CAP / per_request).floor() as u32;
+    assert!(fits >= 2, "the test needs room for a small batch: {fits}");
+    let batch = |requests: u32, max_tokens: Option<u32>| {
+        let mut body = json!({"endpoint_id": ep, "dataset_id": data, "model": MODEL, "requests": requests, "kind": "provider-batch"});
+        if let Some(m) = max_tokens {
+            body["max_tokens"] = json!(m);
+        }
+        body
+    };
+
+    // No max tokens: the cost has no bound.
+    let (status, v) = launch(&app, batch(2, None)).await;
+    assert_eq!(status, 422, "{v}");
+    assert!(
+        message(&v).contains("cannot be stopped part-way") && message(&v).contains("set max tokens"),
+        "{v}"
+    );
+    // One request more than fits: refused, with the worst case and what to change.
+    let (status, v) = launch(&app, batch(fits + 1, Some(24))).await;
+    assert_eq!(status, 422, "{v}");
+    let m = message(&v);
+    assert!(
+        m.contains(&format!(
+            "may cost up to {}",
+            app::domain::spend::money(per_request * f64::from(fits + 1))
+        )) && m.contains("send fewer requests"),
+        "{m}"
+    );
+    // The preview says the same before anyone presses Launch.
+    let p = app
+        .get_json(&format!(
+            "/api/launch/preview?endpoint_id={ep}&dataset_id={data}&model={MODEL}&requests={}&max_tokens=24&kind=provider-batch",
+            fits + 1
+        ))
+        .await;
+    assert!(p["refusal"].as_str().is_some_and(|r| r.contains("may cost up to")), "{p}");
+    // A batch that fits runs, and what it spent is counted against the cap.
+    let (status, v) = launch(&app, batch(fits, Some(24))).await;
+    assert_eq!(status, 201, "{v}");
+    let id = v["run_ids"][0].as_i64().expect("run");
+    let run = app.wait_finished(id, Duration::from_secs(60)).await;
+    assert_eq!(run.status, RunStatus::Completed, "{:?}", run.error);
+    let eps = app.get_json("/api/endpoints").await;
+    let listed = eps.as_array().and_then(|l| l.iter().find(|e| e["id"] == ep)).expect("listed");
+    let spent = listed["spent_this_month_usd"].as_f64().expect("spent");
+    assert!(spent > 0.0 && spent <= per_request * f64::from(fits) + 1e-12, "{spent}");
+}

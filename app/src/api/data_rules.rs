@@ -199,14 +199,48 @@ pub async fn cap_refusal(db: &crate::db::Db, endpoint: &EndpointView, model: &st
     Ok(cap_reached(spent, Some(cap)).then(|| cap_reached_refusal(&endpoint.name, cap, spent)))
 }
 
+/// Why a provider batch of `spec` may not be submitted under the endpoint's cap, if it may not
+/// (its worst case must fit; see [`crate::domain::spend::batch_cap_refusal`]). Other kinds of
+/// run, and endpoints without a cap: `None`.
+#[cfg(feature = "ssr")]
+pub async fn batch_cap_refusal(
+    db: &crate::db::Db,
+    endpoint: &EndpointView,
+    spec: &crate::domain::spec::RunSpec,
+) -> Result<Option<String>, crate::db::DbError> {
+    let Some(cap) = endpoint.spend_cap_usd else {
+        return Ok(None);
+    };
+    if spec.kind != crate::domain::spec::RunKind::ProviderBatch {
+        return Ok(None);
+    }
+    let (_, row) = price_for_kind(db, endpoint, &spec.model, spec.kind).await?;
+    let Some(row) = row else {
+        // Unpriced: refused by cap_refusal, with its own message.
+        return Ok(None);
+    };
+    let tokens = dataset_tokens(db, spec.dataset_id).await?;
+    let preview = crate::domain::spend::preview(&tokens, u64::from(spec.requests), spec.sampling.max_tokens, Some(&row));
+    let spent = crate::db::data_rules::spent_this_month(db, endpoint.id, None).await?;
+    Ok(crate::domain::spend::batch_cap_refusal(&endpoint.name, cap, spent, &preview))
+}
+
 /// The launch-time checks of this module (before anything is queued).
 #[cfg(feature = "ssr")]
-pub async fn check_launch(db: &crate::db::Db, endpoint: &EndpointView, dataset: &DatasetView, model: &str) -> Result<(), AppError> {
+pub async fn check_launch(
+    db: &crate::db::Db,
+    endpoint: &EndpointView,
+    dataset: &DatasetView,
+    spec: &crate::domain::spec::RunSpec,
+) -> Result<(), AppError> {
     if let Some(m) = internal_only_refusal(endpoint, dataset) {
         return Err(AppError::validation("dataset_id", m));
     }
-    if let Some(m) = cap_refusal(db, endpoint, model).await? {
+    if let Some(m) = cap_refusal(db, endpoint, &spec.model).await? {
         return Err(AppError::validation("endpoint_id", m));
+    }
+    if let Some(m) = batch_cap_refusal(db, endpoint, spec).await? {
+        return Err(AppError::validation("max_tokens", m));
     }
     Ok(())
 }
@@ -259,7 +293,10 @@ pub async fn preview(db: &crate::db::Db, form: &LaunchForm) -> Result<CostPrevie
     p.spent_this_month_usd = endpoint.spent_this_month_usd;
     p.refusal = match internal_only_refusal(&endpoint, &dataset) {
         Some(m) => Some(m),
-        None => cap_refusal(db, &endpoint, &spec.model).await?,
+        None => match cap_refusal(db, &endpoint, &spec.model).await? {
+            Some(m) => Some(m),
+            None => batch_cap_refusal(db, &endpoint, &spec).await?,
+        },
     };
     p.text = p.describe();
     if matches!(plan, crate::domain::spec::SweepPlan::Auto { .. }) {

@@ -66,7 +66,7 @@ pub async fn queue_runs(state: &crate::state::AppState, form: &LaunchForm) -> Re
     };
     // Internal-only data never goes to a hosted endpoint; an endpoint past its spend cap takes
     // no more runs (checked again by the worker when it takes the run).
-    super::data_rules::check_launch(&state.db, &endpoint, &dataset, &spec.model).await?;
+    super::data_rules::check_launch(&state.db, &endpoint, &dataset, &spec).await?;
     check_kind(&endpoint, spec.kind)?;
     if let Some(m) = super::data_rules::internal_only_refusal_for(&endpoint, &dataset, spec.kind) {
         return Err(AppError::validation("dataset_id", m));

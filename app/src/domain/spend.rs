@@ -260,6 +260,34 @@ pub fn cap_unpriced_refusal(endpoint: &str, cap: f64, sheet: Option<&str>, model
     }
 }
 
+/// Why a provider batch may not be submitted under the endpoint's cap, if it may not. A batch
+/// is submitted whole and cannot be stopped part-way at the cap, as a server run is, so its worst
+/// case (`preview`: estimated input + max tokens of output, at the batch price) must fit in what
+/// the cap leaves this month, and an unbounded output (no max tokens) is refused.
+pub fn batch_cap_refusal(endpoint: &str, cap: f64, spent: f64, preview: &CostPreview) -> Option<String> {
+    let left = (cap - spent).max(0.0);
+    match preview.total_usd_max {
+        None => Some(format!(
+            "endpoint '{endpoint}' has a spend cap of {} a month, and a provider batch cannot be stopped part-way at the cap: \
+             its cost must be bounded before it is submitted, so set max tokens (the launch form's, or every request's own)",
+            money(cap)
+        )),
+        Some(worst) if worst > left => Some(format!(
+            "this provider batch may cost up to {} ({} requests: ~{} input tokens + up to {} output tokens at the batch price), \
+             more than the {} left under endpoint '{endpoint}''s spend cap of {} a month ({} spent); a batch cannot be stopped \
+             part-way at the cap: send fewer requests, lower max tokens, or raise the cap on the Endpoints page",
+            money(worst),
+            super::format::int(preview.requests as f64),
+            super::format::int(preview.input_tokens as f64),
+            super::format::int(preview.output_tokens_max.unwrap_or(0) as f64),
+            money(left),
+            money(cap),
+            money(spent)
+        )),
+        Some(_) => None,
+    }
+}
+
 /// The stop reason a run stopped at the cap records.
 pub fn cap_stop_reason(endpoint: &str, cap: f64, spent: f64) -> String {
     format!(
@@ -271,6 +299,35 @@ pub fn cap_stop_reason(endpoint: &str, cap: f64, spent: f64) -> String {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn a_batch_must_fit_its_worst_case_under_the_cap() {
+        let row = PriceRow {
+            id: 0,
+            model_key: "m".into(),
+            kind: PriceKind::Serverless,
+            input_per_m: Some(1.0),
+            output_per_m: Some(2.0),
+            usd_per_hour: None,
+            self_hosted: None,
+            note: String::new(),
+        };
+        let tokens = DatasetTokens {
+            items: 1,
+            prompt_tokens: 1_000_000,
+            max_tokens: 0,
+            without_max: 1,
+        };
+        // 2 requests: $2 of input + 2 x 500,000 output tokens at $2/M = $2: worst case $4.
+        let bounded = preview(&tokens, 2, Some(500_000), Some(&row));
+        assert_eq!(bounded.total_usd_max, Some(4.0));
+        assert_eq!(batch_cap_refusal("e", 5.0, 0.0, &bounded), None, "fits under $5");
+        let over = batch_cap_refusal("e", 5.0, 1.5, &bounded).expect("$3.50 left: refused");
+        assert!(over.contains("up to $4.00") && over.contains("$3.50 left"), "{over}");
+        let unbounded = preview(&tokens, 2, None, Some(&row));
+        let why = batch_cap_refusal("e", 5.0, 0.0, &unbounded).expect("no bound: refused");
+        assert!(why.contains("set max tokens"), "{why}");
+    }
     use super::*;
     use serde_json::json;
 

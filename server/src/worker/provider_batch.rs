@@ -178,6 +178,12 @@ impl Worker {
                 served.join(", ")
             )));
         }
+        // Checked again now (other runs may have spent meanwhile): a batch cannot be stopped
+        // part-way at the endpoint's cap, so its worst case must fit under it.
+        let endpoint_view = db::endpoints::get(db, spec.endpoint_id).await?;
+        if let Some(m) = app::api::data_rules::batch_cap_refusal(db, &endpoint_view, spec).await? {
+            return Err(RunError::Refused(m));
+        }
         let ids: Vec<String> = items.iter().map(|i| i.custom_id.clone()).collect();
         let mut jsonl = Vec::new();
         let mut lines = 0u64;
