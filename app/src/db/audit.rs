@@ -46,7 +46,7 @@ pub async fn record(db: &Db, actor: &Actor, action: &str, target: &str, detail: 
 /// Write one entry, returning the error (for tests and callers that must know).
 pub async fn insert(db: &Db, actor: &Actor, action: &str, target: &str, detail: &str) -> DbResult<i64> {
     let id = sqlx::query_scalar::<_, i64>(
-        "INSERT INTO audit_log (actor_id, actor_name, action, target, detail, client) VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
+        "INSERT INTO audit_log (actor_id, actor_name, action, target, detail, client) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
     )
     .bind(actor.id)
     .bind(&actor.name)
@@ -68,11 +68,11 @@ pub async fn list(db: &Db, filter: &AuditFilter, page: u32) -> DbResult<Vec<Audi
     let limit = filter.limit.unwrap_or(page).min(page);
     Ok(sqlx::query_as(
         "SELECT id, at, actor_id, actor_name, action, target, detail, client FROM audit_log \
-         WHERE (?1 IS NULL OR actor_name = ?1) \
-           AND (?2 IS NULL OR action LIKE ?2 ESCAPE '\\') \
-           AND (?3 IS NULL OR at >= ?3) AND (?4 IS NULL OR at < ?4) \
-           AND (?5 IS NULL OR id < ?5) \
-         ORDER BY id DESC LIMIT ?6",
+         WHERE ($1 IS NULL OR actor_name = $1) \
+           AND ($2 IS NULL OR action LIKE $2 ESCAPE '\\') \
+           AND ($3 IS NULL OR at >= $3) AND ($4 IS NULL OR at < $4) \
+           AND ($5 IS NULL OR id < $5) \
+         ORDER BY id DESC LIMIT $6",
     )
     .bind(&filter.actor)
     .bind(filter.action.as_deref().map(crate::domain::audit::like_prefix))

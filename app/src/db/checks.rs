@@ -5,12 +5,12 @@ use crate::domain::quality::{AnswerCheck, JsonForm, RunQuality};
 /// Replace a run's checks (one transaction).
 pub async fn replace(db: &Db, run_id: i64, checks: &[AnswerCheck]) -> DbResult<()> {
     let mut tx = super::write_tx(db).await?;
-    sqlx::query("DELETE FROM checks WHERE run_id = ?")
+    sqlx::query("DELETE FROM checks WHERE run_id = $1")
         .bind(run_id)
         .execute(&mut *tx)
         .await?;
     insert_tx(&mut tx, run_id, checks).await?;
-    sqlx::query("DELETE FROM check_counts WHERE run_id = ?")
+    sqlx::query("DELETE FROM check_counts WHERE run_id = $1")
         .bind(run_id)
         .execute(&mut *tx)
         .await?;
@@ -21,11 +21,11 @@ pub async fn replace(db: &Db, run_id: i64, checks: &[AnswerCheck]) -> DbResult<(
 /// Forget a run's checks (before checking it afresh, a page at a time).
 pub async fn clear(db: &Db, run_id: i64) -> DbResult<()> {
     let mut tx = super::write_tx(db).await?;
-    sqlx::query("DELETE FROM checks WHERE run_id = ?")
+    sqlx::query("DELETE FROM checks WHERE run_id = $1")
         .bind(run_id)
         .execute(&mut *tx)
         .await?;
-    sqlx::query("DELETE FROM check_counts WHERE run_id = ?")
+    sqlx::query("DELETE FROM check_counts WHERE run_id = $1")
         .bind(run_id)
         .execute(&mut *tx)
         .await?;
@@ -39,18 +39,19 @@ type Counts = (i64, i64, i64, i64, i64, i64);
 /// truncated) and keep the counts, which pages read from then on.
 pub async fn roll_up(db: &Db, run_id: i64) -> DbResult<Counts> {
     let c: Counts = sqlx::query_as(
-        "SELECT COUNT(*), COUNT(json_form), COUNT(schema_valid), COALESCE(SUM(schema_valid), 0), COALESCE(SUM(handback), 0), COALESCE(SUM(truncated), 0) FROM checks WHERE run_id = ?",
+        "SELECT COUNT(*), COUNT(json_form), COUNT(schema_valid), COALESCE(SUM(schema_valid), 0), COALESCE(SUM(handback), 0), COALESCE(SUM(truncated), 0) FROM checks WHERE run_id = $1",
     )
     .bind(run_id)
     .fetch_one(db)
     .await?;
     let recs: Vec<(String, i64)> =
-        sqlx::query_as("SELECT COALESCE(recommendation, '(none)'), COUNT(*) FROM checks WHERE run_id = ? GROUP BY 1 ORDER BY 1")
+        sqlx::query_as("SELECT COALESCE(recommendation, '(none)'), COUNT(*) FROM checks WHERE run_id = $1 GROUP BY 1 ORDER BY 1")
             .bind(run_id)
             .fetch_all(db)
             .await?;
     sqlx::query(
-        "INSERT OR REPLACE INTO check_counts (run_id, answered, json_found, schema_checked, schema_valid, handback, truncated, recommendations) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO check_counts (run_id, answered, json_found, schema_checked, schema_valid, handback, truncated, recommendations) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
+         ON CONFLICT (run_id) DO UPDATE SET answered = excluded.answered, json_found = excluded.json_found, schema_checked = excluded.schema_checked, schema_valid = excluded.schema_valid, handback = excluded.handback, truncated = excluded.truncated, recommendations = excluded.recommendations",
     )
     .bind(run_id)
     .bind(c.0)
@@ -67,16 +68,18 @@ pub async fn roll_up(db: &Db, run_id: i64) -> DbResult<Counts> {
 
 async fn stored_counts(db: &Db, run_id: i64) -> DbResult<Option<Counts>> {
     Ok(
-        sqlx::query_as("SELECT answered, json_found, schema_checked, schema_valid, handback, truncated FROM check_counts WHERE run_id = ?")
-            .bind(run_id)
-            .fetch_optional(db)
-            .await?,
+        sqlx::query_as(
+            "SELECT answered, json_found, schema_checked, schema_valid, handback, truncated FROM check_counts WHERE run_id = $1",
+        )
+        .bind(run_id)
+        .fetch_optional(db)
+        .await?,
     )
 }
 
 /// How often each recommendation was extracted from a run's answers ("(none)" without one).
 pub async fn recommendations(db: &Db, run_id: i64) -> DbResult<Vec<(String, u64)>> {
-    let stored: Option<String> = sqlx::query_scalar("SELECT recommendations FROM check_counts WHERE run_id = ?")
+    let stored: Option<String> = sqlx::query_scalar("SELECT recommendations FROM check_counts WHERE run_id = $1")
         .bind(run_id)
         .fetch_optional(db)
         .await?;
@@ -84,7 +87,7 @@ pub async fn recommendations(db: &Db, run_id: i64) -> DbResult<Vec<(String, u64)
         Some(t) => t,
         None => {
             roll_up(db, run_id).await?;
-            sqlx::query_scalar("SELECT recommendations FROM check_counts WHERE run_id = ?")
+            sqlx::query_scalar("SELECT recommendations FROM check_counts WHERE run_id = $1")
                 .bind(run_id)
                 .fetch_one(db)
                 .await?
@@ -107,7 +110,7 @@ pub async fn graded_recommendations(db: &Db) -> DbResult<Vec<((i64, String), Str
 
 /// The recommendation each checked answer of a run gave (`None`: none found), by item.
 pub async fn recommendation_by_item(db: &Db, run_id: i64) -> DbResult<std::collections::HashMap<String, Option<String>>> {
-    let rows: Vec<(String, Option<String>)> = sqlx::query_as("SELECT custom_id, recommendation FROM checks WHERE run_id = ?")
+    let rows: Vec<(String, Option<String>)> = sqlx::query_as("SELECT custom_id, recommendation FROM checks WHERE run_id = $1")
         .bind(run_id)
         .fetch_all(db)
         .await?;
@@ -117,7 +120,7 @@ pub async fn recommendation_by_item(db: &Db, run_id: i64) -> DbResult<std::colle
 /// One item's check in a run.
 pub async fn get(db: &Db, run_id: i64, custom_id: &str) -> DbResult<Option<AnswerCheck>> {
     let row: Option<Row> = sqlx::query_as(
-        "SELECT custom_id, json_form, schema_valid, schema_errors, handback, truncated, recommendation, fields FROM checks WHERE run_id = ? AND custom_id = ?",
+        "SELECT custom_id, json_form, schema_valid, schema_errors, handback, truncated, recommendation, fields FROM checks WHERE run_id = $1 AND custom_id = $2",
     )
     .bind(run_id)
     .bind(custom_id)
@@ -147,7 +150,7 @@ pub async fn common_items(db: &Db, runs: &[i64], limit: u32) -> DbResult<Vec<Str
 /// Whether every one of `runs` checked an answer for `custom_id`.
 pub async fn common_items_include(db: &Db, runs: &[i64], custom_id: &str) -> DbResult<bool> {
     for r in runs {
-        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM checks WHERE run_id = ? AND custom_id = ?")
+        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM checks WHERE run_id = $1 AND custom_id = $2")
             .bind(r)
             .bind(custom_id)
             .fetch_one(db)
@@ -179,7 +182,7 @@ async fn insert_tx(tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>, run_id: i64, ch
     // One multi-row INSERT per 1,000 checks (9 values each).
     for part in checks.chunks(1000) {
         let mut q = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
-            "INSERT OR REPLACE INTO checks (run_id, custom_id, json_form, schema_valid, schema_errors, handback, truncated, recommendation, fields) ",
+            "INSERT INTO checks (run_id, custom_id, json_form, schema_valid, schema_errors, handback, truncated, recommendation, fields) ",
         );
         q.push_values(part, |mut b, c| {
             b.push_bind(run_id)
@@ -192,6 +195,7 @@ async fn insert_tx(tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>, run_id: i64, ch
                 .push_bind(&c.recommendation)
                 .push_bind(to_json(&c.fields));
         });
+        q.push(" ON CONFLICT (run_id, custom_id) DO UPDATE SET json_form = excluded.json_form, schema_valid = excluded.schema_valid, schema_errors = excluded.schema_errors, handback = excluded.handback, truncated = excluded.truncated, recommendation = excluded.recommendation, fields = excluded.fields");
         // Only full-size statements stay prepared (each size is its own statement).
         let full = part.len() == 1000;
         q.build().persistent(full).execute(&mut **tx).await?;
@@ -230,7 +234,7 @@ fn from_row(r: Row) -> DbResult<AnswerCheck> {
 /// A run's checks, optionally only those with a given recommendation / problem.
 pub async fn for_run(db: &Db, run_id: i64) -> DbResult<Vec<AnswerCheck>> {
     let rows: Vec<Row> = sqlx::query_as(
-        "SELECT custom_id, json_form, schema_valid, schema_errors, handback, truncated, recommendation, fields FROM checks WHERE run_id = ? ORDER BY custom_id",
+        "SELECT custom_id, json_form, schema_valid, schema_errors, handback, truncated, recommendation, fields FROM checks WHERE run_id = $1 ORDER BY custom_id",
     )
     .bind(run_id)
     .fetch_all(db)
@@ -255,9 +259,9 @@ pub async fn page(db: &Db, run_id: i64, recommendation: &str, problem: &str, lim
         }
         q.push(match problem {
             "no_json" => " AND json_form IS NULL",
-            "invalid" => " AND schema_valid = 0",
-            "handback" => " AND handback = 1",
-            "truncated" => " AND truncated = 1",
+            "invalid" => " AND schema_valid = FALSE",
+            "handback" => " AND handback = TRUE",
+            "truncated" => " AND truncated = TRUE",
             _ => "",
         });
     };
@@ -276,7 +280,7 @@ pub async fn page(db: &Db, run_id: i64, recommendation: &str, problem: &str, lim
 }
 
 pub async fn count(db: &Db, run_id: i64) -> DbResult<i64> {
-    Ok(sqlx::query_scalar("SELECT COUNT(*) FROM checks WHERE run_id = ?")
+    Ok(sqlx::query_scalar("SELECT COUNT(*) FROM checks WHERE run_id = $1")
         .bind(run_id)
         .fetch_one(db)
         .await?)
@@ -292,7 +296,7 @@ pub async fn summary(db: &Db, run_id: i64) -> DbResult<RunQuality> {
     };
     let grades: Vec<i64> = sqlx::query_scalar(
         "SELECT g.overall FROM grades g JOIN queue_items i ON i.id = g.item_id JOIN queues q ON q.id = i.queue_id \
-         WHERE i.run_id = ? AND i.run_b IS NULL AND (q.blind = 0 OR q.closed_at IS NOT NULL) AND q.deleted_at IS NULL",
+         WHERE i.run_id = $1 AND i.run_b IS NULL AND (q.blind = FALSE OR q.closed_at IS NOT NULL) AND q.deleted_at IS NULL",
     )
     .bind(run_id)
     .fetch_all(db)
@@ -342,7 +346,7 @@ pub async fn hybrid_items(
             for chunk in ids.chunks(500) {
                 // Numbered like the pair's ?1 and ?2 (sqlx counts a bare `?` from 1 whatever
                 // numbers came before it).
-                let marks = (3..3 + chunk.len()).map(|i| format!("?{i}")).collect::<Vec<_>>().join(", ");
+                let marks = (3..3 + chunk.len()).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ");
                 let text = format!("{sql} AND s.custom_id IN ({marks})");
                 let mut q = sqlx::query_as(&text).bind(screen).bind(judge);
                 for id in chunk {
@@ -356,7 +360,7 @@ pub async fn hybrid_items(
 }
 
 const HYBRID_FROM: &str = "FROM request_records s \
-     JOIN request_records j ON j.run_id = ?2 AND j.custom_id = s.custom_id AND j.warmup = 0 \
-     LEFT JOIN checks cs ON cs.run_id = ?1 AND cs.custom_id = s.custom_id \
-     LEFT JOIN checks cj ON cj.run_id = ?2 AND cj.custom_id = s.custom_id \
-     WHERE s.run_id = ?1 AND s.warmup = 0";
+     JOIN request_records j ON j.run_id = $2 AND j.custom_id = s.custom_id AND j.warmup = FALSE \
+     LEFT JOIN checks cs ON cs.run_id = $1 AND cs.custom_id = s.custom_id \
+     LEFT JOIN checks cj ON cj.run_id = $2 AND cj.custom_id = s.custom_id \
+     WHERE s.run_id = $1 AND s.warmup = FALSE";

@@ -12,7 +12,7 @@ const THIS_MONTH: &str = "strftime('%Y-%m', 'now')";
 /// Mark a dataset internal only, or clear the mark. Works on an upload still under way too (so
 /// the mark is there before the dataset becomes visible).
 pub async fn set_internal_only(db: &Db, dataset_id: i64, internal_only: bool) -> DbResult<()> {
-    let r = sqlx::query("UPDATE datasets SET internal_only = ? WHERE id = ?")
+    let r = sqlx::query("UPDATE datasets SET internal_only = $1 WHERE id = $2")
         .bind(internal_only)
         .bind(dataset_id)
         .execute(db)
@@ -25,7 +25,7 @@ pub async fn set_internal_only(db: &Db, dataset_id: i64, internal_only: bool) ->
 
 /// Set or clear an endpoint's monthly spend cap (dollars).
 pub async fn set_spend_cap(db: &Db, endpoint_id: i64, cap: Option<f64>) -> DbResult<()> {
-    let r = sqlx::query("UPDATE endpoints SET spend_cap_usd = ? WHERE id = ?")
+    let r = sqlx::query("UPDATE endpoints SET spend_cap_usd = $1 WHERE id = $2")
         .bind(cap)
         .bind(endpoint_id)
         .execute(db)
@@ -39,7 +39,7 @@ pub async fn set_spend_cap(db: &Db, endpoint_id: i64, cap: Option<f64>) -> DbRes
 /// An endpoint's monthly spend cap (dollars), if it has one.
 pub async fn spend_cap(db: &Db, endpoint_id: i64) -> DbResult<Option<f64>> {
     Ok(
-        sqlx::query_scalar::<_, Option<f64>>("SELECT spend_cap_usd FROM endpoints WHERE id = ?")
+        sqlx::query_scalar::<_, Option<f64>>("SELECT spend_cap_usd FROM endpoints WHERE id = $1")
             .bind(endpoint_id)
             .fetch_optional(db)
             .await?
@@ -50,8 +50,8 @@ pub async fn spend_cap(db: &Db, endpoint_id: i64) -> DbResult<Option<f64>> {
 /// What runs on the endpoint spent this month, leaving out run `except` (the one asking).
 pub async fn spent_this_month(db: &Db, endpoint_id: i64, except: Option<i64>) -> DbResult<f64> {
     Ok(sqlx::query_scalar(&format!(
-        "SELECT COALESCE(SUM(usd), 0.0) FROM run_spend WHERE endpoint_id = ? AND month = {THIS_MONTH} \
-         AND (run_id IS NULL OR run_id IS NOT ?)"
+        "SELECT COALESCE(SUM(usd), 0.0) FROM run_spend WHERE endpoint_id = $1 AND month = {THIS_MONTH} \
+         AND (run_id IS NULL OR run_id IS NOT $2)"
     ))
     .bind(endpoint_id)
     .bind(except)
@@ -73,7 +73,7 @@ pub async fn spent_this_month_by_endpoint(db: &Db) -> DbResult<HashMap<i64, f64>
 /// resumes: a run counts in the month it started).
 pub async fn open_run_spend(db: &Db, run_id: i64, endpoint_id: i64) -> DbResult<()> {
     sqlx::query(&format!(
-        "INSERT INTO run_spend (run_id, endpoint_id, month) VALUES (?, ?, {THIS_MONTH}) ON CONFLICT(run_id) DO NOTHING"
+        "INSERT INTO run_spend (run_id, endpoint_id, month) VALUES ($1, $2, {THIS_MONTH}) ON CONFLICT(run_id) DO NOTHING"
     ))
     .bind(run_id)
     .bind(endpoint_id)
@@ -84,7 +84,7 @@ pub async fn open_run_spend(db: &Db, run_id: i64, endpoint_id: i64) -> DbResult<
 
 /// What run `run_id` has spent so far (all of it: a resumed run's earlier requests included).
 pub async fn set_run_spend(db: &Db, run_id: i64, usd: f64, requests: u64) -> DbResult<()> {
-    sqlx::query("UPDATE run_spend SET usd = ?, requests = ? WHERE run_id = ?")
+    sqlx::query("UPDATE run_spend SET usd = $1, requests = $2 WHERE run_id = $3")
         .bind(usd)
         .bind(requests as i64)
         .bind(run_id)
@@ -95,7 +95,7 @@ pub async fn set_run_spend(db: &Db, run_id: i64, usd: f64, requests: u64) -> DbR
 
 /// What run `run_id` spent, as filed (`None`: nothing filed).
 pub async fn run_spend(db: &Db, run_id: i64) -> DbResult<Option<(f64, i64)>> {
-    Ok(sqlx::query_as("SELECT usd, requests FROM run_spend WHERE run_id = ?")
+    Ok(sqlx::query_as("SELECT usd, requests FROM run_spend WHERE run_id = $1")
         .bind(run_id)
         .fetch_optional(db)
         .await?)
@@ -105,7 +105,7 @@ pub async fn run_spend(db: &Db, run_id: i64) -> DbResult<Option<(f64, i64)>> {
 /// for a resumed run's spend so far.
 pub async fn stored_usage(db: &Db, run_id: i64) -> DbResult<(u64, u64, u64)> {
     let (n, p, c): (i64, i64, i64) = sqlx::query_as(
-        "SELECT COUNT(*), COALESCE(SUM(prompt_tokens), 0), COALESCE(SUM(completion_tokens), 0) FROM request_records WHERE run_id = ?",
+        "SELECT COUNT(*), COALESCE(SUM(prompt_tokens), 0), COALESCE(SUM(completion_tokens), 0) FROM request_records WHERE run_id = $1",
     )
     .bind(run_id)
     .fetch_one(db)
@@ -116,7 +116,7 @@ pub async fn stored_usage(db: &Db, run_id: i64) -> DbResult<(u64, u64, u64)> {
 /// A dataset's token estimates, if computed already.
 pub async fn dataset_tokens(db: &Db, dataset_id: i64) -> DbResult<Option<DatasetTokens>> {
     let row: Option<(i64, i64, i64, i64)> =
-        sqlx::query_as("SELECT items, prompt_tokens, max_tokens, without_max FROM dataset_tokens WHERE dataset_id = ?")
+        sqlx::query_as("SELECT items, prompt_tokens, max_tokens, without_max FROM dataset_tokens WHERE dataset_id = $1")
             .bind(dataset_id)
             .fetch_optional(db)
             .await?;
@@ -130,7 +130,7 @@ pub async fn dataset_tokens(db: &Db, dataset_id: i64) -> DbResult<Option<Dataset
 
 pub async fn put_dataset_tokens(db: &Db, dataset_id: i64, t: &DatasetTokens) -> DbResult<()> {
     sqlx::query(
-        "INSERT INTO dataset_tokens (dataset_id, items, prompt_tokens, max_tokens, without_max) VALUES (?, ?, ?, ?, ?) \
+        "INSERT INTO dataset_tokens (dataset_id, items, prompt_tokens, max_tokens, without_max) VALUES ($1, $2, $3, $4, $5) \
          ON CONFLICT(dataset_id) DO UPDATE SET items = excluded.items, prompt_tokens = excluded.prompt_tokens, \
          max_tokens = excluded.max_tokens, without_max = excluded.without_max",
     )
@@ -159,7 +159,7 @@ mod tests {
             .await
             .expect("endpoint");
         let run: i64 = sqlx::query_scalar(
-            "INSERT INTO runs (name, status, endpoint_id, model, spec, total_requests) VALUES ('r', 'queued', ?, 'm', '{}', 1) RETURNING id",
+            "INSERT INTO runs (name, status, endpoint_id, model, spec, total_requests) VALUES ('r', 'queued', $1, 'm', '{}', 1) RETURNING id",
         )
         .bind(e)
         .fetch_one(db)
@@ -182,7 +182,7 @@ mod tests {
             0.0,
             "the asking run is left out"
         );
-        sqlx::query("DELETE FROM runs WHERE id = ?")
+        sqlx::query("DELETE FROM runs WHERE id = $1")
             .bind(run)
             .execute(&db)
             .await
@@ -196,7 +196,7 @@ mod tests {
         let (_dir, db) = fresh().await;
         let (e, _) = endpoint_and_run(&db).await;
         set_spend_cap(&db, e, Some(5.0)).await.expect("cap");
-        let cap: Option<f64> = sqlx::query_scalar("SELECT spend_cap_usd FROM endpoints WHERE id = ?")
+        let cap: Option<f64> = sqlx::query_scalar("SELECT spend_cap_usd FROM endpoints WHERE id = $1")
             .bind(e)
             .fetch_one(&db)
             .await

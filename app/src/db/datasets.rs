@@ -41,7 +41,7 @@ const COLUMNS: &str =
 
 pub async fn list(db: &Db) -> DbResult<Vec<DatasetView>> {
     let rows: Vec<Row> = sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM datasets WHERE complete = 1 AND deleted_at IS NULL ORDER BY builtin DESC, id DESC"
+        "SELECT {COLUMNS} FROM datasets WHERE complete = TRUE AND deleted_at IS NULL ORDER BY builtin DESC, id DESC"
     ))
     .fetch_all(db)
     .await?;
@@ -50,7 +50,7 @@ pub async fn list(db: &Db) -> DbResult<Vec<DatasetView>> {
 
 pub async fn get(db: &Db, id: i64) -> DbResult<DatasetView> {
     let row: Option<Row> = sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM datasets WHERE id = ? AND complete = 1 AND deleted_at IS NULL"
+        "SELECT {COLUMNS} FROM datasets WHERE id = $1 AND complete = TRUE AND deleted_at IS NULL"
     ))
     .bind(id)
     .fetch_optional(db)
@@ -85,7 +85,7 @@ pub async fn insert(db: &Db, d: NewDataset<'_>) -> DbResult<i64> {
 /// (not touched for a minute) is removed first.
 pub async fn begin_upload(db: &Db, d: NewDataset<'_>) -> DbResult<i64> {
     let mut tx = super::write_tx(db).await?;
-    sqlx::query(&format!("DELETE FROM datasets WHERE name = ? AND {STALE}"))
+    sqlx::query(&format!("DELETE FROM datasets WHERE name = $1 AND {STALE}"))
         .bind(d.name)
         .execute(&mut *tx)
         .await?;
@@ -97,7 +97,7 @@ pub async fn begin_upload(db: &Db, d: NewDataset<'_>) -> DbResult<i64> {
 /// Items `first..` of an upload under way, in one transaction.
 pub async fn add_items(db: &Db, id: i64, first: usize, items: &[DatasetItem]) -> DbResult<()> {
     let mut tx = super::write_tx(db).await?;
-    let touched = sqlx::query("UPDATE datasets SET touched_at = strftime('%Y-%m-%dT%H:%M:%SZ', 'now') WHERE id = ? AND complete = 0")
+    let touched = sqlx::query("UPDATE datasets SET touched_at = strftime('%Y-%m-%dT%H:%M:%SZ', 'now') WHERE id = $1 AND complete = FALSE")
         .bind(id)
         .execute(&mut *tx)
         .await?;
@@ -111,7 +111,7 @@ pub async fn add_items(db: &Db, id: i64, first: usize, items: &[DatasetItem]) ->
 
 /// The upload's last item is in: the dataset becomes visible, with its count.
 pub async fn finish_upload(db: &Db, id: i64, item_count: usize) -> DbResult<()> {
-    let done = sqlx::query("UPDATE datasets SET complete = 1, touched_at = NULL, item_count = ? WHERE id = ? AND complete = 0")
+    let done = sqlx::query("UPDATE datasets SET complete = TRUE, touched_at = NULL, item_count = $1 WHERE id = $2 AND complete = FALSE")
         .bind(item_count as i64)
         .bind(id)
         .execute(db)
@@ -124,7 +124,7 @@ pub async fn finish_upload(db: &Db, id: i64, item_count: usize) -> DbResult<()> 
 
 /// An upload that will not finish: remove what it stored.
 pub async fn discard_upload(db: &Db, id: i64) -> DbResult<()> {
-    sqlx::query("DELETE FROM datasets WHERE id = ? AND complete = 0")
+    sqlx::query("DELETE FROM datasets WHERE id = $1 AND complete = FALSE")
         .bind(id)
         .execute(db)
         .await?;
@@ -142,12 +142,12 @@ pub async fn clean_abandoned_uploads(db: &Db) -> DbResult<u64> {
 }
 
 /// A hidden dataset whose upload stopped (a minute without a batch).
-const STALE: &str = "complete = 0 AND COALESCE(touched_at, created_at) < strftime('%Y-%m-%dT%H:%M:%SZ', 'now', '-60 seconds')";
+const STALE: &str = "complete = FALSE AND COALESCE(touched_at, created_at) < strftime('%Y-%m-%dT%H:%M:%SZ', 'now', '-60 seconds')";
 
 async fn insert_row(tx: &mut sqlx::SqliteConnection, d: &NewDataset<'_>, complete: bool) -> DbResult<i64> {
-    let res = sqlx::query(
+    let res = sqlx::query_scalar::<_, i64>(
         "INSERT INTO datasets (name, description, source, builtin, answer_schema, rubric, item_count, complete, touched_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, CASE WHEN ? THEN NULL ELSE strftime('%Y-%m-%dT%H:%M:%SZ', 'now') END)",
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, CASE WHEN $9 THEN NULL ELSE strftime('%Y-%m-%dT%H:%M:%SZ', 'now') END) RETURNING id",
     )
     .bind(d.name)
     .bind(d.description)
@@ -158,12 +158,12 @@ async fn insert_row(tx: &mut sqlx::SqliteConnection, d: &NewDataset<'_>, complet
     .bind(d.items.len() as i64)
     .bind(complete)
     .bind(complete)
-    .execute(&mut *tx)
+    .fetch_one(&mut *tx)
     .await;
     match res {
-        Ok(r) => Ok(r.last_insert_rowid()),
+        Ok(r) => Ok(r),
         Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
-            let trashed: Option<bool> = sqlx::query_scalar("SELECT deleted_at IS NOT NULL FROM datasets WHERE name = ?")
+            let trashed: Option<bool> = sqlx::query_scalar("SELECT deleted_at IS NOT NULL FROM datasets WHERE name = $1")
                 .bind(d.name)
                 .fetch_optional(&mut *tx)
                 .await?;
@@ -185,7 +185,7 @@ async fn insert_row(tx: &mut sqlx::SqliteConnection, d: &NewDataset<'_>, complet
 
 async fn insert_items(tx: &mut sqlx::SqliteConnection, id: i64, first: usize, items: &[DatasetItem]) -> DbResult<()> {
     for (i, item) in items.iter().enumerate() {
-        sqlx::query("INSERT INTO dataset_items (dataset_id, idx, custom_id, url, body) VALUES (?, ?, ?, ?, ?)")
+        sqlx::query("INSERT INTO dataset_items (dataset_id, idx, custom_id, url, body) VALUES ($1, $2, $3, $4, $5)")
             .bind(id)
             .bind((first + i) as i64)
             .bind(&item.custom_id)
@@ -206,7 +206,7 @@ struct ItemRow {
 
 /// All items of a dataset, in order.
 pub async fn items(db: &Db, dataset_id: i64) -> DbResult<Vec<DatasetItem>> {
-    let rows: Vec<ItemRow> = sqlx::query_as("SELECT custom_id, url, body FROM dataset_items WHERE dataset_id = ? ORDER BY idx")
+    let rows: Vec<ItemRow> = sqlx::query_as("SELECT custom_id, url, body FROM dataset_items WHERE dataset_id = $1 ORDER BY idx")
         .bind(dataset_id)
         .fetch_all(db)
         .await?;
@@ -223,7 +223,7 @@ pub async fn items(db: &Db, dataset_id: i64) -> DbResult<Vec<DatasetItem>> {
 
 /// The dataset's answer schema, if it carries one.
 pub async fn answer_schema(db: &Db, dataset_id: i64) -> DbResult<Option<Value>> {
-    let text: Option<Option<String>> = sqlx::query_scalar("SELECT answer_schema FROM datasets WHERE id = ? AND complete = 1")
+    let text: Option<Option<String>> = sqlx::query_scalar("SELECT answer_schema FROM datasets WHERE id = $1 AND complete = TRUE")
         .bind(dataset_id)
         .fetch_optional(db)
         .await?;
@@ -236,7 +236,7 @@ pub async fn answer_schema(db: &Db, dataset_id: i64) -> DbResult<Option<Value>> 
 
 /// A dataset's grading rubric (the default one when it has none or it does not read).
 pub async fn rubric(db: &Db, dataset_id: i64) -> DbResult<crate::domain::rubric::Rubric> {
-    let text: Option<Option<String>> = sqlx::query_scalar("SELECT rubric FROM datasets WHERE id = ?")
+    let text: Option<Option<String>> = sqlx::query_scalar("SELECT rubric FROM datasets WHERE id = $1")
         .bind(dataset_id)
         .fetch_optional(db)
         .await?;
@@ -248,21 +248,23 @@ pub async fn rubric(db: &Db, dataset_id: i64) -> DbResult<crate::domain::rubric:
 }
 
 pub async fn id_by_name(db: &Db, name: &str) -> DbResult<Option<i64>> {
-    Ok(sqlx::query_scalar("SELECT id FROM datasets WHERE name = ? AND complete = 1")
+    Ok(sqlx::query_scalar("SELECT id FROM datasets WHERE name = $1 AND complete = TRUE")
         .bind(name)
         .fetch_optional(db)
         .await?)
 }
 
 pub async fn builtin_id(db: &Db) -> DbResult<Option<i64>> {
-    Ok(sqlx::query_scalar("SELECT id FROM datasets WHERE builtin = 1 ORDER BY id LIMIT 1")
-        .fetch_optional(db)
-        .await?)
+    Ok(
+        sqlx::query_scalar("SELECT id FROM datasets WHERE builtin = TRUE ORDER BY id LIMIT 1")
+            .fetch_optional(db)
+            .await?,
+    )
 }
 
 /// Give a dataset another name (names are unique).
 pub async fn rename(db: &Db, id: i64, name: &str) -> DbResult<()> {
-    let res = sqlx::query("UPDATE datasets SET name = ? WHERE id = ? AND complete = 1 AND deleted_at IS NULL")
+    let res = sqlx::query("UPDATE datasets SET name = $1 WHERE id = $2 AND complete = TRUE AND deleted_at IS NULL")
         .bind(name)
         .bind(id)
         .execute(db)
@@ -285,7 +287,7 @@ pub async fn rename(db: &Db, id: i64, name: &str) -> DbResult<()> {
 pub(crate) async fn removal(c: &mut sqlx::SqliteConnection, id: i64, deleting: bool) -> DbResult<crate::domain::views::Removal> {
     use super::runs::{count, users_of};
     use crate::domain::dataset::clip;
-    let name: Option<String> = sqlx::query_scalar("SELECT name FROM datasets WHERE id = ? AND complete = 1")
+    let name: Option<String> = sqlx::query_scalar("SELECT name FROM datasets WHERE id = $1 AND complete = TRUE")
         .bind(id)
         .fetch_optional(&mut *c)
         .await?;
@@ -303,7 +305,7 @@ pub(crate) async fn removal(c: &mut sqlx::SqliteConnection, id: i64, deleting: b
                 if n == 1 { "its" } else { "their" },
             )));
         }
-        let queues: Vec<String> = sqlx::query_scalar("SELECT name FROM queues WHERE dataset_id = ? AND deleted_at IS NULL ORDER BY id")
+        let queues: Vec<String> = sqlx::query_scalar("SELECT name FROM queues WHERE dataset_id = $1 AND deleted_at IS NULL ORDER BY id")
             .bind(id)
             .fetch_all(&mut *c)
             .await?;
@@ -317,24 +319,24 @@ pub(crate) async fn removal(c: &mut sqlx::SqliteConnection, id: i64, deleting: b
     }
     let mut r = crate::domain::views::Removal::new(format!("dataset '{}'", clip(&name)));
     r.counted(
-        count(c, "SELECT COUNT(*) FROM dataset_items WHERE dataset_id = ?1", id).await?,
+        count(c, "SELECT COUNT(*) FROM dataset_items WHERE dataset_id = $1", id).await?,
         "request",
     );
     r.counted(
-        count(c, "SELECT COUNT(*) FROM runs WHERE dataset_id = ?1 AND deleted_at IS NOT NULL", id).await?,
+        count(c, "SELECT COUNT(*) FROM runs WHERE dataset_id = $1 AND deleted_at IS NOT NULL", id).await?,
         "run in the trash",
     );
     r.counted(
         count(
             c,
-            "SELECT COUNT(*) FROM queues WHERE dataset_id = ?1 AND deleted_at IS NOT NULL",
+            "SELECT COUNT(*) FROM queues WHERE dataset_id = $1 AND deleted_at IS NOT NULL",
             id,
         )
         .await?,
         "grading queue in the trash",
     );
     r.unlinked(
-        count(c, "SELECT COUNT(*) FROM planned_tests WHERE dataset_id = ?1", id).await?,
+        count(c, "SELECT COUNT(*) FROM planned_tests WHERE dataset_id = $1", id).await?,
         "pending test",
     );
     Ok(r)

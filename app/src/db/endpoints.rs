@@ -84,7 +84,7 @@ pub async fn list(db: &Db) -> DbResult<Vec<EndpointView>> {
 }
 
 pub async fn get(db: &Db, id: i64) -> DbResult<EndpointView> {
-    let row: Option<Row> = sqlx::query_as(&format!("SELECT {COLUMNS} WHERE e.id = ? AND e.deleted_at IS NULL"))
+    let row: Option<Row> = sqlx::query_as(&format!("SELECT {COLUMNS} WHERE e.id = $1 AND e.deleted_at IS NULL"))
         .bind(id)
         .fetch_optional(db)
         .await?;
@@ -97,7 +97,7 @@ async fn conflict(db: &Db, e: &dyn sqlx::error::DatabaseError, name: &str, base_
     if e.message().contains("endpoints.name") {
         return DbError::Conflict(format!("an endpoint named '{name}' exists: choose another name"));
     }
-    let trashed: Option<bool> = sqlx::query_scalar("SELECT deleted_at IS NOT NULL FROM endpoints WHERE base_url = ?")
+    let trashed: Option<bool> = sqlx::query_scalar("SELECT deleted_at IS NOT NULL FROM endpoints WHERE base_url = $1")
         .bind(base_url)
         .fetch_optional(db)
         .await
@@ -144,9 +144,9 @@ pub async fn insert(db: &Db, name: &str, base_url: &str, simulated: bool, models
 /// registered is a conflict.
 pub async fn insert_with(db: &Db, e: &NewEndpoint<'_>) -> DbResult<i64> {
     let (key, headers) = secrets(e.access, e.store_secrets);
-    let res = sqlx::query(
+    let res = sqlx::query_scalar::<_, i64>(
         "INSERT INTO endpoints (name, base_url, simulated, models_json, checked_at, api_key, headers, ca_pem, hosted, price_sheet_id, max_retries) \
-         VALUES (?, ?, ?, ?, strftime('%Y-%m-%dT%H:%M:%SZ', 'now'), ?, ?, ?, ?, ?, ?)",
+         VALUES ($1, $2, $3, $4, strftime('%Y-%m-%dT%H:%M:%SZ', 'now'), $5, $6, $7, $8, $9, $10) RETURNING id",
     )
     .bind(e.name)
     .bind(e.base_url)
@@ -158,10 +158,10 @@ pub async fn insert_with(db: &Db, e: &NewEndpoint<'_>) -> DbResult<i64> {
     .bind(e.access.hosted)
     .bind(e.price_sheet_id)
     .bind(i64::from(e.access.retry.max_retries))
-    .execute(db)
+    .fetch_one(db)
     .await;
     match res {
-        Ok(r) => Ok(r.last_insert_rowid()),
+        Ok(r) => Ok(r),
         Err(sqlx::Error::Database(d)) if d.is_unique_violation() => Err(conflict(db, d.as_ref(), e.name, e.base_url).await),
         Err(err) => Err(err.into()),
     }
@@ -179,7 +179,7 @@ fn secrets(access: &EndpointAccess, store: bool) -> (Option<String>, String) {
 /// How to reach endpoint `id`: the one query that reads its key and header values back.
 pub async fn access(db: &Db, id: i64) -> DbResult<EndpointAccess> {
     type Stored = (Option<String>, String, Option<String>, bool, i64);
-    let row: Option<Stored> = sqlx::query_as("SELECT api_key, headers, ca_pem, hosted, max_retries FROM endpoints WHERE id = ?")
+    let row: Option<Stored> = sqlx::query_as("SELECT api_key, headers, ca_pem, hosted, max_retries FROM endpoints WHERE id = $1")
         .bind(id)
         .fetch_optional(db)
         .await?;
@@ -212,7 +212,7 @@ pub struct AccessUpdate {
 /// Change how endpoint `id` is reached (each field only when given).
 pub async fn set_access(db: &Db, id: i64, u: &AccessUpdate) -> DbResult<()> {
     let mut tx = super::write_tx(db).await?;
-    let exists = sqlx::query("UPDATE endpoints SET id = id WHERE id = ?")
+    let exists = sqlx::query("UPDATE endpoints SET id = id WHERE id = $1")
         .bind(id)
         .execute(&mut *tx)
         .await?
@@ -221,7 +221,7 @@ pub async fn set_access(db: &Db, id: i64, u: &AccessUpdate) -> DbResult<()> {
         return Err(DbError::NotFound(format!("endpoint {id}")));
     }
     if let Some(k) = &u.api_key {
-        sqlx::query("UPDATE endpoints SET api_key = ? WHERE id = ?")
+        sqlx::query("UPDATE endpoints SET api_key = $1 WHERE id = $2")
             .bind(k.as_ref().map(|k| k.expose().to_string()))
             .bind(id)
             .execute(&mut *tx)
@@ -229,35 +229,35 @@ pub async fn set_access(db: &Db, id: i64, u: &AccessUpdate) -> DbResult<()> {
     }
     if let Some(h) = &u.headers {
         let pairs: Vec<(&str, &str)> = h.iter().map(|h| (h.name.as_str(), h.value.as_str())).collect();
-        sqlx::query("UPDATE endpoints SET headers = ? WHERE id = ?")
+        sqlx::query("UPDATE endpoints SET headers = $1 WHERE id = $2")
             .bind(to_json(&pairs))
             .bind(id)
             .execute(&mut *tx)
             .await?;
     }
     if let Some(c) = &u.ca_pem {
-        sqlx::query("UPDATE endpoints SET ca_pem = ? WHERE id = ?")
+        sqlx::query("UPDATE endpoints SET ca_pem = $1 WHERE id = $2")
             .bind(c)
             .bind(id)
             .execute(&mut *tx)
             .await?;
     }
     if let Some(h) = u.hosted {
-        sqlx::query("UPDATE endpoints SET hosted = ? WHERE id = ?")
+        sqlx::query("UPDATE endpoints SET hosted = $1 WHERE id = $2")
             .bind(h)
             .bind(id)
             .execute(&mut *tx)
             .await?;
     }
     if let Some(s) = u.price_sheet_id {
-        sqlx::query("UPDATE endpoints SET price_sheet_id = ? WHERE id = ?")
+        sqlx::query("UPDATE endpoints SET price_sheet_id = $1 WHERE id = $2")
             .bind(s)
             .bind(id)
             .execute(&mut *tx)
             .await?;
     }
     if let Some(r) = u.retry {
-        sqlx::query("UPDATE endpoints SET max_retries = ? WHERE id = ?")
+        sqlx::query("UPDATE endpoints SET max_retries = $1 WHERE id = $2")
             .bind(i64::from(r.max_retries))
             .bind(id)
             .execute(&mut *tx)
@@ -278,16 +278,16 @@ pub async fn insert_managed(db: &Db, name: &str, base_url: &str, args: &[String]
         })
         .collect();
     let res =
-        sqlx::query("INSERT INTO endpoints (name, base_url, simulated, models_json, launch_args, launch_models) VALUES (?, ?, 0, ?, ?, ?)")
+        sqlx::query_scalar::<_, i64>("INSERT INTO endpoints (name, base_url, simulated, models_json, launch_args, launch_models) VALUES ($1, $2, 0, $3, $4, $5) RETURNING id")
             .bind(name)
             .bind(base_url)
             .bind(to_json(&served))
             .bind(to_json(&args))
             .bind(to_json(&models))
-            .execute(db)
+            .fetch_one(db)
             .await;
     match res {
-        Ok(r) => Ok(r.last_insert_rowid()),
+        Ok(r) => Ok(r),
         Err(sqlx::Error::Database(e)) if e.is_unique_violation() => Err(conflict(db, e.as_ref(), name, base_url).await),
         Err(e) => Err(e.into()),
     }
@@ -296,19 +296,19 @@ pub async fn insert_managed(db: &Db, name: &str, base_url: &str, args: &[String]
 /// Register (or move) the built-in simulator: there is one built-in endpoint row, whose URL
 /// follows wherever the simulator listens this time.
 pub async fn upsert_builtin(db: &Db, name: &str, base_url: &str, models: &[ServedModel]) -> DbResult<i64> {
-    let existing: Option<i64> = sqlx::query_scalar("SELECT id FROM endpoints WHERE builtin = 1")
+    let existing: Option<i64> = sqlx::query_scalar("SELECT id FROM endpoints WHERE builtin = TRUE")
         .fetch_optional(db)
         .await?;
     let models = to_json(&models);
     match existing {
         Some(id) => {
             // Another row may hold this URL from an earlier manual registration: free it first.
-            sqlx::query("DELETE FROM endpoints WHERE base_url = ? AND id <> ? AND id NOT IN (SELECT endpoint_id FROM runs WHERE endpoint_id IS NOT NULL)")
+            sqlx::query("DELETE FROM endpoints WHERE base_url = $1 AND id <> $2 AND id NOT IN (SELECT endpoint_id FROM runs WHERE endpoint_id IS NOT NULL)")
                 .bind(base_url)
                 .bind(id)
                 .execute(db)
                 .await?;
-            sqlx::query("UPDATE endpoints SET name = ?, base_url = ?, simulated = 1, models_json = ?, checked_at = strftime('%Y-%m-%dT%H:%M:%SZ', 'now') WHERE id = ?")
+            sqlx::query("UPDATE endpoints SET name = $1, base_url = $2, simulated = TRUE, models_json = $3, checked_at = strftime('%Y-%m-%dT%H:%M:%SZ', 'now') WHERE id = $4")
                 .bind(name)
                 .bind(base_url)
                 .bind(&models)
@@ -318,22 +318,22 @@ pub async fn upsert_builtin(db: &Db, name: &str, base_url: &str, models: &[Serve
             Ok(id)
         }
         None => {
-            let r = sqlx::query(
-                "INSERT INTO endpoints (name, base_url, simulated, builtin, models_json, checked_at) VALUES (?, ?, 1, 1, ?, strftime('%Y-%m-%dT%H:%M:%SZ', 'now'))",
+            let r = sqlx::query_scalar::<_, i64>(
+                "INSERT INTO endpoints (name, base_url, simulated, builtin, models_json, checked_at) VALUES ($1, $2, 1, 1, $3, strftime('%Y-%m-%dT%H:%M:%SZ', 'now')) RETURNING id",
             )
             .bind(name)
             .bind(base_url)
             .bind(&models)
-            .execute(db)
+            .fetch_one(db)
             .await?;
-            Ok(r.last_insert_rowid())
+            Ok(r)
         }
     }
 }
 
 /// Record what a fresh check of the endpoint found.
 pub async fn set_models(db: &Db, id: i64, models: &[ServedModel]) -> DbResult<()> {
-    sqlx::query("UPDATE endpoints SET models_json = ?, checked_at = strftime('%Y-%m-%dT%H:%M:%SZ', 'now') WHERE id = ?")
+    sqlx::query("UPDATE endpoints SET models_json = $1, checked_at = strftime('%Y-%m-%dT%H:%M:%SZ', 'now') WHERE id = $2")
         .bind(to_json(&models))
         .bind(id)
         .execute(db)
@@ -343,7 +343,7 @@ pub async fn set_models(db: &Db, id: i64, models: &[ServedModel]) -> DbResult<()
 
 /// Find an endpoint by URL (used by the CLI, which takes URLs).
 pub async fn find_by_url(db: &Db, base_url: &str) -> DbResult<Option<EndpointView>> {
-    let row: Option<Row> = sqlx::query_as(&format!("SELECT {COLUMNS} WHERE e.base_url = ?"))
+    let row: Option<Row> = sqlx::query_as(&format!("SELECT {COLUMNS} WHERE e.base_url = $1"))
         .bind(base_url)
         .fetch_optional(db)
         .await?;
@@ -352,7 +352,7 @@ pub async fn find_by_url(db: &Db, base_url: &str) -> DbResult<Option<EndpointVie
 
 /// Record how run `run_id` reaches its endpoint, as the run starts (kept if the run resumes).
 pub async fn record_run_access(db: &Db, run_id: i64, hosted: bool, price_sheet_id: Option<i64>, retry: &RetryPolicy) -> DbResult<()> {
-    sqlx::query("INSERT INTO run_access (run_id, hosted, price_sheet_id, retry) VALUES (?, ?, ?, ?) ON CONFLICT (run_id) DO NOTHING")
+    sqlx::query("INSERT INTO run_access (run_id, hosted, price_sheet_id, retry) VALUES ($1, $2, $3, $4) ON CONFLICT (run_id) DO NOTHING")
         .bind(run_id)
         .bind(hosted)
         .bind(price_sheet_id)
@@ -364,7 +364,7 @@ pub async fn record_run_access(db: &Db, run_id: i64, hosted: bool, price_sheet_i
 
 /// Count what the retry policy did during (a part of) run `run_id`.
 pub async fn add_run_retries(db: &Db, run_id: i64, retries: u64, rate_limited: u64) -> DbResult<()> {
-    sqlx::query("UPDATE run_access SET retries_made = retries_made + ?, rate_limited = rate_limited + ? WHERE run_id = ?")
+    sqlx::query("UPDATE run_access SET retries_made = retries_made + $1, rate_limited = rate_limited + $2 WHERE run_id = $3")
         .bind(i64::try_from(retries).unwrap_or(i64::MAX))
         .bind(i64::try_from(rate_limited).unwrap_or(i64::MAX))
         .bind(run_id)
@@ -502,7 +502,7 @@ mod tests {
 /// Give an endpoint another name (unique, ignoring case). The built-in simulator keeps its own:
 /// it is registered again under it at every start.
 pub async fn rename(db: &Db, id: i64, name: &str) -> DbResult<()> {
-    let builtin: Option<bool> = sqlx::query_scalar("SELECT builtin FROM endpoints WHERE id = ? AND deleted_at IS NULL")
+    let builtin: Option<bool> = sqlx::query_scalar("SELECT builtin FROM endpoints WHERE id = $1 AND deleted_at IS NULL")
         .bind(id)
         .fetch_optional(db)
         .await?;
@@ -511,7 +511,7 @@ pub async fn rename(db: &Db, id: i64, name: &str) -> DbResult<()> {
         Some(true) => return Err(DbError::Conflict(BUILTIN_KEPT.into())),
         Some(false) => {}
     }
-    let res = sqlx::query("UPDATE endpoints SET name = ? WHERE id = ?")
+    let res = sqlx::query("UPDATE endpoints SET name = $1 WHERE id = $2")
         .bind(name)
         .bind(id)
         .execute(db)
@@ -536,7 +536,7 @@ const BUILTIN_KEPT: &str =
 pub(crate) async fn removal(c: &mut sqlx::SqliteConnection, id: i64, deleting: bool) -> DbResult<crate::domain::views::Removal> {
     use super::runs::{count, users_of};
     use crate::domain::dataset::clip;
-    let row: Option<(String, bool)> = sqlx::query_as("SELECT name, builtin FROM endpoints WHERE id = ?")
+    let row: Option<(String, bool)> = sqlx::query_as("SELECT name, builtin FROM endpoints WHERE id = $1")
         .bind(id)
         .fetch_optional(&mut *c)
         .await?;
@@ -560,7 +560,7 @@ pub(crate) async fn removal(c: &mut sqlx::SqliteConnection, id: i64, deleting: b
     }
     let mut r = crate::domain::views::Removal::new(format!("endpoint '{}'", clip(&name)));
     let secrets: (bool, String, bool) =
-        sqlx::query_as("SELECT api_key IS NOT NULL, headers, launch_args IS NOT NULL FROM endpoints WHERE id = ?")
+        sqlx::query_as("SELECT api_key IS NOT NULL, headers, launch_args IS NOT NULL FROM endpoints WHERE id = $1")
             .bind(id)
             .fetch_one(&mut *c)
             .await?;
@@ -571,11 +571,11 @@ pub(crate) async fn removal(c: &mut sqlx::SqliteConnection, id: i64, deleting: b
     );
     r.counted(i64::from(secrets.2), "launch command");
     r.counted(
-        count(c, "SELECT COUNT(*) FROM runs WHERE endpoint_id = ?1 AND deleted_at IS NOT NULL", id).await?,
+        count(c, "SELECT COUNT(*) FROM runs WHERE endpoint_id = $1 AND deleted_at IS NOT NULL", id).await?,
         "run in the trash",
     );
     r.unlinked(
-        count(c, "SELECT COUNT(*) FROM planned_tests WHERE endpoint_id = ?1", id).await?,
+        count(c, "SELECT COUNT(*) FROM planned_tests WHERE endpoint_id = $1", id).await?,
         "pending test",
     );
     Ok(r)

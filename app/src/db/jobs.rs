@@ -17,7 +17,7 @@ pub struct StoredJob {
 /// The job of a run, if it has one.
 pub async fn get(db: &Db, run_id: i64) -> DbResult<Option<StoredJob>> {
     let row: Option<(String, Option<String>, Option<String>, Option<String>)> =
-        sqlx::query_as("SELECT job, input_file_id, output_file_id, error_file_id FROM run_jobs WHERE run_id = ?1")
+        sqlx::query_as("SELECT job, input_file_id, output_file_id, error_file_id FROM run_jobs WHERE run_id = $1")
             .bind(run_id)
             .fetch_optional(db)
             .await?;
@@ -35,7 +35,7 @@ pub async fn get(db: &Db, run_id: i64) -> DbResult<Option<StoredJob>> {
 /// Write the job as it is now (a new row, or the run's row replaced).
 pub async fn put(db: &Db, run_id: i64, stored: &StoredJob) -> DbResult<()> {
     sqlx::query(
-        "INSERT INTO run_jobs (run_id, job, input_file_id, output_file_id, error_file_id) VALUES (?1, ?2, ?3, ?4, ?5) \
+        "INSERT INTO run_jobs (run_id, job, input_file_id, output_file_id, error_file_id) VALUES ($1, $2, $3, $4, $5) \
          ON CONFLICT (run_id) DO UPDATE SET job = excluded.job, input_file_id = excluded.input_file_id, \
          output_file_id = excluded.output_file_id, error_file_id = excluded.error_file_id, \
          updated_at = strftime('%Y-%m-%dT%H:%M:%SZ', 'now')",
@@ -52,7 +52,7 @@ pub async fn put(db: &Db, run_id: i64, stored: &StoredJob) -> DbResult<()> {
 
 /// Forget a run's job (an offline job that starts again from the beginning).
 pub async fn clear(db: &Db, run_id: i64) -> DbResult<()> {
-    sqlx::query("DELETE FROM run_jobs WHERE run_id = ?1")
+    sqlx::query("DELETE FROM run_jobs WHERE run_id = $1")
         .bind(run_id)
         .execute(db)
         .await?;

@@ -40,9 +40,10 @@ fn gpu_free(alias: &str) -> String {
     )
 }
 
-/// The lease written by a claim (binds: owner, host, pid, seconds, owner again: the worker's name
-/// is read from its `workers` row).
-fn lease_set() -> String {
+/// The lease written by a claim (binds `$p`..`$p+4`: owner, host, pid, seconds, owner again: the
+/// worker's name is read from its `workers` row).
+fn lease_set(p: usize) -> String {
+    let (owner, host, pid, seconds, worker) = (p, p + 1, p + 2, p + 3, p + 4);
     format!(
         "status = 'running', started_at = COALESCE(started_at, strftime('%Y-%m-%dT%H:%M:%SZ', 'now')), \
          resumed = (resumed OR status = 'running'), \
@@ -52,8 +53,8 @@ fn lease_set() -> String {
              || COALESCE(lease_host, 'an unknown host') \
              || ' (pid ' || COALESCE(lease_pid, '?') || '), whose lease had expired' ELSE takeover_note END, \
          lease_takeover = (status = 'running'), \
-         lease_owner = ?, lease_host = ?, lease_pid = ?, lease_expires_at = {NOW} + ?, \
-         lease_worker = (SELECT w.name FROM workers w WHERE w.id = ?)"
+         lease_owner = ${owner}, lease_host = ${host}, lease_pid = ${pid}, lease_expires_at = {NOW} + ${seconds}, \
+         lease_worker = (SELECT w.name FROM workers w WHERE w.id = ${worker})"
     )
 }
 
@@ -102,11 +103,12 @@ impl ClaimFilter {
     }
 }
 
-/// The run `alias` passes the filter (binds: the ids' JSON twice, allow_launch).
-fn filter_sql(alias: &str) -> String {
+/// The run `alias` passes the filter (binds `$p`..`$p+2`: the ids' JSON twice, allow_launch).
+fn filter_sql(alias: &str, p: usize) -> String {
+    let (ids, ids_again, allow_launch) = (p, p + 1, p + 2);
     format!(
-        "(? IS NULL OR {alias}.endpoint_id IN (SELECT value FROM json_each(?))) \
-         AND (? OR NOT EXISTS (SELECT 1 FROM endpoints fe WHERE fe.id = {alias}.endpoint_id \
+        "(${ids} IS NULL OR {alias}.endpoint_id IN (SELECT value FROM json_each(${ids_again}))) \
+         AND (${allow_launch} OR NOT EXISTS (SELECT 1 FROM endpoints fe WHERE fe.id = {alias}.endpoint_id \
               AND (fe.launch_args IS NOT NULL OR fe.launch_template IS NOT NULL)))"
     )
 }
@@ -121,11 +123,11 @@ pub async fn claim_next(db: &Db, who: &Holder, seconds: i64, takeover: bool) -> 
 pub async fn claim_next_for(db: &Db, who: &Holder, seconds: i64, takeover: bool, filter: &ClaimFilter) -> DbResult<Option<Claimed>> {
     let sql = format!(
         "UPDATE runs SET {} WHERE id = (SELECT r.id FROM runs r \
-         WHERE (r.status = 'queued' OR (? AND r.status = 'running' AND r.cancel_requested = 0 AND COALESCE(r.lease_expires_at, 0) < {NOW})) \
+         WHERE (r.status = 'queued' OR ($6 AND r.status = 'running' AND r.cancel_requested = FALSE AND COALESCE(r.lease_expires_at, 0) < {NOW})) \
          AND r.deleted_at IS NULL AND {} AND {} ORDER BY r.id LIMIT 1) {RETURNING}",
-        lease_set(),
+        lease_set(1),
         gpu_free("r"),
-        filter_sql("r")
+        filter_sql("r", 7)
     );
     let ids = filter.endpoint_ids_json();
     let row: Option<ClaimRow> = sqlx::query_as(&sql)
@@ -147,8 +149,8 @@ pub async fn claim_next_for(db: &Db, who: &Holder, seconds: i64, takeover: bool,
 /// or its GPU is busy (then it is still `queued`).
 pub async fn claim(db: &Db, id: i64, who: &Holder, seconds: i64) -> DbResult<Option<Claimed>> {
     let sql = format!(
-        "UPDATE runs SET {} WHERE id = ? AND status = 'queued' AND deleted_at IS NULL AND {} {RETURNING}",
-        lease_set(),
+        "UPDATE runs SET {} WHERE id = $6 AND status = 'queued' AND deleted_at IS NULL AND {} {RETURNING}",
+        lease_set(1),
         gpu_free("runs")
     );
     let row: Option<ClaimRow> = sqlx::query_as(&sql)
@@ -167,7 +169,7 @@ pub async fn claim(db: &Db, id: i64, who: &Holder, seconds: i64) -> DbResult<Opt
 /// expired and was taken over, or the run was closed by someone else).
 pub async fn renew(db: &Db, id: i64, owner: &str, seconds: i64) -> DbResult<bool> {
     let r = sqlx::query(&format!(
-        "UPDATE runs SET lease_expires_at = {NOW} + ? WHERE id = ? AND lease_owner = ? AND status = 'running'"
+        "UPDATE runs SET lease_expires_at = {NOW} + $1 WHERE id = $2 AND lease_owner = $3 AND status = 'running'"
     ))
     .bind(seconds)
     .bind(id)
@@ -181,8 +183,8 @@ pub async fn renew(db: &Db, id: i64, owner: &str, seconds: i64) -> DbResult<bool
 /// it, skipping the requests already stored. False if the lease was not this owner's.
 pub async fn release(db: &Db, id: i64, owner: &str) -> DbResult<bool> {
     let r = sqlx::query(
-        "UPDATE runs SET status = 'queued', resumed = 1, lease_owner = NULL, lease_expires_at = NULL, lease_takeover = 0 \
-         WHERE id = ? AND lease_owner = ? AND status = 'running'",
+        "UPDATE runs SET status = 'queued', resumed = TRUE, lease_owner = NULL, lease_expires_at = NULL, lease_takeover = FALSE \
+         WHERE id = $1 AND lease_owner = $2 AND status = 'running'",
     )
     .bind(id)
     .bind(owner)
@@ -194,7 +196,7 @@ pub async fn release(db: &Db, id: i64, owner: &str) -> DbResult<bool> {
 /// Mark a queued run `interrupted` (a `bakeoff run` stopped with Ctrl-C before it started it).
 pub async fn interrupt_queued(db: &Db, id: i64) -> DbResult<bool> {
     let r = sqlx::query(
-        "UPDATE runs SET status = 'interrupted', finished_at = strftime('%Y-%m-%dT%H:%M:%SZ', 'now') WHERE id = ? AND status = 'queued'",
+        "UPDATE runs SET status = 'interrupted', finished_at = strftime('%Y-%m-%dT%H:%M:%SZ', 'now') WHERE id = $1 AND status = 'queued'",
     )
     .bind(id)
     .execute(db)
@@ -228,7 +230,7 @@ pub async fn cancel_abandoned(db: &Db) -> DbResult<Vec<i64>> {
 /// The runs asked to cancel whose worker died (their lease expired), to close.
 pub async fn abandoned_cancels(db: &Db) -> DbResult<Vec<i64>> {
     Ok(sqlx::query_scalar(&format!(
-        "SELECT id FROM runs WHERE status = 'running' AND cancel_requested = 1 AND COALESCE(lease_expires_at, 0) < {NOW} ORDER BY id"
+        "SELECT id FROM runs WHERE status = 'running' AND cancel_requested = TRUE AND COALESCE(lease_expires_at, 0) < {NOW} ORDER BY id"
     ))
     .fetch_all(db)
     .await?)
@@ -240,8 +242,8 @@ pub async fn abandoned_cancels(db: &Db) -> DbResult<Vec<i64>> {
 pub async fn close_abandoned_cancel(db: &Db, id: i64, summary: Option<&crate::domain::summary::RunSummary>) -> DbResult<bool> {
     let done = sqlx::query(&format!(
         "UPDATE runs SET status = 'cancelled', finished_at = strftime('%Y-%m-%dT%H:%M:%SZ', 'now'), lease_expires_at = NULL, \
-         summary = COALESCE(?1, summary) \
-         WHERE id = ?2 AND status = 'running' AND cancel_requested = 1 AND COALESCE(lease_expires_at, 0) < {NOW}"
+         summary = COALESCE($1, summary) \
+         WHERE id = $2 AND status = 'running' AND cancel_requested = TRUE AND COALESCE(lease_expires_at, 0) < {NOW}"
     ))
     .bind(summary.map(|s| super::error::to_json(s)))
     .bind(id)
@@ -265,7 +267,7 @@ pub async fn held_by_others(db: &Db, owner: &str) -> DbResult<Vec<HeldRun>> {
     type HeldRow = (i64, Option<String>, Option<i64>, Option<i64>);
     let rows: Vec<HeldRow> = sqlx::query_as(&format!(
         "SELECT id, lease_host, lease_pid, lease_expires_at - {NOW} FROM runs \
-         WHERE status = 'running' AND lease_owner IS NOT ? ORDER BY id"
+         WHERE status = 'running' AND lease_owner IS NOT $1 ORDER BY id"
     ))
     .bind(owner)
     .fetch_all(db)
@@ -340,7 +342,7 @@ mod tests {
     }
 
     async fn expire(db: &Db, id: i64) {
-        sqlx::query("UPDATE runs SET lease_expires_at = 0 WHERE id = ?")
+        sqlx::query("UPDATE runs SET lease_expires_at = 0 WHERE id = $1")
             .bind(id)
             .execute(db)
             .await
@@ -370,7 +372,7 @@ mod tests {
         let hosted = endpoints::insert(&db, "hosted", "https://api.example.com/v1", false, &[])
             .await
             .expect("endpoint");
-        sqlx::query("UPDATE endpoints SET hosted = 1 WHERE id = ?")
+        sqlx::query("UPDATE endpoints SET hosted = TRUE WHERE id = $1")
             .bind(hosted)
             .execute(&db)
             .await
@@ -378,7 +380,7 @@ mod tests {
         ids.push(hosted);
         let mut gpus = Vec::new();
         for id in ids {
-            let gpu: Option<String> = sqlx::query_scalar("SELECT gpu FROM endpoint_gpus WHERE endpoint_id = ?")
+            let gpu: Option<String> = sqlx::query_scalar("SELECT gpu FROM endpoint_gpus WHERE endpoint_id = $1")
                 .bind(id)
                 .fetch_one(&db)
                 .await
@@ -406,7 +408,7 @@ mod tests {
         let h = endpoints::insert(&db, "h", "https://api.example.com/v1", false, &[])
             .await
             .expect("endpoint");
-        sqlx::query("UPDATE endpoints SET hosted = 1 WHERE id = ?")
+        sqlx::query("UPDATE endpoints SET hosted = TRUE WHERE id = $1")
             .bind(h)
             .execute(&db)
             .await

@@ -4,7 +4,8 @@ use crate::domain::metrics::MetricsSample;
 
 pub async fn insert(db: &Db, run_id: i64, s: &MetricsSample) -> DbResult<()> {
     sqlx::query(
-        "INSERT OR REPLACE INTO server_metrics (run_id, t_ms, running, waiting, kv_cache_usage, prompt_tokens_total, generation_tokens_total) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO server_metrics (run_id, t_ms, running, waiting, kv_cache_usage, prompt_tokens_total, generation_tokens_total) VALUES ($1, $2, $3, $4, $5, $6, $7) \
+         ON CONFLICT (run_id, t_ms) DO UPDATE SET running = excluded.running, waiting = excluded.waiting, kv_cache_usage = excluded.kv_cache_usage, prompt_tokens_total = excluded.prompt_tokens_total, generation_tokens_total = excluded.generation_tokens_total",
     )
     .bind(run_id)
     .bind(s.t_ms as i64)
@@ -31,7 +32,7 @@ struct Row {
 /// The run's scraped series, in time order.
 pub async fn for_run(db: &Db, run_id: i64) -> DbResult<Vec<MetricsSample>> {
     let rows: Vec<Row> = sqlx::query_as(
-        "SELECT t_ms, running, waiting, kv_cache_usage, prompt_tokens_total, generation_tokens_total FROM server_metrics WHERE run_id = ? ORDER BY t_ms",
+        "SELECT t_ms, running, waiting, kv_cache_usage, prompt_tokens_total, generation_tokens_total FROM server_metrics WHERE run_id = $1 ORDER BY t_ms",
     )
     .bind(run_id)
     .fetch_all(db)

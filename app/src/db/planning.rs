@@ -32,7 +32,7 @@ pub async fn models(db: &Db) -> DbResult<Vec<ModelEntry>> {
 }
 
 pub async fn model_by_name(db: &Db, name: &str) -> DbResult<Option<ModelEntry>> {
-    let row: Option<ModelRow> = sqlx::query_as("SELECT id, name, arch, quant, source, weights_gb FROM models WHERE name = ?")
+    let row: Option<ModelRow> = sqlx::query_as("SELECT id, name, arch, quant, source, weights_gb FROM models WHERE name = $1")
         .bind(name)
         .fetch_optional(db)
         .await?;
@@ -44,17 +44,19 @@ pub async fn add_model(db: &Db, m: &ModelEntry, builtin: bool) -> DbResult<i64> 
         .ok()
         .and_then(|v| v.as_str().map(str::to_string))
         .unwrap_or_default();
-    let r = sqlx::query("INSERT INTO models (name, arch, quant, source, weights_gb, builtin) VALUES (?, ?, ?, ?, ?, ?)")
-        .bind(&m.name)
-        .bind(to_json(&m.arch))
-        .bind(quant)
-        .bind(&m.source)
-        .bind(m.weights_gb)
-        .bind(builtin)
-        .execute(db)
-        .await;
+    let r = sqlx::query_scalar::<_, i64>(
+        "INSERT INTO models (name, arch, quant, source, weights_gb, builtin) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+    )
+    .bind(&m.name)
+    .bind(to_json(&m.arch))
+    .bind(quant)
+    .bind(&m.source)
+    .bind(m.weights_gb)
+    .bind(builtin)
+    .fetch_one(db)
+    .await;
     match r {
-        Ok(r) => Ok(r.last_insert_rowid()),
+        Ok(r) => Ok(r),
         Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
             Err(DbError::Conflict(format!("a model named '{}' is registered", m.name)))
         }
@@ -63,7 +65,7 @@ pub async fn add_model(db: &Db, m: &ModelEntry, builtin: bool) -> DbResult<i64> 
 }
 
 pub async fn ensure_presets(db: &Db) -> DbResult<()> {
-    let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM models WHERE builtin = 1")
+    let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM models WHERE builtin = TRUE")
         .fetch_one(db)
         .await?;
     if n == 0 {
@@ -122,8 +124,8 @@ pub async fn add_test(db: &Db, t: &PlannedTest) -> DbResult<i64> {
     let next: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(position), -1) + 1 FROM planned_tests")
         .fetch_one(db)
         .await?;
-    let r = sqlx::query(
-        "INSERT INTO planned_tests (position, title, model_id, endpoint_id, dataset_id, serve_model, requests, concurrency, expected, plan) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    let r = sqlx::query_scalar::<_, i64>(
+        "INSERT INTO planned_tests (position, title, model_id, endpoint_id, dataset_id, serve_model, requests, concurrency, expected, plan) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id",
     )
     .bind(next)
     .bind(&t.title)
@@ -135,9 +137,9 @@ pub async fn add_test(db: &Db, t: &PlannedTest) -> DbResult<i64> {
     .bind(t.concurrency)
     .bind(&t.expected)
     .bind(t.plan.as_ref().map(to_json))
-    .execute(db)
+    .fetch_one(db)
     .await?;
-    Ok(r.last_insert_rowid())
+    Ok(r)
 }
 
 /// Move a test up (-1) or down (+1) in the queue by swapping positions with its neighbour.
@@ -155,7 +157,7 @@ pub async fn move_test(db: &Db, id: i64, delta: i64) -> DbResult<()> {
     let mut order: Vec<i64> = all.iter().map(|t| t.id).collect();
     order.swap(i, j as usize);
     for (pos, tid) in order.iter().enumerate() {
-        sqlx::query("UPDATE planned_tests SET position = ? WHERE id = ?")
+        sqlx::query("UPDATE planned_tests SET position = $1 WHERE id = $2")
             .bind(pos as i64)
             .bind(tid)
             .execute(&mut *tx)
@@ -166,7 +168,7 @@ pub async fn move_test(db: &Db, id: i64, delta: i64) -> DbResult<()> {
 }
 
 pub async fn set_test_run(db: &Db, id: i64, run_id: i64) -> DbResult<()> {
-    sqlx::query("UPDATE planned_tests SET status = 'launched', run_id = ? WHERE id = ?")
+    sqlx::query("UPDATE planned_tests SET status = 'launched', run_id = $1 WHERE id = $2")
         .bind(run_id)
         .bind(id)
         .execute(db)
@@ -175,7 +177,7 @@ pub async fn set_test_run(db: &Db, id: i64, run_id: i64) -> DbResult<()> {
 }
 
 pub async fn delete_test(db: &Db, id: i64) -> DbResult<()> {
-    sqlx::query("DELETE FROM planned_tests WHERE id = ?").bind(id).execute(db).await?;
+    sqlx::query("DELETE FROM planned_tests WHERE id = $1").bind(id).execute(db).await?;
     Ok(())
 }
 
@@ -191,7 +193,7 @@ pub async fn set_launch_command(db: &Db, endpoint_id: i64, command: Option<(&[St
                     max_model_len: None,
                 })
                 .collect();
-            sqlx::query("UPDATE endpoints SET launch_args = ?, launch_models = ?, models_json = ?, launch_template = NULL WHERE id = ?")
+            sqlx::query("UPDATE endpoints SET launch_args = $1, launch_models = $2, models_json = $3, launch_template = NULL WHERE id = $4")
                 .bind(to_json(&args))
                 .bind(to_json(&models))
                 .bind(to_json(&served))
@@ -200,7 +202,7 @@ pub async fn set_launch_command(db: &Db, endpoint_id: i64, command: Option<(&[St
                 .await?
         }
         None => {
-            sqlx::query("UPDATE endpoints SET launch_args = NULL, launch_models = '[]', launch_template = NULL WHERE id = ?")
+            sqlx::query("UPDATE endpoints SET launch_args = NULL, launch_models = '[]', launch_template = NULL WHERE id = $1")
                 .bind(endpoint_id)
                 .execute(db)
                 .await?
@@ -213,8 +215,8 @@ pub async fn set_launch_command(db: &Db, endpoint_id: i64, command: Option<(&[St
 }
 
 pub async fn add_launch(db: &Db, l: &LaunchView) -> DbResult<i64> {
-    let r = sqlx::query(
-        "INSERT INTO launches (run_id, attempt, command, settings, outcome, load_time_s, log, measured) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+    let r = sqlx::query_scalar::<_, i64>(
+        "INSERT INTO launches (run_id, attempt, command, settings, outcome, load_time_s, log, measured) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
     )
     .bind(l.run_id)
     .bind(l.attempt)
@@ -224,9 +226,9 @@ pub async fn add_launch(db: &Db, l: &LaunchView) -> DbResult<i64> {
     .bind(l.load_time_s)
     .bind(&l.log)
     .bind(l.measured.as_ref().map(to_json))
-    .execute(db)
+    .fetch_one(db)
     .await?;
-    Ok(r.last_insert_rowid())
+    Ok(r)
 }
 
 pub async fn launches(db: &Db, run_id: i64) -> DbResult<Vec<LaunchView>> {
@@ -240,7 +242,7 @@ pub async fn launches(db: &Db, run_id: i64) -> DbResult<Vec<LaunchView>> {
         String,
         Option<String>,
     )> = sqlx::query_as(
-        "SELECT run_id, attempt, command, settings, outcome, load_time_s, log, measured FROM launches WHERE run_id = ? ORDER BY attempt",
+        "SELECT run_id, attempt, command, settings, outcome, load_time_s, log, measured FROM launches WHERE run_id = $1 ORDER BY attempt",
     )
     .bind(run_id)
     .fetch_all(db)

@@ -82,7 +82,7 @@ mod tests {
                     .await
                     .map_err(|e| e.to_string())?;
                 tokio::task::yield_now().await;
-                sqlx::query("UPDATE counter SET n = ?")
+                sqlx::query("UPDATE counter SET n = $1")
                     .bind(n + 1)
                     .execute(&mut *tx)
                     .await

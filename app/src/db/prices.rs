@@ -78,17 +78,19 @@ pub async fn by_name(db: &Db, name: &str) -> DbResult<PriceSheet> {
 /// Store a sheet with its rows (all or nothing). A sheet name already used is a conflict.
 pub async fn insert(db: &Db, sheet: &PriceSheet, builtin: bool) -> DbResult<i64> {
     let mut tx = super::write_tx(db).await?;
-    let res = sqlx::query("INSERT INTO price_sheets (name, provider, source, dated, default_model_key, builtin) VALUES (?, ?, ?, ?, ?, ?)")
-        .bind(&sheet.name)
-        .bind(&sheet.provider)
-        .bind(&sheet.source)
-        .bind(&sheet.dated)
-        .bind(&sheet.default_model_key)
-        .bind(builtin)
-        .execute(&mut *tx)
-        .await;
+    let res = sqlx::query_scalar::<_, i64>(
+        "INSERT INTO price_sheets (name, provider, source, dated, default_model_key, builtin) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+    )
+    .bind(&sheet.name)
+    .bind(&sheet.provider)
+    .bind(&sheet.source)
+    .bind(&sheet.dated)
+    .bind(&sheet.default_model_key)
+    .bind(builtin)
+    .fetch_one(&mut *tx)
+    .await;
     let id = match res {
-        Ok(r) => r.last_insert_rowid(),
+        Ok(r) => r,
         Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
             return Err(DbError::Conflict(format!("a price sheet named '{}' exists", sheet.name)))
         }
@@ -102,8 +104,8 @@ pub async fn insert(db: &Db, sheet: &PriceSheet, builtin: bool) -> DbResult<i64>
 }
 
 async fn insert_row_tx(tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>, sheet_id: i64, r: &PriceRow) -> DbResult<i64> {
-    let res = sqlx::query(
-        "INSERT INTO price_rows (sheet_id, model_key, kind, input_per_m, output_per_m, usd_per_hour, self_hosted, note) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+    let res = sqlx::query_scalar::<_, i64>(
+        "INSERT INTO price_rows (sheet_id, model_key, kind, input_per_m, output_per_m, usd_per_hour, self_hosted, note) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
     )
     .bind(sheet_id)
     .bind(&r.model_key)
@@ -113,10 +115,10 @@ async fn insert_row_tx(tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>, sheet_id: i
     .bind(r.usd_per_hour)
     .bind(r.self_hosted.as_ref().map(to_json))
     .bind(&r.note)
-    .execute(&mut **tx)
+    .fetch_one(&mut **tx)
     .await;
     match res {
-        Ok(r) => Ok(r.last_insert_rowid()),
+        Ok(r) => Ok(r),
         Err(sqlx::Error::Database(e)) if e.is_unique_violation() => Err(DbError::Conflict(format!(
             "the sheet already has a {} price for '{}'",
             r.kind.label(),
@@ -137,7 +139,7 @@ pub async fn add_row(db: &Db, sheet_id: i64, r: &PriceRow) -> DbResult<i64> {
 /// Change a row's figures (the user can change every figure).
 pub async fn update_row(db: &Db, r: &PriceRow) -> DbResult<()> {
     let res = sqlx::query(
-        "UPDATE price_rows SET model_key = ?, input_per_m = ?, output_per_m = ?, usd_per_hour = ?, self_hosted = ?, note = ? WHERE id = ?",
+        "UPDATE price_rows SET model_key = $1, input_per_m = $2, output_per_m = $3, usd_per_hour = $4, self_hosted = $5, note = $6 WHERE id = $7",
     )
     .bind(&r.model_key)
     .bind(r.input_per_m)
@@ -155,13 +157,13 @@ pub async fn update_row(db: &Db, r: &PriceRow) -> DbResult<()> {
 }
 
 pub async fn delete_row(db: &Db, id: i64) -> DbResult<()> {
-    sqlx::query("DELETE FROM price_rows WHERE id = ?").bind(id).execute(db).await?;
+    sqlx::query("DELETE FROM price_rows WHERE id = $1").bind(id).execute(db).await?;
     Ok(())
 }
 
 /// Ship the starting sheets once (a fresh database, or one from before they existed).
 pub async fn ensure_starting_sheets(db: &Db) -> DbResult<()> {
-    let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM price_sheets WHERE builtin = 1")
+    let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM price_sheets WHERE builtin = TRUE")
         .fetch_one(db)
         .await?;
     if n == 0 {
@@ -176,7 +178,7 @@ pub async fn ensure_starting_sheets(db: &Db) -> DbResult<()> {
 /// endpoint of a known provider is priced by unless another sheet is chosen.
 pub async fn latest_of_provider(db: &Db, provider: &str) -> DbResult<Option<i64>> {
     Ok(sqlx::query_scalar(
-        "SELECT s.id FROM price_sheets s WHERE s.provider = ? COLLATE NOCASE \
+        "SELECT s.id FROM price_sheets s WHERE s.provider = $1 COLLATE NOCASE \
          AND EXISTS (SELECT 1 FROM price_rows r WHERE r.sheet_id = s.id AND r.kind IN ('serverless', 'batch')) \
          ORDER BY s.id DESC LIMIT 1",
     )
@@ -187,7 +189,7 @@ pub async fn latest_of_provider(db: &Db, provider: &str) -> DbResult<Option<i64>
 
 /// Does sheet `id` exist?
 pub async fn sheet_exists(db: &Db, id: i64) -> DbResult<bool> {
-    let found: Option<i64> = sqlx::query_scalar("SELECT id FROM price_sheets WHERE id = ?")
+    let found: Option<i64> = sqlx::query_scalar("SELECT id FROM price_sheets WHERE id = $1")
         .bind(id)
         .fetch_optional(db)
         .await?;

@@ -19,7 +19,7 @@ pub struct StoredProgress {
 /// Write a run's progress as it is now (the run is `progress.run_id`).
 pub async fn put(db: &Db, progress: &Progress) -> DbResult<()> {
     sqlx::query(
-        "INSERT INTO run_progress (run_id, progress) VALUES (?1, ?2) \
+        "INSERT INTO run_progress (run_id, progress) VALUES ($1, $2) \
          ON CONFLICT (run_id) DO UPDATE SET progress = excluded.progress, seq = run_progress.seq + 1, \
          updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')",
     )
@@ -32,7 +32,7 @@ pub async fn put(db: &Db, progress: &Progress) -> DbResult<()> {
 
 /// A run's last written progress, if any was written.
 pub async fn get(db: &Db, run_id: i64) -> DbResult<Option<StoredProgress>> {
-    let row: Option<(i64, String)> = sqlx::query_as("SELECT seq, progress FROM run_progress WHERE run_id = ?1")
+    let row: Option<(i64, String)> = sqlx::query_as("SELECT seq, progress FROM run_progress WHERE run_id = $1")
         .bind(run_id)
         .fetch_optional(db)
         .await?;
@@ -44,7 +44,7 @@ pub async fn get(db: &Db, run_id: i64) -> DbResult<Option<StoredProgress>> {
 pub async fn poll(db: &Db, run_id: i64) -> DbResult<Option<(RunStatus, Option<StoredProgress>)>> {
     let row: Option<(RunStatus, Option<i64>, Option<String>)> = sqlx::query_as(
         "SELECT r.status, p.seq, p.progress FROM runs r LEFT JOIN run_progress p ON p.run_id = r.id \
-         WHERE r.id = ?1 AND r.deleted_at IS NULL",
+         WHERE r.id = $1 AND r.deleted_at IS NULL",
     )
     .bind(run_id)
     .fetch_optional(db)
@@ -123,7 +123,7 @@ mod tests {
         );
         assert_eq!(poll(&db, 9999).await.expect("poll"), None);
 
-        sqlx::query("UPDATE runs SET deleted_at = CAST(strftime('%s', 'now') AS INTEGER) WHERE id = ?1")
+        sqlx::query("UPDATE runs SET deleted_at = CAST(strftime('%s', 'now') AS INTEGER) WHERE id = $1")
             .bind(run)
             .execute(&db)
             .await
@@ -138,7 +138,7 @@ mod tests {
         let (e, d) = seed(&db).await;
         let run = crate::db::runs::insert(&db, &spec(e, d), false, None).await.expect("run");
         put(&db, &progress(run, 1, RunStatus::Running)).await.expect("put");
-        sqlx::query("DELETE FROM runs WHERE id = ?1")
+        sqlx::query("DELETE FROM runs WHERE id = $1")
             .bind(run)
             .execute(&db)
             .await

@@ -34,7 +34,7 @@ pub async fn create(
     reviewing: Option<&Reviewing>,
 ) -> DbResult<i64> {
     let mut tx = super::write_tx(db).await?;
-    let id = sqlx::query("INSERT INTO queues (name, kind, blind, dataset_id, sample_size, seed, created_by, grades_per_item) VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
+    let id: i64 = sqlx::query_scalar("INSERT INTO queues (name, kind, blind, dataset_id, sample_size, seed, created_by, grades_per_item) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id")
         .bind(name)
         .bind(kind)
         .bind(blind)
@@ -43,18 +43,17 @@ pub async fn create(
         .bind(seed as i64)
         .bind(created_by)
         .bind(reviewing.map(|r| r.grades_per_item))
-        .execute(&mut *tx)
-        .await?
-        .last_insert_rowid();
+        .fetch_one(&mut *tx)
+        .await?;
     for r in runs {
-        sqlx::query("INSERT INTO queue_runs (queue_id, run_id) VALUES (?, ?)")
+        sqlx::query("INSERT INTO queue_runs (queue_id, run_id) VALUES ($1, $2)")
             .bind(id)
             .bind(r)
             .execute(&mut *tx)
             .await?;
     }
     for (pos, it) in items.iter().enumerate() {
-        sqlx::query("INSERT INTO queue_items (id, queue_id, position, custom_id, run_id, run_b, swap) VALUES (?, ?, ?, ?, ?, ?, ?)")
+        sqlx::query("INSERT INTO queue_items (id, queue_id, position, custom_id, run_id, run_b, swap) VALUES ($1, $2, $3, $4, $5, $6, $7)")
             .bind(&it.id)
             .bind(id)
             .bind(pos as i64)
@@ -91,10 +90,10 @@ pub async fn list(db: &Db, user_id: i64) -> DbResult<Vec<QueueView>> {
     Ok(sqlx::query_as::<_, Row>(&format!(
         "SELECT q.id, q.name, q.kind, q.blind, \
            (SELECT COUNT(*) FROM queue_items i WHERE i.queue_id = q.id AND {live}), \
-           (SELECT COUNT(*) FROM queue_items i WHERE i.queue_id = q.id AND {live} AND (EXISTS (SELECT 1 FROM grades g WHERE g.item_id = i.id AND g.user_id = ?1) OR EXISTS (SELECT 1 FROM votes v WHERE v.item_id = i.id AND v.user_id = ?1))), \
+           (SELECT COUNT(*) FROM queue_items i WHERE i.queue_id = q.id AND {live} AND (EXISTS (SELECT 1 FROM grades g WHERE g.item_id = i.id AND g.user_id = $1) OR EXISTS (SELECT 1 FROM votes v WHERE v.item_id = i.id AND v.user_id = $1))), \
            (SELECT COUNT(*) FROM queue_items i JOIN grades g ON g.item_id = i.id WHERE i.queue_id = q.id AND {live}) + (SELECT COUNT(*) FROM queue_items i JOIN votes v ON v.item_id = i.id WHERE i.queue_id = q.id AND {live}), \
-           q.created_at, q.closed_at IS NOT NULL, COALESCE(q.created_by = ?1, 0), q.grades_per_item, \
-           (SELECT COUNT(*) FROM queue_items i WHERE i.queue_id = q.id AND {live} AND (q.grades_per_item IS NULL OR EXISTS (SELECT 1 FROM queue_assignments a WHERE a.item_id = i.id AND a.user_id = ?1))) \
+           q.created_at, q.closed_at IS NOT NULL, COALESCE(q.created_by = $1, 0), q.grades_per_item, \
+           (SELECT COUNT(*) FROM queue_items i WHERE i.queue_id = q.id AND {live} AND (q.grades_per_item IS NULL OR EXISTS (SELECT 1 FROM queue_assignments a WHERE a.item_id = i.id AND a.user_id = $1))) \
            FROM queues q WHERE q.deleted_at IS NULL ORDER BY q.id DESC",
         live = super::trash::LIVE_ITEM
     ))
@@ -140,7 +139,7 @@ pub struct QueueRules {
 }
 
 pub async fn rules(db: &Db, id: i64) -> DbResult<QueueRules> {
-    sqlx::query_as("SELECT blind, closed_at IS NOT NULL AS closed, created_by, dataset_id, seed, grades_per_item FROM queues WHERE id = ? AND deleted_at IS NULL")
+    sqlx::query_as("SELECT blind, closed_at IS NOT NULL AS closed, created_by, dataset_id, seed, grades_per_item FROM queues WHERE id = $1 AND deleted_at IS NULL")
         .bind(id)
         .fetch_optional(db)
         .await?
@@ -149,7 +148,7 @@ pub async fn rules(db: &Db, id: i64) -> DbResult<QueueRules> {
 
 /// Close a queue (once): grading stops and the reveal opens.
 pub async fn close(db: &Db, id: i64) -> DbResult<()> {
-    let done = sqlx::query("UPDATE queues SET closed_at = strftime('%Y-%m-%dT%H:%M:%SZ', 'now') WHERE id = ? AND closed_at IS NULL")
+    let done = sqlx::query("UPDATE queues SET closed_at = strftime('%Y-%m-%dT%H:%M:%SZ', 'now') WHERE id = $1 AND closed_at IS NULL")
         .bind(id)
         .execute(db)
         .await?
@@ -175,7 +174,7 @@ pub struct ItemRow {
 
 pub async fn item_at(db: &Db, queue_id: i64, position: i64) -> DbResult<Option<ItemRow>> {
     Ok(sqlx::query_as(&format!(
-        "SELECT id, queue_id, position, custom_id, run_id, run_b, swap FROM queue_items i WHERE queue_id = ? AND position = ? AND {}",
+        "SELECT id, queue_id, position, custom_id, run_id, run_b, swap FROM queue_items i WHERE queue_id = $1 AND position = $2 AND {}",
         super::trash::LIVE_ITEM
     ))
     .bind(queue_id)
@@ -186,7 +185,7 @@ pub async fn item_at(db: &Db, queue_id: i64, position: i64) -> DbResult<Option<I
 
 pub async fn item(db: &Db, id: &str) -> DbResult<ItemRow> {
     sqlx::query_as(&format!(
-        "SELECT id, queue_id, position, custom_id, run_id, run_b, swap FROM queue_items i WHERE id = ? AND {}",
+        "SELECT id, queue_id, position, custom_id, run_id, run_b, swap FROM queue_items i WHERE id = $1 AND {}",
         super::trash::LIVE_ITEM
     ))
     .bind(id)
@@ -198,7 +197,7 @@ pub async fn item(db: &Db, id: &str) -> DbResult<ItemRow> {
 /// The first position of the user's items (see [`super::reviewers::mine`]) not judged yet.
 pub async fn next_open(db: &Db, queue_id: i64, user_id: i64) -> DbResult<Option<i64>> {
     Ok(sqlx::query_scalar(&format!(
-        "SELECT MIN(i.position) FROM queue_items i WHERE i.queue_id = ?1 AND {} AND {} AND NOT EXISTS (SELECT 1 FROM grades g WHERE g.item_id = i.id AND g.user_id = ?2) AND NOT EXISTS (SELECT 1 FROM votes v WHERE v.item_id = i.id AND v.user_id = ?2)",
+        "SELECT MIN(i.position) FROM queue_items i WHERE i.queue_id = $1 AND {} AND {} AND NOT EXISTS (SELECT 1 FROM grades g WHERE g.item_id = i.id AND g.user_id = $2) AND NOT EXISTS (SELECT 1 FROM votes v WHERE v.item_id = i.id AND v.user_id = $2)",
         super::reviewers::mine(2),
         super::trash::LIVE_ITEM
     ))
@@ -212,14 +211,14 @@ pub async fn next_open(db: &Db, queue_id: i64, user_id: i64) -> DbResult<Option<
 pub const CLOSED: &str = "this queue is closed: grading has stopped (its owner closed it to reveal the models)";
 pub const FINAL: &str = "grades in a blind queue are final once you move on: only your most recent judgement can still be changed";
 
-/// The SQL guarding a judgement, for the parameters `?{q}` (the queue) and `?{b}` (blind): an
+/// The SQL guarding a judgement, for the parameters `${q}` (the queue) and `${b}` (blind): an
 /// insert only while the queue is open, and in a blind queue an update only of the user's most
 /// recent judgement there.
 fn guards(q: u8, b: u8) -> (String, String) {
     (
-        format!("WHERE NOT EXISTS (SELECT 1 FROM queues WHERE id = ?{q} AND closed_at IS NOT NULL)"),
+        format!("WHERE NOT EXISTS (SELECT 1 FROM queues WHERE id = ${q} AND closed_at IS NOT NULL)"),
         format!(
-            "WHERE NOT ?{b} OR EXISTS (SELECT 1 FROM last_judgements l WHERE l.queue_id = ?{q} AND l.user_id = excluded.user_id AND l.item_id = excluded.item_id)"
+            "WHERE NOT ${b} OR EXISTS (SELECT 1 FROM last_judgements l WHERE l.queue_id = ${q} AND l.user_id = excluded.user_id AND l.item_id = excluded.item_id)"
         ),
     )
 }
@@ -230,7 +229,7 @@ fn guards(q: u8, b: u8) -> (String, String) {
 pub async fn save_grade(db: &Db, item: &ItemRow, user_id: i64, blind: bool, g: &Grade) -> DbResult<()> {
     let (insert_if, update_if) = guards(7, 8);
     let sql = format!(
-        "INSERT INTO grades (item_id, user_id, overall, fields, comment, gold) SELECT ?1, ?2, ?3, ?4, ?5, ?6 {insert_if} \
+        "INSERT INTO grades (item_id, user_id, overall, fields, comment, gold) SELECT $1, $2, $3, $4, $5, $6 {insert_if} \
          ON CONFLICT (item_id, user_id) DO UPDATE SET overall = excluded.overall, fields = excluded.fields, comment = excluded.comment, gold = excluded.gold, created_at = strftime('%Y-%m-%dT%H:%M:%SZ', 'now') {update_if}"
     );
     let mut tx = super::write_tx(db).await?;
@@ -254,14 +253,14 @@ pub async fn save_grade(db: &Db, item: &ItemRow, user_id: i64, blind: bool, g: &
 /// After the guarded write: refuse with the reason, or note the judgement as the most recent.
 async fn judged(tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>, item: &ItemRow, user_id: i64, stored: u64) -> DbResult<()> {
     if stored == 0 {
-        let closed: bool = sqlx::query_scalar("SELECT closed_at IS NOT NULL FROM queues WHERE id = ?")
+        let closed: bool = sqlx::query_scalar("SELECT closed_at IS NOT NULL FROM queues WHERE id = $1")
             .bind(item.queue_id)
             .fetch_one(&mut **tx)
             .await?;
         return Err(DbError::Conflict(if closed { CLOSED } else { FINAL }.into()));
     }
     sqlx::query(
-        "INSERT INTO last_judgements (queue_id, user_id, item_id) VALUES (?, ?, ?) \
+        "INSERT INTO last_judgements (queue_id, user_id, item_id) VALUES ($1, $2, $3) \
          ON CONFLICT (queue_id, user_id) DO UPDATE SET item_id = excluded.item_id",
     )
     .bind(item.queue_id)
@@ -275,8 +274,8 @@ async fn judged(tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>, item: &ItemRow, us
 /// The user judged this item, and it is no longer their most recent judgement in its queue.
 pub async fn moved_on_from(db: &Db, item: &ItemRow, user_id: i64) -> DbResult<bool> {
     Ok(sqlx::query_scalar(
-        "SELECT (EXISTS (SELECT 1 FROM grades WHERE item_id = ?1 AND user_id = ?2) OR EXISTS (SELECT 1 FROM votes WHERE item_id = ?1 AND user_id = ?2)) \
-           AND NOT EXISTS (SELECT 1 FROM last_judgements WHERE queue_id = ?3 AND user_id = ?2 AND item_id = ?1)",
+        "SELECT (EXISTS (SELECT 1 FROM grades WHERE item_id = $1 AND user_id = $2) OR EXISTS (SELECT 1 FROM votes WHERE item_id = $1 AND user_id = $2)) \
+           AND NOT EXISTS (SELECT 1 FROM last_judgements WHERE queue_id = $3 AND user_id = $2 AND item_id = $1)",
     )
     .bind(&item.id)
     .bind(user_id)
@@ -287,7 +286,7 @@ pub async fn moved_on_from(db: &Db, item: &ItemRow, user_id: i64) -> DbResult<bo
 
 pub async fn my_grade(db: &Db, item_id: &str, user_id: i64) -> DbResult<Option<Grade>> {
     let row: Option<(i64, String, String, bool)> =
-        sqlx::query_as("SELECT overall, fields, comment, gold FROM grades WHERE item_id = ? AND user_id = ?")
+        sqlx::query_as("SELECT overall, fields, comment, gold FROM grades WHERE item_id = $1 AND user_id = $2")
             .bind(item_id)
             .bind(user_id)
             .fetch_optional(db)
@@ -307,7 +306,7 @@ pub async fn my_grade(db: &Db, item_id: &str, user_id: i64) -> DbResult<Option<G
 pub async fn save_vote(db: &Db, item: &ItemRow, user_id: i64, blind: bool, choice: crate::domain::views::VoteChoice) -> DbResult<()> {
     let (insert_if, update_if) = guards(4, 5);
     let sql = format!(
-        "INSERT INTO votes (item_id, user_id, choice) SELECT ?1, ?2, ?3 {insert_if} \
+        "INSERT INTO votes (item_id, user_id, choice) SELECT $1, $2, $3 {insert_if} \
          ON CONFLICT (item_id, user_id) DO UPDATE SET choice = excluded.choice, created_at = strftime('%Y-%m-%dT%H:%M:%SZ', 'now') {update_if}"
     );
     let mut tx = super::write_tx(db).await?;
@@ -326,7 +325,7 @@ pub async fn save_vote(db: &Db, item: &ItemRow, user_id: i64, blind: bool, choic
 }
 
 pub async fn my_vote(db: &Db, item_id: &str, user_id: i64) -> DbResult<Option<crate::domain::views::VoteChoice>> {
-    Ok(sqlx::query_scalar("SELECT choice FROM votes WHERE item_id = ? AND user_id = ?")
+    Ok(sqlx::query_scalar("SELECT choice FROM votes WHERE item_id = $1 AND user_id = $2")
         .bind(item_id)
         .bind(user_id)
         .fetch_optional(db)
@@ -338,7 +337,7 @@ pub async fn my_vote(db: &Db, item_id: &str, user_id: i64) -> DbResult<Option<cr
 pub async fn all_grades(db: &Db) -> DbResult<Vec<(String, i64, i64, Grade)>> {
     let rows: Vec<(String, i64, i64, i64, String, String, bool)> = sqlx::query_as(&format!(
         "SELECT i.custom_id, i.run_id, g.user_id, g.overall, g.fields, g.comment, g.gold FROM grades g JOIN queue_items i ON i.id = g.item_id \
-         JOIN queues q ON q.id = i.queue_id WHERE i.run_b IS NULL AND (q.blind = 0 OR q.closed_at IS NOT NULL) \
+         JOIN queues q ON q.id = i.queue_id WHERE i.run_b IS NULL AND (q.blind = FALSE OR q.closed_at IS NOT NULL) \
          AND q.deleted_at IS NULL AND {}",
         super::trash::LIVE_ITEM
     ))
@@ -366,7 +365,7 @@ pub async fn all_grades(db: &Db) -> DbResult<Vec<(String, i64, i64, Grade)>> {
 pub async fn all_votes(db: &Db) -> DbResult<Vec<(String, i64, i64, bool, crate::domain::views::VoteChoice)>> {
     Ok(sqlx::query_as(&format!(
         "SELECT i.custom_id, i.run_id, i.run_b, i.swap, v.choice FROM votes v JOIN queue_items i ON i.id = v.item_id \
-         JOIN queues q ON q.id = i.queue_id WHERE i.run_b IS NOT NULL AND (q.blind = 0 OR q.closed_at IS NOT NULL) \
+         JOIN queues q ON q.id = i.queue_id WHERE i.run_b IS NOT NULL AND (q.blind = FALSE OR q.closed_at IS NOT NULL) \
          AND q.deleted_at IS NULL AND {}",
         super::trash::LIVE_ITEM
     ))
@@ -389,8 +388,8 @@ pub struct Judged {
 pub async fn judged_by(db: &Db, queue_id: i64, user_id: i64) -> DbResult<Vec<Judged>> {
     Ok(sqlx::query_as(&format!(
         "SELECT i.position, i.run_id, i.run_b, i.swap, g.overall, v.choice FROM queue_items i \
-         LEFT JOIN grades g ON g.item_id = i.id AND g.user_id = ?2 LEFT JOIN votes v ON v.item_id = i.id AND v.user_id = ?2 \
-         WHERE i.queue_id = ?1 AND (g.item_id IS NOT NULL OR v.item_id IS NOT NULL) AND {} ORDER BY i.position",
+         LEFT JOIN grades g ON g.item_id = i.id AND g.user_id = $2 LEFT JOIN votes v ON v.item_id = i.id AND v.user_id = $2 \
+         WHERE i.queue_id = $1 AND (g.item_id IS NOT NULL OR v.item_id IS NOT NULL) AND {} ORDER BY i.position",
         super::trash::LIVE_ITEM
     ))
     .bind(queue_id)
@@ -401,7 +400,7 @@ pub async fn judged_by(db: &Db, queue_id: i64, user_id: i64) -> DbResult<Vec<Jud
 
 /// Give a queue another name.
 pub async fn rename(db: &Db, id: i64, name: &str) -> DbResult<()> {
-    let done = sqlx::query("UPDATE queues SET name = ? WHERE id = ? AND deleted_at IS NULL")
+    let done = sqlx::query("UPDATE queues SET name = $1 WHERE id = $2 AND deleted_at IS NULL")
         .bind(name)
         .bind(id)
         .execute(db)
@@ -417,7 +416,7 @@ pub async fn rename(db: &Db, id: i64, name: &str) -> DbResult<()> {
 /// them. The runs stay. The queue may be in the trash.
 pub(crate) async fn removal(c: &mut sqlx::SqliteConnection, id: i64) -> DbResult<crate::domain::views::Removal> {
     use super::runs::count;
-    let name: Option<String> = sqlx::query_scalar("SELECT name FROM queues WHERE id = ?")
+    let name: Option<String> = sqlx::query_scalar("SELECT name FROM queues WHERE id = $1")
         .bind(id)
         .fetch_optional(&mut *c)
         .await?;
@@ -425,8 +424,8 @@ pub(crate) async fn removal(c: &mut sqlx::SqliteConnection, id: i64) -> DbResult
         return Err(DbError::NotFound(format!("queue {id}")));
     };
     let mut r = crate::domain::views::Removal::new(format!("grading queue '{}'", crate::domain::dataset::clip(&name)));
-    let items = "SELECT id FROM queue_items WHERE queue_id = ?1";
-    r.counted(count(c, "SELECT COUNT(*) FROM queue_items WHERE queue_id = ?1", id).await?, "item");
+    let items = "SELECT id FROM queue_items WHERE queue_id = $1";
+    r.counted(count(c, "SELECT COUNT(*) FROM queue_items WHERE queue_id = $1", id).await?, "item");
     r.counted(
         count(c, &format!("SELECT COUNT(*) FROM grades WHERE item_id IN ({items})"), id).await?,
         "grade",

@@ -26,7 +26,7 @@ pub async fn insert_batch_tx(tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>, run_i
     let mut inserted = 0;
     for part in records.chunks(ROWS_PER_INSERT) {
         let mut q = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
-            "INSERT OR IGNORE INTO request_records (run_id, idx, custom_id, warmup, outcome, http_status, error, finish_reason, \
+            "INSERT INTO request_records (run_id, idx, custom_id, warmup, outcome, http_status, error, finish_reason, \
              prompt_tokens, completion_tokens, scheduled_us, sent_us, ttft_us, e2e_us, content_chunks, itl_us, response, \
              reasoning, reasoning_tokens, reasoning_tokens_source, answer_ttft_us) ",
         );
@@ -54,6 +54,8 @@ pub async fn insert_batch_tx(tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>, run_i
                 .push_bind(reasoning.map(|x| x.tokens_source))
                 .push_bind(reasoning.and_then(|x| x.answer_ttft).map(micros));
         });
+        // A custom_id already stored for the run is kept as it was (never stored twice).
+        q.push(" ON CONFLICT (run_id, custom_id) DO NOTHING");
         // Only full-size statements are kept prepared: each batch size is its own statement,
         // and a connection caching a hundred of them (hundreds of KB each) grew the worker by
         // ~100 MB over a long run.
@@ -122,7 +124,7 @@ const COLUMNS: &str = "idx, custom_id, warmup, outcome, http_status, error, fini
 
 /// Every stored record of a run, in schedule order.
 pub async fn for_run(db: &Db, run_id: i64) -> DbResult<Vec<RequestRecord>> {
-    let rows: Vec<Row> = sqlx::query_as(&format!("SELECT {COLUMNS} FROM request_records WHERE run_id = ? ORDER BY idx"))
+    let rows: Vec<Row> = sqlx::query_as(&format!("SELECT {COLUMNS} FROM request_records WHERE run_id = $1 ORDER BY idx"))
         .bind(run_id)
         .fetch_all(db)
         .await?;
@@ -187,7 +189,7 @@ impl Pages {
         };
         let (idx, rowid) = self.after.unwrap_or((i64::MIN, i64::MIN));
         let rows: Vec<PagedRow> = sqlx::query_as(&format!(
-            "SELECT rowid AS row_id, {columns} FROM request_records WHERE run_id = ? AND (idx, rowid) > (?, ?) ORDER BY idx, rowid LIMIT ?"
+            "SELECT rowid AS row_id, {columns} FROM request_records WHERE run_id = $1 AND (idx, rowid) > ($2, $3) ORDER BY idx, rowid LIMIT $4"
         ))
         .bind(self.run_id)
         .bind(idx)
@@ -215,7 +217,7 @@ struct PagedRow {
 
 /// The `custom_id`s already stored for a run (what a resume skips).
 pub async fn done_ids(db: &Db, run_id: i64) -> DbResult<HashSet<String>> {
-    let ids: Vec<String> = sqlx::query_scalar("SELECT custom_id FROM request_records WHERE run_id = ?")
+    let ids: Vec<String> = sqlx::query_scalar("SELECT custom_id FROM request_records WHERE run_id = $1")
         .bind(run_id)
         .fetch_all(db)
         .await?;
@@ -224,7 +226,7 @@ pub async fn done_ids(db: &Db, run_id: i64) -> DbResult<HashSet<String>> {
 
 /// When the last stored request of a run ended, from the run's start (a resume continues there).
 pub async fn last_finish(db: &Db, run_id: i64) -> DbResult<Duration> {
-    let us: Option<i64> = sqlx::query_scalar("SELECT MAX(sent_us + e2e_us) FROM request_records WHERE run_id = ?")
+    let us: Option<i64> = sqlx::query_scalar("SELECT MAX(sent_us + e2e_us) FROM request_records WHERE run_id = $1")
         .bind(run_id)
         .fetch_one(db)
         .await?;
@@ -234,7 +236,7 @@ pub async fn last_finish(db: &Db, run_id: i64) -> DbResult<Duration> {
 /// The first stored answer of a run (ok or truncated, non-empty), without loading the others.
 pub async fn first_answer(db: &Db, run_id: i64) -> DbResult<Option<String>> {
     Ok(sqlx::query_scalar(
-        "SELECT response FROM request_records WHERE run_id = ? AND outcome IN ('ok', 'truncated') AND response <> '' ORDER BY idx LIMIT 1",
+        "SELECT response FROM request_records WHERE run_id = $1 AND outcome IN ('ok', 'truncated') AND response <> '' ORDER BY idx LIMIT 1",
     )
     .bind(run_id)
     .fetch_optional(db)
@@ -244,7 +246,7 @@ pub async fn first_answer(db: &Db, run_id: i64) -> DbResult<Option<String>> {
 /// The ids of a run's measured (not warm-up) requests, in schedule order.
 pub async fn measured_ids(db: &Db, run_id: i64) -> DbResult<Vec<String>> {
     Ok(
-        sqlx::query_scalar("SELECT custom_id FROM request_records WHERE run_id = ? AND warmup = 0 ORDER BY idx")
+        sqlx::query_scalar("SELECT custom_id FROM request_records WHERE run_id = $1 AND warmup = FALSE ORDER BY idx")
             .bind(run_id)
             .fetch_all(db)
             .await?,
@@ -254,7 +256,7 @@ pub async fn measured_ids(db: &Db, run_id: i64) -> DbResult<Vec<String>> {
 /// How many of a run's records hold an answer's text.
 pub async fn answered_count(db: &Db, run_id: i64) -> DbResult<i64> {
     Ok(
-        sqlx::query_scalar("SELECT COUNT(*) FROM request_records WHERE run_id = ? AND response <> ''")
+        sqlx::query_scalar("SELECT COUNT(*) FROM request_records WHERE run_id = $1 AND response <> ''")
             .bind(run_id)
             .fetch_one(db)
             .await?,
@@ -264,7 +266,7 @@ pub async fn answered_count(db: &Db, run_id: i64) -> DbResult<i64> {
 /// One item's answer in a run, without loading the others.
 pub async fn answer(db: &Db, run_id: i64, custom_id: &str) -> DbResult<Option<String>> {
     Ok(
-        sqlx::query_scalar("SELECT response FROM request_records WHERE run_id = ? AND custom_id = ?")
+        sqlx::query_scalar("SELECT response FROM request_records WHERE run_id = $1 AND custom_id = $2")
             .bind(run_id)
             .bind(custom_id)
             .fetch_optional(db)
@@ -275,7 +277,7 @@ pub async fn answer(db: &Db, run_id: i64, custom_id: &str) -> DbResult<Option<St
 /// The length in bytes of one item's answer in a run (0 when it has none).
 pub async fn answer_length(db: &Db, run_id: i64, custom_id: &str) -> DbResult<usize> {
     let n: Option<i64> =
-        sqlx::query_scalar("SELECT LENGTH(CAST(response AS BLOB)) FROM request_records WHERE run_id = ? AND custom_id = ?")
+        sqlx::query_scalar("SELECT LENGTH(CAST(response AS BLOB)) FROM request_records WHERE run_id = $1 AND custom_id = $2")
             .bind(run_id)
             .bind(custom_id)
             .fetch_optional(db)
@@ -286,7 +288,7 @@ pub async fn answer_length(db: &Db, run_id: i64, custom_id: &str) -> DbResult<us
 /// Forget a run's records (an offline batch job that starts again: what a worker that died while
 /// storing the last job's output left must not mix with the new job's answers).
 pub async fn clear(db: &Db, run_id: i64) -> DbResult<u64> {
-    Ok(sqlx::query("DELETE FROM request_records WHERE run_id = ?1")
+    Ok(sqlx::query("DELETE FROM request_records WHERE run_id = $1")
         .bind(run_id)
         .execute(db)
         .await?
@@ -294,7 +296,7 @@ pub async fn clear(db: &Db, run_id: i64) -> DbResult<u64> {
 }
 
 pub async fn count(db: &Db, run_id: i64) -> DbResult<i64> {
-    Ok(sqlx::query_scalar("SELECT COUNT(*) FROM request_records WHERE run_id = ?")
+    Ok(sqlx::query_scalar("SELECT COUNT(*) FROM request_records WHERE run_id = $1")
         .bind(run_id)
         .fetch_one(db)
         .await?)
@@ -327,8 +329,8 @@ pub async fn measured_among(db: &Db, run_id: i64, ids: &[String]) -> DbResult<us
     let mut n = 0i64;
     for chunk in ids.chunks(500) {
         let text = format!(
-            "SELECT COUNT(*) FROM request_records WHERE run_id = ? AND warmup = 0 AND custom_id IN ({})",
-            vec!["?"; chunk.len()].join(", ")
+            "SELECT COUNT(*) FROM request_records WHERE run_id = $1 AND warmup = FALSE AND custom_id IN ({})",
+            (2..chunk.len() + 2).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ")
         );
         let mut q = sqlx::query_scalar::<_, i64>(&text).bind(run_id);
         for id in chunk {

@@ -7,12 +7,12 @@ use super::Db;
 use crate::domain::views::VoteChoice;
 use std::collections::{BTreeMap, BTreeSet};
 
-/// SQL: queue item `i` is for the user bound as `?{u}` to judge (any item of a queue without K,
+/// SQL: queue item `i` is for the user bound as `${u}` to judge (any item of a queue without K,
 /// else one dealt to them).
 pub(crate) fn mine(u: u8) -> String {
     format!(
         "(EXISTS (SELECT 1 FROM queues mq WHERE mq.id = i.queue_id AND mq.grades_per_item IS NULL) \
-         OR EXISTS (SELECT 1 FROM queue_assignments a WHERE a.item_id = i.id AND a.user_id = ?{u}))"
+         OR EXISTS (SELECT 1 FROM queue_assignments a WHERE a.item_id = i.id AND a.user_id = ${u}))"
     )
 }
 
@@ -24,14 +24,14 @@ pub(super) async fn insert_in(
     assignments: &[(String, i64)],
 ) -> DbResult<()> {
     for r in reviewers {
-        sqlx::query("INSERT OR IGNORE INTO queue_reviewers (queue_id, user_id) VALUES (?, ?)")
+        sqlx::query("INSERT INTO queue_reviewers (queue_id, user_id) VALUES ($1, $2) ON CONFLICT DO NOTHING")
             .bind(queue_id)
             .bind(r)
             .execute(&mut **tx)
             .await?;
     }
     for (item, user) in assignments {
-        sqlx::query("INSERT OR IGNORE INTO queue_assignments (item_id, user_id, queue_id) VALUES (?, ?, ?)")
+        sqlx::query("INSERT INTO queue_assignments (item_id, user_id, queue_id) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING")
             .bind(item)
             .bind(user)
             .bind(queue_id)
@@ -44,7 +44,7 @@ pub(super) async fn insert_in(
 /// The item is the user's to judge (always, in a queue without K).
 pub async fn is_mine(db: &Db, item_id: &str, user_id: i64) -> DbResult<bool> {
     Ok(
-        sqlx::query_scalar(&format!("SELECT {} FROM queue_items i WHERE i.id = ?1", mine(2)))
+        sqlx::query_scalar(&format!("SELECT {} FROM queue_items i WHERE i.id = $1", mine(2)))
             .bind(item_id)
             .bind(user_id)
             .fetch_optional(db)
@@ -56,7 +56,7 @@ pub async fn is_mine(db: &Db, item_id: &str, user_id: i64) -> DbResult<bool> {
 /// The queue's assigned reviewers: (user id, name), by name.
 pub async fn list(db: &Db, queue_id: i64) -> DbResult<Vec<(i64, String)>> {
     Ok(
-        sqlx::query_as("SELECT u.id, u.name FROM queue_reviewers r JOIN users u ON u.id = r.user_id WHERE r.queue_id = ? ORDER BY u.name")
+        sqlx::query_as("SELECT u.id, u.name FROM queue_reviewers r JOIN users u ON u.id = r.user_id WHERE r.queue_id = $1 ORDER BY u.name")
             .bind(queue_id)
             .fetch_all(db)
             .await?,
@@ -66,13 +66,13 @@ pub async fn list(db: &Db, queue_id: i64) -> DbResult<Vec<(i64, String)>> {
 /// Every item of the queue in queue order, with the users who have judged it. Items of runs in
 /// the trash too: they are dealt like the others, and come back dealt when the run is restored.
 pub async fn judged(db: &Db, queue_id: i64) -> DbResult<Vec<(String, BTreeSet<i64>)>> {
-    let items: Vec<String> = sqlx::query_scalar("SELECT id FROM queue_items WHERE queue_id = ? ORDER BY position")
+    let items: Vec<String> = sqlx::query_scalar("SELECT id FROM queue_items WHERE queue_id = $1 ORDER BY position")
         .bind(queue_id)
         .fetch_all(db)
         .await?;
     let judges: Vec<(String, i64)> = sqlx::query_as(
-        "SELECT g.item_id, g.user_id FROM grades g JOIN queue_items i ON i.id = g.item_id WHERE i.queue_id = ?1 \
-         UNION SELECT v.item_id, v.user_id FROM votes v JOIN queue_items i ON i.id = v.item_id WHERE i.queue_id = ?1",
+        "SELECT g.item_id, g.user_id FROM grades g JOIN queue_items i ON i.id = g.item_id WHERE i.queue_id = $1 \
+         UNION SELECT v.item_id, v.user_id FROM votes v JOIN queue_items i ON i.id = v.item_id WHERE i.queue_id = $1",
     )
     .bind(queue_id)
     .fetch_all(db)
@@ -94,12 +94,12 @@ pub async fn judged(db: &Db, queue_id: i64) -> DbResult<Vec<(String, BTreeSet<i6
 /// assignment somebody has judged stays, every other one is replaced (one transaction).
 pub async fn replace(db: &Db, queue_id: i64, reviewers: &[i64], assignments: &[(String, i64)]) -> DbResult<()> {
     let mut tx = super::write_tx(db).await?;
-    sqlx::query("DELETE FROM queue_reviewers WHERE queue_id = ?")
+    sqlx::query("DELETE FROM queue_reviewers WHERE queue_id = $1")
         .bind(queue_id)
         .execute(&mut *tx)
         .await?;
     sqlx::query(
-        "DELETE FROM queue_assignments WHERE queue_id = ?1 \
+        "DELETE FROM queue_assignments WHERE queue_id = $1 \
          AND NOT EXISTS (SELECT 1 FROM grades g WHERE g.item_id = queue_assignments.item_id AND g.user_id = queue_assignments.user_id) \
          AND NOT EXISTS (SELECT 1 FROM votes v WHERE v.item_id = queue_assignments.item_id AND v.user_id = queue_assignments.user_id)",
     )
@@ -135,20 +135,20 @@ pub async fn progress(db: &Db, queue_id: i64, dealt: bool) -> DbResult<Vec<Progr
     let sql = if dealt {
         format!(
             "SELECT u.id AS user_id, u.name, \
-               (SELECT COUNT(*) FROM queue_assignments a JOIN queue_items i ON i.id = a.item_id WHERE a.queue_id = ?1 AND a.user_id = u.id AND {live}) AS assigned, \
-               (SELECT COUNT(*) FROM queue_assignments a JOIN queue_items i ON i.id = a.item_id WHERE a.queue_id = ?1 AND a.user_id = u.id AND {live} AND {}) AS judged, \
-               EXISTS (SELECT 1 FROM queue_reviewers r WHERE r.queue_id = ?1 AND r.user_id = u.id) AS current \
-             FROM users u WHERE u.id IN (SELECT user_id FROM queue_reviewers WHERE queue_id = ?1 UNION SELECT user_id FROM queue_assignments WHERE queue_id = ?1) \
+               (SELECT COUNT(*) FROM queue_assignments a JOIN queue_items i ON i.id = a.item_id WHERE a.queue_id = $1 AND a.user_id = u.id AND {live}) AS assigned, \
+               (SELECT COUNT(*) FROM queue_assignments a JOIN queue_items i ON i.id = a.item_id WHERE a.queue_id = $1 AND a.user_id = u.id AND {live} AND {}) AS judged, \
+               EXISTS (SELECT 1 FROM queue_reviewers r WHERE r.queue_id = $1 AND r.user_id = u.id) AS current \
+             FROM users u WHERE u.id IN (SELECT user_id FROM queue_reviewers WHERE queue_id = $1 UNION SELECT user_id FROM queue_assignments WHERE queue_id = $1) \
              ORDER BY u.name",
             judged_by("u.id"),
             live = super::trash::LIVE_ITEM
         )
     } else {
         format!(
-            "SELECT u.id AS user_id, u.name, (SELECT COUNT(*) FROM queue_items i WHERE i.queue_id = ?1 AND {live}) AS assigned, \
-               (SELECT COUNT(*) FROM queue_items i WHERE i.queue_id = ?1 AND {live} AND {}) AS judged, 1 AS current \
-             FROM users u WHERE u.id IN (SELECT g.user_id FROM grades g JOIN queue_items i ON i.id = g.item_id WHERE i.queue_id = ?1 \
-               UNION SELECT v.user_id FROM votes v JOIN queue_items i ON i.id = v.item_id WHERE i.queue_id = ?1) \
+            "SELECT u.id AS user_id, u.name, (SELECT COUNT(*) FROM queue_items i WHERE i.queue_id = $1 AND {live}) AS assigned, \
+               (SELECT COUNT(*) FROM queue_items i WHERE i.queue_id = $1 AND {live} AND {}) AS judged, 1 AS current \
+             FROM users u WHERE u.id IN (SELECT g.user_id FROM grades g JOIN queue_items i ON i.id = g.item_id WHERE i.queue_id = $1 \
+               UNION SELECT v.user_id FROM votes v JOIN queue_items i ON i.id = v.item_id WHERE i.queue_id = $1) \
              ORDER BY u.name",
             judged_by("u.id"),
             live = super::trash::LIVE_ITEM
@@ -169,8 +169,8 @@ pub struct Judgement {
 /// Every grade and vote in the queue.
 pub async fn judgements(db: &Db, queue_id: i64) -> DbResult<Vec<Judgement>> {
     Ok(sqlx::query_as(&format!(
-        "SELECT i.id AS item_id, g.user_id, g.overall, NULL AS choice FROM grades g JOIN queue_items i ON i.id = g.item_id WHERE i.queue_id = ?1 AND {live} \
-         UNION ALL SELECT i.id, v.user_id, NULL, v.choice FROM votes v JOIN queue_items i ON i.id = v.item_id WHERE i.queue_id = ?1 AND {live}",
+        "SELECT i.id AS item_id, g.user_id, g.overall, NULL AS choice FROM grades g JOIN queue_items i ON i.id = g.item_id WHERE i.queue_id = $1 AND {live} \
+         UNION ALL SELECT i.id, v.user_id, NULL, v.choice FROM votes v JOIN queue_items i ON i.id = v.item_id WHERE i.queue_id = $1 AND {live}",
         live = super::trash::LIVE_ITEM
     ))
     .bind(queue_id)
@@ -193,13 +193,13 @@ pub struct Around {
 pub async fn around(db: &Db, queue_id: i64, user_id: i64, position: i64) -> DbResult<Around> {
     let m = mine(2);
     let live = super::trash::LIVE_ITEM;
-    let of = |what: &str, cond: &str| format!("(SELECT {what} FROM queue_items i WHERE i.queue_id = ?1 AND {m} AND {live}{cond})");
+    let of = |what: &str, cond: &str| format!("(SELECT {what} FROM queue_items i WHERE i.queue_id = $1 AND {m} AND {live}{cond})");
     let sql = format!(
         "SELECT {} AS ordinal, {} AS count, {} AS prev, {} AS next",
-        of("COUNT(*)", " AND i.position <= ?3"),
+        of("COUNT(*)", " AND i.position <= $3"),
         of("COUNT(*)", ""),
-        of("MAX(i.position)", " AND i.position < ?3"),
-        of("MIN(i.position)", " AND i.position > ?3"),
+        of("MAX(i.position)", " AND i.position < $3"),
+        of("MIN(i.position)", " AND i.position > $3"),
     );
     Ok(sqlx::query_as(&sql)
         .bind(queue_id)

@@ -103,7 +103,7 @@ pub async fn list(db: &Db) -> DbResult<Vec<RunView>> {
 /// A run not in the trash (a run in the trash is not found: its pages, charts, downloads and
 /// comparisons are gone until it is restored).
 pub async fn get(db: &Db, id: i64) -> DbResult<RunView> {
-    let row: Option<Row> = sqlx::query_as(&format!("{SELECT} WHERE r.id = ? AND r.deleted_at IS NULL"))
+    let row: Option<Row> = sqlx::query_as(&format!("{SELECT} WHERE r.id = $1 AND r.deleted_at IS NULL"))
         .bind(id)
         .fetch_optional(db)
         .await?;
@@ -112,7 +112,7 @@ pub async fn get(db: &Db, id: i64) -> DbResult<RunView> {
 
 /// A run, in the trash or not: for the worker and the CLI, which finish what they started.
 pub async fn get_any(db: &Db, id: i64) -> DbResult<RunView> {
-    let row: Option<Row> = sqlx::query_as(&format!("{SELECT} WHERE r.id = ?"))
+    let row: Option<Row> = sqlx::query_as(&format!("{SELECT} WHERE r.id = $1"))
         .bind(id)
         .fetch_optional(db)
         .await?;
@@ -126,8 +126,8 @@ pub async fn insert(db: &Db, spec: &RunSpec, simulated: bool, sweep_id: Option<i
     } else {
         spec.name.clone()
     };
-    let r = sqlx::query(
-        "INSERT INTO runs (name, status, endpoint_id, dataset_id, model, spec, simulated, sweep_id, total_requests) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    let r = sqlx::query_scalar::<_, i64>(
+        "INSERT INTO runs (name, status, endpoint_id, dataset_id, model, spec, simulated, sweep_id, total_requests) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
     )
     .bind(name)
     .bind(RunStatus::Queued)
@@ -138,9 +138,9 @@ pub async fn insert(db: &Db, spec: &RunSpec, simulated: bool, sweep_id: Option<i
     .bind(simulated)
     .bind(sweep_id)
     .bind(i64::from(spec.requests) + i64::from(spec.warmup))
-    .execute(db)
+    .fetch_one(db)
     .await?;
-    Ok(r.last_insert_rowid())
+    Ok(r)
 }
 
 /// Queue several runs as one sweep (all or none). The sweep id is the first run's id.
@@ -148,8 +148,8 @@ pub async fn insert_sweep(db: &Db, specs: &[RunSpec], simulated: bool) -> DbResu
     let mut tx = super::write_tx(db).await?;
     let mut ids = Vec::new();
     for spec in specs {
-        let r = sqlx::query(
-            "INSERT INTO runs (name, status, endpoint_id, dataset_id, model, spec, simulated, total_requests) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        let r = sqlx::query_scalar::<_, i64>(
+            "INSERT INTO runs (name, status, endpoint_id, dataset_id, model, spec, simulated, total_requests) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
         )
         .bind(&spec.name)
         .bind(RunStatus::Queued)
@@ -159,14 +159,14 @@ pub async fn insert_sweep(db: &Db, specs: &[RunSpec], simulated: bool) -> DbResu
         .bind(to_json(spec))
         .bind(simulated)
         .bind(i64::from(spec.requests) + i64::from(spec.warmup))
-        .execute(&mut *tx)
+        .fetch_one(&mut *tx)
         .await?;
-        ids.push(r.last_insert_rowid());
+        ids.push(r);
     }
     if let Some(first) = ids.first() {
         sqlx::query(&format!(
-            "UPDATE runs SET sweep_id = ? WHERE id IN ({})",
-            ids.iter().map(|_| "?").collect::<Vec<_>>().join(",")
+            "UPDATE runs SET sweep_id = $1 WHERE id IN ({})",
+            (2..ids.len() + 2).map(|i| format!("${i}")).collect::<Vec<_>>().join(",")
         ))
         .bind(first)
         .bind_all(&ids)
@@ -205,9 +205,9 @@ pub async fn insert_imported_tx(
     run: &crate::domain::import::ImportedRun,
     dataset_id: Option<i64>,
 ) -> DbResult<i64> {
-    let r = sqlx::query(
+    let r = sqlx::query_scalar::<_, i64>(
         "INSERT INTO runs (name, status, dataset_id, model, spec, total_requests, summary, provenance, started_at, finished_at) \
-         VALUES (?, 'imported', ?, ?, 'null', ?, ?, ?, ?, ?)",
+         VALUES ($1, 'imported', $2, $3, 'null', $4, $5, $6, $7, $8) RETURNING id",
     )
     .bind(&run.name)
     .bind(dataset_id)
@@ -217,14 +217,14 @@ pub async fn insert_imported_tx(
     .bind(to_json(&run.provenance))
     .bind(&run.provenance.timestamp)
     .bind(&run.provenance.timestamp)
-    .execute(&mut **tx)
+    .fetch_one(&mut **tx)
     .await?;
-    Ok(r.last_insert_rowid())
+    Ok(r)
 }
 
 /// The dataset a run sent (an imported run's, when its prompts came with it).
 pub async fn dataset_id(db: &Db, id: i64) -> DbResult<Option<i64>> {
-    let d: Option<Option<i64>> = sqlx::query_scalar("SELECT dataset_id FROM runs WHERE id = ?")
+    let d: Option<Option<i64>> = sqlx::query_scalar("SELECT dataset_id FROM runs WHERE id = $1")
         .bind(id)
         .fetch_optional(db)
         .await?;
@@ -233,7 +233,7 @@ pub async fn dataset_id(db: &Db, id: i64) -> DbResult<Option<i64>> {
 
 /// Give an imported run the dataset of its prompts.
 pub async fn set_dataset(db: &Db, id: i64, dataset_id: i64) -> DbResult<()> {
-    sqlx::query("UPDATE runs SET dataset_id = ? WHERE id = ?")
+    sqlx::query("UPDATE runs SET dataset_id = $1 WHERE id = $2")
         .bind(dataset_id)
         .bind(id)
         .execute(db)
@@ -243,7 +243,7 @@ pub async fn set_dataset(db: &Db, id: i64, dataset_id: i64) -> DbResult<()> {
 
 /// The provenance of an imported run.
 pub async fn provenance(db: &Db, id: i64) -> DbResult<Option<crate::domain::import::Provenance>> {
-    let text: Option<Option<String>> = sqlx::query_scalar("SELECT provenance FROM runs WHERE id = ?")
+    let text: Option<Option<String>> = sqlx::query_scalar("SELECT provenance FROM runs WHERE id = $1")
         .bind(id)
         .fetch_optional(db)
         .await?;
@@ -262,7 +262,7 @@ pub struct Claimed {
 }
 
 pub async fn status(db: &Db, id: i64) -> DbResult<RunStatus> {
-    let s: Option<RunStatus> = sqlx::query_scalar("SELECT status FROM runs WHERE id = ?")
+    let s: Option<RunStatus> = sqlx::query_scalar("SELECT status FROM runs WHERE id = $1")
         .bind(id)
         .fetch_optional(db)
         .await?;
@@ -276,7 +276,7 @@ pub async fn request_cancel(db: &Db, id: i64) -> DbResult<RunStatus> {
     let current = status(db, id).await?;
     match current {
         RunStatus::Queued => {
-            sqlx::query("UPDATE runs SET status = 'cancelled', finished_at = strftime('%Y-%m-%dT%H:%M:%SZ', 'now') WHERE id = ? AND status = 'queued'")
+            sqlx::query("UPDATE runs SET status = 'cancelled', finished_at = strftime('%Y-%m-%dT%H:%M:%SZ', 'now') WHERE id = $1 AND status = 'queued'")
                 .bind(id)
                 .execute(db)
                 .await?;
@@ -285,9 +285,9 @@ pub async fn request_cancel(db: &Db, id: i64) -> DbResult<RunStatus> {
         RunStatus::Running => {
             // Nobody renews an expired lease, so nobody would see the flag: cancel it now.
             let r = sqlx::query(&format!(
-                "UPDATE runs SET status = 'cancelled', cancel_requested = 1, lease_expires_at = NULL, \
+                "UPDATE runs SET status = 'cancelled', cancel_requested = TRUE, lease_expires_at = NULL, \
                  finished_at = strftime('%Y-%m-%dT%H:%M:%SZ', 'now') \
-                 WHERE id = ? AND status = 'running' AND COALESCE(lease_expires_at, 0) < {NOW}"
+                 WHERE id = $1 AND status = 'running' AND COALESCE(lease_expires_at, 0) < {NOW}"
             ))
             .bind(id)
             .execute(db)
@@ -295,7 +295,7 @@ pub async fn request_cancel(db: &Db, id: i64) -> DbResult<RunStatus> {
             if r.rows_affected() == 1 {
                 return Ok(RunStatus::Cancelled);
             }
-            sqlx::query("UPDATE runs SET cancel_requested = 1 WHERE id = ?")
+            sqlx::query("UPDATE runs SET cancel_requested = TRUE WHERE id = $1")
                 .bind(id)
                 .execute(db)
                 .await?;
@@ -306,7 +306,7 @@ pub async fn request_cancel(db: &Db, id: i64) -> DbResult<RunStatus> {
 }
 
 pub async fn cancel_requested(db: &Db, id: i64) -> DbResult<bool> {
-    Ok(sqlx::query_scalar("SELECT cancel_requested FROM runs WHERE id = ?")
+    Ok(sqlx::query_scalar("SELECT cancel_requested FROM runs WHERE id = $1")
         .bind(id)
         .fetch_optional(db)
         .await?
@@ -317,8 +317,8 @@ pub async fn cancel_requested(db: &Db, id: i64) -> DbResult<bool> {
 /// `owner` closes it: false when the lease was taken over meanwhile (the run is not closed).
 pub async fn finish(db: &Db, id: i64, owner: &str, status: RunStatus, summary: Option<&RunSummary>, error: Option<&str>) -> DbResult<bool> {
     let r = sqlx::query(
-        "UPDATE runs SET status = ?, summary = ?, error = ?, finished_at = strftime('%Y-%m-%dT%H:%M:%SZ', 'now'), lease_expires_at = NULL \
-         WHERE id = ? AND lease_owner = ?",
+        "UPDATE runs SET status = $1, summary = $2, error = $3, finished_at = strftime('%Y-%m-%dT%H:%M:%SZ', 'now'), lease_expires_at = NULL \
+         WHERE id = $4 AND lease_owner = $5",
     )
     .bind(status)
     .bind(summary.map(to_json))
@@ -332,7 +332,7 @@ pub async fn finish(db: &Db, id: i64, owner: &str, status: RunStatus, summary: O
 
 /// Store a fresh summary without changing the status (e.g. recomputed after a definition fix).
 pub async fn set_summary(db: &Db, id: i64, summary: &RunSummary) -> DbResult<()> {
-    sqlx::query("UPDATE runs SET summary = ? WHERE id = ?")
+    sqlx::query("UPDATE runs SET summary = $1 WHERE id = $2")
         .bind(to_json(summary))
         .bind(id)
         .execute(db)
@@ -352,8 +352,8 @@ pub async fn page(db: &Db, f: &crate::domain::views::RunFilter, per_page: u32) -
             q.push(" AND r.status = ").push_bind(s);
         }
         match f.origin {
-            Some(Origin::Real) => q.push(" AND r.simulated = 0 AND r.provenance IS NULL"),
-            Some(Origin::Simulated) => q.push(" AND r.simulated = 1 AND r.provenance IS NULL"),
+            Some(Origin::Real) => q.push(" AND r.simulated = FALSE AND r.provenance IS NULL"),
+            Some(Origin::Simulated) => q.push(" AND r.simulated = TRUE AND r.provenance IS NULL"),
             Some(Origin::Imported) => q.push(" AND r.provenance IS NOT NULL"),
             None => &mut q,
         };
@@ -384,7 +384,7 @@ pub async fn page(db: &Db, f: &crate::domain::views::RunFilter, per_page: u32) -
 
 /// Give a run another name.
 pub async fn rename(db: &Db, id: i64, name: &str) -> DbResult<()> {
-    let done = sqlx::query("UPDATE runs SET name = ? WHERE id = ? AND deleted_at IS NULL")
+    let done = sqlx::query("UPDATE runs SET name = $1 WHERE id = $2 AND deleted_at IS NULL")
         .bind(name)
         .bind(id)
         .execute(db)
@@ -402,7 +402,7 @@ pub async fn rename(db: &Db, id: i64, name: &str) -> DbResult<()> {
 /// first): what is in the trash is restored exactly as it was. The run may be in the trash.
 pub(crate) async fn removal(c: &mut sqlx::SqliteConnection, id: i64, deleting: bool) -> DbResult<crate::domain::views::Removal> {
     use crate::domain::dataset::clip;
-    let run: Option<(String, RunStatus)> = sqlx::query_as("SELECT name, status FROM runs WHERE id = ?")
+    let run: Option<(String, RunStatus)> = sqlx::query_as("SELECT name, status FROM runs WHERE id = $1")
         .bind(id)
         .fetch_optional(&mut *c)
         .await?;
@@ -417,27 +417,27 @@ pub(crate) async fn removal(c: &mut sqlx::SqliteConnection, id: i64, deleting: b
     }
     let mut r = crate::domain::views::Removal::new(format!("run #{id} '{}'", clip(&name)));
     r.counted(
-        count(c, "SELECT COUNT(*) FROM request_records WHERE run_id = ?1", id).await?,
+        count(c, "SELECT COUNT(*) FROM request_records WHERE run_id = $1", id).await?,
         "request record",
     );
     r.counted(
-        count(c, "SELECT COUNT(*) FROM checks WHERE run_id = ?1", id).await?,
+        count(c, "SELECT COUNT(*) FROM checks WHERE run_id = $1", id).await?,
         "automatic answer check",
     );
     r.counted(
-        count(c, "SELECT COUNT(*) FROM server_metrics WHERE run_id = ?1", id).await?,
+        count(c, "SELECT COUNT(*) FROM server_metrics WHERE run_id = $1", id).await?,
         "server metrics sample",
     );
     r.counted(
-        count(c, "SELECT COUNT(*) FROM launches WHERE run_id = ?1", id).await?,
+        count(c, "SELECT COUNT(*) FROM launches WHERE run_id = $1", id).await?,
         "model server launch",
     );
-    let items = "SELECT id FROM queue_items WHERE run_id = ?1 OR run_b = ?1";
+    let items = "SELECT id FROM queue_items WHERE run_id = $1 OR run_b = $1";
     let in_queues = count(c, &format!("SELECT COUNT(*) FROM ({items})"), id).await?;
     if in_queues > 0 {
         let queues: Vec<String> = sqlx::query_scalar(
-            "SELECT q.name FROM queues q WHERE q.id IN (SELECT queue_id FROM queue_items WHERE run_id = ?1 OR run_b = ?1) \
-             OR q.id IN (SELECT queue_id FROM queue_runs WHERE run_id = ?1) ORDER BY q.id",
+            "SELECT q.name FROM queues q WHERE q.id IN (SELECT queue_id FROM queue_items WHERE run_id = $1 OR run_b = $1) \
+             OR q.id IN (SELECT queue_id FROM queue_runs WHERE run_id = $1) ORDER BY q.id",
         )
         .bind(id)
         .fetch_all(&mut *c)
@@ -454,7 +454,7 @@ pub(crate) async fn removal(c: &mut sqlx::SqliteConnection, id: i64, deleting: b
         );
     }
     r.unlinked(
-        count(c, "SELECT COUNT(*) FROM planned_tests WHERE run_id = ?1", id).await?,
+        count(c, "SELECT COUNT(*) FROM planned_tests WHERE run_id = $1", id).await?,
         "pending test",
     );
     Ok(r)
@@ -472,7 +472,7 @@ pub(crate) async fn users_of(conn: &mut sqlx::SqliteConnection, column: &str, id
     const NAMED: i64 = 8;
     let total = count(
         conn,
-        &format!("SELECT COUNT(*) FROM runs WHERE {column} = ?1 AND deleted_at IS NULL"),
+        &format!("SELECT COUNT(*) FROM runs WHERE {column} = $1 AND deleted_at IS NULL"),
         id,
     )
     .await?;
@@ -480,7 +480,7 @@ pub(crate) async fn users_of(conn: &mut sqlx::SqliteConnection, column: &str, id
         return Ok(None);
     }
     let runs: Vec<(i64, String)> = sqlx::query_as(&format!(
-        "SELECT id, name FROM runs WHERE {column} = ? AND deleted_at IS NULL ORDER BY id DESC LIMIT {NAMED}"
+        "SELECT id, name FROM runs WHERE {column} = $1 AND deleted_at IS NULL ORDER BY id DESC LIMIT {NAMED}"
     ))
     .bind(id)
     .fetch_all(conn)
@@ -551,7 +551,7 @@ mod removal_tests {
             for (idx, custom_id) in ["a", "b"].iter().enumerate() {
                 sqlx::query(
                     "INSERT INTO request_records (run_id, idx, custom_id, warmup, outcome, sent_us, e2e_us, content_chunks, itl_us, response) \
-                     VALUES (?, ?, ?, 0, 'ok', 0, 1000, 1, x'', 'text')",
+                     VALUES ($1, $2, $3, 0, 'ok', 0, 1000, 1, x'', 'text')",
                 )
                 .bind(id)
                 .bind(idx as i64)
@@ -560,7 +560,7 @@ mod removal_tests {
                 .await
                 .expect("record");
             }
-            sqlx::query("UPDATE runs SET status = 'completed' WHERE id = ?")
+            sqlx::query("UPDATE runs SET status = 'completed' WHERE id = $1")
                 .bind(id)
                 .execute(db)
                 .await
@@ -580,7 +580,7 @@ mod removal_tests {
     async fn a_page_of_runs_is_filtered_and_counted_in_sql() {
         let (_d, db) = fresh().await;
         let (_, _, ids) = seed(&db).await;
-        sqlx::query("UPDATE runs SET status = 'failed' WHERE id = ?")
+        sqlx::query("UPDATE runs SET status = 'failed' WHERE id = $1")
             .bind(ids[1])
             .execute(&db)
             .await
@@ -629,7 +629,7 @@ mod removal_tests {
     async fn a_queued_or_running_run_is_not_deleted() {
         let (_d, db) = fresh().await;
         let (_, _, ids) = seed(&db).await;
-        sqlx::query("UPDATE runs SET status = 'running' WHERE id = ?")
+        sqlx::query("UPDATE runs SET status = 'running' WHERE id = $1")
             .bind(ids[0])
             .execute(&db)
             .await
@@ -684,7 +684,7 @@ mod removal_tests {
     }
 
     async fn count_records(db: &Db, run: i64) -> i64 {
-        sqlx::query_scalar("SELECT COUNT(*) FROM request_records WHERE run_id = ?")
+        sqlx::query_scalar("SELECT COUNT(*) FROM request_records WHERE run_id = $1")
             .bind(run)
             .fetch_one(db)
             .await

@@ -11,7 +11,7 @@ use crate::domain::summary::RunSummary;
 
 /// The sweep a run belongs to.
 pub async fn sweep_of(db: &Db, run_id: i64) -> DbResult<Option<i64>> {
-    let s: Option<Option<i64>> = sqlx::query_scalar("SELECT sweep_id FROM runs WHERE id = ?")
+    let s: Option<Option<i64>> = sqlx::query_scalar("SELECT sweep_id FROM runs WHERE id = $1")
         .bind(run_id)
         .fetch_optional(db)
         .await?;
@@ -21,7 +21,7 @@ pub async fn sweep_of(db: &Db, run_id: i64) -> DbResult<Option<i64>> {
 /// The automatic-sweep steps of a sweep, in the order they were queued.
 pub async fn steps(db: &Db, sweep_id: i64) -> DbResult<Vec<Step>> {
     let rows: Vec<(i64, RunStatus, String, Option<String>)> =
-        sqlx::query_as("SELECT id, status, spec, summary FROM runs WHERE sweep_id = ? ORDER BY id")
+        sqlx::query_as("SELECT id, status, spec, summary FROM runs WHERE sweep_id = $1 ORDER BY id")
             .bind(sweep_id)
             .fetch_all(db)
             .await?;
@@ -39,7 +39,7 @@ pub async fn steps(db: &Db, sweep_id: i64) -> DbResult<Vec<Step>> {
 /// Queue the next step of a sweep: a run in the same sweep, made by whoever launched the sweep.
 pub async fn add_step(db: &Db, sweep_id: i64, spec: &RunSpec, simulated: bool) -> DbResult<i64> {
     let id = super::runs::insert(db, spec, simulated, Some(sweep_id)).await?;
-    sqlx::query("UPDATE runs SET created_by = (SELECT created_by FROM runs WHERE id = ?) WHERE id = ?")
+    sqlx::query("UPDATE runs SET created_by = (SELECT created_by FROM runs WHERE id = $1) WHERE id = $2")
         .bind(sweep_id)
         .bind(id)
         .execute(db)
@@ -50,7 +50,7 @@ pub async fn add_step(db: &Db, sweep_id: i64, spec: &RunSpec, simulated: bool) -
 /// The sweep's step waiting in the queue, if any (the CLI follows it).
 pub async fn queued_step(db: &Db, sweep_id: i64) -> DbResult<Option<i64>> {
     Ok(
-        sqlx::query_scalar("SELECT id FROM runs WHERE sweep_id = ? AND status = 'queued' ORDER BY id LIMIT 1")
+        sqlx::query_scalar("SELECT id FROM runs WHERE sweep_id = $1 AND status = 'queued' ORDER BY id LIMIT 1")
             .bind(sweep_id)
             .fetch_optional(db)
             .await?,
@@ -59,7 +59,7 @@ pub async fn queued_step(db: &Db, sweep_id: i64) -> DbResult<Option<i64>> {
 
 /// Store what the endpoint said about itself for a run.
 pub async fn set_conditions(db: &Db, run_id: i64, c: &Conditions) -> DbResult<()> {
-    sqlx::query("UPDATE runs SET conditions = ? WHERE id = ?")
+    sqlx::query("UPDATE runs SET conditions = $1 WHERE id = $2")
         .bind(to_json(c))
         .bind(run_id)
         .execute(db)

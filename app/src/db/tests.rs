@@ -465,13 +465,13 @@ async fn an_upload_is_hidden_until_its_last_batch_and_a_stopped_one_is_removed()
     let left = datasets::begin_upload(&db, new("left")).await.expect("begin");
     datasets::add_items(&db, left, 0, &[item("a")]).await.expect("batch");
     assert_eq!(datasets::clean_abandoned_uploads(&db).await.expect("clean"), 0, "touched just now");
-    sqlx::query("UPDATE datasets SET touched_at = '2000-01-01T00:00:00Z' WHERE id = ?")
+    sqlx::query("UPDATE datasets SET touched_at = '2000-01-01T00:00:00Z' WHERE id = $1")
         .bind(left)
         .execute(&db)
         .await
         .expect("age it");
     assert_eq!(datasets::clean_abandoned_uploads(&db).await.expect("clean"), 1);
-    let items: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM dataset_items WHERE dataset_id = ?")
+    let items: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM dataset_items WHERE dataset_id = $1")
         .bind(left)
         .fetch_one(&db)
         .await

@@ -21,7 +21,7 @@ pub struct NewTokenRow<'a> {
 
 pub async fn insert(db: &Db, t: &NewTokenRow<'_>) -> DbResult<i64> {
     let r =
-        sqlx::query("INSERT INTO api_tokens (user_id, name, role, token_hash, hint, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)")
+        sqlx::query_scalar::<_, i64>("INSERT INTO api_tokens (user_id, name, role, token_hash, hint, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id")
             .bind(t.user_id)
             .bind(t.name)
             .bind(t.role)
@@ -29,10 +29,10 @@ pub async fn insert(db: &Db, t: &NewTokenRow<'_>) -> DbResult<i64> {
             .bind(t.hint)
             .bind(t.created_at)
             .bind(t.expires_at)
-            .execute(db)
+            .fetch_one(db)
             .await;
     match r {
-        Ok(r) => Ok(r.last_insert_rowid()),
+        Ok(r) => Ok(r),
         Err(sqlx::Error::Database(e)) if e.is_unique_violation() => Err(DbError::Conflict(format!(
             "you already have a token named '{}': revoke it first, or choose another name",
             t.name
@@ -48,7 +48,7 @@ const VIEW: &str =
 /// Tokens of one user (`Some(id)`) or of everyone, newest first.
 pub async fn list(db: &Db, user_id: Option<i64>) -> DbResult<Vec<TokenView>> {
     Ok(
-        sqlx::query_as(&format!("{VIEW} WHERE (?1 IS NULL OR t.user_id = ?1) ORDER BY t.id DESC"))
+        sqlx::query_as(&format!("{VIEW} WHERE ($1 IS NULL OR t.user_id = $1) ORDER BY t.id DESC"))
             .bind(user_id)
             .fetch_all(db)
             .await?,
@@ -56,7 +56,7 @@ pub async fn list(db: &Db, user_id: Option<i64>) -> DbResult<Vec<TokenView>> {
 }
 
 pub async fn get(db: &Db, id: i64) -> DbResult<TokenView> {
-    sqlx::query_as(&format!("{VIEW} WHERE t.id = ?"))
+    sqlx::query_as(&format!("{VIEW} WHERE t.id = $1"))
         .bind(id)
         .fetch_optional(db)
         .await?
@@ -68,7 +68,7 @@ pub async fn get(db: &Db, id: i64) -> DbResult<TokenView> {
 pub async fn by_hash(db: &Db, token_hash: &str) -> DbResult<Option<TokenUse>> {
     Ok(sqlx::query_as(
         "SELECT t.id, t.role, t.expires_at, t.revoked_at, t.last_used_at, t.user_id, u.name AS user_name, u.role AS user_role \
-         FROM api_tokens t JOIN users u ON u.id = t.user_id WHERE t.token_hash = ?",
+         FROM api_tokens t JOIN users u ON u.id = t.user_id WHERE t.token_hash = $1",
     )
     .bind(token_hash)
     .fetch_optional(db)
@@ -77,7 +77,7 @@ pub async fn by_hash(db: &Db, token_hash: &str) -> DbResult<Option<TokenUse>> {
 
 /// Note a use at `now`, at most once a minute per token.
 pub async fn touch(db: &Db, id: i64, now: i64) -> DbResult<()> {
-    sqlx::query("UPDATE api_tokens SET last_used_at = ? WHERE id = ? AND (last_used_at IS NULL OR last_used_at <= ?)")
+    sqlx::query("UPDATE api_tokens SET last_used_at = $1 WHERE id = $2 AND (last_used_at IS NULL OR last_used_at <= $3)")
         .bind(now)
         .bind(id)
         .bind(now - TOUCH_EVERY_S)
@@ -88,7 +88,7 @@ pub async fn touch(db: &Db, id: i64, now: i64) -> DbResult<()> {
 
 /// Revoke a token at `now`; false when it already was (it keeps its first revocation time).
 pub async fn revoke(db: &Db, id: i64, now: i64) -> DbResult<bool> {
-    let r = sqlx::query("UPDATE api_tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL")
+    let r = sqlx::query("UPDATE api_tokens SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL")
         .bind(now)
         .bind(id)
         .execute(db)

@@ -35,7 +35,7 @@ fn table(kind: TrashKind) -> &'static str {
 /// Record who created these rows (after they were inserted; queues record it as they are made).
 pub async fn set_created_by(db: &Db, kind: TrashKind, ids: &[i64], user_id: i64) -> DbResult<()> {
     for id in ids {
-        sqlx::query(&format!("UPDATE {} SET created_by = ? WHERE id = ?", table(kind)))
+        sqlx::query(&format!("UPDATE {} SET created_by = $1 WHERE id = $2", table(kind)))
             .bind(user_id)
             .bind(id)
             .execute(db)
@@ -47,9 +47,9 @@ pub async fn set_created_by(db: &Db, kind: TrashKind, ids: &[i64], user_id: i64)
 /// Whether `kind` `id` is in the trash (`None`: there is no such thing; a dataset still being
 /// uploaded is not one yet).
 async fn in_trash(c: &mut sqlx::SqliteConnection, kind: TrashKind, id: i64) -> DbResult<Option<bool>> {
-    let complete = if kind == TrashKind::Dataset { " AND complete = 1" } else { "" };
+    let complete = if kind == TrashKind::Dataset { " AND complete = TRUE" } else { "" };
     Ok(sqlx::query_scalar(&format!(
-        "SELECT deleted_at IS NOT NULL FROM {} WHERE id = ?{complete}",
+        "SELECT deleted_at IS NOT NULL FROM {} WHERE id = $1{complete}",
         table(kind)
     ))
     .bind(id)
@@ -96,7 +96,7 @@ pub async fn put(db: &Db, kind: TrashKind, id: i64, by: Option<i64>) -> DbResult
         ""
     };
     let moved = sqlx::query(&format!(
-        "UPDATE {} SET deleted_at = {NOW}, deleted_by = ? WHERE id = ? AND deleted_at IS NULL{still}",
+        "UPDATE {} SET deleted_at = {NOW}, deleted_by = $1 WHERE id = $2 AND deleted_at IS NULL{still}",
         table(kind)
     ))
     .bind(by)
@@ -118,8 +118,8 @@ async fn blocked(c: &mut sqlx::SqliteConnection, kind: TrashKind, id: i64) -> Db
     let parents: Vec<(String, String)> = match kind {
         TrashKind::Run => {
             sqlx::query_as(
-                "SELECT 'endpoint', e.name FROM runs r JOIN endpoints e ON e.id = r.endpoint_id WHERE r.id = ?1 AND e.deleted_at IS NOT NULL \
-                 UNION ALL SELECT 'dataset', d.name FROM runs r JOIN datasets d ON d.id = r.dataset_id WHERE r.id = ?1 AND d.deleted_at IS NOT NULL",
+                "SELECT 'endpoint', e.name FROM runs r JOIN endpoints e ON e.id = r.endpoint_id WHERE r.id = $1 AND e.deleted_at IS NOT NULL \
+                 UNION ALL SELECT 'dataset', d.name FROM runs r JOIN datasets d ON d.id = r.dataset_id WHERE r.id = $1 AND d.deleted_at IS NOT NULL",
             )
             .bind(id)
             .fetch_all(&mut *c)
@@ -127,7 +127,7 @@ async fn blocked(c: &mut sqlx::SqliteConnection, kind: TrashKind, id: i64) -> Db
         }
         TrashKind::Queue => {
             sqlx::query_as(
-                "SELECT 'dataset', d.name FROM queues q JOIN datasets d ON d.id = q.dataset_id WHERE q.id = ? AND d.deleted_at IS NOT NULL",
+                "SELECT 'dataset', d.name FROM queues q JOIN datasets d ON d.id = q.dataset_id WHERE q.id = $1 AND d.deleted_at IS NOT NULL",
             )
             .bind(id)
             .fetch_all(&mut *c)
@@ -136,7 +136,7 @@ async fn blocked(c: &mut sqlx::SqliteConnection, kind: TrashKind, id: i64) -> Db
         TrashKind::Endpoint => {
             let taken: Option<String> = sqlx::query_scalar(
                 "SELECT o.name FROM endpoints e JOIN endpoints o ON o.name = e.name COLLATE NOCASE AND o.id <> e.id \
-                 WHERE e.id = ? AND o.deleted_at IS NULL",
+                 WHERE e.id = $1 AND o.deleted_at IS NULL",
             )
             .bind(id)
             .fetch_optional(&mut *c)
@@ -169,7 +169,7 @@ pub async fn restore(db: &Db, kind: TrashKind, id: i64) -> DbResult<Removal> {
         return Err(DbError::NotFound(format!("{} {id} in the trash", kind.word())));
     }
     let mut r = removal(&mut tx, kind, id, false).await?;
-    let being_purged: Option<i64> = sqlx::query_scalar(&format!("SELECT deleted_at FROM {} WHERE id = ?", table(kind)))
+    let being_purged: Option<i64> = sqlx::query_scalar(&format!("SELECT deleted_at FROM {} WHERE id = $1", table(kind)))
         .bind(id)
         .fetch_optional(&mut *tx)
         .await?
@@ -184,7 +184,7 @@ pub async fn restore(db: &Db, kind: TrashKind, id: i64) -> DbResult<Removal> {
         return Err(DbError::Conflict(format!("{} cannot be restored yet: {why}", r.what)));
     }
     let res = sqlx::query(&format!(
-        "UPDATE {} SET deleted_at = NULL, deleted_by = NULL WHERE id = ? AND deleted_at IS NOT NULL AND deleted_at <> 0",
+        "UPDATE {} SET deleted_at = NULL, deleted_by = NULL WHERE id = $1 AND deleted_at IS NOT NULL AND deleted_at <> 0",
         table(kind)
     ))
     .bind(id)
@@ -226,7 +226,7 @@ pub async fn purge(db: &Db, kind: TrashKind, id: i64) -> DbResult<Removal> {
         }
         TrashKind::Dataset | TrashKind::Endpoint => {
             let column = if kind == TrashKind::Dataset { "dataset_id" } else { "endpoint_id" };
-            let live: i64 = sqlx::query_scalar(&format!("SELECT COUNT(*) FROM runs WHERE {column} = ? AND deleted_at IS NULL"))
+            let live: i64 = sqlx::query_scalar(&format!("SELECT COUNT(*) FROM runs WHERE {column} = $1 AND deleted_at IS NULL"))
                 .bind(id)
                 .fetch_one(db)
                 .await?;
@@ -237,7 +237,7 @@ pub async fn purge(db: &Db, kind: TrashKind, id: i64) -> DbResult<Removal> {
                 )));
             }
             mark_purging(db, kind, id).await?;
-            let runs: Vec<i64> = sqlx::query_scalar(&format!("SELECT id FROM runs WHERE {column} = ? ORDER BY id"))
+            let runs: Vec<i64> = sqlx::query_scalar(&format!("SELECT id FROM runs WHERE {column} = $1 ORDER BY id"))
                 .bind(id)
                 .fetch_all(db)
                 .await?;
@@ -245,7 +245,7 @@ pub async fn purge(db: &Db, kind: TrashKind, id: i64) -> DbResult<Removal> {
                 purge_run(db, run).await?;
             }
             if kind == TrashKind::Dataset {
-                let queues: Vec<i64> = sqlx::query_scalar("SELECT id FROM queues WHERE dataset_id = ? AND deleted_at IS NOT NULL")
+                let queues: Vec<i64> = sqlx::query_scalar("SELECT id FROM queues WHERE dataset_id = $1 AND deleted_at IS NOT NULL")
                     .bind(id)
                     .fetch_all(db)
                     .await?;
@@ -266,7 +266,7 @@ pub async fn purge(db: &Db, kind: TrashKind, id: i64) -> DbResult<Removal> {
 /// finished by the next periodic purge (0 is long past).
 async fn mark_purging(db: &Db, kind: TrashKind, id: i64) -> DbResult<()> {
     let marked = sqlx::query(&format!(
-        "UPDATE {} SET deleted_at = 0 WHERE id = ? AND deleted_at IS NOT NULL",
+        "UPDATE {} SET deleted_at = 0 WHERE id = $1 AND deleted_at IS NOT NULL",
         table(kind)
     ))
     .bind(id)
@@ -291,7 +291,7 @@ async fn purge_run(db: &Db, id: i64) -> DbResult<()> {
 }
 
 async fn in_batches(db: &Db, table: &str, column: &str, id: i64) -> DbResult<()> {
-    let sql = format!("DELETE FROM {table} WHERE rowid IN (SELECT rowid FROM {table} WHERE {column} = ? LIMIT {PURGE_BATCH})");
+    let sql = format!("DELETE FROM {table} WHERE rowid IN (SELECT rowid FROM {table} WHERE {column} = $1 LIMIT {PURGE_BATCH})");
     loop {
         let n = sqlx::query(&sql).bind(id).execute(db).await?.rows_affected();
         if n < PURGE_BATCH as u64 {
@@ -302,7 +302,7 @@ async fn in_batches(db: &Db, table: &str, column: &str, id: i64) -> DbResult<()>
 }
 
 async fn purge_row(db: &Db, kind: TrashKind, id: i64) -> DbResult<()> {
-    let res = sqlx::query(&format!("DELETE FROM {} WHERE id = ? AND deleted_at IS NOT NULL", table(kind)))
+    let res = sqlx::query(&format!("DELETE FROM {} WHERE id = $1 AND deleted_at IS NOT NULL", table(kind)))
         .bind(id)
         .execute(db)
         .await;
@@ -360,7 +360,7 @@ pub async fn due(db: &Db, deleted_before: i64) -> DbResult<Vec<(TrashKind, i64)>
     let mut out = Vec::new();
     for kind in [TrashKind::Queue, TrashKind::Run, TrashKind::Dataset, TrashKind::Endpoint] {
         let ids: Vec<i64> = sqlx::query_scalar(&format!(
-            "SELECT id FROM {} WHERE deleted_at IS NOT NULL AND deleted_at <= ? ORDER BY deleted_at, id",
+            "SELECT id FROM {} WHERE deleted_at IS NOT NULL AND deleted_at <= $1 ORDER BY deleted_at, id",
             table(kind)
         ))
         .bind(deleted_before)
@@ -378,17 +378,18 @@ pub async fn now(db: &Db) -> DbResult<i64> {
 
 /// The name of `kind` `id` when it is in the trash.
 pub async fn trashed_name(db: &Db, kind: TrashKind, id: i64) -> DbResult<Option<String>> {
-    Ok(
-        sqlx::query_scalar(&format!("SELECT name FROM {} WHERE id = ? AND deleted_at IS NOT NULL", table(kind)))
-            .bind(id)
-            .fetch_optional(db)
-            .await?,
-    )
+    Ok(sqlx::query_scalar(&format!(
+        "SELECT name FROM {} WHERE id = $1 AND deleted_at IS NOT NULL",
+        table(kind)
+    ))
+    .bind(id)
+    .fetch_optional(db)
+    .await?)
 }
 
 /// The name of `kind` `id`, in the trash or not (for audit entries).
 pub async fn name(db: &Db, kind: TrashKind, id: i64) -> DbResult<String> {
-    sqlx::query_scalar(&format!("SELECT name FROM {} WHERE id = ?", table(kind)))
+    sqlx::query_scalar(&format!("SELECT name FROM {} WHERE id = $1", table(kind)))
         .bind(id)
         .fetch_optional(db)
         .await?

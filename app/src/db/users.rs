@@ -8,15 +8,17 @@ pub async fn count(db: &Db) -> DbResult<i64> {
 }
 
 pub async fn create(db: &Db, name: &str, role: Role, password_hash: &str, must_change: bool) -> DbResult<i64> {
-    let r = sqlx::query("INSERT INTO users (name, role, password_hash, must_change_password) VALUES (?, ?, ?, ?)")
-        .bind(name)
-        .bind(role)
-        .bind(password_hash)
-        .bind(must_change)
-        .execute(db)
-        .await;
+    let r = sqlx::query_scalar::<_, i64>(
+        "INSERT INTO users (name, role, password_hash, must_change_password) VALUES ($1, $2, $3, $4) RETURNING id",
+    )
+    .bind(name)
+    .bind(role)
+    .bind(password_hash)
+    .bind(must_change)
+    .fetch_one(db)
+    .await;
     match r {
-        Ok(r) => Ok(r.last_insert_rowid()),
+        Ok(r) => Ok(r),
         Err(sqlx::Error::Database(e)) if e.is_unique_violation() => Err(DbError::Conflict(format!("a user named '{name}' exists"))),
         Err(e) => Err(e.into()),
     }
@@ -33,7 +35,7 @@ pub async fn list(db: &Db) -> DbResult<Vec<User>> {
 /// The user and their password hash, by name.
 pub async fn credentials(db: &Db, name: &str) -> DbResult<Option<(User, String)>> {
     let row: Option<(i64, String, Role, bool, String, String)> =
-        sqlx::query_as("SELECT id, name, role, must_change_password, created_at, password_hash FROM users WHERE name = ?")
+        sqlx::query_as("SELECT id, name, role, must_change_password, created_at, password_hash FROM users WHERE name = $1")
             .bind(name)
             .fetch_optional(db)
             .await?;
@@ -52,7 +54,7 @@ pub async fn credentials(db: &Db, name: &str) -> DbResult<Option<(User, String)>
 }
 
 pub async fn set_password(db: &Db, id: i64, password_hash: &str, must_change: bool) -> DbResult<()> {
-    let r = sqlx::query("UPDATE users SET password_hash = ?, must_change_password = ? WHERE id = ?")
+    let r = sqlx::query("UPDATE users SET password_hash = $1, must_change_password = $2 WHERE id = $3")
         .bind(password_hash)
         .bind(must_change)
         .bind(id)
@@ -66,7 +68,7 @@ pub async fn set_password(db: &Db, id: i64, password_hash: &str, must_change: bo
 }
 
 pub async fn set_role(db: &Db, id: i64, role: Role) -> DbResult<()> {
-    let r = sqlx::query("UPDATE users SET role = ? WHERE id = ?")
+    let r = sqlx::query("UPDATE users SET role = $1 WHERE id = $2")
         .bind(role)
         .bind(id)
         .execute(db)
@@ -78,7 +80,7 @@ pub async fn set_role(db: &Db, id: i64, role: Role) -> DbResult<()> {
 }
 
 pub async fn delete(db: &Db, id: i64) -> DbResult<()> {
-    sqlx::query("DELETE FROM users WHERE id = ?").bind(id).execute(db).await?;
+    sqlx::query("DELETE FROM users WHERE id = $1").bind(id).execute(db).await?;
     Ok(())
 }
 
@@ -90,7 +92,7 @@ pub async fn admins(db: &Db) -> DbResult<i64> {
 }
 
 pub async fn create_session(db: &Db, token_hash: &str, user_id: i64, expires_at: i64, now: i64) -> DbResult<()> {
-    sqlx::query("INSERT INTO sessions (token_hash, user_id, expires_at, last_seen) VALUES (?, ?, ?, ?)")
+    sqlx::query("INSERT INTO sessions (token_hash, user_id, expires_at, last_seen) VALUES ($1, $2, $3, $4)")
         .bind(token_hash)
         .bind(user_id)
         .bind(expires_at)
@@ -109,7 +111,7 @@ pub const TOUCH_EVERY_S: i64 = 60;
 pub async fn session_user(db: &Db, token_hash: &str, now: i64, idle_s: i64) -> DbResult<Option<User>> {
     let user: Option<User> = sqlx::query_as(
         "SELECT u.id, u.name, u.role, u.must_change_password, u.created_at FROM sessions s JOIN users u ON u.id = s.user_id \
-         WHERE s.token_hash = ? AND s.expires_at > ? AND s.last_seen > ?",
+         WHERE s.token_hash = $1 AND s.expires_at > $2 AND s.last_seen > $3",
     )
     .bind(token_hash)
     .bind(now)
@@ -117,7 +119,7 @@ pub async fn session_user(db: &Db, token_hash: &str, now: i64, idle_s: i64) -> D
     .fetch_optional(db)
     .await?;
     if user.is_some() {
-        sqlx::query("UPDATE sessions SET last_seen = ? WHERE token_hash = ? AND last_seen < ?")
+        sqlx::query("UPDATE sessions SET last_seen = $1 WHERE token_hash = $2 AND last_seen < $3")
             .bind(now)
             .bind(token_hash)
             .bind(now - TOUCH_EVERY_S)
@@ -129,7 +131,7 @@ pub async fn session_user(db: &Db, token_hash: &str, now: i64, idle_s: i64) -> D
 
 /// Delete sessions past their lifetime or idle for longer than `idle_s`; how many went.
 pub async fn purge_sessions(db: &Db, now: i64, idle_s: i64) -> DbResult<u64> {
-    Ok(sqlx::query("DELETE FROM sessions WHERE expires_at <= ? OR last_seen <= ?")
+    Ok(sqlx::query("DELETE FROM sessions WHERE expires_at <= $1 OR last_seen <= $2")
         .bind(now)
         .bind(now - idle_s)
         .execute(db)
@@ -138,7 +140,7 @@ pub async fn purge_sessions(db: &Db, now: i64, idle_s: i64) -> DbResult<u64> {
 }
 
 pub async fn delete_session(db: &Db, token_hash: &str) -> DbResult<()> {
-    sqlx::query("DELETE FROM sessions WHERE token_hash = ?")
+    sqlx::query("DELETE FROM sessions WHERE token_hash = $1")
         .bind(token_hash)
         .execute(db)
         .await?;
@@ -146,7 +148,7 @@ pub async fn delete_session(db: &Db, token_hash: &str) -> DbResult<()> {
 }
 
 pub async fn delete_sessions_of(db: &Db, user_id: i64, except: Option<&str>) -> DbResult<()> {
-    sqlx::query("DELETE FROM sessions WHERE user_id = ? AND token_hash <> ?")
+    sqlx::query("DELETE FROM sessions WHERE user_id = $1 AND token_hash <> $2")
         .bind(user_id)
         .bind(except.unwrap_or(""))
         .execute(db)

@@ -36,7 +36,7 @@ impl Registration {
 pub async fn beat(db: &Db, who: &Holder, r: &Registration) -> DbResult<()> {
     sqlx::query(&format!(
         "INSERT INTO workers (id, kind, host, pid, seen_at, name, endpoint_ids, allow_launch, lease_s) \
-         VALUES (?, ?, ?, ?, {NOW}, ?, ?, ?, ?) \
+         VALUES ($1, $2, $3, $4, {NOW}, $5, $6, $7, $8) \
          ON CONFLICT(id) DO UPDATE SET seen_at = excluded.seen_at, kind = excluded.kind, name = excluded.name, \
          endpoint_ids = excluded.endpoint_ids, allow_launch = excluded.allow_launch, lease_s = excluded.lease_s, stopped_at = NULL"
     ))
@@ -59,7 +59,7 @@ pub async fn beat(db: &Db, who: &Holder, r: &Registration) -> DbResult<()> {
 /// Where this worker's built-in simulator listens (another serve may point the built-in
 /// endpoint there).
 pub async fn set_sim_url(db: &Db, owner: &str, url: &str) -> DbResult<()> {
-    sqlx::query("UPDATE workers SET sim_url = ? WHERE id = ?")
+    sqlx::query("UPDATE workers SET sim_url = $1 WHERE id = $2")
         .bind(url)
         .bind(owner)
         .execute(db)
@@ -69,7 +69,7 @@ pub async fn set_sim_url(db: &Db, owner: &str, url: &str) -> DbResult<()> {
 
 /// A clean stop: this worker is gone (its row stays a day, marked stopped, for the Workers page).
 pub async fn leave(db: &Db, owner: &str) -> DbResult<()> {
-    sqlx::query(&format!("UPDATE workers SET stopped_at = {NOW} WHERE id = ?"))
+    sqlx::query(&format!("UPDATE workers SET stopped_at = {NOW} WHERE id = $1"))
         .bind(owner)
         .execute(db)
         .await?;
@@ -92,7 +92,7 @@ pub async fn others(db: &Db, owner: &str, within_s: i64) -> DbResult<Vec<WorkerR
     type WorkerTuple = (WorkerKind, String, i64, String, i64, Option<String>);
     let rows: Vec<WorkerTuple> = sqlx::query_as(&format!(
         "SELECT kind, host, pid, started_at, {NOW} - seen_at, sim_url FROM workers \
-         WHERE id <> ? AND stopped_at IS NULL AND seen_at >= {NOW} - ? ORDER BY started_at"
+         WHERE id <> $1 AND stopped_at IS NULL AND seen_at >= {NOW} - $2 ORDER BY started_at"
     ))
     .bind(owner)
     .bind(within_s)
@@ -125,20 +125,22 @@ pub struct ModelServer {
 
 /// Write down a model server as soon as it is spawned.
 pub async fn add_model_server(db: &Db, run_id: i64, host: &str, s: &ModelServer) -> DbResult<i64> {
-    let r = sqlx::query("INSERT INTO model_servers (run_id, host, boot_id, pgid, start_ticks, command) VALUES (?, ?, ?, ?, ?, ?)")
-        .bind(run_id)
-        .bind(host)
-        .bind(&s.boot_id)
-        .bind(s.pgid)
-        .bind(s.start_ticks)
-        .bind(&s.command)
-        .execute(db)
-        .await?;
-    Ok(r.last_insert_rowid())
+    let r = sqlx::query_scalar::<_, i64>(
+        "INSERT INTO model_servers (run_id, host, boot_id, pgid, start_ticks, command) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+    )
+    .bind(run_id)
+    .bind(host)
+    .bind(&s.boot_id)
+    .bind(s.pgid)
+    .bind(s.start_ticks)
+    .bind(&s.command)
+    .fetch_one(db)
+    .await?;
+    Ok(r)
 }
 
 pub async fn model_server_stopped(db: &Db, id: i64) -> DbResult<()> {
-    sqlx::query("UPDATE model_servers SET stopped_at = strftime('%Y-%m-%dT%H:%M:%SZ', 'now') WHERE id = ?")
+    sqlx::query("UPDATE model_servers SET stopped_at = strftime('%Y-%m-%dT%H:%M:%SZ', 'now') WHERE id = $1")
         .bind(id)
         .execute(db)
         .await?;
@@ -150,8 +152,8 @@ pub async fn model_server_stopped(db: &Db, id: i64) -> DbResult<()> {
 pub async fn unstopped_model_servers(db: &Db, host: &str, owner: &str, run_id: Option<i64>) -> DbResult<Vec<ModelServer>> {
     let rows: Vec<(i64, i64, String, i64, Option<i64>, String)> = sqlx::query_as(&format!(
         "SELECT m.id, m.run_id, m.boot_id, m.pgid, m.start_ticks, m.command FROM model_servers m JOIN runs r ON r.id = m.run_id \
-         WHERE m.stopped_at IS NULL AND m.host = ? AND (? IS NULL OR m.run_id = ?) \
-         AND NOT (r.status = 'running' AND r.lease_owner IS NOT ? AND COALESCE(r.lease_expires_at, 0) >= {NOW}) ORDER BY m.id"
+         WHERE m.stopped_at IS NULL AND m.host = $1 AND ($2 IS NULL OR m.run_id = $3) \
+         AND NOT (r.status = 'running' AND r.lease_owner IS NOT $4 AND COALESCE(r.lease_expires_at, 0) >= {NOW}) ORDER BY m.id"
     ))
     .bind(host)
     .bind(run_id)
@@ -176,7 +178,7 @@ pub async fn unstopped_model_servers(db: &Db, host: &str, owner: &str, run_id: O
 /// latest heartbeat of any worker not stopped cleanly (None: none beat), from the database's clock.
 pub async fn health(db: &Db, within_s: i64) -> DbResult<(i64, Option<i64>)> {
     Ok(sqlx::query_as(
-        "SELECT COUNT(CASE WHEN seen_at >= CAST(strftime('%s', 'now') AS INTEGER) - ?1 THEN 1 END), \
+        "SELECT COUNT(CASE WHEN seen_at >= CAST(strftime('%s', 'now') AS INTEGER) - $1 THEN 1 END), \
                 CAST(strftime('%s', 'now') AS INTEGER) - MAX(seen_at) FROM workers WHERE stopped_at IS NULL",
     )
     .bind(within_s)
@@ -264,7 +266,7 @@ pub async fn list(db: &Db) -> DbResult<Vec<WorkerView>> {
 pub async fn run_endpoint(db: &Db, run_id: i64) -> DbResult<Option<(String, bool)>> {
     Ok(sqlx::query_as(
         "SELECT COALESCE(e.name, ''), (e.launch_args IS NOT NULL OR e.launch_template IS NOT NULL) \
-         FROM runs r LEFT JOIN endpoints e ON e.id = r.endpoint_id WHERE r.id = ? AND r.deleted_at IS NULL",
+         FROM runs r LEFT JOIN endpoints e ON e.id = r.endpoint_id WHERE r.id = $1 AND r.deleted_at IS NULL",
     )
     .bind(run_id)
     .fetch_optional(db)
@@ -369,12 +371,12 @@ mod tests {
         assert_eq!(health(&db, 60).await.expect("health").0, 1);
 
         // Renamed endpoints show their current name; a silent worker is no longer alive.
-        sqlx::query("UPDATE endpoints SET name = 'gpu-a-renamed' WHERE id = ?")
+        sqlx::query("UPDATE endpoints SET name = 'gpu-a-renamed' WHERE id = $1")
             .bind(a)
             .execute(&db)
             .await
             .expect("rename");
-        sqlx::query("UPDATE workers SET seen_at = seen_at - 60 WHERE id = ?")
+        sqlx::query("UPDATE workers SET seen_at = seen_at - 60 WHERE id = $1")
             .bind(&gpu.owner)
             .execute(&db)
             .await

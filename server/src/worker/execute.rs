@@ -47,6 +47,7 @@ pub struct Worker {
 
 impl Worker {
     pub fn new(state: AppState, client: Client, preflight: PreflightPolicy, leases: Leases) -> Worker {
+        super::offline::sweep_orphans(&std::env::temp_dir());
         Worker {
             state,
             client,

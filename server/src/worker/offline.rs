@@ -21,6 +21,7 @@ use app::domain::dataset::DatasetItem;
 use app::domain::spec::{RunKind, RunSpec};
 use app::domain::startup::{classify_start_failure, read_startup_log, EngineKnobs};
 use app::domain::status::RunStatus;
+pub(crate) use files::sweep_orphans;
 use files::{store_output, write_input, JobDir, LineCounter};
 use std::path::Path;
 use std::process::ExitStatus;

@@ -63,9 +63,9 @@ async fn seed(db: &Db, records: i64) -> Seeded {
         let id = runs::insert(db, &spec, true, None).await.expect("run");
         // `records` rows in one statement (a recursive count), and a check for each.
         sqlx::query(
-            "WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i + 1 < ?2) \
+            "WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i + 1 < $2) \
              INSERT INTO request_records (run_id, idx, custom_id, warmup, outcome, sent_us, e2e_us, content_chunks, itl_us, response) \
-             SELECT ?1, i, 'item-' || i, 0, 'ok', 0, 1000, 1, x'', 'answer' FROM n",
+             SELECT $1, i, 'item-' || i, 0, 'ok', 0, 1000, 1, x'', 'answer' FROM n",
         )
         .bind(id)
         .bind(records)
@@ -73,13 +73,13 @@ async fn seed(db: &Db, records: i64) -> Seeded {
         .await
         .expect("records");
         sqlx::query(
-            "INSERT INTO checks (run_id, custom_id, handback, truncated) SELECT run_id, custom_id, 0, 0 FROM request_records WHERE run_id = ?",
+            "INSERT INTO checks (run_id, custom_id, handback, truncated) SELECT run_id, custom_id, 0, 0 FROM request_records WHERE run_id = $1",
         )
         .bind(id)
         .execute(db)
         .await
         .expect("checks");
-        sqlx::query("UPDATE runs SET status = 'completed' WHERE id = ?")
+        sqlx::query("UPDATE runs SET status = 'completed' WHERE id = $1")
             .bind(id)
             .execute(db)
             .await
@@ -87,7 +87,7 @@ async fn seed(db: &Db, records: i64) -> Seeded {
         *slot = id;
     }
     let queue = sqlx::query(
-        "INSERT INTO queues (name, kind, blind, dataset_id, sample_size, seed, created_by) VALUES ('q', 'grade', 0, ?, 2, 7, ?)",
+        "INSERT INTO queues (name, kind, blind, dataset_id, sample_size, seed, created_by) VALUES ('q', 'grade', 0, $1, 2, 7, $2)",
     )
     .bind(dataset)
     .bind(user)
@@ -96,7 +96,7 @@ async fn seed(db: &Db, records: i64) -> Seeded {
     .expect("queue")
     .last_insert_rowid();
     for (pos, item) in ["item-0", "item-1"].iter().enumerate() {
-        sqlx::query("INSERT INTO queue_items (id, queue_id, position, custom_id, run_id) VALUES (?, ?, ?, ?, ?)")
+        sqlx::query("INSERT INTO queue_items (id, queue_id, position, custom_id, run_id) VALUES ($1, $2, $3, $4, $5)")
             .bind(format!("tok{pos}"))
             .bind(queue)
             .bind(pos as i64)
@@ -106,7 +106,7 @@ async fn seed(db: &Db, records: i64) -> Seeded {
             .await
             .expect("item");
     }
-    sqlx::query("INSERT INTO grades (item_id, user_id, overall) VALUES ('tok0', ?, 4)")
+    sqlx::query("INSERT INTO grades (item_id, user_id, overall) VALUES ('tok0', $1, 4)")
         .bind(user)
         .execute(db)
         .await
@@ -125,7 +125,7 @@ async fn rows(db: &Db, sql: &str, id: i64) -> i64 {
 }
 
 async fn records(db: &Db, run: i64) -> i64 {
-    rows(db, "SELECT COUNT(*) FROM request_records WHERE run_id = ?", run).await
+    rows(db, "SELECT COUNT(*) FROM request_records WHERE run_id = $1", run).await
 }
 
 #[tokio::test]
@@ -190,10 +190,10 @@ async fn a_purge_deletes_in_batches_everything_stored_for_it_and_nothing_else() 
         gone.with
     );
     assert_eq!(records(&db, run).await, 0);
-    assert_eq!(rows(&db, "SELECT COUNT(*) FROM checks WHERE run_id = ?", run).await, 0);
-    assert_eq!(rows(&db, "SELECT COUNT(*) FROM runs WHERE id = ?", run).await, 0);
-    assert_eq!(rows(&db, "SELECT COUNT(*) FROM queue_items WHERE queue_id = ?", s.queue).await, 0);
-    assert_eq!(rows(&db, "SELECT COUNT(*) FROM grades WHERE user_id = ?", s.user).await, 0);
+    assert_eq!(rows(&db, "SELECT COUNT(*) FROM checks WHERE run_id = $1", run).await, 0);
+    assert_eq!(rows(&db, "SELECT COUNT(*) FROM runs WHERE id = $1", run).await, 0);
+    assert_eq!(rows(&db, "SELECT COUNT(*) FROM queue_items WHERE queue_id = $1", s.queue).await, 0);
+    assert_eq!(rows(&db, "SELECT COUNT(*) FROM grades WHERE user_id = $1", s.user).await, 0);
     assert_eq!(records(&db, other).await, n, "the other run keeps its records");
     assert!(matches!(restore(&db, TrashKind::Run, run).await, Err(DbError::NotFound(_))));
 }
@@ -227,20 +227,20 @@ async fn a_run_waits_for_its_dataset_and_purging_the_dataset_takes_its_runs_in_t
     purge(&db, TrashKind::Dataset, s.dataset).await.expect("purge the dataset");
     for run in s.runs {
         assert_eq!(
-            rows(&db, "SELECT COUNT(*) FROM runs WHERE id = ?", run).await,
+            rows(&db, "SELECT COUNT(*) FROM runs WHERE id = $1", run).await,
             0,
             "its runs went with it"
         );
         assert_eq!(records(&db, run).await, 0);
     }
-    assert_eq!(rows(&db, "SELECT COUNT(*) FROM queues WHERE id = ?", s.queue).await, 0);
+    assert_eq!(rows(&db, "SELECT COUNT(*) FROM queues WHERE id = $1", s.queue).await, 0);
     assert_eq!(
-        rows(&db, "SELECT COUNT(*) FROM dataset_items WHERE dataset_id = ?", s.dataset).await,
+        rows(&db, "SELECT COUNT(*) FROM dataset_items WHERE dataset_id = $1", s.dataset).await,
         0
     );
     assert!(list(&db, 30).await.expect("trash").is_empty());
     assert_eq!(
-        rows(&db, "SELECT COUNT(*) FROM endpoints WHERE id = ?", s.endpoint).await,
+        rows(&db, "SELECT COUNT(*) FROM endpoints WHERE id = $1", s.endpoint).await,
         1,
         "the endpoint was not in the trash: it stays"
     );
@@ -291,7 +291,7 @@ async fn what_has_been_in_the_trash_long_enough_is_purged_by_the_clock() {
     assert_eq!(records(&db, run).await, 2);
     let due = crate::api::trash::purge_due(&db, deleted + 30 * DAY_S, 30).await.expect("purge");
     assert_eq!(due, vec![(TrashKind::Run, run)]);
-    assert_eq!(rows(&db, "SELECT COUNT(*) FROM runs WHERE id = ?", run).await, 0);
+    assert_eq!(rows(&db, "SELECT COUNT(*) FROM runs WHERE id = $1", run).await, 0);
     assert_eq!(records(&db, other).await, 2);
     let audit: Vec<(String, String, String)> =
         sqlx::query_as("SELECT actor_name, action, target FROM audit_log WHERE action = 'run.purge'")
@@ -354,7 +354,7 @@ async fn a_run_being_purged_is_not_restored_in_part() {
     put(&db, TrashKind::Run, run, None).await.expect("to the trash");
     // A purge has begun (marked, some records gone) when an admin presses Restore.
     mark_purging(&db, TrashKind::Run, run).await.expect("mark");
-    sqlx::query("DELETE FROM request_records WHERE run_id = ? AND idx < 5")
+    sqlx::query("DELETE FROM request_records WHERE run_id = $1 AND idx < 5")
         .bind(run)
         .execute(&db)
         .await

@@ -226,10 +226,73 @@ impl JobDir {
     }
 }
 
+/// Remove the job directories a killed process left behind (`kill -9`, a power cut: no `Drop`
+/// ran): those under `root` named by a process that no longer exists and owned by this user.
+/// They hold a dataset's prompts (perhaps internal-only data) and vLLM's answers. A directory of
+/// a live process, or another user's, is left alone. Returns how many were removed.
+pub(crate) fn sweep_orphans(root: &std::path::Path) -> usize {
+    use std::os::unix::fs::MetadataExt;
+    let Ok(me) = std::fs::metadata("/proc/self") else {
+        return 0;
+    };
+    let Ok(entries) = std::fs::read_dir(root) else {
+        return 0;
+    };
+    let mut removed = 0;
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(rest) = name.to_str().and_then(|n| n.strip_prefix("bakeoff-offline-")) else {
+            continue;
+        };
+        // bakeoff-offline-{run}-{pid}-{nanos}
+        let Some(pid) = rest.split('-').nth(1).and_then(|p| p.parse::<u32>().ok()) else {
+            continue;
+        };
+        let Ok(meta) = entry.path().symlink_metadata() else {
+            continue;
+        };
+        if !meta.is_dir() || meta.uid() != me.uid() || std::path::Path::new(&format!("/proc/{pid}")).exists() {
+            continue;
+        }
+        match std::fs::remove_dir_all(entry.path()) {
+            Ok(()) => {
+                tracing::info!("removed {}, left behind by process {pid}, which is gone", entry.path().display());
+                removed += 1;
+            }
+            Err(e) => tracing::warn!("could not remove {}: {e}", entry.path().display()),
+        }
+    }
+    removed
+}
+
 impl Drop for JobDir {
     fn drop(&mut self) {
         if let Err(e) = std::fs::remove_dir_all(&self.0) {
             tracing::warn!("could not remove the batch job's directory {}: {e}", self.0.display());
         }
+    }
+}
+
+#[cfg(test)]
+mod sweep_tests {
+    #[test]
+    fn directories_of_dead_processes_are_removed_and_live_ones_kept() {
+        let root = tempfile::tempdir().expect("root");
+        // A process that has exited: its pid names no live process (until reused, when the
+        // directory is merely kept).
+        let mut child = std::process::Command::new("true").spawn().expect("spawn true");
+        let dead = child.id();
+        child.wait().expect("wait");
+        let orphan = root.path().join(format!("bakeoff-offline-7-{dead}-000000001"));
+        let live = root.path().join(format!("bakeoff-offline-8-{}-000000002", std::process::id()));
+        let other = root.path().join(format!("something-else-{dead}"));
+        for d in [&orphan, &live, &other] {
+            std::fs::create_dir(d).expect("dir");
+            std::fs::write(d.join("input.jsonl"), "{}\n").expect("file");
+        }
+        assert_eq!(super::sweep_orphans(root.path()), 1);
+        assert!(!orphan.exists(), "the dead process's job directory is gone");
+        assert!(live.exists(), "a live process's directory is kept");
+        assert!(other.exists(), "a directory not Bakeoff's is kept");
     }
 }
