@@ -48,6 +48,16 @@ export PATH="$ROOT/scripts/tools/node_modules/.bin:$PATH"
 
 # Debian's nginx-light: the tests put it in front of the simulator (server/tests/nginx.rs), as
 # teams put a gateway in front of vLLM. Run by the tests as a plain process, never as a service.
+# Debian's postgresql: the database suite runs on Postgres too (scripts/pg.sh starts a throwaway
+# server in a temp dir; the system one the package starts is not used).
+if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
+  log "installing Debian's postgresql (the database tests run on Postgres too)"
+  SUDO=""; [[ $(id -u) != 0 ]] && SUDO=sudo
+  $SUDO apt-get update -qq || true
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq postgresql >/dev/null
+  if command -v systemctl >/dev/null 2>&1; then $SUDO systemctl disable --now postgresql >/dev/null 2>&1 || true; fi
+fi
+
 if ! command -v nginx >/dev/null 2>&1 && [[ ! -x /usr/sbin/nginx ]]; then
   log "installing Debian's nginx-light (for the gateway tests)"
   SUDO=""; [[ $(id -u) != 0 ]] && SUDO=sudo

@@ -16,6 +16,21 @@ fi
 echo "[test] cargo test (unit, db, worker, HTTP)" >&2
 cargo test --workspace
 
+# The database suite again on Postgres (a throwaway server from Debian's package): every db/
+# query test, workers and scale-out across processes, and the copy from SQLite.
+pgdir=$(mktemp -d /tmp/bakeoff-pg.XXXXXX)
+chmod 755 "$pgdir"
+pgport=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+echo "[test] the database tests on Postgres (port $pgport)" >&2
+pgurl=$(scripts/pg.sh start "$pgdir/cluster" "$pgport")
+stop_pg() { scripts/pg.sh stop "$pgdir/cluster" >/dev/null 2>&1 || true; rm -rf "$pgdir"; }
+trap stop_pg EXIT
+BAKEOFF_TEST_PG="$pgurl" cargo test -p app --features ssr --lib db::
+BAKEOFF_TEST_PG="$pgurl" cargo test -p server --test workers --test scale_out
+BAKEOFF_TEST_PG="$pgurl" cargo test -p server --test db_copy -- --ignored
+stop_pg
+trap - EXIT
+
 echo "[test] building the site for the browser tests" >&2
 # The tests' own site (debug), apart from the release site scripts/run.sh serves at target/site.
 site=target/e2e-site

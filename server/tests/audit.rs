@@ -83,7 +83,7 @@ async fn every_action_leaves_one_entry_with_its_actor_and_target_and_only_admins
         "current=correct+horse+battery&new_password=a+brand+new+passphrase&repeat=a+brand+new+passphrase",
     )
     .await;
-    ok_fn(&app, admin, "delete_user", &format!("id={audited_id}")).await;
+    ok_fn(&app, admin, "delete_user", &format!("id={audited_id}&confirm=true")).await;
     let mut passwd = Command::new(BIN)
         .args(["user", "passwd", "vic", "--db"])
         .arg(common::db_path(&app.dir))

@@ -60,7 +60,9 @@ async fn endpoints_are_checked_before_they_are_stored() {
     assert_eq!(status, 201, "{v}");
     assert_eq!(v["models"][0]["id"], "my-model");
     assert_eq!(v["models"][0]["max_model_len"], 4096);
-    let (status, _) = app.post_json("/api/endpoints", json!({"base_url": other.base_url()})).await;
+    let (status, _) = app
+        .post_json("/api/endpoints", json!({"name": "third", "base_url": other.base_url()}))
+        .await;
     assert_eq!(status, 409, "the same URL twice is a conflict");
     let eps = app.get_json("/api/endpoints").await;
     assert_eq!(eps.as_array().map(Vec::len), Some(2));
@@ -354,7 +356,7 @@ async fn only_admins_add_or_change_launch_commands() {
     let plain = sim::start(fast_sim(), "127.0.0.1:0".parse().expect("addr")).await.expect("sim");
     let r = rita
         .post(app.url("/api/endpoints"))
-        .json(&json!({"base_url": plain.base_url()}))
+        .json(&json!({"name": "plain", "base_url": plain.base_url()}))
         .send()
         .await
         .expect("POST");
@@ -448,7 +450,7 @@ async fn a_malformed_model_list_stores_nothing() {
     assert_eq!(endpoint_count(&app).await, 1, "nothing stored");
 
     malformed.store(false, Ordering::SeqCst);
-    let (status, v) = app.post_json("/api/endpoints", json!({"base_url": base})).await;
+    let (status, v) = app.post_json("/api/endpoints", json!({"name": "good", "base_url": base})).await;
     assert_eq!(status, 201, "{v}");
     let id = v["id"].as_i64().expect("id");
 

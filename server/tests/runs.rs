@@ -228,8 +228,11 @@ async fn progress_events_end_with_the_finished_state() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_prompt_that_cannot_fit_fails_pre_flight_with_the_numbers() {
+    // The demo's requests ask for 1000 tokens each: under a max_model_len of 1100 they pass the
+    // launch's check (which refuses only a max_tokens leaving no room for any prompt), and their
+    // prompts (about 330 tokens) make them too long for it, which the pre-flight counts.
     let app = spawn(SimConfig {
-        max_model_len: 600,
+        max_model_len: 1100,
         ..fast_sim()
     })
     .await;
@@ -238,7 +241,7 @@ async fn a_prompt_that_cannot_fit_fails_pre_flight_with_the_numbers() {
     assert_eq!(run.status, RunStatus::Failed);
     let err = run.error.expect("error");
     assert!(
-        err.contains("does not fit") && err.contains("max_tokens 1000") && err.contains("max_model_len 600"),
+        err.contains("does not fit") && err.contains("max_tokens 1000") && err.contains("max_model_len 1100"),
         "{err}"
     );
     assert!(err.contains("Lower max_tokens to at most"), "{err}");

@@ -33,7 +33,7 @@ fn start_worker(db: &Path, log: &Path, name: &str) -> Proc {
 
 /// The run's status, its lease holder's pid and the lease's expiry (unix s, the database's clock).
 async fn lease_of(pool: &db::Db, id: i64) -> (RunStatus, Option<i64>, Option<i64>) {
-    sqlx::query_as("SELECT status, lease_pid, lease_expires_at FROM runs WHERE id = ?")
+    sqlx::query_as("SELECT status, lease_pid, lease_expires_at FROM runs WHERE id = $1")
         .bind(id)
         .fetch_one(pool)
         .await
@@ -52,7 +52,7 @@ fn logs(dir: &Path, names: &[&str]) -> String {
 async fn three_workers_measure_six_runs_on_six_gpu_hosts_at_once_each_run_once_and_exactly() {
     const REQUESTS: u32 = 150;
     let dir = tempfile::tempdir().expect("tmp");
-    let db_path = dir.path().join("six.db");
+    let db_path = db::pool::test_target(dir.path(), "six.db").await.expect("database");
     add_admin(&db_path);
     // Six endpoints on six host names: six GPUs, so six locks.
     let sims: Vec<(Proc, String)> = (2..=7).map(|i| start_sim_on(&format!("127.0.0.{i}"), "2")).collect();
@@ -63,7 +63,7 @@ async fn three_workers_measure_six_runs_on_six_gpu_hosts_at_once_each_run_once_a
     }
     let pool = db::connect(&db_path).await.expect("db");
     let gpus: Vec<Option<String>> =
-        sqlx::query_scalar("SELECT gpu FROM endpoint_gpus WHERE endpoint_id IN (SELECT value FROM json_each(?))")
+        sqlx::query_scalar("SELECT gpu FROM endpoint_gpus WHERE endpoint_id IN (SELECT CAST(value AS BIGINT) FROM json_each($1))")
             .bind(json!(endpoints).to_string())
             .fetch_all(&pool)
             .await
@@ -148,7 +148,7 @@ async fn three_workers_measure_six_runs_on_six_gpu_hosts_at_once_each_run_once_a
 async fn a_worker_killed_mid_run_is_taken_over_after_its_lease_expires_with_nothing_lost_or_stored_twice() {
     const REQUESTS: i64 = 200;
     let dir = tempfile::tempdir().expect("tmp");
-    let db_path = dir.path().join("kill.db");
+    let db_path = db::pool::test_target(dir.path(), "kill.db").await.expect("database");
     add_admin(&db_path);
     let (_sim, url) = start_sim("4");
     let web = Web::start(&db_path, dir.path().join("web.log")).await;
@@ -210,7 +210,7 @@ async fn a_worker_killed_mid_run_is_taken_over_after_its_lease_expires_with_noth
         .strip_prefix("taken over at ")
         .and_then(|rest| rest.split(' ').next())
         .unwrap_or_else(|| panic!("the note starts with when: {note}"));
-    let at_s: Option<i64> = sqlx::query_scalar("SELECT CAST(strftime('%s', ?) AS INTEGER)")
+    let at_s: Option<i64> = sqlx::query_scalar("SELECT CAST(strftime('%s', $1) AS INTEGER)")
         .bind(at)
         .fetch_one(&pool)
         .await

@@ -329,9 +329,9 @@ async fn every_api_error_comes_in_one_json_shape() {
     let r = app.http.delete(app.url("/api/runs")).send().await.expect("DELETE");
     assert_eq!(r.status(), 405);
     assert!(shape(&r.json::<Value>().await.expect("json")));
-    // 400: a query the route cannot read.
+    // 422: an upload without the dataset's name (?name=...), said on the field.
     let r = app.http.post(app.url("/api/datasets")).body("x").send().await.expect("POST");
-    assert_eq!(r.status(), 400);
+    assert_eq!(r.status(), 422);
     let v: Value = r.json().await.expect("json");
     assert!(shape(&v) && v["message"].as_str().is_some_and(|m| m.contains("name")), "{v}");
     // 415 / 422: a JSON route sent something else.

@@ -197,7 +197,7 @@ async fn expired_tokens_and_tokens_beyond_their_owners_role_are_refused_and_owne
     let temps = with_token(made["token"].as_str().expect("token"));
     assert_eq!(send(temps.get(app.url("/api/runs"))).await.0, 200);
     let temp_id = user_id(&app, "temp").await;
-    let (status, body) = call_fn(&app, &app.http, "delete_user", &format!("id={temp_id}")).await;
+    let (status, body) = call_fn(&app, &app.http, "delete_user", &format!("id={temp_id}&confirm=true")).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(send(temps.get(app.url("/api/runs"))).await.0, 401);
     let left: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM api_tokens WHERE user_id = ?")

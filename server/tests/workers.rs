@@ -61,7 +61,7 @@ async fn wait_page(web: &Web, path: &str, text: &str) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_worker_measures_only_its_endpoints_runs_and_managed_ones_only_with_allow_launch() {
     let dir = tempfile::tempdir().expect("tmp");
-    let db_path = dir.path().join("two-boxes.db");
+    let db_path = db::pool::test_target(dir.path(), "two-boxes.db").await.expect("database");
     add_admin(&db_path);
     let (_sim_a, url_a) = start_sim("1");
     let (_sim_b, url_b) = start_sim("1");
@@ -182,7 +182,7 @@ async fn a_worker_measures_only_its_endpoints_runs_and_managed_ones_only_with_al
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_mid_run_puts_the_run_back_in_the_queue_and_another_worker_finishes_it_exactly() {
     let dir = tempfile::tempdir().expect("tmp");
-    let db_path = dir.path().join("drain.db");
+    let db_path = db::pool::test_target(dir.path(), "drain.db").await.expect("database");
     add_admin(&db_path);
     let (_sim, url) = start_sim("4");
     let web = Web::start(&db_path, dir.path().join("web.log")).await;
@@ -205,7 +205,7 @@ async fn sigterm_mid_run_puts_the_run_back_in_the_queue_and_another_worker_finis
         RunStatus::Queued,
         "back in the queue"
     );
-    let owner: Option<String> = sqlx::query_scalar("SELECT lease_owner FROM runs WHERE id = ?")
+    let owner: Option<String> = sqlx::query_scalar("SELECT lease_owner FROM runs WHERE id = $1")
         .bind(id)
         .fetch_one(&pool)
         .await
@@ -257,7 +257,7 @@ fn an_unknown_endpoint_name_is_refused_naming_the_endpoints_that_exist() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_worker_keeps_to_its_endpoint_allow_list_like_serve() {
     let dir = tempfile::tempdir().expect("tmp");
-    let db_path = dir.path().join("allow.db");
+    let db_path = db::pool::test_target(dir.path(), "allow.db").await.expect("database");
     add_admin(&db_path);
     let (_sim, url) = start_sim("1");
     let web = Web::start(&db_path, dir.path().join("web.log")).await;

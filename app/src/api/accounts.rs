@@ -320,21 +320,83 @@ pub async fn set_user_role(id: i64, role: String) -> Result<(), AppError> {
     Ok(())
 }
 
+/// Delete a user for good, with their grades and votes, sessions and API tokens (nothing of it
+/// can be restored). Without `confirm` nothing is deleted: the answer says what would go (the
+/// page shows it, with the alternative of changing their role, before asking again with
+/// `confirm`), so a call without it cannot delete anybody by accident.
 #[server]
-pub async fn delete_user(id: i64) -> Result<(), AppError> {
+pub async fn delete_user(id: i64, #[server(default)] confirm: bool) -> Result<super::runs::Removal, AppError> {
     use super::guard::{authorize, state, Permission};
     let me = authorize(Permission::Admin).await?;
     if me.id == id {
         return Err(AppError::Conflict("you cannot delete yourself".into()));
     }
     let db = state()?.db;
-    let gone = crate::db::users::list(&db).await?.into_iter().find(|u| u.id == id);
-    crate::db::users::delete(&db, id).await?;
-    if let Some(u) = gone {
-        let detail = format!("was {}; their sessions and API tokens went with them", u.role.label());
-        super::guard::audit(&me, "user.delete", &format!("user {}", u.name), &detail).await;
+    let (user, mut removal) = user_removal(&db, id).await?;
+    if !confirm {
+        return Ok(removal);
     }
-    Ok(())
+    crate::db::users::delete(&db, id).await.map_err(|e| match e {
+        crate::db::DbError::Sqlx(sqlx::Error::Database(d)) if d.is_foreign_key_violation() => AppError::Conflict(format!(
+            "{} made grading queues (some may be in the trash), which keep their maker: a user who made queues cannot be deleted; change their role instead",
+            user.name
+        )),
+        other => other.into(),
+    })?;
+    removal.done = true;
+    let with = if removal.with.is_empty() {
+        "nothing else".to_string()
+    } else {
+        removal.with.join(", ")
+    };
+    let detail = format!("was {}; with them went {with}", user.role.label());
+    super::guard::audit(&me, "user.delete", &format!("user {}", user.name), &detail).await;
+    Ok(removal)
+}
+
+/// What deleting user `id` takes with it (their grades and votes, API tokens and sessions) and
+/// what stays without its "added by" (runs, datasets, endpoints). A user who made grading queues
+/// cannot be deleted (a queue keeps its maker): refused here, naming the queues.
+#[cfg(feature = "ssr")]
+pub async fn user_removal(db: &crate::db::Db, id: i64) -> Result<(UserView, super::runs::Removal), AppError> {
+    use crate::domain::views::QueueKind;
+    let user = crate::db::users::list(db)
+        .await?
+        .into_iter()
+        .find(|u| u.id == id)
+        .ok_or_else(|| AppError::NotFound(format!("user {id}")))?;
+    let queues = crate::db::queues::list(db, id).await?;
+    let made: Vec<String> = queues.iter().filter(|q| q.made_by_me).map(|q| format!("'{}'", q.name)).collect();
+    if !made.is_empty() {
+        return Err(AppError::Conflict(format!(
+            "{} made the grading queue(s) {}, which keep their maker: a user who made queues cannot be deleted. To take away what they may do, change their role instead (viewer: read only)",
+            user.name,
+            made.join(", ")
+        )));
+    }
+    let judged = |kind: QueueKind| queues.iter().filter(|q| q.kind == kind).map(|q| q.done_by_me).sum::<i64>();
+    let tokens = crate::db::tokens::list(db, Some(id)).await?.len() as i64;
+    let mut r = super::runs::Removal::new(format!("user '{}' ({})", user.name, user.role.label()));
+    r.counted(judged(QueueKind::Grade), "grade");
+    r.counted(judged(QueueKind::Pairwise), "vote");
+    r.counted(tokens, "API token");
+    r.with.push("their sessions (logged out everywhere)".into());
+    let theirs = |by: &Option<String>| by.as_deref() == Some(user.name.as_str());
+    let runs = crate::db::runs::list(db).await?.iter().filter(|x| theirs(&x.created_by)).count() as i64;
+    let datasets = crate::db::datasets::list(db)
+        .await?
+        .iter()
+        .filter(|x| theirs(&x.created_by))
+        .count() as i64;
+    let endpoints = crate::db::endpoints::list(db)
+        .await?
+        .iter()
+        .filter(|x| theirs(&x.created_by))
+        .count() as i64;
+    r.unlinked(runs, "run");
+    r.unlinked(datasets, "dataset");
+    r.unlinked(endpoints, "endpoint");
+    Ok((user, r))
 }
 
 #[cfg(test)]

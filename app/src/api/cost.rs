@@ -387,25 +387,25 @@ pub struct PriceForm {
 }
 
 impl PriceForm {
-    /// Validate into a row; every problem is named at its field.
+    /// Validate into a row; every problem is named at its field, with the range allowed
+    /// (`domain::cost::limits`: beyond it a figure is a typing mistake, not a price).
     pub fn parse(&self) -> Result<(i64, crate::domain::cost::PriceRow), crate::domain::errors::FieldErrors> {
+        use crate::domain::cost::limits::{self, Range};
         use crate::domain::cost::{PriceKind, PriceRow, SelfHosted};
         let mut errs = crate::domain::errors::FieldErrors::default();
-        let mut num = |field: &str, raw: &str, required: bool| -> Option<f64> {
+        let mut num = |field: &str, raw: &str, required: bool, range: Range| -> Option<f64> {
             let raw = raw.trim();
             if raw.is_empty() {
                 if required {
-                    errs.push(field, "required");
+                    errs.push(field, format!("required: {}", range.describe()));
                 }
                 return None;
             }
-            match raw.trim_start_matches('$').parse::<f64>() {
-                Ok(v) if v.is_finite() && v >= 0.0 => Some(v),
-                _ => {
-                    errs.push(field, format!("must be a number of 0 or more, got '{raw}'"));
-                    None
-                }
-            }
+            let checked = match raw.trim_start_matches('$').trim().parse::<f64>() {
+                Ok(v) => range.check(v, raw),
+                Err(_) => Err(format!("must be a number {}, got '{}'", range.describe(), limits::shortened(raw))),
+            };
+            checked.map_err(|m| errs.push(field, m)).ok()
         };
         let kind = match self.kind.as_str() {
             "serverless" => Some(PriceKind::Serverless),
@@ -415,26 +415,25 @@ impl PriceForm {
             _ => None,
         };
         let per_token = kind.is_some_and(PriceKind::per_token);
-        let input = num("input_per_m", &self.input_per_m, per_token);
-        let output = num("output_per_m", &self.output_per_m, per_token);
-        let hourly = num("usd_per_hour", &self.usd_per_hour, kind == Some(PriceKind::Dedicated));
+        let input = num("input_per_m", &self.input_per_m, per_token, limits::PER_M_TOKENS);
+        let output = num("output_per_m", &self.output_per_m, per_token, limits::PER_M_TOKENS);
+        let hourly = num(
+            "usd_per_hour",
+            &self.usd_per_hour,
+            kind == Some(PriceKind::Dedicated),
+            limits::PER_HOUR,
+        );
         let sh = kind == Some(PriceKind::SelfHosted);
-        let hw = num("hardware_usd", &self.hardware_usd, sh);
-        let years = num("years", &self.years, sh);
-        let watts = num("watts", &self.watts, sh);
-        let kwh = num("usd_per_kwh", &self.usd_per_kwh, sh);
-        let hours = num("hours_per_day", &self.hours_per_day, sh);
+        let hw = num("hardware_usd", &self.hardware_usd, sh, limits::HARDWARE_USD);
+        let years = num("years", &self.years, sh, limits::YEARS);
+        let watts = num("watts", &self.watts, sh, limits::WATTS);
+        let kwh = num("usd_per_kwh", &self.usd_per_kwh, sh, limits::USD_PER_KWH);
+        let hours = num("hours_per_day", &self.hours_per_day, sh, limits::HOURS_PER_DAY);
         if kind.is_none() {
             errs.push("kind", "choose serverless, batch, dedicated or self_hosted");
         }
         if self.model_key.trim().is_empty() {
             errs.push("model_key", "name the model (or tier) this price is for; * for any model");
-        }
-        if years == Some(0.0) {
-            errs.push("years", "the hardware's life must be more than 0 years");
-        }
-        if hours.is_some_and(|h| h > 24.0) {
-            errs.push("hours_per_day", "a day has 24 hours");
         }
         let sheet_id = self.sheet_id.trim().parse::<i64>().unwrap_or(0);
         errs.clone().into_result(())?;
@@ -503,6 +502,11 @@ pub async fn add_sheet(name: String, provider: String, source: String, dated: St
     for (field, v) in [("name", &name), ("provider", &provider), ("source", &source), ("dated", &dated)] {
         if v.trim().is_empty() {
             errs.push(field, "required: every price sheet says who, where from and when");
+        }
+    }
+    if !dated.trim().is_empty() {
+        if let Err(m) = crate::domain::cost::limits::check_dated(&dated) {
+            errs.push("dated", m);
         }
     }
     errs.into_result(()).map_err(AppError::Validation)?;
@@ -632,6 +636,120 @@ mod tests {
         assert_eq!(t[0].rows[0].cost_per_100k, "$1.05");
         assert_eq!(t[0].rows[2].cost_per_100k, "$0.53");
         assert!(mode_tables(&runs[1..2], &sheets[1], &sheets).is_empty(), "no batch run, no table");
+    }
+
+    fn form(kind: &str) -> PriceForm {
+        PriceForm {
+            sheet_id: "1".into(),
+            model_key: "m".into(),
+            kind: kind.into(),
+            ..Default::default()
+        }
+    }
+
+    fn message(e: &crate::domain::errors::FieldErrors, field: &str) -> String {
+        e.for_field(field)
+            .unwrap_or_else(|| panic!("no message for {field}: {e}"))
+            .to_string()
+    }
+
+    #[test]
+    fn nonsense_per_token_prices_are_refused_with_the_range_allowed() {
+        let e = PriceForm {
+            input_per_m: "5000000".into(),
+            output_per_m: "1e300".into(),
+            ..form("serverless")
+        }
+        .parse()
+        .expect_err("refused");
+        assert_eq!(
+            message(&e, "input_per_m"),
+            "must be from 0 to 10,000 ($ per 1M tokens), got '5000000'"
+        );
+        assert_eq!(
+            message(&e, "output_per_m"),
+            "must be from 0 to 10,000 ($ per 1M tokens), got '1e300'"
+        );
+        let e = PriceForm {
+            input_per_m: "-1".into(),
+            output_per_m: "abc".into(),
+            ..form("serverless")
+        }
+        .parse()
+        .expect_err("refused");
+        assert_eq!(message(&e, "input_per_m"), "must be from 0 to 10,000 ($ per 1M tokens), got '-1'");
+        assert_eq!(
+            message(&e, "output_per_m"),
+            "must be a number from 0 to 10,000 ($ per 1M tokens), got 'abc'"
+        );
+        let (_, row) = PriceForm {
+            input_per_m: "$0".into(),
+            output_per_m: "10000".into(),
+            ..form("serverless")
+        }
+        .parse()
+        .expect("the bounds themselves are prices");
+        assert_eq!((row.input_per_m, row.output_per_m), (Some(0.0), Some(10_000.0)));
+    }
+
+    #[test]
+    fn a_dedicated_gpu_at_0_an_hour_or_over_1_000_is_refused() {
+        for typed in ["0", "1000.5"] {
+            let e = PriceForm {
+                usd_per_hour: typed.into(),
+                ..form("dedicated")
+            }
+            .parse()
+            .expect_err(typed);
+            assert!(
+                message(&e, "usd_per_hour").starts_with("must be more than 0 and at most 1,000 ($ per GPU-hour)"),
+                "{e}"
+            );
+        }
+        let e = form("dedicated").parse().expect_err("no price");
+        assert!(message(&e, "usd_per_hour").starts_with("required: more than 0"), "{e}");
+        let (_, row) = PriceForm {
+            usd_per_hour: "2.5".into(),
+            ..form("dedicated")
+        }
+        .parse()
+        .expect("priced");
+        assert_eq!(row.hourly(), Some(2.5));
+    }
+
+    #[test]
+    fn a_self_hosted_gpu_used_0_hours_a_day_is_refused_not_priced_at_hardware_0() {
+        let owned = |hours: &str| PriceForm {
+            hardware_usd: "30000".into(),
+            years: "3".into(),
+            watts: "700".into(),
+            usd_per_kwh: "0.12".into(),
+            hours_per_day: hours.into(),
+            ..form("self_hosted")
+        };
+        for typed in ["0", "0.5", "25"] {
+            let e = owned(typed).parse().expect_err(typed);
+            assert!(
+                message(&e, "hours_per_day").starts_with("must be from 1 to 24 (hours a day)"),
+                "{e}"
+            );
+        }
+        let (_, row) = owned("8").parse().expect("priced");
+        // 30000 / (3 x 365 x 8 h) + 0.7 kW x $0.12
+        let hourly = row.hourly().expect("hourly");
+        assert!((hourly - (30_000.0 / 8_760.0 + 0.084)).abs() < 1e-9, "{hourly}");
+        let e = PriceForm {
+            years: "0".into(),
+            watts: "1e9".into(),
+            ..owned("8")
+        }
+        .parse()
+        .expect_err("no life");
+        assert!(
+            message(&e, "years").starts_with("must be more than 0 and at most 30 (years)"),
+            "{e}"
+        );
+        assert!(message(&e, "watts").starts_with("must be from 0 to 100,000 (W)"), "{e}");
     }
 
     #[test]

@@ -295,7 +295,11 @@ pub async fn preview(db: &crate::db::Db, form: &LaunchForm) -> Result<CostPrevie
         Some(m) => Some(m),
         None => match cap_refusal(db, &endpoint, &spec.model).await? {
             Some(m) => Some(m),
-            None => batch_cap_refusal(db, &endpoint, &spec).await?,
+            None => match batch_cap_refusal(db, &endpoint, &spec).await? {
+                Some(m) => Some(m),
+                // A max_tokens the model's context cannot hold (the launch refuses it too).
+                None => super::runs::context_refusal(db, &endpoint, &spec, &endpoint.models).await?,
+            },
         },
     };
     p.text = p.describe();

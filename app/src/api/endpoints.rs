@@ -3,7 +3,11 @@ use super::types::EndpointView;
 use leptos::prelude::*;
 
 pub mod access;
+pub mod address;
 pub mod command;
+/// REST: `PATCH /api/endpoints/{id}` (rename, correct the URL).
+#[cfg(feature = "ssr")]
+pub mod rest;
 
 #[server]
 pub async fn list_endpoints() -> Result<Vec<EndpointView>, AppError> {
@@ -90,10 +94,11 @@ pub async fn register_with(
         .check(&url, &access)
         .await
         .map_err(|m| AppError::validation("base_url", m))?;
+    let name = endpoint_name(name)?;
     let id = crate::db::endpoints::insert_with(
         &state.db,
         &crate::db::endpoints::NewEndpoint {
-            name: &display_name(name, &url),
+            name: &name,
             base_url: &url,
             simulated: report.simulated,
             models: &report.models,
@@ -176,7 +181,8 @@ pub async fn register_managed(
 ) -> Result<i64, AppError> {
     let (args, models) = check_command(args, models)?;
     let url = crate::domain::url::normalize_base_url(base_url).map_err(|m| AppError::validation("base_url", m))?;
-    Ok(crate::db::endpoints::insert_managed(&state.db, &display_name(name, &url), &url, &args, &models).await?)
+    let name = endpoint_name(name)?;
+    Ok(crate::db::endpoints::insert_managed(&state.db, &name, &url, &args, &models).await?)
 }
 
 /// A launch command and its models, checked together (every problem named at its field).
@@ -192,13 +198,63 @@ pub fn check_command(args: &[String], models: &[String]) -> Result<(Vec<String>,
     errs.into_result((args.to_vec(), models)).map_err(AppError::Validation)
 }
 
-#[cfg(feature = "ssr")]
-fn display_name(name: &str, url: &str) -> String {
+/// An endpoint's name as given: required (issue 16: names are how runs, workers and
+/// `--endpoint NAME` refer to endpoints), then checked like any new name. The CLI names the
+/// endpoints a run registers by their URL itself.
+pub fn endpoint_name(name: &str) -> Result<String, AppError> {
     if name.trim().is_empty() {
-        url.to_string()
-    } else {
-        name.trim().to_string()
+        return Err(AppError::validation("name", NAME_REQUIRED));
     }
+    super::runs::checked_name(name)
+}
+
+/// What a new endpoint without a name is told.
+pub const NAME_REQUIRED: &str = "give the endpoint a name (e.g. \"RTX 4080 box\"): runs, workers and `--endpoint NAME` refer to it by name";
+
+/// A new endpoint's REST body: each field of the wrong type (a negative `retries`, a `hosted`
+/// that is not true or false, ...) named at its field, before the body is decoded (a decoding
+/// error names no field).
+pub fn check_json_fields(body: &serde_json::Value) -> Result<(), AppError> {
+    use serde_json::Value;
+    let Some(obj) = body.as_object() else {
+        return Err(AppError::validation(
+            "body",
+            "expected a JSON object like {\"name\": \"gpu box\", \"base_url\": \"http://gpu-box:8000\"}",
+        ));
+    };
+    let mut errs = crate::domain::errors::FieldErrors::default();
+    let strings = |v: &Value| v.as_array().is_some_and(|a| a.iter().all(Value::is_string));
+    for (k, v) in obj.iter().filter(|(_, v)| !v.is_null()) {
+        let problem = match k.as_str() {
+            "name" | "base_url" | "launch_template" | "api_key" | "ca_cert" | "price_sheet" => {
+                (!v.is_string()).then(|| format!("{k} must be text, got {v}"))
+            }
+            "launch_args" | "models" => (!strings(v)).then(|| format!("{k} must be a list of strings (e.g. [\"a\", \"b\"]), got {v}")),
+            "hosted" => (!v.is_boolean()).then(|| format!("hosted must be true or false, got {v}")),
+            "price_sheet_id" => v
+                .as_i64()
+                .is_none_or(|n| n <= 0)
+                .then(|| format!("price_sheet_id must be a price sheet's id (a whole number from 1), got {v}")),
+            "retries" => v.as_u64().is_none_or(|n| n > u64::from(access::MAX_RETRIES)).then(|| {
+                format!(
+                    "retries must be a whole number from 0 to {} (how many times a 429 or 503 answer is sent again), got {v}",
+                    access::MAX_RETRIES
+                )
+            }),
+            _ => None,
+        };
+        if let Some(p) = problem {
+            errs.push(k, p);
+        }
+    }
+    // A name given as null is no name (a missing or blank one is refused where it is stored).
+    if obj.get("name").is_some_and(Value::is_null) {
+        errs.push("name", NAME_REQUIRED);
+    }
+    if !obj.get("base_url").is_some_and(Value::is_string) && !errs.0.iter().any(|e| e.field == "base_url") {
+        errs.push("base_url", "base_url is required: the server's URL, e.g. http://gpu-box:8000");
+    }
+    errs.into_result(()).map_err(AppError::Validation)
 }
 
 /// Check an endpoint again and refresh the models it serves.
@@ -226,13 +282,15 @@ pub async fn recheck_endpoint(id: i64) -> Result<EndpointView, AppError> {
 
 /// Change how an endpoint is reached. Empty fields keep what is stored (a key is never shown, so
 /// it cannot be shown for editing): type a new key to replace it, or tick `clear_api_key` (and
-/// `clear_headers`, `clear_ca_cert`) to remove it. `hosted`: "yes", "no" or empty (keep);
-/// `price_sheet_id`: an id, "none", or empty (keep). The endpoint is checked with the new
-/// access before anything is stored (managed endpoints are not: nothing listens until a run).
+/// `clear_headers`, `clear_ca_cert`) to remove it. `base_url`: a corrected URL (the server moved),
+/// or empty (keep). `hosted`: "yes", "no" or empty (keep); `price_sheet_id`: an id, "none", or
+/// empty (keep). The endpoint is checked, at its new URL when one is given, with the new access
+/// before anything is stored (managed endpoints are not: nothing listens until a run).
 #[server]
 #[allow(clippy::too_many_arguments)]
 pub async fn set_endpoint_access(
     id: i64,
+    #[server(default)] base_url: Option<String>,
     api_key: Option<String>,
     clear_api_key: Option<String>,
     headers: Option<String>,
@@ -311,9 +369,13 @@ pub async fn set_endpoint_access(
     if ep.builtin {
         return Err(AppError::validation(
             "endpoint",
-            "the built-in simulator needs no key, headers or certificate",
+            "the built-in simulator needs no key, headers or certificate, and its URL follows wherever the simulator listens",
         ));
     }
+    let new_url = match given(&base_url) {
+        Some(raw) => address::new_url(&state.db, &me, &ep, &raw).await?,
+        None => None,
+    };
     // Internal-only datasets may go to self-hosted endpoints: only an admin says a hosted one is
     // self-hosted.
     if hosted == Some(false) && ep.hosted && me.require(Permission::Admin).is_err() {
@@ -321,23 +383,44 @@ pub async fn set_endpoint_access(
             "only an admin may mark a hosted endpoint self-hosted (internal-only datasets may be sent to self-hosted ones): ask one".into(),
         ));
     }
+    let mut update = update;
+    if new_url.as_deref().is_some_and(address::provider_host) && !ep.hosted && hosted.is_none() {
+        update.hosted = Some(true);
+    }
     let after = apply(&crate::db::endpoints::access(&state.db, id).await?, &update);
+    // A failed check names the URL it tried: a new one is the URL field's problem, the stored one
+    // the endpoint's (both are shown on the form).
+    let (url, field) = match &new_url {
+        Some(u) => (u.as_str(), "base_url"),
+        None => (ep.base_url.as_str(), "endpoint"),
+    };
     let checked_models = if ep.launch_args.is_none() {
-        let report = state
-            .probe
-            .check(&ep.base_url, &after)
-            .await
-            .map_err(|m| AppError::validation("endpoint", m))?;
+        let report = state.probe.check(url, &after).await.map_err(|m| AppError::validation(field, m))?;
         Some(report.models)
     } else {
         None
     };
+    if let Some(u) = &new_url {
+        address::store(&state.db, id, u).await?;
+    }
     crate::db::endpoints::set_access(&state.db, id, &update).await?;
     if let Some(models) = checked_models {
         crate::db::endpoints::set_models(&state.db, id, &models).await?;
     }
-    let detail = super::audit::access_changes(&update);
-    super::guard::audit(&me, "endpoint.edit", &format!("endpoint {id}"), &detail).await;
+    if let Some(u) = &new_url {
+        super::guard::audit(&me, "endpoint.url", &format!("endpoint {id}"), &address::moved(&ep, u)).await;
+    }
+    let u = &update;
+    let touched = u.api_key.is_some()
+        || u.headers.is_some()
+        || u.ca_pem.is_some()
+        || u.hosted.is_some()
+        || u.price_sheet_id.is_some()
+        || u.retry.is_some();
+    if new_url.is_none() || touched {
+        let detail = super::audit::access_changes(&update);
+        super::guard::audit(&me, "endpoint.edit", &format!("endpoint {id}"), &detail).await;
+    }
     Ok(crate::db::endpoints::get(&state.db, id).await?)
 }
 

@@ -107,6 +107,11 @@ pub async fn queue_runs(state: &crate::state::AppState, form: &LaunchForm) -> Re
                 ),
             )));
         }
+        // A max_tokens that leaves no room for any prompt fails every request: refused here, on
+        // the model list the endpoint just gave, rather than by the worker's pre-flight.
+        if let Some(m) = context_refusal(&state.db, &endpoint, &spec, &report.models).await? {
+            return Err(AppError::validation("max_tokens", m));
+        }
         report.simulated || endpoint.simulated
     };
     if let crate::domain::spec::SweepPlan::Auto { steps } = plan {
@@ -149,6 +154,32 @@ pub async fn queue_runs(state: &crate::state::AppState, form: &LaunchForm) -> Re
         sweep_id: ids.first().copied(),
         run_ids: ids,
     })
+}
+
+/// Why the run's max_tokens (or its dataset's requests' own) cannot fit the model's context, when
+/// the endpoint reported the model's `max_model_len` in `models` and that is certain (see
+/// [`RunSpec::context_refusal`](crate::domain::spec::RunSpec::context_refusal)). Shared by the
+/// launch (with the models just fetched) and the preview (with the models stored at the last
+/// check). Hosted endpoints and managed ones (not running yet) are not checked, as the worker's
+/// pre-flight does not check them.
+#[cfg(feature = "ssr")]
+pub async fn context_refusal(
+    db: &crate::db::Db,
+    endpoint: &crate::api::types::EndpointView,
+    spec: &crate::domain::spec::RunSpec,
+    models: &[crate::api::types::ServedModel],
+) -> Result<Option<String>, crate::db::DbError> {
+    if endpoint.launch_args.is_some() || super::data_rules::is_hosted(endpoint) {
+        return Ok(None);
+    }
+    let Some(max_model_len) = models.iter().find(|m| m.id == spec.model).and_then(|m| m.max_model_len) else {
+        return Ok(None);
+    };
+    if spec.sampling.max_tokens.is_some_and(|m| u64::from(m) < max_model_len) {
+        return Ok(None);
+    }
+    let tokens = super::data_rules::dataset_tokens(db, spec.dataset_id).await?;
+    Ok(spec.context_refusal(max_model_len, &tokens))
 }
 
 /// Does the endpoint suit the kind of run (issue 14)? An offline batch needs a managed endpoint

@@ -69,7 +69,7 @@ pub async fn list(db: &Db, filter: &AuditFilter, page: u32) -> DbResult<Vec<Audi
     Ok(sqlx::query_as(
         "SELECT id, at, actor_id, actor_name, action, target, detail, client FROM audit_log \
          WHERE ($1 IS NULL OR actor_name = $1) \
-           AND ($2 IS NULL OR action LIKE $2 ESCAPE '\\') \
+           AND ($2 IS NULL OR LOWER(action) LIKE LOWER($2) ESCAPE '\\') \
            AND ($3 IS NULL OR at >= $3) AND ($4 IS NULL OR at < $4) \
            AND ($5 IS NULL OR id < $5) \
          ORDER BY id DESC LIMIT $6",
@@ -91,7 +91,7 @@ mod tests {
     #[tokio::test]
     async fn entries_filter_by_actor_action_prefix_time_and_page_by_id() {
         let dir = tempfile::tempdir().expect("temp dir");
-        let db = super::super::connect(&dir.path().join("t.db")).await.expect("connect + migrate");
+        let db = crate::db::pool::test_db(dir.path()).await.expect("connect + migrate");
         let ana = Actor::user(1, "ana").from("10.0.0.7".parse().ok());
         let cli = Actor::named("cli");
         let mut ids = Vec::new();

@@ -39,7 +39,7 @@ type Counts = (i64, i64, i64, i64, i64, i64);
 /// truncated) and keep the counts, which pages read from then on.
 pub async fn roll_up(db: &Db, run_id: i64) -> DbResult<Counts> {
     let c: Counts = sqlx::query_as(
-        "SELECT COUNT(*), COUNT(json_form), COUNT(schema_valid), COALESCE(SUM(schema_valid), 0), COALESCE(SUM(handback), 0), COALESCE(SUM(truncated), 0) FROM checks WHERE run_id = $1",
+        "SELECT COUNT(*), COUNT(json_form), COUNT(schema_valid), COALESCE(SUM(CASE WHEN schema_valid THEN 1 ELSE 0 END), 0), COALESCE(SUM(CASE WHEN handback THEN 1 ELSE 0 END), 0), COALESCE(SUM(CASE WHEN truncated THEN 1 ELSE 0 END), 0) FROM checks WHERE run_id = $1",
     )
     .bind(run_id)
     .fetch_one(db)
@@ -136,7 +136,7 @@ pub async fn common_items(db: &Db, runs: &[i64], limit: u32) -> DbResult<Vec<Str
     }
     // Walk the first run's items in order, each looked up in the others by key, until `limit`
     // are found (never a whole run's items per run).
-    let mut q = sqlx::QueryBuilder::<sqlx::Sqlite>::new("SELECT c.custom_id FROM checks c WHERE c.run_id = ");
+    let mut q = super::sql::Sql::new("SELECT c.custom_id FROM checks c WHERE c.run_id = ");
     q.push_bind(runs[0]);
     for r in &runs[1..] {
         q.push(" AND EXISTS (SELECT 1 FROM checks o WHERE o.run_id = ")
@@ -178,10 +178,10 @@ pub async fn append(db: &Db, run_id: i64, checks: &[AnswerCheck]) -> DbResult<()
     Ok(())
 }
 
-async fn insert_tx(tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>, run_id: i64, checks: &[AnswerCheck]) -> DbResult<()> {
+async fn insert_tx(tx: &mut sqlx::Transaction<'_, sqlx::Any>, run_id: i64, checks: &[AnswerCheck]) -> DbResult<()> {
     // One multi-row INSERT per 1,000 checks (9 values each).
     for part in checks.chunks(1000) {
-        let mut q = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
+        let mut q = super::sql::Sql::new(
             "INSERT INTO checks (run_id, custom_id, json_form, schema_valid, schema_errors, handback, truncated, recommendation, fields) ",
         );
         q.push_values(part, |mut b, c| {
@@ -207,9 +207,12 @@ async fn insert_tx(tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>, run_id: i64, ch
 struct Row {
     custom_id: String,
     json_form: Option<String>,
+    #[sqlx(try_from = "crate::db::OptFlag")]
     schema_valid: Option<bool>,
     schema_errors: String,
+    #[sqlx(try_from = "crate::db::Flag")]
     handback: bool,
+    #[sqlx(try_from = "crate::db::Flag")]
     truncated: bool,
     recommendation: Option<String>,
     fields: String,
@@ -246,7 +249,7 @@ pub async fn for_run(db: &Db, run_id: i64) -> DbResult<Vec<AnswerCheck>> {
 /// recommendation ("" any, "(none)" none) and a problem ("no_json", "invalid", "handback",
 /// "truncated", "" any), with how many match in all.
 pub async fn page(db: &Db, run_id: i64, recommendation: &str, problem: &str, limit: u32, offset: u64) -> DbResult<(Vec<AnswerCheck>, u64)> {
-    let filter = |q: &mut sqlx::QueryBuilder<'_, sqlx::Sqlite>| {
+    let filter = |q: &mut super::sql::Sql<'_>| {
         q.push(" FROM checks WHERE run_id = ").push_bind(run_id);
         match recommendation {
             "" => {}
@@ -266,14 +269,14 @@ pub async fn page(db: &Db, run_id: i64, recommendation: &str, problem: &str, lim
         });
     };
     let mut q =
-        sqlx::QueryBuilder::new("SELECT custom_id, json_form, schema_valid, schema_errors, handback, truncated, recommendation, fields");
+        super::sql::Sql::new("SELECT custom_id, json_form, schema_valid, schema_errors, handback, truncated, recommendation, fields");
     filter(&mut q);
     q.push(" ORDER BY custom_id LIMIT ")
         .push_bind(i64::from(limit))
         .push(" OFFSET ")
         .push_bind(offset as i64);
     let rows: Vec<Row> = q.build_query_as().fetch_all(db).await?;
-    let mut c = sqlx::QueryBuilder::new("SELECT COUNT(*)");
+    let mut c = super::sql::Sql::new("SELECT COUNT(*)");
     filter(&mut c);
     let total: i64 = c.build_query_scalar().fetch_one(db).await?;
     Ok((rows.into_iter().map(from_row).collect::<DbResult<_>>()?, total.max(0) as u64))

@@ -51,7 +51,7 @@ pub async fn spend_cap(db: &Db, endpoint_id: i64) -> DbResult<Option<f64>> {
 pub async fn spent_this_month(db: &Db, endpoint_id: i64, except: Option<i64>) -> DbResult<f64> {
     Ok(sqlx::query_scalar(&format!(
         "SELECT COALESCE(SUM(usd), 0.0) FROM run_spend WHERE endpoint_id = $1 AND month = {THIS_MONTH} \
-         AND (run_id IS NULL OR run_id IS NOT $2)"
+         AND (run_id IS NULL OR run_id IS DISTINCT FROM $2)"
     ))
     .bind(endpoint_id)
     .bind(except)
@@ -105,7 +105,7 @@ pub async fn run_spend(db: &Db, run_id: i64) -> DbResult<Option<(f64, i64)>> {
 /// for a resumed run's spend so far.
 pub async fn stored_usage(db: &Db, run_id: i64) -> DbResult<(u64, u64, u64)> {
     let (n, p, c): (i64, i64, i64) = sqlx::query_as(
-        "SELECT COUNT(*), COALESCE(SUM(prompt_tokens), 0), COALESCE(SUM(completion_tokens), 0) FROM request_records WHERE run_id = $1",
+        "SELECT COUNT(*), CAST(COALESCE(SUM(prompt_tokens), 0) AS BIGINT), CAST(COALESCE(SUM(completion_tokens), 0) AS BIGINT) FROM request_records WHERE run_id = $1",
     )
     .bind(run_id)
     .fetch_one(db)
@@ -150,7 +150,7 @@ mod tests {
 
     async fn fresh() -> (tempfile::TempDir, Db) {
         let dir = tempfile::tempdir().expect("temp dir");
-        let db = super::super::connect(&dir.path().join("t.db")).await.expect("connect + migrate");
+        let db = crate::db::pool::test_db(dir.path()).await.expect("connect + migrate");
         (dir, db)
     }
 

@@ -10,8 +10,11 @@ struct Row {
     name: String,
     description: String,
     source: String,
+    #[sqlx(try_from = "crate::db::Flag")]
     builtin: bool,
+    #[sqlx(try_from = "crate::db::Flag")]
     has_schema: bool,
+    #[sqlx(try_from = "crate::db::Flag")]
     internal_only: bool,
     item_count: i64,
     created_at: String,
@@ -144,7 +147,10 @@ pub async fn clean_abandoned_uploads(db: &Db) -> DbResult<u64> {
 /// A hidden dataset whose upload stopped (a minute without a batch).
 const STALE: &str = "complete = FALSE AND COALESCE(touched_at, created_at) < strftime('%Y-%m-%dT%H:%M:%SZ', 'now', '-60 seconds')";
 
-async fn insert_row(tx: &mut sqlx::SqliteConnection, d: &NewDataset<'_>, complete: bool) -> DbResult<i64> {
+async fn insert_row(tx: &mut sqlx::AnyConnection, d: &NewDataset<'_>, complete: bool) -> DbResult<i64> {
+    // A savepoint: after a failed statement Postgres refuses every other one in the transaction
+    // until it is rolled back to here (the name check below needs one).
+    sqlx::query("SAVEPOINT insert_dataset").execute(&mut *tx).await?;
     let res = sqlx::query_scalar::<_, i64>(
         "INSERT INTO datasets (name, description, source, builtin, answer_schema, rubric, item_count, complete, touched_at)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, CASE WHEN $9 THEN NULL ELSE strftime('%Y-%m-%dT%H:%M:%SZ', 'now') END) RETURNING id",
@@ -161,13 +167,17 @@ async fn insert_row(tx: &mut sqlx::SqliteConnection, d: &NewDataset<'_>, complet
     .fetch_one(&mut *tx)
     .await;
     match res {
-        Ok(r) => Ok(r),
+        Ok(r) => {
+            sqlx::query("RELEASE SAVEPOINT insert_dataset").execute(&mut *tx).await?;
+            Ok(r)
+        }
         Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
-            let trashed: Option<bool> = sqlx::query_scalar("SELECT deleted_at IS NOT NULL FROM datasets WHERE name = $1")
+            sqlx::query("ROLLBACK TO SAVEPOINT insert_dataset").execute(&mut *tx).await?;
+            let trashed: Option<super::Flag> = sqlx::query_scalar("SELECT deleted_at IS NOT NULL FROM datasets WHERE name = $1")
                 .bind(d.name)
                 .fetch_optional(&mut *tx)
                 .await?;
-            Err(DbError::Conflict(if trashed == Some(true) {
+            Err(DbError::Conflict(if trashed == Some(super::Flag(true)) {
                 format!(
                     "a dataset named '{}' is in the trash: an admin can restore it or delete it forever on the Trash page; or choose another name",
                     d.name
@@ -183,7 +193,7 @@ async fn insert_row(tx: &mut sqlx::SqliteConnection, d: &NewDataset<'_>, complet
     }
 }
 
-async fn insert_items(tx: &mut sqlx::SqliteConnection, id: i64, first: usize, items: &[DatasetItem]) -> DbResult<()> {
+async fn insert_items(tx: &mut sqlx::AnyConnection, id: i64, first: usize, items: &[DatasetItem]) -> DbResult<()> {
     for (i, item) in items.iter().enumerate() {
         sqlx::query("INSERT INTO dataset_items (dataset_id, idx, custom_id, url, body) VALUES ($1, $2, $3, $4, $5)")
             .bind(id)
@@ -284,7 +294,7 @@ pub async fn rename(db: &Db, id: i64, name: &str) -> DbResult<()> {
 /// the trash that use it, which are purged with it; pending tests lose their link only when it
 /// is purged). With `deleting`, it is refused while runs or grading queues not in the trash use
 /// it, naming them: their records need the dataset's prompts. The dataset may be in the trash.
-pub(crate) async fn removal(c: &mut sqlx::SqliteConnection, id: i64, deleting: bool) -> DbResult<crate::domain::views::Removal> {
+pub(crate) async fn removal(c: &mut sqlx::AnyConnection, id: i64, deleting: bool) -> DbResult<crate::domain::views::Removal> {
     use super::runs::{count, users_of};
     use crate::domain::dataset::clip;
     let name: Option<String> = sqlx::query_scalar("SELECT name FROM datasets WHERE id = $1 AND complete = TRUE")

@@ -12,16 +12,21 @@ struct Row {
     id: i64,
     name: String,
     base_url: String,
+    #[sqlx(try_from = "crate::db::Flag")]
     simulated: bool,
+    #[sqlx(try_from = "crate::db::Flag")]
     builtin: bool,
     models_json: String,
     checked_at: Option<String>,
     launch_template: Option<String>,
     launch_args: Option<String>,
     launch_models: String,
+    #[sqlx(try_from = "crate::db::Flag")]
     has_api_key: bool,
     headers: String,
+    #[sqlx(try_from = "crate::db::Flag")]
     has_ca_cert: bool,
+    #[sqlx(try_from = "crate::db::Flag")]
     hosted: bool,
     price_sheet_id: Option<i64>,
     price_sheet: Option<String>,
@@ -94,15 +99,16 @@ pub async fn get(db: &Db, id: i64) -> DbResult<EndpointView> {
 /// What a unique-constraint failure on `endpoints` means, for the person who caused it. A URL
 /// stays taken while its endpoint is in the trash (names do not): that is said.
 async fn conflict(db: &Db, e: &dyn sqlx::error::DatabaseError, name: &str, base_url: &str) -> DbError {
-    if e.message().contains("endpoints.name") {
+    // SQLite names the column in its message; Postgres names the index.
+    if e.message().contains("endpoints.name") || e.constraint() == Some("endpoints_by_name") {
         return DbError::Conflict(format!("an endpoint named '{name}' exists: choose another name"));
     }
-    let trashed: Option<bool> = sqlx::query_scalar("SELECT deleted_at IS NOT NULL FROM endpoints WHERE base_url = $1")
+    let trashed: Option<super::Flag> = sqlx::query_scalar("SELECT deleted_at IS NOT NULL FROM endpoints WHERE base_url = $1")
         .bind(base_url)
         .fetch_optional(db)
         .await
         .unwrap_or(None);
-    if trashed == Some(true) {
+    if trashed == Some(super::Flag(true)) {
         DbError::Conflict(format!(
             "the endpoint with URL {base_url} is in the trash: an admin can restore it or delete it forever on the Trash page"
         ))
@@ -178,7 +184,7 @@ fn secrets(access: &EndpointAccess, store: bool) -> (Option<String>, String) {
 
 /// How to reach endpoint `id`: the one query that reads its key and header values back.
 pub async fn access(db: &Db, id: i64) -> DbResult<EndpointAccess> {
-    type Stored = (Option<String>, String, Option<String>, bool, i64);
+    type Stored = (Option<String>, String, Option<String>, super::Flag, i64);
     let row: Option<Stored> = sqlx::query_as("SELECT api_key, headers, ca_pem, hosted, max_retries FROM endpoints WHERE id = $1")
         .bind(id)
         .fetch_optional(db)
@@ -190,7 +196,7 @@ pub async fn access(db: &Db, id: i64) -> DbResult<EndpointAccess> {
         api_key: key.as_deref().and_then(|k| ApiKey::parse(k).ok().flatten()),
         headers: pairs.iter().filter_map(|(n, v)| Header::new(n, v).ok()).collect(),
         ca_pem,
-        hosted,
+        hosted: hosted.0,
         retry: retry_policy(max_retries),
     })
 }
@@ -207,6 +213,23 @@ pub struct AccessUpdate {
     /// `Some(None)`: unlink the price sheet.
     pub price_sheet_id: Option<Option<i64>>,
     pub retry: Option<RetryPolicy>,
+}
+
+/// Move endpoint `id` to another base URL (checked by the caller). Each URL is registered once.
+pub async fn set_base_url(db: &Db, id: i64, url: &str) -> DbResult<()> {
+    let r = sqlx::query("UPDATE endpoints SET base_url = $1 WHERE id = $2")
+        .bind(url)
+        .bind(id)
+        .execute(db)
+        .await;
+    match r {
+        Ok(done) if done.rows_affected() == 0 => Err(DbError::NotFound(format!("endpoint {id}"))),
+        Ok(_) => Ok(()),
+        Err(sqlx::Error::Database(e)) if e.is_unique_violation() => Err(DbError::Conflict(format!(
+            "another endpoint (perhaps one in the trash) already has the URL {url}: each URL is registered once"
+        ))),
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// Change how endpoint `id` is reached (each field only when given).
@@ -278,7 +301,7 @@ pub async fn insert_managed(db: &Db, name: &str, base_url: &str, args: &[String]
         })
         .collect();
     let res =
-        sqlx::query_scalar::<_, i64>("INSERT INTO endpoints (name, base_url, simulated, models_json, launch_args, launch_models) VALUES ($1, $2, 0, $3, $4, $5) RETURNING id")
+        sqlx::query_scalar::<_, i64>("INSERT INTO endpoints (name, base_url, simulated, models_json, launch_args, launch_models) VALUES ($1, $2, FALSE, $3, $4, $5) RETURNING id")
             .bind(name)
             .bind(base_url)
             .bind(to_json(&served))
@@ -319,7 +342,7 @@ pub async fn upsert_builtin(db: &Db, name: &str, base_url: &str, models: &[Serve
         }
         None => {
             let r = sqlx::query_scalar::<_, i64>(
-                "INSERT INTO endpoints (name, base_url, simulated, builtin, models_json, checked_at) VALUES ($1, $2, 1, 1, $3, strftime('%Y-%m-%dT%H:%M:%SZ', 'now')) RETURNING id",
+                "INSERT INTO endpoints (name, base_url, simulated, builtin, models_json, checked_at) VALUES ($1, $2, TRUE, TRUE, $3, strftime('%Y-%m-%dT%H:%M:%SZ', 'now')) RETURNING id",
             )
             .bind(name)
             .bind(base_url)
@@ -375,7 +398,7 @@ pub async fn add_run_retries(db: &Db, run_id: i64, retries: u64, rate_limited: u
 
 /// How every run that recorded it reached its endpoint, by run id.
 pub async fn run_accesses(db: &Db) -> DbResult<std::collections::HashMap<i64, RunAccess>> {
-    type Stored = (i64, bool, Option<i64>, Option<String>, Option<String>, String, i64, i64);
+    type Stored = (i64, super::Flag, Option<i64>, Option<String>, Option<String>, String, i64, i64);
     let rows: Vec<Stored> = sqlx::query_as(
         "SELECT a.run_id, a.hosted, a.price_sheet_id, s.name, s.provider, a.retry, a.retries_made, a.rate_limited \
          FROM run_access a LEFT JOIN price_sheets s ON s.id = a.price_sheet_id",
@@ -387,7 +410,7 @@ pub async fn run_accesses(db: &Db) -> DbResult<std::collections::HashMap<i64, Ru
             Ok((
                 run_id,
                 RunAccess {
-                    hosted,
+                    hosted: hosted.0,
                     price_sheet_id,
                     price_sheet: sheet,
                     provider,
@@ -407,7 +430,7 @@ mod tests {
 
     async fn fresh() -> (tempfile::TempDir, Db) {
         let dir = tempfile::tempdir().expect("temp dir");
-        let db = super::super::connect(&dir.path().join("t.db")).await.expect("connect + migrate");
+        let db = crate::db::pool::test_db(dir.path()).await.expect("connect + migrate");
         (dir, db)
     }
 
@@ -502,14 +525,14 @@ mod tests {
 /// Give an endpoint another name (unique, ignoring case). The built-in simulator keeps its own:
 /// it is registered again under it at every start.
 pub async fn rename(db: &Db, id: i64, name: &str) -> DbResult<()> {
-    let builtin: Option<bool> = sqlx::query_scalar("SELECT builtin FROM endpoints WHERE id = $1 AND deleted_at IS NULL")
+    let builtin: Option<super::Flag> = sqlx::query_scalar("SELECT builtin FROM endpoints WHERE id = $1 AND deleted_at IS NULL")
         .bind(id)
         .fetch_optional(db)
         .await?;
     match builtin {
         None => return Err(DbError::NotFound(format!("endpoint {id}"))),
-        Some(true) => return Err(DbError::Conflict(BUILTIN_KEPT.into())),
-        Some(false) => {}
+        Some(super::Flag(true)) => return Err(DbError::Conflict(BUILTIN_KEPT.into())),
+        Some(super::Flag(false)) => {}
     }
     let res = sqlx::query("UPDATE endpoints SET name = $1 WHERE id = $2")
         .bind(name)
@@ -533,17 +556,17 @@ const BUILTIN_KEPT: &str =
 /// in the trash that used it, purged with it; pending tests lose their link only when it is
 /// purged). With `deleting`, it is refused while runs not in the trash use it, naming them: a
 /// run's page and costs need its endpoint. The endpoint may be in the trash.
-pub(crate) async fn removal(c: &mut sqlx::SqliteConnection, id: i64, deleting: bool) -> DbResult<crate::domain::views::Removal> {
+pub(crate) async fn removal(c: &mut sqlx::AnyConnection, id: i64, deleting: bool) -> DbResult<crate::domain::views::Removal> {
     use super::runs::{count, users_of};
     use crate::domain::dataset::clip;
-    let row: Option<(String, bool)> = sqlx::query_as("SELECT name, builtin FROM endpoints WHERE id = $1")
+    let row: Option<(String, super::Flag)> = sqlx::query_as("SELECT name, builtin FROM endpoints WHERE id = $1")
         .bind(id)
         .fetch_optional(&mut *c)
         .await?;
     let Some((name, builtin)) = row else {
         return Err(DbError::NotFound(format!("endpoint {id}")));
     };
-    if deleting && builtin {
+    if deleting && builtin.0 {
         return Err(DbError::Conflict(BUILTIN_KEPT.into()));
     }
     if deleting {
@@ -559,17 +582,17 @@ pub(crate) async fn removal(c: &mut sqlx::SqliteConnection, id: i64, deleting: b
         }
     }
     let mut r = crate::domain::views::Removal::new(format!("endpoint '{}'", clip(&name)));
-    let secrets: (bool, String, bool) =
+    let secrets: (super::Flag, String, super::Flag) =
         sqlx::query_as("SELECT api_key IS NOT NULL, headers, launch_args IS NOT NULL FROM endpoints WHERE id = $1")
             .bind(id)
             .fetch_one(&mut *c)
             .await?;
-    r.counted(i64::from(secrets.0), "stored API key");
+    r.counted(i64::from(secrets.0 .0), "stored API key");
     r.counted(
         json::<Vec<(String, String)>>("endpoint headers", &secrets.1)?.len() as i64,
         "extra header",
     );
-    r.counted(i64::from(secrets.2), "launch command");
+    r.counted(i64::from(secrets.2 .0), "launch command");
     r.counted(
         count(c, "SELECT COUNT(*) FROM runs WHERE endpoint_id = $1 AND deleted_at IS NOT NULL", id).await?,
         "run in the trash",

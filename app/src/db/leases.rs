@@ -12,11 +12,12 @@
 //! of the statement stays as it is.
 
 use super::error::{json, DbResult};
+use super::pool::Backend;
 use super::runs::Claimed;
 use super::Db;
 
 /// Now, in unix seconds, by the database's clock.
-pub(crate) const NOW: &str = "CAST(strftime('%s', 'now') AS INTEGER)";
+pub(crate) const NOW: &str = "CAST(strftime('%s', 'now') AS BIGINT)";
 
 /// A worker process as its leases name it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -47,11 +48,11 @@ fn lease_set(p: usize) -> String {
     format!(
         "status = 'running', started_at = COALESCE(started_at, strftime('%Y-%m-%dT%H:%M:%SZ', 'now')), \
          resumed = (resumed OR status = 'running'), \
-         takeovers = takeovers + (status = 'running'), \
+         takeovers = takeovers + CASE WHEN status = 'running' THEN 1 ELSE 0 END, \
          takeover_note = CASE WHEN status = 'running' THEN \
              'taken over at ' || strftime('%Y-%m-%dT%H:%M:%SZ', 'now') || ' from ' || COALESCE(lease_worker || ' on ', '') \
              || COALESCE(lease_host, 'an unknown host') \
-             || ' (pid ' || COALESCE(lease_pid, '?') || '), whose lease had expired' ELSE takeover_note END, \
+             || ' (pid ' || COALESCE(CAST(lease_pid AS TEXT), '?') || '), whose lease had expired' ELSE takeover_note END, \
          lease_takeover = (status = 'running'), \
          lease_owner = ${owner}, lease_host = ${host}, lease_pid = ${pid}, lease_expires_at = {NOW} + ${seconds}, \
          lease_worker = (SELECT w.name FROM workers w WHERE w.id = ${worker})"
@@ -60,16 +61,16 @@ fn lease_set(p: usize) -> String {
 
 const RETURNING: &str = "RETURNING id, spec, simulated, resumed, lease_takeover, takeover_note";
 
-type ClaimRow = (i64, String, bool, bool, bool, Option<String>);
+type ClaimRow = (i64, String, super::Flag, super::Flag, super::Flag, Option<String>);
 
 fn claimed(row: Option<ClaimRow>) -> DbResult<Option<Claimed>> {
     row.map(|(id, spec, simulated, resumed, takeover, note)| {
         Ok(Claimed {
             id,
             spec: json("run spec", &spec)?,
-            simulated,
-            resumed,
-            taken_over: if takeover { note } else { None },
+            simulated: simulated.0,
+            resumed: resumed.0,
+            taken_over: if takeover.0 { note } else { None },
         })
     })
     .transpose()
@@ -107,10 +108,22 @@ impl ClaimFilter {
 fn filter_sql(alias: &str, p: usize) -> String {
     let (ids, ids_again, allow_launch) = (p, p + 1, p + 2);
     format!(
-        "(${ids} IS NULL OR {alias}.endpoint_id IN (SELECT value FROM json_each(${ids_again}))) \
+        "(${ids} IS NULL OR {alias}.endpoint_id IN (SELECT CAST(value AS BIGINT) FROM json_each(${ids_again}))) \
          AND (${allow_launch} OR NOT EXISTS (SELECT 1 FROM endpoints fe WHERE fe.id = {alias}.endpoint_id \
               AND (fe.launch_args IS NOT NULL OR fe.launch_template IS NOT NULL)))"
     )
+}
+
+/// A transaction for a claim. Claims take turns: whether a run's GPU is free is read from the
+/// other running runs, and two claims at once must not both see it free. SQLite's write
+/// transaction already runs one at a time; on Postgres (read committed) a transaction-level
+/// advisory lock makes the second claim wait and then see the first one's run.
+async fn claims_tx(db: &Db) -> DbResult<sqlx::Transaction<'static, sqlx::Any>> {
+    let mut tx = super::write_tx(db).await?;
+    if Backend::of_pool(db) == Backend::Postgres {
+        sqlx::query("SELECT pg_advisory_xact_lock(7265726)").execute(&mut *tx).await?;
+    }
+    Ok(tx)
 }
 
 /// Claim the oldest run that is queued (or, with `takeover`, running under an expired lease and
@@ -124,24 +137,30 @@ pub async fn claim_next_for(db: &Db, who: &Holder, seconds: i64, takeover: bool,
     let sql = format!(
         "UPDATE runs SET {} WHERE id = (SELECT r.id FROM runs r \
          WHERE (r.status = 'queued' OR ($6 AND r.status = 'running' AND r.cancel_requested = FALSE AND COALESCE(r.lease_expires_at, 0) < {NOW})) \
-         AND r.deleted_at IS NULL AND {} AND {} ORDER BY r.id LIMIT 1) {RETURNING}",
+         AND r.deleted_at IS NULL AND {} AND {} ORDER BY r.id LIMIT 1{}) {RETURNING}",
         lease_set(1),
         gpu_free("r"),
-        filter_sql("r", 7)
+        filter_sql("r", 7),
+        match Backend::of_pool(db) {
+            Backend::Postgres => " FOR UPDATE SKIP LOCKED",
+            Backend::Sqlite => "",
+        }
     );
+    let mut tx = claims_tx(db).await?;
     let ids = filter.endpoint_ids_json();
     let row: Option<ClaimRow> = sqlx::query_as(&sql)
         .bind(&who.owner)
         .bind(&who.host)
-        .bind(who.pid)
+        .bind(i64::from(who.pid))
         .bind(seconds)
         .bind(&who.owner)
         .bind(takeover)
         .bind(&ids)
         .bind(&ids)
         .bind(filter.allow_launch)
-        .fetch_optional(db)
+        .fetch_optional(&mut *tx)
         .await?;
+    tx.commit().await?;
     claimed(row)
 }
 
@@ -153,15 +172,17 @@ pub async fn claim(db: &Db, id: i64, who: &Holder, seconds: i64) -> DbResult<Opt
         lease_set(1),
         gpu_free("runs")
     );
+    let mut tx = claims_tx(db).await?;
     let row: Option<ClaimRow> = sqlx::query_as(&sql)
         .bind(&who.owner)
         .bind(&who.host)
-        .bind(who.pid)
+        .bind(i64::from(who.pid))
         .bind(seconds)
         .bind(&who.owner)
         .bind(id)
-        .fetch_optional(db)
+        .fetch_optional(&mut *tx)
         .await?;
+    tx.commit().await?;
     claimed(row)
 }
 
@@ -267,7 +288,7 @@ pub async fn held_by_others(db: &Db, owner: &str) -> DbResult<Vec<HeldRun>> {
     type HeldRow = (i64, Option<String>, Option<i64>, Option<i64>);
     let rows: Vec<HeldRow> = sqlx::query_as(&format!(
         "SELECT id, lease_host, lease_pid, lease_expires_at - {NOW} FROM runs \
-         WHERE status = 'running' AND lease_owner IS NOT $1 ORDER BY id"
+         WHERE status = 'running' AND lease_owner IS DISTINCT FROM $1 ORDER BY id"
     ))
     .bind(owner)
     .fetch_all(db)
@@ -293,7 +314,7 @@ mod tests {
 
     async fn fresh() -> (tempfile::TempDir, Db) {
         let dir = tempfile::tempdir().expect("temp dir");
-        let db = connect(&dir.path().join("t.db")).await.expect("connect + migrate");
+        let db = crate::db::pool::test_db(dir.path()).await.expect("connect + migrate");
         (dir, db)
     }
 

@@ -3,9 +3,7 @@
 
 use super::error::{DbError, DbResult};
 use super::Db;
-use sqlx::sqlite::{SqliteConnectOptions, SqlitePoolOptions};
 use std::path::Path;
-use std::time::Duration;
 
 /// Open an existing database file as it is: not created, not migrated, its journal mode left as
 /// it is (a database `serve` is using stays in WAL mode and is read alongside it).
@@ -13,11 +11,19 @@ pub async fn open_existing(path: &Path) -> DbResult<Db> {
     if !path.is_file() {
         return Err(DbError::NotFound(format!("no database file at {}", path.display())));
     }
-    let opts = SqliteConnectOptions::new()
-        .filename(path)
-        .create_if_missing(false)
-        .busy_timeout(Duration::from_secs(30));
-    Ok(SqlitePoolOptions::new().max_connections(1).connect_with(opts).await?)
+    sqlx::any::install_default_drivers();
+    let url = super::pool::sqlite_url(path, "rw");
+    Ok(sqlx::any::AnyPoolOptions::new()
+        .max_connections(1)
+        .after_connect(|conn, _| {
+            Box::pin(async move {
+                use sqlx::Executor;
+                conn.execute("PRAGMA busy_timeout = 30000").await?;
+                Ok(())
+            })
+        })
+        .connect(&url)
+        .await?)
 }
 
 /// Copy the whole database into `dest`, a file that must not exist yet (SQLite's `VACUUM INTO`).
@@ -28,7 +34,7 @@ pub async fn vacuum_into(db: &Db, dest: &Path) -> DbResult<()> {
     let dest = dest
         .to_str()
         .ok_or_else(|| DbError::Conflict(format!("{} is not a UTF-8 path: choose another name", dest.display())))?;
-    sqlx::query("VACUUM INTO ?").bind(dest).execute(db).await?;
+    sqlx::query("VACUUM INTO $1").bind(dest).execute(db).await?;
     Ok(())
 }
 
@@ -72,8 +78,8 @@ pub async fn applied_migrations(db: &Db) -> DbResult<Option<Vec<AppliedMigration
     if has_table.is_none() {
         return Ok(None);
     }
-    let rows: Vec<(i64, String, bool, Vec<u8>)> =
-        sqlx::query_as("SELECT version, description, success, checksum FROM _sqlx_migrations ORDER BY version")
+    let rows: Vec<(i64, String, super::Flag, Vec<u8>)> =
+        sqlx::query_as("SELECT version, description, CASE WHEN success THEN 1 ELSE 0 END, checksum FROM _sqlx_migrations ORDER BY version")
             .fetch_all(db)
             .await?;
     Ok(Some(
@@ -81,7 +87,7 @@ pub async fn applied_migrations(db: &Db) -> DbResult<Option<Vec<AppliedMigration
             .map(|(version, description, success, checksum)| AppliedMigration {
                 version,
                 description,
-                success,
+                success: success.0,
                 checksum,
             })
             .collect(),

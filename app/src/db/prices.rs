@@ -103,7 +103,7 @@ pub async fn insert(db: &Db, sheet: &PriceSheet, builtin: bool) -> DbResult<i64>
     Ok(id)
 }
 
-async fn insert_row_tx(tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>, sheet_id: i64, r: &PriceRow) -> DbResult<i64> {
+async fn insert_row_tx(tx: &mut sqlx::Transaction<'_, sqlx::Any>, sheet_id: i64, r: &PriceRow) -> DbResult<i64> {
     let res = sqlx::query_scalar::<_, i64>(
         "INSERT INTO price_rows (sheet_id, model_key, kind, input_per_m, output_per_m, usd_per_hour, self_hosted, note) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
     )

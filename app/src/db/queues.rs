@@ -77,13 +77,13 @@ pub async fn list(db: &Db, user_id: i64) -> DbResult<Vec<QueueView>> {
         i64,
         String,
         crate::domain::views::QueueKind,
-        bool,
+        super::Flag,
         i64,
         i64,
         i64,
         String,
-        bool,
-        bool,
+        super::Flag,
+        super::Flag,
         Option<i64>,
         i64,
     );
@@ -92,7 +92,7 @@ pub async fn list(db: &Db, user_id: i64) -> DbResult<Vec<QueueView>> {
            (SELECT COUNT(*) FROM queue_items i WHERE i.queue_id = q.id AND {live}), \
            (SELECT COUNT(*) FROM queue_items i WHERE i.queue_id = q.id AND {live} AND (EXISTS (SELECT 1 FROM grades g WHERE g.item_id = i.id AND g.user_id = $1) OR EXISTS (SELECT 1 FROM votes v WHERE v.item_id = i.id AND v.user_id = $1))), \
            (SELECT COUNT(*) FROM queue_items i JOIN grades g ON g.item_id = i.id WHERE i.queue_id = q.id AND {live}) + (SELECT COUNT(*) FROM queue_items i JOIN votes v ON v.item_id = i.id WHERE i.queue_id = q.id AND {live}), \
-           q.created_at, q.closed_at IS NOT NULL, COALESCE(q.created_by = $1, 0), q.grades_per_item, \
+           q.created_at, q.closed_at IS NOT NULL, COALESCE(q.created_by = $1, FALSE), q.grades_per_item, \
            (SELECT COUNT(*) FROM queue_items i WHERE i.queue_id = q.id AND {live} AND (q.grades_per_item IS NULL OR EXISTS (SELECT 1 FROM queue_assignments a WHERE a.item_id = i.id AND a.user_id = $1))) \
            FROM queues q WHERE q.deleted_at IS NULL ORDER BY q.id DESC",
         live = super::trash::LIVE_ITEM
@@ -105,13 +105,13 @@ pub async fn list(db: &Db, user_id: i64) -> DbResult<Vec<QueueView>> {
         id,
         name,
         kind,
-        blind,
+        blind: blind.0,
         items,
         done_by_me,
         judgements,
         created_at,
-        closed,
-        made_by_me,
+        closed: closed.0,
+        made_by_me: made_by_me.0,
         grades_per_item,
         mine,
     })
@@ -129,7 +129,9 @@ pub async fn get(db: &Db, id: i64, user_id: i64) -> DbResult<QueueView> {
 /// What the server decides with and never sends to reviewers.
 #[derive(Clone, Debug, sqlx::FromRow)]
 pub struct QueueRules {
+    #[sqlx(try_from = "crate::db::Flag")]
     pub blind: bool,
+    #[sqlx(try_from = "crate::db::Flag")]
     pub closed: bool,
     pub created_by: Option<i64>,
     pub dataset_id: Option<i64>,
@@ -169,6 +171,7 @@ pub struct ItemRow {
     pub custom_id: String,
     pub run_id: i64,
     pub run_b: Option<i64>,
+    #[sqlx(try_from = "crate::db::Flag")]
     pub swap: bool,
 }
 
@@ -251,13 +254,13 @@ pub async fn save_grade(db: &Db, item: &ItemRow, user_id: i64, blind: bool, g: &
 }
 
 /// After the guarded write: refuse with the reason, or note the judgement as the most recent.
-async fn judged(tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>, item: &ItemRow, user_id: i64, stored: u64) -> DbResult<()> {
+async fn judged(tx: &mut sqlx::Transaction<'_, sqlx::Any>, item: &ItemRow, user_id: i64, stored: u64) -> DbResult<()> {
     if stored == 0 {
-        let closed: bool = sqlx::query_scalar("SELECT closed_at IS NOT NULL FROM queues WHERE id = $1")
+        let closed: super::Flag = sqlx::query_scalar("SELECT closed_at IS NOT NULL FROM queues WHERE id = $1")
             .bind(item.queue_id)
             .fetch_one(&mut **tx)
             .await?;
-        return Err(DbError::Conflict(if closed { CLOSED } else { FINAL }.into()));
+        return Err(DbError::Conflict(if closed.0 { CLOSED } else { FINAL }.into()));
     }
     sqlx::query(
         "INSERT INTO last_judgements (queue_id, user_id, item_id) VALUES ($1, $2, $3) \
@@ -273,7 +276,7 @@ async fn judged(tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>, item: &ItemRow, us
 
 /// The user judged this item, and it is no longer their most recent judgement in its queue.
 pub async fn moved_on_from(db: &Db, item: &ItemRow, user_id: i64) -> DbResult<bool> {
-    Ok(sqlx::query_scalar(
+    Ok(sqlx::query_scalar::<_, super::Flag>(
         "SELECT (EXISTS (SELECT 1 FROM grades WHERE item_id = $1 AND user_id = $2) OR EXISTS (SELECT 1 FROM votes WHERE item_id = $1 AND user_id = $2)) \
            AND NOT EXISTS (SELECT 1 FROM last_judgements WHERE queue_id = $3 AND user_id = $2 AND item_id = $1)",
     )
@@ -281,11 +284,12 @@ pub async fn moved_on_from(db: &Db, item: &ItemRow, user_id: i64) -> DbResult<bo
     .bind(user_id)
     .bind(item.queue_id)
     .fetch_one(db)
-    .await?)
+    .await?
+    .0)
 }
 
 pub async fn my_grade(db: &Db, item_id: &str, user_id: i64) -> DbResult<Option<Grade>> {
-    let row: Option<(i64, String, String, bool)> =
+    let row: Option<(i64, String, String, super::Flag)> =
         sqlx::query_as("SELECT overall, fields, comment, gold FROM grades WHERE item_id = $1 AND user_id = $2")
             .bind(item_id)
             .bind(user_id)
@@ -296,7 +300,7 @@ pub async fn my_grade(db: &Db, item_id: &str, user_id: i64) -> DbResult<Option<G
             overall: overall as u8,
             fields: json("grade fields", &fields)?,
             comment,
-            gold,
+            gold: gold.0,
         })
     })
     .transpose()
@@ -335,7 +339,7 @@ pub async fn my_vote(db: &Db, item_id: &str, user_id: i64) -> DbResult<Option<cr
 /// Every grade with its item and reviewer: (custom_id, run_id, user_id, grade), from queues
 /// that are closed or not blind (an open blind queue's grades would unblind it as they move).
 pub async fn all_grades(db: &Db) -> DbResult<Vec<(String, i64, i64, Grade)>> {
-    let rows: Vec<(String, i64, i64, i64, String, String, bool)> = sqlx::query_as(&format!(
+    let rows: Vec<(String, i64, i64, i64, String, String, super::Flag)> = sqlx::query_as(&format!(
         "SELECT i.custom_id, i.run_id, g.user_id, g.overall, g.fields, g.comment, g.gold FROM grades g JOIN queue_items i ON i.id = g.item_id \
          JOIN queues q ON q.id = i.queue_id WHERE i.run_b IS NULL AND (q.blind = FALSE OR q.closed_at IS NOT NULL) \
          AND q.deleted_at IS NULL AND {}",
@@ -353,7 +357,7 @@ pub async fn all_grades(db: &Db) -> DbResult<Vec<(String, i64, i64, Grade)>> {
                     overall: overall as u8,
                     fields: json("grade fields", &fields)?,
                     comment,
-                    gold,
+                    gold: gold.0,
                 },
             ))
         })
@@ -363,14 +367,18 @@ pub async fn all_grades(db: &Db) -> DbResult<Vec<(String, i64, i64, Grade)>> {
 /// Every pairwise vote: (custom_id, the stored run_id, run_b, swap, choice), from queues that are
 /// closed or not blind.
 pub async fn all_votes(db: &Db) -> DbResult<Vec<(String, i64, i64, bool, crate::domain::views::VoteChoice)>> {
-    Ok(sqlx::query_as(&format!(
+    let rows: Vec<(String, i64, i64, super::Flag, crate::domain::views::VoteChoice)> = sqlx::query_as(&format!(
         "SELECT i.custom_id, i.run_id, i.run_b, i.swap, v.choice FROM votes v JOIN queue_items i ON i.id = v.item_id \
          JOIN queues q ON q.id = i.queue_id WHERE i.run_b IS NOT NULL AND (q.blind = FALSE OR q.closed_at IS NOT NULL) \
          AND q.deleted_at IS NULL AND {}",
         super::trash::LIVE_ITEM
     ))
     .fetch_all(db)
-    .await?)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, a, b, swap, choice)| (id, a, b, swap.0, choice))
+        .collect())
 }
 
 /// One item a user judged, with its runs (for the reveal after the queue is closed).
@@ -379,6 +387,7 @@ pub struct Judged {
     pub position: i64,
     pub run_id: i64,
     pub run_b: Option<i64>,
+    #[sqlx(try_from = "crate::db::Flag")]
     pub swap: bool,
     /// The user's overall grade, or their vote.
     pub overall: Option<i64>,
@@ -414,7 +423,7 @@ pub async fn rename(db: &Db, id: i64, name: &str) -> DbResult<()> {
 
 /// What deleting queue `id` takes with it: its items, and every reviewer's grades and votes on
 /// them. The runs stay. The queue may be in the trash.
-pub(crate) async fn removal(c: &mut sqlx::SqliteConnection, id: i64) -> DbResult<crate::domain::views::Removal> {
+pub(crate) async fn removal(c: &mut sqlx::AnyConnection, id: i64) -> DbResult<crate::domain::views::Removal> {
     use super::runs::count;
     let name: Option<String> = sqlx::query_scalar("SELECT name FROM queues WHERE id = $1")
         .bind(id)
@@ -436,7 +445,7 @@ pub(crate) async fn removal(c: &mut sqlx::SqliteConnection, id: i64) -> DbResult
     );
     let reviewers = count(
         c,
-        &format!("SELECT COUNT(DISTINCT user_id) FROM (SELECT user_id FROM grades WHERE item_id IN ({items}) UNION ALL SELECT user_id FROM votes WHERE item_id IN ({items}))"),
+        &format!("SELECT COUNT(DISTINCT user_id) FROM (SELECT user_id FROM grades WHERE item_id IN ({items}) UNION ALL SELECT user_id FROM votes WHERE item_id IN ({items})) AS t"),
         id,
     )
     .await?;

@@ -22,10 +22,10 @@ const ROWS_PER_INSERT: usize = 500;
 
 /// The same, inside a caller's transaction: one multi-row INSERT per 500 records (one round trip
 /// to SQLite's thread instead of one per record).
-pub async fn insert_batch_tx(tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>, run_id: i64, records: &[RequestRecord]) -> DbResult<u64> {
+pub async fn insert_batch_tx(tx: &mut sqlx::Transaction<'_, sqlx::Any>, run_id: i64, records: &[RequestRecord]) -> DbResult<u64> {
     let mut inserted = 0;
     for part in records.chunks(ROWS_PER_INSERT) {
-        let mut q = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
+        let mut q = super::sql::Sql::new(
             "INSERT INTO request_records (run_id, idx, custom_id, warmup, outcome, http_status, error, finish_reason, \
              prompt_tokens, completion_tokens, scheduled_us, sent_us, ttft_us, e2e_us, content_chunks, itl_us, response, \
              reasoning, reasoning_tokens, reasoning_tokens_source, answer_ttft_us) ",
@@ -69,6 +69,7 @@ pub async fn insert_batch_tx(tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>, run_i
 struct Row {
     idx: i64,
     custom_id: String,
+    #[sqlx(try_from = "crate::db::Flag")]
     warmup: bool,
     outcome: Outcome,
     http_status: Option<i64>,
@@ -185,7 +186,7 @@ impl Pages {
             Read::TimingNoGaps => COLUMNS
                 .replace("response,", "'' AS response,")
                 .replace("reasoning,", "NULL AS reasoning,")
-                .replace("itl_us,", "X'' AS itl_us,"),
+                .replace("itl_us,", "zeroblob(0) AS itl_us,"),
         };
         let (idx, rowid) = self.after.unwrap_or((i64::MIN, i64::MIN));
         let rows: Vec<PagedRow> = sqlx::query_as(&format!(
@@ -276,12 +277,11 @@ pub async fn answer(db: &Db, run_id: i64, custom_id: &str) -> DbResult<Option<St
 
 /// The length in bytes of one item's answer in a run (0 when it has none).
 pub async fn answer_length(db: &Db, run_id: i64, custom_id: &str) -> DbResult<usize> {
-    let n: Option<i64> =
-        sqlx::query_scalar("SELECT LENGTH(CAST(response AS BLOB)) FROM request_records WHERE run_id = $1 AND custom_id = $2")
-            .bind(run_id)
-            .bind(custom_id)
-            .fetch_optional(db)
-            .await?;
+    let n: Option<i64> = sqlx::query_scalar("SELECT octet_length(response) FROM request_records WHERE run_id = $1 AND custom_id = $2")
+        .bind(run_id)
+        .bind(custom_id)
+        .fetch_optional(db)
+        .await?;
     Ok(n.unwrap_or(0).max(0) as usize)
 }
 

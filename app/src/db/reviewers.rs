@@ -18,7 +18,7 @@ pub(crate) fn mine(u: u8) -> String {
 
 /// Store a new queue's reviewers and their items (inside the transaction that makes the queue).
 pub(super) async fn insert_in(
-    tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
     queue_id: i64,
     reviewers: &[i64],
     assignments: &[(String, i64)],
@@ -44,12 +44,12 @@ pub(super) async fn insert_in(
 /// The item is the user's to judge (always, in a queue without K).
 pub async fn is_mine(db: &Db, item_id: &str, user_id: i64) -> DbResult<bool> {
     Ok(
-        sqlx::query_scalar(&format!("SELECT {} FROM queue_items i WHERE i.id = $1", mine(2)))
+        sqlx::query_scalar::<_, super::Flag>(&format!("SELECT {} FROM queue_items i WHERE i.id = $1", mine(2)))
             .bind(item_id)
             .bind(user_id)
             .fetch_optional(db)
             .await?
-            .unwrap_or(false),
+            .is_some_and(|f| f.0),
     )
 }
 
@@ -121,6 +121,7 @@ pub struct ProgressRow {
     /// Of those, judged.
     pub judged: i64,
     /// Still one of the queue's reviewers (false: removed, their judgements kept).
+    #[sqlx(try_from = "crate::db::Flag")]
     pub current: bool,
 }
 
@@ -146,7 +147,7 @@ pub async fn progress(db: &Db, queue_id: i64, dealt: bool) -> DbResult<Vec<Progr
     } else {
         format!(
             "SELECT u.id AS user_id, u.name, (SELECT COUNT(*) FROM queue_items i WHERE i.queue_id = $1 AND {live}) AS assigned, \
-               (SELECT COUNT(*) FROM queue_items i WHERE i.queue_id = $1 AND {live} AND {}) AS judged, 1 AS current \
+               (SELECT COUNT(*) FROM queue_items i WHERE i.queue_id = $1 AND {live} AND {}) AS judged, TRUE AS current \
              FROM users u WHERE u.id IN (SELECT g.user_id FROM grades g JOIN queue_items i ON i.id = g.item_id WHERE i.queue_id = $1 \
                UNION SELECT v.user_id FROM votes v JOIN queue_items i ON i.id = v.item_id WHERE i.queue_id = $1) \
              ORDER BY u.name",

@@ -14,6 +14,7 @@ struct Row {
     model: String,
     endpoint_name: Option<String>,
     dataset_name: Option<String>,
+    #[sqlx(try_from = "crate::db::Flag")]
     simulated: bool,
     sweep_id: Option<i64>,
     spec: String,
@@ -22,6 +23,7 @@ struct Row {
     error: Option<String>,
     summary: Option<String>,
     provenance: Option<String>,
+    #[sqlx(try_from = "crate::db::Flag")]
     resumed: bool,
     created_at: String,
     started_at: Option<String>,
@@ -180,7 +182,7 @@ pub async fn insert_sweep(db: &Db, specs: &[RunSpec], simulated: bool) -> DbResu
 trait BindAll<'q> {
     fn bind_all(self, ids: &'q [i64]) -> Self;
 }
-impl<'q> BindAll<'q> for sqlx::query::Query<'q, sqlx::Sqlite, sqlx::sqlite::SqliteArguments<'q>> {
+impl<'q> BindAll<'q> for sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>> {
     fn bind_all(mut self, ids: &'q [i64]) -> Self {
         for id in ids {
             self = self.bind(*id);
@@ -201,7 +203,7 @@ pub async fn insert_imported(db: &Db, run: &crate::domain::import::ImportedRun, 
 
 /// An imported run's row, inside the caller's transaction (its records follow in batches).
 pub async fn insert_imported_tx(
-    tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
     run: &crate::domain::import::ImportedRun,
     dataset_id: Option<i64>,
 ) -> DbResult<i64> {
@@ -306,11 +308,13 @@ pub async fn request_cancel(db: &Db, id: i64) -> DbResult<RunStatus> {
 }
 
 pub async fn cancel_requested(db: &Db, id: i64) -> DbResult<bool> {
-    Ok(sqlx::query_scalar("SELECT cancel_requested FROM runs WHERE id = $1")
-        .bind(id)
-        .fetch_optional(db)
-        .await?
-        .unwrap_or(false))
+    Ok(
+        sqlx::query_scalar::<_, super::Flag>("SELECT cancel_requested FROM runs WHERE id = $1")
+            .bind(id)
+            .fetch_optional(db)
+            .await?
+            .is_some_and(|f| f.0),
+    )
 }
 
 /// Close a run with its final status, summary and error, and end the lease. Only the lease's
@@ -343,10 +347,7 @@ pub async fn set_summary(db: &Db, id: i64, summary: &RunSummary) -> DbResult<()>
 /// One page of the runs list, newest first, filtered in SQL, with how many runs match in all.
 pub async fn page(db: &Db, f: &crate::domain::views::RunFilter, per_page: u32) -> DbResult<(Vec<RunView>, i64)> {
     use crate::domain::views::Origin;
-    fn filtered<'a>(
-        mut q: sqlx::QueryBuilder<'a, sqlx::Sqlite>,
-        f: &'a crate::domain::views::RunFilter,
-    ) -> sqlx::QueryBuilder<'a, sqlx::Sqlite> {
+    fn filtered<'a>(mut q: super::sql::Sql<'a>, f: &'a crate::domain::views::RunFilter) -> super::sql::Sql<'a> {
         q.push(" WHERE r.deleted_at IS NULL");
         if let Some(s) = f.status {
             q.push(" AND r.status = ").push_bind(s);
@@ -361,19 +362,19 @@ pub async fn page(db: &Db, f: &crate::domain::views::RunFilter, per_page: u32) -
         if !text.is_empty() {
             // LIKE with its wildcards escaped: the text is matched as typed, ignoring ASCII case.
             let like = format!("%{}%", text.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"));
-            q.push(" AND (r.name LIKE ")
+            q.push(" AND (LOWER(r.name) LIKE LOWER(")
                 .push_bind(like.clone())
-                .push(" ESCAPE '\\' OR r.model LIKE ");
-            q.push_bind(like).push(" ESCAPE '\\')");
+                .push(") ESCAPE '\\' OR LOWER(r.model) LIKE LOWER(");
+            q.push_bind(like).push(") ESCAPE '\\')");
         }
         q
     }
     let from = "FROM runs r LEFT JOIN endpoints e ON e.id = r.endpoint_id LEFT JOIN datasets d ON d.id = r.dataset_id";
-    let total: i64 = filtered(sqlx::QueryBuilder::new(format!("SELECT COUNT(*) {from}")), f)
+    let total: i64 = filtered(super::sql::Sql::new(format!("SELECT COUNT(*) {from}")), f)
         .build_query_scalar()
         .fetch_one(db)
         .await?;
-    let mut q = filtered(sqlx::QueryBuilder::new(SELECT), f);
+    let mut q = filtered(super::sql::Sql::new(SELECT), f);
     q.push(" ORDER BY r.id DESC LIMIT ")
         .push_bind(i64::from(per_page))
         .push(" OFFSET ")
@@ -400,7 +401,7 @@ pub async fn rename(db: &Db, id: i64, name: &str) -> DbResult<()> {
 /// grading items that show its answers (with their grades and votes); pending tests lose their
 /// link only when it is purged. With `deleting`, a queued or running run is refused (cancel it
 /// first): what is in the trash is restored exactly as it was. The run may be in the trash.
-pub(crate) async fn removal(c: &mut sqlx::SqliteConnection, id: i64, deleting: bool) -> DbResult<crate::domain::views::Removal> {
+pub(crate) async fn removal(c: &mut sqlx::AnyConnection, id: i64, deleting: bool) -> DbResult<crate::domain::views::Removal> {
     use crate::domain::dataset::clip;
     let run: Option<(String, RunStatus)> = sqlx::query_as("SELECT name, status FROM runs WHERE id = $1")
         .bind(id)
@@ -433,7 +434,7 @@ pub(crate) async fn removal(c: &mut sqlx::SqliteConnection, id: i64, deleting: b
         "model server launch",
     );
     let items = "SELECT id FROM queue_items WHERE run_id = $1 OR run_b = $1";
-    let in_queues = count(c, &format!("SELECT COUNT(*) FROM ({items})"), id).await?;
+    let in_queues = count(c, &format!("SELECT COUNT(*) FROM ({items}) AS t"), id).await?;
     if in_queues > 0 {
         let queues: Vec<String> = sqlx::query_scalar(
             "SELECT q.name FROM queues q WHERE q.id IN (SELECT queue_id FROM queue_items WHERE run_id = $1 OR run_b = $1) \
@@ -461,14 +462,14 @@ pub(crate) async fn removal(c: &mut sqlx::SqliteConnection, id: i64, deleting: b
 }
 
 /// A count from `sql`, whose `?1` is `id` (for what a deletion takes with it).
-pub(crate) async fn count(conn: &mut sqlx::SqliteConnection, sql: &str, id: i64) -> DbResult<i64> {
+pub(crate) async fn count(conn: &mut sqlx::AnyConnection, sql: &str, id: i64) -> DbResult<i64> {
     Ok(sqlx::query_scalar(sql).bind(id).fetch_one(conn).await?)
 }
 
 /// The runs not in the trash that use a dataset or an endpoint (`column` = `dataset_id` or
 /// `endpoint_id`), named
 /// for a refusal, newest first: "#5 'b', #4 'a' and 3 more". None when no run does.
-pub(crate) async fn users_of(conn: &mut sqlx::SqliteConnection, column: &str, id: i64) -> DbResult<Option<(i64, String)>> {
+pub(crate) async fn users_of(conn: &mut sqlx::AnyConnection, column: &str, id: i64) -> DbResult<Option<(i64, String)>> {
     const NAMED: i64 = 8;
     let total = count(
         conn,
@@ -505,7 +506,7 @@ mod removal_tests {
 
     async fn fresh() -> (tempfile::TempDir, Db) {
         let dir = tempfile::tempdir().expect("temp dir");
-        let db = connect(&dir.path().join("t.db")).await.expect("connect + migrate");
+        let db = crate::db::pool::test_db(dir.path()).await.expect("connect + migrate");
         (dir, db)
     }
 
@@ -551,7 +552,7 @@ mod removal_tests {
             for (idx, custom_id) in ["a", "b"].iter().enumerate() {
                 sqlx::query(
                     "INSERT INTO request_records (run_id, idx, custom_id, warmup, outcome, sent_us, e2e_us, content_chunks, itl_us, response) \
-                     VALUES ($1, $2, $3, 0, 'ok', 0, 1000, 1, x'', 'text')",
+                     VALUES ($1, $2, $3, FALSE, 'ok', 0, 1000, 1, zeroblob(0), 'text')",
                 )
                 .bind(id)
                 .bind(idx as i64)

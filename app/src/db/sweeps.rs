@@ -76,7 +76,7 @@ mod tests {
     #[tokio::test]
     async fn steps_of_a_sweep_come_back_in_order_with_their_phase() {
         let dir = tempfile::tempdir().expect("temp dir");
-        let db = crate::db::connect(&dir.path().join("t.db")).await.expect("connect + migrate");
+        let db = crate::db::pool::test_db(dir.path()).await.expect("connect + migrate");
         let e = crate::db::endpoints::insert(&db, "e", "http://x:1", false, &[])
             .await
             .expect("endpoint");

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 pub(crate) async fn fresh() -> (tempfile::TempDir, Db) {
     let dir = tempfile::tempdir().expect("temp dir");
-    let db = connect(&dir.path().join("t.db")).await.expect("connect + migrate");
+    let db = crate::db::pool::test_db(dir.path()).await.expect("connect + migrate");
     (dir, db)
 }
 

@@ -102,7 +102,7 @@ mod tests {
 
     async fn fresh() -> (tempfile::TempDir, Db) {
         let dir = tempfile::tempdir().expect("temp dir");
-        let db = super::super::connect(&dir.path().join("t.db")).await.expect("connect + migrate");
+        let db = crate::db::pool::test_db(dir.path()).await.expect("connect + migrate");
         (dir, db)
     }
 

@@ -46,20 +46,21 @@ pub async fn set_created_by(db: &Db, kind: TrashKind, ids: &[i64], user_id: i64)
 
 /// Whether `kind` `id` is in the trash (`None`: there is no such thing; a dataset still being
 /// uploaded is not one yet).
-async fn in_trash(c: &mut sqlx::SqliteConnection, kind: TrashKind, id: i64) -> DbResult<Option<bool>> {
+async fn in_trash(c: &mut sqlx::AnyConnection, kind: TrashKind, id: i64) -> DbResult<Option<bool>> {
     let complete = if kind == TrashKind::Dataset { " AND complete = TRUE" } else { "" };
-    Ok(sqlx::query_scalar(&format!(
+    Ok(sqlx::query_scalar::<_, super::Flag>(&format!(
         "SELECT deleted_at IS NOT NULL FROM {} WHERE id = $1{complete}",
         table(kind)
     ))
     .bind(id)
     .fetch_optional(c)
-    .await?)
+    .await?
+    .map(bool::from))
 }
 
 /// What deleting (or purging) it takes with it; with `deleting`, the kind's refusals apply (a
 /// run still going, a dataset or endpoint in use, the built-in simulator).
-async fn removal(c: &mut sqlx::SqliteConnection, kind: TrashKind, id: i64, deleting: bool) -> DbResult<Removal> {
+async fn removal(c: &mut sqlx::AnyConnection, kind: TrashKind, id: i64, deleting: bool) -> DbResult<Removal> {
     match kind {
         TrashKind::Run => super::runs::removal(c, id, deleting).await,
         TrashKind::Dataset => super::datasets::removal(c, id, deleting).await,
@@ -114,7 +115,7 @@ pub async fn put(db: &Db, kind: TrashKind, id: i64, by: Option<i64>) -> DbResult
 
 /// Why `kind` `id` (in the trash) cannot be restored as things stand: a parent in the trash, or
 /// (endpoints) a name another endpoint took since.
-async fn blocked(c: &mut sqlx::SqliteConnection, kind: TrashKind, id: i64) -> DbResult<Option<String>> {
+async fn blocked(c: &mut sqlx::AnyConnection, kind: TrashKind, id: i64) -> DbResult<Option<String>> {
     let parents: Vec<(String, String)> = match kind {
         TrashKind::Run => {
             sqlx::query_as(

@@ -34,7 +34,7 @@ pub async fn list(db: &Db) -> DbResult<Vec<User>> {
 
 /// The user and their password hash, by name.
 pub async fn credentials(db: &Db, name: &str) -> DbResult<Option<(User, String)>> {
-    let row: Option<(i64, String, Role, bool, String, String)> =
+    let row: Option<(i64, String, Role, super::Flag, String, String)> =
         sqlx::query_as("SELECT id, name, role, must_change_password, created_at, password_hash FROM users WHERE name = $1")
             .bind(name)
             .fetch_optional(db)
@@ -45,7 +45,7 @@ pub async fn credentials(db: &Db, name: &str) -> DbResult<Option<(User, String)>
                 id,
                 name,
                 role,
-                must_change_password,
+                must_change_password: must_change_password.0,
                 created_at,
             },
             hash,

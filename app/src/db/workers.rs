@@ -43,7 +43,7 @@ pub async fn beat(db: &Db, who: &Holder, r: &Registration) -> DbResult<()> {
     .bind(&who.owner)
     .bind(r.kind)
     .bind(&who.host)
-    .bind(who.pid)
+    .bind(i64::from(who.pid))
     .bind(&r.name)
     .bind(r.filter.endpoint_ids_json())
     .bind(r.filter.allow_launch)
@@ -153,7 +153,7 @@ pub async fn unstopped_model_servers(db: &Db, host: &str, owner: &str, run_id: O
     let rows: Vec<(i64, i64, String, i64, Option<i64>, String)> = sqlx::query_as(&format!(
         "SELECT m.id, m.run_id, m.boot_id, m.pgid, m.start_ticks, m.command FROM model_servers m JOIN runs r ON r.id = m.run_id \
          WHERE m.stopped_at IS NULL AND m.host = $1 AND ($2 IS NULL OR m.run_id = $3) \
-         AND NOT (r.status = 'running' AND r.lease_owner IS NOT $4 AND COALESCE(r.lease_expires_at, 0) >= {NOW}) ORDER BY m.id"
+         AND NOT (r.status = 'running' AND r.lease_owner IS DISTINCT FROM $4 AND COALESCE(r.lease_expires_at, 0) >= {NOW}) ORDER BY m.id"
     ))
     .bind(host)
     .bind(run_id)
@@ -196,6 +196,7 @@ struct ListRow {
     pid: i64,
     /// JSON array of the current names of its endpoints (NULL: any endpoint).
     endpoint_names: Option<String>,
+    #[sqlx(try_from = "crate::db::Flag")]
     allow_launch: bool,
     started_at: String,
     age_s: i64,
@@ -211,7 +212,7 @@ pub async fn list(db: &Db) -> DbResult<Vec<WorkerView>> {
         "SELECT w.id, w.kind, COALESCE(w.name, w.host) AS name, w.host, w.pid, \
          CASE WHEN w.endpoint_ids IS NULL THEN NULL ELSE \
            (SELECT json_group_array(COALESCE(e.name, '#' || j.value || ' (deleted)')) \
-            FROM json_each(w.endpoint_ids) j LEFT JOIN endpoints e ON e.id = j.value) END AS endpoint_names, \
+            FROM json_each(w.endpoint_ids) j LEFT JOIN endpoints e ON e.id = CAST(j.value AS BIGINT)) END AS endpoint_names, \
          w.allow_launch, w.started_at, {NOW} - w.seen_at AS age_s, w.lease_s, w.stopped_at \
          FROM workers w WHERE w.seen_at >= {NOW} - 86400 \
          ORDER BY w.stopped_at IS NOT NULL, w.started_at, w.id"
@@ -264,13 +265,14 @@ pub async fn list(db: &Db) -> DbResult<Vec<WorkerView>> {
 /// Is the run's endpoint managed (Bakeoff starts its model server)? With the endpoint's name,
 /// for [`crate::domain::workers::queue_wait`]. `None`: no such run.
 pub async fn run_endpoint(db: &Db, run_id: i64) -> DbResult<Option<(String, bool)>> {
-    Ok(sqlx::query_as(
+    let row: Option<(String, super::Flag)> = sqlx::query_as(
         "SELECT COALESCE(e.name, ''), (e.launch_args IS NOT NULL OR e.launch_template IS NOT NULL) \
          FROM runs r LEFT JOIN endpoints e ON e.id = r.endpoint_id WHERE r.id = $1 AND r.deleted_at IS NULL",
     )
     .bind(run_id)
     .fetch_optional(db)
-    .await?)
+    .await?;
+    Ok(row.map(|(name, managed)| (name, managed.0)))
 }
 
 #[cfg(test)]
@@ -291,7 +293,7 @@ mod tests {
     #[tokio::test]
     async fn the_page_lists_each_worker_with_its_endpoints_and_the_runs_it_holds() {
         let dir = tempfile::tempdir().expect("temp dir");
-        let db = connect(&dir.path().join("w.db")).await.expect("connect + migrate");
+        let db = crate::db::pool::test_db(dir.path()).await.expect("connect + migrate");
         let a = endpoints::insert(&db, "gpu-a", "http://gpu-a:8000", false, &[])
             .await
             .expect("endpoint");

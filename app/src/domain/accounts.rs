@@ -3,8 +3,6 @@
 use serde::{Deserialize, Serialize};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[cfg_attr(feature = "ssr", derive(sqlx::Type))]
-#[cfg_attr(feature = "ssr", sqlx(rename_all = "lowercase"))]
 #[serde(rename_all = "lowercase")]
 pub enum Role {
     Admin,
@@ -157,3 +155,5 @@ mod tests {
         assert_eq!(Role::parse(" Reviewer "), Some(Role::Reviewer));
     }
 }
+
+crate::sql_text!(Role);

@@ -7,14 +7,14 @@
 
 use serde::{Deserialize, Serialize};
 
+pub mod limits;
+
 /// US dollars.
 #[derive(Clone, Copy, Debug, Default, PartialEq, PartialOrd, Serialize, Deserialize)]
 pub struct Usd(pub f64);
 
 /// How a price is charged.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "ssr", derive(sqlx::Type))]
-#[cfg_attr(feature = "ssr", sqlx(rename_all = "snake_case"))]
 #[serde(rename_all = "snake_case")]
 pub enum PriceKind {
     /// Per token, on demand.
@@ -53,11 +53,15 @@ pub struct SelfHosted {
 }
 
 impl SelfHosted {
-    /// $ per hour of use: hardware / (years x 365 x hours a day) + kW x $ per kWh.
-    pub fn usd_per_hour(&self) -> f64 {
+    /// $ per hour of use: hardware / (years x 365 x hours a day) + kW x $ per kWh. `None` when
+    /// the GPU is used no hours at all (0 years, or 0 hours a day): its hardware is paid for
+    /// anyway, so an hour of use has no finite price (never a silent $0 of hardware).
+    pub fn usd_per_hour(&self) -> Option<f64> {
         let hours = self.years * 365.0 * self.hours_per_day;
-        let hardware = if hours > 0.0 { self.hardware_usd / hours } else { 0.0 };
-        hardware + self.watts / 1000.0 * self.usd_per_kwh
+        if hours.is_nan() || hours <= 0.0 {
+            return None;
+        }
+        Some(self.hardware_usd / hours + self.watts / 1000.0 * self.usd_per_kwh)
     }
 }
 
@@ -78,12 +82,18 @@ pub struct PriceRow {
 impl PriceRow {
     /// $ per hour for hourly rows.
     pub fn hourly(&self) -> Option<f64> {
-        self.self_hosted.as_ref().map(SelfHosted::usd_per_hour).or(self.usd_per_hour)
+        self.self_hosted.as_ref().map_or(self.usd_per_hour, SelfHosted::usd_per_hour)
     }
     pub fn describe(&self) -> String {
         match (self.kind.per_token(), self.input_per_m, self.output_per_m, self.hourly()) {
-            (true, Some(i), Some(o), _) => format!("{}: ${i} in / ${o} out per 1M tokens ({})", self.model_key, self.kind.label()),
-            (false, _, _, Some(h)) => format!("{}: ${h:.4} per hour ({})", self.model_key, self.kind.label()),
+            (true, Some(i), Some(o), _) => format!(
+                "{}: ${} in / ${} out per 1M tokens ({})",
+                self.model_key,
+                limits::price_text(i),
+                limits::price_text(o),
+                self.kind.label()
+            ),
+            (false, _, _, Some(h)) => format!("{}: ${} per hour ({})", self.model_key, limits::hourly_text(h), self.kind.label()),
             _ => format!("{} ({})", self.model_key, self.kind.label()),
         }
     }
@@ -539,7 +549,35 @@ mod tests {
             hours_per_day: 24.0,
         };
         // 1200 / 26280 h + 0.32 kW x 0.12 = 0.04566 + 0.0384
-        assert!((s.usd_per_hour() - 0.084063).abs() < 1e-5, "{}", s.usd_per_hour());
+        let h = s.usd_per_hour().expect("priced");
+        assert!((h - 0.084063).abs() < 1e-5, "{h}");
+    }
+
+    #[test]
+    fn a_gpu_used_no_hours_a_day_has_no_price_per_hour_not_a_free_one() {
+        let s = SelfHosted {
+            hardware_usd: 30_000.0,
+            years: 3.0,
+            watts: 700.0,
+            usd_per_kwh: 0.12,
+            hours_per_day: 0.0,
+        };
+        assert_eq!(s.usd_per_hour(), None);
+        let row = PriceRow {
+            kind: PriceKind::SelfHosted,
+            input_per_m: None,
+            output_per_m: None,
+            self_hosted: Some(s),
+            ..seed_row()
+        };
+        assert_eq!(row.hourly(), None);
+        let u = Usage {
+            requests: 10,
+            prompt_tokens: 0,
+            completion_tokens: 0,
+            requests_per_s: 1.0,
+        };
+        assert!(cost(&u, &row, 1000.0).is_none(), "priced at hardware $0");
     }
 
     #[test]
@@ -788,3 +826,5 @@ mod tests {
         }
     }
 }
+
+crate::sql_text!(PriceKind);

@@ -93,6 +93,10 @@ impl BatchParser {
     /// blank or bad (the problem is kept, named by its line).
     pub fn line(&mut self, line: &str) -> Option<DatasetItem> {
         self.lines += 1;
+        if self.lines == 1 && looks_like_csv(line) {
+            self.bad_line(CSV_FILE);
+            return None;
+        }
         match parse_line(line) {
             Ok(None) => None,
             Ok(Some(item)) if !self.seen.insert(item.custom_id.clone()) => {
@@ -159,6 +163,8 @@ pub(crate) fn json_problem(e: &serde_json::Error, leading: usize) -> String {
 /// One line of an OpenAI Batch input file on its own: `None` when blank, else its request or
 /// what is wrong with it (by field, or by column when it is not JSON).
 pub fn parse_line(line: &str) -> Result<Option<DatasetItem>, String> {
+    // A byte-order mark some editors write at the start of a UTF-8 file is no part of the JSON.
+    let line = line.strip_prefix('\u{feff}').unwrap_or(line);
     let trimmed = line.trim_start();
     let leading = line.len() - trimmed.len();
     let line = trimmed.trim_end();
@@ -167,6 +173,15 @@ pub fn parse_line(line: &str) -> Result<Option<DatasetItem>, String> {
     }
     let value: Value = serde_json::from_str(line).map_err(|e| json_problem(&e, leading))?;
     item(&value).map(Some)
+}
+
+/// What a file whose first line is a CSV header or row is told.
+pub const CSV_FILE: &str = "the file looks like CSV (comma-separated values), not JSONL: upload a JSONL file, one JSON request per line ({\"custom_id\": ..., \"method\": \"POST\", \"url\": \"/v1/chat/completions\", \"body\": {...}})";
+
+/// A first line with commas and no JSON object in it: a CSV header or row.
+fn looks_like_csv(line: &str) -> bool {
+    let line = line.strip_prefix('\u{feff}').unwrap_or(line).trim();
+    line.contains(',') && !line.contains('{') && serde_json::from_str::<Value>(line).is_err()
 }
 
 /// The request a parsed line holds, or what is wrong with it (by field).
@@ -366,5 +381,23 @@ mod tests {
         let err = parse_batch_jsonl(&text).expect_err("refused");
         let msg = err.to_string();
         assert!(msg.contains("line 2") && msg.contains("a~2") && msg.contains("rename"), "{msg}");
+    }
+
+    #[test]
+    fn a_byte_order_mark_at_the_start_of_the_file_is_not_part_of_the_first_line() {
+        let text = "\u{feff}{\"custom_id\":\"a\",\"method\":\"POST\",\"url\":\"/v1/completions\",\"body\":{\"prompt\":\"x\"}}\n";
+        let items = parse_batch_jsonl(text).expect("a BOM is skipped");
+        assert_eq!(items[0].custom_id, "a");
+    }
+
+    #[test]
+    fn a_csv_file_is_told_it_is_csv_and_what_to_upload_instead() {
+        let err = parse_batch_jsonl("custom_id,prompt\na,hello\n").expect_err("CSV");
+        assert_eq!(err.0[0].field, "line 1");
+        assert_eq!(err.0[0].message, CSV_FILE);
+        assert!(CSV_FILE.contains("JSONL") && CSV_FILE.contains("one JSON request per line"));
+        // A first line that is JSON (even not an object) is not called CSV.
+        let err = parse_batch_jsonl("[1,2]\n").expect_err("array");
+        assert!(err.0[0].message.starts_with("expected a JSON object"), "{err:?}");
     }
 }

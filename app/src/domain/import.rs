@@ -48,6 +48,9 @@ pub fn seed_summary(file: &str, text: &str) -> Result<ImportedRun, FieldErrors> 
             ),
         ));
     }
+    if let Some(message) = bakeoff_export(file, &v) {
+        return Err(FieldErrors::one("file", message));
+    }
     let model = v
         .get("model")
         .and_then(Value::as_str)
@@ -62,6 +65,22 @@ pub fn seed_summary(file: &str, text: &str) -> Result<ImportedRun, FieldErrors> 
             format!("{file}: neither a seed run summary (`results`) nor the flat shape (`batch_size`)"),
         ))
     }
+}
+
+/// A run summary Bakeoff itself wrote (`bakeoff export`: `{run, summary, definitions}`): what it
+/// is, and the file beside it to import instead (its records, as an OpenAI Batch output).
+fn bakeoff_export(file: &str, v: &Value) -> Option<String> {
+    let run = v.get("run").filter(|r| r.is_object())?;
+    if v.get("model").is_some() || !(v.get("summary").is_some() || v.get("definitions").is_some()) {
+        return None;
+    }
+    let output = match run.get("id").and_then(Value::as_i64) {
+        Some(id) => format!("run-{id}-output.jsonl"),
+        None => "the run-ID-output.jsonl written beside it".into(),
+    };
+    Some(format!(
+        "{file} is a Bakeoff run summary (from bakeoff export), not an OpenAI Batch output file or a seed run summary: import {output} (the run's requests) instead"
+    ))
 }
 
 fn num(v: &Value, path: &str) -> Option<f64> {
@@ -417,8 +436,8 @@ impl BatchOutputReader {
         }
         let errors = std::mem::take(&mut self.errors);
         errors.into_result(())?;
-        let mut summary = self.summary.finish();
-        summary.timing_known = false;
+        // The format has no times: the records hold 0 ms, which is no measurement.
+        let summary = self.summary.finish().without_timing();
         let model = self.model.unwrap_or_else(|| "unknown model".into());
         Ok(ImportedRun {
             name: format!("{model} (batch output)"),
@@ -494,6 +513,17 @@ mod tests {
     }
 
     #[test]
+    fn a_bakeoff_export_summary_is_refused_naming_the_output_file_to_import() {
+        let summary = crate::domain::summary::summarize(&[]);
+        let text = serde_json::json!({"run": {"id": 20, "name": "x", "model": "m"}, "summary": summary, "definitions": {}}).to_string();
+        let e = seed_summary("run-20-summary.json", &text).expect_err("not importable");
+        let m = &e.0[0].message;
+        assert!(m.contains("is a Bakeoff run summary (from bakeoff export)"), "{m}");
+        assert!(m.contains("import run-20-output.jsonl"), "{m}");
+        assert!(!m.contains("`model` is missing"), "{m}");
+    }
+
+    #[test]
     fn batch_output_lines_become_records_and_bad_lines_are_numbered() {
         let ok = r#"{"id":"r1","custom_id":"a","response":{"status_code":200,"body":{"model":"m","choices":[{"message":{"content":"{}"},"finish_reason":"stop"}],"usage":{"prompt_tokens":5,"completion_tokens":2}}},"error":null}
 {"id":"r2","custom_id":"b","response":{"status_code":500,"body":null},"error":{"message":"boom"}}"#;
@@ -503,6 +533,9 @@ mod tests {
         assert_eq!(r.summary.outcomes.ok, 1);
         assert_eq!(r.summary.outcomes.http_error, 1);
         assert!(!r.summary.timing_known);
+        // No times in the format: no latency made of the records' zeros.
+        assert_eq!((r.summary.e2e_ms, r.summary.ttft_ms, r.summary.tpot_ms), (None, None, None));
+        assert!(r.summary.untimed());
         let bad = format!("{ok}\nnot json\n");
         let e = batch_output("out.jsonl", &bad).expect_err("bad line");
         assert_eq!(e.0[0].field, "line 3");

@@ -10,8 +10,6 @@ pub struct Tokens(pub u64);
 
 /// Where a count of reasoning tokens comes from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[cfg_attr(feature = "ssr", derive(sqlx::Type))]
-#[cfg_attr(feature = "ssr", sqlx(rename_all = "lowercase"))]
 #[serde(rename_all = "lowercase")]
 pub enum TokenSource {
     /// The server's `usage.completion_tokens_details.reasoning_tokens`.
@@ -195,3 +193,5 @@ mod tests {
         assert_eq!(rec().finished(), Duration::from_millis(605));
     }
 }
+
+crate::sql_text!(TokenSource);

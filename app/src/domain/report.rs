@@ -11,9 +11,17 @@ use super::doc::{Block, Doc};
 use super::format;
 use super::hybrid::HybridPoint;
 use super::quality::RunQuality;
+use super::summary::sample::SMOKE_TEST_BELOW;
 use super::summary::RunSummary;
 use findings::{best_quality, describe_quality, quality_ranking, speed_findings};
-use load::{compare, groups, RunLoad, SpeedBasis};
+use load::{compare, groups, unrecorded, RunLoad, SpeedBasis};
+
+/// What the comparison, the rankings and the costs say when every run is a smoke test.
+fn all_smoke(n: usize) -> String {
+    format!(
+        "Every run here ({n}) is a smoke test of fewer than {SMOKE_TEST_BELOW} requests: each is listed above with its own figures (quality included), but smoke tests are set aside from the comparison and from the speed, quality and cost rankings. To compare and rank runs, launch them with at least {SMOKE_TEST_BELOW} requests."
+    )
+}
 
 /// A run as the report sees it.
 #[derive(Clone, Debug, PartialEq)]
@@ -42,8 +50,9 @@ pub struct ReportRun {
 }
 
 impl ReportRun {
+    /// A measurement, not a smoke test (the pages flag the same runs: one rule, one line).
     fn full(&self) -> bool {
-        self.summary.requests >= 100
+        self.summary.requests >= super::summary::sample::SMOKE_TEST_BELOW
     }
     fn title(&self) -> String {
         if self.origin.is_empty() {
@@ -242,35 +251,41 @@ pub fn build(input: &ReportInput) -> Doc {
     }
 
     d.push(Block::H2("Performance comparison".into()));
-    d.push(Block::Table {
-        head: vec![
-            "Model".into(),
-            "Load".into(),
-            "Wall time".into(),
-            "Output tok/s".into(),
-            "Total tok/s".into(),
-            "Avg output tokens".into(),
-            "Quality".into(),
-        ],
-        rows: full
-            .iter()
-            .map(|r| {
-                vec![
-                    r.title(),
-                    r.load.describe(),
-                    if r.summary.timing_known {
-                        format::seconds(r.summary.wall_time_s)
-                    } else {
-                        "unknown".into()
-                    },
-                    tps(&r.summary, r.summary.output_tokens_per_s),
-                    tps(&r.summary, r.summary.total_tokens_per_s),
-                    r.summary.mean_completion_tokens.map(format::int).unwrap_or("unknown".into()),
-                    r.quality.as_ref().map(describe_quality).unwrap_or("not measured".into()),
-                ]
-            })
-            .collect(),
-    });
+    let only_smoke = full.is_empty() && !smoke.is_empty();
+    if only_smoke {
+        d.push(Block::P(all_smoke(smoke.len())));
+    }
+    if !full.is_empty() {
+        d.push(Block::Table {
+            head: vec![
+                "Model".into(),
+                "Load".into(),
+                "Wall time".into(),
+                "Output tok/s".into(),
+                "Total tok/s".into(),
+                "Avg output tokens".into(),
+                "Quality".into(),
+            ],
+            rows: full
+                .iter()
+                .map(|r| {
+                    vec![
+                        r.title(),
+                        r.load.describe(),
+                        if r.summary.timing_known {
+                            format::seconds(r.summary.wall_time_s)
+                        } else {
+                            "unknown".into()
+                        },
+                        tps(&r.summary, r.summary.output_tokens_per_s),
+                        tps(&r.summary, r.summary.total_tokens_per_s),
+                        r.summary.mean_completion_tokens.map(format::int).unwrap_or("unknown".into()),
+                        r.quality.as_ref().map(describe_quality).unwrap_or("not measured".into()),
+                    ]
+                })
+                .collect(),
+        });
+    }
     if full.len() >= 2 {
         let labelled: Vec<(String, &RunLoad)> = full.iter().map(|r| (format!("run #{}", r.id), &r.load)).collect();
         let c = compare(&labelled);
@@ -286,6 +301,9 @@ pub fn build(input: &ReportInput) -> Doc {
         "Runs are ranked only against runs measured at the same load (concurrency or rate, max tokens, engine settings): a run at concurrency 32 is not faster than one at 16 for being measured harder.".into(),
     ));
     let loads: Vec<&RunLoad> = timed.iter().map(|r| &r.load).collect();
+    if only_smoke {
+        d.push(Block::P("No run to rank: every run here is a smoke test (see above).".into()));
+    }
     for group in groups(&loads) {
         let mut g: Vec<&ReportRun> = group.iter().map(|&i| timed[i]).collect();
         g.sort_by(|a, b| b.summary.total_tokens_per_s.total_cmp(&a.summary.total_tokens_per_s));
@@ -311,9 +329,22 @@ pub fn build(input: &ReportInput) -> Doc {
                 .collect(),
         ));
     }
+    let apart = unrecorded(&loads);
+    if !apart.is_empty() {
+        d.push(Block::P(format!(
+            "Load not recorded, not compared: {} (how requests were released or max tokens is unknown, and unknown is not the same load: these runs are ranked against none).",
+            apart.iter().map(|&i| timed[i].title()).collect::<Vec<_>>().join(", ")
+        )));
+    }
     d.push(Block::H3("Quality ranking".into()));
     let by_quality = measure.map(|m| quality_ranking(&full, m)).unwrap_or_default();
-    if by_quality.is_empty() {
+    if only_smoke {
+        d.push(Block::P(
+            "No run to rank: every run here is a smoke test (see above); the quality of each is in its own section.".into(),
+        ));
+    } else if by_quality.is_empty() && smoke.iter().any(|r| r.quality.is_some()) {
+        d.push(Block::P(format!("No run of {SMOKE_TEST_BELOW} requests or more has stored answers to check or grades, so none is ranked on quality; the smoke tests' quality is in their own sections, set aside from the ranking.")));
+    } else if by_quality.is_empty() {
         d.push(Block::P("No run here has stored answers to check or grades: quality is not measured. Run the models on the same dataset in Bakeoff and grade samples to rank them.".into()));
     } else {
         if let Some(m) = measure {
@@ -336,31 +367,38 @@ pub fn build(input: &ReportInput) -> Doc {
         "Cost of a request = prompt tokens x input price + completion tokens x output price (hourly rows: $ per hour / requests per hour measured). Monthly = per request x {} requests; for a GPU paid by the hour the month is shown both ways: the GPU kept around the clock (fixed, whatever the volume) and the GPU hours the job at this volume needs. \"Model\" is the model that produced the tokens; \"Price applied\" is the sheet's row used for it.",
         format::int(input.monthly_volume)
     )));
-    d.push(Block::Table {
-        head: vec![
-            "Model".into(),
-            "Price applied".into(),
-            "Avg tokens/req".into(),
-            "Cost per 100K".into(),
-            format!("Monthly ({})", format::int(input.monthly_volume)),
-        ],
-        rows: full
-            .iter()
-            .map(|r| {
-                vec![
-                    r.title(),
-                    r.price_row.clone().unwrap_or("no row applies".into()),
-                    r.summary.mean_total_tokens().map(format::int).unwrap_or("unknown".into()),
-                    r.per_100k().map(format::usd).unwrap_or("—".into()),
-                    match (&r.gpu_month, r.cost_per_request) {
-                        (Some(g), _) => g.describe(),
-                        (None, Some(c)) => format::usd(c.0 * input.monthly_volume),
-                        (None, None) => "—".into(),
-                    },
-                ]
-            })
-            .collect(),
-    });
+    if only_smoke {
+        d.push(Block::P(
+            "No cost is estimated from smoke tests: every run here is one (see above).".into(),
+        ));
+    }
+    if !full.is_empty() {
+        d.push(Block::Table {
+            head: vec![
+                "Model".into(),
+                "Price applied".into(),
+                "Avg tokens/req".into(),
+                "Cost per 100K".into(),
+                format!("Monthly ({})", format::int(input.monthly_volume)),
+            ],
+            rows: full
+                .iter()
+                .map(|r| {
+                    vec![
+                        r.title(),
+                        r.price_row.clone().unwrap_or("no row applies".into()),
+                        r.summary.mean_total_tokens().map(format::int).unwrap_or("unknown".into()),
+                        r.per_100k().map(format::usd).unwrap_or("—".into()),
+                        match (&r.gpu_month, r.cost_per_request) {
+                            (Some(g), _) => g.describe(),
+                            (None, Some(c)) => format::usd(c.0 * input.monthly_volume),
+                            (None, None) => "—".into(),
+                        },
+                    ]
+                })
+                .collect(),
+        });
+    }
 
     // Issue 14: one dataset through server mode, offline batch and provider batch, side by side.
     let mode_runs: Vec<super::modes::ModeRun> = input
@@ -458,6 +496,10 @@ pub fn build(input: &ReportInput) -> Doc {
             "**Quality:** no run is clearly best on {}: the intervals overlap (or rest on too few samples), so these samples do not tell the leaders apart.",
             m.label()
         )),
+        (_, None) if only_smoke => findings.push(format!(
+            "**Smoke tests only:** all {} run(s) here have fewer than {SMOKE_TEST_BELOW} requests, so none is compared or ranked on speed, quality or cost; launch runs of at least {SMOKE_TEST_BELOW} requests to compare them.",
+            smoke.len()
+        )),
         (_, None) => findings.push(
             "**Quality:** not measured for these runs; the speed and cost findings say nothing about which model is good enough.".into(),
         ),
@@ -479,10 +521,11 @@ pub fn build(input: &ReportInput) -> Doc {
     if input.runs.iter().any(|r| r.origin == "simulated") {
         findings.push("Some runs here are **simulated** (Bakeoff's built-in vLLM simulator): their figures show the tool working, not a model on a GPU.".into());
     }
-    if !smoke.is_empty() {
+    if !smoke.is_empty() && !only_smoke {
         findings.push(format!(
-            "{} smoke test(s) of fewer than 100 requests are listed but left out of the rankings.",
-            smoke.len()
+            "{} smoke test(s) of fewer than {} requests are listed but left out of the rankings.",
+            smoke.len(),
+            super::summary::sample::SMOKE_TEST_BELOW
         ));
     }
     d.push(Block::List(findings));
@@ -529,3 +572,6 @@ pub fn build(input: &ReportInput) -> Doc {
     }
     d
 }
+
+#[cfg(test)]
+mod tests;

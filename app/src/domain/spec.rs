@@ -420,6 +420,26 @@ impl LaunchForm {
         slo.tpot_ms = tpot.or(slo.tpot_ms);
         slo.e2e_ms = e2e.or(slo.e2e_ms);
         slo.percentile = pct.unwrap_or(slo.percentile);
+        // No model answers in under a millisecond: a target that small was typed in seconds.
+        let typed = [(ttft, "slo_ttft_ms"), (tpot, "slo_tpot_ms"), (e2e, "slo_e2e_ms")];
+        let mut seconds = false;
+        for ((metric, target), (own, field)) in super::goodput::SloMetric::ALL.iter().map(|m| (*m, slo.target(*m))).zip(typed) {
+            let Some(v) = target.filter(|v| *v > 0.0 && *v < 1.0) else {
+                continue;
+            };
+            seconds = true;
+            f.errors.push(
+                if own.is_some() { field } else { "slo" },
+                format!(
+                    "targets are in milliseconds: did you mean {} ms? (the {} target {v} ms is under 1 ms, which no model answers in)",
+                    trim_number(v * 1000.0),
+                    metric.label()
+                ),
+            );
+        }
+        if seconds {
+            return None;
+        }
         match slo.checked("slo") {
             Ok(s) => Some(s),
             Err(e) => {
@@ -456,7 +476,16 @@ impl LaunchForm {
             return Ok(Vec::new());
         }
         let mut levels = Vec::new();
-        for part in raw.split([',', ' ']).filter(|p| !p.is_empty()) {
+        // Commas separate levels (spaces may too); an empty place between commas ("1,,4", "1,4,")
+        // is a level left out, refused rather than guessed.
+        let parts: Vec<&str> = raw.split(',').map(str::trim).collect();
+        if parts.len() > 1 && parts.iter().any(|p| p.is_empty()) {
+            return Err(FieldErrors::one(
+                "sweep",
+                format!("Sweep '{raw}' has an empty level between commas: write each level once, e.g. 1,4,16"),
+            ));
+        }
+        for part in parts.iter().flat_map(|p| p.split_whitespace()) {
             match part.parse::<u32>() {
                 Ok(v) if (1..=MAX_CONCURRENCY).contains(&v) => levels.push(v),
                 _ => {
@@ -479,7 +508,64 @@ impl LaunchForm {
     }
 }
 
+/// A number as typed: no trailing zeros ("500", "0.5").
+fn trim_number(x: f64) -> String {
+    let s = format!("{x:.3}");
+    s.trim_end_matches('0').trim_end_matches('.').to_string()
+}
+
 impl RunSpec {
+    /// Why this run cannot fit a model whose context (`max_model_len`, as its endpoint reported
+    /// it) holds prompt and answer together, when that is certain before anything is sent: a
+    /// max_tokens (the run's, or else the dataset's requests' own) of `max_model_len` or more
+    /// leaves no room for any prompt. `tokens` (the dataset's estimates) gives the advice its
+    /// numbers. Borderline cases (a long prompt plus a max_tokens under the limit) are left to
+    /// the worker's pre-flight check, which counts the longest prompts with the server's
+    /// tokenizer.
+    pub fn context_refusal(&self, max_model_len: u64, tokens: &super::spend::DatasetTokens) -> Option<String> {
+        let prompt = if tokens.items > 0 {
+            tokens.prompt_tokens.div_ceil(tokens.items)
+        } else {
+            0
+        };
+        let (max_tokens, whose) = match self.sampling.max_tokens {
+            Some(m) => (u64::from(m), format!("max_tokens {m}")),
+            None => {
+                let own = tokens.items.saturating_sub(tokens.without_max);
+                if own == 0 {
+                    return None;
+                }
+                // At least one request's own max_tokens is at least their mean.
+                let mean = tokens.max_tokens / own;
+                (
+                    mean,
+                    format!("the dataset's requests set their own max_tokens ({mean} on average) and"),
+                )
+            }
+        };
+        if max_tokens < max_model_len {
+            return None;
+        }
+        let about = if prompt > 0 {
+            format!("; this dataset's prompts take about {prompt} tokens on average, estimated")
+        } else {
+            String::new()
+        };
+        let room = max_model_len.saturating_sub(prompt.max(1));
+        let set = if self.sampling.max_tokens.is_some() {
+            "Lower max_tokens"
+        } else {
+            "Set max_tokens for the run (it overrides the requests' own)"
+        };
+        Some(format!(
+            "{whose} cannot fit: '{}' has max_model_len {max_model_len}, prompt and answer together{about}. \
+             {set} to at most {}{room} or start vLLM with --max-model-len {} or more.",
+            self.model,
+            if prompt > 0 { "about " } else { "" },
+            max_tokens + prompt.max(1)
+        ))
+    }
+
     /// The load shape in words, for lists and charts.
     pub fn load_label(&self) -> String {
         match self.load.rate {
@@ -597,5 +683,90 @@ mod tests {
         assert!(f.sweep_levels().is_err());
         f.sweep = "1,x".into();
         assert!(f.sweep_levels().is_err());
+        f.sweep = "1 4 16".into();
+        assert_eq!(f.sweep_levels().expect("spaces"), vec![1, 4, 16]);
+    }
+
+    #[test]
+    fn a_sweep_with_an_empty_level_is_refused_not_read_as_fewer_levels() {
+        let mut f = form();
+        for raw in ["1,,4", "1,4,", ",1,4", "1, ,4"] {
+            f.sweep = raw.into();
+            let e = f.sweep_levels().expect_err(raw);
+            let m = e.for_field("sweep").expect("at the sweep field");
+            assert!(m.contains("empty level"), "{raw}: {m}");
+        }
+    }
+
+    #[test]
+    fn targets_under_a_millisecond_were_typed_in_seconds_and_are_refused() {
+        let mut f = form();
+        f.slo_ttft_ms = "0.5".into();
+        f.slo_tpot_ms = "0.05".into();
+        let e = f.parse().expect_err("seconds");
+        assert_eq!(
+            e.for_field("slo_ttft_ms"),
+            Some("targets are in milliseconds: did you mean 500 ms? (the TTFT target 0.5 ms is under 1 ms, which no model answers in)")
+        );
+        assert!(
+            e.for_field("slo_tpot_ms").is_some_and(|m| m.contains("did you mean 50 ms?")),
+            "{e:?}"
+        );
+        let mut f = form();
+        f.slo = r#"{"e2e_ms": 0.8}"#.into();
+        let e = f.parse().expect_err("seconds in the JSON");
+        assert!(e.for_field("slo").is_some_and(|m| m.contains("did you mean 800 ms?")), "{e:?}");
+        let mut f = form();
+        f.slo_ttft_ms = "1".into();
+        assert_eq!(f.parse().expect("1 ms is a target").slo.and_then(|s| s.ttft_ms), Some(1.0));
+    }
+
+    fn tokens(items: u64, prompt_tokens: u64, own_max: u64, without_max: u64) -> crate::domain::spend::DatasetTokens {
+        crate::domain::spend::DatasetTokens {
+            items,
+            prompt_tokens,
+            max_tokens: own_max,
+            without_max,
+        }
+    }
+
+    #[test]
+    fn a_max_tokens_as_large_as_the_context_is_refused_with_what_to_change() {
+        let mut f = form();
+        f.max_tokens = "100000".into();
+        let s = f.parse().expect("valid form");
+        let m = s.context_refusal(4096, &tokens(500, 500 * 333, 0, 500)).expect("cannot fit");
+        assert_eq!(
+            m,
+            "max_tokens 100000 cannot fit: 'm' has max_model_len 4096, prompt and answer together; this dataset's prompts take about 333 tokens on average, estimated. Lower max_tokens to at most about 3763 or start vLLM with --max-model-len 100333 or more."
+        );
+        f.max_tokens = "4096".into();
+        assert!(
+            f.parse().expect("valid").context_refusal(4096, &tokens(1, 10, 0, 1)).is_some(),
+            "no room for a prompt"
+        );
+        f.max_tokens = "4000".into();
+        assert_eq!(
+            f.parse().expect("valid").context_refusal(4096, &tokens(1, 10, 0, 1)),
+            None,
+            "left to the pre-flight"
+        );
+    }
+
+    #[test]
+    fn the_requests_own_max_tokens_count_when_the_run_sets_none() {
+        let s = form().parse().expect("valid");
+        let m = s.context_refusal(2048, &tokens(10, 1000, 10 * 8192, 0)).expect("cannot fit");
+        assert!(
+            m.starts_with("the dataset's requests set their own max_tokens (8192 on average)"),
+            "{m}"
+        );
+        assert!(m.contains("Set max_tokens for the run"), "{m}");
+        assert_eq!(s.context_refusal(2048, &tokens(10, 1000, 10 * 512, 0)), None);
+        assert_eq!(
+            s.context_refusal(2048, &tokens(10, 1000, 0, 10)),
+            None,
+            "none set: nothing to check"
+        );
     }
 }

@@ -5,8 +5,6 @@ use std::fmt;
 
 /// Where a run is in its life. The database is the queue: the worker claims the oldest `Queued`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[cfg_attr(feature = "ssr", derive(sqlx::Type))]
-#[cfg_attr(feature = "ssr", sqlx(rename_all = "lowercase"))]
 #[serde(rename_all = "lowercase")]
 pub enum RunStatus {
     Queued,
@@ -44,8 +42,6 @@ impl fmt::Display for RunStatus {
 
 /// How one request ended. Every class is counted apart; none is dropped from the totals.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[cfg_attr(feature = "ssr", derive(sqlx::Type))]
-#[cfg_attr(feature = "ssr", sqlx(rename_all = "snake_case"))]
 #[serde(rename_all = "snake_case")]
 pub enum Outcome {
     /// A complete answer (`finish_reason` other than `length`).
@@ -92,3 +88,7 @@ impl fmt::Display for Outcome {
         f.write_str(self.label())
     }
 }
+
+crate::sql_text!(RunStatus);
+
+crate::sql_text!(Outcome);

@@ -8,6 +8,13 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+pub mod sample;
+
+/// What the pages show instead of a speed figure (wall time, rates, latencies) that was never
+/// measured: an import whose format has no times (an OpenAI Batch output file, a run summary
+/// without a time).
+pub const NO_TIMING: &str = "timing not recorded (imported)";
+
 /// How many measured requests ended each way. HTTP errors are kept per status code.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct OutcomeCounts {
@@ -125,6 +132,36 @@ impl RunSummary {
     }
     pub fn mean_total_tokens(&self) -> Option<f64> {
         Some(self.mean_prompt_tokens? + self.mean_completion_tokens?)
+    }
+
+    /// No timing was recorded and no job timed the run as a whole: its wall time, rates and
+    /// latencies are unknown, whatever numbers the summary holds (pages say [`NO_TIMING`]). A
+    /// batch job still waiting for its time is not this: its job section says so.
+    pub fn untimed(&self) -> bool {
+        !self.timing_known && self.job.is_none()
+    }
+
+    /// The summary of records that carry no times (an OpenAI Batch output has none, and its
+    /// records store 0 ms): the figures made from those zeros are dropped, not shown as
+    /// measured. Latency distributions and goodput become `None` (null in JSON); the rates, plain
+    /// numbers in the JSON, stay 0 with `timing_known: false` saying they are unknown.
+    pub fn without_timing(self) -> RunSummary {
+        RunSummary {
+            wall_time_s: 0.0,
+            output_tokens_per_s: 0.0,
+            total_tokens_per_s: 0.0,
+            requests_per_s: 0.0,
+            ttft_ms: None,
+            answer_ttft_ms: None,
+            tpot_ms: None,
+            itl_ms: None,
+            e2e_ms: None,
+            chunks_per_token: None,
+            goodput: None,
+            integrity: None,
+            timing_known: false,
+            ..self
+        }
     }
 }
 
@@ -640,6 +677,31 @@ mod tests {
             let strip = |s: RunSummary| RunSummary { ttft_ms: None, answer_ttft_ms: None, tpot_ms: None, itl_ms: None, e2e_ms: None, ..s };
             proptest::prop_assert_eq!(strip(a), strip(b));
         }
+    }
+
+    #[test]
+    fn records_without_times_give_no_latency_and_say_timing_is_unknown() {
+        // As an OpenAI Batch output is read: every record sent at 0 and lasting 0 ms.
+        let rs = vec![rec(0, Outcome::Ok, 0, 0, Some((10, 20))), rec(1, Outcome::Ok, 0, 0, Some((10, 30)))];
+        let measured = summarize(&rs);
+        assert_eq!(measured.e2e_ms.map(|d| d.p99), Some(0.0), "the zeros the records hold");
+        let s = measured.without_timing();
+        assert!(s.untimed() && !s.timing_known);
+        assert_eq!(
+            (s.ttft_ms, s.tpot_ms, s.itl_ms, s.e2e_ms, s.chunks_per_token),
+            (None, None, None, None, None)
+        );
+        assert_eq!((s.requests, s.completion_tokens, s.outcomes.ok), (2, 50, 2), "counts are kept");
+        let v = serde_json::to_value(&s).expect("json");
+        assert!(v["e2e_ms"].is_null() && v["ttft_ms"].is_null(), "{v}");
+        assert!(v["output_tokens_per_s"].is_number(), "the JSON keeps its shape: {v}");
+    }
+
+    #[test]
+    fn a_batch_job_waiting_for_its_time_is_not_untimed() {
+        let mut s = summarize(&[]).without_timing();
+        s.job = Some(Default::default());
+        assert!(!s.untimed());
     }
 
     #[test]

@@ -157,6 +157,7 @@ pub struct UserView {
     pub id: i64,
     pub name: String,
     pub role: crate::domain::accounts::Role,
+    #[cfg_attr(feature = "ssr", sqlx(try_from = "crate::db::Flag"))]
     pub must_change_password: bool,
     pub created_at: String,
 }
@@ -404,8 +405,6 @@ fn counted(n: i64, noun: &str) -> String {
 
 /// How one managed start of a model server ended (stored as its snake_case name).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "ssr", derive(sqlx::Type))]
-#[cfg_attr(feature = "ssr", sqlx(rename_all = "snake_case"))]
 #[serde(rename_all = "snake_case")]
 pub enum LaunchOutcome {
     /// The server answered its health check: the run measured it.
@@ -443,8 +442,6 @@ impl LaunchOutcome {
 
 /// What reviewers do in a grading queue.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "ssr", derive(sqlx::Type))]
-#[cfg_attr(feature = "ssr", sqlx(rename_all = "lowercase"))]
 #[serde(rename_all = "lowercase")]
 pub enum QueueKind {
     /// Grade each answer on the dataset's rubric.
@@ -472,8 +469,6 @@ impl QueueKind {
 
 /// A pairwise vote.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "ssr", derive(sqlx::Type))]
-#[cfg_attr(feature = "ssr", sqlx(rename_all = "snake_case"))]
 #[serde(rename_all = "snake_case")]
 pub enum VoteChoice {
     A,
@@ -513,8 +508,6 @@ impl VoteChoice {
 
 /// Where a planned test stands.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "ssr", derive(sqlx::Type))]
-#[cfg_attr(feature = "ssr", sqlx(rename_all = "lowercase"))]
 #[serde(rename_all = "lowercase")]
 pub enum TestStatus {
     #[default]
@@ -563,3 +556,11 @@ mod tests {
         );
     }
 }
+
+crate::sql_text!(LaunchOutcome);
+
+crate::sql_text!(QueueKind);
+
+crate::sql_text!(VoteChoice);
+
+crate::sql_text!(TestStatus);

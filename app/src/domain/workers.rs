@@ -6,8 +6,6 @@ use serde::{Deserialize, Serialize};
 
 /// Which command the worker is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[cfg_attr(feature = "ssr", derive(sqlx::Type))]
-#[cfg_attr(feature = "ssr", sqlx(rename_all = "lowercase"))]
 #[serde(rename_all = "lowercase")]
 pub enum WorkerKind {
     /// The worker inside `bakeoff serve` (any endpoint, may start model servers).
@@ -231,3 +229,5 @@ mod tests {
         }
     }
 }
+
+crate::sql_text!(WorkerKind);

@@ -1,5 +1,6 @@
 use super::widgets::{use_me, ErrorBox, FieldMessage, FormMessage, IfAllowed, Me};
-use crate::api::accounts::{list_users, whoami, AddUser, ChangePassword, DeleteUser, Login, Logout, SetUserRole};
+use crate::api::accounts::{delete_user, list_users, whoami, AddUser, ChangePassword, DeleteUser, Login, Logout, SetUserRole};
+use crate::api::runs::Removal;
 use crate::api::AppError;
 use crate::domain::accounts::Permission;
 use crate::domain::accounts::Role;
@@ -137,22 +138,36 @@ pub fn UsersPage() -> impl IntoView {
     let add = ServerAction::<AddUser>::new();
     let set_role = ServerAction::<SetUserRole>::new();
     let delete = ServerAction::<DeleteUser>::new();
+    // "Delete…" asks the server what would go (nothing is deleted without `confirm`), and the
+    // panel asks the admin again, naming it.
+    let asked: RwSignal<Option<(i64, String)>> = RwSignal::new(None);
+    let preview = Action::new(|id: &i64| delete_user(*id, false));
+    let deleted: RwSignal<Option<String>> = RwSignal::new(None);
+    Effect::new(move |_| {
+        if let Some(Ok(r)) = delete.value().get() {
+            asked.set(None);
+            deleted.set(Some(format!("Deleted {}.", r.what)));
+        }
+    });
+    let ask = move |id: i64, name: String| {
+        deleted.set(None);
+        delete.value().set(None);
+        preview.value().set(None);
+        preview.dispatch(id);
+        asked.set(Some((id, name)));
+    };
     let users = Resource::new(
         move || (add.version().get(), set_role.version().get(), delete.version().get()),
         |_| list_users(),
     );
     let error: Signal<Option<AppError>> = Signal::derive(move || add.value().get().and_then(Result::err));
-    let other_error = move || {
-        set_role
-            .value()
-            .get()
-            .and_then(Result::err)
-            .or_else(|| delete.value().get().and_then(Result::err))
-    };
+    let other_error = move || set_role.value().get().and_then(Result::err);
     view! {
         <h1>"Users"</h1>
         <p class="lead">"Roles: admin (everything, and users), runner (launch runs, change data), reviewer (grade), viewer (read only). From a terminal: " <code>"echo PASSWORD | bakeoff user add NAME --role reviewer"</code></p>
         {move || other_error().map(|e| view! { <ErrorBox error=e/> })}
+        {move || deleted.get().map(|m| view! { <p class="ok" role="status">{m}</p> })}
+        {move || asked.get().map(|(id, name)| view! { <DeleteUserBox id name preview delete asked/> })}
         <Transition fallback=|| view! { <p>"Loading…"</p> }>
             {move || Suspend::new(async move {
                 match users.await {
@@ -161,7 +176,7 @@ pub fn UsersPage() -> impl IntoView {
                             <thead><tr><th>"Name"</th><th>"Role"</th><th>"Added"</th><th></th></tr></thead>
                             <tbody>
                                 {list.into_iter().map(|u| {
-                                    let id = u.id;
+                                    let (id, name) = (u.id, u.name.clone());
                                     view! {
                                         <tr>
                                             <td>{u.name.clone()} {u.must_change_password.then_some(" (one-time password)")}</td>
@@ -171,7 +186,8 @@ pub fn UsersPage() -> impl IntoView {
                                                 </select>
                                             </td>
                                             <td>{u.created_at.clone()}</td>
-                                            <td><button class="danger" on:click=move |_| { delete.dispatch(DeleteUser { id }); }>"Delete"</button></td>
+                                            <td><button type="button" class="small danger" aria-label=format!("Delete user {name}")
+                                                on:click=move |_| ask(id, name.clone())>"Delete…"</button></td>
                                         </tr>
                                     }
                                 }).collect_view()}
@@ -198,5 +214,50 @@ pub fn UsersPage() -> impl IntoView {
             <button type="submit" class="primary">"Add user"</button>
         </ActionForm>
         </IfAllowed>
+    }
+}
+
+/// What deleting a user takes with them, the alternative (a change of role keeps their work),
+/// and the confirmation.
+#[component]
+fn DeleteUserBox(
+    id: i64,
+    name: String,
+    preview: Action<i64, Result<Removal, AppError>>,
+    delete: ServerAction<DeleteUser>,
+    asked: RwSignal<Option<(i64, String)>>,
+) -> impl IntoView {
+    let title = format!("Delete user {name}?");
+    let aria = title.clone();
+    let keep = NodeRef::<leptos::html::Button>::new();
+    Effect::new(move |_| {
+        if let Some(el) = keep.get() {
+            let _ = el.focus();
+        }
+    });
+    view! {
+        <div class="manage-panel" role="alertdialog" aria-label=aria
+            on:keydown=move |ev| if ev.key() == "Escape" { asked.set(None) }>
+            <h2>{title}</h2>
+            {move || match preview.value().get() {
+                None => view! { <p class="note">"Working out what goes with them…"</p> }.into_any(),
+                Some(Err(e)) => view! { <ErrorBox error=e/> }.into_any(),
+                Some(Ok(r)) => {
+                    let name = name.clone();
+                    view! {
+                        <p class="consequences">{r.consequences()} " " {r.fate()}</p>
+                        <p class="note">{format!(
+                            "To keep {name}'s grades and votes but take away what they may do, change their role instead (viewer: read only); Bakeoff has no way to disable an account."
+                        )}</p>
+                        <button type="button" class="danger" disabled=move || delete.pending().get()
+                            on:click=move |_| { delete.dispatch(DeleteUser { id, confirm: true }); }>{format!("Delete {name} and all of this")}</button>
+                        " "
+                    }
+                    .into_any()
+                }
+            }}
+            {move || delete.value().get().and_then(Result::err).map(|e| view! { <ErrorBox error=e/> })}
+            <button type="button" node_ref=keep on:click=move |_| asked.set(None)>"Keep them"</button>
+        </div>
     }
 }

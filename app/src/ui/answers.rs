@@ -1,9 +1,14 @@
-use super::widgets::{ErrorBox, IfAllowed};
-use crate::api::quality::{run_answers, run_quality_summary};
+use super::widgets::{allowed, use_me, ErrorBox, IfAllowed};
+use crate::api::quality::{run_answers, run_quality_summary, AnswerPage};
+use crate::api::AppError;
 use crate::domain::accounts::Permission;
 use leptos::prelude::*;
 
 /// The automatic checks of a run's answers, with the extracted fields as filterable columns.
+///
+/// Every resource and `Suspense`/`Transition` of the section is created here, when the section
+/// is, never after an `.await` (inside `IfAllowed`): hydration numbers them in creation order,
+/// and one created once data arrive is numbered differently by the server and the browser.
 #[component]
 pub fn RunAnswers(
     run_id: i64,
@@ -13,6 +18,12 @@ pub fn RunAnswers(
 ) -> impl IntoView {
     let ended = move || ended.map(|e| e.get()).unwrap_or(0);
     let summary = Resource::new(move || (run_id, ended()), |(id, _)| run_quality_summary(id));
+    let filter = Filter {
+        rec: RwSignal::new(String::new()),
+        problem: RwSignal::new(String::new()),
+        page: RwSignal::new(0u32),
+    };
+    let rows = answer_rows(run_id, filter, Signal::derive(ended));
     view! {
         <section aria-labelledby="checks-title">
             <h2 id="checks-title">"Quality checks"</h2>
@@ -41,22 +52,41 @@ pub fn RunAnswers(
             </Suspense>
             // Each answer beside its run: not for reviewers, who grade blind.
             <IfAllowed what=Permission::ReadAnswers>
-                <AnswerList run_id ended=Signal::derive(ended)/>
+                <AnswerFilters run_id filter/>
             </IfAllowed>
+            <AnswerList rows filter/>
         </section>
     }
 }
 
-/// The run's checked answers, filterable by recommendation and problem.
-#[component]
-fn AnswerList(run_id: i64, ended: Signal<u32>) -> impl IntoView {
-    let rec = RwSignal::new(String::new());
-    let problem = RwSignal::new(String::new());
-    let page = RwSignal::new(0u32);
-    let rows = Resource::new(
+/// The answer list's filter and page.
+#[derive(Clone, Copy)]
+struct Filter {
+    rec: RwSignal<String>,
+    problem: RwSignal<String>,
+    page: RwSignal<u32>,
+}
+
+/// A page of the run's checked answers, or `None` for a role that may not read them (reviewers
+/// grade blind; the server refuses them anyway).
+fn answer_rows(run_id: i64, filter: Filter, ended: Signal<u32>) -> Resource<Result<Option<AnswerPage>, AppError>> {
+    let me = use_me();
+    let Filter { rec, problem, page } = filter;
+    Resource::new(
         move || (run_id, rec.get(), problem.get(), page.get(), ended.get()),
-        |(id, r, p, n, _)| run_answers(id, r, p, n),
-    );
+        move |(id, r, p, n, _)| async move {
+            if !allowed(me, Permission::ReadAnswers).await {
+                return Ok(None);
+            }
+            run_answers(id, r, p, n).await.map(Some)
+        },
+    )
+}
+
+/// The downloads and the filters of the answer list.
+#[component]
+fn AnswerFilters(run_id: i64, filter: Filter) -> impl IntoView {
+    let Filter { rec, problem, page } = filter;
     view! {
         <p class="downloads">
             "Download the records: "
@@ -86,10 +116,19 @@ fn AnswerList(run_id: i64, ended: Signal<u32>) -> impl IntoView {
                 </select>
             </div>
         </div>
+    }
+}
+
+/// The run's checked answers (nothing for a role that may not read them).
+#[component]
+fn AnswerList(rows: Resource<Result<Option<AnswerPage>, AppError>>, filter: Filter) -> impl IntoView {
+    let page = filter.page;
+    view! {
         <Transition fallback=|| ()>
             {move || Suspend::new(async move {
                 match rows.await {
-                    Ok(p) => {
+                    Ok(None) => ().into_any(),
+                    Ok(Some(p)) => {
                         let per = crate::api::quality::ANSWERS_SHOWN as u64;
                         let first = u64::from(p.page) * per;
                         let shown = p.rows.len() as u64;

@@ -3,17 +3,24 @@
 use crate::charts::{cdf, histogram, timeline, Samples};
 use crate::domain::definitions as def;
 use crate::domain::series::RunSeries;
+use crate::domain::summary::NO_TIMING;
 use leptos::prelude::*;
 
-/// `batch`: the run is a batch job, whose records have no per-request times: the section says so
-/// instead of drawing empty charts.
+/// `batch`: the run is a batch job, whose records have no per-request times; `untimed`: an import
+/// whose file has no times (its records hold 0 ms). The section says so instead of drawing
+/// empty charts, or charts of zeros.
 #[component]
-pub fn RunCharts(series: RunSeries, #[prop(optional)] batch: bool) -> impl IntoView {
-    if batch {
+pub fn RunCharts(series: RunSeries, #[prop(optional)] batch: bool, #[prop(optional)] untimed: bool) -> impl IntoView {
+    if batch || untimed {
+        let why = if batch {
+            super::job::NO_PER_REQUEST_TIMING.to_string()
+        } else {
+            format!("No charts: {NO_TIMING}; the file gives no per-request times.")
+        };
         return view! {
             <section class="chart" aria-labelledby="charts-title">
                 <h2 id="charts-title">"Charts"</h2>
-                <p class="note no-timing">{super::job::NO_PER_REQUEST_TIMING}</p>
+                <p class="note no-timing">{why}</p>
             </section>
         }
         .into_any();

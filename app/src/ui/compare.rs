@@ -10,6 +10,9 @@ use crate::domain::format;
 use crate::domain::modes::{kind_of, ModeTable, DEFINITION, HEAD, TITLE};
 use crate::domain::quality::extract_json;
 use crate::domain::report::load::{compare, RunLoad};
+use crate::domain::stats::Distribution;
+use crate::domain::summary::sample::{percentile_cell, small_sample_note, Pct};
+use crate::domain::summary::NO_TIMING;
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
 
@@ -37,9 +40,17 @@ pub fn ComparePage() -> impl IntoView {
                 match data.await {
                     Ok(rows) if rows.is_empty() => view! { <p class="empty">"Pick runs to compare on the Runs page."</p> }.into_any(),
                     Ok(rows) => {
-                        // Batch jobs have no per-request times: their (empty) latencies are not drawn.
-                        let series = rows.iter().filter(|(r, _)| !kind_of(r).is_batch()).map(|(_, s)| s.clone()).collect::<Vec<_>>();
+                        // Batch jobs have no per-request times: their (empty) latencies are not drawn;
+                        // nor are an untimed import's (its records hold 0 ms).
+                        let untimed = |r: &crate::api::types::RunView| r.summary.as_ref().is_some_and(|s| s.untimed());
+                        let series = rows.iter().filter(|(r, _)| !kind_of(r).is_batch() && !untimed(r)).map(|(_, s)| s.clone()).collect::<Vec<_>>();
                         let undrawn: Vec<String> = rows.iter().filter(|(r, _)| kind_of(r).is_batch()).map(|(r, _)| format!("#{}", r.id)).collect();
+                        let untimed_ids: Vec<String> = rows.iter().filter(|(r, _)| !kind_of(r).is_batch() && untimed(r)).map(|(r, _)| format!("#{}", r.id)).collect();
+                        // Smoke tests, flagged as the report flags them.
+                        let small: Vec<String> = rows
+                            .iter()
+                            .filter_map(|(r, _)| Some(format!("#{} {}: {}", r.id, r.name, small_sample_note(r.summary.as_ref()?.requests)?)))
+                            .collect();
                         // Like for like: each run's load, and whether they differ in it.
                         let loads: Vec<(String, RunLoad)> = rows.iter().map(|(r, _)| (format!("#{}", r.id), RunLoad::of(r.spec.as_ref(), r.provenance.as_deref()).with_conditions(r.conditions.clone()))).collect();
                         let verdict = compare(&loads.iter().map(|(l, x)| (l.clone(), x)).collect::<Vec<_>>());
@@ -50,6 +61,7 @@ pub fn ComparePage() -> impl IntoView {
                                 <thead>
                                     <tr>
                                         <th>"Run"</th><th>"Model"</th>
+                                        <th class="num" title="measured requests (warm-up excluded)">"Requests"</th>
                                         <th class="num" title=def::OUTPUT_TPS>"Output tok/s"</th>
                                         <th class="num" title=def::TOTAL_TPS>"Total tok/s"</th>
                                         <th class="num" title=def::TTFT>"TTFT p50 / p99 (ms)"</th>
@@ -60,15 +72,25 @@ pub fn ComparePage() -> impl IntoView {
                                 <tbody>
                                     {rows.into_iter().map(|(r, _)| {
                                         let s = r.summary.clone().unwrap_or_default();
-                                        let pair = |d: Option<crate::domain::stats::Distribution>| d.map(|d| format!("{} / {}", format::dec(d.p50, 1), format::dec(d.p99, 1))).unwrap_or("—".into());
+                                        let n = r.summary.as_ref().map(|s| format::int(s.requests as f64)).unwrap_or("—".into());
+                                        // An untimed import has no speed to show, rank or compare.
+                                        let speed = if s.untimed() {
+                                            view! { <td class="num no-timing" colspan="4">{NO_TIMING}</td> }.into_any()
+                                        } else {
+                                            view! {
+                                                <td class="num">{format::int(s.output_tokens_per_s)}</td>
+                                                <td class="num">{format::int(s.total_tokens_per_s)}</td>
+                                                {pair(s.ttft_ms)}
+                                                {pair(s.e2e_ms)}
+                                            }
+                                            .into_any()
+                                        };
                                         view! {
                                             <tr>
                                                 <td><a href=format!("/runs/{}", r.id)>{format!("#{} {}", r.id, r.name)}</a> " " <OriginBadge label=r.origin_label()/></td>
                                                 <td>{r.model.clone()}</td>
-                                                <td class="num">{format::int(s.output_tokens_per_s)}</td>
-                                                <td class="num">{format::int(s.total_tokens_per_s)}</td>
-                                                <td class="num">{pair(s.ttft_ms)}</td>
-                                                <td class="num">{pair(s.e2e_ms)}</td>
+                                                <td class="num">{n}</td>
+                                                {speed}
                                                 <td class="num">{format::percent(s.success_rate)}</td>
                                             </tr>
                                         }
@@ -93,8 +115,16 @@ pub fn ComparePage() -> impl IntoView {
                                     </tbody>
                                 </table>
                             </section>
+                            {(!small.is_empty()).then(|| view! {
+                                <ul class="note small-sample" role="note">
+                                    {small.into_iter().map(|n| view! { <li>{n}</li> }).collect_view()}
+                                </ul>
+                            })}
                             {(!undrawn.is_empty()).then(|| view! {
                                 <p class="note">{format!("Not in the latency charts: {} (batch jobs have no per-request timing).", undrawn.join(", "))}</p>
+                            })}
+                            {(!untimed_ids.is_empty()).then(|| view! {
+                                <p class="note">{format!("Not in the latency charts: {} ({NO_TIMING}: the file gives no per-request times).", untimed_ids.join(", "))}</p>
                             })}
                             <CdfCharts series/>
                         }.into_any()
@@ -109,6 +139,16 @@ pub fn ComparePage() -> impl IntoView {
             <SideBySide ids=Signal::derive(ids)/>
         </IfAllowed>
     }
+}
+
+/// "p50 / p99" of one latency: each percentile by the shared rule (a p99 of fewer than 100
+/// requests is "—"), with n in the cell's title when the sample is small.
+fn pair(d: Option<Distribution>) -> impl IntoView {
+    let [(p50, why50), (p99, why99)] = [Pct::P50, Pct::P99].map(|p| percentile_cell(d.as_ref(), p));
+    let title: Vec<String> = [why50, why99].into_iter().filter(|t| !t.is_empty()).collect();
+    let title = (!title.is_empty()).then(|| title.join("; "));
+    let text = if d.is_none() { "—".to_string() } else { format!("{p50} / {p99}") };
+    view! { <td class="num" title=title>{text}</td> }
 }
 
 /// The same item's answer from each run, named by model.

@@ -6,11 +6,16 @@ use crate::api::cost::{cost_data, hybrid_data, mode_tables, AddSheet, CostRun, C
 use crate::api::AppError;
 use crate::charts::{cost_bars, hybrid_curve, monthly_lines, speed_quality_cost, WIDTH};
 use crate::domain::accounts::Permission;
+use crate::domain::cost::limits::{hourly_text, price_text, usd_text};
 use crate::domain::cost::{PriceKind, PriceSheet, RunCost};
 use crate::domain::format;
 use crate::domain::hybrid::{default_pair, hybrid_at, hybrid_curve as curve, HybridInput};
 use crate::domain::pareto::{pareto_view, ParetoRun};
 use leptos::prelude::*;
+
+/// The most requests a month the page prices (a trillion): beyond that a volume is a typing
+/// mistake.
+const MAX_VOLUME: f64 = 1e12;
 
 /// A run at `sheet` itself (a provider batch at its batch price).
 fn priced(run: &CostRun, sheet: &PriceSheet, volume: f64) -> Option<(String, RunCost)> {
@@ -22,10 +27,21 @@ pub fn CostsPage() -> impl IntoView {
     let save = ServerAction::<SavePrice>::new();
     let delete = ServerAction::<DeletePrice>::new();
     let add_sheet = ServerAction::<AddSheet>::new();
-    let data = Resource::new(
-        move || (save.version().get(), delete.version().get(), add_sheet.version().get()),
-        |_| cost_data(),
-    );
+    // Moves when a price or a sheet was stored. A refused one changes nothing, and refetching
+    // then would rebuild the forms below closed and empty: its form stays open instead, with
+    // what was typed and each field's message.
+    let stored = RwSignal::new(0u32);
+    Effect::new(move |_| {
+        if save.value().with(|v| matches!(v, Some(Ok(_)))) {
+            stored.update(|n| *n += 1);
+        }
+    });
+    Effect::new(move |_| {
+        if add_sheet.value().with(|v| matches!(v, Some(Ok(_)))) {
+            stored.update(|n| *n += 1);
+        }
+    });
+    let data = Resource::new(move || (stored.get(), delete.version().get()), |_| cost_data());
     view! {
         <h1>"Costs"</h1>
         <p class="lead">
@@ -53,6 +69,7 @@ fn CostViews(
     let runs = StoredValue::new(data.runs.clone());
     let sheet_ix = RwSignal::new(0usize);
     let volume = RwSignal::new(1_000_000.0f64);
+    let volume_refused = RwSignal::new(false);
     let sheet = move || sheets.with_value(|s| s.get(sheet_ix.get()).cloned());
     let table = move || {
         let Some(sheet) = sheet() else {
@@ -70,16 +87,16 @@ fn CostViews(
                             <td>{r.model.clone()}</td>
                             <td>{p.as_ref().map(|p| p.0.clone()).unwrap_or("no row applies (or the token split is unknown)".into())}</td>
                             <td class="num">{r.summary.mean_total_tokens().map(format::int).unwrap_or("unknown".into())}</td>
-                            <td class="num">{p.as_ref().map(|p| format!("${:.6}", p.1.per_request.0)).unwrap_or_default()}</td>
-                            <td class="num">{p.as_ref().map(|p| format::usd(p.1.per_100k.0)).unwrap_or_default()}</td>
+                            <td class="num">{p.as_ref().map(|p| usd_text(p.1.per_request.0, 6)).unwrap_or_default()}</td>
+                            <td class="num">{p.as_ref().map(|p| usd_text(p.1.per_100k.0, 2)).unwrap_or_default()}</td>
                             <td class="num">{p.as_ref().map(|p| match &p.1.gpu_month {
                                 Some(g) => view! {
                                     <span class="both-ways">
-                                        <span>{format!("{} GPU around the clock", format::usd(g.around_the_clock.0))}</span>
-                                        <span>{format!("{} for the {} GPU-hours the job needs", format::usd(g.job_cost.0), format::dec(g.job_hours, if g.job_hours < 10.0 { 2 } else { 0 }))}</span>
+                                        <span>{format!("{} GPU around the clock", usd_text(g.around_the_clock.0, 2))}</span>
+                                        <span>{format!("{} for the {} GPU-hours the job needs", usd_text(g.job_cost.0, 2), format::dec(g.job_hours, if g.job_hours < 10.0 { 2 } else { 0 }))}</span>
                                     </span>
                                 }.into_any(),
-                                None => view! { <span>{format::usd(p.1.per_month.0)}</span> }.into_any(),
+                                None => view! { <span>{usd_text(p.1.per_month.0, 2)}</span> }.into_any(),
                             })}</td>
                             <td class="load">{r.load.describe()}</td>
                         </tr>
@@ -179,13 +196,18 @@ fn CostViews(
                         type="number"
                         value="1000000"
                         on:input=move |ev| {
-                            if let Ok(v) = event_target_value(&ev).parse::<f64>() {
-                                if v > 0.0 {
+                            match event_target_value(&ev).trim().parse::<f64>() {
+                                Ok(v) if (1.0..=MAX_VOLUME).contains(&v) => {
                                     volume.set(v);
+                                    volume_refused.set(false);
                                 }
+                                _ => volume_refused.set(true),
                             }
                         }
                     />
+                    <Show when=move || volume_refused.get()>
+                        <p class="field-error" role="alert">{format!("A number of requests from 1 to {}: the figures keep the last one.", format::int(MAX_VOLUME))}</p>
+                    </Show>
                 </div>
             </div>
             <h2 id="price-title">"Cost per run"</h2>
@@ -299,8 +321,8 @@ fn Hybrid(runs: Vec<CostRun>, sheet: Signal<Option<PriceSheet>>, volume: Signal<
                                     view! {
                                         <table class="figures hybrid" aria-label="Hybrid result">
                                             <tbody>
-                                                <tr><th scope="row">"Strategy cost"</th><td class="num">{format::usd(p.cost)}</td><td class="definition">{format!("{} x (screen + {:.0}% x judge)", format::int(volume.get()), p.p * 100.0)}</td></tr>
-                                                <tr><th scope="row">"Judge only"</th><td class="num">{format::usd(p.judge_only)}</td><td class="definition">{format!("every item judged with {judge_model}")}</td></tr>
+                                                <tr><th scope="row">"Strategy cost"</th><td class="num">{usd_text(p.cost, 2)}</td><td class="definition">{format!("{} x (screen + {:.0}% x judge)", format::int(volume.get()), p.p * 100.0)}</td></tr>
+                                                <tr><th scope="row">"Judge only"</th><td class="num">{usd_text(p.judge_only, 2)}</td><td class="definition">{format!("every item judged with {judge_model}")}</td></tr>
                                                 <tr class=if loss { "loss" } else { "" }><th scope="row">{if loss { "Extra cost" } else { "Savings" }}</th><td class="num">{if loss { format!("{:.1}% more", -p.savings * 100.0) } else { format!("{:.1}%", p.savings * 100.0) }}</td><td class="definition">{format!("The strategy {words}.")}</td></tr>
                                                 <tr><th scope="row">"Recall"</th><td class="num">{p.recall.map(format::percent).unwrap_or("unknown".into())}</td><td class="definition">{format!("of {} items {} (among {} items both runs answered), the share the screen passes on", p.positives, positives_are, common)}</td></tr>
                                             </tbody>
@@ -332,6 +354,11 @@ fn Sheets(
     let error: Signal<Option<AppError>> = Signal::derive(move || save.value().get().and_then(Result::err));
     let sheet_error: Signal<Option<AppError>> = Signal::derive(move || add_sheet.value().get().and_then(Result::err));
     let editing = RwSignal::new(None::<PriceForm>);
+    // Open a price form (or close it) without the last refusal's messages.
+    let open = move |form: Option<PriceForm>| {
+        save.value().set(None);
+        editing.set(form);
+    };
     let can_run = can(Permission::Run);
     let field = move |f: fn(&PriceForm) -> String| move || editing.get().map(|p| f(&p)).unwrap_or_default();
     view! {
@@ -353,10 +380,10 @@ fn Sheets(
                                     sheet_id: sheet_id.to_string(),
                                     model_key: r.model_key.clone(),
                                     kind: serde_json::to_value(r.kind).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default(),
-                                    input_per_m: r.input_per_m.map(|v| v.to_string()).unwrap_or_default(),
-                                    output_per_m: r.output_per_m.map(|v| v.to_string()).unwrap_or_default(),
-                                    usd_per_hour: r.usd_per_hour.map(|v| v.to_string()).unwrap_or_default(),
-                                    hardware_usd: r.self_hosted.as_ref().map(|h| h.hardware_usd.to_string()).unwrap_or_default(),
+                                    input_per_m: r.input_per_m.map(price_text).unwrap_or_default(),
+                                    output_per_m: r.output_per_m.map(price_text).unwrap_or_default(),
+                                    usd_per_hour: r.usd_per_hour.map(price_text).unwrap_or_default(),
+                                    hardware_usd: r.self_hosted.as_ref().map(|h| price_text(h.hardware_usd)).unwrap_or_default(),
                                     years: r.self_hosted.as_ref().map(|h| h.years.to_string()).unwrap_or_default(),
                                     watts: r.self_hosted.as_ref().map(|h| h.watts.to_string()).unwrap_or_default(),
                                     usd_per_kwh: r.self_hosted.as_ref().map(|h| h.usd_per_kwh.to_string()).unwrap_or_default(),
@@ -364,18 +391,18 @@ fn Sheets(
                                     note: r.note.clone(),
                                 };
                                 let id = r.id;
-                                let self_hosted = r.self_hosted.clone().map(|h| format!("${} over {} y, {} W at ${}/kWh, {} h/day", h.hardware_usd, h.years, h.watts, h.usd_per_kwh, h.hours_per_day));
+                                let self_hosted = r.self_hosted.clone().map(|h| format!("${} over {} y, {} W at ${}/kWh, {} h/day", price_text(h.hardware_usd), price_text(h.years), price_text(h.watts), price_text(h.usd_per_kwh), price_text(h.hours_per_day)));
                                 view! {
                                     <tr>
                                         <td>{r.model_key.clone()}</td>
                                         <td>{r.kind.label()}</td>
-                                        <td class="num">{r.input_per_m.map(|v| v.to_string()).unwrap_or_default()}</td>
-                                        <td class="num">{r.output_per_m.map(|v| v.to_string()).unwrap_or_default()}</td>
-                                        <td class="num">{r.hourly().map(|h| format!("{h:.4}")).unwrap_or_default()}</td>
+                                        <td class="num">{r.input_per_m.map(price_text).unwrap_or_default()}</td>
+                                        <td class="num">{r.output_per_m.map(price_text).unwrap_or_default()}</td>
+                                        <td class="num">{r.hourly().map(hourly_text).unwrap_or_default()}</td>
                                         <td>{r.note.clone()} {self_hosted}</td>
                                         <td>
                                             <Show when=move || can_run.get()>
-                                            <button on:click={let form = form.clone(); move |_| editing.set(Some(form.clone()))}>"Edit"</button>
+                                            <button on:click={let form = form.clone(); move |_| open(Some(form.clone()))}>"Edit"</button>
                                             " "
                                             <button class="danger" on:click=move |_| { delete.dispatch(DeletePrice { id }); }>"Delete"</button>
                                             </Show>
@@ -386,7 +413,7 @@ fn Sheets(
                         </tbody>
                     </table>
                     <Show when=move || can_run.get()>
-                    <button on:click=move |_| editing.set(Some(PriceForm { sheet_id: sheet_id.to_string(), kind: "serverless".into(), ..Default::default() }))>{add_label.clone()}</button>
+                    <button on:click=move |_| open(Some(PriceForm { sheet_id: sheet_id.to_string(), kind: "serverless".into(), ..Default::default() }))>{add_label.clone()}</button>
                     </Show>
                 }
             }).collect_view()}
@@ -427,7 +454,7 @@ fn Sheets(
                     <div class="field"><label for="p-note">"Note"</label><input id="p-note" name="form[note]" type="text" prop:value=field(|p| p.note.clone())/></div>
                     <button type="submit" class="primary">"Save price"</button>
                     " "
-                    <button type="button" on:click=move |_| editing.set(None)>"Close"</button>
+                    <button type="button" on:click=move |_| open(None)>"Close"</button>
                 </ActionForm>
             </Show>
             <IfAllowed what=Permission::Run>

@@ -2,10 +2,11 @@
 //! caps, and the launch form's cost preview. They render; the figures come from the server
 //! (`api::data_rules`, computed by `domain::spend`).
 
-use super::widgets::{FieldMessage, FormMessage};
+use super::widgets::{can, FieldMessage, FormMessage};
 use crate::api::data_rules::{launch_preview, SetDatasetInternalOnly, SetSpendCap};
 use crate::api::types::EndpointView;
 use crate::api::AppError;
+use crate::domain::accounts::Permission;
 use crate::domain::spec::LaunchForm;
 use crate::domain::spend::money;
 use crate::domain::spend::CostPreview;
@@ -20,7 +21,9 @@ pub fn internal_badge(internal_only: bool) -> impl IntoView {
     })
 }
 
-/// Set or clear a dataset's internal-only flag (one button).
+/// Set or clear a dataset's internal-only flag (one button). Any runner may set it; only an admin
+/// clears it (`api::data_rules::may_clear`), so others see who can instead of a button that
+/// would be refused.
 #[component]
 pub fn InternalOnlyToggle(id: i64, internal_only: bool, action: ServerAction<SetDatasetInternalOnly>) -> impl IntoView {
     let (label, title) = if internal_only {
@@ -31,12 +34,20 @@ pub fn InternalOnlyToggle(id: i64, internal_only: bool, action: ServerAction<Set
     } else {
         ("Internal only", "Mark internal only: never sent to a hosted endpoint")
     };
+    let admin = can(Permission::Admin);
     view! {
-        <ActionForm action attr:class="inline" attr:aria-label=format!("{title} (dataset {id})")>
-            <input type="hidden" name="id" value=id.to_string()/>
-            <input type="hidden" name="internal_only" value=(!internal_only).to_string()/>
-            <button type="submit" class="small" title=title>{label}</button>
-        </ActionForm>
+        <Show
+            when=move || !internal_only || admin.get()
+            fallback=|| view! {
+                <span class="note" title="Only an admin may let an internal-only dataset go to hosted endpoints">"an admin can allow hosted"</span>
+            }
+        >
+            <ActionForm action attr:class="inline" attr:aria-label=format!("{title} (dataset {id})")>
+                <input type="hidden" name="id" value=id.to_string()/>
+                <input type="hidden" name="internal_only" value=(!internal_only).to_string()/>
+                <button type="submit" class="small" title=title>{label}</button>
+            </ActionForm>
+        </Show>
     }
 }
 

@@ -217,6 +217,10 @@ fn Grader(queue_id: i64, judged: RwSignal<u32>) -> impl IntoView {
     let saved = RwSignal::new(None::<String>);
     // The item shown; its `locked` says the judgement is final (keys and buttons then do nothing).
     let current = RwSignal::new(None::<ItemView>);
+    // From a save, a vote or a move until the next item is on screen: what the page is waiting
+    // for. Keys and buttons do nothing meanwhile, so a key never lands on the item shown before
+    // (keys typed fast while a save is in flight would otherwise grade that item again).
+    let busy = RwSignal::new(None::<&'static str>);
     let save = Action::new(|g: &GradeInput| {
         let g = g.clone();
         async move { save_grade(g).await }
@@ -226,25 +230,42 @@ fn Grader(queue_id: i64, judged: RwSignal<u32>) -> impl IntoView {
         async move { save_vote(id, c).await }
     });
     let error = RwSignal::new(None::<AppError>);
-    // A new item: load its saved grade, if any, into the form.
-    Effect::new(move |_| {
-        if let Some(Ok(it)) = item.get() {
+    // A new item on screen: its saved grade, if any, into the form; keys act on it from now on.
+    // Called where the item is rendered (inside the Transition below): an Effect reading `item`
+    // would tie the page's outer Suspense to it, and the whole page would blink "Loading…" at
+    // each item instead of keeping it with the "Saving…" line.
+    let show = move |r: &Result<Option<ItemView>, AppError>| {
+        if let Ok(it) = r {
             let g = it.as_ref().and_then(|i| i.my_grade.clone()).unwrap_or_default();
             overall.set(g.overall);
             fields.set(g.fields);
             comment.set(g.comment);
             gold.set(g.gold);
-            current.set(it);
+            current.set(it.clone());
         }
-    });
+        // On an error, it shows in place of the item.
+        busy.set(None);
+    };
+    // Show the item at `p` (reload it when it is the one shown).
+    let go_to = move |p: i64| {
+        busy.set(Some("Loading the next item…"));
+        if position.get_untracked() == Some(p) {
+            item.refetch();
+        } else {
+            position.set(Some(p));
+        }
+    };
     let after = move |r: Result<Saved, AppError>| match r {
         Ok(s) => {
             error.set(None);
             judged.update(|n| *n += 1);
             saved.set(Some(s.reveal.map(|t| format!("Saved. {t}")).unwrap_or_else(|| "Saved.".into())));
-            position.set(Some(s.next_position.unwrap_or(i64::MAX)));
+            go_to(s.next_position.unwrap_or(i64::MAX));
         }
-        Err(e) => error.set(Some(e)),
+        Err(e) => {
+            busy.set(None);
+            error.set(Some(e));
+        }
     };
     Effect::new(move |_| {
         if let Some(r) = save.value().get() {
@@ -256,8 +277,11 @@ fn Grader(queue_id: i64, judged: RwSignal<u32>) -> impl IntoView {
             after(r);
         }
     });
+    // The item shown, when it may be judged now (not final, nothing in flight).
+    let judgeable = move || current.get_untracked().filter(|i| !i.locked && busy.get_untracked().is_none());
     let submit = move || {
-        if let Some(it) = current.get_untracked().filter(|i| !i.locked) {
+        if let Some(it) = judgeable() {
+            busy.set(Some("Saving…"));
             save.dispatch(GradeInput {
                 item_id: it.item_id,
                 overall: overall.get_untracked(),
@@ -268,17 +292,20 @@ fn Grader(queue_id: i64, judged: RwSignal<u32>) -> impl IntoView {
         }
     };
     let cast = move |choice: &str| {
-        if let Some(it) = current.get_untracked().filter(|i| !i.locked) {
+        if let Some(it) = judgeable() {
+            busy.set(Some("Saving…"));
             vote.dispatch((it.item_id, choice.to_string()));
         }
     };
     let step = move |d: i64| {
-        if let Some(it) = current.get_untracked() {
+        if let Some(it) = current.get_untracked().filter(|_| busy.get_untracked().is_none()) {
             // The caller's next or previous item (in a queue with K, the items dealt to them).
-            let p = if d > 0 { it.next } else { it.prev }.unwrap_or(it.position);
+            let Some(p) = (if d > 0 { it.next } else { it.prev }).filter(|p| *p != it.position) else {
+                return;
+            };
             saved.set(None);
             error.set(None);
-            position.set(Some(p));
+            go_to(p);
         }
     };
     // Keys: 1-5 grade, Enter save, j/k next/previous, g gold, c comment, ? help; a/b/t/x vote.
@@ -301,7 +328,12 @@ fn Grader(queue_id: i64, judged: RwSignal<u32>) -> impl IntoView {
                 return;
             }
             let pairwise = current.get_untracked().is_some_and(|i| i.answer_b.is_some());
-            let open = !current.get_untracked().is_some_and(|i| i.locked);
+            // While a save or the next item is on its way, no key touches the item shown.
+            let waiting = busy.get_untracked().is_some();
+            let open = !waiting && !current.get_untracked().is_some_and(|i| i.locked);
+            if waiting && key == "Enter" {
+                ev.prevent_default();
+            }
             match key.as_str() {
                 "1" | "2" | "3" | "4" | "5" if !pairwise && open => overall.set(key.parse().unwrap_or(0)),
                 "Enter" if !pairwise => {
@@ -315,7 +347,7 @@ fn Grader(queue_id: i64, judged: RwSignal<u32>) -> impl IntoView {
                 "j" => step(1),
                 "k" => step(-1),
                 "g" if open => gold.update(|g| *g = !*g),
-                "c" => {
+                "c" if !waiting => {
                     ev.prevent_default();
                     if let Some(el) = leptos::prelude::document()
                         .get_element_by_id("comment")
@@ -337,11 +369,16 @@ fn Grader(queue_id: i64, judged: RwSignal<u32>) -> impl IntoView {
                 <p>"Pairwise: a = left better · b = right better · t = tie · x = both bad"</p>
             </div>
         })}
-        {move || saved.get().map(|t| view! { <p class="ok" role="status">{t}</p> })}
+        {move || match busy.get() {
+            Some(what) => view! { <p class="note busy" role="status" aria-busy="true">{what} " (keys wait for the next item)"</p> }.into_any(),
+            None => saved.get().map(|t| view! { <p class="ok" role="status">{t}</p> }).into_any(),
+        }}
         {move || error.get().map(|e| view! { <ErrorBox error=e/> })}
         <Transition fallback=|| view! { <p>"Loading…"</p> }>
             {move || Suspend::new(async move {
-                match item.await {
+                let shown = item.await;
+                show(&shown);
+                match shown {
                     Err(e) => view! { <ErrorBox error=e/> }.into_any(),
                     Ok(None) => view! { <p class="ok">"All done: you have judged every item of this queue. Your grades are final; you will see which model wrote each answer when the queue's maker closes it. " <a href="/quality">"See the quality page"</a></p> }.into_any(),
                     Ok(Some(it)) => {
@@ -374,10 +411,10 @@ fn Grader(queue_id: i64, judged: RwSignal<u32>) -> impl IntoView {
                             {if it.answer_b.is_some() {
                                 view! {
                                     <div class="vote" role="group" aria-label="Vote">
-                                        <button disabled=fixed on:click=move |_| cast("a")>"A is better (a)"</button>
-                                        <button disabled=fixed on:click=move |_| cast("b")>"B is better (b)"</button>
-                                        <button disabled=fixed on:click=move |_| cast("tie")>"Tie (t)"</button>
-                                        <button disabled=fixed on:click=move |_| cast("both_bad")>"Both bad (x)"</button>
+                                        <button disabled=move || fixed || busy.get().is_some() on:click=move |_| cast("a")>"A is better (a)"</button>
+                                        <button disabled=move || fixed || busy.get().is_some() on:click=move |_| cast("b")>"B is better (b)"</button>
+                                        <button disabled=move || fixed || busy.get().is_some() on:click=move |_| cast("tie")>"Tie (t)"</button>
+                                        <button disabled=move || fixed || busy.get().is_some() on:click=move |_| cast("both_bad")>"Both bad (x)"</button>
                                         {it.my_vote.clone().map(|v| view! { <span class="note">{format!(" your vote: {}", vote_label(&v))}</span> })}
                                     </div>
                                 }.into_any()
@@ -386,7 +423,7 @@ fn Grader(queue_id: i64, judged: RwSignal<u32>) -> impl IntoView {
                                     <div class="grade-form" aria-label="Your grade">
                                         <div role="radiogroup" aria-label="Overall grade" class="stars">
                                             {(1u8..=5).map(|n| view! {
-                                                <button type="button" role="radio" disabled=fixed aria-checked=move || (overall.get() == n).to_string() class:on={move || overall.get() >= n} on:click=move |_| overall.set(n)>{n.to_string()}</button>
+                                                <button type="button" role="radio" disabled=move || fixed || busy.get().is_some() aria-checked=move || (overall.get() == n).to_string() class:on={move || overall.get() >= n} on:click=move |_| overall.set(n)>{n.to_string()}</button>
                                             }).collect_view()}
                                             <span class="note">{move || if overall.get() == 0 { "press 1-5".to_string() } else { format!("overall {}/5", overall.get()) }}</span>
                                         </div>
@@ -402,7 +439,7 @@ fn Grader(queue_id: i64, judged: RwSignal<u32>) -> impl IntoView {
                                                             <th scope="row">{f.label.clone()}</th>
                                                             <td class="hl">{said}</td>
                                                             <td>
-                                                                <select aria-label=format!("judgement of {}", f.label) disabled=fixed
+                                                                <select aria-label=format!("judgement of {}", f.label) disabled=move || fixed || busy.get().is_some()
                                                                     prop:value=move || fields.with(|m| m.get(&p2).cloned().unwrap_or_default())
                                                                     on:change=move |ev| { let v = event_target_value(&ev); let p = path.clone(); fields.update(|m| { if v.is_empty() { m.remove(&p); } else { m.insert(p, v); } }); }>
                                                                     <option value="">"—"</option>
@@ -417,8 +454,8 @@ fn Grader(queue_id: i64, judged: RwSignal<u32>) -> impl IntoView {
                                             </tbody>
                                         </table>
                                         <div class="field"><label for="comment">"Comment (c)"</label><textarea id="comment" rows="2" readonly=fixed prop:value=move || comment.get() on:input=move |ev| comment.set(event_target_value(&ev))></textarea></div>
-                                        <div class="field checkbox"><input id="gold" type="checkbox" disabled=fixed prop:checked=move || gold.get() on:change=move |ev| gold.set(event_target_checked(&ev))/><label for="gold">"Gold star (g): a model answer worth keeping"</label></div>
-                                        {(!fixed).then(|| view! { <button type="button" class="primary" on:click=move |_| submit()>"Save grade (Enter)"</button> })}
+                                        <div class="field checkbox"><input id="gold" type="checkbox" disabled=move || fixed || busy.get().is_some() prop:checked=move || gold.get() on:change=move |ev| gold.set(event_target_checked(&ev))/><label for="gold">"Gold star (g): a model answer worth keeping"</label></div>
+                                        {(!fixed).then(|| view! { <button type="button" class="primary" disabled=move || busy.get().is_some() on:click=move |_| submit()>"Save grade (Enter)"</button> })}
                                     </div>
                                 }.into_any()
                             }}

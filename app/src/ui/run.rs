@@ -6,7 +6,7 @@ use super::launches::RunLaunches;
 use super::live;
 use super::summary::SummaryTable;
 use super::targets::ConditionsPanel;
-use super::widgets::{ErrorBox, IfAllowed, OriginBadge, StatusBadge};
+use super::widgets::{allowed, use_me, ErrorBox, OriginBadge, StatusBadge};
 use crate::api::runs::{get_run, run_series, CancelRun};
 use crate::api::types::RunView;
 use crate::api::workers::run_waiting;
@@ -26,6 +26,7 @@ pub fn RunPage() -> impl IntoView {
     let series = Resource::new(id, run_series);
     // A queued run that no live worker takes says so ("waiting for a worker (none is alive)").
     let waiting = Resource::new(id, run_waiting);
+    let me = use_me();
     let progress = RwSignal::new(None::<Progress>);
     // Bumped when the run ends: the quality checks (written as the run closes) are read again.
     let ended = RwSignal::new(0u32);
@@ -56,17 +57,25 @@ pub fn RunPage() -> impl IntoView {
         <Transition fallback=|| view! { <p>"Loading run…"</p> }>
             {move || Suspend::new(async move {
                 let waiting = waiting.await.ok().flatten();
+                // Whether to offer Cancel is awaited here, not left to an `IfAllowed` inside the
+                // details: built after these awaits, its `Suspense` would take its hydration id
+                // after the answers' resources on the server when the run loads slowly (a run in
+                // progress) but before them in the browser, which then reads the wrong data.
+                let may_run = allowed(me, Permission::Run).await;
                 match run.await {
-                    Ok(r) => view! { <RunDetail run=r progress waiting/> }.into_any(),
+                    Ok(r) => view! { <RunDetail run=r progress waiting may_run/> }.into_any(),
                     Err(e) => view! { <h1>"Run"</h1> <ErrorBox error=e/> }.into_any(),
                 }
             })}
         </Transition>
         <Transition fallback=|| ()>
             {move || Suspend::new(async move {
-                // A batch job's records have no per-request times: its charts section says so.
-                let batch = run.await.is_ok_and(|r| r.kind().is_batch());
-                series.await.ok().map(|s| view! { <RunCharts series=s batch/> })
+                // A batch job's records have no per-request times, nor an import's without times:
+                // the charts section says so.
+                let r = run.await;
+                let batch = r.as_ref().is_ok_and(|r| r.kind().is_batch());
+                let untimed = r.as_ref().ok().and_then(|r| r.summary.as_ref()).is_some_and(|s| s.untimed());
+                series.await.ok().map(|s| view! { <RunCharts series=s batch untimed/> })
             })}
         </Transition>
         {move || Some(view! { <RunLaunches run_id=id()/> <RunAnswers run_id=id() ended/> })}
@@ -74,12 +83,18 @@ pub fn RunPage() -> impl IntoView {
 }
 
 #[component]
-fn RunDetail(run: RunView, progress: RwSignal<Option<Progress>>, waiting: Option<String>) -> impl IntoView {
+fn RunDetail(
+    run: RunView,
+    progress: RwSignal<Option<Progress>>,
+    waiting: Option<String>,
+    /// The logged-in user may launch and cancel runs.
+    may_run: bool,
+) -> impl IntoView {
     let origin = run.origin_label();
     let spec = run.spec.clone();
     let cancel = ServerAction::<CancelRun>::new();
     let id = run.id;
-    let can_cancel = matches!(run.status, RunStatus::Queued | RunStatus::Running);
+    let can_cancel = may_run && matches!(run.status, RunStatus::Queued | RunStatus::Running);
     let kind = run.kind();
     view! {
         <h1>
@@ -133,9 +148,7 @@ fn RunDetail(run: RunView, progress: RwSignal<Option<Progress>>, waiting: Option
             view! { <BatchJob run_id=id job=run.job.clone() kind running progress/> }
         })}
         {can_cancel.then(|| view! {
-            <IfAllowed what=Permission::Run>
-                <button class="danger" on:click=move |_| { cancel.dispatch(CancelRun { id }); }>"Cancel run"</button>
-            </IfAllowed>
+            <button class="danger" on:click=move |_| { cancel.dispatch(CancelRun { id }); }>"Cancel run"</button>
         })}
         {move || cancel.value().get().map(|r| match r {
             Ok(status) => view! { <p class="note">{format!("Cancel requested (status: {status}).")}</p> }.into_any(),

@@ -187,9 +187,17 @@ fn RunsTable(page: RunPage, selected: RwSignal<BTreeSet<i64>>, manage: Manage, f
                                 <td>{r.endpoint_name.clone()}</td>
                                 <td><StatusBadge status=r.status/></td>
                                 <td class="num">{format!("{}/{}", r.done_requests, r.total_requests)}</td>
-                                <td class="num">{s.as_ref().map(|s| format::int(s.output_tokens_per_s)).unwrap_or_default()}</td>
-                                <td class="num">{s.as_ref().map(|s| format::int(s.total_tokens_per_s)).unwrap_or_default()}</td>
-                                <td class="num">{s.as_ref().map(|s| format::seconds(s.wall_time_s)).unwrap_or_default()}</td>
+                                {match s.as_ref() {
+                                    // An import without times: no zeros that read as measured.
+                                    Some(s) if s.untimed() => view! {
+                                        <td class="num no-timing" colspan="3">{crate::domain::summary::NO_TIMING}</td>
+                                    }.into_any(),
+                                    s => view! {
+                                        <td class="num">{s.map(|s| format::int(s.output_tokens_per_s)).unwrap_or_default()}</td>
+                                        <td class="num">{s.map(|s| format::int(s.total_tokens_per_s)).unwrap_or_default()}</td>
+                                        <td class="num">{s.map(|s| format::seconds(s.wall_time_s)).unwrap_or_default()}</td>
+                                    }.into_any(),
+                                }}
                                 <Show when=move || may_change.get()>
                                     <td class="actions"><Buttons manage target=Target::Run(id) label=label.clone() name=name.clone()/></td>
                                 </Show>
@@ -223,15 +231,22 @@ fn Pager(page: u32, pages: u32, filter: RunFilter) -> impl IntoView {
     })
 }
 
-/// Output and total tok/s of the finished runs, side by side.
+/// Output and total tok/s of the finished runs, side by side (imports without times left out,
+/// and named).
 #[component]
 fn ThroughputChart(runs: Vec<RunView>) -> impl IntoView {
-    let bars: Vec<ThroughputBar> = runs
-        .iter()
-        .rev()
-        .filter(|r| matches!(r.status, RunStatus::Completed | RunStatus::Imported))
+    let finished = || {
+        runs.iter()
+            .rev()
+            .filter(|r| matches!(r.status, RunStatus::Completed | RunStatus::Imported))
+    };
+    let untimed: Vec<String> = finished()
+        .filter(|r| r.summary.as_ref().is_some_and(|s| s.untimed()))
+        .map(|r| format!("#{}", r.id))
+        .collect();
+    let bars: Vec<ThroughputBar> = finished()
         .filter_map(|r| {
-            let s = r.summary.as_ref()?;
+            let s = r.summary.as_ref().filter(|s| !s.untimed())?;
             // Origin and, for a batch job, its kind: never mistaken for a server run.
             let tags: Vec<&str> = [r.origin_label()]
                 .into_iter()
@@ -255,6 +270,9 @@ fn ThroughputChart(runs: Vec<RunView>) -> impl IntoView {
         <section class="chart" aria-labelledby="throughput-title">
             <h2 id="throughput-title">"Throughput"</h2>
             <div class="svg" inner_html=svg></div>
+            {(!untimed.is_empty()).then(|| view! {
+                <p class="note">{format!("Not drawn: {} ({}).", untimed.join(", "), crate::domain::summary::NO_TIMING)}</p>
+            })}
             <p class="definition">
                 "Output tok/s = " {crate::domain::definitions::OUTPUT_TPS} ". Total tok/s = "
                 {crate::domain::definitions::TOTAL_TPS} ". The two are different quantities: compare like with like."

@@ -1,7 +1,8 @@
 use crate::domain::definitions as def;
 use crate::domain::format;
 use crate::domain::stats::Distribution;
-use crate::domain::summary::RunSummary;
+use crate::domain::summary::sample::{percentile_cell, small_sample_note, Pct};
+use crate::domain::summary::{RunSummary, NO_TIMING};
 use leptos::prelude::*;
 
 /// The run's figures, each with its definition.
@@ -26,9 +27,17 @@ pub fn SummaryTable(summary: RunSummary, origin: &'static str) -> impl IntoView 
             def::SUCCESS_RATE,
         ),
     ];
-    // A batch job's speed is over the job's time; a server run's over its wall time.
+    // A batch job's speed is over the job's time; a server run's over its wall time; an import
+    // without times has none (its zeros are no measurement).
+    let untimed = s.untimed();
     rows.extend(match &s.job {
         Some(job) => super::job::speed_rows(&s, job),
+        None if untimed => vec![
+            ("Wall time", NO_TIMING.to_string(), def::WALL_TIME),
+            ("Output tokens/s", NO_TIMING.to_string(), def::OUTPUT_TPS),
+            ("Total tokens/s", NO_TIMING.to_string(), def::TOTAL_TPS),
+            ("Requests/s", NO_TIMING.to_string(), def::REQUESTS_PER_S),
+        ],
         None => vec![
             ("Wall time", format::seconds(s.wall_time_s), def::WALL_TIME),
             ("Output tokens/s", format::dec(s.output_tokens_per_s, 1), def::OUTPUT_TPS),
@@ -48,7 +57,7 @@ pub fn SummaryTable(summary: RunSummary, origin: &'static str) -> impl IntoView 
             def::TOKENS,
         ),
     ]);
-    if s.job.is_none() {
+    if s.job.is_none() && !untimed {
         rows.push((
             "Chunks per token",
             s.chunks_per_token.map(|v| format::dec(v, 2)).unwrap_or("—".into()),
@@ -106,10 +115,17 @@ pub fn SummaryTable(summary: RunSummary, origin: &'static str) -> impl IntoView 
         let what = if batch { "job time" } else { "wall time" };
         view! { <p class="note">{format!("Model load time (not in {what}): {}", format::seconds(l))}</p> }
     });
+    let small = small_sample_note(s.requests);
     let latency = if batch {
         view! {
             <h3>"Latency"</h3>
             <p class="note no-timing">{super::job::NO_PER_REQUEST_TIMING}</p>
+        }
+        .into_any()
+    } else if untimed {
+        view! {
+            <h3>"Latency"</h3>
+            <p class="note no-timing">{format!("TTFT, TPOT, ITL and E2E: {NO_TIMING}. The file gives no per-request times.")}</p>
         }
         .into_any()
     } else {
@@ -123,6 +139,7 @@ pub fn SummaryTable(summary: RunSummary, origin: &'static str) -> impl IntoView 
                         <th class="num">"p50"</th>
                         <th class="num">"p90"</th>
                         <th class="num">"p99"</th>
+                        <th class="num" title="answered requests the figures rest on">"n"</th>
                         <th>"Definition"</th>
                     </tr>
                 </thead>
@@ -134,13 +151,16 @@ pub fn SummaryTable(summary: RunSummary, origin: &'static str) -> impl IntoView 
                     <LatencyRow name="E2E" d=s.e2e_ms definition=def::E2E/>
                 </tbody>
             </table>
-            <p class="definition">"Percentiles: " {def::PERCENTILES} "."</p>
+            <p class="definition">
+                "Percentiles: " {def::PERCENTILES} ". A p90 needs 10 requests and a p99 100 (fewer: —, with n in its title)."
+            </p>
         }
         .into_any()
     };
     view! {
         <section class="summary" aria-labelledby="summary-title">
             <h2 id="summary-title">"Summary " {(!origin.is_empty()).then(|| format!("({origin})"))}</h2>
+            {small.map(|n| view! { <p class="note small-sample" role="note">{n}</p> })}
             <table class="figures">
                 <tbody>
                     {rows
@@ -194,14 +214,19 @@ pub fn SummaryTable(summary: RunSummary, origin: &'static str) -> impl IntoView 
 
 #[component]
 fn LatencyRow(name: &'static str, d: Option<Distribution>, definition: &'static str) -> impl IntoView {
-    let cells = match d {
-        Some(d) => [d.mean, d.p50, d.p90, d.p99].map(|v| format::dec(v, 1)),
-        None => ["—".to_string(), "—".to_string(), "—".to_string(), "—".to_string()],
-    };
+    // The mean of any n; each percentile only over enough requests (the shared rule), n beside.
+    let mean = d.map(|d| format::dec(d.mean, 1)).unwrap_or("—".into());
+    let cells = Pct::ALL.map(|p| percentile_cell(d.as_ref(), p));
+    let n = d.map(|d| format::int(d.count as f64)).unwrap_or("—".into());
     view! {
         <tr>
             <th scope="row">{name}</th>
-            {cells.into_iter().map(|c| view! { <td class="num">{c}</td> }).collect_view()}
+            <td class="num">{mean}</td>
+            {cells
+                .into_iter()
+                .map(|(text, title)| view! { <td class="num" title=(!title.is_empty()).then_some(title)>{text}</td> })
+                .collect_view()}
+            <td class="num">{n}</td>
             <td class="definition">{definition}</td>
         </tr>
     }

@@ -10,6 +10,8 @@ use crate::charts::{sweep_curve, SweepPoint};
 use crate::domain::definitions as def;
 use crate::domain::format;
 use crate::domain::saturation::{SweepPhase, MIN_GAIN};
+use crate::domain::status::RunStatus;
+use crate::domain::summary::sample::{per_step_basis, percentile, percentile_cell, Pct, SMOKE_TEST_BELOW};
 use crate::domain::summary::RunSummary;
 use crate::domain::sweep_verdict::{best_setting, cache_note, none_within, sweep_knee};
 use leptos::prelude::*;
@@ -82,6 +84,15 @@ fn SweepDetail(runs: Vec<RunView>) -> impl IntoView {
     });
     let knee = sweep_knee(&runs);
     let best = best_setting(&runs);
+    // What the best setting rests on: the measured requests of the steps it was chosen among
+    // (hedged under the smoke-test line).
+    let step_requests: Vec<u64> = runs
+        .iter()
+        .filter(|r| r.status == RunStatus::Completed)
+        .filter_map(|r| Some(r.summary.as_ref()?.requests))
+        .collect();
+    let basis = best.as_ref().and_then(|_| per_step_basis(&step_requests));
+    let hedged = step_requests.iter().any(|n| *n < SMOKE_TEST_BELOW);
     let no_best = if best.is_none() { none_within(&runs) } else { None };
     let cache = cache_note(&runs);
     let points = |latency: fn(&RunSummary) -> Option<f64>| -> Vec<SweepPoint> {
@@ -104,7 +115,7 @@ fn SweepDetail(runs: Vec<RunView>) -> impl IntoView {
     let ttft = sweep_curve(
         "Throughput and goodput vs TTFT",
         "TTFT",
-        &points(|s| s.ttft_ms.map(|d| d.p90)),
+        &points(|s| percentile(&s.ttft_ms?, Pct::P90).ok()),
         at,
         860,
         380,
@@ -112,7 +123,7 @@ fn SweepDetail(runs: Vec<RunView>) -> impl IntoView {
     let e2e = sweep_curve(
         "Throughput and goodput vs E2E latency",
         "E2E",
-        &points(|s| s.e2e_ms.map(|d| d.p90)),
+        &points(|s| percentile(&s.e2e_ms?, Pct::P90).ok()),
         at,
         860,
         380,
@@ -129,7 +140,10 @@ fn SweepDetail(runs: Vec<RunView>) -> impl IntoView {
                 <dt>{if has_targets { "Best setting within the targets" } else { "Best setting" }}</dt>
                 <dd>
                     {match (best, no_best) {
-                        (Some((id, text)), _) => view! { <a href=format!("/runs/{id}")>{text}</a> }.into_any(),
+                        (Some((id, text)), _) => view! {
+                            <a href=format!("/runs/{id}")>{text}</a>
+                            {basis.map(|b| view! { " " <span class="note" class:small-sample=hedged>{format!("({b})")}</span> })}
+                        }.into_any(),
                         (None, Some(why)) => view! { <span>{why}</span> }.into_any(),
                         (None, None) => view! { <span>"no finished step yet"</span> }.into_any(),
                     }}
@@ -178,8 +192,11 @@ fn SweepDetail(runs: Vec<RunView>) -> impl IntoView {
                                 <td class="num">{g.as_ref().map(|g| format::int(g.output_tokens_per_s)).unwrap_or_default()}</td>
                                 <td class="num">{g.as_ref().map(|g| format!("{}{}", format::percent(g.good_share), if g.met { "" } else { " (targets broken)" })).unwrap_or_default()}</td>
                             })}
-                            <td class="num">{s.as_ref().and_then(|s| s.ttft_ms).map(|d| format::dec(d.p90, 1)).unwrap_or_default()}</td>
-                            <td class="num">{s.as_ref().and_then(|s| s.e2e_ms).map(|d| format::dec(d.p90, 1)).unwrap_or_default()}</td>
+                            {[s.as_ref().and_then(|s| s.ttft_ms), s.as_ref().and_then(|s| s.e2e_ms)].into_iter().map(|d| {
+                                // p90 only from 10 requests; n in the title when the step is small.
+                                let (text, title) = if d.is_some() { percentile_cell(d.as_ref(), Pct::P90) } else { (String::new(), String::new()) };
+                                view! { <td class="num" title=(!title.is_empty()).then_some(title)>{text}</td> }
+                            }).collect_view()}
                             <td class="num">{hit.map(format::percent).unwrap_or_else(|| "—".into())}</td>
                         </tr>
                     }

@@ -155,3 +155,15 @@ pub fn can(what: crate::domain::accounts::Permission) -> Signal<bool> {
             .is_some_and(|u| u.role.allows(what) && !u.must_change_password)
     })
 }
+
+/// Whether the logged-in user's role allows `what`, once `Me` has loaded (`use_me()`, taken
+/// outside the async block). For a view built after an `.await`: an `IfAllowed` (a `Suspense`)
+/// or a `Resource` created there would be numbered in the order the data arrived, which differs
+/// between the server and the browser, and break hydration.
+pub async fn allowed(me: Option<Me>, what: crate::domain::accounts::Permission) -> bool {
+    let user = match me {
+        Some(Me(r)) => r.await.ok().flatten(),
+        None => None,
+    };
+    user.is_some_and(|u| u.role.allows(what) && !u.must_change_password)
+}

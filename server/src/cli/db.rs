@@ -33,6 +33,20 @@ pub enum DbCommand {
         #[command(flatten)]
         db: ExistingDb,
     },
+    /// Copy an SQLite database into an empty Postgres database, checked table by table.
+    ///
+    /// Both are brought to this release's migrations first. Every table is copied in one
+    /// Postgres transaction, in the order references need, and it commits only when each table
+    /// has as many rows in Postgres as in the file. The file is left as it was (apart from the
+    /// migrations). Stop `serve` first, so nothing is written to the file meanwhile.
+    Copy {
+        /// The SQLite database file.
+        #[arg(long)]
+        from: PathBuf,
+        /// The Postgres database, as a postgres:// URL (it must be empty: a new database).
+        #[arg(long)]
+        to: String,
+    },
 }
 
 /// The database file to read (never created here).
@@ -45,9 +59,65 @@ pub struct ExistingDb {
 
 pub async fn dispatch(command: DbCommand) -> anyhow::Result<()> {
     match command {
+        DbCommand::Check { db } if is_postgres(&db.path) => anyhow::bail!(
+            "{} is a Postgres database: check it with Postgres's own tools (pg_amcheck; `bakeoff serve` applies this release's migrations)",
+            app::db::pool::redacted(&db.path.to_string_lossy())
+        ),
+        DbCommand::Backup { db, .. } if is_postgres(&db.path) => anyhow::bail!(
+            "{} is a Postgres database: back it up with pg_dump (for example `pg_dump --format=custom --file=bakeoff.dump URL`)",
+            app::db::pool::redacted(&db.path.to_string_lossy())
+        ),
         DbCommand::Backup { file, force, db } => backup(&db.path, &file, force).await,
         DbCommand::Check { db } => check(&db.path).await,
+        DbCommand::Copy { from, to } => copy(&from, &to).await,
     }
+}
+
+fn is_postgres(path: &Path) -> bool {
+    app::db::pool::Backend::of(&path.to_string_lossy()) == app::db::pool::Backend::Postgres
+}
+
+async fn copy(from: &Path, to: &str) -> anyhow::Result<()> {
+    use app::db::pool::{redacted, Backend};
+    anyhow::ensure!(
+        Backend::of(to) == Backend::Postgres,
+        "--to takes a postgres:// URL (the database to copy into), got '{}'",
+        redacted(to)
+    );
+    anyhow::ensure!(
+        !is_postgres(from) && from.is_file(),
+        "--from takes the SQLite database file to copy; {} is not a file",
+        from.display()
+    );
+    let started = Instant::now();
+    let src = app::db::connect(from)
+        .await
+        .map_err(|e| anyhow::anyhow!("opening {}: {e}", from.display()))?;
+    let dst = app::db::connect(Path::new(to))
+        .await
+        .map_err(|e| anyhow::anyhow!("opening {}: {e}", redacted(to)))?;
+    let mut last = String::new();
+    let copied = app::db::copy::sqlite_to_postgres(&src, &dst, |table, rows| {
+        if table != last || rows % 100_000 == 0 {
+            eprintln!("  {table}: {rows} rows");
+            last = table.to_string();
+        }
+    })
+    .await
+    .map_err(|e| anyhow::anyhow!("{e} (nothing was committed to {})", redacted(to)))?;
+    println!(
+        "copied {} into {} in {:.1} s, checked:",
+        from.display(),
+        redacted(to),
+        started.elapsed().as_secs_f64()
+    );
+    for c in &copied {
+        println!(
+            "  {:<24} {:>10} rows in the file, {:>10} in Postgres",
+            c.table, c.source_rows, c.target_rows
+        );
+    }
+    Ok(())
 }
 
 async fn open(path: &Path) -> anyhow::Result<app::db::Db> {

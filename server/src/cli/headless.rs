@@ -86,7 +86,8 @@ pub async fn run(req: RunRequest) -> anyhow::Result<i64> {
                 access: req.access.clone(),
                 price_sheet_id: sheet,
             };
-            let id = app::api::endpoints::register_with(&state, "", &url, &checked, false)
+            // An ad-hoc endpoint (`--endpoint URL`) is named by its URL: the API takes no blank name.
+            let id = app::api::endpoints::register_with(&state, &url, &url, &checked, false)
                 .await
                 .map_err(explain)?
                 .0;

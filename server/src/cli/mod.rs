@@ -314,7 +314,7 @@ pub struct ExportArgs {
 
 #[derive(Args, Debug, Clone)]
 pub struct DbArg {
-    /// The SQLite database file (created if missing).
+    /// The database: an SQLite file (created if needed) or a postgres:// URL.
     #[arg(long = "db", env = "BAKEOFF_DB", default_value = DEFAULT_DB)]
     pub path: PathBuf,
 }
@@ -692,7 +692,11 @@ pub async fn dispatch(cli: Cli) -> anyhow::Result<()> {
                 lease: a.lease.settings(),
             };
             let running = serve::start_measuring(opts, measuring).await?;
-            eprintln!("Bakeoff is serving on {} (database: {})", running.base_url(), a.db.path.display());
+            eprintln!(
+                "Bakeoff is serving on {} (database: {})",
+                running.base_url(),
+                app::db::pool::redacted(&a.db.path.to_string_lossy())
+            );
             let first = signals.next().await;
             eprintln!(
                 "{first}: stopping; requests in flight may finish (up to {:?}), then runs in progress go back to the queue",

@@ -145,7 +145,7 @@ pub async fn run(a: WorkerArgs) -> anyhow::Result<()> {
         "bakeoff worker {} on {host} (pid {}): takes runs for {takes}; {launch} (database: {})",
         me.name.as_deref().unwrap_or(&host),
         std::process::id(),
-        a.db.path.display()
+        app::db::pool::redacted(&a.db.path.to_string_lossy())
     );
     let preflight = PreflightPolicy {
         health_timeout: Duration::from_secs(a.health_timeout_s),

@@ -48,7 +48,11 @@ pub fn table() -> Vec<(Method, &'static str, MethodRouter<AppState>)> {
             "/api/endpoints/{id}",
             axum::routing::delete(manage::delete_endpoint),
         ),
-        (Method::PATCH, "/api/endpoints/{id}", axum::routing::patch(manage::rename_endpoint)),
+        (
+            Method::PATCH,
+            "/api/endpoints/{id}",
+            axum::routing::patch(app::api::endpoints::rest::patch_endpoint),
+        ),
         (Method::DELETE, "/api/queues/{id}", axum::routing::delete(manage::delete_queue)),
         (Method::PATCH, "/api/queues/{id}", axum::routing::patch(manage::rename_queue)),
         // The trash (issue 17, item 3): admins only.
@@ -301,9 +305,12 @@ async fn add_endpoint(
     State(s): State<AppState>,
     Extension(caller): Extension<Caller>,
     site: Option<Extension<Site>>,
-    Json(e): Json<NewEndpoint>,
+    Json(body): Json<Value>,
 ) -> Result<impl IntoResponse, AppError> {
     caller.require(Permission::Run)?;
+    // A field of the wrong type is named at its field (422), not left to the decoder.
+    app::api::endpoints::check_json_fields(&body)?;
+    let e: NewEndpoint = serde_json::from_value(body).map_err(|e| AppError::validation("body", e.to_string()))?;
     let checked = e.access(&s).await?;
     let cap = app::api::data_rules::rest::cap_from_json(&e.spend_cap_usd)?;
     let args = match (e.launch_args, e.launch_template) {
@@ -432,6 +439,8 @@ async fn list_datasets(State(s): State<AppState>, Extension(caller): Extension<C
 
 #[derive(Deserialize)]
 struct UploadQuery {
+    /// Required: a missing one is named at its field (not a query-decoding error).
+    #[serde(default)]
     name: String,
     #[serde(default)]
     description: String,
@@ -449,6 +458,9 @@ async fn upload_dataset(
     body: Body,
 ) -> Result<impl IntoResponse, AppError> {
     caller.require(Permission::Run)?;
+    if q.name.trim().is_empty() {
+        return Err(AppError::validation("name", "give the dataset a name (?name=...)"));
+    }
     let upload = Upload {
         name: &q.name,
         description: &q.description,

@@ -133,7 +133,7 @@ pub async fn prepare_with(
 ) -> anyhow::Result<(AppState, Client)> {
     let pool = db::connect(db_path)
         .await
-        .with_context(|| format!("opening the database {}", db_path.display()))?;
+        .with_context(|| format!("opening the database {}", app::db::pool::redacted(&db_path.to_string_lossy())))?;
     demo::ensure_demo_dataset(&pool).await.context("creating the demo dataset")?;
     let left = db::datasets::clean_abandoned_uploads(&pool)
         .await
@@ -394,8 +394,9 @@ pub fn router(state: AppState) -> Router {
         // The site's files (hashed, precompressed; see assets.rs), else the 404 page.
         .fallback(crate::assets::files_then_not_found)
         .layer(axum::middleware::map_response(crate::assets::page_cache_control))
-        .layer(axum::middleware::from_fn(crate::assets::gzip_dynamic))
+        // Errors get their real status before the body is compressed (error_status reads it).
         .layer(axum::middleware::from_fn(crate::auth::error_status))
+        .layer(axum::middleware::from_fn(crate::assets::gzip_dynamic))
         .layer(axum::middleware::from_fn_with_state(state.clone(), crate::auth::require_login))
         .layer(axum::middleware::from_fn_with_state(state.clone(), crate::site::edge))
         .with_state(state)

@@ -182,7 +182,10 @@ async fn store(s: &AppState, caller: &Caller, mut multipart: Multipart) -> Resul
             "rubric" => rubric = small_text(field, "rubric").await?,
             "internal_only" => internal_only = !matches!(small_text(field, "internal_only").await?.trim(), "" | "false" | "off" | "0"),
             "file" => {
-                filename = field.file_name().unwrap_or("upload").to_string();
+                // With no file chosen a browser sends an empty part with an empty file name; a
+                // chosen file that is empty (0 bytes) has its name, and is told it has no requests.
+                let chosen = field.file_name().is_some_and(|n| !n.is_empty());
+                filename = field.file_name().filter(|n| !n.is_empty()).unwrap_or("upload").to_string();
                 let mut spool = DatasetSpool::new(s.uploads.enter().await?)?;
                 let mut empty = true;
                 while let Some(chunk) = field.chunk().await.map_err(cut_short)? {
@@ -191,7 +194,7 @@ async fn store(s: &AppState, caller: &Caller, mut multipart: Multipart) -> Resul
                         break;
                     }
                 }
-                if !empty {
+                if chosen || !empty {
                     file = Some(spool.finish().await?);
                 }
             }

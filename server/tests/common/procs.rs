@@ -94,7 +94,8 @@ pub fn add_admin(db: &Path) {
         .args(["user", "add", "ops", "--role", "admin", "--db"])
         .arg(db)
         .stdin(Stdio::piped())
-        .stderr(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
         .spawn()
         .expect("bakeoff user add");
     child
@@ -103,7 +104,8 @@ pub fn add_admin(db: &Path) {
         .expect("stdin")
         .write_all(format!("{PASSWORD}\n").as_bytes())
         .expect("write");
-    assert!(child.wait().expect("wait").success());
+    let out = child.wait_with_output().expect("wait");
+    assert!(out.status.success(), "bakeoff user add: {}", String::from_utf8_lossy(&out.stderr));
 }
 
 pub async fn wait_status(pool: &db::Db, id: i64, limit: Duration, done: impl Fn(RunStatus) -> bool) -> RunStatus {

@@ -8,7 +8,7 @@ use crate::domain::trash::DAY_S;
 
 async fn fresh() -> (tempfile::TempDir, Db) {
     let dir = tempfile::tempdir().expect("temp dir");
-    let db = connect(&dir.path().join("t.db")).await.expect("connect + migrate");
+    let db = crate::db::pool::test_db(dir.path()).await.expect("connect + migrate");
     (dir, db)
 }
 
@@ -65,7 +65,7 @@ async fn seed(db: &Db, records: i64) -> Seeded {
         sqlx::query(
             "WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i + 1 < $2) \
              INSERT INTO request_records (run_id, idx, custom_id, warmup, outcome, sent_us, e2e_us, content_chunks, itl_us, response) \
-             SELECT $1, i, 'item-' || i, 0, 'ok', 0, 1000, 1, x'', 'answer' FROM n",
+             SELECT $1, i, 'item-' || i, FALSE, 'ok', 0, 1000, 1, zeroblob(0), 'answer' FROM n",
         )
         .bind(id)
         .bind(records)
@@ -73,7 +73,7 @@ async fn seed(db: &Db, records: i64) -> Seeded {
         .await
         .expect("records");
         sqlx::query(
-            "INSERT INTO checks (run_id, custom_id, handback, truncated) SELECT run_id, custom_id, 0, 0 FROM request_records WHERE run_id = $1",
+            "INSERT INTO checks (run_id, custom_id, handback, truncated) SELECT run_id, custom_id, FALSE, FALSE FROM request_records WHERE run_id = $1",
         )
         .bind(id)
         .execute(db)
@@ -86,15 +86,14 @@ async fn seed(db: &Db, records: i64) -> Seeded {
             .expect("done");
         *slot = id;
     }
-    let queue = sqlx::query(
-        "INSERT INTO queues (name, kind, blind, dataset_id, sample_size, seed, created_by) VALUES ('q', 'grade', 0, $1, 2, 7, $2)",
+    let queue = sqlx::query_scalar::<_, i64>(
+        "INSERT INTO queues (name, kind, blind, dataset_id, sample_size, seed, created_by) VALUES ('q', 'grade', FALSE, $1, 2, 7, $2) RETURNING id",
     )
     .bind(dataset)
     .bind(user)
-    .execute(db)
+    .fetch_one(db)
     .await
-    .expect("queue")
-    .last_insert_rowid();
+    .expect("queue");
     for (pos, item) in ["item-0", "item-1"].iter().enumerate() {
         sqlx::query("INSERT INTO queue_items (id, queue_id, position, custom_id, run_id) VALUES ($1, $2, $3, $4, $5)")
             .bind(format!("tok{pos}"))

@@ -96,21 +96,22 @@ pub fn speed_findings(runs: &[&ReportRun], basis: SpeedBasis) -> (Vec<String>, V
             continue;
         }
         fastest_ids.push(f.id);
-        let at = match basis {
+        let c = super::load::compare(&[(format!("run #{}", f.id), &f.load), (format!("run #{}", s.id), &s.load)]);
+        let mut at = match basis {
             SpeedBasis::SameLoad => {
-                let c = super::load::compare(&[(format!("run #{}", f.id), &f.load), (format!("run #{}", s.id), &s.load)]);
                 let mut at = format!("both at the same load: {}", f.load.describe());
                 if !c.unknown.is_empty() {
                     at.push_str(&format!("; not recorded: {}", c.unknown.join("; ")));
-                }
-                // Issue 18: the same load, but not the same conditions (a warm prefix cache, another vLLM).
-                if !c.conditions.is_empty() {
-                    at.push_str(&format!("; but conditions differ: {}", c.conditions.join("; ")));
                 }
                 at
             }
             SpeedBasis::EachAtBest { .. } => format!("{}; loads: {} vs {}", basis.describe(), f.load.describe(), s.load.describe()),
         };
+        // Issue 18: whatever the basis, the conditions they ran under (a warm prefix cache,
+        // another vLLM) are named where they differ.
+        if !c.conditions.is_empty() {
+            at.push_str(&format!("; but conditions differ: {}", c.conditions.join("; ")));
+        }
         findings.push(format!(
             "**Fastest:** {} — {:.1}x faster than {} ({} vs {} total tok/s; {at}).",
             f.title(),
@@ -122,7 +123,7 @@ pub fn speed_findings(runs: &[&ReportRun], basis: SpeedBasis) -> (Vec<String>, V
     }
     if sets.is_empty() && runs.len() >= 2 {
         findings.push(match basis {
-            SpeedBasis::SameLoad => "**Speed:** no two of these runs were measured at the same load (see the load of each run above), so no \"faster\" claim is made. Run them at one load, or ask for each at its best (`speed=best&p90_ms=N`).".into(),
+            SpeedBasis::SameLoad => "**Speed:** no two of these runs are known to have been measured at the same load (see the load of each run above; a load not recorded is not the same as any), so no \"faster\" claim is made. Run them at one load, or ask for each at its best (`speed=best&p90_ms=N`).".into(),
             SpeedBasis::EachAtBest { .. } => format!("**Speed:** fewer than two models have a run within the latency target ({}).", basis.describe()),
         });
     }

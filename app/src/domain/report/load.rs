@@ -159,8 +159,10 @@ impl RunLoad {
         }
     }
 
-    /// No field is known for both and different. (A field recorded for one run only is not a
-    /// difference; [`compare`] names it as unknown.) Runs of different kinds never are.
+    /// Every compared field is recorded for both and equal: the load, max tokens, and each engine
+    /// setting either records. Unknown is not the same: a field recorded for one run only, or
+    /// for neither (a run whose load is not recorded), keeps them apart ([`compare`] names such
+    /// fields as not recorded). Runs of different kinds never are.
     pub fn same_as(&self, other: &RunLoad) -> bool {
         if matches!((self.kind, other.kind), (Some(a), Some(b)) if a != b) {
             return false;
@@ -169,10 +171,13 @@ impl RunLoad {
         self.fields(&keys)
             .into_iter()
             .zip(other.fields(&keys))
-            .all(|((_, a), (_, b))| match (a, b) {
-                (Some(a), Some(b)) => a == b,
-                _ => true,
-            })
+            .all(|((_, a), (_, b))| matches!((a, b), (Some(a), Some(b)) if a == b))
+    }
+
+    /// How requests were released and max tokens are both recorded: the run can be set beside
+    /// another at the same load at all.
+    pub fn recorded(&self) -> bool {
+        self.shape.is_some() && self.max_tokens.is_some()
     }
 }
 
@@ -297,16 +302,22 @@ pub fn compare(runs: &[(String, &RunLoad)]) -> LoadComparison {
 }
 
 /// Runs in groups of one load each (a run joins the first group whose every member it matches),
-/// in input order.
+/// in input order. Runs whose load or max tokens is not recorded are in no group (see
+/// [`unrecorded`]).
 pub fn groups(loads: &[&RunLoad]) -> Vec<Vec<usize>> {
     let mut out: Vec<Vec<usize>> = Vec::new();
-    for (i, l) in loads.iter().enumerate() {
+    for (i, l) in loads.iter().enumerate().filter(|(_, l)| l.recorded()) {
         match out.iter_mut().find(|g| g.iter().all(|&j| loads[j].same_as(l))) {
             Some(g) => g.push(i),
             None => out.push(vec![i]),
         }
     }
     out
+}
+
+/// The runs whose load or max tokens is not recorded: listed apart, never compared on speed.
+pub fn unrecorded(loads: &[&RunLoad]) -> Vec<usize> {
+    (0..loads.len()).filter(|&i| !loads[i].recorded()).collect()
 }
 
 /// How "faster" claims choose the runs they compare.
@@ -430,9 +441,12 @@ mod tests {
             Some("vllm-native"),
             Some(&serde_json::json!({"max_model_len": 4096, "gpu_memory_utilization": 0.9, "max_tokens": 2000, "temperature": 0.7})),
         );
-        assert!(gemma.same_as(&llama));
+        // Unknown is not the same: gemma's max tokens and llama's prefix caching are not recorded.
+        assert!(!gemma.same_as(&llama));
+        assert_eq!(groups(&[&gemma, &llama]), vec![vec![1]], "gemma's max tokens is not recorded");
         let c = compare(&[("gemma".into(), &gemma), ("llama".into(), &llama)]);
-        assert!(c.like_for_like());
+        assert!(c.like_for_like(), "no recorded difference");
+        assert!(c.sentence().contains("not everything was recorded"), "{}", c.sentence());
         assert!(c.unknown.contains(&"max tokens for gemma".to_string()), "{c:?}");
         assert!(c.unknown.contains(&"enable_prefix_caching for llama".to_string()), "{c:?}");
         assert_eq!(llama.shape.as_deref(), Some("offline batch: all requests at once"));
@@ -565,5 +579,31 @@ mod tests {
         assert!(SpeedBasis::EachAtBest { p90_target_ms: 3000.0 }
             .describe()
             .contains("within 3000 ms"));
+    }
+
+    #[test]
+    fn runs_whose_load_is_not_recorded_are_never_the_same_load_nor_ranked_together() {
+        let unknown = RunLoad::default();
+        assert!(!unknown.same_as(&unknown.clone()), "two unknown loads are not one load");
+        let known = RunLoad::from_spec(&spec(16, Some(512)));
+        assert!(!unknown.same_as(&known) && !known.same_as(&unknown));
+        let loads = [&unknown, &known, &unknown, &known];
+        assert_eq!(groups(&loads), vec![vec![1, 3]]);
+        assert_eq!(unrecorded(&loads), vec![0, 2]);
+        let runs: Vec<SpeedRun> = loads
+            .iter()
+            .map(|l| SpeedRun {
+                model: "m",
+                tokens_per_s: 100.0,
+                e2e_p90_ms: Some(500.0),
+                load: l,
+            })
+            .collect();
+        assert_eq!(comparable_sets(&runs[..3], SpeedBasis::SameLoad), Vec::<Vec<usize>>::new());
+        // An engine setting recorded for one run only keeps two otherwise equal runs apart.
+        let mut tuned = known.clone();
+        tuned.engine.insert("max_model_len".into(), "4096".into());
+        assert!(!known.same_as(&tuned));
+        assert!(tuned.same_as(&tuned.clone()));
     }
 }

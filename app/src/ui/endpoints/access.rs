@@ -144,8 +144,9 @@ pub fn AccessFields(
     }
 }
 
-/// Change an endpoint's key, headers, certificate, hosted flag, price sheet or retries. The
-/// endpoint is checked with the new settings before they are stored.
+/// Change an endpoint's URL, key, headers, certificate, hosted flag, price sheet or retries. The
+/// endpoint is checked with the new settings before they are stored; a failed check is shown at
+/// the endpoint (or at the new URL).
 #[component]
 pub fn ChangeAccess(
     eps: Vec<EndpointView>,
@@ -160,16 +161,25 @@ pub fn ChangeAccess(
     view! {
         <h2>"Change how an endpoint is reached"</h2>
         <ActionForm action=change attr:class="endpoint-access" attr:aria-label="Change how an endpoint is reached">
-            <FormMessage error fields=vec!["endpoint", "api_key", "headers", "ca_cert", "hosted", "price_sheet_id", "retries"]/>
+            <FormMessage error fields=vec!["endpoint", "base_url", "api_key", "headers", "ca_cert", "hosted", "price_sheet_id", "retries"]/>
             <div class="field">
                 <label for="acc-endpoint">"Endpoint"</label>
                 <select id="acc-endpoint" name="id">
                     {choices.into_iter().map(|e| view! { <option value=e.id.to_string()>{format!("{} ({})", e.name, e.base_url)}</option> }).collect_view()}
                 </select>
+                // What the check of the endpoint found (refused, timed out, HTTP 401, TLS...): the
+                // message says what to fix.
+                <FieldMessage error field="endpoint"/>
+            </div>
+            <div class="field">
+                <label for="acc-url">"New base URL (empty: keep it; e.g. the server moved to another port)"</label>
+                <input id="acc-url" name="base_url" type="text" placeholder="http://gpu-box:8001"/>
+                <p class="note">"Checked like a new endpoint's before it is stored; runs measured at the old URL keep their figures, and the audit log keeps the old URL."</p>
+                <FieldMessage error field="base_url"/>
             </div>
             <AccessFields error prefix="acc" sheets keep=true/>
             <button type="submit">"Check and save"</button>
-            {move || change.value().get().and_then(Result::ok).map(|e| view! { <p class="ok" role="status">{format!("{} saved: {}", e.name, describe(&e))}</p> })}
+            {move || change.value().get().and_then(Result::ok).map(|e| view! { <p class="ok" role="status">{format!("{} ({}) saved: {}", e.name, e.base_url, describe(&e))}</p> })}
         </ActionForm>
     }
     .into_any()

@@ -1,0 +1,198 @@
+//! Bad input at launch, upload and endpoint registration is refused at its field with what to
+//! fix, and nothing is stored half-way: a max_tokens the model's context cannot hold, sweeps with
+//! an empty level, targets typed in seconds, blank endpoint names, wrong-type numbers, a dataset
+//! without a name, an empty file, a byte-order mark, a CSV file. And a report of smoke tests
+//! says so.
+
+mod common;
+
+use common::{fast_sim, spawn, TestApp};
+use serde_json::{json, Value};
+use std::time::Duration;
+
+const MODEL: &str = "sim-llama-3.2-1b";
+
+async fn run_count(app: &TestApp) -> usize {
+    app.get_json("/api/runs").await.as_array().map(Vec::len).unwrap_or(0)
+}
+
+/// The message at `field` of a 422 answer.
+fn field_message<'a>(v: &'a Value, field: &str) -> &'a str {
+    v["fields"]
+        .as_array()
+        .and_then(|fs| fs.iter().find(|f| f["field"] == field))
+        .and_then(|f| f["message"].as_str())
+        .unwrap_or_else(|| panic!("no message at {field}: {v}"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_max_tokens_the_models_context_cannot_hold_is_refused_at_launch_and_in_the_preview() {
+    let app = spawn(fast_sim()).await;
+    let base = json!({"endpoint_id": 1, "dataset_id": 1, "model": MODEL, "requests": 20, "concurrency": 4});
+    let mut body = base.clone();
+    body["max_tokens"] = json!(100000);
+    let (status, v) = app.post_json("/api/runs", body).await;
+    assert_eq!(status, 422, "{v}");
+    let m = field_message(&v, "max_tokens");
+    assert!(
+        m.starts_with("max_tokens 100000 cannot fit: 'sim-llama-3.2-1b' has max_model_len 4096"),
+        "{m}"
+    );
+    assert!(
+        m.contains("Lower max_tokens to at most about") && m.contains("--max-model-len"),
+        "{m}"
+    );
+    assert_eq!(run_count(&app).await, 0, "nothing stored");
+
+    // The preview says the same before the launch.
+    let preview = app
+        .get_json(&format!(
+            "/api/launch/preview?endpoint_id=1&dataset_id=1&model={MODEL}&requests=20&max_tokens=100000"
+        ))
+        .await;
+    assert_eq!(preview["refusal"].as_str(), Some(m), "{preview}");
+    let fits = app
+        .get_json(&format!(
+            "/api/launch/preview?endpoint_id=1&dataset_id=1&model={MODEL}&requests=20&max_tokens=256"
+        ))
+        .await;
+    assert!(fits["refusal"].is_null(), "{fits}");
+
+    // One that fits launches.
+    let mut body = base;
+    body["max_tokens"] = json!(256);
+    let (status, v) = app.post_json("/api/runs", body).await;
+    assert_eq!(status, 201, "{v}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sweep_with_an_empty_level_and_targets_typed_in_seconds_are_refused() {
+    let app = spawn(fast_sim()).await;
+    let base = json!({"endpoint_id": 1, "dataset_id": 1, "model": MODEL, "requests": 20, "concurrency": 4});
+    let mut body = base.clone();
+    body["sweep"] = json!("1,,4");
+    let (status, v) = app.post_json("/api/runs", body).await;
+    assert_eq!(status, 422, "{v}");
+    assert!(field_message(&v, "sweep").contains("empty level"), "{v}");
+
+    let mut body = base.clone();
+    body["slo_ttft_ms"] = json!(0.5);
+    body["slo_tpot_ms"] = json!(0.05);
+    let (status, v) = app.post_json("/api/runs", body).await;
+    assert_eq!(status, 422, "{v}");
+    assert!(
+        field_message(&v, "slo_ttft_ms").starts_with("targets are in milliseconds: did you mean 500 ms?"),
+        "{v}"
+    );
+    assert!(
+        field_message(&v, "slo_tpot_ms").starts_with("targets are in milliseconds: did you mean 50 ms?"),
+        "{v}"
+    );
+    assert_eq!(run_count(&app).await, 0, "nothing stored");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_endpoint_needs_a_name_and_numbers_of_the_wrong_type_are_named_at_their_field() {
+    let app = spawn(fast_sim()).await;
+    let count = |v: Value| v.as_array().map(Vec::len).unwrap_or(0);
+    let before = count(app.get_json("/api/endpoints").await);
+    for name in [json!(""), json!("   "), Value::Null] {
+        let (status, v) = app
+            .post_json(
+                "/api/endpoints",
+                json!({"name": name, "base_url": app.sim_url().replace("127.0.0.1", "localhost")}),
+            )
+            .await;
+        assert_eq!(status, 422, "{v}");
+        assert!(field_message(&v, "name").starts_with("give the endpoint a name"), "{v}");
+    }
+    let (status, v) = app
+        .post_json("/api/endpoints", json!({"name": "box", "base_url": app.sim_url(), "retries": -1}))
+        .await;
+    assert_eq!(status, 422, "{v}");
+    assert!(
+        field_message(&v, "retries").starts_with("retries must be a whole number from 0 to 10"),
+        "{v}"
+    );
+    let (status, v) = app
+        .post_json("/api/endpoints", json!({"name": "box", "base_url": app.sim_url(), "hosted": "yes"}))
+        .await;
+    assert_eq!(status, 422, "{v}");
+    assert!(field_message(&v, "hosted").contains("true or false"), "{v}");
+    assert_eq!(count(app.get_json("/api/endpoints").await), before, "nothing stored");
+}
+
+async fn post_dataset(app: &TestApp, query: &str, body: impl Into<reqwest::Body>) -> (u16, Value) {
+    let r = app
+        .http
+        .post(app.url(&format!("/api/datasets{query}")))
+        .body(body)
+        .send()
+        .await
+        .expect("POST");
+    (r.status().as_u16(), r.json().await.unwrap_or(Value::Null))
+}
+
+const LINE: &str = "{\"custom_id\":\"a\",\"method\":\"POST\",\"url\":\"/v1/completions\",\"body\":{\"prompt\":\"hello\"}}\n";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn uploads_name_a_missing_name_an_empty_file_and_a_csv_file_and_skip_a_byte_order_mark() {
+    let app = spawn(fast_sim()).await;
+    let (status, v) = post_dataset(&app, "", LINE).await;
+    assert_eq!(status, 422, "{v}");
+    assert_eq!(field_message(&v, "name"), "give the dataset a name (?name=...)");
+
+    let (status, v) = post_dataset(&app, "?name=sheet", "custom_id,prompt\na,hello\n").await;
+    assert_eq!(status, 422, "{v}");
+    let m = field_message(&v, "line 1");
+    assert!(m.contains("looks like CSV") && m.contains("one JSON request per line"), "{m}");
+
+    let (status, v) = post_dataset(&app, "?name=bom", format!("\u{feff}{LINE}")).await;
+    assert_eq!(status, 201, "a byte-order mark is skipped: {v}");
+
+    // The page's form: an empty file that was chosen is told it has no requests; no file chosen
+    // is told to choose one.
+    for (file_name, expected) in [
+        ("empty.jsonl", "the%20file%20has%20no%20requests"),
+        ("", "choose%20a%20.jsonl%20file"),
+    ] {
+        let form = reqwest::multipart::Form::new()
+            .text("name", "empty")
+            .part("file", reqwest::multipart::Part::bytes(Vec::new()).file_name(file_name));
+        let r = app
+            .http
+            .post(app.url("/datasets/upload"))
+            .multipart(form)
+            .send()
+            .await
+            .expect("POST");
+        assert_eq!(r.status(), 303);
+        let location = r.headers()["location"].to_str().expect("location").to_string();
+        assert!(
+            location.starts_with("/datasets?error_field=file&error=file%3A%20") && location.contains(expected),
+            "{file_name:?}: {location}"
+        );
+    }
+    let names: Vec<String> = app
+        .get_json("/api/datasets")
+        .await
+        .as_array()
+        .map(|l| l.iter().filter_map(|d| d["name"].as_str().map(str::to_string)).collect())
+        .unwrap_or_default();
+    assert!(names.contains(&"bom".to_string()), "{names:?}");
+    assert!(!names.iter().any(|n| n == "sheet" || n == "empty"), "{names:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_report_of_smoke_tests_only_says_they_were_set_aside() {
+    let app = spawn(fast_sim()).await;
+    for concurrency in [2, 4] {
+        let id = app.launch(MODEL, json!({"concurrency": concurrency, "max_tokens": 32})).await;
+        app.wait_finished(id, Duration::from_secs(60)).await;
+    }
+    let r = app.http.get(app.url("/api/report?format=md")).send().await.expect("GET");
+    assert_eq!(r.status(), 200);
+    let md = r.text().await.expect("text");
+    assert!(md.contains("Every run here (2) is a smoke test of fewer than 100 requests"), "{md}");
+    assert!(!md.contains("quality is not measured"), "{md}");
+}
