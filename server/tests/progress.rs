@@ -130,7 +130,7 @@ async fn a_page_served_by_one_process_follows_live_a_run_another_process_measure
 
     // A: another `bakeoff serve` process on the same SQLite file; its worker takes the run (the
     // built-in endpoint now points at A's simulator, 3 ms a token: some seconds of running).
-    let a = serve(&common::db_path(&b.dir), &log);
+    let a = serve(&b.db, &log);
 
     let deadline = Instant::now() + Duration::from_secs(120);
     let mut seen = vec![first];

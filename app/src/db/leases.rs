@@ -307,7 +307,7 @@ pub async fn held_by_others(db: &Db, owner: &str) -> DbResult<Vec<HeldRun>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::db::{connect, datasets, endpoints, runs};
+    use crate::db::{datasets, endpoints, runs};
     use crate::domain::dataset::DatasetItem;
     use crate::domain::spec::LaunchForm;
     use crate::domain::status::RunStatus;

@@ -109,28 +109,32 @@ pub async fn test_db(dir: &Path) -> DbResult<Db> {
 /// new, empty Postgres database's URL when `BAKEOFF_TEST_PG` is set.
 pub async fn test_target(dir: &Path, name: &str) -> DbResult<std::path::PathBuf> {
     match std::env::var("BAKEOFF_TEST_PG") {
-        Ok(url) if !url.trim().is_empty() => {
-            use std::sync::atomic::{AtomicU32, Ordering};
-            static NEXT: AtomicU32 = AtomicU32::new(0);
-            sqlx::any::install_default_drivers();
-            let db = format!(
-                "bakeoff_t_{}_{}_{}",
-                std::process::id(),
-                NEXT.fetch_add(1, Ordering::Relaxed),
-                std::time::SystemTime::now()
-                    .duration_since(std::time::UNIX_EPOCH)
-                    .map(|d| d.subsec_nanos())
-                    .unwrap_or(0)
-            );
-            let base = url.trim();
-            let admin = AnyPoolOptions::new().max_connections(1).connect(base).await?;
-            sqlx::query(&format!("CREATE DATABASE {db}")).execute(&admin).await?;
-            admin.close().await;
-            let cut = base.rfind('/').filter(|&i| i > "postgres://".len()).unwrap_or(base.len());
-            Ok(std::path::PathBuf::from(format!("{}/{db}", &base[..cut])))
-        }
+        Ok(url) if !url.trim().is_empty() => new_pg_database(&url).await,
         _ => Ok(dir.join(name)),
     }
+}
+
+/// A new, empty database on the Postgres server of `url` (a URL naming any database there, the
+/// user allowed to create databases); returns its URL. For tests and benchmarks.
+pub async fn new_pg_database(url: &str) -> DbResult<std::path::PathBuf> {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    sqlx::any::install_default_drivers();
+    let db = format!(
+        "bakeoff_t_{}_{}_{}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.subsec_nanos())
+            .unwrap_or(0)
+    );
+    let base = url.trim();
+    let admin = AnyPoolOptions::new().max_connections(1).connect(base).await?;
+    sqlx::query(&format!("CREATE DATABASE {db}")).execute(&admin).await?;
+    admin.close().await;
+    let cut = base.rfind('/').filter(|&i| i > "postgres://".len()).unwrap_or(base.len());
+    Ok(std::path::PathBuf::from(format!("{}/{db}", &base[..cut])))
 }
 
 /// A `--db` value fit to print: a Postgres URL without its password.

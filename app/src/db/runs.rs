@@ -499,7 +499,7 @@ pub(crate) async fn users_of(conn: &mut sqlx::AnyConnection, column: &str, id: i
 
 #[cfg(test)]
 mod removal_tests {
-    use super::super::{connect, datasets, endpoints, queues, trash};
+    use super::super::{datasets, endpoints, queues, trash};
     use super::*;
     use crate::domain::trash::TrashKind;
     use crate::domain::views::{Origin, RunFilter};

@@ -278,7 +278,7 @@ pub async fn run_endpoint(db: &Db, run_id: i64) -> DbResult<Option<(String, bool
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::db::{connect, datasets, endpoints, leases, runs};
+    use crate::db::{datasets, endpoints, leases, runs};
     use crate::domain::dataset::DatasetItem;
     use crate::domain::spec::LaunchForm;
 

@@ -16,6 +16,9 @@ pub struct TestApp {
     pub running: Running,
     pub dir: tempfile::TempDir,
     pub http: reqwest::Client,
+    /// The database's `--db` value: the file in `dir`, or a Postgres database when the tests run
+    /// with BAKEOFF_TEST_PG (see [`db_target`]).
+    pub db: PathBuf,
 }
 
 /// Short leases, so that tests see a dead worker's run taken over within seconds.
@@ -63,9 +66,10 @@ pub async fn spawn_leased(
     lease: LeaseSettings,
 ) -> TestApp {
     let tls = web.tls.is_some();
+    let db = db_target(&dir).await;
     let running = serve::start(ServeOptions {
         addr: "127.0.0.1:0".parse().expect("addr"),
-        db_path: db_path(&dir),
+        db_path: db.clone(),
         site_root: PathBuf::from("target/site"),
         sim: Some((sim, "127.0.0.1:0".parse().expect("addr"))),
         on_restart,
@@ -85,6 +89,7 @@ pub async fn spawn_leased(
         running,
         dir,
         http: reqwest::Client::new(),
+        db,
     };
     for (name, role) in [
         ("tester", "admin"),
@@ -119,6 +124,20 @@ impl TestApp {
     pub async fn client_for(&self, name: &str) -> reqwest::Client {
         bearer_client(&self.running.base_url(), name, PASSWORD).await
     }
+}
+
+/// The database of the app in `dir`: its SQLite file, or with BAKEOFF_TEST_PG a Postgres database
+/// of its own, made once per `dir` (a restart on the same `dir` finds the same database).
+pub async fn db_target(dir: &tempfile::TempDir) -> PathBuf {
+    let remembered = dir.path().join("postgres-url");
+    if let Ok(url) = std::fs::read_to_string(&remembered) {
+        return PathBuf::from(url);
+    }
+    let target = app::db::pool::test_target(dir.path(), "bakeoff.db").await.expect("database");
+    if target != db_path(dir) {
+        std::fs::write(&remembered, target.to_string_lossy().as_bytes()).expect("remember the database");
+    }
+    target
 }
 
 pub fn db_path(dir: &tempfile::TempDir) -> PathBuf {

@@ -1,7 +1,7 @@
 //! The trash against a fresh migrated SQLite file: what a delete hides, what a restore brings
 //! back, what a purge removes (rows counted), parents and children, and the purge by clock.
 
-use super::super::{connect, datasets, endpoints, queues, runs, Db, DbError};
+use super::super::{datasets, endpoints, queues, runs, Db, DbError};
 use super::*;
 use crate::domain::accounts::Role;
 use crate::domain::trash::DAY_S;
