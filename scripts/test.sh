@@ -26,6 +26,7 @@ pgurl=$(scripts/pg.sh start "$pgdir/cluster" "$pgport")
 stop_pg() { scripts/pg.sh stop "$pgdir/cluster" >/dev/null 2>&1 || true; rm -rf "$pgdir"; }
 trap stop_pg EXIT
 BAKEOFF_TEST_PG="$pgurl" cargo test -p app --features ssr --lib db::
+BAKEOFF_TEST_PG="$pgurl" cargo test -p app --features ssr --lib db::progress -- --ignored
 BAKEOFF_TEST_PG="$pgurl" cargo test -p server --test workers --test scale_out --test progress
 BAKEOFF_TEST_PG="$pgurl" cargo test -p server --test db_copy -- --ignored
 stop_pg

@@ -27,8 +27,20 @@ pub async fn put(db: &Db, progress: &Progress) -> DbResult<()> {
     .bind(to_json(progress))
     .execute(db)
     .await?;
+    if super::pool::Backend::of_pool(db) == super::pool::Backend::Postgres {
+        // Pages served by other processes wake at once (LISTEN on NOTIFY_CHANNEL) instead of at
+        // their next poll.
+        sqlx::query("SELECT pg_notify($1, $2)")
+            .bind(NOTIFY_CHANNEL)
+            .bind(progress.run_id.to_string())
+            .execute(db)
+            .await?;
+    }
     Ok(())
 }
+
+/// The Postgres channel a run's id is sent on each time its progress is written.
+pub const NOTIFY_CHANNEL: &str = "bakeoff_progress";
 
 /// A run's last written progress, if any was written.
 pub async fn get(db: &Db, run_id: i64) -> DbResult<Option<StoredProgress>> {
@@ -83,6 +95,30 @@ mod tests {
             eta_s: Some(1.0),
             message: Some("pre-flight".into()),
         }
+    }
+
+    /// Postgres only (run by scripts/test.sh with BAKEOFF_TEST_PG): each write is announced to
+    /// listeners with the run's id.
+    #[tokio::test]
+    #[ignore = "needs Postgres: BAKEOFF_TEST_PG=URL cargo test -p app --features ssr --lib db::progress -- --ignored"]
+    async fn on_postgres_each_write_is_announced_to_listeners() {
+        let (_dir, db) = fresh().await;
+        assert_eq!(
+            crate::db::pool::Backend::of_pool(&db),
+            crate::db::pool::Backend::Postgres,
+            "set BAKEOFF_TEST_PG"
+        );
+        let (e, d) = seed(&db).await;
+        let run = crate::db::runs::insert(&db, &spec(e, d), false, None).await.expect("run");
+        let url = db.connect_options().database_url.to_string();
+        let mut listener = sqlx::postgres::PgListener::connect(&url).await.expect("listener");
+        listener.listen(NOTIFY_CHANNEL).await.expect("listen");
+        put(&db, &progress(run, 1, RunStatus::Running)).await.expect("put");
+        let n = tokio::time::timeout(std::time::Duration::from_secs(10), listener.recv())
+            .await
+            .expect("a notification within 10 s")
+            .expect("recv");
+        assert_eq!((n.channel(), n.payload()), (NOTIFY_CHANNEL, run.to_string().as_str()));
     }
 
     #[tokio::test]

@@ -7,7 +7,9 @@
 //! from the progress that process stores (`db::progress`, about once a second). The stored one is
 //! polled every [`POLL`] and sent when this process has had no live event for the run for
 //! [`QUIET`] and it is newer than the last one sent; the run's status in the database ends the
-//! stream too.
+//! stream too. On Postgres every write of a run's progress is also announced (NOTIFY, see
+//! `db::progress::NOTIFY_CHANNEL`): one LISTEN connection per process wakes the streams of that
+//! run at once, and the poll remains as the fallback (a lost notification, a reconnect).
 
 use app::api::guard::{Caller, Permission};
 use app::api::types::RunView;
@@ -40,10 +42,12 @@ pub async fn run_events(
     let rx = state.events.subscribe();
     let run = db::runs::get(&state.db, id).await?;
     let first = stored_state(&run);
+    let notified = notifications(&state.db);
     let follow = Follow {
         id,
         db: state.db.clone(),
         rx,
+        notified,
         poll: tokio::time::interval_at(Instant::now() + POLL, POLL),
         last_live: None,
         last_seq: 0,
@@ -73,11 +77,53 @@ fn stored_state(run: &RunView) -> Progress {
     }
 }
 
+/// Runs whose progress another process has just written (Postgres NOTIFY), as one process-wide
+/// broadcast fed by one LISTEN connection, started with the first stream. `None` on SQLite.
+fn notifications(db: &Db) -> Option<broadcast::Receiver<i64>> {
+    use std::sync::OnceLock;
+    static SENDER: OnceLock<broadcast::Sender<i64>> = OnceLock::new();
+    if db::pool::Backend::of_pool(db) != db::pool::Backend::Postgres {
+        return None;
+    }
+    let tx = SENDER.get_or_init(|| {
+        let (tx, _) = broadcast::channel(1024);
+        let url = db.connect_options().database_url.to_string();
+        let sender = tx.clone();
+        tokio::spawn(async move {
+            loop {
+                match listen(&url, &sender).await {
+                    Ok(()) => return,
+                    Err(e) => {
+                        tracing::warn!("listening for progress notifications: {e} (pages poll meanwhile; again in 5 s)");
+                        tokio::time::sleep(Duration::from_secs(5)).await;
+                    }
+                }
+            }
+        });
+        tx
+    });
+    Some(tx.subscribe())
+}
+
+async fn listen(url: &str, sender: &broadcast::Sender<i64>) -> Result<(), sqlx::Error> {
+    let mut listener = sqlx::postgres::PgListener::connect(url).await?;
+    listener.listen(db::progress::NOTIFY_CHANNEL).await?;
+    loop {
+        let n = listener.recv().await?;
+        if let Ok(id) = n.payload().parse::<i64>() {
+            // No stream open: nobody to wake.
+            let _ = sender.send(id);
+        }
+    }
+}
+
 /// One subscriber's view of a run after its first event.
 struct Follow {
     id: i64,
     db: Db,
     rx: broadcast::Receiver<Progress>,
+    /// Postgres: the runs another process has just written progress for.
+    notified: Option<broadcast::Receiver<i64>>,
     poll: tokio::time::Interval,
     /// When this process last broadcast progress of the run.
     last_live: Option<Instant>,
@@ -103,6 +149,18 @@ impl Follow {
                     Ok(_) | Err(broadcast::error::RecvError::Lagged(_)) => continue,
                     Err(broadcast::error::RecvError::Closed) => return None,
                 },
+                woke = next_notice(&mut self.notified) => {
+                    if woke != Some(self.id) {
+                        continue;
+                    }
+                    if let Some(p) = self.from_database().await {
+                        self.ended = p.status.is_finished();
+                        return Some((p, self));
+                    }
+                    if self.ended {
+                        return None;
+                    }
+                }
                 _ = self.poll.tick() => {
                     if let Some(p) = self.from_database().await {
                         self.ended = p.status.is_finished();
@@ -165,5 +223,18 @@ impl Follow {
             return None;
         }
         Some(s.progress.clone())
+    }
+}
+
+/// The next run announced on `notified` (`None`: a lag, read everything again at the poll);
+/// never ready on SQLite.
+async fn next_notice(notified: &mut Option<broadcast::Receiver<i64>>) -> Option<i64> {
+    match notified {
+        None => std::future::pending().await,
+        Some(rx) => match rx.recv().await {
+            Ok(id) => Some(id),
+            Err(broadcast::error::RecvError::Lagged(_)) => None,
+            Err(broadcast::error::RecvError::Closed) => std::future::pending().await,
+        },
     }
 }
