@@ -394,6 +394,41 @@ async fn an_endpoints_url_is_corrected_checked_like_a_new_ones_and_audited() {
     assert_eq!(status, 422, "{body}");
     assert!(body.contains("base_url"), "{body}");
     assert_eq!(stored().await, moved.base_url());
+
+    // An endpoint that stores a key: a runner may not send it to a URL of their choosing (the
+    // check of the new URL carries the key); an admin may move it.
+    let listener = server::sim::start(fast_sim(), "127.0.0.1:0".parse().expect("addr"))
+        .await
+        .expect("sim");
+    let gateway = keyed_gateway().await;
+    let (status, v) = app
+        .post_json(
+            "/api/endpoints",
+            json!({"name": "keyed", "base_url": gateway, "api_key": "right-key"}),
+        )
+        .await;
+    assert_eq!(status, 201, "{v}");
+    let keyed = v["id"].as_i64().expect("id");
+    let patch_keyed = |c: &reqwest::Client, body: Value| c.patch(app.url(&format!("/api/endpoints/{keyed}"))).json(&body);
+    let (status, v) = send(patch_keyed(&rita, json!({"base_url": listener.base_url()}))).await;
+    assert_eq!(status, 403, "{v}");
+    assert!(v.to_string().contains("stores an API key"), "{v}");
+    assert_eq!(
+        listener.sim.stats.requests.load(std::sync::atomic::Ordering::SeqCst),
+        0,
+        "no request reached the runner's server"
+    );
+    // Not while a run is queued or running on it (it measures at one URL; the GPU lock is by URL).
+    let busy = app
+        .launch("sim-llama-3.2-1b", json!({"endpoint_id": id, "requests": 400, "concurrency": 1}))
+        .await;
+    let (status, v) = send(patch(&rita, json!({"base_url": old.base_url()}))).await;
+    assert_eq!(status, 409, "{v}");
+    assert!(v.to_string().contains("queued or running"), "{v}");
+    assert_eq!(stored().await, moved.base_url());
+    let (status, _) = app.post_json(&format!("/api/runs/{busy}/cancel"), json!({})).await;
+    assert_eq!(status, 200);
+    app.wait_finished(busy, Duration::from_secs(60)).await;
 }
 
 fn urlencoding(s: &str) -> String {

@@ -20,16 +20,16 @@ pub struct Copied {
 }
 
 /// The tables of an SQLite database, each after the tables it references.
-async fn tables_in_order(src: &Db) -> DbResult<Vec<String>> {
+async fn tables_in_order(src: &mut sqlx::AnyConnection) -> DbResult<Vec<String>> {
     let names: Vec<String> = sqlx::query_scalar(
         "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name <> '_sqlx_migrations' ORDER BY name",
     )
-    .fetch_all(src)
+    .fetch_all(&mut *src)
     .await?;
     let mut refs: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     for t in &names {
         let parents: Vec<String> = sqlx::query_scalar(&format!("SELECT \"table\" FROM pragma_foreign_key_list('{t}')"))
-            .fetch_all(src)
+            .fetch_all(&mut *src)
             .await?;
         refs.insert(t.clone(), parents.into_iter().filter(|p| p != t).collect());
     }
@@ -108,7 +108,11 @@ pub async fn sqlite_to_postgres(src: &Db, dst: &Db, mut progress: impl FnMut(&st
             "copy goes from an SQLite file (--from) to a postgres:// URL (--to)".into(),
         ));
     }
-    let tables = tables_in_order(src).await?;
+    // Every read of the file in one read transaction: a snapshot (WAL), whatever writes to it
+    // meanwhile, so the counts checked are those of the rows copied.
+    let mut snap = src.acquire().await?;
+    sqlx::query("BEGIN").execute(&mut *snap).await?;
+    let tables = tables_in_order(&mut snap).await?;
     let mut tx = dst.begin().await?;
     for t in &tables {
         let exists: Option<i64> =
@@ -140,7 +144,7 @@ pub async fn sqlite_to_postgres(src: &Db, dst: &Db, mut progress: impl FnMut(&st
         .fetch_all(&mut *tx)
         .await?;
         let source_cols: BTreeSet<String> = sqlx::query_scalar(&format!("SELECT name FROM pragma_table_info('{t}')"))
-            .fetch_all(src)
+            .fetch_all(&mut *snap)
             .await?
             .into_iter()
             .collect();
@@ -154,7 +158,7 @@ pub async fn sqlite_to_postgres(src: &Db, dst: &Db, mut progress: impl FnMut(&st
                 "SELECT rowid, {list} FROM {t} WHERE rowid > $1 ORDER BY rowid LIMIT {PAGE}"
             ))
             .bind(after)
-            .fetch_all(src)
+            .fetch_all(&mut *snap)
             .await?;
             let Some(last) = page.last() else { break };
             after = last.try_get::<i64, _>(0)?;
@@ -204,7 +208,9 @@ pub async fn sqlite_to_postgres(src: &Db, dst: &Db, mut progress: impl FnMut(&st
             .execute(&mut *tx)
             .await?;
         }
-        let source_rows: i64 = sqlx::query_scalar(&format!("SELECT COUNT(*) FROM {t}")).fetch_one(src).await?;
+        let source_rows: i64 = sqlx::query_scalar(&format!("SELECT COUNT(*) FROM {t}"))
+            .fetch_one(&mut *snap)
+            .await?;
         let target_rows: i64 = sqlx::query_scalar(&format!("SELECT COUNT(*) FROM {t}")).fetch_one(&mut *tx).await?;
         if source_rows != target_rows {
             return Err(DbError::Conflict(format!(
@@ -218,5 +224,6 @@ pub async fn sqlite_to_postgres(src: &Db, dst: &Db, mut progress: impl FnMut(&st
         });
     }
     tx.commit().await?;
+    sqlx::query("COMMIT").execute(&mut *snap).await?;
     Ok(out)
 }

@@ -215,9 +215,19 @@ pub struct AccessUpdate {
     pub retry: Option<RetryPolicy>,
 }
 
+/// Runs on endpoint `id` that are queued or running.
+pub async fn active_runs(db: &Db, id: i64) -> DbResult<i64> {
+    Ok(
+        sqlx::query_scalar("SELECT COUNT(*) FROM runs WHERE endpoint_id = $1 AND status IN ('queued', 'running') AND deleted_at IS NULL")
+            .bind(id)
+            .fetch_one(db)
+            .await?,
+    )
+}
+
 /// Move endpoint `id` to another base URL (checked by the caller). Each URL is registered once.
 pub async fn set_base_url(db: &Db, id: i64, url: &str) -> DbResult<()> {
-    let r = sqlx::query("UPDATE endpoints SET base_url = $1 WHERE id = $2")
+    let r = sqlx::query("UPDATE endpoints SET base_url = $1 WHERE id = $2 AND deleted_at IS NULL")
         .bind(url)
         .bind(id)
         .execute(db)

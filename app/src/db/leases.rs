@@ -121,6 +121,9 @@ fn filter_sql(alias: &str, p: usize) -> String {
 async fn claims_tx(db: &Db) -> DbResult<sqlx::Transaction<'static, sqlx::Any>> {
     let mut tx = super::write_tx(db).await?;
     if Backend::of_pool(db) == Backend::Postgres {
+        // A claimer cut off mid-claim holds the lock until Postgres notices: the others give up
+        // after 5 s (an error the worker logs, then it looks again) instead of waiting for it.
+        sqlx::query("SET LOCAL lock_timeout = '5s'").execute(&mut *tx).await?;
         sqlx::query("SELECT pg_advisory_xact_lock(7265726)").execute(&mut *tx).await?;
     }
     Ok(tx)

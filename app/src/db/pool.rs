@@ -139,6 +139,7 @@ pub async fn new_pg_database(url: &str) -> DbResult<std::path::PathBuf> {
 
 /// A `--db` value fit to print: a Postgres URL without its password.
 pub fn redacted(target: &str) -> String {
+    let target = &hide_query_password(target);
     match (Backend::of(target), target.find("://"), target.rfind('@')) {
         (Backend::Postgres, Some(scheme), Some(at)) if at > scheme => {
             let userinfo = &target[scheme + 3..at];
@@ -149,6 +150,21 @@ pub fn redacted(target: &str) -> String {
         }
         _ => target.to_string(),
     }
+}
+
+/// `?password=...` in a Postgres URL's query, hidden too.
+fn hide_query_password(target: &str) -> String {
+    let Some((base, query)) = target.split_once('?') else {
+        return target.to_string();
+    };
+    let parts: Vec<String> = query
+        .split('&')
+        .map(|p| match p.split_once('=') {
+            Some((k, _)) if k.eq_ignore_ascii_case("password") => format!("{k}=***"),
+            _ => p.to_string(),
+        })
+        .collect();
+    format!("{base}?{}", parts.join("&"))
 }
 
 /// An SQLite URL for a file path (`mode`: `rwc` creates it, `rw` does not).
@@ -196,6 +212,10 @@ mod tests {
         );
         assert_eq!(redacted("postgres://bk@db.lan/bakeoff"), "postgres://bk@db.lan/bakeoff");
         assert_eq!(redacted("data/bakeoff.db"), "data/bakeoff.db");
+        assert_eq!(
+            redacted("postgres://bk@db.lan/bakeoff?sslmode=require&password=s3cret"),
+            "postgres://bk@db.lan/bakeoff?sslmode=require&password=***"
+        );
         assert_eq!(Backend::of("postgresql://x/y"), Backend::Postgres);
         assert_eq!(Backend::of("postgres.db"), Backend::Sqlite);
     }

@@ -20,9 +20,38 @@ pub async fn insert_batch(db: &Db, run_id: i64, records: &[RequestRecord]) -> Db
 /// Rows per INSERT statement: 21 bound values each, well under SQLite's 32,766 variables.
 const ROWS_PER_INSERT: usize = 500;
 
+/// Records as both databases store them: Postgres refuses U+0000 in text (a model streaming
+/// garbage, or a hostile endpoint, can send one), so it becomes U+FFFD in the answer, the
+/// reasoning and the error on either backend. Records without one are stored as they came (not
+/// copied).
+fn storable(records: &[RequestRecord]) -> std::borrow::Cow<'_, [RequestRecord]> {
+    let nul = |s: &str| s.contains('\0');
+    let has =
+        |r: &RequestRecord| nul(&r.response) || r.error.as_deref().is_some_and(nul) || r.reasoning.as_ref().is_some_and(|x| nul(&x.text));
+    if !records.iter().any(has) {
+        return std::borrow::Cow::Borrowed(records);
+    }
+    let clean = |s: &str| s.replace('\0', "\u{FFFD}");
+    std::borrow::Cow::Owned(
+        records
+            .iter()
+            .map(|r| {
+                let mut r = r.clone();
+                r.response = clean(&r.response);
+                r.error = r.error.as_deref().map(clean);
+                if let Some(x) = r.reasoning.as_mut() {
+                    x.text = clean(&x.text);
+                }
+                r
+            })
+            .collect(),
+    )
+}
+
 /// The same, inside a caller's transaction: one multi-row INSERT per 500 records (one round trip
 /// to SQLite's thread instead of one per record).
 pub async fn insert_batch_tx(tx: &mut sqlx::Transaction<'_, sqlx::Any>, run_id: i64, records: &[RequestRecord]) -> DbResult<u64> {
+    let records = storable(records);
     let mut inserted = 0;
     for part in records.chunks(ROWS_PER_INSERT) {
         let mut q = super::sql::Sql::new(

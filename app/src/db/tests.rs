@@ -553,3 +553,21 @@ async fn a_finished_run_reads_its_record_count_from_its_chart_data_and_a_running
     let listed = runs::list(&db).await.expect("list");
     assert_eq!(listed.iter().find(|r| r.id == run).map(|r| r.done_requests), Some(7));
 }
+
+/// Postgres refuses U+0000 in text; an answer holding one (a model streaming garbage) is stored
+/// on either backend, the NUL as U+FFFD, and nothing else changes.
+#[tokio::test]
+async fn an_answer_with_a_nul_character_is_stored_on_either_backend() {
+    let (_dir, db) = fresh().await;
+    let (e, d) = seed(&db).await;
+    let run = runs::insert(&db, &spec(e, d), false, None).await.expect("run");
+    let mut r = record("a", 0);
+    r.response = "bad\0answer".into();
+    r.error = Some("oops\0".into());
+    let clean = record("b", 1);
+    assert_eq!(records::insert_batch(&db, run, &[r, clean.clone()]).await.expect("stored"), 2);
+    let back = records::for_run(&db, run).await.expect("read");
+    assert_eq!(back[0].response, "bad\u{FFFD}answer");
+    assert_eq!(back[0].error.as_deref(), Some("oops\u{FFFD}"));
+    assert_eq!(back[1].response, clean.response);
+}

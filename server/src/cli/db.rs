@@ -43,8 +43,9 @@ pub enum DbCommand {
         /// The SQLite database file.
         #[arg(long)]
         from: PathBuf,
-        /// The Postgres database, as a postgres:// URL (it must be empty: a new database).
-        #[arg(long)]
+        /// The Postgres database, as a postgres:// URL (it must be empty: a new database). From
+        /// the environment, it stays off the command line and out of `ps`.
+        #[arg(long, env = "BAKEOFF_COPY_TO", hide_env_values = true)]
         to: String,
     },
 }
@@ -53,7 +54,7 @@ pub enum DbCommand {
 #[derive(Args, Debug, Clone)]
 pub struct ExistingDb {
     /// The SQLite database file (it must exist).
-    #[arg(long = "db", env = "BAKEOFF_DB", default_value = super::DEFAULT_DB)]
+    #[arg(long = "db", env = "BAKEOFF_DB", hide_env_values = true, default_value = super::DEFAULT_DB)]
     pub path: PathBuf,
 }
 

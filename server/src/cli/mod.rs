@@ -315,7 +315,7 @@ pub struct ExportArgs {
 #[derive(Args, Debug, Clone)]
 pub struct DbArg {
     /// The database: an SQLite file (created if needed) or a postgres:// URL.
-    #[arg(long = "db", env = "BAKEOFF_DB", default_value = DEFAULT_DB)]
+    #[arg(long = "db", env = "BAKEOFF_DB", hide_env_values = true, default_value = DEFAULT_DB)]
     pub path: PathBuf,
 }
 

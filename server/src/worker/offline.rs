@@ -41,8 +41,6 @@ const FINISHED: &str = "Writing outputs to";
 /// reader, this only bounds how late the page hears of it), and afterwards.
 const TICK_LOADING: Duration = Duration::from_millis(100);
 const TICK: Duration = Duration::from_millis(500);
-/// Log lines quoted in a failed run's error.
-const TAIL_LINES: usize = 8;
 
 impl Worker {
     /// Run the offline batch job of a run of kind [`RunKind::Offline`] to its end and store its
@@ -157,10 +155,12 @@ impl Worker {
                 db::planning::add_launch(db, &launch).await?;
                 if !status.success() {
                     db::jobs::put(db, claimed.id, &stored).await?;
+                    // The log itself stays in the launch record (its section on the run page,
+                    // hidden from reviewers): vLLM can log the answers it wrote, and a run's
+                    // error is shown beside its model to everyone.
                     return Err(RunError::Launch(format!(
-                        "the offline batch job ended with {}: {}",
-                        exit_word(status),
-                        tail(&launch.log)
+                        "the offline batch job ended with {}: its log is under \"Model server starts\" on the run page",
+                        exit_word(status)
                     )));
                 }
                 tracker.message(Some("storing the batch job's answers".into()));
@@ -337,16 +337,6 @@ fn exit_word(status: ExitStatus) -> String {
         (None, Some(s)) => format!("killed by signal {s}"),
         (None, None) => "an unknown end".into(),
     }
-}
-
-/// The last lines of a log, on one line.
-fn tail(log: &str) -> String {
-    let lines: Vec<&str> = log
-        .lines()
-        .flat_map(|l| l.rsplit('\r').next())
-        .filter(|l| !l.trim().is_empty())
-        .collect();
-    lines[lines.len().saturating_sub(TAIL_LINES)..].join(" / ")
 }
 
 fn unix(t: SystemTime) -> f64 {

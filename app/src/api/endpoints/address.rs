@@ -22,7 +22,7 @@ pub async fn new_url(db: &crate::db::Db, caller: &Caller, ep: &EndpointView, raw
             "the built-in simulator's URL follows wherever the simulator listens: it cannot be changed",
         ));
     }
-    let url = if ep.launch_args.is_some() {
+    let url = if ep.launch_args.is_some() || ep.legacy_launch_template.is_some() {
         if caller.require(crate::api::guard::Permission::Admin).is_err() {
             return Err(AppError::Forbidden(
                 "only an admin may change a managed endpoint's URL (Bakeoff starts its server there with the admin's launch command): ask one"
@@ -36,6 +36,25 @@ pub async fn new_url(db: &crate::db::Db, caller: &Caller, ep: &EndpointView, raw
     .map_err(|m| AppError::validation("base_url", m))?;
     if url == ep.base_url {
         return Ok(None);
+    }
+    // The stored key and headers go with every request to the endpoint, the check of the new URL
+    // first: moving an endpoint that holds secrets is an admin's (a runner must not be able to
+    // send an admin's provider key to a server of their choosing).
+    if (ep.has_api_key || !ep.header_names.is_empty()) && caller.require(crate::api::guard::Permission::Admin).is_err() {
+        return Err(AppError::Forbidden(
+            "this endpoint stores an API key or headers, which would be sent to the new URL: only an admin may move it \
+             (or register a new endpoint with its own key)"
+                .into(),
+        ));
+    }
+    // A run under way (or waiting) measures at one URL from start to end, and the GPU lock is
+    // held by URL: not while runs use it.
+    let active = crate::db::endpoints::active_runs(db, ep.id).await?;
+    if active > 0 {
+        return Err(AppError::Conflict(format!(
+            "endpoint '{}' has {active} run(s) queued or running: move it when they have finished (or cancel them)",
+            ep.name
+        )));
     }
     if let Some(other) = crate::db::endpoints::find_by_url(db, &url).await?.filter(|o| o.id != ep.id) {
         return Err(AppError::Conflict(format!(

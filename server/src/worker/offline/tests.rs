@@ -125,15 +125,6 @@ fn only_a_batch_list_with_the_model_listed_runs_an_offline_job() {
 }
 
 #[test]
-fn the_tail_of_a_log_is_its_last_lines_with_the_last_redraw_of_a_bar() {
-    let log = "a\nb\n\nRunning batch: 1/2\rRunning batch: 2/2\nValueError: boom\n";
-    assert_eq!(tail(log), "a / b / Running batch: 2/2 / ValueError: boom");
-    let long: String = (0..20).map(|i| format!("l{i}\n")).collect();
-    assert_eq!(tail(&long).split(" / ").count(), TAIL_LINES);
-    assert!(tail(&long).ends_with("l19"));
-}
-
-#[test]
 fn missing_and_bad_lines_are_noted() {
     let mut job = JobTiming::default();
     Stored {
