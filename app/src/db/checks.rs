@@ -180,8 +180,10 @@ pub async fn append(db: &Db, run_id: i64, checks: &[AnswerCheck]) -> DbResult<()
 
 async fn insert_tx(tx: &mut sqlx::Transaction<'_, sqlx::Any>, run_id: i64, checks: &[AnswerCheck]) -> DbResult<()> {
     // One multi-row INSERT per 1,000 checks (9 values each).
+    let backend = super::pool::Backend::of_conn(tx);
     for part in checks.chunks(1000) {
-        let mut q = super::sql::Sql::new(
+        let mut q = super::sql::Sql::for_backend(
+            backend,
             "INSERT INTO checks (run_id, custom_id, json_form, schema_valid, schema_errors, handback, truncated, recommendation, fields) ",
         );
         q.push_values(part, |mut b, c| {

@@ -38,6 +38,15 @@ impl Backend {
         }
     }
 
+    /// The backend of an open connection (a transaction's).
+    pub fn of_conn(c: &sqlx::AnyConnection) -> Backend {
+        if c.backend_name().eq_ignore_ascii_case("postgresql") || c.backend_name().eq_ignore_ascii_case("postgres") {
+            Backend::Postgres
+        } else {
+            Backend::Sqlite
+        }
+    }
+
     pub fn migrator(self) -> &'static sqlx::migrate::Migrator {
         match self {
             Backend::Sqlite => &MIGRATOR,

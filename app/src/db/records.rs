@@ -52,9 +52,11 @@ fn storable(records: &[RequestRecord]) -> std::borrow::Cow<'_, [RequestRecord]> 
 /// to SQLite's thread instead of one per record).
 pub async fn insert_batch_tx(tx: &mut sqlx::Transaction<'_, sqlx::Any>, run_id: i64, records: &[RequestRecord]) -> DbResult<u64> {
     let records = storable(records);
+    let backend = super::pool::Backend::of_conn(tx);
     let mut inserted = 0;
     for part in records.chunks(ROWS_PER_INSERT) {
-        let mut q = super::sql::Sql::new(
+        let mut q = super::sql::Sql::for_backend(
+            backend,
             "INSERT INTO request_records (run_id, idx, custom_id, warmup, outcome, http_status, error, finish_reason, \
              prompt_tokens, completion_tokens, scheduled_us, sent_us, ttft_us, e2e_us, content_chunks, itl_us, response, \
              reasoning, reasoning_tokens, reasoning_tokens_source, answer_ttft_us) ",
