@@ -370,3 +370,178 @@ async fn the_download_pages_through_every_entry_in_order() {
     .await;
     assert_eq!(second["entries"][0]["target"], "run 2449");
 }
+
+/// Deletes, restores and purges of each kind (through REST and the pages' server functions),
+/// and the data rules (internal only, spend cap): one entry each, with its actor, target and
+/// what happened; a dry run leaves none, and the entries outlive what they name.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deletes_restores_purges_and_data_rules_each_leave_one_entry() {
+    let app = spawn(fast_sim()).await;
+    let admin = &app.http;
+    let rita = app.client_for("rita").await;
+
+    // An endpoint priced by a sheet (a cap needs one), a dataset, a run and a queue over it.
+    let sheet = ok_fn(
+        &app,
+        admin,
+        "add_sheet",
+        "name=Cap+sheet&provider=acme&source=acme.example%2Fprices&dated=2025-01-01",
+    )
+    .await
+    .as_i64()
+    .expect("sheet id");
+    let (status, v) = send(rita.post(app.url("/api/endpoints")).json(&json!({
+        "name": "doomed-ep",
+        "base_url": app.sim_url().replace("127.0.0.1", "localhost"),
+        "price_sheet_id": sheet,
+    })))
+    .await;
+    assert_eq!(status, 201, "{v}");
+    let endpoint = id(&v, "id");
+    let line = json!({"custom_id": "a1", "method": "POST", "url": "/v1/chat/completions",
+                      "body": {"model": "x", "messages": [{"role": "user", "content": "hello"}]}});
+    let (status, v) = send(rita.post(app.url("/api/datasets?name=doomed-ds")).body(format!("{line}\n"))).await;
+    assert_eq!(status, 201, "{v}");
+    let dataset = id(&v, "id");
+    let (status, v) = send(rita.post(app.url("/api/runs")).json(&json!({
+        "endpoint_id": 1, "dataset_id": 1, "model": "sim-llama-3.2-1b", "requests": 4, "concurrency": 2, "name": "doomed-run"
+    })))
+    .await;
+    assert_eq!(status, 201, "{v}");
+    let run = v["run_ids"][0].as_i64().expect("run");
+    app.wait_finished(run, Duration::from_secs(60)).await;
+    let queue = ok_fn(
+        &app,
+        &rita,
+        "create_queue",
+        &format!("form[name]=doomed-q&form[kind]=grade&form[runs][0]={run}&form[sample_size]=2"),
+    )
+    .await
+    .as_i64()
+    .expect("queue id");
+
+    // Internal only: a runner sets it (REST), an admin clears it (page).
+    let (status, v) = send(
+        rita.put(app.url(&format!("/api/datasets/{dataset}/internal_only")))
+            .json(&json!({"internal_only": true})),
+    )
+    .await;
+    assert_eq!(status, 200, "{v}");
+    ok_fn(
+        &app,
+        admin,
+        "set_dataset_internal_only",
+        &format!("id={dataset}&internal_only=false"),
+    )
+    .await;
+    // Spend cap: a runner sets one (REST), an admin removes it (page).
+    let (status, v) = send(
+        rita.put(app.url(&format!("/api/endpoints/{endpoint}/spend_cap")))
+            .json(&json!({"spend_cap_usd": 5})),
+    )
+    .await;
+    assert_eq!(status, 200, "{v}");
+    ok_fn(&app, admin, "set_spend_cap", &format!("id={endpoint}&spend_cap=")).await;
+
+    // A dry run says what would go and writes nothing to the log.
+    let before = audit(&app, "").await.len();
+    for path in [
+        format!("/api/queues/{queue}?dry_run=true"),
+        format!("/api/runs/{run}?dry_run=true"),
+        format!("/api/datasets/{dataset}?dry_run=true"),
+        format!("/api/endpoints/{endpoint}?dry_run=true"),
+    ] {
+        let (status, v) = send(rita.delete(app.url(&path))).await;
+        assert_eq!(status, 200, "{path}: {v}");
+        assert_eq!(v["done"], false, "{path}: {v}");
+    }
+    assert_eq!(audit(&app, "").await.len(), before, "dry runs are not logged");
+
+    // Each kind, queues and runs before what they use: the runner deletes (REST), the admin
+    // restores (REST), deletes again (page) and deletes for good (page).
+    let things = [
+        ("queue", queue, "doomed-q", "delete_queue", "queue_id"),
+        ("run", run, "doomed-run", "delete_run", "id"),
+        ("dataset", dataset, "doomed-ds", "delete_dataset", "id"),
+        ("endpoint", endpoint, "doomed-ep", "delete_endpoint", "id"),
+    ];
+    for (kind, thing, _, delete_fn, key) in things {
+        let plural = format!("{kind}s");
+        let (status, v) = send(rita.delete(app.url(&format!("/api/{plural}/{thing}")))).await;
+        assert_eq!(status, 200, "{kind} delete: {v}");
+        let (status, v) = send(admin.post(app.url(&format!("/api/trash/{kind}/{thing}/restore")))).await;
+        assert_eq!(status, 200, "{kind} restore: {v}");
+        ok_fn(&app, admin, delete_fn, &format!("{key}={thing}")).await;
+        ok_fn(&app, admin, "purge_trashed", &format!("kind={kind}&id={thing}")).await;
+    }
+    let (status, _) = send(admin.get(app.url(&format!("/api/runs/{run}")))).await;
+    assert_eq!(status, 404, "the run is gone for good");
+
+    let entries = audit(&app, "").await;
+    let mut expected: Vec<(String, &str, String)> = vec![
+        ("dataset.internal_only".into(), "rita", format!("dataset {dataset}")),
+        ("dataset.internal_only".into(), "tester", format!("dataset {dataset}")),
+        ("endpoint.spend_cap".into(), "rita", format!("endpoint {endpoint}")),
+        ("endpoint.spend_cap".into(), "tester", format!("endpoint {endpoint}")),
+    ];
+    for (kind, thing, name, _, _) in things {
+        let target = format!("{kind} {thing} ({name})");
+        expected.push((format!("{kind}.delete"), "rita", target.clone()));
+        expected.push((format!("{kind}.delete"), "tester", target.clone()));
+        expected.push((format!("{kind}.restore"), "tester", target.clone()));
+        expected.push((format!("{kind}.purge"), "tester", target));
+    }
+    let mut missing = Vec::new();
+    for (action, actor, target) in &expected {
+        let n = entries
+            .iter()
+            .filter(|e| e["action"] == action.as_str() && e["actor"] == *actor && e["target"] == target.as_str())
+            .count();
+        if n != 1 {
+            missing.push(format!("{action} by {actor} on {target}: {n} entries"));
+        }
+    }
+    assert!(
+        missing.is_empty(),
+        "{}\n\nlog:\n{}",
+        missing.join("\n"),
+        serde_json::to_string_pretty(&entries).unwrap_or_default()
+    );
+
+    // What each says.
+    let detail = |action: &str, actor: &str| -> String {
+        entries
+            .iter()
+            .find(|e| e["action"] == action && e["actor"] == actor)
+            .and_then(|e| e["detail"].as_str())
+            .unwrap_or_else(|| panic!("no {action} by {actor}"))
+            .to_string()
+    };
+    assert_eq!(detail("dataset.internal_only", "rita"), "dataset 'doomed-ds' marked internal only");
+    assert_eq!(
+        detail("dataset.internal_only", "tester"),
+        "dataset 'doomed-ds' no longer internal only"
+    );
+    let five = app::domain::spend::money(5.0);
+    assert_eq!(
+        detail("endpoint.spend_cap", "rita"),
+        format!("endpoint 'doomed-ep' spend cap: none -> {five} a month")
+    );
+    assert_eq!(
+        detail("endpoint.spend_cap", "tester"),
+        format!("endpoint 'doomed-ep' spend cap: {five} a month -> none")
+    );
+    for (kind, _, _, _, _) in things {
+        for actor in ["rita", "tester"] {
+            let d = detail(&format!("{kind}.delete"), actor);
+            assert!(d.contains("in the trash for 30 days"), "{kind}.delete by {actor}: {d}");
+        }
+        let d = detail(&format!("{kind}.restore"), "tester");
+        assert!(d.starts_with("restored from the trash"), "{kind}.restore: {d}");
+        assert!(!detail(&format!("{kind}.purge"), "tester").is_empty());
+    }
+    let purged_run = detail("run.purge", "tester");
+    assert!(purged_run.contains("4 request records"), "{purged_run}");
+    let purged_queue = detail("queue.purge", "tester");
+    assert_eq!(purged_queue, "With it go 2 items.");
+}

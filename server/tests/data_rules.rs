@@ -292,13 +292,13 @@ async fn the_worker_refuses_a_queued_run_whose_dataset_was_flagged_after_queuein
     app.wait_finished(busy, Duration::from_secs(60)).await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_spend_cap_stops_a_hosted_run_within_one_request_of_the_cap() {
-    const CAP: f64 = 0.25;
-    const CONCURRENCY: u64 = 4;
-    const IN: f64 = 100.0;
-    const OUT: f64 = 1000.0;
-    let app = spawn(fast_sim()).await;
+const PROMPT: &str = "What is the capital of France? Answer in one word.";
+
+/// A capped hosted run at concurrency 4 (max tokens 24): it stops under the cap, with less than
+/// one request's worst case left, whether or not the endpoint reports usage. Returns the app, the
+/// endpoint, the dataset, the run, what it spent and that run's record.
+async fn run_into_the_cap(no_usage: bool) -> (TestApp, i64, i64, i64, f64, app::api::types::RunView) {
+    let app = spawn(server::sim::SimConfig { no_usage, ..fast_sim() }).await;
     sheet(&app, "dear", IN, OUT).await;
     let ep = add_endpoint(
         &app,
@@ -308,11 +308,11 @@ async fn the_spend_cap_stops_a_hosted_run_within_one_request_of_the_cap() {
     let eps = app.get_json("/api/endpoints").await;
     let listed = eps.as_array().and_then(|l| l.iter().find(|e| e["id"] == ep)).expect("listed");
     assert_eq!(listed["spend_cap_usd"], CAP, "{listed}");
-    let data = upload(&app, "public", &["What is the capital of France? Answer in one word."], "").await;
+    let data = upload(&app, "public", &[PROMPT], "").await;
 
     let (status, v) = launch(
         &app,
-        json!({"endpoint_id": ep, "dataset_id": data, "model": MODEL, "requests": 500, "concurrency": CONCURRENCY, "max_tokens": 24}),
+        json!({"endpoint_id": ep, "dataset_id": data, "model": MODEL, "requests": 500, "concurrency": CONCURRENCY, "max_tokens": MAX_TOKENS}),
     )
     .await;
     assert_eq!(status, 201, "{v}");
@@ -320,32 +320,60 @@ async fn the_spend_cap_stops_a_hosted_run_within_one_request_of_the_cap() {
     let run = app.wait_finished(id, Duration::from_secs(120)).await;
     assert_eq!(run.status, RunStatus::Cancelled, "{:?}", run.error);
 
-    // What each request cost, from its stored usage.
+    // What was really generated, from the simulator's own count; the prompt's tokens are the
+    // estimate (the simulator counts prompts the same way).
+    let stats = app.sim_stats().await;
+    let sent = stats["requests"].as_u64().expect("sim requests");
+    let generated = stats["generation_tokens_total"].as_f64().expect("generated");
+    let body = json!({"messages": [{"role": "user", "content": PROMPT}]});
+    let prompt = app::domain::spend::estimate_prompt_tokens(&body) as f64;
+    let spent = (sent as f64 * prompt * IN + generated * OUT) / 1e6;
+    let worst = (prompt * IN + f64::from(MAX_TOKENS) * OUT) / 1e6;
+
     let records = app.records(id).await;
-    let costs: Vec<f64> = records
-        .iter()
-        .map(|r| (r["prompt_tokens"].as_f64().unwrap_or(0.0) * IN + r["completion_tokens"].as_f64().unwrap_or(0.0) * OUT) / 1e6)
-        .collect();
-    let spent: f64 = costs.iter().sum();
-    let cheapest = costs.iter().copied().fold(f64::INFINITY, f64::min);
-    let dearest = costs.iter().copied().fold(0.0, f64::max);
-    assert!(cheapest > 0.0, "every request reported its usage");
-    let allowed = (CAP / cheapest).ceil() as u64;
-    let sent = app.sim_stats().await["requests"].as_u64().expect("sim requests");
-    // The request that reaches the cap frees its slot only once counted: besides it, at most
-    // concurrency - 1 were in flight.
-    assert!(
-        sent < allowed + CONCURRENCY && records.len() as u64 == sent,
-        "sent {sent}, stored {}, the cap allows {allowed} (+{} in flight)",
-        records.len(),
-        CONCURRENCY - 1
-    );
+    assert_eq!(records.len() as u64, sent, "every request sent was stored");
     assert!(records.len() < 500, "the run stopped early");
-    assert!(spent >= CAP, "stopped at the cap, not before: {spent}");
+    if !no_usage {
+        let from_usage: f64 = records
+            .iter()
+            .map(|r| (r["prompt_tokens"].as_f64().expect("usage") * IN + r["completion_tokens"].as_f64().expect("usage") * OUT) / 1e6)
+            .sum();
+        assert!((from_usage - spent).abs() < 1e-9, "usage {from_usage} vs generated {spent}");
+    }
+    // Never past the cap (the worst cases are exact bounds here), and stopped with less than one
+    // request's worst case left.
+    assert!(spent <= CAP + 1e-9, "past the cap: {spent}");
+    assert!(spent > CAP - worst, "stopped {} early: {spent} of {CAP}", CAP - spent);
+    // What the meter counted (stored on the endpoint) is what was spent, usage reported or not.
+    let eps = app.get_json("/api/endpoints").await;
+    let listed = eps.as_array().and_then(|l| l.iter().find(|e| e["id"] == ep)).expect("listed");
+    let counted = listed["spent_this_month_usd"].as_f64().expect("spent");
+    assert!((counted - spent).abs() < 1e-9, "counted {counted}, spent {spent}");
+    let reason = run.error.clone().unwrap_or_default();
     assert!(
-        spent < CAP + CONCURRENCY as f64 * dearest,
-        "past the cap by at most what was in flight: {spent}"
+        reason.contains(&format!(
+            "the next request could have cost up to {}",
+            app::domain::spend::money(worst)
+        )),
+        "{reason}"
     );
+    (app, ep, data, id, spent, run)
+}
+
+const CAP: f64 = 0.25;
+const CONCURRENCY: u64 = 4;
+const IN: f64 = 100.0;
+const OUT: f64 = 1000.0;
+const MAX_TOKENS: u32 = 24;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_spend_cap_counts_a_provider_that_reports_no_usage() {
+    run_into_the_cap(true).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_spend_cap_stops_a_hosted_run_within_one_request_of_the_cap() {
+    let (app, ep, data, id, spent, run) = run_into_the_cap(false).await;
 
     // The reason is recorded on the run (REST JSON, run page) and in the audit log.
     let reason = run.error.clone().unwrap_or_default();
@@ -379,6 +407,16 @@ async fn the_spend_cap_stops_a_hosted_run_within_one_request_of_the_cap() {
         (listed["spent_this_month_usd"].as_f64().expect("spent") - spent).abs() < 1e-9,
         "{listed} vs {spent}"
     );
+    // Once the cap is reached (here: lowered below what was spent, audited), a new launch is
+    // refused at once.
+    let (status, v) = put(
+        &app,
+        &app.http,
+        &format!("/api/endpoints/{ep}/spend_cap"),
+        json!({"spend_cap_usd": 0.1}),
+    )
+    .await;
+    assert_eq!(status, 200, "{v}");
     let (status, v) = launch(
         &app,
         json!({"endpoint_id": ep, "dataset_id": data, "model": MODEL, "requests": 1, "concurrency": 1}),
@@ -386,7 +424,7 @@ async fn the_spend_cap_stops_a_hosted_run_within_one_request_of_the_cap() {
     .await;
     assert_eq!(status, 422, "{v}");
     assert!(
-        message(&v).contains(&format!("reached its spend cap of {}", app::domain::spend::money(CAP))),
+        message(&v).contains(&format!("reached its spend cap of {}", app::domain::spend::money(0.1))),
         "{v}"
     );
 
@@ -412,8 +450,9 @@ async fn the_spend_cap_stops_a_hosted_run_within_one_request_of_the_cap() {
     assert_eq!(status, 422, "no sheet, nothing to count a cap with: {v}");
     assert!(message(&v).contains("has no price sheet"), "{v}");
     let entries = audit(&app, "endpoint.spend_cap").await;
-    assert_eq!(entries.len(), 2, "set at creation, then raised: {entries:?}");
-    assert!(entries[1].contains("$0.250 a month -> $100.00 a month"), "{entries:?}");
+    assert_eq!(entries.len(), 3, "set at creation, lowered, then raised: {entries:?}");
+    assert!(entries[1].contains("$0.250 a month -> $0.100 a month"), "{entries:?}");
+    assert!(entries[2].contains("$0.100 a month -> $100.00 a month"), "{entries:?}");
     let (status, v) = launch(
         &app,
         json!({"endpoint_id": ep, "dataset_id": data, "model": MODEL, "requests": 1, "concurrency": 1}),
@@ -465,13 +504,29 @@ async fn the_preview_gives_a_known_datasets_tokens_and_price() {
     assert!(text.contains(&expected) && text.contains("estimated"), "{text}");
     assert!(p["refusal"].is_null());
 
-    // A sweep sends the requests once per level, warm-up included.
+    // A sweep sends the requests once per level, and the warm-up once (in its first level): 3 x 8 + 4.
     let sweep = app
         .get_json(&format!(
             "/api/launch/preview?endpoint_id={ep}&dataset_id={data}&model={MODEL}&requests=8&warmup=4&max_tokens=50&sweep=1,2,4"
         ))
         .await;
-    assert_eq!(sweep["requests"], 36);
+    assert_eq!(sweep["requests"], 28, "{sweep}");
+    assert_eq!(sweep["output_tokens_max"], 28 * 50, "{sweep}");
+    // 12 requests at the first level and 8 at each other: the 4 items 7 times over.
+    assert_eq!(sweep["input_tokens"], 7 * per_item.iter().sum::<u64>(), "{sweep}");
+    // An automatic sweep at its worst: every search step (concurrency 1 to 1024: 11) and the
+    // 3 rates after it, 8 requests each, warm-up once; said to be an upper bound.
+    let auto = app
+        .get_json(&format!(
+            "/api/launch/preview?endpoint_id={ep}&dataset_id={data}&model={MODEL}&requests=8&warmup=4&max_tokens=50&sweep=auto:3"
+        ))
+        .await;
+    assert_eq!(auto["requests"], 14 * 8 + 4, "{auto}");
+    let text = auto["text"].as_str().expect("text");
+    assert!(
+        text.contains("An upper bound") && text.contains("14 steps of 8 requests: 11 to find saturation, 3 request rates"),
+        "{text}"
+    );
     // No max tokens anywhere: the output, and so the total, has no bound.
     let open = app
         .get_json(&format!(

@@ -2,6 +2,7 @@
 # A stand-in for `vllm serve` in tests: prints vLLM's start-up lines and fails the way vLLM does
 # when the settings are too large for a pretend GPU; otherwise serves Bakeoff's simulator.
 #   fake-vllm.sh MODEL --port P [--gpu-memory-utilization U] [--max-model-len L] [--max-num-seqs S] [--enforce-eager]
+#                [--revision R] [--tokenizer-revision R] (accepted, not used)
 # Behaviour: FAKE_KV_TOKENS (tokens the pretend KV cache holds, default 2048),
 #   FAKE_OOM_UNLESS_EAGER=1 (CUDA OOM while capturing graphs unless --enforce-eager),
 #   FAKE_NO_KV_BELOW_UTIL (no KV memory below this utilisation, default 0), BAKEOFF_BIN (the simulator),
@@ -17,6 +18,8 @@ while [[ $# -gt 0 ]]; do
     --max-model-len) len=$2; shift 2 ;;
     --max-num-seqs) seqs=$2; shift 2 ;;
     --enforce-eager) eager=1; shift ;;
+    --revision|--tokenizer-revision) shift 2 ;;
+    --revision=*|--tokenizer-revision=*) shift ;;
     *) echo "vllm serve: error: unrecognized arguments: $1" >&2; exit 2 ;;
   esac
 done

@@ -220,4 +220,126 @@ async fn conditions_are_captured_and_a_warm_prefix_cache_is_named_on_compare() {
         .await
         .expect("html");
     assert!(page.contains("Conditions") && page.contains("Prefix-cache hit rate during the run"));
+    // No launch command names a revision, and vLLM's API does not say it.
+    assert!(page.contains("Model revision") && page.contains("not reported by the server"));
+    // The costs page, which prices the runs side by side, says it too.
+    let costs = app
+        .http
+        .get(app.url("/costs"))
+        .send()
+        .await
+        .expect("GET")
+        .text()
+        .await
+        .expect("html");
+    let needle = format!("Conditions differ: prefix-cache hit rate 0% (#{}) vs", cold.id);
+    assert!(costs.contains(&needle), "the costs page names the hit rates: {needle}");
+}
+
+/// The prefix-cache hit rate is the measured requests': warm-up requests prime the cache and are
+/// left out. A cold cache, a warm-up over every prompt, then the same prompts measured: the run's
+/// lookups are exactly its measured requests' prompt tokens, and every hit is theirs.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_prefix_cache_window_opens_after_the_warm_up() {
+    let app = spawn(SimConfig {
+        prefix_cache: PrefixCacheConfig {
+            capacity_blocks: 4096,
+            cached_ttft_factor: 0.2,
+        },
+        ..fast_sim()
+    })
+    .await;
+    let dataset = distinct_prompts(&app, "distinct", 8).await;
+    let counters = || async {
+        let text = reqwest::get(format!("{}/metrics", app.sim_url()))
+            .await
+            .expect("metrics")
+            .text()
+            .await
+            .expect("text");
+        app::domain::conditions::prefix_counters(&text).expect("prefix-cache counters")
+    };
+    let before = counters().await;
+    let id = app
+        .launch(
+            "sim-llama-3.2-1b",
+            json!({"dataset_id": dataset, "requests": 8, "warmup": 8, "concurrency": 2, "max_tokens": 8}),
+        )
+        .await;
+    let run = app.wait_finished(id, Duration::from_secs(60)).await;
+    assert_eq!(run.status, RunStatus::Completed, "{:?}", run.error);
+    let after = counters().await;
+    let measured: Vec<Value> = app
+        .records(id)
+        .await
+        .into_iter()
+        .filter(|r| r["warmup"].as_bool() != Some(true))
+        .collect();
+    assert_eq!(measured.len(), 8);
+    let measured_tokens: f64 = measured.iter().filter_map(|r| r["prompt_tokens"].as_f64()).sum();
+    let used = run.conditions.and_then(|c| c.prefix_cache).expect("prefix cache over the run");
+    // The simulator saw the same 8 prompts twice: the warm-up's half of the lookups are not the run's.
+    let (queries, hits) = (after.queries - before.queries, after.hits - before.hits);
+    assert_eq!(used.queries, measured_tokens, "the measured requests' lookups only");
+    assert_eq!(used.queries * 2.0, queries, "warm-up and measured requests send the same prompts");
+    // The warm-up found a cold cache: every hit is a measured request's.
+    assert!(hits > 0.0);
+    assert_eq!(used.hits, hits);
+    assert!(used.hit_rate().is_some_and(|r| r > 0.5), "{used:?}");
+}
+
+/// A managed endpoint whose launch command pins `--revision` records it with the conditions
+/// (vLLM's API does not report it), and the run page shows it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_revision_a_launch_command_pins_is_recorded() {
+    const FAKE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fake-vllm.sh");
+    const MODEL: &str = "google/gemma-3-4b-it";
+    let app = spawn(fast_sim()).await;
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("port")
+        .port();
+    let mut args = vec![
+        "env".to_string(),
+        format!("BAKEOFF_BIN={}", env!("CARGO_BIN_EXE_bakeoff")),
+        "FAKE_KV_TOKENS=8192".to_string(),
+        FAKE.to_string(),
+    ];
+    args.extend(app::api::endpoints::command::split_template(
+        "{model} --port {port} --revision 0a1b2c3 --tokenizer-revision=v1.2 --max-model-len {max_model_len}",
+    ));
+    let endpoint = app::api::endpoints::register_managed(
+        &app.running.state,
+        "fake gpu",
+        &format!("http://127.0.0.1:{port}"),
+        &args,
+        &[MODEL.to_string()],
+    )
+    .await
+    .expect("endpoint");
+    let (status, v) = app
+        .post_json(
+            "/api/runs",
+            json!({"endpoint_id": endpoint, "dataset_id": 1, "model": MODEL, "requests": 3, "concurrency": 1, "max_tokens": 8, "max_model_len": 2048}),
+        )
+        .await;
+    assert_eq!(status, 201, "{v}");
+    let id = v["run_ids"][0].as_i64().expect("id");
+    let run = app.wait_finished(id, Duration::from_secs(60)).await;
+    assert_eq!(run.status, RunStatus::Completed, "{:?}", run.error);
+    let c = run.conditions.expect("conditions");
+    assert_eq!(
+        (c.revision.as_deref(), c.tokenizer_revision.as_deref()),
+        (Some("0a1b2c3"), Some("v1.2"))
+    );
+    let page = app
+        .http
+        .get(app.url(&format!("/runs/{id}")))
+        .send()
+        .await
+        .expect("GET")
+        .text()
+        .await
+        .expect("html");
+    assert!(page.contains("0a1b2c3 (--revision in the launch command)"), "the run page shows it");
 }

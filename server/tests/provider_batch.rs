@@ -120,6 +120,10 @@ async fn a_cancelled_provider_batch_keeps_what_it_answered_and_ends_cancelled() 
     }
     let (status, v) = app.post_json(&format!("/api/runs/{id}/cancel"), json!({})).await;
     assert!(status < 300, "cancel: {status} {v}");
+    // The run goes on until its worker sees the request: the reply says so.
+    assert_eq!(v["status"], "running", "{v}");
+    assert_eq!(v["cancel_requested"], true, "{v}");
+    assert!(v["message"].as_str().is_some_and(|m| m.starts_with("cancel requested")), "{v}");
     let run = app.wait_finished(id, Duration::from_secs(30)).await;
     assert_eq!(run.status, RunStatus::Cancelled, "{:?}", run.error);
     let job = run.job.expect("job");

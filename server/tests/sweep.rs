@@ -172,7 +172,7 @@ async fn an_automatic_sweep_refuses_a_rate_and_bad_step_counts() {
     let app = spawn(fast_sim()).await;
     for (extra, needle) in [
         (json!({"sweep": "auto", "rate": 5}), "leave the request rate empty"),
-        (json!({"sweep": "auto:1"}), "N from 2 to 20"),
+        (json!({"sweep": "auto:1"}), "(2 to 20)"),
         (json!({"sweep": "automatic"}), "auto:N"),
     ] {
         let mut body = json!({"endpoint_id": 1, "dataset_id": 1, "model": "sim-llama-3.2-1b", "requests": 4});
@@ -259,4 +259,106 @@ fn bakeoff_run_follows_an_automatic_sweep_step_by_step() {
     );
     let ids: Vec<i64> = docs.iter().filter_map(|d| d["run_id"].as_i64()).collect();
     assert!(ids.windows(2).all(|w| w[0] < w[1]), "{ids:?}");
+}
+
+/// Upload `n` chat prompts that share no leading block (each starts with its own number).
+async fn distinct_prompts(app: &TestApp, name: &str, n: usize) -> i64 {
+    let body: String = (0..n)
+        .map(|i| {
+            let text = format!(
+                "Request {i:04}: summarise in one sentence. {}",
+                "Notes on the harvest and the market. ".repeat(4)
+            );
+            format!(
+                "{}\n",
+                json!({"custom_id": format!("p{i}"), "method": "POST", "url": "/v1/chat/completions",
+                       "body": {"model": "x", "max_tokens": 8, "messages": [{"role": "user", "content": text}]}})
+            )
+        })
+        .collect();
+    let r = app
+        .http
+        .post(app.url(&format!("/api/datasets?name={name}")))
+        .body(body)
+        .send()
+        .await
+        .expect("upload");
+    assert_eq!(r.status(), 201);
+    r.json::<Value>().await.expect("json")["id"].as_i64().expect("id")
+}
+
+async fn page(app: &TestApp, path: &str) -> String {
+    app.http.get(app.url(path)).send().await.expect("GET").text().await.expect("html")
+}
+
+/// With the simulator's prefix cache on, every step of a sweep sends the same prompts: the first
+/// finds nothing cached, the later ones find them all. The sweep page says so (the cache note and
+/// each step's hit rate), and says where the steps' captured conditions differ.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_sweep_page_shows_the_prefix_caches_effect_and_differing_conditions() {
+    let app = spawn(SimConfig {
+        prefix_cache: server::sim::PrefixCacheConfig {
+            capacity_blocks: 4096,
+            cached_ttft_factor: 0.2,
+        },
+        ..fast_sim()
+    })
+    .await;
+    let data = distinct_prompts(&app, "distinct", 12).await;
+    let (status, v) = app
+        .post_json(
+            "/api/runs",
+            json!({"endpoint_id": 1, "dataset_id": data, "model": "sim-llama-3.2-1b", "requests": 12, "concurrency": 1, "max_tokens": 8, "sweep": "1,2,4"}),
+        )
+        .await;
+    assert_eq!(status, 201, "{v}");
+    let sweep = v["sweep_id"].as_i64().expect("sweep id");
+    let runs = finished_sweep(&app, sweep, Duration::from_secs(120)).await;
+    assert_eq!(runs.len(), 3);
+    assert!(
+        runs.iter().all(|r| r.status == RunStatus::Completed),
+        "{:?}",
+        runs.iter().map(|r| &r.error).collect::<Vec<_>>()
+    );
+    let rate = |r: &RunView| {
+        r.conditions
+            .as_ref()
+            .and_then(|c| c.prefix_cache)
+            .and_then(|p| p.hit_rate())
+            .expect("a hit rate for every step")
+    };
+    // Cold, then every full block of every prompt found: the same rate for both later steps.
+    let rates: Vec<f64> = runs.iter().map(rate).collect();
+    assert_eq!(rates[0], 0.0, "{rates:?}");
+    assert!(rates[1] > 0.5 && rates[1] == rates[2], "{rates:?}");
+    let later = app::domain::format::percent((rates[1] * 1000.0).round() / 1000.0);
+
+    let html = page(&app, &format!("/sweeps/{sweep}")).await;
+    let note = app::domain::sweep_verdict::cache_note(&runs).expect("a cache note");
+    let expected = format!(
+        "Every step sends the same dataset, so the prefix cache carries over: 0% of prompt tokens hit the cache in the first step (concurrency 1), {later} in the later ones."
+    );
+    assert!(note.starts_with(&expected), "{note}");
+    assert!(html.contains(&expected), "the page shows the cache note: {expected}");
+    assert!(html.contains("Prefix-cache hit rate"), "and each step's hit rate");
+    assert_eq!(html.matches(&format!(">{later}<")).count(), 2, "in the two later steps' rows");
+    assert!(
+        !html.contains("Conditions differ"),
+        "the same engine throughout: nothing else differs"
+    );
+
+    // A step measured under another engine version (the server was restarted between steps):
+    // the page names the difference.
+    let mut other = runs[2].conditions.clone().expect("conditions");
+    other.version = Some("0.99.0".into());
+    app::db::sweeps::set_conditions(&app.running.state.db, runs[2].id, &other)
+        .await
+        .expect("store");
+    let html = page(&app, &format!("/sweeps/{sweep}")).await;
+    let version = runs[0].conditions.as_ref().and_then(|c| c.version.clone()).expect("version");
+    let differ = format!(
+        "Conditions differ: vLLM {version} (#{}) vs {version} (#{}) vs 0.99.0 (#{}).",
+        runs[0].id, runs[1].id, runs[2].id
+    );
+    assert!(html.contains(&differ), "{differ}");
 }

@@ -268,9 +268,12 @@ pub async fn preview(db: &crate::db::Db, form: &LaunchForm) -> Result<CostPrevie
     }
     let spec = form.parse().map_err(AppError::Validation)?;
     let plan = form.sweep_plan().map_err(AppError::Validation)?;
+    // Warm-up is sent once per launch (a sweep's first run warms the server for the rest); an
+    // automatic sweep's steps are not known yet: previewed at the most it can run.
     let runs = match &plan {
         crate::domain::spec::SweepPlan::Levels(levels) => levels.len().max(1) as u64,
-        _ => 1,
+        crate::domain::spec::SweepPlan::Auto { steps } => u64::from(crate::domain::saturation::max_runs(*steps)),
+        crate::domain::spec::SweepPlan::Single => 1,
     };
     let endpoint = match db::endpoints::get(db, spec.endpoint_id).await {
         Err(DbError::NotFound(_)) => return Err(AppError::validation("endpoint_id", format!("no endpoint {}", spec.endpoint_id))),
@@ -282,7 +285,7 @@ pub async fn preview(db: &crate::db::Db, form: &LaunchForm) -> Result<CostPrevie
     };
     let tokens = dataset_tokens(db, dataset.id).await?;
     let (sheet, row) = price_for_kind(db, &endpoint, &spec.model, spec.kind).await?;
-    let requests = (u64::from(spec.requests) + u64::from(spec.warmup)) * runs;
+    let requests = u64::from(spec.requests) * runs + u64::from(spec.warmup);
     let mut p = crate::domain::spend::preview(&tokens, requests, spec.sampling.max_tokens, row.as_ref());
     p.endpoint = endpoint.name.clone();
     p.hosted = is_hosted(&endpoint);
@@ -303,9 +306,13 @@ pub async fn preview(db: &crate::db::Db, form: &LaunchForm) -> Result<CostPrevie
         },
     };
     p.text = p.describe();
-    if matches!(plan, crate::domain::spec::SweepPlan::Auto { .. }) {
-        p.text
-            .push_str(" An automatic sweep runs as many steps as it needs: these figures are for each step.");
+    if let crate::domain::spec::SweepPlan::Auto { steps } = plan {
+        use crate::domain::saturation::{max_runs, MAX_SEARCH_STEPS};
+        p.text.push_str(&format!(
+            " An upper bound: an automatic sweep runs as many steps as it needs, and these figures are for the most it can run ({} steps of {} requests: {MAX_SEARCH_STEPS} to find saturation, {steps} request rates after it; warm-up once). Most sweeps stop well before.",
+            max_runs(steps),
+            spec.requests
+        ));
     }
     Ok(p)
 }

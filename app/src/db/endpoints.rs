@@ -328,40 +328,90 @@ pub async fn insert_managed(db: &Db, name: &str, base_url: &str, args: &[String]
 
 /// Register (or move) the built-in simulator: there is one built-in endpoint row, whose URL
 /// follows wherever the simulator listens this time.
+///
+/// An endpoint registered by hand at that URL earlier (URLs are unique, in the trash too) steps
+/// aside, never deleted: if no run uses it, it goes to the trash (deleted by the server, for an
+/// admin to restore) with its address set aside as `URL/moved-aside-ID`, keeping everything else;
+/// the audit log says so. One that runs use is not touched, and the move is refused, naming it.
 pub async fn upsert_builtin(db: &Db, name: &str, base_url: &str, models: &[ServedModel]) -> DbResult<i64> {
-    let existing: Option<i64> = sqlx::query_scalar("SELECT id FROM endpoints WHERE builtin = TRUE")
-        .fetch_optional(db)
-        .await?;
+    use crate::domain::dataset::clip;
     let models = to_json(&models);
-    match existing {
+    let mut tx = super::write_tx(db).await?;
+    let existing: Option<i64> = sqlx::query_scalar("SELECT id FROM endpoints WHERE builtin = TRUE")
+        .fetch_optional(&mut *tx)
+        .await?;
+    let holders: Vec<(i64, String, super::Flag)> =
+        sqlx::query_as("SELECT id, name, deleted_at IS NOT NULL FROM endpoints WHERE base_url = $1 AND builtin = FALSE")
+            .bind(base_url)
+            .fetch_all(&mut *tx)
+            .await?;
+    let mut aside = Vec::new();
+    for (other, other_name, in_trash) in holders {
+        let runs: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM runs WHERE endpoint_id = $1")
+            .bind(other)
+            .fetch_one(&mut *tx)
+            .await?;
+        if runs > 0 {
+            return Err(DbError::Conflict(format!(
+                "the built-in simulator listens at {base_url} now, and endpoint '{}' (id {other}), used by {runs} run(s), is registered there: \
+                 change that endpoint's URL (Endpoints page), or start the simulator elsewhere (--sim-addr)",
+                clip(&other_name)
+            )));
+        }
+        let moved_to = format!("{}/moved-aside-{other}", base_url.trim_end_matches('/'));
+        sqlx::query(&format!(
+            "UPDATE endpoints SET base_url = $1, deleted_at = COALESCE(deleted_at, {NOW}) WHERE id = $2",
+            NOW = super::leases::NOW
+        ))
+        .bind(&moved_to)
+        .bind(other)
+        .execute(&mut *tx)
+        .await?;
+        aside.push((other, other_name, in_trash.0, moved_to));
+    }
+    let id = match existing {
         Some(id) => {
-            // Another row may hold this URL from an earlier manual registration: free it first.
-            sqlx::query("DELETE FROM endpoints WHERE base_url = $1 AND id <> $2 AND id NOT IN (SELECT endpoint_id FROM runs WHERE endpoint_id IS NOT NULL)")
-                .bind(base_url)
-                .bind(id)
-                .execute(db)
-                .await?;
             sqlx::query("UPDATE endpoints SET name = $1, base_url = $2, simulated = TRUE, models_json = $3, checked_at = strftime('%Y-%m-%dT%H:%M:%SZ', 'now') WHERE id = $4")
                 .bind(name)
                 .bind(base_url)
                 .bind(&models)
                 .bind(id)
-                .execute(db)
+                .execute(&mut *tx)
                 .await?;
-            Ok(id)
+            id
         }
         None => {
-            let r = sqlx::query_scalar::<_, i64>(
+            sqlx::query_scalar::<_, i64>(
                 "INSERT INTO endpoints (name, base_url, simulated, builtin, models_json, checked_at) VALUES ($1, $2, TRUE, TRUE, $3, strftime('%Y-%m-%dT%H:%M:%SZ', 'now')) RETURNING id",
             )
             .bind(name)
             .bind(base_url)
             .bind(&models)
-            .fetch_one(db)
-            .await?;
-            Ok(r)
+            .fetch_one(&mut *tx)
+            .await?
         }
+    };
+    tx.commit().await?;
+    let server = super::audit::Actor::named("server");
+    for (other, other_name, was_in_trash, moved_to) in aside {
+        let target = crate::domain::trash::TrashKind::Endpoint.target(other, &other_name);
+        let (action, detail) = if was_in_trash {
+            (
+                "endpoint.url",
+                format!("the built-in simulator listens at {base_url} now: this endpoint in the trash had that address, moved aside to {moved_to}"),
+            )
+        } else {
+            (
+                "endpoint.delete",
+                format!(
+                    "the built-in simulator listens at {base_url} now, where this endpoint pointed (no run used it): moved to the trash, \
+                     its address set aside as {moved_to}; restore it and correct its URL to use it again"
+                ),
+            )
+        };
+        super::audit::record(db, &server, action, &target, &detail).await;
     }
+    Ok(id)
 }
 
 /// Record what a fresh check of the endpoint found.

@@ -209,3 +209,6 @@ pub async fn around(db: &Db, queue_id: i64, user_id: i64, position: i64) -> DbRe
         .fetch_one(db)
         .await?)
 }
+
+#[cfg(test)]
+mod tests;

@@ -1,7 +1,8 @@
 //! The conditions a run was measured under, as the endpoint says them (captured, not typed):
 //! vLLM's `/version`, the labels of its `vllm:*_info` gauges (`vllm:cache_config_info` carries
 //! block size, GPU memory utilization, prefix caching ...), the served model's `max_model_len`
-//! and `root` from `/v1/models`, and the prefix-cache hit rate over the run, from the
+//! and `root` from `/v1/models`, the model's revision where the launch command names it (vLLM's
+//! API does not say it), and the prefix-cache hit rate over the run, from the
 //! `vllm:prefix_cache_queries` / `vllm:prefix_cache_hits` counters (tokens) at its start and end.
 //! Runs whose conditions differ say so wherever they are compared ([`differences`]).
 //!
@@ -30,6 +31,14 @@ pub struct Conditions {
     pub model_root: Option<String>,
     #[serde(default)]
     pub max_model_len: Option<u64>,
+    /// The model's revision (a branch, tag or commit of its Hugging Face repository): vLLM's
+    /// `/v1/models` does not report it, so it is known only for a managed endpoint whose launch
+    /// command gives `--revision` (see [`launch_revision`]); `None`: not reported by the server.
+    #[serde(default)]
+    pub revision: Option<String>,
+    /// The tokenizer's revision, from the launch command's `--tokenizer-revision`.
+    #[serde(default)]
+    pub tokenizer_revision: Option<String>,
     /// `vllm:NAME_info` gauges: NAME -> label -> value.
     #[serde(default)]
     pub info: BTreeMap<String, BTreeMap<String, String>>,
@@ -89,6 +98,33 @@ pub fn model_facts(models: &str, model: &str) -> (Option<String>, Option<u64>) {
         m.get("max_model_len").and_then(|l| l.as_u64()),
     )
 }
+
+/// The model's and the tokenizer's revisions a launch command pins (`--revision R`,
+/// `--revision=R`, and the same for `--tokenizer-revision`): vLLM serves that revision, which
+/// its API does not report. A placeholder or a missing value gives nothing.
+pub fn launch_revision(args: &[String]) -> (Option<String>, Option<String>) {
+    let find = |flag: &str| {
+        let mut found = None;
+        for (i, a) in args.iter().enumerate() {
+            let value = match a.strip_prefix(flag) {
+                Some("") => args.get(i + 1).map(String::as_str),
+                Some(v) => v.strip_prefix('='),
+                None => None,
+            };
+            if let Some(v) = value
+                .map(clean)
+                .filter(|v| !v.is_empty() && !v.starts_with('-') && !v.starts_with('{'))
+            {
+                found = Some(v);
+            }
+        }
+        found
+    };
+    (find("--revision"), find("--tokenizer-revision"))
+}
+
+/// What the run page says when no revision is known.
+pub const REVISION_NOT_REPORTED: &str = "not reported by the server";
 
 /// A sample's labels, in order.
 type Labels = Vec<(String, String)>;
@@ -236,6 +272,9 @@ impl Conditions {
         if let Some(l) = self.max_model_len {
             parts.push(format!("max_model_len {l}"));
         }
+        if let Some(r) = &self.revision {
+            parts.push(format!("revision {r}"));
+        }
         if parts.is_empty() {
             "nothing said".into()
         } else {
@@ -260,6 +299,19 @@ impl Conditions {
         }
         if let Some(r) = &self.model_root {
             out.push(("Model (root in /v1/models)".into(), r.clone()));
+        }
+        out.push((
+            "Model revision".into(),
+            match &self.revision {
+                Some(r) => format!("{r} (--revision in the launch command)"),
+                None => REVISION_NOT_REPORTED.into(),
+            },
+        ));
+        if let Some(r) = &self.tokenizer_revision {
+            out.push((
+                "Tokenizer revision".into(),
+                format!("{r} (--tokenizer-revision in the launch command)"),
+            ));
         }
         for (gauge, labels) in &self.info {
             let text = labels.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(", ");
@@ -286,6 +338,22 @@ fn round1(r: f64) -> f64 {
 /// the cache #1 left" (a warmer run listed after a colder one: give runs in the order they ran). Runs without
 /// captured conditions are named once; a setting only some runs report is not a difference.
 pub fn differences(runs: &[(String, Option<&Conditions>)]) -> Vec<String> {
+    differences_of(runs, true)
+}
+
+/// [`differences`] without the prefix-cache hit rates, for a page that says those its own way
+/// (the sweep page's cache note).
+pub fn setting_differences(runs: &[(String, Option<&Conditions>)]) -> Vec<String> {
+    differences_of(runs, false)
+}
+
+/// "Conditions differ: a; b." over labelled runs given in the order they ran; `None` when they
+/// do not (or fewer than two runs have conditions).
+pub fn differ_note(differences: &[String]) -> Option<String> {
+    (!differences.is_empty()).then(|| format!("Conditions differ: {}.", differences.join("; ")))
+}
+
+fn differences_of(runs: &[(String, Option<&Conditions>)], hit_rates: bool) -> Vec<String> {
     let known: Vec<(&str, &Conditions)> = runs.iter().filter_map(|(l, c)| Some((l.as_str(), (*c)?))).collect();
     let mut out = Vec::new();
     if known.len() < 2 {
@@ -319,6 +387,16 @@ pub fn differences(runs: &[(String, Option<&Conditions>)]) -> Vec<String> {
         known.iter().map(|(l, c)| (*l, c.model_root.clone())).collect(),
         &mut out,
     );
+    differ(
+        "model revision ",
+        known.iter().map(|(l, c)| (*l, c.revision.clone())).collect(),
+        &mut out,
+    );
+    differ(
+        "tokenizer revision ",
+        known.iter().map(|(l, c)| (*l, c.tokenizer_revision.clone())).collect(),
+        &mut out,
+    );
     // Other engine settings the info gauges carry (prefix caching is said above).
     let mut keys: Vec<(&String, &String)> = known
         .iter()
@@ -345,7 +423,7 @@ pub fn differences(runs: &[(String, Option<&Conditions>)]) -> Vec<String> {
         rates.iter().map(|r| r.1).fold(f64::INFINITY, f64::min),
         rates.iter().map(|r| r.1).fold(f64::NEG_INFINITY, f64::max),
     );
-    if rates.len() >= 2 && hi - lo >= 0.05 {
+    if hit_rates && rates.len() >= 2 && hi - lo >= 0.05 {
         let mut s = format!(
             "prefix-cache hit rate {}",
             rates
@@ -370,7 +448,7 @@ pub fn differences(runs: &[(String, Option<&Conditions>)]) -> Vec<String> {
     let missing: Vec<&str> = runs.iter().filter(|(_, c)| c.is_none()).map(|(l, _)| l.as_str()).collect();
     if !missing.is_empty() {
         out.push(format!(
-            "conditions not captured for {} (a hosted endpoint, an import, or a run from before Bakeoff captured them)",
+            "conditions not captured for {} (a hosted endpoint, a batch job, an import, or a run from before Bakeoff captured them)",
             missing.join(", ")
         ));
     }
@@ -452,6 +530,59 @@ mod tests {
         let models = r#"{"data":[{"id":"tiny","root":"/models/tiny","max_model_len":2048},{"id":"other"}]}"#;
         assert_eq!(model_facts(models, "tiny"), (Some("/models/tiny".into()), Some(2048)));
         assert_eq!(model_facts(models, "nope"), (None, None));
+    }
+
+    #[test]
+    fn the_revision_comes_from_the_launch_command_or_is_not_reported() {
+        let args = |s: &str| s.split_whitespace().map(str::to_string).collect::<Vec<_>>();
+        assert_eq!(
+            launch_revision(&args(
+                "vllm serve {model} --port {port} --revision 0a1b2c3 --tokenizer-revision=v1.2"
+            )),
+            (Some("0a1b2c3".into()), Some("v1.2".into()))
+        );
+        assert_eq!(
+            launch_revision(&args("vllm serve {model} --revision=main")),
+            (Some("main".into()), None)
+        );
+        // No value, a flag where the value should be, a placeholder: nothing.
+        assert_eq!(launch_revision(&args("vllm serve {model} --revision")), (None, None));
+        assert_eq!(launch_revision(&args("vllm serve {model} --revision --port {port}")), (None, None));
+        assert_eq!(launch_revision(&args("vllm serve {model} --revision {model}")), (None, None));
+        // --code-revision is another flag.
+        assert_eq!(launch_revision(&args("vllm serve {model} --code-revision x")), (None, None));
+        // Shown on the run page either way, and said where runs differ.
+        let mut a = Conditions {
+            version: Some("0.32.0".into()),
+            ..Default::default()
+        };
+        let fact = |c: &Conditions| c.facts().into_iter().find(|(k, _)| k == "Model revision").map(|(_, v)| v);
+        assert_eq!(fact(&a).as_deref(), Some("not reported by the server"));
+        let mut b = a.clone();
+        a.revision = Some("0a1b2c3".into());
+        b.revision = Some("9f8e7d6".into());
+        assert_eq!(fact(&a).as_deref(), Some("0a1b2c3 (--revision in the launch command)"));
+        assert!(a.short().ends_with("revision 0a1b2c3"), "{}", a.short());
+        assert_eq!(
+            differences(&[("#1".into(), Some(&a)), ("#2".into(), Some(&b))]),
+            vec!["model revision 0a1b2c3 (#1) vs 9f8e7d6 (#2)".to_string()]
+        );
+        // Known for one run only: not a difference.
+        b.revision = None;
+        assert!(differences(&[("#1".into(), Some(&a)), ("#2".into(), Some(&b))]).is_empty());
+    }
+
+    #[test]
+    fn setting_differences_leave_the_hit_rates_to_the_caller_and_the_note_joins_them() {
+        let (a, b) = (run("0.32.0", true, Some((1000.0, 0.0))), run("0.31.1", true, Some((1000.0, 820.0))));
+        let pair = [("#1".to_string(), Some(&a)), ("#2".to_string(), Some(&b))];
+        assert_eq!(differences(&pair).len(), 2);
+        assert_eq!(setting_differences(&pair), vec!["vLLM 0.32.0 (#1) vs 0.31.1 (#2)".to_string()]);
+        assert_eq!(
+            differ_note(&setting_differences(&pair)).as_deref(),
+            Some("Conditions differ: vLLM 0.32.0 (#1) vs 0.31.1 (#2).")
+        );
+        assert_eq!(differ_note(&[]), None);
     }
 
     fn run(version: &str, caching: bool, rate: Option<(f64, f64)>) -> Conditions {

@@ -83,6 +83,9 @@ pub struct ModeRow {
 pub struct ModeTable {
     pub dataset: String,
     pub rows: Vec<ModeRow>,
+    /// How the runs' captured conditions differ ("Conditions differ: ..."), in the order they
+    /// ran; `None` when they do not.
+    pub conditions: Option<String>,
 }
 
 /// A duration in hours, minutes and seconds: "4.2 s", "42 s", "3 min 20 s", "1 h 02 min".
@@ -187,10 +190,15 @@ pub fn tables(runs: &[ModeRun]) -> Vec<ModeTable> {
         .into_iter()
         .filter(|g| g.2.iter().any(|r| r.kind.is_batch()))
         .map(|(_, dataset, mut members)| {
+            members.sort_by_key(|r| r.id);
+            let labelled: Vec<(String, Option<&super::conditions::Conditions>)> =
+                members.iter().map(|r| (format!("#{}", r.id), r.load.conditions.as_ref())).collect();
+            let conditions = super::conditions::differ_note(&super::conditions::differences(&labelled));
             members.sort_by_key(|r| (kind_rank(r.kind), r.id));
             ModeTable {
                 dataset: if dataset.is_empty() { "not named".into() } else { dataset },
                 rows: members.into_iter().map(row).collect(),
+                conditions,
             }
         })
         .collect()
@@ -246,6 +254,9 @@ pub fn blocks(tables: &[ModeTable], sheet: &str) -> Vec<Block> {
             head: HEAD.iter().map(|h| h.to_string()).collect(),
             rows: t.rows.iter().map(ModeRow::cells).collect(),
         });
+        if let Some(c) = &t.conditions {
+            out.push(Block::P(c.clone()));
+        }
     }
     out
 }
@@ -354,6 +365,38 @@ mod tests {
         assert_eq!(provider.time, "turnaround 1 h 02 min (queued 3 min 10 s)");
         assert_eq!(provider.cells()[1], "provider batch");
         assert_eq!(provider.cost_per_100k, "$4.50");
+    }
+
+    #[test]
+    fn runs_side_by_side_whose_conditions_differ_say_so_under_their_table() {
+        use crate::domain::conditions::Conditions;
+        let (srv, off) = (summary(RunKind::Server), summary(RunKind::Offline));
+        let at = |v: &str| {
+            RunLoad::default().with_conditions(Some(Conditions {
+                version: Some(v.into()),
+                ..Default::default()
+            }))
+        };
+        let (old, new, none) = (at("0.31.1"), at("0.32.0"), RunLoad::default());
+        let runs = [
+            run(4, RunKind::Server, Some(1), &srv, &new),
+            run(5, RunKind::Offline, Some(1), &off, &none),
+            run(3, RunKind::Server, Some(1), &srv, &old),
+        ];
+        let t = tables(&runs);
+        assert_eq!(
+            t[0].conditions.as_deref(),
+            Some("Conditions differ: vLLM 0.31.1 (#3) vs 0.32.0 (#4); conditions not captured for #5 (a hosted endpoint, a batch job, an import, or a run from before Bakeoff captured them).")
+        );
+        let md = Doc { blocks: blocks(&t, "s") }.to_markdown();
+        assert!(md.contains("Conditions differ: vLLM 0.31.1 (#3) vs 0.32.0 (#4)"), "{md}");
+        // The same conditions: nothing said.
+        let same = [
+            run(4, RunKind::Server, Some(1), &srv, &new),
+            run(6, RunKind::Server, Some(1), &srv, &new),
+            run(5, RunKind::Offline, Some(1), &off, &new),
+        ];
+        assert_eq!(tables(&same)[0].conditions, None);
     }
 
     #[test]

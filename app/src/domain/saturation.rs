@@ -12,7 +12,7 @@ use super::summary::RunSummary;
 use super::views::RunView;
 use serde::{Deserialize, Serialize};
 
-/// Evenly spaced levels measured after the search when `auto` gives no number.
+/// Evenly spaced request rates measured after the search when `auto` gives no number.
 pub const DEFAULT_STEPS: u32 = 5;
 pub const MAX_STEPS: u32 = 20;
 /// The light load the search starts from and the spread begins at.
@@ -32,16 +32,26 @@ pub enum SweepPhase {
     Spread,
 }
 
+/// The most steps the search can take: concurrency [`START`], doubled up to [`LIMIT`] (1, 2, 4,
+/// ..., 1024: 11 steps).
+pub const MAX_SEARCH_STEPS: u32 = LIMIT.ilog2() - START.ilog2() + 1;
+
+/// The most runs an automatic sweep with `spread` rates can make: every search step up to
+/// [`LIMIT`], then the `spread` rates (the worst case a cost preview must bound).
+pub fn max_runs(spread: u32) -> u32 {
+    MAX_SEARCH_STEPS + spread
+}
+
 /// Carried by every run of an automatic sweep (in its spec).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct AutoSweep {
-    /// Evenly spaced levels to measure between the light load and the knee.
+    /// Evenly spaced request rates to measure between the light load and the knee.
     pub steps: u32,
     pub phase: SweepPhase,
 }
 
-/// `auto` or `auto:N` (N evenly spaced levels after the search): `Some(Ok(N))`; `None` when the
-/// text is not an automatic sweep.
+/// `auto` or `auto:N` (N evenly spaced request rates after the search): `Some(Ok(N))`; `None`
+/// when the text is not an automatic sweep.
 pub fn parse_auto(raw: &str) -> Option<Result<u32, String>> {
     let t = raw.trim().to_ascii_lowercase();
     let rest = t.strip_prefix("auto")?;
@@ -52,7 +62,7 @@ pub fn parse_auto(raw: &str) -> Option<Result<u32, String>> {
     Some(match n.parse::<u32>() {
         Ok(v) if (2..=MAX_STEPS).contains(&v) => Ok(v),
         _ => Err(format!(
-            "An automatic sweep is 'auto' or 'auto:N' with N from 2 to {MAX_STEPS} evenly spaced levels; '{}' is not",
+            "An automatic sweep is 'auto' or 'auto:N', N being how many evenly spaced request rates to measure once saturation is found (2 to {MAX_STEPS}); '{}' is not",
             raw.trim()
         )),
     })
@@ -316,6 +326,34 @@ mod tests {
         assert!(matches!(parse_auto("auto:x"), Some(Err(_))));
         assert!(matches!(parse_auto("automatic"), Some(Err(_))), "a typo is not a list of levels");
         assert_eq!(parse_auto("1,4,16"), None);
+        let Some(Err(m)) = parse_auto("auto:99") else {
+            panic!("auto:99 is refused")
+        };
+        assert!(m.contains("request rates") && !m.contains("levels"), "{m}");
+    }
+
+    #[test]
+    fn the_longest_sweep_is_every_doubling_up_to_the_limit_then_the_spread() {
+        assert_eq!(MAX_SEARCH_STEPS, 11, "1, 2, 4, ..., 1024");
+        assert_eq!(max_runs(5), 16);
+        // The planner agrees: a search that never flattens runs exactly that many steps.
+        let mut steps: Vec<Step> = Vec::new();
+        while let Plan::Run { concurrency, rate, phase } = plan(&steps, 5) {
+            let tps = match phase {
+                SweepPhase::Search => 100.0 * f64::from(concurrency),
+                SweepPhase::Spread => rate.unwrap_or(0.0) * 100.0,
+            };
+            let mut s = step(steps.len() as i64 + 1, concurrency, phase, tps, None);
+            s.rate = rate;
+            steps.push(s);
+            assert!(steps.len() <= 64, "the sweep ends");
+        }
+        assert_eq!(
+            steps.len() as u32,
+            max_runs(5),
+            "{:?}",
+            steps.iter().map(|s| s.concurrency).collect::<Vec<_>>()
+        );
     }
 
     #[test]

@@ -165,7 +165,7 @@ pub struct LaunchForm {
     #[serde(default)]
     pub notes: String,
     /// Comma-separated concurrency levels: one run per level, grouped as a sweep; or `auto`
-    /// (`auto:N`): find the saturation, then N evenly spaced levels up to it.
+    /// (`auto:N`): find the saturation, then N evenly spaced request rates up to what it served.
     #[serde(default)]
     pub sweep: String,
     /// Service-level targets as `ttft:2000 tpot:50 e2e:10000` (vLLM's `--goodput` form) or a
@@ -194,7 +194,7 @@ pub enum SweepPlan {
     Single,
     /// One run per concurrency level, queued together.
     Levels(Vec<u32>),
-    /// Find the saturation step by step, then `steps` evenly spaced levels up to it.
+    /// Find the saturation step by step, then `steps` evenly spaced request rates up to it.
     Auto { steps: u32 },
 }
 

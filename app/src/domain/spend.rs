@@ -14,7 +14,9 @@
 //! Money: a request costs prompt tokens x input price + completion tokens x output price (per
 //! million tokens, from the endpoint's price sheet, the serverless row preferred). The cap is per
 //! endpoint and per calendar month (UTC), counted from the usage the endpoint reported for each
-//! finished request (a run that crosses midnight at a month's end counts in the month it started).
+//! finished request (estimated where it reported none: `counted_usage`; a run that crosses
+//! midnight at a month's end counts in the month it started). A run sends its next request only
+//! when it fits under the cap at its worst case beside the worst case of those in flight (`admit`).
 
 use super::cost::{Applied, PriceKind, PriceRow, PriceSheet};
 use super::dataset::{prompt_text, DatasetItem};
@@ -288,13 +290,77 @@ pub fn batch_cap_refusal(endpoint: &str, cap: f64, spent: f64, preview: &CostPre
     }
 }
 
-/// The stop reason a run stopped at the cap records.
-pub fn cap_stop_reason(endpoint: &str, cap: f64, spent: f64) -> String {
+/// The stop reason a run stopped at the cap records; `next` is the most the request it did not
+/// send could have cost.
+pub fn cap_stop_reason(endpoint: &str, cap: f64, spent: f64, next: Option<f64>) -> String {
+    let next = match next {
+        Some(n) if spent < cap => format!(
+            ": the next request could have cost up to {}, more than the {} left",
+            money(n),
+            money(cap - spent)
+        ),
+        _ => String::new(),
+    };
     format!(
-        "stopped at the spend cap of {} a month for endpoint '{endpoint}' ({} spent this month); requests already sent were allowed to finish",
+        "stopped at the spend cap of {} a month for endpoint '{endpoint}' ({} spent this month{next})",
         money(cap),
         money(spent)
     )
+}
+
+/// What the request loop does with its next request on an endpoint with a spend cap.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Admit {
+    Send,
+    /// It does not fit beside the worst case of the requests in flight: wait for one of them to
+    /// finish (what it really cost is usually less) and ask again.
+    Wait,
+    /// It does not fit, and nothing is in flight: the cap is reached.
+    Stop,
+}
+
+/// The cap rule: the next request is sent only when what was spent, the worst case of every
+/// request in flight and its own worst case all fit under the cap. So a run stops with less than
+/// one request's worst case left under the cap, and passes the cap only by what the estimates
+/// missed (a prompt tokenized longer than estimated).
+pub fn admit(spent: f64, held: f64, in_flight: u32, next_worst: f64, cap: Option<f64>) -> Admit {
+    let Some(cap) = cap else { return Admit::Send };
+    if spent + held + next_worst <= cap {
+        Admit::Send
+    } else if in_flight > 0 {
+        Admit::Wait
+    } else {
+        Admit::Stop
+    }
+}
+
+/// The most one request may cost: its estimated prompt tokens plus `max_tokens` (the run's, else
+/// the request's own) at the row's prices. Without any max tokens the output has no bound, and
+/// `longest_seen` (the longest answer of the run so far, in tokens) stands in for it.
+pub fn request_worst_case(item: &DatasetItem, run_max_tokens: Option<u32>, longest_seen: u64, row: &PriceRow) -> f64 {
+    let completion = run_max_tokens.or_else(|| item.max_tokens()).map_or(longest_seen, u64::from);
+    tokens_cost(estimate_prompt_tokens(&item.body), completion, row)
+}
+
+/// The tokens a finished request is counted at: the usage the endpoint reported; where it reported
+/// none (a provider that ignores `include_usage`, a stream cut part-way), the prompt's estimate
+/// (`prompt_estimate`, from `estimate_prompt_tokens`) and the larger of the chunks that carried
+/// tokens and the text's bytes / 4. A request refused without an answer (no 2xx status, nothing
+/// generated) costs nothing.
+pub fn counted_usage(
+    prompt: Option<u64>,
+    completion: Option<u64>,
+    prompt_estimate: u64,
+    accepted: bool,
+    token_chunks: u32,
+    text_bytes: usize,
+) -> (u64, u64) {
+    if prompt.is_none() && completion.is_none() && !accepted && token_chunks == 0 {
+        return (0, 0);
+    }
+    let prompt = prompt.unwrap_or(prompt_estimate);
+    let completion = completion.unwrap_or_else(|| u64::from(token_chunks).max((text_bytes as u64).div_ceil(4)));
+    (prompt, completion)
 }
 
 #[cfg(test)]
@@ -502,9 +568,68 @@ mod tests {
     fn the_messages_name_the_flag_the_endpoint_and_the_amounts() {
         let m = internal_only_refusal("candidates", "parasail");
         assert!(m.contains("dataset 'candidates' is marked internal only") && m.contains("hosted endpoint 'parasail'"));
-        let s = cap_stop_reason("parasail", 5.0, 5.02);
+        let s = cap_stop_reason("parasail", 5.0, 5.02, None);
         assert!(s.starts_with("stopped at the spend cap of $5.00") && s.contains("'parasail'") && s.contains("$5.02 spent"));
+        let s = cap_stop_reason("parasail", 5.0, 4.5, Some(0.75));
+        assert!(
+            s.contains("($4.50 spent this month: the next request could have cost up to $0.750, more than the $0.500 left)"),
+            "{s}"
+        );
         assert!(cap_reached_refusal("p", 5.0, 5.5).contains("reached its spend cap of $5.00"));
         assert!(cap_unpriced_refusal("p", 1.0, None, "m").contains("no price sheet"));
+    }
+
+    #[test]
+    fn the_next_request_is_sent_only_if_its_worst_case_fits_beside_those_in_flight() {
+        let cap = Some(1.0);
+        assert_eq!(admit(0.5, 0.3, 3, 0.2, cap), Admit::Send, "exactly at the cap fits");
+        assert_eq!(
+            admit(0.5, 0.3, 3, 0.21, cap),
+            Admit::Wait,
+            "in flight may cost less than their worst"
+        );
+        assert_eq!(admit(0.85, 0.0, 0, 0.2, cap), Admit::Stop, "nothing in flight: reached");
+        assert_eq!(admit(0.85, 0.0, 0, 0.15, cap), Admit::Send);
+        assert_eq!(admit(5.0, 9.0, 0, 9.0, None), Admit::Send, "no cap, no limit");
+    }
+
+    #[test]
+    fn a_request_costs_at_most_its_prompt_and_max_tokens() {
+        let row = PriceRow {
+            id: 0,
+            model_key: "m".into(),
+            kind: PriceKind::Serverless,
+            input_per_m: Some(1.0),
+            output_per_m: Some(10.0),
+            usd_per_hour: None,
+            self_hosted: None,
+            note: String::new(),
+        };
+        let it = item("a", "0123456789abcdef", Some(100));
+        let p = estimate_prompt_tokens(&it.body);
+        let per = |c: u64| (p as f64 * 1.0 + c as f64 * 10.0) / 1e6;
+        assert_eq!(request_worst_case(&it, None, 7, &row), per(100), "the request's own max tokens");
+        assert_eq!(request_worst_case(&it, Some(20), 7, &row), per(20), "the run's max tokens first");
+        let free = item("b", "0123456789abcdef", None);
+        assert_eq!(
+            request_worst_case(&free, None, 7, &row),
+            per(7),
+            "no bound: the longest answer so far"
+        );
+    }
+
+    #[test]
+    fn a_request_without_usage_is_counted_from_its_stream() {
+        assert_eq!(counted_usage(Some(30), Some(5), 8, true, 99, 999), (30, 5), "reported usage wins");
+        assert_eq!(counted_usage(None, None, 8, true, 12, 20), (8, 12), "a chunk per token");
+        assert_eq!(counted_usage(None, None, 8, true, 3, 400), (8, 100), "several tokens per chunk");
+        assert_eq!(
+            counted_usage(None, None, 8, false, 3, 12),
+            (8, 3),
+            "cut part-way: what came is billed"
+        );
+        assert_eq!(counted_usage(Some(30), None, 8, true, 0, 0), (30, 0), "nothing generated");
+        assert_eq!(counted_usage(None, None, 8, true, 0, 0), (8, 0), "accepted: the prompt was read");
+        assert_eq!(counted_usage(None, None, 8, false, 0, 0), (0, 0), "refused: nothing to pay");
     }
 }

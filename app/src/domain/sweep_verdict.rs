@@ -1,6 +1,8 @@
 //! What a sweep's page concludes from its finished runs: the knee, the best setting within the
-//! targets (named with its figures), and the prefix cache's share across the steps.
+//! targets (named with its figures), the prefix cache's share across the steps, and how the
+//! steps' captured conditions differ.
 
+use super::conditions::{differ_note, setting_differences};
 use super::format;
 use super::goodput::percentile_name;
 use super::saturation::{knee, Knee, KneeReason, Step, SweepPhase};
@@ -39,7 +41,8 @@ pub fn sweep_knee(runs: &[RunView]) -> Option<Knee> {
 /// The best setting of a sweep: with targets, among the completed runs that met their targets
 /// at the percentile, the lightest load whose goodput (output tok/s) is within [`NEAR_BEST`] of
 /// the most any of them reached (more concurrency for less than that buys latency, not work);
-/// without targets the same on throughput. Named with its figures: "concurrency 24: 3,100 tok/s
+/// without targets the same on throughput. A load is as light as the requests it kept in flight
+/// on average ([`in_flight`]). Named with its figures: "concurrency 24: 3,100 tok/s
 /// goodput, p90 TTFT 1.7 s ≤ 2 s".
 pub fn best_setting(runs: &[RunView]) -> Option<(i64, String)> {
     let done: Vec<&RunView> = runs
@@ -47,9 +50,7 @@ pub fn best_setting(runs: &[RunView]) -> Option<(i64, String)> {
         .filter(|r| r.status == RunStatus::Completed && r.summary.is_some())
         .collect();
     let level = |r: &RunView| r.spec.as_ref().map(|s| s.load_label()).unwrap_or_default();
-    // The lightest load is the one that served the fewest requests a second (concurrency steps
-    // and rate steps alike).
-    let served = |r: &RunView| r.summary.as_ref().map(|s| s.requests_per_s).unwrap_or(0.0);
+    let served = |r: &RunView| r.summary.as_ref().map(in_flight).unwrap_or(0.0);
     let targets = done.iter().any(|r| r.summary.as_ref().is_some_and(|s| s.goodput.is_some()));
     let value = |r: &RunView| -> Option<f64> {
         let s = r.summary.as_ref()?;
@@ -101,6 +102,17 @@ pub fn best_setting(runs: &[RunView]) -> Option<(i64, String)> {
     Some((r.id, text))
 }
 
+/// Requests in flight on average over a step (Little's law: requests served a second x mean
+/// E2E latency), concurrency steps and rate steps alike. Past saturation a step serves no more
+/// requests a second than the knee, but keeps more of them waiting: it is the heavier load.
+/// Without latencies, the requests served a second.
+pub fn in_flight(s: &super::summary::RunSummary) -> f64 {
+    match &s.e2e_ms {
+        Some(e2e) if e2e.mean > 0.0 => s.requests_per_s * e2e.mean / 1000.0,
+        _ => s.requests_per_s,
+    }
+}
+
 /// A heavier load must add more than this share of goodput to be named the best setting.
 pub const NEAR_BEST: f64 = 0.05;
 
@@ -142,6 +154,17 @@ pub fn cache_note(runs: &[RunView]) -> Option<String> {
         "Every step sends the same dataset, so the prefix cache carries over: {} of prompt tokens hit the cache in the first step (concurrency {c0}), {range} in the later ones. Later steps' TTFT is partly the cache's, not the load's.",
         format::percent((first * 1000.0).round() / 1000.0)
     ))
+}
+
+/// How the completed steps' captured conditions differ (vLLM restarted with other settings
+/// between steps, ...), as "Conditions differ: ..."; their prefix-cache hit rates are left to
+/// [`cache_note`], which explains them. `None` when they do not differ.
+pub fn conditions_note(runs: &[RunView]) -> Option<String> {
+    let mut done: Vec<&RunView> = runs.iter().filter(|r| r.status == RunStatus::Completed).collect();
+    done.sort_by_key(|r| r.id);
+    let labelled: Vec<(String, Option<&super::conditions::Conditions>)> =
+        done.iter().map(|r| (format!("#{}", r.id), r.conditions.as_ref())).collect();
+    differ_note(&setting_differences(&labelled))
 }
 
 #[cfg(test)]
@@ -193,6 +216,58 @@ mod tests {
         .expect("run view")
     }
 
+    /// [`view`] with conditions: vLLM `version` and a prefix-cache use over the run.
+    fn with_conditions(mut r: RunView, version: &str, queries: f64, hits: f64) -> RunView {
+        use crate::domain::conditions::{Conditions, PrefixCacheUse};
+        r.conditions = Some(Conditions {
+            version: Some(version.into()),
+            prefix_cache: Some(PrefixCacheUse { queries, hits }),
+            ..Default::default()
+        });
+        r
+    }
+
+    #[test]
+    fn the_cache_note_gives_the_first_steps_hit_rate_and_the_later_ones_range() {
+        let runs = vec![
+            with_conditions(view(3, 4, 300.0, None), "0.32.0", 1000.0, 960.0),
+            with_conditions(view(1, 1, 100.0, None), "0.32.0", 1000.0, 0.0),
+            with_conditions(view(2, 2, 200.0, None), "0.32.0", 1000.0, 950.0),
+        ];
+        assert_eq!(
+            cache_note(&runs).as_deref(),
+            Some("Every step sends the same dataset, so the prefix cache carries over: 0% of prompt tokens hit the cache in the first step (concurrency 1), 95%–96% in the later ones. Later steps' TTFT is partly the cache's, not the load's.")
+        );
+        // One rate for every later step; a step still running does not count.
+        let mut same = runs.clone();
+        same[0] = with_conditions(view(3, 4, 300.0, None), "0.32.0", 1000.0, 950.0);
+        assert!(cache_note(&same).is_some_and(|n| n.contains(", 95% in the later ones")));
+        let mut running = runs.clone();
+        running[0].status = RunStatus::Running;
+        running[2].status = RunStatus::Running;
+        assert_eq!(cache_note(&running), None, "a single completed step has nothing to compare");
+        // No hit rates (a server without prefix-cache counters): no note.
+        assert_eq!(cache_note(&[view(1, 1, 100.0, None), view(2, 2, 200.0, None)]), None);
+    }
+
+    #[test]
+    fn steps_whose_conditions_differ_say_so_and_leave_the_hit_rates_to_the_cache_note() {
+        let same = vec![
+            with_conditions(view(1, 1, 100.0, None), "0.32.0", 1000.0, 0.0),
+            with_conditions(view(2, 2, 200.0, None), "0.32.0", 1000.0, 950.0),
+        ];
+        assert_eq!(conditions_note(&same), None, "only the hit rates differ: the cache note's");
+        let restarted = vec![
+            same[0].clone(),
+            with_conditions(view(2, 2, 200.0, None), "0.33.0", 1000.0, 950.0),
+            view(3, 4, 300.0, None),
+        ];
+        assert_eq!(
+            conditions_note(&restarted).as_deref(),
+            Some("Conditions differ: vLLM 0.32.0 (#1) vs 0.33.0 (#2); conditions not captured for #3 (a hosted endpoint, a batch job, an import, or a run from before Bakeoff captured them).")
+        );
+    }
+
     #[test]
     fn the_best_setting_is_the_lightest_load_near_the_most_goodput_within_the_targets() {
         let runs = vec![
@@ -215,5 +290,26 @@ mod tests {
         // Without targets, the same rule on throughput.
         let plain = vec![view(1, 8, 1000.0, None), view(2, 16, 1990.0, None), view(3, 32, 2000.0, None)];
         assert_eq!(best_setting(&plain).map(|b| b.0), Some(2));
+    }
+
+    #[test]
+    fn past_the_knee_the_same_requests_a_second_with_more_waiting_is_the_heavier_load() {
+        // The demo's sweep: concurrency 32 and 64 both serve 92 req/s (64 a hair less), but at
+        // 64 requests wait for a slot (mean E2E 492 ms against 291 ms).
+        let step = |id: i64, c: u32, req_s: f64, tps: f64, e2e_mean: f64| {
+            let mut r = view(id, c, tps, Some((tps, true)));
+            let s = r.summary.as_mut().expect("summary");
+            s.requests_per_s = req_s;
+            s.e2e_ms = crate::domain::stats::Distribution::of(&[e2e_mean]);
+            r
+        };
+        let runs = vec![
+            step(1, 16, 59.59, 3813.7, 244.0),
+            step(2, 32, 92.09, 5893.6, 291.0),
+            step(3, 64, 92.08, 5893.3, 492.0),
+        ];
+        assert_eq!(best_setting(&runs).map(|b| b.0), Some(2), "the knee, not the queue behind it");
+        let s = runs[2].summary.as_ref().expect("summary");
+        assert!((in_flight(s) - 92.08 * 0.492).abs() < 1e-9);
     }
 }

@@ -268,6 +268,7 @@ pub fn ModesSection(tables: Vec<ModeTable>, sheet: String) -> impl IntoView {
             } else {
                 tables.into_iter().map(|t| {
                     let label = format!("{TITLE}: {}", t.dataset);
+                    let conditions = t.conditions.clone();
                     view! {
                         <h3>{format!("Dataset: {}", t.dataset)}</h3>
                         <table class="modes" aria-label=label>
@@ -285,6 +286,7 @@ pub fn ModesSection(tables: Vec<ModeTable>, sheet: String) -> impl IntoView {
                                 }).collect_view()}
                             </tbody>
                         </table>
+                        {conditions.map(|c| view! { <p class="note unlike" role="note">{c}</p> })}
                     }
                 }).collect_view().into_any()
             }}

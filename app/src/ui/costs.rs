@@ -6,6 +6,7 @@ use crate::api::cost::{cost_data, hybrid_data, mode_tables, AddSheet, CostRun, C
 use crate::api::AppError;
 use crate::charts::{cost_bars, hybrid_curve, monthly_lines, speed_quality_cost, WIDTH};
 use crate::domain::accounts::Permission;
+use crate::domain::conditions::{differ_note, differences, Conditions};
 use crate::domain::cost::limits::{hourly_text, price_text, usd_text};
 use crate::domain::cost::{PriceKind, PriceSheet, RunCost};
 use crate::domain::format;
@@ -71,6 +72,14 @@ fn CostViews(
     let volume = RwSignal::new(1_000_000.0f64);
     let volume_refused = RwSignal::new(false);
     let sheet = move || sheets.with_value(|s| s.get(sheet_ix.get()).cloned());
+    // Runs priced side by side whose captured conditions differ say so (in the order they ran).
+    let conditions = {
+        let mut by_id: Vec<&CostRun> = data.runs.iter().collect();
+        by_id.sort_by_key(|r| r.id);
+        let labelled: Vec<(String, Option<&Conditions>)> =
+            by_id.iter().map(|r| (format!("#{}", r.id), r.load.conditions.as_ref())).collect();
+        differ_note(&differences(&labelled))
+    };
     let table = move || {
         let Some(sheet) = sheet() else {
             return view! { <p class="empty">"No price sheets."</p> }.into_any();
@@ -120,6 +129,7 @@ fn CostViews(
                 </thead>
                 <tbody>{rows}</tbody>
             </table>
+            {conditions.clone().map(|c| view! { <p class="note unlike" role="note">{c}</p> })}
             <p class="definition">"Per request = prompt tokens x input price + completion tokens x output price (per 1M); hourly rows: $ per hour / requests per hour measured. A GPU paid by the hour is shown both ways a month: kept around the clock (fixed, whatever the volume) and only the GPU-hours the job at this volume needs (at the rate measured at the run's load)."</p>
         }
         .into_any()

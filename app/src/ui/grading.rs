@@ -76,7 +76,7 @@ pub fn GradingPage() -> impl IntoView {
                                             <td>{q.name.clone()} {(!q.blind).then_some(" (not blind)")}</td>
                                             <td>{if q.kind == crate::domain::views::QueueKind::Pairwise { "blind pairwise votes" } else { "grade on the rubric" }}</td>
                                             <td>{if q.closed { "closed: models revealed" } else { "open" }}</td>
-                                            <td class="num">{q.items} {q.grades_per_item.map(|k| format!(" ({k} grades each)"))}</td>
+                                            <td class="num">{q.items} {q.grades_per_item.map(|k| format!(" ({k} grade{} each)", if k == 1 { "" } else { "s" }))}</td>
                                             <td class="num">{match q.grades_per_item { Some(_) if q.mine == 0 => "none dealt to you".to_string(), Some(_) => format!("{} of your {}", q.done_by_me, q.mine), None => q.done_by_me.to_string() }}</td>
                                             <td class="num">{q.judgements}</td>
                                             <td>

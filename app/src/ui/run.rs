@@ -128,7 +128,7 @@ fn RunDetail(
                     <dd>{s.sampling.max_tokens.map(|m| m.to_string()).unwrap_or("from the dataset".into())}</dd>
                 }
             })}
-            {run.sweep_id.map(|s| view! { <dt>"Sweep"</dt> <dd><a href=format!("/sweeps/{s}")>{format!("sweep #{s}: all concurrency levels")}</a></dd> })}
+            {run.sweep_id.map(|s| view! { <dt>"Sweep"</dt> <dd><a href=format!("/sweeps/{s}")>{format!("sweep #{s}: all its steps")}</a></dd> })}
             <dt>"Created"</dt>
             <dd>{run.created_at.clone()} {run.created_by.clone().map(|u| format!(" by {u}"))}</dd>
         </dl>

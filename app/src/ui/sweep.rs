@@ -1,7 +1,8 @@
-//! A sweep's page: its steps (one run per concurrency level), throughput and goodput against
-//! latency with the knee marked, the best setting within the targets, and the prefix cache's
-//! share. An automatic sweep's steps come one by one: the page refreshes every 2 s while one is
-//! queued or running.
+//! A sweep's page: its steps (one run per concurrency level, or for an automatic sweep's spread
+//! per request rate), throughput and goodput against latency with the knee marked, the best
+//! setting within the targets, the prefix cache's share, and how the steps' conditions differ.
+//! An automatic sweep's steps come one by one: the page refreshes every 2 s while one is queued
+//! or running.
 
 use super::widgets::{ErrorBox, OriginBadge, StatusBadge};
 use crate::api::runs::sweep_runs;
@@ -13,7 +14,7 @@ use crate::domain::saturation::{SweepPhase, MIN_GAIN};
 use crate::domain::status::RunStatus;
 use crate::domain::summary::sample::{per_step_basis, percentile, percentile_cell, Pct, SMOKE_TEST_BELOW};
 use crate::domain::summary::RunSummary;
-use crate::domain::sweep_verdict::{best_setting, cache_note, none_within, sweep_knee};
+use crate::domain::sweep_verdict::{best_setting, cache_note, conditions_note, none_within, sweep_knee};
 use leptos::prelude::*;
 use leptos_router::hooks::use_params_map;
 
@@ -95,6 +96,7 @@ fn SweepDetail(runs: Vec<RunView>) -> impl IntoView {
     let hedged = step_requests.iter().any(|n| *n < SMOKE_TEST_BELOW);
     let no_best = if best.is_none() { none_within(&runs) } else { None };
     let cache = cache_note(&runs);
+    let differ = conditions_note(&runs);
     let points = |latency: fn(&RunSummary) -> Option<f64>| -> Vec<SweepPoint> {
         runs.iter()
             .filter(|r| r.status.is_finished())
@@ -150,6 +152,7 @@ fn SweepDetail(runs: Vec<RunView>) -> impl IntoView {
                 </dd>
             </dl>
             {cache.map(|c| view! { <p class="note" role="note">{c}</p> })}
+            {differ.map(|d| view! { <p class="note unlike" role="note">{d}</p> })}
         </section>
         <table class="sweep">
             <thead>
@@ -208,7 +211,7 @@ fn SweepDetail(runs: Vec<RunView>) -> impl IntoView {
             <div class="svg" inner_html=ttft></div>
             <div class="svg" inner_html=e2e></div>
             <p class="definition">
-                "One point per concurrency level. Where the curve turns upward, more concurrency buys latency, not throughput; the knee is where throughput stopped rising. Goodput: "
+                "One point per step (a concurrency level, or a request rate). Where the curve turns upward, more concurrency buys latency, not throughput; the knee is where throughput stopped rising. Goodput: "
                 {def::GOODPUT} "."
             </p>
         </section>

@@ -1,6 +1,7 @@
-//! `bakeoff db backup FILE` and `bakeoff db check`: a consistent copy of the database while
-//! `serve` runs and writes, and a check of a database file (SQLite's own checks, the migrations
-//! it has against this binary's, rows per table). Restoring is copying a backup back (README,
+//! `bakeoff db backup FILE` and `bakeoff db check`: a consistent copy of an SQLite database while
+//! `serve` runs and writes (Postgres: pg_dump), and a check of a database on either backend
+//! (SQLite's own checks, or what Postgres offers; the migrations it has against this binary's,
+//! references to nothing, rows per table). Restoring is copying a backup back (README,
 //! "Backups").
 
 use app::db::maintenance::{self, AppliedMigration};
@@ -26,9 +27,10 @@ pub enum DbCommand {
     },
     /// Check a database: integrity, foreign keys, migrations, rows per table (status 1 on a problem).
     ///
-    /// SQLite's integrity and foreign-key checks; the migrations applied against this binary's
-    /// (newer than the binary is a problem; older says that `serve` will upgrade it); the rows in
-    /// each table. Reads only: it never creates the file or changes its data.
+    /// SQLite's integrity and foreign-key checks (on Postgres, which checks its own pages: every
+    /// foreign key, and pg_amcheck named for a deeper check); the migrations applied against this
+    /// binary's (newer than the binary is a problem; older says that `serve` will upgrade it); the
+    /// rows in each table. Reads only: it never creates the database or changes its data.
     Check {
         #[command(flatten)]
         db: ExistingDb,
@@ -50,20 +52,16 @@ pub enum DbCommand {
     },
 }
 
-/// The database file to read (never created here).
+/// The database to read (never created here).
 #[derive(Args, Debug, Clone)]
 pub struct ExistingDb {
-    /// The SQLite database file (it must exist).
+    /// The SQLite database file (it must exist), or for `db check` a postgres:// URL.
     #[arg(long = "db", env = "BAKEOFF_DB", hide_env_values = true, default_value = super::DEFAULT_DB)]
     pub path: PathBuf,
 }
 
 pub async fn dispatch(command: DbCommand) -> anyhow::Result<()> {
     match command {
-        DbCommand::Check { db } if is_postgres(&db.path) => anyhow::bail!(
-            "{} is a Postgres database: check it with Postgres's own tools (pg_amcheck; `bakeoff serve` applies this release's migrations)",
-            app::db::pool::redacted(&db.path.to_string_lossy())
-        ),
         DbCommand::Backup { db, .. } if is_postgres(&db.path) => anyhow::bail!(
             "{} is a Postgres database: back it up with pg_dump (for example `pg_dump --format=custom --file=bakeoff.dump URL`)",
             app::db::pool::redacted(&db.path.to_string_lossy())
@@ -151,7 +149,7 @@ async fn backup(src: &Path, file: &Path, force: bool) -> anyhow::Result<()> {
             let mut own = db_path.clone().into_os_string();
             own.push(suffix);
             anyhow::ensure!(
-                target != PathBuf::from(own),
+                target.as_os_str() != own.as_os_str(),
                 "{} is the database's own {suffix} file: give another file name",
                 file.display()
             );
@@ -211,37 +209,50 @@ async fn backup(src: &Path, file: &Path, force: bool) -> anyhow::Result<()> {
 }
 
 async fn check(path: &Path) -> anyhow::Result<()> {
+    use app::db::pool::{redacted, Backend};
     let db = open(path).await?;
+    let backend = Backend::of_pool(&db);
     let mut problems: Vec<String> = Vec::new();
-    println!("database {} ({})", path.display(), human_size(std::fs::metadata(path)?.len()));
+    let shown = redacted(&path.to_string_lossy());
 
-    let integrity = maintenance::integrity_problems(&db).await?;
-    if integrity.is_empty() {
-        println!("integrity: ok");
-    } else {
-        println!("integrity: {} finding(s)", integrity.len());
-        for f in &integrity {
-            println!("  {f}");
+    match backend {
+        Backend::Sqlite => {
+            println!("database {shown} ({})", human_size(std::fs::metadata(path)?.len()));
+            let integrity = maintenance::integrity_problems(&db).await?;
+            if integrity.is_empty() {
+                println!("integrity: ok");
+            } else {
+                println!("integrity: {} finding(s)", integrity.len());
+                for f in &integrity {
+                    println!("  {f}");
+                }
+                problems.push("SQLite's integrity check failed: restore the latest backup (README, \"Backups\")".into());
+            }
         }
-        problems.push("SQLite's integrity check failed: restore the latest backup (README, \"Backups\")".into());
+        Backend::Postgres => {
+            let (checksums, size) = maintenance::postgres_facts(&db).await?;
+            println!("database {shown} (Postgres, {})", human_size(u64::try_from(size).unwrap_or(0)));
+            println!(
+                "integrity: Postgres checks its own pages as it reads them (data checksums {checksums}); \
+                 for a deeper check of tables and indexes run pg_amcheck (for example `pg_amcheck --heapallindexed DBNAME`)"
+            );
+        }
     }
 
-    let dangling = maintenance::dangling_references(&db).await?;
-    if dangling.is_empty() {
+    let orphans = maintenance::orphans(&db).await?;
+    if orphans.is_empty() {
         println!("foreign keys: ok");
     } else {
-        let mut by_pair: std::collections::BTreeMap<(String, String), usize> = Default::default();
-        for d in &dangling {
-            *by_pair.entry((d.table.clone(), d.parent.clone())).or_default() += 1;
+        let total: i64 = orphans.iter().map(|o| o.rows).sum();
+        println!("foreign keys: {total} row(s) point at nothing");
+        for o in &orphans {
+            println!("  {} in {} refer to a missing row of {}", o.rows, o.table, o.parent);
         }
-        println!("foreign keys: {} row(s) point at nothing", dangling.len());
-        for ((table, parent), n) in &by_pair {
-            println!("  {n} in {table} refer to a missing row of {parent}");
-        }
-        problems.push(format!("{} row(s) refer to rows that do not exist (foreign keys)", dangling.len()));
+        problems.push(format!("{total} row(s) refer to rows that do not exist (foreign keys)"));
     }
 
-    let known: Vec<Known> = app::db::pool::MIGRATOR
+    let known: Vec<Known> = backend
+        .migrator()
         .iter()
         .map(|m| Known {
             version: m.version,
@@ -256,7 +267,11 @@ async fn check(path: &Path) -> anyhow::Result<()> {
         }
         Some(applied) => {
             let state = compare(&applied, &known);
-            println!("migrations: {}", state.summary());
+            let backup_with = match backend {
+                Backend::Sqlite => "bakeoff db backup FILE",
+                Backend::Postgres => "pg_dump --format=custom --file=FILE DBNAME",
+            };
+            println!("migrations: {}", state.summary_with(backup_with));
             problems.extend(state.problems());
         }
     }
@@ -270,7 +285,7 @@ async fn check(path: &Path) -> anyhow::Result<()> {
         println!("no problems found");
         Ok(())
     } else {
-        anyhow::bail!("{} problem(s) in {}:\n  {}", problems.len(), path.display(), problems.join("\n  "))
+        anyhow::bail!("{} problem(s) in {shown}:\n  {}", problems.len(), problems.join("\n  "))
     }
 }
 
@@ -344,14 +359,19 @@ fn listed(items: &[(i64, String)]) -> String {
 }
 
 impl MigrationState {
-    /// One line for the report.
+    /// One line for the report (an SQLite file's: back up with `bakeoff db backup`).
     pub fn summary(&self) -> String {
+        self.summary_with("bakeoff db backup FILE")
+    }
+
+    /// One line for the report, naming `backup` as the way to back up first.
+    pub fn summary_with(&self, backup: &str) -> String {
         let mut line = format!("{} applied, this binary has {}", self.applied, self.known);
         if !self.unknown.is_empty() {
             line.push_str(&format!("; newer than this binary ({})", listed(&self.unknown)));
         } else if !self.pending.is_empty() {
             line.push_str(&format!(
-                "; older than this binary: `bakeoff serve` will upgrade it when it starts, applying {} (back up first: bakeoff db backup FILE)",
+                "; older than this binary: `bakeoff serve` will upgrade it when it starts, applying {} (back up first: {backup})",
                 listed(&self.pending)
             ));
         } else if self.changed.is_empty() && self.failed.is_empty() {

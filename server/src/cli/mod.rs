@@ -166,8 +166,9 @@ pub struct RunArgs {
     #[arg(long, default_value_t = 0)]
     pub warmup: u32,
     /// Comma-separated concurrency levels: one run per level. `auto` (or `auto:N`): raise the
-    /// concurrency (1, 2, 4, ...) until throughput stops rising or the --slo targets break, then
-    /// run N (default 5) evenly spaced levels up to that point. Warm-up runs once per sweep.
+    /// concurrency (1, 2, 4, ...) until throughput stops rising or the --slo targets break (the
+    /// knee), then run N (default 5) evenly spaced request rates (Poisson arrivals) from what
+    /// concurrency 1 served up to what the knee served. Warm-up runs once per sweep.
     #[arg(long)]
     pub sweep: Option<String>,
     /// Service-level targets in ms, as `vllm bench serve --goodput` takes them: `--slo ttft:2000
@@ -500,6 +501,10 @@ pub struct SimTuning {
     /// then count the reasoning chunks).
     #[arg(long)]
     pub no_reasoning_usage: bool,
+    /// Send no usage chunk even when a request asks for one (`stream_options.include_usage`), as
+    /// some providers do (clients then count the tokens themselves).
+    #[arg(long)]
+    pub no_usage: bool,
     /// How long a batch (`/v1/batches`) takes from creation to completion, ms; its lines
     /// complete evenly over it (0: at once).
     #[arg(long, value_name = "MS", default_value_t = 2000)]
@@ -595,6 +600,7 @@ impl SimTuning {
             max_tokens_per_s: self.max_tokens_per_s,
             batch_turnaround: Duration::from_millis(self.batch_turnaround_ms),
             batch_fail_rate: self.batch_fail_rate,
+            no_usage: self.no_usage,
             ..SimConfig::default()
         })
     }

@@ -165,6 +165,11 @@ async fn generate(sim: Arc<Sim>, body: Bytes, kind: Kind) -> Response {
             "NotFoundError",
         );
     };
+    if kind == Kind::Chat {
+        if let Some(m) = bad_messages(&req) {
+            return sim.error(StatusCode::BAD_REQUEST, &m, "BadRequestError");
+        }
+    }
     let prompt = prompt_text(&req);
     let messages = req.get("messages").and_then(Value::as_array).map(Vec::len).unwrap_or(1);
     let n_prompt = prompt_tokens(&prompt, messages);
@@ -185,10 +190,11 @@ async fn generate(sim: Arc<Sim>, body: Bytes, kind: Kind) -> Response {
         );
     }
     let stream = req.get("stream").and_then(Value::as_bool).unwrap_or(false);
-    let include_usage = req
-        .pointer("/stream_options/include_usage")
-        .and_then(Value::as_bool)
-        .unwrap_or(false);
+    let include_usage = !sim.config.no_usage
+        && req
+            .pointer("/stream_options/include_usage")
+            .and_then(Value::as_bool)
+            .unwrap_or(false);
     let schema = req
         .get("response_format")
         .filter(|f| f.get("type").and_then(Value::as_str) == Some("json_schema"))
@@ -281,4 +287,20 @@ async fn generate(sim: Arc<Sim>, body: Bytes, kind: Kind) -> Response {
         drop(in_flight);
         r
     }
+}
+
+/// Why a chat request's messages would be refused by vLLM's request validation, if they would:
+/// a list of objects, each with one of the roles OpenAI's chat API defines.
+fn bad_messages(req: &Value) -> Option<String> {
+    const ROLES: [&str; 6] = ["system", "developer", "user", "assistant", "tool", "function"];
+    let Some(list) = req.get("messages").and_then(Value::as_array) else {
+        return Some("messages: field required (a list of {\"role\", \"content\"} objects)".into());
+    };
+    list.iter()
+        .enumerate()
+        .find_map(|(i, m)| match m.get("role").and_then(Value::as_str) {
+            Some(r) if ROLES.contains(&r) => None,
+            Some(r) => Some(format!("messages.{i}.role: '{r}' is not one of {}", ROLES.join(", "))),
+            None => Some(format!("messages.{i}.role: field required")),
+        })
 }

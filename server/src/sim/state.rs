@@ -105,6 +105,8 @@ pub struct SimConfig {
     /// The share of a batch's lines that fail with a 500 (chosen from the seed and each line's
     /// `custom_id`), from 0 to 1.
     pub batch_fail_rate: f64,
+    /// Send no usage chunk even when asked (`stream_options.include_usage`), as some providers do.
+    pub no_usage: bool,
 }
 
 /// The simulated prefix cache (see `prefix`).
@@ -177,6 +179,7 @@ impl Default for SimConfig {
             version: format!("bakeoff-sim-{}", env!("CARGO_PKG_VERSION")),
             batch_turnaround: Duration::from_secs(2),
             batch_fail_rate: 0.0,
+            no_usage: false,
         }
     }
 }

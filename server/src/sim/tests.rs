@@ -129,3 +129,24 @@ fn a_cached_prompt_prefills_faster_by_the_configured_factor() {
     assert_eq!(off.prefill(&prompt, 64, ttft), ttft);
     assert_eq!(off.stats.prefix_queries.load(std::sync::atomic::Ordering::Relaxed), 0);
 }
+
+#[tokio::test]
+async fn chat_messages_with_an_unknown_role_are_refused_as_vllm_refuses_them() {
+    let (url, _) = sim(SimConfig::default()).await;
+    let http = reqwest::Client::new();
+    let post = |messages: Value| {
+        http.post(format!("{url}/v1/chat/completions"))
+            .json(&json!({"model": "sim-gemma-3-4b", "max_tokens": 2, "messages": messages}))
+            .send()
+    };
+    let r = post(json!([{"role": "wizard", "content": "hi"}])).await.expect("POST");
+    assert_eq!(r.status().as_u16(), 400);
+    let v: Value = r.json().await.expect("json");
+    assert!(v.to_string().contains("messages.0.role: 'wizard' is not one of"), "{v}");
+    let r = post(json!([{"content": "hi"}])).await.expect("POST");
+    assert_eq!(r.status().as_u16(), 400);
+    let r = post(json!([{"role": "system", "content": "be brief"}, {"role": "user", "content": "hi"}]))
+        .await
+        .expect("POST");
+    assert_eq!(r.status().as_u16(), 200);
+}

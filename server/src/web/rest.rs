@@ -204,7 +204,15 @@ async fn cancel(
     caller.require(Permission::Run)?;
     let status = db::runs::request_cancel(&s.db, id).await?;
     app::api::audit::cancelled(&s.db, &actor_of(&caller, &site), id, &status.to_string()).await;
-    Ok(Json(json!({"status": status})))
+    // A running run stops when its worker sees the request (within a second): say so.
+    let pending = status == app::domain::status::RunStatus::Running;
+    let mut reply = json!({"status": status, "cancel_requested": true});
+    if pending {
+        reply["message"] = json!(format!(
+            "cancel requested: run {id} stops within a second or two (requests in flight are dropped)"
+        ));
+    }
+    Ok(Json(reply))
 }
 
 async fn list_endpoints(State(s): State<AppState>, Extension(caller): Extension<Caller>) -> Result<impl IntoResponse, AppError> {

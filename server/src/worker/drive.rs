@@ -12,6 +12,7 @@ use app::domain::dataset::DatasetItem;
 use app::domain::record::RequestRecord;
 use app::domain::schedule::{Planned, PoissonArrivals};
 use app::domain::spec::RunSpec;
+use app::domain::spend::{counted_usage, estimate_prompt_tokens, Admit};
 use app::domain::status::RunStatus;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -19,7 +20,7 @@ use tokio::sync::{mpsc, watch, Semaphore};
 use tokio::task::JoinSet;
 
 /// Why the loop stopped sending.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Stop {
     Finished,
     Cancelled,
@@ -30,8 +31,11 @@ pub enum Stop {
     Drained,
     /// Another worker took the run over: everything in flight was aborted.
     LeaseLost,
-    /// The endpoint's spend cap was reached (requests in flight were allowed to finish).
-    SpendCap,
+    /// The endpoint's spend cap was reached: the next request (which could have cost up to
+    /// `next`) did not fit under it.
+    SpendCap {
+        next: Option<f64>,
+    },
 }
 
 impl From<Halt> for Stop {
@@ -117,7 +121,7 @@ async fn dispatch(
     let mut halt = ctx.halt.clone();
     let mut tasks = JoinSet::new();
     let mut stop = Stop::Finished;
-    for req in planned {
+    'send: for req in planned {
         if let Some(h) = *halt.borrow() {
             stop = h.into();
             break;
@@ -151,24 +155,47 @@ async fn dispatch(
             stop = Stop::Deadline;
             break;
         }
-        // Every request that freed a slot has been counted: at most those still in flight go
-        // past the cap.
-        if ctx.spend.as_ref().is_some_and(|s| s.reached()) {
-            stop = Stop::SpendCap;
-            break;
-        }
         let item = &ctx.items[req.item];
+        // On a capped endpoint: sent only if its worst case fits under the cap beside those in
+        // flight (else wait for them to be counted; with none in flight, the cap is reached).
+        let mut held = None;
+        if let Some(s) = &ctx.spend {
+            let worst = s.worst_case(item, spec.sampling.max_tokens);
+            loop {
+                match s.admit(worst) {
+                    Admit::Send => break,
+                    Admit::Stop => {
+                        stop = Stop::SpendCap { next: Some(worst) };
+                        break 'send;
+                    }
+                    Admit::Wait => tokio::select! {
+                        _ = s.counted() => {}
+                        _ = cancelled.changed() => { stop = Stop::Cancelled; break 'send; }
+                        h = halted(&mut halt, None) => { stop = h.into(); break 'send; }
+                    },
+                }
+            }
+            held = Some((s.clone(), worst, estimate_prompt_tokens(&item.body)));
+        }
         let url = format!("{}{}", ctx.base_url, item.url);
         let body = prepare_body(item, &spec.model, &spec.sampling);
         let client = ctx.worker.client.clone();
         let timeout = spec.request_timeout;
         let tx = tx.clone();
         let (origin, base) = (ctx.origin, ctx.base);
-        let spend = ctx.spend.clone();
         tasks.spawn(async move {
             let m = client.send(&url, body, timeout).await;
-            if let Some(s) = &spend {
-                s.add(m.prompt_tokens, m.completion_tokens);
+            if let Some((s, worst, prompt_estimate)) = held {
+                let text = m.response.len() + m.reasoning.as_ref().map_or(0, |r| r.text.len());
+                let (p, c) = counted_usage(
+                    m.prompt_tokens.map(|t| t.0),
+                    m.completion_tokens.map(|t| t.0),
+                    prompt_estimate,
+                    m.http_status.is_some_and(|c| (200..300).contains(&c)),
+                    m.content_chunks,
+                    text,
+                );
+                s.add(worst, p, c);
             }
             drop(permit);
             let _ = tx.send(to_record(m, req, origin, base, scheduled));
@@ -186,7 +213,7 @@ async fn dispatch(
             Some(Halt::LeaseLost)
         }
         Stop::Drained => Some(Halt::Drain),
-        Stop::Finished | Stop::Deadline | Stop::SpendCap => None,
+        Stop::Finished | Stop::Deadline | Stop::SpendCap { .. } => None,
     };
     let mut drain_until = (stop == Stop::Drained).then(|| Instant::now() + ctx.drain_timeout);
     loop {

@@ -94,9 +94,9 @@ impl Worker {
             Ok(Stop::Finished | Stop::Deadline) => (RunStatus::Completed, None),
             Ok(Stop::Cancelled) => (RunStatus::Cancelled, None),
             // Stopped on purpose, by a limit the team set: cancelled, with the reason.
-            Ok(Stop::SpendCap) => (
+            Ok(Stop::SpendCap { next }) => (
                 RunStatus::Cancelled,
-                Some(spend::stopped_at_cap(&self.state.db, id, claimed.spec.endpoint_id).await),
+                Some(spend::stopped_at_cap(&self.state.db, id, claimed.spec.endpoint_id, next).await),
             ),
             Ok(Stop::Drained) if self.leases.after_drain == AfterDrain::Interrupt => (RunStatus::Interrupted, None),
             Ok(Stop::Drained) => {
@@ -324,7 +324,7 @@ impl Worker {
         preflight::check(&self.client, base_url, spec, items, &self.preflight).await?;
         tracker.message(None);
         // Issue 18: what the endpoint says about itself, captured (not typed) before the run.
-        let conditions = self.capture_conditions(claimed.id, base_url, &spec.model).await;
+        let mut conditions = self.capture_conditions(claimed.id, base_url, spec).await;
 
         let done = db::records::done_ids(db, claimed.id).await?;
         tracker.set_done(done.len() as u64);
@@ -366,6 +366,8 @@ impl Worker {
                     Stop::Finished => {}
                     other => return Ok(other),
                 }
+                // The prefix-cache hit rate is the measured requests': its window opens here.
+                self.after_warmup(claimed.id, base_url, &mut conditions).await;
             }
             drive(&ctx, todo(false)).await
         }

@@ -255,7 +255,7 @@ impl Worker {
                     r.idx = *idx;
                     // What the answers cost, toward the endpoint's monthly cap (batch prices).
                     if let Some(m) = &self.spend {
-                        m.add(r.prompt_tokens, r.completion_tokens);
+                        m.add_batch_line(r.prompt_tokens, r.completion_tokens);
                     }
                     pending.push(r);
                 }

@@ -4,17 +4,20 @@
 //! endpoint's monthly cap.
 //!
 //! The count: each finished request's usage (prompt and completion tokens, as the endpoint
-//! reported them) at the endpoint's per-token price, added before its concurrency slot is freed;
-//! the request loop checks the count before it sends each next request, so at most the requests
-//! already in flight (concurrency - 1) go past the cap. Other runs on the same endpoint this
-//! month are read when the run starts and again each time the count is stored.
+//! reported them, estimated where it reported none) at the endpoint's per-token price. Before
+//! each request the loop asks `admit`: the request is sent only if its worst case (estimated
+//! prompt + max tokens) fits under the cap beside what was spent and the worst case of the
+//! requests in flight; if not, the loop waits for those in flight to finish and asks again, and
+//! with none in flight the run stops. Other runs on the same endpoint this month are read when
+//! the run starts and again each time the count is stored.
 
 use super::RunError;
 use app::api::types::EndpointView;
 use app::db::{self, Db};
 use app::domain::cost::PriceRow;
+use app::domain::dataset::DatasetItem;
 use app::domain::record::Tokens;
-use app::domain::spend::{cap_reached, cap_stop_reason, tokens_cost};
+use app::domain::spend::{admit, cap_stop_reason, request_worst_case, tokens_cost, Admit};
 use std::sync::Mutex;
 
 /// Refuse the run if its dataset is internal only and its endpoint hosted.
@@ -37,6 +40,8 @@ pub struct SpendMeter {
     endpoint_id: i64,
     row: PriceRow,
     count: Mutex<Count>,
+    /// Woken each time a request is counted (a waiting request asks again).
+    counted: tokio::sync::Notify,
 }
 
 #[derive(Clone, Copy, Default)]
@@ -49,6 +54,13 @@ struct Count {
     /// The endpoint's cap, read again with the other runs' spend (a cap lowered or raised while
     /// the run goes applies within a store interval).
     cap: Option<f64>,
+    /// The worst case of the requests in flight, and how many there are.
+    held_usd: f64,
+    in_flight: u32,
+    /// The longest answer so far, in tokens (the worst case of a request without max tokens).
+    longest: u64,
+    /// The worst case of the request the cap stopped.
+    refused: Option<f64>,
 }
 
 impl SpendMeter {
@@ -87,7 +99,9 @@ impl SpendMeter {
                 requests,
                 others_usd,
                 cap: endpoint.spend_cap_usd,
+                ..Count::default()
             }),
+            counted: tokio::sync::Notify::new(),
             row,
         };
         meter.store(db).await;
@@ -98,12 +112,57 @@ impl SpendMeter {
         self.count.lock().map(|c| *c).unwrap_or_else(|e| *e.into_inner())
     }
 
-    /// A finished request's usage.
-    pub fn add(&self, prompt: Option<Tokens>, completion: Option<Tokens>) {
-        let usd = tokens_cost(prompt.map_or(0, |t| t.0), completion.map_or(0, |t| t.0), &self.row);
+    /// The most `item` may cost, sent with the run's `max_tokens`.
+    pub fn worst_case(&self, item: &DatasetItem, max_tokens: Option<u32>) -> f64 {
+        request_worst_case(item, max_tokens, self.count().longest, &self.row)
+    }
+
+    /// May a request costing at most `worst` be sent now? On `Send` its worst case is held until
+    /// `add` counts it.
+    pub fn admit(&self, worst: f64) -> Admit {
         let mut c = self.count.lock().unwrap_or_else(|e| e.into_inner());
-        c.run_usd += usd;
-        c.requests += 1;
+        let verdict = admit(c.others_usd + c.run_usd, c.held_usd, c.in_flight, worst, c.cap);
+        match verdict {
+            Admit::Send => {
+                c.held_usd += worst;
+                c.in_flight += 1;
+            }
+            Admit::Stop => c.refused = Some(worst),
+            Admit::Wait => {}
+        }
+        verdict
+    }
+
+    /// Until the next request is counted.
+    pub async fn counted(&self) {
+        self.counted.notified().await
+    }
+
+    /// A finished request, sent with `held` held for it, counted at `prompt` and `completion`
+    /// tokens (`domain::spend::counted_usage`).
+    pub fn add(&self, held: f64, prompt: u64, completion: u64) {
+        self.count_usage(prompt, completion, |c| {
+            c.held_usd = (c.held_usd - held).max(0.0);
+            c.in_flight = c.in_flight.saturating_sub(1);
+        });
+    }
+
+    /// A provider batch's answered line, at the usage it reports (nothing was held for it: a
+    /// batch is bounded as a whole before it is submitted).
+    pub fn add_batch_line(&self, prompt: Option<Tokens>, completion: Option<Tokens>) {
+        self.count_usage(prompt.map_or(0, |t| t.0), completion.map_or(0, |t| t.0), |_| {});
+    }
+
+    fn count_usage(&self, prompt: u64, completion: u64, release: impl FnOnce(&mut Count)) {
+        let usd = tokens_cost(prompt, completion, &self.row);
+        {
+            let mut c = self.count.lock().unwrap_or_else(|e| e.into_inner());
+            c.run_usd += usd;
+            c.requests += 1;
+            c.longest = c.longest.max(completion);
+            release(&mut c);
+        }
+        self.counted.notify_one();
     }
 
     /// Spent on the endpoint this month, this run included.
@@ -112,9 +171,9 @@ impl SpendMeter {
         c.others_usd + c.run_usd
     }
 
-    /// The cap is reached: send nothing more.
-    pub fn reached(&self) -> bool {
-        cap_reached(self.spent_this_month(), self.count().cap)
+    /// The worst case of the request the cap stopped, if it stopped one.
+    pub fn refused(&self) -> Option<f64> {
+        self.count().refused
     }
 
     /// Store this run's count and read the other runs' again (errors are logged: the count in
@@ -145,9 +204,9 @@ impl SpendMeter {
 
 /// The stop reason of a run stopped at its endpoint's cap, from what was stored once its last
 /// request finished; written to the audit log too.
-pub async fn stopped_at_cap(db: &Db, run_id: i64, endpoint_id: i64) -> String {
+pub async fn stopped_at_cap(db: &Db, run_id: i64, endpoint_id: i64, next: Option<f64>) -> String {
     let reason = match db::endpoints::get(db, endpoint_id).await {
-        Ok(e) => cap_stop_reason(&e.name, e.spend_cap_usd.unwrap_or(0.0), e.spent_this_month_usd),
+        Ok(e) => cap_stop_reason(&e.name, e.spend_cap_usd.unwrap_or(0.0), e.spent_this_month_usd, next),
         Err(e) => format!("stopped at the endpoint's spend cap ({e})"),
     };
     let worker = db::audit::Actor::named("worker");

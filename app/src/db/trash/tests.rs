@@ -368,3 +368,87 @@ async fn a_run_being_purged_is_not_restored_in_part() {
     purge(&db, TrashKind::Run, run).await.expect("finish the purge");
     assert_eq!(records(&db, run).await, 0);
 }
+
+/// The built-in simulator moved to an address someone registered an endpoint at: that endpoint
+/// goes to the trash (no run used it), restorable with everything but its address, and the
+/// audit log says so; nothing is deleted.
+#[tokio::test]
+async fn an_unused_endpoint_at_the_simulators_new_address_goes_to_the_trash_not_away() {
+    let (_d, db) = fresh().await;
+    let builtin = endpoints::upsert_builtin(&db, "Built-in simulator", "http://127.0.0.1:8011", &[])
+        .await
+        .expect("builtin");
+    let old = endpoints::insert(&db, "old sim", "http://127.0.0.1:9000", false, &[])
+        .await
+        .expect("endpoint");
+    let moved = endpoints::upsert_builtin(&db, "Built-in simulator", "http://127.0.0.1:9000", &[])
+        .await
+        .expect("the simulator moves");
+    assert_eq!(moved, builtin, "one built-in row");
+    assert_eq!(
+        endpoints::get(&db, builtin).await.expect("builtin").base_url,
+        "http://127.0.0.1:9000"
+    );
+    let aside = format!("http://127.0.0.1:9000/moved-aside-{old}");
+    let (url, in_trash): (String, crate::db::Flag) = sqlx::query_as("SELECT base_url, deleted_at IS NOT NULL FROM endpoints WHERE id = $1")
+        .bind(old)
+        .fetch_one(&db)
+        .await
+        .expect("still there");
+    assert_eq!((url.as_str(), in_trash.0), (aside.as_str(), true));
+    let trashed = list(&db, 30).await.expect("trash");
+    assert!(
+        trashed
+            .iter()
+            .any(|t| t.kind == TrashKind::Endpoint && t.id == old && t.name == "old sim"),
+        "{trashed:?}"
+    );
+    let audit: Vec<(String, String, String, String)> =
+        sqlx::query_as("SELECT actor_name, action, target, detail FROM audit_log ORDER BY id")
+            .fetch_all(&db)
+            .await
+            .expect("audit");
+    assert_eq!(audit.len(), 1, "{audit:?}");
+    let (actor, action, target, detail) = &audit[0];
+    assert_eq!(
+        (actor.as_str(), action.as_str(), target.clone()),
+        ("server", "endpoint.delete", format!("endpoint {old} (old sim)"))
+    );
+    assert!(
+        detail.contains("listens at http://127.0.0.1:9000") && detail.contains(&aside),
+        "{detail}"
+    );
+    // The simulator moving on again leaves it be; an admin may restore it.
+    endpoints::upsert_builtin(&db, "Built-in simulator", "http://127.0.0.1:8011", &[])
+        .await
+        .expect("moves back");
+    restore(&db, TrashKind::Endpoint, old).await.expect("restore");
+    let back = endpoints::get(&db, old).await.expect("live again");
+    assert_eq!((back.name.as_str(), back.base_url.as_str()), ("old sim", aside.as_str()));
+}
+
+/// An endpoint with runs at the simulator's new address is never touched: the move is refused,
+/// naming it, and the built-in endpoint stays where it was.
+#[tokio::test]
+async fn an_endpoint_with_runs_at_the_simulators_new_address_stays_and_the_move_is_refused() {
+    let (_d, db) = fresh().await;
+    let s = seed(&db, 1).await;
+    let builtin = endpoints::upsert_builtin(&db, "Built-in simulator", "http://127.0.0.1:8011", &[])
+        .await
+        .expect("builtin");
+    let refused = endpoints::upsert_builtin(&db, "Built-in simulator", "http://gpu:1", &[]).await;
+    assert!(
+        matches!(&refused, Err(DbError::Conflict(m)) if m.contains("'gpu'") && m.contains("2 run(s)") && m.contains("--sim-addr")),
+        "{refused:?}"
+    );
+    assert_eq!(endpoints::get(&db, s.endpoint).await.expect("kept").base_url, "http://gpu:1");
+    assert_eq!(
+        endpoints::get(&db, builtin).await.expect("builtin").base_url,
+        "http://127.0.0.1:8011"
+    );
+    let audit: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM audit_log")
+        .fetch_one(&db)
+        .await
+        .expect("audit");
+    assert_eq!(audit, 0);
+}
