@@ -260,22 +260,47 @@ async fn deleting_a_user_says_first_what_goes_with_them_and_needs_a_confirmation
     let detail = entry["detail"].as_str().unwrap_or_default();
     assert!(detail.contains("3 grades") && detail.contains("2 votes"), "{entry}");
 
-    // Whoever made a queue cannot be deleted (a queue keeps its maker): a clear refusal, before
-    // and at the confirmation, instead of a database error.
+    // Whoever made a queue can be deleted too: the queue stays, without its maker, and admins
+    // manage it from then on (the confirmation says so first).
     let tester_id = app::db::users::credentials(&app.running.state.db, "tester")
         .await
         .expect("query")
         .expect("tester")
         .0
         .id;
+    let made: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM queues WHERE created_by = $1")
+        .bind(tester_id)
+        .fetch_one(&app.running.state.db)
+        .await
+        .expect("count");
+    assert!(made > 0, "the tester made the queues");
     let (status, body) = call_fn(&app, &app.http, "add_user", "name=second&role=admin&password=correct+horse+battery").await;
     assert_eq!(status, 200, "{body}");
     let second = app.client_for("second").await;
-    for form in [format!("id={tester_id}"), format!("id={tester_id}&confirm=true")] {
-        let (status, body) = call_fn(&app, &second, "delete_user", &form).await;
-        assert_eq!(status, 409, "{body}");
-        assert!(body.contains("grading queue") && body.contains("change their role"), "{body}");
-    }
+    let (status, body) = call_fn(&app, &second, "delete_user", &format!("id={tester_id}")).await;
+    assert_eq!(status, 200, "{body}");
+    let plural = if made == 1 { "" } else { "s" };
+    assert!(
+        body.contains(&format!("{made} grading queue{plural} in admins' hands")),
+        "the confirmation says the queues stay: {body}"
+    );
+    let (status, body) = call_fn(&app, &second, "delete_user", &format!("id={tester_id}&confirm=true")).await;
+    assert_eq!(status, 200, "{body}");
+    let (kept, orphaned): (i64, i64) =
+        sqlx::query_as("SELECT COUNT(*), COALESCE(SUM(CASE WHEN created_by IS NULL THEN 1 ELSE 0 END), 0) FROM queues")
+            .fetch_one(&app.running.state.db)
+            .await
+            .expect("count");
+    assert_eq!((kept, orphaned), (made, made), "the queues stay, without a maker");
+    // Admins still see and manage them.
+    let (id, name): (i64, String) = sqlx::query_as("SELECT id, name FROM queues ORDER BY id LIMIT 1")
+        .fetch_one(&app.running.state.db)
+        .await
+        .expect("a queue");
+    let (status, listed) = call_fn(&app, &second, "list_queues", "").await;
+    assert!(status == 200 && listed.contains(&name), "{status} {listed}");
+    let (status, body) = call_fn(&app, &second, "rename_queue", &format!("queue_id={id}&name=kept+queue")).await;
+    assert_eq!(status, 200, "an admin manages a queue without a maker: {body}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -336,13 +336,7 @@ pub async fn delete_user(id: i64, #[server(default)] confirm: bool) -> Result<su
     if !confirm {
         return Ok(removal);
     }
-    crate::db::users::delete(&db, id).await.map_err(|e| match e {
-        crate::db::DbError::Sqlx(sqlx::Error::Database(d)) if d.is_foreign_key_violation() => AppError::Conflict(format!(
-            "{} made grading queues (some may be in the trash), which keep their maker: a user who made queues cannot be deleted; change their role instead",
-            user.name
-        )),
-        other => other.into(),
-    })?;
+    crate::db::users::delete(&db, id).await?;
     removal.done = true;
     let with = if removal.with.is_empty() {
         "nothing else".to_string()
@@ -355,8 +349,8 @@ pub async fn delete_user(id: i64, #[server(default)] confirm: bool) -> Result<su
 }
 
 /// What deleting user `id` takes with it (their grades and votes, API tokens and sessions) and
-/// what stays without its "added by" (runs, datasets, endpoints). A user who made grading queues
-/// cannot be deleted (a queue keeps its maker): refused here, naming the queues.
+/// what stays without its "added by" (runs, datasets, endpoints, and grading queues, which admins
+/// manage from then on).
 #[cfg(feature = "ssr")]
 pub async fn user_removal(db: &crate::db::Db, id: i64) -> Result<(UserView, super::runs::Removal), AppError> {
     use crate::domain::views::QueueKind;
@@ -366,14 +360,7 @@ pub async fn user_removal(db: &crate::db::Db, id: i64) -> Result<(UserView, supe
         .find(|u| u.id == id)
         .ok_or_else(|| AppError::NotFound(format!("user {id}")))?;
     let queues = crate::db::queues::list(db, id).await?;
-    let made: Vec<String> = queues.iter().filter(|q| q.made_by_me).map(|q| format!("'{}'", q.name)).collect();
-    if !made.is_empty() {
-        return Err(AppError::Conflict(format!(
-            "{} made the grading queue(s) {}, which keep their maker: a user who made queues cannot be deleted. To take away what they may do, change their role instead (viewer: read only)",
-            user.name,
-            made.join(", ")
-        )));
-    }
+    let made = queues.iter().filter(|q| q.made_by_me).count() as i64;
     let judged = |kind: QueueKind| queues.iter().filter(|q| q.kind == kind).map(|q| q.done_by_me).sum::<i64>();
     let tokens = crate::db::tokens::list(db, Some(id)).await?.len() as i64;
     let mut r = super::runs::Removal::new(format!("user '{}' ({})", user.name, user.role.label()));
@@ -396,6 +383,7 @@ pub async fn user_removal(db: &crate::db::Db, id: i64) -> Result<(UserView, supe
     r.unlinked(runs, "run");
     r.unlinked(datasets, "dataset");
     r.unlinked(endpoints, "endpoint");
+    r.unlinked(made, "grading queue in admins' hands");
     Ok((user, r))
 }
 

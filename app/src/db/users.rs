@@ -79,8 +79,16 @@ pub async fn set_role(db: &Db, id: i64, role: Role) -> DbResult<()> {
     Ok(())
 }
 
+/// Delete a user (their grades, votes, sessions and tokens go with them); grading queues they
+/// made stay, without a maker: admins manage them from then on.
 pub async fn delete(db: &Db, id: i64) -> DbResult<()> {
-    sqlx::query("DELETE FROM users WHERE id = $1").bind(id).execute(db).await?;
+    let mut tx = crate::db::write_tx(db).await?;
+    sqlx::query("UPDATE queues SET created_by = NULL WHERE created_by = $1")
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query("DELETE FROM users WHERE id = $1").bind(id).execute(&mut *tx).await?;
+    tx.commit().await?;
     Ok(())
 }
 
