@@ -54,7 +54,7 @@ test("pairwise answers and answers side by side use the width and clip nothing",
   await open(page, "/grade");
   await page.getByLabel("Name", { exact: true }).fill("wide pairs");
   await page.getByLabel("Kind").selectOption("pairwise");
-  await page.getByLabel("Sample size (items)").fill("3");
+  await page.getByLabel(/Sample size/).fill("3");
   await page.getByRole("checkbox", { name: new RegExp(`#${a} wide left`) }).check();
   await page.getByRole("checkbox", { name: new RegExp(`#${b} wide right`) }).check();
   await page.getByRole("button", { name: "Make queue" }).click();

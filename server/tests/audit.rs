@@ -142,10 +142,9 @@ async fn every_action_leaves_one_entry_with_its_actor_and_target_and_only_admins
     ok_fn(&app, admin, "rename_dataset", &format!("id={dataset}&name=audit-ds-2")).await;
 
     // Runs: launch (REST and page), cancel (REST), rename (REST), import (REST).
-    let (status, v) = send(
-        rita.post(app.url("/api/runs"))
-            .json(&json!({"endpoint_id": 1, "dataset_id": 1, "model": "sim-llama-3.2-1b", "requests": 4, "concurrency": 2})),
-    )
+    let (status, v) = send(rita.post(app.url("/api/runs")).json(
+        &json!({"endpoint_id": 1, "dataset_id": 1, "model": "sim-llama-3.2-1b", "requests": 4, "concurrency": 2, "name": "audit launch"}),
+    ))
     .await;
     assert_eq!(status, 201, "{v}");
     let run = v["run_ids"][0].as_i64().expect("run");
@@ -154,7 +153,7 @@ async fn every_action_leaves_one_entry_with_its_actor_and_target_and_only_admins
         &app,
         &rita,
         "launch_run",
-        "form[model]=sim-llama-3.2-1b&form[endpoint_id]=1&form[dataset_id]=1&form[requests]=5000&form[concurrency]=1",
+        "form[model]=sim-llama-3.2-1b&form[endpoint_id]=1&form[dataset_id]=1&form[requests]=5000&form[concurrency]=1&form[name]=long+one",
     )
     .await;
     let long = v["run_ids"][0].as_i64().expect("run");
@@ -228,8 +227,9 @@ async fn every_action_leaves_one_entry_with_its_actor_and_target_and_only_admins
         ("endpoint.rename", "tester", format!("endpoint {endpoint}")),
         ("dataset.upload", "rita", format!("dataset {dataset}")),
         ("dataset.rename", "tester", format!("dataset {dataset}")),
-        ("run.launch", "rita", format!("run {run}")),
-        ("run.launch", "rita", format!("run {long}")),
+        // Launches name the run (ids can be used again after a purge).
+        ("run.launch", "rita", format!("run {run} (audit launch)")),
+        ("run.launch", "rita", format!("run {long} (long one)")),
         ("run.cancel", "rita", format!("run {long}")),
         ("run.rename", "rita", format!("run {run}")),
         ("run.import", "rita", format!("run {imported}")),

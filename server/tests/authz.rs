@@ -129,6 +129,8 @@ fn server_fns(run: i64, queue: i64, item: &str, sim: &str) -> BTreeMap<&'static 
     m.insert("reviewer_choices", row(Run, Body::Empty));
     m.insert("change_reviewers", row(Run, form("queue_id=999999&add=rev")));
     m.insert("queue_progress", row(View, form(format!("queue_id={queue}"))));
+    // What a user still has to judge in open queues (the Users page, before a change of role).
+    m.insert("open_assignments", row(Admin, form("user_id=999999")));
     m.insert("list_models", row(View, Body::Empty));
     m.insert("add_model", row(Run, form("name=&config=&quant=bf16&weights_gb=")));
     m.insert("list_tests", row(View, Body::Empty));
@@ -157,7 +159,9 @@ fn server_fns(run: i64, queue: i64, item: &str, sim: &str) -> BTreeMap<&'static 
     m.insert("sweep_runs", row(View, form("sweep_id=999999")));
     m.insert("list_runs_page", row(View, Body::Empty));
     // Deletions only say what would go (dry_run); renames are refused for an empty name.
-    m.insert("delete_run", row(Run, form(format!("id={run}&dry_run=true"))));
+    // The run's answers are in the one queue (made by the admin): a runner who did not make it
+    // may not delete the run, which would take items out of that queue.
+    m.insert("delete_run", row(Admin, form(format!("id={run}&dry_run=true"))));
     m.insert("rename_run", row(Run, form(format!("id={run}&name="))));
     m.insert("delete_dataset", row(Run, form("id=1&dry_run=true")));
     m.insert("rename_dataset", row(Run, form("id=999999&name=x")));
@@ -198,6 +202,8 @@ fn routes(sim: &str) -> BTreeMap<(&'static str, &'static str), Row> {
     m.insert(("POST", "/api/runs/{id}/cancel"), row(Run, Body::Empty));
     m.insert(("GET", "/api/runs/{id}/metrics"), row(View, Body::Empty));
     m.insert(("GET", "/api/runs/{id}/events"), row(View, Body::Empty));
+    // {id} is the run's id: no sweep has it (404 for every role that may look).
+    m.insert(("GET", "/api/sweeps/{id}"), row(View, Body::Empty));
     m.insert(("GET", "/api/endpoints"), row(View, Body::Empty));
     m.insert(
         ("POST", "/api/endpoints"),
@@ -225,7 +231,8 @@ fn routes(sim: &str) -> BTreeMap<(&'static str, &'static str), Row> {
         ..row(need, Body::Empty)
     };
     let no_name = |need| row(need, Body::Json(json!({"name": ""})));
-    m.insert(("DELETE", "/api/runs/{id}"), dry_run(Run));
+    // The run is in the admin's queue (see delete_run): only the queue's maker or an admin.
+    m.insert(("DELETE", "/api/runs/{id}"), dry_run(Admin));
     m.insert(("PATCH", "/api/runs/{id}"), no_name(Run));
     m.insert(("DELETE", "/api/datasets/{id}"), dry_run(Run));
     m.insert(("PATCH", "/api/datasets/{id}"), no_name(Run));

@@ -703,3 +703,150 @@ async fn a_provider_batch_whose_worst_case_passes_the_cap_is_refused_before_it_i
     let spent = listed["spent_this_month_usd"].as_f64().expect("spent");
     assert!(spent > 0.0 && spent <= per_request * f64::from(fits) + 1e-12, "{spent}");
 }
+
+/// A price sheet whose only row for the simulated model is a batch row.
+async fn batch_only_sheet(app: &TestApp, name: &str, per_m: f64) {
+    let sheet = PriceSheet {
+        id: 0,
+        name: name.into(),
+        provider: "test".into(),
+        source: "the data rules test".into(),
+        dated: "2026-01-01".into(),
+        default_model_key: None,
+        rows: vec![PriceRow {
+            id: 0,
+            model_key: MODEL.into(),
+            kind: PriceKind::Batch,
+            input_per_m: Some(per_m),
+            output_per_m: Some(per_m),
+            usd_per_hour: None,
+            self_hosted: None,
+            note: String::new(),
+        }],
+    };
+    app::db::prices::insert(&app.running.state.db, &sheet, false).await.expect("sheet");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_internal_only_refusal_tells_a_runner_to_ask_an_admin_and_an_admin_to_clear_it() {
+    let app = spawn(fast_sim()).await;
+    let hosted = add_endpoint(&app, json!({"name": HOSTED, "base_url": other_url(&app), "hosted": true})).await;
+    let rita = app.client_for("rita").await;
+    let one = json!({"endpoint_id": hosted, "dataset_id": 1, "model": MODEL, "requests": 1, "concurrency": 1});
+    let preview = format!("/api/launch/preview?endpoint_id={hosted}&dataset_id=1&model={MODEL}&requests=1");
+    // The runner may not clear the flag: told to ask an admin (launch, preview, the form's server function).
+    let r = rita.post(app.url("/api/runs")).json(&one).send().await.expect("launch");
+    assert_eq!(r.status().as_u16(), 422);
+    let m = message(&r.json().await.expect("json"));
+    assert!(
+        m.contains("ask an admin to clear the flag") && !m.contains("on the Datasets page"),
+        "{m}"
+    );
+    let p: Value = rita
+        .get(app.url(&preview))
+        .send()
+        .await
+        .expect("preview")
+        .json()
+        .await
+        .expect("json");
+    let refusal = p["refusal"].as_str().unwrap_or_default();
+    assert!(refusal.contains("ask an admin to clear the flag"), "{p}");
+    let (status, body) = common::post_form(
+        &rita,
+        &app,
+        &server_fn("launch_run"),
+        &[
+            ("form[endpoint_id]", hosted.to_string()),
+            ("form[dataset_id]", "1".into()),
+            ("form[model]", MODEL.into()),
+            ("form[requests]", "1".into()),
+            ("form[concurrency]", "1".into()),
+        ],
+    )
+    .await;
+    assert_eq!(status, 422, "{body}");
+    assert!(body.contains("ask an admin to clear the flag"), "{body}");
+    // An admin may: told where.
+    let (status, v) = launch(&app, one).await;
+    assert_eq!(status, 422, "{v}");
+    assert!(message(&v).contains("clear the flag on the Datasets page if it may leave"), "{v}");
+    let p = app.get_json(&preview).await;
+    assert!(
+        p["refusal"]
+            .as_str()
+            .is_some_and(|r| r.contains("clear the flag on the Datasets page")),
+        "{p}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_run_priced_at_a_batch_row_is_said_so_in_the_preview_and_its_cap_note() {
+    let app = spawn(fast_sim()).await;
+    batch_only_sheet(&app, "batch only", 0.033).await;
+    let ep = add_endpoint(
+        &app,
+        json!({"name": HOSTED, "base_url": other_url(&app), "hosted": true, "price_sheet": "batch only", "spend_cap_usd": 5.0}),
+    )
+    .await;
+    let data = upload(&app, "public", &["hello there"], "").await;
+    let p = app
+        .get_json(&format!(
+            "/api/launch/preview?endpoint_id={ep}&dataset_id={data}&model={MODEL}&requests=4&max_tokens=8"
+        ))
+        .await;
+    let text = p["text"].as_str().expect("text");
+    assert!(
+        text.contains("priced at the sheet's batch row: the provider may charge server requests more; add a serverless row"),
+        "{text}"
+    );
+    assert!(text.contains("The cap counts this run at the sheet's batch row too"), "{text}");
+    assert_eq!(p["batch_row_for_server"], true, "{p}");
+    // A provider batch is meant to be priced at the batch row: nothing to say.
+    let batch = app
+        .get_json(&format!(
+            "/api/launch/preview?endpoint_id={ep}&dataset_id={data}&model={MODEL}&requests=4&max_tokens=8&kind=provider-batch"
+        ))
+        .await;
+    assert!(!batch["text"].as_str().unwrap_or_default().contains("batch row"), "{batch}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_launch_is_refused_when_not_even_one_request_fits_under_what_the_cap_leaves() {
+    let app = spawn(fast_sim()).await;
+    // $1,000 per 1M tokens either way: a request of 50 max tokens costs about $0.06 at worst,
+    // one of 1 max token under $0.01.
+    sheet(&app, "dear", 1000.0, 1000.0).await;
+    let ep = add_endpoint(
+        &app,
+        json!({"name": HOSTED, "base_url": other_url(&app), "hosted": true, "price_sheet": "dear", "spend_cap_usd": 0.02}),
+    )
+    .await;
+    let data = upload(&app, "public", &["hello there"], "").await;
+    let query = |max: u32| format!("/api/launch/preview?endpoint_id={ep}&dataset_id={data}&model={MODEL}&requests=10&max_tokens={max}");
+    let body =
+        |max: u32| json!({"endpoint_id": ep, "dataset_id": data, "model": MODEL, "requests": 10, "concurrency": 1, "max_tokens": max});
+
+    let p = app.get_json(&query(50)).await;
+    let refusal = p["refusal"].as_str().unwrap_or_default().to_string();
+    assert!(
+        refusal.contains("not even one request fits under endpoint") && refusal.contains("$0.0200"),
+        "{p}"
+    );
+    let (status, v) = launch(&app, body(50)).await;
+    assert_eq!(status, 422, "{v}");
+    assert!(message(&v).contains(&refusal), "the launch says what the preview said: {v}");
+    assert!(
+        app.get_json("/api/runs").await.as_array().is_some_and(|r| r.is_empty()),
+        "nothing queued"
+    );
+
+    // One request fits: previewed without a refusal, and launched.
+    let p = app.get_json(&query(1)).await;
+    assert!(p["refusal"].is_null(), "{p}");
+    let (status, v) = launch(&app, body(1)).await;
+    assert_eq!(status, 201, "{v}");
+    let run = v["run_ids"][0].as_i64().expect("run");
+    let done = app.wait_finished(run, Duration::from_secs(60)).await;
+    assert!(done.done_requests > 0, "it sent what fitted: {done:?}");
+}

@@ -148,3 +148,61 @@ async fn on_postgres_backup_points_at_pg_dump_and_a_missing_database_is_not_crea
         .expect("count");
     assert_eq!(made, 0, "db check creates no database");
 }
+
+/// `bakeoff ARGS` with its stdout a pipe whose reader is closed already (`| head -1` that has
+/// read its line): (exit code, stderr).
+fn with_closed_stdout(args: &[&str]) -> (Option<i32>, String) {
+    let (reader, writer) = std::io::pipe().expect("pipe");
+    drop(reader);
+    let out = Command::new(BIN)
+        .args(args)
+        .env_remove("BAKEOFF_DB")
+        .stdin(std::process::Stdio::null())
+        .stdout(writer)
+        .output()
+        .expect("run bakeoff");
+    (out.status.code(), String::from_utf8_lossy(&out.stderr).into_owned())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_closed_stdout_ends_a_command_quietly_with_status_0() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (target, db) = database(&dir).await;
+    db.close().await;
+    let target = target.to_string_lossy().into_owned();
+    for args in [vec!["db", "check", "--db", &target], vec!["user", "list", "--db", &target]] {
+        let (code, stderr) = with_closed_stdout(&args);
+        assert_eq!(code, Some(0), "{args:?}: {stderr}");
+        assert!(
+            !stderr.contains("panicked") && !stderr.contains("Broken pipe"),
+            "{args:?}: {stderr}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_damaged_file_fails_its_integrity_check_and_says_to_restore_a_backup() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (target, db) = database(&dir).await;
+    if backend(&target) != Backend::Sqlite {
+        return; // Postgres checks its own pages.
+    }
+    // Everything in the main file (none of it left in the write-ahead log).
+    sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+        .execute(&db)
+        .await
+        .expect("checkpoint");
+    db.close().await;
+    // A damaged copy: every page after the first two overwritten.
+    let mut bytes = std::fs::read(&target).expect("read");
+    assert!(bytes.len() > 3 * 4096, "{} bytes", bytes.len());
+    for b in &mut bytes[2 * 4096..] {
+        *b = 0x5a;
+    }
+    let copy = dir.path().join("damaged.db");
+    std::fs::write(&copy, &bytes).expect("write");
+    let (ok, stdout, stderr) = db_command(&["check"], &copy);
+    assert!(!ok, "{stdout}\n{stderr}");
+    assert!(stdout.contains("integrity: failed ("), "{stdout}\n{stderr}");
+    assert!(stderr.contains("restore the last backup (bakeoff db backup"), "{stderr}");
+}

@@ -6,37 +6,10 @@
 mod common;
 
 use app::domain::status::RunStatus;
-use common::{fast_sim, spawn, TestApp};
+use common::{cached_sim, distinct_prompts, fast_sim, spawn};
 use serde_json::{json, Value};
-use server::sim::{PrefixCacheConfig, SimConfig};
+use server::sim::SimConfig;
 use std::time::Duration;
-
-/// Upload a dataset of `n` chat prompts that share no leading block (each starts with its own
-/// number), and return its id.
-async fn distinct_prompts(app: &TestApp, name: &str, n: usize) -> i64 {
-    let body: String = (0..n)
-        .map(|i| {
-            let text = format!(
-                "Request {i:04}: summarise the following notes in one sentence. {}",
-                "Notes about the weather, the harvest and the market. ".repeat(4)
-            );
-            format!(
-                "{}\n",
-                json!({"custom_id": format!("p{i}"), "method": "POST", "url": "/v1/chat/completions",
-                       "body": {"model": "x", "max_tokens": 24, "messages": [{"role": "user", "content": text}]}})
-            )
-        })
-        .collect();
-    let r = app
-        .http
-        .post(app.url(&format!("/api/datasets?name={name}")))
-        .body(body)
-        .send()
-        .await
-        .expect("upload");
-    assert_eq!(r.status(), 201);
-    r.json::<Value>().await.expect("json")["id"].as_i64().expect("id")
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn goodput_counts_exactly_the_requests_within_the_targets() {
@@ -136,15 +109,8 @@ async fn bad_targets_are_refused_with_what_to_write() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn conditions_are_captured_and_a_warm_prefix_cache_is_named_on_compare() {
-    let app = spawn(SimConfig {
-        prefix_cache: PrefixCacheConfig {
-            capacity_blocks: 4096,
-            cached_ttft_factor: 0.2,
-        },
-        ..fast_sim()
-    })
-    .await;
-    let dataset = distinct_prompts(&app, "distinct", 100).await;
+    let app = spawn(cached_sim()).await;
+    let dataset = distinct_prompts(&app, "distinct", 100, 24).await;
     let mut runs = Vec::new();
     for _ in 0..2 {
         let id = app
@@ -241,15 +207,8 @@ async fn conditions_are_captured_and_a_warm_prefix_cache_is_named_on_compare() {
 /// lookups are exactly its measured requests' prompt tokens, and every hit is theirs.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_prefix_cache_window_opens_after_the_warm_up() {
-    let app = spawn(SimConfig {
-        prefix_cache: PrefixCacheConfig {
-            capacity_blocks: 4096,
-            cached_ttft_factor: 0.2,
-        },
-        ..fast_sim()
-    })
-    .await;
-    let dataset = distinct_prompts(&app, "distinct", 8).await;
+    let app = spawn(cached_sim()).await;
+    let dataset = distinct_prompts(&app, "distinct", 8, 24).await;
     let counters = || async {
         let text = reqwest::get(format!("{}/metrics", app.sim_url()))
             .await

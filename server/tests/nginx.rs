@@ -380,7 +380,12 @@ async fn a_cli_run_takes_the_key_from_the_environment_and_never_stores_it() {
     assert_eq!(stored, 0, "the key from BAKEOFF_API_KEY is not written");
     pool.close().await;
     for file in std::fs::read_dir(dir.path()).expect("dir") {
-        let bytes = std::fs::read(file.expect("entry").path()).expect("read");
+        // The last connection removes the -wal and -shm files as it closes, which may be just
+        // after the listing: a file gone holds nothing.
+        let bytes = match std::fs::read(file.expect("entry").path()) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+            read => read.expect("read"),
+        };
         assert!(
             !bytes.windows(KEY.len()).any(|w| w == KEY.as_bytes()),
             "a database file holds the key"

@@ -43,6 +43,12 @@ async fn the_report_from_the_seed_summaries_reproduces_and_corrects_the_seed() {
     assert_eq!(runs.len(), 4);
     assert!(runs.iter().all(|r| r["status"] == "imported" && r["provenance"].is_string()));
 
+    // The page asks for its fragment with no options at all when opened from the menu (the
+    // form encoding leaves an all-empty `options` out): the defaults apply.
+    let (status, body) = common::call_fn(&app, &app.http, "report_text", "format=fragment&speed=SameLoad").await;
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains("Total tok/s"), "the report itself: {}", &body[..body.len().min(300)]);
+
     let md = app
         .http
         .get(app.url("/api/report?format=md&sheet=Parasail%20(seed%20sheet,%20Oct%202025)"))
@@ -188,4 +194,112 @@ async fn a_big_batch_output_streams_in_whole_and_a_summary_is_known_by_its_shape
         "{v}"
     );
     assert_eq!(app.get_json("/api/runs").await.as_array().map(Vec::len), before);
+}
+
+/// The demo dataset's name.
+const DEMO: &str = "Demo: candidate evaluations (synthetic)";
+
+async fn page(app: &common::TestApp, path: &str) -> String {
+    let r = app.http.get(app.url(path)).send().await.expect("GET");
+    assert_eq!(r.status(), 200, "{path}");
+    r.text().await.expect("html")
+}
+
+/// QA (issue 18): runs at one load over different datasets were called "faster" than each other
+/// and "at the same load" on compare; one run alone was "at the same load"; the costs page's
+/// hybrid section paired two runs over different datasets and showed a 422.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn runs_over_other_datasets_are_not_compared_and_the_hybrid_starts_over_one_dataset() {
+    let app = spawn(fast_sim()).await;
+    let other = common::distinct_prompts(&app, "other-prompts", 100, 24).await;
+    let load = json!({"requests": 100, "concurrency": 4, "max_tokens": 64});
+    let demo = app.launch("sim-gemma-3-4b", load.clone()).await;
+    app.wait_finished(demo, Duration::from_secs(60)).await;
+    let mut on_other = load.clone();
+    on_other["dataset_id"] = json!(other);
+    let synth = app.launch("sim-llama-3.2-1b", on_other).await;
+    app.wait_finished(synth, Duration::from_secs(60)).await;
+
+    let compare = page(&app, &format!("/compare?run={demo}&run={synth}")).await;
+    assert!(compare.contains("<th>Dataset</th>"), "compare has a dataset column");
+    assert!(compare.contains("other-prompts"), "with each run's dataset");
+    assert!(
+        compare.contains(&format!(
+            "Not like for like: different datasets (#{demo} over {DEMO}; #{synth} over other-prompts)"
+        )),
+        "compare says the datasets differ: {}",
+        compare
+            .split("Not like for like")
+            .nth(1)
+            .unwrap_or(&compare)
+            .chars()
+            .take(400)
+            .collect::<String>()
+    );
+    assert!(
+        !compare.contains("measured at the same load"),
+        "and not that the runs are like for like"
+    );
+    let one = page(&app, &format!("/compare?run={demo}")).await;
+    assert!(!one.contains("same load"), "one run is compared with nothing");
+    assert!(one.contains("One run: nothing to compare its load with"));
+
+    let md = app
+        .http
+        .get(app.url("/api/report?format=md"))
+        .send()
+        .await
+        .expect("GET")
+        .text()
+        .await
+        .expect("md");
+    assert!(
+        !md.contains("**Fastest:**") && !md.contains("FASTEST"),
+        "no faster claim across datasets:\n{md}"
+    );
+    let apart = md
+        .lines()
+        .find(|l| l.contains("**Not like for like:**"))
+        .expect("the runs named apart");
+    assert!(
+        apart.contains(&format!("(run #{demo}, simulated) over {DEMO}"))
+            && apart.contains(&format!("(run #{synth}, simulated) over other-prompts")),
+        "{apart}"
+    );
+
+    // The hybrid: no two runs share a dataset, so none is picked and the page says what to do.
+    let costs = page(&app, "/costs").await;
+    assert!(
+        costs.contains("Pick two runs over the same dataset"),
+        "the costs page asks for two runs over one dataset"
+    );
+    assert!(!costs.contains("share no items"), "no pair of datasets that share nothing");
+
+    // A second run over the demo: the pair is the two demo runs.
+    let again = app.launch("sim-llama-3.2-1b", load).await;
+    app.wait_finished(again, Duration::from_secs(60)).await;
+    let costs = page(&app, "/costs").await;
+    assert!(
+        !costs.contains("Pick two runs over the same dataset"),
+        "a pair over the demo is picked"
+    );
+    assert!(!costs.contains("share no items"));
+    assert!(costs.contains("Strategy cost"), "and its split shown");
+    // The report's hybrid pair is over one dataset too (the cheaper run over other prompts
+    // neither screens nor judges).
+    let md = app
+        .http
+        .get(app.url("/api/report?format=md"))
+        .send()
+        .await
+        .expect("GET")
+        .text()
+        .await
+        .expect("md");
+    let plan = md.lines().find(|l| l.starts_with("- Screen all")).expect("a hybrid section");
+    assert!(
+        plan.contains(&format!("(run #{again})")) && plan.contains(&format!("(run #{demo})")),
+        "{plan}"
+    );
+    assert!(!plan.contains(&format!("(run #{synth})")), "{plan}");
 }

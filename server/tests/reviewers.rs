@@ -341,3 +341,67 @@ async fn pairwise_votes_are_dealt_the_same_way() {
     assert_eq!((row(&p, "rev"), row(&p, "rev2")), (Some((2, 2, 0)), Some((2, 2, 0))), "{p}");
     assert_eq!(p["agreement"]["overlapping"], 0, "K = 1: nothing overlaps");
 }
+
+/// A queue whose maker's account was deleted: its reviewers are told admins see everyone's (not
+/// "the queue's maker"). And the Users page's warning before a change of role: what a reviewer
+/// still has to judge in open queues (admins only).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_queue_outlives_its_maker_and_a_reviewers_open_items_are_listed_for_the_users_page() {
+    use app::api::grading::OpenAssignments;
+    let app = spawn(fast_sim()).await;
+    let db = &app.running.state.db;
+    let maker_id = app::api::accounts::create_user(db, "mia", "runner", PASSWORD).await.expect("mia");
+    let rev_id: i64 = sqlx::query_scalar("SELECT id FROM users WHERE name = 'rev'")
+        .fetch_one(db)
+        .await
+        .expect("rev");
+    let run = one_run(&app, "sim-gemma-3-4b").await;
+    let mia = app.client_for("mia").await;
+    let form = [
+        ("form[name]", "mia's check".to_string()),
+        ("form[kind]", "grade".into()),
+        ("form[runs][0]", run.to_string()),
+        ("form[sample_size]", "4".into()),
+        ("form[seed]", "3".into()),
+        ("form[grades_per_item]", "1".into()),
+        ("form[reviewers][0]", "rev".into()),
+        ("form[reviewers][1]", "rev2".into()),
+    ];
+    let (status, body) = call(&mia, &app, CreateQueue::PATH, &form).await;
+    assert_eq!(status, 200, "{body}");
+    let q: i64 = body.trim().parse().expect("queue id");
+
+    let rev = app.client_for("rev").await;
+    let p = progress(&rev, &app, q).await;
+    assert_eq!(
+        (p["sees_everyone"].as_bool(), p["maker_gone"].as_bool()),
+        (Some(false), Some(false)),
+        "{p}"
+    );
+
+    // rev has two items left in an open queue: listed for an admin, refused to anyone else.
+    let (status, body) = call(&app.http, &app, OpenAssignments::PATH, &[("user_id", rev_id.to_string())]).await;
+    assert_eq!(status, 200, "{body}");
+    let left: Value = serde_json::from_str(&body).expect("assignments");
+    assert_eq!(left, json!([{"queue": "mia's check", "remaining": 2}]), "{body}");
+    let (status, body) = call(&mia, &app, OpenAssignments::PATH, &[("user_id", rev_id.to_string())]).await;
+    assert_eq!(status, 403, "{body}");
+
+    // mia's account goes; her queue stays, and says who sees everyone's now.
+    let (status, body) = call(
+        &app.http,
+        &app,
+        app::api::accounts::DeleteUser::PATH,
+        &[("id", maker_id.to_string()), ("confirm", "true".into())],
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let p = progress(&rev, &app, q).await;
+    assert_eq!(
+        (p["sees_everyone"].as_bool(), p["maker_gone"].as_bool()),
+        (Some(false), Some(true)),
+        "{p}"
+    );
+    let p = progress(&app.http, &app, q).await;
+    assert_eq!(p["sees_everyone"].as_bool(), Some(true), "an admin sees everyone's: {p}");
+}

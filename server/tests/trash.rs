@@ -84,9 +84,10 @@ async fn a_deleted_run_leaves_every_page_then_comes_back_whole_or_goes_for_good(
     let (_, page) = call(&app.http, &app, reqwest::Method::GET, &format!("/runs/{gone}")).await;
     assert!(page.contains("by rita"), "the run page names who launched it");
 
-    // A grading queue over it, with one grade.
+    // A grading queue over it, with one grade: rita's (only the queue's maker or an admin may
+    // delete a run whose answers are in a queue).
     let (status, body) = server_fn(
-        &app.http,
+        &rita,
         &app,
         CreateQueue::PATH,
         &[
@@ -260,7 +261,7 @@ async fn a_deleted_run_leaves_every_page_then_comes_back_whole_or_goes_for_good(
         .fetch_all(&app.running.state.db)
         .await
         .expect("audit");
-    assert_eq!(actions, ["run.delete", "run.restore", "run.delete", "run.purge"]);
+    assert_eq!(actions, ["run.launch", "run.delete", "run.restore", "run.delete", "run.purge"]);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -323,12 +324,32 @@ async fn a_dataset_or_endpoint_in_the_trash_cannot_be_launched_against_and_says_
 
     // Launching against them says they are in the trash.
     let launch = |e: i64, d: i64| json!({"endpoint_id": e, "dataset_id": d, "model": "sim-llama-3.2-1b", "requests": 1, "concurrency": 1});
+    // So does the launch form's preview (REST and the form's server function).
+    let in_trash = |kind: &str, id: i64| format!("{kind} {id} is in the trash (deleted by rita): an admin can restore it");
     let (status, v) = post(&rita, &app, "/api/runs", launch(1, dataset)).await;
     assert_eq!(status, 422, "{v}");
-    assert!(v.to_string().contains("dataset 'rita-prompts' is in the trash"), "{v}");
+    assert!(v.to_string().contains(&in_trash("dataset", dataset)), "{v}");
     let (status, v) = post(&rita, &app, "/api/runs", launch(endpoint, 1)).await;
     assert_eq!(status, 422, "{v}");
-    assert!(v.to_string().contains("endpoint 'rita-box' is in the trash"), "{v}");
+    assert!(v.to_string().contains(&in_trash("endpoint", endpoint)), "{v}");
+    for (e, d, says) in [
+        (1, dataset, in_trash("dataset", dataset)),
+        (endpoint, 1, in_trash("endpoint", endpoint)),
+    ] {
+        let query = format!("endpoint_id={e}&dataset_id={d}&model=sim-llama-3.2-1b&requests=1");
+        let (status, body) = call(&app.http, &app, reqwest::Method::GET, &format!("/api/launch/preview?{query}")).await;
+        assert_eq!(status, 422, "{body}");
+        assert!(body.contains(&says), "the preview: {body}");
+        let form = [
+            ("form[endpoint_id]", e.to_string()),
+            ("form[dataset_id]", d.to_string()),
+            ("form[model]", "sim-llama-3.2-1b".to_string()),
+            ("form[requests]", "1".to_string()),
+        ];
+        let (status, body) = server_fn(&rita, &app, app::api::data_rules::LaunchPreview::PATH, &form).await;
+        assert_eq!(status, 422, "{body}");
+        assert!(body.contains(&says), "the form's preview: {body}");
+    }
     // Its URL stays reserved while it is in the trash; its name does not.
     let (status, v) = post(&rita, &app, "/api/endpoints", json!({"name": "rita-box", "base_url": url})).await;
     assert_eq!(status, 409, "{v}");
@@ -437,4 +458,114 @@ fn serve_takes_trash_days() {
     assert_eq!(days(&["bakeoff", "serve", "--trash-days", "7"]), Ok(7));
     let e = days(&["bakeoff", "serve", "--trash-days", "a week"]).expect_err("not a number");
     assert!(e.contains("--trash-days"), "{e}");
+}
+
+/// A run whose answers are in a grading queue made by someone else: deleting it would take items
+/// and grades out of that queue, which only the queue's maker or an admin may change. Refused
+/// (403, naming the queue and who may) in the dry run the confirmation shows and in the delete,
+/// on the page's server function and on REST; nothing moves.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_runner_may_not_delete_a_run_whose_answers_are_in_someone_elses_queue() {
+    use app::api::runs::DeleteRun;
+    let app = spawn(fast_sim()).await;
+    app::api::accounts::create_user(&app.running.state.db, "rob", "runner", common::PASSWORD)
+        .await
+        .expect("rob");
+    let (rita, rob) = (app.client_for("rita").await, app.client_for("rob").await);
+    let run = finished_run(&app, &rob, "rob's run", 8).await;
+    let (status, body) = server_fn(
+        &rita,
+        &app,
+        CreateQueue::PATH,
+        &[
+            ("form[name]", "Team check".into()),
+            ("form[kind]", "grade".into()),
+            ("form[runs][0]", run.to_string()),
+            ("form[sample_size]", "4".into()),
+            ("form[seed]", "5".into()),
+        ],
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let queue: i64 = serde_json::from_str(&body).expect("queue id");
+    assert_eq!(queue_counts(&app, queue).await, Some((4, 0)));
+
+    // rob launched the run but did not make the queue: refused, dry run and delete, page and REST.
+    let path = format!("/api/runs/{run}");
+    for query in ["?dry_run=true", ""] {
+        let (status, body) = call(&rob, &app, reqwest::Method::DELETE, &format!("{path}{query}")).await;
+        assert_eq!(status, 403, "DELETE {path}{query}: {body}");
+        assert!(
+            body.contains("'Team check' (made by rita)") && body.contains("only rita or an admin may delete it"),
+            "names the queue and who may: {body}"
+        );
+    }
+    for dry in ["true", "false"] {
+        let (status, body) = server_fn(&rob, &app, DeleteRun::PATH, &[("id", run.to_string()), ("dry_run", dry.into())]).await;
+        assert_eq!(status, 403, "delete_run dry_run={dry}: {body}");
+        assert!(body.contains("'Team check' (made by rita)"), "{body}");
+    }
+    assert_eq!(queue_counts(&app, queue).await, Some((4, 0)), "the queue kept its items");
+    assert_eq!(
+        count(&app, "SELECT COUNT(*) FROM runs WHERE id = ? AND deleted_at IS NULL", run).await,
+        1
+    );
+
+    // The queue's maker and an admin may (the dry run says what goes); rita deletes it.
+    for (who, c) in [("tester", &app.http), ("rita", &rita)] {
+        let (status, body) = call(c, &app, reqwest::Method::DELETE, &format!("{path}?dry_run=true")).await;
+        assert_eq!(status, 200, "{who}: {body}");
+        assert!(body.contains("grading items in 'Team check'"), "{who}: {body}");
+    }
+    let (status, body) = call(&rita, &app, reqwest::Method::DELETE, &path).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(queue_counts(&app, queue).await, Some((0, 0)));
+
+    // A run in no queue of someone else's stays rob's to delete.
+    let own = finished_run(&app, &rob, "rob's other run", 4).await;
+    let (status, body) = call(&rob, &app, reqwest::Method::DELETE, &format!("/api/runs/{own}")).await;
+    assert_eq!(status, 200, "{body}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_run_in_the_trash_says_so_and_who_deleted_it_to_everyone() {
+    let app = spawn(fast_sim()).await;
+    let (rita, vic) = (app.client_for("rita").await, app.client_for("vic").await);
+    let gone = finished_run(&app, &rita, "trash-me", 2).await;
+    let (status, body) = json_of(&rita, &app, reqwest::Method::DELETE, &format!("/api/runs/{gone}")).await;
+    assert_eq!(status, 200, "{body}");
+    // Its REST routes, its page and its server functions say where it is and who put it there,
+    // to an admin and a viewer alike (404 still), not "not found: run N".
+    let says = format!("run {gone} is in the trash (deleted by rita): an admin can restore it");
+    for c in [&app.http, &vic] {
+        for path in [
+            format!("/api/runs/{gone}"),
+            format!("/api/runs/{gone}/records"),
+            format!("/api/runs/{gone}/metrics"),
+        ] {
+            let (status, body) = call(c, &app, reqwest::Method::GET, &path).await;
+            assert_eq!(status, 404, "{path}: {body}");
+            assert!(body.contains(&says), "{path}: {body}");
+        }
+        let (_, page) = call(c, &app, reqwest::Method::GET, &format!("/runs/{gone}")).await;
+        assert!(page.contains(&says), "the run's page: {page}");
+        for path in [app::api::runs::GetRun::PATH, app::api::runs::RunSeries::PATH] {
+            let (status, body) = server_fn(c, &app, path, &[("id", gone.to_string())]).await;
+            assert_eq!(status, 404, "{path}: {body}");
+            assert!(body.contains(&says), "{path}: {body}");
+        }
+    }
+    // A run that never was is still just not found.
+    let (status, body) = call(&app.http, &app, reqwest::Method::GET, "/api/runs/999").await;
+    assert_eq!(status, 404);
+    assert!(!body.contains("trash"), "{body}");
+    // The trash itself: admins only, and the refusal says that (not "manage users").
+    for c in [&rita, &vic] {
+        let (status, body) = call(c, &app, reqwest::Method::GET, "/api/trash").await;
+        assert_eq!(status, 403, "{body}");
+        assert!(
+            body.contains("only admins see and restore the trash") && !body.contains("manage users"),
+            "{body}"
+        );
+    }
 }

@@ -64,7 +64,12 @@ pub async fn launched(
             form.dataset_id.trim(),
             form.requests.trim()
         );
-        crate::db::audit::record(db, actor, "run.launch", &format!("run {id}"), &detail).await;
+        // Named, as ids can be used again after a purge: "run 4 (gemma @ 16)".
+        let target = match crate::db::trash::name(db, crate::domain::trash::TrashKind::Run, *id).await {
+            Ok(name) => crate::domain::trash::TrashKind::Run.target(*id, &name),
+            Err(_) => format!("run {id}"),
+        };
+        crate::db::audit::record(db, actor, "run.launch", &target, &detail).await;
     }
 }
 

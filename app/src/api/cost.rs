@@ -100,6 +100,58 @@ pub fn mode_tables(runs: &[CostRun], chosen: &PriceSheet, sheets: &[PriceSheet])
     tables(&mode_runs)
 }
 
+/// The hybrid strategy's starting pair (screen, judge), over one dataset: the split reads the
+/// items both runs answered, so runs over different datasets make no pair. Per dataset, the
+/// cheapest run screens and the best-quality run of another model judges (never one model
+/// screening and judging itself; unpriced runs: the first two of different models); the dataset
+/// whose screen is cheapest wins. With `screen` given, the best-quality run of another model over
+/// its dataset judges. `None` when no two runs share a dataset. `cost`: a run's cost per request
+/// (infinite when not priced). Pure: the costs page picks it in the browser, the report on the
+/// server.
+pub fn hybrid_default(runs: &[CostRun], cost: impl Fn(&CostRun) -> f64, screen: Option<i64>) -> Option<(i64, i64)> {
+    use crate::domain::hybrid::default_pair;
+    use crate::domain::report::load::DatasetRef;
+    let dataset = |r: &CostRun| DatasetRef::new(r.dataset_id, &r.dataset);
+    let mut by_dataset: Vec<(DatasetRef, Vec<&CostRun>)> = Vec::new();
+    for r in runs {
+        let Some(d) = dataset(r) else { continue };
+        match by_dataset.iter_mut().find(|g| g.0.same(&d)) {
+            Some(g) => g.1.push(r),
+            None => by_dataset.push((d, vec![r])),
+        }
+    }
+    let candidates = |g: &[&CostRun]| -> Vec<(i64, String, f64, Option<f64>)> {
+        g.iter()
+            .map(|r| (r.id, r.model.clone(), cost(r), r.quality.as_ref().and_then(|q| q.score())))
+            .collect()
+    };
+    let same_model = |a: &str, b: &str| a.trim().eq_ignore_ascii_case(b.trim());
+    if let Some(id) = screen {
+        let s = runs.iter().find(|r| r.id == id)?;
+        let d = dataset(s)?;
+        let (_, group) = by_dataset.iter().find(|g| g.0.same(&d))?;
+        let judge = candidates(group)
+            .into_iter()
+            .filter(|c| c.0 != s.id && !same_model(&c.1, &s.model))
+            .max_by(|a, b| a.3.unwrap_or(-1.0).total_cmp(&b.3.unwrap_or(-1.0)).then(b.2.total_cmp(&a.2)))?;
+        return Some((s.id, judge.0));
+    }
+    by_dataset
+        .iter()
+        .filter_map(|(_, g)| {
+            let priced = default_pair(&candidates(g));
+            let pair = priced.or_else(|| {
+                let first = g.first()?;
+                let other = g.iter().skip(1).find(|r| !same_model(&r.model, &first.model)).or(g.get(1))?;
+                Some((first.id, other.id))
+            })?;
+            let screen_cost = g.iter().find(|r| r.id == pair.0).map(|r| cost(r)).unwrap_or(f64::INFINITY);
+            Some((priced.is_none(), screen_cost, pair))
+        })
+        .min_by(|a, b| a.0.cmp(&b.0).then(a.1.total_cmp(&b.1)))
+        .map(|(_, _, pair)| pair)
+}
+
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct CostTables {
     pub runs: Vec<CostRun>,
@@ -116,7 +168,7 @@ pub async fn cost_data() -> Result<CostTables, AppError> {
 /// The compare page's batch section (issue 14): the compared runs costed, with every sheet; `None`
 /// when none of them is a batch job (nothing is costed then).
 #[server]
-pub async fn compare_modes(ids: Vec<i64>) -> Result<Option<CostTables>, AppError> {
+pub async fn compare_modes(#[server(default)] ids: Vec<i64>) -> Result<Option<CostTables>, AppError> {
     use super::guard::{authorize, state, Permission};
     authorize(Permission::View).await?;
     let db = &state()?.db;
@@ -170,7 +222,7 @@ pub async fn load_cost_data_for(db: &crate::db::Db, only: Option<&[i64]>) -> Res
             summary,
             quality,
             access: accesses.remove(&r.id),
-            load: crate::domain::report::load::RunLoad::of(r.spec.as_ref(), r.provenance.as_deref()).with_conditions(r.conditions.clone()),
+            load: crate::domain::report::load::RunLoad::of_view(&r),
             kind: crate::domain::modes::kind_of(&r),
             dataset: r.dataset_name.clone(),
         });
@@ -636,6 +688,56 @@ mod tests {
         assert_eq!(t[0].rows[0].cost_per_100k, "$1.05");
         assert_eq!(t[0].rows[2].cost_per_100k, "$0.53");
         assert!(mode_tables(&runs[1..2], &sheets[1], &sheets).is_empty(), "no batch run, no table");
+    }
+
+    /// A run with answers over a dataset (an id above 0; an import: its name), at a cost per
+    /// request, with a mean grade.
+    fn answered(id: i64, model: &str, dataset: (Option<i64>, &str), cost: f64, grade: f64) -> (CostRun, f64) {
+        let run = CostRun {
+            id,
+            model: model.into(),
+            dataset_id: dataset.0,
+            dataset: dataset.1.into(),
+            quality: Some(RunQuality {
+                answered: 100,
+                mean_grade: Some(grade),
+                grades: 10,
+                ..Default::default()
+            }),
+            ..run(None)
+        };
+        (run, cost)
+    }
+
+    #[test]
+    fn the_hybrid_starts_from_two_runs_over_one_dataset_or_none() {
+        // QA's pair: the cheapest run (#27, synthetic) and the best (#1, demo) share no item.
+        let runs = [
+            answered(27, "llama-1b", (Some(2), "synthetic_100.jsonl"), 1e-6, 2.0),
+            answered(1, "gemma", (Some(1), "demo"), 5e-6, 4.5),
+            answered(5, "llama-1b", (Some(1), "demo"), 2e-6, 2.5),
+            answered(9, "qwen", (Some(2), "synthetic_100.jsonl"), 3e-6, 3.0),
+        ];
+        let (list, costs): (Vec<CostRun>, Vec<f64>) = runs.into_iter().unzip();
+        let cost = |r: &CostRun| list.iter().position(|x| x.id == r.id).map(|i| costs[i]).unwrap_or(f64::INFINITY);
+        // Per dataset: synthetic (#27 screens at $1e-6, #9 judges) beats demo (#5 at $2e-6).
+        assert_eq!(hybrid_default(&list, cost, None), Some((27, 9)));
+        // Without #9, synthetic has no pair: demo's #5 screens, #1 judges.
+        let no_nine: Vec<CostRun> = list.iter().filter(|r| r.id != 9).cloned().collect();
+        assert_eq!(hybrid_default(&no_nine, cost, None), Some((5, 1)));
+        // A screen chosen by hand: the judge comes from its dataset.
+        assert_eq!(hybrid_default(&list, cost, Some(5)), Some((5, 1)));
+        assert_eq!(hybrid_default(&list, cost, Some(27)), Some((27, 9)));
+        // No two runs share a dataset: no pair at all (the page says to pick two).
+        let apart = [list[0].clone(), list[1].clone()];
+        assert_eq!(hybrid_default(&apart, cost, None), None);
+        assert_eq!(hybrid_default(&apart, cost, Some(27)), None);
+        // Imports meet by their dataset's name.
+        let imports = [
+            answered(40, "a", (Some(-1), "batch_5k.jsonl"), 1e-6, 2.0).0,
+            answered(41, "b", (Some(-1), "batch_5k.jsonl"), 4e-6, 4.0).0,
+        ];
+        assert_eq!(hybrid_default(&imports, |_| f64::INFINITY, None), Some((40, 41)));
     }
 
     fn form(kind: &str) -> PriceForm {

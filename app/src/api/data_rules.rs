@@ -47,8 +47,8 @@ pub async fn set_spend_cap(id: i64, spend_cap: String) -> Result<EndpointView, A
 #[server]
 pub async fn launch_preview(form: LaunchForm) -> Result<CostPreview, AppError> {
     use super::guard::{authorize, state, Permission};
-    authorize(Permission::View).await?;
-    preview(&state()?.db, &form).await
+    let me = authorize(Permission::View).await?;
+    preview(&state()?.db, &form, me.require(Permission::Admin).is_ok()).await
 }
 
 /// Set the flag; returns the dataset and the audit line.
@@ -123,20 +123,35 @@ pub fn is_hosted(endpoint: &EndpointView) -> bool {
             .is_some_and(|u| crate::domain::access::known_provider(&u.host.to_string()).is_some())
 }
 
-/// Why `dataset` may not go to `endpoint`, if it may not.
-pub fn internal_only_refusal(endpoint: &EndpointView, dataset: &DatasetView) -> Option<String> {
-    (dataset.internal_only && is_hosted(endpoint)).then(|| crate::domain::spend::internal_only_refusal(&dataset.name, &endpoint.name))
+/// Why `dataset` may not go to `endpoint`, if it may not, told to an admin (`admin`: "clear the
+/// flag") or to anyone else ("ask an admin").
+pub fn internal_only_refusal(endpoint: &EndpointView, dataset: &DatasetView, admin: bool) -> Option<String> {
+    (dataset.internal_only && is_hosted(endpoint))
+        .then(|| crate::domain::spend::internal_only_refusal(&dataset.name, &endpoint.name, admin))
 }
 
 /// [`internal_only_refusal`] for a run of `kind`: a provider batch uploads the whole dataset to
 /// the provider's file storage, so an internal-only dataset never goes in one, whatever the
-/// endpoint's hosted flag says (Bakeoff's own simulator excepted).
+/// endpoint's hosted flag says (Bakeoff's own simulator excepted). The worker's refusal (read by
+/// anyone on the run's page) tells them to ask an admin.
 pub fn internal_only_refusal_for(endpoint: &EndpointView, dataset: &DatasetView, kind: crate::domain::spec::RunKind) -> Option<String> {
-    internal_only_refusal(endpoint, dataset).or_else(|| {
+    internal_only_refusal_as(endpoint, dataset, kind, false)
+}
+
+/// [`internal_only_refusal_for`], told to an admin or not (see [`internal_only_refusal`]).
+pub fn internal_only_refusal_as(
+    endpoint: &EndpointView,
+    dataset: &DatasetView,
+    kind: crate::domain::spec::RunKind,
+    admin: bool,
+) -> Option<String> {
+    internal_only_refusal(endpoint, dataset, admin).or_else(|| {
         (kind == crate::domain::spec::RunKind::ProviderBatch && dataset.internal_only && !endpoint.simulated).then(|| {
             format!(
-                "dataset '{}' is marked internal only: a provider batch uploads the whole dataset to the file storage of '{}', so it may not go in one — clear the flag on the Datasets page if it may leave",
-                dataset.name, endpoint.name
+                "dataset '{}' is marked internal only: a provider batch uploads the whole dataset to the file storage of '{}', so it may not go in one — {}",
+                dataset.name,
+                endpoint.name,
+                crate::domain::spend::internal_only_remedy(admin)
             )
         })
     })
@@ -225,15 +240,17 @@ pub async fn batch_cap_refusal(
     Ok(crate::domain::spend::batch_cap_refusal(&endpoint.name, cap, spent, &preview))
 }
 
-/// The launch-time checks of this module (before anything is queued).
+/// The launch-time checks of this module (before anything is queued); `admin`: the launch is an
+/// admin's (refusals say what they can do about them).
 #[cfg(feature = "ssr")]
 pub async fn check_launch(
     db: &crate::db::Db,
     endpoint: &EndpointView,
     dataset: &DatasetView,
     spec: &crate::domain::spec::RunSpec,
+    admin: bool,
 ) -> Result<(), AppError> {
-    if let Some(m) = internal_only_refusal(endpoint, dataset) {
+    if let Some(m) = internal_only_refusal(endpoint, dataset, admin) {
         return Err(AppError::validation("dataset_id", m));
     }
     if let Some(m) = cap_refusal(db, endpoint, &spec.model).await? {
@@ -242,7 +259,37 @@ pub async fn check_launch(
     if let Some(m) = batch_cap_refusal(db, endpoint, spec).await? {
         return Err(AppError::validation("max_tokens", m));
     }
+    if let Some(m) = one_request_refusal(db, endpoint, spec).await? {
+        return Err(AppError::validation("endpoint_id", m));
+    }
     Ok(())
+}
+
+/// Why a server-mode run of `spec` would end at once under the endpoint's cap, if it would: not
+/// even one request (at the dataset's mean prompt, as the worker counts a request's worst case)
+/// fits in what the cap leaves this month. Unpriced models and a reached cap are `cap_refusal`'s.
+#[cfg(feature = "ssr")]
+pub async fn one_request_refusal(
+    db: &crate::db::Db,
+    endpoint: &EndpointView,
+    spec: &crate::domain::spec::RunSpec,
+) -> Result<Option<String>, crate::db::DbError> {
+    let Some(cap) = endpoint.spend_cap_usd else {
+        return Ok(None);
+    };
+    if spec.kind != crate::domain::spec::RunKind::Server {
+        return Ok(None);
+    }
+    let (_, row) = price_for_kind(db, endpoint, &spec.model, spec.kind).await?;
+    let Some(row) = row else {
+        return Ok(None);
+    };
+    let tokens = dataset_tokens(db, spec.dataset_id).await?;
+    let Some(worst) = crate::domain::spend::mean_request_worst_case(&tokens, spec.sampling.max_tokens, &row) else {
+        return Ok(None);
+    };
+    let spent = crate::db::data_rules::spent_this_month(db, endpoint.id, None).await?;
+    Ok(crate::domain::spend::one_request_refusal(&endpoint.name, cap, spent, worst))
 }
 
 /// A dataset's token estimates: computed from its items the first time, then read back.
@@ -258,9 +305,10 @@ pub async fn dataset_tokens(db: &crate::db::Db, dataset_id: i64) -> Result<crate
 }
 
 /// The preview of a launch form: every field the launch needs for it is checked the same way
-/// (concurrency, which costs nothing, may be left out).
+/// (concurrency, which costs nothing, may be left out); `admin`: asked by an admin (a refusal says
+/// what they can do about it).
 #[cfg(feature = "ssr")]
-pub async fn preview(db: &crate::db::Db, form: &LaunchForm) -> Result<CostPreview, AppError> {
+pub async fn preview(db: &crate::db::Db, form: &LaunchForm, admin: bool) -> Result<CostPreview, AppError> {
     use crate::db::{self, DbError};
     let mut form = form.clone();
     if form.concurrency.trim().is_empty() {
@@ -275,12 +323,26 @@ pub async fn preview(db: &crate::db::Db, form: &LaunchForm) -> Result<CostPrevie
         crate::domain::spec::SweepPlan::Auto { steps } => u64::from(crate::domain::saturation::max_runs(*steps)),
         crate::domain::spec::SweepPlan::Single => 1,
     };
+    // As the launch says it: a dataset or endpoint in the trash is named so.
+    use super::trash::{why_missing, TrashKind};
     let endpoint = match db::endpoints::get(db, spec.endpoint_id).await {
-        Err(DbError::NotFound(_)) => return Err(AppError::validation("endpoint_id", format!("no endpoint {}", spec.endpoint_id))),
+        Err(DbError::NotFound(_)) => {
+            let why = why_missing(
+                db,
+                TrashKind::Endpoint,
+                spec.endpoint_id,
+                format!("no endpoint {}", spec.endpoint_id),
+            )
+            .await;
+            return Err(AppError::validation("endpoint_id", why));
+        }
         other => other?,
     };
     let dataset = match db::datasets::get(db, spec.dataset_id).await {
-        Err(DbError::NotFound(_)) => return Err(AppError::validation("dataset_id", format!("no dataset {}", spec.dataset_id))),
+        Err(DbError::NotFound(_)) => {
+            let why = why_missing(db, TrashKind::Dataset, spec.dataset_id, format!("no dataset {}", spec.dataset_id)).await;
+            return Err(AppError::validation("dataset_id", why));
+        }
         other => other?,
     };
     let tokens = dataset_tokens(db, dataset.id).await?;
@@ -294,14 +356,20 @@ pub async fn preview(db: &crate::db::Db, form: &LaunchForm) -> Result<CostPrevie
     p.sheet = sheet;
     p.spend_cap_usd = endpoint.spend_cap_usd;
     p.spent_this_month_usd = endpoint.spent_this_month_usd;
-    p.refusal = match internal_only_refusal(&endpoint, &dataset) {
+    // Requests sent one by one, priced at a batch row for want of a serverless one.
+    p.batch_row_for_server = spec.kind != crate::domain::spec::RunKind::ProviderBatch
+        && row.as_ref().is_some_and(|r| r.kind == crate::domain::cost::PriceKind::Batch);
+    p.refusal = match internal_only_refusal(&endpoint, &dataset, admin) {
         Some(m) => Some(m),
         None => match cap_refusal(db, &endpoint, &spec.model).await? {
             Some(m) => Some(m),
             None => match batch_cap_refusal(db, &endpoint, &spec).await? {
                 Some(m) => Some(m),
-                // A max_tokens the model's context cannot hold (the launch refuses it too).
-                None => super::runs::context_refusal(db, &endpoint, &spec, &endpoint.models).await?,
+                None => match one_request_refusal(db, &endpoint, &spec).await? {
+                    Some(m) => Some(m),
+                    // A max_tokens the model's context cannot hold (the launch refuses it too).
+                    None => super::runs::context_refusal(db, &endpoint, &spec, &endpoint.models).await?,
+                },
             },
         },
     };

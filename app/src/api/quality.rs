@@ -224,9 +224,9 @@ pub async fn overview(db: &crate::db::Db) -> Result<QualityPicture, crate::db::D
     }
     for (custom, a, b, _, _) in &votes {
         for r in [*a, *b] {
-            if !lengths.contains_key(&(r, custom.clone())) {
+            if let std::collections::hash_map::Entry::Vacant(e) = lengths.entry((r, custom.clone())) {
                 let n = crate::db::records::answer_length(db, r, custom).await?;
-                lengths.insert((r, custom.clone()), n);
+                e.insert(n);
             }
         }
     }

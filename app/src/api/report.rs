@@ -22,7 +22,7 @@ pub const DEFAULT_JUDGE_SHARE: f64 = 0.2;
 /// The report as an HTML fragment (for the page) or a whole document (`html`) or Markdown (`md`).
 /// `speed`: how "faster" claims pick runs (by default only runs at the same load).
 #[server]
-pub async fn report_text(options: ReportOptions, format: String, speed: Option<SpeedBasis>) -> Result<String, AppError> {
+pub async fn report_text(#[server(default)] options: ReportOptions, format: String, speed: Option<SpeedBasis>) -> Result<String, AppError> {
     use super::guard::{authorize, state, Permission};
     let me = authorize(Permission::View).await?;
     // Reviewers grade blind: their report has no sample answers (which are named by model).
@@ -82,6 +82,7 @@ pub async fn build_report_with(
     samples: bool,
     speed_basis: SpeedBasis,
 ) -> Result<crate::domain::doc::Doc, AppError> {
+    use super::cost::{hybrid_default, CostRun};
     use crate::charts::{cost_bars, monthly_lines, throughput_bars, ThroughputBar};
     use crate::domain::claims::{check, Subject, SEED_REPORT};
     use crate::domain::hybrid::{default_pair, hybrid_at, HybridInput};
@@ -179,8 +180,23 @@ pub async fn build_report_with(
     }
 
     let full: Vec<&ReportRun> = runs.iter().filter(|r| r.summary.requests >= 100).collect();
-    // The hybrid pair: given, or the cheapest screens and the best run of another model judges
-    // (never one model screening and judging itself).
+    // The hybrid pair: given, or over one dataset (the split reads the items both runs answered)
+    // the cheapest screens and the best run of another model judges (never one model screening
+    // and judging itself). Where no two priced runs share a dataset, the pair of the whole list
+    // (the section then says what the screen loses is unknown).
+    let priced_full: Vec<CostRun> = data
+        .runs
+        .iter()
+        .filter(|c| full.iter().any(|r| r.id == c.id && r.cost_per_request.is_some()))
+        .cloned()
+        .collect();
+    let cost_of = |c: &CostRun| {
+        runs.iter()
+            .find(|r| r.id == c.id)
+            .and_then(|r| r.cost_per_request)
+            .map(|u| u.0)
+            .unwrap_or(f64::INFINITY)
+    };
     let candidates: Vec<(i64, String, f64, Option<f64>)> = full
         .iter()
         .filter_map(|r| {
@@ -192,15 +208,17 @@ pub async fn build_report_with(
             ))
         })
         .collect();
-    let pair = default_pair(&candidates);
+    let pair =
+        hybrid_default(&priced_full, cost_of, options.screen.filter(|_| options.judge.is_none())).or_else(|| default_pair(&candidates));
     let find = |id: i64| runs.iter().find(|r| r.id == id);
     let screen = options.screen.and_then(find).or_else(|| pair.and_then(|p| find(p.0)));
     let judge = options.judge.and_then(find).or_else(|| {
         let s = screen?;
-        if options.screen.is_none() {
+        if options.screen.is_none() || pair.is_some_and(|p| p.0 == s.id) {
             return pair.and_then(|p| find(p.1));
         }
-        // A screen chosen by hand: the best-quality run of another model judges it.
+        // A screen chosen by hand over no dataset another run shares: the best-quality run of
+        // another model judges it.
         candidates
             .iter()
             .filter(|c| !c.1.eq_ignore_ascii_case(&s.model))

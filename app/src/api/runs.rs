@@ -23,7 +23,7 @@ pub async fn launch_run(form: LaunchForm) -> Result<Launched, AppError> {
     use super::guard::{authorize, state, Permission};
     let me = authorize(Permission::Run).await?;
     let state = state()?;
-    let launched = queue_runs(&state, &form).await?;
+    let launched = queue_runs_as(&state, &form, me.require(Permission::Admin).is_ok()).await?;
     crate::db::trash::set_created_by(&state.db, super::trash::TrashKind::Run, &launched.run_ids, me.id).await?;
     super::audit::launched(&state.db, &super::audit::actor_here(&me), &form, &launched).await;
     state.wake_worker.notify_one();
@@ -34,9 +34,16 @@ pub async fn launch_run(form: LaunchForm) -> Result<Launched, AppError> {
 pub const LEGACY_LAUNCH: &str = "this endpoint's launch command was stored as a shell line, which Bakeoff no longer runs: an admin must enter it again (as arguments, with the models it may start) on the Endpoints page";
 
 /// Check a launch against what is stored and what the endpoint serves, then queue it. Shared by
-/// the form, the REST API and the CLI.
+/// the form, the REST API and the CLI. Refusals are worded for someone who is not an admin (the
+/// internal-only flag: "ask an admin"); [`queue_runs_as`] words them for the caller.
 #[cfg(feature = "ssr")]
 pub async fn queue_runs(state: &crate::state::AppState, form: &LaunchForm) -> Result<Launched, AppError> {
+    queue_runs_as(state, form, false).await
+}
+
+/// [`queue_runs`] for a caller who is an admin (`admin`) or not.
+#[cfg(feature = "ssr")]
+pub async fn queue_runs_as(state: &crate::state::AppState, form: &LaunchForm, admin: bool) -> Result<Launched, AppError> {
     use crate::db;
     use crate::domain::errors::FieldErrors;
     let spec = form.parse().map_err(AppError::Validation)?;
@@ -66,9 +73,9 @@ pub async fn queue_runs(state: &crate::state::AppState, form: &LaunchForm) -> Re
     };
     // Internal-only data never goes to a hosted endpoint; an endpoint past its spend cap takes
     // no more runs (checked again by the worker when it takes the run).
-    super::data_rules::check_launch(&state.db, &endpoint, &dataset, &spec).await?;
+    super::data_rules::check_launch(&state.db, &endpoint, &dataset, &spec, admin).await?;
     check_kind(&endpoint, spec.kind)?;
-    if let Some(m) = super::data_rules::internal_only_refusal_for(&endpoint, &dataset, spec.kind) {
+    if let Some(m) = super::data_rules::internal_only_refusal_as(&endpoint, &dataset, spec.kind, admin) {
         return Err(AppError::validation("dataset_id", m));
     }
     // A managed endpoint is started by the worker for each run: nothing answers yet, and it
@@ -275,7 +282,7 @@ pub async fn charts(db: &crate::db::Db, run: &RunView) -> Result<crate::domain::
 
 /// Several runs side by side: their views and chart data (at most 8).
 #[server]
-pub async fn compare_runs(ids: Vec<i64>) -> Result<Vec<(RunView, crate::domain::series::RunSeries)>, AppError> {
+pub async fn compare_runs(#[server(default)] ids: Vec<i64>) -> Result<Vec<(RunView, crate::domain::series::RunSeries)>, AppError> {
     use super::guard::{authorize, state, Permission};
     authorize(Permission::View).await?;
     if ids.len() > 8 {
@@ -296,12 +303,20 @@ pub async fn compare_runs(ids: Vec<i64>) -> Result<Vec<(RunView, crate::domain::
     Ok(out)
 }
 
-/// The runs of one sweep (grouped launch), lowest concurrency first.
+/// The runs of one sweep (grouped launch), in the page's order: the concurrency steps by
+/// concurrency, then the request-rate steps by rate.
 #[server]
 pub async fn sweep_runs(sweep_id: i64) -> Result<Vec<RunView>, AppError> {
     use super::guard::{authorize, state, Permission};
     authorize(Permission::View).await?;
-    let mut runs: Vec<RunView> = crate::db::runs::list(&state()?.db)
+    sweep_steps(&state()?.db, sweep_id).await
+}
+
+/// The runs of one sweep in the page's order ([`table_order`](crate::domain::sweep_verdict::table_order));
+/// the sweep page, REST `GET /api/sweeps/{id}` and `bakeoff run --sweep` read it.
+#[cfg(feature = "ssr")]
+pub async fn sweep_steps(db: &crate::db::Db, sweep_id: i64) -> Result<Vec<RunView>, AppError> {
+    let mut runs: Vec<RunView> = crate::db::runs::list(db)
         .await?
         .into_iter()
         .filter(|r| r.sweep_id == Some(sweep_id))
@@ -309,7 +324,7 @@ pub async fn sweep_runs(sweep_id: i64) -> Result<Vec<RunView>, AppError> {
     if runs.is_empty() {
         return Err(AppError::NotFound(format!("sweep {sweep_id}")));
     }
-    runs.sort_by_key(|r| r.spec.as_ref().map(|s| s.load.concurrency).unwrap_or(0));
+    crate::domain::sweep_verdict::table_order(&mut runs);
     Ok(runs)
 }
 
@@ -380,7 +395,9 @@ pub async fn delete_run(id: i64, #[server(default)] dry_run: bool) -> Result<Rem
     use super::guard::{authorize, state, Permission};
     use super::trash::{delete, TrashKind};
     let me = authorize(Permission::Run).await?;
-    delete(&state()?, &super::audit::actor_here(&me), TrashKind::Run, id, dry_run).await
+    let state = state()?;
+    super::trash::may_delete_run(&state.db, &me, id).await?;
+    delete(&state, &super::audit::actor_here(&me), TrashKind::Run, id, dry_run).await
 }
 
 #[server]

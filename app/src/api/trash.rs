@@ -34,15 +34,48 @@ pub async fn delete(state: &AppState, actor: &Actor, kind: TrashKind, id: i64, d
     Ok(r)
 }
 
-/// Why `kind` `id` was not found: it is in the trash (an admin may restore it), or `otherwise`.
+/// A run whose answers are in grading queues made by someone else may be deleted only by those
+/// queues' makers or an admin: deleting it takes its items and their grades out of the queues
+/// (as changing the queues would, which needs the same). Checked before the dry run too, so the
+/// confirmation says it.
+#[cfg(feature = "ssr")]
+pub async fn may_delete_run(db: &db::Db, caller: &super::guard::Caller, id: i64) -> Result<(), AppError> {
+    if caller.require(super::guard::Permission::Admin).is_ok() {
+        return Ok(());
+    }
+    let others: Vec<_> = db::queues::holding_run(db, id)
+        .await?
+        .into_iter()
+        .filter(|q| q.created_by != Some(caller.id))
+        .collect();
+    if others.is_empty() {
+        return Ok(());
+    }
+    let named = others
+        .iter()
+        .map(|q| match &q.maker {
+            Some(m) => format!("'{}' (made by {m})", q.name),
+            None => format!("'{}' (its maker's account was deleted)", q.name),
+        })
+        .collect::<Vec<_>>()
+        .join(", ");
+    // One maker for every such queue may; otherwise only an admin.
+    let who = match others[0].maker.as_deref() {
+        Some(m) if others.iter().all(|q| q.created_by == others[0].created_by) => format!("only {m} or an admin"),
+        _ => "only an admin".to_string(),
+    };
+    let queues = if others.len() == 1 { "grading queue" } else { "grading queues" };
+    Err(AppError::Forbidden(format!(
+        "run {id} has answers in {queues} {named}: deleting it would take them and their grades out, so {who} may delete it"
+    )))
+}
+
+/// Why `kind` `id` was not found: it is in the trash ("dataset 3 is in the trash (deleted by
+/// rob): an admin can restore it"), or `otherwise`.
 #[cfg(feature = "ssr")]
 pub async fn why_missing(db: &db::Db, kind: TrashKind, id: i64, otherwise: String) -> String {
-    match db::trash::trashed_name(db, kind, id).await {
-        Ok(Some(name)) => format!(
-            "{} '{}' is in the trash: an admin can restore it on the Trash page",
-            kind.noun(),
-            crate::domain::dataset::clip(&name)
-        ),
+    match db::trash::trashed_by(db, kind, id).await {
+        Ok(Some(by)) => crate::domain::trash::in_trash_message(kind, id, by.as_deref()),
         _ => otherwise,
     }
 }
@@ -138,7 +171,7 @@ pub async fn purge_forever(state: AppState) {
 #[server]
 pub async fn list_trash() -> Result<TrashList, AppError> {
     use super::guard::{authorize, state, Permission};
-    authorize(Permission::Admin).await?;
+    authorize(Permission::Trash).await?;
     let state = state()?;
     let days = state.web.trash_days;
     Ok(TrashList {
@@ -151,7 +184,7 @@ pub async fn list_trash() -> Result<TrashList, AppError> {
 #[server]
 pub async fn restore_trashed(kind: TrashKind, id: i64) -> Result<Removal, AppError> {
     use super::guard::{authorize, state, Permission};
-    let me = authorize(Permission::Admin).await?;
+    let me = authorize(Permission::Trash).await?;
     restore(&state()?, &super::audit::actor_here(&me), kind, id).await
 }
 
@@ -159,7 +192,7 @@ pub async fn restore_trashed(kind: TrashKind, id: i64) -> Result<Removal, AppErr
 #[server]
 pub async fn purge_trashed(kind: TrashKind, id: i64, #[server(default)] dry_run: bool) -> Result<Removal, AppError> {
     use super::guard::{authorize, state, Permission};
-    let me = authorize(Permission::Admin).await?;
+    let me = authorize(Permission::Trash).await?;
     purge(&state()?, &super::audit::actor_here(&me), kind, id, dry_run).await
 }
 
@@ -187,7 +220,7 @@ pub mod rest {
     }
 
     pub async fn list(State(s): State<AppState>, Extension(c): Extension<Caller>) -> Result<Json<TrashList>, AppError> {
-        c.require(Permission::Admin)?;
+        c.require(Permission::Trash)?;
         let days = s.web.trash_days;
         Ok(Json(TrashList {
             days,
@@ -201,7 +234,7 @@ pub mod rest {
         site: Option<Extension<Site>>,
         Path((k, id)): Path<(String, i64)>,
     ) -> Result<Json<Removal>, AppError> {
-        c.require(Permission::Admin)?;
+        c.require(Permission::Trash)?;
         Ok(Json(
             super::restore(&s, &actor_at(&c, site.as_ref().map(|e| &e.0)), kind(&k)?, id).await?,
         ))
@@ -214,7 +247,7 @@ pub mod rest {
         Path((k, id)): Path<(String, i64)>,
         Query(q): Query<DryRun>,
     ) -> Result<Json<Removal>, AppError> {
-        c.require(Permission::Admin)?;
+        c.require(Permission::Trash)?;
         Ok(Json(
             super::purge(&s, &actor_at(&c, site.as_ref().map(|e| &e.0)), kind(&k)?, id, q.dry_run).await?,
         ))

@@ -1,6 +1,6 @@
-use super::{category_labels, font, headed, palette, place_labels, render, short, text_width, Mark};
+use super::{category_labels, font, headed, palette, place_tags, render, short, text_width, Mark};
 use crate::domain::format;
-use crate::domain::pareto::ParetoView;
+use crate::domain::pareto::{ParetoPoint, ParetoView};
 use plotters::prelude::*;
 
 /// Cost per 100K requests, grouped by model, one bar per price sheet.
@@ -90,9 +90,68 @@ pub fn monthly_lines(models: &[String], per_request: &[f64], max_volume: f64, wi
     })
 }
 
-/// Output tok/s against quality on the view's one measure, each run a point coloured by cost
-/// (blue cheap -> red dear) with its 95 % interval, the Pareto frontier drawn as a line and its
-/// runs starred. Labels stay inside the canvas (placed left of a point near the right edge).
+/// Below this spread of cost ((dearest - cheapest) / cheapest), every point has one colour: a
+/// blue-to-red scale would show a 1% difference as opposite ends.
+pub const ONE_COLOUR_BELOW: f64 = 0.05;
+const DOT: i32 = 7;
+
+/// The tag beside a point: the run's "#N" that starts its label, or else its place in the key
+/// (then `false`: the key names it); starred on the frontier.
+fn tag(p: &ParetoPoint, i: usize) -> (String, bool) {
+    let run = p
+        .label
+        .split_whitespace()
+        .next()
+        .filter(|w| w.len() > 1 && w.starts_with('#') && w[1..].chars().all(|c| c.is_ascii_digit()));
+    let star = if p.on_frontier { "★" } else { "" };
+    match run {
+        Some(id) => (format!("{star}{id}"), true),
+        None => (format!("{star}{}", i + 1), false),
+    }
+}
+
+/// What the colours say: the cheapest and dearest, or one colour and how close the costs are.
+fn cost_legend(lo: f64, hi: f64) -> (bool, Vec<String>) {
+    let spread = if lo > 0.0 {
+        (hi - lo) / lo
+    } else if hi > lo {
+        f64::INFINITY
+    } else {
+        0.0
+    };
+    if spread >= ONE_COLOUR_BELOW {
+        let more = if spread.is_finite() {
+            format!(", {} more", format::percent(spread))
+        } else {
+            String::new()
+        };
+        (
+            true,
+            vec![
+                format!("cheapest {} per 100K", format::usd(lo)),
+                format!("dearest {} per 100K{more}", format::usd(hi)),
+            ],
+        )
+    } else if hi > lo {
+        let within = (spread * 100.0).ceil().max(1.0);
+        (
+            false,
+            vec![format!(
+                "cost {}-{} per 100K: within {within:.0}%, one colour",
+                format::usd(lo),
+                format::usd(hi)
+            )],
+        )
+    } else {
+        (false, vec![format!("cost {} per 100K, every run", format::usd(lo))])
+    }
+}
+
+/// Output tok/s against quality on the view's one measure, each run a dot coloured by cost (blue
+/// cheap -> red dear, or one colour when the costs are within [`ONE_COLOUR_BELOW`]) with its 95 %
+/// interval, the Pareto frontier drawn as a line and its runs starred. Each dot carries a short
+/// tag (its run's #N), placed clear of the other tags and dots inside the plot; the key under the
+/// plot names each run with its cost and n.
 pub fn speed_quality_cost(view: &ParetoView, width: u32, height: u32) -> String {
     let (Some(measure), false) = (view.measure, view.points.is_empty()) else {
         return "<p class=\"chart-empty\">No run has speed, quality and cost yet.</p>".into();
@@ -104,21 +163,49 @@ pub fn speed_quality_cost(view: &ParetoView, width: u32, height: u32) -> String 
     let (c_lo, c_hi) = points.iter().fold((f64::INFINITY, 0.0f64), |(lo, hi), p| {
         (lo.min(p.cost_per_100k), hi.max(p.cost_per_100k))
     });
+    let (scaled, cost_text) = cost_legend(c_lo, c_hi);
     let colour = move |c: f64| {
-        let t = if c_hi > c_lo { (c - c_lo) / (c_hi - c_lo) } else { 0.0 };
+        let t = if scaled && c_hi > c_lo { (c - c_lo) / (c_hi - c_lo) } else { 0.0 };
         RGBColor((37.0 + t * 183.0) as u8, (99.0 - t * 61.0) as u8, (235.0 - t * 197.0) as u8)
     };
-    render("the speed x quality x cost chart", width, height, |root| {
-        let entries = vec![
-            (
-                "Pareto frontier (★: no other run is faster, better and cheaper)".to_string(),
-                Mark::Line(BLACK),
-            ),
-            (format!("cheapest {}", format::usd(c_lo)), Mark::Dot(colour(c_lo))),
-            (format!("dearest {} per 100K", format::usd(c_hi)), Mark::Dot(colour(c_hi))),
-            ("95% interval of the quality".to_string(), Mark::Line(RGBColor(120, 120, 120))),
-        ];
-        let body = headed(root, "Speed x quality x cost", &entries)?;
+    let tagged: Vec<(String, bool)> = points.iter().enumerate().map(|(i, p)| tag(p, i)).collect();
+    let tags: Vec<String> = tagged.iter().map(|t| t.0.clone()).collect();
+    // The key: one entry a run, in columns as wide as the longest.
+    let key: Vec<String> = points
+        .iter()
+        .zip(&tagged)
+        .enumerate()
+        .map(|(i, (p, (_, own)))| {
+            let name = short(&p.label, 60);
+            let name = if *own { name } else { format!("{}: {name}", i + 1) };
+            format!(
+                "{}{name} · {} per 100K · n={}",
+                if p.on_frontier { "★ " } else { "" },
+                format::usd(p.cost_per_100k),
+                p.n
+            )
+        })
+        .collect();
+    let line = font::LABEL as i32 + 8;
+    let col = key.iter().map(|k| text_width(k, font::LABEL) + 28).max().unwrap_or(1).max(1);
+    let cols = ((width as i32 - 32) / col).max(1) as usize;
+    let rows = key.len().div_ceil(cols);
+    let key_h = (rows as i32 * line + 16) as u32;
+    render("the speed x quality x cost chart", width, height + key_h, |root| {
+        let mut entries = vec![(
+            "Pareto frontier (★: no other run is faster, better and cheaper)".to_string(),
+            Mark::Line(BLACK),
+        )];
+        match cost_text.as_slice() {
+            [lo, hi] => {
+                entries.push((lo.clone(), Mark::Dot(colour(c_lo))));
+                entries.push((hi.clone(), Mark::Dot(colour(c_hi))));
+            }
+            texts => entries.extend(texts.iter().map(|t| (t.clone(), Mark::Dot(colour(c_lo))))),
+        }
+        entries.push(("95% interval of the quality".to_string(), Mark::Line(RGBColor(120, 120, 120))));
+        let (plot, below) = root.split_vertically(height);
+        let body = headed(&plot, "Speed x quality x cost", &entries)?;
         let mut chart = ChartBuilder::on(&body)
             .margin(14)
             .margin_right(24)
@@ -152,38 +239,27 @@ pub fn speed_quality_cost(view: &ParetoView, width: u32, height: u32) -> String 
                 )))?;
             }
         }
-        // Labels inside the canvas and clear of each other (plot pixels, approximately).
-        let (bw, bh) = body.dim_in_pixel();
-        let (plot_w, plot_h) = (bw as f64 - 72.0 - 38.0, bh as f64 - 52.0 - 28.0);
-        let labels: Vec<String> = points
-            .iter()
-            .map(|p| {
-                format!(
-                    "{}{} ({}, n={})",
-                    if p.on_frontier { "★ " } else { "" },
-                    short(&p.label, 30),
-                    format::usd(p.cost_per_100k),
-                    p.n
-                )
-            })
-            .collect();
-        let anchors: Vec<(i32, i32)> = points
-            .iter()
-            .map(|p| {
-                (
-                    (p.speed / x_max * plot_w) as i32,
-                    ((y_hi + pad - p.quality) / (y_hi - y_lo + 2.0 * pad) * plot_h) as i32,
-                )
-            })
-            .collect();
-        let widths: Vec<i32> = labels.iter().map(|l| text_width(l, font::LABEL)).collect();
-        let offsets = place_labels(&anchors, &widths, font::LABEL as i32 + 2, plot_w as i32);
-        chart.draw_series(points.iter().zip(labels).zip(offsets).map(|((p, label), (dx, dy))| {
+        // Tags inside the plot, clear of each other and of the dots (canvas pixels).
+        let (xs, ys) = chart.plotting_area().get_pixel_range();
+        let bounds = (xs.start + 2, ys.start + 2, xs.end - 2, ys.end - 2);
+        let anchors: Vec<(i32, i32)> = points.iter().map(|p| chart.backend_coord(&(p.speed, p.quality))).collect();
+        let widths: Vec<i32> = tags.iter().map(|t| text_width(t, font::LABEL)).collect();
+        let offsets = place_tags(&anchors, &widths, font::LABEL as i32 + 2, DOT, bounds);
+        chart.draw_series(points.iter().zip(&tags).zip(offsets).map(|((p, t), (dx, dy))| {
             EmptyElement::at((p.speed, p.quality))
-                + Circle::new((0, 0), 7, colour(p.cost_per_100k).filled())
-                + Circle::new((0, 0), 7, BLACK.mix(0.6).stroke_width(1))
-                + Text::new(label, (dx, dy), ("sans-serif", font::LABEL))
+                + Circle::new((0, 0), DOT, colour(p.cost_per_100k).filled())
+                + Circle::new((0, 0), DOT, BLACK.mix(0.6).stroke_width(1))
+                + Text::new(t.clone(), (dx, dy), ("sans-serif", font::LABEL))
         }))?;
+        // The key.
+        for (i, k) in key.iter().enumerate() {
+            let (r, c) = ((i % rows) as i32, (i / rows) as i32);
+            below.draw(&Text::new(
+                k.clone(),
+                (16 + c * col, 8 + r * line),
+                ("sans-serif", font::LABEL).into_font().color(&BLACK.mix(0.85)),
+            ))?;
+        }
         Ok(())
     })
 }
@@ -226,9 +302,85 @@ mod tests {
         };
         let s = speed_quality_cost(&view, 600, 300);
         assert!(
-            s.contains("Pareto frontier") && s.contains("★ a") && s.contains("mean reviewer grade"),
+            s.contains("Pareto frontier") && s.contains("★ 1: a ·") && s.contains("mean reviewer grade"),
             "{s}"
         );
         assert!(s.contains("<polyline"), "the frontier is drawn as a line");
+    }
+
+    /// Fourteen runs as QA had them: costs within 1%, several on one spot, long names.
+    fn crowded() -> ParetoView {
+        let points = (1..=14)
+            .map(|i| ParetoPoint {
+                label: format!("#{i} sim-gemma-3-4b-it-with-a-long-name (simulated)"),
+                speed: if i <= 5 { 1000.0 } else { 900.0 + 37.0 * i as f64 },
+                quality: if i <= 5 { 4.0 } else { 3.0 + 0.1 * i as f64 },
+                interval: Some((3.0, 4.6)),
+                n: 12,
+                cost_per_100k: 2.35 + 0.02 * (i as f64 / 14.0),
+                on_frontier: i == 14,
+                load: "concurrency 4".into(),
+            })
+            .collect();
+        ParetoView {
+            measure: Some(QualityMeasure::MeanGrade),
+            points,
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn tags_cover_no_text_and_the_key_names_every_run() {
+        let svg = speed_quality_cost(&crowded(), 1200, 580);
+        let texts = crate::charts::svg_test::texts(&svg);
+        let tags: Vec<_> = texts
+            .iter()
+            .filter(|t| t.content.starts_with('#') || t.content.starts_with('★'))
+            .filter(|t| t.content.len() <= 6)
+            .collect();
+        assert_eq!(tags.len(), 14, "a tag a run: {tags:?}");
+        for t in &tags {
+            let b = t.bbox();
+            for o in texts.iter().filter(|o| !std::ptr::eq(*o, *t) && !o.rotated) {
+                let c = o.bbox();
+                let apart = b.2 <= c.0 || c.2 <= b.0 || b.3 <= c.1 || c.3 <= b.1;
+                assert!(apart, "tag {:?} covers {:?}", t.content, o.content);
+            }
+        }
+        for i in 1..=14 {
+            let entry = format!("#{i} sim-gemma-3-4b-it-with-a-long-name (simulated) · $2.3");
+            assert!(
+                texts
+                    .iter()
+                    .any(|t| t.content.starts_with(&entry) || t.content.starts_with(&format!("★ {entry}"))),
+                "key entry for #{i}"
+            );
+        }
+        assert!(
+            texts.iter().all(|t| !t.content.contains("sim-gemma") || t.content.contains(" · ")),
+            "full names only in the key"
+        );
+    }
+
+    #[test]
+    fn costs_within_five_percent_share_one_colour_and_the_legend_says_how_close() {
+        let svg = speed_quality_cost(&crowded(), 1200, 580);
+        assert!(svg.contains("cost $2.35-$2.37 per 100K: within 1%, one colour"), "{svg}");
+        assert!(!svg.contains("cheapest") && !svg.contains("dearest"));
+        let fills: std::collections::BTreeSet<&str> = svg
+            .split("<circle")
+            .skip(1)
+            .filter_map(|c| c.split("fill=\"").nth(1)?.split('"').next())
+            .filter(|f| *f != "none")
+            .collect();
+        assert_eq!(fills.len(), 1, "one colour: {fills:?}");
+        // A real spread keeps the scale, and says how much dearer.
+        let mut v = crowded();
+        v.points[0].cost_per_100k = 3.10;
+        let svg = speed_quality_cost(&v, 1200, 580);
+        assert!(
+            svg.contains("cheapest $2.35 per 100K") && svg.contains("dearest $3.10 per 100K"),
+            "{svg}"
+        );
     }
 }

@@ -7,6 +7,7 @@ use plotters::prelude::*;
 mod cost;
 mod hybrid;
 mod latency;
+mod place;
 mod quality;
 mod sweep;
 mod throughput;
@@ -15,10 +16,13 @@ mod timeline;
 pub use cost::{cost_bars, monthly_lines, speed_quality_cost};
 pub use hybrid::hybrid_curve;
 pub use latency::{cdf, histogram, Samples};
+pub(crate) use place::place_tags;
+#[cfg(test)]
+pub(crate) use place::svg_test;
 pub use quality::{bradley_terry_chart, grade_bars, rate_bars, speed_vs_quality, BtBar};
 pub use sweep::{sweep_curve, SweepPoint};
 pub use throughput::{throughput_bars, ThroughputBar};
-pub use timeline::timeline;
+pub use timeline::{timeline, CLIENT_LINE};
 
 /// Colours used across charts (one per series kind).
 pub(crate) mod palette {

@@ -483,6 +483,88 @@ pub async fn run_accesses(db: &Db) -> DbResult<std::collections::HashMap<i64, Ru
         .collect()
 }
 
+/// Give an endpoint another name (unique, ignoring case). The built-in simulator keeps its own:
+/// it is registered again under it at every start.
+pub async fn rename(db: &Db, id: i64, name: &str) -> DbResult<()> {
+    let builtin: Option<super::Flag> = sqlx::query_scalar("SELECT builtin FROM endpoints WHERE id = $1 AND deleted_at IS NULL")
+        .bind(id)
+        .fetch_optional(db)
+        .await?;
+    match builtin {
+        None => return Err(DbError::NotFound(format!("endpoint {id}"))),
+        Some(super::Flag(true)) => return Err(DbError::Conflict(BUILTIN_KEPT.into())),
+        Some(super::Flag(false)) => {}
+    }
+    let res = sqlx::query("UPDATE endpoints SET name = $1 WHERE id = $2")
+        .bind(name)
+        .bind(id)
+        .execute(db)
+        .await;
+    match res {
+        Ok(_) => Ok(()),
+        Err(sqlx::Error::Database(e)) if e.is_unique_violation() => Err(DbError::Conflict(format!(
+            "an endpoint named '{}' exists: choose another name",
+            crate::domain::dataset::clip(name)
+        ))),
+        Err(e) => Err(e.into()),
+    }
+}
+
+const BUILTIN_KEPT: &str =
+    "the built-in simulator is registered again, under its own name, every time Bakeoff starts: it cannot be renamed or deleted";
+
+/// What deleting endpoint `id` takes with it (its key, headers and launch command, and the runs
+/// in the trash that used it, purged with it; pending tests lose their link only when it is
+/// purged). With `deleting`, it is refused while runs not in the trash use it, naming them: a
+/// run's page and costs need its endpoint. The endpoint may be in the trash.
+pub(crate) async fn removal(c: &mut sqlx::AnyConnection, id: i64, deleting: bool) -> DbResult<crate::domain::views::Removal> {
+    use super::runs::{count, users_of};
+    use crate::domain::dataset::clip;
+    let row: Option<(String, super::Flag)> = sqlx::query_as("SELECT name, builtin FROM endpoints WHERE id = $1")
+        .bind(id)
+        .fetch_optional(&mut *c)
+        .await?;
+    let Some((name, builtin)) = row else {
+        return Err(DbError::NotFound(format!("endpoint {id}")));
+    };
+    if deleting && builtin.0 {
+        return Err(DbError::Conflict(BUILTIN_KEPT.into()));
+    }
+    if deleting {
+        if let Some((n, runs)) = users_of(c, "endpoint_id", id).await? {
+            return Err(DbError::Conflict(format!(
+                "endpoint '{}' is used by {} run{}: {runs}. Delete {} first (with {} records and grades), or keep the endpoint.",
+                clip(&name),
+                n,
+                if n == 1 { "" } else { "s" },
+                if n == 1 { "that run" } else { "those runs" },
+                if n == 1 { "its" } else { "their" },
+            )));
+        }
+    }
+    let mut r = crate::domain::views::Removal::new(format!("endpoint '{}'", clip(&name)));
+    let secrets: (super::Flag, String, super::Flag) =
+        sqlx::query_as("SELECT api_key IS NOT NULL, headers, launch_args IS NOT NULL FROM endpoints WHERE id = $1")
+            .bind(id)
+            .fetch_one(&mut *c)
+            .await?;
+    r.counted(i64::from(secrets.0 .0), "stored API key");
+    r.counted(
+        json::<Vec<(String, String)>>("endpoint headers", &secrets.1)?.len() as i64,
+        "extra header",
+    );
+    r.counted(i64::from(secrets.2 .0), "launch command");
+    r.counted(
+        count(c, "SELECT COUNT(*) FROM runs WHERE endpoint_id = $1 AND deleted_at IS NOT NULL", id).await?,
+        "run in the trash",
+    );
+    r.unlinked(
+        count(c, "SELECT COUNT(*) FROM planned_tests WHERE endpoint_id = $1", id).await?,
+        "pending test",
+    );
+    Ok(r)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -580,86 +662,4 @@ mod tests {
         assert!(a.api_key.is_none() && a.headers.is_empty() && a.ca_pem.is_some());
         assert!(matches!(set_access(&db, 999, &clear).await, Err(DbError::NotFound(_))));
     }
-}
-
-/// Give an endpoint another name (unique, ignoring case). The built-in simulator keeps its own:
-/// it is registered again under it at every start.
-pub async fn rename(db: &Db, id: i64, name: &str) -> DbResult<()> {
-    let builtin: Option<super::Flag> = sqlx::query_scalar("SELECT builtin FROM endpoints WHERE id = $1 AND deleted_at IS NULL")
-        .bind(id)
-        .fetch_optional(db)
-        .await?;
-    match builtin {
-        None => return Err(DbError::NotFound(format!("endpoint {id}"))),
-        Some(super::Flag(true)) => return Err(DbError::Conflict(BUILTIN_KEPT.into())),
-        Some(super::Flag(false)) => {}
-    }
-    let res = sqlx::query("UPDATE endpoints SET name = $1 WHERE id = $2")
-        .bind(name)
-        .bind(id)
-        .execute(db)
-        .await;
-    match res {
-        Ok(_) => Ok(()),
-        Err(sqlx::Error::Database(e)) if e.is_unique_violation() => Err(DbError::Conflict(format!(
-            "an endpoint named '{}' exists: choose another name",
-            crate::domain::dataset::clip(name)
-        ))),
-        Err(e) => Err(e.into()),
-    }
-}
-
-const BUILTIN_KEPT: &str =
-    "the built-in simulator is registered again, under its own name, every time Bakeoff starts: it cannot be renamed or deleted";
-
-/// What deleting endpoint `id` takes with it (its key, headers and launch command, and the runs
-/// in the trash that used it, purged with it; pending tests lose their link only when it is
-/// purged). With `deleting`, it is refused while runs not in the trash use it, naming them: a
-/// run's page and costs need its endpoint. The endpoint may be in the trash.
-pub(crate) async fn removal(c: &mut sqlx::AnyConnection, id: i64, deleting: bool) -> DbResult<crate::domain::views::Removal> {
-    use super::runs::{count, users_of};
-    use crate::domain::dataset::clip;
-    let row: Option<(String, super::Flag)> = sqlx::query_as("SELECT name, builtin FROM endpoints WHERE id = $1")
-        .bind(id)
-        .fetch_optional(&mut *c)
-        .await?;
-    let Some((name, builtin)) = row else {
-        return Err(DbError::NotFound(format!("endpoint {id}")));
-    };
-    if deleting && builtin.0 {
-        return Err(DbError::Conflict(BUILTIN_KEPT.into()));
-    }
-    if deleting {
-        if let Some((n, runs)) = users_of(c, "endpoint_id", id).await? {
-            return Err(DbError::Conflict(format!(
-                "endpoint '{}' is used by {} run{}: {runs}. Delete {} first (with {} records and grades), or keep the endpoint.",
-                clip(&name),
-                n,
-                if n == 1 { "" } else { "s" },
-                if n == 1 { "that run" } else { "those runs" },
-                if n == 1 { "its" } else { "their" },
-            )));
-        }
-    }
-    let mut r = crate::domain::views::Removal::new(format!("endpoint '{}'", clip(&name)));
-    let secrets: (super::Flag, String, super::Flag) =
-        sqlx::query_as("SELECT api_key IS NOT NULL, headers, launch_args IS NOT NULL FROM endpoints WHERE id = $1")
-            .bind(id)
-            .fetch_one(&mut *c)
-            .await?;
-    r.counted(i64::from(secrets.0 .0), "stored API key");
-    r.counted(
-        json::<Vec<(String, String)>>("endpoint headers", &secrets.1)?.len() as i64,
-        "extra header",
-    );
-    r.counted(i64::from(secrets.2 .0), "launch command");
-    r.counted(
-        count(c, "SELECT COUNT(*) FROM runs WHERE endpoint_id = $1 AND deleted_at IS NOT NULL", id).await?,
-        "run in the trash",
-    );
-    r.unlinked(
-        count(c, "SELECT COUNT(*) FROM planned_tests WHERE endpoint_id = $1", id).await?,
-        "pending test",
-    );
-    Ok(r)
 }

@@ -269,7 +269,7 @@ pub async fn close_abandoned_cancel(db: &Db, id: i64, summary: Option<&crate::do
          summary = COALESCE($1, summary) \
          WHERE id = $2 AND status = 'running' AND cancel_requested = TRUE AND COALESCE(lease_expires_at, 0) < {NOW}"
     ))
-    .bind(summary.map(|s| super::error::to_json(s)))
+    .bind(summary.map(super::error::to_json))
     .bind(id)
     .execute(db)
     .await?;

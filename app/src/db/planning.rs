@@ -222,7 +222,7 @@ pub async fn add_launch(db: &Db, l: &LaunchView) -> DbResult<i64> {
     .bind(l.attempt)
     .bind(&l.command)
     .bind(to_json(&l.settings))
-    .bind(&l.outcome)
+    .bind(l.outcome)
     .bind(l.load_time_s)
     .bind(&l.log)
     .bind(l.measured.as_ref().map(to_json))

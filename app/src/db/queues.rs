@@ -148,6 +148,28 @@ pub async fn rules(db: &Db, id: i64) -> DbResult<QueueRules> {
         .ok_or_else(|| DbError::NotFound(format!("queue {id}")))
 }
 
+/// A queue (not in the trash) holding answers of a run, with its maker.
+#[derive(Clone, Debug, PartialEq, sqlx::FromRow)]
+pub struct QueueOfRun {
+    pub id: i64,
+    pub name: String,
+    pub created_by: Option<i64>,
+    /// The maker's name (None: made by an account since deleted).
+    pub maker: Option<String>,
+}
+
+/// The queues (not in the trash) with grading items from run `run_id`, by id.
+pub async fn holding_run(db: &Db, run_id: i64) -> DbResult<Vec<QueueOfRun>> {
+    Ok(sqlx::query_as(
+        "SELECT q.id, q.name, q.created_by, u.name AS maker FROM queues q LEFT JOIN users u ON u.id = q.created_by \
+         WHERE q.deleted_at IS NULL AND (q.id IN (SELECT queue_id FROM queue_items WHERE run_id = $1 OR run_b = $1) \
+         OR q.id IN (SELECT queue_id FROM queue_runs WHERE run_id = $1)) ORDER BY q.id",
+    )
+    .bind(run_id)
+    .fetch_all(db)
+    .await?)
+}
+
 /// Close a queue (once): grading stops and the reveal opens.
 pub async fn close(db: &Db, id: i64) -> DbResult<()> {
     let done = sqlx::query("UPDATE queues SET closed_at = strftime('%Y-%m-%dT%H:%M:%SZ', 'now') WHERE id = $1 AND closed_at IS NULL")

@@ -109,7 +109,11 @@ pub async fn get(db: &Db, id: i64) -> DbResult<RunView> {
         .bind(id)
         .fetch_optional(db)
         .await?;
-    row.ok_or_else(|| DbError::NotFound(format!("run {id}")))?.view()
+    match row {
+        Some(row) => row.view(),
+        // "run 1 is in the trash (deleted by rob): an admin can restore it", else "run 1".
+        None => Err(super::trash::missing(db, crate::domain::trash::TrashKind::Run, id).await),
+    }
 }
 
 /// A run, in the trash or not: for the worker and the CLI, which finish what they started.
@@ -392,7 +396,7 @@ pub async fn rename(db: &Db, id: i64, name: &str) -> DbResult<()> {
         .await?
         .rows_affected();
     if done == 0 {
-        return Err(DbError::NotFound(format!("run {id}")));
+        return Err(super::trash::missing(db, crate::domain::trash::TrashKind::Run, id).await);
     }
     Ok(())
 }

@@ -388,6 +388,28 @@ pub async fn trashed_name(db: &Db, kind: TrashKind, id: i64) -> DbResult<Option<
     .await?)
 }
 
+/// Whether `kind` `id` is in the trash, and who moved it there: `None` when it is not (or does
+/// not exist); `Some(None)` when nobody is named (the server, or a user deleted since).
+pub async fn trashed_by(db: &Db, kind: TrashKind, id: i64) -> DbResult<Option<Option<String>>> {
+    let row: Option<(Option<String>,)> = sqlx::query_as(&format!(
+        "SELECT u.name FROM {} t LEFT JOIN users u ON u.id = t.deleted_by WHERE t.id = $1 AND t.deleted_at IS NOT NULL",
+        table(kind)
+    ))
+    .bind(id)
+    .fetch_optional(db)
+    .await?;
+    Ok(row.map(|(by,)| by))
+}
+
+/// What a look-up of `kind` `id` that found nothing answers: "run 4 is in the trash (deleted by
+/// rob): an admin can restore it" when it is there (the same for everyone), else "run 4".
+pub async fn missing(db: &Db, kind: TrashKind, id: i64) -> DbError {
+    match trashed_by(db, kind, id).await {
+        Ok(Some(by)) => DbError::NotFound(crate::domain::trash::in_trash_message(kind, id, by.as_deref())),
+        _ => not_found(kind, id),
+    }
+}
+
 /// The name of `kind` `id`, in the trash or not (for audit entries).
 pub async fn name(db: &Db, kind: TrashKind, id: i64) -> DbResult<String> {
     sqlx::query_scalar(&format!("SELECT name FROM {} WHERE id = $1", table(kind)))

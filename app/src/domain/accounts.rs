@@ -34,7 +34,7 @@ impl Role {
             Permission::ReadAnswers => self != Role::Reviewer,
             Permission::Run => matches!(self, Role::Admin | Role::Runner),
             Permission::Grade => matches!(self, Role::Admin | Role::Reviewer),
-            Permission::Admin | Permission::Audit => self == Role::Admin,
+            Permission::Admin | Permission::Audit | Permission::Trash => self == Role::Admin,
         }
     }
 
@@ -69,16 +69,19 @@ pub enum Permission {
     Admin,
     /// Read the audit log (who did what and when): admins.
     Audit,
+    /// See what is in the trash, restore it or delete it for good: admins.
+    Trash,
 }
 
 impl Permission {
-    pub const ALL: [Permission; 6] = [
+    pub const ALL: [Permission; 7] = [
         Permission::View,
         Permission::ReadAnswers,
         Permission::Run,
         Permission::Grade,
         Permission::Admin,
         Permission::Audit,
+        Permission::Trash,
     ];
 
     pub fn describe(self) -> &'static str {
@@ -89,6 +92,7 @@ impl Permission {
             Permission::Grade => "grade answers (reviewer or admin)",
             Permission::Admin => "manage users and launch commands (admin)",
             Permission::Audit => "read the audit log (admin)",
+            Permission::Trash => "open the trash (only admins see and restore the trash)",
         }
     }
 }

@@ -333,18 +333,52 @@ fn round1(r: f64) -> f64 {
     (r * 1000.0).round() / 1000.0
 }
 
-/// How labelled runs' conditions differ, one phrase each: "vLLM 0.32.0 (#1) vs 0.31.1 (#2)",
-/// "prefix caching on (#1) vs off (#2)", "prefix-cache hit rate 0% (#1) vs 82% (#2): #2 reused
-/// the cache #1 left" (a warmer run listed after a colder one: give runs in the order they ran). Runs without
-/// captured conditions are named once; a setting only some runs report is not a difference.
+/// A run as a comparison of conditions sees it.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ComparedRun<'a> {
+    /// "#3", "run #3".
+    pub label: String,
+    pub conditions: Option<&'a Conditions>,
+    /// Runs with one key sent the same prompts to the same server (the same endpoint and the same
+    /// dataset): only between them can one run's prefix cache have served another. `None`: not
+    /// known, no cache claim.
+    pub cache_key: Option<String>,
+    /// Its median time to first token (ms): the cache is said to explain part of a run's speed
+    /// only when this is lower than the run's whose cache it reused.
+    pub ttft_p50_ms: Option<f64>,
+}
+
+/// How labelled runs' conditions differ, one phrase each, runs grouped by value: "vLLM 0.32.0
+/// (#1, #2) vs 0.31.1 (#3)", "prefix caching on (#1) vs off (#2)", "prefix-cache hit rate 0% (#1)
+/// vs 82% (#2)". Runs without captured conditions are named once; a setting only some runs report
+/// is not a difference. No cache claim is made (nothing says which runs shared prompts and a
+/// server): [`differences_of_runs`] makes them.
 pub fn differences(runs: &[(String, Option<&Conditions>)]) -> Vec<String> {
+    differences_of_runs(&unkeyed(runs))
+}
+
+/// [`differences`] over runs given in the order they ran, with what a cache claim needs: "#2
+/// reused the cache #1 left" only between runs with one cache key (the same endpoint and
+/// dataset) where the later run's hit rate is at least 5 points higher; "part of its speed is the
+/// cache's" only when its TTFT p50 is also lower.
+pub fn differences_of_runs(runs: &[ComparedRun]) -> Vec<String> {
     differences_of(runs, true)
 }
 
 /// [`differences`] without the prefix-cache hit rates, for a page that says those its own way
 /// (the sweep page's cache note).
 pub fn setting_differences(runs: &[(String, Option<&Conditions>)]) -> Vec<String> {
-    differences_of(runs, false)
+    differences_of(&unkeyed(runs), false)
+}
+
+fn unkeyed<'a>(runs: &[(String, Option<&'a Conditions>)]) -> Vec<ComparedRun<'a>> {
+    runs.iter()
+        .map(|(label, conditions)| ComparedRun {
+            label: label.clone(),
+            conditions: *conditions,
+            ..Default::default()
+        })
+        .collect()
 }
 
 /// "Conditions differ: a; b." over labelled runs given in the order they ran; `None` when they
@@ -353,8 +387,34 @@ pub fn differ_note(differences: &[String]) -> Option<String> {
     (!differences.is_empty()).then(|| format!("Conditions differ: {}.", differences.join("; ")))
 }
 
-fn differences_of(runs: &[(String, Option<&Conditions>)], hit_rates: bool) -> Vec<String> {
-    let known: Vec<(&str, &Conditions)> = runs.iter().filter_map(|(l, c)| Some((l.as_str(), (*c)?))).collect();
+/// Values with the runs that have each, in the order the values first appear: "16 (#1, #2) vs 32
+/// (#3)". Every run is named once, however many share a value.
+pub fn grouped(values: &[(&str, String)], separator: &str) -> String {
+    let mut groups: Vec<(&str, Vec<&str>)> = Vec::new();
+    for (label, value) in values {
+        match groups.iter_mut().find(|g| g.0 == value.as_str()) {
+            Some(g) => g.1.push(label),
+            None => groups.push((value.as_str(), vec![label])),
+        }
+    }
+    groups
+        .iter()
+        .map(|(v, labels)| format!("{v} ({})", labels.join(", ")))
+        .collect::<Vec<_>>()
+        .join(separator)
+}
+
+/// "#2" / "#2 and #3", with the pronoun that goes with it.
+fn names(labels: &[&str]) -> (String, &'static str) {
+    match labels {
+        [one] => (one.to_string(), "its"),
+        [init @ .., last] => (format!("{} and {last}", init.join(", ")), "their"),
+        [] => (String::new(), "its"),
+    }
+}
+
+fn differences_of(runs: &[ComparedRun], hit_rates: bool) -> Vec<String> {
+    let known: Vec<(&str, &Conditions)> = runs.iter().filter_map(|r| Some((r.label.as_str(), r.conditions?))).collect();
     let mut out = Vec::new();
     if known.len() < 2 {
         return out;
@@ -362,10 +422,7 @@ fn differences_of(runs: &[(String, Option<&Conditions>)], hit_rates: bool) -> Ve
     let differ = |what: &str, values: Vec<(&str, Option<String>)>, out: &mut Vec<String>| {
         let set: Vec<(&str, String)> = values.into_iter().filter_map(|(l, v)| Some((l, v?))).collect();
         if set.windows(2).any(|w| w[0].1 != w[1].1) {
-            out.push(format!(
-                "{what}{}",
-                set.iter().map(|(l, v)| format!("{v} ({l})")).collect::<Vec<_>>().join(" vs ")
-            ));
+            out.push(format!("{what}{}", grouped(&set, " vs ")));
         }
     };
     differ("vLLM ", known.iter().map(|(l, c)| (*l, c.version.clone())).collect(), &mut out);
@@ -418,34 +475,27 @@ fn differences_of(runs: &[(String, Option<&Conditions>)], hit_rates: bool) -> Ve
         );
     }
     // The cache's effect: a clear difference in hit rate (5 points or more).
-    let rates: Vec<(&str, f64)> = known.iter().filter_map(|(l, c)| Some((*l, c.prefix_cache?.hit_rate()?))).collect();
+    let rated: Vec<(&ComparedRun, f64)> = runs
+        .iter()
+        .filter_map(|r| Some((r, r.conditions?.prefix_cache?.hit_rate()?)))
+        .collect();
     let (lo, hi) = (
-        rates.iter().map(|r| r.1).fold(f64::INFINITY, f64::min),
-        rates.iter().map(|r| r.1).fold(f64::NEG_INFINITY, f64::max),
+        rated.iter().map(|r| r.1).fold(f64::INFINITY, f64::min),
+        rated.iter().map(|r| r.1).fold(f64::NEG_INFINITY, f64::max),
     );
-    if hit_rates && rates.len() >= 2 && hi - lo >= 0.05 {
-        let mut s = format!(
-            "prefix-cache hit rate {}",
-            rates
-                .iter()
-                .map(|(l, r)| format!("{} ({l})", format::percent(round1(*r))))
-                .collect::<Vec<_>>()
-                .join(" vs ")
-        );
-        // The coldest and the warmest: listed in the order they ran, the warm one came after.
-        let cold = rates.iter().enumerate().min_by(|a, b| a.1 .1.total_cmp(&b.1 .1)).map(|(i, _)| i);
-        let warm = rates.iter().enumerate().max_by(|a, b| a.1 .1.total_cmp(&b.1 .1)).map(|(i, _)| i);
-        match (cold, warm) {
-            (Some(c), Some(w)) if c < w => s.push_str(&format!(
-                ": {} reused the cache {} left (its prompts were seen before), so part of its speed is the cache's, not the model's",
-                rates[w].0, rates[c].0
-            )),
-            (_, Some(w)) => s.push_str(&format!(": the warmer cache, not the model, shortens {}'s prefill", rates[w].0)),
-            _ => {}
+    if hit_rates && rated.len() >= 2 && hi - lo >= 0.05 {
+        let shown: Vec<(&str, String)> = rated
+            .iter()
+            .map(|(r, rate)| (r.label.as_str(), format::percent(round1(*rate))))
+            .collect();
+        let mut s = format!("prefix-cache hit rate {}", grouped(&shown, " vs "));
+        let claims = cache_claims(&rated);
+        if !claims.is_empty() {
+            s.push_str(&format!(": {}", claims.join("; ")));
         }
         out.push(s);
     }
-    let missing: Vec<&str> = runs.iter().filter(|(_, c)| c.is_none()).map(|(l, _)| l.as_str()).collect();
+    let missing: Vec<&str> = runs.iter().filter(|r| r.conditions.is_none()).map(|r| r.label.as_str()).collect();
     if !missing.is_empty() {
         out.push(format!(
             "conditions not captured for {} (a hosted endpoint, a batch job, an import, or a run from before Bakeoff captured them)",
@@ -453,6 +503,66 @@ fn differences_of(runs: &[(String, Option<&Conditions>)], hit_rates: bool) -> Ve
         ));
     }
     out
+}
+
+/// "#2 reused the cache #1 left ...": each run whose hit rate is at least 5 points above an
+/// earlier run's with the same cache key (the same endpoint and dataset) reused the coldest such
+/// run's cache; runs that reused one run's cache are named together. Part of a run's speed is
+/// said to be the cache's only when its TTFT p50 is lower than that run's.
+fn cache_claims(rated: &[(&ComparedRun, f64)]) -> Vec<String> {
+    // (the cold run, the warm runs that reused its cache), in the order the cold runs ran.
+    let mut reuse: Vec<(usize, Vec<usize>)> = Vec::new();
+    for (j, (warm, rate)) in rated.iter().enumerate() {
+        let Some(key) = &warm.cache_key else { continue };
+        let cold = rated[..j]
+            .iter()
+            .enumerate()
+            .filter(|(_, (c, r))| c.cache_key.as_ref() == Some(key) && rate - r >= 0.05)
+            .min_by(|a, b| a.1 .1.total_cmp(&b.1 .1).then(a.0.cmp(&b.0)))
+            .map(|(i, _)| i);
+        if let Some(i) = cold {
+            match reuse.iter_mut().find(|g| g.0 == i) {
+                Some(g) => g.1.push(j),
+                None => reuse.push((i, vec![j])),
+            }
+        }
+    }
+    reuse.sort_by_key(|g| g.0);
+    reuse
+        .into_iter()
+        .map(|(i, warm)| {
+            let cold = rated[i].0;
+            let labels: Vec<&str> = warm.iter().map(|&j| rated[j].0.label.as_str()).collect();
+            let (who, pronoun) = names(&labels);
+            let mut s = format!("{who} reused the cache {} left ({pronoun} prompts were seen before)", cold.label);
+            let lower = |j: usize| matches!((rated[j].0.ttft_p50_ms, cold.ttft_p50_ms), (Some(w), Some(c)) if w < c);
+            let faster: Vec<&str> = warm.iter().filter(|&&j| lower(j)).map(|&j| rated[j].0.label.as_str()).collect();
+            let not: Vec<&str> = warm
+                .iter()
+                .filter(|&&j| !lower(j) && rated[j].0.ttft_p50_ms.is_some() && cold.ttft_p50_ms.is_some())
+                .map(|&j| rated[j].0.label.as_str())
+                .collect();
+            if !faster.is_empty() {
+                let (who, pronoun) = names(&faster);
+                if faster.len() == labels.len() {
+                    s.push_str(&format!(
+                        ", so part of {pronoun} speed is the cache's, not the model's (a lower TTFT p50 than {})",
+                        cold.label
+                    ));
+                } else {
+                    s.push_str(&format!(
+                        ", so part of {who}'s speed is the cache's, not the model's (a lower TTFT p50 than {})",
+                        cold.label
+                    ));
+                }
+            }
+            if !not.is_empty() {
+                let (who, _) = names(&not);
+                s.push_str(&format!(", though {who}'s TTFT p50 is not lower than {}'s", cold.label));
+            }
+            s
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -611,14 +721,72 @@ mod tests {
             run("0.32.0", true, Some((1000.0, 0.0))),
             run("0.31.1", false, Some((1000.0, 820.0))),
         );
-        let d = differences(&[("#1".into(), Some(&a)), ("#2".into(), Some(&b))]);
+        let d = differences_of_runs(&[keyed("#1", &a, "e1/d1", 40.0), keyed("#2", &b, "e1/d1", 12.0)]);
         assert_eq!(d[0], "vLLM 0.32.0 (#1) vs 0.31.1 (#2)");
         assert_eq!(d[1], "prefix caching on (#1) vs off (#2)");
-        assert!(
-            d[2].starts_with("prefix-cache hit rate 0% (#1) vs 82% (#2): #2 reused the cache #1 left"),
-            "{d:?}"
+        assert_eq!(
+            d[2],
+            "prefix-cache hit rate 0% (#1) vs 82% (#2): #2 reused the cache #1 left (its prompts were seen before), so part of its speed is the cache's, not the model's (a lower TTFT p50 than #1)"
         );
         assert_eq!(d.len(), 3, "{d:?}");
+    }
+
+    fn keyed<'a>(label: &str, c: &'a Conditions, key: &str, ttft: f64) -> ComparedRun<'a> {
+        ComparedRun {
+            label: label.into(),
+            conditions: Some(c),
+            cache_key: Some(key.into()),
+            ttft_p50_ms: Some(ttft),
+        }
+    }
+
+    #[test]
+    fn runs_that_share_a_value_are_named_together_not_one_by_one() {
+        let on = run("0.32.0", true, None);
+        let off = run("0.32.0", false, None);
+        let mut labelled: Vec<(String, Option<&Conditions>)> = (1..=14).map(|i| (format!("#{i}"), Some(&on))).collect();
+        labelled.push(("#35".into(), Some(&off)));
+        // The same model files for all 15 runs: not a difference, not listed.
+        assert_eq!(
+            differences(&labelled),
+            vec!["prefix caching on (#1, #2, #3, #4, #5, #6, #7, #8, #9, #10, #11, #12, #13, #14) vs off (#35)".to_string()]
+        );
+        assert_eq!(
+            grouped(&[("#1", "a".into()), ("#2", "b".into()), ("#3", "a".into())], " vs "),
+            "a (#1, #3) vs b (#2)"
+        );
+    }
+
+    #[test]
+    fn a_cache_is_said_reused_only_later_on_the_same_endpoint_and_dataset() {
+        let (cold, warm) = (run("0.32.0", true, Some((1000.0, 0.0))), run("0.32.0", true, Some((1000.0, 820.0))));
+        let said = |runs: &[ComparedRun]| differences_of_runs(runs).join("; ");
+        // Another dataset (or endpoint): its prompts were never sent before, so no reuse.
+        let d = said(&[keyed("#2", &cold, "e1/synthetic", 40.0), keyed("#18", &warm, "e1/demo", 12.0)]);
+        assert_eq!(d, "prefix-cache hit rate 0% (#2) vs 82% (#18)");
+        // Unknown endpoint and dataset: no claim either.
+        assert!(!differences(&[("#1".into(), Some(&cold)), ("#2".into(), Some(&warm))])
+            .join("")
+            .contains("reused"));
+        // The warmer run ran first: it cannot have reused the later run's cache, and nothing
+        // says the cache shortened its prefill (its TTFT is 10x worse).
+        let d = said(&[keyed("#1", &warm, "e1/demo", 400.0), keyed("#2", &cold, "e1/demo", 40.0)]);
+        assert_eq!(d, "prefix-cache hit rate 82% (#1) vs 0% (#2)");
+        // Reused, but not faster to the first token: the reuse is said, no speed credited to it.
+        let d = said(&[keyed("#1", &cold, "e1/demo", 40.0), keyed("#2", &warm, "e1/demo", 45.0)]);
+        assert!(d.contains("#2 reused the cache #1 left"), "{d}");
+        assert!(d.contains("though #2's TTFT p50 is not lower than #1's"), "{d}");
+        assert!(!d.contains("speed is the cache's"), "{d}");
+        // Two later runs reused the first's cache: named together.
+        let d = said(&[
+            keyed("#1", &cold, "e1/demo", 40.0),
+            keyed("#2", &warm, "e1/demo", 12.0),
+            keyed("#3", &warm, "e1/demo", 11.0),
+        ]);
+        assert!(
+            d.ends_with("82% (#2, #3): #2 and #3 reused the cache #1 left (their prompts were seen before), so part of their speed is the cache's, not the model's (a lower TTFT p50 than #1)"),
+            "{d}"
+        );
     }
 
     #[test]

@@ -15,6 +15,27 @@ use std::time::Duration;
 pub const DEFAULT_PERCENTILE: f64 = 90.0;
 /// The largest target accepted, in ms (a day).
 const MAX_TARGET_MS: f64 = 86_400_000.0;
+/// What a percentile may be, in the same words wherever one is typed (REST, CLI, form).
+pub const PERCENTILE_RULE: &str = "a number from 1 to 100 (both included; decimals allowed, e.g. 99.9)";
+
+/// The one message for a percentile outside [`PERCENTILE_RULE`]; `got` as typed.
+pub fn percentile_error(got: impl std::fmt::Display) -> String {
+    format!("the percentile must be {PERCENTILE_RULE}, got {got}")
+}
+
+/// A percentile within [`PERCENTILE_RULE`], or the message saying what to write.
+pub fn check_percentile(p: f64) -> Result<f64, String> {
+    if p.is_finite() && (1.0..=100.0).contains(&p) {
+        Ok(p)
+    } else {
+        Err(percentile_error(p))
+    }
+}
+
+/// A second value for one target (or for the percentile) is refused, not silently preferred.
+fn given_twice(name: &str) -> String {
+    format!("{name} given twice: give each target once (e.g. ttft:2000 tpot:50)")
+}
 
 /// Service-level targets, in milliseconds; `None`: no target on that metric.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -92,14 +113,16 @@ impl Slo {
         SloMetric::ALL.iter().filter_map(|m| Some((*m, self.target(*m)?))).collect()
     }
 
-    /// "p90 TTFT ≤ 2,000 ms, TPOT ≤ 50 ms".
+    /// "TTFT ≤ 2,000 ms, TPOT ≤ 50.0 ms": the per-request targets, without the percentile
+    /// (goodput checks each request against them; the percentile belongs to the run-as-a-whole
+    /// check, [`Goodput::checks_text`]).
     pub fn describe(&self) -> String {
         let t: Vec<String> = self
             .targets()
             .iter()
             .map(|(m, v)| format!("{} ≤ {}", m.label(), super::format::ms(*v)))
             .collect();
-        format!("{} at {}", t.join(", "), percentile_name(self.percentile))
+        t.join(", ")
     }
 
     /// Did this request meet every target? Only answered requests can: a failure never counts.
@@ -123,7 +146,8 @@ impl Slo {
 
     /// Parse targets written as vLLM writes them, `ttft:2000 tpot:50 e2e:10000` (spaces or
     /// commas between), or as a JSON object `{"ttft_ms": 2000, "tpot_ms": 50, "e2e_ms": null,
-    /// "percentile": 90}` (the REST field). Empty text: no targets.
+    /// "percentile": 90}` (the REST field). Empty text: no targets. A target (or the percentile)
+    /// given twice is refused: which one was meant cannot be told.
     pub fn parse(text: &str, field: &str) -> Result<Option<Slo>, FieldErrors> {
         let text = text.trim();
         if text.is_empty() {
@@ -136,6 +160,8 @@ impl Slo {
             percentile: DEFAULT_PERCENTILE,
         };
         let mut errors = FieldErrors::default();
+        let mut seen: Vec<SloMetric> = Vec::new();
+        let mut seen_percentile = false;
         if text.starts_with('{') {
             let v: serde_json::Value = serde_json::from_str(text).map_err(|e| {
                 FieldErrors::one(
@@ -151,7 +177,7 @@ impl Slo {
                     match val.as_f64() {
                         Some(p) => slo.percentile = p,
                         None if val.is_null() => {}
-                        None => errors.push(field, format!("percentile must be a number from 1 to 100, got {val}")),
+                        None => errors.push(field, percentile_error(val)),
                     }
                     continue;
                 }
@@ -159,6 +185,12 @@ impl Slo {
                     errors.push(field, format!("unknown target '{k}': use ttft_ms, tpot_ms, e2e_ms and percentile"));
                     continue;
                 };
+                // "ttft" and "ttft_ms" name one target.
+                if seen.contains(&m) {
+                    errors.push(field, given_twice(m.key()));
+                    continue;
+                }
+                seen.push(m);
                 match val {
                     serde_json::Value::Null => {}
                     v => match v.as_f64() {
@@ -174,9 +206,14 @@ impl Slo {
                     continue;
                 };
                 if name.trim().eq_ignore_ascii_case("percentile") || name.trim().eq_ignore_ascii_case("p") {
+                    if seen_percentile {
+                        errors.push(field, given_twice("percentile"));
+                        continue;
+                    }
+                    seen_percentile = true;
                     match value.trim().trim_start_matches(['p', 'P']).parse::<f64>() {
                         Ok(p) => slo.percentile = p,
-                        Err(_) => errors.push(field, format!("percentile must be a number from 1 to 100, got '{value}'")),
+                        Err(_) => errors.push(field, percentile_error(format!("'{value}'"))),
                     }
                     continue;
                 }
@@ -184,6 +221,11 @@ impl Slo {
                     errors.push(field, format!("unknown target '{name}': use ttft, tpot or e2e (e.g. ttft:2000)"));
                     continue;
                 };
+                if seen.contains(&m) {
+                    errors.push(field, given_twice(m.key()));
+                    continue;
+                }
+                seen.push(m);
                 match value.trim().trim_end_matches("ms").parse::<f64>() {
                     Ok(x) => *slo.target_mut(m) = Some(x),
                     Err(_) => errors.push(field, format!("{name} must be a number of milliseconds, got '{value}'")),
@@ -208,8 +250,8 @@ impl Slo {
                 );
             }
         }
-        if !(self.percentile.is_finite() && (1.0..=100.0).contains(&self.percentile)) {
-            errors.push(field, format!("the percentile must be from 1 to 100, got {}", self.percentile));
+        if let Err(m) = check_percentile(self.percentile) {
+            errors.push(field, m);
         }
         if self.targets().is_empty() {
             errors.push(field, "give at least one target: ttft, tpot or e2e in ms (e.g. ttft:2000 tpot:50)");
@@ -355,7 +397,8 @@ mod tests {
             (s.ttft_ms, s.tpot_ms, s.e2e_ms, s.percentile),
             (Some(2000.0), Some(50.0), None, 95.0)
         );
-        assert_eq!(s.describe(), "TTFT ≤ 2,000 ms, TPOT ≤ 50.0 ms at p95");
+        // The per-request targets alone: the percentile is the run-as-a-whole check's.
+        assert_eq!(s.describe(), "TTFT ≤ 2,000 ms, TPOT ≤ 50.0 ms");
     }
 
     #[test]
@@ -372,6 +415,41 @@ mod tests {
         let e = Slo::parse("ttft:2000 percentile:0", "slo").expect_err("percentile");
         assert!(e.for_field("slo").is_some_and(|m| m.contains("from 1 to 100")), "{e}");
         assert!(Slo::parse("ttft=fast", "slo").is_err());
+    }
+
+    #[test]
+    fn a_target_given_twice_is_refused_not_overwritten() {
+        let e = Slo::parse("ttft:2000 ttft:100", "slo").expect_err("twice");
+        assert_eq!(
+            e.for_field("slo"),
+            Some("ttft given twice: give each target once (e.g. ttft:2000 tpot:50)")
+        );
+        // Under another of its names, and in the JSON object.
+        assert!(Slo::parse("e2e:900, e2el:800", "slo").is_err_and(|e| e.to_string().contains("e2e given twice")));
+        let e = Slo::parse(r#"{"ttft_ms": 2000, "ttft": 100}"#, "slo").expect_err("twice");
+        assert!(e.to_string().contains("ttft given twice"), "{e}");
+        let e = Slo::parse("ttft:2000 percentile:90 p:99", "slo").expect_err("twice");
+        assert!(e.to_string().contains("percentile given twice"), "{e}");
+        // Each once is fine.
+        assert!(Slo::parse("ttft:2000 tpot:50 e2e:9000 percentile:95", "slo").is_ok());
+    }
+
+    #[test]
+    fn the_percentile_rule_is_one_sentence_everywhere() {
+        let rule = "the percentile must be a number from 1 to 100 (both included; decimals allowed, e.g. 99.9)";
+        for (text, got) in [
+            ("ttft:2000 percentile:0", "0"),
+            ("ttft:2000 percentile:100.5", "100.5"),
+            ("ttft:2000 percentile:high", "'high'"),
+            (r#"{"ttft_ms": 2000, "percentile": "high"}"#, "\"high\""),
+        ] {
+            let e = Slo::parse(text, "slo").expect_err(text);
+            assert_eq!(e.for_field("slo"), Some(format!("{rule}, got {got}").as_str()), "{text}");
+        }
+        assert_eq!(check_percentile(1.0), Ok(1.0));
+        assert_eq!(check_percentile(100.0), Ok(100.0));
+        assert_eq!(check_percentile(99.9), Ok(99.9));
+        assert!(check_percentile(0.5).is_err());
     }
 
     #[test]

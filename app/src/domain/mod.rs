@@ -46,6 +46,7 @@ pub mod startup;
 pub mod stats;
 pub mod status;
 pub mod summary;
+pub mod sweep_json;
 pub mod sweep_verdict;
 pub mod tokens;
 pub mod trash;

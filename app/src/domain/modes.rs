@@ -191,9 +191,8 @@ pub fn tables(runs: &[ModeRun]) -> Vec<ModeTable> {
         .filter(|g| g.2.iter().any(|r| r.kind.is_batch()))
         .map(|(_, dataset, mut members)| {
             members.sort_by_key(|r| r.id);
-            let labelled: Vec<(String, Option<&super::conditions::Conditions>)> =
-                members.iter().map(|r| (format!("#{}", r.id), r.load.conditions.as_ref())).collect();
-            let conditions = super::conditions::differ_note(&super::conditions::differences(&labelled));
+            let labelled: Vec<super::conditions::ComparedRun> = members.iter().map(|r| r.load.compared(format!("#{}", r.id))).collect();
+            let conditions = super::conditions::differ_note(&super::conditions::differences_of_runs(&labelled));
             members.sort_by_key(|r| (kind_rank(r.kind), r.id));
             ModeTable {
                 dataset: if dataset.is_empty() { "not named".into() } else { dataset },

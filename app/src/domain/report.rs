@@ -13,7 +13,7 @@ use super::hybrid::HybridPoint;
 use super::quality::RunQuality;
 use super::summary::sample::SMOKE_TEST_BELOW;
 use super::summary::RunSummary;
-use findings::{best_quality, describe_quality, quality_ranking, speed_findings};
+use findings::{best_quality, describe_quality, output_known, quality_ranking, speed_findings, times_faster};
 use load::{compare, groups, unrecorded, RunLoad, SpeedBasis};
 
 /// What the comparison, the rankings and the costs say when every run is a smoke test.
@@ -259,6 +259,7 @@ pub fn build(input: &ReportInput) -> Doc {
         d.push(Block::Table {
             head: vec![
                 "Model".into(),
+                "Dataset".into(),
                 "Load".into(),
                 "Wall time".into(),
                 "Output tok/s".into(),
@@ -271,6 +272,11 @@ pub fn build(input: &ReportInput) -> Doc {
                 .map(|r| {
                     vec![
                         r.title(),
+                        if r.dataset.is_empty() {
+                            r.load.dataset_text()
+                        } else {
+                            r.dataset.clone()
+                        },
                         r.load.describe(),
                         if r.summary.timing_known {
                             format::seconds(r.summary.wall_time_s)
@@ -296,44 +302,65 @@ pub fn build(input: &ReportInput) -> Doc {
         }
     }
 
-    d.push(Block::H3("Speed ranking (total tok/s), by load".into()));
+    d.push(Block::H3("Speed ranking (output tok/s), by load and dataset".into()));
     d.push(Block::P(
-        "Runs are ranked only against runs measured at the same load (concurrency or rate, max tokens, engine settings): a run at concurrency 32 is not faster than one at 16 for being measured harder.".into(),
+        "Runs are ranked on output tok/s (what a batch job pays for; total tok/s also grows with the prompt) and only against runs measured at the same load (concurrency or rate, max tokens, engine settings) over the same dataset: a run at concurrency 32 is not faster than one at 16 for being measured harder, nor one over longer prompts for its larger total.".into(),
     ));
-    let loads: Vec<&RunLoad> = timed.iter().map(|r| &r.load).collect();
+    let ranked: Vec<&ReportRun> = timed.iter().filter(|r| output_known(r)).copied().collect();
+    let loads: Vec<&RunLoad> = ranked.iter().map(|r| &r.load).collect();
     if only_smoke {
         d.push(Block::P("No run to rank: every run here is a smoke test (see above).".into()));
     }
+    let out = |r: &ReportRun| r.summary.output_tokens_per_s;
     for group in groups(&loads) {
-        let mut g: Vec<&ReportRun> = group.iter().map(|&i| timed[i]).collect();
-        g.sort_by(|a, b| b.summary.total_tokens_per_s.total_cmp(&a.summary.total_tokens_per_s));
-        let slowest = g.last().map(|r| r.summary.total_tokens_per_s).unwrap_or(0.0);
-        d.push(Block::P(format!("At {}:", g[0].load.describe())));
+        let mut g: Vec<&ReportRun> = group.iter().map(|&i| ranked[i]).collect();
+        g.sort_by(|a, b| out(b).total_cmp(&out(a)));
+        let slowest = g.last().map(|r| out(r)).unwrap_or(0.0);
+        d.push(Block::P(format!("At {}, over {}:", g[0].load.describe(), g[0].load.dataset_text())));
         d.push(Block::List(
             g.iter()
                 .enumerate()
                 .map(|(i, r)| {
-                    let vs = if slowest > 0.0 && i + 1 < g.len() {
-                        format!(" ({:.1}x the slowest at this load)", r.summary.total_tokens_per_s / slowest)
-                    } else {
-                        String::new()
+                    let vs = match times_faster(out(r), slowest) {
+                        _ if slowest <= 0.0 || i + 1 == g.len() => String::new(),
+                        Some(x) => format!(" ({x} the slowest here)"),
+                        None => " (about as fast as the slowest here)".into(),
                     };
                     format!(
-                        "{}. {} — {} total tok/s, {} output tok/s{vs}",
+                        "{}. {} — {} output tok/s, {} total tok/s{vs}",
                         i + 1,
                         r.title(),
-                        format::int(r.summary.total_tokens_per_s),
-                        format::int(r.summary.output_tokens_per_s)
+                        format::int(out(r)),
+                        format::int(r.summary.total_tokens_per_s)
                     )
                 })
                 .collect(),
         ));
     }
-    let apart = unrecorded(&loads);
+    let timed_loads: Vec<&RunLoad> = timed.iter().map(|r| &r.load).collect();
+    let apart = unrecorded(&timed_loads);
     if !apart.is_empty() {
         d.push(Block::P(format!(
             "Load not recorded, not compared: {} (how requests were released or max tokens is unknown, and unknown is not the same load: these runs are ranked against none).",
             apart.iter().map(|&i| timed[i].title()).collect::<Vec<_>>().join(", ")
+        )));
+    }
+    let no_dataset: Vec<String> = ranked
+        .iter()
+        .filter(|r| r.load.recorded() && r.load.dataset.is_none())
+        .map(|r| r.title())
+        .collect();
+    if !no_dataset.is_empty() {
+        d.push(Block::P(format!(
+            "Dataset not recorded, not compared: {} (unknown is not the same dataset).",
+            no_dataset.join(", ")
+        )));
+    }
+    let no_output: Vec<String> = timed.iter().filter(|r| !output_known(r)).map(|r| r.title()).collect();
+    if !no_output.is_empty() {
+        d.push(Block::P(format!(
+            "Output tok/s unknown (no completion count), not ranked: {}.",
+            no_output.join(", ")
         )));
     }
     d.push(Block::H3("Quality ranking".into()));

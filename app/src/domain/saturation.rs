@@ -250,6 +250,18 @@ pub fn plan(steps: &[Step], spread: u32) -> Plan {
     }
 }
 
+/// How many runs the sweep will have in all, once its knee is found (the search steps and the
+/// request rates planned from them); `None` while the search goes on. `steps` in the order they
+/// ran, as for [`plan`].
+pub fn planned_runs(steps: &[Step], spread: u32) -> Option<usize> {
+    let search: Vec<&Step> = steps.iter().filter(|s| s.phase == SweepPhase::Search).collect();
+    let k = knee(&search)?;
+    let served = |c: u32| search.iter().find(|s| s.concurrency == c).map(|s| s.req_per_s).unwrap_or(0.0);
+    let rates = spread_rates(served(START), served(k.concurrency), spread);
+    let search_runs = search.iter().filter(|s| s.status == RunStatus::Completed).count();
+    Some(search_runs + rates.iter().filter(|r| **r > 0.0).count())
+}
+
 /// The first step of an automatic sweep: the search's first level, with the launch's warm-up
 /// (the only warm-up of the sweep).
 pub fn first_step(spec: &RunSpec, steps: u32) -> RunSpec {
@@ -380,6 +392,8 @@ mod tests {
         assert_eq!(plan(&s, 5), run(16, Some(6.5), Spread));
         s.push(step(10, 16, Spread, 650.0, None));
         assert_eq!(plan(&s, 5), Plan::Done);
+        assert_eq!(planned_runs(&s, 5), Some(10), "5 search steps and 5 rates");
+        assert_eq!(planned_runs(&s[..3], 5), None, "the search goes on: the total is not known yet");
     }
 
     #[test]

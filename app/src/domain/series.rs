@@ -128,7 +128,11 @@ impl ThroughputBuilder {
         }
     }
 
-    /// Buckets one second wide, or wider (whole seconds) for runs longer than a minute.
+    /// Buckets one second wide, or wider (whole seconds) for runs longer than a minute. The
+    /// last bucket ends with the run, mostly part-way through: its rate is its tokens over the
+    /// time it covers (a run of 19.06 s does not end on a line falling to 6% of the rate), and it
+    /// is left out when it covers under a quarter of a bucket (too short to be a rate), unless it
+    /// is the only one.
     pub fn finish(&self) -> Vec<(f64, f64)> {
         let Some(last) = self.last else { return Vec::new() };
         let bucket = (last / BUCKETS).ceil().max(1.0);
@@ -137,10 +141,16 @@ impl ThroughputBuilder {
         for (s, tokens) in self.per_second.iter().enumerate() {
             buckets[((s as f64 / bucket).floor() as usize).min(n - 1)] += tokens;
         }
+        let tail = last - (n - 1) as f64 * bucket;
+        let keep_tail = n == 1 && tail > 0.0 || tail >= bucket / 4.0;
         buckets
             .into_iter()
             .enumerate()
-            .map(|(i, tokens)| (i as f64 * bucket, tokens / bucket))
+            .filter(|(i, _)| *i + 1 < n || keep_tail)
+            .map(|(i, tokens)| {
+                let covers = if i + 1 == n { tail.min(bucket) } else { bucket };
+                (i as f64 * bucket, tokens / covers)
+            })
             .collect()
     }
 }
@@ -260,7 +270,8 @@ mod tests {
     #[test]
     fn without_chunk_times_tokens_land_in_the_second_their_request_finished() {
         let t = client_throughput(&[rec(100, 10), rec(900, 5), rec(1500, 7)]);
-        assert_eq!(t, vec![(0.0, 15.0), (1.0, 7.0)]);
+        // The run ends at 1.5 s: its last second is half a second, 7 tokens in it = 14/s.
+        assert_eq!(t, vec![(0.0, 15.0), (1.0, 14.0)]);
     }
 
     #[test]
@@ -275,7 +286,8 @@ mod tests {
         r.itl.clear();
         r.content_chunks = 3;
         let t = client_throughput(&[r]);
-        let total: f64 = t.iter().map(|(_, v)| v).sum();
+        // Rate x the time each bucket covers (the last, 2 to 2.5 s, half a second).
+        let total: f64 = t.iter().map(|(at, v)| v * (2.5 - at).min(1.0)).sum();
         assert!((total - 10.0).abs() < 1e-9, "{t:?}");
         assert!(t.iter().all(|(_, v)| *v > 0.0), "every second got tokens: {t:?}");
     }
@@ -299,6 +311,32 @@ mod tests {
         for (s, v) in &t[5..=9] {
             assert!((v - 400.0).abs() < 1e-6, "second {s}: {v}");
         }
+    }
+
+    #[test]
+    fn the_last_partial_second_is_a_rate_over_its_own_length_or_left_out() {
+        // 100 tokens a second, one every 10 ms, from 0 to 19.06 s: the last 0.06 s holds 6
+        // tokens, a rate of 100/s, not 6/s; too short to draw: left out.
+        let stream = |end_ms: u64| {
+            let mut r = rec(end_ms, end_ms / 10);
+            r.ttft = Some(Duration::from_millis(10));
+            r.itl = vec![Duration::from_millis(10); (end_ms / 10 - 1) as usize];
+            r.content_chunks = (end_ms / 10) as u32;
+            r
+        };
+        let t = client_throughput(&[stream(19_060)]);
+        assert_eq!(t.len(), 19, "seconds 0 to 18; the last 0.06 s left out: {t:?}");
+        assert!(t.iter().all(|(_, v)| (v - 100.0).abs() < 1.5), "a flat line: {t:?}");
+        // Half a second left over: drawn at its own rate.
+        let t = client_throughput(&[stream(19_500)]);
+        assert_eq!(t.len(), 20);
+        let (at, v) = t[19];
+        assert_eq!(at, 19.0);
+        assert!((v - 100.0).abs() < 2.5, "the last half second at 100/s, not 50/s: {v}");
+        // A run shorter than a second is its own rate.
+        let t = client_throughput(&[stream(400)]);
+        assert_eq!(t.len(), 1);
+        assert!((t[0].1 - 100.0).abs() < 1e-9, "{t:?}");
     }
 
     #[test]

@@ -402,7 +402,20 @@ impl LaunchForm {
         let ttft = f.optional_float("slo_ttft_ms", &self.slo_ttft_ms, 0.0, 86_400_000.0, "TTFT target (ms)");
         let tpot = f.optional_float("slo_tpot_ms", &self.slo_tpot_ms, 0.0, 86_400_000.0, "TPOT target (ms)");
         let e2e = f.optional_float("slo_e2e_ms", &self.slo_e2e_ms, 0.0, 86_400_000.0, "E2E target (ms)");
-        let pct = f.optional_float("slo_percentile", &self.slo_percentile, 0.0, 100.0, "Percentile");
+        // The percentile's rule in the same words as REST's `slo` and the CLI's.
+        let pct = match self.slo_percentile.trim() {
+            "" => None,
+            raw => match raw.parse::<f64>() {
+                Ok(p) => super::goodput::check_percentile(p)
+                    .map_err(|m| f.errors.push("slo_percentile", m))
+                    .ok(),
+                Err(_) => {
+                    f.errors
+                        .push("slo_percentile", super::goodput::percentile_error(format!("'{raw}'")));
+                    None
+                }
+            },
+        };
         if base.is_none() && ttft.is_none() && tpot.is_none() && e2e.is_none() {
             if pct.is_some() {
                 f.errors
@@ -647,6 +660,21 @@ mod tests {
         f.slo_ttft_ms = "soon".into();
         let e = f.parse().expect_err("words");
         assert_eq!(e.for_field("slo_ttft_ms"), Some("TTFT target (ms) must be a number, got 'soon'"));
+        // The percentile field says what REST and the CLI say, and refuses what they refuse.
+        for (typed, got) in [("0.5", "0.5"), ("101", "101"), ("high", "'high'")] {
+            let mut f = form();
+            f.slo_ttft_ms = "2000".into();
+            f.slo_percentile = typed.into();
+            let e = f.parse().expect_err(typed);
+            assert_eq!(
+                e.for_field("slo_percentile"),
+                Some(
+                    format!("the percentile must be a number from 1 to 100 (both included; decimals allowed, e.g. 99.9), got {got}")
+                        .as_str()
+                ),
+                "{typed}"
+            );
+        }
     }
 
     #[test]

@@ -128,6 +128,10 @@ pub struct CostPreview {
     pub spent_this_month_usd: f64,
     /// Why this launch would be refused (internal-only dataset, cap reached), if it would.
     pub refusal: Option<String>,
+    /// Requests sent one by one (not a provider batch) priced at a batch row, because the sheet
+    /// has no serverless price for the model: the provider may charge them more.
+    #[serde(default)]
+    pub batch_row_for_server: bool,
     /// The preview in one or two sentences.
     pub text: String,
 }
@@ -187,6 +191,9 @@ impl CostPreview {
         let mut out = format!("{tokens}. {cost}.");
         if let Some(p) = &self.price {
             out.push_str(&format!(" Priced at {p}."));
+            if self.batch_row_for_server {
+                out.push_str(&format!(" {}.", BATCH_ROW_NOTE.replace("{model}", &self.model)));
+            }
         }
         if let Some(cap) = self.spend_cap_usd {
             out.push_str(&format!(
@@ -194,9 +201,53 @@ impl CostPreview {
                 money(cap),
                 money(self.spent_this_month_usd)
             ));
+            if self.batch_row_for_server && self.price.is_some() {
+                out.push_str(" The cap counts this run at the sheet's batch row too, so it stops the run late if the provider charges server requests more.");
+            }
         }
         out
     }
+}
+
+/// Said of requests sent one by one that are priced at a batch row (see
+/// [`CostPreview::batch_row_for_server`]); `{model}` is the model's name.
+pub const BATCH_ROW_NOTE: &str =
+    "The sheet has no serverless price for {model}, so it is priced at the sheet's batch row: the provider may charge server requests more; add a serverless row";
+
+/// The most one request of a dataset with `tokens` may cost when sent with `run_max_tokens`, at
+/// its mean estimated prompt: [`request_worst_case`]'s count (prompt + the run's max tokens, else
+/// the items' own, here their mean; without any, nothing seen yet, so 0) for a request of the mean
+/// prompt. `None` for an empty dataset.
+pub fn mean_request_worst_case(tokens: &DatasetTokens, run_max_tokens: Option<u32>, row: &PriceRow) -> Option<f64> {
+    if tokens.items == 0 {
+        return None;
+    }
+    let prompt = tokens.prompt_tokens.div_ceil(tokens.items);
+    let completion = match run_max_tokens {
+        Some(m) => u64::from(m),
+        None if tokens.without_max == 0 => tokens.max_tokens.div_ceil(tokens.items),
+        None => 0,
+    };
+    Some(tokens_cost(prompt, completion, row))
+}
+
+/// Why a run sending requests one by one would end at once under the endpoint's cap: not even one
+/// request (`worst`, from [`mean_request_worst_case`]) fits in what the cap leaves this month, so
+/// the run would stop before its first request. `None` when one fits, or the cap is reached
+/// already ([`cap_reached_refusal`] says that).
+pub fn one_request_refusal(endpoint: &str, cap: f64, spent: f64, worst: f64) -> Option<String> {
+    let left = cap - spent;
+    (left > 0.0 && worst > left).then(|| {
+        format!(
+            "not even one request fits under endpoint '{endpoint}''s spend cap of {} a month: {} spent this month leaves {}, \
+             and a request may cost up to {} (the dataset's mean estimated prompt + max tokens), so the run would stop before its first request: \
+             raise the cap on the Endpoints page or lower max tokens",
+            money(cap),
+            money(spent),
+            money(left),
+            money(worst)
+        )
+    })
 }
 
 /// Dollars as people read them: cents from a dollar up, else three significant digits
@@ -232,11 +283,22 @@ pub fn cap_reached(spent: f64, cap: Option<f64>) -> bool {
     cap.is_some_and(|c| spent >= c)
 }
 
-/// Why an internal-only dataset may not go to a hosted endpoint (the launch, the worker).
-pub fn internal_only_refusal(dataset: &str, endpoint: &str) -> String {
+/// Why an internal-only dataset may not go to a hosted endpoint (the launch, the worker), told to
+/// an admin (who may clear the flag) or to anyone else (who must ask one).
+pub fn internal_only_refusal(dataset: &str, endpoint: &str, admin: bool) -> String {
     format!(
-        "dataset '{dataset}' is marked internal only: it may not be sent to hosted endpoint '{endpoint}' — clear the flag on the Datasets page if it may leave"
+        "dataset '{dataset}' is marked internal only: it may not be sent to hosted endpoint '{endpoint}' — {}",
+        internal_only_remedy(admin)
     )
+}
+
+/// What someone refused by the internal-only flag can do: only an admin clears it.
+pub fn internal_only_remedy(admin: bool) -> &'static str {
+    if admin {
+        "clear the flag on the Datasets page if it may leave"
+    } else {
+        "ask an admin to clear the flag if it may leave (only admins clear it)"
+    }
 }
 
 /// Why a launch is refused on an endpoint whose cap is reached this month.
@@ -478,6 +540,52 @@ mod tests {
     }
 
     #[test]
+    fn a_server_run_priced_at_a_batch_row_says_so_in_the_price_and_the_cap() {
+        let t = DatasetTokens {
+            items: 1,
+            prompt_tokens: 10,
+            max_tokens: 0,
+            without_max: 1,
+        };
+        let mut p = preview(&t, 1, Some(5), Some(&row(0.033, 0.033, PriceKind::Batch, "tier 0-4B FP16")));
+        p.model = "m".into();
+        p.sheet = Some("S".into());
+        p.spend_cap_usd = Some(5.0);
+        assert!(!p.describe().contains("batch row"), "{}", p.describe());
+        p.batch_row_for_server = true;
+        let text = p.describe();
+        assert!(
+            text.contains("no serverless price for m, so it is priced at the sheet's batch row: the provider may charge server requests more; add a serverless row"),
+            "{text}"
+        );
+        assert!(text.contains("The cap counts this run at the sheet's batch row too"), "{text}");
+    }
+
+    #[test]
+    fn a_run_ends_at_once_when_not_even_one_request_fits_under_what_the_cap_leaves() {
+        let t = DatasetTokens {
+            items: 2,
+            prompt_tokens: 300,
+            max_tokens: 0,
+            without_max: 2,
+        };
+        let r = row(1.0, 2.0, PriceKind::Serverless, "m");
+        // 150 prompt tokens at $1/1M + 100 max tokens at $2/1M = $0.00035.
+        let worst = mean_request_worst_case(&t, Some(100), &r).expect("items");
+        assert!((worst - 0.000_35).abs() < 1e-12, "{worst}");
+        // Without max tokens, nothing is seen yet: the prompt alone (as the worker counts it).
+        assert!((mean_request_worst_case(&t, None, &r).expect("items") - 0.000_15).abs() < 1e-12);
+        assert_eq!(mean_request_worst_case(&DatasetTokens::default(), Some(1), &r), None);
+        let why = one_request_refusal("e", 0.0005, 0.000_489, worst).expect("$0.000011 left: nothing fits");
+        assert!(
+            why.contains("not even one request fits") && why.contains("up to $0.000350") && why.contains("leaves $0.0000110"),
+            "{why}"
+        );
+        assert_eq!(one_request_refusal("e", 0.0005, 0.0001, worst), None, "one fits");
+        assert_eq!(one_request_refusal("e", 0.0005, 0.0006, worst), None, "reached: said elsewhere");
+    }
+
+    #[test]
     fn without_a_sheet_the_preview_says_so() {
         let mut p = preview(&DatasetTokens::default(), 5, Some(5), None);
         assert_eq!(p.total_usd_max, None);
@@ -566,8 +674,15 @@ mod tests {
 
     #[test]
     fn the_messages_name_the_flag_the_endpoint_and_the_amounts() {
-        let m = internal_only_refusal("candidates", "parasail");
+        let m = internal_only_refusal("candidates", "parasail", true);
         assert!(m.contains("dataset 'candidates' is marked internal only") && m.contains("hosted endpoint 'parasail'"));
+        assert!(m.contains("clear the flag on the Datasets page"), "{m}");
+        // Only admins clear the flag: anyone else is told to ask one.
+        let m = internal_only_refusal("candidates", "parasail", false);
+        assert!(
+            m.contains("ask an admin to clear the flag") && !m.contains("on the Datasets page"),
+            "{m}"
+        );
         let s = cap_stop_reason("parasail", 5.0, 5.02, None);
         assert!(s.starts_with("stopped at the spend cap of $5.00") && s.contains("'parasail'") && s.contains("$5.02 spent"));
         let s = cap_stop_reason("parasail", 5.0, 4.5, Some(0.75));

@@ -5,9 +5,119 @@
 use super::conditions::{differ_note, setting_differences};
 use super::format;
 use super::goodput::percentile_name;
-use super::saturation::{knee, Knee, KneeReason, Step, SweepPhase};
+use super::saturation::{knee, plan, Knee, KneeReason, Plan, Step, SweepPhase};
 use super::status::RunStatus;
 use super::views::RunView;
+use std::cmp::Ordering;
+
+/// The order a sweep's steps are listed in: the concurrency steps (an automatic sweep's search,
+/// or a fixed sweep's levels) by concurrency, then the request-rate steps by rate, lightest
+/// first. A rate step carries a cap on requests in flight (twice the knee's concurrency), which
+/// says nothing of its load: sorted by concurrency it would fall among the search steps.
+pub fn table_order(runs: &mut [RunView]) {
+    let key = |r: &RunView| r.spec.as_ref().map(|s| (s.load.rate, s.load.concurrency)).unwrap_or((None, 0));
+    runs.sort_by(|a, b| {
+        let ((ra, ca), (rb, cb)) = (key(a), key(b));
+        let by_rate = match (ra, rb) {
+            (None, None) => Ordering::Equal,
+            (None, Some(_)) => Ordering::Less,
+            (Some(_), None) => Ordering::Greater,
+            (Some(x), Some(y)) => x.total_cmp(&y),
+        };
+        by_rate.then(ca.cmp(&cb)).then(a.id.cmp(&b.id))
+    });
+}
+
+/// The sweep will measure nothing more: no step is queued or running and, for an automatic
+/// sweep, the planner has no next step (a step that did not complete ends it too). Until then
+/// the page keeps reading it.
+pub fn sweep_finished(runs: &[RunView]) -> bool {
+    if runs.iter().any(|r| !r.status.is_finished()) {
+        return false;
+    }
+    let mut steps: Vec<Step> = runs.iter().filter_map(Step::of).collect();
+    steps.sort_by_key(|s| s.run_id);
+    let spread = runs
+        .iter()
+        .find_map(|r| Some(r.spec.as_ref()?.auto_sweep.as_ref()?.steps))
+        .unwrap_or(super::saturation::DEFAULT_STEPS);
+    steps.is_empty() || plan(&steps, spread) == Plan::Done
+}
+
+/// The knee as the sweep page states it: found (with why); not found yet while steps are to
+/// come; stopped before it was found when a step failed or was cancelled; or not reached by a
+/// fixed sweep's heaviest level.
+pub fn knee_text(runs: &[RunView]) -> String {
+    if let Some(k) = sweep_knee(runs) {
+        return k.describe();
+    }
+    if !sweep_finished(runs) {
+        return "not found yet: throughput still rises with concurrency".into();
+    }
+    let mut by_id: Vec<&RunView> = runs.iter().collect();
+    by_id.sort_by_key(|r| r.id);
+    if let Some(r) = by_id.iter().find(|r| r.status != RunStatus::Completed) {
+        return format!(
+            "stopped before the knee was found: run #{} ({}) {}",
+            r.id,
+            r.spec.as_ref().map(|s| s.load_label()).unwrap_or_default(),
+            r.status.label()
+        );
+    }
+    let heaviest = runs
+        .iter()
+        .filter(|r| r.spec.as_ref().is_some_and(|s| s.load.rate.is_none()))
+        .filter_map(|r| r.spec.as_ref().map(|s| s.load.concurrency))
+        .max();
+    match heaviest {
+        Some(c) => format!("not found: throughput still rose at concurrency {c}, the heaviest level measured"),
+        None => "not found: no concurrency step was measured".into(),
+    }
+}
+
+/// Why the best setting is a heavier load than the knee, when it is: going past the knee added
+/// less than [`MIN_GAIN`](super::saturation::MIN_GAIN) (so the search stopped) but more than
+/// [`NEAR_BEST`] (so the heavier load is worth naming), within the targets, and the price is
+/// latency. `None` when the best setting is the knee or lighter.
+pub fn past_knee(runs: &[RunView]) -> Option<String> {
+    let k = sweep_knee(runs)?;
+    let (best_id, _) = best_setting(runs)?;
+    let best = runs.iter().find(|r| r.id == best_id)?;
+    let at_knee = runs.iter().find(|r| {
+        r.status == RunStatus::Completed
+            && r.spec
+                .as_ref()
+                .is_some_and(|s| s.load.rate.is_none() && s.load.concurrency == k.concurrency)
+    })?;
+    let (bs, ks, spec) = (best.summary.as_ref()?, at_knee.summary.as_ref()?, best.spec.as_ref()?);
+    let heavier = match spec.load.rate {
+        None => spec.load.concurrency > k.concurrency,
+        Some(_) => in_flight(bs) > in_flight(ks),
+    };
+    if best.id == at_knee.id || !heavier {
+        return None;
+    }
+    let targets = bs.goodput.is_some();
+    let value = |s: &super::summary::RunSummary| match &s.goodput {
+        Some(g) => g.output_tokens_per_s,
+        None => s.output_tokens_per_s,
+    };
+    let (vb, vk) = (value(bs), value(ks));
+    let p90 = |s: &super::summary::RunSummary| s.ttft_ms.map(|d| super::goodput::short_ms(d.p90)).unwrap_or_else(|| "—".into());
+    Some(format!(
+        "Past the knee, because it does more work: {} tok/s {} at {} against {} at the knee ({}), {} more, above the {} a heavier load must add to be named{}. The price is latency: p90 TTFT {} vs {}.",
+        format::int(vb),
+        if targets { "goodput" } else { "output" },
+        spec.load_label(),
+        format::int(vk),
+        at_knee.spec.as_ref().map(|s| s.load_label()).unwrap_or_default(),
+        if vk > 0.0 { format::percent(((vb / vk - 1.0) * 1000.0).round() / 1000.0) } else { "—".into() },
+        format::percent(NEAR_BEST),
+        if targets { ", still within the targets" } else { "" },
+        p90(bs),
+        p90(ks),
+    ))
+}
 
 /// The knee of a sweep's finished runs: an automatic sweep's from its search steps; a sweep of
 /// fixed levels read the same way, lowest level first.
@@ -311,5 +421,138 @@ mod tests {
         assert_eq!(best_setting(&runs).map(|b| b.0), Some(2), "the knee, not the queue behind it");
         let s = runs[2].summary.as_ref().expect("summary");
         assert!((in_flight(s) - 92.08 * 0.492).abs() < 1e-9);
+    }
+
+    /// [`view`] as a step of an automatic sweep: a search step, or a spread step at `rate`.
+    fn auto(mut r: RunView, rate: Option<f64>) -> RunView {
+        use crate::domain::saturation::AutoSweep;
+        let spec = r.spec.as_mut().expect("spec");
+        spec.load.rate = rate;
+        spec.auto_sweep = Some(AutoSweep {
+            steps: 5,
+            phase: if rate.is_some() { SweepPhase::Spread } else { SweepPhase::Search },
+        });
+        if let Some(s) = r.summary.as_mut() {
+            s.requests_per_s = s.output_tokens_per_s / 64.0;
+        }
+        r
+    }
+
+    #[test]
+    fn the_table_lists_the_concurrency_steps_by_concurrency_then_the_rates_by_rate() {
+        // The QA's sweep as the worker ran it: 1, 2, 4, 8, 16, then rates 4.6 ... 27 req/s, each
+        // with at most 16 in flight (which once sorted them among, and after, concurrency 16).
+        let mut runs: Vec<RunView> = vec![
+            auto(view(9, 16, 0.0, None), Some(22.0)),
+            auto(view(2, 2, 0.0, None), None),
+            auto(view(6, 16, 0.0, None), Some(4.6)),
+            auto(view(5, 16, 0.0, None), None),
+            auto(view(10, 16, 0.0, None), Some(27.0)),
+            auto(view(1, 1, 0.0, None), None),
+            auto(view(8, 16, 0.0, None), Some(16.0)),
+            auto(view(4, 8, 0.0, None), None),
+            auto(view(7, 16, 0.0, None), Some(10.0)),
+            auto(view(3, 4, 0.0, None), None),
+        ];
+        table_order(&mut runs);
+        let ids: Vec<i64> = runs.iter().map(|r| r.id).collect();
+        assert_eq!(ids, vec![1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+    }
+
+    #[test]
+    fn a_cancelled_sweep_says_it_stopped_before_the_knee_and_a_running_one_not_yet() {
+        let mut runs = vec![
+            auto(view(1, 1, 100.0, None), None),
+            auto(view(2, 2, 200.0, None), None),
+            auto(view(3, 4, 400.0, None), None),
+        ];
+        runs[2].status = RunStatus::Running;
+        assert!(!sweep_finished(&runs));
+        assert_eq!(knee_text(&runs), "not found yet: throughput still rises with concurrency");
+        runs[2].status = RunStatus::Cancelled;
+        assert!(sweep_finished(&runs), "a step that did not complete ends an automatic sweep");
+        assert_eq!(
+            knee_text(&runs),
+            "stopped before the knee was found: run #3 (concurrency 4) cancelled"
+        );
+        // All completed and still rising: the planner has a next step, so not finished yet.
+        runs[2].status = RunStatus::Completed;
+        assert!(!sweep_finished(&runs));
+        assert!(knee_text(&runs).starts_with("not found yet"));
+        // A fixed sweep whose heaviest level still gained: finished, and no knee within it.
+        let fixed = vec![view(1, 1, 100.0, None), view(2, 2, 200.0, None)];
+        assert!(sweep_finished(&fixed));
+        assert_eq!(
+            knee_text(&fixed),
+            "not found: throughput still rose at concurrency 2, the heaviest level measured"
+        );
+        // Found: the knee's own sentence.
+        let flat = vec![view(1, 1, 100.0, None), view(2, 2, 105.0, None)];
+        assert!(knee_text(&flat).starts_with("saturation at concurrency 1"));
+    }
+
+    #[test]
+    fn an_automatic_sweep_is_finished_once_its_planner_has_nothing_left() {
+        let mut runs = vec![
+            auto(view(1, 1, 100.0, None), None),
+            auto(view(2, 2, 105.0, None), None), // flat: the knee is 1
+            auto(view(3, 2, 100.0, None), Some(1.56)),
+        ];
+        // Knee at 1: one rate (1 req/s served at 1 and at the knee): done after it.
+        assert!(sweep_finished(&runs), "{:?}", knee_text(&runs));
+        runs.pop();
+        assert!(!sweep_finished(&runs), "the spread step is still to be queued");
+    }
+
+    #[test]
+    fn a_best_setting_past_the_knee_says_why() {
+        // The knee is 8 (16 added only 6.8%), but 6.8% is more than the 5% a heavier load must
+        // add to be named, and 16 still met the targets, at ten times the TTFT.
+        let step = |id: i64, c: u32, tps: f64, ttft_p90: f64| {
+            let mut r = view(id, c, tps, Some((tps, true)));
+            let s = r.summary.as_mut().expect("summary");
+            s.requests_per_s = tps / 64.0;
+            s.ttft_ms = crate::domain::stats::Distribution::of(&[ttft_p90]);
+            s.e2e_ms = crate::domain::stats::Distribution::of(&[f64::from(c) * 10.0]);
+            r
+        };
+        let runs = vec![step(1, 4, 1000.0, 10.4), step(2, 8, 1700.0, 10.6), step(3, 16, 1815.6, 100.0)];
+        assert_eq!(sweep_knee(&runs).map(|k| k.concurrency), Some(8));
+        assert_eq!(best_setting(&runs).map(|b| b.0), Some(3));
+        assert_eq!(
+            past_knee(&runs).as_deref(),
+            Some("Past the knee, because it does more work: 1,816 tok/s goodput at concurrency 16 against 1,700 at the knee (concurrency 8), 6.8% more, above the 5% a heavier load must add to be named, still within the targets. The price is latency: p90 TTFT 100 ms vs 10.6 ms.")
+        );
+        // The best setting at the knee: nothing to explain.
+        let at_knee = vec![step(1, 4, 1000.0, 10.4), step(2, 8, 1700.0, 10.6), step(3, 16, 1750.0, 100.0)];
+        assert_eq!(best_setting(&at_knee).map(|b| b.0), Some(2));
+        assert_eq!(past_knee(&at_knee), None);
+    }
+
+    #[test]
+    fn the_sweep_as_json_has_each_steps_load_and_the_verdict() {
+        let runs = vec![
+            auto(view(2, 2, 105.0, None), None),
+            auto(view(3, 2, 90.0, None), Some(1.56)),
+            auto(view(1, 1, 100.0, None), None),
+        ];
+        let v = crate::domain::sweep_json::sweep_json(7, &runs);
+        let ids: Vec<i64> = v["steps"]
+            .as_array()
+            .expect("steps")
+            .iter()
+            .filter_map(|s| s["run_id"].as_i64())
+            .collect();
+        assert_eq!(ids, vec![1, 2, 3], "the page's order");
+        assert_eq!(v["steps"][2]["load"]["rate"], 1.56);
+        assert_eq!(v["steps"][2]["load"]["phase"], "spread");
+        assert_eq!(v["steps"][0]["load"]["label"], "concurrency 1");
+        assert_eq!(v["steps"][0]["summary"]["output_tokens_per_s"], 100.0);
+        let verdict = &v["verdict"];
+        assert_eq!(verdict["sweep_id"], 7);
+        assert_eq!(verdict["finished"], true);
+        assert_eq!(verdict["knee"]["concurrency"], 1);
+        assert_eq!(verdict["best"]["run_id"], 1, "{verdict}");
+        assert_eq!(verdict["page"], "/sweeps/7");
     }
 }

@@ -113,6 +113,14 @@ pub fn due_before(now_s: i64, days: u32) -> i64 {
     now_s.saturating_sub(i64::from(days).saturating_mul(DAY_S))
 }
 
+/// What a page, REST call or launch says of something it looked for in vain because it is in the
+/// trash: "run 4 is in the trash (deleted by rob): an admin can restore it" (without "deleted
+/// by" when nobody is named: the server, or a user deleted since).
+pub fn in_trash_message(kind: TrashKind, id: i64, deleted_by: Option<&str>) -> String {
+    let by = deleted_by.map(|n| format!(" (deleted by {n})")).unwrap_or_default();
+    format!("{} {id} is in the trash{by}: an admin can restore it", kind.noun())
+}
+
 /// "30 days", "1 day".
 pub fn days_label(days: u32) -> String {
     if days == 1 {
@@ -125,6 +133,18 @@ pub fn days_label(days: u32) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_missing_thing_in_the_trash_says_who_deleted_it_and_who_can_restore_it() {
+        assert_eq!(
+            in_trash_message(TrashKind::Run, 1, Some("rob")),
+            "run 1 is in the trash (deleted by rob): an admin can restore it"
+        );
+        assert_eq!(
+            in_trash_message(TrashKind::Dataset, 3, None),
+            "dataset 3 is in the trash: an admin can restore it"
+        );
+    }
 
     #[test]
     fn kinds_parse_from_their_words_in_any_case_and_number() {

@@ -1,5 +1,6 @@
 use super::widgets::{use_me, ErrorBox, FieldMessage, FormMessage, IfAllowed, Me};
 use crate::api::accounts::{delete_user, list_users, whoami, AddUser, ChangePassword, DeleteUser, Login, Logout, SetUserRole};
+use crate::api::grading::{open_assignments, OpenAssignment};
 use crate::api::runs::Removal;
 use crate::api::AppError;
 use crate::domain::accounts::Permission;
@@ -156,6 +157,19 @@ pub fn UsersPage() -> impl IntoView {
         preview.dispatch(id);
         asked.set(Some((id, name)));
     };
+    // A role picked in the table waits here for the confirmation (the box says what the user
+    // still has to judge in open queues); `changed` is what the last confirmed change was.
+    let role_asked: RwSignal<Option<RoleChange>> = RwSignal::new(None);
+    let assignments = Action::new(|id: &i64| open_assignments(*id));
+    let changed: RwSignal<Option<(String, Role)>> = RwSignal::new(None);
+    let ask_role = move |c: RoleChange| {
+        deleted.set(None);
+        changed.set(None);
+        set_role.value().set(None);
+        assignments.value().set(None);
+        assignments.dispatch(c.id);
+        role_asked.set(Some(c));
+    };
     let users = Resource::new(
         move || (add.version().get(), set_role.version().get(), delete.version().get()),
         |_| list_users(),
@@ -167,7 +181,12 @@ pub fn UsersPage() -> impl IntoView {
         <p class="lead">"Roles: admin (everything, and users), runner (launch runs, change data), reviewer (grade), viewer (read only). From a terminal: " <code>"echo PASSWORD | bakeoff user add NAME --role reviewer"</code></p>
         {move || other_error().map(|e| view! { <ErrorBox error=e/> })}
         {move || deleted.get().map(|m| view! { <p class="ok" role="status">{m}</p> })}
+        {move || match (set_role.value().get(), changed.get()) {
+            (Some(Ok(())), Some((name, role))) => Some(view! { <p class="ok" role="status">{format!("{name} is now {}.", role_words(role))}</p> }),
+            _ => None,
+        }}
         {move || asked.get().map(|(id, name)| view! { <DeleteUserBox id name preview delete asked/> })}
+        {move || role_asked.get().map(|c| view! { <RoleChangeBox change=c assignments set_role asked=role_asked changed/> })}
         <Transition fallback=|| view! { <p>"Loading…"</p> }>
             {move || Suspend::new(async move {
                 match users.await {
@@ -177,11 +196,20 @@ pub fn UsersPage() -> impl IntoView {
                             <tbody>
                                 {list.into_iter().map(|u| {
                                     let (id, name) = (u.id, u.name.clone());
+                                    let (who, from) = (u.name.clone(), u.role);
+                                    // What the select shows: set back to the stored role when
+                                    // the change is not confirmed.
+                                    let shown = RwSignal::new(u.role.label().to_string());
                                     view! {
                                         <tr>
                                             <td>{u.name.clone()} {u.must_change_password.then_some(" (one-time password)")}</td>
                                             <td>
-                                                <select aria-label=format!("role of {}", u.name) on:change=move |ev| { set_role.dispatch(SetUserRole { id, role: event_target_value(&ev) }); }>
+                                                <select aria-label=format!("role of {}", u.name) prop:value=move || shown.get()
+                                                    on:change=move |ev| {
+                                                        if let Some(to) = Role::parse(&event_target_value(&ev)) {
+                                                            ask_role(RoleChange { id, name: who.clone(), from, to, shown });
+                                                        }
+                                                    }>
                                                     {Role::ALL.into_iter().map(|r| view! { <option value=r.label() selected=r == u.role>{r.label()}</option> }).collect_view()}
                                                 </select>
                                             </td>
@@ -205,8 +233,8 @@ pub fn UsersPage() -> impl IntoView {
             <div class="row">
                 <div class="field"><label for="u-name">"Name"</label><input id="u-name" name="name" type="text"/><FieldMessage error field="name"/></div>
                 <div class="field">
-                    <label for="u-role">"Role"</label>
-                    <select id="u-role" name="role">{Role::ALL.into_iter().map(|r| view! { <option value=r.label()>{r.label()}</option> }).collect_view()}</select>
+                    <label for="u-role">"Role (starts at viewer: read only)"</label>
+                    <select id="u-role" name="role">{Role::ALL.into_iter().map(|r| view! { <option value=r.label() selected=r == Role::Viewer>{r.label()}</option> }).collect_view()}</select>
                     <FieldMessage error field="role"/>
                 </div>
                 <div class="field"><label for="u-password">"Password"</label><input id="u-password" name="password" type="password" autocomplete="new-password"/><FieldMessage error field="password"/></div>
@@ -214,6 +242,90 @@ pub fn UsersPage() -> impl IntoView {
             <button type="submit" class="primary">"Add user"</button>
         </ActionForm>
         </IfAllowed>
+    }
+}
+
+/// A role picked in the users table, not yet confirmed.
+#[derive(Clone, Debug)]
+struct RoleChange {
+    id: i64,
+    name: String,
+    from: Role,
+    to: Role,
+    /// The row's select, set back to `from` if the admin keeps the role.
+    shown: RwSignal<String>,
+}
+
+/// "a viewer (read only)": the role with what it may do.
+fn role_words(r: Role) -> String {
+    let what = match r {
+        Role::Admin => "everything, and users",
+        Role::Runner => "launch runs, change data",
+        Role::Reviewer => "grade",
+        Role::Viewer => "read only",
+    };
+    let article = if r == Role::Admin { "an" } else { "a" };
+    format!("{article} {} ({what})", r.label())
+}
+
+/// What the user still has to judge, when their new role may not grade: the items stay dealt to
+/// them until someone removes them from the queue. None when nothing is left or they still grade.
+fn grading_warning(name: &str, to: Role, left: &[OpenAssignment]) -> Option<String> {
+    if to.allows(Permission::Grade) || left.is_empty() {
+        return None;
+    }
+    let items: i64 = left.iter().map(|a| a.remaining).sum();
+    let queues = left
+        .iter()
+        .map(|a| format!("'{}' ({} left)", a.queue, a.remaining))
+        .collect::<Vec<_>>()
+        .join(", ");
+    Some(format!(
+        "{name} still has {items} item{} to judge in open queues: {queues}. As {} they cannot grade them, and nobody else gets them until the queue's maker or an admin removes {name} from the queue on its page (which deals them to its other reviewers).",
+        if items == 1 { "" } else { "s" },
+        role_words(to)
+    ))
+}
+
+/// Confirm a change of role, warning when the user still has items to judge that their new role
+/// may not grade.
+#[component]
+fn RoleChangeBox(
+    change: RoleChange,
+    assignments: Action<i64, Result<Vec<OpenAssignment>, AppError>>,
+    set_role: ServerAction<SetUserRole>,
+    asked: RwSignal<Option<RoleChange>>,
+    changed: RwSignal<Option<(String, Role)>>,
+) -> impl IntoView {
+    let RoleChange { id, name, from, to, shown } = change;
+    let title = format!("Make {name} {}?", role_words(to));
+    let aria = format!("Change the role of {name}?");
+    let keep = move || {
+        shown.set(from.label().to_string());
+        asked.set(None);
+    };
+    let warn_name = name.clone();
+    let done_name = name.clone();
+    view! {
+        <div class="manage-panel" role="alertdialog" aria-label=aria
+            on:keydown=move |ev| if ev.key() == "Escape" { keep() }>
+            <h2>{title}</h2>
+            <p>{format!("{name} is {} now; the change applies at their next request (their sessions and tokens stay, within the new role).", role_words(from))}</p>
+            {move || match assignments.value().get() {
+                None => Some(view! { <p class="note">"Looking at what they still have to judge…"</p> }.into_any()),
+                Some(Err(e)) => Some(view! { <ErrorBox error=e/> }.into_any()),
+                Some(Ok(left)) => grading_warning(&warn_name, to, &left).map(|w| view! { <p class="form-error" role="alert">{w}</p> }.into_any()),
+            }}
+            <button type="button" class="primary" disabled=move || assignments.pending().get() || set_role.pending().get()
+                on:click=move |_| {
+                    changed.set(Some((done_name.clone(), to)));
+                    set_role.dispatch(SetUserRole { id, role: to.label().to_string() });
+                    shown.set(to.label().to_string());
+                    asked.set(None);
+                }>{format!("Make them {}", to.label())}</button>
+            " "
+            <button type="button" on:click=move |_| keep()>{format!("Keep {}", from.label())}</button>
+        </div>
     }
 }
 
@@ -259,5 +371,27 @@ fn DeleteUserBox(
             {move || delete.value().get().and_then(Result::err).map(|e| view! { <ErrorBox error=e/> })}
             <button type="button" node_ref=keep on:click=move |_| asked.set(None)>"Keep them"</button>
         </div>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{grading_warning, role_words, OpenAssignment, Role};
+
+    #[test]
+    fn a_reviewer_made_viewer_with_items_left_is_warned_about() {
+        let left = vec![OpenAssignment {
+            queue: "Team check".into(),
+            remaining: 4,
+        }];
+        let w = grading_warning("rev3", Role::Viewer, &left).expect("a warning");
+        assert!(
+            w.starts_with("rev3 still has 4 items to judge in open queues: 'Team check' (4 left)."),
+            "{w}"
+        );
+        assert!(w.contains("As a viewer (read only) they cannot grade them"), "{w}");
+        assert_eq!(grading_warning("rev3", Role::Admin, &left), None, "admins still grade");
+        assert_eq!(grading_warning("rev3", Role::Viewer, &[]), None, "nothing left to judge");
+        assert_eq!(role_words(Role::Admin), "an admin (everything, and users)");
     }
 }

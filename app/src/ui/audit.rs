@@ -39,6 +39,17 @@ pub fn AuditPage() -> impl IntoView {
     }
 }
 
+/// The filter's address holds only what was given: the router's `Form` adds its submit button as
+/// a field even without a name (a stray `&=`), and empty fields say nothing.
+fn clean_filter(data: &leptos::web_sys::FormData) {
+    data.delete("");
+    for field in ["actor", "action", "since", "until"] {
+        if data.get(field).as_string().is_some_and(|v| v.trim().is_empty()) {
+            data.delete(field);
+        }
+    }
+}
+
 #[component]
 fn Entries() -> impl IntoView {
     let query = use_query_map();
@@ -56,7 +67,7 @@ fn Entries() -> impl IntoView {
     });
     let page = Resource::new(move || filter.get(), audit_entries);
     view! {
-        <Form method="get" action="/audit" attr:class="filter" attr:aria-label="Filter the audit log">
+        <Form method="get" action="/audit" on_form_data=std::sync::Arc::new(clean_filter) attr:class="filter" attr:aria-label="Filter the audit log">
             <div class="field">
                 <label for="a-actor">"User (exactly)"</label>
                 <input id="a-actor" name="actor" type="search" prop:value=move || filter.read().actor.clone()/>

@@ -6,6 +6,10 @@ use crate::domain::series::RunSeries;
 use crate::domain::summary::NO_TIMING;
 use leptos::prelude::*;
 
+/// What the timeline's lines are, in the words of its legend and the code
+/// (`domain::series::ThroughputBuilder`).
+pub const CLIENT_CAPTION: &str = "Client line: output tokens counted in the second they arrived (a request's tokens spread over the arrival of its chunks; without chunk times, at its end), over wider buckets for runs longer than a minute; the last, partial bucket is a rate over the time it covers. Server lines: scraped from the endpoint's /metrics about once a second (absent when it has none).";
+
 /// `batch`: the run is a batch job, whose records have no per-request times; `untimed`: an import
 /// whose file has no times (its records hold 0 ms). The section says so instead of drawing
 /// empty charts, or charts of zeros.
@@ -25,7 +29,7 @@ pub fn RunCharts(series: RunSeries, #[prop(optional)] batch: bool, #[prop(option
         }
         .into_any();
     }
-    let tl = timeline(&series, 860, 420);
+    let tl = timeline(&series, 860, 540);
     let ttft = histogram("TTFT distribution", series.charts.ttft.as_ref(), 420, 260);
     let e2e = histogram("E2E latency distribution", series.charts.e2e.as_ref(), 420, 260);
     view! {
@@ -33,7 +37,7 @@ pub fn RunCharts(series: RunSeries, #[prop(optional)] batch: bool, #[prop(option
             <h2 id="charts-title">"Charts"</h2>
             <div class="svg" inner_html=tl></div>
             <p class="definition">
-                "Client line: completion tokens of the requests that finished in each second. Server lines: scraped from the endpoint's /metrics about once a second (absent when it has none)."
+                {CLIENT_CAPTION}
             </p>
             <div class="pair">
                 <div class="svg" inner_html=ttft></div>
@@ -70,5 +74,18 @@ pub fn CdfCharts(series: Vec<RunSeries>) -> impl IntoView {
             <div class="svg" inner_html=e2e></div>
             <p class="definition">"Each curve: the fraction of a run's answered requests at or under that latency."</p>
         </section>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_caption_counts_tokens_as_the_legend_and_the_code_do() {
+        let rule = "in the second they arrived";
+        assert!(crate::charts::CLIENT_LINE.ends_with(rule));
+        assert!(CLIENT_CAPTION.contains(rule), "{CLIENT_CAPTION}");
+        assert!(!CLIENT_CAPTION.contains("finished in each second"), "{CLIENT_CAPTION}");
     }
 }

@@ -51,16 +51,19 @@ pub fn ComparePage() -> impl IntoView {
                             .iter()
                             .filter_map(|(r, _)| Some(format!("#{} {}: {}", r.id, r.name, small_sample_note(r.summary.as_ref()?.requests)?)))
                             .collect();
-                        // Like for like: each run's load, and whether they differ in it.
-                        let loads: Vec<(String, RunLoad)> = rows.iter().map(|(r, _)| (format!("#{}", r.id), RunLoad::of(r.spec.as_ref(), r.provenance.as_deref()).with_conditions(r.conditions.clone()))).collect();
-                        let verdict = compare(&loads.iter().map(|(l, x)| (l.clone(), x)).collect::<Vec<_>>());
+                        // Like for like: each run's load and dataset, and whether they differ in them
+                        // (compared in the order the runs ran: a cache one left serves a later one).
+                        let loads: Vec<(String, RunLoad)> = rows.iter().map(|(r, _)| (format!("#{}", r.id), RunLoad::of_view(r))).collect();
+                        let mut in_order: Vec<(i64, String, &RunLoad)> = rows.iter().zip(&loads).map(|((r, _), (l, x))| (r.id, l.clone(), x)).collect();
+                        in_order.sort_by_key(|x| x.0);
+                        let verdict = compare(&in_order.into_iter().map(|(_, l, x)| (l, x)).collect::<Vec<_>>());
                         let like = verdict.like_for_like() && verdict.conditions.is_empty();
                         let load_rows = rows.iter().zip(&loads).map(|((r, _), (_, l))| (format!("#{} {}", r.id, r.name), l.clone())).collect::<Vec<_>>();
                         view! {
                             <table class="compare">
                                 <thead>
                                     <tr>
-                                        <th>"Run"</th><th>"Model"</th>
+                                        <th>"Run"</th><th>"Model"</th><th>"Dataset"</th>
                                         <th class="num" title="measured requests (warm-up excluded)">"Requests"</th>
                                         <th class="num" title=def::OUTPUT_TPS>"Output tok/s"</th>
                                         <th class="num" title=def::TOTAL_TPS>"Total tok/s"</th>
@@ -89,6 +92,7 @@ pub fn ComparePage() -> impl IntoView {
                                             <tr>
                                                 <td><a href=format!("/runs/{}", r.id)>{format!("#{} {}", r.id, r.name)}</a> " " <OriginBadge label=r.origin_label()/></td>
                                                 <td>{r.model.clone()}</td>
+                                                <td>{if r.dataset_name.is_empty() { "not recorded".to_string() } else { r.dataset_name.clone() }}</td>
                                                 <td class="num">{n}</td>
                                                 {speed}
                                                 <td class="num">{format::percent(s.success_rate)}</td>

@@ -2,17 +2,23 @@
 //! the sheet or the volume), the sheets themselves (editable), and the hybrid strategy.
 
 use super::widgets::{can, ErrorBox, FieldMessage, FormMessage, IfAllowed, OriginBadge};
-use crate::api::cost::{cost_data, hybrid_data, mode_tables, AddSheet, CostRun, CostTables, DeletePrice, PriceForm, SavePrice};
+use crate::api::cost::{
+    cost_data, hybrid_data, hybrid_default, mode_tables, AddSheet, CostRun, CostTables, DeletePrice, PriceForm, SavePrice,
+};
 use crate::api::AppError;
 use crate::charts::{cost_bars, hybrid_curve, monthly_lines, speed_quality_cost, WIDTH};
 use crate::domain::accounts::Permission;
-use crate::domain::conditions::{differ_note, differences, Conditions};
+use crate::domain::conditions::{differ_note, differences_of_runs, ComparedRun};
 use crate::domain::cost::limits::{hourly_text, price_text, usd_text};
 use crate::domain::cost::{PriceKind, PriceSheet, RunCost};
 use crate::domain::format;
-use crate::domain::hybrid::{default_pair, hybrid_at, hybrid_curve as curve, HybridInput};
+use crate::domain::hybrid::{hybrid_at, hybrid_curve as curve, HybridInput};
 use crate::domain::pareto::{pareto_view, ParetoRun};
 use leptos::prelude::*;
+
+/// What the hybrid section says until two runs are picked (none is picked for you when no two
+/// runs with answers share a dataset).
+pub const NO_PAIR: &str = "Pick two runs over the same dataset: one to screen, one to judge (the split reads the items both answered; each run's dataset is in its name above).";
 
 /// The most requests a month the page prices (a trillion): beyond that a volume is a typing
 /// mistake.
@@ -76,9 +82,8 @@ fn CostViews(
     let conditions = {
         let mut by_id: Vec<&CostRun> = data.runs.iter().collect();
         by_id.sort_by_key(|r| r.id);
-        let labelled: Vec<(String, Option<&Conditions>)> =
-            by_id.iter().map(|r| (format!("#{}", r.id), r.load.conditions.as_ref())).collect();
-        differ_note(&differences(&labelled))
+        let labelled: Vec<ComparedRun> = by_id.iter().map(|r| r.load.compared(format!("#{}", r.id))).collect();
+        differ_note(&differences_of_runs(&labelled))
     };
     let table = move || {
         let Some(sheet) = sheet() else {
@@ -253,8 +258,9 @@ fn Hybrid(runs: Vec<CostRun>, sheet: Signal<Option<PriceSheet>>, volume: Signal<
         }
         .into_any();
     }
-    // Start from the cheapest run screening and the best-quality run of another model judging
-    // (never one model screening and judging itself).
+    // Start, over one dataset, from the cheapest run screening and the best-quality run of
+    // another model judging (never one model screening and judging itself); none picked when no
+    // two runs share a dataset (0: no run).
     let cost_now = |r: &CostRun| {
         sheet
             .get_untracked()
@@ -262,22 +268,31 @@ fn Hybrid(runs: Vec<CostRun>, sheet: Signal<Option<PriceSheet>>, volume: Signal<
             .map(|p| p.1.per_request.0)
             .unwrap_or(f64::INFINITY)
     };
-    let candidates: Vec<(i64, String, f64, Option<f64>)> = with_answers
-        .iter()
-        .map(|r| (r.id, r.model.clone(), cost_now(r), r.quality.as_ref().and_then(|q| q.score())))
-        .collect();
-    let (cheapest, best) = default_pair(&candidates).unwrap_or((with_answers[0].id, with_answers[1].id));
+    let (first_screen, first_judge) = hybrid_default(&with_answers, cost_now, None).unwrap_or((0, 0));
     let runs = StoredValue::new(with_answers.clone());
-    let screen = RwSignal::new(cheapest);
-    let judge = RwSignal::new(best);
+    let screen = RwSignal::new(first_screen);
+    let judge = RwSignal::new(first_judge);
     let share = RwSignal::new(20.0f64);
-    let items = Resource::new(move || (screen.get(), judge.get()), |(s, j)| hybrid_data(s, j));
+    let items = Resource::new(
+        move || (screen.get(), judge.get()),
+        |(s, j)| async move {
+            if s == 0 || j == 0 {
+                return Ok(None);
+            }
+            hybrid_data(s, j).await.map(Some)
+        },
+    );
     let run_select = move |id: &'static str, label: &'static str, sig: RwSignal<i64>| {
         view! {
             <div class="field">
                 <label for=id>{label}</label>
                 <select id=id on:change=move |ev| sig.set(event_target_value(&ev).parse().unwrap_or(0)) prop:value=move || sig.get().to_string()>
-                    {runs.with_value(|rs| rs.iter().map(|r| view! { <option value=r.id.to_string()>{format!("#{} {} ({})", r.id, r.name, r.model)}</option> }).collect_view())}
+                    <option value="0" selected=move || sig.get() == 0>"— pick a run —"</option>
+                    {runs.with_value(|rs| rs.iter().map(|r| {
+                        let id = r.id;
+                        let dataset = if r.dataset.is_empty() { "dataset not recorded".to_string() } else { r.dataset.clone() };
+                        view! { <option value=id.to_string() selected=move || sig.get() == id>{format!("#{} {} ({}, {dataset})", r.id, r.name, r.model)}</option> }
+                    }).collect_view())}
                 </select>
             </div>
         }
@@ -307,7 +322,10 @@ fn Hybrid(runs: Vec<CostRun>, sheet: Signal<Option<PriceSheet>>, volume: Signal<
                             <p class="note role-note">"The hybrid strategy reads each answer of the runs it splits, which reviewers (grading blind) do not see."</p>
                         }.into_any(),
                         Err(e) => view! { <ErrorBox error=e/> }.into_any(),
-                        Ok(items) => {
+                        Ok(None) => view! {
+                            <p class="empty" role="note">{NO_PAIR}</p>
+                        }.into_any(),
+                        Ok(Some(items)) => {
                             let items = StoredValue::new(items);
                             view! {
                                 {move || {

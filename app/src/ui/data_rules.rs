@@ -140,6 +140,42 @@ pub fn track_field(fields: RwSignal<LaunchForm>, ev: &leptos::ev::Event) {
     });
 }
 
+/// Why the preview could not be computed: the fields still empty, named, and whatever else is
+/// wrong in the form's own words (an invalid sweep, a request count out of range, ...).
+fn preview_error(form: &LaunchForm, e: &AppError) -> String {
+    let empty: Vec<(&str, &str)> = [
+        ("endpoint_id", "the endpoint", &form.endpoint_id),
+        ("dataset_id", "the dataset", &form.dataset_id),
+        ("model", "the model", &form.model),
+        ("requests", "the requests", &form.requests),
+    ]
+    .into_iter()
+    .filter(|(_, _, v)| v.trim().is_empty())
+    .map(|(field, name, _)| (field, name))
+    .collect();
+    let problems: Vec<String> = match e {
+        AppError::Validation(f) => {
+            f.0.iter()
+                .filter(|fe| !empty.iter().any(|(field, _)| *field == fe.field))
+                .map(|fe| fe.message.clone())
+                .collect()
+        }
+        other => vec![other.to_string()],
+    };
+    let mut parts = Vec::new();
+    if !problems.is_empty() {
+        parts.push(format!("Cost preview not computed: {}.", problems.join("; ").trim_end_matches('.')));
+    }
+    if !empty.is_empty() {
+        let names: Vec<&str> = empty.iter().map(|(_, n)| *n).collect();
+        parts.push(format!("Cost preview: fill in {}.", names.join(", ")));
+    }
+    if parts.is_empty() {
+        parts.push(format!("Cost preview not computed: {e}."));
+    }
+    parts.join(" ")
+}
+
 /// What the launch will send and cost at most, recomputed as the choices change; and, before
 /// launching, whether it would be refused.
 #[component]
@@ -147,16 +183,17 @@ pub fn CostPreviewBox(fields: RwSignal<LaunchForm>) -> impl IntoView {
     // Asked from the browser only, as the choices change (the server renders "Estimating…", and
     // so does the browser until the first answer: nothing to hydrate differently). A later answer
     // to an older question is dropped.
-    let preview: RwSignal<Option<Result<CostPreview, AppError>>> = RwSignal::new(None);
+    // The answer, with the form it answers (named in the message when the form is incomplete).
+    let preview: RwSignal<Option<(LaunchForm, Result<CostPreview, AppError>)>> = RwSignal::new(None);
     let asked = StoredValue::new(0u64);
     Effect::new(move |_| {
         let form = fields.get();
         let n = asked.get_value() + 1;
         asked.set_value(n);
         leptos::task::spawn_local(async move {
-            let answer = launch_preview(form).await;
+            let answer = launch_preview(form.clone()).await;
             if asked.get_value() == n {
-                preview.set(Some(answer));
+                preview.set(Some((form, answer)));
             }
         });
     });
@@ -164,7 +201,7 @@ pub fn CostPreviewBox(fields: RwSignal<LaunchForm>) -> impl IntoView {
         <section class="cost-preview" aria-label="Cost preview" aria-live="polite">
             {move || match preview.get() {
                 None => view! { <p class="note">"Estimating…"</p> }.into_any(),
-                Some(Ok(p)) => view! {
+                Some((_, Ok(p))) => view! {
                     <p class="note">
                         <strong>{if p.hosted { "Hosted endpoint — cost preview: " } else { "Cost preview: " }}</strong>
                         {p.text.clone()}
@@ -172,9 +209,60 @@ pub fn CostPreviewBox(fields: RwSignal<LaunchForm>) -> impl IntoView {
                     {p.refusal.clone().map(|m| view! { <p class="form-error" role="alert">{format!("This launch would be refused: {m}")}</p> })}
                 }
                 .into_any(),
-                // A field still being typed: the launch itself names what to fix.
-                Some(Err(_)) => view! { <p class="note">"Cost preview: fill in the endpoint, dataset, model and requests."</p> }.into_any(),
+                // What keeps the preview from being computed, as the launch would say it.
+                Some((form, Err(e))) => {
+                    let text = preview_error(&form, &e);
+                    view! { <p class="note preview-error">{text}</p> }.into_any()
+                }
             }}
         </section>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::errors::FieldErrors;
+
+    fn form() -> LaunchForm {
+        LaunchForm {
+            endpoint_id: "1".into(),
+            dataset_id: "1".into(),
+            model: "sim-gemma-3-4b".into(),
+            requests: "200".into(),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn the_preview_shows_the_forms_real_error_not_a_generic_fill_in() {
+        let mut f = form();
+        f.sweep = "auto:1".into();
+        let msg = crate::domain::saturation::parse_auto("auto:1")
+            .and_then(Result::err)
+            .expect("auto:1 is refused");
+        let e = AppError::Validation(FieldErrors::one("sweep", msg.clone()));
+        let text = preview_error(&f, &e);
+        assert!(text.contains(&msg) && !text.contains("fill in"), "{text}");
+        // A request count out of range, in its own words.
+        let e = AppError::validation("requests", "Request count must be at least 1, got 0");
+        assert_eq!(
+            preview_error(&form(), &e),
+            "Cost preview not computed: Request count must be at least 1, got 0."
+        );
+    }
+
+    #[test]
+    fn an_empty_field_is_named_and_other_errors_still_show() {
+        let mut f = form();
+        f.requests = String::new();
+        f.sweep = "auto:1".into();
+        let mut errs = FieldErrors::one("requests", "Request count is required");
+        errs.push("sweep", "An automatic sweep is 'auto' or 'auto:N'");
+        let text = preview_error(&f, &AppError::Validation(errs));
+        assert_eq!(
+            text,
+            "Cost preview not computed: An automatic sweep is 'auto' or 'auto:N'. Cost preview: fill in the requests."
+        );
     }
 }

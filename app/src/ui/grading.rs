@@ -37,6 +37,8 @@ pub fn GradingPage() -> impl IntoView {
     let me = use_me();
     let can_grade = can(Permission::Grade);
     let can_run = can(Permission::Run);
+    // What the new queue's form holds, for the live count of its items.
+    let (size, ticked, pairwise) = (RwSignal::new("20".to_string()), RwSignal::new(0usize), RwSignal::new(false));
     view! {
         <h1>"Grading"</h1>
         <p class="lead">"Queues of sampled answers to grade on the dataset's rubric, or to compare blind in pairs. In a blind queue the model behind an answer stays hidden, and a grade is final once you move on to the next; when its maker closes the queue, each reviewer sees which model wrote what they judged."</p>
@@ -108,13 +110,17 @@ pub fn GradingPage() -> impl IntoView {
                 <div class="field"><label for="q-name">"Name"</label><input id="q-name" name="form[name]" type="text"/><FieldMessage error field="name"/></div>
                 <div class="field">
                     <label for="q-kind">"Kind"</label>
-                    <select id="q-kind" name="form[kind]">
+                    <select id="q-kind" name="form[kind]" on:change=move |ev| pairwise.set(event_target_value(&ev) == "pairwise")>
                         <option value="grade">"grade each answer on the rubric"</option>
                         <option value="pairwise">"blind pairwise votes (A/B)"</option>
                     </select>
                     <FieldMessage error field="kind"/>
                 </div>
-                <div class="field"><label for="q-size">"Sample size (items)"</label><input id="q-size" name="form[sample_size]" type="number" value="20"/><FieldMessage error field="sample_size"/></div>
+                <div class="field">
+                    <label for="q-size">"Sample size (prompts)"</label>
+                    <input id="q-size" name="form[sample_size]" type="number" value="20" aria-describedby="q-size-total" on:input=move |ev| size.set(event_target_value(&ev))/>
+                    <FieldMessage error field="sample_size"/>
+                </div>
                 <div class="field"><label for="q-seed">"Seed (empty: random)"</label><input id="q-seed" name="form[seed]" type="number" placeholder="random"/><FieldMessage error field="seed"/></div>
             </div>
             <fieldset>
@@ -123,7 +129,8 @@ pub fn GradingPage() -> impl IntoView {
                     {move || Suspend::new(async move {
                         runs.await.ok().map(|d| d.runs.into_iter().filter(|r| r.quality.is_some()).enumerate().map(|(i, r)| view! {
                             <label class="check">
-                                <input type="checkbox" name=format!("form[runs][{i}]") value=r.id.to_string()/>
+                                <input type="checkbox" name=format!("form[runs][{i}]") value=r.id.to_string()
+                                    on:change=move |ev| ticked.update(|n| if event_target_checked(&ev) { *n += 1 } else { *n = n.saturating_sub(1) })/>
                                 {format!(" #{} {} ({})", r.id, r.name, r.model)} " " <OriginBadge label=if r.origin == "simulated" { "simulated" } else { "" }/>
                             </label>
                         }).collect_view())
@@ -131,6 +138,7 @@ pub fn GradingPage() -> impl IntoView {
                 </Suspense>
                 <FieldMessage error field="runs"/>
             </fieldset>
+            <p class="note" id="q-size-total" aria-live="polite">{move || size_words(size.get().trim().parse().ok(), ticked.get(), pairwise.get())}</p>
             <ReviewersField error/>
             <IfAllowed what=Permission::ReadAnswers>
                 <div class="field checkbox"><input id="q-unblind" name="form[unblind]" type="checkbox" value="1"/><label for="q-unblind">"Show the model while grading (not blind)"</label></div>
@@ -140,6 +148,29 @@ pub fn GradingPage() -> impl IntoView {
         </ActionForm>
         </IfAllowed>
     }
+}
+
+/// What the sample size makes: each sampled prompt gives one item per run ticked (grading) or
+/// per pair of runs (pairwise votes); fewer when the runs have fewer prompts in common.
+fn size_words(prompts: Option<usize>, runs: usize, pairwise: bool) -> String {
+    let Some(p) = prompts else {
+        return "The sample size is the number of prompts to sample (a whole number from 1 to 5000).".into();
+    };
+    let per = if pairwise { runs * runs.saturating_sub(1) / 2 } else { runs };
+    let prompts = if p == 1 { "1 prompt".to_string() } else { format!("{p} prompts") };
+    let per_words = match (pairwise, per) {
+        (false, 0) => return format!("{prompts}, each giving one item per run ticked below (tick one run or more)."),
+        (true, 0) => return format!("{prompts}, each giving one item per pair of runs ticked below (tick two runs or more)."),
+        (false, 1) => "1 run".to_string(),
+        (false, n) => format!("{n} runs"),
+        (true, 1) => "1 pair of runs".to_string(),
+        (true, n) => format!("{n} pairs of runs"),
+    };
+    let total = p * per;
+    format!(
+        "{prompts} × {per_words} = {total} item{} in the queue (fewer if the runs share fewer prompts).",
+        if total == 1 { "" } else { "s" }
+    )
 }
 
 /// K and the reviewers of a new queue: empty K and no reviewers keep "everyone grades
@@ -174,6 +205,10 @@ pub fn GraderPage() -> impl IntoView {
     });
     // Moves at each saved judgement, so the progress below follows.
     let judged = RwSignal::new(0u32);
+    // The progress panel is made with the page, not once the queue has loaded: its resource and
+    // Transition built after an `.await` were numbered by the server in the order the data
+    // arrived, and by the browser in page order, and the page failed to hydrate for the queue's
+    // maker and admins (an "Unrecoverable hydration error", then dead buttons).
     view! {
         <h1>"Grade"</h1>
         <Suspense fallback=|| view! { <p>"Loading…"</p> }>
@@ -181,15 +216,15 @@ pub fn GraderPage() -> impl IntoView {
                 match queue.await {
                     Err(e) => view! { <ErrorBox error=e/> }.into_any(),
                     Ok(None) => view! { <p class="error" role="alert">"No such queue."</p> }.into_any(),
-                    Ok(Some(q)) if q.closed => view! { <Reveal queue_id=q.id/> <QueuePanel queue_id=q.id judged/> }.into_any(),
+                    Ok(Some(q)) if q.closed => view! { <Reveal queue_id=q.id/> }.into_any(),
                     Ok(Some(q)) if q.grades_per_item.is_some() && q.mine == 0 => view! {
                         <p class="note">"No item of this queue is dealt to you: its maker or an admin assigns its reviewers."</p>
-                        <QueuePanel queue_id=q.id judged/>
                     }.into_any(),
-                    Ok(Some(q)) => view! { <Grader queue_id=q.id judged/> <QueuePanel queue_id=q.id judged/> }.into_any(),
+                    Ok(Some(q)) => view! { <Grader queue_id=q.id judged/> }.into_any(),
                 }
             })}
         </Suspense>
+        <QueuePanel queue_id=Signal::derive(queue_id) judged/>
     }
 }
 
@@ -464,5 +499,25 @@ fn Grader(queue_id: i64, judged: RwSignal<u32>) -> impl IntoView {
                 }
             })}
         </Transition>
+    }
+}
+
+#[cfg(test)]
+mod size_tests {
+    use super::size_words;
+
+    #[test]
+    fn the_sample_size_counts_prompts_and_the_total_counts_items() {
+        assert_eq!(
+            size_words(Some(12), 2, false),
+            "12 prompts × 2 runs = 24 items in the queue (fewer if the runs share fewer prompts)."
+        );
+        assert_eq!(
+            size_words(Some(5), 3, true),
+            "5 prompts × 3 pairs of runs = 15 items in the queue (fewer if the runs share fewer prompts)."
+        );
+        assert!(size_words(Some(4), 1, false).starts_with("4 prompts × 1 run = 4 items"));
+        assert!(size_words(Some(4), 1, true).contains("tick two runs or more"));
+        assert!(size_words(None, 2, false).contains("number of prompts"));
     }
 }

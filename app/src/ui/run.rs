@@ -36,18 +36,25 @@ pub fn RunPage() -> impl IntoView {
         // Charts refresh a second into the run, then every five seconds, and once at its end
         // (each refresh reads the chart data, never every request).
         let last_refresh = StoredValue::new(None::<f64>);
+        let before = StoredValue::new(None::<Progress>);
         live::subscribe(id, move |p| {
             let finished = p.status.is_finished();
             let due = match last_refresh.get_value() {
                 None => p.done > 0 && p.elapsed_s >= 1.0,
                 Some(t) => p.elapsed_s - t >= 5.0,
             };
+            let started = run_changed(before.get_value().as_ref(), &p);
+            before.set_value(Some(p.clone()));
             progress.set(Some(p.clone()));
             if finished {
                 run.refetch();
                 series.refetch();
                 ended.update(|n| *n += 1);
-            } else if due {
+            } else if started {
+                // Its worker, and the conditions stored as measuring began, show without a reload.
+                run.refetch();
+            }
+            if !finished && due {
                 last_refresh.set_value(Some(p.elapsed_s));
                 series.refetch();
             }
@@ -163,7 +170,11 @@ fn RunDetail(
                 {integrity.map(|i| view! { <IntegrityPanel integrity=i/> })}
             }
         })}
-        <ConditionsPanel conditions=run.conditions.clone() imported=run.provenance.is_some()/>
+        <ConditionsPanel
+            conditions=run.conditions.clone()
+            imported=run.provenance.is_some()
+            pending=matches!(run.status, RunStatus::Queued) || (run.status == RunStatus::Running && run.done_requests == 0)
+        />
     }
 }
 
@@ -209,6 +220,15 @@ fn ProgressBar(run: RunView, progress: RwSignal<Option<Progress>>, waiting: Opti
             <p class="progress-text" aria-live="polite">{move || progress_text(&current.get(), kind, waiting.as_deref())}</p>
         </section>
     }
+}
+
+/// Whether the run's details changed under the page, seen from its progress: its status changed
+/// (queued -> running: a worker took it), or its first request finished (the endpoint's
+/// conditions are stored before the first request is sent). A page opened on a run already
+/// under way (no progress seen before) reads nothing again.
+fn run_changed(before: Option<&Progress>, now: &Progress) -> bool {
+    let Some(b) = before else { return false };
+    b.run_id == now.run_id && (b.status != now.status || (b.done == 0 && now.done > 0))
 }
 
 /// The line under the progress bar. A batch job counts lines, and has no per-request rate. A
@@ -269,6 +289,19 @@ mod tests {
         assert_eq!(text, "450/1000 lines (45%) · ETA 12.0 s · 3 failed · running");
         let done = progress_text(&progress(RunStatus::Completed), RunKind::Offline, None);
         assert!(done.starts_with("450/1000 lines (45%)") && !done.contains("tok/s"), "{done}");
+    }
+
+    #[test]
+    fn the_run_is_read_again_when_it_starts_and_when_its_first_request_is_done() {
+        let at = |status, done| Progress { done, ..progress(status) };
+        let queued = at(RunStatus::Queued, 0);
+        let claimed = at(RunStatus::Running, 0);
+        let measuring = at(RunStatus::Running, 1);
+        assert!(run_changed(Some(&queued), &claimed), "a worker took it");
+        assert!(run_changed(Some(&claimed), &measuring), "its conditions are stored by now");
+        assert!(run_changed(Some(&queued), &measuring), "both at once");
+        assert!(!run_changed(Some(&measuring), &at(RunStatus::Running, 40)), "not on every event");
+        assert!(!run_changed(None, &measuring), "the first event of a page opened mid-run");
     }
 
     #[test]

@@ -32,6 +32,13 @@ pub fn RunsPage() -> impl IntoView {
     });
     let manage = Manage::new();
     let runs = Resource::new(move || (filter.get(), manage.version.get()), |(f, _)| list_runs_page(f));
+    // Whether a listed run is queued or running, kept by an effect (where reading the resource
+    // is in its place), for the timer below, which must not read the resource itself: a read
+    // outside a Suspense or an effect warns on every tick.
+    let active = RwSignal::new(false);
+    Effect::new(move |_| {
+        active.set(runs.get().and_then(Result::ok).is_some_and(|p| p.any_active()));
+    });
     // Live (browser only, while the tab is visible): every 2 s while a listed run is queued or
     // running, every 10 s otherwise (runs launched elsewhere appear).
     Effect::new(move |_| {
@@ -41,9 +48,8 @@ pub fn RunsPage() -> impl IntoView {
                 if document().hidden() {
                     return;
                 }
-                let active = runs.get_untracked().and_then(Result::ok).is_some_and(|p| p.any_active());
                 idle.set(idle.get() + 1);
-                if active || idle.get() * REFRESH.as_secs() as u32 >= IDLE_REFRESH_S {
+                if active.get_untracked() || idle.get() * REFRESH.as_secs() as u32 >= IDLE_REFRESH_S {
                     idle.set(0);
                     runs.refetch();
                 }

@@ -1,5 +1,6 @@
 use crate::domain::definitions as def;
 use crate::domain::format;
+use crate::domain::goodput::Goodput;
 use crate::domain::stats::Distribution;
 use crate::domain::summary::sample::{percentile_cell, small_sample_note, Pct};
 use crate::domain::summary::{RunSummary, NO_TIMING};
@@ -66,29 +67,7 @@ pub fn SummaryTable(summary: RunSummary, origin: &'static str) -> impl IntoView 
     }
     // Goodput beside throughput, when the run has service-level targets.
     if let Some(g) = &s.goodput {
-        let good: Vec<(&str, String, &str)> = vec![
-            (
-                "Goodput (output tokens/s)",
-                format!("{} — {}", format::dec(g.output_tokens_per_s, 1), g.targets.describe()),
-                def::GOODPUT,
-            ),
-            ("Goodput (requests/s)", format::dec(g.requests_per_s, 2), def::GOODPUT),
-            (
-                "Requests within every target",
-                format!(
-                    "{} of {} ({})",
-                    format::int(g.good_requests as f64),
-                    format::int(s.requests as f64),
-                    format::percent(g.good_share)
-                ),
-                def::GOODPUT,
-            ),
-            (
-                "Targets met by the run",
-                format!("{}: {}", if g.met { "yes" } else { "no" }, g.checks_text()),
-                def::SLO_AT_PERCENTILE,
-            ),
-        ];
+        let good = goodput_rows(g, s.requests);
         let at = rows.iter().position(|r| r.0 == "Requests/s").map_or(rows.len(), |i| i + 1);
         rows.splice(at..at, good);
     }
@@ -212,6 +191,39 @@ pub fn SummaryTable(summary: RunSummary, origin: &'static str) -> impl IntoView 
     }
 }
 
+/// The goodput rows: the per-request targets (no percentile: each request is checked against
+/// them) beside the figure, goodput's definition once, and the percentile only on the run-as-a-
+/// whole check.
+fn goodput_rows(g: &Goodput, requests: u64) -> Vec<super::job::Row> {
+    vec![
+        (
+            "Goodput (output tokens/s)",
+            format!("{} — {}", format::dec(g.output_tokens_per_s, 1), g.targets.describe()),
+            def::GOODPUT,
+        ),
+        (
+            "Goodput (requests/s)",
+            format::dec(g.requests_per_s, 2),
+            "the requests within every target (as above) / wall time",
+        ),
+        (
+            "Requests within every target",
+            format!(
+                "{} of {} ({})",
+                format::int(g.good_requests as f64),
+                format::int(requests as f64),
+                format::percent(g.good_share)
+            ),
+            "each measured request's own TTFT, TPOT and E2E against the targets (as above)",
+        ),
+        (
+            "Targets met by the run",
+            format!("{}: {}", if g.met { "yes" } else { "no" }, g.checks_text()),
+            def::SLO_AT_PERCENTILE,
+        ),
+    ]
+}
+
 #[component]
 fn LatencyRow(name: &'static str, d: Option<Distribution>, definition: &'static str) -> impl IntoView {
     // The mean of any n; each percentile only over enough requests (the shared rule), n beside.
@@ -229,5 +241,43 @@ fn LatencyRow(name: &'static str, d: Option<Distribution>, definition: &'static 
             <td class="num">{n}</td>
             <td class="definition">{definition}</td>
         </tr>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::goodput::{PercentileCheck, Slo, SloMetric};
+
+    #[test]
+    fn goodput_rows_name_the_targets_without_a_percentile_and_define_goodput_once() {
+        let g = Goodput {
+            targets: Slo {
+                ttft_ms: Some(300.0),
+                tpot_ms: Some(10.0),
+                e2e_ms: Some(800.0),
+                percentile: 90.0,
+            },
+            good_requests: 6,
+            good_share: 0.25,
+            requests_per_s: 0.4,
+            output_tokens_per_s: 26.9,
+            at_percentile: vec![PercentileCheck {
+                metric: SloMetric::Ttft,
+                target_ms: 300.0,
+                observed_ms: Some(1200.0),
+                met: false,
+            }],
+            met: false,
+        };
+        let rows = goodput_rows(&g, 24);
+        assert_eq!(rows[0].1, "26.9 — TTFT ≤ 300 ms, TPOT ≤ 10.0 ms, E2E ≤ 800 ms");
+        assert!(
+            rows.iter().take(3).all(|r| !r.1.contains("p90")),
+            "goodput is per request: {rows:?}"
+        );
+        assert_eq!(rows[3].1, "no: p90 TTFT 1.2 s > 300 ms", "the percentile only on the run's check");
+        let defined = rows.iter().filter(|r| r.2 == def::GOODPUT).count();
+        assert_eq!(defined, 1, "the definition appears once: {rows:?}");
     }
 }

@@ -1,8 +1,8 @@
 //! A sweep's page: its steps (one run per concurrency level, or for an automatic sweep's spread
 //! per request rate), throughput and goodput against latency with the knee marked, the best
 //! setting within the targets, the prefix cache's share, and how the steps' conditions differ.
-//! An automatic sweep's steps come one by one: the page refreshes every 2 s while one is queued
-//! or running.
+//! An automatic sweep's steps come one by one: the page reads the sweep again every 2 s until
+//! nothing more will be measured, then stops.
 
 use super::widgets::{ErrorBox, OriginBadge, StatusBadge};
 use crate::api::runs::sweep_runs;
@@ -14,11 +14,13 @@ use crate::domain::saturation::{SweepPhase, MIN_GAIN};
 use crate::domain::status::RunStatus;
 use crate::domain::summary::sample::{per_step_basis, percentile, percentile_cell, Pct, SMOKE_TEST_BELOW};
 use crate::domain::summary::RunSummary;
-use crate::domain::sweep_verdict::{best_setting, cache_note, conditions_note, none_within, sweep_knee};
+use crate::domain::sweep_verdict::{
+    best_setting, cache_note, conditions_note, knee_text, none_within, past_knee, sweep_finished, sweep_knee,
+};
 use leptos::prelude::*;
 use leptos_router::hooks::use_params_map;
 
-/// How often the page reads the sweep again while a step is queued or running.
+/// How often the page reads the sweep again while it goes on.
 const REFRESH: std::time::Duration = std::time::Duration::from_secs(2);
 
 #[component]
@@ -26,14 +28,25 @@ pub fn SweepPage() -> impl IntoView {
     let params = use_params_map();
     let id = move || params.read().get("id").and_then(|s| s.parse::<i64>().ok()).unwrap_or(0);
     let runs = Resource::new(id, sweep_runs);
+    // Whether the sweep goes on, read from the resource in an effect (browser only; an effect may
+    // read a resource, a timer may not) and kept while a refetch is in flight.
+    let going = RwSignal::new(false);
     Effect::new(move |_| {
+        if let Some(Ok(rs)) = runs.get() {
+            let on = !sweep_finished(&rs);
+            if going.get_untracked() != on {
+                going.set(on);
+            }
+        }
+    });
+    // The timer runs only while the sweep goes on: once finished it is cleared, not idle.
+    Effect::new(move |_| {
+        if !going.get() {
+            return;
+        }
         let handle = set_interval_with_handle(
             move || {
-                let active = runs
-                    .get_untracked()
-                    .and_then(Result::ok)
-                    .is_some_and(|rs| rs.iter().any(|r| !r.status.is_finished()));
-                if active && !document().hidden() {
+                if !document().hidden() {
                     runs.refetch();
                 }
             },
@@ -84,7 +97,10 @@ fn SweepDetail(runs: Vec<RunView>) -> impl IntoView {
         )
     });
     let knee = sweep_knee(&runs);
+    let knee_says = knee_text(&runs);
     let best = best_setting(&runs);
+    let why_past = past_knee(&runs);
+    let best_id = best.as_ref().map(|b| b.0);
     // What the best setting rests on: the measured requests of the steps it was chosen among
     // (hedged under the smoke-test line).
     let step_requests: Vec<u64> = runs
@@ -103,6 +119,7 @@ fn SweepDetail(runs: Vec<RunView>) -> impl IntoView {
             .filter_map(|r| {
                 let s = r.summary.as_ref()?;
                 Some(SweepPoint {
+                    run_id: r.id,
                     concurrency: r.spec.as_ref()?.load.concurrency,
                     rate: r.spec.as_ref()?.load.rate,
                     req_per_s: s.requests_per_s,
@@ -119,6 +136,7 @@ fn SweepDetail(runs: Vec<RunView>) -> impl IntoView {
         "TTFT",
         &points(|s| percentile(&s.ttft_ms?, Pct::P90).ok()),
         at,
+        best_id,
         860,
         380,
     );
@@ -127,6 +145,7 @@ fn SweepDetail(runs: Vec<RunView>) -> impl IntoView {
         "E2E",
         &points(|s| percentile(&s.e2e_ms?, Pct::P90).ok()),
         at,
+        best_id,
         860,
         380,
     );
@@ -138,13 +157,14 @@ fn SweepDetail(runs: Vec<RunView>) -> impl IntoView {
             <h2 id="verdict-title">"Verdict"</h2>
             <dl class="facts">
                 <dt>"Knee"</dt>
-                <dd>{knee.as_ref().map(|k| k.describe()).unwrap_or_else(|| "not found yet: throughput still rises with concurrency".into())}</dd>
+                <dd>{knee_says}</dd>
                 <dt>{if has_targets { "Best setting within the targets" } else { "Best setting" }}</dt>
                 <dd>
                     {match (best, no_best) {
                         (Some((id, text)), _) => view! {
                             <a href=format!("/runs/{id}")>{text}</a>
                             {basis.map(|b| view! { " " <span class="note" class:small-sample=hedged>{format!("({b})")}</span> })}
+                            {why_past.map(|w| view! { <p class="note past-knee">{w}</p> })}
                         }.into_any(),
                         (None, Some(why)) => view! { <span>{why}</span> }.into_any(),
                         (None, None) => view! { <span>"no finished step yet"</span> }.into_any(),

@@ -37,10 +37,17 @@ pub fn SloFields(#[prop(into)] error: Signal<Option<AppError>>) -> impl IntoView
                 </div>
                 <div class="field">
                     <label for="slo_percentile">"At percentile"</label>
-                    <input id="slo_percentile" name="form[slo_percentile]" type="text" inputmode="decimal" placeholder="90"/>
+                    <input id="slo_percentile" name="form[slo_percentile]" type="text" inputmode="decimal" placeholder="90"
+                        aria-describedby="slo_percentile-rule"/>
                     <FieldMessage error field="slo_percentile"/>
                 </div>
             </div>
+            <p id="slo_percentile-rule" class="note">
+                {format!(
+                    "At percentile: {}; empty: 90. Goodput counts each request against the targets; the percentile is only for whether the run as a whole met them.",
+                    crate::domain::goodput::PERCENTILE_RULE
+                )}
+            </p>
             <FieldMessage error field="slo"/>
         </fieldset>
     }
@@ -48,7 +55,14 @@ pub fn SloFields(#[prop(into)] error: Signal<Option<AppError>>) -> impl IntoView
 
 /// What the endpoint said about itself for this run, captured rather than typed.
 #[component]
-pub fn ConditionsPanel(conditions: Option<Conditions>, imported: bool) -> impl IntoView {
+pub fn ConditionsPanel(
+    conditions: Option<Conditions>,
+    imported: bool,
+    /// The run has not started measuring yet (queued, or its pre-flight check): the conditions
+    /// come when it does (the page reads the run again then).
+    #[prop(optional)]
+    pending: bool,
+) -> impl IntoView {
     let body = match conditions {
         Some(c) => {
             let facts = c.facts();
@@ -65,8 +79,12 @@ pub fn ConditionsPanel(conditions: Option<Conditions>, imported: bool) -> impl I
             .into_any()
         }
         None if imported => view! { <p class="note">"Not captured: the run was imported."</p> }.into_any(),
+        None if pending => view! {
+            <p class="note">"Read from the endpoint when the run starts measuring; they show here then."</p>
+        }
+        .into_any(),
         None => view! {
-            <p class="note">"Not captured: the endpoint said nothing about itself (hosted endpoints have no /metrics or /version), or the run has not started."</p>
+            <p class="note">"Not captured: the endpoint said nothing about itself (hosted endpoints have no /metrics or /version), or the run ended before measuring began."</p>
         }
         .into_any(),
     };

@@ -42,15 +42,24 @@ pub fn TokensPage() -> impl IntoView {
                             Some(Me(r)) => r.await.ok().flatten().map(|u| u.role),
                             None => None,
                         };
-                        // Only roles within the caller's own: a token may not do more.
+                        // Only roles within the caller's own: a token may not do more. It starts
+                        // at the least it may be given: viewer (read only) where the caller's role
+                        // covers it, else the caller's own (a reviewer's: viewers read answers
+                        // beside their models, reviewers never do).
+                        let start = mine.map(token_default);
+                        let label = match start {
+                            Some(Role::Viewer) => "Role (starts at viewer: read only; pick more only if the script needs it)".to_string(),
+                            Some(r) => format!("Role (yours, {}: the only one a token of yours may have)", r.label()),
+                            None => "Role".to_string(),
+                        };
                         view! {
                             <div class="field">
-                                <label for="t-role">"Role"</label>
+                                <label for="t-role">{label}</label>
                                 <select id="t-role" name="role">
                                     {Role::ALL
                                         .into_iter()
                                         .filter(|r| mine.is_some_and(|m| r.within(m)))
-                                        .map(|r| view! { <option value=r.label() selected=Some(r) == mine>{r.label()}</option> })
+                                        .map(|r| view! { <option value=r.label() selected=Some(r) == start>{r.label()}</option> })
                                         .collect_view()}
                                 </select>
                                 <FieldMessage error field="role"/>
@@ -120,6 +129,16 @@ pub fn TokensPage() -> impl IntoView {
     }
 }
 
+/// The role a new token starts at for a user of role `mine`: the least privilege, viewer, when
+/// their role covers it, else their own.
+fn token_default(mine: Role) -> Role {
+    if Role::Viewer.within(mine) {
+        Role::Viewer
+    } else {
+        mine
+    }
+}
+
 /// A token just made: shown this once, with how to use it.
 #[component]
 fn Fresh(token: NewToken) -> impl IntoView {
@@ -146,4 +165,17 @@ fn origin() -> String {
         }
     }
     "http://BAKEOFF-HOST:3000".to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{token_default, Role};
+
+    #[test]
+    fn a_new_token_starts_at_viewer_or_at_the_only_role_it_may_have() {
+        assert_eq!(token_default(Role::Admin), Role::Viewer);
+        assert_eq!(token_default(Role::Runner), Role::Viewer);
+        assert_eq!(token_default(Role::Viewer), Role::Viewer);
+        assert_eq!(token_default(Role::Reviewer), Role::Reviewer);
+    }
 }

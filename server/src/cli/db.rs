@@ -208,7 +208,27 @@ async fn backup(src: &Path, file: &Path, force: bool) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// What to do about a damaged SQLite file.
+const RESTORE: &str = "restore the last backup (bakeoff db backup makes them; README, \"Backups\")";
+
+/// SQLite's words for a damaged file (SQLITE_CORRUPT, SQLITE_NOTADB).
+const DAMAGED: [&str; 2] = ["database disk image is malformed", "file is not a database"];
+
+/// [`check_all`], and for a damaged file (SQLite cannot read it far enough to check it) the
+/// integrity line anyway, and what to do.
 async fn check(path: &Path) -> anyhow::Result<()> {
+    let Err(e) = check_all(path).await else { return Ok(()) };
+    let text = format!("{e:#}");
+    match DAMAGED.into_iter().find(|d| text.contains(d)) {
+        Some(said) => {
+            println!("integrity: failed ({said})");
+            anyhow::bail!("{} is damaged: {RESTORE}", app::db::pool::redacted(&path.to_string_lossy()))
+        }
+        None => Err(e),
+    }
+}
+
+async fn check_all(path: &Path) -> anyhow::Result<()> {
     use app::db::pool::{redacted, Backend};
     let db = open(path).await?;
     let backend = Backend::of_pool(&db);
@@ -222,11 +242,11 @@ async fn check(path: &Path) -> anyhow::Result<()> {
             if integrity.is_empty() {
                 println!("integrity: ok");
             } else {
-                println!("integrity: {} finding(s)", integrity.len());
+                println!("integrity: failed ({} finding(s))", integrity.len());
                 for f in &integrity {
                     println!("  {f}");
                 }
-                problems.push("SQLite's integrity check failed: restore the latest backup (README, \"Backups\")".into());
+                problems.push(format!("SQLite's integrity check failed: {RESTORE}"));
             }
         }
         Backend::Postgres => {

@@ -10,6 +10,7 @@ use app::domain::export::{batch_output_line, summary_json};
 use app::domain::format;
 use app::domain::spec::LaunchForm;
 use app::domain::status::RunStatus;
+use app::domain::sweep_json;
 use indicatif::{ProgressBar, ProgressStyle};
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -127,6 +128,8 @@ pub async fn run(req: RunRequest) -> anyhow::Result<i64> {
     let mut last = 0;
     // An automatic sweep queues each next step when one ends: follow those too.
     let mut queue: std::collections::VecDeque<i64> = launched.run_ids.iter().copied().collect();
+    let mut step = 0;
+    let mut failed = None;
     while let Some(id) = queue.pop_front() {
         if worker.leases.shutting_down() {
             if db::leases::interrupt_queued(&state.db, id).await? {
@@ -134,16 +137,139 @@ pub async fn run(req: RunRequest) -> anyhow::Result<i64> {
             }
             continue;
         }
-        follow(&worker, id, req.json).await?;
+        let run = follow(&worker, id).await?;
+        step += 1;
+        match launched.sweep_id {
+            Some(sweep) => {
+                let steps = app::api::runs::sweep_steps(&state.db, sweep).await?;
+                let of = sweep_size(&steps, launched.run_ids.len());
+                let line = sweep_step_line(step, of, &run);
+                if req.json {
+                    let mut doc = run_json(&run);
+                    doc["sweep_id"] = sweep.into();
+                    doc["step"] = step.into();
+                    doc["load"] = run.spec.as_ref().map(sweep_json::load_json).unwrap_or_default();
+                    println!("{}", serde_json::to_string(&doc)?);
+                    eprintln!("{line}");
+                } else {
+                    eprintln!("{line} — {}", human_summary(&run));
+                }
+            }
+            None if req.json => println!("{}", serde_json::to_string_pretty(&run_json(&run))?),
+            None => eprintln!("{}", human_summary(&run)),
+        }
         last = id;
+        if run.status == RunStatus::Failed {
+            failed = Some(format!("run {id} failed: {}", run.error.unwrap_or_default()));
+            break;
+        }
         if let (true, Some(sweep)) = (queue.is_empty(), launched.sweep_id) {
             queue.extend(db::sweeps::queued_step(&state.db, sweep).await?);
         }
+    }
+    if let Some(sweep) = launched.sweep_id {
+        let steps = app::api::runs::sweep_steps(&state.db, sweep).await?;
+        let verdict = sweep_json::verdict_json(sweep, &steps);
+        if req.json {
+            println!("{}", serde_json::to_string(&verdict)?);
+        }
+        eprintln!("{}", human_verdict(&verdict));
+    }
+    if let Some(why) = failed {
+        bail!(why);
     }
     if worker.leases.shutting_down() {
         bail!("stopped by a signal: what was stored is kept, and the runs this process measured or queued are marked interrupted");
     }
     Ok(last)
+}
+
+/// How many steps the sweep will have, when known: a fixed sweep's levels; an automatic sweep's
+/// once its knee is found (the search so far and the request rates planned from it).
+fn sweep_size(steps: &[app::api::types::RunView], launched: usize) -> Option<usize> {
+    let auto: Vec<app::domain::saturation::Step> = {
+        let mut v: Vec<_> = steps.iter().filter_map(app::domain::saturation::Step::of).collect();
+        v.sort_by_key(|s| s.run_id);
+        v
+    };
+    if auto.is_empty() {
+        return Some(launched.max(steps.len()));
+    }
+    let spread = steps
+        .iter()
+        .find_map(|r| Some(r.spec.as_ref()?.auto_sweep.as_ref()?.steps))
+        .unwrap_or(app::domain::saturation::DEFAULT_STEPS);
+    app::domain::saturation::planned_runs(&auto, spread)
+}
+
+/// "step 3/8: concurrency 4 (finding saturation)" or "step 7/8: rate 22 req/s (Poisson), ≤16 in
+/// flight": the step's load, first thing on its line.
+fn sweep_step_line(step: usize, of: Option<usize>, run: &app::api::types::RunView) -> String {
+    let n = match of {
+        Some(total) => format!("step {step}/{}", total.max(step)),
+        None => format!("step {step}"),
+    };
+    let load = match &run.spec {
+        Some(s) => {
+            let phase = match s.auto_sweep.as_ref().map(|a| a.phase) {
+                Some(app::domain::saturation::SweepPhase::Search) => " (finding saturation)",
+                _ => "",
+            };
+            match s.load.rate {
+                Some(_) => format!("rate {}{phase}", s.load_label()),
+                None => format!("{}{phase}", s.load_label()),
+            }
+        }
+        None => "load unknown".into(),
+    };
+    format!("{n}: {load}")
+}
+
+/// The sweep's verdict for a terminal: knee, best setting (and why past the knee), cache note,
+/// and where its page is.
+fn human_verdict(v: &serde_json::Value) -> String {
+    let text = |k: &str| v[k].as_str().map(str::to_string);
+    let mut out = format!(
+        "sweep {}: {} steps{}\n  knee: {}\n",
+        v["sweep_id"],
+        v["steps"],
+        if v["finished"] == true { "" } else { " (not finished)" },
+        text("knee_text").unwrap_or_default()
+    );
+    match v["best"]["text"].as_str() {
+        Some(best) => {
+            out.push_str(&format!("  best setting: {best}\n"));
+            if let Some(why) = v["best"]["past_knee"].as_str() {
+                out.push_str(&format!("    {why}\n"));
+            }
+        }
+        None => out.push_str(&format!(
+            "  best setting: {}\n",
+            text("no_best").unwrap_or_else(|| "none (no completed step)".into())
+        )),
+    }
+    for key in ["cache_note", "conditions_note"] {
+        if let Some(note) = text(key) {
+            out.push_str(&format!("  note: {note}\n"));
+        }
+    }
+    out.push_str(&format!(
+        "  page: {} (on a Bakeoff server using this database)",
+        text("page").unwrap_or_default()
+    ));
+    out
+}
+
+/// A run as `--json` prints it: `run_id`, `status`, `simulated`, `error`, and its summary with
+/// the definition of every figure.
+fn run_json(run: &app::api::types::RunView) -> serde_json::Value {
+    let mut out = serde_json::json!({"run_id": run.id, "status": run.status, "simulated": run.simulated, "error": run.error});
+    if let Some(s) = &run.summary {
+        let sj = summary_json(s);
+        out["summary"] = sj["summary"].clone();
+        out["definitions"] = sj["definitions"].clone();
+    }
+    out
 }
 
 /// The requests in a Batch input file (its non-blank lines): a batch job's default size.
@@ -253,8 +379,9 @@ async fn store_dataset(pool: &db::Db, path: &Path) -> anyhow::Result<i64> {
     Ok(id)
 }
 
-/// Execute the run here (or, if a server's worker took it, watch it) with a progress bar.
-async fn follow(worker: &Worker, id: i64, json: bool) -> anyhow::Result<()> {
+/// Execute the run here (or, if a server's worker took it, watch it) with a progress bar; the
+/// run as it ended.
+async fn follow(worker: &Worker, id: i64) -> anyhow::Result<app::api::types::RunView> {
     let pool = &worker.state.db;
     let total = db::runs::get_any(pool, id).await?.total_requests.max(0) as u64;
     let bar = ProgressBar::new(total);
@@ -327,22 +454,7 @@ async fn follow(worker: &Worker, id: i64, json: bool) -> anyhow::Result<()> {
     }
     watcher.abort();
     bar.finish_and_clear();
-    let run = db::runs::get_any(pool, id).await?;
-    if json {
-        let mut out = serde_json::json!({"run_id": id, "status": run.status, "simulated": run.simulated, "error": run.error});
-        if let Some(s) = &run.summary {
-            let sj = summary_json(s);
-            out["summary"] = sj["summary"].clone();
-            out["definitions"] = sj["definitions"].clone();
-        }
-        println!("{}", serde_json::to_string_pretty(&out)?);
-    } else {
-        eprintln!("{}", human_summary(&run));
-    }
-    if run.status == RunStatus::Failed {
-        bail!("run {id} failed: {}", run.error.unwrap_or_default());
-    }
-    Ok(())
+    Ok(db::runs::get_any(pool, id).await?)
 }
 
 fn human_summary(run: &app::api::types::RunView) -> String {

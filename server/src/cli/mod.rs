@@ -172,11 +172,12 @@ pub struct RunArgs {
     #[arg(long)]
     pub sweep: Option<String>,
     /// Service-level targets in ms, as `vllm bench serve --goodput` takes them: `--slo ttft:2000
-    /// tpot:50 e2e:10000` (or repeated). The summary adds goodput: requests and output tokens per
-    /// second of the requests that met every target.
+    /// tpot:50 e2e:10000` (or repeated), each target once. The summary adds goodput: requests and
+    /// output tokens per second of the requests that met every target.
     #[arg(long = "slo", alias = "goodput", value_name = "METRIC:MS", num_args = 1..)]
     pub slo: Vec<String>,
-    /// The percentile the run as a whole is checked at against --slo (default 90).
+    /// The percentile the run as a whole is checked at against --slo: a number from 1 to 100
+    /// (both included; decimals allowed, e.g. 99.9). Default 90.
     #[arg(long, value_name = "P")]
     pub slo_percentile: Option<f64>,
     #[arg(long)]

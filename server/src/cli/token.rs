@@ -54,6 +54,10 @@ pub async fn dispatch(cmd: TokenCommand) -> anyhow::Result<()> {
         } => {
             let pool = app::db::connect(&db.path).await?;
             let owner = owner(&pool, user.as_deref()).await?;
+            // Said of the user named, not of "you": the operator at the terminal is no user.
+            if let Some(asked) = role.as_deref().and_then(Role::parse) {
+                anyhow::ensure!(asked.within(owner.role), "{}", above_user(&owner.name, owner.role, asked));
+            }
             let days = expires.map(|d| d.to_string());
             let made = app::api::tokens::create(
                 &pool,
@@ -127,6 +131,17 @@ pub async fn dispatch(cmd: TokenCommand) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// Why a token of `asked` role may not be made for `user`, whose role is `role`: "rita is a
+/// runner: a token cannot have a higher role than its user (asked for admin)".
+fn above_user(user: &str, role: Role, asked: Role) -> String {
+    let a = if role == Role::Admin { "an" } else { "a" };
+    format!(
+        "{user} is {a} {}: a token cannot have a higher role than its user (asked for {})",
+        role.label(),
+        asked.label()
+    )
 }
 
 /// The user named, or else the only admin.

@@ -2,7 +2,7 @@
 
 use app::api::datasets::{check_upload, store_upload, Upload};
 use app::api::guard::{Caller, Permission, Site};
-use app::api::runs::queue_runs;
+use app::api::runs::queue_runs_as;
 use app::api::runs::rest as manage;
 use app::api::spool::{DatasetSpool, ImportSpool};
 use app::api::AppError;
@@ -32,6 +32,7 @@ pub fn table() -> Vec<(Method, &'static str, MethodRouter<AppState>)> {
         (Method::POST, "/api/runs/{id}/cancel", post(cancel)),
         (Method::GET, "/api/runs/{id}/metrics", get(metrics)),
         (Method::GET, "/api/runs/{id}/events", get(crate::events::run_events)),
+        (Method::GET, "/api/sweeps/{id}", get(get_sweep)),
         (Method::GET, "/api/endpoints", get(list_endpoints)),
         (Method::POST, "/api/endpoints", post(add_endpoint)),
         (Method::GET, "/api/prices", get(list_prices)),
@@ -116,6 +117,18 @@ async fn get_run(
     Ok(Json(body))
 }
 
+/// A sweep: its steps (load, status, headline figures) and the verdict its page shows (knee,
+/// best setting, cache note). Summaries only, so reviewers may read it too.
+async fn get_sweep(
+    State(s): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path(id): Path<i64>,
+) -> Result<impl IntoResponse, AppError> {
+    caller.require(Permission::View)?;
+    let runs = app::api::runs::sweep_steps(&s.db, id).await?;
+    Ok(Json(app::domain::sweep_json::sweep_json(id, &runs)))
+}
+
 #[derive(Deserialize)]
 struct RecordsQuery {
     #[serde(default)]
@@ -158,7 +171,7 @@ async fn launch(
 ) -> Result<impl IntoResponse, AppError> {
     caller.require(Permission::Run)?;
     let form = form_from_json(&body)?;
-    let launched = queue_runs(&s, &form).await?;
+    let launched = queue_runs_as(&s, &form, caller.require(Permission::Admin).is_ok()).await?;
     db::trash::set_created_by(&s.db, app::api::trash::TrashKind::Run, &launched.run_ids, caller.id).await?;
     app::api::audit::launched(&s.db, &actor_of(&caller, &site), &form, &launched).await;
     s.wake_worker.notify_one();

@@ -59,8 +59,6 @@ struct Count {
     in_flight: u32,
     /// The longest answer so far, in tokens (the worst case of a request without max tokens).
     longest: u64,
-    /// The worst case of the request the cap stopped.
-    refused: Option<f64>,
 }
 
 impl SpendMeter {
@@ -122,13 +120,9 @@ impl SpendMeter {
     pub fn admit(&self, worst: f64) -> Admit {
         let mut c = self.count.lock().unwrap_or_else(|e| e.into_inner());
         let verdict = admit(c.others_usd + c.run_usd, c.held_usd, c.in_flight, worst, c.cap);
-        match verdict {
-            Admit::Send => {
-                c.held_usd += worst;
-                c.in_flight += 1;
-            }
-            Admit::Stop => c.refused = Some(worst),
-            Admit::Wait => {}
+        if verdict == Admit::Send {
+            c.held_usd += worst;
+            c.in_flight += 1;
         }
         verdict
     }
@@ -163,17 +157,6 @@ impl SpendMeter {
             release(&mut c);
         }
         self.counted.notify_one();
-    }
-
-    /// Spent on the endpoint this month, this run included.
-    pub fn spent_this_month(&self) -> f64 {
-        let c = self.count();
-        c.others_usd + c.run_usd
-    }
-
-    /// The worst case of the request the cap stopped, if it stopped one.
-    pub fn refused(&self) -> Option<f64> {
-        self.count().refused
     }
 
     /// Store this run's count and read the other runs' again (errors are logged: the count in

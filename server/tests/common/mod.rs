@@ -38,6 +38,45 @@ pub fn fast_sim() -> SimConfig {
     }
 }
 
+/// [`fast_sim`] with vLLM's prefix cache on (4,096 blocks; a fully cached prompt keeps a fifth of
+/// its TTFT).
+pub fn cached_sim() -> SimConfig {
+    SimConfig {
+        prefix_cache: server::sim::PrefixCacheConfig {
+            capacity_blocks: 4096,
+            cached_ttft_factor: 0.2,
+        },
+        ..fast_sim()
+    }
+}
+
+/// Upload a dataset of `n` chat prompts that share no leading block (each starts with its own
+/// number), each with `max_tokens`; returns its id.
+pub async fn distinct_prompts(app: &TestApp, name: &str, n: usize, max_tokens: u32) -> i64 {
+    let body: String = (0..n)
+        .map(|i| {
+            let text = format!(
+                "Request {i:04}: summarise the following notes in one sentence. {}",
+                "Notes about the weather, the harvest and the market. ".repeat(4)
+            );
+            format!(
+                "{}\n",
+                json!({"custom_id": format!("p{i}"), "method": "POST", "url": "/v1/chat/completions",
+                       "body": {"model": "x", "max_tokens": max_tokens, "messages": [{"role": "user", "content": text}]}})
+            )
+        })
+        .collect();
+    let r = app
+        .http
+        .post(app.url(&format!("/api/datasets?name={name}")))
+        .body(body)
+        .send()
+        .await
+        .expect("upload");
+    assert_eq!(r.status(), 201);
+    r.json::<Value>().await.expect("json")["id"].as_i64().expect("id")
+}
+
 pub async fn spawn(sim: SimConfig) -> TestApp {
     let dir = tempfile::tempdir().expect("temp dir");
     spawn_at(dir, sim, OnRestart::Resume).await

@@ -24,7 +24,7 @@ pub async fn launch_preview(
     Query(form): Query<LaunchForm>,
 ) -> Result<Json<CostPreview>, AppError> {
     c.require(Permission::View)?;
-    Ok(Json(preview(&s.db, &form).await?))
+    Ok(Json(preview(&s.db, &form, c.require(Permission::Admin).is_ok()).await?))
 }
 
 #[derive(Deserialize)]

@@ -40,6 +40,8 @@ pub struct ProgressView {
     /// The caller sees every reviewer's progress (and may add or remove reviewers while the
     /// queue is open and has K).
     pub sees_everyone: bool,
+    /// The queue's maker no longer has an account (deleted): only admins see everyone's.
+    pub maker_gone: bool,
     pub may_assign: bool,
     /// For the maker and admins, and for everyone once the queue is closed.
     pub agreement: Option<super::QueueAgreement>,
@@ -51,6 +53,30 @@ pub async fn reviewer_choices() -> Result<Vec<String>, AppError> {
     use crate::api::guard::{authorize, state, Permission};
     authorize(Permission::Run).await?;
     Ok(graders(&state()?.db).await?.into_iter().map(|(_, name)| name).collect())
+}
+
+/// Items a user still has to judge in one open queue (dealt to them, not judged yet).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct OpenAssignment {
+    pub queue: String,
+    pub remaining: i64,
+}
+
+/// The open queues with items dealt to `user_id` that they have not judged: the Users page warns
+/// before a role change that would leave those items with someone who may no longer grade.
+#[server]
+pub async fn open_assignments(user_id: i64) -> Result<Vec<OpenAssignment>, AppError> {
+    use crate::api::guard::{authorize, state, Permission};
+    authorize(Permission::Admin).await?;
+    Ok(crate::db::queues::list(&state()?.db, user_id)
+        .await?
+        .into_iter()
+        .filter(|q| !q.closed && q.grades_per_item.is_some() && q.mine > q.done_by_me)
+        .map(|q| OpenAssignment {
+            queue: q.name,
+            remaining: q.mine - q.done_by_me,
+        })
+        .collect())
 }
 
 #[cfg(feature = "ssr")]
@@ -303,6 +329,7 @@ pub async fn progress(db: &crate::db::Db, user_id: i64, is_admin: bool, may_run:
         reviewers: rows.into_iter().filter(|r| sees_everyone || r.me).collect(),
         total,
         sees_everyone,
+        maker_gone: rules.created_by.is_none(),
         may_assign: sees_everyone && may_run && !rules.closed && rules.grades_per_item.is_some(),
         agreement,
     })

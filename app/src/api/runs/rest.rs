@@ -40,6 +40,7 @@ pub async fn delete_run(
     Query(q): Query<DryRun>,
 ) -> Removed {
     c.require(Permission::Run)?;
+    trash::may_delete_run(&s.db, &c, id).await?;
     let actor = crate::api::audit::actor_at(&c, site.as_ref().map(|e| &e.0));
     Ok(Json(trash::delete(&s, &actor, TrashKind::Run, id, q.dry_run).await?))
 }

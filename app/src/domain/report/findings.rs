@@ -68,63 +68,145 @@ pub fn quality_ranking<'a>(runs: &[&'a ReportRun], m: QualityMeasure) -> Vec<(&'
     out
 }
 
-/// "Fastest" findings: in each set of runs the basis lets us compare, the fastest against the
-/// slowest (total tok/s), with the load named. Runs are full runs with known timing.
+/// Under this ratio two throughputs are "about as fast": no "1.0x faster".
+pub const ABOUT_AS_FAST: f64 = 1.05;
+
+/// "1.3x" when `fast` is at least [`ABOUT_AS_FAST`] times `slow`; `None`: about as fast.
+pub fn times_faster(fast: f64, slow: f64) -> Option<String> {
+    (slow > 0.0 && fast / slow >= ABOUT_AS_FAST).then(|| format!("{:.1}x", fast / slow))
+}
+
+/// The measure speed claims rank on, in words.
+pub const SPEED_MEASURE: &str = "output tok/s, what a batch job pays for";
+
+/// Output tok/s is known (an import with only total tokens has none): the run can be ranked.
+pub fn output_known(r: &ReportRun) -> bool {
+    r.summary.timing_known && r.summary.total_tokens_only.is_none()
+}
+
+fn titles(runs: &[&ReportRun]) -> String {
+    let t: Vec<String> = runs.iter().map(|r| r.title()).collect();
+    match t.as_slice() {
+        [init @ .., last] if !init.is_empty() => format!("{} and {last}", init.join(", ")),
+        _ => t.join(""),
+    }
+}
+
+/// "Fastest" findings: in each set of runs the basis lets us compare (one load and one dataset,
+/// or each model at its best over one dataset), the fastest against the slowest on output tok/s,
+/// with the load and dataset named; runs within 5% of each other are "about as fast". Runs at one
+/// load over different datasets are named as not compared. Runs are full runs with known timing.
 pub fn speed_findings(runs: &[&ReportRun], basis: SpeedBasis) -> (Vec<String>, Vec<i64>) {
-    let speed: Vec<SpeedRun> = runs
+    let ranked: Vec<&ReportRun> = runs.iter().filter(|r| output_known(r)).copied().collect();
+    let speed: Vec<SpeedRun> = ranked
         .iter()
         .map(|r| SpeedRun {
             model: &r.model,
-            tokens_per_s: r.summary.total_tokens_per_s,
+            tokens_per_s: r.summary.output_tokens_per_s,
             e2e_p90_ms: r.summary.e2e_ms.map(|d| d.p90),
             load: &r.load,
         })
         .collect();
+    let out = |r: &ReportRun| r.summary.output_tokens_per_s;
     let sets = comparable_sets(&speed, basis);
     let mut findings = Vec::new();
     let mut fastest_ids = Vec::new();
     for set in &sets {
-        let by = |i: &&usize| runs[**i].summary.total_tokens_per_s;
-        let (Some(&f), Some(&s)) = (
-            set.iter().max_by(|a, b| by(a).total_cmp(&by(b))),
-            set.iter().min_by(|a, b| by(a).total_cmp(&by(b))),
-        ) else {
+        let mut members: Vec<&ReportRun> = set.iter().map(|&i| ranked[i]).collect();
+        members.sort_by(|a, b| out(b).total_cmp(&out(a)).then(a.id.cmp(&b.id)));
+        let (Some(&f), Some(&s)) = (members.first(), members.last()) else {
             continue;
         };
-        let (f, s) = (runs[f], runs[s]);
-        if f.id == s.id || s.summary.total_tokens_per_s <= 0.0 {
+        if f.id == s.id || out(s) <= 0.0 {
             continue;
         }
-        fastest_ids.push(f.id);
-        let c = super::load::compare(&[(format!("run #{}", f.id), &f.load), (format!("run #{}", s.id), &s.load)]);
+        // Given in the order they ran, so a cache one left is said reused only by a later one.
+        let mut pair = [f, s];
+        pair.sort_by_key(|r| r.id);
+        let c = super::load::compare(&pair.map(|r| (format!("run #{}", r.id), &r.load)));
         let mut at = match basis {
             SpeedBasis::SameLoad => {
-                let mut at = format!("both at the same load: {}", f.load.describe());
+                let mut at = format!(
+                    "at the same load over the same dataset ({}): {}",
+                    f.load.dataset_text(),
+                    f.load.describe()
+                );
                 if !c.unknown.is_empty() {
                     at.push_str(&format!("; not recorded: {}", c.unknown.join("; ")));
                 }
                 at
             }
-            SpeedBasis::EachAtBest { .. } => format!("{}; loads: {} vs {}", basis.describe(), f.load.describe(), s.load.describe()),
+            SpeedBasis::EachAtBest { .. } => format!(
+                "{}; dataset {}; loads: {} vs {}",
+                basis.describe(),
+                f.load.dataset_text(),
+                f.load.describe(),
+                s.load.describe()
+            ),
         };
         // Issue 18: whatever the basis, the conditions they ran under (a warm prefix cache,
         // another vLLM) are named where they differ.
         if !c.conditions.is_empty() {
             at.push_str(&format!("; but conditions differ: {}", c.conditions.join("; ")));
         }
+        let leaders: Vec<&ReportRun> = members
+            .iter()
+            .copied()
+            .take_while(|r| times_faster(out(f), out(r)).is_none())
+            .collect();
+        let figures = |rs: &[&ReportRun]| rs.iter().map(|r| format::int(out(r))).collect::<Vec<_>>().join(" vs ");
+        let Some(ratio) = times_faster(out(f), out(s)) else {
+            findings.push(format!(
+                "**Speed:** {} are about as fast as each other on {SPEED_MEASURE} ({} output tok/s, within {:.0}%; {at}): none is called faster.",
+                titles(&members),
+                figures(&members),
+                (ABOUT_AS_FAST - 1.0) * 100.0
+            ));
+            continue;
+        };
+        fastest_ids.extend(leaders.iter().map(|r| r.id));
+        let who = if leaders.len() == 1 {
+            f.title()
+        } else {
+            format!(
+                "{}, about as fast as each other ({} output tok/s)",
+                titles(&leaders),
+                figures(&leaders)
+            )
+        };
         findings.push(format!(
-            "**Fastest:** {} — {:.1}x faster than {} ({} vs {} total tok/s; {at}).",
-            f.title(),
-            f.summary.total_tokens_per_s / s.summary.total_tokens_per_s,
+            "**Fastest:** {who} — {ratio} faster than {} on {SPEED_MEASURE} ({} vs {} output tok/s; {at}).",
             s.title(),
-            format::int(f.summary.total_tokens_per_s),
-            format::int(s.summary.total_tokens_per_s)
+            format::int(out(f)),
+            format::int(out(s))
         ));
+    }
+    // Runs at one load over different datasets: listed each with its dataset, never compared.
+    if basis == SpeedBasis::SameLoad {
+        let loads: Vec<&super::load::RunLoad> = ranked.iter().map(|r| &r.load).collect();
+        for g in super::load::load_groups(&loads) {
+            let apart = super::load::groups(&g.iter().map(|&i| loads[i]).collect::<Vec<_>>());
+            if apart.len() < 2 {
+                continue;
+            }
+            let each: Vec<String> = apart
+                .iter()
+                .map(|sub| {
+                    let members: Vec<&ReportRun> = sub.iter().map(|&k| ranked[g[k]]).collect();
+                    format!("{} over {}", titles(&members), members[0].load.dataset_text())
+                })
+                .collect();
+            findings.push(format!(
+                "**Not like for like:** {} were measured at one load ({}) but over different datasets: no \"faster\" claim between them.",
+                each.join("; "),
+                ranked[g[0]].load.describe()
+            ));
+        }
     }
     if sets.is_empty() && runs.len() >= 2 {
         findings.push(match basis {
-            SpeedBasis::SameLoad => "**Speed:** no two of these runs are known to have been measured at the same load (see the load of each run above; a load not recorded is not the same as any), so no \"faster\" claim is made. Run them at one load, or ask for each at its best (`speed=best&p90_ms=N`).".into(),
-            SpeedBasis::EachAtBest { .. } => format!("**Speed:** fewer than two models have a run within the latency target ({}).", basis.describe()),
+            SpeedBasis::SameLoad => "**Speed:** no two of these runs are known to have been measured at the same load over the same dataset (see the load and dataset of each run above; a load not recorded is not the same as any), so no \"faster\" claim is made. Run them at one load over one dataset, or ask for each at its best (`speed=best&p90_ms=N`).".into(),
+            SpeedBasis::EachAtBest { .. } => format!("**Speed:** fewer than two models have a run within the latency target over one dataset ({}).", basis.describe()),
         });
     }
     (findings, fastest_ids)

@@ -1,9 +1,10 @@
 //! Like for like: the load each run was measured under (how requests were released, max tokens,
-//! the engine's settings), whether runs differ in it, and which runs a "faster" claim may set
-//! side by side. By default only runs at the same load are compared; "each at its best" (its
-//! highest throughput within a latency target) is a choice that says so. Runs of different kinds
-//! (server mode, offline batch, provider batch) are never like for like: a batch job's throughput
-//! is job-level.
+//! the engine's settings) and the dataset it sent, whether runs differ in them, and which runs a
+//! "faster" claim may set side by side. By default only runs at the same load over the same
+//! dataset are compared (other prompts are other work: a longer prompt alone raises total tok/s);
+//! "each at its best" (its highest throughput within a latency target) is a choice that says so.
+//! Runs of different kinds (server mode, offline batch, provider batch) are never like for like: a
+//! batch job's throughput is job-level.
 
 use super::super::spec::{RunKind, RunSpec};
 use serde::{Deserialize, Serialize};
@@ -27,6 +28,62 @@ pub struct RunLoad {
     /// (imports: their shape says what is known).
     #[serde(default)]
     pub kind: Option<RunKind>,
+    /// The dataset the run sent; `None`: not recorded. Runs over different datasets are not like
+    /// for like, whatever their load.
+    #[serde(default)]
+    pub dataset: Option<DatasetRef>,
+    /// The endpoint it ran against (launched runs): not part of the load, but a prefix cache is
+    /// shared only by runs on one endpoint.
+    #[serde(default)]
+    pub endpoint_id: Option<i64>,
+    /// Its median TTFT (ms), not part of the load either: a warmer cache is credited with part of
+    /// a run's speed only when this is lower than the colder run's.
+    #[serde(default)]
+    pub ttft_p50_ms: Option<f64>,
+}
+
+/// The dataset a run sent: launched runs by the dataset's id (and its name, to show), imports by
+/// the name their file gives.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct DatasetRef {
+    pub id: Option<i64>,
+    pub name: String,
+}
+
+impl DatasetRef {
+    /// `None` when neither an id (above 0) nor a name is known.
+    pub fn new(id: Option<i64>, name: &str) -> Option<DatasetRef> {
+        let (id, name) = (id.filter(|i| *i > 0), name.trim());
+        (id.is_some() || !name.is_empty()).then(|| DatasetRef {
+            id,
+            name: name.to_string(),
+        })
+    }
+
+    /// One dataset: the same id when both runs have one (two uploads of one name are two
+    /// datasets), else the same name.
+    pub fn same(&self, other: &DatasetRef) -> bool {
+        match (self.id, other.id) {
+            (Some(a), Some(b)) => a == b,
+            _ => !self.name.is_empty() && self.name == other.name,
+        }
+    }
+
+    /// Its name, or "dataset #3" when only the id is known.
+    pub fn label(&self) -> String {
+        match (self.name.is_empty(), self.id) {
+            (false, _) | (true, None) => self.name.clone(),
+            (true, Some(id)) => format!("dataset #{id}"),
+        }
+    }
+
+    /// A key that is equal for the same dataset (ids, else names): for prefix-cache claims.
+    fn key(&self) -> String {
+        match self.id {
+            Some(id) => format!("id {id}"),
+            None => format!("name {}", self.name),
+        }
+    }
 }
 
 /// A batch job's load, in the words the pages use ("offline batch", "provider batch").
@@ -70,6 +127,9 @@ impl RunLoad {
         RunLoad {
             conditions: None,
             kind: Some(spec.kind),
+            dataset: DatasetRef::new(Some(spec.dataset_id), ""),
+            endpoint_id: Some(spec.endpoint_id),
+            ttft_p50_ms: None,
             shape: Some(shape),
             max_tokens: Some(
                 spec.sampling
@@ -103,8 +163,7 @@ impl RunLoad {
             shape,
             max_tokens,
             engine,
-            conditions: None,
-            kind: None,
+            ..Default::default()
         }
     }
 
@@ -117,6 +176,39 @@ impl RunLoad {
         match p {
             Some(p) => RunLoad::from_provenance(p.platform.as_deref(), p.config.as_ref()),
             None => RunLoad::default(),
+        }
+    }
+
+    /// A stored run's: its load (spec, else provenance), its dataset, endpoint and conditions, and
+    /// its TTFT p50.
+    pub fn of_view(r: &super::super::views::RunView) -> RunLoad {
+        let mut load = RunLoad::of(r.spec.as_ref(), r.provenance.as_deref()).with_conditions(r.conditions.clone());
+        load.dataset = DatasetRef::new(r.spec.as_ref().map(|s| s.dataset_id), &r.dataset_name);
+        load.ttft_p50_ms = r.summary.as_ref().and_then(|s| s.ttft_ms).map(|d| d.p50);
+        load
+    }
+
+    /// The dataset in words: its name, or "not recorded".
+    pub fn dataset_text(&self) -> String {
+        self.dataset
+            .as_ref()
+            .map(DatasetRef::label)
+            .unwrap_or_else(|| "not recorded".into())
+    }
+
+    /// The key runs that could share a prefix cache have in common (the same endpoint and
+    /// dataset); `None` when either is not recorded.
+    fn cache_key(&self) -> Option<String> {
+        Some(format!("endpoint {} · {}", self.endpoint_id?, self.dataset.as_ref()?.key()))
+    }
+
+    /// The run as a comparison of conditions sees it (with what a prefix-cache claim needs).
+    pub fn compared(&self, label: String) -> super::super::conditions::ComparedRun<'_> {
+        super::super::conditions::ComparedRun {
+            label,
+            conditions: self.conditions.as_ref(),
+            cache_key: self.cache_key(),
+            ttft_p50_ms: self.ttft_p50_ms,
         }
     }
 
@@ -159,11 +251,22 @@ impl RunLoad {
         }
     }
 
+    /// The same load ([`RunLoad::same_load_as`]) over the same dataset, both recorded: like for
+    /// like, so one may be called faster than the other.
+    pub fn same_as(&self, other: &RunLoad) -> bool {
+        self.same_load_as(other) && self.same_dataset(other)
+    }
+
+    /// Both datasets recorded, and one dataset.
+    pub fn same_dataset(&self, other: &RunLoad) -> bool {
+        matches!((&self.dataset, &other.dataset), (Some(a), Some(b)) if a.same(b))
+    }
+
     /// Every compared field is recorded for both and equal: the load, max tokens, and each engine
     /// setting either records. Unknown is not the same: a field recorded for one run only, or
     /// for neither (a run whose load is not recorded), keeps them apart ([`compare`] names such
     /// fields as not recorded). Runs of different kinds never are.
-    pub fn same_as(&self, other: &RunLoad) -> bool {
+    pub fn same_load_as(&self, other: &RunLoad) -> bool {
         if matches!((self.kind, other.kind), (Some(a), Some(b)) if a != b) {
             return false;
         }
@@ -207,6 +310,13 @@ pub struct LoadComparison {
     /// each with its runs ("server mode (#1), offline batch (#2)").
     #[serde(default)]
     pub kinds: Option<String>,
+    /// The runs sent different datasets: each dataset with its runs ("#2, #3 over
+    /// synthetic_100.jsonl; #6 over demo").
+    #[serde(default)]
+    pub datasets: Option<String>,
+    /// How many runs were compared (one run is compared with nothing).
+    #[serde(default)]
+    pub runs: usize,
 }
 
 /// Why a server run and a batch job are not set side by side as "faster".
@@ -214,11 +324,14 @@ pub const KINDS_DIFFER: &str = "Runs of different kinds measure different things
 
 impl LoadComparison {
     pub fn like_for_like(&self) -> bool {
-        self.differ.is_empty() && self.kinds.is_none()
+        self.differ.is_empty() && self.kinds.is_none() && self.datasets.is_none()
     }
 
     /// One sentence for the page.
     pub fn sentence(&self) -> String {
+        if self.runs == 1 {
+            return "One run: nothing to compare its load with. Pick two or more runs to compare.".into();
+        }
         let mut s = if let Some(kinds) = &self.kinds {
             let others: Vec<&str> = self
                 .differ
@@ -230,9 +343,20 @@ impl LoadComparison {
             if !others.is_empty() {
                 s.push_str(&format!(" They differ also in {}.", others.join("; ")));
             }
+            if let Some(d) = &self.datasets {
+                s.push_str(&format!(" And they sent different datasets: {d}."));
+            }
+            s
+        } else if let Some(d) = &self.datasets {
+            let mut s = format!(
+                "Not like for like: different datasets ({d}). Speed figures over other prompts do not compare (a longer prompt alone raises total tok/s), so none of these runs is called faster than a run over another dataset."
+            );
+            if !self.differ.is_empty() {
+                s.push_str(&format!(" They differ also in {}.", self.differ.join("; ")));
+            }
             s
         } else if self.differ.is_empty() && self.unknown.is_empty() {
-            "All these runs were measured at the same load.".to_string()
+            "All these runs were measured at the same load, over the same dataset.".to_string()
         } else if self.differ.is_empty() {
             "These runs differ in no recorded part of their load, but not everything was recorded.".to_string()
         } else {
@@ -251,19 +375,35 @@ impl LoadComparison {
     }
 }
 
-/// Compare the loads of labelled runs.
+/// Compare the loads and datasets of labelled runs, given in the order they ran (a prefix cache
+/// one run left can serve only a later one).
 pub fn compare(runs: &[(String, &RunLoad)]) -> LoadComparison {
+    use super::super::conditions::{differences_of_runs, grouped};
     let keys = engine_keys(&runs.iter().map(|r| r.1).collect::<Vec<_>>());
     let per_run: Vec<Vec<(String, Option<String>)>> = runs.iter().map(|(_, l)| l.fields(&keys)).collect();
     let mut out = LoadComparison {
-        conditions: super::super::conditions::differences(
-            &runs
-                .iter()
-                .map(|(l, load)| (l.clone(), load.conditions.as_ref()))
-                .collect::<Vec<_>>(),
-        ),
+        conditions: differences_of_runs(&runs.iter().map(|(l, load)| load.compared(l.clone())).collect::<Vec<_>>()),
+        runs: runs.len(),
         ..Default::default()
     };
+    // Datasets: each recorded one with its runs (one dataset by id, else by name).
+    let mut datasets: Vec<(&DatasetRef, Vec<&str>)> = Vec::new();
+    for (label, load) in runs {
+        let Some(d) = &load.dataset else { continue };
+        match datasets.iter_mut().find(|g| g.0.same(d)) {
+            Some(g) => g.1.push(label),
+            None => datasets.push((d, vec![label])),
+        }
+    }
+    if datasets.len() > 1 {
+        out.datasets = Some(
+            datasets
+                .iter()
+                .map(|(d, labels)| format!("{} over {}", labels.join(", "), d.label()))
+                .collect::<Vec<_>>()
+                .join("; "),
+        );
+    }
     let known: Vec<(&String, RunKind)> = runs.iter().filter_map(|(l, load)| Some((l, load.kind?))).collect();
     if known.windows(2).any(|w| w[0].1 != w[1].1) {
         out.kinds = Some(
@@ -279,14 +419,12 @@ pub fn compare(runs: &[(String, &RunLoad)]) -> LoadComparison {
         let values: Vec<&Option<String>> = per_run.iter().map(|fields| &fields[f].1).collect();
         let known: Vec<&String> = values.iter().filter_map(|v| v.as_ref()).collect();
         if known.windows(2).any(|w| w[0] != w[1]) {
-            out.differ.push(format!(
-                "{name}: {}",
-                runs.iter()
-                    .zip(&values)
-                    .map(|((label, _), v)| format!("{} ({label})", v.as_deref().unwrap_or("not recorded")))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ));
+            let each: Vec<(&str, String)> = runs
+                .iter()
+                .zip(&values)
+                .map(|((label, _), v)| (label.as_str(), (*v).clone().unwrap_or_else(|| "not recorded".into())))
+                .collect();
+            out.differ.push(format!("{name}: {}", grouped(&each, ", ")));
         }
         let missing: Vec<&str> = runs
             .iter()
@@ -298,16 +436,34 @@ pub fn compare(runs: &[(String, &RunLoad)]) -> LoadComparison {
             out.unknown.push(format!("{name} for {}", missing.join(", ")));
         }
     }
+    let no_dataset: Vec<&str> = runs
+        .iter()
+        .filter(|(_, l)| l.dataset.is_none())
+        .map(|(label, _)| label.as_str())
+        .collect();
+    if !no_dataset.is_empty() && runs.len() > 1 {
+        out.unknown.push(format!("dataset for {}", no_dataset.join(", ")));
+    }
     out
 }
 
-/// Runs in groups of one load each (a run joins the first group whose every member it matches),
-/// in input order. Runs whose load or max tokens is not recorded are in no group (see
-/// [`unrecorded`]).
+/// Runs in groups of one load and one dataset each (a run joins the first group whose every
+/// member it matches), in input order. Runs whose load or max tokens is not recorded are in no
+/// group (see [`unrecorded`]).
 pub fn groups(loads: &[&RunLoad]) -> Vec<Vec<usize>> {
+    group_by(loads, RunLoad::same_as)
+}
+
+/// Runs at one load, whatever their dataset: [`groups`] without the dataset (to name the runs
+/// measured at one load that are not compared because their datasets differ).
+pub fn load_groups(loads: &[&RunLoad]) -> Vec<Vec<usize>> {
+    group_by(loads, RunLoad::same_load_as)
+}
+
+fn group_by(loads: &[&RunLoad], same: fn(&RunLoad, &RunLoad) -> bool) -> Vec<Vec<usize>> {
     let mut out: Vec<Vec<usize>> = Vec::new();
     for (i, l) in loads.iter().enumerate().filter(|(_, l)| l.recorded()) {
-        match out.iter_mut().find(|g| g.iter().all(|&j| loads[j].same_as(l))) {
+        match out.iter_mut().find(|g| g.iter().all(|&j| same(loads[j], l))) {
             Some(g) => g.push(i),
             None => out.push(vec![i]),
         }
@@ -334,9 +490,11 @@ pub enum SpeedBasis {
 impl SpeedBasis {
     pub fn describe(&self) -> String {
         match self {
-            SpeedBasis::SameLoad => "runs at the same load only (concurrency or rate, max tokens, engine settings)".into(),
+            SpeedBasis::SameLoad => {
+                "runs at the same load (concurrency or rate, max tokens, engine settings) over the same dataset only".into()
+            }
             SpeedBasis::EachAtBest { p90_target_ms } => format!(
-                "each model at its best: its run with the highest throughput whose E2E p90 is within {} ms, whatever load that took",
+                "each model at its best: its run with the highest output tok/s whose E2E p90 is within {} ms, whatever load that took",
                 trim(*p90_target_ms)
             ),
         }
@@ -347,6 +505,7 @@ impl SpeedBasis {
 #[derive(Clone, Debug, PartialEq)]
 pub struct SpeedRun<'a> {
     pub model: &'a str,
+    /// Output tokens per second: what a batch job pays for (total tok/s grows with the prompt).
     pub tokens_per_s: f64,
     pub e2e_p90_ms: Option<f64>,
     pub load: &'a RunLoad,
@@ -373,21 +532,31 @@ pub fn each_at_best(runs: &[SpeedRun], p90_target_ms: f64) -> Vec<usize> {
     out
 }
 
-/// The sets of runs a "faster" claim may compare under `basis`: the same-load groups with at
-/// least two runs, or the one set of each model at its best.
+/// The sets of runs a "faster" claim may compare under `basis`: the groups of one load and one
+/// dataset with at least two runs, or, per dataset, each model at its best.
 pub fn comparable_sets(runs: &[SpeedRun], basis: SpeedBasis) -> Vec<Vec<usize>> {
     match basis {
         SpeedBasis::SameLoad => groups(&runs.iter().map(|r| r.load).collect::<Vec<_>>())
             .into_iter()
             .filter(|g| g.len() >= 2)
             .collect(),
+        // Each at its best, over one dataset at a time: another dataset is other work.
         SpeedBasis::EachAtBest { p90_target_ms } => {
-            let set = each_at_best(runs, p90_target_ms);
-            if set.len() >= 2 {
-                vec![set]
-            } else {
-                Vec::new()
+            let mut by_dataset: Vec<Vec<usize>> = Vec::new();
+            for (i, r) in runs.iter().enumerate().filter(|(_, r)| r.load.dataset.is_some()) {
+                match by_dataset.iter_mut().find(|g| runs[g[0]].load.same_dataset(r.load)) {
+                    Some(g) => g.push(i),
+                    None => by_dataset.push(vec![i]),
+                }
             }
+            by_dataset
+                .into_iter()
+                .filter_map(|g| {
+                    let sub: Vec<SpeedRun> = g.iter().map(|&i| runs[i].clone()).collect();
+                    let set: Vec<usize> = each_at_best(&sub, p90_target_ms).into_iter().map(|k| g[k]).collect();
+                    (set.len() >= 2).then_some(set)
+                })
+                .collect()
         }
     }
 }
@@ -471,6 +640,86 @@ mod tests {
             "{}",
             c.sentence()
         );
+    }
+
+    fn over(dataset: (i64, &str), concurrency: u32) -> RunLoad {
+        let mut s = spec(concurrency, Some(64));
+        s.dataset_id = dataset.0;
+        let mut l = RunLoad::from_spec(&s);
+        l.dataset = DatasetRef::new(Some(dataset.0), dataset.1);
+        l
+    }
+
+    #[test]
+    fn runs_at_one_load_over_different_datasets_are_not_like_for_like() {
+        let (a, b, c) = (
+            over((2, "synthetic_100.jsonl"), 4),
+            over((2, "synthetic_100.jsonl"), 4),
+            over((1, "demo"), 4),
+        );
+        assert!(a.same_load_as(&c) && !a.same_as(&c) && a.same_as(&b));
+        assert_eq!(groups(&[&a, &b, &c]), vec![vec![0, 1], vec![2]]);
+        assert_eq!(load_groups(&[&a, &b, &c]), vec![vec![0, 1, 2]]);
+        let cmp = compare(&[("#2".into(), &a), ("#3".into(), &b), ("#6".into(), &c)]);
+        assert!(!cmp.like_for_like());
+        assert!(
+            cmp.sentence()
+                .starts_with("Not like for like: different datasets (#2, #3 over synthetic_100.jsonl; #6 over demo)."),
+            "{}",
+            cmp.sentence()
+        );
+        // Two uploads of one name are two datasets; an import meets a dataset by its name.
+        let reupload = over((7, "demo"), 4);
+        assert!(!c.same_as(&reupload));
+        let import = RunLoad {
+            dataset: DatasetRef::new(None, "demo"),
+            ..c.clone()
+        };
+        assert!(c.same_dataset(&import));
+        // A dataset not recorded is not the same as any, and is named.
+        let unknown = RunLoad {
+            dataset: None,
+            ..c.clone()
+        };
+        assert!(!unknown.same_as(&unknown.clone()));
+        let cmp = compare(&[("#6".into(), &c), ("#7".into(), &unknown)]);
+        assert!(cmp.unknown.contains(&"dataset for #7".to_string()), "{cmp:?}");
+        // Each at its best compares within one dataset only.
+        let runs = [
+            SpeedRun {
+                model: "a",
+                tokens_per_s: 100.0,
+                e2e_p90_ms: Some(500.0),
+                load: &a,
+            },
+            SpeedRun {
+                model: "b",
+                tokens_per_s: 200.0,
+                e2e_p90_ms: Some(500.0),
+                load: &c,
+            },
+        ];
+        assert!(comparable_sets(&runs, SpeedBasis::EachAtBest { p90_target_ms: 1000.0 }).is_empty());
+    }
+
+    #[test]
+    fn one_run_is_compared_with_nothing_and_the_page_does_not_say_same_load() {
+        let a = over((1, "demo"), 4);
+        let s = compare(&[("#3".into(), &a)]).sentence();
+        assert!(!s.contains("same load"), "{s}");
+        assert!(s.starts_with("One run: nothing to compare"), "{s}");
+        let two = compare(&[("#3".into(), &a), ("#4".into(), &a.clone())]);
+        assert_eq!(
+            two.sentence(),
+            "All these runs were measured at the same load, over the same dataset."
+        );
+    }
+
+    #[test]
+    fn a_difference_in_load_names_each_value_once_with_its_runs() {
+        let (c16, c32) = (over((1, "demo"), 16), over((1, "demo"), 32));
+        let cmp = compare(&[("#1".into(), &c16), ("#2".into(), &c16.clone()), ("#3".into(), &c32)]);
+        assert_eq!(cmp.differ, vec!["load: concurrency 16 (#1, #2), concurrency 32 (#3)".to_string()]);
     }
 
     fn batch(kind: RunKind) -> RunSpec {

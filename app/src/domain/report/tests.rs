@@ -145,3 +145,109 @@ fn a_report_of_smoke_tests_only_says_they_were_set_aside_not_that_quality_is_unm
     assert!(md.contains("**Smoke tests only:**"), "{md}");
     assert!(!md.contains("| Model | Load | Wall time"), "no table of headers alone: {md}");
 }
+
+/// A run at concurrency 4, max tokens 64, over `dataset` (id, name), with these output and total
+/// throughputs.
+fn at_c4(id: i64, model: &str, dataset: (i64, &str), output: f64, total: f64) -> ReportRun {
+    let mut s = spec(4);
+    s.dataset_id = dataset.0;
+    s.sampling.max_tokens = Some(64);
+    let mut load = RunLoad::from_spec(&s);
+    load.dataset = super::load::DatasetRef::new(Some(dataset.0), dataset.1);
+    let mut r = run(id, model, 200, total, load);
+    r.summary.output_tokens_per_s = output;
+    r.dataset = dataset.1.into();
+    r.dataset_id = Some(dataset.0);
+    r
+}
+
+#[test]
+fn runs_at_one_load_over_other_datasets_are_never_called_faster_and_are_listed_with_their_datasets() {
+    // QA's runs: #2 and #3 over synthetic_100.jsonl (mean prompt 209 tokens), #6 over the demo
+    // (269): #6's larger total is its longer prompts, and on output #3 is ahead of it.
+    let md = markdown(
+        vec![
+            at_c4(2, "llama", (2, "synthetic_100.jsonl"), 982.0, 4197.0),
+            at_c4(3, "llama", (2, "synthetic_100.jsonl"), 1057.0, 4517.0),
+            at_c4(6, "gemma", (1, "demo"), 1049.0, 5453.0),
+        ],
+        SpeedBasis::SameLoad,
+    );
+    let fastest: Vec<&str> = md.lines().filter(|l| l.contains("**Fastest:**")).collect();
+    assert_eq!(fastest.len(), 1, "{md}");
+    assert!(
+        fastest[0].starts_with("- **Fastest:** llama (run #3) — 1.1x faster than llama (run #2) on output tok/s, what a batch job pays for (1,057 vs 982 output tok/s; at the same load over the same dataset (synthetic_100.jsonl)"),
+        "{}",
+        fastest[0]
+    );
+    assert!(!md.contains("gemma (run #6) — FASTEST"), "#6 is compared with no run: {md}");
+    assert!(md.contains("### llama (run #3) — FASTEST AT ITS LOAD"), "{md}");
+    assert!(
+        md.contains("**Not like for like:** llama (run #2) and llama (run #3) over synthetic_100.jsonl; gemma (run #6) over demo were measured at one load (concurrency 4 · max tokens 64"),
+        "{md}"
+    );
+    assert!(
+        md.contains("Not like for like: different datasets (run #2, run #3 over synthetic_100.jsonl; run #6 over demo)"),
+        "{md}"
+    );
+    assert!(!md.contains("All these runs were measured at the same load"), "{md}");
+    // The ranking is per load and dataset, on output tok/s.
+    assert!(
+        md.contains("At concurrency 4 · max tokens 64 · engine settings not recorded, over synthetic_100.jsonl:"),
+        "{md}"
+    );
+    assert!(
+        md.contains("1. llama (run #3) — 1,057 output tok/s, 4,517 total tok/s (1.1x the slowest here)"),
+        "{md}"
+    );
+}
+
+#[test]
+fn faster_is_ranked_on_output_tokens_not_on_total() {
+    // #1 sends longer prompts' worth of total tokens but generates fewer.
+    let md = markdown(
+        vec![
+            at_c4(1, "a", (1, "demo"), 900.0, 9000.0),
+            at_c4(2, "b", (1, "demo"), 1200.0, 5000.0),
+        ],
+        SpeedBasis::SameLoad,
+    );
+    let fastest = md.lines().find(|l| l.contains("**Fastest:**")).expect("a claim");
+    assert!(
+        fastest.starts_with("- **Fastest:** b (run #2) — 1.3x faster than a (run #1) on output tok/s"),
+        "{fastest}"
+    );
+}
+
+#[test]
+fn throughputs_within_five_percent_are_about_as_fast_not_one_point_zero_x_faster() {
+    let md = markdown(
+        vec![
+            at_c4(1, "a", (1, "demo"), 9207.0, 12000.0),
+            at_c4(2, "b", (1, "demo"), 8776.0, 11000.0),
+        ],
+        SpeedBasis::SameLoad,
+    );
+    assert!(!md.contains("1.0x"), "{md}");
+    assert!(!md.contains("**Fastest:**") && !md.contains("FASTEST"), "{md}");
+    let speed = md.lines().find(|l| l.contains("**Speed:**")).expect("a speed finding");
+    assert!(
+        speed.starts_with("- **Speed:** a (run #1) and b (run #2) are about as fast as each other on output tok/s, what a batch job pays for (9,207 vs 8,776 output tok/s, within 5%;"),
+        "{speed}"
+    );
+    assert!(md.contains("(about as fast as the slowest here)"), "{md}");
+    // Two leaders within 5% of each other, both well ahead of a third: both lead, said so.
+    let md = markdown(
+        vec![
+            at_c4(1, "a", (1, "demo"), 9207.0, 12000.0),
+            at_c4(2, "b", (1, "demo"), 8776.0, 11000.0),
+            at_c4(3, "c", (1, "demo"), 3000.0, 5000.0),
+        ],
+        SpeedBasis::SameLoad,
+    );
+    let fastest = md.lines().find(|l| l.contains("**Fastest:**")).expect("a claim");
+    assert!(
+        fastest.starts_with("- **Fastest:** a (run #1) and b (run #2), about as fast as each other (9,207 vs 8,776 output tok/s) — 3.1x faster than c (run #3)"),
+        "{fastest}"
+    );
+}

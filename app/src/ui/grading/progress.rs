@@ -2,26 +2,37 @@
 //! admin) adding and removing reviewers.
 
 use crate::api::grading::{queue_progress, reviewer_choices, ChangeReviewers, ProgressView, QueueAgreement};
+use crate::api::AppError;
 use crate::domain::agreement::kappa_words;
 use crate::ui::widgets::ErrorBox;
 use leptos::prelude::*;
 
 /// Below the grader (or the reveal): progress, agreement, reviewers. `judged` moves when the
 /// caller saves a judgement, so their row follows.
+///
+/// Made with the page (never after an `.await`: see `GraderPage`), with one resource for the
+/// progress and the users to pick from, so the panel is one Suspense boundary (a second one for
+/// the choices, nested in this one, streamed from the server out of order, did not hydrate
+/// either). No such queue: nothing here (the page says so above).
 #[component]
-pub(super) fn QueuePanel(queue_id: i64, judged: RwSignal<u32>) -> impl IntoView {
+pub(super) fn QueuePanel(#[prop(into)] queue_id: Signal<i64>, judged: RwSignal<u32>) -> impl IntoView {
     let change = ServerAction::<ChangeReviewers>::new();
     let progress = Resource::new(
-        move || (queue_id, judged.get(), change.version().get()),
-        |(q, _, _)| queue_progress(q),
+        move || (queue_id.get(), judged.get(), change.version().get()),
+        |(q, _, _)| async move {
+            let p = queue_progress(q).await?;
+            let choices = if p.may_assign { reviewer_choices().await? } else { Vec::new() };
+            Ok::<_, AppError>((p, choices))
+        },
     );
     view! {
         {move || change.value().get().and_then(Result::err).map(|e| view! { <ErrorBox error=e/> })}
         <Transition fallback=|| ()>
             {move || Suspend::new(async move {
                 match progress.await {
+                    Err(AppError::NotFound(_)) => ().into_any(),
                     Err(e) => view! { <ErrorBox error=e/> }.into_any(),
-                    Ok(p) => view! { <Progress p=p.clone() change/> {p.agreement.map(|a| view! { <Agreement a/> })} }.into_any(),
+                    Ok((p, choices)) => view! { <Progress p=p.clone() choices change/> {p.agreement.map(|a| view! { <Agreement a/> })} }.into_any(),
                 }
             })}
         </Transition>
@@ -29,7 +40,7 @@ pub(super) fn QueuePanel(queue_id: i64, judged: RwSignal<u32>) -> impl IntoView 
 }
 
 #[component]
-fn Progress(p: ProgressView, change: ServerAction<ChangeReviewers>) -> impl IntoView {
+fn Progress(p: ProgressView, choices: Vec<String>, change: ServerAction<ChangeReviewers>) -> impl IntoView {
     let queue_id = p.queue_id;
     let how = match p.grades_per_item {
         Some(k) => format!(
@@ -67,7 +78,7 @@ fn Progress(p: ProgressView, change: ServerAction<ChangeReviewers>) -> impl Into
         <section class="queue-progress" aria-label="Progress per reviewer">
             <h2>"Progress"</h2>
             <p class="note">{how}</p>
-            {(!p.sees_everyone).then(|| view! { <p class="note">"You see your own progress and the total; the queue's maker sees everyone's."</p> })}
+            {(!p.sees_everyone).then(|| view! { <p class="note">{see_note(p.maker_gone)}</p> })}
             <table class="progress-table" aria-label="Progress per reviewer">
                 <thead><tr><th>"Reviewer"</th><th class="num">"Assigned"</th><th class="num">"Judged"</th><th class="num">"Remaining"</th>{may_assign.then(|| view! { <th></th> })}</tr></thead>
                 <tbody>
@@ -75,39 +86,40 @@ fn Progress(p: ProgressView, change: ServerAction<ChangeReviewers>) -> impl Into
                     {row(total, true)}
                 </tbody>
             </table>
-            {may_assign.then(|| view! { <AddReviewer queue_id change/> })}
+            {may_assign.then(|| view! { <AddReviewer queue_id names=choices change/> })}
         </section>
     }
 }
 
-/// Pick a user whose role grades and add them; the unjudged items are dealt again.
+/// Who sees everyone's progress, told to someone who sees only their own.
+fn see_note(maker_gone: bool) -> &'static str {
+    if maker_gone {
+        "You see your own progress and the total; admins see everyone's (the queue's maker no longer has an account)."
+    } else {
+        "You see your own progress and the total; the queue's maker and admins see everyone's."
+    }
+}
+
+/// Pick a user whose role grades (`names`) and add them; the unjudged items are dealt again.
 #[component]
-fn AddReviewer(queue_id: i64, change: ServerAction<ChangeReviewers>) -> impl IntoView {
-    let choices = Resource::new(|| (), |_| reviewer_choices());
+fn AddReviewer(queue_id: i64, names: Vec<String>, change: ServerAction<ChangeReviewers>) -> impl IntoView {
     let picked = RwSignal::new(String::new());
     view! {
-        <Suspense fallback=|| ()>
-            {move || Suspend::new(async move {
-                let names = choices.await.unwrap_or_default();
-                view! {
-                    <div class="row">
-                        <div class="field">
-                            <label for="add-reviewer">"Add a reviewer"</label>
-                            <select id="add-reviewer" on:change=move |ev| picked.set(event_target_value(&ev))>
-                                <option value="">"—"</option>
-                                {names.into_iter().map(|n| view! { <option value=n.clone()>{n.clone()}</option> }).collect_view()}
-                            </select>
-                        </div>
-                        <button type="button" on:click=move |_| {
-                            let add = picked.get_untracked();
-                            if !add.is_empty() {
-                                change.dispatch(ChangeReviewers { queue_id, add, remove: String::new() });
-                            }
-                        }>"Add and deal again"</button>
-                    </div>
+        <div class="row">
+            <div class="field">
+                <label for="add-reviewer">"Add a reviewer"</label>
+                <select id="add-reviewer" on:change=move |ev| picked.set(event_target_value(&ev))>
+                    <option value="">"—"</option>
+                    {names.into_iter().map(|n| view! { <option value=n.clone()>{n.clone()}</option> }).collect_view()}
+                </select>
+            </div>
+            <button type="button" on:click=move |_| {
+                let add = picked.get_untracked();
+                if !add.is_empty() {
+                    change.dispatch(ChangeReviewers { queue_id, add, remove: String::new() });
                 }
-            })}
-        </Suspense>
+            }>"Add and deal again"</button>
+        </div>
         <p class="definition">"Adding or removing a reviewer deals again only the items nobody has judged yet: every grade or vote already given stays with its reviewer and counts towards its item's grades."</p>
     }
 }
@@ -152,5 +164,17 @@ fn Agreement(a: QueueAgreement) -> impl IntoView {
             })}
             <p class="definition">{format!("On: {}. Only items judged by two or more reviewers count; each pair is compared on the items both judged (n). Intervals resample the items (1,000 times, fixed seed); Landis and Koch's words are given only when the whole interval lies in one band.", a.what)}</p>
         </section>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::see_note;
+
+    #[test]
+    fn a_queue_whose_maker_was_deleted_says_only_admins_see_everyones() {
+        assert!(see_note(true).contains("admins see everyone's"), "{}", see_note(true));
+        assert!(!see_note(true).contains("maker and admins see"), "{}", see_note(true));
+        assert!(see_note(false).contains("the queue's maker and admins see everyone's"));
     }
 }
