@@ -18,7 +18,8 @@ cargo test --workspace
 
 # The database suite again on Postgres (a throwaway server from Debian's package): every db/
 # query test (reviewers, trash, db check's queries included), workers and scale-out across
-# processes, `bakeoff db check` on a Postgres URL, and the copy from SQLite.
+# processes, `bakeoff db check` on a Postgres URL, the trash, reviewer and data-rule (spend cap,
+# internal only) server tests, and the copy from SQLite.
 pgdir=$(mktemp -d /tmp/bakeoff-pg.XXXXXX)
 chmod 755 "$pgdir"
 pgport=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
@@ -28,7 +29,7 @@ stop_pg() { scripts/pg.sh stop "$pgdir/cluster" >/dev/null 2>&1 || true; rm -rf 
 trap stop_pg EXIT
 BAKEOFF_TEST_PG="$pgurl" cargo test -p app --features ssr --lib db::
 BAKEOFF_TEST_PG="$pgurl" cargo test -p app --features ssr --lib db::progress -- --ignored
-BAKEOFF_TEST_PG="$pgurl" cargo test -p server --test workers --test scale_out --test progress --test db_check
+BAKEOFF_TEST_PG="$pgurl" cargo test -p server --test workers --test scale_out --test progress --test db_check --test trash --test reviewers --test data_rules
 BAKEOFF_TEST_PG="$pgurl" cargo test -p server --test db_copy -- --ignored
 stop_pg
 trap - EXIT

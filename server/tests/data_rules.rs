@@ -93,7 +93,7 @@ fn server_fn(name: &str) -> String {
 }
 
 async fn audit(app: &TestApp, action: &str) -> Vec<String> {
-    sqlx::query_scalar("SELECT detail FROM audit_log WHERE action = ? ORDER BY id")
+    sqlx::query_scalar("SELECT detail FROM audit_log WHERE action = $1 ORDER BY id")
         .bind(action)
         .fetch_all(&app.running.state.db)
         .await

@@ -212,7 +212,7 @@ async fn two_of_three_reviewers_grade_each_item_and_agreement_counts_only_the_ov
     assert!(a["alpha_interval"].is_null() && pairs[0]["interval"].is_null(), "{a}");
 
     // The assignment is in the audit log.
-    let audited: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM audit_log WHERE action = 'queue.assign' AND target = ?")
+    let audited: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM audit_log WHERE action = 'queue.assign' AND target = $1")
         .bind(format!("queue {q}"))
         .fetch_one(&app.running.state.db)
         .await
@@ -250,7 +250,7 @@ async fn two_of_three_reviewers_grade_each_item_and_agreement_counts_only_the_ov
     assert_eq!(status, 200, "{body}");
     let after = assignments(&app, q).await;
     let graded: BTreeSet<(String, i64)> =
-        sqlx::query_as("SELECT g.item_id, g.user_id FROM grades g JOIN queue_items i ON i.id = g.item_id WHERE i.queue_id = ?")
+        sqlx::query_as("SELECT g.item_id, g.user_id FROM grades g JOIN queue_items i ON i.id = g.item_id WHERE i.queue_id = $1")
             .bind(q)
             .fetch_all(&app.running.state.db)
             .await
@@ -289,7 +289,7 @@ async fn two_of_three_reviewers_grade_each_item_and_agreement_counts_only_the_ov
 }
 
 async fn assignments(app: &TestApp, queue: i64) -> BTreeSet<(String, i64)> {
-    sqlx::query_as("SELECT item_id, user_id FROM queue_assignments WHERE queue_id = ?")
+    sqlx::query_as("SELECT item_id, user_id FROM queue_assignments WHERE queue_id = $1")
         .bind(queue)
         .fetch_all(&app.running.state.db)
         .await

@@ -75,7 +75,7 @@ async fn a_deleted_run_leaves_every_page_then_comes_back_whole_or_goes_for_good(
     let (rita, vic) = (app.client_for("rita").await, app.client_for("vic").await);
     let gone = finished_run(&app, &rita, "trash-me", 8).await;
     let kept = finished_run(&app, &rita, "keep-me", 8).await;
-    let records = count(&app, "SELECT COUNT(*) FROM request_records WHERE run_id = ?", gone).await;
+    let records = count(&app, "SELECT COUNT(*) FROM request_records WHERE run_id = $1", gone).await;
     assert!(records >= 8, "{records}");
 
     // Who launched it is shown by name, in the API and on the run page.
@@ -101,7 +101,7 @@ async fn a_deleted_run_leaves_every_page_then_comes_back_whole_or_goes_for_good(
     .await;
     assert_eq!(status, 200, "{body}");
     let queue: i64 = serde_json::from_str(&body).expect("queue id");
-    let graded: String = sqlx::query_scalar("SELECT id FROM queue_items WHERE queue_id = ? ORDER BY position LIMIT 1")
+    let graded: String = sqlx::query_scalar("SELECT id FROM queue_items WHERE queue_id = $1 ORDER BY position LIMIT 1")
         .bind(queue)
         .fetch_one(&app.running.state.db)
         .await
@@ -228,27 +228,27 @@ async fn a_deleted_run_leaves_every_page_then_comes_back_whole_or_goes_for_good(
     assert_eq!(status, 200, "{preview}");
     assert_eq!(preview["done"], false);
     assert_eq!(
-        count(&app, "SELECT COUNT(*) FROM request_records WHERE run_id = ?", gone).await,
+        count(&app, "SELECT COUNT(*) FROM request_records WHERE run_id = $1", gone).await,
         records
     );
     let (status, purged) = json_of(&app.http, &app, reqwest::Method::DELETE, &format!("/api/trash/run/{gone}")).await;
     assert_eq!(status, 200, "{purged}");
     for sql in [
-        "SELECT COUNT(*) FROM runs WHERE id = ?",
-        "SELECT COUNT(*) FROM request_records WHERE run_id = ?",
-        "SELECT COUNT(*) FROM checks WHERE run_id = ?",
-        "SELECT COUNT(*) FROM queue_items WHERE run_id = ?",
-        "SELECT COUNT(*) FROM run_charts WHERE run_id = ?",
+        "SELECT COUNT(*) FROM runs WHERE id = $1",
+        "SELECT COUNT(*) FROM request_records WHERE run_id = $1",
+        "SELECT COUNT(*) FROM checks WHERE run_id = $1",
+        "SELECT COUNT(*) FROM queue_items WHERE run_id = $1",
+        "SELECT COUNT(*) FROM run_charts WHERE run_id = $1",
     ] {
         assert_eq!(count(&app, sql, gone).await, 0, "{sql}");
     }
-    let grades: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM grades WHERE item_id = ?")
+    let grades: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM grades WHERE item_id = $1")
         .bind(&graded)
         .fetch_one(&app.running.state.db)
         .await
         .expect("grades");
     assert_eq!(grades, 0, "its grade went with it");
-    assert!(count(&app, "SELECT COUNT(*) FROM request_records WHERE run_id = ?", kept).await >= 8);
+    assert!(count(&app, "SELECT COUNT(*) FROM request_records WHERE run_id = $1", kept).await >= 8);
     assert_eq!(
         call(&app.http, &app, reqwest::Method::POST, &format!("/api/trash/run/{gone}/restore"))
             .await
@@ -256,7 +256,7 @@ async fn a_deleted_run_leaves_every_page_then_comes_back_whole_or_goes_for_good(
         404,
         "nothing left to restore"
     );
-    let actions: Vec<String> = sqlx::query_scalar("SELECT action FROM audit_log WHERE target = ? ORDER BY id")
+    let actions: Vec<String> = sqlx::query_scalar("SELECT action FROM audit_log WHERE target = $1 ORDER BY id")
         .bind(format!("run {gone} (trash-me)"))
         .fetch_all(&app.running.state.db)
         .await
@@ -383,7 +383,7 @@ async fn a_running_run_is_not_deleted_and_a_queued_one_is_never_taken_from_the_t
     assert_eq!(status, 409, "{body}");
     assert!(body.contains("cancel it first"), "{body}");
     assert_eq!(
-        count(&app, "SELECT COUNT(*) FROM runs WHERE id = ? AND deleted_at IS NULL", long).await,
+        count(&app, "SELECT COUNT(*) FROM runs WHERE id = $1 AND deleted_at IS NULL", long).await,
         1
     );
     assert_eq!(
@@ -399,7 +399,7 @@ async fn a_running_run_is_not_deleted_and_a_queued_one_is_never_taken_from_the_t
     let db = &app.running.state.db;
     let queued = app.launch("sim-llama-3.2-1b", json!({"requests": 1, "concurrency": 1})).await;
     app.wait_finished(queued, Duration::from_secs(30)).await;
-    sqlx::query("UPDATE runs SET status = 'queued', lease_owner = NULL, deleted_at = 1 WHERE id = ?")
+    sqlx::query("UPDATE runs SET status = 'queued', lease_owner = NULL, deleted_at = 1 WHERE id = $1")
         .bind(queued)
         .execute(db)
         .await
@@ -414,7 +414,7 @@ async fn a_running_run_is_not_deleted_and_a_queued_one_is_never_taken_from_the_t
         "a run in the trash is not claimed"
     );
     assert!(app::db::leases::claim_next(db, &holder, 30, true).await.expect("claim").is_none());
-    let status: String = sqlx::query_scalar("SELECT status FROM runs WHERE id = ?")
+    let status: String = sqlx::query_scalar("SELECT status FROM runs WHERE id = $1")
         .bind(queued)
         .fetch_one(db)
         .await
@@ -438,8 +438,8 @@ async fn with_trash_days_zero_a_delete_is_final_at_once() {
     assert_eq!(preview["trash_days"], Value::Null, "{preview}");
     let (status, done) = json_of(&app.http, &app, reqwest::Method::DELETE, &format!("/api/runs/{id}")).await;
     assert_eq!(status, 200, "{done}");
-    assert_eq!(count(&app, "SELECT COUNT(*) FROM runs WHERE id = ?", id).await, 0);
-    assert_eq!(count(&app, "SELECT COUNT(*) FROM request_records WHERE run_id = ?", id).await, 0);
+    assert_eq!(count(&app, "SELECT COUNT(*) FROM runs WHERE id = $1", id).await, 0);
+    assert_eq!(count(&app, "SELECT COUNT(*) FROM request_records WHERE run_id = $1", id).await, 0);
     let (_, trash) = json_of(&app.http, &app, reqwest::Method::GET, "/api/trash").await;
     assert_eq!((trash["days"].clone(), trash["items"].clone()), (json!(0), json!([])));
 }
@@ -507,7 +507,7 @@ async fn a_runner_may_not_delete_a_run_whose_answers_are_in_someone_elses_queue(
     }
     assert_eq!(queue_counts(&app, queue).await, Some((4, 0)), "the queue kept its items");
     assert_eq!(
-        count(&app, "SELECT COUNT(*) FROM runs WHERE id = ? AND deleted_at IS NULL", run).await,
+        count(&app, "SELECT COUNT(*) FROM runs WHERE id = $1 AND deleted_at IS NULL", run).await,
         1
     );
 
