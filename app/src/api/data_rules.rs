@@ -223,18 +223,9 @@ pub async fn batch_cap_refusal(
     endpoint: &EndpointView,
     spec: &crate::domain::spec::RunSpec,
 ) -> Result<Option<String>, crate::db::DbError> {
-    let Some(cap) = endpoint.spend_cap_usd else {
+    let Some(Capped { cap, row, tokens }) = capped(db, endpoint, spec, crate::domain::spec::RunKind::ProviderBatch).await? else {
         return Ok(None);
     };
-    if spec.kind != crate::domain::spec::RunKind::ProviderBatch {
-        return Ok(None);
-    }
-    let (_, row) = price_for_kind(db, endpoint, &spec.model, spec.kind).await?;
-    let Some(row) = row else {
-        // Unpriced: refused by cap_refusal, with its own message.
-        return Ok(None);
-    };
-    let tokens = dataset_tokens(db, spec.dataset_id).await?;
     let preview = crate::domain::spend::preview(&tokens, u64::from(spec.requests), spec.sampling.max_tokens, Some(&row));
     let spent = crate::db::data_rules::spent_this_month(db, endpoint.id, None).await?;
     Ok(crate::domain::spend::batch_cap_refusal(&endpoint.name, cap, spent, &preview))
@@ -274,10 +265,39 @@ pub async fn one_request_refusal(
     endpoint: &EndpointView,
     spec: &crate::domain::spec::RunSpec,
 ) -> Result<Option<String>, crate::db::DbError> {
+    let Some(Capped { cap, row, tokens }) = capped(db, endpoint, spec, crate::domain::spec::RunKind::Server).await? else {
+        return Ok(None);
+    };
+    let Some(worst) = crate::domain::spend::mean_request_worst_case(&tokens, spec.sampling.max_tokens, &row) else {
+        return Ok(None);
+    };
+    let spent = crate::db::data_rules::spent_this_month(db, endpoint.id, None).await?;
+    Ok(crate::domain::spend::one_request_refusal(&endpoint.name, cap, spent, worst))
+}
+
+/// What a cap check of one kind of run needs: the endpoint's cap, the model's per-token row and
+/// the dataset's token estimates.
+#[cfg(feature = "ssr")]
+struct Capped {
+    cap: f64,
+    row: crate::domain::cost::PriceRow,
+    tokens: crate::domain::spend::DatasetTokens,
+}
+
+/// [`Capped`] for `spec` when it is a run of `kind` on an endpoint with a cap and a per-token
+/// price for its model (`None` otherwise: unpriced models are refused by `cap_refusal`, with its
+/// own message).
+#[cfg(feature = "ssr")]
+async fn capped(
+    db: &crate::db::Db,
+    endpoint: &EndpointView,
+    spec: &crate::domain::spec::RunSpec,
+    kind: crate::domain::spec::RunKind,
+) -> Result<Option<Capped>, crate::db::DbError> {
     let Some(cap) = endpoint.spend_cap_usd else {
         return Ok(None);
     };
-    if spec.kind != crate::domain::spec::RunKind::Server {
+    if spec.kind != kind {
         return Ok(None);
     }
     let (_, row) = price_for_kind(db, endpoint, &spec.model, spec.kind).await?;
@@ -285,11 +305,7 @@ pub async fn one_request_refusal(
         return Ok(None);
     };
     let tokens = dataset_tokens(db, spec.dataset_id).await?;
-    let Some(worst) = crate::domain::spend::mean_request_worst_case(&tokens, spec.sampling.max_tokens, &row) else {
-        return Ok(None);
-    };
-    let spent = crate::db::data_rules::spent_this_month(db, endpoint.id, None).await?;
-    Ok(crate::domain::spend::one_request_refusal(&endpoint.name, cap, spent, worst))
+    Ok(Some(Capped { cap, row, tokens }))
 }
 
 /// A dataset's token estimates: computed from its items the first time, then read back.
