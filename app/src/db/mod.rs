@@ -8,6 +8,7 @@ pub mod data_rules;
 pub mod datasets;
 pub mod endpoints;
 mod error;
+pub mod ids;
 pub mod jobs;
 pub mod leases;
 pub mod maintenance;

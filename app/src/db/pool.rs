@@ -104,6 +104,7 @@ pub async fn connect(target: &Path) -> DbResult<Db> {
         )),
         other => other.into(),
     })?;
+    super::ids::keep_ids_unique(&pool).await?;
     Ok(pool)
 }
 
