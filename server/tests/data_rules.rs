@@ -461,6 +461,61 @@ async fn the_spend_cap_stops_a_hosted_run_within_one_request_of_the_cap() {
     assert_eq!(status, 201, "{v}");
 }
 
+/// Two runs on one capped hosted endpoint at once (hosted endpoints take no GPU lock): each
+/// sends only within the room the database granted it against the cap and the other's
+/// reservation, so together they stay under the cap. Before, each read the other's spend when it
+/// started (nothing yet) and both could spend up to the whole cap.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_runs_on_one_capped_endpoint_stay_under_the_cap_together() {
+    // About a second a request: the runs certainly overlap.
+    let app = spawn(server::sim::SimConfig {
+        ttft: Duration::from_millis(50),
+        tpot: Duration::from_millis(40),
+        ..server::sim::SimConfig::default()
+    })
+    .await;
+    sheet(&app, "dear", IN, OUT).await;
+    let ep = add_endpoint(
+        &app,
+        json!({"name": HOSTED, "base_url": other_url(&app), "hosted": true, "price_sheet": "dear", "spend_cap_usd": CAP}),
+    )
+    .await;
+    let data = upload(&app, "public", &[PROMPT], "").await;
+    let mut ids = Vec::new();
+    for _ in 0..2 {
+        let (status, v) = launch(
+            &app,
+            json!({"endpoint_id": ep, "dataset_id": data, "model": MODEL, "requests": 500, "concurrency": CONCURRENCY, "max_tokens": MAX_TOKENS}),
+        )
+        .await;
+        assert_eq!(status, 201, "{v}");
+        ids.push(v["run_ids"][0].as_i64().expect("run"));
+    }
+    let mut records = 0;
+    for id in &ids {
+        let run = app.wait_finished(*id, Duration::from_secs(120)).await;
+        assert_eq!(run.status, RunStatus::Cancelled, "stopped at the cap: {:?}", run.error);
+        let n = app.records(*id).await.len();
+        assert!(n > 0, "run {id} sent nothing: the runs did not overlap, the test proves nothing");
+        records += n;
+    }
+    let stats = app.sim_stats().await;
+    let sent = stats["requests"].as_u64().expect("sim requests");
+    assert_eq!(sent, records as u64, "every request sent was stored");
+    let generated = stats["generation_tokens_total"].as_f64().expect("generated");
+    let body = json!({"messages": [{"role": "user", "content": PROMPT}]});
+    let prompt = app::domain::spend::estimate_prompt_tokens(&body) as f64;
+    let spent = (sent as f64 * prompt * IN + generated * OUT) / 1e6;
+    let worst = (prompt * IN + f64::from(MAX_TOKENS) * OUT) / 1e6;
+    assert!(spent <= CAP + 1e-9, "together past the cap: {spent} of {CAP}");
+    assert!(spent > CAP - 2.0 * worst, "stopped {} early: {spent} of {CAP}", CAP - spent);
+    // Neither holds anything once stopped: the endpoint's whole spend is what was spent.
+    let eps = app.get_json("/api/endpoints").await;
+    let listed = eps.as_array().and_then(|l| l.iter().find(|e| e["id"] == ep)).expect("listed");
+    let counted = listed["spent_this_month_usd"].as_f64().expect("spent");
+    assert!((counted - spent).abs() < 1e-9, "counted {counted}, spent {spent}");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_preview_gives_a_known_datasets_tokens_and_price() {
     let app = spawn(fast_sim()).await;

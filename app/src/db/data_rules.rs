@@ -101,6 +101,68 @@ pub async fn run_spend(db: &Db, run_id: i64) -> DbResult<Option<(f64, i64)>> {
         .await?)
 }
 
+/// A running run's ask for room under its endpoint's cap: its reservation (what it may reach,
+/// spent and in flight together) becomes `want`, or as much of it as the cap leaves, but never
+/// less than `at_least`. Granted in one write transaction (Postgres: the endpoint's row locked),
+/// so two runs asking at once take turns and each sees the other's reservation. The others'
+/// share: what each spent, plus what a running run (its lease alive) holds beyond that.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Reservation {
+    /// The run's new reservation; `None`: not even `at_least` fits.
+    pub granted: Option<f64>,
+    pub cap: Option<f64>,
+    /// What the endpoint's other runs spent or hold this month.
+    pub others_usd: f64,
+}
+
+pub async fn reserve_spend(db: &Db, run_id: i64, endpoint_id: i64, at_least: f64, want: f64) -> DbResult<Reservation> {
+    use super::leases::NOW;
+    let mut tx = super::pool::write_tx(db).await?;
+    let postgres = super::pool::Backend::of_pool(db) == super::pool::Backend::Postgres;
+    let cap: Option<Option<f64>> = sqlx::query_scalar(if postgres {
+        "SELECT spend_cap_usd FROM endpoints WHERE id = $1 FOR UPDATE"
+    } else {
+        "SELECT spend_cap_usd FROM endpoints WHERE id = $1"
+    })
+    .bind(endpoint_id)
+    .fetch_optional(&mut *tx)
+    .await?;
+    let cap = cap.ok_or_else(|| DbError::NotFound(format!("endpoint {endpoint_id}")))?;
+    let others_usd: f64 = sqlx::query_scalar(&format!(
+        "SELECT COALESCE(SUM(s.usd + CASE WHEN r.status = 'running' AND COALESCE(r.lease_expires_at, {NOW}) >= {NOW} \
+         AND s.reserved_usd > s.usd THEN s.reserved_usd - s.usd ELSE 0.0 END), 0.0) \
+         FROM run_spend s LEFT JOIN runs r ON r.id = s.run_id \
+         WHERE s.endpoint_id = $1 AND s.month = {THIS_MONTH} AND (s.run_id IS NULL OR s.run_id <> $2)"
+    ))
+    .bind(endpoint_id)
+    .bind(run_id)
+    .fetch_one(&mut *tx)
+    .await?;
+    let granted = match cap {
+        None => Some(want),
+        Some(cap) if others_usd + at_least <= cap + 1e-12 => Some(want.min(cap - others_usd).max(at_least)),
+        Some(_) => None,
+    };
+    if let Some(g) = granted {
+        sqlx::query("UPDATE run_spend SET reserved_usd = $1 WHERE run_id = $2")
+            .bind(g)
+            .bind(run_id)
+            .execute(&mut *tx)
+            .await?;
+    }
+    tx.commit().await?;
+    Ok(Reservation { granted, cap, others_usd })
+}
+
+/// A run that stopped sending holds nothing beyond what it spent.
+pub async fn release_spend(db: &Db, run_id: i64) -> DbResult<()> {
+    sqlx::query("UPDATE run_spend SET reserved_usd = usd WHERE run_id = $1")
+        .bind(run_id)
+        .execute(db)
+        .await?;
+    Ok(())
+}
+
 /// The usage of the requests stored for a run: (requests, prompt tokens, completion tokens),
 /// for a resumed run's spend so far.
 pub async fn stored_usage(db: &Db, run_id: i64) -> DbResult<(u64, u64, u64)> {

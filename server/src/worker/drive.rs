@@ -162,17 +162,27 @@ async fn dispatch(
         if let Some(s) = &ctx.spend {
             let worst = s.worst_case(item, spec.sampling.max_tokens);
             loop {
-                match s.admit(worst) {
-                    Admit::Send => break,
-                    Admit::Stop => {
+                match s.admit(&ctx.worker.state.db, worst).await {
+                    Ok(Admit::Send) => break,
+                    Ok(Admit::Stop) => {
                         stop = Stop::SpendCap { next: Some(worst) };
                         break 'send;
                     }
-                    Admit::Wait => tokio::select! {
+                    Ok(Admit::Wait) => tokio::select! {
                         _ = s.counted() => {}
                         _ = cancelled.changed() => { stop = Stop::Cancelled; break 'send; }
                         h = halted(&mut halt, None) => { stop = h.into(); break 'send; }
                     },
+                    // The reservation could not be asked for (the database busy or away): nothing
+                    // is sent past it; ask again in a second.
+                    Err(e) => {
+                        tracing::warn!(run = ctx.run_id, "could not ask for room under the spend cap: {e}");
+                        tokio::select! {
+                            _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+                            _ = cancelled.changed() => { stop = Stop::Cancelled; break 'send; }
+                            h = halted(&mut halt, None) => { stop = h.into(); break 'send; }
+                        }
+                    }
                 }
             }
             held = Some((s.clone(), worst, estimate_prompt_tokens(&item.body)));
@@ -315,8 +325,9 @@ async fn write_records(ctx: &Context<'_>, mut rx: mpsc::UnboundedReceiver<Reques
         }
     }
     db::records::insert_batch(db, ctx.run_id, &buf).await?;
+    // Every request has finished or was abandoned: what the run held for them goes back.
     if let Some(s) = &ctx.spend {
-        s.store(db).await;
+        s.release(db).await;
     }
     ctx.tracker.broadcast(RunStatus::Running);
     Ok(())

@@ -6,10 +6,13 @@
 //! The count: each finished request's usage (prompt and completion tokens, as the endpoint
 //! reported them, estimated where it reported none) at the endpoint's per-token price. Before
 //! each request the loop asks `admit`: the request is sent only if its worst case (estimated
-//! prompt + max tokens) fits under the cap beside what was spent and the worst case of the
-//! requests in flight; if not, the loop waits for those in flight to finish and asks again, and
-//! with none in flight the run stops. Other runs on the same endpoint this month are read when
-//! the run starts and again each time the count is stored.
+//! prompt + max tokens) fits in the run's reservation beside what was spent and the worst case
+//! of the requests in flight. When it does not, the meter asks the database for a larger
+//! reservation (`db::data_rules::reserve_spend`: a few requests' worth more, granted against the
+//! cap, the other runs' spend and the running ones' reservations, in one write transaction), so
+//! runs on one capped endpoint, in one process or many, never pass the cap together. Refused,
+//! the loop waits for the requests in flight to finish and asks again; with none in flight the
+//! run stops. A cap changed while the run goes applies from its next ask.
 
 use super::RunError;
 use app::api::types::EndpointView;
@@ -18,6 +21,11 @@ use app::domain::cost::PriceRow;
 use app::domain::dataset::DatasetItem;
 use app::domain::record::Tokens;
 use app::domain::spend::{admit, cap_stop_reason, request_worst_case, tokens_cost, Admit};
+
+/// How many more requests' worst cases a run asks for when its reservation runs out: few, so a
+/// run holds little that another run on the endpoint could use, and the database is asked about
+/// once every few requests.
+const ASK_AHEAD: f64 = 4.0;
 use std::sync::Mutex;
 
 /// Refuse the run if its dataset is internal only and its endpoint hosted.
@@ -49,11 +57,8 @@ struct Count {
     /// This run, every request so far (a resumed run's earlier ones included).
     run_usd: f64,
     requests: u64,
-    /// The endpoint's other runs this month.
-    others_usd: f64,
-    /// The endpoint's cap, read again with the other runs' spend (a cap lowered or raised while
-    /// the run goes applies within a store interval).
-    cap: Option<f64>,
+    /// What the database granted this run (spent and in flight together may reach it).
+    reserved_usd: f64,
     /// The worst case of the requests in flight, and how many there are.
     held_usd: f64,
     in_flight: u32,
@@ -88,15 +93,12 @@ impl SpendMeter {
         };
         db::data_rules::open_run_spend(db, run_id, endpoint.id).await?;
         let (requests, prompt, completion) = db::data_rules::stored_usage(db, run_id).await?;
-        let others_usd = db::data_rules::spent_this_month(db, endpoint.id, Some(run_id)).await?;
         let meter = SpendMeter {
             run_id,
             endpoint_id: endpoint.id,
             count: Mutex::new(Count {
                 run_usd: tokens_cost(prompt, completion, &row),
                 requests,
-                others_usd,
-                cap: endpoint.spend_cap_usd,
                 ..Count::default()
             }),
             counted: tokio::sync::Notify::new(),
@@ -116,15 +118,46 @@ impl SpendMeter {
     }
 
     /// May a request costing at most `worst` be sent now? On `Send` its worst case is held until
-    /// `add` counts it.
-    pub fn admit(&self, worst: f64) -> Admit {
+    /// `add` counts it. Within the run's reservation the answer needs no database; past it, the
+    /// meter asks for more (`Wait`: not now, requests are in flight; `Stop`: the cap is reached).
+    pub async fn admit(&self, db: &Db, worst: f64) -> Result<Admit, RunError> {
+        if self.hold(worst) {
+            return Ok(Admit::Send);
+        }
+        let c = self.count();
+        let at_least = c.run_usd + c.held_usd + worst;
+        let asked = db::data_rules::reserve_spend(db, self.run_id, self.endpoint_id, at_least, at_least + ASK_AHEAD * worst).await?;
+        if let Some(granted) = asked.granted {
+            if let Ok(mut c) = self.count.lock() {
+                c.reserved_usd = c.reserved_usd.max(granted);
+            }
+            if self.hold(worst) {
+                return Ok(Admit::Send);
+            }
+        }
+        Ok(if self.count().in_flight > 0 { Admit::Wait } else { Admit::Stop })
+    }
+
+    /// Hold `worst` if it fits in the reservation.
+    fn hold(&self, worst: f64) -> bool {
         let mut c = self.count.lock().unwrap_or_else(|e| e.into_inner());
-        let verdict = admit(c.others_usd + c.run_usd, c.held_usd, c.in_flight, worst, c.cap);
-        if verdict == Admit::Send {
+        let fits = admit(c.run_usd, c.held_usd, c.in_flight, worst, Some(c.reserved_usd)) == Admit::Send;
+        if fits {
             c.held_usd += worst;
             c.in_flight += 1;
         }
-        verdict
+        fits
+    }
+
+    /// The run stopped sending: it holds nothing beyond what it spent.
+    pub async fn release(&self, db: &Db) {
+        self.store(db).await;
+        if let Ok(mut c) = self.count.lock() {
+            c.reserved_usd = 0.0;
+        }
+        if let Err(e) = db::data_rules::release_spend(db, self.run_id).await {
+            tracing::warn!(run = self.run_id, "could not release the run's spend reservation: {e}");
+        }
     }
 
     /// Until the next request is counted.
@@ -159,28 +192,12 @@ impl SpendMeter {
         self.counted.notify_one();
     }
 
-    /// Store this run's count and read the other runs' again (errors are logged: the count in
-    /// memory still stops the run).
+    /// Store this run's count, for the endpoint page and the other runs' reservations (errors
+    /// are logged: the reservation still bounds the run).
     pub async fn store(&self, db: &Db) {
         let c = self.count();
         if let Err(e) = db::data_rules::set_run_spend(db, self.run_id, c.run_usd, c.requests).await {
             tracing::warn!(run = self.run_id, "could not store what the run spent: {e}");
-        }
-        match db::data_rules::spent_this_month(db, self.endpoint_id, Some(self.run_id)).await {
-            Ok(others) => {
-                if let Ok(mut c) = self.count.lock() {
-                    c.others_usd = others;
-                }
-            }
-            Err(e) => tracing::warn!(run = self.run_id, "could not read the endpoint's spend: {e}"),
-        }
-        match db::data_rules::spend_cap(db, self.endpoint_id).await {
-            Ok(cap) => {
-                if let Ok(mut c) = self.count.lock() {
-                    c.cap = cap;
-                }
-            }
-            Err(e) => tracing::warn!(run = self.run_id, "could not read the endpoint's spend cap: {e}"),
         }
     }
 }
