@@ -29,7 +29,7 @@ stop_pg() { scripts/pg.sh stop "$pgdir/cluster" >/dev/null 2>&1 || true; rm -rf 
 trap stop_pg EXIT
 BAKEOFF_TEST_PG="$pgurl" cargo test -p app --features ssr --lib db::
 BAKEOFF_TEST_PG="$pgurl" cargo test -p app --features ssr --lib db::progress -- --ignored
-BAKEOFF_TEST_PG="$pgurl" cargo test -p server --test workers --test scale_out --test progress --test db_check --test trash --test reviewers --test data_rules
+BAKEOFF_TEST_PG="$pgurl" cargo test -p server --test workers --test scale_out --test progress --test db_check --test trash --test reviewers --test data_rules --test audit
 BAKEOFF_TEST_PG="$pgurl" cargo test -p server --test db_copy -- --ignored
 stop_pg
 trap - EXIT

@@ -86,7 +86,7 @@ async fn every_action_leaves_one_entry_with_its_actor_and_target_and_only_admins
     ok_fn(&app, admin, "delete_user", &format!("id={audited_id}&confirm=true")).await;
     let mut passwd = Command::new(BIN)
         .args(["user", "passwd", "vic", "--db"])
-        .arg(common::db_path(&app.dir))
+        .arg(&app.db)
         .stdin(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()

@@ -153,7 +153,7 @@ impl Follow {
                     if woke != Some(self.id) {
                         continue;
                     }
-                    if let Some(p) = self.from_database().await {
+                    if let Some(p) = self.read_database().await {
                         self.ended = p.status.is_finished();
                         return Some((p, self));
                     }
@@ -162,7 +162,7 @@ impl Follow {
                     }
                 }
                 _ = self.poll.tick() => {
-                    if let Some(p) = self.from_database().await {
+                    if let Some(p) = self.read_database().await {
                         self.ended = p.status.is_finished();
                         return Some((p, self));
                     }
@@ -176,7 +176,7 @@ impl Follow {
 
     /// The stored progress, when it is news: newer than the last sent, and the run not live in
     /// this process. Sets `ended` when the run is gone.
-    async fn from_database(&mut self) -> Option<Progress> {
+    async fn read_database(&mut self) -> Option<Progress> {
         let (status, stored) = match db::progress::poll(&self.db, self.id).await {
             Ok(Some(found)) => found,
             Ok(None) => {
