@@ -3,13 +3,16 @@
 # then what Chromium transfers for a first load of the runs list and of a run page with a cold
 # cache, and for the next loads (the bundle from the cache).
 # Usage: scripts/bench-bundle.sh [BIN] [SITE]   (default: the release build scripts/run.sh makes)
+# REQUESTS=100000 scripts/bench-bundle.sh: the run page measured is that of a run of that many
+# requests (made first by `bakeoff run` against a zero-latency `bakeoff sim`; 100,000 take about
+# a minute), for the run page's time to interactive at the size of the real job.
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
 BIN=${1:-target/release/bakeoff}
 SITE=${2:-target/site}
 DIR=$(mktemp -d)
-trap 'kill "${PID:-}" 2>/dev/null || true; wait "${PID:-}" 2>/dev/null || true; rm -rf "$DIR"' EXIT
+trap 'kill "${PID:-}" "${SIMPID:-}" 2>/dev/null || true; wait "${PID:-}" 2>/dev/null || true; rm -rf "$DIR"' EXIT
 
 echo "== files in $SITE/pkg (bytes: raw, gzip -9, brotli 11; .br/.gz beside them: as served)"
 node - "$SITE/pkg" <<'JS'
@@ -29,7 +32,20 @@ for (const f of fs.readdirSync(dir).sort()) {
 console.log(`${"total".padEnd(44)} ${String(total[0]).padStart(9)} ${String(total[1]).padStart(8)} ${String(total[2]).padStart(8)}`);
 JS
 
-PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+REQUESTS=${REQUESTS:-50}
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+if [ "$REQUESTS" -gt 50 ]; then
+  SIMPORT=$(free_port)
+  "$BIN" sim --addr "127.0.0.1:$SIMPORT" --ttft-ms 0 --tpot-ms 0 --max-concurrency 4096 >"$DIR/sim.log" 2>&1 &
+  SIMPID=$!
+  until curl -s -o /dev/null "http://127.0.0.1:$SIMPORT/health"; do sleep 0.2; done
+  echo "== a run of $REQUESTS requests (bakeoff run, concurrency 256, max tokens 64)"
+  /usr/bin/time -f "   %e s" "$BIN" run --endpoint "http://127.0.0.1:$SIMPORT" --model sim-llama-3.2-1b \
+    --dataset "$ROOT/app/tests/fixtures/synthetic_100.jsonl" --requests "$REQUESTS" --concurrency 256 \
+    --max-tokens 64 --db "$DIR/b.db" >/dev/null 2>"$DIR/run.log"
+  kill "$SIMPID"; wait "$SIMPID" 2>/dev/null || true
+fi
+PORT=$(free_port)
 printf '%s\n' 'bench password 123' | "$BIN" user add bench --role admin --db "$DIR/b.db" >/dev/null 2>&1
 "$BIN" serve --addr "127.0.0.1:$PORT" --sim-addr 127.0.0.1:0 --db "$DIR/b.db" --site-root "$SITE" >"$DIR/serve.log" 2>&1 &
 PID=$!
@@ -37,10 +53,11 @@ until curl -s -o /dev/null "http://127.0.0.1:$PORT/login"; do sleep 0.2; done
 TOKEN=$(curl -s -X POST "http://127.0.0.1:$PORT/api/token" -H 'content-type: application/json' \
   -d '{"name":"bench","password":"bench password 123"}' | sed 's/.*"token":"\([^"]*\)".*/\1/')
 # One finished run on the built-in simulator, so the run page has charts and tables.
-curl -s -o /dev/null -X POST "http://127.0.0.1:$PORT/api/runs" -H "authorization: Bearer $TOKEN" \
+[ "$REQUESTS" -gt 50 ] || curl -s -o /dev/null -X POST "http://127.0.0.1:$PORT/api/runs" -H "authorization: Bearer $TOKEN" \
   -H 'content-type: application/json' \
   -d '{"endpoint_id":"1","dataset_id":"1","model":"sim-llama-3.2-1b","requests":"50","concurrency":"8"}'
 until curl -s -H "authorization: Bearer $TOKEN" "http://127.0.0.1:$PORT/api/runs/1" | grep -q '"completed"'; do sleep 0.5; done
+echo "== run 1: $(curl -s -H "authorization: Bearer $TOKEN" "http://127.0.0.1:$PORT/api/runs/1" | grep -o '"total_requests":[0-9]*')"
 
 echo "== Chromium, cold cache then warm (bytes on the wire: headers + encoded bodies)"
 BASE="http://127.0.0.1:$PORT" node - <<'JS'

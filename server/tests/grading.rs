@@ -136,6 +136,29 @@ async fn reviewers_grade_blind_and_only_reviewers_grade() {
         .await
         .expect("body");
     assert!(body.contains("from 1 (bad) to 5"), "{body}");
+
+    // Rubric values must be the rubric's fields, judged on their scale, and a comment is bounded:
+    // nothing else is stored (it was, as sent: 100 KB of a made-up field).
+    for (fields, comment, says) in [
+        (
+            json!({"zzz_not_a_field": "a".repeat(100_000)}),
+            String::new(),
+            "is not a field of this dataset's rubric",
+        ),
+        (
+            json!({"recommendation": "<img src=x onerror=alert(1)>"}),
+            String::new(),
+            "is not a judgement of it",
+        ),
+        (json!({}), "x".repeat(5_000), "at most 4000 characters"),
+    ] {
+        let g = json!({"grade": {"item_id": it["item_id"], "overall": 3, "fields": fields, "comment": comment, "gold": false}});
+        let resp = rev.post(app.url(SaveGrade::PATH)).json(&g).send().await.expect("POST");
+        let status = resp.status().as_u16();
+        let body = resp.text().await.expect("body");
+        assert_eq!(status, 422, "{body}");
+        assert!(body.contains(says), "{says}: {body}");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -104,6 +104,10 @@ async fn lines_the_provider_failed_are_stored_as_failed_records_and_counted() {
         .filter(|r| r["outcome"] != "ok" && r["outcome"] != "truncated")
         .count() as u64;
     assert_eq!(failed, job.failed, "the error file's lines are the failed records");
+    // Each says why, from the error file's response body (it was thrown away).
+    for r in records.iter().filter(|r| r["outcome"] != "ok" && r["outcome"] != "truncated") {
+        assert!(r["error"].as_str().is_some_and(|e| e.contains("simulated failure")), "{r}");
+    }
     assert_eq!(s.outcomes.failed(), job.failed);
 }
 
@@ -222,5 +226,78 @@ async fn batch_runs_refuse_what_does_not_apply_and_say_what_to_fix() {
     assert!(
         v.to_string().contains("internal only") && v.to_string().contains("file storage"),
         "{v}"
+    );
+}
+
+/// Ctrl-C on `bakeoff batch` ends the run interrupted, and nobody resumes an interrupted run: the
+/// batch is cancelled at the provider (it would have run on, paid for, with nobody to read it),
+/// and what it answered is kept, with a note that says so.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ctrl_c_on_bakeoff_batch_cancels_the_batch_at_the_provider() {
+    use common::procs::{free_port, wait_port, Proc, BIN};
+    use std::process::{Command, Stdio};
+    let dir = tempfile::tempdir().expect("tmp");
+    let db_path = dir.path().join("batch.db");
+    let port = free_port();
+    let _sim = Proc(
+        Command::new(BIN)
+            .args(["sim", "--addr", &format!("127.0.0.1:{port}"), "--batch-turnaround-ms", "60000"])
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("sim"),
+    );
+    wait_port(port);
+    let sim_url = format!("http://127.0.0.1:{port}");
+    let pool = app::db::connect(&db_path).await.expect("db");
+    let dataset = concat!(env!("CARGO_MANIFEST_DIR"), "/../app/tests/fixtures/synthetic_100.jsonl");
+    let mut cli = Proc(
+        Command::new(BIN)
+            .args(["batch", "--endpoint", &sim_url, "--model", "sim-llama-3.2-1b", "--dataset", dataset])
+            .args([
+                "--requests",
+                "10",
+                "--max-tokens",
+                "16",
+                "--poll-s",
+                "1",
+                "--drain-timeout",
+                "10",
+                "--db",
+            ])
+            .arg(&db_path)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("bakeoff batch"),
+    );
+    // Until the batch exists at the provider.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let (id, batch) = loop {
+        if let Some(r) = app::db::runs::list(&pool).await.expect("runs").last() {
+            if let Some(reference) = app::db::runs::get(&pool, r.id).await.expect("run").job.and_then(|j| j.reference) {
+                break (r.id, reference);
+            }
+        }
+        assert!(Instant::now() < deadline, "the batch was not submitted");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    cli.signal(libc::SIGINT);
+    let status = cli.wait_exit(Duration::from_secs(30));
+    assert!(!status.success(), "an interrupted batch is not a success");
+    let run = app::db::runs::get(&pool, id).await.expect("run");
+    assert_eq!(run.status, RunStatus::Interrupted);
+    let at_provider: Value = reqwest::get(format!("{sim_url}/v1/batches/{batch}"))
+        .await
+        .expect("GET batch")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(at_provider["status"], "cancelled", "{at_provider}");
+    let notes = run.job.map(|j| j.notes).unwrap_or_default();
+    assert!(
+        notes
+            .iter()
+            .any(|n| n.contains(&format!("provider batch {batch} cancelled at the provider"))),
+        "{notes:?}"
     );
 }

@@ -34,6 +34,12 @@ async fn the_report_from_the_seed_summaries_reproduces_and_corrects_the_seed() {
         let (status, v) = import(&app, f).await;
         assert_eq!(status, 201, "{f}: {v}");
     }
+    // The same summary again would count one measurement twice in every ranking: refused, naming
+    // the run it is.
+    let (status, v) = import(&app, "qwen3-4b-10-2025-10-28.json").await;
+    assert_eq!(status, 409, "{v}");
+    assert!(v.to_string().contains("is imported already, as run #4"), "{v}");
+    assert_eq!(app.get_json("/api/runs").await.as_array().map(Vec::len), Some(4));
     let (status, v) = import(&app, "synthetic_100.json").await;
     assert_eq!(status, 422);
     assert!(v["message"].as_str().is_some_and(|m| m.contains("describes a dataset")), "{v}");

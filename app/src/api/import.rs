@@ -18,6 +18,12 @@ pub async fn import_file(db: &crate::db::Db, filename: &str, text: &str, input: 
             ));
         }
         let run = seed_summary(filename, text).map_err(AppError::Validation)?;
+        // The same summary twice would count one measurement twice in every ranking.
+        if let Some(id) = crate::db::runs::imported_already(db, &run.provenance).await? {
+            return Err(AppError::Conflict(format!(
+                "{filename} is imported already, as run #{id} (the same test id and time): delete that run first to import it again"
+            )));
+        }
         return Ok(crate::db::runs::insert_imported(db, &run, None).await?);
     }
     let run = batch_output(filename, text).map_err(AppError::Validation)?;

@@ -56,7 +56,7 @@ pub fn sweep_curve(
     height: u32,
 ) -> String {
     if points.is_empty() {
-        return "<p class=\"chart-empty\">No finished levels yet.</p>".into();
+        return "<p class=\"chart-empty\">No finished level with 10 or more requests yet: a p90 needs 10.</p>".into();
     }
     let x_max = points
         .iter()

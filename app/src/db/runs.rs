@@ -256,6 +256,23 @@ pub async fn provenance(db: &Db, id: i64) -> DbResult<Option<crate::domain::impo
     text.flatten().map(|t| json("provenance", &t)).transpose()
 }
 
+/// A run already imported from the same measurement as `p` (same file name and format, and the
+/// same test id and time the file records), not in the trash. `None` when `p` records neither a
+/// test id nor a time (nothing to tell two files of one name apart by).
+pub async fn imported_already(db: &Db, p: &crate::domain::import::Provenance) -> DbResult<Option<i64>> {
+    if p.test_id.is_none() && p.timestamp.is_none() {
+        return Ok(None);
+    }
+    let rows: Vec<(i64, String)> =
+        sqlx::query_as("SELECT id, provenance FROM runs WHERE provenance IS NOT NULL AND deleted_at IS NULL ORDER BY id")
+            .fetch_all(db)
+            .await?;
+    Ok(rows.into_iter().find_map(|(id, text)| {
+        let q: crate::domain::import::Provenance = serde_json::from_str(&text).ok()?;
+        (q.file == p.file && q.format == p.format && q.test_id == p.test_id && q.timestamp == p.timestamp).then_some(id)
+    }))
+}
+
 /// A run the worker has taken: its id and what to do.
 pub struct Claimed {
     pub id: i64,

@@ -56,7 +56,12 @@ impl Doc {
                     }
                     out.push('\n');
                 }
-                Block::Code(t) => out.push_str(&format!("```\n{t}\n```\n\n")),
+                Block::Code(t) => {
+                    // A fence longer than any run of backticks in the text (a sample answer may
+                    // carry its own fence), so the text cannot close it early.
+                    let fence = "`".repeat(longest_run(t, '`').max(2) + 1);
+                    out.push_str(&format!("{fence}\n{t}\n{fence}\n\n"));
+                }
                 Block::Svg { caption, .. } => out.push_str(&format!("*Chart: {caption} (in the HTML report).*\n\n")),
             }
         }
@@ -146,6 +151,16 @@ fn inline(s: &str) -> String {
     out
 }
 
+/// The longest run of `c` in `text`.
+fn longest_run(text: &str, c: char) -> usize {
+    let (mut best, mut run) = (0, 0);
+    for ch in text.chars() {
+        run = if ch == c { run + 1 } else { 0 };
+        best = best.max(run);
+    }
+    best
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -164,5 +179,21 @@ mod tests {
         let html = d.to_html("R");
         assert!(html.contains("<td><strong>Gemma</strong></td>") && html.contains("a &lt;b&gt; &amp; c"));
         assert!(html.starts_with("<!DOCTYPE html>"));
+    }
+
+    #[test]
+    fn a_sample_with_its_own_fence_stays_inside_the_code_block() {
+        let mut d = Doc::default();
+        d.push(Block::Code("```json\n{\"a\": 1}\n```".into()));
+        d.push(Block::P("after".into()));
+        let md = d.to_markdown();
+        assert!(md.starts_with("````\n```json"), "{md}");
+        assert!(md.contains("```\n````\n"), "the outer fence is longer: {md}");
+        let plain = {
+            let mut d = Doc::default();
+            d.push(Block::Code("plain".into()));
+            d.to_markdown()
+        };
+        assert_eq!(plain, "```\nplain\n```\n\n");
     }
 }

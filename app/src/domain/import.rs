@@ -377,13 +377,25 @@ impl BatchOutputReader {
             outcome,
             http_status: status.map(|s| s as u16),
             // OpenAI: `error: {code, message}`; vLLM's run-batch nests it: `error: {error: {message}}`.
-            error: error.map(|e| {
-                e.get("message")
-                    .or_else(|| e.pointer("/error/message"))
-                    .and_then(Value::as_str)
-                    .map(str::to_string)
-                    .unwrap_or_else(|| e.to_string())
-            }),
+            // A request the provider answered with an error status (`error: null`) says why in the
+            // response's body (`response.body.error.message`), as OpenAI's error file has it.
+            error: error
+                .map(|e| {
+                    e.get("message")
+                        .or_else(|| e.pointer("/error/message"))
+                        .and_then(Value::as_str)
+                        .map(str::to_string)
+                        .unwrap_or_else(|| e.to_string())
+                })
+                .or_else(|| {
+                    if outcome != Outcome::HttpError {
+                        return None;
+                    }
+                    let why = body?
+                        .pointer("/error/message")
+                        .or_else(|| body?.get("error").filter(|e| e.is_string()))?;
+                    Some(why.as_str().map(str::to_string).unwrap_or_else(|| why.to_string()))
+                }),
             finish_reason,
             prompt_tokens: usage.and_then(|u| u.get("prompt_tokens")).and_then(Value::as_u64).map(Tokens),
             completion_tokens: usage.and_then(|u| u.get("completion_tokens")).and_then(Value::as_u64).map(Tokens),
@@ -543,5 +555,10 @@ mod tests {
         let nested = r#"{"id":"r3","custom_id":"c","response":{"status_code":400,"body":null},"error":{"error":{"message":"max_tokens is too large","type":"BadRequestError"}}}"#;
         let r = batch_output("out.jsonl", nested).expect("imports");
         assert_eq!(r.records[0].error.as_deref(), Some("max_tokens is too large"));
+        // OpenAI's error file: `error` null, the reason in the response's body.
+        let failed = r#"{"custom_id":"candidate-00005","error":null,"response":{"status_code":500,"body":{"error":{"message":"simulated failure of this request","type":"server_error"}}}}"#;
+        let r = batch_output("errors.jsonl", failed).expect("imports");
+        assert_eq!(r.records[0].outcome, Outcome::HttpError);
+        assert_eq!(r.records[0].error.as_deref(), Some("simulated failure of this request"));
     }
 }

@@ -284,6 +284,9 @@ impl LaunchForm {
         } else if self.concurrency.trim().is_empty() && super::saturation::parse_auto(&self.sweep).is_some() {
             // An automatic sweep chooses each step's concurrency.
             Some(i64::from(super::saturation::START))
+        } else if self.concurrency.trim().is_empty() && !self.sweep.trim().is_empty() {
+            // A sweep of levels gives each run its concurrency (the levels are checked below).
+            Some(1)
         } else {
             f.required_int("concurrency", &self.concurrency, 1, i64::from(MAX_CONCURRENCY), "Concurrency")
         };
@@ -699,6 +702,16 @@ mod tests {
         assert!(f.sweep_plan().is_err());
         f.rate.clear();
         f.sweep = "1,4".into();
+        assert_eq!(f.sweep_plan().expect("levels"), SweepPlan::Levels(vec![1, 4]));
+    }
+
+    #[test]
+    fn a_sweep_of_levels_needs_no_concurrency_of_its_own() {
+        let mut f = form();
+        f.concurrency.clear();
+        assert!(f.parse().expect_err("no load").for_field("concurrency").is_some());
+        f.sweep = "1,4".into();
+        assert!(f.parse().is_ok(), "the levels give each run its concurrency");
         assert_eq!(f.sweep_plan().expect("levels"), SweepPlan::Levels(vec![1, 4]));
     }
 

@@ -103,7 +103,11 @@ pub fn past_knee(runs: &[RunView]) -> Option<String> {
         None => s.output_tokens_per_s,
     };
     let (vb, vk) = (value(bs), value(ks));
-    let p90 = |s: &super::summary::RunSummary| s.ttft_ms.map(|d| super::goodput::short_ms(d.p90)).unwrap_or_else(|| "—".into());
+    // Named past the knee only for more work than a heavier load must add.
+    if vb <= vk * (1.0 + NEAR_BEST) {
+        return None;
+    }
+    let p90 = p90_ttft;
     Some(format!(
         "Past the knee, because it does more work: {} tok/s {} at {} against {} at the knee ({}), {} more, above the {} a heavier load must add to be named{}. The price is latency: p90 TTFT {} vs {}.",
         format::int(vb),
@@ -170,18 +174,28 @@ pub fn best_setting(runs: &[RunView]) -> Option<(i64, String)> {
             Some(s.output_tokens_per_s)
         }
     };
-    let mut within: Vec<(&RunView, f64)> = done.iter().filter_map(|r| Some((*r, value(r)?))).collect();
-    within.sort_by(|(a, _), (b, _)| served(a).total_cmp(&served(b)));
+    let within: Vec<(&RunView, f64)> = done.iter().filter_map(|r| Some((*r, value(r)?))).collect();
     let (top, top_value) = within.iter().copied().max_by(|a, b| a.1.total_cmp(&b.1))?;
-    let (r, v) = within.iter().copied().find(|(_, v)| *v >= top_value * (1.0 - NEAR_BEST))?;
-    let s = r.summary.as_ref()?;
-    let ttft = |x: &RunView| {
-        x.summary
-            .as_ref()
-            .and_then(|s| s.ttft_ms)
-            .map(|d| super::goodput::short_ms(d.p90))
-            .unwrap_or_default()
+    let near: Vec<(&RunView, f64)> = within
+        .iter()
+        .copied()
+        .filter(|(_, v)| *v >= top_value * (1.0 - NEAR_BEST))
+        .collect();
+    // The lightest of them by requests in flight; steps that kept about as many in flight (within
+    // 5 %: steps too small to fill their concurrency all keep every request in flight) go by the
+    // lighter setting, the lower concurrency.
+    let lightest = near.iter().map(|(r, _)| served(r)).fold(f64::INFINITY, f64::min);
+    let setting = |r: &RunView| match r.spec.as_ref() {
+        Some(spec) if spec.load.rate.is_none() => f64::from(spec.load.concurrency),
+        _ => served(r),
     };
+    let (r, v) = near
+        .iter()
+        .copied()
+        .filter(|(r, _)| served(r) <= lightest * (1.0 + NEAR_BEST) + 1e-9)
+        .min_by(|(a, _), (b, _)| setting(a).total_cmp(&setting(b)).then(served(a).total_cmp(&served(b))))?;
+    let s = r.summary.as_ref()?;
+    let ttft = |x: &RunView| x.summary.as_ref().map(|s| p90_ttft(s)).unwrap_or_default();
     let more = if top.id != r.id {
         format!(
             "; {} reached {} at p90 TTFT {}, less than {} more",
@@ -210,6 +224,18 @@ pub fn best_setting(runs: &[RunView]) -> Option<(i64, String)> {
         ),
     };
     Some((r.id, text))
+}
+
+/// A step's p90 TTFT as the texts quote it: only from enough requests, as the tables show it
+/// ("— (n = 5)" otherwise).
+fn p90_ttft(s: &super::summary::RunSummary) -> String {
+    match s.ttft_ms.as_ref() {
+        Some(d) => match super::summary::sample::percentile(d, super::summary::sample::Pct::P90) {
+            Ok(v) => super::goodput::short_ms(v),
+            Err(_) => format!("— (n = {})", d.count),
+        },
+        None => "—".into(),
+    }
 }
 
 /// Requests in flight on average over a step (Little's law: requests served a second x mean
@@ -512,7 +538,7 @@ mod tests {
             let mut r = view(id, c, tps, Some((tps, true)));
             let s = r.summary.as_mut().expect("summary");
             s.requests_per_s = tps / 64.0;
-            s.ttft_ms = crate::domain::stats::Distribution::of(&[ttft_p90]);
+            s.ttft_ms = crate::domain::stats::Distribution::of(&[ttft_p90; 10]);
             s.e2e_ms = crate::domain::stats::Distribution::of(&[f64::from(c) * 10.0]);
             r
         };
@@ -527,6 +553,40 @@ mod tests {
         let at_knee = vec![step(1, 4, 1000.0, 10.4), step(2, 8, 1700.0, 10.6), step(3, 16, 1750.0, 100.0)];
         assert_eq!(best_setting(&at_knee).map(|b| b.0), Some(2));
         assert_eq!(past_knee(&at_knee), None);
+    }
+
+    #[test]
+    fn steps_too_small_to_fill_their_concurrency_name_the_lower_one() {
+        // QA's sweep of 5 requests a step: from concurrency 8 on every request is in flight at
+        // once, so 8 and 16 do the same work (1,526 and 1,524 tok/s) with the same requests in
+        // flight (16 a hair fewer, by noise). It named 16, "past the knee ... -0.1% more, above
+        // the 5%", with p90s from 5 requests the table does not show.
+        let step = |id: i64, c: u32, tps: f64, e2e_mean: f64| {
+            let mut r = view(id, c, tps, None);
+            let s = r.summary.as_mut().expect("summary");
+            s.requests = 5;
+            // Every request in flight at once, give or take the timer's noise.
+            s.requests_per_s = (5.0 - f64::from(c) / 1000.0) / (e2e_mean / 1000.0);
+            s.e2e_ms = crate::domain::stats::Distribution::of(&[e2e_mean; 5]);
+            s.ttft_ms = crate::domain::stats::Distribution::of(&[12.6; 5]);
+            r
+        };
+        let runs = vec![
+            step(1, 1, 400.0, 60.0),
+            step(2, 2, 780.0, 61.0),
+            step(3, 4, 1100.0, 65.0),
+            step(4, 8, 1526.0, 70.0),
+            step(5, 16, 1524.0, 69.9),
+        ];
+        let best = best_setting(&runs).expect("best");
+        assert_eq!(best.0, 4, "{}", best.1);
+        assert!(best.1.contains("p90 TTFT — (n = 5)"), "no p90 from 5 requests: {}", best.1);
+        assert_eq!(past_knee(&runs), None);
+        // Were 16 named, less than 5 % more than the knee is no reason given for it.
+        let mut heavier = runs.clone();
+        heavier[4].summary.as_mut().expect("summary").output_tokens_per_s = 1560.0;
+        assert_eq!(sweep_knee(&heavier).map(|k| k.concurrency), Some(8));
+        assert_eq!(past_knee(&heavier), None);
     }
 
     #[test]

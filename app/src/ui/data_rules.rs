@@ -192,8 +192,10 @@ pub fn CostPreviewBox(fields: RwSignal<LaunchForm>) -> impl IntoView {
         asked.set_value(n);
         leptos::task::spawn_local(async move {
             let answer = launch_preview(form.clone()).await;
-            if asked.get_value() == n {
-                preview.set(Some((form, answer)));
+            // The page may be gone by now (the launch moved on to the run page): then nothing is
+            // set (reading a disposed value would panic).
+            if asked.try_get_value() == Some(n) {
+                let _ = preview.try_set(Some((form, answer)));
             }
         });
     });

@@ -3,7 +3,7 @@
 //! final once the reviewer moves on.
 
 use super::runs::manage::{Buttons, Manage, Panel, Target};
-use super::widgets::{can, use_me, ErrorBox, FieldMessage, FormMessage, IfAllowed, Me, OriginBadge};
+use super::widgets::{allowed, can, use_me, ErrorBox, FieldMessage, FormMessage, IfAllowed, Me, OriginBadge};
 use crate::api::cost::cost_data;
 use crate::api::grading::{
     grading_item, list_queues, reviewer_choices, save_grade, save_vote, CloseQueue, CreateQueue, GradeInput, ItemView, Saved,
@@ -144,7 +144,7 @@ pub fn GradingPage() -> impl IntoView {
                 <div class="field checkbox"><input id="q-unblind" name="form[unblind]" type="checkbox" value="1"/><label for="q-unblind">"Show the model while grading (not blind)"</label></div>
             </IfAllowed>
             <button type="submit" class="primary">"Make queue"</button>
-            {move || create.value().get().and_then(Result::ok).map(|id| view! { <p class="ok" role="status">"Queue made. " <a href=format!("/grade/{id}")>"Start grading"</a></p> })}
+            {move || create.value().get().and_then(Result::ok).map(|id| view! { <p class="ok" role="status">"Queue made. " <a href=format!("/grade/{id}")>{if can_grade.get() { "Start grading" } else { "See its progress" }}</a></p> })}
         </ActionForm>
         </IfAllowed>
     }
@@ -205,6 +205,7 @@ pub fn GraderPage() -> impl IntoView {
     });
     // Moves at each saved judgement, so the progress below follows.
     let judged = RwSignal::new(0u32);
+    let me = use_me();
     // The progress panel is made with the page, not once the queue has loaded: its resource and
     // Transition built after an `.await` were numbered by the server in the order the data
     // arrived, and by the browser in page order, and the page failed to hydrate for the queue's
@@ -213,9 +214,14 @@ pub fn GraderPage() -> impl IntoView {
         <h1>"Grade"</h1>
         <Suspense fallback=|| view! { <p>"Loading…"</p> }>
             {move || Suspend::new(async move {
+                let grades = allowed(me, Permission::Grade).await;
                 match queue.await {
                     Err(e) => view! { <ErrorBox error=e/> }.into_any(),
                     Ok(None) => view! { <p class="error" role="alert">"No such queue."</p> }.into_any(),
+                    // A runner who made the queue: reviewers and admins grade; its progress is below.
+                    Ok(Some(q)) if !grades => view! {
+                        <p class="note">{format!("'{}' is graded by reviewers and admins; your role does not grade. Its progress is below.", q.name)}</p>
+                    }.into_any(),
                     Ok(Some(q)) if q.closed => view! { <Reveal queue_id=q.id/> }.into_any(),
                     Ok(Some(q)) if q.grades_per_item.is_some() && q.mine == 0 => view! {
                         <p class="note">"No item of this queue is dealt to you: its maker or an admin assigns its reviewers."</p>

@@ -39,7 +39,8 @@ pub fn BatchJob(run_id: i64, job: Option<JobTiming>, kind: RunKind, running: boo
         last.set_value(Some(p.elapsed_s));
         leptos::task::spawn_local(async move {
             if let Ok(Some(job)) = get_run(run_id).await.map(|r| r.job) {
-                fresh.set(Some(job));
+                // The page may have been left meanwhile.
+                let _ = fresh.try_set(Some(job));
             }
         });
     });

@@ -124,7 +124,45 @@ pub async fn run(req: RunRequest) -> anyhow::Result<i64> {
     if let Some(p) = req.batch_poll {
         preflight.batch_poll = p;
     }
+    // On the Workers page while it measures (kind `bakeoff run`: it takes nothing from the queue).
+    let me = db::workers::Registration {
+        kind: app::domain::workers::WorkerKind::Run,
+        name: None,
+        filter: db::leases::ClaimFilter {
+            endpoint_ids: Some(vec![endpoint_id]),
+            allow_launch: false,
+        },
+        lease_s: leases.settings.seconds(),
+    };
+    db::workers::beat(&state.db, &leases.holder, &me).await?;
+    let beats = {
+        let (db, holder, every) = (state.db.clone(), leases.holder.clone(), leases.settings.heartbeat());
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(every).await;
+                if let Err(e) = db::workers::beat(&db, &holder, &me).await {
+                    tracing::warn!("could not record this process as alive: {e}");
+                }
+            }
+        })
+    };
+    let owner = leases.owner().to_string();
     let worker = Worker::new(state.clone(), client, preflight, leases);
+    let done = measure(req.json, &state, &worker, &launched).await;
+    beats.abort();
+    if let Err(e) = db::workers::leave(&state.db, &owner).await {
+        tracing::warn!("could not mark this process stopped in the database: {e}");
+    }
+    done
+}
+
+/// Measure the runs `launched` queued (and an automatic sweep's later steps), printing each.
+async fn measure(
+    json: bool,
+    state: &app::state::AppState,
+    worker: &Worker,
+    launched: &app::domain::views::Launched,
+) -> anyhow::Result<i64> {
     let mut last = 0;
     // An automatic sweep queues each next step when one ends: follow those too.
     let mut queue: std::collections::VecDeque<i64> = launched.run_ids.iter().copied().collect();
@@ -144,7 +182,7 @@ pub async fn run(req: RunRequest) -> anyhow::Result<i64> {
                 let steps = app::api::runs::sweep_steps(&state.db, sweep).await?;
                 let of = sweep_size(&steps, launched.run_ids.len());
                 let line = sweep_step_line(step, of, &run);
-                if req.json {
+                if json {
                     let mut doc = run_json(&run);
                     doc["sweep_id"] = sweep.into();
                     doc["step"] = step.into();
@@ -155,7 +193,7 @@ pub async fn run(req: RunRequest) -> anyhow::Result<i64> {
                     eprintln!("{line} — {}", human_summary(&run));
                 }
             }
-            None if req.json => println!("{}", serde_json::to_string_pretty(&run_json(&run))?),
+            None if json => println!("{}", serde_json::to_string_pretty(&run_json(&run))?),
             None => eprintln!("{}", human_summary(&run)),
         }
         last = id;
@@ -170,7 +208,7 @@ pub async fn run(req: RunRequest) -> anyhow::Result<i64> {
     if let Some(sweep) = launched.sweep_id {
         let steps = app::api::runs::sweep_steps(&state.db, sweep).await?;
         let verdict = sweep_json::verdict_json(sweep, &steps);
-        if req.json {
+        if json {
             println!("{}", serde_json::to_string(&verdict)?);
         }
         eprintln!("{}", human_verdict(&verdict));

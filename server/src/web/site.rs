@@ -98,8 +98,23 @@ pub fn cross_site_refusal(method: &Method, headers: &HeaderMap, site: &Site) -> 
         if default_port_dropped(&origin) == site.origin {
             return None;
         }
+        // The origin is the own one with a port the own one lacks: a proxy that passed the host
+        // name without its port (nginx's `$host`).
+        let without_port = |o: &str| -> String {
+            match o.rsplit_once(':') {
+                Some((head, port)) if head.contains("://") && !port.is_empty() && port.chars().all(|c| c.is_ascii_digit()) => {
+                    head.to_string()
+                }
+                _ => o.to_string(),
+            }
+        };
+        let hint = if without_port(&default_port_dropped(&origin)) == site.origin {
+            "the proxy passed the host name without its port: set `proxy_set_header Host $http_host;` and `proxy_set_header X-Forwarded-Host $http_host;` in nginx (not $host), or start Bakeoff with --public-url"
+        } else {
+            "Use Bakeoff's own pages; behind a proxy, start Bakeoff with --trusted-proxy (or --public-url)"
+        };
         return Some(format!(
-            "cross-site request refused: it came from {} but Bakeoff's own pages are at {}. Use Bakeoff's own pages; behind a proxy, start Bakeoff with --trusted-proxy (or --public-url)",
+            "cross-site request refused: it came from {} but Bakeoff's own pages are at {}. {hint}",
             if origin.is_empty() { "an unreadable origin" } else { &origin },
             site.origin
         ));
@@ -237,6 +252,20 @@ mod tests {
         let bearer = headers(&[("authorization", "Bearer t"), ("origin", "http://evil.example")]);
         assert_eq!(cross_site_refusal(&post, &bearer, &site), None);
         assert_eq!(cross_site_refusal(&Method::GET, &evil, &site), None, "reads change nothing");
+        assert!(!cross_site_refusal(&post, &other_port, &site)
+            .expect("refused")
+            .contains("$http_host"));
+        // Behind nginx with `$host`, the host name comes without the browser's port: the refusal
+        // says what to set.
+        let dropped = site_of(
+            &proxied(),
+            Some("127.0.0.1".parse().expect("ip")),
+            &headers(&[("host", "127.0.0.1:3000"), ("x-forwarded-host", "bakeoff.lan")]),
+            None,
+        );
+        let browser = headers(&[("origin", "http://bakeoff.lan:8443"), ("cookie", "bakeoff_session=x")]);
+        let why = cross_site_refusal(&post, &browser, &dropped).expect("refused");
+        assert!(why.contains("proxy_set_header Host $http_host"), "{why}");
         let null = headers(&[("origin", "null"), ("cookie", "bakeoff_session=x")]);
         assert!(cross_site_refusal(&post, &null, &site).is_some());
     }

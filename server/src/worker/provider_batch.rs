@@ -119,8 +119,15 @@ impl Worker {
             tokio::select! {
                 _ = tokio::time::sleep(self.preflight.batch_poll) => {}
                 h = super::lease::halted(&mut halt, None) => {
-                    // The batch goes on at the provider: whoever resumes the run polls it.
                     db::jobs::put(db, id, &stored).await?;
+                    if h == Halt::Drain && self.leases.after_drain == super::lease::AfterDrain::Interrupt {
+                        // Ctrl-C on `bakeoff batch`: the run ends interrupted and nobody resumes
+                        // it, so a batch left at the provider would run (and be paid for) with
+                        // nobody to read it. Cancel it there and keep what it answered.
+                        self.cancel_on_interrupt(claimed, base_url, &batch_id, &plan, &mut stored, tracker).await?;
+                        return Ok(Stop::Drained);
+                    }
+                    // The batch goes on at the provider: whoever resumes the run polls it.
                     return Ok(match h {
                         Halt::Drain => Stop::Drained,
                         Halt::LeaseLost => Stop::LeaseLost,
@@ -155,6 +162,62 @@ impl Worker {
             ))),
             _ => Ok(Stop::Finished),
         }
+    }
+
+    /// An interrupted `bakeoff batch`: cancel the provider's batch, wait (up to the drain
+    /// timeout) for it to stop, and store the lines it answered; the job's notes say what became
+    /// of it (and its id, should the cancel fail, to stop it by hand).
+    async fn cancel_on_interrupt(
+        &self,
+        claimed: &Claimed,
+        base_url: &str,
+        batch_id: &str,
+        plan: &HashMap<String, u32>,
+        stored: &mut StoredJob,
+        tracker: &Tracker,
+    ) -> Result<(), RunError> {
+        let db = &self.state.db;
+        let id = claimed.id;
+        tracker.message(Some(format!("interrupted: cancelling provider batch {batch_id}")));
+        if let Err(e) = self.client.cancel_batch(base_url, batch_id).await {
+            let note = format!(
+                "interrupted: provider batch {batch_id} could not be cancelled ({e}); it may still run at the provider: cancel it there"
+            );
+            tracing::warn!(run = id, "{note}");
+            stored.job.notes.push(note);
+            db::jobs::put(db, id, stored).await?;
+            return Ok(());
+        }
+        let deadline = std::time::Instant::now() + self.leases.settings.drain_timeout;
+        let last = loop {
+            match self.client.get_batch(base_url, batch_id).await {
+                Ok(b) if b.ended() || std::time::Instant::now() >= deadline => break Some(b),
+                Ok(_) => {}
+                Err(e) if std::time::Instant::now() >= deadline => {
+                    tracing::warn!(run = id, "provider batch {batch_id}: could not poll after the cancel: {e}");
+                    break None;
+                }
+                Err(_) => {}
+            }
+            tokio::time::sleep(Duration::from_millis(500).min(self.preflight.batch_poll)).await;
+        };
+        let mut kept = 0u64;
+        if let Some(last) = &last {
+            note(&mut stored.job, last);
+            for file in [last.output_file_id.clone(), last.error_file_id.clone()].into_iter().flatten() {
+                kept += self.store_file(id, base_url, &file, plan).await?;
+            }
+            stored.output_file_id = last.output_file_id.clone();
+            stored.error_file_id = last.error_file_id.clone();
+        }
+        let status = last.as_ref().map_or("unknown", |b| b.status.as_str());
+        let note = format!(
+            "interrupted: provider batch {batch_id} cancelled at the provider (status {status}); {kept} lines it answered are kept"
+        );
+        tracing::warn!(run = id, "{note}");
+        stored.job.notes.push(note);
+        db::jobs::put(db, id, stored).await?;
+        Ok(())
     }
 
     /// Upload the planned requests and create the batch; its id is stored before anything else.

@@ -60,6 +60,13 @@ pub async fn store_grade(db: &crate::db::Db, user_id: i64, reads_answers: bool, 
         return Err(AppError::validation("item", "this item is a pairwise comparison: vote instead"));
     }
     let rules = crate::db::queues::rules(db, item.queue_id).await?;
+    let rubric = match rules.dataset_id {
+        Some(d) => crate::db::datasets::rubric(db, d).await?,
+        None => Default::default(),
+    };
+    if let Some((field, why)) = crate::domain::rubric::grade_refusal(&rubric, &g.fields, g.comment.trim()) {
+        return Err(AppError::validation(field, why));
+    }
     let grade = crate::db::queues::Grade {
         overall: g.overall,
         fields: g.fields.clone(),

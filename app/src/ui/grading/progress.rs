@@ -74,18 +74,26 @@ fn Progress(p: ProgressView, choices: Vec<String>, change: ServerAction<ChangeRe
     };
     let rows = p.reviewers.clone();
     let total = p.total.clone();
+    // Every reviewer judges every item and none has begun: no one is behind, nothing to count.
+    let none_yet = rows.is_empty() && p.grades_per_item.is_none();
     view! {
         <section class="queue-progress" aria-label="Progress per reviewer">
             <h2>"Progress"</h2>
             <p class="note">{how}</p>
             {(!p.sees_everyone).then(|| view! { <p class="note">{see_note(p.maker_gone)}</p> })}
-            <table class="progress-table" aria-label="Progress per reviewer">
-                <thead><tr><th>"Reviewer"</th><th class="num">"Assigned"</th><th class="num">"Judged"</th><th class="num">"Remaining"</th>{may_assign.then(|| view! { <th></th> })}</tr></thead>
-                <tbody>
-                    {rows.into_iter().map(|r| row(r, false)).collect_view()}
-                    {row(total, true)}
-                </tbody>
-            </table>
+            {if none_yet {
+                view! { <p class="empty">"No reviewer has judged an item yet: any reviewer may start."</p> }.into_any()
+            } else {
+                view! {
+                    <table class="progress-table" aria-label="Progress per reviewer">
+                        <thead><tr><th>"Reviewer"</th><th class="num">"Assigned"</th><th class="num">"Judged"</th><th class="num">"Remaining"</th>{may_assign.then(|| view! { <th></th> })}</tr></thead>
+                        <tbody>
+                            {rows.into_iter().map(|r| row(r, false)).collect_view()}
+                            {row(total, true)}
+                        </tbody>
+                    </table>
+                }.into_any()
+            }}
             {may_assign.then(|| view! { <AddReviewer queue_id names=choices change/> })}
         </section>
     }
