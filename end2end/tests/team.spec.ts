@@ -46,6 +46,26 @@ test("an expired session lands on the log-in page and comes back after it", asyn
   await expect(page.locator("header")).toContainText(`${ADMIN} (admin)`);
 });
 
+test("a tab whose user changed in another tab shows the new user when looked at again", async ({ context }) => {
+  const first = await context.newPage();
+  await login(first, ADMIN);
+  await open(first, "/datasets");
+  await expect(first.locator("header")).toContainText(`${ADMIN} (admin)`);
+  // Another tab of the same browser logs out and in as the viewer.
+  const second = await context.newPage();
+  await login(second, VIEWER);
+  await expect(second.locator("header")).toContainText(`${VIEWER} (viewer)`);
+  // Back to the first tab: it asks who is logged in and loads afresh as the viewer, with no
+  // control the viewer may not use (it showed the admin's until now).
+  await first.bringToFront();
+  const reloaded = first.waitForEvent("load");
+  await first.evaluate(() => window.dispatchEvent(new Event("focus")));
+  await reloaded;
+  await hydrated(first);
+  await expect(first.locator("header")).toContainText(`${VIEWER} (viewer)`);
+  await expect(first.getByRole("form", { name: "Upload a dataset" })).toHaveCount(0);
+});
+
 test("a viewer sees no control it may not use", async ({ page }) => {
   await login(page, VIEWER);
   await open(page, "/datasets");

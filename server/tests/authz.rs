@@ -183,6 +183,7 @@ fn server_fns(run: i64, queue: i64, item: &str, sim: &str) -> BTreeMap<&'static 
     // Data rules (issue 17, item 6).
     m.insert("set_dataset_internal_only", row(Run, form("id=999999&internal_only=true")));
     m.insert("set_spend_cap", row(Run, form("id=999999&spend_cap=")));
+    m.insert("set_shared_gpu", row(Run, form("id=999999&with=")));
     m.insert("launch_preview", row(View, form("form[model]=")));
     // Workers (issue 13): everyone who may view sees them, and why a queued run waits.
     m.insert("list_workers", row(View, Body::Empty));
@@ -290,6 +291,10 @@ fn routes(sim: &str) -> BTreeMap<(&'static str, &'static str), Row> {
     m.insert(
         ("PUT", "/api/endpoints/{id}/spend_cap"),
         row(Run, Body::Json(json!({"spend_cap_usd": "nonsense"}))),
+    );
+    m.insert(
+        ("PUT", "/api/endpoints/{id}/shares_gpu_with"),
+        row(Run, Body::Json(json!({"endpoint": ["nonsense"]}))),
     );
     m.insert(("GET", "/login"), row(Public, Body::Empty));
     m.insert(("GET", "/healthz"), row(Public, Body::Empty));

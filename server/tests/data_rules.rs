@@ -905,3 +905,58 @@ async fn a_launch_is_refused_when_not_even_one_request_fits_under_what_the_cap_l
     let done = app.wait_finished(run, Duration::from_secs(60)).await;
     assert!(done.done_requests > 0, "it sent what fitted: {done:?}");
 }
+
+/// Endpoints that share a GPU (issue 16): `localhost` and `127.0.0.1` are one host, and an
+/// endpoint may name another it shares a GPU with (`PUT /api/endpoints/{id}/shares_gpu_with`),
+/// checked and audited; hosted endpoints take no lock and cannot be linked.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_endpoint_names_the_one_it_shares_a_gpu_with() {
+    let app = spawn(fast_sim()).await;
+    let builtin = app.get_json("/api/endpoints").await[0].clone();
+    assert_eq!(builtin["gpu"], "127.0.0.1", "{builtin}");
+    let by_name = add_endpoint(&app, json!({"name": "by name", "base_url": other_url(&app)})).await;
+    // A hosted provider (stored as is: its URL need not answer here).
+    let db = &app.running.state.db;
+    let hosted = app::db::endpoints::insert(db, HOSTED, "https://api.example.com/v1", false, &[])
+        .await
+        .expect("endpoint");
+    sqlx::query("UPDATE endpoints SET hosted = TRUE WHERE id = $1")
+        .bind(hosted)
+        .execute(db)
+        .await
+        .expect("hosted");
+    let path = format!("/api/endpoints/{by_name}/shares_gpu_with");
+    let (status, v) = put(&app, &app.http, &path, json!({"endpoint": builtin["name"]})).await;
+    assert_eq!(status, 200, "{v}");
+    assert_eq!(
+        (v["gpu"].as_str(), v["shares_gpu_with"].as_str()),
+        (Some("127.0.0.1"), builtin["name"].as_str())
+    );
+    for (body, says) in [
+        (json!({"endpoint": "by name"}), "with itself"),
+        (json!({"endpoint": HOSTED}), "hosted endpoints take no GPU lock"),
+        (json!({"endpoint": "no such box"}), "no endpoint is named 'no such box'"),
+        (json!({"endpoint": ["x"]}), "give the name of the endpoint"),
+    ] {
+        let (status, v) = put(&app, &app.http, &path, body).await;
+        assert_eq!(status, 422, "{v}");
+        assert!(v.to_string().contains(says), "{says}: {v}");
+    }
+    let (status, v) = put(
+        &app,
+        &app.http,
+        &format!("/api/endpoints/{hosted}/shares_gpu_with"),
+        json!({"endpoint": "by name"}),
+    )
+    .await;
+    assert_eq!(status, 422, "a hosted endpoint takes no lock: {v}");
+    let (status, v) = put(&app, &app.http, &path, json!({"endpoint": null})).await;
+    assert_eq!(status, 200, "{v}");
+    assert!(v["shares_gpu_with"].is_null(), "{v}");
+    let entries = audit(&app, "endpoint.shares_gpu").await;
+    assert_eq!(entries.len(), 2, "{entries:?}");
+    assert!(
+        entries[0].contains("shares a GPU with") && entries[1].contains("only with endpoints on its host"),
+        "{entries:?}"
+    );
+}

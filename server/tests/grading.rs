@@ -378,6 +378,7 @@ fn server_fn_args(name: &str, a: i64, b: i64, queue: i64, item_id: &str) -> Opti
         "restore_trashed" | "purge_trashed" => form("kind=run&id=999999&dry_run=true".into()),
         "set_dataset_internal_only" => form("id=999999&internal_only=true".into()),
         "set_spend_cap" => form("id=999999&spend_cap=".into()),
+        "set_shared_gpu" => form("id=999999&with=".into()),
         "launch_preview" => form("form[endpoint_id]=1&form[dataset_id]=1&form[model]=sim-gemma-3-4b&form[requests]=4".into()),
         "list_tokens" | "audit_entries" => form(String::new()),
         "create_token" => form("name=reviewer+script&role=reviewer&expires_days=1".into()),

@@ -231,6 +231,18 @@ async fn http_and_https_through_nginx_stream_every_answer() {
     let (status, v) = add(&app, json!({"name": "nginx https, no CA", "base_url": https})).await;
     assert_eq!(status, 422, "the test CA is not trusted without being given: {v}");
     assert!(v["message"].as_str().is_some_and(|m| m.contains("CA certificate")), "{v}");
+    assert!(
+        v["message"].as_str().is_some_and(|m| !m.contains("Is the server running there")),
+        "the server is there; its certificate is the problem: {v}"
+    );
+    // Plain http to the TLS port: say to write https.
+    let (status, v) = add(
+        &app,
+        json!({"name": "nginx tls port as http", "base_url": format!("http://localhost:{}/v1", nginx.https)}),
+    )
+    .await;
+    assert_eq!(status, 422, "{v}");
+    assert!(v["message"].as_str().is_some_and(|m| m.contains("this port speaks https")), "{v}");
 
     let ca = std::fs::read_to_string(format!("{FIXTURES}/ca.pem")).expect("ca");
     let (status, v) = add(&app, json!({"name": "nginx https", "base_url": https, "ca_cert": ca})).await;

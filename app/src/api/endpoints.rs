@@ -5,6 +5,7 @@ use leptos::prelude::*;
 pub mod access;
 pub mod address;
 pub mod command;
+pub mod gpu;
 /// REST: `PATCH /api/endpoints/{id}` (rename, correct the URL).
 #[cfg(feature = "ssr")]
 pub mod rest;

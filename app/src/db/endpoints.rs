@@ -34,6 +34,8 @@ struct Row {
     created_by: Option<String>,
     spend_cap_usd: Option<f64>,
     spent_this_month_usd: f64,
+    gpu: Option<String>,
+    shares_gpu_with: Option<String>,
 }
 
 impl Row {
@@ -62,6 +64,8 @@ impl Row {
             created_by: self.created_by,
             spend_cap_usd: self.spend_cap_usd,
             spent_this_month_usd: self.spent_this_month_usd,
+            gpu: self.gpu,
+            shares_gpu_with: self.shares_gpu_with,
         })
     }
 }
@@ -76,8 +80,47 @@ const COLUMNS: &str = "e.id, e.name, e.base_url, e.simulated, e.builtin, e.model
     e.launch_args, e.launch_models, e.api_key IS NOT NULL AS has_api_key, e.headers, e.ca_pem IS NOT NULL AS has_ca_cert, \
     e.hosted, e.price_sheet_id, s.name AS price_sheet, e.max_retries, e.spend_cap_usd, \
     (SELECT COALESCE(SUM(usd), 0.0) FROM run_spend WHERE endpoint_id = e.id AND month = strftime('%Y-%m', 'now')) AS spent_this_month_usd, \
-    (SELECT u.name FROM users u WHERE u.id = e.created_by) AS created_by \
+    (SELECT u.name FROM users u WHERE u.id = e.created_by) AS created_by, \
+    (SELECT g.gpu FROM endpoint_gpus g WHERE g.endpoint_id = e.id) AS gpu, \
+    (SELECT p.name FROM endpoints p WHERE p.id = e.shares_gpu_with) AS shares_gpu_with \
     FROM endpoints e LEFT JOIN price_sheets s ON s.id = e.price_sheet_id";
+
+/// Say that endpoint `id` shares a GPU with endpoint `peer` (`None`: only with endpoints on its
+/// own host): their runs then take one lock. The link is kept one step deep: `peer` stands for
+/// the endpoint it shares with in turn, and endpoints that named `id` follow it to the same GPU.
+/// Returns the endpoint the link was made to.
+pub async fn set_shares_gpu_with(db: &Db, id: i64, peer: Option<i64>) -> DbResult<Option<i64>> {
+    let mut tx = super::pool::write_tx(db).await?;
+    let root = match peer {
+        None => None,
+        Some(p) => {
+            let up: Option<Option<i64>> = sqlx::query_scalar("SELECT shares_gpu_with FROM endpoints WHERE id = $1")
+                .bind(p)
+                .fetch_optional(&mut *tx)
+                .await?;
+            let up = up.ok_or_else(|| DbError::NotFound(format!("endpoint {p}")))?;
+            Some(up.filter(|u| *u != id).unwrap_or(p))
+        }
+    };
+    let done = sqlx::query("UPDATE endpoints SET shares_gpu_with = $1 WHERE id = $2")
+        .bind(root)
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+    if done.rows_affected() == 0 {
+        return Err(DbError::NotFound(format!("endpoint {id}")));
+    }
+    // Those that named `id` share its GPU: with `id` linked elsewhere, they follow.
+    if let Some(r) = root {
+        sqlx::query("UPDATE endpoints SET shares_gpu_with = $1 WHERE shares_gpu_with = $2 AND id <> $1")
+            .bind(r)
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+    }
+    tx.commit().await?;
+    Ok(root)
+}
 
 pub async fn list(db: &Db) -> DbResult<Vec<EndpointView>> {
     let rows: Vec<Row> = sqlx::query_as(&format!(

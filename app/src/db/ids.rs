@@ -99,7 +99,7 @@ async fn rebuild(conn: &mut sqlx::AnyConnection) -> DbResult<()> {
         return Ok(());
     }
     let broken_before = sqlx::query("PRAGMA foreign_key_check").fetch_all(&mut *conn).await?.len();
-    let views: Vec<(String, String)> = sqlx::query("SELECT name, sql FROM sqlite_master WHERE type = 'view'")
+    let views: Vec<(String, String)> = sqlx::query("SELECT name, sql FROM sqlite_master WHERE type = 'view' ORDER BY rowid")
         .fetch_all(&mut *conn)
         .await?
         .into_iter()

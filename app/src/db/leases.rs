@@ -456,6 +456,54 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn endpoints_that_share_a_gpu_take_one_lock_whatever_their_host_names() {
+        let (_d, db) = fresh().await;
+        let d = dataset(&db).await;
+        // The same box as 127.0.0.1 and as localhost: one host.
+        let ip = endpoints::insert(&db, "ip", "http://127.0.0.1:8000", false, &[])
+            .await
+            .expect("endpoint");
+        let name = endpoints::insert(&db, "name", "http://localhost:8000", false, &[])
+            .await
+            .expect("endpoint");
+        // A proxy's name for a server on gpu-a, said to share gpu-a's GPU.
+        let a = endpoints::insert(&db, "a", "http://gpu-a:8000", false, &[])
+            .await
+            .expect("endpoint");
+        let proxy = endpoints::insert(&db, "proxy", "http://gateway:80/gpu-a", false, &[])
+            .await
+            .expect("endpoint");
+        let other = endpoints::insert(&db, "other", "http://gateway:80/gpu-b", false, &[])
+            .await
+            .expect("endpoint");
+        assert_eq!(endpoints::set_shares_gpu_with(&db, proxy, Some(a)).await.expect("link"), Some(a));
+        // Linked to the proxy, `other` stands for gpu-a too (one step deep).
+        assert_eq!(
+            endpoints::set_shares_gpu_with(&db, other, Some(proxy)).await.expect("link"),
+            Some(a)
+        );
+        let view = endpoints::get(&db, proxy).await.expect("view");
+        assert_eq!((view.gpu.as_deref(), view.shares_gpu_with.as_deref()), (Some("gpu-a"), Some("a")));
+        assert_eq!(endpoints::get(&db, name).await.expect("view").gpu.as_deref(), Some("127.0.0.1"));
+
+        let r1 = queue(&db, ip, d).await;
+        let r2 = queue(&db, name, d).await;
+        let r3 = queue(&db, a, d).await;
+        let r4 = queue(&db, proxy, d).await;
+        let r5 = queue(&db, other, d).await;
+        assert_eq!(claim_ids(&db, &worker("w")).await, vec![r1, r3], "one run per GPU");
+        for r in [r1, r3] {
+            assert!(runs::finish(&db, r, &worker("w").owner, RunStatus::Completed, None, None)
+                .await
+                .expect("finish"));
+        }
+        assert_eq!(claim_ids(&db, &worker("w")).await, vec![r2, r4]);
+        // Unlinked, the proxy's run is on its own host again.
+        endpoints::set_shares_gpu_with(&db, other, None).await.expect("unlink");
+        assert_eq!(claim_ids(&db, &worker("w")).await, vec![r5], "gateway is not gpu-a");
+    }
+
+    #[tokio::test]
     async fn a_live_lease_is_never_taken_over_and_only_its_holder_renews_or_closes_the_run() {
         let (_d, db) = fresh().await;
         let d = dataset(&db).await;

@@ -138,17 +138,23 @@ pub fn mean_interval(xs: &[f64]) -> Option<Interval> {
     })
 }
 
-/// The interval of a stored mean and half-width (as `RunQuality` keeps them): `None` when the
-/// half-width is unknown or zero (one grade, or all equal) or n < 2.
+/// The interval of a stored mean grade and half-width (as `RunQuality` keeps them), within the
+/// grades' scale (1 to 5: a t-interval from 3 grades can reach past it, "1.52-6.48", and no mean
+/// grade can be 6.48): `None` when the half-width is unknown or zero (one grade, or all equal)
+/// or n < 2.
 pub fn mean_interval_from(mean: f64, half: Option<f64>, n: u64) -> Option<Interval> {
     let half = half.filter(|h| h.is_finite() && *h > 1e-12)?;
     (n >= 2).then_some(Interval {
         estimate: mean,
-        low: mean - half,
-        high: mean + half,
+        low: (mean - half).max(GRADE_MIN),
+        high: (mean + half).min(GRADE_MAX),
         n,
     })
 }
+
+/// The grades' scale.
+pub const GRADE_MIN: f64 = 1.0;
+pub const GRADE_MAX: f64 = 5.0;
 
 /// 95 % Wilson score interval of a proportion `k` of `n` (Wilson 1927): unlike the normal
 /// approximation it stays inside 0..=1 and is not zero-width at 0 % or 100 %.
@@ -277,6 +283,12 @@ mod tests {
     fn two_equal_grades_have_no_interval_and_never_read_plus_minus_zero() {
         assert_eq!(mean_interval(&[3.0, 3.0]), None);
         assert_eq!(mean_interval(&[3.0]), None);
+        let clamped = mean_interval_from(4.0, Some(2.48), 3).expect("interval");
+        assert!(
+            (clamped.low - 1.52).abs() < 1e-9 && clamped.high == 5.0,
+            "no mean grade is above 5: {clamped:?}"
+        );
+        assert_eq!(describe_mean(4.0, Some(&clamped), 3), "4.00 (95% CI 1.52–5.00, n=3)");
         let words = describe_mean(3.0, None, 2);
         assert!(
             !words.contains("0.00") && words.contains("n=2") && words.contains("interval unknown"),

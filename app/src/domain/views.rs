@@ -62,6 +62,13 @@ pub struct EndpointView {
     /// The name of the user who added it (None: before ownership was recorded, or the CLI).
     #[serde(default)]
     pub created_by: Option<String>,
+    /// The GPU its measured runs take the lock of (one measured run at a time on a GPU): its
+    /// host name, or that of the endpoint it shares a GPU with; `None` for hosted providers.
+    #[serde(default)]
+    pub gpu: Option<String>,
+    /// The endpoint it was said to share a GPU with.
+    #[serde(default)]
+    pub shares_gpu_with: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

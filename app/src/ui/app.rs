@@ -71,6 +71,26 @@ pub fn App() -> impl IntoView {
 fn Frame() -> impl IntoView {
     let me = Resource::new(|| (), |_| crate::api::accounts::whoami());
     provide_context(super::widgets::Me(me));
+    // Another tab may have logged out, or in as someone else: when this tab is looked at again,
+    // ask who is logged in, and load the page afresh if it is not who this page was made for
+    // (its header and buttons would otherwise be the old user's).
+    Effect::new(move |_| {
+        let handle = window_event_listener(leptos::ev::focus, move |_| {
+            let shown = me
+                .get_untracked()
+                .and_then(Result::ok)
+                .map(|u| u.map(|u| (u.id, u.role, u.must_change_password)));
+            let Some(shown) = shown else { return };
+            leptos::task::spawn_local(async move {
+                if let Ok(now) = crate::api::accounts::whoami().await {
+                    if now.map(|u| (u.id, u.role, u.must_change_password)) != shown {
+                        let _ = window().location().reload();
+                    }
+                }
+            });
+        });
+        on_cleanup(move || handle.remove());
+    });
     view! {
             <header class="top">
                 <nav aria-label="Main">

@@ -1,7 +1,7 @@
 //! Costs: every finished run priced by the chosen sheet (recomputed in the browser as you change
 //! the sheet or the volume), the sheets themselves (editable), and the hybrid strategy.
 
-use super::widgets::{can, ErrorBox, FieldMessage, FormMessage, IfAllowed, OriginBadge};
+use super::widgets::{allowed, use_me, ErrorBox, FieldMessage, FormMessage, IfAllowed, OriginBadge};
 use crate::api::cost::{
     cost_data, hybrid_data, hybrid_default, mode_tables, AddSheet, CostRun, CostTables, DeletePrice, PriceForm, SavePrice,
 };
@@ -49,6 +49,7 @@ pub fn CostsPage() -> impl IntoView {
         }
     });
     let data = Resource::new(move || (stored.get(), delete.version().get()), |_| cost_data());
+    let me = use_me();
     view! {
         <h1>"Costs"</h1>
         <p class="lead">
@@ -56,8 +57,9 @@ pub fn CostsPage() -> impl IntoView {
         </p>
         <Transition fallback=|| view! { <p>"Loading…"</p> }>
             {move || Suspend::new(async move {
+                let can_run = allowed(me, Permission::Run).await;
                 match data.await {
-                    Ok(d) => view! { <CostViews data=d save delete add_sheet/> }.into_any(),
+                    Ok(d) => view! { <CostViews data=d save delete add_sheet can_run/> }.into_any(),
                     Err(e) => view! { <ErrorBox error=e/> }.into_any(),
                 }
             })}
@@ -71,6 +73,8 @@ fn CostViews(
     save: ServerAction<SavePrice>,
     delete: ServerAction<DeletePrice>,
     add_sheet: ServerAction<AddSheet>,
+    /// From `allowed` in the Suspend: the same on the server and in the browser.
+    can_run: bool,
 ) -> impl IntoView {
     let sheets = StoredValue::new(data.sheets.clone());
     let runs = StoredValue::new(data.runs.clone());
@@ -234,7 +238,7 @@ fn CostViews(
             {charts}
         </section>
         <Hybrid runs=hybrid_runs sheet=hybrid_sheet volume=volume.into()/>
-        <Sheets sheets=data.sheets save delete add_sheet/>
+        <Sheets sheets=data.sheets save delete add_sheet can_run/>
     }
 }
 
@@ -378,6 +382,7 @@ fn Sheets(
     save: ServerAction<SavePrice>,
     delete: ServerAction<DeletePrice>,
     add_sheet: ServerAction<AddSheet>,
+    can_run: bool,
 ) -> impl IntoView {
     let error: Signal<Option<AppError>> = Signal::derive(move || save.value().get().and_then(Result::err));
     let sheet_error: Signal<Option<AppError>> = Signal::derive(move || add_sheet.value().get().and_then(Result::err));
@@ -387,7 +392,6 @@ fn Sheets(
         save.value().set(None);
         editing.set(form);
     };
-    let can_run = can(Permission::Run);
     let field = move |f: fn(&PriceForm) -> String| move || editing.get().map(|p| f(&p)).unwrap_or_default();
     view! {
         <section aria-labelledby="sheets-title">
@@ -429,20 +433,20 @@ fn Sheets(
                                         <td class="num">{r.hourly().map(hourly_text).unwrap_or_default()}</td>
                                         <td>{r.note.clone()} {self_hosted}</td>
                                         <td>
-                                            <Show when=move || can_run.get()>
+                                            {can_run.then(|| view! {
                                             <button on:click={let form = form.clone(); move |_| open(Some(form.clone()))}>"Edit"</button>
                                             " "
                                             <button class="danger" on:click=move |_| { delete.dispatch(DeletePrice { id }); }>"Delete"</button>
-                                            </Show>
+                                            })}
                                         </td>
                                     </tr>
                                 }
                             }).collect_view()}
                         </tbody>
                     </table>
-                    <Show when=move || can_run.get()>
+                    {can_run.then(|| view! {
                     <button on:click=move |_| open(Some(PriceForm { sheet_id: sheet_id.to_string(), kind: "serverless".into(), ..Default::default() }))>{add_label.clone()}</button>
-                    </Show>
+                    })}
                 }
             }).collect_view()}
             <Show when=move || editing.get().is_some()>

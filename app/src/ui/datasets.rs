@@ -1,6 +1,6 @@
 use super::data_rules::{internal_badge, InternalOnlyField, InternalOnlyToggle};
 use super::runs::manage::{Buttons, Manage, Panel, Target};
-use super::widgets::{can, ErrorBox, IfAllowed, QueryFieldError};
+use super::widgets::{allowed, use_me, ErrorBox, IfAllowed, QueryFieldError};
 use crate::api::data_rules::SetDatasetInternalOnly;
 use crate::api::datasets::list_datasets;
 use crate::domain::accounts::Permission;
@@ -21,7 +21,9 @@ pub fn DatasetsPage() -> impl IntoView {
     );
     let query = use_query_map();
     let uploaded = move || query.read().get("uploaded");
-    let may_change = can(Permission::Run);
+    // Read inside the Suspend below once the user has loaded, the same on the server and in the
+    // browser (a signal read there could differ between them and break hydration).
+    let me = use_me();
     let uploading = RwSignal::new(false);
     // The upload could not be sent at all (the network, the server gone).
     let unsent: RwSignal<Option<Box<dyn std::error::Error + Send + Sync>>> = RwSignal::new(None);
@@ -41,12 +43,13 @@ pub fn DatasetsPage() -> impl IntoView {
         {move || flag.value().get().and_then(Result::err).map(|e| view! { <p class="form-error" role="alert">{e.to_string()}</p> })}
         <Transition fallback=|| view! { <p>"Loading…"</p> }>
             {move || Suspend::new(async move {
+                let may_change = allowed(me, Permission::Run).await;
                 match datasets.await {
                     Ok(ds) => view! {
                         <table class="datasets">
                             <thead>
                                 <tr><th>"#"</th><th>"Name"</th><th class="num">"Requests"</th><th>"Answer schema"</th><th>"Source"</th><th>"Added"</th>
-                                    <Show when=move || may_change.get()><th><span class="sr-only">"Change"</span></th></Show></tr>
+                                    {may_change.then(|| view! { <th><span class="sr-only">"Change"</span></th> })}</tr>
                             </thead>
                             <tbody>
                                 {ds.into_iter().map(|d| {
@@ -60,10 +63,10 @@ pub fn DatasetsPage() -> impl IntoView {
                                         <td>{if d.has_schema { "yes" } else { "—" }}</td>
                                         <td>{d.source.clone()}</td>
                                         <td>{d.created_at.clone()} {d.created_by.clone().map(|u| view! { <br/><small class="by">{format!("by {u}")}</small> })}</td>
-                                        <Show when=move || may_change.get()>
+                                        {may_change.then(|| view! {
                                             <td class="actions"><Buttons manage target=Target::Dataset(d.id) label=label.clone() name=name.clone()/>
                                                 <InternalOnlyToggle id=d.id internal_only=d.internal_only action=flag/></td>
-                                        </Show>
+                                        })}
                                     </tr>
                                 }}).collect_view()}
                             </tbody>

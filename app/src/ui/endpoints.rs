@@ -2,9 +2,10 @@ mod access;
 
 use super::data_rules::{spend_cell, SpendCapField, SpendCapForm};
 use super::runs::manage::{Buttons, Manage, Panel, Target};
-use super::widgets::{can, ErrorBox, FieldMessage, FormMessage, IfAllowed};
+use super::widgets::{allowed, use_me, ErrorBox, FieldMessage, FormMessage, IfAllowed};
 use crate::api::data_rules::SetSpendCap;
 use crate::api::endpoints::command::{display, EXAMPLE};
+use crate::api::endpoints::gpu::SetSharedGpu;
 use crate::api::endpoints::{list_endpoints, AddEndpoint, SetEndpointAccess};
 use crate::api::planning::SetLaunchTemplate;
 use crate::api::types::EndpointView;
@@ -18,7 +19,19 @@ pub fn EndpointsPage() -> impl IntoView {
     let set = ServerAction::<SetLaunchTemplate>::new();
     let change = ServerAction::<SetEndpointAccess>::new();
     let cap = ServerAction::<SetSpendCap>::new();
+    let shared = ServerAction::<SetSharedGpu>::new();
     let manage = Manage::new();
+    let me = use_me();
+    // Emptied once an endpoint is added: a second click would add it again, and the API key
+    // should not stay in the page.
+    let add_form = NodeRef::<leptos::html::Form>::new();
+    Effect::new(move |_| {
+        if add.value().with(|v| matches!(v, Some(Ok(_)))) {
+            if let Some(f) = add_form.get_untracked() {
+                f.reset();
+            }
+        }
+    });
     let endpoints = Resource::new(
         move || {
             (
@@ -27,6 +40,7 @@ pub fn EndpointsPage() -> impl IntoView {
                 change.version().get(),
                 manage.version.get(),
                 cap.version().get(),
+                shared.version().get(),
             )
         },
         |_| list_endpoints(),
@@ -47,14 +61,16 @@ pub fn EndpointsPage() -> impl IntoView {
         <Panel manage/>
         <Transition fallback=|| view! { <p>"Loading…"</p> }>
             {move || Suspend::new(async move {
+                let may_change = allowed(me, Permission::Run).await;
                 match endpoints.await {
                     Ok(eps) => {
-                        let (for_access, for_launch, for_cap) = (eps.clone(), eps.clone(), eps.clone());
+                        let (for_access, for_launch, for_cap, for_gpu) = (eps.clone(), eps.clone(), eps.clone(), eps.clone());
                         view! {
-                            <EndpointTable eps manage/>
+                            <EndpointTable eps manage may_change/>
                             <IfAllowed what=Permission::Run>
                                 <access::ChangeAccess eps=for_access.clone() change sheets/>
                                 <SpendCapForm eps=for_cap.clone() action=cap/>
+                                <SharedGpuForm eps=for_gpu.clone() action=shared/>
                             </IfAllowed>
                             <IfAllowed what=Permission::Admin>
                                 <LaunchCommands eps=for_launch.clone() set/>
@@ -67,7 +83,7 @@ pub fn EndpointsPage() -> impl IntoView {
         </Transition>
         <IfAllowed what=Permission::Run otherwise="Runners and admins add endpoints.">
         <h2>"Add an endpoint"</h2>
-        <ActionForm action=add attr:class="add-endpoint" attr:aria-label="Add an endpoint">
+        <ActionForm action=add node_ref=add_form attr:class="add-endpoint" attr:aria-label="Add an endpoint">
             <FormMessage error fields=vec!["name", "base_url", "launch_template", "launch_models", "api_key", "headers", "ca_cert", "price_sheet_id", "retries", "spend_cap"]/>
             <div class="field">
                 <label for="ep-name">"Name (unique)"</label>
@@ -91,14 +107,61 @@ pub fn EndpointsPage() -> impl IntoView {
     }
 }
 
+/// The lock an endpoint's measured runs take: "GPU lock: gpu-box (shared with 'a')".
+fn gpu_cell(e: &EndpointView) -> String {
+    match (&e.gpu, &e.shares_gpu_with) {
+        (None, _) => "no GPU lock (hosted: runs go in parallel)".into(),
+        (Some(g), Some(p)) => format!("GPU lock: {g} (shares a GPU with '{p}')"),
+        (Some(g), None) => format!("GPU lock: {g}"),
+    }
+}
+
+/// Say that two endpoints reach one GPU (two ports, a proxy's path): their runs take turns.
 #[component]
-fn EndpointTable(eps: Vec<EndpointView>, manage: Manage) -> impl IntoView {
-    let may_change = can(Permission::Run);
+fn SharedGpuForm(eps: Vec<EndpointView>, action: ServerAction<SetSharedGpu>) -> impl IntoView {
+    let own: Vec<EndpointView> = eps.into_iter().filter(|e| !e.hosted).collect();
+    if own.len() < 2 {
+        return ().into_any();
+    }
+    let error: Signal<Option<AppError>> = Signal::derive(move || action.value().get().and_then(Result::err));
+    view! {
+        <h2>"Endpoints that share a GPU"</h2>
+        <p class="note">
+            "One measured run at a time per GPU: endpoints on one host name take turns (localhost and 127.0.0.1 are one host). "
+            "Two endpoints that reach one GPU under different names (a second port, a proxy's path) take turns once one names the other here."
+        </p>
+        <ActionForm action attr:class="shared-gpu" attr:aria-label="Share a GPU">
+            <FormMessage error fields=vec!["with"]/>
+            <div class="row">
+                <div class="field">
+                    <label for="gpu-endpoint">"Endpoint"</label>
+                    <select id="gpu-endpoint" name="id">
+                        {own.iter().map(|e| view! { <option value=e.id.to_string()>{format!("{} ({})", e.name, gpu_cell(e))}</option> }).collect_view()}
+                    </select>
+                </div>
+                <div class="field">
+                    <label for="gpu-with">"Shares a GPU with"</label>
+                    <select id="gpu-with" name="with">
+                        <option value="">"only endpoints on its own host"</option>
+                        {own.iter().map(|e| view! { <option value=e.name.clone()>{e.name.clone()}</option> }).collect_view()}
+                    </select>
+                    <FieldMessage error field="with"/>
+                </div>
+            </div>
+            <button type="submit">"Save"</button>
+            {move || action.value().get().and_then(Result::ok).map(|e| view! { <p class="ok" role="status">{format!("{}: {}", e.name, gpu_cell(&e))}</p> })}
+        </ActionForm>
+    }
+    .into_any()
+}
+
+#[component]
+fn EndpointTable(eps: Vec<EndpointView>, manage: Manage, may_change: bool) -> impl IntoView {
     view! {
         <table class="endpoints">
             <thead>
                 <tr><th>"Name"</th><th>"URL"</th><th>"Access"</th><th>"Models (max_model_len)"</th><th>"Spend"</th><th>"Checked"</th><th>"Managed launch"</th>
-                    <Show when=move || may_change.get()><th><span class="sr-only">"Change"</span></th></Show></tr>
+                    {may_change.then(|| view! { <th><span class="sr-only">"Change"</span></th> })}</tr>
             </thead>
             <tbody>
                 {eps.into_iter().map(|e| {
@@ -110,13 +173,13 @@ fn EndpointTable(eps: Vec<EndpointView>, manage: Manage) -> impl IntoView {
                             {e.name.clone()} " " {e.simulated.then(|| view! { <span class="badge badge-simulated">"simulated"</span> })}
                             {e.created_by.clone().map(|u| view! { <br/><small class="by">{format!("added by {u}")}</small> })}
                         </td>
-                        <td><code>{e.base_url.clone()}</code></td>
+                        <td><code>{e.base_url.clone()}</code><br/><small class="gpu">{gpu_cell(&e)}</small></td>
                         <td class="small">{access::describe(&e)}</td>
                         <td>{e.models.iter().map(|m| format!("{} ({})", m.id, m.max_model_len.map(|l| l.to_string()).unwrap_or("?".into()))).collect::<Vec<_>>().join(", ")}</td>
                         <td class="small">{spend_cell(&e)}</td>
                         <td>{e.checked_at.clone().unwrap_or_default()}</td>
                         <td>{managed_cell(&e)}</td>
-                        <Show when=move || may_change.get()>
+                        {may_change.then(|| view! {
                             <td class="actions">
                                 {if builtin {
                                     view! { <span class="note">"built in"</span> }.into_any()
@@ -124,7 +187,7 @@ fn EndpointTable(eps: Vec<EndpointView>, manage: Manage) -> impl IntoView {
                                     view! { <Buttons manage target=Target::Endpoint(id) label=label.clone() name=name.clone()/> }.into_any()
                                 }}
                             </td>
-                        </Show>
+                        })}
                     </tr>
                 }}).collect_view()}
             </tbody>

@@ -2,7 +2,7 @@
 //! run is queued or running (one light request, where an event stream per run would use up the
 //! browser's six connections per host), every 10 s otherwise; rename and delete from its rows.
 
-use super::widgets::{can, ErrorBox, OriginBadge, StatusBadge};
+use super::widgets::{allowed, use_me, ErrorBox, OriginBadge, StatusBadge};
 use crate::api::runs::{list_runs_page, Origin, RunFilter, RunPage, STATUSES};
 use crate::api::types::RunView;
 use crate::charts::{throughput_bars, ThroughputBar};
@@ -31,6 +31,7 @@ pub fn RunsPage() -> impl IntoView {
         RunFilter::from_query(&get("status"), &get("q"), &get("origin"), &get("page"))
     });
     let manage = Manage::new();
+    let me = use_me();
     let runs = Resource::new(move || (filter.get(), manage.version.get()), |(f, _)| list_runs_page(f));
     // Whether a listed run is queued or running, kept by an effect (where reading the resource
     // is in its place), for the timer below, which must not read the resource itself: a read
@@ -76,11 +77,12 @@ pub fn RunsPage() -> impl IntoView {
         <Panel manage/>
         <Transition fallback=|| view! { <p>"Loading runs…"</p> }>
             {move || Suspend::new(async move {
+                let may_change = allowed(me, Permission::Run).await;
                 match runs.await {
                     Ok(page) => {
                         let list = page.runs.clone();
                         view! {
-                            <RunsTable page selected manage filter=filter.get_untracked()/>
+                            <RunsTable page selected manage filter=filter.get_untracked() may_change/>
                             <ThroughputChart runs=list/>
                         }.into_any()
                     }
@@ -126,7 +128,14 @@ fn FilterForm(filter: Memo<RunFilter>) -> impl IntoView {
 }
 
 #[component]
-fn RunsTable(page: RunPage, selected: RwSignal<BTreeSet<i64>>, manage: Manage, filter: RunFilter) -> impl IntoView {
+fn RunsTable(
+    page: RunPage,
+    selected: RwSignal<BTreeSet<i64>>,
+    manage: Manage,
+    filter: RunFilter,
+    /// From `allowed` in the Suspend: the same on the server and in the browser.
+    may_change: bool,
+) -> impl IntoView {
     if page.runs.is_empty() {
         return if filter.is_empty() && page.page <= 1 {
             view! { <p class="empty">"No runs yet. " <A href="/launch">"Launch the first one"</A> "."</p> }.into_any()
@@ -134,7 +143,6 @@ fn RunsTable(page: RunPage, selected: RwSignal<BTreeSet<i64>>, manage: Manage, f
             view! { <p class="empty">"No run matches. " <A href="/">"Show every run"</A> "."</p> }.into_any()
         };
     }
-    let may_change = can(Permission::Run);
     let first = i64::from(page.page - 1) * i64::from(page.per_page) + 1;
     let last = first + page.runs.len() as i64 - 1;
     let shown = format!("Runs {first}-{last} of {}", page.total);
@@ -155,7 +163,7 @@ fn RunsTable(page: RunPage, selected: RwSignal<BTreeSet<i64>>, manage: Manage, f
                     <th class="num" title=crate::domain::definitions::OUTPUT_TPS>"Output tok/s"</th>
                     <th class="num" title=crate::domain::definitions::TOTAL_TPS>"Total tok/s"</th>
                     <th class="num" title=crate::domain::definitions::WALL_TIME>"Wall time"</th>
-                    <Show when=move || may_change.get()><th><span class="sr-only">"Change"</span></th></Show>
+                    {may_change.then(|| view! { <th><span class="sr-only">"Change"</span></th> })}
                 </tr>
             </thead>
             <tbody>
@@ -204,9 +212,9 @@ fn RunsTable(page: RunPage, selected: RwSignal<BTreeSet<i64>>, manage: Manage, f
                                         <td class="num">{s.map(|s| format::seconds(s.wall_time_s)).unwrap_or_default()}</td>
                                     }.into_any(),
                                 }}
-                                <Show when=move || may_change.get()>
+                                {may_change.then(|| view! {
                                     <td class="actions"><Buttons manage target=Target::Run(id) label=label.clone() name=name.clone()/></td>
-                                </Show>
+                                })}
                             </tr>
                         }
                     })

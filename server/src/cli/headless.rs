@@ -548,16 +548,28 @@ fn human_summary(run: &app::api::types::RunView) -> String {
                 g.checks_text()
             ));
         }
+        // Percentiles as the pages show them: a p90 from 10 samples, a p99 from 100 ("—" below).
+        use app::domain::summary::sample::{percentile, Pct};
+        let pct = |d: &app::domain::stats::Distribution, p: Pct| percentile(d, p).map(format::ms).unwrap_or_else(|_| "—".into());
+        let mut small = None;
         for (name, d) in [("TTFT", s.ttft_ms), ("TPOT", s.tpot_ms), ("ITL", s.itl_ms), ("E2E", s.e2e_ms)] {
             if let Some(d) = d {
                 out.push_str(&format!(
                     "  {name:<4} mean {}  p50 {}  p90 {}  p99 {}\n",
                     format::ms(d.mean),
-                    format::ms(d.p50),
-                    format::ms(d.p90),
-                    format::ms(d.p99)
+                    pct(&d, Pct::P50),
+                    pct(&d, Pct::P90),
+                    pct(&d, Pct::P99)
                 ));
+                if percentile(&d, Pct::P99).is_err() {
+                    small.get_or_insert(d.count);
+                }
             }
+        }
+        if let Some(n) = small {
+            out.push_str(&format!(
+                "  note: percentiles from {n} samples: a p90 needs 10 and a p99 100 (\"—\": too few)\n"
+            ));
         }
         if let Some(i) = &s.integrity {
             for b in &i.client_bottleneck {

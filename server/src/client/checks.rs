@@ -38,14 +38,21 @@ impl Client {
         let resp = self.get(&url, Duration::from_secs(10)).await?;
         let status = resp.status().as_u16();
         if status == 200 {
-            Ok(())
-        } else {
-            Err(ClientError::Http {
-                url,
-                status,
-                message: status_hint(status).into(),
-            })
+            return Ok(());
         }
+        // Plain http to a TLS port: nginx answers 400 "The plain HTTP request was sent to HTTPS
+        // port" (its page is read only to say so, never shown).
+        let mut message = status_hint(status).to_string();
+        if status == 400 && url.starts_with("http://") {
+            let page = tokio::time::timeout(Duration::from_secs(2), resp.bytes()).await;
+            if let Ok(Ok(page)) = page {
+                let page = String::from_utf8_lossy(&page[..page.len().min(4096)]).to_ascii_lowercase();
+                if page.contains("https port") || page.contains("plain http request") {
+                    message = "this port speaks https: write the base URL with https://".into();
+                }
+            }
+        }
+        Err(ClientError::Http { url, status, message })
     }
 
     /// `GET /v1/models`: the models served and their `max_model_len`. Only a well-formed answer
@@ -106,7 +113,7 @@ impl Client {
             .send();
         let resp = match tokio::time::timeout(Duration::from_secs(20), send).await {
             Err(_) => return Err(ClientError::Timeout { url, secs: 20 }),
-            Ok(Err(e)) => return Err(ClientError::Connect { url, reason: reason(&e) }),
+            Ok(Err(e)) => return Err(connect_error(&url, &e)),
             Ok(Ok(r)) => r,
         };
         let status = resp.status().as_u16();
@@ -147,10 +154,7 @@ impl Client {
                 url: url.into(),
                 secs: timeout.as_secs(),
             }),
-            Ok(Err(e)) => Err(ClientError::Connect {
-                url: url.into(),
-                reason: reason(&e),
-            }),
+            Ok(Err(e)) => Err(connect_error(url, &e)),
             Ok(Ok(r)) => Ok(r),
         }
     }
@@ -204,6 +208,23 @@ async fn read_text(url: &str, mut resp: reqwest::Response) -> Result<String, Cli
         }
     };
     String::from_utf8(body).map_err(|_| protocol("the answer is not UTF-8 text".into()))
+}
+
+/// A failed connection: a TLS failure says what to fix about https (the server is there: asking
+/// whether it runs would point the wrong way), anything else is a connection failure.
+fn connect_error(url: &str, e: &reqwest::Error) -> ClientError {
+    if e.is_connect() {
+        let cause = std::error::Error::source(e).map(chain).unwrap_or_default();
+        if let Some(hint) = tls::hint(&cause) {
+            return ClientError::Tls {
+                reason: format!("could not connect to {url}: https failed: {hint} ({cause})"),
+            };
+        }
+    }
+    ClientError::Connect {
+        url: url.into(),
+        reason: reason(e),
+    }
 }
 
 /// A person-readable reason for a reqwest failure (its source chain, which names the cause).

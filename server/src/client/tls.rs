@@ -171,8 +171,10 @@ pub fn explain(e: &rustls::Error) -> String {
 pub fn hint(text: &str) -> Option<&'static str> {
     if text.contains("UnknownIssuer") || text.contains("BadSignature") {
         Some("the server's certificate is not signed by a CA this machine trusts: give the endpoint its CA certificate (PEM), or the server's own self-signed certificate to pin it")
-    } else if text.contains("NotValidForName") {
-        Some("the server's certificate is not for this host name")
+    } else if text.contains("NotValidForName") || text.contains("not valid for name") {
+        Some("the server's certificate is not for this host name: use the name (or address) the certificate names, or pin the certificate as the endpoint's CA")
+    } else if text.contains("Expired") || text.contains("certificate expired") {
+        Some("the server's certificate has expired")
     } else if text.contains("InvalidContentType") || text.contains("CorruptMessage") {
         Some("the server does not speak TLS here: is it plain http://?")
     } else {
@@ -192,6 +194,15 @@ mod tests {
         let c = default_config();
         assert_eq!(c.alpn_protocols, vec![b"http/1.1".to_vec()]);
         assert!(!system_roots().is_empty());
+    }
+
+    #[test]
+    fn a_certificate_for_another_name_is_named_as_such_not_as_a_refused_connection() {
+        // rustls' text as reqwest passes it on (QA: it read "connection refused or unreachable").
+        let text = "client error (Connect): invalid peer certificate: certificate not valid for name \"localhost\"; certificate is only valid for DnsName(\"other.lan\")";
+        assert!(hint(text).is_some_and(|h| h.contains("not for this host name")));
+        assert!(hint("invalid peer certificate: UnknownIssuer").is_some_and(|h| h.contains("CA certificate")));
+        assert_eq!(hint("tcp connect error: Connection refused (os error 111)"), None);
     }
 
     #[test]

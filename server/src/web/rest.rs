@@ -85,6 +85,11 @@ pub fn table() -> Vec<(Method, &'static str, MethodRouter<AppState>)> {
             "/api/endpoints/{id}/spend_cap",
             axum::routing::put(app::api::data_rules::rest::set_spend_cap),
         ),
+        (
+            Method::PUT,
+            "/api/endpoints/{id}/shares_gpu_with",
+            axum::routing::put(app::api::endpoints::gpu::rest::set_shared_gpu),
+        ),
         // Workers next to each GPU (issue 13): who measures, what each takes, its heartbeat.
         (Method::GET, "/api/workers", get(app::api::workers::rest::list)),
     ]
