@@ -121,8 +121,19 @@ pub fn build(input: &ReportInput) -> Doc {
     let timed: Vec<&ReportRun> = full.iter().filter(|r| r.summary.timing_known).copied().collect();
     let (speed_lines, fastest_ids) = speed_findings(&timed, input.speed_basis);
     let (best, measure) = best_quality(&full);
+    // Cost per request is like for like only between runs asked the same work: the same dataset,
+    // the same max tokens, the same kind of run. The cheapest is named among runs that have such
+    // a peer (a run cut short at 64 tokens is not "74% cheaper" than one that wrote full answers).
+    let cost_peers = |a: &ReportRun, b: &ReportRun| {
+        a.id != b.id
+            && a.kind == b.kind
+            && a.load.same_dataset(&b.load)
+            && a.load.max_tokens.is_some()
+            && a.load.max_tokens == b.load.max_tokens
+    };
     let cheapest = full
         .iter()
+        .filter(|r| full.iter().any(|o| cost_peers(r, o) && o.per_100k().is_some()))
         .filter_map(|r| Some((r, r.per_100k()?)))
         .min_by(|a, b| a.1.total_cmp(&b.1))
         .map(|x| *x.0);
@@ -493,24 +504,41 @@ pub fn build(input: &ReportInput) -> Doc {
     if let Some(c) = cheapest {
         if let Some(dear) = full
             .iter()
+            .filter(|r| cost_peers(c, r))
             .filter_map(|r| Some((r, r.per_100k()?)))
             .max_by(|a, b| a.1.total_cmp(&b.1))
         {
             if let (Some(a), b) = (c.per_100k(), dear.1) {
-                if dear.0.id != c.id {
-                    if let Some(pct) = cheaper_by(Usd(a), Usd(b)) {
-                        findings.push(format!(
-                            "**Cheapest:** {} — {:.0}% cheaper than {} ({} vs {} per 100K).",
-                            c.title(),
-                            pct * 100.0,
-                            dear.0.title(),
-                            format::usd(a),
-                            format::usd(b)
-                        ));
-                    }
+                if let Some(pct) = cheaper_by(Usd(a), Usd(b)) {
+                    // Answers cut off at max tokens cost less because they say less: said so.
+                    let cut = |r: &ReportRun| {
+                        let share = r.summary.outcomes.truncated as f64 / r.summary.requests.max(1) as f64;
+                        (share >= 0.1).then(|| format!("run #{} cut {} of its answers off at max tokens", r.id, format::percent(share)))
+                    };
+                    let cuts: Vec<String> = [cut(c), cut(dear.0)].into_iter().flatten().collect();
+                    findings.push(format!(
+                        "**Cheapest:** {} — {:.0}% cheaper than {} ({} vs {} per 100K; same dataset, {}, max tokens {}){}.",
+                        c.title(),
+                        pct * 100.0,
+                        dear.0.title(),
+                        format::usd(a),
+                        format::usd(b),
+                        c.load.dataset_text(),
+                        c.load.max_tokens.clone().unwrap_or_default(),
+                        if cuts.is_empty() {
+                            String::new()
+                        } else {
+                            format!("; but {}: cheaper partly for writing less", cuts.join(", "))
+                        }
+                    ));
                 }
             }
         }
+    } else if full.iter().filter(|r| r.per_100k().is_some()).count() >= 2 {
+        findings.push(
+            "**Cost:** no two priced runs are known to have been asked the same work (the same dataset and max tokens, both recorded), so none is called cheaper; the table above gives each run's cost per 100K at its own load."
+                .into(),
+        );
     }
     match (best, measure) {
         (Some(b), Some(m)) => findings.push(format!(

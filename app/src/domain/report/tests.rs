@@ -251,3 +251,41 @@ fn throughputs_within_five_percent_are_about_as_fast_not_one_point_zero_x_faster
         "{fastest}"
     );
 }
+
+/// A priced run at max tokens `max`, over dataset 1, with `truncated` of its 200 answers cut off.
+fn priced(id: i64, model: &str, max: u32, per_100k: f64, truncated: u64) -> ReportRun {
+    let mut s = spec(4);
+    s.sampling.max_tokens = Some(max);
+    let mut load = RunLoad::from_spec(&s);
+    load.dataset = super::load::DatasetRef::new(Some(1), "demo");
+    let mut r = run(id, model, 200, 1000.0, load);
+    r.cost_per_request = Some(Usd(per_100k / 1e5));
+    r.summary.outcomes.truncated = truncated;
+    r
+}
+
+#[test]
+fn the_cheapest_is_named_only_against_runs_asked_the_same_work() {
+    // QA: a sweep step at max tokens 64, every answer cut off, was "74% cheaper" than a run that
+    // wrote full answers at 512.
+    let md = markdown(
+        vec![
+            priced(1, "gemma", 512, 9.31, 0),
+            priced(2, "llama", 512, 4.05, 0),
+            priced(8, "cut", 64, 2.35, 200),
+        ],
+        SpeedBasis::SameLoad,
+    );
+    let line = md.lines().find(|l| l.contains("**Cheapest:**")).expect("a cheapest claim");
+    assert!(line.contains("llama (run #2) — 56% cheaper than gemma (run #1)"), "{line}");
+    assert!(line.contains("same dataset") && line.contains("max tokens 512"), "{line}");
+    assert!(!md.contains("CHEAPEST") || md.contains("llama (run #2) — CHEAPEST"), "{md}");
+    // Two runs asked different work: no saving is claimed.
+    let md = markdown(vec![priced(1, "gemma", 512, 9.31, 0), priced(8, "cut", 64, 2.35, 200)], SpeedBasis::SameLoad);
+    assert!(!md.contains("**Cheapest:**") && !md.contains("CHEAPEST"), "{md}");
+    assert!(md.contains("no two priced runs are known to have been asked the same work"), "{md}");
+    // The same work, but one cut its answers off: said.
+    let md = markdown(vec![priced(1, "gemma", 64, 9.31, 0), priced(8, "cut", 64, 2.35, 150)], SpeedBasis::SameLoad);
+    let line = md.lines().find(|l| l.contains("**Cheapest:**")).expect("a cheapest claim");
+    assert!(line.contains("run #8 cut 75% of its answers off at max tokens"), "{line}");
+}
