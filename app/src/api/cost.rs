@@ -113,7 +113,13 @@ pub fn hybrid_default(runs: &[CostRun], cost: impl Fn(&CostRun) -> f64, screen: 
     use crate::domain::report::load::DatasetRef;
     let dataset = |r: &CostRun| DatasetRef::new(r.dataset_id, &r.dataset);
     let mut by_dataset: Vec<(DatasetRef, Vec<&CostRun>)> = Vec::new();
+    // Chosen by Bakeoff, a screen or judge must have written its answers: a run that cut most of
+    // them off at max tokens (a sweep step at 64 tokens) is no plan's screen.
+    let cut_off = |r: &CostRun| r.quality.as_ref().is_some_and(|q| q.truncated * 2 > q.answered);
     for r in runs {
+        if screen.is_none() && cut_off(r) {
+            continue;
+        }
         let Some(d) = dataset(r) else { continue };
         match by_dataset.iter_mut().find(|g| g.0.same(&d)) {
             Some(g) => g.1.push(r),
@@ -738,6 +744,14 @@ mod tests {
             answered(41, "b", (Some(-1), "batch_5k.jsonl"), 4e-6, 4.0).0,
         ];
         assert_eq!(hybrid_default(&imports, |_| f64::INFINITY, None), Some((40, 41)));
+        // A run that cut most answers off at max tokens (QA: a sweep step at 64 tokens, the
+        // cheapest of all) is not chosen to screen; chosen by hand it still is.
+        let mut cut = list.clone();
+        if let Some(q) = cut.iter_mut().find(|r| r.id == 27).and_then(|r| r.quality.as_mut()) {
+            q.truncated = 100;
+        }
+        assert_eq!(hybrid_default(&cut, cost, None), Some((5, 1)));
+        assert_eq!(hybrid_default(&cut, cost, Some(27)), Some((27, 9)));
     }
 
     fn form(kind: &str) -> PriceForm {
