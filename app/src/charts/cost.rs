@@ -60,15 +60,31 @@ pub fn monthly_lines(models: &[String], per_request: &[f64], max_volume: f64, wi
     if models.is_empty() || top <= 0.0 {
         return "<p class=\"chart-empty\">Nothing priced yet.</p>".into();
     }
+    // One colour per line: past the palette's colours, the cheapest lines only (the table lists
+    // every run), and the title says so.
+    let mut order: Vec<usize> = (0..models.len().min(per_request.len())).collect();
+    order.sort_by(|a, b| per_request[*a].total_cmp(&per_request[*b]));
+    let shown: Vec<usize> = order.into_iter().take(palette::SERIES.len()).collect();
+    let title = if shown.len() < models.len() {
+        format!(
+            "Monthly cost by volume (per-request cost x requests): the {} cheapest of {} runs",
+            shown.len(),
+            models.len()
+        )
+    } else {
+        "Monthly cost by volume (per-request cost x requests)".to_string()
+    };
     render("the monthly chart", width, height, |root| {
-        let entries: Vec<(String, Mark)> = models
+        let entries: Vec<(String, Mark)> = shown
             .iter()
             .enumerate()
-            .map(|(i, m)| (short(m, 40), Mark::Line(palette::SERIES[i % palette::SERIES.len()])))
+            .map(|(k, &i)| (short(&models[i], 40), Mark::Line(palette::SERIES[k])))
             .collect();
-        let body = headed(root, "Monthly cost by volume (per-request cost x requests)", &entries)?;
+        let body = headed(root, &title, &entries)?;
         let mut chart = ChartBuilder::on(&body)
             .margin(14)
+            // Room for the last volume's label, centred on the right edge.
+            .margin_right(48)
             .x_label_area_size(52)
             .y_label_area_size(84)
             .build_cartesian_2d(0f64..max_volume, 0f64..top * 1.05)?;
@@ -82,9 +98,12 @@ pub fn monthly_lines(models: &[String], per_request: &[f64], max_volume: f64, wi
             .x_label_formatter(&|x| format::int(*x))
             .y_label_formatter(&|y| format::usd(*y))
             .draw()?;
-        for (i, c) in per_request.iter().enumerate().take(models.len()) {
-            let color = palette::SERIES[i % palette::SERIES.len()];
-            chart.draw_series(LineSeries::new([(0.0, 0.0), (max_volume, c * max_volume)], color.stroke_width(3)))?;
+        for (k, &i) in shown.iter().enumerate() {
+            let c = per_request[i];
+            chart.draw_series(LineSeries::new(
+                [(0.0, 0.0), (max_volume, c * max_volume)],
+                palette::SERIES[k].stroke_width(3),
+            ))?;
         }
         Ok(())
     })
@@ -285,6 +304,12 @@ mod tests {
         );
         assert!(!svg.contains("height=\"300\" viewBox"));
         assert!(monthly_lines(&["gemma".into()], &[9.31e-5], 1e6, 600, 300).starts_with("<svg"));
+        // 19 runs, 8 colours: the 8 cheapest drawn, each its own colour, and the title says so.
+        let names: Vec<String> = (1..=19).map(|i| format!("#{i} run")).collect();
+        let costs: Vec<f64> = (1..=19).map(|i| f64::from(20 - i) * 1e-5).collect();
+        let svg = monthly_lines(&names, &costs, 1e6, 1200, 420);
+        assert!(svg.contains("the 8 cheapest of 19 runs"), "{svg}");
+        assert!(svg.contains("#19 run") && svg.contains("#12 run") && !svg.contains("#11 run"));
         let point = |label: &str, speed: f64, on_frontier: bool| ParetoPoint {
             label: label.into(),
             speed,

@@ -1,4 +1,4 @@
-use super::{legend, palette, render, short};
+use super::{headed, header_height, palette, render, short, Mark};
 use crate::domain::series::LatencyChart;
 use plotters::prelude::*;
 
@@ -15,6 +15,7 @@ pub fn histogram(title: &str, data: Option<&LatencyChart>, width: u32, height: u
     };
     let (lo, width_ms, bins) = (h.lo, h.width, h.bins.len());
     let top = h.bins.iter().copied().max().unwrap_or(1).max(1);
+    let y_top = top as f64 * 1.1 + 1.0;
     render(title, width, height, |root| {
         let mut chart = ChartBuilder::on(root)
             .caption(title, ("sans-serif", 16))
@@ -23,7 +24,7 @@ pub fn histogram(title: &str, data: Option<&LatencyChart>, width: u32, height: u
             .y_label_area_size(64)
             // A continuous count axis: "nice" ticks whatever the counts (an integer axis draws a
             // grid line per count step, thousands of lines for a big run).
-            .build_cartesian_2d(lo..(lo + width_ms * bins as f64), 0f64..(top as f64 * 1.1 + 1.0))?;
+            .build_cartesian_2d(lo..(lo + width_ms * bins as f64), 0f64..y_top)?;
         chart
             .configure_mesh()
             .light_line_style(palette::GRID)
@@ -31,6 +32,8 @@ pub fn histogram(title: &str, data: Option<&LatencyChart>, width: u32, height: u
             .axis_desc_style(("sans-serif", 14))
             .x_desc("ms")
             .y_desc("requests")
+            // Small counts: one tick per whole request (else 0.5 steps read "0, 0, 1, 1, 2").
+            .y_labels((y_top.floor() as usize + 1).clamp(2, 10))
             .x_label_formatter(&|x| crate::domain::format::int(*x))
             .y_label_formatter(&|y| crate::domain::format::int(*y))
             .draw()?;
@@ -43,7 +46,7 @@ pub fn histogram(title: &str, data: Option<&LatencyChart>, width: u32, height: u
 }
 
 /// Cumulative distributions of several runs' latencies, overlaid (one colour per run), with the
-/// legend beneath the plot area so it never covers a curve.
+/// legend above the plot area (outside the data: it never covers a curve, however many runs).
 pub fn cdf(title: &str, runs: &[Samples], width: u32, height: u32) -> String {
     let hi = runs
         .iter()
@@ -54,13 +57,20 @@ pub fn cdf(title: &str, runs: &[Samples], width: u32, height: u32) -> String {
         return "<p class=\"chart-empty\">No answered requests.</p>".into();
     }
     let hi = hi.max(1e-3) * 1.05;
+    let entries: Vec<(String, Mark)> = runs
+        .iter()
+        .enumerate()
+        .map(|(i, r)| (short(r.label, 40), Mark::Line(palette::SERIES[i % palette::SERIES.len()])))
+        .collect();
+    // Taller by the legend's rows, so the plot keeps its height.
+    let height = height + header_height("", &entries, width).saturating_sub(20);
     render(title, width, height, |root| {
-        let mut chart = ChartBuilder::on(root)
-            .caption(title, ("sans-serif", 16))
+        let body = headed(root, title, &entries)?;
+        let mut chart = ChartBuilder::on(&body)
             .margin(10)
             .x_label_area_size(40)
             .y_label_area_size(64)
-            .build_cartesian_2d(0f64..hi, 0f64..1.25)?;
+            .build_cartesian_2d(0f64..hi, 0f64..1.02)?;
         chart
             .configure_mesh()
             .light_line_style(palette::GRID)
@@ -68,19 +78,14 @@ pub fn cdf(title: &str, runs: &[Samples], width: u32, height: u32) -> String {
             .axis_desc_style(("sans-serif", 14))
             .x_desc("ms")
             .y_desc("fraction of requests ≤ x")
-            .y_label_formatter(&|y| if *y <= 1.0 { format!("{y:.1}") } else { String::new() })
+            .y_label_formatter(&|y| format!("{y:.1}"))
             .x_label_formatter(&|x| crate::domain::format::int(*x))
             .draw()?;
         for (i, run) in runs.iter().enumerate() {
             let color = palette::SERIES[i % palette::SERIES.len()];
             let pts = run.chart.map(|c| c.cdf.clone()).unwrap_or_default();
-            chart
-                .draw_series(LineSeries::new(pts, color.stroke_width(2)))?
-                .label(short(run.label, 40))
-                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 14, y)], color.stroke_width(2)));
+            chart.draw_series(LineSeries::new(pts, color.stroke_width(2)))?;
         }
-        // The curves end at 1.0; the band above is the legend's.
-        legend(&mut chart, SeriesLabelPosition::UpperLeft)?;
         Ok(())
     })
 }

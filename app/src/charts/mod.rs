@@ -167,21 +167,6 @@ pub(crate) fn headed<'a>(
     Ok(body)
 }
 
-/// The series legend, in one style for every chart.
-pub(crate) fn legend<'a, CT: plotters::coord::CoordTranslate>(
-    chart: &mut ChartContext<'a, SVGBackend<'a>, CT>,
-    position: SeriesLabelPosition,
-) -> Result<(), Box<dyn std::error::Error>> {
-    chart
-        .configure_series_labels()
-        .position(position)
-        .label_font(("sans-serif", font::LEGEND))
-        .background_style(WHITE.mix(0.85))
-        .border_style(BLACK.mix(0.3))
-        .draw()?;
-    Ok(())
-}
-
 /// A chart that could not be drawn says so in place of the SVG.
 pub(crate) fn failed(what: &str, err: impl std::fmt::Display) -> String {
     format!("<p class=\"chart-error\">could not draw {what}: {err}</p>")
@@ -215,7 +200,8 @@ pub(crate) fn short(label: &str, max: usize) -> String {
 /// each label (`widths[i]` x `height` px, anchored at `points[i]` in plot pixels) goes right of
 /// its point, or left where the right edge is near, at the first height (above, below, further
 /// above, ...) where it overlaps no label placed before it.
-pub(crate) fn place_labels(points: &[(i32, i32)], widths: &[i32], height: i32, plot_width: i32) -> Vec<(i32, i32)> {
+pub(crate) fn place_labels(points: &[(i32, i32)], widths: &[i32], height: i32, plot: (i32, i32)) -> Vec<(i32, i32)> {
+    let (plot_width, plot_height) = plot;
     let mut placed: Vec<(i32, i32, i32, i32)> = Vec::new();
     let mut out = Vec::with_capacity(points.len());
     for (i, &(x, y)) in points.iter().enumerate() {
@@ -226,7 +212,14 @@ pub(crate) fn place_labels(points: &[(i32, i32)], widths: &[i32], height: i32, p
             let (x0, y0) = (x + dx, y + dy);
             placed.iter().any(|&(a, b, c, d)| x0 < c && a < x0 + w && y0 < d && b < y0 + height)
         };
-        let dy = tries.iter().copied().find(|&dy| !overlaps(dy)).unwrap_or(tries[0]);
+        // Inside the plot: a label under a point near the x axis would sit on its tick numbers.
+        let inside = |dy: i32| y + dy >= 0 && y + dy + height <= plot_height;
+        let dy = tries
+            .iter()
+            .copied()
+            .find(|&dy| inside(dy) && !overlaps(dy))
+            .or_else(|| tries.iter().copied().find(|&dy| inside(dy)))
+            .unwrap_or(tries[0]);
         placed.push((x + dx, y + dy, x + dx + w, y + dy + height));
         out.push((dx, dy));
     }
@@ -239,8 +232,13 @@ mod tests {
 
     #[test]
     fn labels_of_coincident_points_do_not_cover_each_other_or_leave_the_plot() {
-        let offs = place_labels(&[(100, 100), (100, 100), (990, 300)], &[200, 200, 200], 16, 1000);
+        let offs = place_labels(&[(100, 100), (100, 100), (990, 300)], &[200, 200, 200], 16, (1000, 400));
         assert_ne!(offs[0].1, offs[1].1, "the second label moves to another height");
         assert!(990 + offs[2].0 + 200 <= 1000, "a label near the right edge goes left of its point");
+        // Points on the x axis: their labels go above, never onto the tick numbers below.
+        let offs = place_labels(&[(100, 400), (100, 400), (100, 400)], &[200, 200, 200], 16, (1000, 400));
+        for (_, dy) in offs {
+            assert!(400 + dy + 16 <= 400, "a label below the plot: {dy}");
+        }
     }
 }

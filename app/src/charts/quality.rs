@@ -141,7 +141,7 @@ pub fn speed_vs_quality(points: &[SpeedGrade], width: u32, height: u32) -> Strin
             .map(|p| ((p.1 / x_max * plot_w) as i32, ((5.3 - p.2) / 4.5 * plot_h) as i32))
             .collect();
         let widths: Vec<i32> = labels.iter().map(|l| text_width(l, font::LABEL)).collect();
-        let offsets = place_labels(&anchors, &widths, font::LABEL as i32 + 2, plot_w as i32);
+        let offsets = place_labels(&anchors, &widths, font::LABEL as i32 + 2, (plot_w as i32, plot_h as i32));
         chart.draw_series(points.iter().zip(labels).zip(offsets).map(|(((_, x, m, _), label), (dx, dy))| {
             EmptyElement::at((*x, *m))
                 + Circle::new((0, 0), 6, palette::OUTPUT.filled())
@@ -229,14 +229,16 @@ pub fn bradley_terry_chart(bars: &[BtBar], width: u32) -> String {
                     BLACK.stroke_width(2),
                 )))?;
             }
+            // The figures beside the dot, on its left near the right edge (never cut off).
+            let text = format!("{:.2} ({:.2}–{:.2})", b.strength, b.low, b.high);
+            let w = text_width(&text, font::LABEL);
+            let (px, _) = chart.backend_coord(&(b.strength.max(lo), y));
+            let right_edge = chart.plotting_area().get_pixel_range().0.end;
+            let dx = if px + 10 + w > right_edge { -(w + 10) } else { 10 };
             chart.draw_series(std::iter::once(
                 EmptyElement::at((b.strength.max(lo), y))
                     + Circle::new((0, 0), 7, palette::OUTPUT.filled())
-                    + Text::new(
-                        format!("{:.2} ({:.2}–{:.2})", b.strength, b.low, b.high),
-                        (10, -24),
-                        ("sans-serif", font::LABEL),
-                    ),
+                    + Text::new(text, (dx, -24), ("sans-serif", font::LABEL)),
             ))?;
         }
         Ok(())

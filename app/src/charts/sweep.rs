@@ -173,7 +173,7 @@ pub fn sweep_curve(
             .collect();
         let h = font::LABEL as i32 + 2;
         let widths: Vec<i32> = labels.iter().map(|l| text_width(l, font::LABEL)).collect();
-        let offsets = place_labels(&anchors, &widths, h, xr.end - xr.start);
+        let offsets = place_labels(&anchors, &widths, h, (xr.end - xr.start, yr.end - yr.start));
         let mut placed: Vec<(i32, i32, i32, i32)> = Vec::new();
         let mut shown = Vec::new();
         for (i, ((&(x, y), &(dx, dy)), label)) in anchors.iter().zip(&offsets).zip(labels).enumerate() {

@@ -281,11 +281,17 @@ fn the_cheapest_is_named_only_against_runs_asked_the_same_work() {
     assert!(line.contains("same dataset") && line.contains("max tokens 512"), "{line}");
     assert!(!md.contains("CHEAPEST") || md.contains("llama (run #2) — CHEAPEST"), "{md}");
     // Two runs asked different work: no saving is claimed.
-    let md = markdown(vec![priced(1, "gemma", 512, 9.31, 0), priced(8, "cut", 64, 2.35, 200)], SpeedBasis::SameLoad);
+    let md = markdown(
+        vec![priced(1, "gemma", 512, 9.31, 0), priced(8, "cut", 64, 2.35, 200)],
+        SpeedBasis::SameLoad,
+    );
     assert!(!md.contains("**Cheapest:**") && !md.contains("CHEAPEST"), "{md}");
     assert!(md.contains("no two priced runs are known to have been asked the same work"), "{md}");
     // The same work, but one cut its answers off: said.
-    let md = markdown(vec![priced(1, "gemma", 64, 9.31, 0), priced(8, "cut", 64, 2.35, 150)], SpeedBasis::SameLoad);
+    let md = markdown(
+        vec![priced(1, "gemma", 64, 9.31, 0), priced(8, "cut", 64, 2.35, 150)],
+        SpeedBasis::SameLoad,
+    );
     let line = md.lines().find(|l| l.contains("**Cheapest:**")).expect("a cheapest claim");
     assert!(line.contains("run #8 cut 75% of its answers off at max tokens"), "{line}");
 }
