@@ -413,7 +413,7 @@ async fn a_second_serve_keeps_the_first_ones_simulator_and_takes_the_endpoint_ov
     let db_path = dir.path().join("sim.db");
     add_admin(&db_path);
     let sim_addr = format!("127.0.0.1:{}", free_port());
-    let with_sim = |log: &str| {
+    let with_sim_at = |log: &str, sim_addr: &str| {
         let port = free_port();
         let child = Command::new(BIN)
             .args([
@@ -421,7 +421,7 @@ async fn a_second_serve_keeps_the_first_ones_simulator_and_takes_the_endpoint_ov
                 "--addr",
                 &format!("127.0.0.1:{port}"),
                 "--sim-addr",
-                &sim_addr,
+                sim_addr,
                 "--lease-s",
                 "2",
                 "--db",
@@ -434,6 +434,7 @@ async fn a_second_serve_keeps_the_first_ones_simulator_and_takes_the_endpoint_ov
             .expect("serve");
         (Proc(child), port)
     };
+    let with_sim = |log: &str| with_sim_at(log, &sim_addr);
     let (mut a, a_port) = with_sim("a.log");
     wait_port(a_port);
     let pool = db::connect(&db_path).await.expect("db");
@@ -451,6 +452,14 @@ async fn a_second_serve_keeps_the_first_ones_simulator_and_takes_the_endpoint_ov
     let (_b, b_port) = with_sim("b.log");
     wait_port(b_port);
     let said = read(&dir.path().join("b.log"));
+    assert!(said.contains("stays the built-in endpoint"), "{said}");
+    assert_eq!(builtin(pool.clone()).await.as_deref(), Some(first.as_str()), "not re-pointed");
+    // A third serve with a simulator address of its own: the endpoint stays with the live one
+    // (QA: it moved to the newcomer's simulator).
+    let other = format!("127.0.0.1:{}", free_port());
+    let (_c, c_port) = with_sim_at("c.log", &other);
+    wait_port(c_port);
+    let said = read(&dir.path().join("c.log"));
     assert!(said.contains("stays the built-in endpoint"), "{said}");
     assert_eq!(builtin(pool.clone()).await.as_deref(), Some(first.as_str()), "not re-pointed");
 

@@ -35,6 +35,17 @@ pub async fn start(state: &AppState, client: &Client, config: SimConfig, addr: S
             sim::start(config, free).await.context("starting the built-in simulator")?
         }
     };
+    // Another live serve's simulator (at another address) is the built-in endpoint already:
+    // leave it there, this one a standby (moving it would send that serve's runs here).
+    if let Some(current) = endpoint_url(state).await.filter(|u| *u != handle.base_url()) {
+        if is_simulator(client, &current).await {
+            tracing::info!(
+                "built-in vLLM simulator: another Bakeoff process's simulator at {current} stays the built-in endpoint; this one waits on {} in case that process stops",
+                handle.base_url()
+            );
+            return Ok(handle);
+        }
+    }
     demo::register_simulator(&state.db, &handle)
         .await
         .context("registering the simulator")?;

@@ -166,7 +166,8 @@ impl Worker {
                 tracker.message(Some("storing the batch job's answers".into()));
                 let counts = store_output(db, claimed.id, &output, items, spec.requests).await?;
                 counts.note(&mut stored.job);
-                stored.job.completed = counts.stored;
+                // As a provider counts them: completed lines answered, failed ones apart.
+                stored.job.completed = counts.stored.saturating_sub(counts.failed);
                 stored.job.failed = counts.failed;
                 tracker.set_counts(counts.stored, counts.failed);
                 tracker.message(None);
