@@ -240,7 +240,7 @@ async fn an_internal_only_dataset_is_refused_on_a_hosted_endpoint_in_every_launc
 async fn the_worker_refuses_a_queued_run_whose_dataset_was_flagged_after_queueing() {
     let app = spawn(fast_sim()).await;
     let db = &app.running.state.db;
-    // Self-hosted at first: its runs take the GPU lock of host `localhost`, one at a time.
+    // Self-hosted at first: its runs take the GPU lock of host `127.0.0.1` (its name `localhost` is the same host), one at a time.
     let ep = add_endpoint(&app, json!({"name": "box", "base_url": other_url(&app)})).await;
     let data = upload(&app, "profiles", &["a profile", "another profile"], "").await;
     let (status, v) = launch(

@@ -387,8 +387,9 @@ async fn requests_still_in_flight_at_the_drain_timeout_are_not_stored_and_are_se
     assert!(sent > stored, "requests were in flight at the stop ({sent} sent, {stored} stored)");
     assert!(stored < 100);
 
-    // The same database, another server (its own simulator; the built-in endpoint follows it).
-    // The first one stays up, its worker stopped.
+    // The same database, another server. The first one stays up, its worker stopped, and its
+    // simulator stays the built-in endpoint (the second one's waits as a standby).
+    let first_sim = first.sim_url();
     let common::TestApp { running: _first, dir, .. } = first;
     let second = common::spawn_leased(dir, sim, OnRestart::Resume, WebOptions::default(), common::test_lease()).await;
     let run = second.wait_finished(id, Duration::from_secs(60)).await;
@@ -400,8 +401,9 @@ async fn requests_still_in_flight_at_the_drain_timeout_are_not_stored_and_are_se
         records.iter().all(|r| r.outcome.answered()),
         "an aborted request left no error record"
     );
+    assert_eq!(second.sim_stats().await["requests"], 0, "the standby simulator was not used");
     assert_eq!(
-        second.sim_stats().await["requests"],
+        sim_stats(&first_sim).await["requests"].as_i64().expect("count") - sent,
         100 - stored,
         "the resumer sent exactly what was not stored, the aborted ones included"
     );
@@ -481,12 +483,13 @@ async fn runs_on_different_gpu_hosts_go_in_parallel_and_one_host_measures_one_ru
         ..server::sim::SimConfig::default()
     };
     let app = common::spawn(sim.clone()).await;
-    // Another server, reached by another host name: another GPU as far as the locks go.
-    let other = server::sim::start(sim, "127.0.0.1:0".parse().expect("addr")).await.expect("sim");
+    // Another server on another address (127.0.0.2: localhost is 127.0.0.1's name, one host):
+    // another GPU as far as the locks go.
+    let other = server::sim::start(sim, "127.0.0.2:0".parse().expect("addr")).await.expect("sim");
     let (status, v) = app
         .post_json(
             "/api/endpoints",
-            json!({"name": "other gpu", "base_url": format!("http://localhost:{}", other.addr.port())}),
+            json!({"name": "other gpu", "base_url": format!("http://127.0.0.2:{}", other.addr.port())}),
         )
         .await;
     assert_eq!(status, 201, "{v}");
