@@ -102,8 +102,14 @@ fn field(e: &Value, name: &str) -> u64 {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_page_served_by_one_process_follows_live_a_run_another_process_measures() {
-    // B serves the page and measures nothing: its worker is stopped (the web app stays up).
-    let b = common::spawn(common::fast_sim()).await;
+    // B serves the page and measures nothing: its worker is stopped (the web app stays up). Its
+    // simulator, alive, stays the built-in endpoint (3 ms a token: some seconds of running).
+    let b = common::spawn(server::sim::SimConfig {
+        ttft: Duration::from_millis(5),
+        tpot: Duration::from_millis(3),
+        ..server::sim::SimConfig::default()
+    })
+    .await;
     b.running.drain().await;
     let total = 200;
     let id = b
@@ -128,8 +134,7 @@ async fn a_page_served_by_one_process_follows_live_a_run_another_process_measure
     assert_eq!(first["status"], "queued", "{first}");
     assert_eq!((field(&first, "done"), field(&first, "total")), (0, total));
 
-    // A: another `bakeoff serve` process on the same SQLite file; its worker takes the run (the
-    // built-in endpoint now points at A's simulator, 3 ms a token: some seconds of running).
+    // A: another `bakeoff serve` process on the same SQLite file; its worker takes the run.
     let a = serve(&b.db, &log);
 
     let deadline = Instant::now() + Duration::from_secs(120);

@@ -109,17 +109,25 @@ pub fn mode_tables(runs: &[CostRun], chosen: &PriceSheet, sheets: &[PriceSheet])
 /// (infinite when not priced). Pure: the costs page picks it in the browser, the report on the
 /// server.
 pub fn hybrid_default(runs: &[CostRun], cost: impl Fn(&CostRun) -> f64, screen: Option<i64>) -> Option<(i64, i64)> {
+    // Chosen by Bakeoff, a screen or judge should have written its answers: a pair of runs that
+    // did is preferred to one with a run that cut most of them off at max tokens (a sweep step at
+    // 64 tokens, cheap for writing less); only without such a pair are those considered.
+    let cut_off = |r: &CostRun| r.quality.as_ref().is_some_and(|q| q.truncated * 2 > q.answered);
+    if screen.is_none() {
+        let whole: Vec<CostRun> = runs.iter().filter(|r| !cut_off(r)).cloned().collect();
+        if let Some(pair) = pick_pair(&whole, &cost, None) {
+            return Some(pair);
+        }
+    }
+    pick_pair(runs, &cost, screen)
+}
+
+fn pick_pair(runs: &[CostRun], cost: &impl Fn(&CostRun) -> f64, screen: Option<i64>) -> Option<(i64, i64)> {
     use crate::domain::hybrid::default_pair;
     use crate::domain::report::load::DatasetRef;
     let dataset = |r: &CostRun| DatasetRef::new(r.dataset_id, &r.dataset);
     let mut by_dataset: Vec<(DatasetRef, Vec<&CostRun>)> = Vec::new();
-    // Chosen by Bakeoff, a screen or judge must have written its answers: a run that cut most of
-    // them off at max tokens (a sweep step at 64 tokens) is no plan's screen.
-    let cut_off = |r: &CostRun| r.quality.as_ref().is_some_and(|q| q.truncated * 2 > q.answered);
     for r in runs {
-        if screen.is_none() && cut_off(r) {
-            continue;
-        }
         let Some(d) = dataset(r) else { continue };
         match by_dataset.iter_mut().find(|g| g.0.same(&d)) {
             Some(g) => g.1.push(r),
@@ -745,13 +753,16 @@ mod tests {
         ];
         assert_eq!(hybrid_default(&imports, |_| f64::INFINITY, None), Some((40, 41)));
         // A run that cut most answers off at max tokens (QA: a sweep step at 64 tokens, the
-        // cheapest of all) is not chosen to screen; chosen by hand it still is.
+        // cheapest of all) is not chosen to screen while a pair of runs that wrote theirs exists;
+        // chosen by hand it still is, and so it is when every pair has such a run.
         let mut cut = list.clone();
         if let Some(q) = cut.iter_mut().find(|r| r.id == 27).and_then(|r| r.quality.as_mut()) {
             q.truncated = 100;
         }
         assert_eq!(hybrid_default(&cut, cost, None), Some((5, 1)));
         assert_eq!(hybrid_default(&cut, cost, Some(27)), Some((27, 9)));
+        let only_cut: Vec<CostRun> = cut.iter().filter(|r| r.id == 27 || r.id == 9).cloned().collect();
+        assert_eq!(hybrid_default(&only_cut, cost, None), Some((27, 9)));
     }
 
     fn form(kind: &str) -> PriceForm {

@@ -199,8 +199,6 @@ pub async fn build_report_with(
     };
     let candidates: Vec<(i64, String, f64, Option<f64>)> = full
         .iter()
-        // Not a run that cut most of its answers off at max tokens (see `hybrid_default`).
-        .filter(|r| !r.quality.as_ref().is_some_and(|q| q.truncated * 2 > q.answered))
         .filter_map(|r| {
             Some((
                 r.id,
