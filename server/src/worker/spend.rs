@@ -22,10 +22,12 @@ use app::domain::dataset::DatasetItem;
 use app::domain::record::Tokens;
 use app::domain::spend::{admit, cap_stop_reason, request_worst_case, tokens_cost, Admit};
 
-/// How many more requests' worst cases a run asks for when its reservation runs out: few, so a
-/// run holds little that another run on the endpoint could use, and the database is asked about
-/// once every few requests.
+/// How many more requests' worst cases a run asks for when its reservation runs out: few on a
+/// capped endpoint, so a run holds little that another run on the endpoint could use (the
+/// database is asked about once every four requests); more where there is no cap (nothing to
+/// hold back; a cap set meanwhile applies within that many requests).
 const ASK_AHEAD: f64 = 4.0;
+const ASK_AHEAD_UNCAPPED: f64 = 64.0;
 use std::sync::Mutex;
 
 /// Refuse the run if its dataset is internal only and its endpoint hosted.
@@ -59,6 +61,8 @@ struct Count {
     requests: u64,
     /// What the database granted this run (spent and in flight together may reach it).
     reserved_usd: f64,
+    /// The endpoint had no cap at the last ask.
+    uncapped: bool,
     /// The worst case of the requests in flight, and how many there are.
     held_usd: f64,
     in_flight: u32,
@@ -126,7 +130,11 @@ impl SpendMeter {
         }
         let c = self.count();
         let at_least = c.run_usd + c.held_usd + worst;
-        let asked = db::data_rules::reserve_spend(db, self.run_id, self.endpoint_id, at_least, at_least + ASK_AHEAD * worst).await?;
+        let ahead = if c.uncapped { ASK_AHEAD_UNCAPPED } else { ASK_AHEAD };
+        let asked = db::data_rules::reserve_spend(db, self.run_id, self.endpoint_id, at_least, at_least + ahead * worst).await?;
+        if let Ok(mut c) = self.count.lock() {
+            c.uncapped = asked.cap.is_none();
+        }
         if let Some(granted) = asked.granted {
             if let Ok(mut c) = self.count.lock() {
                 c.reserved_usd = c.reserved_usd.max(granted);
