@@ -46,3 +46,31 @@ test("the planner refuses impossible settings at their field and never shows a n
   await expect(page.locator("main")).not.toContainText(/KV cache\s*-/);
   await page.screenshot({ path: "test-results/planner-1366.png", fullPage: true });
 });
+
+test("two endpoints share a GPU: a refused link keeps the form's choices, a good one shows the shared lock", async ({ page }) => {
+  await login(page);
+  // The simulator under a second name (localhost), added as an endpoint of its own.
+  const eps = await (await page.request.get("/api/endpoints")).json();
+  const builtin = eps.find((e: any) => e.builtin);
+  let alias = eps.find((e: any) => e.name === "gpu alias");
+  if (!alias) {
+    const base = new URL(page.url()).origin;
+    const r = await page.request.post("/api/endpoints", {
+      headers: { Origin: base },
+      data: { name: "gpu alias", base_url: builtin.base_url.replace("127.0.0.1", "localhost") },
+    });
+    expect(r.status(), await r.text()).toBe(201);
+    alias = await r.json();
+  }
+  await open(page, "/endpoints");
+  const form = page.getByRole("form", { name: "Share a GPU" });
+  await form.getByLabel("Endpoint").selectOption(String(alias.id));
+  await form.getByLabel("Shares a GPU with").selectOption("gpu alias");
+  await form.getByRole("button", { name: "Save" }).click();
+  await expect(form).toContainText("shares its GPU with itself already");
+  // The refusal left the chosen endpoint as it was: pick the partner only.
+  await expect(form.getByLabel("Endpoint")).toHaveValue(String(alias.id));
+  await form.getByLabel("Shares a GPU with").selectOption(builtin.name);
+  await form.getByRole("button", { name: "Save" }).click();
+  await expect(page.locator("small.gpu", { hasText: `shares a GPU with '${builtin.name}'` })).toBeVisible();
+});

@@ -50,7 +50,7 @@ test("bad launch input is explained at its field", async ({ page }) => {
 test("an unreachable endpoint is refused with a message that says what to do", async ({ page }) => {
   await open(page, "/endpoints");
   await page.getByLabel("Name (unique)").fill("nowhere");
-  await page.getByLabel("Base URL").fill("http://127.0.0.1:9");
+  await page.getByLabel("Base URL", { exact: true }).fill("http://127.0.0.1:9");
   await page.getByRole("button", { name: "Check and add" }).click();
   await expect(page.locator("#base_url-error")).toContainText("could not connect to http://127.0.0.1:9");
   await expect(page.locator("#base_url-error")).toContainText("vllm serve");

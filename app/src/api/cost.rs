@@ -114,20 +114,25 @@ pub fn hybrid_default(runs: &[CostRun], cost: impl Fn(&CostRun) -> f64, screen: 
     // 64 tokens, cheap for writing less); only without such a pair are those considered.
     let cut_off = |r: &CostRun| r.quality.as_ref().is_some_and(|q| q.truncated * 2 > q.answered);
     if screen.is_none() {
-        let whole: Vec<CostRun> = runs.iter().filter(|r| !cut_off(r)).cloned().collect();
-        if let Some(pair) = pick_pair(&whole, &cost, None) {
+        if let Some(pair) = pick_pair(runs, |r| !cut_off(r), &cost, None) {
             return Some(pair);
         }
     }
-    pick_pair(runs, &cost, screen)
+    pick_pair(runs, |_| true, &cost, screen)
 }
 
-fn pick_pair(runs: &[CostRun], cost: &impl Fn(&CostRun) -> f64, screen: Option<i64>) -> Option<(i64, i64)> {
+/// [`hybrid_default`] among the runs `keep` keeps.
+fn pick_pair(
+    runs: &[CostRun],
+    keep: impl Fn(&CostRun) -> bool,
+    cost: &impl Fn(&CostRun) -> f64,
+    screen: Option<i64>,
+) -> Option<(i64, i64)> {
     use crate::domain::hybrid::default_pair;
     use crate::domain::report::load::DatasetRef;
     let dataset = |r: &CostRun| DatasetRef::new(r.dataset_id, &r.dataset);
     let mut by_dataset: Vec<(DatasetRef, Vec<&CostRun>)> = Vec::new();
-    for r in runs {
+    for r in runs.iter().filter(|r| keep(r)) {
         let Some(d) = dataset(r) else { continue };
         match by_dataset.iter_mut().find(|g| g.0.same(&d)) {
             Some(g) => g.1.push(r),

@@ -36,17 +36,6 @@ pub async fn set_spend_cap(db: &Db, endpoint_id: i64, cap: Option<f64>) -> DbRes
     Ok(())
 }
 
-/// An endpoint's monthly spend cap (dollars), if it has one.
-pub async fn spend_cap(db: &Db, endpoint_id: i64) -> DbResult<Option<f64>> {
-    Ok(
-        sqlx::query_scalar::<_, Option<f64>>("SELECT spend_cap_usd FROM endpoints WHERE id = $1")
-            .bind(endpoint_id)
-            .fetch_optional(db)
-            .await?
-            .flatten(),
-    )
-}
-
 /// What runs on the endpoint spent this month, leaving out run `except` (the one asking).
 pub async fn spent_this_month(db: &Db, endpoint_id: i64, except: Option<i64>) -> DbResult<f64> {
     Ok(sqlx::query_scalar(&format!(

@@ -29,14 +29,14 @@ async fn tables_to_fix(conn: &mut sqlx::AnyConnection) -> DbResult<Vec<(String, 
         .filter_map(|r| {
             let name: String = r.get(0);
             let sql: String = r.get(1);
-            with_autoincrement(&sql, &name, &name).map(|_| (name, sql))
+            with_autoincrement(&sql, &name).map(|_| (name, sql))
         })
         .collect())
 }
 
 /// The table definition `sql` as `CREATE TABLE "<new_name>" (...)` with `AUTOINCREMENT` after
 /// its `id INTEGER PRIMARY KEY`; `None` when it has no such column or already has it.
-pub fn with_autoincrement(sql: &str, _name: &str, new_name: &str) -> Option<String> {
+pub fn with_autoincrement(sql: &str, new_name: &str) -> Option<String> {
     if sql.to_ascii_uppercase().contains("AUTOINCREMENT") {
         return None;
     }
@@ -111,7 +111,7 @@ async fn rebuild(conn: &mut sqlx::AnyConnection) -> DbResult<()> {
     for (name, sql) in &tables {
         let temp = format!("{name}__ids");
         let create =
-            with_autoincrement(sql, name, &temp).ok_or_else(|| DbError::Conflict(format!("cannot read the definition of table {name}")))?;
+            with_autoincrement(sql, &temp).ok_or_else(|| DbError::Conflict(format!("cannot read the definition of table {name}")))?;
         let extras: Vec<String> =
             sqlx::query("SELECT sql FROM sqlite_master WHERE tbl_name = $1 AND type IN ('index', 'trigger') AND sql IS NOT NULL")
                 .bind(name)
@@ -152,19 +152,19 @@ mod tests {
     fn adds_autoincrement_to_the_id_column_only() {
         let sql = "CREATE TABLE runs (\n    id               INTEGER PRIMARY KEY,\n    name TEXT, run_id INTEGER)";
         assert_eq!(
-            with_autoincrement(sql, "runs", "runs__ids").as_deref(),
+            with_autoincrement(sql, "runs__ids").as_deref(),
             Some("CREATE TABLE \"runs__ids\" (\n    id               INTEGER PRIMARY KEY AUTOINCREMENT,\n    name TEXT, run_id INTEGER)")
         );
         assert_eq!(
-            with_autoincrement("CREATE TABLE x (run_id INTEGER PRIMARY KEY REFERENCES runs(id))", "x", "y"),
+            with_autoincrement("CREATE TABLE x (run_id INTEGER PRIMARY KEY REFERENCES runs(id))", "y"),
             None,
             "a key named run_id is another table's id, not a counter"
         );
         assert_eq!(
-            with_autoincrement("CREATE TABLE x (id INTEGER PRIMARY KEY AUTOINCREMENT)", "x", "y"),
+            with_autoincrement("CREATE TABLE x (id INTEGER PRIMARY KEY AUTOINCREMENT)", "y"),
             None
         );
-        assert_eq!(with_autoincrement("CREATE TABLE x (token_hash TEXT PRIMARY KEY)", "x", "y"), None);
+        assert_eq!(with_autoincrement("CREATE TABLE x (token_hash TEXT PRIMARY KEY)", "y"), None);
     }
 
     /// A database made by the migrations alone (as every database was before this change), with

@@ -2,7 +2,7 @@ mod access;
 
 use super::data_rules::{spend_cell, SpendCapField, SpendCapForm};
 use super::runs::manage::{Buttons, Manage, Panel, Target};
-use super::widgets::{allowed, use_me, ErrorBox, FieldMessage, FormMessage, IfAllowed};
+use super::widgets::{allowed, successes, use_me, ErrorBox, FieldMessage, FormMessage, IfAllowed};
 use crate::api::data_rules::SetSpendCap;
 use crate::api::endpoints::command::{display, EXAMPLE};
 use crate::api::endpoints::gpu::SetSharedGpu;
@@ -32,6 +32,7 @@ pub fn EndpointsPage() -> impl IntoView {
             }
         }
     });
+    let (cap_saved, shared_saved) = (successes(cap), successes(shared));
     let endpoints = Resource::new(
         move || {
             (
@@ -39,8 +40,9 @@ pub fn EndpointsPage() -> impl IntoView {
                 set.version().get(),
                 change.version().get(),
                 manage.version.get(),
-                cap.version().get(),
-                shared.version().get(),
+                // Refused cap and GPU-link submissions keep their forms' choices.
+                cap_saved.get(),
+                shared_saved.get(),
             )
         },
         |_| list_endpoints(),

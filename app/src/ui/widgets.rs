@@ -167,3 +167,21 @@ pub async fn allowed(me: Option<Me>, what: crate::domain::accounts::Permission) 
     };
     user.is_some_and(|u| u.role.allows(what) && !u.must_change_password)
 }
+
+/// How many times `action` has succeeded (its version at the last success): a resource that
+/// lists what the action changes refetches on this, not on every submission, so a refused
+/// submission leaves the forms drawn from that list (and their choices) as they were.
+pub fn successes<S>(action: ServerAction<S>) -> Memo<usize>
+where
+    S: leptos::server_fn::ServerFn + Clone + Send + Sync + 'static,
+    S::Output: Send + Sync + 'static,
+    S::Error: Send + Sync + 'static,
+{
+    Memo::new(move |prev: Option<&usize>| {
+        if action.value().with(|v| matches!(v, Some(Ok(_)))) {
+            action.version().get_untracked()
+        } else {
+            prev.copied().unwrap_or(0)
+        }
+    })
+}
