@@ -33,6 +33,12 @@ test("the planner refuses impossible settings at their field and never shows a n
   await page.getByLabel("max_model_len").fill("4096");
   await page.getByLabel("max_num_seqs").fill("0");
   await expect(page.locator("#max_num_seqs-error")).toContainText("max_num_seqs must be from 1 to");
+  // Quoted as typed, not as the 0 it is planned as.
+  await page.getByLabel("max_num_seqs").fill("-5");
+  await expect(page.locator("#max_num_seqs-error")).toContainText(/, got -5$/);
+  await page.getByLabel("max_model_len").fill("2.5");
+  await expect(page.locator("#max_model_len-error")).toContainText("(a whole number), got 2.5");
+  await page.getByLabel("max_model_len").fill("4096");
   await page.getByLabel("max_num_seqs").fill("256");
   await page.getByLabel("gpu_memory_utilization").fill("1.5");
   await expect(page.locator("#gpu_memory_utilization-error")).toContainText("more than 0 and at most 1");

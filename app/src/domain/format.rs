@@ -1,6 +1,16 @@
 //! Number formatting shared by pages and reports (so "2,511 tok/s" reads the same everywhere).
 
 /// Thousands separators: 19813 -> "19,813". Rounds to the nearest whole number.
+/// A number as a message quotes it back: as Rust prints it, but in scientific notation when it
+/// is huge or tiny (`1e308`, not 309 digits).
+pub fn quoted(x: f64) -> String {
+    if x.is_finite() && x != 0.0 && !(1e-6..1e12).contains(&x.abs()) {
+        format!("{x:e}")
+    } else {
+        format!("{x}")
+    }
+}
+
 pub fn int(x: f64) -> String {
     if !x.is_finite() {
         return "—".into();
@@ -95,6 +105,15 @@ pub fn percent_encode(s: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_quoted_number_stays_short() {
+        assert_eq!(super::quoted(1e308), "1e308");
+        assert_eq!(super::quoted(-2.5e-9), "-2.5e-9");
+        assert_eq!(super::quoted(2.5), "2.5");
+        assert_eq!(super::quoted(1_000_000.0), "1000000");
+        assert_eq!(super::quoted(0.0), "0");
+    }
+
     use super::*;
 
     #[test]

@@ -244,8 +244,9 @@ impl Slo {
                 errors.push(
                     field,
                     format!(
-                        "the {} target must be more than 0 and at most {MAX_TARGET_MS} ms, got {v}",
-                        m.label()
+                        "the {} target must be more than 0 and at most {MAX_TARGET_MS} ms, got {}",
+                        m.label(),
+                        super::format::quoted(v)
                     ),
                 );
             }

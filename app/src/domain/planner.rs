@@ -114,6 +114,24 @@ pub fn weight_bytes(m: &ModelEntry) -> f64 {
     }
 }
 
+/// A whole-number setting as typed in a form: the number when it is whole and not negative (at
+/// most `max`), else 0, which `check_settings` refuses.
+pub fn whole(typed: f64, max: f64) -> f64 {
+    if typed.is_finite() && typed >= 0.0 && typed.fract() == 0.0 {
+        typed.min(max)
+    } else {
+        0.0
+    }
+}
+
+/// `check_settings`' message for a whole-number setting, quoting the number as typed (`-5`,
+/// `2.5`) rather than the 0 it was planned as.
+pub fn as_typed(message: &str, typed: f64) -> String {
+    let head = message.rsplit_once(", got ").map_or(message, |(h, _)| h);
+    let whole = if typed.fract() == 0.0 { "" } else { " (a whole number)" };
+    format!("{head}{whole}, got {}", super::format::quoted(typed))
+}
+
 /// The settings vLLM refuses to start with (or that make no sense), each named by its field with
 /// the range it takes. Checked before anything is planned: a utilisation of 1.5 is a typo, not a
 /// reason to blame the weights.
@@ -124,7 +142,7 @@ pub fn check_settings(i: &PlanInput) -> FieldErrors {
             "gpu_memory_gib",
             format!(
                 "GPU memory must be more than 0 and at most {MAX_GPU_GIB} GiB, got {}",
-                i.gpu_memory_gib
+                super::format::quoted(i.gpu_memory_gib)
             ),
         );
     }
@@ -133,7 +151,7 @@ pub fn check_settings(i: &PlanInput) -> FieldErrors {
             "gpu_memory_utilization",
             format!(
                 "gpu_memory_utilization is the share of the GPU's memory vLLM may use: more than 0 and at most 1 (0.9 is vLLM's default), got {}",
-                i.gpu_memory_utilization
+                super::format::quoted(i.gpu_memory_utilization)
             ),
         );
     }
@@ -306,6 +324,18 @@ pub fn command(i: &PlanInput) -> String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_whole_number_setting_is_refused_as_typed() {
+        use super::{as_typed, whole};
+        assert_eq!(whole(4096.0, 1e9), 4096.0);
+        assert_eq!(whole(-5.0, 1e9), 0.0, "refused, not raised to 1");
+        assert_eq!(whole(2.5, 1e9), 0.0);
+        assert_eq!(whole(1e12, 1e9), 1e9);
+        let m = "max_num_seqs must be from 1 to 1024, got 0";
+        assert_eq!(as_typed(m, -5.0), "max_num_seqs must be from 1 to 1024, got -5");
+        assert_eq!(as_typed(m, 2.5), "max_num_seqs must be from 1 to 1024 (a whole number), got 2.5");
+    }
+
     use super::*;
     use crate::domain::models::presets;
 

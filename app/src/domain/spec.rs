@@ -250,7 +250,10 @@ impl Fields {
             Ok(v) => {
                 self.errors.push(
                     field,
-                    format!("{what} must be greater than {min_exclusive} and at most {max}, got {v}"),
+                    format!(
+                        "{what} must be greater than {min_exclusive} and at most {max}, got {}",
+                        super::format::quoted(v)
+                    ),
                 );
                 None
             }
@@ -631,6 +634,17 @@ mod tests {
         f.max_tokens = "lots".into();
         let e = f.parse().expect_err("invalid");
         assert_eq!(e.for_field("max_tokens"), Some("Max tokens must be a whole number, got 'lots'"));
+    }
+
+    #[test]
+    fn a_huge_rate_is_quoted_back_short() {
+        let mut f = form();
+        f.rate = "1e308".into();
+        let e = f.parse().expect_err("out of range");
+        assert_eq!(
+            e.for_field("rate"),
+            Some("Request rate (per second) must be greater than 0 and at most 1000000, got 1e308")
+        );
     }
 
     #[test]

@@ -7,7 +7,7 @@ use crate::api::planning::{list_models, AddModel, AddTest};
 use crate::api::AppError;
 use crate::domain::accounts::Permission;
 use crate::domain::models::{ModelEntry, Quant};
-use crate::domain::planner::{check_settings, command, plan, recommend, KvDtype, PlanInput, GIB};
+use crate::domain::planner::{as_typed, check_settings, command, plan, recommend, whole, KvDtype, PlanInput, GIB};
 use leptos::prelude::*;
 
 #[component]
@@ -56,8 +56,11 @@ fn PlannerForm(models: Vec<ModelEntry>) -> impl IntoView {
     let gpu_name = RwSignal::new("RTX 4080 16 GB".to_string());
     let gpu_gib = RwSignal::new(16.0f64);
     let util = RwSignal::new(0.9f64);
-    let max_len = RwSignal::new(4096u64);
-    let seqs = RwSignal::new(256u32);
+    // As typed (a whole number from 1 is planned; -5 or 2.5 is refused as typed).
+    let max_len_typed = RwSignal::new(4096f64);
+    let seqs_typed = RwSignal::new(256f64);
+    let max_len = Signal::derive(move || whole(max_len_typed.get(), u64::MAX as f64) as u64);
+    let seqs = Signal::derive(move || whole(seqs_typed.get(), f64::from(u32::MAX)) as u32);
     let eager = RwSignal::new(false);
     let kv_fp8 = RwSignal::new(false);
     let input = move || PlanInput {
@@ -90,8 +93,8 @@ fn PlannerForm(models: Vec<ModelEntry>) -> impl IntoView {
         <div class="row controls">
             <div class="field"><label for="p-util">"gpu_memory_utilization"</label><input id="p-util" type="number" step="0.01" value="0.9" aria-describedby="gpu_memory_utilization-error" on:input=move |ev| { if let Some(v) = num(event_target_value(&ev)) { util.set(v) } }/><SettingError input field="gpu_memory_utilization"/></div>
             // Whole numbers as typed: 0 or less is shown as refused, never quietly raised to 1.
-            <div class="field"><label for="p-len">"max_model_len"</label><input id="p-len" type="number" value="4096" aria-describedby="max_model_len-error" on:input=move |ev| { if let Some(v) = num(event_target_value(&ev)) { max_len.set(v.max(0.0) as u64) } }/><SettingError input field="max_model_len"/></div>
-            <div class="field"><label for="p-seqs">"max_num_seqs"</label><input id="p-seqs" type="number" value="256" aria-describedby="max_num_seqs-error" on:input=move |ev| { if let Some(v) = num(event_target_value(&ev)) { seqs.set(v.clamp(0.0, f64::from(u32::MAX)) as u32) } }/><SettingError input field="max_num_seqs"/></div>
+            <div class="field"><label for="p-len">"max_model_len"</label><input id="p-len" type="number" value="4096" aria-describedby="max_model_len-error" on:input=move |ev| { if let Some(v) = num(event_target_value(&ev)) { max_len_typed.set(v) } }/><SettingError input field="max_model_len" typed=max_len_typed/></div>
+            <div class="field"><label for="p-seqs">"max_num_seqs"</label><input id="p-seqs" type="number" value="256" aria-describedby="max_num_seqs-error" on:input=move |ev| { if let Some(v) = num(event_target_value(&ev)) { seqs_typed.set(v) } }/><SettingError input field="max_num_seqs" typed=seqs_typed/></div>
             <div class="field checkbox"><input id="p-eager" type="checkbox" on:change=move |ev| eager.set(event_target_checked(&ev))/><label for="p-eager">"enforce_eager"</label></div>
             <div class="field checkbox"><input id="p-fp8" type="checkbox" on:change=move |ev| kv_fp8.set(event_target_checked(&ev))/><label for="p-fp8">"fp8 KV cache"</label></div>
         </div>
@@ -180,13 +183,24 @@ fn PlannerForm(models: Vec<ModelEntry>) -> impl IntoView {
 
 /// A planner setting vLLM would refuse, named beside its field with the range it takes.
 #[component]
-fn SettingError<F>(input: F, field: &'static str) -> impl IntoView
+fn SettingError<F>(
+    input: F,
+    field: &'static str,
+    /// The number as typed, for a whole-number field (planned as 0 when below 1).
+    #[prop(optional)]
+    typed: Option<RwSignal<f64>>,
+) -> impl IntoView
 where
     F: Fn() -> PlanInput + Send + Sync + 'static,
 {
     move || {
-        check_settings(&input()).for_field(field).map(|m| {
-            view! { <p class="field-error" id=format!("{field}-error") role="alert">{m.to_string()}</p> }
+        let errs = check_settings(&input());
+        errs.for_field(field).map(|m| {
+            let m = match typed {
+                Some(t) => as_typed(m, t.get()),
+                None => m.to_string(),
+            };
+            view! { <p class="field-error" id=format!("{field}-error") role="alert">{m}</p> }
         })
     }
 }
