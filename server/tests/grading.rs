@@ -161,6 +161,73 @@ async fn reviewers_grade_blind_and_only_reviewers_grade() {
     }
 }
 
+/// QA unblinded answers two ways: a reviewer graded in a queue that shows the model (hidden from
+/// them, but their grade counted in the per-run figures at once, naming the model), and a
+/// runner made a reviewer closed their own queue and read its reveal.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reviewer_grades_blind_queues_only_and_a_maker_made_reviewer_cannot_reveal() {
+    let app = spawn(fast_sim()).await;
+    let runs = two_runs(&app).await;
+    let r = app
+        .http
+        .post(app.url(CreateQueue::PATH))
+        .form(&[
+            ("form[name]", "with models".to_string()),
+            ("form[kind]", "grade".to_string()),
+            ("form[runs][0]", runs.0.to_string()),
+            ("form[runs][1]", runs.1.to_string()),
+            ("form[sample_size]", "3".to_string()),
+            ("form[unblind]", "1".to_string()),
+        ])
+        .send()
+        .await
+        .expect("POST");
+    assert!(r.status().is_success(), "{}", r.text().await.unwrap_or_default());
+    let shown: i64 = r.json().await.expect("queue id");
+    let rev = app.client_for("rev").await;
+    let (status, body) = item(&rev, &app, shown).await;
+    assert_eq!(status, 403, "{body}");
+    assert!(body.contains("reviewers grade blind queues only"), "{body}");
+    // The admin, who may read answers with their models, grades it (and is told the model).
+    let (status, body) = item(&app.http, &app, shown).await;
+    assert_eq!(status, 200, "{body}");
+    let it: Value = serde_json::from_str(&body).expect("item");
+    let item_id = it["item_id"].as_str().expect("id").to_string();
+    let (status, body) = grade(&rev, &app, &item_id, 1).await;
+    assert_eq!(status, 403, "nor saved by id: {body}");
+    let (status, body) = grade(&app.http, &app, &item_id, 4).await;
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains("That answer was from sim-"), "{body}");
+
+    // Rita (runner) makes a blind queue, then is made a reviewer: she can no longer close it.
+    let rita = app.client_for("rita").await;
+    let (status, body) = common::call_fn(
+        &app,
+        &rita,
+        "create_queue",
+        &format!(
+            "form[name]=ritas&form[kind]=grade&form[runs][0]={}&form[runs][1]={}&form[sample_size]=2",
+            runs.0, runs.1
+        ),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let ritas: i64 = body.trim().parse().expect("queue id");
+    let rita_id = app::db::users::credentials(&app.running.state.db, "rita")
+        .await
+        .expect("query")
+        .expect("user")
+        .0
+        .id;
+    let (status, body) = common::call_fn(&app, &app.http, "set_user_role", &format!("id={rita_id}&role=reviewer")).await;
+    assert_eq!(status, 200, "{body}");
+    let rita = app.client_for("rita").await;
+    let (status, body) = post_form(&rita, &app, CloseQueue::PATH, &[("queue_id", ritas.to_string())]).await;
+    assert_eq!(status, 403, "{body}");
+    let (status, body) = post_form(&rita, &app, QueueReveal::PATH, &[("queue_id", ritas.to_string())]).await;
+    assert_eq!(status, 409, "still open, nothing revealed: {body}");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_reviewers_give_agreement_and_votes_give_a_ranking() {
     let app = spawn(fast_sim()).await;

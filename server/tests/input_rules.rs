@@ -196,3 +196,56 @@ async fn a_report_of_smoke_tests_only_says_they_were_set_aside() {
     assert!(md.contains("Every run here (2) is a smoke test of fewer than 100 requests"), "{md}");
     assert!(!md.contains("quality is not measured"), "{md}");
 }
+
+/// Creating checks names as renaming does (QA stored a 20,000-character dataset name, a line break
+/// and a right-to-left override in names, a 100,000-character queue name, a price sheet's
+/// provider over two lines, and an imported run's file name over two lines).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn names_are_checked_when_made_as_when_renamed() {
+    let app = spawn(fast_sim()).await;
+    let long = "n".repeat(20_000);
+    let (status, v) = post_dataset(&app, &format!("?name={long}"), LINE).await;
+    assert_eq!(status, 422, "{v}");
+    assert_eq!(field_message(&v, "name"), "Name: at most 200 characters, got 20000");
+    let (status, v) = post_dataset(&app, "?name=a%0Ab", LINE).await;
+    assert_eq!(status, 422, "{v}");
+    assert!(field_message(&v, "name").contains("one line of text"), "{v}");
+    let (status, v) = post_dataset(&app, "?name=a%E2%80%AEb", LINE).await;
+    assert_eq!(status, 422, "a right-to-left override: {v}");
+
+    let (status, body) = common::call_fn(
+        &app,
+        &app.http,
+        "create_queue",
+        &format!(
+            "form[name]={}&form[kind]=grade&form[runs][0]=1&form[runs][1]=2&form[sample_size]=2",
+            "q".repeat(300)
+        ),
+    )
+    .await;
+    assert_eq!(status, 422, "{body}");
+    assert!(body.contains("at most 200 characters, got 300"), "{body}");
+
+    let (status, body) = common::call_fn(
+        &app,
+        &app.http,
+        "add_sheet",
+        "name=s&provider=p%0Aq&source=https%3A%2F%2Fexample.com&dated=2026-11-30",
+    )
+    .await;
+    assert_eq!(status, 422, "{body}");
+    assert!(body.contains("one line of text"), "{body}");
+
+    let r = app
+        .http
+        .post(app.url("/api/import?filename=a%0Ab.jsonl"))
+        .body("{}\n")
+        .send()
+        .await
+        .expect("POST");
+    let status = r.status().as_u16();
+    let v: Value = r.json().await.unwrap_or(Value::Null);
+    assert_eq!(status, 422, "{v}");
+    assert!(field_message(&v, "filename").contains("one line of text"), "{v}");
+    assert_eq!(run_count(&app).await, 0, "nothing stored");
+}

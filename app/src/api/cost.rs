@@ -570,9 +570,16 @@ pub async fn add_sheet(name: String, provider: String, source: String, dated: St
     use super::guard::{authorize, state, Permission};
     let me = authorize(Permission::Run).await?;
     let mut errs = crate::domain::errors::FieldErrors::default();
-    for (field, v) in [("name", &name), ("provider", &provider), ("source", &source), ("dated", &dated)] {
-        if v.trim().is_empty() {
-            errs.push(field, "required: every price sheet says who, where from and when");
+    for (field, v, max) in [
+        ("name", &name, 200),
+        ("provider", &provider, 200),
+        ("source", &source, 2000),
+        ("dated", &dated, 200),
+    ] {
+        match super::runs::one_line(v, max) {
+            Ok(_) => {}
+            Err(m) if m == "required" => errs.push(field, "required: every price sheet says who, where from and when"),
+            Err(m) => errs.push(field, m),
         }
     }
     if !dated.trim().is_empty() {

@@ -49,10 +49,17 @@ pub async fn check_upload(db: &crate::db::Db, upload: &Upload<'_>) -> Result<Che
         schema,
         rubric,
     } = *upload;
-    let name = name.trim();
-    if name.is_empty() {
-        return Err(AppError::validation("name", "Name is required"));
-    }
+    let name = super::runs::one_line(name, 200).map_err(|m| {
+        AppError::validation(
+            "name",
+            if m == "required" {
+                "Name is required".to_string()
+            } else {
+                format!("Name: {m}")
+            },
+        )
+    })?;
+    let name = name.as_str();
     if let Some(id) = crate::db::datasets::id_by_name(db, name).await? {
         let trashed = crate::db::trash::trashed_name(db, super::trash::TrashKind::Dataset, id)
             .await?

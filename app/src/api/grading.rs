@@ -129,8 +129,10 @@ pub async fn make_queue(db: &crate::db::Db, user_id: i64, reads_answers: bool, f
     }
     let mut errs = FieldErrors::default();
     let name = form.name.trim();
-    if name.is_empty() {
-        errs.push("name", "name the queue (e.g. 'screening prompts, week 1')");
+    match super::runs::one_line(name, 200) {
+        Ok(_) => {}
+        Err(m) if m == "required" => errs.push("name", "name the queue (e.g. 'screening prompts, week 1')"),
+        Err(m) => errs.push("name", m),
     }
     use crate::domain::views::QueueKind;
     let kind = QueueKind::parse(form.kind.as_str()).unwrap_or_else(|| {
@@ -294,7 +296,10 @@ pub async fn make_queue(db: &crate::db::Db, user_id: i64, reads_answers: bool, f
 pub async fn grading_item(queue_id: i64, position: Option<i64>) -> Result<Option<ItemView>, AppError> {
     use super::guard::{authorize, state, Permission};
     let me = authorize(Permission::Grade).await?;
-    load_item(&state()?.db, me.id, queue_id, position).await
+    let db = &state()?.db;
+    let reads_answers = me.require(Permission::ReadAnswers).is_ok();
+    judging::shows_models_to(&crate::db::queues::rules(db, queue_id).await?, reads_answers)?;
+    load_item(db, me.id, queue_id, position).await
 }
 
 #[cfg(feature = "ssr")]

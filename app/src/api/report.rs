@@ -240,6 +240,8 @@ pub async fn build_report_with(
                 point: hybrid_at(&input, options.judge_share.unwrap_or(DEFAULT_JUDGE_SHARE)),
                 positives_are: items.map(|h| h.positives_are).unwrap_or_default(),
                 same_model: s.model.eq_ignore_ascii_case(&j.model),
+                unlike: !matches!((&s.load.dataset, &j.load.dataset), (Some(a), Some(b)) if a.same(b)),
+                judge_unrated: options.judge.is_none() && j.quality.as_ref().and_then(|q| q.score()).is_none(),
             })
         }
         _ => None,

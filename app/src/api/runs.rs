@@ -372,20 +372,30 @@ pub async fn list_runs_page(#[server(default)] filter: RunFilter) -> Result<RunP
 
 /// A new name as typed: trimmed, 1 to 200 characters, no control characters.
 pub fn checked_name(name: &str) -> Result<String, AppError> {
-    let name = name.trim();
-    if name.is_empty() {
-        return Err(AppError::validation("name", "a name is required"));
+    one_line(name, 200).map_err(|m| {
+        let m = if m == "required" { "required".to_string() } else { m };
+        AppError::validation("name", format!("a name is {m}"))
+    })
+}
+
+/// A short text as typed (a name, a provider, a file name): trimmed, 1 to `max` characters, one
+/// line (no control characters), or what to fix. Creating and renaming check the same.
+pub fn one_line(text: &str, max: usize) -> Result<String, String> {
+    let text = text.trim();
+    if text.is_empty() {
+        return Err("required".into());
     }
-    if name.chars().count() > 200 {
-        return Err(AppError::validation(
-            "name",
-            format!("at most 200 characters, got {}", name.chars().count()),
-        ));
+    let n = text.chars().count();
+    if n > max {
+        return Err(format!("at most {max} characters, got {n}"));
     }
-    if name.chars().any(char::is_control) {
-        return Err(AppError::validation("name", "a name is one line of text (no tabs or line breaks)"));
+    if text
+        .chars()
+        .any(|c| c.is_control() || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}'))
+    {
+        return Err("one line of text (no tabs, line breaks or direction controls)".into());
     }
-    Ok(name.to_string())
+    Ok(text.to_string())
 }
 
 /// Move a finished run, with everything stored for it, to the trash (`dry_run`: only say what

@@ -147,6 +147,11 @@ impl DatasetSpool {
 
     /// The next chunk of the file. `false`: the file is over the size limit, stop sending.
     pub async fn push(&mut self, chunk: &[u8]) -> Result<bool, AppError> {
+        if self.bytes == 0 {
+            if let Some(why) = not_a_text_file(chunk) {
+                return Err(AppError::validation("file", why));
+            }
+        }
         self.bytes += chunk.len() as u64;
         if self.over || self.bytes > self.slot.gate.limits.max_bytes {
             self.over = true;
@@ -177,6 +182,22 @@ impl DatasetSpool {
             count,
         })
     }
+}
+
+/// A file sent as something else than its JSONL text, told from its first bytes: compressed, or
+/// wrapped in a multipart form (each line would otherwise be "not UTF-8" or "not JSON").
+pub fn not_a_text_file(start: &[u8]) -> Option<&'static str> {
+    if start.starts_with(&[0x1f, 0x8b]) {
+        return Some("the file is gzip-compressed: send the .jsonl uncompressed (gunzip it first, and no Content-Encoding: gzip)");
+    }
+    if start.starts_with(b"PK\x03\x04") {
+        return Some("the file is a zip archive: send the .jsonl inside it");
+    }
+    let head = &start[..start.len().min(1024)];
+    if head.starts_with(b"--") && memchr::memmem::find(&head.to_ascii_lowercase(), b"content-disposition: form-data").is_some() {
+        return Some("this is a multipart form: send the file itself as the body (curl --data-binary @file.jsonl), or upload it on the Datasets page");
+    }
+    None
 }
 
 fn check(parser: &mut BatchParser, line: Line<'_>, max_line: u64) {
@@ -262,6 +283,11 @@ impl ImportSpool {
 
     /// The next chunk of the file. `false`: the file is over the size limit, stop sending.
     pub async fn push(&mut self, chunk: &[u8]) -> Result<bool, AppError> {
+        if self.bytes == 0 {
+            if let Some(why) = not_a_text_file(chunk) {
+                return Err(AppError::validation("file", why));
+            }
+        }
         self.bytes += chunk.len() as u64;
         if self.over || self.bytes > self.limits.max_bytes {
             self.over = true;
@@ -420,6 +446,17 @@ impl TextSpool {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_compressed_or_multipart_file_is_named_as_such() {
+        use super::not_a_text_file;
+        assert!(not_a_text_file(&[0x1f, 0x8b, 8, 0]).is_some_and(|m| m.contains("gzip")));
+        assert!(not_a_text_file(b"PK\x03\x04rest").is_some_and(|m| m.contains("zip archive")));
+        let form = b"--------------------------abc\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.jsonl\"\r\n";
+        assert!(not_a_text_file(form).is_some_and(|m| m.contains("--data-binary")));
+        assert_eq!(not_a_text_file(b"{\"custom_id\": \"a\"}"), None);
+        assert_eq!(not_a_text_file(b"--not a form"), None);
+    }
+
     use super::*;
 
     const LINE: &str = "{\"custom_id\":\"ID\",\"method\":\"POST\",\"url\":\"/v1/completions\",\"body\":{\"prompt\":\"x\"}}\n";

@@ -21,6 +21,22 @@ pub enum Metric {
     CheaperThan(&'static str),
     /// A throughput compared with another model's throughput of another kind.
     OutputVsTotal(&'static str),
+    /// A hybrid plan: screen everything with this model, judge this share with another. The
+    /// judge's part of the cost per 100K.
+    HybridJudgePart {
+        judge: &'static str,
+        share: f64,
+    },
+    /// The plan's total per 100K (screen all + judge the share).
+    HybridTotal {
+        judge: &'static str,
+        share: f64,
+    },
+    /// The plan's saving against judging everything, in percent.
+    HybridSavings {
+        judge: &'static str,
+        share: f64,
+    },
 }
 
 pub struct Claim {
@@ -133,7 +149,34 @@ pub const SEED_REPORT: &[Claim] = &[
         model: "qwen3-4b",
         metric: Metric::OutputVsTotal("gemma-3-4b"),
         claimed: 740.0,
-        text: "Slower than Gemma 3 4B (740 vs 2,511 tok/s)",
+        text: "Slower than Gemma 3 4B (740 vs 2,511 tok/s; \"3.4x slower\")",
+    },
+    Claim {
+        model: "llama-3.2-1b",
+        metric: Metric::HybridJudgePart {
+            judge: "gemma-3-4b",
+            share: 0.2,
+        },
+        claimed: 1.86,
+        text: "Hybrid: evaluate the top 20K of 100K with Gemma 3 4B: $1.86",
+    },
+    Claim {
+        model: "llama-3.2-1b",
+        metric: Metric::HybridTotal {
+            judge: "gemma-3-4b",
+            share: 0.2,
+        },
+        claimed: 5.91,
+        text: "Hybrid total $5.91 (vs $9.31 for Gemma only)",
+    },
+    Claim {
+        model: "llama-3.2-1b",
+        metric: Metric::HybridSavings {
+            judge: "gemma-3-4b",
+            share: 0.2,
+        },
+        claimed: 37.0,
+        text: "Hybrid savings 37%",
     },
 ];
 
@@ -143,6 +186,9 @@ pub enum Verdict {
     Matches,
     Differs,
     NotComparable,
+    /// The arithmetic holds, but the runs compared did not do the same work (different prompts,
+    /// or loads): the claim does not follow.
+    NotLikeForLike,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -169,11 +215,29 @@ fn find<'a>(subjects: &'a [Subject<'a>], key: &str) -> Option<&'a Subject<'a>> {
         .find(|s| s.model.to_lowercase().contains(key) && s.summary.requests >= 100)
 }
 
+/// [`find`], or failing that a smoke test of the model (a claim about how two figures were
+/// compared holds whatever the run's size).
+fn find_any<'a>(subjects: &'a [Subject<'a>], key: &str) -> Option<&'a Subject<'a>> {
+    find(subjects, key).or_else(|| subjects.iter().find(|s| s.model.to_lowercase().contains(key)))
+}
+
+/// Whether two runs sent different prompts (mean prompt tokens more than 10% apart).
+fn prompts_differ(a: &RunSummary, b: &RunSummary) -> bool {
+    match (a.mean_prompt_tokens, b.mean_prompt_tokens) {
+        (Some(a), Some(b)) => (a - b).abs() / b.max(1.0) > 0.1,
+        _ => false,
+    }
+}
+
 /// Check every claim whose model has a run among `subjects`.
 pub fn check(claims: &[Claim], subjects: &[Subject]) -> Vec<Checked> {
     let mut out = Vec::new();
     for c in claims {
-        let Some(s) = find(subjects, c.model) else { continue };
+        let subject = match c.metric {
+            Metric::OutputVsTotal(_) => find_any(subjects, c.model),
+            _ => find(subjects, c.model),
+        };
+        let Some(s) = subject else { continue };
         let sum = s.summary;
         let close = |computed: f64, decimals: i32| (computed - c.claimed).abs() <= 0.5 * 10f64.powi(-decimals) + 1e-9;
         let row = |computed: String, verdict: Verdict, why: String| Checked {
@@ -285,48 +349,105 @@ pub fn check(claims: &[Claim], subjects: &[Subject]) -> Vec<Checked> {
             Metric::FasterThan(other) => match find(subjects, other) {
                 Some(o) if o.summary.total_tokens_per_s > 0.0 => {
                     let x = sum.total_tokens_per_s / o.summary.total_tokens_per_s;
-                    let prompts_differ = match (sum.mean_prompt_tokens, o.summary.mean_prompt_tokens) {
-                        (Some(a), Some(b)) => (a - b).abs() / b.max(1.0) > 0.1,
-                        _ => false,
+                    let unlike = prompts_differ(sum, o.summary);
+                    let (verdict, why) = match (close(x, 1), unlike) {
+                        (true, true) => (
+                            Verdict::NotLikeForLike,
+                            format!(
+                                "the ratio of total tok/s is {x:.1}x, but the runs sent different prompts (mean {} vs {} prompt tokens): a longer prompt makes a larger total, so this is no speed claim",
+                                format::int(sum.mean_prompt_tokens.unwrap_or(0.0)),
+                                format::int(o.summary.mean_prompt_tokens.unwrap_or(0.0))
+                            ),
+                        ),
+                        (true, false) => (Verdict::Matches, "ratio of total tok/s".to_string()),
+                        (false, _) => (Verdict::Differs, "ratio of total tok/s".to_string()),
                     };
-                    let mut why = "ratio of total tok/s".to_string();
-                    if prompts_differ {
-                        why.push_str("; but the two runs used different prompts (mean prompt tokens differ), so this is not like-for-like");
-                    }
-                    row(
-                        format!("{x:.1}x"),
-                        if close(x, 1) { Verdict::Matches } else { Verdict::Differs },
-                        why,
-                    )
+                    row(format!("{x:.1}x"), verdict, why)
                 }
                 _ => continue,
             },
             Metric::CheaperThan(other) => match (s.cost_per_100k, find(subjects, other).and_then(|o| o.cost_per_100k)) {
                 (Some(a), Some(b)) if b > 0.0 => {
                     let pct = (b - a) / b * 100.0;
+                    let unlike = find(subjects, other).is_some_and(|o| prompts_differ(sum, o.summary));
+                    let mut why = if close(pct, 0) {
+                        "from the recomputed costs".to_string()
+                    } else {
+                        "the claim rests on a cost that does not follow from the data (above)".to_string()
+                    };
+                    if unlike {
+                        why.push_str("; and the runs sent different prompts, so the two costs are for different work");
+                    }
+                    let verdict = match (close(pct, 0), unlike) {
+                        (false, _) => Verdict::Differs,
+                        (true, true) => Verdict::NotLikeForLike,
+                        (true, false) => Verdict::Matches,
+                    };
                     row(
                         format!("{pct:.0}% ({} vs {} per 100K)", format::usd(a), format::usd(b)),
-                        if close(pct, 0) { Verdict::Matches } else { Verdict::Differs },
-                        if close(pct, 0) {
-                            "from the recomputed costs".into()
-                        } else {
-                            "the claim rests on a cost that does not follow from the data (above)".into()
-                        },
+                        verdict,
+                        why,
                     )
                 }
                 _ => continue,
             },
             Metric::OutputVsTotal(other) => {
                 let o = find(subjects, other);
+                let smoke = if sum.requests < 100 {
+                    format!(" (a {}-request smoke test)", sum.requests)
+                } else {
+                    String::new()
+                };
                 row(
                     format!(
-                        "{} output tok/s here vs {} output tok/s for {other}",
+                        "{} output tok/s here{smoke} vs {} output tok/s for {other}",
                         format::int(sum.output_tokens_per_s),
                         o.map(|o| format::int(o.summary.output_tokens_per_s)).unwrap_or("?".into())
                     ),
                     Verdict::NotComparable,
                     "compares one model's output tok/s with another's total tok/s".into(),
                 )
+            }
+            Metric::HybridJudgePart { judge, share } | Metric::HybridTotal { judge, share } | Metric::HybridSavings { judge, share } => {
+                let Some(j) = find(subjects, judge) else { continue };
+                let (Some(screen), Some(judged)) = (s.cost_per_100k, j.cost_per_100k) else {
+                    continue;
+                };
+                let part = share * judged;
+                let total = screen + part;
+                let unlike = prompts_differ(sum, j.summary);
+                let (computed, v, places) = match c.metric {
+                    Metric::HybridJudgePart { .. } => (format::usd(part), part, 2),
+                    Metric::HybridTotal { .. } => (
+                        format!("{} ({} + {})", format::usd(total), format::usd(screen), format::usd(part)),
+                        total,
+                        2,
+                    ),
+                    _ => {
+                        let pct = (1.0 - total / judged) * 100.0;
+                        (format!("{pct:.1}% ({} vs {})", format::usd(total), format::usd(judged)), pct, 0)
+                    }
+                };
+                let holds = close(v, places);
+                let mut why = match c.metric {
+                    Metric::HybridJudgePart { .. } => format!("{:.0}% of the judge's {} per 100K", share * 100.0, format::usd(judged)),
+                    _ if holds => "screen all at the screen's cost, judge the share at the judge's".to_string(),
+                    _ => format!(
+                        "rests on the screen's cost per 100K, which does not follow from the data (above): {} from its token counts",
+                        format::usd(screen)
+                    ),
+                };
+                if unlike && !matches!(c.metric, Metric::HybridJudgePart { .. }) {
+                    why.push_str(
+                        "; the two runs sent different prompts, and no item was answered by both, so what the screen loses is unknown",
+                    );
+                }
+                let verdict = match (holds, unlike && matches!(c.metric, Metric::HybridSavings { .. })) {
+                    (false, _) => Verdict::Differs,
+                    (true, true) => Verdict::NotLikeForLike,
+                    (true, false) => Verdict::Matches,
+                };
+                row(computed, verdict, why)
             }
         };
         out.push(checked);
@@ -370,7 +491,20 @@ mod tests {
         assert_eq!(verdict("$9.31"), Some(Verdict::Matches));
         assert_eq!(verdict("$4.05"), Some(Verdict::Differs));
         assert_eq!(verdict("56%"), Some(Verdict::Differs));
-        assert_eq!(verdict("7.9x"), Some(Verdict::Matches));
+        assert_eq!(
+            verdict("7.9x"),
+            Some(Verdict::NotLikeForLike),
+            "308 vs 788 prompt tokens: the ratio holds, the claim does not"
+        );
+        assert_eq!(verdict("Hybrid: evaluate"), Some(Verdict::Matches), "20% of $9.31");
+        let total = checked.iter().find(|c| c.claim.starts_with("Hybrid total")).expect("hybrid total");
+        assert_eq!(
+            (total.verdict, total.computed.as_str()),
+            (Verdict::Differs, "$5.52 ($3.66 + $1.86)")
+        );
+        let savings = checked.iter().find(|c| c.claim.starts_with("Hybrid savings")).expect("savings");
+        assert_eq!(savings.verdict, Verdict::Differs);
+        assert!(savings.computed.starts_with("40.7%"), "{}", savings.computed);
         assert_eq!(verdict("Throughput 19,813"), Some(Verdict::Matches));
         assert_eq!(
             verdict("Total Time 36.8"),

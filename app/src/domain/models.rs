@@ -230,7 +230,9 @@ pub fn presets() -> Vec<ModelEntry> {
         (
             "allenai/OLMo-1B-0724-hf",
             include_str!("../../tests/fixtures/model-configs/allenai--OLMo-1B-0724-hf.json"),
-            Quant::Fp32,
+            // Its checkpoint is float32 (unverified), which vLLM's `--dtype auto` serves in
+            // float16 ("FP16 precision for FP32 and FP16 models"): 2 bytes a weight.
+            Quant::Fp16,
             None,
         ),
     ];
@@ -267,6 +269,14 @@ pub fn presets() -> Vec<ModelEntry> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_float32_checkpoint_is_planned_as_vllm_serves_it_in_float16() {
+        let olmo = super::presets().into_iter().find(|m| m.name.contains("OLMo")).expect("OLMo preset");
+        assert_eq!(olmo.quant, super::Quant::Fp16);
+        let gib = crate::domain::planner::weight_bytes(&olmo) / crate::domain::planner::GIB;
+        assert!((2.3..2.45).contains(&gib), "about 2.38 GiB, as the seed report's ~2 GB: {gib}");
+    }
+
     use super::*;
 
     #[test]

@@ -74,6 +74,11 @@ pub struct HybridSection {
     pub positives_are: String,
     /// The two runs are of one model (chosen so by hand): no strategy at all.
     pub same_model: bool,
+    /// The two runs did not answer one dataset (different, or not recorded): each cost is for its
+    /// own prompts.
+    pub unlike: bool,
+    /// The judge was chosen with no quality measured for it: the dearer run, not a better one.
+    pub judge_unrated: bool,
 }
 
 pub struct ReportInput {
@@ -325,6 +330,21 @@ pub fn build(input: &ReportInput) -> Doc {
     let out = |r: &ReportRun| r.summary.output_tokens_per_s;
     for group in groups(&loads) {
         let mut g: Vec<&ReportRun> = group.iter().map(|&i| ranked[i]).collect();
+        // A run over a dataset not recorded is compared with none (said below).
+        if g[0].load.dataset.is_none() {
+            continue;
+        }
+        if let [only] = g.as_slice() {
+            d.push(Block::P(format!(
+                "At {}, over {}: only {} — {} output tok/s, {} total tok/s (no other run at this load over this dataset to rank it against).",
+                only.load.describe(),
+                only.load.dataset_text(),
+                only.title(),
+                format::int(out(only)),
+                format::int(only.summary.total_tokens_per_s)
+            )));
+            continue;
+        }
         g.sort_by(|a, b| out(b).total_cmp(&out(a)));
         let slowest = g.last().map(|r| out(r)).unwrap_or(0.0);
         d.push(Block::P(format!("At {}, over {}:", g[0].load.describe(), g[0].load.dataset_text())));
@@ -482,6 +502,12 @@ pub fn build(input: &ReportInput) -> Doc {
         if h.same_model {
             items.push("Screen and judge are runs of the same model: this is no screen-cheap, judge-better strategy.".into());
         }
+        if h.unlike {
+            items.push("These two runs did not answer one dataset (their datasets differ or are not recorded): each cost is for its own prompts, so the saving is an estimate across different work, not a like-for-like figure.".into());
+        }
+        if h.judge_unrated {
+            items.push("No quality is measured for the judge: it is the dearer run of another model, not one known to be better. Choose the pair yourself (`--screen` and `--judge`, or `screen=` and `judge=` in the address).".into());
+        }
         match p.recall {
             Some(r) => items.push(format!(
                 "What the screen loses: of {} items {}, the top {} keeps {} ({} missed).",
@@ -606,6 +632,7 @@ pub fn build(input: &ReportInput) -> Doc {
                         Verdict::Matches => "matches",
                         Verdict::Differs => "**differs**",
                         Verdict::NotComparable => "**not comparable**",
+                        Verdict::NotLikeForLike => "**not like for like**",
                     };
                     vec![c.model.clone(), c.claim.clone(), c.computed.clone(), v.into(), c.why.clone()]
                 })

@@ -141,6 +141,15 @@ impl RunSummary {
         !self.timing_known && self.job.is_none()
     }
 
+    /// Output tokens per second as a page shows it: unknown (not 0) when the run's file gave only
+    /// total tokens, with no completion count.
+    pub fn output_rate_text(&self, show: fn(f64) -> String) -> String {
+        match self.total_tokens_only {
+            Some(_) => "unknown".into(),
+            None => show(self.output_tokens_per_s),
+        }
+    }
+
     /// The summary of records that carry no times (an OpenAI Batch output has none, and its
     /// records store 0 ms): the figures made from those zeros are dropped, not shown as
     /// measured. Latency distributions and goodput become `None` (null in JSON); the rates, plain

@@ -14,10 +14,19 @@ pub const CLIENT_CAPTION: &str = "Client line: output tokens counted in the seco
 /// whose file has no times (its records hold 0 ms). The section says so instead of drawing
 /// empty charts, or charts of zeros.
 #[component]
-pub fn RunCharts(series: RunSeries, #[prop(optional)] batch: bool, #[prop(optional)] untimed: bool) -> impl IntoView {
-    if batch || untimed {
+pub fn RunCharts(
+    series: RunSeries,
+    #[prop(optional)] batch: bool,
+    #[prop(optional)] untimed: bool,
+    /// An import of a run's summary alone (a seed run's totals): no request to chart.
+    #[prop(optional)]
+    summary_only: bool,
+) -> impl IntoView {
+    if batch || untimed || summary_only {
         let why = if batch {
             super::job::NO_PER_REQUEST_TIMING.to_string()
+        } else if summary_only {
+            "No charts: this run was imported as a summary of totals, without its requests one by one.".to_string()
         } else {
             format!("No charts: {NO_TIMING}; the file gives no per-request times.")
         };

@@ -81,7 +81,7 @@ pub fn ComparePage() -> impl IntoView {
                                             view! { <td class="num no-timing" colspan="4">{NO_TIMING}</td> }.into_any()
                                         } else {
                                             view! {
-                                                <td class="num">{format::int(s.output_tokens_per_s)}</td>
+                                                <td class="num">{s.output_rate_text(format::int)}</td>
                                                 <td class="num">{format::int(s.total_tokens_per_s)}</td>
                                                 {pair(s.ttft_ms)}
                                                 {pair(s.e2e_ms)}

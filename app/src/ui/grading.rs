@@ -141,7 +141,7 @@ pub fn GradingPage() -> impl IntoView {
             <p class="note" id="q-size-total" aria-live="polite">{move || size_words(size.get().trim().parse().ok(), ticked.get(), pairwise.get())}</p>
             <ReviewersField error/>
             <IfAllowed what=Permission::ReadAnswers>
-                <div class="field checkbox"><input id="q-unblind" name="form[unblind]" type="checkbox" value="1"/><label for="q-unblind">"Show the model while grading (not blind)"</label></div>
+                <div class="field checkbox"><input id="q-unblind" name="form[unblind]" type="checkbox" value="1"/><label for="q-unblind">"Show the model while grading (not blind: admins grade it, reviewers grade blind queues only)"</label></div>
             </IfAllowed>
             <button type="submit" class="primary">"Make queue"</button>
             {move || create.value().get().and_then(Result::ok).map(|id| view! { <p class="ok" role="status">"Queue made. " <a href=format!("/grade/{id}")>{if can_grade.get() { "Start grading" } else { "See its progress" }}</a></p> })}

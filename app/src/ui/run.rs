@@ -82,7 +82,8 @@ pub fn RunPage() -> impl IntoView {
                 let r = run.await;
                 let batch = r.as_ref().is_ok_and(|r| r.kind().is_batch());
                 let untimed = r.as_ref().ok().and_then(|r| r.summary.as_ref()).is_some_and(|s| s.untimed());
-                series.await.ok().map(|s| view! { <RunCharts series=s batch untimed/> })
+                let summary_only = r.as_ref().is_ok_and(summary_only);
+                series.await.ok().map(|s| view! { <RunCharts series=s batch untimed summary_only/> })
             })}
         </Transition>
         {move || Some(view! { <RunLaunches run_id=id()/> <RunAnswers run_id=id() ended/> })}
@@ -144,12 +145,20 @@ fn RunDetail(
                 "These results come from Bakeoff's built-in vLLM simulator, not from a model on a GPU."
             </p>
         })}
+        // How an import was read: its file, and what Bakeoff had to decide (the report's notes).
+        {run.provenance.as_deref().and_then(|p| serde_json::from_str::<crate::domain::import::Provenance>(p).ok()).map(|p| view! {
+            <div class="note import-notes">
+                <p>{format!("Imported from {} ({}).", p.file, p.format)}</p>
+                {(!p.notes.is_empty()).then(|| view! { <ul>{p.notes.into_iter().map(|n| view! { <li>{n}</li> }).collect_view()}</ul> })}
+            </div>
+        })}
         {run.resumed.then(|| view! { <p class="note">"This run was interrupted and resumed; the outage is not counted in its wall time."</p> })}
         {run.takeover_note.clone().map(|n| {
             let times = if run.takeovers == 1 { "once".to_string() } else { format!("{} times", run.takeovers) };
             view! { <p class="note" role="status">{format!("A worker stopped renewing its lease; the run was taken over {times}. Last: {n}.")}</p> }
         })}
-        <ProgressBar run=run.clone() progress waiting/>
+        // An import has no progress of its own: it arrived whole.
+        {(run.status != RunStatus::Imported).then(|| view! { <ProgressBar run=run.clone() progress waiting/> })}
         {kind.is_batch().then(|| {
             let running = !run.status.is_finished();
             view! { <BatchJob run_id=id job=run.job.clone() kind running progress/> }
@@ -220,6 +229,11 @@ fn ProgressBar(run: RunView, progress: RwSignal<Option<Progress>>, waiting: Opti
             <p class="progress-text" aria-live="polite">{move || progress_text(&current.get(), kind, waiting.as_deref())}</p>
         </section>
     }
+}
+
+/// An import of a run's summary alone (a seed run's totals): it has no request records.
+fn summary_only(r: &RunView) -> bool {
+    r.status == RunStatus::Imported && r.done_requests == 0
 }
 
 /// Whether the run's details changed under the page, seen from its progress: its status changed

@@ -200,14 +200,18 @@ fn RunsTable(
                                 <td>{r.model.clone()}</td>
                                 <td>{r.endpoint_name.clone()}</td>
                                 <td><StatusBadge status=r.status/></td>
-                                <td class="num">{format!("{}/{}", r.done_requests, r.total_requests)}</td>
+                                <td class="num">{match (r.status, s.as_ref()) {
+                                    // A summary imported alone counts its requests in the summary.
+                                    (RunStatus::Imported, Some(s)) if r.done_requests == 0 => format!("{}/{}", s.requests, r.total_requests.max(s.requests as i64)),
+                                    _ => format!("{}/{}", r.done_requests, r.total_requests),
+                                }}</td>
                                 {match s.as_ref() {
                                     // An import without times: no zeros that read as measured.
                                     Some(s) if s.untimed() => view! {
                                         <td class="num no-timing" colspan="3">{crate::domain::summary::NO_TIMING}</td>
                                     }.into_any(),
                                     s => view! {
-                                        <td class="num">{s.map(|s| format::int(s.output_tokens_per_s)).unwrap_or_default()}</td>
+                                        <td class="num">{s.map(|s| s.output_rate_text(format::int)).unwrap_or_default()}</td>
                                         <td class="num">{s.map(|s| format::int(s.total_tokens_per_s)).unwrap_or_default()}</td>
                                         <td class="num">{s.map(|s| format::seconds(s.wall_time_s)).unwrap_or_default()}</td>
                                     }.into_any(),

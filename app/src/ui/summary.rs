@@ -41,7 +41,14 @@ pub fn SummaryTable(summary: RunSummary, origin: &'static str) -> impl IntoView 
         ],
         None => vec![
             ("Wall time", format::seconds(s.wall_time_s), def::WALL_TIME),
-            ("Output tokens/s", format::dec(s.output_tokens_per_s, 1), def::OUTPUT_TPS),
+            (
+                "Output tokens/s",
+                match s.total_tokens_only {
+                    Some(_) => "unknown (only total tokens recorded)".into(),
+                    None => format::dec(s.output_tokens_per_s, 1),
+                },
+                def::OUTPUT_TPS,
+            ),
             ("Total tokens/s", format::dec(s.total_tokens_per_s, 1), def::TOTAL_TPS),
             ("Requests/s", format::dec(s.requests_per_s, 2), def::REQUESTS_PER_S),
         ],
@@ -92,7 +99,13 @@ pub fn SummaryTable(summary: RunSummary, origin: &'static str) -> impl IntoView 
     let batch = s.job.is_some();
     let model_load = s.model_load_time_s.map(|l| {
         let what = if batch { "job time" } else { "wall time" };
-        view! { <p class="note">{format!("Model load time (not in {what}): {}", format::seconds(l))}</p> }
+        // An import's file may not say whether its time held the load (the notes above say).
+        let text = if origin == "imported" {
+            format!("Model load time (shown apart, as the file gives it): {}", format::seconds(l))
+        } else {
+            format!("Model load time (not in {what}): {}", format::seconds(l))
+        };
+        view! { <p class="note">{text}</p> }
     });
     let small = small_sample_note(s.requests);
     let latency = if batch {
@@ -156,7 +169,10 @@ pub fn SummaryTable(summary: RunSummary, origin: &'static str) -> impl IntoView 
                         .collect_view()}
                 </tbody>
             </table>
-            <p class="note">{format!("Tokens: {} prompt + {} completion{}", format::int(s.prompt_tokens as f64), format::int(s.completion_tokens as f64), tokens_note)}</p>
+            <p class="note">{match s.total_tokens_only {
+                Some(t) => format!("Tokens: {} in all (the file gives no prompt/completion split){}", format::int(t as f64), tokens_note),
+                None => format!("Tokens: {} prompt + {} completion{}", format::int(s.prompt_tokens as f64), format::int(s.completion_tokens as f64), tokens_note),
+            }}</p>
             {model_load}
             <h3>"Outcomes"</h3>
             <table class="outcomes">

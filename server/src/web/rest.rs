@@ -386,10 +386,13 @@ async fn import(
     body: Body,
 ) -> Result<impl IntoResponse, AppError> {
     caller.require(Permission::Run)?;
+    // The file's name is kept with the run (its provenance): one line, as any name.
+    let filename =
+        app::api::runs::one_line(&q.filename, 255).map_err(|m| AppError::validation("filename", format!("the filename parameter: {m}")))?;
     // Read line by line as it arrives, spooled to a temporary file, in the upload's turn; stored
     // only when every line is good.
     let _turn = s.uploads.enter().await?;
-    let mut spool = ImportSpool::new(&q.filename, s.uploads.limits())?;
+    let mut spool = ImportSpool::new(&filename, s.uploads.limits())?;
     let mut chunks = body.into_data_stream();
     while let Some(chunk) = chunks.next().await {
         if !spool.push(&chunk.map_err(cut_short)?).await? {
@@ -398,7 +401,7 @@ async fn import(
     }
     let id = app::api::import::import_spooled(&s.db, spool.finish().await?, None).await?;
     db::trash::set_created_by(&s.db, app::api::trash::TrashKind::Run, &[id], caller.id).await?;
-    app::api::audit::imported(&s.db, &actor_of(&caller, &site), id, &q.filename).await;
+    app::api::audit::imported(&s.db, &actor_of(&caller, &site), id, &filename).await;
     Ok((StatusCode::CREATED, Json(json!({"run_id": id}))))
 }
 

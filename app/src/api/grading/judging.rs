@@ -60,6 +60,7 @@ pub async fn store_grade(db: &crate::db::Db, user_id: i64, reads_answers: bool, 
         return Err(AppError::validation("item", "this item is a pairwise comparison: vote instead"));
     }
     let rules = crate::db::queues::rules(db, item.queue_id).await?;
+    shows_models_to(&rules, reads_answers)?;
     let rubric = match rules.dataset_id {
         Some(d) => crate::db::datasets::rubric(db, d).await?,
         None => Default::default(),
@@ -107,6 +108,7 @@ pub async fn store_vote(db: &crate::db::Db, user_id: i64, reads_answers: bool, i
         return Err(AppError::validation("item", "this item is graded, not voted on"));
     };
     let rules = crate::db::queues::rules(db, item.queue_id).await?;
+    shows_models_to(&rules, reads_answers)?;
     crate::db::queues::save_vote(db, &item, user_id, rules.blind, choice).await?;
     let reveal = if !rules.blind && reads_answers {
         let (left, right) = if item.swap { (run_b, item.run_id) } else { (item.run_id, run_b) };
@@ -141,12 +143,26 @@ async fn run_label(db: &crate::db::Db, run_id: i64) -> Result<String, AppError> 
     Ok(format!("{} (run #{})", run.model, run.id))
 }
 
+/// A queue that shows the model while grading is judged only by those who may read answers with
+/// their models: a reviewer grades blind, and a grade there would count in the figures at once,
+/// telling them which model wrote the answer they just judged.
+#[cfg(feature = "ssr")]
+pub fn shows_models_to(rules: &crate::db::queues::QueueRules, reads_answers: bool) -> Result<(), AppError> {
+    if rules.blind || reads_answers {
+        return Ok(());
+    }
+    Err(AppError::Forbidden(
+        "this queue shows the model while grading: reviewers grade blind queues only (an admin grades this one)".into(),
+    ))
+}
+
 /// Close a queue: grading stops, and each reviewer sees who wrote what they judged. Only the
-/// queue's maker or an admin may.
+/// queue's maker or an admin may, and only while they may make queues: a maker since made a
+/// reviewer would unblind the answers they also see in other queues.
 #[server]
 pub async fn close_queue(queue_id: i64) -> Result<(), AppError> {
     use crate::api::guard::{authorize, state, Permission};
-    let me = authorize(Permission::View).await?;
+    let me = authorize(Permission::Run).await?;
     let is_admin = me.require(Permission::Admin).is_ok();
     shut_queue(&state()?.db, me.id, is_admin, queue_id).await?;
     let detail = "closed: grading stopped, and each reviewer now sees which model wrote what they judged";

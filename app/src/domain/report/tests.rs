@@ -295,3 +295,72 @@ fn the_cheapest_is_named_only_against_runs_asked_the_same_work() {
     let line = md.lines().find(|l| l.contains("**Cheapest:**")).expect("a cheapest claim");
     assert!(line.contains("run #8 cut 75% of its answers off at max tokens"), "{line}");
 }
+
+#[test]
+fn a_run_alone_at_its_load_or_over_no_recorded_dataset_is_ranked_against_none() {
+    let lone = at_c4(2, "llama", (2, "synthetic_100.jsonl"), 982.0, 4197.0);
+    let mut no_dataset = at_c4(5, "gemma", (1, "x"), 500.0, 2000.0);
+    no_dataset.load.dataset = None;
+    let md = markdown(vec![lone, no_dataset], SpeedBasis::SameLoad);
+    assert!(!md.contains("- 1. "), "a group of one is no ranking: {md}");
+    assert!(
+        md.contains("over synthetic_100.jsonl: only llama (run #2) — 982 output tok/s, 4,197 total tok/s (no other run"),
+        "{md}"
+    );
+    assert!(!md.contains("over not recorded:"), "ranked nowhere, listed once: {md}");
+    assert!(md.contains("Dataset not recorded, not compared: gemma (run #5)"), "{md}");
+}
+
+#[test]
+fn a_hybrid_across_unlike_work_with_an_unrated_judge_says_both() {
+    use crate::domain::hybrid::{hybrid_at, HybridInput};
+    let point = hybrid_at(
+        &HybridInput {
+            volume: 1000.0,
+            screen_cost_per_request: 3.66e-5,
+            judge_cost_per_request: 9.49e-5,
+            groups: Vec::new(),
+        },
+        0.2,
+    );
+    let mut input = ReportInput {
+        generated_at: "today".into(),
+        runs: vec![
+            run(2, "llama-1b", 200, 1000.0, RunLoad::default()),
+            run(3, "llama-3b", 200, 500.0, RunLoad::default()),
+        ],
+        sheet: PriceSheet {
+            id: 1,
+            name: "sheet".into(),
+            provider: "p".into(),
+            source: "s".into(),
+            dated: "d".into(),
+            default_model_key: None,
+            rows: Vec::new(),
+        },
+        monthly_volume: 1000.0,
+        hybrid: Some(HybridSection {
+            screen: "llama-1b (run #2)".into(),
+            judge: "llama-3b (run #3)".into(),
+            point,
+            positives_are: String::new(),
+            same_model: false,
+            unlike: true,
+            judge_unrated: true,
+        }),
+        claims: Vec::new(),
+        speed_basis: SpeedBasis::SameLoad,
+        charts: Vec::new(),
+    };
+    let md = build(&input).to_markdown();
+    assert!(md.contains("the saving is an estimate across different work"), "{md}");
+    assert!(md.contains("No quality is measured for the judge"), "{md}");
+    if let Some(h) = input.hybrid.as_mut() {
+        (h.unlike, h.judge_unrated) = (false, false);
+    }
+    let md = build(&input).to_markdown();
+    assert!(
+        !md.contains("across different work") && !md.contains("No quality is measured for the judge"),
+        "{md}"
+    );
+}
