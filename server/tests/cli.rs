@@ -242,3 +242,33 @@ fn batch_runs_a_provider_batch_job_and_prints_its_job_level_summary() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("gpu-box-batch") && err.contains("vllm run-batch"), "{err}");
 }
+
+/// A refused `bakeoff run` (QA: a model the endpoint does not serve, concurrency 0, a bad target)
+/// exits non-zero and leaves no dataset behind; the same file given again later is stored then.
+#[test]
+fn a_refused_run_stores_no_dataset() {
+    let (_sim, url) = start_sim();
+    let dir = tempfile::tempdir().expect("tmp");
+    let db = dir.path().join("cli.db");
+    let dataset = concat!(env!("CARGO_MANIFEST_DIR"), "/../app/tests/fixtures/synthetic_100.jsonl");
+    for (model, extra) in [("nope", vec![]), ("sim-gemma-3-4b", vec!["--concurrency", "0"])] {
+        let out = Command::new(BIN)
+            .args(["run", "--endpoint", &url, "--model", model, "--dataset", dataset, "--requests", "5"])
+            .args(extra)
+            .arg("--db")
+            .arg(&db)
+            .output()
+            .expect("run");
+        assert!(!out.status.success(), "{model}: refused");
+    }
+    let names = tokio::runtime::Runtime::new().expect("rt").block_on(async {
+        let pool = app::db::pool::connect(&db).await.expect("db");
+        app::db::datasets::list(&pool)
+            .await
+            .expect("list")
+            .into_iter()
+            .map(|d| d.name)
+            .collect::<Vec<_>>()
+    });
+    assert!(!names.iter().any(|n| n.starts_with("synthetic_100")), "{names:?}");
+}

@@ -156,3 +156,31 @@ async fn a_small_run_is_flagged_on_its_page_in_compare_and_in_its_sweep() {
         "{html}"
     );
 }
+
+/// A seed run summary imported alone (QA: its page read "0/5000 (0%)", "No requests finished
+/// yet", and an output rate of 0 where the file gives only total tokens).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_imported_summary_shows_no_progress_says_why_it_has_no_charts_and_no_zero_output_rate() {
+    let app = spawn(fast_sim()).await;
+    let fixtures = concat!(env!("CARGO_MANIFEST_DIR"), "/../app/tests/fixtures/seed-metadata/");
+    let mut ids = Vec::new();
+    for file in ["llama32-1b-5k-2025-10-28.json", "batch-job-google-gemma-3-4b-it-10-2025-10-28.json"] {
+        let text = std::fs::read_to_string(format!("{fixtures}{file}")).expect("fixture");
+        let (status, v) = import(&app, file, text).await;
+        assert_eq!(status, 201, "{v}");
+        ids.push(v["run_id"].as_i64().expect("run id"));
+    }
+    let html = page(&app, &format!("/runs/{}", ids[0])).await;
+    assert!(!html.contains("Run progress"), "an import arrived whole: no progress bar");
+    assert!(html.contains("imported as a summary of totals"), "{html}");
+    assert!(html.contains("Imported from llama32-1b-5k-2025-10-28.json"), "its notes: {html}");
+    assert!(html.contains("Model load time (shown apart, as the file gives it)"), "{html}");
+    let list = page(&app, "/").await;
+    assert!(list.contains("5000/5000"), "the runs list counts its requests from the summary");
+    let totals_only = page(&app, &format!("/runs/{}", ids[1])).await;
+    assert!(totals_only.contains("unknown (only total tokens recorded)"), "{totals_only}");
+    assert!(
+        totals_only.contains("in all (the file gives no prompt/completion split)"),
+        "{totals_only}"
+    );
+}

@@ -249,3 +249,44 @@ async fn names_are_checked_when_made_as_when_renamed() {
     assert!(field_message(&v, "filename").contains("one line of text"), "{v}");
     assert_eq!(run_count(&app).await, 0, "nothing stored");
 }
+
+/// A script's misspelt field is refused at that field, not dropped (QA: `max_token` ran with the
+/// dataset's max tokens, `api_kee` registered an endpoint without its key), and a rate so low the
+/// run would hold its GPU for ever is refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_misspelt_field_or_a_never_ending_rate_is_refused_and_nothing_is_stored() {
+    let app = spawn(fast_sim()).await;
+    let base = json!({"endpoint_id": 1, "dataset_id": 1, "model": MODEL, "requests": 10, "concurrency": 2});
+    let mut body = base.clone();
+    body["max_token"] = json!(16);
+    body["warmups"] = json!(5);
+    let (status, v) = app.post_json("/api/runs", body).await;
+    assert_eq!(status, 422, "{v}");
+    assert_eq!(
+        field_message(&v, "max_token"),
+        "unknown field `max_token`: did you mean `max_tokens`?"
+    );
+    assert_eq!(field_message(&v, "warmups"), "unknown field `warmups`: did you mean `warmup`?");
+    let mut body = base.clone();
+    body["rate"] = json!(1e-9);
+    let (status, v) = app.post_json("/api/runs", body).await;
+    assert_eq!(status, 422, "{v}");
+    assert!(
+        field_message(&v, "rate").starts_with("Request rate must be at least 0.01 per second"),
+        "{v}"
+    );
+    assert_eq!(run_count(&app).await, 0, "no run stored");
+
+    let endpoints = app.get_json("/api/endpoints").await.as_array().map(Vec::len);
+    let sim = app.sim_url();
+    let (status, v) = app
+        .post_json("/api/endpoints", json!({"name": "keyed", "base_url": sim, "api_kee": "sk-secret"}))
+        .await;
+    assert_eq!(status, 422, "{v}");
+    assert_eq!(field_message(&v, "api_kee"), "unknown field `api_kee`: did you mean `api_key`?");
+    assert_eq!(
+        app.get_json("/api/endpoints").await.as_array().map(Vec::len),
+        endpoints,
+        "nothing stored"
+    );
+}

@@ -215,6 +215,24 @@ pub const NAME_REQUIRED: &str = "give the endpoint a name (e.g. \"RTX 4080 box\"
 /// A new endpoint's REST body: each field of the wrong type (a negative `retries`, a `hosted`
 /// that is not true or false, ...) named at its field, before the body is decoded (a decoding
 /// error names no field).
+/// The fields `POST /api/endpoints` takes: any other is refused (a misspelt `api_kee` was
+/// dropped, and the endpoint registered without its key).
+pub const ENDPOINT_FIELDS: &[&str] = &[
+    "name",
+    "base_url",
+    "launch_args",
+    "launch_template",
+    "models",
+    "api_key",
+    "headers",
+    "ca_cert",
+    "hosted",
+    "price_sheet_id",
+    "price_sheet",
+    "retries",
+    "spend_cap_usd",
+];
+
 pub fn check_json_fields(body: &serde_json::Value) -> Result<(), AppError> {
     use serde_json::Value;
     let Some(obj) = body.as_object() else {
@@ -242,7 +260,8 @@ pub fn check_json_fields(body: &serde_json::Value) -> Result<(), AppError> {
                     access::MAX_RETRIES
                 )
             }),
-            _ => None,
+            "headers" | "spend_cap_usd" => None,
+            _ => Some(crate::domain::errors::unknown_field(k, ENDPOINT_FIELDS)),
         };
         if let Some(p) = problem {
             errs.push(k, p);

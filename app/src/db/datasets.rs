@@ -125,6 +125,19 @@ pub async fn finish_upload(db: &Db, id: i64, item_count: usize) -> DbResult<()> 
     Ok(())
 }
 
+/// A dataset stored for a launch that was then refused (`bakeoff run` with a bad setting):
+/// removed again with its items, as long as no run or queue refers to it.
+pub async fn remove_unused(db: &Db, id: i64) -> DbResult<()> {
+    sqlx::query(
+        "DELETE FROM datasets WHERE id = $1 AND NOT EXISTS (SELECT 1 FROM runs WHERE dataset_id = $1) \
+         AND NOT EXISTS (SELECT 1 FROM queues WHERE dataset_id = $1)",
+    )
+    .bind(id)
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
 /// An upload that will not finish: remove what it stored.
 pub async fn discard_upload(db: &Db, id: i64) -> DbResult<()> {
     sqlx::query("DELETE FROM datasets WHERE id = $1 AND complete = FALSE")

@@ -51,3 +51,57 @@ impl fmt::Display for FieldErrors {
 }
 
 impl std::error::Error for FieldErrors {}
+
+/// The message for a field a JSON body does not take: the closest it may have meant, and the
+/// fields it takes.
+pub fn unknown_field(field: &str, known: &[&str]) -> String {
+    let near = known
+        .iter()
+        .map(|k| (edit_distance(field, k), *k))
+        .filter(|(d, k)| *d <= 2.max(k.len() / 4))
+        .min();
+    match near {
+        Some((_, k)) => format!("unknown field `{field}`: did you mean `{k}`?"),
+        None => format!("unknown field `{field}`; the fields are: {}", known.join(", ")),
+    }
+}
+
+/// Levenshtein distance over characters.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut prev = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let cur = row[j + 1];
+            row[j + 1] = (prev + usize::from(ca != *cb)).min(row[j] + 1).min(cur + 1);
+            prev = cur;
+        }
+    }
+    row[b.len()]
+}
+
+#[cfg(test)]
+mod unknown_field_tests {
+    #[test]
+    fn a_misspelt_field_is_named_with_what_was_meant() {
+        let known = ["api_key", "max_tokens", "warmup"];
+        assert_eq!(
+            super::unknown_field("api_kee", &known),
+            "unknown field `api_kee`: did you mean `api_key`?"
+        );
+        assert_eq!(
+            super::unknown_field("max_token", &known),
+            "unknown field `max_token`: did you mean `max_tokens`?"
+        );
+        assert_eq!(
+            super::unknown_field("warmups", &known),
+            "unknown field `warmups`: did you mean `warmup`?"
+        );
+        assert_eq!(
+            super::unknown_field("bogus", &known),
+            "unknown field `bogus`; the fields are: api_key, max_tokens, warmup"
+        );
+    }
+}

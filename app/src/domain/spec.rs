@@ -265,6 +265,9 @@ impl Fields {
     }
 }
 
+/// The slowest request rate a run takes (per second).
+pub const MIN_RATE: f64 = 0.01;
+
 impl LaunchForm {
     /// Validate every field; all problems are reported together.
     pub fn parse(&self) -> Result<RunSpec, FieldErrors> {
@@ -294,6 +297,22 @@ impl LaunchForm {
             f.required_int("concurrency", &self.concurrency, 1, i64::from(MAX_CONCURRENCY), "Concurrency")
         };
         let rate = f.optional_float("rate", &self.rate, 0.0, 1e6, "Request rate (per second)");
+        // A rate so low the run would never end holds its GPU's lock for as long: one request
+        // every 100 s is the slowest taken.
+        let rate = match rate {
+            Some(r) if r < MIN_RATE => {
+                f.errors.push(
+                    "rate",
+                    format!(
+                        "Request rate must be at least {MIN_RATE} per second (one request every {:.0} s), got {}",
+                        1.0 / MIN_RATE,
+                        super::format::quoted(r)
+                    ),
+                );
+                None
+            }
+            other => other,
+        };
         let warmup = f
             .optional_int("warmup", &self.warmup, 0, i64::from(MAX_REQUESTS), "Warm-up requests")
             .unwrap_or(0);
@@ -634,6 +653,19 @@ mod tests {
         f.max_tokens = "lots".into();
         let e = f.parse().expect_err("invalid");
         assert_eq!(e.for_field("max_tokens"), Some("Max tokens must be a whole number, got 'lots'"));
+    }
+
+    #[test]
+    fn a_rate_that_would_never_end_is_refused() {
+        let mut f = form();
+        f.rate = "1e-9".into();
+        let e = f.parse().expect_err("too slow");
+        assert_eq!(
+            e.for_field("rate"),
+            Some("Request rate must be at least 0.01 per second (one request every 100 s), got 1e-9")
+        );
+        f.rate = "0.01".into();
+        assert!(f.parse().is_ok());
     }
 
     #[test]

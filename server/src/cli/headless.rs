@@ -96,15 +96,28 @@ pub async fn run(req: RunRequest) -> anyhow::Result<i64> {
             id
         }
     };
-    let dataset_id = store_dataset(&state.db, &req.dataset).await?;
-    if req.internal_only {
-        db::data_rules::set_internal_only(&state.db, dataset_id, true).await?;
-    }
+    let (dataset_id, new_dataset) = store_dataset(&state.db, &req.dataset).await?;
     let mut form = req.form;
     form.endpoint_id = endpoint_id.to_string();
     form.dataset_id = dataset_id.to_string();
     form.model = req.model;
-    let launched = app::api::runs::queue_runs(&state, &form).await.map_err(explain)?;
+    let launched = match app::api::runs::queue_runs(&state, &form).await {
+        Ok(l) => l,
+        Err(e) => {
+            // Refused (a bad setting, a model the endpoint does not serve): the dataset stored for
+            // it goes again, so a retry with the setting fixed is the only trace.
+            if new_dataset {
+                db::datasets::remove_unused(&state.db, dataset_id).await?;
+            }
+            return Err(explain(e));
+        }
+    };
+    if new_dataset {
+        app::api::audit::dataset_uploaded(&state.db, &db::audit::Actor::named("cli"), dataset_id).await;
+    }
+    if req.internal_only {
+        db::data_rules::set_internal_only(&state.db, dataset_id, true).await?;
+    }
     app::api::audit::launched(&state.db, &db::audit::Actor::named("cli"), &form, &launched).await;
     // This process holds its runs under leases like any worker; Ctrl-C (or SIGTERM) lets the
     // requests in flight finish, then marks the run interrupted: no server adopts it.
@@ -378,8 +391,9 @@ fn flag(field: &str) -> String {
     }
 }
 
-/// Store the file as a dataset, or reuse the one stored from the same content.
-async fn store_dataset(pool: &db::Db, path: &Path) -> anyhow::Result<i64> {
+/// Store the file as a dataset, or reuse the one stored from the same content; `true` when
+/// stored now.
+async fn store_dataset(pool: &db::Db, path: &Path) -> anyhow::Result<(i64, bool)> {
     let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
     let items = parse_batch_jsonl(&text).map_err(|e| {
         let lines: Vec<String> =
@@ -397,7 +411,7 @@ async fn store_dataset(pool: &db::Db, path: &Path) -> anyhow::Result<i64> {
         .unwrap_or_else(|| "dataset".into());
     let name = format!("{stem} [{:08x}]", hash as u32);
     if let Some(id) = db::datasets::id_by_name(pool, &name).await? {
-        return Ok(id);
+        return Ok((id, false));
     }
     let source = format!("file: {}", path.display());
     let id = db::datasets::insert(
@@ -413,8 +427,7 @@ async fn store_dataset(pool: &db::Db, path: &Path) -> anyhow::Result<i64> {
         },
     )
     .await?;
-    app::api::audit::dataset_uploaded(pool, &db::audit::Actor::named("cli"), id).await;
-    Ok(id)
+    Ok((id, true))
 }
 
 /// Execute the run here (or, if a server's worker took it, watch it) with a progress bar; the

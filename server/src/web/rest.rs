@@ -187,6 +187,17 @@ fn form_from_json(body: &Value) -> Result<LaunchForm, AppError> {
     let Some(obj) = body.as_object() else {
         return Err(AppError::validation("body", "expected a JSON object with the launch form's fields"));
     };
+    // A misspelt field is refused, not dropped (`max_token` ran with the dataset's max tokens).
+    let known: Vec<String> = serde_json::to_value(LaunchForm::default())
+        .ok()
+        .and_then(|v| v.as_object().map(|o| o.keys().cloned().collect()))
+        .unwrap_or_default();
+    let known: Vec<&str> = known.iter().map(String::as_str).collect();
+    let mut errs = app::domain::errors::FieldErrors::default();
+    for k in obj.keys().filter(|k| !known.contains(&k.as_str())) {
+        errs.push(k, app::domain::errors::unknown_field(k, &known));
+    }
+    errs.into_result(()).map_err(AppError::Validation)?;
     let strings: serde_json::Map<String, Value> = obj
         .iter()
         .map(|(k, v)| {

@@ -65,19 +65,23 @@ fn run(id: i64, model: &str, requests: u64, tok_s: f64, load: RunLoad) -> Report
     }
 }
 
+fn sheet() -> PriceSheet {
+    PriceSheet {
+        id: 1,
+        name: "sheet".into(),
+        provider: "p".into(),
+        source: "s".into(),
+        dated: "d".into(),
+        default_model_key: None,
+        rows: Vec::new(),
+    }
+}
+
 fn markdown(runs: Vec<ReportRun>, speed_basis: SpeedBasis) -> String {
     build(&ReportInput {
         generated_at: "today".into(),
         runs,
-        sheet: PriceSheet {
-            id: 1,
-            name: "sheet".into(),
-            provider: "p".into(),
-            source: "s".into(),
-            dated: "d".into(),
-            default_model_key: None,
-            rows: Vec::new(),
-        },
+        sheet: sheet(),
         monthly_volume: 1000.0,
         hybrid: None,
         claims: Vec::new(),
@@ -329,15 +333,7 @@ fn a_hybrid_across_unlike_work_with_an_unrated_judge_says_both() {
             run(2, "llama-1b", 200, 1000.0, RunLoad::default()),
             run(3, "llama-3b", 200, 500.0, RunLoad::default()),
         ],
-        sheet: PriceSheet {
-            id: 1,
-            name: "sheet".into(),
-            provider: "p".into(),
-            source: "s".into(),
-            dated: "d".into(),
-            default_model_key: None,
-            rows: Vec::new(),
-        },
+        sheet: sheet(),
         monthly_volume: 1000.0,
         hybrid: Some(HybridSection {
             screen: "llama-1b (run #2)".into(),
