@@ -44,6 +44,11 @@ test("the planner refuses impossible settings at their field and never shows a n
   await expect(page.locator("#gpu_memory_utilization-error")).toContainText("more than 0 and at most 1");
   await expect(page.locator("main")).not.toContainText("weights alone");
   await page.getByLabel("gpu_memory_utilization").fill("0.9");
+  // An emptied field is nothing, not the number it held (QA: "It fits" on the old budget).
+  await page.getByLabel("GPU memory (GiB)").fill("");
+  await expect(page.locator("#gpu_memory_gib-error")).toContainText("got nothing");
+  await expect(page.getByRole("heading", { name: "Check the settings" })).toBeVisible();
+  await page.getByLabel("GPU memory (GiB)").fill("16");
   await page.getByLabel("Model", { exact: true }).selectOption({ label: "google/gemma-3-12b-it (bf16)" });
   await expect(page.getByRole("heading", { name: "It does not fit" })).toBeVisible();
   const kv = page.getByRole("row", { name: /^KV cache/ });

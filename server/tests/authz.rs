@@ -156,7 +156,9 @@ fn server_fns(run: i64, queue: i64, item: &str, sim: &str) -> BTreeMap<&'static 
     m.insert("run_series", row(View, form(format!("id={run}"))));
     m.insert("compare_runs", row(View, form(format!("ids[0]={run}"))));
     m.insert("compare_modes", row(View, form(format!("ids[0]={run}"))));
+    m.insert("compare_missing", row(View, form(format!("ids[0]={run}"))));
     m.insert("sweep_runs", row(View, form("sweep_id=999999")));
+    m.insert("sweep_trashed", row(View, form("sweep_id=999999")));
     m.insert("list_runs_page", row(View, Body::Empty));
     // Deletions only say what would go (dry_run); renames are refused for an empty name.
     // The run's answers are in the one queue (made by the admin): a runner who did not make it

@@ -39,6 +39,16 @@ async fn the_report_from_the_seed_summaries_reproduces_and_corrects_the_seed() {
     let (status, v) = import(&app, "qwen3-4b-10-2025-10-28.json").await;
     assert_eq!(status, 409, "{v}");
     assert!(v.to_string().contains("is imported already, as run #4"), "{v}");
+    // Under another file name it is the same measurement (its test id and time say so).
+    let body = std::fs::read_to_string(format!("{SEED}qwen3-4b-10-2025-10-28.json")).expect("fixture");
+    let r = app
+        .http
+        .post(app.url("/api/import?filename=renamed.json"))
+        .body(body)
+        .send()
+        .await
+        .expect("POST");
+    assert_eq!(r.status(), 409, "{}", r.text().await.unwrap_or_default());
     assert_eq!(app.get_json("/api/runs").await.as_array().map(Vec::len), Some(4));
     let (status, v) = import(&app, "synthetic_100.json").await;
     assert_eq!(status, 422);

@@ -453,3 +453,34 @@ async fn a_cancelled_sweep_says_it_stopped_before_the_knee_was_found() {
     assert_eq!(v["verdict"]["finished"], true);
     assert!(v["verdict"]["knee"].is_null());
 }
+
+/// QA deleted the knee's step and the sweep's verdict changed without a word: the page now says
+/// which steps are in the trash and that the verdict leaves them out.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sweep_page_names_its_steps_in_the_trash() {
+    let app = spawn(fast_sim()).await;
+    let (status, v) = app
+        .post_json(
+            "/api/runs",
+            json!({"endpoint_id": 1, "dataset_id": 1, "model": "sim-gemma-3-4b", "requests": 6, "max_tokens": 8, "sweep": "1,2"}),
+        )
+        .await;
+    assert_eq!(status, 201, "{v}");
+    let sweep = v["sweep_id"].as_i64().expect("sweep id");
+    let runs = finished_sweep(&app, sweep, Duration::from_secs(120)).await;
+    let two = runs.iter().find(|r| level(r) == 2).expect("level 2").id;
+    let before = page(&app, &format!("/sweeps/{sweep}")).await;
+    assert!(!before.contains("Left out:"));
+    // Every answer stopped at 8 tokens: the page says the speed is for cut-off answers.
+    assert!(
+        before.contains("100% of these steps' answers were cut off at max tokens 8"),
+        "{before}"
+    );
+    let r = app.http.delete(app.url(&format!("/api/runs/{two}"))).send().await.expect("DELETE");
+    assert!(r.status().is_success(), "{}", r.text().await.unwrap_or_default());
+    let html = page(&app, &format!("/sweeps/{sweep}")).await;
+    assert!(
+        html.contains(&format!("Left out: run #{two} (concurrency 2) of this sweep is in the trash.")),
+        "{html}"
+    );
+}

@@ -151,8 +151,12 @@ async fn a_deleted_run_leaves_every_page_then_comes_back_whole_or_goes_for_good(
             assert!(body.contains("keep-me"), "the runs list shows the other run");
         }
     }
+    // Compare leaves it out and names it (an old link over it still shows the other runs).
     let (status, body) = server_fn(&app.http, &app, app::api::runs::CompareRuns::PATH, &[("ids[0]", gone.to_string())]).await;
-    assert_eq!(status, 404, "{body}");
+    assert_eq!((status, body.as_str()), (200, "[]"));
+    let (status, body) = server_fn(&app.http, &app, app::api::runs::CompareMissing::PATH, &[("ids[0]", gone.to_string())]).await;
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains(&format!("run {gone} is in the trash (deleted by rita)")), "{body}");
     assert_eq!(queue_counts(&app, queue).await, Some((0, 0)), "its grading items left with it");
     let audit: Vec<(String, String, String)> =
         sqlx::query_as("SELECT actor_name, target, detail FROM audit_log WHERE action = 'run.delete'")
@@ -568,4 +572,19 @@ async fn a_run_in_the_trash_says_so_and_who_deleted_it_to_everyone() {
             "{body}"
         );
     }
+}
+
+/// QA's old compare link over a run since deleted showed only "not found": the other runs are
+/// compared, and the deleted one is named with where it is.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn compare_shows_the_runs_left_and_names_the_one_in_the_trash() {
+    let app = spawn(fast_sim()).await;
+    let gone = finished_run(&app, &app.http, "gone", 4).await;
+    let kept = finished_run(&app, &app.http, "kept", 4).await;
+    let (status, body) = call(&app.http, &app, reqwest::Method::DELETE, &format!("/api/runs/{gone}")).await;
+    assert_eq!(status, 200, "{body}");
+    let (status, page) = call(&app.http, &app, reqwest::Method::GET, &format!("/compare?run={gone}&run={kept}")).await;
+    assert_eq!(status, 200);
+    assert!(page.contains(&format!("Not compared: run {gone} is in the trash")), "{page}");
+    assert!(page.contains(&format!("#{kept} kept")), "the run left is compared: {page}");
 }

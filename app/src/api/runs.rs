@@ -291,7 +291,12 @@ pub async fn compare_runs(#[server(default)] ids: Vec<i64>) -> Result<Vec<(RunVi
     let state = state()?;
     let mut out = Vec::new();
     for id in ids {
-        let run = crate::db::runs::get(&state.db, id).await?;
+        // A run since deleted is left out ([`compare_missing`] names it), not the whole page.
+        let run = match crate::db::runs::get(&state.db, id).await {
+            Ok(r) => r,
+            Err(crate::db::DbError::NotFound(_)) => continue,
+            Err(e) => return Err(e.into()),
+        };
         let series = crate::domain::series::RunSeries {
             run_id: id,
             label: format!("#{} {}", run.id, run.name),
@@ -303,6 +308,24 @@ pub async fn compare_runs(#[server(default)] ids: Vec<i64>) -> Result<Vec<(RunVi
     Ok(out)
 }
 
+/// The compared runs that cannot be shown, each said as the run page says it ("run 2 is in the
+/// trash (deleted by rob): an admin can restore it").
+#[server]
+pub async fn compare_missing(#[server(default)] ids: Vec<i64>) -> Result<Vec<String>, AppError> {
+    use super::guard::{authorize, state, Permission};
+    authorize(Permission::View).await?;
+    let db = &state()?.db;
+    let mut out = Vec::new();
+    for id in ids.into_iter().take(8) {
+        match crate::db::runs::get(db, id).await {
+            Ok(_) => {}
+            Err(crate::db::DbError::NotFound(what)) => out.push(what),
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok(out)
+}
+
 /// The runs of one sweep (grouped launch), in the page's order: the concurrency steps by
 /// concurrency, then the request-rate steps by rate.
 #[server]
@@ -310,6 +333,25 @@ pub async fn sweep_runs(sweep_id: i64) -> Result<Vec<RunView>, AppError> {
     use super::guard::{authorize, state, Permission};
     authorize(Permission::View).await?;
     sweep_steps(&state()?.db, sweep_id).await
+}
+
+/// The steps of a sweep that are in the trash, as "run #10 (concurrency 32)": the sweep's verdict
+/// leaves them out, and its page says so.
+#[server]
+pub async fn sweep_trashed(sweep_id: i64) -> Result<Vec<String>, AppError> {
+    use super::guard::{authorize, state, Permission};
+    authorize(Permission::View).await?;
+    Ok(crate::db::sweeps::trashed_steps(&state()?.db, sweep_id)
+        .await?
+        .into_iter()
+        .map(|(id, load)| {
+            if load.is_empty() {
+                format!("run #{id}")
+            } else {
+                format!("run #{id} ({load})")
+            }
+        })
+        .collect())
 }
 
 /// The runs of one sweep in the page's order ([`table_order`](crate::domain::sweep_verdict::table_order));

@@ -8,7 +8,16 @@ pub fn hybrid_curve(points: &[HybridPoint], chosen: f64, width: u32, height: u32
     if points.is_empty() {
         return String::new();
     }
-    let low = points.iter().map(|p| p.savings * 100.0).fold(0.0, f64::min);
+    // The strategy's own saving at every share (at 100% too: screening all, then judging all),
+    // so the curve does not jump back to 0% at its end where `savings` is judge-only's.
+    let saving = |p: &HybridPoint| {
+        if p.judge_only > 0.0 {
+            1.0 - p.screen_then_judge / p.judge_only
+        } else {
+            0.0
+        }
+    };
+    let low = points.iter().map(|p| saving(p) * 100.0).fold(0.0, f64::min);
     let y_lo = if low < 0.0 { (low / 10.0).floor() * 10.0 } else { 0.0 };
     render("the hybrid curve", width, height, |root| {
         let has_recall = points.iter().any(|p| p.recall.is_some());
@@ -41,7 +50,7 @@ pub fn hybrid_curve(points: &[HybridPoint], chosen: f64, width: u32, height: u32
             chart.draw_series(std::iter::once(PathElement::new(vec![(0.0, 0.0), (100.0, 0.0)], BLACK.mix(0.5))))?;
         }
         chart.draw_series(LineSeries::new(
-            points.iter().map(|p| (p.p * 100.0, p.savings * 100.0)),
+            points.iter().map(|p| (p.p * 100.0, saving(p) * 100.0)),
             palette::OUTPUT.stroke_width(3),
         ))?;
         let recall: Vec<(f64, f64)> = points.iter().filter_map(|p| Some((p.p * 100.0, p.recall? * 100.0))).collect();

@@ -256,8 +256,9 @@ pub async fn provenance(db: &Db, id: i64) -> DbResult<Option<crate::domain::impo
     text.flatten().map(|t| json("provenance", &t)).transpose()
 }
 
-/// A run already imported from the same measurement as `p` (same file name and format, and the
-/// same test id and time the file records), not in the trash. `None` when `p` records neither a
+/// A run already imported from the same measurement as `p` (the same format and the same test id
+/// and time the file records; the same file name too where it records only one), not in the
+/// trash. `None` when `p` records neither a
 /// test id nor a time (nothing to tell two files of one name apart by).
 pub async fn imported_already(db: &Db, p: &crate::domain::import::Provenance) -> DbResult<Option<i64>> {
     if p.test_id.is_none() && p.timestamp.is_none() {
@@ -269,7 +270,11 @@ pub async fn imported_already(db: &Db, p: &crate::domain::import::Provenance) ->
             .await?;
     Ok(rows.into_iter().find_map(|(id, text)| {
         let q: crate::domain::import::Provenance = serde_json::from_str(&text).ok()?;
-        (q.file == p.file && q.format == p.format && q.test_id == p.test_id && q.timestamp == p.timestamp).then_some(id)
+        // Both a test id and a time recorded name one measurement whatever the file is called
+        // (QA stored one twice by renaming the file); with only one of them, the name must match
+        // too.
+        let both = p.test_id.is_some() && p.timestamp.is_some();
+        (q.format == p.format && q.test_id == p.test_id && q.timestamp == p.timestamp && (both || q.file == p.file)).then_some(id)
     }))
 }
 

@@ -36,6 +36,20 @@ pub async fn steps(db: &Db, sweep_id: i64) -> DbResult<Vec<Step>> {
     Ok(out)
 }
 
+/// The steps of a sweep that are in the trash: (run id, its load), in the order they ran.
+pub async fn trashed_steps(db: &Db, sweep_id: i64) -> DbResult<Vec<(i64, String)>> {
+    let rows: Vec<(i64, String)> = sqlx::query_as("SELECT id, spec FROM runs WHERE sweep_id = $1 AND deleted_at IS NOT NULL ORDER BY id")
+        .bind(sweep_id)
+        .fetch_all(db)
+        .await?;
+    let mut out = Vec::with_capacity(rows.len());
+    for (id, spec) in rows {
+        let spec: Option<RunSpec> = json("run spec", &spec)?;
+        out.push((id, spec.map(|s| s.load_label()).unwrap_or_default()));
+    }
+    Ok(out)
+}
+
 /// Queue the next step of a sweep: a run in the same sweep, made by whoever launched the sweep.
 pub async fn add_step(db: &Db, sweep_id: i64, spec: &RunSpec, simulated: bool) -> DbResult<i64> {
     let id = super::runs::insert(db, spec, simulated, Some(sweep_id)).await?;

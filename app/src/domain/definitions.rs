@@ -13,7 +13,7 @@ pub const ITL: &str =
     "gaps between consecutive chunks that carry generated tokens (answer, reasoning or tool call), all answered requests pooled";
 pub const CHUNKS_PER_TOKEN: &str =
     "chunks that carry generated tokens (answer, reasoning or tool call) / completion tokens (1.0 = one token per chunk)";
-pub const REASONING_TOKENS: &str = "tokens spent reasoning, part of the completion tokens, over the requests whose usage is known: the server's usage.completion_tokens_details.reasoning_tokens (source \"usage\"), else Bakeoff's count of the chunks that carried reasoning (source \"counted\"; vLLM streams about one token per chunk)";
+pub const REASONING_TOKENS: &str = "tokens spent reasoning, part of the completion tokens, over the requests whose usage is known: the server's usage.completion_tokens_details.reasoning_tokens (source \"usage\"), else Bakeoff's estimate from the chunks that carried reasoning, at the tokens a chunk carried in that answer (completion tokens / chunks; one a chunk without a completion count) (source \"counted\")";
 pub const E2E: &str = "send -> arrival of the last byte of the response (see receive_time)";
 pub const TOKENS: &str = "from the server's usage; unknown where the server gave none";
 pub const RECEIVE_TIME: &str = "when a chunk arrived: the kernel's receive time of its bytes (SO_TIMESTAMPNS, Linux), not when the client read them; elsewhere the read time";

@@ -4,6 +4,9 @@
 /// A number as a message quotes it back: as Rust prints it, but in scientific notation when it
 /// is huge or tiny (`1e308`, not 309 digits).
 pub fn quoted(x: f64) -> String {
+    if x.is_nan() {
+        return "nothing (not a number)".into();
+    }
     if x.is_finite() && x != 0.0 && !(1e-6..1e12).contains(&x.abs()) {
         format!("{x:e}")
     } else {
@@ -112,6 +115,7 @@ mod tests {
         assert_eq!(super::quoted(2.5), "2.5");
         assert_eq!(super::quoted(1_000_000.0), "1000000");
         assert_eq!(super::quoted(0.0), "0");
+        assert_eq!(super::quoted(f64::NAN), "nothing (not a number)");
     }
 
     use super::*;

@@ -46,12 +46,21 @@ pub fn extract_json(text: &str) -> Option<(JsonForm, Value)> {
     let mut from = 0;
     while let Some(off) = t[from..].find('{') {
         let start = from + off;
-        if let Some(end) = balanced_end(bytes, start) {
-            if let Ok(v @ Value::Object(_)) = serde_json::from_str::<Value>(&t[start..=end]) {
-                return Some((JsonForm::InProse, v));
+        // `{"` opens an object; a lone `{` in prose may not.
+        let object = t[start + 1..].trim_start().starts_with('"');
+        match balanced_end(bytes, start) {
+            Some(end) => {
+                if let Ok(v @ Value::Object(_)) = serde_json::from_str::<Value>(&t[start..=end]) {
+                    return Some((JsonForm::InProse, v));
+                }
+                // A malformed object: the objects inside it are pieces of it, not the answer.
+                from = if object { end + 1 } else { start + 1 };
             }
+            // An object that never closes was cut off (at max tokens): everything after its `{`
+            // is inside it, and a complete inner object is no answer.
+            None if object => return None,
+            None => from = start + 1,
         }
-        from = start + 1;
     }
     None
 }
@@ -169,6 +178,22 @@ pub fn hands_task_back(text: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn an_answer_cut_off_inside_its_json_has_no_json_even_where_an_inner_object_closes() {
+        use super::extract_json;
+        let cut = "{\"candidate\": {\"rating\": 5, \"reasoning\": \"good\"}, \"recommendation\": \"Stro";
+        assert_eq!(extract_json(cut), None);
+        let fenced = "Here it is:\n```json\n{\"scores\": {\"a\": 1}, \"summary\": \"the candi";
+        assert_eq!(extract_json(fenced), None);
+        let malformed = "{\"a\": {\"b\": 1}, oops}";
+        assert_eq!(extract_json(malformed), None, "a piece of a malformed object is no answer");
+        // Prose braces that are no object do not hide the JSON after them.
+        let prose = "Fill { the form } as {name says}: {\"rating\": 4}";
+        assert!(extract_json(prose).is_some_and(|(_, v)| v["rating"] == 4));
+        let unclosed_prose = "a { stray brace, then {\"rating\": 3}";
+        assert!(extract_json(unclosed_prose).is_some_and(|(_, v)| v["rating"] == 3));
+    }
+
     use super::*;
     #[test]
     fn checks_read_the_answer_not_inlined_thinking() {

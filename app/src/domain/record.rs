@@ -14,8 +14,8 @@ pub struct Tokens(pub u64);
 pub enum TokenSource {
     /// The server's `usage.completion_tokens_details.reasoning_tokens`.
     Usage,
-    /// The server gave no such count: Bakeoff counted the chunks that carried reasoning (vLLM
-    /// streams about one token per chunk, so this is close but not exact).
+    /// The server gave no such count: Bakeoff's estimate from the chunks that carried reasoning,
+    /// at the tokens a chunk carried in that answer (close, not exact).
     Counted,
 }
 

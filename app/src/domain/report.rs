@@ -206,10 +206,9 @@ pub fn build(input: &ReportInput) -> Doc {
             ],
             vec![
                 "Output tok/s".into(),
-                if s.total_tokens_only.is_some() {
-                    "unknown (no completion count)".into()
-                } else {
-                    tps(s, s.output_tokens_per_s)
+                match s.output_unknown() {
+                    Some(why) => format!("unknown (no completion count: {why})"),
+                    None => tps(s, s.output_tokens_per_s),
                 },
             ],
             vec!["Total tok/s".into(), tps(s, s.total_tokens_per_s)],
@@ -240,7 +239,26 @@ pub fn build(input: &ReportInput) -> Doc {
                     .unwrap_or("—".into())
             };
             rows.push(vec!["TTFT p50 / p90 / p99".into(), d3(s.ttft_ms)]);
+            // A reasoning model's first token is thinking: the first token of its answer is later.
+            if s.reasoning_tokens > 0 && s.answer_ttft_ms.is_some() {
+                rows.push(vec!["Answer TTFT p50 / p90 / p99".into(), d3(s.answer_ttft_ms)]);
+            }
             rows.push(vec!["E2E p50 / p90 / p99".into(), d3(s.e2e_ms)]);
+        }
+        if s.reasoning_tokens > 0 {
+            let source = match s.reasoning_tokens_source {
+                Some(super::record::TokenSource::Usage) => " (the server's usage)",
+                Some(super::record::TokenSource::Counted) => " (counted from the stream: an estimate)",
+                None => "",
+            };
+            rows.push(vec![
+                "Reasoning tokens".into(),
+                format!(
+                    "{}{source}, {:.0} a request, part of the completion tokens",
+                    format::int(s.reasoning_tokens as f64),
+                    s.reasoning_tokens as f64 / s.requests.max(1) as f64
+                ),
+            ]);
         }
         rows.push(vec![
             "Quality".into(),
@@ -542,8 +560,16 @@ pub fn build(input: &ReportInput) -> Doc {
                         (share >= 0.1).then(|| format!("run #{} cut {} of its answers off at max tokens", r.id, format::percent(share)))
                     };
                     let cuts: Vec<String> = [cut(c), cut(dear.0)].into_iter().flatten().collect();
+                    // One price for both (the sheet's rate for models it does not list): cheaper
+                    // only for writing fewer tokens, which is no saving if the answers are worse.
+                    let same_price = match (&c.price_row, &dear.0.price_row) {
+                        (Some(a), Some(b)) if a == b => format!(
+                            "; both are priced at one rate ({a}), so the difference is only in the tokens each wrote, which says nothing of whether its answers do the job"
+                        ),
+                        _ => String::new(),
+                    };
                     findings.push(format!(
-                        "**Cheapest:** {} — {:.0}% cheaper than {} ({} vs {} per 100K; same dataset, {}, max tokens {}){}.",
+                        "**Cheapest:** {} — {:.0}% cheaper than {} ({} vs {} per 100K; same dataset, {}, max tokens {}){same_price}{}.",
                         c.title(),
                         pct * 100.0,
                         dear.0.title(),

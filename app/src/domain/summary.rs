@@ -144,9 +144,21 @@ impl RunSummary {
     /// Output tokens per second as a page shows it: unknown (not 0) when the run's file gave only
     /// total tokens, with no completion count.
     pub fn output_rate_text(&self, show: fn(f64) -> String) -> String {
-        match self.total_tokens_only {
+        match self.output_unknown() {
             Some(_) => "unknown".into(),
             None => show(self.output_tokens_per_s),
+        }
+    }
+
+    /// Why the output rate is unknown (its 0 in the JSON is no measurement): the file gave only
+    /// total tokens, or the server sent no token usage for any answer.
+    pub fn output_unknown(&self) -> Option<&'static str> {
+        if self.total_tokens_only.is_some() {
+            Some("only total tokens recorded")
+        } else if self.completion_tokens == 0 && self.usage_unknown > 0 {
+            Some("the server sent no token usage")
+        } else {
+            None
         }
     }
 

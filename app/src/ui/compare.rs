@@ -2,7 +2,7 @@ use super::charts::CdfCharts;
 use super::widgets::{tree, ErrorBox, IfAllowed, OriginBadge};
 use crate::api::cost::{compare_modes, mode_tables, CostTables};
 use crate::api::quality::side_by_side;
-use crate::api::runs::compare_runs;
+use crate::api::runs::{compare_missing, compare_runs};
 use crate::api::AppError;
 use crate::domain::accounts::Permission;
 use crate::domain::definitions as def;
@@ -30,11 +30,17 @@ pub fn ComparePage() -> impl IntoView {
             .collect::<Vec<_>>()
     };
     let data = Resource::new(ids, compare_runs);
+    let missing = Resource::new(ids, compare_missing);
     // Issue 14: when a batch job is among them, the kinds side by side, priced (made here, at the
     // page's top, so that the server and the browser create it in the same place).
     let modes = Resource::new(ids, compare_modes);
     view! {
         <h1>"Compare runs"</h1>
+        <Suspense fallback=|| ()>
+            {move || Suspend::new(async move {
+                missing.await.unwrap_or_default().into_iter().map(|m| view! { <p class="note unlike" role="note">{format!("Not compared: {m}.")}</p> }).collect_view()
+            })}
+        </Suspense>
         <Suspense fallback=|| view! { <p>"Loading…"</p> }>
             {move || Suspend::new(async move {
                 match data.await {
@@ -74,8 +80,19 @@ pub fn ComparePage() -> impl IntoView {
                                 </thead>
                                 <tbody>
                                     {rows.into_iter().map(|(r, _)| {
-                                        let s = r.summary.clone().unwrap_or_default();
                                         let n = r.summary.as_ref().map(|s| format::int(s.requests as f64)).unwrap_or("—".into());
+                                        // A run not finished has no summary yet: it says where it is, not "not recorded".
+                                        let Some(s) = r.summary.clone() else {
+                                            return view! {
+                                                <tr>
+                                                    <td><a href=format!("/runs/{}", r.id)>{format!("#{} {}", r.id, r.name)}</a> " " <OriginBadge label=r.origin_label()/></td>
+                                                    <td>{r.model.clone()}</td>
+                                                    <td>{if r.dataset_name.is_empty() { "not recorded".to_string() } else { r.dataset_name.clone() }}</td>
+                                                    <td class="num">{n}</td>
+                                                    <td class="unfinished" colspan="5">{format!("{} ({}/{} requests): no figures until it ends; reload then", r.status.label(), r.done_requests, r.total_requests)}</td>
+                                                </tr>
+                                            }.into_any();
+                                        };
                                         // An untimed import has no speed to show, rank or compare.
                                         let speed = if s.untimed() {
                                             view! { <td class="num no-timing" colspan="4">{NO_TIMING}</td> }.into_any()
@@ -97,7 +114,7 @@ pub fn ComparePage() -> impl IntoView {
                                                 {speed}
                                                 <td class="num">{format::percent(s.success_rate)}</td>
                                             </tr>
-                                        }
+                                        }.into_any()
                                     }).collect_view()}
                                 </tbody>
                             </table>
@@ -179,7 +196,7 @@ fn SideBySide(ids: Signal<Vec<i64>>) -> impl IntoView {
                                     </select>
                                 </div>
                                 <details><summary>"Prompt"</summary><pre>{sbs.prompt.clone()}</pre></details>
-                                <div class="side" style=format!("grid-template-columns: repeat({n}, 1fr)")>
+                                <div class={if n >= 3 { "side many" } else { "side" }} style=format!("grid-template-columns: repeat({n}, 1fr)")>
                                     {sbs.answers.into_iter().map(|(label, text, check)| {
                                         let body = match extract_json(&text) {
                                             Some((_, v)) => tree(&v, "", &check.as_ref().map(|c| c.fields.keys().cloned().collect::<Vec<_>>()).unwrap_or_default()),

@@ -74,7 +74,9 @@ fn PlannerForm(models: Vec<ModelEntry>) -> impl IntoView {
         enforce_eager: eager.get(),
         gpu_memory_utilization: util.get(),
     };
-    let num = |s: String| s.trim().parse::<f64>().ok();
+    // A field emptied or not a number is planned as nothing (refused at the field), never as the
+    // number it held before.
+    let num = |s: String| Some(s.trim().parse::<f64>().unwrap_or(f64::NAN));
     let add_test = ServerAction::<AddTest>::new();
     let endpoints = Resource::new(|| (), |_| list_endpoints());
     let datasets = Resource::new(|| (), |_| list_datasets());

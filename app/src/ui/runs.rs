@@ -158,6 +158,7 @@ fn RunsTable(
                     <th>"Name"</th>
                     <th>"Model"</th>
                     <th>"Endpoint"</th>
+                    <th title="how requests were released: concurrency, or a request rate">"Load"</th>
                     <th>"Status"</th>
                     <th class="num">"Requests"</th>
                     <th class="num" title=crate::domain::definitions::OUTPUT_TPS>"Output tok/s"</th>
@@ -199,6 +200,13 @@ fn RunsTable(
                                 </td>
                                 <td>{r.model.clone()}</td>
                                 <td>{r.endpoint_name.clone()}</td>
+                                // The load beside the speed: a run at concurrency 16 is not slower than one at
+                                // 2 for its own sake (QA read two bars of one model as one).
+                                <td class="load">{match r.spec.as_ref() {
+                                    Some(_) if kind.is_batch() => kind.label().to_string(),
+                                    Some(spec) => spec.load_label(),
+                                    None => "not recorded".to_string(),
+                                }}</td>
                                 <td><StatusBadge status=r.status/></td>
                                 <td class="num">{match (r.status, s.as_ref()) {
                                     // A summary imported alone counts its requests in the summary.
@@ -271,10 +279,20 @@ fn ThroughputChart(runs: Vec<RunView>) -> impl IntoView {
                 .chain(super::job::kind_tag(r.kind()))
                 .filter(|t| !t.is_empty())
                 .collect();
+            // The load first (labels are cut short): two runs of one model at 16 and at 2 are
+            // told apart.
+            let load = match r.spec.as_ref() {
+                Some(_) if r.kind().is_batch() => String::new(),
+                Some(spec) => match spec.load.rate {
+                    Some(rate) => format!("{rate}/s "),
+                    None => format!("c{} ", spec.load.concurrency),
+                },
+                None => String::new(),
+            };
             let label = if tags.is_empty() {
-                format!("#{} {}", r.id, r.model)
+                format!("#{} {load}{}", r.id, r.model)
             } else {
-                format!("#{} {} ({})", r.id, r.model, tags.join(", "))
+                format!("#{} {load}{} ({})", r.id, r.model, tags.join(", "))
             };
             Some(ThroughputBar {
                 label,

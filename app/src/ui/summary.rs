@@ -43,8 +43,8 @@ pub fn SummaryTable(summary: RunSummary, origin: &'static str) -> impl IntoView 
             ("Wall time", format::seconds(s.wall_time_s), def::WALL_TIME),
             (
                 "Output tokens/s",
-                match s.total_tokens_only {
-                    Some(_) => "unknown (only total tokens recorded)".into(),
+                match s.output_unknown() {
+                    Some(why) => format!("unknown ({why})"),
                     None => format::dec(s.output_tokens_per_s, 1),
                 },
                 def::OUTPUT_TPS,

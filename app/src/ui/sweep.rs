@@ -5,7 +5,7 @@
 //! nothing more will be measured, then stops.
 
 use super::widgets::{ErrorBox, OriginBadge, StatusBadge};
-use crate::api::runs::sweep_runs;
+use crate::api::runs::{sweep_runs, sweep_trashed};
 use crate::api::types::RunView;
 use crate::charts::{sweep_curve, SweepPoint};
 use crate::domain::definitions as def;
@@ -28,6 +28,7 @@ pub fn SweepPage() -> impl IntoView {
     let params = use_params_map();
     let id = move || params.read().get("id").and_then(|s| s.parse::<i64>().ok()).unwrap_or(0);
     let runs = Resource::new(id, sweep_runs);
+    let trashed = Resource::new(id, sweep_trashed);
     // Whether the sweep goes on, read from the resource in an effect (browser only; an effect may
     // read a resource, a timer may not) and kept while a refetch is in flight.
     let going = RwSignal::new(false);
@@ -63,8 +64,19 @@ pub fn SweepPage() -> impl IntoView {
         <h1>{move || format!("Sweep #{}", id())}</h1>
         <Transition fallback=|| view! { <p>"Loading…"</p> }>
             {move || Suspend::new(async move {
+                // A step deleted since changes the verdict: said, with what to do.
+                let gone = trashed.await.unwrap_or_default();
+                let gone = (!gone.is_empty()).then(|| view! {
+                    <p class="note unlike" role="note">{format!(
+                        "Left out: {} of this sweep {} in the trash. The knee and the best setting below are found without {}; an admin can restore {} from the Trash.",
+                        gone.join(", "),
+                        if gone.len() == 1 { "is" } else { "are" },
+                        if gone.len() == 1 { "it" } else { "them" },
+                        if gone.len() == 1 { "it" } else { "them" },
+                    )}</p>
+                });
                 match runs.await {
-                    Ok(runs) => view! { <SweepDetail runs/> }.into_any(),
+                    Ok(runs) => view! { {gone} <SweepDetail runs/> }.into_any(),
                     Err(e) => view! { <ErrorBox error=e/> }.into_any(),
                 }
             })}
@@ -150,9 +162,11 @@ fn SweepDetail(runs: Vec<RunView>) -> impl IntoView {
         380,
     );
     let has_targets = runs.iter().any(|r| r.summary.as_ref().is_some_and(|s| s.goodput.is_some()));
+    let cut = cut_off_note(&runs);
     view! {
         <p class="lead">{lead}</p>
         {active.map(|a| view! { <p class="note" role="status">{a}</p> })}
+        {cut.map(|c| view! { <p class="note unlike" role="note">{c}</p> })}
         <section class="sweep-verdict" aria-labelledby="verdict-title">
             <h2 id="verdict-title">"Verdict"</h2>
             <dl class="facts">
@@ -236,4 +250,26 @@ fn SweepDetail(runs: Vec<RunView>) -> impl IntoView {
             </p>
         </section>
     }
+}
+
+/// Said above the verdict when a tenth or more of the steps' answers were cut off at max tokens:
+/// their speed and cost are for shorter answers than the job's (QA: a sweep at max tokens 64
+/// named a best setting from answers all cut off, none with its JSON).
+fn cut_off_note(runs: &[RunView]) -> Option<String> {
+    let (cut, all) = runs
+        .iter()
+        .filter_map(|r| r.summary.as_ref())
+        .fold((0u64, 0u64), |(c, n), s| (c + s.outcomes.truncated, n + s.requests));
+    let share = cut as f64 / all.max(1) as f64;
+    let max = runs
+        .iter()
+        .find_map(|r| r.spec.as_ref()?.sampling.max_tokens)
+        .map(|m| format!(" at max tokens {m}"))
+        .unwrap_or_default();
+    (all > 0 && share >= 0.1).then(|| {
+        format!(
+            "{} of these steps' answers were cut off{max}: the speed and cost here are for shorter answers than the job's, and a cut-off answer seldom holds its whole JSON. Sweep with a max tokens the answers fit in.",
+            format::percent(share)
+        )
+    })
 }

@@ -97,6 +97,10 @@ pub async fn run(req: RunRequest) -> anyhow::Result<i64> {
         }
     };
     let (dataset_id, new_dataset) = store_dataset(&state.db, &req.dataset).await?;
+    // Marked before the launch, which refuses an internal-only dataset for a hosted endpoint.
+    if req.internal_only {
+        db::data_rules::set_internal_only(&state.db, dataset_id, true).await?;
+    }
     let mut form = req.form;
     form.endpoint_id = endpoint_id.to_string();
     form.dataset_id = dataset_id.to_string();
@@ -105,8 +109,10 @@ pub async fn run(req: RunRequest) -> anyhow::Result<i64> {
         Ok(l) => l,
         Err(e) => {
             // Refused (a bad setting, a model the endpoint does not serve): the dataset stored for
-            // it goes again, so a retry with the setting fixed is the only trace.
-            if new_dataset {
+            // it goes again, so a retry with the setting fixed is the only trace; unless it was
+            // marked internal only here, a mark that must stay (a retry without the flag would
+            // otherwise send it out).
+            if new_dataset && !req.internal_only {
                 db::datasets::remove_unused(&state.db, dataset_id).await?;
             }
             return Err(explain(e));
@@ -114,9 +120,6 @@ pub async fn run(req: RunRequest) -> anyhow::Result<i64> {
     };
     if new_dataset {
         app::api::audit::dataset_uploaded(&state.db, &db::audit::Actor::named("cli"), dataset_id).await;
-    }
-    if req.internal_only {
-        db::data_rules::set_internal_only(&state.db, dataset_id, true).await?;
     }
     app::api::audit::launched(&state.db, &db::audit::Actor::named("cli"), &form, &launched).await;
     // This process holds its runs under leases like any worker; Ctrl-C (or SIGTERM) lets the

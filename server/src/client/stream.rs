@@ -147,11 +147,20 @@ impl StreamState {
         };
         let usage = self.usage.unwrap_or_default();
         let since_sent = |t: Instant| t.saturating_duration_since(self.sent);
-        // The server's count where it gives one; else the chunks that carried reasoning.
+        // The server's count where it gives one; else the chunks that carried reasoning, at the
+        // tokens a chunk carried in this answer where the server counted the completion (a
+        // server sending 3 tokens a chunk is not counted a third), else one a chunk.
         let reasoning_tokens = match (usage.reasoning_tokens, self.reasoning_chunks) {
             (None | Some(0), 0) => None,
             (Some(n), _) => Some((n, TokenSource::Usage)),
-            (None, n) => Some((u64::from(n), TokenSource::Counted)),
+            (None, n) => {
+                let per_chunk = match usage.completion_tokens {
+                    Some(c) if self.chunks > 0 && c >= u64::from(self.chunks) => c as f64 / f64::from(self.chunks),
+                    _ => 1.0,
+                };
+                let estimate = (f64::from(n) * per_chunk).round() as u64;
+                Some((estimate.min(usage.completion_tokens.unwrap_or(u64::MAX)), TokenSource::Counted))
+            }
         };
         Measured {
             outcome,
@@ -263,6 +272,11 @@ mod tests {
             r#"{"choices":[],"usage":{"prompt_tokens":9,"completion_tokens":5,"completion_tokens_details":null}}"#,
         );
         assert_eq!(m.reasoning.map(|r| r.tokens_source), Some(TokenSource::Counted));
+        // Three tokens a chunk (the completion counted 15 over 5 chunks): 3 reasoning chunks are
+        // 9 tokens, not 3.
+        let m = reasoning_stream("reasoning", r#"{"choices":[],"usage":{"prompt_tokens":9,"completion_tokens":15}}"#);
+        let r = m.reasoning.expect("reasoned");
+        assert_eq!((r.tokens, r.tokens_source), (Tokens(9), TokenSource::Counted));
     }
 
     #[test]

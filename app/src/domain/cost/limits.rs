@@ -138,6 +138,11 @@ const HUGE_USD: f64 = 1e12;
 pub fn usd_text(x: f64, places: usize) -> String {
     if x.is_finite() && x.abs() >= HUGE_USD {
         format!("${x:.2e}")
+    } else if x.is_finite() && x != 0.0 && x.abs() < 0.5 * 10f64.powi(-(places as i32)) {
+        // Too small for `places` (a fast GPU's cost per request): two significant digits, never
+        // "$0.000000" for a cost that is not 0.
+        let places = ((-x.abs().log10()).ceil() as usize + 1).min(15);
+        format!("${x:.places$}")
     } else {
         format!("${}", format::dec(x, places))
     }
@@ -163,6 +168,13 @@ pub fn hourly_text(x: f64) -> String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_tiny_cost_keeps_two_significant_digits() {
+        assert_eq!(super::usd_text(3.2e-8, 6), "$0.000000032");
+        assert_eq!(super::usd_text(0.000123, 6), "$0.000123");
+        assert_eq!(super::usd_text(0.0, 6), "$0.000000");
+    }
+
     use super::*;
 
     #[test]

@@ -81,7 +81,7 @@ pub const SPEED_MEASURE: &str = "output tok/s, what a batch job pays for";
 
 /// Output tok/s is known (an import with only total tokens has none): the run can be ranked.
 pub fn output_known(r: &ReportRun) -> bool {
-    r.summary.timing_known && r.summary.total_tokens_only.is_none()
+    r.summary.timing_known && r.summary.output_unknown().is_none()
 }
 
 fn titles(runs: &[&ReportRun]) -> String {

@@ -298,6 +298,18 @@ fn the_cheapest_is_named_only_against_runs_asked_the_same_work() {
     );
     let line = md.lines().find(|l| l.contains("**Cheapest:**")).expect("a cheapest claim");
     assert!(line.contains("run #8 cut 75% of its answers off at max tokens"), "{line}");
+    assert!(!line.contains("priced at one rate"), "no price rows given: {line}");
+    // Both at the sheet's one rate for unlisted models: cheaper only for fewer tokens (QA).
+    let fallback = "gpt-oss-20b: $0.04 in / $0.2 out per 1M tokens (the sheet's rate for models it does not list)";
+    let (mut a, mut b) = (priced(1, "gemma", 512, 9.31, 0), priced(2, "llama", 512, 4.05, 0));
+    a.price_row = Some(fallback.into());
+    b.price_row = Some(fallback.into());
+    let md = markdown(vec![a, b], SpeedBasis::SameLoad);
+    let line = md.lines().find(|l| l.contains("**Cheapest:**")).expect("a cheapest claim");
+    assert!(
+        line.contains("both are priced at one rate (gpt-oss-20b") && line.contains("the difference is only in the tokens each wrote"),
+        "{line}"
+    );
 }
 
 #[test]
@@ -357,6 +369,40 @@ fn a_hybrid_across_unlike_work_with_an_unrated_judge_says_both() {
     let md = build(&input).to_markdown();
     assert!(
         !md.contains("across different work") && !md.contains("No quality is measured for the judge"),
+        "{md}"
+    );
+}
+
+#[test]
+fn a_reasoning_run_shows_its_answer_ttft_and_its_reasoning_tokens_and_no_usage_is_no_zero_rate() {
+    let mut r = run(1, "thinker", 200, 1000.0, RunLoad::from_spec(&spec(4)));
+    r.summary.ttft_ms = Some(Distribution {
+        count: 200,
+        p50: 12.5,
+        p90: 20.0,
+        p99: 30.0,
+        ..Default::default()
+    });
+    r.summary.answer_ttft_ms = Some(Distribution {
+        count: 200,
+        p50: 258.0,
+        p90: 300.0,
+        p99: 350.0,
+        ..Default::default()
+    });
+    r.summary.reasoning_tokens = 9600;
+    r.summary.reasoning_tokens_source = Some(crate::domain::record::TokenSource::Usage);
+    let mut no_usage = run(2, "mute", 200, 0.0, RunLoad::from_spec(&spec(4)));
+    no_usage.summary.output_tokens_per_s = 0.0;
+    no_usage.summary.usage_unknown = 200;
+    let md = markdown(vec![r, no_usage], SpeedBasis::SameLoad);
+    assert!(md.contains("| Answer TTFT p50 / p90 / p99 | 258 ms / 300 ms / 350 ms |"), "{md}");
+    assert!(
+        md.contains("| Reasoning tokens | 9,600 (the server's usage), 48 a request, part of the completion tokens |"),
+        "{md}"
+    );
+    assert!(
+        md.contains("| Output tok/s | unknown (no completion count: the server sent no token usage) |"),
         "{md}"
     );
 }
