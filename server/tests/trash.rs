@@ -154,7 +154,13 @@ async fn a_deleted_run_leaves_every_page_then_comes_back_whole_or_goes_for_good(
     // Compare leaves it out and names it (an old link over it still shows the other runs).
     let (status, body) = server_fn(&app.http, &app, app::api::runs::CompareRuns::PATH, &[("ids[0]", gone.to_string())]).await;
     assert_eq!((status, body.as_str()), (200, "[]"));
-    let (status, body) = server_fn(&app.http, &app, app::api::runs::CompareMissing::PATH, &[("ids[0]", gone.to_string())]).await;
+    let (status, body) = server_fn(
+        &app.http,
+        &app,
+        app::api::runs::CompareMissing::PATH,
+        &[("ids[0]", gone.to_string())],
+    )
+    .await;
     assert_eq!(status, 200, "{body}");
     assert!(body.contains(&format!("run {gone} is in the trash (deleted by rita)")), "{body}");
     assert_eq!(queue_counts(&app, queue).await, Some((0, 0)), "its grading items left with it");

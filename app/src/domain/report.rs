@@ -273,7 +273,12 @@ pub fn build(input: &ReportInput) -> Doc {
         });
         if let Some(sample) = &r.sample {
             d.push(Block::P("Sample response:".into()));
-            d.push(Block::Code(sample.chars().take(900).collect()));
+            // Cut at 900 characters, and said (it read as an answer that stopped mid-object).
+            let mut shown: String = sample.chars().take(900).collect();
+            if sample.chars().count() > 900 {
+                shown.push_str("\n… (cut here: the first 900 characters of the answer)");
+            }
+            d.push(Block::Code(shown));
         }
         let mut notes = r.notes.clone();
         if let Some(job) = s.job.as_ref().filter(|j| j.kind.is_batch()) {

@@ -104,6 +104,10 @@ impl RunLoad {
         // A batch job has no concurrency of its own: the engine or the provider schedules it.
         let shape = match (spec.kind, spec.load.rate) {
             (RunKind::Offline | RunKind::ProviderBatch, _) => kind_load(spec.kind).to_string(),
+            // A rate with no concurrency given sends whatever is due (the cap is a placeholder).
+            (RunKind::Server, Some(r)) if spec.load.concurrency >= crate::domain::spec::MAX_CONCURRENCY => {
+                format!("{} req/s (Poisson), no cap in flight", trim(r))
+            }
             (RunKind::Server, Some(r)) => format!("{} req/s (Poisson), at most {} in flight", trim(r), spec.load.concurrency),
             (RunKind::Server, None) => format!("concurrency {}", spec.load.concurrency),
         };

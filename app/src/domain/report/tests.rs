@@ -406,3 +406,19 @@ fn a_reasoning_run_shows_its_answer_ttft_and_its_reasoning_tokens_and_no_usage_i
         "{md}"
     );
 }
+
+#[test]
+fn a_rate_without_a_concurrency_cap_is_said_so_not_as_the_placeholder_cap() {
+    let mut s = spec(crate::domain::spec::MAX_CONCURRENCY);
+    s.load.rate = Some(2.5);
+    assert_eq!(
+        RunLoad::from_spec(&s).shape.as_deref(),
+        Some("2.5 req/s (Poisson), no cap in flight")
+    );
+    let mut capped = spec(16);
+    capped.load.rate = Some(2.5);
+    assert_eq!(
+        RunLoad::from_spec(&capped).shape.as_deref(),
+        Some("2.5 req/s (Poisson), at most 16 in flight")
+    );
+}
