@@ -350,6 +350,23 @@ fn Hybrid(runs: Vec<CostRun>, sheet: Signal<Option<PriceSheet>>, volume: Signal<
                                     let words = p.savings_words(&judge_model);
                                     let loss = p.screening_costs_more();
                                     let (common, positives_are) = items.with_value(|h| (h.common_items, h.positives_are.clone()));
+                                    // A GPU paid by the hour: the strategy's figures are the GPU-hours each job
+                                    // needs; the GPU kept around the clock is paid whatever the plan (QA read
+                                    // $1.09 a month beside $61.37 for the card).
+                                    let kept = |id: i64| {
+                                        let s = sheet.get()?;
+                                        runs.with_value(|rs| rs.iter().find(|r| r.id == id).and_then(|r| r.priced_at(&s, volume.get())).and_then(|p| p.1.gpu_month))
+                                    };
+                                    let gpu_note = match (kept(screen.get()), kept(judge.get())) {
+                                        (None, None) => None,
+                                        (a, b) => {
+                                            let month = a.iter().chain(b.iter()).map(|g| g.around_the_clock.0).fold(0.0, f64::max);
+                                            Some(format!(
+                                                "Self-hosted: these are the GPU-hours each job needs at the rate measured. A GPU kept around the clock costs {} a month whatever the plan, and screening and judging with two models on one GPU means loading each in turn (or a second GPU).",
+                                                usd_text(month, 2)
+                                            ))
+                                        }
+                                    };
                                     view! {
                                         <table class="figures hybrid" aria-label="Hybrid result">
                                             <tbody>
@@ -361,6 +378,7 @@ fn Hybrid(runs: Vec<CostRun>, sheet: Signal<Option<PriceSheet>>, volume: Signal<
                                         </table>
                                         {same_model.then(|| view! { <p class="form-error" role="note">{format!("Screen and judge are both {screen_model}: one model screening and judging itself is no strategy. Pick a cheaper model to screen or a better one to judge.")}</p> })}
                                         {loss.then(|| view! { <p class="note">"At this share, screening first costs more than judging everything: judge-only is the cheaper plan."</p> })}
+                                        {gpu_note.map(|n| view! { <p class="note" role="note">{n}</p> })}
                                         <div class="svg" inner_html=svg></div>
                                     }
                                     .into_any()
