@@ -406,7 +406,25 @@ impl BatchOutputReader {
             content_chunks: 0,
             itl: Vec::new(),
             response: content,
-            reasoning: None,
+            // A reasoning model's count, where the usage details give one (its text where the
+            // message carries it); the import has no times, so no answer TTFT.
+            reasoning: usage
+                .and_then(|u| u.pointer("/completion_tokens_details/reasoning_tokens"))
+                .and_then(Value::as_u64)
+                .filter(|n| *n > 0)
+                .map(|n| super::record::Reasoning {
+                    answer_ttft: None,
+                    tokens: Tokens(n),
+                    tokens_source: super::record::TokenSource::Usage,
+                    text: body
+                        .and_then(|b| {
+                            b.pointer("/choices/0/message/reasoning_content")
+                                .or_else(|| b.pointer("/choices/0/message/reasoning"))
+                        })
+                        .and_then(Value::as_str)
+                        .unwrap_or_default()
+                        .to_string(),
+                }),
         };
         self.records += 1;
         self.summary.add(&record);
@@ -533,6 +551,22 @@ mod tests {
         assert!(m.contains("is a Bakeoff run summary (from bakeoff export)"), "{m}");
         assert!(m.contains("import run-20-output.jsonl"), "{m}");
         assert!(!m.contains("`model` is missing"), "{m}");
+    }
+
+    #[test]
+    fn a_batch_outputs_reasoning_tokens_are_kept_from_its_usage() {
+        let line = r#"{"id":"r1","custom_id":"a","response":{"status_code":200,"body":{"model":"m","choices":[{"message":{"content":"{}","reasoning_content":"Let me think."},"finish_reason":"stop"}],"usage":{"prompt_tokens":5,"completion_tokens":60,"completion_tokens_details":{"reasoning_tokens":48}}}},"error":null}"#;
+        let r = batch_output("out.jsonl", line).expect("imports");
+        let reasoning = r.records[0].reasoning.as_ref().expect("reasoning kept");
+        assert_eq!(
+            (reasoning.tokens, reasoning.tokens_source),
+            (Tokens(48), crate::domain::record::TokenSource::Usage)
+        );
+        assert_eq!(reasoning.text, "Let me think.");
+        assert_eq!(
+            (r.summary.reasoning_tokens, r.summary.reasoning_tokens_source),
+            (48, Some(crate::domain::record::TokenSource::Usage))
+        );
     }
 
     #[test]
