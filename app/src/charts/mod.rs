@@ -97,6 +97,9 @@ pub(crate) enum Mark {
     Bar(RGBColor),
     Line(RGBColor),
     Dot(RGBColor),
+    /// A ring and a hollow square: what the sweep chart draws around the knee and the best.
+    Ring(RGBColor),
+    Frame(RGBColor),
 }
 
 /// Height of the header [`headed`] reserves for `entries` at `width`.
@@ -155,6 +158,8 @@ pub(crate) fn headed<'a>(
                 Mark::Bar(c) => head.draw(&Rectangle::new([(x, cy - 6), (x + 18, cy + 6)], c.filled()))?,
                 Mark::Line(c) => head.draw(&PathElement::new(vec![(x, cy), (x + 20, cy)], c.stroke_width(3)))?,
                 Mark::Dot(c) => head.draw(&Circle::new((x + 9, cy), 6, c.filled()))?,
+                Mark::Ring(c) => head.draw(&Circle::new((x + 9, cy), 7, c.stroke_width(3)))?,
+                Mark::Frame(c) => head.draw(&Rectangle::new([(x + 2, cy - 7), (x + 16, cy + 7)], c.stroke_width(3)))?,
             }
             head.draw(&Text::new(
                 text.clone(),

@@ -89,10 +89,10 @@ pub fn sweep_curve(
     let is_knee = |p: &SweepPoint| p.rate.is_none() && Some(p.concurrency) == knee;
     let is_best = |p: &SweepPoint| Some(p.run_id) == best;
     if by_c.iter().any(|p| is_knee(p)) {
-        legend.push(("knee: throughput stops rising".to_string(), Mark::Dot(knee_colour)));
+        legend.push(("knee: throughput stops rising".to_string(), Mark::Ring(knee_colour)));
     }
     if points.iter().any(is_best) {
-        legend.push(("best setting".to_string(), Mark::Bar(best_colour)));
+        legend.push(("best setting".to_string(), Mark::Frame(best_colour)));
     }
     render(title, width, height, |root| {
         let body = headed(root, title, &legend)?;
@@ -176,6 +176,7 @@ pub fn sweep_curve(
         let offsets = place_labels(&anchors, &widths, h, (xr.end - xr.start, yr.end - yr.start));
         let mut placed: Vec<(i32, i32, i32, i32)> = Vec::new();
         let mut shown = Vec::new();
+        let mut leaders: Vec<(&SweepPoint, (i32, i32))> = Vec::new();
         for (i, ((&(x, y), &(dx, dy)), label)) in anchors.iter().zip(&offsets).zip(labels).enumerate() {
             let r = (x + dx, y + dy, x + dx + widths[i], y + dy + h);
             if placed.iter().any(|q| r.0 < q.2 && q.0 < r.2 && r.1 < q.3 && q.1 < r.3) {
@@ -183,7 +184,16 @@ pub fn sweep_curve(
             }
             placed.push(r);
             shown.push((order[i], label, (dx, dy)));
+            // A label pushed away from its point (a crowded chart) gets a thin line to it, so it
+            // is not read as the label of the point it landed beside (QA).
+            let near = (0.clamp(dx, dx + widths[i]), 0.clamp(dy, dy + h));
+            if near.0 * near.0 + near.1 * near.1 > LEADER_FROM_PX * LEADER_FROM_PX {
+                leaders.push((order[i], near));
+            }
         }
+        chart.draw_series(leaders.iter().map(|&(p, (x, y))| {
+            EmptyElement::at((p.output_tps, p.p90_ms)) + PathElement::new(vec![(0, 0), (x, y)], RGBColor(120, 120, 120).stroke_width(1))
+        }))?;
         chart.draw_series(
             shown
                 .into_iter()
@@ -192,6 +202,9 @@ pub fn sweep_curve(
         Ok(())
     })
 }
+
+/// How far (pixels) a label may sit from its point before a line joins them.
+const LEADER_FROM_PX: i32 = 14;
 
 #[cfg(test)]
 mod tests {
@@ -207,6 +220,18 @@ mod tests {
             p90_ms,
             goodput_tps: Some(output_tps * 0.9),
         }
+    }
+
+    #[test]
+    fn a_label_pushed_away_from_its_point_is_joined_to_it_by_a_line() {
+        let leader = "stroke=\"#787878\"";
+        let lone = sweep_curve("Sweep", "TTFT", &pts(), None, None, 860, 380);
+        assert!(!lone.contains(leader), "two points far apart: every label beside its point");
+        let crowded = sweep_curve("Sweep", "TTFT", &qa_sweep(), Some(8), Some(5), 860, 380);
+        assert!(
+            crowded.contains(leader),
+            "a step on another's spot has its label moved, and a line to it"
+        );
     }
 
     fn pts() -> [SweepPoint; 2] {
