@@ -290,3 +290,47 @@ async fn a_misspelt_field_or_a_never_ending_rate_is_refused_and_nothing_is_store
         "nothing stored"
     );
 }
+
+/// The answers table's columns are the dataset's rubric fields (QA: an uploaded dataset showed
+/// the demo's Education, Companies, Trajectory and Engineer columns, always empty).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_answers_columns_are_the_datasets_rubric_fields() {
+    let app = spawn(fast_sim()).await;
+    let (status, v) = post_dataset(&app, "?name=mine", LINE).await;
+    assert_eq!(status, 201, "{v}");
+    let mine = v["id"].as_i64().expect("dataset id");
+    let mut columns = Vec::new();
+    for dataset in [1, mine] {
+        let (status, v) = app
+            .post_json(
+                "/api/runs",
+                json!({"endpoint_id": 1, "dataset_id": dataset, "model": MODEL, "requests": 1, "concurrency": 1}),
+            )
+            .await;
+        assert_eq!(status, 201, "{v}");
+        let id = v["run_ids"][0].as_i64().expect("run id");
+        app.wait_finished(id, Duration::from_secs(60)).await;
+        let (status, body) = common::call_fn(
+            &app,
+            &app.http,
+            "run_answers",
+            &format!("run_id={id}&recommendation=&problem=&page=0"),
+        )
+        .await;
+        assert_eq!(status, 200, "{body}");
+        let page: Value = serde_json::from_str(&body).expect("json");
+        columns.push(page["columns"].clone());
+    }
+    let labels: Vec<&str> = columns[0]
+        .as_array()
+        .expect("columns")
+        .iter()
+        .filter_map(|c| c[0].as_str())
+        .collect();
+    assert_eq!(
+        labels,
+        ["Educational pedigree", "Company pedigree", "Trajectory", "Is a software engineer"],
+        "the demo's rubric"
+    );
+    assert_eq!(columns[1], json!([]), "a dataset without a rubric has no rubric columns");
+}

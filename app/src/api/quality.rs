@@ -363,6 +363,10 @@ pub struct AnswerPage {
     pub total: u64,
     /// 0-based.
     pub page: u32,
+    /// The dataset's rubric fields shown as columns (label, path), the recommendation apart: an
+    /// uploaded rubric's own fields, not the demo's.
+    #[serde(default)]
+    pub columns: Vec<(String, String)>,
 }
 
 /// A run's checked answers for its page, a page at a time (read from the database page by
@@ -374,8 +378,18 @@ pub async fn run_answers(run_id: i64, recommendation: String, problem: String, p
     authorize(Permission::ReadAnswers).await?;
     let db = &state()?.db;
     // A run in the trash is not found (nor checked again).
-    crate::db::runs::get(db, run_id).await?;
+    let run = crate::db::runs::get(db, run_id).await?;
     run_quality(db, run_id).await?;
+    let rubric = match run.spec.as_ref().map(|s| s.dataset_id) {
+        Some(d) => crate::db::datasets::rubric(db, d).await?,
+        None => Default::default(),
+    };
+    let columns = rubric
+        .fields
+        .iter()
+        .filter(|f| f.path != "recommendation")
+        .map(|f| (f.label.clone(), f.path.clone()))
+        .collect();
     let (rows, total) = crate::db::checks::page(
         db,
         run_id,
@@ -385,7 +399,12 @@ pub async fn run_answers(run_id: i64, recommendation: String, problem: String, p
         u64::from(page) * ANSWERS_SHOWN as u64,
     )
     .await?;
-    Ok(AnswerPage { rows, total, page })
+    Ok(AnswerPage {
+        rows,
+        total,
+        page,
+        columns,
+    })
 }
 
 #[server]

@@ -134,6 +134,8 @@ fn AnswerList(rows: Resource<Result<Option<AnswerPage>, AppError>>, filter: Filt
                         let shown = p.rows.len() as u64;
                         let more = first + shown < p.total;
                         let list = p.rows;
+                        let columns = p.columns;
+                        let heads = columns.iter().map(|(label, _)| view! { <th>{label.clone()}</th> }).collect_view();
                         view! {
                         <p class="note">{if shown == 0 { "No answers match.".to_string() } else { format!("Answers {}–{} of {}.", first + 1, first + shown, p.total) }}</p>
                         <p class="pager">
@@ -142,7 +144,7 @@ fn AnswerList(rows: Resource<Result<Option<AnswerPage>, AppError>>, filter: Filt
                             <button disabled=!more on:click=move |_| page.update(|n| *n += 1)>"Next →"</button>
                         </p>
                         <table class="answers">
-                            <thead><tr><th>"Item"</th><th>"JSON"</th><th>"Schema"</th><th>"Recommendation"</th><th>"Education"</th><th>"Companies"</th><th>"Trajectory"</th><th>"Engineer"</th><th>"Problems"</th></tr></thead>
+                            <thead><tr><th>"Item"</th><th>"JSON"</th><th>"Schema"</th><th>"Recommendation"</th>{heads}<th>"Problems"</th></tr></thead>
                             <tbody>
                                 {list.into_iter().map(|c| {
                                     let f = |p: &str| c.fields.get(p).cloned().unwrap_or_default();
@@ -155,10 +157,7 @@ fn AnswerList(rows: Resource<Result<Option<AnswerPage>, AppError>>, filter: Filt
                                             <td>{c.json_form.map(|j| j.label()).unwrap_or("none")}</td>
                                             <td>{match c.schema_valid { Some(true) => "valid", Some(false) => "invalid", None => "—" }}</td>
                                             <td>{c.recommendation.clone().unwrap_or_default()}</td>
-                                            <td>{f("analysis.educational_pedigree.rating")}</td>
-                                            <td>{f("analysis.company_pedigree.rating")}</td>
-                                            <td>{f("analysis.trajectory.rating")}</td>
-                                            <td>{f("analysis.is_software_engineer.value")}</td>
+                                            {columns.iter().map(|(_, path)| view! { <td>{f(path)}</td> }).collect_view()}
                                             <td class="definition">{problems.join("; ")}</td>
                                         </tr>
                                     }
