@@ -64,7 +64,17 @@ pub fn monthly_lines(models: &[String], per_request: &[f64], max_volume: f64, wi
     // every run), and the title says so.
     let mut order: Vec<usize> = (0..models.len().min(per_request.len())).collect();
     order.sort_by(|a, b| per_request[*a].total_cmp(&per_request[*b]));
-    let shown: Vec<usize> = order.into_iter().take(palette::SERIES.len()).collect();
+    // Runs whose cost per request is the same (within 0.1%) draw one line, named together: eight
+    // lines on one spot read as one (QA).
+    let mut groups: Vec<Vec<usize>> = Vec::new();
+    for i in order {
+        match groups.last_mut() {
+            Some(g) if (per_request[i] - per_request[g[0]]).abs() <= 1e-3 * per_request[g[0]].abs() => g.push(i),
+            _ => groups.push(vec![i]),
+        }
+    }
+    groups.truncate(palette::SERIES.len());
+    let shown: Vec<usize> = groups.iter().flatten().copied().collect();
     let title = if shown.len() < models.len() {
         format!(
             "Monthly cost by volume (per-request cost x requests): the {} cheapest of {} runs",
@@ -75,10 +85,17 @@ pub fn monthly_lines(models: &[String], per_request: &[f64], max_volume: f64, wi
         "Monthly cost by volume (per-request cost x requests)".to_string()
     };
     render("the monthly chart", width, height, |root| {
-        let entries: Vec<(String, Mark)> = shown
+        let entries: Vec<(String, Mark)> = groups
             .iter()
             .enumerate()
-            .map(|(k, &i)| (short(&models[i], 40), Mark::Line(palette::SERIES[k])))
+            .map(|(k, g)| {
+                let name = match g.as_slice() {
+                    [one] => short(&models[*one], 40),
+                    [first, rest @ ..] => format!("{} and {} more at the same cost (one line)", short(&models[*first], 32), rest.len()),
+                    [] => String::new(),
+                };
+                (name, Mark::Line(palette::SERIES[k]))
+            })
             .collect();
         let body = headed(root, &title, &entries)?;
         let mut chart = ChartBuilder::on(&body)
@@ -98,8 +115,8 @@ pub fn monthly_lines(models: &[String], per_request: &[f64], max_volume: f64, wi
             .x_label_formatter(&|x| format::int(*x))
             .y_label_formatter(&|y| format::usd(*y))
             .draw()?;
-        for (k, &i) in shown.iter().enumerate() {
-            let c = per_request[i];
+        for (k, g) in groups.iter().enumerate() {
+            let c = per_request[g[0]];
             chart.draw_series(LineSeries::new(
                 [(0.0, 0.0), (max_volume, c * max_volume)],
                 palette::SERIES[k].stroke_width(3),
@@ -286,6 +303,14 @@ pub fn speed_quality_cost(view: &ParetoView, width: u32, height: u32) -> String 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn runs_at_one_cost_draw_one_line_named_together() {
+        let models: Vec<String> = ["#1 a", "#2 b", "#3 c", "#4 d"].iter().map(|s| s.to_string()).collect();
+        let svg = monthly_lines(&models, &[2e-5, 2e-5, 2.00001e-5, 5e-5], 1e6, 860, 400);
+        assert!(svg.contains("and 2 more at the same cost (one line)"), "{svg}");
+        assert!(svg.contains("#4 d"), "the dearer run keeps its own line");
+    }
     use crate::domain::pareto::{ParetoPoint, QualityMeasure};
 
     #[test]
