@@ -593,4 +593,6 @@ async fn compare_shows_the_runs_left_and_names_the_one_in_the_trash() {
     assert_eq!(status, 200);
     assert!(page.contains(&format!("Not compared: run {gone} is in the trash")), "{page}");
     assert!(page.contains(&format!("#{kept} kept")), "the run left is compared: {page}");
+    let (_, page) = call(&app.http, &app, reqwest::Method::GET, &format!("/compare?run={kept}&run=999")).await;
+    assert!(page.contains("Not compared: run 999 does not exist."), "{page}");
 }

@@ -319,6 +319,8 @@ pub async fn compare_missing(#[server(default)] ids: Vec<i64>) -> Result<Vec<Str
     for id in ids.into_iter().take(8) {
         match crate::db::runs::get(db, id).await {
             Ok(_) => {}
+            // "run 2 is in the trash (...)", or a bare "run 999": one that never was.
+            Err(crate::db::DbError::NotFound(what)) if what == format!("run {id}") => out.push(format!("run {id} does not exist")),
             Err(crate::db::DbError::NotFound(what)) => out.push(what),
             Err(e) => return Err(e.into()),
         }
@@ -414,10 +416,7 @@ pub async fn list_runs_page(#[server(default)] filter: RunFilter) -> Result<RunP
 
 /// A new name as typed: trimmed, 1 to 200 characters, no control characters.
 pub fn checked_name(name: &str) -> Result<String, AppError> {
-    one_line(name, 200).map_err(|m| {
-        let m = if m == "required" { "required".to_string() } else { m };
-        AppError::validation("name", format!("a name is {m}"))
-    })
+    one_line(name, 200).map_err(|m| AppError::validation("name", format!("a name is {m}")))
 }
 
 /// A short text as typed (a name, a provider, a file name): trimmed, 1 to `max` characters, one

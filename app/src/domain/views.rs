@@ -133,6 +133,12 @@ pub struct RunView {
 }
 
 impl RunView {
+    /// An import of a run's summary alone (a seed run's totals): no request records, so no
+    /// progress of its own and no charts; its requests are counted in its summary.
+    pub fn summary_only(&self) -> bool {
+        self.status == super::status::RunStatus::Imported && self.done_requests == 0
+    }
+
     /// Server mode, offline batch or provider batch (imports: server mode).
     pub fn kind(&self) -> super::spec::RunKind {
         self.spec.as_ref().map(|s| s.kind).unwrap_or_default()

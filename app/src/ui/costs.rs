@@ -316,10 +316,12 @@ fn Hybrid(runs: Vec<CostRun>, sheet: Signal<Option<PriceSheet>>, volume: Signal<
             <Transition fallback=|| view! { <p>"Loading items…"</p> }>
                 {move || Suspend::new(async move {
                     let items = items.await;
-                    let cost_of = move |id: i64| -> Option<f64> {
+                    // A run's cost under the sheet chosen, at a monthly volume.
+                    let costed = move |id: i64, volume: f64| {
                         let s = sheet.get()?;
-                        runs.with_value(|rs| rs.iter().find(|r| r.id == id).and_then(|r| priced(r, &s, 1.0)).map(|p| p.1.per_request.0))
+                        runs.with_value(|rs| rs.iter().find(|r| r.id == id).and_then(|r| priced(r, &s, volume)).map(|p| p.1))
                     };
+                    let cost_of = move |id: i64| -> Option<f64> { costed(id, 1.0).map(|c| c.per_request.0) };
                     match items {
                         // Reviewers grade blind: the split reads each answer of the two runs.
                         Err(AppError::Forbidden(_)) => view! {
@@ -353,10 +355,7 @@ fn Hybrid(runs: Vec<CostRun>, sheet: Signal<Option<PriceSheet>>, volume: Signal<
                                     // A GPU paid by the hour: the strategy's figures are the GPU-hours each job
                                     // needs; the GPU kept around the clock is paid whatever the plan (QA read
                                     // $1.09 a month beside $61.37 for the card).
-                                    let kept = |id: i64| {
-                                        let s = sheet.get()?;
-                                        runs.with_value(|rs| rs.iter().find(|r| r.id == id).and_then(|r| r.priced_at(&s, volume.get())).and_then(|p| p.1.gpu_month))
-                                    };
+                                    let kept = |id: i64| costed(id, volume.get()).and_then(|c| c.gpu_month);
                                     let gpu_note = match (kept(screen.get()), kept(judge.get())) {
                                         (None, None) => None,
                                         (a, b) => {

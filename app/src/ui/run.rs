@@ -82,7 +82,7 @@ pub fn RunPage() -> impl IntoView {
                 let r = run.await;
                 let batch = r.as_ref().is_ok_and(|r| r.kind().is_batch());
                 let untimed = r.as_ref().ok().and_then(|r| r.summary.as_ref()).is_some_and(|s| s.untimed());
-                let summary_only = r.as_ref().is_ok_and(summary_only);
+                let summary_only = r.as_ref().is_ok_and(RunView::summary_only);
                 series.await.ok().map(|s| view! { <RunCharts series=s batch untimed summary_only/> })
             })}
         </Transition>
@@ -229,11 +229,6 @@ fn ProgressBar(run: RunView, progress: RwSignal<Option<Progress>>, waiting: Opti
             <p class="progress-text" aria-live="polite">{move || progress_text(&current.get(), kind, waiting.as_deref())}</p>
         </section>
     }
-}
-
-/// An import of a run's summary alone (a seed run's totals): it has no request records.
-fn summary_only(r: &RunView) -> bool {
-    r.status == RunStatus::Imported && r.done_requests == 0
 }
 
 /// Whether the run's details changed under the page, seen from its progress: its status changed

@@ -174,6 +174,7 @@ fn RunsTable(
                         let id = r.id;
                         let href = format!("/runs/{id}");
                         let s = r.summary.clone();
+                        let summary_only = r.summary_only();
                         let origin = r.origin_label();
                         let kind = r.kind();
                         let label = format!("run #{id} '{}'", r.name);
@@ -208,10 +209,9 @@ fn RunsTable(
                                     None => "not recorded".to_string(),
                                 }}</td>
                                 <td><StatusBadge status=r.status/></td>
-                                <td class="num">{match (r.status, s.as_ref()) {
-                                    // A summary imported alone counts its requests in the summary.
-                                    (RunStatus::Imported, Some(s)) if r.done_requests == 0 => format!("{}/{}", s.requests, r.total_requests.max(s.requests as i64)),
-                                    _ => format!("{}/{}", r.done_requests, r.total_requests),
+                                <td class="num">{match s.as_ref().filter(|_| summary_only) {
+                                    Some(s) => format!("{}/{}", s.requests, r.total_requests.max(s.requests as i64)),
+                                    None => format!("{}/{}", r.done_requests, r.total_requests),
                                 }}</td>
                                 {match s.as_ref() {
                                     // An import without times: no zeros that read as measured.
