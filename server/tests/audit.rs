@@ -53,7 +53,7 @@ async fn every_action_leaves_one_entry_with_its_actor_and_target_and_only_admins
             .json(&json!({"name": "vic", "password": "not the password"})),
     )
     .await;
-    assert_eq!(status, 422);
+    assert_eq!(status, 401);
     let rita = app.client_for("rita").await;
     let vic = app.client_for("vic").await;
     ok_fn(&app, &vic, "logout", "").await;
@@ -335,7 +335,7 @@ async fn every_action_leaves_one_entry_with_its_actor_and_target_and_only_admins
             .json(&json!({"name": "Tr0ub4dor&3-typed-here", "password": "x"})),
     )
     .await;
-    assert_eq!(status, 422);
+    assert_eq!(status, 401);
     let failed = audit(&app, "?action=login.failed").await;
     assert_eq!(failed.len(), 2, "{failed:?}");
     let text = serde_json::to_string(&failed).expect("json");

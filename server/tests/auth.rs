@@ -72,9 +72,12 @@ async fn the_log_in_form_sets_an_http_only_strict_cookie() {
         .send()
         .await
         .expect("POST");
-    assert_eq!(wrong.status(), 422);
+    assert_eq!(wrong.status(), 401, "wrong credentials are a 401 to a script");
     let v: serde_json::Value = wrong.json().await.expect("json");
     assert_eq!(v["message"], "password: wrong user name or password");
+    // A request missing its password is still bad input, not a wrong password.
+    let missing = anon.post(app.url("/api/token")).json(&json!({"name": "vic"})).send().await.expect("POST");
+    assert_eq!(missing.status(), 422);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

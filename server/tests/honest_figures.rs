@@ -43,9 +43,16 @@ async fn an_imported_batch_output_says_its_timing_is_unknown_instead_of_zeros() 
         .await
         .expect("batch output");
     assert_eq!(output.lines().count(), 6, "{output}");
-    let (status, v) = import(&app, &format!("run-{measured}-output.jsonl"), output).await;
+    let (status, v) = import(&app, &format!("run-{measured}-output.jsonl"), output.clone()).await;
     assert_eq!(status, 201, "{v}");
     let id = v["run_id"].as_i64().expect("run id");
+    // The same file again, renamed: refused with the run that holds it, and nothing stored.
+    let runs_before = app.get_json("/api/runs").await;
+    let (status, again) = import(&app, "renamed.jsonl", output).await;
+    assert_eq!(status, 409, "{again}");
+    let message = again["message"].as_str().unwrap_or_default().to_string();
+    assert!(message.contains(&format!("imported already, as run #{id}")), "{again}");
+    assert_eq!(app.get_json("/api/runs").await, runs_before, "nothing stored by the refused import");
 
     // The JSON keeps its shape: the distributions are null, the rates plain numbers that
     // `timing_known: false` marks unknown.

@@ -243,7 +243,7 @@ async fn repeated_failed_log_ins_back_off_and_say_when_to_try_again() {
             .send()
     };
     for _ in 0..app::api::throttle::FREE_FAILURES {
-        assert_eq!(attempt("wrong password").await.expect("POST").status(), 422);
+        assert_eq!(attempt("wrong password").await.expect("POST").status(), 401);
     }
     let r = attempt(PASSWORD).await.expect("POST");
     assert_eq!(r.status(), 429, "even the right password waits");

@@ -27,6 +27,7 @@ pub async fn import_file(db: &crate::db::Db, filename: &str, text: &str, input: 
         return Ok(crate::db::runs::insert_imported(db, &run, None).await?);
     }
     let run = batch_output(filename, text).map_err(AppError::Validation)?;
+    not_imported_yet(db, &run).await?;
     let dataset_id = match input {
         None => None,
         Some((input_name, input_text)) => {
@@ -50,6 +51,7 @@ pub async fn import_spooled(db: &crate::db::Db, file: super::spool::ImportFile, 
         ImportFile::Summary { name, text } => return import_file(db, &name, &text, input).await,
         ImportFile::BatchOutput(run, records) => (run, records),
     };
+    not_imported_yet(db, &run).await?;
     let dataset = match input {
         None => None,
         Some((_, input_text)) => Some(input_items(input_text)?),
@@ -73,6 +75,20 @@ pub async fn import_spooled(db: &crate::db::Db, file: super::spool::ImportFile, 
     }
     super::quality::check_run(db, id).await?;
     Ok(id)
+}
+
+/// The same Batch output twice would count every answer twice (in quality, agreement and
+/// cost): refused, naming the run that holds it.
+#[cfg(feature = "ssr")]
+async fn not_imported_yet(db: &crate::db::Db, run: &crate::domain::import::ImportedRun) -> Result<(), AppError> {
+    match crate::db::runs::imported_already(db, &run.provenance).await? {
+        None => Ok(()),
+        Some(id) => Err(AppError::Conflict(format!(
+            "{} is imported already, as run #{id} (the same {}): delete that run first to import it again",
+            run.provenance.file,
+            run.provenance.batch_ids.as_deref().map_or_else(|| "results".to_string(), |ids| format!("results, {ids}")),
+        ))),
+    }
 }
 
 /// The requests of a Batch input file, and their ids.

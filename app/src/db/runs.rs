@@ -261,7 +261,7 @@ pub async fn provenance(db: &Db, id: i64) -> DbResult<Option<crate::domain::impo
 /// trash. `None` when `p` records neither a
 /// test id nor a time (nothing to tell two files of one name apart by).
 pub async fn imported_already(db: &Db, p: &crate::domain::import::Provenance) -> DbResult<Option<i64>> {
-    if p.test_id.is_none() && p.timestamp.is_none() {
+    if p.test_id.is_none() && p.timestamp.is_none() && p.batch_ids.is_none() {
         return Ok(None);
     }
     let rows: Vec<(i64, String)> =
@@ -270,6 +270,10 @@ pub async fn imported_already(db: &Db, p: &crate::domain::import::Provenance) ->
             .await?;
     Ok(rows.into_iter().find_map(|(id, text)| {
         let q: crate::domain::import::Provenance = serde_json::from_str(&text).ok()?;
+        // A Batch output: the provider's ids of its results name it, whatever the file is called.
+        if p.batch_ids.is_some() {
+            return (q.format == p.format && q.batch_ids == p.batch_ids).then_some(id);
+        }
         // Both a test id and a time recorded name one measurement whatever the file is called
         // (QA stored one twice by renaming the file); with only one of them, the name must match
         // too.

@@ -426,7 +426,8 @@ async fn a_closed_queue_takes_no_more_judgements_and_only_its_maker_or_an_admin_
     ));
     let shown = crate::api::grading::reveal(&db, rev, q).await.expect("reveal");
     assert_eq!(shown.len(), 1, "only what this reviewer judged");
-    assert!(shown[0].left.contains("model-") && shown[0].grade == Some(2));
+    // The pairwise queue, still open, holds the same answer: its model waits for that queue.
+    assert!(shown[0].withheld && !shown[0].left.contains("model-") && shown[0].grade == Some(2), "{:?}", shown[0]);
     assert!(crate::api::grading::reveal(&db, other, q).await.expect("reveal").is_empty());
     // Votes follow the same rules; an admin may close someone else's queue.
     let pair = item_id(&db, p, 0).await;
@@ -435,6 +436,33 @@ async fn a_closed_queue_takes_no_more_judgements_and_only_its_maker_or_an_admin_
     assert!(is_conflict(store_vote(&db, rev, false, &pair, "b").await, "closed"));
     let v = crate::api::grading::reveal(&db, rev, p).await.expect("reveal");
     assert!(v[0].right.is_some() && v[0].vote.as_deref() == Some("a"));
+    let shown = crate::api::grading::reveal(&db, rev, q).await.expect("reveal");
+    assert!(!shown[0].withheld && shown[0].left.contains("model-"), "{:?}", shown[0]);
+}
+
+#[tokio::test]
+async fn a_reveal_withholds_an_answer_still_graded_blind_in_another_open_queue() {
+    let (_d, db) = fresh().await;
+    let (a, b, rev, admin) = answered(&db, 6).await;
+    // Two queues over the same runs with the same seed hold the same answers.
+    let mut f1 = form("grade", &[a, b], 4, "7");
+    f1.name = "first".into();
+    let mut f2 = form("grade", &[a, b], 4, "7");
+    f2.name = "second".into();
+    let q1 = make_queue(&db, admin, true, &f1).await.expect("queue");
+    let q2 = make_queue(&db, admin, true, &f2).await.expect("queue");
+    let first = item_id(&db, q1, 0).await;
+    store_grade(&db, rev, false, &grade(&first, 4)).await.expect("grade");
+    shut_queue(&db, admin, true, q1).await.expect("close");
+    let shown = crate::api::grading::reveal(&db, rev, q1).await.expect("reveal");
+    assert_eq!(shown.len(), 1);
+    assert!(shown[0].withheld, "the same answer is still graded blind in queue 'second'");
+    assert!(shown[0].left.contains("'second'") && !shown[0].left.contains("model-"), "{}", shown[0].left);
+    assert_eq!(shown[0].grade, Some(4), "the reviewer still sees their own judgement");
+    // Once the other queue closes, the model shows.
+    shut_queue(&db, admin, true, q2).await.expect("close");
+    let shown = crate::api::grading::reveal(&db, rev, q1).await.expect("reveal");
+    assert!(!shown[0].withheld && shown[0].left.contains("model-"), "{:?}", shown[0]);
 }
 
 #[tokio::test]

@@ -24,6 +24,11 @@ pub struct Provenance {
     pub reported_requests_per_s: Option<f64>,
     pub reported_total_time_s: Option<f64>,
     pub notes: Vec<String>,
+    /// A Batch output's own identity: the ids of its first and last result lines (each unique to
+    /// one provider request), its count and a digest of its lines, so the same file is not
+    /// imported twice (whatever it is called).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub batch_ids: Option<String>,
 }
 
 /// A run ready to store.
@@ -232,6 +237,7 @@ fn nested(file: &str, v: &Value, model: &str) -> Result<ImportedRun, FieldErrors
             reported_requests_per_s: num(r, "throughput_requests_per_sec"),
             reported_total_time_s: num(r, "total_time_seconds"),
             notes,
+            batch_ids: None,
         },
         records: Vec::new(),
     })
@@ -273,6 +279,7 @@ fn flat(file: &str, v: &Value, model: &str) -> Result<ImportedRun, FieldErrors> 
             reported_requests_per_s: None,
             reported_total_time_s: Some(t),
             notes,
+            batch_ids: None,
         },
         records: Vec::new(),
     })
@@ -307,6 +314,23 @@ pub struct BatchOutputReader {
     model: Option<String>,
     summary: super::summary::SummaryBuilder,
     bad_lines: usize,
+    /// The provider's ids of the first and the last result line (`id`, else the response
+    /// body's `id`), shown where every line has one.
+    first_id: Option<String>,
+    last_id: Option<String>,
+    lines_without_id: bool,
+    /// FNV-1a (64 bit) of the result lines' text: the same ids from another Bakeoff's export
+    /// (its run #1 too) with other answers is another file.
+    digest: Option<u64>,
+}
+
+/// FNV-1a, 64 bit: a stable digest (the same on every build), enough to tell files apart.
+fn fnv1a(mut h: u64, bytes: &[u8]) -> u64 {
+    for b in bytes {
+        h ^= u64::from(*b);
+        h = h.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    h
 }
 
 /// Problems listed before a reader stops looking.
@@ -369,6 +393,17 @@ impl BatchOutputReader {
             (Some(_), _) => Outcome::HttpError,
             (None, _) => Outcome::ConnectionError,
         };
+        let digest = self.digest.unwrap_or(0xcbf2_9ce4_8422_2325);
+        self.digest = Some(fnv1a(digest, line.trim().as_bytes()) ^ u64::from(b'\n'));
+        match v.get("id").or_else(|| body.and_then(|b| b.get("id"))).and_then(Value::as_str) {
+            Some(id) if !id.is_empty() => {
+                if self.first_id.is_none() {
+                    self.first_id = Some(id.to_string());
+                }
+                self.last_id = Some(id.to_string());
+            }
+            _ => self.lines_without_id = true,
+        }
         let usage = body.and_then(|b| b.get("usage"));
         let record = RequestRecord {
             idx: self.records,
@@ -469,6 +504,10 @@ impl BatchOutputReader {
         // The format has no times: the records hold 0 ms, which is no measurement.
         let summary = self.summary.finish().without_timing();
         let model = self.model.unwrap_or_else(|| "unknown model".into());
+        let batch_ids = self.digest.map(|d| match (self.first_id, self.last_id, self.lines_without_id) {
+            (Some(first), Some(last), false) => format!("{first} .. {last}, {} results, digest {d:016x}", self.records),
+            _ => format!("{} results, digest {d:016x}", self.records),
+        });
         Ok(ImportedRun {
             name: format!("{model} (batch output)"),
             model,
@@ -477,6 +516,7 @@ impl BatchOutputReader {
                 file: file.to_string(),
                 format: "OpenAI Batch output".into(),
                 notes: vec!["the Batch output format has no timings: throughput and latency are unknown".into()],
+                batch_ids,
                 ..Default::default()
             },
             records: Vec::new(),
@@ -594,5 +634,25 @@ mod tests {
         let r = batch_output("errors.jsonl", failed).expect("imports");
         assert_eq!(r.records[0].outcome, Outcome::HttpError);
         assert_eq!(r.records[0].error.as_deref(), Some("simulated failure of this request"));
+    }
+
+    #[test]
+    fn a_batch_output_is_named_by_its_ids_and_lines_not_its_file_name() {
+        let line = |id: &str, text: &str| {
+            format!(r#"{{"id":"{id}","custom_id":"c-{id}","response":{{"status_code":200,"body":{{"model":"m","choices":[{{"message":{{"content":"{text}"}},"finish_reason":"stop"}}]}}}},"error":null}}"#)
+        };
+        let file = format!("{}\n{}\n", line("batch_req_1", "x"), line("batch_req_2", "y"));
+        let a = batch_output("a.jsonl", &file).expect("imports").provenance.batch_ids.expect("ids");
+        assert!(a.starts_with("batch_req_1 .. batch_req_2, 2 results"), "{a}");
+        // The same file under another name, with Windows line ends: the same identity.
+        let renamed = batch_output("b.jsonl", &file.replace('\n', "\r\n")).expect("imports").provenance.batch_ids;
+        assert_eq!(renamed.as_deref(), Some(a.as_str()));
+        // The same ids with other answers (another Bakeoff's export of its run #1): another file.
+        let other = format!("{}\n{}\n", line("batch_req_1", "x"), line("batch_req_2", "z"));
+        assert_ne!(batch_output("a.jsonl", &other).expect("imports").provenance.batch_ids.as_deref(), Some(a.as_str()));
+        // Lines without ids are still told apart by their text.
+        let bare = r#"{"custom_id":"a","response":{"status_code":200,"body":{"choices":[]}},"error":null}"#;
+        let ids = batch_output("x.jsonl", bare).expect("imports").provenance.batch_ids.expect("digest");
+        assert!(ids.starts_with("1 results, digest "), "{ids}");
     }
 }

@@ -117,9 +117,19 @@ pub async fn token(
     State(state): State<AppState>,
     site: Option<axum::Extension<Site>>,
     Json(c): Json<Credentials>,
-) -> Result<impl IntoResponse, AppError> {
+) -> Result<impl IntoResponse, Response> {
     let client = site.and_then(|s| s.0.client);
-    let (token, user) = open_session(&state, &c.name, &c.password, client).await?;
+    let (token, user) = match open_session(&state, &c.name, &c.password, client).await {
+        Ok(opened) => opened,
+        // Wrong credentials are a 401 to a script (the log-in form shows the same words beside
+        // its password field); the body keeps the one error shape.
+        Err(AppError::Validation(fields)) => {
+            let mut res = AppError::Validation(fields).into_response();
+            *res.status_mut() = axum::http::StatusCode::UNAUTHORIZED;
+            return Err(res);
+        }
+        Err(e) => return Err(e.into_response()),
+    };
     Ok(Json(serde_json::json!({"token": token, "user": user.name, "role": user.role})))
 }
 

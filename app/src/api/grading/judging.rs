@@ -25,6 +25,10 @@ pub struct RevealRow {
     pub left: String,
     /// The right answer's, for a pairwise item.
     pub right: Option<String>,
+    /// Not revealed yet: the same answer is still graded blind in another open queue (`left` says
+    /// which); it is revealed when that queue closes.
+    #[serde(default)]
+    pub withheld: bool,
 }
 
 /// A grade as submitted.
@@ -199,6 +203,20 @@ pub async fn reveal(db: &crate::db::Db, user_id: i64, queue_id: i64) -> Result<V
     let mut labels: HashMap<i64, String> = HashMap::new();
     let mut out = Vec::new();
     for j in crate::db::queues::judged_by(db, queue_id, user_id).await? {
+        if let Some(other) = j.held_by {
+            out.push(RevealRow {
+                position: j.position,
+                grade: j.overall.map(|g| g.clamp(0, 5) as u8),
+                vote: j.choice.map(|c| c.as_str().to_string()),
+                left: format!(
+                    "withheld until queue '{}' closes: the same answer is still graded blind there",
+                    crate::domain::dataset::clip(&other)
+                ),
+                right: None,
+                withheld: true,
+            });
+            continue;
+        }
         for r in std::iter::once(j.run_id).chain(j.run_b) {
             if let std::collections::hash_map::Entry::Vacant(e) = labels.entry(r) {
                 e.insert(run_label(db, r).await?);
@@ -214,6 +232,7 @@ pub async fn reveal(db: &crate::db::Db, user_id: i64, queue_id: i64) -> Result<V
             vote: j.choice.map(|c| c.as_str().to_string()),
             left: labels.get(&left).cloned().unwrap_or_default(),
             right: right.and_then(|r| labels.get(&r).cloned()),
+            withheld: false,
         });
     }
     Ok(out)

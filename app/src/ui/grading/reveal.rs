@@ -20,7 +20,7 @@ pub(super) fn Reveal(queue_id: i64) -> impl IntoView {
                             <thead><tr><th class="num">"Item"</th><th>"Your judgement"</th><th>"Written by"</th></tr></thead>
                             <tbody>
                                 {rows.into_iter().map(|r| view! {
-                                    <tr>
+                                    <tr class:withheld=r.withheld>
                                         <td class="num">{r.position + 1}</td>
                                         <td>{match (r.grade, r.vote.clone()) {
                                             (Some(g), _) => format!("{g}/5"),
