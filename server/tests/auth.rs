@@ -76,7 +76,12 @@ async fn the_log_in_form_sets_an_http_only_strict_cookie() {
     let v: serde_json::Value = wrong.json().await.expect("json");
     assert_eq!(v["message"], "password: wrong user name or password");
     // A request missing its password is still bad input, not a wrong password.
-    let missing = anon.post(app.url("/api/token")).json(&json!({"name": "vic"})).send().await.expect("POST");
+    let missing = anon
+        .post(app.url("/api/token"))
+        .json(&json!({"name": "vic"}))
+        .send()
+        .await
+        .expect("POST");
     assert_eq!(missing.status(), 422);
 }
 

@@ -101,6 +101,28 @@ fn run_prints_a_json_summary_and_export_writes_batch_output() {
 }
 
 #[test]
+fn a_rate_with_a_concurrency_cap_runs_as_vllm_bench_serve_does() {
+    let (_sim, url) = start_sim();
+    let dir = tempfile::tempdir().expect("tmp");
+    let db = dir.path().join("cli.db");
+    let dataset = concat!(env!("CARGO_MANIFEST_DIR"), "/../app/tests/fixtures/synthetic_100.jsonl");
+    let out = Command::new(BIN)
+        .args(["run", "--endpoint", &url, "--model", "sim-gemma-3-4b", "--dataset", dataset])
+        .args(["--requests", "12", "--rate", "200", "--concurrency", "3", "--json", "--db"])
+        .arg(&db)
+        .output()
+        .expect("run");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let v: Value = serde_json::from_slice(&out.stdout).expect("stdout is the JSON summary");
+    assert_eq!(v["summary"]["outcomes"]["ok"], 12, "{v}");
+    assert_eq!(
+        (v["load"]["concurrency"].as_u64(), v["load"]["rate"].as_f64()),
+        (Some(3), Some(200.0)),
+        "{v}"
+    );
+}
+
+#[test]
 fn run_json_reports_both_ttfts_and_reasoning_tokens_of_a_reasoning_model() {
     let (_sim, url) = start_sim_with(&[
         "--reasoning",

@@ -86,7 +86,10 @@ async fn not_imported_yet(db: &crate::db::Db, run: &crate::domain::import::Impor
         Some(id) => Err(AppError::Conflict(format!(
             "{} is imported already, as run #{id} (the same {}): delete that run first to import it again",
             run.provenance.file,
-            run.provenance.batch_ids.as_deref().map_or_else(|| "results".to_string(), |ids| format!("results, {ids}")),
+            run.provenance
+                .batch_ids
+                .as_deref()
+                .map_or_else(|| "results".to_string(), |ids| format!("results, {ids}")),
         ))),
     }
 }

@@ -427,7 +427,11 @@ async fn a_closed_queue_takes_no_more_judgements_and_only_its_maker_or_an_admin_
     let shown = crate::api::grading::reveal(&db, rev, q).await.expect("reveal");
     assert_eq!(shown.len(), 1, "only what this reviewer judged");
     // The pairwise queue, still open, holds the same answer: its model waits for that queue.
-    assert!(shown[0].withheld && !shown[0].left.contains("model-") && shown[0].grade == Some(2), "{:?}", shown[0]);
+    assert!(
+        shown[0].withheld && !shown[0].left.contains("model-") && shown[0].grade == Some(2),
+        "{:?}",
+        shown[0]
+    );
     assert!(crate::api::grading::reveal(&db, other, q).await.expect("reveal").is_empty());
     // Votes follow the same rules; an admin may close someone else's queue.
     let pair = item_id(&db, p, 0).await;
@@ -457,7 +461,11 @@ async fn a_reveal_withholds_an_answer_still_graded_blind_in_another_open_queue()
     let shown = crate::api::grading::reveal(&db, rev, q1).await.expect("reveal");
     assert_eq!(shown.len(), 1);
     assert!(shown[0].withheld, "the same answer is still graded blind in queue 'second'");
-    assert!(shown[0].left.contains("'second'") && !shown[0].left.contains("model-"), "{}", shown[0].left);
+    assert!(
+        shown[0].left.contains("'second'") && !shown[0].left.contains("model-"),
+        "{}",
+        shown[0].left
+    );
     assert_eq!(shown[0].grade, Some(4), "the reviewer still sees their own judgement");
     // Once the other queue closes, the model shows.
     shut_queue(&db, admin, true, q2).await.expect("close");

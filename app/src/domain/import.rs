@@ -639,20 +639,32 @@ mod tests {
     #[test]
     fn a_batch_output_is_named_by_its_ids_and_lines_not_its_file_name() {
         let line = |id: &str, text: &str| {
-            format!(r#"{{"id":"{id}","custom_id":"c-{id}","response":{{"status_code":200,"body":{{"model":"m","choices":[{{"message":{{"content":"{text}"}},"finish_reason":"stop"}}]}}}},"error":null}}"#)
+            format!(
+                r#"{{"id":"{id}","custom_id":"c-{id}","response":{{"status_code":200,"body":{{"model":"m","choices":[{{"message":{{"content":"{text}"}},"finish_reason":"stop"}}]}}}},"error":null}}"#
+            )
         };
         let file = format!("{}\n{}\n", line("batch_req_1", "x"), line("batch_req_2", "y"));
         let a = batch_output("a.jsonl", &file).expect("imports").provenance.batch_ids.expect("ids");
         assert!(a.starts_with("batch_req_1 .. batch_req_2, 2 results"), "{a}");
         // The same file under another name, with Windows line ends: the same identity.
-        let renamed = batch_output("b.jsonl", &file.replace('\n', "\r\n")).expect("imports").provenance.batch_ids;
+        let renamed = batch_output("b.jsonl", &file.replace('\n', "\r\n"))
+            .expect("imports")
+            .provenance
+            .batch_ids;
         assert_eq!(renamed.as_deref(), Some(a.as_str()));
         // The same ids with other answers (another Bakeoff's export of its run #1): another file.
         let other = format!("{}\n{}\n", line("batch_req_1", "x"), line("batch_req_2", "z"));
-        assert_ne!(batch_output("a.jsonl", &other).expect("imports").provenance.batch_ids.as_deref(), Some(a.as_str()));
+        assert_ne!(
+            batch_output("a.jsonl", &other).expect("imports").provenance.batch_ids.as_deref(),
+            Some(a.as_str())
+        );
         // Lines without ids are still told apart by their text.
         let bare = r#"{"custom_id":"a","response":{"status_code":200,"body":{"choices":[]}},"error":null}"#;
-        let ids = batch_output("x.jsonl", bare).expect("imports").provenance.batch_ids.expect("digest");
+        let ids = batch_output("x.jsonl", bare)
+            .expect("imports")
+            .provenance
+            .batch_ids
+            .expect("digest");
         assert!(ids.starts_with("1 results, digest "), "{ids}");
     }
 }

@@ -62,7 +62,7 @@ pub fn DatasetsPage() -> impl IntoView {
                                         <td class="num">{d.item_count}</td>
                                         <td>{if d.has_schema { "yes" } else { "—" }}</td>
                                         <td>{d.source.clone()}</td>
-                                        <td>{d.created_at.clone()} {d.created_by.clone().map(|u| view! { <br/><small class="by">{format!("by {u}")}</small> })}</td>
+                                        <td class="when">{d.created_at.clone()} {d.created_by.clone().map(|u| view! { <br/><small class="by">{format!("by {u}")}</small> })}</td>
                                         {may_change.then(|| view! {
                                             <td class="actions"><Buttons manage target=Target::Dataset(d.id) label=label.clone() name=name.clone()/>
                                                 <InternalOnlyToggle id=d.id internal_only=d.internal_only action=flag/></td>

@@ -314,10 +314,13 @@ fn human_verdict(v: &serde_json::Value) -> String {
     out
 }
 
-/// A run as `--json` prints it: `run_id`, `status`, `simulated`, `error`, and its summary with
-/// the definition of every figure.
+/// A run as `--json` prints it: `run_id`, `status`, `simulated`, `error`, its `load`
+/// (concurrency, rate, label), and its summary with the definition of every figure.
 fn run_json(run: &app::api::types::RunView) -> serde_json::Value {
     let mut out = serde_json::json!({"run_id": run.id, "status": run.status, "simulated": run.simulated, "error": run.error});
+    if let Some(spec) = &run.spec {
+        out["load"] = sweep_json::load_json(spec);
+    }
     if let Some(s) = &run.summary {
         let sj = summary_json(s);
         out["summary"] = sj["summary"].clone();

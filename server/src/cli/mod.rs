@@ -156,9 +156,11 @@ pub struct RunArgs {
     pub internal_only: bool,
     #[arg(long, default_value_t = 100)]
     pub requests: u32,
-    #[arg(long, conflicts_with = "rate")]
+    /// Requests in flight at most (with --rate: the cap on the arrivals in flight, as
+    /// `vllm bench serve --max-concurrency`).
+    #[arg(long)]
     pub concurrency: Option<u32>,
-    /// Requests per second (Poisson arrivals).
+    /// Requests per second (Poisson arrivals); with --concurrency, capped at that many in flight.
     #[arg(long)]
     pub rate: Option<f64>,
     #[arg(long)]
