@@ -269,7 +269,10 @@ pub async fn make_queue(db: &crate::db::Db, user_id: i64, reads_answers: bool, f
     }
     shuffle(&mut items, &mut g);
     if let Some(r) = &reviewing {
-        let dealt = crate::domain::dealing::deal(items.len(), &r.reviewers, r.grades_per_item as usize, &[], seed)
+        // Not to a reviewer who has seen who wrote the answer (a closed queue's reveal).
+        let answers: Vec<_> = items.iter().map(|it| (it.custom_id.clone(), it.run_id, it.run_b)).collect();
+        let barred = crate::db::reviewers::barred(&answers, &crate::db::reviewers::seen_answers(db).await?);
+        let dealt = crate::domain::dealing::deal_barred(items.len(), &r.reviewers, r.grades_per_item as usize, &[], &barred, seed)
             .map_err(|e| AppError::validation("grades_per_item", e.to_string()))?;
         for (it, judges) in items.iter_mut().zip(dealt) {
             it.judges = judges;
@@ -326,16 +329,12 @@ pub async fn load_item(db: &crate::db::Db, user_id: i64, queue_id: i64, position
         return Err(not_yours(db, queue_id, user_id, pos).await?);
     }
     let around = crate::db::reviewers::around(db, queue_id, user_id, pos).await?;
+    // One answer read by its item: a run of 100,000 requests is not read whole per item shown.
     let answer_of = |run: i64| {
         let custom = item.custom_id.clone();
         async move {
-            let recs = crate::db::records::for_run(db, run).await?;
-            Ok::<_, crate::db::DbError>(
-                recs.into_iter()
-                    .find(|r| r.custom_id == custom)
-                    .map(|r| shown_answer(&r.response))
-                    .unwrap_or_default(),
-            )
+            let text = crate::db::records::answer(db, run, &custom).await?;
+            Ok::<_, crate::db::DbError>(text.map(|t| shown_answer(&t)).unwrap_or_default())
         }
     };
     let a = answer_of(item.run_id).await?;
@@ -349,11 +348,9 @@ pub async fn load_item(db: &crate::db::Db, user_id: i64, queue_id: i64, position
     };
     let (prompt, rubric) = match rules.dataset_id {
         Some(d) => {
-            let items = crate::db::datasets::items(db, d).await?;
-            let base = crate::domain::dataset::base_id(&item.custom_id).to_string();
-            let prompt = items
-                .iter()
-                .find(|i| i.custom_id == base)
+            let base = crate::domain::dataset::base_id(&item.custom_id);
+            let prompt = crate::db::datasets::item(db, d, base)
+                .await?
                 .map(|i| i.prompt_text())
                 .unwrap_or_default();
             let rubric = crate::db::datasets::rubric(db, d).await?;
@@ -363,10 +360,7 @@ pub async fn load_item(db: &crate::db::Db, user_id: i64, queue_id: i64, position
     };
     // The checks depend on the answer text only (the rubric and schema are the dataset's).
     let check = match item.run_b {
-        None => crate::db::checks::for_run(db, item.run_id)
-            .await?
-            .into_iter()
-            .find(|c| c.custom_id == item.custom_id),
+        None => crate::db::checks::get(db, item.run_id, &item.custom_id).await?,
         Some(_) => None,
     };
     Ok(Some(ItemView {

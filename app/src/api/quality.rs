@@ -459,10 +459,8 @@ pub async fn side_by_side(run_ids: Vec<i64>, custom_id: Option<String>) -> Resul
         if prompt.is_empty() {
             if let Some(d) = run.spec.as_ref().map(|s| s.dataset_id) {
                 let base = crate::domain::dataset::base_id(&chosen);
-                prompt = crate::db::datasets::items(db, d)
+                prompt = crate::db::datasets::item(db, d, base)
                     .await?
-                    .into_iter()
-                    .find(|i| i.custom_id == base)
                     .map(|i| i.prompt_text())
                     .unwrap_or_default();
             }

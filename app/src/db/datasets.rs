@@ -228,6 +228,23 @@ struct ItemRow {
 }
 
 /// All items of a dataset, in order.
+/// One item of a dataset by its id, without reading the others.
+pub async fn item(db: &Db, dataset_id: i64, custom_id: &str) -> DbResult<Option<DatasetItem>> {
+    let row: Option<ItemRow> = sqlx::query_as("SELECT custom_id, url, body FROM dataset_items WHERE dataset_id = $1 AND custom_id = $2")
+        .bind(dataset_id)
+        .bind(custom_id)
+        .fetch_optional(db)
+        .await?;
+    row.map(|r| {
+        Ok(DatasetItem {
+            custom_id: r.custom_id,
+            url: r.url,
+            body: json("dataset item", &r.body)?,
+        })
+    })
+    .transpose()
+}
+
 pub async fn items(db: &Db, dataset_id: i64) -> DbResult<Vec<DatasetItem>> {
     let rows: Vec<ItemRow> = sqlx::query_as("SELECT custom_id, url, body FROM dataset_items WHERE dataset_id = $1 ORDER BY idx")
         .bind(dataset_id)

@@ -93,9 +93,10 @@ pub async fn list(db: &Db, user_id: i64) -> DbResult<Vec<QueueView>> {
            (SELECT COUNT(*) FROM queue_items i WHERE i.queue_id = q.id AND {live} AND (EXISTS (SELECT 1 FROM grades g WHERE g.item_id = i.id AND g.user_id = $1) OR EXISTS (SELECT 1 FROM votes v WHERE v.item_id = i.id AND v.user_id = $1))), \
            (SELECT COUNT(*) FROM queue_items i JOIN grades g ON g.item_id = i.id WHERE i.queue_id = q.id AND {live}) + (SELECT COUNT(*) FROM queue_items i JOIN votes v ON v.item_id = i.id WHERE i.queue_id = q.id AND {live}), \
            q.created_at, q.closed_at IS NOT NULL, COALESCE(q.created_by = $1, FALSE), q.grades_per_item, \
-           (SELECT COUNT(*) FROM queue_items i WHERE i.queue_id = q.id AND {live} AND (q.grades_per_item IS NULL OR EXISTS (SELECT 1 FROM queue_assignments a WHERE a.item_id = i.id AND a.user_id = $1))) \
+           (SELECT COUNT(*) FROM queue_items i WHERE i.queue_id = q.id AND {live} AND {mine}) \
            FROM queues q WHERE q.deleted_at IS NULL ORDER BY q.id DESC",
-        live = super::trash::LIVE_ITEM
+        live = super::trash::LIVE_ITEM,
+        mine = super::reviewers::mine(1),
     ))
     .bind(user_id)
     .fetch_all(db)

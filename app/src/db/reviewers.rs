@@ -8,12 +8,81 @@ use crate::domain::views::VoteChoice;
 use std::collections::{BTreeMap, BTreeSet};
 
 /// SQL: queue item `i` is for the user bound as `${u}` to judge (any item of a queue without K,
-/// else one dealt to them).
+/// else one dealt to them), unless the user has seen who wrote that answer: they judged the same
+/// answer (same request of the same run) in another queue that is closed, whose reveal named its
+/// model. Judging it again would not be blind.
 pub(crate) fn mine(u: u8) -> String {
     format!(
-        "(EXISTS (SELECT 1 FROM queues mq WHERE mq.id = i.queue_id AND mq.grades_per_item IS NULL) \
-         OR EXISTS (SELECT 1 FROM queue_assignments a WHERE a.item_id = i.id AND a.user_id = ${u}))"
+        "((EXISTS (SELECT 1 FROM queues mq WHERE mq.id = i.queue_id AND mq.grades_per_item IS NULL) \
+         OR EXISTS (SELECT 1 FROM queue_assignments a WHERE a.item_id = i.id AND a.user_id = ${u})) \
+         AND NOT EXISTS (SELECT 1 FROM queue_items ri JOIN queues rq ON rq.id = ri.queue_id \
+           WHERE rq.id <> i.queue_id AND rq.closed_at IS NOT NULL AND rq.deleted_at IS NULL \
+           AND ri.custom_id = i.custom_id AND (ri.run_id IN (i.run_id, i.run_b) OR ri.run_b IN (i.run_id, i.run_b)) \
+           AND (EXISTS (SELECT 1 FROM grades rg WHERE rg.item_id = ri.id AND rg.user_id = ${u}) \
+             OR EXISTS (SELECT 1 FROM votes rv WHERE rv.item_id = ri.id AND rv.user_id = ${u}))))"
     )
+}
+
+/// The closed queue whose reveal showed the user who wrote the answer at `position` of queue
+/// `queue_id` (see [`mine`]), if one did.
+pub async fn revealed_in(db: &Db, queue_id: i64, position: i64, user_id: i64) -> DbResult<Option<String>> {
+    Ok(sqlx::query_scalar(
+        "SELECT MIN(rq.name) FROM queue_items i JOIN queue_items ri ON ri.custom_id = i.custom_id \
+           AND ri.queue_id <> i.queue_id AND (ri.run_id IN (i.run_id, i.run_b) OR ri.run_b IN (i.run_id, i.run_b)) \
+         JOIN queues rq ON rq.id = ri.queue_id AND rq.closed_at IS NOT NULL AND rq.deleted_at IS NULL \
+         WHERE i.queue_id = $1 AND i.position = $2 \
+           AND (EXISTS (SELECT 1 FROM grades rg WHERE rg.item_id = ri.id AND rg.user_id = $3) \
+             OR EXISTS (SELECT 1 FROM votes rv WHERE rv.item_id = ri.id AND rv.user_id = $3))",
+    )
+    .bind(queue_id)
+    .bind(position)
+    .bind(user_id)
+    .fetch_one(db)
+    .await?)
+}
+
+/// A queue's items as answers (custom_id, run, other run of a pair), in the order of [`judged`].
+pub async fn answers(db: &Db, queue_id: i64) -> DbResult<Vec<(String, i64, Option<i64>)>> {
+    Ok(
+        sqlx::query_as("SELECT custom_id, run_id, run_b FROM queue_items WHERE queue_id = $1 ORDER BY position")
+            .bind(queue_id)
+            .fetch_all(db)
+            .await?,
+    )
+}
+
+/// Who has seen which answer's model: (custom_id, run, other run of a pair, user) for every item
+/// of a closed queue (not in the trash) that the user judged, and so saw revealed.
+pub async fn seen_answers(db: &Db) -> DbResult<Vec<(String, i64, Option<i64>, i64)>> {
+    Ok(sqlx::query_as(
+        "SELECT i.custom_id, i.run_id, i.run_b, j.user_id FROM queue_items i JOIN queues q ON q.id = i.queue_id \
+         JOIN (SELECT item_id, user_id FROM grades UNION SELECT item_id, user_id FROM votes) j ON j.item_id = i.id \
+         WHERE q.closed_at IS NOT NULL AND q.deleted_at IS NULL",
+    )
+    .fetch_all(db)
+    .await?)
+}
+
+/// Per item (custom_id, run, other run of a pair), the users of `seen` (from [`seen_answers`])
+/// who have seen one of its answers revealed.
+pub fn barred(items: &[(String, i64, Option<i64>)], seen: &[(String, i64, Option<i64>, i64)]) -> Vec<BTreeSet<i64>> {
+    let mut by_id: BTreeMap<&str, Vec<(i64, Option<i64>, i64)>> = BTreeMap::new();
+    for (c, a, b, u) in seen {
+        by_id.entry(c.as_str()).or_default().push((*a, *b, *u));
+    }
+    items
+        .iter()
+        .map(|(c, a, b)| {
+            let ours = [Some(*a), *b];
+            by_id
+                .get(c.as_str())
+                .into_iter()
+                .flatten()
+                .filter(|(sa, sb, _)| [Some(*sa), *sb].iter().flatten().any(|r| ours.contains(&Some(*r))))
+                .map(|(_, _, u)| *u)
+                .collect()
+        })
+        .collect()
 }
 
 /// Store a new queue's reviewers and their items (inside the transaction that makes the queue).

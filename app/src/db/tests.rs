@@ -113,6 +113,16 @@ async fn the_worker_claims_the_oldest_queued_run_once() {
 }
 
 #[tokio::test]
+async fn one_dataset_item_is_read_by_its_id() {
+    let (_d, db) = fresh().await;
+    let (_, d) = seed(&db).await;
+    let b = datasets::item(&db, d, "b").await.expect("read").expect("item b");
+    assert_eq!((b.custom_id.as_str(), &b.body), ("b", &serde_json::json!({"prompt": "b"})));
+    assert!(datasets::item(&db, d, "zz").await.expect("read").is_none());
+    assert!(datasets::item(&db, d + 1, "b").await.expect("read").is_none(), "another dataset's");
+}
+
+#[tokio::test]
 async fn records_round_trip_and_a_custom_id_is_never_stored_twice() {
     let (_d, db) = fresh().await;
     let (e, d) = seed(&db).await;
@@ -411,6 +421,10 @@ async fn a_closed_queue_takes_no_more_judgements_and_only_its_maker_or_an_admin_
     let p = make_queue(&db, rev, false, &form("pairwise", &[a, b], 4, "")).await.expect("queue");
     let first = item_id(&db, q, 0).await;
     store_grade(&db, rev, false, &grade(&first, 2)).await.expect("grade");
+    // The vote comes before the grade's queue closes: after its reveal, a pair holding that
+    // same answer is no longer the reviewer's to judge blind.
+    let pair = item_id(&db, p, 0).await;
+    store_vote(&db, rev, false, &pair, "a").await.expect("vote");
     assert!(matches!(shut_queue(&db, other, false, q).await, Err(AppError::Forbidden(_))));
     assert!(
         matches!(crate::api::grading::reveal(&db, rev, q).await, Err(AppError::Conflict(_))),
@@ -434,8 +448,6 @@ async fn a_closed_queue_takes_no_more_judgements_and_only_its_maker_or_an_admin_
     );
     assert!(crate::api::grading::reveal(&db, other, q).await.expect("reveal").is_empty());
     // Votes follow the same rules; an admin may close someone else's queue.
-    let pair = item_id(&db, p, 0).await;
-    store_vote(&db, rev, false, &pair, "a").await.expect("vote");
     shut_queue(&db, admin, true, p).await.expect("an admin closes");
     assert!(is_conflict(store_vote(&db, rev, false, &pair, "b").await, "closed"));
     let v = crate::api::grading::reveal(&db, rev, p).await.expect("reveal");
@@ -471,6 +483,50 @@ async fn a_reveal_withholds_an_answer_still_graded_blind_in_another_open_queue()
     shut_queue(&db, admin, true, q2).await.expect("close");
     let shown = crate::api::grading::reveal(&db, rev, q1).await.expect("reveal");
     assert!(!shown[0].withheld && shown[0].left.contains("model-"), "{:?}", shown[0]);
+
+    // A queue made later with the same answers: the reviewer who saw that answer's model in the
+    // reveal does not judge it again (it is not theirs); another reviewer does.
+    let other = users::create(&db, "rev2", Role::Reviewer, "x", false).await.expect("user");
+    let mut f3 = form("grade", &[a, b], 4, "7");
+    f3.name = "third".into();
+    let q3 = make_queue(&db, admin, true, &f3).await.expect("queue");
+    let seen = item_id(&db, q3, 0).await;
+    assert!(!reviewers::is_mine(&db, &seen, rev).await.expect("mine"));
+    assert!(reviewers::is_mine(&db, &seen, other).await.expect("mine"));
+    assert_eq!(
+        queues::next_open(&db, q3, rev).await.expect("next"),
+        Some(1),
+        "skips the answer seen"
+    );
+    assert_eq!(queues::next_open(&db, q3, other).await.expect("next"), Some(0));
+    let counts = |list: Vec<crate::domain::views::QueueView>| list.into_iter().find(|q| q.id == q3).map(|q| q.mine);
+    // 4 requests from each of the two runs: 8 items, one of them seen by `rev`.
+    assert_eq!(counts(queues::list(&db, rev).await.expect("list")), Some(7));
+    assert_eq!(counts(queues::list(&db, other).await.expect("list")), Some(8));
+    assert!(
+        matches!(store_grade(&db, rev, false, &grade(&seen, 5)).await, Err(AppError::Forbidden(m)) if m.contains("'first'") && m.contains("same answer")),
+        "refused, saying why"
+    );
+    assert!(matches!(
+        crate::api::grading::load_item(&db, rev, q3, Some(0)).await,
+        Err(AppError::Forbidden(m)) if m.contains("same answer")
+    ));
+    store_grade(&db, other, false, &grade(&seen, 5))
+        .await
+        .expect("the other reviewer grades it");
+
+    // A queue with one grade per item deals that answer to the reviewer who has not seen it.
+    let mut f4 = form("grade", &[a, b], 4, "7");
+    f4.name = "fourth".into();
+    f4.grades_per_item = "1".into();
+    f4.reviewers = vec!["rev".into(), "rev2".into()];
+    let q4 = make_queue(&db, admin, true, &f4).await.expect("queue");
+    let dealt = item_id(&db, q4, 0).await;
+    assert!(!reviewers::is_mine(&db, &dealt, rev).await.expect("mine"));
+    assert!(
+        reviewers::is_mine(&db, &dealt, other).await.expect("mine"),
+        "dealt to the reviewer who may"
+    );
 }
 
 #[tokio::test]

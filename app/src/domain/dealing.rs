@@ -31,6 +31,20 @@ pub enum DealError {
 /// whose judgement of item `i` stays (missing entries: none). Returns, per item, its kept judges
 /// followed by the reviewers dealt to it (each item then has max(k, kept) distinct judges).
 pub fn deal(items: usize, reviewers: &[i64], k: usize, kept: &[BTreeSet<i64>], seed: u64) -> Result<Vec<Vec<i64>>, DealError> {
+    deal_barred(items, reviewers, k, kept, &[], seed)
+}
+
+/// [`deal`], where `barred[i]` are the reviewers who may not take item `i` (they have seen who
+/// wrote its answer, in a closed queue's reveal). An item with fewer reviewers left than its
+/// places gets only those.
+pub fn deal_barred(
+    items: usize,
+    reviewers: &[i64],
+    k: usize,
+    kept: &[BTreeSet<i64>],
+    barred: &[BTreeSet<i64>],
+    seed: u64,
+) -> Result<Vec<Vec<i64>>, DealError> {
     let pool: Vec<i64> = reviewers.iter().copied().collect::<BTreeSet<i64>>().into_iter().collect();
     if k == 0 {
         return Err(DealError::NoGrades);
@@ -52,7 +66,10 @@ pub fn deal(items: usize, reviewers: &[i64], k: usize, kept: &[BTreeSet<i64>], s
         let mut judges: Vec<i64> = fixed.iter().copied().collect();
         let wanted = k.saturating_sub(fixed.len());
         // Reviewers who may still take this item, in a random order, then by load (stable sort).
-        let mut free: Vec<usize> = (0..pool.len()).filter(|r| !fixed.contains(&pool[*r])).collect();
+        let bars = barred.get(i).unwrap_or(&none);
+        let mut free: Vec<usize> = (0..pool.len())
+            .filter(|r| !fixed.contains(&pool[*r]) && !bars.contains(&pool[*r]))
+            .collect();
         super::sampling::shuffle(&mut free, &mut g);
         free.sort_by_key(|r| load[*r]);
         for r in free.into_iter().take(wanted) {
@@ -75,6 +92,16 @@ pub fn loads(deal: &[Vec<i64>], reviewers: &[i64]) -> Vec<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_barred_reviewer_never_gets_the_item_and_the_others_share_it() {
+        let barred = vec![BTreeSet::from([1]), BTreeSet::new(), BTreeSet::from([1, 2, 3])];
+        let d = deal_barred(3, &[1, 2, 3], 2, &[], &barred, 11).expect("deal");
+        assert!(!d[0].contains(&1) && d[0].len() == 2, "{d:?}");
+        assert_eq!(d[1].len(), 2);
+        assert!(d[2].is_empty(), "nobody left for it: {d:?}");
+        assert_eq!(deal_barred(3, &[1, 2, 3], 2, &[], &[], 11), deal(3, &[1, 2, 3], 2, &[], 11));
+    }
 
     fn distinct(judges: &[i64]) -> bool {
         judges.iter().collect::<BTreeSet<_>>().len() == judges.len()

@@ -189,6 +189,12 @@ pub(super) async fn audit_assignment(me: &crate::api::guard::Caller, queue_id: i
 /// Why the caller may not have the item at `position` (it is dealt to others).
 #[cfg(feature = "ssr")]
 pub(super) async fn not_yours(db: &crate::db::Db, queue_id: i64, user_id: i64, position: i64) -> Result<AppError, AppError> {
+    if let Some(closed) = crate::db::reviewers::revealed_in(db, queue_id, position, user_id).await? {
+        return Ok(AppError::Forbidden(format!(
+            "you judged this same answer in queue '{}', whose reveal told you its model: it is not yours to judge blind again (open your next item instead)",
+            crate::domain::dataset::clip(&closed)
+        )));
+    }
     let mine = crate::db::reviewers::around(db, queue_id, user_id, position).await?.count;
     Ok(AppError::Forbidden(if mine == 0 {
         "you are not one of this queue's reviewers: its maker or an admin can assign you".into()
@@ -251,7 +257,9 @@ pub async fn reassign(db: &crate::db::Db, queue_id: i64, add: &str, remove: &str
     let ids: Vec<i64> = current.iter().map(|(id, _)| *id).collect();
     let judged = reviewers::judged(db, queue_id).await?;
     let kept: Vec<_> = judged.iter().map(|(_, who)| who.clone()).collect();
-    let dealt = crate::domain::dealing::deal(judged.len(), &ids, k as usize, &kept, rules.seed as u64).map_err(|e| {
+    let answers = reviewers::answers(db, queue_id).await?;
+    let barred = reviewers::barred(&answers, &reviewers::seen_answers(db).await?);
+    let dealt = crate::domain::dealing::deal_barred(judged.len(), &ids, k as usize, &kept, &barred, rules.seed as u64).map_err(|e| {
         AppError::validation(
             if removed.is_empty() { "add" } else { "remove" },
             format!("{e} (the queue asks for {k} grades per item)"),
