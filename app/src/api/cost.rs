@@ -284,7 +284,7 @@ pub async fn load_hybrid_data(db: &crate::db::Db, screen_id: i64, judge_id: i64)
     let overrides = hybrid_start(db, screen_id, judge_id).await?;
     // (screen's recommendation, judge's) -> items.
     let mut cells: std::collections::HashMap<(Option<usize>, Option<usize>), usize> = std::collections::HashMap::new();
-    for (s, j, n) in crate::db::checks::hybrid_counts(db, screen_id, judge_id).await? {
+    for (s, j, n) in crate::db::checks::hybrid_counts_stored(db, screen_id, judge_id).await? {
         *cells.entry((rec_index(s.as_deref()), rec_index(j.as_deref()))).or_default() += n as usize;
     }
     let mut humans = 0usize;

@@ -25,6 +25,7 @@ pub async fn clear(db: &Db, run_id: i64) -> DbResult<()> {
         .bind(run_id)
         .execute(&mut *tx)
         .await?;
+    changed_tx(&mut tx, run_id).await?;
     sqlx::query("DELETE FROM check_counts WHERE run_id = $1")
         .bind(run_id)
         .execute(&mut *tx)
@@ -178,7 +179,18 @@ pub async fn append(db: &Db, run_id: i64, checks: &[AnswerCheck]) -> DbResult<()
     Ok(())
 }
 
+/// A run's records or checks changed (in the transaction that changes them): a hybrid split
+/// stored with the run's previous version no longer counts.
+pub(super) async fn changed_tx(tx: &mut sqlx::Transaction<'_, sqlx::Any>, run_id: i64) -> DbResult<()> {
+    sqlx::query("UPDATE runs SET checks_version = checks_version + 1 WHERE id = $1")
+        .bind(run_id)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
 async fn insert_tx(tx: &mut sqlx::Transaction<'_, sqlx::Any>, run_id: i64, checks: &[AnswerCheck]) -> DbResult<()> {
+    changed_tx(tx, run_id).await?;
     // One multi-row INSERT per 1,000 checks (9 values each).
     let backend = super::pool::Backend::of_conn(tx);
     for part in checks.chunks(1000) {
@@ -331,6 +343,48 @@ pub async fn hybrid_counts(db: &Db, screen: i64, judge: i64) -> DbResult<Vec<(Op
     .bind(judge)
     .fetch_all(db)
     .await?)
+}
+
+/// [`hybrid_counts`], stored once for two finished runs and read back while neither run's
+/// records or checks have changed since (their `checks_version`); counted afresh otherwise.
+pub async fn hybrid_counts_stored(db: &Db, screen: i64, judge: i64) -> DbResult<Vec<(Option<String>, Option<String>, i64)>> {
+    use crate::domain::status::RunStatus;
+    let runs: Vec<(i64, i64, RunStatus)> = sqlx::query_as("SELECT id, checks_version, status FROM runs WHERE id IN ($1, $2)")
+        .bind(screen)
+        .bind(judge)
+        .fetch_all(db)
+        .await?;
+    let version = |id: i64| runs.iter().find(|r| r.0 == id && r.2.is_finished()).map(|r| r.1);
+    let (Some(sv), Some(jv)) = (version(screen), version(judge)) else {
+        return hybrid_counts(db, screen, judge).await;
+    };
+    let stored: Option<String> = sqlx::query_scalar(
+        "SELECT counts FROM hybrid_splits WHERE screen_id = $1 AND judge_id = $2 AND screen_version = $3 AND judge_version = $4",
+    )
+    .bind(screen)
+    .bind(judge)
+    .bind(sv)
+    .bind(jv)
+    .fetch_optional(db)
+    .await?;
+    if let Some(text) = stored {
+        return json("stored hybrid split", &text);
+    }
+    // Stored under the versions read before counting: a write meanwhile moves a version on, and
+    // this split is then never read.
+    let counts = hybrid_counts(db, screen, judge).await?;
+    sqlx::query(
+        "INSERT INTO hybrid_splits (screen_id, judge_id, screen_version, judge_version, counts) VALUES ($1, $2, $3, $4, $5) \
+         ON CONFLICT (screen_id, judge_id) DO UPDATE SET screen_version = excluded.screen_version, judge_version = excluded.judge_version, counts = excluded.counts",
+    )
+    .bind(screen)
+    .bind(judge)
+    .bind(sv)
+    .bind(jv)
+    .bind(to_json(&counts))
+    .execute(db)
+    .await?;
+    Ok(counts)
 }
 
 /// The same items one by one (custom_id, screen's, judge's recommendation); `only`: just these

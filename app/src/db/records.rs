@@ -51,6 +51,7 @@ fn storable(records: &[RequestRecord]) -> std::borrow::Cow<'_, [RequestRecord]> 
 /// The same, inside a caller's transaction: one multi-row INSERT per 500 records (one round trip
 /// to SQLite's thread instead of one per record).
 pub async fn insert_batch_tx(tx: &mut sqlx::Transaction<'_, sqlx::Any>, run_id: i64, records: &[RequestRecord]) -> DbResult<u64> {
+    super::checks::changed_tx(tx, run_id).await?;
     let records = storable(records);
     let backend = super::pool::Backend::of_conn(tx);
     let mut inserted = 0;
@@ -319,11 +320,15 @@ pub async fn answer_length(db: &Db, run_id: i64, custom_id: &str) -> DbResult<us
 /// Forget a run's records (an offline batch job that starts again: what a worker that died while
 /// storing the last job's output left must not mix with the new job's answers).
 pub async fn clear(db: &Db, run_id: i64) -> DbResult<u64> {
-    Ok(sqlx::query("DELETE FROM request_records WHERE run_id = $1")
+    let mut tx = super::write_tx(db).await?;
+    let gone = sqlx::query("DELETE FROM request_records WHERE run_id = $1")
         .bind(run_id)
-        .execute(db)
+        .execute(&mut *tx)
         .await?
-        .rows_affected())
+        .rows_affected();
+    super::checks::changed_tx(&mut tx, run_id).await?;
+    tx.commit().await?;
+    Ok(gone)
 }
 
 pub async fn count(db: &Db, run_id: i64) -> DbResult<i64> {

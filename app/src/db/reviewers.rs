@@ -10,13 +10,15 @@ use std::collections::{BTreeMap, BTreeSet};
 /// SQL: queue item `i` is for the user bound as `${u}` to judge (any item of a queue without K,
 /// else one dealt to them), unless the user has seen who wrote that answer: they judged the same
 /// answer (same request of the same run) in another queue that is closed, whose reveal named its
-/// model. Judging it again would not be blind.
+/// model. Judging it again would not be blind. (In a closed queue nothing is judged: its items
+/// stay as they were, and a judgement there is refused as closed.)
 pub(crate) fn mine(u: u8) -> String {
     format!(
         "((EXISTS (SELECT 1 FROM queues mq WHERE mq.id = i.queue_id AND mq.grades_per_item IS NULL) \
          OR EXISTS (SELECT 1 FROM queue_assignments a WHERE a.item_id = i.id AND a.user_id = ${u})) \
          AND NOT EXISTS (SELECT 1 FROM queue_items ri JOIN queues rq ON rq.id = ri.queue_id \
            WHERE rq.id <> i.queue_id AND rq.closed_at IS NOT NULL AND rq.deleted_at IS NULL \
+           AND EXISTS (SELECT 1 FROM queues oq WHERE oq.id = i.queue_id AND oq.closed_at IS NULL) \
            AND ri.custom_id = i.custom_id AND (ri.run_id IN (i.run_id, i.run_b) OR ri.run_b IN (i.run_id, i.run_b)) \
            AND (EXISTS (SELECT 1 FROM grades rg WHERE rg.item_id = ri.id AND rg.user_id = ${u}) \
              OR EXISTS (SELECT 1 FROM votes rv WHERE rv.item_id = ri.id AND rv.user_id = ${u}))))"

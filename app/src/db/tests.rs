@@ -113,6 +113,58 @@ async fn the_worker_claims_the_oldest_queued_run_once() {
 }
 
 #[tokio::test]
+async fn a_hybrid_split_of_finished_runs_is_stored_once_and_counted_again_after_a_change() {
+    let (_d, db) = fresh().await;
+    let (a, b, _, _) = answered(&db, 6).await;
+    for r in [a, b] {
+        crate::api::quality::check_run(&db, r).await.expect("check");
+    }
+    let stored = || async {
+        sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM hybrid_splits")
+            .fetch_one(&db)
+            .await
+            .expect("count")
+    };
+    // While a run is not finished its split is counted each time, never stored.
+    let live = checks::hybrid_counts_stored(&db, a, b).await.expect("split");
+    assert_eq!(live, checks::hybrid_counts(&db, a, b).await.expect("split"));
+    assert_eq!(live.iter().map(|c| c.2).sum::<i64>(), 6, "{live:?}");
+    assert_eq!(stored().await, 0);
+    for r in [a, b] {
+        sqlx::query("UPDATE runs SET status = 'completed' WHERE id = $1")
+            .bind(r)
+            .execute(&db)
+            .await
+            .expect("done");
+    }
+    assert_eq!(checks::hybrid_counts_stored(&db, a, b).await.expect("split"), live);
+    assert_eq!(stored().await, 1);
+    // Read back as stored (a stored split altered by hand is what comes back).
+    sqlx::query("UPDATE hybrid_splits SET counts = '[[\"Yes\",\"Yes\",99]]'")
+        .execute(&db)
+        .await
+        .expect("alter");
+    assert_eq!(
+        checks::hybrid_counts_stored(&db, a, b).await.expect("split"),
+        vec![(Some("Yes".to_string()), Some("Yes".to_string()), 99)]
+    );
+    // A check of the judge changed: its version moved, the split is counted again.
+    let mut c = checks::get(&db, b, "c000").await.expect("get").expect("a check");
+    c.recommendation = Some("No".into());
+    checks::append(&db, b, &[c]).await.expect("append");
+    let again = checks::hybrid_counts_stored(&db, a, b).await.expect("split");
+    assert_eq!(again, checks::hybrid_counts(&db, a, b).await.expect("split"));
+    assert!(again.iter().any(|(_, j, n)| j.as_deref() == Some("No") && *n == 1), "{again:?}");
+    // So does a record of the screen (a run started again stores new ones).
+    sqlx::query("UPDATE hybrid_splits SET counts = '[]'")
+        .execute(&db)
+        .await
+        .expect("alter");
+    records::insert_batch(&db, a, &[record("extra", 99)]).await.expect("insert");
+    assert_eq!(checks::hybrid_counts_stored(&db, a, b).await.expect("split"), again);
+}
+
+#[tokio::test]
 async fn one_dataset_item_is_read_by_its_id() {
     let (_d, db) = fresh().await;
     let (_, d) = seed(&db).await;
