@@ -12,3 +12,7 @@ CREATE TABLE hybrid_splits (
     counts         TEXT NOT NULL,
     PRIMARY KEY (screen_id, judge_id)
 );
+
+-- The same answer (request and run) in other grading queues: a reveal withholds it while another
+-- open queue holds it, and a reviewer who saw it revealed is not given it again.
+CREATE INDEX queue_items_by_answer ON queue_items(custom_id, run_id);
