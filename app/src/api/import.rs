@@ -18,12 +18,7 @@ pub async fn import_file(db: &crate::db::Db, filename: &str, text: &str, input: 
             ));
         }
         let run = seed_summary(filename, text).map_err(AppError::Validation)?;
-        // The same summary twice would count one measurement twice in every ranking.
-        if let Some(id) = crate::db::runs::imported_already(db, &run.provenance).await? {
-            return Err(AppError::Conflict(format!(
-                "{filename} is imported already, as run #{id} (the same test id and time): delete that run first to import it again"
-            )));
-        }
+        not_imported_yet(db, &run).await?;
         return Ok(crate::db::runs::insert_imported(db, &run, None).await?);
     }
     let run = batch_output(filename, text).map_err(AppError::Validation)?;
@@ -77,21 +72,21 @@ pub async fn import_spooled(db: &crate::db::Db, file: super::spool::ImportFile, 
     Ok(id)
 }
 
-/// The same Batch output twice would count every answer twice (in quality, agreement and
-/// cost): refused, naming the run that holds it.
+/// The same file twice would count one measurement (a summary) or every answer (a Batch
+/// output) twice in every ranking: refused, naming the run that holds it.
 #[cfg(feature = "ssr")]
 async fn not_imported_yet(db: &crate::db::Db, run: &crate::domain::import::ImportedRun) -> Result<(), AppError> {
-    match crate::db::runs::imported_already(db, &run.provenance).await? {
-        None => Ok(()),
-        Some(id) => Err(AppError::Conflict(format!(
-            "{} is imported already, as run #{id} (the same {}): delete that run first to import it again",
-            run.provenance.file,
-            run.provenance
-                .batch_ids
-                .as_deref()
-                .map_or_else(|| "results".to_string(), |ids| format!("results, {ids}")),
-        ))),
-    }
+    let Some(id) = crate::db::runs::imported_already(db, &run.provenance).await? else {
+        return Ok(());
+    };
+    let same = match &run.provenance.batch_ids {
+        Some(ids) => format!("results, {ids}"),
+        None => "test id and time".to_string(),
+    };
+    Err(AppError::Conflict(format!(
+        "{} is imported already, as run #{id} (the same {same}): delete that run first to import it again",
+        run.provenance.file
+    )))
 }
 
 /// The requests of a Batch input file, and their ids.

@@ -227,7 +227,16 @@ struct ItemRow {
     body: String,
 }
 
-/// All items of a dataset, in order.
+impl ItemRow {
+    fn item(self) -> DbResult<DatasetItem> {
+        Ok(DatasetItem {
+            custom_id: self.custom_id,
+            url: self.url,
+            body: json("dataset item", &self.body)?,
+        })
+    }
+}
+
 /// One item of a dataset by its id, without reading the others.
 pub async fn item(db: &Db, dataset_id: i64, custom_id: &str) -> DbResult<Option<DatasetItem>> {
     let row: Option<ItemRow> = sqlx::query_as("SELECT custom_id, url, body FROM dataset_items WHERE dataset_id = $1 AND custom_id = $2")
@@ -235,30 +244,16 @@ pub async fn item(db: &Db, dataset_id: i64, custom_id: &str) -> DbResult<Option<
         .bind(custom_id)
         .fetch_optional(db)
         .await?;
-    row.map(|r| {
-        Ok(DatasetItem {
-            custom_id: r.custom_id,
-            url: r.url,
-            body: json("dataset item", &r.body)?,
-        })
-    })
-    .transpose()
+    row.map(ItemRow::item).transpose()
 }
 
+/// All items of a dataset, in order.
 pub async fn items(db: &Db, dataset_id: i64) -> DbResult<Vec<DatasetItem>> {
     let rows: Vec<ItemRow> = sqlx::query_as("SELECT custom_id, url, body FROM dataset_items WHERE dataset_id = $1 ORDER BY idx")
         .bind(dataset_id)
         .fetch_all(db)
         .await?;
-    rows.into_iter()
-        .map(|r| {
-            Ok(DatasetItem {
-                custom_id: r.custom_id,
-                url: r.url,
-                body: json("dataset item", &r.body)?,
-            })
-        })
-        .collect()
+    rows.into_iter().map(ItemRow::item).collect()
 }
 
 /// The dataset's answer schema, if it carries one.

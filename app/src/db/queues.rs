@@ -420,17 +420,21 @@ pub struct Judged {
     pub held_by: Option<String>,
 }
 
-/// Another open blind queue (not in the trash) holding an answer of item `i` (same `custom_id`,
-/// either of its runs, on either side of a pair): its name, or NULL.
-const HELD_BY: &str = "(SELECT MIN(q2.name) FROM queue_items i2 JOIN queues q2 ON q2.id = i2.queue_id \
-     WHERE q2.id <> i.queue_id AND q2.closed_at IS NULL AND q2.deleted_at IS NULL AND q2.blind = TRUE \
-     AND i2.custom_id = i.custom_id AND (i2.run_id IN (i.run_id, i.run_b) OR i2.run_b IN (i.run_id, i.run_b))) AS held_by";
+/// Another open blind queue (not in the trash) holding an answer of item `i`: its name, or NULL.
+fn held_by() -> String {
+    format!(
+        "(SELECT MIN(q2.name) FROM queue_items i2 JOIN queues q2 ON q2.id = i2.queue_id \
+         WHERE q2.id <> i.queue_id AND q2.closed_at IS NULL AND q2.deleted_at IS NULL AND q2.blind = TRUE AND {}) AS held_by",
+        super::reviewers::same_answer("i2", "i")
+    )
+}
 
 pub async fn judged_by(db: &Db, queue_id: i64, user_id: i64) -> DbResult<Vec<Judged>> {
     Ok(sqlx::query_as(&format!(
-        "SELECT i.position, i.run_id, i.run_b, i.swap, g.overall, v.choice, {HELD_BY} FROM queue_items i \
+        "SELECT i.position, i.run_id, i.run_b, i.swap, g.overall, v.choice, {} FROM queue_items i \
          LEFT JOIN grades g ON g.item_id = i.id AND g.user_id = $2 LEFT JOIN votes v ON v.item_id = i.id AND v.user_id = $2 \
          WHERE i.queue_id = $1 AND (g.item_id IS NOT NULL OR v.item_id IS NOT NULL) AND {} ORDER BY i.position",
+        held_by(),
         super::trash::LIVE_ITEM
     ))
     .bind(queue_id)

@@ -17,25 +17,37 @@ pub(crate) fn mine(u: u8) -> String {
         "((EXISTS (SELECT 1 FROM queues mq WHERE mq.id = i.queue_id AND mq.grades_per_item IS NULL) \
          OR EXISTS (SELECT 1 FROM queue_assignments a WHERE a.item_id = i.id AND a.user_id = ${u})) \
          AND NOT EXISTS (SELECT 1 FROM queue_items ri JOIN queues rq ON rq.id = ri.queue_id \
-           WHERE rq.id <> i.queue_id AND rq.closed_at IS NOT NULL AND rq.deleted_at IS NULL \
-           AND EXISTS (SELECT 1 FROM queues oq WHERE oq.id = i.queue_id AND oq.closed_at IS NULL) \
-           AND ri.custom_id = i.custom_id AND (ri.run_id IN (i.run_id, i.run_b) OR ri.run_b IN (i.run_id, i.run_b)) \
-           AND (EXISTS (SELECT 1 FROM grades rg WHERE rg.item_id = ri.id AND rg.user_id = ${u}) \
-             OR EXISTS (SELECT 1 FROM votes rv WHERE rv.item_id = ri.id AND rv.user_id = ${u}))))"
+           WHERE {} AND EXISTS (SELECT 1 FROM queues oq WHERE oq.id = i.queue_id AND oq.closed_at IS NULL)))",
+        seen_revealed(u)
     )
+}
+
+/// SQL: `ri` (in queue `rq`) is item `i`'s answer (same request, either run of either) in
+/// another queue, closed and not in the trash, where the user bound as `${u}` judged it: that
+/// queue's reveal showed them its model.
+fn seen_revealed(u: u8) -> String {
+    format!(
+        "ri.queue_id <> i.queue_id AND {} AND rq.closed_at IS NOT NULL AND rq.deleted_at IS NULL \
+         AND (EXISTS (SELECT 1 FROM grades rg WHERE rg.item_id = ri.id AND rg.user_id = ${u}) \
+           OR EXISTS (SELECT 1 FROM votes rv WHERE rv.item_id = ri.id AND rv.user_id = ${u}))",
+        same_answer("ri", "i")
+    )
+}
+
+/// SQL: queue items `a` and `b` hold the same answer (the same request, `custom_id`, of a run
+/// either of them names, on either side of a pair).
+pub(super) fn same_answer(a: &str, b: &str) -> String {
+    format!("{a}.custom_id = {b}.custom_id AND ({a}.run_id IN ({b}.run_id, {b}.run_b) OR {a}.run_b IN ({b}.run_id, {b}.run_b))")
 }
 
 /// The closed queue whose reveal showed the user who wrote the answer at `position` of queue
 /// `queue_id` (see [`mine`]), if one did.
 pub async fn revealed_in(db: &Db, queue_id: i64, position: i64, user_id: i64) -> DbResult<Option<String>> {
-    Ok(sqlx::query_scalar(
+    Ok(sqlx::query_scalar(&format!(
         "SELECT MIN(rq.name) FROM queue_items i JOIN queue_items ri ON ri.custom_id = i.custom_id \
-           AND ri.queue_id <> i.queue_id AND (ri.run_id IN (i.run_id, i.run_b) OR ri.run_b IN (i.run_id, i.run_b)) \
-         JOIN queues rq ON rq.id = ri.queue_id AND rq.closed_at IS NOT NULL AND rq.deleted_at IS NULL \
-         WHERE i.queue_id = $1 AND i.position = $2 \
-           AND (EXISTS (SELECT 1 FROM grades rg WHERE rg.item_id = ri.id AND rg.user_id = $3) \
-             OR EXISTS (SELECT 1 FROM votes rv WHERE rv.item_id = ri.id AND rv.user_id = $3))",
-    )
+         JOIN queues rq ON rq.id = ri.queue_id WHERE i.queue_id = $1 AND i.position = $2 AND {}",
+        seen_revealed(3)
+    ))
     .bind(queue_id)
     .bind(position)
     .bind(user_id)
