@@ -1,5 +1,5 @@
 import { expect, test } from "@playwright/test";
-import { login, open } from "./helpers";
+import { hydrated, login, open } from "./helpers";
 
 test.use({ viewport: { width: 1366, height: 900 } });
 
@@ -14,6 +14,9 @@ test("the run page draws its charts while the run goes and fills its quality che
   let reloads = 0;
   await page.getByRole("button", { name: "Launch run" }).click();
   await expect(page).toHaveURL(/\/runs\/\d+$/);
+  // The run page is loaded from the server once; from then on it moves without a reload.
+  await page.waitForLoadState("load");
+  await hydrated(page);
   page.on("load", () => reloads++);
 
   const progress = page.locator(".progress-text");

@@ -1,4 +1,4 @@
-use super::widgets::{use_me, ErrorBox, FieldMessage, FormMessage, IfAllowed, Me};
+use super::widgets::{ErrorBox, FieldMessage, FormMessage, IfAllowed};
 use crate::api::accounts::{delete_user, list_users, whoami, AddUser, ChangePassword, DeleteUser, Login, Logout, SetUserRole};
 use crate::api::grading::{open_assignments, OpenAssignment};
 use crate::api::runs::Removal;
@@ -12,7 +12,10 @@ use leptos_router::hooks::use_query_map;
 pub fn LoginPage() -> impl IntoView {
     let login = ServerAction::<Login>::new();
     let query = use_query_map();
-    let next = move || query.read().get("next").unwrap_or_else(|| "/".into());
+    // Read once: a successful log-in moves the address to `next` before the page loads it afresh.
+    let next = query.read_untracked().get("next").unwrap_or_else(|| "/".into());
+    let next = StoredValue::new(next);
+    let next = move || next.get_value();
     let error: Signal<Option<AppError>> = Signal::derive(move || login.value().get().and_then(Result::err));
     // Logged in: load the next page afresh, so everything on it (the header, the controls the
     // role may use) is for the new session.
@@ -52,56 +55,43 @@ fn reload_at(path: &str) {
     let _ = path;
 }
 
-/// The user's name and role, and the log-out button, in the header (from the `Me` context, so
-/// it follows every log-in and log-out).
-#[component]
-pub fn UserBadge() -> impl IntoView {
-    let me = use_me();
+/// The user's name and role, and the log-out button, in the header (an island: the menu closes
+/// on a click, and log-out loads the log-in page).
+#[island]
+pub fn UserBadge(user: crate::api::guard::Caller) -> impl IntoView {
     let logout = ServerAction::<Logout>::new();
     Effect::new(move |_| {
         if let Some(Ok(())) = logout.value().get() {
             reload_at("/login");
         }
     });
+    // The account's pages in one menu under the user's name (the nav keeps to one line at
+    // 1366 px); a click on one closes it.
+    let menu = NodeRef::<leptos::html::Details>::new();
+    let close = move |_| {
+        if let Some(d) = menu.get() {
+            let _ = d.remove_attribute("open");
+        }
+    };
     view! {
-        <Suspense fallback=|| ()>
-            {move || Suspend::new(async move {
-                let user = match me {
-                    Some(Me(r)) => r.await.ok().flatten(),
-                    None => None,
-                };
-                user.map(|u| {
-                    // The account's pages in one menu under the user's name (the nav keeps to one
-                    // line at 1366 px); a click on one closes it.
-                    let menu = NodeRef::<leptos::html::Details>::new();
-                    let close = move |_| {
-                        if let Some(d) = menu.get() {
-                            let _ = d.remove_attribute("open");
-                        }
-                    };
-                    view! {
-                        <span class="me">
-                            <details class="menu" node_ref=menu>
-                                <summary>{format!("{} ({})", u.name, u.role.label())}</summary>
-                                <div class="menu-items" on:click=close>
-                                    <a href="/account">"Your account"</a>
-                                    <a href="/tokens">"API tokens"</a>
-                                    <a href="/workers">"Workers"</a>
-                                    {(u.role == Role::Admin).then(|| view! {
-                                        <a href="/users">"Users"</a>
-                                        <a href="/audit">"Audit log"</a>
-                                        <a href="/trash">"Trash"</a>
-                                    })}
-                                </div>
-                            </details>
-                            <ActionForm action=logout attr:class="inline">
-                                <button type="submit" class="link">"Log out"</button>
-                            </ActionForm>
-                        </span>
-                    }
-                })
-            })}
-        </Suspense>
+        <span class="me">
+            <details class="menu" node_ref=menu>
+                <summary>{format!("{} ({})", user.name, user.role.label())}</summary>
+                <div class="menu-items" on:click=close>
+                    <a href="/account">"Your account"</a>
+                    <a href="/tokens">"API tokens"</a>
+                    <a href="/workers">"Workers"</a>
+                    {(user.role == Role::Admin).then(|| view! {
+                        <a href="/users">"Users"</a>
+                        <a href="/audit">"Audit log"</a>
+                        <a href="/trash">"Trash"</a>
+                    })}
+                </div>
+            </details>
+            <ActionForm action=logout attr:class="inline">
+                <button type="submit" class="link">"Log out"</button>
+            </ActionForm>
+        </span>
     }
 }
 

@@ -16,13 +16,13 @@ use super::sweep::SweepPage;
 use super::tests::TestsPage;
 use super::tokens::TokensPage;
 use super::trash::TrashPage;
-use super::widgets::IfAllowed;
 use super::workers::WorkersPage;
+use crate::api::guard::Caller;
 use crate::domain::accounts::Permission;
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, HashedStylesheet, MetaTags, Title};
-use leptos_router::components::{Route, Router, Routes, A};
-use leptos_router::path;
+use leptos_router::components::{Route, Router, Routes};
+use leptos_router::{path, SsrMode};
 
 /// The HTML document around the app (server-rendered, then hydrated).
 pub fn shell(options: LeptosOptions) -> impl IntoView {
@@ -36,7 +36,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <AutoReload options=options.clone()/>
                 // Hashed names (cargo-leptos hash-files) when the site has them: cached for a year.
                 <HashedStylesheet options=options.clone() id="leptos"/>
-                <HydrationScripts options/>
+                <HydrationScripts options islands=true/>
                 <MetaTags/>
             </head>
             <body>
@@ -46,41 +46,181 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
     }
 }
 
+/// The page: the header is rendered on the server only; the pages are one island (the
+/// interactive part, hydrated in the browser).
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
+    // Hydration ids (of resources and `Suspense`s) are numbered on the server in the order the
+    // browser numbers them: only inside islands. Nothing outside an island makes one (the header
+    // reads the logged-in user from the request, not from a resource), and everything inside
+    // one, including the pages' parts that resolve later, is made with hydration on.
+    if let Some(sc) = Owner::current_shared_context() {
+        sc.set_is_hydrating(true);
+    }
+    let header = Owner::with_no_hydration(move || view! { <Header user=current_user()/> });
+    view! {
+        <Title text="Bakeoff"/>
+        {header}
+        <Router>
+        <main>
+            <Routes fallback=|| view! { <h1>"Page not found"</h1> }>
+                <Route path=path!("/") view=|| view! { <PageFor kind=PageKind::Runs id=0/> } ssr=SsrMode::Async/>
+                <Route path=path!("/launch") view=|| view! { <PageFor kind=PageKind::Launch id=0/> } ssr=SsrMode::Async/>
+                <Route path=path!("/runs/:id") view=|| view! { <PageFor kind=PageKind::Run id=param_id()/> } ssr=SsrMode::Async/>
+                <Route path=path!("/login") view=|| view! { <PageFor kind=PageKind::Login id=0/> } ssr=SsrMode::Async/>
+                <Route path=path!("/account") view=|| view! { <PageFor kind=PageKind::Account id=0/> } ssr=SsrMode::Async/>
+                <Route path=path!("/users") view=|| view! { <PageFor kind=PageKind::Users id=0/> } ssr=SsrMode::Async/>
+                <Route path=path!("/tokens") view=|| view! { <PageFor kind=PageKind::Tokens id=0/> } ssr=SsrMode::Async/>
+                <Route path=path!("/audit") view=|| view! { <PageFor kind=PageKind::Audit id=0/> } ssr=SsrMode::Async/>
+                <Route path=path!("/compare") view=|| view! { <PageFor kind=PageKind::Compare id=0/> } ssr=SsrMode::Async/>
+                <Route path=path!("/costs") view=|| view! { <PageFor kind=PageKind::Costs id=0/> } ssr=SsrMode::Async/>
+                <Route path=path!("/quality") view=|| view! { <PageFor kind=PageKind::Quality id=0/> } ssr=SsrMode::Async/>
+                <Route path=path!("/planner") view=|| view! { <PageFor kind=PageKind::Planner id=0/> } ssr=SsrMode::Async/>
+                <Route path=path!("/tests") view=|| view! { <PageFor kind=PageKind::Tests id=0/> } ssr=SsrMode::Async/>
+                <Route path=path!("/grade") view=|| view! { <PageFor kind=PageKind::Grading id=0/> } ssr=SsrMode::Async/>
+                <Route path=path!("/grade/:id") view=|| view! { <PageFor kind=PageKind::Grader id=param_id()/> } ssr=SsrMode::Async/>
+                <Route path=path!("/report") view=|| view! { <PageFor kind=PageKind::Report id=0/> } ssr=SsrMode::Async/>
+                <Route path=path!("/import") view=|| view! { <PageFor kind=PageKind::Import id=0/> } ssr=SsrMode::Async/>
+                <Route path=path!("/sweeps/:id") view=|| view! { <PageFor kind=PageKind::Sweep id=param_id()/> } ssr=SsrMode::Async/>
+                <Route path=path!("/endpoints") view=|| view! { <PageFor kind=PageKind::Endpoints id=0/> } ssr=SsrMode::Async/>
+                <Route path=path!("/datasets") view=|| view! { <PageFor kind=PageKind::Datasets id=0/> } ssr=SsrMode::Async/>
+                <Route path=path!("/trash") view=|| view! { <PageFor kind=PageKind::Trash id=0/> } ssr=SsrMode::Async/>
+                <Route path=path!("/workers") view=|| view! { <PageFor kind=PageKind::Workers id=0/> } ssr=SsrMode::Async/>
+            </Routes>
+        </main>
+        </Router>
+    }
+}
+
+/// The navigation bar, for the logged-in user (links a role may not use are left out).
+#[component]
+fn Header(user: Option<Caller>) -> impl IntoView {
+    let may_run = user
+        .as_ref()
+        .is_some_and(|u| u.role.allows(Permission::Run) && !u.must_change_password);
+    // The link to the page shown is marked as the current one.
+    let here = current_path();
+    let link = move |href: &'static str, text: &'static str| {
+        let current = (here == href).then_some("page");
+        view! { <a href=href aria-current=current>{text}</a> }
+    };
+    view! {
+        <header class="top">
+            <nav aria-label="Main">
+                <a href="/" class="brand">"Bakeoff"</a>
+                {link("/", "Runs")}
+                {may_run.then(|| link("/launch", "New run"))}
+                {link("/quality", "Quality")}
+                {link("/grade", "Grade")}
+                {link("/costs", "Costs")}
+                {link("/planner", "Planner")}
+                {link("/tests", "Pending tests")}
+                {link("/report", "Report")}
+                {may_run.then(|| link("/import", "Import"))}
+                {link("/endpoints", "Endpoints")}
+                {link("/datasets", "Datasets")}
+                <span class="spacer"></span>
+                {user.map(|user| view! { <UserBadge user/> })}
+            </nav>
+        </header>
+    }
+}
+
+/// The path of the page being rendered (on the server; empty elsewhere).
+fn current_path() -> String {
+    #[cfg(feature = "ssr")]
+    {
+        use_context::<axum::http::request::Parts>()
+            .map(|p| p.uri.path().to_string())
+            .unwrap_or_default()
+    }
+    #[cfg(not(feature = "ssr"))]
+    {
+        String::new()
+    }
+}
+
+/// The pages, each the island its route renders (`Page`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub enum PageKind {
+    Runs,
+    Launch,
+    Run,
+    Login,
+    Account,
+    Users,
+    Tokens,
+    Audit,
+    Compare,
+    Costs,
+    Quality,
+    Planner,
+    Tests,
+    Grading,
+    Grader,
+    Report,
+    Import,
+    Sweep,
+    Endpoints,
+    Datasets,
+    Trash,
+    Workers,
+}
+
+/// The id in a page's address (`/runs/:id`, `/grade/:id`, `/sweeps/:id`), for its page.
+#[derive(Clone, Copy)]
+pub struct RouteId(pub i64);
+
+/// The id in the address of the page being rendered on the server (0 when it has none).
+fn param_id() -> i64 {
+    leptos_router::hooks::use_params_map()
+        .read_untracked()
+        .get("id")
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0)
+}
+
+/// The logged-in user of the request being rendered (on the server; the login middleware puts
+/// it there). None elsewhere, and on the log-in page.
+fn current_user() -> Option<Caller> {
+    #[cfg(feature = "ssr")]
+    {
+        use_context::<axum::http::request::Parts>().and_then(|p| p.extensions.get::<Caller>().cloned())
+    }
+    #[cfg(not(feature = "ssr"))]
+    {
+        None
+    }
+}
+
+/// A page's island, given the logged-in user as a prop.
+#[component]
+fn PageFor(kind: PageKind, id: i64) -> impl IntoView {
+    view! { <Page kind id user=current_user()/> }
+}
+
+/// One page, built inside its island (the interactive part, hydrated in the browser), with the
+/// logged-in user in the context and a router of its own for its query and links. The user is
+/// read once per page load: log-in and log-out load the next page afresh, and an expired session
+/// sends the browser to the log-in page (so the header always shows who is logged in).
+#[island]
+fn Page(kind: PageKind, id: i64, user: Option<Caller>) -> impl IntoView {
+    provide_meta_context();
+    provide_context(RouteId(id));
+    let shown = user.as_ref().map(|u| (u.id, u.role, u.must_change_password));
+    provide_context(super::widgets::Me(StoredValue::new(user)));
     // Marks the page as interactive once the wasm has hydrated (tests wait for it).
     Effect::new(|_| {
         if let Some(body) = document().body() {
             let _ = body.set_attribute("data-hydrated", "true");
         }
     });
-    view! {
-        <Title text="Bakeoff"/>
-        <Router>
-            <Frame/>
-        </Router>
-    }
-}
-
-/// The header and the pages, with the logged-in user in the context. It is read once per page
-/// load: log-in and log-out load the next page afresh, and an expired session sends the browser
-/// to the log-in page (so the header always shows who is logged in). Refetching it at every
-/// navigation would re-render the outgoing page's role-dependent parts while it is torn down.
-#[component]
-fn Frame() -> impl IntoView {
-    let me = Resource::new(|| (), |_| crate::api::accounts::whoami());
-    provide_context(super::widgets::Me(me));
     // Another tab may have logged out, or in as someone else: when this tab is looked at again,
     // ask who is logged in, and load the page afresh if it is not who this page was made for
     // (its header and buttons would otherwise be the old user's).
     Effect::new(move |_| {
         let handle = window_event_listener(leptos::ev::focus, move |_| {
-            let shown = me
-                .get_untracked()
-                .and_then(Result::ok)
-                .map(|u| u.map(|u| (u.id, u.role, u.must_change_password)));
-            let Some(shown) = shown else { return };
             leptos::task::spawn_local(async move {
                 if let Ok(now) = crate::api::accounts::whoami().await {
                     if now.map(|u| (u.id, u.role, u.must_change_password)) != shown {
@@ -92,49 +232,50 @@ fn Frame() -> impl IntoView {
         on_cleanup(move || handle.remove());
     });
     view! {
-            <header class="top">
-                <nav aria-label="Main">
-                    <A href="/" attr:class="brand">"Bakeoff"</A>
-                    <A href="/">"Runs"</A>
-                    <IfAllowed what=Permission::Run><A href="/launch">"New run"</A></IfAllowed>
-                    <A href="/quality">"Quality"</A>
-                    <A href="/grade">"Grade"</A>
-                    <A href="/costs">"Costs"</A>
-                    <A href="/planner">"Planner"</A>
-                    <A href="/tests">"Pending tests"</A>
-                    <A href="/report">"Report"</A>
-                    <IfAllowed what=Permission::Run><A href="/import">"Import"</A></IfAllowed>
-                    <A href="/endpoints">"Endpoints"</A>
-                    <A href="/datasets">"Datasets"</A>
-                    <span class="spacer"></span>
-                    <UserBadge/>
-                </nav>
-            </header>
-            <main>
-                <Routes fallback=|| view! { <h1>"Page not found"</h1> }>
-                    <Route path=path!("/") view=RunsPage/>
-                    <Route path=path!("/launch") view=LaunchPage/>
-                    <Route path=path!("/runs/:id") view=RunPage/>
-                    <Route path=path!("/login") view=LoginPage/>
-                    <Route path=path!("/account") view=AccountPage/>
-                    <Route path=path!("/users") view=UsersPage/>
-                    <Route path=path!("/tokens") view=TokensPage/>
-                    <Route path=path!("/audit") view=AuditPage/>
-                    <Route path=path!("/compare") view=ComparePage/>
-                    <Route path=path!("/costs") view=CostsPage/>
-                    <Route path=path!("/quality") view=QualityPage/>
-                    <Route path=path!("/planner") view=PlannerPage/>
-                    <Route path=path!("/tests") view=TestsPage/>
-                    <Route path=path!("/grade") view=GradingPage/>
-                    <Route path=path!("/grade/:id") view=GraderPage/>
-                    <Route path=path!("/report") view=ReportPage/>
-                    <Route path=path!("/import") view=ImportPage/>
-                    <Route path=path!("/sweeps/:id") view=SweepPage/>
-                    <Route path=path!("/endpoints") view=EndpointsPage/>
-                    <Route path=path!("/datasets") view=DatasetsPage/>
-                    <Route path=path!("/trash") view=TrashPage/>
-                    <Route path=path!("/workers") view=WorkersPage/>
-                </Routes>
-            </main>
+        <Router>
+            <LoadOtherPages/>
+            {match kind {
+                PageKind::Runs => view! { <RunsPage/> }.into_any(),
+                PageKind::Launch => view! { <LaunchPage/> }.into_any(),
+                PageKind::Run => view! { <RunPage/> }.into_any(),
+                PageKind::Login => view! { <LoginPage/> }.into_any(),
+                PageKind::Account => view! { <AccountPage/> }.into_any(),
+                PageKind::Users => view! { <UsersPage/> }.into_any(),
+                PageKind::Tokens => view! { <TokensPage/> }.into_any(),
+                PageKind::Audit => view! { <AuditPage/> }.into_any(),
+                PageKind::Compare => view! { <ComparePage/> }.into_any(),
+                PageKind::Costs => view! { <CostsPage/> }.into_any(),
+                PageKind::Quality => view! { <QualityPage/> }.into_any(),
+                PageKind::Planner => view! { <PlannerPage/> }.into_any(),
+                PageKind::Tests => view! { <TestsPage/> }.into_any(),
+                PageKind::Grading => view! { <GradingPage/> }.into_any(),
+                PageKind::Grader => view! { <GraderPage/> }.into_any(),
+                PageKind::Report => view! { <ReportPage/> }.into_any(),
+                PageKind::Import => view! { <ImportPage/> }.into_any(),
+                PageKind::Sweep => view! { <SweepPage/> }.into_any(),
+                PageKind::Endpoints => view! { <EndpointsPage/> }.into_any(),
+                PageKind::Datasets => view! { <DatasetsPage/> }.into_any(),
+                PageKind::Trash => view! { <TrashPage/> }.into_any(),
+                PageKind::Workers => view! { <WorkersPage/> }.into_any(),
+            }}
+        </Router>
     }
+}
+
+/// The island's router follows links within its page (a new query); a link or the back button to
+/// another page loads that page from the server.
+#[component]
+fn LoadOtherPages() -> impl IntoView {
+    let location = leptos_router::hooks::use_location();
+    let first = location.pathname.get_untracked();
+    Effect::new(move |_| {
+        let now = location.pathname.get();
+        if now != first {
+            // The router has not moved the address yet (no route of its own matches): go there.
+            let search = location.search.get_untracked();
+            let query = if search.is_empty() { String::new() } else { format!("?{search}") };
+            let to = format!("{now}{query}{}", location.hash.get_untracked());
+            let _ = window().location().set_href(&to);
+        }
+    });
 }

@@ -13,7 +13,7 @@ use crate::api::AppError;
 use crate::domain::accounts::{Permission, Role};
 use crate::domain::quality::ShownAnswer;
 use leptos::prelude::*;
-use leptos_router::hooks::{use_params_map, use_query_map};
+use leptos_router::hooks::use_query_map;
 use std::collections::BTreeMap;
 
 mod progress;
@@ -57,10 +57,7 @@ pub fn GradingPage() -> impl IntoView {
         <Panel manage/>
         <Transition fallback=|| view! { <p>"Loading…"</p> }>
             {move || Suspend::new(async move {
-                let admin = match me {
-                    Some(Me(r)) => r.await.ok().flatten().is_some_and(|u| u.role == Role::Admin),
-                    None => false,
-                };
+                let admin = me.and_then(Me::user).is_some_and(|u| u.role == Role::Admin);
                 match queues.await {
                     Ok(qs) if qs.is_empty() => view! { <p class="empty">"No queues yet: make one below."</p> }.into_any(),
                     Ok(qs) => view! {
@@ -198,8 +195,8 @@ fn ReviewersField(error: Signal<Option<AppError>>) -> impl IntoView {
 /// One queue: the grader while it is open, who wrote what once it is closed.
 #[component]
 pub fn GraderPage() -> impl IntoView {
-    let params = use_params_map();
-    let queue_id = move || params.read().get("id").and_then(|s| s.parse::<i64>().ok()).unwrap_or(0);
+    let route_id = expect_context::<super::app::RouteId>().0;
+    let queue_id = move || route_id;
     let queue = Resource::new(queue_id, |id| async move {
         list_queues().await.map(|qs| qs.into_iter().find(|q| q.id == id))
     });

@@ -16,12 +16,11 @@ use crate::domain::progress::Progress;
 use crate::domain::spec::RunKind;
 use crate::domain::status::RunStatus;
 use leptos::prelude::*;
-use leptos_router::hooks::use_params_map;
 
 #[component]
 pub fn RunPage() -> impl IntoView {
-    let params = use_params_map();
-    let id = move || params.read().get("id").and_then(|s| s.parse::<i64>().ok()).unwrap_or(0);
+    let route_id = expect_context::<super::app::RouteId>().0;
+    let id = move || route_id;
     let run = Resource::new(id, get_run);
     let series = Resource::new(id, run_series);
     // A queued run that no live worker takes says so ("waiting for a worker (none is alive)").

@@ -18,15 +18,14 @@ use crate::domain::sweep_verdict::{
     best_setting, cache_note, conditions_note, knee_text, none_within, past_knee, sweep_finished, sweep_knee,
 };
 use leptos::prelude::*;
-use leptos_router::hooks::use_params_map;
 
 /// How often the page reads the sweep again while it goes on.
 const REFRESH: std::time::Duration = std::time::Duration::from_secs(2);
 
 #[component]
 pub fn SweepPage() -> impl IntoView {
-    let params = use_params_map();
-    let id = move || params.read().get("id").and_then(|s| s.parse::<i64>().ok()).unwrap_or(0);
+    let route_id = expect_context::<super::app::RouteId>().0;
+    let id = move || route_id;
     let runs = Resource::new(id, sweep_runs);
     let trashed = Resource::new(id, sweep_trashed);
     // Whether the sweep goes on, read from the resource in an effect (browser only; an effect may

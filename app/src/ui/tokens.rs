@@ -38,10 +38,7 @@ pub fn TokensPage() -> impl IntoView {
                 </div>
                 <Suspense fallback=|| ()>
                     {move || Suspend::new(async move {
-                        let mine = match me {
-                            Some(Me(r)) => r.await.ok().flatten().map(|u| u.role),
-                            None => None,
-                        };
+                        let mine = me.and_then(Me::user).map(|u| u.role);
                         // Only roles within the caller's own: a token may not do more. It starts
                         // at the least it may be given: viewer (read only) where the caller's role
                         // covers it, else the caller's own (a reviewer's: viewers read answers

@@ -98,10 +98,18 @@ pub fn tree(v: &serde_json::Value, path: &str, highlight: &[String]) -> AnyView 
     }
 }
 
-/// Who is logged in, fetched again on every navigation (so the header and the controls follow a
-/// log-in, a log-out or an expired session). Provided once by `App`.
+/// Who is logged in, as the server found it when it rendered the page (every page load asks:
+/// log-in and log-out load the next page afresh, and an expired session sends the browser to
+/// the log-in page). Provided by each page's island (`ui::app::Page`).
 #[derive(Clone, Copy)]
-pub struct Me(pub Resource<Result<Option<crate::api::types::UserView>, AppError>>);
+pub struct Me(pub StoredValue<Option<crate::api::guard::Caller>>);
+
+impl Me {
+    /// The logged-in user, if any.
+    pub fn user(self) -> Option<crate::api::guard::Caller> {
+        self.0.get_value()
+    }
+}
 
 /// The logged-in user, from the `Me` context (None while loading, logged out, or outside `App`).
 pub fn use_me() -> Option<Me> {
@@ -117,43 +125,27 @@ pub fn IfAllowed(
     #[prop(optional)] otherwise: Option<&'static str>,
     children: ChildrenFn,
 ) -> impl IntoView {
-    let me = use_me();
-    view! {
-        <Suspense fallback=|| ()>
-            {move || {
-                let children = children.clone();
-                Suspend::new(async move {
-                    let user = match me {
-                        Some(Me(r)) => r.await.ok().flatten(),
-                        None => None,
-                    };
-                    let allowed = user.as_ref().is_some_and(|u| u.role.allows(what) && !u.must_change_password);
-                    if allowed {
-                        children().into_any()
-                    } else {
-                        otherwise
-                            .map(|note| {
-                                let role = user.map(|u| u.role.label()).unwrap_or("your role");
-                                view! { <p class="note role-note">{format!("{note} (you are {role}).")}</p> }
-                            })
-                            .into_any()
-                    }
-                })
-            }}
-        </Suspense>
+    let user = use_me().and_then(Me::user);
+    let allowed = user.as_ref().is_some_and(|u| u.role.allows(what) && !u.must_change_password);
+    if allowed {
+        children().into_any()
+    } else {
+        otherwise
+            .map(|note| {
+                let role = user.map(|u| u.role.label()).unwrap_or("your role");
+                view! { <p class="note role-note">{format!("{note} (you are {role}).")}</p> }
+            })
+            .into_any()
     }
 }
 
 /// Whether the logged-in user's role allows `what`, as a signal (for controls inside a table
 /// that is already inside a `Suspense`; elsewhere use `IfAllowed`).
 pub fn can(what: crate::domain::accounts::Permission) -> Signal<bool> {
-    let me = use_me();
-    Signal::derive(move || {
-        me.and_then(|Me(r)| r.get())
-            .and_then(Result::ok)
-            .flatten()
-            .is_some_and(|u| u.role.allows(what) && !u.must_change_password)
-    })
+    let may = use_me()
+        .and_then(Me::user)
+        .is_some_and(|u| u.role.allows(what) && !u.must_change_password);
+    Signal::stored(may)
 }
 
 /// Whether the logged-in user's role allows `what`, once `Me` has loaded (`use_me()`, taken
@@ -161,11 +153,8 @@ pub fn can(what: crate::domain::accounts::Permission) -> Signal<bool> {
 /// or a `Resource` created there would be numbered in the order the data arrived, which differs
 /// between the server and the browser, and break hydration.
 pub async fn allowed(me: Option<Me>, what: crate::domain::accounts::Permission) -> bool {
-    let user = match me {
-        Some(Me(r)) => r.await.ok().flatten(),
-        None => None,
-    };
-    user.is_some_and(|u| u.role.allows(what) && !u.must_change_password)
+    me.and_then(Me::user)
+        .is_some_and(|u| u.role.allows(what) && !u.must_change_password)
 }
 
 /// How many times `action` has succeeded (its version at the last success): a resource that
