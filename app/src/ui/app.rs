@@ -90,6 +90,7 @@ pub fn App() -> impl IntoView {
             </Routes>
         </main>
         </Router>
+        <Ready shown=current_user().map(|u| (u.id, u.role, u.must_change_password))/>
     }
 }
 
@@ -194,31 +195,49 @@ fn current_user() -> Option<Caller> {
     }
 }
 
-/// A page's island, given the logged-in user as a prop.
-#[component]
-fn PageFor(kind: PageKind, id: i64) -> impl IntoView {
-    view! { <Page kind id user=current_user()/> }
+impl PageKind {
+    /// Pages rendered on the server only: nothing on them runs in the browser (links, GET forms
+    /// and plain multipart forms), so their code is not in the wasm.
+    fn server_only(self) -> bool {
+        matches!(self, PageKind::Quality | PageKind::Report | PageKind::Import)
+    }
 }
 
-/// One page, built inside its island (the interactive part, hydrated in the browser), with the
-/// logged-in user in the context and a router of its own for its query and links. The user is
-/// read once per page load: log-in and log-out load the next page afresh, and an expired session
-/// sends the browser to the log-in page (so the header always shows who is logged in).
+/// A page: rendered on the server only, or as its island with the logged-in user as a prop.
+#[component]
+fn PageFor(kind: PageKind, id: i64) -> impl IntoView {
+    let user = current_user();
+    if kind.server_only() {
+        provide_context(RouteId(id));
+        provide_context(super::widgets::Me(StoredValue::new(user)));
+        // No hydration ids: no island reads this page's data.
+        Owner::with_no_hydration(move || server_page(kind)).into_any()
+    } else {
+        view! { <Page kind id user/> }.into_any()
+    }
+}
+
+/// The pages rendered on the server only (`PageKind::server_only`).
+fn server_page(kind: PageKind) -> AnyView {
+    match kind {
+        PageKind::Quality => view! { <QualityPage/> }.into_any(),
+        PageKind::Report => view! { <ReportPage/> }.into_any(),
+        PageKind::Import => view! { <ImportPage/> }.into_any(),
+        _ => ().into_any(),
+    }
+}
+
+/// Marks the page as interactive once the wasm has hydrated its islands (tests wait for it; it
+/// is the last island), and watches who is logged in: another tab may have logged out, or in as
+/// someone else; when this tab is looked at again, it asks, and loads the page afresh if it is
+/// not who this page was made for (its header and buttons would otherwise be the old user's).
 #[island]
-fn Page(kind: PageKind, id: i64, user: Option<Caller>) -> impl IntoView {
-    provide_meta_context();
-    provide_context(RouteId(id));
-    let shown = user.as_ref().map(|u| (u.id, u.role, u.must_change_password));
-    provide_context(super::widgets::Me(StoredValue::new(user)));
-    // Marks the page as interactive once the wasm has hydrated (tests wait for it).
+fn Ready(shown: Option<(i64, crate::domain::accounts::Role, bool)>) -> impl IntoView {
     Effect::new(|_| {
         if let Some(body) = document().body() {
             let _ = body.set_attribute("data-hydrated", "true");
         }
     });
-    // Another tab may have logged out, or in as someone else: when this tab is looked at again,
-    // ask who is logged in, and load the page afresh if it is not who this page was made for
-    // (its header and buttons would otherwise be the old user's).
     Effect::new(move |_| {
         let handle = window_event_listener(leptos::ev::focus, move |_| {
             leptos::task::spawn_local(async move {
@@ -231,6 +250,17 @@ fn Page(kind: PageKind, id: i64, user: Option<Caller>) -> impl IntoView {
         });
         on_cleanup(move || handle.remove());
     });
+}
+
+/// One page, built inside its island (the interactive part, hydrated in the browser), with the
+/// logged-in user in the context and a router of its own for its query and links. The user is
+/// read once per page load: log-in and log-out load the next page afresh, and an expired session
+/// sends the browser to the log-in page (so the header always shows who is logged in).
+#[island]
+fn Page(kind: PageKind, id: i64, user: Option<Caller>) -> impl IntoView {
+    provide_meta_context();
+    provide_context(RouteId(id));
+    provide_context(super::widgets::Me(StoredValue::new(user)));
     view! {
         <Router>
             <LoadOtherPages/>
@@ -245,18 +275,17 @@ fn Page(kind: PageKind, id: i64, user: Option<Caller>) -> impl IntoView {
                 PageKind::Audit => view! { <AuditPage/> }.into_any(),
                 PageKind::Compare => view! { <ComparePage/> }.into_any(),
                 PageKind::Costs => view! { <CostsPage/> }.into_any(),
-                PageKind::Quality => view! { <QualityPage/> }.into_any(),
                 PageKind::Planner => view! { <PlannerPage/> }.into_any(),
                 PageKind::Tests => view! { <TestsPage/> }.into_any(),
                 PageKind::Grading => view! { <GradingPage/> }.into_any(),
                 PageKind::Grader => view! { <GraderPage/> }.into_any(),
-                PageKind::Report => view! { <ReportPage/> }.into_any(),
-                PageKind::Import => view! { <ImportPage/> }.into_any(),
                 PageKind::Sweep => view! { <SweepPage/> }.into_any(),
                 PageKind::Endpoints => view! { <EndpointsPage/> }.into_any(),
                 PageKind::Datasets => view! { <DatasetsPage/> }.into_any(),
                 PageKind::Trash => view! { <TrashPage/> }.into_any(),
                 PageKind::Workers => view! { <WorkersPage/> }.into_any(),
+                // Rendered on the server only (`PageKind::server_only`).
+                PageKind::Quality | PageKind::Report | PageKind::Import => ().into_any(),
             }}
         </Router>
     }
