@@ -199,7 +199,7 @@ impl PageKind {
     /// Pages rendered on the server only: nothing on them runs in the browser (links, GET forms
     /// and plain multipart forms), so their code is not in the wasm.
     fn server_only(self) -> bool {
-        matches!(self, PageKind::Quality | PageKind::Report | PageKind::Import)
+        matches!(self, PageKind::Quality | PageKind::Report | PageKind::Import | PageKind::Workers)
     }
 }
 
@@ -223,6 +223,7 @@ fn server_page(kind: PageKind) -> AnyView {
         PageKind::Quality => view! { <QualityPage/> }.into_any(),
         PageKind::Report => view! { <ReportPage/> }.into_any(),
         PageKind::Import => view! { <ImportPage/> }.into_any(),
+        PageKind::Workers => view! { <WorkersPage/> }.into_any(),
         _ => ().into_any(),
     }
 }
@@ -283,9 +284,8 @@ fn Page(kind: PageKind, id: i64, user: Option<Caller>) -> impl IntoView {
                 PageKind::Endpoints => view! { <EndpointsPage/> }.into_any(),
                 PageKind::Datasets => view! { <DatasetsPage/> }.into_any(),
                 PageKind::Trash => view! { <TrashPage/> }.into_any(),
-                PageKind::Workers => view! { <WorkersPage/> }.into_any(),
                 // Rendered on the server only (`PageKind::server_only`).
-                PageKind::Quality | PageKind::Report | PageKind::Import => ().into_any(),
+                PageKind::Quality | PageKind::Report | PageKind::Import | PageKind::Workers => ().into_any(),
             }}
         </Router>
     }

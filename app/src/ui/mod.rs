@@ -17,6 +17,7 @@ mod job;
 mod launch;
 mod launches;
 mod live;
+mod live_html;
 mod planner;
 mod quality;
 mod report;

@@ -1,34 +1,21 @@
 //! The Workers page: every worker process seen in the last day (`bakeoff serve` with its worker,
 //! `bakeoff worker` next to a GPU), what it takes from the queue, whether it is alive, and the
-//! runs it measures now. Read again every few seconds while the page is shown.
+//! runs it measures now. Rendered on the server; its table is read again every few seconds while
+//! the page is shown (a `Live` island).
 
+use super::live_html::{Live, Part};
 use super::widgets::ErrorBox;
 use crate::api::workers::{list_workers, Liveness, WorkerView};
 use crate::domain::clock::readable;
 use leptos::prelude::*;
 
-/// How often the page reads the workers again.
-const REFRESH: std::time::Duration = std::time::Duration::from_secs(5);
+/// How often the page reads the workers again, in milliseconds.
+const REFRESH_MS: u32 = 5_000;
 
+/// Rendered on the server only; the table is read again every few seconds by a `Live` island.
 #[component]
 pub fn WorkersPage() -> impl IntoView {
     let workers = Resource::new(|| (), |_| list_workers());
-    Effect::new(move |_| {
-        let handle = set_interval_with_handle(
-            move || {
-                if !document().hidden() {
-                    workers.refetch();
-                }
-            },
-            REFRESH,
-        )
-        .ok();
-        on_cleanup(move || {
-            if let Some(h) = handle {
-                h.clear();
-            }
-        });
-    });
     view! {
         <h1>"Workers"</h1>
         <p class="lead">
@@ -36,21 +23,39 @@ pub fn WorkersPage() -> impl IntoView {
             <code>"--no-worker"</code> "), and each " <code>"bakeoff worker"</code>
             " started next to a GPU. A worker is alive while it renews its heartbeat within its lease; a queued run waits until a live worker that takes its endpoint is free."
         </p>
-        <Transition fallback=|| view! { <p>"Loading…"</p> }>
-            {move || Suspend::new(async move {
-                match workers.await {
-                    Ok(list) if list.is_empty() => view! {
-                        <p class="note" role="status">
-                            "No worker was seen in the last day: queued runs wait. Start one with "
-                            <code>"bakeoff worker --db PATH"</code> " (or " <code>"bakeoff serve"</code> " without " <code>"--no-worker"</code> ")."
-                        </p>
-                    }.into_any(),
-                    Ok(list) => view! { <WorkersTable list/> }.into_any(),
-                    Err(e) => view! { <ErrorBox error=e/> }.into_any(),
-                }
-            })}
-        </Transition>
+        <Live part=Part::Workers every_ms=REFRESH_MS>
+            <Suspense fallback=|| view! { <p>"Loading…"</p> }>
+                {move || Suspend::new(async move {
+                    match workers.await {
+                        Ok(list) => view! { <WorkersBody list/> }.into_any(),
+                        Err(e) => view! { <ErrorBox error=e/> }.into_any(),
+                    }
+                })}
+            </Suspense>
+        </Live>
     }
+}
+
+/// The workers' table, or why there is none.
+#[component]
+fn WorkersBody(list: Vec<WorkerView>) -> impl IntoView {
+    if list.is_empty() {
+        view! {
+            <p class="note" role="status">
+                "No worker was seen in the last day: queued runs wait. Start one with "
+                <code>"bakeoff worker --db PATH"</code> " (or " <code>"bakeoff serve"</code> " without " <code>"--no-worker"</code> ")."
+            </p>
+        }
+        .into_any()
+    } else {
+        view! { <WorkersTable list/> }.into_any()
+    }
+}
+
+/// The workers' part as HTML, for `Live`'s refresh.
+#[cfg(feature = "ssr")]
+pub fn workers_html(list: Vec<WorkerView>) -> String {
+    view! { <WorkersBody list/> }.to_html()
 }
 
 #[component]
