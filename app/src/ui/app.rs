@@ -199,7 +199,10 @@ impl PageKind {
     /// Pages rendered on the server only: nothing on them runs in the browser (links, GET forms
     /// and plain multipart forms), so their code is not in the wasm.
     fn server_only(self) -> bool {
-        matches!(self, PageKind::Quality | PageKind::Report | PageKind::Import | PageKind::Workers)
+        matches!(
+            self,
+            PageKind::Quality | PageKind::Report | PageKind::Import | PageKind::Workers | PageKind::Audit
+        )
     }
 }
 
@@ -224,6 +227,7 @@ fn server_page(kind: PageKind) -> AnyView {
         PageKind::Report => view! { <ReportPage/> }.into_any(),
         PageKind::Import => view! { <ImportPage/> }.into_any(),
         PageKind::Workers => view! { <WorkersPage/> }.into_any(),
+        PageKind::Audit => view! { <AuditPage/> }.into_any(),
         _ => ().into_any(),
     }
 }
@@ -273,7 +277,6 @@ fn Page(kind: PageKind, id: i64, user: Option<Caller>) -> impl IntoView {
                 PageKind::Account => view! { <AccountPage/> }.into_any(),
                 PageKind::Users => view! { <UsersPage/> }.into_any(),
                 PageKind::Tokens => view! { <TokensPage/> }.into_any(),
-                PageKind::Audit => view! { <AuditPage/> }.into_any(),
                 PageKind::Compare => view! { <ComparePage/> }.into_any(),
                 PageKind::Costs => view! { <CostsPage/> }.into_any(),
                 PageKind::Planner => view! { <PlannerPage/> }.into_any(),
@@ -285,7 +288,7 @@ fn Page(kind: PageKind, id: i64, user: Option<Caller>) -> impl IntoView {
                 PageKind::Datasets => view! { <DatasetsPage/> }.into_any(),
                 PageKind::Trash => view! { <TrashPage/> }.into_any(),
                 // Rendered on the server only (`PageKind::server_only`).
-                PageKind::Quality | PageKind::Report | PageKind::Import | PageKind::Workers => ().into_any(),
+                PageKind::Quality | PageKind::Report | PageKind::Import | PageKind::Workers | PageKind::Audit => ().into_any(),
             }}
         </Router>
     }

@@ -1,5 +1,6 @@
 //! The Audit page (admins): who did what and when, newest first, filtered by who, which
 //! actions and when, 50 a page (keyset on the entry id), and the filtered entries as JSON lines.
+//! Rendered on the server only (a GET form and links).
 
 use super::widgets::{ErrorBox, IfAllowed};
 use crate::api::audit::audit_entries;
@@ -7,7 +8,7 @@ use crate::domain::accounts::Permission;
 use crate::domain::audit::{AuditEntry, AuditQuery};
 use crate::domain::clock;
 use leptos::prelude::*;
-use leptos_router::components::{Form, A};
+use leptos_router::components::A;
 use leptos_router::hooks::use_query_map;
 
 /// Action words to pick from (the filter takes any prefix).
@@ -39,13 +40,34 @@ pub fn AuditPage() -> impl IntoView {
     }
 }
 
-/// The filter's address holds only what was given: the router's `Form` adds its submit button as
-/// a field even without a name (a stray `&=`), and empty fields say nothing.
-fn clean_filter(data: &leptos::web_sys::FormData) {
-    data.delete("");
-    for field in ["actor", "action", "since", "until"] {
-        if data.get(field).as_string().is_some_and(|v| v.trim().is_empty()) {
-            data.delete(field);
+/// The filter's address holds only what was given: a plain GET form sends its empty fields too
+/// (`actor=&since=`), so a query with an empty or unnamed field is sent on to the same page
+/// without them. `None` when the query is clean.
+#[cfg(any(feature = "ssr", test))]
+pub fn cleaned_query(query: &str) -> Option<String> {
+    let given: Vec<&str> = query
+        .split('&')
+        .filter(|pair| {
+            let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
+            !name.is_empty() && !value.replace('+', "").replace("%20", "").is_empty()
+        })
+        .collect();
+    let cleaned = given.join("&");
+    (cleaned != query).then_some(cleaned)
+}
+
+/// On the server: send a filter with empty fields on to its clean address.
+fn redirect_to_clean_filter() {
+    #[cfg(feature = "ssr")]
+    {
+        let query = use_context::<axum::http::request::Parts>().and_then(|p| p.uri.query().map(str::to_string));
+        if let Some(clean) = query.as_deref().and_then(cleaned_query) {
+            let to = if clean.is_empty() {
+                "/audit".to_string()
+            } else {
+                format!("/audit?{clean}")
+            };
+            leptos_axum::redirect(&to);
         }
     }
 }
@@ -65,29 +87,30 @@ fn Entries() -> impl IntoView {
             limit: String::new(),
         }
     });
+    redirect_to_clean_filter();
     let page = Resource::new(move || filter.get(), audit_entries);
     view! {
-        <Form method="get" action="/audit" on_form_data=std::sync::Arc::new(clean_filter) attr:class="filter" attr:aria-label="Filter the audit log">
+        <form method="get" action="/audit" class="filter" aria-label="Filter the audit log">
             <div class="field">
                 <label for="a-actor">"User (exactly)"</label>
-                <input id="a-actor" name="actor" type="search" prop:value=move || filter.read().actor.clone()/>
+                <input id="a-actor" name="actor" type="search" value=move || filter.read().actor.clone()/>
             </div>
             <div class="field">
                 <label for="a-action">"Action starts with"</label>
-                <input id="a-action" name="action" type="search" list="a-actions" prop:value=move || filter.read().action.clone()/>
+                <input id="a-action" name="action" type="search" list="a-actions" value=move || filter.read().action.clone()/>
                 <datalist id="a-actions">{ACTIONS.into_iter().map(|a| view! { <option value=a></option> }).collect_view()}</datalist>
             </div>
             <div class="field">
                 <label for="a-since">"From (UTC)"</label>
-                <input id="a-since" name="since" type="date" prop:value=move || filter.read().since.clone()/>
+                <input id="a-since" name="since" type="date" value=move || filter.read().since.clone()/>
             </div>
             <div class="field">
                 <label for="a-until">"To (UTC, the whole day)"</label>
-                <input id="a-until" name="until" type="date" prop:value=move || filter.read().until.clone()/>
+                <input id="a-until" name="until" type="date" value=move || filter.read().until.clone()/>
             </div>
             <button type="submit">"Filter"</button>
             {move || (filter.read() != AuditQuery::default()).then(|| view! { <A href="/audit">"Clear"</A> })}
-        </Form>
+        </form>
         <p>
             {move || {
                 // Every entry the filter matches (not only this page).
@@ -142,5 +165,19 @@ fn Row(e: AuditEntry) -> impl IntoView {
             <td>{e.detail.clone()}</td>
             <td>{e.client.clone().unwrap_or_default()}</td>
         </tr>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::cleaned_query;
+
+    #[test]
+    fn a_filter_keeps_only_the_fields_given() {
+        assert_eq!(cleaned_query("actor=&action=login&since=&until="), Some("action=login".into()));
+        assert_eq!(cleaned_query("action=login&="), Some("action=login".into()));
+        assert_eq!(cleaned_query("actor=+&action="), Some(String::new()));
+        assert_eq!(cleaned_query("action=login&before=42"), None);
+        assert_eq!(cleaned_query("action=run.launch"), None);
     }
 }
