@@ -1,5 +1,5 @@
-use super::widgets::{ErrorBox, FieldMessage, FormMessage, IfAllowed};
-use crate::api::accounts::{delete_user, list_users, whoami, AddUser, ChangePassword, DeleteUser, Login, Logout, SetUserRole};
+use super::widgets::{use_me, ErrorBox, FieldMessage, FormMessage, IfAllowed, Me};
+use crate::api::accounts::{delete_user, list_users, AddUser, ChangePassword, DeleteUser, Login, Logout, SetUserRole};
 use crate::api::grading::{open_assignments, OpenAssignment};
 use crate::api::runs::Removal;
 use crate::api::AppError;
@@ -97,22 +97,27 @@ pub fn UserBadge(user: crate::api::guard::Caller) -> impl IntoView {
 
 #[component]
 pub fn AccountPage() -> impl IntoView {
-    let me = Resource::new(|| (), |_| whoami());
-    let change = ServerAction::<ChangePassword>::new();
-    let error: Signal<Option<AppError>> = Signal::derive(move || change.value().get().and_then(Result::err));
+    // Rendered on the server only: who is logged in comes with the page; the form is an island.
+    let user = use_me().and_then(Me::user);
     view! {
         <h1>"Your account"</h1>
-        <Suspense fallback=|| ()>
-            {move || Suspend::new(async move {
-                me.await.ok().flatten().map(|u| view! {
-                    <p>{format!("Logged in as {} ({}).", u.name, u.role.label())}</p>
-                    {u.must_change_password.then(|| view! { <p class="form-error" role="alert">"You logged in with a one-time password: choose your own before anything else."</p> })}
-                })
-            })}
-        </Suspense>
+        {user.map(|u| view! {
+            <p>{format!("Logged in as {} ({}).", u.name, u.role.label())}</p>
+            {u.must_change_password.then(|| view! { <p class="form-error" role="alert">"You logged in with a one-time password: choose your own before anything else."</p> })}
+        })}
         <h2>"API tokens"</h2>
         <p>"Scripts call the REST API with a token of their own instead of your password: " <a href="/tokens">"make and revoke API tokens"</a> "."</p>
         <h2>"Change password"</h2>
+        <ChangePasswordForm/>
+    }
+}
+
+/// The change-password form (an island: each field's message, and the result, without a reload).
+#[island]
+fn ChangePasswordForm() -> impl IntoView {
+    let change = ServerAction::<ChangePassword>::new();
+    let error: Signal<Option<AppError>> = Signal::derive(move || change.value().get().and_then(Result::err));
+    view! {
         <ActionForm action=change attr:aria-label="Change password">
             <FormMessage error fields=vec!["current", "new_password", "repeat"]/>
             <div class="field"><label for="pw-current">"Current password"</label><input id="pw-current" name="current" type="password" autocomplete="current-password"/><FieldMessage error field="current"/></div>
