@@ -32,3 +32,15 @@ export async function open(page: Page, path: string) {
   await hydrated(page);
   return errors;
 }
+
+/** Launch a run long enough to be seen going (300 requests one at a time on the simulator)
+ * through the REST API; returns its id. The caller cancels it when done. */
+export async function launchLongRun(page: Page): Promise<number> {
+  const origin = new URL(page.url()).origin;
+  const launched = await page.request.post("/api/runs", {
+    headers: { Origin: origin },
+    data: { endpoint_id: 1, dataset_id: 1, model: "sim-gemma-3-4b", requests: 300, concurrency: 1 },
+  });
+  expect(launched.status(), await launched.text()).toBe(201);
+  return (await launched.json()).run_ids[0];
+}

@@ -1,5 +1,5 @@
 import { expect, test } from "@playwright/test";
-import { login, open } from "./helpers";
+import { launchLongRun, login, open } from "./helpers";
 
 // The Workers page is rendered on the server only; a small island reads its table again every
 // few seconds. It follows the worker as it takes a run, without a reload.
@@ -11,13 +11,7 @@ test("the workers page, rendered on the server, follows a worker as it takes a r
   await expect(table).toBeVisible();
   let reloads = 0;
   page.on("load", () => reloads++);
-  // Long enough to be seen: 300 requests one at a time on the simulator.
-  const launched = await page.request.post("/api/runs", {
-    headers: { Origin: origin },
-    data: { endpoint_id: 1, dataset_id: 1, model: "sim-gemma-3-4b", requests: 300, concurrency: 1 },
-  });
-  expect(launched.status(), await launched.text()).toBe(201);
-  const id: number = (await launched.json()).run_ids[0];
+  const id = await launchLongRun(page);
   try {
     await expect(table.getByRole("link", { name: new RegExp(`^#${id} `) })).toBeVisible({ timeout: 20_000 });
     // The link in the swapped-in table leads to the run (a plain link: a page load).

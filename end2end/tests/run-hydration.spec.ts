@@ -1,5 +1,5 @@
 import { expect, Page, test } from "@playwright/test";
-import { hydrated, login, REVIEWER } from "./helpers";
+import { hydrated, launchLongRun, login, REVIEWER } from "./helpers";
 
 // A running run's page, opened afresh (a bookmark, a reload) while the run goes, must hydrate
 // like any other page. It used to fail in about 6 loads out of 10 ("The framework expected a
@@ -70,13 +70,7 @@ async function menuNavigates(page: Page, problems: string[]) {
 test("a running run's page hydrates on every fresh load, for a runner and a reviewer, and the menu still navigates", async ({ page }) => {
   await login(page);
   const origin = new URL(page.url()).origin;
-  // Long enough to outlast the loads: 300 requests one at a time on the simulator.
-  const launched = await page.request.post("/api/runs", {
-    headers: { Origin: origin },
-    data: { endpoint_id: 1, dataset_id: 1, model: "sim-gemma-3-4b", requests: 300, concurrency: 1 },
-  });
-  expect(launched.status(), await launched.text()).toBe(201);
-  const id: number = (await launched.json()).run_ids[0];
+  const id = await launchLongRun(page);
 
   try {
     const problems = watch(page);
