@@ -8,29 +8,37 @@ use crate::domain::accounts::Role;
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
 
+/// Rendered on the server only; the form is an island.
 #[component]
 pub fn LoginPage() -> impl IntoView {
-    let login = ServerAction::<Login>::new();
-    let query = use_query_map();
-    // Read once: a successful log-in moves the address to `next` before the page loads it afresh.
-    let next = query.read_untracked().get("next").unwrap_or_else(|| "/".into());
-    let next = StoredValue::new(next);
-    let next = move || next.get_value();
-    let error: Signal<Option<AppError>> = Signal::derive(move || login.value().get().and_then(Result::err));
-    // Logged in: load the next page afresh, so everything on it (the header, the controls the
-    // role may use) is for the new session.
-    Effect::new(move |_| {
-        if let Some(Ok(())) = login.value().get() {
-            let to = next();
-            reload_at(if crate::api::accounts::local_path(&to) { &to } else { "/" });
-        }
-    });
+    let next = use_query_map().read_untracked().get("next").unwrap_or_else(|| "/".into());
     view! {
         <h1>"Log in"</h1>
         <p class="lead">"Every page of Bakeoff needs a log-in. On a new installation, the first start prints a one-time password for the user admin."</p>
+        <LoginForm next/>
+    }
+}
+
+/// The log-in form: a refusal is shown at its field; a log-in loads `next` afresh, so everything
+/// on it (the header, the controls the role may use) is for the new session.
+#[island]
+fn LoginForm(next: String) -> impl IntoView {
+    let login = ServerAction::<Login>::new();
+    let error: Signal<Option<AppError>> = Signal::derive(move || login.value().get().and_then(Result::err));
+    let to = if crate::api::accounts::local_path(&next) {
+        next.clone()
+    } else {
+        "/".to_string()
+    };
+    Effect::new(move |_| {
+        if let Some(Ok(())) = login.value().get() {
+            reload_at(&to);
+        }
+    });
+    view! {
         <ActionForm action=login attr:class="login" attr:aria-label="Log in">
             <FormMessage error fields=vec!["password"]/>
-            <input type="hidden" name="next" prop:value=next/>
+            <input type="hidden" name="next" value=next/>
             <div class="field">
                 <label for="login-name">"User name"</label>
                 <input id="login-name" name="name" type="text" autocomplete="username" required/>

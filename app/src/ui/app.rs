@@ -201,7 +201,13 @@ impl PageKind {
     fn server_only(self) -> bool {
         matches!(
             self,
-            PageKind::Quality | PageKind::Report | PageKind::Import | PageKind::Workers | PageKind::Audit | PageKind::Account
+            PageKind::Quality
+                | PageKind::Report
+                | PageKind::Import
+                | PageKind::Workers
+                | PageKind::Audit
+                | PageKind::Account
+                | PageKind::Login
         )
     }
 }
@@ -229,6 +235,7 @@ fn server_page(kind: PageKind) -> AnyView {
         PageKind::Workers => view! { <WorkersPage/> }.into_any(),
         PageKind::Audit => view! { <AuditPage/> }.into_any(),
         PageKind::Account => view! { <AccountPage/> }.into_any(),
+        PageKind::Login => view! { <LoginPage/> }.into_any(),
         _ => ().into_any(),
     }
 }
@@ -274,7 +281,6 @@ fn Page(kind: PageKind, id: i64, user: Option<Caller>) -> impl IntoView {
                 PageKind::Runs => view! { <RunsPage/> }.into_any(),
                 PageKind::Launch => view! { <LaunchPage/> }.into_any(),
                 PageKind::Run => view! { <RunPage/> }.into_any(),
-                PageKind::Login => view! { <LoginPage/> }.into_any(),
                 PageKind::Users => view! { <UsersPage/> }.into_any(),
                 PageKind::Tokens => view! { <TokensPage/> }.into_any(),
                 PageKind::Compare => view! { <ComparePage/> }.into_any(),
@@ -288,7 +294,7 @@ fn Page(kind: PageKind, id: i64, user: Option<Caller>) -> impl IntoView {
                 PageKind::Datasets => view! { <DatasetsPage/> }.into_any(),
                 PageKind::Trash => view! { <TrashPage/> }.into_any(),
                 // Rendered on the server only (`PageKind::server_only`).
-                PageKind::Quality | PageKind::Report | PageKind::Import | PageKind::Workers | PageKind::Audit | PageKind::Account => ().into_any(),
+                PageKind::Quality | PageKind::Report | PageKind::Import | PageKind::Workers | PageKind::Audit | PageKind::Account | PageKind::Login => ().into_any(),
             }}
         </Router>
     }
