@@ -173,8 +173,9 @@ impl FromServerFnError for AppError {
 }
 
 /// Send the browser to /login?next=(this page), unless it is there already.
+/// Sends the browser to the log-in page, back here after it.
 #[cfg(feature = "hydrate")]
-fn to_login() {
+pub(crate) fn to_login() {
     let location = leptos::prelude::window().location();
     let path = location.pathname().unwrap_or_default();
     if path == "/login" {

@@ -17,6 +17,11 @@ pub struct Caller {
 }
 
 impl Caller {
+    /// Whether the caller may do `what` (what `require` checks, as a yes or no for the pages).
+    pub fn allows(&self, what: Permission) -> bool {
+        self.require(what).is_ok()
+    }
+
     /// Ok when the caller's role allows `what` (and a one-time password has been changed).
     pub fn require(&self, what: Permission) -> Result<(), AppError> {
         if self.must_change_password {

@@ -75,7 +75,7 @@ fn answer_rows(run_id: i64, filter: Filter, ended: Signal<u32>) -> Resource<Resu
     Resource::new(
         move || (run_id, rec.get(), problem.get(), page.get(), ended.get()),
         move |(id, r, p, n, _)| async move {
-            if !allowed(me, Permission::ReadAnswers).await {
+            if !allowed(me, Permission::ReadAnswers) {
                 return Ok(None);
             }
             run_answers(id, r, p, n).await.map(Some)

@@ -4,6 +4,7 @@ use super::compare::ComparePage;
 use super::costs::CostsPage;
 use super::datasets::DatasetsPage;
 use super::endpoints::EndpointsPage;
+use super::enhance::Enhance;
 use super::grading::{GraderPage, GradingPage};
 use super::import::ImportPage;
 use super::launch::LaunchPage;
@@ -97,9 +98,7 @@ pub fn App() -> impl IntoView {
 /// The navigation bar, for the logged-in user (links a role may not use are left out).
 #[component]
 fn Header(user: Option<Caller>) -> impl IntoView {
-    let may_run = user
-        .as_ref()
-        .is_some_and(|u| u.role.allows(Permission::Run) && !u.must_change_password);
+    let may_run = user.as_ref().is_some_and(|u| u.allows(Permission::Run));
     // The link to the page shown is marked as the current one.
     let here = current_path();
     let link = move |href: &'static str, text: &'static str| {
@@ -184,6 +183,12 @@ fn param_id() -> i64 {
 
 /// The logged-in user of the request being rendered (on the server; the login middleware puts
 /// it there). None elsewhere, and on the log-in page.
+#[cfg(feature = "ssr")]
+pub(crate) fn request_user() -> Option<Caller> {
+    current_user()
+}
+
+/// See [`request_user`].
 fn current_user() -> Option<Caller> {
     #[cfg(feature = "ssr")]
     {
@@ -195,40 +200,29 @@ fn current_user() -> Option<Caller> {
     }
 }
 
-impl PageKind {
-    /// Pages rendered on the server only: nothing on them runs in the browser (links, GET forms
-    /// and plain multipart forms), so their code is not in the wasm.
-    fn server_only(self) -> bool {
-        matches!(
-            self,
-            PageKind::Quality
-                | PageKind::Report
-                | PageKind::Import
-                | PageKind::Workers
-                | PageKind::Audit
-                | PageKind::Account
-                | PageKind::Login
-        )
-    }
-}
-
-/// A page: rendered on the server only, or as its island with the logged-in user as a prop.
+/// A page: rendered on the server only (`server_page`), or as its island with the logged-in
+/// user as a prop.
 #[component]
 fn PageFor(kind: PageKind, id: i64) -> impl IntoView {
     let user = current_user();
-    if kind.server_only() {
-        provide_context(RouteId(id));
-        provide_context(super::widgets::Me(StoredValue::new(user)));
-        // No hydration ids: no island reads this page's data.
-        Owner::with_no_hydration(move || server_page(kind)).into_any()
-    } else {
-        view! { <Page kind id user/> }.into_any()
+    provide_context(RouteId(id));
+    provide_context(super::widgets::Me(StoredValue::new(user.clone())));
+    // No hydration ids: no island reads a server-only page's data.
+    match Owner::with_no_hydration(move || server_page(kind)) {
+        Some(page) => view! { <Enhance>{page}</Enhance> }.into_any(),
+        None => view! { <Page kind id user/> }.into_any(),
     }
 }
 
-/// The pages rendered on the server only (`PageKind::server_only`).
-fn server_page(kind: PageKind) -> AnyView {
-    match kind {
+/// The pages rendered on the server only: nothing on them runs in the browser but small islands
+/// of their own (`Live` parts, the rename-and-delete `Panel`, a form) and the `Enhance` island
+/// around them, which posts their forms; so their code is not in the wasm. None for the pages
+/// built inside `Page`.
+fn server_page(kind: PageKind) -> Option<AnyView> {
+    Some(match kind {
+        PageKind::Runs => view! { <RunsPage/> }.into_any(),
+        PageKind::Datasets => view! { <DatasetsPage/> }.into_any(),
+        PageKind::Endpoints => view! { <EndpointsPage/> }.into_any(),
         PageKind::Quality => view! { <QualityPage/> }.into_any(),
         PageKind::Report => view! { <ReportPage/> }.into_any(),
         PageKind::Import => view! { <ImportPage/> }.into_any(),
@@ -236,8 +230,8 @@ fn server_page(kind: PageKind) -> AnyView {
         PageKind::Audit => view! { <AuditPage/> }.into_any(),
         PageKind::Account => view! { <AccountPage/> }.into_any(),
         PageKind::Login => view! { <LoginPage/> }.into_any(),
-        _ => ().into_any(),
-    }
+        _ => return None,
+    })
 }
 
 /// Marks the page as interactive once the wasm has hydrated its islands (tests wait for it; it
@@ -278,7 +272,6 @@ fn Page(kind: PageKind, id: i64, user: Option<Caller>) -> impl IntoView {
         <Router>
             <LoadOtherPages/>
             {match kind {
-                PageKind::Runs => view! { <RunsPage/> }.into_any(),
                 PageKind::Launch => view! { <LaunchPage/> }.into_any(),
                 PageKind::Run => view! { <RunPage/> }.into_any(),
                 PageKind::Users => view! { <UsersPage/> }.into_any(),
@@ -290,11 +283,9 @@ fn Page(kind: PageKind, id: i64, user: Option<Caller>) -> impl IntoView {
                 PageKind::Grading => view! { <GradingPage/> }.into_any(),
                 PageKind::Grader => view! { <GraderPage/> }.into_any(),
                 PageKind::Sweep => view! { <SweepPage/> }.into_any(),
-                PageKind::Endpoints => view! { <EndpointsPage/> }.into_any(),
-                PageKind::Datasets => view! { <DatasetsPage/> }.into_any(),
                 PageKind::Trash => view! { <TrashPage/> }.into_any(),
-                // Rendered on the server only (`PageKind::server_only`).
-                PageKind::Quality | PageKind::Report | PageKind::Import | PageKind::Workers | PageKind::Audit | PageKind::Account | PageKind::Login => ().into_any(),
+                // Rendered on the server only (`server_page`).
+                PageKind::Runs | PageKind::Datasets | PageKind::Endpoints | PageKind::Quality | PageKind::Report | PageKind::Import | PageKind::Workers | PageKind::Audit | PageKind::Account | PageKind::Login => ().into_any(),
             }}
         </Router>
     }

@@ -57,7 +57,7 @@ pub fn CostsPage() -> impl IntoView {
         </p>
         <Transition fallback=|| view! { <p>"Loading…"</p> }>
             {move || Suspend::new(async move {
-                let can_run = allowed(me, Permission::Run).await;
+                let can_run = allowed(me, Permission::Run);
                 match data.await {
                     Ok(d) => view! { <CostViews data=d save delete add_sheet can_run/> }.into_any(),
                     Err(e) => view! { <ErrorBox error=e/> }.into_any(),

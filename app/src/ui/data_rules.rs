@@ -98,7 +98,7 @@ pub fn SpendCapForm(eps: Vec<EndpointView>, action: ServerAction<SetSpendCap>) -
             "A cap stops a run on the endpoint once what its runs spent this month (UTC) reaches it: no new requests are sent, those in flight finish, "
             "and the run ends cancelled with the reason. Launches are refused while the cap is reached."
         </p>
-        <ActionForm action attr:class="spend-cap" attr:aria-label="Set a spend cap">
+        <ActionForm action attr:class="spend-cap" attr:aria-label="Set a spend cap" attr:data-then="reload" attr:data-ok="{name}: spend cap saved.">
             <FormMessage error fields=vec!["spend_cap"]/>
             <div class="row">
                 <div class="field">
@@ -114,7 +114,6 @@ pub fn SpendCapForm(eps: Vec<EndpointView>, action: ServerAction<SetSpendCap>) -
                 </div>
             </div>
             <button type="submit">"Save cap"</button>
-            {move || action.value().get().and_then(Result::ok).map(|e| view! { <p class="ok" role="status">{format!("{}: {}", e.name, spend_cell(&e))}</p> })}
         </ActionForm>
     }
     .into_any()

@@ -1,8 +1,8 @@
 mod access;
 
 use super::data_rules::{spend_cell, SpendCapField, SpendCapForm};
-use super::runs::manage::{Buttons, Manage, Panel, Target};
-use super::widgets::{allowed, successes, use_me, ErrorBox, FieldMessage, FormMessage, IfAllowed};
+use super::runs::manage::{Buttons, Panel, Target};
+use super::widgets::{allowed, use_me, ErrorBox, FieldMessage, FormMessage, IfAllowed};
 use crate::api::data_rules::SetSpendCap;
 use crate::api::endpoints::command::{display, EXAMPLE};
 use crate::api::endpoints::gpu::SetSharedGpu;
@@ -13,6 +13,9 @@ use crate::api::AppError;
 use crate::domain::accounts::Permission;
 use leptos::prelude::*;
 
+/// Rendered on the server only: its forms are posted by the page's `Enhance` island, which
+/// loads the page again after a change (with what changed said above), and leaves a refused form
+/// as it was, with the reason at its field.
 #[component]
 pub fn EndpointsPage() -> impl IntoView {
     let add = ServerAction::<AddEndpoint>::new();
@@ -20,33 +23,8 @@ pub fn EndpointsPage() -> impl IntoView {
     let change = ServerAction::<SetEndpointAccess>::new();
     let cap = ServerAction::<SetSpendCap>::new();
     let shared = ServerAction::<SetSharedGpu>::new();
-    let manage = Manage::new();
     let me = use_me();
-    // Emptied once an endpoint is added: a second click would add it again, and the API key
-    // should not stay in the page.
-    let add_form = NodeRef::<leptos::html::Form>::new();
-    Effect::new(move |_| {
-        if add.value().with(|v| matches!(v, Some(Ok(_)))) {
-            if let Some(f) = add_form.get_untracked() {
-                f.reset();
-            }
-        }
-    });
-    let (cap_saved, shared_saved) = (successes(cap), successes(shared));
-    let endpoints = Resource::new(
-        move || {
-            (
-                add.version().get(),
-                set.version().get(),
-                change.version().get(),
-                manage.version.get(),
-                // Refused cap and GPU-link submissions keep their forms' choices.
-                cap_saved.get(),
-                shared_saved.get(),
-            )
-        },
-        |_| list_endpoints(),
-    );
+    let endpoints = Resource::new(|| (), |_| list_endpoints());
     let sheets = access::price_sheets();
     let error: Signal<Option<AppError>> = Signal::derive(move || add.value().get().and_then(Result::err));
     view! {
@@ -60,15 +38,15 @@ pub fn EndpointsPage() -> impl IntoView {
             <code>"/health"</code> ", " <code>"/v1/models"</code> ") when added and before every run. "
             "API keys and header values are write-only: stored and sent, never shown again."
         </p>
-        <Panel manage/>
-        <Transition fallback=|| view! { <p>"Loading…"</p> }>
+        <Panel/>
+        <Suspense fallback=|| view! { <p>"Loading…"</p> }>
             {move || Suspend::new(async move {
-                let may_change = allowed(me, Permission::Run).await;
+                let may_change = allowed(me, Permission::Run);
                 match endpoints.await {
                     Ok(eps) => {
                         let (for_access, for_launch, for_cap, for_gpu) = (eps.clone(), eps.clone(), eps.clone(), eps.clone());
                         view! {
-                            <EndpointTable eps manage may_change/>
+                            <EndpointTable eps may_change/>
                             <IfAllowed what=Permission::Run>
                                 <access::ChangeAccess eps=for_access.clone() change sheets/>
                                 <SpendCapForm eps=for_cap.clone() action=cap/>
@@ -82,10 +60,10 @@ pub fn EndpointsPage() -> impl IntoView {
                     Err(e) => view! { <ErrorBox error=e/> }.into_any(),
                 }
             })}
-        </Transition>
+        </Suspense>
         <IfAllowed what=Permission::Run otherwise="Runners and admins add endpoints.">
         <h2>"Add an endpoint"</h2>
-        <ActionForm action=add node_ref=add_form attr:class="add-endpoint" attr:aria-label="Add an endpoint">
+        <ActionForm action=add attr:class="add-endpoint" attr:aria-label="Add an endpoint" attr:data-then="reload" attr:data-ok="Endpoint {} added.">
             <FormMessage error fields=vec!["name", "base_url", "launch_template", "launch_models", "api_key", "headers", "ca_cert", "price_sheet_id", "retries", "spend_cap"]/>
             <div class="field">
                 <label for="ep-name">"Name (unique)"</label>
@@ -103,7 +81,6 @@ pub fn EndpointsPage() -> impl IntoView {
                 <LaunchFields error prefix="ep"/>
             </IfAllowed>
             <button type="submit" class="primary">"Check and add"</button>
-            {move || add.value().get().and_then(Result::ok).map(|id| view! { <p class="ok" role="status">{format!("Endpoint {id} added.")}</p> })}
         </ActionForm>
         </IfAllowed>
     }
@@ -132,7 +109,7 @@ fn SharedGpuForm(eps: Vec<EndpointView>, action: ServerAction<SetSharedGpu>) -> 
             "One measured run at a time per GPU: endpoints on one host name take turns (localhost and 127.0.0.1 are one host). "
             "Two endpoints that reach one GPU under different names (a second port, a proxy's path) take turns once one names the other here."
         </p>
-        <ActionForm action attr:class="shared-gpu" attr:aria-label="Share a GPU">
+        <ActionForm action attr:class="shared-gpu" attr:aria-label="Share a GPU" attr:data-then="reload" attr:data-ok="{name}: GPU link saved.">
             <FormMessage error fields=vec!["with"]/>
             <div class="row">
                 <div class="field">
@@ -151,14 +128,13 @@ fn SharedGpuForm(eps: Vec<EndpointView>, action: ServerAction<SetSharedGpu>) -> 
                 </div>
             </div>
             <button type="submit">"Save"</button>
-            {move || action.value().get().and_then(Result::ok).map(|e| view! { <p class="ok" role="status">{format!("{}: {}", e.name, gpu_cell(&e))}</p> })}
         </ActionForm>
     }
     .into_any()
 }
 
 #[component]
-fn EndpointTable(eps: Vec<EndpointView>, manage: Manage, may_change: bool) -> impl IntoView {
+fn EndpointTable(eps: Vec<EndpointView>, may_change: bool) -> impl IntoView {
     view! {
         <table class="endpoints">
             <thead>
@@ -186,7 +162,7 @@ fn EndpointTable(eps: Vec<EndpointView>, manage: Manage, may_change: bool) -> im
                                 {if builtin {
                                     view! { <span class="note">"built in"</span> }.into_any()
                                 } else {
-                                    view! { <Buttons manage target=Target::Endpoint(id) label=label.clone() name=name.clone()/> }.into_any()
+                                    view! { <Buttons target=Target::Endpoint(id) label=label.clone() name=name.clone()/> }.into_any()
                                 }}
                             </td>
                         })}
@@ -254,7 +230,7 @@ fn LaunchCommands(eps: Vec<EndpointView>, set: ServerAction<SetLaunchTemplate>) 
                 </ul>
             </div>
         })}
-        <ActionForm action=set attr:class="launch-command" attr:aria-label="Set a launch command">
+        <ActionForm action=set attr:class="launch-command" attr:aria-label="Set a launch command" attr:data-then="reload" attr:data-ok="Launch command saved.">
             <FormMessage error fields=vec!["endpoint_id", "template", "launch_template", "launch_models"]/>
             <div class="field">
                 <label for="lc-endpoint">"Endpoint"</label>
@@ -264,16 +240,15 @@ fn LaunchCommands(eps: Vec<EndpointView>, set: ServerAction<SetLaunchTemplate>) 
             </div>
             <div class="field">
                 <label for="lc-command">"Launch command (empty: no longer managed)"</label>
-                <input id="lc-command" name="template" type="text" placeholder=EXAMPLE/>
+                <input id="lc-command" name="template" data-field="launch_template" type="text" placeholder=EXAMPLE/>
                 <FieldMessage error field="launch_template"/>
             </div>
             <div class="field">
                 <label for="lc-models">"Models it may start (one per line)"</label>
-                <textarea id="lc-models" name="models" rows="3" placeholder="google/gemma-3-4b-it"></textarea>
+                <textarea id="lc-models" name="models" data-field="launch_models" rows="3" placeholder="google/gemma-3-4b-it"></textarea>
                 <FieldMessage error field="launch_models"/>
             </div>
             <button type="submit">"Save launch command"</button>
-            {move || set.value().get().and_then(Result::ok).map(|_| view! { <p class="ok" role="status">"Launch command saved."</p> })}
         </ActionForm>
     }
 }

@@ -2,7 +2,7 @@
 //! default: the model is revealed only when the queue's maker closes the queue, and a grade is
 //! final once the reviewer moves on.
 
-use super::runs::manage::{Buttons, Manage, Panel, Target};
+use super::runs::manage::{Buttons, Panel, Target};
 use super::widgets::{allowed, can, use_me, ErrorBox, FieldMessage, FormMessage, IfAllowed, Me, OriginBadge};
 use crate::api::cost::cost_data;
 use crate::api::grading::{
@@ -25,11 +25,7 @@ use reveal::{vote_label, Reveal};
 pub fn GradingPage() -> impl IntoView {
     let create = ServerAction::<CreateQueue>::new();
     let close = ServerAction::<CloseQueue>::new();
-    let manage = Manage::new();
-    let queues = Resource::new(
-        move || (create.version().get(), close.version().get(), manage.version.get()),
-        |_| list_queues(),
-    );
+    let queues = Resource::new(move || (create.version().get(), close.version().get()), |_| list_queues());
     let runs = Resource::new(|| (), |_| cost_data());
     let error: Signal<Option<AppError>> = Signal::derive(move || create.value().get().and_then(Result::err));
     // The queue whose Close button was pressed, waiting for the confirmation.
@@ -54,7 +50,7 @@ pub fn GradingPage() -> impl IntoView {
                 </div>
             }
         })}
-        <Panel manage/>
+        <Panel/>
         <Transition fallback=|| view! { <p>"Loading…"</p> }>
             {move || Suspend::new(async move {
                 let admin = me.and_then(Me::user).is_some_and(|u| u.role == Role::Admin);
@@ -86,7 +82,7 @@ pub fn GradingPage() -> impl IntoView {
                                                     " " <button type="button" aria-label=format!("Close {}", q.name) on:click=move |_| confirming.set(Some(asked.clone()))>"Close…"</button>
                                                 })}
                                                 <Show when=may_change>
-                                                    " " <Buttons manage target=Target::Queue(q.id) label=label.clone() name=name.clone()/>
+                                                    " " <Buttons target=Target::Queue(q.id) label=label.clone() name=name.clone()/>
                                                 </Show>
                                             </td>
                                         </tr>
@@ -211,7 +207,7 @@ pub fn GraderPage() -> impl IntoView {
         <h1>"Grade"</h1>
         <Suspense fallback=|| view! { <p>"Loading…"</p> }>
             {move || Suspend::new(async move {
-                let grades = allowed(me, Permission::Grade).await;
+                let grades = allowed(me, Permission::Grade);
                 match queue.await {
                     Err(e) => view! { <ErrorBox error=e/> }.into_any(),
                     Ok(None) => view! { <p class="error" role="alert">"No such queue."</p> }.into_any(),

@@ -10,6 +10,7 @@ mod costs;
 mod data_rules;
 mod datasets;
 mod endpoints;
+mod enhance;
 mod grading;
 mod import;
 mod integrity;

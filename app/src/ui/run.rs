@@ -67,7 +67,7 @@ pub fn RunPage() -> impl IntoView {
                 // details: built after these awaits, its `Suspense` would take its hydration id
                 // after the answers' resources on the server when the run loads slowly (a run in
                 // progress) but before them in the browser, which then reads the wrong data.
-                let may_run = allowed(me, Permission::Run).await;
+                let may_run = allowed(me, Permission::Run);
                 match run.await {
                     Ok(r) => view! { <RunDetail run=r progress waiting may_run/> }.into_any(),
                     Err(e) => view! { <h1>"Run"</h1> <ErrorBox error=e/> }.into_any(),

@@ -1,7 +1,8 @@
-//! The runs list: newest first, 50 a page, filtered in SQL, refreshed every 2 s while a listed
-//! run is queued or running (one light request, where an event stream per run would use up the
-//! browser's six connections per host), every 10 s otherwise; rename and delete from its rows.
+//! The runs list: newest first, 50 a page, filtered in SQL, rendered on the server and read
+//! again every 2 s while the tab is shown (one light request, where an event stream per run
+//! would use up the browser's six connections per host); rename and delete from its rows.
 
+use super::live_html::{Live, Part};
 use super::widgets::{allowed, use_me, ErrorBox, OriginBadge, StatusBadge};
 use crate::api::runs::{list_runs_page, Origin, RunFilter, RunPage, STATUSES};
 use crate::api::types::RunView;
@@ -10,137 +11,112 @@ use crate::domain::accounts::Permission;
 use crate::domain::format;
 use crate::domain::status::RunStatus;
 use leptos::prelude::*;
-use leptos_router::components::{Form, A};
 use leptos_router::hooks::use_query_map;
-use std::collections::BTreeSet;
 
 pub mod manage;
-use manage::{Buttons, Manage, Panel, Target};
+use manage::{Buttons, Panel, Target};
 
-/// How often the list is fetched again while a listed run is queued or running.
-const REFRESH: std::time::Duration = std::time::Duration::from_secs(2);
-/// How often it is fetched again otherwise, in seconds.
-const IDLE_REFRESH_S: u32 = 10;
+/// How often the list is read again while the tab is shown, in milliseconds.
+const REFRESH_MS: u32 = 2_000;
 
+/// Rendered on the server only: the table and chart are a `Live` part, read again every 2 s
+/// while the tab is shown; the row buttons are answered by the rename-and-delete `Panel` island.
 #[component]
 pub fn RunsPage() -> impl IntoView {
-    let query = use_query_map();
-    let filter = Memo::new(move |_| {
-        let q = query.read();
+    let filter = {
+        let q = use_query_map().read_untracked();
         let get = |k: &str| q.get(k).unwrap_or_default();
         RunFilter::from_query(&get("status"), &get("q"), &get("origin"), &get("page"))
-    });
-    let manage = Manage::new();
-    let me = use_me();
-    let runs = Resource::new(move || (filter.get(), manage.version.get()), |(f, _)| list_runs_page(f));
-    // Whether a listed run is queued or running, kept by an effect (where reading the resource
-    // is in its place), for the timer below, which must not read the resource itself: a read
-    // outside a Suspense or an effect warns on every tick.
-    let active = RwSignal::new(false);
-    Effect::new(move |_| {
-        active.set(runs.get().and_then(Result::ok).is_some_and(|p| p.any_active()));
-    });
-    // Live (browser only, while the tab is visible): every 2 s while a listed run is queued or
-    // running, every 10 s otherwise (runs launched elsewhere appear).
-    Effect::new(move |_| {
-        let idle = std::cell::Cell::new(0u32);
-        let handle = set_interval_with_handle(
-            move || {
-                if document().hidden() {
-                    return;
-                }
-                idle.set(idle.get() + 1);
-                if active.get_untracked() || idle.get() * REFRESH.as_secs() as u32 >= IDLE_REFRESH_S {
-                    idle.set(0);
-                    runs.refetch();
-                }
-            },
-            REFRESH,
-        )
-        .ok();
-        on_cleanup(move || {
-            if let Some(h) = handle {
-                h.clear();
-            }
-        });
-    });
-    // Runs ticked for comparison, kept across refreshes.
-    let selected = RwSignal::new(BTreeSet::<i64>::new());
+    };
+    let wanted = filter.clone();
+    let runs = Resource::new(|| (), move |_| list_runs_page(wanted.clone()));
+    let shown = filter.clone();
     view! {
         <h1>"Runs"</h1>
         <p class="lead">
             "Every benchmark run, newest first. "
-            <A href="/launch">"Launch a new run"</A>
+            <a href="/launch">"Launch a new run"</a>
             "."
         </p>
         <FilterForm filter/>
-        <Panel manage/>
-        <Transition fallback=|| view! { <p>"Loading runs…"</p> }>
-            {move || Suspend::new(async move {
-                let may_change = allowed(me, Permission::Run).await;
-                match runs.await {
-                    Ok(page) => {
-                        let list = page.runs.clone();
-                        view! {
-                            <RunsTable page selected manage filter=filter.get_untracked() may_change/>
-                            <ThroughputChart runs=list/>
-                        }.into_any()
+        <Panel/>
+        <Suspense fallback=|| view! { <p>"Loading runs…"</p> }>
+            {move || {
+                let filter = shown.clone();
+                Suspend::new(async move {
+                    match runs.await {
+                        Ok(page) => view! {
+                            <Live part=Part::Runs(filter.clone()) every_ms=REFRESH_MS>
+                                <RunsBody page filter/>
+                            </Live>
+                        }.into_any(),
+                        Err(e) => view! { <ErrorBox error=e/> }.into_any(),
                     }
-                    Err(e) => view! { <ErrorBox error=e/> }.into_any(),
-                }
-            })}
-        </Transition>
+                })
+            }}
+        </Suspense>
+    }
+}
+
+/// The runs list's live part, as HTML (`live_html::part_html`).
+#[cfg(feature = "ssr")]
+pub fn runs_html(page: RunPage, filter: RunFilter) -> String {
+    view! { <RunsBody page filter/> }.to_html()
+}
+
+/// The table and the chart.
+#[component]
+fn RunsBody(page: RunPage, filter: RunFilter) -> impl IntoView {
+    let may_change = allowed(use_me(), Permission::Run);
+    let list = page.runs.clone();
+    view! {
+        <RunsTable page filter may_change/>
+        <ThroughputChart runs=list/>
     }
 }
 
 /// Status, text and origin, as a GET form: the filter lives in the address (shareable, and the
 /// back button works).
 #[component]
-fn FilterForm(filter: Memo<RunFilter>) -> impl IntoView {
+fn FilterForm(filter: RunFilter) -> impl IntoView {
+    let clear = !filter.is_empty();
     view! {
-        <Form method="get" action="/" attr:class="filter" attr:aria-label="Filter runs">
+        <form method="get" action="/" class="filter" aria-label="Filter runs">
             <div class="field">
                 <label for="f-status">"Status"</label>
                 <select id="f-status" name="status">
                     <option value="">"any"</option>
                     {STATUSES.into_iter().map(|s| view! {
-                        <option value=s.label() selected=move || filter.read().status == Some(s)>{s.label()}</option>
+                        <option value=s.label() selected=filter.status == Some(s)>{s.label()}</option>
                     }).collect_view()}
                 </select>
             </div>
             <div class="field">
                 <label for="f-text">"Name or model contains"</label>
-                <input id="f-text" name="q" type="search" prop:value=move || filter.read().text.clone()/>
+                <input id="f-text" name="q" type="search" value=filter.text.clone()/>
             </div>
             <div class="field">
                 <label for="f-origin">"Origin"</label>
                 <select id="f-origin" name="origin">
                     <option value="">"any"</option>
                     {Origin::ALL.into_iter().map(|o| view! {
-                        <option value=o.label() selected=move || filter.read().origin == Some(o)>{o.label()}</option>
+                        <option value=o.label() selected=filter.origin == Some(o)>{o.label()}</option>
                     }).collect_view()}
                 </select>
             </div>
             <button type="submit">"Filter"</button>
-            {move || (!filter.read().is_empty()).then(|| view! { <A href="/">"Clear"</A> })}
-        </Form>
+            {clear.then(|| view! { <a href="/">"Clear"</a> })}
+        </form>
     }
 }
 
 #[component]
-fn RunsTable(
-    page: RunPage,
-    selected: RwSignal<BTreeSet<i64>>,
-    manage: Manage,
-    filter: RunFilter,
-    /// From `allowed` in the Suspend: the same on the server and in the browser.
-    may_change: bool,
-) -> impl IntoView {
+fn RunsTable(page: RunPage, filter: RunFilter, may_change: bool) -> impl IntoView {
     if page.runs.is_empty() {
         return if filter.is_empty() && page.page <= 1 {
-            view! { <p class="empty">"No runs yet. " <A href="/launch">"Launch the first one"</A> "."</p> }.into_any()
+            view! { <p class="empty">"No runs yet. " <a href="/launch">"Launch the first one"</a> "."</p> }.into_any()
         } else {
-            view! { <p class="empty">"No run matches. " <A href="/">"Show every run"</A> "."</p> }.into_any()
+            view! { <p class="empty">"No run matches. " <a href="/">"Show every run"</a> "."</p> }.into_any()
         };
     }
     let first = i64::from(page.page - 1) * i64::from(page.per_page) + 1;
@@ -182,16 +158,11 @@ fn RunsTable(
                         view! {
                             <tr data-run=id.to_string()>
                                 <td>
-                                    <input type="checkbox" name="run" value=id.to_string() aria-label=format!("compare run {id}")
-                                        prop:checked=move || selected.read().contains(&id)
-                                        on:change=move |ev| {
-                                            let on = event_target_checked(&ev);
-                                            selected.update(|s| { if on { s.insert(id); } else { s.remove(&id); } });
-                                        }/>
+                                    <input type="checkbox" name="run" value=id.to_string() aria-label=format!("compare run {id}")/>
                                 </td>
                                 <td>{id}</td>
                                 <td>
-                                    <A href=href>{r.name.clone()}</A>
+                                    <a href=href>{r.name.clone()}</a>
                                     " "
                                     <OriginBadge label=origin/>
                                     {super::job::kind_tag(kind).map(|tag| view! {
@@ -225,7 +196,7 @@ fn RunsTable(
                                     }.into_any(),
                                 }}
                                 {may_change.then(|| view! {
-                                    <td class="actions"><Buttons manage target=Target::Run(id) label=label.clone() name=name.clone()/></td>
+                                    <td class="actions"><Buttons target=Target::Run(id) label=label.clone() name=name.clone()/></td>
                                 })}
                             </tr>
                         }
@@ -249,9 +220,9 @@ fn Pager(page: u32, pages: u32, filter: RunFilter) -> impl IntoView {
     (pages > 1).then(|| {
         view! {
             <nav class="pages" aria-label="Pages">
-                {(page > 1).then(|| view! { <A href=filter.query(page - 1)>"← Newer"</A> })}
+                {(page > 1).then(|| view! { <a href=filter.query(page - 1)>"← Newer"</a> })}
                 <span>{format!("page {page} of {pages}")}</span>
-                {(page < pages).then(|| view! { <A href=filter.query(page + 1)>"Older →"</A> })}
+                {(page < pages).then(|| view! { <a href=filter.query(page + 1)>"Older →"</a> })}
             </nav>
         }
     })

@@ -126,8 +126,7 @@ pub fn IfAllowed(
     children: ChildrenFn,
 ) -> impl IntoView {
     let user = use_me().and_then(Me::user);
-    let allowed = user.as_ref().is_some_and(|u| u.role.allows(what) && !u.must_change_password);
-    if allowed {
+    if user.as_ref().is_some_and(|u| u.allows(what)) {
         children().into_any()
     } else {
         otherwise
@@ -142,35 +141,10 @@ pub fn IfAllowed(
 /// Whether the logged-in user's role allows `what`, as a signal (for controls inside a table
 /// that is already inside a `Suspense`; elsewhere use `IfAllowed`).
 pub fn can(what: crate::domain::accounts::Permission) -> Signal<bool> {
-    let may = use_me()
-        .and_then(Me::user)
-        .is_some_and(|u| u.role.allows(what) && !u.must_change_password);
-    Signal::stored(may)
+    Signal::stored(allowed(use_me(), what))
 }
 
-/// Whether the logged-in user's role allows `what`, once `Me` has loaded (`use_me()`, taken
-/// outside the async block). For a view built after an `.await`: an `IfAllowed` (a `Suspense`)
-/// or a `Resource` created there would be numbered in the order the data arrived, which differs
-/// between the server and the browser, and break hydration.
-pub async fn allowed(me: Option<Me>, what: crate::domain::accounts::Permission) -> bool {
-    me.and_then(Me::user)
-        .is_some_and(|u| u.role.allows(what) && !u.must_change_password)
-}
-
-/// How many times `action` has succeeded (its version at the last success): a resource that
-/// lists what the action changes refetches on this, not on every submission, so a refused
-/// submission leaves the forms drawn from that list (and their choices) as they were.
-pub fn successes<S>(action: ServerAction<S>) -> Memo<usize>
-where
-    S: leptos::server_fn::ServerFn + Clone + Send + Sync + 'static,
-    S::Output: Send + Sync + 'static,
-    S::Error: Send + Sync + 'static,
-{
-    Memo::new(move |prev: Option<&usize>| {
-        if action.value().with(|v| matches!(v, Some(Ok(_)))) {
-            action.version().get_untracked()
-        } else {
-            prev.copied().unwrap_or(0)
-        }
-    })
+/// Whether the logged-in user's role allows `what` (`use_me()`, taken outside any async block).
+pub fn allowed(me: Option<Me>, what: crate::domain::accounts::Permission) -> bool {
+    me.and_then(Me::user).is_some_and(|u| u.allows(what))
 }

@@ -160,11 +160,11 @@ pub fn ChangeAccess(
     }
     view! {
         <h2>"Change how an endpoint is reached"</h2>
-        <ActionForm action=change attr:class="endpoint-access" attr:aria-label="Change how an endpoint is reached">
+        <ActionForm action=change attr:class="endpoint-access" attr:aria-label="Change how an endpoint is reached" attr:data-then="reload" attr:data-ok="{name} ({base_url}) saved.">
             <FormMessage error fields=vec!["endpoint", "base_url", "api_key", "headers", "ca_cert", "hosted", "price_sheet_id", "retries"]/>
             <div class="field">
                 <label for="acc-endpoint">"Endpoint"</label>
-                <select id="acc-endpoint" name="id">
+                <select id="acc-endpoint" name="id" data-field="endpoint">
                     {choices.into_iter().map(|e| view! { <option value=e.id.to_string()>{format!("{} ({})", e.name, e.base_url)}</option> }).collect_view()}
                 </select>
                 // What the check of the endpoint found (refused, timed out, HTTP 401, TLS...): the
@@ -179,7 +179,6 @@ pub fn ChangeAccess(
             </div>
             <AccessFields error prefix="acc" sheets keep=true/>
             <button type="submit">"Check and save"</button>
-            {move || change.value().get().and_then(Result::ok).map(|e| view! { <p class="ok" role="status">{format!("{} ({}) saved: {}", e.name, e.base_url, describe(&e))}</p> })}
         </ActionForm>
     }
     .into_any()

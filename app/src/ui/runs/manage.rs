@@ -1,7 +1,8 @@
-//! Rename and delete, for runs, datasets, endpoints and grading queues. A row's buttons say what
-//! is to change; one panel, outside the (live-refreshed) table, asks for the new name, or shows
-//! what goes with a deletion (and that it goes to the trash, for how long) and waits for the
-//! confirmation. The server checks who may, and moves all or nothing.
+//! Rename and delete, for runs, datasets, endpoints and grading queues. A row's buttons (plain
+//! HTML, rendered on the server) say what is to change; one panel, an island outside the
+//! (live-refreshed) table, asks for the new name, or shows what goes with a deletion (and that it
+//! goes to the trash, for how long) and waits for the confirmation; then the page's `Live` parts
+//! are read again. The server checks who may, and moves all or nothing.
 
 use crate::api::runs::Removal;
 use crate::api::AppError;
@@ -18,6 +19,28 @@ pub enum Target {
 }
 
 impl Target {
+    /// As a row's button carries it: `run:3`.
+    pub fn key(self) -> String {
+        let id = match self {
+            Target::Run(id) | Target::Dataset(id) | Target::Endpoint(id) | Target::Queue(id) => id,
+        };
+        format!("{}:{id}", self.noun())
+    }
+
+    /// Read back from [`Target::key`].
+    #[cfg_attr(not(feature = "hydrate"), allow(dead_code))]
+    pub fn parse(key: &str) -> Option<Target> {
+        let (noun, id) = key.split_once(':')?;
+        let id = id.parse().ok()?;
+        Some(match noun {
+            "run" => Target::Run(id),
+            "dataset" => Target::Dataset(id),
+            "endpoint" => Target::Endpoint(id),
+            "queue" => Target::Queue(id),
+            _ => return None,
+        })
+    }
+
     fn noun(self) -> &'static str {
         match self {
             Target::Run(_) => "run",
@@ -47,6 +70,7 @@ async fn delete(target: Target, dry_run: bool) -> Result<Removal, AppError> {
 }
 
 #[derive(Clone, Debug, PartialEq)]
+#[cfg_attr(not(feature = "hydrate"), allow(dead_code))]
 enum Asked {
     Rename,
     Delete,
@@ -62,13 +86,10 @@ struct Pending {
     asked: Asked,
 }
 
-/// A page's rename-and-delete state: make one per page, give it to every row's [`Buttons`] and
-/// to one [`Panel`]; lists refetch when `version` moves.
+/// The panel's state.
 #[derive(Clone, Copy)]
-pub struct Manage {
+struct Manage {
     pending: RwSignal<Option<Pending>>,
-    /// Moves after every rename or deletion.
-    pub version: RwSignal<u32>,
     /// What the last change did ("Deleted run #3 'gemma'.").
     done: RwSignal<Option<String>>,
     preview: Action<Target, Result<Removal, AppError>>,
@@ -77,10 +98,9 @@ pub struct Manage {
 }
 
 impl Manage {
-    pub fn new() -> Self {
+    fn new() -> Self {
         let m = Manage {
             pending: RwSignal::new(None),
-            version: RwSignal::new(0),
             done: RwSignal::new(None),
             preview: Action::new(|t: &Target| delete(*t, true)),
             confirm: Action::new(|t: &Target| delete(*t, false)),
@@ -102,10 +122,16 @@ impl Manage {
 
     fn finish(self, message: String) {
         self.pending.set(None);
-        self.done.set(Some(message));
-        self.version.update(|v| *v += 1);
+        // A page whose list is a `Live` part reads it again; another loads afresh.
+        if crate::ui::enhance::has_live_parts() {
+            self.done.set(Some(message));
+            crate::ui::enhance::refresh_live_parts();
+        } else {
+            crate::ui::enhance::reload_with(Some(message));
+        }
     }
 
+    #[cfg_attr(not(feature = "hydrate"), allow(dead_code))]
     fn ask(self, target: Target, label: String, name: String, asked: Asked) {
         self.done.set(None);
         self.preview.value().set(None);
@@ -127,30 +153,54 @@ impl Manage {
     }
 }
 
-impl Default for Manage {
-    fn default() -> Self {
-        Manage::new()
-    }
-}
-
 /// A row's "Rename" and "Delete…" buttons (`label` names the row for screen readers and the
-/// panel: "run #3 'gemma'").
+/// panel: "run #3 'gemma'"). Plain HTML: the page's [`Panel`] answers their clicks.
 #[component]
-pub fn Buttons(manage: Manage, target: Target, label: String, name: String) -> impl IntoView {
-    let (l1, l2, n2) = (label.clone(), label.clone(), name.clone());
+pub fn Buttons(target: Target, label: String, name: String) -> impl IntoView {
+    let key = target.key();
     view! {
         <span class="manage">
             <button type="button" class="small" aria-label=format!("Rename {label}")
-                on:click=move |_| manage.ask(target, l1.clone(), name.clone(), Asked::Rename)>"Rename"</button>
+                data-manage="rename" data-target=key.clone() data-label=label.clone() data-name=name.clone()>"Rename"</button>
             <button type="button" class="small danger" aria-label=format!("Delete {label}")
-                on:click=move |_| manage.ask(target, l2.clone(), n2.clone(), Asked::Delete)>"Delete…"</button>
+                data-manage="delete" data-target=key data-label=label.clone() data-name=name>"Delete…"</button>
         </span>
     }
 }
 
-/// The rename field or the deletion's confirmation, over the page; and what the last change did.
-#[component]
-pub fn Panel(manage: Manage) -> impl IntoView {
+/// The rename field or the deletion's confirmation, over the page, for the row button last
+/// clicked anywhere on the page; and what the last change did.
+#[island]
+pub fn Panel() -> impl IntoView {
+    let manage = Manage::new();
+    Effect::new(move |_| {
+        let handle = window_event_listener(leptos::ev::click, move |ev| {
+            #[cfg(feature = "hydrate")]
+            {
+                use wasm_bindgen::JsCast;
+                let Some(button) = ev
+                    .target()
+                    .and_then(|t| t.dyn_into::<web_sys::Element>().ok())
+                    .and_then(|el| el.closest("[data-manage]").ok().flatten())
+                else {
+                    return;
+                };
+                let attr = |name: &str| button.get_attribute(name).unwrap_or_default();
+                let Some(target) = Target::parse(&attr("data-target")) else {
+                    return;
+                };
+                let asked = if attr("data-manage") == "rename" {
+                    Asked::Rename
+                } else {
+                    Asked::Delete
+                };
+                manage.ask(target, attr("data-label"), attr("data-name"), asked);
+            }
+            #[cfg(not(feature = "hydrate"))]
+            let _ = ev;
+        });
+        on_cleanup(move || handle.remove());
+    });
     view! {
         {move || manage.done.get().map(|m| view! { <p class="ok" role="status">{m}</p> })}
         {move || manage.pending.get().map(|p| match p.asked {
@@ -225,5 +275,21 @@ fn DeleteBox(manage: Manage, p: Pending) -> impl IntoView {
             {move || manage.confirm.value().get().and_then(Result::err).map(|e| view! { <ErrorBox error=e/> })}
             <button type="button" node_ref=keep on:click=move |_| manage.close()>"Keep it"</button>
         </div>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Target;
+
+    #[test]
+    fn a_row_button_names_its_target_and_reads_back() {
+        for t in [Target::Run(3), Target::Dataset(12), Target::Endpoint(1), Target::Queue(40)] {
+            assert_eq!(Target::parse(&t.key()), Some(t));
+        }
+        assert_eq!(Target::Run(3).key(), "run:3");
+        assert_eq!(Target::parse("run:x"), None);
+        assert_eq!(Target::parse("user:3"), None);
+        assert_eq!(Target::parse("3"), None);
     }
 }

@@ -1,0 +1,387 @@
+//! Forms on server-rendered pages, posted without a page load. One island, `Enhance`, wraps every
+//! server-rendered page; a form inside it that posts to a server function (`<ActionForm>` on the
+//! server renders `<form method="post" action="/api/...">`) is sent by the browser as the form's
+//! own fields, the way `ActionForm` sends them, and the answer is shown the way the islands
+//! showed it: each refusal at its field (`#<field>-error`), the rest above the form. So a page's
+//! forms need none of their code, nor their types, in the wasm.
+//!
+//! What a success does is written on the form:
+//! - `data-then="reload"`: the page is loaded again (what it shows changed);
+//! - `data-then="go:/runs/{}"`: the browser goes there (`{}` is the answer, `{id}` its field);
+//! - otherwise the page's `Live` parts are read again, `data-ok` (if any) is shown as the
+//!   result (`{}` and `{field}` filled in as above), and `data-reset` empties the form.
+//!
+//! `data-upload` on a multipart form sends the file in the background the same way (see
+//! `upload`). `data-confirm="..."` asks first. A form an island handles itself (its submit event already
+//! prevented) and plain forms (GET, multipart uploads) are left alone.
+
+use leptos::prelude::*;
+
+/// The window event that tells every `Live` part to read itself again now (a form changed what
+/// it shows).
+pub const REFRESH_EVENT: &str = "bakeoff-refresh";
+
+/// Wraps a server-rendered page: its server-function forms are posted without a page load.
+#[island]
+pub fn Enhance(children: Children) -> impl IntoView {
+    // The result of the form that loaded this page again (`data-then="reload"`).
+    Effect::new(|_| {
+        #[cfg(feature = "hydrate")]
+        browser::show_flash();
+    });
+    view! {
+        <div class="page" on:submit=move |ev| {
+            #[cfg(feature = "hydrate")]
+            browser::submitted(ev);
+            #[cfg(not(feature = "hydrate"))]
+            let _ = ev;
+        }>{children()}</div>
+    }
+}
+
+/// Tells the page's `Live` parts to read themselves again.
+pub fn refresh_live_parts() {
+    #[cfg(feature = "hydrate")]
+    {
+        if let Ok(ev) = web_sys::CustomEvent::new(REFRESH_EVENT) {
+            let _ = window().dispatch_event(&ev);
+        }
+    }
+}
+
+/// Whether the page has `Live` parts (read again after a change, instead of a reload).
+pub fn has_live_parts() -> bool {
+    #[cfg(feature = "hydrate")]
+    {
+        document().query_selector(".live-part").ok().flatten().is_some()
+    }
+    #[cfg(not(feature = "hydrate"))]
+    {
+        false
+    }
+}
+
+/// Loads the page again, then shows `message` on it (as the result of what was just done).
+pub fn reload_with(message: Option<String>) {
+    #[cfg(feature = "hydrate")]
+    browser::reload_with(message);
+    #[cfg(not(feature = "hydrate"))]
+    let _ = message;
+}
+
+/// `template` with `{}` replaced by `value` (a number or a text) and `{name}` by its field.
+#[cfg_attr(not(feature = "hydrate"), allow(dead_code))]
+pub fn fill(template: &str, value: &serde_json::Value) -> String {
+    let text = |v: &serde_json::Value| match v {
+        serde_json::Value::String(s) => s.clone(),
+        serde_json::Value::Null => String::new(),
+        other => other.to_string(),
+    };
+    let mut out = String::new();
+    let mut rest = template;
+    while let Some(open) = rest.find('{') {
+        let Some(len) = rest[open..].find('}') else { break };
+        out.push_str(&rest[..open]);
+        let key = &rest[open + 1..open + len];
+        out.push_str(&if key.is_empty() {
+            text(value)
+        } else {
+            value.get(key).map(text).unwrap_or_default()
+        });
+        rest = &rest[open + len + 1..];
+    }
+    out.push_str(rest);
+    out
+}
+
+#[cfg(feature = "hydrate")]
+mod browser {
+    use crate::api::AppError;
+    use leptos::prelude::*;
+    use wasm_bindgen::{JsCast, JsValue};
+    use wasm_bindgen_futures::JsFuture;
+    use web_sys::{Element, HtmlFormElement};
+
+    pub fn submitted(ev: web_sys::SubmitEvent) {
+        if ev.default_prevented() {
+            return;
+        }
+        let Some(form) = ev.target().and_then(|t| t.dyn_into::<HtmlFormElement>().ok()) else {
+            return;
+        };
+        if form.method().to_lowercase() != "post" {
+            return;
+        }
+        if form.has_attribute("data-upload") {
+            ev.prevent_default();
+            leptos::task::spawn_local(upload(form));
+            return;
+        }
+        let posts_to_api = form.get_attribute("action").is_some_and(|a| a.starts_with("/api/"));
+        if !posts_to_api || form.enctype() == "multipart/form-data" {
+            return;
+        }
+        ev.prevent_default();
+        if let Some(question) = form.get_attribute("data-confirm") {
+            if !window().confirm_with_message(&question).unwrap_or(false) {
+                return;
+            }
+        }
+        leptos::task::spawn_local(post(form));
+    }
+
+    async fn post(form: HtmlFormElement) {
+        clear_messages(&form);
+        set_busy(&form, true);
+        let answer = send(&form).await;
+        set_busy(&form, false);
+        match answer {
+            Ok(value) => succeeded(&form, &value),
+            Err(AppError::Unauthorized) => crate::api::error::to_login(),
+            Err(e) => show_error(&form, e),
+        }
+    }
+
+    /// A file upload (`data-upload`): sent as it is (multipart), in the background, so a refusal
+    /// leaves the form as it was (its name, its chosen file) with the reason at its field. The
+    /// upload routes answer with a redirect: back here with `?error_field=F&error=...`, or on to
+    /// the page that shows what was stored, which the browser then loads.
+    async fn upload(form: HtmlFormElement) {
+        clear_messages(&form);
+        set_busy(&form, true);
+        let note = form.get_attribute("data-busy").map(|text| {
+            let p = message(&form, "span", "note", "status");
+            p.set_text_content(Some(&text));
+            let _ = form.append_child(&p);
+            p
+        });
+        let sent = async {
+            let data = web_sys::FormData::new_with_form(&form).ok()?;
+            let init = web_sys::RequestInit::new();
+            init.set_method("POST");
+            init.set_body(&data.into());
+            let action = form.get_attribute("action").unwrap_or_default();
+            let response: web_sys::Response = JsFuture::from(window().fetch_with_str_and_init(&action, &init))
+                .await
+                .ok()?
+                .unchecked_into();
+            Some(response.url())
+        }
+        .await;
+        set_busy(&form, false);
+        if let Some(note) = note {
+            note.remove();
+        }
+        let Some(to) = sent else {
+            show_error(&form, AppError::Transport("the upload did not reach the server; try again".into()));
+            return;
+        };
+        let Ok(url) = web_sys::Url::new(&to) else { return };
+        let query = url.search_params();
+        match (query.get("error_field"), query.get("error")) {
+            (Some(field), Some(text)) => {
+                let mut errs = crate::domain::errors::FieldErrors::default();
+                for line in text.lines() {
+                    errs.push(field.clone(), line);
+                }
+                show_error(&form, AppError::Validation(errs));
+            }
+            _ if url.pathname().starts_with("/login") => crate::api::error::to_login(),
+            _ => {
+                let _ = window().location().set_href(&to);
+            }
+        }
+    }
+
+    async fn send(form: &HtmlFormElement) -> Result<serde_json::Value, AppError> {
+        let transport = |e: JsValue| AppError::Transport(e.as_string().unwrap_or_else(|| "the request failed".into()));
+        let data = web_sys::FormData::new_with_form(form).map_err(transport)?;
+        let body = web_sys::UrlSearchParams::new_with_str_sequence_sequence(&data).map_err(transport)?;
+        let init = web_sys::RequestInit::new();
+        init.set_method("POST");
+        init.set_body(&body.into());
+        let headers = web_sys::Headers::new().map_err(transport)?;
+        headers.set("Accept", "application/json").map_err(transport)?;
+        headers
+            .set("Content-Type", "application/x-www-form-urlencoded")
+            .map_err(transport)?;
+        init.set_headers(&headers);
+        let action = form.get_attribute("action").unwrap_or_default();
+        let response: web_sys::Response = JsFuture::from(window().fetch_with_str_and_init(&action, &init))
+            .await
+            .map_err(|_| AppError::Transport("the server did not answer".into()))?
+            .unchecked_into();
+        let text = match response.text() {
+            Ok(p) => JsFuture::from(p).await.ok().and_then(|t| t.as_string()).unwrap_or_default(),
+            Err(_) => String::new(),
+        };
+        if response.ok() {
+            Ok(serde_json::from_str(&text).unwrap_or(serde_json::Value::Null))
+        } else {
+            Err(serde_json::from_str::<AppError>(&text)
+                .unwrap_or_else(|_| AppError::Transport(format!("the server answered HTTP {}", response.status()))))
+        }
+    }
+
+    fn succeeded(form: &HtmlFormElement, value: &serde_json::Value) {
+        let then = form.get_attribute("data-then").unwrap_or_default();
+        if let Some(to) = then.strip_prefix("go:") {
+            let _ = window().location().set_href(&super::fill(to, value));
+            return;
+        }
+        if then == "reload" {
+            reload_with(form.get_attribute("data-ok").map(|ok| super::fill(&ok, value)));
+            return;
+        }
+        if form.has_attribute("data-reset") {
+            form.reset();
+        }
+        if let Some(ok) = form.get_attribute("data-ok") {
+            let p = message(form, "p", "ok", "status");
+            p.set_text_content(Some(&super::fill(&ok, value)));
+            // A form in a `Live` part is about to be drawn afresh: its result goes above.
+            if form.closest(".live-part").ok().flatten().is_some() {
+                flash().map(|f| f.append_child(&p));
+            } else {
+                let _ = form.append_child(&p);
+            }
+        }
+        super::refresh_live_parts();
+    }
+
+    /// Each refusal at its field (in the `.field` of the element named it, or marked
+    /// `data-field="name"` when the server names it otherwise), the others above the
+    /// form, as `FieldMessage` and `FormMessage` show them.
+    fn show_error(form: &HtmlFormElement, e: AppError) {
+        let mut rest = Vec::new();
+        match e {
+            AppError::Validation(errs) => {
+                for f in errs.0 {
+                    let input = form
+                        .query_selector(&format!("[data-field=\"{0}\"], [name=\"{0}\"]", f.field))
+                        .ok()
+                        .flatten();
+                    match input {
+                        Some(input) => {
+                            let at = input.closest(".field").ok().flatten().or_else(|| input.parent_element());
+                            let p = message(form, "p", "field-error", "alert");
+                            if document().get_element_by_id(&format!("{}-error", f.field)).is_none() {
+                                p.set_id(&format!("{}-error", f.field));
+                            }
+                            p.set_text_content(Some(&f.message));
+                            let _ = input.set_attribute("aria-invalid", "true");
+                            match at {
+                                Some(at) => {
+                                    let _ = at.append_child(&p);
+                                }
+                                None => rest.push(format!("{}: {}", f.field, f.message)),
+                            }
+                        }
+                        None => rest.push(format!("{}: {}", f.field, f.message)),
+                    }
+                }
+            }
+            other => rest.push(other.to_string()),
+        }
+        if !rest.is_empty() {
+            let div = message(form, "div", "form-error", "alert");
+            for line in rest {
+                let p = document().create_element("p").expect("p");
+                p.set_text_content(Some(&line));
+                let _ = div.append_child(&p);
+            }
+            let _ = form.prepend_with_node_1(&div);
+        }
+    }
+
+    fn message(_form: &HtmlFormElement, tag: &str, class: &str, role: &str) -> Element {
+        let el = document().create_element(tag).expect("element");
+        el.set_class_name(&format!("{class} enhance-msg"));
+        let _ = el.set_attribute("role", role);
+        el
+    }
+
+    const FLASH_KEY: &str = "bakeoff-flash";
+
+    pub fn reload_with(message: Option<String>) {
+        if let (Some(m), Ok(Some(store))) = (message, window().session_storage()) {
+            let _ = store.set_item(FLASH_KEY, &m);
+        }
+        let _ = window().location().reload();
+    }
+
+    /// What `reload_with` left to be said, under the page's heading.
+    pub fn show_flash() {
+        let Ok(Some(store)) = window().session_storage() else { return };
+        if let Ok(Some(m)) = store.get_item(FLASH_KEY) {
+            let _ = store.remove_item(FLASH_KEY);
+            let p = document().create_element("p").expect("p");
+            p.set_class_name("ok");
+            let _ = p.set_attribute("role", "status");
+            p.set_text_content(Some(&m));
+            flash().map(|f| f.append_child(&p));
+        }
+    }
+
+    /// The place under the page's heading for the results of forms in `Live` parts.
+    fn flash() -> Option<Element> {
+        if let Some(f) = document().get_element_by_id("flash") {
+            return Some(f);
+        }
+        let f = document().create_element("div").ok()?;
+        f.set_id("flash");
+        let h1 = document().query_selector("main h1").ok().flatten()?;
+        h1.after_with_node_1(&f).ok()?;
+        Some(f)
+    }
+
+    fn clear_messages(form: &HtmlFormElement) {
+        if let Some(f) = document().get_element_by_id("flash") {
+            f.set_inner_html("");
+        }
+        if let Ok(list) = form.query_selector_all(".enhance-msg") {
+            for i in 0..list.length() {
+                if let Some(n) = list.item(i).and_then(|n| n.dyn_into::<Element>().ok()) {
+                    n.remove();
+                }
+            }
+        }
+        if let Ok(list) = form.query_selector_all("[aria-invalid]") {
+            for i in 0..list.length() {
+                if let Some(n) = list.item(i).and_then(|n| n.dyn_into::<Element>().ok()) {
+                    let _ = n.remove_attribute("aria-invalid");
+                }
+            }
+        }
+    }
+
+    fn set_busy(form: &HtmlFormElement, busy: bool) {
+        if let Ok(list) = form.query_selector_all("button[type=submit], button:not([type])") {
+            for i in 0..list.length() {
+                if let Some(b) = list.item(i).and_then(|n| n.dyn_into::<Element>().ok()) {
+                    let _ = if busy {
+                        b.set_attribute("disabled", "")
+                    } else {
+                        b.remove_attribute("disabled")
+                    };
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::fill;
+    use serde_json::json;
+
+    #[test]
+    fn a_template_takes_the_answer_or_its_fields() {
+        assert_eq!(fill("/runs/{}", &json!(42)), "/runs/42");
+        assert_eq!(fill("/runs/{id}", &json!({"id": 7, "name": "x"})), "/runs/7");
+        assert_eq!(fill("Token {secret} made.", &json!({"secret": "bk_1"})), "Token bk_1 made.");
+        assert_eq!(fill("Saved.", &json!(null)), "Saved.");
+        assert_eq!(fill("{missing}!", &json!({})), "!");
+        assert_eq!(fill("open { brace", &json!(1)), "open { brace");
+    }
+}
