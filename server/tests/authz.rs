@@ -189,8 +189,6 @@ fn server_fns(run: i64, queue: i64, item: &str, sim: &str) -> BTreeMap<&'static 
     m.insert("launch_preview", row(View, form("form[model]=")));
     // Workers (issue 13): everyone who may view sees them, and why a queued run waits.
     m.insert("list_workers", row(View, Body::Empty));
-    // A server-rendered part of a page, afresh (the Workers table).
-    m.insert("part", row(View, form("part=Workers")));
     m.insert("run_waiting", row(View, form(format!("run_id={run}"))));
     m
 }

@@ -453,7 +453,6 @@ fn server_fn_args(name: &str, a: i64, b: i64, queue: i64, item_id: &str) -> Opti
         "create_token" => form("name=reviewer+script&role=reviewer&expires_days=1".into()),
         "revoke_token" => form("id=999999".into()),
         "list_workers" => form(String::new()),
-        "part" => form("part=Workers".into()),
         "run_waiting" => form(format!("run_id={a}")),
         "open_assignments" => form("user_id=1".into()),
         other => panic!("server function '{other}' is not in the blindness test: give it realistic arguments here"),

@@ -4,26 +4,54 @@ use crate::api::AppError;
 use crate::domain::accounts::Permission;
 use leptos::prelude::*;
 
+/// The answer list's filter and page, from the run page's address (`?rec=&problem=&apage=`).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct AnswerQuery {
+    pub rec: String,
+    pub problem: String,
+    pub page: u32,
+}
+
+impl AnswerQuery {
+    /// As the page's address has it.
+    pub fn from_page() -> Self {
+        let q = leptos_router::hooks::use_query_map().read_untracked();
+        AnswerQuery {
+            rec: q.get("rec").unwrap_or_default(),
+            problem: q.get("problem").unwrap_or_default(),
+            page: q.get("apage").and_then(|p| p.parse().ok()).unwrap_or(0),
+        }
+    }
+
+    /// The address of page `page` of this filter, on the run page.
+    fn at(&self, page: u32) -> String {
+        let enc = crate::domain::format::percent_encode;
+        format!("?rec={}&problem={}&apage={page}#checks-title", enc(&self.rec), enc(&self.problem))
+    }
+}
+
 /// The automatic checks of a run's answers, with the extracted fields as filterable columns.
-///
-/// Every resource and `Suspense`/`Transition` of the section is created here, when the section
-/// is, never after an `.await` (inside `IfAllowed`): hydration numbers them in creation order,
-/// and one created once data arrive is numbered differently by the server and the browser.
+/// Rendered on the server (a `Live` part of the run page): the filter is a GET form, the pages
+/// are links.
 #[component]
-pub fn RunAnswers(
-    run_id: i64,
-    /// Bumped when the run ends: its answers are checked as it closes.
-    #[prop(optional)]
-    ended: Option<RwSignal<u32>>,
-) -> impl IntoView {
-    let ended = move || ended.map(|e| e.get()).unwrap_or(0);
-    let summary = Resource::new(move || (run_id, ended()), |(id, _)| run_quality_summary(id));
-    let filter = Filter {
-        rec: RwSignal::new(String::new()),
-        problem: RwSignal::new(String::new()),
-        page: RwSignal::new(0u32),
-    };
-    let rows = answer_rows(run_id, filter, Signal::derive(ended));
+pub fn RunAnswers(run_id: i64, query: AnswerQuery) -> impl IntoView {
+    let summary = Resource::new(move || run_id, run_quality_summary);
+    let me = use_me();
+    let wanted = query.clone();
+    let rows = Resource::new(
+        move || run_id,
+        move |id| {
+            let q = wanted.clone();
+            async move {
+                // Reviewers grade blind (the server refuses them anyway).
+                if !allowed(me, Permission::ReadAnswers) {
+                    return Ok(None);
+                }
+                run_answers(id, q.rec, q.problem, q.page).await.map(Some)
+            }
+        },
+    );
+    let for_list = query.clone();
     view! {
         <section aria-labelledby="checks-title">
             <h2 id="checks-title">"Quality checks"</h2>
@@ -52,41 +80,23 @@ pub fn RunAnswers(
             </Suspense>
             // Each answer beside its run: not for reviewers, who grade blind.
             <IfAllowed what=Permission::ReadAnswers>
-                <AnswerFilters run_id filter/>
+                <AnswerFilters run_id query=query.clone()/>
             </IfAllowed>
-            <AnswerList rows filter/>
+            <AnswerList rows query=for_list.clone()/>
         </section>
     }
 }
 
-/// The answer list's filter and page.
-#[derive(Clone, Copy)]
-struct Filter {
-    rec: RwSignal<String>,
-    problem: RwSignal<String>,
-    page: RwSignal<u32>,
-}
-
-/// A page of the run's checked answers, or `None` for a role that may not read them (reviewers
-/// grade blind; the server refuses them anyway).
-fn answer_rows(run_id: i64, filter: Filter, ended: Signal<u32>) -> Resource<Result<Option<AnswerPage>, AppError>> {
-    let me = use_me();
-    let Filter { rec, problem, page } = filter;
-    Resource::new(
-        move || (run_id, rec.get(), problem.get(), page.get(), ended.get()),
-        move |(id, r, p, n, _)| async move {
-            if !allowed(me, Permission::ReadAnswers) {
-                return Ok(None);
-            }
-            run_answers(id, r, p, n).await.map(Some)
-        },
-    )
-}
-
-/// The downloads and the filters of the answer list.
+/// The downloads and the filters of the answer list (a GET form: the filter is in the address).
 #[component]
-fn AnswerFilters(run_id: i64, filter: Filter) -> impl IntoView {
-    let Filter { rec, problem, page } = filter;
+fn AnswerFilters(run_id: i64, query: AnswerQuery) -> impl IntoView {
+    let recs = crate::domain::candidates::RECOMMENDATIONS.iter().copied().chain(["(none)"]);
+    let problems = [
+        ("no_json", "no JSON"),
+        ("invalid", "invalid against the schema"),
+        ("handback", "hands the task back"),
+        ("truncated", "truncated"),
+    ];
     view! {
         <p class="downloads">
             "Download the records: "
@@ -96,36 +106,32 @@ fn AnswerFilters(run_id: i64, filter: Filter) -> impl IntoView {
             " · "
             <a href=format!("/api/runs/{run_id}/records?format=batch") download=format!("run-{run_id}-output.jsonl")>"OpenAI Batch output"</a>
         </p>
-        <div class="row">
+        <form method="get" action=format!("/runs/{run_id}#checks-title") class="row filter" aria-label="Filter answers">
             <div class="field">
                 <label for="f-rec">"Recommendation"</label>
-                <select id="f-rec" on:change=move |ev| { page.set(0); rec.set(event_target_value(&ev)) }>
+                <select id="f-rec" name="rec">
                     <option value="">"any"</option>
-                    {crate::domain::candidates::RECOMMENDATIONS.iter().map(|r| view! { <option value=*r>{*r}</option> }).collect_view()}
-                    <option value="(none)">"(none)"</option>
+                    {recs.map(|r| view! { <option value=r selected=query.rec == r>{r}</option> }).collect_view()}
                 </select>
             </div>
             <div class="field">
                 <label for="f-problem">"Problem"</label>
-                <select id="f-problem" on:change=move |ev| { page.set(0); problem.set(event_target_value(&ev)) }>
+                <select id="f-problem" name="problem">
                     <option value="">"any"</option>
-                    <option value="no_json">"no JSON"</option>
-                    <option value="invalid">"invalid against the schema"</option>
-                    <option value="handback">"hands the task back"</option>
-                    <option value="truncated">"truncated"</option>
+                    {problems.into_iter().map(|(v, label)| view! { <option value=v selected=query.problem == v>{label}</option> }).collect_view()}
                 </select>
             </div>
-        </div>
+            <button type="submit">"Filter"</button>
+        </form>
     }
 }
 
 /// The run's checked answers (nothing for a role that may not read them).
 #[component]
-fn AnswerList(rows: Resource<Result<Option<AnswerPage>, AppError>>, filter: Filter) -> impl IntoView {
-    let page = filter.page;
+fn AnswerList(rows: Resource<Result<Option<AnswerPage>, AppError>>, query: AnswerQuery) -> impl IntoView {
     view! {
-        <Transition fallback=|| ()>
-            {move || Suspend::new(async move {
+        <Suspense fallback=|| ()>
+            {move || { let query = query.clone(); Suspend::new(async move {
                 match rows.await {
                     Ok(None) => ().into_any(),
                     Ok(Some(p)) => {
@@ -139,9 +145,9 @@ fn AnswerList(rows: Resource<Result<Option<AnswerPage>, AppError>>, filter: Filt
                         view! {
                         <p class="note">{if shown == 0 { "No answers match.".to_string() } else { format!("Answers {}–{} of {}.", first + 1, first + shown, p.total) }}</p>
                         <p class="pager">
-                            <button disabled=p.page == 0 on:click=move |_| page.update(|n| *n = n.saturating_sub(1))>"← Previous"</button>
+                            {(p.page > 0).then(|| view! { <a href=query.at(p.page - 1)>"← Previous"</a> })}
                             " "
-                            <button disabled=!more on:click=move |_| page.update(|n| *n += 1)>"Next →"</button>
+                            {more.then(|| view! { <a href=query.at(p.page + 1)>"Next →"</a> })}
                         </p>
                         <table class="answers">
                             <thead><tr><th>"Item"</th><th>"JSON"</th><th>"Schema"</th><th>"Recommendation"</th>{heads}<th>"Problems"</th></tr></thead>
@@ -168,7 +174,7 @@ fn AnswerList(rows: Resource<Result<Option<AnswerPage>, AppError>>, filter: Filt
                     }
                     Err(e) => view! { <ErrorBox error=e/> }.into_any(),
                 }
-            })}
-        </Transition>
+            })}}
+        </Suspense>
     }
 }

@@ -183,12 +183,6 @@ fn param_id() -> i64 {
 
 /// The logged-in user of the request being rendered (on the server; the login middleware puts
 /// it there). None elsewhere, and on the log-in page.
-#[cfg(feature = "ssr")]
-pub(crate) fn request_user() -> Option<Caller> {
-    current_user()
-}
-
-/// See [`request_user`].
 fn current_user() -> Option<Caller> {
     #[cfg(feature = "ssr")]
     {
@@ -221,6 +215,7 @@ fn PageFor(kind: PageKind, id: i64) -> impl IntoView {
 fn server_page(kind: PageKind) -> Option<AnyView> {
     Some(match kind {
         PageKind::Runs => view! { <RunsPage/> }.into_any(),
+        PageKind::Run => view! { <RunPage/> }.into_any(),
         PageKind::Datasets => view! { <DatasetsPage/> }.into_any(),
         PageKind::Endpoints => view! { <EndpointsPage/> }.into_any(),
         PageKind::Quality => view! { <QualityPage/> }.into_any(),
@@ -273,7 +268,6 @@ fn Page(kind: PageKind, id: i64, user: Option<Caller>) -> impl IntoView {
             <LoadOtherPages/>
             {match kind {
                 PageKind::Launch => view! { <LaunchPage/> }.into_any(),
-                PageKind::Run => view! { <RunPage/> }.into_any(),
                 PageKind::Users => view! { <UsersPage/> }.into_any(),
                 PageKind::Tokens => view! { <TokensPage/> }.into_any(),
                 PageKind::Compare => view! { <ComparePage/> }.into_any(),
@@ -285,7 +279,7 @@ fn Page(kind: PageKind, id: i64, user: Option<Caller>) -> impl IntoView {
                 PageKind::Sweep => view! { <SweepPage/> }.into_any(),
                 PageKind::Trash => view! { <TrashPage/> }.into_any(),
                 // Rendered on the server only (`server_page`).
-                PageKind::Runs | PageKind::Datasets | PageKind::Endpoints | PageKind::Quality | PageKind::Report | PageKind::Import | PageKind::Workers | PageKind::Audit | PageKind::Account | PageKind::Login => ().into_any(),
+                PageKind::Runs | PageKind::Run | PageKind::Datasets | PageKind::Endpoints | PageKind::Quality | PageKind::Report | PageKind::Import | PageKind::Workers | PageKind::Audit | PageKind::Account | PageKind::Login => ().into_any(),
             }}
         </Router>
     }

@@ -1,5 +1,5 @@
 use super::data_rules::{internal_badge, InternalOnlyField, InternalOnlyToggle};
-use super::live_html::{Live, Part};
+use super::live_html::Live;
 use super::runs::manage::{Buttons, Panel, Target};
 use super::widgets::{allowed, use_me, ErrorBox, IfAllowed, QueryFieldError};
 use crate::api::data_rules::SetDatasetInternalOnly;
@@ -27,7 +27,7 @@ pub fn DatasetsPage() -> impl IntoView {
         <Suspense fallback=|| view! { <p>"Loading…"</p> }>
             {move || Suspend::new(async move {
                 match datasets.await {
-                    Ok(ds) => view! { <Live part=Part::Datasets every_ms=0><DatasetsTable ds/></Live> }.into_any(),
+                    Ok(ds) => view! { <Live id="datasets" every_ms=0><DatasetsTable ds/></Live> }.into_any(),
                     Err(e) => view! { <ErrorBox error=e/> }.into_any(),
                 }
             })}
@@ -69,12 +69,6 @@ pub fn DatasetsPage() -> impl IntoView {
         </form>
         </IfAllowed>
     }
-}
-
-/// The datasets table, as HTML (`live_html::part_html`).
-#[cfg(feature = "ssr")]
-pub fn datasets_html(ds: Vec<DatasetView>) -> String {
-    view! { <DatasetsTable ds/> }.to_html()
 }
 
 #[component]

@@ -11,6 +11,9 @@
 //! - otherwise the page's `Live` parts are read again, `data-ok` (if any) is shown as the
 //!   result (`{}` and `{field}` filled in as above), and `data-reset` empties the form.
 //!
+//! The same island keeps the page's `Live` parts (`live_html`) up to date: it reads the page
+//! again and swaps each part in.
+//!
 //! `data-upload` on a multipart form sends the file in the background the same way (see
 //! `upload`). `data-confirm="..."` asks first. A form an island handles itself (its submit event already
 //! prevented) and plain forms (GET, multipart uploads) are left alone.
@@ -19,15 +22,19 @@ use leptos::prelude::*;
 
 /// The window event that tells every `Live` part to read itself again now (a form changed what
 /// it shows).
+#[cfg_attr(not(feature = "hydrate"), allow(dead_code))]
 pub const REFRESH_EVENT: &str = "bakeoff-refresh";
 
 /// Wraps a server-rendered page: its server-function forms are posted without a page load.
 #[island]
 pub fn Enhance(children: Children) -> impl IntoView {
-    // The result of the form that loaded this page again (`data-then="reload"`).
     Effect::new(|_| {
+        // The result of the form that loaded this page again (`data-then="reload"`).
         #[cfg(feature = "hydrate")]
         browser::show_flash();
+        // The page's `Live` parts, read again as they ask.
+        #[cfg(feature = "hydrate")]
+        browser::watch_live_parts();
     });
     view! {
         <div class="page" on:submit=move |ev| {
@@ -302,6 +309,136 @@ mod browser {
     }
 
     const FLASH_KEY: &str = "bakeoff-flash";
+
+    thread_local! {
+        /// A reading of the page is under way / another was asked for meanwhile.
+        static READING: std::cell::Cell<(bool, bool)> = const { std::cell::Cell::new((false, false)) };
+    }
+
+    /// Reads the page again every `data-every` ms of its quickest `Live` part (while the tab is
+    /// shown), and whenever `REFRESH_EVENT` says something changed.
+    pub fn watch_live_parts() {
+        let mut every = None::<u32>;
+        if let Ok(list) = document().query_selector_all(".live-part[data-every]") {
+            for i in 0..list.length() {
+                let ms = list
+                    .item(i)
+                    .and_then(|n| n.dyn_into::<Element>().ok())
+                    .and_then(|el| el.get_attribute("data-every"))
+                    .and_then(|v| v.parse::<u32>().ok())
+                    .unwrap_or(0);
+                if ms > 0 {
+                    every = Some(every.map_or(ms, |e| e.min(ms)));
+                }
+            }
+        }
+        if let Some(ms) = every {
+            let _ = set_interval_with_handle(
+                || {
+                    if !document().hidden() {
+                        read_page_again();
+                    }
+                },
+                std::time::Duration::from_millis(u64::from(ms)),
+            );
+        }
+        let handle = window_event_listener_untyped(super::REFRESH_EVENT, |_| read_page_again());
+        std::mem::forget(handle);
+    }
+
+    /// Reads this page again from the server and swaps in each `Live` part (one reading at a
+    /// time; one asked for meanwhile follows it).
+    pub fn read_page_again() {
+        let (busy, _) = READING.get();
+        if busy {
+            READING.set((true, true));
+            return;
+        }
+        READING.set((true, false));
+        leptos::task::spawn_local(async {
+            loop {
+                swap_parts().await;
+                let (_, again) = READING.get();
+                if !again {
+                    break;
+                }
+                READING.set((true, false));
+            }
+            READING.set((false, false));
+        });
+    }
+
+    async fn swap_parts() {
+        let Ok(href) = window().location().href() else { return };
+        let init = web_sys::RequestInit::new();
+        init.set_method("GET");
+        if let Ok(h) = web_sys::Headers::new() {
+            let _ = h.set("Accept", "text/html");
+            init.set_headers(&h);
+        }
+        let Ok(response) = JsFuture::from(window().fetch_with_str_and_init(&href, &init)).await else {
+            return;
+        };
+        let response: web_sys::Response = response.unchecked_into();
+        if !response.ok() {
+            return;
+        }
+        if response.redirected() && response.url().contains("/login") {
+            crate::api::error::to_login();
+            return;
+        }
+        let Ok(text) = response.text() else { return };
+        let Some(text) = JsFuture::from(text).await.ok().and_then(|t| t.as_string()) else {
+            return;
+        };
+        let Ok(parser) = web_sys::DomParser::new() else { return };
+        let Ok(fresh) = parser.parse_from_string(&text, web_sys::SupportedType::TextHtml) else {
+            return;
+        };
+        let Ok(list) = document().query_selector_all(".live-part[id]") else {
+            return;
+        };
+        for i in 0..list.length() {
+            let Some(part) = list.item(i).and_then(|n| n.dyn_into::<Element>().ok()) else {
+                continue;
+            };
+            if let Some(new) = fresh.get_element_by_id(&part.id()) {
+                swap(&part, &new.inner_html());
+            }
+        }
+    }
+
+    /// Puts `html` in `el`, keeping the checkboxes as they were ticked; not while a field in it
+    /// has the focus.
+    fn swap(el: &Element, html: &str) {
+        if let Some(active) = document().active_element() {
+            let typing = matches!(active.tag_name().as_str(), "INPUT" | "SELECT" | "TEXTAREA")
+                && active.get_attribute("type").as_deref() != Some("checkbox");
+            if typing && el.contains(Some(&active)) {
+                return;
+            }
+        }
+        let boxes = |el: &Element| {
+            let mut out = Vec::new();
+            if let Ok(list) = el.query_selector_all("input[type=checkbox][name]") {
+                for i in 0..list.length() {
+                    if let Some(b) = list.item(i).and_then(|n| n.dyn_into::<web_sys::HtmlInputElement>().ok()) {
+                        out.push(b);
+                    }
+                }
+            }
+            out
+        };
+        let ticked: Vec<(String, String, bool)> = boxes(el).iter().map(|b| (b.name(), b.value(), b.checked())).collect();
+        if el.inner_html() != html {
+            el.set_inner_html(html);
+        }
+        for b in boxes(el) {
+            if let Some((_, _, on)) = ticked.iter().find(|(n, v, _)| *n == b.name() && *v == b.value()) {
+                b.set_checked(*on);
+            }
+        }
+    }
 
     pub fn reload_with(message: Option<String>) {
         if let (Some(m), Ok(Some(store))) = (message, window().session_storage()) {

@@ -2,11 +2,9 @@
 //! API job, timed as a whole. The section reads the job as the database has it, again every few
 //! seconds while the run goes (times, line counts, the provider's batch id).
 
-use crate::api::runs::get_run;
 use crate::domain::batch::JobTiming;
 use crate::domain::clock;
 use crate::domain::format;
-use crate::domain::progress::Progress;
 use crate::domain::spec::RunKind;
 use crate::domain::summary::RunSummary;
 use leptos::prelude::*;
@@ -14,57 +12,31 @@ use leptos::prelude::*;
 /// Said wherever per-request figures (TTFT, TPOT, ITL, E2E, their charts) would be.
 pub const NO_PER_REQUEST_TIMING: &str = "No per-request timing: a batch job is timed as a whole (see Batch job)";
 
-/// How often (seconds of the run's progress) the section reads the job again while it runs.
-const REFRESH_S: f64 = 5.0;
-
 /// The "Batch job" section: what the job is, its times, lines and outcome, and what its speed
-/// figures mean.
+/// figures mean (read again with the page's `Live` parts as the job goes).
 #[component]
-pub fn BatchJob(run_id: i64, job: Option<JobTiming>, kind: RunKind, running: bool, progress: RwSignal<Option<Progress>>) -> impl IntoView {
+pub fn BatchJob(job: Option<JobTiming>, kind: RunKind, running: bool) -> impl IntoView {
     // Before the worker writes the job (a queued run) the section says what it will be.
-    let initial = job.unwrap_or_else(|| JobTiming {
+    let current = job.unwrap_or_else(|| JobTiming {
         kind,
         ..Default::default()
     });
-    // Read again from the browser only (nothing differs at hydration), as progress arrives.
-    let fresh = RwSignal::new(None::<JobTiming>);
-    let last = StoredValue::new(None::<f64>);
-    Effect::new(move |_| {
-        let Some(p) = progress.get().filter(|p| p.run_id == run_id) else {
-            return;
-        };
-        if p.status.is_finished() || last.get_value().is_some_and(|t| p.elapsed_s - t < REFRESH_S) {
-            return;
-        }
-        last.set_value(Some(p.elapsed_s));
-        leptos::task::spawn_local(async move {
-            if let Ok(Some(job)) = get_run(run_id).await.map(|r| r.job) {
-                // The page may have been left meanwhile.
-                let _ = fresh.try_set(Some(job));
-            }
-        });
-    });
-    let current = Memo::new(move |_| fresh.get().unwrap_or_else(|| initial.clone()));
+    let notes = current.notes.clone();
     view! {
         <section class="job" aria-label="Batch job">
             <h2>"Batch job"</h2>
             <dl class="facts">
-                {move || {
-                    job_facts(&current.get(), running)
-                        .into_iter()
-                        .map(|(name, value)| view! { <dt>{name}</dt> <dd>{value}</dd> })
-                        .collect_view()
-                }}
+                {job_facts(&current, running)
+                    .into_iter()
+                    .map(|(name, value)| view! { <dt>{name}</dt> <dd>{value}</dd> })
+                    .collect_view()}
             </dl>
-            {move || {
-                let notes = current.get().notes;
-                (!notes.is_empty()).then(|| view! {
-                    <ul class="notes" aria-label="Notes on the job">
-                        {notes.into_iter().map(|n| view! { <li class="note">{n}</li> }).collect_view()}
-                    </ul>
-                })
-            }}
-            <p class="definition">{move || current.get().definition()}</p>
+            {(!notes.is_empty()).then(|| view! {
+                <ul class="notes" aria-label="Notes on the job">
+                    {notes.into_iter().map(|n| view! { <li class="note">{n}</li> }).collect_view()}
+                </ul>
+            })}
+            <p class="definition">{current.definition()}</p>
         </section>
     }
 }

@@ -4,6 +4,7 @@ use super::integrity::IntegrityPanel;
 use super::job::BatchJob;
 use super::launches::RunLaunches;
 use super::live;
+use super::live_html::Live;
 use super::summary::SummaryTable;
 use super::targets::ConditionsPanel;
 use super::widgets::{allowed, use_me, ErrorBox, OriginBadge, StatusBadge};
@@ -17,26 +18,65 @@ use crate::domain::spec::RunKind;
 use crate::domain::status::RunStatus;
 use leptos::prelude::*;
 
+/// Rendered on the server only. The run's details, charts and answers are `Live` parts; while
+/// the run goes, the `RunLive` island follows its progress events, moves the progress bar, and
+/// has the parts read again when they change (a second into the run, then every five seconds,
+/// when it starts measuring, and at its end).
 #[component]
 pub fn RunPage() -> impl IntoView {
-    let route_id = expect_context::<super::app::RouteId>().0;
-    let id = move || route_id;
-    let run = Resource::new(id, get_run);
-    let series = Resource::new(id, run_series);
+    let id = expect_context::<super::app::RouteId>().0;
+    let run = Resource::new(move || id, get_run);
+    let series = Resource::new(move || id, run_series);
     // A queued run that no live worker takes says so ("waiting for a worker (none is alive)").
-    let waiting = Resource::new(id, run_waiting);
+    let waiting = Resource::new(move || id, run_waiting);
     let me = use_me();
-    let progress = RwSignal::new(None::<Progress>);
-    // Bumped when the run ends: the quality checks (written as the run closes) are read again.
-    let ended = RwSignal::new(0u32);
+    let answers = super::answers::AnswerQuery::from_page();
+    view! {
+        <Suspense fallback=|| view! { <p>"Loading run…"</p> }>
+            {move || Suspend::new(async move {
+                let waiting = waiting.await.ok().flatten();
+                let may_run = allowed(me, Permission::Run);
+                match run.await {
+                    Ok(r) => {
+                        let live = (!r.status.is_finished() && r.status != RunStatus::Imported)
+                            .then(|| view! { <RunLive run_id=r.id kind=r.kind() waiting=waiting.clone()/> });
+                        view! {
+                            {live}
+                            <Live id="run" every_ms=0><RunDetail run=r waiting may_run/></Live>
+                        }.into_any()
+                    }
+                    Err(e) => view! { <h1>"Run"</h1> <ErrorBox error=e/> }.into_any(),
+                }
+            })}
+        </Suspense>
+        <Live id="charts" every_ms=0>
+            <Suspense fallback=|| ()>
+                {move || Suspend::new(async move {
+                    // A batch job's records have no per-request times, nor an import's without times:
+                    // the charts section says so.
+                    let r = run.await;
+                    let batch = r.as_ref().is_ok_and(|r| r.kind().is_batch());
+                    let untimed = r.as_ref().ok().and_then(|r| r.summary.as_ref()).is_some_and(|s| s.untimed());
+                    let summary_only = r.as_ref().is_ok_and(RunView::summary_only);
+                    series.await.ok().map(|s| view! { <RunCharts series=s batch untimed summary_only/> })
+                })}
+            </Suspense>
+        </Live>
+        <RunLaunches run_id=id/>
+        <Live id="answers" every_ms=0><RunAnswers run_id=id query=answers/></Live>
+    }
+}
+
+/// Follows a running run's progress events (Server-Sent Events): moves the progress bar with
+/// each, and has the page's `Live` parts read again a second into the run, then every five
+/// seconds, when the run starts or measures its first request, and at its end.
+#[island]
+fn RunLive(run_id: i64, kind: RunKind, waiting: Option<String>) -> impl IntoView {
     Effect::new(move |_| {
-        let id = id();
-        progress.set(None);
-        // Charts refresh a second into the run, then every five seconds, and once at its end
-        // (each refresh reads the chart data, never every request).
         let last_refresh = StoredValue::new(None::<f64>);
         let before = StoredValue::new(None::<Progress>);
-        live::subscribe(id, move |p| {
+        let waiting = waiting.clone();
+        live::subscribe(run_id, move |p| {
             let finished = p.status.is_finished();
             let due = match last_refresh.get_value() {
                 None => p.done > 0 && p.elapsed_s >= 1.0,
@@ -44,61 +84,46 @@ pub fn RunPage() -> impl IntoView {
             };
             let started = run_changed(before.get_value().as_ref(), &p);
             before.set_value(Some(p.clone()));
-            progress.set(Some(p.clone()));
-            if finished {
-                run.refetch();
-                series.refetch();
-                ended.update(|n| *n += 1);
-            } else if started {
-                // Its worker, and the conditions stored as measuring began, show without a reload.
-                run.refetch();
-            }
-            if !finished && due {
+            show_progress(&p, kind, waiting.as_deref());
+            if due {
                 last_refresh.set_value(Some(p.elapsed_s));
-                series.refetch();
+            }
+            if finished || started || due {
+                super::enhance::refresh_live_parts();
             }
         });
     });
-    view! {
-        <Transition fallback=|| view! { <p>"Loading run…"</p> }>
-            {move || Suspend::new(async move {
-                let waiting = waiting.await.ok().flatten();
-                // Whether to offer Cancel is awaited here, not left to an `IfAllowed` inside the
-                // details: built after these awaits, its `Suspense` would take its hydration id
-                // after the answers' resources on the server when the run loads slowly (a run in
-                // progress) but before them in the browser, which then reads the wrong data.
-                let may_run = allowed(me, Permission::Run);
-                match run.await {
-                    Ok(r) => view! { <RunDetail run=r progress waiting may_run/> }.into_any(),
-                    Err(e) => view! { <h1>"Run"</h1> <ErrorBox error=e/> }.into_any(),
-                }
-            })}
-        </Transition>
-        <Transition fallback=|| ()>
-            {move || Suspend::new(async move {
-                // A batch job's records have no per-request times, nor an import's without times:
-                // the charts section says so.
-                let r = run.await;
-                let batch = r.as_ref().is_ok_and(|r| r.kind().is_batch());
-                let untimed = r.as_ref().ok().and_then(|r| r.summary.as_ref()).is_some_and(|s| s.untimed());
-                let summary_only = r.as_ref().is_ok_and(RunView::summary_only);
-                series.await.ok().map(|s| view! { <RunCharts series=s batch untimed summary_only/> })
-            })}
-        </Transition>
-        {move || Some(view! { <RunLaunches run_id=id()/> <RunAnswers run_id=id() ended/> })}
+}
+
+/// The progress bar and its line, as `p` says (browser only).
+fn show_progress(p: &Progress, kind: RunKind, waiting: Option<&str>) {
+    #[cfg(feature = "hydrate")]
+    {
+        let pct = format!("{:.0}", p.percent());
+        if let Ok(Some(bar)) = document().query_selector("[role=progressbar][aria-label='Run progress']") {
+            let _ = bar.set_attribute("aria-valuenow", &pct);
+            if let Ok(Some(fill)) = bar.query_selector(".bar") {
+                let _ = fill.set_attribute("style", &format!("width: {:.1}%", p.percent()));
+            }
+        }
+        if let Ok(Some(text)) = document().query_selector(".progress-text") {
+            text.set_text_content(Some(&progress_text(p, kind, waiting)));
+        }
     }
+    #[cfg(not(feature = "hydrate"))]
+    let _ = (p, kind, waiting);
 }
 
 #[component]
 fn RunDetail(
     run: RunView,
-    progress: RwSignal<Option<Progress>>,
     waiting: Option<String>,
     /// The logged-in user may launch and cancel runs.
     may_run: bool,
 ) -> impl IntoView {
     let origin = run.origin_label();
     let spec = run.spec.clone();
+    // Posted by the page's `Enhance` island.
     let cancel = ServerAction::<CancelRun>::new();
     let id = run.id;
     let can_cancel = may_run && matches!(run.status, RunStatus::Queued | RunStatus::Running);
@@ -157,17 +182,16 @@ fn RunDetail(
             view! { <p class="note" role="status">{format!("A worker stopped renewing its lease; the run was taken over {times}. Last: {n}.")}</p> }
         })}
         // An import has no progress of its own: it arrived whole.
-        {(run.status != RunStatus::Imported).then(|| view! { <ProgressBar run=run.clone() progress waiting/> })}
+        {(run.status != RunStatus::Imported).then(|| view! { <ProgressBar run=run.clone() waiting/> })}
         {kind.is_batch().then(|| {
             let running = !run.status.is_finished();
-            view! { <BatchJob run_id=id job=run.job.clone() kind running progress/> }
+            view! { <BatchJob job=run.job.clone() kind running/> }
         })}
         {can_cancel.then(|| view! {
-            <button class="danger" on:click=move |_| { cancel.dispatch(CancelRun { id }); }>"Cancel run"</button>
-        })}
-        {move || cancel.value().get().map(|r| match r {
-            Ok(status) => view! { <p class="note">{format!("Cancel requested (status: {status}).")}</p> }.into_any(),
-            Err(e) => view! { <ErrorBox error=e/> }.into_any(),
+            <ActionForm action=cancel attr:class="inline" attr:data-ok="Cancel requested (status: {}).">
+                <input type="hidden" name="id" value=id.to_string()/>
+                <button type="submit" class="danger">"Cancel run"</button>
+            </ActionForm>
         })}
         {run.error.clone().map(|e| view! { <p class="error" role="alert">{e}</p> })}
 
@@ -187,13 +211,13 @@ fn RunDetail(
 }
 
 #[component]
-fn ProgressBar(run: RunView, progress: RwSignal<Option<Progress>>, waiting: Option<String>) -> impl IntoView {
+fn ProgressBar(run: RunView, waiting: Option<String>) -> impl IntoView {
     // A batch job's lines are counted by the job (its answers are stored when it ends).
     let (done, total, errors) = match &run.job {
         Some(j) if j.total > 0 => ((j.completed + j.failed).min(j.total), j.total, j.failed),
         _ => (run.done_requests.max(0) as u64, run.total_requests.max(0) as u64, 0),
     };
-    let initial = Progress {
+    let current = Progress {
         run_id: run.id,
         status: run.status,
         done,
@@ -204,13 +228,7 @@ fn ProgressBar(run: RunView, progress: RwSignal<Option<Progress>>, waiting: Opti
         eta_s: None,
         message: None,
     };
-    let current = Memo::new(move |_| {
-        progress
-            .get()
-            .filter(|p| p.run_id == initial.run_id)
-            .unwrap_or_else(|| initial.clone())
-    });
-    let pct = move || current.get().percent();
+    let pct = current.percent();
     let kind = run.kind();
     view! {
         <section class="live" aria-labelledby="progress-title">
@@ -221,11 +239,11 @@ fn ProgressBar(run: RunView, progress: RwSignal<Option<Progress>>, waiting: Opti
                 aria-label="Run progress"
                 aria-valuemin="0"
                 aria-valuemax="100"
-                aria-valuenow=move || format!("{:.0}", pct())
+                aria-valuenow=format!("{pct:.0}")
             >
-                <div class="bar" style:width=move || format!("{:.1}%", pct())></div>
+                <div class="bar" style=format!("width: {pct:.1}%")></div>
             </div>
-            <p class="progress-text" aria-live="polite">{move || progress_text(&current.get(), kind, waiting.as_deref())}</p>
+            <p class="progress-text" aria-live="polite">{progress_text(&current, kind, waiting.as_deref())}</p>
         </section>
     }
 }

@@ -2,7 +2,7 @@
 //! again every 2 s while the tab is shown (one light request, where an event stream per run
 //! would use up the browser's six connections per host); rename and delete from its rows.
 
-use super::live_html::{Live, Part};
+use super::live_html::Live;
 use super::widgets::{allowed, use_me, ErrorBox, OriginBadge, StatusBadge};
 use crate::api::runs::{list_runs_page, Origin, RunFilter, RunPage, STATUSES};
 use crate::api::types::RunView;
@@ -46,7 +46,7 @@ pub fn RunsPage() -> impl IntoView {
                 Suspend::new(async move {
                     match runs.await {
                         Ok(page) => view! {
-                            <Live part=Part::Runs(filter.clone()) every_ms=REFRESH_MS>
+                            <Live id="runs" every_ms=REFRESH_MS>
                                 <RunsBody page filter/>
                             </Live>
                         }.into_any(),
@@ -56,12 +56,6 @@ pub fn RunsPage() -> impl IntoView {
             }}
         </Suspense>
     }
-}
-
-/// The runs list's live part, as HTML (`live_html::part_html`).
-#[cfg(feature = "ssr")]
-pub fn runs_html(page: RunPage, filter: RunFilter) -> String {
-    view! { <RunsBody page filter/> }.to_html()
 }
 
 /// The table and the chart.

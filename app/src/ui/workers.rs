@@ -1,9 +1,9 @@
 //! The Workers page: every worker process seen in the last day (`bakeoff serve` with its worker,
 //! `bakeoff worker` next to a GPU), what it takes from the queue, whether it is alive, and the
 //! runs it measures now. Rendered on the server; its table is read again every few seconds while
-//! the page is shown (a `Live` island).
+//! the page is shown (a `Live` part).
 
-use super::live_html::{Live, Part};
+use super::live_html::Live;
 use super::widgets::ErrorBox;
 use crate::api::workers::{list_workers, Liveness, WorkerView};
 use crate::domain::clock::readable;
@@ -12,7 +12,7 @@ use leptos::prelude::*;
 /// How often the page reads the workers again, in milliseconds.
 const REFRESH_MS: u32 = 5_000;
 
-/// Rendered on the server only; the table is read again every few seconds by a `Live` island.
+/// Rendered on the server only; the table is read again every few seconds (a `Live` part).
 #[component]
 pub fn WorkersPage() -> impl IntoView {
     let workers = Resource::new(|| (), |_| list_workers());
@@ -23,7 +23,7 @@ pub fn WorkersPage() -> impl IntoView {
             <code>"--no-worker"</code> "), and each " <code>"bakeoff worker"</code>
             " started next to a GPU. A worker is alive while it renews its heartbeat within its lease; a queued run waits until a live worker that takes its endpoint is free."
         </p>
-        <Live part=Part::Workers every_ms=REFRESH_MS>
+        <Live id="workers" every_ms=REFRESH_MS>
             <Suspense fallback=|| view! { <p>"Loading…"</p> }>
                 {move || Suspend::new(async move {
                     match workers.await {
@@ -50,12 +50,6 @@ fn WorkersBody(list: Vec<WorkerView>) -> impl IntoView {
     } else {
         view! { <WorkersTable list/> }.into_any()
     }
-}
-
-/// The workers' part as HTML, for `Live`'s refresh.
-#[cfg(feature = "ssr")]
-pub fn workers_html(list: Vec<WorkerView>) -> String {
-    view! { <WorkersBody list/> }.to_html()
 }
 
 #[component]
