@@ -100,6 +100,7 @@ pub async fn create(
         name,
         role,
         expires_at,
+        expiry: expires_at.map_or("It does not expire.".to_string(), |e| format!("It expires {}.", clock::readable(e))),
     })
 }
 

@@ -92,6 +92,9 @@ pub struct NewToken {
     pub name: String,
     pub role: Role,
     pub expires_at: Option<i64>,
+    /// "It expires 2026-12-30 10:00 UTC." or "It does not expire." (the page says so).
+    #[serde(default)]
+    pub expiry: String,
 }
 
 impl NewToken {

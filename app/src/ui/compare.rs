@@ -34,6 +34,9 @@ pub fn ComparePage() -> impl IntoView {
     // Issue 14: when a batch job is among them, the kinds side by side, priced (made here, at the
     // page's top, so that the server and the browser create it in the same place).
     let modes = Resource::new(ids, compare_modes);
+    let chosen = |key: &str| query.read_untracked().get(key);
+    let item = chosen("item");
+    let sheet_ix = chosen("sheet").and_then(|s| s.parse().ok()).unwrap_or(0usize);
     view! {
         <h1>"Compare runs"</h1>
         <Suspense fallback=|| ()>
@@ -154,10 +157,10 @@ pub fn ComparePage() -> impl IntoView {
                 }
             })}
         </Suspense>
-        <BatchModes data=modes/>
+        <BatchModes data=modes ids=ids() sheet_ix item=item.clone()/>
         // Answers beside their models: not for reviewers, who grade blind.
         <IfAllowed what=Permission::ReadAnswers>
-            <SideBySide ids=Signal::derive(ids)/>
+            <SideBySide ids=ids() item=item.clone() sheet_ix/>
         </IfAllowed>
     }
 }
@@ -174,27 +177,32 @@ fn pair(d: Option<Distribution>) -> impl IntoView {
 
 /// The same item's answer from each run, named by model.
 #[component]
-fn SideBySide(ids: Signal<Vec<i64>>) -> impl IntoView {
-    let item = RwSignal::new(None::<String>);
-    let answers = Resource::new(move || (ids.get(), item.get()), |(ids, item)| side_by_side(ids, item));
+fn SideBySide(ids: Vec<i64>, item: Option<String>, sheet_ix: usize) -> impl IntoView {
+    let hidden = (ids.clone(), sheet_ix);
+    let shown = item.clone();
+    let answers = Resource::new(move || (ids.clone(), item.clone()), |(ids, item)| side_by_side(ids, item));
     view! {
         <section aria-labelledby="sbs-title">
             <h2 id="sbs-title">"Answers side by side"</h2>
             <p class="note">"The same item from each run, with the model named (for blind judgement use a pairwise grading queue)."</p>
             <Transition fallback=|| ()>
-                {move || Suspend::new(async move {
+                {move || { let (hidden, shown) = (hidden.clone(), shown.clone()); Suspend::new(async move {
                     match answers.await {
                         Err(e) => view! { <ErrorBox error=e/> }.into_any(),
                         Ok(sbs) if sbs.answers.is_empty() => view! { <p class="empty">"No answers stored."</p> }.into_any(),
                         Ok(sbs) => {
                             let n = sbs.answers.len();
                             view! {
-                                <div class="field">
-                                    <label for="sbs-item">"Item"</label>
-                                    <select id="sbs-item" on:change=move |ev| item.set(Some(event_target_value(&ev)))>
-                                        {sbs.items.iter().map(|i| view! { <option value=i.clone() selected=item.get_untracked().as_deref() == Some(i.as_str())>{i.clone()}</option> }).collect_view()}
-                                    </select>
-                                </div>
+                                <form method="get" action="/compare#sbs-title" class="row filter" data-auto="" aria-label="Choose the item">
+                                    <Keep ids=hidden.0.clone() sheet=Some(hidden.1) item=None/>
+                                    <div class="field">
+                                        <label for="sbs-item">"Item"</label>
+                                        <select id="sbs-item" name="item">
+                                            {sbs.items.iter().map(|i| view! { <option value=i.clone() selected=shown.as_deref() == Some(i.as_str())>{i.clone()}</option> }).collect_view()}
+                                        </select>
+                                    </div>
+                                    <button type="submit">"Show"</button>
+                                </form>
                                 <details><summary>"Prompt"</summary><pre>{sbs.prompt.clone()}</pre></details>
                                 <div class={if n >= 3 { "side many" } else { "side" }} style=format!("grid-template-columns: repeat({n}, 1fr)")>
                                     {sbs.answers.into_iter().map(|(label, text, check)| {
@@ -227,7 +235,7 @@ fn SideBySide(ids: Signal<Vec<i64>>) -> impl IntoView {
                             }.into_any()
                         }
                     }
-                })}
+                })}}
             </Transition>
         </section>
     }
@@ -236,36 +244,33 @@ fn SideBySide(ids: Signal<Vec<i64>>) -> impl IntoView {
 /// The compared runs' kinds side by side (a batch job is among them), at a price sheet chosen
 /// here; runs not finished yet are left out (they have no figures).
 #[component]
-fn BatchModes(data: Resource<Result<Option<CostTables>, AppError>>) -> impl IntoView {
-    let sheet_ix = RwSignal::new(0usize);
+fn BatchModes(data: Resource<Result<Option<CostTables>, AppError>>, ids: Vec<i64>, sheet_ix: usize, item: Option<String>) -> impl IntoView {
     view! {
         <Suspense fallback=|| ()>
             {move || {
+                let (ids, item) = (ids.clone(), item.clone());
                 Suspend::new(async move {
                     match data.await {
                         Err(e) => view! { <ErrorBox error=e/> }.into_any(),
                         Ok(None) => ().into_any(),
                         Ok(Some(d)) => {
-                            let runs = d.runs;
-                            let sheets = StoredValue::new(d.sheets);
-                            let runs = StoredValue::new(runs);
-                            let tables = move || {
-                                sheets.with_value(|all| match all.get(sheet_ix.get()) {
-                                    Some(sheet) => (runs.with_value(|rs| mode_tables(rs, sheet, all)), sheet.name.clone()),
-                                    None => (Vec::new(), String::new()),
-                                })
+                            let all = d.sheets;
+                            let (tables, sheet) = match all.get(sheet_ix) {
+                                Some(sheet) => (mode_tables(&d.runs, sheet, &all), sheet.name.clone()),
+                                None => (Vec::new(), String::new()),
                             };
                             view! {
-                                <div class="field">
-                                    <label for="modes-sheet">"Price sheet"</label>
-                                    <select id="modes-sheet" on:change=move |ev| sheet_ix.set(event_target_value(&ev).parse().unwrap_or(0))>
-                                        {sheets.with_value(|all| all.iter().enumerate().map(|(i, s)| view! { <option value=i.to_string()>{format!("{} ({})", s.name, s.dated)}</option> }).collect_view())}
-                                    </select>
-                                </div>
-                                {move || {
-                                    let (tables, sheet) = tables();
-                                    view! { <ModesSection tables sheet/> }
-                                }}
+                                <form method="get" action="/compare#modes-sheet" class="row filter" data-auto="" aria-label="Choose the price sheet">
+                                    <Keep ids=ids.clone() sheet=None item=item.clone()/>
+                                    <div class="field">
+                                        <label for="modes-sheet">"Price sheet"</label>
+                                        <select id="modes-sheet" name="sheet">
+                                            {all.iter().enumerate().map(|(i, s)| view! { <option value=i.to_string() selected=i == sheet_ix>{format!("{} ({})", s.name, s.dated)}</option> }).collect_view()}
+                                        </select>
+                                    </div>
+                                    <button type="submit">"Show"</button>
+                                </form>
+                                <ModesSection tables sheet/>
                             }
                             .into_any()
                         }
@@ -273,6 +278,16 @@ fn BatchModes(data: Resource<Result<Option<CostTables>, AppError>>) -> impl Into
                 })
             }}
         </Suspense>
+    }
+}
+
+/// The page's other choices, kept by a form that changes one of them.
+#[component]
+fn Keep(ids: Vec<i64>, sheet: Option<usize>, item: Option<String>) -> impl IntoView {
+    view! {
+        {ids.into_iter().map(|id| view! { <input type="hidden" name="run" value=id.to_string()/> }).collect_view()}
+        {sheet.map(|s| view! { <input type="hidden" name="sheet" value=s.to_string()/> })}
+        {item.map(|i| view! { <input type="hidden" name="item" value=i/> })}
     }
 }
 

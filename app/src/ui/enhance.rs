@@ -14,8 +14,11 @@
 //! The same island keeps the page's `Live` parts (`live_html`) up to date: it reads the page
 //! again and swaps each part in.
 //!
+//! A GET form marked `data-auto` is sent as soon as one of its choices changes.
+//!
 //! `data-upload` on a multipart form sends the file in the background the same way (see
-//! `upload`). `data-confirm="..."` asks first. A form an island handles itself (its submit event already
+//! `upload`). `data-confirm="..."` asks first, in a dialog named `data-confirm-title` (`ask`);
+//! `data-show="ID"` fills the hidden element #ID with the answer and shows it. A form an island handles itself (its submit event already
 //! prevented) and plain forms (GET, multipart uploads) are left alone.
 
 use leptos::prelude::*;
@@ -37,7 +40,12 @@ pub fn Enhance(children: Children) -> impl IntoView {
         browser::watch_live_parts();
     });
     view! {
-        <div class="page" on:submit=move |ev| {
+        <div class="page" on:change=move |ev| {
+            #[cfg(feature = "hydrate")]
+            browser::changed(ev);
+            #[cfg(not(feature = "hydrate"))]
+            let _ = ev;
+        } on:submit=move |ev| {
             #[cfg(feature = "hydrate")]
             browser::submitted(ev);
             #[cfg(not(feature = "hydrate"))]
@@ -76,7 +84,19 @@ pub fn reload_with(message: Option<String>) {
     let _ = message;
 }
 
-/// `template` with `{}` replaced by `value` (a number or a text) and `{name}` by its field.
+/// Where this page was loaded from, as the browser sees it (`{origin}` in a template).
+fn page_origin() -> String {
+    #[cfg(feature = "hydrate")]
+    {
+        if let Ok(o) = window().location().origin() {
+            return o;
+        }
+    }
+    String::new()
+}
+
+/// `template` with `{}` replaced by `value` (a number or a text) and `{name}` by its field
+/// (`{origin}`, when the answer has no such field: this page's origin).
 #[cfg_attr(not(feature = "hydrate"), allow(dead_code))]
 pub fn fill(template: &str, value: &serde_json::Value) -> String {
     let text = |v: &serde_json::Value| match v {
@@ -90,10 +110,11 @@ pub fn fill(template: &str, value: &serde_json::Value) -> String {
         let Some(len) = rest[open..].find('}') else { break };
         out.push_str(&rest[..open]);
         let key = &rest[open + 1..open + len];
-        out.push_str(&if key.is_empty() {
-            text(value)
-        } else {
-            value.get(key).map(text).unwrap_or_default()
+        out.push_str(&match (key, value.get(key)) {
+            ("", _) => text(value),
+            (_, Some(v)) => text(v),
+            ("origin", None) => page_origin(),
+            _ => String::new(),
         });
         rest = &rest[open + len + 1..];
     }
@@ -108,6 +129,19 @@ mod browser {
     use wasm_bindgen::{JsCast, JsValue};
     use wasm_bindgen_futures::JsFuture;
     use web_sys::{Element, HtmlFormElement};
+
+    /// A choice changed in a `data-auto` form (a GET form choosing what the page shows): the
+    /// form is sent at once (its button is for browsers without the wasm).
+    pub fn changed(ev: leptos::ev::Event) {
+        let Some(field) = ev.target().and_then(|t| t.dyn_into::<Element>().ok()) else {
+            return;
+        };
+        if let Ok(Some(form)) = field.closest("form[data-auto]") {
+            if let Ok(form) = form.dyn_into::<HtmlFormElement>() {
+                let _ = form.request_submit();
+            }
+        }
+    }
 
     pub fn submitted(ev: web_sys::SubmitEvent) {
         if ev.default_prevented() {
@@ -129,12 +163,79 @@ mod browser {
             return;
         }
         ev.prevent_default();
-        if let Some(question) = form.get_attribute("data-confirm") {
-            if !window().confirm_with_message(&question).unwrap_or(false) {
-                return;
-            }
+        if form.has_attribute("data-confirm") {
+            ask(form);
+            return;
         }
         leptos::task::spawn_local(post(form));
+    }
+
+    /// Asks before a form that cannot be undone is sent: a dialog over the page with its title
+    /// (`data-confirm-title`), the consequences (`data-confirm`), the form's own button and
+    /// "Keep it" (focused, as Escape).
+    fn ask(form: HtmlFormElement) {
+        use wasm_bindgen::closure::Closure;
+        use web_sys::HtmlElement;
+        if let Ok(Some(old)) = document().query_selector(".confirm-panel") {
+            old.remove();
+        }
+        let el = |tag: &str, class: &str, text: &str| {
+            let e = document().create_element(tag).expect("element");
+            if !class.is_empty() {
+                e.set_class_name(class);
+            }
+            e.set_text_content(Some(text));
+            e
+        };
+        let title = form.get_attribute("data-confirm-title").unwrap_or_else(|| "Are you sure?".into());
+        let yes_text = form
+            .query_selector("button[type=submit]")
+            .ok()
+            .flatten()
+            .and_then(|b| b.text_content())
+            .map(|t| t.trim_end_matches('…').to_string())
+            .unwrap_or_else(|| "Yes".into());
+        let panel = el("div", "manage-panel confirm-panel", "");
+        let _ = panel.set_attribute("role", "alertdialog");
+        let _ = panel.set_attribute("aria-label", &title);
+        let _ = panel.append_child(&el("h2", "", &title));
+        let _ = panel.append_child(&el("p", "consequences", &form.get_attribute("data-confirm").unwrap_or_default()));
+        let yes = el("button", "danger", &yes_text);
+        let no = el("button", "", "Keep it");
+        for b in [&yes, &no] {
+            let _ = b.set_attribute("type", "button");
+        }
+        let _ = panel.append_child(&yes);
+        let _ = panel.append_child(&document().create_text_node(" "));
+        let _ = panel.append_child(&no);
+        let close = {
+            let panel = panel.clone();
+            move || panel.remove()
+        };
+        let on_yes = {
+            let close = close.clone();
+            Closure::<dyn FnMut()>::new(move || {
+                close();
+                leptos::task::spawn_local(post(form.clone()));
+            })
+        };
+        let on_no = {
+            let close = close.clone();
+            Closure::<dyn FnMut()>::new(move || close())
+        };
+        let on_key = Closure::<dyn FnMut(web_sys::KeyboardEvent)>::new(move |e: web_sys::KeyboardEvent| {
+            if e.key() == "Escape" {
+                close();
+            }
+        });
+        let (yes, no, panel): (HtmlElement, HtmlElement, HtmlElement) = (yes.unchecked_into(), no.unchecked_into(), panel.unchecked_into());
+        yes.set_onclick(Some(on_yes.into_js_value().unchecked_ref()));
+        no.set_onclick(Some(on_no.into_js_value().unchecked_ref()));
+        panel.set_onkeydown(Some(on_key.into_js_value().unchecked_ref()));
+        if let Some(body) = document().body() {
+            let _ = body.append_child(&panel);
+        }
+        let _ = no.focus();
     }
 
     async fn post(form: HtmlFormElement) {
@@ -243,6 +344,19 @@ mod browser {
         if form.has_attribute("data-reset") {
             form.reset();
         }
+        // `data-show="ID"`: the hidden element #ID shows the answer, each `[data-fill=field]`
+        // in it filled with that field (a token made, shown this once).
+        if let Some(shown) = form.get_attribute("data-show").and_then(|id| document().get_element_by_id(&id)) {
+            if let Ok(slots) = shown.query_selector_all("[data-fill]") {
+                for i in 0..slots.length() {
+                    if let Some(slot) = slots.item(i).and_then(|n| n.dyn_into::<Element>().ok()) {
+                        let key = slot.get_attribute("data-fill").unwrap_or_default();
+                        slot.set_text_content(Some(&super::fill(&format!("{{{key}}}"), value)));
+                    }
+                }
+            }
+            let _ = shown.remove_attribute("hidden");
+        }
         if let Some(ok) = form.get_attribute("data-ok") {
             let p = message(form, "p", "ok", "status");
             p.set_text_content(Some(&super::fill(&ok, value)));
@@ -318,6 +432,23 @@ mod browser {
     /// Reads the page again every `data-every` ms of its quickest `Live` part (while the tab is
     /// shown), and whenever `REFRESH_EVENT` says something changed.
     pub fn watch_live_parts() {
+        if let Some(ms) = quickest() {
+            let _ = set_interval_with_handle(
+                || {
+                    // A part that stopped changing (a finished sweep) is read no more.
+                    if !document().hidden() && quickest().is_some() {
+                        read_page_again();
+                    }
+                },
+                std::time::Duration::from_millis(u64::from(ms)),
+            );
+        }
+        let handle = window_event_listener_untyped(super::REFRESH_EVENT, |_| read_page_again());
+        std::mem::forget(handle);
+    }
+
+    /// The `data-every` of the page's quickest `Live` part, if one is read on a timer.
+    fn quickest() -> Option<u32> {
         let mut every = None::<u32>;
         if let Ok(list) = document().query_selector_all(".live-part[data-every]") {
             for i in 0..list.length() {
@@ -332,18 +463,7 @@ mod browser {
                 }
             }
         }
-        if let Some(ms) = every {
-            let _ = set_interval_with_handle(
-                || {
-                    if !document().hidden() {
-                        read_page_again();
-                    }
-                },
-                std::time::Duration::from_millis(u64::from(ms)),
-            );
-        }
-        let handle = window_event_listener_untyped(super::REFRESH_EVENT, |_| read_page_again());
-        std::mem::forget(handle);
+        every
     }
 
     /// Reads this page again from the server and swaps in each `Live` part (one reading at a
@@ -403,6 +523,9 @@ mod browser {
                 continue;
             };
             if let Some(new) = fresh.get_element_by_id(&part.id()) {
+                if let Some(every) = new.get_attribute("data-every") {
+                    let _ = part.set_attribute("data-every", &every);
+                }
                 swap(&part, &new.inner_html());
             }
         }

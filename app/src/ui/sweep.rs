@@ -1,9 +1,10 @@
 //! A sweep's page: its steps (one run per concurrency level, or for an automatic sweep's spread
 //! per request rate), throughput and goodput against latency with the knee marked, the best
 //! setting within the targets, the prefix cache's share, and how the steps' conditions differ.
-//! An automatic sweep's steps come one by one: the page reads the sweep again every 2 s until
-//! nothing more will be measured, then stops.
+//! Rendered on the server only. An automatic sweep's steps come one by one: the page is a `Live`
+//! part read again every 2 s until nothing more will be measured, then only after a change.
 
+use super::live_html::Live;
 use super::widgets::{ErrorBox, OriginBadge, StatusBadge};
 use crate::api::runs::{sweep_runs, sweep_trashed};
 use crate::api::types::RunView;
@@ -19,8 +20,8 @@ use crate::domain::sweep_verdict::{
 };
 use leptos::prelude::*;
 
-/// How often the page reads the sweep again while it goes on.
-const REFRESH: std::time::Duration = std::time::Duration::from_secs(2);
+/// How often the page reads the sweep again while it goes on (ms).
+const REFRESH_MS: u32 = 2000;
 
 #[component]
 pub fn SweepPage() -> impl IntoView {
@@ -28,40 +29,9 @@ pub fn SweepPage() -> impl IntoView {
     let id = move || route_id;
     let runs = Resource::new(id, sweep_runs);
     let trashed = Resource::new(id, sweep_trashed);
-    // Whether the sweep goes on, read from the resource in an effect (browser only; an effect may
-    // read a resource, a timer may not) and kept while a refetch is in flight.
-    let going = RwSignal::new(false);
-    Effect::new(move |_| {
-        if let Some(Ok(rs)) = runs.get() {
-            let on = !sweep_finished(&rs);
-            if going.get_untracked() != on {
-                going.set(on);
-            }
-        }
-    });
-    // The timer runs only while the sweep goes on: once finished it is cleared, not idle.
-    Effect::new(move |_| {
-        if !going.get() {
-            return;
-        }
-        let handle = set_interval_with_handle(
-            move || {
-                if !document().hidden() {
-                    runs.refetch();
-                }
-            },
-            REFRESH,
-        )
-        .ok();
-        on_cleanup(move || {
-            if let Some(h) = handle {
-                h.clear();
-            }
-        });
-    });
     view! {
-        <h1>{move || format!("Sweep #{}", id())}</h1>
-        <Transition fallback=|| view! { <p>"Loading…"</p> }>
+        <h1>{format!("Sweep #{}", id())}</h1>
+        <Suspense fallback=|| view! { <p>"Loading…"</p> }>
             {move || Suspend::new(async move {
                 // A step deleted since changes the verdict: said, with what to do.
                 let gone = trashed.await.unwrap_or_default();
@@ -75,11 +45,15 @@ pub fn SweepPage() -> impl IntoView {
                     )}</p>
                 });
                 match runs.await {
-                    Ok(runs) => view! { {gone} <SweepDetail runs/> }.into_any(),
+                    // Read again every 2 s while steps are still to come.
+                    Ok(runs) => {
+                        let every = if sweep_finished(&runs) { 0 } else { REFRESH_MS };
+                        view! { <Live id="sweep" every_ms=every>{gone} <SweepDetail runs/></Live> }.into_any()
+                    }
                     Err(e) => view! { <ErrorBox error=e/> }.into_any(),
                 }
             })}
-        </Transition>
+        </Suspense>
     }
 }
 
