@@ -1,3 +1,4 @@
+use super::live_html::Live;
 use super::widgets::{use_me, ErrorBox, FieldMessage, FormMessage, IfAllowed, Me};
 use crate::api::accounts::{delete_user, list_users, AddUser, ChangePassword, DeleteUser, Login, Logout, SetUserRole};
 use crate::api::grading::{open_assignments, OpenAssignment};
@@ -137,110 +138,56 @@ fn ChangePasswordForm() -> impl IntoView {
     }
 }
 
+/// Rendered on the server only. Each row's role is a form sent as its select changes, after a
+/// confirmation the `Enhance` island draws from the chosen option (what the user still has to
+/// judge, worked out here for each role); Delete asks first too, saying what goes with them (the
+/// server's own dry run). The table is a `Live` part, read again after each change.
 #[component]
 pub fn UsersPage() -> impl IntoView {
-    let add = ServerAction::<AddUser>::new();
-    let set_role = ServerAction::<SetUserRole>::new();
-    let delete = ServerAction::<DeleteUser>::new();
-    // "Delete…" asks the server what would go (nothing is deleted without `confirm`), and the
-    // panel asks the admin again, naming it.
-    let asked: RwSignal<Option<(i64, String)>> = RwSignal::new(None);
-    let preview = Action::new(|id: &i64| delete_user(*id, false));
-    let deleted: RwSignal<Option<String>> = RwSignal::new(None);
-    Effect::new(move |_| {
-        if let Some(Ok(r)) = delete.value().get() {
-            asked.set(None);
-            deleted.set(Some(format!("Deleted {}.", r.what)));
-        }
-    });
-    let ask = move |id: i64, name: String| {
-        deleted.set(None);
-        delete.value().set(None);
-        preview.value().set(None);
-        preview.dispatch(id);
-        asked.set(Some((id, name)));
-    };
-    // A role picked in the table waits here for the confirmation (the box says what the user
-    // still has to judge in open queues); `changed` is what the last confirmed change was.
-    let role_asked: RwSignal<Option<RoleChange>> = RwSignal::new(None);
-    let assignments = Action::new(|id: &i64| open_assignments(*id));
-    let changed: RwSignal<Option<(String, Role)>> = RwSignal::new(None);
-    let ask_role = move |c: RoleChange| {
-        deleted.set(None);
-        changed.set(None);
-        set_role.value().set(None);
-        assignments.value().set(None);
-        assignments.dispatch(c.id);
-        role_asked.set(Some(c));
-    };
     let users = Resource::new(
-        move || (add.version().get(), set_role.version().get(), delete.version().get()),
-        |_| list_users(),
+        || (),
+        |_| async move {
+            let list = list_users().await?;
+            let mut rows = Vec::with_capacity(list.len());
+            for u in list {
+                let left = open_assignments(u.id).await?;
+                // What deleting them takes (the server's dry run), or why they cannot be (yourself).
+                let removal = delete_user(u.id, false).await.map_err(|e| e.to_string());
+                rows.push((u, left, removal));
+            }
+            Ok::<_, AppError>(rows)
+        },
     );
-    let error: Signal<Option<AppError>> = Signal::derive(move || add.value().get().and_then(Result::err));
-    let other_error = move || set_role.value().get().and_then(Result::err);
     view! {
         <h1>"Users"</h1>
         <p class="lead">"Roles: admin (everything, and users), runner (launch runs, change data), reviewer (grade), viewer (read only). From a terminal: " <code>"echo PASSWORD | bakeoff user add NAME --role reviewer"</code></p>
-        {move || other_error().map(|e| view! { <ErrorBox error=e/> })}
-        {move || deleted.get().map(|m| view! { <p class="ok" role="status">{m}</p> })}
-        {move || match (set_role.value().get(), changed.get()) {
-            (Some(Ok(())), Some((name, role))) => Some(view! { <p class="ok" role="status">{format!("{name} is now {}.", role_words(role))}</p> }),
-            _ => None,
-        }}
-        {move || asked.get().map(|(id, name)| view! { <DeleteUserBox id name preview delete asked/> })}
-        {move || role_asked.get().map(|c| view! { <RoleChangeBox change=c assignments set_role asked=role_asked changed/> })}
-        <Transition fallback=|| view! { <p>"Loading…"</p> }>
+        <Suspense fallback=|| view! { <p>"Loading…"</p> }>
             {move || Suspend::new(async move {
                 match users.await {
                     Ok(list) => view! {
+                        <Live id="users" every_ms=0>
                         <table class="users">
                             <thead><tr><th>"Name"</th><th>"Role"</th><th>"Added"</th><th></th></tr></thead>
                             <tbody>
-                                {list.into_iter().map(|u| {
-                                    let (id, name) = (u.id, u.name.clone());
-                                    let (who, from) = (u.name.clone(), u.role);
-                                    // What the select shows: set back to the stored role when
-                                    // the change is not confirmed.
-                                    let shown = RwSignal::new(u.role.label().to_string());
-                                    view! {
-                                        <tr>
-                                            <td>{u.name.clone()} {u.must_change_password.then_some(" (one-time password)")}</td>
-                                            <td>
-                                                <select aria-label=format!("role of {}", u.name) prop:value=move || shown.get()
-                                                    on:change=move |ev| {
-                                                        if let Some(to) = Role::parse(&event_target_value(&ev)) {
-                                                            ask_role(RoleChange { id, name: who.clone(), from, to, shown });
-                                                        }
-                                                    }>
-                                                    {Role::ALL.into_iter().map(|r| view! { <option value=r.label() selected=r == u.role>{r.label()}</option> }).collect_view()}
-                                                </select>
-                                            </td>
-                                            <td>{u.created_at.clone()}</td>
-                                            <td><button type="button" class="small danger" aria-label=format!("Delete user {name}")
-                                                on:click=move |_| ask(id, name.clone())>"Delete…"</button></td>
-                                        </tr>
-                                    }
-                                }).collect_view()}
+                                {list.into_iter().map(|(u, left, removal)| view! { <UserRow u left removal/> }).collect_view()}
                             </tbody>
                         </table>
+                        </Live>
                     }.into_any(),
                     Err(e) => view! { <ErrorBox error=e/> }.into_any(),
                 }
             })}
-        </Transition>
+        </Suspense>
         <IfAllowed what=Permission::Admin otherwise="Admins manage users">
         <h2>"Add a user"</h2>
-        <ActionForm action=add attr:aria-label="Add a user">
-            <FormMessage error fields=vec!["name", "role", "password"]/>
+        <ActionForm action={ServerAction::<AddUser>::new()} attr:aria-label="Add a user" attr:data-reset="" attr:data-ok="User added.">
             <div class="row">
-                <div class="field"><label for="u-name">"Name"</label><input id="u-name" name="name" type="text"/><FieldMessage error field="name"/></div>
+                <div class="field"><label for="u-name">"Name"</label><input id="u-name" name="name" type="text"/></div>
                 <div class="field">
                     <label for="u-role">"Role (starts at viewer: read only)"</label>
                     <select id="u-role" name="role">{Role::ALL.into_iter().map(|r| view! { <option value=r.label() selected=r == Role::Viewer>{r.label()}</option> }).collect_view()}</select>
-                    <FieldMessage error field="role"/>
                 </div>
-                <div class="field"><label for="u-password">"Password"</label><input id="u-password" name="password" type="password" autocomplete="new-password"/><FieldMessage error field="password"/></div>
+                <div class="field"><label for="u-password">"Password"</label><input id="u-password" name="password" type="password" autocomplete="new-password"/></div>
             </div>
             <button type="submit" class="primary">"Add user"</button>
         </ActionForm>
@@ -248,15 +195,67 @@ pub fn UsersPage() -> impl IntoView {
     }
 }
 
-/// A role picked in the users table, not yet confirmed.
-#[derive(Clone, Debug)]
-struct RoleChange {
-    id: i64,
-    name: String,
-    from: Role,
-    to: Role,
-    /// The row's select, set back to `from` if the admin keeps the role.
-    shown: RwSignal<String>,
+/// One user: their role (changed after a confirmation naming what they still have to judge) and
+/// Delete (after one saying what goes with them).
+#[component]
+fn UserRow(u: crate::api::types::UserView, left: Vec<OpenAssignment>, removal: Result<Removal, String>) -> impl IntoView {
+    let (id, name, from) = (u.id.to_string(), u.name.clone(), u.role);
+    let options = Role::ALL
+        .into_iter()
+        .map(|to| {
+            let mut confirm = format!(
+                "Make {name} {}? {name} is {} now; the change applies at their next request (their sessions and tokens stay, within the new role).",
+                role_words(to),
+                role_words(from)
+            );
+            if let Some(w) = grading_warning(&name, to, &left) {
+                confirm.push_str("\n\n");
+                confirm.push_str(&w);
+            }
+            view! {
+                <option value=to.label() selected=to == from data-confirm=confirm
+                    data-confirm-yes=format!("Make them {}", to.label())
+                    data-ok=format!("{name} is now {}.", role_words(to))>{to.label()}</option>
+            }
+        })
+        .collect_view();
+    let id2 = id.clone();
+    let (role_label, delete_label) = (format!("role of {}", u.name), format!("Delete user {}", u.name));
+    let delete = match removal {
+        Err(why) => view! { <span class="note">{why}</span> }.into_any(),
+        Ok(removal) => {
+            let says = format!(
+                "{} {}\n\nTo keep {name}'s grades and votes but take away what they may do, change their role instead (viewer: read only); Bakeoff has no way to disable an account.",
+                removal.consequences(),
+                removal.fate()
+            );
+            view! {
+                <ActionForm action={ServerAction::<DeleteUser>::new()} attr:class="inline" attr:data-confirm=says
+                    attr:data-confirm-title=format!("Delete user {name}?") attr:data-confirm-yes=format!("Delete {name} and all of this")
+                    attr:data-confirm-no="Keep them" attr:data-ok="Deleted {what}.">
+                    <input type="hidden" name="id" value=id2/>
+                    <input type="hidden" name="confirm" value="true"/>
+                    <button type="submit" class="small danger" aria-label=delete_label>"Delete…"</button>
+                </ActionForm>
+            }
+            .into_any()
+        }
+    };
+    view! {
+        <tr>
+            <td>{u.name.clone()} {u.must_change_password.then_some(" (one-time password)")}</td>
+            <td>
+                <ActionForm action={ServerAction::<SetUserRole>::new()} attr:class="inline" attr:data-auto=""
+                    attr:data-confirm-title=format!("Change the role of {name}?") attr:data-confirm-no=format!("Keep {}", from.label())>
+                    <input type="hidden" name="id" value=id/>
+                    <select name="role" aria-label=role_label>{options}</select>
+                    <noscript><button type="submit">"Change"</button></noscript>
+                </ActionForm>
+            </td>
+            <td>{u.created_at.clone()}</td>
+            <td>{delete}</td>
+        </tr>
+    }
 }
 
 /// "a viewer (read only)": the role with what it may do.
@@ -288,93 +287,6 @@ fn grading_warning(name: &str, to: Role, left: &[OpenAssignment]) -> Option<Stri
         if items == 1 { "" } else { "s" },
         role_words(to)
     ))
-}
-
-/// Confirm a change of role, warning when the user still has items to judge that their new role
-/// may not grade.
-#[component]
-fn RoleChangeBox(
-    change: RoleChange,
-    assignments: Action<i64, Result<Vec<OpenAssignment>, AppError>>,
-    set_role: ServerAction<SetUserRole>,
-    asked: RwSignal<Option<RoleChange>>,
-    changed: RwSignal<Option<(String, Role)>>,
-) -> impl IntoView {
-    let RoleChange { id, name, from, to, shown } = change;
-    let title = format!("Make {name} {}?", role_words(to));
-    let aria = format!("Change the role of {name}?");
-    let keep = move || {
-        shown.set(from.label().to_string());
-        asked.set(None);
-    };
-    let warn_name = name.clone();
-    let done_name = name.clone();
-    view! {
-        <div class="manage-panel" role="alertdialog" aria-label=aria
-            on:keydown=move |ev| if ev.key() == "Escape" { keep() }>
-            <h2>{title}</h2>
-            <p>{format!("{name} is {} now; the change applies at their next request (their sessions and tokens stay, within the new role).", role_words(from))}</p>
-            {move || match assignments.value().get() {
-                None => Some(view! { <p class="note">"Looking at what they still have to judge…"</p> }.into_any()),
-                Some(Err(e)) => Some(view! { <ErrorBox error=e/> }.into_any()),
-                Some(Ok(left)) => grading_warning(&warn_name, to, &left).map(|w| view! { <p class="form-error" role="alert">{w}</p> }.into_any()),
-            }}
-            <button type="button" class="primary" disabled=move || assignments.pending().get() || set_role.pending().get()
-                on:click=move |_| {
-                    changed.set(Some((done_name.clone(), to)));
-                    set_role.dispatch(SetUserRole { id, role: to.label().to_string() });
-                    shown.set(to.label().to_string());
-                    asked.set(None);
-                }>{format!("Make them {}", to.label())}</button>
-            " "
-            <button type="button" on:click=move |_| keep()>{format!("Keep {}", from.label())}</button>
-        </div>
-    }
-}
-
-/// What deleting a user takes with them, the alternative (a change of role keeps their work),
-/// and the confirmation.
-#[component]
-fn DeleteUserBox(
-    id: i64,
-    name: String,
-    preview: Action<i64, Result<Removal, AppError>>,
-    delete: ServerAction<DeleteUser>,
-    asked: RwSignal<Option<(i64, String)>>,
-) -> impl IntoView {
-    let title = format!("Delete user {name}?");
-    let aria = title.clone();
-    let keep = NodeRef::<leptos::html::Button>::new();
-    Effect::new(move |_| {
-        if let Some(el) = keep.get() {
-            let _ = el.focus();
-        }
-    });
-    view! {
-        <div class="manage-panel" role="alertdialog" aria-label=aria
-            on:keydown=move |ev| if ev.key() == "Escape" { asked.set(None) }>
-            <h2>{title}</h2>
-            {move || match preview.value().get() {
-                None => view! { <p class="note">"Working out what goes with them…"</p> }.into_any(),
-                Some(Err(e)) => view! { <ErrorBox error=e/> }.into_any(),
-                Some(Ok(r)) => {
-                    let name = name.clone();
-                    view! {
-                        <p class="consequences">{r.consequences()} " " {r.fate()}</p>
-                        <p class="note">{format!(
-                            "To keep {name}'s grades and votes but take away what they may do, change their role instead (viewer: read only); Bakeoff has no way to disable an account."
-                        )}</p>
-                        <button type="button" class="danger" disabled=move || delete.pending().get()
-                            on:click=move |_| { delete.dispatch(DeleteUser { id, confirm: true }); }>{format!("Delete {name} and all of this")}</button>
-                        " "
-                    }
-                    .into_any()
-                }
-            }}
-            {move || delete.value().get().and_then(Result::err).map(|e| view! { <ErrorBox error=e/> })}
-            <button type="button" node_ref=keep on:click=move |_| asked.set(None)>"Keep them"</button>
-        </div>
-    }
 }
 
 #[cfg(test)]

@@ -230,6 +230,10 @@ fn server_page(kind: PageKind) -> Option<AnyView> {
         PageKind::Costs => view! { <CostsPage/> }.into_any(),
         PageKind::Trash => view! { <TrashPage/> }.into_any(),
         PageKind::Tokens => view! { <TokensPage/> }.into_any(),
+        PageKind::Tests => view! { <TestsPage/> }.into_any(),
+        PageKind::Users => view! { <UsersPage/> }.into_any(),
+        PageKind::Launch => view! { <LaunchPage/> }.into_any(),
+        PageKind::Planner => view! { <PlannerPage/> }.into_any(),
         _ => return None,
     })
 }
@@ -272,14 +276,10 @@ fn Page(kind: PageKind, id: i64, user: Option<Caller>) -> impl IntoView {
         <Router>
             <LoadOtherPages/>
             {match kind {
-                PageKind::Launch => view! { <LaunchPage/> }.into_any(),
-                PageKind::Users => view! { <UsersPage/> }.into_any(),
-                PageKind::Planner => view! { <PlannerPage/> }.into_any(),
-                PageKind::Tests => view! { <TestsPage/> }.into_any(),
                 PageKind::Grading => view! { <GradingPage/> }.into_any(),
                 PageKind::Grader => view! { <GraderPage/> }.into_any(),
                 // Rendered on the server only (`server_page`).
-                PageKind::Runs | PageKind::Run | PageKind::Datasets | PageKind::Endpoints | PageKind::Quality | PageKind::Report | PageKind::Import | PageKind::Workers | PageKind::Audit | PageKind::Account | PageKind::Login | PageKind::Sweep | PageKind::Compare | PageKind::Costs | PageKind::Trash | PageKind::Tokens => ().into_any(),
+                PageKind::Runs | PageKind::Run | PageKind::Datasets | PageKind::Endpoints | PageKind::Quality | PageKind::Report | PageKind::Import | PageKind::Workers | PageKind::Audit | PageKind::Account | PageKind::Login | PageKind::Sweep | PageKind::Compare | PageKind::Costs | PageKind::Trash | PageKind::Tokens | PageKind::Tests | PageKind::Users | PageKind::Launch | PageKind::Planner => ().into_any(),
             }}
         </Router>
     }

@@ -38,6 +38,9 @@ pub fn Enhance(children: Children) -> impl IntoView {
         // The page's `Live` parts, read again as they ask.
         #[cfg(feature = "hydrate")]
         browser::watch_live_parts();
+        // The keys of a table of rows (`data-row-keys`).
+        #[cfg(feature = "hydrate")]
+        browser::watch_row_keys();
     });
     view! {
         <div class="page" on:change=move |ev| {
@@ -99,11 +102,15 @@ fn page_origin() -> String {
 /// (`{origin}`, when the answer has no such field: this page's origin).
 #[cfg_attr(not(feature = "hydrate"), allow(dead_code))]
 pub fn fill(template: &str, value: &serde_json::Value) -> String {
-    let text = |v: &serde_json::Value| match v {
-        serde_json::Value::String(s) => s.clone(),
-        serde_json::Value::Null => String::new(),
-        other => other.to_string(),
-    };
+    fn text(v: &serde_json::Value) -> String {
+        match v {
+            serde_json::Value::String(s) => s.clone(),
+            serde_json::Value::Null => String::new(),
+            // A list (the runs queued): its items, with commas.
+            serde_json::Value::Array(items) => items.iter().map(text).collect::<Vec<_>>().join(", "),
+            other => other.to_string(),
+        }
+    }
     let mut out = String::new();
     let mut rest = template;
     while let Some(open) = rest.find('{') {
@@ -163,16 +170,27 @@ mod browser {
             return;
         }
         ev.prevent_default();
-        if form.has_attribute("data-confirm") {
+        if said(&form, "data-confirm").is_some() {
             ask(form);
             return;
         }
         leptos::task::spawn_local(post(form));
     }
 
-    /// Asks before a form that cannot be undone is sent: a dialog over the page with its title
-    /// (`data-confirm-title`), the consequences (`data-confirm`), the form's own button and
-    /// "Keep it" (focused, as Escape).
+    /// A form's `name` attribute, from the option chosen in its select if that has one (a
+    /// choice with consequences of its own: a new role), else the form's.
+    fn said(form: &HtmlFormElement, name: &str) -> Option<String> {
+        form.query_selector(&format!("option:checked[{name}]"))
+            .ok()
+            .flatten()
+            .and_then(|o| o.get_attribute(name))
+            .or_else(|| form.get_attribute(name))
+    }
+
+    /// Asks before a form that cannot be undone is sent: a dialog over the page named by
+    /// `data-confirm-title`, saying the consequences (`data-confirm`), with the form's own button
+    /// (or `data-confirm-yes`) and "Keep it" (or `data-confirm-no`; focused, as Escape), which
+    /// puts the form back as it was. Each may come from the chosen option (`said`).
     fn ask(form: HtmlFormElement) {
         use wasm_bindgen::closure::Closure;
         use web_sys::HtmlElement;
@@ -187,21 +205,26 @@ mod browser {
             e.set_text_content(Some(text));
             e
         };
-        let title = form.get_attribute("data-confirm-title").unwrap_or_else(|| "Are you sure?".into());
-        let yes_text = form
-            .query_selector("button[type=submit]")
-            .ok()
-            .flatten()
-            .and_then(|b| b.text_content())
-            .map(|t| t.trim_end_matches('…').to_string())
+        let title = said(&form, "data-confirm-title").unwrap_or_else(|| "Are you sure?".into());
+        let yes_text = said(&form, "data-confirm-yes")
+            .or_else(|| {
+                form.query_selector("button[type=submit]")
+                    .ok()
+                    .flatten()
+                    .and_then(|b| b.text_content())
+                    .map(|t| t.trim_end_matches('…').to_string())
+            })
             .unwrap_or_else(|| "Yes".into());
+        let no_text = said(&form, "data-confirm-no").unwrap_or_else(|| "Keep it".into());
         let panel = el("div", "manage-panel confirm-panel", "");
         let _ = panel.set_attribute("role", "alertdialog");
         let _ = panel.set_attribute("aria-label", &title);
         let _ = panel.append_child(&el("h2", "", &title));
-        let _ = panel.append_child(&el("p", "consequences", &form.get_attribute("data-confirm").unwrap_or_default()));
+        for (i, para) in said(&form, "data-confirm").unwrap_or_default().split("\n\n").enumerate() {
+            let _ = panel.append_child(&el("p", if i == 0 { "consequences" } else { "note" }, para));
+        }
         let yes = el("button", "danger", &yes_text);
-        let no = el("button", "", "Keep it");
+        let no = el("button", "", &no_text);
         for b in [&yes, &no] {
             let _ = b.set_attribute("type", "button");
         }
@@ -212,20 +235,24 @@ mod browser {
             let panel = panel.clone();
             move || panel.remove()
         };
-        let on_yes = {
-            let close = close.clone();
-            Closure::<dyn FnMut()>::new(move || {
+        let keep = {
+            let (close, form) = (close.clone(), form.clone());
+            move || {
                 close();
-                leptos::task::spawn_local(post(form.clone()));
-            })
+                form.reset();
+            }
         };
+        let on_yes = Closure::<dyn FnMut()>::new(move || {
+            close();
+            leptos::task::spawn_local(post(form.clone()));
+        });
         let on_no = {
-            let close = close.clone();
-            Closure::<dyn FnMut()>::new(move || close())
+            let keep = keep.clone();
+            Closure::<dyn FnMut()>::new(move || keep())
         };
         let on_key = Closure::<dyn FnMut(web_sys::KeyboardEvent)>::new(move |e: web_sys::KeyboardEvent| {
             if e.key() == "Escape" {
-                close();
+                keep();
             }
         });
         let (yes, no, panel): (HtmlElement, HtmlElement, HtmlElement) = (yes.unchecked_into(), no.unchecked_into(), panel.unchecked_into());
@@ -338,7 +365,7 @@ mod browser {
             return;
         }
         if then == "reload" {
-            reload_with(form.get_attribute("data-ok").map(|ok| super::fill(&ok, value)));
+            reload_with(said(form, "data-ok").map(|ok| super::fill(&ok, value)));
             return;
         }
         if form.has_attribute("data-reset") {
@@ -357,7 +384,7 @@ mod browser {
             }
             let _ = shown.remove_attribute("hidden");
         }
-        if let Some(ok) = form.get_attribute("data-ok") {
+        if let Some(ok) = said(form, "data-ok") {
             let p = message(form, "p", "ok", "status");
             p.set_text_content(Some(&super::fill(&ok, value)));
             // A form in a `Live` part is about to be drawn afresh: its result goes above.
@@ -529,6 +556,81 @@ mod browser {
                 swap(&part, &new.inner_html());
             }
         }
+        mark_selected();
+    }
+
+    thread_local! {
+        /// The row selected by j / k in the page's `data-row-keys` table.
+        static SELECTED: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+    }
+
+    /// A table marked `data-row-keys`: j / k select a row (marked `selected`), and a key one of
+    /// the selected row's forms names (`data-key="Enter"`, `"J"`) sends it, moving the selection
+    /// by its `data-key-step` (a row moved down is still the one selected).
+    pub fn watch_row_keys() {
+        if document().query_selector("[data-row-keys]").ok().flatten().is_none() {
+            return;
+        }
+        mark_selected();
+        let handle = window_event_listener(leptos::ev::keydown, row_key);
+        std::mem::forget(handle);
+    }
+
+    fn rows() -> Vec<Element> {
+        let mut out = Vec::new();
+        if let Ok(list) = document().query_selector_all("[data-row-keys] tbody tr") {
+            for i in 0..list.length() {
+                if let Some(row) = list.item(i).and_then(|n| n.dyn_into::<Element>().ok()) {
+                    out.push(row);
+                }
+            }
+        }
+        out
+    }
+
+    fn mark_selected() {
+        let rows = rows();
+        let at = SELECTED.get().min(rows.len().saturating_sub(1));
+        for (i, row) in rows.iter().enumerate() {
+            let _ = row.class_list().toggle_with_force("selected", i == at);
+        }
+    }
+
+    fn row_key(ev: web_sys::KeyboardEvent) {
+        if ev.ctrl_key() || ev.meta_key() || ev.alt_key() {
+            return;
+        }
+        let tag = ev
+            .target()
+            .and_then(|t| t.dyn_into::<Element>().ok())
+            .map(|e| e.tag_name())
+            .unwrap_or_default();
+        if matches!(tag.as_str(), "INPUT" | "TEXTAREA" | "SELECT" | "BUTTON" | "A") {
+            return;
+        }
+        let rows = rows();
+        let last = rows.len().saturating_sub(1);
+        let at = SELECTED.get().min(last);
+        let key = ev.key();
+        let to = match key.as_str() {
+            "j" => (at + 1).min(last),
+            "k" => at.saturating_sub(1),
+            _ => {
+                let Some(form) = rows
+                    .get(at)
+                    .and_then(|r| r.query_selector(&format!("form[data-key=\"{key}\"]")).ok().flatten())
+                    .and_then(|f| f.dyn_into::<HtmlFormElement>().ok())
+                else {
+                    return;
+                };
+                ev.prevent_default();
+                let step: i64 = form.get_attribute("data-key-step").and_then(|s| s.parse().ok()).unwrap_or(0);
+                let _ = form.request_submit();
+                (at as i64 + step).clamp(0, last as i64) as usize
+            }
+        };
+        SELECTED.set(to);
+        mark_selected();
     }
 
     /// Puts `html` in `el`, keeping the checkboxes as they were ticked; not while a field in it

@@ -9,8 +9,6 @@ use crate::api::AppError;
 use crate::domain::accounts::Permission;
 use crate::domain::spec::RunKind;
 use leptos::prelude::*;
-use leptos_router::hooks::use_navigate;
-use leptos_router::NavigateOptions;
 
 const FIELDS: [&str; 20] = [
     "name",
@@ -35,12 +33,38 @@ const FIELDS: [&str; 20] = [
     "sweep",
 ];
 
+/// Rendered on the server; the form is an island (`LaunchForm`: the endpoint's models and the
+/// cost preview follow the choices).
 #[component]
 pub fn LaunchPage() -> impl IntoView {
-    let endpoints = Resource::new(|| (), |_| list_endpoints());
-    let datasets = Resource::new(|| (), |_| list_datasets());
+    let choices = Resource::new(
+        || (),
+        |_| async move { Ok::<_, AppError>((list_endpoints().await?, list_datasets().await?)) },
+    );
+    view! {
+        <h1>"New run"</h1>
+        <p class="lead">"Send a dataset's requests to an endpoint and measure speed. The run is queued and starts as soon as the worker is free."</p>
+        <IfAllowed what=Permission::Run otherwise="Runners and admins launch runs">
+            <Suspense fallback=|| view! { <p>"Loading endpoints and datasets…"</p> }>
+                {move || Suspend::new(async move {
+                    match choices.await {
+                        Ok((endpoints, datasets)) if endpoints.is_empty() || datasets.is_empty() => {
+                            view! { <p class="empty">"Add an endpoint and a dataset first (Endpoints and Datasets pages)."</p> }.into_any()
+                        }
+                        Ok((endpoints, datasets)) => view! { <LaunchForm endpoints datasets/> }.into_any(),
+                        Err(e) => view! { <ErrorBox error=e/> }.into_any(),
+                    }
+                })}
+            </Suspense>
+        </IfAllowed>
+    }
+}
+
+/// The launch form: the models offered follow the endpoint chosen, the cost preview the choices;
+/// launched, the browser goes to the run's page (a sweep's, or the runs list for several).
+#[island]
+fn LaunchForm(endpoints: Vec<EndpointView>, datasets: Vec<DatasetView>) -> impl IntoView {
     let launch = ServerAction::<LaunchRun>::new();
-    let navigate = use_navigate();
     Effect::new(move |_| {
         if let Some(Ok(launched)) = launch.value().get() {
             let to = match (launched.sweep_id, launched.run_ids.as_slice()) {
@@ -49,30 +73,12 @@ pub fn LaunchPage() -> impl IntoView {
                 (None, [one]) => format!("/runs/{one}"),
                 _ => "/".to_string(),
             };
-            navigate(&to, NavigateOptions::default());
+            #[cfg(feature = "hydrate")]
+            let _ = window().location().set_href(&to);
+            #[cfg(not(feature = "hydrate"))]
+            let _ = to;
         }
     });
-    view! {
-        <h1>"New run"</h1>
-        <p class="lead">"Send a dataset's requests to an endpoint and measure speed. The run is queued and starts as soon as the worker is free."</p>
-        <IfAllowed what=Permission::Run otherwise="Runners and admins launch runs">
-            <Suspense fallback=|| view! { <p>"Loading endpoints and datasets…"</p> }>
-                {move || Suspend::new(async move {
-                    match (endpoints.await, datasets.await) {
-                        (Ok(eps), Ok(ds)) => view! { <LaunchForm endpoints=eps datasets=ds launch/> }.into_any(),
-                        (Err(e), _) | (_, Err(e)) => view! { <ErrorBox error=e/> }.into_any(),
-                    }
-                })}
-            </Suspense>
-        </IfAllowed>
-    }
-}
-
-#[component]
-fn LaunchForm(endpoints: Vec<EndpointView>, datasets: Vec<DatasetView>, launch: ServerAction<LaunchRun>) -> impl IntoView {
-    if endpoints.is_empty() || datasets.is_empty() {
-        return view! { <p class="empty">"Add an endpoint and a dataset first (Endpoints and Datasets pages)."</p> }.into_any();
-    }
     let error: Signal<Option<AppError>> = Signal::derive(move || launch.value().get().and_then(Result::err));
     let selected = RwSignal::new(endpoints[0].id);
     let eps = StoredValue::new(endpoints.clone());
@@ -249,7 +255,6 @@ fn LaunchForm(endpoints: Vec<EndpointView>, datasets: Vec<DatasetView>, launch: 
             </button>
         </ActionForm>
     }
-    .into_any()
 }
 
 /// What the run is: a server load test (the default) or one of the batch jobs. A plain select

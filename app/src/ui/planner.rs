@@ -1,6 +1,6 @@
 //! The memory planner: recomputed in the browser as you type (the math is in `domain::planner`).
 
-use super::widgets::{ErrorBox, FieldMessage, FormMessage, IfAllowed};
+use super::widgets::{allowed, use_me, ErrorBox, FieldMessage, FormMessage, IfAllowed};
 use crate::api::datasets::list_datasets;
 use crate::api::endpoints::list_endpoints;
 use crate::api::planning::{list_models, AddModel, AddTest};
@@ -10,47 +10,66 @@ use crate::domain::models::{ModelEntry, Quant};
 use crate::domain::planner::{as_typed, check_settings, command, plan, recommend, whole, KvDtype, PlanInput, GIB};
 use leptos::prelude::*;
 
+/// Rendered on the server; the planner itself is an island (`PlannerForm`: it recomputes as you
+/// type), and the `Enhance` island posts the model form.
 #[component]
 pub fn PlannerPage() -> impl IntoView {
-    let add_model = ServerAction::<AddModel>::new();
-    let models = Resource::new(move || add_model.version().get(), |_| list_models());
-    let model_error: Signal<Option<AppError>> = Signal::derive(move || add_model.value().get().and_then(Result::err));
+    let data = Resource::new(
+        || (),
+        |_| async move {
+            let models = list_models().await?;
+            let endpoints: Vec<(i64, String)> = list_endpoints()
+                .await
+                .unwrap_or_default()
+                .into_iter()
+                .map(|e| (e.id, e.name))
+                .collect();
+            let datasets: Vec<(i64, String)> = list_datasets()
+                .await
+                .unwrap_or_default()
+                .into_iter()
+                .map(|d| (d.id, d.name))
+                .collect();
+            Ok::<_, AppError>((models, endpoints, datasets))
+        },
+    );
+    let can_run = allowed(use_me(), Permission::Run);
     view! {
         <h1>"GPU memory planner"</h1>
         <p class="lead">"Will a model fit the card, with how much KV cache, and which vLLM settings make it fit? Estimates follow vLLM's own accounting; every constant and its source is in the code (domain/planner.rs), calibrated on the seed's measured Gemma 3 4B start-up. Managed runs store what vLLM reports beside the plan."</p>
-        <Transition fallback=|| view! { <p>"Loading models…"</p> }>
+        <Suspense fallback=|| view! { <p>"Loading models…"</p> }>
             {move || Suspend::new(async move {
-                match models.await {
-                    Ok(m) if !m.is_empty() => view! { <PlannerForm models=m/> }.into_any(),
+                match data.await {
+                    Ok((m, endpoints, datasets)) if !m.is_empty() => view! { <PlannerForm models=m endpoints datasets can_run/> }.into_any(),
                     Ok(_) => view! { <p class="empty">"No models: paste a config.json below."</p> }.into_any(),
                     Err(e) => view! { <ErrorBox error=e/> }.into_any(),
                 }
             })}
-        </Transition>
+        </Suspense>
         <IfAllowed what=Permission::Run>
         <h2>"Add a model from its config.json"</h2>
-        <ActionForm action=add_model attr:aria-label="Add a model">
-            <FormMessage error=model_error fields=vec!["name", "config", "quant", "weights_gb"]/>
+        <ActionForm action={ServerAction::<AddModel>::new()} attr:aria-label="Add a model" attr:data-then="reload" attr:data-ok="Model added: choose it above.">
             <div class="row">
-                <div class="field"><label for="m-name">"Model name"</label><input id="m-name" name="name" type="text" placeholder="org/model"/><FieldMessage error=model_error field="name"/></div>
+                <div class="field"><label for="m-name">"Model name"</label><input id="m-name" name="name" type="text" placeholder="org/model"/></div>
                 <div class="field">
                     <label for="m-quant">"Weights"</label>
                     <select id="m-quant" name="quant">
                         {Quant::ALL.into_iter().map(|q| view! { <option value=serde_json::to_value(q).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default()>{q.label()}</option> }).collect_view()}
                     </select>
-                    <FieldMessage error=model_error field="quant"/>
                 </div>
-                <div class="field"><label for="m-gb">"Weights on disk, GB (optional)"</label><input id="m-gb" name="weights_gb" type="text"/><FieldMessage error=model_error field="weights_gb"/></div>
+                <div class="field"><label for="m-gb">"Weights on disk, GB (optional)"</label><input id="m-gb" name="weights_gb" type="text"/></div>
             </div>
-            <div class="field"><label for="m-config">"config.json"</label><textarea id="m-config" name="config" rows="6"></textarea><FieldMessage error=model_error field="config"/></div>
+            <div class="field"><label for="m-config">"config.json"</label><textarea id="m-config" name="config" rows="6"></textarea></div>
             <button type="submit" class="primary">"Add model"</button>
         </ActionForm>
         </IfAllowed>
     }
 }
 
-#[component]
-fn PlannerForm(models: Vec<ModelEntry>) -> impl IntoView {
+/// The planner, recomputed in the browser as you type (the math is in `domain::planner`), and the
+/// form that plans a test from it (runners and admins: `can_run`).
+#[island]
+fn PlannerForm(models: Vec<ModelEntry>, endpoints: Vec<(i64, String)>, datasets: Vec<(i64, String)>, can_run: bool) -> impl IntoView {
     let models = StoredValue::new(models);
     let model_ix = RwSignal::new(0usize);
     let gpu_name = RwSignal::new("RTX 4080 16 GB".to_string());
@@ -78,8 +97,6 @@ fn PlannerForm(models: Vec<ModelEntry>) -> impl IntoView {
     // number it held before.
     let num = |s: String| Some(s.trim().parse::<f64>().unwrap_or(f64::NAN));
     let add_test = ServerAction::<AddTest>::new();
-    let endpoints = Resource::new(|| (), |_| list_endpoints());
-    let datasets = Resource::new(|| (), |_| list_datasets());
     let test_error: Signal<Option<AppError>> = Signal::derive(move || add_test.value().get().and_then(Result::err));
     view! {
         <div class="row controls">
@@ -151,7 +168,8 @@ fn PlannerForm(models: Vec<ModelEntry>) -> impl IntoView {
                 </section>
             }.into_any()
         }}
-        <IfAllowed what=Permission::Run otherwise="Runners and admins plan tests">
+        {(!can_run).then(|| view! { <p class="note role-note">"Runners and admins plan tests"</p> })}
+        {can_run.then(|| view! {
         <h2>"Plan a test"</h2>
         <ActionForm action=add_test attr:aria-label="Plan a test">
             <FormMessage error=test_error fields=vec!["title", "requests", "concurrency", "serve_model", "plan"]/>
@@ -162,16 +180,8 @@ fn PlannerForm(models: Vec<ModelEntry>) -> impl IntoView {
                 <div class="field"><label for="t-serve">"Model name served"</label><input id="t-serve" name="form[serve_model]" type="text" prop:value=move || input().model.name/><FieldMessage error=test_error field="serve_model"/></div>
             </div>
             <div class="row">
-                <Suspense fallback=|| ()>
-                    {move || Suspend::new(async move {
-                        let eps = endpoints.await.unwrap_or_default();
-                        let ds = datasets.await.unwrap_or_default();
-                        view! {
-                            <div class="field"><label for="t-ep">"Endpoint"</label><select id="t-ep" name="form[endpoint_id]">{eps.into_iter().map(|e| view! { <option value=e.id.to_string()>{e.name}</option> }).collect_view()}</select></div>
-                            <div class="field"><label for="t-ds">"Dataset"</label><select id="t-ds" name="form[dataset_id]">{ds.into_iter().map(|d| view! { <option value=d.id.to_string()>{d.name}</option> }).collect_view()}</select></div>
-                        }
-                    })}
-                </Suspense>
+                <div class="field"><label for="t-ep">"Endpoint"</label><select id="t-ep" name="form[endpoint_id]">{endpoints.iter().map(|(id, name)| view! { <option value=id.to_string()>{name.clone()}</option> }).collect_view()}</select></div>
+                <div class="field"><label for="t-ds">"Dataset"</label><select id="t-ds" name="form[dataset_id]">{datasets.iter().map(|(id, name)| view! { <option value=id.to_string()>{name.clone()}</option> }).collect_view()}</select></div>
                 <div class="field"><label for="t-req">"Requests"</label><input id="t-req" name="form[requests]" type="number" value="5000"/><FieldMessage error=test_error field="requests"/></div>
                 <div class="field"><label for="t-conc">"Concurrency"</label><input id="t-conc" name="form[concurrency]" type="number" value="64"/><FieldMessage error=test_error field="concurrency"/></div>
             </div>
@@ -179,7 +189,7 @@ fn PlannerForm(models: Vec<ModelEntry>) -> impl IntoView {
             <button type="submit" class="primary">"Add to pending tests"</button>
             {move || add_test.value().get().and_then(Result::ok).map(|_| view! { <p class="ok" role="status">"Added. " <a href="/tests">"See pending tests"</a></p> })}
         </ActionForm>
-        </IfAllowed>
+        })}
     }
 }
 

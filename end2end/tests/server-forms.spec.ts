@@ -1,0 +1,86 @@
+import { expect, Page, test } from "@playwright/test";
+import { login, open } from "./helpers";
+
+// Pages rendered on the server only: their buttons are forms the Enhance island posts, a form
+// that cannot be undone asks first in a dialog it draws, and the Pending tests page's keys are
+// the island's too.
+
+test.use({ viewport: { width: 1366, height: 900 } });
+
+async function launchSmall(page: Page, name: string) {
+  await open(page, "/launch");
+  await page.getByLabel("Model", { exact: true }).selectOption("sim-llama-3.2-1b");
+  await page.getByLabel("Requests", { exact: true }).fill("5");
+  await page.getByLabel("Concurrency", { exact: true }).fill("5");
+  await page.getByLabel("Name (optional)").fill(name);
+  await page.getByRole("button", { name: "Launch run" }).click();
+  await expect(page.locator(".progress-text")).toContainText("completed", { timeout: 60_000 });
+  return page.url().split("/").pop()!;
+}
+
+test("Delete forever in the trash asks first, says what goes, and Keep it keeps it", async ({ page }) => {
+  await login(page);
+  const id = await launchSmall(page, "purge me e2e");
+  await open(page, "/");
+  await page.locator(`tr[data-run="${id}"]`).getByRole("button", { name: `Delete run #${id} 'purge me e2e'` }).click();
+  await page.getByRole("alertdialog", { name: `Delete run #${id} 'purge me e2e'?` }).getByRole("button", { name: "Delete the run" }).click();
+  await expect(page.locator(`tr[data-run="${id}"]`)).toHaveCount(0);
+
+  const errors = await open(page, "/trash");
+  const row = page.locator("table.trash tr").filter({ hasText: "purge me e2e" });
+  const purge = row.getByRole("button", { name: `Delete run #${id} 'purge me e2e' forever` });
+  const dialog = page.getByRole("alertdialog", { name: `Delete run #${id} 'purge me e2e' forever?` });
+  await purge.click();
+  await expect(dialog).toContainText("With it go 5 request records");
+  await expect(dialog).toContainText("cannot be undone");
+  await expect(dialog.getByRole("button", { name: "Keep it" })).toBeFocused();
+  await page.keyboard.press("Escape");
+  await expect(dialog).toHaveCount(0);
+  await expect(row).toBeVisible();
+
+  await purge.click();
+  await dialog.getByRole("button", { name: "Delete forever" }).click();
+  await expect(page.getByRole("status").filter({ hasText: /for good/ })).toBeVisible();
+  await expect(row).toHaveCount(0);
+  expect((await page.request.get(`/api/runs/${id}`)).status()).toBe(404);
+  expect(errors).toEqual([]);
+});
+
+test("pending tests move with their buttons and with j / k / Shift+J / Shift+K, and Remove takes one off", async ({ page }) => {
+  await login(page);
+  const stamp = Date.now() % 100000;
+  const titles = [`keys A ${stamp}`, `keys B ${stamp}`];
+  for (const title of titles) {
+    await open(page, "/planner");
+    await page.getByLabel("Title").fill(title);
+    await page.getByRole("button", { name: "Add to pending tests" }).click();
+    await expect(page.getByRole("link", { name: "See pending tests" })).toBeVisible();
+  }
+  const errors = await open(page, "/tests");
+  const rows = page.locator("table.tests tbody tr");
+  const order = async () => (await rows.allTextContents()).map((t) => titles.findIndex((x) => t.includes(x))).filter((i) => i >= 0);
+  const indexOf = async (title: string) => (await rows.allTextContents()).findIndex((t) => t.includes(title));
+  await expect.poll(order).toEqual([0, 1]);
+
+  // The button moves A below B; the list is read again without a reload.
+  await page.getByRole("button", { name: `move ${titles[0]} down` }).click();
+  await expect.poll(order).toEqual([1, 0]);
+
+  // Keys: select A's row with j / k, Shift+K moves it back up, and it stays selected.
+  await page.locator("h1").click();
+  const a = await indexOf(titles[0]);
+  for (let i = 0; i < a; i++) await page.keyboard.press("j");
+  await expect(rows.nth(a)).toHaveClass(/selected/);
+  await page.keyboard.press("Shift+K");
+  await expect.poll(order).toEqual([0, 1]);
+  await expect(rows.filter({ hasText: titles[0] })).toHaveClass(/selected/);
+  await page.keyboard.press("Shift+J");
+  await expect.poll(order).toEqual([1, 0]);
+
+  // Remove takes each off the list.
+  for (const title of titles) {
+    await rows.filter({ hasText: title }).getByRole("button", { name: "Remove" }).click();
+    await expect(rows.filter({ hasText: title })).toHaveCount(0);
+  }
+  expect(errors).toEqual([]);
+});
