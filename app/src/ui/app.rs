@@ -47,8 +47,8 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
     }
 }
 
-/// The page: the header is rendered on the server only; the pages are one island (the
-/// interactive part, hydrated in the browser).
+/// The page: the header and the pages are rendered on the server only; small islands in them
+/// are hydrated in the browser.
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
@@ -141,8 +141,8 @@ fn current_path() -> String {
     }
 }
 
-/// The pages, each the island its route renders (`Page`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+/// The pages (`page`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum PageKind {
     Runs,
     Launch,
@@ -194,26 +194,24 @@ fn current_user() -> Option<Caller> {
     }
 }
 
-/// A page: rendered on the server only (`server_page`), or as its island with the logged-in
-/// user as a prop.
+/// A page, rendered on the server only, inside the `Enhance` island (which posts its forms and
+/// keeps its `Live` parts up to date), with the logged-in user in the context.
 #[component]
 fn PageFor(kind: PageKind, id: i64) -> impl IntoView {
     let user = current_user();
     provide_context(RouteId(id));
-    provide_context(super::widgets::Me(StoredValue::new(user.clone())));
-    // No hydration ids: no island reads a server-only page's data.
-    match Owner::with_no_hydration(move || server_page(kind)) {
-        Some(page) => view! { <Enhance>{page}</Enhance> }.into_any(),
-        None => view! { <Page kind id user/> }.into_any(),
-    }
+    provide_context(super::widgets::Me(StoredValue::new(user)));
+    // No hydration ids: no island reads a server-rendered page's data.
+    let page = Owner::with_no_hydration(move || page(kind));
+    view! { <Enhance>{page}</Enhance> }
 }
 
-/// The pages rendered on the server only: nothing on them runs in the browser but small islands
-/// of their own (`Live` parts, the rename-and-delete `Panel`, a form) and the `Enhance` island
-/// around them, which posts their forms; so their code is not in the wasm. None for the pages
-/// built inside `Page`.
-fn server_page(kind: PageKind) -> Option<AnyView> {
-    Some(match kind {
+/// The pages. Each is rendered on the server only: nothing on it runs in the browser but the
+/// `Enhance` island around it and small islands of its own (the launch form, the planner, the
+/// grader, a new queue's form, a run's progress, the log-in form), so the pages' code is not in
+/// the wasm.
+fn page(kind: PageKind) -> AnyView {
+    match kind {
         PageKind::Runs => view! { <RunsPage/> }.into_any(),
         PageKind::Run => view! { <RunPage/> }.into_any(),
         PageKind::Datasets => view! { <DatasetsPage/> }.into_any(),
@@ -234,8 +232,9 @@ fn server_page(kind: PageKind) -> Option<AnyView> {
         PageKind::Users => view! { <UsersPage/> }.into_any(),
         PageKind::Launch => view! { <LaunchPage/> }.into_any(),
         PageKind::Planner => view! { <PlannerPage/> }.into_any(),
-        _ => return None,
-    })
+        PageKind::Grading => view! { <GradingPage/> }.into_any(),
+        PageKind::Grader => view! { <GraderPage/> }.into_any(),
+    }
 }
 
 /// Marks the page as interactive once the wasm has hydrated its islands (tests wait for it; it
@@ -260,45 +259,5 @@ fn Ready(shown: Option<(i64, crate::domain::accounts::Role, bool)>) -> impl Into
             });
         });
         on_cleanup(move || handle.remove());
-    });
-}
-
-/// One page, built inside its island (the interactive part, hydrated in the browser), with the
-/// logged-in user in the context and a router of its own for its query and links. The user is
-/// read once per page load: log-in and log-out load the next page afresh, and an expired session
-/// sends the browser to the log-in page (so the header always shows who is logged in).
-#[island]
-fn Page(kind: PageKind, id: i64, user: Option<Caller>) -> impl IntoView {
-    provide_meta_context();
-    provide_context(RouteId(id));
-    provide_context(super::widgets::Me(StoredValue::new(user)));
-    view! {
-        <Router>
-            <LoadOtherPages/>
-            {match kind {
-                PageKind::Grading => view! { <GradingPage/> }.into_any(),
-                PageKind::Grader => view! { <GraderPage/> }.into_any(),
-                // Rendered on the server only (`server_page`).
-                PageKind::Runs | PageKind::Run | PageKind::Datasets | PageKind::Endpoints | PageKind::Quality | PageKind::Report | PageKind::Import | PageKind::Workers | PageKind::Audit | PageKind::Account | PageKind::Login | PageKind::Sweep | PageKind::Compare | PageKind::Costs | PageKind::Trash | PageKind::Tokens | PageKind::Tests | PageKind::Users | PageKind::Launch | PageKind::Planner => ().into_any(),
-            }}
-        </Router>
-    }
-}
-
-/// The island's router follows links within its page (a new query); a link or the back button to
-/// another page loads that page from the server.
-#[component]
-fn LoadOtherPages() -> impl IntoView {
-    let location = leptos_router::hooks::use_location();
-    let first = location.pathname.get_untracked();
-    Effect::new(move |_| {
-        let now = location.pathname.get();
-        if now != first {
-            // The router has not moved the address yet (no route of its own matches): go there.
-            let search = location.search.get_untracked();
-            let query = if search.is_empty() { String::new() } else { format!("?{search}") };
-            let to = format!("{now}{query}{}", location.hash.get_untracked());
-            let _ = window().location().set_href(&to);
-        }
     });
 }

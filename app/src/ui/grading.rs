@@ -2,13 +2,13 @@
 //! default: the model is revealed only when the queue's maker closes the queue, and a grade is
 //! final once the reviewer moves on.
 
+use super::live_html::Live;
 use super::runs::manage::{Buttons, Panel, Target};
-use super::widgets::{allowed, can, use_me, ErrorBox, FieldMessage, FormMessage, IfAllowed, Me, OriginBadge};
+use super::widgets::{allowed, use_me, ErrorBox, FieldMessage, FormMessage, IfAllowed, Me, OriginBadge};
 use crate::api::cost::cost_data;
 use crate::api::grading::{
     grading_item, list_queues, reviewer_choices, save_grade, save_vote, CloseQueue, CreateQueue, GradeInput, ItemView, Saved,
 };
-use crate::api::types::QueueView;
 use crate::api::AppError;
 use crate::domain::accounts::{Permission, Role};
 use crate::domain::quality::ShownAnswer;
@@ -21,51 +21,64 @@ mod reveal;
 use progress::QueuePanel;
 use reveal::{vote_label, Reveal};
 
+/// Rendered on the server: the queues (a `Live` part, read again after a change) with their
+/// Close forms (asked first) and rename/delete buttons; the new-queue form is an island of its
+/// own (`NewQueueForm`: it counts the items as you choose).
 #[component]
 pub fn GradingPage() -> impl IntoView {
-    let create = ServerAction::<CreateQueue>::new();
-    let close = ServerAction::<CloseQueue>::new();
-    let queues = Resource::new(move || (create.version().get(), close.version().get()), |_| list_queues());
-    let runs = Resource::new(|| (), |_| cost_data());
-    let error: Signal<Option<AppError>> = Signal::derive(move || create.value().get().and_then(Result::err));
-    // The queue whose Close button was pressed, waiting for the confirmation.
-    let confirming = RwSignal::new(None::<QueueView>);
+    let queues = Resource::new(|| (), |_| list_queues());
+    let choices = Resource::new(
+        || (),
+        |_| async move {
+            let runs: Vec<(i64, String, bool)> = cost_data()
+                .await
+                .map(|d| {
+                    d.runs
+                        .into_iter()
+                        .filter(|r| r.quality.is_some())
+                        .map(|r| (r.id, format!(" #{} {} ({})", r.id, r.name, r.model), r.origin == "simulated"))
+                        .collect()
+                })
+                .unwrap_or_default();
+            (runs, reviewer_choices().await.unwrap_or_default())
+        },
+    );
     let me = use_me();
-    let can_grade = can(Permission::Grade);
-    let can_run = can(Permission::Run);
-    // What the new queue's form holds, for the live count of its items.
-    let (size, ticked, pairwise) = (RwSignal::new("20".to_string()), RwSignal::new(0usize), RwSignal::new(false));
+    let (can_grade, can_run, read_answers) = (
+        allowed(me, Permission::Grade),
+        allowed(me, Permission::Run),
+        allowed(me, Permission::ReadAnswers),
+    );
+    let admin = me.and_then(Me::user).is_some_and(|u| u.role == Role::Admin);
     view! {
         <h1>"Grading"</h1>
         <p class="lead">"Queues of sampled answers to grade on the dataset's rubric, or to compare blind in pairs. In a blind queue the model behind an answer stays hidden, and a grade is final once you move on to the next; when its maker closes the queue, each reviewer sees which model wrote what they judged."</p>
-        {move || close.value().get().and_then(Result::err).map(|e| view! { <ErrorBox error=e/> })}
-        {move || confirming.get().map(|q| {
-            let id = q.id;
-            view! {
-                <div class="form-error" role="alertdialog" aria-label="Close the queue?">
-                    <p>{format!("Close '{}'? Grading stops for everyone, and each reviewer then sees which model wrote the answers they judged.", q.name)}</p>
-                    <button type="button" class="danger" on:click=move |_| { close.dispatch(CloseQueue { queue_id: id }); confirming.set(None); }>"Close and reveal"</button>
-                    " "
-                    <button type="button" on:click=move |_| confirming.set(None)>"Keep it open"</button>
-                </div>
-            }
-        })}
         <Panel/>
-        <Transition fallback=|| view! { <p>"Loading…"</p> }>
+        <Suspense fallback=|| view! { <p>"Loading…"</p> }>
             {move || Suspend::new(async move {
-                let admin = me.and_then(Me::user).is_some_and(|u| u.role == Role::Admin);
                 match queues.await {
-                    Ok(qs) if qs.is_empty() => view! { <p class="empty">"No queues yet: make one below."</p> }.into_any(),
+                    Ok(qs) if qs.is_empty() => view! { <Live id="queues" every_ms=0><p class="empty">"No queues yet: make one below."</p></Live> }.into_any(),
                     Ok(qs) => view! {
+                        <Live id="queues" every_ms=0>
                         <table class="queues">
                             <thead><tr><th>"Queue"</th><th>"Kind"</th><th>"Status"</th><th class="num">"Items"</th><th class="num">"Done by you"</th><th class="num">"Judgements (all reviewers)"</th><th></th></tr></thead>
                             <tbody>
                                 {qs.into_iter().map(|q| {
                                     let may_close = !q.closed && (q.made_by_me || admin);
-                                    let made_by_me = q.made_by_me;
-                                    let may_change = move || admin || (made_by_me && can_run.get());
-                                    let asked = q.clone();
+                                    let may_change = admin || (q.made_by_me && can_run);
                                     let (label, name) = (format!("queue '{}'", q.name), q.name.clone());
+                                    let close = may_close.then(|| {
+                                        let says = format!("Close '{}'? Grading stops for everyone, and each reviewer then sees which model wrote the answers they judged.", q.name);
+                                        let (aria, id) = (format!("Close {}", q.name), q.id.to_string());
+                                        view! {
+                                            " "
+                                            <ActionForm action={ServerAction::<CloseQueue>::new()} attr:class="inline" attr:data-confirm=says
+                                                attr:data-confirm-title="Close the queue?" attr:data-confirm-yes="Close and reveal" attr:data-confirm-no="Keep it open">
+                                                <input type="hidden" name="queue_id" value=id/>
+                                                <button type="submit" aria-label=aria>"Close…"</button>
+                                            </ActionForm>
+                                        }
+                                    });
                                     view! {
                                         <tr>
                                             <td>{q.name.clone()} {(!q.blind).then_some(" (not blind)")}</td>
@@ -75,28 +88,50 @@ pub fn GradingPage() -> impl IntoView {
                                             <td class="num">{match q.grades_per_item { Some(_) if q.mine == 0 => "none dealt to you".to_string(), Some(_) => format!("{} of your {}", q.done_by_me, q.mine), None => q.done_by_me.to_string() }}</td>
                                             <td class="num">{q.judgements}</td>
                                             <td>
-                                                <Show when=move || q.closed || can_grade.get() || made_by_me || admin>
-                                                    <a href=format!("/grade/{}", q.id)>{if q.closed { "See who wrote what" } else if !can_grade.get() || q.mine == 0 { "Progress" } else if q.done_by_me >= q.mine { "Review" } else { "Start grading" }}</a>
-                                                </Show>
-                                                {may_close.then(|| view! {
-                                                    " " <button type="button" aria-label=format!("Close {}", q.name) on:click=move |_| confirming.set(Some(asked.clone()))>"Close…"</button>
+                                                {(q.closed || can_grade || q.made_by_me || admin).then(|| view! {
+                                                    <a href=format!("/grade/{}", q.id)>{if q.closed { "See who wrote what" } else if !can_grade || q.mine == 0 { "Progress" } else if q.done_by_me >= q.mine { "Review" } else { "Start grading" }}</a>
                                                 })}
-                                                <Show when=may_change>
-                                                    " " <Buttons target=Target::Queue(q.id) label=label.clone() name=name.clone()/>
-                                                </Show>
+                                                {close}
+                                                {may_change.then(|| view! { " " <Buttons target=Target::Queue(q.id) label=label.clone() name=name.clone()/> })}
                                             </td>
                                         </tr>
                                     }
                                 }).collect_view()}
                             </tbody>
                         </table>
+                        </Live>
                     }.into_any(),
                     Err(e) => view! { <ErrorBox error=e/> }.into_any(),
                 }
             })}
-        </Transition>
+        </Suspense>
         <IfAllowed what=Permission::Run otherwise="Runners and admins make grading queues">
         <h2>"New queue"</h2>
+        <Suspense fallback=|| ()>
+            {move || Suspend::new(async move {
+                let (runs, reviewers) = choices.await;
+                view! { <NewQueueForm runs reviewers may_unblind=read_answers can_grade/> }
+            })}
+        </Suspense>
+        </IfAllowed>
+    }
+}
+
+/// A new queue: its runs (finished, with answers: id, label, simulated), the reviewers to pick
+/// from; the note under the sample size counts the items as the choices change. Made, the
+/// queues above are read again.
+#[island]
+fn NewQueueForm(runs: Vec<(i64, String, bool)>, reviewers: Vec<String>, may_unblind: bool, can_grade: bool) -> impl IntoView {
+    let create = ServerAction::<CreateQueue>::new();
+    let error: Signal<Option<AppError>> = Signal::derive(move || create.value().get().and_then(Result::err));
+    // What the new queue's form holds, for the live count of its items.
+    let (size, ticked, pairwise) = (RwSignal::new("20".to_string()), RwSignal::new(0usize), RwSignal::new(false));
+    Effect::new(move |_| {
+        if create.value().with(|v| matches!(v, Some(Ok(_)))) {
+            super::enhance::refresh_live_parts();
+        }
+    });
+    view! {
         <ActionForm action=create attr:aria-label="New queue">
             <FormMessage error fields=vec!["name", "kind", "runs", "sample_size", "seed", "grades_per_item", "reviewers"]/>
             <div class="row">
@@ -118,28 +153,23 @@ pub fn GradingPage() -> impl IntoView {
             </div>
             <fieldset>
                 <legend>"Runs (same dataset)"</legend>
-                <Suspense fallback=|| ()>
-                    {move || Suspend::new(async move {
-                        runs.await.ok().map(|d| d.runs.into_iter().filter(|r| r.quality.is_some()).enumerate().map(|(i, r)| view! {
-                            <label class="check">
-                                <input type="checkbox" name=format!("form[runs][{i}]") value=r.id.to_string()
-                                    on:change=move |ev| ticked.update(|n| if event_target_checked(&ev) { *n += 1 } else { *n = n.saturating_sub(1) })/>
-                                {format!(" #{} {} ({})", r.id, r.name, r.model)} " " <OriginBadge label=if r.origin == "simulated" { "simulated" } else { "" }/>
-                            </label>
-                        }).collect_view())
-                    })}
-                </Suspense>
+                {runs.into_iter().enumerate().map(|(i, (id, label, simulated))| view! {
+                    <label class="check">
+                        <input type="checkbox" name=format!("form[runs][{i}]") value=id.to_string()
+                            on:change=move |ev| ticked.update(|n| if event_target_checked(&ev) { *n += 1 } else { *n = n.saturating_sub(1) })/>
+                        {label} " " <OriginBadge label=if simulated { "simulated" } else { "" }/>
+                    </label>
+                }).collect_view()}
                 <FieldMessage error field="runs"/>
             </fieldset>
             <p class="note" id="q-size-total" aria-live="polite">{move || size_words(size.get().trim().parse().ok(), ticked.get(), pairwise.get())}</p>
-            <ReviewersField error/>
-            <IfAllowed what=Permission::ReadAnswers>
+            <ReviewersField error names=reviewers/>
+            {may_unblind.then(|| view! {
                 <div class="field checkbox"><input id="q-unblind" name="form[unblind]" type="checkbox" value="1"/><label for="q-unblind">"Show the model while grading (not blind: admins grade it, reviewers grade blind queues only)"</label></div>
-            </IfAllowed>
+            })}
             <button type="submit" class="primary">"Make queue"</button>
-            {move || create.value().get().and_then(Result::ok).map(|id| view! { <p class="ok" role="status">"Queue made. " <a href=format!("/grade/{id}")>{if can_grade.get() { "Start grading" } else { "See its progress" }}</a></p> })}
+            {move || create.value().get().and_then(Result::ok).map(|id| view! { <p class="ok" role="status">"Queue made. " <a href=format!("/grade/{id}")>{if can_grade { "Start grading" } else { "See its progress" }}</a></p> })}
         </ActionForm>
-        </IfAllowed>
     }
 }
 
@@ -169,40 +199,32 @@ fn size_words(prompts: Option<usize>, runs: usize, pairwise: bool) -> String {
 /// K and the reviewers of a new queue: empty K and no reviewers keep "everyone grades
 /// everything".
 #[component]
-fn ReviewersField(error: Signal<Option<AppError>>) -> impl IntoView {
-    let choices = Resource::new(|| (), |_| reviewer_choices());
+fn ReviewersField(error: Signal<Option<AppError>>, names: Vec<String>) -> impl IntoView {
     view! {
         <fieldset>
             <legend>"Reviewers (optional: several per item)"</legend>
             <div class="field"><label for="q-k">"Grades per item"</label><input id="q-k" name="form[grades_per_item]" type="number" min="1" placeholder="everyone grades everything"/><FieldMessage error field="grades_per_item"/></div>
-            <Suspense fallback=|| ()>
-                {move || Suspend::new(async move {
-                    choices.await.ok().map(|names| names.into_iter().enumerate().map(|(i, n)| view! {
-                        <label class="check"><input type="checkbox" name=format!("form[reviewers][{i}]") value=n.clone()/>{format!(" {n}")}</label>
-                    }).collect_view())
-                })}
-            </Suspense>
+            {names.into_iter().enumerate().map(|(i, n)| view! {
+                <label class="check"><input type="checkbox" name=format!("form[reviewers][{i}]") value=n.clone()/>{format!(" {n}")}</label>
+            }).collect_view()}
             <FieldMessage error field="reviewers"/>
             <p class="definition">"With grades per item K and N reviewers ticked, each item goes to exactly K of them (balanced, in an order drawn from the seed) and each sees only their items; the overlap is where agreement is measured. Leave both empty for every reviewer to grade every item."</p>
         </fieldset>
     }
 }
 
-/// One queue: the grader while it is open, who wrote what once it is closed.
+/// One queue: the grader while it is open (an island: `Grader`), who wrote what once it is
+/// closed; rendered on the server, with the queue's progress below (a `Live` part the grader
+/// has read again after each judgement).
 #[component]
 pub fn GraderPage() -> impl IntoView {
-    let route_id = expect_context::<super::app::RouteId>().0;
-    let queue_id = move || route_id;
-    let queue = Resource::new(queue_id, |id| async move {
-        list_queues().await.map(|qs| qs.into_iter().find(|q| q.id == id))
-    });
-    // Moves at each saved judgement, so the progress below follows.
-    let judged = RwSignal::new(0u32);
+    let queue_id = expect_context::<super::app::RouteId>().0;
+    let at = use_query_map().with_untracked(|q| q.get("at").and_then(|s| s.parse::<i64>().ok()));
+    let queue = Resource::new(
+        move || queue_id,
+        |id| async move { list_queues().await.map(|qs| qs.into_iter().find(|q| q.id == id)) },
+    );
     let me = use_me();
-    // The progress panel is made with the page, not once the queue has loaded: its resource and
-    // Transition built after an `.await` were numbered by the server in the order the data
-    // arrived, and by the browser in page order, and the page failed to hydrate for the queue's
-    // maker and admins (an "Unrecoverable hydration error", then dead buttons).
     view! {
         <h1>"Grade"</h1>
         <Suspense fallback=|| view! { <p>"Loading…"</p> }>
@@ -219,11 +241,11 @@ pub fn GraderPage() -> impl IntoView {
                     Ok(Some(q)) if q.grades_per_item.is_some() && q.mine == 0 => view! {
                         <p class="note">"No item of this queue is dealt to you: its maker or an admin assigns its reviewers."</p>
                     }.into_any(),
-                    Ok(Some(q)) => view! { <Grader queue_id=q.id judged/> }.into_any(),
+                    Ok(Some(q)) => view! { <Grader queue_id=q.id at/> }.into_any(),
                 }
             })}
         </Suspense>
-        <QueuePanel queue_id=Signal::derive(queue_id) judged/>
+        <QueuePanel queue_id/>
     }
 }
 
@@ -236,11 +258,10 @@ fn answer_view(a: &ShownAnswer) -> AnyView {
     }
 }
 
-/// The keyboard grader of an open queue.
-#[component]
-fn Grader(queue_id: i64, judged: RwSignal<u32>) -> impl IntoView {
-    let query = use_query_map();
-    let position = RwSignal::new(query.get_untracked().get("at").and_then(|s| s.parse::<i64>().ok()));
+/// The keyboard grader of an open queue, from the item at `at` (the address's `?at=`).
+#[island]
+fn Grader(queue_id: i64, at: Option<i64>) -> impl IntoView {
+    let position = RwSignal::new(at);
     let item = Resource::new(move || (queue_id, position.get()), |(q, p)| grading_item(q, p));
     let overall = RwSignal::new(0u8);
     let fields = RwSignal::new(BTreeMap::<String, String>::new());
@@ -292,7 +313,8 @@ fn Grader(queue_id: i64, judged: RwSignal<u32>) -> impl IntoView {
     let after = move |r: Result<Saved, AppError>| match r {
         Ok(s) => {
             error.set(None);
-            judged.update(|n| *n += 1);
+            // The progress below (a `Live` part) is read again.
+            super::enhance::refresh_live_parts();
             saved.set(Some(s.reveal.map(|t| format!("Saved. {t}")).unwrap_or_else(|| "Saved.".into())));
             go_to(s.next_position.unwrap_or(i64::MAX));
         }

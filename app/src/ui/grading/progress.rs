@@ -4,43 +4,43 @@
 use crate::api::grading::{queue_progress, reviewer_choices, ChangeReviewers, ProgressView, QueueAgreement};
 use crate::api::AppError;
 use crate::domain::agreement::kappa_words;
+use crate::ui::live_html::Live;
 use crate::ui::widgets::ErrorBox;
 use leptos::prelude::*;
 
-/// Below the grader (or the reveal): progress, agreement, reviewers. `judged` moves when the
-/// caller saves a judgement, so their row follows.
-///
-/// Made with the page (never after an `.await`: see `GraderPage`), with one resource for the
-/// progress and the users to pick from, so the panel is one Suspense boundary (a second one for
-/// the choices, nested in this one, streamed from the server out of order, did not hydrate
-/// either). No such queue: nothing here (the page says so above).
+/// Below the grader (or the reveal): progress, agreement, reviewers; rendered on the server as a
+/// `Live` part, read again after a judgement (the grader asks) or a change of reviewers (its
+/// forms, posted by the `Enhance` island). No such queue: nothing here (the page says so above).
 #[component]
-pub(super) fn QueuePanel(#[prop(into)] queue_id: Signal<i64>, judged: RwSignal<u32>) -> impl IntoView {
-    let change = ServerAction::<ChangeReviewers>::new();
+pub(super) fn QueuePanel(queue_id: i64) -> impl IntoView {
     let progress = Resource::new(
-        move || (queue_id.get(), judged.get(), change.version().get()),
-        |(q, _, _)| async move {
+        move || queue_id,
+        |q| async move {
             let p = queue_progress(q).await?;
             let choices = if p.may_assign { reviewer_choices().await? } else { Vec::new() };
             Ok::<_, AppError>((p, choices))
         },
     );
     view! {
-        {move || change.value().get().and_then(Result::err).map(|e| view! { <ErrorBox error=e/> })}
-        <Transition fallback=|| ()>
+        <Suspense fallback=|| ()>
             {move || Suspend::new(async move {
                 match progress.await {
                     Err(AppError::NotFound(_)) => ().into_any(),
                     Err(e) => view! { <ErrorBox error=e/> }.into_any(),
-                    Ok((p, choices)) => view! { <Progress p=p.clone() choices change/> {p.agreement.map(|a| view! { <Agreement a/> })} }.into_any(),
+                    Ok((p, choices)) => view! {
+                        <Live id="queue-progress" every_ms=0>
+                            <Progress p=p.clone() choices/>
+                            {p.agreement.map(|a| view! { <Agreement a/> })}
+                        </Live>
+                    }.into_any(),
                 }
             })}
-        </Transition>
+        </Suspense>
     }
 }
 
 #[component]
-fn Progress(p: ProgressView, choices: Vec<String>, change: ServerAction<ChangeReviewers>) -> impl IntoView {
+fn Progress(p: ProgressView, choices: Vec<String>) -> impl IntoView {
     let queue_id = p.queue_id;
     let how = match p.grades_per_item {
         Some(k) => format!(
@@ -64,9 +64,16 @@ fn Progress(p: ProgressView, choices: Vec<String>, change: ServerAction<ChangeRe
                 <td class="num">{r.judged}</td>
                 <td class="num">{r.remaining}</td>
                 {may_assign.then(|| view! {
-                    <td>{(!total && !r.removed).then(|| view! {
-                        <button type="button" aria-label=format!("Remove {name}")
-                            on:click=move |_| { change.dispatch(ChangeReviewers { queue_id, add: String::new(), remove: name.clone() }); }>"Remove"</button>
+                    <td>{(!total && !r.removed).then(|| {
+                        let aria = format!("Remove {name}");
+                        view! {
+                            <ActionForm action={ServerAction::<ChangeReviewers>::new()} attr:class="inline">
+                                <input type="hidden" name="queue_id" value=queue_id.to_string()/>
+                                <input type="hidden" name="add" value=""/>
+                                <input type="hidden" name="remove" value=name.clone()/>
+                                <button type="submit" aria-label=aria>"Remove"</button>
+                            </ActionForm>
+                        }
                     })}</td>
                 })}
             </tr>
@@ -94,7 +101,7 @@ fn Progress(p: ProgressView, choices: Vec<String>, change: ServerAction<ChangeRe
                     </table>
                 }.into_any()
             }}
-            {may_assign.then(|| view! { <AddReviewer queue_id names=choices change/> })}
+            {may_assign.then(|| view! { <AddReviewer queue_id names=choices/> })}
         </section>
     }
 }
@@ -110,24 +117,20 @@ fn see_note(maker_gone: bool) -> &'static str {
 
 /// Pick a user whose role grades (`names`) and add them; the unjudged items are dealt again.
 #[component]
-fn AddReviewer(queue_id: i64, names: Vec<String>, change: ServerAction<ChangeReviewers>) -> impl IntoView {
-    let picked = RwSignal::new(String::new());
+fn AddReviewer(queue_id: i64, names: Vec<String>) -> impl IntoView {
     view! {
-        <div class="row">
+        <ActionForm action={ServerAction::<ChangeReviewers>::new()} attr:class="row" attr:aria-label="Choose a reviewer to add">
+            <input type="hidden" name="queue_id" value=queue_id.to_string()/>
+            <input type="hidden" name="remove" value=""/>
             <div class="field">
                 <label for="add-reviewer">"Add a reviewer"</label>
-                <select id="add-reviewer" on:change=move |ev| picked.set(event_target_value(&ev))>
+                <select id="add-reviewer" name="add">
                     <option value="">"—"</option>
                     {names.into_iter().map(|n| view! { <option value=n.clone()>{n.clone()}</option> }).collect_view()}
                 </select>
             </div>
-            <button type="button" on:click=move |_| {
-                let add = picked.get_untracked();
-                if !add.is_empty() {
-                    change.dispatch(ChangeReviewers { queue_id, add, remove: String::new() });
-                }
-            }>"Add and deal again"</button>
-        </div>
+            <button type="submit">"Add and deal again"</button>
+        </ActionForm>
         <p class="definition">"Adding or removing a reviewer deals again only the items nobody has judged yet: every grade or vote already given stays with its reviewer and counts towards its item's grades."</p>
     }
 }
