@@ -3,7 +3,7 @@
 //! (`api::data_rules`, computed by `domain::spend`).
 
 use super::widgets::{can, FieldMessage, FormMessage};
-use crate::api::data_rules::{launch_preview, SetDatasetInternalOnly, SetSpendCap};
+use crate::api::data_rules::{SetDatasetInternalOnly, SetSpendCap};
 use crate::api::types::EndpointView;
 use crate::api::AppError;
 use crate::domain::accounts::Permission;
@@ -119,26 +119,6 @@ pub fn SpendCapForm(eps: Vec<EndpointView>, action: ServerAction<SetSpendCap>) -
     .into_any()
 }
 
-/// The launch form's values as typed, for the preview: each input and select of the form writes
-/// its value here by its name (`form[requests]` -> `requests`).
-pub fn track_field(fields: RwSignal<LaunchForm>, ev: &leptos::ev::Event) {
-    let Some(name) = event_target::<leptos::web_sys::Element>(ev).get_attribute("name") else {
-        return;
-    };
-    let value = event_target_value(ev);
-    let key = name.trim_start_matches("form[").trim_end_matches(']').to_string();
-    fields.update(|f| match key.as_str() {
-        "endpoint_id" => f.endpoint_id = value,
-        "dataset_id" => f.dataset_id = value,
-        "model" => f.model = value,
-        "requests" => f.requests = value,
-        "warmup" => f.warmup = value,
-        "max_tokens" => f.max_tokens = value,
-        "sweep" => f.sweep = value,
-        _ => {}
-    });
-}
-
 /// Why the preview could not be computed: the fields still empty, named, and whatever else is
 /// wrong in the form's own words (an invalid sweep, a request count out of range, ...).
 fn preview_error(form: &LaunchForm, e: &AppError) -> String {
@@ -175,34 +155,14 @@ fn preview_error(form: &LaunchForm, e: &AppError) -> String {
     parts.join(" ")
 }
 
-/// What the launch will send and cost at most, recomputed as the choices change; and, before
-/// launching, whether it would be refused.
+/// What the launch will send and cost at most, worked out on the server from the form as typed
+/// (`answer`, for `form`); and, before launching, whether it would be refused.
 #[component]
-pub fn CostPreviewBox(fields: RwSignal<LaunchForm>) -> impl IntoView {
-    // Asked from the browser only, as the choices change (the server renders "Estimating…", and
-    // so does the browser until the first answer: nothing to hydrate differently). A later answer
-    // to an older question is dropped.
-    // The answer, with the form it answers (named in the message when the form is incomplete).
-    let preview: RwSignal<Option<(LaunchForm, Result<CostPreview, AppError>)>> = RwSignal::new(None);
-    let asked = StoredValue::new(0u64);
-    Effect::new(move |_| {
-        let form = fields.get();
-        let n = asked.get_value() + 1;
-        asked.set_value(n);
-        leptos::task::spawn_local(async move {
-            let answer = launch_preview(form.clone()).await;
-            // The page may be gone by now (the launch moved on to the run page): then nothing is
-            // set (reading a disposed value would panic).
-            if asked.try_get_value() == Some(n) {
-                let _ = preview.try_set(Some((form, answer)));
-            }
-        });
-    });
+pub fn CostPreviewView(form: LaunchForm, answer: Result<CostPreview, AppError>) -> impl IntoView {
     view! {
         <section class="cost-preview" aria-label="Cost preview" aria-live="polite">
-            {move || match preview.get() {
-                None => view! { <p class="note">"Estimating…"</p> }.into_any(),
-                Some((_, Ok(p))) => view! {
+            {match answer {
+                Ok(p) => view! {
                     <p class="note">
                         <strong>{if p.hosted { "Hosted endpoint — cost preview: " } else { "Cost preview: " }}</strong>
                         {p.text.clone()}
@@ -211,7 +171,7 @@ pub fn CostPreviewBox(fields: RwSignal<LaunchForm>) -> impl IntoView {
                 }
                 .into_any(),
                 // What keeps the preview from being computed, as the launch would say it.
-                Some((form, Err(e))) => {
+                Err(e) => {
                     let text = preview_error(&form, &e);
                     view! { <p class="note preview-error">{text}</p> }.into_any()
                 }

@@ -14,7 +14,9 @@
 //! The same island keeps the page's `Live` parts (`live_html`) up to date: it reads the page
 //! again and swaps each part in.
 //!
-//! A GET form marked `data-auto` is sent as soon as one of its choices changes.
+//! A GET form marked `data-auto` is sent as soon as one of its choices changes. A form marked
+//! `data-live` is not sent: as its fields change, the page is read again with them as its query
+//! and its `Live` parts swapped in (the planner's plan, the launch form's cost preview).
 //!
 //! `data-upload` on a multipart form sends the file in the background the same way (see
 //! `upload`). `data-confirm="..."` asks first, in a dialog named `data-confirm-title` (`ask`);
@@ -46,6 +48,11 @@ pub fn Enhance(children: Children) -> impl IntoView {
         <div class="page" on:change=move |ev| {
             #[cfg(feature = "hydrate")]
             browser::changed(ev);
+            #[cfg(not(feature = "hydrate"))]
+            let _ = ev;
+        } on:input=move |ev| {
+            #[cfg(feature = "hydrate")]
+            browser::typed(ev);
             #[cfg(not(feature = "hydrate"))]
             let _ = ev;
         } on:submit=move |ev| {
@@ -85,6 +92,33 @@ pub fn reload_with(message: Option<String>) {
     browser::reload_with(message);
     #[cfg(not(feature = "hydrate"))]
     let _ = message;
+}
+
+/// `template` filled in from `value` if it has every field named, each one thing (a list of one
+/// stands for its item): `/runs/{run_ids}` for one run launched, None for several or none.
+#[cfg_attr(not(feature = "hydrate"), allow(dead_code))]
+pub fn fill_all(template: &str, value: &serde_json::Value) -> Option<String> {
+    let mut rest = template;
+    let mut out = String::new();
+    while let Some(open) = rest.find('{') {
+        let len = rest[open..].find('}')?;
+        out.push_str(&rest[..open]);
+        let key = &rest[open + 1..open + len];
+        let v = if key.is_empty() { Some(value) } else { value.get(key) };
+        let one = match v? {
+            serde_json::Value::Array(items) if items.len() == 1 => &items[0],
+            serde_json::Value::Array(_) | serde_json::Value::Null => return None,
+            other => other,
+        };
+        match one {
+            serde_json::Value::String(s) if !s.is_empty() => out.push_str(s),
+            serde_json::Value::Number(n) => out.push_str(&n.to_string()),
+            _ => return None,
+        }
+        rest = &rest[open + len + 1..];
+    }
+    out.push_str(rest);
+    Some(out)
 }
 
 /// Where this page was loaded from, as the browser sees it (`{origin}` in a template).
@@ -143,11 +177,61 @@ mod browser {
         let Some(field) = ev.target().and_then(|t| t.dyn_into::<Element>().ok()) else {
             return;
         };
+        live_form_changed(&field);
         if let Ok(Some(form)) = field.closest("form[data-auto]") {
             if let Ok(form) = form.dyn_into::<HtmlFormElement>() {
                 let _ = form.request_submit();
             }
         }
+    }
+
+    /// Typed in a field: see `live_form_changed`.
+    pub fn typed(ev: leptos::ev::Event) {
+        if let Some(field) = ev.target().and_then(|t| t.dyn_into::<Element>().ok()) {
+            live_form_changed(&field);
+        }
+    }
+
+    thread_local! {
+        /// The last change to a `data-live` form (a later one supersedes a pending reading).
+        static LIVE_CHANGE: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+    }
+
+    /// A field of a `data-live` form changed (typed or chosen): a moment after the last change,
+    /// the page's address takes the form's fields as its query and the page is read again from
+    /// it, its `Live` parts swapped in (what the server works out from the choices: a plan, a
+    /// cost preview, the models of the endpoint chosen). The fields themselves are left as typed.
+    fn live_form_changed(field: &Element) {
+        let Some(form) = field
+            .closest("form[data-live]")
+            .ok()
+            .flatten()
+            .and_then(|f| f.dyn_into::<HtmlFormElement>().ok())
+        else {
+            return;
+        };
+        let n = LIVE_CHANGE.get() + 1;
+        LIVE_CHANGE.set(n);
+        set_timeout(
+            move || {
+                if LIVE_CHANGE.get() != n {
+                    return;
+                }
+                let Ok(data) = web_sys::FormData::new_with_form(&form) else {
+                    return;
+                };
+                let Ok(query) = web_sys::UrlSearchParams::new_with_str_sequence_sequence(&data) else {
+                    return;
+                };
+                let path = window().location().pathname().unwrap_or_default();
+                let to = format!("{path}?{}", String::from(query.to_string()));
+                if let Ok(history) = window().history() {
+                    let _ = history.replace_state_with_url(&JsValue::NULL, "", Some(&to));
+                }
+                read_page_again();
+            },
+            std::time::Duration::from_millis(200),
+        );
     }
 
     pub fn submitted(ev: web_sys::SubmitEvent) {
@@ -361,7 +445,9 @@ mod browser {
     fn succeeded(form: &HtmlFormElement, value: &serde_json::Value) {
         let then = form.get_attribute("data-then").unwrap_or_default();
         if let Some(to) = then.strip_prefix("go:") {
-            let _ = window().location().set_href(&super::fill(to, value));
+            // The first of the addresses (`A|B|...`) whose fields the answer has.
+            let to = to.split('|').find_map(|t| super::fill_all(t, value)).unwrap_or_default();
+            let _ = window().location().set_href(&to);
             return;
         }
         if then == "reload" {
@@ -406,7 +492,7 @@ mod browser {
             AppError::Validation(errs) => {
                 for f in errs.0 {
                     let input = form
-                        .query_selector(&format!("[data-field=\"{0}\"], [name=\"{0}\"]", f.field))
+                        .query_selector(&format!("[data-field=\"{0}\"], [name=\"{0}\"], [name=\"form[{0}]\"]", f.field))
                         .ok()
                         .flatten();
                     match input {
@@ -734,8 +820,19 @@ mod browser {
 
 #[cfg(test)]
 mod tests {
-    use super::fill;
+    use super::{fill, fill_all};
     use serde_json::json;
+
+    #[test]
+    fn the_first_address_whose_fields_the_answer_has_is_taken() {
+        let go = |v: serde_json::Value| "/sweeps/{sweep_id}|/runs/{run_ids}|/".split('|').find_map(|t| fill_all(t, &v));
+        assert_eq!(go(json!({"sweep_id": 3, "run_ids": [7, 8]})).as_deref(), Some("/sweeps/3"));
+        assert_eq!(go(json!({"sweep_id": null, "run_ids": [7]})).as_deref(), Some("/runs/7"));
+        assert_eq!(go(json!({"sweep_id": null, "run_ids": [7, 8]})).as_deref(), Some("/"));
+        assert_eq!(fill_all("/runs/{id}", &json!({"id": ""})), None);
+        // A list of queued runs is said with commas in a message.
+        assert_eq!(fill("Queued run(s) {}.", &json!([4, 5])), "Queued run(s) 4, 5.");
+    }
 
     #[test]
     fn a_template_takes_the_answer_or_its_fields() {

@@ -1,6 +1,8 @@
-use super::data_rules::{track_field, CostPreviewBox};
-use super::targets::{SloFields, SLO_FIELDS};
-use super::widgets::{ErrorBox, FieldMessage, FormMessage, IfAllowed};
+use super::data_rules::CostPreviewView;
+use super::live_html::Live;
+use super::targets::SloFields;
+use super::widgets::{ErrorBox, FieldMessage, IfAllowed};
+use crate::api::data_rules::launch_preview;
 use crate::api::datasets::list_datasets;
 use crate::api::endpoints::list_endpoints;
 use crate::api::runs::LaunchRun;
@@ -8,38 +10,60 @@ use crate::api::types::{DatasetView, EndpointView};
 use crate::api::AppError;
 use crate::domain::accounts::Permission;
 use crate::domain::spec::RunKind;
+use crate::domain::spend::CostPreview;
 use leptos::prelude::*;
+use leptos_router::hooks::use_query_map;
 
-const FIELDS: [&str; 20] = [
-    "name",
-    "kind",
-    "endpoint_id",
-    "dataset_id",
-    "model",
-    "requests",
-    "concurrency",
-    "rate",
-    "warmup",
-    "max_tokens",
-    "temperature",
-    "max_duration_s",
-    "timeout_s",
-    "seed",
-    "gpu_memory_utilization",
-    "max_model_len",
-    "enforce_eager",
-    "engine_other",
-    "notes",
-    "sweep",
-];
-
-/// Rendered on the server; the form is an island (`LaunchForm`: the endpoint's models and the
-/// cost preview follow the choices).
+/// Rendered on the server only. The form is posted by the `Enhance` island (launched, the
+/// browser goes to the run's page, a sweep's, or the runs list for several); it is `data-live`:
+/// as its fields change they become the page's query, and the models of the endpoint chosen and
+/// the cost preview (`Live` parts) are worked out here again.
 #[component]
 pub fn LaunchPage() -> impl IntoView {
+    let query = use_query_map();
+    // The form as typed (the page's query), over the defaults of a first visit.
+    let typed = query.with_untracked(|q| {
+        let v = |k: &str| q.get(&format!("form[{k}]"));
+        let mut f = crate::domain::spec::LaunchForm {
+            endpoint_id: v("endpoint_id").unwrap_or_default(),
+            dataset_id: v("dataset_id").unwrap_or_default(),
+            model: v("model").unwrap_or_default(),
+            requests: v("requests").unwrap_or_else(|| "200".into()),
+            concurrency: v("concurrency").unwrap_or_else(|| "16".into()),
+            warmup: v("warmup").unwrap_or_default(),
+            max_tokens: v("max_tokens").unwrap_or_default(),
+            sweep: v("sweep").unwrap_or_default(),
+            ..Default::default()
+        };
+        f.name = v("name").unwrap_or_default();
+        f
+    });
     let choices = Resource::new(
-        || (),
-        |_| async move { Ok::<_, AppError>((list_endpoints().await?, list_datasets().await?)) },
+        move || (),
+        move |_| {
+            let mut form = typed.clone();
+            async move {
+                let (endpoints, datasets) = (list_endpoints().await?, list_datasets().await?);
+                // The endpoint chosen (else the first), its models (the model chosen if it has
+                // it, else its first), the dataset chosen (else the first).
+                let endpoint = endpoints
+                    .iter()
+                    .find(|e| e.id.to_string() == form.endpoint_id)
+                    .or(endpoints.first())
+                    .cloned();
+                if let Some(e) = &endpoint {
+                    form.endpoint_id = e.id.to_string();
+                    if !e.models.iter().any(|m| m.id == form.model) {
+                        form.model = e.models.first().map(|m| m.id.clone()).unwrap_or_default();
+                    }
+                }
+                if !datasets.iter().any(|d| d.id.to_string() == form.dataset_id) {
+                    form.dataset_id = datasets.first().map(|d| d.id.to_string()).unwrap_or_default();
+                }
+                let preview = launch_preview(form.clone()).await;
+                Ok::<_, AppError>((endpoints, datasets, form, preview))
+            }
+        },
     );
     view! {
         <h1>"New run"</h1>
@@ -48,10 +72,10 @@ pub fn LaunchPage() -> impl IntoView {
             <Suspense fallback=|| view! { <p>"Loading endpoints and datasets…"</p> }>
                 {move || Suspend::new(async move {
                     match choices.await {
-                        Ok((endpoints, datasets)) if endpoints.is_empty() || datasets.is_empty() => {
+                        Ok((endpoints, datasets, _, _)) if endpoints.is_empty() || datasets.is_empty() => {
                             view! { <p class="empty">"Add an endpoint and a dataset first (Endpoints and Datasets pages)."</p> }.into_any()
                         }
-                        Ok((endpoints, datasets)) => view! { <LaunchForm endpoints datasets/> }.into_any(),
+                        Ok((endpoints, datasets, form, preview)) => view! { <LaunchForm endpoints datasets form preview/> }.into_any(),
                         Err(e) => view! { <ErrorBox error=e/> }.into_any(),
                     }
                 })}
@@ -60,99 +84,63 @@ pub fn LaunchPage() -> impl IntoView {
     }
 }
 
-/// The launch form: the models offered follow the endpoint chosen, the cost preview the choices;
-/// launched, the browser goes to the run's page (a sweep's, or the runs list for several).
-#[island]
-fn LaunchForm(endpoints: Vec<EndpointView>, datasets: Vec<DatasetView>) -> impl IntoView {
-    let launch = ServerAction::<LaunchRun>::new();
-    Effect::new(move |_| {
-        if let Some(Ok(launched)) = launch.value().get() {
-            let to = match (launched.sweep_id, launched.run_ids.as_slice()) {
-                // A sweep (fixed levels, or automatic: its steps come one by one) has its page.
-                (Some(sweep), _) => format!("/sweeps/{sweep}"),
-                (None, [one]) => format!("/runs/{one}"),
-                _ => "/".to_string(),
-            };
-            #[cfg(feature = "hydrate")]
-            let _ = window().location().set_href(&to);
-            #[cfg(not(feature = "hydrate"))]
-            let _ = to;
-        }
-    });
-    let error: Signal<Option<AppError>> = Signal::derive(move || launch.value().get().and_then(Result::err));
-    let selected = RwSignal::new(endpoints[0].id);
-    let eps = StoredValue::new(endpoints.clone());
-    let models = move || {
-        let id = selected.get();
-        eps.with_value(|eps| eps.iter().find(|e| e.id == id).map(|e| e.models.clone()).unwrap_or_default())
-    };
-    let pending = launch.pending();
-    let form_fields: Vec<&'static str> = FIELDS.iter().chain(SLO_FIELDS.iter()).copied().collect();
-    // What the cost preview is computed from, as the choices change (the form's own defaults).
-    let fields = RwSignal::new(crate::domain::spec::LaunchForm {
-        endpoint_id: endpoints[0].id.to_string(),
-        dataset_id: datasets.first().map(|d| d.id.to_string()).unwrap_or_default(),
-        model: endpoints[0].models.first().map(|m| m.id.clone()).unwrap_or_default(),
-        requests: "200".into(),
-        ..Default::default()
-    });
-    let track = move |ev: leptos::ev::Event| {
-        track_field(fields, &ev);
-        // A new endpoint lists its own models: the first is chosen.
-        let model = models().first().map(|m| m.id.clone()).unwrap_or_default();
-        if !models().iter().any(|m| m.id == fields.read_untracked().model) {
-            fields.update(|f| f.model = model);
-        }
-    };
+/// The launch form, filled in as typed (`form`), with the preview worked out from it.
+#[component]
+fn LaunchForm(
+    endpoints: Vec<EndpointView>,
+    datasets: Vec<DatasetView>,
+    form: crate::domain::spec::LaunchForm,
+    preview: Result<CostPreview, AppError>,
+) -> impl IntoView {
+    let error: Signal<Option<AppError>> = Signal::derive(|| None);
+    let models = endpoints
+        .iter()
+        .find(|e| e.id.to_string() == form.endpoint_id)
+        .map(|e| e.models.clone())
+        .unwrap_or_default();
+    let f = form.clone();
     view! {
-        <ActionForm action=launch attr:class="launch" attr:aria-label="Launch a run" on:input=track on:change=track>
-            <FormMessage error fields=form_fields/>
+        <ActionForm action={ServerAction::<LaunchRun>::new()} attr:class="launch" attr:aria-label="Launch a run" attr:data-live=""
+            attr:data-then="go:/sweeps/{sweep_id}|/runs/{run_ids}|/" attr:data-busy="Launching…">
             <KindField error/>
             <div class="field">
                 <label for="endpoint_id">"Endpoint"</label>
-                <select
-                    id="endpoint_id"
-                    name="form[endpoint_id]"
-                    on:change=move |ev| {
-                        if let Ok(id) = event_target_value(&ev).parse() {
-                            selected.set(id);
-                        }
-                    }
-                >
+                <select id="endpoint_id" name="form[endpoint_id]">
                     {endpoints
                         .iter()
                         .map(|e| {
                             let label = if e.simulated { format!("{} (simulated) — {}", e.name, e.base_url) } else { format!("{} — {}", e.name, e.base_url) };
-                            view! { <option value=e.id.to_string()>{label}</option> }
+                            view! { <option value=e.id.to_string() selected=e.id.to_string() == f.endpoint_id>{label}</option> }
                         })
                         .collect_view()}
                 </select>
                 <FieldMessage error field="endpoint_id"/>
             </div>
+            // The models of the endpoint chosen, read again when it changes.
+            <Live id="launch-models" every_ms=0>
             <div class="field">
                 <label for="model">"Model"</label>
                 <select id="model" name="form[model]">
-                    {move || {
-                        models()
-                            .into_iter()
-                            .map(|m| {
-                                let label = match m.max_model_len {
-                                    Some(len) => format!("{} (max_model_len {len})", m.id),
-                                    None => m.id.clone(),
-                                };
-                                view! { <option value=m.id.clone()>{label}</option> }
-                            })
-                            .collect_view()
-                    }}
+                    {models
+                        .iter()
+                        .map(|m| {
+                            let label = match m.max_model_len {
+                                Some(len) => format!("{} (max_model_len {len})", m.id),
+                                None => m.id.clone(),
+                            };
+                            view! { <option value=m.id.clone() selected=m.id == f.model>{label}</option> }
+                        })
+                        .collect_view()}
                 </select>
                 <FieldMessage error field="model"/>
             </div>
+            </Live>
             <div class="field">
                 <label for="dataset_id">"Dataset"</label>
                 <select id="dataset_id" name="form[dataset_id]">
                     {datasets
                         .iter()
-                        .map(|d| view! { <option value=d.id.to_string()>{format!("{} ({} requests)", d.name, d.item_count)}</option> })
+                        .map(|d| view! { <option value=d.id.to_string() selected=d.id.to_string() == f.dataset_id>{format!("{} ({} requests)", d.name, d.item_count)}</option> })
                         .collect_view()}
                 </select>
                 <FieldMessage error field="dataset_id"/>
@@ -160,24 +148,24 @@ fn LaunchForm(endpoints: Vec<EndpointView>, datasets: Vec<DatasetView>) -> impl 
             <div class="row">
                 <div class="field">
                     <label for="requests">"Requests"</label>
-                    <input id="requests" name="form[requests]" type="number" value="200"/>
+                    <input id="requests" name="form[requests]" type="number" value=f.requests.clone()/>
                     <FieldMessage error field="requests"/>
                 </div>
                 <div class="field">
                     <label for="concurrency">"Concurrency"</label>
-                    <input id="concurrency" name="form[concurrency]" type="number" value="16"/>
+                    <input id="concurrency" name="form[concurrency]" type="number" value=f.concurrency.clone()/>
                     <FieldMessage error field="concurrency"/>
                 </div>
                 <div class="field">
                     <label for="max_tokens">"Max tokens"</label>
-                    <input id="max_tokens" name="form[max_tokens]" type="number" placeholder="from the dataset"/>
+                    <input id="max_tokens" name="form[max_tokens]" type="number" placeholder="from the dataset" value=f.max_tokens.clone()/>
                     <FieldMessage error field="max_tokens"/>
                 </div>
             </div>
-            <CostPreviewBox fields/>
+            <Live id="launch-preview" every_ms=0><CostPreviewView form=form.clone() answer=preview/></Live>
             <div class="field">
                 <label for="name">"Name (optional)"</label>
-                <input id="name" name="form[name]" type="text" placeholder="defaults to the model"/>
+                <input id="name" name="form[name]" type="text" placeholder="defaults to the model" value=f.name.clone()/>
                 <FieldMessage error field="name"/>
             </div>
             <SloFields error/>
@@ -191,12 +179,12 @@ fn LaunchForm(endpoints: Vec<EndpointView>, datasets: Vec<DatasetView>) -> impl 
                     </div>
                     <div class="field">
                         <label for="warmup">"Warm-up requests"</label>
-                        <input id="warmup" name="form[warmup]" type="number" placeholder="0"/>
+                        <input id="warmup" name="form[warmup]" type="number" placeholder="0" value=f.warmup.clone()/>
                         <FieldMessage error field="warmup"/>
                     </div>
                     <div class="field">
                         <label for="sweep">"Concurrency sweep"</label>
-                        <input id="sweep" name="form[sweep]" type="text" placeholder="e.g. 1,4,16,64, or auto" title="auto (or auto:N): raise the concurrency until throughput stops rising or the targets break, then run N evenly spaced request rates up to what that load served"/>
+                        <input id="sweep" name="form[sweep]" type="text" value=f.sweep.clone() placeholder="e.g. 1,4,16,64, or auto" title="auto (or auto:N): raise the concurrency until throughput stops rising or the targets break, then run N evenly spaced request rates up to what that load served"/>
                         <FieldMessage error field="sweep"/>
                     </div>
                 </div>
@@ -250,9 +238,7 @@ fn LaunchForm(endpoints: Vec<EndpointView>, datasets: Vec<DatasetView>) -> impl 
                     <textarea id="notes" name="form[notes]" rows="2"></textarea>
                 </div>
             </details>
-            <button type="submit" class="primary" disabled=move || pending.get()>
-                {move || if pending.get() { "Launching…" } else { "Launch run" }}
-            </button>
+            <button type="submit" class="primary">"Launch run"</button>
         </ActionForm>
     }
 }

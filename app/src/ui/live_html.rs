@@ -9,6 +9,6 @@ use leptos::prelude::*;
 /// `children`, read again from the page every `every_ms` while the tab is shown (0: only when
 /// something on the page changed). `id` names the part on its page.
 #[component]
-pub fn Live(id: &'static str, every_ms: u32, children: Children) -> impl IntoView {
+pub fn Live(#[prop(into)] id: String, every_ms: u32, children: Children) -> impl IntoView {
     view! { <div class="live-part" id=format!("live-{id}") data-every=every_ms.to_string()>{children()}</div> }
 }

@@ -7,9 +7,6 @@ use crate::domain::conditions::Conditions;
 use crate::domain::definitions as def;
 use leptos::prelude::*;
 
-/// The launch form's fields this component shows (for the form's error summary).
-pub const SLO_FIELDS: [&str; 5] = ["slo", "slo_ttft_ms", "slo_tpot_ms", "slo_e2e_ms", "slo_percentile"];
-
 /// Targets for goodput: TTFT, TPOT and E2E in ms, and the percentile the run is checked at.
 #[component]
 pub fn SloFields(#[prop(into)] error: Signal<Option<AppError>>) -> impl IntoView {

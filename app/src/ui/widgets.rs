@@ -123,7 +123,7 @@ pub fn use_me() -> Option<Me> {
 pub fn IfAllowed(
     what: crate::domain::accounts::Permission,
     #[prop(optional)] otherwise: Option<&'static str>,
-    children: ChildrenFn,
+    children: Children,
 ) -> impl IntoView {
     let user = use_me().and_then(Me::user);
     if user.as_ref().is_some_and(|u| u.allows(what)) {
