@@ -84,3 +84,28 @@ test("pending tests move with their buttons and with j / k / Shift+J / Shift+K, 
   }
   expect(errors).toEqual([]);
 });
+
+test("the launch form's choices are the page's query: the preview follows them and a reload keeps them", async ({ page }) => {
+  await login(page);
+  const errors = await open(page, "/launch");
+  const preview = page.locator(".cost-preview");
+  await page.getByLabel("Requests", { exact: true }).fill("37");
+  await expect(page).toHaveURL(/form%5Brequests%5D=37/);
+  await expect(preview).toContainText("37 requests");
+  await page.reload();
+  await expect(page.getByLabel("Requests", { exact: true })).toHaveValue("37");
+  await expect(preview).toContainText("37 requests");
+  expect(errors).toEqual([]);
+});
+
+test("a new queue's form counts its items as the choices change, on the server", async ({ page }) => {
+  await login(page);
+  await open(page, "/grade");
+  const note = page.locator("#q-size-total");
+  await page.getByLabel(/Sample size/).fill("7");
+  await expect(note).toContainText("tick one run or more");
+  await page.locator("fieldset").filter({ hasText: "Runs (same dataset)" }).getByRole("checkbox").first().check();
+  await expect(note).toContainText("7 prompts × 1 run = 7 items");
+  await page.getByLabel("Kind").selectOption("pairwise");
+  await expect(note).toContainText("tick two runs or more");
+});

@@ -1,5 +1,5 @@
 use super::live_html::Live;
-use super::widgets::{use_me, ErrorBox, FieldMessage, FormMessage, IfAllowed, Me};
+use super::widgets::{use_me, ErrorBox, IfAllowed, Me};
 use crate::api::accounts::{delete_user, list_users, AddUser, ChangePassword, DeleteUser, Login, Logout, SetUserRole};
 use crate::api::grading::{open_assignments, OpenAssignment};
 use crate::api::runs::Removal;
@@ -9,7 +9,7 @@ use crate::domain::accounts::Role;
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
 
-/// Rendered on the server only; the form is an island.
+/// Rendered on the server only, the form too.
 #[component]
 pub fn LoginPage() -> impl IntoView {
     let next = use_query_map().read_untracked().get("next").unwrap_or_else(|| "/".into());
@@ -20,25 +20,18 @@ pub fn LoginPage() -> impl IntoView {
     }
 }
 
-/// The log-in form: a refusal is shown at its field; a log-in loads `next` afresh, so everything
-/// on it (the header, the controls the role may use) is for the new session.
-#[island]
+/// The log-in form, posted by the `Enhance` island: a refusal is shown at its field; a log-in
+/// loads `next` afresh, so everything on it (the header, the controls the role may use) is for
+/// the new session.
+#[component]
 fn LoginForm(next: String) -> impl IntoView {
-    let login = ServerAction::<Login>::new();
-    let error: Signal<Option<AppError>> = Signal::derive(move || login.value().get().and_then(Result::err));
     let to = if crate::api::accounts::local_path(&next) {
         next.clone()
     } else {
         "/".to_string()
     };
-    Effect::new(move |_| {
-        if let Some(Ok(())) = login.value().get() {
-            reload_at(&to);
-        }
-    });
     view! {
-        <ActionForm action=login attr:class="login" attr:aria-label="Log in">
-            <FormMessage error fields=vec!["password"]/>
+        <ActionForm action={ServerAction::<Login>::new()} attr:class="login" attr:aria-label="Log in" attr:data-then=format!("go:{to}")>
             <input type="hidden" name="next" value=next/>
             <div class="field">
                 <label for="login-name">"User name"</label>
@@ -47,46 +40,22 @@ fn LoginForm(next: String) -> impl IntoView {
             <div class="field">
                 <label for="login-password">"Password"</label>
                 <input id="login-password" name="password" type="password" autocomplete="current-password" required/>
-                <FieldMessage error field="password"/>
             </div>
             <button type="submit" class="primary">"Log in"</button>
         </ActionForm>
     }
 }
 
-/// Load `path` afresh (a full page load, not a client-side navigation).
-fn reload_at(path: &str) {
-    #[cfg(feature = "hydrate")]
-    {
-        let _ = window().location().set_href(path);
-    }
-    #[cfg(not(feature = "hydrate"))]
-    let _ = path;
-}
-
-/// The user's name and role, and the log-out button, in the header (an island: the menu closes
-/// on a click, and log-out loads the log-in page).
-#[island]
+/// The user's name and role, the account's pages in one menu under it (the nav keeps to one line
+/// at 1366 px), and the log-out button (posted by the `Enhance` island, which then loads the
+/// log-in page).
+#[component]
 pub fn UserBadge(user: crate::api::guard::Caller) -> impl IntoView {
-    let logout = ServerAction::<Logout>::new();
-    Effect::new(move |_| {
-        if let Some(Ok(())) = logout.value().get() {
-            reload_at("/login");
-        }
-    });
-    // The account's pages in one menu under the user's name (the nav keeps to one line at
-    // 1366 px); a click on one closes it.
-    let menu = NodeRef::<leptos::html::Details>::new();
-    let close = move |_| {
-        if let Some(d) = menu.get() {
-            let _ = d.remove_attribute("open");
-        }
-    };
     view! {
         <span class="me">
-            <details class="menu" node_ref=menu>
+            <details class="menu">
                 <summary>{format!("{} ({})", user.name, user.role.label())}</summary>
-                <div class="menu-items" on:click=close>
+                <div class="menu-items">
                     <a href="/account">"Your account"</a>
                     <a href="/tokens">"API tokens"</a>
                     <a href="/workers">"Workers"</a>
@@ -97,7 +66,7 @@ pub fn UserBadge(user: crate::api::guard::Caller) -> impl IntoView {
                     })}
                 </div>
             </details>
-            <ActionForm action=logout attr:class="inline">
+            <ActionForm action={ServerAction::<Logout>::new()} attr:class="inline" attr:data-then="go:/login">
                 <button type="submit" class="link">"Log out"</button>
             </ActionForm>
         </span>
@@ -106,7 +75,7 @@ pub fn UserBadge(user: crate::api::guard::Caller) -> impl IntoView {
 
 #[component]
 pub fn AccountPage() -> impl IntoView {
-    // Rendered on the server only: who is logged in comes with the page; the form is an island.
+    // Rendered on the server only: who is logged in comes with the page.
     let user = use_me().and_then(Me::user);
     view! {
         <h1>"Your account"</h1>
@@ -121,19 +90,16 @@ pub fn AccountPage() -> impl IntoView {
     }
 }
 
-/// The change-password form (an island: each field's message, and the result, without a reload).
-#[island]
+/// The change-password form, posted by the `Enhance` island: each field's message, and the
+/// result, without a reload.
+#[component]
 fn ChangePasswordForm() -> impl IntoView {
-    let change = ServerAction::<ChangePassword>::new();
-    let error: Signal<Option<AppError>> = Signal::derive(move || change.value().get().and_then(Result::err));
     view! {
-        <ActionForm action=change attr:aria-label="Change password">
-            <FormMessage error fields=vec!["current", "new_password", "repeat"]/>
-            <div class="field"><label for="pw-current">"Current password"</label><input id="pw-current" name="current" type="password" autocomplete="current-password"/><FieldMessage error field="current"/></div>
-            <div class="field"><label for="pw-new">"New password (8 characters or more)"</label><input id="pw-new" name="new_password" type="password" autocomplete="new-password"/><FieldMessage error field="new_password"/></div>
-            <div class="field"><label for="pw-repeat">"New password again"</label><input id="pw-repeat" name="repeat" type="password" autocomplete="new-password"/><FieldMessage error field="repeat"/></div>
+        <ActionForm action={ServerAction::<ChangePassword>::new()} attr:aria-label="Change password" attr:data-reset="" attr:data-ok="Password changed. Your other sessions were closed.">
+            <div class="field"><label for="pw-current">"Current password"</label><input id="pw-current" name="current" type="password" autocomplete="current-password"/></div>
+            <div class="field"><label for="pw-new">"New password (8 characters or more)"</label><input id="pw-new" name="new_password" type="password" autocomplete="new-password"/></div>
+            <div class="field"><label for="pw-repeat">"New password again"</label><input id="pw-repeat" name="repeat" type="password" autocomplete="new-password"/></div>
             <button type="submit" class="primary">"Change password"</button>
-            {move || change.value().get().and_then(Result::ok).map(|_| view! { <p class="ok" role="status">"Password changed. Your other sessions were closed."</p> })}
         </ActionForm>
     }
 }

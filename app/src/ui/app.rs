@@ -60,8 +60,11 @@ pub fn App() -> impl IntoView {
         sc.set_is_hydrating(true);
     }
     let header = Owner::with_no_hydration(move || view! { <Header user=current_user()/> });
+    // One `Enhance` island around the header and the page: it posts their forms (log out in the
+    // header, the page's own) and keeps the page's `Live` parts up to date.
     view! {
         <Title text="Bakeoff"/>
+        <Enhance>
         {header}
         <Router>
         <main>
@@ -91,6 +94,7 @@ pub fn App() -> impl IntoView {
             </Routes>
         </main>
         </Router>
+        </Enhance>
         <Ready shown=current_user().map(|u| (u.id, u.role, u.must_change_password))/>
     }
 }
@@ -195,15 +199,14 @@ fn current_user() -> Option<Caller> {
 }
 
 /// A page, rendered on the server only, inside the `Enhance` island (which posts its forms and
-/// keeps its `Live` parts up to date), with the logged-in user in the context.
+/// keeps its `Live` parts up to date: see `App`), with the logged-in user in the context.
 #[component]
 fn PageFor(kind: PageKind, id: i64) -> impl IntoView {
     let user = current_user();
     provide_context(RouteId(id));
     provide_context(super::widgets::Me(StoredValue::new(user)));
     // No hydration ids: no island reads a server-rendered page's data.
-    let page = Owner::with_no_hydration(move || page(kind));
-    view! { <Enhance>{page}</Enhance> }
+    Owner::with_no_hydration(move || page(kind))
 }
 
 /// The pages. Each is rendered on the server only: nothing on it runs in the browser but the

@@ -458,13 +458,22 @@ mod browser {
             form.reset();
         }
         // `data-show="ID"`: the hidden element #ID shows the answer, each `[data-fill=field]`
-        // in it filled with that field (a token made, shown this once).
+        // in it filled with that field (a token made, shown this once), each `[data-href]`
+        // link pointed where its template says (the queue made).
         if let Some(shown) = form.get_attribute("data-show").and_then(|id| document().get_element_by_id(&id)) {
             if let Ok(slots) = shown.query_selector_all("[data-fill]") {
                 for i in 0..slots.length() {
                     if let Some(slot) = slots.item(i).and_then(|n| n.dyn_into::<Element>().ok()) {
                         let key = slot.get_attribute("data-fill").unwrap_or_default();
                         slot.set_text_content(Some(&super::fill(&format!("{{{key}}}"), value)));
+                    }
+                }
+            }
+            if let Ok(links) = shown.query_selector_all("[data-href]") {
+                for i in 0..links.length() {
+                    if let Some(link) = links.item(i).and_then(|n| n.dyn_into::<Element>().ok()) {
+                        let to = super::fill(&link.get_attribute("data-href").unwrap_or_default(), value);
+                        let _ = link.set_attribute("href", &to);
                     }
                 }
             }

@@ -4,7 +4,7 @@
 
 use super::live_html::Live;
 use super::runs::manage::{Buttons, Panel, Target};
-use super::widgets::{allowed, use_me, ErrorBox, FieldMessage, FormMessage, IfAllowed, Me, OriginBadge};
+use super::widgets::{allowed, use_me, ErrorBox, IfAllowed, Me, OriginBadge};
 use crate::api::cost::cost_data;
 use crate::api::grading::{
     grading_item, list_queues, reviewer_choices, save_grade, save_vote, CloseQueue, CreateQueue, GradeInput, ItemView, Saved,
@@ -118,57 +118,62 @@ pub fn GradingPage() -> impl IntoView {
 }
 
 /// A new queue: its runs (finished, with answers: id, label, simulated), the reviewers to pick
-/// from; the note under the sample size counts the items as the choices change. Made, the
-/// queues above are read again.
-#[island]
+/// from. A `data-live` form: as the choices change they become the page's query, and the note
+/// under the sample size (a `Live` part) counts the items again on the server. Made, the queues
+/// above are read again and a link to the new queue shown.
+#[component]
 fn NewQueueForm(runs: Vec<(i64, String, bool)>, reviewers: Vec<String>, may_unblind: bool, can_grade: bool) -> impl IntoView {
-    let create = ServerAction::<CreateQueue>::new();
-    let error: Signal<Option<AppError>> = Signal::derive(move || create.value().get().and_then(Result::err));
-    // What the new queue's form holds, for the live count of its items.
-    let (size, ticked, pairwise) = (RwSignal::new("20".to_string()), RwSignal::new(0usize), RwSignal::new(false));
-    Effect::new(move |_| {
-        if create.value().with(|v| matches!(v, Some(Ok(_)))) {
-            super::enhance::refresh_live_parts();
-        }
+    let query = use_query_map();
+    let (size, kind, ticked) = query.with_untracked(|q| {
+        let ticked: Vec<String> = q
+            .into_iter()
+            .filter(|(k, _)| k.starts_with("form[runs]"))
+            .map(|(_, v)| v.to_string())
+            .collect();
+        (
+            q.get("form[sample_size]").unwrap_or_else(|| "20".into()),
+            q.get("form[kind]").unwrap_or_else(|| "grade".into()),
+            ticked,
+        )
     });
+    let count = size_words(size.trim().parse().ok(), ticked.len(), kind == "pairwise");
     view! {
-        <ActionForm action=create attr:aria-label="New queue">
-            <FormMessage error fields=vec!["name", "kind", "runs", "sample_size", "seed", "grades_per_item", "reviewers"]/>
+        <p id="queue-made" class="ok" role="status" hidden>"Queue made. " <a data-href="/grade/{}">{if can_grade { "Start grading" } else { "See its progress" }}</a></p>
+        <ActionForm action={ServerAction::<CreateQueue>::new()} attr:aria-label="New queue" attr:data-live="" attr:data-show="queue-made">
             <div class="row">
-                <div class="field"><label for="q-name">"Name"</label><input id="q-name" name="form[name]" type="text"/><FieldMessage error field="name"/></div>
+                <div class="field"><label for="q-name">"Name"</label><input id="q-name" name="form[name]" type="text"/></div>
                 <div class="field">
                     <label for="q-kind">"Kind"</label>
-                    <select id="q-kind" name="form[kind]" on:change=move |ev| pairwise.set(event_target_value(&ev) == "pairwise")>
-                        <option value="grade">"grade each answer on the rubric"</option>
-                        <option value="pairwise">"blind pairwise votes (A/B)"</option>
+                    <select id="q-kind" name="form[kind]">
+                        <option value="grade" selected=kind != "pairwise">"grade each answer on the rubric"</option>
+                        <option value="pairwise" selected=kind == "pairwise">"blind pairwise votes (A/B)"</option>
                     </select>
-                    <FieldMessage error field="kind"/>
                 </div>
                 <div class="field">
                     <label for="q-size">"Sample size (prompts)"</label>
-                    <input id="q-size" name="form[sample_size]" type="number" value="20" aria-describedby="q-size-total" on:input=move |ev| size.set(event_target_value(&ev))/>
-                    <FieldMessage error field="sample_size"/>
+                    <input id="q-size" name="form[sample_size]" type="number" value=size.clone() aria-describedby="q-size-total"/>
                 </div>
-                <div class="field"><label for="q-seed">"Seed (empty: random)"</label><input id="q-seed" name="form[seed]" type="number" placeholder="random"/><FieldMessage error field="seed"/></div>
+                <div class="field"><label for="q-seed">"Seed (empty: random)"</label><input id="q-seed" name="form[seed]" type="number" placeholder="random"/></div>
             </div>
             <fieldset>
                 <legend>"Runs (same dataset)"</legend>
-                {runs.into_iter().enumerate().map(|(i, (id, label, simulated))| view! {
-                    <label class="check">
-                        <input type="checkbox" name=format!("form[runs][{i}]") value=id.to_string()
-                            on:change=move |ev| ticked.update(|n| if event_target_checked(&ev) { *n += 1 } else { *n = n.saturating_sub(1) })/>
-                        {label} " " <OriginBadge label=if simulated { "simulated" } else { "" }/>
-                    </label>
+                {runs.into_iter().enumerate().map(|(i, (id, label, simulated))| {
+                    let checked = ticked.contains(&id.to_string());
+                    view! {
+                        <label class="check">
+                            <input type="checkbox" name=format!("form[runs][{i}]") value=id.to_string() checked=checked/>
+                            {label} " " <OriginBadge label=if simulated { "simulated" } else { "" }/>
+                        </label>
+                    }
                 }).collect_view()}
-                <FieldMessage error field="runs"/>
+                <span data-field="runs"></span>
             </fieldset>
-            <p class="note" id="q-size-total" aria-live="polite">{move || size_words(size.get().trim().parse().ok(), ticked.get(), pairwise.get())}</p>
-            <ReviewersField error names=reviewers/>
+            <Live id="queue-count" every_ms=0><p class="note" id="q-size-total" aria-live="polite">{count}</p></Live>
+            <ReviewersField names=reviewers/>
             {may_unblind.then(|| view! {
                 <div class="field checkbox"><input id="q-unblind" name="form[unblind]" type="checkbox" value="1"/><label for="q-unblind">"Show the model while grading (not blind: admins grade it, reviewers grade blind queues only)"</label></div>
             })}
             <button type="submit" class="primary">"Make queue"</button>
-            {move || create.value().get().and_then(Result::ok).map(|id| view! { <p class="ok" role="status">"Queue made. " <a href=format!("/grade/{id}")>{if can_grade { "Start grading" } else { "See its progress" }}</a></p> })}
         </ActionForm>
     }
 }
@@ -199,15 +204,15 @@ fn size_words(prompts: Option<usize>, runs: usize, pairwise: bool) -> String {
 /// K and the reviewers of a new queue: empty K and no reviewers keep "everyone grades
 /// everything".
 #[component]
-fn ReviewersField(error: Signal<Option<AppError>>, names: Vec<String>) -> impl IntoView {
+fn ReviewersField(names: Vec<String>) -> impl IntoView {
     view! {
         <fieldset>
             <legend>"Reviewers (optional: several per item)"</legend>
-            <div class="field"><label for="q-k">"Grades per item"</label><input id="q-k" name="form[grades_per_item]" type="number" min="1" placeholder="everyone grades everything"/><FieldMessage error field="grades_per_item"/></div>
+            <div class="field"><label for="q-k">"Grades per item"</label><input id="q-k" name="form[grades_per_item]" type="number" min="1" placeholder="everyone grades everything"/></div>
             {names.into_iter().enumerate().map(|(i, n)| view! {
                 <label class="check"><input type="checkbox" name=format!("form[reviewers][{i}]") value=n.clone()/>{format!(" {n}")}</label>
             }).collect_view()}
-            <FieldMessage error field="reviewers"/>
+            <span data-field="reviewers"></span>
             <p class="definition">"With grades per item K and N reviewers ticked, each item goes to exactly K of them (balanced, in an order drawn from the seed) and each sees only their items; the overlap is where agreement is measured. Leave both empty for every reviewer to grade every item."</p>
         </fieldset>
     }
