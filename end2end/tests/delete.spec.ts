@@ -1,21 +1,7 @@
-import { expect, Page, test } from "@playwright/test";
-import { login, open } from "./helpers";
+import { expect, test } from "@playwright/test";
+import { login, open, smallRun } from "./helpers";
 
 test.use({ viewport: { width: 1366, height: 900 } });
-
-/** A finished five-request run on the demo dataset; returns its id. */
-async function smallRun(page: Page, name: string) {
-  await open(page, "/launch");
-  await page.getByLabel("Model", { exact: true }).selectOption("sim-llama-3.2-1b");
-  await page.getByLabel("Requests", { exact: true }).fill("5");
-  await page.getByLabel("Concurrency", { exact: true }).fill("5");
-  await page.getByLabel("Name (optional)").fill(name);
-  await page.getByRole("button", { name: "Launch run" }).click();
-  await expect(page.getByRole("progressbar", { name: "Run progress" })).toHaveAttribute("aria-valuenow", "100", { timeout: 60_000 });
-  // 100% comes a moment before the run is stored as ended (summary, quality checks).
-  await expect(page.locator(".progress-text")).toContainText("completed", { timeout: 30_000 });
-  return page.url().split("/").pop()!;
-}
 
 test("a run is deleted only once confirmed, and the confirmation says what goes with it", async ({ page }) => {
   await login(page);

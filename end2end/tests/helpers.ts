@@ -44,3 +44,17 @@ export async function launchLongRun(page: Page): Promise<number> {
   expect(launched.status(), await launched.text()).toBe(201);
   return (await launched.json()).run_ids[0];
 }
+
+/** A finished five-request run on the demo dataset, launched from the form; returns its id. */
+export async function smallRun(page: Page, name: string) {
+  await open(page, "/launch");
+  await page.getByLabel("Model", { exact: true }).selectOption("sim-llama-3.2-1b");
+  await page.getByLabel("Requests", { exact: true }).fill("5");
+  await page.getByLabel("Concurrency", { exact: true }).fill("5");
+  await page.getByLabel("Name (optional)").fill(name);
+  await page.getByRole("button", { name: "Launch run" }).click();
+  await expect(page.getByRole("progressbar", { name: "Run progress" })).toHaveAttribute("aria-valuenow", "100", { timeout: 60_000 });
+  // 100% comes a moment before the run is stored as ended (summary, quality checks).
+  await expect(page.locator(".progress-text")).toContainText("completed", { timeout: 30_000 });
+  return page.url().split("/").pop()!;
+}

@@ -1,5 +1,5 @@
-import { expect, Page, test } from "@playwright/test";
-import { login, open } from "./helpers";
+import { expect, test } from "@playwright/test";
+import { login, open, smallRun } from "./helpers";
 
 // Pages rendered on the server only: their buttons are forms the Enhance island posts, a form
 // that cannot be undone asks first in a dialog it draws, and the Pending tests page's keys are
@@ -7,20 +7,9 @@ import { login, open } from "./helpers";
 
 test.use({ viewport: { width: 1366, height: 900 } });
 
-async function launchSmall(page: Page, name: string) {
-  await open(page, "/launch");
-  await page.getByLabel("Model", { exact: true }).selectOption("sim-llama-3.2-1b");
-  await page.getByLabel("Requests", { exact: true }).fill("5");
-  await page.getByLabel("Concurrency", { exact: true }).fill("5");
-  await page.getByLabel("Name (optional)").fill(name);
-  await page.getByRole("button", { name: "Launch run" }).click();
-  await expect(page.locator(".progress-text")).toContainText("completed", { timeout: 60_000 });
-  return page.url().split("/").pop()!;
-}
-
 test("Delete forever in the trash asks first, says what goes, and Keep it keeps it", async ({ page }) => {
   await login(page);
-  const id = await launchSmall(page, "purge me e2e");
+  const id = await smallRun(page, "purge me e2e");
   await open(page, "/");
   await page.locator(`tr[data-run="${id}"]`).getByRole("button", { name: `Delete run #${id} 'purge me e2e'` }).click();
   await page.getByRole("alertdialog", { name: `Delete run #${id} 'purge me e2e'?` }).getByRole("button", { name: "Delete the run" }).click();
