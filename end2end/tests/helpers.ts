@@ -10,9 +10,9 @@ export async function hydrated(page: Page) {
   await expect(page.locator("body")).toHaveAttribute("data-hydrated", "true");
 }
 
-/** Log in through the form as `user`. */
-export async function login(page: Page, user: string = ADMIN) {
-  await page.goto("/login");
+/** Log in through the form as `user` (from `/login`, or the log-in page at `from`). */
+export async function login(page: Page, user: string = ADMIN, from: string = "/login") {
+  await page.goto(from);
   await hydrated(page);
   await page.getByLabel("User name").fill(user);
   await page.getByLabel("Password").fill(PASSWORD);

@@ -89,6 +89,8 @@ test("the launch form's choices are the page's query: the preview follows them a
 
 test("a new queue's form counts its items as the choices change, on the server", async ({ page }) => {
   await login(page);
+  // A finished run with answers to tick (whatever ran before).
+  await smallRun(page, "queue count e2e");
   await open(page, "/grade");
   const note = page.locator("#q-size-total");
   await page.getByLabel(/Sample size/).fill("7");
@@ -97,4 +99,22 @@ test("a new queue's form counts its items as the choices change, on the server",
   await expect(note).toContainText("7 prompts × 1 run = 7 items");
   await page.getByLabel("Kind").selectOption("pairwise");
   await expect(note).toContainText("tick two runs or more");
+});
+
+test("the log-in's next is a path on this site taken as it is, never a script or another site", async ({ page, baseURL }) => {
+  const dialogs: string[] = [];
+  page.on("dialog", async (d) => {
+    dialogs.push(d.message());
+    await d.dismiss();
+  });
+  const origin = new URL(baseURL!).origin;
+  // A template in `next` once sent the browser to its second address, a script.
+  await login(page, undefined, `/login?next=${encodeURIComponent("/{x}|javascript:alert('xss')")}`);
+  expect(new URL(page.url()).origin).toBe(origin);
+  expect(decodeURIComponent(new URL(page.url()).pathname)).toBe("/{x}|javascript:alert('xss')");
+  expect(dialogs).toEqual([]);
+  // Another site: the runs list instead.
+  await page.context().clearCookies();
+  await login(page, undefined, `/login?next=${encodeURIComponent("//evil.example/")}`);
+  expect(page.url()).toBe(`${origin}/`);
 });

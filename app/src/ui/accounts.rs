@@ -31,7 +31,7 @@ fn LoginForm(next: String) -> impl IntoView {
         "/".to_string()
     };
     view! {
-        <ActionForm action={ServerAction::<Login>::new()} attr:class="login" attr:aria-label="Log in" attr:data-then=format!("go:{to}")>
+        <ActionForm action={ServerAction::<Login>::new()} attr:class="login" attr:aria-label="Log in" attr:data-go=to>
             <input type="hidden" name="next" value=next/>
             <div class="field">
                 <label for="login-name">"User name"</label>

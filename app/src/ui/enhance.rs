@@ -7,7 +7,9 @@
 //!
 //! What a success does is written on the form:
 //! - `data-then="reload"`: the page is loaded again (what it shows changed);
-//! - `data-then="go:/runs/{}"`: the browser goes there (`{}` is the answer, `{id}` its field);
+//! - `data-then="go:/runs/{}"`: the browser goes there (`{}` is the answer, `{id}` its field;
+//!   `A|B` the first the answer fills); `data-go="/path"` goes to an address taken as it is
+//!   (one a user gave, never a template). Either way only to a path on this site;
 //! - otherwise the page's `Live` parts are read again, `data-ok` (if any) is shown as the
 //!   result (`{}` and `{field}` filled in as above), and `data-reset` empties the form.
 //!
@@ -92,6 +94,18 @@ pub fn reload_with(message: Option<String>) {
     browser::reload_with(message);
     #[cfg(not(feature = "hydrate"))]
     let _ = message;
+}
+
+/// `to` if it is an address on this site (a path: `/`, then no second `/` or `\\`, no control
+/// character), else the runs list: whatever a template or an answer made of it, the browser is
+/// never sent to another site or to a `javascript:` address.
+#[cfg_attr(not(feature = "hydrate"), allow(dead_code))]
+pub fn on_this_site(to: String) -> String {
+    if crate::api::accounts::local_path(&to) {
+        to
+    } else {
+        "/".to_string()
+    }
 }
 
 /// `template` filled in from `value` if it has every field named, each one thing (a list of one
@@ -443,11 +457,17 @@ mod browser {
     }
 
     fn succeeded(form: &HtmlFormElement, value: &serde_json::Value) {
+        // `data-go`: an address taken as it is (one a user gave: the log-in's `next`), never a
+        // template.
+        if let Some(to) = form.get_attribute("data-go") {
+            let _ = window().location().set_href(&super::on_this_site(to));
+            return;
+        }
         let then = form.get_attribute("data-then").unwrap_or_default();
         if let Some(to) = then.strip_prefix("go:") {
             // The first of the addresses (`A|B|...`) whose fields the answer has.
             let to = to.split('|').find_map(|t| super::fill_all(t, value)).unwrap_or_default();
-            let _ = window().location().set_href(&to);
+            let _ = window().location().set_href(&super::on_this_site(to));
             return;
         }
         if then == "reload" {
@@ -473,7 +493,7 @@ mod browser {
                 for i in 0..links.length() {
                     if let Some(link) = links.item(i).and_then(|n| n.dyn_into::<Element>().ok()) {
                         let to = super::fill(&link.get_attribute("data-href").unwrap_or_default(), value);
-                        let _ = link.set_attribute("href", &to);
+                        let _ = link.set_attribute("href", &super::on_this_site(to));
                     }
                 }
             }
@@ -829,8 +849,27 @@ mod browser {
 
 #[cfg(test)]
 mod tests {
-    use super::{fill, fill_all};
+    use super::{fill, fill_all, on_this_site};
     use serde_json::json;
+
+    #[test]
+    fn an_address_a_form_goes_to_stays_on_this_site() {
+        assert_eq!(on_this_site("/runs/7".into()), "/runs/7");
+        for away in [
+            "javascript:alert(1)",
+            "https://evil.example/",
+            "//evil.example",
+            "/\\evil.example",
+            "",
+        ] {
+            assert_eq!(on_this_site(away.into()), "/", "{away}");
+        }
+        // The log-in's `next` with a template in it (QA: `/{x}|javascript:...`): the second
+        // address was taken, and ran a script. As a template it is now refused whole.
+        let next = "/{x}|javascript:fetch('/api/tokens')";
+        let to = next.split('|').find_map(|t| fill_all(t, &json!(null))).unwrap_or_default();
+        assert_eq!(on_this_site(to), "/");
+    }
 
     #[test]
     fn the_first_address_whose_fields_the_answer_has_is_taken() {
