@@ -1,19 +1,5 @@
 import { expect, Page, Route, test } from "@playwright/test";
-import { ADMIN, REVIEWER, login, open } from "./helpers";
-
-/** Launch a small simulated run from the form and wait for its end; returns its id. */
-async function launch(page: Page, model: string, name: string) {
-  await open(page, "/launch");
-  await page.getByLabel("Model", { exact: true }).selectOption(model);
-  await page.getByLabel("Requests", { exact: true }).fill("20");
-  await page.getByLabel("Concurrency", { exact: true }).fill("20");
-  await page.getByLabel("Name (optional)").fill(name);
-  await page.getByRole("button", { name: "Launch run" }).click();
-  await expect(page.getByRole("progressbar", { name: "Run progress" })).toHaveAttribute("aria-valuenow", "100", { timeout: 60_000 });
-  // 100% comes a moment before the run is stored as ended (summary, quality checks).
-  await expect(page.locator(".progress-text")).toContainText("completed", { timeout: 30_000 });
-  return page.url().split("/").pop()!;
-}
+import { ADMIN, REVIEWER, login, open, smallRun } from "./helpers";
 
 /** As admin: a blind queue of 5 items over the runs named; returns the grader's address. */
 async function makeQueue(page: Page, name: string, kind: "grade" | "pairwise", runs: string[]) {
@@ -70,7 +56,7 @@ async function closeAndReveal(page: Page, queue: string, href: string) {
 
 test("keys typed fast while a grade is saved never land on the item shown before", async ({ page }) => {
   await login(page, ADMIN);
-  const run = await launch(page, "sim-qwen3-4b", "fast keys");
+  const run = await smallRun(page, "fast keys", { model: "sim-qwen3-4b", requests: 20 });
   const href = await makeQueue(page, "fast keys queue", "grade", [run]);
 
   await page.context().clearCookies();
@@ -115,8 +101,8 @@ test("keys typed fast while a grade is saved never land on the item shown before
 
 test("votes typed fast in a pairwise queue count once, on the pair shown", async ({ page }) => {
   await login(page, ADMIN);
-  const a = await launch(page, "sim-gemma-3-4b", "fast votes left");
-  const b = await launch(page, "sim-llama-3.2-1b", "fast votes right");
+  const a = await smallRun(page, "fast votes left", { model: "sim-gemma-3-4b", requests: 20 });
+  const b = await smallRun(page, "fast votes right", { model: "sim-llama-3.2-1b", requests: 20 });
   const href = await makeQueue(page, "fast votes queue", "pairwise", [a, b]);
 
   await page.context().clearCookies();

@@ -45,12 +45,13 @@ export async function launchLongRun(page: Page): Promise<number> {
   return (await launched.json()).run_ids[0];
 }
 
-/** A finished five-request run on the demo dataset, launched from the form; returns its id. */
-export async function smallRun(page: Page, name: string) {
+/** A small finished run on the demo dataset (five requests at once by default), launched from
+ * the form; returns its id. */
+export async function smallRun(page: Page, name: string, { model = "sim-llama-3.2-1b", requests = 5 } = {}) {
   await open(page, "/launch");
-  await page.getByLabel("Model", { exact: true }).selectOption("sim-llama-3.2-1b");
-  await page.getByLabel("Requests", { exact: true }).fill("5");
-  await page.getByLabel("Concurrency", { exact: true }).fill("5");
+  await page.getByLabel("Model", { exact: true }).selectOption(model);
+  await page.getByLabel("Requests", { exact: true }).fill(String(requests));
+  await page.getByLabel("Concurrency", { exact: true }).fill(String(requests));
   await page.getByLabel("Name (optional)").fill(name);
   await page.getByRole("button", { name: "Launch run" }).click();
   await expect(page.getByRole("progressbar", { name: "Run progress" })).toHaveAttribute("aria-valuenow", "100", { timeout: 60_000 });

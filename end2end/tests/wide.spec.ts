@@ -1,21 +1,7 @@
 import { expect, Page, test } from "@playwright/test";
-import { login, open } from "./helpers";
+import { login, open, smallRun } from "./helpers";
 
 test.use({ viewport: { width: 1366, height: 900 } });
-
-/** Launch a small simulated run from the form and wait for its end; returns its id. */
-async function launch(page: Page, model: string, name: string, requests = "12") {
-  await open(page, "/launch");
-  await page.getByLabel("Model", { exact: true }).selectOption(model);
-  await page.getByLabel("Requests", { exact: true }).fill(requests);
-  await page.getByLabel("Concurrency", { exact: true }).fill("12");
-  await page.getByLabel("Name (optional)").fill(name);
-  await page.getByRole("button", { name: "Launch run" }).click();
-  await expect(page.getByRole("progressbar", { name: "Run progress" })).toHaveAttribute("aria-valuenow", "100", { timeout: 60_000 });
-  // 100% comes a moment before the run is stored as ended (summary, quality checks).
-  await expect(page.locator(".progress-text")).toContainText("completed", { timeout: 30_000 });
-  return page.url().split("/").pop()!;
-}
 
 /** Each element's content fits its box (nothing clipped or hidden sideways). */
 async function expectNotClipped(page: Page, selector: string, min: number) {
@@ -48,8 +34,8 @@ test("the nav stays on one line at 1366 px", async ({ page }) => {
 
 test("pairwise answers and answers side by side use the width and clip nothing", async ({ page }) => {
   await login(page);
-  const a = await launch(page, "sim-gemma-3-4b", "wide left");
-  const b = await launch(page, "sim-llama-3.2-1b", "wide right");
+  const a = await smallRun(page, "wide left", { model: "sim-gemma-3-4b", requests: 12 });
+  const b = await smallRun(page, "wide right", { model: "sim-llama-3.2-1b", requests: 12 });
 
   await open(page, "/grade");
   await page.getByLabel("Name", { exact: true }).fill("wide pairs");
